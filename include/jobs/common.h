@@ -1,0 +1,75 @@
+/**
+ * @file jobs/common.h
+ * @brief Export macro, version numbers and basic types shared by every libjobs header.
+ */
+#ifndef JOBS_COMMON_H
+#define JOBS_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks a declaration that the shared library exports. */
+#if defined(_WIN32)
+#  if defined(JOBS_BUILDING_SHARED)
+#    define JOBS_EXTERN __declspec(dllexport)
+#  else
+#    define JOBS_EXTERN
+#  endif
+#elif __GNUC__ >= 4
+#  define JOBS_EXTERN __attribute__((visibility("default")))
+#else
+#  define JOBS_EXTERN
+#endif
+
+/** Major version: changes when the ABI breaks (it is the shared library's SOVERSION). */
+#define JOBS_VERSION_MAJOR 0
+/** Minor version: changes when features are added compatibly. */
+#define JOBS_VERSION_MINOR 1
+/** Patch version: bug fixes only. */
+#define JOBS_VERSION_PATCH 0
+/** The version as one comparable number: major * 1000000 + minor * 1000 + patch. */
+#define JOBS_VERSION_NUMBER \
+    (JOBS_VERSION_MAJOR * 1000000 + JOBS_VERSION_MINOR * 1000 + JOBS_VERSION_PATCH)
+/** The version as a string, "major.minor.patch". */
+#define JOBS_VERSION_STRING "0.1.0"
+
+/** The largest id libjobs assigns or accepts: 2^53 - 1, exact in a JSON (IEEE double) number. */
+#define JOBS_ID_MAX ((uint64_t)9007199254740991ULL)
+
+/** The longest name, in bytes (not counting a terminating NUL). */
+#define JOBS_NAME_MAX 255
+
+/** The owner id of public, built-in schedules. Users are owners 1..JOBS_ID_MAX. */
+#define JOBS_OWNER_PUBLIC ((uint64_t)0)
+
+/**
+ * The version of the library the program runs with, as JOBS_VERSION_NUMBER computes it.
+ *
+ * Compare it with JOBS_VERSION_NUMBER to detect a header/library mismatch at run time.
+ * Thread-safe; never fails.
+ */
+JOBS_EXTERN unsigned int jobs_version(void);
+
+/** The version of the library the program runs with, as "major.minor.patch". Static storage. */
+JOBS_EXTERN const char *jobs_version_string(void);
+
+/**
+ * Checks a name against the libjobs name rules: 1 to 255 bytes of valid UTF-8 with no control
+ * character (U+0000..U+001F, U+007F). Overlong encodings and surrogates are invalid UTF-8.
+ *
+ * @param name  the bytes to check; may be NULL (invalid)
+ * @param len   their length in bytes
+ * @return true when the name is acceptable. Thread-safe.
+ */
+JOBS_EXTERN bool jobs_name_is_valid(const char *name, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,149 @@
+/**
+ * @file jobs/job.h
+ * @brief Jobs: which stack runs on which schedule, for one owner.
+ *
+ * Every call here takes the owner on whose behalf it acts. Another owner's job answers
+ * JOBS_ENOTFOUND exactly as a missing one does, so nothing leaks about its existence.
+ * Each call is one transaction: it happens whole or not at all, and a failed call changes
+ * nothing.
+ */
+#ifndef JOBS_JOB_H
+#define JOBS_JOB_H
+
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * A job as stored. Handed to callers in memory they own (free it with jobs_job_free(), or with
+ * jobs_job_page_free() for the jobs of a page); it belongs to the thread that holds it.
+ */
+typedef struct jobs_job {
+    uint64_t id;        /**< 1..JOBS_ID_MAX, never reused */
+    uint64_t owner;     /**< the owner's id */
+    const char *name;   /**< NUL-terminated, or NULL for a job without a name */
+    uint64_t stack;     /**< id of the stack it runs */
+    uint64_t schedule;  /**< id of the schedule it runs on */
+    int64_t next_run;   /**< Unix seconds of the next run; meaningful only when do_run */
+    bool do_run;        /**< active: it runs at next_run */
+    bool do_del;        /**< queued for deletion: deleted at next_run instead of running */
+} jobs_job;
+
+/** Bits of jobs_job_spec.fields: which members of the spec are given. */
+enum jobs_job_field {
+    JOBS_JOB_NAME = 1u << 0,     /**< `name` is given (NULL sets a null name) */
+    JOBS_JOB_STACK = 1u << 1,    /**< `stack` is given */
+    JOBS_JOB_SCHEDULE = 1u << 2, /**< `schedule` is given */
+    JOBS_JOB_ENABLED = 1u << 3   /**< `enabled` is given */
+};
+
+/**
+ * What to create, or what to change. Only the members whose bit is set in `fields` are read.
+ * Initialise with JOBS_JOB_SPEC_INIT.
+ */
+typedef struct jobs_job_spec {
+    unsigned int fields;  /**< jobs_job_field bits */
+    const char *name;     /**< NUL-terminated name, or NULL for no name */
+    uint64_t stack;       /**< stack id */
+    uint64_t schedule;    /**< schedule id */
+    bool enabled;         /**< active (runs on its schedule) or not */
+} jobs_job_spec;
+
+/** Initialiser for jobs_job_spec: nothing given. */
+#define JOBS_JOB_SPEC_INIT {0, NULL, 0, 0, false}
+
+/** One page of an owner's jobs, in id order. Free with jobs_job_page_free(). */
+typedef struct jobs_job_page {
+    uint64_t count;      /**< the owner's jobs in all */
+    uint32_t page_size;  /**< the page size used (not the number of jobs on this page) */
+    uint64_t page;       /**< the page number, from 1 */
+    size_t n;            /**< jobs on this page: page_size, fewer on the last, 0 past the end */
+    jobs_job *jobs;      /**< the jobs; NULL when n is 0 */
+} jobs_job_page;
+
+/** Frees a job returned by libjobs. Accepts NULL. */
+JOBS_EXTERN void jobs_job_free(jobs_job *job);
+
+/** Frees a page returned by jobs_list(), jobs included. Accepts NULL. */
+JOBS_EXTERN void jobs_job_page_free(jobs_job_page *page);
+
+/**
+ * One page of an owner's jobs, ordered by id. Costs O(log n) in the number of jobs whatever the
+ * page number, and `count` is O(1).
+ *
+ * @param[out] out    the page (caller frees with jobs_job_page_free())
+ * @param store       the store
+ * @param owner       the owner, 1..JOBS_ID_MAX
+ * @param page        page number, 1 or more; a page past the end is empty, not an error
+ * @param page_size   jobs per page, 1..1000, or 0 for the store's default
+ * @return 0, JOBS_EINVAL, JOBS_EOWNER, JOBS_EPAGE (page 0), JOBS_ENOMEM, or a store error.
+ */
+JOBS_EXTERN int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner,
+                          uint64_t page, uint32_t page_size);
+
+/**
+ * One job by id.
+ * @param[out] out  the job (caller frees with jobs_job_free())
+ * @return 0, JOBS_ENOTFOUND (missing, or another owner's), JOBS_EINVAL, JOBS_EOWNER,
+ *         JOBS_ERANGE (id outside 1..JOBS_ID_MAX), JOBS_ENOMEM, or a store error.
+ */
+JOBS_EXTERN int jobs_get(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id);
+
+/**
+ * One job by its name (compared byte for byte).
+ * @param[out] out  the job (caller frees with jobs_job_free())
+ * @return 0, JOBS_ENOTFOUND, JOBS_ENAME (not a valid name), JOBS_EINVAL, JOBS_EOWNER,
+ *         JOBS_ENOMEM, or a store error.
+ */
+JOBS_EXTERN int jobs_get_by_name(jobs_job **out, jobs_store *store, uint64_t owner,
+                                 const char *name);
+
+/**
+ * Creates a job. `spec` must give JOBS_JOB_STACK and JOBS_JOB_SCHEDULE; the name defaults to
+ * NULL and `enabled` to false. An enabled job's next_run is set from the store's clock: now +
+ * period for a periodic schedule, the schedule's timestamp for a one-time one.
+ *
+ * @param[out] id  the new job's id (may be NULL)
+ * @return 0, JOBS_EINVAL (spec lacks stack or schedule), JOBS_ERANGE, JOBS_EOWNER, JOBS_ENAME,
+ *         JOBS_EEXISTS (name used by another of the owner's jobs), JOBS_ESTACK, JOBS_ESCHEDULE,
+ *         JOBS_ENOSPC, or a store error.
+ */
+JOBS_EXTERN int jobs_create(uint64_t *id, jobs_store *store, uint64_t owner,
+                            const jobs_job_spec *spec);
+
+/**
+ * Changes the fields that `changes->fields` names; the others stay as they are, and an empty
+ * `fields` changes nothing. Enabling an inactive job, or giving an active job a new schedule,
+ * sets next_run anew; disabling sets do_run false.
+ *
+ * @param[out] out  the job after the change, or NULL if not wanted (caller frees)
+ * @return 0, JOBS_ENOTFOUND, JOBS_EQUEUED (queued for deletion: read-only), JOBS_EEXISTS,
+ *         JOBS_ENAME, JOBS_ERANGE, JOBS_ESTACK, JOBS_ESCHEDULE, JOBS_EINVAL, JOBS_EOWNER,
+ *         JOBS_ENOSPC, or a store error.
+ */
+JOBS_EXTERN int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
+                            const jobs_job_spec *changes);
+
+/** Outcome of jobs_delete(). */
+typedef enum jobs_delete_outcome {
+    JOBS_DELETED = 1,            /**< the job was inactive and is gone */
+    JOBS_QUEUED_FOR_DELETION = 2 /**< the job is active: it will be deleted at next_run */
+} jobs_delete_outcome;
+
+/**
+ * Deletes an inactive job at once, or queues an active one for deletion at its next run (it
+ * stays readable and listed until then; deleting it again answers JOBS_QUEUED_FOR_DELETION).
+ *
+ * @param[out] outcome  what happened (may be NULL)
+ * @return 0, JOBS_ENOTFOUND, JOBS_ERANGE, JOBS_EINVAL, JOBS_EOWNER, or a store error.
+ */
+JOBS_EXTERN int jobs_delete(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner,
+                            uint64_t id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

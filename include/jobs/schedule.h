@@ -1,0 +1,111 @@
+/**
+ * @file jobs/schedule.h
+ * @brief Schedules: periodic (every `period` seconds) or one-time (at `timestamp`).
+ *
+ * Schedules of owner JOBS_OWNER_PUBLIC (0) are public: every owner sees and uses them, and no
+ * owner can change them. An owner's own schedules are visible to that owner only; another
+ * owner's answers JOBS_ENOTFOUND (or JOBS_ESCHEDULE where a job refers to it), exactly as a
+ * missing one.
+ */
+#ifndef JOBS_SCHEDULE_H
+#define JOBS_SCHEDULE_H
+
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Shortest period, in seconds. */
+#define JOBS_PERIOD_MIN 60
+/** Longest period, in seconds (365 days). */
+#define JOBS_PERIOD_MAX 31536000
+
+/** A schedule as stored. Caller-owned when returned; free with jobs_schedule_free(). */
+typedef struct jobs_schedule {
+    uint64_t id;        /**< 1..JOBS_ID_MAX */
+    uint64_t owner;     /**< JOBS_OWNER_PUBLIC for public schedules */
+    const char *name;   /**< NUL-terminated, or NULL */
+    bool once;          /**< one-time (at `timestamp`) rather than periodic */
+    int64_t period;     /**< seconds between runs; when !once */
+    int64_t timestamp;  /**< Unix seconds of the single run; when once */
+} jobs_schedule;
+
+/** Bits of jobs_schedule_spec.fields. */
+enum jobs_schedule_field {
+    JOBS_SCHEDULE_NAME = 1u << 0,  /**< `name` is given */
+    JOBS_SCHEDULE_ONCE = 1u << 1,  /**< `once` is given */
+    JOBS_SCHEDULE_CONFIG = 1u << 2 /**< `period` (periodic) or `timestamp` (once) is given */
+};
+
+/**
+ * What to create or change. For create, JOBS_SCHEDULE_CONFIG is required and `once` defaults
+ * to false. The config is checked against the resulting `once`: 60 <= period <= 31536000, or
+ * timestamp > 0; changing `once` without giving the matching config is JOBS_ECONFIG.
+ */
+typedef struct jobs_schedule_spec {
+    unsigned int fields; /**< jobs_schedule_field bits */
+    const char *name;    /**< NUL-terminated, or NULL */
+    bool once;           /**< one-time */
+    int64_t period;      /**< read when CONFIG is given and the schedule is periodic */
+    int64_t timestamp;   /**< read when CONFIG is given and the schedule is one-time */
+} jobs_schedule_spec;
+
+/** Initialiser for jobs_schedule_spec: nothing given. */
+#define JOBS_SCHEDULE_SPEC_INIT {0, NULL, false, 0, 0}
+
+/** A page of schedules: the public ones plus the owner's, in id order. */
+typedef struct jobs_schedule_page {
+    uint64_t count;           /**< visible schedules in all */
+    uint32_t page_size;       /**< the page size used */
+    uint64_t page;            /**< the page number, from 1 */
+    size_t n;                 /**< schedules on this page */
+    jobs_schedule *schedules; /**< NULL when n is 0 */
+} jobs_schedule_page;
+
+/** Frees a schedule. Accepts NULL. */
+JOBS_EXTERN void jobs_schedule_free(jobs_schedule *schedule);
+
+/** Frees a page of schedules. Accepts NULL. */
+JOBS_EXTERN void jobs_schedule_page_free(jobs_schedule_page *page);
+
+/**
+ * One page of the schedules `owner` can see: the public ones and, for owner >= 1, its own.
+ * Pass JOBS_OWNER_PUBLIC for an anonymous caller (public schedules only).
+ * @param page_size  1..1000, or 0 for the store's default
+ * @return 0, JOBS_EPAGE, JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOMEM, or a store error.
+ */
+JOBS_EXTERN int jobs_schedule_list(jobs_schedule_page **out, jobs_store *store, uint64_t owner,
+                                   uint64_t page, uint32_t page_size);
+
+/**
+ * One schedule by id, if `owner` can see it (public, or its own).
+ * @return 0, JOBS_ENOTFOUND, JOBS_ERANGE, JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOMEM, or a store error.
+ */
+JOBS_EXTERN int jobs_schedule_get(jobs_schedule **out, jobs_store *store, uint64_t owner,
+                                  uint64_t id);
+
+/**
+ * Creates a schedule for `owner`. Owner JOBS_OWNER_PUBLIC creates a public schedule (for hosts
+ * that define their own public schedules beside the built-in ones).
+ * @param[out] id  the new id (may be NULL)
+ * @return 0, JOBS_ECONFIG, JOBS_ENAME, JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOSPC, or a store error.
+ */
+JOBS_EXTERN int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t owner,
+                                     const jobs_schedule_spec *spec);
+
+/**
+ * Changes an owner's own schedule. Public schedules cannot be changed through an owner >= 1
+ * (JOBS_ENOTFOUND). A schedule that any job references cannot be changed at all.
+ * @param[out] out  the schedule after the change, or NULL if not wanted
+ * @return 0, JOBS_ENOTFOUND, JOBS_EINUSE, JOBS_ECONFIG, JOBS_ENAME, JOBS_ERANGE, JOBS_EINVAL,
+ *         JOBS_EOWNER, JOBS_ENOSPC, or a store error.
+ */
+JOBS_EXTERN int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner,
+                                     uint64_t id, const jobs_schedule_spec *changes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

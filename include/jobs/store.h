@@ -1,0 +1,99 @@
+/**
+ * @file jobs/store.h
+ * @brief Opening and closing a libjobs store (one LMDB environment in a directory).
+ */
+#ifndef JOBS_STORE_H
+#define JOBS_STORE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * An open store. Opaque; one handle per store directory per process, shared freely between
+ * threads (see docs/threading.md).
+ */
+typedef struct jobs_store jobs_store;
+
+/**
+ * A clock: answers the current time in Unix seconds. libjobs calls it when a job is activated
+ * (to compute `next_run`), from whichever thread makes that call, so it must be thread-safe.
+ */
+typedef int64_t (*jobs_clock_fn)(void *ctx);
+
+/** Flags for jobs_store_options.flags. */
+enum jobs_store_flags {
+    /**
+     * Do not flush to disk at each commit (LMDB's MDB_NOSYNC). A crash of the process loses
+     * nothing, but an operating-system crash or power loss may lose the last commits. For tests
+     * and bulk loads; never for data you have acknowledged to someone.
+     */
+    JOBS_STORE_NOSYNC = 1u << 0
+};
+
+/** The version of jobs_store_options this header describes. */
+#define JOBS_STORE_OPTIONS_VERSION 1
+
+/**
+ * Options for jobs_store_open(). Initialise with JOBS_STORE_OPTIONS_INIT, then set what you
+ * need: fields left at 0 take their defaults. New fields are only ever added at the end.
+ */
+typedef struct jobs_store_options {
+    unsigned int version;   /**< JOBS_STORE_OPTIONS_VERSION */
+    const char *path;       /**< directory of the store; created (mode 0700) if missing */
+    size_t map_size;        /**< initial map size in bytes (default 64 MiB); grows when full */
+    size_t max_map_size;    /**< growth stops here: JOBS_ENOSPC (default 0: no limit but the disk) */
+    uint32_t page_size;     /**< default list page size (default 10, at most 1000) */
+    unsigned int max_readers; /**< concurrent read transactions, all processes (default 256) */
+    jobs_clock_fn clock;    /**< time source (default: the system's real-time clock) */
+    void *clock_ctx;        /**< passed to clock */
+    unsigned int flags;     /**< jobs_store_flags */
+} jobs_store_options;
+
+/** Initialiser for jobs_store_options: `jobs_store_options o = JOBS_STORE_OPTIONS_INIT;` */
+#define JOBS_STORE_OPTIONS_INIT {JOBS_STORE_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL, 0}
+
+/**
+ * Opens (and on first use creates) the store in `opts->path`.
+ *
+ * A new store holds the five built-in public schedules (ids 1-5: every minute, every 5 minutes,
+ * every 15 minutes, hourly, daily). Opening clears the reader slots left by crashed processes.
+ * Several processes may open the same store at once; within one process, open it once and share
+ * the handle.
+ *
+ * @param[out] out   the new handle, or NULL on failure
+ * @param opts       options; `path` is required
+ * @return 0, or JOBS_EINVAL (bad options), JOBS_EVERSION (unknown opts->version), JOBS_EBUSY
+ *         (already open in this process), JOBS_ESCHEMA (store written by an incompatible
+ *         version), JOBS_ENOMEM, JOBS_EIO.
+ */
+JOBS_EXTERN int jobs_store_open(jobs_store **out, const jobs_store_options *opts);
+
+/**
+ * Closes a store and frees the handle. Accepts NULL. Every other call on this handle must have
+ * returned first; nothing is lost (every acknowledged write was already committed).
+ */
+JOBS_EXTERN void jobs_store_close(jobs_store *store);
+
+/** Current state of a store, as reported by jobs_store_stat(). */
+typedef struct jobs_store_stat_info {
+    size_t map_size;      /**< bytes currently mapped */
+    size_t map_used;      /**< bytes in use (last page number times page size) */
+    uint64_t jobs;        /**< jobs in the store, all owners */
+    uint64_t schedules;   /**< schedules, built-in ones included */
+    uint64_t stacks;      /**< stacks */
+} jobs_store_stat_info;
+
+/**
+ * Fills `out` with counts and map use of the store. Thread-safe.
+ * @return 0, JOBS_EINVAL, or an error of the store.
+ */
+JOBS_EXTERN int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

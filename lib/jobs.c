@@ -1,0 +1,519 @@
+/* Jobs: creation, partial update, deferred deletion, and the indexes that go with a job
+ * (owner order, name per owner, due order, schedule references, per-owner count). */
+#include "rules.h"
+
+static void name_key(unsigned char *key, uint64_t owner, const char *name, size_t len)
+{
+    jobs__be64_put(key, owner);
+    memcpy(key + 8, name, len);
+}
+
+int jobs__job_load(MDB_txn *txn, jobs_store *s, uint64_t id, jobs__job_rec *rec,
+                   unsigned char *copy)
+{
+    unsigned char key[8];
+    MDB_val v;
+    int rc;
+
+    jobs__be64_put(key, id);
+    if ((rc = jobs__get(txn, s->jobs, key, sizeof(key), &v)))
+        return rc;
+    if (copy) {
+        if (v.mv_size > JOBS__RECORD_MAX)
+            return jobs__error(JOBS_ECORRUPT, "job %llu's record is too long",
+                               (unsigned long long)id);
+        v.mv_data = memcpy(copy, v.mv_data, v.mv_size);
+    }
+    return jobs__job_decode(rec, v.mv_data, v.mv_size);
+}
+
+/* Loads a job of `owner`; another owner's job is exactly as a missing one. */
+static int job_visible(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                       jobs__job_rec *rec, unsigned char *copy)
+{
+    int rc = jobs__job_load(txn, s, id, rec, copy);
+
+    if (rc == 0 && rec->owner != owner)
+        rc = JOBS_ENOTFOUND;
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ENOTFOUND, "job %llu not found", (unsigned long long)id);
+    return rc;
+}
+
+static int due_put(MDB_txn *txn, jobs_store *s, int64_t next_run, uint64_t id, bool add)
+{
+    unsigned char key[16];
+
+    jobs__key2(key, jobs__time_key(next_run), id);
+    if (add)
+        return jobs__put(txn, s->job_due, key, sizeof(key), "", 0, 0);
+    return jobs__del(txn, s->job_due, key, sizeof(key));
+}
+
+int jobs__job_store(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *old,
+                    const jobs__job_rec *rec)
+{
+    unsigned char key[8], buf[JOBS__RECORD_MAX];
+    size_t len = jobs__job_encode(buf, rec);
+    bool was_due = old && old->do_run;
+    bool same_slot = was_due && rec->do_run && old->next_run == rec->next_run;
+    int rc;
+
+    jobs__be64_put(key, id);
+    if ((rc = jobs__put(txn, s->jobs, key, sizeof(key), buf, len, 0)))
+        return rc;
+    if (was_due && !same_slot && (rc = due_put(txn, s, old->next_run, id, false)))
+        return rc;
+    if (rec->do_run && !same_slot && (rc = due_put(txn, s, rec->next_run, id, true)))
+        return rc;
+    return 0;
+}
+
+int jobs__job_remove(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *rec)
+{
+    unsigned char key[8 + JOBS_NAME_MAX];
+    int rc;
+
+    jobs__be64_put(key, id);
+    if ((rc = jobs__del(txn, s->jobs, key, 8)))
+        return rc;
+    jobs__key2(key, rec->owner, id);
+    if ((rc = jobs__del(txn, s->job_owner, key, 16)))
+        return rc;
+    if (rec->name) {
+        name_key(key, rec->owner, rec->name, rec->name_len);
+        if ((rc = jobs__del(txn, s->job_name, key, 8 + rec->name_len)))
+            return rc;
+    }
+    if (rec->do_run && (rc = due_put(txn, s, rec->next_run, id, false)))
+        return rc;
+    if ((rc = jobs__count_add(txn, s, JOBS__JOB, rec->owner, -1)))
+        return rc;
+    return jobs__schedule_ref(txn, s, rec->schedule, -1);
+}
+
+/* The first run of a job activated at `now` (saturating: no overflow for any clock). */
+static int64_t first_run(const jobs__schedule_rec *sc, int64_t now)
+{
+    if (sc->once)
+        return sc->value;
+    return now > INT64_MAX - sc->value ? INT64_MAX : now + sc->value;
+}
+
+/* Refuses a name another job of the owner holds. */
+static int name_free(MDB_txn *txn, jobs_store *s, uint64_t owner, const char *name, size_t len,
+                     uint64_t self)
+{
+    unsigned char key[8 + JOBS_NAME_MAX];
+    MDB_val v;
+    uint64_t holder;
+    int rc;
+
+    name_key(key, owner, name, len);
+    rc = jobs__get(txn, s->job_name, key, 8 + len, &v);
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return jobs__error(JOBS_ECORRUPT, "a job name index entry is corrupt");
+    holder = jobs__be64_get(v.mv_data);
+    if (holder == self)
+        return 0;
+    return jobs__error(JOBS_EEXISTS, "name '%.*s' is already used by job %llu", (int)len, name,
+                       (unsigned long long)holder);
+}
+
+static int name_set(MDB_txn *txn, jobs_store *s, uint64_t owner, const char *name, size_t len,
+                    uint64_t id, bool add)
+{
+    unsigned char key[8 + JOBS_NAME_MAX], val[8];
+
+    name_key(key, owner, name, len);
+    if (!add)
+        return jobs__del(txn, s->job_name, key, 8 + len);
+    jobs__be64_put(val, id);
+    return jobs__put(txn, s->job_name, key, 8 + len, val, sizeof(val), 0);
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+static size_t job_out_size(const jobs__job_rec *rec)
+{
+    return sizeof(jobs_job) + (rec->name ? rec->name_len + 1 : 0);
+}
+
+static char *job_fill(jobs_job *out, uint64_t id, const jobs__job_rec *rec, char *names)
+{
+    out->id = id;
+    out->owner = rec->owner;
+    out->stack = rec->stack;
+    out->schedule = rec->schedule;
+    out->next_run = rec->do_run ? rec->next_run : 0;
+    out->do_run = rec->do_run;
+    out->do_del = rec->do_del;
+    out->name = NULL;
+    if (rec->name) {
+        out->name = jobs__name_copy(names, rec->name, rec->name_len);
+        names += rec->name_len + 1;
+    }
+    return names;
+}
+
+static int job_new(jobs_job **out, uint64_t id, const jobs__job_rec *rec)
+{
+    jobs_job *job = jobs__malloc(job_out_size(rec));
+
+    if (!job)
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    job_fill(job, id, rec, (char *)(job + 1));
+    *out = job;
+    return 0;
+}
+
+void jobs_job_free(jobs_job *job)
+{
+    jobs__free(job);
+}
+
+void jobs_job_page_free(jobs_job_page *page)
+{
+    jobs__free(page);
+}
+
+/* ---- get -------------------------------------------------------------------------------- */
+
+typedef struct get_ctx {
+    uint64_t owner, id;
+    const char *name;
+    size_t name_len;
+    jobs_job *out;
+} get_ctx;
+
+static int get_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    get_ctx *c = arg;
+    jobs__job_rec rec;
+    int rc = job_visible(txn, s, c->owner, c->id, &rec, NULL);
+
+    return rc ? rc : job_new(&c->out, c->id, &rec);
+}
+
+int jobs_get(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id)
+{
+    get_ctx c = {owner, id, NULL, 0, NULL};
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_get needs an output and a store");
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")))
+        return rc;
+    if ((rc = jobs__read(store, get_txn, &c)) == 0)
+        *out = c.out;
+    return rc;
+}
+
+static int get_by_name_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    get_ctx *c = arg;
+    unsigned char key[8 + JOBS_NAME_MAX];
+    MDB_val v;
+    int rc;
+
+    name_key(key, c->owner, c->name, c->name_len);
+    rc = jobs__get(txn, s->job_name, key, 8 + c->name_len, &v);
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ENOTFOUND, "no job named '%s'", c->name);
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return jobs__error(JOBS_ECORRUPT, "a job name index entry is corrupt");
+    c->id = jobs__be64_get(v.mv_data);
+    return get_txn(s, txn, c);
+}
+
+int jobs_get_by_name(jobs_job **out, jobs_store *store, uint64_t owner, const char *name)
+{
+    get_ctx c = {owner, 0, name, 0, NULL};
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_get_by_name needs an output and a store");
+    if ((rc = jobs__check_owner(owner, 0)))
+        return rc;
+    if (!name)
+        return jobs__error(JOBS_ENAME, "jobs_get_by_name needs a name");
+    if ((rc = jobs__check_name(name, &c.name_len)))
+        return rc;
+    if ((rc = jobs__read(store, get_by_name_txn, &c)) == 0)
+        *out = c.out;
+    return rc;
+}
+
+/* ---- list ------------------------------------------------------------------------------- */
+
+typedef struct list_ctx {
+    uint64_t owner, page;
+    uint32_t page_size;
+    uint64_t ids[JOBS__PAGE_SIZE_MAX];
+    jobs__job_rec recs[JOBS__PAGE_SIZE_MAX];
+    size_t n;
+    jobs_job_page *out;
+} list_ctx;
+
+static int list_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    list_ctx *c = arg;
+    size_t size = sizeof(jobs_job_page);
+    uint64_t count;
+    int rc;
+
+    c->n = 0;
+    if ((rc = jobs__count_get(txn, s, JOBS__JOB, c->owner, &count)))
+        return rc;
+    if (c->page - 1 <= count / c->page_size && /* else past the end: nothing to walk */
+        (rc = jobs__index_page(txn, s->job_owner, c->owner, c->owner,
+                               (c->page - 1) * c->page_size, c->page_size, c->ids, &c->n)))
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        rc = jobs__job_load(txn, s, c->ids[i], &c->recs[i], NULL);
+        if (rc == JOBS_ENOTFOUND)
+            rc = jobs__error(JOBS_ECORRUPT, "the owner index names a missing job %llu",
+                             (unsigned long long)c->ids[i]);
+        if (rc)
+            return rc;
+        size += job_out_size(&c->recs[i]);
+    }
+
+    if (!(c->out = jobs__malloc(size)))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    c->out->count = count;
+    c->out->page_size = c->page_size;
+    c->out->page = c->page;
+    c->out->n = c->n;
+    c->out->jobs = c->n ? (jobs_job *)(c->out + 1) : NULL;
+    char *names = (char *)((jobs_job *)(c->out + 1) + c->n);
+    for (size_t i = 0; i < c->n; i++)
+        names = job_fill(&c->out->jobs[i], c->ids[i], &c->recs[i], names);
+    return 0;
+}
+
+int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner, uint64_t page,
+              uint32_t page_size)
+{
+    list_ctx *c;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_list needs an output and a store");
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_page(page, page_size)))
+        return rc;
+    if (!(c = jobs__malloc(sizeof(*c))))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    c->owner = owner;
+    c->page = page;
+    c->page_size = page_size ? page_size : store->page_size;
+    c->out = NULL;
+    if ((rc = jobs__read(store, list_txn, c)) == 0)
+        *out = c->out;
+    jobs__free(c);
+    return rc;
+}
+
+/* ---- create / update -------------------------------------------------------------------- */
+
+typedef struct write_ctx {
+    uint64_t owner, id;
+    const jobs_job_spec *spec;
+    size_t name_len;
+    unsigned char rec[JOBS__RECORD_MAX]; /* the job as written, for the answer */
+    size_t rec_len;
+    jobs_delete_outcome outcome;
+} write_ctx;
+
+static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    write_ctx *c = arg;
+    const jobs_job_spec *sp = c->spec;
+    jobs__schedule_rec sched;
+    const char *name = (sp->fields & JOBS_JOB_NAME) ? sp->name : NULL;
+    bool enabled = (sp->fields & JOBS_JOB_ENABLED) && sp->enabled;
+    unsigned char key[16];
+    int rc;
+
+    if ((rc = jobs__stack_usable(txn, s, c->owner, sp->stack)) ||
+        (rc = jobs__schedule_usable(txn, s, c->owner, sp->schedule, &sched)))
+        return rc;
+    if (name && (rc = name_free(txn, s, c->owner, name, c->name_len, 0)))
+        return rc;
+    if ((rc = jobs__next_id(txn, s, JOBS__JOB, &c->id)))
+        return rc;
+
+    jobs__job_rec rec = {c->owner, sp->stack, sp->schedule,
+                         enabled ? first_run(&sched, jobs__now(s)) : 0,
+                         enabled, false, name, c->name_len};
+    jobs__key2(key, c->owner, c->id);
+    if ((rc = jobs__job_store(txn, s, c->id, NULL, &rec)) ||
+        (rc = jobs__put(txn, s->job_owner, key, sizeof(key), "", 0, 0)) ||
+        (name && (rc = name_set(txn, s, c->owner, name, c->name_len, c->id, true))) ||
+        (rc = jobs__count_add(txn, s, JOBS__JOB, c->owner, 1)))
+        return rc;
+    return jobs__schedule_ref(txn, s, sp->schedule, +1);
+}
+
+static int check_spec(const jobs_job_spec *spec, size_t *name_len)
+{
+    int rc;
+
+    if (spec->fields & ~(unsigned)(JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE |
+                                   JOBS_JOB_ENABLED))
+        return jobs__error(JOBS_EINVAL, "unknown job fields 0x%x", spec->fields);
+    if ((spec->fields & JOBS_JOB_STACK) && (rc = jobs__check_id(spec->stack, "stack")))
+        return rc;
+    if ((spec->fields & JOBS_JOB_SCHEDULE) && (rc = jobs__check_id(spec->schedule, "schedule")))
+        return rc;
+    if (spec->fields & JOBS_JOB_NAME)
+        return jobs__check_name(spec->name, name_len);
+    return 0;
+}
+
+int jobs_create(uint64_t *id, jobs_store *store, uint64_t owner, const jobs_job_spec *spec)
+{
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, 0};
+    int rc;
+
+    if (!store || !spec)
+        return jobs__error(JOBS_EINVAL, "jobs_create needs a store and a spec");
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = check_spec(spec, &c.name_len)))
+        return rc;
+    if ((spec->fields & (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE)) !=
+        (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE))
+        return jobs__error(JOBS_EINVAL, "a new job needs a stack and a schedule");
+    if ((rc = jobs__write(store, create_txn, &c)) == 0 && id)
+        *id = c.id;
+    return rc;
+}
+
+static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    write_ctx *c = arg;
+    const jobs_job_spec *sp = c->spec;
+    unsigned char copy[JOBS__RECORD_MAX]; /* writes below may move the stored bytes */
+    jobs__job_rec old, rec;
+    jobs__schedule_rec sched = {0};
+    bool activate;
+    int rc = job_visible(txn, s, c->owner, c->id, &old, copy);
+
+    if (rc)
+        return rc;
+    if (old.do_del)
+        return jobs__error(JOBS_EQUEUED, "job %llu is queued for deletion",
+                           (unsigned long long)c->id);
+    rec = old;
+    if (sp->fields & JOBS_JOB_STACK && sp->stack != old.stack) {
+        if ((rc = jobs__stack_usable(txn, s, c->owner, sp->stack)))
+            return rc;
+        rec.stack = sp->stack;
+    }
+    if (sp->fields & JOBS_JOB_SCHEDULE && sp->schedule != old.schedule) {
+        if ((rc = jobs__schedule_usable(txn, s, c->owner, sp->schedule, &sched)) ||
+            (rc = jobs__schedule_ref(txn, s, old.schedule, -1)) ||
+            (rc = jobs__schedule_ref(txn, s, sp->schedule, +1)))
+            return rc;
+        rec.schedule = sp->schedule;
+    }
+    if (sp->fields & JOBS_JOB_NAME) {
+        rec.name = sp->name;
+        rec.name_len = c->name_len;
+        bool same = old.name && rec.name && old.name_len == rec.name_len &&
+                    memcmp(old.name, rec.name, rec.name_len) == 0;
+        if (!same) {
+            if (rec.name && (rc = name_free(txn, s, c->owner, rec.name, rec.name_len, c->id)))
+                return rc;
+            if (old.name &&
+                (rc = name_set(txn, s, c->owner, old.name, old.name_len, c->id, false)))
+                return rc;
+            if (rec.name &&
+                (rc = name_set(txn, s, c->owner, rec.name, rec.name_len, c->id, true)))
+                return rc;
+        }
+    }
+    if (sp->fields & JOBS_JOB_ENABLED)
+        rec.do_run = sp->enabled;
+    /* Activation, or a new schedule while active, sets next_run anew. */
+    activate = rec.do_run && (!old.do_run || rec.schedule != old.schedule);
+    if (activate) {
+        if (rec.schedule == old.schedule &&
+            (rc = jobs__schedule_usable(txn, s, c->owner, rec.schedule, &sched)))
+            return rc;
+        rec.next_run = first_run(&sched, jobs__now(s));
+    }
+    if (!rec.do_run)
+        rec.next_run = 0;
+    c->rec_len = jobs__job_encode(c->rec, &rec);
+    return jobs__job_store(txn, s, c->id, &old, &rec);
+}
+
+int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
+                const jobs_job_spec *changes)
+{
+    write_ctx c = {owner, id, changes, 0, {0}, 0, 0};
+    jobs__job_rec rec;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!store || !changes)
+        return jobs__error(JOBS_EINVAL, "jobs_update needs a store and changes");
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")) ||
+        (rc = check_spec(changes, &c.name_len)))
+        return rc;
+    if ((rc = jobs__write(store, update_txn, &c)) != 0 || !out)
+        return rc;
+    if ((rc = jobs__job_decode(&rec, c.rec, c.rec_len)))
+        return rc;
+    return job_new(out, id, &rec);
+}
+
+/* ---- delete ----------------------------------------------------------------------------- */
+
+static int delete_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    write_ctx *c = arg;
+    unsigned char copy[JOBS__RECORD_MAX];
+    jobs__job_rec rec;
+    int rc = job_visible(txn, s, c->owner, c->id, &rec, copy);
+
+    if (rc)
+        return rc;
+    if (!rec.do_run) {
+        c->outcome = JOBS_DELETED;
+        return jobs__job_remove(txn, s, c->id, &rec);
+    }
+    c->outcome = JOBS_QUEUED_FOR_DELETION;
+    if (rec.do_del)
+        return 0; /* already queued: nothing to write */
+    jobs__job_rec queued = rec;
+    queued.do_del = true;
+    return jobs__job_store(txn, s, c->id, &rec, &queued);
+}
+
+int jobs_delete(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner, uint64_t id)
+{
+    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0};
+    int rc;
+
+    if (!store)
+        return jobs__error(JOBS_EINVAL, "jobs_delete needs a store");
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")))
+        return rc;
+    if ((rc = jobs__write(store, delete_txn, &c)) == 0 && outcome)
+        *outcome = c.outcome;
+    return rc;
+}

@@ -1,0 +1,213 @@
+/* The scheduler tick: due jobs in (next_run, id) order, committed before the host hears of
+ * them, so that each slot runs at most once whoever ticks. */
+#include <limits.h>
+
+#include "rules.h"
+
+typedef struct due {
+    uint64_t id;
+    int64_t slot;
+} due;
+
+typedef struct tick_ctx {
+    int64_t now;
+    size_t limit;
+    due *due;           /* the due jobs taken, then their events */
+    size_t n, cap;
+    jobs_event *events; /* one per due job; names as offsets into `names` until delivery */
+    size_t *name_off;   /* SIZE_MAX: no name */
+    char *names;
+    size_t names_len, names_cap;
+} tick_ctx;
+
+/* The first slot after `now` of a periodic job last due at `slot` (missed slots coalesce). */
+static int64_t next_slot(int64_t slot, int64_t period, int64_t now)
+{
+    uint64_t diff = (uint64_t)now - (uint64_t)slot; /* now >= slot */
+    uint64_t p = (uint64_t)period;
+    uint64_t room = (uint64_t)INT64_MAX - (uint64_t)slot;
+
+    if (diff > UINT64_MAX - p)
+        return INT64_MAX;
+    uint64_t add = (diff / p + 1) * p;
+    return add > room ? INT64_MAX : (int64_t)((uint64_t)slot + add);
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t cap2 = *cap ? *cap : 64;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    while (cap2 < need)
+        cap2 *= 2;
+    if (!(p = jobs__realloc(*buf, cap2 * elem)))
+        return jobs__error(JOBS_ENOMEM, "out of memory in the scheduler tick");
+    *buf = p;
+    *cap = cap2;
+    return 0;
+}
+
+static int collect_due(jobs_store *s, MDB_txn *txn, tick_ctx *c)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, s->job_due, &cur);
+
+    if (rc)
+        return jobs__mdb_error(rc, "scheduler tick");
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 16) {
+            mdb_cursor_close(cur);
+            return jobs__error(JOBS_ECORRUPT, "a due index key is corrupt");
+        }
+        int64_t slot = jobs__time_unkey(jobs__be64_get(k.mv_data));
+        if (slot > c->now || (c->limit && c->n == c->limit))
+            break;
+        if ((rc = grow((void **)&c->due, &c->cap, c->n + 1, sizeof(*c->due)))) {
+            mdb_cursor_close(cur);
+            return rc;
+        }
+        c->due[c->n].slot = slot;
+        c->due[c->n].id = jobs__be64_get((const unsigned char *)k.mv_data + 8);
+        c->n++;
+    }
+    mdb_cursor_close(cur);
+    return rc && rc != MDB_NOTFOUND ? jobs__mdb_error(rc, "scheduler tick") : 0;
+}
+
+static int record_event(tick_ctx *c, size_t i, jobs_event_type type, const jobs__job_rec *rec)
+{
+    jobs_event *ev = &c->events[i];
+    int rc;
+
+    ev->type = type;
+    ev->job = c->due[i].id;
+    ev->owner = rec->owner;
+    ev->name = NULL;
+    ev->stack = rec->stack;
+    ev->schedule = rec->schedule;
+    ev->slot = c->due[i].slot;
+    c->name_off[i] = SIZE_MAX;
+    if (rec->name) {
+        size_t cap = c->names_cap;
+        if ((rc = grow((void **)&c->names, &cap, c->names_len + rec->name_len + 1, 1)))
+            return rc;
+        c->names_cap = cap;
+        c->name_off[i] = c->names_len;
+        jobs__name_copy(c->names + c->names_len, rec->name, rec->name_len);
+        c->names_len += rec->name_len + 1;
+    }
+    return 0;
+}
+
+static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    tick_ctx *c = arg;
+    int rc;
+
+    c->n = 0; /* the transaction may run again after the map grew */
+    c->names_len = 0;
+    if ((rc = collect_due(s, txn, c)) || c->n == 0)
+        return rc;
+    jobs__free(c->events);
+    jobs__free(c->name_off);
+    c->events = jobs__malloc(c->n * sizeof(*c->events));
+    c->name_off = jobs__malloc(c->n * sizeof(*c->name_off));
+    if (!c->events || !c->name_off)
+        return jobs__error(JOBS_ENOMEM, "out of memory in the scheduler tick");
+
+    for (size_t i = 0; i < c->n; i++) {
+        unsigned char copy[JOBS__RECORD_MAX];
+        jobs__job_rec rec, next;
+        jobs__schedule_rec sched;
+
+        rc = jobs__job_load(txn, s, c->due[i].id, &rec, copy);
+        if (rc == 0 && (!rec.do_run || rec.next_run != c->due[i].slot))
+            rc = JOBS_ENOTFOUND;
+        if (rc == JOBS_ENOTFOUND)
+            return jobs__error(JOBS_ECORRUPT, "the due index disagrees with job %llu",
+                               (unsigned long long)c->due[i].id);
+        if (rc)
+            return rc;
+        if (rec.do_del) {
+            if ((rc = record_event(c, i, JOBS_EVENT_DELETED, &rec)) ||
+                (rc = jobs__job_remove(txn, s, c->due[i].id, &rec)))
+                return rc;
+            continue;
+        }
+        if ((rc = jobs__schedule_usable(txn, s, rec.owner, rec.schedule, &sched)) ||
+            (rc = record_event(c, i, JOBS_EVENT_RUN, &rec)))
+            return rc == JOBS_ESCHEDULE ? JOBS_ECORRUPT : rc;
+        next = rec;
+        if (sched.once) {
+            next.do_run = false;
+            next.next_run = 0;
+        } else {
+            next.next_run = next_slot(rec.next_run, sched.value, c->now);
+        }
+        if ((rc = jobs__job_store(txn, s, c->due[i].id, &rec, &next)))
+            return rc;
+    }
+    return 0;
+}
+
+int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t limit,
+                        jobs_event_fn fn, void *ctx)
+{
+    tick_ctx c;
+    int rc;
+
+    if (n_events)
+        *n_events = 0;
+    if (!store)
+        return jobs__error(JOBS_EINVAL, "jobs_scheduler_tick needs a store");
+    memset(&c, 0, sizeof(c));
+    c.now = now;
+    c.limit = limit;
+    rc = jobs__write(store, tick_txn, &c);
+    if (rc == 0) {
+        if (n_events)
+            *n_events = c.n;
+        /* Committed: now, and only now, the host hears of the runs. */
+        for (size_t i = 0; fn && i < c.n && rc == 0; i++) {
+            if (c.name_off[i] != SIZE_MAX)
+                c.events[i].name = c.names + c.name_off[i];
+            rc = fn(&c.events[i], ctx);
+        }
+    }
+    jobs__free(c.due);
+    jobs__free(c.events);
+    jobs__free(c.name_off);
+    jobs__free(c.names);
+    return rc;
+}
+
+static int next_run_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, s->job_due, &cur);
+
+    if (rc)
+        return jobs__mdb_error(rc, "next run");
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return jobs__error(JOBS_ENOTFOUND, "no job is active");
+    if (rc)
+        return jobs__mdb_error(rc, "next run");
+    if (k.mv_size != 16)
+        return jobs__error(JOBS_ECORRUPT, "a due index key is corrupt");
+    *(int64_t *)arg = jobs__time_unkey(jobs__be64_get(k.mv_data));
+    return 0;
+}
+
+int jobs_scheduler_next_run(int64_t *next_run, jobs_store *store)
+{
+    if (!next_run || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_scheduler_next_run needs an output and a store");
+    return jobs__read(store, next_run_txn, next_run);
+}

@@ -1,0 +1,394 @@
+/* Schedules: the config rules, visibility (public or own), and the in-use rule. */
+#include <stdio.h>
+
+#include "rules.h"
+
+static const struct {
+    const char *name;
+    int64_t period;
+} builtins[JOBS__BUILTIN_SCHEDULES] = {
+    {"every minute", 60},  {"every 5 minutes", 300}, {"every 15 minutes", 900},
+    {"hourly", 3600},      {"daily", 86400},
+};
+
+static int check_config(bool once, int64_t value)
+{
+    if (once && value <= 0)
+        return jobs__error(JOBS_ECONFIG, "a one-time schedule needs a timestamp > 0, not %lld",
+                           (long long)value);
+    if (!once && (value < JOBS_PERIOD_MIN || value > JOBS_PERIOD_MAX))
+        return jobs__error(JOBS_ECONFIG, "a period must be %d..%d seconds, not %lld",
+                           JOBS_PERIOD_MIN, JOBS_PERIOD_MAX, (long long)value);
+    return 0;
+}
+
+static int schedule_insert(MDB_txn *txn, jobs_store *s, const jobs__schedule_rec *rec,
+                           uint64_t *id)
+{
+    unsigned char key[8], vis[16], buf[JOBS__RECORD_MAX];
+    size_t len = jobs__schedule_encode(buf, rec);
+    int rc = jobs__next_id(txn, s, JOBS__SCHEDULE, id);
+
+    if (rc)
+        return rc;
+    jobs__be64_put(key, *id);
+    jobs__key2(vis, rec->owner, *id);
+    if ((rc = jobs__put(txn, s->schedules, key, sizeof(key), buf, len, MDB_NOOVERWRITE)) ||
+        (rc = jobs__put(txn, s->schedule_vis, vis, sizeof(vis), "", 0, 0)))
+        return rc;
+    return jobs__count_add(txn, s, JOBS__SCHEDULE, rec->owner, 1);
+}
+
+int jobs__schedules_seed(MDB_txn *txn, jobs_store *s)
+{
+    for (int i = 0; i < JOBS__BUILTIN_SCHEDULES; i++) {
+        jobs__schedule_rec rec = {JOBS_OWNER_PUBLIC, false, builtins[i].period,
+                                  builtins[i].name, strlen(builtins[i].name)};
+        uint64_t id;
+        int rc = schedule_insert(txn, s, &rec, &id);
+
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int schedule_load(MDB_txn *txn, jobs_store *s, uint64_t id, jobs__schedule_rec *rec)
+{
+    unsigned char key[8];
+    MDB_val v;
+    int rc;
+
+    jobs__be64_put(key, id);
+    rc = jobs__get(txn, s->schedules, key, sizeof(key), &v);
+    return rc ? rc : jobs__schedule_decode(rec, v.mv_data, v.mv_size);
+}
+
+/* Loads a schedule `owner` can see; a hidden one is exactly as a missing one. */
+static int schedule_visible(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                            jobs__schedule_rec *rec)
+{
+    int rc = schedule_load(txn, s, id, rec);
+
+    if (rc == 0 && rec->owner != JOBS_OWNER_PUBLIC && rec->owner != owner)
+        rc = JOBS_ENOTFOUND;
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ENOTFOUND, "schedule %llu not found", (unsigned long long)id);
+    return rc;
+}
+
+int jobs__schedule_usable(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                          jobs__schedule_rec *rec)
+{
+    int rc = schedule_visible(txn, s, owner, id, rec);
+
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ESCHEDULE, "schedule %llu does not exist or is not yours",
+                           (unsigned long long)id);
+    return rc;
+}
+
+static int refs_get(MDB_txn *txn, jobs_store *s, const unsigned char key[8], uint64_t *n)
+{
+    MDB_val v;
+    int rc = jobs__get(txn, s->schedule_refs, key, 8, &v);
+
+    *n = 0;
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(*n))
+        return jobs__error(JOBS_ECORRUPT, "a schedule reference count is corrupt");
+    memcpy(n, v.mv_data, sizeof(*n));
+    return 0;
+}
+
+int jobs__schedule_ref(MDB_txn *txn, jobs_store *s, uint64_t id, int delta)
+{
+    unsigned char key[8];
+    uint64_t n;
+    int rc;
+
+    jobs__be64_put(key, id);
+    if ((rc = refs_get(txn, s, key, &n)) != 0)
+        return rc;
+    if (delta < 0 && n == 0)
+        return jobs__error(JOBS_ECORRUPT, "schedule %llu's reference count would go below 0",
+                           (unsigned long long)id);
+    n += (uint64_t)(int64_t)delta;
+    if (n == 0)
+        return jobs__del(txn, s->schedule_refs, key, sizeof(key));
+    return jobs__put(txn, s->schedule_refs, key, sizeof(key), &n, sizeof(n), 0);
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+static size_t schedule_out_size(const jobs__schedule_rec *rec)
+{
+    return sizeof(jobs_schedule) + (rec->name ? rec->name_len + 1 : 0);
+}
+
+/* Fills `out` from `rec`, its name copied to `names`; returns the end of the copied name. */
+static char *schedule_fill(jobs_schedule *out, uint64_t id, const jobs__schedule_rec *rec,
+                           char *names)
+{
+    out->id = id;
+    out->owner = rec->owner;
+    out->once = rec->once;
+    out->period = rec->once ? 0 : rec->value;
+    out->timestamp = rec->once ? rec->value : 0;
+    out->name = NULL;
+    if (rec->name) {
+        out->name = jobs__name_copy(names, rec->name, rec->name_len);
+        names += rec->name_len + 1;
+    }
+    return names;
+}
+
+static int schedule_new(jobs_schedule **out, uint64_t id, const jobs__schedule_rec *rec)
+{
+    jobs_schedule *sc = jobs__malloc(schedule_out_size(rec));
+
+    if (!sc)
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    schedule_fill(sc, id, rec, (char *)(sc + 1));
+    *out = sc;
+    return 0;
+}
+
+void jobs_schedule_free(jobs_schedule *schedule)
+{
+    jobs__free(schedule);
+}
+
+void jobs_schedule_page_free(jobs_schedule_page *page)
+{
+    jobs__free(page);
+}
+
+/* ---- get / list ------------------------------------------------------------------------- */
+
+typedef struct get_ctx {
+    uint64_t owner, id;
+    jobs_schedule *out;
+} get_ctx;
+
+static int get_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    get_ctx *c = arg;
+    jobs__schedule_rec rec;
+    int rc = schedule_visible(txn, s, c->owner, c->id, &rec);
+
+    return rc ? rc : schedule_new(&c->out, c->id, &rec);
+}
+
+int jobs_schedule_get(jobs_schedule **out, jobs_store *store, uint64_t owner, uint64_t id)
+{
+    get_ctx c = {owner, id, NULL};
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_schedule_get needs an output and a store");
+    if ((rc = jobs__check_owner(owner, 1)) || (rc = jobs__check_id(id, "schedule")))
+        return rc;
+    if ((rc = jobs__read(store, get_txn, &c)) == 0)
+        *out = c.out;
+    return rc;
+}
+
+typedef struct list_ctx {
+    uint64_t owner, page;
+    uint32_t page_size;
+    jobs__schedule_rec recs[JOBS__PAGE_SIZE_MAX];
+    uint64_t ids[JOBS__PAGE_SIZE_MAX];
+    size_t n;
+    jobs_schedule_page *out;
+} list_ctx;
+
+static int list_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    list_ctx *c = arg;
+    uint64_t n_public, n_own = 0, count;
+    size_t size = sizeof(jobs_schedule_page);
+    int rc;
+
+    c->n = 0;
+    if ((rc = jobs__count_get(txn, s, JOBS__SCHEDULE, JOBS_OWNER_PUBLIC, &n_public)))
+        return rc;
+    if (c->owner != JOBS_OWNER_PUBLIC &&
+        (rc = jobs__count_get(txn, s, JOBS__SCHEDULE, c->owner, &n_own)))
+        return rc;
+    count = n_public + n_own;
+    if (c->page - 1 <= count / c->page_size && /* else past the end: nothing to walk */
+        (rc = jobs__index_page(txn, s->schedule_vis, JOBS_OWNER_PUBLIC, c->owner,
+                               (c->page - 1) * c->page_size, c->page_size, c->ids, &c->n)))
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        rc = schedule_load(txn, s, c->ids[i], &c->recs[i]);
+        if (rc == JOBS_ENOTFOUND)
+            rc = jobs__error(JOBS_ECORRUPT, "the schedule index names a missing schedule %llu",
+                             (unsigned long long)c->ids[i]);
+        if (rc)
+            return rc;
+    }
+
+    for (size_t i = 0; i < c->n; i++)
+        size += schedule_out_size(&c->recs[i]);
+    c->out = jobs__malloc(size);
+    if (!c->out)
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    c->out->count = count;
+    c->out->page_size = c->page_size;
+    c->out->page = c->page;
+    c->out->n = c->n;
+    c->out->schedules = c->n ? (jobs_schedule *)(c->out + 1) : NULL;
+    char *names = (char *)((jobs_schedule *)(c->out + 1) + c->n);
+    for (size_t i = 0; i < c->n; i++)
+        names = schedule_fill(&c->out->schedules[i], c->ids[i], &c->recs[i], names);
+    return 0;
+}
+
+int jobs_schedule_list(jobs_schedule_page **out, jobs_store *store, uint64_t owner,
+                       uint64_t page, uint32_t page_size)
+{
+    list_ctx *c;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_schedule_list needs an output and a store");
+    if ((rc = jobs__check_owner(owner, 1)) || (rc = jobs__check_page(page, page_size)))
+        return rc;
+    if (!(c = jobs__malloc(sizeof(*c))))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    c->owner = owner;
+    c->page = page;
+    c->page_size = page_size ? page_size : store->page_size;
+    c->n = 0;
+    c->out = NULL;
+    if ((rc = jobs__read(store, list_txn, c)) == 0)
+        *out = c->out;
+    jobs__free(c);
+    return rc;
+}
+
+/* ---- create / update -------------------------------------------------------------------- */
+
+typedef struct write_ctx {
+    uint64_t owner, id;
+    const jobs_schedule_spec *spec;
+    size_t name_len;
+    unsigned char rec[JOBS__RECORD_MAX]; /* the record as written, for the answer */
+    size_t rec_len;
+} write_ctx;
+
+static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    write_ctx *c = arg;
+    jobs__schedule_rec rec = {c->owner, c->spec->once,
+                              c->spec->once ? c->spec->timestamp : c->spec->period,
+                              c->spec->name, c->name_len};
+
+    return schedule_insert(txn, s, &rec, &c->id);
+}
+
+static int check_spec(const jobs_schedule_spec *spec, size_t *name_len)
+{
+    if (spec->fields & ~(unsigned)(JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG))
+        return jobs__error(JOBS_EINVAL, "unknown schedule fields 0x%x", spec->fields);
+    if (spec->fields & JOBS_SCHEDULE_NAME)
+        return jobs__check_name(spec->name, name_len);
+    return 0;
+}
+
+int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t owner,
+                         const jobs_schedule_spec *spec)
+{
+    write_ctx c = {owner, 0, spec, 0, {0}, 0};
+    jobs_schedule_spec full;
+    int rc;
+
+    if (!store || !spec)
+        return jobs__error(JOBS_EINVAL, "jobs_schedule_create needs a store and a spec");
+    if ((rc = jobs__check_owner(owner, 1)) || (rc = check_spec(spec, &c.name_len)))
+        return rc;
+    if (!(spec->fields & JOBS_SCHEDULE_CONFIG))
+        return jobs__error(JOBS_ECONFIG, "a new schedule needs its config");
+    full = *spec;
+    if (!(spec->fields & JOBS_SCHEDULE_ONCE))
+        full.once = false;
+    if (!(spec->fields & JOBS_SCHEDULE_NAME))
+        full.name = NULL;
+    if ((rc = check_config(full.once, full.once ? full.timestamp : full.period)))
+        return rc;
+    c.spec = &full;
+    if ((rc = jobs__write(store, create_txn, &c)) == 0 && id)
+        *id = c.id;
+    return rc;
+}
+
+static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    write_ctx *c = arg;
+    const jobs_schedule_spec *sp = c->spec;
+    jobs__schedule_rec rec;
+    unsigned char key[8];
+    uint64_t refs;
+    int rc = schedule_visible(txn, s, c->owner, c->id, &rec);
+
+    if (rc)
+        return rc;
+    if (rec.owner != c->owner)
+        return jobs__error(JOBS_ENOTFOUND, "schedule %llu not found",
+                           (unsigned long long)c->id); /* public: not the caller's to change */
+    if (!sp->fields)
+        return 0;
+    jobs__be64_put(key, c->id);
+    if ((rc = refs_get(txn, s, key, &refs)))
+        return rc;
+    if (refs > 0 && sp->fields)
+        return jobs__error(JOBS_EINUSE, "schedule %llu is used by %llu job(s)",
+                           (unsigned long long)c->id, (unsigned long long)refs);
+    if (sp->fields & JOBS_SCHEDULE_NAME) {
+        rec.name = sp->name;
+        rec.name_len = c->name_len;
+    }
+    if ((sp->fields & JOBS_SCHEDULE_ONCE) && sp->once != rec.once) {
+        if (!(sp->fields & JOBS_SCHEDULE_CONFIG))
+            return jobs__error(JOBS_ECONFIG, "changing 'once' needs the matching config");
+        rec.once = sp->once;
+    }
+    if (sp->fields & JOBS_SCHEDULE_CONFIG)
+        rec.value = rec.once ? sp->timestamp : sp->period;
+    if ((rc = check_config(rec.once, rec.value)))
+        return rc;
+    c->rec_len = jobs__schedule_encode(c->rec, &rec);
+    return jobs__put(txn, s->schedules, key, sizeof(key), c->rec, c->rec_len, 0);
+}
+
+int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner, uint64_t id,
+                         const jobs_schedule_spec *changes)
+{
+    write_ctx c = {owner, id, changes, 0, {0}, 0};
+    jobs__schedule_rec rec;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!store || !changes)
+        return jobs__error(JOBS_EINVAL, "jobs_schedule_update needs a store and changes");
+    if ((rc = jobs__check_owner(owner, 1)) || (rc = jobs__check_id(id, "schedule")) ||
+        (rc = check_spec(changes, &c.name_len)))
+        return rc;
+    if ((rc = jobs__write(store, update_txn, &c)) != 0 || !out)
+        return rc;
+    if (c.rec_len == 0) /* nothing changed: read it back */
+        return jobs_schedule_get(out, store, owner, id);
+    if ((rc = jobs__schedule_decode(&rec, c.rec, c.rec_len)))
+        return rc;
+    return schedule_new(out, id, &rec);
+}

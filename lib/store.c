@@ -1,0 +1,511 @@
+/* The LMDB environment: opening, transactions (with map growth), keys and small helpers. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define MIN_MAP_SIZE ((size_t)64 << 10)
+#define DEFAULT_MAX_READERS 256u
+#define DEFAULT_PAGE_SIZE 10u
+#define MAX_DBS 16
+
+/* The stores this process has open, by device and inode: LMDB's locks are per process, so a
+ * second environment on the same files in one process would corrupt them. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static jobs_store *open_stores;
+
+int jobs__mdb_error(int rc, const char *what)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return jobs__error(JOBS_ENOTFOUND, "%s: not found", what);
+    case MDB_MAP_FULL:
+        return jobs__error(JOBS__EMAPFULL, "%s: the map is full", what);
+    case MDB_READERS_FULL:
+        return jobs__error(JOBS_EREADERS, "%s: all reader slots are in use (raise max_readers)",
+                           what);
+    case ENOMEM:
+        return jobs__error(JOBS_ENOMEM, "%s: out of memory", what);
+    case ENOSPC:
+        return jobs__error(JOBS_ENOSPC, "%s: no space left on the device", what);
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        return jobs__error(JOBS_ECORRUPT, "%s: %s", what, mdb_strerror(rc));
+    default:
+        return jobs__error(JOBS_EIO, "%s: %s", what, mdb_strerror(rc));
+    }
+}
+
+int jobs__get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *val)
+{
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_get(txn, dbi, &k, val);
+
+    if (rc == MDB_NOTFOUND)
+        return JOBS_ENOTFOUND; /* callers word their own detail */
+    return rc ? jobs__mdb_error(rc, "read") : 0;
+}
+
+int jobs__put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned int flags)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(txn, dbi, &k, &v, flags);
+
+    return rc ? jobs__mdb_error(rc, "write") : 0;
+}
+
+int jobs__del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_del(txn, dbi, &k, NULL);
+
+    if (rc == MDB_NOTFOUND)
+        return JOBS_ENOTFOUND;
+    return rc ? jobs__mdb_error(rc, "delete") : 0;
+}
+
+static const char *const counter_keys[] = {"next.job", "next.schedule", "next.stack"};
+
+int jobs__next_id(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t *id)
+{
+    const char *key = counter_keys[kind];
+    MDB_val v;
+    uint64_t next = 1;
+    int rc = jobs__get(txn, s->meta, key, strlen(key), &v);
+
+    if (rc == 0) {
+        if (v.mv_size != sizeof(next))
+            return jobs__error(JOBS_ECORRUPT, "the id counter '%s' is corrupt", key);
+        memcpy(&next, v.mv_data, sizeof(next));
+    } else if (rc != JOBS_ENOTFOUND) {
+        return rc;
+    }
+    if (next == 0 || next > JOBS_ID_MAX)
+        return jobs__error(JOBS_ERANGE, "all ids 1..2^53-1 of '%s' are used", key);
+    *id = next++;
+    return jobs__put(txn, s->meta, key, strlen(key), &next, sizeof(next), 0);
+}
+
+static void count_key(unsigned char key[9], jobs__kind kind, uint64_t owner)
+{
+    key[0] = (unsigned char)kind;
+    jobs__be64_put(key + 1, owner);
+}
+
+int jobs__count_get(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, uint64_t *n)
+{
+    unsigned char key[9];
+    MDB_val v;
+    int rc;
+
+    count_key(key, kind, owner);
+    *n = 0;
+    rc = jobs__get(txn, s->counts, key, sizeof(key), &v);
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(*n))
+        return jobs__error(JOBS_ECORRUPT, "a count record is corrupt");
+    memcpy(n, v.mv_data, sizeof(*n));
+    return 0;
+}
+
+int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, int64_t delta)
+{
+    unsigned char key[9];
+    uint64_t n;
+    int rc = jobs__count_get(txn, s, kind, owner, &n);
+
+    if (rc)
+        return rc;
+    if (delta < 0 && n < (uint64_t)-delta)
+        return jobs__error(JOBS_ECORRUPT, "a count would go below zero");
+    n += (uint64_t)delta;
+    count_key(key, kind, owner);
+    if (n == 0)
+        return jobs__del(txn, s->counts, key, sizeof(key));
+    return jobs__put(txn, s->counts, key, sizeof(key), &n, sizeof(n), 0);
+}
+
+/* One side of an index walk: a cursor over the ids of one owner. */
+typedef struct side {
+    MDB_cursor *cur;
+    uint64_t owner, id;
+    bool done;
+} side;
+
+static int side_step(side *sd, MDB_cursor_op op)
+{
+    unsigned char start[16];
+    MDB_val k, v;
+    int rc;
+
+    if (op == MDB_SET_RANGE) {
+        jobs__key2(start, sd->owner, 0);
+        k.mv_size = sizeof(start);
+        k.mv_data = start;
+    }
+    rc = mdb_cursor_get(sd->cur, &k, &v, op);
+    if (rc == MDB_NOTFOUND) {
+        sd->done = true;
+        return 0;
+    }
+    if (rc)
+        return jobs__mdb_error(rc, "index walk");
+    if (k.mv_size != 16)
+        return jobs__error(JOBS_ECORRUPT, "an index key is corrupt");
+    if (jobs__be64_get(k.mv_data) != sd->owner) {
+        sd->done = true;
+        return 0;
+    }
+    sd->id = jobs__be64_get((const unsigned char *)k.mv_data + 8);
+    return 0;
+}
+
+int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t skip,
+                     size_t max, uint64_t *ids, size_t *n)
+{
+    side sides[2] = {{NULL, a, 0, false}, {NULL, b, 0, a == b}};
+    int rc = 0;
+
+    *n = 0;
+    for (int i = 0; i < 2 && !rc; i++) {
+        if (sides[i].done)
+            continue;
+        rc = mdb_cursor_open(txn, dbi, &sides[i].cur);
+        if (rc) {
+            rc = jobs__mdb_error(rc, "index walk");
+            break;
+        }
+        rc = side_step(&sides[i], MDB_SET_RANGE);
+    }
+    while (!rc && max > 0 && !(sides[0].done && sides[1].done)) {
+        side *sd;
+
+        if (sides[0].done)
+            sd = &sides[1];
+        else if (sides[1].done)
+            sd = &sides[0];
+        else
+            sd = sides[0].id <= sides[1].id ? &sides[0] : &sides[1];
+        if (skip > 0) {
+            skip--;
+        } else {
+            ids[(*n)++] = sd->id;
+            max--;
+        }
+        rc = side_step(sd, MDB_NEXT);
+    }
+    for (int i = 0; i < 2; i++)
+        if (sides[i].cur)
+            mdb_cursor_close(sides[i].cur);
+    return rc;
+}
+
+static int64_t system_clock(void *ctx)
+{
+    struct timespec ts;
+
+    (void)ctx;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+int64_t jobs__now(jobs_store *s)
+{
+    return s->clock(s->clock_ctx);
+}
+
+/* ---- map growth ------------------------------------------------------------------------- */
+
+static size_t map_size(jobs_store *s)
+{
+    MDB_envinfo info;
+
+    mdb_env_info(s->env, &info);
+    return info.me_mapsize;
+}
+
+/* Adopts a size another process set (size 0), or grows from `seen` when no other thread has
+ * grown the map since. Takes the map lock exclusively: no transaction of this process runs. */
+static int resize(jobs_store *s, size_t seen, bool grow)
+{
+    int rc = 0;
+
+    pthread_rwlock_wrlock(&s->map_lock);
+    if (!grow) {
+        rc = mdb_env_set_mapsize(s->env, 0);
+    } else if (map_size(s) == seen) {
+        size_t next = seen > SIZE_MAX / 2 ? SIZE_MAX : seen * 2;
+        long page = sysconf(_SC_PAGESIZE);
+
+        if (s->max_map_size && next > s->max_map_size)
+            next = s->max_map_size;
+        if (page > 0)
+            next -= next % (size_t)page;
+        if (next <= seen) {
+            pthread_rwlock_unlock(&s->map_lock);
+            return jobs__error(JOBS_ENOSPC, "storage full: the map is at its limit of %zu bytes",
+                               seen);
+        }
+        rc = mdb_env_set_mapsize(s->env, next);
+    }
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc ? jobs__mdb_error(rc, "resizing the map") : 0;
+}
+
+/* ---- transactions ----------------------------------------------------------------------- */
+
+static MDB_txn *pool_take(jobs_store *s)
+{
+    MDB_txn *txn = NULL;
+
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->pool_n > 0)
+        txn = s->pool[--s->pool_n];
+    pthread_mutex_unlock(&s->pool_lock);
+    return txn;
+}
+
+static void pool_give(jobs_store *s, MDB_txn *txn)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->pool_n == s->pool_cap) {
+        size_t cap = s->pool_cap ? s->pool_cap * 2 : 8;
+        MDB_txn **pool = jobs__realloc(s->pool, cap * sizeof(*pool));
+
+        if (!pool) {
+            pthread_mutex_unlock(&s->pool_lock);
+            mdb_txn_abort(txn);
+            return;
+        }
+        s->pool = pool;
+        s->pool_cap = cap;
+    }
+    s->pool[s->pool_n++] = txn;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx)
+{
+    for (;;) {
+        MDB_txn *txn;
+        int rc;
+
+        pthread_rwlock_rdlock(&s->map_lock);
+        txn = pool_take(s);
+        if (txn) {
+            rc = mdb_txn_renew(txn);
+            if (rc)
+                mdb_txn_abort(txn);
+        } else {
+            rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+        }
+        if (rc) {
+            pthread_rwlock_unlock(&s->map_lock);
+            if (rc == MDB_MAP_RESIZED) {
+                if ((rc = resize(s, 0, false)) != 0)
+                    return rc;
+                continue;
+            }
+            return jobs__mdb_error(rc, "starting a read transaction");
+        }
+        rc = fn(s, txn, ctx);
+        mdb_txn_reset(txn);
+        pool_give(s, txn);
+        pthread_rwlock_unlock(&s->map_lock);
+        return rc;
+    }
+}
+
+int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
+{
+    for (;;) {
+        MDB_txn *txn;
+        size_t seen;
+        int rc;
+
+        pthread_rwlock_rdlock(&s->map_lock);
+        seen = map_size(s);
+        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+        if (rc) {
+            pthread_rwlock_unlock(&s->map_lock);
+            if (rc == MDB_MAP_RESIZED) {
+                if ((rc = resize(s, 0, false)) != 0)
+                    return rc;
+                continue;
+            }
+            return jobs__mdb_error(rc, "starting a write transaction");
+        }
+        rc = fn(s, txn, ctx);
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+            if (rc)
+                rc = jobs__mdb_error(rc, "commit");
+        } else {
+            mdb_txn_abort(txn);
+        }
+        pthread_rwlock_unlock(&s->map_lock);
+        if (rc != JOBS__EMAPFULL)
+            return rc;
+        if ((rc = resize(s, seen, true)) != 0)
+            return rc;
+    }
+}
+
+/* ---- opening and closing ---------------------------------------------------------------- */
+
+static int open_dbis(jobs_store *s, MDB_txn *txn, void *ctx)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } dbs[] = {
+        {"meta", offsetof(jobs_store, meta)},
+        {"counts", offsetof(jobs_store, counts)},
+        {"jobs", offsetof(jobs_store, jobs)},
+        {"job_owner", offsetof(jobs_store, job_owner)},
+        {"job_name", offsetof(jobs_store, job_name)},
+        {"job_due", offsetof(jobs_store, job_due)},
+        {"schedules", offsetof(jobs_store, schedules)},
+        {"schedule_vis", offsetof(jobs_store, schedule_vis)},
+        {"schedule_refs", offsetof(jobs_store, schedule_refs)},
+        {"stacks", offsetof(jobs_store, stacks)},
+        {"stack_vis", offsetof(jobs_store, stack_vis)},
+    };
+    (void)ctx;
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
+                              (MDB_dbi *)((char *)s + dbs[i].offset));
+        if (rc)
+            return jobs__mdb_error(rc, "opening the databases");
+    }
+    return 0;
+}
+
+static int register_open(jobs_store *s)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&open_lock);
+    for (jobs_store *o = open_stores; o; o = o->next_open)
+        if (o->dev == s->dev && o->ino == s->ino)
+            rc = jobs__error(JOBS_EBUSY, "this store is already open in this process");
+    if (!rc) {
+        s->next_open = open_stores;
+        open_stores = s;
+    }
+    pthread_mutex_unlock(&open_lock);
+    return rc;
+}
+
+static void unregister_open(jobs_store *s)
+{
+    pthread_mutex_lock(&open_lock);
+    for (jobs_store **p = &open_stores; *p; p = &(*p)->next_open) {
+        if (*p == s) {
+            *p = s->next_open;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&open_lock);
+}
+
+int jobs__env_open(jobs_store **out, const jobs_store_options *o)
+{
+    jobs_store *s;
+    struct stat st;
+    int rc, dead;
+    unsigned int flags = MDB_NOTLS;
+
+    if (mkdir(o->path, 0700) != 0 && errno != EEXIST)
+        return jobs__error(JOBS_EIO, "cannot create the store directory '%s': %s", o->path,
+                           strerror(errno));
+    if (stat(o->path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return jobs__error(JOBS_EINVAL, "the store path '%s' is not a directory", o->path);
+
+    s = jobs__malloc(sizeof(*s));
+    if (!s)
+        return jobs__error(JOBS_ENOMEM, "out of memory opening the store");
+    memset(s, 0, sizeof(*s));
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    s->max_map_size = o->max_map_size;
+    s->page_size = o->page_size ? o->page_size : DEFAULT_PAGE_SIZE;
+    s->clock = o->clock ? o->clock : system_clock;
+    s->clock_ctx = o->clock_ctx;
+    if ((rc = register_open(s)) != 0) {
+        jobs__free(s);
+        return rc;
+    }
+
+    {
+        pthread_rwlockattr_t attr;
+
+        pthread_rwlockattr_init(&attr);
+        /* A resize must not starve behind a steady stream of readers. */
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        pthread_rwlock_init(&s->map_lock, &attr);
+        pthread_rwlockattr_destroy(&attr);
+    }
+    pthread_mutex_init(&s->pool_lock, NULL);
+
+    if (o->flags & JOBS_STORE_NOSYNC)
+        flags |= MDB_NOSYNC;
+    size_t size = o->map_size ? o->map_size : DEFAULT_MAP_SIZE;
+    if (size < MIN_MAP_SIZE)
+        size = MIN_MAP_SIZE;
+    if (o->max_map_size && size > o->max_map_size)
+        size = o->max_map_size;
+
+    rc = mdb_env_create(&s->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(s->env, o->max_readers ? o->max_readers : DEFAULT_MAX_READERS);
+    if (!rc)
+        rc = mdb_env_set_mapsize(s->env, size);
+    if (!rc)
+        rc = mdb_env_open(s->env, o->path, flags, 0600);
+    if (!rc)
+        rc = mdb_reader_check(s->env, &dead); /* slots of crashed processes */
+    if (rc) {
+        rc = jobs__mdb_error(rc, "opening the store");
+        goto fail;
+    }
+    rc = jobs__write(s, open_dbis, NULL);
+    if (rc)
+        goto fail;
+    *out = s;
+    return 0;
+
+fail:
+    jobs__env_close(s);
+    return rc;
+}
+
+void jobs__env_close(jobs_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->pool_n; i++)
+        mdb_txn_abort(s->pool[i]);
+    jobs__free(s->pool);
+    if (s->env)
+        mdb_env_close(s->env);
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_rwlock_destroy(&s->map_lock);
+    unregister_open(s);
+    jobs__free(s);
+}

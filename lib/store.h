@@ -1,0 +1,109 @@
+/* The store layer: the LMDB environment, its databases and keys, transactions, map growth.
+ * The rule modules (jobs.c, schedules.c, stacks.c, scheduler.c) call these; nothing here
+ * knows the rules. */
+#ifndef JOBS_LIB_STORE_H
+#define JOBS_LIB_STORE_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* The schema version this library reads and writes (meta key "schema"). */
+#define JOBS__SCHEMA_VERSION 1u
+
+/* Internal code: the map is full and may be grown (never returned to callers). */
+#define JOBS__EMAPFULL (-1000)
+
+/* Kinds of entity, for id counters and per-owner counts. */
+typedef enum jobs__kind { JOBS__JOB = 0, JOBS__SCHEDULE = 1, JOBS__STACK = 2 } jobs__kind;
+
+struct jobs_store {
+    MDB_env *env;
+    MDB_dbi meta;        /* "schema" -> u32; "next.<kind>" -> u64: next id to assign */
+    MDB_dbi counts;      /* kind(1) owner(8) -> u64: entities per owner (per visibility) */
+    MDB_dbi jobs;        /* id(8) -> job record */
+    MDB_dbi job_owner;   /* owner(8) id(8) -> "": an owner's jobs in id order */
+    MDB_dbi job_name;    /* owner(8) name -> id(8): job names per owner */
+    MDB_dbi job_due;     /* next_run(8, biased) id(8) -> "": active jobs in due order */
+    MDB_dbi schedules;   /* id(8) -> schedule record */
+    MDB_dbi schedule_vis; /* owner(8) id(8) -> "": schedules by owner (0 = public) */
+    MDB_dbi schedule_refs; /* id(8) -> u64: jobs referencing the schedule (absent: none) */
+    MDB_dbi stacks;      /* id(8) -> stack record */
+    MDB_dbi stack_vis;   /* owner(8) id(8) -> "": private stacks by owner, public under 0 */
+
+    /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
+     * no transaction of the process is active while the map is resized. */
+    pthread_rwlock_t map_lock;
+    /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads). */
+    pthread_mutex_t pool_lock;
+    MDB_txn **pool;
+    size_t pool_n, pool_cap;
+
+    size_t max_map_size;
+    uint32_t page_size;
+    jobs_clock_fn clock;
+    void *clock_ctx;
+
+    dev_t dev;
+    ino_t ino;
+    struct jobs_store *next_open; /* the process's open stores, to refuse a second open */
+};
+
+/* Opens the environment and its databases (options already checked); closes it. */
+int jobs__env_open(jobs_store **out, const jobs_store_options *opts);
+void jobs__env_close(jobs_store *s);
+
+/* Runs `fn` in a read transaction. `fn` returns 0 or a JOBS_E* code, which is returned. */
+typedef int (*jobs__txn_fn)(jobs_store *s, MDB_txn *txn, void *ctx);
+int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx);
+
+/* Runs `fn` in a write transaction and commits when it returns 0; aborts otherwise. When the
+ * map fills up, the map is grown and `fn` runs again from the start: `fn` must reset whatever
+ * it accumulates in ctx. Returns 0 only once the commit succeeded. */
+int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx);
+
+/* Translates an LMDB return code into a JOBS_E* code with a detail message. */
+int jobs__mdb_error(int rc, const char *what);
+
+/* Key-value helpers: 0, JOBS_ENOTFOUND (get/del), or a translated LMDB error. */
+int jobs__get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *val);
+int jobs__put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned int flags);
+int jobs__del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
+
+/* Two 64-bit numbers as a 16-byte key that sorts by the first, then the second. */
+static inline void jobs__key2(unsigned char key[16], uint64_t a, uint64_t b)
+{
+    jobs__be64_put(key, a);
+    jobs__be64_put(key + 8, b);
+}
+
+/* A signed time as an unsigned key part that sorts in the same order. */
+static inline uint64_t jobs__time_key(int64_t t)
+{
+    return (uint64_t)t ^ (UINT64_C(1) << 63);
+}
+
+static inline int64_t jobs__time_unkey(uint64_t k)
+{
+    return (int64_t)(k ^ (UINT64_C(1) << 63));
+}
+
+/* Takes the next id of a kind (ids are never reused). */
+int jobs__next_id(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t *id);
+/* Per-owner entity counts. */
+int jobs__count_get(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, uint64_t *n);
+int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, int64_t delta);
+
+/* Reads one page of an (owner, id) index: the ids of owner `a` and of owner `b` merged in id
+ * order (pass a == b for one owner), skipping `skip` and taking at most `max` into `ids`;
+ * *n is how many were taken. Returns 0 or an error. */
+int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t skip,
+                     size_t max, uint64_t *ids, size_t *n);
+
+/* The store's notion of now. */
+int64_t jobs__now(jobs_store *s);
+
+#endif
