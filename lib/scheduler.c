@@ -20,17 +20,21 @@ typedef struct tick_ctx {
     size_t names_len, names_cap;
 } tick_ctx;
 
-/* The first slot after `now` of a periodic job last due at `slot` (missed slots coalesce). */
-static int64_t next_slot(int64_t slot, int64_t period, int64_t now)
+/* The first slot after `now` of a periodic job last due at `slot` (missed slots coalesce).
+ * Returns false when that slot is past the largest representable time. */
+static bool next_slot(int64_t *next, int64_t slot, int64_t period, int64_t now)
 {
     uint64_t diff = (uint64_t)now - (uint64_t)slot; /* now >= slot */
     uint64_t p = (uint64_t)period;
     uint64_t room = (uint64_t)INT64_MAX - (uint64_t)slot;
 
     if (diff > UINT64_MAX - p)
-        return INT64_MAX;
+        return false;
     uint64_t add = (diff / p + 1) * p;
-    return add > room ? INT64_MAX : (int64_t)((uint64_t)slot + add);
+    if (add > room)
+        return false;
+    *next = (int64_t)((uint64_t)slot + add);
+    return true;
 }
 
 static int grow(void **buf, size_t *cap, size_t need, size_t elem)
@@ -142,11 +146,11 @@ static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
             (rc = record_event(c, i, JOBS_EVENT_RUN, &rec)))
             return rc == JOBS_ESCHEDULE ? JOBS_ECORRUPT : rc;
         next = rec;
-        if (sched.once) {
+        /* A one-time job is done; so is a periodic one whose next slot cannot be represented
+         * (it could never be told apart from this one). */
+        if (sched.once || !next_slot(&next.next_run, rec.next_run, sched.value, c->now)) {
             next.do_run = false;
             next.next_run = 0;
-        } else {
-            next.next_run = next_slot(rec.next_run, sched.value, c->now);
         }
         if ((rc = jobs__job_store(txn, s, c->due[i].id, &rec, &next)))
             return rc;

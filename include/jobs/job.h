@@ -94,7 +94,7 @@ JOBS_EXTERN int jobs_get(jobs_job **out, jobs_store *store, uint64_t owner, uint
 /**
  * One job by its name (compared byte for byte).
  * @param[out] out  the job (caller frees with jobs_job_free())
- * @return 0, JOBS_ENOTFOUND, JOBS_ENAME (not a valid name), JOBS_EINVAL, JOBS_EOWNER,
+ * @return 0, JOBS_ENOTFOUND, JOBS_ENAME (NULL, or not a valid name), JOBS_EINVAL, JOBS_EOWNER,
  *         JOBS_ENOMEM, or a store error.
  */
 JOBS_EXTERN int jobs_get_by_name(jobs_job **out, jobs_store *store, uint64_t owner,
@@ -105,8 +105,11 @@ JOBS_EXTERN int jobs_get_by_name(jobs_job **out, jobs_store *store, uint64_t own
  * NULL and `enabled` to false. An enabled job's next_run is set from the store's clock: now +
  * period for a periodic schedule, the schedule's timestamp for a one-time one.
  *
+ * An enabled job whose first run would lie past INT64_MAX gets next_run = INT64_MAX.
+ *
  * @param[out] id  the new job's id (may be NULL)
- * @return 0, JOBS_EINVAL (spec lacks stack or schedule), JOBS_ERANGE, JOBS_EOWNER, JOBS_ENAME,
+ * @return 0, JOBS_EINVAL (spec lacks stack or schedule), JOBS_ERANGE (stack or schedule id
+ *         outside 1..JOBS_ID_MAX), JOBS_EOWNER, JOBS_ENAME,
  *         JOBS_EEXISTS (name used by another of the owner's jobs), JOBS_ESTACK, JOBS_ESCHEDULE,
  *         JOBS_ENOSPC, or a store error.
  */
@@ -120,7 +123,8 @@ JOBS_EXTERN int jobs_create(uint64_t *id, jobs_store *store, uint64_t owner,
  *
  * @param[out] out  the job after the change, or NULL if not wanted (caller frees)
  * @return 0, JOBS_ENOTFOUND, JOBS_EQUEUED (queued for deletion: read-only), JOBS_EEXISTS,
- *         JOBS_ENAME, JOBS_ERANGE, JOBS_ESTACK, JOBS_ESCHEDULE, JOBS_EINVAL, JOBS_EOWNER,
+ *         JOBS_ENAME, JOBS_ERANGE (the job id, or a given stack or schedule id, outside
+ *         1..JOBS_ID_MAX), JOBS_ESTACK, JOBS_ESCHEDULE, JOBS_EINVAL, JOBS_EOWNER,
  *         JOBS_ENOSPC, or a store error.
  */
 JOBS_EXTERN int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,

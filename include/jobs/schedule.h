@@ -89,14 +89,16 @@ JOBS_EXTERN int jobs_schedule_get(jobs_schedule **out, jobs_store *store, uint64
  * Creates a schedule for `owner`. Owner JOBS_OWNER_PUBLIC creates a public schedule (for hosts
  * that define their own public schedules beside the built-in ones).
  * @param[out] id  the new id (may be NULL)
- * @return 0, JOBS_ECONFIG, JOBS_ENAME, JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOSPC, or a store error.
+ * @return 0, JOBS_ECONFIG (config missing or out of range), JOBS_ENAME, JOBS_EINVAL,
+ *         JOBS_EOWNER, JOBS_ENOSPC, or a store error.
  */
 JOBS_EXTERN int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t owner,
                                      const jobs_schedule_spec *spec);
 
 /**
  * Changes an owner's own schedule. Public schedules cannot be changed through an owner >= 1
- * (JOBS_ENOTFOUND). A schedule that any job references cannot be changed at all.
+ * (JOBS_ENOTFOUND). A schedule that any job references (active or not, queued for deletion or
+ * not) cannot be changed at all; an empty `fields` is not a change and succeeds.
  * @param[out] out  the schedule after the change, or NULL if not wanted
  * @return 0, JOBS_ENOTFOUND, JOBS_EINUSE, JOBS_ECONFIG, JOBS_ENAME, JOBS_ERANGE, JOBS_EINVAL,
  *         JOBS_EOWNER, JOBS_ENOSPC, or a store error.

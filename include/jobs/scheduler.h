@@ -45,7 +45,7 @@ typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
  * a job queued for deletion is deleted (JOBS_EVENT_DELETED); a periodic job gets one
  * JOBS_EVENT_RUN and its next_run moves to the first slot next_run + k * period later than
  * `now` (missed slots are coalesced into one run); a one-time job gets one JOBS_EVENT_RUN and is
- * disabled. Only after the commit is `fn` called, once per event, in that order. Several
+ * disabled. (A periodic job whose next slot would lie past INT64_MAX is disabled after its run.) Only after the commit is `fn` called, once per event, in that order. Several
  * threads or processes may tick the same store concurrently: each slot runs at most once.
  *
  * At most `limit` due jobs are taken (0: no limit); call again while *n_events == limit.

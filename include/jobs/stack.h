@@ -44,7 +44,7 @@ JOBS_EXTERN void jobs_stack_page_free(jobs_stack_page *page);
  * @param owner      1..JOBS_ID_MAX
  * @param name       required, NUL-terminated, per the name rules
  * @param is_public  visible to every owner
- * @return 0, JOBS_ENAME, JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOSPC, or a store error.
+ * @return 0, JOBS_ENAME (NULL or invalid name), JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOSPC, or a store error.
  */
 JOBS_EXTERN int jobs_stack_create(uint64_t *id, jobs_store *store, uint64_t owner,
                                   const char *name, bool is_public);

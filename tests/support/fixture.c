@@ -1,0 +1,254 @@
+#include "fixture.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int64_t fx_clock(void *ctx)
+{
+    fixture *fx = ctx;
+    return atomic_load(&fx->now);
+}
+
+fixture *fx_new(void)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0')
+        tmp = "/tmp";
+    int n = snprintf(fx->dir, sizeof(fx->dir), "%s/libjobs-test-XXXXXX", tmp);
+    assert_true(n > 0 && (size_t)n < sizeof(fx->dir));
+    assert_non_null(mkdtemp(fx->dir));
+    n = snprintf(fx->path, sizeof(fx->path), "%s/store", fx->dir);
+    assert_true(n > 0 && (size_t)n < sizeof(fx->path));
+
+    atomic_init(&fx->now, FX_T0);
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    opts.path = fx->path;
+    opts.clock = fx_clock;
+    opts.clock_ctx = fx;
+    opts.flags = JOBS_STORE_NOSYNC;
+    fx->opts = opts;
+    return fx;
+}
+
+void fx_free(fixture *fx)
+{
+    if (fx == NULL)
+        return;
+    fx_close(fx);
+    if (fx->dir[0] != '\0')
+        nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+}
+
+int fx_setup(void **state)
+{
+    fixture *fx = fx_new();
+    fx_open(fx);
+    *state = fx;
+    return 0;
+}
+
+int fx_setup_closed(void **state)
+{
+    *state = fx_new();
+    return 0;
+}
+
+int fx_setup_durable(void **state)
+{
+    fixture *fx = fx_new();
+    fx->opts.flags &= ~(unsigned int)JOBS_STORE_NOSYNC;
+    fx_open(fx);
+    *state = fx;
+    return 0;
+}
+
+int fx_teardown(void **state)
+{
+    fx_free(*state);
+    *state = NULL;
+    return 0;
+}
+
+int fx_try_open(fixture *fx)
+{
+    assert_null(fx->store);
+    return jobs_store_open(&fx->store, &fx->opts);
+}
+
+void fx_open(fixture *fx)
+{
+    int rc = fx_try_open(fx);
+    if (rc != 0)
+        fail_msg("jobs_store_open(%s): %s (%s)", fx->path, jobs_err_name(rc),
+                 jobs_error_last());
+    assert_non_null(fx->store);
+}
+
+void fx_close(fixture *fx)
+{
+    jobs_store_close(fx->store);
+    fx->store = NULL;
+}
+
+void fx_reopen(fixture *fx)
+{
+    fx_close(fx);
+    fx_open(fx);
+}
+
+void fx_set_time(fixture *fx, int64_t now)
+{
+    atomic_store(&fx->now, now);
+}
+
+int64_t fx_time(fixture *fx)
+{
+    return atomic_load(&fx->now);
+}
+
+void fx_advance(fixture *fx, int64_t seconds)
+{
+    atomic_fetch_add(&fx->now, seconds);
+}
+
+static void check(int rc, const char *what)
+{
+    if (rc != 0)
+        fail_msg("%s: %s (%s)", what, jobs_err_name(rc), jobs_error_last());
+}
+
+uint64_t fx_stack(fixture *fx, uint64_t owner, bool is_public)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "stack-%u", ++fx->seq);
+    uint64_t id = 0;
+    check(jobs_stack_create(&id, fx->store, owner, name, is_public), "jobs_stack_create");
+    assert_true(id >= 1 && id <= JOBS_ID_MAX);
+    return id;
+}
+
+uint64_t fx_periodic(fixture *fx, uint64_t owner, int64_t period)
+{
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    spec.fields = JOBS_SCHEDULE_CONFIG;
+    spec.period = period;
+    uint64_t id = 0;
+    check(jobs_schedule_create(&id, fx->store, owner, &spec), "jobs_schedule_create");
+    assert_true(id >= 1 && id <= JOBS_ID_MAX);
+    return id;
+}
+
+uint64_t fx_once(fixture *fx, uint64_t owner, int64_t timestamp)
+{
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    spec.fields = JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG;
+    spec.once = true;
+    spec.timestamp = timestamp;
+    uint64_t id = 0;
+    check(jobs_schedule_create(&id, fx->store, owner, &spec), "jobs_schedule_create");
+    assert_true(id >= 1 && id <= JOBS_ID_MAX);
+    return id;
+}
+
+uint64_t fx_job(fixture *fx, uint64_t owner, const char *name, uint64_t stack,
+                uint64_t schedule, bool enabled)
+{
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    spec.fields = JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    spec.name = name;
+    spec.stack = stack;
+    spec.schedule = schedule;
+    spec.enabled = enabled;
+    uint64_t id = 0;
+    check(jobs_create(&id, fx->store, owner, &spec), "jobs_create");
+    assert_true(id >= 1 && id <= JOBS_ID_MAX);
+    return id;
+}
+
+jobs_job *fx_get(fixture *fx, uint64_t owner, uint64_t id)
+{
+    jobs_job *job = NULL;
+    check(jobs_get(&job, fx->store, owner, id), "jobs_get");
+    assert_non_null(job);
+    assert_int_equal(job->id, id);
+    assert_int_equal(job->owner, owner);
+    return job;
+}
+
+uint64_t fx_count(fixture *fx, uint64_t owner)
+{
+    jobs_job_page *page = NULL;
+    check(jobs_list(&page, fx->store, owner, 1, 0), "jobs_list");
+    assert_non_null(page);
+    uint64_t count = page->count;
+    jobs_job_page_free(page);
+    return count;
+}
+
+uint64_t fx_stat_jobs(fixture *fx)
+{
+    jobs_store_stat_info info;
+    memset(&info, 0, sizeof(info));
+    check(jobs_store_stat(&info, fx->store), "jobs_store_stat");
+    return info.jobs;
+}
+
+void fx_assert_name_equal(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL) {
+        if (a != b)
+            fail_msg("names differ: %s vs %s", a ? a : "(null)", b ? b : "(null)");
+        return;
+    }
+    assert_string_equal(a, b);
+}
+
+void fx_assert_job_equal(const jobs_job *a, const jobs_job *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->owner, b->owner);
+    fx_assert_name_equal(a->name, b->name);
+    assert_int_equal(a->stack, b->stack);
+    assert_int_equal(a->schedule, b->schedule);
+    assert_int_equal(a->do_run, b->do_run);
+    assert_int_equal(a->do_del, b->do_del);
+    if (a->do_run)
+        assert_int_equal(a->next_run, b->next_run);
+}
+
+int fx_record_event(const jobs_event *event, void *ctx)
+{
+    fx_events *events = ctx;
+    if (events->n < FX_MAX_EVENTS) {
+        events->ev[events->n] = *event;
+        events->ev[events->n].name = NULL;
+        events->named[events->n] = event->name != NULL;
+    }
+    events->n++;
+    if (events->stop_after > 0 && events->n == (size_t)events->stop_after)
+        return events->stop_code;
+    return 0;
+}
+
+void fx_tick(fixture *fx, int64_t now, fx_events *events)
+{
+    memset(events, 0, sizeof(*events));
+    size_t n = 0;
+    check(jobs_scheduler_tick(&n, fx->store, now, 0, fx_record_event, events),
+          "jobs_scheduler_tick");
+    assert_int_equal(n, events->n);
+}
