@@ -69,24 +69,38 @@ int jobs__job_store(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_re
     return 0;
 }
 
+/* Removes an index entry that must exist: a missing one means the indexes disagree. */
+static int del_entry(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id)
+{
+    int rc = jobs__del(txn, dbi, key, klen);
+
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ECORRUPT, "an index entry of job %llu is missing",
+                           (unsigned long long)id);
+    return rc;
+}
+
 int jobs__job_remove(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *rec)
 {
     unsigned char key[8 + JOBS_NAME_MAX];
     int rc;
 
     jobs__be64_put(key, id);
-    if ((rc = jobs__del(txn, s->jobs, key, 8)))
+    if ((rc = del_entry(txn, s->jobs, key, 8, id)))
         return rc;
     jobs__key2(key, rec->owner, id);
-    if ((rc = jobs__del(txn, s->job_owner, key, 16)))
+    if ((rc = del_entry(txn, s->job_owner, key, 16, id)))
         return rc;
     if (rec->name) {
         name_key(key, rec->owner, rec->name, rec->name_len);
-        if ((rc = jobs__del(txn, s->job_name, key, 8 + rec->name_len)))
+        if ((rc = del_entry(txn, s->job_name, key, 8 + rec->name_len, id)))
             return rc;
     }
-    if (rec->do_run && (rc = due_put(txn, s, rec->next_run, id, false)))
-        return rc;
+    if (rec->do_run) {
+        jobs__key2(key, jobs__time_key(rec->next_run), id);
+        if ((rc = del_entry(txn, s->job_due, key, 16, id)))
+            return rc;
+    }
     if ((rc = jobs__count_add(txn, s, JOBS__JOB, rec->owner, -1)))
         return rc;
     return jobs__schedule_ref(txn, s, rec->schedule, -1);
