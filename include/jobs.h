@@ -17,5 +17,6 @@
 #include "jobs/schedule.h"
 #include "jobs/stack.h"
 #include "jobs/scheduler.h"
+#include "jobs/json.h"
 
 #endif

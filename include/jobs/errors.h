@@ -41,7 +41,9 @@ extern "C" {
     X(EREADERS, -17, 106, "too many concurrent readers")                                         \
     X(EBUSY, -18, 106, "store is already open in this process")                                  \
     X(EVERSION, -19, 106, "unsupported options version")                                         \
-    X(EOWNER, -20, 4, "invalid owner id")
+    X(EOWNER, -20, 4, "invalid owner id")                                                        \
+    X(ESYNTAX, -21, 2, "request body is not valid JSON")                                         \
+    X(EBODY, -22, 4, "request body is not right for this operation")
 
 /** Error codes. 0 (JOBS_OK) is success; every error is negative. */
 typedef enum jobs_error {

@@ -1,0 +1,245 @@
+/**
+ * @file jobs/json.h
+ * @brief The HTTP API's JSON: response bodies from libjobs records, and strict decoding of
+ * request bodies into the specs that jobs_create(), jobs_update(), jobs_schedule_create(),
+ * jobs_schedule_update() and jobs_stack_create() take. Any host's HTTP stack can use it.
+ *
+ * Encoders write compact JSON (no spaces) into a new NUL-terminated string that the caller frees
+ * with jobs_json_free(). Integers are printed exactly (an id of 2^53-1 prints as
+ * 9007199254740991), strings are UTF-8 with `"`, `\` and control characters escaped.
+ *
+ * Decoders read `len` bytes (the body need not be NUL-terminated) into a caller-provided struct
+ * that holds everything, the name included: there is nothing to free. A body is refused whole
+ * or accepted whole; the output is written only on success. Failures and their faults:
+ *
+ * | code              | fault | when                                                            |
+ * |-------------------|-------|-----------------------------------------------------------------|
+ * | JOBS_ESYNTAX      | 2     | not valid JSON (also: empty, trailing data, raw control bytes)  |
+ * | JOBS_EBODY        | 4     | valid JSON but not right: too large, too deep, not an object,   |
+ * |                   |       | unknown/duplicate/missing key, wrong type, bad number, `\u0000` |
+ * | JOBS_ENAME        | 4     | `name` is a string that breaks the name rules                   |
+ * | JOBS_ECONFIG      | 26    | a schedule's `config` is not exactly `{"period":N}`           |
+ * |                   |       | (60..31536000) or `{"timestamp":N}` (1..2^53-1), as `once` asks |
+ * | JOBS_EINVAL       | 4     | NULL `out`, or NULL `body` with `len` > 0                       |
+ * | JOBS_ENOMEM       | 106   | out of memory                                                   |
+ *
+ * jobs_error_last() names the exact problem ("unknown key 'foo'", "'stack_id' must be an
+ * integer in 1..2^53-1 (got 1.5)"). Every function here is thread-safe and touches no store.
+ * See docs/json.md.
+ */
+#ifndef JOBS_JSON_H
+#define JOBS_JSON_H
+
+#include "job.h"
+#include "schedule.h"
+#include "stack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The largest request body the decoders accept, in bytes (64 KiB); larger is JOBS_EBODY.
+ *  A host that wants to answer fault 103 (413) checks Content-Length against it first. */
+#define JOBS_JSON_BODY_MAX 65536
+
+/** The deepest nesting the decoders accept: the body's object is level 1, a schedule's
+ *  `config` level 2. Deeper is JOBS_EBODY, refused while scanning, before any tree is built. */
+#define JOBS_JSON_DEPTH_MAX 8
+
+/* ---- encoders ------------------------------------------------------------------------------ */
+
+/** Flags of jobs_json_encode_job(). */
+enum jobs_json_flag {
+    JOBS_JSON_OWNER = 1u << 0 /**< add `"owner"` (the answer to PUT /jobs/<id>) */
+};
+
+/**
+ * Frees a string returned by a jobs_json_encode_*() function. Accepts NULL.
+ */
+JOBS_EXTERN void jobs_json_free(char *json);
+
+/**
+ * A job: `{"id":1,"name":"x","stack":2,"schedule":3,"next_run":1700000060,"do_run":true,
+ * "do_del":false}`; `name` is null for a job without a name, `next_run` null when the job is
+ * inactive (!do_run). With JOBS_JSON_OWNER, `"owner":N` follows `"id"`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param job       the job
+ * @param flags     jobs_json_flag bits, or 0
+ * @return 0, JOBS_EINVAL (NULL argument, unknown flag), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_job(char **out, const jobs_job *job, unsigned int flags);
+
+/**
+ * A page of jobs: `{"count":N,"pagesize":N,"page":N,"jobs":[job,...]}`, the jobs as
+ * jobs_json_encode_job() with flags 0 writes them.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL (NULL argument, or n > 0 with NULL jobs), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_job_page(char **out, const jobs_job_page *page);
+
+/**
+ * A schedule: `{"id":N,"name":"x","once":false,"config":{"period":N}}`, or with
+ * `"once":true` and `"config":{"timestamp":N}`. The owner is not part of it.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_schedule(char **out, const jobs_schedule *schedule);
+
+/**
+ * A page of schedules: `{"count":N,"pagesize":N,"page":N,"schedules":[schedule,...]}`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_schedule_page(char **out, const jobs_schedule_page *page);
+
+/**
+ * A stack: `{"id":N,"owner":N,"name":"x","public":false}`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_stack(char **out, const jobs_stack *stack);
+
+/**
+ * A page of stacks: `{"count":N,"pagesize":N,"page":N,"stacks":[stack,...]}`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page);
+
+/**
+ * The answer to a create: `{"id":N}`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_id(char **out, uint64_t id);
+
+/**
+ * The answer to a delete: `{"deleted":N}` or `{"queued_for_deletion":N}`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param outcome   what jobs_delete() reported
+ * @param id        the job's id
+ * @return 0, JOBS_EINVAL (NULL out, or an outcome not in jobs_delete_outcome), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_delete(char **out, jobs_delete_outcome outcome, uint64_t id);
+
+/**
+ * The fault for a libjobs error: `{"code":jobs_fault_code(code),"msg":"..."}`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param code      a JOBS_E* code (any int: unknown codes are fault 106, as jobs_fault_code())
+ * @param msg       the message, e.g. jobs_error_last(); NULL or "" for jobs_strerror(code).
+ *                  Bytes that are not valid UTF-8 are written as U+FFFD.
+ * @return 0, JOBS_EINVAL (NULL out), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_error(char **out, int code, const char *msg);
+
+/**
+ * A fault by number, for faults of the HTTP layer that have no JOBS_E* code (3 bad login,
+ * 100 not authenticated, 103 body too large, ...): `{"code":fault,"msg":"..."}`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param fault     the fault number, 0 or more
+ * @param msg       the message (not NULL); invalid UTF-8 is written as U+FFFD
+ * @return 0, JOBS_EINVAL (NULL out or msg, negative fault), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_fault(char **out, int fault, const char *msg);
+
+/* ---- decoders ------------------------------------------------------------------------------ */
+
+/**
+ * A decoded job request body. `spec` is ready for jobs_create() or jobs_update(); `spec.name`
+ * points into this struct's own `name` buffer (or is NULL), so it is valid as long as the
+ * struct is, and a copy of the struct must not be used with the original's `spec.name`.
+ */
+typedef struct jobs_json_job_body {
+    jobs_job_spec spec;            /**< fields: one JOBS_JOB_* bit per key given */
+    char name[JOBS_NAME_MAX + 1];  /**< the name, NUL-terminated; "" when none */
+} jobs_json_job_body;
+
+/**
+ * A decoded schedule request body, for jobs_schedule_create() or jobs_schedule_update().
+ * `spec.name` points into `name` (or is NULL), with the same rule as jobs_json_job_body.
+ * When `config` is given, JOBS_SCHEDULE_CONFIG is set and exactly one of `spec.period`
+ * (key `period`) or `spec.timestamp` (key `timestamp`) is non-zero.
+ */
+typedef struct jobs_json_schedule_body {
+    jobs_schedule_spec spec;       /**< fields: one JOBS_SCHEDULE_* bit per key given */
+    char name[JOBS_NAME_MAX + 1];  /**< the name, NUL-terminated; "" when none */
+} jobs_json_schedule_body;
+
+/** A decoded stack request body, for jobs_stack_create(out.name, out.is_public). */
+typedef struct jobs_json_stack_body {
+    char name[JOBS_NAME_MAX + 1];  /**< the name, NUL-terminated, valid per the name rules */
+    bool is_public;                /**< `public`, false when not given */
+} jobs_json_stack_body;
+
+/**
+ * Decodes the body of POST /jobs: `schedule_id` and `stack_id` (required, integers in
+ * 1..2^53-1), `name` (string or null, default null), `enabled` (true or false, default false).
+ * JOBS_JOB_STACK and JOBS_JOB_SCHEDULE are always set; JOBS_JOB_NAME and JOBS_JOB_ENABLED when
+ * the key is given.
+ *
+ * @param[out] out  the decoded body; written only on success
+ * @param body      the request body (need not be NUL-terminated; NULL only when len is 0)
+ * @param len       its length in bytes
+ * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_decode_job_create(jobs_json_job_body *out, const char *body,
+                                            size_t len);
+
+/**
+ * Decodes the body of PUT /jobs/<id>: the same four keys as jobs_json_decode_job_create(),
+ * all optional; `{}` is valid and sets no field.
+ *
+ * @param[out] out  the decoded body; written only on success
+ * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_decode_job_update(jobs_json_job_body *out, const char *body,
+                                            size_t len);
+
+/**
+ * Decodes the body of POST /schedules: `config` (required), `name` (string or null, default
+ * null), `once` (true or false, default false). `config` is an object with exactly one key:
+ * `period` (integer 60..31536000) when `once` is false, `timestamp` (integer 1..2^53-1) when
+ * it is true; anything else is JOBS_ECONFIG.
+ *
+ * @param[out] out  the decoded body; written only on success
+ * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_ECONFIG, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_decode_schedule_create(jobs_json_schedule_body *out, const char *body,
+                                                 size_t len);
+
+/**
+ * Decodes the body of PUT /schedules/<id>: `name`, `once`, `config`, all optional. When `once`
+ * is given, `config` (if given) must hold its matching key; without `once`, `config` may hold
+ * either key and jobs_schedule_update() checks it against the schedule's stored `once`.
+ *
+ * @param[out] out  the decoded body; written only on success
+ * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_ECONFIG, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_decode_schedule_update(jobs_json_schedule_body *out, const char *body,
+                                                 size_t len);
+
+/**
+ * Decodes the body of POST /blockstacks: `name` (required string), `public` (true or false,
+ * default false).
+ *
+ * @param[out] out  the decoded body; written only on success
+ * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_EINVAL, or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const char *body,
+                                              size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1122 @@
+/* The HTTP API's JSON. Encoders write by hand into a growing buffer, so that every integer is
+ * printed exactly (cJSON prints numbers with %1.15g). Decoders first check the body themselves
+ * with a strict, non-recursive scanner (RFC 8259 grammar, UTF-8, depth, \u0000), then let cJSON
+ * build the tree, and read integers from the source text rather than from cJSON's double. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <cJSON.h>
+
+#include "util.h"
+
+/* ---- output buffer ----------------------------------------------------------------------- */
+
+typedef struct jbuf {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool oom;
+} jbuf;
+
+static void jb_put(jbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->cap - b->len <= n) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+
+        while (cap - b->len <= n)
+            cap *= 2;
+        if (!(p = jobs__realloc(b->p, cap))) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void jb_lit(jbuf *b, const char *s)
+{
+    jb_put(b, s, strlen(s));
+}
+
+static void jb_u64(jbuf *b, uint64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof(t), "%" PRIu64, v);
+
+    jb_put(b, t, (size_t)n);
+}
+
+static void jb_i64(jbuf *b, int64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof(t), "%" PRId64, v);
+
+    jb_put(b, t, (size_t)n);
+}
+
+static void jb_bool(jbuf *b, bool v)
+{
+    jb_lit(b, v ? "true" : "false");
+}
+
+/* The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF) at s, of the n >= 1 bytes available; 0 when s does not start one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t k;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n <= k)
+        return 0;
+    for (size_t i = 1; i <= k; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k + 1;
+}
+
+/* A JSON string, or null for NULL. Output stays UTF-8; a byte that does not start a valid
+ * sequence becomes U+FFFD, so that the output is valid JSON whatever the input. */
+static void jb_str(jbuf *b, const char *str)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n, i = 0, run = 0;
+
+    if (!str) {
+        jb_lit(b, "null");
+        return;
+    }
+    n = strlen(str);
+    jb_put(b, "\"", 1);
+    while (i < n) {
+        unsigned char c = s[i];
+        char esc[7];
+        size_t k;
+
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+            k = utf8_len(s + i, n - i);
+            if (k) {
+                i += k;
+                run += k;
+                continue;
+            }
+        }
+        jb_put(b, (const char *)s + i - run, run);
+        run = 0;
+        switch (c) {
+        case '"':  jb_lit(b, "\\\""); break;
+        case '\\': jb_lit(b, "\\\\"); break;
+        case '\b': jb_lit(b, "\\b"); break;
+        case '\f': jb_lit(b, "\\f"); break;
+        case '\n': jb_lit(b, "\\n"); break;
+        case '\r': jb_lit(b, "\\r"); break;
+        case '\t': jb_lit(b, "\\t"); break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 0xf];
+                jb_put(b, esc, 6);
+            } else {
+                jb_lit(b, "\xef\xbf\xbd"); /* U+FFFD for a byte of invalid UTF-8 */
+            }
+        }
+        i++;
+    }
+    jb_put(b, (const char *)s + i - run, run);
+    jb_put(b, "\"", 1);
+}
+
+static int jb_finish(jbuf *b, char **out)
+{
+    if (b->oom) {
+        jobs__free(b->p);
+        return jobs__error(JOBS_ENOMEM, "out of memory writing JSON");
+    }
+    *out = b->p;
+    return 0;
+}
+
+/* ---- encoders ---------------------------------------------------------------------------- */
+
+void jobs_json_free(char *json)
+{
+    jobs__free(json);
+}
+
+static void put_job(jbuf *b, const jobs_job *j, unsigned int flags)
+{
+    jb_lit(b, "{\"id\":");
+    jb_u64(b, j->id);
+    if (flags & JOBS_JSON_OWNER) {
+        jb_lit(b, ",\"owner\":");
+        jb_u64(b, j->owner);
+    }
+    jb_lit(b, ",\"name\":");
+    jb_str(b, j->name);
+    jb_lit(b, ",\"stack\":");
+    jb_u64(b, j->stack);
+    jb_lit(b, ",\"schedule\":");
+    jb_u64(b, j->schedule);
+    jb_lit(b, ",\"next_run\":");
+    if (j->do_run)
+        jb_i64(b, j->next_run);
+    else
+        jb_lit(b, "null");
+    jb_lit(b, ",\"do_run\":");
+    jb_bool(b, j->do_run);
+    jb_lit(b, ",\"do_del\":");
+    jb_bool(b, j->do_del);
+    jb_put(b, "}", 1);
+}
+
+static void put_schedule(jbuf *b, const jobs_schedule *s)
+{
+    jb_lit(b, "{\"id\":");
+    jb_u64(b, s->id);
+    jb_lit(b, ",\"name\":");
+    jb_str(b, s->name);
+    jb_lit(b, ",\"once\":");
+    jb_bool(b, s->once);
+    if (s->once) {
+        jb_lit(b, ",\"config\":{\"timestamp\":");
+        jb_i64(b, s->timestamp);
+    } else {
+        jb_lit(b, ",\"config\":{\"period\":");
+        jb_i64(b, s->period);
+    }
+    jb_lit(b, "}}");
+}
+
+static void put_stack(jbuf *b, const jobs_stack *s)
+{
+    jb_lit(b, "{\"id\":");
+    jb_u64(b, s->id);
+    jb_lit(b, ",\"owner\":");
+    jb_u64(b, s->owner);
+    jb_lit(b, ",\"name\":");
+    jb_str(b, s->name);
+    jb_lit(b, ",\"public\":");
+    jb_bool(b, s->is_public);
+    jb_put(b, "}", 1);
+}
+
+static void put_page_head(jbuf *b, uint64_t count, uint32_t page_size, uint64_t page,
+                          const char *key)
+{
+    jb_lit(b, "{\"count\":");
+    jb_u64(b, count);
+    jb_lit(b, ",\"pagesize\":");
+    jb_u64(b, page_size);
+    jb_lit(b, ",\"page\":");
+    jb_u64(b, page);
+    jb_lit(b, ",\"");
+    jb_lit(b, key);
+    jb_lit(b, "\":[");
+}
+
+/* Checks the output argument and the input of an encoder, and clears *out. */
+static int encode_start(char **out, const void *in, const char *fn)
+{
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
+    if (!in)
+        return jobs__error(JOBS_EINVAL, "%s: nothing to encode (NULL)", fn);
+    return 0;
+}
+
+int jobs_json_encode_job(char **out, const jobs_job *job, unsigned int flags)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, job, "jobs_json_encode_job")))
+        return rc;
+    if (flags & ~(unsigned int)JOBS_JSON_OWNER)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_job: unknown flags 0x%x", flags);
+    put_job(&b, job, flags);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_job_page(char **out, const jobs_job_page *page)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, page, "jobs_json_encode_job_page")))
+        return rc;
+    if (page->n && !page->jobs)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_job_page: n is %zu but jobs is NULL",
+                           page->n);
+    put_page_head(&b, page->count, page->page_size, page->page, "jobs");
+    for (size_t i = 0; i < page->n; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        put_job(&b, &page->jobs[i], 0);
+    }
+    jb_lit(&b, "]}");
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_schedule(char **out, const jobs_schedule *schedule)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, schedule, "jobs_json_encode_schedule")))
+        return rc;
+    put_schedule(&b, schedule);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_schedule_page(char **out, const jobs_schedule_page *page)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, page, "jobs_json_encode_schedule_page")))
+        return rc;
+    if (page->n && !page->schedules)
+        return jobs__error(JOBS_EINVAL,
+                           "jobs_json_encode_schedule_page: n is %zu but schedules is NULL",
+                           page->n);
+    put_page_head(&b, page->count, page->page_size, page->page, "schedules");
+    for (size_t i = 0; i < page->n; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        put_schedule(&b, &page->schedules[i]);
+    }
+    jb_lit(&b, "]}");
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_stack(char **out, const jobs_stack *stack)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, stack, "jobs_json_encode_stack")))
+        return rc;
+    put_stack(&b, stack);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, page, "jobs_json_encode_stack_page")))
+        return rc;
+    if (page->n && !page->stacks)
+        return jobs__error(JOBS_EINVAL,
+                           "jobs_json_encode_stack_page: n is %zu but stacks is NULL", page->n);
+    put_page_head(&b, page->count, page->page_size, page->page, "stacks");
+    for (size_t i = 0; i < page->n; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        put_stack(&b, &page->stacks[i]);
+    }
+    jb_lit(&b, "]}");
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_id(char **out, uint64_t id)
+{
+    jbuf b = {0};
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_id: out is NULL");
+    *out = NULL;
+    jb_lit(&b, "{\"id\":");
+    jb_u64(&b, id);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_delete(char **out, jobs_delete_outcome outcome, uint64_t id)
+{
+    jbuf b = {0};
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_delete: out is NULL");
+    *out = NULL;
+    if (outcome == JOBS_DELETED)
+        jb_lit(&b, "{\"deleted\":");
+    else if (outcome == JOBS_QUEUED_FOR_DELETION)
+        jb_lit(&b, "{\"queued_for_deletion\":");
+    else
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_delete: unknown outcome %d",
+                           (int)outcome);
+    jb_u64(&b, id);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+static int encode_fault(char **out, int fault, const char *msg)
+{
+    jbuf b = {0};
+
+    jb_lit(&b, "{\"code\":");
+    jb_i64(&b, fault);
+    jb_lit(&b, ",\"msg\":");
+    jb_str(&b, msg);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_error(char **out, int code, const char *msg)
+{
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_error: out is NULL");
+    *out = NULL;
+    /* msg is often jobs_error_last(): it is read here before anything could overwrite it. */
+    return encode_fault(out, jobs_fault_code(code), msg && *msg ? msg : jobs_strerror(code));
+}
+
+int jobs_json_encode_fault(char **out, int fault, const char *msg)
+{
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: out is NULL");
+    *out = NULL;
+    if (!msg)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: msg is NULL");
+    if (fault < 0)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: fault %d is negative", fault);
+    return encode_fault(out, fault, msg);
+}
+
+/* ---- the scanner: strict JSON, before cJSON sees the body --------------------------------
+ *
+ * cJSON is lenient where the contract is not: it takes any byte <= 0x20 as whitespace, raw
+ * control characters in strings, leading zeros ("01"), "1." and ".5"-like numbers after a
+ * digit, invalid UTF-8, and it truncates strings at \u0000. It also records parse failures in
+ * a process-wide variable. Scanning first keeps all of that away: a body that passes is valid
+ * JSON that cJSON parses exactly, so cJSON can then only fail for want of memory. */
+
+/* The longest number every cJSON 1.7.x parses whole (some releases copy at most 63 characters
+ * to strtod), so that the scanner and cJSON agree on what each number is. No number this long
+ * can be right for any key; a longer one is refused as JOBS_EBODY. */
+#define NUMBER_MAX 63
+
+static bool is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The characters cJSON collects into a number before calling strtod. */
+static bool is_number_char(unsigned char c)
+{
+    return is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+static int syntax_error(size_t at, const char *what)
+{
+    return jobs__error(JOBS_ESYNTAX, "not valid JSON: %s at byte %zu", what, at);
+}
+
+static bool hex4(const unsigned char *s, size_t len, size_t at, unsigned int *v)
+{
+    *v = 0;
+    if (at > len || len - at < 4)
+        return false;
+    for (size_t i = at; i < at + 4; i++) {
+        unsigned char c = s[i];
+        unsigned int d;
+
+        if (is_digit(c))
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return false;
+        *v = (*v << 4) | d;
+    }
+    return true;
+}
+
+/* A string starting at s[*pos] == '"'. Notes the first \u0000 in *nul_at. */
+static int scan_string(const unsigned char *s, size_t len, size_t *pos, size_t *nul_at)
+{
+    size_t i = *pos + 1;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        unsigned int cu, lo;
+        size_t k;
+
+        if (c == '"') {
+            *pos = i + 1;
+            return 0;
+        }
+        if (c < 0x20)
+            return syntax_error(i, "unescaped control character in a string");
+        if (c >= 0x80) {
+            if (!(k = utf8_len(s + i, len - i)))
+                return syntax_error(i, "invalid UTF-8 in a string");
+            i += k;
+            continue;
+        }
+        if (c != '\\') {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len)
+            break;
+        switch (s[i + 1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            i += 2;
+            continue;
+        case 'u':
+            break;
+        default:
+            return syntax_error(i, "invalid escape in a string");
+        }
+        if (!hex4(s, len, i + 2, &cu))
+            return syntax_error(i, "invalid \\u escape");
+        if (cu == 0 && *nul_at == SIZE_MAX)
+            *nul_at = i;
+        if (cu >= 0xdc00 && cu <= 0xdfff)
+            return syntax_error(i, "unpaired UTF-16 surrogate escape");
+        if (cu >= 0xd800 && cu <= 0xdbff) {
+            /* cJSON, like Unicode, wants the low half right after the high one. */
+            if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
+                !hex4(s, len, i + 8, &lo) || lo < 0xdc00 || lo > 0xdfff)
+                return syntax_error(i, "unpaired UTF-16 surrogate escape");
+            i += 12;
+            continue;
+        }
+        i += 6;
+    }
+    return syntax_error(*pos, "unterminated string");
+}
+
+/* A number starting at s[*pos] ('-' or a digit): the whole run of number characters (what
+ * cJSON takes) must match RFC 8259's number grammar. */
+static int scan_number(const unsigned char *s, size_t len, size_t *pos)
+{
+    size_t start = *pos, end = start, i = start;
+
+    while (end < len && is_number_char(s[end]))
+        end++;
+    if (i < end && s[i] == '-')
+        i++;
+    if (i < end && s[i] == '0') {
+        i++;
+    } else if (i < end && s[i] >= '1' && s[i] <= '9') {
+        while (i < end && is_digit(s[i]))
+            i++;
+    } else {
+        return syntax_error(start, "invalid number");
+    }
+    if (i < end && s[i] == '.') {
+        if (++i >= end || !is_digit(s[i]))
+            return syntax_error(start, "invalid number");
+        while (i < end && is_digit(s[i]))
+            i++;
+    }
+    if (i < end && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < end && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= end || !is_digit(s[i]))
+            return syntax_error(start, "invalid number");
+        while (i < end && is_digit(s[i]))
+            i++;
+    }
+    if (i != end)
+        return syntax_error(start, "invalid number");
+    if (end - start > NUMBER_MAX)
+        return jobs__error(JOBS_EBODY, "the number at byte %zu is longer than %d characters",
+                           start, NUMBER_MAX);
+    *pos = end;
+    return 0;
+}
+
+static bool scan_literal(const unsigned char *s, size_t len, size_t *pos)
+{
+    static const char *const literals[] = {"true", "false", "null"};
+
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = strlen(literals[k]);
+
+        if (len - *pos >= n && memcmp(s + *pos, literals[k], n) == 0) {
+            *pos += n;
+            return true;
+        }
+    }
+    return false;
+}
+
+enum scan_state {
+    S_VALUE,          /* a value (top level, after ':' or after ',' in an array) */
+    S_VALUE_OR_CLOSE, /* just after '[' */
+    S_KEY,            /* after ',' in an object */
+    S_KEY_OR_CLOSE,   /* just after '{' */
+    S_COLON,          /* after a key */
+    S_AFTER,          /* after a value inside a container: ',' or the closing bracket */
+    S_DONE            /* after the top-level value: only whitespace may follow */
+};
+
+/* Checks that body is exactly one JSON value, nested at most JOBS_JSON_DEPTH_MAX deep, with no
+ * \u0000 in any string. Iterative: the depth bound holds before anything recurses. */
+static int scan(const char *body, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)body;
+    unsigned char open[JOBS_JSON_DEPTH_MAX];
+    enum scan_state state = S_VALUE;
+    size_t pos = 0, nul_at = SIZE_MAX;
+    int depth = 0, rc;
+
+    for (;;) {
+        unsigned char c;
+
+        while (pos < len && is_ws(s[pos]))
+            pos++;
+        if (pos == len)
+            break;
+        c = s[pos];
+        if (state == S_DONE)
+            return syntax_error(pos, "unexpected data after the JSON value");
+        if (state == S_COLON) {
+            if (c != ':')
+                return syntax_error(pos, "expected ':' after a key");
+            pos++;
+            state = S_VALUE;
+            continue;
+        }
+        if ((state == S_AFTER && c == (open[depth - 1] == '{' ? '}' : ']')) ||
+            (state == S_KEY_OR_CLOSE && c == '}') || (state == S_VALUE_OR_CLOSE && c == ']')) {
+            pos++;
+            depth--;
+            state = depth ? S_AFTER : S_DONE;
+            continue;
+        }
+        if (state == S_AFTER) {
+            if (c != ',')
+                return syntax_error(pos, open[depth - 1] == '{' ? "expected ',' or '}'"
+                                                                : "expected ',' or ']'");
+            pos++;
+            state = open[depth - 1] == '{' ? S_KEY : S_VALUE;
+            continue;
+        }
+        if (state == S_KEY || state == S_KEY_OR_CLOSE) {
+            if (c != '"')
+                return syntax_error(pos, "expected a string key");
+            if ((rc = scan_string(s, len, &pos, &nul_at)))
+                return rc;
+            state = S_COLON;
+            continue;
+        }
+        /* S_VALUE or S_VALUE_OR_CLOSE */
+        if (c == '{' || c == '[') {
+            if (depth == JOBS_JSON_DEPTH_MAX)
+                return jobs__error(JOBS_EBODY, "the body is nested deeper than %d levels "
+                                   "(at byte %zu)", JOBS_JSON_DEPTH_MAX, pos);
+            open[depth++] = c;
+            pos++;
+            state = c == '{' ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
+            continue;
+        }
+        if (c == '"')
+            rc = scan_string(s, len, &pos, &nul_at);
+        else if (c == '-' || is_digit(c))
+            rc = scan_number(s, len, &pos);
+        else if (!scan_literal(s, len, &pos))
+            return syntax_error(pos, "expected a value");
+        else
+            rc = 0;
+        if (rc)
+            return rc;
+        state = depth ? S_AFTER : S_DONE;
+    }
+    if (state != S_DONE)
+        return syntax_error(len, "unexpected end of the body");
+    if (nul_at != SIZE_MAX)
+        return jobs__error(JOBS_EBODY, "a string holds \\u0000 (at byte %zu), which is not "
+                           "allowed", nul_at);
+    return 0;
+}
+
+/* ---- decoding helpers -------------------------------------------------------------------- */
+
+/* Checks, scans and parses a body whose top level must be an object. */
+static int parse_body(cJSON **root, const char *body, size_t len)
+{
+    const char *end = NULL;
+    int rc;
+
+    *root = NULL;
+    if (!body && len)
+        return jobs__error(JOBS_EINVAL, "the body is NULL but its length is %zu", len);
+    if (len > JOBS_JSON_BODY_MAX)
+        return jobs__error(JOBS_EBODY, "the body is %zu bytes, more than %d", len,
+                           JOBS_JSON_BODY_MAX);
+    if (len == 0)
+        return jobs__error(JOBS_ESYNTAX, "not valid JSON: the body is empty");
+    if ((rc = scan(body, len)))
+        return rc;
+    /* The scan accepted the body, so a NULL here can only mean memory ran out. */
+    if (!(*root = cJSON_ParseWithLengthOpts(body, len, &end, 0)))
+        return jobs__error(JOBS_ENOMEM, "out of memory parsing the body");
+    while (end && end < body + len && is_ws((unsigned char)*end))
+        end++;
+    if (end != body + len) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return syntax_error(end ? (size_t)(end - body) : 0,
+                            "unexpected data after the JSON value");
+    }
+    if (!cJSON_IsObject(*root)) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return jobs__error(JOBS_EBODY, "the body must be a JSON object");
+    }
+    return 0;
+}
+
+static const char *type_name(const cJSON *it)
+{
+    if (cJSON_IsString(it))
+        return "a string";
+    if (cJSON_IsNumber(it))
+        return "a number";
+    if (cJSON_IsBool(it))
+        return "a boolean";
+    if (cJSON_IsNull(it))
+        return "null";
+    if (cJSON_IsObject(it))
+        return "an object";
+    if (cJSON_IsArray(it))
+        return "an array";
+    return "something else";
+}
+
+/* A key for a detail message: at most 40 bytes, valid UTF-8 kept, anything else as '?'. */
+static const char *key_label(char *dst, size_t cap, const char *key)
+{
+    const unsigned char *s = (const unsigned char *)(key ? key : "");
+    size_t n = strlen((const char *)s), i = 0, o = 0;
+
+    while (i < n && o + 8 < cap && o < 40) {
+        size_t k = utf8_len(s + i, n - i);
+
+        if (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))
+            k = 0;
+        if (k) {
+            memcpy(dst + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            dst[o++] = '?';
+            i++;
+        }
+    }
+    if (i < n) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
+    return dst;
+}
+
+/* Sorts an object's members onto `keys` (found[k] for keys[k]): an unknown or repeated key is
+ * `code`. cJSON keeps every member of an object, duplicates included, in body order. */
+static int collect(const cJSON *obj, const char *const *keys, size_t n, const cJSON **found,
+                   int code, const char *where)
+{
+    char label[64];
+
+    for (size_t k = 0; k < n; k++)
+        found[k] = NULL;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        size_t k = 0;
+
+        while (k < n && (!c->string || strcmp(c->string, keys[k]) != 0))
+            k++;
+        if (k == n)
+            return jobs__error(code, "unknown key '%s'%s",
+                               key_label(label, sizeof(label), c->string), where);
+        if (found[k])
+            return jobs__error(code, "duplicate key '%s'%s", keys[k], where);
+        found[k] = c;
+    }
+    return 0;
+}
+
+/* The position of number `it` among the numbers of the tree, in body order. */
+static bool number_ordinal(const cJSON *node, const cJSON *it, size_t *count)
+{
+    if (node == it)
+        return true;
+    if (cJSON_IsNumber(node))
+        (*count)++;
+    for (const cJSON *c = node->child; c; c = c->next)
+        if (number_ordinal(c, it, count))
+            return true;
+    return false;
+}
+
+/* The source text of the k-th number of a scanned body (numbers are what the scanner took
+ * them to be: runs of number characters outside strings). */
+static bool number_text(const char *body, size_t len, size_t k, const char **tok, size_t *n)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = (unsigned char)body[i];
+
+        if (c == '"') {
+            for (i++; i < len && body[i] != '"'; i++)
+                if (body[i] == '\\')
+                    i++;
+            i++;
+        } else if (c == '-' || is_digit(c)) {
+            size_t start = i;
+
+            while (i < len && is_number_char((unsigned char)body[i]))
+                i++;
+            if (k-- == 0) {
+                *tok = body + start;
+                *n = i - start;
+                return true;
+            }
+        } else {
+            i++;
+        }
+    }
+    return false;
+}
+
+/* Whether the number text t (RFC 8259 grammar, at most NUMBER_MAX characters) is exactly an
+ * integer in lo..hi (hi < 10^16). Exact: 1.0 and 1e2 are integers, 1.5 and
+ * 9007199254740991.4 are not, whatever a double would round them to. */
+static bool exact_integer_in(const char *t, size_t n, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+    char digits[NUMBER_MAX + 1];
+    size_t nd = 0, i = 0, first = 0;
+    long scale = 0, e = 0;
+    bool neg = false, eneg = false;
+    uint64_t x = 0;
+
+    if (i < n && t[i] == '-') {
+        neg = true;
+        i++;
+    }
+    for (; i < n && is_digit((unsigned char)t[i]); i++)
+        digits[nd++] = t[i];
+    if (i < n && t[i] == '.')
+        for (i++; i < n && is_digit((unsigned char)t[i]); i++, scale--)
+            digits[nd++] = t[i];
+    if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+        i++;
+        if (i < n && (t[i] == '+' || t[i] == '-'))
+            eneg = t[i++] == '-';
+        for (; i < n; i++)
+            if (e < 1000000)
+                e = e * 10 + (t[i] - '0');
+        scale += eneg ? -e : e;
+    }
+    while (first < nd && digits[first] == '0')
+        first++;
+    if (first < nd) {
+        while (digits[nd - 1] == '0') {
+            nd--;
+            scale++;
+        }
+        if (scale < 0 || neg || (long)(nd - first) + scale > 16)
+            return false;
+        for (size_t k = first; k < nd; k++)
+            x = x * 10 + (uint64_t)(digits[k] - '0');
+        for (long k = 0; k < scale; k++)
+            x *= 10;
+    }
+    *v = x;
+    return x >= lo && x <= hi;
+}
+
+typedef struct int_rule {
+    const char *key;   /* the key, for the message */
+    uint64_t lo, hi;   /* the range */
+    const char *range; /* the range, for the message */
+    int code;          /* the error for anything else */
+    const char *where; /* "" or " in 'config'" */
+} int_rule;
+
+static int get_integer(uint64_t *v, const cJSON *root, const cJSON *it, const char *body,
+                       size_t len, const int_rule *r)
+{
+    const char *tok = NULL;
+    size_t n = 0, k = 0;
+
+    if (!cJSON_IsNumber(it))
+        return jobs__error(r->code, "'%s'%s must be an integer in %s (got %s)", r->key,
+                           r->where, r->range, type_name(it));
+    if (!number_ordinal(root, it, &k) || !number_text(body, len, k, &tok, &n))
+        return jobs__error(JOBS_EBODY, "'%s'%s: cannot find the number in the body", r->key,
+                           r->where);
+    if (!exact_integer_in(tok, n, r->lo, r->hi, v))
+        return jobs__error(r->code, "'%s'%s must be an integer in %s (got %.*s)", r->key,
+                           r->where, r->range, (int)n, tok);
+    return 0;
+}
+
+static int get_bool(bool *v, const cJSON *it, const char *key)
+{
+    if (!cJSON_IsBool(it))
+        return jobs__error(JOBS_EBODY, "'%s' must be true or false (got %s)", key,
+                           type_name(it));
+    *v = cJSON_IsTrue(it);
+    return 0;
+}
+
+/* A name into dst (JOBS_NAME_MAX + 1 bytes); *name points at dst, or is NULL for null when
+ * `nullable`. */
+static int get_name(char *dst, const char **name, const cJSON *it, bool nullable)
+{
+    size_t n;
+
+    if (nullable && cJSON_IsNull(it)) {
+        dst[0] = '\0';
+        *name = NULL;
+        return 0;
+    }
+    if (!cJSON_IsString(it) || !it->valuestring)
+        return jobs__error(JOBS_EBODY, "'name' must be a string%s (got %s)",
+                           nullable ? " or null" : "", type_name(it));
+    n = strlen(it->valuestring);
+    if (n == 0)
+        return jobs__error(JOBS_ENAME, "'name' must not be empty");
+    if (n > JOBS_NAME_MAX)
+        return jobs__error(JOBS_ENAME, "'name' is %zu bytes, more than %d", n, JOBS_NAME_MAX);
+    if (!jobs_name_is_valid(it->valuestring, n))
+        return jobs__error(JOBS_ENAME, "'name' must be valid UTF-8 without control characters");
+    memcpy(dst, it->valuestring, n + 1);
+    *name = dst;
+    return 0;
+}
+
+static int_rule id_rule(const char *key)
+{
+    int_rule r = {key, 1, JOBS_ID_MAX, "1..2^53-1", JOBS_EBODY, ""};
+
+    return r;
+}
+
+/* ---- decoders ---------------------------------------------------------------------------- */
+
+static int decode_job(jobs_json_job_body *out, const char *body, size_t len, bool create)
+{
+    static const char *const keys[] = {"schedule_id", "stack_id", "name", "enabled"};
+    const cJSON *found[4];
+    jobs_json_job_body b;
+    cJSON *root;
+    int rc;
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "out is NULL");
+    if ((rc = parse_body(&root, body, len)))
+        return rc;
+    memset(&b, 0, sizeof(b));
+    if ((rc = collect(root, keys, 4, found, JOBS_EBODY, "")))
+        goto done;
+    for (size_t k = 0; create && k < 2; k++)
+        if (!found[k]) {
+            rc = jobs__error(JOBS_EBODY, "missing required key '%s'", keys[k]);
+            goto done;
+        }
+    if (found[0]) {
+        int_rule r = id_rule("schedule_id");
+
+        if ((rc = get_integer(&b.spec.schedule, root, found[0], body, len, &r)))
+            goto done;
+        b.spec.fields |= JOBS_JOB_SCHEDULE;
+    }
+    if (found[1]) {
+        int_rule r = id_rule("stack_id");
+
+        if ((rc = get_integer(&b.spec.stack, root, found[1], body, len, &r)))
+            goto done;
+        b.spec.fields |= JOBS_JOB_STACK;
+    }
+    if (found[2]) {
+        if ((rc = get_name(b.name, &b.spec.name, found[2], true)))
+            goto done;
+        b.spec.fields |= JOBS_JOB_NAME;
+    }
+    if (found[3]) {
+        if ((rc = get_bool(&b.spec.enabled, found[3], "enabled")))
+            goto done;
+        b.spec.fields |= JOBS_JOB_ENABLED;
+    }
+    *out = b;
+    out->spec.name = b.spec.name ? out->name : NULL;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int jobs_json_decode_job_create(jobs_json_job_body *out, const char *body, size_t len)
+{
+    return decode_job(out, body, len, true);
+}
+
+int jobs_json_decode_job_update(jobs_json_job_body *out, const char *body, size_t len)
+{
+    return decode_job(out, body, len, false);
+}
+
+/* `config`: an object with exactly one key, the one `once` asks for when it is known (given,
+ * or defaulted on create). Everything wrong with it is JOBS_ECONFIG. */
+static int decode_config(jobs_json_schedule_body *b, const cJSON *root, const cJSON *cfg,
+                         const char *body, size_t len, bool once_known)
+{
+    static const char *const keys[] = {"period", "timestamp"};
+    static const int_rule period = {"period", JOBS_PERIOD_MIN, JOBS_PERIOD_MAX, "60..31536000",
+                                    JOBS_ECONFIG, " in 'config'"};
+    static const int_rule timestamp = {"timestamp", 1, JOBS_ID_MAX, "1..2^53-1", JOBS_ECONFIG,
+                                       " in 'config'"};
+    const cJSON *found[2];
+    uint64_t v;
+    int rc;
+
+    if (!cJSON_IsObject(cfg))
+        return jobs__error(JOBS_ECONFIG, "'config' must be an object (got %s)", type_name(cfg));
+    if ((rc = collect(cfg, keys, 2, found, JOBS_ECONFIG, " in 'config'")))
+        return rc;
+    if (!found[0] && !found[1])
+        return jobs__error(JOBS_ECONFIG, "'config' must hold 'period' or 'timestamp'");
+    if (found[0] && found[1])
+        return jobs__error(JOBS_ECONFIG, "'config' must hold only one of 'period' and "
+                           "'timestamp'");
+    if (once_known && b->spec.once && found[0])
+        return jobs__error(JOBS_ECONFIG, "a one-time schedule's config is {\"timestamp\": N}, "
+                           "not 'period'");
+    if (once_known && !b->spec.once && found[1])
+        return jobs__error(JOBS_ECONFIG, "a periodic schedule's config is {\"period\": N}, not "
+                           "'timestamp' (set \"once\": true for a one-time schedule)");
+    if (found[0]) {
+        if ((rc = get_integer(&v, root, found[0], body, len, &period)))
+            return rc;
+        b->spec.period = (int64_t)v;
+    } else {
+        if ((rc = get_integer(&v, root, found[1], body, len, &timestamp)))
+            return rc;
+        b->spec.timestamp = (int64_t)v;
+    }
+    b->spec.fields |= JOBS_SCHEDULE_CONFIG;
+    return 0;
+}
+
+static int decode_schedule(jobs_json_schedule_body *out, const char *body, size_t len,
+                           bool create)
+{
+    static const char *const keys[] = {"name", "once", "config"};
+    const cJSON *found[3];
+    jobs_json_schedule_body b;
+    cJSON *root;
+    int rc;
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "out is NULL");
+    if ((rc = parse_body(&root, body, len)))
+        return rc;
+    memset(&b, 0, sizeof(b));
+    if ((rc = collect(root, keys, 3, found, JOBS_EBODY, "")))
+        goto done;
+    if (create && !found[2]) {
+        rc = jobs__error(JOBS_EBODY, "missing required key 'config'");
+        goto done;
+    }
+    if (found[0]) {
+        if ((rc = get_name(b.name, &b.spec.name, found[0], true)))
+            goto done;
+        b.spec.fields |= JOBS_SCHEDULE_NAME;
+    }
+    if (found[1]) {
+        if ((rc = get_bool(&b.spec.once, found[1], "once")))
+            goto done;
+        b.spec.fields |= JOBS_SCHEDULE_ONCE;
+    }
+    if (found[2] && (rc = decode_config(&b, root, found[2], body, len, create || found[1])))
+        goto done;
+    *out = b;
+    out->spec.name = b.spec.name ? out->name : NULL;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int jobs_json_decode_schedule_create(jobs_json_schedule_body *out, const char *body, size_t len)
+{
+    return decode_schedule(out, body, len, true);
+}
+
+int jobs_json_decode_schedule_update(jobs_json_schedule_body *out, const char *body, size_t len)
+{
+    return decode_schedule(out, body, len, false);
+}
+
+int jobs_json_decode_stack_create(jobs_json_stack_body *out, const char *body, size_t len)
+{
+    static const char *const keys[] = {"name", "public"};
+    const cJSON *found[2];
+    jobs_json_stack_body b;
+    const char *name = NULL;
+    cJSON *root;
+    int rc;
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "out is NULL");
+    if ((rc = parse_body(&root, body, len)))
+        return rc;
+    memset(&b, 0, sizeof(b));
+    if ((rc = collect(root, keys, 2, found, JOBS_EBODY, "")))
+        goto done;
+    if (!found[0]) {
+        rc = jobs__error(JOBS_EBODY, "missing required key 'name'");
+        goto done;
+    }
+    if ((rc = get_name(b.name, &name, found[0], false)))
+        goto done;
+    if (found[1] && (rc = get_bool(&b.is_public, found[1], "public")))
+        goto done;
+    *out = b;
+done:
+    cJSON_Delete(root);
+    return rc;
+}

@@ -1,0 +1,944 @@
+/* JSON: exact response bodies, and every rule of request-body decoding with its error code,
+ * its fault number and its detail. Bodies are decoded from exact-size heap copies (no NUL
+ * after them), so that ASan catches any read past `len`. */
+#include "fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* Asserts an encoder's result and frees it. Takes the pointer's address: the call that fills it
+ * is an argument too, and argument order is unspecified. */
+static void check_json(int rc, char **json, const char *expected)
+{
+    assert_int_equal(rc, 0);
+    assert_non_null(*json);
+    assert_string_equal(*json, expected);
+    jobs_json_free(*json);
+    *json = NULL;
+}
+
+/* Asserts a decoder's failure: code, fault, and a piece of the detail. */
+static void check_fail(int rc, int code, int fault, const char *detail)
+{
+    if (rc != code)
+        fail_msg("got %s (%s), want %s", jobs_err_name(rc), jobs_error_last(),
+                 jobs_err_name(code));
+    assert_int_equal(jobs_fault_code(rc), fault);
+    if (detail && !strstr(jobs_error_last(), detail))
+        fail_msg("detail '%s' does not contain '%s'", jobs_error_last(), detail);
+}
+
+static void check_ok(int rc)
+{
+    if (rc != 0)
+        fail_msg("got %s: %s", jobs_err_name(rc), jobs_error_last());
+}
+
+typedef enum kind { JOB_CREATE, JOB_UPDATE, SCHEDULE_CREATE, SCHEDULE_UPDATE, STACK_CREATE } kind;
+
+/* Every decoder's output at once; all but one untouched by a call. */
+typedef struct decoded {
+    jobs_json_job_body job;
+    jobs_json_schedule_body schedule;
+    jobs_json_stack_body stack;
+} decoded;
+
+/* Decodes `len` bytes of `body` with the decoder of `k`, from an exact-size heap copy. On
+ * failure, checks that the output was not touched. */
+static int decode_n(decoded *d, kind k, const char *body, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    decoded before;
+    int rc;
+
+    assert_non_null(copy);
+    memcpy(copy, body, len);
+    memset(d, 0xab, sizeof(*d));
+    memcpy(&before, d, sizeof(before));
+    switch (k) {
+    case JOB_CREATE:
+        rc = jobs_json_decode_job_create(&d->job, copy, len);
+        break;
+    case JOB_UPDATE:
+        rc = jobs_json_decode_job_update(&d->job, copy, len);
+        break;
+    case SCHEDULE_CREATE:
+        rc = jobs_json_decode_schedule_create(&d->schedule, copy, len);
+        break;
+    case SCHEDULE_UPDATE:
+        rc = jobs_json_decode_schedule_update(&d->schedule, copy, len);
+        break;
+    default:
+        rc = jobs_json_decode_stack_create(&d->stack, copy, len);
+        break;
+    }
+    free(copy);
+    if (rc != 0)
+        assert_memory_equal(d, &before, sizeof(before));
+    return rc;
+}
+
+static int decode(decoded *d, kind k, const char *body)
+{
+    return decode_n(d, k, body, strlen(body));
+}
+
+/* A job create body with `stack_id` set to the text `num`. */
+static int job_with_stack_id(decoded *d, const char *num)
+{
+    char body[256];
+
+    snprintf(body, sizeof(body), "{\"schedule_id\":1,\"stack_id\":%s}", num);
+    return decode(d, JOB_CREATE, body);
+}
+
+/* ---- encoders ----------------------------------------------------------------------------- */
+
+static void test_job_prints_ids_up_to_2_53_exactly(void **state)
+{
+    jobs_job job = {JOBS_ID_MAX, 7, "nightly", JOBS_ID_MAX - 1, 1000000000000001ULL,
+                    1700000060, true, false};
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_job(&json, &job, 0), &json,
+               "{\"id\":9007199254740991,\"name\":\"nightly\",\"stack\":9007199254740990,"
+               "\"schedule\":1000000000000001,\"next_run\":1700000060,\"do_run\":true,"
+               "\"do_del\":false}");
+}
+
+static void test_inactive_job_has_null_next_run_and_null_name(void **state)
+{
+    jobs_job job = {3, 7, NULL, 1, 2, 1700000060, false, false};
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_job(&json, &job, 0), &json,
+               "{\"id\":3,\"name\":null,\"stack\":1,\"schedule\":2,\"next_run\":null,"
+               "\"do_run\":false,\"do_del\":false}");
+}
+
+static void test_job_with_owner_flag_adds_owner(void **state)
+{
+    jobs_job job = {3, 9007199254740991ULL, "a", 1, 2, -1, true, true};
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_job(&json, &job, JOBS_JSON_OWNER), &json,
+               "{\"id\":3,\"owner\":9007199254740991,\"name\":\"a\",\"stack\":1,\"schedule\":2,"
+               "\"next_run\":-1,\"do_run\":true,\"do_del\":true}");
+    assert_int_equal(jobs_json_encode_job(&json, &job, 2), JOBS_EINVAL);
+    assert_null(json);
+}
+
+static void test_names_are_escaped(void **state)
+{
+    jobs_job job = {1, 1, "q\"b\\s/\n\t\r\b\f\x01\x1f\x7f \xc3\xa9\xf0\x9f\x98\x80", 1, 1, 0,
+                    false, false};
+    char *json = NULL;
+    cJSON *parsed;
+
+    (void)state;
+    assert_int_equal(jobs_json_encode_job(&json, &job, 0), 0);
+    assert_non_null(strstr(json, "\"name\":\"q\\\"b\\\\s/\\n\\t\\r\\b\\f\\u0001\\u001f\\u007f "
+                                 "\xc3\xa9\xf0\x9f\x98\x80\","));
+    /* Any JSON parser reads the name back byte for byte. */
+    parsed = cJSON_Parse(json);
+    assert_non_null(parsed);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(parsed, "name")->valuestring, job.name);
+    cJSON_Delete(parsed);
+    jobs_json_free(json);
+}
+
+static void test_invalid_utf8_is_written_as_replacement_character(void **state)
+{
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_fault(&json, 103, "a\xff" "b\xc3"), &json,
+               "{\"code\":103,\"msg\":\"a\xef\xbf\xbd" "b\xef\xbf\xbd\"}");
+}
+
+static void test_escaped_name_decodes_back_to_itself(void **state)
+{
+    static const char *const names[] = {"q\"b\\s/", "\xc3\xa9\xe5\x90\x8d\xf0\x9f\x98\x80",
+                                        "a\\u0000", "~!@#$%^&*()_+{}|:<>?`-=[];',."};
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        jobs_job job = {1, 1, names[i], 1, 1, 0, false, false};
+        char *json = NULL, body[1024];
+        const char *start, *end;
+        decoded d;
+
+        assert_int_equal(jobs_json_encode_job(&json, &job, 0), 0);
+        start = strstr(json, "\"name\":") + 7;
+        end = strstr(start, ",\"stack\"");
+        snprintf(body, sizeof(body), "{\"schedule_id\":1,\"stack_id\":1,\"name\":%.*s}",
+                 (int)(end - start), start);
+        jobs_json_free(json);
+        check_ok(decode(&d, JOB_CREATE, body));
+        assert_string_equal(d.job.spec.name, names[i]);
+    }
+}
+
+static void test_job_page_shape(void **state)
+{
+    jobs_job jobs[2] = {{11, 7, "x", 1, 2, 100, true, false}, {12, 7, NULL, 1, 2, 0, false, false}};
+    jobs_job_page page = {12, 10, 2, 2, jobs};
+    jobs_job_page empty = {12, 10, 3, 0, NULL};
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_job_page(&json, &page), &json,
+               "{\"count\":12,\"pagesize\":10,\"page\":2,\"jobs\":["
+               "{\"id\":11,\"name\":\"x\",\"stack\":1,\"schedule\":2,\"next_run\":100,"
+               "\"do_run\":true,\"do_del\":false},"
+               "{\"id\":12,\"name\":null,\"stack\":1,\"schedule\":2,\"next_run\":null,"
+               "\"do_run\":false,\"do_del\":false}]}");
+    check_json(jobs_json_encode_job_page(&json, &empty), &json,
+               "{\"count\":12,\"pagesize\":10,\"page\":3,\"jobs\":[]}");
+    empty.n = 1;
+    assert_int_equal(jobs_json_encode_job_page(&json, &empty), JOBS_EINVAL);
+    assert_null(json);
+}
+
+static void test_schedule_shapes(void **state)
+{
+    jobs_schedule s[2] = {{1, 0, "every minute", false, 60, 0},
+                          {9007199254740991ULL, 4, NULL, true, 0, 9007199254740991LL}};
+    jobs_schedule_page page = {2, 10, 1, 2, s};
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_schedule(&json, &s[0]), &json,
+               "{\"id\":1,\"name\":\"every minute\",\"once\":false,\"config\":{\"period\":60}}");
+    check_json(jobs_json_encode_schedule(&json, &s[1]), &json,
+               "{\"id\":9007199254740991,\"name\":null,\"once\":true,"
+               "\"config\":{\"timestamp\":9007199254740991}}");
+    check_json(jobs_json_encode_schedule_page(&json, &page), &json,
+               "{\"count\":2,\"pagesize\":10,\"page\":1,\"schedules\":["
+               "{\"id\":1,\"name\":\"every minute\",\"once\":false,\"config\":{\"period\":60}},"
+               "{\"id\":9007199254740991,\"name\":null,\"once\":true,"
+               "\"config\":{\"timestamp\":9007199254740991}}]}");
+}
+
+static void test_stack_shapes(void **state)
+{
+    jobs_stack s[2] = {{5, 7, "build", true}, {6, 8, "deploy \"prod\"", false}};
+    jobs_stack_page page = {1234567890123456789ULL, 10, 1, 2, s};
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_stack(&json, &s[0]), &json,
+               "{\"id\":5,\"owner\":7,\"name\":\"build\",\"public\":true}");
+    check_json(jobs_json_encode_stack_page(&json, &page), &json,
+               "{\"count\":1234567890123456789,\"pagesize\":10,\"page\":1,\"stacks\":["
+               "{\"id\":5,\"owner\":7,\"name\":\"build\",\"public\":true},"
+               "{\"id\":6,\"owner\":8,\"name\":\"deploy \\\"prod\\\"\",\"public\":false}]}");
+}
+
+static void test_create_and_delete_answers(void **state)
+{
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_id(&json, 9007199254740991ULL), &json,
+               "{\"id\":9007199254740991}");
+    check_json(jobs_json_encode_delete(&json, JOBS_DELETED, 42), &json, "{\"deleted\":42}");
+    check_json(jobs_json_encode_delete(&json, JOBS_QUEUED_FOR_DELETION, 43), &json,
+               "{\"queued_for_deletion\":43}");
+    assert_int_equal(jobs_json_encode_delete(&json, (jobs_delete_outcome)7, 1), JOBS_EINVAL);
+    assert_null(json);
+}
+
+static void test_faults(void **state)
+{
+    char *json = NULL;
+
+    (void)state;
+    check_json(jobs_json_encode_error(&json, JOBS_ENOTFOUND, "job 5 \"x\" not found"), &json,
+               "{\"code\":6,\"msg\":\"job 5 \\\"x\\\" not found\"}");
+    check_json(jobs_json_encode_error(&json, JOBS_ESYNTAX, NULL), &json,
+               "{\"code\":2,\"msg\":\"request body is not valid JSON\"}");
+    check_json(jobs_json_encode_error(&json, JOBS_EBODY, ""), &json,
+               "{\"code\":4,\"msg\":\"request body is not right for this operation\"}");
+    check_json(jobs_json_encode_error(&json, JOBS_ECONFIG, "p"), &json,
+               "{\"code\":26,\"msg\":\"p\"}");
+    check_json(jobs_json_encode_error(&json, -9999, NULL), &json,
+               "{\"code\":106,\"msg\":\"unknown error\"}");
+    check_json(jobs_json_encode_fault(&json, 100, "not authenticated"), &json,
+               "{\"code\":100,\"msg\":\"not authenticated\"}");
+    assert_int_equal(jobs_json_encode_fault(&json, -1, "x"), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_fault(&json, 3, NULL), JOBS_EINVAL);
+    assert_null(json);
+}
+
+static void test_fault_from_the_decoders_detail(void **state)
+{
+    char *json = NULL;
+    decoded d;
+    int rc;
+
+    (void)state;
+    rc = decode(&d, JOB_CREATE, "{\"schedule_id\":1,\"stack_id\":1,\"foo\":1}");
+    check_json(jobs_json_encode_error(&json, rc, jobs_error_last()), &json,
+               "{\"code\":4,\"msg\":\"unknown key 'foo'\"}");
+}
+
+static void test_encoders_refuse_null(void **state)
+{
+    char *json = (char *)"sentinel";
+
+    (void)state;
+    assert_int_equal(jobs_json_encode_job(&json, NULL, 0), JOBS_EINVAL);
+    assert_null(json);
+    assert_int_equal(jobs_json_encode_job(NULL, NULL, 0), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_job_page(&json, NULL), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_schedule(&json, NULL), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_schedule_page(&json, NULL), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_stack(&json, NULL), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_stack_page(&json, NULL), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_id(NULL, 1), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_error(NULL, 0, NULL), JOBS_EINVAL);
+    jobs_json_free(NULL);
+}
+
+static void test_large_page_encodes_whole(void **state)
+{
+    enum { N = 1000 };
+    char name[JOBS_NAME_MAX + 1];
+    jobs_job *jobs = calloc(N, sizeof(*jobs));
+    jobs_job_page page = {N, N, 1, N, jobs};
+    char *json = NULL;
+    cJSON *parsed;
+
+    (void)state;
+    assert_non_null(jobs);
+    memset(name, '"', JOBS_NAME_MAX);
+    name[JOBS_NAME_MAX] = '\0';
+    for (size_t i = 0; i < N; i++)
+        jobs[i] = (jobs_job){i + 1, 1, name, 1, 1, 0, false, false};
+    assert_int_equal(jobs_json_encode_job_page(&json, &page), 0);
+    parsed = cJSON_Parse(json);
+    assert_non_null(parsed);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parsed, "jobs")), N);
+    cJSON_Delete(parsed);
+    jobs_json_free(json);
+    free(jobs);
+}
+
+/* ---- decoders: job -------------------------------------------------------------------------- */
+
+static void test_job_create_minimal_defaults(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, JOB_CREATE, "{\"schedule_id\":1,\"stack_id\":2}"));
+    assert_int_equal(d.job.spec.fields, JOBS_JOB_SCHEDULE | JOBS_JOB_STACK);
+    assert_int_equal(d.job.spec.schedule, 1);
+    assert_int_equal(d.job.spec.stack, 2);
+    assert_null(d.job.spec.name);
+    assert_false(d.job.spec.enabled);
+}
+
+static void test_job_create_all_keys(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, JOB_CREATE,
+                    " \r\n\t{ \"name\" : \"nightly \\u00e9\\ud83d\\ude00\", \"schedule_id\" : "
+                    "9007199254740991, \"stack_id\": 1.0, \"enabled\": true }\n"));
+    assert_int_equal(d.job.spec.fields,
+                     JOBS_JOB_SCHEDULE | JOBS_JOB_STACK | JOBS_JOB_NAME | JOBS_JOB_ENABLED);
+    assert_int_equal(d.job.spec.schedule, JOBS_ID_MAX);
+    assert_int_equal(d.job.spec.stack, 1);
+    assert_ptr_equal(d.job.spec.name, d.job.name);
+    assert_string_equal(d.job.name, "nightly \xc3\xa9\xf0\x9f\x98\x80");
+    assert_true(d.job.spec.enabled);
+}
+
+static void test_job_null_name_is_given_as_null(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, JOB_UPDATE, "{\"name\":null}"));
+    assert_int_equal(d.job.spec.fields, JOBS_JOB_NAME);
+    assert_null(d.job.spec.name);
+}
+
+static void test_job_update_empty_object_changes_nothing(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, JOB_UPDATE, "{}"));
+    assert_int_equal(d.job.spec.fields, 0);
+    check_ok(decode(&d, JOB_UPDATE, " { } "));
+    assert_int_equal(d.job.spec.fields, 0);
+    check_ok(decode(&d, JOB_UPDATE, "{\"enabled\":false}"));
+    assert_int_equal(d.job.spec.fields, JOBS_JOB_ENABLED);
+    assert_false(d.job.spec.enabled);
+    check_ok(decode(&d, JOB_UPDATE, "{\"stack_id\":5}"));
+    assert_int_equal(d.job.spec.fields, JOBS_JOB_STACK);
+    assert_int_equal(d.job.spec.stack, 5);
+}
+
+static void test_ids_are_exact_integers_in_range(void **state)
+{
+    static const struct {
+        const char *text;
+        uint64_t value;
+    } good[] = {{"1", 1}, {"1.0", 1}, {"1e0", 1}, {"10E-1", 1}, {"0.1e1", 1},
+                {"100e-2", 1}, {"1.000", 1}, {"42", 42}, {"4.2e1", 42},
+                {"9007199254740991", 9007199254740991ULL},
+                {"9007199254740991.000", 9007199254740991ULL},
+                {"9.007199254740991e15", 9007199254740991ULL},
+                {"900719925474099100e-2", 9007199254740991ULL}};
+    static const char *const bad[] = {
+        "0", "-0", "0.0", "-1", "-1.0", "1.5", "0.5", "-0.5", "1e300", "1e-300", "1E+300",
+        "9007199254740992", "9007199254740993", "9007199254740991.4", "9007199254740991.5",
+        "1.0000000000000001", "1e16", "18446744073709551616", "1e999999999999999999"};
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        check_ok(job_with_stack_id(&d, good[i].text));
+        assert_int_equal(d.job.spec.stack, good[i].value);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char want[128];
+
+        snprintf(want, sizeof(want), "'stack_id' must be an integer in 1..2^53-1 (got %s)",
+                 bad[i]);
+        check_fail(job_with_stack_id(&d, bad[i]), JOBS_EBODY, 4, want);
+    }
+}
+
+static void test_ids_must_be_numbers(void **state)
+{
+    static const char *const bad[] = {"\"1\"", "true", "false", "null", "[1]", "{}"};
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_fail(job_with_stack_id(&d, bad[i]), JOBS_EBODY, 4,
+                   "'stack_id' must be an integer in 1..2^53-1 (got ");
+    check_fail(decode(&d, JOB_CREATE, "{\"schedule_id\":\"7\",\"stack_id\":1}"), JOBS_EBODY, 4,
+               "'schedule_id' must be an integer in 1..2^53-1 (got a string)");
+}
+
+static void test_numbers_outside_json_grammar_are_syntax_errors(void **state)
+{
+    static const char *const bad[] = {"01", "00", "-01", "1.", ".5", "+1", "1e", "1e+", "--1",
+                                      "1.e5", "0x10", "NaN", "Infinity", "-", "1..0", "1e5.0",
+                                      "1-2", "1ee2", "-Infinity"};
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_fail(job_with_stack_id(&d, bad[i]), JOBS_ESYNTAX, 2, "not valid JSON");
+}
+
+static void test_overlong_number_is_refused(void **state)
+{
+    char num[80];
+    decoded d;
+
+    (void)state;
+    memset(num, '1', 64);
+    num[64] = '\0';
+    check_fail(job_with_stack_id(&d, num), JOBS_EBODY, 4, "longer than 63 characters");
+    num[63] = '\0'; /* 63 digits: parsed, then out of range */
+    check_fail(job_with_stack_id(&d, num), JOBS_EBODY, 4, "must be an integer in 1..2^53-1");
+}
+
+static void test_booleans_are_true_or_false_only(void **state)
+{
+    static const char *const bad[] = {"1", "0", "\"true\"", "null", "[]", "{}"};
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, JOB_UPDATE, "{\"enabled\":true}"));
+    assert_true(d.job.spec.enabled);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char body[64];
+
+        snprintf(body, sizeof(body), "{\"enabled\":%s}", bad[i]);
+        check_fail(decode(&d, JOB_UPDATE, body), JOBS_EBODY, 4,
+                   "'enabled' must be true or false");
+    }
+}
+
+static void test_names_must_be_strings_or_null(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":5}"), JOBS_EBODY, 4,
+               "'name' must be a string or null (got a number)");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":false}"), JOBS_EBODY, 4,
+               "(got a boolean)");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":[\"a\"]}"), JOBS_EBODY, 4, "(got an array)");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":{}}"), JOBS_EBODY, 4, "(got an object)");
+}
+
+static void test_names_follow_the_name_rules(void **state)
+{
+    char body[1024], name[300];
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":\"\"}"), JOBS_ENAME, 4, "must not be empty");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":\"a\\u0001\"}"), JOBS_ENAME, 4,
+               "without control characters");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":\"tab\\there\"}"), JOBS_ENAME, 4, NULL);
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":\"\\u007f\"}"), JOBS_ENAME, 4, NULL);
+    memset(name, 'n', 256);
+    name[256] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    check_fail(decode(&d, JOB_UPDATE, body), JOBS_ENAME, 4, "256 bytes, more than 255");
+    name[255] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    check_ok(decode(&d, JOB_UPDATE, body));
+    assert_string_equal(d.job.name, name);
+    /* 128 two-byte characters, written as escapes: 256 bytes once decoded. */
+    strcpy(body, "{\"name\":\"");
+    for (int i = 0; i < 128; i++)
+        strcat(body, "\\u00e9");
+    strcat(body, "\"}");
+    check_fail(decode(&d, JOB_UPDATE, body), JOBS_ENAME, 4, "256 bytes");
+}
+
+static void test_unknown_key_is_refused(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_CREATE, "{\"schedule_id\":1,\"stack_id\":2,\"foo\":1}"),
+               JOBS_EBODY, 4, "unknown key 'foo'");
+    check_fail(decode(&d, JOB_UPDATE, "{\"Name\":\"x\"}"), JOBS_EBODY, 4, "unknown key 'Name'");
+    check_fail(decode(&d, JOB_UPDATE, "{\"id\":1}"), JOBS_EBODY, 4, "unknown key 'id'");
+    /* The detail shows no raw control bytes. */
+    check_fail(decode(&d, JOB_UPDATE, "{\"a\\nb\":1}"), JOBS_EBODY, 4, "unknown key 'a?b'");
+}
+
+static void test_duplicate_key_is_refused(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_CREATE, "{\"schedule_id\":1,\"stack_id\":2,\"stack_id\":2}"),
+               JOBS_EBODY, 4, "duplicate key 'stack_id'");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":null,\"name\":\"x\"}"), JOBS_EBODY, 4,
+               "duplicate key 'name'");
+    /* The same key written with an escape is the same key. */
+    check_fail(decode(&d, JOB_UPDATE, "{\"enabled\":true,\"\\u0065nabled\":false}"),
+               JOBS_EBODY, 4, "duplicate key 'enabled'");
+}
+
+static void test_missing_required_key_is_refused(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_CREATE, "{\"schedule_id\":1}"), JOBS_EBODY, 4,
+               "missing required key 'stack_id'");
+    check_fail(decode(&d, JOB_CREATE, "{\"stack_id\":1,\"name\":\"x\"}"), JOBS_EBODY, 4,
+               "missing required key 'schedule_id'");
+    check_fail(decode(&d, JOB_CREATE, "{}"), JOBS_EBODY, 4, "missing required key");
+}
+
+static void test_nul_in_a_string_is_refused(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_CREATE, "{\"schedule_id\":1,\"stack_id\":2,\"name\":\"a\\u0000b\"}"),
+               JOBS_EBODY, 4, "\\u0000");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":\"\\u0000\"}"), JOBS_EBODY, 4, "\\u0000");
+    check_fail(decode(&d, JOB_UPDATE, "{\"enabled\\u0000x\":true}"), JOBS_EBODY, 4, "\\u0000");
+    /* An escaped backslash followed by "u0000" is six ordinary characters. */
+    check_ok(decode(&d, JOB_UPDATE, "{\"name\":\"\\\\u0000\"}"));
+    assert_string_equal(d.job.name, "\\u0000");
+    /* A raw NUL byte is not JSON at all, in a string or outside. */
+    check_fail(decode_n(&d, JOB_UPDATE, "{\"name\":\"a\0b\"}", 14), JOBS_ESYNTAX, 2,
+               "control character");
+    check_fail(decode_n(&d, JOB_UPDATE, "{}\0", 3), JOBS_ESYNTAX, 2, NULL);
+    check_fail(decode_n(&d, JOB_UPDATE, "{\0}", 3), JOBS_ESYNTAX, 2, NULL);
+}
+
+static void test_raw_control_characters_are_syntax_errors(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":\"a\nb\"}"), JOBS_ESYNTAX, 2,
+               "unescaped control character");
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":\"a\tb\"}"), JOBS_ESYNTAX, 2, NULL);
+    check_fail(decode(&d, JOB_UPDATE, "\x01{}"), JOBS_ESYNTAX, 2, "at byte 0");
+    check_fail(decode(&d, JOB_UPDATE, "{}\x0b"), JOBS_ESYNTAX, 2, NULL);
+    check_fail(decode(&d, JOB_UPDATE, "{\f}"), JOBS_ESYNTAX, 2, NULL);
+}
+
+static void test_invalid_utf8_and_escapes_are_syntax_errors(void **state)
+{
+    static const char *const bad[] = {
+        "{\"name\":\"\xff\"}", "{\"name\":\"\xc0\xaf\"}", "{\"name\":\"\xed\xa0\x80\"}",
+        "{\"name\":\"\xe2\x82\"}", "{\"name\":\"\\ud800\"}", "{\"name\":\"\\udc00\"}",
+        "{\"name\":\"\\ud800\\u0041\"}", "{\"name\":\"\\ud800x\"}", "{\"name\":\"\\x\"}",
+        "{\"name\":\"\\u12\"}", "{\"name\":\"\\u12g4\"}", "{\"name\":\"\\'\"}",
+        "\xef\xbb\xbf{}"};
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_fail(decode(&d, JOB_UPDATE, bad[i]), JOBS_ESYNTAX, 2, "not valid JSON");
+    check_ok(decode(&d, JOB_UPDATE, "{\"name\":\"\\/\\\"\\u00E9\"}"));
+    assert_string_equal(d.job.name, "/\"\xc3\xa9");
+}
+
+static void test_invalid_json_is_esyntax(void **state)
+{
+    static const char *const bad[] = {
+        "{", "}", "{\"a\"}", "{\"a\":}", "{,}", "{\"enabled\":true,}", "{\"a\":[1,]}",
+        "{'name':null}", "{name:null}", "{\"enabled\":tru}", "{\"enabled\":True}",
+        "{\"enabled\":true \"name\":null}", "{\"name\":\"abc}", "{\"name\":null]",
+        "{\"a\":[1}", "{\"a\":{]}", "{1:2}", "{\"a\" 1}", "{\"a\"::1}", "[", "\"x",
+        "nul", "{\"enabled\":truex}", "{\"name\":nulll}", "{\"enabled\":false0}"};
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_fail(decode(&d, JOB_UPDATE, bad[i]), JOBS_ESYNTAX, 2, "not valid JSON");
+}
+
+static void test_trailing_data_is_esyntax(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_UPDATE, "{} x"), JOBS_ESYNTAX, 2,
+               "unexpected data after the JSON value at byte 3");
+    check_fail(decode(&d, JOB_UPDATE, "{}{}"), JOBS_ESYNTAX, 2, "after the JSON value");
+    check_fail(decode(&d, JOB_UPDATE, "{} 1"), JOBS_ESYNTAX, 2, "after the JSON value");
+    check_fail(decode(&d, JOB_UPDATE, "{}}"), JOBS_ESYNTAX, 2, "after the JSON value");
+    check_ok(decode(&d, JOB_UPDATE, "{} \r\n\t "));
+}
+
+static void test_empty_body_is_esyntax(void **state)
+{
+    jobs_json_job_body out;
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, JOB_UPDATE, ""), JOBS_ESYNTAX, 2, "the body is empty");
+    check_fail(jobs_json_decode_job_update(&out, NULL, 0), JOBS_ESYNTAX, 2, "empty");
+    check_fail(decode(&d, JOB_UPDATE, " \n "), JOBS_ESYNTAX, 2, "unexpected end");
+    check_fail(jobs_json_decode_job_update(&out, NULL, 3), JOBS_EINVAL, 4, "NULL");
+    check_fail(jobs_json_decode_job_update(NULL, "{}", 2), JOBS_EINVAL, 4, "out is NULL");
+    check_fail(jobs_json_decode_schedule_create(NULL, "{}", 2), JOBS_EINVAL, 4, NULL);
+    check_fail(jobs_json_decode_stack_create(NULL, "{}", 2), JOBS_EINVAL, 4, NULL);
+}
+
+static void test_top_level_must_be_an_object(void **state)
+{
+    static const char *const bad[] = {"[]", "[{}]", "1", "\"x\"", "null", "true", "false"};
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        check_fail(decode(&d, JOB_UPDATE, bad[i]), JOBS_EBODY, 4, "must be a JSON object");
+        check_fail(decode(&d, STACK_CREATE, bad[i]), JOBS_EBODY, 4, "must be a JSON object");
+    }
+}
+
+static void test_depth_is_bounded(void **state)
+{
+    char body[64];
+    char *deep;
+    size_t n = 60000;
+    decoded d;
+
+    (void)state;
+    /* Level 1 the object, levels 2..8 arrays: accepted by the scanner, refused by type. */
+    snprintf(body, sizeof(body), "{\"name\":[[[[[[[\"x\"]]]]]]]}");
+    check_fail(decode(&d, JOB_UPDATE, body), JOBS_EBODY, 4, "(got an array)");
+    snprintf(body, sizeof(body), "{\"name\":[[[[[[[[\"x\"]]]]]]]]}");
+    check_fail(decode(&d, JOB_UPDATE, body), JOBS_EBODY, 4, "nested deeper than 8 levels");
+    snprintf(body, sizeof(body),
+             "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}");
+    check_fail(decode(&d, JOB_UPDATE, body), JOBS_EBODY, 4, "nested deeper than 8 levels");
+    /* Far deeper than cJSON's own limit, and never closed: refused at level 9. */
+    deep = malloc(n);
+    assert_non_null(deep);
+    memset(deep, '[', n);
+    deep[0] = '{';
+    check_fail(decode_n(&d, JOB_UPDATE, deep, n), JOBS_ESYNTAX, 2, "expected a string key");
+    memcpy(deep, "{\"name\":", 8);
+    check_fail(decode_n(&d, JOB_UPDATE, deep, n), JOBS_EBODY, 4, "nested deeper than 8 levels");
+    free(deep);
+}
+
+static void test_body_size_is_bounded(void **state)
+{
+    char *body = malloc(JOBS_JSON_BODY_MAX + 1);
+    decoded d;
+
+    (void)state;
+    assert_non_null(body);
+    memset(body, ' ', JOBS_JSON_BODY_MAX + 1);
+    memcpy(body, "{\"enabled\":true}", 16);
+    check_ok(decode_n(&d, JOB_UPDATE, body, JOBS_JSON_BODY_MAX));
+    assert_true(d.job.spec.enabled);
+    check_fail(decode_n(&d, JOB_UPDATE, body, JOBS_JSON_BODY_MAX + 1), JOBS_EBODY, 4,
+               "65537 bytes, more than 65536");
+    free(body);
+}
+
+/* ---- decoders: schedule ------------------------------------------------------------------- */
+
+static void test_schedule_create_periodic_by_default(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, SCHEDULE_CREATE, "{\"config\":{\"period\":60}}"));
+    assert_int_equal(d.schedule.spec.fields, JOBS_SCHEDULE_CONFIG);
+    assert_false(d.schedule.spec.once);
+    assert_int_equal(d.schedule.spec.period, 60);
+    assert_int_equal(d.schedule.spec.timestamp, 0);
+    assert_null(d.schedule.spec.name);
+
+    check_ok(decode(&d, SCHEDULE_CREATE,
+                    "{\"name\":\"yearly\",\"once\":false,\"config\":{\"period\":31536000}}"));
+    assert_int_equal(d.schedule.spec.fields,
+                     JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG);
+    assert_int_equal(d.schedule.spec.period, 31536000);
+    assert_ptr_equal(d.schedule.spec.name, d.schedule.name);
+    assert_string_equal(d.schedule.name, "yearly");
+}
+
+static void test_schedule_create_once(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, SCHEDULE_CREATE,
+                    "{\"once\":true,\"name\":null,\"config\":{\"timestamp\":9007199254740991}}"));
+    assert_int_equal(d.schedule.spec.fields,
+                     JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG);
+    assert_true(d.schedule.spec.once);
+    assert_int_equal(d.schedule.spec.timestamp, 9007199254740991LL);
+    assert_int_equal(d.schedule.spec.period, 0);
+    assert_null(d.schedule.spec.name);
+}
+
+static void test_schedule_create_needs_config(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_fail(decode(&d, SCHEDULE_CREATE, "{\"name\":\"x\"}"), JOBS_EBODY, 4,
+               "missing required key 'config'");
+    check_fail(decode(&d, SCHEDULE_CREATE, "{\"config\":{\"period\":60},\"every\":1}"),
+               JOBS_EBODY, 4, "unknown key 'every'");
+    check_fail(decode(&d, SCHEDULE_CREATE, "{\"config\":{\"period\":60},\"once\":0}"),
+               JOBS_EBODY, 4, "'once' must be true or false");
+    check_fail(decode(&d, SCHEDULE_CREATE,
+                      "{\"config\":{\"period\":60},\"config\":{\"period\":60}}"),
+               JOBS_EBODY, 4, "duplicate key 'config'");
+}
+
+static void test_config_shape_is_econfig(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *detail;
+    } bad[] = {
+        {"{\"config\":{\"period\":60,\"timestamp\":5}}", "only one of"},
+        {"{\"once\":true,\"config\":{\"period\":60,\"timestamp\":5}}", "only one of"},
+        {"{\"once\":true,\"config\":{\"period\":60}}", "one-time schedule's config"},
+        {"{\"once\":false,\"config\":{\"timestamp\":5}}", "periodic schedule's config"},
+        {"{\"config\":{\"timestamp\":5}}", "periodic schedule's config"},
+        {"{\"config\":{}}", "must hold 'period' or 'timestamp'"},
+        {"{\"config\":{\"every\":60}}", "unknown key 'every' in 'config'"},
+        {"{\"config\":{\"period\":60,\"period\":60}}", "duplicate key 'period' in 'config'"},
+        {"{\"config\":60}", "'config' must be an object (got a number)"},
+        {"{\"config\":null}", "(got null)"},
+        {"{\"config\":[{\"period\":60}]}", "(got an array)"},
+        {"{\"config\":{\"period\":\"60\"}}", "'period' in 'config' must be an integer in "
+                                             "60..31536000 (got a string)"},
+        {"{\"config\":{\"period\":59}}", "60..31536000 (got 59)"},
+        {"{\"config\":{\"period\":31536001}}", "(got 31536001)"},
+        {"{\"config\":{\"period\":60.5}}", "(got 60.5)"},
+        {"{\"config\":{\"period\":-60}}", "(got -60)"},
+        {"{\"config\":{\"period\":1e300}}", "(got 1e300)"},
+        {"{\"once\":true,\"config\":{\"timestamp\":0}}", "1..2^53-1 (got 0)"},
+        {"{\"once\":true,\"config\":{\"timestamp\":-5}}", "(got -5)"},
+        {"{\"once\":true,\"config\":{\"timestamp\":9007199254740992}}", "(got 9007199254740992)"},
+        {"{\"once\":true,\"config\":{\"timestamp\":1.5}}", "(got 1.5)"},
+        {"{\"once\":true,\"config\":{\"timestamp\":true}}", "(got a boolean)"},
+    };
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_fail(decode(&d, SCHEDULE_CREATE, bad[i].body), JOBS_ECONFIG, 26, bad[i].detail);
+    check_ok(decode(&d, SCHEDULE_CREATE, "{\"config\":{\"period\":6e1}}"));
+    assert_int_equal(d.schedule.spec.period, 60);
+}
+
+static void test_schedule_update_keys_are_optional(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{}"));
+    assert_int_equal(d.schedule.spec.fields, 0);
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"name\":\"n\"}"));
+    assert_int_equal(d.schedule.spec.fields, JOBS_SCHEDULE_NAME);
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"once\":true}"));
+    assert_int_equal(d.schedule.spec.fields, JOBS_SCHEDULE_ONCE);
+    assert_true(d.schedule.spec.once);
+    /* Without `once`, either key: the store checks it against the schedule's own `once`. */
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"config\":{\"timestamp\":5}}"));
+    assert_int_equal(d.schedule.spec.fields, JOBS_SCHEDULE_CONFIG);
+    assert_int_equal(d.schedule.spec.timestamp, 5);
+    assert_int_equal(d.schedule.spec.period, 0);
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"config\":{\"period\":120}}"));
+    assert_int_equal(d.schedule.spec.period, 120);
+    assert_int_equal(d.schedule.spec.timestamp, 0);
+    check_fail(decode(&d, SCHEDULE_UPDATE, "{\"once\":true,\"config\":{\"period\":120}}"),
+               JOBS_ECONFIG, 26, "one-time");
+    check_fail(decode(&d, SCHEDULE_UPDATE, "{\"config\":{\"period\":120,\"timestamp\":5}}"),
+               JOBS_ECONFIG, 26, "only one of");
+    check_fail(decode(&d, SCHEDULE_UPDATE, "{\"name\":\"\"}"), JOBS_ENAME, 4, NULL);
+    check_fail(decode(&d, SCHEDULE_UPDATE, "{\"config\":{\"period\":[[[[[[[60]]]]]]]}}"),
+               JOBS_EBODY, 4, "nested deeper than 8");
+}
+
+/* ---- decoders: stack ---------------------------------------------------------------------- */
+
+static void test_stack_create(void **state)
+{
+    decoded d;
+
+    (void)state;
+    check_ok(decode(&d, STACK_CREATE, "{\"name\":\"build\"}"));
+    assert_string_equal(d.stack.name, "build");
+    assert_false(d.stack.is_public);
+    check_ok(decode(&d, STACK_CREATE, "{\"public\":true,\"name\":\"deploy\"}"));
+    assert_string_equal(d.stack.name, "deploy");
+    assert_true(d.stack.is_public);
+    check_fail(decode(&d, STACK_CREATE, "{\"public\":true}"), JOBS_EBODY, 4,
+               "missing required key 'name'");
+    check_fail(decode(&d, STACK_CREATE, "{\"name\":null}"), JOBS_EBODY, 4,
+               "'name' must be a string (got null)");
+    check_fail(decode(&d, STACK_CREATE, "{\"name\":\"\"}"), JOBS_ENAME, 4, NULL);
+    check_fail(decode(&d, STACK_CREATE, "{\"name\":\"x\",\"public\":\"yes\"}"), JOBS_EBODY, 4,
+               "'public' must be true or false (got a string)");
+    check_fail(decode(&d, STACK_CREATE, "{\"name\":\"x\",\"owner\":1}"), JOBS_EBODY, 4,
+               "unknown key 'owner'");
+    check_fail(decode(&d, STACK_CREATE, "{\"name\":\"x\",\"name\":\"y\"}"), JOBS_EBODY, 4,
+               "duplicate key 'name'");
+}
+
+/* ---- with a store ------------------------------------------------------------------------- */
+
+static void test_decoded_specs_drive_the_api(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack, schedule, job;
+    jobs_job *got = NULL;
+    char *json = NULL, want[512];
+    decoded d;
+
+    check_ok(decode(&d, STACK_CREATE, "{\"name\":\"build\",\"public\":false}"));
+    check_ok(jobs_stack_create(&stack, fx->store, 3, d.stack.name, d.stack.is_public));
+    check_ok(decode(&d, SCHEDULE_CREATE, "{\"name\":\"every 2 min\",\"config\":{\"period\":120}}"));
+    check_ok(jobs_schedule_create(&schedule, fx->store, 3, &d.schedule.spec));
+
+    snprintf(want, sizeof(want),
+             "{\"schedule_id\":%llu,\"stack_id\":%llu,\"name\":\"n\\u00e9\",\"enabled\":true}",
+             (unsigned long long)schedule, (unsigned long long)stack);
+    check_ok(decode(&d, JOB_CREATE, want));
+    check_ok(jobs_create(&job, fx->store, 3, &d.job.spec));
+
+    check_ok(decode(&d, JOB_UPDATE, "{\"name\":\"renamed\"}"));
+    check_ok(jobs_update(&got, fx->store, 3, job, &d.job.spec));
+    snprintf(want, sizeof(want),
+             "{\"id\":%llu,\"owner\":3,\"name\":\"renamed\",\"stack\":%llu,\"schedule\":%llu,"
+             "\"next_run\":%lld,\"do_run\":true,\"do_del\":false}",
+             (unsigned long long)job, (unsigned long long)stack, (unsigned long long)schedule,
+             (long long)(FX_T0 + 120));
+    check_json(jobs_json_encode_job(&json, got, JOBS_JSON_OWNER), &json, want);
+    jobs_job_free(got);
+
+    check_ok(decode(&d, JOB_UPDATE, "{\"enabled\":false}"));
+    check_ok(jobs_update(&got, fx->store, 3, job, &d.job.spec));
+    assert_int_equal(jobs_json_encode_job(&json, got, 0), 0);
+    assert_non_null(strstr(json, "\"next_run\":null,\"do_run\":false"));
+    jobs_json_free(json);
+    jobs_job_free(got);
+}
+
+#define T(f) cmocka_unit_test(f)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_job_prints_ids_up_to_2_53_exactly),
+        T(test_inactive_job_has_null_next_run_and_null_name),
+        T(test_job_with_owner_flag_adds_owner),
+        T(test_names_are_escaped),
+        T(test_invalid_utf8_is_written_as_replacement_character),
+        T(test_escaped_name_decodes_back_to_itself),
+        T(test_job_page_shape),
+        T(test_schedule_shapes),
+        T(test_stack_shapes),
+        T(test_create_and_delete_answers),
+        T(test_faults),
+        T(test_fault_from_the_decoders_detail),
+        T(test_encoders_refuse_null),
+        T(test_large_page_encodes_whole),
+        T(test_job_create_minimal_defaults),
+        T(test_job_create_all_keys),
+        T(test_job_null_name_is_given_as_null),
+        T(test_job_update_empty_object_changes_nothing),
+        T(test_ids_are_exact_integers_in_range),
+        T(test_ids_must_be_numbers),
+        T(test_numbers_outside_json_grammar_are_syntax_errors),
+        T(test_overlong_number_is_refused),
+        T(test_booleans_are_true_or_false_only),
+        T(test_names_must_be_strings_or_null),
+        T(test_names_follow_the_name_rules),
+        T(test_unknown_key_is_refused),
+        T(test_duplicate_key_is_refused),
+        T(test_missing_required_key_is_refused),
+        T(test_nul_in_a_string_is_refused),
+        T(test_raw_control_characters_are_syntax_errors),
+        T(test_invalid_utf8_and_escapes_are_syntax_errors),
+        T(test_invalid_json_is_esyntax),
+        T(test_trailing_data_is_esyntax),
+        T(test_empty_body_is_esyntax),
+        T(test_top_level_must_be_an_object),
+        T(test_depth_is_bounded),
+        T(test_body_size_is_bounded),
+        T(test_schedule_create_periodic_by_default),
+        T(test_schedule_create_once),
+        T(test_schedule_create_needs_config),
+        T(test_config_shape_is_econfig),
+        T(test_schedule_update_keys_are_optional),
+        T(test_stack_create),
+        cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
