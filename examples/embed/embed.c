@@ -1,0 +1,359 @@
+/*
+ * jobs-embed: a host program that embeds libjobs. The reference for embedders.
+ *
+ * It opens a store (default ./var), makes sure it holds a stack "hello", a private schedule
+ * running every 60 seconds and an enabled job "hello-every-minute" (created on the first start,
+ * found on later ones), then runs the scheduler: it sleeps until the earliest next run and ticks,
+ * printing one line per event. SIGINT or SIGTERM stop it cleanly.
+ *
+ *   jobs-embed [--once] [PATH]
+ *
+ * --once ticks once and exits (for tests).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <jobs.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* This host acts for a single user. */
+#define EMBED_OWNER ((uint64_t)1)
+#define EMBED_STACK "hello"
+#define EMBED_SCHEDULE "every-60s"
+#define EMBED_PERIOD 60
+#define EMBED_JOB "hello-every-minute"
+/* With no active job there is no next run; look again after this many seconds. */
+#define EMBED_IDLE_WAIT 60
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* No SA_RESTART: a signal interrupts nanosleep(), so the loop notices it at once. */
+static int install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+        perror("jobs-embed: sigaction");
+        return -1;
+    }
+    return 0;
+}
+
+/* Prints a failed libjobs call: the fixed message, then this failure's detail if there is one. */
+static void report(const char *what, int rc)
+{
+    const char *detail = jobs_error_last();
+    if (detail[0] != '\0')
+        fprintf(stderr, "jobs-embed: %s: %s (%s)\n", what, jobs_strerror(rc), detail);
+    else
+        fprintf(stderr, "jobs-embed: %s: %s\n", what, jobs_strerror(rc));
+}
+
+static void format_time(char *buf, size_t size, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, size, "%" PRId64, t);
+}
+
+/* Finds the owner's own stack called `name` (public stacks of others are listed too: skip). */
+static int find_stack(uint64_t *id, jobs_store *store, const char *name)
+{
+    for (uint64_t page = 1;; page++) {
+        jobs_stack_page *p = NULL;
+        int rc = jobs_stack_list(&p, store, EMBED_OWNER, page, 100);
+        if (rc != 0)
+            return rc;
+        size_t n = p->n;
+        for (size_t i = 0; i < n; i++) {
+            const jobs_stack *s = &p->stacks[i];
+            if (s->owner == EMBED_OWNER && strcmp(s->name, name) == 0) {
+                *id = s->id;
+                jobs_stack_page_free(p);
+                return 0;
+            }
+        }
+        jobs_stack_page_free(p);
+        if (n == 0)
+            return JOBS_ENOTFOUND;
+    }
+}
+
+/* Finds the owner's own periodic schedule called `name` (the public ones are skipped). */
+static int find_schedule(uint64_t *id, jobs_store *store, const char *name, int64_t period)
+{
+    for (uint64_t page = 1;; page++) {
+        jobs_schedule_page *p = NULL;
+        int rc = jobs_schedule_list(&p, store, EMBED_OWNER, page, 100);
+        if (rc != 0)
+            return rc;
+        size_t n = p->n;
+        for (size_t i = 0; i < n; i++) {
+            const jobs_schedule *s = &p->schedules[i];
+            if (s->owner == EMBED_OWNER && s->name != NULL && strcmp(s->name, name) == 0 &&
+                !s->once && s->period == period) {
+                *id = s->id;
+                jobs_schedule_page_free(p);
+                return 0;
+            }
+        }
+        jobs_schedule_page_free(p);
+        if (n == 0)
+            return JOBS_ENOTFOUND;
+    }
+}
+
+static int ensure_stack(uint64_t *id, jobs_store *store)
+{
+    int rc = find_stack(id, store, EMBED_STACK);
+    if (rc == 0) {
+        printf("stack    %-20s id %" PRIu64 " (found)\n", EMBED_STACK, *id);
+        return 0;
+    }
+    if (rc != JOBS_ENOTFOUND) {
+        report("listing stacks", rc);
+        return rc;
+    }
+    rc = jobs_stack_create(id, store, EMBED_OWNER, EMBED_STACK, false);
+    if (rc != 0) {
+        report("creating stack '" EMBED_STACK "'", rc);
+        return rc;
+    }
+    printf("stack    %-20s id %" PRIu64 " (created)\n", EMBED_STACK, *id);
+    return 0;
+}
+
+static int ensure_schedule(uint64_t *id, jobs_store *store)
+{
+    int rc = find_schedule(id, store, EMBED_SCHEDULE, EMBED_PERIOD);
+    if (rc == 0) {
+        printf("schedule %-20s id %" PRIu64 " (found)\n", EMBED_SCHEDULE, *id);
+        return 0;
+    }
+    if (rc != JOBS_ENOTFOUND) {
+        report("listing schedules", rc);
+        return rc;
+    }
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    spec.fields = JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG;
+    spec.name = EMBED_SCHEDULE;
+    spec.once = false;
+    spec.period = EMBED_PERIOD;
+    rc = jobs_schedule_create(id, store, EMBED_OWNER, &spec);
+    if (rc != 0) {
+        report("creating schedule '" EMBED_SCHEDULE "'", rc);
+        return rc;
+    }
+    printf("schedule %-20s id %" PRIu64 " (created)\n", EMBED_SCHEDULE, *id);
+    return 0;
+}
+
+/* Finds the job by name, or creates it; either way leaves it enabled. */
+static int ensure_job(uint64_t *id, jobs_store *store, uint64_t stack, uint64_t schedule)
+{
+    jobs_job *job = NULL;
+    const char *how = "found";
+    int rc = jobs_get_by_name(&job, store, EMBED_OWNER, EMBED_JOB);
+    if (rc == JOBS_ENOTFOUND) {
+        jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+        spec.fields = JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+        spec.name = EMBED_JOB;
+        spec.stack = stack;
+        spec.schedule = schedule;
+        spec.enabled = true;
+        rc = jobs_create(id, store, EMBED_OWNER, &spec);
+        if (rc != 0) {
+            report("creating job '" EMBED_JOB "'", rc);
+            return rc;
+        }
+        how = "created";
+        rc = jobs_get(&job, store, EMBED_OWNER, *id);
+    }
+    if (rc != 0) {
+        report("reading job '" EMBED_JOB "'", rc);
+        return rc;
+    }
+    *id = job->id;
+    if (!job->do_run) {
+        /* Someone disabled it since the last start: this host wants it running. */
+        jobs_job_spec changes = JOBS_JOB_SPEC_INIT;
+        changes.fields = JOBS_JOB_ENABLED;
+        changes.enabled = true;
+        jobs_job_free(job);
+        job = NULL;
+        rc = jobs_update(&job, store, EMBED_OWNER, *id, &changes);
+        if (rc != 0) {
+            report("enabling job '" EMBED_JOB "'", rc);
+            return rc;
+        }
+        how = "found, enabled";
+    }
+    char when[32];
+    format_time(when, sizeof when, job->next_run);
+    printf("job      %-20s id %" PRIu64 " (%s), next run %s\n", EMBED_JOB, *id, how, when);
+    jobs_job_free(job);
+    return 0;
+}
+
+struct tick_ctx {
+    jobs_store *store;
+};
+
+/* Called after the tick's commit, with no transaction held: libjobs calls are allowed here. */
+static int on_event(const jobs_event *ev, void *ctx_)
+{
+    struct tick_ctx *ctx = ctx_;
+    char when[32];
+    format_time(when, sizeof when, ev->slot);
+
+    jobs_stack *stack = NULL;
+    const char *stack_name = "?";
+    if (jobs_stack_get(&stack, ctx->store, ev->owner, ev->stack) == 0)
+        stack_name = stack->name;
+
+    printf("%s %-7s job %" PRIu64 " '%s' stack %" PRIu64 " '%s'\n", when,
+           ev->type == JOBS_EVENT_RUN ? "run" : "deleted", ev->job,
+           ev->name != NULL ? ev->name : "", ev->stack, stack_name);
+    fflush(stdout);
+    /* A real host would start the stack here (or hand it to a worker) and return quickly. */
+    jobs_stack_free(stack);
+    return 0;
+}
+
+static int tick(jobs_store *store)
+{
+    struct tick_ctx ctx = {store};
+    size_t n = 0;
+    int rc = jobs_scheduler_tick(&n, store, (int64_t)time(NULL), 0, on_event, &ctx);
+    if (rc != 0)
+        report("scheduler tick", rc);
+    return rc;
+}
+
+/* Sleeps until `until` (Unix seconds), one second at most at a time, or until a signal. */
+static void sleep_until(int64_t until)
+{
+    while (!stop_requested) {
+        int64_t now = (int64_t)time(NULL);
+        if (now >= until)
+            return;
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL); /* EINTR is fine: the loop checks stop_requested */
+    }
+}
+
+static int run_scheduler(jobs_store *store)
+{
+    printf("scheduler running; Ctrl-C to stop\n");
+    fflush(stdout);
+    while (!stop_requested) {
+        int64_t next = 0;
+        int rc = jobs_scheduler_next_run(&next, store);
+        if (rc == JOBS_ENOTFOUND) {
+            next = (int64_t)time(NULL) + EMBED_IDLE_WAIT;
+        } else if (rc != 0) {
+            report("reading the next run", rc);
+            return rc;
+        }
+        sleep_until(next);
+        if (stop_requested)
+            break;
+        rc = tick(store);
+        if (rc != 0)
+            return rc;
+    }
+    printf("stopping\n");
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: jobs-embed [--once] [--help] [PATH]\n"
+            "\n"
+            "Opens the libjobs store in PATH (default: var), creates or finds the stack '%s',\n"
+            "a private %d-second schedule and the job '%s', then runs the scheduler,\n"
+            "printing each event, until SIGINT or SIGTERM.\n"
+            "\n"
+            "  --once   tick once and exit\n"
+            "  --help   show this help\n",
+            EMBED_STACK, EMBED_PERIOD, EMBED_JOB);
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = "var";
+    int once = 0;
+    int have_path = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--once") == 0) {
+            once = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (argv[i][0] == '-' || have_path) {
+            fprintf(stderr, "jobs-embed: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else {
+            path = argv[i];
+            have_path = 1;
+        }
+    }
+
+    if (jobs_version() != JOBS_VERSION_NUMBER) {
+        fprintf(stderr, "jobs-embed: built for libjobs %s but running with %s\n",
+                JOBS_VERSION_STRING, jobs_version_string());
+        return 1;
+    }
+    if (install_signal_handlers() != 0)
+        return 1;
+
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    opts.path = path;
+    jobs_store *store = NULL;
+    int rc = jobs_store_open(&store, &opts);
+    if (rc != 0) {
+        fprintf(stderr, "jobs-embed: opening store '%s': %s (%s)\n", path, jobs_strerror(rc),
+                jobs_error_last());
+        return 1;
+    }
+    printf("libjobs %s, store %s\n", jobs_version_string(), path);
+
+    uint64_t stack = 0, schedule = 0, job = 0;
+    rc = ensure_stack(&stack, store);
+    if (rc == 0)
+        rc = ensure_schedule(&schedule, store);
+    if (rc == 0)
+        rc = ensure_job(&job, store, stack, schedule);
+    if (rc == 0) {
+        jobs_store_stat_info st;
+        rc = jobs_store_stat(&st, store);
+        if (rc == 0)
+            printf("store holds %" PRIu64 " stacks, %" PRIu64 " schedules, %" PRIu64 " jobs\n",
+                   st.stacks, st.schedules, st.jobs);
+        else
+            report("reading store counts", rc);
+    }
+    fflush(stdout);
+    if (rc == 0)
+        rc = once ? tick(store) : run_scheduler(store);
+
+    jobs_store_close(store);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages libjobs needs to build and test, if any are missing.
+# Quick no-op when everything is present; `apt-get update` runs only when something is missing.
+set -euo pipefail
+
+# One list; extend it here. The last four are for the demo server and its tests.
+PACKAGES=(
+    build-essential
+    cmake
+    pkg-config
+    liblmdb-dev
+    libcjson-dev
+    libcmocka-dev
+    lmdb-utils
+    libcivetweb-dev
+    libsodium-dev
+    libcurl4-openssl-dev
+    openssl
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: as root, run: apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

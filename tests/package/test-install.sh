@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# test-install.sh SRC_DIR BUILD_DIR
+#
+# Installs BUILD_DIR into a temporary prefix, checks what was installed (shared library with its
+# SOVERSION link, static library, headers, libjobs.pc, CMake package), then builds
+# tests/package/consumer twice, with pkg-config and with find_package(libjobs), and runs it.
+set -euo pipefail
+
+src=$(cd "${1:?usage: test-install.sh SRC_DIR BUILD_DIR}" && pwd)
+build=$(cd "${2:?usage: test-install.sh SRC_DIR BUILD_DIR}" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jobs-package-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+cache_value() { # NAME: the value of NAME in BUILD_DIR's CMakeCache.txt, or ""
+    sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" | head -n 1
+}
+
+cmake --install "$build" --prefix "$prefix" > "$tmp/install.log" ||
+    { cat "$tmp/install.log" >&2; fail "cmake --install"; }
+
+# GNUInstallDirs picks lib for a prefix other than /usr, lib/<multiarch> or lib64 otherwise.
+libdir=
+for d in "$prefix/$(cache_value CMAKE_INSTALL_LIBDIR)" "$prefix"/lib "$prefix"/lib64 \
+    "$prefix"/lib/*-linux-gnu*; do
+    if [[ -e $d/pkgconfig/libjobs.pc ]]; then
+        libdir=$d
+        break
+    fi
+done
+[[ -n $libdir ]] || { find "$prefix" >&2; fail "no libjobs.pc under $prefix"; }
+echo "installed into $prefix, libdir ${libdir#"$prefix"/}"
+
+major=$(sed -n 's/^#define JOBS_VERSION_MAJOR \([0-9]*\).*/\1/p' "$src/include/jobs/common.h")
+[[ -n $major ]] || fail "no JOBS_VERSION_MAJOR in include/jobs/common.h"
+[[ -L $libdir/libjobs.so ]] || fail "libjobs.so is not a symlink"
+[[ -L $libdir/libjobs.so.$major ]] || fail "no SOVERSION symlink libjobs.so.$major"
+[[ -f $(readlink -f "$libdir/libjobs.so.$major") ]] || fail "libjobs.so.$major is dangling"
+soname=$(objdump -p "$libdir/libjobs.so" | awk '$1 == "SONAME" { print $2 }')
+[[ $soname == "libjobs.so.$major" ]] || fail "SONAME is '$soname', not libjobs.so.$major"
+[[ -f $libdir/libjobs.a ]] || fail "no static library libjobs.a"
+[[ -f $prefix/include/jobs.h ]] || fail "jobs.h not installed"
+for h in "$src"/include/jobs/*.h; do
+    [[ -f $prefix/include/jobs/$(basename "$h") ]] || fail "jobs/$(basename "$h") not installed"
+done
+[[ -f $libdir/cmake/libjobs/libjobsConfig.cmake ]] || fail "no CMake package config"
+[[ -f $libdir/cmake/libjobs/libjobsConfigVersion.cmake ]] || fail "no CMake package version"
+
+# An instrumented library needs an instrumented program (the sanitizer runtime must come first).
+cc=$(cache_value CMAKE_C_COMPILER)
+cc=${cc:-cc}
+sanitize=$(cache_value JOBS_SANITIZE)
+san_flags=()
+if [[ -n $sanitize ]]; then
+    san_flags=(-fsanitize="$sanitize" -fno-omit-frame-pointer)
+    echo "library built with -fsanitize=$sanitize: so is the consumer"
+fi
+
+check_run() { # NAME PROGRAM [ENV...]: runs PROGRAM on a fresh store; it must print OK
+    local name=$1 program=$2
+    shift 2
+    local out
+    out=$(env "$@" "$program" "$tmp/store-$name") || fail "$name consumer exited $?"
+    [[ $out == OK* ]] || fail "$name consumer printed '$out'"
+    echo "$name: $out"
+}
+
+uses_installed_lib() { # PROGRAM [ENV...]: PROGRAM loads libjobs from the install prefix
+    local program=$1
+    shift
+    local deps
+    deps=$(env "$@" ldd "$program") || fail "ldd $program"
+    [[ $deps == *"libjobs.so.$major => $libdir/"* ]] ||
+        { echo "$deps" >&2; fail "$program does not load $libdir/libjobs.so.$major"; }
+}
+
+# (a) pkg-config
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+pc_cflags=$(pkg-config --cflags libjobs) || fail "pkg-config --cflags libjobs"
+pc_libs=$(pkg-config --libs libjobs) || fail "pkg-config --libs libjobs"
+[[ $(pkg-config --modversion libjobs) == "$(cache_value CMAKE_PROJECT_VERSION)" ]] ||
+    fail "libjobs.pc version $(pkg-config --modversion libjobs)"
+# shellcheck disable=SC2086 # the flags are words
+"$cc" -std=c11 -Wall -Wextra -Werror "${san_flags[@]}" $pc_cflags \
+    "$src/tests/package/consumer/consumer.c" -o "$tmp/consumer-pc" $pc_libs ||
+    fail "building the consumer with pkg-config"
+uses_installed_lib "$tmp/consumer-pc" LD_LIBRARY_PATH="$libdir"
+check_run pkg-config "$tmp/consumer-pc" LD_LIBRARY_PATH="$libdir"
+
+# (b) CMake find_package(libjobs), shared and static
+cmake_args=(-S "$src/tests/package/consumer" -B "$tmp/consumer-build"
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug)
+if [[ -n $sanitize ]]; then
+    cmake_args+=(-DCMAKE_C_FLAGS="${san_flags[*]}"
+        -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=$sanitize")
+fi
+cmake "${cmake_args[@]}" > "$tmp/consumer-configure.log" 2>&1 ||
+    { cat "$tmp/consumer-configure.log" >&2; fail "configuring the consumer with find_package"; }
+cmake --build "$tmp/consumer-build" > "$tmp/consumer-build.log" 2>&1 ||
+    { cat "$tmp/consumer-build.log" >&2; fail "building the consumer with find_package"; }
+uses_installed_lib "$tmp/consumer-build/consumer"
+check_run find_package "$tmp/consumer-build/consumer"
+check_run find_package-static "$tmp/consumer-build/consumer_static"
+deps=$(ldd "$tmp/consumer-build/consumer_static") || fail "ldd consumer_static"
+[[ $deps != *libjobs.so* ]] || fail "consumer_static loads libjobs.so"
+
+echo OK
