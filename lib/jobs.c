@@ -1,5 +1,8 @@
 /* Jobs: creation, partial update, deferred deletion, and the indexes that go with a job
  * (owner order, name per owner, due order, schedule references, per-owner count). */
+#include <stddef.h>
+
+#include "page.h"
 #include "rules.h"
 
 static void name_key(unsigned char *key, uint64_t owner, const char *name, size_t len)
@@ -152,13 +155,18 @@ static int name_set(MDB_txn *txn, jobs_store *s, uint64_t owner, const char *nam
 
 /* ---- output ----------------------------------------------------------------------------- */
 
-static size_t job_out_size(const jobs__job_rec *rec)
+static size_t job_name_size(const void *r)
 {
-    return sizeof(jobs_job) + (rec->name ? rec->name_len + 1 : 0);
+    const jobs__job_rec *rec = r;
+
+    return rec->name ? rec->name_len + 1 : 0;
 }
 
-static char *job_fill(jobs_job *out, uint64_t id, const jobs__job_rec *rec, char *names)
+static char *job_fill(void *item, uint64_t id, const void *r, char *names)
 {
+    jobs_job *out = item;
+    const jobs__job_rec *rec = r;
+
     out->id = id;
     out->owner = rec->owner;
     out->stack = rec->stack;
@@ -176,7 +184,7 @@ static char *job_fill(jobs_job *out, uint64_t id, const jobs__job_rec *rec, char
 
 static int job_new(jobs_job **out, uint64_t id, const jobs__job_rec *rec)
 {
-    jobs_job *job = jobs__malloc(job_out_size(rec));
+    jobs_job *job = jobs__malloc(sizeof(*job) + job_name_size(rec));
 
     if (!job)
         return jobs__error(JOBS_ENOMEM, "out of memory");
@@ -270,74 +278,36 @@ int jobs_get_by_name(jobs_job **out, jobs_store *store, uint64_t owner, const ch
 
 /* ---- list ------------------------------------------------------------------------------- */
 
-typedef struct list_ctx {
-    uint64_t owner, page;
-    uint32_t page_size;
-    uint64_t ids[JOBS__PAGE_SIZE_MAX];
-    jobs__job_rec recs[JOBS__PAGE_SIZE_MAX];
-    size_t n;
-    jobs_job_page *out;
-} list_ctx;
-
-static int list_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int job_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
 {
-    list_ctx *c = arg;
-    size_t size = sizeof(jobs_job_page);
-    uint64_t count;
-    int rc;
-
-    c->n = 0;
-    if ((rc = jobs__count_get(txn, s, JOBS__JOB, c->owner, &count)))
-        return rc;
-    if (c->page - 1 <= count / c->page_size && /* else past the end: nothing to walk */
-        (rc = jobs__index_page(txn, s->job_owner, c->owner, c->owner,
-                               (c->page - 1) * c->page_size, c->page_size, c->ids, &c->n)))
-        return rc;
-    for (size_t i = 0; i < c->n; i++) {
-        rc = jobs__job_load(txn, s, c->ids[i], &c->recs[i], NULL);
-        if (rc == JOBS_ENOTFOUND)
-            rc = jobs__error(JOBS_ECORRUPT, "the owner index names a missing job %llu",
-                             (unsigned long long)c->ids[i]);
-        if (rc)
-            return rc;
-        size += job_out_size(&c->recs[i]);
-    }
-
-    if (!(c->out = jobs__malloc(size)))
-        return jobs__error(JOBS_ENOMEM, "out of memory");
-    c->out->count = count;
-    c->out->page_size = c->page_size;
-    c->out->page = c->page;
-    c->out->n = c->n;
-    c->out->jobs = c->n ? (jobs_job *)(c->out + 1) : NULL;
-    char *names = (char *)((jobs_job *)(c->out + 1) + c->n);
-    for (size_t i = 0; i < c->n; i++)
-        names = job_fill(&c->out->jobs[i], c->ids[i], &c->recs[i], names);
-    return 0;
+    return jobs__job_load(txn, s, id, rec, NULL);
 }
+
+static const jobs__page_kind job_pages = {
+    JOBS__JOB, offsetof(jobs_store, job_owner), false, sizeof(jobs_job_page), sizeof(jobs_job),
+    sizeof(jobs__job_rec), "job", job_page_load, job_name_size, job_fill};
 
 int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner, uint64_t page,
               uint32_t page_size)
 {
-    list_ctx *c;
+    jobs__page_info info;
+    jobs_job_page *p;
     int rc;
 
     if (out)
         *out = NULL;
     if (!out || !store)
         return jobs__error(JOBS_EINVAL, "jobs_list needs an output and a store");
-    if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_page(page, page_size)))
+    if ((rc = jobs__check_owner(owner, 0)) ||
+        (rc = jobs__page_read((void **)&p, &info, store, &job_pages, owner, page, page_size)))
         return rc;
-    if (!(c = jobs__malloc(sizeof(*c))))
-        return jobs__error(JOBS_ENOMEM, "out of memory");
-    c->owner = owner;
-    c->page = page;
-    c->page_size = page_size ? page_size : store->page_size;
-    c->out = NULL;
-    if ((rc = jobs__read(store, list_txn, c)) == 0)
-        *out = c->out;
-    jobs__free(c);
-    return rc;
+    p->count = info.count;
+    p->page_size = info.page_size;
+    p->page = info.page;
+    p->n = info.n;
+    p->jobs = info.items;
+    *out = p;
+    return 0;
 }
 
 /* ---- create / update -------------------------------------------------------------------- */

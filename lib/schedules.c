@@ -1,6 +1,7 @@
 /* Schedules: the config rules, visibility (public or own), and the in-use rule. */
-#include <stdio.h>
+#include <stddef.h>
 
+#include "page.h"
 #include "rules.h"
 
 static const struct {
@@ -124,15 +125,19 @@ int jobs__schedule_ref(MDB_txn *txn, jobs_store *s, uint64_t id, int delta)
 
 /* ---- output ----------------------------------------------------------------------------- */
 
-static size_t schedule_out_size(const jobs__schedule_rec *rec)
+static size_t schedule_name_size(const void *r)
 {
-    return sizeof(jobs_schedule) + (rec->name ? rec->name_len + 1 : 0);
+    const jobs__schedule_rec *rec = r;
+
+    return rec->name ? rec->name_len + 1 : 0;
 }
 
-/* Fills `out` from `rec`, its name copied to `names`; returns the end of the copied name. */
-static char *schedule_fill(jobs_schedule *out, uint64_t id, const jobs__schedule_rec *rec,
-                           char *names)
+/* Fills `item` from `r`, its name copied to `names`; returns the end of the copied name. */
+static char *schedule_fill(void *item, uint64_t id, const void *r, char *names)
 {
+    jobs_schedule *out = item;
+    const jobs__schedule_rec *rec = r;
+
     out->id = id;
     out->owner = rec->owner;
     out->once = rec->once;
@@ -148,7 +153,7 @@ static char *schedule_fill(jobs_schedule *out, uint64_t id, const jobs__schedule
 
 static int schedule_new(jobs_schedule **out, uint64_t id, const jobs__schedule_rec *rec)
 {
-    jobs_schedule *sc = jobs__malloc(schedule_out_size(rec));
+    jobs_schedule *sc = jobs__malloc(sizeof(*sc) + schedule_name_size(rec));
 
     if (!sc)
         return jobs__error(JOBS_ENOMEM, "out of memory");
@@ -199,81 +204,38 @@ int jobs_schedule_get(jobs_schedule **out, jobs_store *store, uint64_t owner, ui
     return rc;
 }
 
-typedef struct list_ctx {
-    uint64_t owner, page;
-    uint32_t page_size;
-    jobs__schedule_rec recs[JOBS__PAGE_SIZE_MAX];
-    uint64_t ids[JOBS__PAGE_SIZE_MAX];
-    size_t n;
-    jobs_schedule_page *out;
-} list_ctx;
-
-static int list_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int schedule_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
 {
-    list_ctx *c = arg;
-    uint64_t n_public, n_own = 0, count;
-    size_t size = sizeof(jobs_schedule_page);
-    int rc;
-
-    c->n = 0;
-    if ((rc = jobs__count_get(txn, s, JOBS__SCHEDULE, JOBS_OWNER_PUBLIC, &n_public)))
-        return rc;
-    if (c->owner != JOBS_OWNER_PUBLIC &&
-        (rc = jobs__count_get(txn, s, JOBS__SCHEDULE, c->owner, &n_own)))
-        return rc;
-    count = n_public + n_own;
-    if (c->page - 1 <= count / c->page_size && /* else past the end: nothing to walk */
-        (rc = jobs__index_page(txn, s->schedule_vis, JOBS_OWNER_PUBLIC, c->owner,
-                               (c->page - 1) * c->page_size, c->page_size, c->ids, &c->n)))
-        return rc;
-    for (size_t i = 0; i < c->n; i++) {
-        rc = schedule_load(txn, s, c->ids[i], &c->recs[i]);
-        if (rc == JOBS_ENOTFOUND)
-            rc = jobs__error(JOBS_ECORRUPT, "the schedule index names a missing schedule %llu",
-                             (unsigned long long)c->ids[i]);
-        if (rc)
-            return rc;
-    }
-
-    for (size_t i = 0; i < c->n; i++)
-        size += schedule_out_size(&c->recs[i]);
-    c->out = jobs__malloc(size);
-    if (!c->out)
-        return jobs__error(JOBS_ENOMEM, "out of memory");
-    c->out->count = count;
-    c->out->page_size = c->page_size;
-    c->out->page = c->page;
-    c->out->n = c->n;
-    c->out->schedules = c->n ? (jobs_schedule *)(c->out + 1) : NULL;
-    char *names = (char *)((jobs_schedule *)(c->out + 1) + c->n);
-    for (size_t i = 0; i < c->n; i++)
-        names = schedule_fill(&c->out->schedules[i], c->ids[i], &c->recs[i], names);
-    return 0;
+    return schedule_load(txn, s, id, rec);
 }
+
+static const jobs__page_kind schedule_pages = {
+    JOBS__SCHEDULE, offsetof(jobs_store, schedule_vis), true, sizeof(jobs_schedule_page),
+    sizeof(jobs_schedule), sizeof(jobs__schedule_rec), "schedule", schedule_page_load,
+    schedule_name_size, schedule_fill};
 
 int jobs_schedule_list(jobs_schedule_page **out, jobs_store *store, uint64_t owner,
                        uint64_t page, uint32_t page_size)
 {
-    list_ctx *c;
+    jobs__page_info info;
+    jobs_schedule_page *p;
     int rc;
 
     if (out)
         *out = NULL;
     if (!out || !store)
         return jobs__error(JOBS_EINVAL, "jobs_schedule_list needs an output and a store");
-    if ((rc = jobs__check_owner(owner, 1)) || (rc = jobs__check_page(page, page_size)))
+    if ((rc = jobs__check_owner(owner, 1)) ||
+        (rc = jobs__page_read((void **)&p, &info, store, &schedule_pages, owner, page,
+                              page_size)))
         return rc;
-    if (!(c = jobs__malloc(sizeof(*c))))
-        return jobs__error(JOBS_ENOMEM, "out of memory");
-    c->owner = owner;
-    c->page = page;
-    c->page_size = page_size ? page_size : store->page_size;
-    c->n = 0;
-    c->out = NULL;
-    if ((rc = jobs__read(store, list_txn, c)) == 0)
-        *out = c->out;
-    jobs__free(c);
-    return rc;
+    p->count = info.count;
+    p->page_size = info.page_size;
+    p->page = info.page;
+    p->n = info.n;
+    p->schedules = info.items;
+    *out = p;
+    return 0;
 }
 
 /* ---- create / update -------------------------------------------------------------------- */

@@ -1,5 +1,8 @@
 /* Stacks: id, owner, name and visibility. A public stack is indexed under the public owner,
  * a private one under its owner, so "public plus own" is the merge of two index ranges. */
+#include <stddef.h>
+
+#include "page.h"
 #include "rules.h"
 
 static int stack_load(MDB_txn *txn, jobs_store *s, uint64_t id, jobs__stack_rec *rec)
@@ -41,13 +44,16 @@ static uint64_t index_owner(const jobs__stack_rec *rec)
     return rec->is_public ? JOBS_OWNER_PUBLIC : rec->owner;
 }
 
-static size_t stack_out_size(const jobs__stack_rec *rec)
+static size_t stack_name_size(const void *r)
 {
-    return sizeof(jobs_stack) + rec->name_len + 1;
+    return ((const jobs__stack_rec *)r)->name_len + 1;
 }
 
-static char *stack_fill(jobs_stack *out, uint64_t id, const jobs__stack_rec *rec, char *names)
+static char *stack_fill(void *item, uint64_t id, const void *r, char *names)
 {
+    jobs_stack *out = item;
+    const jobs__stack_rec *rec = r;
+
     out->id = id;
     out->owner = rec->owner;
     out->is_public = rec->is_public;
@@ -123,7 +129,7 @@ static int get_txn(jobs_store *s, MDB_txn *txn, void *arg)
 
     if (rc)
         return rc;
-    c->out = jobs__malloc(stack_out_size(&rec));
+    c->out = jobs__malloc(sizeof(*c->out) + stack_name_size(&rec));
     if (!c->out)
         return jobs__error(JOBS_ENOMEM, "out of memory");
     stack_fill(c->out, c->id, &rec, (char *)(c->out + 1));
@@ -146,76 +152,35 @@ int jobs_stack_get(jobs_stack **out, jobs_store *store, uint64_t owner, uint64_t
     return rc;
 }
 
-typedef struct list_ctx {
-    uint64_t owner, page;
-    uint32_t page_size;
-    uint64_t ids[JOBS__PAGE_SIZE_MAX];
-    jobs__stack_rec recs[JOBS__PAGE_SIZE_MAX];
-    size_t n;
-    jobs_stack_page *out;
-} list_ctx;
-
-static int list_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int stack_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
 {
-    list_ctx *c = arg;
-    uint64_t n_public, n_own = 0, count;
-    size_t size = sizeof(jobs_stack_page);
-    int rc;
-
-    c->n = 0;
-    if ((rc = jobs__count_get(txn, s, JOBS__STACK, JOBS_OWNER_PUBLIC, &n_public)))
-        return rc;
-    if (c->owner != JOBS_OWNER_PUBLIC &&
-        (rc = jobs__count_get(txn, s, JOBS__STACK, c->owner, &n_own)))
-        return rc;
-    count = n_public + n_own;
-    if (c->page - 1 <= count / c->page_size && /* else past the end: nothing to walk */
-        (rc = jobs__index_page(txn, s->stack_vis, JOBS_OWNER_PUBLIC, c->owner,
-                               (c->page - 1) * c->page_size, c->page_size, c->ids, &c->n)))
-        return rc;
-    for (size_t i = 0; i < c->n; i++) {
-        rc = stack_load(txn, s, c->ids[i], &c->recs[i]);
-        if (rc == JOBS_ENOTFOUND)
-            rc = jobs__error(JOBS_ECORRUPT, "the stack index names a missing stack %llu",
-                             (unsigned long long)c->ids[i]);
-        if (rc)
-            return rc;
-        size += stack_out_size(&c->recs[i]);
-    }
-
-    if (!(c->out = jobs__malloc(size)))
-        return jobs__error(JOBS_ENOMEM, "out of memory");
-    c->out->count = count;
-    c->out->page_size = c->page_size;
-    c->out->page = c->page;
-    c->out->n = c->n;
-    c->out->stacks = c->n ? (jobs_stack *)(c->out + 1) : NULL;
-    char *names = (char *)((jobs_stack *)(c->out + 1) + c->n);
-    for (size_t i = 0; i < c->n; i++)
-        names = stack_fill(&c->out->stacks[i], c->ids[i], &c->recs[i], names);
-    return 0;
+    return stack_load(txn, s, id, rec);
 }
+
+static const jobs__page_kind stack_pages = {
+    JOBS__STACK, offsetof(jobs_store, stack_vis), true, sizeof(jobs_stack_page),
+    sizeof(jobs_stack), sizeof(jobs__stack_rec), "stack", stack_page_load, stack_name_size,
+    stack_fill};
 
 int jobs_stack_list(jobs_stack_page **out, jobs_store *store, uint64_t owner, uint64_t page,
                     uint32_t page_size)
 {
-    list_ctx *c;
+    jobs__page_info info;
+    jobs_stack_page *p;
     int rc;
 
     if (out)
         *out = NULL;
     if (!out || !store)
         return jobs__error(JOBS_EINVAL, "jobs_stack_list needs an output and a store");
-    if ((rc = jobs__check_owner(owner, 1)) || (rc = jobs__check_page(page, page_size)))
+    if ((rc = jobs__check_owner(owner, 1)) ||
+        (rc = jobs__page_read((void **)&p, &info, store, &stack_pages, owner, page, page_size)))
         return rc;
-    if (!(c = jobs__malloc(sizeof(*c))))
-        return jobs__error(JOBS_ENOMEM, "out of memory");
-    c->owner = owner;
-    c->page = page;
-    c->page_size = page_size ? page_size : store->page_size;
-    c->out = NULL;
-    if ((rc = jobs__read(store, list_txn, c)) == 0)
-        *out = c->out;
-    jobs__free(c);
-    return rc;
+    p->count = info.count;
+    p->page_size = info.page_size;
+    p->page = info.page;
+    p->n = info.n;
+    p->stacks = info.items;
+    *out = p;
+    return 0;
 }

@@ -1,0 +1,84 @@
+/* Pages of records in id order, shared by jobs, schedules and stacks. */
+#include "page.h"
+
+typedef struct page_ctx {
+    const jobs__page_kind *kind;
+    uint64_t owner, page;
+    uint32_t page_size;
+    uint64_t *ids;
+    unsigned char *recs; /* page_size decoded records of kind->rec_size bytes */
+    jobs__page_info info;
+    void *out;
+} page_ctx;
+
+static int page_txn(jobs_store *s, MDB_txn *txn, void *arg)
+{
+    page_ctx *c = arg;
+    const jobs__page_kind *k = c->kind;
+    MDB_dbi index = *(const MDB_dbi *)((const char *)s + k->offset_index);
+    uint64_t n_own = 0, n_public = 0;
+    size_t n = 0, size;
+    int rc;
+
+    if ((rc = jobs__count_get(txn, s, k->kind, c->owner, &n_own)))
+        return rc;
+    if (k->with_public && c->owner != JOBS_OWNER_PUBLIC &&
+        (rc = jobs__count_get(txn, s, k->kind, JOBS_OWNER_PUBLIC, &n_public)))
+        return rc;
+    c->info.count = n_own + n_public;
+    if (c->page - 1 <= c->info.count / c->page_size && /* else past the end: nothing to walk */
+        (rc = jobs__index_page(txn, index, k->with_public ? JOBS_OWNER_PUBLIC : c->owner,
+                               c->owner, (c->page - 1) * c->page_size, c->page_size, c->ids,
+                               &n)))
+        return rc;
+
+    size = k->head_size + n * k->item_size;
+    for (size_t i = 0; i < n; i++) {
+        void *rec = c->recs + i * k->rec_size;
+
+        rc = k->load(txn, s, c->ids[i], rec);
+        if (rc == JOBS_ENOTFOUND)
+            rc = jobs__error(JOBS_ECORRUPT, "the %s index names a missing %s %llu", k->what,
+                             k->what, (unsigned long long)c->ids[i]);
+        if (rc)
+            return rc;
+        size += k->name_size(rec);
+    }
+
+    if (!(c->out = jobs__malloc(size)))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    char *items = (char *)c->out + k->head_size;
+    char *names = items + n * k->item_size;
+    for (size_t i = 0; i < n; i++)
+        names = k->fill(items + i * k->item_size, c->ids[i], c->recs + i * k->rec_size, names);
+    c->info.n = n;
+    c->info.items = n ? items : NULL;
+    return 0;
+}
+
+int jobs__page_read(void **out, jobs__page_info *info, jobs_store *s,
+                    const jobs__page_kind *kind, uint64_t owner, uint64_t page,
+                    uint32_t page_size)
+{
+    page_ctx c = {kind, owner, page, page_size ? page_size : s->page_size, NULL, NULL,
+                  {0, 0, page, 0, NULL}, NULL};
+    int rc = jobs__check_page(page, page_size);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    c.info.page_size = c.page_size;
+    c.ids = jobs__malloc(c.page_size * sizeof(*c.ids));
+    c.recs = jobs__malloc(c.page_size * kind->rec_size);
+    if (!c.ids || !c.recs)
+        rc = jobs__error(JOBS_ENOMEM, "out of memory");
+    else
+        rc = jobs__read(s, page_txn, &c);
+    jobs__free(c.ids);
+    jobs__free(c.recs);
+    if (rc == 0) {
+        *out = c.out;
+        *info = c.info;
+    }
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* Pages of records in id order, for every kind: the walk over an (owner, id) index, the
+ * loading of the records, and the one allocation that holds a page, its items and their names. */
+#ifndef JOBS_LIB_PAGE_H
+#define JOBS_LIB_PAGE_H
+
+#include "store.h"
+
+/* What differs between the kinds of record. */
+typedef struct jobs__page_kind {
+    jobs__kind kind;        /* for the per-owner counts */
+    size_t offset_index;    /* offsetof(jobs_store, <the (owner, id) index>) */
+    bool with_public;       /* merge in the public owner's entries */
+    size_t head_size;       /* sizeof the public page struct (items follow it) */
+    size_t item_size;       /* sizeof one public item */
+    size_t rec_size;        /* sizeof one decoded record */
+    const char *what;       /* "job", for messages */
+    /* Loads record `id` into `rec`: 0, JOBS_ENOTFOUND or an error. */
+    int (*load)(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec);
+    /* Bytes the item's name takes after the items (0 for none, else length + 1). */
+    size_t (*name_size)(const void *rec);
+    /* Fills an item, copying its name to `names`; returns the end of the copied name. */
+    char *(*fill)(void *item, uint64_t id, const void *rec, char *names);
+} jobs__page_kind;
+
+/* The page header every public page struct begins with, in this order. */
+typedef struct jobs__page_info {
+    uint64_t count;
+    uint32_t page_size;
+    uint64_t page;
+    size_t n;
+    void *items;
+} jobs__page_info;
+
+/* One page for `owner` (page >= 1, page_size 0 for the store's default; both checked).
+ * On success *out is one allocation: kind->head_size bytes for the caller's page struct (left
+ * for the caller to fill from *info), then the items, then their names. */
+int jobs__page_read(void **out, jobs__page_info *info, jobs_store *s,
+                    const jobs__page_kind *kind, uint64_t owner, uint64_t page,
+                    uint32_t page_size);
+
+#endif
