@@ -1,6 +1,6 @@
 # Thin wrapper over CMake/CTest. The build itself is described in CMakeLists.txt.
 #   make test   install deps, build + test build/ (Debug, -Werror), then build-asan/ (ASan+UBSan)
-#   make run    install deps, build, run the embed example with its store in ./var
+#   make run    install deps, build, start jobs-server on http://127.0.0.1:8080 with its data in ./var
 #   make build  install deps, build build/
 #   make clean  remove the build trees and ./var
 
@@ -13,7 +13,7 @@ SANITIZE  ?= address,undefined
 
 CTEST_FLAGS = --output-on-failure -j$(JOBS)
 
-.PHONY: all deps build build-asan test test-debug test-asan run clean
+.PHONY: all deps build build-asan test test-debug test-asan run run-embed clean
 
 all: build
 
@@ -43,6 +43,9 @@ test-asan: build-asan
 	$(CTEST) --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
 
 run: build
+	$(BUILD_DIR)/examples/server/jobs-server --data var --listen 127.0.0.1:8080
+
+run-embed: build
 	$(BUILD_DIR)/examples/embed/jobs-embed var
 
 clean:

@@ -1,0 +1,658 @@
+/* Routing, authentication, parameter parsing and fault mapping of the HTTP API. JSON goes
+ * through the library's jobs_json_* functions; only the login body is parsed here, with cJSON,
+ * because the library has no users. */
+#include "handler.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <sodium.h>
+
+/* ---- responses ----------------------------------------------------------------------------- */
+
+const char *srv_status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 507: return "Insufficient Storage";
+    default: return status < 500 ? "Bad Request" : "Internal Server Error";
+    }
+}
+
+void srv_response_free(srv_response *res)
+{
+    free(res->body);
+    res->body = NULL;
+    res->body_len = 0;
+}
+
+static void add_header(srv_response *res, const char *fmt, ...)
+{
+    size_t len = strlen(res->headers);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(res->headers + len, sizeof res->headers - len, fmt, ap);
+    va_end(ap);
+}
+
+/* Takes ownership of `json` (from a jobs_json_* encoder). */
+static void set_body(srv_response *res, int status, char *json)
+{
+    static const char oom[] = "{\"code\":106,\"msg\":\"out of memory\"}";
+
+    free(res->body);
+    if (!json) {
+        status = 500;
+        json = malloc(sizeof oom);
+        if (json)
+            memcpy(json, oom, sizeof oom);
+    }
+    res->status = status;
+    res->body = json;
+    res->body_len = json ? strlen(json) : 0;
+}
+
+static int fault_status(int fault)
+{
+    switch (fault) {
+    case 3:
+    case SRV_FAULT_UNAUTH: return 401;
+    case 6:
+    case SRV_FAULT_NOROUTE: return 404;
+    case 12:
+    case 27:
+    case 104: return 409;
+    case SRV_FAULT_METHOD: return 405;
+    case SRV_FAULT_TOO_LARGE: return 413;
+    case 105: return 507;
+    case SRV_FAULT_THROTTLED: return 429;
+    case 1:
+    case 2:
+    case 4:
+    case 24:
+    case 25:
+    case 26: return 400;
+    default: return 500;
+    }
+}
+
+void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg)
+{
+    char *json = NULL;
+
+    jobs_json_encode_fault(&json, fault, msg);
+    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+}
+
+/* The fault for a library error, read right after the failing call. */
+static void lib_fault(srv_response *res, const srv_app *app, int code)
+{
+    int fault = jobs_fault_code(code);
+    char *json = NULL;
+
+    /* Internal errors get the fixed message: their detail may name paths or internals. */
+    jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : jobs_error_last());
+    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+}
+
+/* Sets the body from an encoder's result. */
+static void encoded(srv_response *res, const srv_app *app, int status, int rc, char *json)
+{
+    if (rc != 0) {
+        jobs_json_free(json);
+        lib_fault(res, app, rc);
+        return;
+    }
+    set_body(res, status, json);
+}
+
+/* ---- parameters ---------------------------------------------------------------------------- */
+
+/* An id in a path: decimal digits only, 1..JOBS_ID_MAX. */
+static bool parse_id(uint64_t *out, const char *s, size_t len)
+{
+    uint64_t v = 0;
+
+    if (len == 0 || len > 20)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+        if (v > JOBS_ID_MAX)
+            return false;
+    }
+    if (v == 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..len) into out (size > len). '+' stays '+' (this is a path).
+ * Returns the decoded length, or -1 for a malformed escape. */
+static long percent_decode(char *out, const char *s, size_t len)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return -1;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+/* The `page` query parameter: absent = 1, else digits only, 1..JOBS_ID_MAX. A query key given
+ * twice, or a malformed escape, is refused too. */
+static bool parse_page(uint64_t *page, const char *query)
+{
+    const char *p = query;
+    bool seen = false;
+
+    *page = 1;
+    while (p && *p) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        size_t klen = eq ? (size_t)(eq - p) : n;
+
+        if (klen == 4 && memcmp(p, "page", 4) == 0) {
+            char buf[64];
+            long vlen;
+            if (seen || !eq || (size_t)(p + n - eq - 1) >= sizeof buf)
+                return false;
+            vlen = percent_decode(buf, eq + 1, (size_t)(p + n - eq - 1));
+            if (vlen < 0 || !parse_id(page, buf, (size_t)vlen))
+                return false;
+            seen = true;
+        }
+        p += n;
+        if (*p == '&')
+            p++;
+    }
+    return true;
+}
+
+/* ---- authentication ------------------------------------------------------------------------ */
+
+/* The token of the request: the auth_tkt cookie, else an Authorization: Bearer header. */
+static const char *find_token(size_t *len, const srv_request *req)
+{
+    if (req->cookie) {
+        const char *p = req->cookie;
+        while (*p) {
+            while (*p == ' ' || *p == ';')
+                p++;
+            if (strncmp(p, "auth_tkt=", 9) == 0) {
+                p += 9;
+                *len = strcspn(p, "; ");
+                return p;
+            }
+            p += strcspn(p, ";");
+        }
+    }
+    if (req->authorization && strncasecmp(req->authorization, "Bearer ", 7) == 0) {
+        const char *p = req->authorization + 7;
+        while (*p == ' ')
+            p++;
+        *len = strcspn(p, " ");
+        return p;
+    }
+    return NULL;
+}
+
+/* The user of the request, or 0. */
+static uint64_t caller(srv_app *app, const srv_request *req)
+{
+    size_t len = 0;
+    const char *token = find_token(&len, req);
+
+    return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
+}
+
+static const char *str_member(const cJSON *v)
+{
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* POST /authenticate: {"username"|"email", "password"}, strictly. */
+static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
+{
+    static const char *const keys[] = {"username", "email", "password"};
+    const cJSON *found[3] = {NULL, NULL, NULL};
+    const char *username, *email, *password, *who;
+    char *buf, *json = NULL;
+    const char *end = NULL;
+    cJSON *root, *it;
+    char token[SRV_TOKEN_LEN + 1];
+    uint64_t id = 0;
+    time_t now = time(NULL);
+
+    if (req->body_len > JOBS_JSON_BODY_MAX) {
+        srv_fault(res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
+        return;
+    }
+    if (!(buf = malloc(req->body_len + 1))) {
+        srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
+        return;
+    }
+    if (req->body_len)
+        memcpy(buf, req->body, req->body_len);
+    buf[req->body_len] = '\0';
+    root = memchr(buf, '\0', req->body_len) ? NULL : cJSON_ParseWithOpts(buf, &end, 1);
+    if (!root) {
+        free(buf);
+        srv_fault(res, app, SRV_FAULT_SYNTAX, "request body is not valid JSON");
+        return;
+    }
+    if (!cJSON_IsObject(root))
+        goto body;
+    cJSON_ArrayForEach(it, root) {
+        size_t k;
+        for (k = 0; k < 3; k++)
+            if (it->string && strcmp(it->string, keys[k]) == 0)
+                break;
+        if (k == 3 || found[k] || !cJSON_IsString(it) || memchr(buf, 0, req->body_len))
+            goto body;
+        found[k] = it;
+    }
+    username = str_member(found[0]);
+    email = str_member(found[1]);
+    password = str_member(found[2]);
+    if (!password || (!username && !email) || strlen(password) > SRV_PASSWORD_MAX ||
+        (username && strlen(username) > 255) || (email && strlen(email) > 255))
+        goto body;
+
+    who = username ? username : email;
+    if (srv_throttle_locked(app->sessions, who, now)) {
+        srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
+        goto out;
+    }
+    if (!srv_users_verify(app->users, &id, username, email, password)) {
+        srv_throttle_fail(app->sessions, who, now);
+        srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
+        goto out;
+    }
+    srv_throttle_clear(app->sessions, who);
+    if (srv_session_create(token, app->sessions, id, now) != 0) {
+        srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
+        goto out;
+    }
+    add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s\r\n",
+               token, SRV_SESSION_TTL, req->is_tls ? "; Secure" : "");
+    json = malloc(64);
+    if (json)
+        snprintf(json, 64, "{\"code\":0,\"user_id\":%" PRIu64 "}", id);
+    set_body(res, 200, json);
+    goto out;
+body:
+    srv_fault(res, app, SRV_FAULT_BODY,
+              "expected {\"username\" or \"email\": string, \"password\": string}");
+out:
+    cJSON_Delete(root);
+    sodium_memzero(buf, req->body_len);
+    free(buf);
+}
+
+static void route_logout(srv_response *res, srv_app *app, const srv_request *req)
+{
+    size_t len = 0;
+    const char *token = find_token(&len, req);
+    char *json;
+
+    if (!token || !srv_session_end(app->sessions, token, len)) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
+        return;
+    }
+    add_header(res, "Set-Cookie: auth_tkt=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s\r\n",
+               req->is_tls ? "; Secure" : "");
+    json = malloc(sizeof "{\"code\":0}");
+    if (json)
+        strcpy(json, "{\"code\":0}");
+    set_body(res, 200, json);
+}
+
+/* ---- resources ----------------------------------------------------------------------------- */
+
+typedef enum kind { K_JOBS, K_SCHEDULES, K_STACKS } kind;
+
+static const char *const kind_path[] = {"/jobs", "/schedules", "/blockstacks"};
+
+static void list(srv_response *res, srv_app *app, kind k, uint64_t owner, uint64_t page)
+{
+    char *json = NULL;
+    int rc;
+
+    if (k == K_JOBS) {
+        jobs_job_page *p = NULL;
+        if ((rc = jobs_list(&p, app->store, owner, page, 0)) == 0)
+            rc = jobs_json_encode_job_page(&json, p);
+        jobs_job_page_free(p);
+    } else if (k == K_SCHEDULES) {
+        jobs_schedule_page *p = NULL;
+        if ((rc = jobs_schedule_list(&p, app->store, owner, page, 0)) == 0)
+            rc = jobs_json_encode_schedule_page(&json, p);
+        jobs_schedule_page_free(p);
+    } else {
+        jobs_stack_page *p = NULL;
+        if ((rc = jobs_stack_list(&p, app->store, owner, page, 0)) == 0)
+            rc = jobs_json_encode_stack_page(&json, p);
+        jobs_stack_page_free(p);
+    }
+    encoded(res, app, 200, rc, json);
+}
+
+static void get_by_id(srv_response *res, srv_app *app, kind k, uint64_t owner, uint64_t id)
+{
+    char *json = NULL;
+    int rc;
+
+    if (k == K_JOBS) {
+        jobs_job *j = NULL;
+        if ((rc = jobs_get(&j, app->store, owner, id)) == 0)
+            rc = jobs_json_encode_job(&json, j, 0);
+        jobs_job_free(j);
+    } else if (k == K_SCHEDULES) {
+        jobs_schedule *s = NULL;
+        if ((rc = jobs_schedule_get(&s, app->store, owner, id)) == 0)
+            rc = jobs_json_encode_schedule(&json, s);
+        jobs_schedule_free(s);
+    } else {
+        jobs_stack *s = NULL;
+        if ((rc = jobs_stack_get(&s, app->store, owner, id)) == 0)
+            rc = jobs_json_encode_stack(&json, s);
+        jobs_stack_free(s);
+    }
+    encoded(res, app, 200, rc, json);
+}
+
+static void get_by_name(srv_response *res, srv_app *app, uint64_t owner, const char *raw,
+                        size_t len)
+{
+    char name[3 * JOBS_NAME_MAX + 1];
+    char *json = NULL;
+    jobs_job *j = NULL;
+    long n;
+    int rc;
+
+    if (len >= sizeof name) {
+        srv_fault(res, app, SRV_FAULT_PARAM, "name is longer than 255 bytes");
+        return;
+    }
+    if ((n = percent_decode(name, raw, len)) < 0) {
+        srv_fault(res, app, SRV_FAULT_PARAM, "malformed percent-escape in the name");
+        return;
+    }
+    if (!jobs_name_is_valid(name, (size_t)n)) {
+        srv_fault(res, app, SRV_FAULT_PARAM,
+                  "the name must be 1..255 bytes of UTF-8 without control characters");
+        return;
+    }
+    if ((rc = jobs_get_by_name(&j, app->store, owner, name)) == 0)
+        rc = jobs_json_encode_job(&json, j, 0);
+    jobs_job_free(j);
+    encoded(res, app, 200, rc, json);
+}
+
+static void create(srv_response *res, srv_app *app, kind k, uint64_t owner,
+                   const srv_request *req)
+{
+    char *json = NULL;
+    uint64_t id = 0;
+    int rc;
+
+    if (k == K_JOBS) {
+        jobs_json_job_body b;
+        if ((rc = jobs_json_decode_job_create(&b, req->body, req->body_len)) == 0)
+            rc = jobs_create(&id, app->store, owner, &b.spec);
+    } else if (k == K_SCHEDULES) {
+        jobs_json_schedule_body b;
+        if ((rc = jobs_json_decode_schedule_create(&b, req->body, req->body_len)) == 0)
+            rc = jobs_schedule_create(&id, app->store, owner, &b.spec);
+    } else {
+        jobs_json_stack_body b;
+        if ((rc = jobs_json_decode_stack_create(&b, req->body, req->body_len)) == 0)
+            rc = jobs_stack_create(&id, app->store, owner, b.name, b.is_public);
+    }
+    if (rc == 0) {
+        rc = jobs_json_encode_id(&json, id);
+        if (rc == 0)
+            add_header(res, "Location: %s/byid/%" PRIu64 "\r\n", kind_path[k], id);
+    }
+    encoded(res, app, 201, rc, json);
+}
+
+static void update(srv_response *res, srv_app *app, kind k, uint64_t owner, uint64_t id,
+                   const srv_request *req)
+{
+    char *json = NULL;
+    int rc;
+
+    if (k == K_JOBS) {
+        jobs_json_job_body b;
+        jobs_job *j = NULL;
+        if ((rc = jobs_json_decode_job_update(&b, req->body, req->body_len)) == 0 &&
+            (rc = jobs_update(&j, app->store, owner, id, &b.spec)) == 0)
+            rc = jobs_json_encode_job(&json, j, JOBS_JSON_OWNER);
+        jobs_job_free(j);
+    } else {
+        jobs_json_schedule_body b;
+        jobs_schedule *s = NULL;
+        if ((rc = jobs_json_decode_schedule_update(&b, req->body, req->body_len)) == 0 &&
+            (rc = jobs_schedule_update(&s, app->store, owner, id, &b.spec)) == 0)
+            rc = jobs_json_encode_schedule(&json, s);
+        jobs_schedule_free(s);
+    }
+    encoded(res, app, 200, rc, json);
+}
+
+static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t id)
+{
+    jobs_delete_outcome outcome = JOBS_DELETED;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_delete(&outcome, app->store, owner, id)) == 0)
+        rc = jobs_json_encode_delete(&json, outcome, id);
+    encoded(res, app, 200, rc, json);
+}
+
+/* ---- routing ------------------------------------------------------------------------------- */
+
+/* What a path names. */
+typedef enum target {
+    T_NONE,
+    T_AUTHENTICATE, /* POST */
+    T_LOGOUT,       /* POST */
+    T_COLLECTION,   /* GET (list), POST (create) */
+    T_BYID,         /* GET */
+    T_BYNAME,       /* GET (jobs only) */
+    T_ITEM          /* PUT (jobs, schedules), DELETE (jobs) */
+} target;
+
+typedef struct route {
+    target t;
+    kind k;
+    const char *arg; /* the id or name segment, raw */
+    size_t arg_len;
+} route;
+
+static bool match_prefix(const char **rest, const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    if (strncmp(path, prefix, n) != 0)
+        return false;
+    *rest = path + n;
+    return true;
+}
+
+static route resolve(const char *path)
+{
+    route r = {T_NONE, K_JOBS, NULL, 0};
+    const char *rest;
+
+    if (strcmp(path, "/authenticate") == 0) {
+        r.t = T_AUTHENTICATE;
+        return r;
+    }
+    if (strcmp(path, "/logout") == 0) {
+        r.t = T_LOGOUT;
+        return r;
+    }
+    for (int k = K_JOBS; k <= K_STACKS; k++) {
+        const char *after;
+        if (!match_prefix(&after, path, kind_path[k]))
+            continue;
+        r.k = (kind)k;
+        if (*after == '\0') {
+            r.t = T_COLLECTION;
+        } else if (match_prefix(&rest, after, "/byid/")) {
+            r.t = T_BYID;
+        } else if (k == K_JOBS && match_prefix(&rest, after, "/byname/")) {
+            r.t = T_BYNAME;
+        } else if (k != K_STACKS && after[0] == '/' && after[1] != '\0' &&
+                   !strchr(after + 1, '/')) {
+            r.t = T_ITEM;
+            rest = after + 1;
+        } else {
+            return r;
+        }
+        if (r.t != T_COLLECTION) {
+            if (r.t != T_BYNAME && strchr(rest, '/')) {
+                r.t = T_NONE;
+                return r;
+            }
+            r.arg = rest;
+            r.arg_len = strlen(rest);
+        }
+        return r;
+    }
+    return r;
+}
+
+/* The methods a target allows, as an Allow header value. */
+static const char *allowed(const route *r)
+{
+    switch (r->t) {
+    case T_AUTHENTICATE:
+    case T_LOGOUT: return "POST";
+    case T_COLLECTION: return "GET, POST";
+    case T_BYID:
+    case T_BYNAME: return "GET";
+    case T_ITEM: return r->k == K_JOBS ? "PUT, DELETE" : "PUT";
+    default: return "";
+    }
+}
+
+static bool method_allowed(const route *r, const char *method)
+{
+    const char *a = allowed(r);
+    size_t n = strlen(method);
+
+    for (const char *p = a; (p = strstr(p, method)) != NULL; p += n)
+        if ((p == a || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+            return true;
+    return false;
+}
+
+void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
+{
+    route r = resolve(req->path);
+    uint64_t owner, id = 0, page = 1;
+
+    memset(res, 0, sizeof *res);
+    if (r.t == T_NONE) {
+        srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
+        return;
+    }
+    if (!method_allowed(&r, req->method)) {
+        add_header(res, "Allow: %s\r\n", allowed(&r));
+        srv_fault(res, app, SRV_FAULT_METHOD, "method not allowed");
+        return;
+    }
+    if (r.t == T_AUTHENTICATE) {
+        route_authenticate(res, app, req);
+        return;
+    }
+    if (r.t == T_LOGOUT) {
+        route_logout(res, app, req);
+        return;
+    }
+
+    owner = caller(app, req);
+    /* Reading schedules is public; everything else needs a session. */
+    if (!owner && !(r.k == K_SCHEDULES && strcmp(req->method, "GET") == 0)) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
+        return;
+    }
+    if ((r.t == T_BYID || r.t == T_ITEM) && !parse_id(&id, r.arg, r.arg_len)) {
+        srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
+        return;
+    }
+
+    switch (r.t) {
+    case T_COLLECTION:
+        if (strcmp(req->method, "GET") == 0) {
+            if (!parse_page(&page, req->query)) {
+                srv_fault(res, app, SRV_FAULT_PARAM, "page must be an integer of 1 or more");
+                return;
+            }
+            list(res, app, r.k, owner, page);
+        } else {
+            create(res, app, r.k, owner, req);
+        }
+        return;
+    case T_BYID:
+        get_by_id(res, app, r.k, owner, id);
+        return;
+    case T_BYNAME:
+        get_by_name(res, app, owner, r.arg, r.arg_len);
+        return;
+    case T_ITEM:
+        if (strcmp(req->method, "DELETE") == 0)
+            delete_job(res, app, owner, id);
+        else
+            update(res, app, r.k, owner, id, req);
+        return;
+    default:
+        srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
+        return;
+    }
+}

@@ -1,0 +1,69 @@
+/* The HTTP API of jobs-server as a pure function: a parsed request and the application context
+ * in, a complete response out. No sockets and no civetweb here, so tests and fuzzers can call
+ * srv_handle() directly. See docs/http-api.md for the routes and faults. */
+#ifndef JOBS_SERVER_HANDLER_H
+#define JOBS_SERVER_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jobs.h>
+
+#include "auth.h"
+#include "users.h"
+
+/** Fault numbers of the HTTP layer (docs/errors.md). */
+enum srv_fault {
+    SRV_FAULT_PARAM = 1,         /**< bad query or path parameter */
+    SRV_FAULT_SYNTAX = 2,        /**< body is not JSON */
+    SRV_FAULT_LOGIN = 3,         /**< unknown user or wrong password */
+    SRV_FAULT_BODY = 4,          /**< JSON not right for the operation */
+    SRV_FAULT_UNAUTH = 100,      /**< not authenticated */
+    SRV_FAULT_NOROUTE = 101,     /**< no such route */
+    SRV_FAULT_METHOD = 102,      /**< method not allowed */
+    SRV_FAULT_TOO_LARGE = 103,   /**< body over JOBS_JSON_BODY_MAX */
+    SRV_FAULT_INTERNAL = 106,    /**< internal error */
+    SRV_FAULT_THROTTLED = 107    /**< too many failed logins */
+};
+
+/** A request. Every string is NUL-terminated; `path` and `query` are raw (not decoded). */
+typedef struct srv_request {
+    const char *method;        /**< "GET", "POST", ... */
+    const char *path;          /**< e.g. "/jobs/byname/a%20b", without the query */
+    const char *query;         /**< e.g. "page=2", or NULL */
+    const char *cookie;        /**< the Cookie header, or NULL */
+    const char *authorization; /**< the Authorization header, or NULL */
+    const char *body;          /**< the body (need not be NUL-terminated), or NULL */
+    size_t body_len;           /**< its length */
+    bool is_tls;               /**< the connection is HTTPS (cookies get `Secure`) */
+} srv_request;
+
+/** A response. Free with srv_response_free(). */
+typedef struct srv_response {
+    int status;           /**< HTTP status */
+    char headers[512];    /**< extra header lines, each ending in CRLF (Location, Set-Cookie, Allow) */
+    char *body;           /**< JSON body (malloc'd), never NULL after srv_handle() */
+    size_t body_len;      /**< its length */
+} srv_response;
+
+/** What the handler works on. Shared by all request threads. */
+typedef struct srv_app {
+    jobs_store *store;
+    srv_users *users;
+    srv_sessions *sessions;
+    bool fault_status_500;  /**< answer every fault with 500, as the original service did */
+} srv_app;
+
+/** Handles one request. Thread-safe for concurrent calls on the same app. */
+void srv_handle(srv_response *res, srv_app *app, const srv_request *req);
+
+/** Fills `res` with a fault (used by the HTTP glue for 413 before the handler runs). */
+void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg);
+
+/** The reason phrase of an HTTP status ("Not Found"). */
+const char *srv_status_text(int status);
+
+/** Frees the body of a response. Accepts a zeroed response. */
+void srv_response_free(srv_response *res);
+
+#endif

@@ -1,0 +1,503 @@
+/* jobs-server: civetweb glue, options, the scheduler thread and `user add`. Everything about
+ * the HTTP API itself is in handler.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+#include <sodium.h>
+
+#include "handler.h"
+
+typedef struct options {
+    const char *listen;
+    const char *data;
+    const char *tls_cert;
+    unsigned threads;
+    unsigned tick_interval;
+    bool fault_status_500;
+} options;
+
+static void usage(FILE *f)
+{
+    fputs("usage: jobs-server [options]\n"
+          "       jobs-server user add NAME [--email EMAIL] [--data DIR]   (password on stdin)\n"
+          "\n"
+          "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080; port 0: any)\n"
+          "  --data DIR             data directory: store and users (default ./var)\n"
+          "  --threads N            worker threads (default 32)\n"
+          "  --tick-interval S      seconds between scheduler ticks (default 1)\n"
+          "  --tls-cert FILE        serve HTTPS with this PEM (certificate and key)\n"
+          "  --fault-status-500     answer every fault with HTTP 500, as the original service\n"
+          "  --help                 this text\n",
+          f);
+}
+
+/* ---- HTTP glue ----------------------------------------------------------------------------- */
+
+/* Sends a whole response (status line, headers, body) with one mg_write. */
+static void send_response(struct mg_connection *conn, const srv_response *res, bool close)
+{
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "%s%s\r\n",
+                     res->status, srv_status_text(res->status), res->body_len, res->headers,
+                     close ? "Connection: close\r\n" : "");
+    size_t total;
+    char *buf;
+
+    if (n < 0 || (size_t)n >= sizeof head)
+        return;
+    total = (size_t)n + res->body_len;
+    if (!(buf = malloc(total)))
+        return;
+    memcpy(buf, head, (size_t)n);
+    if (res->body_len)
+        memcpy(buf + n, res->body, res->body_len);
+    mg_write(conn, buf, total);
+    free(buf);
+}
+
+static int on_request(struct mg_connection *conn, void *cbdata)
+{
+    srv_app *app = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    srv_response res;
+    srv_request req;
+    char *body = NULL;
+    size_t len = 0;
+    int status;
+
+    memset(&res, 0, sizeof res);
+    /* Bodies over the limit are refused unread: by Content-Length, or while reading a
+     * chunked one. The connection is then closed, since the rest of the body is unread. */
+    if (ri->content_length > JOBS_JSON_BODY_MAX) {
+        srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
+        goto send_close;
+    }
+    if (ri->content_length != 0 && (strcmp(ri->request_method, "GET") != 0 ||
+                                    ri->content_length > 0)) {
+        if (!(body = malloc(JOBS_JSON_BODY_MAX + 1))) {
+            srv_fault(&res, app, SRV_FAULT_INTERNAL, "out of memory");
+            goto send_close;
+        }
+        for (;;) {
+            int n = mg_read(conn, body + len, JOBS_JSON_BODY_MAX + 1 - len);
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+            if (len > JOBS_JSON_BODY_MAX) {
+                srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
+                goto send_close;
+            }
+        }
+    }
+
+    memset(&req, 0, sizeof req);
+    req.method = ri->request_method;
+    req.path = ri->local_uri ? ri->local_uri : "/";
+    req.query = ri->query_string;
+    req.cookie = mg_get_header(conn, "Cookie");
+    req.authorization = mg_get_header(conn, "Authorization");
+    req.body = body;
+    req.body_len = len;
+    req.is_tls = ri->is_ssl != 0;
+    srv_handle(&res, app, &req);
+    send_response(conn, &res, false);
+    status = res.status;
+    srv_response_free(&res);
+    if (body)
+        sodium_memzero(body, len); /* may hold a password */
+    free(body);
+    return status;
+
+send_close:
+    send_response(conn, &res, true);
+    status = res.status;
+    srv_response_free(&res);
+    free(body);
+    return status;
+}
+
+static int on_log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    fprintf(stderr, "civetweb: %s\n", message);
+    return 1;
+}
+
+/* ---- scheduler thread ---------------------------------------------------------------------- */
+
+typedef struct ticker {
+    jobs_store *store;
+    unsigned interval;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} ticker;
+
+static int on_event(const jobs_event *ev, void *ctx)
+{
+    (void)ctx;
+    printf("{\"event\":\"%s\",\"job\":%" PRIu64 ",\"owner\":%" PRIu64 ",\"stack\":%" PRIu64
+           ",\"slot\":%" PRId64 "}\n",
+           ev->type == JOBS_EVENT_DELETED ? "deleted" : "run", ev->job, ev->owner, ev->stack,
+           ev->slot);
+    fflush(stdout);
+    return 0;
+}
+
+static void *ticker_main(void *arg)
+{
+    ticker *t = arg;
+
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        struct timespec until;
+        int rc;
+
+        pthread_mutex_unlock(&t->mu);
+        rc = jobs_scheduler_tick(NULL, t->store, (int64_t)time(NULL), 0, on_event, NULL);
+        if (rc < 0)
+            fprintf(stderr, "jobs-server: tick: %s\n", jobs_strerror(rc));
+        pthread_mutex_lock(&t->mu);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)t->interval;
+        while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+/* ---- setup --------------------------------------------------------------------------------- */
+
+static int make_dir(const char *dir)
+{
+    char path[PATH_MAX];
+
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return -1;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static bool parse_uint(unsigned *out, const char *s, unsigned min, unsigned max)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *end || end == s || s[0] == '-' || v < min || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* Reads one line (the password) from stdin, without its newline. */
+static bool read_password(char *buf, size_t size)
+{
+    size_t len;
+
+    if (!fgets(buf, (int)size, stdin))
+        return false;
+    len = strcspn(buf, "\r\n");
+    if (buf[len] == '\0' && len == size - 1)
+        return false; /* too long */
+    buf[len] = '\0';
+    return len > 0;
+}
+
+static int cmd_user_add(int argc, char **argv)
+{
+    const char *name = NULL, *email = NULL, *data = "./var";
+    char password[SRV_PASSWORD_MAX + 2];
+    srv_users *users = NULL;
+    uint64_t id = 0;
+    int rc = 1;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+            email = argv[++i];
+        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            data = argv[++i];
+        else if (argv[i][0] != '-' && !name)
+            name = argv[i];
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!name) {
+        usage(stderr);
+        return 2;
+    }
+    if (!read_password(password, sizeof password)) {
+        fprintf(stderr, "jobs-server: give the password (1..%d bytes) on standard input\n",
+                SRV_PASSWORD_MAX);
+        return 1;
+    }
+    if (make_dir(data) != 0) {
+        fprintf(stderr, "jobs-server: cannot create %s: %s\n", data, strerror(errno));
+    } else if (srv_users_open(&users, data) == 0 &&
+               srv_users_add(users, &id, name, email, password) == 0) {
+        printf("added user %s with id %" PRIu64 "\n", name, id);
+        rc = 0;
+    }
+    sodium_memzero(password, sizeof password);
+    srv_users_close(users);
+    return rc;
+}
+
+/* On first start (no users), creates `demo` with JOBS_DEMO_PASSWORD or a random password that
+ * is printed once. */
+static int ensure_demo_user(srv_users *users)
+{
+    const char *env = getenv("JOBS_DEMO_PASSWORD");
+    char pw[33];
+    uint64_t id;
+
+    if (srv_users_count(users) > 0)
+        return 0;
+    if (env && *env) {
+        snprintf(pw, sizeof pw, "%s", env);
+        if (strlen(env) >= sizeof pw) {
+            fprintf(stderr, "jobs-server: JOBS_DEMO_PASSWORD is too long (32 bytes at most)\n");
+            return -1;
+        }
+    } else {
+        unsigned char raw[12];
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2base64(pw, sizeof pw, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    }
+    if (srv_users_add(users, &id, "demo", NULL, pw) != 0)
+        return -1;
+    if (env && *env)
+        printf("created user demo (password from JOBS_DEMO_PASSWORD)\n");
+    else
+        printf("created user demo with password %s (shown only this once)\n", pw);
+    fflush(stdout);
+    sodium_memzero(pw, sizeof pw);
+    return 0;
+}
+
+static int parse_options(options *o, int argc, char **argv)
+{
+    o->listen = "127.0.0.1:8080";
+    o->data = "./var";
+    o->tls_cert = NULL;
+    o->threads = 32;
+    o->tick_interval = 1;
+    o->fault_status_500 = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--fault-status-500") == 0) {
+            o->fault_status_500 = true;
+            continue;
+        } else if (!v) {
+            break;
+        } else if (strcmp(a, "--listen") == 0) {
+            o->listen = v;
+        } else if (strcmp(a, "--data") == 0) {
+            o->data = v;
+        } else if (strcmp(a, "--tls-cert") == 0) {
+            o->tls_cert = v;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!parse_uint(&o->threads, v, 1, 1024))
+                break;
+        } else if (strcmp(a, "--tick-interval") == 0) {
+            if (!parse_uint(&o->tick_interval, v, 1, 86400))
+                break;
+        } else {
+            break;
+        }
+        i++;
+        continue;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    srv_app app;
+    jobs_store_options so = JOBS_STORE_OPTIONS_INIT;
+    char store_path[PATH_MAX], ports[300], threads[16];
+    const char *mg_opts[32];
+    struct mg_callbacks cb;
+    struct mg_context *ctx = NULL;
+    struct mg_server_port sp[4];
+    ticker t;
+    pthread_t tid;
+    sigset_t sigs;
+    int sig, n, rc, exit_code = 1;
+
+    /* Validates every argument first: an unknown or malformed one is a usage error. */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "jobs-server: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "add") == 0)
+        return cmd_user_add(argc - 3, argv + 3);
+    for (int i = 1; i < argc; i++) {
+        static const char *const flags[] = {"--listen", "--data", "--tls-cert", "--threads",
+                                            "--tick-interval"};
+        bool ok = strcmp(argv[i], "--fault-status-500") == 0 || strcmp(argv[i], "--help") == 0 ||
+                  strcmp(argv[i], "-h") == 0;
+        for (size_t k = 0; !ok && k < sizeof flags / sizeof *flags; k++)
+            if (strcmp(argv[i], flags[k]) == 0 && i + 1 < argc) {
+                ok = true;
+                i++;
+            }
+        if (!ok) {
+            fprintf(stderr, "jobs-server: unknown or incomplete option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    parse_options(&o, argc, argv);
+    {
+        unsigned dummy;
+        for (int i = 1; i + 1 < argc; i++)
+            if ((strcmp(argv[i], "--threads") == 0 && !parse_uint(&dummy, argv[i + 1], 1, 1024)) ||
+                (strcmp(argv[i], "--tick-interval") == 0 &&
+                 !parse_uint(&dummy, argv[i + 1], 1, 86400))) {
+                fprintf(stderr, "jobs-server: bad value for %s\n", argv[i]);
+                return 2;
+            }
+    }
+
+    memset(&app, 0, sizeof app);
+    app.fault_status_500 = o.fault_status_500;
+    if (make_dir(o.data) != 0) {
+        fprintf(stderr, "jobs-server: cannot create %s: %s\n", o.data, strerror(errno));
+        return 1;
+    }
+    if (snprintf(store_path, sizeof store_path, "%s/store", o.data) >= (int)sizeof store_path)
+        return 1;
+    so.path = store_path;
+    if ((rc = jobs_store_open(&app.store, &so)) != 0) {
+        fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", store_path,
+                jobs_strerror(rc), jobs_error_last());
+        return 1;
+    }
+    if (srv_users_open(&app.users, o.data) != 0 || ensure_demo_user(app.users) != 0 ||
+        !(app.sessions = srv_sessions_new()))
+        goto out;
+
+    /* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (o.tls_cert && !mg_check_feature(MG_FEATURES_TLS)) {
+        fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
+        goto out;
+    }
+    mg_init_library(o.tls_cert ? MG_FEATURES_TLS : 0);
+    snprintf(ports, sizeof ports, "%s%s", o.listen, o.tls_cert ? "s" : "");
+    snprintf(threads, sizeof threads, "%u", o.threads);
+    n = 0;
+    mg_opts[n++] = "listening_ports";
+    mg_opts[n++] = ports;
+    mg_opts[n++] = "num_threads";
+    mg_opts[n++] = threads;
+    mg_opts[n++] = "enable_keep_alive";
+    mg_opts[n++] = "yes";
+    mg_opts[n++] = "keep_alive_timeout_ms";
+    mg_opts[n++] = "5000";
+    mg_opts[n++] = "request_timeout_ms";
+    mg_opts[n++] = "30000";
+    mg_opts[n++] = "tcp_nodelay";
+    mg_opts[n++] = "1";
+    mg_opts[n++] = "decode_url";
+    mg_opts[n++] = "no";
+    if (o.tls_cert) {
+        mg_opts[n++] = "ssl_certificate";
+        mg_opts[n++] = o.tls_cert;
+    }
+    mg_opts[n] = NULL;
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = on_log_message;
+    if (!(ctx = mg_start(&cb, &app, mg_opts))) {
+        fprintf(stderr, "jobs-server: cannot listen on %s\n", o.listen);
+        goto out_lib;
+    }
+    mg_set_request_handler(ctx, "/", on_request, &app);
+
+    memset(sp, 0, sizeof sp);
+    n = mg_get_server_ports(ctx, 4, sp);
+    {
+        char host[256];
+        size_t hl = strcspn(o.listen, ":");
+        const char *colon = strrchr(o.listen, ':');
+        if (colon)
+            hl = (size_t)(colon - o.listen);
+        snprintf(host, sizeof host, "%.*s", (int)hl, o.listen);
+        printf("listening on %s://%s:%d\n", o.tls_cert ? "https" : "http", host,
+               n > 0 ? sp[0].port : 0);
+        fflush(stdout);
+    }
+
+    memset(&t, 0, sizeof t);
+    t.store = app.store;
+    t.interval = o.tick_interval;
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cv, NULL);
+    if (pthread_create(&tid, NULL, ticker_main, &t) != 0) {
+        fprintf(stderr, "jobs-server: cannot start the scheduler thread\n");
+        mg_stop(ctx);
+        goto out_lib;
+    }
+
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    fprintf(stderr, "jobs-server: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+
+    /* mg_stop closes the listeners and waits for the workers (in-flight requests finish). */
+    mg_stop(ctx);
+    pthread_mutex_lock(&t.mu);
+    t.stop = true;
+    pthread_cond_signal(&t.cv);
+    pthread_mutex_unlock(&t.mu);
+    pthread_join(tid, NULL);
+    pthread_cond_destroy(&t.cv);
+    pthread_mutex_destroy(&t.mu);
+    exit_code = 0;
+out_lib:
+    mg_exit_library();
+out:
+    srv_sessions_free(app.sessions);
+    srv_users_close(app.users);
+    jobs_store_close(app.store);
+    return exit_code;
+}

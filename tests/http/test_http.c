@@ -1,0 +1,633 @@
+/* The HTTP API of jobs-server, end to end: starts the real binary on 127.0.0.1 with port 0 and
+ * a temporary data directory, talks to it with libcurl, stops it with SIGTERM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+static const char *server_bin;
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char dir[64];
+} server;
+
+typedef struct resp {
+    long status;
+    char *body;
+    size_t len;
+    char headers[8192];
+} resp;
+
+static server srv;          /* the shared server of the group */
+static char alice_tok[128]; /* sessions of the group's users */
+static char bob_tok[128];
+
+/* ---- process handling ---------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int add_user(const char *dir, const char *name, const char *email, const char *password)
+{
+    char cmd[1024];
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' >/dev/null", server_bin, name,
+             email ? "--email" : "", email ? email : "", dir);
+    if (!(p = popen(cmd, "w")))
+        return -1;
+    fprintf(p, "%s\n", password);
+    return pclose(p) == 0 ? 0 : -1;
+}
+
+static int stop_server(server *s)
+{
+    int status = 0, rc = 0;
+
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        for (int i = 0; i < 1000; i++) {
+            pid_t w = waitpid(s->pid, &status, WNOHANG);
+            if (w == s->pid)
+                break;
+            if (i == 999) {
+                kill(s->pid, SIGKILL);
+                waitpid(s->pid, &status, 0);
+                rc = -1;
+            }
+            usleep(10000);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "jobs-server did not exit cleanly (status 0x%x)\n", status);
+            rc = -1;
+        }
+        s->pid = 0;
+    }
+    if (s->dir[0]) {
+        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        s->dir[0] = '\0';
+    }
+    return rc;
+}
+
+/* Starts jobs-server in s->dir (created with mkdtemp unless already set) and waits for
+ * "listening on http://127.0.0.1:PORT" in its standard output. */
+static int start_server(server *s, const char *extra)
+{
+    char out[128], line[256];
+
+    if (!s->dir[0]) {
+        snprintf(s->dir, sizeof s->dir, "/tmp/jobs-http-XXXXXX");
+        if (!mkdtemp(s->dir))
+            return -1;
+    }
+    snprintf(out, sizeof out, "%s/stdout.log", s->dir);
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        execl(server_bin, "jobs-server", "--listen", "127.0.0.1:0", "--data", s->dir,
+              extra ? extra : (char *)NULL, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 1500; i++) {
+        FILE *f = fopen(out, "r");
+        if (f) {
+            while (fgets(line, sizeof line, f))
+                if (sscanf(line, "listening on http://127.0.0.1:%d", &s->port) == 1) {
+                    fclose(f);
+                    return 0;
+                }
+            fclose(f);
+        }
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return -1;
+        }
+        usleep(10000);
+    }
+    return -1;
+}
+
+/* ---- requests ------------------------------------------------------------------------------ */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    resp *r = ud;
+    char *b = realloc(r->body, r->len + size * n + 1);
+
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, size * n);
+    r->len += size * n;
+    b[r->len] = '\0';
+    r->body = b;
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    resp *r = ud;
+    size_t have = strlen(r->headers);
+
+    if (have + size * n < sizeof r->headers)
+        memcpy(r->headers + have, p, size * n), r->headers[have + size * n] = '\0';
+    return size * n;
+}
+
+/* One request. `auth`: "B:<token>" bearer, "C:<token>" cookie, or NULL. Every answer must be
+ * JSON with Content-Type application/json. */
+static void request_to(resp *r, const server *s, const char *method, const char *path,
+                       const char *auth, const char *body, size_t body_len)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[4096], hdr[256];
+
+    assert_non_null(c);
+    memset(r, 0, sizeof *r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    h = curl_slist_append(h, "Expect:");
+    if (auth && auth[0] == 'B') {
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", auth + 2);
+        h = curl_slist_append(h, hdr);
+    } else if (auth && auth[0] == 'C') {
+        snprintf(hdr, sizeof hdr, "Cookie: theme=dark; auth_tkt=%s", auth + 2);
+        h = curl_slist_append(h, hdr);
+    }
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+        h = curl_slist_append(h, "Content-Type: application/json");
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (!r->body)
+        r->body = calloc(1, 1);
+    if (!strstr(r->headers, "Content-Type: application/json\r\n"))
+        fail_msg("%s %s: no JSON Content-Type in\n%s", method, path, r->headers);
+}
+
+static void request(resp *r, const char *method, const char *path, const char *auth,
+                    const char *body)
+{
+    request_to(r, &srv, method, path, auth, body, body ? strlen(body) : 0);
+}
+
+static void resp_free(resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/* Asserts status and that the body contains `want`, then frees the response. */
+#define EXPECT(r, st, want)                                                                    \
+    do {                                                                                       \
+        if ((r)->status != (st) || !strstr((r)->body, (want)))                                 \
+            fail_msg("expected %d with %s, got %ld %s", (st), (want), (r)->status, (r)->body); \
+    } while (0)
+
+#define CALL(st, want, method, path, auth, body)                                               \
+    do {                                                                                       \
+        resp r_;                                                                               \
+        request(&r_, (method), (path), (auth), (body));                                        \
+        EXPECT(&r_, (st), (want));                                                             \
+        resp_free(&r_);                                                                        \
+    } while (0)
+
+static void token_from(char *out, size_t size, const resp *r)
+{
+    const char *p = strstr(r->headers, "auth_tkt=");
+
+    assert_non_null(p);
+    p += 9;
+    snprintf(out, size, "%.*s", (int)strcspn(p, ";\r\n"), p);
+}
+
+static void login(char *tok, size_t size, const char *name, const char *pw)
+{
+    char body[256];
+    resp r;
+
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name, pw);
+    request(&r, "POST", "/authenticate", NULL, body);
+    assert_int_equal(r.status, 200);
+    token_from(tok, size, &r);
+    resp_free(&r);
+}
+
+/* Creates a thing and returns its id (from the Location header, checked against the body). */
+static long create(const char *path, const char *auth, const char *body)
+{
+    char want[64];
+    long id;
+    resp r;
+    const char *loc;
+
+    request(&r, "POST", path, auth, body);
+    if (r.status != 201)
+        fail_msg("POST %s %s: %ld %s", path, body, r.status, r.body);
+    assert_int_equal(sscanf(r.body, "{\"id\":%ld}", &id), 1);
+    snprintf(want, sizeof want, "Location: %s/byid/%ld\r\n", path, id);
+    loc = strstr(r.headers, want);
+    if (!loc)
+        fail_msg("no %s in\n%s", want, r.headers);
+    resp_free(&r);
+    return id;
+}
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(srv.dir, sizeof srv.dir, "/tmp/jobs-http-XXXXXX");
+    if (!mkdtemp(srv.dir))
+        return -1;
+    if (add_user(srv.dir, "alice", "alice@example.org", "alice-pw") != 0 ||
+        add_user(srv.dir, "bob", NULL, "bob-pw") != 0 ||
+        add_user(srv.dir, "carol", NULL, "carol-pw") != 0 || start_server(&srv, NULL) != 0) {
+        stop_server(&srv);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    int rc = stop_server(&srv);
+    curl_global_cleanup();
+    return rc;
+}
+
+static int logged_in(void **state)
+{
+    (void)state;
+    if (!alice_tok[0]) {
+        login(alice_tok, sizeof alice_tok, "alice", "alice-pw");
+        login(bob_tok, sizeof bob_tok, "bob", "bob-pw");
+    }
+    return 0;
+}
+
+static char A[160], B[160], AC[160]; /* "B:<alice>", "B:<bob>", "C:<alice>" */
+
+static void auths(void)
+{
+    snprintf(A, sizeof A, "B:%s", alice_tok);
+    snprintf(B, sizeof B, "B:%s", bob_tok);
+    snprintf(AC, sizeof AC, "C:%s", alice_tok);
+}
+
+/* ---- authentication ------------------------------------------------------------------------ */
+
+static void test_authenticate_sets_session_cookie(void **state)
+{
+    resp r;
+
+    (void)state;
+    request(&r, "POST", "/authenticate", NULL,
+            "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+    EXPECT(&r, 200, "{\"code\":0,\"user_id\":1}");
+    assert_non_null(strstr(r.headers, "Set-Cookie: auth_tkt="));
+    assert_non_null(strstr(r.headers, "; HttpOnly; SameSite=Strict; Path=/; Max-Age=28800\r\n"));
+    assert_null(strstr(r.headers, "Secure"));
+    resp_free(&r);
+    /* by email; username wins when both are given */
+    CALL(200, "\"user_id\":1", "POST", "/authenticate", NULL,
+         "{\"email\":\"alice@example.org\",\"password\":\"alice-pw\"}");
+    CALL(200, "\"user_id\":2", "POST", "/authenticate", NULL,
+         "{\"email\":\"alice@example.org\",\"username\":\"bob\",\"password\":\"bob-pw\"}");
+}
+
+static void test_unknown_user_and_wrong_password_are_the_same_fault(void **state)
+{
+    resp a, b;
+
+    (void)state;
+    request(&a, "POST", "/authenticate", NULL, "{\"username\":\"alice\",\"password\":\"nope\"}");
+    request(&b, "POST", "/authenticate", NULL, "{\"username\":\"zed\",\"password\":\"nope\"}");
+    EXPECT(&a, 401, "{\"code\":3,");
+    assert_int_equal(b.status, 401);
+    assert_string_equal(a.body, b.body);
+    assert_null(strstr(a.headers, "Set-Cookie"));
+    resp_free(&a);
+    resp_free(&b);
+    CALL(400, "{\"code\":4,", "POST", "/authenticate", NULL,
+         "{\"username\":\"alice\",\"password\":\"x\",\"extra\":1}");
+    CALL(400, "{\"code\":4,", "POST", "/authenticate", NULL, "{\"username\":\"alice\"}");
+    CALL(400, "{\"code\":2,", "POST", "/authenticate", NULL, "{\"username\":");
+}
+
+static void test_failed_logins_are_throttled(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 5; i++)
+        CALL(401, "{\"code\":3,", "POST", "/authenticate", NULL,
+             "{\"username\":\"carol\",\"password\":\"wrong\"}");
+    CALL(429, "{\"code\":107,", "POST", "/authenticate", NULL,
+         "{\"username\":\"carol\",\"password\":\"carol-pw\"}");
+}
+
+static void test_no_or_bad_credentials_are_401(void **state)
+{
+    (void)state;
+    CALL(401, "{\"code\":100,", "GET", "/jobs", NULL, NULL);
+    CALL(401, "{\"code\":100,", "POST", "/jobs", NULL, "{}");
+    CALL(401, "{\"code\":100,", "GET", "/blockstacks", NULL, NULL);
+    CALL(401, "{\"code\":100,", "GET", "/jobs", "B:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL);
+    CALL(401, "{\"code\":100,", "GET", "/jobs", "C:garbage", NULL);
+}
+
+static void test_bearer_and_cookie_both_work(void **state)
+{
+    (void)state;
+    auths();
+    CALL(200, "\"jobs\":[", "GET", "/jobs", A, NULL);
+    CALL(200, "\"jobs\":[", "GET", "/jobs", AC, NULL);
+}
+
+static void test_logout_revokes_the_session(void **state)
+{
+    char tok[128], auth[160];
+
+    (void)state;
+    login(tok, sizeof tok, "bob", "bob-pw");
+    snprintf(auth, sizeof auth, "C:%s", tok);
+    CALL(200, "\"jobs\":[", "GET", "/jobs", auth, NULL);
+    CALL(200, "{\"code\":0}", "POST", "/logout", auth, NULL);
+    CALL(401, "{\"code\":100,", "GET", "/jobs", auth, NULL);
+    CALL(401, "{\"code\":100,", "POST", "/logout", auth, NULL);
+    auths();
+    CALL(200, "\"jobs\":[", "GET", "/jobs", B, NULL); /* other sessions live on */
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+static void test_job_routes(void **state)
+{
+    char path[128], body[256];
+    long stack, active, idle;
+
+    (void)state;
+    auths();
+    stack = create("/blockstacks", A, "{\"name\":\"job-routes\"}");
+    snprintf(body, sizeof body,
+             "{\"name\":\"daily report/x\",\"stack_id\":%ld,\"schedule_id\":4,\"enabled\":true}",
+             stack);
+    active = create("/jobs", A, body);
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":5}", stack);
+    idle = create("/jobs", A, body);
+
+    snprintf(path, sizeof path, "/jobs/byid/%ld", active);
+    CALL(200, "\"name\":\"daily report/x\"", "GET", path, A, NULL);
+    CALL(200, "\"do_run\":true,\"do_del\":false}", "GET", path, A, NULL);
+    CALL(200, "\"name\":\"daily report/x\"", "GET", "/jobs/byname/daily%20report%2Fx", A, NULL);
+    CALL(404, "{\"code\":6,", "GET", "/jobs/byname/nothing%20here", A, NULL);
+    CALL(200, "\"pagesize\":10,\"page\":1,\"jobs\":[", "GET", "/jobs?page=1", A, NULL);
+    CALL(200, "\"jobs\":[]", "GET", "/jobs?page=99", A, NULL);
+
+    /* partial PUT: only the name changes; the answer has the owner */
+    snprintf(path, sizeof path, "/jobs/%ld", idle);
+    CALL(200, "\"owner\":1,\"name\":\"renamed\"", "PUT", path, A, "{\"name\":\"renamed\"}");
+    CALL(200, "\"schedule\":5,\"next_run\":null,\"do_run\":false", "PUT", path, A, "{}");
+    CALL(409, "{\"code\":12,", "PUT", path, A, "{\"name\":\"daily report/x\"}");
+    CALL(400, "{\"code\":24,", "PUT", path, A, "{\"stack_id\":999999}");
+    CALL(400, "{\"code\":25,", "PUT", path, A, "{\"schedule_id\":999999}");
+
+    /* delete: inactive goes at once, active is queued and then read-only */
+    CALL(200, "{\"deleted\":", "DELETE", path, A, NULL);
+    CALL(404, "{\"code\":6,", "DELETE", path, A, NULL);
+    snprintf(path, sizeof path, "/jobs/%ld", active);
+    CALL(200, "{\"queued_for_deletion\":", "DELETE", path, A, NULL);
+    CALL(200, "{\"queued_for_deletion\":", "DELETE", path, A, NULL);
+    CALL(409, "{\"code\":104,", "PUT", path, A, "{\"enabled\":false}");
+    snprintf(path, sizeof path, "/jobs/byid/%ld", active);
+    CALL(200, "\"do_del\":true}", "GET", path, A, NULL);
+}
+
+static void test_bad_parameters_are_fault_1(void **state)
+{
+    (void)state;
+    auths();
+    CALL(400, "{\"code\":1,", "GET", "/jobs/byname/bad%2", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs/byname/bad%zz", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs/byname/nul%00", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?page=abc", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?page=0", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?page=-1", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?page=99999999999999999999", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/schedules?page=1.5", NULL, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs/byid/x", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs/byid/0", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs/byid/9007199254740992", A, NULL);
+    CALL(400, "{\"code\":1,", "DELETE", "/jobs/-1", A, NULL);
+    CALL(404, "{\"code\":6,", "GET", "/jobs/byid/9007199254740991", A, NULL);
+}
+
+static void test_unknown_route_and_wrong_method(void **state)
+{
+    resp r;
+
+    (void)state;
+    auths();
+    CALL(404, "{\"code\":101,", "GET", "/", NULL, NULL);
+    CALL(404, "{\"code\":101,", "GET", "/jobz", A, NULL);
+    CALL(404, "{\"code\":101,", "GET", "/jobs/byid/1/more", A, NULL);
+    request(&r, "DELETE", "/schedules", A, NULL);
+    EXPECT(&r, 405, "{\"code\":102,");
+    assert_non_null(strstr(r.headers, "Allow: GET, POST\r\n"));
+    resp_free(&r);
+    request(&r, "GET", "/jobs/1", A, NULL);
+    EXPECT(&r, 405, "{\"code\":102,");
+    assert_non_null(strstr(r.headers, "Allow: PUT, DELETE\r\n"));
+    resp_free(&r);
+    request(&r, "GET", "/authenticate", NULL, NULL);
+    EXPECT(&r, 405, "{\"code\":102,");
+    assert_non_null(strstr(r.headers, "Allow: POST\r\n"));
+    resp_free(&r);
+}
+
+static void test_body_rules(void **state)
+{
+    size_t big = 64 * 1024 + 1;
+    char *body = malloc(big);
+    resp r;
+
+    (void)state;
+    auths();
+    CALL(400, "{\"code\":2,", "POST", "/jobs", A, "{\"stack_id\":");
+    CALL(400, "{\"code\":2,", "POST", "/jobs", A, "");
+    CALL(400, "{\"code\":4,", "POST", "/jobs", A, "{\"stack_id\":1,\"schedule_id\":1,\"x\":1}");
+    CALL(400, "{\"code\":4,", "POST", "/jobs", A, "{\"stack_id\":1.5,\"schedule_id\":1}");
+    CALL(400, "{\"code\":4,", "POST", "/jobs", A, "[]");
+    CALL(400, "{\"code\":26,", "POST", "/schedules", A, "{\"config\":{\"period\":59}}");
+    assert_non_null(body);
+    memset(body, ' ', big);
+    request_to(&r, &srv, "POST", "/jobs", A, body, big);
+    EXPECT(&r, 413, "{\"code\":103,");
+    resp_free(&r);
+    free(body);
+    CALL(200, "\"jobs\":[", "GET", "/jobs", A, NULL); /* still serving */
+}
+
+static void test_users_are_isolated(void **state)
+{
+    char path[128], body[256];
+    long stack, job;
+    resp r;
+
+    (void)state;
+    auths();
+    stack = create("/blockstacks", A, "{\"name\":\"private\"}");
+    snprintf(body, sizeof body, "{\"name\":\"secret\",\"stack_id\":%ld,\"schedule_id\":1}", stack);
+    job = create("/jobs", A, body);
+
+    snprintf(path, sizeof path, "/jobs/byid/%ld", job);
+    CALL(404, "{\"code\":6,", "GET", path, B, NULL);
+    CALL(404, "{\"code\":6,", "GET", "/jobs/byname/secret", B, NULL);
+    snprintf(path, sizeof path, "/jobs/%ld", job);
+    CALL(404, "{\"code\":6,", "PUT", path, B, "{}");
+    CALL(404, "{\"code\":6,", "DELETE", path, B, NULL);
+    snprintf(path, sizeof path, "/blockstacks/byid/%ld", stack);
+    CALL(404, "{\"code\":6,", "GET", path, B, NULL);
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":1}", stack);
+    CALL(400, "{\"code\":24,", "POST", "/jobs", B, body);
+
+    request(&r, "GET", "/jobs", B, NULL);
+    EXPECT(&r, 200, "\"jobs\":[");
+    assert_null(strstr(r.body, "secret"));
+    resp_free(&r);
+    request(&r, "GET", "/blockstacks", B, NULL);
+    EXPECT(&r, 200, "\"stacks\":[");
+    assert_null(strstr(r.body, "\"private\""));
+    resp_free(&r);
+}
+
+/* ---- schedules and stacks ------------------------------------------------------------------ */
+
+static void test_schedules(void **state)
+{
+    char path[128];
+    long id;
+
+    (void)state;
+    auths();
+    CALL(200, "\"count\":5,\"pagesize\":10,\"page\":1,\"schedules\":[{\"id\":1,", "GET",
+         "/schedules", NULL, NULL);
+    CALL(200, "\"config\":{\"period\":3600}", "GET", "/schedules/byid/4", NULL, NULL);
+    CALL(401, "{\"code\":100,", "POST", "/schedules", NULL, "{\"config\":{\"period\":60}}");
+    id = create("/schedules", A, "{\"name\":\"mine\",\"config\":{\"period\":120}}");
+    snprintf(path, sizeof path, "/schedules/byid/%ld", id);
+    CALL(200, "\"name\":\"mine\",\"once\":false,\"config\":{\"period\":120}", "GET", path, A,
+         NULL);
+    CALL(404, "{\"code\":6,", "GET", path, NULL, NULL);
+    CALL(404, "{\"code\":6,", "GET", path, B, NULL);
+    snprintf(path, sizeof path, "/schedules/%ld", id);
+    CALL(200, "\"config\":{\"period\":600}", "PUT", path, A, "{\"config\":{\"period\":600}}");
+    CALL(404, "{\"code\":6,", "PUT", path, B, "{\"name\":\"theirs\"}");
+    CALL(404, "{\"code\":6,", "PUT", "/schedules/1", A, "{\"name\":\"x\"}");
+    CALL(200, "\"name\":\"mine\"", "GET", "/schedules?page=1", A, NULL);
+}
+
+static void test_blockstacks(void **state)
+{
+    char path[128];
+    long id;
+
+    (void)state;
+    auths();
+    id = create("/blockstacks", A, "{\"name\":\"shared\",\"public\":true}");
+    snprintf(path, sizeof path, "/blockstacks/byid/%ld", id);
+    CALL(200, "\"owner\":1,\"name\":\"shared\",\"public\":true}", "GET", path, A, NULL);
+    CALL(200, "\"name\":\"shared\"", "GET", path, B, NULL); /* public: visible to bob */
+    CALL(200, "\"stacks\":[", "GET", "/blockstacks?page=1", B, NULL);
+    CALL(400, "{\"code\":4,", "POST", "/blockstacks", A, "{\"public\":true}");
+    CALL(404, "{\"code\":101,", "PUT", "/blockstacks/1", A, "{}");
+}
+
+/* ---- the 500 switch ------------------------------------------------------------------------ */
+
+static void test_fault_status_500_switch(void **state)
+{
+    server s;
+    resp r;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(start_server(&s, "--fault-status-500"), 0);
+    request_to(&r, &s, "GET", "/nowhere", NULL, NULL, 0);
+    EXPECT(&r, 500, "{\"code\":101,");
+    resp_free(&r);
+    request_to(&r, &s, "GET", "/jobs", NULL, NULL, 0);
+    EXPECT(&r, 500, "{\"code\":100,");
+    resp_free(&r);
+    request_to(&r, &s, "GET", "/schedules", NULL, NULL, 0); /* success is unchanged */
+    EXPECT(&r, 200, "\"schedules\":[");
+    resp_free(&r);
+    assert_int_equal(stop_server(&s), 0);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_authenticate_sets_session_cookie),
+        cmocka_unit_test(test_unknown_user_and_wrong_password_are_the_same_fault),
+        cmocka_unit_test(test_failed_logins_are_throttled),
+        cmocka_unit_test(test_no_or_bad_credentials_are_401),
+        cmocka_unit_test_setup(test_bearer_and_cookie_both_work, logged_in),
+        cmocka_unit_test_setup(test_logout_revokes_the_session, logged_in),
+        cmocka_unit_test_setup(test_job_routes, logged_in),
+        cmocka_unit_test_setup(test_bad_parameters_are_fault_1, logged_in),
+        cmocka_unit_test_setup(test_unknown_route_and_wrong_method, logged_in),
+        cmocka_unit_test_setup(test_body_rules, logged_in),
+        cmocka_unit_test_setup(test_users_are_isolated, logged_in),
+        cmocka_unit_test_setup(test_schedules, logged_in),
+        cmocka_unit_test_setup(test_blockstacks, logged_in),
+        cmocka_unit_test(test_fault_status_500_switch),
+    };
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH-TO-jobs-server\n", argv[0]);
+        return 2;
+    }
+    server_bin = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
