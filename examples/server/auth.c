@@ -77,7 +77,7 @@ static bool token_hash(unsigned char hash[crypto_hash_sha256_BYTES], const char 
 }
 
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
-                       time_t now)
+                       time_t now, unsigned ttl)
 {
     unsigned char raw[SRV_TOKEN_LEN / 2];
     session e;
@@ -88,7 +88,7 @@ int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t 
     sodium_memzero(raw, sizeof raw);
     token_hash(e.hash, token, SRV_TOKEN_LEN);
     e.user = user_id;
-    e.expires = now + SRV_SESSION_TTL;
+    e.expires = now + (time_t)ttl;
 
     pthread_mutex_lock(&s->mu);
     purge_expired(s, now);

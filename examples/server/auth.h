@@ -11,7 +11,7 @@
 /** Length of a session token: 32 random bytes as lower-case hex. */
 #define SRV_TOKEN_LEN 64
 
-/** Session lifetime (absolute), seconds. */
+/** Default session lifetime (absolute), seconds; jobs-server --session-ttl changes it. */
 #define SRV_SESSION_TTL (8 * 3600)
 
 /** Failed logins for one name within SRV_THROTTLE_WINDOW that trigger the lock. */
@@ -28,12 +28,12 @@ srv_sessions *srv_sessions_new(void);
 void srv_sessions_free(srv_sessions *s);
 
 /**
- * Starts a session for `user_id`.
+ * Starts a session for `user_id` that expires `ttl` seconds after `now`.
  * @param[out] token  SRV_TOKEN_LEN hex characters and a NUL
  * @return 0, or -1 when out of memory.
  */
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
-                       time_t now);
+                       time_t now, unsigned ttl);
 
 /** The user of a live session, or 0 when the token is unknown, malformed or expired. */
 uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now);

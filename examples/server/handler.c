@@ -310,12 +310,12 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
         goto out;
     }
     srv_throttle_clear(app->sessions, who);
-    if (srv_session_create(token, app->sessions, id, now) != 0) {
+    if (srv_session_create(token, app->sessions, id, now, app->session_ttl) != 0) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
         goto out;
     }
-    add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s\r\n",
-               token, SRV_SESSION_TTL, req->is_tls ? "; Secure" : "");
+    add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%u%s\r\n",
+               token, app->session_ttl, req->is_tls ? "; Secure" : "");
     json = malloc(64);
     if (json)
         snprintf(json, 64, "{\"code\":0,\"user_id\":%" PRIu64 "}", id);

@@ -52,6 +52,7 @@ typedef struct srv_app {
     srv_users *users;
     srv_sessions *sessions;
     bool fault_status_500;  /**< answer every fault with 500, as the original service did */
+    unsigned session_ttl;   /**< session lifetime in seconds (cookie Max-Age and expiry) */
 } srv_app;
 
 /** Handles one request. Thread-safe for concurrent calls on the same app. */

@@ -12,10 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+
 #include <civetweb.h>
 #include <sodium.h>
 
 #include "handler.h"
+
+/* Upper bound of --session-ttl: one year. */
+#define SESSION_TTL_MAX (366u * 86400u)
 
 typedef struct options {
     const char *listen;
@@ -23,6 +28,7 @@ typedef struct options {
     const char *tls_cert;
     unsigned threads;
     unsigned tick_interval;
+    unsigned session_ttl;
     bool fault_status_500;
 } options;
 
@@ -36,6 +42,7 @@ static void usage(FILE *f)
           "  --threads N            worker threads (default 32)\n"
           "  --tick-interval S      seconds between scheduler ticks (default 1)\n"
           "  --tls-cert FILE        serve HTTPS with this PEM (certificate and key)\n"
+          "  --session-ttl S        session lifetime in seconds (default 28800)\n"
           "  --fault-status-500     answer every fault with HTTP 500, as the original service\n"
           "  --help                 this text\n",
           f);
@@ -182,6 +189,31 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
+/* Debian's libcivetweb (1.15) loads OpenSSL at run time with dlopen("libssl.so") and looks up
+ * its functions by name, OpenSSL 1.1 API. One of them, SSL_get_peer_certificate, is only a
+ * macro in OpenSSL 3 (the exported function is SSL_get1_peer_certificate), so civetweb's
+ * pointer stays NULL and every worker that accepts an HTTPS connection calls it and crashes the
+ * server. Refuses to start in that case rather than crash on the first request. */
+static bool tls_usable(void)
+{
+    void *h = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
+    bool ok;
+
+    if (!h) {
+        fprintf(stderr, "jobs-server: --tls-cert: civetweb loads OpenSSL as libssl.so at run "
+                        "time, and it cannot be loaded: %s\n", dlerror());
+        return false;
+    }
+    ok = dlsym(h, "SSL_get_peer_certificate") != NULL;
+    dlclose(h);
+    if (!ok)
+        fprintf(stderr,
+                "jobs-server: --tls-cert: HTTPS does not work with this civetweb and OpenSSL: "
+                "civetweb calls SSL_get_peer_certificate, which this libssl.so (OpenSSL 3) does "
+                "not export, and would crash on the first HTTPS connection\n");
+    return ok;
+}
+
 /* ---- setup --------------------------------------------------------------------------------- */
 
 static int make_dir(const char *dir)
@@ -310,6 +342,7 @@ static int parse_options(options *o, int argc, char **argv)
     o->tls_cert = NULL;
     o->threads = 32;
     o->tick_interval = 1;
+    o->session_ttl = SRV_SESSION_TTL;
     o->fault_status_500 = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -334,6 +367,9 @@ static int parse_options(options *o, int argc, char **argv)
                 break;
         } else if (strcmp(a, "--tick-interval") == 0) {
             if (!parse_uint(&o->tick_interval, v, 1, 86400))
+                break;
+        } else if (strcmp(a, "--session-ttl") == 0) {
+            if (!parse_uint(&o->session_ttl, v, 1, SESSION_TTL_MAX))
                 break;
         } else {
             break;
@@ -368,7 +404,7 @@ int main(int argc, char **argv)
         return cmd_user_add(argc - 3, argv + 3);
     for (int i = 1; i < argc; i++) {
         static const char *const flags[] = {"--listen", "--data", "--tls-cert", "--threads",
-                                            "--tick-interval"};
+                                            "--tick-interval", "--session-ttl"};
         bool ok = strcmp(argv[i], "--fault-status-500") == 0 || strcmp(argv[i], "--help") == 0 ||
                   strcmp(argv[i], "-h") == 0;
         for (size_t k = 0; !ok && k < sizeof flags / sizeof *flags; k++)
@@ -388,7 +424,9 @@ int main(int argc, char **argv)
         for (int i = 1; i + 1 < argc; i++)
             if ((strcmp(argv[i], "--threads") == 0 && !parse_uint(&dummy, argv[i + 1], 1, 1024)) ||
                 (strcmp(argv[i], "--tick-interval") == 0 &&
-                 !parse_uint(&dummy, argv[i + 1], 1, 86400))) {
+                 !parse_uint(&dummy, argv[i + 1], 1, 86400)) ||
+                (strcmp(argv[i], "--session-ttl") == 0 &&
+                 !parse_uint(&dummy, argv[i + 1], 1, SESSION_TTL_MAX))) {
                 fprintf(stderr, "jobs-server: bad value for %s\n", argv[i]);
                 return 2;
             }
@@ -396,6 +434,7 @@ int main(int argc, char **argv)
 
     memset(&app, 0, sizeof app);
     app.fault_status_500 = o.fault_status_500;
+    app.session_ttl = o.session_ttl;
     if (make_dir(o.data) != 0) {
         fprintf(stderr, "jobs-server: cannot create %s: %s\n", o.data, strerror(errno));
         return 1;
@@ -423,6 +462,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
         goto out;
     }
+    if (o.tls_cert && !tls_usable())
+        goto out;
     mg_init_library(o.tls_cert ? MG_FEATURES_TLS : 0);
     snprintf(ports, sizeof ports, "%s%s", o.listen, o.tls_cert ? "s" : "");
     snprintf(threads, sizeof threads, "%u", o.threads);

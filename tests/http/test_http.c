@@ -93,7 +93,7 @@ static int stop_server(server *s)
 
 /* Starts jobs-server in s->dir (created with mkdtemp unless already set) and waits for
  * "listening on http://127.0.0.1:PORT" in its standard output. */
-static int start_server(server *s, const char *extra)
+static int start_server(server *s, const char *extra, const char *extra2)
 {
     char out[128], line[256];
 
@@ -110,7 +110,7 @@ static int start_server(server *s, const char *extra)
         int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, 1);
         execl(server_bin, "jobs-server", "--listen", "127.0.0.1:0", "--data", s->dir,
-              extra ? extra : (char *)NULL, (char *)NULL);
+              extra ? extra : (char *)NULL, extra2, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 1500; i++) {
@@ -281,7 +281,7 @@ static int group_setup(void **state)
         return -1;
     if (add_user(srv.dir, "alice", "alice@example.org", "alice-pw") != 0 ||
         add_user(srv.dir, "bob", NULL, "bob-pw") != 0 ||
-        add_user(srv.dir, "carol", NULL, "carol-pw") != 0 || start_server(&srv, NULL) != 0) {
+        add_user(srv.dir, "carol", NULL, "carol-pw") != 0 || start_server(&srv, NULL, NULL) != 0) {
         stop_server(&srv);
         return -1;
     }
@@ -396,6 +396,103 @@ static void test_logout_revokes_the_session(void **state)
     CALL(401, "{\"code\":100,", "POST", "/logout", auth, NULL);
     auths();
     CALL(200, "\"jobs\":[", "GET", "/jobs", B, NULL); /* other sessions live on */
+}
+
+/* A token with its first hex digit changed. */
+static void tamper(char *out, size_t size, const char *tok)
+{
+    snprintf(out, size, "%s", tok);
+    out[0] = out[0] == '0' ? '1' : '0';
+}
+
+static void test_tampered_and_logged_out_tokens_are_401(void **state)
+{
+    char tok[128], bad[128], auth[160];
+
+    (void)state;
+    login(tok, sizeof tok, "bob", "bob-pw");
+    assert_int_equal(strlen(tok), 64);
+    tamper(bad, sizeof bad, tok);
+    snprintf(auth, sizeof auth, "C:%s", bad);
+    CALL(401, "{\"code\":100,", "GET", "/jobs", auth, NULL);
+    snprintf(auth, sizeof auth, "B:%s", bad);
+    CALL(401, "{\"code\":100,", "GET", "/jobs", auth, NULL);
+    CALL(401, "{\"code\":100,", "POST", "/logout", auth, NULL);
+    /* the real token still works, then is logged out by bearer */
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    CALL(200, "\"jobs\":[", "GET", "/jobs", auth, NULL);
+    CALL(200, "{\"code\":0}", "POST", "/logout", auth, NULL);
+    CALL(401, "{\"code\":100,", "GET", "/jobs", auth, NULL);
+    snprintf(auth, sizeof auth, "C:%s", tok);
+    CALL(401, "{\"code\":100,", "GET", "/jobs", auth, NULL);
+}
+
+static void test_session_ttl_expires_sessions(void **state)
+{
+    char tok[128], body[] = "{\"username\":\"dave\",\"password\":\"dave-pw\"}";
+    char cookie[160], bearer[160];
+    server s;
+    resp r;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-http-XXXXXX");
+    assert_non_null(mkdtemp(s.dir));
+    assert_int_equal(add_user(s.dir, "dave", NULL, "dave-pw"), 0);
+    assert_int_equal(start_server(&s, "--session-ttl", "2"), 0);
+    request_to(&r, &s, "POST", "/authenticate", NULL, body, strlen(body));
+    EXPECT(&r, 200, "{\"code\":0,");
+    assert_non_null(strstr(r.headers, "; Path=/; Max-Age=2\r\n"));
+    token_from(tok, sizeof tok, &r);
+    resp_free(&r);
+    snprintf(cookie, sizeof cookie, "C:%s", tok);
+    snprintf(bearer, sizeof bearer, "B:%s", tok);
+    request_to(&r, &s, "GET", "/jobs", bearer, NULL, 0);
+    EXPECT(&r, 200, "\"jobs\":[");
+    resp_free(&r);
+    sleep(3);
+    request_to(&r, &s, "GET", "/jobs", bearer, NULL, 0);
+    EXPECT(&r, 401, "{\"code\":100,");
+    resp_free(&r);
+    request_to(&r, &s, "GET", "/jobs", cookie, NULL, 0);
+    EXPECT(&r, 401, "{\"code\":100,");
+    resp_free(&r);
+    assert_int_equal(stop_server(&s), 0);
+}
+
+/* Debian's libcivetweb 1.15 cannot serve HTTPS with OpenSSL 3 (it looks up
+ * SSL_get_peer_certificate, which OpenSSL 3 does not export, and calls the NULL pointer on the
+ * first connection), so jobs-server refuses --tls-cert at start with a clear message. */
+static void test_tls_cert_is_refused_clearly(void **state)
+{
+    char dir[64], cmd[1024], line[512], all[2048] = "";
+    FILE *f;
+    int status;
+
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/jobs-http-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem "
+             "-days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1 && cat c.pem k.pem > cert.pem",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "'%s' --listen 127.0.0.1:0 --data '%s/data' --tls-cert '%s/cert.pem' "
+             "</dev/null >/dev/null 2>'%s/err.log'",
+             server_bin, dir, dir, dir);
+    status = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/err.log", dir);
+    f = fopen(cmd, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        strncat(all, line, sizeof all - strlen(all) - 1);
+    fclose(f);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
+        !strstr(all, "--tls-cert: HTTPS does not work with this civetweb and OpenSSL") ||
+        !strstr(all, "SSL_get_peer_certificate"))
+        fail_msg("status 0x%x, stderr:\n%s", status, all);
 }
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
@@ -591,7 +688,7 @@ static void test_fault_status_500_switch(void **state)
 
     (void)state;
     memset(&s, 0, sizeof s);
-    assert_int_equal(start_server(&s, "--fault-status-500"), 0);
+    assert_int_equal(start_server(&s, "--fault-status-500", NULL), 0);
     request_to(&r, &s, "GET", "/nowhere", NULL, NULL, 0);
     EXPECT(&r, 500, "{\"code\":101,");
     resp_free(&r);
@@ -621,6 +718,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_schedules, logged_in),
         cmocka_unit_test_setup(test_blockstacks, logged_in),
         cmocka_unit_test(test_fault_status_500_switch),
+        cmocka_unit_test(test_tampered_and_logged_out_tokens_are_401),
+        cmocka_unit_test(test_session_ttl_expires_sessions),
+        cmocka_unit_test(test_tls_cert_is_refused_clearly),
     };
 
     if (argc != 2) {
