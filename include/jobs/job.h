@@ -70,8 +70,8 @@ JOBS_EXTERN void jobs_job_free(jobs_job *job);
 JOBS_EXTERN void jobs_job_page_free(jobs_job_page *page);
 
 /**
- * One page of an owner's jobs, ordered by id. Costs O(log n) in the number of jobs whatever the
- * page number, and `count` is O(1).
+ * One page of an owner's jobs, ordered by id. `count` is O(1); the page itself currently walks
+ * the entries before it (O(page * page_size)), which a counted index will make O(log n).
  *
  * @param[out] out    the page (caller frees with jobs_job_page_free())
  * @param store       the store
