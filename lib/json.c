@@ -66,41 +66,6 @@ static void jb_bool(jbuf *b, bool v)
     jb_lit(b, v ? "true" : "false");
 }
 
-/* The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
- * above U+10FFFF) at s, of the n >= 1 bytes available; 0 when s does not start one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t k;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        k = 1;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        k = 2;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        k = 3;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n <= k)
-        return 0;
-    for (size_t i = 1; i <= k; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return k + 1;
-}
-
 /* A JSON string, or null for NULL. Output stays UTF-8; a byte that does not start a valid
  * sequence becomes U+FFFD, so that the output is valid JSON whatever the input. */
 static void jb_str(jbuf *b, const char *str)
@@ -121,7 +86,7 @@ static void jb_str(jbuf *b, const char *str)
         size_t k;
 
         if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
-            k = utf8_len(s + i, n - i);
+            k = jobs__utf8_seq_len(s + i, n - i);
             if (k) {
                 i += k;
                 run += k;
@@ -487,7 +452,7 @@ static int scan_string(const unsigned char *s, size_t len, size_t *pos, size_t *
         if (c < 0x20)
             return syntax_error(i, "unescaped control character in a string");
         if (c >= 0x80) {
-            if (!(k = utf8_len(s + i, len - i)))
+            if (!(k = jobs__utf8_seq_len(s + i, len - i)))
                 return syntax_error(i, "invalid UTF-8 in a string");
             i += k;
             continue;
@@ -733,7 +698,7 @@ static const char *key_label(char *dst, size_t cap, const char *key)
     size_t n = strlen((const char *)s), i = 0, o = 0;
 
     while (i < n && o + 8 < cap && o < 40) {
-        size_t k = utf8_len(s + i, n - i);
+        size_t k = jobs__utf8_seq_len(s + i, n - i);
 
         if (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))
             k = 0;

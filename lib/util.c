@@ -26,50 +26,50 @@ const char *jobs_version_string(void)
     return JOBS_VERSION_STRING;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; and no
- * control characters, which the name rules forbid. */
+size_t jobs__utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t k;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 3;
+        cp = c & 0x07;
+    } else {
+        return 0; /* continuation byte, overlong 2-byte lead, or beyond U+10FFFF */
+    }
+    if (n <= k)
+        return 0;
+    for (size_t i = 1; i <= k; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k + 1;
+}
+
+/* Valid UTF-8 without control characters, which the name rules forbid. (C1 controls,
+ * U+0080..U+009F, are not in the contract's forbidden set.) */
 bool jobs_name_is_valid(const char *name, size_t len)
 {
     const unsigned char *s = (const unsigned char *)name;
-    size_t i = 0;
 
     if (!name || len == 0 || len > JOBS_NAME_MAX)
         return false;
-    while (i < len) {
-        unsigned char c = s[i];
-        uint32_t cp;
-        size_t n;
-
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false; /* continuation byte, overlong 2-byte lead, or beyond U+10FFFF */
-        }
-        if (len - i - 1 < n)
+    for (size_t i = 0, k; i < len; i += k) {
+        if (s[i] < 0x20 || s[i] == 0x7f || !(k = jobs__utf8_seq_len(s + i, len - i)))
             return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        /* C1 controls (U+0080..U+009F) are not in the forbidden set of the contract. */
-        i += n + 1;
     }
     return true;
 }

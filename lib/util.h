@@ -26,6 +26,10 @@ void jobs__free(void *ptr);
  * `return jobs__error(JOBS_ENOTFOUND, "job %llu not found", id);`. */
 int jobs__error(int code, const char *fmt, ...) JOBS__PRINTF(2, 3);
 
+/* The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF) at s, of the n >= 1 bytes available; 0 when s does not start one. */
+size_t jobs__utf8_seq_len(const unsigned char *s, size_t n);
+
 /* The owner and id checks every public call starts with. */
 int jobs__check_owner(uint64_t owner, int allow_public);
 int jobs__check_id(uint64_t id, const char *what);
