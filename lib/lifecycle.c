@@ -47,12 +47,8 @@ int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
     if (opts->page_size > JOBS__PAGE_SIZE_MAX)
         return jobs__error(JOBS_EINVAL, "page size %u is above %u", opts->page_size,
                            JOBS__PAGE_SIZE_MAX);
-    if ((rc = jobs__env_open(&s, opts)) != 0)
+    if ((rc = jobs__env_open(&s, opts, check_schema)) != 0)
         return rc;
-    if ((rc = jobs__write(s, check_schema, NULL)) != 0) {
-        jobs__env_close(s);
-        return rc;
-    }
     *out = s;
     return 0;
 }

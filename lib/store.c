@@ -366,8 +366,11 @@ int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
 
 /* ---- opening and closing ---------------------------------------------------------------- */
 
+/* Opens every database, then runs the caller's first-transaction work (`init`, in ctx). */
 static int open_dbis(jobs_store *s, MDB_txn *txn, void *ctx)
 {
+    jobs__txn_fn init = *(jobs__txn_fn *)ctx;
+
     static const struct {
         const char *name;
         size_t offset;
@@ -384,14 +387,13 @@ static int open_dbis(jobs_store *s, MDB_txn *txn, void *ctx)
         {"stacks", offsetof(jobs_store, stacks)},
         {"stack_vis", offsetof(jobs_store, stack_vis)},
     };
-    (void)ctx;
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
                               (MDB_dbi *)((char *)s + dbs[i].offset));
         if (rc)
             return jobs__mdb_error(rc, "opening the databases");
     }
-    return 0;
+    return init(s, txn, NULL);
 }
 
 static int register_open(jobs_store *s)
@@ -422,7 +424,7 @@ static void unregister_open(jobs_store *s)
     pthread_mutex_unlock(&open_lock);
 }
 
-int jobs__env_open(jobs_store **out, const jobs_store_options *o)
+int jobs__env_open(jobs_store **out, const jobs_store_options *o, jobs__txn_fn init)
 {
     jobs_store *s;
     struct stat st;
@@ -484,7 +486,7 @@ int jobs__env_open(jobs_store **out, const jobs_store_options *o)
         rc = jobs__mdb_error(rc, "opening the store");
         goto fail;
     }
-    rc = jobs__write(s, open_dbis, NULL);
+    rc = jobs__write(s, open_dbis, &init);
     if (rc)
         goto fail;
     *out = s;

@@ -51,13 +51,14 @@ struct jobs_store {
     struct jobs_store *next_open; /* the process's open stores, to refuse a second open */
 };
 
-/* Opens the environment and its databases (options already checked); closes it. */
-int jobs__env_open(jobs_store **out, const jobs_store_options *opts);
-void jobs__env_close(jobs_store *s);
-
 /* Runs `fn` in a read transaction. `fn` returns 0 or a JOBS_E* code, which is returned. */
 typedef int (*jobs__txn_fn)(jobs_store *s, MDB_txn *txn, void *ctx);
 int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx);
+
+/* Opens the environment (options already checked) and, in one write transaction, its
+ * databases and then `init` (the schema check or a new store's first contents). */
+int jobs__env_open(jobs_store **out, const jobs_store_options *opts, jobs__txn_fn init);
+void jobs__env_close(jobs_store *s);
 
 /* Runs `fn` in a write transaction and commits when it returns 0; aborts otherwise. When the
  * map fills up, the map is grown and `fn` runs again from the start: `fn` must reset whatever
