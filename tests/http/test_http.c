@@ -2,7 +2,6 @@
  * a temporary data directory, talks to it with libcurl, stops it with SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,207 +18,17 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-static const char *server_bin;
-
-typedef struct server {
-    pid_t pid;
-    int port;
-    char dir[64];
-} server;
-
-typedef struct resp {
-    long status;
-    char *body;
-    size_t len;
-    char headers[8192];
-} resp;
+#include "harness.h"
 
 static server srv;          /* the shared server of the group */
 static char alice_tok[128]; /* sessions of the group's users */
 static char bob_tok[128];
-
-/* ---- process handling ---------------------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int add_user(const char *dir, const char *name, const char *email, const char *password)
-{
-    char cmd[1024];
-    FILE *p;
-
-    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' >/dev/null", server_bin, name,
-             email ? "--email" : "", email ? email : "", dir);
-    if (!(p = popen(cmd, "w")))
-        return -1;
-    fprintf(p, "%s\n", password);
-    return pclose(p) == 0 ? 0 : -1;
-}
-
-static int stop_server(server *s)
-{
-    int status = 0, rc = 0;
-
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        for (int i = 0; i < 1000; i++) {
-            pid_t w = waitpid(s->pid, &status, WNOHANG);
-            if (w == s->pid)
-                break;
-            if (i == 999) {
-                kill(s->pid, SIGKILL);
-                waitpid(s->pid, &status, 0);
-                rc = -1;
-            }
-            usleep(10000);
-        }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            fprintf(stderr, "jobs-server did not exit cleanly (status 0x%x)\n", status);
-            rc = -1;
-        }
-        s->pid = 0;
-    }
-    if (s->dir[0]) {
-        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        s->dir[0] = '\0';
-    }
-    return rc;
-}
-
-/* Starts jobs-server in s->dir (created with mkdtemp unless already set) and waits for
- * "listening on http://127.0.0.1:PORT" in its standard output. */
-static int start_server(server *s, const char *extra, const char *extra2)
-{
-    char out[128], line[256];
-
-    if (!s->dir[0]) {
-        snprintf(s->dir, sizeof s->dir, "/tmp/jobs-http-XXXXXX");
-        if (!mkdtemp(s->dir))
-            return -1;
-    }
-    snprintf(out, sizeof out, "%s/stdout.log", s->dir);
-    s->pid = fork();
-    if (s->pid < 0)
-        return -1;
-    if (s->pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        execl(server_bin, "jobs-server", "--listen", "127.0.0.1:0", "--data", s->dir,
-              extra ? extra : (char *)NULL, extra2, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 1500; i++) {
-        FILE *f = fopen(out, "r");
-        if (f) {
-            while (fgets(line, sizeof line, f))
-                if (sscanf(line, "listening on http://127.0.0.1:%d", &s->port) == 1) {
-                    fclose(f);
-                    return 0;
-                }
-            fclose(f);
-        }
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return -1;
-        }
-        usleep(10000);
-    }
-    return -1;
-}
-
-/* ---- requests ------------------------------------------------------------------------------ */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    resp *r = ud;
-    char *b = realloc(r->body, r->len + size * n + 1);
-
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, size * n);
-    r->len += size * n;
-    b[r->len] = '\0';
-    r->body = b;
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    resp *r = ud;
-    size_t have = strlen(r->headers);
-
-    if (have + size * n < sizeof r->headers)
-        memcpy(r->headers + have, p, size * n), r->headers[have + size * n] = '\0';
-    return size * n;
-}
-
-/* One request. `auth`: "B:<token>" bearer, "C:<token>" cookie, or NULL. Every answer must be
- * JSON with Content-Type application/json. */
-static void request_to(resp *r, const server *s, const char *method, const char *path,
-                       const char *auth, const char *body, size_t body_len)
-{
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char url[4096], hdr[256];
-
-    assert_non_null(c);
-    memset(r, 0, sizeof *r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    h = curl_slist_append(h, "Expect:");
-    if (auth && auth[0] == 'B') {
-        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", auth + 2);
-        h = curl_slist_append(h, hdr);
-    } else if (auth && auth[0] == 'C') {
-        snprintf(hdr, sizeof hdr, "Cookie: theme=dark; auth_tkt=%s", auth + 2);
-        h = curl_slist_append(h, hdr);
-    }
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-        h = curl_slist_append(h, "Content-Type: application/json");
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r->body)
-        r->body = calloc(1, 1);
-    if (!strstr(r->headers, "Content-Type: application/json\r\n"))
-        fail_msg("%s %s: no JSON Content-Type in\n%s", method, path, r->headers);
-}
 
 static void request(resp *r, const char *method, const char *path, const char *auth,
                     const char *body)
 {
     request_to(r, &srv, method, path, auth, body, body ? strlen(body) : 0);
 }
-
-static void resp_free(resp *r)
-{
-    free(r->body);
-    r->body = NULL;
-}
-
-/* Asserts status and that the body contains `want`, then frees the response. */
-#define EXPECT(r, st, want)                                                                    \
-    do {                                                                                       \
-        if ((r)->status != (st) || !strstr((r)->body, (want)))                                 \
-            fail_msg("expected %d with %s, got %ld %s", (st), (want), (r)->status, (r)->body); \
-    } while (0)
 
 #define CALL(st, want, method, path, auth, body)                                               \
     do {                                                                                       \
@@ -229,45 +38,14 @@ static void resp_free(resp *r)
         resp_free(&r_);                                                                        \
     } while (0)
 
-static void token_from(char *out, size_t size, const resp *r)
-{
-    const char *p = strstr(r->headers, "auth_tkt=");
-
-    assert_non_null(p);
-    p += 9;
-    snprintf(out, size, "%.*s", (int)strcspn(p, ";\r\n"), p);
-}
-
 static void login(char *tok, size_t size, const char *name, const char *pw)
 {
-    char body[256];
-    resp r;
-
-    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name, pw);
-    request(&r, "POST", "/authenticate", NULL, body);
-    assert_int_equal(r.status, 200);
-    token_from(tok, size, &r);
-    resp_free(&r);
+    login_to(&srv, tok, size, name, pw);
 }
 
-/* Creates a thing and returns its id (from the Location header, checked against the body). */
 static long create(const char *path, const char *auth, const char *body)
 {
-    char want[64];
-    long id;
-    resp r;
-    const char *loc;
-
-    request(&r, "POST", path, auth, body);
-    if (r.status != 201)
-        fail_msg("POST %s %s: %ld %s", path, body, r.status, r.body);
-    assert_int_equal(sscanf(r.body, "{\"id\":%ld}", &id), 1);
-    snprintf(want, sizeof want, "Location: %s/byid/%ld\r\n", path, id);
-    loc = strstr(r.headers, want);
-    if (!loc)
-        fail_msg("no %s in\n%s", want, r.headers);
-    resp_free(&r);
-    return id;
+    return create_on(&srv, path, auth, body);
 }
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
@@ -281,7 +59,7 @@ static int group_setup(void **state)
         return -1;
     if (add_user(srv.dir, "alice", "alice@example.org", "alice-pw") != 0 ||
         add_user(srv.dir, "bob", NULL, "bob-pw") != 0 ||
-        add_user(srv.dir, "carol", NULL, "carol-pw") != 0 || start_server(&srv, NULL, NULL) != 0) {
+        add_user(srv.dir, "carol", NULL, "carol-pw") != 0 || start_server(&srv, NULL) != 0) {
         stop_server(&srv);
         return -1;
     }
@@ -439,7 +217,7 @@ static void test_session_ttl_expires_sessions(void **state)
     snprintf(s.dir, sizeof s.dir, "/tmp/jobs-http-XXXXXX");
     assert_non_null(mkdtemp(s.dir));
     assert_int_equal(add_user(s.dir, "dave", NULL, "dave-pw"), 0);
-    assert_int_equal(start_server(&s, "--session-ttl", "2"), 0);
+    assert_int_equal(start_server(&s, (const char *[]){"--session-ttl", "2", NULL}), 0);
     request_to(&r, &s, "POST", "/authenticate", NULL, body, strlen(body));
     EXPECT(&r, 200, "{\"code\":0,");
     assert_non_null(strstr(r.headers, "; Path=/; Max-Age=2\r\n"));
@@ -488,7 +266,7 @@ static void test_tls_cert_is_refused_clearly(void **state)
     while (fgets(line, sizeof line, f))
         strncat(all, line, sizeof all - strlen(all) - 1);
     fclose(f);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(dir);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
         !strstr(all, "--tls-cert: HTTPS does not work with this civetweb and OpenSSL") ||
         !strstr(all, "SSL_get_peer_certificate"))
@@ -688,7 +466,7 @@ static void test_fault_status_500_switch(void **state)
 
     (void)state;
     memset(&s, 0, sizeof s);
-    assert_int_equal(start_server(&s, "--fault-status-500", NULL), 0);
+    assert_int_equal(start_server(&s, (const char *[]){"--fault-status-500", NULL}), 0);
     request_to(&r, &s, "GET", "/nowhere", NULL, NULL, 0);
     EXPECT(&r, 500, "{\"code\":101,");
     resp_free(&r);
