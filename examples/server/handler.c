@@ -1,6 +1,5 @@
-/* Routing, authentication, parameter parsing and fault mapping of the HTTP API. JSON goes
- * through the library's jobs_json_* functions; only the login body is parsed here, with cJSON,
- * because the library has no users. */
+/* Routing, authentication, parameter parsing and fault mapping of the HTTP API. Every JSON body,
+ * the login body included, goes through the library's jobs_json_* functions. */
 #include "handler.h"
 
 #include <inttypes.h>
@@ -11,7 +10,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <cJSON.h>
 #include <sodium.h>
 
 /* ---- responses ----------------------------------------------------------------------------- */
@@ -246,65 +244,36 @@ static uint64_t caller(srv_app *app, const srv_request *req)
     return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
 }
 
-static const char *str_member(const cJSON *v)
-{
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* POST /authenticate: {"username"|"email", "password"}, strictly. */
+/* POST /authenticate: {"username"|"email", "password"}, decoded by the library's JSON layer. */
 static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
 {
-    static const char *const keys[] = {"username", "email", "password"};
-    const cJSON *found[3] = {NULL, NULL, NULL};
-    const char *username, *email, *password, *who;
-    char *buf, *json = NULL;
-    const char *end = NULL;
-    cJSON *root, *it;
+    jobs_json_credentials *c;
+    const char *who;
+    char *json = NULL;
     char token[SRV_TOKEN_LEN + 1];
     uint64_t id = 0;
     time_t now = time(NULL);
+    int rc;
 
     if (req->body_len > JOBS_JSON_BODY_MAX) {
         srv_fault(res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
         return;
     }
-    if (!(buf = malloc(req->body_len + 1))) {
+    /* On the heap (it is 1.5 KiB and holds the password), wiped before it is freed. */
+    if (!(c = malloc(sizeof *c))) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
         return;
     }
-    if (req->body_len)
-        memcpy(buf, req->body, req->body_len);
-    buf[req->body_len] = '\0';
-    root = memchr(buf, '\0', req->body_len) ? NULL : cJSON_ParseWithOpts(buf, &end, 1);
-    if (!root) {
-        free(buf);
-        srv_fault(res, app, SRV_FAULT_SYNTAX, "request body is not valid JSON");
-        return;
+    if ((rc = jobs_json_decode_credentials(c, req->body, req->body_len)) != 0) {
+        lib_fault(res, app, rc);
+        goto out;
     }
-    if (!cJSON_IsObject(root))
-        goto body;
-    cJSON_ArrayForEach(it, root) {
-        size_t k;
-        for (k = 0; k < 3; k++)
-            if (it->string && strcmp(it->string, keys[k]) == 0)
-                break;
-        if (k == 3 || found[k] || !cJSON_IsString(it) || memchr(buf, 0, req->body_len))
-            goto body;
-        found[k] = it;
-    }
-    username = str_member(found[0]);
-    email = str_member(found[1]);
-    password = str_member(found[2]);
-    if (!password || (!username && !email) || strlen(password) > SRV_PASSWORD_MAX ||
-        (username && strlen(username) > 255) || (email && strlen(email) > 255))
-        goto body;
-
-    who = username ? username : email;
+    who = c->username ? c->username : c->email;
     if (srv_throttle_locked(app->sessions, who, now)) {
         srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
         goto out;
     }
-    if (!srv_users_verify(app->users, &id, username, email, password)) {
+    if (!srv_users_verify(app->users, &id, c->username, c->email, c->password)) {
         srv_throttle_fail(app->sessions, who, now);
         srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
         goto out;
@@ -316,18 +285,14 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
     }
     add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%u%s\r\n",
                token, app->session_ttl, req->is_tls ? "; Secure" : "");
+    sodium_memzero(token, sizeof token);
     json = malloc(64);
     if (json)
         snprintf(json, 64, "{\"code\":0,\"user_id\":%" PRIu64 "}", id);
     set_body(res, 200, json);
-    goto out;
-body:
-    srv_fault(res, app, SRV_FAULT_BODY,
-              "expected {\"username\" or \"email\": string, \"password\": string}");
 out:
-    cJSON_Delete(root);
-    sodium_memzero(buf, req->body_len);
-    free(buf);
+    sodium_memzero(c, sizeof *c);
+    free(c);
 }
 
 static void route_logout(srv_response *res, srv_app *app, const srv_request *req)

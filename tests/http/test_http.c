@@ -131,6 +131,11 @@ static void test_unknown_user_and_wrong_password_are_the_same_fault(void **state
          "{\"username\":\"alice\",\"password\":\"x\",\"extra\":1}");
     CALL(400, "{\"code\":4,", "POST", "/authenticate", NULL, "{\"username\":\"alice\"}");
     CALL(400, "{\"code\":2,", "POST", "/authenticate", NULL, "{\"username\":");
+    /* cJSON would cut this password at the \u0000 and log in as alice-pw. */
+    CALL(400, "{\"code\":4,", "POST", "/authenticate", NULL,
+         "{\"username\":\"alice\",\"password\":\"alice-pw\\u0000tail\"}");
+    CALL(400, "{\"code\":4,", "POST", "/authenticate", NULL,
+         "{\"username\":\"alice\",\"password\":\"alice-pw\",\"password\":\"x\"}");
 }
 
 static void test_failed_logins_are_throttled(void **state)
