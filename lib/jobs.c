@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "page.h"
+#include "rank.h"
 #include "rules.h"
 
 static void name_key(unsigned char *key, uint64_t owner, const char *name, size_t len)
@@ -62,8 +63,9 @@ int jobs__job_store(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_re
     bool same_slot = was_due && rec->do_run && old->next_run == rec->next_run;
     int rc;
 
+    /* A new job has the highest id there is: appending fills the database's pages whole. */
     jobs__be64_put(key, id);
-    if ((rc = jobs__put(txn, s->jobs, key, sizeof(key), buf, len, 0)))
+    if ((rc = jobs__put(txn, s->jobs, key, sizeof(key), buf, len, old ? 0 : MDB_APPEND)))
         return rc;
     if (was_due && !same_slot && (rc = due_put(txn, s, old->next_run, id, false)))
         return rc;
@@ -86,13 +88,20 @@ static int del_entry(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, ui
 int jobs__job_remove(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *rec)
 {
     unsigned char key[8 + JOBS_NAME_MAX];
+    uint32_t bucket;
+    MDB_val v;
     int rc;
 
     jobs__be64_put(key, id);
     if ((rc = del_entry(txn, s->jobs, key, 8, id)))
         return rc;
     jobs__key2(key, rec->owner, id);
-    if ((rc = del_entry(txn, s->job_owner, key, 16, id)))
+    rc = jobs__get(txn, s->job_owner, key, 16, &v);
+    if (rc == JOBS_ENOTFOUND || (rc == 0 && jobs__rank_value_get(&bucket, &v) != 0))
+        return jobs__error(JOBS_ECORRUPT, "the owner index entry of job %llu is missing or "
+                           "corrupt", (unsigned long long)id);
+    if (rc || (rc = del_entry(txn, s->job_owner, key, 16, id)) ||
+        (rc = jobs__rank_remove(txn, s, rec->owner, bucket)))
         return rc;
     if (rec->name) {
         name_key(key, rec->owner, rec->name, rec->name_len);
@@ -284,8 +293,8 @@ static int job_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
 }
 
 static const jobs__page_kind job_pages = {
-    JOBS__JOB, offsetof(jobs_store, job_owner), false, sizeof(jobs_job_page), sizeof(jobs_job),
-    sizeof(jobs__job_rec), "job", job_page_load, job_name_size, job_fill};
+    JOBS__JOB, offsetof(jobs_store, job_owner), false, true, sizeof(jobs_job_page),
+    sizeof(jobs_job), sizeof(jobs__job_rec), "job", job_page_load, job_name_size, job_fill};
 
 int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner, uint64_t page,
               uint32_t page_size)
@@ -328,7 +337,8 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
     jobs__schedule_rec sched;
     const char *name = (sp->fields & JOBS_JOB_NAME) ? sp->name : NULL;
     bool enabled = (sp->fields & JOBS_JOB_ENABLED) && sp->enabled;
-    unsigned char key[16];
+    unsigned char key[16], val[4];
+    uint32_t bucket;
     int rc;
 
     if ((rc = jobs__stack_usable(txn, s, c->owner, sp->stack)) ||
@@ -344,7 +354,10 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
                          enabled, false, name, c->name_len};
     jobs__key2(key, c->owner, c->id);
     if ((rc = jobs__job_store(txn, s, c->id, NULL, &rec)) ||
-        (rc = jobs__put(txn, s->job_owner, key, sizeof(key), "", 0, 0)) ||
+        (rc = jobs__rank_append(txn, s, c->owner, c->id, &bucket)))
+        return rc;
+    jobs__rank_value(val, bucket);
+    if ((rc = jobs__put(txn, s->job_owner, key, sizeof(key), val, sizeof(val), 0)) ||
         (name && (rc = name_set(txn, s, c->owner, name, c->name_len, c->id, true))) ||
         (rc = jobs__count_add(txn, s, JOBS__JOB, c->owner, 1)))
         return rc;

@@ -1,5 +1,6 @@
 /* The store's public lifecycle: opening (with the schema check or a new store's first
  * contents), closing, and statistics. */
+#include "rank.h"
 #include "rules.h"
 
 static const char schema_key[] = "schema";
@@ -23,6 +24,15 @@ static int check_schema(jobs_store *s, MDB_txn *txn, void *ctx)
     if (v.mv_size != sizeof(version))
         return jobs__error(JOBS_ESCHEMA, "the store's schema version record is malformed");
     memcpy(&version, v.mv_data, sizeof(version));
+    if (version == 1) {
+        /* Schema 1 had no rank index (and empty job_owner values): build it, in the same
+         * transaction as the version change, so a crash leaves either schema whole. */
+        version = JOBS__SCHEMA_VERSION;
+        if ((rc = jobs__rank_build(txn, s)))
+            return rc;
+        return jobs__put(txn, s->meta, schema_key, sizeof(schema_key) - 1, &version,
+                         sizeof(version), 0);
+    }
     if (version != JOBS__SCHEMA_VERSION)
         return jobs__error(JOBS_ESCHEMA,
                            "the store has schema version %u; this libjobs reads version %u",

@@ -1,5 +1,6 @@
 /* Pages of records in id order, shared by jobs, schedules and stacks. */
 #include "page.h"
+#include "rank.h"
 
 typedef struct page_ctx {
     const jobs__page_kind *kind;
@@ -16,7 +17,7 @@ static int page_txn(jobs_store *s, MDB_txn *txn, void *arg)
     page_ctx *c = arg;
     const jobs__page_kind *k = c->kind;
     MDB_dbi index = *(const MDB_dbi *)((const char *)s + k->offset_index);
-    uint64_t n_own = 0, n_public = 0;
+    uint64_t n_own = 0, n_public = 0, skip, from = 0;
     size_t n = 0, size;
     int rc;
 
@@ -26,11 +27,20 @@ static int page_txn(jobs_store *s, MDB_txn *txn, void *arg)
         (rc = jobs__count_get(txn, s, k->kind, JOBS_OWNER_PUBLIC, &n_public)))
         return rc;
     c->info.count = n_own + n_public;
-    if (c->page - 1 <= c->info.count / c->page_size && /* else past the end: nothing to walk */
-        (rc = jobs__index_page(txn, index, k->with_public ? JOBS_OWNER_PUBLIC : c->owner,
-                               c->owner, (c->page - 1) * c->page_size, c->page_size, c->ids,
-                               &n)))
+    /* A page past the end has nothing to walk (and its skip could overflow). */
+    if (c->page - 1 > c->info.count / c->page_size)
+        goto load;
+    skip = (c->page - 1) * c->page_size;
+    if (skip >= c->info.count)
+        goto load;
+    /* Without a rank index, a deep page walks past the skipped entries (schedules and stacks:
+     * few per owner); with one, it starts at most a bucket before its first entry. */
+    if (k->ranked && (rc = jobs__rank_seek(txn, s, c->owner, skip, &from, &skip)))
         return rc;
+    if ((rc = jobs__index_page(txn, index, k->with_public ? JOBS_OWNER_PUBLIC : c->owner,
+                               c->owner, from, skip, c->page_size, c->ids, &n)))
+        return rc;
+load:
 
     size = k->head_size + n * k->item_size;
     for (size_t i = 0; i < n; i++) {

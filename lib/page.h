@@ -10,6 +10,7 @@ typedef struct jobs__page_kind {
     jobs__kind kind;        /* for the per-owner counts */
     size_t offset_index;    /* offsetof(jobs_store, <the (owner, id) index>) */
     bool with_public;       /* merge in the public owner's entries */
+    bool ranked;            /* the index has a rank index (rank.c): deep pages seek */
     size_t head_size;       /* sizeof the public page struct (items follow it) */
     size_t item_size;       /* sizeof one public item */
     size_t rec_size;        /* sizeof one decoded record */

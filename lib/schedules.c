@@ -210,7 +210,7 @@ static int schedule_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *re
 }
 
 static const jobs__page_kind schedule_pages = {
-    JOBS__SCHEDULE, offsetof(jobs_store, schedule_vis), true, sizeof(jobs_schedule_page),
+    JOBS__SCHEDULE, offsetof(jobs_store, schedule_vis), true, false, sizeof(jobs_schedule_page),
     sizeof(jobs_schedule), sizeof(jobs__schedule_rec), "schedule", schedule_page_load,
     schedule_name_size, schedule_fill};
 

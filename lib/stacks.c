@@ -158,7 +158,7 @@ static int stack_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
 }
 
 static const jobs__page_kind stack_pages = {
-    JOBS__STACK, offsetof(jobs_store, stack_vis), true, sizeof(jobs_stack_page),
+    JOBS__STACK, offsetof(jobs_store, stack_vis), true, false, sizeof(jobs_stack_page),
     sizeof(jobs_stack), sizeof(jobs__stack_rec), "stack", stack_page_load, stack_name_size,
     stack_fill};
 

@@ -141,7 +141,7 @@ int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner
 /* One side of an index walk: a cursor over the ids of one owner. */
 typedef struct side {
     MDB_cursor *cur;
-    uint64_t owner, id;
+    uint64_t owner, id, from;
     bool done;
 } side;
 
@@ -152,7 +152,7 @@ static int side_step(side *sd, MDB_cursor_op op)
     int rc;
 
     if (op == MDB_SET_RANGE) {
-        jobs__key2(start, sd->owner, 0);
+        jobs__key2(start, sd->owner, sd->from);
         k.mv_size = sizeof(start);
         k.mv_data = start;
     }
@@ -173,10 +173,10 @@ static int side_step(side *sd, MDB_cursor_op op)
     return 0;
 }
 
-int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t skip,
-                     size_t max, uint64_t *ids, size_t *n)
+int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t from,
+                     uint64_t skip, size_t max, uint64_t *ids, size_t *n)
 {
-    side sides[2] = {{NULL, a, 0, false}, {NULL, b, 0, a == b}};
+    side sides[2] = {{NULL, a, 0, from, false}, {NULL, b, 0, from, a == b}};
     int rc = 0;
 
     *n = 0;
@@ -379,6 +379,7 @@ static int open_dbis(jobs_store *s, MDB_txn *txn, void *ctx)
         {"counts", offsetof(jobs_store, counts)},
         {"jobs", offsetof(jobs_store, jobs)},
         {"job_owner", offsetof(jobs_store, job_owner)},
+        {"job_rank", offsetof(jobs_store, job_rank)},
         {"job_name", offsetof(jobs_store, job_name)},
         {"job_due", offsetof(jobs_store, job_due)},
         {"schedules", offsetof(jobs_store, schedules)},

@@ -11,7 +11,7 @@
 #include "util.h"
 
 /* The schema version this library reads and writes (meta key "schema"). */
-#define JOBS__SCHEMA_VERSION 1u
+#define JOBS__SCHEMA_VERSION 2u
 
 /* Internal code: the map is full and may be grown (never returned to callers). */
 #define JOBS__EMAPFULL (-1000)
@@ -24,7 +24,8 @@ struct jobs_store {
     MDB_dbi meta;        /* "schema" -> u32; "next.<kind>" -> u64: next id to assign */
     MDB_dbi counts;      /* kind(1) owner(8) -> u64: entities per owner (per visibility) */
     MDB_dbi jobs;        /* id(8) -> job record */
-    MDB_dbi job_owner;   /* owner(8) id(8) -> "": an owner's jobs in id order */
+    MDB_dbi job_owner;   /* owner(8) id(8) -> bucket(4): an owner's jobs in id order */
+    MDB_dbi job_rank;    /* the counted index over job_owner (rank.c) */
     MDB_dbi job_name;    /* owner(8) name -> id(8): job names per owner */
     MDB_dbi job_due;     /* next_run(8, biased) id(8) -> "": active jobs in due order */
     MDB_dbi schedules;   /* id(8) -> schedule record */
@@ -99,10 +100,10 @@ int jobs__count_get(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner
 int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, int64_t delta);
 
 /* Reads one page of an (owner, id) index: the ids of owner `a` and of owner `b` merged in id
- * order (pass a == b for one owner), skipping `skip` and taking at most `max` into `ids`;
- * *n is how many were taken. Returns 0 or an error. */
-int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t skip,
-                     size_t max, uint64_t *ids, size_t *n);
+ * order (pass a == b for one owner), starting at id `from`, skipping `skip` and taking at most
+ * `max` into `ids`; *n is how many were taken. Returns 0 or an error. */
+int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t from,
+                     uint64_t skip, size_t max, uint64_t *ids, size_t *n);
 
 /* The store's notion of now. */
 int64_t jobs__now(jobs_store *s);

@@ -70,8 +70,9 @@ JOBS_EXTERN void jobs_job_free(jobs_job *job);
 JOBS_EXTERN void jobs_job_page_free(jobs_job_page *page);
 
 /**
- * One page of an owner's jobs, ordered by id. `count` is O(1); the page itself currently walks
- * the entries before it (O(page * page_size)), which a counted index will make O(log n).
+ * One page of an owner's jobs, ordered by id. `count` is O(1), and finding where any page
+ * starts is O(log n) (a counted index, see docs/storage.md): page 50,000 costs about what page
+ * 1 does.
  *
  * @param[out] out    the page (caller frees with jobs_job_page_free())
  * @param store       the store

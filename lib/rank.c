@@ -1,0 +1,264 @@
+/* The counted index of an owner's jobs (database "job_rank"): where an owner's k-th job is, in
+ * O(log n) reads, so that a deep page costs about what the first one does.
+ *
+ * Ids only grow, so an owner's new job always comes after all of its others. Its jobs are cut,
+ * in id order, into buckets of at most JOBS__RANK_BUCKET insertions: a new job goes into the
+ * owner's last bucket, or opens a new one when that has taken its share. A bucket never splits
+ * and never moves; deleting a job only lowers its bucket's count. A Fenwick tree over the
+ * bucket counts answers "which bucket holds the k-th job, and how many of its jobs come before
+ * it" in one pass from the root down, reading one node per level.
+ *
+ * Keys (all integers big-endian, under the owner so an owner's index is one key range):
+ *   owner(8) 'S'            -> u32 buckets, u32 insertions into the last bucket (native)
+ *   owner(8) 'B' bucket(4)  -> u64 first id of the bucket (native); buckets count from 1
+ *   owner(8) 'F' node(4)    -> u64 Fenwick node (native): the jobs of buckets
+ *                              (node - lowbit(node), node]; absent means 0
+ * The tree spans 1..top, top the smallest power of two >= buckets. When a new bucket passes
+ * top, the tree doubles: the new root covers everything so far and so starts at the old root's
+ * value, and the nodes in between cover only buckets that do not exist yet. */
+#include "rank.h"
+
+typedef struct rank_state {
+    uint32_t buckets; /* buckets opened so far */
+    uint32_t fill;    /* insertions into the last one */
+} rank_state;
+
+static size_t rank_key(unsigned char key[13], uint64_t owner, char tag, uint32_t n)
+{
+    jobs__be64_put(key, owner);
+    key[8] = (unsigned char)tag;
+    if (tag == 'S')
+        return 9;
+    key[9] = (unsigned char)(n >> 24);
+    key[10] = (unsigned char)(n >> 16);
+    key[11] = (unsigned char)(n >> 8);
+    key[12] = (unsigned char)n;
+    return 13;
+}
+
+static int corrupt(uint64_t owner)
+{
+    return jobs__error(JOBS_ECORRUPT, "the job rank index of owner %llu is corrupt",
+                       (unsigned long long)owner);
+}
+
+static int state_get(MDB_txn *txn, jobs_store *s, uint64_t owner, rank_state *st)
+{
+    unsigned char key[13];
+    MDB_val v;
+    int rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, 'S', 0), &v);
+
+    memset(st, 0, sizeof(*st));
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(*st))
+        return corrupt(owner);
+    memcpy(st, v.mv_data, sizeof(*st));
+    if (st->fill > JOBS__RANK_BUCKET || (st->buckets == 0) != (st->fill == 0))
+        return corrupt(owner);
+    return 0;
+}
+
+static int u64_get(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
+                   uint64_t *out)
+{
+    unsigned char key[13];
+    MDB_val v;
+    int rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, tag, n), &v);
+
+    *out = 0;
+    if (rc == JOBS_ENOTFOUND)
+        return tag == 'F' ? 0 : corrupt(owner);
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(*out))
+        return corrupt(owner);
+    memcpy(out, v.mv_data, sizeof(*out));
+    return 0;
+}
+
+static int u64_put(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
+                   uint64_t value)
+{
+    unsigned char key[13];
+    size_t klen = rank_key(key, owner, tag, n);
+
+    if (tag == 'F' && value == 0) { /* an empty node is no node */
+        int rc = jobs__del(txn, s->job_rank, key, klen);
+        return rc == JOBS_ENOTFOUND ? 0 : rc;
+    }
+    return jobs__put(txn, s->job_rank, key, klen, &value, sizeof(value), 0);
+}
+
+/* The tree's span for a number of buckets: the smallest power of two >= buckets. */
+static uint32_t top_of(uint32_t buckets)
+{
+    uint32_t top = 1;
+
+    if (buckets == 0)
+        return 0;
+    while (top < buckets)
+        top <<= 1;
+    return top;
+}
+
+/* Adds delta to bucket b: to every node whose range holds b. */
+static int tree_add(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t b, uint32_t top,
+                    int delta)
+{
+    for (uint64_t i = b; i <= top; i += i & (~i + 1)) {
+        uint64_t v;
+        int rc = u64_get(txn, s, owner, 'F', (uint32_t)i, &v);
+
+        if (rc)
+            return rc;
+        if (delta < 0 && v == 0)
+            return corrupt(owner);
+        if ((rc = u64_put(txn, s, owner, 'F', (uint32_t)i, v + (uint64_t)(int64_t)delta)))
+            return rc;
+    }
+    return 0;
+}
+
+int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                      uint32_t *bucket)
+{
+    unsigned char key[13];
+    rank_state st;
+    int rc;
+
+    if ((rc = state_get(txn, s, owner, &st)))
+        return rc;
+    if (st.buckets == 0 || st.fill == JOBS__RANK_BUCKET) {
+        uint32_t top = top_of(st.buckets);
+
+        if (st.buckets == UINT32_MAX / 2)
+            return jobs__error(JOBS_ENOSPC, "owner %llu has opened too many rank buckets",
+                               (unsigned long long)owner);
+        if (st.buckets + 1 > top && top > 0) {
+            uint64_t root;
+            if ((rc = u64_get(txn, s, owner, 'F', top, &root)) ||
+                (rc = u64_put(txn, s, owner, 'F', top * 2, root)))
+                return rc;
+        }
+        st.buckets++;
+        st.fill = 0;
+        if ((rc = u64_put(txn, s, owner, 'B', st.buckets, id)))
+            return rc;
+    }
+    st.fill++;
+    if ((rc = tree_add(txn, s, owner, st.buckets, top_of(st.buckets), +1)) ||
+        (rc = jobs__put(txn, s->job_rank, key, rank_key(key, owner, 'S', 0), &st, sizeof(st),
+                        0)))
+        return rc;
+    *bucket = st.buckets;
+    return 0;
+}
+
+int jobs__rank_remove(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t bucket)
+{
+    rank_state st;
+    int rc;
+
+    if ((rc = state_get(txn, s, owner, &st)))
+        return rc;
+    if (bucket == 0 || bucket > st.buckets)
+        return corrupt(owner);
+    return tree_add(txn, s, owner, bucket, top_of(st.buckets), -1);
+}
+
+int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, uint64_t *from,
+                    uint64_t *rest)
+{
+    rank_state st;
+    uint32_t top, pos = 0;
+    uint64_t left = skip;
+    int rc;
+
+    *from = 0;
+    *rest = skip;
+    if (skip == 0)
+        return 0;
+    if ((rc = state_get(txn, s, owner, &st)))
+        return rc;
+    if (st.buckets == 0)
+        return 0; /* no jobs: the walk finds nothing either way */
+    top = top_of(st.buckets);
+    /* Descend from the root: take a whole subtree whenever all of it comes before the job. */
+    for (uint32_t step = top; step > 0; step >>= 1) {
+        uint64_t v;
+
+        if ((rc = u64_get(txn, s, owner, 'F', pos + step, &v)))
+            return rc;
+        if (v <= left) {
+            pos += step;
+            left -= v;
+        }
+    }
+    if (pos >= st.buckets)
+        return 0; /* skip is past the last job: an empty page */
+    if ((rc = u64_get(txn, s, owner, 'B', pos + 1, from)))
+        return rc;
+    *rest = left;
+    return 0;
+}
+
+/* Reads up to max keys of job_owner after `after` (from the first when NULL) into keys. */
+static int owner_keys(MDB_txn *txn, jobs_store *s, const unsigned char *after,
+                      unsigned char (*keys)[16], size_t max, size_t *n)
+{
+    MDB_cursor *cur;
+    MDB_val k = {16, (void *)after}, v;
+    int rc;
+
+    *n = 0;
+    if ((rc = mdb_cursor_open(txn, s->job_owner, &cur)))
+        return jobs__mdb_error(rc, "building the job rank index");
+    rc = mdb_cursor_get(cur, &k, &v, after ? MDB_SET_RANGE : MDB_FIRST);
+    if (rc == 0 && after && memcmp(k.mv_data, after, 16) == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    for (; rc == 0 && *n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 16) {
+            mdb_cursor_close(cur);
+            return jobs__error(JOBS_ECORRUPT, "a job owner index key is corrupt");
+        }
+        memcpy(keys[(*n)++], k.mv_data, 16);
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "building the job rank index");
+}
+
+int jobs__rank_build(MDB_txn *txn, jobs_store *s)
+{
+    enum { BATCH = 1024 };
+    unsigned char (*keys)[16], after[16];
+    size_t n = BATCH;
+    int rc;
+
+    if ((rc = mdb_drop(txn, s->job_rank, 0)))
+        return jobs__mdb_error(rc, "clearing the job rank index");
+    if (!(keys = jobs__malloc(BATCH * sizeof(*keys))))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    /* In batches: the keys first, then the value of each rewritten with a plain put, so no
+     * cursor walks entries that are being rewritten. */
+    for (bool first = true; rc == 0 && n == BATCH; first = false) {
+        if ((rc = owner_keys(txn, s, first ? NULL : after, keys, BATCH, &n)))
+            break;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            unsigned char val[4];
+            uint32_t bucket;
+
+            if (!(rc = jobs__rank_append(txn, s, jobs__be64_get(keys[i]),
+                                         jobs__be64_get(keys[i] + 8), &bucket))) {
+                jobs__rank_value(val, bucket);
+                rc = jobs__put(txn, s->job_owner, keys[i], 16, val, sizeof(val), 0);
+            }
+        }
+        if (n)
+            memcpy(after, keys[n - 1], 16);
+    }
+    jobs__free(keys);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/* The counted index of an owner's jobs: the owner's k-th job in O(log n) reads (see rank.c).
+ * Every function runs inside the caller's transaction; the job_owner entry of a job holds the
+ * bucket it was counted in, so that removing it can uncount it. */
+#ifndef JOBS_LIB_RANK_H
+#define JOBS_LIB_RANK_H
+
+#include "store.h"
+
+/* Insertions per bucket: a deep page reads about log2(jobs / 32) tree nodes, then walks at most
+ * 31 entries of job_owner before its first job. */
+#define JOBS__RANK_BUCKET 32u
+
+/* Counts a new job `id` of `owner`, which must be above all of the owner's ids so far; *bucket
+ * is where it was counted (to store in its job_owner entry). */
+int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                      uint32_t *bucket);
+
+/* Uncounts a job of `owner` that was counted in `bucket`. */
+int jobs__rank_remove(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t bucket);
+
+/* Where the owner's job number skip + 1 (in id order) is: walking job_owner from (owner, *from)
+ * and passing *rest entries reaches it. When skip is 0 or past the end: *from = 0 and *rest =
+ * skip (the walk then finds the first job, or nothing). */
+int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, uint64_t *from,
+                    uint64_t *rest);
+
+/* Rebuilds the whole index from job_owner (and rewrites job_owner's values): the migration of
+ * a schema 1 store, which had no rank index. */
+int jobs__rank_build(MDB_txn *txn, jobs_store *s);
+
+/* The job_owner value: the bucket, 4 bytes big-endian. */
+static inline void jobs__rank_value(unsigned char v[4], uint32_t bucket)
+{
+    v[0] = (unsigned char)(bucket >> 24);
+    v[1] = (unsigned char)(bucket >> 16);
+    v[2] = (unsigned char)(bucket >> 8);
+    v[3] = (unsigned char)bucket;
+}
+
+static inline int jobs__rank_value_get(uint32_t *bucket, const MDB_val *v)
+{
+    const unsigned char *p = v->mv_data;
+
+    if (v->mv_size != 4)
+        return -1;
+    *bucket = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return 0;
+}
+
+#endif
