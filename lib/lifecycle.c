@@ -54,6 +54,8 @@ int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
                            opts->version, JOBS_STORE_OPTIONS_VERSION);
     if (!opts->path || !*opts->path)
         return jobs__error(JOBS_EINVAL, "the store options need a path");
+    if (opts->flags & ~(unsigned)(JOBS_STORE_NOSYNC | JOBS_STORE_NO_GROUP_COMMIT))
+        return jobs__error(JOBS_EINVAL, "unknown store flags 0x%x", opts->flags);
     if (opts->page_size > JOBS__PAGE_SIZE_MAX)
         return jobs__error(JOBS_EINVAL, "page size %u is above %u", opts->page_size,
                            JOBS__PAGE_SIZE_MAX);
@@ -87,6 +89,8 @@ static int stat_store(jobs_store *s, MDB_txn *txn, void *ctx)
     st->jobs = dbs[0].ms_entries;
     st->schedules = dbs[1].ms_entries;
     st->stacks = dbs[2].ms_entries;
+    st->writes = atomic_load(&s->writes);
+    st->commits = atomic_load(&s->commits);
     return 0;
 }
 

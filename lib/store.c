@@ -13,6 +13,8 @@
 #define DEFAULT_MAX_READERS 256u
 #define DEFAULT_PAGE_SIZE 10u
 #define MAX_DBS 16
+/* Operations per group commit: bounds a batch's transaction and its callers' wait. */
+#define GROUP_COMMIT_MAX 256
 
 /* The stores this process has open, by device and inode: LMDB's locks are per process, so a
  * second environment on the same files in one process would corrupt them. */
@@ -329,39 +331,162 @@ int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx)
     }
 }
 
-int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
+/* ---- writes: group commit ---------------------------------------------------------------- */
+
+/* One caller's write, queued on the store while its caller waits. */
+typedef struct jobs__op {
+    jobs__txn_fn fn;
+    void *ctx;
+    int rc;
+    bool done;               /* set by the leader under gc_lock; then the op is the caller's */
+    struct jobs__op *next;   /* the queue, and then the batch */
+    struct jobs__op *again;  /* the part of the batch still to run */
+    char msg[512];           /* jobs_error_last() of a failure, for the caller's thread */
+} jobs__op;
+
+static void op_fail(jobs__op *op, int rc)
 {
-    for (;;) {
-        MDB_txn *txn;
+    op->rc = rc;
+    snprintf(op->msg, sizeof(op->msg), "%s", jobs_error_last());
+}
+
+/* Runs the `again` chain from `todo` in one write transaction and one commit. Sets every op's
+ * rc: 0 (committed), an error (its changes undone), or JOBS__EMAPFULL (to run again once the
+ * map has grown). Returns 0, or an LMDB code of mdb_txn_begin for the whole chain. */
+static int batch_once(jobs_store *s, jobs__op *todo)
+{
+    bool nest = todo->again != NULL, any = false;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+
+    if (rc)
+        return rc;
+    for (jobs__op *op = todo; op; op = op->again) {
+        MDB_txn *t = txn;
+
+        /* Alone, an op needs no nesting: when it fails, the whole transaction is its own. */
+        if (nest && (rc = mdb_txn_begin(s->env, txn, 0, &t))) {
+            op_fail(op, jobs__mdb_error(rc, "starting a nested transaction"));
+            continue;
+        }
+        rc = op->fn(s, t, op->ctx);
+        if (nest && rc == 0 && (rc = mdb_txn_commit(t)))
+            rc = jobs__mdb_error(rc, "commit");
+        else if (nest && rc)
+            mdb_txn_abort(t);
+        if (rc) {
+            op_fail(op, rc);
+            if (!nest) {
+                mdb_txn_abort(txn);
+                return 0;
+            }
+        } else {
+            op->rc = 0;
+            any = true;
+        }
+    }
+    if (!any) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if ((rc = mdb_txn_commit(txn))) {
+        rc = jobs__mdb_error(rc, "commit");
+        for (jobs__op *op = todo; op; op = op->again)
+            if (op->rc == 0)
+                op_fail(op, rc);
+        return 0;
+    }
+    atomic_fetch_add(&s->commits, 1);
+    for (jobs__op *op = todo; op; op = op->again)
+        if (op->rc == 0)
+            atomic_fetch_add(&s->writes, 1);
+    return 0;
+}
+
+/* Runs a batch (the `again` chain from `todo`) to the end: every op gets its final rc. */
+static void run_batch(jobs_store *s, jobs__op *todo)
+{
+    while (todo) {
+        jobs__op *retry = NULL, **tail = &retry;
         size_t seen;
         int rc;
 
         pthread_rwlock_rdlock(&s->map_lock);
         seen = map_size(s);
-        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-        if (rc) {
-            pthread_rwlock_unlock(&s->map_lock);
-            if (rc == MDB_MAP_RESIZED) {
-                if ((rc = resize(s, 0, false)) != 0)
-                    return rc;
-                continue;
-            }
-            return jobs__mdb_error(rc, "starting a write transaction");
-        }
-        rc = fn(s, txn, ctx);
-        if (rc == 0) {
-            rc = mdb_txn_commit(txn);
-            if (rc)
-                rc = jobs__mdb_error(rc, "commit");
-        } else {
-            mdb_txn_abort(txn);
-        }
+        rc = batch_once(s, todo);
         pthread_rwlock_unlock(&s->map_lock);
-        if (rc != JOBS__EMAPFULL)
-            return rc;
-        if ((rc = resize(s, seen, true)) != 0)
-            return rc;
+        if (rc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
+            if ((rc = resize(s, 0, false)) == 0)
+                continue;
+        } else if (rc) {
+            rc = jobs__mdb_error(rc, "starting a write transaction");
+        }
+        if (rc) {
+            for (jobs__op *op = todo; op; op = op->again)
+                op_fail(op, rc);
+            return;
+        }
+        for (jobs__op *op = todo; op; op = op->again)
+            if (op->rc == JOBS__EMAPFULL) {
+                *tail = op;
+                tail = &op->again;
+            }
+        *tail = NULL;
+        if (retry && (rc = resize(s, seen, true))) {
+            for (jobs__op *op = retry; op; op = op->again)
+                op_fail(op, rc);
+            return;
+        }
+        todo = retry;
     }
+}
+
+int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
+{
+    jobs__op op = {fn, ctx, 0, false, NULL, NULL, ""};
+
+    pthread_mutex_lock(&s->gc_lock);
+    *s->gc_tail = &op;
+    s->gc_tail = &op.next;
+    while (!op.done) {
+        jobs__op *batch, *last;
+        size_t n = 1;
+
+        if (s->gc_leader) {
+            pthread_cond_wait(&s->gc_cv, &s->gc_lock);
+            continue;
+        }
+        /* Lead: take up to gc_max queued ops (this one among them, as it is still queued). */
+        s->gc_leader = true;
+        batch = last = s->gc_head;
+        last->again = NULL;
+        while (n < s->gc_max && last->next) {
+            last->again = last->next;
+            last = last->next;
+            last->again = NULL;
+            n++;
+        }
+        s->gc_head = last->next;
+        if (!s->gc_head)
+            s->gc_tail = &s->gc_head;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->gc_lock);
+
+        run_batch(s, batch);
+
+        pthread_mutex_lock(&s->gc_lock);
+        /* Once done is set, the op belongs to its caller again: read next first. */
+        for (jobs__op *o = batch, *next; o; o = next) {
+            next = o->next;
+            o->done = true;
+        }
+        s->gc_leader = false;
+        pthread_cond_broadcast(&s->gc_cv);
+    }
+    pthread_mutex_unlock(&s->gc_lock);
+    if (op.rc)
+        jobs__error(op.rc, "%s", op.msg);
+    return op.rc;
 }
 
 /* ---- opening and closing ---------------------------------------------------------------- */
@@ -463,6 +588,10 @@ int jobs__env_open(jobs_store **out, const jobs_store_options *o, jobs__txn_fn i
         pthread_rwlockattr_destroy(&attr);
     }
     pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_mutex_init(&s->gc_lock, NULL);
+    pthread_cond_init(&s->gc_cv, NULL);
+    s->gc_tail = &s->gc_head;
+    s->gc_max = (o->flags & JOBS_STORE_NO_GROUP_COMMIT) ? 1 : GROUP_COMMIT_MAX;
 
     if (o->flags & JOBS_STORE_NOSYNC)
         flags |= MDB_NOSYNC;
@@ -508,6 +637,8 @@ void jobs__env_close(jobs_store *s)
     if (s->env)
         mdb_env_close(s->env);
     pthread_mutex_destroy(&s->pool_lock);
+    pthread_mutex_destroy(&s->gc_lock);
+    pthread_cond_destroy(&s->gc_cv);
     pthread_rwlock_destroy(&s->map_lock);
     unregister_open(s);
     jobs__free(s);

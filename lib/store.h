@@ -6,6 +6,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -42,6 +43,17 @@ struct jobs_store {
     MDB_txn **pool;
     size_t pool_n, pool_cap;
 
+    /* Group commit (jobs__write): writers queue their operations, and one of them, the leader,
+     * runs what is queued in one transaction with one commit while the others wait for it. */
+    pthread_mutex_t gc_lock;
+    pthread_cond_t gc_cv;      /* broadcast when a batch is done */
+    struct jobs__op *gc_head;  /* queued, not yet taken by a leader */
+    struct jobs__op **gc_tail;
+    bool gc_leader;            /* a leader is running a batch */
+    size_t gc_max;             /* operations per batch: 1 with JOBS_STORE_NO_GROUP_COMMIT */
+    _Atomic uint64_t writes;   /* ops committed, for jobs_store_stat */
+    _Atomic uint64_t commits;  /* commits that took them */
+
     size_t max_map_size;
     uint32_t page_size;
     jobs_clock_fn clock;
@@ -63,7 +75,12 @@ void jobs__env_close(jobs_store *s);
 
 /* Runs `fn` in a write transaction and commits when it returns 0; aborts otherwise. When the
  * map fills up, the map is grown and `fn` runs again from the start: `fn` must reset whatever
- * it accumulates in ctx. Returns 0 only once the commit succeeded. */
+ * it accumulates in ctx. Returns 0 only once the commit succeeded.
+ *
+ * Group commit: concurrent calls share one transaction and one commit (one flush). Each `fn`
+ * then runs in its own nested transaction, so its failure undoes only its own changes and is
+ * reported only to its own caller, with its own jobs_error_last() detail. `fn` may run on
+ * another caller's thread: it must not depend on the calling thread. */
 int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx);
 
 /* Translates an LMDB return code into a JOBS_E* code with a detail message. */

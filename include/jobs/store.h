@@ -30,7 +30,14 @@ enum jobs_store_flags {
      * nothing, but an operating-system crash or power loss may lose the last commits. For tests
      * and bulk loads; never for data you have acknowledged to someone.
      */
-    JOBS_STORE_NOSYNC = 1u << 0
+    JOBS_STORE_NOSYNC = 1u << 0,
+    /**
+     * Give every write its own transaction and commit. By default, writes that arrive while
+     * another is committing wait and then share one transaction and one commit (group commit:
+     * one flush for all of them, each still told its own result only once it is durable). This
+     * flag turns that off, to measure the difference; there is no other reason to set it.
+     */
+    JOBS_STORE_NO_GROUP_COMMIT = 1u << 1
 };
 
 /** The version of jobs_store_options this header describes. */
@@ -84,6 +91,9 @@ typedef struct jobs_store_stat_info {
     uint64_t jobs;        /**< jobs in the store, all owners */
     uint64_t schedules;   /**< schedules, built-in ones included */
     uint64_t stacks;      /**< stacks */
+    uint64_t writes;      /**< write calls committed through this handle since it was opened */
+    uint64_t commits;     /**< LMDB commits they took: fewer than writes when group commit
+                               let concurrent writes share one */
 } jobs_store_stat_info;
 
 /**

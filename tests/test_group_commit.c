@@ -1,0 +1,193 @@
+/* Group commit: writes that arrive while another is being committed share one transaction and
+ * one commit, yet each caller gets its own answer (its own error and detail message), a failed
+ * write leaves nothing behind, and every acknowledged write is durable.
+ *
+ * To make the writers pile up, the first writer's clock call (made inside its transaction, when
+ * an enabled job is created) waits until every other writer is about to call in, then a little
+ * longer; meanwhile the others queue behind it. */
+#include "fixture.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define WRITERS 15
+
+typedef struct gate {
+    atomic_int arrived;   /* writers about to call jobs_create */
+    atomic_bool held;     /* the first clock call has been made */
+} gate;
+
+static gate g;
+
+static int64_t gated_clock(void *ctx)
+{
+    (void)ctx;
+    if (!atomic_exchange(&g.held, true)) {
+        struct timespec pause = {0, 200 * 1000 * 1000};
+        while (atomic_load(&g.arrived) < WRITERS)
+            sched_yield();
+        nanosleep(&pause, NULL); /* they are past the increment; let them reach the queue */
+    }
+    return FX_T0;
+}
+
+typedef struct writer {
+    jobs_store *store;
+    uint64_t stack;
+    int kind;          /* 0: valid, 1: missing stack, 2: the shared name */
+    uint64_t bad_stack;
+    uint64_t id;
+    int rc;
+    char detail[512];
+} writer;
+
+static void *write_one(void *arg)
+{
+    writer *w = arg;
+    jobs_job_spec spec = {0};
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    spec.stack = w->kind == 1 ? w->bad_stack : w->stack;
+    spec.schedule = FX_HOURLY;
+    spec.enabled = true;
+    if (w->kind == 2) {
+        spec.fields |= JOBS_JOB_NAME;
+        spec.name = "shared-name";
+    }
+    atomic_fetch_add(&g.arrived, 1);
+    w->rc = jobs_create(&w->id, w->store, 1, &spec);
+    snprintf(w->detail, sizeof(w->detail), "%s", jobs_error_last());
+    return NULL;
+}
+
+/* The first writer (valid, enabled) holds the transaction; then WRITERS - 1 more. */
+static void run_writers(fixture *fx, writer *w, uint64_t stack)
+{
+    pthread_t t[WRITERS];
+    jobs_job_spec spec = {0};
+    uint64_t first = 0;
+
+    atomic_store(&g.arrived, 1);
+    atomic_store(&g.held, false);
+    for (int i = 0; i < WRITERS - 1; i++) {
+        w[i] = (writer){fx->store, stack, i % 3, 9000 + (uint64_t)i, 0, 0, ""};
+        assert_int_equal(pthread_create(&t[i], NULL, write_one, &w[i]), 0);
+    }
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    spec.stack = stack;
+    spec.schedule = FX_HOURLY;
+    spec.enabled = true;
+    assert_int_equal(jobs_create(&first, fx->store, 1, &spec), 0);
+    for (int i = 0; i < WRITERS - 1; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    w[WRITERS - 1] = (writer){fx->store, stack, 0, 0, first, 0, ""};
+}
+
+static int durable_gated(void **state)
+{
+    fixture *fx;
+    int rc = fx_setup_closed(state);
+
+    fx = *state;
+    fx->opts.flags &= ~(unsigned)JOBS_STORE_NOSYNC;
+    fx->opts.clock = gated_clock;
+    fx->opts.clock_ctx = NULL;
+    return rc;
+}
+
+static void test_concurrent_writes_share_commits_and_keep_their_own_answers(void **state)
+{
+    fixture *fx = *state;
+    writer w[WRITERS];
+    jobs_store_stat_info before, after;
+    uint64_t stack;
+    int named = 0, valid = 0;
+
+    fx_open(fx);
+    stack = fx_stack(fx, 1, false);
+    assert_int_equal(jobs_store_stat(&before, fx->store), 0);
+    run_writers(fx, w, stack);
+    assert_int_equal(jobs_store_stat(&after, fx->store), 0);
+
+    for (int i = 0; i < WRITERS; i++) {
+        char want[64];
+
+        switch (w[i].kind) {
+        case 1: /* its own error, with its own detail */
+            assert_int_equal(w[i].rc, JOBS_ESTACK);
+            snprintf(want, sizeof(want), "%llu", (unsigned long long)w[i].bad_stack);
+            if (!strstr(w[i].detail, want))
+                fail_msg("writer %d: detail '%s' does not name stack %s", i, w[i].detail, want);
+            break;
+        case 2: /* one of them gets the name, the others a name conflict */
+            if (w[i].rc == 0)
+                named++, valid++;
+            else
+                assert_int_equal(w[i].rc, JOBS_EEXISTS);
+            break;
+        default:
+            assert_int_equal(w[i].rc, 0);
+            valid++;
+        }
+    }
+    assert_int_equal(named, 1);
+    assert_int_equal(after.writes - before.writes, (uint64_t)valid);
+    /* They shared commits: the whole point. */
+    if (after.commits - before.commits >= after.writes - before.writes)
+        fail_msg("%llu writes took %llu commits",
+                 (unsigned long long)(after.writes - before.writes),
+                 (unsigned long long)(after.commits - before.commits));
+
+    /* Durable and exact: after a reopen, every acknowledged job and nothing else. */
+    fx_reopen(fx);
+    assert_int_equal(fx_count(fx, 1), (uint64_t)valid);
+    for (int i = 0; i < WRITERS; i++) {
+        if (w[i].rc == 0) {
+            jobs_job *j = fx_get(fx, 1, w[i].id);
+            assert_int_equal(j->stack, stack);
+            jobs_job_free(j);
+        }
+    }
+}
+
+static void test_without_group_commit_each_write_commits_alone(void **state)
+{
+    fixture *fx = *state;
+    writer w[WRITERS];
+    jobs_store_stat_info before, after;
+    uint64_t stack;
+
+    fx->opts.flags |= JOBS_STORE_NO_GROUP_COMMIT;
+    fx_open(fx);
+    stack = fx_stack(fx, 1, false);
+    assert_int_equal(jobs_store_stat(&before, fx->store), 0);
+    run_writers(fx, w, stack);
+    assert_int_equal(jobs_store_stat(&after, fx->store), 0);
+    assert_true(after.writes - before.writes >= WRITERS / 3);
+    assert_int_equal(after.commits - before.commits, after.writes - before.writes);
+}
+
+static void test_unknown_store_flags_are_refused(void **state)
+{
+    fixture *fx = *state;
+
+    fx->opts.flags |= 1u << 7;
+    assert_int_equal(fx_try_open(fx), JOBS_EINVAL);
+    assert_non_null(strstr(jobs_error_last(), "unknown store flags"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_concurrent_writes_share_commits_and_keep_their_own_answers, durable_gated,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_without_group_commit_each_write_commits_alone,
+                                        durable_gated, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_store_flags_are_refused, fx_setup_closed,
+                                        fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
