@@ -3,7 +3,7 @@
 # Quick no-op when everything is present; `apt-get update` runs only when something is missing.
 set -euo pipefail
 
-# One list; extend it here. The last four are for the demo server and its tests.
+# One list; extend it here. From libcivetweb-dev on, they are for the demo server and its tests.
 PACKAGES=(
     build-essential
     cmake
@@ -12,10 +12,12 @@ PACKAGES=(
     libcjson-dev
     libcmocka-dev
     lmdb-utils
+    libsqlite3-dev
     libcivetweb-dev
     libsodium-dev
     libcurl4-openssl-dev
     openssl
+    libssl-dev
 )
 
 missing=()

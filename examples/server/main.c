@@ -189,28 +189,74 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
-/* Debian's libcivetweb (1.15) loads OpenSSL at run time with dlopen("libssl.so") and looks up
- * its functions by name, OpenSSL 1.1 API. One of them, SSL_get_peer_certificate, is only a
- * macro in OpenSSL 3 (the exported function is SSL_get1_peer_certificate), so civetweb's
- * pointer stays NULL and every worker that accepts an HTTPS connection calls it and crashes the
- * server. Refuses to start in that case rather than crash on the first request. */
-static bool tls_usable(void)
+/* ---- TLS ----------------------------------------------------------------------------------- */
+
+/* Debian's libcivetweb (1.15) loads OpenSSL at run time with dlopen("libssl.so") and
+ * dlopen("libcrypto.so") and looks up its functions by name, OpenSSL 1.1 API. One of them,
+ * SSL_get_peer_certificate, is only a macro in OpenSSL 3 (the exported function is
+ * SSL_get1_peer_certificate), so civetweb would call a NULL pointer on the first HTTPS
+ * connection. libjobs-tls-compat.so (tls-compat.c) exports it and has the SONAME libssl.so: once
+ * it is loaded here, glibc answers civetweb's dlopen("libssl.so") with it, and civetweb finds
+ * that function in it and all the others in libssl.so.3, its dependency. RTLD_LOCAL is enough
+ * (glibc matches a loaded object by SONAME whatever its scope) and keeps OpenSSL's symbols out of
+ * the global scope. It stays loaded until exit.
+ *
+ * The module is looked for next to the executable (build tree), then in JOBS_TLS_COMPAT_INSTALLED
+ * relative to it (installed: bin/ and lib/jobs-server/). Returns false, with a message, when it
+ * cannot be loaded or civetweb would still miss the function: the server then refuses to start
+ * rather than crash on the first request. */
+static bool tls_prepare(void)
 {
-    void *h = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
+    static const char *const dirs[] = {"", "/" JOBS_TLS_COMPAT_INSTALLED};
+    char exe[PATH_MAX], path[PATH_MAX + 64], *slash;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    void *compat = NULL, *ssl;
     bool ok;
 
-    if (!h) {
-        fprintf(stderr, "jobs-server: --tls-cert: civetweb loads OpenSSL as libssl.so at run "
-                        "time, and it cannot be loaded: %s\n", dlerror());
+    if (n > 0)
+        exe[n] = '\0';
+    if (n <= 0 || (size_t)n >= sizeof exe - 1 || !(slash = strrchr(exe, '/'))) {
+        fprintf(stderr, "jobs-server: --tls-cert: cannot tell where jobs-server is "
+                        "(/proc/self/exe), so cannot find %s\n", JOBS_TLS_COMPAT_NAME);
         return false;
     }
-    ok = dlsym(h, "SSL_get_peer_certificate") != NULL;
-    dlclose(h);
+    *slash = '\0';
+    for (size_t i = 0; !compat && i < sizeof dirs / sizeof *dirs; i++) {
+        if (snprintf(path, sizeof path, "%s%s/%s", exe, dirs[i], JOBS_TLS_COMPAT_NAME) >=
+                (int)sizeof path || access(path, F_OK) != 0)
+            continue;
+        if (!(compat = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+            fprintf(stderr, "jobs-server: --tls-cert: cannot load %s: %s\n", path, dlerror());
+            return false;
+        }
+    }
+    if (!compat) {
+        fprintf(stderr, "jobs-server: --tls-cert: %s, which civetweb needs for HTTPS with "
+                        "OpenSSL 3, is neither in %s nor in %s/%s\n",
+                JOBS_TLS_COMPAT_NAME, exe, exe, JOBS_TLS_COMPAT_INSTALLED);
+        return false;
+    }
+    ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
+    ok = ssl && dlsym(ssl, "SSL_get_peer_certificate");
     if (!ok)
-        fprintf(stderr,
-                "jobs-server: --tls-cert: HTTPS does not work with this civetweb and OpenSSL: "
-                "civetweb calls SSL_get_peer_certificate, which this libssl.so (OpenSSL 3) does "
-                "not export, and would crash on the first HTTPS connection\n");
+        fprintf(stderr, "jobs-server: --tls-cert: HTTPS does not work with this civetweb and "
+                        "OpenSSL: civetweb loads libssl.so and calls SSL_get_peer_certificate, "
+                        "and %s did not provide it\n", path);
+    if (ssl)
+        dlclose(ssl);
+    return ok;
+}
+
+/* The certificate file must be readable: says why not, before civetweb does in OpenSSL's words. */
+static bool tls_cert_readable(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    bool ok = f && (getc(f) != EOF || !ferror(f));
+
+    if (!ok)
+        fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
+    if (f)
+        fclose(f);
     return ok;
 }
 
@@ -393,6 +439,7 @@ int main(int argc, char **argv)
     ticker t;
     pthread_t tid;
     sigset_t sigs;
+    unsigned features;
     int sig, n, rc, exit_code = 1;
 
     /* Validates every argument first: an unknown or malformed one is a usage error. */
@@ -432,6 +479,14 @@ int main(int argc, char **argv)
             }
     }
 
+    /* TLS is checked before anything is created in the data directory. */
+    if (o.tls_cert && !mg_check_feature(MG_FEATURES_TLS)) {
+        fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
+        return 1;
+    }
+    if (o.tls_cert && (!tls_cert_readable(o.tls_cert) || !tls_prepare()))
+        return 1;
+
     memset(&app, 0, sizeof app);
     app.fault_status_500 = o.fault_status_500;
     app.session_ttl = o.session_ttl;
@@ -458,13 +513,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (o.tls_cert && !mg_check_feature(MG_FEATURES_TLS)) {
-        fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
-        goto out;
+    features = mg_init_library(o.tls_cert ? MG_FEATURES_TLS : 0);
+    if (o.tls_cert && !(features & MG_FEATURES_TLS)) {
+        fprintf(stderr, "jobs-server: --tls-cert: civetweb cannot load OpenSSL (libssl.so and "
+                        "libcrypto.so, package libssl-dev)\n");
+        goto out_lib;
     }
-    if (o.tls_cert && !tls_usable())
-        goto out;
-    mg_init_library(o.tls_cert ? MG_FEATURES_TLS : 0);
     snprintf(ports, sizeof ports, "%s%s", o.listen, o.tls_cert ? "s" : "");
     snprintf(threads, sizeof threads, "%u", o.threads);
     n = 0;
@@ -490,7 +544,11 @@ int main(int argc, char **argv)
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log_message;
     if (!(ctx = mg_start(&cb, &app, mg_opts))) {
-        fprintf(stderr, "jobs-server: cannot listen on %s\n", o.listen);
+        if (o.tls_cert)
+            fprintf(stderr, "jobs-server: cannot serve HTTPS on %s with %s (a PEM file with the "
+                            "certificate and its private key)\n", o.listen, o.tls_cert);
+        else
+            fprintf(stderr, "jobs-server: cannot listen on %s\n", o.listen);
         goto out_lib;
     }
     mg_set_request_handler(ctx, "/", on_request, &app);

@@ -243,41 +243,6 @@ static void test_session_ttl_expires_sessions(void **state)
     assert_int_equal(stop_server(&s), 0);
 }
 
-/* Debian's libcivetweb 1.15 cannot serve HTTPS with OpenSSL 3 (it looks up
- * SSL_get_peer_certificate, which OpenSSL 3 does not export, and calls the NULL pointer on the
- * first connection), so jobs-server refuses --tls-cert at start with a clear message. */
-static void test_tls_cert_is_refused_clearly(void **state)
-{
-    char dir[64], cmd[1024], line[512], all[2048] = "";
-    FILE *f;
-    int status;
-
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/jobs-http-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem "
-             "-days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1 && cat c.pem k.pem > cert.pem",
-             dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof cmd,
-             "'%s' --listen 127.0.0.1:0 --data '%s/data' --tls-cert '%s/cert.pem' "
-             "</dev/null >/dev/null 2>'%s/err.log'",
-             server_bin, dir, dir, dir);
-    status = system(cmd);
-    snprintf(cmd, sizeof cmd, "%s/err.log", dir);
-    f = fopen(cmd, "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof line, f))
-        strncat(all, line, sizeof all - strlen(all) - 1);
-    fclose(f);
-    rm_tree(dir);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
-        !strstr(all, "--tls-cert: HTTPS does not work with this civetweb and OpenSSL") ||
-        !strstr(all, "SSL_get_peer_certificate"))
-        fail_msg("status 0x%x, stderr:\n%s", status, all);
-}
-
 /* ---- jobs ---------------------------------------------------------------------------------- */
 
 static void test_job_routes(void **state)
@@ -503,7 +468,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fault_status_500_switch),
         cmocka_unit_test(test_tampered_and_logged_out_tokens_are_401),
         cmocka_unit_test(test_session_ttl_expires_sessions),
-        cmocka_unit_test(test_tls_cert_is_refused_clearly),
     };
 
     if (argc != 2) {

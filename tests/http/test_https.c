@@ -1,0 +1,243 @@
+/* jobs-server --tls-cert, end to end: a self-signed certificate for 127.0.0.1 made with the
+ * openssl command, the real binary serving HTTPS, libcurl verifying the certificate against it.
+ * With Debian 12's civetweb 1.15 and OpenSSL 3 this only works through libjobs-tls-compat.so
+ * (examples/server/tls-compat.c); without it the server crashed on the first connection. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "harness.h"
+
+static server srv; /* the HTTPS server of the group; srv.dir also holds the certificate */
+static char cert[128];
+
+/* Writes DIR/ca.pem (the certificate, what clients trust) and DIR/server.pem (certificate and
+ * key, for --tls-cert): self-signed, CN and subjectAltName 127.0.0.1, valid for a day. */
+static int make_certificate(const char *dir)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "-nodes -keyout key.pem -out ca.pem -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 && "
+             "cat ca.pem key.pem > server.pem && rm key.pem",
+             dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+
+/* Copies the server's standard error to ours: why it did not start. */
+static void show_server_stderr(const server *s)
+{
+    char path[128], line[512];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/stderr.log", s->dir);
+    if (!(f = fopen(path, "r")))
+        return;
+    while (fgets(line, sizeof line, f))
+        fprintf(stderr, "jobs-server: | %s", line);
+    fclose(f);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(srv.dir, sizeof srv.dir, "/tmp/jobs-https-XXXXXX");
+    if (!mkdtemp(srv.dir))
+        return -1;
+    snprintf(cert, sizeof cert, "%s/server.pem", srv.dir);
+    snprintf(srv.cafile, sizeof srv.cafile, "%s/ca.pem", srv.dir);
+    if (make_certificate(srv.dir) != 0 || add_user(srv.dir, "alice", NULL, "alice-pw") != 0 ||
+        start_server(&srv, (const char *[]){"--tls-cert", cert, NULL}) != 0) {
+        show_server_stderr(&srv);
+        stop_server(&srv);
+        return -1;
+    }
+    return 0;
+}
+
+/* The server must also stop cleanly (exit 0) after serving HTTPS. */
+static int group_teardown(void **state)
+{
+    (void)state;
+    int rc = stop_server(&srv);
+    curl_global_cleanup();
+    return rc;
+}
+
+/* Runs jobs-server with --tls-cert FILE on a fresh data directory and returns its exit status;
+ * its standard error goes to err (at most size-1 bytes). */
+static int run_with_cert(char *err, size_t size, const char *file)
+{
+    char dir[64], cmd[1024];
+    size_t n = 0;
+    FILE *f;
+    int status;
+
+    snprintf(dir, sizeof dir, "/tmp/jobs-https-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "'%s' --listen 127.0.0.1:0 --data '%s/data' --tls-cert '%s' "
+             "</dev/null >/dev/null 2>'%s/err.log'",
+             server_bin, dir, file, dir);
+    status = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/err.log", dir);
+    err[0] = '\0';
+    if ((f = fopen(cmd, "r"))) {
+        n = fread(err, 1, size - 1, f);
+        err[n] = '\0';
+        fclose(f);
+    }
+    rm_tree(dir);
+    return status;
+}
+
+/* ---- HTTPS --------------------------------------------------------------------------------- */
+
+static void test_login_over_https_sets_secure_cookie(void **state)
+{
+    const char body[] = "{\"username\":\"alice\",\"password\":\"alice-pw\"}";
+    char tok[128], auth[160];
+    resp r;
+
+    (void)state;
+    request_to(&r, &srv, "POST", "/authenticate", NULL, body, strlen(body));
+    EXPECT(&r, 200, "{\"code\":0,\"user_id\":1}");
+    if (!strstr(r.headers, "; HttpOnly; SameSite=Strict; Path=/; Max-Age=28800; Secure\r\n"))
+        fail_msg("no Secure cookie in\n%s", r.headers);
+    token_from(tok, sizeof tok, &r);
+    resp_free(&r);
+
+    snprintf(auth, sizeof auth, "C:%s", tok);
+    request_to(&r, &srv, "POST", "/logout", auth, NULL, 0);
+    EXPECT(&r, 200, "{\"code\":0}");
+    if (!strstr(r.headers, "Set-Cookie: auth_tkt=; HttpOnly; SameSite=Strict; Path=/; "
+                           "Max-Age=0; Secure\r\n"))
+        fail_msg("no Secure cookie in\n%s", r.headers);
+    resp_free(&r);
+}
+
+static void test_routes_work_over_https(void **state)
+{
+    char tok[128], auth[160], body[128], path[64];
+    long stack, job;
+    resp r;
+
+    (void)state;
+    login_to(&srv, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    stack = create_on(&srv, "/blockstacks", auth, "{\"name\":\"over-tls\"}");
+    snprintf(body, sizeof body, "{\"name\":\"tls job\",\"stack_id\":%ld,\"schedule_id\":4}", stack);
+    job = create_on(&srv, "/jobs", auth, body);
+
+    snprintf(path, sizeof path, "/blockstacks/byid/%ld", stack);
+    request_to(&r, &srv, "GET", path, auth, NULL, 0);
+    EXPECT(&r, 200, "\"name\":\"over-tls\"");
+    resp_free(&r);
+    snprintf(auth, sizeof auth, "C:%s", tok); /* the cookie works too */
+    snprintf(path, sizeof path, "/jobs/byid/%ld", job);
+    request_to(&r, &srv, "GET", path, auth, NULL, 0);
+    EXPECT(&r, 200, "\"name\":\"tls job\"");
+    resp_free(&r);
+}
+
+/* Plain HTTP to the HTTPS port gets no answer (civetweb drops the failed handshake), and the
+ * server goes on serving HTTPS. */
+static void test_plain_http_to_the_https_port_fails(void **state)
+{
+    char url[64];
+    CURL *c = curl_easy_init();
+    CURLcode rc;
+    resp r;
+
+    (void)state;
+    assert_non_null(c);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/jobs", srv.port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (rc == CURLE_OK)
+        fail_msg("plain HTTP to the HTTPS port succeeded");
+
+    request_to(&r, &srv, "GET", "/jobs", NULL, NULL, 0);
+    EXPECT(&r, 401, "{\"code\":100,");
+    resp_free(&r);
+}
+
+/* ---- bad certificate files ----------------------------------------------------------------- */
+
+static void test_missing_cert_file_is_a_clear_error(void **state)
+{
+    char err[4096];
+    int status;
+
+    (void)state;
+    status = run_with_cert(err, sizeof err, "/nonexistent/server.pem");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
+        !strstr(err, "jobs-server: --tls-cert /nonexistent/server.pem: No such file or directory"))
+        fail_msg("status 0x%x, stderr:\n%s", status, err);
+}
+
+static void test_cert_directory_is_a_clear_error(void **state)
+{
+    char err[4096];
+    int status;
+
+    (void)state;
+    status = run_with_cert(err, sizeof err, "/tmp");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
+        !strstr(err, "jobs-server: --tls-cert /tmp: Is a directory"))
+        fail_msg("status 0x%x, stderr:\n%s", status, err);
+}
+
+/* A PEM with the certificate but no key: civetweb refuses it, the server says so and exits 1. */
+static void test_cert_without_key_is_a_clear_error(void **state)
+{
+    char err[4096];
+    int status;
+
+    (void)state;
+    status = run_with_cert(err, sizeof err, srv.cafile);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
+        !strstr(err, "jobs-server: cannot serve HTTPS on 127.0.0.1:0 with ") ||
+        !strstr(err, "(a PEM file with the certificate and its private key)"))
+        fail_msg("status 0x%x, stderr:\n%s", status, err);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_login_over_https_sets_secure_cookie),
+        cmocka_unit_test(test_routes_work_over_https),
+        cmocka_unit_test(test_plain_http_to_the_https_port_fails),
+        cmocka_unit_test(test_missing_cert_file_is_a_clear_error),
+        cmocka_unit_test(test_cert_directory_is_a_clear_error),
+        cmocka_unit_test(test_cert_without_key_is_a_clear_error),
+    };
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH-TO-jobs-server\n", argv[0]);
+        return 2;
+    }
+    server_bin = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
