@@ -30,6 +30,7 @@ typedef struct options {
     unsigned tick_interval;
     unsigned session_ttl;
     bool fault_status_500;
+    bool no_group_commit;
 } options;
 
 static void usage(FILE *f)
@@ -44,6 +45,8 @@ static void usage(FILE *f)
           "  --tls-cert FILE        serve HTTPS with this PEM (certificate and key)\n"
           "  --session-ttl S        session lifetime in seconds (default 28800)\n"
           "  --fault-status-500     answer every fault with HTTP 500, as the original service\n"
+          "  --no-group-commit      one commit per write, even when writes arrive together\n"
+          "                         (for measurements; slower under concurrent writes)\n"
           "  --help                 this text\n",
           f);
 }
@@ -390,6 +393,7 @@ static int parse_options(options *o, int argc, char **argv)
     o->tick_interval = 1;
     o->session_ttl = SRV_SESSION_TTL;
     o->fault_status_500 = false;
+    o->no_group_commit = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -399,6 +403,9 @@ static int parse_options(options *o, int argc, char **argv)
             exit(0);
         } else if (strcmp(a, "--fault-status-500") == 0) {
             o->fault_status_500 = true;
+            continue;
+        } else if (strcmp(a, "--no-group-commit") == 0) {
+            o->no_group_commit = true;
             continue;
         } else if (!v) {
             break;
@@ -452,7 +459,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         static const char *const flags[] = {"--listen", "--data", "--tls-cert", "--threads",
                                             "--tick-interval", "--session-ttl"};
-        bool ok = strcmp(argv[i], "--fault-status-500") == 0 || strcmp(argv[i], "--help") == 0 ||
+        bool ok = strcmp(argv[i], "--fault-status-500") == 0 ||
+                  strcmp(argv[i], "--no-group-commit") == 0 || strcmp(argv[i], "--help") == 0 ||
                   strcmp(argv[i], "-h") == 0;
         for (size_t k = 0; !ok && k < sizeof flags / sizeof *flags; k++)
             if (strcmp(argv[i], flags[k]) == 0 && i + 1 < argc) {
@@ -497,6 +505,8 @@ int main(int argc, char **argv)
     if (snprintf(store_path, sizeof store_path, "%s/store", o.data) >= (int)sizeof store_path)
         return 1;
     so.path = store_path;
+    if (o.no_group_commit)
+        so.flags |= JOBS_STORE_NO_GROUP_COMMIT;
     if ((rc = jobs_store_open(&app.store, &so)) != 0) {
         fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", store_path,
                 jobs_strerror(rc), jobs_error_last());
