@@ -102,6 +102,19 @@ typedef struct jobs_store_stat_info {
  */
 JOBS_EXTERN int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store);
 
+/**
+ * Verifies the store, in one read transaction (writers are not blocked): every record decodes;
+ * every index (owner order, names, due times, the page index, visibility of schedules and
+ * stacks) has exactly one entry per record and each entry agrees with its record; per-owner
+ * counts and schedule reference counts match; id counters are ahead of every id; no job
+ * references a missing schedule or stack, or one its owner may not use. Reads the whole store:
+ * O(n log n), with memory of 8 bytes per job. Thread-safe.
+ *
+ * @return 0 when consistent; JOBS_ECORRUPT with jobs_error_last() naming the first
+ *         inconsistency found; or JOBS_EINVAL, JOBS_ENOMEM, or an error of the store.
+ */
+JOBS_EXTERN int jobs_store_check(jobs_store *store);
+
 #ifdef __cplusplus
 }
 #endif

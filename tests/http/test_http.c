@@ -449,6 +449,27 @@ static void test_fault_status_500_switch(void **state)
     assert_int_equal(stop_server(&s), 0);
 }
 
+/* `jobs-server check` on the store of the running server, after the tests above wrote to it. */
+static void test_check_command_on_a_live_store(void **state)
+{
+    char cmd[512], out[256] = "";
+    FILE *p;
+    int status;
+
+    (void)state;
+    snprintf(cmd, sizeof cmd, "'%s' check --data '%s' 2>&1", server_bin, srv.dir);
+    assert_non_null(p = popen(cmd, "r"));
+    if (!fgets(out, sizeof out, p))
+        out[0] = '\0';
+    status = pclose(p);
+    if (status != 0 || !strstr(out, "/store: ok"))
+        fail_msg("check: status 0x%x: %s", status, out);
+    snprintf(cmd, sizeof cmd, "'%s' check --data '%s/nothing-here' 2>/dev/null", server_bin,
+             srv.dir);
+    status = system(cmd);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -468,6 +489,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fault_status_500_switch),
         cmocka_unit_test(test_tampered_and_logged_out_tokens_are_401),
         cmocka_unit_test(test_session_ttl_expires_sessions),
+        cmocka_unit_test(test_check_command_on_a_live_store),
     };
 
     if (argc != 2) {

@@ -1,0 +1,685 @@
+/* jobs_store_check(): every index agrees with the records, in one read
+ * transaction.
+ *
+ * Each index is checked in both directions: every record has its entries
+ * (walking the records), and every entry names a record that agrees with it
+ * (walking the entries), with the entry counts compared so that nothing is left
+ * over. Per-owner counts are compared run by run while walking the (owner, id)
+ * indexes, which are sorted by owner. The first disagreement is the answer:
+ * JOBS_ECORRUPT with jobs_error_last() naming it. */
+#include <stdio.h>
+
+#include "rank.h"
+#include "rules.h"
+
+#define CORRUPT(...) jobs__error(JOBS_ECORRUPT, __VA_ARGS__)
+#define U(x) ((unsigned long long)(x))
+
+typedef struct walk {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc; /* of the last step: 0, or MDB_NOTFOUND at the end */
+} walk;
+
+static int walk_open(walk *w, MDB_txn *txn, MDB_dbi dbi)
+{
+    int rc = mdb_cursor_open(txn, dbi, &w->cur);
+
+    if (rc)
+        return jobs__mdb_error(rc, "check");
+    w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_FIRST);
+    return w->rc == 0 || w->rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(w->rc, "check");
+}
+
+static int walk_next(walk *w)
+{
+    w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_NEXT);
+    return w->rc == 0 || w->rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(w->rc, "check");
+}
+
+/* The step of a walk's loop: on only while the body succeeded (rc 0). */
+static int walk_step(walk *w, int rc)
+{
+    return rc ? rc : walk_next(w);
+}
+
+static void walk_close(walk *w)
+{
+    if (w->cur)
+        mdb_cursor_close(w->cur);
+    w->cur = NULL;
+}
+
+static size_t entries(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_stat st;
+
+    return mdb_stat(txn, dbi, &st) == 0 ? st.ms_entries : 0;
+}
+
+static int exists(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *v)
+{
+    MDB_val tmp;
+
+    return jobs__get(txn, dbi, key, klen, v ? v : &tmp);
+}
+
+static int counter(MDB_txn *txn, jobs_store *s, const char *key, uint64_t *next)
+{
+    MDB_val v;
+    int rc = jobs__get(txn, s->meta, key, strlen(key), &v);
+
+    *next = 1;
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(*next))
+        return jobs__error(JOBS_ECORRUPT, "check: the id counter '%s' is malformed", key);
+    memcpy(next, v.mv_data, sizeof(*next));
+    return 0;
+}
+
+/* ---- per-owner counts and the (owner, id) indexes
+ * ------------------------------------------ */
+
+/* Walks an (owner, id) index: each entry's record must exist and agree
+ * (`agree`), each owner's run of entries must match its count, every count must
+ * have its run, and the index must have as many entries as there are records.
+ */
+typedef int (*agree_fn)(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                        const MDB_val *value, void *ctx);
+
+static int check_index(MDB_txn *txn, jobs_store *s, MDB_dbi index, MDB_dbi records, jobs__kind kind,
+                       const char *what, agree_fn agree, void *ctx)
+{
+    walk w = {0};
+    uint64_t owner = 0, run = 0;
+    size_t n = 0;
+    int rc = walk_open(&w, txn, index);
+
+    for (; !rc; rc = walk_step(&w, rc)) {
+        bool end = w.rc == MDB_NOTFOUND;
+        uint64_t o = 0, id = 0, want;
+
+        if (!end) {
+            if (w.k.mv_size != 16) {
+                rc = jobs__error(JOBS_ECORRUPT, "check: a %s index key is malformed", what);
+                break;
+            }
+            o = jobs__be64_get(w.k.mv_data);
+            id = jobs__be64_get((const unsigned char *)w.k.mv_data + 8);
+        }
+        if (run && (end || o != owner)) {
+            if ((rc = jobs__count_get(txn, s, kind, owner, &want)))
+                break;
+            if (want != run) {
+                rc = jobs__error(JOBS_ECORRUPT,
+                                 "check: owner %llu has %llu %ss indexed but a "
+                                 "count of %llu",
+                                 (unsigned long long)owner, (unsigned long long)run, what,
+                                 (unsigned long long)want);
+                break;
+            }
+            run = 0;
+        }
+        if (end)
+            break;
+        owner = o;
+        run++;
+        n++;
+        if ((rc = agree(txn, s, o, id, &w.v, ctx)))
+            break;
+    }
+    walk_close(&w);
+    if (rc)
+        return rc;
+    if (n != entries(txn, records))
+        return jobs__error(JOBS_ECORRUPT, "check: %zu %s index entries for %zu %ss", n, what,
+                           entries(txn, records), what);
+
+    /* Every count has its run (the runs' sizes were compared above). */
+    if ((rc = walk_open(&w, txn, s->counts)))
+        return rc;
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        const unsigned char *k = w.k.mv_data;
+        unsigned char start[16];
+        MDB_val sk, sv;
+        MDB_cursor *c;
+        int mrc;
+
+        if (w.k.mv_size != 9 || k[0] > JOBS__STACK || w.v.mv_size != 8) {
+            rc = jobs__error(JOBS_ECORRUPT, "check: a count record is malformed");
+            break;
+        }
+        if (k[0] != kind)
+            continue;
+        jobs__key2(start, jobs__be64_get(k + 1), 0);
+        sk.mv_size = sizeof(start);
+        sk.mv_data = start;
+        if ((mrc = mdb_cursor_open(txn, index, &c))) {
+            rc = jobs__mdb_error(mrc, "check");
+            break;
+        }
+        mrc = mdb_cursor_get(c, &sk, &sv, MDB_SET_RANGE);
+        if (mrc == 0 && jobs__be64_get(sk.mv_data) != jobs__be64_get(k + 1))
+            mrc = MDB_NOTFOUND;
+        mdb_cursor_close(c);
+        if (mrc == MDB_NOTFOUND)
+            rc = jobs__error(JOBS_ECORRUPT, "check: owner %llu has a %s count but no %ss",
+                             (unsigned long long)jobs__be64_get(k + 1), what, what);
+        else if (mrc)
+            rc = jobs__mdb_error(mrc, "check");
+    }
+    walk_close(&w);
+    return rc;
+}
+
+/* ---- jobs
+ * ----------------------------------------------------------------------------------
+ */
+
+typedef struct job_totals {
+    uint64_t named, active, next_id;
+    uint64_t *schedules; /* every job's schedule, for the reference counts */
+    size_t n;
+} job_totals;
+
+static int check_job(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *j,
+                     job_totals *t)
+{
+    unsigned char key[8 + JOBS_NAME_MAX];
+    jobs__schedule_rec sc;
+    MDB_val v;
+    int rc;
+
+    if (id == 0 || id >= t->next_id)
+        return CORRUPT("check: job %llu is not below the id counter (%llu)", U(id), U(t->next_id));
+    jobs__key2(key, j->owner, id);
+    if ((rc = exists(txn, s->job_owner, key, 16, NULL)))
+        return rc == JOBS_ENOTFOUND ? CORRUPT("check: job %llu of owner %llu has no owner index "
+                                              "entry",
+                                              U(id), U(j->owner))
+                                    : rc;
+    if (j->name) {
+        jobs__be64_put(key, j->owner);
+        memcpy(key + 8, j->name, j->name_len);
+        rc = exists(txn, s->job_name, key, 8 + j->name_len, &v);
+        if (rc == JOBS_ENOTFOUND ||
+            (rc == 0 && (v.mv_size != 8 || jobs__be64_get(v.mv_data) != id)))
+            return CORRUPT("check: job %llu's name is not indexed to it (owner %llu)", U(id),
+                           U(j->owner));
+        if (rc)
+            return rc;
+        t->named++;
+    }
+    if (j->do_run) {
+        jobs__key2(key, jobs__time_key(j->next_run), id);
+        if ((rc = exists(txn, s->job_due, key, 16, NULL)))
+            return rc == JOBS_ENOTFOUND ? CORRUPT("check: active job %llu is not in the due index "
+                                                  "(next_run %lld)",
+                                                  U(id), (long long)j->next_run)
+                                        : rc;
+        t->active++;
+    }
+    rc = jobs__schedule_usable(txn, s, j->owner, j->schedule, &sc);
+    if (rc == JOBS_ESCHEDULE)
+        return CORRUPT("check: job %llu uses schedule %llu, which is missing or "
+                       "not its owner's",
+                       U(id), U(j->schedule));
+    if (rc)
+        return rc;
+    rc = jobs__stack_usable(txn, s, j->owner, j->stack);
+    if (rc == JOBS_ESTACK)
+        return CORRUPT("check: job %llu uses stack %llu, which is missing or not its owner's",
+                       U(id), U(j->stack));
+    if (rc)
+        return rc;
+    t->schedules[t->n++] = j->schedule;
+    return 0;
+}
+
+static int job_owner_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                            const MDB_val *value, void *ctx)
+{
+    jobs__job_rec j;
+    uint32_t bucket;
+    int rc;
+
+    (void)ctx;
+    if (jobs__rank_value_get(&bucket, value) != 0 || bucket == 0)
+        return CORRUPT("check: job %llu's owner index entry has a malformed bucket "
+                       "(owner %llu)",
+                       U(id), U(owner));
+    rc = jobs__job_load(txn, s, id, &j, NULL);
+    if (rc == JOBS_ENOTFOUND || (rc == 0 && j.owner != owner))
+        return CORRUPT("check: the owner index lists job %llu under owner %llu, "
+                       "which it is not",
+                       U(id), U(owner));
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* schedule_refs: each schedule's entry equals how many jobs use it (absent for
+ * none). */
+static int check_refs(MDB_txn *txn, jobs_store *s, job_totals *t)
+{
+    size_t i = 0, distinct = 0;
+    int rc;
+
+    qsort(t->schedules, t->n, sizeof(*t->schedules), cmp_u64);
+    while (i < t->n) {
+        unsigned char key[8];
+        uint64_t id = t->schedules[i], n = 0, stored;
+        MDB_val v;
+
+        while (i < t->n && t->schedules[i] == id)
+            i++, n++;
+        distinct++;
+        jobs__be64_put(key, id);
+        rc = exists(txn, s->schedule_refs, key, 8, &v);
+        if (rc == JOBS_ENOTFOUND || (rc == 0 && v.mv_size != 8))
+            return CORRUPT("check: schedule %llu is used by %llu jobs but has no "
+                           "reference count",
+                           U(id), U(n));
+        if (rc)
+            return rc;
+        memcpy(&stored, v.mv_data, sizeof(stored));
+        if (stored != n)
+            return jobs__error(JOBS_ECORRUPT,
+                               "check: schedule %llu is used by %llu jobs but "
+                               "counts %llu",
+                               (unsigned long long)id, (unsigned long long)n,
+                               (unsigned long long)stored);
+    }
+    if (distinct != entries(txn, s->schedule_refs))
+        return jobs__error(JOBS_ECORRUPT,
+                           "check: %zu schedules are referenced, but %zu have "
+                           "reference counts",
+                           distinct, entries(txn, s->schedule_refs));
+    return 0;
+}
+
+static int name_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k, const MDB_val *v)
+{
+    jobs__job_rec j;
+    uint64_t id;
+    int rc;
+
+    if (k->mv_size <= 8 || v->mv_size != 8)
+        return jobs__error(JOBS_ECORRUPT, "check: a name index entry is malformed");
+    id = jobs__be64_get(v->mv_data);
+    rc = jobs__job_load(txn, s, id, &j, NULL);
+    if (rc == JOBS_ENOTFOUND || (rc == 0 && (j.owner != jobs__be64_get(k->mv_data) || !j.name ||
+                                             j.name_len != k->mv_size - 8 ||
+                                             memcmp(j.name, (char *)k->mv_data + 8, j.name_len))))
+        return CORRUPT("check: the name index names job %llu for owner %llu, which "
+                       "does not have "
+                       "that name",
+                       U(id), U(jobs__be64_get(k->mv_data)));
+    return rc;
+}
+
+static int due_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k)
+{
+    jobs__job_rec j;
+    uint64_t id;
+    int rc;
+
+    if (k->mv_size != 16)
+        return jobs__error(JOBS_ECORRUPT, "check: a due index key is malformed");
+    id = jobs__be64_get((const unsigned char *)k->mv_data + 8);
+    rc = jobs__job_load(txn, s, id, &j, NULL);
+    if (rc == JOBS_ENOTFOUND ||
+        (rc == 0 && (!j.do_run || jobs__time_key(j.next_run) != jobs__be64_get(k->mv_data))))
+        return CORRUPT("check: the due index lists job %llu at a time it is not due (%llu)", U(id),
+                       U(jobs__be64_get(k->mv_data)));
+    return rc;
+}
+
+/* An index whose entries each name a job that must agree; `n` entries expected.
+ */
+static int check_job_entries(MDB_txn *txn, jobs_store *s, MDB_dbi dbi, uint64_t n, bool name)
+{
+    walk w = {0};
+    int rc = walk_open(&w, txn, dbi);
+
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc))
+        if ((rc = name ? name_agrees(txn, s, &w.k, &w.v) : due_agrees(txn, s, &w.k)))
+            break;
+    walk_close(&w);
+    if (!rc && entries(txn, dbi) != n)
+        rc = jobs__error(JOBS_ECORRUPT, "check: the %s index has %zu entries for %llu jobs",
+                         name ? "name" : "due", entries(txn, dbi), (unsigned long long)n);
+    return rc;
+}
+
+/* ---- the rank index
+ * ------------------------------------------------------------------------ */
+
+static size_t rank_key(unsigned char key[13], uint64_t owner, char tag, uint32_t n)
+{
+    jobs__be64_put(key, owner);
+    key[8] = (unsigned char)tag;
+    jobs__rank_value(key + 9, n);
+    return tag == 'S' ? 9 : 13;
+}
+
+static int rank_u64(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
+                    uint64_t *out)
+{
+    unsigned char key[13];
+    MDB_val v;
+    int rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, tag, n), &v);
+
+    *out = 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return CORRUPT("check: owner %llu's rank entry %llu is malformed", U(owner), U(n));
+    memcpy(out, v.mv_data, 8);
+    return 0;
+}
+
+/* One owner's rank index against its job_owner entries: the buckets in id
+ * order, each job at or after its bucket's first id and before the next
+ * bucket's, and every tree node the sum of its range of bucket counts. */
+static int check_owner_rank(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t next_id)
+{
+    unsigned char key[16];
+    uint32_t st[2], top = 1, bucket = 0;
+    uint64_t *count = NULL, lo = 0, hi = 0, nodes = 0;
+    MDB_val k = {sizeof(key), key}, v;
+    MDB_cursor *c = NULL;
+    int rc, mrc;
+
+    rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, 'S', 0), &v);
+    if (rc == JOBS_ENOTFOUND)
+        st[0] = st[1] = 0;
+    else if (rc)
+        return rc;
+    else if (v.mv_size != sizeof(st))
+        return CORRUPT("check: owner %llu's rank state is malformed", U(owner));
+    else
+        memcpy(st, v.mv_data, sizeof(st));
+    /* A bucket holds at least one id ever assigned: more buckets than ids is
+     * impossible. */
+    if (st[1] > JOBS__RANK_BUCKET || (st[0] == 0) != (st[1] == 0) || st[0] >= next_id)
+        return CORRUPT("check: owner %llu's rank state is impossible (%llu buckets)", U(owner),
+                       U(st[0]));
+    while (top < st[0])
+        top <<= 1;
+    if (!(count = jobs__malloc(((size_t)top + 1) * sizeof(*count))))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    memset(count, 0, ((size_t)top + 1) * sizeof(*count));
+
+    jobs__key2(key, owner, 0);
+    if ((mrc = mdb_cursor_open(txn, s->job_owner, &c)))
+        goto mdb;
+    for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint64_t id = jobs__be64_get((const unsigned char *)k.mv_data + 8);
+        uint32_t b;
+
+        if (jobs__be64_get(k.mv_data) != owner)
+            break;
+        if (jobs__rank_value_get(&b, &v) != 0 || b == 0 || b > st[0] || b < bucket) {
+            rc = CORRUPT("check: job %llu of owner %llu is in a bucket out of order", U(id),
+                         U(owner));
+            goto out;
+        }
+        if (b != bucket) {
+            bucket = b;
+            if ((rc = rank_u64(txn, s, owner, 'B', b, &lo)) ||
+                (b < st[0] && (rc = rank_u64(txn, s, owner, 'B', b + 1, &hi)))) {
+                if (rc == JOBS_ENOTFOUND)
+                    rc = CORRUPT("check: owner %llu's bucket %llu has no first id", U(owner), U(b));
+                goto out;
+            }
+            if (b == st[0])
+                hi = UINT64_MAX;
+        }
+        if (id < lo || id >= hi) {
+            rc =
+                CORRUPT("check: job %llu is outside its rank bucket (owner %llu)", U(id), U(owner));
+            goto out;
+        }
+        count[b]++;
+    }
+    if (mrc && mrc != MDB_NOTFOUND)
+        goto mdb;
+    mdb_cursor_close(c);
+    c = NULL;
+
+    /* The tree: node i holds the buckets (i - lowbit(i), i]; prefix sums make
+     * that O(top). */
+    for (uint32_t i = 1; i <= top; i++)
+        count[i] += count[i - 1];
+    for (uint32_t i = st[0] ? top : 0; i >= 1; i--) {
+        uint64_t want = count[i] - count[i - (i & (~i + 1))], got;
+
+        rc = rank_u64(txn, s, owner, 'F', i, &got);
+        if (rc == JOBS_ENOTFOUND)
+            rc = 0;
+        if (rc)
+            goto out;
+        if (got != want) {
+            rc = CORRUPT("check: owner %llu's rank node %u holds %llu, not %llu", U(owner), i,
+                         U(got), U(want));
+            goto out;
+        }
+        nodes += want != 0;
+    }
+    /* No other nodes: the tree's entries are exactly its non-zero nodes up to
+     * top. */
+    rank_key(key, owner, 'F', 0);
+    k.mv_size = 13;
+    k.mv_data = key;
+    if ((mrc = mdb_cursor_open(txn, s->job_rank, &c)))
+        goto mdb;
+    for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && nodes != UINT64_MAX;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const unsigned char *p = k.mv_data;
+        if (k.mv_size != 13 || jobs__be64_get(p) != owner || p[8] != 'F')
+            break;
+        if (nodes-- == 0) {
+            rc = CORRUPT("check: owner %llu's rank tree has extra nodes", U(owner));
+            goto out;
+        }
+    }
+    if (mrc && mrc != MDB_NOTFOUND)
+        goto mdb;
+    if (nodes != 0)
+        rc = CORRUPT("check: owner %llu's rank tree misses nodes", U(owner));
+    goto out;
+mdb:
+    rc = jobs__mdb_error(mrc, "check");
+out:
+    if (c)
+        mdb_cursor_close(c);
+    jobs__free(count);
+    return rc;
+}
+
+/* Every owner with jobs or with a rank index. */
+static int check_rank(MDB_txn *txn, jobs_store *s, uint64_t next_id)
+{
+    walk w = {0};
+    uint64_t last = 0;
+    bool any = false;
+    int rc = walk_open(&w, txn, s->job_rank);
+
+    /* Owners of the rank index (which covers every owner that ever had a job)...
+     */
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        const unsigned char *k = w.k.mv_data;
+        uint64_t owner;
+
+        if (w.k.mv_size != 9 && w.k.mv_size != 13) {
+            rc = jobs__error(JOBS_ECORRUPT, "check: a rank index key is malformed");
+            break;
+        }
+        owner = jobs__be64_get(k);
+        if (any && owner == last)
+            continue;
+        any = true;
+        last = owner;
+        rc = check_owner_rank(txn, s, owner, next_id);
+    }
+    walk_close(&w);
+    if (rc)
+        return rc;
+    /* ...and of job_owner: an owner with jobs but no rank state fails in
+     * check_owner_rank. */
+    if ((rc = walk_open(&w, txn, s->job_owner)))
+        return rc;
+    last = 0;
+    any = false;
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        uint64_t owner = jobs__be64_get(w.k.mv_data);
+
+        if (any && owner == last)
+            continue;
+        any = true;
+        last = owner;
+        rc = check_owner_rank(txn, s, owner, next_id);
+    }
+    walk_close(&w);
+    return rc;
+}
+
+/* ---- schedules and stacks
+ * ------------------------------------------------------------------ */
+
+static int schedule_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                           const MDB_val *value, void *ctx)
+{
+    unsigned char key[8];
+    jobs__schedule_rec sc;
+    uint64_t next = *(uint64_t *)ctx;
+    MDB_val v;
+    int rc;
+
+    (void)value;
+    if (id == 0 || id >= next)
+        return CORRUPT("check: schedule %llu is not below the id counter (%llu)", U(id), U(next));
+    jobs__be64_put(key, id);
+    if ((rc = jobs__get(txn, s->schedules, key, 8, &v)) == 0)
+        rc = jobs__schedule_decode(&sc, v.mv_data, v.mv_size);
+    if (rc == JOBS_ENOTFOUND || (rc == 0 && sc.owner != owner))
+        return CORRUPT("check: the schedule index lists schedule %llu under owner "
+                       "%llu, which it "
+                       "is not",
+                       U(id), U(owner));
+    return rc;
+}
+
+static int stack_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                        const MDB_val *value, void *ctx)
+{
+    unsigned char key[8];
+    jobs__stack_rec st;
+    uint64_t next = *(uint64_t *)ctx;
+    MDB_val v;
+    int rc;
+
+    (void)value;
+    if (id == 0 || id >= next)
+        return CORRUPT("check: stack %llu is not below the id counter (%llu)", U(id), U(next));
+    jobs__be64_put(key, id);
+    if ((rc = jobs__get(txn, s->stacks, key, 8, &v)) == 0)
+        rc = jobs__stack_decode(&st, v.mv_data, v.mv_size);
+    if (rc == JOBS_ENOTFOUND || (rc == 0 && (st.is_public ? JOBS_OWNER_PUBLIC : st.owner) != owner))
+        return CORRUPT("check: the stack index lists stack %llu under owner %llu, "
+                       "which it is not",
+                       U(id), U(owner));
+    return rc;
+}
+
+/* Every record decodes (the index walk then proves each has its one entry). */
+static int check_records(MDB_txn *txn, MDB_dbi dbi, bool stacks)
+{
+    walk w = {0};
+    int rc = walk_open(&w, txn, dbi);
+
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        jobs__schedule_rec sc;
+        jobs__stack_rec st;
+
+        if (w.k.mv_size != 8)
+            rc = jobs__error(JOBS_ECORRUPT, "check: a record key is malformed");
+        else if (stacks ? jobs__stack_decode(&st, w.v.mv_data, w.v.mv_size)
+                        : jobs__schedule_decode(&sc, w.v.mv_data, w.v.mv_size))
+            rc = CORRUPT("check: %s %llu does not decode", stacks ? "stack" : "schedule",
+                         U(jobs__be64_get(w.k.mv_data)));
+    }
+    walk_close(&w);
+    return rc;
+}
+
+/* ---- the whole store
+ * ----------------------------------------------------------------------- */
+
+static int check_txn(jobs_store *s, MDB_txn *txn, void *ctx)
+{
+    job_totals t = {0, 0, 0, NULL, 0};
+    uint64_t next_schedule, next_stack;
+    walk w = {0};
+    int rc;
+
+    (void)ctx;
+    if ((rc = counter(txn, s, "next.job", &t.next_id)) ||
+        (rc = counter(txn, s, "next.schedule", &next_schedule)) ||
+        (rc = counter(txn, s, "next.stack", &next_stack)))
+        return rc;
+    if (!(t.schedules = jobs__malloc((entries(txn, s->jobs) + 1) * sizeof(*t.schedules))))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+
+    /* Jobs: each record decodes and has its entries; then each index agrees, both
+     * ways. */
+    if ((rc = walk_open(&w, txn, s->jobs)))
+        goto out;
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        jobs__job_rec j;
+        uint64_t id = w.k.mv_size == 8 ? jobs__be64_get(w.k.mv_data) : 0;
+
+        if (w.k.mv_size != 8 || jobs__job_decode(&j, w.v.mv_data, w.v.mv_size)) {
+            rc = CORRUPT("check: job %llu does not decode", U(id));
+            break;
+        }
+        rc = check_job(txn, s, id, &j, &t);
+    }
+    walk_close(&w);
+    if (rc ||
+        (rc = check_index(txn, s, s->job_owner, s->jobs, JOBS__JOB, "job", job_owner_agrees,
+                          NULL)) ||
+        (rc = check_job_entries(txn, s, s->job_name, t.named, true)) ||
+        (rc = check_job_entries(txn, s, s->job_due, t.active, false)) ||
+        (rc = check_rank(txn, s, t.next_id)) || (rc = check_refs(txn, s, &t)))
+        goto out;
+
+    /* Schedules and stacks. */
+    if ((rc = check_records(txn, s->schedules, false)) ||
+        (rc = check_index(txn, s, s->schedule_vis, s->schedules, JOBS__SCHEDULE, "schedule",
+                          schedule_agrees, &next_schedule)) ||
+        (rc = check_records(txn, s->stacks, true)) ||
+        (rc = check_index(txn, s, s->stack_vis, s->stacks, JOBS__STACK, "stack", stack_agrees,
+                          &next_stack)))
+        goto out;
+out:
+    jobs__free(t.schedules);
+    return rc;
+}
+
+int jobs_store_check(jobs_store *store)
+{
+    if (!store)
+        return jobs__error(JOBS_EINVAL, "jobs_store_check needs a store");
+    return jobs__read(store, check_txn, NULL);
+}

@@ -1,0 +1,244 @@
+/* jobs_store_check(): a store written through the API checks clean after every kind of change;
+ * each kind of damage, made with raw LMDB behind the library's back, is found and named. */
+#include "fixture.h"
+
+#include <lmdb.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A store with some of everything: public and private stacks and schedules, named and unnamed
+ * jobs, active and inactive, deleted ones, queued ones, ones the scheduler ran and deleted. */
+static void populate(fixture *fx)
+{
+    uint64_t pub = fx_stack(fx, 1, true), own = fx_stack(fx, 2, false);
+    uint64_t sched = fx_periodic(fx, 2, 120), once = fx_once(fx, 2, FX_T0 + 30);
+    jobs_delete_outcome out;
+    uint64_t ids[60];
+    char name[32];
+
+    for (int i = 0; i < 60; i++) {
+        uint64_t owner = 1 + (uint64_t)(i % 3);
+        snprintf(name, sizeof(name), "job-%d", i);
+        ids[i] = fx_job(fx, owner, i % 2 ? name : NULL, owner == 2 && i % 4 == 2 ? own : pub,
+                        owner == 2 ? (i % 5 ? sched : once) : FX_HOURLY, i % 3 != 1);
+    }
+    for (int i = 0; i < 60; i += 7)
+        assert_int_equal(jobs_delete(&out, fx->store, 1 + (uint64_t)(i % 3), ids[i]), 0);
+    fx_advance(fx, 200);
+    assert_int_equal(jobs_scheduler_tick(NULL, fx->store, fx_time(fx), 0, NULL, NULL), 0);
+    for (int i = 3; i < 60; i += 11)
+        assert_int_equal(jobs_delete(&out, fx->store, 1 + (uint64_t)(i % 3), ids[i]), 0);
+}
+
+static void test_a_store_written_through_the_api_checks_clean(void **state)
+{
+    fixture *fx = *state;
+
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    populate(fx);
+    if (jobs_store_check(fx->store) != 0)
+        fail_msg("check: %s", jobs_error_last());
+    fx_reopen(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(jobs_store_check(NULL), JOBS_EINVAL);
+}
+
+/* ---- damage -------------------------------------------------------------------------------- */
+
+typedef struct raw {
+    MDB_txn *txn;
+    MDB_dbi meta, counts, jobs, job_owner, job_name, job_due, job_rank, schedule_refs, stacks;
+} raw;
+
+typedef void (*damage_fn)(raw *r);
+
+static MDB_dbi dbi(MDB_txn *txn, const char *name)
+{
+    MDB_dbi d;
+    assert_int_equal(mdb_dbi_open(txn, name, 0, &d), 0);
+    return d;
+}
+
+/* The first entry of a database (key and value copied into the caller's buffers). */
+static void first(raw *r, MDB_dbi d, unsigned char *key, size_t *klen, unsigned char *val,
+                  size_t *vlen)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+
+    assert_int_equal(mdb_cursor_open(r->txn, d, &c), 0);
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    memcpy(key, k.mv_data, k.mv_size);
+    *klen = k.mv_size;
+    if (val) {
+        memcpy(val, v.mv_data, v.mv_size);
+        *vlen = v.mv_size;
+    }
+    mdb_cursor_close(c);
+}
+
+static void del_first(raw *r, MDB_dbi d)
+{
+    unsigned char key[512];
+    size_t klen;
+    MDB_val k;
+
+    first(r, d, key, &klen, NULL, NULL);
+    k.mv_size = klen;
+    k.mv_data = key;
+    assert_int_equal(mdb_del(r->txn, d, &k, NULL), 0);
+}
+
+/* Adds `delta` to the first u64 value of a database. */
+static void bump_first(raw *r, MDB_dbi d, int delta)
+{
+    unsigned char key[512], val[512];
+    size_t klen, vlen;
+    uint64_t n;
+    MDB_val k, v;
+
+    first(r, d, key, &klen, val, &vlen);
+    assert_int_equal(vlen, 8);
+    memcpy(&n, val, 8);
+    n += (uint64_t)(int64_t)delta;
+    k.mv_size = klen;
+    k.mv_data = key;
+    v.mv_size = 8;
+    v.mv_data = &n;
+    assert_int_equal(mdb_put(r->txn, d, &k, &v, 0), 0);
+}
+
+static void put(raw *r, MDB_dbi d, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    assert_int_equal(mdb_put(r->txn, d, &k, &v, 0), 0);
+}
+
+static void no_owner_entry(raw *r)
+{
+    del_first(r, r->job_owner);
+}
+
+static void no_name_entry(raw *r)
+{
+    del_first(r, r->job_name);
+}
+
+static void stray_due_entry(raw *r)
+{
+    unsigned char key[16] = {0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2};
+    put(r, r->job_due, key, 16, "", 0);
+}
+
+static void wrong_count(raw *r)
+{
+    bump_first(r, r->counts, +1);
+}
+
+static void wrong_refs(raw *r)
+{
+    bump_first(r, r->schedule_refs, +1);
+}
+
+static void wrong_rank_node(raw *r)
+{
+    /* owner 1's tree root: owner(8) 'F' node(4) */
+    unsigned char key[13] = {0, 0, 0, 0, 0, 0, 0, 1, 'F', 0, 0, 0, 1};
+    uint64_t n = 999;
+    put(r, r->job_rank, key, 13, &n, 8);
+}
+
+static void extra_rank_node(raw *r)
+{
+    unsigned char key[13] = {0, 0, 0, 0, 0, 0, 0, 1, 'F', 0, 0, 1, 0};
+    uint64_t n = 1;
+    put(r, r->job_rank, key, 13, &n, 8);
+}
+
+static void counter_behind(raw *r)
+{
+    uint64_t one = 1;
+    put(r, r->meta, "next.job", 8, &one, 8);
+}
+
+static void garbage_record(raw *r)
+{
+    unsigned char key[512];
+    size_t klen;
+
+    first(r, r->jobs, key, &klen, NULL, NULL);
+    put(r, r->jobs, key, klen, "\x7f\x7f\x7f", 3);
+}
+
+static void missing_stack(raw *r)
+{
+    del_first(r, r->stacks);
+}
+
+static void damaged(void **state, damage_fn damage, const char *want)
+{
+    fixture *fx = *state;
+    MDB_env *env;
+    raw r;
+
+    populate(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    fx_close(fx);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, fx->path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &r.txn), 0);
+    r.meta = dbi(r.txn, "meta");
+    r.counts = dbi(r.txn, "counts");
+    r.jobs = dbi(r.txn, "jobs");
+    r.job_owner = dbi(r.txn, "job_owner");
+    r.job_name = dbi(r.txn, "job_name");
+    r.job_due = dbi(r.txn, "job_due");
+    r.job_rank = dbi(r.txn, "job_rank");
+    r.schedule_refs = dbi(r.txn, "schedule_refs");
+    r.stacks = dbi(r.txn, "stacks");
+    damage(&r);
+    assert_int_equal(mdb_txn_commit(r.txn), 0);
+    mdb_env_close(env);
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), JOBS_ECORRUPT);
+    if (!strstr(jobs_error_last(), want))
+        fail_msg("check said '%s', want '%s'", jobs_error_last(), want);
+}
+
+#define DAMAGE(fn, want)                                                                       \
+    static void test_finds_##fn(void **state)                                                  \
+    {                                                                                          \
+        damaged(state, fn, want);                                                              \
+    }
+
+DAMAGE(no_owner_entry, "has no owner index entry")
+DAMAGE(no_name_entry, "name is not indexed")
+DAMAGE(stray_due_entry, "the due index lists job 2")
+DAMAGE(wrong_count, "count of")
+DAMAGE(wrong_refs, "jobs but counts")
+DAMAGE(wrong_rank_node, "rank node 1 holds 999")
+DAMAGE(extra_rank_node, "rank tree has extra nodes")
+DAMAGE(counter_behind, "is not below the id counter")
+DAMAGE(garbage_record, "does not decode")
+DAMAGE(missing_stack, "which is missing or not its owner's")
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_a_store_written_through_the_api_checks_clean),
+        T(test_finds_no_owner_entry),
+        T(test_finds_no_name_entry),
+        T(test_finds_stray_due_entry),
+        T(test_finds_wrong_count),
+        T(test_finds_wrong_refs),
+        T(test_finds_wrong_rank_node),
+        T(test_finds_extra_rank_node),
+        T(test_finds_counter_behind),
+        T(test_finds_garbage_record),
+        T(test_finds_missing_stack),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
