@@ -462,6 +462,7 @@ int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
 {
     write_ctx c = {owner, id, changes, 0, {0}, 0, 0};
     jobs__job_rec rec;
+    jobs_job *job = NULL;
     int rc;
 
     if (out)
@@ -471,11 +472,18 @@ int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
     if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")) ||
         (rc = check_spec(changes, &c.name_len)))
         return rc;
-    if ((rc = jobs__write(store, update_txn, &c)) != 0 || !out)
-        return rc;
-    if ((rc = jobs__job_decode(&rec, c.rec, c.rec_len)))
-        return rc;
-    return job_new(out, id, &rec);
+    /* The answer's memory first, with room for any name: once the update is committed, it
+     * must not be reported as failed for want of memory. */
+    if (out && !(job = jobs__malloc(sizeof(*job) + JOBS_NAME_MAX + 1)))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    if ((rc = jobs__write(store, update_txn, &c)) == 0 && out &&
+        (rc = jobs__job_decode(&rec, c.rec, c.rec_len)) == 0) {
+        job_fill(job, id, &rec, (char *)(job + 1));
+        *out = job;
+        return 0;
+    }
+    jobs__free(job);
+    return rc;
 }
 
 /* ---- delete ----------------------------------------------------------------------------- */

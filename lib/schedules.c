@@ -337,6 +337,7 @@ int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner,
 {
     write_ctx c = {owner, id, changes, 0, {0}, 0};
     jobs__schedule_rec rec;
+    jobs_schedule *sc = NULL;
     int rc;
 
     if (out)
@@ -346,11 +347,23 @@ int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner,
     if ((rc = jobs__check_owner(owner, 1)) || (rc = jobs__check_id(id, "schedule")) ||
         (rc = check_spec(changes, &c.name_len)))
         return rc;
-    if ((rc = jobs__write(store, update_txn, &c)) != 0 || !out)
+    /* The answer's memory first (see jobs_update): a committed change is never reported as
+     * failed for want of memory. */
+    if (out && !(sc = jobs__malloc(sizeof(*sc) + JOBS_NAME_MAX + 1)))
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    if ((rc = jobs__write(store, update_txn, &c)) != 0 || !out) {
+        jobs__free(sc);
         return rc;
-    if (c.rec_len == 0) /* nothing changed: read it back */
+    }
+    if (c.rec_len == 0) { /* nothing changed: read it back (a failure then changed nothing) */
+        jobs__free(sc);
         return jobs_schedule_get(out, store, owner, id);
-    if ((rc = jobs__schedule_decode(&rec, c.rec, c.rec_len)))
+    }
+    if ((rc = jobs__schedule_decode(&rec, c.rec, c.rec_len))) {
+        jobs__free(sc);
         return rc;
-    return schedule_new(out, id, &rec);
+    }
+    schedule_fill(sc, id, &rec, (char *)(sc + 1));
+    *out = sc;
+    return 0;
 }

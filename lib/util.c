@@ -1,19 +1,38 @@
 /* Allocation, version, argument checks and the name rules. */
 #include "util.h"
 
+/* The allocator (jobs_replace_allocator): set before use, read without locking after. */
+static struct {
+    jobs_malloc_fn malloc_fn;
+    jobs_realloc_fn realloc_fn;
+    jobs_free_fn free_fn;
+} allocator = {malloc, realloc, free};
+
+int jobs_replace_allocator(jobs_malloc_fn malloc_fn, jobs_realloc_fn realloc_fn,
+                           jobs_free_fn free_fn)
+{
+    if (!malloc_fn || !realloc_fn || !free_fn)
+        return jobs__error(JOBS_EINVAL, "jobs_replace_allocator needs three functions");
+    allocator.malloc_fn = malloc_fn;
+    allocator.realloc_fn = realloc_fn;
+    allocator.free_fn = free_fn;
+    return 0;
+}
+
 void *jobs__malloc(size_t size)
 {
-    return malloc(size ? size : 1);
+    return allocator.malloc_fn(size ? size : 1);
 }
 
 void *jobs__realloc(void *ptr, size_t size)
 {
-    return realloc(ptr, size ? size : 1);
+    return allocator.realloc_fn(ptr, size ? size : 1);
 }
 
 void jobs__free(void *ptr)
 {
-    free(ptr);
+    if (ptr)
+        allocator.free_fn(ptr);
 }
 
 unsigned int jobs_version(void)

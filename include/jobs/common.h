@@ -68,6 +68,29 @@ JOBS_EXTERN const char *jobs_version_string(void);
  */
 JOBS_EXTERN bool jobs_name_is_valid(const char *name, size_t len);
 
+/** An allocator's functions, as for jobs_replace_allocator(); the C library's by default. */
+typedef void *(*jobs_malloc_fn)(size_t size);
+typedef void *(*jobs_realloc_fn)(void *ptr, size_t size);
+typedef void (*jobs_free_fn)(void *ptr);
+
+/**
+ * Replaces the functions libjobs allocates its own memory with: handles, pages, records and the
+ * JSON layer's output strings (everything a `_free` function of libjobs frees). Like libuv's
+ * uv_replace_allocator(): call it before any other libjobs function, or at least while libjobs
+ * holds no memory (no store open, no page or string not yet freed); it is not thread-safe. The
+ * functions must behave like the C library's: malloc and realloc may return NULL, which libjobs
+ * reports as JOBS_ENOMEM. libjobs never asks for 0 bytes.
+ *
+ * LMDB's own allocations (inside its transactions) and cJSON's (while the JSON layer parses)
+ * do not go through these; cJSON's can be redirected with cJSON_InitHooks(), which is global
+ * to the process and therefore left to the host.
+ *
+ * @return 0, or JOBS_EINVAL when a function is NULL (nothing is changed).
+ * @since 0.1.0
+ */
+JOBS_EXTERN int jobs_replace_allocator(jobs_malloc_fn malloc_fn, jobs_realloc_fn realloc_fn,
+                                       jobs_free_fn free_fn);
+
 #ifdef __cplusplus
 }
 #endif
