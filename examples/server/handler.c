@@ -1,13 +1,13 @@
 /* Routing, authentication, parameter parsing and fault mapping of the HTTP API. Every JSON body,
  * the login body included, goes through the library's jobs_json_* functions. */
 #include "handler.h"
+#include "route.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -82,6 +82,7 @@ static int fault_status(int fault)
     case 1:
     case 2:
     case 4:
+    case SRV_FAULT_MALFORMED:
     case 24:
     case 25:
     case 26: return 400;
@@ -119,127 +120,13 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
     set_body(res, status, json);
 }
 
-/* ---- parameters ---------------------------------------------------------------------------- */
-
-/* An id in a path: decimal digits only, 1..JOBS_ID_MAX. */
-static bool parse_id(uint64_t *out, const char *s, size_t len)
-{
-    uint64_t v = 0;
-
-    if (len == 0 || len > 20)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-        if (v > JOBS_ID_MAX)
-            return false;
-    }
-    if (v == 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..len) into out (size > len). '+' stays '+' (this is a path).
- * Returns the decoded length, or -1 for a malformed escape. */
-static long percent_decode(char *out, const char *s, size_t len)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%') {
-            int hi, lo;
-            if (i + 2 >= len)
-                return -1;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return (long)o;
-}
-
-/* The `page` query parameter: absent = 1, else digits only, 1..JOBS_ID_MAX. A query key given
- * twice, or a malformed escape, is refused too. */
-static bool parse_page(uint64_t *page, const char *query)
-{
-    const char *p = query;
-    bool seen = false;
-
-    *page = 1;
-    while (p && *p) {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        size_t klen = eq ? (size_t)(eq - p) : n;
-
-        if (klen == 4 && memcmp(p, "page", 4) == 0) {
-            char buf[64];
-            long vlen;
-            if (seen || !eq || (size_t)(p + n - eq - 1) >= sizeof buf)
-                return false;
-            vlen = percent_decode(buf, eq + 1, (size_t)(p + n - eq - 1));
-            if (vlen < 0 || !parse_id(page, buf, (size_t)vlen))
-                return false;
-            seen = true;
-        }
-        p += n;
-        if (*p == '&')
-            p++;
-    }
-    return true;
-}
-
 /* ---- authentication ------------------------------------------------------------------------ */
-
-/* The token of the request: the auth_tkt cookie, else an Authorization: Bearer header. */
-static const char *find_token(size_t *len, const srv_request *req)
-{
-    if (req->cookie) {
-        const char *p = req->cookie;
-        while (*p) {
-            while (*p == ' ' || *p == ';')
-                p++;
-            if (strncmp(p, "auth_tkt=", 9) == 0) {
-                p += 9;
-                *len = strcspn(p, "; ");
-                return p;
-            }
-            p += strcspn(p, ";");
-        }
-    }
-    if (req->authorization && strncasecmp(req->authorization, "Bearer ", 7) == 0) {
-        const char *p = req->authorization + 7;
-        while (*p == ' ')
-            p++;
-        *len = strcspn(p, " ");
-        return p;
-    }
-    return NULL;
-}
 
 /* The user of the request, or 0. */
 static uint64_t caller(srv_app *app, const srv_request *req)
 {
     size_t len = 0;
-    const char *token = find_token(&len, req);
+    const char *token = srv_find_token(&len, req->cookie, req->authorization);
 
     return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
 }
@@ -298,7 +185,7 @@ out:
 static void route_logout(srv_response *res, srv_app *app, const srv_request *req)
 {
     size_t len = 0;
-    const char *token = find_token(&len, req);
+    const char *token = srv_find_token(&len, req->cookie, req->authorization);
     char *json;
 
     if (!token || !srv_session_end(app->sessions, token, len)) {
@@ -315,21 +202,17 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
 
 /* ---- resources ----------------------------------------------------------------------------- */
 
-typedef enum kind { K_JOBS, K_SCHEDULES, K_STACKS } kind;
-
-static const char *const kind_path[] = {"/jobs", "/schedules", "/blockstacks"};
-
-static void list(srv_response *res, srv_app *app, kind k, uint64_t owner, uint64_t page)
+static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t page)
 {
     char *json = NULL;
     int rc;
 
-    if (k == K_JOBS) {
+    if (k == SRV_KIND_JOBS) {
         jobs_job_page *p = NULL;
         if ((rc = jobs_list(&p, app->store, owner, page, 0)) == 0)
             rc = jobs_json_encode_job_page(&json, p);
         jobs_job_page_free(p);
-    } else if (k == K_SCHEDULES) {
+    } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule_page *p = NULL;
         if ((rc = jobs_schedule_list(&p, app->store, owner, page, 0)) == 0)
             rc = jobs_json_encode_schedule_page(&json, p);
@@ -343,17 +226,17 @@ static void list(srv_response *res, srv_app *app, kind k, uint64_t owner, uint64
     encoded(res, app, 200, rc, json);
 }
 
-static void get_by_id(srv_response *res, srv_app *app, kind k, uint64_t owner, uint64_t id)
+static void get_by_id(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t id)
 {
     char *json = NULL;
     int rc;
 
-    if (k == K_JOBS) {
+    if (k == SRV_KIND_JOBS) {
         jobs_job *j = NULL;
         if ((rc = jobs_get(&j, app->store, owner, id)) == 0)
             rc = jobs_json_encode_job(&json, j, 0);
         jobs_job_free(j);
-    } else if (k == K_SCHEDULES) {
+    } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule *s = NULL;
         if ((rc = jobs_schedule_get(&s, app->store, owner, id)) == 0)
             rc = jobs_json_encode_schedule(&json, s);
@@ -380,7 +263,7 @@ static void get_by_name(srv_response *res, srv_app *app, uint64_t owner, const c
         srv_fault(res, app, SRV_FAULT_PARAM, "name is longer than 255 bytes");
         return;
     }
-    if ((n = percent_decode(name, raw, len)) < 0) {
+    if ((n = srv_percent_decode(name, raw, len)) < 0) {
         srv_fault(res, app, SRV_FAULT_PARAM, "malformed percent-escape in the name");
         return;
     }
@@ -395,18 +278,18 @@ static void get_by_name(srv_response *res, srv_app *app, uint64_t owner, const c
     encoded(res, app, 200, rc, json);
 }
 
-static void create(srv_response *res, srv_app *app, kind k, uint64_t owner,
+static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
                    const srv_request *req)
 {
     char *json = NULL;
     uint64_t id = 0;
     int rc;
 
-    if (k == K_JOBS) {
+    if (k == SRV_KIND_JOBS) {
         jobs_json_job_body b;
         if ((rc = jobs_json_decode_job_create(&b, req->body, req->body_len)) == 0)
             rc = jobs_create(&id, app->store, owner, &b.spec);
-    } else if (k == K_SCHEDULES) {
+    } else if (k == SRV_KIND_SCHEDULES) {
         jobs_json_schedule_body b;
         if ((rc = jobs_json_decode_schedule_create(&b, req->body, req->body_len)) == 0)
             rc = jobs_schedule_create(&id, app->store, owner, &b.spec);
@@ -418,18 +301,18 @@ static void create(srv_response *res, srv_app *app, kind k, uint64_t owner,
     if (rc == 0) {
         rc = jobs_json_encode_id(&json, id);
         if (rc == 0)
-            add_header(res, "Location: %s/byid/%" PRIu64 "\r\n", kind_path[k], id);
+            add_header(res, "Location: %s/byid/%" PRIu64 "\r\n", srv_kind_path[k], id);
     }
     encoded(res, app, 201, rc, json);
 }
 
-static void update(srv_response *res, srv_app *app, kind k, uint64_t owner, uint64_t id,
+static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t id,
                    const srv_request *req)
 {
     char *json = NULL;
     int rc;
 
-    if (k == K_JOBS) {
+    if (k == SRV_KIND_JOBS) {
         jobs_json_job_body b;
         jobs_job *j = NULL;
         if ((rc = jobs_json_decode_job_update(&b, req->body, req->body_len)) == 0 &&
@@ -460,142 +343,45 @@ static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t
 
 /* ---- routing ------------------------------------------------------------------------------- */
 
-/* What a path names. */
-typedef enum target {
-    T_NONE,
-    T_AUTHENTICATE, /* POST */
-    T_LOGOUT,       /* POST */
-    T_COLLECTION,   /* GET (list), POST (create) */
-    T_BYID,         /* GET */
-    T_BYNAME,       /* GET (jobs only) */
-    T_ITEM          /* PUT (jobs, schedules), DELETE (jobs) */
-} target;
-
-typedef struct route {
-    target t;
-    kind k;
-    const char *arg; /* the id or name segment, raw */
-    size_t arg_len;
-} route;
-
-static bool match_prefix(const char **rest, const char *path, const char *prefix)
-{
-    size_t n = strlen(prefix);
-
-    if (strncmp(path, prefix, n) != 0)
-        return false;
-    *rest = path + n;
-    return true;
-}
-
-static route resolve(const char *path)
-{
-    route r = {T_NONE, K_JOBS, NULL, 0};
-    const char *rest;
-
-    if (strcmp(path, "/authenticate") == 0) {
-        r.t = T_AUTHENTICATE;
-        return r;
-    }
-    if (strcmp(path, "/logout") == 0) {
-        r.t = T_LOGOUT;
-        return r;
-    }
-    for (int k = K_JOBS; k <= K_STACKS; k++) {
-        const char *after;
-        if (!match_prefix(&after, path, kind_path[k]))
-            continue;
-        r.k = (kind)k;
-        if (*after == '\0') {
-            r.t = T_COLLECTION;
-        } else if (match_prefix(&rest, after, "/byid/")) {
-            r.t = T_BYID;
-        } else if (k == K_JOBS && match_prefix(&rest, after, "/byname/")) {
-            r.t = T_BYNAME;
-        } else if (k != K_STACKS && after[0] == '/' && after[1] != '\0' &&
-                   !strchr(after + 1, '/')) {
-            r.t = T_ITEM;
-            rest = after + 1;
-        } else {
-            return r;
-        }
-        if (r.t != T_COLLECTION) {
-            if (r.t != T_BYNAME && strchr(rest, '/')) {
-                r.t = T_NONE;
-                return r;
-            }
-            r.arg = rest;
-            r.arg_len = strlen(rest);
-        }
-        return r;
-    }
-    return r;
-}
-
-/* The methods a target allows, as an Allow header value. */
-static const char *allowed(const route *r)
-{
-    switch (r->t) {
-    case T_AUTHENTICATE:
-    case T_LOGOUT: return "POST";
-    case T_COLLECTION: return "GET, POST";
-    case T_BYID:
-    case T_BYNAME: return "GET";
-    case T_ITEM: return r->k == K_JOBS ? "PUT, DELETE" : "PUT";
-    default: return "";
-    }
-}
-
-static bool method_allowed(const route *r, const char *method)
-{
-    const char *a = allowed(r);
-    size_t n = strlen(method);
-
-    for (const char *p = a; (p = strstr(p, method)) != NULL; p += n)
-        if ((p == a || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
-            return true;
-    return false;
-}
-
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
 {
-    route r = resolve(req->path);
+    srv_route r = srv_route_resolve(req->path);
     uint64_t owner, id = 0, page = 1;
 
     memset(res, 0, sizeof *res);
-    if (r.t == T_NONE) {
+    if (r.t == SRV_ROUTE_NONE) {
         srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
         return;
     }
-    if (!method_allowed(&r, req->method)) {
-        add_header(res, "Allow: %s\r\n", allowed(&r));
+    if (!srv_route_method_allowed(&r, req->method)) {
+        add_header(res, "Allow: %s\r\n", srv_route_allowed(&r));
         srv_fault(res, app, SRV_FAULT_METHOD, "method not allowed");
         return;
     }
-    if (r.t == T_AUTHENTICATE) {
+    if (r.t == SRV_ROUTE_AUTHENTICATE) {
         route_authenticate(res, app, req);
         return;
     }
-    if (r.t == T_LOGOUT) {
+    if (r.t == SRV_ROUTE_LOGOUT) {
         route_logout(res, app, req);
         return;
     }
 
     owner = caller(app, req);
     /* Reading schedules is public; everything else needs a session. */
-    if (!owner && !(r.k == K_SCHEDULES && strcmp(req->method, "GET") == 0)) {
+    if (!owner && !(r.k == SRV_KIND_SCHEDULES && strcmp(req->method, "GET") == 0)) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
-    if ((r.t == T_BYID || r.t == T_ITEM) && !parse_id(&id, r.arg, r.arg_len)) {
+    if ((r.t == SRV_ROUTE_BYID || r.t == SRV_ROUTE_ITEM) && !srv_parse_id(&id, r.arg, r.arg_len)) {
         srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
         return;
     }
 
     switch (r.t) {
-    case T_COLLECTION:
+    case SRV_ROUTE_COLLECTION:
         if (strcmp(req->method, "GET") == 0) {
-            if (!parse_page(&page, req->query)) {
+            if (!srv_parse_page(&page, req->query)) {
                 srv_fault(res, app, SRV_FAULT_PARAM, "page must be an integer of 1 or more");
                 return;
             }
@@ -604,13 +390,13 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
             create(res, app, r.k, owner, req);
         }
         return;
-    case T_BYID:
+    case SRV_ROUTE_BYID:
         get_by_id(res, app, r.k, owner, id);
         return;
-    case T_BYNAME:
+    case SRV_ROUTE_BYNAME:
         get_by_name(res, app, owner, r.arg, r.arg_len);
         return;
-    case T_ITEM:
+    case SRV_ROUTE_ITEM:
         if (strcmp(req->method, "DELETE") == 0)
             delete_job(res, app, owner, id);
         else

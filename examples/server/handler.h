@@ -22,6 +22,7 @@ enum srv_fault {
     SRV_FAULT_NOROUTE = 101,     /**< no such route */
     SRV_FAULT_METHOD = 102,      /**< method not allowed */
     SRV_FAULT_TOO_LARGE = 103,   /**< body over JOBS_JSON_BODY_MAX */
+    SRV_FAULT_MALFORMED = 108,   /**< framing or headers that cannot be trusted (400) */
     SRV_FAULT_INTERNAL = 106,    /**< internal error */
     SRV_FAULT_THROTTLED = 107    /**< too many failed logins */
 };

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,8 +55,11 @@ static void usage(FILE *f)
 
 /* ---- HTTP glue ----------------------------------------------------------------------------- */
 
-/* Sends a whole response (status line, headers, body) with one mg_write. */
-static void send_response(struct mg_connection *conn, const srv_response *res, bool close)
+/* Sends a whole response (status line, headers, body) with one mg_write. The answer to HEAD
+ * has the same headers and no body (RFC 9110 9.3.2): a body there would be read by the client
+ * as the start of the next answer on the connection. */
+static void send_response(struct mg_connection *conn, const srv_response *res, bool close,
+                          bool is_head)
 {
     char head[1024];
     int n = snprintf(head, sizeof head,
@@ -66,53 +70,104 @@ static void send_response(struct mg_connection *conn, const srv_response *res, b
                      "%s%s\r\n",
                      res->status, srv_status_text(res->status), res->body_len, res->headers,
                      close ? "Connection: close\r\n" : "");
-    size_t total;
+    size_t body_len = is_head ? 0 : res->body_len, total;
     char *buf;
 
     if (n < 0 || (size_t)n >= sizeof head)
         return;
-    total = (size_t)n + res->body_len;
+    total = (size_t)n + body_len;
     if (!(buf = malloc(total)))
         return;
     memcpy(buf, head, (size_t)n);
-    if (res->body_len)
-        memcpy(buf + n, res->body, res->body_len);
+    if (body_len)
+        memcpy(buf + n, res->body, body_len);
     mg_write(conn, buf, total);
     free(buf);
+}
+
+/* A Content-Length value is decimal digits (RFC 9110 8.6); civetweb reads it with strtoll,
+ * which takes "12abc" and "+12" as 12. Trailing blanks are allowed (civetweb keeps them). */
+static bool is_length(const char *v)
+{
+    size_t n = strspn(v, "0123456789");
+
+    return n > 0 && v[n + strspn(v + n, " \t")] == '\0';
+}
+
+/* Why the framing of a request cannot be trusted, or NULL; `*chunked` tells whether its body
+ * is chunked. RFC 9112 6.3 makes such a request an unrecoverable error: 400, and the connection
+ * closed, since where the next request starts is unknown. civetweb 1.15 itself takes the first
+ * of several Content-Length headers, uses chunked when Content-Length is also given and keeps
+ * the connection, and keeps only MG_MAX_HEADERS (64) header lines, dropping the rest unseen (one
+ * of them could be Content-Length or Authorization). */
+static const char *framing_fault(bool *chunked, const struct mg_request_info *ri)
+{
+    const char *length = NULL;
+    int lengths = 0, encodings = 0;
+
+    *chunked = false;
+    if (ri->num_headers >= MG_MAX_HEADERS)
+        return "too many header lines (at most 63)";
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0) {
+            lengths++;
+            length = ri->http_headers[i].value;
+        } else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0) {
+            encodings++;
+            *chunked = strcasecmp(ri->http_headers[i].value, "chunked") == 0;
+        }
+    }
+    if (lengths + encodings > 1)
+        return "give the body's length once: one Content-Length or Transfer-Encoding: chunked";
+    if (length && !is_length(length))
+        return "Content-Length must be decimal digits";
+    return NULL;
 }
 
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     srv_app *app = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *bad;
     srv_response res;
     srv_request req;
     char *body = NULL;
     size_t len = 0;
+    bool chunked, close = true;
     int status;
 
     memset(&res, 0, sizeof res);
+    if ((bad = framing_fault(&chunked, ri)) != NULL) {
+        srv_fault(&res, app, SRV_FAULT_MALFORMED, bad);
+        goto out;
+    }
     /* Bodies over the limit are refused unread: by Content-Length, or while reading a
      * chunked one. The connection is then closed, since the rest of the body is unread. */
     if (ri->content_length > JOBS_JSON_BODY_MAX) {
         srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
-        goto send_close;
+        goto out;
     }
-    if (ri->content_length != 0 && (strcmp(ri->request_method, "GET") != 0 ||
-                                    ri->content_length > 0)) {
+    /* Without Content-Length or chunked there is no body (RFC 9112 6.3). */
+    if (chunked || ri->content_length > 0) {
+        int n;
+
         if (!(body = malloc(JOBS_JSON_BODY_MAX + 1))) {
             srv_fault(&res, app, SRV_FAULT_INTERNAL, "out of memory");
-            goto send_close;
+            goto out;
         }
-        for (;;) {
-            int n = mg_read(conn, body + len, JOBS_JSON_BODY_MAX + 1 - len);
-            if (n <= 0)
-                break;
+        while ((n = mg_read(conn, body + len, JOBS_JSON_BODY_MAX + 1 - len)) > 0) {
             len += (size_t)n;
             if (len > JOBS_JSON_BODY_MAX) {
                 srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
-                goto send_close;
+                goto out;
             }
+        }
+        /* A body cut short (the client closed, or timed out) must not be acted upon: mg_read
+         * returns 0 then for a Content-Length body, -1 for a chunked one or a broken chunk. */
+        if (n < 0 || (!chunked && len != (size_t)ri->content_length)) {
+            srv_fault(&res, app, SRV_FAULT_MALFORMED,
+                      "the body is shorter than announced, or its chunked encoding is malformed");
+            goto out;
         }
     }
 
@@ -126,20 +181,39 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     req.body_len = len;
     req.is_tls = ri->is_ssl != 0;
     srv_handle(&res, app, &req);
-    send_response(conn, &res, false);
+    close = false;
+out:
+    /* civetweb would otherwise read and discard the rest of a refused body, and keep the
+     * connection even when it cannot tell where the next request starts. */
+    if (close)
+        mg_disable_connection_keep_alive(conn);
+    send_response(conn, &res, close, strcmp(ri->request_method, "HEAD") == 0);
     status = res.status;
     srv_response_free(&res);
     if (body)
         sodium_memzero(body, len); /* may hold a password */
     free(body);
     return status;
+}
 
-send_close:
-    send_response(conn, &res, true);
-    status = res.status;
+/* civetweb's own refusals, made before on_request: a request line or header block it cannot
+ * parse or that overflows its 16 KiB buffer, a negative Content-Length, a Transfer-Encoding other
+ * than chunked, an HTTP version other than 1.0 and 1.1. Answered as JSON faults like everything
+ * else instead of civetweb's text/plain page; the connection is then closed. */
+static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+    const srv_app *app = mg_get_user_data(mg_get_context(conn));
+    char text[160];
+    srv_response res;
+
+    memset(&res, 0, sizeof res);
+    snprintf(text, sizeof text, "malformed HTTP request (%s)", msg);
+    srv_fault(&res, app, status >= 500 && status != 505 ? SRV_FAULT_INTERNAL : SRV_FAULT_MALFORMED,
+              text);
+    mg_disable_connection_keep_alive(conn);
+    send_response(conn, &res, true, false);
     srv_response_free(&res);
-    free(body);
-    return status;
+    return 0;
 }
 
 static int on_log_message(const struct mg_connection *conn, const char *message)
@@ -595,6 +669,7 @@ int main(int argc, char **argv)
     mg_opts[n] = NULL;
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log_message;
+    cb.http_error = on_http_error;
     if (!(ctx = mg_start(&cb, &app, mg_opts))) {
         if (o.tls_cert)
             fprintf(stderr, "jobs-server: cannot serve HTTPS on %s with %s (a PEM file with the "

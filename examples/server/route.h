@@ -1,0 +1,69 @@
+/* The request parsing of the HTTP API: which route a path names, the id in a path, the `page`
+ * query parameter, percent-decoding, and the session token of the Cookie or Authorization
+ * header. Split out of handler.c so that fuzz/fuzz_path.c can drive each parser directly.
+ * Pure functions of their arguments: no allocation, no state, thread-safe. */
+#ifndef JOBS_SERVER_ROUTE_H
+#define JOBS_SERVER_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** The resources. */
+typedef enum srv_kind { SRV_KIND_JOBS, SRV_KIND_SCHEDULES, SRV_KIND_STACKS } srv_kind;
+
+/** The collection path of each srv_kind: "/jobs", "/schedules", "/blockstacks". */
+extern const char *const srv_kind_path[3];
+
+/** What a path names. */
+typedef enum srv_target {
+    SRV_ROUTE_NONE,
+    SRV_ROUTE_AUTHENTICATE, /**< POST */
+    SRV_ROUTE_LOGOUT,       /**< POST */
+    SRV_ROUTE_COLLECTION,   /**< GET (list), POST (create) */
+    SRV_ROUTE_BYID,         /**< GET */
+    SRV_ROUTE_BYNAME,       /**< GET (jobs only) */
+    SRV_ROUTE_ITEM          /**< PUT (jobs, schedules), DELETE (jobs) */
+} srv_target;
+
+/** A resolved path. */
+typedef struct srv_route {
+    srv_target t;
+    srv_kind k;
+    const char *arg; /**< the id or name segment, raw (points into the path), or NULL */
+    size_t arg_len;  /**< its length */
+} srv_route;
+
+/** The route of a raw (not percent-decoded) path without its query. */
+srv_route srv_route_resolve(const char *path);
+
+/** The methods a route allows, as an Allow header value ("GET, POST"); "" for SRV_ROUTE_NONE. */
+const char *srv_route_allowed(const srv_route *r);
+
+/** True when `method` is one of the methods srv_route_allowed() lists. */
+bool srv_route_method_allowed(const srv_route *r, const char *method);
+
+/** An id in a path: s[0..len) is decimal digits only, 1..JOBS_ID_MAX. *out is set on success. */
+bool srv_parse_id(uint64_t *out, const char *s, size_t len);
+
+/**
+ * Percent-decodes s[0..len) into out (which has room for len + 1 bytes) and NUL-terminates it.
+ * '+' stays '+' (this is for paths). Returns the decoded length, or -1 for a malformed escape.
+ */
+long srv_percent_decode(char *out, const char *s, size_t len);
+
+/**
+ * The `page` query parameter of a raw query string (NULL for none): absent = 1, else digits only
+ * (after percent-decoding), 1..JOBS_ID_MAX. A `page` key given twice, or a malformed escape in
+ * its value, is refused. Returns false when refused.
+ */
+bool srv_parse_page(uint64_t *page, const char *query);
+
+/**
+ * The session token of a request: the `auth_tkt` cookie of the Cookie header, else the token
+ * of an `Authorization: Bearer` header; either header may be NULL. Returns a pointer into one
+ * of them with *len set, or NULL when neither holds a token.
+ */
+const char *srv_find_token(size_t *len, const char *cookie, const char *authorization);
+
+#endif
