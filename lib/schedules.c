@@ -312,7 +312,7 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
     jobs__be64_put(key, c->id);
     if ((rc = refs_get(txn, s, key, &refs)))
         return rc;
-    if (refs > 0 && sp->fields)
+    if (refs > 0)
         return jobs__error(JOBS_EINUSE, "schedule %llu is used by %llu job(s)",
                            (unsigned long long)c->id, (unsigned long long)refs);
     if (sp->fields & JOBS_SCHEDULE_NAME) {
@@ -324,8 +324,17 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
             return jobs__error(JOBS_ECONFIG, "changing 'once' needs the matching config");
         rec.once = sp->once;
     }
-    if (sp->fields & JOBS_SCHEDULE_CONFIG)
+    if (sp->fields & JOBS_SCHEDULE_CONFIG) {
+        /* Only the field of the schedule's kind is read (as stored, or as `once` changes it);
+         * when just the other one is set, that is what the caller gave, and what to name. */
+        if (rec.once ? sp->timestamp == 0 && sp->period != 0
+                     : sp->period == 0 && sp->timestamp != 0)
+            return jobs__error(JOBS_ECONFIG, "a %s schedule's config is {\"%s\": N}, not '%s'",
+                               rec.once ? "one-time" : "periodic",
+                               rec.once ? "timestamp" : "period",
+                               rec.once ? "period" : "timestamp");
         rec.value = rec.once ? sp->timestamp : sp->period;
+    }
     if ((rc = check_config(rec.once, rec.value)))
         return rc;
     c->rec_len = jobs__schedule_encode(c->rec, &rec);

@@ -223,6 +223,30 @@ static void test_update_with_bad_config_is_econfig_and_changes_nothing(void **st
     jobs_schedule_free(s);
 }
 
+/* A config of the other kind is named as such, not read as a period or timestamp of 0. */
+static void test_config_of_the_other_kind_is_econfig(void **state)
+{
+    fixture *fx = *state;
+    uint64_t periodic = fx_periodic(fx, OWNER, 600), once = fx_once(fx, OWNER, FX_T0 + 60);
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    jobs_schedule *s;
+
+    spec.fields = JOBS_SCHEDULE_CONFIG;
+    spec.timestamp = FX_T0 + 100;
+    assert_int_equal(jobs_schedule_update(NULL, fx->store, OWNER, periodic, &spec), JOBS_ECONFIG);
+    assert_non_null(strstr(jobs_error_last(), "periodic schedule's config is {\"period\": N}"));
+    spec.timestamp = 0;
+    spec.period = 120;
+    assert_int_equal(jobs_schedule_update(NULL, fx->store, OWNER, once, &spec), JOBS_ECONFIG);
+    assert_non_null(strstr(jobs_error_last(), "one-time schedule's config is {\"timestamp\": N}"));
+    s = get(fx, OWNER, periodic);
+    assert_int_equal(s->period, 600);
+    jobs_schedule_free(s);
+    s = get(fx, OWNER, once);
+    assert_int_equal(s->timestamp, FX_T0 + 60);
+    jobs_schedule_free(s);
+}
+
 static void test_changing_once_without_config_is_econfig(void **state)
 {
     fixture *fx = *state;
@@ -466,6 +490,7 @@ int main(void)
         T(test_schedule_reads_back_as_created),
         T(test_update_changes_an_unused_schedule),
         T(test_update_with_bad_config_is_econfig_and_changes_nothing),
+        T(test_config_of_the_other_kind_is_econfig),
         T(test_changing_once_without_config_is_econfig),
         T(test_schedule_referenced_by_a_job_is_einuse),
         T(test_schedule_of_queued_job_is_in_use_until_the_tick_deletes_it),
