@@ -623,6 +623,40 @@ static int check_records(MDB_txn *txn, MDB_dbi dbi, bool stacks)
     return rc;
 }
 
+/* ---- idempotency keys ------------------------------------------------------------------------ */
+
+/* Each key has a well-formed record and its one entry in the expiry order, and nothing else is
+ * in that order. */
+static int check_idem(MDB_txn *txn, jobs_store *s)
+{
+    walk w = {0};
+    int rc = walk_open(&w, txn, s->idem);
+
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        const unsigned char *v = w.v.mv_data;
+        unsigned char ekey[8 + 9 + JOBS_IDEMPOTENCY_KEY_MAX];
+        int64_t expires;
+
+        if (w.k.mv_size < 10 || w.k.mv_size > 9 + JOBS_IDEMPOTENCY_KEY_MAX ||
+            ((const unsigned char *)w.k.mv_data)[8] > JOBS__STACK || w.v.mv_size < 17 ||
+            w.v.mv_size != 17u + v[16] || v[16] > JOBS_IDEMPOTENCY_FINGERPRINT_MAX) {
+            rc = CORRUPT("check: an idempotency record is malformed");
+            break;
+        }
+        memcpy(&expires, v, 8);
+        jobs__be64_put(ekey, jobs__time_key(expires));
+        memcpy(ekey + 8, w.k.mv_data, w.k.mv_size);
+        if ((rc = exists(txn, s->idem_exp, ekey, 8 + w.k.mv_size, NULL)) == JOBS_ENOTFOUND)
+            rc = CORRUPT("check: an idempotency key of owner %llu has no expiry entry",
+                         U(jobs__be64_get(w.k.mv_data)));
+    }
+    walk_close(&w);
+    if (!rc && entries(txn, s->idem) != entries(txn, s->idem_exp))
+        rc = CORRUPT("check: %zu idempotency keys but %zu expiry entries", entries(txn, s->idem),
+                     entries(txn, s->idem_exp));
+    return rc;
+}
+
 /* ---- the whole store
  * ----------------------------------------------------------------------- */
 
@@ -670,7 +704,8 @@ static int check_txn(jobs_store *s, MDB_txn *txn, void *ctx)
                           schedule_agrees, &next_schedule)) ||
         (rc = check_records(txn, s->stacks, true)) ||
         (rc = check_index(txn, s, s->stack_vis, s->stacks, JOBS__STACK, "stack", stack_agrees,
-                          &next_stack)))
+                          &next_stack)) ||
+        (rc = check_idem(txn, s)))
         goto out;
 out:
     jobs__free(t.schedules);

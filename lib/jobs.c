@@ -2,6 +2,7 @@
  * (owner order, name per owner, due order, schedule references, per-owner count). */
 #include <stddef.h>
 
+#include "idempotency.h"
 #include "page.h"
 #include "rank.h"
 #include "rules.h"
@@ -171,6 +172,32 @@ static size_t job_name_size(const void *r)
     return rec->name ? rec->name_len + 1 : 0;
 }
 
+/* The job's entity tag: FNV-1a (64 bits) over its id and its record's encoding, which is
+ * canonical, so it changes whenever any field does (next_run included) and never otherwise. */
+static uint64_t job_etag(uint64_t id, const jobs__job_rec *rec)
+{
+    unsigned char buf[8 + JOBS__RECORD_MAX];
+    size_t n;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+    jobs__be64_put(buf, id);
+    n = 8 + jobs__job_encode(buf + 8, rec);
+    for (size_t i = 0; i < n; i++) {
+        h ^= buf[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h ? h : 1; /* 0 means "no condition" */
+}
+
+/* Refuses a change when the caller's entity tag is not the job's (if_match 0: no condition). */
+static int etag_matches(uint64_t id, const jobs__job_rec *rec, uint64_t if_match)
+{
+    if (if_match && job_etag(id, rec) != if_match)
+        return jobs__error(JOBS_ECHANGED, "job %llu has changed: its entity tag is no longer "
+                           "%016llx", (unsigned long long)id, (unsigned long long)if_match);
+    return 0;
+}
+
 static char *job_fill(void *item, uint64_t id, const void *r, char *names)
 {
     jobs_job *out = item;
@@ -183,6 +210,7 @@ static char *job_fill(void *item, uint64_t id, const void *r, char *names)
     out->next_run = rec->do_run ? rec->next_run : 0;
     out->do_run = rec->do_run;
     out->do_del = rec->do_del;
+    out->etag = job_etag(id, rec);
     out->name = NULL;
     if (rec->name) {
         out->name = jobs__name_copy(names, rec->name, rec->name_len);
@@ -328,6 +356,9 @@ typedef struct write_ctx {
     unsigned char rec[JOBS__RECORD_MAX]; /* the job as written, for the answer */
     size_t rec_len;
     jobs_delete_outcome outcome;
+    uint64_t if_match; /* entity tag the job must still have, or 0 */
+    const jobs_idempotency *idem; /* the create's idempotency key, or NULL */
+    bool replayed;                /* the create was a repeat: c->id is the first one's */
 } write_ctx;
 
 static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
@@ -339,8 +370,19 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
     bool enabled = (sp->fields & JOBS_JOB_ENABLED) && sp->enabled;
     unsigned char key[16], val[4];
     uint32_t bucket;
+    bool found;
     int rc;
 
+    /* A repeat answers the first create, before anything else is looked at. */
+    c->replayed = false;
+    if (c->idem) {
+        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__JOB, c->idem, &found, &c->id)))
+            return rc;
+        if (found) {
+            c->replayed = true;
+            return 0;
+        }
+    }
     if ((rc = jobs__stack_usable(txn, s, c->owner, sp->stack)) ||
         (rc = jobs__schedule_usable(txn, s, c->owner, sp->schedule, &sched)))
         return rc;
@@ -359,9 +401,10 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
     jobs__rank_value(val, bucket);
     if ((rc = jobs__put(txn, s->job_owner, key, sizeof(key), val, sizeof(val), 0)) ||
         (name && (rc = name_set(txn, s, c->owner, name, c->name_len, c->id, true))) ||
-        (rc = jobs__count_add(txn, s, JOBS__JOB, c->owner, 1)))
+        (rc = jobs__count_add(txn, s, JOBS__JOB, c->owner, 1)) ||
+        (rc = jobs__schedule_ref(txn, s, sp->schedule, +1)))
         return rc;
-    return jobs__schedule_ref(txn, s, sp->schedule, +1);
+    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__JOB, c->idem, c->id) : 0;
 }
 
 static int check_spec(const jobs_job_spec *spec, size_t *name_len)
@@ -382,18 +425,31 @@ static int check_spec(const jobs_job_spec *spec, size_t *name_len)
 
 int jobs_create(uint64_t *id, jobs_store *store, uint64_t owner, const jobs_job_spec *spec)
 {
-    write_ctx c = {owner, 0, spec, 0, {0}, 0, 0};
+    return jobs_create_idempotent(id, NULL, store, owner, spec, NULL);
+}
+
+int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store, uint64_t owner,
+                           const jobs_job_spec *spec, const jobs_idempotency *idem)
+{
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, 0, 0, idem, false};
     int rc;
 
+    if (replayed)
+        *replayed = false;
     if (!store || !spec)
         return jobs__error(JOBS_EINVAL, "jobs_create needs a store and a spec");
-    if ((rc = jobs__check_owner(owner, 0)) || (rc = check_spec(spec, &c.name_len)))
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = check_spec(spec, &c.name_len)) ||
+        (rc = jobs__idem_check(idem)))
         return rc;
     if ((spec->fields & (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE)) !=
         (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE))
         return jobs__error(JOBS_EINVAL, "a new job needs a stack and a schedule");
-    if ((rc = jobs__write(store, create_txn, &c)) == 0 && id)
-        *id = c.id;
+    if ((rc = jobs__write(store, create_txn, &c)) == 0) {
+        if (id)
+            *id = c.id;
+        if (replayed)
+            *replayed = c.replayed;
+    }
     return rc;
 }
 
@@ -407,7 +463,7 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
     bool activate;
     int rc = job_visible(txn, s, c->owner, c->id, &old, copy);
 
-    if (rc)
+    if (rc || (rc = etag_matches(c->id, &old, c->if_match)))
         return rc;
     if (old.do_del)
         return jobs__error(JOBS_EQUEUED, "job %llu is queued for deletion",
@@ -460,7 +516,13 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
 int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
                 const jobs_job_spec *changes)
 {
-    write_ctx c = {owner, id, changes, 0, {0}, 0, 0};
+    return jobs_update_if(out, store, owner, id, changes, 0);
+}
+
+int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
+                   const jobs_job_spec *changes, uint64_t if_match)
+{
+    write_ctx c = {owner, id, changes, 0, {0}, 0, 0, if_match, NULL, false};
     jobs__job_rec rec;
     jobs_job *job = NULL;
     int rc;
@@ -495,7 +557,7 @@ static int delete_txn(jobs_store *s, MDB_txn *txn, void *arg)
     jobs__job_rec rec;
     int rc = job_visible(txn, s, c->owner, c->id, &rec, copy);
 
-    if (rc)
+    if (rc || (rc = etag_matches(c->id, &rec, c->if_match)))
         return rc;
     if (!rec.do_run) {
         c->outcome = JOBS_DELETED;
@@ -511,7 +573,13 @@ static int delete_txn(jobs_store *s, MDB_txn *txn, void *arg)
 
 int jobs_delete(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner, uint64_t id)
 {
-    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0};
+    return jobs_delete_if(outcome, store, owner, id, 0);
+}
+
+int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner, uint64_t id,
+                   uint64_t if_match)
+{
+    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0, if_match, NULL, false};
     int rc;
 
     if (!store)

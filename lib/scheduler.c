@@ -2,6 +2,7 @@
  * them, so that each slot runs at most once whoever ticks. */
 #include <limits.h>
 
+#include "idempotency.h"
 #include "rules.h"
 
 typedef struct due {
@@ -112,8 +113,13 @@ static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
     tick_ctx *c = arg;
     int rc;
 
+    size_t swept;
+
     c->n = 0; /* the transaction may run again after the map grew */
     c->names_len = 0;
+    /* Expired idempotency keys go a bounded batch per tick (looking costs one cursor seek). */
+    if ((rc = jobs__idem_sweep(txn, s, jobs__now(s), 1000, &swept)))
+        return rc;
     if ((rc = collect_due(s, txn, c)) || c->n == 0)
         return rc;
     jobs__free(c->events);

@@ -1,6 +1,7 @@
 /* Schedules: the config rules, visibility (public or own), and the in-use rule. */
 #include <stddef.h>
 
+#include "idempotency.h"
 #include "page.h"
 #include "rules.h"
 
@@ -246,6 +247,8 @@ typedef struct write_ctx {
     size_t name_len;
     unsigned char rec[JOBS__RECORD_MAX]; /* the record as written, for the answer */
     size_t rec_len;
+    const jobs_idempotency *idem; /* the create's idempotency key, or NULL */
+    bool replayed;                /* the create was a repeat: c->id is the first one's */
 } write_ctx;
 
 static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
@@ -254,8 +257,21 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
     jobs__schedule_rec rec = {c->owner, c->spec->once,
                               c->spec->once ? c->spec->timestamp : c->spec->period,
                               c->spec->name, c->name_len};
+    bool found;
+    int rc;
 
-    return schedule_insert(txn, s, &rec, &c->id);
+    c->replayed = false;
+    if (c->idem) {
+        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__SCHEDULE, c->idem, &found, &c->id)))
+            return rc;
+        if (found) {
+            c->replayed = true;
+            return 0;
+        }
+    }
+    if ((rc = schedule_insert(txn, s, &rec, &c->id)))
+        return rc;
+    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__SCHEDULE, c->idem, c->id) : 0;
 }
 
 static int check_spec(const jobs_schedule_spec *spec, size_t *name_len)
@@ -270,13 +286,23 @@ static int check_spec(const jobs_schedule_spec *spec, size_t *name_len)
 int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t owner,
                          const jobs_schedule_spec *spec)
 {
-    write_ctx c = {owner, 0, spec, 0, {0}, 0};
+    return jobs_schedule_create_idempotent(id, NULL, store, owner, spec, NULL);
+}
+
+int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store,
+                                    uint64_t owner, const jobs_schedule_spec *spec,
+                                    const jobs_idempotency *idem)
+{
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false};
     jobs_schedule_spec full;
     int rc;
 
+    if (replayed)
+        *replayed = false;
     if (!store || !spec)
         return jobs__error(JOBS_EINVAL, "jobs_schedule_create needs a store and a spec");
-    if ((rc = jobs__check_owner(owner, 1)) || (rc = check_spec(spec, &c.name_len)))
+    if ((rc = jobs__check_owner(owner, 1)) || (rc = check_spec(spec, &c.name_len)) ||
+        (rc = jobs__idem_check(idem)))
         return rc;
     if (!(spec->fields & JOBS_SCHEDULE_CONFIG))
         return jobs__error(JOBS_ECONFIG, "a new schedule needs its config");
@@ -288,8 +314,12 @@ int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t owner,
     if ((rc = check_config(full.once, full.once ? full.timestamp : full.period)))
         return rc;
     c.spec = &full;
-    if ((rc = jobs__write(store, create_txn, &c)) == 0 && id)
-        *id = c.id;
+    if ((rc = jobs__write(store, create_txn, &c)) == 0) {
+        if (id)
+            *id = c.id;
+        if (replayed)
+            *replayed = c.replayed;
+    }
     return rc;
 }
 
@@ -344,7 +374,7 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
 int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner, uint64_t id,
                          const jobs_schedule_spec *changes)
 {
-    write_ctx c = {owner, id, changes, 0, {0}, 0};
+    write_ctx c = {owner, id, changes, 0, {0}, 0, NULL, false};
     jobs__schedule_rec rec;
     jobs_schedule *sc = NULL;
     int rc;

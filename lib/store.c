@@ -512,6 +512,8 @@ static int open_dbis(jobs_store *s, MDB_txn *txn, void *ctx)
         {"schedule_refs", offsetof(jobs_store, schedule_refs)},
         {"stacks", offsetof(jobs_store, stacks)},
         {"stack_vis", offsetof(jobs_store, stack_vis)},
+        {"idem", offsetof(jobs_store, idem)},
+        {"idem_exp", offsetof(jobs_store, idem_exp)},
     };
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,

@@ -34,6 +34,8 @@ struct jobs_store {
     MDB_dbi schedule_refs; /* id(8) -> u64: jobs referencing the schedule (absent: none) */
     MDB_dbi stacks;      /* id(8) -> stack record */
     MDB_dbi stack_vis;   /* owner(8) id(8) -> "": private stacks by owner, public under 0 */
+    MDB_dbi idem;        /* idempotency keys of creates (idempotency.c) */
+    MDB_dbi idem_exp;    /* the same keys in expiry order */
 
     /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
      * no transaction of the process is active while the map is resized. */

@@ -113,7 +113,7 @@ static int job_with_stack_id(decoded *d, const char *num)
 static void test_job_prints_ids_up_to_2_53_exactly(void **state)
 {
     jobs_job job = {JOBS_ID_MAX, 7, "nightly", JOBS_ID_MAX - 1, 1000000000000001ULL,
-                    1700000060, true, false};
+                    1700000060, true, false, 0};
     char *json = NULL;
 
     (void)state;
@@ -125,7 +125,7 @@ static void test_job_prints_ids_up_to_2_53_exactly(void **state)
 
 static void test_inactive_job_has_null_next_run_and_null_name(void **state)
 {
-    jobs_job job = {3, 7, NULL, 1, 2, 1700000060, false, false};
+    jobs_job job = {3, 7, NULL, 1, 2, 1700000060, false, false, 0};
     char *json = NULL;
 
     (void)state;
@@ -136,7 +136,7 @@ static void test_inactive_job_has_null_next_run_and_null_name(void **state)
 
 static void test_job_with_owner_flag_adds_owner(void **state)
 {
-    jobs_job job = {3, 9007199254740991ULL, "a", 1, 2, -1, true, true};
+    jobs_job job = {3, 9007199254740991ULL, "a", 1, 2, -1, true, true, 0};
     char *json = NULL;
 
     (void)state;
@@ -150,7 +150,7 @@ static void test_job_with_owner_flag_adds_owner(void **state)
 static void test_names_are_escaped(void **state)
 {
     jobs_job job = {1, 1, "q\"b\\s/\n\t\r\b\f\x01\x1f\x7f \xc3\xa9\xf0\x9f\x98\x80", 1, 1, 0,
-                    false, false};
+                    false, false, 0};
     char *json = NULL;
     cJSON *parsed;
 
@@ -181,7 +181,7 @@ static void test_escaped_name_decodes_back_to_itself(void **state)
                                         "a\\u0000", "~!@#$%^&*()_+{}|:<>?`-=[];',."};
     (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        jobs_job job = {1, 1, names[i], 1, 1, 0, false, false};
+        jobs_job job = {1, 1, names[i], 1, 1, 0, false, false, 0};
         char *json = NULL, body[1024];
         const char *start, *end;
         decoded d;
@@ -199,7 +199,8 @@ static void test_escaped_name_decodes_back_to_itself(void **state)
 
 static void test_job_page_shape(void **state)
 {
-    jobs_job jobs[2] = {{11, 7, "x", 1, 2, 100, true, false}, {12, 7, NULL, 1, 2, 0, false, false}};
+    jobs_job jobs[2] = {{11, 7, "x", 1, 2, 100, true, false, 0},
+                        {12, 7, NULL, 1, 2, 0, false, false, 0}};
     jobs_job_page page = {12, 10, 2, 2, jobs};
     jobs_job_page empty = {12, 10, 3, 0, NULL};
     char *json = NULL;
@@ -333,7 +334,7 @@ static void test_large_page_encodes_whole(void **state)
     memset(name, '"', JOBS_NAME_MAX);
     name[JOBS_NAME_MAX] = '\0';
     for (size_t i = 0; i < N; i++)
-        jobs[i] = (jobs_job){i + 1, 1, name, 1, 1, 0, false, false};
+        jobs[i] = (jobs_job){i + 1, 1, name, 1, 1, 0, false, false, 0};
     assert_int_equal(jobs_json_encode_job_page(&json, &page), 0);
     parsed = cJSON_Parse(json);
     assert_non_null(parsed);

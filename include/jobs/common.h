@@ -68,6 +68,28 @@ JOBS_EXTERN const char *jobs_version_string(void);
  */
 JOBS_EXTERN bool jobs_name_is_valid(const char *name, size_t len);
 
+/** The longest idempotency key, in bytes. */
+#define JOBS_IDEMPOTENCY_KEY_MAX 255
+/** The longest request fingerprint kept with an idempotency key, in bytes (a SHA-256). */
+#define JOBS_IDEMPOTENCY_FINGERPRINT_MAX 32
+/** How long a key answers repeats: 24 hours, by the store's clock. */
+#define JOBS_IDEMPOTENCY_TTL 86400
+
+/**
+ * An idempotency key for a create (jobs_create_idempotent(), jobs_schedule_create_idempotent()):
+ * the first create with a key, per owner and kind, is remembered for JOBS_IDEMPOTENCY_TTL with
+ * the request's fingerprint, in the same transaction as the create. A repeat with the same key
+ * and fingerprint answers the first result and creates nothing; the same key with another
+ * fingerprint is JOBS_EIDEMPOTENCY. The fingerprint is whatever identifies the request for the
+ * host (HTTP: a hash of the body); libjobs only compares it.
+ */
+typedef struct jobs_idempotency {
+    const char *key;                  /**< 1..JOBS_IDEMPOTENCY_KEY_MAX bytes, any */
+    size_t key_len;
+    const unsigned char *fingerprint; /**< 0..JOBS_IDEMPOTENCY_FINGERPRINT_MAX bytes */
+    size_t fingerprint_len;
+} jobs_idempotency;
+
 /** An allocator's functions, as for jobs_replace_allocator(); the C library's by default. */
 typedef void *(*jobs_malloc_fn)(size_t size);
 typedef void *(*jobs_realloc_fn)(void *ptr, size_t size);

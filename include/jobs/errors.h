@@ -43,7 +43,9 @@ extern "C" {
     X(EVERSION, -19, 106, "unsupported options version")                                         \
     X(EOWNER, -20, 4, "invalid owner id")                                                        \
     X(ESYNTAX, -21, 2, "request body is not valid JSON")                                         \
-    X(EBODY, -22, 4, "request body is not right for this operation")
+    X(EBODY, -22, 4, "request body is not right for this operation")                            \
+    X(ECHANGED, -23, 109, "the object has changed since the given entity tag")                   \
+    X(EIDEMPOTENCY, -24, 110, "idempotency key was used with a different request")
 
 /** Error codes. 0 (JOBS_OK) is success; every error is negative. */
 typedef enum jobs_error {

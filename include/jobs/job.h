@@ -29,6 +29,8 @@ typedef struct jobs_job {
     int64_t next_run;   /**< Unix seconds of the next run; meaningful only when do_run */
     bool do_run;        /**< active: it runs at next_run */
     bool do_del;        /**< queued for deletion: deleted at next_run instead of running */
+    uint64_t etag;      /**< entity tag: changes whenever any field above does, never 0
+                             (for jobs_update_if() and jobs_delete_if(); HTTP's ETag) */
 } jobs_job;
 
 /** Bits of jobs_job_spec.fields: which members of the spec are given. */
@@ -146,6 +148,42 @@ typedef enum jobs_delete_outcome {
  */
 JOBS_EXTERN int jobs_delete(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner,
                             uint64_t id);
+
+/**
+ * jobs_create() with an idempotency key (see jobs_idempotency): a repeat of a create within
+ * JOBS_IDEMPOTENCY_TTL answers the first one's id with *replayed true and creates nothing, even
+ * if that job has since been changed or deleted.
+ *
+ * @param[out] replayed  true when the answer is a repeat's (may be NULL)
+ * @param idem           the key, or NULL for a plain jobs_create()
+ * @return as jobs_create(); JOBS_EIDEMPOTENCY when the key was used with another fingerprint;
+ *         JOBS_EINVAL for a key or fingerprint of a wrong size.
+ * @since 0.1.0
+ */
+JOBS_EXTERN int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store,
+                                       uint64_t owner, const jobs_job_spec *spec,
+                                       const jobs_idempotency *idem);
+
+/**
+ * jobs_update() only if the job's entity tag (jobs_job.etag, as jobs_get() or a list returned
+ * it) is still `if_match`: the comparison and the update are one transaction, so a change made
+ * in between by anyone is never overwritten. `if_match` 0 means no condition.
+ *
+ * @return as jobs_update(), or JOBS_ECHANGED when the job has changed (nothing is written).
+ * @since 0.1.0
+ */
+JOBS_EXTERN int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
+                               const jobs_job_spec *changes, uint64_t if_match);
+
+/**
+ * jobs_delete() only if the job's entity tag is still `if_match` (0: no condition), checked in
+ * the same transaction as the delete.
+ *
+ * @return as jobs_delete(), or JOBS_ECHANGED when the job has changed (nothing is written).
+ * @since 0.1.0
+ */
+JOBS_EXTERN int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner,
+                               uint64_t id, uint64_t if_match);
 
 #ifdef __cplusplus
 }

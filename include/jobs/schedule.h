@@ -96,6 +96,15 @@ JOBS_EXTERN int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t o
                                      const jobs_schedule_spec *spec);
 
 /**
+ * jobs_schedule_create() with an idempotency key: as jobs_create_idempotent() for schedules
+ * (keys are per owner and kind, so a job and a schedule may use the same key).
+ * @since 0.1.0
+ */
+JOBS_EXTERN int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store,
+                                                uint64_t owner, const jobs_schedule_spec *spec,
+                                                const jobs_idempotency *idem);
+
+/**
  * Changes an owner's own schedule. Public schedules cannot be changed through an owner >= 1
  * (JOBS_ENOTFOUND). A schedule that any job references (active or not, queued for deletion or
  * not) cannot be changed at all; an empty `fields` is not a change and succeeds.
