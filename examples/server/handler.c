@@ -38,6 +38,8 @@ void srv_response_free(srv_response *res)
     res->body_len = 0;
 }
 
+/* The format attribute lets clang's -Wformat-nonliteral (-Wformat=2) accept the vsnprintf. */
+__attribute__((format(printf, 2, 3)))
 static void add_header(srv_response *res, const char *fmt, ...)
 {
     size_t len = strlen(res->headers);
@@ -79,6 +81,8 @@ static int fault_status(int fault)
     case SRV_FAULT_TOO_LARGE: return 413;
     case 105: return 507;
     case SRV_FAULT_THROTTLED: return 429;
+    case SRV_FAULT_CHANGED: return 412;
+    case SRV_FAULT_IDEMPOTENCY: return 422;
     case 1:
     case 2:
     case 4:
@@ -202,24 +206,71 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
 
 /* ---- resources ----------------------------------------------------------------------------- */
 
-static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t page)
+/* The ETag header of a job answer: the job's entity tag as 16 hex digits, quoted. */
+static void add_etag(srv_response *res, const jobs_job *j)
+{
+    add_header(res, "ETag: \"%016" PRIx64 "\"\r\n", j->etag);
+}
+
+/* The If-Match condition of a PUT or DELETE of a job, as the entity tag to pass to
+ * jobs_update_if()/jobs_delete_if(): 0 when there is no header or it is `*`. For a list of tags,
+ * the job's current tag when it is one of them; the library then checks it again in the write's
+ * own transaction, so a change in between still answers 412. Returns true to go on; otherwise
+ * the fault is in `res`. */
+static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, uint64_t owner,
+                          uint64_t id, const srv_request *req)
+{
+    uint64_t tags[SRV_IF_MATCH_MAX];
+    jobs_job *j = NULL;
+    size_t n;
+    bool any;
+    int rc;
+
+    *if_match = 0;
+    if (!req->if_match)
+        return true;
+    if (!srv_parse_if_match(&any, tags, &n, req->if_match)) {
+        srv_fault(res, app, SRV_FAULT_PARAM,
+                  "If-Match must be * or a list of entity tags as ETag gives them");
+        return false;
+    }
+    if (any)
+        return true;
+    if ((rc = jobs_get(&j, app->store, owner, id))) {
+        lib_fault(res, app, rc);
+        return false;
+    }
+    for (size_t i = 0; i < n && !*if_match; i++)
+        if (tags[i] == j->etag)
+            *if_match = j->etag;
+    jobs_job_free(j);
+    if (!*if_match) {
+        srv_fault(res, app, SRV_FAULT_CHANGED,
+                  "the job has changed: If-Match does not name its current ETag");
+        return false;
+    }
+    return true;
+}
+
+static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t page,
+                 uint32_t size)
 {
     char *json = NULL;
     int rc;
 
     if (k == SRV_KIND_JOBS) {
         jobs_job_page *p = NULL;
-        if ((rc = jobs_list(&p, app->store, owner, page, 0)) == 0)
+        if ((rc = jobs_list(&p, app->store, owner, page, size)) == 0)
             rc = jobs_json_encode_job_page(&json, p);
         jobs_job_page_free(p);
     } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule_page *p = NULL;
-        if ((rc = jobs_schedule_list(&p, app->store, owner, page, 0)) == 0)
+        if ((rc = jobs_schedule_list(&p, app->store, owner, page, size)) == 0)
             rc = jobs_json_encode_schedule_page(&json, p);
         jobs_schedule_page_free(p);
     } else {
         jobs_stack_page *p = NULL;
-        if ((rc = jobs_stack_list(&p, app->store, owner, page, 0)) == 0)
+        if ((rc = jobs_stack_list(&p, app->store, owner, page, size)) == 0)
             rc = jobs_json_encode_stack_page(&json, p);
         jobs_stack_page_free(p);
     }
@@ -233,8 +284,9 @@ static void get_by_id(srv_response *res, srv_app *app, srv_kind k, uint64_t owne
 
     if (k == SRV_KIND_JOBS) {
         jobs_job *j = NULL;
-        if ((rc = jobs_get(&j, app->store, owner, id)) == 0)
-            rc = jobs_json_encode_job(&json, j, 0);
+        if ((rc = jobs_get(&j, app->store, owner, id)) == 0 &&
+            (rc = jobs_json_encode_job(&json, j, 0)) == 0)
+            add_etag(res, j);
         jobs_job_free(j);
     } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule *s = NULL;
@@ -272,27 +324,62 @@ static void get_by_name(srv_response *res, srv_app *app, uint64_t owner, const c
                   "the name must be 1..255 bytes of UTF-8 without control characters");
         return;
     }
-    if ((rc = jobs_get_by_name(&j, app->store, owner, name)) == 0)
-        rc = jobs_json_encode_job(&json, j, 0);
+    if ((rc = jobs_get_by_name(&j, app->store, owner, name)) == 0 &&
+        (rc = jobs_json_encode_job(&json, j, 0)) == 0)
+        add_etag(res, j);
     jobs_job_free(j);
     encoded(res, app, 200, rc, json);
+}
+
+/* The Idempotency-Key of a create: 1..255 visible ASCII characters, fingerprinted with the
+ * SHA-256 of the body. Returns false when the header is malformed (the fault is in `res`). */
+static bool idempotency(jobs_idempotency **out, jobs_idempotency *idem, unsigned char *fp,
+                        srv_response *res, const srv_app *app, const srv_request *req)
+{
+    const char *key = req->idempotency_key;
+    size_t n = key ? strlen(key) : 0;
+
+    *out = NULL;
+    if (!key)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            n = 0;
+    if (n == 0 || n > JOBS_IDEMPOTENCY_KEY_MAX) {
+        srv_fault(res, app, SRV_FAULT_PARAM,
+                  "Idempotency-Key must be 1..255 visible ASCII characters");
+        return false;
+    }
+    crypto_hash_sha256(fp, (const unsigned char *)(req->body ? req->body : ""), req->body_len);
+    idem->key = key;
+    idem->key_len = n;
+    idem->fingerprint = fp;
+    idem->fingerprint_len = crypto_hash_sha256_BYTES;
+    *out = idem;
+    return true;
 }
 
 static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
                    const srv_request *req)
 {
+    unsigned char fp[crypto_hash_sha256_BYTES];
+    jobs_idempotency key, *idem = NULL;
+    bool replayed = false;
     char *json = NULL;
     uint64_t id = 0;
     int rc;
 
+    if (k != SRV_KIND_STACKS && !idempotency(&idem, &key, fp, res, app, req))
+        return;
     if (k == SRV_KIND_JOBS) {
         jobs_json_job_body b;
         if ((rc = jobs_json_decode_job_create(&b, req->body, req->body_len)) == 0)
-            rc = jobs_create(&id, app->store, owner, &b.spec);
+            rc = jobs_create_idempotent(&id, &replayed, app->store, owner, &b.spec, idem);
     } else if (k == SRV_KIND_SCHEDULES) {
         jobs_json_schedule_body b;
         if ((rc = jobs_json_decode_schedule_create(&b, req->body, req->body_len)) == 0)
-            rc = jobs_schedule_create(&id, app->store, owner, &b.spec);
+            rc = jobs_schedule_create_idempotent(&id, &replayed, app->store, owner, &b.spec,
+                                                 idem);
     } else {
         jobs_json_stack_body b;
         if ((rc = jobs_json_decode_stack_create(&b, req->body, req->body_len)) == 0)
@@ -301,7 +388,8 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
     if (rc == 0) {
         rc = jobs_json_encode_id(&json, id);
         if (rc == 0)
-            add_header(res, "Location: %s/byid/%" PRIu64 "\r\n", srv_kind_path[k], id);
+            add_header(res, "Location: %s/byid/%" PRIu64 "\r\n%s", srv_kind_path[k], id,
+                       replayed ? "Idempotent-Replayed: true\r\n" : "");
     }
     encoded(res, app, 201, rc, json);
 }
@@ -315,9 +403,14 @@ static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, 
     if (k == SRV_KIND_JOBS) {
         jobs_json_job_body b;
         jobs_job *j = NULL;
-        if ((rc = jobs_json_decode_job_update(&b, req->body, req->body_len)) == 0 &&
-            (rc = jobs_update(&j, app->store, owner, id, &b.spec)) == 0)
-            rc = jobs_json_encode_job(&json, j, JOBS_JSON_OWNER);
+        uint64_t if_match;
+        if ((rc = jobs_json_decode_job_update(&b, req->body, req->body_len)) == 0) {
+            if (!job_condition(&if_match, res, app, owner, id, req))
+                return;
+            if ((rc = jobs_update_if(&j, app->store, owner, id, &b.spec, if_match)) == 0 &&
+                (rc = jobs_json_encode_job(&json, j, JOBS_JSON_OWNER)) == 0)
+                add_etag(res, j);
+        }
         jobs_job_free(j);
     } else {
         jobs_json_schedule_body b;
@@ -330,13 +423,17 @@ static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, 
     encoded(res, app, 200, rc, json);
 }
 
-static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t id)
+static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t id,
+                       const srv_request *req)
 {
     jobs_delete_outcome outcome = JOBS_DELETED;
+    uint64_t if_match;
     char *json = NULL;
     int rc;
 
-    if ((rc = jobs_delete(&outcome, app->store, owner, id)) == 0)
+    if (!job_condition(&if_match, res, app, owner, id, req))
+        return;
+    if ((rc = jobs_delete_if(&outcome, app->store, owner, id, if_match)) == 0)
         rc = jobs_json_encode_delete(&json, outcome, id);
     encoded(res, app, 200, rc, json);
 }
@@ -347,6 +444,7 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
 {
     srv_route r = srv_route_resolve(req->path);
     uint64_t owner, id = 0, page = 1;
+    uint32_t size = 0;
 
     memset(res, 0, sizeof *res);
     if (r.t == SRV_ROUTE_NONE) {
@@ -385,7 +483,11 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
                 srv_fault(res, app, SRV_FAULT_PARAM, "page must be an integer of 1 or more");
                 return;
             }
-            list(res, app, r.k, owner, page);
+            if (!srv_parse_pagesize(&size, req->query)) {
+                srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be an integer in 1..100");
+                return;
+            }
+            list(res, app, r.k, owner, page, size);
         } else {
             create(res, app, r.k, owner, req);
         }
@@ -398,7 +500,7 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     case SRV_ROUTE_ITEM:
         if (strcmp(req->method, "DELETE") == 0)
-            delete_job(res, app, owner, id);
+            delete_job(res, app, owner, id, req);
         else
             update(res, app, r.k, owner, id, req);
         return;

@@ -23,6 +23,8 @@ enum srv_fault {
     SRV_FAULT_METHOD = 102,      /**< method not allowed */
     SRV_FAULT_TOO_LARGE = 103,   /**< body over JOBS_JSON_BODY_MAX */
     SRV_FAULT_MALFORMED = 108,   /**< framing or headers that cannot be trusted (400) */
+    SRV_FAULT_CHANGED = 109,     /**< If-Match does not match (412; JOBS_ECHANGED) */
+    SRV_FAULT_IDEMPOTENCY = 110, /**< Idempotency-Key reused with another body (422) */
     SRV_FAULT_INTERNAL = 106,    /**< internal error */
     SRV_FAULT_THROTTLED = 107    /**< too many failed logins */
 };
@@ -34,6 +36,8 @@ typedef struct srv_request {
     const char *query;         /**< e.g. "page=2", or NULL */
     const char *cookie;        /**< the Cookie header, or NULL */
     const char *authorization; /**< the Authorization header, or NULL */
+    const char *if_match;      /**< the If-Match header, or NULL */
+    const char *idempotency_key; /**< the Idempotency-Key header, or NULL */
     const char *body;          /**< the body (need not be NUL-terminated), or NULL */
     size_t body_len;           /**< its length */
     bool is_tls;               /**< the connection is HTTPS (cookies get `Secure`) */

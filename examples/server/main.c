@@ -177,6 +177,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     req.query = ri->query_string;
     req.cookie = mg_get_header(conn, "Cookie");
     req.authorization = mg_get_header(conn, "Authorization");
+    req.if_match = mg_get_header(conn, "If-Match");
+    req.idempotency_key = mg_get_header(conn, "Idempotency-Key");
     req.body = body;
     req.body_len = len;
     req.is_tls = ri->is_ssl != 0;

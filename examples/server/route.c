@@ -63,25 +63,29 @@ long srv_percent_decode(char *out, const char *s, size_t len)
     return (long)o;
 }
 
-bool srv_parse_page(uint64_t *page, const char *query)
+/* A numeric query parameter `key`: absent leaves *out alone; else digits only (after
+ * percent-decoding), in 1..max; given twice, or a malformed escape, is refused. */
+static bool query_number(uint64_t *out, const char *query, const char *key, uint64_t max)
 {
     const char *p = query;
+    size_t key_len = strlen(key);
     bool seen = false;
 
-    *page = 1;
     while (p && *p) {
         size_t n = strcspn(p, "&");
         const char *eq = memchr(p, '=', n);
         size_t klen = eq ? (size_t)(eq - p) : n;
 
-        if (klen == 4 && memcmp(p, "page", 4) == 0) {
+        if (klen == key_len && memcmp(p, key, key_len) == 0) {
             char buf[64];
+            uint64_t v;
             long vlen;
             if (seen || !eq || (size_t)(p + n - eq - 1) >= sizeof buf)
                 return false;
             vlen = srv_percent_decode(buf, eq + 1, (size_t)(p + n - eq - 1));
-            if (vlen < 0 || !srv_parse_id(page, buf, (size_t)vlen))
+            if (vlen < 0 || !srv_parse_id(&v, buf, (size_t)vlen) || v > max)
                 return false;
+            *out = v;
             seen = true;
         }
         p += n;
@@ -89,6 +93,64 @@ bool srv_parse_page(uint64_t *page, const char *query)
             p++;
     }
     return true;
+}
+
+bool srv_parse_page(uint64_t *page, const char *query)
+{
+    *page = 1;
+    return query_number(page, query, "page", JOBS_ID_MAX);
+}
+
+bool srv_parse_pagesize(uint32_t *size, const char *query)
+{
+    uint64_t v = 0;
+    bool ok = query_number(&v, query, "pagesize", 100);
+
+    *size = (uint32_t)v;
+    return ok;
+}
+
+bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
+{
+    const char *p = value;
+
+    *any = false;
+    *n = 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '*') {
+        for (p++; *p == ' ' || *p == '\t'; p++)
+            ;
+        *any = true;
+        return *p == '\0';
+    }
+    for (;;) {
+        bool weak = strncmp(p, "W/", 2) == 0;
+        const char *q = weak ? p + 2 : p, *end;
+        uint64_t tag = 0;
+
+        if (*q != '"' || !(end = strchr(q + 1, '"')))
+            return false;
+        if (!weak) {
+            if (end - q - 1 != 16 || *n == SRV_IF_MATCH_MAX)
+                return false;
+            for (const char *h = q + 1; h < end; h++) {
+                int d = *h >= '0' && *h <= '9' ? *h - '0' : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10 : -1;
+                if (d < 0)
+                    return false;
+                tag = tag << 4 | (uint64_t)d;
+            }
+            tags[(*n)++] = tag;
+        }
+        for (p = end + 1; *p == ' ' || *p == '\t'; p++)
+            ;
+        if (*p == '\0')
+            return true;
+        if (*p != ',')
+            return false;
+        for (p++; *p == ' ' || *p == '\t'; p++)
+            ;
+    }
 }
 
 /* ---- authentication ------------------------------------------------------------------------ */
@@ -189,11 +251,18 @@ const char *srv_route_allowed(const srv_route *r)
 
 bool srv_route_method_allowed(const srv_route *r, const char *method)
 {
-    const char *a = srv_route_allowed(r);
+    const char *p = srv_route_allowed(r);
     size_t n = strlen(method);
 
-    for (const char *p = a; (p = strstr(p, method)) != NULL; p += n)
-        if ((p == a || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+    /* Whole entries of the list only. (A strstr() walk looped forever on an empty method, which
+     * it finds everywhere without advancing, and took "GET, POST" for a method.) */
+    while (*p) {
+        size_t k = strcspn(p, ",");
+        if (k == n && memcmp(p, method, n) == 0)
             return true;
+        p += k;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
     return false;
 }

@@ -60,6 +60,23 @@ long srv_percent_decode(char *out, const char *s, size_t len);
 bool srv_parse_page(uint64_t *page, const char *query);
 
 /**
+ * The `pagesize` query parameter (an extension): absent = 0 (the store's default, 10), else
+ * 1..100, with the same rules as `page`. Returns false when refused.
+ */
+bool srv_parse_pagesize(uint32_t *size, const char *query);
+
+/** The most entity tags an If-Match header may list. */
+#define SRV_IF_MATCH_MAX 16
+
+/**
+ * An If-Match header value: `*` (*any = true), or a comma-separated list of at most
+ * SRV_IF_MATCH_MAX entity tags. Strong tags as jobs-server writes them ("<16 hex digits>") go
+ * into tags; weak ones (W/"...") never match under If-Match's strong comparison and are skipped.
+ * Returns false for anything else.
+ */
+bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value);
+
+/**
  * The session token of a request: the `auth_tkt` cookie of the Cookie header, else the token
  * of an `Authorization: Bearer` header; either header may be NULL. Returns a pointer into one
  * of them with *len set, or NULL when neither holds a token.

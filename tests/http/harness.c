@@ -174,6 +174,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 void request_to(resp *r, const server *s, const char *method, const char *path, const char *auth,
                 const char *body, size_t body_len)
 {
+    request_with(r, s, method, path, auth, body, body_len, NULL);
+}
+
+void request_with(resp *r, const server *s, const char *method, const char *path,
+                  const char *auth, const char *body, size_t body_len, const char *const *headers)
+{
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
     char url[4096], hdr[256];
@@ -205,6 +211,8 @@ void request_to(resp *r, const server *s, const char *method, const char *path, 
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
         h = curl_slist_append(h, "Content-Type: application/json");
     }
+    for (; headers && *headers; headers++)
+        h = curl_slist_append(h, *headers);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

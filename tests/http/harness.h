@@ -47,6 +47,10 @@ void request_to(resp *r, const server *s, const char *method, const char *path, 
                 const char *body, size_t body_len);
 void resp_free(resp *r);
 
+/* request_to() with extra header lines ("If-Match: ...", NULL-terminated list; may be NULL). */
+void request_with(resp *r, const server *s, const char *method, const char *path,
+                  const char *auth, const char *body, size_t body_len, const char *const *headers);
+
 /* The auth_tkt value of a Set-Cookie answer. */
 void token_from(char *out, size_t size, const resp *r);
 void login_to(const server *s, char *tok, size_t size, const char *name, const char *pw);

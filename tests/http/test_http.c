@@ -449,6 +449,148 @@ static void test_fault_status_500_switch(void **state)
     assert_int_equal(stop_server(&s), 0);
 }
 
+/* ---- conditional writes, idempotency keys, pagesize --------------------------------------- */
+
+/* The ETag header of a response (the quoted value), into out. */
+static void etag_from(char *out, size_t size, const resp *r)
+{
+    const char *p = strstr(r->headers, "ETag: ");
+
+    if (!p)
+        fail_msg("no ETag in\n%s", r->headers);
+    p += 6;
+    snprintf(out, size, "%.*s", (int)strcspn(p, "\r\n"), p);
+}
+
+static void with(long st, const char *want, const char *method, const char *path,
+                 const char *auth, const char *body, const char *header)
+{
+    const char *h[] = {header, NULL};
+    resp r;
+
+    request_with(&r, &srv, method, path, auth, body, body ? strlen(body) : 0, h);
+    EXPECT(&r, st, want);
+    resp_free(&r);
+}
+
+static void test_etag_and_if_match(void **state)
+{
+    char path[64], byname[64], body[160], tag[64], tag2[64], h[160];
+    long stack, id;
+    resp r;
+
+    (void)state;
+    auths();
+    stack = create("/blockstacks", A, "{\"name\":\"etag-stack\"}");
+    snprintf(body, sizeof body, "{\"name\":\"etag-job\",\"stack_id\":%ld,\"schedule_id\":4}",
+             stack);
+    id = create("/jobs", A, body);
+    snprintf(path, sizeof path, "/jobs/byid/%ld", id);
+    snprintf(byname, sizeof byname, "/jobs/byname/etag-job");
+    request(&r, "GET", path, A, NULL);
+    etag_from(tag, sizeof tag, &r);
+    resp_free(&r);
+    assert_int_equal(strlen(tag), 18); /* "16 hex digits" */
+    request(&r, "GET", byname, A, NULL);
+    etag_from(tag2, sizeof tag2, &r);
+    resp_free(&r);
+    assert_string_equal(tag, tag2);
+
+    /* A PUT with the current tag works and answers the new one. */
+    snprintf(path, sizeof path, "/jobs/%ld", id);
+    snprintf(h, sizeof h, "If-Match: %s", tag);
+    {
+        const char *hs[] = {h, NULL};
+        request_with(&r, &srv, "PUT", path, A, "{\"enabled\":true}", 16, hs);
+        EXPECT(&r, 200, "\"do_run\":true");
+        etag_from(tag2, sizeof tag2, &r);
+        resp_free(&r);
+    }
+    assert_string_not_equal(tag, tag2);
+    /* The old tag is stale now: 412, fault 109, nothing changes. */
+    with(412, "{\"code\":109,", "PUT", path, A, "{\"name\":\"lost\"}", h);
+    with(412, "{\"code\":109,", "DELETE", path, A, NULL, h);
+    CALL(200, "\"name\":\"etag-job\"", "GET", byname, A, NULL);
+    /* Weak tags never match; a list with the current tag does; so does *. */
+    snprintf(h, sizeof h, "If-Match: W/%s", tag2);
+    with(412, "{\"code\":109,", "PUT", path, A, "{}", h);
+    snprintf(h, sizeof h, "If-Match: %s, %s", tag, tag2);
+    with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", h);
+    with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", "If-Match: *");
+    with(400, "{\"code\":1,", "PUT", path, A, "{}", "If-Match: abc");
+    /* Another user's job is missing, whatever the tag. */
+    snprintf(h, sizeof h, "If-Match: %s", tag2);
+    with(404, "{\"code\":6,", "DELETE", path, B, NULL, h);
+    with(200, "{\"queued_for_deletion\":", "DELETE", path, A, NULL, h);
+}
+
+static void test_idempotency_key(void **state)
+{
+    char body[160], other[160], want[64];
+    long stack, id;
+    resp r;
+    const char *key[] = {"Idempotency-Key: order-4711", NULL};
+
+    (void)state;
+    auths();
+    stack = create("/blockstacks", A, "{\"name\":\"idem-stack\"}");
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":4}", stack);
+    snprintf(other, sizeof other, "{\"stack_id\":%ld,\"schedule_id\":5}", stack);
+    request_with(&r, &srv, "POST", "/jobs", A, body, strlen(body), key);
+    EXPECT(&r, 201, "{\"id\":");
+    assert_null(strstr(r.headers, "Idempotent-Replayed"));
+    assert_int_equal(sscanf(r.body, "{\"id\":%ld}", &id), 1);
+    resp_free(&r);
+    /* The repeat answers the same, and says so. */
+    request_with(&r, &srv, "POST", "/jobs", A, body, strlen(body), key);
+    snprintf(want, sizeof want, "{\"id\":%ld}", id);
+    EXPECT(&r, 201, want);
+    assert_non_null(strstr(r.headers, "Idempotent-Replayed: true\r\n"));
+    snprintf(want, sizeof want, "Location: /jobs/byid/%ld\r\n", id);
+    assert_non_null(strstr(r.headers, want));
+    resp_free(&r);
+    /* Another body under the key: 422, fault 110. Another user has keys of their own. */
+    request_with(&r, &srv, "POST", "/jobs", A, other, strlen(other), key);
+    EXPECT(&r, 422, "{\"code\":110,");
+    resp_free(&r);
+    request_with(&r, &srv, "POST", "/jobs", B, body, strlen(body), key);
+    EXPECT(&r, 400, "{\"code\":24,"); /* alice's stack: bob's create runs, and fails as his */
+    resp_free(&r);
+    with(400, "{\"code\":1,", "POST", "/jobs", A, body, "Idempotency-Key: has space");
+    with(201, "{\"id\":", "POST", "/schedules", A, "{\"config\":{\"period\":600}}",
+         "Idempotency-Key: order-4711");
+}
+
+static void test_pagesize(void **state)
+{
+    char body[160];
+    long stack;
+
+    (void)state;
+    auths();
+    stack = create("/blockstacks", A, "{\"name\":\"pagesize-stack\"}");
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":4}", stack);
+    for (int i = 0; i < 3; i++)
+        create("/jobs", A, body);
+    CALL(200, "\"pagesize\":2,\"page\":1,", "GET", "/jobs?pagesize=2", A, NULL);
+    CALL(200, "\"pagesize\":100,\"page\":1,", "GET", "/jobs?page=1&pagesize=100", A, NULL);
+    CALL(200, "\"pagesize\":1,", "GET", "/blockstacks?pagesize=1", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=0", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=101", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=x", A, NULL);
+    CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=2&pagesize=3", A, NULL);
+    {
+        resp r;
+        size_t n = 0;
+
+        request(&r, "GET", "/jobs?pagesize=2", A, NULL);
+        for (const char *p = r.body; (p = strstr(p, "\"do_del\"")); p++)
+            n++;
+        assert_int_equal(n, 2);
+        resp_free(&r);
+    }
+}
+
 /* `jobs-server check` on the store of the running server, after the tests above wrote to it. */
 static void test_check_command_on_a_live_store(void **state)
 {
@@ -489,6 +631,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fault_status_500_switch),
         cmocka_unit_test(test_tampered_and_logged_out_tokens_are_401),
         cmocka_unit_test(test_session_ttl_expires_sessions),
+        cmocka_unit_test_setup(test_etag_and_if_match, logged_in),
+        cmocka_unit_test_setup(test_idempotency_key, logged_in),
+        cmocka_unit_test_setup(test_pagesize, logged_in),
         cmocka_unit_test(test_check_command_on_a_live_store),
     };
 
