@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages libjobs needs to build and test, if any are missing.
+# Installs the Debian packages libjobs needs to build and test, if any are missing,
+# plus any packages named as arguments.
 # Quick no-op when everything is present; `apt-get update` runs only when something is missing.
 set -euo pipefail
 
@@ -18,7 +19,14 @@ PACKAGES=(
     libcurl4-openssl-dev
     openssl
     libssl-dev
+    clang
+    libclang-rt-14-dev
+    doxygen
+    wrk
 )
+
+# Extra packages for one target (e.g. gcovr for `make coverage`) may be named as arguments.
+PACKAGES+=("$@")
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

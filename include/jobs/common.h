@@ -85,14 +85,16 @@ JOBS_EXTERN bool jobs_name_is_valid(const char *name, size_t len);
  */
 typedef struct jobs_idempotency {
     const char *key;                  /**< 1..JOBS_IDEMPOTENCY_KEY_MAX bytes, any */
-    size_t key_len;
+    size_t key_len;                   /**< the key's length */
     const unsigned char *fingerprint; /**< 0..JOBS_IDEMPOTENCY_FINGERPRINT_MAX bytes */
-    size_t fingerprint_len;
+    size_t fingerprint_len;           /**< the fingerprint's length */
 } jobs_idempotency;
 
-/** An allocator's functions, as for jobs_replace_allocator(); the C library's by default. */
+/** An allocator's malloc, as for jobs_replace_allocator(); the C library's by default. */
 typedef void *(*jobs_malloc_fn)(size_t size);
+/** An allocator's realloc, as for jobs_replace_allocator(). */
 typedef void *(*jobs_realloc_fn)(void *ptr, size_t size);
+/** An allocator's free, as for jobs_replace_allocator(). */
 typedef void (*jobs_free_fn)(void *ptr);
 
 /**

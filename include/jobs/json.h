@@ -6,7 +6,7 @@
  *
  * Encoders write compact JSON (no spaces) into a new NUL-terminated string that the caller frees
  * with jobs_json_free(). Integers are printed exactly (an id of 2^53-1 prints as
- * 9007199254740991), strings are UTF-8 with `"`, `\` and control characters escaped.
+ * 9007199254740991), strings are UTF-8 with quotes, backslashes and control characters escaped.
  *
  * Decoders read `len` bytes (the body need not be NUL-terminated) into a caller-provided struct
  * that holds everything, the name included: there is nothing to free. A body is refused whole
@@ -50,7 +50,7 @@ extern "C" {
 
 /** Flags of jobs_json_encode_job(). */
 enum jobs_json_flag {
-    JOBS_JSON_OWNER = 1u << 0 /**< add `"owner"` (the answer to PUT /jobs/<id>) */
+    JOBS_JSON_OWNER = 1u << 0 /**< add `"owner"` (the answer to PUT /jobs/\<id\>) */
 };
 
 /**
@@ -196,7 +196,7 @@ JOBS_EXTERN int jobs_json_decode_job_create(jobs_json_job_body *out, const char 
                                             size_t len);
 
 /**
- * Decodes the body of PUT /jobs/<id>: the same four keys as jobs_json_decode_job_create(),
+ * Decodes the body of PUT /jobs/\<id\>: the same four keys as jobs_json_decode_job_create(),
  * all optional; `{}` is valid and sets no field.
  *
  * @param[out] out  the decoded body; written only on success
@@ -218,7 +218,7 @@ JOBS_EXTERN int jobs_json_decode_schedule_create(jobs_json_schedule_body *out, c
                                                  size_t len);
 
 /**
- * Decodes the body of PUT /schedules/<id>: `name`, `once`, `config`, all optional. When `once`
+ * Decodes the body of PUT /schedules/\<id\>: `name`, `once`, `config`, all optional. When `once`
  * is given, `config` (if given) must hold its matching key; without `once`, `config` may hold
  * either key and jobs_schedule_update() checks it against the schedule's stored `once`.
  *
