@@ -180,7 +180,7 @@ static int check_index(MDB_txn *txn, jobs_store *s, MDB_dbi index, MDB_dbi recor
  */
 
 typedef struct job_totals {
-    uint64_t named, active, next_id;
+    uint64_t named, active, queued, next_id;
     uint64_t *schedules; /* every job's schedule, for the reference counts */
     size_t n;
 } job_totals;
@@ -221,6 +221,7 @@ static int check_job(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_r
                                                   U(id), (long long)j->next_run)
                                         : rc;
         t->active++;
+        t->queued += j->do_del;
     }
     rc = jobs__schedule_usable(txn, s, j->owner, j->schedule, &sc);
     if (rc == JOBS_ESCHEDULE)
@@ -662,7 +663,8 @@ static int check_idem(MDB_txn *txn, jobs_store *s)
 
 static int check_txn(jobs_store *s, MDB_txn *txn, void *ctx)
 {
-    job_totals t = {0, 0, 0, NULL, 0};
+    job_totals t = {0, 0, 0, 0, NULL, 0};
+    uint64_t queued;
     uint64_t next_schedule, next_stack;
     walk w = {0};
     int rc;
@@ -695,8 +697,14 @@ static int check_txn(jobs_store *s, MDB_txn *txn, void *ctx)
                           NULL)) ||
         (rc = check_job_entries(txn, s, s->job_name, t.named, true)) ||
         (rc = check_job_entries(txn, s, s->job_due, t.active, false)) ||
-        (rc = check_rank(txn, s, t.next_id)) || (rc = check_refs(txn, s, &t)))
+        (rc = check_rank(txn, s, t.next_id)) || (rc = check_refs(txn, s, &t)) ||
+        (rc = jobs__queued_get(txn, s, &queued)))
         goto out;
+    if (queued != t.queued) {
+        rc = CORRUPT("check: %llu jobs are queued for deletion but the count says %llu",
+                     U(t.queued), U(queued));
+        goto out;
+    }
 
     /* Schedules and stacks. */
     if ((rc = check_records(txn, s->schedules, false)) ||

@@ -66,7 +66,8 @@ int jobs__job_store(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_re
 
     /* A new job has the highest id there is: appending fills the database's pages whole. */
     jobs__be64_put(key, id);
-    if ((rc = jobs__put(txn, s->jobs, key, sizeof(key), buf, len, old ? 0 : MDB_APPEND)))
+    if ((rc = jobs__put(txn, s->jobs, key, sizeof(key), buf, len, old ? 0 : MDB_APPEND)) ||
+        (rc = jobs__queued_add(txn, s, (int64_t)rec->do_del - (int64_t)(old && old->do_del))))
         return rc;
     if (was_due && !same_slot && (rc = due_put(txn, s, old->next_run, id, false)))
         return rc;
@@ -114,7 +115,8 @@ int jobs__job_remove(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_r
         if ((rc = del_entry(txn, s->job_due, key, 16, id)))
             return rc;
     }
-    if ((rc = jobs__count_add(txn, s, JOBS__JOB, rec->owner, -1)))
+    if ((rc = jobs__count_add(txn, s, JOBS__JOB, rec->owner, -1)) ||
+        (rec->do_del && (rc = jobs__queued_add(txn, s, -1))))
         return rc;
     return jobs__schedule_ref(txn, s, rec->schedule, -1);
 }

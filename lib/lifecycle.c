@@ -5,13 +5,12 @@
 
 static const char schema_key[] = "schema";
 
-static int check_schema(jobs_store *s, MDB_txn *txn, void *ctx)
+static int check_version(jobs_store *s, MDB_txn *txn)
 {
     MDB_val v;
     uint32_t version;
     int rc = jobs__get(txn, s->meta, schema_key, sizeof(schema_key) - 1, &v);
 
-    (void)ctx;
     if (rc == JOBS_ENOTFOUND) {
         /* A new store: its schema version, then its first contents, in one transaction. */
         version = JOBS__SCHEMA_VERSION;
@@ -38,6 +37,18 @@ static int check_schema(jobs_store *s, MDB_txn *txn, void *ctx)
                            "the store has schema version %u; this libjobs reads version %u",
                            version, JOBS__SCHEMA_VERSION);
     return 0;
+}
+
+/* The first transaction of every open: the schema (new store, migration or check), then the
+ * counters that stores written by earlier builds may lack. */
+static int check_schema(jobs_store *s, MDB_txn *txn, void *ctx)
+{
+    int rc;
+
+    (void)ctx;
+    if ((rc = check_version(s, txn)))
+        return rc;
+    return jobs__queued_init(txn, s);
 }
 
 int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
@@ -89,6 +100,10 @@ static int stat_store(jobs_store *s, MDB_txn *txn, void *ctx)
     st->jobs = dbs[0].ms_entries;
     st->schedules = dbs[1].ms_entries;
     st->stacks = dbs[2].ms_entries;
+    if ((rc = mdb_stat(txn, s->job_due, &dbs[0])) != 0 ||
+        (rc = jobs__queued_get(txn, s, &st->jobs_queued)) != 0)
+        return rc > 0 ? jobs__mdb_error(rc, "store statistics") : rc;
+    st->jobs_active = dbs[0].ms_entries;
     st->writes = atomic_load(&s->writes);
     st->commits = atomic_load(&s->commits);
     return 0;

@@ -140,6 +140,59 @@ int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner
     return jobs__put(txn, s->counts, key, sizeof(key), &n, sizeof(n), 0);
 }
 
+static const char queued_key[] = "queued";
+
+int jobs__queued_get(MDB_txn *txn, jobs_store *s, uint64_t *n)
+{
+    MDB_val v;
+    int rc = jobs__get(txn, s->meta, queued_key, sizeof(queued_key) - 1, &v);
+
+    *n = 0;
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(*n))
+        return jobs__error(JOBS_ECORRUPT, "the queued-job count is corrupt");
+    memcpy(n, v.mv_data, sizeof(*n));
+    return 0;
+}
+
+int jobs__queued_add(MDB_txn *txn, jobs_store *s, int64_t delta)
+{
+    uint64_t n;
+    int rc = jobs__queued_get(txn, s, &n);
+
+    if (rc || delta == 0)
+        return rc;
+    if (delta < 0 && n < (uint64_t)-delta)
+        return jobs__error(JOBS_ECORRUPT, "the queued-job count would go below zero");
+    n += (uint64_t)delta;
+    return jobs__put(txn, s->meta, queued_key, sizeof(queued_key) - 1, &n, sizeof(n), 0);
+}
+
+int jobs__queued_init(MDB_txn *txn, jobs_store *s)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t n = 0;
+    int rc = jobs__get(txn, s->meta, queued_key, sizeof(queued_key) - 1, &v);
+
+    if (rc != JOBS_ENOTFOUND)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, s->jobs, &cur)))
+        return jobs__mdb_error(rc, "counting queued jobs");
+    /* The flags byte (after the version byte): bit1 is do_del (docs/storage.md). */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (v.mv_size >= 2 && (((const unsigned char *)v.mv_data)[1] & 2u))
+            n++;
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return jobs__mdb_error(rc, "counting queued jobs");
+    return jobs__put(txn, s->meta, queued_key, sizeof(queued_key) - 1, &n, sizeof(n), 0);
+}
+
 /* One side of an index walk: a cursor over the ids of one owner. */
 typedef struct side {
     MDB_cursor *cur;

@@ -114,6 +114,12 @@ static inline int64_t jobs__time_unkey(uint64_t k)
 
 /* Takes the next id of a kind (ids are never reused). */
 int jobs__next_id(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t *id);
+/* The store-wide count of jobs queued for deletion (meta "queued"), for jobs_store_stat(). */
+int jobs__queued_get(MDB_txn *txn, jobs_store *s, uint64_t *n);
+int jobs__queued_add(MDB_txn *txn, jobs_store *s, int64_t delta);
+/* Sets it from the jobs themselves when the store has none yet (stores written before it). */
+int jobs__queued_init(MDB_txn *txn, jobs_store *s);
+
 /* Per-owner entity counts. */
 int jobs__count_get(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, uint64_t *n);
 int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, int64_t delta);

@@ -33,9 +33,25 @@ static void populate(fixture *fx)
 static void test_a_store_written_through_the_api_checks_clean(void **state)
 {
     fixture *fx = *state;
+    jobs_store_stat_info st;
+    jobs_job_page *p = NULL;
+    uint64_t active = 0, queued = 0;
 
     assert_int_equal(jobs_store_check(fx->store), 0);
     populate(fx);
+    /* The store-wide counts of stat agree with the jobs themselves. */
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    for (uint64_t owner = 1; owner <= 3; owner++) {
+        assert_int_equal(jobs_list(&p, fx->store, owner, 1, 1000), 0);
+        for (size_t i = 0; i < p->n; i++) {
+            active += p->jobs[i].do_run;
+            queued += p->jobs[i].do_del;
+        }
+        jobs_job_page_free(p);
+    }
+    assert_true(queued > 0 && active > queued);
+    assert_int_equal(st.jobs_active, active);
+    assert_int_equal(st.jobs_queued, queued);
     if (jobs_store_check(fx->store) != 0)
         fail_msg("check: %s", jobs_error_last());
     fx_reopen(fx);
@@ -161,6 +177,12 @@ static void counter_behind(raw *r)
     put(r, r->meta, "next.job", 8, &one, 8);
 }
 
+static void wrong_queued(raw *r)
+{
+    uint64_t n = 999;
+    put(r, r->meta, "queued", 6, &n, 8);
+}
+
 static void garbage_record(raw *r)
 {
     unsigned char key[512];
@@ -221,6 +243,7 @@ DAMAGE(wrong_rank_node, "rank node 1 holds 999")
 DAMAGE(extra_rank_node, "rank tree has extra nodes")
 DAMAGE(counter_behind, "is not below the id counter")
 DAMAGE(garbage_record, "does not decode")
+DAMAGE(wrong_queued, "queued for deletion but the count says 999")
 DAMAGE(missing_stack, "which is missing or not its owner's")
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -238,6 +261,7 @@ int main(void)
         T(test_finds_extra_rank_node),
         T(test_finds_counter_behind),
         T(test_finds_garbage_record),
+        T(test_finds_wrong_queued),
         T(test_finds_missing_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,6 +91,8 @@ typedef struct jobs_store_stat_info {
     uint64_t jobs;        /**< jobs in the store, all owners */
     uint64_t schedules;   /**< schedules, built-in ones included */
     uint64_t stacks;      /**< stacks */
+    uint64_t jobs_active; /**< jobs that will run (or, queued, be deleted) at their next_run */
+    uint64_t jobs_queued; /**< active jobs queued for deletion (a subset of jobs_active) */
     uint64_t writes;      /**< write calls committed through this handle since it was opened */
     uint64_t commits;     /**< LMDB commits they took: fewer than writes when group commit
                                let concurrent writes share one */
