@@ -3,7 +3,8 @@
 #
 # Installs BUILD_DIR into a temporary prefix, checks what was installed (shared library with its
 # SOVERSION link, static library, headers, libjobs.pc, CMake package), then builds
-# tests/package/consumer twice, with pkg-config and with find_package(libjobs), and runs it.
+# tests/package/consumer twice, with pkg-config and with find_package(libjobs), and runs it;
+# then builds and runs examples/embed (docs/embedding.md) against the installed library too.
 set -euo pipefail
 
 src=$(cd "${1:?usage: test-install.sh SRC_DIR BUILD_DIR}" && pwd)
@@ -108,5 +109,16 @@ check_run find_package "$tmp/consumer-build/consumer"
 check_run find_package-static "$tmp/consumer-build/consumer_static"
 deps=$(ldd "$tmp/consumer-build/consumer_static") || fail "ldd consumer_static"
 [[ $deps != *libjobs.so* ]] || fail "consumer_static loads libjobs.so"
+
+# (c) the embedding example of docs/embedding.md, built as its reader would: pkg-config against
+# the installed library, then run by its own test (twice on one store, --once).
+# shellcheck disable=SC2086 # the flags are words
+"$cc" -std=c11 -Wall -Wextra -Werror "${san_flags[@]}" $pc_cflags \
+    "$src/examples/embed/embed.c" -o "$tmp/jobs-embed" $pc_libs ||
+    fail "building examples/embed against the installed library"
+uses_installed_lib "$tmp/jobs-embed" LD_LIBRARY_PATH="$libdir"
+LD_LIBRARY_PATH="$libdir" bash "$src/examples/embed/test-embed.sh" "$tmp/jobs-embed" \
+    > "$tmp/embed.log" 2>&1 || { cat "$tmp/embed.log" >&2; fail "examples/embed on the installed library"; }
+echo "embed: OK"
 
 echo OK
