@@ -196,7 +196,7 @@ void request_with(resp *r, const server *s, const char *method, const char *path
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L); /* Argon2id under a loaded sanitizer build */
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     h = curl_slist_append(h, "Expect:");
     if (auth && auth[0] == 'B') {
