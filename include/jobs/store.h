@@ -117,6 +117,37 @@ JOBS_EXTERN int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store);
  */
 JOBS_EXTERN int jobs_store_check(jobs_store *store);
 
+/**
+ * Writes a consistent, compacted copy of the store into the directory `dest_dir`, which then
+ * holds a store of its own (one file, `data.mdb`): open it with jobs_store_open() to read it, or
+ * put its `data.mdb` in place of a stopped store's to restore it.
+ *
+ * The copy is LMDB's compacting copy (MDB_CP_COMPACT, what `mdb_copy -c` makes): it reads one
+ * snapshot in one read transaction, so it holds exactly the writes committed before it began,
+ * while threads of this process and other processes go on writing (they are not blocked), and
+ * it leaves out free pages, so it is often smaller than the store's own file.
+ *
+ * `dest_dir` is created (mode 0700) when missing, and must be empty when it exists; its parent
+ * must exist. The copy is written to `dest_dir/data.mdb.partial`, flushed to disk, and only then
+ * renamed to `dest_dir/data.mdb` (and the directory flushed), so a `data.mdb` in a backup
+ * directory is always complete. On failure, the files and directory this call created are
+ * removed.
+ *
+ * Thread-safe, and may run beside any other call on the store. While the copy runs, a growth of
+ * the map by a write of this process waits for it to end (LMDB resizes only while no transaction
+ * of the process is open); other processes are not affected. The copy takes one reader slot
+ * (see jobs_store_options.max_readers), and the pages of its snapshot cannot be reused until it
+ * ends, so the store's file may grow during a long copy under heavy writes.
+ *
+ * @param store     the store
+ * @param dest_dir  the backup directory: new, or empty
+ * @return 0, or JOBS_EINVAL (NULL argument; `dest_dir` is not an empty directory, or its parent
+ *         is missing), JOBS_ENOSPC (the disk is full), JOBS_ENOMEM, or JOBS_EIO (any other
+ *         failure of the file system or of LMDB); jobs_error_last() names the path and the cause.
+ * @since 0.1.0
+ */
+JOBS_EXTERN int jobs_store_backup(jobs_store *store, const char *dest_dir);
+
 #ifdef __cplusplus
 }
 #endif

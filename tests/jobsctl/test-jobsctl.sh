@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# test-jobsctl.sh JOBSCTL WRITER
+#
+# Runs every jobsctl command against temporary stores and checks its output (tables and --json),
+# its exit status (0 done, 1 failed, 2 usage, 3 no store) and its messages; then backups taken
+# while other processes and threads write (each must open, pass its check, and hold a job count
+# between the counts before and after), and a backup -> restore round trip.
+# WRITER is jobsctl-test-writer (tests/jobsctl/test-writer.c). Needs python3 (to read JSON) and,
+# for the corrupt-store case, mdb_load (lmdb-utils).
+set -euo pipefail
+
+jobsctl=$(realpath "${1:?usage: test-jobsctl.sh JOBSCTL WRITER}")
+writer=$(realpath "${2:?usage: test-jobsctl.sh JOBSCTL WRITER}")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jobsctl-test.XXXXXX")
+writer_pid=
+cleanup() {
+    if [[ -n $writer_pid ]]; then kill "$writer_pid" 2>/dev/null || true; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [[ -s $tmp/out ]]; then echo "--- stdout:" >&2; cat "$tmp/out" >&2; fi
+    if [[ -s $tmp/err ]]; then echo "--- stderr:" >&2; cat "$tmp/err" >&2; fi
+    exit 1
+}
+
+store=$tmp/store
+S=(--store "$store")
+
+# run STATUS ARGS...: runs jobsctl ARGS with stdout in $tmp/out, stderr in $tmp/err; the exit
+# status must be STATUS.
+run() {
+    local want=$1 rc=0
+    shift
+    "$jobsctl" "$@" > "$tmp/out" 2> "$tmp/err" || rc=$?
+    [[ $rc -eq $want ]] || fail "jobsctl $* exited $rc, not $want"
+}
+
+out() { cat "$tmp/out"; }
+err() { cat "$tmp/err"; }
+
+# out_has TEXT / err_has TEXT: the output contains TEXT (a fixed string).
+out_has() { grep -qF -- "$1" "$tmp/out" || fail "stdout lacks '$1'"; }
+err_has() { grep -qF -- "$1" "$tmp/err" || fail "stderr lacks '$1'"; }
+
+# json EXPR: evaluates the Python expression EXPR with `j` the JSON of stdout; prints the result
+# (JSON-encoded, so strings come quoted).
+json() {
+    python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(json.dumps(eval(sys.argv[2])))' "$tmp/out" "$1" || fail "stdout is not the JSON expected: $1"
+}
+
+# json_is EXPR VALUE: json EXPR prints VALUE.
+json_is() {
+    local got
+    got=$(json "$1")
+    [[ $got == "$2" ]] || fail "$1 is $got, not $2"
+}
+
+echo "== version and help"
+run 0 --version
+[[ $(out) == "jobsctl "* ]] || fail "--version prints '$(out)'"
+run 0 --help
+out_has "usage: jobsctl [--store DIR] [--json] COMMAND [ARGS]"
+out_has "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be"
+commands=("jobs list" "jobs get" "jobs create" "jobs update" "jobs delete"
+    "schedules list" "schedules get" "schedules create" "schedules update"
+    "stacks list" "stacks get" "stacks create" init check stats backup restore)
+for c in "${commands[@]}"; do
+    # shellcheck disable=SC2086 # two words
+    run 0 $c --help
+    out_has "usage: jobsctl [--store DIR] [--json] $c"
+    # shellcheck disable=SC2086
+    run 0 help $c
+    out_has "usage: jobsctl [--store DIR] [--json] $c"
+    out_has "$c" # listed in the top-level help too
+done
+for g in jobs schedules stacks; do
+    run 0 $g --help
+    out_has "usage: jobsctl [--store DIR] [--json] $g COMMAND [ARGS]"
+    out_has "$g list"
+done
+
+echo "== usage errors (exit 2)"
+run 2
+err_has "jobsctl: no command given"
+run 2 frob
+err_has "unknown command 'frob'"
+run 2 jobs
+err_has "jobs: a command is needed"
+run 2 jobs frob
+run 2 --bogus jobs list --owner 1
+run 2 "${S[@]}" jobs list
+err_has "jobsctl: jobs list: --owner is required"
+err_has "Try 'jobsctl jobs list --help'."
+run 2 "${S[@]}" jobs list --owner 1 --bogus
+err_has "unknown option '--bogus'"
+for bad in 0 -1 +1 " 1" 1x 0x10 1.5 9007199254740992 18446744073709551616 ""; do
+    run 2 "${S[@]}" jobs list --owner "$bad"
+    err_has "--owner must be an integer in 1..2^53-1"
+done
+run 2 "${S[@]}" jobs list --owner 1 --owner 2
+err_has "--owner is given twice"
+run 2 "${S[@]}" jobs list --owner 1 --page 0
+run 2 "${S[@]}" jobs list --owner 1 --page-size 1001
+run 2 "${S[@]}" jobs list --owner
+err_has "--owner needs a value"
+run 2 "${S[@]}" jobs list --owner 1 extra
+err_has "unexpected argument 'extra'"
+run 2 "${S[@]}" jobs get --owner 1
+err_has "the job id is missing"
+run 2 "${S[@]}" jobs get --owner 1 7 --name x
+run 2 "${S[@]}" jobs create --owner 1 --stack 1
+err_has "--schedule is required"
+run 2 "${S[@]}" jobs create --owner 1 --stack 1 --schedule 1 --enabled=yes
+err_has "--enabled takes no value"
+run 2 "${S[@]}" jobs update --owner 1 1
+err_has "nothing to change"
+run 2 "${S[@]}" jobs update --owner 1 1 --enabled --disabled
+run 2 "${S[@]}" jobs update --owner 1 1 --name x --no-name
+run 2 "${S[@]}" schedules create --owner 1
+run 2 "${S[@]}" schedules create --owner 1 --period 60 --at 100
+run 2 "${S[@]}" schedules create --owner 1 --period 59
+err_has "--period must be an integer in 60..31536000"
+run 2 "${S[@]}" stacks create --owner 1
+err_has "--name is required"
+run 2 "${S[@]}" check extra
+run 2 "${S[@]}" backup
+err_has "DEST"
+run 2 "${S[@]}" restore
+# A usage error is told before a missing store.
+[[ ! -e $store ]] || fail "a usage error created the store"
+
+echo "== no store (exit 3)"
+run 3 "${S[@]}" jobs list --owner 1
+err_has "jobsctl: no store in '$store'"
+[[ ! -e $store ]] || fail "jobs list created a store"
+for c in check stats; do
+    run 3 "${S[@]}" $c
+done
+run 3 "${S[@]}" backup "$tmp/never"
+[[ ! -e $tmp/never ]] || fail "a backup of no store made its directory"
+(cd "$tmp" && run 3 jobs list --owner 1) # the default ./var/store
+err_has "no store in './var/store'"
+mkdir "$tmp/bad" && echo "not an LMDB file" > "$tmp/bad/data.mdb"
+run 3 --store "$tmp/bad" check
+err_has "jobsctl: opening the store '$tmp/bad': "
+touch "$tmp/plainfile"
+run 3 --store "$tmp/plainfile" check
+
+echo "== init"
+run 0 "${S[@]}" init
+out_has "created a store in $store"
+run 0 "${S[@]}" --json init
+json_is 'j["created"]' false
+json_is 'j["store"]' "\"$store\""
+[[ $(stat -c %a "$store") == 700 ]] || fail "the store directory is not mode 0700"
+
+echo "== stacks"
+run 0 "${S[@]}" stacks create --owner 1 --name backup
+[[ $(out) == "created stack 1" ]] || fail "stacks create printed '$(out)'"
+run 0 "${S[@]}" --json stacks create --owner 2 --name "shared tools" --public
+[[ $(out) == '{"id":2}' ]] || fail "stacks create --json printed '$(out)'"
+run 0 "${S[@]}" stacks create --owner 2 --name private
+run 0 "${S[@]}" stacks list --owner 1
+[[ $(sed -n 1p "$tmp/out") == "ID  NAME          OWNER  PUBLIC" ]] || fail "stacks list header"
+out_has " 1  backup            1  no"
+out_has " 2  shared tools      2  yes"
+grep -q private "$tmp/out" && fail "owner 1 sees owner 2's private stack"
+out_has "page 1 of 1 (2 stacks visible to owner 1)"
+run 0 "${S[@]}" stacks list --owner 1 --json
+[[ $(out) == '{"count":2,"pagesize":10,"page":1,"stacks":[{"id":1,"owner":1,"name":"backup","public":false},{"id":2,"owner":2,"name":"shared tools","public":true}]}' ]] ||
+    fail "stacks list --json"
+run 0 "${S[@]}" stacks get --owner 3 2 --json
+[[ $(out) == '{"id":2,"owner":2,"name":"shared tools","public":true}' ]] || fail "stacks get --json"
+run 1 "${S[@]}" stacks get --owner 1 3
+[[ $(err) == "jobsctl: stacks get 3: no such object (stack 3 not found)" ]] ||
+    fail "stacks get of another owner's private stack: '$(err)'"
+run 1 "${S[@]}" stacks create --owner 1 --name ""
+err_has "jobsctl: stacks create: invalid name"
+
+echo "== schedules"
+run 0 "${S[@]}" schedules list --owner 0
+out_has " 4  hourly            public  every 1h"
+out_has "page 1 of 1 (5 schedules visible to owner 0)"
+run 0 "${S[@]}" schedules create --owner 1 --period 5400 --name ninety
+[[ $(out) == "created schedule 6" ]] || fail "schedules create printed '$(out)'"
+run 0 "${S[@]}" --json schedules create --owner 1 --at 1900000000
+[[ $(out) == '{"id":7}' ]] || fail "schedules create --at --json printed '$(out)'"
+run 0 "${S[@]}" schedules get --owner 1 7
+out_has " 7  -         1  once at 2030-03-17T17:46:40Z"
+run 0 "${S[@]}" schedules get --owner 1 6 --json
+[[ $(out) == '{"id":6,"name":"ninety","once":false,"config":{"period":5400}}' ]] ||
+    fail "schedules get --json printed '$(out)'"
+run 1 "${S[@]}" schedules get --owner 2 6
+err_has "no such object"
+run 0 "${S[@]}" --json schedules list --owner 1 --page 2 --page-size 3
+json_is '[j["count"], j["page"], j["pagesize"], [s["id"] for s in j["schedules"]]]' '[7, 2, 3, [4, 5, 6]]'
+run 0 "${S[@]}" schedules update --owner 1 7 --period 120 --no-name
+out_has " 7  -         1  every 2m"
+run 0 "${S[@]}" --json schedules update --owner 1 7 --at 1900000060 --name later
+[[ $(out) == '{"id":7,"name":"later","once":true,"config":{"timestamp":1900000060}}' ]] ||
+    fail "schedules update --json printed '$(out)'"
+run 1 "${S[@]}" schedules update --owner 1 4 --period 120
+err_has "jobsctl: schedules update 4: no such object"
+
+echo "== jobs"
+run 0 "${S[@]}" jobs create --owner 1 --stack 1 --schedule 4 --name nightly --enabled
+[[ $(out) == "created job 1" ]] || fail "jobs create printed '$(out)'"
+run 0 "${S[@]}" --json jobs create --owner 1 --stack 2 --schedule 7
+[[ $(out) == '{"id":2}' ]] || fail "jobs create --json printed '$(out)'"
+run 0 "${S[@]}" jobs create --owner 1 --stack 1 --schedule 6 --name "héllo wörld"
+run 1 "${S[@]}" jobs create --owner 1 --stack 1 --schedule 1 --name nightly
+[[ $(err) == "jobsctl: jobs create: name already used by another job of this owner (name 'nightly' is already used by job 1)" ]] ||
+    fail "duplicate name: '$(err)'"
+run 1 "${S[@]}" jobs create --owner 1 --stack 3 --schedule 1
+err_has "no such stack, or not visible to this owner"
+run 1 "${S[@]}" jobs create --owner 2 --stack 2 --schedule 6
+err_has "no such schedule, or not visible to this owner"
+run 1 "${S[@]}" schedules update --owner 1 6 --period 60
+err_has "schedule is referenced by jobs and cannot be changed"
+
+run 0 "${S[@]}" jobs list --owner 1
+[[ $(sed -n 1p "$tmp/out") == "ID  NAME         STACK  SCHEDULE  STATE     NEXT RUN" ]] ||
+    fail "jobs list header: '$(sed -n 1p "$tmp/out")'"
+[[ $(sed -n 2p "$tmp/out") == "--  -----------  -----  --------  --------  --------------------" ]] ||
+    fail "jobs list rule: '$(sed -n 2p "$tmp/out")'"
+grep -qE '^ 1  nightly          1         4  enabled   [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' \
+    "$tmp/out" || fail "jobs list row 1"
+out_has " 2  -                2         7  disabled  -"
+out_has " 3  héllo wörld      1         6  disabled  -"
+out_has "page 1 of 1 (3 jobs of owner 1)"
+run 0 "${S[@]}" jobs list --owner 1 --json
+json_is '[j["count"], j["pagesize"], j["page"], [x["name"] for x in j["jobs"]]]' \
+    '[3, 10, 1, ["nightly", null, "h\u00e9llo w\u00f6rld"]]'
+json_is '[j["jobs"][0]["do_run"], type(j["jobs"][0]["next_run"]).__name__, j["jobs"][1]["next_run"]]' \
+    '[true, "int", null]'
+run 0 "${S[@]}" jobs list --owner 1 --page 2 --page-size 2
+out_has " 3  héllo wörld"
+out_has "page 2 of 2 (3 jobs of owner 1)"
+run 0 "${S[@]}" jobs list --owner 1 --page 9007199254740991
+out_has "page 9007199254740991 is past the end: 3 jobs of owner 1 fill 1 page of 10"
+run 0 "${S[@]}" --json jobs list --owner 1 --page 3
+json_is '[j["count"], j["jobs"]]' '[3, []]'
+run 0 "${S[@]}" jobs list --owner 5
+[[ $(out) == "no jobs of owner 5" ]] || fail "empty list printed '$(out)'"
+
+run 0 "${S[@]}" jobs get --owner 1 --name nightly
+out_has " 1  nightly"
+run 0 "${S[@]}" jobs get --owner 1 2 --json
+[[ $(out) == '{"id":2,"name":null,"stack":2,"schedule":7,"next_run":null,"do_run":false,"do_del":false}' ]] ||
+    fail "jobs get --json printed '$(out)'"
+run 1 "${S[@]}" jobs get --owner 2 1
+[[ $(err) == "jobsctl: jobs get 1: no such object (job 1 not found)" ]] || fail "not found: '$(err)'"
+[[ ! -s $tmp/out ]] || fail "a failure printed on stdout"
+run 1 "${S[@]}" jobs get --owner 1 --name nope
+err_has "jobsctl: jobs get --name 'nope': no such object"
+
+run 0 "${S[@]}" jobs update --owner 1 2 --name second --schedule 1
+out_has " 2  second      2         1  disabled  -"
+run 0 "${S[@]}" --json jobs update --owner 1 2 --enabled --no-name
+json_is '[j["id"], j["name"], j["schedule"], j["do_run"], j["do_del"]]' '[2, null, 1, true, false]'
+run 1 "${S[@]}" jobs update --owner 1 2 --name nightly
+err_has "name already used"
+run 1 "${S[@]}" jobs update --owner 2 2 --disabled
+err_has "no such object"
+
+run 0 "${S[@]}" jobs delete --owner 1 3
+[[ $(out) == "deleted job 3" ]] || fail "jobs delete printed '$(out)'"
+run 0 "${S[@]}" jobs delete --owner 1 2
+out_has "job 2 is enabled: queued for deletion"
+run 0 "${S[@]}" --json jobs delete --owner 1 2
+[[ $(out) == '{"queued_for_deletion":2}' ]] || fail "second delete printed '$(out)'"
+run 0 "${S[@]}" jobs get --owner 1 2
+out_has "queued for deletion"
+run 1 "${S[@]}" jobs update --owner 1 2 --disabled
+err_has "job is queued for deletion and cannot be changed"
+run 1 "${S[@]}" jobs delete --owner 1 3
+err_has "jobsctl: jobs delete 3: no such object"
+run 0 "${S[@]}" --json jobs create --owner 1 --stack 1 --schedule 1
+run 0 "${S[@]}" --json jobs delete --owner 1 4
+[[ $(out) == '{"deleted":4}' ]] || fail "jobs delete --json printed '$(out)'"
+
+echo "== check and stats"
+run 0 "${S[@]}" check
+[[ $(out) == "$store is consistent: 2 jobs, 7 schedules, 3 stacks" ]] || fail "check printed '$(out)'"
+run 0 "${S[@]}" --json check
+[[ $(out) == '{"ok":true,"jobs":2,"schedules":7,"stacks":3}' ]] || fail "check --json printed '$(out)'"
+run 0 "${S[@]}" stats
+out_has "jobs           2"
+out_has "schedules      7"
+out_has "map size       64.0 MiB (67108864 bytes)"
+out_has "bytes per job  "
+run 0 "${S[@]}" stats --json
+size=$(stat -c %s "$store/data.mdb")
+json_is '[j["jobs"], j["schedules"], j["stacks"], j["file_size"], j["map_size"] >= j["map_used"] > 0]' \
+    "[2, 7, 3, $size, true]"
+json_is 'j["bytes_per_job"]' "$(((size + 1) / 2))"
+
+if command -v mdb_load > /dev/null; then
+    # A name index entry for a job that does not exist (owner 1, name "ghost", job 99).
+    cp -r "$store" "$tmp/damaged"
+    rm -f "$tmp/damaged/lock.mdb"
+    printf '\\00\\00\\00\\00\\00\\00\\00\\01ghost\n\\00\\00\\00\\00\\00\\00\\00\\63\n' |
+        mdb_load -T -s job_name "$tmp/damaged" || fail "mdb_load"
+    run 1 --store "$tmp/damaged" check
+    err_has "jobsctl: check '$tmp/damaged': store record is corrupt ("
+    run 1 --store "$tmp/damaged" --json check
+    json_is '[j["ok"], j["error"], len(j["detail"]) > 0]' '[false, "JOBS_ECORRUPT", true]'
+else
+    echo "mdb_load (lmdb-utils) is missing: the corrupt-store check is skipped"
+fi
+
+echo "== backup and restore"
+run 0 "${S[@]}" jobs list --owner 1 --json
+cp "$tmp/out" "$tmp/jobs1.json"
+run 0 "${S[@]}" schedules list --owner 1 --json
+cp "$tmp/out" "$tmp/schedules1.json"
+run 0 "${S[@]}" backup "$tmp/b1"
+out_has "backup of $store written to $tmp/b1/data.mdb: "
+[[ $(ls -A "$tmp/b1") == data.mdb ]] || fail "the backup holds $(ls -A "$tmp/b1")"
+[[ $(stat -c %a "$tmp/b1") == 700 && $(stat -c %a "$tmp/b1/data.mdb") == 600 ]] ||
+    fail "the backup's modes are $(stat -c %a "$tmp/b1") and $(stat -c %a "$tmp/b1/data.mdb")"
+mkdir "$tmp/b2"
+run 0 "${S[@]}" --json backup "$tmp/b2" # an empty directory is fine
+json_is '[j["backup"], j["bytes"]]' "[\"$tmp/b2\", $(stat -c %s "$tmp/b2/data.mdb")]"
+run 1 "${S[@]}" backup "$tmp/b2"
+err_has "is not empty"
+[[ $(ls -A "$tmp/b2") == data.mdb ]] || fail "a refused backup changed its directory"
+run 1 "${S[@]}" backup "$tmp/missing/parent"
+err_has "cannot create the directory"
+[[ ! -e $tmp/missing ]] || fail "backup made the missing parent"
+
+run 0 --store "$tmp/b1" check
+run 0 --store "$tmp/b1" jobs list --owner 1 --json
+cmp -s "$tmp/out" "$tmp/jobs1.json" || fail "the backup lists other jobs"
+
+run 0 --store "$tmp/r1" restore "$tmp/b1"
+out_has "restored $tmp/b1 into $tmp/r1; it is consistent: 2 jobs, 7 schedules, 3 stacks"
+[[ -z $(find "$tmp/r1" -name '.restore-*') ]] || fail "restore left its staging directory"
+run 0 --store "$tmp/r1" jobs list --owner 1 --json
+cmp -s "$tmp/out" "$tmp/jobs1.json" || fail "the restored store lists other jobs"
+run 0 --store "$tmp/r1" schedules list --owner 1 --json
+cmp -s "$tmp/out" "$tmp/schedules1.json" || fail "the restored store lists other schedules"
+run 0 --store "$tmp/r1" jobs create --owner 1 --stack 1 --schedule 1 --name after-restore
+[[ $(out) == "created job 5" ]] || fail "ids after a restore: '$(out)'" # ids are never reused
+
+run 1 --store "$tmp/r1" restore "$tmp/b1"
+err_has "already holds a store; give --force to replace it"
+run 0 --store "$tmp/r1" --json restore "$tmp/b1" --force
+json_is '[j["store"], j["jobs"], j["schedules"], j["stacks"]]' "[\"$tmp/r1\", 2, 7, 3]"
+run 0 --store "$tmp/r1" jobs list --owner 1 --json
+cmp -s "$tmp/out" "$tmp/jobs1.json" || fail "restore --force did not replace the store"
+run 1 --store "$tmp/r2" restore "$tmp/nothing-here"
+err_has "no backup in '$tmp/nothing-here'"
+[[ ! -e $tmp/r2 ]] || fail "a failed restore left its store directory"
+run 1 --store "$tmp/r2" restore "$tmp/bad"
+err_has "restore: the backup in '$tmp/bad': opening it: "
+[[ ! -e $tmp/r2 ]] || fail "a failed restore left its store directory"
+run 1 "${S[@]}" restore "$store" --force
+err_has "is the store itself"
+
+echo "== backups while another process writes"
+run 0 --store "$tmp/live" init
+run 0 --store "$tmp/live" --json stats
+before=$(json 'j["jobs"]')
+"$writer" "$tmp/live" 3 4 > "$tmp/writer.out" 2> "$tmp/writer.err" &
+writer_pid=$!
+for _ in $(seq 300); do
+    grep -q started "$tmp/writer.out" 2> /dev/null && break
+    sleep 0.05
+done
+grep -q started "$tmp/writer.out" || fail "the writer did not start: $(cat "$tmp/writer.err")"
+# The store is open in the writer: restoring over it is refused, whatever --force says.
+run 1 --store "$tmp/live" restore "$tmp/b1" --force
+err_has "is open in another process"
+run 1 --store "$tmp/r3" restore "$tmp/live"
+err_has "is a store open in another process"
+for i in 1 2 3 4 5; do
+    run 0 --store "$tmp/live" backup "$tmp/live-backup.$i"
+    sleep 0.2
+done
+wait "$writer_pid" || fail "the writer failed: $(cat "$tmp/writer.err")"
+writer_pid=
+run 0 --store "$tmp/live" --json check
+after=$(json 'j["jobs"]')
+prev=$before
+for i in 1 2 3 4 5; do
+    run 0 --store "$tmp/live-backup.$i" --json check
+    n=$(json 'j["jobs"]')
+    echo "backup $i: consistent, $n jobs (store: $before before, $after after)"
+    ((n >= prev && n <= after)) || fail "backup $i holds $n jobs, not in $prev..$after"
+    prev=$n
+done
+(($(json 'j["jobs"]') > before)) || fail "the first backup saw none of the writes"
+run 0 --store "$tmp/live-restored" restore "$tmp/live-backup.5"
+out_has "it is consistent: $n jobs"
+
+echo "== a backup after another process grew the map"
+# The holder opens the store with a small map and waits; a writer (another process) grows the
+# store far past it; then the holder's backup meets MDB_MAP_RESIZED and must adopt the new size.
+run 0 --store "$tmp/resized" init
+mkfifo "$tmp/go"
+"$writer" --hold "$tmp/resized" "$tmp/resized-backup" < "$tmp/go" > "$tmp/hold.out" 2>&1 &
+writer_pid=$!
+exec 3> "$tmp/go"
+for _ in $(seq 300); do
+    grep -q opened "$tmp/hold.out" 2> /dev/null && break
+    sleep 0.05
+done
+grep -q opened "$tmp/hold.out" || fail "the holder did not start: $(cat "$tmp/hold.out")"
+"$writer" "$tmp/resized" 1 2 > /dev/null 2> "$tmp/writer.err" ||
+    fail "the writer failed: $(cat "$tmp/writer.err")"
+echo go >&3
+exec 3>&-
+wait "$writer_pid" || fail "the backup after growth: $(cat "$tmp/hold.out")"
+writer_pid=
+cat "$tmp/hold.out"
+run 0 --store "$tmp/resized-backup" check
+
+echo "== backups in the writing process, while its map grows"
+"$writer" "$tmp/inproc" 2 4 "$tmp/inproc-backup" 6 > "$tmp/writer.out" 2> "$tmp/writer.err" ||
+    fail "in-process backups: $(cat "$tmp/writer.err")"
+cat "$tmp/writer.out"
+for i in 1 2 3 4 5 6; do
+    run 0 --store "$tmp/inproc-backup.$i" check
+done
+
+echo OK

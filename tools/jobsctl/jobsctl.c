@@ -1,0 +1,480 @@
+/* jobsctl: options, the command table, help, dispatch and error reporting. The commands
+ * themselves are in entities.c and admin.c. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "jobsctl.h"
+
+static const char *const groups[] = {"jobs", "schedules", "stacks"};
+
+static const ctl_command *const tables[] = {ctl_entity_commands, ctl_admin_commands};
+
+#define FOR_EACH_COMMAND(cmd)                                                                      \
+    for (size_t t_ = 0; t_ < sizeof(tables) / sizeof(tables[0]); t_++)                             \
+        for (const ctl_command *cmd = tables[t_]; cmd->name; cmd++)
+
+/* ---- help ---------------------------------------------------------------------------------- */
+
+static void print_global_usage(FILE *f)
+{
+    fputs("usage: jobsctl [--store DIR] [--json] COMMAND [ARGS]\n", f);
+}
+
+static void print_command_list(FILE *f, const char *group)
+{
+    FOR_EACH_COMMAND(cmd)
+    {
+        char name[64];
+
+        if (group && (!cmd->group || strcmp(cmd->group, group) != 0))
+            continue;
+        snprintf(name, sizeof name, "%s%s%s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
+                 cmd->name);
+        fprintf(f, "  %-18s %s\n", name, cmd->summary);
+    }
+}
+
+static void print_help(void)
+{
+    print_global_usage(stdout);
+    fputs("\n"
+          "Reads and changes a libjobs store directly, without a server: jobs, schedules and\n"
+          "stacks of an owner, the store's check and statistics, backups and restores. It may\n"
+          "run while jobs-server (or any other program) has the store open.\n"
+          "\n"
+          "Commands:\n",
+          stdout);
+    print_command_list(stdout, NULL);
+    fputs("\n"
+          "Options (before or after the command):\n"
+          "  --store DIR   the store directory (default " CTL_DEFAULT_STORE ", the store of\n"
+          "                jobs-server --data ./var)\n"
+          "  --json        print JSON for scripts instead of tables\n"
+          "  --help        this text; `jobsctl COMMAND --help` describes one command\n"
+          "  --version     print the versions of jobsctl and libjobs\n"
+          "\n"
+          "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be\n"
+          "opened. Errors go to standard error. See jobsctl(1).\n",
+          stdout);
+}
+
+static void print_group_help(FILE *f, const char *group)
+{
+    fprintf(f, "usage: jobsctl [--store DIR] [--json] %s COMMAND [ARGS]\n\nCommands:\n", group);
+    print_command_list(f, group);
+    fprintf(f, "\n`jobsctl %s COMMAND --help` describes one command.\n", group);
+}
+
+static void print_command_usage(FILE *f, const ctl_command *cmd)
+{
+    fprintf(f, "usage: jobsctl [--store DIR] [--json] %s%s%s%s%s\n", cmd->group ? cmd->group : "",
+            cmd->group ? " " : "", cmd->name, *cmd->synopsis ? " " : "", cmd->synopsis);
+}
+
+static void print_command_help(const ctl_command *cmd)
+{
+    print_command_usage(stdout, cmd);
+    printf("\n%s", cmd->help);
+    fputs("\nAlso: --store DIR, --json, --help (see `jobsctl --help`).\n", stdout);
+}
+
+static int usage_top(const char *fmt, ...) CTL_PRINTF(1, 2);
+
+static int usage_top(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("jobsctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    print_global_usage(stderr);
+    fputs("Try 'jobsctl --help'.\n", stderr);
+    return CTL_USAGE;
+}
+
+/* ---- reporting ----------------------------------------------------------------------------- */
+
+int ctl_fail(int code, const char *what_fmt, ...)
+{
+    const char *detail = jobs_error_last();
+    va_list ap;
+
+    fputs("jobsctl: ", stderr);
+    va_start(ap, what_fmt);
+    vfprintf(stderr, what_fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s", jobs_strerror(code));
+    if (*detail)
+        fprintf(stderr, " (%s)", detail);
+    fputc('\n', stderr);
+    return CTL_FAILED;
+}
+
+int ctl_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("jobsctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CTL_FAILED;
+}
+
+int ctl_print_json(int code, char **json)
+{
+    if (code)
+        return ctl_fail(code, "encoding JSON");
+    puts(*json);
+    jobs_json_free(*json);
+    *json = NULL;
+    return CTL_OK;
+}
+
+/* ---- arguments ----------------------------------------------------------------------------- */
+
+int ctl_usage_error(const ctl_args *a, const char *fmt, ...)
+{
+    const ctl_command *cmd = a->cmd;
+    va_list ap;
+
+    fprintf(stderr, "jobsctl: %s%s%s: ", cmd->group ? cmd->group : "", cmd->group ? " " : "",
+            cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    print_command_usage(stderr, cmd);
+    fprintf(stderr, "Try 'jobsctl %s%s%s --help'.\n", cmd->group ? cmd->group : "",
+            cmd->group ? " " : "", cmd->name);
+    return CTL_USAGE;
+}
+
+static int find_opt(const ctl_args *a, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (int i = 0; i < a->nopts; i++)
+        if (a->opts[i].len == len && memcmp(a->opts[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+const char *ctl_value(const ctl_args *a, const char *name)
+{
+    int i = find_opt(a, name);
+
+    return i < 0 ? NULL : a->opts[i].value;
+}
+
+bool ctl_flag(const ctl_args *a, const char *name)
+{
+    return find_opt(a, name) >= 0;
+}
+
+/* Strict decimal: digits only (no sign, no blanks, no "0x"), the whole string, within min..max. */
+static bool parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
+{
+    unsigned long long v;
+    char *end;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static const char *range_text(char buf[64], uint64_t min, uint64_t max)
+{
+    if (max == JOBS_ID_MAX)
+        snprintf(buf, 64, "%llu..2^53-1", (unsigned long long)min);
+    else
+        snprintf(buf, 64, "%llu..%llu", (unsigned long long)min, (unsigned long long)max);
+    return buf;
+}
+
+int ctl_opt_u64(uint64_t *out, bool *given, const ctl_args *a, const char *name, uint64_t min,
+                uint64_t max)
+{
+    const char *v = ctl_value(a, name);
+    char range[64];
+
+    if (given)
+        *given = v != NULL;
+    if (!v)
+        return 0;
+    if (!parse_u64(out, v, min, max))
+        return ctl_usage_error(a, "--%s must be an integer in %s, not '%s'", name,
+                               range_text(range, min, max), v);
+    return 0;
+}
+
+int ctl_need_u64(uint64_t *out, const ctl_args *a, const char *name, uint64_t min, uint64_t max)
+{
+    bool given;
+    int rc = ctl_opt_u64(out, &given, a, name, min, max);
+
+    if (rc == 0 && !given)
+        return ctl_usage_error(a, "--%s is required", name);
+    return rc;
+}
+
+int ctl_pos_u64(uint64_t *out, const ctl_args *a, int i, const char *what, uint64_t min,
+                uint64_t max)
+{
+    char range[64];
+
+    if (i >= a->npos)
+        return ctl_usage_error(a, "the %s is missing", what);
+    if (!parse_u64(out, a->pos[i], min, max))
+        return ctl_usage_error(a, "the %s must be an integer in %s, not '%s'", what,
+                               range_text(range, min, max), a->pos[i]);
+    return 0;
+}
+
+/* Whether `spec` ("owner= page= enabled") lists the option name[0..len); sets *takes_value. */
+static bool option_known(const char *spec, const char *name, size_t len, bool *takes_value)
+{
+    const char *p = spec;
+
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        bool value = n > 0 && p[n - 1] == '=';
+        size_t base = value ? n - 1 : n;
+
+        if (base == len && memcmp(p, name, len) == 0) {
+            *takes_value = value;
+            return true;
+        }
+        p += n;
+        p += strspn(p, " ");
+    }
+    return false;
+}
+
+/* Parses a command's arguments, global options included. Returns 0, CTL_USAGE, or -1 when
+ * --help was asked for (printed). */
+static int parse_args(ctl *c, ctl_args *a, const ctl_command *cmd, int argc, char **argv)
+{
+    bool only_pos = false;
+
+    memset(a, 0, sizeof(*a));
+    a->cmd = cmd;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+
+        if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+            if (a->npos == cmd->max_pos || a->npos == CTL_MAX_POS)
+                return ctl_usage_error(a, "unexpected argument '%s'", arg);
+            a->pos[a->npos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_command_help(cmd);
+            return -1;
+        }
+        if (arg[1] != '-')
+            return ctl_usage_error(a, "unknown option '%s'", arg);
+
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+        bool takes_value;
+
+        if (len == 4 && memcmp(name, "json", 4) == 0) {
+            if (value)
+                return ctl_usage_error(a, "--json takes no value");
+            c->json = true;
+            continue;
+        }
+        if (len == 5 && memcmp(name, "store", 5) == 0) {
+            if (!value && i + 1 == argc)
+                return ctl_usage_error(a, "--store needs a directory");
+            c->store_path = value ? value : argv[++i];
+            continue;
+        }
+        if (!option_known(cmd->options, name, len, &takes_value))
+            return ctl_usage_error(a, "unknown option '--%.*s'", (int)len, name);
+        if (!takes_value && value)
+            return ctl_usage_error(a, "--%.*s takes no value", (int)len, name);
+        if (takes_value && !value) {
+            if (i + 1 == argc)
+                return ctl_usage_error(a, "--%.*s needs a value", (int)len, name);
+            value = argv[++i];
+        }
+        for (int k = 0; k < a->nopts; k++)
+            if (a->opts[k].len == len && memcmp(a->opts[k].name, name, len) == 0)
+                return ctl_usage_error(a, "--%.*s is given twice", (int)len, name);
+        if (a->nopts == CTL_MAX_OPTS)
+            return ctl_usage_error(a, "too many options");
+        a->opts[a->nopts].name = name;
+        a->opts[a->nopts].len = len;
+        a->opts[a->nopts].value = value;
+        a->nopts++;
+    }
+    if (!*c->store_path)
+        return ctl_usage_error(a, "--store needs a directory");
+    return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static bool is_group(const char *word)
+{
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        if (strcmp(word, groups[i]) == 0)
+            return true;
+    return false;
+}
+
+static const ctl_command *find_command(const char *group, const char *name)
+{
+    FOR_EACH_COMMAND(cmd)
+    {
+        if ((group == NULL) != (cmd->group == NULL))
+            continue;
+        if (group && strcmp(group, cmd->group) != 0)
+            continue;
+        if (strcmp(name, cmd->name) == 0)
+            return cmd;
+    }
+    return NULL;
+}
+
+/* A missing store is not created: a mistyped --store would otherwise give an empty store that
+ * answers "not found". */
+int ctl_open_store(ctl *c)
+{
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    char data[PATH_MAX];
+    struct stat st;
+    int rc, e;
+
+    if (snprintf(data, sizeof data, "%s/data.mdb", c->store_path) >= (int)sizeof data) {
+        fprintf(stderr, "jobsctl: the store path is too long\n");
+        return CTL_NO_STORE;
+    }
+    /* A data.mdb that is not a file is no store either. */
+    e = stat(data, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : ENOENT;
+    if (e != 0 && e != ENOENT && e != ENOTDIR) {
+        fprintf(stderr, "jobsctl: cannot read '%s': %s\n", data, strerror(e));
+        return CTL_NO_STORE;
+    }
+    if (e != 0) {
+        fprintf(stderr,
+                "jobsctl: no store in '%s' (no data.mdb there); give --store DIR, or create one "
+                "with 'jobsctl --store DIR init'\n",
+                c->store_path);
+        return CTL_NO_STORE;
+    }
+    opts.path = c->store_path;
+    if ((rc = jobs_store_open(&c->store, &opts)) != 0) {
+        ctl_fail(rc, "opening the store '%s'", c->store_path);
+        return CTL_NO_STORE;
+    }
+    return CTL_OK;
+}
+
+int main(int argc, char **argv)
+{
+    ctl c = {CTL_DEFAULT_STORE, false, NULL};
+    const ctl_command *cmd;
+    const char *group = NULL;
+    ctl_args a;
+    int i = 1, rc;
+
+    if (jobs_version() != JOBS_VERSION_NUMBER) {
+        fprintf(stderr, "jobsctl: built for libjobs %s but runs with %s\n", JOBS_VERSION_STRING,
+                jobs_version_string());
+        return CTL_FAILED;
+    }
+    /* Options before the command. */
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *arg = argv[i];
+
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_help();
+            return CTL_OK;
+        } else if (strcmp(arg, "--version") == 0) {
+            printf("jobsctl %s (libjobs %s)\n", JOBS_VERSION_STRING, jobs_version_string());
+            return CTL_OK;
+        } else if (strcmp(arg, "--json") == 0) {
+            c.json = true;
+        } else if (strcmp(arg, "--store") == 0 && i + 1 < argc) {
+            c.store_path = argv[++i];
+        } else if (strncmp(arg, "--store=", 8) == 0) {
+            c.store_path = arg + 8;
+        } else if (strcmp(arg, "--store") == 0) {
+            return usage_top("--store needs a directory");
+        } else {
+            return usage_top("unknown option '%s'", arg);
+        }
+    }
+    if (i == argc)
+        return usage_top("no command given");
+
+    if (strcmp(argv[i], "help") == 0) {
+        /* `jobsctl help [GROUP] [COMMAND]` */
+        if (i + 1 == argc) {
+            print_help();
+        } else if (is_group(argv[i + 1]) && i + 2 == argc) {
+            print_group_help(stdout, argv[i + 1]);
+        } else {
+            bool grouped = is_group(argv[i + 1]) && i + 2 < argc;
+
+            cmd =
+                grouped ? find_command(argv[i + 1], argv[i + 2]) : find_command(NULL, argv[i + 1]);
+            if (!cmd)
+                return usage_top("no help for '%s%s%s'", argv[i + 1], grouped ? " " : "",
+                                 grouped ? argv[i + 2] : "");
+            print_command_help(cmd);
+        }
+        return CTL_OK;
+    }
+
+    if (is_group(argv[i])) {
+        group = argv[i++];
+        if (i == argc) {
+            fprintf(stderr, "jobsctl: %s: a command is needed\n", group);
+            print_group_help(stderr, group);
+            return CTL_USAGE;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_group_help(stdout, group);
+            return CTL_OK;
+        }
+    }
+    if (!(cmd = find_command(group, argv[i]))) {
+        if (group) {
+            fprintf(stderr, "jobsctl: %s: unknown command '%s'\n", group, argv[i]);
+            print_group_help(stderr, group);
+            return CTL_USAGE;
+        }
+        return usage_top("unknown command '%s'", argv[i]);
+    }
+    i++;
+    if ((rc = parse_args(&c, &a, cmd, argc - i, argv + i)) != 0)
+        return rc < 0 ? CTL_OK : rc;
+    rc = cmd->run(&c, &a);
+    jobs_store_close(c.store);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "jobsctl: writing the output: %s\n", strerror(errno));
+        return CTL_FAILED;
+    }
+    return rc;
+}

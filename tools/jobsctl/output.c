@@ -1,0 +1,235 @@
+/* jobsctl's output for people (tables, times, sizes) and for scripts (JSON strings). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jobsctl.h"
+
+void *ctl_xmalloc(size_t size)
+{
+    return ctl_xrealloc(NULL, size);
+}
+
+void *ctl_xrealloc(void *p, size_t size)
+{
+    void *q = realloc(p, size ? size : 1);
+
+    if (!q) {
+        fputs("jobsctl: out of memory\n", stderr);
+        exit(CTL_FAILED);
+    }
+    return q;
+}
+
+/* ---- tables -------------------------------------------------------------------------------- */
+
+void ctl_table_init(ctl_table *t, size_t ncols, const char *const *head, const char *align)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+    t->head = head;
+    t->align = align;
+}
+
+void ctl_table_cell(ctl_table *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *cell;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    cell = ctl_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+    va_start(ap, fmt);
+    vsnprintf(cell, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+    va_end(ap);
+    if (t->ncells == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 32;
+        t->cells = ctl_xrealloc(t->cells, t->cap * sizeof(*t->cells));
+    }
+    t->cells[t->ncells++] = cell;
+}
+
+/* Columns a string takes on a terminal: its code points (names are UTF-8 without control
+ * characters; wide characters count as one). */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            w++;
+    return w;
+}
+
+static void print_cell(const char *s, size_t width, char align, bool last)
+{
+    size_t pad = width - text_width(s);
+
+    if (align == 'r')
+        printf("%*s%s", (int)pad, "", s);
+    else if (last)
+        fputs(s, stdout);
+    else
+        printf("%s%*s", s, (int)pad, "");
+}
+
+void ctl_table_print(const ctl_table *t)
+{
+    size_t *width = ctl_xmalloc(t->ncols * sizeof(*width));
+
+    for (size_t c = 0; c < t->ncols; c++)
+        width[c] = t->head ? text_width(t->head[c]) : 0;
+    for (size_t i = 0; i < t->ncells; i++) {
+        size_t w = text_width(t->cells[i]);
+
+        if (w > width[i % t->ncols])
+            width[i % t->ncols] = w;
+    }
+    if (t->head) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            print_cell(t->head[c], width[c], t->align[c], c + 1 == t->ncols);
+            fputs(c + 1 == t->ncols ? "\n" : "  ", stdout);
+        }
+        for (size_t c = 0; c < t->ncols; c++) {
+            for (size_t k = 0; k < width[c]; k++)
+                putchar('-');
+            fputs(c + 1 == t->ncols ? "\n" : "  ", stdout);
+        }
+    }
+    for (size_t i = 0; i < t->ncells; i++) {
+        size_t c = i % t->ncols;
+
+        print_cell(t->cells[i], width[c], t->align[c], c + 1 == t->ncols);
+        fputs(c + 1 == t->ncols ? "\n" : "  ", stdout);
+    }
+    free(width);
+}
+
+void ctl_table_free(ctl_table *t)
+{
+    for (size_t i = 0; i < t->ncells; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->ncells = t->cap = 0;
+}
+
+/* ---- JSON strings -------------------------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, at most
+ * U+10FFFF), or 0. `s` is NUL-terminated, so a cut sequence stops at the NUL. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (s[0] == 0xe0)
+        lo = 0xa0;
+    else if (s[0] == 0xed)
+        hi = 0x9f;
+    else if (s[0] == 0xf0)
+        lo = 0x90;
+    else if (s[0] == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+void ctl_json_string(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    fputc('"', f);
+    while (*p) {
+        size_t n = utf8_len(p);
+
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            p++;
+        } else if (*p == '"' || *p == '\\') {
+            fprintf(f, "\\%c", *p++);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            fprintf(f, "\\u%04x", *p++);
+        } else {
+            fwrite(p, 1, n, f);
+            p += n;
+        }
+    }
+    fputc('"', f);
+}
+
+/* ---- values for people --------------------------------------------------------------------- */
+
+const char *ctl_time(char buf[40], int64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if ((int64_t)tt != t || !gmtime_r(&tt, &tm) || tm.tm_year > 9999 - 1900 ||
+        strftime(buf, 40, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, 40, "%lld", (long long)t);
+    return buf;
+}
+
+const char *ctl_duration(char buf[40], int64_t s)
+{
+    static const struct {
+        int64_t seconds;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    size_t len = 0;
+
+    buf[0] = '\0';
+    if (s <= 0) {
+        snprintf(buf, 40, "%llds", (long long)s);
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (s >= units[i].seconds) {
+            len += (size_t)snprintf(buf + len, 40 - len, "%lld%c",
+                                    (long long)(s / units[i].seconds), units[i].unit);
+            s %= units[i].seconds;
+        }
+    }
+    return buf;
+}
+
+const char *ctl_bytes(char buf[64], uint64_t n)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = -1;
+
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    if (u < 0)
+        snprintf(buf, 64, "%llu bytes", (unsigned long long)n);
+    else
+        snprintf(buf, 64, "%.1f %s (%llu bytes)", v, units[u], (unsigned long long)n);
+    return buf;
+}
+
+const char *ctl_plural(char buf[64], uint64_t n, const char *one, const char *many)
+{
+    snprintf(buf, 64, "%llu %s", (unsigned long long)n, n == 1 ? one : many);
+    return buf;
+}
