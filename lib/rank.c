@@ -175,6 +175,7 @@ int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, 
     rank_state st;
     uint32_t top, pos = 0;
     uint64_t left = skip;
+    MDB_cursor *cur;
     int rc;
 
     *from = 0;
@@ -186,17 +187,32 @@ int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, 
     if (st.buckets == 0)
         return 0; /* no jobs: the walk finds nothing either way */
     top = top_of(st.buckets);
-    /* Descend from the root: take a whole subtree whenever all of it comes before the job. */
+    /* Descend from the root: take a whole subtree whenever all of it comes before the job. The
+     * nodes are read through one cursor: LMDB looks for a key on the cursor's current leaf page
+     * first, and the lower levels of the descent read neighbouring nodes. */
+    if ((rc = mdb_cursor_open(txn, s->job_rank, &cur)))
+        return jobs__mdb_error(rc, "the job rank index");
     for (uint32_t step = top; step > 0; step >>= 1) {
-        uint64_t v;
+        unsigned char key[13];
+        MDB_val k = {rank_key(key, owner, 'F', pos + step), key}, v;
+        uint64_t n = 0;
 
-        if ((rc = u64_get(txn, s, owner, 'F', pos + step, &v)))
-            return rc;
-        if (v <= left) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+        if (rc == 0 && v.mv_size != sizeof(n))
+            rc = MDB_CORRUPTED;
+        if (rc == 0)
+            memcpy(&n, v.mv_data, sizeof(n));
+        else if (rc != MDB_NOTFOUND) /* absent: an empty node */
+            break;
+        rc = 0;
+        if (n <= left) {
             pos += step;
-            left -= v;
+            left -= n;
         }
     }
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc == MDB_CORRUPTED ? corrupt(owner) : jobs__mdb_error(rc, "the job rank index");
     if (pos >= st.buckets)
         return 0; /* skip is past the last job: an empty page */
     if ((rc = u64_get(txn, s, owner, 'B', pos + 1, from)))
