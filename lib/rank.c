@@ -122,8 +122,8 @@ static int tree_add(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t b, uin
     return 0;
 }
 
-int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
-                      uint32_t *bucket)
+/* Counts `id` into the owner's last bucket, opening a new one when it is full. */
+static int append_one(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id, uint32_t *bucket)
 {
     unsigned char key[13];
     rank_state st;
@@ -155,18 +155,6 @@ int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
         return rc;
     *bucket = st.buckets;
     return 0;
-}
-
-int jobs__rank_remove(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t bucket)
-{
-    rank_state st;
-    int rc;
-
-    if ((rc = state_get(txn, s, owner, &st)))
-        return rc;
-    if (bucket == 0 || bucket > st.buckets)
-        return corrupt(owner);
-    return tree_add(txn, s, owner, bucket, top_of(st.buckets), -1);
 }
 
 int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, uint64_t *from,
@@ -221,8 +209,9 @@ int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, 
     return 0;
 }
 
-/* Reads up to max keys of job_owner after `after` (from the first when NULL) into keys. */
-static int owner_keys(MDB_txn *txn, jobs_store *s, const unsigned char *after,
+/* Reads up to max keys of job_owner after `after` (from the first when NULL) into keys; with
+ * `one`, only keys of that owner. */
+static int owner_keys(MDB_txn *txn, jobs_store *s, const unsigned char *after, const uint64_t *one,
                       unsigned char (*keys)[16], size_t max, size_t *n)
 {
     MDB_cursor *cur;
@@ -236,6 +225,8 @@ static int owner_keys(MDB_txn *txn, jobs_store *s, const unsigned char *after,
     if (rc == 0 && after && memcmp(k.mv_data, after, 16) == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     for (; rc == 0 && *n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (one && (k.mv_size < 8 || jobs__be64_get(k.mv_data) != *one))
+            break;
         if (k.mv_size != 16) {
             mdb_cursor_close(cur);
             return jobs__error(JOBS_ECORRUPT, "a job owner index key is corrupt");
@@ -246,28 +237,30 @@ static int owner_keys(MDB_txn *txn, jobs_store *s, const unsigned char *after,
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "building the job rank index");
 }
 
-int jobs__rank_build(MDB_txn *txn, jobs_store *s)
+/* Counts the jobs of job_owner anew (all owners, or only `one`) into an index that holds none
+ * of them, and rewrites their job_owner values. */
+static int count_anew(MDB_txn *txn, jobs_store *s, const uint64_t *one)
 {
     enum { BATCH = 1024 };
     unsigned char (*keys)[16], after[16];
     size_t n = BATCH;
-    int rc;
+    int rc = 0;
 
-    if ((rc = mdb_drop(txn, s->job_rank, 0)))
-        return jobs__mdb_error(rc, "clearing the job rank index");
     if (!(keys = jobs__malloc(BATCH * sizeof(*keys))))
         return jobs__error(JOBS_ENOMEM, "out of memory");
+    if (one)
+        jobs__key2(after, *one, 0); /* ids start at 1: (owner, 0) is before them all */
     /* In batches: the keys first, then the value of each rewritten with a plain put, so no
      * cursor walks entries that are being rewritten. */
     for (bool first = true; rc == 0 && n == BATCH; first = false) {
-        if ((rc = owner_keys(txn, s, first ? NULL : after, keys, BATCH, &n)))
+        if ((rc = owner_keys(txn, s, first && !one ? NULL : after, one, keys, BATCH, &n)))
             break;
         for (size_t i = 0; i < n && rc == 0; i++) {
             unsigned char val[4];
             uint32_t bucket;
 
-            if (!(rc = jobs__rank_append(txn, s, jobs__be64_get(keys[i]),
-                                         jobs__be64_get(keys[i] + 8), &bucket))) {
+            if (!(rc = append_one(txn, s, jobs__be64_get(keys[i]), jobs__be64_get(keys[i] + 8),
+                                  &bucket))) {
                 jobs__rank_value(val, bucket);
                 rc = jobs__put(txn, s->job_owner, keys[i], 16, val, sizeof(val), 0);
             }
@@ -278,3 +271,74 @@ int jobs__rank_build(MDB_txn *txn, jobs_store *s)
     jobs__free(keys);
     return rc;
 }
+
+int jobs__rank_build(MDB_txn *txn, jobs_store *s)
+{
+    int rc = mdb_drop(txn, s->job_rank, 0);
+
+    if (rc)
+        return jobs__mdb_error(rc, "clearing the job rank index");
+    return count_anew(txn, s, NULL);
+}
+
+/* Removes every entry of one owner's index. */
+static int drop_owner(MDB_txn *txn, jobs_store *s, uint64_t owner)
+{
+    unsigned char start[8];
+    MDB_cursor *cur;
+    int rc;
+
+    jobs__be64_put(start, owner);
+    if ((rc = mdb_cursor_open(txn, s->job_rank, &cur)))
+        return jobs__mdb_error(rc, "the job rank index");
+    for (;;) {
+        MDB_val k = {sizeof(start), start}, v;
+
+        if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)))
+            break;
+        if (k.mv_size < 8 || memcmp(k.mv_data, start, 8) != 0) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        if ((rc = mdb_cursor_del(cur, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "the job rank index");
+}
+
+int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+                      uint32_t *bucket)
+{
+    rank_state st;
+    uint64_t live;
+    int rc;
+
+    /* Buckets emptied by deletes stay (their ids are still the boundaries between buckets), so
+     * an owner that creates and deletes for a long time gathers buckets it no longer needs.
+     * When it is about to open one more and has several times more than its jobs fill, its
+     * index is counted anew from job_owner: O(jobs) once per many times as many creates. */
+    if ((rc = state_get(txn, s, owner, &st)))
+        return rc;
+    if (st.fill == JOBS__RANK_BUCKET && st.buckets >= JOBS__RANK_COMPACT_MIN) {
+        if ((rc = jobs__count_get(txn, s, JOBS__JOB, owner, &live)))
+            return rc;
+        if (st.buckets > JOBS__RANK_COMPACT_SLACK * (live / JOBS__RANK_BUCKET + 1) &&
+            ((rc = drop_owner(txn, s, owner)) || (rc = count_anew(txn, s, &owner))))
+            return rc;
+    }
+    return append_one(txn, s, owner, id, bucket);
+}
+
+int jobs__rank_remove(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t bucket)
+{
+    rank_state st;
+    int rc;
+
+    if ((rc = state_get(txn, s, owner, &st)))
+        return rc;
+    if (bucket == 0 || bucket > st.buckets)
+        return corrupt(owner);
+    return tree_add(txn, s, owner, bucket, top_of(st.buckets), -1);
+}
+

@@ -10,6 +10,11 @@
  * 31 entries of job_owner before its first job. */
 #define JOBS__RANK_BUCKET 32u
 
+/* An owner's index is counted anew when it would open a bucket beyond SLACK times what its
+ * jobs fill (and has at least MIN buckets): the buckets that deletes emptied are dropped. */
+#define JOBS__RANK_COMPACT_SLACK 4u
+#define JOBS__RANK_COMPACT_MIN 16u
+
 /* Counts a new job `id` of `owner`, which must be above all of the owner's ids so far; *bucket
  * is where it was counted (to store in its job_owner entry). */
 int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,

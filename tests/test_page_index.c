@@ -262,6 +262,53 @@ static void test_schema_1_store_gets_the_index_at_open(void **state)
     free(m);
 }
 
+static size_t rank_entries(const char *path)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "job_rank", 0, &dbi), 0);
+    assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return st.ms_entries;
+}
+
+/* An owner that keeps creating and deleting (a queue of work, say) must not make its index grow
+ * with every job it ever had: emptied buckets are dropped when they pile up. */
+static void test_index_stays_small_under_churn(void **state)
+{
+    fixture *fx = *state;
+    model *m = model_new(fx);
+
+    for (int i = 0; i < 10000; i++) {
+        create(fx, m, 2, false);
+        if (m->n[2] > 8) {
+            jobs_delete_outcome out;
+            size_t at = next_rand(m) % m->n[2];
+            assert_int_equal(jobs_delete(&out, fx->store, owner_of(2), m->ids[2][at]), 0);
+            model_remove(m, 2, at);
+        }
+        if (i % 1000 == 999)
+            check_pages(fx, m);
+    }
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    fx_close(fx);
+    /* 10,000 creates would have opened 313 buckets; a few dozen entries remain. */
+    if (rank_entries(fx->path) > 60)
+        fail_msg("the rank index holds %zu entries for %zu jobs", rank_entries(fx->path),
+                 m->n[2]);
+    fx_open(fx);
+    check_pages(fx, m);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +317,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deep_pages_of_a_large_owner, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_schema_1_store_gets_the_index_at_open, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_index_stays_small_under_churn, fx_setup,
                                         fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
