@@ -23,6 +23,7 @@ PACKAGES=(
     libclang-rt-14-dev
     doxygen
     wrk
+    python3
 )
 
 # Extra packages for one target (e.g. gcovr for `make coverage`) may be named as arguments.

@@ -135,19 +135,24 @@ uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time
     return user;
 }
 
+/* An expired session is removed too, but does not count: logging out with it answers like any
+ * other dead token (401), as every other route does. */
 bool srv_session_end(srv_sessions *s, const char *token, size_t len)
 {
     unsigned char hash[crypto_hash_sha256_BYTES];
+    bool live = false;
     long i;
 
     if (!token || !token_hash(hash, token, len))
         return false;
     pthread_mutex_lock(&s->mu);
     i = find(s, hash);
-    if (i >= 0)
+    if (i >= 0) {
+        live = s->v[i].expires > time(NULL);
         s->v[i] = s->v[--s->n];
+    }
     pthread_mutex_unlock(&s->mu);
-    return i >= 0;
+    return live;
 }
 
 /* ---- throttling ---------------------------------------------------------------------------- */

@@ -38,7 +38,7 @@ int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t 
 /** The user of a live session, or 0 when the token is unknown, malformed or expired. */
 uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now);
 
-/** Ends a session. True if it existed. */
+/** Ends a session. True if it existed and had not expired (an expired one is removed too). */
 bool srv_session_end(srv_sessions *s, const char *token, size_t len);
 
 /** True while logins for `name` are locked after too many failures. */

@@ -1,0 +1,1184 @@
+/* Security of jobs-server end to end (issue 5, deliverable 7), against the real binary:
+ *
+ * - every route of docs/http-api.md (method x path, the id and name variants, POST and PUT with
+ *   bodies that are valid for the owner) under each credential state: none, another user's live
+ *   session (bearer and cookie), the owner's token tampered five ways (bearer and cookie), the
+ *   owner's logged-out session and, on a second server with --session-ttl, the owner's expired
+ *   session. Each answers as specified (401 fault 100; the public schedule routes answer what an
+ *   anonymous caller gets; another user gets 404 fault 6, or the route's own not-found fault
+ *   24/25, for the owner's things), no answer shows the owner's private things or hands out a
+ *   session, and the owner's view (every list and item) is byte for byte what it was;
+ * - session tokens: 200 logins give 200 distinct 64-hex-digit tokens (256 bits) that pass a crude
+ *   randomness tripwire; the cookie's flags on login and logout;
+ * - HTTP boundaries that test_http_rules.c does not already cover, on POST /authenticate where a
+ *   mistake would log someone in or leak a password (see below), a token in the query string;
+ * - the data directory: 0700 directories and 0600 files even under umask 0;
+ * - no password, token or Argon2id hash in any log the servers of this program wrote (their
+ *   standard output and error, which holds the access log by default), and no password or
+ *   token in any data file.
+ *
+ * Already covered elsewhere, not repeated here: in test_http_rules.c
+ * (test_http_framing_is_enforced) a body over 64 KiB by Content-Length, by chunks and beyond
+ * 2^63, "Content-Length: 19abc" and "+19", two Content-Lengths, Transfer-Encoding with
+ * Content-Length, a POST without a length, a body cut short, a header block over 16 KiB and 70
+ * header lines, all on an authenticated POST /blockstacks with the store read back; in
+ * test_http.c the login faults, throttling, and the basic 401 cases; in test_https.c the Secure
+ * flag. */
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "harness.h"
+
+/* Distinctive, so that finding one in a log cannot be a coincidence. */
+#define ALICE_PW "Alice-Pass-5e1f0c93"
+#define BOB_PW "Bob-Pass-a7d2b481"
+#define CAROL_PW "Carol-Pass-90b3e6d2"
+#define WRONG_PW "Wrong-Pass-3c9e7d05"
+
+/* Every name of the owner's private things starts with this; no one else may ever see it. */
+#define SECRET "alice-secret"
+
+static const char *const passwords[] = {ALICE_PW, BOB_PW, CAROL_PW, WRONG_PW};
+
+static server srv;       /* the group's server: users alice (1) and bob (2) */
+static server ttl_srv;   /* --session-ttl TTL, for expired sessions */
+static server umask_srv; /* started under umask 0 */
+
+/* Every directory a server of this program wrote to, scanned by the last test, removed at the
+ * end. */
+static char roots[4][64];
+static size_t nroots;
+
+/* Every session token handed out to this program. */
+static char (*tokens)[65];
+static size_t ntokens, tokens_cap;
+
+static void remember_root(const char *dir)
+{
+    assert_true(nroots < sizeof roots / sizeof *roots);
+    snprintf(roots[nroots++], sizeof *roots, "%s", dir);
+}
+
+static void remember_token(const char *tok)
+{
+    if (ntokens == tokens_cap) {
+        tokens_cap = tokens_cap ? 2 * tokens_cap : 256;
+        tokens = realloc(tokens, tokens_cap * sizeof *tokens);
+        assert_non_null(tokens);
+    }
+    snprintf(tokens[ntokens++], sizeof *tokens, "%s", tok);
+}
+
+static void login(const server *s, char *tok, size_t size, const char *name, const char *pw)
+{
+    login_to(s, tok, size, name, pw);
+    remember_token(tok);
+}
+
+/* `jobs-server user add NAME --data DIR`, its output appended to LOG (which the last test
+ * scans like the servers' logs). */
+static int add_user_logged(const char *dir, const char *log, const char *name, const char *pw)
+{
+    char cmd[1024];
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd, "'%s' user add %s --data '%s' >>'%s' 2>&1", server_bin, name, dir,
+             log);
+    if (!(p = popen(cmd, "w")))
+        return -1;
+    fprintf(p, "%s\n", pw);
+    return pclose(p) == 0 ? 0 : -1;
+}
+
+/* A data directory from mkdtemp with users alice and bob; remembered for the log scan. */
+static int new_data(server *s)
+{
+    char log[128];
+
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "/tmp/jobs-sec-XXXXXX");
+    if (!mkdtemp(s->dir))
+        return -1;
+    remember_root(s->dir);
+    snprintf(log, sizeof log, "%s/user-add.log", s->dir);
+    if (add_user_logged(s->dir, log, "alice", ALICE_PW) != 0 ||
+        add_user_logged(s->dir, log, "bob", BOB_PW) != 0)
+        return -1;
+    return 0;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (new_data(&srv) != 0 || start_server(&srv, NULL) != 0) {
+        halt_server(&srv);
+        for (size_t i = 0; i < nroots; i++)
+            rm_tree(roots[i]);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    int rc;
+
+    (void)state;
+    rc = halt_server(&srv);
+    halt_server(&ttl_srv); /* still running only if their test failed */
+    halt_server(&umask_srv);
+    for (size_t i = 0; i < nroots; i++)
+        rm_tree(roots[i]);
+    free(tokens);
+    curl_global_cleanup();
+    return rc;
+}
+
+/* ---- the owner's things -------------------------------------------------------------------- */
+
+/* Made in this order in a fresh store, so the table below can name them by id. Schedules 1..5
+ * are the built-in public ones. */
+enum {
+    SECRET_STACK = 1, /* alice's private stack */
+    PUBLIC_STACK = 2, /* alice's public stack: others may read it */
+    SECRET_SCHED = 6, /* alice's schedule, used by SECRET_JOB */
+    SPARE_SCHED = 7,  /* alice's schedule that no job uses */
+    SECRET_JOB = 1,   /* inactive, on SECRET_SCHED */
+    ACTIVE_JOB = 2,   /* active, hourly (not due during the test) */
+    FILLER_JOBS = 10  /* jobs 3..12, so that alice's jobs fill two pages */
+};
+
+static void make_world(const server *s, const char *alice)
+{
+    char body[160];
+
+    assert_int_equal(create_on(s, "/blockstacks", alice, "{\"name\":\"" SECRET "-stack\"}"),
+                     SECRET_STACK);
+    assert_int_equal(create_on(s, "/blockstacks", alice,
+                               "{\"name\":\"alice-public-stack\",\"public\":true}"),
+                     PUBLIC_STACK);
+    assert_int_equal(create_on(s, "/schedules", alice,
+                               "{\"name\":\"" SECRET "-sched\",\"config\":{\"period\":600}}"),
+                     SECRET_SCHED);
+    assert_int_equal(create_on(s, "/schedules", alice,
+                               "{\"name\":\"" SECRET "-spare\",\"config\":{\"period\":900}}"),
+                     SPARE_SCHED);
+    assert_int_equal(create_on(s, "/jobs", alice,
+                               "{\"name\":\"" SECRET "-job\",\"stack_id\":1,\"schedule_id\":6}"),
+                     SECRET_JOB);
+    assert_int_equal(create_on(s, "/jobs", alice,
+                               "{\"name\":\"" SECRET "-active\",\"stack_id\":1,\"schedule_id\":4,"
+                               "\"enabled\":true}"),
+                     ACTIVE_JOB);
+    for (int i = 0; i < FILLER_JOBS; i++) {
+        snprintf(body, sizeof body,
+                 "{\"name\":\"" SECRET "-filler-%d\",\"stack_id\":2,\"schedule_id\":5}", i);
+        assert_int_equal(create_on(s, "/jobs", alice, body), ACTIVE_JOB + 1 + i);
+    }
+}
+
+/* Everything the owner (and an anonymous caller) can read of the owner's things, with status
+ * lines: every list and every item. Equal byte for byte only if nothing visible has changed.
+ * NULL if the owner's session `alice` answered 401. */
+static char *snapshot(const server *s, const char *alice)
+{
+    static const struct {
+        bool owner; /* else anonymous */
+        const char *path;
+    } reads[] = {
+        {false, "/schedules"},
+        {false, "/schedules/byid/1"},
+        {false, "/schedules/byid/6"},
+        {true, "/jobs"},
+        {true, "/jobs?page=2"},
+        {true, "/jobs/byname/" SECRET "-job"},
+        {true, "/jobs/byname/" SECRET "-active"},
+        {true, "/blockstacks"},
+        {true, "/blockstacks/byid/1"},
+        {true, "/blockstacks/byid/2"},
+        {true, "/schedules"},
+        {true, "/schedules/byid/6"},
+        {true, "/schedules/byid/7"},
+    };
+    size_t len = 0, nreads = sizeof reads / sizeof *reads;
+    char *all = NULL;
+
+    /* and every job by id */
+    for (size_t i = 0; i < nreads + 2 + FILLER_JOBS; i++) {
+        const char *auth = i >= nreads || reads[i].owner ? alice : NULL;
+        char path[64], line[96];
+        int k;
+        resp r;
+
+        if (i < nreads)
+            snprintf(path, sizeof path, "%s", reads[i].path);
+        else
+            snprintf(path, sizeof path, "/jobs/byid/%zu", i - nreads + 1);
+        request_to(&r, s, "GET", path, auth, NULL, 0);
+        if (auth && r.status == 401) {
+            print_message("snapshot: the owner's session answered 401 on GET %s\n", path);
+            resp_free(&r);
+            free(all);
+            return NULL;
+        }
+        k = snprintf(line, sizeof line, "\n%ld %s %s ", r.status, auth ? "owner" : "anon", path);
+        all = realloc(all, len + (size_t)k + r.len + 1);
+        assert_non_null(all);
+        memcpy(all + len, line, (size_t)k);
+        memcpy(all + len + (size_t)k, r.body, r.len);
+        len += (size_t)k + r.len;
+        all[len] = '\0';
+        resp_free(&r);
+    }
+    return all;
+}
+
+/* ---- the matrix ---------------------------------------------------------------------------- */
+
+typedef enum { ANY_BODY, SAME_AS_ANON, NO_SECRET } body_rule;
+
+typedef struct expect {
+    int status;
+    int fault; /* -1: not a fault */
+    body_rule rule;
+} expect;
+
+#define UNAUTH {401, 100, ANY_BODY}   /* not authenticated */
+#define MISSING {404, 6, ANY_BODY}    /* as if it did not exist */
+#define PUBLIC {200, -1, SAME_AS_ANON} /* what an anonymous caller gets, byte for byte */
+#define OWN {200, -1, NO_SECRET}       /* the caller's own view, without the owner's things
+                                       * (checked on every answer to anyone but the owner) */
+#define OK(st) {st, -1, ANY_BODY}
+#define FAULT(st, f) {st, f, ANY_BODY}
+
+/* The body of the login row: an unknown user (named after the request's number, so that no
+ * name fails often enough to be throttled) and a wrong password. */
+static const char LOGIN_BODY[] = "";
+
+typedef struct route_case {
+    const char *method;
+    const char *path;
+    const char *body;
+    expect anon;  /* no valid session: none, tampered, expired, logged out */
+    expect other; /* another user's live session */
+    expect owner; /* the owner's live session, checked after the matrix (order matters) */
+} route_case;
+
+/* Every route of docs/http-api.md. POST /logout comes last: for another user it ends their own
+ * session, which is their right. */
+static const route_case routes[] = {
+    {"GET", "/jobs", NULL, UNAUTH, OWN, OK(200)},
+    {"GET", "/jobs?page=1", NULL, UNAUTH, OWN, OK(200)},
+    {"GET", "/jobs?page=2", NULL, UNAUTH, OWN, OK(200)},
+    {"GET", "/jobs/byid/1", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/jobs/byid/2", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/jobs/byid/12", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/jobs/byname/" SECRET "-job", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/jobs/byname/alice%2Dsecret%2Dactive", NULL, UNAUTH, MISSING, OK(200)},
+    {"POST", "/jobs", "{\"stack_id\":1,\"schedule_id\":4}", UNAUTH, FAULT(400, 24), OK(201)},
+    {"POST", "/jobs", "{\"name\":\"new\",\"stack_id\":2,\"schedule_id\":6,\"enabled\":true}",
+     UNAUTH, FAULT(400, 25), OK(201)},
+    {"PUT", "/jobs/1", "{\"name\":\"stolen\"}", UNAUTH, MISSING, OK(200)},
+    {"PUT", "/jobs/1", "{\"enabled\":true}", UNAUTH, MISSING, OK(200)},
+    {"PUT", "/jobs/2", "{}", UNAUTH, MISSING, OK(200)},
+    {"PUT", "/jobs/4", "{\"stack_id\":1,\"schedule_id\":5,\"name\":null,\"enabled\":false}",
+     UNAUTH, MISSING, OK(200)},
+    {"DELETE", "/jobs/3", NULL, UNAUTH, MISSING, OK(200)},
+    {"DELETE", "/jobs/2", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/schedules", NULL, PUBLIC, OWN, OK(200)},
+    {"GET", "/schedules?page=1", NULL, PUBLIC, OWN, OK(200)},
+    {"GET", "/schedules/byid/1", NULL, PUBLIC, PUBLIC, OK(200)},
+    {"GET", "/schedules/byid/6", NULL, MISSING, MISSING, OK(200)},
+    {"GET", "/schedules/byid/7", NULL, MISSING, MISSING, OK(200)},
+    {"POST", "/schedules", "{\"name\":\"new\",\"config\":{\"period\":600}}", UNAUTH, OK(201),
+     OK(201)},
+    {"POST", "/schedules", "{\"once\":true,\"config\":{\"timestamp\":4102444800}}", UNAUTH,
+     OK(201), OK(201)},
+    {"PUT", "/schedules/7", "{\"name\":\"stolen\"}", UNAUTH, MISSING, OK(200)},
+    {"PUT", "/schedules/7", "{\"config\":{\"period\":60}}", UNAUTH, MISSING, OK(200)},
+    {"PUT", "/schedules/6", "{\"config\":{\"period\":60}}", UNAUTH, MISSING, FAULT(409, 27)},
+    {"GET", "/blockstacks", NULL, UNAUTH, OWN, OK(200)},
+    {"GET", "/blockstacks?page=1", NULL, UNAUTH, OWN, OK(200)},
+    {"GET", "/blockstacks/byid/1", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/blockstacks/byid/2", NULL, UNAUTH, OK(200), OK(200)},
+    {"POST", "/blockstacks", "{\"name\":\"new\"}", UNAUTH, OK(201), OK(201)},
+    {"POST", "/authenticate", LOGIN_BODY, FAULT(401, 3), FAULT(401, 3), FAULT(401, 3)},
+    {"POST", "/logout", NULL, UNAUTH, OK(200), OK(200)},
+};
+
+#define NROUTES (sizeof routes / sizeof *routes)
+
+typedef struct cred {
+    char name[48];
+    char auth[200]; /* "B:<token>", "C:<token>", or "" for none */
+    bool other;     /* another user's live session; else no valid session */
+} cred;
+
+static void set_cred(cred *c, bool other, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_cred(cred *c, bool other, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->name, sizeof c->name, fmt, ap);
+    va_end(ap);
+    c->other = other;
+}
+
+/* The anonymous answers of the rows that must equal them (one per row; NULL for the others). */
+static void anon_baseline(char *out[NROUTES], const server *s)
+{
+    for (size_t i = 0; i < NROUTES; i++) {
+        resp r;
+
+        out[i] = NULL;
+        if (routes[i].anon.rule != SAME_AS_ANON && routes[i].other.rule != SAME_AS_ANON)
+            continue;
+        request_to(&r, s, routes[i].method, routes[i].path, NULL, NULL, 0);
+        assert_int_equal(r.status, 200);
+        out[i] = r.body;
+    }
+}
+
+/* Whether `body` names one of the owner's private things, other than the name the request
+ * itself asked for (a 404 of /jobs/byname/ repeats it, as it would for a name never used). */
+static bool shows_secret(const char *body, const char *path)
+{
+    char asked[128] = "";
+    const char *p;
+    size_t n = 0;
+
+    if (strncmp(path, "/jobs/byname/", 13) == 0)
+        for (p = path + 13; *p && n < sizeof asked - 1; p++) {
+            unsigned v;
+            if (*p == '%' && sscanf(p + 1, "%2x", &v) == 1) {
+                asked[n++] = (char)v;
+                p += 2;
+            } else {
+                asked[n++] = *p;
+            }
+        }
+    asked[n] = '\0';
+    for (p = body; (p = strstr(p, SECRET)) != NULL; p++) {
+        bool echoed = false;
+
+        /* echoed if this occurrence is inside an occurrence of `asked` */
+        for (const char *q = body; n && (q = strstr(q, asked)) != NULL; q++)
+            if (q <= p && p < q + n)
+                echoed = true;
+        if (!echoed)
+            return true;
+    }
+    return false;
+}
+
+/* Checks one answer; prints what is wrong and returns false. */
+static bool check(const route_case *rc, const char *state, const expect *e, const resp *r,
+                  const char *baseline, bool owner)
+{
+    char want[40], why[160] = "";
+    const char *cookie = strstr(r->headers, "Set-Cookie:");
+
+    snprintf(want, sizeof want, "{\"code\":%d,\"msg\":\"", e->fault);
+    if (r->status != e->status)
+        snprintf(why, sizeof why, "status %ld, expected %d", r->status, e->status);
+    else if (e->fault >= 0 && strncmp(r->body, want, strlen(want)) != 0)
+        snprintf(why, sizeof why, "expected fault %d", e->fault);
+    else if (e->fault < 0 && strncmp(r->body, "{\"code\":", 8) == 0 && r->status != 200)
+        snprintf(why, sizeof why, "a fault where none was expected");
+    else if (e->rule == SAME_AS_ANON && (!baseline || strcmp(r->body, baseline) != 0))
+        snprintf(why, sizeof why, "not what an anonymous caller gets:\n  %s", baseline);
+    else if (!owner && shows_secret(r->body, rc->path))
+        snprintf(why, sizeof why, "shows the owner's private things");
+    else if (!owner && cookie && strncmp(cookie, "Set-Cookie: auth_tkt=;", 22) != 0)
+        snprintf(why, sizeof why, "hands out a session");
+    for (size_t i = 0; !why[0] && i < sizeof passwords / sizeof *passwords; i++)
+        if (strstr(r->body, passwords[i]) || strstr(r->headers, passwords[i]))
+            snprintf(why, sizeof why, "echoes a password");
+    if (!why[0])
+        return true;
+    print_error("%s %s %s [%s]: %s\n  got %ld %s\n", rc->method, rc->path,
+                rc->body && rc->body != LOGIN_BODY ? rc->body : "", state, why, r->status,
+                r->body);
+    return false;
+}
+
+static void send_row(resp *r, const server *s, const route_case *rc, const char *auth,
+                     size_t state_no)
+{
+    char login_body[160];
+    const char *body = rc->body;
+
+    if (body == LOGIN_BODY) {
+        snprintf(login_body, sizeof login_body,
+                 "{\"username\":\"nobody-%zu\",\"password\":\"" WRONG_PW "\"}", state_no);
+        body = login_body;
+    }
+    request_to(r, s, rc->method, rc->path, auth && auth[0] ? auth : NULL, body,
+               body ? strlen(body) : 0);
+}
+
+/* Every route under every state; returns the number of wrong answers (each printed). */
+static int run_matrix(const server *s, const cred *states, size_t nstates, size_t *requests)
+{
+    char *baseline[NROUTES];
+    int failures = 0;
+
+    anon_baseline(baseline, s);
+    for (size_t k = 0; k < nstates; k++) {
+        for (size_t i = 0; i < NROUTES; i++) {
+            const route_case *rc = &routes[i];
+            const expect *e = states[k].other ? &rc->other : &rc->anon;
+            resp r;
+
+            send_row(&r, s, rc, states[k].auth, *requests);
+            (*requests)++;
+            if (!check(rc, states[k].name, e, &r, baseline[i], false))
+                failures++;
+            resp_free(&r);
+        }
+    }
+    for (size_t i = 0; i < NROUTES; i++)
+        free(baseline[i]);
+    return failures;
+}
+
+/* The same routes as the owner, in order, after the matrix: the table's paths and bodies are
+ * real (each works for the owner), so the refusals above are not refusals of nonsense. */
+static int run_owner(const server *s, const char *alice, size_t *requests)
+{
+    int failures = 0;
+
+    for (size_t i = 0; i < NROUTES; i++) {
+        resp r;
+
+        send_row(&r, s, &routes[i], alice, *requests);
+        (*requests)++;
+        if (!check(&routes[i], "owner", &routes[i].owner, &r, NULL, true))
+            failures++;
+        resp_free(&r);
+    }
+    return failures;
+}
+
+/* The owner's token altered: a hex digit changed at either end, upper case, one digit short,
+ * one digit more. */
+static void tamper(char *out, size_t size, const char *tok, int how)
+{
+    size_t n = strlen(tok);
+
+    snprintf(out, size, "%s", tok);
+    switch (how) {
+    case 0:
+        out[0] = out[0] == '0' ? '1' : '0';
+        break;
+    case 1:
+        out[n - 1] = out[n - 1] == 'f' ? 'e' : 'f';
+        break;
+    case 2:
+        for (char *p = out; *p; p++)
+            if (*p >= 'a' && *p <= 'f')
+                *p = (char)(*p - 'a' + 'A');
+        break;
+    case 3:
+        out[n - 1] = '\0';
+        break;
+    default:
+        snprintf(out, size, "%s0", tok);
+        break;
+    }
+}
+
+static const char *const tamperings[] = {"first digit changed", "last digit changed",
+                                         "upper case", "one digit short", "one digit more"};
+
+static void test_every_route_under_each_credential_state(void **state)
+{
+    cred states[1 + 2 + 2 * 5 + 2];
+    char alice[160], tok[128], bad[128], *before, *after;
+    size_t n = 0, requests = 0;
+    int failures;
+
+    (void)state;
+    memset(states, 0, sizeof states);
+    login(&srv, tok, sizeof tok, "alice", ALICE_PW);
+    snprintf(alice, sizeof alice, "B:%s", tok);
+    make_world(&srv, alice);
+
+    set_cred(&states[n++], false, "no credentials");
+    for (int c = 0; c < 2; c++) {
+        char other[128];
+
+        login(&srv, other, sizeof other, "bob", BOB_PW);
+        snprintf(states[n].auth, sizeof states[n].auth, "%c:%s", "BC"[c], other);
+        set_cred(&states[n++], true, "bob's session, %s", c ? "cookie" : "bearer");
+    }
+    for (int how = 0; how < 5; how++)
+        for (int c = 0; c < 2; c++) {
+            tamper(bad, sizeof bad, tok, how);
+            snprintf(states[n].auth, sizeof states[n].auth, "%c:%s", "BC"[c], bad);
+            set_cred(&states[n++], false, "alice's token %s, %s", tamperings[how],
+                     c ? "cookie" : "bearer");
+        }
+    for (int c = 0; c < 2; c++) {
+        char gone[128];
+        resp r;
+
+        login(&srv, gone, sizeof gone, "alice", ALICE_PW);
+        snprintf(states[n].auth, sizeof states[n].auth, "%c:%s", "BC"[c], gone);
+        request_to(&r, &srv, "POST", "/logout", states[n].auth, NULL, 0);
+        EXPECT(&r, 200, "{\"code\":0}");
+        resp_free(&r);
+        set_cred(&states[n++], false, "alice's logged-out session, %s", c ? "cookie" : "bearer");
+    }
+    assert_int_equal(n, sizeof states / sizeof *states);
+
+    before = snapshot(&srv, alice);
+    assert_non_null(before);
+    failures = run_matrix(&srv, states, n, &requests);
+    after = snapshot(&srv, alice);
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    print_message("%zu routes x %zu credential states: %zu requests, %d wrong answers; the "
+                  "owner's view unchanged\n",
+                  NROUTES, n, requests, failures);
+    assert_int_equal(failures, 0);
+    /* The refused routes do work for the owner. */
+    requests = 0;
+    assert_int_equal(run_owner(&srv, alice, &requests), 0);
+    free(before);
+    free(after);
+}
+
+/* The owner's sessions on a server with --session-ttl TTL, expired by waiting. The owner's own
+ * work there logs in afresh (its sessions expire too), and a snapshot that outlives its session
+ * on a very busy machine is taken again. */
+#define TTL 10
+
+static char *fresh_owner_snapshot(const server *s)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        char tok[128], alice[160], *snap;
+
+        login(s, tok, sizeof tok, "alice", ALICE_PW);
+        snprintf(alice, sizeof alice, "B:%s", tok);
+        if ((snap = snapshot(s, alice)) != NULL)
+            return snap;
+    }
+    fail_msg("no snapshot within --session-ttl %d in 5 attempts", TTL);
+    return NULL;
+}
+
+static void test_expired_sessions_are_refused_on_every_route(void **state)
+{
+    char ttl[16], tok[128], alice[160], *before, *after;
+    cred states[2];
+    size_t requests = 0;
+    time_t issued;
+    int failures;
+
+    (void)state;
+    memset(states, 0, sizeof states);
+    snprintf(ttl, sizeof ttl, "%d", TTL);
+    assert_int_equal(new_data(&ttl_srv), 0);
+    assert_int_equal(start_server(&ttl_srv, (const char *[]){"--session-ttl", ttl, NULL}), 0);
+    login(&ttl_srv, tok, sizeof tok, "alice", ALICE_PW);
+    snprintf(alice, sizeof alice, "B:%s", tok);
+    make_world(&ttl_srv, alice);
+    before = fresh_owner_snapshot(&ttl_srv);
+    for (int c = 0; c < 2; c++) {
+        resp r;
+
+        login(&ttl_srv, tok, sizeof tok, "alice", ALICE_PW);
+        snprintf(states[c].auth, sizeof states[c].auth, "%c:%s", "BC"[c], tok);
+        set_cred(&states[c], false, "alice's expired session, %s", c ? "cookie" : "bearer");
+        request_to(&r, &ttl_srv, "GET", "/jobs/byid/1", states[c].auth, NULL, 0);
+        EXPECT(&r, 200, "\"name\":\"" SECRET "-job\"");
+        resp_free(&r);
+    }
+    issued = time(NULL);
+    while (time(NULL) <= issued + TTL)
+        sleep(1);
+    failures = run_matrix(&ttl_srv, states, 2, &requests);
+    after = fresh_owner_snapshot(&ttl_srv);
+    assert_string_equal(before, after);
+    print_message("%zu routes x 2 expired sessions (--session-ttl %d): %zu requests, %d wrong "
+                  "answers; the owner's view unchanged\n",
+                  NROUTES, TTL, requests, failures);
+    assert_int_equal(failures, 0);
+    assert_int_equal(halt_server(&ttl_srv), 0);
+    free(before);
+    free(after);
+}
+
+/* ---- session tokens ------------------------------------------------------------------------ */
+
+#define LOGINS 200
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+#define LOGIN_THREADS 3
+
+typedef struct login_worker {
+    const server *s;
+    char (*tok)[128];
+    int from, to; /* logs in for tok[from..to) */
+    int failed;
+    pthread_t thread;
+} login_worker;
+
+static size_t keep_cookie(char *p, size_t size, size_t n, void *ud)
+{
+    char *tok = ud;
+
+    if (size * n > 22 && strncmp(p, "Set-Cookie: auth_tkt=", 21) == 0)
+        snprintf(tok, 128, "%.*s", (int)strcspn(p + 21, ";\r\n"), p + 21);
+    return size * n;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+/* Logs bob in for every token of its range, on one keep-alive connection. No cmocka calls
+ * here (not thread-safe): failures are counted. */
+static void *login_many(void *arg)
+{
+    static const char body[] = "{\"username\":\"bob\",\"password\":\"" BOB_PW "\"}";
+    login_worker *w = arg;
+    CURL *c = curl_easy_init();
+    char url[64];
+
+    if (!c) {
+        w->failed = w->to - w->from;
+        return NULL;
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/authenticate", w->s->port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_cookie);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    for (int i = w->from; i < w->to; i++) {
+        long status = 0;
+
+        w->tok[i][0] = '\0';
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, w->tok[i]);
+        if (curl_easy_perform(c) != CURLE_OK ||
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200 ||
+            !w->tok[i][0])
+            w->failed++;
+    }
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* Not a proof of randomness, a tripwire for the ways session ids go wrong: a short or
+ * non-hex token, a repeat, a counter or a clock in it (stuck bits, near-identical neighbours,
+ * shared prefixes), a skewed generator. Every band is at least 7 standard deviations wide. */
+static void test_session_tokens_are_256_random_bits(void **state)
+{
+    static char tok[LOGINS][128];
+    unsigned digit[16] = {0}, ones[256] = {0};
+    time_t t0 = time(NULL);
+    login_worker w[LOGIN_THREADS];
+
+    (void)state;
+    /* Argon2id makes a login slow (about 0.1 s, more on a busy machine): a few at once. */
+    for (int t = 0; t < LOGIN_THREADS; t++) {
+        w[t] = (login_worker){&srv, tok, t * LOGINS / LOGIN_THREADS,
+                              (t + 1) * LOGINS / LOGIN_THREADS, 0, 0};
+        assert_int_equal(pthread_create(&w[t].thread, NULL, login_many, &w[t]), 0);
+    }
+    for (int t = 0; t < LOGIN_THREADS; t++) {
+        pthread_join(w[t].thread, NULL);
+        if (w[t].failed)
+            fail_msg("%d of the logins failed", w[t].failed);
+    }
+    for (int i = 0; i < LOGINS; i++) {
+        remember_token(tok[i]);
+        if (strlen(tok[i]) != 64)
+            fail_msg("token %d is %zu characters: %s", i, strlen(tok[i]), tok[i]);
+        for (int k = 0; k < 64; k++) {
+            int v = hex_value(tok[i][k]);
+            if (v < 0)
+                fail_msg("token %d is not lower-case hex: %s", i, tok[i]);
+            digit[v]++;
+            for (int b = 0; b < 4; b++)
+                ones[4 * k + b] += (unsigned)(v >> (3 - b)) & 1;
+        }
+    }
+    for (int i = 0; i < LOGINS; i++)
+        for (int j = 0; j < i; j++) {
+            if (strcmp(tok[i], tok[j]) == 0)
+                fail_msg("tokens %d and %d are the same: %s", j, i, tok[i]);
+            /* a shared 8-digit prefix or suffix: chance about 1e-5 for the whole set */
+            if (strncmp(tok[i], tok[j], 8) == 0 || strcmp(tok[i] + 56, tok[j] + 56) == 0)
+                fail_msg("tokens %d and %d share 32 bits at an end:\n%s\n%s", j, i, tok[j],
+                         tok[i]);
+        }
+    /* Each hex digit: 800 expected of 12,800, standard deviation 27. */
+    for (int v = 0; v < 16; v++)
+        if (digit[v] < 600 || digit[v] > 1000)
+            fail_msg("hex digit %x appears %u times in %d tokens (expected about 800)", v,
+                     digit[v], LOGINS);
+    /* Each of the 256 bit positions: 100 ones expected of 200, standard deviation 7. */
+    for (int b = 0; b < 256; b++)
+        if (ones[b] < 50 || ones[b] > 150)
+            fail_msg("bit %d is set in %u of %d tokens (expected about 100)", b, ones[b], LOGINS);
+    /* Consecutive tokens differ in about 128 of 256 bits (standard deviation 8). */
+    for (int i = 1; i < LOGINS; i++) {
+        int d = 0;
+        for (int k = 0; k < 64; k++)
+            d += __builtin_popcount((unsigned)(hex_value(tok[i][k]) ^ hex_value(tok[i - 1][k])));
+        if (d < 64 || d > 192)
+            fail_msg("tokens %d and %d differ in %d of 256 bits", i - 1, i, d);
+    }
+    print_message("%d logins in %ld s: distinct 64-digit hex tokens, digits %u..%u per value\n",
+                  LOGINS, (long)(time(NULL) - t0), digit[0], digit[15]);
+    /* They are all live sessions of bob's. */
+    for (int i = 0; i < LOGINS; i += LOGINS - 1) {
+        char auth[160];
+        resp r;
+
+        snprintf(auth, sizeof auth, "C:%s", tok[i]);
+        request_to(&r, &srv, "GET", "/jobs", auth, NULL, 0);
+        EXPECT(&r, 200, "\"jobs\":[");
+        resp_free(&r);
+    }
+}
+
+/* The attributes of the Set-Cookie line of `r` (after the first "; "), as one string. */
+static void cookie_attributes(char *out, size_t size, const resp *r, const char *value_prefix)
+{
+    const char *p = strstr(r->headers, "Set-Cookie: ");
+    const char *end, *semi;
+
+    assert_non_null(p);
+    p += 12;
+    if (strncmp(p, value_prefix, strlen(value_prefix)) != 0)
+        fail_msg("Set-Cookie: %.80s does not start with %s", p, value_prefix);
+    end = strstr(p, "\r\n");
+    assert_non_null(end);
+    semi = memchr(p, ';', (size_t)(end - p));
+    assert_non_null(semi);
+    snprintf(out, size, "%.*s;", (int)(end - semi - 1), semi + 1);
+    /* only one cookie */
+    assert_null(strstr(end, "Set-Cookie"));
+}
+
+/* `attr` (e.g. "HttpOnly") is one of the "; "-separated attributes in `attrs`. */
+static bool has_attribute(const char *attrs, const char *attr)
+{
+    char want[64];
+
+    snprintf(want, sizeof want, " %s;", attr);
+    return strstr(attrs, want) != NULL;
+}
+
+static void test_session_cookie_flags(void **state)
+{
+    static const char *const flags[] = {"HttpOnly", "SameSite=Strict", "Path=/"};
+    char attrs[256], tok[128], auth[160];
+    const char body[] = "{\"username\":\"alice\",\"password\":\"" ALICE_PW "\"}";
+    resp r;
+
+    (void)state;
+    request_to(&r, &srv, "POST", "/authenticate", NULL, body, strlen(body));
+    EXPECT(&r, 200, "{\"code\":0,");
+    token_from(tok, sizeof tok, &r);
+    remember_token(tok);
+    cookie_attributes(attrs, sizeof attrs, &r, "auth_tkt=");
+    resp_free(&r);
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (!has_attribute(attrs, flags[i]))
+            fail_msg("the session cookie lacks %s:%s", flags[i], attrs);
+    assert_true(has_attribute(attrs, "Max-Age=28800"));
+    assert_null(strstr(attrs, "Domain")); /* host-only */
+
+    /* Logging out clears the cookie with the same flags. */
+    snprintf(auth, sizeof auth, "C:%s", tok);
+    request_to(&r, &srv, "POST", "/logout", auth, NULL, 0);
+    EXPECT(&r, 200, "{\"code\":0}");
+    cookie_attributes(attrs, sizeof attrs, &r, "auth_tkt=;");
+    resp_free(&r);
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (!has_attribute(attrs, flags[i]))
+            fail_msg("the cookie of the logout lacks %s:%s", flags[i], attrs);
+    assert_true(has_attribute(attrs, "Max-Age=0"));
+}
+
+/* ---- HTTP boundaries on POST /authenticate ------------------------------------------------- */
+
+/* Sends `len` bytes on a new connection, closes the sending side, and returns everything the
+ * server answered until it closed (or 20 s passed). */
+static char *raw_exchange(const server *s, const char *bytes, size_t len)
+{
+    struct sockaddr_in a;
+    size_t cap = 4096, n = 0, sent = 0;
+    char *buf = malloc(cap + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    time_t deadline = time(NULL) + 20;
+
+    assert_non_null(buf);
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)s->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    while (sent < len) {
+        ssize_t k = send(fd, bytes + sent, len - sent, MSG_NOSIGNAL);
+        if (k <= 0)
+            break;
+        sent += (size_t)k;
+    }
+    shutdown(fd, SHUT_WR);
+    while (time(NULL) < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ssize_t k;
+
+        if (poll(&p, 1, 1000) <= 0)
+            continue;
+        if (n == cap) {
+            buf = realloc(buf, (cap *= 2) + 1);
+            assert_non_null(buf);
+        }
+        k = recv(fd, buf + n, cap - n, 0);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* How many times `needle` occurs in `hay`. */
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+#define CREDENTIALS "{\"username\":\"alice\",\"password\":\"" ALICE_PW "\"}"
+#define AUTH_HEAD "POST /authenticate HTTP/1.1\r\nHost: t\r\n"
+
+static void test_http_boundaries_never_log_anyone_in(void **state)
+{
+    static const struct {
+        const char *what;
+        const char *head; /* then "\r\n" and the body */
+        bool chunked;     /* the body as one chunk */
+        const char *want; /* the answers, in order, as "status:fault " */
+    } cases[] = {
+        {"Content-Length: 12abc", AUTH_HEAD "Content-Length: 12abc\r\n", false, "400:108 "},
+        {"Transfer-Encoding and Content-Length",
+         AUTH_HEAD "Transfer-Encoding: chunked\r\nContent-Length: 52\r\n", true, "400:108 "},
+        /* RFC 9112 6.3: no body; the credentials are then read as a request line */
+        {"no length", AUTH_HEAD, false, "400:2 400:108 "},
+        {"Content-Length over 64 KiB (the rest of the body not sent)",
+         AUTH_HEAD "Content-Length: 65537\r\n", false, "413:103 "},
+        {"body shorter than its Content-Length", AUTH_HEAD "Content-Length: 99\r\n", false,
+         "400:108 "},
+    };
+    char *before = NULL, *after, tok[128], alice[160];
+    int failures = 0;
+
+    (void)state;
+    login(&srv, tok, sizeof tok, "alice", ALICE_PW);
+    snprintf(alice, sizeof alice, "B:%s", tok);
+    before = snapshot(&srv, alice);
+    assert_non_null(before);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char req[512], got[128] = "", *out;
+        const char *p;
+        int status, fault, len;
+
+        if (cases[i].chunked)
+            len = snprintf(req, sizeof req, "%s\r\n%zx\r\n%s\r\n0\r\n\r\n", cases[i].head,
+                           strlen(CREDENTIALS), CREDENTIALS);
+        else
+            len = snprintf(req, sizeof req, "%s\r\n%s", cases[i].head, CREDENTIALS);
+        out = raw_exchange(&srv, req, (size_t)len);
+        for (p = out; (p = strstr(p, "HTTP/1.1 ")) != NULL;) {
+            const char *body = strstr(p, "\r\n\r\n");
+            if (sscanf(p, "HTTP/1.1 %d", &status) != 1 || !body ||
+                sscanf(body + 4, "{\"code\":%d", &fault) != 1)
+                break;
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%d:%d ", status, fault);
+            p = body + 4;
+        }
+        if (strcmp(got, cases[i].want) != 0 || strstr(out, "Set-Cookie") ||
+            strstr(out, ALICE_PW)) {
+            print_error("%s: expected %sand no cookie, no password; got:\n%s\n", cases[i].what,
+                        cases[i].want, out);
+            failures++;
+        }
+        free(out);
+    }
+
+    /* A live token in a request that is refused whole (header block over 16 KiB) is not
+     * echoed, and the session still works afterwards. */
+    {
+        size_t len = 0;
+        char *big = malloc(20000), *out;
+
+        assert_non_null(big);
+        len = (size_t)sprintf(big, "GET /jobs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                                   "X-Big: ", tok);
+        memset(big + len, 'x', 17000);
+        len += 17000;
+        len += (size_t)sprintf(big + len, "\r\n\r\n");
+        out = raw_exchange(&srv, big, len);
+        if (count(out, "HTTP/1.1 400 ") != 1 || !strstr(out, "{\"code\":108,") ||
+            strstr(out, tok)) {
+            print_error("header block over 16 KiB with a token: got\n%s\n", out);
+            failures++;
+        }
+        free(out);
+        free(big);
+    }
+    /* A token in the query string is no credential, and must stay out of the access log,
+     * which logs the path without the query (the last test scans the logs). */
+    {
+        char path[160];
+        resp r;
+
+        snprintf(path, sizeof path, "/jobs?auth_tkt=%s", tok);
+        request_to(&r, &srv, "GET", path, NULL, NULL, 0);
+        if (r.status != 401 || strncmp(r.body, "{\"code\":100,", 11) != 0) {
+            print_error("GET /jobs?auth_tkt=<token>: got %ld %s\n", r.status, r.body);
+            failures++;
+        }
+        resp_free(&r);
+    }
+    /* Exactly at the header-line limit (test_http_rules.c has 70): 63 lines are served, the
+     * 64th is refused (civetweb would keep 64 and drop the rest unseen). */
+    for (int lines = 63; lines <= 64; lines++) {
+        char req[4096], *out;
+        int len = snprintf(req, sizeof req, "GET /jobs HTTP/1.1\r\nAuthorization: Bearer %s\r\n",
+                           tok);
+
+        for (int i = 2; i < lines; i++)
+            len += snprintf(req + len, sizeof req - (size_t)len, "X-Line-%d: %d\r\n", i, i);
+        len += snprintf(req + len, sizeof req - (size_t)len, "Host: t\r\n\r\n");
+        out = raw_exchange(&srv, req, (size_t)len);
+        if (lines == 63 ? strncmp(out, "HTTP/1.1 200 ", 13) != 0 || !strstr(out, "\"jobs\":[")
+                        : strncmp(out, "HTTP/1.1 400 ", 13) != 0 ||
+                              !strstr(out, "{\"code\":108,")) {
+            print_error("%d header lines: got\n%.400s\n", lines, out);
+            failures++;
+        }
+        free(out);
+    }
+    after = snapshot(&srv, alice);
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_equal(failures, 0);
+}
+
+/* ---- files --------------------------------------------------------------------------------- */
+
+static int bad_modes;
+
+static int check_mode(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    mode_t want = S_ISDIR(st->st_mode) ? 0700 : 0600;
+
+    (void)flag;
+    (void)ftw;
+    if ((st->st_mode & 07777) != want) {
+        print_error("%s has mode %04o, expected %04o\n", path, (unsigned)(st->st_mode & 07777),
+                    (unsigned)want);
+        bad_modes++;
+    }
+    return 0;
+}
+
+/* Under umask 0, so that the modes are the server's own choice: the data directory (which
+ * `user add` creates), the users file (rewritten while the server runs), the store and its
+ * files. Sessions and keys are in memory only (docs/http-api.md), so there are no such files;
+ * the test would see them, since it checks every entry. */
+static void test_data_files_are_private_even_under_umask_0(void **state)
+{
+    static const char dave[] = "{\"username\":\"dave\",\"password\":\"" CAROL_PW "-dave\"}";
+    char parent[32] = "/tmp/jobs-sec-XXXXXX", log[128], tok[128], auth[160], path[128];
+    server *s = &umask_srv;
+    struct stat st;
+    mode_t old;
+    resp r;
+
+    (void)state;
+    assert_non_null(mkdtemp(parent));
+    remember_root(parent);
+    snprintf(s->dir, sizeof s->dir, "%s/data", parent);
+    snprintf(log, sizeof log, "%s/user-add.log", parent);
+    old = umask(0);
+    assert_int_equal(add_user_logged(s->dir, log, "carol", CAROL_PW), 0);
+    assert_int_equal(start_server(s, NULL), 0);
+    umask(old);
+    login(s, tok, sizeof tok, "carol", CAROL_PW);
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    create_on(s, "/blockstacks", auth, "{\"name\":\"carol-stack\"}");
+    old = umask(0);
+    assert_int_equal(add_user_logged(s->dir, log, "dave", CAROL_PW "-dave"), 0);
+    umask(old);
+    request_to(&r, s, "POST", "/authenticate", NULL, dave, strlen(dave));
+    EXPECT(&r, 200, "{\"code\":0,\"user_id\":2}");
+    token_from(tok, sizeof tok, &r);
+    remember_token(tok);
+    resp_free(&r);
+
+    snprintf(path, sizeof path, "%s/users", s->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(stat(s->dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    snprintf(path, sizeof path, "%s/users.tmp", s->dir);
+    assert_int_not_equal(access(path, F_OK), 0); /* no temp file left behind */
+    bad_modes = 0;
+    assert_int_equal(nftw(s->dir, check_mode, 16, FTW_PHYS), 0);
+    assert_int_equal(bad_modes, 0);
+    assert_int_equal(halt_server(s), 0);
+}
+
+/* ---- logs ---------------------------------------------------------------------------------- */
+
+static int leaks, files_scanned, log_lines;
+
+/* The contents of a file, NUL-terminated (NULs inside are kept: use memmem). */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = NULL;
+    size_t cap = 0, n = 0, k;
+
+    assert_non_null(f);
+    do {
+        if (n == cap) {
+            b = realloc(b, (cap = cap ? 2 * cap : 65536) + 1);
+            assert_non_null(b);
+        }
+        k = fread(b + n, 1, cap - n, f);
+        n += k;
+    } while (k > 0);
+    fclose(f);
+    b[n] = '\0';
+    *len = n;
+    return b;
+}
+
+static void find_leak(const char *path, const char *data, size_t len, const char *what,
+                      const char *secret, size_t secret_len)
+{
+    if (memmem(data, len, secret, secret_len)) {
+        print_error("%s contains %s %.*s\n", path, what, (int)secret_len, secret);
+        leaks++;
+    }
+}
+
+static int scan_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    size_t len, plen = strlen(path);
+    bool is_log = plen > 4 && strcmp(path + plen - 4, ".log") == 0;
+    char *data;
+
+    (void)ftw;
+    if (flag != FTW_F || !S_ISREG(st->st_mode))
+        return 0;
+    data = slurp(path, &len);
+    files_scanned++;
+    for (size_t i = 0; i < sizeof passwords / sizeof *passwords; i++)
+        find_leak(path, data, len, "the password", passwords[i], strlen(passwords[i]));
+    /* A token in full, or its first or last 16 digits (a log that shortens it) */
+    for (size_t i = 0; i < ntokens; i++) {
+        find_leak(path, data, len, "a token's start", tokens[i], 16);
+        find_leak(path, data, len, "a token's end", tokens[i] + 48, 16);
+    }
+    if (is_log) {
+        find_leak(path, data, len, "an Argon2id hash", "$argon2id$", 10);
+        find_leak(path, data, len, "an Argon2 hash", "argon2", 6);
+        for (size_t i = 0; i < len; i++)
+            log_lines += data[i] == '\n';
+    } else if (strcmp(path + plen - 6, "/users") == 0 &&
+               !memmem(data, len, "$argon2id$", 10)) {
+        print_error("%s has no Argon2id hash: the scan for them would prove nothing\n", path);
+        leaks++;
+    }
+    free(data);
+    return 0;
+}
+
+/* Last: every server of this program has stopped (so its logs are complete). */
+static void test_no_password_token_or_hash_in_any_log(void **state)
+{
+    (void)state;
+    assert_int_equal(halt_server(&srv), 0);
+    assert_true(ntokens >= LOGINS);
+    leaks = files_scanned = log_lines = 0;
+    for (size_t i = 0; i < nroots; i++)
+        assert_int_equal(nftw(roots[i], scan_file, 16, FTW_PHYS), 0);
+    print_message("%d files of %zu data directories scanned (%d log lines) for %zu passwords "
+                  "and %zu tokens: %d found\n",
+                  files_scanned, nroots, log_lines, sizeof passwords / sizeof *passwords,
+                  ntokens, leaks);
+    assert_true(files_scanned >= 4 * 3);
+    assert_int_equal(leaks, 0);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_route_under_each_credential_state),
+        cmocka_unit_test(test_expired_sessions_are_refused_on_every_route),
+        cmocka_unit_test(test_session_tokens_are_256_random_bits),
+        cmocka_unit_test(test_session_cookie_flags),
+        cmocka_unit_test(test_http_boundaries_never_log_anyone_in),
+        cmocka_unit_test(test_data_files_are_private_even_under_umask_0),
+        cmocka_unit_test(test_no_password_token_or_hash_in_any_log),
+    };
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH-TO-jobs-server\n", argv[0]);
+        return 2;
+    }
+    server_bin = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
