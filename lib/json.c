@@ -40,25 +40,53 @@ static void jb_put(jbuf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
+/* Room for n more bytes up front, so that a known-size answer does not grow by doubling. */
+static void jb_reserve(jbuf *b, size_t n)
+{
+    char *p;
+
+    if (b->oom || b->cap - b->len > n)
+        return;
+    if (!(p = jobs__realloc(b->p, b->len + n + 1))) {
+        b->oom = true;
+        return;
+    }
+    b->p = p;
+    b->cap = b->len + n + 1;
+}
+
 static void jb_lit(jbuf *b, const char *s)
 {
     jb_put(b, s, strlen(s));
 }
 
+/* Decimal digits, written backwards from the end of t[24]; returns where they start. (Not
+ * snprintf: a page of jobs prints some forty numbers, and snprintf was most of its cost.) */
+static char *u64_digits(char t[24], uint64_t v)
+{
+    char *p = t + 24;
+
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 static void jb_u64(jbuf *b, uint64_t v)
 {
-    char t[24];
-    int n = snprintf(t, sizeof(t), "%" PRIu64, v);
+    char t[24], *p = u64_digits(t, v);
 
-    jb_put(b, t, (size_t)n);
+    jb_put(b, p, (size_t)(t + 24 - p));
 }
 
 static void jb_i64(jbuf *b, int64_t v)
 {
-    char t[24];
-    int n = snprintf(t, sizeof(t), "%" PRId64, v);
+    char t[24], *p = u64_digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 
-    jb_put(b, t, (size_t)n);
+    if (v < 0)
+        *--p = '-';
+    jb_put(b, p, (size_t)(t + 24 - p));
 }
 
 static void jb_bool(jbuf *b, bool v)
@@ -241,6 +269,7 @@ int jobs_json_encode_job_page(char **out, const jobs_job_page *page)
     if (page->n && !page->jobs)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_job_page: n is %zu but jobs is NULL",
                            page->n);
+    jb_reserve(&b, 64 + page->n * 160); /* a job without a long name is about 110 bytes */
     put_page_head(&b, page->count, page->page_size, page->page, "jobs");
     for (size_t i = 0; i < page->n; i++) {
         if (i)
