@@ -24,8 +24,11 @@ const char *srv_status_text(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
     case 507: return "Insufficient Storage";
     default: return status < 500 ? "Bad Request" : "Internal Server Error";
     }
@@ -177,6 +180,7 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
     add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%u%s\r\n",
                token, app->session_ttl, req->is_tls ? "; Secure" : "");
     sodium_memzero(token, sizeof token);
+    res->user = id;
     json = malloc(64);
     if (json)
         snprintf(json, 64, "{\"code\":0,\"user_id\":%" PRIu64 "}", id);
@@ -190,12 +194,15 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
 {
     size_t len = 0;
     const char *token = srv_find_token(&len, req->cookie, req->authorization);
+    /* For the access log: whose session this was, read before it ends. */
+    uint64_t user = token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
     char *json;
 
     if (!token || !srv_session_end(app->sessions, token, len)) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
+    res->user = user;
     add_header(res, "Set-Cookie: auth_tkt=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s\r\n",
                req->is_tls ? "; Secure" : "");
     json = malloc(sizeof "{\"code\":0}");
@@ -438,6 +445,60 @@ static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t
     encoded(res, app, 200, rc, json);
 }
 
+/* ---- operations ---------------------------------------------------------------------------- */
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* GET /healthz: 200 when the store answers and the scheduler thread went round its loop
+ * recently, else 503 naming what failed. No fault body: the status is the answer. */
+static void route_health(srv_response *res, srv_app *app)
+{
+    jobs_store_stat_info st;
+    int rc = jobs_store_stat(&st, app->store);
+    const char *scheduler = "none";
+    bool ok = rc == 0;
+    char *json = malloc(256);
+
+    if (app->heartbeat) {
+        int64_t age = monotonic_ms() - atomic_load(app->heartbeat);
+        scheduler = age <= app->heartbeat_max_age_ms ? "ok" : "stalled";
+        ok = ok && age <= app->heartbeat_max_age_ms;
+    }
+    if (json)
+        snprintf(json, 256, "{\"status\":\"%s\",\"store\":\"%s\",\"scheduler\":\"%s\"}",
+                 ok ? "ok" : "fail", rc == 0 ? "ok" : jobs_strerror(rc), scheduler);
+    set_body(res, ok ? 200 : 503, json);
+}
+
+/* GET /metrics: Prometheus text. The store's part is left out when it cannot be read. */
+static void route_metrics(srv_response *res, srv_app *app)
+{
+    jobs_store_stat_info st;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (!app->metrics) {
+        srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
+        return;
+    }
+    if (srv_metrics_render(&text, &len, app->metrics,
+                           jobs_store_stat(&st, app->store) == 0 ? &st : NULL) != 0) {
+        srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
+        return;
+    }
+    free(res->body);
+    res->status = 200;
+    res->body = text;
+    res->body_len = len;
+    res->content_type = SRV_METRICS_CONTENT_TYPE;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
@@ -464,8 +525,18 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         route_logout(res, app, req);
         return;
     }
+    /* Neither needs a session: keep them behind the network boundary (docs/http-api.md). */
+    if (r.t == SRV_ROUTE_HEALTH) {
+        route_health(res, app);
+        return;
+    }
+    if (r.t == SRV_ROUTE_METRICS) {
+        route_metrics(res, app);
+        return;
+    }
 
     owner = caller(app, req);
+    res->user = owner;
     /* Reading schedules is public; everything else needs a session. */
     if (!owner && !(r.k == SRV_KIND_SCHEDULES && strcmp(req->method, "GET") == 0)) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");

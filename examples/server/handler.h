@@ -4,12 +4,15 @@
 #ifndef JOBS_SERVER_HANDLER_H
 #define JOBS_SERVER_HANDLER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jobs.h>
 
 #include "auth.h"
+#include "metrics.h"
 #include "users.h"
 
 /** Fault numbers of the HTTP layer (docs/errors.md). */
@@ -49,6 +52,10 @@ typedef struct srv_response {
     char headers[512];    /**< extra header lines, each ending in CRLF (Location, Set-Cookie, Allow) */
     char *body;           /**< JSON body (malloc'd), never NULL after srv_handle() */
     size_t body_len;      /**< its length */
+    const char *content_type; /**< a static string; NULL for application/json (every answer
+                                   but GET /metrics) */
+    uint64_t user;        /**< the user the request acted for (for the access log): the caller's
+                               session, the user who logged in or out; 0 for none */
 } srv_response;
 
 /** What the handler works on. Shared by all request threads. */
@@ -58,6 +65,13 @@ typedef struct srv_app {
     srv_sessions *sessions;
     bool fault_status_500;  /**< answer every fault with 500, as the original service did */
     unsigned session_ttl;   /**< session lifetime in seconds (cookie Max-Age and expiry) */
+    /** GET /metrics: the counters, or NULL to answer /metrics 404 (no metrics kept). */
+    srv_metrics *metrics;
+    /** GET /healthz: when the scheduler thread last went round its loop, in CLOCK_MONOTONIC
+     * milliseconds; NULL when the app runs no scheduler (then it is not checked). */
+    _Atomic int64_t *heartbeat;
+    /** The oldest heartbeat /healthz still calls alive, in milliseconds. */
+    int64_t heartbeat_max_age_ms;
 } srv_app;
 
 /** Handles one request. Thread-safe for concurrent calls on the same app. */

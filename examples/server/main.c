@@ -1,10 +1,14 @@
-/* jobs-server: civetweb glue, options, the scheduler thread and `user add`. Everything about
- * the HTTP API itself is in handler.c. */
+/* jobs-server: civetweb glue, options and the config file, the access log, the scheduler thread
+ * and `user add`. Everything about the HTTP API itself is in handler.c, the metrics in
+ * metrics.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,8 @@
 #include <sodium.h>
 
 #include "handler.h"
+#include "metrics.h"
+#include "route.h"
 
 /* Upper bound of --session-ttl: one year. */
 #define SESSION_TTL_MAX (366u * 86400u)
@@ -32,6 +38,9 @@ typedef struct options {
     unsigned session_ttl;
     bool fault_status_500;
     bool no_group_commit;
+    const char *access_log; /* "-": standard error, "off": none, else a file */
+    const char *config;     /* --config FILE, or NULL */
+    bool check_config;      /* --check-config: print the settings and exit */
 } options;
 
 static void usage(FILE *f)
@@ -49,11 +58,77 @@ static void usage(FILE *f)
           "  --fault-status-500     answer every fault with HTTP 500, as the original service\n"
           "  --no-group-commit      one commit per write, even when writes arrive together\n"
           "                         (for measurements; slower under concurrent writes)\n"
+          "  --access-log FILE      one JSON line per request, appended to FILE (created with\n"
+          "                         mode 0600); '-' standard error (default), 'off' none\n"
+          "  --config FILE          settings from FILE, one 'key = value' a line, the keys\n"
+          "                         being these options' names; options given here win\n"
+          "  --check-config         print the settings in effect and exit (2 when invalid)\n"
           "  --help                 this text\n",
           f);
 }
 
 /* ---- HTTP glue ----------------------------------------------------------------------------- */
+
+/* The access log (--access-log): a file descriptor, or -1 for none. Set before civetweb starts
+ * its threads, only read after. */
+static int access_log_fd = -1;
+
+/* Lines are gathered here and written in batches: one write(2) per request cost more than the
+ * whole handler of GET /jobs/byid (docs/performance.md). A batch goes out when the buffer is
+ * full, when its first line is a second old (checked at each line and every second by the
+ * scheduler thread), and at shutdown; whole lines only, so lines never mix or split. */
+static struct {
+    pthread_mutex_t mu;
+    char buf[64 * 1024];
+    size_t len;
+    int64_t first_ms; /* CLOCK_MONOTONIC ms of the oldest line in buf */
+} access_buf = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+
+static void access_flush_locked(void)
+{
+    size_t off = 0;
+
+    while (off < access_buf.len) {
+        ssize_t n = write(access_log_fd, access_buf.buf + off, access_buf.len - off);
+        if (n <= 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* a full disk must not stop the answers: the batch is dropped */
+        off += (size_t)n;
+    }
+    access_buf.len = 0;
+}
+
+static void access_flush(void)
+{
+    if (access_log_fd < 0)
+        return;
+    pthread_mutex_lock(&access_buf.mu);
+    access_flush_locked();
+    pthread_mutex_unlock(&access_buf.mu);
+}
+
+static void access_append(const char *line, size_t n, int64_t now_ms)
+{
+    pthread_mutex_lock(&access_buf.mu);
+    if (access_buf.len + n > sizeof access_buf.buf)
+        access_flush_locked();
+    if (access_buf.len == 0)
+        access_buf.first_ms = now_ms;
+    memcpy(access_buf.buf + access_buf.len, line, n);
+    access_buf.len += n;
+    if (now_ms - access_buf.first_ms >= 1000)
+        access_flush_locked();
+    pthread_mutex_unlock(&access_buf.mu);
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Sends a whole response (status line, headers, body) with one mg_write. The answer to HEAD
  * has the same headers and no body (RFC 9110 9.3.2): a body there would be read by the client
@@ -64,12 +139,13 @@ static void send_response(struct mg_connection *conn, const srv_response *res, b
     char head[1024];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: application/json\r\n"
+                     "Content-Type: %s\r\n"
                      "Content-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n"
                      "%s%s\r\n",
-                     res->status, srv_status_text(res->status), res->body_len, res->headers,
-                     close ? "Connection: close\r\n" : "");
+                     res->status, srv_status_text(res->status),
+                     res->content_type ? res->content_type : "application/json", res->body_len,
+                     res->headers, close ? "Connection: close\r\n" : "");
     size_t body_len = is_head ? 0 : res->body_len, total;
     char *buf;
 
@@ -124,6 +200,44 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
     return NULL;
 }
 
+/* After an answer was written: counts it in the metrics and writes its access-log line, in one
+ * write(2) so that lines of concurrent requests never mix. `method` and `path` (without the
+ * query, which may carry secrets) are NULL when civetweb could not parse the request. */
+static void record(const srv_app *app, const char *method, const char *path, const char *remote,
+                   const srv_response *res, const struct timespec *start, size_t bytes)
+{
+    struct timespec end;
+    srv_route r;
+    unsigned route = 0;
+    uint64_t ns;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    ns = (uint64_t)(end.tv_sec - start->tv_sec) * 1000000000u + (uint64_t)end.tv_nsec -
+         (uint64_t)start->tv_nsec;
+    if (path) {
+        r = srv_route_resolve(path);
+        route = srv_route_index(&r);
+    }
+    srv_metrics_request(app->metrics, route, method, res->status, ns);
+    if (access_log_fd >= 0) {
+        char line[SRV_ACCESS_LINE_MAX];
+        srv_access a;
+
+        memset(&a, 0, sizeof a);
+        clock_gettime(CLOCK_REALTIME, &a.time);
+        a.method = method;
+        a.route = srv_route_template(route);
+        a.path = path;
+        a.remote = remote && remote[0] ? remote : NULL;
+        a.status = res->status;
+        a.duration_ns = ns;
+        a.user = res->user;
+        a.bytes = bytes;
+        access_append(line, srv_access_format(line, &a),
+                      (int64_t)end.tv_sec * 1000 + end.tv_nsec / 1000000);
+    }
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     srv_app *app = cbdata;
@@ -131,11 +245,13 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     const char *bad;
     srv_response res;
     srv_request req;
+    struct timespec start;
     char *body = NULL;
     size_t len = 0;
-    bool chunked, close = true;
+    bool chunked, close = true, is_head;
     int status;
 
+    clock_gettime(CLOCK_MONOTONIC, &start);
     memset(&res, 0, sizeof res);
     if ((bad = framing_fault(&chunked, ri)) != NULL) {
         srv_fault(&res, app, SRV_FAULT_MALFORMED, bad);
@@ -189,7 +305,10 @@ out:
      * connection even when it cannot tell where the next request starts. */
     if (close)
         mg_disable_connection_keep_alive(conn);
-    send_response(conn, &res, close, strcmp(ri->request_method, "HEAD") == 0);
+    is_head = strcmp(ri->request_method, "HEAD") == 0;
+    send_response(conn, &res, close, is_head);
+    record(app, ri->request_method, ri->local_uri ? ri->local_uri : "/", ri->remote_addr, &res,
+           &start, is_head ? 0 : res.body_len);
     status = res.status;
     srv_response_free(&res);
     if (body)
@@ -205,15 +324,20 @@ out:
 static int on_http_error(struct mg_connection *conn, int status, const char *msg)
 {
     const srv_app *app = mg_get_user_data(mg_get_context(conn));
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    struct timespec start;
     char text[160];
     srv_response res;
 
+    clock_gettime(CLOCK_MONOTONIC, &start);
     memset(&res, 0, sizeof res);
     snprintf(text, sizeof text, "malformed HTTP request (%s)", msg);
     srv_fault(&res, app, status >= 500 && status != 505 ? SRV_FAULT_INTERNAL : SRV_FAULT_MALFORMED,
               text);
     mg_disable_connection_keep_alive(conn);
     send_response(conn, &res, true, false);
+    /* The request line may be half parsed here: only the client's address is taken from it. */
+    record(app, NULL, NULL, ri ? ri->remote_addr : NULL, &res, &start, res.body_len);
     srv_response_free(&res);
     return 0;
 }
@@ -229,6 +353,8 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
 
 typedef struct ticker {
     jobs_store *store;
+    srv_metrics *metrics;
+    _Atomic int64_t *heartbeat; /* CLOCK_MONOTONIC ms at the end of each round: GET /healthz */
     unsigned interval;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -237,7 +363,7 @@ typedef struct ticker {
 
 static int on_event(const jobs_event *ev, void *ctx)
 {
-    (void)ctx;
+    srv_metrics_event(ctx, ev->type);
     printf("{\"event\":\"%s\",\"job\":%" PRIu64 ",\"owner\":%" PRIu64 ",\"stack\":%" PRIu64
            ",\"slot\":%" PRId64 "}\n",
            ev->type == JOBS_EVENT_DELETED ? "deleted" : "run", ev->job, ev->owner, ev->stack,
@@ -253,17 +379,26 @@ static void *ticker_main(void *arg)
     pthread_mutex_lock(&t->mu);
     while (!t->stop) {
         struct timespec until;
+        int64_t now = (int64_t)time(NULL);
         int rc;
 
         pthread_mutex_unlock(&t->mu);
-        rc = jobs_scheduler_tick(NULL, t->store, (int64_t)time(NULL), 0, on_event, NULL);
+        rc = jobs_scheduler_tick(NULL, t->store, now, 0, on_event, t->metrics);
         if (rc < 0)
             fprintf(stderr, "jobs-server: tick: %s\n", jobs_strerror(rc));
+        srv_metrics_tick(t->metrics, rc == 0, now);
+        atomic_store(t->heartbeat, monotonic_ms());
         pthread_mutex_lock(&t->mu);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)t->interval;
-        while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
-            ;
+        /* Until the next tick, wake every second to write out the access log's batch. */
+        for (unsigned waited = 0; !t->stop && waited < t->interval; waited++) {
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
+                ;
+            pthread_mutex_unlock(&t->mu);
+            access_flush();
+            pthread_mutex_lock(&t->mu);
+        }
     }
     pthread_mutex_unlock(&t->mu);
     return NULL;
@@ -500,8 +635,163 @@ static int ensure_demo_user(srv_users *users)
     return 0;
 }
 
+/* ---- options and the config file ------------------------------------------------------------ */
+
+typedef enum setting_kind { SETTING_TEXT, SETTING_UINT, SETTING_BOOL } setting_kind;
+
+/* Every setting, by its long option name; a config file names them without the dashes. A
+ * boolean is a flag without a value on the command line, and true/false/yes/no/1/0 in a file. */
+static const struct setting {
+    const char *name;
+    setting_kind kind;
+    size_t offset;     /* of its field in options */
+    unsigned min, max; /* SETTING_UINT */
+} settings[] = {
+    {"listen", SETTING_TEXT, offsetof(options, listen), 0, 0},
+    {"data", SETTING_TEXT, offsetof(options, data), 0, 0},
+    {"threads", SETTING_UINT, offsetof(options, threads), 1, 1024},
+    {"tick-interval", SETTING_UINT, offsetof(options, tick_interval), 1, 86400},
+    {"tls-cert", SETTING_TEXT, offsetof(options, tls_cert), 0, 0},
+    {"session-ttl", SETTING_UINT, offsetof(options, session_ttl), 1, SESSION_TTL_MAX},
+    {"fault-status-500", SETTING_BOOL, offsetof(options, fault_status_500), 0, 0},
+    {"no-group-commit", SETTING_BOOL, offsetof(options, no_group_commit), 0, 0},
+    {"access-log", SETTING_TEXT, offsetof(options, access_log), 0, 0},
+};
+#define SETTINGS (sizeof settings / sizeof *settings)
+
+/* The values read from the config file, for the life of the process. */
+static char *config_values[SETTINGS];
+
+static const struct setting *setting_find(const char *name)
+{
+    for (size_t i = 0; i < SETTINGS; i++)
+        if (strcmp(settings[i].name, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+/* Sets `s` in `o` from `value`, which must outlive `o`. False for a bad value. */
+static bool setting_set(options *o, const struct setting *s, const char *value)
+{
+    void *field = (char *)o + s->offset;
+
+    switch (s->kind) {
+    case SETTING_TEXT:
+        if (!value[0])
+            return false;
+        *(const char **)field = value;
+        return true;
+    case SETTING_UINT:
+        return parse_uint(field, value, s->min, s->max);
+    case SETTING_BOOL:
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcmp(value, "1"))
+            *(bool *)field = true;
+        else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcmp(value, "0"))
+            *(bool *)field = false;
+        else
+            return false;
+        return true;
+    }
+    return false;
+}
+
+/* What a bad value of `s` should have been, for the message. */
+static void setting_expected(char *out, size_t size, const struct setting *s)
+{
+    if (s->kind == SETTING_UINT)
+        snprintf(out, size, "an integer in %u..%u", s->min, s->max);
+    else if (s->kind == SETTING_BOOL)
+        snprintf(out, size, "true, false, yes, no, 1 or 0");
+    else
+        snprintf(out, size, "a value that is not empty");
+}
+
+/* Reads the settings of config file `file` into `o`: lines of `key = value` or `key value`,
+ * blank lines, and comments from a '#' at the start of a line or after a blank to its end.
+ * Returns 0, or 2 after a message naming file:line. */
+static int read_config(options *o, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    bool seen[SETTINGS] = {false};
+    char *buf = NULL, expected[64];
+    size_t cap = 0;
+    unsigned lineno = 0;
+    ssize_t n;
+    int rc = 0;
+
+    if (!f) {
+        fprintf(stderr, "jobs-server: --config %s: %s\n", file, strerror(errno));
+        return 2;
+    }
+    while (rc == 0 && (n = getline(&buf, &cap, f)) >= 0) {
+        char *key = buf, *value, *end;
+        const struct setting *s;
+        bool equals;
+        size_t i;
+
+        lineno++;
+        if (strlen(buf) != (size_t)n) {
+            fprintf(stderr, "jobs-server: %s:%u: a NUL byte in the line\n", file, lineno);
+            rc = 2;
+            break;
+        }
+        for (char *p = buf; *p; p++)
+            if (*p == '#' && (p == buf || *(p - 1) == ' ' || *(p - 1) == '\t')) {
+                *p = '\0';
+                break;
+            }
+        key += strspn(key, " \t\r\n");
+        for (end = key + strlen(key); end > key && strchr(" \t\r\n", end[-1]); end--)
+            ;
+        *end = '\0';
+        if (!*key)
+            continue;
+        value = key + strcspn(key, " \t=");
+        equals = *value == '=';
+        if (*value)
+            *value++ = '\0';
+        value += strspn(value, " \t");
+        if (!equals && *value == '=')
+            value += 1 + strspn(value + 1, " \t");
+        if (!(s = setting_find(key))) {
+            fprintf(stderr, "jobs-server: %s:%u: unknown key '%s' (the keys are the long "
+                            "options without '--': listen, data, threads, ...)\n",
+                    file, lineno, key);
+            rc = 2;
+            break;
+        }
+        i = (size_t)(s - settings);
+        if (seen[i]) {
+            fprintf(stderr, "jobs-server: %s:%u: '%s' is given twice\n", file, lineno, key);
+            rc = 2;
+            break;
+        }
+        seen[i] = true;
+        if (s->kind == SETTING_TEXT && (value = config_values[i] = strdup(value)) == NULL) {
+            fprintf(stderr, "jobs-server: %s:%u: out of memory\n", file, lineno);
+            rc = 2;
+        } else if (!setting_set(o, s, value)) {
+            setting_expected(expected, sizeof expected, s);
+            fprintf(stderr, "jobs-server: %s:%u: bad value for %s: '%s' (expected %s)\n", file,
+                    lineno, key, value, expected);
+            rc = 2;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "jobs-server: --config %s: %s\n", file, strerror(errno));
+        rc = 2;
+    }
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+/* The settings in effect: the defaults, then the config file (--config), then the other
+ * options, whatever their order on the command line. Returns 0, or 2 after a message. */
 static int parse_options(options *o, int argc, char **argv)
 {
+    char expected[64];
+
     o->listen = "127.0.0.1:8080";
     o->data = "./var";
     o->tls_cert = NULL;
@@ -510,43 +800,72 @@ static int parse_options(options *o, int argc, char **argv)
     o->session_ttl = SRV_SESSION_TTL;
     o->fault_status_500 = false;
     o->no_group_commit = false;
+    o->access_log = "-";
+    o->config = NULL;
+    o->check_config = false;
+    for (int i = 1; i < argc; i++) {
+        const struct setting *s = strncmp(argv[i], "--", 2) == 0 ? setting_find(argv[i] + 2) : NULL;
+
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            if (o->config) {
+                fprintf(stderr, "jobs-server: --config is given twice\n");
+                return 2;
+            }
+            o->config = argv[++i];
+        } else if (s && s->kind != SETTING_BOOL) {
+            i++; /* its value, which may look like an option */
+        }
+    }
+    if (o->config && read_config(o, o->config) != 0)
+        return 2;
+
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const struct setting *s = strncmp(a, "--", 2) == 0 ? setting_find(a + 2) : NULL;
 
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
-        } else if (strcmp(a, "--fault-status-500") == 0) {
-            o->fault_status_500 = true;
-            continue;
-        } else if (strcmp(a, "--no-group-commit") == 0) {
-            o->no_group_commit = true;
-            continue;
-        } else if (!v) {
-            break;
-        } else if (strcmp(a, "--listen") == 0) {
-            o->listen = v;
-        } else if (strcmp(a, "--data") == 0) {
-            o->data = v;
-        } else if (strcmp(a, "--tls-cert") == 0) {
-            o->tls_cert = v;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_uint(&o->threads, v, 1, 1024))
-                break;
-        } else if (strcmp(a, "--tick-interval") == 0) {
-            if (!parse_uint(&o->tick_interval, v, 1, 86400))
-                break;
-        } else if (strcmp(a, "--session-ttl") == 0) {
-            if (!parse_uint(&o->session_ttl, v, 1, SESSION_TTL_MAX))
-                break;
+        } else if (strcmp(a, "--check-config") == 0) {
+            o->check_config = true;
+        } else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
+            i++;
+        } else if (s && s->kind == SETTING_BOOL) {
+            setting_set(o, s, "true");
+        } else if (s && i + 1 < argc) {
+            if (!setting_set(o, s, argv[++i])) {
+                setting_expected(expected, sizeof expected, s);
+                fprintf(stderr, "jobs-server: bad value for %s: '%s' (expected %s)\n", a,
+                        argv[i], expected);
+                return 2;
+            }
         } else {
-            break;
+            fprintf(stderr, "jobs-server: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return 2;
         }
-        i++;
-        continue;
     }
     return 0;
+}
+
+/* --check-config: the settings in effect, in the config file's format. */
+static void print_options(const options *o)
+{
+    printf("# jobs-server: the settings in effect (defaults, then %s%s, then options)\n",
+           o->config ? "--config " : "no config file", o->config ? o->config : "");
+    for (size_t i = 0; i < SETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const void *field = (const char *)o + s->offset;
+
+        if (s->kind == SETTING_UINT)
+            printf("%s = %u\n", s->name, *(const unsigned *)field);
+        else if (s->kind == SETTING_BOOL)
+            printf("%s = %s\n", s->name, *(const bool *)field ? "true" : "false");
+        else if (*(const char *const *)field)
+            printf("%s = %s\n", s->name, *(const char *const *)field);
+        else
+            printf("# %s is not set\n", s->name);
+    }
 }
 
 int main(int argc, char **argv)
@@ -561,6 +880,7 @@ int main(int argc, char **argv)
     struct mg_server_port sp[4];
     ticker t;
     pthread_t tid;
+    _Atomic int64_t heartbeat;
     sigset_t sigs;
     unsigned features;
     int sig, n, rc, exit_code = 1;
@@ -574,35 +894,11 @@ int main(int argc, char **argv)
         return cmd_user_add(argc - 3, argv + 3);
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    for (int i = 1; i < argc; i++) {
-        static const char *const flags[] = {"--listen", "--data", "--tls-cert", "--threads",
-                                            "--tick-interval", "--session-ttl"};
-        bool ok = strcmp(argv[i], "--fault-status-500") == 0 ||
-                  strcmp(argv[i], "--no-group-commit") == 0 || strcmp(argv[i], "--help") == 0 ||
-                  strcmp(argv[i], "-h") == 0;
-        for (size_t k = 0; !ok && k < sizeof flags / sizeof *flags; k++)
-            if (strcmp(argv[i], flags[k]) == 0 && i + 1 < argc) {
-                ok = true;
-                i++;
-            }
-        if (!ok) {
-            fprintf(stderr, "jobs-server: unknown or incomplete option '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    parse_options(&o, argc, argv);
-    {
-        unsigned dummy;
-        for (int i = 1; i + 1 < argc; i++)
-            if ((strcmp(argv[i], "--threads") == 0 && !parse_uint(&dummy, argv[i + 1], 1, 1024)) ||
-                (strcmp(argv[i], "--tick-interval") == 0 &&
-                 !parse_uint(&dummy, argv[i + 1], 1, 86400)) ||
-                (strcmp(argv[i], "--session-ttl") == 0 &&
-                 !parse_uint(&dummy, argv[i + 1], 1, SESSION_TTL_MAX))) {
-                fprintf(stderr, "jobs-server: bad value for %s\n", argv[i]);
-                return 2;
-            }
+    if ((rc = parse_options(&o, argc, argv)) != 0)
+        return rc;
+    if (o.check_config) {
+        print_options(&o);
+        return 0;
     }
 
     /* TLS is checked before anything is created in the data directory. */
@@ -612,10 +908,23 @@ int main(int argc, char **argv)
     }
     if (o.tls_cert && (!tls_cert_readable(o.tls_cert) || !tls_prepare()))
         return 1;
+    if (strcmp(o.access_log, "-") == 0) {
+        access_log_fd = STDERR_FILENO;
+    } else if (strcmp(o.access_log, "off") != 0 &&
+               (access_log_fd = open(o.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+                                     O_NOCTTY, 0600)) < 0) {
+        fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log, strerror(errno));
+        return 1;
+    }
 
     memset(&app, 0, sizeof app);
     app.fault_status_500 = o.fault_status_500;
     app.session_ttl = o.session_ttl;
+    /* The scheduler counts as stalled when it has not gone round for three intervals (5 s at
+     * least: a tick on a busy store may take a while). */
+    atomic_init(&heartbeat, monotonic_ms());
+    app.heartbeat = &heartbeat;
+    app.heartbeat_max_age_ms = 1000 * (int64_t)(3 * o.tick_interval > 5 ? 3 * o.tick_interval : 5);
     if (make_dir(o.data) != 0) {
         fprintf(stderr, "jobs-server: cannot create %s: %s\n", o.data, strerror(errno));
         return 1;
@@ -631,8 +940,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (srv_users_open(&app.users, o.data) != 0 || ensure_demo_user(app.users) != 0 ||
-        !(app.sessions = srv_sessions_new()))
+        !(app.sessions = srv_sessions_new()) || !(app.metrics = srv_metrics_new()))
         goto out;
+    srv_metrics_set_tick_interval(app.metrics, o.tick_interval);
 
     /* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
     sigemptyset(&sigs);
@@ -698,6 +1008,8 @@ int main(int argc, char **argv)
 
     memset(&t, 0, sizeof t);
     t.store = app.store;
+    t.metrics = app.metrics;
+    t.heartbeat = &heartbeat;
     t.interval = o.tick_interval;
     pthread_mutex_init(&t.mu, NULL);
     pthread_cond_init(&t.cv, NULL);
@@ -724,6 +1036,10 @@ int main(int argc, char **argv)
 out_lib:
     mg_exit_library();
 out:
+    access_flush(); /* the last batch: every request answered has its line */
+    if (access_log_fd > STDERR_FILENO)
+        close(access_log_fd);
+    srv_metrics_free(app.metrics);
     srv_sessions_free(app.sessions);
     srv_users_close(app.users);
     jobs_store_close(app.store);

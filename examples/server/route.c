@@ -205,6 +205,14 @@ srv_route srv_route_resolve(const char *path)
         r.t = SRV_ROUTE_LOGOUT;
         return r;
     }
+    if (strcmp(path, "/healthz") == 0) {
+        r.t = SRV_ROUTE_HEALTH;
+        return r;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        r.t = SRV_ROUTE_METRICS;
+        return r;
+    }
     for (int k = SRV_KIND_JOBS; k <= SRV_KIND_STACKS; k++) {
         const char *after;
         if (!match_prefix(&after, path, srv_kind_path[k]))
@@ -245,8 +253,52 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_BYID:
     case SRV_ROUTE_BYNAME: return "GET";
     case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? "PUT, DELETE" : "PUT";
+    case SRV_ROUTE_HEALTH:
+    case SRV_ROUTE_METRICS: return "GET, HEAD";
     default: return "";
     }
+}
+
+/* Indexed by srv_route_index(). */
+static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
+    "other",
+    "/authenticate",
+    "/logout",
+    "/jobs",
+    "/jobs/byid/{id}",
+    "/jobs/byname/{name}",
+    "/jobs/{id}",
+    "/schedules",
+    "/schedules/byid/{id}",
+    "/schedules/{id}",
+    "/blockstacks",
+    "/blockstacks/byid/{id}",
+    "/healthz",
+    "/metrics",
+};
+
+unsigned srv_route_index(const srv_route *r)
+{
+    /* The first index of each kind's resource routes: collection, byid, then byname/item. */
+    static const unsigned kind_base[3] = {3, 7, 10};
+    unsigned base = kind_base[r->k];
+
+    switch (r->t) {
+    case SRV_ROUTE_AUTHENTICATE: return 1;
+    case SRV_ROUTE_LOGOUT: return 2;
+    case SRV_ROUTE_COLLECTION: return base;
+    case SRV_ROUTE_BYID: return base + 1;
+    case SRV_ROUTE_BYNAME: return r->k == SRV_KIND_JOBS ? 5 : 0;
+    case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? 6 : r->k == SRV_KIND_SCHEDULES ? 9 : 0;
+    case SRV_ROUTE_HEALTH: return 12;
+    case SRV_ROUTE_METRICS: return 13;
+    default: return 0;
+    }
+}
+
+const char *srv_route_template(unsigned index)
+{
+    return index < SRV_ROUTE_TEMPLATES ? route_templates[index] : route_templates[0];
 }
 
 bool srv_route_method_allowed(const srv_route *r, const char *method)

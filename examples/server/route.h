@@ -23,7 +23,9 @@ typedef enum srv_target {
     SRV_ROUTE_COLLECTION,   /**< GET (list), POST (create) */
     SRV_ROUTE_BYID,         /**< GET */
     SRV_ROUTE_BYNAME,       /**< GET (jobs only) */
-    SRV_ROUTE_ITEM          /**< PUT (jobs, schedules), DELETE (jobs) */
+    SRV_ROUTE_ITEM,         /**< PUT (jobs, schedules), DELETE (jobs) */
+    SRV_ROUTE_HEALTH,       /**< GET, HEAD: /healthz */
+    SRV_ROUTE_METRICS       /**< GET, HEAD: /metrics */
 } srv_target;
 
 /** A resolved path. */
@@ -42,6 +44,23 @@ const char *srv_route_allowed(const srv_route *r);
 
 /** True when `method` is one of the methods srv_route_allowed() lists. */
 bool srv_route_method_allowed(const srv_route *r, const char *method);
+
+/** The number of route templates: srv_route_index() is below it. */
+#define SRV_ROUTE_TEMPLATES 14
+
+/**
+ * A small number for the template of a route, for per-route tables such as the metrics: 0 for
+ * SRV_ROUTE_NONE, else 1..SRV_ROUTE_TEMPLATES - 1. Routes that differ only in their id or name
+ * share one.
+ */
+unsigned srv_route_index(const srv_route *r);
+
+/**
+ * The template of a route index, e.g. "/jobs/byid/{id}"; "other" for 0 (no route) or an index out
+ * of range. A static string: the metrics and the access log name routes by it, so that a label
+ * never holds what a client wrote.
+ */
+const char *srv_route_template(unsigned index);
 
 /** An id in a path: s[0..len) is decimal digits only, 1..JOBS_ID_MAX. *out is set on success. */
 bool srv_parse_id(uint64_t *out, const char *s, size_t len);

@@ -101,6 +101,13 @@ int start_server(server *s, const char *const *extra)
     argv[n] = NULL;
     snprintf(out, sizeof out, "%s/stdout.log", s->dir);
     snprintf(err, sizeof err, "%s/stderr.log", s->dir);
+    /* A restart on the same directory must not read the last run's "listening on" line: keep
+     * that run's log beside it instead. */
+    {
+        char prev[140];
+        snprintf(prev, sizeof prev, "%s.prev", out);
+        rename(out, prev);
+    }
     s->pid = fork();
     if (s->pid < 0)
         return -1;
@@ -266,4 +273,33 @@ long create_on(const server *s, const char *path, const char *auth, const char *
         fail_msg("no %s in\n%s", want, r.headers);
     resp_free(&r);
     return id;
+}
+
+void request_plain(resp *r, const server *s, const char *method, const char *path)
+{
+    CURL *c = curl_easy_init();
+    char url[4096];
+
+    assert_non_null(c);
+    memset(r, 0, sizeof *r);
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d%s", s->cafile[0] ? "https" : "http", s->port,
+             path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    if (s->cafile[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->cafile);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(c);
+    if (!r->body)
+        r->body = calloc(1, 1);
 }

@@ -61,6 +61,10 @@ long create_on(const server *s, const char *path, const char *auth, const char *
 /* Appends the lines of s->dir/stdout.log to out (at most size-1 bytes). */
 void server_stdout(const server *s, char *out, size_t size);
 
+/* A request without credentials or body whose answer need not be JSON (GET /metrics is text):
+ * the caller checks r->headers. HEAD reads no body. */
+void request_plain(resp *r, const server *s, const char *method, const char *path);
+
 /* Asserts status and that the body contains `want`. */
 #define EXPECT(r, st, want)                                                                    \
     do {                                                                                       \

@@ -508,7 +508,13 @@ static void test_etag_and_if_match(void **state)
     }
     assert_string_not_equal(tag, tag2);
     /* The old tag is stale now: 412, fault 109, nothing changes. */
-    with(412, "{\"code\":109,", "PUT", path, A, "{\"name\":\"lost\"}", h);
+    {
+        const char *hs[] = {h, NULL};
+        request_with(&r, &srv, "PUT", path, A, "{\"name\":\"lost\"}", 15, hs);
+        EXPECT(&r, 412, "{\"code\":109,");
+        assert_non_null(strstr(r.headers, "HTTP/1.1 412 Precondition Failed\r\n"));
+        resp_free(&r);
+    }
     with(412, "{\"code\":109,", "DELETE", path, A, NULL, h);
     CALL(200, "\"name\":\"etag-job\"", "GET", byname, A, NULL);
     /* Weak tags never match; a list with the current tag does; so does *. */
@@ -552,6 +558,7 @@ static void test_idempotency_key(void **state)
     /* Another body under the key: 422, fault 110. Another user has keys of their own. */
     request_with(&r, &srv, "POST", "/jobs", A, other, strlen(other), key);
     EXPECT(&r, 422, "{\"code\":110,");
+    assert_non_null(strstr(r.headers, "HTTP/1.1 422 Unprocessable Content\r\n"));
     resp_free(&r);
     request_with(&r, &srv, "POST", "/jobs", B, body, strlen(body), key);
     EXPECT(&r, 400, "{\"code\":24,"); /* alice's stack: bob's create runs, and fails as his */

@@ -1,0 +1,554 @@
+/* The operations routes and records of jobs-server in-process: srv_handle() (handler.c) on a
+ * temporary store, for what a live server cannot be made to show, such as a stalled scheduler
+ * thread or a store that cannot be read; the metrics counters and their Prometheus text; the
+ * access-log line of hostile paths; the route templates that label both. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "fixture.h"
+#include "handler.h"
+#include "metrics.h"
+#include "route.h"
+
+/* The app of one test: the fixture's store, no users, a session table, metrics and a heartbeat
+ * that the test sets. */
+typedef struct ops {
+    fixture *fx;
+    srv_app app;
+    _Atomic int64_t heartbeat;
+} ops;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+    ops *o = calloc(1, sizeof *o);
+
+    assert_non_null(o);
+    assert_int_equal(fx_setup((void **)&o->fx), 0);
+    o->app.store = o->fx->store;
+    assert_int_equal(srv_users_open(&o->app.users, o->fx->dir), 0);
+    assert_non_null(o->app.sessions = srv_sessions_new());
+    assert_non_null(o->app.metrics = srv_metrics_new());
+    o->app.session_ttl = SRV_SESSION_TTL;
+    atomic_init(&o->heartbeat, now_ms());
+    o->app.heartbeat = &o->heartbeat;
+    o->app.heartbeat_max_age_ms = 5000;
+    *state = o;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ops *o = *state;
+
+    srv_metrics_free(o->app.metrics);
+    srv_sessions_free(o->app.sessions);
+    srv_users_close(o->app.users);
+    fx_teardown((void **)&o->fx);
+    free(o);
+    return 0;
+}
+
+static void handle(srv_response *res, ops *o, const char *method, const char *path,
+                   const char *authorization)
+{
+    srv_request req;
+
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = path;
+    req.authorization = authorization;
+    srv_handle(res, &o->app, &req);
+}
+
+#define EXPECT_ANSWER(res, st, text)                                                           \
+    do {                                                                                       \
+        if ((res)->status != (st) || strcmp((res)->body, (text)) != 0)                         \
+            fail_msg("expected %d %s, got %d %s", (st), (text), (res)->status, (res)->body);   \
+    } while (0)
+
+/* ---- /healthz ------------------------------------------------------------------------------ */
+
+static void test_healthz_is_ok_with_a_readable_store_and_a_recent_heartbeat(void **state)
+{
+    ops *o = *state;
+    srv_response res;
+
+    handle(&res, o, "GET", "/healthz", NULL);
+    EXPECT_ANSWER(&res, 200, "{\"status\":\"ok\",\"store\":\"ok\",\"scheduler\":\"ok\"}");
+    assert_null(res.content_type);
+    assert_int_equal(res.user, 0);
+    srv_response_free(&res);
+    /* just within the allowed age */
+    atomic_store(&o->heartbeat, now_ms() - o->app.heartbeat_max_age_ms + 1000);
+    handle(&res, o, "HEAD", "/healthz", NULL);
+    assert_int_equal(res.status, 200);
+    srv_response_free(&res);
+}
+
+static void test_healthz_is_503_when_the_scheduler_heartbeat_is_stale(void **state)
+{
+    ops *o = *state;
+    srv_response res;
+
+    atomic_store(&o->heartbeat, now_ms() - o->app.heartbeat_max_age_ms - 1000);
+    handle(&res, o, "GET", "/healthz", NULL);
+    EXPECT_ANSWER(&res, 503, "{\"status\":\"fail\",\"store\":\"ok\",\"scheduler\":\"stalled\"}");
+    srv_response_free(&res);
+    /* --fault-status-500 is about faults; an unhealthy server still says 503 */
+    o->app.fault_status_500 = true;
+    handle(&res, o, "GET", "/healthz", NULL);
+    assert_int_equal(res.status, 503);
+    srv_response_free(&res);
+    /* the scheduler goes round again: healthy again */
+    atomic_store(&o->heartbeat, now_ms());
+    handle(&res, o, "GET", "/healthz", NULL);
+    assert_int_equal(res.status, 200);
+    srv_response_free(&res);
+}
+
+static void test_healthz_is_503_naming_the_error_when_the_store_cannot_be_read(void **state)
+{
+    ops *o = *state;
+    srv_response res;
+    char want[160];
+
+    o->app.store = NULL; /* jobs_store_stat() fails with JOBS_EINVAL */
+    snprintf(want, sizeof want, "{\"status\":\"fail\",\"store\":\"%s\",\"scheduler\":\"ok\"}",
+             jobs_strerror(JOBS_EINVAL));
+    handle(&res, o, "GET", "/healthz", NULL);
+    EXPECT_ANSWER(&res, 503, want);
+    srv_response_free(&res);
+    /* /metrics still answers, without the store's part */
+    handle(&res, o, "GET", "/metrics", NULL);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body, "jobs_scheduler_runs_total"));
+    assert_null(strstr(res.body, "jobs_store_"));
+    srv_response_free(&res);
+}
+
+static void test_healthz_without_a_scheduler_checks_the_store_only(void **state)
+{
+    ops *o = *state;
+    srv_response res;
+
+    o->app.heartbeat = NULL;
+    handle(&res, o, "GET", "/healthz", NULL);
+    EXPECT_ANSWER(&res, 200, "{\"status\":\"ok\",\"store\":\"ok\",\"scheduler\":\"none\"}");
+    srv_response_free(&res);
+}
+
+static void test_operations_routes_allow_get_and_head_only(void **state)
+{
+    static const char *const paths[] = {"/healthz", "/metrics"};
+    static const char *const refused[] = {"POST", "PUT", "DELETE", "OPTIONS", "get", ""};
+    ops *o = *state;
+    srv_response res;
+
+    for (size_t p = 0; p < 2; p++) {
+        for (size_t m = 0; m < sizeof refused / sizeof *refused; m++) {
+            handle(&res, o, refused[m], paths[p], NULL);
+            EXPECT_ANSWER(&res, 405, "{\"code\":102,\"msg\":\"method not allowed\"}");
+            assert_string_equal(res.headers, "Allow: GET, HEAD\r\n");
+            srv_response_free(&res);
+        }
+        handle(&res, o, "HEAD", paths[p], NULL);
+        assert_int_equal(res.status, 200);
+        srv_response_free(&res);
+    }
+    /* no prefix or suffix matches */
+    handle(&res, o, "GET", "/healthz/", NULL);
+    assert_int_equal(res.status, 404);
+    srv_response_free(&res);
+    handle(&res, o, "GET", "/metrics/x", NULL);
+    assert_int_equal(res.status, 404);
+    srv_response_free(&res);
+}
+
+/* ---- /metrics ------------------------------------------------------------------------------ */
+
+/* The value of the sample written exactly as `series` (name and labels), or -1 when absent. */
+static long long sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+
+    for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtoll(p + n + 1, NULL, 10);
+    return -1;
+}
+
+static unsigned route_of(const char *path)
+{
+    srv_route r = srv_route_resolve(path);
+
+    return srv_route_index(&r);
+}
+
+static void test_metrics_count_requests_by_route_template_method_and_status(void **state)
+{
+    ops *o = *state;
+    srv_response res;
+
+    for (int i = 0; i < 3; i++)
+        srv_metrics_request(o->app.metrics, route_of("/jobs/byid/7"), "GET", 200, 1000);
+    srv_metrics_request(o->app.metrics, route_of("/jobs/byid/8"), "GET", 404, 1000);
+    srv_metrics_request(o->app.metrics, route_of("/jobs/byname/a%20b/c"), "GET", 200, 1000);
+    srv_metrics_request(o->app.metrics, route_of("/no/such/thing"), "GET", 404, 1000);
+    srv_metrics_request(o->app.metrics, route_of("/jobs/7"), "BREW", 405, 1000);
+    srv_metrics_request(o->app.metrics, route_of("/jobs"), NULL, 418, 1000);
+    handle(&res, o, "GET", "/metrics", NULL);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert_int_equal(strlen(res.body), res.body_len);
+    assert_int_equal(res.body[res.body_len - 1], '\n');
+    assert_int_equal(sample(res.body, "jobs_http_requests_total{route=\"/jobs/byid/{id}\","
+                                      "method=\"GET\",status=\"200\"}"), 3);
+    assert_int_equal(sample(res.body, "jobs_http_requests_total{route=\"/jobs/byid/{id}\","
+                                      "method=\"GET\",status=\"404\"}"), 1);
+    assert_int_equal(sample(res.body, "jobs_http_requests_total{route=\"/jobs/byname/{name}\","
+                                      "method=\"GET\",status=\"200\"}"), 1);
+    assert_int_equal(sample(res.body, "jobs_http_requests_total{route=\"other\","
+                                      "method=\"GET\",status=\"404\"}"), 1);
+    assert_int_equal(sample(res.body, "jobs_http_requests_total{route=\"/jobs/{id}\","
+                                      "method=\"other\",status=\"405\"}"), 1);
+    assert_int_equal(sample(res.body, "jobs_http_requests_total{route=\"/jobs\","
+                                      "method=\"other\",status=\"other\"}"), 1);
+    /* never what the client wrote */
+    assert_null(strstr(res.body, "/jobs/byid/7"));
+    assert_null(strstr(res.body, "BREW"));
+    assert_null(strstr(res.body, "such"));
+    /* the store's part */
+    assert_int_equal(sample(res.body, "jobs_store_schedules"), 5);
+    assert_int_equal(sample(res.body, "jobs_store_jobs"), 0);
+    assert_true(sample(res.body, "jobs_store_map_size_bytes") > 0);
+    assert_true(sample(res.body, "jobs_store_map_used_bytes") > 0);
+    assert_non_null(strstr(res.body, "# TYPE jobs_store_writes_total counter\n"));
+    srv_response_free(&res);
+
+    /* an app without metrics has no /metrics */
+    srv_metrics_free(o->app.metrics);
+    o->app.metrics = NULL;
+    handle(&res, o, "GET", "/metrics", NULL);
+    EXPECT_ANSWER(&res, 404, "{\"code\":101,\"msg\":\"no such route\"}");
+    srv_response_free(&res);
+}
+
+static void test_metrics_count_jobs_by_state(void **state)
+{
+    ops *o = *state;
+    jobs_delete_outcome outcome;
+    uint64_t stack = fx_stack(o->fx, 1, false), queued;
+    srv_response res;
+
+    for (int i = 0; i < 3; i++)
+        fx_job(o->fx, 1, NULL, stack, FX_HOURLY, true);
+    queued = fx_job(o->fx, 1, NULL, stack, FX_HOURLY, true);
+    for (int i = 0; i < 2; i++)
+        fx_job(o->fx, 1, NULL, stack, FX_HOURLY, false);
+    assert_int_equal(jobs_delete(&outcome, o->fx->store, 1, queued), 0);
+    assert_int_equal(outcome, JOBS_QUEUED_FOR_DELETION);
+    handle(&res, o, "GET", "/metrics", NULL);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body, "# TYPE jobs_jobs gauge\n"));
+    assert_int_equal(sample(res.body, "jobs_jobs{state=\"active\"}"), 3);
+    assert_int_equal(sample(res.body, "jobs_jobs{state=\"inactive\"}"), 2);
+    assert_int_equal(sample(res.body, "jobs_jobs{state=\"queued_for_deletion\"}"), 1);
+    assert_int_equal(sample(res.body, "jobs_store_jobs"), 6);
+    srv_response_free(&res);
+}
+
+static void test_histogram_buckets_are_cumulative_with_inclusive_bounds(void **state)
+{
+    static const uint64_t ns[] = {0, 500000, 500001, 1000000, 2600000000u, 7000000000u};
+    ops *o = *state;
+    char *text;
+    size_t len;
+
+    for (size_t i = 0; i < sizeof ns / sizeof *ns; i++)
+        srv_metrics_request(o->app.metrics, route_of("/healthz"), "GET", 200, ns[i]);
+    assert_int_equal(srv_metrics_render(&text, &len, o->app.metrics, NULL), 0);
+#define BUCKET(le)                                                                             \
+    sample(text, "jobs_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"" le "\"}")
+    assert_int_equal(BUCKET("0.0005"), 2); /* 0 and exactly 0.5 ms */
+    assert_int_equal(BUCKET("0.001"), 4);
+    assert_int_equal(BUCKET("0.0025"), 4);
+    assert_int_equal(BUCKET("2.5"), 4);
+    assert_int_equal(BUCKET("+Inf"), 6);
+#undef BUCKET
+    assert_int_equal(sample(text, "jobs_http_request_duration_seconds_count{route=\"/healthz\"}"),
+                     6);
+    assert_non_null(strstr(text, "jobs_http_request_duration_seconds_sum{route=\"/healthz\"} "
+                                 "9.602000001\n"));
+    /* routes without requests have no series */
+    assert_null(strstr(text, "route=\"/jobs\""));
+    free(text);
+}
+
+static void test_scheduler_metrics_count_events_and_ticks(void **state)
+{
+    ops *o = *state;
+    char *text;
+    size_t len;
+
+    srv_metrics_set_tick_interval(o->app.metrics, 7);
+    srv_metrics_event(o->app.metrics, JOBS_EVENT_RUN);
+    srv_metrics_event(o->app.metrics, JOBS_EVENT_RUN);
+    srv_metrics_event(o->app.metrics, JOBS_EVENT_DELETED);
+    srv_metrics_tick(o->app.metrics, true, 1700000000);
+    srv_metrics_tick(o->app.metrics, false, 1700000007); /* a failed tick: counted, time kept */
+    assert_int_equal(srv_metrics_render(&text, &len, o->app.metrics, NULL), 0);
+    assert_int_equal(sample(text, "jobs_scheduler_runs_total"), 2);
+    assert_int_equal(sample(text, "jobs_scheduler_deleted_total"), 1);
+    assert_int_equal(sample(text, "jobs_scheduler_tick_errors_total"), 1);
+    assert_int_equal(sample(text, "jobs_scheduler_last_tick_timestamp_seconds"), 1700000000);
+    assert_int_equal(sample(text, "jobs_scheduler_tick_interval_seconds"), 7);
+    free(text);
+}
+
+/* ---- the user of a response (for the access log) ------------------------------------------- */
+
+static void test_response_names_the_user_the_request_acted_for(void **state)
+{
+    ops *o = *state;
+    char token[SRV_TOKEN_LEN + 1], bearer[SRV_TOKEN_LEN + 8];
+    srv_response res;
+
+    assert_int_equal(srv_session_create(token, o->app.sessions, 42, time(NULL), 60), 0);
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    handle(&res, o, "GET", "/jobs", bearer);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.user, 42);
+    srv_response_free(&res);
+    handle(&res, o, "GET", "/schedules", bearer); /* public route, caller known */
+    assert_int_equal(res.user, 42);
+    srv_response_free(&res);
+    handle(&res, o, "GET", "/jobs", NULL);
+    assert_int_equal(res.status, 401);
+    assert_int_equal(res.user, 0);
+    srv_response_free(&res);
+    handle(&res, o, "POST", "/logout", bearer);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.user, 42);
+    srv_response_free(&res);
+    handle(&res, o, "GET", "/jobs", bearer); /* logged out */
+    assert_int_equal(res.status, 401);
+    assert_int_equal(res.user, 0);
+    srv_response_free(&res);
+}
+
+/* ---- route templates ----------------------------------------------------------------------- */
+
+static void test_every_route_has_its_own_template(void **state)
+{
+    static const struct {
+        const char *path, *template;
+    } cases[] = {
+        {"/authenticate", "/authenticate"},
+        {"/logout", "/logout"},
+        {"/jobs", "/jobs"},
+        {"/jobs/byid/7", "/jobs/byid/{id}"},
+        {"/jobs/byid/x", "/jobs/byid/{id}"},
+        {"/jobs/byname/a%2Fb/c", "/jobs/byname/{name}"},
+        {"/jobs/7", "/jobs/{id}"},
+        {"/schedules", "/schedules"},
+        {"/schedules/byid/1", "/schedules/byid/{id}"},
+        {"/schedules/1", "/schedules/{id}"},
+        {"/blockstacks", "/blockstacks"},
+        {"/blockstacks/byid/2", "/blockstacks/byid/{id}"},
+        {"/healthz", "/healthz"},
+        {"/metrics", "/metrics"},
+        {"/blockstacks/2", "other"},
+        {"/jobs/byid/7/x", "other"},
+        {"/", "other"},
+        {"", "other"},
+    };
+    bool seen[SRV_ROUTE_TEMPLATES] = {false};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        unsigned index = route_of(cases[i].path);
+        assert_true(index < SRV_ROUTE_TEMPLATES);
+        if (strcmp(srv_route_template(index), cases[i].template) != 0)
+            fail_msg("%s: template %s, expected %s", cases[i].path, srv_route_template(index),
+                     cases[i].template);
+        seen[index] = true;
+    }
+    for (unsigned i = 0; i < SRV_ROUTE_TEMPLATES; i++)
+        assert_true(seen[i]); /* every template is reachable, and each index has one */
+    assert_string_equal(srv_route_template(SRV_ROUTE_TEMPLATES), "other");
+}
+
+/* ---- the access-log line ------------------------------------------------------------------- */
+
+/* The line of `a` parsed, after checking it is one line of at most SRV_ACCESS_LINE_MAX bytes. */
+static cJSON *format_and_parse(const srv_access *a)
+{
+    char line[SRV_ACCESS_LINE_MAX];
+    size_t n = srv_access_format(line, a);
+    cJSON *json;
+
+    assert_true(n > 2 && n <= SRV_ACCESS_LINE_MAX);
+    assert_int_equal(line[n - 1], '\n');
+    assert_null(memchr(line, '\n', n - 1));
+    json = cJSON_ParseWithLength(line, n - 1);
+    if (!json)
+        fail_msg("not JSON: %.*s", (int)n, line);
+    return json;
+}
+
+static const char *string_of(const cJSON *json, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, key);
+
+    assert_true(cJSON_IsString(v));
+    return v->valuestring;
+}
+
+static double number_of(const cJSON *json, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, key);
+
+    assert_true(cJSON_IsNumber(v));
+    return v->valuedouble;
+}
+
+static void test_access_line_has_every_field(void **state)
+{
+    srv_access a = {{1795894711, 237999999}, "GET", "/jobs/byid/{id}", "/jobs/byid/7",
+                    "127.0.0.1", 200, 412345, 3, 154};
+    char line[SRV_ACCESS_LINE_MAX];
+    size_t n;
+    cJSON *json;
+
+    (void)state;
+    n = srv_access_format(line, &a);
+    assert_int_equal(n, strlen("{\"time\":\"2026-11-28T19:38:31.237Z\",\"method\":\"GET\","
+                               "\"route\":\"/jobs/byid/{id}\",\"path\":\"/jobs/byid/7\","
+                               "\"status\":200,\"duration_ms\":0.412,\"user\":3,\"bytes\":154,"
+                               "\"remote\":\"127.0.0.1\"}\n"));
+    assert_memory_equal(line, "{\"time\":\"2026-11-28T19:38:31.237Z\",\"method\":\"GET\","
+                              "\"route\":\"/jobs/byid/{id}\",\"path\":\"/jobs/byid/7\","
+                              "\"status\":200,\"duration_ms\":0.412,\"user\":3,\"bytes\":154,"
+                              "\"remote\":\"127.0.0.1\"}\n", n);
+    /* civetweb's own refusals: method and path unknown */
+    a.method = a.path = a.remote = NULL;
+    json = format_and_parse(&a);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(json, "method")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(json, "path")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(json, "remote")));
+    assert_true(number_of(json, "duration_ms") == 0.412);
+    cJSON_Delete(json);
+}
+
+static void test_access_line_escapes_hostile_paths(void **state)
+{
+    static const struct {
+        const char *path, *logged;
+    } cases[] = {
+        {"/a\"b\\c", "/a\"b\\c"},
+        {"/x\r\n{\"forged\":1}\t\x01\x7f", "/x\r\n{\"forged\":1}\t\x01\x7f"},
+        {"/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80",
+         "/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80"},
+        /* lone and truncated sequences, overlong forms, surrogates, above U+10FFFF */
+        {"/\xff\xc3", "/\xef\xbf\xbd\xef\xbf\xbd"},
+        {"/\xc0\xaf", "/\xef\xbf\xbd\xef\xbf\xbd"},
+        {"/\xe0\x80\xaf", "/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"/\xed\xa0\x80", "/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"/\xf4\x90\x80\x80", "/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"/\xe2\x82", "/\xef\xbf\xbd\xef\xbf\xbd"},
+    };
+    srv_access a = {{0, 0}, "GET", "other", NULL, NULL, 404, 0, 0, 0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cJSON *json;
+
+        a.path = cases[i].path;
+        json = format_and_parse(&a);
+        assert_string_equal(string_of(json, "path"), cases[i].logged);
+        assert_null(cJSON_GetObjectItemCaseSensitive(json, "path_truncated"));
+        cJSON_Delete(json);
+    }
+    a.method = "G\"E\nT-and-a-very-long-method";
+    {
+        cJSON *json = format_and_parse(&a);
+        assert_string_equal(string_of(json, "method"), "G\"E\nT-and-a-very"); /* 16 bytes */
+        cJSON_Delete(json);
+    }
+}
+
+static void test_access_line_cuts_long_paths_within_one_pipe_write(void **state)
+{
+    static const char fill[] = {'a', '"', '\x01', '\xe2', '\x82', '\xac', '\xff'};
+    size_t size = 100000;
+    char *path = malloc(size + 1);
+    srv_access a = {{0, 0}, "GET", "other", NULL, "::1", 404, 0, 0, 0};
+    cJSON *json;
+    const char *logged;
+
+    (void)state;
+    assert_non_null(path);
+    for (size_t i = 0; i < size; i++)
+        path[i] = fill[i % sizeof fill];
+    path[size] = '\0';
+    a.path = path;
+    json = format_and_parse(&a);
+    logged = string_of(json, "path");
+    assert_true(strlen(logged) > 1000);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "path_truncated")));
+    assert_string_equal(string_of(json, "remote"), "::1");
+    cJSON_Delete(json);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_healthz_is_ok_with_a_readable_store_and_a_recent_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_healthz_is_503_when_the_scheduler_heartbeat_is_stale,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_healthz_is_503_naming_the_error_when_the_store_cannot_be_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_healthz_without_a_scheduler_checks_the_store_only,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_operations_routes_allow_get_and_head_only, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_metrics_count_requests_by_route_template_method_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_count_jobs_by_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_histogram_buckets_are_cumulative_with_inclusive_bounds,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scheduler_metrics_count_events_and_ticks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
+                                        teardown),
+        cmocka_unit_test(test_every_route_has_its_own_template),
+        cmocka_unit_test(test_access_line_has_every_field),
+        cmocka_unit_test(test_access_line_escapes_hostile_paths),
+        cmocka_unit_test(test_access_line_cuts_long_paths_within_one_pipe_write),
+    };
+
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
