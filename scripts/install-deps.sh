@@ -24,7 +24,12 @@ PACKAGES=(
     doxygen
     wrk
     python3
+    nodejs
 )
+
+# The OpenAPI test runs on Node.js with npm. NodeSource's nodejs (as on some CI machines) bundles
+# npm and conflicts with Debian's npm package, so npm is asked for only when there is none.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 # Extra packages for one target (e.g. gcovr for `make coverage`) may be named as arguments.
 PACKAGES+=("$@")
