@@ -588,7 +588,8 @@ static void verify(model *m, const reader *rd, bool all_by_id)
             free(ls.v);
             return;
         }
-    qsort(ls.v, ls.n, sizeof *ls.v, cmp_listed);
+    if (ls.n) /* qsort needs a valid pointer even for no elements */
+        qsort(ls.v, ls.n, sizeof *ls.v, cmp_listed);
     for (size_t i = 1; i < ls.n; i++)
         if (ls.v[i].id == ls.v[i - 1].id)
             fail(m, "job %" PRIu64 " is listed twice", ls.v[i].id);

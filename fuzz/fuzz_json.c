@@ -1,0 +1,305 @@
+/* fuzz_json: every request decoder of jobs/json.h on the same bytes.
+ *
+ * For each decoder: the code is one the decoder documents (never JOBS_ENOMEM: nothing runs out
+ * of memory here); on failure the output struct is untouched, byte for byte, and
+ * jobs_error_last() says something; on success the output obeys docs/json.md (field bits only
+ * for keys given, ids and timestamps in 1..2^53-1, periods in 60..31536000, names that pass
+ * jobs_name_is_valid(), pointers into the struct itself). Across decoders: all six share the
+ * syntax check, so either all answer JOBS_ESYNTAX or none does; a body that the create decoder
+ * accepts, the update decoder accepts with the same result. Round trip: an accepted body is
+ * written again by cJSON from the decoded values, and decoding that gives the same values. */
+#include "fuzz.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include <jobs.h>
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    return 0;
+}
+
+/* The decoders' possible answers (JOBS_ENOMEM and JOBS_EINVAL excluded: neither can happen). */
+static void check_code(int rc, bool name_rules, bool config_rules)
+{
+    FUZZ_CHECK(rc == 0 || rc == JOBS_ESYNTAX || rc == JOBS_EBODY ||
+               (name_rules && rc == JOBS_ENAME) || (config_rules && rc == JOBS_ECONFIG));
+    if (rc != 0) {
+        const char *msg = jobs_error_last();
+        FUZZ_CHECK(msg && msg[0]);
+    }
+}
+
+static bool id_ok(uint64_t v)
+{
+    return v >= 1 && v <= JOBS_ID_MAX;
+}
+
+/* A name field: spec_name is NULL and buf "" for none, else spec_name == buf, a valid name. */
+static void check_name(const char *spec_name, const char *buf, bool given)
+{
+    if (!given || !spec_name) {
+        FUZZ_CHECK(spec_name == NULL);
+        FUZZ_CHECK(buf[0] == '\0');
+        return;
+    }
+    FUZZ_CHECK(spec_name == buf);
+    FUZZ_CHECK(jobs_name_is_valid(buf, strnlen(buf, JOBS_NAME_MAX + 1)));
+}
+
+static void check_job(const jobs_json_job_body *b, bool create)
+{
+    const jobs_job_spec *s = &b->spec;
+    unsigned all = JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+
+    FUZZ_CHECK((s->fields & ~all) == 0);
+    if (create)
+        FUZZ_CHECK((s->fields & (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE)) ==
+                   (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE));
+    FUZZ_CHECK((s->fields & JOBS_JOB_STACK) ? id_ok(s->stack) : s->stack == 0);
+    FUZZ_CHECK((s->fields & JOBS_JOB_SCHEDULE) ? id_ok(s->schedule) : s->schedule == 0);
+    FUZZ_CHECK((s->fields & JOBS_JOB_ENABLED) || !s->enabled);
+    check_name(s->name, b->name, s->fields & JOBS_JOB_NAME);
+}
+
+static void check_schedule(const jobs_json_schedule_body *b, bool create)
+{
+    const jobs_schedule_spec *s = &b->spec;
+    unsigned all = JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG;
+
+    FUZZ_CHECK((s->fields & ~all) == 0);
+    FUZZ_CHECK(!create || (s->fields & JOBS_SCHEDULE_CONFIG));
+    FUZZ_CHECK((s->fields & JOBS_SCHEDULE_ONCE) || !s->once);
+    if (s->fields & JOBS_SCHEDULE_CONFIG) {
+        /* Exactly one of the two, in its range. */
+        FUZZ_CHECK((s->period != 0) != (s->timestamp != 0));
+        FUZZ_CHECK(s->period == 0 ||
+                   (s->period >= JOBS_PERIOD_MIN && s->period <= JOBS_PERIOD_MAX));
+        FUZZ_CHECK(s->timestamp == 0 ||
+                   (s->timestamp >= 1 && (uint64_t)s->timestamp <= JOBS_ID_MAX));
+        /* The key matches `once` whenever `once` is known (given, or defaulted on create). */
+        if (create || (s->fields & JOBS_SCHEDULE_ONCE))
+            FUZZ_CHECK(s->once ? s->timestamp != 0 : s->period != 0);
+    } else {
+        FUZZ_CHECK(s->period == 0 && s->timestamp == 0);
+    }
+    check_name(s->name, b->name, s->fields & JOBS_SCHEDULE_NAME);
+}
+
+static void check_credentials(const jobs_json_credentials *c)
+{
+    size_t n;
+
+    FUZZ_CHECK(c->username || c->email);
+    FUZZ_CHECK(c->username == NULL || c->username == c->user);
+    FUZZ_CHECK(c->email == NULL || c->email == c->mail);
+    n = strnlen(c->user, sizeof c->user);
+    FUZZ_CHECK(c->username ? n >= 1 && n <= JOBS_JSON_LOGIN_MAX : n == 0);
+    n = strnlen(c->mail, sizeof c->mail);
+    FUZZ_CHECK(c->email ? n >= 1 && n <= JOBS_JSON_LOGIN_MAX : n == 0);
+    n = strnlen(c->password, sizeof c->password);
+    FUZZ_CHECK(n >= 1 && n <= JOBS_JSON_PASSWORD_MAX);
+}
+
+static bool same_job(const jobs_json_job_body *a, const jobs_json_job_body *b)
+{
+    return a->spec.fields == b->spec.fields && a->spec.stack == b->spec.stack &&
+           a->spec.schedule == b->spec.schedule && a->spec.enabled == b->spec.enabled &&
+           (a->spec.name == NULL) == (b->spec.name == NULL) && strcmp(a->name, b->name) == 0;
+}
+
+static bool same_schedule(const jobs_json_schedule_body *a, const jobs_json_schedule_body *b)
+{
+    return a->spec.fields == b->spec.fields && a->spec.once == b->spec.once &&
+           a->spec.period == b->spec.period && a->spec.timestamp == b->spec.timestamp &&
+           (a->spec.name == NULL) == (b->spec.name == NULL) && strcmp(a->name, b->name) == 0;
+}
+
+/* ---- round trip: the decoded values written again as JSON by cJSON ------------------------- */
+
+static void add_name(cJSON *o, const char *name)
+{
+    FUZZ_CHECK(name ? cJSON_AddStringToObject(o, "name", name) != NULL
+                    : cJSON_AddNullToObject(o, "name") != NULL);
+}
+
+/* An integer member, printed exactly: cJSON's own printer loses digits near 2^53 (it accepts
+ * "%1.15g" when that is within an epsilon), as docs/json.md says. */
+static void add_integer(cJSON *o, const char *key, uint64_t v)
+{
+    char text[24];
+
+    snprintf(text, sizeof text, "%" PRIu64, v);
+    FUZZ_CHECK(cJSON_AddRawToObject(o, key, text) != NULL);
+}
+
+/* Prints `o` (and deletes it) and returns the text. */
+static char *print(cJSON *o, size_t *len)
+{
+    char *text = cJSON_PrintUnformatted(o);
+
+    FUZZ_CHECK(text != NULL);
+    cJSON_Delete(o);
+    *len = strlen(text);
+    return text;
+}
+
+static void round_trip_job(const jobs_json_job_body *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    jobs_json_job_body again;
+    size_t len;
+    char *text;
+
+    FUZZ_CHECK(o != NULL);
+    add_integer(o, "schedule_id", b->spec.schedule);
+    add_integer(o, "stack_id", b->spec.stack);
+    if (b->spec.fields & JOBS_JOB_NAME)
+        add_name(o, b->spec.name);
+    if (b->spec.fields & JOBS_JOB_ENABLED)
+        cJSON_AddBoolToObject(o, "enabled", b->spec.enabled);
+    text = print(o, &len);
+    FUZZ_CHECK(jobs_json_decode_job_create(&again, text, len) == 0);
+    FUZZ_CHECK(same_job(b, &again));
+    cJSON_free(text);
+}
+
+static void round_trip_schedule(const jobs_json_schedule_body *b)
+{
+    cJSON *o = cJSON_CreateObject(), *config;
+    jobs_json_schedule_body again;
+    size_t len;
+    char *text;
+
+    FUZZ_CHECK(o != NULL);
+    if (b->spec.fields & JOBS_SCHEDULE_NAME)
+        add_name(o, b->spec.name);
+    if (b->spec.fields & JOBS_SCHEDULE_ONCE)
+        cJSON_AddBoolToObject(o, "once", b->spec.once);
+    FUZZ_CHECK((config = cJSON_AddObjectToObject(o, "config")) != NULL);
+    if (b->spec.period)
+        add_integer(config, "period", (uint64_t)b->spec.period);
+    else
+        add_integer(config, "timestamp", (uint64_t)b->spec.timestamp);
+    text = print(o, &len);
+    FUZZ_CHECK(jobs_json_decode_schedule_create(&again, text, len) == 0);
+    FUZZ_CHECK(same_schedule(b, &again));
+    cJSON_free(text);
+}
+
+static void round_trip_stack(const jobs_json_stack_body *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    jobs_json_stack_body again;
+    size_t len;
+    char *text;
+
+    FUZZ_CHECK(o != NULL);
+    cJSON_AddStringToObject(o, "name", b->name);
+    cJSON_AddBoolToObject(o, "public", b->is_public);
+    text = print(o, &len);
+    FUZZ_CHECK(jobs_json_decode_stack_create(&again, text, len) == 0);
+    FUZZ_CHECK(strcmp(again.name, b->name) == 0 && again.is_public == b->is_public);
+    cJSON_free(text);
+}
+
+static void round_trip_credentials(const jobs_json_credentials *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    jobs_json_credentials *again = malloc(sizeof *again);
+    size_t len;
+    char *text;
+
+    FUZZ_CHECK(o != NULL && again != NULL);
+    if (c->username)
+        cJSON_AddStringToObject(o, "username", c->username);
+    if (c->email)
+        cJSON_AddStringToObject(o, "email", c->email);
+    cJSON_AddStringToObject(o, "password", c->password);
+    text = print(o, &len);
+    FUZZ_CHECK(jobs_json_decode_credentials(again, text, len) == 0);
+    FUZZ_CHECK((again->username == NULL) == (c->username == NULL));
+    FUZZ_CHECK((again->email == NULL) == (c->email == NULL));
+    FUZZ_CHECK(strcmp(again->user, c->user) == 0 && strcmp(again->mail, c->mail) == 0 &&
+               strcmp(again->password, c->password) == 0);
+    cJSON_free(text);
+    free(again);
+}
+
+/* ---- the target ---------------------------------------------------------------------------- */
+
+/* The output buffers, filled with a pattern before each call to see that a refusal leaves them
+ * untouched. The credentials struct is 1.5 KiB: static rather than on the stack. */
+static struct {
+    jobs_json_job_body job_create, job_update;
+    jobs_json_schedule_body schedule_create, schedule_update;
+    jobs_json_stack_body stack;
+    jobs_json_credentials credentials;
+} out, pattern;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* The API allows NULL exactly when the length is 0. */
+    const char *body = size ? (const char *)data : NULL;
+    int rc[6], syntax = 0;
+
+    memset(&pattern, 0xa5, sizeof pattern);
+    memcpy(&out, &pattern, sizeof out);
+
+    rc[0] = jobs_json_decode_job_create(&out.job_create, body, size);
+    check_code(rc[0], true, false);
+    rc[1] = jobs_json_decode_job_update(&out.job_update, body, size);
+    check_code(rc[1], true, false);
+    rc[2] = jobs_json_decode_schedule_create(&out.schedule_create, body, size);
+    check_code(rc[2], true, true);
+    rc[3] = jobs_json_decode_schedule_update(&out.schedule_update, body, size);
+    check_code(rc[3], true, true);
+    rc[4] = jobs_json_decode_stack_create(&out.stack, body, size);
+    check_code(rc[4], true, false);
+    rc[5] = jobs_json_decode_credentials(&out.credentials, body, size);
+    check_code(rc[5], false, false);
+
+    for (int i = 0; i < 6; i++)
+        syntax += rc[i] == JOBS_ESYNTAX;
+    FUZZ_CHECK(syntax == 0 || syntax == 6);
+
+    /* A refused body leaves its output as it was. */
+    FUZZ_CHECK(rc[0] == 0 || !memcmp(&out.job_create, &pattern.job_create, sizeof out.job_create));
+    FUZZ_CHECK(rc[1] == 0 || !memcmp(&out.job_update, &pattern.job_update, sizeof out.job_update));
+    FUZZ_CHECK(rc[2] == 0 || !memcmp(&out.schedule_create, &pattern.schedule_create,
+                                      sizeof out.schedule_create));
+    FUZZ_CHECK(rc[3] == 0 || !memcmp(&out.schedule_update, &pattern.schedule_update,
+                                      sizeof out.schedule_update));
+    FUZZ_CHECK(rc[4] == 0 || !memcmp(&out.stack, &pattern.stack, sizeof out.stack));
+    FUZZ_CHECK(rc[5] == 0 ||
+               !memcmp(&out.credentials, &pattern.credentials, sizeof out.credentials));
+
+    if (rc[0] == 0) {
+        check_job(&out.job_create, true);
+        FUZZ_CHECK(rc[1] == 0 && same_job(&out.job_create, &out.job_update));
+        round_trip_job(&out.job_create);
+    }
+    if (rc[1] == 0)
+        check_job(&out.job_update, false);
+    if (rc[2] == 0) {
+        check_schedule(&out.schedule_create, true);
+        FUZZ_CHECK(rc[3] == 0 && same_schedule(&out.schedule_create, &out.schedule_update));
+        round_trip_schedule(&out.schedule_create);
+    }
+    if (rc[3] == 0)
+        check_schedule(&out.schedule_update, false);
+    if (rc[4] == 0) {
+        FUZZ_CHECK(jobs_name_is_valid(out.stack.name, strnlen(out.stack.name, JOBS_NAME_MAX + 1)));
+        round_trip_stack(&out.stack);
+    }
+    if (rc[5] == 0) {
+        check_credentials(&out.credentials);
+        round_trip_credentials(&out.credentials);
+    }
+    return 0;
+}

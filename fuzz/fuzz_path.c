@@ -1,0 +1,413 @@
+/* fuzz_path: the request parsers of jobs-server (examples/server/route.c): route matching and
+ * route templates, ids in paths, the `page` and `pagesize` query parameters, percent-decoding,
+ * the session token of the Cookie and Authorization headers, If-Match, and the method check.
+ *
+ * Input: up to four fields separated by '\n' (a byte no request line or header holds):
+ *   path[?query] \n method \n cookie \n authorization
+ * (the authorization field is also parsed as an If-Match value). Each parser is compared with a
+ * small reference written from docs/http-api.md in a different shape from the code: path
+ * segments rather than prefixes, list entries rather than substrings, a POSIX regular
+ * expression for If-Match. */
+#include "fuzz.h"
+
+#include <ctype.h>
+#include <regex.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jobs.h>
+
+#include "route.h"
+
+/* ---- references ---------------------------------------------------------------------------- */
+
+/* Ids: decimal digits only, 1..2^53-1, at most 20 characters (so leading zeros are allowed, but
+ * not without bound; a longer id is refused even when its value is in range). */
+static bool ref_id(uint64_t *out, const char *s, size_t len)
+{
+    uint64_t v = 0;
+    bool big = false;
+
+    if (len == 0 || len > 20)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        if (!big && (v = v * 10 + (uint64_t)(s[i] - '0')) > JOBS_ID_MAX)
+            big = true;
+    }
+    if (big || v == 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int ref_hex(unsigned char c)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    return isxdigit(c) ? (int)(strchr(digits, tolower(c)) - digits) : -1;
+}
+
+/* Percent-decoding: every '%' starts exactly two hex digits; '+' is not a space. */
+static long ref_decode(char *out, const char *s, size_t len)
+{
+    size_t o = 0, i = 0;
+
+    while (i < len) {
+        if (s[i] != '%') {
+            out[o++] = s[i++];
+            continue;
+        }
+        if (len - i < 3 || ref_hex((unsigned char)s[i + 1]) < 0 ||
+            ref_hex((unsigned char)s[i + 2]) < 0)
+            return -1;
+        out[o++] = (char)(ref_hex((unsigned char)s[i + 1]) << 4 | ref_hex((unsigned char)s[i + 2]));
+        i += 3;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+/* A numeric query parameter (`page`, `pagesize`): the query is '&'-separated pairs; a pair
+ * whose raw key is exactly `key` must have '=' and a value that percent-decodes (in at most 63
+ * raw bytes) to an id of at most `max`; at most one such pair. Without one, *v is left alone.
+ * Other pairs are ignored whatever they hold. */
+static bool ref_number(uint64_t *v, const char *query, const char *key, uint64_t max)
+{
+    size_t k = strlen(key);
+    int seen = 0;
+
+    for (const char *p = query; p;) {
+        const char *amp = strchr(p, '&');
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+
+        if (n >= k && memcmp(p, key, k) == 0 && (n == k || p[k] == '=')) {
+            char buf[64];
+            uint64_t x;
+            long vlen;
+
+            if (seen++ || n == k || n - k - 1 > 63)
+                return false;
+            vlen = ref_decode(buf, p + k + 1, n - k - 1);
+            if (vlen < 0 || !ref_id(&x, buf, (size_t)vlen) || x > max)
+                return false;
+            *v = x;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return true;
+}
+
+/* If-Match, by a POSIX regular expression of the grammar docs/http-api.md gives: `*`, or a list
+ * of strong tags ("<16 lower-case hex digits>") and weak ones (W/"..."), separated by commas,
+ * with optional spaces and tabs around every element; at most SRV_IF_MATCH_MAX strong tags,
+ * which are the answer in order. */
+static regex_t if_match_re;
+
+static void ref_if_match_init(void)
+{
+    static const char elem[] = "(W/\"[^\"]*\"|\"[0-9a-f]{16}\")";
+    char re[256];
+
+    snprintf(re, sizeof re, "^[ \t]*(\\*|%s([ \t]*,[ \t]*%s)*)[ \t]*$", elem, elem);
+    FUZZ_CHECK(regcomp(&if_match_re, re, REG_EXTENDED | REG_NOSUB) == 0);
+}
+
+static bool ref_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
+{
+    const char *p = value;
+
+    *any = false;
+    *n = 0;
+    if (regexec(&if_match_re, value, 0, NULL, 0) != 0)
+        return false;
+    p += strspn(p, " \t");
+    if (*p == '*') {
+        *any = true;
+        return true;
+    }
+    /* The grammar holds, so the quoted strings are the tags, each weak one after a "W/". */
+    while ((p = strchr(p, '"')) != NULL) {
+        const char *close = strchr(p + 1, '"');
+        if (p - value < 2 || strncmp(p - 2, "W/", 2) != 0) {
+            if (*n == SRV_IF_MATCH_MAX)
+                return false;
+            tags[(*n)++] = strtoull(p + 1, NULL, 16);
+        }
+        p = close + 1;
+    }
+    return true;
+}
+
+/* The token: the cookie header is ';'-separated; the first pair that, after leading spaces,
+ * starts with "auth_tkt=" gives the token, up to a space or the end of the pair. Without one,
+ * "Bearer " (any case) then spaces then the token up to a space. */
+static const char *ref_token(size_t *len, const char *cookie, const char *authorization)
+{
+    for (const char *p = cookie; p && *p;) {
+        const char *semi = strchr(p, ';');
+        size_t n = semi ? (size_t)(semi - p) : strlen(p);
+        size_t sp = 0;
+
+        while (sp < n && p[sp] == ' ')
+            sp++;
+        if (n - sp >= 9 && memcmp(p + sp, "auth_tkt=", 9) == 0) {
+            const char *t = p + sp + 9;
+            size_t k = 0;
+            while (k < n - sp - 9 && t[k] != ' ')
+                k++;
+            *len = k;
+            return t;
+        }
+        if (!semi)
+            break;
+        p = semi + 1;
+    }
+    if (authorization && strlen(authorization) >= 7 &&
+        strncasecmp(authorization, "bearer ", 7) == 0) {
+        const char *t = authorization + 7;
+        while (*t == ' ')
+            t++;
+        *len = strcspn(t, " ");
+        return t;
+    }
+    return NULL;
+}
+
+/* Routes, by path segments: /authenticate, /logout, /healthz, /metrics, /<kind>, /<kind>/byid/<x>,
+ * /jobs/byname/<anything>, /<jobs|schedules>/<x>; <x> is one segment (possibly empty for
+ * byid, never for the item route), and the name of byname may hold '/'. */
+static srv_route ref_route(const char *path)
+{
+    static const char *const kinds[] = {"jobs", "schedules", "blockstacks"};
+    srv_route r = {SRV_ROUTE_NONE, SRV_KIND_JOBS, NULL, 0};
+    const char *seg, *slash;
+    size_t n;
+    int k;
+
+    static const struct {
+        const char *path;
+        srv_target t;
+    } fixed[] = {{"/authenticate", SRV_ROUTE_AUTHENTICATE}, {"/logout", SRV_ROUTE_LOGOUT},
+                 {"/healthz", SRV_ROUTE_HEALTH}, {"/metrics", SRV_ROUTE_METRICS}};
+
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(path, fixed[i].path) == 0) {
+            r.t = fixed[i].t;
+            return r;
+        }
+    if (path[0] != '/')
+        return r;
+    seg = path + 1;
+    slash = strchr(seg, '/');
+    n = slash ? (size_t)(slash - seg) : strlen(seg);
+    for (k = 0; k < 3; k++)
+        if (strlen(kinds[k]) == n && memcmp(seg, kinds[k], n) == 0)
+            break;
+    if (k == 3)
+        return r;
+    r.k = (srv_kind)k;
+    if (!slash) {
+        r.t = SRV_ROUTE_COLLECTION;
+        return r;
+    }
+    seg = slash + 1; /* the second segment and what follows */
+    if (strncmp(seg, "byid/", 5) == 0) {
+        if (strchr(seg + 5, '/'))
+            return r;
+        r.t = SRV_ROUTE_BYID;
+        r.arg = seg + 5;
+    } else if (k == SRV_KIND_JOBS && strncmp(seg, "byname/", 7) == 0) {
+        r.t = SRV_ROUTE_BYNAME;
+        r.arg = seg + 7;
+    } else if (k != SRV_KIND_STACKS && seg[0] && !strchr(seg, '/')) {
+        r.t = SRV_ROUTE_ITEM;
+        r.arg = seg;
+    } else {
+        return r;
+    }
+    r.arg_len = strlen(r.arg);
+    return r;
+}
+
+/* Whether `method` is one of the comma-and-space-separated tokens of `list`. */
+static bool ref_method(const char *list, const char *method)
+{
+    size_t n = strlen(method);
+
+    while (*list) {
+        size_t k = strcspn(list, ",");
+        if (k == n && memcmp(list, method, n) == 0)
+            return true;
+        list += k;
+        while (*list == ',' || *list == ' ')
+            list++;
+    }
+    return false;
+}
+
+/* ---- the target ---------------------------------------------------------------------------- */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    ref_if_match_init();
+    return 0;
+}
+
+/* The next '\n'-separated field of [*p, end) as a new NUL-terminated string; NULL when the
+ * input has no more fields (*p is NULL after the last one). A NUL byte inside a field ends its
+ * C string there, as it would in civetweb. */
+static char *field(const uint8_t **p, const uint8_t *end)
+{
+    const uint8_t *nl;
+    size_t n;
+    char *s;
+
+    if (!*p)
+        return NULL;
+    nl = memchr(*p, '\n', (size_t)(end - *p));
+    n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+    FUZZ_CHECK((s = malloc(n + 1)) != NULL);
+    memcpy(s, *p, n);
+    s[n] = '\0';
+    *p = nl ? nl + 1 : NULL;
+    return s;
+}
+
+static void check_route(const char *path)
+{
+    srv_route r = srv_route_resolve(path), ref = ref_route(path);
+
+    FUZZ_CHECK(r.t == ref.t);
+    if (r.t == SRV_ROUTE_NONE)
+        return;
+    FUZZ_CHECK(r.k == ref.k || r.t == SRV_ROUTE_AUTHENTICATE || r.t == SRV_ROUTE_LOGOUT ||
+               r.t == SRV_ROUTE_HEALTH || r.t == SRV_ROUTE_METRICS);
+    FUZZ_CHECK(r.arg == ref.arg && r.arg_len == ref.arg_len);
+    if (r.arg)
+        FUZZ_CHECK(r.arg > path && r.arg + r.arg_len == path + strlen(path));
+}
+
+/* The route's template, with its {id} or {name} replaced by the argument, is the path. */
+static void check_template(const char *path)
+{
+    srv_route r = srv_route_resolve(path);
+    unsigned index = srv_route_index(&r);
+    const char *t = srv_route_template(index), *brace;
+    size_t n;
+
+    FUZZ_CHECK(index < SRV_ROUTE_TEMPLATES);
+    FUZZ_CHECK((index == 0) == (r.t == SRV_ROUTE_NONE));
+    FUZZ_CHECK(strcmp(srv_route_template(SRV_ROUTE_TEMPLATES), "other") == 0);
+    if (index == 0) {
+        FUZZ_CHECK(strcmp(t, "other") == 0);
+        return;
+    }
+    if (!(brace = strchr(t, '{'))) {
+        FUZZ_CHECK(strcmp(t, path) == 0 && r.arg == NULL);
+        return;
+    }
+    n = (size_t)(brace - t);
+    FUZZ_CHECK(r.arg != NULL && strncmp(path, t, n) == 0 && path + n == r.arg);
+    FUZZ_CHECK(strcmp(strchr(brace, '}') + 1, "") == 0);
+}
+
+static void check_id(const char *s, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    bool ok = srv_parse_id(&a, s, len);
+
+    FUZZ_CHECK(ok == ref_id(&b, s, len));
+    FUZZ_CHECK(!ok || (a == b && a >= 1 && a <= JOBS_ID_MAX));
+}
+
+static void check_decode(const char *s, size_t len)
+{
+    char *a = malloc(len + 1), *b = malloc(len + 1);
+    long na, nb;
+
+    FUZZ_CHECK(a && b);
+    na = srv_percent_decode(a, s, len);
+    nb = ref_decode(b, s, len);
+    FUZZ_CHECK(na == nb);
+    FUZZ_CHECK(na < 0 || ((size_t)na <= len && memcmp(a, b, (size_t)na + 1) == 0));
+    free(a);
+    free(b);
+}
+
+static void check_query(const char *query)
+{
+    uint64_t a = 0, b = 1;
+    uint32_t size = 7;
+    bool ok = srv_parse_page(&a, query);
+
+    FUZZ_CHECK(ok == ref_number(&b, query, "page", JOBS_ID_MAX));
+    FUZZ_CHECK(!ok || (a == b && a >= 1 && a <= JOBS_ID_MAX));
+    b = 0;
+    ok = srv_parse_pagesize(&size, query);
+    FUZZ_CHECK(ok == ref_number(&b, query, "pagesize", 100));
+    FUZZ_CHECK(!ok || (size == b && size <= 100));
+}
+
+static void check_if_match(const char *value)
+{
+    uint64_t a[SRV_IF_MATCH_MAX], b[SRV_IF_MATCH_MAX];
+    size_t na, nb;
+    bool any_a, any_b;
+    bool ok = srv_parse_if_match(&any_a, a, &na, value);
+
+    FUZZ_CHECK(ok == ref_if_match(&any_b, b, &nb, value));
+    if (ok) {
+        FUZZ_CHECK(any_a == any_b && na == nb && na <= SRV_IF_MATCH_MAX);
+        FUZZ_CHECK(na == 0 || memcmp(a, b, na * sizeof a[0]) == 0);
+    }
+}
+
+static void check_token(const char *cookie, const char *authorization)
+{
+    size_t la = 0, lb = 0;
+    const char *a = srv_find_token(&la, cookie, authorization);
+    const char *b = ref_token(&lb, cookie, authorization);
+
+    FUZZ_CHECK(a == b && (!a || la == lb));
+}
+
+static void check_method(const char *path, const char *method)
+{
+    srv_route r = srv_route_resolve(path);
+
+    FUZZ_CHECK(srv_route_method_allowed(&r, method) == ref_method(srv_route_allowed(&r), method));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *p = data, *end = data + size;
+    char *target = field(&p, end), *method = field(&p, end);
+    char *cookie = field(&p, end), *authorization = field(&p, end);
+    char *query = strchr(target, '?');
+
+    if (query)
+        *query++ = '\0';
+    check_route(target);
+    check_template(target);
+    check_id(target, strlen(target));
+    check_decode(target, strlen(target));
+    check_query(query);
+    if (query) {
+        check_id(query, strlen(query));
+        check_decode(query, strlen(query));
+    }
+    check_token(cookie, authorization);
+    /* The Authorization field doubles as an If-Match value. */
+    if (authorization)
+        check_if_match(authorization);
+    check_method(target, method ? method : "GET");
+    free(target);
+    free(method);
+    free(cookie);
+    free(authorization);
+    return 0;
+}
