@@ -38,6 +38,8 @@ typedef struct options {
     unsigned session_ttl;
     bool fault_status_500;
     bool no_group_commit;
+    unsigned request_timeout; /* seconds a client may take to send a request (civetweb) */
+    unsigned max_store_mib;   /* cap of the store's map in MiB, 0: none (JOBS_ENOSPC, 507) */
     const char *access_log; /* "-": standard error, "off": none, else a file */
     const char *config;     /* --config FILE, or NULL */
     bool check_config;      /* --check-config: print the settings and exit */
@@ -58,6 +60,9 @@ static void usage(FILE *f)
           "  --fault-status-500     answer every fault with HTTP 500, as the original service\n"
           "  --no-group-commit      one commit per write, even when writes arrive together\n"
           "                         (for measurements; slower under concurrent writes)\n"
+          "  --request-timeout S    seconds a client may take to send its request (default 30)\n"
+          "  --max-store-size MIB   cap the store at MIB mebibytes: past it writes answer 507\n"
+          "                         (default 0: no cap but the disk)\n"
           "  --access-log FILE      one JSON line per request, appended to FILE (created with\n"
           "                         mode 0600); '-' standard error (default), 'off' none\n"
           "  --config FILE          settings from FILE, one 'key = value' a line, the keys\n"
@@ -655,6 +660,8 @@ static const struct setting {
     {"session-ttl", SETTING_UINT, offsetof(options, session_ttl), 1, SESSION_TTL_MAX},
     {"fault-status-500", SETTING_BOOL, offsetof(options, fault_status_500), 0, 0},
     {"no-group-commit", SETTING_BOOL, offsetof(options, no_group_commit), 0, 0},
+    {"request-timeout", SETTING_UINT, offsetof(options, request_timeout), 1, 3600},
+    {"max-store-size", SETTING_UINT, offsetof(options, max_store_mib), 0, 1048576},
     {"access-log", SETTING_TEXT, offsetof(options, access_log), 0, 0},
 };
 #define SETTINGS (sizeof settings / sizeof *settings)
@@ -800,6 +807,8 @@ static int parse_options(options *o, int argc, char **argv)
     o->session_ttl = SRV_SESSION_TTL;
     o->fault_status_500 = false;
     o->no_group_commit = false;
+    o->request_timeout = 30;
+    o->max_store_mib = 0;
     o->access_log = "-";
     o->config = NULL;
     o->check_config = false;
@@ -873,7 +882,7 @@ int main(int argc, char **argv)
     options o;
     srv_app app;
     jobs_store_options so = JOBS_STORE_OPTIONS_INIT;
-    char store_path[PATH_MAX], ports[300], threads[16];
+    char store_path[PATH_MAX], ports[300], threads[16], request_timeout[16];
     const char *mg_opts[32];
     struct mg_callbacks cb;
     struct mg_context *ctx = NULL;
@@ -934,6 +943,10 @@ int main(int argc, char **argv)
     so.path = store_path;
     if (o.no_group_commit)
         so.flags |= JOBS_STORE_NO_GROUP_COMMIT;
+    if (o.max_store_mib) {
+        so.max_map_size = (size_t)o.max_store_mib << 20;
+        so.map_size = so.max_map_size < ((size_t)64 << 20) ? so.max_map_size : 0;
+    }
     if ((rc = jobs_store_open(&app.store, &so)) != 0) {
         fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", store_path,
                 jobs_strerror(rc), jobs_error_last());
@@ -958,6 +971,7 @@ int main(int argc, char **argv)
         goto out_lib;
     }
     snprintf(ports, sizeof ports, "%s%s", o.listen, o.tls_cert ? "s" : "");
+    snprintf(request_timeout, sizeof request_timeout, "%u", o.request_timeout * 1000u);
     snprintf(threads, sizeof threads, "%u", o.threads);
     n = 0;
     mg_opts[n++] = "listening_ports";
@@ -969,7 +983,7 @@ int main(int argc, char **argv)
     mg_opts[n++] = "keep_alive_timeout_ms";
     mg_opts[n++] = "5000";
     mg_opts[n++] = "request_timeout_ms";
-    mg_opts[n++] = "30000";
+    mg_opts[n++] = request_timeout;
     mg_opts[n++] = "tcp_nodelay";
     mg_opts[n++] = "1";
     mg_opts[n++] = "decode_url";

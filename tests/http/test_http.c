@@ -15,6 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <curl/curl.h>
 
@@ -598,6 +603,111 @@ static void test_pagesize(void **state)
     }
 }
 
+/* ---- limits: a full store, a slow client --------------------------------------------------- */
+
+/* A store capped by --max-store-size fills up: creates answer 507 fault 105 and change nothing;
+ * everything acknowledged before reads back, and the server goes on answering. */
+static void test_full_store_answers_507(void **state)
+{
+    const char *extra[] = {"--max-store-size", "1", NULL};
+    char tok[128], auth[160], body[512], name[260];
+    long stack, created = 0, count = -1;
+    server s;
+    resp r;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-http-XXXXXX");
+    assert_non_null(mkdtemp(s.dir));
+    assert_int_equal(add_user(s.dir, "erin", NULL, "erin-pw"), 0);
+    assert_int_equal(start_server(&s, extra), 0);
+    login_to(&s, tok, sizeof tok, "erin", "erin-pw");
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    stack = create_on(&s, "/blockstacks", auth, "{\"name\":\"filler\"}");
+    memset(name, 'n', 240);
+    for (long i = 0; i < 20000; i++) {
+        snprintf(name + 240, sizeof name - 240, "%08ld", i);
+        snprintf(body, sizeof body, "{\"name\":\"%s\",\"stack_id\":%ld,\"schedule_id\":5}",
+                 name, stack);
+        request_to(&r, &s, "POST", "/jobs", auth, body, strlen(body));
+        if (r.status != 201) {
+            EXPECT(&r, 507, "{\"code\":105,");
+            resp_free(&r);
+            break;
+        }
+        resp_free(&r);
+        created++;
+    }
+    assert_true(created > 10 && created < 20000);
+    /* Refused again, and the store holds exactly what was acknowledged. */
+    request_to(&r, &s, "POST", "/jobs", auth, body, strlen(body));
+    EXPECT(&r, 507, "{\"code\":105,");
+    resp_free(&r);
+    request_to(&r, &s, "GET", "/jobs", auth, NULL, 0);
+    EXPECT(&r, 200, "\"count\":");
+    assert_int_equal(sscanf(r.body, "{\"count\":%ld", &count), 1);
+    resp_free(&r);
+    assert_int_equal(count, created);
+    assert_int_equal(halt_server(&s), 0);
+    {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "'%s' check --data '%s' >/dev/null", server_bin, s.dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    assert_int_equal(stop_server(&s), 0);
+}
+
+/* A client that sends its request a byte a second is cut off by --request-timeout, and does not
+ * hold the server meanwhile. The bound asserted is generous: it is not a timing test. */
+static void test_slow_client_is_cut_off(void **state)
+{
+    const char *extra[] = {"--request-timeout", "2", "--threads", "2", NULL};
+    static const char req[] = "GET /schedules HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+    struct sockaddr_in a;
+    server s;
+    resp r;
+    int fd, closed_after = -1;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(start_server(&s, extra), 0);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)s.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    for (int i = 0; i < (int)sizeof req - 1 && i < 30; i++) {
+        char c;
+        struct timeval tv = {1, 0};
+        fd_set rd;
+
+        if (send(fd, &req[i], 1, MSG_NOSIGNAL) != 1) {
+            closed_after = i;
+            break;
+        }
+        if (i == 1) { /* meanwhile, another client is served */
+            request_to(&r, &s, "GET", "/schedules", NULL, NULL, 0);
+            EXPECT(&r, 200, "\"schedules\":[");
+            resp_free(&r);
+        }
+        FD_ZERO(&rd);
+        FD_SET(fd, &rd);
+        if (select(fd + 1, &rd, NULL, NULL, &tv) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0) {
+            closed_after = i;
+            break;
+        }
+    }
+    close(fd);
+    if (closed_after < 0)
+        fail_msg("a client sending a byte a second was not cut off in 30 s");
+    request_to(&r, &s, "GET", "/schedules", NULL, NULL, 0);
+    EXPECT(&r, 200, "\"schedules\":[");
+    resp_free(&r);
+    assert_int_equal(stop_server(&s), 0);
+}
+
 /* `jobs-server check` on the store of the running server, after the tests above wrote to it. */
 static void test_check_command_on_a_live_store(void **state)
 {
@@ -642,6 +752,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_idempotency_key, logged_in),
         cmocka_unit_test_setup(test_pagesize, logged_in),
         cmocka_unit_test(test_check_command_on_a_live_store),
+        cmocka_unit_test(test_full_store_answers_507),
+        cmocka_unit_test(test_slow_client_is_cut_off),
     };
 
     if (argc != 2) {
