@@ -26,8 +26,17 @@
 #include "harness.h"
 
 static server srv;          /* the shared server of the group */
+static server own;          /* a test's own server, stopped by stop_own() even when it fails */
 static char alice_tok[128]; /* sessions of the group's users */
 static char bob_tok[128];
+
+static int stop_own(void **state)
+{
+    (void)state;
+    stop_server(&own); /* a no-op when the test stopped it */
+    memset(&own, 0, sizeof own);
+    return 0;
+}
 
 static void request(resp *r, const char *method, const char *path, const char *auth,
                     const char *body)
@@ -219,33 +228,32 @@ static void test_session_ttl_expires_sessions(void **state)
 {
     char tok[128], body[] = "{\"username\":\"dave\",\"password\":\"dave-pw\"}";
     char cookie[160], bearer[160];
-    server s;
     resp r;
 
     (void)state;
-    memset(&s, 0, sizeof s);
-    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-http-XXXXXX");
-    assert_non_null(mkdtemp(s.dir));
-    assert_int_equal(add_user(s.dir, "dave", NULL, "dave-pw"), 0);
-    assert_int_equal(start_server(&s, (const char *[]){"--session-ttl", "2", NULL}), 0);
-    request_to(&r, &s, "POST", "/authenticate", NULL, body, strlen(body));
+    memset(&own, 0, sizeof own);
+    snprintf(own.dir, sizeof own.dir, "/tmp/jobs-http-XXXXXX");
+    assert_non_null(mkdtemp(own.dir));
+    assert_int_equal(add_user(own.dir, "dave", NULL, "dave-pw"), 0);
+    assert_int_equal(start_server(&own, (const char *[]){"--session-ttl", "2", NULL}), 0);
+    request_to(&r, &own, "POST", "/authenticate", NULL, body, strlen(body));
     EXPECT(&r, 200, "{\"code\":0,");
     assert_non_null(strstr(r.headers, "; Path=/; Max-Age=2\r\n"));
     token_from(tok, sizeof tok, &r);
     resp_free(&r);
     snprintf(cookie, sizeof cookie, "C:%s", tok);
     snprintf(bearer, sizeof bearer, "B:%s", tok);
-    request_to(&r, &s, "GET", "/jobs", bearer, NULL, 0);
+    request_to(&r, &own, "GET", "/jobs", bearer, NULL, 0);
     EXPECT(&r, 200, "\"jobs\":[");
     resp_free(&r);
     sleep(3);
-    request_to(&r, &s, "GET", "/jobs", bearer, NULL, 0);
+    request_to(&r, &own, "GET", "/jobs", bearer, NULL, 0);
     EXPECT(&r, 401, "{\"code\":100,");
     resp_free(&r);
-    request_to(&r, &s, "GET", "/jobs", cookie, NULL, 0);
+    request_to(&r, &own, "GET", "/jobs", cookie, NULL, 0);
     EXPECT(&r, 401, "{\"code\":100,");
     resp_free(&r);
-    assert_int_equal(stop_server(&s), 0);
+    assert_int_equal(stop_server(&own), 0);
 }
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
@@ -436,22 +444,21 @@ static void test_blockstacks(void **state)
 
 static void test_fault_status_500_switch(void **state)
 {
-    server s;
     resp r;
 
     (void)state;
-    memset(&s, 0, sizeof s);
-    assert_int_equal(start_server(&s, (const char *[]){"--fault-status-500", NULL}), 0);
-    request_to(&r, &s, "GET", "/nowhere", NULL, NULL, 0);
+    memset(&own, 0, sizeof own);
+    assert_int_equal(start_server(&own, (const char *[]){"--fault-status-500", NULL}), 0);
+    request_to(&r, &own, "GET", "/nowhere", NULL, NULL, 0);
     EXPECT(&r, 500, "{\"code\":101,");
     resp_free(&r);
-    request_to(&r, &s, "GET", "/jobs", NULL, NULL, 0);
+    request_to(&r, &own, "GET", "/jobs", NULL, NULL, 0);
     EXPECT(&r, 500, "{\"code\":100,");
     resp_free(&r);
-    request_to(&r, &s, "GET", "/schedules", NULL, NULL, 0); /* success is unchanged */
+    request_to(&r, &own, "GET", "/schedules", NULL, NULL, 0); /* success is unchanged */
     EXPECT(&r, 200, "\"schedules\":[");
     resp_free(&r);
-    assert_int_equal(stop_server(&s), 0);
+    assert_int_equal(stop_server(&own), 0);
 }
 
 /* ---- conditional writes, idempotency keys, pagesize --------------------------------------- */
@@ -612,24 +619,23 @@ static void test_full_store_answers_507(void **state)
     const char *extra[] = {"--max-store-size", "1", NULL};
     char tok[128], auth[160], body[512], name[260];
     long stack, created = 0, count = -1;
-    server s;
     resp r;
 
     (void)state;
-    memset(&s, 0, sizeof s);
-    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-http-XXXXXX");
-    assert_non_null(mkdtemp(s.dir));
-    assert_int_equal(add_user(s.dir, "erin", NULL, "erin-pw"), 0);
-    assert_int_equal(start_server(&s, extra), 0);
-    login_to(&s, tok, sizeof tok, "erin", "erin-pw");
+    memset(&own, 0, sizeof own);
+    snprintf(own.dir, sizeof own.dir, "/tmp/jobs-http-XXXXXX");
+    assert_non_null(mkdtemp(own.dir));
+    assert_int_equal(add_user(own.dir, "erin", NULL, "erin-pw"), 0);
+    assert_int_equal(start_server(&own, extra), 0);
+    login_to(&own, tok, sizeof tok, "erin", "erin-pw");
     snprintf(auth, sizeof auth, "B:%s", tok);
-    stack = create_on(&s, "/blockstacks", auth, "{\"name\":\"filler\"}");
+    stack = create_on(&own, "/blockstacks", auth, "{\"name\":\"filler\"}");
     memset(name, 'n', 240);
     for (long i = 0; i < 20000; i++) {
         snprintf(name + 240, sizeof name - 240, "%08ld", i);
         snprintf(body, sizeof body, "{\"name\":\"%s\",\"stack_id\":%ld,\"schedule_id\":5}",
                  name, stack);
-        request_to(&r, &s, "POST", "/jobs", auth, body, strlen(body));
+        request_to(&r, &own, "POST", "/jobs", auth, body, strlen(body));
         if (r.status != 201) {
             EXPECT(&r, 507, "{\"code\":105,");
             resp_free(&r);
@@ -640,21 +646,21 @@ static void test_full_store_answers_507(void **state)
     }
     assert_true(created > 10 && created < 20000);
     /* Refused again, and the store holds exactly what was acknowledged. */
-    request_to(&r, &s, "POST", "/jobs", auth, body, strlen(body));
+    request_to(&r, &own, "POST", "/jobs", auth, body, strlen(body));
     EXPECT(&r, 507, "{\"code\":105,");
     resp_free(&r);
-    request_to(&r, &s, "GET", "/jobs", auth, NULL, 0);
+    request_to(&r, &own, "GET", "/jobs", auth, NULL, 0);
     EXPECT(&r, 200, "\"count\":");
     assert_int_equal(sscanf(r.body, "{\"count\":%ld", &count), 1);
     resp_free(&r);
     assert_int_equal(count, created);
-    assert_int_equal(halt_server(&s), 0);
+    assert_int_equal(halt_server(&own), 0);
     {
         char cmd[512];
-        snprintf(cmd, sizeof cmd, "'%s' check --data '%s' >/dev/null", server_bin, s.dir);
+        snprintf(cmd, sizeof cmd, "'%s' check --data '%s' >/dev/null", server_bin, own.dir);
         assert_int_equal(system(cmd), 0);
     }
-    assert_int_equal(stop_server(&s), 0);
+    assert_int_equal(stop_server(&own), 0);
 }
 
 /* A client that sends its request a byte a second is cut off by --request-timeout, and does not
@@ -664,18 +670,17 @@ static void test_slow_client_is_cut_off(void **state)
     const char *extra[] = {"--request-timeout", "2", "--threads", "2", NULL};
     static const char req[] = "GET /schedules HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
     struct sockaddr_in a;
-    server s;
     resp r;
     int fd, closed_after = -1;
 
     (void)state;
-    memset(&s, 0, sizeof s);
-    assert_int_equal(start_server(&s, extra), 0);
+    memset(&own, 0, sizeof own);
+    assert_int_equal(start_server(&own, extra), 0);
     fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)s.port);
+    a.sin_port = htons((uint16_t)own.port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     for (int i = 0; i < (int)sizeof req - 1 && i < 30; i++) {
@@ -687,7 +692,7 @@ static void test_slow_client_is_cut_off(void **state)
             break;
         }
         if (i == 1) { /* meanwhile, another client is served */
-            request_to(&r, &s, "GET", "/schedules", NULL, NULL, 0);
+            request_to(&r, &own, "GET", "/schedules", NULL, NULL, 0);
             EXPECT(&r, 200, "\"schedules\":[");
             resp_free(&r);
         }
@@ -707,10 +712,10 @@ static void test_slow_client_is_cut_off(void **state)
     close(fd);
     if (closed_after < 0)
         fail_msg("a client sending a byte a second was not cut off in 30 s");
-    request_to(&r, &s, "GET", "/schedules", NULL, NULL, 0);
+    request_to(&r, &own, "GET", "/schedules", NULL, NULL, 0);
     EXPECT(&r, 200, "\"schedules\":[");
     resp_free(&r);
-    assert_int_equal(stop_server(&s), 0);
+    assert_int_equal(stop_server(&own), 0);
 }
 
 /* `jobs-server check` on the store of the running server, after the tests above wrote to it. */
@@ -750,15 +755,15 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_users_are_isolated, logged_in),
         cmocka_unit_test_setup(test_schedules, logged_in),
         cmocka_unit_test_setup(test_blockstacks, logged_in),
-        cmocka_unit_test(test_fault_status_500_switch),
+        cmocka_unit_test_teardown(test_fault_status_500_switch, stop_own),
         cmocka_unit_test(test_tampered_and_logged_out_tokens_are_401),
-        cmocka_unit_test(test_session_ttl_expires_sessions),
+        cmocka_unit_test_teardown(test_session_ttl_expires_sessions, stop_own),
         cmocka_unit_test_setup(test_etag_and_if_match, logged_in),
         cmocka_unit_test_setup(test_idempotency_key, logged_in),
         cmocka_unit_test_setup(test_pagesize, logged_in),
         cmocka_unit_test(test_check_command_on_a_live_store),
-        cmocka_unit_test(test_full_store_answers_507),
-        cmocka_unit_test(test_slow_client_is_cut_off),
+        cmocka_unit_test_teardown(test_full_store_answers_507, stop_own),
+        cmocka_unit_test_teardown(test_slow_client_is_cut_off, stop_own),
     };
 
     if (argc != 2) {
