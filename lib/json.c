@@ -259,25 +259,52 @@ int jobs_json_encode_job(char **out, const jobs_job *job, unsigned int flags)
     return jb_finish(&b, out);
 }
 
-int jobs_json_encode_job_page(char **out, const jobs_job_page *page)
+/* A page of any kind: the head, then each item as `put` writes it. */
+typedef void (*put_item_fn)(jbuf *b, const void *item);
+
+static int encode_page(char **out, const char *fn, const char *key, uint64_t count,
+                       uint32_t page_size, uint64_t page, size_t n, const void *items,
+                       size_t item_size, size_t item_guess, put_item_fn put)
 {
     jbuf b = {0};
-    int rc;
 
-    if ((rc = encode_start(out, page, "jobs_json_encode_job_page")))
-        return rc;
-    if (page->n && !page->jobs)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_job_page: n is %zu but jobs is NULL",
-                           page->n);
-    jb_reserve(&b, 64 + page->n * 160); /* a job without a long name is about 110 bytes */
-    put_page_head(&b, page->count, page->page_size, page->page, "jobs");
-    for (size_t i = 0; i < page->n; i++) {
+    if (n && !items)
+        return jobs__error(JOBS_EINVAL, "%s: n is %zu but %s is NULL", fn, n, key);
+    jb_reserve(&b, 64 + n * item_guess); /* one allocation for a page of ordinary items */
+    put_page_head(&b, count, page_size, page, key);
+    for (size_t i = 0; i < n; i++) {
         if (i)
             jb_put(&b, ",", 1);
-        put_job(&b, &page->jobs[i], 0);
+        put(&b, (const char *)items + i * item_size);
     }
     jb_lit(&b, "]}");
     return jb_finish(&b, out);
+}
+
+static void put_job_item(jbuf *b, const void *item)
+{
+    put_job(b, item, 0);
+}
+
+static void put_schedule_item(jbuf *b, const void *item)
+{
+    put_schedule(b, item);
+}
+
+static void put_stack_item(jbuf *b, const void *item)
+{
+    put_stack(b, item);
+}
+
+int jobs_json_encode_job_page(char **out, const jobs_job_page *page)
+{
+    static const char fn[] = "jobs_json_encode_job_page";
+    int rc = encode_start(out, page, fn);
+
+    /* a job without a long name is about 110 bytes */
+    return rc ? rc
+              : encode_page(out, fn, "jobs", page->count, page->page_size, page->page, page->n,
+                            page->jobs, sizeof(*page->jobs), 160, put_job_item);
 }
 
 int jobs_json_encode_schedule(char **out, const jobs_schedule *schedule)
@@ -293,23 +320,13 @@ int jobs_json_encode_schedule(char **out, const jobs_schedule *schedule)
 
 int jobs_json_encode_schedule_page(char **out, const jobs_schedule_page *page)
 {
-    jbuf b = {0};
-    int rc;
+    static const char fn[] = "jobs_json_encode_schedule_page";
+    int rc = encode_start(out, page, fn);
 
-    if ((rc = encode_start(out, page, "jobs_json_encode_schedule_page")))
-        return rc;
-    if (page->n && !page->schedules)
-        return jobs__error(JOBS_EINVAL,
-                           "jobs_json_encode_schedule_page: n is %zu but schedules is NULL",
-                           page->n);
-    put_page_head(&b, page->count, page->page_size, page->page, "schedules");
-    for (size_t i = 0; i < page->n; i++) {
-        if (i)
-            jb_put(&b, ",", 1);
-        put_schedule(&b, &page->schedules[i]);
-    }
-    jb_lit(&b, "]}");
-    return jb_finish(&b, out);
+    return rc ? rc
+              : encode_page(out, fn, "schedules", page->count, page->page_size, page->page,
+                            page->n, page->schedules, sizeof(*page->schedules), 96,
+                            put_schedule_item);
 }
 
 int jobs_json_encode_stack(char **out, const jobs_stack *stack)
@@ -325,22 +342,12 @@ int jobs_json_encode_stack(char **out, const jobs_stack *stack)
 
 int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page)
 {
-    jbuf b = {0};
-    int rc;
+    static const char fn[] = "jobs_json_encode_stack_page";
+    int rc = encode_start(out, page, fn);
 
-    if ((rc = encode_start(out, page, "jobs_json_encode_stack_page")))
-        return rc;
-    if (page->n && !page->stacks)
-        return jobs__error(JOBS_EINVAL,
-                           "jobs_json_encode_stack_page: n is %zu but stacks is NULL", page->n);
-    put_page_head(&b, page->count, page->page_size, page->page, "stacks");
-    for (size_t i = 0; i < page->n; i++) {
-        if (i)
-            jb_put(&b, ",", 1);
-        put_stack(&b, &page->stacks[i]);
-    }
-    jb_lit(&b, "]}");
-    return jb_finish(&b, out);
+    return rc ? rc
+              : encode_page(out, fn, "stacks", page->count, page->page_size, page->page, page->n,
+                            page->stacks, sizeof(*page->stacks), 80, put_stack_item);
 }
 
 int jobs_json_encode_id(char **out, uint64_t id)
