@@ -364,20 +364,12 @@ static int check_job_entries(MDB_txn *txn, jobs_store *s, MDB_dbi dbi, uint64_t 
 /* ---- the rank index
  * ------------------------------------------------------------------------ */
 
-static size_t rank_key(unsigned char key[13], uint64_t owner, char tag, uint32_t n)
-{
-    jobs__be64_put(key, owner);
-    key[8] = (unsigned char)tag;
-    jobs__rank_value(key + 9, n);
-    return tag == 'S' ? 9 : 13;
-}
-
 static int rank_u64(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
                     uint64_t *out)
 {
     unsigned char key[13];
     MDB_val v;
-    int rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, tag, n), &v);
+    int rc = jobs__get(txn, s->job_rank, key, jobs__rank_key(key, owner, tag, n), &v);
 
     *out = 0;
     if (rc)
@@ -400,18 +392,11 @@ static int check_owner_rank(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_
     MDB_cursor *c = NULL;
     int rc, mrc;
 
-    rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, 'S', 0), &v);
-    if (rc == JOBS_ENOTFOUND)
-        st[0] = st[1] = 0;
-    else if (rc)
+    if ((rc = jobs__rank_state(txn, s, owner, &st[0], &st[1])))
         return rc;
-    else if (v.mv_size != sizeof(st))
-        return CORRUPT("check: owner %llu's rank state is malformed", U(owner));
-    else
-        memcpy(st, v.mv_data, sizeof(st));
     /* A bucket holds at least one id ever assigned: more buckets than ids is
      * impossible. */
-    if (st[1] > JOBS__RANK_BUCKET || (st[0] == 0) != (st[1] == 0) || st[0] >= next_id)
+    if (st[0] >= next_id)
         return CORRUPT("check: owner %llu's rank state is impossible (%llu buckets)", U(owner),
                        U(st[0]));
     while (top < st[0])
@@ -479,7 +464,7 @@ static int check_owner_rank(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_
     }
     /* No other nodes: the tree's entries are exactly its non-zero nodes up to
      * top. */
-    rank_key(key, owner, 'F', 0);
+    jobs__rank_key(key, owner, 'F', 0);
     k.mv_size = 13;
     k.mv_data = key;
     if ((mrc = mdb_cursor_open(txn, s->job_rank, &c)))

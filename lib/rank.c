@@ -23,19 +23,6 @@ typedef struct rank_state {
     uint32_t fill;    /* insertions into the last one */
 } rank_state;
 
-static size_t rank_key(unsigned char key[13], uint64_t owner, char tag, uint32_t n)
-{
-    jobs__be64_put(key, owner);
-    key[8] = (unsigned char)tag;
-    if (tag == 'S')
-        return 9;
-    key[9] = (unsigned char)(n >> 24);
-    key[10] = (unsigned char)(n >> 16);
-    key[11] = (unsigned char)(n >> 8);
-    key[12] = (unsigned char)n;
-    return 13;
-}
-
 static int corrupt(uint64_t owner)
 {
     return jobs__error(JOBS_ECORRUPT, "the job rank index of owner %llu is corrupt",
@@ -46,7 +33,7 @@ static int state_get(MDB_txn *txn, jobs_store *s, uint64_t owner, rank_state *st
 {
     unsigned char key[13];
     MDB_val v;
-    int rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, 'S', 0), &v);
+    int rc = jobs__get(txn, s->job_rank, key, jobs__rank_key(key, owner, 'S', 0), &v);
 
     memset(st, 0, sizeof(*st));
     if (rc == JOBS_ENOTFOUND)
@@ -61,12 +48,23 @@ static int state_get(MDB_txn *txn, jobs_store *s, uint64_t owner, rank_state *st
     return 0;
 }
 
+int jobs__rank_state(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t *buckets,
+                     uint32_t *fill)
+{
+    rank_state st;
+    int rc = state_get(txn, s, owner, &st);
+
+    *buckets = st.buckets;
+    *fill = st.fill;
+    return rc;
+}
+
 static int u64_get(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
                    uint64_t *out)
 {
     unsigned char key[13];
     MDB_val v;
-    int rc = jobs__get(txn, s->job_rank, key, rank_key(key, owner, tag, n), &v);
+    int rc = jobs__get(txn, s->job_rank, key, jobs__rank_key(key, owner, tag, n), &v);
 
     *out = 0;
     if (rc == JOBS_ENOTFOUND)
@@ -83,7 +81,7 @@ static int u64_put(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32
                    uint64_t value)
 {
     unsigned char key[13];
-    size_t klen = rank_key(key, owner, tag, n);
+    size_t klen = jobs__rank_key(key, owner, tag, n);
 
     if (tag == 'F' && value == 0) { /* an empty node is no node */
         int rc = jobs__del(txn, s->job_rank, key, klen);
@@ -150,7 +148,7 @@ static int append_one(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id, 
     }
     st.fill++;
     if ((rc = tree_add(txn, s, owner, st.buckets, top_of(st.buckets), +1)) ||
-        (rc = jobs__put(txn, s->job_rank, key, rank_key(key, owner, 'S', 0), &st, sizeof(st),
+        (rc = jobs__put(txn, s->job_rank, key, jobs__rank_key(key, owner, 'S', 0), &st, sizeof(st),
                         0)))
         return rc;
     *bucket = st.buckets;
@@ -182,7 +180,7 @@ int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, 
         return jobs__mdb_error(rc, "the job rank index");
     for (uint32_t step = top; step > 0; step >>= 1) {
         unsigned char key[13];
-        MDB_val k = {rank_key(key, owner, 'F', pos + step), key}, v;
+        MDB_val k = {jobs__rank_key(key, owner, 'F', pos + step), key}, v;
         uint64_t n = 0;
 
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);

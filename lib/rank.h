@@ -42,6 +42,23 @@ static inline void jobs__rank_value(unsigned char v[4], uint32_t bucket)
     v[3] = (unsigned char)bucket;
 }
 
+/* A key of job_rank: owner(8) tag(1), then for 'B' and 'F' the bucket or node (4, big-endian).
+ * Returns its length. The one definition of the layout, for rank.c and the verifier. */
+static inline size_t jobs__rank_key(unsigned char key[13], uint64_t owner, char tag, uint32_t n)
+{
+    jobs__be64_put(key, owner);
+    key[8] = (unsigned char)tag;
+    if (tag == 'S')
+        return 9;
+    jobs__rank_value(key + 9, n);
+    return 13;
+}
+
+/* An owner's index state: the buckets opened and the insertions into the last (both 0 for an
+ * owner without one). JOBS_ECORRUPT for a malformed or impossible state. */
+int jobs__rank_state(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t *buckets,
+                     uint32_t *fill);
+
 static inline int jobs__rank_value_get(uint32_t *bucket, const MDB_val *v)
 {
     const unsigned char *p = v->mv_data;
