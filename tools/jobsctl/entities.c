@@ -46,6 +46,36 @@ static void page_footer(uint64_t count, uint32_t page_size, uint64_t page, size_
         printf("page %llu of %llu (%llu %s %s)\n", U(page), U(pages), U(count), many, whose);
 }
 
+/* How a kind of record prints as a table: the columns, and a row per record. */
+typedef struct table_kind {
+    size_t cols;
+    const char *const *head;
+    const char *align;
+    size_t item_size;
+    void (*row)(ctl_table *t, const void *item);
+} table_kind;
+
+/* n records of a kind, contiguous at `items`, as one table. */
+static void print_table(const table_kind *k, const void *items, size_t n)
+{
+    ctl_table t;
+
+    ctl_table_init(&t, k->cols, k->head, k->align);
+    for (size_t i = 0; i < n; i++)
+        k->row(&t, (const char *)items + i * k->item_size);
+    ctl_table_print(&t);
+    ctl_table_free(&t);
+}
+
+/* A page as a table (when it has records), then its footer. */
+static void print_page(const table_kind *k, const void *items, size_t n, uint64_t count,
+                       uint32_t page_size, uint64_t page, const char *many, const char *whose)
+{
+    if (n > 0)
+        print_table(k, items, n);
+    page_footer(count, page_size, page, n, many, whose);
+}
+
 /* Name options of update commands: --name NAME, or --no-name for none. */
 static int name_change(const char **name, bool *given, const ctl_args *a)
 {
@@ -60,8 +90,9 @@ static int name_change(const char **name, bool *given, const ctl_args *a)
 
 static const char *const job_head[] = {"ID", "NAME", "STACK", "SCHEDULE", "STATE", "NEXT RUN"};
 
-static void job_row(ctl_table *t, const jobs_job *j)
+static void job_row(ctl_table *t, const void *item)
 {
+    const jobs_job *j = item;
     char when[40];
 
     ctl_table_cell(t, "%llu", U(j->id));
@@ -72,19 +103,16 @@ static void job_row(ctl_table *t, const jobs_job *j)
     ctl_table_cell(t, "%s", j->do_run ? ctl_time(when, j->next_run) : "-");
 }
 
+static const table_kind job_table = {6, job_head, "rlrrll", sizeof(jobs_job), job_row};
+
 static int print_job(const ctl *c, const jobs_job *job)
 {
-    ctl_table t;
-
     if (c->json) {
         char *json;
 
         return ctl_print_json(jobs_json_encode_job(&json, job, 0), &json);
     }
-    ctl_table_init(&t, 6, job_head, "rlrrll");
-    job_row(&t, job);
-    ctl_table_print(&t);
-    ctl_table_free(&t);
+    print_table(&job_table, job, 1);
     return CTL_OK;
 }
 
@@ -107,17 +135,9 @@ static int jobs_list_run(ctl *c, const ctl_args *a)
         rc = ctl_print_json(jobs_json_encode_job_page(&json, p), &json);
     } else {
         char whose[64];
-        ctl_table t;
 
         snprintf(whose, sizeof whose, "of owner %llu", U(owner));
-        if (p->n > 0) {
-            ctl_table_init(&t, 6, job_head, "rlrrll");
-            for (size_t i = 0; i < p->n; i++)
-                job_row(&t, &p->jobs[i]);
-            ctl_table_print(&t);
-            ctl_table_free(&t);
-        }
-        page_footer(p->count, p->page_size, p->page, p->n, "jobs", whose);
+        print_page(&job_table, p->jobs, p->n, p->count, p->page_size, p->page, "jobs", whose);
     }
     jobs_job_page_free(p);
     return rc;
@@ -248,8 +268,9 @@ static int jobs_delete_run(ctl *c, const ctl_args *a)
 
 static const char *const schedule_head[] = {"ID", "NAME", "OWNER", "RUNS"};
 
-static void schedule_row(ctl_table *t, const jobs_schedule *s)
+static void schedule_row(ctl_table *t, const void *item)
 {
+    const jobs_schedule *s = item;
     char buf[40];
 
     ctl_table_cell(t, "%llu", U(s->id));
@@ -264,19 +285,17 @@ static void schedule_row(ctl_table *t, const jobs_schedule *s)
         ctl_table_cell(t, "every %s", ctl_duration(buf, s->period));
 }
 
+static const table_kind schedule_table = {4, schedule_head, "rlrl", sizeof(jobs_schedule),
+                                           schedule_row};
+
 static int print_schedule(const ctl *c, const jobs_schedule *s)
 {
-    ctl_table t;
-
     if (c->json) {
         char *json;
 
         return ctl_print_json(jobs_json_encode_schedule(&json, s), &json);
     }
-    ctl_table_init(&t, 4, schedule_head, "rlrl");
-    schedule_row(&t, s);
-    ctl_table_print(&t);
-    ctl_table_free(&t);
+    print_table(&schedule_table, s, 1);
     return CTL_OK;
 }
 
@@ -324,17 +343,10 @@ static int schedules_list_run(ctl *c, const ctl_args *a)
         rc = ctl_print_json(jobs_json_encode_schedule_page(&json, p), &json);
     } else {
         char whose[64];
-        ctl_table t;
 
         snprintf(whose, sizeof whose, "visible to owner %llu", U(owner));
-        if (p->n > 0) {
-            ctl_table_init(&t, 4, schedule_head, "rlrl");
-            for (size_t i = 0; i < p->n; i++)
-                schedule_row(&t, &p->schedules[i]);
-            ctl_table_print(&t);
-            ctl_table_free(&t);
-        }
-        page_footer(p->count, p->page_size, p->page, p->n, "schedules", whose);
+        print_page(&schedule_table, p->schedules, p->n, p->count, p->page_size, p->page,
+                   "schedules", whose);
     }
     jobs_schedule_page_free(p);
     return rc;
@@ -413,13 +425,17 @@ static int schedules_update_run(ctl *c, const ctl_args *a)
 
 static const char *const stack_head[] = {"ID", "NAME", "OWNER", "PUBLIC"};
 
-static void stack_row(ctl_table *t, const jobs_stack *s)
+static void stack_row(ctl_table *t, const void *item)
 {
+    const jobs_stack *s = item;
+
     ctl_table_cell(t, "%llu", U(s->id));
     ctl_table_cell(t, "%s", s->name);
     ctl_table_cell(t, "%llu", U(s->owner));
     ctl_table_cell(t, "%s", s->is_public ? "yes" : "no");
 }
+
+static const table_kind stack_table = {4, stack_head, "rlrl", sizeof(jobs_stack), stack_row};
 
 static int stacks_list_run(ctl *c, const ctl_args *a)
 {
@@ -440,17 +456,10 @@ static int stacks_list_run(ctl *c, const ctl_args *a)
         rc = ctl_print_json(jobs_json_encode_stack_page(&json, p), &json);
     } else {
         char whose[64];
-        ctl_table t;
 
         snprintf(whose, sizeof whose, "visible to owner %llu", U(owner));
-        if (p->n > 0) {
-            ctl_table_init(&t, 4, stack_head, "rlrl");
-            for (size_t i = 0; i < p->n; i++)
-                stack_row(&t, &p->stacks[i]);
-            ctl_table_print(&t);
-            ctl_table_free(&t);
-        }
-        page_footer(p->count, p->page_size, p->page, p->n, "stacks", whose);
+        print_page(&stack_table, p->stacks, p->n, p->count, p->page_size, p->page, "stacks",
+                   whose);
     }
     jobs_stack_page_free(p);
     return rc;
@@ -460,7 +469,6 @@ static int stacks_get_run(ctl *c, const ctl_args *a)
 {
     jobs_stack *s = NULL;
     uint64_t owner, id;
-    ctl_table t;
     int rc;
 
     if ((rc = owner_arg(&owner, a, 0)) || (rc = ctl_pos_u64(&id, a, 0, "stack id", 1, JOBS_ID_MAX)))
@@ -474,10 +482,7 @@ static int stacks_get_run(ctl *c, const ctl_args *a)
 
         rc = ctl_print_json(jobs_json_encode_stack(&json, s), &json);
     } else {
-        ctl_table_init(&t, 4, stack_head, "rlrl");
-        stack_row(&t, s);
-        ctl_table_print(&t);
-        ctl_table_free(&t);
+        print_table(&stack_table, s, 1);
     }
     jobs_stack_free(s);
     return rc;
