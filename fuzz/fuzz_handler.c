@@ -1,6 +1,6 @@
 /* fuzz_handler: the whole HTTP API of jobs-server in-process, without sockets: srv_handle()
  * (examples/server/handler.c) on a real store, user file, session table and metrics, followed
- * by what main.c does with each answer (the metrics counters and the access-log line).
+ * by what server.c does with each answer (the metrics counters and the access-log line).
  *
  * Input: a request in HTTP's shape, lines ending in '\n':
  *   METHOD path[?query]
@@ -322,7 +322,7 @@ static bool utf8_valid(const unsigned char *s)
     return true;
 }
 
-/* What main.c does after srv_handle(): count the request, write its access-log line. */
+/* What server.c does after srv_handle(): count the request, write its access-log line. */
 static void check_access_log(const srv_response *res, const srv_request *req, const srv_route *r)
 {
     char line[SRV_ACCESS_LINE_MAX];

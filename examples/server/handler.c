@@ -447,7 +447,7 @@ static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t
 
 /* ---- operations ---------------------------------------------------------------------------- */
 
-static int64_t monotonic_ms(void)
+int64_t srv_monotonic_ms(void)
 {
     struct timespec ts;
 
@@ -466,7 +466,7 @@ static void route_health(srv_response *res, srv_app *app)
     char *json = malloc(256);
 
     if (app->heartbeat) {
-        int64_t age = monotonic_ms() - atomic_load(app->heartbeat);
+        int64_t age = srv_monotonic_ms() - atomic_load(app->heartbeat);
         scheduler = age <= app->heartbeat_max_age_ms ? "ok" : "stalled";
         ok = ok && age <= app->heartbeat_max_age_ms;
     }

@@ -83,6 +83,9 @@ void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg
 /** The reason phrase of an HTTP status ("Not Found"). */
 const char *srv_status_text(int status);
 
+/** CLOCK_MONOTONIC in milliseconds (the scheduler's heartbeat, request durations). */
+int64_t srv_monotonic_ms(void);
+
 /** Frees the body of a response. Accepts a zeroed response. */
 void srv_response_free(srv_response *res);
 
