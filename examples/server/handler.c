@@ -56,43 +56,28 @@ static void add_header(srv_response *res, const char *fmt, ...)
 /* Takes ownership of `json` (from a jobs_json_* encoder). */
 static void set_body(srv_response *res, int status, char *json)
 {
-    static const char oom[] = "{\"code\":106,\"msg\":\"out of memory\"}";
-
     free(res->body);
     if (!json) {
+        char oom[64];
+        int n = snprintf(oom, sizeof oom, "{\"code\":%d,\"msg\":\"out of memory\"}",
+                         SRV_FAULT_INTERNAL);
+
         status = 500;
-        json = malloc(sizeof oom);
-        if (json)
-            memcpy(json, oom, sizeof oom);
+        if ((json = malloc((size_t)n + 1)) != NULL)
+            memcpy(json, oom, (size_t)n + 1);
     }
     res->status = status;
     res->body = json;
     res->body_len = json ? strlen(json) : 0;
 }
 
-static int fault_status(int fault)
+int srv_fault_status(int fault)
 {
     switch (fault) {
-    case 3:
-    case SRV_FAULT_UNAUTH: return 401;
-    case 6:
-    case SRV_FAULT_NOROUTE: return 404;
-    case 12:
-    case 27:
-    case 104: return 409;
-    case SRV_FAULT_METHOD: return 405;
-    case SRV_FAULT_TOO_LARGE: return 413;
-    case 105: return 507;
-    case SRV_FAULT_THROTTLED: return 429;
-    case SRV_FAULT_CHANGED: return 412;
-    case SRV_FAULT_IDEMPOTENCY: return 422;
-    case 1:
-    case 2:
-    case 4:
-    case SRV_FAULT_MALFORMED:
-    case 24:
-    case 25:
-    case 26: return 400;
+#define SRV__FAULT_CASE(name, number, status) \
+    case SRV_FAULT_##name: return (status);
+        SRV_FAULT_MAP(SRV__FAULT_CASE)
+#undef SRV__FAULT_CASE
     default: return 500;
     }
 }
@@ -102,7 +87,7 @@ void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg
     char *json = NULL;
 
     jobs_json_encode_fault(&json, fault, msg);
-    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+    set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
 }
 
 /* The fault for a library error, read right after the failing call. */
@@ -113,7 +98,7 @@ static void lib_fault(srv_response *res, const srv_app *app, int code)
 
     /* Internal errors get the fixed message: their detail may name paths or internals. */
     jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : jobs_error_last());
-    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+    set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
 }
 
 /* Sets the body from an encoder's result. */
