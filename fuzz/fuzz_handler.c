@@ -48,6 +48,7 @@
 
 #include <jobs.h>
 
+#include "credentials.h"
 #include "handler.h"
 #include "metrics.h"
 #include "route.h"
@@ -227,14 +228,15 @@ static void free_input(input *in)
 static bool runs_argon2(const srv_request *req)
 {
     srv_route r = srv_route_resolve(req->path);
-    jobs_json_credentials *c;
+    srv_credentials *c;
+    char msg[SRV_CREDENTIALS_MSG_MAX];
     bool decoded;
 
     if (r.t != SRV_ROUTE_AUTHENTICATE || !srv_route_method_allowed(&r, req->method) ||
         req->body_len > JOBS_JSON_BODY_MAX)
         return false;
     FUZZ_CHECK((c = malloc(sizeof *c)) != NULL);
-    decoded = jobs_json_decode_credentials(c, req->body, req->body_len) == 0;
+    decoded = srv_decode_credentials(c, req->body, req->body_len, msg, sizeof msg) == 0;
     free(c);
     return decoded;
 }

@@ -1,5 +1,6 @@
 /* Routing, authentication, parameter parsing and fault mapping of the HTTP API. Every JSON body,
  * the login body included, goes through the library's jobs_json_* functions. */
+#include "credentials.h"
 #include "handler.h"
 #include "route.h"
 
@@ -90,15 +91,21 @@ void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg
     set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
 }
 
-/* The fault for a library error, read right after the failing call. */
-static void lib_fault(srv_response *res, const srv_app *app, int code)
+/* The fault for a library error code with its detail `msg`. */
+static void code_fault(srv_response *res, const srv_app *app, int code, const char *msg)
 {
     int fault = jobs_fault_code(code);
     char *json = NULL;
 
     /* Internal errors get the fixed message: their detail may name paths or internals. */
-    jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : jobs_error_last());
+    jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : msg);
     set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
+}
+
+/* The fault for a library error, read right after the failing call. */
+static void lib_fault(srv_response *res, const srv_app *app, int code)
+{
+    code_fault(res, app, code, jobs_error_last());
 }
 
 /* Sets the body from an encoder's result. */
@@ -123,10 +130,11 @@ static uint64_t caller(srv_app *app, const srv_request *req)
     return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
 }
 
-/* POST /authenticate: {"username"|"email", "password"}, decoded by the library's JSON layer. */
+/* POST /authenticate: {"username"|"email", "password"}, decoded by credentials.c. */
 static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
 {
-    jobs_json_credentials *c;
+    srv_credentials *c;
+    char msg[SRV_CREDENTIALS_MSG_MAX];
     const char *who;
     char *json = NULL;
     char token[SRV_TOKEN_LEN + 1];
@@ -143,8 +151,8 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
         return;
     }
-    if ((rc = jobs_json_decode_credentials(c, req->body, req->body_len)) != 0) {
-        lib_fault(res, app, rc);
+    if ((rc = srv_decode_credentials(c, req->body, req->body_len, msg, sizeof msg)) != 0) {
+        code_fault(res, app, rc, msg);
         goto out;
     }
     who = c->username ? c->username : c->email;

@@ -7,6 +7,7 @@ set(JOBS_SERVER_CORE_SOURCES
     accesslog.c
     auth.c
     cli.c
+    credentials.c
     config.c
     handler.c
     metrics.c
