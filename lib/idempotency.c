@@ -43,7 +43,7 @@ static size_t exp_key(unsigned char *key, int64_t expires, const unsigned char *
 }
 
 int jobs__idem_find(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind,
-                    const jobs_idempotency *idem, bool *found, uint64_t *id)
+                    const jobs_idempotency *idem, int64_t now, bool *found, uint64_t *id)
 {
     unsigned char key[IDEM_KEY_MAX];
     const unsigned char *v;
@@ -61,7 +61,7 @@ int jobs__idem_find(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind
     if (val.mv_size < 17 || val.mv_size != 17u + v[16])
         return jobs__error(JOBS_ECORRUPT, "an idempotency record is corrupt");
     memcpy(&expires, v, 8);
-    if (expires <= jobs__now(s))
+    if (expires <= now)
         return 0; /* expired: as if absent */
     if (v[16] != idem->fingerprint_len ||
         (idem->fingerprint_len && memcmp(v + 17, idem->fingerprint, idem->fingerprint_len)))
@@ -74,11 +74,11 @@ int jobs__idem_find(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind
 }
 
 int jobs__idem_put(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind,
-                   const jobs_idempotency *idem, uint64_t id)
+                   const jobs_idempotency *idem, int64_t now, uint64_t id)
 {
     unsigned char key[IDEM_KEY_MAX], ekey[8 + IDEM_KEY_MAX], val[IDEM_VAL_MAX];
     size_t klen = idem_key(key, owner, kind, idem);
-    int64_t now = jobs__now(s), expires;
+    int64_t expires;
     MDB_val old;
     int rc;
 

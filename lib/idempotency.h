@@ -11,12 +11,12 @@ int jobs__idem_check(const jobs_idempotency *idem);
 /* Looks a key up: *found with *id when a live entry answers it; JOBS_EIDEMPOTENCY when a live
  * entry has another fingerprint; *found false when there is none, or only an expired one. */
 int jobs__idem_find(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind,
-                    const jobs_idempotency *idem, bool *found, uint64_t *id);
+                    const jobs_idempotency *idem, int64_t now, bool *found, uint64_t *id);
 
-/* Records `id` as the key's answer for JOBS_IDEMPOTENCY_TTL from now (replacing an expired
+/* Records `id` as the key's answer for JOBS_IDEMPOTENCY_TTL from `now` (replacing an expired
  * entry). */
 int jobs__idem_put(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind,
-                   const jobs_idempotency *idem, uint64_t id);
+                   const jobs_idempotency *idem, int64_t now, uint64_t id);
 
 /* Removes up to `max` keys expired at `now`; *swept is how many. */
 int jobs__idem_sweep(MDB_txn *txn, jobs_store *s, int64_t now, size_t max, size_t *swept);

@@ -361,6 +361,7 @@ typedef struct write_ctx {
     uint64_t if_match; /* entity tag the job must still have, or 0 */
     const jobs_idempotency *idem; /* the create's idempotency key, or NULL */
     bool replayed;                /* the create was a repeat: c->id is the first one's */
+    int64_t now; /* the clock, read before the transaction (never inside: see docs/threading.md) */
 } write_ctx;
 
 static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
@@ -378,7 +379,7 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
     /* A repeat answers the first create, before anything else is looked at. */
     c->replayed = false;
     if (c->idem) {
-        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__JOB, c->idem, &found, &c->id)))
+        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__JOB, c->idem, c->now, &found, &c->id)))
             return rc;
         if (found) {
             c->replayed = true;
@@ -394,7 +395,7 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
         return rc;
 
     jobs__job_rec rec = {c->owner, sp->stack, sp->schedule,
-                         enabled ? first_run(&sched, jobs__now(s)) : 0,
+                         enabled ? first_run(&sched, c->now) : 0,
                          enabled, false, name, c->name_len};
     jobs__key2(key, c->owner, c->id);
     if ((rc = jobs__job_store(txn, s, c->id, NULL, &rec)) ||
@@ -406,7 +407,7 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
         (rc = jobs__count_add(txn, s, JOBS__JOB, c->owner, 1)) ||
         (rc = jobs__schedule_ref(txn, s, sp->schedule, +1)))
         return rc;
-    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__JOB, c->idem, c->id) : 0;
+    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__JOB, c->idem, c->now, c->id) : 0;
 }
 
 static int check_spec(const jobs_job_spec *spec, size_t *name_len)
@@ -433,7 +434,7 @@ int jobs_create(uint64_t *id, jobs_store *store, uint64_t owner, const jobs_job_
 int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store, uint64_t owner,
                            const jobs_job_spec *spec, const jobs_idempotency *idem)
 {
-    write_ctx c = {owner, 0, spec, 0, {0}, 0, 0, 0, idem, false};
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, 0, 0, idem, false, 0};
     int rc;
 
     if (replayed)
@@ -446,6 +447,7 @@ int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store, uint
     if ((spec->fields & (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE)) !=
         (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE))
         return jobs__error(JOBS_EINVAL, "a new job needs a stack and a schedule");
+    c.now = jobs__now(store);
     if ((rc = jobs__write(store, create_txn, &c)) == 0) {
         if (id)
             *id = c.id;
@@ -507,7 +509,7 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
         if (rec.schedule == old.schedule &&
             (rc = jobs__schedule_usable(txn, s, c->owner, rec.schedule, &sched)))
             return rc;
-        rec.next_run = first_run(&sched, jobs__now(s));
+        rec.next_run = first_run(&sched, c->now);
     }
     if (!rec.do_run)
         rec.next_run = 0;
@@ -524,7 +526,7 @@ int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
 int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
                    const jobs_job_spec *changes, uint64_t if_match)
 {
-    write_ctx c = {owner, id, changes, 0, {0}, 0, 0, if_match, NULL, false};
+    write_ctx c = {owner, id, changes, 0, {0}, 0, 0, if_match, NULL, false, 0};
     jobs__job_rec rec;
     jobs_job *job = NULL;
     int rc;
@@ -540,6 +542,7 @@ int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t i
      * must not be reported as failed for want of memory. */
     if (out && !(job = jobs__malloc(sizeof(*job) + JOBS_NAME_MAX + 1)))
         return jobs__error(JOBS_ENOMEM, "out of memory");
+    c.now = jobs__now(store);
     if ((rc = jobs__write(store, update_txn, &c)) == 0 && out &&
         (rc = jobs__job_decode(&rec, c.rec, c.rec_len)) == 0) {
         job_fill(job, id, &rec, (char *)(job + 1));
@@ -581,7 +584,7 @@ int jobs_delete(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner,
 int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner, uint64_t id,
                    uint64_t if_match)
 {
-    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0, if_match, NULL, false};
+    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0, if_match, NULL, false, 0};
     int rc;
 
     if (!store)

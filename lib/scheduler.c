@@ -12,6 +12,7 @@ typedef struct due {
 
 typedef struct tick_ctx {
     int64_t now;
+    int64_t clock; /* the store's clock, read before the transaction: idempotency key expiry */
     size_t limit;
     due *due;           /* the due jobs taken, then their events */
     size_t n, cap;
@@ -118,7 +119,7 @@ static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
     c->n = 0; /* the transaction may run again after the map grew */
     c->names_len = 0;
     /* Expired idempotency keys go a bounded batch per tick (looking costs one cursor seek). */
-    if ((rc = jobs__idem_sweep(txn, s, jobs__now(s), 1000, &swept)))
+    if ((rc = jobs__idem_sweep(txn, s, c->clock, 1000, &swept)))
         return rc;
     if ((rc = collect_due(s, txn, c)) || c->n == 0)
         return rc;
@@ -177,6 +178,7 @@ int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t
     memset(&c, 0, sizeof(c));
     c.now = now;
     c.limit = limit;
+    c.clock = jobs__now(store);
     rc = jobs__write(store, tick_txn, &c);
     if (rc == 0) {
         if (n_events)

@@ -249,6 +249,7 @@ typedef struct write_ctx {
     size_t rec_len;
     const jobs_idempotency *idem; /* the create's idempotency key, or NULL */
     bool replayed;                /* the create was a repeat: c->id is the first one's */
+    int64_t now;                  /* the clock, read before the transaction */
 } write_ctx;
 
 static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
@@ -262,7 +263,7 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
 
     c->replayed = false;
     if (c->idem) {
-        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__SCHEDULE, c->idem, &found, &c->id)))
+        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__SCHEDULE, c->idem, c->now, &found, &c->id)))
             return rc;
         if (found) {
             c->replayed = true;
@@ -271,7 +272,7 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
     }
     if ((rc = schedule_insert(txn, s, &rec, &c->id)))
         return rc;
-    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__SCHEDULE, c->idem, c->id) : 0;
+    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__SCHEDULE, c->idem, c->now, c->id) : 0;
 }
 
 static int check_spec(const jobs_schedule_spec *spec, size_t *name_len)
@@ -293,7 +294,7 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
                                     uint64_t owner, const jobs_schedule_spec *spec,
                                     const jobs_idempotency *idem)
 {
-    write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false};
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false, 0};
     jobs_schedule_spec full;
     int rc;
 
@@ -314,6 +315,8 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
     if ((rc = check_config(full.once, full.once ? full.timestamp : full.period)))
         return rc;
     c.spec = &full;
+    if (idem)
+        c.now = jobs__now(store); /* for the key's expiry; never inside the transaction */
     if ((rc = jobs__write(store, create_txn, &c)) == 0) {
         if (id)
             *id = c.id;
@@ -374,7 +377,7 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
 int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner, uint64_t id,
                          const jobs_schedule_spec *changes)
 {
-    write_ctx c = {owner, id, changes, 0, {0}, 0, NULL, false};
+    write_ctx c = {owner, id, changes, 0, {0}, 0, NULL, false, 0};
     jobs__schedule_rec rec;
     jobs_schedule *sc = NULL;
     int rc;

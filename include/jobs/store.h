@@ -18,8 +18,11 @@ extern "C" {
 typedef struct jobs_store jobs_store;
 
 /**
- * A clock: answers the current time in Unix seconds. libjobs calls it when a job is activated
- * (to compute `next_run`), from whichever thread makes that call, so it must be thread-safe.
+ * A clock: answers the current time in Unix seconds. libjobs calls it on the thread of the call
+ * that needs the time (a create or update that activates a job, an idempotent create, the
+ * scheduler tick's expiry of idempotency keys), so it must be thread-safe. It is always called
+ * before that call's transaction begins, never inside one: a clock may itself call libjobs,
+ * on this store too, without deadlocking.
  */
 typedef int64_t (*jobs_clock_fn)(void *ctx);
 
