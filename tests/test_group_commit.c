@@ -137,7 +137,7 @@ static int durable_gated(void **state)
     int rc = fx_setup_closed(state);
 
     fx = *state;
-    fx->opts.flags &= ~(unsigned)JOBS_STORE_NOSYNC;
+    fx->lmdb.flags &= ~(unsigned)JOBS_NOSYNC_LMDB;
     return rc;
 }
 
@@ -145,7 +145,7 @@ static void test_concurrent_writes_share_commits_and_keep_their_own_answers(void
 {
     fixture *fx = *state;
     writer w[WRITERS];
-    jobs_store_stat_info before, after;
+    jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT, after = JOBS_STORE_STAT_INFO_INIT;
     uint64_t stack;
     int named = 0, valid = 0;
 
@@ -200,7 +200,7 @@ static void test_without_group_commit_each_write_commits_alone(void **state)
 {
     fixture *fx = *state;
     writer w[WRITERS];
-    jobs_store_stat_info before, after;
+    jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT, after = JOBS_STORE_STAT_INFO_INIT;
     uint64_t stack;
 
     fx->opts.flags |= JOBS_STORE_NO_GROUP_COMMIT;

@@ -358,7 +358,7 @@ run 1 --store "$tmp/r2" restore "$tmp/nothing-here"
 err_has "no backup in '$tmp/nothing-here'"
 [[ ! -e $tmp/r2 ]] || fail "a failed restore left its store directory"
 run 1 --store "$tmp/r2" restore "$tmp/bad"
-err_has "restore: the backup in '$tmp/bad': opening it: "
+err_has "restore: the backup in '$tmp/bad' fails its check: "
 [[ ! -e $tmp/r2 ]] || fail "a failed restore left its store directory"
 run 1 "${S[@]}" restore "$store" --force
 err_has "is the store itself"
