@@ -50,6 +50,7 @@ typedef struct jobs_options_lmdb {
 typedef struct jobs_stat_lmdb {
     size_t map_size; /**< bytes currently mapped */
     size_t map_used; /**< bytes in use (last page number times page size) */
+    uint64_t file_size; /**< bytes of the store's file on disk */
 } jobs_stat_lmdb;
 
 #ifdef __cplusplus

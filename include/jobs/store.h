@@ -132,7 +132,7 @@ typedef struct jobs_store_stat_info {
 } jobs_store_stat_info;
 
 /** Initialiser: `jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;` */
-#define JOBS_STORE_STAT_INFO_INIT {JOBS_STORE_STAT_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, {0, 0}}
+#define JOBS_STORE_STAT_INFO_INIT {JOBS_STORE_STAT_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, {0, 0, 0}}
 
 /**
  * Fills `out` with the store's counts and its backend's figures. Set out->version first

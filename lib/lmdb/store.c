@@ -620,6 +620,16 @@ static int stat_txn(jobs_store *store, jobs__txn *t, void *ctx)
     mdb_env_stat(s->env, &ms);
     st->lmdb.map_size = info.me_mapsize;
     st->lmdb.map_used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
+    {
+        mdb_filehandle_t fd;
+        struct stat fst;
+
+        if ((rc = mdb_env_get_fd(s->env, &fd)) != 0)
+            return jobs__mdb_error(rc, "store statistics");
+        if (fstat(fd, &fst) != 0)
+            return jobs__error(JOBS_EIO, "store statistics: %s", strerror(errno));
+        st->lmdb.file_size = (uint64_t)fst.st_size;
+    }
     st->jobs = dbs[0].ms_entries;
     st->schedules = dbs[1].ms_entries;
     st->stacks = dbs[2].ms_entries;

@@ -11,12 +11,6 @@
 
 #define U(x) ((unsigned long long)(x))
 
-/* "dir/name" into out; false when it does not fit. */
-static bool join(char out[PATH_MAX], const char *dir, const char *name)
-{
-    return snprintf(out, PATH_MAX, "%s/%s", dir, name) < PATH_MAX;
-}
-
 /* Opens the store in `dir`, checks it and counts what it holds. Reports a failure as
  * "<what>: ..." and returns CTL_FAILED; CTL_OK otherwise. */
 static int verify(jobs_store_stat_info *info, const char *dir, const char *what)
@@ -42,16 +36,14 @@ static int verify(jobs_store_stat_info *info, const char *dir, const char *what)
 static int init_run(ctl *c, const ctl_args *a)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
-    char data[PATH_MAX];
-    struct stat st;
     jobs_store *s;
     bool existed;
     int rc;
 
     (void)a;
-    if (!join(data, c->store_path, "data.mdb"))
-        return ctl_error("init: the store path is too long");
-    existed = stat(data, &st) == 0;
+    if ((rc = ctl_store_exists(c->store_path)) == CTL_FAILED)
+        return CTL_NO_STORE;
+    existed = rc == CTL_OK;
     opts.path = c->store_path;
     if ((rc = jobs_store_open(&s, &opts)) != 0) {
         ctl_fail(rc, "init: opening the store '%s'", c->store_path);
@@ -81,7 +73,7 @@ static int check_run(ctl *c, const ctl_args *a)
     int rc;
 
     (void)a;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_store_check(c->store)) == 0)
         rc = jobs_store_stat(&info, c->store);
@@ -112,21 +104,17 @@ static int stats_run(ctl *c, const ctl_args *a)
 {
     static const char *const align = "ll";
     jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
-    char data[PATH_MAX], b1[64], b2[64], b3[64];
+    char b1[64], b2[64], b3[64];
     uint64_t file_size, per_job;
-    struct stat st;
     ctl_table t;
     int rc;
 
     (void)a;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_store_stat(&info, c->store)) != 0)
         return ctl_fail(rc, "stats");
-    if (!join(data, c->store_path, "data.mdb") || stat(data, &st) != 0)
-        return ctl_error("stats: cannot read the size of %s/data.mdb: %s", c->store_path,
-                         strerror(errno));
-    file_size = (uint64_t)st.st_size;
+    file_size = info.lmdb.file_size;
     per_job = info.jobs ? (file_size + info.jobs / 2) / info.jobs : 0;
     if (c->json) {
         fputs("{\"store\":", stdout);
@@ -154,11 +142,11 @@ static int stats_run(ctl *c, const ctl_args *a)
     ctl_table_cell(&t, "%s", ctl_bytes(b1, info.lmdb.map_size));
     ctl_table_cell(&t, "map used");
     ctl_table_cell(&t, "%s", ctl_bytes(b2, info.lmdb.map_used));
-    ctl_table_cell(&t, "data.mdb");
+    ctl_table_cell(&t, "file size");
     ctl_table_cell(&t, "%s", ctl_bytes(b3, file_size));
     ctl_table_cell(&t, "bytes per job");
     if (info.jobs)
-        ctl_table_cell(&t, "%llu (data.mdb / jobs)", U(per_job));
+        ctl_table_cell(&t, "%llu (file size / jobs)", U(per_job));
     else
         ctl_table_cell(&t, "- (no jobs)");
     ctl_table_print(&t);
@@ -171,8 +159,10 @@ static int stats_run(ctl *c, const ctl_args *a)
 static int backup_run(ctl *c, const ctl_args *a)
 {
     const char *dest = a->pos[0];
-    char data[PATH_MAX], size[64];
-    struct stat st;
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
+    jobs_store *copy;
+    char size[64];
     int rc;
 
     if (a->npos < 1)
@@ -182,15 +172,22 @@ static int backup_run(ctl *c, const ctl_args *a)
 
     if ((rc = jobs_store_backup(c->store, dest)) != 0)
         return ctl_fail(rc, "backup of '%s' to '%s'", c->store_path, dest);
-    if (!join(data, dest, "data.mdb") || stat(data, &st) != 0)
-        return ctl_error("backup: cannot read the size of %s/data.mdb: %s", dest, strerror(errno));
+    /* Its size, from the backup itself, opened read-only: it stays exactly as written. */
+    opts.path = dest;
+    opts.flags = JOBS_STORE_READONLY;
+    if ((rc = jobs_store_open(&copy, &opts)) != 0)
+        return ctl_fail(rc, "backup: opening the backup '%s'", dest);
+    rc = jobs_store_stat(&info, copy);
+    jobs_store_close(copy);
+    if (rc)
+        return ctl_fail(rc, "backup: the size of the backup '%s'", dest);
     if (c->json) {
         fputs("{\"backup\":", stdout);
         ctl_json_string(stdout, dest);
-        printf(",\"bytes\":%llu}\n", U(st.st_size));
+        printf(",\"bytes\":%llu}\n", U(info.lmdb.file_size));
     } else {
-        printf("backup of %s written to %s: %s\n", c->store_path, data,
-               ctl_bytes(size, (uint64_t)st.st_size));
+        printf("backup of %s written to %s: %s\n", c->store_path, dest,
+               ctl_bytes(size, (uint64_t)info.lmdb.file_size));
     }
     return CTL_OK;
 }
@@ -254,28 +251,29 @@ const ctl_command ctl_admin_commands[] = {
     {NULL, "check", "", "verify the store (exit 0 when consistent)",
      "Verifies every record, index, count and reference of the store, in one read\n"
      "transaction that blocks no writer (it may run beside jobs-server). Exit status 0 when\n"
-     "the store is consistent, 1 with the first inconsistency named when it is not.\n"
+     "the store is consistent, 1 with the first inconsistency named when it is not. When no\n"
+     "process has the store open, it is opened read-only: checking a backup writes nothing.\n"
      "With --json: {\"ok\":true,\"jobs\":N,\"schedules\":N,\"stacks\":N}, or {\"ok\":false,\n"
      "\"error\":\"JOBS_ECORRUPT\",\"detail\":\"...\"}.\n",
      "", 0, check_run},
     {NULL, "stats", "", "counts, map use, bytes per job",
      "Prints how many jobs, schedules and stacks the store holds (all owners), the size of\n"
-     "its memory map and how much of it is used, the size of data.mdb, and data.mdb's bytes\n"
+     "its memory map and how much of it is used, the size of its file, and the file's bytes\n"
      "per job. With --json: {\"store\":DIR,\"jobs\":N,\"schedules\":N,\"stacks\":N,\n"
      "\"map_size\":N,\"map_used\":N,\"file_size\":N,\"bytes_per_job\":N or null}.\n",
      "", 0, stats_run},
     {NULL, "backup", "DEST", "a consistent, compacted copy of the store",
      "Copies the store into the directory DEST (created, mode 0700, if missing; it must be\n"
      "empty if it exists), as LMDB's compacting copy: one snapshot, taken while jobs-server\n"
-     "and others go on writing, without free pages. DEST then holds data.mdb only, a store of\n"
-     "its own: `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
+     "and others go on writing, without free pages. DEST then holds a store of its own\n"
+     "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
      "Only the store is copied: jobs-server's users file (DATA/users) is not part of it.\n"
      "With --json: {\"backup\":DEST,\"bytes\":N}.\n",
      "", 1, backup_run},
     {NULL, "restore", "BACKUP [--force]", "put a backup in place of the store",
      "Makes the store (--store DIR) a copy of the backup in the directory BACKUP (what\n"
      "`jobsctl backup` wrote). The copy is first checked in a staging directory inside DIR;\n"
-     "only a consistent copy replaces DIR/data.mdb, and the result is opened and checked\n"
+     "only a consistent copy replaces the store's file, and the result is opened and checked\n"
      "again. DIR is created if missing. Refused while any process has the store open (stop\n"
      "jobs-server first), and when DIR already holds a store, unless --force.\n"
      "With --json: {\"store\":DIR,\"backup\":BACKUP,\"jobs\":N,\"schedules\":N,\"stacks\":N}.\n\n"
