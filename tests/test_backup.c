@@ -5,6 +5,7 @@
 #include "fixture.h"
 
 #include <dirent.h>
+#include <lmdb.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,30 @@ static void test_readonly_open_needs_a_store(void **state)
     char *l = listing(empty);
     assert_string_equal(l, "");
     free(l);
+}
+
+/* A read-only open never creates a store's first contents: an environment without libjobs'
+ * schema record is refused, not seeded (and not crashed on). */
+static void test_readonly_open_refuses_a_store_without_a_schema(void **state)
+{
+    fixture *fx = *state;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val key = {6, "schema"};
+    int rc;
+
+    fx_close(fx);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, fx->path, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_null(open_readonly(fx->path, &rc));
+    assert_int_equal(rc, JOBS_ESCHEMA);
 }
 
 /* A child process that opens the store in `path` and keeps it open until its pipe closes. */
@@ -380,6 +405,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_open_of_a_backup_writes_nothing, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_readonly_open_needs_a_store, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_open_refuses_a_store_without_a_schema,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_readonly_open_refuses_a_store_open_in_another_process, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_round_trip, fx_setup, fx_teardown),

@@ -69,11 +69,6 @@ struct jobs__txn {
     jobs_store *s;
 };
 
-static inline jobs__lmdb *jobs__db(jobs_store *s)
-{
-    return s->db;
-}
-
 /* The environment's side of the backend table (store.c). */
 int jobs__lmdb_read(jobs_store *s, jobs__txn_fn fn, void *ctx);
 int jobs__lmdb_write(jobs_store *s, jobs__txn_fn fn, void *ctx);

@@ -555,6 +555,8 @@ static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn
     uint32_t version;
     int rc = jobs__get(txn, s->meta, schema_key, sizeof(schema_key) - 1, &v);
 
+    if (rc == JOBS_ENOTFOUND && s->readonly)
+        return jobs__error(JOBS_ESCHEMA, "the store has no schema version (not a libjobs store)");
     if (rc == JOBS_ENOTFOUND) {
         /* A new store: its schema version, then its first contents, in one transaction. */
         version = JOBS__SCHEMA_VERSION;
