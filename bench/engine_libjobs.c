@@ -30,13 +30,15 @@ static BENCH_NORETURN void lj_fail(const char *what, int rc)
 static void lj_open_store(lj *e)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     int rc;
 
     opts.path = e->path;
-    opts.map_size = (size_t)1 << 30;
+    lmdb.map_size = (size_t)1 << 30;
+    lmdb.flags = e->durable ? 0 : JOBS_NOSYNC_LMDB;
+    opts.lmdb = &lmdb;
     opts.clock = lj_clock;
     opts.clock_ctx = e;
-    opts.flags = e->durable ? 0 : JOBS_STORE_NOSYNC;
     if ((rc = jobs_store_open(&e->store, &opts)))
         lj_fail("jobs_store_open", rc);
 }
@@ -279,7 +281,7 @@ static void lj_tick(void *arg, int64_t now0, int64_t step, size_t ticks, size_t 
 static uint64_t lj_count(void *arg)
 {
     lj *e = arg;
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     int rc = jobs_store_stat(&info, e->store);
 
     if (rc)

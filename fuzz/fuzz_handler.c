@@ -92,6 +92,7 @@ static void ensure_sessions(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     const char *tmp = getenv("TMPDIR");
     char path[4200];
 
@@ -105,8 +106,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     snprintf(path, sizeof path, "%s/store", dir);
     o.path = path;
-    o.flags = JOBS_STORE_NOSYNC;
-    o.max_map_size = (size_t)1 << 30;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    lmdb.max_map_size = (size_t)1 << 30;
+    o.lmdb = &lmdb;
     FUZZ_CHECK(jobs_store_open(&app.store, &o) == 0);
     /* One user in the user file (one Argon2id hash, here only); user 2 exists only as an
      * owner id with a session, which is all the routes other than /authenticate look at. */

@@ -13,6 +13,7 @@
 #include "jobs/common.h"
 #include "jobs/errors.h"
 #include "jobs/store.h"
+#include "jobs/lmdb.h"
 #include "jobs/job.h"
 #include "jobs/schedule.h"
 #include "jobs/stack.h"

@@ -1,40 +1,20 @@
-/* The record bytes: a compact, versioned binary encoding of jobs, schedules and stacks.
- * See docs/storage.md for the format. Decoders trust nothing: any byte string either decodes
- * to a record that satisfies every rule or is refused with JOBS_ECORRUPT. */
+/* The record bytes: a compact, versioned, canonical binary encoding of jobs, schedules and
+ * stacks. The LMDB backend stores records in it, and a job's entity tag is a hash of it, so it
+ * is backend-neutral. See docs/storage.md for the format. Decoders trust nothing: any byte
+ * string either decodes to a record that satisfies every rule or is refused with
+ * JOBS_ECORRUPT. */
 #ifndef JOBS_LIB_CODEC_H
 #define JOBS_LIB_CODEC_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "jobs.h"
+#include "records.h"
+
+/* Decoded records point into the decoded bytes (names are not NUL-terminated). */
 
 /* Largest encoded record: version, flags, four 10-byte varints, a length and a 255-byte name. */
 #define JOBS__RECORD_MAX 320
-
-/* A decoded record. `name` points into the decoded bytes (not NUL-terminated). */
-typedef struct jobs__job_rec {
-    uint64_t owner, stack, schedule;
-    int64_t next_run;
-    bool do_run, do_del;
-    const char *name; /* NULL for no name */
-    size_t name_len;
-} jobs__job_rec;
-
-typedef struct jobs__schedule_rec {
-    uint64_t owner;
-    bool once;
-    int64_t value; /* period when !once, timestamp when once */
-    const char *name;
-    size_t name_len;
-} jobs__schedule_rec;
-
-typedef struct jobs__stack_rec {
-    uint64_t owner;
-    bool is_public;
-    const char *name;
-    size_t name_len;
-} jobs__stack_rec;
 
 /* Encoders write at most JOBS__RECORD_MAX bytes to `buf` and return the length. */
 size_t jobs__job_encode(unsigned char *buf, const jobs__job_rec *rec);

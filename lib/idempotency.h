@@ -1,5 +1,5 @@
-/* Idempotency keys of creates (see idempotency.c). Everything runs in the caller's write
- * transaction, so the key and the create it answers are committed together. */
+/* Idempotency keys of creates: the rules (see idempotency.c). Everything runs in the caller's
+ * write transaction, so the key and the create it answers are committed together. */
 #ifndef JOBS_LIB_IDEMPOTENCY_H
 #define JOBS_LIB_IDEMPOTENCY_H
 
@@ -8,17 +8,15 @@
 /* Checks the key's and fingerprint's sizes (NULL: no key, fine). */
 int jobs__idem_check(const jobs_idempotency *idem);
 
-/* Looks a key up: *found with *id when a live entry answers it; JOBS_EIDEMPOTENCY when a live
- * entry has another fingerprint; *found false when there is none, or only an expired one. */
-int jobs__idem_find(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind,
-                    const jobs_idempotency *idem, bool *found, uint64_t *id);
+/* Looks a key up at time `now`: *found with *id when a live entry answers it;
+ * JOBS_EIDEMPOTENCY when a live entry has another fingerprint; *found false when there is
+ * none, or only an expired one. */
+int jobs__idem_find(jobs_store *s, jobs__txn *txn, uint64_t owner, jobs__kind kind,
+                    const jobs_idempotency *idem, int64_t now, bool *found, uint64_t *id);
 
-/* Records `id` as the key's answer for JOBS_IDEMPOTENCY_TTL from now (replacing an expired
+/* Records `id` as the key's answer for JOBS_IDEMPOTENCY_TTL from `now` (replacing an expired
  * entry). */
-int jobs__idem_put(MDB_txn *txn, jobs_store *s, uint64_t owner, jobs__kind kind,
-                   const jobs_idempotency *idem, uint64_t id);
-
-/* Removes up to `max` keys expired at `now`; *swept is how many. */
-int jobs__idem_sweep(MDB_txn *txn, jobs_store *s, int64_t now, size_t max, size_t *swept);
+int jobs__idem_put(jobs_store *s, jobs__txn *txn, uint64_t owner, jobs__kind kind,
+                   const jobs_idempotency *idem, int64_t now, uint64_t id);
 
 #endif

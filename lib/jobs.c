@@ -1,124 +1,22 @@
-/* Jobs: creation, partial update, deferred deletion, and the indexes that go with a job
- * (owner order, name per owner, due order, schedule references, per-owner count). */
+/* Jobs: creation, partial update, deferred deletion, visibility, unique names, entity tags.
+ * The backend keeps the indexes and counts that go with a job in step (lib/backend.h). */
 #include <stddef.h>
 
 #include "idempotency.h"
 #include "page.h"
-#include "rank.h"
 #include "rules.h"
 
-static void name_key(unsigned char *key, uint64_t owner, const char *name, size_t len)
-{
-    jobs__be64_put(key, owner);
-    memcpy(key + 8, name, len);
-}
-
-int jobs__job_load(MDB_txn *txn, jobs_store *s, uint64_t id, jobs__job_rec *rec,
-                   unsigned char *copy)
-{
-    unsigned char key[8];
-    MDB_val v;
-    int rc;
-
-    jobs__be64_put(key, id);
-    if ((rc = jobs__get(txn, s->jobs, key, sizeof(key), &v)))
-        return rc;
-    if (copy) {
-        if (v.mv_size > JOBS__RECORD_MAX)
-            return jobs__error(JOBS_ECORRUPT, "job %llu's record is too long",
-                               (unsigned long long)id);
-        v.mv_data = memcpy(copy, v.mv_data, v.mv_size);
-    }
-    return jobs__job_decode(rec, v.mv_data, v.mv_size);
-}
-
 /* Loads a job of `owner`; another owner's job is exactly as a missing one. */
-static int job_visible(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+static int job_visible(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
                        jobs__job_rec *rec, unsigned char *copy)
 {
-    int rc = jobs__job_load(txn, s, id, rec, copy);
+    int rc = s->be->job_load(txn, id, rec, copy);
 
     if (rc == 0 && rec->owner != owner)
         rc = JOBS_ENOTFOUND;
     if (rc == JOBS_ENOTFOUND)
         return jobs__error(JOBS_ENOTFOUND, "job %llu not found", (unsigned long long)id);
     return rc;
-}
-
-static int due_put(MDB_txn *txn, jobs_store *s, int64_t next_run, uint64_t id, bool add)
-{
-    unsigned char key[16];
-
-    jobs__key2(key, jobs__time_key(next_run), id);
-    if (add)
-        return jobs__put(txn, s->job_due, key, sizeof(key), "", 0, 0);
-    return jobs__del(txn, s->job_due, key, sizeof(key));
-}
-
-int jobs__job_store(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *old,
-                    const jobs__job_rec *rec)
-{
-    unsigned char key[8], buf[JOBS__RECORD_MAX];
-    size_t len = jobs__job_encode(buf, rec);
-    bool was_due = old && old->do_run;
-    bool same_slot = was_due && rec->do_run && old->next_run == rec->next_run;
-    int rc;
-
-    /* A new job has the highest id there is: appending fills the database's pages whole. */
-    jobs__be64_put(key, id);
-    if ((rc = jobs__put(txn, s->jobs, key, sizeof(key), buf, len, old ? 0 : MDB_APPEND)) ||
-        (rc = jobs__queued_add(txn, s, (int64_t)rec->do_del - (int64_t)(old && old->do_del))))
-        return rc;
-    if (was_due && !same_slot && (rc = due_put(txn, s, old->next_run, id, false)))
-        return rc;
-    if (rec->do_run && !same_slot && (rc = due_put(txn, s, rec->next_run, id, true)))
-        return rc;
-    return 0;
-}
-
-/* Removes an index entry that must exist: a missing one means the indexes disagree. */
-static int del_entry(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id)
-{
-    int rc = jobs__del(txn, dbi, key, klen);
-
-    if (rc == JOBS_ENOTFOUND)
-        return jobs__error(JOBS_ECORRUPT, "an index entry of job %llu is missing",
-                           (unsigned long long)id);
-    return rc;
-}
-
-int jobs__job_remove(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *rec)
-{
-    unsigned char key[8 + JOBS_NAME_MAX];
-    uint32_t bucket;
-    MDB_val v;
-    int rc;
-
-    jobs__be64_put(key, id);
-    if ((rc = del_entry(txn, s->jobs, key, 8, id)))
-        return rc;
-    jobs__key2(key, rec->owner, id);
-    rc = jobs__get(txn, s->job_owner, key, 16, &v);
-    if (rc == JOBS_ENOTFOUND || (rc == 0 && jobs__rank_value_get(&bucket, &v) != 0))
-        return jobs__error(JOBS_ECORRUPT, "the owner index entry of job %llu is missing or "
-                           "corrupt", (unsigned long long)id);
-    if (rc || (rc = del_entry(txn, s->job_owner, key, 16, id)) ||
-        (rc = jobs__rank_remove(txn, s, rec->owner, bucket)))
-        return rc;
-    if (rec->name) {
-        name_key(key, rec->owner, rec->name, rec->name_len);
-        if ((rc = del_entry(txn, s->job_name, key, 8 + rec->name_len, id)))
-            return rc;
-    }
-    if (rec->do_run) {
-        jobs__key2(key, jobs__time_key(rec->next_run), id);
-        if ((rc = del_entry(txn, s->job_due, key, 16, id)))
-            return rc;
-    }
-    if ((rc = jobs__count_add(txn, s, JOBS__JOB, rec->owner, -1)) ||
-        (rec->do_del && (rc = jobs__queued_add(txn, s, -1))))
-        return rc;
-    return jobs__schedule_ref(txn, s, rec->schedule, -1);
 }
 
 /* The first run of a job activated at `now` (saturating: no overflow for any clock). */
@@ -130,39 +28,20 @@ static int64_t first_run(const jobs__schedule_rec *sc, int64_t now)
 }
 
 /* Refuses a name another job of the owner holds. */
-static int name_free(MDB_txn *txn, jobs_store *s, uint64_t owner, const char *name, size_t len,
+static int name_free(jobs_store *s, jobs__txn *txn, uint64_t owner, const char *name, size_t len,
                      uint64_t self)
 {
-    unsigned char key[8 + JOBS_NAME_MAX];
-    MDB_val v;
     uint64_t holder;
-    int rc;
+    int rc = s->be->job_by_name(txn, owner, name, len, &holder);
 
-    name_key(key, owner, name, len);
-    rc = jobs__get(txn, s->job_name, key, 8 + len, &v);
     if (rc == JOBS_ENOTFOUND)
         return 0;
     if (rc)
         return rc;
-    if (v.mv_size != 8)
-        return jobs__error(JOBS_ECORRUPT, "a job name index entry is corrupt");
-    holder = jobs__be64_get(v.mv_data);
     if (holder == self)
         return 0;
     return jobs__error(JOBS_EEXISTS, "name '%.*s' is already used by job %llu", (int)len, name,
                        (unsigned long long)holder);
-}
-
-static int name_set(MDB_txn *txn, jobs_store *s, uint64_t owner, const char *name, size_t len,
-                    uint64_t id, bool add)
-{
-    unsigned char key[8 + JOBS_NAME_MAX], val[8];
-
-    name_key(key, owner, name, len);
-    if (!add)
-        return jobs__del(txn, s->job_name, key, 8 + len);
-    jobs__be64_put(val, id);
-    return jobs__put(txn, s->job_name, key, 8 + len, val, sizeof(val), 0);
 }
 
 /* ---- output ----------------------------------------------------------------------------- */
@@ -251,11 +130,11 @@ typedef struct get_ctx {
     jobs_job *out;
 } get_ctx;
 
-static int get_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int get_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     get_ctx *c = arg;
     jobs__job_rec rec;
-    int rc = job_visible(txn, s, c->owner, c->id, &rec, NULL);
+    int rc = job_visible(s, txn, c->owner, c->id, &rec, NULL);
 
     return rc ? rc : job_new(&c->out, c->id, &rec);
 }
@@ -276,23 +155,14 @@ int jobs_get(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id)
     return rc;
 }
 
-static int get_by_name_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int get_by_name_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     get_ctx *c = arg;
-    unsigned char key[8 + JOBS_NAME_MAX];
-    MDB_val v;
-    int rc;
+    int rc = s->be->job_by_name(txn, c->owner, c->name, c->name_len, &c->id);
 
-    name_key(key, c->owner, c->name, c->name_len);
-    rc = jobs__get(txn, s->job_name, key, 8 + c->name_len, &v);
     if (rc == JOBS_ENOTFOUND)
         return jobs__error(JOBS_ENOTFOUND, "no job named '%s'", c->name);
-    if (rc)
-        return rc;
-    if (v.mv_size != 8)
-        return jobs__error(JOBS_ECORRUPT, "a job name index entry is corrupt");
-    c->id = jobs__be64_get(v.mv_data);
-    return get_txn(s, txn, c);
+    return rc ? rc : get_txn(s, txn, c);
 }
 
 int jobs_get_by_name(jobs_job **out, jobs_store *store, uint64_t owner, const char *name)
@@ -317,14 +187,14 @@ int jobs_get_by_name(jobs_job **out, jobs_store *store, uint64_t owner, const ch
 
 /* ---- list ------------------------------------------------------------------------------- */
 
-static int job_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
+static int job_page_load(jobs_store *s, jobs__txn *txn, uint64_t id, void *rec)
 {
-    return jobs__job_load(txn, s, id, rec, NULL);
+    return s->be->job_load(txn, id, rec, NULL);
 }
 
 static const jobs__page_kind job_pages = {
-    JOBS__JOB, offsetof(jobs_store, job_owner), false, true, sizeof(jobs_job_page),
-    sizeof(jobs_job), sizeof(jobs__job_rec), "job", job_page_load, job_name_size, job_fill};
+    JOBS__JOB, false, sizeof(jobs_job_page), sizeof(jobs_job), sizeof(jobs__job_rec), "job",
+    job_page_load, job_name_size, job_fill};
 
 int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner, uint64_t page,
               uint32_t page_size)
@@ -361,52 +231,44 @@ typedef struct write_ctx {
     uint64_t if_match; /* entity tag the job must still have, or 0 */
     const jobs_idempotency *idem; /* the create's idempotency key, or NULL */
     bool replayed;                /* the create was a repeat: c->id is the first one's */
+    int64_t now; /* the clock, read before the transaction (never inside: see docs/threading.md) */
 } write_ctx;
 
-static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;
     const jobs_job_spec *sp = c->spec;
     jobs__schedule_rec sched;
     const char *name = (sp->fields & JOBS_JOB_NAME) ? sp->name : NULL;
     bool enabled = (sp->fields & JOBS_JOB_ENABLED) && sp->enabled;
-    unsigned char key[16], val[4];
-    uint32_t bucket;
     bool found;
     int rc;
 
     /* A repeat answers the first create, before anything else is looked at. */
     c->replayed = false;
     if (c->idem) {
-        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__JOB, c->idem, &found, &c->id)))
+        if ((rc = jobs__idem_find(s, txn, c->owner, JOBS__JOB, c->idem, c->now, &found,
+                                  &c->id)))
             return rc;
         if (found) {
             c->replayed = true;
             return 0;
         }
     }
-    if ((rc = jobs__stack_usable(txn, s, c->owner, sp->stack)) ||
-        (rc = jobs__schedule_usable(txn, s, c->owner, sp->schedule, &sched)))
+    if ((rc = jobs__stack_usable(s, txn, c->owner, sp->stack)) ||
+        (rc = jobs__schedule_usable(s, txn, c->owner, sp->schedule, &sched)))
         return rc;
-    if (name && (rc = name_free(txn, s, c->owner, name, c->name_len, 0)))
+    if (name && (rc = name_free(s, txn, c->owner, name, c->name_len, 0)))
         return rc;
-    if ((rc = jobs__next_id(txn, s, JOBS__JOB, &c->id)))
+    if ((rc = s->be->next_id(txn, JOBS__JOB, &c->id)))
         return rc;
 
     jobs__job_rec rec = {c->owner, sp->stack, sp->schedule,
-                         enabled ? first_run(&sched, jobs__now(s)) : 0,
+                         enabled ? first_run(&sched, c->now) : 0,
                          enabled, false, name, c->name_len};
-    jobs__key2(key, c->owner, c->id);
-    if ((rc = jobs__job_store(txn, s, c->id, NULL, &rec)) ||
-        (rc = jobs__rank_append(txn, s, c->owner, c->id, &bucket)))
+    if ((rc = s->be->job_insert(txn, c->id, &rec)))
         return rc;
-    jobs__rank_value(val, bucket);
-    if ((rc = jobs__put(txn, s->job_owner, key, sizeof(key), val, sizeof(val), 0)) ||
-        (name && (rc = name_set(txn, s, c->owner, name, c->name_len, c->id, true))) ||
-        (rc = jobs__count_add(txn, s, JOBS__JOB, c->owner, 1)) ||
-        (rc = jobs__schedule_ref(txn, s, sp->schedule, +1)))
-        return rc;
-    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__JOB, c->idem, c->id) : 0;
+    return c->idem ? jobs__idem_put(s, txn, c->owner, JOBS__JOB, c->idem, c->now, c->id) : 0;
 }
 
 static int check_spec(const jobs_job_spec *spec, size_t *name_len)
@@ -433,7 +295,7 @@ int jobs_create(uint64_t *id, jobs_store *store, uint64_t owner, const jobs_job_
 int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store, uint64_t owner,
                            const jobs_job_spec *spec, const jobs_idempotency *idem)
 {
-    write_ctx c = {owner, 0, spec, 0, {0}, 0, 0, 0, idem, false};
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, 0, 0, idem, false, 0};
     int rc;
 
     if (replayed)
@@ -446,6 +308,7 @@ int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store, uint
     if ((spec->fields & (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE)) !=
         (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE))
         return jobs__error(JOBS_EINVAL, "a new job needs a stack and a schedule");
+    c.now = jobs__now(store);
     if ((rc = jobs__write(store, create_txn, &c)) == 0) {
         if (id)
             *id = c.id;
@@ -455,7 +318,7 @@ int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store, uint
     return rc;
 }
 
-static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;
     const jobs_job_spec *sp = c->spec;
@@ -463,7 +326,7 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
     jobs__job_rec old, rec;
     jobs__schedule_rec sched = {0};
     bool activate;
-    int rc = job_visible(txn, s, c->owner, c->id, &old, copy);
+    int rc = job_visible(s, txn, c->owner, c->id, &old, copy);
 
     if (rc || (rc = etag_matches(c->id, &old, c->if_match)))
         return rc;
@@ -472,32 +335,20 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
                            (unsigned long long)c->id);
     rec = old;
     if (sp->fields & JOBS_JOB_STACK && sp->stack != old.stack) {
-        if ((rc = jobs__stack_usable(txn, s, c->owner, sp->stack)))
+        if ((rc = jobs__stack_usable(s, txn, c->owner, sp->stack)))
             return rc;
         rec.stack = sp->stack;
     }
     if (sp->fields & JOBS_JOB_SCHEDULE && sp->schedule != old.schedule) {
-        if ((rc = jobs__schedule_usable(txn, s, c->owner, sp->schedule, &sched)) ||
-            (rc = jobs__schedule_ref(txn, s, old.schedule, -1)) ||
-            (rc = jobs__schedule_ref(txn, s, sp->schedule, +1)))
+        if ((rc = jobs__schedule_usable(s, txn, c->owner, sp->schedule, &sched)))
             return rc;
         rec.schedule = sp->schedule;
     }
     if (sp->fields & JOBS_JOB_NAME) {
         rec.name = sp->name;
         rec.name_len = c->name_len;
-        bool same = old.name && rec.name && old.name_len == rec.name_len &&
-                    memcmp(old.name, rec.name, rec.name_len) == 0;
-        if (!same) {
-            if (rec.name && (rc = name_free(txn, s, c->owner, rec.name, rec.name_len, c->id)))
-                return rc;
-            if (old.name &&
-                (rc = name_set(txn, s, c->owner, old.name, old.name_len, c->id, false)))
-                return rc;
-            if (rec.name &&
-                (rc = name_set(txn, s, c->owner, rec.name, rec.name_len, c->id, true)))
-                return rc;
-        }
+        if (rec.name && (rc = name_free(s, txn, c->owner, rec.name, rec.name_len, c->id)))
+            return rc;
     }
     if (sp->fields & JOBS_JOB_ENABLED)
         rec.do_run = sp->enabled;
@@ -505,14 +356,14 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
     activate = rec.do_run && (!old.do_run || rec.schedule != old.schedule);
     if (activate) {
         if (rec.schedule == old.schedule &&
-            (rc = jobs__schedule_usable(txn, s, c->owner, rec.schedule, &sched)))
+            (rc = jobs__schedule_usable(s, txn, c->owner, rec.schedule, &sched)))
             return rc;
-        rec.next_run = first_run(&sched, jobs__now(s));
+        rec.next_run = first_run(&sched, c->now);
     }
     if (!rec.do_run)
         rec.next_run = 0;
     c->rec_len = jobs__job_encode(c->rec, &rec);
-    return jobs__job_store(txn, s, c->id, &old, &rec);
+    return s->be->job_update(txn, c->id, &old, &rec);
 }
 
 int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
@@ -524,7 +375,7 @@ int jobs_update(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
 int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t id,
                    const jobs_job_spec *changes, uint64_t if_match)
 {
-    write_ctx c = {owner, id, changes, 0, {0}, 0, 0, if_match, NULL, false};
+    write_ctx c = {owner, id, changes, 0, {0}, 0, 0, if_match, NULL, false, 0};
     jobs__job_rec rec;
     jobs_job *job = NULL;
     int rc;
@@ -540,6 +391,7 @@ int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t i
      * must not be reported as failed for want of memory. */
     if (out && !(job = jobs__malloc(sizeof(*job) + JOBS_NAME_MAX + 1)))
         return jobs__error(JOBS_ENOMEM, "out of memory");
+    c.now = jobs__now(store);
     if ((rc = jobs__write(store, update_txn, &c)) == 0 && out &&
         (rc = jobs__job_decode(&rec, c.rec, c.rec_len)) == 0) {
         job_fill(job, id, &rec, (char *)(job + 1));
@@ -552,25 +404,25 @@ int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t i
 
 /* ---- delete ----------------------------------------------------------------------------- */
 
-static int delete_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int delete_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;
     unsigned char copy[JOBS__RECORD_MAX];
     jobs__job_rec rec;
-    int rc = job_visible(txn, s, c->owner, c->id, &rec, copy);
+    int rc = job_visible(s, txn, c->owner, c->id, &rec, copy);
 
     if (rc || (rc = etag_matches(c->id, &rec, c->if_match)))
         return rc;
     if (!rec.do_run) {
         c->outcome = JOBS_DELETED;
-        return jobs__job_remove(txn, s, c->id, &rec);
+        return s->be->job_remove(txn, c->id, &rec);
     }
     c->outcome = JOBS_QUEUED_FOR_DELETION;
     if (rec.do_del)
         return 0; /* already queued: nothing to write */
     jobs__job_rec queued = rec;
     queued.do_del = true;
-    return jobs__job_store(txn, s, c->id, &rec, &queued);
+    return s->be->job_update(txn, c->id, &rec, &queued);
 }
 
 int jobs_delete(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner, uint64_t id)
@@ -581,7 +433,7 @@ int jobs_delete(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner,
 int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner, uint64_t id,
                    uint64_t if_match)
 {
-    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0, if_match, NULL, false};
+    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0, if_match, NULL, false, 0};
     int rc;
 
     if (!store)

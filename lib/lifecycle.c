@@ -1,58 +1,92 @@
-/* The store's public lifecycle: opening (with the schema check or a new store's first
- * contents), closing, and statistics. */
-#include "rank.h"
+/* The store's public lifecycle: the options (both layouts), choosing and opening the backend,
+ * closing, statistics, the verifier, backup and restore, and the clock. Everything here goes
+ * through the backend interface (lib/backend.h). */
+#include <time.h>
+
 #include "rules.h"
 
-static const char schema_key[] = "schema";
+#define DEFAULT_PAGE_SIZE 10u
 
-static int check_version(jobs_store *s, MDB_txn *txn)
+/* jobs_store_options as libjobs 0.1.0 declared it (version 1): LMDB's settings inline. Kept so
+ * that programs built against that header go on working. */
+typedef struct jobs__store_options_v1 {
+    unsigned int version;
+    const char *path;
+    size_t map_size;
+    size_t max_map_size;
+    uint32_t page_size;
+    unsigned int max_readers;
+    jobs_clock_fn clock;
+    void *clock_ctx;
+    unsigned int flags;
+} jobs__store_options_v1;
+
+/* Version 1's flag bit 0: LMDB's no-sync, JOBS_NOSYNC_LMDB now. */
+#define V1_NOSYNC (1u << 0)
+
+static int64_t system_clock(void *ctx)
 {
-    MDB_val v;
-    uint32_t version;
-    int rc = jobs__get(txn, s->meta, schema_key, sizeof(schema_key) - 1, &v);
-
-    if (rc == JOBS_ENOTFOUND) {
-        /* A new store: its schema version, then its first contents, in one transaction. */
-        version = JOBS__SCHEMA_VERSION;
-        rc = jobs__put(txn, s->meta, schema_key, sizeof(schema_key) - 1, &version,
-                       sizeof(version), 0);
-        return rc ? rc : jobs__schedules_seed(txn, s);
-    }
-    if (rc)
-        return rc;
-    if (v.mv_size != sizeof(version))
-        return jobs__error(JOBS_ESCHEMA, "the store's schema version record is malformed");
-    memcpy(&version, v.mv_data, sizeof(version));
-    if (version == 1) {
-        /* Schema 1 had no rank index (and empty job_owner values): build it, in the same
-         * transaction as the version change, so a crash leaves either schema whole. */
-        version = JOBS__SCHEMA_VERSION;
-        if ((rc = jobs__rank_build(txn, s)))
-            return rc;
-        return jobs__put(txn, s->meta, schema_key, sizeof(schema_key) - 1, &version,
-                         sizeof(version), 0);
-    }
-    if (version != JOBS__SCHEMA_VERSION)
-        return jobs__error(JOBS_ESCHEMA,
-                           "the store has schema version %u; this libjobs reads version %u",
-                           version, JOBS__SCHEMA_VERSION);
-    return 0;
-}
-
-/* The first transaction of every open: the schema (new store, migration or check), then the
- * counters that stores written by earlier builds may lack. */
-static int check_schema(jobs_store *s, MDB_txn *txn, void *ctx)
-{
-    int rc;
+    struct timespec ts;
 
     (void)ctx;
-    if ((rc = check_version(s, txn)))
-        return rc;
-    return jobs__queued_init(txn, s);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+int64_t jobs__now(jobs_store *s)
+{
+    return s->clock(s->clock_ctx);
+}
+
+/* Both layouts of the options, as one: the current struct and the LMDB options it reaches. */
+static int read_options(jobs_store_options *o, jobs_options_lmdb *lmdb,
+                        const jobs_store_options *opts)
+{
+    const jobs_options_lmdb defaults = JOBS_OPTIONS_INIT_LMDB;
+
+    *lmdb = defaults;
+    if (opts->version == 1) {
+        const jobs__store_options_v1 *v1 = (const void *)opts;
+
+        if (v1->flags & ~(unsigned)(V1_NOSYNC | JOBS_STORE_NO_GROUP_COMMIT))
+            return jobs__error(JOBS_EINVAL, "unknown store flags 0x%x", v1->flags);
+        memset(o, 0, sizeof(*o));
+        o->version = JOBS_STORE_OPTIONS_VERSION;
+        o->path = v1->path;
+        o->page_size = v1->page_size;
+        o->clock = v1->clock;
+        o->clock_ctx = v1->clock_ctx;
+        o->flags = v1->flags & ~V1_NOSYNC;
+        lmdb->map_size = v1->map_size;
+        lmdb->max_map_size = v1->max_map_size;
+        lmdb->max_readers = v1->max_readers;
+        lmdb->flags = (v1->flags & V1_NOSYNC) ? JOBS_NOSYNC_LMDB : 0;
+        return 0;
+    }
+    if (opts->version != 2)
+        return jobs__error(JOBS_EVERSION, "options version %u is not supported (1..%d)",
+                           opts->version, JOBS_STORE_OPTIONS_VERSION);
+    *o = *opts;
+    if (o->flags & ~(unsigned)(JOBS_STORE_NO_GROUP_COMMIT | JOBS_STORE_READONLY))
+        return jobs__error(JOBS_EINVAL, "unknown store flags 0x%x%s", o->flags,
+                           (o->flags & V1_NOSYNC) ? " (no-sync is JOBS_NOSYNC_LMDB in "
+                                                    "jobs_options_lmdb now)" : "");
+    if (opts->lmdb) {
+        if (opts->lmdb->version != JOBS_OPTIONS_VERSION_LMDB)
+            return jobs__error(JOBS_EVERSION, "LMDB options version %u is not supported (1)",
+                               opts->lmdb->version);
+        *lmdb = *opts->lmdb;
+        if (lmdb->flags & ~(unsigned)JOBS_NOSYNC_LMDB)
+            return jobs__error(JOBS_EINVAL, "unknown LMDB flags 0x%x", lmdb->flags);
+    }
+    return 0;
 }
 
 int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
 {
+    jobs_store_options o;
+    jobs_options_lmdb lmdb;
+    jobs__open_args args;
     jobs_store *s;
     int rc;
 
@@ -60,59 +94,107 @@ int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
         *out = NULL;
     if (!out || !opts)
         return jobs__error(JOBS_EINVAL, "jobs_store_open needs an output and options");
-    if (opts->version < 1 || opts->version > JOBS_STORE_OPTIONS_VERSION)
-        return jobs__error(JOBS_EVERSION, "options version %u is not supported (1..%d)",
-                           opts->version, JOBS_STORE_OPTIONS_VERSION);
-    if (!opts->path || !*opts->path)
-        return jobs__error(JOBS_EINVAL, "the store options need a path");
-    if (opts->flags & ~(unsigned)(JOBS_STORE_NOSYNC | JOBS_STORE_NO_GROUP_COMMIT))
-        return jobs__error(JOBS_EINVAL, "unknown store flags 0x%x", opts->flags);
-    if (opts->page_size > JOBS__PAGE_SIZE_MAX)
-        return jobs__error(JOBS_EINVAL, "page size %u is above %u", opts->page_size,
-                           JOBS__PAGE_SIZE_MAX);
-    if ((rc = jobs__env_open(&s, opts, check_schema)) != 0)
+    if ((rc = read_options(&o, &lmdb, opts)))
         return rc;
+    if (!o.path || !*o.path)
+        return jobs__error(JOBS_EINVAL, "the store options need a path");
+    if (o.page_size > JOBS__PAGE_SIZE_MAX)
+        return jobs__error(JOBS_EINVAL, "page size %u is above %u", o.page_size,
+                           JOBS__PAGE_SIZE_MAX);
+    if (!(s = jobs__malloc(sizeof(*s))))
+        return jobs__error(JOBS_ENOMEM, "out of memory opening the store");
+    memset(s, 0, sizeof(*s));
+    s->page_size = o.page_size ? o.page_size : DEFAULT_PAGE_SIZE;
+    s->flags = o.flags;
+    s->clock = o.clock ? o.clock : system_clock;
+    s->clock_ctx = o.clock_ctx;
+    args.path = o.path;
+    args.flags = o.flags;
+    args.lmdb = &lmdb;
+    args.seed = jobs__schedules_seed;
+    /* The one backend there is. A second one is chosen here, by the form of the path (a
+     * PostgreSQL URI, say), before any of its files or connections are touched. */
+    if ((rc = jobs__open_lmdb(s, &args)) != 0) {
+        jobs__free(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
 
 void jobs_store_close(jobs_store *store)
 {
-    jobs__env_close(store);
-}
-
-static int stat_store(jobs_store *s, MDB_txn *txn, void *ctx)
-{
-    jobs_store_stat_info *st = ctx;
-    MDB_envinfo info;
-    MDB_stat ms;
-    MDB_stat dbs[3];
-    MDB_dbi dbi[3] = {s->jobs, s->schedules, s->stacks};
-    int rc;
-
-    for (int i = 0; i < 3; i++)
-        if ((rc = mdb_stat(txn, dbi[i], &dbs[i])) != 0)
-            return jobs__mdb_error(rc, "store statistics");
-    mdb_env_info(s->env, &info);
-    mdb_env_stat(s->env, &ms);
-    st->map_size = info.me_mapsize;
-    st->map_used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
-    st->jobs = dbs[0].ms_entries;
-    st->schedules = dbs[1].ms_entries;
-    st->stacks = dbs[2].ms_entries;
-    if ((rc = mdb_stat(txn, s->job_due, &dbs[0])) != 0 ||
-        (rc = jobs__queued_get(txn, s, &st->jobs_queued)) != 0)
-        return rc > 0 ? jobs__mdb_error(rc, "store statistics") : rc;
-    st->jobs_active = dbs[0].ms_entries;
-    st->writes = atomic_load(&s->writes);
-    st->commits = atomic_load(&s->commits);
-    return 0;
+    if (!store)
+        return;
+    store->be->close(store);
+    jobs__free(store);
 }
 
 int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store)
 {
+    jobs_store_stat_info st;
+    int rc;
+
     if (!out || !store)
         return jobs__error(JOBS_EINVAL, "jobs_store_stat needs an output and a store");
-    memset(out, 0, sizeof(*out));
-    return jobs__read(store, stat_store, out);
+    if (out->version < 1 || out->version > JOBS_STORE_STAT_VERSION)
+        return jobs__error(JOBS_EVERSION, "stat info version %u is not supported (1..%d): "
+                           "initialise it with JOBS_STORE_STAT_INFO_INIT", out->version,
+                           JOBS_STORE_STAT_VERSION);
+    memset(&st, 0, sizeof(st));
+    if ((rc = store->be->stat(store, &st)))
+        return rc;
+    st.version = out->version;
+    st.backend = store->be->name;
+    /* Version 1 is the whole struct; a later version fills only what the caller's has. */
+    *out = st;
+    return 0;
+}
+
+int jobs_store_check(jobs_store *store)
+{
+    if (!store)
+        return jobs__error(JOBS_EINVAL, "jobs_store_check needs a store");
+    return store->be->check(store);
+}
+
+int jobs_store_backup(jobs_store *store, const char *dest_dir)
+{
+    if (!store || !dest_dir || !*dest_dir)
+        return jobs__error(JOBS_EINVAL, "jobs_store_backup needs a store and a directory");
+    return store->be->backup(store, dest_dir);
+}
+
+/* Opens the store in `dir` read-only and checks it: the restore's check of its staged copy. */
+static int verify_readonly(const char *dir)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_store *s;
+    int rc;
+
+    o.path = dir;
+    o.flags = JOBS_STORE_READONLY;
+    if ((rc = jobs_store_open(&s, &o)))
+        return rc;
+    rc = jobs_store_check(s);
+    jobs_store_close(s);
+    return rc;
+}
+
+int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
+                       unsigned int flags)
+{
+    jobs_store_options o;
+    jobs_options_lmdb lmdb;
+    int rc;
+
+    if (!opts || !backup_dir || !*backup_dir)
+        return jobs__error(JOBS_EINVAL, "jobs_store_restore needs options and a directory");
+    if ((rc = read_options(&o, &lmdb, opts)))
+        return rc;
+    if (!o.path || !*o.path)
+        return jobs__error(JOBS_EINVAL, "the store options need a path");
+    if (flags & ~(unsigned)JOBS_RESTORE_FORCE)
+        return jobs__error(JOBS_EINVAL, "unknown restore flags 0x%x", flags);
+    return jobs__restore_lmdb(o.path, backup_dir, flags, verify_readonly);
 }

@@ -1,6 +1,5 @@
 /* Pages of records in id order, shared by jobs, schedules and stacks. */
 #include "page.h"
-#include "rank.h"
 
 typedef struct page_ctx {
     const jobs__page_kind *kind;
@@ -12,19 +11,18 @@ typedef struct page_ctx {
     void *out;
 } page_ctx;
 
-static int page_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int page_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     page_ctx *c = arg;
     const jobs__page_kind *k = c->kind;
-    MDB_dbi index = *(const MDB_dbi *)((const char *)s + k->offset_index);
-    uint64_t n_own = 0, n_public = 0, skip, from = 0;
+    uint64_t n_own = 0, n_public = 0, skip;
     size_t n = 0, size;
     int rc;
 
-    if ((rc = jobs__count_get(txn, s, k->kind, c->owner, &n_own)))
+    if ((rc = s->be->count(txn, k->kind, c->owner, &n_own)))
         return rc;
     if (k->with_public && c->owner != JOBS_OWNER_PUBLIC &&
-        (rc = jobs__count_get(txn, s, k->kind, JOBS_OWNER_PUBLIC, &n_public)))
+        (rc = s->be->count(txn, k->kind, JOBS_OWNER_PUBLIC, &n_public)))
         return rc;
     c->info.count = n_own + n_public;
     /* A page past the end has nothing to walk (and its skip could overflow). */
@@ -33,12 +31,8 @@ static int page_txn(jobs_store *s, MDB_txn *txn, void *arg)
     skip = (c->page - 1) * c->page_size;
     if (skip >= c->info.count)
         goto load;
-    /* Without a rank index, a deep page walks past the skipped entries (schedules and stacks:
-     * few per owner); with one, it starts at most a bucket before its first entry. */
-    if (k->ranked && (rc = jobs__rank_seek(txn, s, c->owner, skip, &from, &skip)))
-        return rc;
-    if ((rc = jobs__index_page(txn, index, k->with_public ? JOBS_OWNER_PUBLIC : c->owner,
-                               c->owner, from, skip, c->page_size, c->ids, &n)))
+    if ((rc = s->be->page(txn, k->kind, k->with_public ? JOBS_OWNER_PUBLIC : c->owner, c->owner,
+                          skip, c->page_size, c->ids, &n)))
         return rc;
 load:
 
@@ -46,7 +40,7 @@ load:
     for (size_t i = 0; i < n; i++) {
         void *rec = c->recs + i * k->rec_size;
 
-        rc = k->load(txn, s, c->ids[i], rec);
+        rc = k->load(s, txn, c->ids[i], rec);
         if (rc == JOBS_ENOTFOUND)
             rc = jobs__error(JOBS_ECORRUPT, "the %s index names a missing %s %llu", k->what,
                              k->what, (unsigned long long)c->ids[i]);

@@ -1,5 +1,6 @@
-/* Pages of records in id order, for every kind: the walk over an (owner, id) index, the
- * loading of the records, and the one allocation that holds a page, its items and their names. */
+/* Pages of records in id order, for every kind: the count and the skip, the backend's page of
+ * ids, the loading of the records, and the one allocation that holds a page, its items and
+ * their names. */
 #ifndef JOBS_LIB_PAGE_H
 #define JOBS_LIB_PAGE_H
 
@@ -7,16 +8,14 @@
 
 /* What differs between the kinds of record. */
 typedef struct jobs__page_kind {
-    jobs__kind kind;        /* for the per-owner counts */
-    size_t offset_index;    /* offsetof(jobs_store, <the (owner, id) index>) */
-    bool with_public;       /* merge in the public owner's entries */
-    bool ranked;            /* the index has a rank index (rank.c): deep pages seek */
+    jobs__kind kind;        /* for the backend's counts and pages */
+    bool with_public;       /* merge in what is listed under the public owner */
     size_t head_size;       /* sizeof the public page struct (items follow it) */
     size_t item_size;       /* sizeof one public item */
     size_t rec_size;        /* sizeof one decoded record */
     const char *what;       /* "job", for messages */
     /* Loads record `id` into `rec`: 0, JOBS_ENOTFOUND or an error. */
-    int (*load)(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec);
+    int (*load)(jobs_store *s, jobs__txn *txn, uint64_t id, void *rec);
     /* Bytes the item's name takes after the items (0 for none, else length + 1). */
     size_t (*name_size)(const void *rec);
     /* Fills an item, copying its name to `names`; returns the end of the copied name. */

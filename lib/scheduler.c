@@ -2,7 +2,6 @@
  * them, so that each slot runs at most once whoever ticks. */
 #include <limits.h>
 
-#include "idempotency.h"
 #include "rules.h"
 
 typedef struct due {
@@ -12,6 +11,7 @@ typedef struct due {
 
 typedef struct tick_ctx {
     int64_t now;
+    int64_t clock; /* the store's clock, read before the transaction: idempotency key expiry */
     size_t limit;
     due *due;           /* the due jobs taken, then their events */
     size_t n, cap;
@@ -54,33 +54,17 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static int collect_due(jobs_store *s, MDB_txn *txn, tick_ctx *c)
+static int collect_one(void *ctx, uint64_t id, int64_t slot)
 {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc = mdb_cursor_open(txn, s->job_due, &cur);
+    tick_ctx *c = ctx;
+    int rc = grow((void **)&c->due, &c->cap, c->n + 1, sizeof(*c->due));
 
     if (rc)
-        return jobs__mdb_error(rc, "scheduler tick");
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 16) {
-            mdb_cursor_close(cur);
-            return jobs__error(JOBS_ECORRUPT, "a due index key is corrupt");
-        }
-        int64_t slot = jobs__time_unkey(jobs__be64_get(k.mv_data));
-        if (slot > c->now || (c->limit && c->n == c->limit))
-            break;
-        if ((rc = grow((void **)&c->due, &c->cap, c->n + 1, sizeof(*c->due)))) {
-            mdb_cursor_close(cur);
-            return rc;
-        }
-        c->due[c->n].slot = slot;
-        c->due[c->n].id = jobs__be64_get((const unsigned char *)k.mv_data + 8);
-        c->n++;
-    }
-    mdb_cursor_close(cur);
-    return rc && rc != MDB_NOTFOUND ? jobs__mdb_error(rc, "scheduler tick") : 0;
+        return rc;
+    c->due[c->n].slot = slot;
+    c->due[c->n].id = id;
+    c->n++;
+    return 0;
 }
 
 static int record_event(tick_ctx *c, size_t i, jobs_event_type type, const jobs__job_rec *rec)
@@ -108,7 +92,7 @@ static int record_event(tick_ctx *c, size_t i, jobs_event_type type, const jobs_
     return 0;
 }
 
-static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int tick_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     tick_ctx *c = arg;
     int rc;
@@ -118,9 +102,9 @@ static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
     c->n = 0; /* the transaction may run again after the map grew */
     c->names_len = 0;
     /* Expired idempotency keys go a bounded batch per tick (looking costs one cursor seek). */
-    if ((rc = jobs__idem_sweep(txn, s, jobs__now(s), 1000, &swept)))
+    if ((rc = s->be->idem_sweep(txn, c->clock, 1000, &swept)))
         return rc;
-    if ((rc = collect_due(s, txn, c)) || c->n == 0)
+    if ((rc = s->be->due_scan(txn, c->now, c->limit, collect_one, c)) || c->n == 0)
         return rc;
     jobs__free(c->events);
     jobs__free(c->name_off);
@@ -134,7 +118,7 @@ static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
         jobs__job_rec rec, next;
         jobs__schedule_rec sched;
 
-        rc = jobs__job_load(txn, s, c->due[i].id, &rec, copy);
+        rc = s->be->job_load(txn, c->due[i].id, &rec, copy);
         if (rc == 0 && (!rec.do_run || rec.next_run != c->due[i].slot))
             rc = JOBS_ENOTFOUND;
         if (rc == JOBS_ENOTFOUND)
@@ -144,11 +128,11 @@ static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
             return rc;
         if (rec.do_del) {
             if ((rc = record_event(c, i, JOBS_EVENT_DELETED, &rec)) ||
-                (rc = jobs__job_remove(txn, s, c->due[i].id, &rec)))
+                (rc = s->be->job_remove(txn, c->due[i].id, &rec)))
                 return rc;
             continue;
         }
-        if ((rc = jobs__schedule_usable(txn, s, rec.owner, rec.schedule, &sched)) ||
+        if ((rc = jobs__schedule_usable(s, txn, rec.owner, rec.schedule, &sched)) ||
             (rc = record_event(c, i, JOBS_EVENT_RUN, &rec)))
             return rc == JOBS_ESCHEDULE ? JOBS_ECORRUPT : rc;
         next = rec;
@@ -158,7 +142,7 @@ static int tick_txn(jobs_store *s, MDB_txn *txn, void *arg)
             next.do_run = false;
             next.next_run = 0;
         }
-        if ((rc = jobs__job_store(txn, s, c->due[i].id, &rec, &next)))
+        if ((rc = s->be->job_update(txn, c->due[i].id, &rec, &next)))
             return rc;
     }
     return 0;
@@ -177,6 +161,7 @@ int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t
     memset(&c, 0, sizeof(c));
     c.now = now;
     c.limit = limit;
+    c.clock = jobs__now(store);
     rc = jobs__write(store, tick_txn, &c);
     if (rc == 0) {
         if (n_events)
@@ -195,24 +180,13 @@ int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t
     return rc;
 }
 
-static int next_run_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int next_run_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc = mdb_cursor_open(txn, s->job_due, &cur);
+    int rc = s->be->due_first(txn, arg);
 
-    if (rc)
-        return jobs__mdb_error(rc, "next run");
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
+    if (rc == JOBS_ENOTFOUND)
         return jobs__error(JOBS_ENOTFOUND, "no job is active");
-    if (rc)
-        return jobs__mdb_error(rc, "next run");
-    if (k.mv_size != 16)
-        return jobs__error(JOBS_ECORRUPT, "a due index key is corrupt");
-    *(int64_t *)arg = jobs__time_unkey(jobs__be64_get(k.mv_data));
-    return 0;
+    return rc;
 }
 
 int jobs_scheduler_next_run(int64_t *next_run, jobs_store *store)

@@ -24,30 +24,21 @@ static int check_config(bool once, int64_t value)
     return 0;
 }
 
-static int schedule_insert(MDB_txn *txn, jobs_store *s, const jobs__schedule_rec *rec,
+static int schedule_insert(jobs_store *s, jobs__txn *txn, const jobs__schedule_rec *rec,
                            uint64_t *id)
 {
-    unsigned char key[8], vis[16], buf[JOBS__RECORD_MAX];
-    size_t len = jobs__schedule_encode(buf, rec);
-    int rc = jobs__next_id(txn, s, JOBS__SCHEDULE, id);
+    int rc = s->be->next_id(txn, JOBS__SCHEDULE, id);
 
-    if (rc)
-        return rc;
-    jobs__be64_put(key, *id);
-    jobs__key2(vis, rec->owner, *id);
-    if ((rc = jobs__put(txn, s->schedules, key, sizeof(key), buf, len, MDB_NOOVERWRITE)) ||
-        (rc = jobs__put(txn, s->schedule_vis, vis, sizeof(vis), "", 0, 0)))
-        return rc;
-    return jobs__count_add(txn, s, JOBS__SCHEDULE, rec->owner, 1);
+    return rc ? rc : s->be->schedule_insert(txn, *id, rec);
 }
 
-int jobs__schedules_seed(MDB_txn *txn, jobs_store *s)
+int jobs__schedules_seed(jobs_store *s, jobs__txn *txn)
 {
     for (int i = 0; i < JOBS__BUILTIN_SCHEDULES; i++) {
         jobs__schedule_rec rec = {JOBS_OWNER_PUBLIC, false, builtins[i].period,
                                   builtins[i].name, strlen(builtins[i].name)};
         uint64_t id;
-        int rc = schedule_insert(txn, s, &rec, &id);
+        int rc = schedule_insert(s, txn, &rec, &id);
 
         if (rc)
             return rc;
@@ -55,22 +46,11 @@ int jobs__schedules_seed(MDB_txn *txn, jobs_store *s)
     return 0;
 }
 
-static int schedule_load(MDB_txn *txn, jobs_store *s, uint64_t id, jobs__schedule_rec *rec)
-{
-    unsigned char key[8];
-    MDB_val v;
-    int rc;
-
-    jobs__be64_put(key, id);
-    rc = jobs__get(txn, s->schedules, key, sizeof(key), &v);
-    return rc ? rc : jobs__schedule_decode(rec, v.mv_data, v.mv_size);
-}
-
 /* Loads a schedule `owner` can see; a hidden one is exactly as a missing one. */
-static int schedule_visible(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+static int schedule_visible(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
                             jobs__schedule_rec *rec)
 {
-    int rc = schedule_load(txn, s, id, rec);
+    int rc = s->be->schedule_load(txn, id, rec);
 
     if (rc == 0 && rec->owner != JOBS_OWNER_PUBLIC && rec->owner != owner)
         rc = JOBS_ENOTFOUND;
@@ -79,49 +59,15 @@ static int schedule_visible(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_
     return rc;
 }
 
-int jobs__schedule_usable(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+int jobs__schedule_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
                           jobs__schedule_rec *rec)
 {
-    int rc = schedule_visible(txn, s, owner, id, rec);
+    int rc = schedule_visible(s, txn, owner, id, rec);
 
     if (rc == JOBS_ENOTFOUND)
         return jobs__error(JOBS_ESCHEDULE, "schedule %llu does not exist or is not yours",
                            (unsigned long long)id);
     return rc;
-}
-
-static int refs_get(MDB_txn *txn, jobs_store *s, const unsigned char key[8], uint64_t *n)
-{
-    MDB_val v;
-    int rc = jobs__get(txn, s->schedule_refs, key, 8, &v);
-
-    *n = 0;
-    if (rc == JOBS_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (v.mv_size != sizeof(*n))
-        return jobs__error(JOBS_ECORRUPT, "a schedule reference count is corrupt");
-    memcpy(n, v.mv_data, sizeof(*n));
-    return 0;
-}
-
-int jobs__schedule_ref(MDB_txn *txn, jobs_store *s, uint64_t id, int delta)
-{
-    unsigned char key[8];
-    uint64_t n;
-    int rc;
-
-    jobs__be64_put(key, id);
-    if ((rc = refs_get(txn, s, key, &n)) != 0)
-        return rc;
-    if (delta < 0 && n == 0)
-        return jobs__error(JOBS_ECORRUPT, "schedule %llu's reference count would go below 0",
-                           (unsigned long long)id);
-    n += (uint64_t)(int64_t)delta;
-    if (n == 0)
-        return jobs__del(txn, s->schedule_refs, key, sizeof(key));
-    return jobs__put(txn, s->schedule_refs, key, sizeof(key), &n, sizeof(n), 0);
 }
 
 /* ---- output ----------------------------------------------------------------------------- */
@@ -180,11 +126,11 @@ typedef struct get_ctx {
     jobs_schedule *out;
 } get_ctx;
 
-static int get_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int get_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     get_ctx *c = arg;
     jobs__schedule_rec rec;
-    int rc = schedule_visible(txn, s, c->owner, c->id, &rec);
+    int rc = schedule_visible(s, txn, c->owner, c->id, &rec);
 
     return rc ? rc : schedule_new(&c->out, c->id, &rec);
 }
@@ -205,15 +151,15 @@ int jobs_schedule_get(jobs_schedule **out, jobs_store *store, uint64_t owner, ui
     return rc;
 }
 
-static int schedule_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
+static int schedule_page_load(jobs_store *s, jobs__txn *txn, uint64_t id, void *rec)
 {
-    return schedule_load(txn, s, id, rec);
+    return s->be->schedule_load(txn, id, rec);
 }
 
 static const jobs__page_kind schedule_pages = {
-    JOBS__SCHEDULE, offsetof(jobs_store, schedule_vis), true, false, sizeof(jobs_schedule_page),
-    sizeof(jobs_schedule), sizeof(jobs__schedule_rec), "schedule", schedule_page_load,
-    schedule_name_size, schedule_fill};
+    JOBS__SCHEDULE, true, sizeof(jobs_schedule_page), sizeof(jobs_schedule),
+    sizeof(jobs__schedule_rec), "schedule", schedule_page_load, schedule_name_size,
+    schedule_fill};
 
 int jobs_schedule_list(jobs_schedule_page **out, jobs_store *store, uint64_t owner,
                        uint64_t page, uint32_t page_size)
@@ -249,9 +195,10 @@ typedef struct write_ctx {
     size_t rec_len;
     const jobs_idempotency *idem; /* the create's idempotency key, or NULL */
     bool replayed;                /* the create was a repeat: c->id is the first one's */
+    int64_t now;                  /* the clock, read before the transaction */
 } write_ctx;
 
-static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;
     jobs__schedule_rec rec = {c->owner, c->spec->once,
@@ -262,16 +209,18 @@ static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
 
     c->replayed = false;
     if (c->idem) {
-        if ((rc = jobs__idem_find(txn, s, c->owner, JOBS__SCHEDULE, c->idem, &found, &c->id)))
+        if ((rc = jobs__idem_find(s, txn, c->owner, JOBS__SCHEDULE, c->idem, c->now, &found,
+                                  &c->id)))
             return rc;
         if (found) {
             c->replayed = true;
             return 0;
         }
     }
-    if ((rc = schedule_insert(txn, s, &rec, &c->id)))
+    if ((rc = schedule_insert(s, txn, &rec, &c->id)))
         return rc;
-    return c->idem ? jobs__idem_put(txn, s, c->owner, JOBS__SCHEDULE, c->idem, c->id) : 0;
+    return c->idem ? jobs__idem_put(s, txn, c->owner, JOBS__SCHEDULE, c->idem, c->now, c->id)
+                   : 0;
 }
 
 static int check_spec(const jobs_schedule_spec *spec, size_t *name_len)
@@ -293,7 +242,7 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
                                     uint64_t owner, const jobs_schedule_spec *spec,
                                     const jobs_idempotency *idem)
 {
-    write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false};
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false, 0};
     jobs_schedule_spec full;
     int rc;
 
@@ -314,6 +263,8 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
     if ((rc = check_config(full.once, full.once ? full.timestamp : full.period)))
         return rc;
     c.spec = &full;
+    if (idem)
+        c.now = jobs__now(store); /* for the key's expiry; never inside the transaction */
     if ((rc = jobs__write(store, create_txn, &c)) == 0) {
         if (id)
             *id = c.id;
@@ -323,14 +274,13 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
     return rc;
 }
 
-static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;
     const jobs_schedule_spec *sp = c->spec;
     jobs__schedule_rec rec;
-    unsigned char key[8];
     uint64_t refs;
-    int rc = schedule_visible(txn, s, c->owner, c->id, &rec);
+    int rc = schedule_visible(s, txn, c->owner, c->id, &rec);
 
     if (rc)
         return rc;
@@ -339,8 +289,7 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
                            (unsigned long long)c->id); /* public: not the caller's to change */
     if (!sp->fields)
         return 0;
-    jobs__be64_put(key, c->id);
-    if ((rc = refs_get(txn, s, key, &refs)))
+    if ((rc = s->be->schedule_refs(txn, c->id, &refs)))
         return rc;
     if (refs > 0)
         return jobs__error(JOBS_EINUSE, "schedule %llu is used by %llu job(s)",
@@ -368,13 +317,13 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
     if ((rc = check_config(rec.once, rec.value)))
         return rc;
     c->rec_len = jobs__schedule_encode(c->rec, &rec);
-    return jobs__put(txn, s->schedules, key, sizeof(key), c->rec, c->rec_len, 0);
+    return s->be->schedule_update(txn, c->id, &rec);
 }
 
 int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner, uint64_t id,
                          const jobs_schedule_spec *changes)
 {
-    write_ctx c = {owner, id, changes, 0, {0}, 0, NULL, false};
+    write_ctx c = {owner, id, changes, 0, {0}, 0, NULL, false, 0};
     jobs__schedule_rec rec;
     jobs_schedule *sc = NULL;
     int rc;

@@ -1,25 +1,14 @@
-/* Stacks: id, owner, name and visibility. A public stack is indexed under the public owner,
- * a private one under its owner, so "public plus own" is the merge of two index ranges. */
+/* Stacks: id, owner, name and visibility. A public stack is listed under the public owner, a
+ * private one under its owner, so "public plus own" is the merge of two lists. */
 #include <stddef.h>
 
 #include "page.h"
 #include "rules.h"
 
-static int stack_load(MDB_txn *txn, jobs_store *s, uint64_t id, jobs__stack_rec *rec)
-{
-    unsigned char key[8];
-    MDB_val v;
-    int rc;
-
-    jobs__be64_put(key, id);
-    rc = jobs__get(txn, s->stacks, key, sizeof(key), &v);
-    return rc ? rc : jobs__stack_decode(rec, v.mv_data, v.mv_size);
-}
-
-static int stack_visible(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+static int stack_visible(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
                          jobs__stack_rec *rec)
 {
-    int rc = stack_load(txn, s, id, rec);
+    int rc = s->be->stack_load(txn, id, rec);
 
     if (rc == 0 && !rec->is_public && rec->owner != owner)
         rc = JOBS_ENOTFOUND;
@@ -28,20 +17,15 @@ static int stack_visible(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t i
     return rc;
 }
 
-int jobs__stack_usable(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id)
+int jobs__stack_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id)
 {
     jobs__stack_rec rec;
-    int rc = stack_visible(txn, s, owner, id, &rec);
+    int rc = stack_visible(s, txn, owner, id, &rec);
 
     if (rc == JOBS_ENOTFOUND)
         return jobs__error(JOBS_ESTACK, "stack %llu does not exist or is not yours",
                            (unsigned long long)id);
     return rc;
-}
-
-static uint64_t index_owner(const jobs__stack_rec *rec)
-{
-    return rec->is_public ? JOBS_OWNER_PUBLIC : rec->owner;
 }
 
 static size_t stack_name_size(const void *r)
@@ -78,21 +62,12 @@ typedef struct create_ctx {
     uint64_t id;
 } create_ctx;
 
-static int create_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     create_ctx *c = arg;
-    unsigned char key[8], vis[16], buf[JOBS__RECORD_MAX];
-    size_t len = jobs__stack_encode(buf, &c->rec);
-    int rc = jobs__next_id(txn, s, JOBS__STACK, &c->id);
+    int rc = s->be->next_id(txn, JOBS__STACK, &c->id);
 
-    if (rc)
-        return rc;
-    jobs__be64_put(key, c->id);
-    jobs__key2(vis, index_owner(&c->rec), c->id);
-    if ((rc = jobs__put(txn, s->stacks, key, sizeof(key), buf, len, MDB_NOOVERWRITE)) ||
-        (rc = jobs__put(txn, s->stack_vis, vis, sizeof(vis), "", 0, 0)))
-        return rc;
-    return jobs__count_add(txn, s, JOBS__STACK, index_owner(&c->rec), 1);
+    return rc ? rc : s->be->stack_insert(txn, c->id, &c->rec);
 }
 
 int jobs_stack_create(uint64_t *id, jobs_store *store, uint64_t owner, const char *name,
@@ -121,11 +96,11 @@ typedef struct get_ctx {
     jobs_stack *out;
 } get_ctx;
 
-static int get_txn(jobs_store *s, MDB_txn *txn, void *arg)
+static int get_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     get_ctx *c = arg;
     jobs__stack_rec rec;
-    int rc = stack_visible(txn, s, c->owner, c->id, &rec);
+    int rc = stack_visible(s, txn, c->owner, c->id, &rec);
 
     if (rc)
         return rc;
@@ -152,15 +127,14 @@ int jobs_stack_get(jobs_stack **out, jobs_store *store, uint64_t owner, uint64_t
     return rc;
 }
 
-static int stack_page_load(MDB_txn *txn, jobs_store *s, uint64_t id, void *rec)
+static int stack_page_load(jobs_store *s, jobs__txn *txn, uint64_t id, void *rec)
 {
-    return stack_load(txn, s, id, rec);
+    return s->be->stack_load(txn, id, rec);
 }
 
 static const jobs__page_kind stack_pages = {
-    JOBS__STACK, offsetof(jobs_store, stack_vis), true, false, sizeof(jobs_stack_page),
-    sizeof(jobs_stack), sizeof(jobs__stack_rec), "stack", stack_page_load, stack_name_size,
-    stack_fill};
+    JOBS__STACK, true, sizeof(jobs_stack_page), sizeof(jobs_stack), sizeof(jobs__stack_rec),
+    "stack", stack_page_load, stack_name_size, stack_fill};
 
 int jobs_stack_list(jobs_stack_page **out, jobs_store *store, uint64_t owner, uint64_t page,
                     uint32_t page_size)

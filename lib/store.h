@@ -1,136 +1,45 @@
-/* The store layer: the LMDB environment, its databases and keys, transactions, map growth.
- * The rule modules (jobs.c, schedules.c, stacks.c, scheduler.c) call these; nothing here
- * knows the rules. */
+/* The store handle as the rules see it: the backend behind the seam (lib/backend.h) and the
+ * options every backend shares. A backend's own state lives in its own struct, reached from
+ * `be`; nothing here knows which backend it is. */
 #ifndef JOBS_LIB_STORE_H
 #define JOBS_LIB_STORE_H
 
-#include <lmdb.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/types.h>
-
+#include "backend.h"
 #include "util.h"
 
-/* The schema version this library reads and writes (meta key "schema"). */
-#define JOBS__SCHEMA_VERSION 2u
-
-/* Internal code: the map is full and may be grown (never returned to callers). */
-#define JOBS__EMAPFULL (-1000)
-
-/* Kinds of entity, for id counters and per-owner counts. */
-typedef enum jobs__kind { JOBS__JOB = 0, JOBS__SCHEDULE = 1, JOBS__STACK = 2 } jobs__kind;
-
 struct jobs_store {
-    MDB_env *env;
-    MDB_dbi meta;        /* "schema" -> u32; "next.<kind>" -> u64: next id to assign */
-    MDB_dbi counts;      /* kind(1) owner(8) -> u64: entities per owner (per visibility) */
-    MDB_dbi jobs;        /* id(8) -> job record */
-    MDB_dbi job_owner;   /* owner(8) id(8) -> bucket(4): an owner's jobs in id order */
-    MDB_dbi job_rank;    /* the counted index over job_owner (rank.c) */
-    MDB_dbi job_name;    /* owner(8) name -> id(8): job names per owner */
-    MDB_dbi job_due;     /* next_run(8, biased) id(8) -> "": active jobs in due order */
-    MDB_dbi schedules;   /* id(8) -> schedule record */
-    MDB_dbi schedule_vis; /* owner(8) id(8) -> "": schedules by owner (0 = public) */
-    MDB_dbi schedule_refs; /* id(8) -> u64: jobs referencing the schedule (absent: none) */
-    MDB_dbi stacks;      /* id(8) -> stack record */
-    MDB_dbi stack_vis;   /* owner(8) id(8) -> "": private stacks by owner, public under 0 */
-    MDB_dbi idem;        /* idempotency keys of creates (idempotency.c) */
-    MDB_dbi idem_exp;    /* the same keys in expiry order */
-
-    /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
-     * no transaction of the process is active while the map is resized. */
-    pthread_rwlock_t map_lock;
-    /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads). */
-    pthread_mutex_t pool_lock;
-    MDB_txn **pool;
-    size_t pool_n, pool_cap;
-
-    /* Group commit (jobs__write): writers queue their operations, and one of them, the leader,
-     * runs what is queued in one transaction with one commit while the others wait for it. */
-    pthread_mutex_t gc_lock;
-    pthread_cond_t gc_cv;      /* broadcast when a batch is done */
-    struct jobs__op *gc_head;  /* queued, not yet taken by a leader */
-    struct jobs__op **gc_tail;
-    bool gc_leader;            /* a leader is running a batch */
-    size_t gc_max;             /* operations per batch: 1 with JOBS_STORE_NO_GROUP_COMMIT */
-    _Atomic uint64_t writes;   /* ops committed, for jobs_store_stat */
-    _Atomic uint64_t commits;  /* commits that took them */
-
-    size_t max_map_size;
-    uint32_t page_size;
+    const jobs__backend *be; /* the operations */
+    void *db;                /* the backend's own state */
+    uint32_t page_size;      /* default page size */
+    unsigned int flags;      /* jobs_store_flags */
     jobs_clock_fn clock;
     void *clock_ctx;
-
-    dev_t dev;
-    ino_t ino;
-    struct jobs_store *next_open; /* the process's open stores, to refuse a second open */
 };
 
-/* Runs `fn` in a read transaction. `fn` returns 0 or a JOBS_E* code, which is returned. */
-typedef int (*jobs__txn_fn)(jobs_store *s, MDB_txn *txn, void *ctx);
-int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx);
-
-/* Opens the environment (options already checked) and, in one write transaction, its
- * databases and then `init` (the schema check or a new store's first contents). */
-int jobs__env_open(jobs_store **out, const jobs_store_options *opts, jobs__txn_fn init);
-void jobs__env_close(jobs_store *s);
-
-/* Runs `fn` in a write transaction and commits when it returns 0; aborts otherwise. When the
- * map fills up, the map is grown and `fn` runs again from the start: `fn` must reset whatever
- * it accumulates in ctx. Returns 0 only once the commit succeeded.
- *
- * Group commit: concurrent calls share one transaction and one commit (one flush). Each `fn`
- * then runs in its own nested transaction, so its failure undoes only its own changes and is
- * reported only to its own caller, with its own jobs_error_last() detail. `fn` may run on
- * another caller's thread: it must not depend on the calling thread. */
-int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx);
-
-/* Translates an LMDB return code into a JOBS_E* code with a detail message. */
-int jobs__mdb_error(int rc, const char *what);
-
-/* Key-value helpers: 0, JOBS_ENOTFOUND (get/del), or a translated LMDB error. */
-int jobs__get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *val);
-int jobs__put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
-              size_t vlen, unsigned int flags);
-int jobs__del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
-
-/* Two 64-bit numbers as a 16-byte key that sorts by the first, then the second. */
-static inline void jobs__key2(unsigned char key[16], uint64_t a, uint64_t b)
+/* Runs `fn` in a read transaction of the store's backend. */
+static inline int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx)
 {
-    jobs__be64_put(key, a);
-    jobs__be64_put(key + 8, b);
+    return s->be->read(s, fn, ctx);
 }
 
-/* A signed time as an unsigned key part that sorts in the same order. */
-static inline uint64_t jobs__time_key(int64_t t)
+/* Runs `fn` in a write transaction of the store's backend (see jobs__backend.write). */
+static inline int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
 {
-    return (uint64_t)t ^ (UINT64_C(1) << 63);
+    return s->be->write(s, fn, ctx);
 }
 
-static inline int64_t jobs__time_unkey(uint64_t k)
-{
-    return (int64_t)(k ^ (UINT64_C(1) << 63));
-}
-
-/* Takes the next id of a kind (ids are never reused). */
-int jobs__next_id(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t *id);
-/* The store-wide count of jobs queued for deletion (meta "queued"), for jobs_store_stat(). */
-int jobs__queued_get(MDB_txn *txn, jobs_store *s, uint64_t *n);
-int jobs__queued_add(MDB_txn *txn, jobs_store *s, int64_t delta);
-/* Sets it from the jobs themselves when the store has none yet (stores written before it). */
-int jobs__queued_init(MDB_txn *txn, jobs_store *s);
-
-/* Per-owner entity counts. */
-int jobs__count_get(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, uint64_t *n);
-int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, int64_t delta);
-
-/* Reads one page of an (owner, id) index: the ids of owner `a` and of owner `b` merged in id
- * order (pass a == b for one owner), starting at id `from`, skipping `skip` and taking at most
- * `max` into `ids`; *n is how many were taken. Returns 0 or an error. */
-int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t from,
-                     uint64_t skip, size_t max, uint64_t *ids, size_t *n);
-
-/* The store's notion of now. */
+/* The store's notion of now. Called before a transaction, never inside one: the clock is the
+ * host's, and may call libjobs. */
 int64_t jobs__now(jobs_store *s);
+
+/* The LMDB backend's constructor (lib/lmdb/store.c): opens the store at args->path and sets
+ * s->be and s->db. */
+int jobs__open_lmdb(jobs_store *s, const jobs__open_args *args);
+
+/* The LMDB backend's restore (lib/lmdb/backup.c): puts the backup in `backup_dir` in place of
+ * the store at `path` (see jobs_store_restore()). `verify` opens and checks a store in a
+ * directory (the staged copy) through the library, read-only. */
+int jobs__restore_lmdb(const char *path, const char *backup_dir, unsigned int flags,
+                       int (*verify)(const char *dir));
 
 #endif

@@ -27,7 +27,7 @@ static ctx make(fixture *fx)
 /* The store holds exactly what make() put there. */
 static void assert_store_unchanged(const ctx *c)
 {
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, c->fx->store), 0);
     assert_int_equal(info.jobs, 1);
     assert_int_equal(info.schedules, 6);
@@ -84,7 +84,7 @@ static void test_open_refuses_bad_options(void **state)
     assert_int_equal(jobs_store_open(&store, &opts), JOBS_EINVAL);
     assert_null(store);
 
-    const unsigned int versions[] = {0, 2, 999, ~0u};
+    const unsigned int versions[] = {0, 3, 999, ~0u};
     for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
         opts = fx->opts;
         opts.version = versions[i];
@@ -92,6 +92,36 @@ static void test_open_refuses_bad_options(void **state)
         assert_int_equal(jobs_store_open(&store, &opts), JOBS_EVERSION);
         assert_null(store);
     }
+
+    /* The LMDB options are versioned too, and their flags checked. */
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    opts = fx->opts;
+    opts.lmdb = &lmdb;
+    lmdb.version = 0;
+    store = (jobs_store *)fx;
+    assert_int_equal(jobs_store_open(&store, &opts), JOBS_EVERSION);
+    assert_null(store);
+    lmdb.version = JOBS_OPTIONS_VERSION_LMDB;
+    lmdb.flags = 1u << 5;
+    assert_int_equal(jobs_store_open(&store, &opts), JOBS_EINVAL);
+    assert_null(store);
+
+    /* Version 1's no-sync flag (bit 0) is LMDB's own now: refused in version 2's flags, with a
+     * detail that says where it went. */
+    opts = fx->opts;
+    opts.flags = 1u << 0;
+    assert_int_equal(jobs_store_open(&store, &opts), JOBS_EINVAL);
+    assert_non_null(strstr(jobs_error_last(), "JOBS_NOSYNC_LMDB"));
+    assert_null(store);
+
+    /* jobs_store_stat checks the caller's version of its struct. */
+    fx_open(fx);
+    jobs_store_stat_info st;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(jobs_store_stat(&st, fx->store), JOBS_EVERSION);
+    st.version = JOBS_STORE_STAT_VERSION + 1;
+    assert_int_equal(jobs_store_stat(&st, fx->store), JOBS_EVERSION);
+    fx_close(fx);
 
     /* No out pointer: refused, and nothing left open (a real open is not JOBS_EBUSY). */
     assert_int_equal(jobs_store_open(NULL, &fx->opts), JOBS_EINVAL);
@@ -137,7 +167,7 @@ static void test_null_store_is_einval(void **state)
     jobs_schedule_spec sspec = period_spec();
     uint64_t id = 0;
     int64_t next = 0;
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
 
     assert_int_equal(jobs_list(&page, NULL, OWNER, 1, 0), JOBS_EINVAL);
     assert_int_equal(jobs_get(&job, NULL, OWNER, c.job), JOBS_EINVAL);
@@ -198,7 +228,7 @@ static void test_optional_out_pointers_may_be_null(void **state)
     assert_int_equal(jobs_stack_create(NULL, s, OWNER, "more", false), 0);
     assert_int_equal(jobs_scheduler_tick(NULL, s, FX_T0 + 3600, 0, NULL, NULL), 0);
     assert_int_equal(jobs_delete(NULL, s, OWNER, c.job), 0);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, s), 0);
     assert_int_equal(info.jobs, 2);
     assert_int_equal(info.schedules, 7);

@@ -33,7 +33,7 @@ static void populate(fixture *fx)
 static void test_a_store_written_through_the_api_checks_clean(void **state)
 {
     fixture *fx = *state;
-    jobs_store_stat_info st;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
     jobs_job_page *p = NULL;
     uint64_t active = 0, queued = 0;
 

@@ -56,6 +56,7 @@ static int create(jobs_store *s, uint64_t stack, size_t i, uint64_t *id)
 static void test_full_file_system(void **state)
 {
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     char path[128];
     jobs_store *s = NULL;
     uint64_t stack = 0, *ids;
@@ -67,7 +68,8 @@ static void test_full_file_system(void **state)
         skip();
     snprintf(path, sizeof(path), "%s/store", mnt);
     o.path = path;
-    o.map_size = (size_t)64 << 20; /* the map could hold far more than the disk */
+    lmdb.map_size = (size_t)64 << 20; /* the map could hold far more than the disk */
+    o.lmdb = &lmdb;
     assert_int_equal(jobs_store_open(&s, &o), 0);
     assert_int_equal(jobs_stack_create(&stack, s, OWNER, "full", false), 0);
     assert_non_null(ids = calloc(100000, sizeof(*ids)));

@@ -2,35 +2,74 @@
  * one commit, yet each caller gets its own answer (its own error and detail message), a failed
  * write leaves nothing behind, and every acknowledged write is durable.
  *
- * To make the writers pile up, the first writer's clock call (made inside its transaction, when
- * an enabled job is created) waits until every other writer is about to call in, then a little
- * longer; meanwhile the others queue behind it. */
+ * To make the writers pile up, another process holds the store's LMDB write lock (a write
+ * transaction of its own, opened on the same files) while they start: the first writer's
+ * transaction waits for it, and meanwhile the others queue behind that writer. The clock plays
+ * no part: libjobs never calls it inside a transaction. This is the LMDB backend's group
+ * commit, so the test speaks LMDB. */
 #include "fixture.h"
 
+#include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WRITERS 15
 
 typedef struct gate {
-    atomic_int arrived;   /* writers about to call jobs_create */
-    atomic_bool held;     /* the first clock call has been made */
+    atomic_int arrived; /* writers about to call jobs_create */
 } gate;
 
 static gate g;
 
-static int64_t gated_clock(void *ctx)
+/* A child process that takes the store's write lock and holds it until told to let go. */
+typedef struct holder {
+    pid_t pid;
+    int go;   /* write end: a byte (or closing it) releases the lock */
+} holder;
+
+static void hold_write_lock(holder *h, const char *path)
 {
-    (void)ctx;
-    if (!atomic_exchange(&g.held, true)) {
-        struct timespec pause = {0, 200 * 1000 * 1000};
-        while (atomic_load(&g.arrived) < WRITERS)
-            sched_yield();
-        nanosleep(&pause, NULL); /* they are past the increment; let them reach the queue */
+    int ready[2], go[2];
+    char b;
+
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    h->pid = fork();
+    assert_true(h->pid >= 0);
+    if (h->pid == 0) {
+        MDB_env *env;
+        MDB_txn *txn;
+
+        close(ready[0]);
+        close(go[1]);
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
+            mdb_env_open(env, path, MDB_NOTLS, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
+            _exit(2);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(3);
+        (void)read(go[0], &b, 1);
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+        _exit(0);
     }
-    return FX_T0;
+    close(ready[1]);
+    close(go[0]);
+    assert_int_equal(read(ready[0], &b, 1), 1);
+    close(ready[0]);
+    h->go = go[1];
+}
+
+static void release_write_lock(holder *h)
+{
+    int status;
+
+    close(h->go);
+    assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 typedef struct writer {
@@ -62,19 +101,26 @@ static void *write_one(void *arg)
     return NULL;
 }
 
-/* The first writer (valid, enabled) holds the transaction; then WRITERS - 1 more. */
+/* WRITERS - 1 writers start while another process holds the write lock; the last one is the
+ * test's own thread, which lets go of the lock once every writer is on its way. */
 static void run_writers(fixture *fx, writer *w, uint64_t stack)
 {
     pthread_t t[WRITERS];
     jobs_job_spec spec = {0};
+    struct timespec pause = {0, 200 * 1000 * 1000};
     uint64_t first = 0;
+    holder h;
 
-    atomic_store(&g.arrived, 1);
-    atomic_store(&g.held, false);
+    hold_write_lock(&h, fx->path);
+    atomic_store(&g.arrived, 0);
     for (int i = 0; i < WRITERS - 1; i++) {
         w[i] = (writer){fx->store, stack, i % 3, 9000 + (uint64_t)i, 0, 0, ""};
         assert_int_equal(pthread_create(&t[i], NULL, write_one, &w[i]), 0);
     }
+    while (atomic_load(&g.arrived) < WRITERS - 1)
+        sched_yield();
+    nanosleep(&pause, NULL); /* they are past the increment; let them reach the queue */
+    release_write_lock(&h);
     spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
     spec.stack = stack;
     spec.schedule = FX_HOURLY;
@@ -91,9 +137,7 @@ static int durable_gated(void **state)
     int rc = fx_setup_closed(state);
 
     fx = *state;
-    fx->opts.flags &= ~(unsigned)JOBS_STORE_NOSYNC;
-    fx->opts.clock = gated_clock;
-    fx->opts.clock_ctx = NULL;
+    fx->lmdb.flags &= ~(unsigned)JOBS_NOSYNC_LMDB;
     return rc;
 }
 
@@ -101,7 +145,7 @@ static void test_concurrent_writes_share_commits_and_keep_their_own_answers(void
 {
     fixture *fx = *state;
     writer w[WRITERS];
-    jobs_store_stat_info before, after;
+    jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT, after = JOBS_STORE_STAT_INFO_INIT;
     uint64_t stack;
     int named = 0, valid = 0;
 
@@ -156,7 +200,7 @@ static void test_without_group_commit_each_write_commits_alone(void **state)
 {
     fixture *fx = *state;
     writer w[WRITERS];
-    jobs_store_stat_info before, after;
+    jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT, after = JOBS_STORE_STAT_INFO_INIT;
     uint64_t stack;
 
     fx->opts.flags |= JOBS_STORE_NO_GROUP_COMMIT;

@@ -91,7 +91,7 @@ static void test_schedule_ids_follow_the_builtins_and_survive_reopen(void **stat
     uint64_t d = fx_periodic(fx, OWNER, 240);
     assert_true(d > c);
     /* The built-ins were not created again by reopening. */
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.schedules, 9);
 }

@@ -64,7 +64,7 @@ static void check_all_readable(fixture *fx, const uint64_t *ids, size_t n)
 static void test_tiny_map_grows_for_100000_jobs(void **state)
 {
     fixture *fx = *state;
-    fx->opts.map_size = 64 * 1024;
+    fx->lmdb.map_size = 64 * 1024;
     fx_open(fx);
     uint64_t stack = fx_stack(fx, OWNER, false);
     uint64_t *ids = calloc(MANY, sizeof(*ids));
@@ -75,14 +75,14 @@ static void test_tiny_map_grows_for_100000_jobs(void **state)
             fail_msg("create %zu: %s (%s)", i, jobs_err_name(rc), jobs_error_last());
     }
     assert_int_equal(fx_count(fx, OWNER), MANY);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.jobs, MANY);
     assert_int_equal(info.stacks, 1);
     assert_int_equal(info.schedules, 5);
-    assert_true(info.map_size > 64 * 1024);
-    assert_true(info.map_used > 64 * 1024);
-    assert_true(info.map_used <= info.map_size);
+    assert_true(info.lmdb.map_size > 64 * 1024);
+    assert_true(info.lmdb.map_used > 64 * 1024);
+    assert_true(info.lmdb.map_used <= info.lmdb.map_size);
     check_all_readable(fx, ids, MANY);
 
     /* Reopened with the same tiny initial size, the grown store is whole. */
@@ -96,8 +96,8 @@ static void test_tiny_map_grows_for_100000_jobs(void **state)
 static void test_capped_map_answers_enospc_and_keeps_what_was_written(void **state)
 {
     fixture *fx = *state;
-    fx->opts.map_size = 64 * 1024;
-    fx->opts.max_map_size = 512 * 1024;
+    fx->lmdb.map_size = 64 * 1024;
+    fx->lmdb.max_map_size = 512 * 1024;
     fx_open(fx);
     uint64_t stack = fx_stack(fx, OWNER, false);
     const size_t cap = 1000000;
@@ -124,9 +124,9 @@ static void test_capped_map_answers_enospc_and_keeps_what_was_written(void **sta
     snprintf(name, sizeof(name), "job-%06zu", made);
     jobs_job *job = NULL;
     assert_int_equal(jobs_get_by_name(&job, fx->store, OWNER, name), JOBS_ENOTFOUND);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
-    assert_true(info.map_size <= 512 * 1024);
+    assert_true(info.lmdb.map_size <= 512 * 1024);
 
     /* Still full, still refused, still unchanged; reads work. */
     assert_int_equal(create(fx, stack, made, NULL), JOBS_ENOSPC);
@@ -142,7 +142,7 @@ static void test_capped_map_answers_enospc_and_keeps_what_was_written(void **sta
 
     /* A larger cap: creates work again. */
     fx_close(fx);
-    fx->opts.max_map_size = 0;
+    fx->lmdb.max_map_size = 0;
     fx_open(fx);
     uint64_t id = 0;
     assert_int_equal(create(fx, stack, made, &id), 0);
@@ -208,7 +208,7 @@ static void *grow_reader(void *p)
             total += page->count;
             jobs_job_page_free(page);
         }
-        jobs_store_stat_info info;
+        jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
         if (jobs_store_stat(&info, a->fx->store) != 0)
             a->errors++;
         /* Counts never go backwards while jobs are only being added. */
@@ -225,7 +225,7 @@ static void *grow_reader(void *p)
 static void test_map_grows_while_threads_write_and_read(void **state)
 {
     fixture *fx = *state;
-    fx->opts.map_size = 64 * 1024;
+    fx->lmdb.map_size = 64 * 1024;
     fx_open(fx);
     uint64_t stack = fx_stack(fx, 1, true);
     _Atomic int writers_left = WRITERS;
@@ -287,14 +287,14 @@ static int create_many(const jobs_event *event, void *ctx)
 static void test_callback_may_grow_the_map(void **state)
 {
     fixture *fx = *state;
-    fx->opts.map_size = 64 * 1024;
+    fx->lmdb.map_size = 64 * 1024;
     fx_open(fx);
     grow_cb g;
     memset(&g, 0, sizeof(g));
     g.fx = fx;
     g.stack = fx_stack(fx, OWNER, false);
     fx_job(fx, OWNER, NULL, g.stack, FX_EVERY_MINUTE, true);
-    jobs_store_stat_info before;
+    jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&before, fx->store), 0);
     size_t n = 0;
     assert_int_equal(jobs_scheduler_tick(&n, fx->store, FX_T0 + 60, 0, create_many, &g), 0);
@@ -302,9 +302,9 @@ static void test_callback_may_grow_the_map(void **state)
     assert_int_equal(g.failures, 0);
     assert_int_equal(g.created, 3000);
     assert_int_equal(fx_count(fx, OWNER), 3001);
-    jobs_store_stat_info after;
+    jobs_store_stat_info after = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&after, fx->store), 0);
-    assert_true(after.map_size > before.map_size);
+    assert_true(after.lmdb.map_size > before.lmdb.map_size);
 }
 
 int main(void)

@@ -402,7 +402,7 @@ static void test_stack_and_schedule_names_follow_the_rules(void **state)
     assert_string_equal(s->name, max_mixed);
     jobs_schedule_free(s);
 
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.stacks, 1);
     assert_int_equal(info.schedules, 6);

@@ -72,7 +72,7 @@ static void append(char **s, size_t *len, const char *fmt, ...)
 /* Everything the API shows of owners 1 and 2, as text. Must be called disarmed. */
 static char *snapshot(fixture *fx)
 {
-    jobs_store_stat_info st;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
     char *s = NULL;
     size_t len = 0;
 
@@ -225,7 +225,7 @@ static int op_reads(env *e)
     jobs_schedule_page *sp = NULL;
     jobs_stack *t = NULL;
     jobs_stack_page *tp = NULL;
-    jobs_store_stat_info st;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
     int64_t next;
     int rc;
 

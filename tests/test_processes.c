@@ -31,11 +31,13 @@ static int log_event(const jobs_event *ev, void *ctx)
 static int child_ticks(const char *path, const char *log_path)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     jobs_store *store;
     tick_log log;
 
     opts.path = path;
-    opts.flags = JOBS_STORE_NOSYNC;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    opts.lmdb = &lmdb;
     if (jobs_store_open(&store, &opts) != 0)
         return 2;
     if (!(log.out = fopen(log_path, "w")))

@@ -66,7 +66,7 @@ static void test_new_store_has_five_builtin_schedules(void **state)
         assert_int_equal(p->schedules[i].period, periods[i]);
     }
     jobs_schedule_page_free(p);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.schedules, 5);
 }
@@ -473,7 +473,7 @@ static void test_schedule_list_is_public_plus_own_in_id_order(void **state)
     assert_int_equal(jobs_schedule_list(&p, fx->store, OTHER, 0, 0), JOBS_EPAGE);
     assert_int_equal(jobs_schedule_list(&p, fx->store, OTHER, 1, 1001), JOBS_EINVAL);
     assert_null(p);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.schedules, 29);
 }

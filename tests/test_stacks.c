@@ -23,7 +23,7 @@ static void test_stack_reads_back_as_created(void **state)
     assert_string_equal(s->name, "public one");
     assert_true(s->is_public);
     jobs_stack_free(s);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.stacks, 2);
 }
@@ -51,7 +51,7 @@ static void test_stack_name_is_required_and_checked(void **state)
     assert_int_equal(jobs_stack_create(&id, fx->store, OWNER, "", true), JOBS_ENAME);
     assert_int_equal(jobs_stack_create(&id, fx->store, OWNER, "bad\x01", true), JOBS_ENAME);
     assert_int_equal(jobs_stack_create(&id, fx->store, OWNER, "\xc0\xaf", true), JOBS_ENAME);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.stacks, 0);
     jobs_stack_page *p = NULL;
@@ -130,7 +130,7 @@ static void test_stack_list_is_public_plus_own_in_id_order(void **state)
     assert_int_equal(jobs_stack_list(&p, fx->store, OWNER, 0, 0), JOBS_EPAGE);
     assert_int_equal(jobs_stack_list(&p, fx->store, OWNER, 1, 1001), JOBS_EINVAL);
     assert_null(p);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.stacks, 40);
 }

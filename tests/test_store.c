@@ -109,7 +109,7 @@ static void test_open_same_store_by_another_path_is_ebusy(void **state)
     second = (jobs_store *)fx;
     assert_int_equal(jobs_store_open(&second, &opts), JOBS_EBUSY);
     assert_null(second);
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
 }
 
@@ -222,13 +222,15 @@ static void test_stat_counts_jobs_schedules_and_stacks(void **state)
     fixture *fx = *state;
     jobs_store_stat_info info;
     memset(&info, 0xab, sizeof(info));
+    info.version = JOBS_STORE_STAT_VERSION;
     assert_int_equal(jobs_store_stat(&info, fx->store), 0);
     assert_int_equal(info.jobs, 0);
     assert_int_equal(info.schedules, 5);
     assert_int_equal(info.stacks, 0);
-    assert_true(info.map_size > 0);
-    assert_true(info.map_used > 0);
-    assert_true(info.map_used <= info.map_size);
+    assert_string_equal(info.backend, "lmdb");
+    assert_true(info.lmdb.map_size > 0);
+    assert_true(info.lmdb.map_used > 0);
+    assert_true(info.lmdb.map_used <= info.lmdb.map_size);
 
     uint64_t s1 = fx_stack(fx, OWNER, false);
     uint64_t s2 = fx_stack(fx, OWNER + 1, true);

@@ -112,6 +112,7 @@ int main(int argc, char **argv)
     char path[4096];
     uint64_t owner = 0, jobs = 0, nthreads = 2;
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     pthread_t tids[MAX_THREADS];
     struct timespec t0, t1;
     loader l;
@@ -157,8 +158,9 @@ int main(int argc, char **argv)
     l.first = UINT64_MAX;
     pthread_mutex_init(&l.mu, NULL);
     opts.path = path;
-    opts.map_size = (size_t)1 << 30;
-    opts.flags = JOBS_STORE_NOSYNC;
+    lmdb.map_size = (size_t)1 << 30;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    opts.lmdb = &lmdb;
     if ((rc = jobs_store_open(&l.store, &opts)) != 0) {
         fprintf(stderr, "jobs-load: opening %s: %s (%s)\n", path, jobs_strerror(rc),
                 jobs_error_last());

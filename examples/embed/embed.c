@@ -342,7 +342,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = ensure_job(&job, store, stack, schedule);
     if (rc == 0) {
-        jobs_store_stat_info st;
+        jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
         rc = jobs_store_stat(&st, store);
         if (rc == 0)
             printf("store holds %" PRIu64 " stacks, %" PRIu64 " schedules, %" PRIu64 " jobs\n",

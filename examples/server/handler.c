@@ -452,7 +452,7 @@ int64_t srv_monotonic_ms(void)
  * recently, else 503 naming what failed. No fault body: the status is the answer. */
 static void route_health(srv_response *res, srv_app *app)
 {
-    jobs_store_stat_info st;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
     int rc = jobs_store_stat(&st, app->store);
     const char *scheduler = "none";
     bool ok = rc == 0;
@@ -472,7 +472,7 @@ static void route_health(srv_response *res, srv_app *app)
 /* GET /metrics: Prometheus text. The store's part is left out when it cannot be read. */
 static void route_metrics(srv_response *res, srv_app *app)
 {
-    jobs_store_stat_info st;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
     char *text = NULL;
     size_t len = 0;
 

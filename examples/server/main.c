@@ -26,6 +26,7 @@ int main(int argc, char **argv)
     srv_options o;
     srv_app app;
     jobs_store_options so = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     char store_path[PATH_MAX];
     struct mg_context *ctx = NULL;
     srv_ticker t;
@@ -79,9 +80,10 @@ int main(int argc, char **argv)
     if (o.no_group_commit)
         so.flags |= JOBS_STORE_NO_GROUP_COMMIT;
     if (o.max_store_mib) {
-        so.max_map_size = (size_t)o.max_store_mib << 20;
-        so.map_size = so.max_map_size < ((size_t)64 << 20) ? so.max_map_size : 0;
+        lmdb.max_map_size = (size_t)o.max_store_mib << 20;
+        lmdb.map_size = lmdb.max_map_size < ((size_t)64 << 20) ? lmdb.max_map_size : 0;
     }
+    so.lmdb = &lmdb;
     if ((rc = jobs_store_open(&app.store, &so)) != 0) {
         fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", store_path,
                 jobs_strerror(rc), jobs_error_last());

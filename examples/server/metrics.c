@@ -268,9 +268,9 @@ int srv_metrics_render(char **out, size_t *len, srv_metrics *m, const jobs_store
               (int64_t)st->schedules);
         gauge(&t, "jobs_store_stacks", "Stacks in the store.", (int64_t)st->stacks);
         gauge(&t, "jobs_store_map_size_bytes", "Bytes of the store's memory map.",
-              (int64_t)st->map_size);
+              (int64_t)st->lmdb.map_size);
         gauge(&t, "jobs_store_map_used_bytes", "Bytes of the store's memory map in use.",
-              (int64_t)st->map_used);
+              (int64_t)st->lmdb.map_used);
         counter(&t, "jobs_store_writes_total", "Write calls committed since the server started.",
                 st->writes);
         counter(&t, "jobs_store_commits_total",

@@ -1,11 +1,16 @@
 /**
  * @file jobs/store.h
- * @brief Opening and closing a libjobs store (one LMDB environment in a directory).
+ * @brief Opening, closing, checking, backing up and restoring a libjobs store.
+ *
+ * What is here means the same on every storage backend. The store lives in a directory and is
+ * kept by the LMDB backend, the embedded default; LMDB's own settings and figures are in
+ * jobs/lmdb.h.
  */
 #ifndef JOBS_STORE_H
 #define JOBS_STORE_H
 
 #include "common.h"
+#include "lmdb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,49 +23,67 @@ extern "C" {
 typedef struct jobs_store jobs_store;
 
 /**
- * A clock: answers the current time in Unix seconds. libjobs calls it when a job is activated
- * (to compute `next_run`), from whichever thread makes that call, so it must be thread-safe.
+ * A clock: answers the current time in Unix seconds. libjobs calls it on the thread of the call
+ * that needs the time (a create or update that activates a job, an idempotent create, the
+ * scheduler tick's expiry of idempotency keys), so it must be thread-safe. It is always called
+ * before that call's transaction begins, never inside one: a clock may itself call libjobs,
+ * on this store too, without deadlocking.
  */
 typedef int64_t (*jobs_clock_fn)(void *ctx);
 
 /** Flags for jobs_store_options.flags. */
 enum jobs_store_flags {
-    /**
-     * Do not flush to disk at each commit (LMDB's MDB_NOSYNC). A crash of the process loses
-     * nothing, but an operating-system crash or power loss may lose the last commits. For tests
-     * and bulk loads; never for data you have acknowledged to someone.
+    /*
+     * Bit 0 was JOBS_STORE_NOSYNC in version 1 of the options; it is LMDB's own now
+     * (JOBS_NOSYNC_LMDB in jobs_options_lmdb), and version 2 options refuse it.
      */
-    JOBS_STORE_NOSYNC = 1u << 0,
     /**
      * Give every write its own transaction and commit. By default, writes that arrive while
      * another is committing wait and then share one transaction and one commit (group commit:
      * one flush for all of them, each still told its own result only once it is durable). This
      * flag turns that off, to measure the difference; there is no other reason to set it.
      */
-    JOBS_STORE_NO_GROUP_COMMIT = 1u << 1
+    JOBS_STORE_NO_GROUP_COMMIT = 1u << 1,
+    /**
+     * Open the store read-only: for checking or reading a backup, or a store no process is
+     * writing. The open writes nothing at all: no file is created or changed in the directory
+     * (nor the directory itself), no schema is written or migrated, and no lock is taken, so
+     * the files may be on a read-only medium. Every write call answers JOBS_EREADONLY and
+     * changes nothing. The directory must hold a store of the current schema (JOBS_ESCHEMA
+     * for one that would need a migration, JOBS_ENOTFOUND for none). Because no lock is
+     * taken, a read-only open refuses (JOBS_EBUSY) a store that another process has open, as
+     * that process may write while this one reads.
+     */
+    JOBS_STORE_READONLY = 1u << 2
 };
 
-/** The version of jobs_store_options this header describes. */
-#define JOBS_STORE_OPTIONS_VERSION 1
+/**
+ * The version of jobs_store_options this header describes.
+ *
+ * Version 1 (libjobs 0.1.0) had LMDB's settings in the struct itself: `path, map_size,
+ * max_map_size, page_size, max_readers, clock, clock_ctx, flags`, with JOBS_STORE_NOSYNC as
+ * flag bit 0. jobs_store_open() still accepts a struct of that layout with version 1, so
+ * programs built against 0.1.0's header keep working unchanged.
+ */
+#define JOBS_STORE_OPTIONS_VERSION 2
 
 /**
  * Options for jobs_store_open(). Initialise with JOBS_STORE_OPTIONS_INIT, then set what you
- * need: fields left at 0 take their defaults. New fields are only ever added at the end.
+ * need: fields left at 0 take their defaults. New fields are only ever added at the end. The
+ * struct (and what it points to) is read during jobs_store_open() only.
  */
 typedef struct jobs_store_options {
     unsigned int version;   /**< JOBS_STORE_OPTIONS_VERSION */
     const char *path;       /**< directory of the store; created (mode 0700) if missing */
-    size_t map_size;        /**< initial map size in bytes (default 64 MiB); grows when full */
-    size_t max_map_size;    /**< growth stops here: JOBS_ENOSPC (default 0: no limit but the disk) */
     uint32_t page_size;     /**< default list page size (default 10, at most 1000) */
-    unsigned int max_readers; /**< concurrent read transactions, all processes (default 256) */
     jobs_clock_fn clock;    /**< time source (default: the system's real-time clock) */
     void *clock_ctx;        /**< passed to clock */
     unsigned int flags;     /**< jobs_store_flags */
+    const jobs_options_lmdb *lmdb; /**< the LMDB backend's settings (NULL: its defaults) */
 } jobs_store_options;
 
 /** Initialiser for jobs_store_options: `jobs_store_options o = JOBS_STORE_OPTIONS_INIT;` */
-#define JOBS_STORE_OPTIONS_INIT {JOBS_STORE_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL, 0}
+#define JOBS_STORE_OPTIONS_INIT {JOBS_STORE_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, NULL}
 
 /**
  * Opens (and on first use creates) the store in `opts->path`.
@@ -72,9 +95,11 @@ typedef struct jobs_store_options {
  *
  * @param[out] out   the new handle, or NULL on failure
  * @param opts       options; `path` is required
- * @return 0, or JOBS_EINVAL (bad options), JOBS_EVERSION (unknown opts->version), JOBS_EBUSY
- *         (already open in this process), JOBS_ESCHEMA (store written by an incompatible
- *         version), JOBS_ENOMEM, JOBS_EIO.
+ * @return 0, or JOBS_EINVAL (bad options), JOBS_EVERSION (unknown opts->version or
+ *         opts->lmdb->version), JOBS_EBUSY (already open in this process; with
+ *         JOBS_STORE_READONLY, also open in another process), JOBS_ENOTFOUND (read-only: no
+ *         store there), JOBS_ESCHEMA (store written by an incompatible version), JOBS_ENOMEM,
+ *         JOBS_EIO.
  */
 JOBS_EXTERN int jobs_store_open(jobs_store **out, const jobs_store_options *opts);
 
@@ -84,23 +109,36 @@ JOBS_EXTERN int jobs_store_open(jobs_store **out, const jobs_store_options *opts
  */
 JOBS_EXTERN void jobs_store_close(jobs_store *store);
 
-/** Current state of a store, as reported by jobs_store_stat(). */
+/** The version of jobs_store_stat_info this header describes. */
+#define JOBS_STORE_STAT_VERSION 1
+
+/**
+ * Current state of a store, as reported by jobs_store_stat(). The caller sets `version`
+ * (JOBS_STORE_STAT_INFO_INIT does): the library fills only the fields that version has, so the
+ * struct can grow at its end without an older caller's memory being overrun.
+ */
 typedef struct jobs_store_stat_info {
-    size_t map_size;      /**< bytes currently mapped */
-    size_t map_used;      /**< bytes in use (last page number times page size) */
+    unsigned int version; /**< set by the caller: JOBS_STORE_STAT_VERSION */
     uint64_t jobs;        /**< jobs in the store, all owners */
     uint64_t schedules;   /**< schedules, built-in ones included */
     uint64_t stacks;      /**< stacks */
     uint64_t jobs_active; /**< jobs that will run (or, queued, be deleted) at their next_run */
     uint64_t jobs_queued; /**< active jobs queued for deletion (a subset of jobs_active) */
     uint64_t writes;      /**< write calls committed through this handle since it was opened */
-    uint64_t commits;     /**< LMDB commits they took: fewer than writes when group commit
-                               let concurrent writes share one */
+    uint64_t commits;     /**< commits they took: fewer than writes when group commit let
+                               concurrent writes share one */
+    const char *backend;  /**< the backend's name, "lmdb" (static storage) */
+    jobs_stat_lmdb lmdb;  /**< the LMDB backend's figures (0 on another backend) */
 } jobs_store_stat_info;
 
+/** Initialiser: `jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;` */
+#define JOBS_STORE_STAT_INFO_INIT {JOBS_STORE_STAT_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, {0, 0, 0}}
+
 /**
- * Fills `out` with counts and map use of the store. Thread-safe.
- * @return 0, JOBS_EINVAL, or an error of the store.
+ * Fills `out` with the store's counts and its backend's figures. Set out->version first
+ * (JOBS_STORE_STAT_INFO_INIT). Thread-safe.
+ * @return 0, JOBS_EINVAL, JOBS_EVERSION (out->version is 0 or newer than this library's), or
+ *         an error of the store.
  */
 JOBS_EXTERN int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store);
 
@@ -119,34 +157,68 @@ JOBS_EXTERN int jobs_store_check(jobs_store *store);
 
 /**
  * Writes a consistent, compacted copy of the store into the directory `dest_dir`, which then
- * holds a store of its own (one file, `data.mdb`): open it with jobs_store_open() to read it, or
- * put its `data.mdb` in place of a stopped store's to restore it.
+ * holds a store of its own: open it with jobs_store_open() (JOBS_STORE_READONLY to read or
+ * check it without writing a byte), or put it back with jobs_store_restore().
  *
- * The copy is LMDB's compacting copy (MDB_CP_COMPACT, what `mdb_copy -c` makes): it reads one
- * snapshot in one read transaction, so it holds exactly the writes committed before it began,
- * while threads of this process and other processes go on writing (they are not blocked), and
- * it leaves out free pages, so it is often smaller than the store's own file.
+ * The copy reads one snapshot in one read transaction, so it holds exactly the writes committed
+ * before it began, while threads of this process and other processes go on writing (they are
+ * not blocked). The LMDB backend writes a compacting copy (no free pages), so it is often
+ * smaller than the store's own file.
  *
  * `dest_dir` is created (mode 0700) when missing, and must be empty when it exists; its parent
- * must exist. The copy is written to `dest_dir/data.mdb.partial`, flushed to disk, and only then
- * renamed to `dest_dir/data.mdb` (and the directory flushed), so a `data.mdb` in a backup
- * directory is always complete. On failure, the files and directory this call created are
+ * must exist. The copy is written under a temporary name, flushed to disk, and only then renamed
+ * to its final name (and the directory flushed), so a backup directory never holds a partial
+ * store under the final name. On failure, the files and directory this call created are
  * removed.
  *
  * Thread-safe, and may run beside any other call on the store. While the copy runs, a growth of
- * the map by a write of this process waits for it to end (LMDB resizes only while no transaction
- * of the process is open); other processes are not affected. The copy takes one reader slot
- * (see jobs_store_options.max_readers), and the pages of its snapshot cannot be reused until it
- * ends, so the store's file may grow during a long copy under heavy writes.
+ * the LMDB map by a write of this process waits for it to end; other processes are not
+ * affected. The copy takes one reader slot (see jobs_options_lmdb.max_readers), and the space
+ * of its snapshot cannot be reused until it ends, so the store's file may grow during a long
+ * copy under heavy writes.
  *
  * @param store     the store
  * @param dest_dir  the backup directory: new, or empty
  * @return 0, or JOBS_EINVAL (NULL argument; `dest_dir` is not an empty directory, or its parent
  *         is missing), JOBS_ENOSPC (the disk is full), JOBS_ENOMEM, or JOBS_EIO (any other
- *         failure of the file system or of LMDB); jobs_error_last() names the path and the cause.
+ *         failure of the file system or of the backend); jobs_error_last() names the path and
+ *         the cause.
  * @since 0.1.0
  */
 JOBS_EXTERN int jobs_store_backup(jobs_store *store, const char *dest_dir);
+
+/** Flags for jobs_store_restore(). */
+enum jobs_restore_flags {
+    /** Replace the store that the directory already holds (refused without it). */
+    JOBS_RESTORE_FORCE = 1u << 0
+};
+
+/**
+ * Puts the backup in `backup_dir` (what jobs_store_backup() wrote) in place of the store that
+ * `opts` names, the counterpart of jobs_store_backup(). No process may have the store open.
+ *
+ * The backup is copied into a staging directory inside the store's directory, and the copy is
+ * opened read-only and checked as jobs_store_check() does; only a consistent copy replaces the
+ * store, by a rename (so the store is, at every moment, either the old one or the whole new
+ * one), and the directory is flushed. The store's directory is created (mode 0700) when
+ * missing and removed again when the restore fails. While the restore runs, a process that
+ * opens the store waits for it. The backup is only read (it is opened read-only): a backup
+ * directory is left exactly as it was.
+ *
+ * Only opts->path and opts->version are used (the options are those of jobs_store_open()).
+ *
+ * @param opts        where the store is
+ * @param backup_dir  the backup's directory
+ * @param flags       jobs_restore_flags
+ * @return 0; JOBS_EINVAL (NULL argument, unknown flag, `backup_dir` holds no backup or is the
+ *         store itself); JOBS_EEXISTS (the directory holds a store, and no JOBS_RESTORE_FORCE);
+ *         JOBS_EBUSY (the store, or the backup, is open in a process); JOBS_ECORRUPT or
+ *         JOBS_ESCHEMA (the backup fails its check: nothing was changed); JOBS_ENOSPC,
+ *         JOBS_ENOMEM, JOBS_EIO. jobs_error_last() says which and why.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
+                                   unsigned int flags);
 
 #ifdef __cplusplus
 }

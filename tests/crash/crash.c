@@ -1015,6 +1015,7 @@ static void child_main(const model *m, const char *path, bool small_map, const c
 {
     static worker workers[LIB_WORKERS];
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     child c = *proto;
     uint64_t rng = seed_of(m->seed, 'T', m->cycle);
     int rc;
@@ -1022,7 +1023,8 @@ static void child_main(const model *m, const char *path, bool small_map, const c
     o.path = path;
     o.clock = fixed_clock;
     /* A small map grows during the cycle, so kills also land in map growth. */
-    o.map_size = small_map ? (size_t)64 << 10 : 0;
+    lmdb.map_size = small_map ? (size_t)64 << 10 : 0;
+    o.lmdb = &lmdb;
     if ((rc = jobs_store_open(&c.store, &o)) != 0)
         child_fail(c.fd, TICKER, "jobs_store_open", rc);
     for (int t = 0; t < LIB_WORKERS; t++) {

@@ -320,7 +320,7 @@ cp "$tmp/out" "$tmp/jobs1.json"
 run 0 "${S[@]}" schedules list --owner 1 --json
 cp "$tmp/out" "$tmp/schedules1.json"
 run 0 "${S[@]}" backup "$tmp/b1"
-out_has "backup of $store written to $tmp/b1/data.mdb: "
+out_has "backup of $store written to $tmp/b1: "
 [[ $(ls -A "$tmp/b1") == data.mdb ]] || fail "the backup holds $(ls -A "$tmp/b1")"
 [[ $(stat -c %a "$tmp/b1") == 700 && $(stat -c %a "$tmp/b1/data.mdb") == 600 ]] ||
     fail "the backup's modes are $(stat -c %a "$tmp/b1") and $(stat -c %a "$tmp/b1/data.mdb")"
@@ -335,6 +335,7 @@ err_has "cannot create the directory"
 [[ ! -e $tmp/missing ]] || fail "backup made the missing parent"
 
 run 0 --store "$tmp/b1" check
+[[ $(ls -A "$tmp/b1") == data.mdb ]] || fail "checking a backup wrote to it: $(ls -A "$tmp/b1")"
 run 0 --store "$tmp/b1" jobs list --owner 1 --json
 cmp -s "$tmp/out" "$tmp/jobs1.json" || fail "the backup lists other jobs"
 
@@ -358,7 +359,7 @@ run 1 --store "$tmp/r2" restore "$tmp/nothing-here"
 err_has "no backup in '$tmp/nothing-here'"
 [[ ! -e $tmp/r2 ]] || fail "a failed restore left its store directory"
 run 1 --store "$tmp/r2" restore "$tmp/bad"
-err_has "restore: the backup in '$tmp/bad': opening it: "
+err_has "restore: the backup in '$tmp/bad' fails its check: "
 [[ ! -e $tmp/r2 ]] || fail "a failed restore left its store directory"
 run 1 "${S[@]}" restore "$store" --force
 err_has "is the store itself"

@@ -100,7 +100,7 @@ static void *write_loop(void *arg)
 
 static int job_count(uint64_t *jobs, jobs_store *store)
 {
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     int rc = jobs_store_stat(&info, store);
 
     if (rc)
@@ -117,6 +117,7 @@ static int verify_backup(uint64_t *jobs, const char *dir)
     int rc;
 
     opts.path = dir;
+    opts.flags = JOBS_STORE_READONLY; /* a backup is only read: its directory stays as it is */
     if ((rc = jobs_store_open(&store, &opts)) != 0) {
         fprintf(stderr, "%s: open: %s (%s)\n", dir, jobs_strerror(rc), jobs_error_last());
         return rc;
@@ -133,19 +134,21 @@ static int verify_backup(uint64_t *jobs, const char *dir)
 static int hold_then_backup(const char *path, const char *dest)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
-    jobs_store_stat_info before, after;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT, after = JOBS_STORE_STAT_INFO_INIT;
     jobs_store *store;
     uint64_t jobs, copied;
     char line[64];
     int rc;
 
     opts.path = path;
-    opts.map_size = 1;
+    lmdb.map_size = 1;
+    opts.lmdb = &lmdb;
     if ((rc = jobs_store_open(&store, &opts)) != 0 || (rc = jobs_store_stat(&before, store))) {
         fprintf(stderr, "%s: %s (%s)\n", path, jobs_strerror(rc), jobs_error_last());
         return 1;
     }
-    printf("opened with a map of %zu bytes\n", before.map_size);
+    printf("opened with a map of %zu bytes\n", before.lmdb.map_size);
     fflush(stdout);
     if (!fgets(line, sizeof line, stdin)) {
         fprintf(stderr, "--hold: no line on standard input\n");
@@ -162,8 +165,8 @@ static int hold_then_backup(const char *path, const char *dest)
         return 1;
     jobs = after.jobs;
     printf("map %zu -> %zu bytes; backup consistent, %" PRIu64 " jobs of %" PRIu64 "\n",
-           before.map_size, after.map_size, copied, jobs);
-    if (after.map_size <= before.map_size || copied != jobs) {
+           before.lmdb.map_size, after.lmdb.map_size, copied, jobs);
+    if (after.lmdb.map_size <= before.lmdb.map_size || copied != jobs) {
         fprintf(stderr, "--hold: the map did not grow, or the backup holds other jobs\n");
         return 1;
     }
@@ -173,6 +176,7 @@ static int hold_then_backup(const char *path, const char *dest)
 int main(int argc, char **argv)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
     _Atomic uint64_t created = 0;
     _Atomic int started = 0;
     writer w[MAX_THREADS];
@@ -182,7 +186,7 @@ int main(int argc, char **argv)
     char dirs[MAX_BACKUPS][1024];
     int seconds, threads, backups = 0, rc, status = 0;
     struct timespec deadline;
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     size_t map_start;
 
     if (argc == 4 && strcmp(argv[1], "--hold") == 0)
@@ -204,15 +208,16 @@ int main(int argc, char **argv)
     }
 
     opts.path = argv[1];
-    opts.map_size = 1; /* the smallest the store allows: it grows while the threads write */
-    opts.flags = JOBS_STORE_NOSYNC;
+    lmdb.map_size = 1; /* the smallest the store allows: it grows while the threads write */
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    opts.lmdb = &lmdb;
     if ((rc = jobs_store_open(&store, &opts)) != 0 ||
         (rc = jobs_stack_create(&stack, store, 1, "writer", true)) != 0 ||
         (rc = jobs_store_stat(&info, store)) != 0) {
         fprintf(stderr, "jobsctl-test-writer: %s (%s)\n", jobs_strerror(rc), jobs_error_last());
         return 1;
     }
-    map_start = info.map_size;
+    map_start = info.lmdb.map_size;
 
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += seconds;
@@ -257,6 +262,6 @@ int main(int argc, char **argv)
         }
     }
     printf("created %" PRIu64 "\n", (uint64_t)atomic_load(&created));
-    printf("map grew from %zu to %zu bytes\n", map_start, info.map_size);
+    printf("map grew from %zu to %zu bytes\n", map_start, info.lmdb.map_size);
     return status;
 }

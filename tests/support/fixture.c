@@ -38,7 +38,10 @@ fixture *fx_new(void)
     opts.path = fx->path;
     opts.clock = fx_clock;
     opts.clock_ctx = fx;
-    opts.flags = JOBS_STORE_NOSYNC;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    fx->lmdb = lmdb;
+    opts.lmdb = &fx->lmdb;
     fx->opts = opts;
     return fx;
 }
@@ -70,7 +73,7 @@ int fx_setup_closed(void **state)
 int fx_setup_durable(void **state)
 {
     fixture *fx = fx_new();
-    fx->opts.flags &= ~(unsigned int)JOBS_STORE_NOSYNC;
+    fx->lmdb.flags &= ~(unsigned int)JOBS_NOSYNC_LMDB;
     fx_open(fx);
     *state = fx;
     return 0;
@@ -201,8 +204,7 @@ uint64_t fx_count(fixture *fx, uint64_t owner)
 
 uint64_t fx_stat_jobs(fixture *fx)
 {
-    jobs_store_stat_info info;
-    memset(&info, 0, sizeof(info));
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     check(jobs_store_stat(&info, fx->store), "jobs_store_stat");
     return info.jobs;
 }

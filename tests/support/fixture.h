@@ -43,14 +43,16 @@ enum fx_builtin_schedule {
 typedef struct fixture {
     char dir[PATH_MAX];       /**< the temporary directory, removed on teardown */
     char path[PATH_MAX];      /**< the store's directory: dir + "/store" */
-    jobs_store_options opts;  /**< options for fx_open(); opts.path points at `path` */
+    jobs_store_options opts;  /**< options for fx_open(); opts.path points at `path`,
+                                   opts.lmdb at `lmdb` */
+    jobs_options_lmdb lmdb;   /**< the LMDB backend's options (JOBS_NOSYNC_LMDB by default) */
     jobs_store *store;        /**< the open store, or NULL */
     _Atomic int64_t now;      /**< the fake clock's time (opts.clock answers it) */
     unsigned int seq;         /**< for generated names */
 } fixture;
 
 /**
- * A new fixture: fresh directory, options with JOBS_STORE_NOSYNC and the fake clock at FX_T0,
+ * A new fixture: fresh directory, options with JOBS_NOSYNC_LMDB and the fake clock at FX_T0,
  * store not yet open. Asserts on failure.
  */
 fixture *fx_new(void);
@@ -64,13 +66,17 @@ int fx_setup(void **state);
 /** cmocka setup: fx_new() only; the test adjusts fx->opts and calls fx_open(). */
 int fx_setup_closed(void **state);
 
-/** cmocka setup: like fx_setup() but without JOBS_STORE_NOSYNC (durable commits). */
+/** cmocka setup: like fx_setup() but without JOBS_NOSYNC_LMDB (durable commits). */
 int fx_setup_durable(void **state);
 
 /** cmocka teardown for all of the above: fx_free(). */
 int fx_teardown(void **state);
 
-/** jobs_store_open() with fx->opts into fx->store; returns its code. */
+/**
+ * jobs_store_open() with fx->opts into fx->store; returns its code. Every fixture store is
+ * opened here: the one place where a test run chooses its backend (a second backend's switch,
+ * such as a JOBS_TEST_STORE variable, goes here).
+ */
 int fx_try_open(fixture *fx);
 
 /** Opens the store with fx->opts; asserts success. */

@@ -11,19 +11,6 @@
 
 #define U(x) ((unsigned long long)(x))
 
-/* "dir/name" into out; false when it does not fit. */
-static bool join(char out[PATH_MAX], const char *dir, const char *name)
-{
-    size_t d = strlen(dir), n = strlen(name);
-
-    if (d + 1 + n >= PATH_MAX)
-        return false;
-    memcpy(out, dir, d);
-    out[d] = '/';
-    memcpy(out + d + 1, name, n + 1);
-    return true;
-}
-
 /* Opens the store in `dir`, checks it and counts what it holds. Reports a failure as
  * "<what>: ..." and returns CTL_FAILED; CTL_OK otherwise. */
 static int verify(jobs_store_stat_info *info, const char *dir, const char *what)
@@ -49,16 +36,14 @@ static int verify(jobs_store_stat_info *info, const char *dir, const char *what)
 static int init_run(ctl *c, const ctl_args *a)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
-    char data[PATH_MAX];
-    struct stat st;
     jobs_store *s;
     bool existed;
     int rc;
 
     (void)a;
-    if (!join(data, c->store_path, "data.mdb"))
-        return ctl_error("init: the store path is too long");
-    existed = stat(data, &st) == 0;
+    if ((rc = ctl_store_exists(c->store_path)) == CTL_FAILED)
+        return CTL_NO_STORE;
+    existed = rc == CTL_OK;
     opts.path = c->store_path;
     if ((rc = jobs_store_open(&s, &opts)) != 0) {
         ctl_fail(rc, "init: opening the store '%s'", c->store_path);
@@ -83,12 +68,12 @@ static int init_run(ctl *c, const ctl_args *a)
 
 static int check_run(ctl *c, const ctl_args *a)
 {
-    jobs_store_stat_info info;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     char n1[64], n2[64], n3[64];
     int rc;
 
     (void)a;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_store_check(c->store)) == 0)
         rc = jobs_store_stat(&info, c->store);
@@ -118,29 +103,25 @@ static int check_run(ctl *c, const ctl_args *a)
 static int stats_run(ctl *c, const ctl_args *a)
 {
     static const char *const align = "ll";
-    jobs_store_stat_info info;
-    char data[PATH_MAX], b1[64], b2[64], b3[64];
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
+    char b1[64], b2[64], b3[64];
     uint64_t file_size, per_job;
-    struct stat st;
     ctl_table t;
     int rc;
 
     (void)a;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_store_stat(&info, c->store)) != 0)
         return ctl_fail(rc, "stats");
-    if (!join(data, c->store_path, "data.mdb") || stat(data, &st) != 0)
-        return ctl_error("stats: cannot read the size of %s/data.mdb: %s", c->store_path,
-                         strerror(errno));
-    file_size = (uint64_t)st.st_size;
+    file_size = info.lmdb.file_size;
     per_job = info.jobs ? (file_size + info.jobs / 2) / info.jobs : 0;
     if (c->json) {
         fputs("{\"store\":", stdout);
         ctl_json_string(stdout, c->store_path);
         printf(",\"jobs\":%llu,\"schedules\":%llu,\"stacks\":%llu,\"map_size\":%llu,"
                "\"map_used\":%llu,\"file_size\":%llu,\"bytes_per_job\":",
-               U(info.jobs), U(info.schedules), U(info.stacks), U(info.map_size), U(info.map_used),
+               U(info.jobs), U(info.schedules), U(info.stacks), U(info.lmdb.map_size), U(info.lmdb.map_used),
                U(file_size));
         if (info.jobs)
             printf("%llu}\n", U(per_job));
@@ -158,14 +139,14 @@ static int stats_run(ctl *c, const ctl_args *a)
     ctl_table_cell(&t, "stacks");
     ctl_table_cell(&t, "%llu", U(info.stacks));
     ctl_table_cell(&t, "map size");
-    ctl_table_cell(&t, "%s", ctl_bytes(b1, info.map_size));
+    ctl_table_cell(&t, "%s", ctl_bytes(b1, info.lmdb.map_size));
     ctl_table_cell(&t, "map used");
-    ctl_table_cell(&t, "%s", ctl_bytes(b2, info.map_used));
-    ctl_table_cell(&t, "data.mdb");
+    ctl_table_cell(&t, "%s", ctl_bytes(b2, info.lmdb.map_used));
+    ctl_table_cell(&t, "file size");
     ctl_table_cell(&t, "%s", ctl_bytes(b3, file_size));
     ctl_table_cell(&t, "bytes per job");
     if (info.jobs)
-        ctl_table_cell(&t, "%llu (data.mdb / jobs)", U(per_job));
+        ctl_table_cell(&t, "%llu (file size / jobs)", U(per_job));
     else
         ctl_table_cell(&t, "- (no jobs)");
     ctl_table_print(&t);
@@ -178,8 +159,10 @@ static int stats_run(ctl *c, const ctl_args *a)
 static int backup_run(ctl *c, const ctl_args *a)
 {
     const char *dest = a->pos[0];
-    char data[PATH_MAX], size[64];
-    struct stat st;
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
+    jobs_store *copy;
+    char size[64];
     int rc;
 
     if (a->npos < 1)
@@ -189,230 +172,53 @@ static int backup_run(ctl *c, const ctl_args *a)
 
     if ((rc = jobs_store_backup(c->store, dest)) != 0)
         return ctl_fail(rc, "backup of '%s' to '%s'", c->store_path, dest);
-    if (!join(data, dest, "data.mdb") || stat(data, &st) != 0)
-        return ctl_error("backup: cannot read the size of %s/data.mdb: %s", dest, strerror(errno));
+    /* Its size, from the backup itself, opened read-only: it stays exactly as written. */
+    opts.path = dest;
+    opts.flags = JOBS_STORE_READONLY;
+    if ((rc = jobs_store_open(&copy, &opts)) != 0)
+        return ctl_fail(rc, "backup: opening the backup '%s'", dest);
+    rc = jobs_store_stat(&info, copy);
+    jobs_store_close(copy);
+    if (rc)
+        return ctl_fail(rc, "backup: the size of the backup '%s'", dest);
     if (c->json) {
         fputs("{\"backup\":", stdout);
         ctl_json_string(stdout, dest);
-        printf(",\"bytes\":%llu}\n", U(st.st_size));
+        printf(",\"bytes\":%llu}\n", U(info.lmdb.file_size));
     } else {
-        printf("backup of %s written to %s: %s\n", c->store_path, data,
-               ctl_bytes(size, (uint64_t)st.st_size));
+        printf("backup of %s written to %s: %s\n", c->store_path, dest,
+               ctl_bytes(size, (uint64_t)info.lmdb.file_size));
     }
     return CTL_OK;
 }
 
 /* ---- restore ------------------------------------------------------------------------------- */
 
-/* LMDB's lock protocol (mdb.c, mdb_env_excl_lock): every process that has an environment open
- * holds a shared fcntl() lock on the first byte of its lock.mdb, and the first to open it holds
- * that byte exclusively while it sets the file up. So: an exclusive lock on that byte that we can
- * take means no process has the store open; and while we hold it, a process that opens the store
- * waits for us. */
-static struct flock first_byte(short type)
-{
-    struct flock fl;
-
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
-    return fl;
-}
-
-/* Takes the lock of the store in `dir` (creating lock.mdb if need be): the descriptor, or -1
- * with errno (EAGAIN or EACCES: the store is open in another process). Closing it releases. */
-static int lock_store(const char *dir)
-{
-    char path[PATH_MAX];
-    struct flock fl = first_byte(F_WRLCK);
-    int fd, e;
-
-    if (!join(path, dir, "lock.mdb")) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-        return -1;
-    while (fcntl(fd, F_SETLK, &fl) != 0) {
-        if (errno == EINTR)
-            continue;
-        e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-/* Whether another process has the store in `dir` open (false when that cannot be told). */
-static bool in_use(const char *dir)
-{
-    char path[PATH_MAX];
-    struct flock fl = first_byte(F_WRLCK);
-    int fd;
-    bool busy;
-
-    if (!join(path, dir, "lock.mdb") || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return false;
-    busy = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-    close(fd);
-    return busy;
-}
-
-/* Copies a file into a new one (mode 0600) and flushes it: 0 or an errno. */
-static int copy_file(const char *from, const char *to)
-{
-    enum { CHUNK = 1 << 20 };
-    int in, out, e = 0;
-    char *buf;
-    ssize_t n;
-
-    if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
-        return errno;
-    if ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-        e = errno;
-        close(in);
-        return e;
-    }
-    buf = ctl_xmalloc(CHUNK);
-    while (!e && (n = read(in, buf, CHUNK)) != 0) {
-        if (n < 0) {
-            if (errno != EINTR)
-                e = errno;
-            continue;
-        }
-        for (ssize_t off = 0; !e && off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-
-            if (w >= 0)
-                off += w;
-            else if (errno != EINTR)
-                e = errno;
-        }
-    }
-    if (!e && fsync(out) != 0)
-        e = errno;
-    if (close(out) != 0 && !e)
-        e = errno;
-    close(in);
-    free(buf);
-    return e;
-}
-
-/* Flushes a directory's entries to disk: 0 or an errno. */
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
-
-    if (fd < 0)
-        return errno;
-    if (fsync(fd) != 0)
-        e = errno;
-    close(fd);
-    return e;
-}
-
-/* The new data.mdb is checked in a staging directory inside the store directory (the same file
- * system, so that a rename puts it in place) before it replaces anything: a backup that fails its
- * check leaves the store as it was. */
+/* The library does the work (jobs_store_restore: a checked copy, put in place while no process
+ * has the store open); jobsctl words the outcome and checks the result once more. */
 static int restore_run(ctl *c, const ctl_args *a)
 {
     const char *backup = a->pos[0], *dir = c->store_path;
-    char src[PATH_MAX], dst[PATH_MAX], stage[PATH_MAX], staged[PATH_MAX], stage_lock[PATH_MAX];
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
     char what[PATH_MAX + 32], n1[64], n2[64], n3[64];
-    struct stat st, backup_st, dir_st;
-    jobs_store_stat_info info;
-    bool made = false, staging = false;
-    int lock = -1, rc = CTL_FAILED, e;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
+    int rc;
 
     if (a->npos < 1)
         return ctl_usage_error(a, "BACKUP, the directory of the backup to restore, is missing");
-
-    if (!join(src, backup, "data.mdb") || !join(dst, dir, "data.mdb") ||
-        !join(stage, dir, ".restore-XXXXXX") || !join(staged, stage, "data.mdb") ||
-        !join(stage_lock, stage, "lock.mdb"))
-        return ctl_error("restore: a path is too long");
-    if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
-        return ctl_error("restore: no backup in '%s' (no data.mdb there)", backup);
-    if (in_use(backup))
+    opts.path = dir;
+    rc = jobs_store_restore(&opts, backup, ctl_flag(a, "force") ? JOBS_RESTORE_FORCE : 0);
+    if (rc == JOBS_EEXISTS)
+        return ctl_error("restore: '%s' already holds a store; give --force to replace it", dir);
+    if (rc == JOBS_EBUSY && strstr(jobs_error_last(), "is open in another process"))
+        return ctl_error("restore: the store '%s' is open in another process; stop it "
+                         "(jobs-server, or whatever uses the store) and try again", dir);
+    if (rc == JOBS_EBUSY && strstr(jobs_error_last(), "is a store open in another process"))
         return ctl_error("restore: '%s' is a store open in another process; take a backup of it "
                          "with 'jobsctl --store %s backup DEST' and restore DEST",
                          backup, backup);
-
-    if (mkdir(dir, 0700) == 0)
-        made = true;
-    else if (errno != EEXIST)
-        return ctl_error("restore: cannot create the store directory '%s': %s", dir,
-                         strerror(errno));
-    if (stat(dir, &dir_st) != 0 || !S_ISDIR(dir_st.st_mode)) {
-        ctl_error("restore: '%s' is not a directory", dir);
-        goto undo;
-    }
-    if (stat(backup, &backup_st) == 0 && backup_st.st_dev == dir_st.st_dev &&
-        backup_st.st_ino == dir_st.st_ino) {
-        ctl_error("restore: '%s' is the store itself", backup);
-        goto undo;
-    }
-    if ((lock = lock_store(dir)) < 0) {
-        if (errno == EAGAIN || errno == EACCES)
-            ctl_error("restore: the store '%s' is open in another process; stop it (jobs-server, "
-                      "or whatever uses the store) and try again",
-                      dir);
-        else
-            ctl_error("restore: cannot lock %s/lock.mdb: %s", dir, strerror(errno));
-        goto undo;
-    }
-    if (stat(dst, &st) == 0 && !ctl_flag(a, "force")) {
-        ctl_error("restore: '%s' already holds a store; give --force to replace it", dir);
-        goto undo;
-    }
-
-    if (!mkdtemp(stage)) {
-        ctl_error("restore: cannot create a staging directory in '%s': %s", dir, strerror(errno));
-        goto undo;
-    }
-    staging = true;
-    join(staged, stage, "data.mdb"); /* the name mkdtemp chose; the lengths are as checked */
-    join(stage_lock, stage, "lock.mdb");
-    if ((e = copy_file(src, staged)) != 0) {
-        ctl_error("restore: copying %s to %s: %s", src, staged, strerror(e));
-        goto unstage;
-    }
-    snprintf(what, sizeof what, "restore: the backup in '%s'", backup);
-    if (verify(&info, stage, what) != CTL_OK)
-        goto unstage;
-    if (rename(staged, dst) != 0) {
-        ctl_error("restore: cannot move %s to %s: %s", staged, dst, strerror(errno));
-        goto unstage;
-    }
-    if ((e = sync_dir(dir)) != 0) {
-        ctl_error("restore: cannot flush the directory '%s': %s", dir, strerror(e));
-        goto unstage;
-    }
-    rc = CTL_OK;
-
-unstage:
-    if (staging) {
-        unlink(staged);
-        unlink(stage_lock);
-        rmdir(stage);
-    }
-undo:
-    /* Closing the descriptor releases the lock: from here on, others may open the store. */
-    if (lock >= 0)
-        close(lock);
-    if (rc != CTL_OK) {
-        if (made) {
-            char lock_path[PATH_MAX];
-
-            if (join(lock_path, dir, "lock.mdb"))
-                unlink(lock_path);
-            rmdir(dir);
-        }
-        return rc;
-    }
+    if (rc)
+        return ctl_fail(rc, "restore of '%s' into '%s'", backup, dir);
 
     snprintf(what, sizeof what, "restore: the restored store '%s'", dir);
     if ((rc = verify(&info, dir, what)) != CTL_OK)
@@ -445,28 +251,29 @@ const ctl_command ctl_admin_commands[] = {
     {NULL, "check", "", "verify the store (exit 0 when consistent)",
      "Verifies every record, index, count and reference of the store, in one read\n"
      "transaction that blocks no writer (it may run beside jobs-server). Exit status 0 when\n"
-     "the store is consistent, 1 with the first inconsistency named when it is not.\n"
+     "the store is consistent, 1 with the first inconsistency named when it is not. When no\n"
+     "process has the store open, it is opened read-only: checking a backup writes nothing.\n"
      "With --json: {\"ok\":true,\"jobs\":N,\"schedules\":N,\"stacks\":N}, or {\"ok\":false,\n"
      "\"error\":\"JOBS_ECORRUPT\",\"detail\":\"...\"}.\n",
      "", 0, check_run},
     {NULL, "stats", "", "counts, map use, bytes per job",
      "Prints how many jobs, schedules and stacks the store holds (all owners), the size of\n"
-     "its memory map and how much of it is used, the size of data.mdb, and data.mdb's bytes\n"
+     "its memory map and how much of it is used, the size of its file, and the file's bytes\n"
      "per job. With --json: {\"store\":DIR,\"jobs\":N,\"schedules\":N,\"stacks\":N,\n"
      "\"map_size\":N,\"map_used\":N,\"file_size\":N,\"bytes_per_job\":N or null}.\n",
      "", 0, stats_run},
     {NULL, "backup", "DEST", "a consistent, compacted copy of the store",
      "Copies the store into the directory DEST (created, mode 0700, if missing; it must be\n"
      "empty if it exists), as LMDB's compacting copy: one snapshot, taken while jobs-server\n"
-     "and others go on writing, without free pages. DEST then holds data.mdb only, a store of\n"
-     "its own: `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
+     "and others go on writing, without free pages. DEST then holds a store of its own\n"
+     "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
      "Only the store is copied: jobs-server's users file (DATA/users) is not part of it.\n"
      "With --json: {\"backup\":DEST,\"bytes\":N}.\n",
      "", 1, backup_run},
     {NULL, "restore", "BACKUP [--force]", "put a backup in place of the store",
      "Makes the store (--store DIR) a copy of the backup in the directory BACKUP (what\n"
      "`jobsctl backup` wrote). The copy is first checked in a staging directory inside DIR;\n"
-     "only a consistent copy replaces DIR/data.mdb, and the result is opened and checked\n"
+     "only a consistent copy replaces the store's file, and the result is opened and checked\n"
      "again. DIR is created if missing. Refused while any process has the store open (stop\n"
      "jobs-server first), and when DIR already holds a store, unless --force.\n"
      "With --json: {\"store\":DIR,\"backup\":BACKUP,\"jobs\":N,\"schedules\":N,\"stacks\":N}.\n\n"

@@ -356,32 +356,64 @@ static const ctl_command *find_command(const char *group, const char *name)
     return NULL;
 }
 
+/* Opens the store in `path` read-only into *out: 0 or the library's code. */
+static int open_readonly(jobs_store **out, const char *path)
+{
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+
+    opts.path = path;
+    opts.flags = JOBS_STORE_READONLY;
+    return jobs_store_open(out, &opts);
+}
+
+int ctl_store_exists(const char *path)
+{
+    jobs_store *s = NULL;
+    int rc = open_readonly(&s, path);
+
+    jobs_store_close(s);
+    /* Open elsewhere, or in need of a migration: there is a store. */
+    if (rc == 0 || rc == JOBS_EBUSY || rc == JOBS_ESCHEMA)
+        return CTL_OK;
+    if (rc == JOBS_ENOTFOUND || rc == JOBS_EINVAL)
+        return CTL_NO_STORE;
+    ctl_fail(rc, "opening the store '%s'", path);
+    return CTL_FAILED;
+}
+
 /* A missing store is not created: a mistyped --store would otherwise give an empty store that
  * answers "not found". */
+static int no_store(const char *path, int rc)
+{
+    if (rc == CTL_NO_STORE)
+        fprintf(stderr,
+                "jobsctl: no store in '%s'; give --store DIR, or create one with 'jobsctl "
+                "--store DIR init'\n",
+                path);
+    return CTL_NO_STORE;
+}
+
+int ctl_open_store_to_read(ctl *c)
+{
+    int rc = open_readonly(&c->store, c->store_path);
+
+    if (rc == 0)
+        return CTL_OK;
+    if (rc == JOBS_EBUSY || rc == JOBS_ESCHEMA)
+        return ctl_open_store(c);
+    if (rc == JOBS_ENOTFOUND || rc == JOBS_EINVAL)
+        return no_store(c->store_path, CTL_NO_STORE);
+    ctl_fail(rc, "opening the store '%s'", c->store_path);
+    return CTL_NO_STORE;
+}
+
 int ctl_open_store(ctl *c)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
-    char data[PATH_MAX];
-    struct stat st;
-    int rc, e;
+    int rc = ctl_store_exists(c->store_path);
 
-    if (snprintf(data, sizeof data, "%s/data.mdb", c->store_path) >= (int)sizeof data) {
-        fprintf(stderr, "jobsctl: the store path is too long\n");
-        return CTL_NO_STORE;
-    }
-    /* A data.mdb that is not a file is no store either. */
-    e = stat(data, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : ENOENT;
-    if (e != 0 && e != ENOENT && e != ENOTDIR) {
-        fprintf(stderr, "jobsctl: cannot read '%s': %s\n", data, strerror(e));
-        return CTL_NO_STORE;
-    }
-    if (e != 0) {
-        fprintf(stderr,
-                "jobsctl: no store in '%s' (no data.mdb there); give --store DIR, or create one "
-                "with 'jobsctl --store DIR init'\n",
-                c->store_path);
-        return CTL_NO_STORE;
-    }
+    if (rc != CTL_OK)
+        return no_store(c->store_path, rc);
     opts.path = c->store_path;
     if ((rc = jobs_store_open(&c->store, &opts)) != 0) {
         ctl_fail(rc, "opening the store '%s'", c->store_path);

@@ -102,6 +102,15 @@ int ctl_usage_error(const ctl_args *a, const char *fmt, ...) CTL_PRINTF(2, 3);
  * CTL_NO_STORE after saying why. */
 int ctl_open_store(ctl *c);
 
+/* The same for a command that only reads: the store is opened read-only (nothing written, not
+ * even a lock file: a backup stays as it was) unless another process has it open, or it needs
+ * the migration a read-write open makes; then as ctl_open_store() does. */
+int ctl_open_store_to_read(ctl *c);
+
+/* Whether --store holds a store (a read-only look; CTL_OK yes, CTL_NO_STORE no, CTL_FAILED
+ * when that cannot be told, said on stderr). */
+int ctl_store_exists(const char *path);
+
 /* ---- reporting (jobsctl.c) ---- */
 
 /* Reports a libjobs failure, `jobsctl: <what>: <message> (<detail>)`, and returns CTL_FAILED. */

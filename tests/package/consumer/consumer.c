@@ -37,8 +37,10 @@ int main(int argc, char **argv)
     }
 
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
     opts.path = argv[1];
-    opts.flags = JOBS_STORE_NOSYNC;
+    opts.lmdb = &lmdb;
     jobs_store *store = NULL;
     int rc = jobs_store_open(&store, &opts);
     if (rc != 0)

@@ -1,5 +1,5 @@
-/* jobs_store_check(): every index agrees with the records, in one read
- * transaction.
+/* The LMDB backend's verifier (jobs_store_check()): every index agrees with the records, in
+ * one read transaction.
  *
  * Each index is checked in both directions: every record has its entries
  * (walking the records), and every entry names a record that agrees with it
@@ -10,7 +10,6 @@
 #include <stdio.h>
 
 #include "rank.h"
-#include "rules.h"
 
 #define CORRUPT(...) jobs__error(JOBS_ECORRUPT, __VA_ARGS__)
 #define U(x) ((unsigned long long)(x))
@@ -64,7 +63,7 @@ static int exists(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_v
     return jobs__get(txn, dbi, key, klen, v ? v : &tmp);
 }
 
-static int counter(MDB_txn *txn, jobs_store *s, const char *key, uint64_t *next)
+static int counter(MDB_txn *txn, jobs__lmdb *s, const char *key, uint64_t *next)
 {
     MDB_val v;
     int rc = jobs__get(txn, s->meta, key, strlen(key), &v);
@@ -87,10 +86,10 @@ static int counter(MDB_txn *txn, jobs_store *s, const char *key, uint64_t *next)
  * (`agree`), each owner's run of entries must match its count, every count must
  * have its run, and the index must have as many entries as there are records.
  */
-typedef int (*agree_fn)(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+typedef int (*agree_fn)(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                         const MDB_val *value, void *ctx);
 
-static int check_index(MDB_txn *txn, jobs_store *s, MDB_dbi index, MDB_dbi records, jobs__kind kind,
+static int check_index(MDB_txn *txn, jobs__lmdb *s, MDB_dbi index, MDB_dbi records, jobs__kind kind,
                        const char *what, agree_fn agree, void *ctx)
 {
     walk w = {0};
@@ -179,17 +178,59 @@ static int check_index(MDB_txn *txn, jobs_store *s, MDB_dbi index, MDB_dbi recor
  * ----------------------------------------------------------------------------------
  */
 
+/* A job record, as check_job and the index walks read it. */
+static int job_load(MDB_txn *txn, jobs__lmdb *s, uint64_t id, jobs__job_rec *rec)
+{
+    unsigned char key[8];
+    MDB_val v;
+    int rc;
+
+    jobs__be64_put(key, id);
+    if ((rc = jobs__get(txn, s->jobs, key, sizeof(key), &v)))
+        return rc;
+    return jobs__job_decode(rec, v.mv_data, v.mv_size);
+}
+
+/* Whether a job of `owner` may use the schedule: it exists and is public or the owner's. */
+static int schedule_usable(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id)
+{
+    unsigned char key[8];
+    jobs__schedule_rec rec;
+    MDB_val v;
+    int rc;
+
+    jobs__be64_put(key, id);
+    if ((rc = jobs__get(txn, s->schedules, key, sizeof(key), &v)) ||
+        (rc = jobs__schedule_decode(&rec, v.mv_data, v.mv_size)))
+        return rc == JOBS_ENOTFOUND ? JOBS_ESCHEDULE : rc;
+    return rec.owner == JOBS_OWNER_PUBLIC || rec.owner == owner ? 0 : JOBS_ESCHEDULE;
+}
+
+/* Whether a job of `owner` may use the stack: it exists and is public or the owner's. */
+static int stack_usable(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id)
+{
+    unsigned char key[8];
+    jobs__stack_rec rec;
+    MDB_val v;
+    int rc;
+
+    jobs__be64_put(key, id);
+    if ((rc = jobs__get(txn, s->stacks, key, sizeof(key), &v)) ||
+        (rc = jobs__stack_decode(&rec, v.mv_data, v.mv_size)))
+        return rc == JOBS_ENOTFOUND ? JOBS_ESTACK : rc;
+    return rec.is_public || rec.owner == owner ? 0 : JOBS_ESTACK;
+}
+
 typedef struct job_totals {
     uint64_t named, active, queued, next_id;
     uint64_t *schedules; /* every job's schedule, for the reference counts */
     size_t n;
 } job_totals;
 
-static int check_job(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_rec *j,
+static int check_job(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__job_rec *j,
                      job_totals *t)
 {
     unsigned char key[8 + JOBS_NAME_MAX];
-    jobs__schedule_rec sc;
     MDB_val v;
     int rc;
 
@@ -223,14 +264,14 @@ static int check_job(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_r
         t->active++;
         t->queued += j->do_del;
     }
-    rc = jobs__schedule_usable(txn, s, j->owner, j->schedule, &sc);
+    rc = schedule_usable(txn, s, j->owner, j->schedule);
     if (rc == JOBS_ESCHEDULE)
         return CORRUPT("check: job %llu uses schedule %llu, which is missing or "
                        "not its owner's",
                        U(id), U(j->schedule));
     if (rc)
         return rc;
-    rc = jobs__stack_usable(txn, s, j->owner, j->stack);
+    rc = stack_usable(txn, s, j->owner, j->stack);
     if (rc == JOBS_ESTACK)
         return CORRUPT("check: job %llu uses stack %llu, which is missing or not its owner's",
                        U(id), U(j->stack));
@@ -240,7 +281,7 @@ static int check_job(MDB_txn *txn, jobs_store *s, uint64_t id, const jobs__job_r
     return 0;
 }
 
-static int job_owner_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+static int job_owner_agrees(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                             const MDB_val *value, void *ctx)
 {
     jobs__job_rec j;
@@ -252,7 +293,7 @@ static int job_owner_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_
         return CORRUPT("check: job %llu's owner index entry has a malformed bucket "
                        "(owner %llu)",
                        U(id), U(owner));
-    rc = jobs__job_load(txn, s, id, &j, NULL);
+    rc = job_load(txn, s, id, &j);
     if (rc == JOBS_ENOTFOUND || (rc == 0 && j.owner != owner))
         return CORRUPT("check: the owner index lists job %llu under owner %llu, "
                        "which it is not",
@@ -269,7 +310,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* schedule_refs: each schedule's entry equals how many jobs use it (absent for
  * none). */
-static int check_refs(MDB_txn *txn, jobs_store *s, job_totals *t)
+static int check_refs(MDB_txn *txn, jobs__lmdb *s, job_totals *t)
 {
     size_t i = 0, distinct = 0;
     int rc;
@@ -307,7 +348,7 @@ static int check_refs(MDB_txn *txn, jobs_store *s, job_totals *t)
     return 0;
 }
 
-static int name_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k, const MDB_val *v)
+static int name_agrees(MDB_txn *txn, jobs__lmdb *s, const MDB_val *k, const MDB_val *v)
 {
     jobs__job_rec j;
     uint64_t id;
@@ -316,7 +357,7 @@ static int name_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k, const MDB_
     if (k->mv_size <= 8 || v->mv_size != 8)
         return jobs__error(JOBS_ECORRUPT, "check: a name index entry is malformed");
     id = jobs__be64_get(v->mv_data);
-    rc = jobs__job_load(txn, s, id, &j, NULL);
+    rc = job_load(txn, s, id, &j);
     if (rc == JOBS_ENOTFOUND || (rc == 0 && (j.owner != jobs__be64_get(k->mv_data) || !j.name ||
                                              j.name_len != k->mv_size - 8 ||
                                              memcmp(j.name, (char *)k->mv_data + 8, j.name_len))))
@@ -327,7 +368,7 @@ static int name_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k, const MDB_
     return rc;
 }
 
-static int due_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k)
+static int due_agrees(MDB_txn *txn, jobs__lmdb *s, const MDB_val *k)
 {
     jobs__job_rec j;
     uint64_t id;
@@ -336,7 +377,7 @@ static int due_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k)
     if (k->mv_size != 16)
         return jobs__error(JOBS_ECORRUPT, "check: a due index key is malformed");
     id = jobs__be64_get((const unsigned char *)k->mv_data + 8);
-    rc = jobs__job_load(txn, s, id, &j, NULL);
+    rc = job_load(txn, s, id, &j);
     if (rc == JOBS_ENOTFOUND ||
         (rc == 0 && (!j.do_run || jobs__time_key(j.next_run) != jobs__be64_get(k->mv_data))))
         return CORRUPT("check: the due index lists job %llu at a time it is not due (%llu)", U(id),
@@ -346,7 +387,7 @@ static int due_agrees(MDB_txn *txn, jobs_store *s, const MDB_val *k)
 
 /* An index whose entries each name a job that must agree; `n` entries expected.
  */
-static int check_job_entries(MDB_txn *txn, jobs_store *s, MDB_dbi dbi, uint64_t n, bool name)
+static int check_job_entries(MDB_txn *txn, jobs__lmdb *s, MDB_dbi dbi, uint64_t n, bool name)
 {
     walk w = {0};
     int rc = walk_open(&w, txn, dbi);
@@ -364,7 +405,7 @@ static int check_job_entries(MDB_txn *txn, jobs_store *s, MDB_dbi dbi, uint64_t 
 /* ---- the rank index
  * ------------------------------------------------------------------------ */
 
-static int rank_u64(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
+static int rank_u64(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, char tag, uint32_t n,
                     uint64_t *out)
 {
     unsigned char key[13];
@@ -383,7 +424,7 @@ static int rank_u64(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint3
 /* One owner's rank index against its job_owner entries: the buckets in id
  * order, each job at or after its bucket's first id and before the next
  * bucket's, and every tree node the sum of its range of bucket counts. */
-static int check_owner_rank(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t next_id)
+static int check_owner_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t next_id)
 {
     unsigned char key[16];
     uint32_t st[2], top = 1, bucket = 0;
@@ -494,7 +535,7 @@ out:
 }
 
 /* Every owner with jobs or with a rank index. */
-static int check_rank(MDB_txn *txn, jobs_store *s, uint64_t next_id)
+static int check_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t next_id)
 {
     walk w = {0};
     uint64_t last = 0;
@@ -543,7 +584,7 @@ static int check_rank(MDB_txn *txn, jobs_store *s, uint64_t next_id)
 /* ---- schedules and stacks
  * ------------------------------------------------------------------ */
 
-static int schedule_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+static int schedule_agrees(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                            const MDB_val *value, void *ctx)
 {
     unsigned char key[8];
@@ -566,7 +607,7 @@ static int schedule_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t
     return rc;
 }
 
-static int stack_agrees(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+static int stack_agrees(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                         const MDB_val *value, void *ctx)
 {
     unsigned char key[8];
@@ -613,7 +654,7 @@ static int check_records(MDB_txn *txn, MDB_dbi dbi, bool stacks)
 
 /* Each key has a well-formed record and its one entry in the expiry order, and nothing else is
  * in that order. */
-static int check_idem(MDB_txn *txn, jobs_store *s)
+static int check_idem(MDB_txn *txn, jobs__lmdb *s)
 {
     walk w = {0};
     int rc = walk_open(&w, txn, s->idem);
@@ -646,14 +687,17 @@ static int check_idem(MDB_txn *txn, jobs_store *s)
 /* ---- the whole store
  * ----------------------------------------------------------------------- */
 
-static int check_txn(jobs_store *s, MDB_txn *txn, void *ctx)
+static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
 {
+    jobs__lmdb *s = tx->db;
+    MDB_txn *txn = tx->txn;
     job_totals t = {0, 0, 0, 0, NULL, 0};
     uint64_t queued;
     uint64_t next_schedule, next_stack;
     walk w = {0};
     int rc;
 
+    (void)store;
     (void)ctx;
     if ((rc = counter(txn, s, "next.job", &t.next_id)) ||
         (rc = counter(txn, s, "next.schedule", &next_schedule)) ||
@@ -705,9 +749,7 @@ out:
     return rc;
 }
 
-int jobs_store_check(jobs_store *store)
+int jobs__lmdb_check(jobs_store *store)
 {
-    if (!store)
-        return jobs__error(JOBS_EINVAL, "jobs_store_check needs a store");
-    return jobs__read(store, check_txn, NULL);
+    return jobs__lmdb_read(store, check_txn, NULL);
 }

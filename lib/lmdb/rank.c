@@ -29,7 +29,7 @@ static int corrupt(uint64_t owner)
                        (unsigned long long)owner);
 }
 
-static int state_get(MDB_txn *txn, jobs_store *s, uint64_t owner, rank_state *st)
+static int state_get(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, rank_state *st)
 {
     unsigned char key[13];
     MDB_val v;
@@ -48,7 +48,7 @@ static int state_get(MDB_txn *txn, jobs_store *s, uint64_t owner, rank_state *st
     return 0;
 }
 
-int jobs__rank_state(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t *buckets,
+int jobs__rank_state(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t *buckets,
                      uint32_t *fill)
 {
     rank_state st;
@@ -59,7 +59,7 @@ int jobs__rank_state(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t *buck
     return rc;
 }
 
-static int u64_get(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
+static int u64_get(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, char tag, uint32_t n,
                    uint64_t *out)
 {
     unsigned char key[13];
@@ -77,7 +77,7 @@ static int u64_get(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32
     return 0;
 }
 
-static int u64_put(MDB_txn *txn, jobs_store *s, uint64_t owner, char tag, uint32_t n,
+static int u64_put(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, char tag, uint32_t n,
                    uint64_t value)
 {
     unsigned char key[13];
@@ -103,7 +103,7 @@ static uint32_t top_of(uint32_t buckets)
 }
 
 /* Adds delta to bucket b: to every node whose range holds b. */
-static int tree_add(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t b, uint32_t top,
+static int tree_add(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t b, uint32_t top,
                     int delta)
 {
     for (uint64_t i = b; i <= top; i += i & (~i + 1)) {
@@ -121,7 +121,7 @@ static int tree_add(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t b, uin
 }
 
 /* Counts `id` into the owner's last bucket, opening a new one when it is full. */
-static int append_one(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id, uint32_t *bucket)
+static int append_one(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id, uint32_t *bucket)
 {
     unsigned char key[13];
     rank_state st;
@@ -155,7 +155,7 @@ static int append_one(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id, 
     return 0;
 }
 
-int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, uint64_t *from,
+int jobs__rank_seek(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t skip, uint64_t *from,
                     uint64_t *rest)
 {
     rank_state st;
@@ -209,7 +209,7 @@ int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, 
 
 /* Reads up to max keys of job_owner after `after` (from the first when NULL) into keys; with
  * `one`, only keys of that owner. */
-static int owner_keys(MDB_txn *txn, jobs_store *s, const unsigned char *after, const uint64_t *one,
+static int owner_keys(MDB_txn *txn, jobs__lmdb *s, const unsigned char *after, const uint64_t *one,
                       unsigned char (*keys)[16], size_t max, size_t *n)
 {
     MDB_cursor *cur;
@@ -237,7 +237,7 @@ static int owner_keys(MDB_txn *txn, jobs_store *s, const unsigned char *after, c
 
 /* Counts the jobs of job_owner anew (all owners, or only `one`) into an index that holds none
  * of them, and rewrites their job_owner values. */
-static int count_anew(MDB_txn *txn, jobs_store *s, const uint64_t *one)
+static int count_anew(MDB_txn *txn, jobs__lmdb *s, const uint64_t *one)
 {
     enum { BATCH = 1024 };
     unsigned char (*keys)[16], after[16];
@@ -270,7 +270,7 @@ static int count_anew(MDB_txn *txn, jobs_store *s, const uint64_t *one)
     return rc;
 }
 
-int jobs__rank_build(MDB_txn *txn, jobs_store *s)
+int jobs__rank_build(MDB_txn *txn, jobs__lmdb *s)
 {
     int rc = mdb_drop(txn, s->job_rank, 0);
 
@@ -280,7 +280,7 @@ int jobs__rank_build(MDB_txn *txn, jobs_store *s)
 }
 
 /* Removes every entry of one owner's index. */
-static int drop_owner(MDB_txn *txn, jobs_store *s, uint64_t owner)
+static int drop_owner(MDB_txn *txn, jobs__lmdb *s, uint64_t owner)
 {
     unsigned char start[8];
     MDB_cursor *cur;
@@ -305,7 +305,7 @@ static int drop_owner(MDB_txn *txn, jobs_store *s, uint64_t owner)
     return rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "the job rank index");
 }
 
-int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+int jobs__rank_append(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                       uint32_t *bucket)
 {
     rank_state st;
@@ -328,7 +328,7 @@ int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
     return append_one(txn, s, owner, id, bucket);
 }
 
-int jobs__rank_remove(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t bucket)
+int jobs__rank_remove(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t bucket)
 {
     rank_state st;
     int rc;

@@ -1,12 +1,15 @@
-/* The LMDB environment: opening, transactions (with map growth), keys and small helpers. */
+/* The LMDB backend's environment: opening (read-write or read-only), the schema, transactions
+ * (the read pool, map growth, group commit), statistics, keys and small helpers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "env.h"
+#include "rank.h"
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define MIN_MAP_SIZE ((size_t)64 << 10)
@@ -19,7 +22,7 @@
 /* The stores this process has open, by device and inode: LMDB's locks are per process, so a
  * second environment on the same files in one process would corrupt them. */
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-static jobs_store *open_stores;
+static jobs__lmdb *open_stores;
 
 int jobs__mdb_error(int rc, const char *what)
 {
@@ -78,12 +81,13 @@ int jobs__del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 
 static const char *const counter_keys[] = {"next.job", "next.schedule", "next.stack"};
 
-int jobs__next_id(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t *id)
+int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
 {
     const char *key = counter_keys[kind];
+    MDB_txn *txn = t->txn;
     MDB_val v;
     uint64_t next = 1;
-    int rc = jobs__get(txn, s->meta, key, strlen(key), &v);
+    int rc = jobs__get(txn, t->db->meta, key, strlen(key), &v);
 
     if (rc == 0) {
         if (v.mv_size != sizeof(next))
@@ -95,7 +99,7 @@ int jobs__next_id(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t *id)
     if (next == 0 || next > JOBS_ID_MAX)
         return jobs__error(JOBS_ERANGE, "all ids 1..2^53-1 of '%s' are used", key);
     *id = next++;
-    return jobs__put(txn, s->meta, key, strlen(key), &next, sizeof(next), 0);
+    return jobs__put(txn, t->db->meta, key, strlen(key), &next, sizeof(next), 0);
 }
 
 static void count_key(unsigned char key[9], jobs__kind kind, uint64_t owner)
@@ -104,7 +108,7 @@ static void count_key(unsigned char key[9], jobs__kind kind, uint64_t owner)
     jobs__be64_put(key + 1, owner);
 }
 
-int jobs__count_get(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, uint64_t *n)
+int jobs__count_get(MDB_txn *txn, jobs__lmdb *s, jobs__kind kind, uint64_t owner, uint64_t *n)
 {
     unsigned char key[9];
     MDB_val v;
@@ -123,7 +127,7 @@ int jobs__count_get(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner
     return 0;
 }
 
-int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner, int64_t delta)
+int jobs__count_add(MDB_txn *txn, jobs__lmdb *s, jobs__kind kind, uint64_t owner, int64_t delta)
 {
     unsigned char key[9];
     uint64_t n;
@@ -142,7 +146,7 @@ int jobs__count_add(MDB_txn *txn, jobs_store *s, jobs__kind kind, uint64_t owner
 
 static const char queued_key[] = "queued";
 
-int jobs__queued_get(MDB_txn *txn, jobs_store *s, uint64_t *n)
+int jobs__queued_get(MDB_txn *txn, jobs__lmdb *s, uint64_t *n)
 {
     MDB_val v;
     int rc = jobs__get(txn, s->meta, queued_key, sizeof(queued_key) - 1, &v);
@@ -158,7 +162,7 @@ int jobs__queued_get(MDB_txn *txn, jobs_store *s, uint64_t *n)
     return 0;
 }
 
-int jobs__queued_add(MDB_txn *txn, jobs_store *s, int64_t delta)
+int jobs__queued_add(MDB_txn *txn, jobs__lmdb *s, int64_t delta)
 {
     uint64_t n;
     int rc = jobs__queued_get(txn, s, &n);
@@ -171,7 +175,7 @@ int jobs__queued_add(MDB_txn *txn, jobs_store *s, int64_t delta)
     return jobs__put(txn, s->meta, queued_key, sizeof(queued_key) - 1, &n, sizeof(n), 0);
 }
 
-int jobs__queued_init(MDB_txn *txn, jobs_store *s)
+int jobs__queued_init(MDB_txn *txn, jobs__lmdb *s)
 {
     MDB_cursor *cur;
     MDB_val k, v;
@@ -268,23 +272,9 @@ int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t
     return rc;
 }
 
-static int64_t system_clock(void *ctx)
-{
-    struct timespec ts;
-
-    (void)ctx;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
-}
-
-int64_t jobs__now(jobs_store *s)
-{
-    return s->clock(s->clock_ctx);
-}
-
 /* ---- map growth ------------------------------------------------------------------------- */
 
-static size_t map_size(jobs_store *s)
+static size_t map_size(jobs__lmdb *s)
 {
     MDB_envinfo info;
 
@@ -294,7 +284,7 @@ static size_t map_size(jobs_store *s)
 
 /* Adopts a size another process set (size 0), or grows from `seen` when no other thread has
  * grown the map since. Takes the map lock exclusively: no transaction of this process runs. */
-static int resize(jobs_store *s, size_t seen, bool grow)
+static int resize(jobs__lmdb *s, size_t seen, bool grow)
 {
     int rc = 0;
 
@@ -322,7 +312,7 @@ static int resize(jobs_store *s, size_t seen, bool grow)
 
 /* ---- transactions ----------------------------------------------------------------------- */
 
-static MDB_txn *pool_take(jobs_store *s)
+static MDB_txn *pool_take(jobs__lmdb *s)
 {
     MDB_txn *txn = NULL;
 
@@ -333,7 +323,7 @@ static MDB_txn *pool_take(jobs_store *s)
     return txn;
 }
 
-static void pool_give(jobs_store *s, MDB_txn *txn)
+static void pool_give(jobs__lmdb *s, MDB_txn *txn)
 {
     pthread_mutex_lock(&s->pool_lock);
     if (s->pool_n == s->pool_cap) {
@@ -352,9 +342,12 @@ static void pool_give(jobs_store *s, MDB_txn *txn)
     pthread_mutex_unlock(&s->pool_lock);
 }
 
-int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx)
+int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
 {
+    jobs__lmdb *s = store->db;
+
     for (;;) {
+        jobs__txn t;
         MDB_txn *txn;
         int rc;
 
@@ -376,7 +369,10 @@ int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx)
             }
             return jobs__mdb_error(rc, "starting a read transaction");
         }
-        rc = fn(s, txn, ctx);
+        t.txn = txn;
+        t.db = s;
+        t.s = store;
+        rc = fn(store, &t, ctx);
         mdb_txn_reset(txn);
         pool_give(s, txn);
         pthread_rwlock_unlock(&s->map_lock);
@@ -388,6 +384,7 @@ int jobs__read(jobs_store *s, jobs__txn_fn fn, void *ctx)
 
 /* One caller's write, queued on the store while its caller waits. */
 typedef struct jobs__op {
+    jobs_store *store;
     jobs__txn_fn fn;
     void *ctx;
     int rc;
@@ -406,7 +403,7 @@ static void op_fail(jobs__op *op, int rc)
 /* Runs the `again` chain from `todo` in one write transaction and one commit. Sets every op's
  * rc: 0 (committed), an error (its changes undone), or JOBS__EMAPFULL (to run again once the
  * map has grown). Returns 0, or an LMDB code of mdb_txn_begin for the whole chain. */
-static int batch_once(jobs_store *s, jobs__op *todo)
+static int batch_once(jobs__lmdb *s, jobs__op *todo)
 {
     bool nest = todo->again != NULL, any = false;
     MDB_txn *txn;
@@ -415,18 +412,18 @@ static int batch_once(jobs_store *s, jobs__op *todo)
     if (rc)
         return rc;
     for (jobs__op *op = todo; op; op = op->again) {
-        MDB_txn *t = txn;
+        jobs__txn t = {txn, s, op->store};
 
         /* Alone, an op needs no nesting: when it fails, the whole transaction is its own. */
-        if (nest && (rc = mdb_txn_begin(s->env, txn, 0, &t))) {
+        if (nest && (rc = mdb_txn_begin(s->env, txn, 0, &t.txn))) {
             op_fail(op, jobs__mdb_error(rc, "starting a nested transaction"));
             continue;
         }
-        rc = op->fn(s, t, op->ctx);
-        if (nest && rc == 0 && (rc = mdb_txn_commit(t)))
+        rc = op->fn(op->store, &t, op->ctx);
+        if (nest && rc == 0 && (rc = mdb_txn_commit(t.txn)))
             rc = jobs__mdb_error(rc, "commit");
         else if (nest && rc)
-            mdb_txn_abort(t);
+            mdb_txn_abort(t.txn);
         if (rc) {
             op_fail(op, rc);
             if (!nest) {
@@ -457,7 +454,7 @@ static int batch_once(jobs_store *s, jobs__op *todo)
 }
 
 /* Runs a batch (the `again` chain from `todo`) to the end: every op gets its final rc. */
-static void run_batch(jobs_store *s, jobs__op *todo)
+static void run_batch(jobs__lmdb *s, jobs__op *todo)
 {
     while (todo) {
         jobs__op *retry = NULL, **tail = &retry;
@@ -494,9 +491,13 @@ static void run_batch(jobs_store *s, jobs__op *todo)
     }
 }
 
-int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
+int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
 {
-    jobs__op op = {fn, ctx, 0, false, NULL, NULL, ""};
+    jobs__lmdb *s = store->db;
+    jobs__op op = {store, fn, ctx, 0, false, NULL, NULL, ""};
+
+    if (s->readonly)
+        return jobs__error(JOBS_EREADONLY, "the store is open read-only");
 
     pthread_mutex_lock(&s->gc_lock);
     *s->gc_tail = &op;
@@ -542,47 +543,183 @@ int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
     return op.rc;
 }
 
+/* ---- the schema ------------------------------------------------------------------------- */
+
+static const char schema_key[] = "schema";
+
+static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
+{
+    jobs__lmdb *s = t->db;
+    MDB_txn *txn = t->txn;
+    MDB_val v;
+    uint32_t version;
+    int rc = jobs__get(txn, s->meta, schema_key, sizeof(schema_key) - 1, &v);
+
+    if (rc == JOBS_ENOTFOUND && s->readonly)
+        return jobs__error(JOBS_ESCHEMA, "the store has no schema version (not a libjobs store)");
+    if (rc == JOBS_ENOTFOUND) {
+        /* A new store: its schema version, then its first contents, in one transaction. */
+        version = JOBS__SCHEMA_VERSION;
+        rc = jobs__put(txn, s->meta, schema_key, sizeof(schema_key) - 1, &version,
+                       sizeof(version), 0);
+        return rc ? rc : seed(t->s, t);
+    }
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(version))
+        return jobs__error(JOBS_ESCHEMA, "the store's schema version record is malformed");
+    memcpy(&version, v.mv_data, sizeof(version));
+    if (version == 1 && !s->readonly) {
+        /* Schema 1 had no rank index (and empty job_owner values): build it, in the same
+         * transaction as the version change, so a crash leaves either schema whole. */
+        version = JOBS__SCHEMA_VERSION;
+        if ((rc = jobs__rank_build(txn, s)))
+            return rc;
+        return jobs__put(txn, s->meta, schema_key, sizeof(schema_key) - 1, &version,
+                         sizeof(version), 0);
+    }
+    if (version != JOBS__SCHEMA_VERSION)
+        return jobs__error(JOBS_ESCHEMA,
+                           "the store has schema version %u; this libjobs reads version %u%s",
+                           version, JOBS__SCHEMA_VERSION,
+                           s->readonly && version == 1 ? " (open it read-write once to migrate "
+                                                         "it)" : "");
+    return 0;
+}
+
+int jobs__lmdb_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
+{
+    int rc = check_version(t, seed);
+
+    /* Counters that stores written by earlier builds may lack (a read-only store counts 0). */
+    if (rc || t->db->readonly)
+        return rc;
+    return jobs__queued_init(t->txn, t->db);
+}
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+typedef struct stat_ctx {
+    jobs_store_stat_info *st;
+} stat_ctx;
+
+static int stat_txn(jobs_store *store, jobs__txn *t, void *ctx)
+{
+    jobs_store_stat_info *st = ((stat_ctx *)ctx)->st;
+    jobs__lmdb *s = t->db;
+    MDB_txn *txn = t->txn;
+    MDB_envinfo info;
+    MDB_stat ms;
+    MDB_stat dbs[3];
+    MDB_dbi dbi[3] = {s->jobs, s->schedules, s->stacks};
+    int rc;
+
+    (void)store;
+    for (int i = 0; i < 3; i++)
+        if ((rc = mdb_stat(txn, dbi[i], &dbs[i])) != 0)
+            return jobs__mdb_error(rc, "store statistics");
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &ms);
+    st->lmdb.map_size = info.me_mapsize;
+    st->lmdb.map_used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
+    {
+        mdb_filehandle_t fd;
+        struct stat fst;
+
+        if ((rc = mdb_env_get_fd(s->env, &fd)) != 0)
+            return jobs__mdb_error(rc, "store statistics");
+        if (fstat(fd, &fst) != 0)
+            return jobs__error(JOBS_EIO, "store statistics: %s", strerror(errno));
+        st->lmdb.file_size = (uint64_t)fst.st_size;
+    }
+    st->jobs = dbs[0].ms_entries;
+    st->schedules = dbs[1].ms_entries;
+    st->stacks = dbs[2].ms_entries;
+    if ((rc = mdb_stat(txn, s->job_due, &dbs[0])) != 0 ||
+        (rc = jobs__queued_get(txn, s, &st->jobs_queued)) != 0)
+        return rc > 0 ? jobs__mdb_error(rc, "store statistics") : rc;
+    st->jobs_active = dbs[0].ms_entries;
+    st->writes = atomic_load(&s->writes);
+    st->commits = atomic_load(&s->commits);
+    return 0;
+}
+
+int jobs__lmdb_stat(jobs_store *store, jobs_store_stat_info *out)
+{
+    stat_ctx c = {out};
+
+    return jobs__lmdb_read(store, stat_txn, &c);
+}
+
 /* ---- opening and closing ---------------------------------------------------------------- */
 
-/* Opens every database, then runs the caller's first-transaction work (`init`, in ctx). */
-static int open_dbis(jobs_store *s, MDB_txn *txn, void *ctx)
-{
-    jobs__txn_fn init = *(jobs__txn_fn *)ctx;
+static const struct {
+    const char *name;
+    size_t offset;
+} dbs[] = {
+    {"meta", offsetof(jobs__lmdb, meta)},
+    {"counts", offsetof(jobs__lmdb, counts)},
+    {"jobs", offsetof(jobs__lmdb, jobs)},
+    {"job_owner", offsetof(jobs__lmdb, job_owner)},
+    {"job_rank", offsetof(jobs__lmdb, job_rank)},
+    {"job_name", offsetof(jobs__lmdb, job_name)},
+    {"job_due", offsetof(jobs__lmdb, job_due)},
+    {"schedules", offsetof(jobs__lmdb, schedules)},
+    {"schedule_vis", offsetof(jobs__lmdb, schedule_vis)},
+    {"schedule_refs", offsetof(jobs__lmdb, schedule_refs)},
+    {"stacks", offsetof(jobs__lmdb, stacks)},
+    {"stack_vis", offsetof(jobs__lmdb, stack_vis)},
+    {"idem", offsetof(jobs__lmdb, idem)},
+    {"idem_exp", offsetof(jobs__lmdb, idem_exp)},
+};
 
-    static const struct {
-        const char *name;
-        size_t offset;
-    } dbs[] = {
-        {"meta", offsetof(jobs_store, meta)},
-        {"counts", offsetof(jobs_store, counts)},
-        {"jobs", offsetof(jobs_store, jobs)},
-        {"job_owner", offsetof(jobs_store, job_owner)},
-        {"job_rank", offsetof(jobs_store, job_rank)},
-        {"job_name", offsetof(jobs_store, job_name)},
-        {"job_due", offsetof(jobs_store, job_due)},
-        {"schedules", offsetof(jobs_store, schedules)},
-        {"schedule_vis", offsetof(jobs_store, schedule_vis)},
-        {"schedule_refs", offsetof(jobs_store, schedule_refs)},
-        {"stacks", offsetof(jobs_store, stacks)},
-        {"stack_vis", offsetof(jobs_store, stack_vis)},
-        {"idem", offsetof(jobs_store, idem)},
-        {"idem_exp", offsetof(jobs_store, idem_exp)},
-    };
+static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
+{
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-        int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
-                              (MDB_dbi *)((char *)s + dbs[i].offset));
+        int rc = mdb_dbi_open(txn, dbs[i].name, flags, (MDB_dbi *)((char *)s + dbs[i].offset));
+
+        if (rc == MDB_NOTFOUND)
+            return jobs__error(JOBS_ESCHEMA, "the store has no '%s' database", dbs[i].name);
         if (rc)
             return jobs__mdb_error(rc, "opening the databases");
     }
-    return init(s, txn, NULL);
+    return 0;
 }
 
-static int register_open(jobs_store *s)
+/* The first write transaction of a read-write open: every database, then the schema. */
+static int open_dbis(jobs_store *store, jobs__txn *t, void *ctx)
+{
+    int (*seed)(jobs_store *, jobs__txn *) = *(int (**)(jobs_store *, jobs__txn *))ctx;
+    int rc = open_dbis_in(t->txn, t->db, MDB_CREATE);
+
+    (void)store;
+    return rc ? rc : jobs__lmdb_schema(t, seed);
+}
+
+/* A read-only open: the databases and the schema check in a read transaction, committed so
+ * that the database handles stay. */
+static int open_readonly(jobs_store *store, jobs__lmdb *s)
+{
+    jobs__txn t = {NULL, s, store};
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t.txn);
+
+    if (rc)
+        return jobs__mdb_error(rc, "opening the store");
+    if ((rc = open_dbis_in(t.txn, s, 0)) || (rc = jobs__lmdb_schema(&t, NULL))) {
+        mdb_txn_abort(t.txn);
+        return rc;
+    }
+    if ((rc = mdb_txn_commit(t.txn)))
+        return jobs__mdb_error(rc, "opening the store");
+    return 0;
+}
+
+static int register_open(jobs__lmdb *s)
 {
     int rc = 0;
 
     pthread_mutex_lock(&open_lock);
-    for (jobs_store *o = open_stores; o; o = o->next_open)
+    for (jobs__lmdb *o = open_stores; o; o = o->next_open)
         if (o->dev == s->dev && o->ino == s->ino)
             rc = jobs__error(JOBS_EBUSY, "this store is already open in this process");
     if (!rc) {
@@ -593,10 +730,22 @@ static int register_open(jobs_store *s)
     return rc;
 }
 
-static void unregister_open(jobs_store *s)
+bool jobs__lmdb_open_here(dev_t dev, ino_t ino)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&open_lock);
+    for (jobs__lmdb *o = open_stores; o; o = o->next_open)
+        if (o->dev == dev && o->ino == ino)
+            found = true;
+    pthread_mutex_unlock(&open_lock);
+    return found;
+}
+
+static void unregister_open(jobs__lmdb *s)
 {
     pthread_mutex_lock(&open_lock);
-    for (jobs_store **p = &open_stores; *p; p = &(*p)->next_open) {
+    for (jobs__lmdb **p = &open_stores; *p; p = &(*p)->next_open) {
         if (*p == s) {
             *p = s->next_open;
             break;
@@ -605,18 +754,63 @@ static void unregister_open(jobs_store *s)
     pthread_mutex_unlock(&open_lock);
 }
 
-int jobs__env_open(jobs_store **out, const jobs_store_options *o, jobs__txn_fn init)
+/* "dir/name" into out; false when it does not fit. */
+static bool join(char out[PATH_MAX], const char *dir, const char *name)
 {
-    jobs_store *s;
+    return snprintf(out, PATH_MAX, "%s/%s", dir, name) < PATH_MAX;
+}
+
+/* LMDB's lock protocol (mdb.c, mdb_env_excl_lock): every process that has an environment open
+ * holds an fcntl() lock on the first byte of its lock.mdb (the first to open it exclusively
+ * while it sets the file up, then shared). A conflicting lock on that byte means some other
+ * process has the store open. */
+bool jobs__lmdb_in_use(const char *dir)
+{
+    char path[PATH_MAX];
+    struct flock fl;
+    int fd;
+    bool busy;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 1;
+    if (!join(path, dir, "lock.mdb") || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return false;
+    busy = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return busy;
+}
+
+int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
+{
+    const jobs_options_lmdb *o = a->lmdb;
+    bool readonly = (a->flags & JOBS_STORE_READONLY) != 0;
+    char data[PATH_MAX];
+    jobs__lmdb *s;
     struct stat st;
     int rc, dead;
     unsigned int flags = MDB_NOTLS;
 
-    if (mkdir(o->path, 0700) != 0 && errno != EEXIST)
-        return jobs__error(JOBS_EIO, "cannot create the store directory '%s': %s", o->path,
+    if (readonly) {
+        if (stat(a->path, &st) != 0 && errno == ENOENT)
+            return jobs__error(JOBS_ENOTFOUND, "no store in '%s': it does not exist", a->path);
+        if (!join(data, a->path, "data.mdb"))
+            return jobs__error(JOBS_EINVAL, "the store path '%s' is too long", a->path);
+        if (access(data, F_OK) != 0 && errno == ENOENT)
+            return jobs__error(JOBS_ENOTFOUND, "no store in '%s' (no data.mdb there)", a->path);
+    } else if (mkdir(a->path, 0700) != 0 && errno != EEXIST) {
+        return jobs__error(JOBS_EIO, "cannot create the store directory '%s': %s", a->path,
                            strerror(errno));
-    if (stat(o->path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return jobs__error(JOBS_EINVAL, "the store path '%s' is not a directory", o->path);
+    }
+    if (stat(a->path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return jobs__error(JOBS_EINVAL, "the store path '%s' is not a directory", a->path);
+    /* Without a lock, a reader cannot keep a writer of another process from reusing the pages
+     * it reads: a read-only open is for stores no process has open. */
+    if (readonly && jobs__lmdb_in_use(a->path))
+        return jobs__error(JOBS_EBUSY, "the store '%s' is open in another process; a read-only "
+                           "open is for a store no process has open (a backup, or a stopped "
+                           "store)", a->path);
 
     s = jobs__malloc(sizeof(*s));
     if (!s)
@@ -625,13 +819,13 @@ int jobs__env_open(jobs_store **out, const jobs_store_options *o, jobs__txn_fn i
     s->dev = st.st_dev;
     s->ino = st.st_ino;
     s->max_map_size = o->max_map_size;
-    s->page_size = o->page_size ? o->page_size : DEFAULT_PAGE_SIZE;
-    s->clock = o->clock ? o->clock : system_clock;
-    s->clock_ctx = o->clock_ctx;
+    s->readonly = readonly;
     if ((rc = register_open(s)) != 0) {
         jobs__free(s);
         return rc;
     }
+    store->be = &jobs__lmdb_backend;
+    store->db = s;
 
     {
         pthread_rwlockattr_t attr;
@@ -646,10 +840,13 @@ int jobs__env_open(jobs_store **out, const jobs_store_options *o, jobs__txn_fn i
     pthread_mutex_init(&s->gc_lock, NULL);
     pthread_cond_init(&s->gc_cv, NULL);
     s->gc_tail = &s->gc_head;
-    s->gc_max = (o->flags & JOBS_STORE_NO_GROUP_COMMIT) ? 1 : GROUP_COMMIT_MAX;
+    s->gc_max = (a->flags & JOBS_STORE_NO_GROUP_COMMIT) ? 1 : GROUP_COMMIT_MAX;
 
-    if (o->flags & JOBS_STORE_NOSYNC)
+    if (o->flags & JOBS_NOSYNC_LMDB)
         flags |= MDB_NOSYNC;
+    /* Read-only: no lock file (LMDB would create lock.mdb even with MDB_RDONLY otherwise). */
+    if (readonly)
+        flags |= MDB_RDONLY | MDB_NOLOCK;
     size_t size = o->map_size ? o->map_size : DEFAULT_MAP_SIZE;
     if (size < MIN_MAP_SIZE)
         size = MIN_MAP_SIZE;
@@ -664,26 +861,27 @@ int jobs__env_open(jobs_store **out, const jobs_store_options *o, jobs__txn_fn i
     if (!rc)
         rc = mdb_env_set_mapsize(s->env, size);
     if (!rc)
-        rc = mdb_env_open(s->env, o->path, flags, 0600);
-    if (!rc)
+        rc = mdb_env_open(s->env, a->path, flags, 0600);
+    if (!rc && !readonly)
         rc = mdb_reader_check(s->env, &dead); /* slots of crashed processes */
     if (rc) {
         rc = jobs__mdb_error(rc, "opening the store");
         goto fail;
     }
-    rc = jobs__write(s, open_dbis, &init);
+    rc = readonly ? open_readonly(store, s) : jobs__lmdb_write(store, open_dbis, (void *)&a->seed);
     if (rc)
         goto fail;
-    *out = s;
     return 0;
 
 fail:
-    jobs__env_close(s);
+    jobs__lmdb_close(store);
     return rc;
 }
 
-void jobs__env_close(jobs_store *s)
+void jobs__lmdb_close(jobs_store *store)
 {
+    jobs__lmdb *s = store->db;
+
     if (!s)
         return;
     for (size_t i = 0; i < s->pool_n; i++)
@@ -697,4 +895,5 @@ void jobs__env_close(jobs_store *s)
     pthread_rwlock_destroy(&s->map_lock);
     unregister_open(s);
     jobs__free(s);
+    store->db = NULL;
 }

@@ -4,7 +4,7 @@
 #ifndef JOBS_LIB_RANK_H
 #define JOBS_LIB_RANK_H
 
-#include "store.h"
+#include "env.h"
 
 /* Insertions per bucket: a deep page reads about log2(jobs / 32) tree nodes, then walks at most
  * 31 entries of job_owner before its first job. */
@@ -17,21 +17,21 @@
 
 /* Counts a new job `id` of `owner`, which must be above all of the owner's ids so far; *bucket
  * is where it was counted (to store in its job_owner entry). */
-int jobs__rank_append(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t id,
+int jobs__rank_append(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                       uint32_t *bucket);
 
 /* Uncounts a job of `owner` that was counted in `bucket`. */
-int jobs__rank_remove(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t bucket);
+int jobs__rank_remove(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t bucket);
 
 /* Where the owner's job number skip + 1 (in id order) is: walking job_owner from (owner, *from)
  * and passing *rest entries reaches it. When skip is 0 or past the end: *from = 0 and *rest =
  * skip (the walk then finds the first job, or nothing). */
-int jobs__rank_seek(MDB_txn *txn, jobs_store *s, uint64_t owner, uint64_t skip, uint64_t *from,
+int jobs__rank_seek(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t skip, uint64_t *from,
                     uint64_t *rest);
 
 /* Rebuilds the whole index from job_owner (and rewrites job_owner's values): the migration of
  * a schema 1 store, which had no rank index. */
-int jobs__rank_build(MDB_txn *txn, jobs_store *s);
+int jobs__rank_build(MDB_txn *txn, jobs__lmdb *s);
 
 /* The job_owner value: the bucket, 4 bytes big-endian. */
 static inline void jobs__rank_value(unsigned char v[4], uint32_t bucket)
@@ -56,7 +56,7 @@ static inline size_t jobs__rank_key(unsigned char key[13], uint64_t owner, char 
 
 /* An owner's index state: the buckets opened and the insertions into the last (both 0 for an
  * owner without one). JOBS_ECORRUPT for a malformed or impossible state. */
-int jobs__rank_state(MDB_txn *txn, jobs_store *s, uint64_t owner, uint32_t *buckets,
+int jobs__rank_state(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t *buckets,
                      uint32_t *fill);
 
 static inline int jobs__rank_value_get(uint32_t *bucket, const MDB_val *v)

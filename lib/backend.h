@@ -1,0 +1,127 @@
+/* The storage seam: what the rules (jobs.c, schedules.c, stacks.c, scheduler.c, page.c,
+ * idempotency.c, lifecycle.c) ask of a backend, and nothing else. In the manner of libgit2's
+ * git_refdb_backend: a table of functions over records, with the backend's own state behind it.
+ * The LMDB backend (lib/lmdb/) is the one there is; a second one (PostgreSQL) is a new folder
+ * that fills the same table (docs/architecture.md says how).
+ *
+ * Every record operation runs inside a transaction the backend opened (read or write) and
+ * handed to the rules' callback as an opaque jobs__txn. A public call is one transaction: it
+ * happens whole or not at all. Operations return 0 or a negative JOBS_E* code (with
+ * jobs_error_last() set), JOBS_ENOTFOUND without a detail where the rules word their own.
+ * Backend-private codes (the LMDB backend's "map full, grow and retry") may pass through the
+ * rules, which return any error they do not handle unchanged.
+ *
+ * What a backend keeps in step by itself, inside the operation that changes a record: every
+ * index (owner order, names, due order, visibility), per-owner counts, schedule reference
+ * counts, the store-wide count of jobs queued for deletion. What the rules decide and a
+ * backend never does: visibility, the name and schedule-in-use rules, next_run, entity tags,
+ * idempotency expiry. */
+#ifndef JOBS_LIB_BACKEND_H
+#define JOBS_LIB_BACKEND_H
+
+#include "records.h"
+
+/* A backend's transaction, opaque to the rules. Valid only inside the callback it is given to. */
+typedef struct jobs__txn jobs__txn;
+typedef struct jobs__backend jobs__backend;
+
+/* The rules' side of a transaction: returns 0 (commit, for a write) or a JOBS_E* code (abort:
+ * nothing of it stays). A write callback may run more than once (the backend may retry it from
+ * the start, e.g. after growing its storage), so it resets whatever it accumulates in ctx; and
+ * it may run on another caller's thread (group commit), so it depends on nothing of the calling
+ * thread and never calls into the host. */
+typedef int (*jobs__txn_fn)(jobs_store *s, jobs__txn *txn, void *ctx);
+
+/* The due scan's callback: a job due at `slot`. Returns 0 to go on, or an error to stop. */
+typedef int (*jobs__due_fn)(void *ctx, uint64_t id, int64_t slot);
+
+/* Where a record's list entry is: a job and a schedule under their owner; a stack under
+ * JOBS_OWNER_PUBLIC when public, else under its owner. Pages and counts are per list owner. */
+
+struct jobs__backend {
+    const char *name; /* "lmdb": jobs_store_stat_info.backend */
+
+    /* ---- the store as a whole (no transaction held) ------------------------------------- */
+    /* Runs `fn` in a read transaction (a snapshot) and returns its code. */
+    int (*read)(jobs_store *s, jobs__txn_fn fn, void *ctx);
+    /* Runs `fn` in a write transaction and commits it when `fn` returns 0; returns 0 only once
+     * the commit is durable (as the store's options define durable). Concurrent writes may
+     * share one commit; each is still whole or nothing, and told only its own result. A
+     * store opened read-only answers JOBS_EREADONLY without calling `fn`. */
+    int (*write)(jobs_store *s, jobs__txn_fn fn, void *ctx);
+    /* Frees everything; every call on the store has returned. */
+    void (*close)(jobs_store *s);
+    /* Fills the store-wide counts and the backend's own figures of jobs_store_stat_info. */
+    int (*stat)(jobs_store *s, jobs_store_stat_info *out);
+    /* jobs_store_check(): every record decodes, every index and count agrees (JOBS_ECORRUPT
+     * with a detail otherwise). */
+    int (*check)(jobs_store *s);
+    /* jobs_store_backup(): a consistent copy in the new or empty directory `dest`. */
+    int (*backup)(jobs_store *s, const char *dest);
+
+    /* ---- ids ---------------------------------------------------------------------------- */
+    /* Takes the next id of a kind: ids are never reused, even after a delete. */
+    int (*next_id)(jobs__txn *t, jobs__kind kind, uint64_t *id);
+    /* The number of records of `kind` listed under `owner`, in O(1). */
+    int (*count)(jobs__txn *t, jobs__kind kind, uint64_t owner, uint64_t *n);
+    /* One page of ids in id order: the records listed under `a` and under `b` merged (pass
+     * a == b for one owner), skipping the first `skip`, at most `max` into `ids`; *n is how
+     * many. A backend keeps a deep page of jobs cheap (the LMDB backend seeks with its counted
+     * index; a SQL backend with its own). */
+    int (*page)(jobs__txn *t, jobs__kind kind, uint64_t a, uint64_t b, uint64_t skip, size_t max,
+                uint64_t *ids, size_t *n);
+
+    /* ---- jobs --------------------------------------------------------------------------- */
+    /* Loads a job of any owner: 0, JOBS_ENOTFOUND or JOBS_ECORRUPT. The name stays valid
+     * until the transaction's next write, or, with `copy` (JOBS__RECORD_MAX bytes), for as long
+     * as `copy` does. */
+    int (*job_load)(jobs__txn *t, uint64_t id, jobs__job_rec *rec, unsigned char *copy);
+    /* The id of the owner's job of that name: 0 or JOBS_ENOTFOUND. */
+    int (*job_by_name)(jobs__txn *t, uint64_t owner, const char *name, size_t len, uint64_t *id);
+    /* Adds a new job (its id is above every job id so far) with its indexes and counts. */
+    int (*job_insert)(jobs__txn *t, uint64_t id, const jobs__job_rec *rec);
+    /* Rewrites a job from `old` (as loaded) to `rec`, same owner; indexes and counts follow. */
+    int (*job_update)(jobs__txn *t, uint64_t id, const jobs__job_rec *old,
+                      const jobs__job_rec *rec);
+    /* Removes a job (`rec` as loaded) with its indexes and counts. */
+    int (*job_remove)(jobs__txn *t, uint64_t id, const jobs__job_rec *rec);
+    /* Calls `fn` for the active jobs with next_run <= now, in (next_run, id) order, at most
+     * `limit` of them (0: no limit). `fn` must not write in the transaction. */
+    int (*due_scan)(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx);
+    /* The earliest next_run of an active job: 0, or JOBS_ENOTFOUND when none is active. */
+    int (*due_first)(jobs__txn *t, int64_t *next_run);
+
+    /* ---- schedules ---------------------------------------------------------------------- */
+    int (*schedule_load)(jobs__txn *t, uint64_t id, jobs__schedule_rec *rec);
+    int (*schedule_insert)(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec);
+    /* Rewrites a schedule's record (its owner does not change). */
+    int (*schedule_update)(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec);
+    /* How many jobs reference the schedule. */
+    int (*schedule_refs)(jobs__txn *t, uint64_t id, uint64_t *n);
+
+    /* ---- stacks ------------------------------------------------------------------------- */
+    int (*stack_load)(jobs__txn *t, uint64_t id, jobs__stack_rec *rec);
+    int (*stack_insert)(jobs__txn *t, uint64_t id, const jobs__stack_rec *rec);
+
+    /* ---- idempotency keys of creates ---------------------------------------------------- */
+    /* The entry of (owner, kind, key), expired or not: 0 or JOBS_ENOTFOUND. */
+    int (*idem_get)(jobs__txn *t, uint64_t owner, jobs__kind kind, const char *key, size_t len,
+                    jobs__idem_rec *rec);
+    /* Sets the entry of (owner, kind, key), replacing any. */
+    int (*idem_put)(jobs__txn *t, uint64_t owner, jobs__kind kind, const char *key, size_t len,
+                    const jobs__idem_rec *rec);
+    /* Removes up to `max` entries with expires <= now, earliest first; *swept is how many. */
+    int (*idem_sweep)(jobs__txn *t, int64_t now, size_t max, size_t *swept);
+};
+
+/* What opening a backend is given: the checked, backend-neutral options, the LMDB options
+ * (defaults when the caller gave none), and the rules' first contents of a new store. */
+typedef struct jobs__open_args {
+    const char *path;
+    unsigned int flags;                /* jobs_store_flags */
+    const jobs_options_lmdb *lmdb;     /* never NULL */
+    /* Called in the first write transaction of a new store (never for a read-only open). */
+    int (*seed)(jobs_store *s, jobs__txn *txn);
+} jobs__open_args;
+
+#endif

@@ -1,0 +1,148 @@
+/* The LMDB backend: the environment, its databases and keys, transactions, map growth, group
+ * commit. Everything that knows LMDB is in lib/lmdb/; the rules reach it only through the
+ * function table of lib/backend.h (jobs__lmdb_backend, in records.c). */
+#ifndef JOBS_LIB_LMDB_ENV_H
+#define JOBS_LIB_LMDB_ENV_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "../codec.h"
+#include "../store.h"
+
+/* The schema version this library reads and writes (meta key "schema"). */
+#define JOBS__SCHEMA_VERSION 2u
+
+/* Internal code: the map is full and may be grown (never returned to callers). */
+#define JOBS__EMAPFULL (-1000)
+
+typedef struct jobs__lmdb {
+    MDB_env *env;
+    MDB_dbi meta;        /* "schema" -> u32; "next.<kind>" -> u64: next id to assign */
+    MDB_dbi counts;      /* kind(1) owner(8) -> u64: entities per owner (per visibility) */
+    MDB_dbi jobs;        /* id(8) -> job record */
+    MDB_dbi job_owner;   /* owner(8) id(8) -> bucket(4): an owner's jobs in id order */
+    MDB_dbi job_rank;    /* the counted index over job_owner (rank.c) */
+    MDB_dbi job_name;    /* owner(8) name -> id(8): job names per owner */
+    MDB_dbi job_due;     /* next_run(8, biased) id(8) -> "": active jobs in due order */
+    MDB_dbi schedules;   /* id(8) -> schedule record */
+    MDB_dbi schedule_vis; /* owner(8) id(8) -> "": schedules by owner (0 = public) */
+    MDB_dbi schedule_refs; /* id(8) -> u64: jobs referencing the schedule (absent: none) */
+    MDB_dbi stacks;      /* id(8) -> stack record */
+    MDB_dbi stack_vis;   /* owner(8) id(8) -> "": private stacks by owner, public under 0 */
+    MDB_dbi idem;        /* idempotency keys of creates (idempotency.c) */
+    MDB_dbi idem_exp;    /* the same keys in expiry order */
+
+    /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
+     * no transaction of the process is active while the map is resized. */
+    pthread_rwlock_t map_lock;
+    /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads). */
+    pthread_mutex_t pool_lock;
+    MDB_txn **pool;
+    size_t pool_n, pool_cap;
+
+    /* Group commit (write): writers queue their operations, and one of them, the leader, runs
+     * what is queued in one transaction with one commit while the others wait for it. */
+    pthread_mutex_t gc_lock;
+    pthread_cond_t gc_cv;      /* broadcast when a batch is done */
+    struct jobs__op *gc_head;  /* queued, not yet taken by a leader */
+    struct jobs__op **gc_tail;
+    bool gc_leader;            /* a leader is running a batch */
+    size_t gc_max;             /* operations per batch: 1 with JOBS_STORE_NO_GROUP_COMMIT */
+    _Atomic uint64_t writes;   /* ops committed, for jobs_store_stat */
+    _Atomic uint64_t commits;  /* commits that took them */
+
+    size_t max_map_size;
+    bool readonly;             /* MDB_RDONLY | MDB_NOLOCK: writes are refused */
+
+    dev_t dev;
+    ino_t ino;
+    struct jobs__lmdb *next_open; /* the process's open stores, to refuse a second open */
+} jobs__lmdb;
+
+/* A transaction as the rules hold it (lib/backend.h): LMDB's, and the backend it belongs to. */
+struct jobs__txn {
+    MDB_txn *txn;
+    jobs__lmdb *db;
+    jobs_store *s;
+};
+
+/* The environment's side of the backend table (store.c). */
+int jobs__lmdb_read(jobs_store *s, jobs__txn_fn fn, void *ctx);
+int jobs__lmdb_write(jobs_store *s, jobs__txn_fn fn, void *ctx);
+void jobs__lmdb_close(jobs_store *s);
+int jobs__lmdb_stat(jobs_store *s, jobs_store_stat_info *out);
+int jobs__lmdb_check(jobs_store *s);                       /* check.c */
+int jobs__lmdb_backup(jobs_store *s, const char *dest);    /* backup.c */
+/* Schema check or migration, and a new store's first contents (store.c). */
+int jobs__lmdb_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn));
+
+/* Translates an LMDB return code into a JOBS_E* code with a detail message. */
+int jobs__mdb_error(int rc, const char *what);
+
+/* Key-value helpers: 0, JOBS_ENOTFOUND (get/del), or a translated LMDB error. */
+int jobs__get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *val);
+int jobs__put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned int flags);
+int jobs__del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
+
+/* Two 64-bit numbers as a 16-byte key that sorts by the first, then the second. */
+static inline void jobs__key2(unsigned char key[16], uint64_t a, uint64_t b)
+{
+    jobs__be64_put(key, a);
+    jobs__be64_put(key + 8, b);
+}
+
+/* A signed time as an unsigned key part that sorts in the same order. */
+static inline uint64_t jobs__time_key(int64_t t)
+{
+    return (uint64_t)t ^ (UINT64_C(1) << 63);
+}
+
+static inline int64_t jobs__time_unkey(uint64_t k)
+{
+    return (int64_t)(k ^ (UINT64_C(1) << 63));
+}
+
+/* The store-wide count of jobs queued for deletion (meta "queued"), for jobs_store_stat(). */
+int jobs__queued_get(MDB_txn *txn, jobs__lmdb *db, uint64_t *n);
+/* Sets it from the jobs themselves when the store has none yet (stores written before it). */
+int jobs__queued_init(MDB_txn *txn, jobs__lmdb *db);
+
+int jobs__queued_add(MDB_txn *txn, jobs__lmdb *db, int64_t delta);
+
+/* Per-owner entity counts. */
+int jobs__count_get(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t owner, uint64_t *n);
+int jobs__count_add(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t owner,
+                    int64_t delta);
+
+/* Takes the next id of a kind (store.c). */
+int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id);
+
+/* Reads one page of an (owner, id) index: the ids of owner `a` and of owner `b` merged in id
+ * order (pass a == b for one owner), starting at id `from`, skipping `skip` and taking at most
+ * `max` into `ids`; *n is how many were taken. Returns 0 or an error. */
+int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t from,
+                     uint64_t skip, size_t max, uint64_t *ids, size_t *n);
+
+/* Whether another process has the store in `dir` open (false when that cannot be told). */
+bool jobs__lmdb_in_use(const char *dir);
+/* Whether this process has the store of that directory open. */
+bool jobs__lmdb_open_here(dev_t dev, ino_t ino);
+
+/* The job record of `id` (check.c and records.c). */
+int jobs__lmdb_job_load(jobs__txn *t, uint64_t id, jobs__job_rec *rec, unsigned char *copy);
+
+/* Idempotency key storage (idempotency.c). */
+int jobs__lmdb_idem_get(jobs__txn *t, uint64_t owner, jobs__kind kind, const char *key,
+                        size_t len, jobs__idem_rec *rec);
+int jobs__lmdb_idem_put(jobs__txn *t, uint64_t owner, jobs__kind kind, const char *key,
+                        size_t len, const jobs__idem_rec *rec);
+int jobs__lmdb_idem_sweep(jobs__txn *t, int64_t now, size_t max, size_t *swept);
+
+/* The backend's function table (records.c). */
+extern const jobs__backend jobs__lmdb_backend;
+
+#endif

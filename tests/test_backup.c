@@ -1,0 +1,423 @@
+/* Backups, read-only opens and restores, through the library: a backup is a store of its own;
+ * opening it read-only writes nothing at all and refuses every write; jobs_store_restore() puts
+ * a checked backup in place of a store no process has open, and refuses everything else without
+ * changing anything. Also: options of version 1's layout (libjobs 0.1.0) still open a store. */
+#include "fixture.h"
+
+#include <dirent.h>
+#include <lmdb.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OWNER 1
+
+/* The names, sizes and modification times of a directory's entries, as one string. */
+static char *listing(const char *dir)
+{
+    char *out = calloc(1, 8192);
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    size_t len = 0;
+
+    assert_non_null(out);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        struct stat st;
+
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        assert_int_equal(lstat(path, &st), 0);
+        if (S_ISDIR(st.st_mode))
+            continue; /* . and .. (a store directory has no subdirectories) */
+        len += (size_t)snprintf(out + len, 8192 - len, "%s %lld %lld.%09ld\n", e->d_name,
+                                (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                                st.st_mtim.tv_nsec);
+    }
+    closedir(d);
+    return out;
+}
+
+static void sub(char out[PATH_MAX], fixture *fx, const char *name)
+{
+    assert_true(snprintf(out, PATH_MAX, "%s/%s", fx->dir, name) < PATH_MAX);
+}
+
+/* A store with two jobs of OWNER (one named "keep"), backed up into fx->dir/backup. */
+static uint64_t fill_and_back_up(fixture *fx, char backup[PATH_MAX])
+{
+    uint64_t stack = fx_stack(fx, OWNER, false);
+
+    fx_job(fx, OWNER, "keep", stack, FX_HOURLY, true);
+    fx_job(fx, OWNER, NULL, stack, FX_DAILY, false);
+    sub(backup, fx, "backup");
+    assert_int_equal(jobs_store_backup(fx->store, backup), 0);
+    return stack;
+}
+
+static jobs_store *open_readonly(const char *dir, int *rc)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_store *s = NULL;
+
+    o.path = dir;
+    o.flags = JOBS_STORE_READONLY;
+    *rc = jobs_store_open(&s, &o);
+    return s;
+}
+
+static void test_readonly_open_of_a_backup_writes_nothing(void **state)
+{
+    fixture *fx = *state;
+    char backup[PATH_MAX];
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    jobs_job *job = NULL;
+    jobs_delete_outcome outcome;
+    uint64_t stack = fill_and_back_up(fx, backup), id = 0;
+    char *before = listing(backup), *after;
+    struct stat dir_before, dir_after;
+    size_t n = 99;
+    int rc;
+
+    assert_int_equal(stat(backup, &dir_before), 0);
+    jobs_store *s = open_readonly(backup, &rc);
+    assert_int_equal(rc, 0);
+
+    /* Reads work: the backup holds what the store held. */
+    assert_int_equal(jobs_store_check(s), 0);
+    assert_int_equal(jobs_get_by_name(&job, s, OWNER, "keep"), 0);
+    assert_int_equal(job->stack, stack);
+    jobs_job_free(job);
+
+    /* Every write is refused with JOBS_EREADONLY and changes nothing. */
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE;
+    spec.stack = stack;
+    spec.schedule = FX_HOURLY;
+    assert_int_equal(jobs_create(&id, s, OWNER, &spec), JOBS_EREADONLY);
+    assert_non_null(strstr(jobs_error_last(), "read-only"));
+    assert_int_equal(jobs_stack_create(&id, s, OWNER, "x", false), JOBS_EREADONLY);
+    assert_int_equal(jobs_delete(&outcome, s, OWNER, 1), JOBS_EREADONLY);
+    assert_int_equal(jobs_scheduler_tick(&n, s, FX_T0 + 86400 * 2, 0, NULL, NULL),
+                     JOBS_EREADONLY);
+    assert_int_equal(n, 0);
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    assert_int_equal(jobs_store_stat(&st, s), 0);
+    assert_int_equal(st.jobs, 2);
+    assert_int_equal(st.writes, 0);
+    jobs_store_close(s);
+
+    /* Not a byte: no new file (no lock file), no file changed, the directory unchanged. */
+    after = listing(backup);
+    assert_string_equal(before, after);
+    assert_int_equal(stat(backup, &dir_after), 0);
+    assert_int_equal(dir_after.st_mtim.tv_sec, dir_before.st_mtim.tv_sec);
+    assert_int_equal(dir_after.st_mtim.tv_nsec, dir_before.st_mtim.tv_nsec);
+    free(before);
+    free(after);
+}
+
+static void test_readonly_open_needs_a_store(void **state)
+{
+    fixture *fx = *state;
+    char missing[PATH_MAX], empty[PATH_MAX];
+    int rc;
+
+    sub(missing, fx, "missing");
+    assert_null(open_readonly(missing, &rc));
+    assert_int_equal(rc, JOBS_ENOTFOUND);
+    assert_int_equal(access(missing, F_OK), -1); /* not created */
+    sub(empty, fx, "empty");
+    assert_int_equal(mkdir(empty, 0700), 0);
+    assert_null(open_readonly(empty, &rc));
+    assert_int_equal(rc, JOBS_ENOTFOUND);
+    char *l = listing(empty);
+    assert_string_equal(l, "");
+    free(l);
+}
+
+/* A read-only open never creates a store's first contents: an environment without libjobs'
+ * schema record is refused, not seeded (and not crashed on). */
+static void test_readonly_open_refuses_a_store_without_a_schema(void **state)
+{
+    fixture *fx = *state;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val key = {6, "schema"};
+    int rc;
+
+    fx_close(fx);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, fx->path, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_null(open_readonly(fx->path, &rc));
+    assert_int_equal(rc, JOBS_ESCHEMA);
+}
+
+/* A child process that opens the store in `path` and keeps it open until its pipe closes. */
+typedef struct holder {
+    pid_t pid;
+    int go;
+} holder;
+
+static void hold_open(holder *h, const char *path)
+{
+    int ready[2], go[2];
+    char b;
+
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    h->pid = fork();
+    assert_true(h->pid >= 0);
+    if (h->pid == 0) {
+        jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+        jobs_store *s;
+
+        close(ready[0]);
+        close(go[1]);
+        o.path = path;
+        if (jobs_store_open(&s, &o) != 0)
+            _exit(2);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(3);
+        (void)read(go[0], &b, 1);
+        jobs_store_close(s);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(go[0]);
+    assert_int_equal(read(ready[0], &b, 1), 1);
+    close(ready[0]);
+    h->go = go[1];
+}
+
+static void release(holder *h)
+{
+    int status;
+
+    close(h->go);
+    assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_readonly_open_refuses_a_store_open_in_another_process(void **state)
+{
+    fixture *fx = *state;
+    holder h;
+    int rc;
+
+    fx_close(fx);
+    hold_open(&h, fx->path);
+    assert_null(open_readonly(fx->path, &rc));
+    assert_int_equal(rc, JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "another process"));
+    release(&h);
+    /* Once it is closed, a read-only open works. */
+    jobs_store *s = open_readonly(fx->path, &rc);
+    assert_int_equal(rc, 0);
+    jobs_store_close(s);
+}
+
+static uint64_t job_count(const char *dir)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    jobs_store *s;
+
+    o.path = dir;
+    assert_int_equal(jobs_store_open(&s, &o), 0);
+    assert_int_equal(jobs_store_check(s), 0);
+    assert_int_equal(jobs_store_stat(&st, s), 0);
+    jobs_store_close(s);
+    return st.jobs;
+}
+
+static void test_restore_round_trip(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], target[PATH_MAX];
+    uint64_t stack = fill_and_back_up(fx, backup), id = 0;
+    char *before = listing(backup), *after;
+    jobs_job *job = NULL;
+    jobs_store *s;
+
+    /* Into a new directory: the same store, and ids go on from where the backup's did. */
+    sub(target, fx, "restored");
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), 0);
+    assert_int_equal(job_count(target), 2);
+    assert_int_equal(jobs_store_open(&s, &o), 0);
+    assert_int_equal(jobs_get_by_name(&job, s, OWNER, "keep"), 0);
+    assert_int_equal(job->id, 1);
+    jobs_job_free(job);
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE;
+    spec.stack = stack;
+    spec.schedule = FX_HOURLY;
+    assert_int_equal(jobs_create(&id, s, OWNER, &spec), 0);
+    assert_int_equal(id, 3);
+    jobs_store_close(s);
+    /* The backup was only read. */
+    after = listing(backup);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+
+    /* Over a store: refused without JOBS_RESTORE_FORCE (nothing changed), done with it. */
+    assert_int_equal(jobs_store_restore(&o, backup, 0), JOBS_EEXISTS);
+    assert_int_equal(job_count(target), 3);
+    assert_int_equal(jobs_store_restore(&o, backup, JOBS_RESTORE_FORCE), 0);
+    assert_int_equal(job_count(target), 2);
+    /* No staging directory is left behind. */
+    char *l = listing(target);
+    assert_null(strstr(l, ".restore-"));
+    free(l);
+    assert_int_equal(jobs_store_restore(&o, backup, 1u << 4), JOBS_EINVAL);
+}
+
+static void test_restore_refuses_a_store_open_in_another_process(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX];
+    holder h;
+
+    fill_and_back_up(fx, backup);
+    fx_job(fx, OWNER, "after-backup", 1, FX_HOURLY, false);
+    fx_close(fx);
+    o.path = fx->path;
+    hold_open(&h, fx->path);
+    assert_int_equal(jobs_store_restore(&o, backup, JOBS_RESTORE_FORCE), JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "open in another process"));
+    release(&h);
+    assert_int_equal(job_count(fx->path), 3); /* unchanged */
+
+    /* And a backup that is itself a store open in another process is refused too. */
+    hold_open(&h, fx->path);
+    char other[PATH_MAX];
+    sub(other, fx, "other");
+    o.path = other;
+    assert_int_equal(jobs_store_restore(&o, fx->path, 0), JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "is a store open in another process"));
+    assert_int_equal(access(other, F_OK), -1);
+    release(&h);
+}
+
+static void test_restore_refuses_a_store_open_in_this_process(void **state)
+{
+    fixture *fx = *state;
+    char backup[PATH_MAX];
+
+    fill_and_back_up(fx, backup);
+    assert_int_equal(jobs_store_restore(&fx->opts, backup, JOBS_RESTORE_FORCE), JOBS_EBUSY);
+    assert_int_equal(fx_stat_jobs(fx), 2);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+static void test_restore_of_a_bad_backup_changes_nothing(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char bad[PATH_MAX], file[PATH_MAX], target[PATH_MAX], none[PATH_MAX];
+    FILE *f;
+
+    fx_job(fx, OWNER, "mine", fx_stack(fx, OWNER, false), FX_HOURLY, false);
+    fx_close(fx);
+    sub(bad, fx, "bad");
+    assert_int_equal(mkdir(bad, 0700), 0);
+    assert_true(snprintf(file, sizeof file, "%s/data.mdb", bad) < (int)sizeof file);
+    assert_non_null(f = fopen(file, "w"));
+    for (int i = 0; i < 4096; i++)
+        fputc(i * 7, f);
+    fclose(f);
+
+    o.path = fx->path;
+    assert_true(jobs_store_restore(&o, bad, JOBS_RESTORE_FORCE) < 0);
+    assert_non_null(strstr(jobs_error_last(), "fails its check"));
+    assert_int_equal(job_count(fx->path), 1);
+    sub(target, fx, "new");
+    o.path = target;
+    assert_true(jobs_store_restore(&o, bad, 0) < 0);
+    assert_int_equal(access(target, F_OK), -1); /* the directory it made is gone again */
+    sub(none, fx, "none");
+    assert_int_equal(jobs_store_restore(&o, none, 0), JOBS_EINVAL);
+    assert_non_null(strstr(jobs_error_last(), "no backup in"));
+    o.path = fx->path;
+    assert_int_equal(jobs_store_restore(&o, fx->path, JOBS_RESTORE_FORCE), JOBS_EINVAL);
+    assert_non_null(strstr(jobs_error_last(), "is the store itself"));
+}
+
+/* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
+typedef struct options_v1 {
+    unsigned int version;
+    const char *path;
+    size_t map_size;
+    size_t max_map_size;
+    uint32_t page_size;
+    unsigned int max_readers;
+    jobs_clock_fn clock;
+    void *clock_ctx;
+    unsigned int flags;
+} options_v1;
+
+static void test_options_of_version_1_still_open_a_store(void **state)
+{
+    fixture *fx = *state;
+    options_v1 v1 = {1, fx->path, (size_t)1 << 20, (size_t)4 << 20, 3, 0, fx_clock, fx, 1u << 0};
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    jobs_job_page *page = NULL;
+    jobs_job *job;
+    uint64_t stack, id;
+
+    assert_int_equal(jobs_store_open(&fx->store, (const jobs_store_options *)&v1), 0);
+    /* Every field is honoured: the map size, the page size, the clock. */
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.lmdb.map_size, (size_t)1 << 20);
+    stack = fx_stack(fx, OWNER, false);
+    for (int i = 0; i < 5; i++)
+        id = fx_job(fx, OWNER, NULL, stack, FX_HOURLY, true);
+    job = fx_get(fx, OWNER, id);
+    assert_int_equal(job->next_run, FX_T0 + 3600);
+    jobs_job_free(job);
+    assert_int_equal(jobs_list(&page, fx->store, OWNER, 1, 0), 0);
+    assert_int_equal(page->page_size, 3);
+    assert_int_equal(page->n, 3);
+    jobs_job_page_free(page);
+    fx_close(fx);
+    /* Its unknown flags are refused as they were. */
+    v1.flags = 1u << 6;
+    assert_int_equal(jobs_store_open(&fx->store, (const jobs_store_options *)&v1), JOBS_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_readonly_open_of_a_backup_writes_nothing, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_open_needs_a_store, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_open_refuses_a_store_without_a_schema,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_readonly_open_refuses_a_store_open_in_another_process, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_round_trip, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_refuses_a_store_open_in_another_process,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_refuses_a_store_open_in_this_process,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_of_a_bad_backup_changes_nothing, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
+                                        fx_setup_closed, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
