@@ -107,7 +107,8 @@ static regex_t if_match_re;
 
 static void ref_if_match_init(void)
 {
-    static const char elem[] = "(W/\"[^\"]*\"|\"[0-9a-f]{16}\")";
+    /* RFC 9110 8.8.3: etagc is %x21 / %x23-7E / obs-text, i.e. no control, space, '"', DEL. */
+    static const char elem[] = "(W/)?\"[^\"\x01-\x20\x7f]*\"";
     char re[256];
 
     snprintf(re, sizeof re, "^[ \t]*(\\*|%s([ \t]*,[ \t]*%s)*)[ \t]*$", elem, elem);
@@ -130,7 +131,8 @@ static bool ref_if_match(bool *any, uint64_t *tags, size_t *n, const char *value
     /* The grammar holds, so the quoted strings are the tags, each weak one after a "W/". */
     while ((p = strchr(p, '"')) != NULL) {
         const char *close = strchr(p + 1, '"');
-        if (p - value < 2 || strncmp(p - 2, "W/", 2) != 0) {
+        bool ours = close - p - 1 == 16 && strspn(p + 1, "0123456789abcdef") >= 16;
+        if (ours && (p - value < 2 || strncmp(p - 2, "W/", 2) != 0)) {
             if (*n == SRV_IF_MATCH_MAX)
                 return false;
             tags[(*n)++] = strtoull(p + 1, NULL, 16);

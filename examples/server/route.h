@@ -88,10 +88,11 @@ bool srv_parse_pagesize(uint32_t *size, const char *query);
 #define SRV_IF_MATCH_MAX 16
 
 /**
- * An If-Match header value: `*` (*any = true), or a comma-separated list of at most
- * SRV_IF_MATCH_MAX entity tags. Strong tags as jobs-server writes them ("<16 hex digits>") go
- * into tags; weak ones (W/"...") never match under If-Match's strong comparison and are skipped.
- * Returns false for anything else.
+ * An If-Match header value: `*` (*any = true), or a comma-separated list of entity tags, each well-formed per RFC 9110 8.8.3 (`"..."` or `W/"..."`, the
+ * quoted part of visible characters but `"`). Strong tags as jobs-server writes them ("<16
+ * lower-case hex digits>") go into tags, at most SRV_IF_MATCH_MAX of them; every other well-formed tag (weak ones, which never match
+ * under If-Match's strong comparison, and strong ones of another format) is skipped, so a list
+ * of only those matches nothing (412). Returns false for anything that is not a list of tags.
  */
 bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value);
 

@@ -536,6 +536,12 @@ static void test_etag_and_if_match(void **state)
     with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", h);
     with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", "If-Match: *");
     with(400, "{\"code\":1,", "PUT", path, A, "{}", "If-Match: abc");
+    with(400, "{\"code\":1,", "PUT", path, A, "{}", "If-Match: \"no end");
+    /* A well-formed tag of another format never matches: 412, not 400 (RFC 9110 13.1.1). */
+    with(412, "{\"code\":109,", "PUT", path, A, "{\"name\":\"lost\"}", "If-Match: \"stale\"");
+    with(412, "{\"code\":109,", "DELETE", path, A, NULL, "If-Match: \"\"");
+    with(412, "{\"code\":109,", "PUT", path, A, "{}", "If-Match: \"0123456789ABCDEF\"");
+    CALL(200, "\"name\":\"etag-job\"", "GET", byname, A, NULL);
     /* Another user's job is missing, whatever the tag. */
     snprintf(h, sizeof h, "If-Match: %s", tag2);
     with(404, "{\"code\":6,", "DELETE", path, B, NULL, h);
