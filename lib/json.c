@@ -382,7 +382,7 @@ int jobs_json_encode_delete(char **out, jobs_delete_outcome outcome, uint64_t id
     return jb_finish(&b, out);
 }
 
-static int encode_fault(char **out, int fault, const char *msg)
+static int encode_fault(char **out, int fault, const char *msg, const char *detail)
 {
     jbuf b = {0};
 
@@ -390,6 +390,10 @@ static int encode_fault(char **out, int fault, const char *msg)
     jb_i64(&b, fault);
     jb_lit(&b, ",\"msg\":");
     jb_str(&b, msg);
+    if (detail) {
+        jb_lit(&b, ",\"detail\":");
+        jb_str(&b, detail);
+    }
     jb_put(&b, "}", 1);
     return jb_finish(&b, out);
 }
@@ -400,7 +404,8 @@ int jobs_json_encode_error(char **out, int code, const char *msg)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_error: out is NULL");
     *out = NULL;
     /* msg is often jobs_error_last(): it is read here before anything could overwrite it. */
-    return encode_fault(out, jobs_fault_code(code), msg && *msg ? msg : jobs_strerror(code));
+    return encode_fault(out, jobs_fault_code(code), msg && *msg ? msg : jobs_strerror(code),
+                        NULL);
 }
 
 int jobs_json_encode_fault(char **out, int fault, const char *msg)
@@ -412,7 +417,20 @@ int jobs_json_encode_fault(char **out, int fault, const char *msg)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: msg is NULL");
     if (fault < 0)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: fault %d is negative", fault);
-    return encode_fault(out, fault, msg);
+    return encode_fault(out, fault, msg, NULL);
+}
+
+int jobs_json_encode_fault_detail(char **out, int fault, const char *msg, const char *detail)
+{
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: out is NULL");
+    *out = NULL;
+    if (!msg)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: msg is NULL");
+    if (fault < 0)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: fault %d is negative",
+                           fault);
+    return encode_fault(out, fault, msg, detail);
 }
 
 /* ---- the scanner: strict JSON, before cJSON sees the body --------------------------------

@@ -288,6 +288,17 @@ static void test_faults(void **state)
     assert_int_equal(jobs_json_encode_fault(&json, -1, "x"), JOBS_EINVAL);
     assert_int_equal(jobs_json_encode_fault(&json, 3, NULL), JOBS_EINVAL);
     assert_null(json);
+    check_json(jobs_json_encode_fault_detail(&json, 6, "The specified object does not exist.",
+                                             "no job 7 \"x\""),
+               &json,
+               "{\"code\":6,\"msg\":\"The specified object does not exist.\","
+               "\"detail\":\"no job 7 \\\"x\\\"\"}");
+    check_json(jobs_json_encode_fault_detail(&json, 100, "not authenticated", NULL), &json,
+               "{\"code\":100,\"msg\":\"not authenticated\"}");
+    assert_int_equal(jobs_json_encode_fault_detail(&json, 1, NULL, "d"), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_fault_detail(&json, -2, "m", "d"), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_fault_detail(NULL, 1, "m", "d"), JOBS_EINVAL);
+    assert_null(json);
 }
 
 static void test_fault_from_the_decoders_detail(void **state)

@@ -97,23 +97,93 @@ static int fault_status(int fault)
     }
 }
 
-void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg)
+/* ---- the Kragle profile --------------------------------------------------------------------- */
+
+/* The messages of the original service's Faults page, codes 1..27, word for word: a client
+ * written against it may compare them. */
+static const char *const kragle_msgs[28] = {
+    [1] = "You have made a bad request - Please check your query params and try again.",
+    [2] = "Your request body contained invalid or inappropriate JSON - please check your request "
+          "and try again.",
+    [3] = "That user does not exist or the specified password is incorrect.",
+    [4] = "Your json request payload is inappropriate for the requested operation.",
+    [5] = "There is already a Type with that name or you have specified a bad name... please try "
+          "again.",
+    [6] = "The specified object does not exist.",
+    [7] = "Could not retrieve valid JSON from specified remote URL.",
+    [8] = "The provided JSON structure for a Type was invalid.",
+    [9] = "The provided JSON structure for a Block was invalid.",
+    [10] = "The named Stack already exists.",
+    [11] = "The Stack contained a Block with invalid \"extra\" args.",
+    [12] = "The named Job already exists.",
+    [13] = "You may only use one \"uri\" type Action per Block.",
+    [14] = "Bad input to validation utility.",
+    [15] = "Bad input to conversion utility.",
+    [16] = "The provided schema (or schema url) is not a valid JSON Schema.",
+    [17] = "Your conversion produced an error.",
+    [18] = "Your validation produced an error.",
+    [19] = "The uri provided for a JSON Schema was invalid or a json object could not be loaded "
+           "from the response.",
+    [20] = "The type you are trying to modify is already approved (public) - you can not modify "
+           "\"is_remote\" or \"definition\"!",
+    [21] = "The schema uri you passed was invalid or a json object could not be loaded from the "
+           "result.",
+    [22] = "You passed a non-existent Block type in your list of Blocks for a Stack.",
+    [23] = "One of the specified Blocks used in your Stack does not exist, or does not belong to "
+           "you and is not public.",
+    [24] = "The specified Stack used in your Job does not exist, or does not belong to you and is "
+           "not public.",
+    [25] = "The specified Schedule used in your Job does not exist, or does not belong to you and "
+           "is not public.",
+    [26] = "The specified config element for the Schedule you are trying to create is invalid.",
+    [27] = "The Schedule you are trying to update still has Jobs which reference it - cannot "
+           "update!",
+};
+
+const char *srv_kragle_msg(int fault)
 {
+    return fault >= 1 && fault <= 27 ? kragle_msgs[fault] : NULL;
+}
+
+const char *srv_kragle_path(const char *path, bool *kragle)
+{
+    size_t n = sizeof SRV_KRAGLE_PREFIX - 1;
+
+    *kragle = strncmp(path, SRV_KRAGLE_PREFIX, n) == 0 && path[n] == '/';
+    return *kragle ? path + n : path;
+}
+
+/* ---- faults -------------------------------------------------------------------------------- */
+
+/* A fault's body and status. In the Kragle profile the status is always 500, and a documented
+ * code gets the documented message with ours as `detail`. */
+static void fault_body(srv_response *res, const srv_app *app, int fault, const char *msg)
+{
+    const char *doc = res->kragle ? srv_kragle_msg(fault) : NULL;
     char *json = NULL;
 
-    jobs_json_encode_fault(&json, fault, msg);
-    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+    if (doc)
+        jobs_json_encode_fault_detail(&json, fault, doc, msg);
+    else
+        jobs_json_encode_fault(&json, fault, msg);
+    set_body(res, app->fault_status_500 || res->kragle ? 500 : fault_status(fault), json);
+}
+
+void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg)
+{
+    fault_body(res, app, fault, msg);
 }
 
 /* The fault for a library error, read right after the failing call. */
 static void lib_fault(srv_response *res, const srv_app *app, int code)
 {
     int fault = jobs_fault_code(code);
-    char *json = NULL;
+    const char *msg = jobs_error_last();
 
     /* Internal errors get the fixed message: their detail may name paths or internals. */
-    jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : jobs_error_last());
-    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+    if (fault == SRV_FAULT_INTERNAL || !msg || !*msg)
+        msg = jobs_strerror(code);
+    fault_body(res, app, fault, msg);
 }
 
 /* Sets the body from an encoder's result. */
@@ -398,7 +468,8 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
             add_header(res, "Location: %s/byid/%" PRIu64 "\r\n%s", srv_kind_path[k], id,
                        replayed ? "Idempotent-Replayed: true\r\n" : "");
     }
-    encoded(res, app, 201, rc, json);
+    /* The original service answered its creates with 200. */
+    encoded(res, app, res->kragle ? 200 : 201, rc, json);
 }
 
 static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t id,
@@ -503,11 +574,17 @@ static void route_metrics(srv_response *res, srv_app *app)
 
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
 {
-    srv_route r = srv_route_resolve(req->path);
+    bool kragle;
+    const char *path = srv_kragle_path(req->path, &kragle);
+    srv_route r = srv_route_resolve(path);
     uint64_t owner, id = 0, page = 1;
     uint32_t size = 0;
 
     memset(res, 0, sizeof *res);
+    res->kragle = kragle;
+    /* The original's overview names POST /login beside POST /authenticate. */
+    if (kragle && r.t == SRV_ROUTE_NONE && strcmp(path, "/login") == 0)
+        r.t = SRV_ROUTE_AUTHENTICATE;
     if (r.t == SRV_ROUTE_NONE) {
         srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
         return;

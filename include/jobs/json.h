@@ -152,6 +152,21 @@ JOBS_EXTERN int jobs_json_encode_error(char **out, int code, const char *msg);
  */
 JOBS_EXTERN int jobs_json_encode_fault(char **out, int fault, const char *msg);
 
+/**
+ * A fault with a fixed message and a precise one: `{"code":fault,"msg":"...","detail":"..."}`
+ * (`detail` left out when NULL). For a client contract whose messages are fixed per code, such
+ * as the original service's (jobs-server's `/api/v1` routes), with this call's own account in
+ * `detail`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param fault     the fault number, 0 or more
+ * @param msg       the fixed message (not NULL); invalid UTF-8 is written as U+FFFD
+ * @param detail    the precise message, or NULL for none; invalid UTF-8 as for msg
+ * @return 0, JOBS_EINVAL (NULL out or msg, negative fault), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_fault_detail(char **out, int fault, const char *msg,
+                                              const char *detail);
+
 /* ---- decoders ------------------------------------------------------------------------------ */
 
 /**
