@@ -301,6 +301,61 @@ static void test_faults(void **state)
     assert_null(json);
 }
 
+/* Inline authentication's envelope: the members' text, untouched; anything that is not an
+ * object with "auth" is no envelope. */
+static void split(const char *body, bool env, const char *auth, const char *payload, int rc)
+{
+    jobs_json_span a = {"x", 1}, p = {"x", 1};
+    bool e = !env;
+
+    assert_int_equal(jobs_json_split_envelope(&e, &a, &p, body, strlen(body)), rc);
+    assert_true(e == env);
+    if (rc != 0 || !env) {
+        assert_null(a.at);
+        assert_null(p.at);
+        return;
+    }
+    assert_int_equal(a.len, strlen(auth));
+    assert_memory_equal(a.at, auth, a.len);
+    if (!payload) {
+        assert_null(p.at);
+        return;
+    }
+    assert_int_equal(p.len, strlen(payload));
+    assert_memory_equal(p.at, payload, p.len);
+}
+
+static void test_split_envelope(void **state)
+{
+    bool e;
+    jobs_json_span a, p;
+
+    (void)state;
+    split("{\"auth\": {\"username\": \"u\", \"password\": \"p\"}, \"payload\": "
+          "{\"n\": 9007199254740993.0, \"s\": \"}\\\"\", \"a\": [1, {\"b\": []}]}}",
+          true, "{\"username\": \"u\", \"password\": \"p\"}",
+          "{\"n\": 9007199254740993.0, \"s\": \"}\\\"\", \"a\": [1, {\"b\": []}]}", 0);
+    split(" { \"payload\" : 12 , \"\\u0061uth\" : {} } ", true, "{}", "12", 0);
+    split("{\"auth\":{\"email\":\"e\",\"password\":\"p\"}}", true,
+          "{\"email\":\"e\",\"password\":\"p\"}", NULL, 0);
+    /* Not envelopes: the route's decoder judges them. */
+    split("{\"name\": \"x\", \"payload\": {}}", false, NULL, NULL, 0);
+    split("[{\"auth\": {}}]", false, NULL, NULL, 0);
+    split("{\"auth\": {}", false, NULL, NULL, 0);
+    split("", false, NULL, NULL, 0);
+    split("{\"x\": {\"auth\": {}}}", false, NULL, NULL, 0);
+    /* Envelopes that are wrong. */
+    split("{\"auth\": {}, \"auth\": {}}", true, NULL, NULL, JOBS_EBODY);
+    split("{\"auth\": {}, \"payload\": 1, \"payload\": 2}", true, NULL, NULL, JOBS_EBODY);
+    split("{\"auth\": {}, \"extra\": 1}", true, NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "unknown key 'extra'"));
+    split("{\"auth\": \"u:p\"}", true, NULL, NULL, JOBS_EBODY);
+    split("{\"auth\": null, \"payload\": {}}", true, NULL, NULL, JOBS_EBODY);
+    assert_int_equal(jobs_json_split_envelope(NULL, &a, &p, "{}", 2), JOBS_EINVAL);
+    assert_int_equal(jobs_json_split_envelope(&e, NULL, &p, "{}", 2), JOBS_EINVAL);
+    assert_int_equal(jobs_json_split_envelope(&e, &a, NULL, "{}", 2), JOBS_EINVAL);
+}
+
 static void test_fault_from_the_decoders_detail(void **state)
 {
     char *json = NULL;
@@ -990,6 +1045,7 @@ int main(void)
         T(test_create_and_delete_answers),
         T(test_faults),
         T(test_fault_from_the_decoders_detail),
+        T(test_split_envelope),
         T(test_encoders_refuse_null),
         T(test_large_page_encodes_whole),
         T(test_job_create_minimal_defaults),

@@ -208,27 +208,29 @@ static uint64_t caller(srv_app *app, const srv_request *req)
     return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
 }
 
-/* POST /authenticate: {"username"|"email", "password"}, decoded by the library's JSON layer. */
-static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
+/* Checks a login body {"username"|"email", "password"} (decoded by the library's JSON layer),
+ * throttled per name: POST /authenticate and inline authentication. True with *id set, else
+ * the fault is in `res`. */
+static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const char *body,
+                        size_t len)
 {
     jobs_json_credentials *c;
     const char *who;
-    char *json = NULL;
-    char token[SRV_TOKEN_LEN + 1];
-    uint64_t id = 0;
     time_t now = time(NULL);
+    bool ok = false;
     int rc;
 
-    if (req->body_len > JOBS_JSON_BODY_MAX) {
+    *id = 0;
+    if (len > JOBS_JSON_BODY_MAX) {
         srv_fault(res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
-        return;
+        return false;
     }
     /* On the heap (it is 1.5 KiB and holds the password), wiped before it is freed. */
     if (!(c = malloc(sizeof *c))) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
-        return;
+        return false;
     }
-    if ((rc = jobs_json_decode_credentials(c, req->body, req->body_len)) != 0) {
+    if ((rc = jobs_json_decode_credentials(c, body, len)) != 0) {
         lib_fault(res, app, rc);
         goto out;
     }
@@ -237,15 +239,31 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
         srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
         goto out;
     }
-    if (!srv_users_verify(app->users, &id, c->username, c->email, c->password)) {
+    if (!srv_users_verify(app->users, id, c->username, c->email, c->password)) {
         srv_throttle_fail(app->sessions, who, now);
         srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
         goto out;
     }
     srv_throttle_clear(app->sessions, who);
-    if (srv_session_create(token, app->sessions, id, now, app->session_ttl) != 0) {
+    ok = true;
+out:
+    sodium_memzero(c, sizeof *c);
+    free(c);
+    return ok;
+}
+
+/* POST /authenticate: a login that starts a session. */
+static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
+{
+    char *json = NULL;
+    char token[SRV_TOKEN_LEN + 1];
+    uint64_t id = 0;
+
+    if (!check_login(&id, res, app, req->body, req->body_len))
+        return;
+    if (srv_session_create(token, app->sessions, id, time(NULL), app->session_ttl) != 0) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
-        goto out;
+        return;
     }
     add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%u%s\r\n",
                token, app->session_ttl, req->is_tls ? "; Secure" : "");
@@ -255,9 +273,43 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
     if (json)
         snprintf(json, 64, "{\"code\":0,\"user_id\":%" PRIu64 "}", id);
     set_body(res, 200, json);
-out:
-    sodium_memzero(c, sizeof *c);
-    free(c);
+}
+
+/* Inline authentication: a body {"auth": {...}, "payload": ...} authenticates this one request
+ * (a login, throttled the same way, one Argon2id verification each time) and `payload` is the
+ * route's body. Sets *inner to the request the route sees and *owner to its user (0 when the
+ * body is no envelope: the session decides). False when the fault is in `res`. */
+static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, srv_app *app,
+                        const srv_request *req)
+{
+    jobs_json_span auth, payload;
+    bool envelope = false;
+    uint64_t session;
+    int rc;
+
+    *inner = *req;
+    *owner = 0;
+    if (!req->body || req->body_len == 0)
+        return true;
+    if ((rc = jobs_json_split_envelope(&envelope, &auth, &payload, req->body, req->body_len))) {
+        lib_fault(res, app, rc);
+        return false;
+    }
+    if (!envelope)
+        return true;
+    if (!check_login(owner, res, app, auth.at, auth.len))
+        return false;
+    /* One request acts for one user: a session of someone else beside it is refused. */
+    session = caller(app, req);
+    if (session && session != *owner) {
+        *owner = 0;
+        srv_fault(res, app, SRV_FAULT_UNAUTH,
+                  "the session and the inline credentials are of different users");
+        return false;
+    }
+    inner->body = payload.at;
+    inner->body_len = payload.len;
+    return true;
 }
 
 static void route_logout(srv_response *res, srv_app *app, const srv_request *req)
@@ -577,6 +629,7 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
     bool kragle;
     const char *path = srv_kragle_path(req->path, &kragle);
     srv_route r = srv_route_resolve(path);
+    srv_request inner;
     uint64_t owner, id = 0, page = 1;
     uint32_t size = 0;
 
@@ -612,7 +665,11 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
 
-    owner = caller(app, req);
+    if (!inline_auth(&inner, &owner, res, app, req))
+        return;
+    req = &inner;
+    if (!owner)
+        owner = caller(app, req);
     res->user = owner;
     /* Reading schedules is public; everything else needs a session. */
     if (!owner && !(r.k == SRV_KIND_SCHEDULES && strcmp(req->method, "GET") == 0)) {

@@ -169,6 +169,34 @@ JOBS_EXTERN int jobs_json_encode_fault_detail(char **out, int fault, const char 
 
 /* ---- decoders ------------------------------------------------------------------------------ */
 
+/** A part of a request body: `len` bytes at `at` (not NUL-terminated). */
+typedef struct jobs_json_span {
+    const char *at; /**< the first byte, or NULL for none */
+    size_t len;     /**< the number of bytes */
+} jobs_json_span;
+
+/**
+ * Splits an envelope `{"auth": {...}, "payload": ...}` (the original service's inline
+ * authentication) into the text of its two members, without copying or reformatting them, so
+ * that `payload` can go to the route's own decoder byte for byte (numbers keep their exact text).
+ *
+ * A body is an envelope when it is valid JSON whose top level is an object with an `auth`
+ * member. Anything else is not (*is_envelope false, 0 returned): it is the route's own body, and
+ * its decoder reports what is wrong with it. An envelope must hold `auth`, an object, and may
+ * hold `payload` (any JSON value), and nothing else. The library does not look inside `auth`:
+ * decoding credentials is the host's business.
+ *
+ * @param[out] is_envelope  whether the body is an envelope
+ * @param[out] auth         the text of `auth` ({NULL, 0} when not an envelope)
+ * @param[out] payload      the text of `payload` ({NULL, 0} when absent or not an envelope)
+ * @param body              the request body (need not be NUL-terminated; may be NULL if len is 0)
+ * @param len               its length
+ * @return 0; JOBS_EBODY for an envelope with another key, a key given twice, or an `auth` that
+ *         is not an object; JOBS_EINVAL for NULL outputs.
+ */
+JOBS_EXTERN int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth,
+                                         jobs_json_span *payload, const char *body, size_t len);
+
 /**
  * A decoded job request body. `spec` is ready for jobs_create() or jobs_update(); `spec.name`
  * points into this struct's own `name` buffer (or is NULL), so it is valid as long as the

@@ -71,7 +71,8 @@ static int group_setup(void **state)
     if (!mkdtemp(srv.dir))
         return -1;
     if (add_user(srv.dir, "SandbenderCa", "sandbender@example.org", "itsapassword") != 0 ||
-        add_user(srv.dir, "bob", NULL, "bob-pw") != 0 || start_server(&srv, NULL) != 0) {
+        add_user(srv.dir, "bob", NULL, "bob-pw") != 0 ||
+        add_user(srv.dir, "carol", NULL, "carol-pw") != 0 || start_server(&srv, NULL) != 0) {
         stop_server(&srv);
         return -1;
     }
@@ -287,6 +288,122 @@ static void test_full_example(void **state)
     resp_free(&r);
 }
 
+/* The count of a user's jobs, through their session or bearer token `a`. */
+static long job_count(const char *a)
+{
+    long n = -1;
+    resp r;
+
+    call(&r, "GET", "/jobs", a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(sscanf(r.body, "{\"count\":%ld,", &n), 1);
+    resp_free(&r);
+    return n;
+}
+
+/* Inline authentication (the API Reference's overview): {"auth": {...}, "payload": ...}
+ * authenticates one request, without a session; the payload is the route's body. */
+static void test_inline_auth(void **state)
+{
+    resp r;
+    long stack, before;
+    char body[512], want[128];
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+         " \"payload\": {\"name\": \"inline stack\"}}");
+    EXPECT(&r, 200, "{\"id\":");
+    assert_null(strstr(r.headers, "Set-Cookie")); /* no session is started */
+    stack = id_of(&r);
+    resp_free(&r);
+    before = job_count(auth);
+    /* The payload reaches the route byte for byte; email works as on /authenticate. */
+    snprintf(body, sizeof body,
+             "{\"payload\": {\"schedule_id\": 3, \"stack_id\": %ld, \"name\": \"inline\"},"
+             " \"auth\": {\"email\": \"sandbender@example.org\", \"password\": \"itsapassword\"}}",
+             stack);
+    call(&r, "POST", "/api/v1/jobs", NULL, body);
+    EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+    /* Unprefixed too (201), and on a GET, whose body is only the envelope. */
+    snprintf(body, sizeof body,
+             "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+             " \"payload\": {\"schedule_id\": 4, \"stack_id\": %ld}}", stack);
+    call(&r, "POST", "/jobs", NULL, body);
+    EXPECT(&r, 201, "{\"id\":");
+    resp_free(&r);
+    call(&r, "GET", "/api/v1/jobs/byname/inline", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}}");
+    snprintf(want, sizeof want, "\"name\":\"inline\",\"stack\":%ld,\"schedule\":3,", stack);
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+    assert_int_equal(job_count(auth), before + 2);
+
+    /* Refused, and nothing created: wrong password (3), an envelope with another key or an
+     * auth that is not an object (4), a payload the route refuses (4), no payload on a create
+     * (2), and a session of another user beside the credentials (100). */
+    snprintf(body, sizeof body,
+             "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"nope\"},"
+             " \"payload\": {\"schedule_id\": 4, \"stack_id\": %ld}}", stack);
+    kragle_fault(3, "That user does not exist or the specified password is incorrect.", "POST",
+                 "/api/v1/jobs", NULL, body);
+    call(&r, "POST", "/jobs", NULL, body);
+    EXPECT(&r, 401, "{\"code\":3,");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+         " \"payload\": {}, \"extra\": 1}");
+    EXPECT(&r, 400, "{\"code\":4,\"msg\":\"inline authentication: unknown key 'extra'");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL, "{\"auth\": \"SandbenderCa:itsapassword\", \"payload\": {}}");
+    EXPECT(&r, 400, "{\"code\":4,\"msg\":\"inline authentication: 'auth' must be an object\"}");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+         " \"payload\": {\"schedule_id\": 4}}");
+    EXPECT(&r, 400, "{\"code\":4,\"msg\":\"missing required key 'stack_id'");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}}");
+    EXPECT(&r, 400, "{\"code\":2,");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", bob, body);
+    EXPECT(&r, 401, "{\"code\":3,");
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+             " \"payload\": {\"schedule_id\": 4, \"stack_id\": %ld}}", stack);
+    call(&r, "POST", "/jobs", bob, body);
+    EXPECT(&r, 401, "{\"code\":100,\"msg\":\"the session and the inline credentials are of "
+                    "different users\"}");
+    resp_free(&r);
+    assert_int_equal(job_count(auth), before + 2);
+}
+
+/* Inline credentials are a login: five wrong ones lock the name as five failed logins do. */
+static void test_inline_auth_throttled(void **state)
+{
+    const char *wrong = "{\"auth\": {\"username\": \"carol\", \"password\": \"x\"}}";
+    const char *right = "{\"auth\": {\"username\": \"carol\", \"password\": \"carol-pw\"}}";
+    resp r;
+
+    (void)state;
+    EXACT(200, "{\"count\":0,\"pagesize\":10,\"page\":1,\"jobs\":[]}", "GET", "/jobs", NULL,
+          right);
+    for (int i = 0; i < 5; i++) {
+        call(&r, "GET", "/jobs", NULL, wrong);
+        EXPECT(&r, 401, "{\"code\":3,");
+        resp_free(&r);
+    }
+    call(&r, "GET", "/jobs", NULL, right);
+    EXPECT(&r, 429, "{\"code\":107,");
+    resp_free(&r);
+    call(&r, "POST", "/authenticate", NULL, "{\"username\":\"carol\",\"password\":\"carol-pw\"}");
+    EXPECT(&r, 429, "{\"code\":107,");
+    resp_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +411,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_full_example),
+        cmocka_unit_test(test_inline_auth),
+        cmocka_unit_test(test_inline_auth_throttled),
     };
 
     if (argc < 2) {
