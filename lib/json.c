@@ -194,6 +194,8 @@ static void put_schedule(jbuf *b, const jobs_schedule *s)
 {
     jb_lit(b, "{\"id\":");
     jb_u64(b, s->id);
+    jb_lit(b, ",\"owner\":");
+    jb_u64(b, s->owner);
     jb_lit(b, ",\"name\":");
     jb_str(b, s->name);
     jb_lit(b, ",\"once\":");

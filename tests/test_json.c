@@ -228,14 +228,16 @@ static void test_schedule_shapes(void **state)
 
     (void)state;
     check_json(jobs_json_encode_schedule(&json, &s[0]), &json,
-               "{\"id\":1,\"name\":\"every minute\",\"once\":false,\"config\":{\"period\":60}}");
+               "{\"id\":1,\"owner\":0,\"name\":\"every minute\",\"once\":false,"
+               "\"config\":{\"period\":60}}");
     check_json(jobs_json_encode_schedule(&json, &s[1]), &json,
-               "{\"id\":9007199254740991,\"name\":null,\"once\":true,"
+               "{\"id\":9007199254740991,\"owner\":4,\"name\":null,\"once\":true,"
                "\"config\":{\"timestamp\":9007199254740991}}");
     check_json(jobs_json_encode_schedule_page(&json, &page), &json,
                "{\"count\":2,\"pagesize\":10,\"page\":1,\"schedules\":["
-               "{\"id\":1,\"name\":\"every minute\",\"once\":false,\"config\":{\"period\":60}},"
-               "{\"id\":9007199254740991,\"name\":null,\"once\":true,"
+               "{\"id\":1,\"owner\":0,\"name\":\"every minute\",\"once\":false,"
+               "\"config\":{\"period\":60}},"
+               "{\"id\":9007199254740991,\"owner\":4,\"name\":null,\"once\":true,"
                "\"config\":{\"timestamp\":9007199254740991}}]}");
 }
 

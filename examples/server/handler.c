@@ -18,6 +18,7 @@ const char *srv_status_text(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 403: return "Forbidden";
     case 201: return "Created";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -86,6 +87,7 @@ static int fault_status(int fault)
     case SRV_FAULT_THROTTLED: return 429;
     case SRV_FAULT_CHANGED: return 412;
     case SRV_FAULT_IDEMPOTENCY: return 422;
+    case SRV_FAULT_PUBLIC: return 403;
     case 1:
     case 2:
     case 4:

@@ -28,6 +28,7 @@ enum srv_fault {
     SRV_FAULT_MALFORMED = 108,   /**< framing or headers that cannot be trusted (400) */
     SRV_FAULT_CHANGED = 109,     /**< If-Match does not match (412; JOBS_ECHANGED) */
     SRV_FAULT_IDEMPOTENCY = 110, /**< Idempotency-Key reused with another body (422) */
+    SRV_FAULT_PUBLIC = 111,      /**< a public schedule cannot be changed (403; JOBS_EPUBLIC) */
     SRV_FAULT_INTERNAL = 106,    /**< internal error */
     SRV_FAULT_THROTTLED = 107    /**< too many failed logins */
 };

@@ -80,8 +80,8 @@ JOBS_EXTERN int jobs_json_encode_job(char **out, const jobs_job *job, unsigned i
 JOBS_EXTERN int jobs_json_encode_job_page(char **out, const jobs_job_page *page);
 
 /**
- * A schedule: `{"id":N,"name":"x","once":false,"config":{"period":N}}`, or with
- * `"once":true` and `"config":{"timestamp":N}`. The owner is not part of it.
+ * A schedule: `{"id":N,"owner":N,"name":"x","once":false,"config":{"period":N}}`, or with
+ * `"once":true` and `"config":{"timestamp":N}`; `owner` is 0 for the public (built-in) ones.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.

@@ -420,7 +420,9 @@ static void test_schedules(void **state)
     snprintf(path, sizeof path, "/schedules/%ld", id);
     CALL(200, "\"config\":{\"period\":600}", "PUT", path, A, "{\"config\":{\"period\":600}}");
     CALL(404, "{\"code\":6,", "PUT", path, B, "{\"name\":\"theirs\"}");
-    CALL(404, "{\"code\":6,", "PUT", "/schedules/1", A, "{\"name\":\"x\"}");
+    CALL(403, "{\"code\":111,\"msg\":\"schedule 1 is public (built in) and cannot be changed\"}",
+         "PUT", "/schedules/1", A, "{\"name\":\"x\"}");
+    CALL(200, "{\"id\":1,\"owner\":0,\"name\":", "GET", "/schedules/byid/1", A, NULL);
     CALL(200, "\"name\":\"mine\"", "GET", "/schedules?page=1", A, NULL);
 }
 

@@ -139,9 +139,13 @@ static void test_schedules(void **state)
     call(&r, "GET", "/api/v1/schedules", NULL, NULL);
     EXPECT(&r, 200, "{\"count\":5,\"pagesize\":10,\"page\":1,\"schedules\":[{\"id\":1,");
     resp_free(&r);
-    call(&r, "GET", "/api/v1/schedules/byid/4", NULL, NULL);
-    EXPECT(&r, 200, "\"once\":false,\"config\":{\"period\":3600}}");
-    resp_free(&r);
+    EXACT(200, "{\"id\":4,\"owner\":0,\"name\":\"hourly\",\"once\":false,\"config\":{\"period\":3600}}",
+          "GET", "/api/v1/schedules/byid/4", NULL, NULL);
+    /* Schedules say whose they are; a built-in one cannot be changed (403, here 500). */
+    EXACT(500, "{\"code\":111,\"msg\":\"schedule 4 is public (built in) and cannot be changed\"}",
+          "PUT", "/api/v1/schedules/4", auth, "{\"name\": \"mine\"}");
+    EXACT(403, "{\"code\":111,\"msg\":\"schedule 4 is public (built in) and cannot be changed\"}",
+          "PUT", "/schedules/4", auth, "{}");
     call(&r, "POST", "/api/v1/schedules", auth,
          "{\"config\": {\"period\": 7200}, \"name\": \"every two hours\"}");
     EXPECT(&r, 200, "{\"id\":");
@@ -149,7 +153,7 @@ static void test_schedules(void **state)
     resp_free(&r);
     snprintf(path, sizeof path, "/api/v1/schedules/%ld", id);
     call(&r, "PUT", path, auth, "{\"config\": {\"timestamp\": 1767225600}, \"once\": true}");
-    snprintf(want, sizeof want, "\"name\":\"every two hours\",\"once\":true,"
+    snprintf(want, sizeof want, "\"owner\":1,\"name\":\"every two hours\",\"once\":true,"
              "\"config\":{\"timestamp\":1767225600}}");
     EXPECT(&r, 200, want);
     resp_free(&r);

@@ -615,7 +615,8 @@ async function scenario(s) {
                         { once: false, config: { timestamp: future } }, { config: null }])
         await call(s, 'PUT', `/schedules/${scA}`, { auth: A, body: J(body) }, 400, 26);
     await call(s, 'PUT', '/schedules/x', { auth: A, body: '{}' }, 400, 1);
-    await call(s, 'PUT', '/schedules/1', { auth: A, body: J({ name: 'mine now' }) }, 404, 6);
+    await call(s, 'PUT', '/schedules/1', { auth: A, body: J({ name: 'mine now' }) }, 403, 111);
+    await call(s, 'PUT', '/schedules/4', { auth: A, body: '{}' }, 403, 111);
     await call(s, 'PUT', `/schedules/${scB}`, { auth: A, body: '{}' }, 404, 6);
     await call(s, 'PUT', '/schedules/999999', { auth: A, body: '{}' }, 404, 6);
     await call(s, 'PUT', `/schedules/${scA}`, { body: '{}' }, 401, 100);
