@@ -2,6 +2,7 @@
 #   make test         install deps, build + test build/ (Debug, -Werror), then build-asan/
 #                     (ASan+UBSan), then 30 s of each fuzz target (build-fuzz/, clang)
 #   make run          install deps, build, start jobs-server on http://127.0.0.1:8080, data in ./var
+#   make run-embed    the embedding example on the same store, ./var/store (no HTTP)
 #   make build        install deps, build build/
 #   make docs         the API reference (Doxygen) in build/docs/api/html
 #   make bench        build build-release/ (Release) and run bench/jobs-bench, writing
@@ -57,7 +58,7 @@ run: build
 	$(BUILD_DIR)/examples/server/jobs-server --data var --listen 127.0.0.1:8080
 
 run-embed: build
-	$(BUILD_DIR)/examples/embed/jobs-embed var
+	$(BUILD_DIR)/examples/embed/jobs-embed var/store
 
 docs: build
 	$(CMAKE) --build $(BUILD_DIR) --target docs

@@ -1,7 +1,7 @@
 /*
  * jobs-embed: a host program that embeds libjobs. The reference for embedders.
  *
- * It opens a store (default ./var), makes sure it holds a stack "hello", a private schedule
+ * It opens a store (default ./var/store, the store of `jobs-server --data ./var`), makes sure it holds a stack "hello", a private schedule
  * running every 60 seconds and an enabled job "hello-every-minute" (created on the first start,
  * found on later ones), then runs the scheduler: it sleeps until the earliest next run and ticks,
  * printing one line per event. SIGINT or SIGTERM stop it cleanly.
@@ -286,9 +286,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: jobs-embed [--once] [--help] [PATH]\n"
             "\n"
-            "Opens the libjobs store in PATH (default: var), creates or finds the stack '%s',\n"
-            "a private %d-second schedule and the job '%s', then runs the scheduler,\n"
-            "printing each event, until SIGINT or SIGTERM.\n"
+            "Opens the libjobs store in PATH (default: var/store, that of jobs-server --data var),\n"
+            "creates or finds the stack '%s', a private %d-second schedule and the job\n"
+            "'%s', then runs the scheduler, printing each event, until SIGINT or SIGTERM.\n"
             "\n"
             "  --once   tick once and exit\n"
             "  --help   show this help\n",
@@ -297,7 +297,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    const char *path = "var";
+    const char *path = "var/store";
     int once = 0;
     int have_path = 0;
     for (int i = 1; i < argc; i++) {

@@ -36,4 +36,11 @@ done
 counts1=$(grep '^store holds' "$tmp/first.out") || fail "first run printed no counts"
 counts2=$(grep '^store holds' "$tmp/second.out") || fail "second run printed no counts"
 [[ $counts1 == "$counts2" ]] || fail "the store grew: '$counts1' then '$counts2'"
+
+# Without PATH the store is ./var/store, the one `jobs-server --data var` (make run) and jobsctl
+# use: one store per demo, not a second one in ./var itself.
+mkdir "$tmp/cwd"
+(cd "$tmp/cwd" && "$bin" --once > "$tmp/default.out") || fail "run without PATH exited $?"
+[[ -d $tmp/cwd/var/store ]] || fail "the default store is not ./var/store"
+[[ $(ls "$tmp/cwd/var") == store ]] || fail "./var holds more than the store: $(ls "$tmp/cwd/var")"
 echo OK
