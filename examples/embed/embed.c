@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* This host acts for a single user. */
@@ -324,6 +325,12 @@ int main(int argc, char **argv)
     if (install_signal_handlers() != 0)
         return 1;
 
+    /* The library creates the store's directory, not its parents: make ./var of the default
+     * ./var/store (mode 0700, as jobs-server makes its data directory). */
+    if (strcmp(path, "var/store") == 0 && mkdir("var", 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "jobs-embed: cannot create 'var': %s\n", strerror(errno));
+        return 1;
+    }
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
     opts.path = path;
     jobs_store *store = NULL;
