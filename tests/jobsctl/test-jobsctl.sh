@@ -171,6 +171,11 @@ out_has " 1  backup            1  no"
 out_has " 2  shared tools      2  yes"
 grep -q private "$tmp/out" && fail "owner 1 sees owner 2's private stack"
 out_has "page 1 of 1 (2 stacks visible to owner 1)"
+# One record is singular (not "1 stacks"), and so is its verb.
+run 0 "${S[@]}" stacks list --owner 3
+out_has "page 1 of 1 (1 stack visible to owner 3)"
+run 0 "${S[@]}" stacks list --owner 3 --page 2
+out_has "page 2 is past the end: 1 stack visible to owner 3 fills 1 page of 10"
 run 0 "${S[@]}" stacks list --owner 1 --json
 [[ $(out) == '{"count":2,"pagesize":10,"page":1,"stacks":[{"id":1,"owner":1,"name":"backup","public":false},{"id":2,"owner":2,"name":"shared tools","public":true}]}' ]] ||
     fail "stacks list --json"
