@@ -147,14 +147,6 @@ const char *srv_kragle_msg(int fault)
     return fault >= 1 && fault <= 27 ? kragle_msgs[fault] : NULL;
 }
 
-const char *srv_kragle_path(const char *path, bool *kragle)
-{
-    size_t n = sizeof SRV_KRAGLE_PREFIX - 1;
-
-    *kragle = strncmp(path, SRV_KRAGLE_PREFIX, n) == 0 && path[n] == '/';
-    return *kragle ? path + n : path;
-}
-
 /* ---- faults -------------------------------------------------------------------------------- */
 
 /* A fault's body and status. In the Kragle profile the status is always 500, and a documented
@@ -628,18 +620,13 @@ static void route_metrics(srv_response *res, srv_app *app)
 
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
 {
-    bool kragle;
-    const char *path = srv_kragle_path(req->path, &kragle);
-    srv_route r = srv_route_resolve(path);
+    srv_route r = srv_route_resolve(req->path);
     srv_request inner;
     uint64_t owner, id = 0, page = 1;
     uint32_t size = 0;
 
     memset(res, 0, sizeof *res);
-    res->kragle = kragle;
-    /* The original's overview names POST /login beside POST /authenticate. */
-    if (kragle && r.t == SRV_ROUTE_NONE && strcmp(path, "/login") == 0)
-        r.t = SRV_ROUTE_AUTHENTICATE;
+    res->kragle = r.kragle;
     if (r.t == SRV_ROUTE_NONE) {
         srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
         return;

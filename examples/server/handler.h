@@ -57,20 +57,11 @@ typedef struct srv_response {
                                    but GET /metrics) */
     uint64_t user;        /**< the user the request acted for (for the access log): the caller's
                                session, the user who logged in or out; 0 for none */
-    bool kragle;          /**< the Kragle profile (a path under SRV_KRAGLE_PREFIX): every fault
+    bool kragle;          /**< the Kragle profile (a path under "/api/v1", route.h): every fault
                                is 500 with the documented message, creates answer 200. Set by
                                srv_handle(); set it before srv_fault() for answers the handler
                                does not make (413) */
 } srv_response;
-
-/** The base path of the Kragle profile: every route also answers under it (docs/http-api.md). */
-#define SRV_KRAGLE_PREFIX "/api/v1"
-
-/**
- * When `path` is under SRV_KRAGLE_PREFIX ("/api/v1/..."), the path after the prefix ("/jobs")
- * with *kragle set; else `path` itself with *kragle false. "/api/v1" alone is not under it.
- */
-const char *srv_kragle_path(const char *path, bool *kragle);
 
 /**
  * The message the original service documents for a fault of codes 1..27 ("The specified object

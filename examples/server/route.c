@@ -205,9 +205,9 @@ static bool match_prefix(const char **rest, const char *path, const char *prefix
     return true;
 }
 
-srv_route srv_route_resolve(const char *path)
+static srv_route resolve(const char *path)
 {
-    srv_route r = {SRV_ROUTE_NONE, SRV_KIND_JOBS, NULL, 0};
+    srv_route r = {SRV_ROUTE_NONE, SRV_KIND_JOBS, NULL, 0, false};
     const char *rest;
 
     if (strcmp(path, "/authenticate") == 0) {
@@ -254,6 +254,21 @@ srv_route srv_route_resolve(const char *path)
         }
         return r;
     }
+    return r;
+}
+
+srv_route srv_route_resolve(const char *path)
+{
+    size_t n = sizeof SRV_KRAGLE_PREFIX - 1;
+    srv_route r;
+
+    if (strncmp(path, SRV_KRAGLE_PREFIX, n) != 0 || path[n] != '/')
+        return resolve(path);
+    r = resolve(path + n);
+    /* The original's overview names POST /login beside POST /authenticate. */
+    if (r.t == SRV_ROUTE_NONE && strcmp(path + n, "/login") == 0)
+        r.t = SRV_ROUTE_AUTHENTICATE;
+    r.kragle = true;
     return r;
 }
 

@@ -34,9 +34,18 @@ typedef struct srv_route {
     srv_kind k;
     const char *arg; /**< the id or name segment, raw (points into the path), or NULL */
     size_t arg_len;  /**< its length */
+    bool kragle;     /**< the path is under SRV_KRAGLE_PREFIX (the Kragle profile) */
 } srv_route;
 
-/** The route of a raw (not percent-decoded) path without its query. */
+/** The base path of the Kragle profile: every route also answers under it (docs/http-api.md). */
+#define SRV_KRAGLE_PREFIX "/api/v1"
+
+/**
+ * The route of a raw (not percent-decoded) path without its query. A path under
+ * SRV_KRAGLE_PREFIX ("/api/v1/jobs") is the route of the rest ("/jobs") with `kragle` set, and
+ * there "/login" is SRV_ROUTE_AUTHENTICATE too; the prefix is taken once ("/api/v1/api/v1/jobs"
+ * is no route). "/api/v1" alone is no route, and not under the prefix.
+ */
 srv_route srv_route_resolve(const char *path);
 
 /** The methods a route allows, as an Allow header value ("GET, POST"); "" for SRV_ROUTE_NONE. */
