@@ -31,6 +31,9 @@
 #define EMBED_JOB "hello-every-minute"
 /* With no active job there is no next run; look again after this many seconds. */
 #define EMBED_IDLE_WAIT 60
+/* The longest sleep between two looks at the store. Another process (jobs-server, jobsctl) may add
+ * a job due sooner than the one this loop waits for; it is seen within this many seconds. */
+#define EMBED_WAKE_CAP 5
 
 static volatile sig_atomic_t stop_requested;
 
@@ -271,9 +274,13 @@ static int run_scheduler(jobs_store *store)
             report("reading the next run", rc);
             return rc;
         }
-        sleep_until(next);
-        if (stop_requested)
-            break;
+        /* Not due yet: sleep, but at most EMBED_WAKE_CAP seconds, then look again, so that a
+         * sooner job added meanwhile by another process is not missed. */
+        int64_t now = (int64_t)time(NULL);
+        if (next > now) {
+            sleep_until(next - now > EMBED_WAKE_CAP ? now + EMBED_WAKE_CAP : next);
+            continue;
+        }
         rc = tick(store);
         if (rc != 0)
             return rc;
