@@ -13,6 +13,7 @@
 #include "accesslog.h"
 #include "handler.h"
 #include "metrics.h"
+#include "cli.h"
 #include "route.h"
 #include "server.h"
 
@@ -287,6 +288,13 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
                             "certificate and its private key)\n", o->listen, o->tls_cert);
         else
             fprintf(stderr, "jobs-server: cannot listen on %s\n", o->listen);
+        mg_exit_library();
+        return NULL;
+    }
+    /* The demo user only once the listeners are bound (a start that fails prints no password)
+     * and before any request is handled or "listening on" is printed. */
+    if (srv_ensure_demo_user(app->users) != 0) {
+        mg_stop(ctx);
         mg_exit_library();
         return NULL;
     }
