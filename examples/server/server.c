@@ -13,6 +13,7 @@
 #include "accesslog.h"
 #include "handler.h"
 #include "metrics.h"
+#include "cli.h"
 #include "route.h"
 #include "server.h"
 
@@ -139,6 +140,9 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     memset(&res, 0, sizeof res);
+    /* Faults answered before the handler runs (413, 108) follow the profile of the path too:
+     * under /api/v1 they are 500s. */
+    res.kragle = srv_route_resolve(ri->local_uri ? ri->local_uri : "/").kragle;
     if ((bad = framing_fault(&chunked, ri)) != NULL) {
         srv_fault(&res, app, SRV_FAULT_MALFORMED, bad);
         goto out;
@@ -284,6 +288,13 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
                             "certificate and its private key)\n", o->listen, o->tls_cert);
         else
             fprintf(stderr, "jobs-server: cannot listen on %s\n", o->listen);
+        mg_exit_library();
+        return NULL;
+    }
+    /* The demo user only once the listeners are bound (a start that fails prints no password)
+     * and before any request is handled or "listening on" is printed. */
+    if (srv_ensure_demo_user(app->users) != 0) {
+        mg_stop(ctx);
         mg_exit_library();
         return NULL;
     }
