@@ -585,10 +585,12 @@ int main(int argc, char **argv)
     };
 
     if (argc < 2) {
-        fprintf(stderr, "usage: %s JOBS_SERVER\n", argv[0]);
+        fprintf(stderr, "usage: %s JOBS_SERVER [TEST_NAME_PATTERN]\n", argv[0]);
         return 2;
     }
     server_bin = argv[1];
+    if (argc > 2)
+        cmocka_set_test_filter(argv[2]); /* one test, e.g. to run it against an older binary */
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests(tests, NULL, NULL);
