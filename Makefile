@@ -2,7 +2,9 @@
 #   make test         install deps, build + test build/ (Debug, -Werror), then build-asan/
 #                     (ASan+UBSan), then build build-release/ (Release, -Werror: gcc -O2 warns
 #                     where -O0 does not), then 30 s of each fuzz target (build-fuzz/, clang)
-#   make run          install deps, build, start jobs-server on http://127.0.0.1:8080, data in ./var
+#   make run          install deps, build, start jobs-server on http://127.0.0.1:8080, data in ./var;
+#                     the terminal shows scheduler events, the access log goes to var/access.log
+#   make run-embed    the embedding example on the same store, ./var/store (no HTTP)
 #   make build        install deps, build build/
 #   make docs         the API reference (Doxygen) in build/docs/api/html
 #   make bench        build build-release/ (Release) and run bench/jobs-bench, writing
@@ -64,11 +66,16 @@ test-asan: build-asan
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(CTEST) --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
 
+# The terminal shows the scheduler's events; the access log goes to var/access.log
+# (`tail -f var/access.log` in another terminal), created with the data directory's mode.
+RUN_ACCESS_LOG ?= var/access.log
 run: build
-	$(BUILD_DIR)/examples/server/jobs-server --data var --listen 127.0.0.1:8080
+	install -d -m 0700 var
+	$(BUILD_DIR)/examples/server/jobs-server --data var --listen 127.0.0.1:8080 \
+	    --access-log $(RUN_ACCESS_LOG)
 
 run-embed: build
-	$(BUILD_DIR)/examples/embed/jobs-embed var
+	$(BUILD_DIR)/examples/embed/jobs-embed var/store
 
 docs: build
 	$(CMAKE) --build $(BUILD_DIR) --target docs

@@ -271,7 +271,11 @@ static void check_response(const srv_response *res, const srv_request *req, cons
     cJSON *json;
 
     FUZZ_CHECK(res->status >= 200 && res->status <= 599);
-    FUZZ_CHECK(res->status != 500);
+    /* No internal error. Under /api/v1 every fault is a 500 (checked below: not fault 106),
+     * and a create answers 200, not 201. */
+    FUZZ_CHECK(res->kragle == r->kragle);
+    FUZZ_CHECK(res->status != 500 || res->kragle);
+    FUZZ_CHECK(!res->kragle || res->status != 201);
     FUZZ_CHECK(res->body != NULL && strlen(res->body) == res->body_len);
     FUZZ_CHECK(hlen < sizeof res->headers);
     FUZZ_CHECK(hlen == 0 || (hlen >= 2 && memcmp(res->headers + hlen - 2, "\r\n", 2) == 0));
@@ -294,6 +298,7 @@ static void check_response(const srv_response *res, const srv_request *req, cons
         FUZZ_CHECK(cJSON_IsNumber(code) && code->valuedouble >= 1 && code->valuedouble <= 1000 &&
                    code->valuedouble == (double)(int)code->valuedouble);
         FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(json, "msg")));
+        FUZZ_CHECK(!res->kragle || (res->status == 500 && code->valuedouble != 106));
     } else {
         FUZZ_CHECK(code == NULL || (cJSON_IsNumber(code) && code->valuedouble == 0));
     }

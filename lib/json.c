@@ -194,6 +194,8 @@ static void put_schedule(jbuf *b, const jobs_schedule *s)
 {
     jb_lit(b, "{\"id\":");
     jb_u64(b, s->id);
+    jb_lit(b, ",\"owner\":");
+    jb_u64(b, s->owner);
     jb_lit(b, ",\"name\":");
     jb_str(b, s->name);
     jb_lit(b, ",\"once\":");
@@ -382,7 +384,7 @@ int jobs_json_encode_delete(char **out, jobs_delete_outcome outcome, uint64_t id
     return jb_finish(&b, out);
 }
 
-static int encode_fault(char **out, int fault, const char *msg)
+static int encode_fault(char **out, int fault, const char *msg, const char *detail)
 {
     jbuf b = {0};
 
@@ -390,6 +392,10 @@ static int encode_fault(char **out, int fault, const char *msg)
     jb_i64(&b, fault);
     jb_lit(&b, ",\"msg\":");
     jb_str(&b, msg);
+    if (detail) {
+        jb_lit(&b, ",\"detail\":");
+        jb_str(&b, detail);
+    }
     jb_put(&b, "}", 1);
     return jb_finish(&b, out);
 }
@@ -400,7 +406,8 @@ int jobs_json_encode_error(char **out, int code, const char *msg)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_error: out is NULL");
     *out = NULL;
     /* msg is often jobs_error_last(): it is read here before anything could overwrite it. */
-    return encode_fault(out, jobs_fault_code(code), msg && *msg ? msg : jobs_strerror(code));
+    return encode_fault(out, jobs_fault_code(code), msg && *msg ? msg : jobs_strerror(code),
+                        NULL);
 }
 
 int jobs_json_encode_fault(char **out, int fault, const char *msg)
@@ -412,7 +419,20 @@ int jobs_json_encode_fault(char **out, int fault, const char *msg)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: msg is NULL");
     if (fault < 0)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: fault %d is negative", fault);
-    return encode_fault(out, fault, msg);
+    return encode_fault(out, fault, msg, NULL);
+}
+
+int jobs_json_encode_fault_detail(char **out, int fault, const char *msg, const char *detail)
+{
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: out is NULL");
+    *out = NULL;
+    if (!msg)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: msg is NULL");
+    if (fault < 0)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: fault %d is negative",
+                           fault);
+    return encode_fault(out, fault, msg, detail);
 }
 
 /* ---- the scanner: strict JSON, before cJSON sees the body --------------------------------
@@ -688,6 +708,124 @@ static int scan(const char *body, size_t len)
     return 0;
 }
 #undef SCAN_OPEN
+
+/* ---- envelopes --------------------------------------------------------------------------- */
+
+static const char *key_label(char *dst, size_t cap, const char *key);
+
+/* Skips the value at s[*pos] of a body the scanner accepted. */
+static void skip_value(const unsigned char *s, size_t len, size_t *pos)
+{
+    size_t nul_at = SIZE_MAX;
+    int depth = 0;
+
+    do {
+        while (*pos < len && is_ws(s[*pos]))
+            (*pos)++;
+        if (*pos >= len)
+            return;
+        switch (s[*pos]) {
+        case '"': scan_string(s, len, pos, &nul_at); break;
+        case '{': case '[': depth++; (*pos)++; break;
+        case '}': case ']': depth--; (*pos)++; break;
+        case ',': case ':': (*pos)++; break;
+        default:
+            if (s[*pos] == '-' || is_digit(s[*pos])) {
+                if (scan_number(s, len, pos))
+                    return;
+            } else if (!scan_literal(s, len, pos)) {
+                return;
+            }
+        }
+    } while (depth > 0);
+}
+
+/* The key s[from..to) (quotes included) of a scanned body equals `want` once decoded. */
+static bool key_is(const unsigned char *s, size_t from, size_t to, const char *want)
+{
+    size_t n = strlen(want);
+    cJSON *k;
+    bool eq;
+
+    if (!memchr(s + from, '\\', to - from))
+        return to - from == n + 2 && memcmp(s + from + 1, want, n) == 0;
+    if (!(k = cJSON_ParseWithLength((const char *)s + from, to - from)))
+        return false;
+    eq = cJSON_IsString(k) && k->valuestring && strcmp(k->valuestring, want) == 0;
+    cJSON_Delete(k);
+    return eq;
+}
+
+int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_span *payload,
+                             const char *body, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)body;
+    jobs_json_span a = {NULL, 0}, p = {NULL, 0};
+    size_t pos = 0, nul_at = SIZE_MAX;
+    int others = 0, dup = 0;
+    char label[64];
+    const char *other = NULL;
+
+    if (!is_envelope || !auth || !payload)
+        return jobs__error(JOBS_EINVAL, "jobs_json_split_envelope: an output is NULL");
+    *is_envelope = false;
+    *auth = a;
+    *payload = p;
+    if (!body || len == 0 || len > JOBS_JSON_BODY_MAX || scan(body, len) != 0)
+        return 0; /* not ours to judge: the route's decoder says what is wrong */
+    while (pos < len && is_ws(s[pos]))
+        pos++;
+    if (s[pos] != '{')
+        return 0;
+    pos++;
+    for (;;) {
+        size_t kfrom, kto, vfrom;
+
+        while (pos < len && is_ws(s[pos]))
+            pos++;
+        if (s[pos] == '}')
+            break;
+        if (s[pos] == ',') {
+            pos++;
+            continue;
+        }
+        kfrom = pos;
+        scan_string(s, len, &pos, &nul_at);
+        kto = pos;
+        while (pos < len && (is_ws(s[pos]) || s[pos] == ':'))
+            pos++;
+        vfrom = pos;
+        skip_value(s, len, &pos);
+        if (key_is(s, kfrom, kto, "auth")) {
+            dup += a.at != NULL;
+            a.at = body + vfrom;
+            a.len = pos - vfrom;
+        } else if (key_is(s, kfrom, kto, "payload")) {
+            dup += p.at != NULL;
+            p.at = body + vfrom;
+            p.len = pos - vfrom;
+        } else if (!others++) {
+            other = body + kfrom;
+        }
+    }
+    if (!a.at)
+        return 0;
+    *is_envelope = true;
+    if (dup)
+        return jobs__error(JOBS_EBODY, "inline authentication: 'auth' or 'payload' given twice");
+    if (others) {
+        char key[256];
+        size_t n = strcspn(other + 1, "\"");
+        snprintf(key, sizeof key, "%.*s", (int)(n < 200 ? n : 200), other + 1);
+        return jobs__error(JOBS_EBODY, "inline authentication: unknown key '%s' beside 'auth' "
+                           "and 'payload'", key_label(label, sizeof label, key));
+    }
+    if (a.at[0] != '{')
+        return jobs__error(JOBS_EBODY, "inline authentication: 'auth' must be an object");
+    *auth = a;
+    *payload = p;
+    return 0;
+}
 
 /* ---- decoding helpers -------------------------------------------------------------------- */
 

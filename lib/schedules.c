@@ -334,9 +334,9 @@ static int update_txn(jobs_store *s, MDB_txn *txn, void *arg)
 
     if (rc)
         return rc;
-    if (rec.owner != c->owner)
-        return jobs__error(JOBS_ENOTFOUND, "schedule %llu not found",
-                           (unsigned long long)c->id); /* public: not the caller's to change */
+    if (rec.owner != c->owner) /* visible but not the caller's: a built-in, public one */
+        return jobs__error(JOBS_EPUBLIC, "schedule %llu is public (built in) and cannot be "
+                           "changed", (unsigned long long)c->id);
     if (!sp->fields)
         return 0;
     jobs__be64_put(key, c->id);

@@ -223,14 +223,16 @@ static void test_schedule_shapes(void **state)
 
     (void)state;
     check_json(jobs_json_encode_schedule(&json, &s[0]), &json,
-               "{\"id\":1,\"name\":\"every minute\",\"once\":false,\"config\":{\"period\":60}}");
+               "{\"id\":1,\"owner\":0,\"name\":\"every minute\",\"once\":false,"
+               "\"config\":{\"period\":60}}");
     check_json(jobs_json_encode_schedule(&json, &s[1]), &json,
-               "{\"id\":9007199254740991,\"name\":null,\"once\":true,"
+               "{\"id\":9007199254740991,\"owner\":4,\"name\":null,\"once\":true,"
                "\"config\":{\"timestamp\":9007199254740991}}");
     check_json(jobs_json_encode_schedule_page(&json, &page), &json,
                "{\"count\":2,\"pagesize\":10,\"page\":1,\"schedules\":["
-               "{\"id\":1,\"name\":\"every minute\",\"once\":false,\"config\":{\"period\":60}},"
-               "{\"id\":9007199254740991,\"name\":null,\"once\":true,"
+               "{\"id\":1,\"owner\":0,\"name\":\"every minute\",\"once\":false,"
+               "\"config\":{\"period\":60}},"
+               "{\"id\":9007199254740991,\"owner\":4,\"name\":null,\"once\":true,"
                "\"config\":{\"timestamp\":9007199254740991}}]}");
 }
 
@@ -283,6 +285,72 @@ static void test_faults(void **state)
     assert_int_equal(jobs_json_encode_fault(&json, -1, "x"), JOBS_EINVAL);
     assert_int_equal(jobs_json_encode_fault(&json, 3, NULL), JOBS_EINVAL);
     assert_null(json);
+    check_json(jobs_json_encode_fault_detail(&json, 6, "The specified object does not exist.",
+                                             "no job 7 \"x\""),
+               &json,
+               "{\"code\":6,\"msg\":\"The specified object does not exist.\","
+               "\"detail\":\"no job 7 \\\"x\\\"\"}");
+    check_json(jobs_json_encode_fault_detail(&json, 100, "not authenticated", NULL), &json,
+               "{\"code\":100,\"msg\":\"not authenticated\"}");
+    assert_int_equal(jobs_json_encode_fault_detail(&json, 1, NULL, "d"), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_fault_detail(&json, -2, "m", "d"), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_fault_detail(NULL, 1, "m", "d"), JOBS_EINVAL);
+    assert_null(json);
+}
+
+/* Inline authentication's envelope: the members' text, untouched; anything that is not an
+ * object with "auth" is no envelope. */
+static void split(const char *body, bool env, const char *auth, const char *payload, int rc)
+{
+    jobs_json_span a = {"x", 1}, p = {"x", 1};
+    bool e = !env;
+
+    assert_int_equal(jobs_json_split_envelope(&e, &a, &p, body, strlen(body)), rc);
+    assert_true(e == env);
+    if (rc != 0 || !env) {
+        assert_null(a.at);
+        assert_null(p.at);
+        return;
+    }
+    assert_int_equal(a.len, strlen(auth));
+    assert_memory_equal(a.at, auth, a.len);
+    if (!payload) {
+        assert_null(p.at);
+        return;
+    }
+    assert_int_equal(p.len, strlen(payload));
+    assert_memory_equal(p.at, payload, p.len);
+}
+
+static void test_split_envelope(void **state)
+{
+    bool e;
+    jobs_json_span a, p;
+
+    (void)state;
+    split("{\"auth\": {\"username\": \"u\", \"password\": \"p\"}, \"payload\": "
+          "{\"n\": 9007199254740993.0, \"s\": \"}\\\"\", \"a\": [1, {\"b\": []}]}}",
+          true, "{\"username\": \"u\", \"password\": \"p\"}",
+          "{\"n\": 9007199254740993.0, \"s\": \"}\\\"\", \"a\": [1, {\"b\": []}]}", 0);
+    split(" { \"payload\" : 12 , \"\\u0061uth\" : {} } ", true, "{}", "12", 0);
+    split("{\"auth\":{\"email\":\"e\",\"password\":\"p\"}}", true,
+          "{\"email\":\"e\",\"password\":\"p\"}", NULL, 0);
+    /* Not envelopes: the route's decoder judges them. */
+    split("{\"name\": \"x\", \"payload\": {}}", false, NULL, NULL, 0);
+    split("[{\"auth\": {}}]", false, NULL, NULL, 0);
+    split("{\"auth\": {}", false, NULL, NULL, 0);
+    split("", false, NULL, NULL, 0);
+    split("{\"x\": {\"auth\": {}}}", false, NULL, NULL, 0);
+    /* Envelopes that are wrong. */
+    split("{\"auth\": {}, \"auth\": {}}", true, NULL, NULL, JOBS_EBODY);
+    split("{\"auth\": {}, \"payload\": 1, \"payload\": 2}", true, NULL, NULL, JOBS_EBODY);
+    split("{\"auth\": {}, \"extra\": 1}", true, NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "unknown key 'extra'"));
+    split("{\"auth\": \"u:p\"}", true, NULL, NULL, JOBS_EBODY);
+    split("{\"auth\": null, \"payload\": {}}", true, NULL, NULL, JOBS_EBODY);
+    assert_int_equal(jobs_json_split_envelope(NULL, &a, &p, "{}", 2), JOBS_EINVAL);
+    assert_int_equal(jobs_json_split_envelope(&e, NULL, &p, "{}", 2), JOBS_EINVAL);
+    assert_int_equal(jobs_json_split_envelope(&e, &a, NULL, "{}", 2), JOBS_EINVAL);
 }
 
 static void test_fault_from_the_decoders_detail(void **state)
@@ -969,6 +1037,7 @@ int main(void)
         T(test_create_and_delete_answers),
         T(test_faults),
         T(test_fault_from_the_decoders_detail),
+        T(test_split_envelope),
         T(test_encoders_refuse_null),
         T(test_large_page_encodes_whole),
         T(test_job_create_minimal_defaults),

@@ -405,9 +405,14 @@ static void test_public_schedules_cannot_be_updated_by_an_owner(void **state)
     uint64_t host = fx_periodic(fx, JOBS_OWNER_PUBLIC, 7200);
     const uint64_t ids[] = {FX_EVERY_MINUTE, FX_HOURLY, FX_DAILY, host};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        assert_int_equal(set_period(fx, ids[i], 120), JOBS_ENOTFOUND);
-        assert_int_equal(rename_schedule(fx, ids[i], "mine"), JOBS_ENOTFOUND);
+        /* Visible, so not "not found": public, and so not the owner's to change. */
+        assert_int_equal(set_period(fx, ids[i], 120), JOBS_EPUBLIC);
+        assert_int_equal(rename_schedule(fx, ids[i], "mine"), JOBS_EPUBLIC);
+        assert_int_equal(jobs_fault_code(JOBS_EPUBLIC), 111);
     }
+    /* Another owner's private schedule is not visible: not found, as if missing. */
+    uint64_t theirs = fx_periodic(fx, OTHER, 600);
+    assert_int_equal(set_period(fx, theirs, 120), JOBS_ENOTFOUND);
     jobs_schedule *s = get(fx, OWNER, FX_EVERY_MINUTE);
     assert_int_equal(s->period, 60);
     assert_int_equal(s->owner, JOBS_OWNER_PUBLIC);

@@ -1,7 +1,7 @@
 /*
  * jobs-embed: a host program that embeds libjobs. The reference for embedders.
  *
- * It opens a store (default ./var), makes sure it holds a stack "hello", a private schedule
+ * It opens a store (default ./var/store, the store of `jobs-server --data ./var`), makes sure it holds a stack "hello", a private schedule
  * running every 60 seconds and an enabled job "hello-every-minute" (created on the first start,
  * found on later ones), then runs the scheduler: it sleeps until the earliest next run and ticks,
  * printing one line per event. SIGINT or SIGTERM stop it cleanly.
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* This host acts for a single user. */
@@ -30,6 +31,9 @@
 #define EMBED_JOB "hello-every-minute"
 /* With no active job there is no next run; look again after this many seconds. */
 #define EMBED_IDLE_WAIT 60
+/* The longest sleep between two looks at the store. Another process (jobs-server, jobsctl) may add
+ * a job due sooner than the one this loop waits for; it is seen within this many seconds. */
+#define EMBED_WAKE_CAP 5
 
 static volatile sig_atomic_t stop_requested;
 
@@ -270,9 +274,13 @@ static int run_scheduler(jobs_store *store)
             report("reading the next run", rc);
             return rc;
         }
-        sleep_until(next);
-        if (stop_requested)
-            break;
+        /* Not due yet: sleep, but at most EMBED_WAKE_CAP seconds, then look again, so that a
+         * sooner job added meanwhile by another process is not missed. */
+        int64_t now = (int64_t)time(NULL);
+        if (next > now) {
+            sleep_until(next - now > EMBED_WAKE_CAP ? now + EMBED_WAKE_CAP : next);
+            continue;
+        }
         rc = tick(store);
         if (rc != 0)
             return rc;
@@ -286,9 +294,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: jobs-embed [--once] [--help] [PATH]\n"
             "\n"
-            "Opens the libjobs store in PATH (default: var), creates or finds the stack '%s',\n"
-            "a private %d-second schedule and the job '%s', then runs the scheduler,\n"
-            "printing each event, until SIGINT or SIGTERM.\n"
+            "Opens the libjobs store in PATH (default: var/store, that of jobs-server --data var),\n"
+            "creates or finds the stack '%s', a private %d-second schedule and the job\n"
+            "'%s', then runs the scheduler, printing each event, until SIGINT or SIGTERM.\n"
             "\n"
             "  --once   tick once and exit\n"
             "  --help   show this help\n",
@@ -297,7 +305,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    const char *path = "var";
+    const char *path = "var/store";
     int once = 0;
     int have_path = 0;
     for (int i = 1; i < argc; i++) {
@@ -324,6 +332,12 @@ int main(int argc, char **argv)
     if (install_signal_handlers() != 0)
         return 1;
 
+    /* The library creates the store's directory, not its parents: make ./var of the default
+     * ./var/store (mode 0700, as jobs-server makes its data directory). */
+    if (strcmp(path, "var/store") == 0 && mkdir("var", 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "jobs-embed: cannot create 'var': %s\n", strerror(errno));
+        return 1;
+    }
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
     opts.path = path;
     jobs_store *store = NULL;

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# test-embed.sh JOBS_EMBED: runs `jobs-embed --once` twice on one fresh store; the second run must
-# find the stack, schedule and job that the first created, and the store counts must not grow.
+# test-embed.sh JOBS_EMBED [JOBSCTL]: runs `jobs-embed --once` twice on one fresh store; the second
+# run must find the stack, schedule and job that the first created, and the store counts must not
+# grow. With JOBSCTL: a running jobs-embed runs a job that another process adds, due sooner than
+# the one it waits for, without waiting for that one.
 set -euo pipefail
 
-bin=${1:?usage: test-embed.sh JOBS_EMBED}
+bin=${1:?usage: test-embed.sh JOBS_EMBED [JOBSCTL]}
+ctl=${2:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jobs-embed-test.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+embed_pid=
+cleanup() {
+    if [[ -n $embed_pid ]]; then kill "$embed_pid" 2>/dev/null || true; wait "$embed_pid" 2>/dev/null || true; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 fail() {
     echo "FAIL: $*" >&2
@@ -36,4 +44,30 @@ done
 counts1=$(grep '^store holds' "$tmp/first.out") || fail "first run printed no counts"
 counts2=$(grep '^store holds' "$tmp/second.out") || fail "second run printed no counts"
 [[ $counts1 == "$counts2" ]] || fail "the store grew: '$counts1' then '$counts2'"
+
+# Without PATH the store is ./var/store, the one `jobs-server --data var` (make run) and jobsctl
+# use: one store per demo, not a second one in ./var itself.
+mkdir "$tmp/cwd"
+(cd "$tmp/cwd" && "$bin" --once > "$tmp/default.out") || fail "run without PATH exited $?"
+[[ -d $tmp/cwd/var/store ]] || fail "the default store is not ./var/store"
+[[ $(ls "$tmp/cwd/var") == store ]] || fail "./var holds more than the store: $(ls "$tmp/cwd/var")"
+
+if [[ -n $ctl ]]; then
+    # jobs-embed waits for its own job, a minute away; a one-time job due in 2 seconds, added by
+    # jobsctl meanwhile, must run long before that minute is up.
+    "$bin" "$tmp/store" > "$tmp/loop.out" 2>&1 &
+    embed_pid=$!
+    for _ in $(seq 100); do grep -q "scheduler running" "$tmp/loop.out" && break; sleep 0.1; done
+    grep -q "scheduler running" "$tmp/loop.out" || fail "jobs-embed did not start its loop"
+    stack=$(sed -nE 's/^stack .* id ([0-9]+) .*/\1/p' "$tmp/first.out")
+    "$ctl" --store "$tmp/store" --json schedules create --owner 1 --at $(( $(date +%s) + 2 )) \
+        > "$tmp/sched.json" || fail "jobsctl schedules create"
+    sched=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/sched.json")
+    "$ctl" --store "$tmp/store" jobs create --owner 1 --stack "$stack" --schedule "$sched" \
+        --name soon --enabled > /dev/null || fail "jobsctl jobs create"
+    # Liveness bound, generous: the cap is 5 s; without it the loop sleeps about a minute.
+    for _ in $(seq 300); do grep -q "run .*'soon'" "$tmp/loop.out" && break; sleep 0.1; done
+    echo "--- loop"; cat "$tmp/loop.out"
+    grep -q "run .*'soon'" "$tmp/loop.out" || fail "the sooner job did not run within 30 s"
+fi
 echo OK

@@ -234,14 +234,66 @@ int srv_cmd_user_add(int argc, char **argv)
     return rc;
 }
 
+/* `jobs-server user passwd NAME [--data DIR]`, the new password on standard input. */
+int srv_cmd_user_passwd(int argc, char **argv)
+{
+    const char *name = NULL, *data = "./var";
+    char password[SRV_PASSWORD_MAX + 2];
+    srv_users *users = NULL;
+    int rc = 1;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            data = argv[++i];
+        else if (argv[i][0] != '-' && !name)
+            name = argv[i];
+        else {
+            srv_usage(stderr);
+            return 2;
+        }
+    }
+    if (!name) {
+        srv_usage(stderr);
+        return 2;
+    }
+    if (!read_password(password, sizeof password)) {
+        fprintf(stderr, "jobs-server: give the password (1..%d bytes) on standard input\n",
+                SRV_PASSWORD_MAX);
+        return 1;
+    }
+    if (srv_users_open(&users, data) == 0 && srv_users_passwd(users, name, password) == 0) {
+        printf("changed the password of %s\n", name);
+        rc = 0;
+    }
+    sodium_memzero(password, sizeof password);
+    srv_users_close(users);
+    return rc;
+}
+
 int srv_ensure_demo_user(srv_users *users)
 {
     const char *env = getenv("JOBS_DEMO_PASSWORD");
+    const char *reset = getenv("JOBS_DEMO_RESET");
     char pw[33];
     uint64_t id;
 
-    if (srv_users_count(users) > 0)
+    if (srv_users_count(users) > 0) {
+        /* A later start: the password is not lost silently. Say what happened to it, or set
+         * it when asked to. */
+        if (!env || !*env)
+            return 0;
+        if (reset && strcmp(reset, "1") == 0) {
+            if (srv_users_passwd(users, "demo", env) != 0)
+                return -1;
+            printf("set the password of user demo from JOBS_DEMO_PASSWORD (JOBS_DEMO_RESET=1)\n");
+        } else {
+            printf("users exist: JOBS_DEMO_PASSWORD is not used (it only sets the first user's "
+                   "password); JOBS_DEMO_RESET=1 sets demo's password from it, or run "
+                   "'jobs-server user passwd demo'\n");
+        }
+        fflush(stdout);
         return 0;
+    }
     if (env && *env) {
         snprintf(pw, sizeof pw, "%s", env);
         if (strlen(env) >= sizeof pw) {

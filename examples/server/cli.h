@@ -20,8 +20,12 @@ int srv_cmd_check(int argc, char **argv);
 /** `jobs-server user add NAME [--email EMAIL] [--data DIR]`, password on stdin: the exit code. */
 int srv_cmd_user_add(int argc, char **argv);
 
+/** `jobs-server user passwd NAME [--data DIR]`: sets a user's password, read from stdin. */
+int srv_cmd_user_passwd(int argc, char **argv);
+
 /** On first start (no users), creates `demo` with JOBS_DEMO_PASSWORD or a random password that
- * is printed once. 0, or -1 after a message. */
+ * is printed once. On a later start with JOBS_DEMO_PASSWORD set, says that it is not used, or
+ * with JOBS_DEMO_RESET=1 sets demo's password from it. 0, or -1 after a message. */
 int srv_ensure_demo_user(srv_users *users);
 
 #endif

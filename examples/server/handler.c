@@ -19,6 +19,7 @@ const char *srv_status_text(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 403: return "Forbidden";
     case 201: return "Created";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -84,23 +85,84 @@ int srv_fault_status(int fault)
     }
 }
 
-void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg)
+/* ---- the Kragle profile --------------------------------------------------------------------- */
+
+/* The messages of the original service's Faults page, codes 1..27, word for word: a client
+ * written against it may compare them. */
+static const char *const kragle_msgs[28] = {
+    [1] = "You have made a bad request - Please check your query params and try again.",
+    [2] = "Your request body contained invalid or inappropriate JSON - please check your request "
+          "and try again.",
+    [3] = "That user does not exist or the specified password is incorrect.",
+    [4] = "Your json request payload is inappropriate for the requested operation.",
+    [5] = "There is already a Type with that name or you have specified a bad name... please try "
+          "again.",
+    [6] = "The specified object does not exist.",
+    [7] = "Could not retrieve valid JSON from specified remote URL.",
+    [8] = "The provided JSON structure for a Type was invalid.",
+    [9] = "The provided JSON structure for a Block was invalid.",
+    [10] = "The named Stack already exists.",
+    [11] = "The Stack contained a Block with invalid \"extra\" args.",
+    [12] = "The named Job already exists.",
+    [13] = "You may only use one \"uri\" type Action per Block.",
+    [14] = "Bad input to validation utility.",
+    [15] = "Bad input to conversion utility.",
+    [16] = "The provided schema (or schema url) is not a valid JSON Schema.",
+    [17] = "Your conversion produced an error.",
+    [18] = "Your validation produced an error.",
+    [19] = "The uri provided for a JSON Schema was invalid or a json object could not be loaded "
+           "from the response.",
+    [20] = "The type you are trying to modify is already approved (public) - you can not modify "
+           "\"is_remote\" or \"definition\"!",
+    [21] = "The schema uri you passed was invalid or a json object could not be loaded from the "
+           "result.",
+    [22] = "You passed a non-existent Block type in your list of Blocks for a Stack.",
+    [23] = "One of the specified Blocks used in your Stack does not exist, or does not belong to "
+           "you and is not public.",
+    [24] = "The specified Stack used in your Job does not exist, or does not belong to you and is "
+           "not public.",
+    [25] = "The specified Schedule used in your Job does not exist, or does not belong to you and "
+           "is not public.",
+    [26] = "The specified config element for the Schedule you are trying to create is invalid.",
+    [27] = "The Schedule you are trying to update still has Jobs which reference it - cannot "
+           "update!",
+};
+
+const char *srv_kragle_msg(int fault)
 {
+    return fault >= 1 && fault <= 27 ? kragle_msgs[fault] : NULL;
+}
+
+/* ---- faults -------------------------------------------------------------------------------- */
+
+/* A fault's body and status. In the Kragle profile the status is always 500, and a documented
+ * code gets the documented message with ours as `detail`. */
+static void fault_body(srv_response *res, const srv_app *app, int fault, const char *msg)
+{
+    const char *doc = res->kragle ? srv_kragle_msg(fault) : NULL;
     char *json = NULL;
 
-    jobs_json_encode_fault(&json, fault, msg);
-    set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
+    if (doc)
+        jobs_json_encode_fault_detail(&json, fault, doc, msg);
+    else
+        jobs_json_encode_fault(&json, fault, msg);
+    set_body(res, app->fault_status_500 || res->kragle ? 500 : srv_fault_status(fault), json);
+}
+
+void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg)
+{
+    fault_body(res, app, fault, msg);
 }
 
 /* The fault for a library error code with its detail `msg`. */
 static void code_fault(srv_response *res, const srv_app *app, int code, const char *msg)
 {
     int fault = jobs_fault_code(code);
-    char *json = NULL;
 
     /* Internal errors get the fixed message: their detail may name paths or internals. */
-    jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : msg);
-    set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
+    if (fault == SRV_FAULT_INTERNAL || !msg || !*msg)
+        msg = jobs_strerror(code);
+    fault_body(res, app, fault, msg);
 }
 
 /* The fault for a library error, read right after the failing call. */
@@ -131,28 +193,30 @@ static uint64_t caller(srv_app *app, const srv_request *req)
     return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
 }
 
-/* POST /authenticate: {"username"|"email", "password"}, decoded by credentials.c. */
-static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
+/* Checks a login body {"username"|"email", "password"} (decoded by the library's JSON layer),
+ * throttled per name: POST /authenticate and inline authentication. True with *id set, else
+ * the fault is in `res`. */
+static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const char *body,
+                        size_t len)
 {
     srv_credentials *c;
     char msg[SRV_CREDENTIALS_MSG_MAX];
     const char *who;
-    char *json = NULL;
-    char token[SRV_TOKEN_LEN + 1];
-    uint64_t id = 0;
     time_t now = time(NULL);
+    bool ok = false;
     int rc;
 
-    if (req->body_len > JOBS_JSON_BODY_MAX) {
+    *id = 0;
+    if (len > JOBS_JSON_BODY_MAX) {
         srv_fault(res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
-        return;
+        return false;
     }
     /* On the heap (it is 1.5 KiB and holds the password), wiped before it is freed. */
     if (!(c = malloc(sizeof *c))) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
-        return;
+        return false;
     }
-    if ((rc = srv_decode_credentials(c, req->body, req->body_len, msg, sizeof msg)) != 0) {
+    if ((rc = srv_decode_credentials(c, body, len, msg, sizeof msg)) != 0) {
         code_fault(res, app, rc, msg);
         goto out;
     }
@@ -161,15 +225,31 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
         srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
         goto out;
     }
-    if (!srv_users_verify(app->users, &id, c->username, c->email, c->password)) {
+    if (!srv_users_verify(app->users, id, c->username, c->email, c->password)) {
         srv_throttle_fail(app->sessions, who, now);
         srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
         goto out;
     }
     srv_throttle_clear(app->sessions, who);
-    if (srv_session_create(token, app->sessions, id, now, app->session_ttl) != 0) {
+    ok = true;
+out:
+    sodium_memzero(c, sizeof *c);
+    free(c);
+    return ok;
+}
+
+/* POST /authenticate: a login that starts a session. */
+static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
+{
+    char *json = NULL;
+    char token[SRV_TOKEN_LEN + 1];
+    uint64_t id = 0;
+
+    if (!check_login(&id, res, app, req->body, req->body_len))
+        return;
+    if (srv_session_create(token, app->sessions, id, time(NULL), app->session_ttl) != 0) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
-        goto out;
+        return;
     }
     add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%u%s\r\n",
                token, app->session_ttl, req->is_tls ? "; Secure" : "");
@@ -179,9 +259,43 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
     if (json)
         snprintf(json, 64, "{\"code\":0,\"user_id\":%" PRIu64 "}", id);
     set_body(res, 200, json);
-out:
-    sodium_memzero(c, sizeof *c);
-    free(c);
+}
+
+/* Inline authentication: a body {"auth": {...}, "payload": ...} authenticates this one request
+ * (a login, throttled the same way, one Argon2id verification each time) and `payload` is the
+ * route's body. Sets *inner to the request the route sees and *owner to its user (0 when the
+ * body is no envelope: the session decides). False when the fault is in `res`. */
+static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, srv_app *app,
+                        const srv_request *req)
+{
+    jobs_json_span auth, payload;
+    bool envelope = false;
+    uint64_t session;
+    int rc;
+
+    *inner = *req;
+    *owner = 0;
+    if (!req->body || req->body_len == 0)
+        return true;
+    if ((rc = jobs_json_split_envelope(&envelope, &auth, &payload, req->body, req->body_len))) {
+        lib_fault(res, app, rc);
+        return false;
+    }
+    if (!envelope)
+        return true;
+    if (!check_login(owner, res, app, auth.at, auth.len))
+        return false;
+    /* One request acts for one user: a session of someone else beside it is refused. */
+    session = caller(app, req);
+    if (session && session != *owner) {
+        *owner = 0;
+        srv_fault(res, app, SRV_FAULT_UNAUTH,
+                  "the session and the inline credentials are of different users");
+        return false;
+    }
+    inner->body = payload.at;
+    inner->body_len = payload.len;
+    return true;
 }
 
 static void route_logout(srv_response *res, srv_app *app, const srv_request *req)
@@ -392,7 +506,8 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
             add_header(res, "Location: %s/byid/%" PRIu64 "\r\n%s", srv_kind_path[k], id,
                        replayed ? "Idempotent-Replayed: true\r\n" : "");
     }
-    encoded(res, app, 201, rc, json);
+    /* The original service answered its creates with 200. */
+    encoded(res, app, res->kragle ? 200 : 201, rc, json);
 }
 
 static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t id,
@@ -498,10 +613,12 @@ static void route_metrics(srv_response *res, srv_app *app)
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
 {
     srv_route r = srv_route_resolve(req->path);
+    srv_request inner;
     uint64_t owner, id = 0, page = 1;
     uint32_t size = 0;
 
     memset(res, 0, sizeof *res);
+    res->kragle = r.kragle;
     if (r.t == SRV_ROUTE_NONE) {
         srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
         return;
@@ -529,7 +646,11 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
 
-    owner = caller(app, req);
+    if (!inline_auth(&inner, &owner, res, app, req))
+        return;
+    req = &inner;
+    if (!owner)
+        owner = caller(app, req);
     res->user = owner;
     /* Reading schedules is public; everything else needs a session. */
     if (!owner && !(r.k == SRV_KIND_SCHEDULES && strcmp(req->method, "GET") == 0)) {

@@ -40,7 +40,17 @@ typedef struct srv_response {
                                    but GET /metrics) */
     uint64_t user;        /**< the user the request acted for (for the access log): the caller's
                                session, the user who logged in or out; 0 for none */
+    bool kragle;          /**< the Kragle profile (a path under "/api/v1", route.h): every fault
+                               is 500 with the documented message, creates answer 200. Set by
+                               srv_handle(); set it before srv_fault() for answers the handler
+                               does not make (413) */
 } srv_response;
+
+/**
+ * The message the original service documents for a fault of codes 1..27 ("The specified object
+ * does not exist."), or NULL for any other number (our extensions have no documented text).
+ */
+const char *srv_kragle_msg(int fault);
 
 /** What the handler works on. Shared by all request threads. */
 typedef struct srv_app {

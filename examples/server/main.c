@@ -3,12 +3,15 @@
  * the settings in config.c, the HTTP API in handler.c. */
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 #include <sodium.h>
@@ -20,6 +23,51 @@
 #include "scheduler_thread.h"
 #include "server.h"
 #include "tls.h"
+
+/* Whether every ADDR:PORT of a --listen value (comma-separated) can be bound now. Asked before
+ * anything is created, so that a start that cannot listen (the port is in use) leaves no data
+ * directory, store or user behind. Port 0 and addresses it cannot resolve are left to civetweb,
+ * which reports them itself. */
+static bool listen_free(const char *listen)
+{
+    char buf[256];
+    char *save = NULL;
+
+    if (snprintf(buf, sizeof buf, "%s", listen) >= (int)sizeof buf)
+        return true;
+    for (char *a = strtok_r(buf, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(a, ':'), *host = a;
+        struct addrinfo hints, *res = NULL;
+        int one = 1, fd;
+        bool ok;
+
+        if (!colon || strcmp(colon + 1, "0") == 0)
+            continue;
+        *colon = '\0';
+        if (*host == '[' && colon > host && colon[-1] == ']') {
+            host++;
+            colon[-1] = '\0';
+        }
+        memset(&hints, 0, sizeof hints);
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+        if (getaddrinfo(*host ? host : NULL, colon + 1, &hints, &res) != 0 || !res)
+            continue;
+        fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        ok = fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) == 0 || errno != EADDRINUSE;
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        if (!ok) {
+            fprintf(stderr, "jobs-server: cannot listen on %s: the address is in use; nothing "
+                    "was created\n", listen);
+            return false;
+        }
+    }
+    return true;
+}
 
 int main(int argc, char **argv)
 {
@@ -40,6 +88,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "add") == 0)
         return srv_cmd_user_add(argc - 3, argv + 3);
+    if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "passwd") == 0)
+        return srv_cmd_user_passwd(argc - 3, argv + 3);
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return srv_cmd_check(argc - 2, argv + 2);
     if ((rc = srv_options_parse(&o, argc, argv)) != 0)
@@ -55,6 +105,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (o.tls_cert && (!srv_tls_cert_readable(o.tls_cert) || !srv_tls_prepare()))
+        return 1;
+    if (!listen_free(o.listen))
         return 1;
     if (srv_accesslog_open(o.access_log) != 0) {
         fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log, strerror(errno));
@@ -89,8 +141,8 @@ int main(int argc, char **argv)
                 jobs_strerror(rc), jobs_error_last());
         return 1;
     }
-    if (srv_users_open(&app.users, o.data) != 0 || srv_ensure_demo_user(app.users) != 0 ||
-        !(app.sessions = srv_sessions_new()) || !(app.metrics = srv_metrics_new()))
+    if (srv_users_open(&app.users, o.data) != 0 || !(app.sessions = srv_sessions_new()) ||
+        !(app.metrics = srv_metrics_new()))
         goto out;
     srv_metrics_set_tick_interval(app.metrics, o.tick_interval);
 
@@ -103,6 +155,7 @@ int main(int argc, char **argv)
 
     if (!(ctx = srv_server_start(&app, &o)))
         goto out;
+    /* srv_server_start() makes the demo user once it listens (cli.c). */
     memset(&t, 0, sizeof t);
     t.store = app.store;
     t.metrics = app.metrics;

@@ -110,6 +110,12 @@ bool srv_parse_pagesize(uint32_t *size, const char *query)
     return ok;
 }
 
+/* An etagc of RFC 9110 8.8.3: %x21 / %x23-7E / obs-text (%x80-FF). */
+static bool is_etagc(unsigned char c)
+{
+    return c == 0x21 || (c >= 0x23 && c != 0x7f);
+}
+
 bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
 {
     const char *p = value;
@@ -125,21 +131,28 @@ bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
         return *p == '\0';
     }
     for (;;) {
-        bool weak = strncmp(p, "W/", 2) == 0;
+        bool weak = strncmp(p, "W/", 2) == 0, ours = !weak;
         const char *q = weak ? p + 2 : p, *end;
         uint64_t tag = 0;
 
-        if (*q != '"' || !(end = strchr(q + 1, '"')))
+        if (*q != '"')
             return false;
-        if (!weak) {
-            if (end - q - 1 != 16 || *n == SRV_IF_MATCH_MAX)
+        for (end = q + 1; *end != '"'; end++)
+            if (!is_etagc((unsigned char)*end))
+                return false; /* also the end of the string: no closing quote */
+        /* A well-formed tag in another format cannot be one the server gave: it never
+         * matches (412), like a weak one, rather than being refused. */
+        if (end - q - 1 != 16)
+            ours = false;
+        for (const char *h = q + 1; ours && h < end; h++) {
+            int d = *h >= '0' && *h <= '9' ? *h - '0' : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10 : -1;
+            if (d < 0)
+                ours = false;
+            tag = tag << 4 | (uint64_t)(d < 0 ? 0 : d);
+        }
+        if (ours) {
+            if (*n == SRV_IF_MATCH_MAX)
                 return false;
-            for (const char *h = q + 1; h < end; h++) {
-                int d = *h >= '0' && *h <= '9' ? *h - '0' : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10 : -1;
-                if (d < 0)
-                    return false;
-                tag = tag << 4 | (uint64_t)d;
-            }
             tags[(*n)++] = tag;
         }
         for (p = end + 1; *p == ' ' || *p == '\t'; p++)
@@ -192,9 +205,9 @@ static bool match_prefix(const char **rest, const char *path, const char *prefix
     return true;
 }
 
-srv_route srv_route_resolve(const char *path)
+static srv_route resolve(const char *path)
 {
-    srv_route r = {SRV_ROUTE_NONE, SRV_KIND_JOBS, NULL, 0};
+    srv_route r = {SRV_ROUTE_NONE, SRV_KIND_JOBS, NULL, 0, false};
     const char *rest;
 
     if (strcmp(path, "/authenticate") == 0) {
@@ -241,6 +254,21 @@ srv_route srv_route_resolve(const char *path)
         }
         return r;
     }
+    return r;
+}
+
+srv_route srv_route_resolve(const char *path)
+{
+    size_t n = sizeof SRV_KRAGLE_PREFIX - 1;
+    srv_route r;
+
+    if (strncmp(path, SRV_KRAGLE_PREFIX, n) != 0 || path[n] != '/')
+        return resolve(path);
+    r = resolve(path + n);
+    /* The original's overview names POST /login beside POST /authenticate. */
+    if (r.t == SRV_ROUTE_NONE && strcmp(path + n, "/login") == 0)
+        r.t = SRV_ROUTE_AUTHENTICATE;
+    r.kragle = true;
     return r;
 }
 

@@ -34,9 +34,18 @@ typedef struct srv_route {
     srv_kind k;
     const char *arg; /**< the id or name segment, raw (points into the path), or NULL */
     size_t arg_len;  /**< its length */
+    bool kragle;     /**< the path is under SRV_KRAGLE_PREFIX (the Kragle profile) */
 } srv_route;
 
-/** The route of a raw (not percent-decoded) path without its query. */
+/** The base path of the Kragle profile: every route also answers under it (docs/http-api.md). */
+#define SRV_KRAGLE_PREFIX "/api/v1"
+
+/**
+ * The route of a raw (not percent-decoded) path without its query. A path under
+ * SRV_KRAGLE_PREFIX ("/api/v1/jobs") is the route of the rest ("/jobs") with `kragle` set, and
+ * there "/login" is SRV_ROUTE_AUTHENTICATE too; the prefix is taken once ("/api/v1/api/v1/jobs"
+ * is no route). "/api/v1" alone is no route, and not under the prefix.
+ */
 srv_route srv_route_resolve(const char *path);
 
 /** The methods a route allows, as an Allow header value ("GET, POST"); "" for SRV_ROUTE_NONE. */
@@ -88,10 +97,11 @@ bool srv_parse_pagesize(uint32_t *size, const char *query);
 #define SRV_IF_MATCH_MAX 16
 
 /**
- * An If-Match header value: `*` (*any = true), or a comma-separated list of at most
- * SRV_IF_MATCH_MAX entity tags. Strong tags as jobs-server writes them ("<16 hex digits>") go
- * into tags; weak ones (W/"...") never match under If-Match's strong comparison and are skipped.
- * Returns false for anything else.
+ * An If-Match header value: `*` (*any = true), or a comma-separated list of entity tags, each well-formed per RFC 9110 8.8.3 (`"..."` or `W/"..."`, the
+ * quoted part of visible characters but `"`). Strong tags as jobs-server writes them ("<16
+ * lower-case hex digits>") go into tags, at most SRV_IF_MATCH_MAX of them; every other well-formed tag (weak ones, which never match
+ * under If-Match's strong comparison, and strong ones of another format) is skipped, so a list
+ * of only those matches nothing (412). Returns false for anything that is not a list of tags.
  */
 bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value);
 

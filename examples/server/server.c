@@ -15,6 +15,7 @@
 #include "accesslog.h"
 #include "handler.h"
 #include "metrics.h"
+#include "cli.h"
 #include "route.h"
 #include "server.h"
 
@@ -218,6 +219,9 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     /* Routed and logged as sent: local_uri is cleaned ("x//y" -> "x/y", "p/../q" -> "q"), which
      * would answer another job than the one named. */
     path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri ? ri->local_uri : "/";
+    /* Faults answered before the handler runs (413, 108, 415, 503) follow the profile of the
+     * path too: under /api/v1 they are 500s. */
+    res.kragle = srv_route_resolve(path).kragle;
     if (atomic_load(&state.draining)) {
         srv_fault(&res, app, SRV_FAULT_STOPPING, "the server is stopping; try again shortly");
         add_retry_after(&res);
@@ -469,6 +473,13 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
                             "certificate and its private key)\n", o->listen, o->tls_cert);
         else
             fprintf(stderr, "jobs-server: cannot listen on %s\n", o->listen);
+        mg_exit_library();
+        return NULL;
+    }
+    /* The demo user only once the listeners are bound (a start that fails prints no password)
+     * and before any request is handled or "listening on" is printed. */
+    if (srv_ensure_demo_user(app->users) != 0) {
+        mg_stop(ctx);
         mg_exit_library();
         return NULL;
     }

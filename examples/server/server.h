@@ -8,7 +8,8 @@
 
 struct mg_context;
 
-/** Starts civetweb on `o`'s address with `app` and prints "listening on URL". NULL after a
+/** Starts civetweb on `o`'s address with `app`, makes the demo user (srv_ensure_demo_user()),
+ * and prints "listening on URL". NULL after a
  * message when it cannot. Stop with srv_server_stop(). */
 struct mg_context *srv_server_start(srv_app *app, const srv_options *o);
 

@@ -300,6 +300,44 @@ out:
     return rc;
 }
 
+int srv_users_passwd(srv_users *u, const char *name, const char *password)
+{
+    char hash[crypto_pwhash_STRBYTES], old[crypto_pwhash_STRBYTES];
+    int rc = -1;
+    size_t i;
+
+    if (strlen(password) == 0 || strlen(password) > SRV_PASSWORD_MAX) {
+        fprintf(stderr, "jobs-server: the password must be 1..%d bytes\n", SRV_PASSWORD_MAX);
+        return -1;
+    }
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        fprintf(stderr, "jobs-server: out of memory hashing the password\n");
+        return -1;
+    }
+    pthread_mutex_lock(&u->mu);
+    if (load(u) != 0)
+        goto out;
+    for (i = 0; i < u->n && strcmp(u->v[i].name, name) != 0; i++)
+        ;
+    if (i == u->n) {
+        fprintf(stderr, "jobs-server: no user named '%s'\n", name);
+        goto out;
+    }
+    memcpy(old, u->v[i].hash, sizeof old);
+    memcpy(u->v[i].hash, hash, sizeof hash);
+    if (save(u) != 0) {
+        memcpy(u->v[i].hash, old, sizeof old);
+        goto out;
+    }
+    load(u);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&u->mu);
+    sodium_memzero(hash, sizeof hash);
+    return rc;
+}
+
 bool srv_users_verify(srv_users *u, uint64_t *id, const char *username, const char *email,
                       const char *password)
 {

@@ -39,6 +39,13 @@ int srv_users_add(srv_users *u, uint64_t *id, const char *name, const char *emai
                   const char *password);
 
 /**
+ * Sets the password of user `name` and rewrites the file as srv_users_add() does. A running
+ * server rereads the file, so the new password works there at once (its sessions stay).
+ * @return 0, or -1 with a message on stderr (no such user, invalid password, I/O).
+ */
+int srv_users_passwd(srv_users *u, const char *name, const char *password);
+
+/**
  * Checks a login: by `username` when not NULL, else by `email`. Always runs exactly one
  * Argon2id verification (against a dummy hash for an unknown user), so the answer takes about
  * the same time either way. Reloads the file first if it changed on disk.

@@ -45,7 +45,8 @@ extern "C" {
     X(ESYNTAX, -21, 2, "request body is not valid JSON")                                         \
     X(EBODY, -22, 4, "request body is not right for this operation")                            \
     X(ECHANGED, -23, 109, "the object has changed since the given entity tag")                   \
-    X(EIDEMPOTENCY, -24, 110, "idempotency key was used with a different request")
+    X(EIDEMPOTENCY, -24, 110, "idempotency key was used with a different request")             \
+    X(EPUBLIC, -25, 111, "public schedules cannot be changed")
 
 /** Error codes. 0 (JOBS_OK) is success; every error is negative. */
 typedef enum jobs_error {

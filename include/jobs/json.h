@@ -80,8 +80,8 @@ JOBS_EXTERN int jobs_json_encode_job(char **out, const jobs_job *job, unsigned i
 JOBS_EXTERN int jobs_json_encode_job_page(char **out, const jobs_job_page *page);
 
 /**
- * A schedule: `{"id":N,"name":"x","once":false,"config":{"period":N}}`, or with
- * `"once":true` and `"config":{"timestamp":N}`. The owner is not part of it.
+ * A schedule: `{"id":N,"owner":N,"name":"x","once":false,"config":{"period":N}}`, or with
+ * `"once":true` and `"config":{"timestamp":N}`; `owner` is 0 for the public (built-in) ones.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
@@ -152,7 +152,50 @@ JOBS_EXTERN int jobs_json_encode_error(char **out, int code, const char *msg);
  */
 JOBS_EXTERN int jobs_json_encode_fault(char **out, int fault, const char *msg);
 
+/**
+ * A fault with a fixed message and a precise one: `{"code":fault,"msg":"...","detail":"..."}`
+ * (`detail` left out when NULL). For a client contract whose messages are fixed per code, such
+ * as the original service's (jobs-server's `/api/v1` routes), with this call's own account in
+ * `detail`.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param fault     the fault number, 0 or more
+ * @param msg       the fixed message (not NULL); invalid UTF-8 is written as U+FFFD
+ * @param detail    the precise message, or NULL for none; invalid UTF-8 as for msg
+ * @return 0, JOBS_EINVAL (NULL out or msg, negative fault), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_fault_detail(char **out, int fault, const char *msg,
+                                              const char *detail);
+
 /* ---- decoders ------------------------------------------------------------------------------ */
+
+/** A part of a request body: `len` bytes at `at` (not NUL-terminated). */
+typedef struct jobs_json_span {
+    const char *at; /**< the first byte, or NULL for none */
+    size_t len;     /**< the number of bytes */
+} jobs_json_span;
+
+/**
+ * Splits an envelope `{"auth": {...}, "payload": ...}` (the original service's inline
+ * authentication) into the text of its two members, without copying or reformatting them, so
+ * that `payload` can go to the route's own decoder byte for byte (numbers keep their exact text).
+ *
+ * A body is an envelope when it is valid JSON whose top level is an object with an `auth`
+ * member. Anything else is not (*is_envelope false, 0 returned): it is the route's own body, and
+ * its decoder reports what is wrong with it. An envelope must hold `auth`, an object, and may
+ * hold `payload` (any JSON value), and nothing else. The library does not look inside `auth`:
+ * decoding credentials is the host's business.
+ *
+ * @param[out] is_envelope  whether the body is an envelope
+ * @param[out] auth         the text of `auth` ({NULL, 0} when not an envelope)
+ * @param[out] payload      the text of `payload` ({NULL, 0} when absent or not an envelope)
+ * @param body              the request body (need not be NUL-terminated; may be NULL if len is 0)
+ * @param len               its length
+ * @return 0; JOBS_EBODY for an envelope with another key, a key given twice, or an `auth` that
+ *         is not an object; JOBS_EINVAL for NULL outputs.
+ */
+JOBS_EXTERN int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth,
+                                         jobs_json_span *payload, const char *body, size_t len);
 
 /**
  * A decoded job request body. `spec` is ready for jobs_create() or jobs_update(); `spec.name`

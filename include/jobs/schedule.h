@@ -105,12 +105,13 @@ JOBS_EXTERN int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jo
                                                 const jobs_idempotency *idem);
 
 /**
- * Changes an owner's own schedule. Public schedules cannot be changed through an owner >= 1
- * (JOBS_ENOTFOUND). A schedule that any job references (active or not, queued for deletion or
+ * Changes an owner's own schedule. Public (built-in) schedules cannot be changed through an
+ * owner >= 1 (JOBS_EPUBLIC, also for empty changes); another owner's private schedule is
+ * JOBS_ENOTFOUND, as if it did not exist. A schedule that any job references (active or not, queued for deletion or
  * not) cannot be changed at all; an empty `fields` is not a change and succeeds.
  * @param[out] out  the schedule after the change, or NULL if not wanted
- * @return 0, JOBS_ENOTFOUND, JOBS_EINUSE, JOBS_ECONFIG, JOBS_ENAME, JOBS_ERANGE, JOBS_EINVAL,
- *         JOBS_EOWNER, JOBS_ENOSPC, or a store error.
+ * @return 0, JOBS_ENOTFOUND, JOBS_EPUBLIC, JOBS_EINUSE, JOBS_ECONFIG, JOBS_ENAME, JOBS_ERANGE,
+ *         JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOSPC, or a store error.
  */
 JOBS_EXTERN int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner,
                                      uint64_t id, const jobs_schedule_spec *changes);

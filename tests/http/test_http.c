@@ -420,7 +420,9 @@ static void test_schedules(void **state)
     snprintf(path, sizeof path, "/schedules/%ld", id);
     CALL(200, "\"config\":{\"period\":600}", "PUT", path, A, "{\"config\":{\"period\":600}}");
     CALL(404, "{\"code\":6,", "PUT", path, B, "{\"name\":\"theirs\"}");
-    CALL(404, "{\"code\":6,", "PUT", "/schedules/1", A, "{\"name\":\"x\"}");
+    CALL(403, "{\"code\":111,\"msg\":\"schedule 1 is public (built in) and cannot be changed\"}",
+         "PUT", "/schedules/1", A, "{\"name\":\"x\"}");
+    CALL(200, "{\"id\":1,\"owner\":0,\"name\":", "GET", "/schedules/byid/1", A, NULL);
     CALL(200, "\"name\":\"mine\"", "GET", "/schedules?page=1", A, NULL);
 }
 
@@ -536,6 +538,12 @@ static void test_etag_and_if_match(void **state)
     with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", h);
     with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", "If-Match: *");
     with(400, "{\"code\":1,", "PUT", path, A, "{}", "If-Match: abc");
+    with(400, "{\"code\":1,", "PUT", path, A, "{}", "If-Match: \"no end");
+    /* A well-formed tag of another format never matches: 412, not 400 (RFC 9110 13.1.1). */
+    with(412, "{\"code\":109,", "PUT", path, A, "{\"name\":\"lost\"}", "If-Match: \"stale\"");
+    with(412, "{\"code\":109,", "DELETE", path, A, NULL, "If-Match: \"\"");
+    with(412, "{\"code\":109,", "PUT", path, A, "{}", "If-Match: \"0123456789ABCDEF\"");
+    CALL(200, "\"name\":\"etag-job\"", "GET", byname, A, NULL);
     /* Another user's job is missing, whatever the tag. */
     snprintf(h, sizeof h, "If-Match: %s", tag2);
     with(404, "{\"code\":6,", "DELETE", path, B, NULL, h);

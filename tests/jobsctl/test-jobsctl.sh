@@ -171,6 +171,11 @@ out_has " 1  backup            1  no"
 out_has " 2  shared tools      2  yes"
 grep -q private "$tmp/out" && fail "owner 1 sees owner 2's private stack"
 out_has "page 1 of 1 (2 stacks visible to owner 1)"
+# One record is singular (not "1 stacks"), and so is its verb.
+run 0 "${S[@]}" stacks list --owner 3
+out_has "page 1 of 1 (1 stack visible to owner 3)"
+run 0 "${S[@]}" stacks list --owner 3 --page 2
+out_has "page 2 is past the end: 1 stack visible to owner 3 fills 1 page of 10"
 run 0 "${S[@]}" stacks list --owner 1 --json
 [[ $(out) == '{"count":2,"pagesize":10,"page":1,"stacks":[{"id":1,"owner":1,"name":"backup","public":false},{"id":2,"owner":2,"name":"shared tools","public":true}]}' ]] ||
     fail "stacks list --json"
@@ -193,7 +198,7 @@ run 0 "${S[@]}" --json schedules create --owner 1 --at 1900000000
 run 0 "${S[@]}" schedules get --owner 1 7
 out_has " 7  -         1  once at 2030-03-17T17:46:40Z"
 run 0 "${S[@]}" schedules get --owner 1 6 --json
-[[ $(out) == '{"id":6,"name":"ninety","once":false,"config":{"period":5400}}' ]] ||
+[[ $(out) == '{"id":6,"owner":1,"name":"ninety","once":false,"config":{"period":5400}}' ]] ||
     fail "schedules get --json printed '$(out)'"
 run 1 "${S[@]}" schedules get --owner 2 6
 err_has "no such object"
@@ -202,10 +207,10 @@ json_is '[j["count"], j["page"], j["pagesize"], [s["id"] for s in j["schedules"]
 run 0 "${S[@]}" schedules update --owner 1 7 --period 120 --no-name
 out_has " 7  -         1  every 2m"
 run 0 "${S[@]}" --json schedules update --owner 1 7 --at 1900000060 --name later
-[[ $(out) == '{"id":7,"name":"later","once":true,"config":{"timestamp":1900000060}}' ]] ||
+[[ $(out) == '{"id":7,"owner":1,"name":"later","once":true,"config":{"timestamp":1900000060}}' ]] ||
     fail "schedules update --json printed '$(out)'"
 run 1 "${S[@]}" schedules update --owner 1 4 --period 120
-err_has "jobsctl: schedules update 4: no such object"
+err_has "jobsctl: schedules update 4: public schedules cannot be changed (schedule 4 is public"
 
 echo "== jobs"
 run 0 "${S[@]}" jobs create --owner 1 --stack 1 --schedule 4 --name nightly --enabled

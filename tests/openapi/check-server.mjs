@@ -615,7 +615,8 @@ async function scenario(s) {
                         { once: false, config: { timestamp: future } }, { config: null }])
         await call(s, 'PUT', `/schedules/${scA}`, { auth: A, body: J(body) }, 400, 26);
     await call(s, 'PUT', '/schedules/x', { auth: A, body: '{}' }, 400, 1);
-    await call(s, 'PUT', '/schedules/1', { auth: A, body: J({ name: 'mine now' }) }, 404, 6);
+    await call(s, 'PUT', '/schedules/1', { auth: A, body: J({ name: 'mine now' }) }, 403, 111);
+    await call(s, 'PUT', '/schedules/4', { auth: A, body: '{}' }, 403, 111);
     await call(s, 'PUT', `/schedules/${scB}`, { auth: A, body: '{}' }, 404, 6);
     await call(s, 'PUT', '/schedules/999999', { auth: A, body: '{}' }, 404, 6);
     await call(s, 'PUT', `/schedules/${scA}`, { body: '{}' }, 401, 100);
@@ -689,8 +690,11 @@ async function scenario(s) {
     await call(s, 'PUT', `/jobs/${j1}`, { auth: A, body: J({ enabled: false }), headers: [['If-Match', `W/${e2}`]] }, 412, 109);
     await call(s, 'PUT', `/jobs/${j1}`, { auth: A, body: J({ name: 'nightly backup' }), headers: [['If-Match', '*']] }, 200);
     await call(s, 'PUT', `/jobs/${j1}`, { auth: A, body: J({ schedule_id: 4 }), headers: [['If-Match', `"0000000000000000", ${e2}`]] }, 200);
-    for (const im of ['garbage', '"xyz"', '"0123456789ABCDEF"', '*, "0000000000000000"', `${e2},`])
+    for (const im of ['garbage', '"x y"', '"unclosed', '*, "0000000000000000"', `${e2},`])
         await call(s, 'PUT', `/jobs/${j1}`, { auth: A, body: '{}', headers: [['If-Match', im]] }, 400, 1);
+    // Well-formed tags the server never gives (RFC 9110 13.1.1): they do not match, 412.
+    for (const im of ['"xyz"', '"0123456789ABCDEF"', '""', '"stale", W/"x"'])
+        await call(s, 'PUT', `/jobs/${j1}`, { auth: A, body: '{}', headers: [['If-Match', im]] }, 412, 109);
     await call(s, 'PUT', `/jobs/${j1}`, { auth: A, body: J({ stack_id: sBpub, name: 'renamed', enabled: false }) }, 200);
     await call(s, 'PUT', `/jobs/${j1}`, { auth: A, body: J({ name: null }) }, 200);
     await call(s, 'PUT', '/jobs/abc', { auth: A, body: '{}' }, 400, 1);

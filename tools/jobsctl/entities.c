@@ -31,19 +31,23 @@ static int page_args(uint64_t *page, uint32_t *page_size, const ctl_args *a)
     return 0;
 }
 
-/* The line under a list: which page of how many. */
+/* The line under a list: which page of how many. `many` is the plural ("jobs"); one record is
+ * named by it without its final 's' ("1 job"). */
 static void page_footer(uint64_t count, uint32_t page_size, uint64_t page, size_t n,
                         const char *many, const char *whose)
 {
     uint64_t pages = count / page_size + (count % page_size != 0);
+    int len = (int)strlen(many) - (count == 1 && many[0] && many[strlen(many) - 1] == 's');
 
     if (count == 0)
         printf("no %s %s\n", many, whose);
     else if (n == 0)
-        printf("page %llu is past the end: %llu %s %s fill %llu page%s of %u\n", U(page), U(count),
-               many, whose, U(pages), pages == 1 ? "" : "s", page_size);
+        printf("page %llu is past the end: %llu %.*s %s fill%s %llu page%s of %u\n", U(page),
+               U(count), len, many, whose, count == 1 ? "s" : "", U(pages), pages == 1 ? "" : "s",
+               page_size);
     else
-        printf("page %llu of %llu (%llu %s %s)\n", U(page), U(pages), U(count), many, whose);
+        printf("page %llu of %llu (%llu %.*s %s)\n", U(page), U(pages), U(count), len, many,
+               whose);
 }
 
 /* How a kind of record prints as a table: the columns, and a row per record. */

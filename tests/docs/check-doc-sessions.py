@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""check-doc-sessions.py JOBS_SERVER DOC.md...
+
+Runs the command sessions of the documentation against a fresh jobs-server and compares the
+answers with what the documentation prints, so that a reader who types them sees what the page
+says.
+
+A session is a fenced block opened with ```sh that holds lines starting with "$ ". Each "$ "
+line (with its continuation lines, while a line ends in a backslash) is a command; the lines
+up to the next command are its expected output. Every session gets its own server: a temporary
+data directory, JOBS_DEMO_PASSWORD=secret (so the user `demo` has the password `secret`),
+`--listen 127.0.0.1:0`, and its own temporary working directory (for cookie jars). In the
+commands, `localhost:8080` becomes the server's address. The commands of one session run in one
+bash, one after the other, so variables carry over.
+
+Expected output is compared line by line, exactly, but for two placeholder rules, which the
+documentation may use where an answer depends on the time or on chance:
+  - `...` matches any text within a line (a session token, a long message);
+  - the value of "next_run" or "slot" (an integer) matches any integer; the same number written
+    twice in one session must be the same number both times.
+Lines that start with "$ curl" outside a ```sh block are an error: every curl session of the
+documentation is checked.
+
+It also checks that the documentation stands alone in a clone: every relative link of README.md
+and docs/**/*.md names a file or directory inside the repository.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PASSWORD = 'secret'
+
+
+def sessions(path):
+    """Yields (line number, [(command, [expected lines])]) for each ```sh block with commands."""
+    lines = open(path, encoding='utf-8').read().split('\n')
+    i = 0
+    problems = []
+    while i < len(lines):
+        fence = re.match(r'^(\s*)```(\S*)\s*$', lines[i])
+        if not fence:
+            if lines[i].lstrip().startswith('$ curl'):
+                problems.append(f'{path}:{i + 1}: a curl session outside a ```sh block')
+            i += 1
+            continue
+        indent, lang = fence.group(1), fence.group(2)
+        start = i + 1
+        i += 1
+        body = []
+        while i < len(lines) and not re.match(r'^\s*```\s*$', lines[i]):
+            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            i += 1
+        i += 1
+        if not any(l.startswith('$ ') for l in body):
+            continue
+        if lang != 'sh':
+            if any(l.startswith('$ curl') for l in body):
+                problems.append(f'{path}:{start}: a curl session in a ```{lang} block, not ```sh')
+            continue
+        cmds = []
+        k = 0
+        while k < len(body):
+            if not body[k].startswith('$ '):
+                if cmds:
+                    cmds[-1][1].append(body[k])
+                k += 1
+                continue
+            cmd = body[k][2:]
+            while cmd.endswith('\\') and k + 1 < len(body):
+                k += 1
+                cmd += '\n' + body[k]
+            cmds.append((cmd, []))
+            k += 1
+        yield start, cmds, problems
+        problems = []
+    if problems:
+        yield None, None, problems
+
+
+def start_server(binary, data):
+    env = dict(os.environ, JOBS_DEMO_PASSWORD=PASSWORD)
+    out = open(os.path.join(data, 'server.out'), 'w')
+    err = open(os.path.join(data, 'server.err'), 'w')
+    proc = subprocess.Popen([binary, '--listen', '127.0.0.1:0', '--data', os.path.join(data, 'd'),
+                             '--access-log', 'off'], stdout=out, stderr=err, env=env)
+    deadline = time.monotonic() + 60  # generous: a loaded sanitizer build
+    while time.monotonic() < deadline:
+        text = open(os.path.join(data, 'server.out')).read()
+        m = re.search(r'listening on http://127\.0\.0\.1:(\d+)', text)
+        if m:
+            return proc, int(m.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError('jobs-server did not start: ' + open(os.path.join(data, 'server.err')).read())
+
+
+def stop_server(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return -1
+
+
+def matcher(expected, bound):
+    """A regular expression for one expected line, and the placeholder numbers it binds."""
+    out, names = '', []
+    pos = 0
+    for m in re.finditer(r'\.\.\.|("(?:next_run|slot)":)(\d+)', expected):
+        out += re.escape(expected[pos:m.start()])
+        if m.group(0) == '...':
+            out += '.*?'
+        else:
+            out += re.escape(m.group(1))
+            num = m.group(2)
+            if num in bound:
+                out += re.escape(bound[num])
+            elif num in names:
+                out += f'(?P=n{num})'
+            else:
+                out += f'(?P<n{num}>\\d+)'
+                names.append(num)
+        pos = m.end()
+    out += re.escape(expected[pos:])
+    return re.compile(out), names
+
+
+def run_session(binary, path, start, cmds):
+    tmp = tempfile.mkdtemp(prefix='jobs-doc-')
+    proc = None
+    try:
+        proc, port = start_server(binary, tmp)
+        work = os.path.join(tmp, 'cwd')
+        os.mkdir(work)
+        script = ['set -u']
+        for n, (cmd, _) in enumerate(cmds):
+            script.append(cmd.replace('localhost:8080', f'127.0.0.1:{port}'))
+            script.append(f"printf '\\n<<<end {n}>>>\\n'")
+        res = subprocess.run(['bash', '-c', '\n'.join(script)], cwd=work, capture_output=True,
+                             text=True, timeout=300)
+        outputs = re.split(r'\n<<<end \d+>>>\n', res.stdout)
+        failures = []
+        bound = {}
+        for n, (cmd, expected) in enumerate(cmds):
+            got = outputs[n] if n < len(outputs) else '<no output: the session stopped>'
+            got_lines = got.replace('\r', '').split('\n')
+            while got_lines and got_lines[-1] == '':
+                got_lines.pop()
+            want = list(expected)
+            while want and want[-1].strip() == '':
+                want.pop()
+            ok = len(got_lines) == len(want)
+            for w, g in zip(want, got_lines):
+                rx, names = matcher(w, bound)
+                m = rx.fullmatch(g)
+                if not m:
+                    ok = False
+                    break
+                for num in names:
+                    bound[num] = m.group(f'n{num}')
+            if not ok:
+                failures.append(f'{path}:{start}: `{cmd}`\n  expected:\n    ' +
+                                '\n    '.join(want) + '\n  got:\n    ' + '\n    '.join(got_lines))
+                break  # what follows depends on this answer
+        if res.stderr.strip():
+            failures.append(f'{path}:{start}: the session wrote to stderr:\n{res.stderr}')
+        return failures
+    finally:
+        if proc is not None and stop_server(proc) != 0:
+            print(f'{path}:{start}: jobs-server did not exit cleanly', file=sys.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_links(root):
+    """Relative links of README.md and docs/**/*.md that leave the repository or name nothing."""
+    problems = []
+    docs = [os.path.join(root, 'README.md')]
+    for d, _, files in os.walk(os.path.join(root, 'docs')):
+        docs += [os.path.join(d, f) for f in files if f.endswith('.md')]
+    for doc in docs:
+        text = open(doc, encoding='utf-8').read()
+        for m in re.finditer(r'\]\(([^)\s]+)\)', text):
+            target = m.group(1).split('#')[0]
+            if not target or re.match(r'^[a-z]+:', target):
+                continue  # an anchor in the page, or a URL
+            path = os.path.realpath(os.path.join(os.path.dirname(doc), target))
+            line = text.count('\n', 0, m.start()) + 1
+            rel = os.path.relpath(doc, root)
+            if os.path.commonpath([path, root]) != root:
+                problems.append(f'{rel}:{line}: the link {m.group(1)} leaves the repository')
+            elif not os.path.exists(path):
+                problems.append(f'{rel}:{line}: the link {m.group(1)} names nothing')
+    return problems
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary = os.path.realpath(sys.argv[1])
+    root = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
+    failures, count = check_links(root), 0
+    for doc in sys.argv[2:]:
+        for start, cmds, problems in sessions(doc):
+            failures += problems
+            if cmds is None:
+                continue
+            count += 1
+            failed = run_session(binary, doc, start, cmds)
+            failures += failed
+            print(f'{doc}:{start}: {len(cmds)} commands:', 'FAILED' if failed else 'ok')
+    sys.stdout.flush()
+    for f in failures:
+        print('FAIL: ' + f, file=sys.stderr)
+    if count == 0:
+        print('FAIL: no session found', file=sys.stderr)
+        return 1
+    print(f'{count} sessions checked')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,445 @@
+/* The Kragle profile (issue 12): every route also under /api/v1, where a client written against
+ * the original service's documentation works unchanged - every fault HTTP 500 with the
+ * documented message, creates answered 200, inline authentication. The requests here are the
+ * examples of the original's pages (Authentication, Jobs, Schedules, Faults, the full example),
+ * sent as they are written there, with the user and password of the full example. The
+ * unprefixed routes keep their own statuses (checked side by side). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "harness.h"
+
+static server srv;
+static char tok[128];  /* SandbenderCa's session, from /api/v1/authenticate */
+static char auth[160]; /* "C:<tok>": the cookie, as the full example sends it */
+static char bob[160];  /* "B:<bob's token>" */
+
+static void call(resp *r, const char *method, const char *path, const char *a, const char *body)
+{
+    request_to(r, &srv, method, path, a, body, body ? strlen(body) : 0);
+}
+
+/* The answer must be exactly `status` and `body`. */
+#define EXACT(st_, want_, method_, path_, a_, body_)                                          \
+    do {                                                                                       \
+        resp r_;                                                                               \
+        call(&r_, (method_), (path_), (a_), (body_));                                          \
+        if (r_.status != (st_) || strcmp(r_.body, (want_)) != 0)                               \
+            fail_msg("%s %s: expected %d %s, got %ld %s", (method_), (path_), (st_), (want_),  \
+                     r_.status, r_.body);                                                      \
+        resp_free(&r_);                                                                        \
+    } while (0)
+
+/* A fault of the profile: HTTP 500, {"code":N,"msg":<documented text>, "detail": ...}. */
+static void kragle_fault(int code, const char *msg, const char *method, const char *path,
+                         const char *a, const char *body)
+{
+    char want[512];
+    resp r;
+
+    call(&r, method, path, a, body);
+    snprintf(want, sizeof want, "{\"code\":%d,\"msg\":\"%s\",\"detail\":\"", code, msg);
+    if (r.status != 500 || strncmp(r.body, want, strlen(want)) != 0)
+        fail_msg("%s %s: expected 500 %s..., got %ld %s", method, path, want, r.status, r.body);
+    assert_non_null(strstr(r.headers, "HTTP/1.1 500 Internal Server Error\r\n"));
+    resp_free(&r);
+}
+
+static long id_of(const resp *r)
+{
+    long id = 0;
+
+    assert_int_equal(sscanf(r->body, "{\"id\":%ld}", &id), 1);
+    return id;
+}
+
+static int group_setup(void **state)
+{
+    char bt[128];
+
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(srv.dir, sizeof srv.dir, "/tmp/jobs-kragle-XXXXXX");
+    if (!mkdtemp(srv.dir))
+        return -1;
+    if (add_user(srv.dir, "SandbenderCa", "sandbender@example.org", "itsapassword") != 0 ||
+        add_user(srv.dir, "bob", NULL, "bob-pw") != 0 ||
+        add_user(srv.dir, "carol", NULL, "carol-pw") != 0 || start_server(&srv, NULL) != 0) {
+        stop_server(&srv);
+        return -1;
+    }
+    login_to(&srv, bt, sizeof bt, "bob", "bob-pw");
+    snprintf(bob, sizeof bob, "B:%s", bt);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    stop_server(&srv);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* The Authentication page and the full example's first step: POST /api/v1/authenticate with
+ * username (or email) and password; 200 {"code":0,"user_id":N} and the auth_tkt cookie. */
+static void test_authenticate(void **state)
+{
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/authenticate", NULL,
+         "{\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}");
+    EXPECT(&r, 200, "{\"code\":0,\"user_id\":1}");
+    token_from(tok, sizeof tok, &r);
+    snprintf(auth, sizeof auth, "C:%s", tok);
+    resp_free(&r);
+    /* Email instead of username; both: the username is used. */
+    EXACT(200, "{\"code\":0,\"user_id\":1}", "POST", "/api/v1/authenticate", NULL,
+          "{\"email\": \"sandbender@example.org\", \"password\": \"itsapassword\"}");
+    EXACT(200, "{\"code\":0,\"user_id\":1}", "POST", "/api/v1/authenticate", NULL,
+          "{\"username\": \"SandbenderCa\", \"email\": \"nobody@example.org\", "
+          "\"password\": \"itsapassword\"}");
+    /* The overview's POST /api/v1/login is the same route. */
+    EXACT(200, "{\"code\":0,\"user_id\":1}", "POST", "/api/v1/login", NULL,
+          "{\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}");
+    /* Code 3, as a 500. */
+    kragle_fault(3, "That user does not exist or the specified password is incorrect.", "POST",
+                 "/api/v1/authenticate", NULL,
+                 "{\"username\": \"SandbenderCa\", \"password\": \"wrong\"}");
+    /* Unprefixed, a wrong password stays 401; /login is not a route there. */
+    {
+        resp u;
+        call(&u, "POST", "/authenticate", NULL, "{\"username\":\"bob\",\"password\":\"no\"}");
+        EXPECT(&u, 401, "{\"code\":3,\"msg\":\"unknown user or wrong password\"}");
+        resp_free(&u);
+        call(&u, "POST", "/login", NULL, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
+        EXPECT(&u, 404, "{\"code\":101,");
+        resp_free(&u);
+    }
+}
+
+/* The Schedules page: GET /schedules without authentication, byid, POST with a config (200
+ * {"id"}), PUT answering the schedule. */
+static void test_schedules(void **state)
+{
+    resp r;
+    long id;
+    char path[64], want[256];
+
+    (void)state;
+    call(&r, "GET", "/api/v1/schedules", NULL, NULL);
+    EXPECT(&r, 200, "{\"count\":5,\"pagesize\":10,\"page\":1,\"schedules\":[{\"id\":1,");
+    resp_free(&r);
+    EXACT(200, "{\"id\":4,\"owner\":0,\"name\":\"hourly\",\"once\":false,\"config\":{\"period\":3600}}",
+          "GET", "/api/v1/schedules/byid/4", NULL, NULL);
+    /* Schedules say whose they are; a built-in one cannot be changed (403, here 500). */
+    EXACT(500, "{\"code\":111,\"msg\":\"schedule 4 is public (built in) and cannot be changed\"}",
+          "PUT", "/api/v1/schedules/4", auth, "{\"name\": \"mine\"}");
+    EXACT(403, "{\"code\":111,\"msg\":\"schedule 4 is public (built in) and cannot be changed\"}",
+          "PUT", "/schedules/4", auth, "{}");
+    call(&r, "POST", "/api/v1/schedules", auth,
+         "{\"config\": {\"period\": 7200}, \"name\": \"every two hours\"}");
+    EXPECT(&r, 200, "{\"id\":");
+    id = id_of(&r);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/schedules/%ld", id);
+    call(&r, "PUT", path, auth, "{\"config\": {\"timestamp\": 1767225600}, \"once\": true}");
+    snprintf(want, sizeof want, "\"owner\":1,\"name\":\"every two hours\",\"once\":true,"
+             "\"config\":{\"timestamp\":1767225600}}");
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+    kragle_fault(26, "The specified config element for the Schedule you are trying to create is "
+                     "invalid.",
+                 "POST", "/api/v1/schedules", auth, "{\"config\": {\"period\": 5}}");
+    kragle_fault(1, "You have made a bad request - Please check your query params and try again.",
+                 "GET", "/api/v1/schedules?page=abc", NULL, NULL);
+    /* Unprefixed: the create is 201. */
+    call(&r, "POST", "/schedules", auth, "{\"config\": {\"period\": 600}}");
+    EXPECT(&r, 201, "{\"id\":");
+    resp_free(&r);
+}
+
+/* The Jobs page, route by route, and the faults a job can meet. */
+static void test_jobs(void **state)
+{
+    resp r;
+    long stack, job, job2, sched;
+    char path[96], body[256], want[512];
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"delicious to hipchat\"}");
+    EXPECT(&r, 200, "{\"id\":");
+    stack = id_of(&r);
+    resp_free(&r);
+    /* POST /jobs: schedule_id and stack_id required, name and enabled optional; 200 {"id"}. */
+    snprintf(body, sizeof body,
+             "{\"schedule_id\": 3, \"stack_id\": %ld, \"name\": \"links\", \"enabled\": true}",
+             stack);
+    call(&r, "POST", "/api/v1/jobs", auth, body);
+    EXPECT(&r, 200, "{\"id\":");
+    job = id_of(&r);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"schedule_id\": 4, \"stack_id\": %ld}", stack);
+    call(&r, "POST", "/api/v1/jobs", auth, body);
+    EXPECT(&r, 200, "{\"id\":");
+    job2 = id_of(&r);
+    resp_free(&r);
+    /* GET /jobs: the page. */
+    call(&r, "GET", "/api/v1/jobs?page=1", auth, NULL);
+    snprintf(want, sizeof want, "{\"count\":2,\"pagesize\":10,\"page\":1,\"jobs\":[{\"id\":%ld,"
+             "\"name\":\"links\",\"stack\":%ld,\"schedule\":3,\"next_run\":", job, stack);
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+    /* byid and byname. */
+    snprintf(path, sizeof path, "/api/v1/jobs/byid/%ld", job2);
+    snprintf(want, sizeof want, "{\"id\":%ld,\"name\":null,\"stack\":%ld,\"schedule\":4,"
+             "\"next_run\":null,\"do_run\":false,\"do_del\":false}", job2, stack);
+    EXACT(200, want, "GET", path, auth, NULL);
+    call(&r, "GET", "/api/v1/jobs/byname/links", auth, NULL);
+    snprintf(want, sizeof want, "{\"id\":%ld,\"name\":\"links\"", job);
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+    /* PUT: optional keys, the job with its owner. */
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld", job2);
+    snprintf(want, sizeof want, "{\"id\":%ld,\"owner\":1,\"name\":\"second\",\"stack\":%ld,"
+             "\"schedule\":4,\"next_run\":null,\"do_run\":false,\"do_del\":false}", job2, stack);
+    EXACT(200, want, "PUT", path, auth, "{\"name\": \"second\"}");
+    /* DELETE: an inactive job is deleted, an active one queued. */
+    snprintf(want, sizeof want, "{\"deleted\":%ld}", job2);
+    EXACT(200, want, "DELETE", path, auth, NULL);
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld", job);
+    snprintf(want, sizeof want, "{\"queued_for_deletion\":%ld}", job);
+    EXACT(200, want, "DELETE", path, auth, NULL);
+
+    /* The faults, each a 500 with the Faults page's text. */
+    snprintf(path, sizeof path, "/api/v1/jobs/byid/%ld", job2);
+    kragle_fault(6, "The specified object does not exist.", "GET", path, auth, NULL);
+    snprintf(path, sizeof path, "/api/v1/jobs/byid/%ld", job);
+    kragle_fault(6, "The specified object does not exist.", "GET", path, bob, NULL);
+    kragle_fault(1, "You have made a bad request - Please check your query params and try again.",
+                 "GET", "/api/v1/jobs/byid/x", auth, NULL);
+    kragle_fault(2, "Your request body contained invalid or inappropriate JSON - please check "
+                    "your request and try again.",
+                 "POST", "/api/v1/jobs", auth, "{\"schedule_id\": ");
+    kragle_fault(4, "Your json request payload is inappropriate for the requested operation.",
+                 "POST", "/api/v1/jobs", auth, "{\"schedule_id\": 1}");
+    snprintf(body, sizeof body, "{\"schedule_id\": 3, \"stack_id\": %ld, \"name\": \"links\"}",
+             stack);
+    kragle_fault(12, "The named Job already exists.", "POST", "/api/v1/jobs", auth, body);
+    kragle_fault(24, "The specified Stack used in your Job does not exist, or does not belong to "
+                     "you and is not public.",
+                 "POST", "/api/v1/jobs", auth, "{\"schedule_id\": 3, \"stack_id\": 999}");
+    snprintf(body, sizeof body, "{\"schedule_id\": 999, \"stack_id\": %ld}", stack);
+    kragle_fault(25, "The specified Schedule used in your Job does not exist, or does not belong "
+                     "to you and is not public.",
+                 "POST", "/api/v1/jobs", auth, body);
+    /* 27: a schedule a job uses cannot change. */
+    call(&r, "POST", "/api/v1/schedules", auth, "{\"config\": {\"period\": 600}}");
+    sched = id_of(&r);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"schedule_id\": %ld, \"stack_id\": %ld}", sched, stack);
+    call(&r, "POST", "/api/v1/jobs", auth, body);
+    EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/schedules/%ld", sched);
+    kragle_fault(27, "The Schedule you are trying to update still has Jobs which reference it - "
+                     "cannot update!",
+                 "PUT", path, auth, "{\"config\": {\"period\": 900}}");
+    /* Our extensions keep our message, also as a 500. */
+    EXACT(500, "{\"code\":100,\"msg\":\"not authenticated\"}", "GET", "/api/v1/jobs", NULL, NULL);
+    EXACT(500, "{\"code\":101,\"msg\":\"no such route\"}", "GET", "/api/v1/nothing", auth, NULL);
+    EXACT(500, "{\"code\":102,\"msg\":\"method not allowed\"}", "DELETE", "/api/v1/schedules",
+          auth, NULL);
+    /* A body over 64 KiB is refused before the handler runs: a 500 here too. */
+    {
+        size_t n = 70 * 1024;
+        char *big = malloc(n + 1);
+        assert_non_null(big);
+        memset(big, ' ', n);
+        big[n] = '\0';
+        big[0] = '{';
+        big[n - 1] = '}';
+        call(&r, "POST", "/api/v1/jobs", auth, big);
+        EXPECT(&r, 500, "{\"code\":103,");
+        resp_free(&r);
+        call(&r, "POST", "/jobs", auth, big);
+        EXPECT(&r, 413, "{\"code\":103,");
+        resp_free(&r);
+        free(big);
+    }
+    /* "/api/v1" alone, and other versions, are no routes: the unprefixed 404. */
+    EXACT(404, "{\"code\":101,\"msg\":\"no such route\"}", "GET", "/api/v1", auth, NULL);
+    EXACT(404, "{\"code\":101,\"msg\":\"no such route\"}", "GET", "/api/v2/jobs", auth, NULL);
+    /* Unprefixed, the same faults keep their statuses and messages. */
+    EXACT(404, "{\"code\":6,\"msg\":\"job 999 not found\"}", "GET", "/jobs/byid/999", auth, NULL);
+    call(&r, "GET", "/jobs", NULL, NULL);
+    EXPECT(&r, 401, "{\"code\":100,\"msg\":\"not authenticated\"}");
+    resp_free(&r);
+}
+
+/* The full example, as far as it concerns what libjobs keeps: authenticate with the JSON
+ * content type, keep the cookie, and use it for the next requests. */
+static void test_full_example(void **state)
+{
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/authenticate", NULL,
+         "{\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}");
+    EXPECT(&r, 200, "{\"code\":0,\"user_id\":1}");
+    assert_non_null(strstr(r.headers, "Set-Cookie: auth_tkt="));
+    resp_free(&r);
+    /* "Job and Schedule operations will be left as an exercise for the reader": list the
+     * schedules, then make a job of a stack on one. */
+    call(&r, "GET", "/api/v1/schedules", auth, NULL);
+    EXPECT(&r, 200, "\"schedules\":[");
+    resp_free(&r);
+    call(&r, "POST", "/api/v1/blockstacks", auth,
+         "{\"name\": \"Send Delicious links to my coworkers on HipChat\"}");
+    EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+}
+
+/* The count of a user's jobs, through their session or bearer token `a`. */
+static long job_count(const char *a)
+{
+    long n = -1;
+    resp r;
+
+    call(&r, "GET", "/jobs", a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(sscanf(r.body, "{\"count\":%ld,", &n), 1);
+    resp_free(&r);
+    return n;
+}
+
+/* Inline authentication (the API Reference's overview): {"auth": {...}, "payload": ...}
+ * authenticates one request, without a session; the payload is the route's body. */
+static void test_inline_auth(void **state)
+{
+    resp r;
+    long stack, before;
+    char body[512], want[128];
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+         " \"payload\": {\"name\": \"inline stack\"}}");
+    EXPECT(&r, 200, "{\"id\":");
+    assert_null(strstr(r.headers, "Set-Cookie")); /* no session is started */
+    stack = id_of(&r);
+    resp_free(&r);
+    before = job_count(auth);
+    /* The payload reaches the route byte for byte; email works as on /authenticate. */
+    snprintf(body, sizeof body,
+             "{\"payload\": {\"schedule_id\": 3, \"stack_id\": %ld, \"name\": \"inline\"},"
+             " \"auth\": {\"email\": \"sandbender@example.org\", \"password\": \"itsapassword\"}}",
+             stack);
+    call(&r, "POST", "/api/v1/jobs", NULL, body);
+    EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+    /* Unprefixed too (201), and on a GET, whose body is only the envelope. */
+    snprintf(body, sizeof body,
+             "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+             " \"payload\": {\"schedule_id\": 4, \"stack_id\": %ld}}", stack);
+    call(&r, "POST", "/jobs", NULL, body);
+    EXPECT(&r, 201, "{\"id\":");
+    resp_free(&r);
+    call(&r, "GET", "/api/v1/jobs/byname/inline", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}}");
+    snprintf(want, sizeof want, "\"name\":\"inline\",\"stack\":%ld,\"schedule\":3,", stack);
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+    assert_int_equal(job_count(auth), before + 2);
+
+    /* Refused, and nothing created: wrong password (3), an envelope with another key or an
+     * auth that is not an object (4), a payload the route refuses (4), no payload on a create
+     * (2), and a session of another user beside the credentials (100). */
+    snprintf(body, sizeof body,
+             "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"nope\"},"
+             " \"payload\": {\"schedule_id\": 4, \"stack_id\": %ld}}", stack);
+    kragle_fault(3, "That user does not exist or the specified password is incorrect.", "POST",
+                 "/api/v1/jobs", NULL, body);
+    call(&r, "POST", "/jobs", NULL, body);
+    EXPECT(&r, 401, "{\"code\":3,");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+         " \"payload\": {}, \"extra\": 1}");
+    EXPECT(&r, 400, "{\"code\":4,\"msg\":\"inline authentication: unknown key 'extra'");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL, "{\"auth\": \"SandbenderCa:itsapassword\", \"payload\": {}}");
+    EXPECT(&r, 400, "{\"code\":4,\"msg\":\"inline authentication: 'auth' must be an object\"}");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+         " \"payload\": {\"schedule_id\": 4}}");
+    EXPECT(&r, 400, "{\"code\":4,\"msg\":\"missing required key 'stack_id'");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", NULL,
+         "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}}");
+    EXPECT(&r, 400, "{\"code\":2,");
+    resp_free(&r);
+    call(&r, "POST", "/jobs", bob, body);
+    EXPECT(&r, 401, "{\"code\":3,");
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
+             " \"payload\": {\"schedule_id\": 4, \"stack_id\": %ld}}", stack);
+    call(&r, "POST", "/jobs", bob, body);
+    EXPECT(&r, 401, "{\"code\":100,\"msg\":\"the session and the inline credentials are of "
+                    "different users\"}");
+    resp_free(&r);
+    assert_int_equal(job_count(auth), before + 2);
+}
+
+/* Inline credentials are a login: five wrong ones lock the name as five failed logins do. */
+static void test_inline_auth_throttled(void **state)
+{
+    const char *wrong = "{\"auth\": {\"username\": \"carol\", \"password\": \"x\"}}";
+    const char *right = "{\"auth\": {\"username\": \"carol\", \"password\": \"carol-pw\"}}";
+    resp r;
+
+    (void)state;
+    EXACT(200, "{\"count\":0,\"pagesize\":10,\"page\":1,\"jobs\":[]}", "GET", "/jobs", NULL,
+          right);
+    for (int i = 0; i < 5; i++) {
+        call(&r, "GET", "/jobs", NULL, wrong);
+        EXPECT(&r, 401, "{\"code\":3,");
+        resp_free(&r);
+    }
+    call(&r, "GET", "/jobs", NULL, right);
+    EXPECT(&r, 429, "{\"code\":107,");
+    resp_free(&r);
+    call(&r, "POST", "/authenticate", NULL, "{\"username\":\"carol\",\"password\":\"carol-pw\"}");
+    EXPECT(&r, 429, "{\"code\":107,");
+    resp_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_authenticate),
+        cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_full_example),
+        cmocka_unit_test(test_inline_auth),
+        cmocka_unit_test(test_inline_auth_throttled),
+    };
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s JOBS_SERVER\n", argv[0]);
+        return 2;
+    }
+    server_bin = argv[1];
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
