@@ -382,6 +382,7 @@ static void on_connection_close(const struct mg_connection *cconn)
 
         if (q)
             *q = '\0';
+        res.kragle = srv_route_resolve(path ? path : "/").kragle;
         memset(&req, 0, sizeof req);
         req.method = ri->request_method;
         req.path = path ? path : "/";
