@@ -614,14 +614,23 @@ enum scan_state {
 };
 
 /* Checks that body is exactly one JSON value, nested at most JOBS_JSON_DEPTH_MAX deep, with no
- * \u0000 in any string. Iterative: the depth bound holds before anything recurses. */
+ * \u0000 in any string. Iterative: nothing recurses, whatever the depth. The grammar comes
+ * first: a body that is not JSON (60,000 '[' never closed) is a syntax error, and only a well
+ * formed body that nests too deep is JOBS_EBODY. The open brackets are kept one bit each
+ * ('{' or '['): a body of at most JOBS_JSON_BODY_MAX bytes opens at most that many. */
+#define SCAN_OPEN(d) ((open_bits[(d) / 8] >> ((d) % 8)) & 1u ? '{' : '[')
 static int scan(const char *body, size_t len)
 {
     const unsigned char *s = (const unsigned char *)body;
-    unsigned char open[JOBS_JSON_DEPTH_MAX];
+    unsigned char open_bits[JOBS_JSON_BODY_MAX / 8 + 1];
     enum scan_state state = S_VALUE;
-    size_t pos = 0, nul_at = SIZE_MAX;
-    int depth = 0, rc;
+    size_t pos = 0, nul_at = SIZE_MAX, deep_at = SIZE_MAX;
+    size_t depth = 0;
+    int rc;
+
+    if (len > JOBS_JSON_BODY_MAX)
+        return jobs__error(JOBS_EBODY, "the body is %zu bytes, more than %d", len,
+                           JOBS_JSON_BODY_MAX);
 
     for (;;) {
         unsigned char c;
@@ -640,7 +649,7 @@ static int scan(const char *body, size_t len)
             state = S_VALUE;
             continue;
         }
-        if ((state == S_AFTER && c == (open[depth - 1] == '{' ? '}' : ']')) ||
+        if ((state == S_AFTER && c == (SCAN_OPEN(depth - 1) == '{' ? '}' : ']')) ||
             (state == S_KEY_OR_CLOSE && c == '}') || (state == S_VALUE_OR_CLOSE && c == ']')) {
             pos++;
             depth--;
@@ -649,10 +658,10 @@ static int scan(const char *body, size_t len)
         }
         if (state == S_AFTER) {
             if (c != ',')
-                return syntax_error(pos, open[depth - 1] == '{' ? "expected ',' or '}'"
+                return syntax_error(pos, SCAN_OPEN(depth - 1) == '{' ? "expected ',' or '}'"
                                                                 : "expected ',' or ']'");
             pos++;
-            state = open[depth - 1] == '{' ? S_KEY : S_VALUE;
+            state = SCAN_OPEN(depth - 1) == '{' ? S_KEY : S_VALUE;
             continue;
         }
         if (state == S_KEY || state == S_KEY_OR_CLOSE) {
@@ -665,10 +674,13 @@ static int scan(const char *body, size_t len)
         }
         /* S_VALUE or S_VALUE_OR_CLOSE */
         if (c == '{' || c == '[') {
-            if (depth == JOBS_JSON_DEPTH_MAX)
-                return jobs__error(JOBS_EBODY, "the body is nested deeper than %d levels "
-                                   "(at byte %zu)", JOBS_JSON_DEPTH_MAX, pos);
-            open[depth++] = c;
+            if (depth == JOBS_JSON_DEPTH_MAX && deep_at == SIZE_MAX)
+                deep_at = pos;
+            if (c == '{')
+                open_bits[depth / 8] = (unsigned char)(open_bits[depth / 8] | 1u << depth % 8);
+            else
+                open_bits[depth / 8] = (unsigned char)(open_bits[depth / 8] & ~(1u << depth % 8));
+            depth++;
             pos++;
             state = c == '{' ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
             continue;
@@ -687,11 +699,15 @@ static int scan(const char *body, size_t len)
     }
     if (state != S_DONE)
         return syntax_error(len, "unexpected end of the body");
+    if (deep_at != SIZE_MAX)
+        return jobs__error(JOBS_EBODY, "the body is nested deeper than %d levels (at byte %zu)",
+                           JOBS_JSON_DEPTH_MAX, deep_at);
     if (nul_at != SIZE_MAX)
         return jobs__error(JOBS_EBODY, "a string holds \\u0000 (at byte %zu), which is not "
                            "allowed", nul_at);
     return 0;
 }
+#undef SCAN_OPEN
 
 /* ---- envelopes --------------------------------------------------------------------------- */
 

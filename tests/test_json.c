@@ -751,14 +751,24 @@ static void test_depth_is_bounded(void **state)
     snprintf(body, sizeof(body),
              "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}");
     check_fail(decode(&d, JOB_UPDATE, body), JOBS_EBODY, 4, "nested deeper than 8 levels");
-    /* Far deeper than cJSON's own limit, and never closed: refused at level 9. */
+    /* Far deeper than cJSON's own limit, and never closed: not JSON, so a syntax error (issue
+     * 11: this was fault 4, "nested deeper", which named the wrong problem). */
     deep = malloc(n);
     assert_non_null(deep);
     memset(deep, '[', n);
     deep[0] = '{';
     check_fail(decode_n(&d, JOB_UPDATE, deep, n), JOBS_ESYNTAX, 2, "expected a string key");
     memcpy(deep, "{\"name\":", 8);
-    check_fail(decode_n(&d, JOB_UPDATE, deep, n), JOBS_EBODY, 4, "nested deeper than 8 levels");
+    check_fail(decode_n(&d, JOB_UPDATE, deep, n), JOBS_ESYNTAX, 2, "unexpected end of the body");
+    /* The same depth, closed: well-formed JSON nested too deep, named at the 9th bracket. */
+    memset(deep + 8, '[', 29995);
+    memset(deep + 8 + 29995, ']', 29995);
+    deep[8 + 2 * 29995] = '}';
+    check_fail(decode_n(&d, JOB_UPDATE, deep, 8 + 2 * 29995 + 1), JOBS_EBODY, 4,
+               "nested deeper than 8 levels (at byte 15)");
+    /* Too deep and broken further on: the syntax error wins. */
+    check_fail(decode(&d, JOB_UPDATE, "{\"name\":[[[[[[[[[1]]]]]]]]],}"), JOBS_ESYNTAX, 2,
+               "expected a string key");
     free(deep);
 }
 

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -19,8 +21,12 @@ int srv_make_dir(const char *dir)
 {
     char path[PATH_MAX];
 
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+    /* Room for "/store/lock.mdb" and "/users.tmp" under it too, or they fail later unnamed. */
+    if (strlen(dir) + sizeof "/store/lock.mdb" > sizeof path) {
+        errno = ENAMETOOLONG;
         return -1;
+    }
+    snprintf(path, sizeof path, "%s", dir);
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -31,6 +37,104 @@ int srv_make_dir(const char *dir)
     }
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return -1;
+    return 0;
+}
+
+/* Refuses a directory another user could write in: owned by someone else, or writable by group
+ * or others. There, a symlink or hard link planted under a name the server writes (users.tmp,
+ * store/lock.mdb) would redirect its writes to any file it may write, as root to any file. */
+static int check_dir(const char *path, const struct stat *st)
+{
+    if (!S_ISDIR(st->st_mode)) {
+        fprintf(stderr, "jobs-server: %s is not a directory\n", path);
+        return -1;
+    }
+    if (st->st_uid != geteuid()) {
+        fprintf(stderr, "jobs-server: %s is owned by uid %u, not by this user (uid %u): refusing "
+                        "it, since its owner could redirect the server's writes\n",
+                path, (unsigned)st->st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if (st->st_mode & 022) {
+        fprintf(stderr, "jobs-server: %s is writable by %s (mode %03o): refusing it, since "
+                        "they could redirect the server's writes; run chmod go-w on it\n",
+                path, st->st_mode & 020 ? "its group" : "others", (unsigned)(st->st_mode & 0777));
+        return -1;
+    }
+    return 0;
+}
+
+/* A file the server writes in the data directory: when it exists, a regular file of ours with one
+ * link (not a symlink, not a hard link to a file elsewhere), its mode tightened to 0600. */
+static int check_file(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int fd;
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        fprintf(stderr, "jobs-server: %s/%s: %s\n", dir, name, strerror(ENAMETOOLONG));
+        return -1;
+    }
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : (fprintf(stderr, "jobs-server: %s: %s\n", path,
+                                              strerror(errno)), -1);
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) {
+        fprintf(stderr, "jobs-server: %s is %s: refusing to write through it\n", path,
+                S_ISLNK(st.st_mode) ? "a symbolic link"
+                : !S_ISREG(st.st_mode) ? "not a regular file"
+                : st.st_uid != geteuid() ? "owned by another user"
+                                          : "a hard link to another name");
+        return -1;
+    }
+    if ((st.st_mode & 077) == 0)
+        return 0;
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fchmod(fd, 0600) != 0) {
+        fprintf(stderr, "jobs-server: tightening %s to mode 0600: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+int srv_check_data_dir(const char *dir)
+{
+    static const char *const files[] = {"users", "users.tmp", "store/data.mdb",
+                                        "store/lock.mdb"};
+    char store[PATH_MAX];
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "jobs-server: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (check_dir(dir, &st) != 0)
+        return -1;
+    if (snprintf(store, sizeof store, "%s/store", dir) >= (int)sizeof store) {
+        fprintf(stderr, "jobs-server: %s/store: %s\n", dir, strerror(ENAMETOOLONG));
+        return -1;
+    }
+    if (lstat(store, &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            fprintf(stderr, "jobs-server: %s is a symbolic link: refusing it\n", store);
+            return -1;
+        }
+        if (check_dir(store, &st) != 0)
+            return -1;
+        if ((st.st_mode & 077) && chmod(store, st.st_mode & 0700) != 0) {
+            fprintf(stderr, "jobs-server: tightening %s to mode 0700: %s\n", store,
+                    strerror(errno));
+            return -1;
+        }
+    } else if (errno != ENOENT) {
+        fprintf(stderr, "jobs-server: %s: %s\n", store, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (check_file(dir, files[i]) != 0)
+            return -1;
     return 0;
 }
 
@@ -116,7 +220,10 @@ int srv_cmd_user_add(int argc, char **argv)
         return 1;
     }
     if (srv_make_dir(data) != 0) {
-        fprintf(stderr, "jobs-server: cannot create %s: %s\n", data, strerror(errno));
+        fprintf(stderr, "jobs-server: cannot create the data directory %.200s%s: %s\n", data,
+                strlen(data) > 200 ? "..." : "", strerror(errno));
+    } else if (srv_check_data_dir(data) != 0) {
+        rc = 1;
     } else if (srv_users_open(&users, data) == 0 &&
                srv_users_add(users, &id, name, email, password) == 0) {
         printf("added user %s with id %" PRIu64 "\n", name, id);

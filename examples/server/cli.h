@@ -8,6 +8,12 @@
 /** mkdir -p with mode 0700. 0, or -1 with errno set. */
 int srv_make_dir(const char *dir);
 
+/** Refuses (-1, after a message) a data directory another user could write in (owned by
+ * someone else, or writable by group or others), a store directory likewise or a symlink, and
+ * a symlink, hard link or foreign file under a name the server writes (users, users.tmp,
+ * store/data.mdb, store/lock.mdb); tightens what exists to 0700 (store) and 0600 (files). */
+int srv_check_data_dir(const char *dir);
+
 /** `jobs-server check [--data DIR]`: the exit code. */
 int srv_cmd_check(int argc, char **argv);
 

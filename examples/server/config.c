@@ -19,14 +19,14 @@ void srv_usage(FILE *f)
           "\n"
           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080; port 0: any)\n"
           "  --data DIR             data directory: store and users (default ./var)\n"
-          "  --threads N            worker threads (default 32)\n"
+          "  --threads N            worker threads, one per open connection (default 128)\n"
           "  --tick-interval S      seconds between scheduler ticks (default 1)\n"
           "  --tls-cert FILE        serve HTTPS with this PEM (certificate and key)\n"
           "  --session-ttl S        session lifetime in seconds (default 28800)\n"
           "  --fault-status-500     answer every fault with HTTP 500, as the original service\n"
           "  --no-group-commit      one commit per write, even when writes arrive together\n"
           "                         (for measurements; slower under concurrent writes)\n"
-          "  --request-timeout S    seconds a client may take to send its request (default 30)\n"
+          "  --request-timeout S    seconds a client may take to send its request (default 10)\n"
           "  --max-store-size MIB   cap the store at MIB mebibytes: past it writes answer 507\n"
           "                         (default 0: no cap but the disk)\n"
           "  --access-log FILE      one JSON line per request, appended to FILE (created with\n"
@@ -212,12 +212,12 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
     o->listen = "127.0.0.1:8080";
     o->data = "./var";
     o->tls_cert = NULL;
-    o->threads = 32;
+    o->threads = 128;
     o->tick_interval = 1;
     o->session_ttl = SRV_SESSION_TTL;
     o->fault_status_500 = false;
     o->no_group_commit = false;
-    o->request_timeout = 30;
+    o->request_timeout = 10;
     o->max_store_mib = 0;
     o->access_log = "-";
     o->config = NULL;

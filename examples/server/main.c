@@ -123,11 +123,13 @@ int main(int argc, char **argv)
     app.heartbeat = &heartbeat;
     app.heartbeat_max_age_ms = 1000 * (int64_t)(3 * o.tick_interval > 5 ? 3 * o.tick_interval : 5);
     if (srv_make_dir(o.data) != 0) {
-        fprintf(stderr, "jobs-server: cannot create %s: %s\n", o.data, strerror(errno));
+        fprintf(stderr, "jobs-server: cannot create the data directory %.200s%s: %s\n", o.data,
+                strlen(o.data) > 200 ? "..." : "", strerror(errno));
         return 1;
     }
-    if (snprintf(store_path, sizeof store_path, "%s/store", o.data) >= (int)sizeof store_path)
+    if (srv_check_data_dir(o.data) != 0)
         return 1;
+    snprintf(store_path, sizeof store_path, "%s/store", o.data); /* fits: srv_make_dir checked */
     so.path = store_path;
     if (o.no_group_commit)
         so.flags |= JOBS_STORE_NO_GROUP_COMMIT;
@@ -171,7 +173,12 @@ int main(int argc, char **argv)
         ;
     fprintf(stderr, "jobs-server: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
-    /* The listeners close and the workers finish their requests in flight, then the tick stops. */
+    /* Graceful stop: requests in flight are answered (for 10 s at most) while new ones are
+     * refused with 503; then the listeners close, then the tick stops and the store closes.
+     * civetweb's mg_stop() alone gives up writing an answer once it is called, so a write
+     * committed just before it could lose its answer (issue 11). */
+    if ((rc = srv_server_drain(10)) > 0)
+        fprintf(stderr, "jobs-server: %d request(s) still in flight after 10 s\n", rc);
     srv_server_stop(ctx);
     srv_ticker_stop(&t);
     exit_code = 0;

@@ -1,6 +1,8 @@
 /* The civetweb glue: framing checks, the body, one mg_write per answer, the metrics and the
  * access log of each request. Everything about the HTTP API itself is in handler.c. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,14 @@
 #include "cli.h"
 #include "route.h"
 #include "server.h"
+
+/* The server's state shared by its workers (one server per process). */
+static struct {
+    atomic_int open;      /* connections open: each holds a worker thread */
+    atomic_int in_flight; /* requests between on_request's start and its answer */
+    atomic_bool draining; /* SIGTERM: new requests are refused (503), keep-alive ends */
+    int threads;          /* the workers civetweb has */
+} state;
 
 /* Sends a whole response (status line, headers, body) with one mg_write. The answer to HEAD
  * has the same headers and no body (RFC 9110 9.3.2): a body there would be read by the client
@@ -68,10 +78,32 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
     const char *length = NULL;
     int lengths = 0, encodings = 0;
 
+    int hosts = 0;
+
     *chunked = false;
     if (ri->num_headers >= MG_MAX_HEADERS)
         return "too many header lines (at most 63)";
     for (int i = 0; i < ri->num_headers; i++) {
+        /* RFC 9112 5.1: no whitespace between a field name and its colon. civetweb keeps it in
+         * the name, so "Content-Length : 5" would pass unseen as another header. */
+        if (!ri->http_headers[i].name[0] || ri->http_headers[i].name[strcspn(
+                ri->http_headers[i].name, " \t\r\n\v\f")] != '\0')
+            return "whitespace in a header name, or before its colon";
+        {
+            /* civetweb 1.15 takes "Content-Length : 5" as Content-Length, overwriting the blanks
+             * before the colon with NULs in its buffer, where the name and value point: the
+             * bytes between a name's end and its value are the colon and blanks after it, so a
+             * NUL among them is a blank before the colon. */
+            const char *name = ri->http_headers[i].name, *value = ri->http_headers[i].value;
+            const char *end = name + strlen(name);
+
+            if (value > end && value - end < 16384)
+                for (const char *q = end + 1; q < value; q++)
+                    if (*q == '\0')
+                        return "whitespace before the colon of a header";
+        }
+        if (strcasecmp(ri->http_headers[i].name, "Host") == 0)
+            hosts++;
         if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0) {
             lengths++;
             length = ri->http_headers[i].value;
@@ -84,7 +116,43 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
         return "give the body's length once: one Content-Length or Transfer-Encoding: chunked";
     if (length && !is_length(length))
         return "Content-Length must be decimal digits";
+    /* RFC 9112 3.2: exactly one Host in HTTP/1.1 (HTTP/1.0 may leave it out). */
+    if (hosts > 1 || (hosts == 0 && ri->http_version && strcmp(ri->http_version, "1.0") != 0))
+        return hosts ? "give the Host header once" : "an HTTP/1.1 request needs a Host header";
     return NULL;
+}
+
+/* Whether the Content-Type of a request with a body is JSON: application/json, with no
+ * parameter or a charset of utf-8 (RFC 8259 8.1), case-insensitive; or no Content-Type at all.
+ * Anything else is refused (415): it is what an HTML form on another site sends, which a browser
+ * posts with the user's cookie and without asking the server first (docs/http-api.md, CSRF). */
+static bool is_json_type(const char *v)
+{
+    size_t n;
+
+    if (!v)
+        return true;
+    v += strspn(v, " \t");
+    if (strncasecmp(v, "application/json", 16) != 0)
+        return false;
+    v += 16;
+    v += strspn(v, " \t");
+    if (*v == '\0')
+        return true;
+    if (*v++ != ';')
+        return false;
+    v += strspn(v, " \t");
+    if (strncasecmp(v, "charset=", 8) != 0)
+        return false;
+    v += 8;
+    if (strncasecmp(v, "\"utf-8\"", 7) == 0)
+        n = 7;
+    else if (strncasecmp(v, "utf-8", 5) == 0)
+        n = 5;
+    else
+        return false;
+    v += n;
+    return v[strspn(v, " \t")] == '\0';
 }
 
 /* After an answer was written: counts it in the metrics and writes its access-log line, in one
@@ -125,11 +193,18 @@ static void record(const srv_app *app, const char *method, const char *path, con
     }
 }
 
+static void add_retry_after(srv_response *res)
+{
+    size_t len = strlen(res->headers);
+
+    snprintf(res->headers + len, sizeof res->headers - len, "Retry-After: 5\r\n");
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     srv_app *app = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    const char *bad;
+    const char *bad, *path;
     srv_response res;
     srv_request req;
     struct timespec start;
@@ -140,11 +215,26 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     memset(&res, 0, sizeof res);
-    /* Faults answered before the handler runs (413, 108) follow the profile of the path too:
-     * under /api/v1 they are 500s. */
-    res.kragle = srv_route_resolve(ri->local_uri ? ri->local_uri : "/").kragle;
+    atomic_fetch_add(&state.in_flight, 1);
+    /* Routed and logged as sent: local_uri is cleaned ("x//y" -> "x/y", "p/../q" -> "q"), which
+     * would answer another job than the one named. */
+    path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri ? ri->local_uri : "/";
+    /* Faults answered before the handler runs (413, 108, 415, 503) follow the profile of the
+     * path too: under /api/v1 they are 500s. */
+    res.kragle = srv_route_resolve(path).kragle;
+    if (atomic_load(&state.draining)) {
+        srv_fault(&res, app, SRV_FAULT_STOPPING, "the server is stopping; try again shortly");
+        add_retry_after(&res);
+        goto out;
+    }
     if ((bad = framing_fault(&chunked, ri)) != NULL) {
         srv_fault(&res, app, SRV_FAULT_MALFORMED, bad);
+        goto out;
+    }
+    if ((chunked || ri->content_length > 0) &&
+        !is_json_type(mg_get_header(conn, "Content-Type"))) {
+        srv_fault(&res, app, SRV_FAULT_MEDIA_TYPE,
+                  "the body must be JSON: send Content-Type: application/json (or none)");
         goto out;
     }
     /* Bodies over the limit are refused unread: by Content-Length, or while reading a
@@ -179,7 +269,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 
     memset(&req, 0, sizeof req);
     req.method = ri->request_method;
-    req.path = ri->local_uri ? ri->local_uri : "/";
+    req.path = path;
     req.query = ri->query_string;
     req.cookie = mg_get_header(conn, "Cookie");
     req.authorization = mg_get_header(conn, "Authorization");
@@ -193,12 +283,19 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 out:
     /* civetweb would otherwise read and discard the rest of a refused body, and keep the
      * connection even when it cannot tell where the next request starts. */
+    /* Each open connection holds a worker, also while it idles between keep-alive requests:
+     * when most workers are taken, or the server is stopping, the connection is closed after
+     * its answer so that its worker serves someone else. */
+    if (!close && (atomic_load(&state.draining) ||
+                   atomic_load(&state.open) * 4 >= state.threads * 3))
+        close = true;
     if (close)
         mg_disable_connection_keep_alive(conn);
     is_head = strcmp(ri->request_method, "HEAD") == 0;
     send_response(conn, &res, close, is_head);
-    record(app, ri->request_method, ri->local_uri ? ri->local_uri : "/", ri->remote_addr, &res,
-           &start, is_head ? 0 : res.body_len);
+    atomic_fetch_sub(&state.in_flight, 1);
+    record(app, ri->request_method, path, ri->remote_addr, &res, &start,
+           is_head ? 0 : res.body_len);
     status = res.status;
     srv_response_free(&res);
     if (body)
@@ -221,6 +318,8 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     memset(&res, 0, sizeof res);
+    /* Answered: on_connection_close must not answer this request again. */
+    mg_set_user_connection_data(conn, (void *)&state);
     snprintf(text, sizeof text, "malformed HTTP request (%s)", msg);
     srv_fault(&res, app, status >= 500 && status != 505 ? SRV_FAULT_INTERNAL : SRV_FAULT_MALFORMED,
               text);
@@ -230,6 +329,85 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
     record(app, NULL, NULL, ri ? ri->remote_addr : NULL, &res, &start, res.body_len);
     srv_response_free(&res);
     return 0;
+}
+
+/* A connection opens: it has a worker thread until it closes. */
+static int on_init_connection(const struct mg_connection *conn, void **conn_data)
+{
+    (void)conn;
+    *conn_data = NULL;
+    atomic_fetch_add(&state.open, 1);
+    return 0;
+}
+
+/* A connection closes. civetweb 1.15 answers nothing, and calls no handler, for a request whose
+ * target it does not take as local: `OPTIONS *` and an absolute-form target naming another port
+ * (GET http://host/jobs, RFC 9112 3.2.2, which a server must accept). The connection is still
+ * open here, and the request parsed: such a request is answered now, like any other, and the
+ * connection then closes. (civetweb itself serves an absolute-form target naming its own port,
+ * enable_auth_domain_check being off, through on_request.) */
+static void on_connection_close(const struct mg_connection *cconn)
+{
+    struct mg_connection *conn = (struct mg_connection *)(uintptr_t)cconn;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const srv_app *app = mg_get_user_data(mg_get_context(conn));
+    const char *target, *p;
+    struct timespec start;
+    srv_response res;
+
+    atomic_fetch_sub(&state.open, 1);
+    if (!ri || !ri->request_method || !ri->request_uri || ri->local_uri || !app ||
+        mg_get_user_connection_data(conn))
+        return;
+    target = ri->request_uri;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    memset(&res, 0, sizeof res);
+    if (strcmp(target, "*") == 0) {
+        if (strcmp(ri->request_method, "OPTIONS") == 0) {
+            char *json = strdup("{\"code\":0}");
+            snprintf(res.headers, sizeof res.headers, "Allow: GET, HEAD, POST, PUT, DELETE\r\n");
+            res.status = json ? 200 : 500;
+            res.body = json;
+            res.body_len = json ? strlen(json) : 0;
+        } else {
+            srv_fault(&res, app, SRV_FAULT_NOROUTE, "the target * is for OPTIONS only");
+        }
+    } else if ((p = strstr(target, "://")) && (p = strchr(p + 3, '/'))) {
+        /* Absolute form: answered as its path, the authority ignored (this server has one
+         * host). Its body, if any, is not read here: such a request is answered for what it
+         * names without acting on it, and the client is told to send the origin form. */
+        srv_request req;
+        char *path = strdup(p);
+        char *q = path ? strchr(path, '?') : NULL;
+
+        if (q)
+            *q = '\0';
+        res.kragle = srv_route_resolve(path ? path : "/").kragle;
+        memset(&req, 0, sizeof req);
+        req.method = ri->request_method;
+        req.path = path ? path : "/";
+        req.query = q ? q + 1 : NULL;
+        req.cookie = mg_get_header(conn, "Cookie");
+        req.authorization = mg_get_header(conn, "Authorization");
+        req.is_tls = ri->is_ssl != 0;
+        if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding") ||
+            strcmp(ri->request_method, "GET") != 0)
+            srv_fault(&res, app, SRV_FAULT_MALFORMED,
+                      "an absolute-form target is answered for GET only; send the path alone "
+                      "(origin form) with a Host header");
+        else
+            srv_handle(&res, (srv_app *)(uintptr_t)app, &req);
+        record(app, ri->request_method, req.path, ri->remote_addr, &res, &start, res.body_len);
+        send_response(conn, &res, true, false);
+        free(path);
+        srv_response_free(&res);
+        return;
+    } else {
+        srv_fault(&res, app, SRV_FAULT_MALFORMED, "the request target is not a path");
+    }
+    send_response(conn, &res, true, strcmp(ri->request_method, "HEAD") == 0);
+    record(app, ri->request_method, target, ri->remote_addr, &res, &start, res.body_len);
+    srv_response_free(&res);
 }
 
 static int on_log_message(const struct mg_connection *conn, const char *message)
@@ -267,12 +445,14 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     mg_opts[n++] = "enable_keep_alive";
     mg_opts[n++] = "yes";
     mg_opts[n++] = "keep_alive_timeout_ms";
-    mg_opts[n++] = "5000";
+    mg_opts[n++] = "2000";
     mg_opts[n++] = "request_timeout_ms";
     mg_opts[n++] = request_timeout;
     mg_opts[n++] = "tcp_nodelay";
     mg_opts[n++] = "1";
     mg_opts[n++] = "decode_url";
+    mg_opts[n++] = "no";
+    mg_opts[n++] = "enable_auth_domain_check";
     mg_opts[n++] = "no";
     if (o->tls_cert) {
         mg_opts[n++] = "ssl_certificate";
@@ -282,6 +462,12 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log_message;
     cb.http_error = on_http_error;
+    cb.init_connection = on_init_connection;
+    cb.connection_close = on_connection_close;
+    atomic_init(&state.open, 0);
+    atomic_init(&state.in_flight, 0);
+    atomic_init(&state.draining, false);
+    state.threads = (int)o->threads;
     if (!(ctx = mg_start(&cb, app, mg_opts))) {
         if (o->tls_cert)
             fprintf(stderr, "jobs-server: cannot serve HTTPS on %s with %s (a PEM file with the "
@@ -300,20 +486,37 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     }
     mg_set_request_handler(ctx, "/", on_request, app);
 
+    /* One line per address of --listen (a comma-separated list), in civetweb's order. */
     memset(sp, 0, sizeof sp);
     n = mg_get_server_ports(ctx, 4, sp);
     {
-        char host[256];
-        size_t hl = strcspn(o->listen, ":");
-        const char *colon = strrchr(o->listen, ':');
-        if (colon)
-            hl = (size_t)(colon - o->listen);
-        snprintf(host, sizeof host, "%.*s", (int)hl, o->listen);
-        printf("listening on %s://%s:%d\n", o->tls_cert ? "https" : "http", host,
-               n > 0 ? sp[0].port : 0);
+        const char *a = o->listen;
+
+        for (int i = 0; i < n && *a; i++) {
+            size_t len = strcspn(a, ",");
+            const char *colon = memrchr(a, ':', len);
+            size_t hl = colon ? (size_t)(colon - a) : 0;
+
+            printf("listening on %s://%.*s:%d\n", o->tls_cert ? "https" : "http", (int)hl,
+                   hl ? a : "0.0.0.0", sp[i].port);
+            a += len;
+            a += *a == ',';
+        }
         fflush(stdout);
     }
     return ctx;
+}
+
+int srv_server_drain(unsigned timeout_s)
+{
+    struct timespec pause = {0, 20 * 1000000};
+    int64_t until = srv_monotonic_ms() + 1000 * (int64_t)timeout_s;
+    int left;
+
+    atomic_store(&state.draining, true);
+    while ((left = atomic_load(&state.in_flight)) > 0 && srv_monotonic_ms() < until)
+        nanosleep(&pause, NULL);
+    return left;
 }
 
 void srv_server_stop(struct mg_context *ctx)

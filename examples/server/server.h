@@ -13,6 +13,11 @@ struct mg_context;
  * message when it cannot. Stop with srv_server_stop(). */
 struct mg_context *srv_server_start(srv_app *app, const srv_options *o);
 
+/** The first step of a graceful stop: from now on a new request is refused (503, fault 114,
+ * Retry-After) and every answer closes its connection; returns when the requests in flight have
+ * been answered, or after `timeout_s` seconds, with how many were still in flight. */
+int srv_server_drain(unsigned timeout_s);
+
 /** Closes the listeners and waits for the requests in flight to be answered. */
 void srv_server_stop(struct mg_context *ctx);
 

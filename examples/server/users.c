@@ -204,7 +204,12 @@ static int save(srv_users *u)
     if (!tmp)
         return -1;
     snprintf(tmp, len, "%s.tmp", u->path);
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+    /* A new file, never one that is there: a leftover users.tmp (or a symlink planted under its
+     * name) is removed first (unlink removes a link, not its target), and O_EXCL | O_NOFOLLOW
+     * refuse whatever appears in between instead of writing through it. */
+    if (unlink(tmp) != 0 && errno != ENOENT)
+        goto out;
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
         !(f = fdopen(fd, "w")))
         goto out;
     fd = -1;

@@ -236,7 +236,7 @@ static const bad_request bad_requests[] = {
     ROW("POST", "/schedules", "{\"config\":{\"period\":59}}", 400, 26),
     /* nesting and size */
     GEN("POST", "/jobs", G_DEEP, 400, 4),
-    GEN("POST", "/blockstacks", G_DEEP_OPEN, 400, 4),
+    GEN("POST", "/blockstacks", G_DEEP_OPEN, 400, 2), /* not JSON: fault 2 (issue 11) */
     GEN("POST", "/jobs", G_MEGA, 413, 103),
     GEN("POST", "/blockstacks", G_64K_SYNTAX, 400, 2),
     GEN("POST", "/blockstacks", G_64K_PLUS1, 413, 103),
@@ -607,6 +607,7 @@ static long perform(CURL *c, const char *method, const char *url, const char *au
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        h = curl_slist_append(h, "Content-Type: application/json"); /* else a form's type: 415 */
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (curl_easy_perform(c) == CURLE_OK)

@@ -677,6 +677,7 @@ static void *login_many(void *arg)
 {
     static const char body[] = "{\"username\":\"bob\",\"password\":\"" BOB_PW "\"}";
     login_worker *w = arg;
+    struct curl_slist *json_type;
     CURL *c = curl_easy_init();
     char url[64];
 
@@ -688,6 +689,9 @@ static void *login_many(void *arg)
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    /* curl's default for POSTFIELDS is a form's type, which jobs-server refuses (415). */
+    json_type = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, json_type);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_cookie);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
@@ -701,6 +705,7 @@ static void *login_many(void *arg)
             !w->tok[i][0])
             w->failed++;
     }
+    curl_slist_free_all(json_type);
     curl_easy_cleanup(c);
     return NULL;
 }
