@@ -185,7 +185,7 @@ static void test_targets_framing_and_content_type(void **state)
                      "Bearer %s\r\nContent-Type: %s\r\nContent-Length: 13\r\n\r\n"
                      "{\"name\":\"r%zu\"}", tok, refused[i], i);
             out = exchange(&s, buf);
-            expect_answer(refused[i], out, 415, "\"code\":113");
+            expect_answer(refused[i], out, 415, "\"code\":115");
             free(out);
         }
         for (size_t i = 0; i < sizeof taken / sizeof *taken; i++) {
