@@ -39,7 +39,9 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(THROTTLED, 107, 429)                   /* too many failed logins */                       \
     X(MALFORMED, 108, 400)                   /* framing or headers that cannot be trusted */    \
     X(CHANGED, SRV_LIB_FAULT_ECHANGED, 412)  /* If-Match does not match */                      \
-    X(IDEMPOTENCY, SRV_LIB_FAULT_EIDEMPOTENCY, 422) /* Idempotency-Key reused, other body */
+    X(IDEMPOTENCY, SRV_LIB_FAULT_EIDEMPOTENCY, 422) /* Idempotency-Key reused, other body */ \
+    X(QUOTA, 112, 403)                       /* a per-user quota is reached */                  \
+    X(BUSY, 113, 503)                        /* every login check is taken: retry */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */
 #define SRV__FAULT_ENUM(name, number, status) SRV_FAULT_##name = (number),

@@ -45,7 +45,7 @@ static int setup(void **state)
     assert_int_equal(fx_setup((void **)&o->fx), 0);
     o->app.store = o->fx->store;
     assert_int_equal(srv_users_open(&o->app.users, o->fx->dir), 0);
-    assert_non_null(o->app.sessions = srv_sessions_new());
+    assert_non_null(o->app.sessions = srv_sessions_new(SRV_SESSIONS_PER_USER));
     assert_non_null(o->app.metrics = srv_metrics_new());
     o->app.session_ttl = SRV_SESSION_TTL;
     atomic_init(&o->heartbeat, now_ms());
