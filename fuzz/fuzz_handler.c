@@ -116,7 +116,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(srv_users_add(app.users, &user_id[0], "fuzz", "fuzz@example.org",
                              "fuzz-password") == 0);
     user_id[1] = user_id[0] + 1;
-    FUZZ_CHECK((app.sessions = srv_sessions_new()) != NULL);
+    FUZZ_CHECK((app.sessions = srv_sessions_new(SRV_SESSIONS_PER_USER)) != NULL);
     FUZZ_CHECK((app.metrics = srv_metrics_new()) != NULL);
     app.session_ttl = SRV_SESSION_TTL;
     ensure_sessions();

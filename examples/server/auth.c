@@ -1,42 +1,61 @@
-/* Sessions: a table of SHA-256(token) -> (user, expiry). Storing only the hash means the table
- * never holds a usable token, and lookup compares fixed-size hashes with sodium_memcmp. */
+/* Sessions: a hash table of SHA-256(token) -> (user, expiry). Storing only the hash means the
+ * table never holds a usable token; the hash is uniform and unknown to anyone without the token,
+ * so its first bytes pick the bucket (no one can aim tokens at one bucket), and the entry is
+ * then compared in full with sodium_memcmp.
+ *
+ * Every session is also on two lists: all sessions in the order they started (which is the order
+ * they expire in, since a server gives them one lifetime), so that the expiry sweep pops expired
+ * ones from the front; and its user's sessions oldest first, so that the per-user cap ends the
+ * oldest one. Lookup, create and end are O(1) under the one mutex; the sweep is O(expired). */
 #include "auth.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#define THROTTLE_SLOTS 1024
+#define USER_BUCKETS 4096
 
 typedef struct session {
     unsigned char hash[crypto_hash_sha256_BYTES];
     uint64_t user;
     time_t expires;
+    struct session *chain;            /* next in its bucket */
+    struct session *prev, *next;      /* all sessions, oldest first */
+    struct session *uprev, *unext;    /* its user's sessions, oldest first */
 } session;
 
-typedef struct throttle {
-    char name[256];   /* "" = free slot */
-    time_t first;     /* first failure of the current window */
-    unsigned int fails;
-    time_t locked_until;
-} throttle;
+typedef struct user_list {
+    uint64_t user;
+    size_t n;
+    session *oldest, *newest;
+    struct user_list *chain;
+} user_list;
 
 struct srv_sessions {
     pthread_mutex_t mu;
-    session *v;
-    size_t n, cap;
-    throttle t[THROTTLE_SLOTS];
+    session **buckets;
+    size_t nbuckets; /* a power of two */
+    size_t n;
+    session *oldest, *newest;
+    user_list *users[USER_BUCKETS];
+    unsigned max_per_user;
 };
 
-srv_sessions *srv_sessions_new(void)
+srv_sessions *srv_sessions_new(unsigned max_per_user)
 {
     srv_sessions *s = calloc(1, sizeof *s);
 
-    if (s)
-        pthread_mutex_init(&s->mu, NULL);
+    if (!s)
+        return NULL;
+    s->nbuckets = 256;
+    if (!(s->buckets = calloc(s->nbuckets, sizeof *s->buckets))) {
+        free(s);
+        return NULL;
+    }
+    s->max_per_user = max_per_user;
+    pthread_mutex_init(&s->mu, NULL);
     return s;
 }
 
@@ -44,22 +63,115 @@ void srv_sessions_free(srv_sessions *s)
 {
     if (!s)
         return;
+    for (session *e = s->oldest, *next; e; e = next) {
+        next = e->next;
+        sodium_memzero(e, sizeof *e);
+        free(e);
+    }
+    for (size_t i = 0; i < USER_BUCKETS; i++)
+        for (user_list *u = s->users[i], *next; u; u = next) {
+            next = u->chain;
+            free(u);
+        }
+    free(s->buckets);
     pthread_mutex_destroy(&s->mu);
-    sodium_memzero(s->v, s->cap * sizeof *s->v);
-    free(s->v);
     free(s);
 }
 
-static void purge_expired(srv_sessions *s, time_t now)
+static size_t bucket_of(const srv_sessions *s, const unsigned char *hash)
 {
-    size_t i = 0;
+    uint64_t h;
 
-    while (i < s->n) {
-        if (s->v[i].expires <= now)
-            s->v[i] = s->v[--s->n];
+    memcpy(&h, hash, sizeof h);
+    return (size_t)h & (s->nbuckets - 1);
+}
+
+static user_list **user_slot(srv_sessions *s, uint64_t user)
+{
+    user_list **p = &s->users[(user * 0x9E3779B97F4A7C15u) >> 52 & (USER_BUCKETS - 1)];
+
+    while (*p && (*p)->user != user)
+        p = &(*p)->chain;
+    return p;
+}
+
+/* Unlinks `e` from the bucket, the lists and its user's list, and frees it. */
+static void remove_session(srv_sessions *s, session *e)
+{
+    session **p = &s->buckets[bucket_of(s, e->hash)];
+    user_list **up = user_slot(s, e->user), *u = *up;
+
+    while (*p != e)
+        p = &(*p)->chain;
+    *p = e->chain;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        s->oldest = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        s->newest = e->prev;
+    if (u) {
+        if (e->uprev)
+            e->uprev->unext = e->unext;
         else
-            i++;
+            u->oldest = e->unext;
+        if (e->unext)
+            e->unext->uprev = e->uprev;
+        else
+            u->newest = e->uprev;
+        if (--u->n == 0) {
+            *up = u->chain;
+            free(u);
+        }
     }
+    s->n--;
+    sodium_memzero(e, sizeof *e);
+    free(e);
+}
+
+static size_t sweep(srv_sessions *s, time_t now)
+{
+    size_t n = 0;
+
+    while (s->oldest && s->oldest->expires <= now) {
+        remove_session(s, s->oldest);
+        n++;
+    }
+    return n;
+}
+
+size_t srv_sessions_sweep(srv_sessions *s, time_t now)
+{
+    size_t n;
+
+    pthread_mutex_lock(&s->mu);
+    n = sweep(s, now);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Doubles the buckets when the table holds two sessions a bucket; stays as is when out of
+ * memory (lookups only get slower). */
+static void grow(srv_sessions *s)
+{
+    size_t nb = s->nbuckets * 2;
+    session **b;
+
+    if (s->n < s->nbuckets * 2 || !(b = calloc(nb, sizeof *b)))
+        return;
+    for (size_t i = 0; i < s->nbuckets; i++)
+        for (session *e = s->buckets[i], *next; e; e = next) {
+            uint64_t h;
+            next = e->chain;
+            memcpy(&h, e->hash, sizeof h);
+            e->chain = b[h & (nb - 1)];
+            b[h & (nb - 1)] = e;
+        }
+    free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = nb;
 }
 
 static bool token_hash(unsigned char hash[crypto_hash_sha256_BYTES], const char *token,
@@ -80,57 +192,81 @@ int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t 
                        time_t now, unsigned ttl)
 {
     unsigned char raw[SRV_TOKEN_LEN / 2];
-    session e;
-    int rc = 0;
+    session *e = calloc(1, sizeof *e);
+    user_list **up, *u;
+    size_t b;
 
+    if (!e)
+        return -1;
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(token, SRV_TOKEN_LEN + 1, raw, sizeof raw);
     sodium_memzero(raw, sizeof raw);
-    token_hash(e.hash, token, SRV_TOKEN_LEN);
-    e.user = user_id;
-    e.expires = now + (time_t)ttl;
+    token_hash(e->hash, token, SRV_TOKEN_LEN);
+    e->user = user_id;
+    e->expires = now + (time_t)ttl;
 
     pthread_mutex_lock(&s->mu);
-    purge_expired(s, now);
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        session *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            rc = -1;
-            goto out;
+    sweep(s, now);
+    /* The cap: the user's oldest sessions end (the last one frees the user's list). */
+    while ((u = *user_slot(s, user_id)) != NULL && s->max_per_user && u->n >= s->max_per_user)
+        remove_session(s, u->oldest);
+    if (!u) {
+        if (!(u = calloc(1, sizeof *u))) {
+            pthread_mutex_unlock(&s->mu);
+            free(e);
+            sodium_memzero(token, SRV_TOKEN_LEN + 1);
+            return -1;
         }
-        s->v = v;
-        s->cap = cap;
+        u->user = user_id;
+        up = user_slot(s, user_id);
+        *up = u;
     }
-    s->v[s->n++] = e;
-out:
+    b = bucket_of(s, e->hash);
+    e->chain = s->buckets[b];
+    s->buckets[b] = e;
+    e->prev = s->newest;
+    if (s->newest)
+        s->newest->next = e;
+    else
+        s->oldest = e;
+    s->newest = e;
+    e->uprev = u->newest;
+    if (u->newest)
+        u->newest->unext = e;
+    else
+        u->oldest = e;
+    u->newest = e;
+    u->n++;
+    s->n++;
+    grow(s);
     pthread_mutex_unlock(&s->mu);
-    return rc;
+    return 0;
 }
 
-/* Index of the session with this hash, or -1. Every entry is compared in full. */
-static long find(const srv_sessions *s, const unsigned char *hash)
+/* The session with this hash, or NULL. */
+static session *find(const srv_sessions *s, const unsigned char *hash)
 {
-    long found = -1;
-
-    for (size_t i = 0; i < s->n; i++)
-        if (sodium_memcmp(s->v[i].hash, hash, crypto_hash_sha256_BYTES) == 0)
-            found = (long)i;
-    return found;
+    for (session *e = s->buckets[bucket_of(s, hash)]; e; e = e->chain)
+        if (sodium_memcmp(e->hash, hash, crypto_hash_sha256_BYTES) == 0)
+            return e;
+    return NULL;
 }
 
 uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now)
 {
     unsigned char hash[crypto_hash_sha256_BYTES];
     uint64_t user = 0;
-    long i;
+    session *e;
 
     if (!token || !token_hash(hash, token, len))
         return 0;
     pthread_mutex_lock(&s->mu);
-    i = find(s, hash);
-    if (i >= 0 && s->v[i].expires > now)
-        user = s->v[i].user;
+    if ((e = find(s, hash)) != NULL) {
+        if (e->expires > now)
+            user = e->user;
+        else
+            remove_session(s, e);
+    }
     pthread_mutex_unlock(&s->mu);
     return user;
 }
@@ -141,85 +277,37 @@ bool srv_session_end(srv_sessions *s, const char *token, size_t len)
 {
     unsigned char hash[crypto_hash_sha256_BYTES];
     bool live = false;
-    long i;
+    session *e;
 
     if (!token || !token_hash(hash, token, len))
         return false;
     pthread_mutex_lock(&s->mu);
-    i = find(s, hash);
-    if (i >= 0) {
-        live = s->v[i].expires > time(NULL);
-        s->v[i] = s->v[--s->n];
+    if ((e = find(s, hash)) != NULL) {
+        live = e->expires > time(NULL);
+        remove_session(s, e);
     }
     pthread_mutex_unlock(&s->mu);
     return live;
 }
 
-/* ---- throttling ---------------------------------------------------------------------------- */
-
-/* The slot for `name`; with `create`, a free or the stalest slot is taken over. */
-static throttle *slot(srv_sessions *s, const char *name, bool create, time_t now)
+size_t srv_sessions_count(srv_sessions *s)
 {
-    throttle *free_slot = NULL, *oldest = NULL;
-
-    for (size_t i = 0; i < THROTTLE_SLOTS; i++) {
-        throttle *t = &s->t[i];
-        if (t->name[0] && strcmp(t->name, name) == 0)
-            return t;
-        if (!t->name[0] || (t->locked_until <= now && t->first + SRV_THROTTLE_WINDOW <= now)) {
-            if (!free_slot)
-                free_slot = t;
-        } else if (!oldest || t->first < oldest->first) {
-            oldest = t;
-        }
-    }
-    if (!create)
-        return NULL;
-    if (!free_slot)
-        free_slot = oldest;
-    memset(free_slot, 0, sizeof *free_slot);
-    snprintf(free_slot->name, sizeof free_slot->name, "%s", name);
-    free_slot->first = now;
-    return free_slot;
-}
-
-bool srv_throttle_locked(srv_sessions *s, const char *name, time_t now)
-{
-    throttle *t;
-    bool locked;
+    size_t n;
 
     pthread_mutex_lock(&s->mu);
-    t = slot(s, name, false, now);
-    locked = t && t->locked_until > now;
+    n = s->n;
     pthread_mutex_unlock(&s->mu);
-    return locked;
+    return n;
 }
 
-void srv_throttle_fail(srv_sessions *s, const char *name, time_t now)
+size_t srv_sessions_of(srv_sessions *s, uint64_t user)
 {
-    throttle *t;
+    user_list *u;
+    size_t n;
 
     pthread_mutex_lock(&s->mu);
-    t = slot(s, name, true, now);
-    if (t->first + SRV_THROTTLE_WINDOW <= now) {
-        t->first = now;
-        t->fails = 0;
-    }
-    if (++t->fails >= SRV_THROTTLE_FAILS) {
-        t->locked_until = now + SRV_THROTTLE_WINDOW;
-        t->fails = 0;
-        t->first = now;
-    }
+    u = *user_slot(s, user);
+    n = u ? u->n : 0;
     pthread_mutex_unlock(&s->mu);
-}
-
-void srv_throttle_clear(srv_sessions *s, const char *name)
-{
-    throttle *t;
-
-    pthread_mutex_lock(&s->mu);
-    t = slot(s, name, false, 0);
-    if (t)
-        memset(t, 0, sizeof *t);
-    pthread_mutex_unlock(&s->mu);
+    return n;
 }

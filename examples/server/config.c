@@ -9,6 +9,8 @@
 
 #include "auth.h"
 #include "config.h"
+#include "throttle.h"
+#include "users.h"
 
 void srv_usage(FILE *f)
 {
@@ -31,6 +33,19 @@ void srv_usage(FILE *f)
           "                         (default 0: no cap but the disk)\n"
           "  --access-log FILE      one JSON line per request, appended to FILE (created with\n"
           "                         mode 0600); '-' standard error (default), 'off' none\n"
+          "  --max-sessions-per-user N   live sessions a user may have; a login past it ends\n"
+          "                         their oldest (default 16; 0: no cap)\n"
+          "  --max-jobs-per-user N  quota: creates past it answer 403, fault 112\n"
+          "                         (default 100000; 0: none)\n"
+          "  --max-stacks-per-user N     likewise for stacks (default 1000)\n"
+          "  --max-schedules-per-user N  likewise for schedules (default 1000)\n"
+          "  --login-concurrency N  password checks at once (Argon2id, 64 MiB each); a login\n"
+          "                         past them answers 503 with Retry-After (default 4)\n"
+          "  --login-account-fails N     failed logins per account in a window before the\n"
+          "                         account is locked (default 5)\n"
+          "  --login-address-fails N     failed logins per client address in a window before\n"
+          "                         the address is locked (default 20)\n"
+          "  --login-lock S         the window and the length of a lock, seconds (default 60)\n"
           "  --config FILE          settings from FILE, one 'key = value' a line, the keys\n"
           "                         being these options' names; options given here win\n"
           "  --check-config         print the settings in effect and exit (2 when invalid)\n"
@@ -75,6 +90,15 @@ static const struct setting {
     {"request-timeout", SETTING_UINT, offsetof(srv_options, request_timeout), 1, 3600},
     {"max-store-size", SETTING_UINT, offsetof(srv_options, max_store_mib), 0, 1048576},
     {"access-log", SETTING_TEXT, offsetof(srv_options, access_log), 0, 0},
+    {"max-sessions-per-user", SETTING_UINT, offsetof(srv_options, max_sessions), 0, 1000000},
+    {"max-jobs-per-user", SETTING_UINT, offsetof(srv_options, max_jobs), 0, 1000000000},
+    {"max-stacks-per-user", SETTING_UINT, offsetof(srv_options, max_stacks), 0, 1000000000},
+    {"max-schedules-per-user", SETTING_UINT, offsetof(srv_options, max_schedules), 0,
+     1000000000},
+    {"login-concurrency", SETTING_UINT, offsetof(srv_options, login_concurrency), 1, 64},
+    {"login-account-fails", SETTING_UINT, offsetof(srv_options, login_account_fails), 1, 1000000},
+    {"login-address-fails", SETTING_UINT, offsetof(srv_options, login_address_fails), 1, 1000000},
+    {"login-lock", SETTING_UINT, offsetof(srv_options, login_lock), 1, 86400},
 };
 #define SETTINGS (sizeof settings / sizeof *settings)
 
@@ -220,6 +244,14 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
     o->request_timeout = 10;
     o->max_store_mib = 0;
     o->access_log = "-";
+    o->max_sessions = SRV_SESSIONS_PER_USER;
+    o->max_jobs = 100000;
+    o->max_stacks = 1000;
+    o->max_schedules = 1000;
+    o->login_concurrency = SRV_VERIFY_SLOTS;
+    o->login_account_fails = SRV_THROTTLE_ACCOUNT_FAILS;
+    o->login_address_fails = SRV_THROTTLE_ADDRESS_FAILS;
+    o->login_lock = SRV_THROTTLE_LOCK;
     o->config = NULL;
     o->check_config = false;
     for (int i = 1; i < argc; i++) {

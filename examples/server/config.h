@@ -21,6 +21,14 @@ typedef struct srv_options {
     unsigned request_timeout; /* seconds a client may take to send a request (civetweb) */
     unsigned max_store_mib;   /* cap of the store's map in MiB, 0: none (JOBS_ENOSPC, 507) */
     const char *access_log; /* "-": standard error, "off": none, else a file */
+    unsigned max_sessions;  /* live sessions per user, the oldest ended past it; 0: no cap */
+    unsigned max_jobs;      /* quotas per user (fault 112 past them); 0: none */
+    unsigned max_stacks;
+    unsigned max_schedules;
+    unsigned login_concurrency;   /* Argon2id checks at once; a login past them answers 503 */
+    unsigned login_account_fails; /* failed logins per account per window before its lock */
+    unsigned login_address_fails; /* failed logins per client address per window */
+    unsigned login_lock;          /* the window and the lock, seconds */
     const char *config;     /* --config FILE, or NULL */
     bool check_config;      /* --check-config: print the settings and exit */
 } srv_options;

@@ -41,8 +41,10 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(CHANGED, SRV_LIB_FAULT_ECHANGED, 412)  /* If-Match does not match */                      \
     X(IDEMPOTENCY, SRV_LIB_FAULT_EIDEMPOTENCY, 422) /* Idempotency-Key reused, other body */ \
     X(PUBLIC, SRV_LIB_FAULT_EPUBLIC, 403)    /* a public schedule cannot be changed */ \
-    X(MEDIA_TYPE, 115, 415)                  /* body's Content-Type is not JSON */              \
-    X(STOPPING, 114, 503)                    /* the server is stopping (SIGTERM) */
+    X(QUOTA, 112, 403)                       /* a per-user quota is reached */                  \
+    X(BUSY, 113, 503)                        /* every login check is taken: retry */            \
+    X(STOPPING, 114, 503)                    /* the server is stopping (SIGTERM) */             \
+    X(MEDIA_TYPE, 115, 415)                  /* body's Content-Type is not JSON */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */
 #define SRV__FAULT_ENUM(name, number, status) SRV_FAULT_##name = (number),

@@ -5,6 +5,7 @@
 #include "route.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,10 @@ const char *srv_status_text(int status)
 {
     switch (status) {
     case 200: return "OK";
-    case 403: return "Forbidden";
     case 201: return "Created";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
@@ -184,25 +185,77 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
 
 /* ---- authentication ------------------------------------------------------------------------ */
 
-/* The user of the request, or 0. */
-static uint64_t caller(srv_app *app, const srv_request *req)
+/* The session token of a request. The Authorization header wins when it holds a bearer token
+ * (a client that sends one means it; a browser's cookie may be stale); a cookie with a token of
+ * another live session beside it is a second identity in one request, which is refused
+ * (*conflict). Returns NULL when there is no token. */
+static const char *request_token(size_t *len, bool *conflict, srv_app *app,
+                                 const srv_request *req, time_t now)
 {
-    size_t len = 0;
-    const char *token = srv_find_token(&len, req->cookie, req->authorization);
+    size_t blen = 0, clen = 0;
+    const char *bearer = srv_find_token(&blen, NULL, req->authorization);
+    const char *cookie = srv_find_token(&clen, req->cookie, NULL);
 
-    return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
+    *conflict = false;
+    if (bearer && cookie && !(blen == clen && memcmp(bearer, cookie, blen) == 0)) {
+        uint64_t b = srv_session_lookup(app->sessions, bearer, blen, now);
+        uint64_t c = srv_session_lookup(app->sessions, cookie, clen, now);
+        /* A stale cookie does not count; a live one of another user (or beside a dead bearer
+         * token) is a second identity. */
+        *conflict = c != 0 && c != b;
+    }
+    if (bearer) {
+        *len = blen;
+        return bearer;
+    }
+    *len = clen;
+    return cookie;
 }
 
-/* Checks a login body {"username"|"email", "password"} (decoded by the library's JSON layer),
- * throttled per name: POST /authenticate and inline authentication. True with *id set, else
- * the fault is in `res`. */
-static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const char *body,
-                        size_t len)
+/* The user of the request, or 0; false (the fault in `res`) when the request carries two
+ * identities. */
+static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_request *req)
+{
+    time_t now = time(NULL);
+    size_t len = 0;
+    bool conflict;
+    const char *token = request_token(&len, &conflict, app, req, now);
+
+    *user = 0;
+    if (conflict) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH,
+                  "the auth_tkt cookie and the Authorization header name different sessions; "
+                  "send one of them");
+        return false;
+    }
+    *user = token ? srv_session_lookup(app->sessions, token, len, now) : 0;
+    return true;
+}
+
+/* The throttle key of a login: the account ("a:<id>") whichever of its name or email named it,
+ * or the spelling of an unknown one, so that unknown names are throttled just like accounts. */
+static void account_key(char *out, size_t size, srv_app *app, const srv_credentials *c)
+{
+    uint64_t id = srv_users_find(app->users, c->username, c->email);
+
+    if (id)
+        snprintf(out, size, "a:%" PRIu64, id);
+    else if (c->username)
+        snprintf(out, size, "n:u:%s", c->username);
+    else
+        snprintf(out, size, "n:e:%s", c->email);
+}
+
+/* Checks a login body {"username"|"email", "password"}: throttled per client address and per
+ * account, the attempt counted before the password is hashed, and never waiting for a hashing
+ * slot (503 with Retry-After when none is free). True with *id set, else the fault is in `res`. */
+static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv_request *req,
+                        const char *body, size_t len)
 {
     srv_credentials *c;
-    char msg[SRV_CREDENTIALS_MSG_MAX];
-    const char *who;
+    char msg[SRV_CREDENTIALS_MSG_MAX], key[SRV_THROTTLE_KEY_MAX + 1];
     time_t now = time(NULL);
+    unsigned retry = 1;
     bool ok = false;
     int rc;
 
@@ -220,17 +273,39 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const cha
         code_fault(res, app, rc, msg);
         goto out;
     }
-    who = c->username ? c->username : c->email;
-    if (srv_throttle_locked(app->sessions, who, now)) {
+    account_key(key, sizeof key, app, c);
+    if (app->throttle) {
+        srv_gate g = srv_throttle_begin(app->throttle, key, req->remote, now, &retry);
+        if (g == SRV_GATE_LOCKED) {
+            add_header(res, "Retry-After: %u\r\n", retry);
+            srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
+            goto out;
+        }
+        if (g == SRV_GATE_FULL) {
+            add_header(res, "Retry-After: %u\r\n", retry);
+            srv_fault(res, app, SRV_FAULT_BUSY, "too many logins at once; try again later");
+            goto out;
+        }
+    }
+    switch (srv_users_verify(app->users, id, c->username, c->email, c->password)) {
+    case SRV_VERIFY_BUSY:
+        add_header(res, "Retry-After: 1\r\n");
+        srv_fault(res, app, SRV_FAULT_BUSY, "too many logins at once; try again later");
+        goto out;
+    case SRV_VERIFY_WRONG:
+        srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
+        goto out;
+    case SRV_VERIFY_OK:
+        break;
+    }
+    /* Attempts counted while this one was checked may have locked the account: then the right
+     * password was one of a burst past the limit, and does not log in either. */
+    if (app->throttle && !srv_throttle_success(app->throttle, key, req->remote, now, &retry)) {
+        *id = 0;
+        add_header(res, "Retry-After: %u\r\n", retry);
         srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
         goto out;
     }
-    if (!srv_users_verify(app->users, id, c->username, c->email, c->password)) {
-        srv_throttle_fail(app->sessions, who, now);
-        srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
-        goto out;
-    }
-    srv_throttle_clear(app->sessions, who);
     ok = true;
 out:
     sodium_memzero(c, sizeof *c);
@@ -245,7 +320,7 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
     char token[SRV_TOKEN_LEN + 1];
     uint64_t id = 0;
 
-    if (!check_login(&id, res, app, req->body, req->body_len))
+    if (!check_login(&id, res, app, req, req->body, req->body_len))
         return;
     if (srv_session_create(token, app->sessions, id, time(NULL), app->session_ttl) != 0) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
@@ -283,10 +358,13 @@ static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, 
     }
     if (!envelope)
         return true;
-    if (!check_login(owner, res, app, auth.at, auth.len))
+    if (!check_login(owner, res, app, req, auth.at, auth.len))
         return false;
     /* One request acts for one user: a session of someone else beside it is refused. */
-    session = caller(app, req);
+    if (!caller(&session, res, app, req)) {
+        *owner = 0;
+        return false;
+    }
     if (session && session != *owner) {
         *owner = 0;
         srv_fault(res, app, SRV_FAULT_UNAUTH,
@@ -301,11 +379,18 @@ static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, 
 static void route_logout(srv_response *res, srv_app *app, const srv_request *req)
 {
     size_t len = 0;
-    const char *token = srv_find_token(&len, req->cookie, req->authorization);
+    bool conflict;
+    const char *token = request_token(&len, &conflict, app, req, time(NULL));
     /* For the access log: whose session this was, read before it ends. */
     uint64_t user = token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
     char *json;
 
+    if (conflict) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH,
+                  "the auth_tkt cookie and the Authorization header name different sessions; "
+                  "send one of them");
+        return;
+    }
     if (!token || !srv_session_end(app->sessions, token, len)) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
@@ -474,6 +559,96 @@ static bool idempotency(jobs_idempotency **out, jobs_idempotency *idem, unsigned
     return true;
 }
 
+/* ---- quotas -------------------------------------------------------------------------------- */
+
+/* Creates of one user are serialised on one of these (by owner id), so that the count and the
+ * create of a quota check are one step: two creates at once cannot both see room for one. */
+#define OWNER_LOCKS 64
+static pthread_mutex_t owner_locks[OWNER_LOCKS];
+static pthread_once_t owner_locks_once = PTHREAD_ONCE_INIT;
+
+static void owner_locks_init(void)
+{
+    for (size_t i = 0; i < OWNER_LOCKS; i++)
+        pthread_mutex_init(&owner_locks[i], NULL);
+}
+
+/* How many `k` `owner` owns, into *n; a library error code. Jobs and schedules cost O(1); stacks
+ * list the public ones of others too, so their own are counted page by page, only when the
+ * visible ones reach the quota at all. */
+static int owned(uint64_t *n, srv_app *app, srv_kind k, uint64_t owner, unsigned quota)
+{
+    int rc;
+
+    *n = 0;
+    if (k == SRV_KIND_JOBS) {
+        jobs_job_page *p = NULL;
+        if ((rc = jobs_list(&p, app->store, owner, 1, 1)) == 0)
+            *n = p->count;
+        jobs_job_page_free(p);
+    } else if (k == SRV_KIND_SCHEDULES) {
+        jobs_schedule_page *mine = NULL, *pub = NULL;
+        if ((rc = jobs_schedule_list(&mine, app->store, owner, 1, 1)) == 0 &&
+            (rc = jobs_schedule_list(&pub, app->store, JOBS_OWNER_PUBLIC, 1, 1)) == 0)
+            *n = mine->count - (pub->count < mine->count ? pub->count : mine->count);
+        jobs_schedule_page_free(mine);
+        jobs_schedule_page_free(pub);
+    } else {
+        jobs_stack_page *p = NULL;
+        uint64_t page = 1, visible;
+        if ((rc = jobs_stack_list(&p, app->store, owner, 1, 1)) != 0 || p->count < quota) {
+            if (rc == 0)
+                *n = p->count;
+            jobs_stack_page_free(p);
+            return rc;
+        }
+        visible = p->count;
+        jobs_stack_page_free(p);
+        for (uint64_t seen = 0; seen < visible; page++) {
+            p = NULL;
+            if ((rc = jobs_stack_list(&p, app->store, owner, page, 1000)) != 0 || p->n == 0) {
+                jobs_stack_page_free(p);
+                return rc;
+            }
+            for (size_t i = 0; i < p->n; i++)
+                *n += p->stacks[i].owner == owner;
+            seen += p->n;
+            jobs_stack_page_free(p);
+        }
+    }
+    return rc;
+}
+
+static unsigned quota_of(const srv_app *app, srv_kind k)
+{
+    return k == SRV_KIND_JOBS        ? app->quota_jobs
+           : k == SRV_KIND_SCHEDULES ? app->quota_schedules
+                                     : app->quota_stacks;
+}
+
+/* True when `owner` may create one more `k` (the fault is in `res` otherwise). Called with the
+ * owner's lock held. */
+static bool quota_allows(srv_response *res, srv_app *app, srv_kind k, uint64_t owner)
+{
+    static const char *const what[3] = {"jobs", "schedules", "stacks"};
+    unsigned quota = quota_of(app, k);
+    uint64_t n;
+    char msg[128];
+    int rc;
+
+    if (!quota)
+        return true;
+    if ((rc = owned(&n, app, k, owner, quota)) != 0) {
+        lib_fault(res, app, rc);
+        return false;
+    }
+    if (n < quota)
+        return true;
+    snprintf(msg, sizeof msg, "quota reached: a user may have at most %u %s", quota, what[k]);
+    srv_fault(res, app, SRV_FAULT_QUOTA, msg);
+    return false;
+}
+
 static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
                    const srv_request *req)
 {
@@ -484,8 +659,21 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
     uint64_t id = 0;
     int rc;
 
+    pthread_mutex_t *lock;
+
     if (k != SRV_KIND_STACKS && !idempotency(&idem, &key, fp, res, app, req))
         return;
+    /* Only a create with a quota takes its owner's lock: others keep going together (and
+     * share group commits). */
+    lock = quota_of(app, k) ? &owner_locks[owner % OWNER_LOCKS] : NULL;
+    if (lock) {
+        pthread_once(&owner_locks_once, owner_locks_init);
+        pthread_mutex_lock(lock);
+        if (!quota_allows(res, app, k, owner)) {
+            pthread_mutex_unlock(lock);
+            return;
+        }
+    }
     if (k == SRV_KIND_JOBS) {
         jobs_json_job_body b;
         if ((rc = jobs_json_decode_job_create(&b, req->body, req->body_len)) == 0)
@@ -500,6 +688,8 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
         if ((rc = jobs_json_decode_stack_create(&b, req->body, req->body_len)) == 0)
             rc = jobs_stack_create(&id, app->store, owner, b.name, b.is_public);
     }
+    if (lock)
+        pthread_mutex_unlock(lock);
     if (rc == 0) {
         rc = jobs_json_encode_id(&json, id);
         if (rc == 0)
@@ -649,8 +839,8 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
     if (!inline_auth(&inner, &owner, res, app, req))
         return;
     req = &inner;
-    if (!owner)
-        owner = caller(app, req);
+    if (!owner && !caller(&owner, res, app, req))
+        return;
     res->user = owner;
     /* Reading schedules is public; everything else needs a session. */
     if (!owner && !(r.k == SRV_KIND_SCHEDULES && strcmp(req->method, "GET") == 0)) {

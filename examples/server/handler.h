@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "faults.h"
 #include "metrics.h"
+#include "throttle.h"
 #include "users.h"
 
 /** A request. Every string is NUL-terminated; `path` and `query` are raw (not decoded). */
@@ -28,6 +29,8 @@ typedef struct srv_request {
     const char *body;          /**< the body (need not be NUL-terminated), or NULL */
     size_t body_len;           /**< its length */
     bool is_tls;               /**< the connection is HTTPS (cookies get `Secure`) */
+    const char *remote;        /**< the client's address ("127.0.0.1"), or NULL (in-process):
+                                    logins are throttled per address too */
 } srv_request;
 
 /** A response. Free with srv_response_free(). */
@@ -57,6 +60,13 @@ typedef struct srv_app {
     jobs_store *store;
     srv_users *users;
     srv_sessions *sessions;
+    /** Login throttling; NULL: logins are not throttled (in-process tests only). */
+    srv_throttle *throttle;
+    /** Per-user quotas of jobs, stacks and schedules (0: none). A create past one answers fault
+     * 112 (403). Checked and created under a per-user lock, so concurrent creates of one user
+     * never go past it (writes from other processes, such as jobsctl, are not counted in time:
+     * see docs/http-api.md). */
+    unsigned quota_jobs, quota_stacks, quota_schedules;
     bool fault_status_500;  /**< answer every fault with 500, as the original service did */
     unsigned session_ttl;   /**< session lifetime in seconds (cookie Max-Age and expiry) */
     /** GET /metrics: the counters, or NULL to answer /metrics 404 (no metrics kept). */

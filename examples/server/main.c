@@ -117,6 +117,9 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof app);
     app.fault_status_500 = o.fault_status_500;
     app.session_ttl = o.session_ttl;
+    app.quota_jobs = o.max_jobs;
+    app.quota_stacks = o.max_stacks;
+    app.quota_schedules = o.max_schedules;
     /* The scheduler counts as stalled when it has not gone round for three intervals (5 s at
      * least: a tick on a busy store may take a while). */
     atomic_init(&heartbeat, srv_monotonic_ms());
@@ -143,9 +146,14 @@ int main(int argc, char **argv)
                 jobs_strerror(rc), jobs_error_last());
         return 1;
     }
-    if (srv_users_open(&app.users, o.data) != 0 || !(app.sessions = srv_sessions_new()) ||
-        !(app.metrics = srv_metrics_new()))
-        goto out;
+    {
+        srv_throttle_limits tl = {o.login_account_fails, o.login_address_fails, o.login_lock, 0};
+        if (srv_users_open(&app.users, o.data) != 0 ||
+            !(app.sessions = srv_sessions_new(o.max_sessions)) ||
+            !(app.throttle = srv_throttle_new(&tl)) || !(app.metrics = srv_metrics_new()))
+            goto out;
+        srv_users_set_verify_slots(app.users, o.login_concurrency);
+    }
     srv_metrics_set_tick_interval(app.metrics, o.tick_interval);
 
     /* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
@@ -186,6 +194,7 @@ out:
     srv_accesslog_close(); /* the last batch: every request answered has its line */
     srv_metrics_free(app.metrics);
     srv_sessions_free(app.sessions);
+    srv_throttle_free(app.throttle);
     srv_users_close(app.users);
     jobs_store_close(app.store);
     return exit_code;

@@ -278,6 +278,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     req.body = body;
     req.body_len = len;
     req.is_tls = ri->is_ssl != 0;
+    req.remote = ri->remote_addr;
     srv_handle(&res, app, &req);
     close = false;
 out:

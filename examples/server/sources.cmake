@@ -13,6 +13,7 @@ set(JOBS_SERVER_CORE_SOURCES
     metrics.c
     route.c
     scheduler_thread.c
+    throttle.c
     users.c
 )
 list(TRANSFORM JOBS_SERVER_CORE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/)

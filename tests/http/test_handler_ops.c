@@ -45,7 +45,7 @@ static int setup(void **state)
     assert_int_equal(fx_setup((void **)&o->fx), 0);
     o->app.store = o->fx->store;
     assert_int_equal(srv_users_open(&o->app.users, o->fx->dir), 0);
-    assert_non_null(o->app.sessions = srv_sessions_new());
+    assert_non_null(o->app.sessions = srv_sessions_new(SRV_SESSIONS_PER_USER));
     assert_non_null(o->app.metrics = srv_metrics_new());
     o->app.session_ttl = SRV_SESSION_TTL;
     atomic_init(&o->heartbeat, now_ms());
@@ -530,6 +530,7 @@ static void test_fault_table_keeps_every_number_and_status(void **state)
         {1, 400},   {2, 400},   {3, 401},   {4, 400},   {6, 404},   {12, 409},  {24, 400},
         {25, 400},  {26, 400},  {27, 409},  {100, 401}, {101, 404}, {102, 405}, {103, 413},
         {104, 409}, {105, 507}, {106, 500}, {107, 429}, {108, 400}, {109, 412}, {110, 422},
+        {112, 403}, {113, 503},
     };
     static const int codes[] = {
 #define CODE(name, code, fault, msg) code,

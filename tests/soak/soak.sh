@@ -106,7 +106,7 @@ expect() { # expect STATUS WHAT
 # ---- the server ---------------------------------------------------------------------------
 PASSWORD=soak-$RANDOM$RANDOM$RANDOM
 printf '%s\n' "$PASSWORD" | "$SERVER" user add soak --data "$DATA" >/dev/null
-"$SERVER" --listen 127.0.0.1:0 --data "$DATA" --threads $((CONNS + 8)) \
+"$SERVER" --listen 127.0.0.1:0 --data "$DATA" --threads $((CONNS + 8)) --max-jobs-per-user 0 \
     >"$TMP/stdout.log" 2>"$TMP/stderr.log" &
 SERVER_PID=$!
 PORT=
