@@ -313,6 +313,22 @@ static int to_uchars(UChar *dst, const char *src, int32_t n)
     return n;
 }
 
+/* ICU's own aliases that are not IANA names: Java's three-letter IDs and the SystemV zones.
+ * ICU knows them, other tz users (zoneinfo, a future backend's database) do not. */
+static bool icu_only_alias(const char *zone, size_t n)
+{
+    static const char java[] = "ACT AET AGT ART AST BET BST CAT CNT CST CTT EAT ECT IET IST JST "
+                               "MIT NET NST PLT PNT PRT PST SST VST";
+    if (strncmp(zone, "SystemV/", 8) == 0)
+        return true;
+    if (n != 3)
+        return false;
+    for (const char *p = java; *p; p += p[3] ? 4 : 3)
+        if (memcmp(p, zone, 3) == 0)
+            return true;
+    return false;
+}
+
 int jobs__cron_check_zone(const char *zone)
 {
     char q[64];
@@ -345,7 +361,7 @@ int jobs__cron_check_zone(const char *zone)
     UErrorCode st = U_ZERO_ERROR;
     int32_t cn = ucal_getCanonicalTimeZoneID(id, len, canon, 128, &system, &st);
     static const UChar unknown[] = {'E', 't', 'c', '/', 'U', 'n', 'k', 'n', 'o', 'w', 'n'};
-    if (U_FAILURE(st) || !system ||
+    if (U_FAILURE(st) || !system || icu_only_alias(zone, n) ||
         (cn == 11 && memcmp(canon, unknown, sizeof unknown) == 0))
         return jobs__error(JOBS_ECONFIG,
                            "tz: '%s' is not a known time zone; expected an IANA name such as "
