@@ -390,13 +390,25 @@ int jobs__cron_compile(jobs__cron *out, const char *expr, const char *zone)
 
 /* ---- per-thread calendars ---------------------------------------------------------------- */
 
-#define CACHE_SLOTS 8
+#define CACHE_SLOTS 16
+
+/* A stretch of time with one UTC offset: [from, to), between two transitions of the zone. */
+typedef struct segment {
+    int64_t from;     /* the transition that starts it (INT64_MIN: none known before) */
+    int64_t to;       /* the next transition (INT64_MAX: none after) */
+    int32_t offset;   /* seconds east of UTC inside the segment */
+    int32_t previous; /* the offset just before `from` (== offset when from is INT64_MIN) */
+} segment;
+
+typedef struct zone_slot {
+    char zone[JOBS__CRON_TZ_MAX + 1];
+    UCalendar *cal;
+    bool has_segment;
+    segment seg; /* the last segment asked for: a tick asks for the same one over and over */
+} zone_slot;
 
 typedef struct cal_cache {
-    struct {
-        char zone[JOBS__CRON_TZ_MAX + 1];
-        UCalendar *cal;
-    } slot[CACHE_SLOTS];
+    zone_slot slot[CACHE_SLOTS];
     unsigned next; /* slot replaced next when all are used */
 } cal_cache;
 
@@ -429,7 +441,8 @@ void jobs__cron_thread_cleanup(void)
     pthread_setspecific(cache_key, NULL);
 }
 
-static int calendar_for(UCalendar **out, const char *zone)
+/* The calling thread's slot for `zone`, its calendar opened on first use. */
+static int zone_slot_for(zone_slot **out, const char *zone)
 {
     pthread_once(&cache_once, cache_init);
     if (!cache_key_ok)
@@ -446,7 +459,7 @@ static int calendar_for(UCalendar **out, const char *zone)
     }
     for (int i = 0; i < CACHE_SLOTS; i++) {
         if (c->slot[i].cal && strcmp(c->slot[i].zone, zone) == 0) {
-            *out = c->slot[i].cal;
+            *out = &c->slot[i];
             return 0;
         }
     }
@@ -463,13 +476,14 @@ static int calendar_for(UCalendar **out, const char *zone)
         return jobs__error(st == U_MEMORY_ALLOCATION_ERROR ? JOBS_ENOMEM : JOBS_ECONFIG,
                            "tz: ICU cannot open the time zone '%s': %s", zone, u_errorName(st));
     }
-    unsigned i = c->next;
+    zone_slot *z = &c->slot[c->next];
     c->next = (c->next + 1) % CACHE_SLOTS;
-    if (c->slot[i].cal)
-        ucal_close(c->slot[i].cal);
-    c->slot[i].cal = cal;
-    memcpy(c->slot[i].zone, zone, n + 1);
-    *out = cal;
+    if (z->cal)
+        ucal_close(z->cal);
+    memset(z, 0, sizeof *z);
+    z->cal = cal;
+    memcpy(z->zone, zone, n + 1);
+    *out = z;
     return 0;
 }
 
@@ -639,6 +653,30 @@ static bool transition(UCalendar *cal, UTimeZoneTransitionType type, int64_t *ou
     return true;
 }
 
+/* The segment holding Unix time u: from the slot's cache, or from ICU (then cached). */
+static int segment_at(zone_slot *z, int64_t u, segment *out)
+{
+    if (z->has_segment && u >= z->seg.from && u < z->seg.to) {
+        *out = z->seg;
+        return 0;
+    }
+    segment g;
+    int rc = offset_at(z->cal, u, &g.offset); /* leaves the calendar at u */
+    if (rc)
+        return rc;
+    if (!transition(z->cal, UCAL_TZ_TRANSITION_PREVIOUS_INCLUSIVE, &g.from))
+        g.from = INT64_MIN;
+    if (!transition(z->cal, UCAL_TZ_TRANSITION_NEXT, &g.to))
+        g.to = INT64_MAX;
+    g.previous = g.offset;
+    if (g.from != INT64_MIN && (rc = offset_at(z->cal, g.from - 1, &g.previous)))
+        return rc;
+    z->seg = g;
+    z->has_segment = true;
+    *out = g;
+    return 0;
+}
+
 static int64_t ceil_div60(int64_t a)
 {
     return floor_div(a + 59, 60);
@@ -650,49 +688,43 @@ int jobs__cron_next(int64_t *out, const jobs__cron *c, int64_t t)
         return jobs__error(JOBS_EINVAL, "cron: no schedule or no output");
     if (t < 0 || t > JOBS__CRON_TIME_MAX)
         return jobs__error(JOBS_ERANGE, "cron: time %lld is outside 1970-9999", (long long)t);
-    UCalendar *cal;
-    int rc = calendar_for(&cal, c->zone);
+    zone_slot *z = NULL;
+    int rc = zone_slot_for(&z, c->zone);
     if (rc)
         return rc;
     int64_t u = floor_div(t, 60) * 60 + 60;
     /* One segment between transitions per round; zones have a few transitions a year. */
     for (int round = 0; round < 100000 && u <= JOBS__CRON_TIME_MAX; round++) {
-        int32_t o;
-        if ((rc = offset_at(cal, u, &o)))
+        segment g;
+        if ((rc = segment_at(z, u, &g)))
             return rc;
-        int64_t tp = 0, tn = 0;
-        bool has_p = transition(cal, UCAL_TZ_TRANSITION_PREVIOUS_INCLUSIVE, &tp);
-        bool has_n = transition(cal, UCAL_TZ_TRANSITION_NEXT, &tn);
         int64_t start = u;
-        if (has_p && u - tp < 86400) {
-            int32_t op;
-            if ((rc = offset_at(cal, tp - 1, &op)))
-                return rc;
-            if (o > op && tp == u) {
-                /* A forward change: a match on a skipped local minute runs now, once. */
-                if (search(c, ceil_div60(tp + op), ceil_div60(tp + o)) != SEARCH_NONE) {
-                    *out = u;
-                    return 0;
-                }
-            } else if (o < op && !(c->flags & JOBS__CRON_HOUR_STAR) && tp + (op - o) > start) {
-                /* A backward change: the repeated local times ran in the previous segment. */
-                start = tp + (op - o);
+        if (g.offset > g.previous && g.from == u) {
+            /* A forward change: a match on a skipped local minute runs now, once. */
+            if (search(c, ceil_div60(g.from + g.previous), ceil_div60(g.from + g.offset)) !=
+                SEARCH_NONE) {
+                *out = u;
+                return 0;
             }
+        } else if (g.offset < g.previous && !(c->flags & JOBS__CRON_HOUR_STAR) &&
+                   g.from + (g.previous - g.offset) > start) {
+            /* A backward change: the repeated local times ran in the previous segment. */
+            start = g.from + (g.previous - g.offset);
         }
-        if (!has_n || start < tn) {
-            int64_t limit = has_n ? ceil_div60(tn + o) : INT64_MAX;
-            int64_t l = search(c, ceil_div60(start + o), limit);
+        if (start < g.to) {
+            int64_t limit = g.to == INT64_MAX ? INT64_MAX : ceil_div60(g.to + g.offset);
+            int64_t l = search(c, ceil_div60(start + g.offset), limit);
             if (l != SEARCH_NONE) {
-                int64_t r = l * 60 - o;
+                int64_t r = l * 60 - g.offset;
                 if (r > JOBS__CRON_TIME_MAX)
                     break;
                 *out = r;
                 return 0;
             }
         }
-        if (!has_n)
+        if (g.to == INT64_MAX)
             break;
-        u = floor_div(tn + 59, 60) * 60;
+        u = floor_div(g.to + 59, 60) * 60;
     }
     return jobs__error(JOBS_ENOTFOUND, "cron: no run before the year 10000");
 }

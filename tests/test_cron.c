@@ -527,7 +527,10 @@ static void test_a_year_in_new_york_matches_a_brute_force_walk(void **state)
 static const char *const THREAD_ZONES[] = {"UTC", "Europe/Berlin", "America/New_York",
                                            "Australia/Lord_Howe", "Asia/Kolkata",
                                            "America/Sao_Paulo", "Europe/London", "Asia/Tokyo",
-                                           "Africa/Cairo", "Pacific/Auckland"};
+                                           "Africa/Cairo", "Pacific/Auckland", "Europe/Paris",
+                                           "Europe/Moscow", "America/Chicago", "America/Denver",
+                                           "America/Los_Angeles", "Asia/Tehran", "Asia/Kathmandu",
+                                           "Australia/Adelaide", "Pacific/Chatham"};
 #define NZ (sizeof THREAD_ZONES / sizeof THREAD_ZONES[0])
 
 static void chain(const char *zone, int64_t *out, int n)
@@ -556,6 +559,7 @@ static void *thread_main(void *arg)
 static void test_threads_get_the_answers_of_one_thread(void **state)
 {
     (void)state;
+    assert_true(NZ > 16); /* more zones than a thread's cache holds */
     static int64_t ref[NZ * CHAIN], got[4][NZ * CHAIN];
     for (size_t z = 0; z < NZ; z++)
         chain(THREAD_ZONES[z], ref + z * CHAIN, CHAIN);
