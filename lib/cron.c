@@ -148,7 +148,7 @@ static int parse_item(int fi, const char *s, const char *end, uint64_t *bits)
                                    "low-high with low <= high",
                                    fi + 1, f->name, quote(q, sizeof q, s, n));
         } else if (p < end && *p == '/') {
-            hi = top;
+            hi = lo > top ? lo : top; /* "7/3" in day of week: Sunday, written as 7 */
         }
     }
     if (p < end && *p == '/') {

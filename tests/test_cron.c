@@ -109,6 +109,10 @@ static void test_zero_and_seven_are_both_sunday(void **state)
     assert_true(compile("0 0 * * sun", "UTC").wdays == BITS(0));
     assert_true(compile("0 0 * * 5-7", "UTC").wdays == BITS(0, 5, 6));
     assert_true(compile("0 0 * * 0-7", "UTC").wdays == 0x7f);
+    /* N/S runs from N to the field's end; from 7 that is Sunday alone (fuzz_cron found 7/3
+     * giving no weekday at all). */
+    assert_true(compile("0 0 * * 7/3", "UTC").wdays == BITS(0));
+    assert_true(compile("0 0 * * 1/3", "UTC").wdays == BITS(1, 4));
     /* 2026-12-06 is a Sunday: both forms run at its midnight. */
     int64_t sat = utc(2026, 12, 5, 12, 0);
     jobs__cron c0 = compile("0 0 * * 0", "UTC"), c7 = compile("0 0 * * 7", "UTC");

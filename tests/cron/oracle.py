@@ -61,7 +61,7 @@ def parse_field(field, text):
             a, b = (value(field, x) for x in item.split("-"))
         else:
             a = value(field, item)
-            b = (6 if field == 4 else hi) if stepped else a
+            b = max(a, 6 if field == 4 else hi) if stepped else a
         for v in range(a, b + 1, step):
             out.add(0 if field == 4 and v == 7 else v)
     return out
