@@ -1,6 +1,7 @@
 # Thin wrapper over CMake/CTest. The build itself is described in CMakeLists.txt.
 #   make test         install deps, build + test build/ (Debug, -Werror), then build-asan/
-#                     (ASan+UBSan), then 30 s of each fuzz target (build-fuzz/, clang)
+#                     (ASan+UBSan), then build build-release/ (Release, -Werror: gcc -O2 warns
+#                     where -O0 does not), then 30 s of each fuzz target (build-fuzz/, clang)
 #   make run          install deps, build, start jobs-server on http://127.0.0.1:8080, data in ./var
 #   make build        install deps, build build/
 #   make docs         the API reference (Doxygen) in build/docs/api/html
@@ -21,10 +22,13 @@ JOBS      ?= 2
 CMAKE     ?= cmake
 CTEST     ?= ctest
 SANITIZE  ?= address,undefined
+# Warnings are errors in every tree built here (CI); a plain `cmake` build leaves them warnings.
+WERROR    ?= ON
 
 CTEST_FLAGS = --output-on-failure -j$(JOBS)
 
-.PHONY: all deps build build-asan test test-debug test-asan run run-embed docs bench clean
+.PHONY: all deps build build-asan build-release test test-debug test-asan run run-embed docs \
+	bench clean
 
 all: build
 
@@ -32,14 +36,21 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug
+	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
 
 build-asan: deps
-	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DJOBS_SANITIZE=$(SANITIZE)
+	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DJOBS_SANITIZE=$(SANITIZE) \
+	    -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(ASAN_DIR) -j$(JOBS)
 
-test: test-debug test-asan fuzz-smoke
+test: test-debug test-asan build-release fuzz-smoke
+
+# The whole tree in Release, built only: gcc -O2 raises warnings (-Wformat-truncation) that the
+# Debug build does not see, and a packager builds Release.
+build-release: deps
+	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DJOBS_WERROR=$(WERROR)
+	$(CMAKE) --build $(RELEASE_DIR) -j$(JOBS)
 
 test-debug: build
 	$(CTEST) --test-dir $(BUILD_DIR) $(CTEST_FLAGS)
@@ -63,7 +74,7 @@ docs: build
 	$(CMAKE) --build $(BUILD_DIR) --target docs
 
 bench: deps
-	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(RELEASE_DIR) -j$(JOBS) --target jobs-bench
 	$(RELEASE_DIR)/bench/jobs-bench --json bench/results.json \
 	    --source "$$(git describe --always --dirty 2>/dev/null)" $(BENCH_ARGS)
@@ -77,7 +88,8 @@ TSAN_DIR ?= build-tsan
 TSAN_TESTS ?= concurrency|group_commit|scheduler|processes|map_growth|http
 .PHONY: tsan
 tsan: deps
-	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DJOBS_SANITIZE=thread
+	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DJOBS_SANITIZE=thread \
+	    -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(TSAN_DIR) -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	$(CTEST) --test-dir $(TSAN_DIR) $(CTEST_FLAGS) -R '$(TSAN_TESTS)'
@@ -96,7 +108,8 @@ coverage:
 	@scripts/install-deps.sh gcovr
 	$(CMAKE) -S . -B $(COVERAGE_DIR) -DCMAKE_BUILD_TYPE=Debug \
 	    -DCMAKE_C_FLAGS="--coverage -fprofile-update=atomic" \
-	    -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage
+	    -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage \
+	    -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(COVERAGE_DIR) -j$(JOBS)
 	find $(COVERAGE_DIR) -name '*.gcda' -delete
 	rm -f $(COVERAGE_DIR)/tests-failed
@@ -134,7 +147,8 @@ FUZZ_TARGETS ?= fuzz_json fuzz_record fuzz_cron fuzz_path fuzz_handler
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: deps
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    -DJOBS_FUZZ=ON -DJOBS_BUILD_TESTS=OFF -DJOBS_BUILD_EXAMPLES=OFF -DJOBS_BUILD_BENCH=OFF
+	    -DJOBS_FUZZ=ON -DJOBS_BUILD_TESTS=OFF -DJOBS_BUILD_EXAMPLES=OFF -DJOBS_BUILD_BENCH=OFF \
+	    -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target $(FUZZ_TARGETS)
 fuzz: fuzz-build
 	FUZZ_CC=$(FUZZ_CC) fuzz/run.sh $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_TARGETS)

@@ -1,6 +1,9 @@
 # Warning and sanitizer options, as an interface target (jobs_warnings) and a cache option.
 
-option(JOBS_WERROR "Treat warnings as errors" ON)
+# Warnings as errors is for developers and CI (the Makefile turns it on), not a trap for a
+# packager's plain build with another compiler or optimisation level (like libgit2's
+# ENABLE_WERROR, off by default).
+option(JOBS_WERROR "Treat warnings as errors" OFF)
 set(JOBS_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
 
 add_library(jobs_warnings INTERFACE)

@@ -1,6 +1,6 @@
 /* fuzz_handler: the whole HTTP API of jobs-server in-process, without sockets: srv_handle()
  * (examples/server/handler.c) on a real store, user file, session table and metrics, followed
- * by what main.c does with each answer (the metrics counters and the access-log line).
+ * by what server.c does with each answer (the metrics counters and the access-log line).
  *
  * Input: a request in HTTP's shape, lines ending in '\n':
  *   METHOD path[?query]
@@ -48,6 +48,7 @@
 
 #include <jobs.h>
 
+#include "credentials.h"
 #include "handler.h"
 #include "metrics.h"
 #include "route.h"
@@ -227,14 +228,15 @@ static void free_input(input *in)
 static bool runs_argon2(const srv_request *req)
 {
     srv_route r = srv_route_resolve(req->path);
-    jobs_json_credentials *c;
+    srv_credentials *c;
+    char msg[SRV_CREDENTIALS_MSG_MAX];
     bool decoded;
 
     if (r.t != SRV_ROUTE_AUTHENTICATE || !srv_route_method_allowed(&r, req->method) ||
         req->body_len > JOBS_JSON_BODY_MAX)
         return false;
     FUZZ_CHECK((c = malloc(sizeof *c)) != NULL);
-    decoded = jobs_json_decode_credentials(c, req->body, req->body_len) == 0;
+    decoded = srv_decode_credentials(c, req->body, req->body_len, msg, sizeof msg) == 0;
     free(c);
     return decoded;
 }
@@ -322,7 +324,7 @@ static bool utf8_valid(const unsigned char *s)
     return true;
 }
 
-/* What main.c does after srv_handle(): count the request, write its access-log line. */
+/* What server.c does after srv_handle(): count the request, write its access-log line. */
 static void check_access_log(const srv_response *res, const srv_request *req, const srv_route *r)
 {
     char line[SRV_ACCESS_LINE_MAX];

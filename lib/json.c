@@ -1122,61 +1122,32 @@ done:
     return rc;
 }
 
-/* A string member of 1..max bytes into dst (max + 1 bytes). */
-static int get_text(char *dst, size_t max, const cJSON *it, const char *key)
+/* Wipes every string of a tree before it is freed: a host's body may hold a secret. */
+static void wipe_strings(cJSON *node)
 {
-    size_t n;
-
-    if (!cJSON_IsString(it) || !it->valuestring)
-        return jobs__error(JOBS_EBODY, "'%s' must be a string (got %s)", key, type_name(it));
-    n = strlen(it->valuestring);
-    if (n == 0 || n > max)
-        return jobs__error(JOBS_EBODY, "'%s' must be 1..%zu bytes", key, max);
-    memcpy(dst, it->valuestring, n + 1);
-    return 0;
+    for (; node; node = node->next) {
+        if (cJSON_IsString(node) && node->valuestring)
+            explicit_bzero(node->valuestring, strlen(node->valuestring));
+        wipe_strings(node->child);
+    }
 }
 
-int jobs_json_decode_credentials(jobs_json_credentials *out, const char *body, size_t len)
+int jobs_json_check_object(const char *body, size_t len, const char *const *keys, size_t nkeys)
 {
-    static const char *const keys[] = {"username", "email", "password"};
-    const cJSON *found[3];
-    jobs_json_credentials *b;
+    const cJSON **found;
     cJSON *root;
     int rc;
 
-    if (!out)
-        return jobs__error(JOBS_EINVAL, "out is NULL");
+    if (!keys && nkeys)
+        return jobs__error(JOBS_EINVAL, "jobs_json_check_object: keys is NULL");
     if ((rc = parse_body(&root, body, len)))
         return rc;
-    /* On the heap, not the stack: it holds a password, and is wiped before it is freed. */
-    if (!(b = jobs__malloc(sizeof(*b)))) {
-        cJSON_Delete(root);
-        return jobs__error(JOBS_ENOMEM, "out of memory");
-    }
-    memset(b, 0, sizeof(*b));
-    if ((rc = collect(root, keys, 3, found, JOBS_EBODY, "")))
-        goto done;
-    if (!found[2]) {
-        rc = jobs__error(JOBS_EBODY, "missing required key 'password'");
-        goto done;
-    }
-    if (!found[0] && !found[1]) {
-        rc = jobs__error(JOBS_EBODY, "missing key 'username' or 'email'");
-        goto done;
-    }
-    if ((found[0] && (rc = get_text(b->user, JOBS_JSON_LOGIN_MAX, found[0], "username"))) ||
-        (found[1] && (rc = get_text(b->mail, JOBS_JSON_LOGIN_MAX, found[1], "email"))) ||
-        (rc = get_text(b->password, JOBS_JSON_PASSWORD_MAX, found[2], "password")))
-        goto done;
-    memcpy(out, b, sizeof(*out));
-    out->username = found[0] ? out->user : NULL;
-    out->email = found[1] ? out->mail : NULL;
-done:
-    explicit_bzero(b, sizeof(*b));
-    jobs__free(b);
-    /* cJSON's copy of the password goes with the tree; wipe it first. */
-    if (found[2] && cJSON_IsString(found[2]) && found[2]->valuestring)
-        explicit_bzero(found[2]->valuestring, strlen(found[2]->valuestring));
+    if (!(found = jobs__malloc((nkeys ? nkeys : 1) * sizeof(*found))))
+        rc = jobs__error(JOBS_ENOMEM, "out of memory");
+    else
+        rc = collect(root, keys, nkeys, found, JOBS_EBODY, "");
+    jobs__free(found);
+    wipe_strings(root);
     cJSON_Delete(root);
     return rc;
 }

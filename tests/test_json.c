@@ -44,8 +44,7 @@ typedef enum kind {
     JOB_UPDATE,
     SCHEDULE_CREATE,
     SCHEDULE_UPDATE,
-    STACK_CREATE,
-    CREDENTIALS
+    STACK_CREATE
 } kind;
 
 /* Every decoder's output at once; all but one untouched by a call. */
@@ -53,7 +52,6 @@ typedef struct decoded {
     jobs_json_job_body job;
     jobs_json_schedule_body schedule;
     jobs_json_stack_body stack;
-    jobs_json_credentials cred;
 } decoded;
 
 /* Decodes `len` bytes of `body` with the decoder of `k`, from an exact-size heap copy. On
@@ -81,11 +79,8 @@ static int decode_n(decoded *d, kind k, const char *body, size_t len)
     case SCHEDULE_UPDATE:
         rc = jobs_json_decode_schedule_update(&d->schedule, copy, len);
         break;
-    case STACK_CREATE:
-        rc = jobs_json_decode_stack_create(&d->stack, copy, len);
-        break;
     default:
-        rc = jobs_json_decode_credentials(&d->cred, copy, len);
+        rc = jobs_json_decode_stack_create(&d->stack, copy, len);
         break;
     }
     free(copy);
@@ -863,64 +858,49 @@ static void test_stack_create(void **state)
                "duplicate key 'name'");
 }
 
-/* ---- decoders: credentials -------------------------------------------------------------- */
+/* ---- a host's own body: jobs_json_check_object ------------------------------------------ */
 
-static void test_credentials(void **state)
+static int check_object(const char *body, const char *const *keys, size_t n)
 {
-    static const char head[] = "{\"username\":\"a\",\"password\":\"";
-    const size_t h = sizeof head - 1;
-    decoded d;
-    char big[1200];
+    char *copy = malloc(strlen(body) + 1);
+    int rc;
+
+    assert_non_null(copy);
+    memcpy(copy, body, strlen(body));
+    rc = jobs_json_check_object(copy, strlen(body), keys, n);
+    free(copy);
+    return rc;
+}
+
+static void test_check_object(void **state)
+{
+    static const char *const keys[] = {"a", "b"};
 
     (void)state;
-    check_ok(decode(&d, CREDENTIALS, "{\"username\":\"alice\",\"password\":\"s3cret\"}"));
-    assert_string_equal(d.cred.username, "alice");
-    assert_null(d.cred.email);
-    assert_string_equal(d.cred.password, "s3cret");
-    check_ok(decode(&d, CREDENTIALS,
-                    "{\"email\":\"a@example.org\",\"username\":\"al\\u00e9\",\"password\":\"p\"}"));
-    assert_string_equal(d.cred.username, "al\xc3\xa9");
-    assert_string_equal(d.cred.email, "a@example.org");
-    check_ok(decode(&d, CREDENTIALS, "{\"email\":\"a@example.org\",\"password\":\"p\"}"));
-    assert_null(d.cred.username);
-    assert_string_equal(d.cred.email, "a@example.org");
-    /* A password of 1024 bytes is the most there is. */
-    memset(big, 'x', sizeof big);
-    memcpy(big, head, h);
-    memcpy(big + h + 1024, "\"}", 3);
-    check_ok(decode(&d, CREDENTIALS, big));
-    assert_int_equal(strlen(d.cred.password), 1024);
-    big[h + 1024] = 'x';
-    memcpy(big + h + 1025, "\"}", 3);
-    check_fail(decode(&d, CREDENTIALS, big), JOBS_EBODY, 4, "'password' must be 1..1024 bytes");
-
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\"}"), JOBS_EBODY, 4,
-               "missing required key 'password'");
-    check_fail(decode(&d, CREDENTIALS, "{\"password\":\"p\"}"), JOBS_EBODY, 4,
-               "missing key 'username' or 'email'");
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\",\"password\":\"p\",\"x\":1}"),
-               JOBS_EBODY, 4, "unknown key 'x'");
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\",\"username\":\"b\",\"password\":\"p\"}"),
-               JOBS_EBODY, 4, "duplicate key 'username'");
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":1,\"password\":\"p\"}"), JOBS_EBODY, 4,
-               "'username' must be a string (got a number)");
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"\",\"password\":\"p\"}"), JOBS_EBODY, 4,
-               "'username' must be 1..255 bytes");
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\",\"password\":null}"), JOBS_EBODY, 4,
-               "'password' must be a string (got null)");
-    check_fail(decode(&d, CREDENTIALS, "[\"a\",\"p\"]"), JOBS_EBODY, 4, "must be a JSON object");
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\",\"password\":\"p"), JOBS_ESYNTAX, 2,
-               NULL);
-    /* A \u0000 would cut the password short: "ab\u0000anything" must not log in as "ab". */
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\",\"password\":\"ab\\u0000zz\"}"),
-               JOBS_EBODY, 4, "\\u0000");
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\",\"password\":\"\xff\"}"), JOBS_ESYNTAX,
-               2, "invalid UTF-8");
-    /* The detail never quotes the password. */
-    check_fail(decode(&d, CREDENTIALS, "{\"username\":\"a\",\"password\":\"hunter2\",\"k\":[]}"),
-               JOBS_EBODY, 4, NULL);
+    check_ok(check_object("{}", keys, 2));
+    check_ok(check_object("{\"a\":1,\"b\":[\"x\",{\"c\":null}]}", keys, 2));
+    check_ok(check_object(" {\"b\":\"\u00e9\"} ", keys, 2));
+    check_ok(check_object("{}", NULL, 0));
+    check_fail(check_object("{\"a\":1}", NULL, 0), JOBS_EBODY, 4, "unknown key 'a'");
+    check_fail(check_object("{\"a\":1,\"c\":2}", keys, 2), JOBS_EBODY, 4, "unknown key 'c'");
+    check_fail(check_object("{\"a\":1,\"a\":2}", keys, 2), JOBS_EBODY, 4, "duplicate key 'a'");
+    check_fail(check_object("{\"A\":1}", keys, 2), JOBS_EBODY, 4, "unknown key 'A'");
+    check_fail(check_object("[1]", keys, 2), JOBS_EBODY, 4, "must be a JSON object");
+    check_fail(check_object("\"a\"", keys, 2), JOBS_EBODY, 4, "must be a JSON object");
+    check_fail(check_object("", keys, 2), JOBS_ESYNTAX, 2, "empty");
+    check_fail(check_object("{\"a\":1", keys, 2), JOBS_ESYNTAX, 2, NULL);
+    check_fail(check_object("{\"a\":1} x", keys, 2), JOBS_ESYNTAX, 2, NULL);
+    check_fail(check_object("{\"a\":01}", keys, 2), JOBS_ESYNTAX, 2, NULL);
+    /* A \u0000 anywhere is refused: cJSON would cut the string there. */
+    check_fail(check_object("{\"a\":\"ab\\u0000zz\"}", keys, 2), JOBS_EBODY, 4, "\\u0000");
+    check_fail(check_object("{\"a\":\"\xff\"}", keys, 2), JOBS_ESYNTAX, 2, "invalid UTF-8");
+    check_fail(check_object("{\"a\":[[[[[[[[[1]]]]]]]]]}", keys, 2), JOBS_EBODY, 4, "deeper");
+    /* The detail never quotes a value. */
+    check_fail(check_object("{\"a\":\"hunter2\",\"k\":[]}", keys, 2), JOBS_EBODY, 4, NULL);
     assert_null(strstr(jobs_error_last(), "hunter2"));
-    check_fail(jobs_json_decode_credentials(NULL, "{}", 2), JOBS_EINVAL, 4, NULL);
+    check_fail(jobs_json_check_object("{}", 2, NULL, 1), JOBS_EINVAL, 4, NULL);
+    check_fail(jobs_json_check_object(NULL, 2, keys, 2), JOBS_EINVAL, 4, NULL);
+    check_ok(jobs_json_check_object(NULL, 0, keys, 2) == JOBS_ESYNTAX ? 0 : -1);
 }
 
 /* ---- with a store ------------------------------------------------------------------------- */
@@ -1010,7 +990,7 @@ int main(void)
         T(test_config_shape_is_econfig),
         T(test_schedule_update_keys_are_optional),
         T(test_stack_create),
-        T(test_credentials),
+        T(test_check_object),
         cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

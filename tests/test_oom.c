@@ -255,8 +255,8 @@ static int op_json(env *e)
 {
     static const char body[] = "{\"name\":\"j\",\"stack_id\":3,\"schedule_id\":4,\"enabled\":true}";
     static const char login[] = "{\"username\":\"u\",\"password\":\"p\"}";
+    static const char *const login_keys[] = {"username", "password"};
     jobs_json_job_body jb;
-    jobs_json_credentials cred;
     jobs_job *j = NULL;
     jobs_job_page *p = NULL;
     char *a = NULL, *b = NULL, *c = NULL;
@@ -269,7 +269,7 @@ static int op_json(env *e)
         goto out;
     arm(n);
     if ((rc = jobs_json_decode_job_create(&jb, body, strlen(body))) ||
-        (rc = jobs_json_decode_credentials(&cred, login, strlen(login))) ||
+        (rc = jobs_json_check_object(login, strlen(login), login_keys, 2)) ||
         (rc = jobs_json_encode_job(&a, j, JOBS_JSON_OWNER)) ||
         (rc = jobs_json_encode_job_page(&b, p)) ||
         (rc = jobs_json_encode_error(&c, JOBS_ENOTFOUND, "x"))) {

@@ -1,5 +1,6 @@
 /* Routing, authentication, parameter parsing and fault mapping of the HTTP API. Every JSON body,
  * the login body included, goes through the library's jobs_json_* functions. */
+#include "credentials.h"
 #include "handler.h"
 #include "route.h"
 
@@ -56,43 +57,28 @@ static void add_header(srv_response *res, const char *fmt, ...)
 /* Takes ownership of `json` (from a jobs_json_* encoder). */
 static void set_body(srv_response *res, int status, char *json)
 {
-    static const char oom[] = "{\"code\":106,\"msg\":\"out of memory\"}";
-
     free(res->body);
     if (!json) {
+        char oom[64];
+        int n = snprintf(oom, sizeof oom, "{\"code\":%d,\"msg\":\"out of memory\"}",
+                         SRV_FAULT_INTERNAL);
+
         status = 500;
-        json = malloc(sizeof oom);
-        if (json)
-            memcpy(json, oom, sizeof oom);
+        if ((json = malloc((size_t)n + 1)) != NULL)
+            memcpy(json, oom, (size_t)n + 1);
     }
     res->status = status;
     res->body = json;
     res->body_len = json ? strlen(json) : 0;
 }
 
-static int fault_status(int fault)
+int srv_fault_status(int fault)
 {
     switch (fault) {
-    case 3:
-    case SRV_FAULT_UNAUTH: return 401;
-    case 6:
-    case SRV_FAULT_NOROUTE: return 404;
-    case 12:
-    case 27:
-    case 104: return 409;
-    case SRV_FAULT_METHOD: return 405;
-    case SRV_FAULT_TOO_LARGE: return 413;
-    case 105: return 507;
-    case SRV_FAULT_THROTTLED: return 429;
-    case SRV_FAULT_CHANGED: return 412;
-    case SRV_FAULT_IDEMPOTENCY: return 422;
-    case 1:
-    case 2:
-    case 4:
-    case SRV_FAULT_MALFORMED:
-    case 24:
-    case 25:
-    case 26: return 400;
+#define SRV__FAULT_CASE(name, number, status) \
+    case SRV_FAULT_##name: return (status);
+        SRV_FAULT_MAP(SRV__FAULT_CASE)
+#undef SRV__FAULT_CASE
     default: return 500;
     }
 }
@@ -102,18 +88,24 @@ void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg
     char *json = NULL;
 
     jobs_json_encode_fault(&json, fault, msg);
-    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+    set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
 }
 
-/* The fault for a library error, read right after the failing call. */
-static void lib_fault(srv_response *res, const srv_app *app, int code)
+/* The fault for a library error code with its detail `msg`. */
+static void code_fault(srv_response *res, const srv_app *app, int code, const char *msg)
 {
     int fault = jobs_fault_code(code);
     char *json = NULL;
 
     /* Internal errors get the fixed message: their detail may name paths or internals. */
-    jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : jobs_error_last());
-    set_body(res, app->fault_status_500 ? 500 : fault_status(fault), json);
+    jobs_json_encode_error(&json, code, fault == SRV_FAULT_INTERNAL ? NULL : msg);
+    set_body(res, app->fault_status_500 ? 500 : srv_fault_status(fault), json);
+}
+
+/* The fault for a library error, read right after the failing call. */
+static void lib_fault(srv_response *res, const srv_app *app, int code)
+{
+    code_fault(res, app, code, jobs_error_last());
 }
 
 /* Sets the body from an encoder's result. */
@@ -138,10 +130,11 @@ static uint64_t caller(srv_app *app, const srv_request *req)
     return token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
 }
 
-/* POST /authenticate: {"username"|"email", "password"}, decoded by the library's JSON layer. */
+/* POST /authenticate: {"username"|"email", "password"}, decoded by credentials.c. */
 static void route_authenticate(srv_response *res, srv_app *app, const srv_request *req)
 {
-    jobs_json_credentials *c;
+    srv_credentials *c;
+    char msg[SRV_CREDENTIALS_MSG_MAX];
     const char *who;
     char *json = NULL;
     char token[SRV_TOKEN_LEN + 1];
@@ -158,8 +151,8 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
         return;
     }
-    if ((rc = jobs_json_decode_credentials(c, req->body, req->body_len)) != 0) {
-        lib_fault(res, app, rc);
+    if ((rc = srv_decode_credentials(c, req->body, req->body_len, msg, sizeof msg)) != 0) {
+        code_fault(res, app, rc, msg);
         goto out;
     }
     who = c->username ? c->username : c->email;
@@ -447,7 +440,7 @@ static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t
 
 /* ---- operations ---------------------------------------------------------------------------- */
 
-static int64_t monotonic_ms(void)
+int64_t srv_monotonic_ms(void)
 {
     struct timespec ts;
 
@@ -466,7 +459,7 @@ static void route_health(srv_response *res, srv_app *app)
     char *json = malloc(256);
 
     if (app->heartbeat) {
-        int64_t age = monotonic_ms() - atomic_load(app->heartbeat);
+        int64_t age = srv_monotonic_ms() - atomic_load(app->heartbeat);
         scheduler = age <= app->heartbeat_max_age_ms ? "ok" : "stalled";
         ok = ok && age <= app->heartbeat_max_age_ms;
     }

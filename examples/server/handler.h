@@ -12,25 +12,9 @@
 #include <jobs.h>
 
 #include "auth.h"
+#include "faults.h"
 #include "metrics.h"
 #include "users.h"
-
-/** Fault numbers of the HTTP layer (docs/errors.md). */
-enum srv_fault {
-    SRV_FAULT_PARAM = 1,         /**< bad query or path parameter */
-    SRV_FAULT_SYNTAX = 2,        /**< body is not JSON */
-    SRV_FAULT_LOGIN = 3,         /**< unknown user or wrong password */
-    SRV_FAULT_BODY = 4,          /**< JSON not right for the operation */
-    SRV_FAULT_UNAUTH = 100,      /**< not authenticated */
-    SRV_FAULT_NOROUTE = 101,     /**< no such route */
-    SRV_FAULT_METHOD = 102,      /**< method not allowed */
-    SRV_FAULT_TOO_LARGE = 103,   /**< body over JOBS_JSON_BODY_MAX */
-    SRV_FAULT_MALFORMED = 108,   /**< framing or headers that cannot be trusted (400) */
-    SRV_FAULT_CHANGED = 109,     /**< If-Match does not match (412; JOBS_ECHANGED) */
-    SRV_FAULT_IDEMPOTENCY = 110, /**< Idempotency-Key reused with another body (422) */
-    SRV_FAULT_INTERNAL = 106,    /**< internal error */
-    SRV_FAULT_THROTTLED = 107    /**< too many failed logins */
-};
 
 /** A request. Every string is NUL-terminated; `path` and `query` are raw (not decoded). */
 typedef struct srv_request {
@@ -82,6 +66,9 @@ void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg
 
 /** The reason phrase of an HTTP status ("Not Found"). */
 const char *srv_status_text(int status);
+
+/** CLOCK_MONOTONIC in milliseconds (the scheduler's heartbeat, request durations). */
+int64_t srv_monotonic_ms(void);
 
 /** Frees the body of a response. Accepts a zeroed response. */
 void srv_response_free(srv_response *res);

@@ -238,41 +238,25 @@ JOBS_EXTERN int jobs_json_decode_schedule_update(jobs_json_schedule_body *out, c
 JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const char *body,
                                               size_t len);
 
-/** The longest `username` or `email` jobs_json_decode_credentials() accepts, in bytes. */
-#define JOBS_JSON_LOGIN_MAX 255
-
-/** The longest `password` jobs_json_decode_credentials() accepts, in bytes. */
-#define JOBS_JSON_PASSWORD_MAX 1024
-
 /**
- * A decoded POST /authenticate body. `username` and `email` point into `user` and `mail`, or are
- * NULL when the key was not given; at least one is set. Like jobs_json_job_body, the pointers
- * refer to this struct's own arrays: a copy must not be used with the original's pointers.
- * The host should wipe `password` (e.g. sodium_memzero()) once it has checked it.
- */
-typedef struct jobs_json_credentials {
-    const char *username;                   /**< `username`, or NULL */
-    const char *email;                      /**< `email`, or NULL */
-    char user[JOBS_JSON_LOGIN_MAX + 1];     /**< storage of `username` */
-    char mail[JOBS_JSON_LOGIN_MAX + 1];     /**< storage of `email` */
-    char password[JOBS_JSON_PASSWORD_MAX + 1]; /**< `password`, NUL-terminated */
-} jobs_json_credentials;
-
-/**
- * Decodes the body of POST /authenticate: `password` (required string of 1..1024 bytes) and
- * `username` or `email` or both (strings of 1..255 bytes; a host should let `username` win
- * when both are given). The same strict rules as every other body: one object, unknown and
- * duplicate keys refused, strings only, no `\u0000`, valid UTF-8, at most 64 KiB.
+ * Checks a body that the host decodes itself (with cJSON) by the rules of every decoder above:
+ * at most JOBS_JSON_BODY_MAX bytes, exactly one strict JSON value nested at most
+ * JOBS_JSON_DEPTH_MAX deep, valid UTF-8, no `\u0000` in any string, a top-level object, and
+ * every member's key one of `keys`, none given twice. A body that passes is parsed exactly by
+ * cJSON_ParseWithLength(): cJSON then fails only for want of memory, and each key of `keys` is
+ * at most once in the object. The strings of the body are wiped from the library's memory before
+ * it returns, and the detail never quotes a value.
  *
- * @param[out] out  the decoded body; written only on success
- * @param body      the request body (need not be NUL-terminated; NULL only when len is 0)
- * @param len       its length in bytes
- * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_EINVAL, or JOBS_ENOMEM. jobs_error_last() never
- *         quotes the password.
- * @since 0.1.0
+ * @param body   the request body (need not be NUL-terminated; NULL only when len is 0)
+ * @param len    its length in bytes
+ * @param keys   the allowed keys (NULL only when nkeys is 0)
+ * @param nkeys  how many
+ * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_EINVAL, or JOBS_ENOMEM; jobs_error_last() says why
+ *         ("unknown key 'x'", "duplicate key 'x'", "the body must be a JSON object", ...).
+ * @since 0.2.0
  */
-JOBS_EXTERN int jobs_json_decode_credentials(jobs_json_credentials *out, const char *body,
-                                             size_t len);
+JOBS_EXTERN int jobs_json_check_object(const char *body, size_t len, const char *const *keys,
+                                       size_t nkeys);
 
 #ifdef __cplusplus
 }

@@ -520,6 +520,46 @@ static void test_access_line_cuts_long_paths_within_one_pipe_write(void **state)
     free(path);
 }
 
+/* The fault table (faults.h) is the contract's: the numbers and HTTP statuses the server has
+ * always answered, and every fault the library can give is in it. */
+static void test_fault_table_keeps_every_number_and_status(void **state)
+{
+    static const struct {
+        int fault, status;
+    } want[] = {
+        {1, 400},   {2, 400},   {3, 401},   {4, 400},   {6, 404},   {12, 409},  {24, 400},
+        {25, 400},  {26, 400},  {27, 409},  {100, 401}, {101, 404}, {102, 405}, {103, 413},
+        {104, 409}, {105, 507}, {106, 500}, {107, 429}, {108, 400}, {109, 412}, {110, 422},
+    };
+    static const int codes[] = {
+#define CODE(name, code, fault, msg) code,
+        JOBS_ERRNO_MAP(CODE)
+#undef CODE
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        assert_int_equal(srv_fault_status(want[i].fault), want[i].status);
+    assert_int_equal(SRV_FAULT_UNAUTH, 100);
+    assert_int_equal(SRV_FAULT_NOROUTE, 101);
+    assert_int_equal(SRV_FAULT_METHOD, 102);
+    assert_int_equal(SRV_FAULT_TOO_LARGE, 103);
+    assert_int_equal(SRV_FAULT_INTERNAL, 106);
+    assert_int_equal(SRV_FAULT_THROTTLED, 107);
+    assert_int_equal(SRV_FAULT_MALFORMED, 108);
+    assert_int_equal(SRV_FAULT_CHANGED, 109);
+    assert_int_equal(SRV_FAULT_IDEMPOTENCY, 110);
+    /* A fault the library gives that the table lacks would answer 500 as if internal. */
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+        int fault = jobs_fault_code(codes[i]);
+
+        if (fault != SRV_FAULT_INTERNAL && srv_fault_status(fault) == 500)
+            fail_msg("library error %d gives fault %d, which the server's table lacks", codes[i],
+                     fault);
+    }
+    assert_int_equal(srv_fault_status(5), 500); /* not a fault */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +583,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
                                         teardown),
         cmocka_unit_test(test_every_route_has_its_own_template),
+        cmocka_unit_test(test_fault_table_keeps_every_number_and_status),
         cmocka_unit_test(test_access_line_has_every_field),
         cmocka_unit_test(test_access_line_escapes_hostile_paths),
         cmocka_unit_test(test_access_line_cuts_long_paths_within_one_pipe_write),

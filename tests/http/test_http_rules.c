@@ -694,7 +694,7 @@ static void *client_main(void *arg)
 
 /* civetweb gives each connection a worker thread for as long as it is open, also while it idles
  * between keep-alive requests. With 2 workers and 6 clients that keep their connections, clients
- * 3..6 wait until an idle connection reaches the keep-alive timeout (5 s, main.c) and the server
+ * 3..6 wait until an idle connection reaches the keep-alive timeout (5 s, server.c) and the server
  * closes it: everyone is served, in about (6/2 - 1) * 5 s = 10 s. Only the generous bound is
  * asserted, not the speed. */
 static void test_more_keep_alive_clients_than_threads_are_all_served(void **state)

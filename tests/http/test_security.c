@@ -86,7 +86,8 @@ static void remember_token(const char *tok)
         tokens = realloc(tokens, tokens_cap * sizeof *tokens);
         assert_non_null(tokens);
     }
-    snprintf(tokens[ntokens++], sizeof *tokens, "%s", tok);
+    assert_true(strlen(tok) < sizeof *tokens);
+    memcpy(tokens[ntokens++], tok, strlen(tok) + 1);
 }
 
 static void login(const server *s, char *tok, size_t size, const char *name, const char *pw)
@@ -410,7 +411,8 @@ static bool check(const route_case *rc, const char *state, const expect *e, cons
     else if (e->fault < 0 && strncmp(r->body, "{\"code\":", 8) == 0 && r->status != 200)
         snprintf(why, sizeof why, "a fault where none was expected");
     else if (e->rule == SAME_AS_ANON && (!baseline || strcmp(r->body, baseline) != 0))
-        snprintf(why, sizeof why, "not what an anonymous caller gets:\n  %s", baseline);
+        snprintf(why, sizeof why, "not what an anonymous caller gets:\n  %s",
+                 baseline ? baseline : "(no anonymous answer)");
     else if (!owner && shows_secret(r->body, rc->path))
         snprintf(why, sizeof why, "shows the owner's private things");
     else if (!owner && cookie && strncmp(cookie, "Set-Cookie: auth_tkt=;", 22) != 0)
@@ -771,7 +773,7 @@ static void test_session_tokens_are_256_random_bits(void **state)
         char auth[160];
         resp r;
 
-        snprintf(auth, sizeof auth, "C:%s", tok[i]);
+        assert_true(snprintf(auth, sizeof auth, "C:%s", tok[i]) < (int)sizeof auth);
         request_to(&r, &srv, "GET", "/jobs", auth, NULL, 0);
         EXPECT(&r, 200, "\"jobs\":[");
         resp_free(&r);
@@ -1065,12 +1067,12 @@ static void test_data_files_are_private_even_under_umask_0(void **state)
     remember_token(tok);
     resp_free(&r);
 
-    snprintf(path, sizeof path, "%s/users", s->dir);
+    assert_true(snprintf(path, sizeof path, "%s/users", s->dir) < (int)sizeof path);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0600);
     assert_int_equal(stat(s->dir, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0700);
-    snprintf(path, sizeof path, "%s/users.tmp", s->dir);
+    assert_true(snprintf(path, sizeof path, "%s/users.tmp", s->dir) < (int)sizeof path);
     assert_int_not_equal(access(path, F_OK), 0); /* no temp file left behind */
     bad_modes = 0;
     assert_int_equal(nftw(s->dir, check_mode, 16, FTW_PHYS), 0);

@@ -14,7 +14,14 @@
 /* "dir/name" into out; false when it does not fit. */
 static bool join(char out[PATH_MAX], const char *dir, const char *name)
 {
-    return snprintf(out, PATH_MAX, "%s/%s", dir, name) < PATH_MAX;
+    size_t d = strlen(dir), n = strlen(name);
+
+    if (d + 1 + n >= PATH_MAX)
+        return false;
+    memcpy(out, dir, d);
+    out[d] = '/';
+    memcpy(out + d + 1, name, n + 1);
+    return true;
 }
 
 /* Opens the store in `dir`, checks it and counts what it holds. Reports a failure as

@@ -1,0 +1,85 @@
+/* The access log: lines gathered in a buffer and written in batches. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+
+/* The access log (--access-log): a file descriptor, or -1 for none. Set before civetweb starts
+ * its threads, only read after. */
+static int access_log_fd = -1;
+
+/* Lines are gathered here and written in batches: one write(2) per request cost more than the
+ * whole handler of GET /jobs/byid (docs/performance.md). A batch goes out when the buffer is
+ * full, when its first line is a second old (checked at each line and every second by the
+ * scheduler thread), and at shutdown; whole lines only, so lines never mix or split. */
+static struct {
+    pthread_mutex_t mu;
+    char buf[64 * 1024];
+    size_t len;
+    int64_t first_ms; /* CLOCK_MONOTONIC ms of the oldest line in buf */
+} access_buf = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+
+static void access_flush_locked(void)
+{
+    size_t off = 0;
+
+    while (off < access_buf.len) {
+        ssize_t n = write(access_log_fd, access_buf.buf + off, access_buf.len - off);
+        if (n <= 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* a full disk must not stop the answers: the batch is dropped */
+        off += (size_t)n;
+    }
+    access_buf.len = 0;
+}
+
+void srv_accesslog_flush(void)
+{
+    if (access_log_fd < 0)
+        return;
+    pthread_mutex_lock(&access_buf.mu);
+    access_flush_locked();
+    pthread_mutex_unlock(&access_buf.mu);
+}
+
+void srv_accesslog_append(const char *line, size_t n, int64_t now_ms)
+{
+    pthread_mutex_lock(&access_buf.mu);
+    if (access_buf.len + n > sizeof access_buf.buf)
+        access_flush_locked();
+    if (access_buf.len == 0)
+        access_buf.first_ms = now_ms;
+    memcpy(access_buf.buf + access_buf.len, line, n);
+    access_buf.len += n;
+    if (now_ms - access_buf.first_ms >= 1000)
+        access_flush_locked();
+    pthread_mutex_unlock(&access_buf.mu);
+}
+
+int srv_accesslog_open(const char *spec)
+{
+    if (strcmp(spec, "-") == 0)
+        access_log_fd = STDERR_FILENO;
+    else if (strcmp(spec, "off") != 0 &&
+             (access_log_fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+                                   0600)) < 0)
+        return -1;
+    return 0;
+}
+
+bool srv_accesslog_on(void)
+{
+    return access_log_fd >= 0;
+}
+
+void srv_accesslog_close(void)
+{
+    srv_accesslog_flush(); /* the last batch: every request answered has its line */
+    if (access_log_fd > STDERR_FILENO)
+        close(access_log_fd);
+    access_log_fd = -1;
+}

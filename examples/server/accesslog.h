@@ -1,0 +1,27 @@
+/* The access log (--access-log): one JSON line per request, written in batches */
+#ifndef JOBS_SERVER_ACCESSLOG_H
+#define JOBS_SERVER_ACCESSLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+
+/** Opens the access log before any thread starts: "-" standard error, "off" none, else a file
+ * appended to (created with mode 0600). 0, or -1 with errno set. */
+int srv_accesslog_open(const char *spec);
+
+/** Whether there is an access log. */
+bool srv_accesslog_on(void);
+
+/** Appends a line of `n` bytes (ending in a newline) at CLOCK_MONOTONIC `now_ms`; the batch is
+ * written when full or when its first line is a second old. Thread-safe. */
+void srv_accesslog_append(const char *line, size_t n, int64_t now_ms);
+
+/** Writes out the batch. Thread-safe; called every second by the scheduler thread. */
+void srv_accesslog_flush(void);
+
+/** Writes out the last batch and closes the file. */
+void srv_accesslog_close(void);
+
+#endif

@@ -1,0 +1,77 @@
+/* The scheduler thread. Events go to standard output, one JSON line each. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "accesslog.h"
+#include "handler.h"
+#include "scheduler_thread.h"
+
+
+static int on_event(const jobs_event *ev, void *ctx)
+{
+    srv_metrics_event(ctx, ev->type);
+    printf("{\"event\":\"%s\",\"job\":%" PRIu64 ",\"owner\":%" PRIu64 ",\"stack\":%" PRIu64
+           ",\"slot\":%" PRId64 "}\n",
+           ev->type == JOBS_EVENT_DELETED ? "deleted" : "run", ev->job, ev->owner, ev->stack,
+           ev->slot);
+    fflush(stdout);
+    return 0;
+}
+
+static void *ticker_main(void *arg)
+{
+    srv_ticker *t = arg;
+
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        struct timespec until;
+        int64_t now = (int64_t)time(NULL);
+        int rc;
+
+        pthread_mutex_unlock(&t->mu);
+        rc = jobs_scheduler_tick(NULL, t->store, now, 0, on_event, t->metrics);
+        if (rc < 0)
+            fprintf(stderr, "jobs-server: tick: %s\n", jobs_strerror(rc));
+        srv_metrics_tick(t->metrics, rc == 0, now);
+        atomic_store(t->heartbeat, srv_monotonic_ms());
+        pthread_mutex_lock(&t->mu);
+        /* Until the next tick, wake every second to write out the access log's batch. */
+        for (unsigned waited = 0; !t->stop && waited < t->interval; waited++) {
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
+                ;
+            pthread_mutex_unlock(&t->mu);
+            srv_accesslog_flush();
+            pthread_mutex_lock(&t->mu);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+int srv_ticker_start(srv_ticker *t)
+{
+    t->stop = false;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
+        pthread_cond_destroy(&t->cv);
+        pthread_mutex_destroy(&t->mu);
+        return -1;
+    }
+    return 0;
+}
+
+void srv_ticker_stop(srv_ticker *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+}

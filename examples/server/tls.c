@@ -1,0 +1,79 @@
+/* --tls-cert: the OpenSSL 3 shim for civetweb 1.15 (libjobs-tls-compat.so, tls-compat.c). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <dlfcn.h>
+
+#include "tls.h"
+
+/* Debian's libcivetweb (1.15) loads OpenSSL at run time with dlopen("libssl.so") and
+ * dlopen("libcrypto.so") and looks up its functions by name, OpenSSL 1.1 API. One of them,
+ * SSL_get_peer_certificate, is only a macro in OpenSSL 3 (the exported function is
+ * SSL_get1_peer_certificate), so civetweb would call a NULL pointer on the first HTTPS
+ * connection. libjobs-tls-compat.so (tls-compat.c) exports it and has the SONAME libssl.so: once
+ * it is loaded here, glibc answers civetweb's dlopen("libssl.so") with it, and civetweb finds
+ * that function in it and all the others in libssl.so.3, its dependency. RTLD_LOCAL is enough
+ * (glibc matches a loaded object by SONAME whatever its scope) and keeps OpenSSL's symbols out of
+ * the global scope. It stays loaded until exit.
+ *
+ * The module is looked for next to the executable (build tree), then in JOBS_TLS_COMPAT_INSTALLED
+ * relative to it (installed: bin/ and lib/jobs-server/). Returns false, with a message, when it
+ * cannot be loaded or civetweb would still miss the function: the server then refuses to start
+ * rather than crash on the first request. */
+bool srv_tls_prepare(void)
+{
+    static const char *const dirs[] = {"", "/" JOBS_TLS_COMPAT_INSTALLED};
+    char exe[PATH_MAX], path[PATH_MAX + 64], *slash;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    void *compat = NULL, *ssl;
+    bool ok;
+
+    if (n > 0)
+        exe[n] = '\0';
+    if (n <= 0 || (size_t)n >= sizeof exe - 1 || !(slash = strrchr(exe, '/'))) {
+        fprintf(stderr, "jobs-server: --tls-cert: cannot tell where jobs-server is "
+                        "(/proc/self/exe), so cannot find %s\n", JOBS_TLS_COMPAT_NAME);
+        return false;
+    }
+    *slash = '\0';
+    for (size_t i = 0; !compat && i < sizeof dirs / sizeof *dirs; i++) {
+        if (snprintf(path, sizeof path, "%s%s/%s", exe, dirs[i], JOBS_TLS_COMPAT_NAME) >=
+                (int)sizeof path || access(path, F_OK) != 0)
+            continue;
+        if (!(compat = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+            fprintf(stderr, "jobs-server: --tls-cert: cannot load %s: %s\n", path, dlerror());
+            return false;
+        }
+    }
+    if (!compat) {
+        fprintf(stderr, "jobs-server: --tls-cert: %s, which civetweb needs for HTTPS with "
+                        "OpenSSL 3, is neither in %s nor in %s/%s\n",
+                JOBS_TLS_COMPAT_NAME, exe, exe, JOBS_TLS_COMPAT_INSTALLED);
+        return false;
+    }
+    ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
+    ok = ssl && dlsym(ssl, "SSL_get_peer_certificate");
+    if (!ok)
+        fprintf(stderr, "jobs-server: --tls-cert: HTTPS does not work with this civetweb and "
+                        "OpenSSL: civetweb loads libssl.so and calls SSL_get_peer_certificate, "
+                        "and %s did not provide it\n", path);
+    if (ssl)
+        dlclose(ssl);
+    return ok;
+}
+
+/* The certificate file must be readable: says why not, before civetweb does in OpenSSL's words. */
+bool srv_tls_cert_readable(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    bool ok = f && (getc(f) != EOF || !ferror(f));
+
+    if (!ok)
+        fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
+    if (f)
+        fclose(f);
+    return ok;
+}

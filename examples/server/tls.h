@@ -1,0 +1,15 @@
+/* HTTPS with Debian's civetweb 1.15 and OpenSSL 3 (--tls-cert). */
+#ifndef JOBS_SERVER_TLS_H
+#define JOBS_SERVER_TLS_H
+
+#include <stdbool.h>
+
+
+/** Loads libjobs-tls-compat.so so that civetweb finds SSL_get_peer_certificate; false, after a
+ * message, when HTTPS would not work. */
+bool srv_tls_prepare(void);
+
+/** Whether the certificate file can be read; false after a message saying why not. */
+bool srv_tls_cert_readable(const char *file);
+
+#endif
