@@ -8,7 +8,6 @@
  * search is proleptic Gregorian on local "naive" minutes. */
 #include "cron.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +18,35 @@
 #include "util.h"
 
 /* ---- fields ------------------------------------------------------------------------------- */
+
+/* ASCII only, whatever locale the host has set (<ctype.h> and strncasecmp follow the locale). */
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_alnum(unsigned char c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+
+/* Compares n bytes of s with the lower-case ASCII word w, ignoring ASCII case. */
+static bool ascii_case_eq(const char *s, const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if (c != (unsigned char)w[i])
+            return false;
+    }
+    return true;
+}
 
 typedef struct field_def {
     const char *name;
@@ -65,9 +93,9 @@ static int read_value(int fi, const char **p, const char *end, int *value, const
     const field_def *f = &FIELDS[fi];
     char q[64];
     const char *s = *p;
-    if (s < end && isdigit((unsigned char)*s)) {
+    if (s < end && is_digit((unsigned char)*s)) {
         long v = 0;
-        while (s < end && isdigit((unsigned char)*s)) {
+        while (s < end && is_digit((unsigned char)*s)) {
             if (v < 100000)
                 v = v * 10 + (*s - '0');
             s++;
@@ -79,16 +107,16 @@ static int read_value(int fi, const char **p, const char *end, int *value, const
         *p = s;
         return 0;
     }
-    if (s < end && isalpha((unsigned char)*s)) {
+    if (s < end && is_alpha((unsigned char)*s)) {
         const char *t = s;
-        while (t < end && isalpha((unsigned char)*t))
+        while (t < end && is_alpha((unsigned char)*t))
             t++;
         size_t n = (size_t)(t - s);
         if (fi == 3 || fi == 4) {
             const char *const *names = fi == 3 ? MONTH_NAMES : WDAY_NAMES;
             int count = fi == 3 ? 12 : 7;
             for (int i = 0; n == 3 && i < count; i++) {
-                if (strncasecmp(s, names[i], 3) == 0) {
+                if (ascii_case_eq(s, names[i], 3)) {
                     *value = fi == 3 ? i + 1 : i;
                     *p = t;
                     return 0;
@@ -153,13 +181,13 @@ static int parse_item(int fi, const char *s, const char *end, uint64_t *bits)
     }
     if (p < end && *p == '/') {
         p++;
-        if (p == end || !isdigit((unsigned char)*p))
+        if (p == end || !is_digit((unsigned char)*p))
             return jobs__error(JOBS_ECONFIG,
                                "cron: field %d (%s) '%s' has no step after '/'; expected a step "
                                "of 1-%d",
                                fi + 1, f->name, quote(q, sizeof q, s, n), f->hi);
         long v = 0;
-        while (p < end && isdigit((unsigned char)*p)) {
+        while (p < end && is_digit((unsigned char)*p)) {
             if (v < 100000)
                 v = v * 10 + (*p - '0');
             p++;
@@ -177,7 +205,7 @@ static int parse_item(int fi, const char *s, const char *end, uint64_t *bits)
                            "item; expected %s",
                            fi + 1, f->name, quote(q, sizeof q, s, n),
                            (*p >= 0x20 && *p < 0x7f) ? *p : '?', (int)(p - s) + 1,
-                           (p > s && isdigit((unsigned char)p[-1])) || p[-1] == '*'
+                           (p > s && is_digit((unsigned char)p[-1])) || p[-1] == '*'
                                ? "',', '-' or '/'"
                                : "a number");
     for (int v = lo; v <= hi; v += step)
@@ -213,7 +241,7 @@ int jobs__cron_parse(jobs__cron *out, const char *expr)
         char q[64];
         for (size_t i = 0; i < sizeof MACROS / sizeof MACROS[0]; i++) {
             size_t n = strlen(MACROS[i].name);
-            if ((size_t)(end - s) == n && strncasecmp(s, MACROS[i].name, n) == 0)
+            if ((size_t)(end - s) == n && ascii_case_eq(s, MACROS[i].name, n))
                 return jobs__cron_parse(out, MACROS[i].expr);
         }
         return jobs__error(JOBS_ECONFIG,
@@ -246,7 +274,7 @@ int jobs__cron_parse(jobs__cron *out, const char *expr)
         }
         for (const char *c = f; c < p; c++) {
             unsigned char ch = (unsigned char)*c;
-            if (!isalnum(ch) && ch != '*' && ch != ',' && ch != '-' && ch != '/') {
+            if (!is_alnum(ch) && ch != '*' && ch != ',' && ch != '-' && ch != '/') {
                 char q[64];
                 return jobs__error(JOBS_ECONFIG,
                                    "cron: field %d (%s) '%s' has unexpected character '%c' at "
@@ -343,7 +371,7 @@ int jobs__cron_check_zone(const char *zone)
                            quote(q, sizeof q, zone, 40), JOBS__CRON_TZ_MAX);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)zone[i];
-        if (!isalnum(ch) && ch != '/' && ch != '_' && ch != '+' && ch != '-')
+        if (!is_alnum(ch) && ch != '/' && ch != '_' && ch != '+' && ch != '-')
             return jobs__error(JOBS_ECONFIG,
                                "tz: '%s' has unexpected character '%c' at position %zu; expected "
                                "an IANA name such as Europe/Berlin",
