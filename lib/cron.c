@@ -504,6 +504,14 @@ static int zone_slot_for(zone_slot **out, const char *zone)
         return jobs__error(st == U_MEMORY_ALLOCATION_ERROR ? JOBS_ENOMEM : JOBS_ECONFIG,
                            "tz: ICU cannot open the time zone '%s': %s", zone, u_errorName(st));
     }
+    /* An id ICU does not know opens as "Etc/Unknown" (GMT) without an error: never compute in
+     * it. Zones are checked when stored; this catches one that ICU's data no longer has. */
+    UChar got[JOBS__CRON_TZ_MAX + 1];
+    int32_t got_len = ucal_getTimeZoneID(cal, got, JOBS__CRON_TZ_MAX + 1, &st);
+    if (U_FAILURE(st) || got_len != len || memcmp(got, id, (size_t)len * sizeof(UChar)) != 0) {
+        ucal_close(cal);
+        return jobs__error(JOBS_ECONFIG, "tz: '%s' is not a known time zone", zone);
+    }
     zone_slot *z = &c->slot[c->next];
     c->next = (c->next + 1) % CACHE_SLOTS;
     if (z->cal)

@@ -313,6 +313,21 @@ static void test_huge_inputs_are_refused_by_length(void **state)
     check_refused(NULL, "UTC", "cron: the expression is missing");
 }
 
+static void test_next_refuses_a_zone_icu_does_not_know(void **state)
+{
+    (void)state;
+    /* As if a stored record held a zone the running ICU lacks: no silent GMT. */
+    jobs__cron c = compile("0 9 * * *", "UTC");
+    strcpy(c.zone, "Mars/Olympus_Mons");
+    int64_t r = 0;
+    assert_int_equal(jobs__cron_next(&r, &c, utc(2027, 1, 1, 0, 0)), JOBS_ECONFIG);
+    assert_non_null(strstr(jobs_error_last(), "tz: 'Mars/Olympus_Mons'"));
+    assert_int_equal(r, 0);
+    strcpy(c.zone, "Europe/Berlin"); /* and a good one still works after */
+    assert_int_equal(jobs__cron_next(&r, &c, utc(2027, 1, 1, 0, 0)), 0);
+    assert_int_equal(r, utc(2027, 1, 1, 8, 0));
+}
+
 static void test_known_zones_and_aliases_are_accepted(void **state)
 {
     (void)state;
@@ -320,9 +335,13 @@ static void test_known_zones_and_aliases_are_accepted(void **state)
                                      "Australia/Lord_Howe", "Asia/Kolkata", "America/Sao_Paulo",
                                      "America/Argentina/Buenos_Aires", "US/Eastern",
                                      "Asia/Calcutta", "Etc/GMT+5", "EST", "CET"};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (jobs__cron_check_zone(ok[i]))
             fail_msg("%s: %s", ok[i], jobs_error_last());
+        jobs__cron c = compile("0 9 * * *", ok[i]);
+        int64_t r = next(&c, utc(2027, 1, 1, 0, 0)); /* 09:00 local on Jan 1 is within a day */
+        assert_true(r > utc(2026, 12, 31, 20, 0) && r < utc(2027, 1, 2, 0, 0));
+    }
 }
 
 /* ---- daylight saving --------------------------------------------------------------------- */
@@ -591,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_bad_expressions_and_zones_are_refused_naming_the_field),
         cmocka_unit_test(test_huge_inputs_are_refused_by_length),
         cmocka_unit_test(test_known_zones_and_aliases_are_accepted),
+        cmocka_unit_test(test_next_refuses_a_zone_icu_does_not_know),
         cmocka_unit_test(test_a_skipped_local_time_runs_once_after_the_gap),
         cmocka_unit_test(test_a_repeated_local_time_runs_once_when_the_hour_is_named),
         cmocka_unit_test(test_a_repeated_local_time_runs_twice_when_the_hour_starts_with_star),
