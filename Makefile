@@ -150,7 +150,7 @@ crash-test: build
 FUZZ_DIR ?= build-fuzz
 FUZZ_TIME ?= 300
 FUZZ_CC ?= clang
-FUZZ_TARGETS ?= fuzz_json fuzz_record fuzz_path fuzz_handler
+FUZZ_TARGETS ?= fuzz_json fuzz_record fuzz_cron fuzz_path fuzz_handler
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: deps
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -2,7 +2,7 @@
 # Runs libFuzzer targets built with -DJOBS_FUZZ=ON, one after the other, each for a set time, and
 # prints what each did. Used by `make fuzz` and `make fuzz-smoke`; see fuzz/README.md.
 #
-#   fuzz/run.sh BUILD_DIR SECONDS [TARGET...]     (default: all four targets)
+#   fuzz/run.sh BUILD_DIR SECONDS [TARGET...]     (default: all five targets)
 #
 # Each target reads its seed corpus fuzz/corpus/<target>/ and BUILD_DIR/fuzz-work/corpus/<target>/,
 # and writes new inputs only to the latter, so the repository's corpus is never flooded (and the
@@ -19,7 +19,7 @@ build=$1
 seconds=$2
 shift 2
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_json fuzz_record fuzz_path fuzz_handler)
+[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_json fuzz_record fuzz_cron fuzz_path fuzz_handler)
 
 src=$(cd "$(dirname "$0")" && pwd)
 work=$build/fuzz-work

@@ -11,6 +11,7 @@ PACKAGES=(
     pkg-config
     liblmdb-dev
     libcjson-dev
+    libicu-dev
     libcmocka-dev
     lmdb-utils
     libsqlite3-dev
@@ -24,6 +25,7 @@ PACKAGES=(
     doxygen
     wrk
     python3
+    tzdata
     nodejs
 )
 
