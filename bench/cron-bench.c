@@ -66,8 +66,10 @@ static double periodic_tick_per_job(int rounds)
     if (!mkdtemp(dir))
         return -1;
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
     opts.path = dir;
-    opts.flags = JOBS_STORE_NOSYNC;
+    opts.lmdb = &lmdb;
     opts.clock = clock_fn;
     jobs_store *s;
     int rc;

@@ -72,6 +72,7 @@ static size_t grab_headers(char *p, size_t size, size_t n, void *u)
 static long post_login(const server *s, const char *body, char headers[2048])
 {
     CURL *c = curl_easy_init();
+    struct curl_slist *json = curl_slist_append(NULL, "Content-Type: application/json");
     char url[64];
     long status = 0;
 
@@ -79,6 +80,7 @@ static long post_login(const server *s, const char *body, char headers[2048])
     snprintf(url, sizeof url, "http://127.0.0.1:%d/authenticate", s->port);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, json); /* else a form's type: 415 */
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, grab_headers);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, headers);
@@ -86,6 +88,7 @@ static long post_login(const server *s, const char *body, char headers[2048])
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(json);
     return status;
 }
 
