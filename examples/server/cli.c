@@ -261,7 +261,10 @@ int srv_cmd_user_passwd(int argc, char **argv)
                 SRV_PASSWORD_MAX);
         return 1;
     }
-    if (srv_users_open(&users, data) == 0 && srv_users_passwd(users, name, password) == 0) {
+    /* The same checks as the server's start and `user add`: never write through a data
+     * directory another user can change. */
+    if (srv_check_data_dir(data) == 0 && srv_users_open(&users, data) == 0 &&
+        srv_users_passwd(users, name, password) == 0) {
         printf("changed the password of %s\n", name);
         rc = 0;
     }

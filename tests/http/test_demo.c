@@ -102,6 +102,11 @@ static void test_demo_password_is_never_lost(void **state)
     assert_int_equal(passwd("nobody", "x"), 1);
     assert_int_equal(passwd("demo", ""), 1);
     assert_int_equal(login_status("third"), 200);
+    /* A data directory others may write to: refused like `user add` and the server's start. */
+    assert_int_equal(chmod(srv.dir, 0770), 0);
+    assert_int_equal(passwd("demo", "fourth"), 1);
+    assert_int_equal(chmod(srv.dir, 0700), 0);
+    assert_int_equal(login_status("third"), 200);
 }
 
 static void test_failed_start_creates_nothing(void **state)
