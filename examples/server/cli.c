@@ -190,35 +190,49 @@ int srv_cmd_check(int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
-int srv_cmd_user_add(int argc, char **argv)
+/* The arguments and standard input of `user add` and `user passwd`: NAME, --data DIR, --email
+ * ADDR (only where `email` is not NULL), and the password. 0, or the exit status (2: usage;
+ * 1: no password) after saying why. */
+static int user_args(const char **name, const char **email, const char **data,
+                     char password[SRV_PASSWORD_MAX + 2], int argc, char **argv)
 {
-    const char *name = NULL, *email = NULL, *data = "./var";
-    char password[SRV_PASSWORD_MAX + 2];
-    srv_users *users = NULL;
-    uint64_t id = 0;
-    int rc = 1;
-
+    *name = NULL;
+    *data = "./var";
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
-            email = argv[++i];
+        if (email && strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+            *email = argv[++i];
         else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
-            data = argv[++i];
-        else if (argv[i][0] != '-' && !name)
-            name = argv[i];
+            *data = argv[++i];
+        else if (argv[i][0] != '-' && !*name)
+            *name = argv[i];
         else {
             srv_usage(stderr);
             return 2;
         }
     }
-    if (!name) {
+    if (!*name) {
         srv_usage(stderr);
         return 2;
     }
-    if (!read_password(password, sizeof password)) {
+    if (!read_password(password, SRV_PASSWORD_MAX + 2)) {
         fprintf(stderr, "jobs-server: give the password (1..%d bytes) on standard input\n",
                 SRV_PASSWORD_MAX);
         return 1;
     }
+    return 0;
+}
+
+int srv_cmd_user_add(int argc, char **argv)
+{
+    const char *name, *email = NULL, *data;
+    char password[SRV_PASSWORD_MAX + 2];
+    srv_users *users = NULL;
+    uint64_t id = 0;
+    int rc;
+
+    if ((rc = user_args(&name, &email, &data, password, argc, argv)) != 0)
+        return rc;
+    rc = 1;
     if (srv_make_dir(data) != 0) {
         fprintf(stderr, "jobs-server: cannot create the data directory %.200s%s: %s\n", data,
                 strlen(data) > 200 ? "..." : "", strerror(errno));
@@ -237,30 +251,14 @@ int srv_cmd_user_add(int argc, char **argv)
 /* `jobs-server user passwd NAME [--data DIR]`, the new password on standard input. */
 int srv_cmd_user_passwd(int argc, char **argv)
 {
-    const char *name = NULL, *data = "./var";
+    const char *name, *data;
     char password[SRV_PASSWORD_MAX + 2];
     srv_users *users = NULL;
-    int rc = 1;
+    int rc;
 
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
-            data = argv[++i];
-        else if (argv[i][0] != '-' && !name)
-            name = argv[i];
-        else {
-            srv_usage(stderr);
-            return 2;
-        }
-    }
-    if (!name) {
-        srv_usage(stderr);
-        return 2;
-    }
-    if (!read_password(password, sizeof password)) {
-        fprintf(stderr, "jobs-server: give the password (1..%d bytes) on standard input\n",
-                SRV_PASSWORD_MAX);
-        return 1;
-    }
+    if ((rc = user_args(&name, NULL, &data, password, argc, argv)) != 0)
+        return rc;
+    rc = 1;
     /* The same checks as the server's start and `user add`: never write through a data
      * directory another user can change. */
     if (srv_check_data_dir(data) == 0 && srv_users_open(&users, data) == 0 &&
