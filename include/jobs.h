@@ -14,6 +14,7 @@
 #include "jobs/errors.h"
 #include "jobs/store.h"
 #include "jobs/lmdb.h"
+#include "jobs/run.h"
 #include "jobs/job.h"
 #include "jobs/schedule.h"
 #include "jobs/stack.h"

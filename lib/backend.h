@@ -112,6 +112,34 @@ struct jobs__backend {
                     const jobs__idem_rec *rec);
     /* Removes up to `max` entries with expires <= now, earliest first; *swept is how many. */
     int (*idem_sweep)(jobs__txn *t, int64_t now, size_t max, size_t *swept);
+
+    /* ---- runs (docs/runs.md) ------------------------------------------------------------ */
+    /* A backend keeps, inside these operations: each run's place in its history (a job's runs
+     * by job; a stack's runs without a job by stack) and in its owner's runs of its stack, the
+     * counts of both, and the queue of runs the tick must look at: pending ones, and running
+     * ones at their lease_until. Run ids come from next_id(JOBS__RUN). */
+    /* Loads a run: 0, JOBS_ENOTFOUND or JOBS_ECORRUPT. Its message and output stay valid until
+     * the transaction's next write. */
+    int (*run_load)(jobs__txn *t, uint64_t id, jobs__run_rec *rec);
+    /* Adds a new run (its id above every run id so far) to its history, stack list and, when
+     * pending or running, the queue. */
+    int (*run_insert)(jobs__txn *t, uint64_t id, const jobs__run_rec *rec);
+    /* Rewrites a run from `old` (as loaded) to `rec`: same owner, job and stack; the queue
+     * follows its state and lease. */
+    int (*run_update)(jobs__txn *t, uint64_t id, const jobs__run_rec *old,
+                      const jobs__run_rec *rec);
+    /* Removes a run (`rec` as loaded) with its entries and counts. */
+    int (*run_remove)(jobs__txn *t, uint64_t id, const jobs__run_rec *rec);
+    /* How many runs a list holds (jobs__run_by; `owner` is read for JOBS__RUNS_OF_STACK). */
+    int (*run_count)(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id, uint64_t *n);
+    /* One page of run ids of a list, newest (highest id) first, or oldest first with
+     * `oldest_first`: skipping `skip`, at most `max` into `ids`; *n is how many. */
+    int (*run_page)(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id, bool oldest_first,
+                    uint64_t skip, size_t max, uint64_t *ids, size_t *n);
+    /* Calls `fn` (with the run id and its queue time) for the queued runs whose time is <= now
+     * (pending: when made; running: lease_until), in (time, id) order, at most `limit` (0: no
+     * limit). `fn` must not write in the transaction. */
+    int (*run_due_scan)(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx);
 };
 
 /* What opening a backend is given: the checked, backend-neutral options, the LMDB options

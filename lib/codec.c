@@ -7,7 +7,10 @@ enum {
     REC_V1 = 1,
     F_ACTIVE = 1u << 0,  /* job: do_run; schedule: once; stack: public */
     F_DELETE = 1u << 1,  /* job: do_del */
-    F_NAME = 1u << 2     /* a name follows */
+    F_NAME = 1u << 2,    /* a name follows */
+    F_POLICY = 1u << 3,  /* job: delivery and misfire settings follow (absent: all default) */
+    F_MESSAGE = 1u << 0, /* run: a message follows */
+    F_OUTPUT = 1u << 1   /* run: an output follows */
 };
 
 typedef struct reader {
@@ -114,8 +117,11 @@ size_t jobs__job_encode(unsigned char *buf, const jobs__job_rec *rec)
     unsigned char *p = buf;
 
     *p++ = REC_V1;
+    bool policy = rec->delivery || rec->misfire || rec->lease || rec->max_attempts ||
+                  rec->misfire_value;
+
     *p++ = (unsigned char)((rec->do_run ? F_ACTIVE : 0) | (rec->do_del ? F_DELETE : 0) |
-                           (rec->name ? F_NAME : 0));
+                           (rec->name ? F_NAME : 0) | (policy ? F_POLICY : 0));
     p = put_varint(p, rec->owner);
     p = put_varint(p, rec->stack);
     p = put_varint(p, rec->schedule);
@@ -123,13 +129,20 @@ size_t jobs__job_encode(unsigned char *buf, const jobs__job_rec *rec)
         p = put_varint(p, zigzag(rec->next_run));
     if (rec->name)
         p = put_name(p, rec->name, rec->name_len);
+    if (policy) {
+        p = put_varint(p, rec->delivery);
+        p = put_varint(p, rec->lease);
+        p = put_varint(p, rec->max_attempts);
+        p = put_varint(p, rec->misfire);
+        p = put_varint(p, rec->misfire_value);
+    }
     return (size_t)(p - buf);
 }
 
 int jobs__job_decode(jobs__job_rec *rec, const void *data, size_t len)
 {
     reader r;
-    unsigned flags = start(&r, data, len, F_ACTIVE | F_DELETE | F_NAME);
+    unsigned flags = start(&r, data, len, F_ACTIVE | F_DELETE | F_NAME | F_POLICY);
 
     memset(rec, 0, sizeof(*rec));
     rec->do_run = flags & F_ACTIVE;
@@ -143,6 +156,24 @@ int jobs__job_decode(jobs__job_rec *rec, const void *data, size_t len)
         rec->next_run = unzigzag(get_varint(&r));
     if (flags & F_NAME)
         get_name(&r, &rec->name, &rec->name_len);
+    if (flags & F_POLICY) {
+        uint64_t delivery = get_varint(&r), lease = get_varint(&r), attempts = get_varint(&r);
+        uint64_t misfire = get_varint(&r), value = get_varint(&r);
+
+        /* The canonical form: only what the rules allow, and the block only when not all 0. */
+        if (delivery > JOBS_DELIVERY_AT_LEAST_ONCE || lease > JOBS_LEASE_MAX ||
+            attempts > JOBS_MAX_ATTEMPTS_MAX || misfire > JOBS_MISFIRE_CATCH_UP ||
+            (misfire == JOBS_MISFIRE_COALESCE && value) ||
+            (misfire == JOBS_MISFIRE_SKIP && value > JOBS_GRACE_MAX) ||
+            (misfire == JOBS_MISFIRE_CATCH_UP && (value < 1 || value > JOBS_CATCH_UP_MAX)) ||
+            !(delivery || lease || attempts || misfire || value))
+            r.bad = 1;
+        rec->delivery = (uint8_t)delivery;
+        rec->lease = (uint32_t)lease;
+        rec->max_attempts = (uint32_t)attempts;
+        rec->misfire = (uint8_t)misfire;
+        rec->misfire_value = (uint32_t)value;
+    }
     return finish(&r, "job");
 }
 
@@ -201,4 +232,97 @@ int jobs__stack_decode(jobs__stack_rec *rec, const void *data, size_t len)
     rec->owner = get_id(&r);
     get_name(&r, &rec->name, &rec->name_len);
     return finish(&r, "stack");
+}
+
+/* ---- runs ------------------------------------------------------------------------------- */
+
+size_t jobs__run_encode(unsigned char *buf, const jobs__run_rec *rec)
+{
+    unsigned char *p = buf;
+
+    *p++ = REC_V1;
+    *p++ = (unsigned char)((rec->message_len ? F_MESSAGE : 0) | (rec->output_len ? F_OUTPUT : 0));
+    p = put_varint(p, rec->owner);
+    p = put_varint(p, rec->job);
+    p = put_varint(p, rec->stack);
+    p = put_varint(p, rec->schedule);
+    p = put_varint(p, zigzag(rec->slot));
+    p = put_varint(p, rec->trigger);
+    p = put_varint(p, rec->state);
+    p = put_varint(p, rec->delivery);
+    p = put_varint(p, rec->attempt);
+    p = put_varint(p, rec->max_attempts);
+    p = put_varint(p, rec->lease);
+    p = put_varint(p, zigzag(rec->created));
+    p = put_varint(p, zigzag(rec->started));
+    p = put_varint(p, zigzag(rec->finished));
+    p = put_varint(p, zigzag(rec->lease_until));
+    p = put_varint(p, rec->missed);
+    p = put_varint(p, zigzag(rec->missed_since));
+    if (rec->message_len) {
+        p = put_varint(p, rec->message_len);
+        memcpy(p, rec->message, rec->message_len);
+        p += rec->message_len;
+    }
+    if (rec->output_len) {
+        p = put_varint(p, rec->output_len);
+        memcpy(p, rec->output, rec->output_len);
+        p += rec->output_len;
+    }
+    return (size_t)(p - buf);
+}
+
+/* Bytes of at most `max`, at least one. */
+static const char *get_bytes(reader *r, size_t max, size_t *len)
+{
+    uint64_t n = get_varint(r);
+    const char *at = (const char *)r->p;
+
+    if (r->bad || n == 0 || n > max || n > (uint64_t)(r->end - r->p)) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->p += n;
+    *len = (size_t)n;
+    return at;
+}
+
+int jobs__run_decode(jobs__run_rec *rec, const void *data, size_t len)
+{
+    reader r;
+    unsigned flags = start(&r, data, len, F_MESSAGE | F_OUTPUT);
+    uint64_t v[6];
+
+    memset(rec, 0, sizeof(*rec));
+    rec->owner = get_id(&r);
+    rec->job = get_varint(&r);
+    rec->stack = get_id(&r);
+    rec->schedule = get_varint(&r);
+    rec->slot = unzigzag(get_varint(&r));
+    for (int i = 0; i < 6; i++)
+        v[i] = get_varint(&r);
+    rec->created = unzigzag(get_varint(&r));
+    rec->started = unzigzag(get_varint(&r));
+    rec->finished = unzigzag(get_varint(&r));
+    rec->lease_until = unzigzag(get_varint(&r));
+    rec->missed = get_varint(&r);
+    rec->missed_since = unzigzag(get_varint(&r));
+    if (flags & F_MESSAGE)
+        rec->message = get_bytes(&r, JOBS_RUN_MESSAGE_MAX, &rec->message_len);
+    if (flags & F_OUTPUT)
+        rec->output = get_bytes(&r, JOBS_RUN_OUTPUT_MAX, &rec->output_len);
+    if (rec->job > JOBS_ID_MAX || rec->schedule > JOBS_ID_MAX || v[0] < JOBS_TRIGGER_SCHEDULE ||
+        v[0] > JOBS_TRIGGER_HOOK || v[1] < JOBS_RUN_PENDING || v[1] > JOBS_RUN_SKIPPED ||
+        v[2] > JOBS_DELIVERY_AT_LEAST_ONCE || v[3] > UINT32_MAX ||
+        v[4] > JOBS_MAX_ATTEMPTS_MAX || v[5] > JOBS_LEASE_MAX ||
+        (v[1] == JOBS_RUN_RUNNING && v[2] != JOBS_DELIVERY_AT_LEAST_ONCE) ||
+        (v[1] == JOBS_RUN_PENDING && v[3] != 0))
+        r.bad = 1;
+    rec->trigger = (uint8_t)v[0];
+    rec->state = (uint8_t)v[1];
+    rec->delivery = (uint8_t)v[2];
+    rec->attempt = (uint32_t)v[3];
+    rec->max_attempts = (uint32_t)v[4];
+    rec->lease = (uint32_t)v[5];
+    return finish(&r, "run");
 }

@@ -13,17 +13,24 @@
 
 /* Decoded records point into the decoded bytes (names are not NUL-terminated). */
 
-/* Largest encoded record: version, flags, four 10-byte varints, a length and a 255-byte name. */
-#define JOBS__RECORD_MAX 320
+/* Largest encoded record: version, flags, four 10-byte varints, a length and a 255-byte name,
+ * and a job's five policy varints. */
+#define JOBS__RECORD_MAX 352
+
+/* Largest encoded run: version, flags, eighteen 10-byte varints, a message and an output. */
+#define JOBS__RUN_RECORD_MAX (2 + 18 * 10 + 2 + 255 + 2 + 4096)
 
 /* Encoders write at most JOBS__RECORD_MAX bytes to `buf` and return the length. */
 size_t jobs__job_encode(unsigned char *buf, const jobs__job_rec *rec);
 size_t jobs__schedule_encode(unsigned char *buf, const jobs__schedule_rec *rec);
 size_t jobs__stack_encode(unsigned char *buf, const jobs__stack_rec *rec);
+/* Writes at most JOBS__RUN_RECORD_MAX bytes (message and output as cut by the rules). */
+size_t jobs__run_encode(unsigned char *buf, const jobs__run_rec *rec);
 
 /* Decoders: 0 or JOBS_ECORRUPT. */
 int jobs__job_decode(jobs__job_rec *rec, const void *data, size_t len);
 int jobs__schedule_decode(jobs__schedule_rec *rec, const void *data, size_t len);
 int jobs__stack_decode(jobs__stack_rec *rec, const void *data, size_t len);
+int jobs__run_decode(jobs__run_rec *rec, const void *data, size_t len);
 
 #endif

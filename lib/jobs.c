@@ -221,6 +221,21 @@ int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner, uint64_t p
 
 /* ---- create / update -------------------------------------------------------------------- */
 
+/* The delivery and misfire settings a spec gives (checked by check_spec()). */
+static void apply_policy(jobs__job_rec *rec, const jobs_job_spec *sp)
+{
+    if (sp->fields & JOBS_JOB_DELIVERY)
+        rec->delivery = (uint8_t)sp->delivery;
+    if (sp->fields & JOBS_JOB_LEASE)
+        rec->lease = sp->lease;
+    if (sp->fields & JOBS_JOB_MAX_ATTEMPTS)
+        rec->max_attempts = sp->max_attempts;
+    if (sp->fields & JOBS_JOB_MISFIRE) {
+        rec->misfire = (uint8_t)sp->misfire;
+        rec->misfire_value = sp->misfire_value;
+    }
+}
+
 typedef struct write_ctx {
     uint64_t owner, id;
     const jobs_job_spec *spec;
@@ -265,7 +280,8 @@ static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 
     jobs__job_rec rec = {c->owner, sp->stack, sp->schedule,
                          enabled ? first_run(&sched, c->now) : 0,
-                         enabled, false, name, c->name_len};
+                         enabled, false, name, c->name_len, 0, 0, 0, 0, 0};
+    apply_policy(&rec, sp);
     if ((rc = s->be->job_insert(txn, c->id, &rec)))
         return rc;
     return c->idem ? jobs__idem_put(s, txn, c->owner, JOBS__JOB, c->idem, c->now, c->id) : 0;
@@ -273,11 +289,33 @@ static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 
 static int check_spec(const jobs_job_spec *spec, size_t *name_len)
 {
+    unsigned f = spec->fields;
     int rc;
 
-    if (spec->fields & ~(unsigned)(JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE |
-                                   JOBS_JOB_ENABLED))
+    if (f & ~(unsigned)(JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED |
+                        JOBS_JOB_DELIVERY | JOBS_JOB_LEASE | JOBS_JOB_MAX_ATTEMPTS |
+                        JOBS_JOB_MISFIRE))
         return jobs__error(JOBS_EINVAL, "unknown job fields 0x%x", spec->fields);
+    if ((f & JOBS_JOB_DELIVERY) && spec->delivery != JOBS_DELIVERY_AT_MOST_ONCE &&
+        spec->delivery != JOBS_DELIVERY_AT_LEAST_ONCE)
+        return jobs__error(JOBS_EINVAL, "delivery %d is neither at-most-once nor at-least-once",
+                           (int)spec->delivery);
+    if ((f & JOBS_JOB_LEASE) && spec->lease > JOBS_LEASE_MAX)
+        return jobs__error(JOBS_EINVAL, "lease %u is above %u s", spec->lease, JOBS_LEASE_MAX);
+    if ((f & JOBS_JOB_MAX_ATTEMPTS) && spec->max_attempts > JOBS_MAX_ATTEMPTS_MAX)
+        return jobs__error(JOBS_EINVAL, "max_attempts %u is above %u", spec->max_attempts,
+                           JOBS_MAX_ATTEMPTS_MAX);
+    if (f & JOBS_JOB_MISFIRE) {
+        uint32_t v = spec->misfire_value;
+
+        if (spec->misfire == JOBS_MISFIRE_COALESCE ? v != 0
+            : spec->misfire == JOBS_MISFIRE_SKIP   ? v > JOBS_GRACE_MAX
+            : spec->misfire == JOBS_MISFIRE_CATCH_UP ? v < 1 || v > JOBS_CATCH_UP_MAX
+                                                     : true)
+            return jobs__error(JOBS_EINVAL, "misfire %d with value %u: coalesce takes 0, skip a "
+                               "grace of 0..%u s, catch-up 1..%u runs", (int)spec->misfire, v,
+                               JOBS_GRACE_MAX, JOBS_CATCH_UP_MAX);
+    }
     if ((spec->fields & JOBS_JOB_STACK) && (rc = jobs__check_id(spec->stack, "stack")))
         return rc;
     if ((spec->fields & JOBS_JOB_SCHEDULE) && (rc = jobs__check_id(spec->schedule, "schedule")))
@@ -352,6 +390,7 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
     }
     if (sp->fields & JOBS_JOB_ENABLED)
         rec.do_run = sp->enabled;
+    apply_policy(&rec, sp);
     /* Activation, or a new schedule while active, sets next_run anew. */
     activate = rec.do_run && (!old.do_run || rec.schedule != old.schedule);
     if (activate) {
@@ -415,7 +454,8 @@ static int delete_txn(jobs_store *s, jobs__txn *txn, void *arg)
         return rc;
     if (!rec.do_run) {
         c->outcome = JOBS_DELETED;
-        return s->be->job_remove(txn, c->id, &rec);
+        return (rc = s->be->job_remove(txn, c->id, &rec)) ? rc
+                                                          : jobs__runs_purge_job(s, txn, c->id);
     }
     c->outcome = JOBS_QUEUED_FOR_DELETION;
     if (rec.do_del)
@@ -443,4 +483,39 @@ int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t own
     if ((rc = jobs__write(store, delete_txn, &c)) == 0 && outcome)
         *outcome = c.outcome;
     return rc;
+}
+
+/* ---- policy ----------------------------------------------------------------------------- */
+
+typedef struct policy_ctx {
+    uint64_t owner, id;
+    jobs__job_rec rec;
+} policy_ctx;
+
+static int policy_txn(jobs_store *s, jobs__txn *txn, void *arg)
+{
+    policy_ctx *c = arg;
+
+    return job_visible(s, txn, c->owner, c->id, &c->rec, NULL);
+}
+
+int jobs_job_policy_get(jobs_job_policy *out, jobs_store *store, uint64_t owner, uint64_t id)
+{
+    policy_ctx c = {owner, id, {0}};
+    int rc;
+
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_job_policy_get needs an output and a store");
+    if (out->version != JOBS_JOB_POLICY_VERSION)
+        return jobs__error(JOBS_EVERSION, "policy version %u is not supported (1): initialise "
+                           "it with JOBS_JOB_POLICY_INIT", out->version);
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")) ||
+        (rc = jobs__read(store, policy_txn, &c)))
+        return rc;
+    out->delivery = (jobs_delivery)c.rec.delivery;
+    out->lease = c.rec.lease ? c.rec.lease : JOBS_LEASE_DEFAULT;
+    out->max_attempts = c.rec.max_attempts ? c.rec.max_attempts : JOBS_MAX_ATTEMPTS_DEFAULT;
+    out->misfire = (jobs_misfire)c.rec.misfire;
+    out->misfire_value = c.rec.misfire_value;
+    return 0;
 }

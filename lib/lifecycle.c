@@ -21,6 +21,17 @@ typedef struct jobs__store_options_v1 {
     unsigned int flags;
 } jobs__store_options_v1;
 
+/* jobs_store_options version 2: version 3 without run_history. */
+typedef struct jobs__store_options_v2 {
+    unsigned int version;
+    const char *path;
+    uint32_t page_size;
+    jobs_clock_fn clock;
+    void *clock_ctx;
+    unsigned int flags;
+    const jobs_options_lmdb *lmdb;
+} jobs__store_options_v2;
+
 /* Version 1's flag bit 0: LMDB's no-sync, JOBS_NOSYNC_LMDB now. */
 #define V1_NOSYNC (1u << 0)
 
@@ -63,10 +74,18 @@ static int read_options(jobs_store_options *o, jobs_options_lmdb *lmdb,
         lmdb->flags = (v1->flags & V1_NOSYNC) ? JOBS_NOSYNC_LMDB : 0;
         return 0;
     }
-    if (opts->version != 2)
+    if (opts->version != 2 && opts->version != 3)
         return jobs__error(JOBS_EVERSION, "options version %u is not supported (1..%d)",
                            opts->version, JOBS_STORE_OPTIONS_VERSION);
-    *o = *opts;
+    if (opts->version == 2) {
+        memset(o, 0, sizeof(*o));
+        memcpy(o, opts, sizeof(jobs__store_options_v2));
+    } else {
+        *o = *opts;
+    }
+    if (o->run_history > JOBS_RUN_HISTORY_MAX)
+        return jobs__error(JOBS_EINVAL, "run history %u is above %u", o->run_history,
+                           JOBS_RUN_HISTORY_MAX);
     if (o->flags & ~(unsigned)(JOBS_STORE_NO_GROUP_COMMIT | JOBS_STORE_READONLY))
         return jobs__error(JOBS_EINVAL, "unknown store flags 0x%x%s", o->flags,
                            (o->flags & V1_NOSYNC) ? " (no-sync is JOBS_NOSYNC_LMDB in "
@@ -108,6 +127,7 @@ int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
     s->flags = o.flags;
     s->clock = o.clock ? o.clock : system_clock;
     s->clock_ctx = o.clock_ctx;
+    s->run_history = o.run_history ? o.run_history : JOBS_RUN_HISTORY_DEFAULT;
     args.path = o.path;
     args.flags = o.flags;
     args.lmdb = &lmdb;
@@ -146,8 +166,11 @@ int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store)
         return rc;
     st.version = out->version;
     st.backend = store->be->name;
-    /* Version 1 is the whole struct; a later version fills only what the caller's has. */
-    *out = st;
+    /* A later version fills only what the caller's has: version 1 ends with `lmdb`. */
+    if (out->version == 1)
+        memcpy(out, &st, offsetof(jobs_store_stat_info, runs));
+    else
+        *out = st;
     return 0;
 }
 

@@ -12,6 +12,9 @@
 /* Kinds of entity, for id counters, per-owner counts, pages and idempotency keys. */
 typedef enum jobs__kind { JOBS__JOB = 0, JOBS__SCHEDULE = 1, JOBS__STACK = 2 } jobs__kind;
 
+/* The kind of a run record (only its id counter: runs have their own indexes). */
+#define JOBS__RUN ((jobs__kind)4)
+
 /* A job. `name` is not NUL-terminated (NULL for no name); where it points is said by whoever
  * filled the record. */
 typedef struct jobs__job_rec {
@@ -20,6 +23,13 @@ typedef struct jobs__job_rec {
     bool do_run, do_del;
     const char *name; /* NULL for no name */
     size_t name_len;
+    /* How its runs are delivered (docs/runs.md); all 0 means the defaults, which encode as
+     * nothing (a job written before runs existed reads back unchanged). */
+    uint8_t delivery;       /* jobs_delivery: 0 at-most-once, 1 at-least-once */
+    uint8_t misfire;        /* jobs_misfire: 0 coalesce, 1 skip, 2 catch-up */
+    uint32_t lease;         /* seconds; 0: JOBS_LEASE_DEFAULT */
+    uint32_t max_attempts;  /* 0: JOBS_MAX_ATTEMPTS_DEFAULT */
+    uint32_t misfire_value; /* skip: the grace in seconds; catch-up: the most runs */
 } jobs__job_rec;
 
 typedef struct jobs__schedule_rec {
@@ -36,6 +46,36 @@ typedef struct jobs__stack_rec {
     const char *name;
     size_t name_len;
 } jobs__stack_rec;
+
+/* A run (docs/runs.md). `message` and `output` are not NUL-terminated; where they point is said
+ * by whoever filled the record. A run of a job is in the job's history; a run of a stack
+ * without a job (job 0) in the stack's. */
+typedef struct jobs__run_rec {
+    uint64_t owner, job, stack; /* job 0: a stack run directly */
+    uint64_t schedule;          /* the job's schedule when the run was made (0: none) */
+    int64_t slot;               /* the time it stands for */
+    uint8_t trigger;            /* jobs_run_trigger */
+    uint8_t state;              /* jobs_run_state */
+    uint8_t delivery;           /* the job's delivery when the run was made */
+    uint32_t attempt;           /* deliveries so far (0 while pending) */
+    uint32_t max_attempts;      /* at-least-once: deliveries before it is lost */
+    uint32_t lease;             /* at-least-once: seconds a delivery holds it */
+    int64_t created, started, finished; /* 0: not yet */
+    int64_t lease_until;        /* running: when the lease ends (then it is due again) */
+    uint64_t missed;            /* slots coalesced into it, or skipped (state skipped) */
+    int64_t missed_since;       /* the first of them (0 when missed is 0) */
+    const char *message;        /* short outcome, JOBS_RUN_MESSAGE_MAX bytes at most */
+    size_t message_len;
+    const char *output;         /* the last JOBS_RUN_OUTPUT_MAX bytes of output */
+    size_t output_len;
+} jobs__run_rec;
+
+/* Which runs a count or a page is of. */
+typedef enum jobs__run_by {
+    JOBS__RUNS_OF_JOB = 0,   /* `id` is a job: its history */
+    JOBS__RUNS_DIRECT = 1,   /* `id` is a stack: its runs without a job (its own history) */
+    JOBS__RUNS_OF_STACK = 2  /* `id` is a stack: every run of it that `owner` owns */
+} jobs__run_by;
 
 /* The answer an idempotency key keeps: the id the first create made, until `expires`, for the
  * request whose fingerprint it was. */

@@ -1,25 +1,33 @@
 /* The scheduler tick: due jobs in (next_run, id) order, committed before the host hears of
  * them, so that each slot runs at most once whoever ticks. */
 #include <limits.h>
+#include <stdio.h>
 
 #include "rules.h"
 
 typedef struct due {
     uint64_t id;
-    int64_t slot;
+    int64_t slot; /* a job's next_run, or a queued run's queue time */
 } due;
 
 typedef struct tick_ctx {
     int64_t now;
     int64_t clock; /* the store's clock, read before the transaction: idempotency key expiry */
     size_t limit;
-    due *due;           /* the due jobs taken, then their events */
+    due *due;           /* the due jobs taken */
     size_t n, cap;
-    jobs_event *events; /* one per due job; names as offsets into `names` until delivery */
+    due *queued;        /* the queued runs taken (pending, or running past their lease) */
+    size_t nq, qcap;
+    jobs_event *events; /* the events; names as offsets into `names` until delivery */
     size_t *name_off;   /* SIZE_MAX: no name */
+    size_t ne, ecap, ocap;
     char *names;
     size_t names_len, names_cap;
+    unsigned char *run_copy; /* JOBS__RUN_RECORD_MAX bytes: a queued run, while it changes */
 } tick_ctx;
+
+/* Most slots a schedule without arithmetic is stepped through for one job in one tick. */
+#define SLOT_SCAN_MAX 10000u
 
 /* The first slot after `now` of a periodic job last due at `slot` (missed slots coalesce).
  * Returns false when that slot is past the largest representable time. */
@@ -36,6 +44,63 @@ static bool next_slot(int64_t *next, int64_t slot, int64_t period, int64_t now)
         return false;
     *next = (int64_t)((uint64_t)slot + add);
     return true;
+}
+
+/* THE "next slot after t" of the tick: the first slot later than `t` of a job whose slots run
+ * from `anchor` (t >= anchor). False when there is none: a one-time schedule, or a slot past
+ * the largest representable time. Everything below that walks slots goes through here; a new
+ * schedule kind is one more case here. */
+static bool slot_after(const jobs__schedule_rec *sc, int64_t anchor, int64_t t, int64_t *next)
+{
+    if (sc->once)
+        return false;
+    return next_slot(next, anchor, sc->value, t);
+}
+
+/* Whether the schedule's slots are evenly spaced (so they can be counted without a walk). */
+static bool arithmetic(const jobs__schedule_rec *sc)
+{
+    return !sc->once;
+}
+
+/* The slot `k` slots after `slot` (k >= 0), all of them <= now; stepped with slot_after() at
+ * most SLOT_SCAN_MAX times for a schedule without arithmetic. */
+static int64_t slot_skip(const jobs__schedule_rec *sc, int64_t slot, uint64_t k, int64_t now)
+{
+    int64_t t = slot;
+
+    if (k == 0)
+        return slot;
+    if (arithmetic(sc))
+        return (int64_t)((uint64_t)slot + k * (uint64_t)sc->value);
+    for (uint64_t i = 0; i < k && i < SLOT_SCAN_MAX; i++) {
+        int64_t next;
+        if (!slot_after(sc, slot, t, &next) || next > now)
+            break;
+        t = next;
+    }
+    return t;
+}
+
+/* How many slots fall in [slot, now] (slot is one of them), and the last of them. Never an
+ * unbounded loop: evenly spaced slots are counted; others are stepped through at most
+ * SLOT_SCAN_MAX times (the count then stops there). */
+static uint64_t slots_due(const jobs__schedule_rec *sc, int64_t slot, int64_t now, int64_t *last)
+{
+    uint64_t n = 1;
+
+    *last = slot;
+    if (sc->once)
+        return 1;
+    if (arithmetic(sc)) {
+        n = ((uint64_t)now - (uint64_t)slot) / (uint64_t)sc->value + 1;
+        *last = (int64_t)((uint64_t)slot + (n - 1) * (uint64_t)sc->value);
+        return n;
+    }
+    for (int64_t next; n < SLOT_SCAN_MAX && slot_after(sc, slot, *last, &next) && next <= now;
+         n++)
+        *last = next;
+    return n;
 }
 
 static int grow(void **buf, size_t *cap, size_t need, size_t elem)
@@ -67,29 +132,207 @@ static int collect_one(void *ctx, uint64_t id, int64_t slot)
     return 0;
 }
 
-static int record_event(tick_ctx *c, size_t i, jobs_event_type type, const jobs__job_rec *rec)
+static int collect_queued(void *ctx, uint64_t id, int64_t at)
 {
-    jobs_event *ev = &c->events[i];
+    tick_ctx *c = ctx;
+    int rc = grow((void **)&c->queued, &c->qcap, c->nq + 1, sizeof(*c->queued));
+
+    if (rc)
+        return rc;
+    c->queued[c->nq].slot = at;
+    c->queued[c->nq].id = id;
+    c->nq++;
+    return 0;
+}
+
+/* An event for the host: of job `job` (`rec`, or a stand-in for a stack's run without a job)
+ * and, for a run, of run `run_id` as `run` now is. */
+static int record_event(tick_ctx *c, jobs_event_type type, uint64_t job,
+                        const jobs__job_rec *rec, const jobs__run_rec *run, uint64_t run_id)
+{
+    jobs_event *ev;
     int rc;
 
+    if ((rc = grow((void **)&c->events, &c->ecap, c->ne + 1, sizeof(*c->events))) ||
+        (rc = grow((void **)&c->name_off, &c->ocap, c->ne + 1, sizeof(*c->name_off))))
+        return rc;
+    ev = &c->events[c->ne];
+    memset(ev, 0, sizeof(*ev));
     ev->type = type;
-    ev->job = c->due[i].id;
+    ev->job = job;
     ev->owner = rec->owner;
-    ev->name = NULL;
     ev->stack = rec->stack;
     ev->schedule = rec->schedule;
-    ev->slot = c->due[i].slot;
-    c->name_off[i] = SIZE_MAX;
+    ev->slot = run ? run->slot : rec->next_run;
+    if (run) {
+        ev->run = run_id;
+        ev->trigger = (jobs_run_trigger)run->trigger;
+        ev->attempt = run->attempt;
+        ev->missed = run->missed;
+        ev->delivery = (jobs_delivery)run->delivery;
+        ev->lease_until = run->state == JOBS_RUN_RUNNING ? run->lease_until : 0;
+    }
+    c->name_off[c->ne] = SIZE_MAX;
     if (rec->name) {
         size_t cap = c->names_cap;
         if ((rc = grow((void **)&c->names, &cap, c->names_len + rec->name_len + 1, 1)))
             return rc;
         c->names_cap = cap;
-        c->name_off[i] = c->names_len;
+        c->name_off[c->ne] = c->names_len;
         jobs__name_copy(c->names + c->names_len, rec->name, rec->name_len);
         c->names_len += rec->name_len + 1;
     }
+    c->ne++;
     return 0;
+}
+
+/* A run's delivery (its first, or a new attempt after a lease ended). */
+static void deliver(jobs__run_rec *r, int64_t now)
+{
+    r->attempt++;
+    r->started = now;
+    if (r->delivery == JOBS_DELIVERY_AT_LEAST_ONCE) {
+        r->state = JOBS_RUN_RUNNING;
+        r->lease_until = now > INT64_MAX - (int64_t)r->lease ? INT64_MAX : now + r->lease;
+    } else {
+        r->state = JOBS_RUN_DELIVERED;
+        r->lease_until = 0;
+    }
+}
+
+/* Makes a scheduled run of job `id` for `slot` and delivers it (an event), or, with `skipped`,
+ * records `missed` slots from `since` as skipped (no event). */
+static int make_run(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
+                    const jobs__job_rec *job, int64_t slot, bool skipped, uint64_t missed,
+                    int64_t since, const char *why)
+{
+    jobs__run_rec r;
+    uint64_t run_id;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    r.owner = job->owner;
+    r.job = id;
+    r.stack = job->stack;
+    r.schedule = job->schedule;
+    r.slot = slot;
+    r.trigger = JOBS_TRIGGER_SCHEDULE;
+    r.delivery = job->delivery;
+    r.lease = job->lease ? job->lease : JOBS_LEASE_DEFAULT;
+    r.max_attempts = job->max_attempts ? job->max_attempts : JOBS_MAX_ATTEMPTS_DEFAULT;
+    r.created = c->now;
+    r.missed = missed;
+    r.missed_since = missed ? since : 0;
+    if (skipped) {
+        r.state = JOBS_RUN_SKIPPED;
+        r.finished = c->now;
+        r.message = why;
+        r.message_len = strnlen(why, JOBS_RUN_MESSAGE_MAX);
+    } else {
+        deliver(&r, c->now);
+    }
+    if ((rc = jobs__run_make(s, txn, &r, &run_id)))
+        return rc;
+    return skipped ? 0 : record_event(c, JOBS_EVENT_RUN, id, job, &r, run_id);
+}
+
+/* The runs of a due periodic or one-time job whose first due slot is `slot`, by its misfire
+ * policy (docs/runs.md). At most JOBS_CATCH_UP_MAX + 1 records, whatever the downtime. */
+static int misfire(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
+                   const jobs__job_rec *job, const jobs__schedule_rec *sc, int64_t slot)
+{
+    int64_t last, second = slot;
+    uint64_t n = slots_due(sc, slot, c->now, &last);
+    char why[JOBS_RUN_MESSAGE_MAX + 1];
+    int rc;
+
+    if (n > 1)
+        slot_after(sc, slot, slot, &second);
+    switch (job->misfire) {
+    case JOBS_MISFIRE_SKIP: {
+        /* Slots older than the grace are skipped; the last one runs if it is within it. */
+        bool run_last = (uint64_t)c->now - (uint64_t)last <= job->misfire_value;
+        uint64_t skipped = run_last ? n - 1 : n;
+
+        if (skipped) {
+            snprintf(why, sizeof(why), "%llu slot(s) missed by more than the grace of %u s: "
+                     "not run", (unsigned long long)skipped, (unsigned)job->misfire_value);
+            if ((rc = make_run(s, txn, c, id, job, slot, true, skipped, slot, why)))
+                return rc;
+        }
+        return run_last ? make_run(s, txn, c, id, job, last, false, 0, 0, NULL) : 0;
+    }
+    case JOBS_MISFIRE_CATCH_UP: {
+        /* Each slot runs, the latest misfire_value of them; older ones are skipped. */
+        uint64_t runs = n < job->misfire_value ? n : job->misfire_value;
+        int64_t t = slot_skip(sc, slot, n - runs, c->now);
+
+        if (n > runs) {
+            snprintf(why, sizeof(why), "%llu slot(s) past the catch-up limit of %u: not run",
+                     (unsigned long long)(n - runs), (unsigned)job->misfire_value);
+            if ((rc = make_run(s, txn, c, id, job, slot, true, n - runs, slot, why)))
+                return rc;
+        }
+        for (uint64_t i = 0; i < runs; i++) {
+            if ((rc = make_run(s, txn, c, id, job, t, false, 0, 0, NULL)))
+                return rc;
+            if (i + 1 < runs && (!slot_after(sc, slot, t, &t) || t > c->now))
+                break;
+        }
+        return 0;
+    }
+    default:
+        /* Coalesce: one run for the first slot, the others counted on it. */
+        return make_run(s, txn, c, id, job, slot, false, n - 1, second, NULL);
+    }
+}
+
+/* A queued run: a pending one is delivered; a running one whose lease ended is delivered
+ * again, or lost after its last attempt. */
+static int take_queued(jobs_store *s, jobs__txn *txn, tick_ctx *c, size_t i)
+{
+    uint64_t id = c->queued[i].id;
+    unsigned char copy[JOBS__RECORD_MAX];
+    jobs__run_rec r, next;
+    jobs__job_rec job;
+    int rc = jobs__run_load_copy(s, txn, id, &r, c->run_copy);
+
+    if (rc == 0 && !((r.state == JOBS_RUN_PENDING && r.created == c->queued[i].slot) ||
+                     (r.state == JOBS_RUN_RUNNING && r.lease_until == c->queued[i].slot)))
+        rc = JOBS_ENOTFOUND;
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ECORRUPT, "the run queue disagrees with run %llu",
+                           (unsigned long long)id);
+    if (rc)
+        return rc;
+    if (r.job) {
+        if ((rc = s->be->job_load(txn, r.job, &job, copy)) == JOBS_ENOTFOUND)
+            return jobs__error(JOBS_ECORRUPT, "run %llu's job %llu is missing",
+                               (unsigned long long)id, (unsigned long long)r.job);
+        if (rc)
+            return rc;
+    } else {
+        memset(&job, 0, sizeof(job));
+        job.owner = r.owner;
+        job.stack = r.stack;
+    }
+    next = r;
+    if (r.state == JOBS_RUN_RUNNING && r.attempt >= r.max_attempts) {
+        char why[JOBS_RUN_MESSAGE_MAX + 1];
+
+        snprintf(why, sizeof(why), "lost: the lease ended unfinished on each of %u attempt(s)",
+                 (unsigned)r.attempt);
+        next.state = JOBS_RUN_LOST;
+        next.finished = c->now;
+        next.lease_until = 0;
+        next.message = why;
+        next.message_len = strlen(why);
+        return s->be->run_update(txn, id, &r, &next);
+    }
+    deliver(&next, c->now);
+    if ((rc = s->be->run_update(txn, id, &r, &next)))
+        return rc;
+    return record_event(c, JOBS_EVENT_RUN, r.job, &job, &next, id);
 }
 
 static int tick_txn(jobs_store *s, jobs__txn *txn, void *arg)
@@ -99,19 +342,14 @@ static int tick_txn(jobs_store *s, jobs__txn *txn, void *arg)
 
     size_t swept;
 
-    c->n = 0; /* the transaction may run again after the map grew */
+    c->n = c->nq = c->ne = 0; /* the transaction may run again after the map grew */
     c->names_len = 0;
     /* Expired idempotency keys go a bounded batch per tick (looking costs one cursor seek). */
     if ((rc = s->be->idem_sweep(txn, c->clock, 1000, &swept)))
         return rc;
-    if ((rc = s->be->due_scan(txn, c->now, c->limit, collect_one, c)) || c->n == 0)
+    if ((rc = s->be->due_scan(txn, c->now, c->limit, collect_one, c)) ||
+        (rc = s->be->run_due_scan(txn, c->now, c->limit, collect_queued, c)))
         return rc;
-    jobs__free(c->events);
-    jobs__free(c->name_off);
-    c->events = jobs__malloc(c->n * sizeof(*c->events));
-    c->name_off = jobs__malloc(c->n * sizeof(*c->name_off));
-    if (!c->events || !c->name_off)
-        return jobs__error(JOBS_ENOMEM, "out of memory in the scheduler tick");
 
     for (size_t i = 0; i < c->n; i++) {
         unsigned char copy[JOBS__RECORD_MAX];
@@ -127,24 +365,29 @@ static int tick_txn(jobs_store *s, jobs__txn *txn, void *arg)
         if (rc)
             return rc;
         if (rec.do_del) {
-            if ((rc = record_event(c, i, JOBS_EVENT_DELETED, &rec)) ||
-                (rc = s->be->job_remove(txn, c->due[i].id, &rec)))
+            if ((rc = record_event(c, JOBS_EVENT_DELETED, c->due[i].id, &rec, NULL, 0)) ||
+                (rc = s->be->job_remove(txn, c->due[i].id, &rec)) ||
+                (rc = jobs__runs_purge_job(s, txn, c->due[i].id)))
                 return rc;
             continue;
         }
-        if ((rc = jobs__schedule_usable(s, txn, rec.owner, rec.schedule, &sched)) ||
-            (rc = record_event(c, i, JOBS_EVENT_RUN, &rec)))
+        if ((rc = jobs__schedule_usable(s, txn, rec.owner, rec.schedule, &sched)))
             return rc == JOBS_ESCHEDULE ? JOBS_ECORRUPT : rc;
+        if ((rc = misfire(s, txn, c, c->due[i].id, &rec, &sched, rec.next_run)))
+            return rc;
         next = rec;
         /* A one-time job is done; so is a periodic one whose next slot cannot be represented
          * (it could never be told apart from this one). */
-        if (sched.once || !next_slot(&next.next_run, rec.next_run, sched.value, c->now)) {
+        if (!slot_after(&sched, rec.next_run, c->now, &next.next_run)) {
             next.do_run = false;
             next.next_run = 0;
         }
         if ((rc = s->be->job_update(txn, c->due[i].id, &rec, &next)))
             return rc;
     }
+    for (size_t i = 0; i < c->nq; i++)
+        if ((rc = take_queued(s, txn, c, i)))
+            return rc;
     return 0;
 }
 
@@ -162,21 +405,25 @@ int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t
     c.now = now;
     c.limit = limit;
     c.clock = jobs__now(store);
+    if (!(c.run_copy = jobs__malloc(JOBS__RUN_RECORD_MAX)))
+        return jobs__error(JOBS_ENOMEM, "out of memory in the scheduler tick");
     rc = jobs__write(store, tick_txn, &c);
     if (rc == 0) {
         if (n_events)
-            *n_events = c.n;
+            *n_events = c.ne;
         /* Committed: now, and only now, the host hears of the runs. */
-        for (size_t i = 0; fn && i < c.n && rc == 0; i++) {
+        for (size_t i = 0; fn && i < c.ne && rc == 0; i++) {
             if (c.name_off[i] != SIZE_MAX)
                 c.events[i].name = c.names + c.name_off[i];
             rc = fn(&c.events[i], ctx);
         }
     }
     jobs__free(c.due);
+    jobs__free(c.queued);
     jobs__free(c.events);
     jobs__free(c.name_off);
     jobs__free(c.names);
+    jobs__free(c.run_copy);
     return rc;
 }
 

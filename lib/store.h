@@ -14,6 +14,7 @@ struct jobs_store {
     unsigned int flags;      /* jobs_store_flags */
     jobs_clock_fn clock;
     void *clock_ctx;
+    uint32_t run_history;    /* runs kept per job (and per stack, without a job) */
 };
 
 /* Runs `fn` in a read transaction of the store's backend. */

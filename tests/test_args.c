@@ -84,7 +84,7 @@ static void test_open_refuses_bad_options(void **state)
     assert_int_equal(jobs_store_open(&store, &opts), JOBS_EINVAL);
     assert_null(store);
 
-    const unsigned int versions[] = {0, 3, 999, ~0u};
+    const unsigned int versions[] = {0, JOBS_STORE_OPTIONS_VERSION + 1, 999, ~0u};
     for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
         opts = fx->opts;
         opts.version = versions[i];

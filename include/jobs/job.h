@@ -10,6 +10,7 @@
 #ifndef JOBS_JOB_H
 #define JOBS_JOB_H
 
+#include "run.h"
 #include "store.h"
 
 #ifdef __cplusplus
@@ -38,7 +39,11 @@ enum jobs_job_field {
     JOBS_JOB_NAME = 1u << 0,     /**< `name` is given (NULL sets a null name) */
     JOBS_JOB_STACK = 1u << 1,    /**< `stack` is given */
     JOBS_JOB_SCHEDULE = 1u << 2, /**< `schedule` is given */
-    JOBS_JOB_ENABLED = 1u << 3   /**< `enabled` is given */
+    JOBS_JOB_ENABLED = 1u << 3,  /**< `enabled` is given */
+    JOBS_JOB_DELIVERY = 1u << 4, /**< `delivery` is given (docs/runs.md) */
+    JOBS_JOB_LEASE = 1u << 5,    /**< `lease` is given */
+    JOBS_JOB_MAX_ATTEMPTS = 1u << 6, /**< `max_attempts` is given */
+    JOBS_JOB_MISFIRE = 1u << 7   /**< `misfire` and `misfire_value` are given */
 };
 
 /**
@@ -51,10 +56,41 @@ typedef struct jobs_job_spec {
     uint64_t stack;       /**< stack id */
     uint64_t schedule;    /**< schedule id */
     bool enabled;         /**< active (runs on its schedule) or not */
+    /* Read only when their bits are set, so a caller built before they existed is unaffected. */
+    jobs_delivery delivery; /**< how its runs are delivered (default at-most-once) */
+    uint32_t lease;       /**< at-least-once: seconds a delivery holds a run, 1..JOBS_LEASE_MAX
+                               (0: JOBS_LEASE_DEFAULT) */
+    uint32_t max_attempts; /**< at-least-once: deliveries before a run is lost,
+                                1..JOBS_MAX_ATTEMPTS_MAX (0: JOBS_MAX_ATTEMPTS_DEFAULT) */
+    jobs_misfire misfire; /**< what missed slots become (default coalesce) */
+    uint32_t misfire_value; /**< skip: the grace in seconds (0..JOBS_GRACE_MAX); catch-up: the
+                                 most runs (1..JOBS_CATCH_UP_MAX); coalesce: 0 */
 } jobs_job_spec;
 
 /** Initialiser for jobs_job_spec: nothing given. */
-#define JOBS_JOB_SPEC_INIT {0, NULL, 0, 0, false}
+#define JOBS_JOB_SPEC_INIT {0, NULL, 0, 0, false, JOBS_DELIVERY_AT_MOST_ONCE, 0, 0, \
+                            JOBS_MISFIRE_COALESCE, 0}
+
+/**
+ * How a job's runs are delivered and what its missed slots become (docs/runs.md), as
+ * jobs_job_policy_get() reports it. Caller-allocated: set `version` (JOBS_JOB_POLICY_INIT
+ * does).
+ */
+typedef struct jobs_job_policy {
+    unsigned int version;   /**< set by the caller: JOBS_JOB_POLICY_VERSION */
+    jobs_delivery delivery; /**< delivery mode */
+    uint32_t lease;         /**< lease seconds (the default filled in) */
+    uint32_t max_attempts;  /**< deliveries before lost (the default filled in) */
+    jobs_misfire misfire;   /**< misfire policy */
+    uint32_t misfire_value; /**< grace seconds (skip) or most runs (catch-up); 0 for coalesce */
+} jobs_job_policy;
+
+/** The version of jobs_job_policy this header describes. */
+#define JOBS_JOB_POLICY_VERSION 1
+
+/** Initialiser: `jobs_job_policy p = JOBS_JOB_POLICY_INIT;` */
+#define JOBS_JOB_POLICY_INIT {JOBS_JOB_POLICY_VERSION, JOBS_DELIVERY_AT_MOST_ONCE, 0, 0, \
+                              JOBS_MISFIRE_COALESCE, 0}
 
 /** One page of an owner's jobs, in id order. Free with jobs_job_page_free(). */
 typedef struct jobs_job_page {
@@ -184,6 +220,17 @@ JOBS_EXTERN int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner
  */
 JOBS_EXTERN int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t owner,
                                uint64_t id, uint64_t if_match);
+
+/**
+ * The delivery mode and misfire policy of the owner's job (kept apart from jobs_job, so that
+ * struct keeps its size; see docs/runs.md).
+ *
+ * @param[out] out  set out->version first (JOBS_JOB_POLICY_INIT)
+ * @return 0, JOBS_ENOTFOUND, JOBS_ERANGE, JOBS_EINVAL, JOBS_EOWNER, JOBS_EVERSION, or a store
+ *         error.
+ */
+JOBS_EXTERN int jobs_job_policy_get(jobs_job_policy *out, jobs_store *store, uint64_t owner,
+                                    uint64_t id);
 
 #ifdef __cplusplus
 }

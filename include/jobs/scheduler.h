@@ -5,6 +5,7 @@
 #ifndef JOBS_SCHEDULER_H
 #define JOBS_SCHEDULER_H
 
+#include "run.h"
 #include "store.h"
 
 #ifdef __cplusplus
@@ -27,7 +28,16 @@ typedef struct jobs_event {
     const char *name;     /**< its name, or NULL */
     uint64_t stack;       /**< the stack to run */
     uint64_t schedule;    /**< its schedule */
-    int64_t slot;         /**< the next_run this event is for (the slot, not the tick's now) */
+    int64_t slot;         /**< the next_run this event is for (the slot, not the tick's now);
+                               for a manual run, when it was made */
+    /* Added with runs (docs/runs.md); a host built before them reads only the fields above. */
+    uint64_t run;         /**< the run record of a JOBS_EVENT_RUN (0 for JOBS_EVENT_DELETED):
+                               report its end with jobs_run_finish() */
+    jobs_run_trigger trigger; /**< what made the run (0 for JOBS_EVENT_DELETED) */
+    uint32_t attempt;     /**< its delivery: 1, or more when an at-least-once lease ended */
+    uint64_t missed;      /**< slots coalesced into this run (misfire coalesce) */
+    jobs_delivery delivery; /**< at-least-once: finish before lease_until, or it comes again */
+    int64_t lease_until;  /**< at-least-once: when the lease ends; else 0 */
 } jobs_event;
 
 /**
@@ -48,7 +58,15 @@ typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
  * disabled. (A periodic job whose next slot would lie past INT64_MAX is disabled after its run.) Only after the commit is `fn` called, once per event, in that order. Several
  * threads or processes may tick the same store concurrently: each slot runs at most once.
  *
- * At most `limit` due jobs are taken (0: no limit); call again while *n_events == limit.
+ * Each run is a run record (jobs/run.h), made in the same transaction that moves the job:
+ * the misfire policy of the job decides what its missed slots become (coalesce: one run with
+ * the count; skip; bounded catch-up), and jobs_event.run names the record. The same tick
+ * delivers the runs made by jobs_run_now() and re-delivers at-least-once runs whose lease
+ * ended (attempt + 1; after max_attempts they are lost, without an event), and sweeps
+ * histories past the store's limit, a bounded batch per tick.
+ *
+ * At most `limit` due jobs are taken (0: no limit), and at most `limit` queued runs; call
+ * again while *n_events >= limit.
  *
  * @param[out] n_events  the number of events committed (may be NULL)
  * @param fn             the callback, or NULL to commit without being told

@@ -63,9 +63,10 @@ enum jobs_store_flags {
  * Version 1 (libjobs 0.1.0) had LMDB's settings in the struct itself: `path, map_size,
  * max_map_size, page_size, max_readers, clock, clock_ctx, flags`, with JOBS_STORE_NOSYNC as
  * flag bit 0. jobs_store_open() still accepts a struct of that layout with version 1, so
- * programs built against 0.1.0's header keep working unchanged.
+ * programs built against 0.1.0's header keep working unchanged. Version 2 is version 3 without
+ * `run_history`, and is accepted too.
  */
-#define JOBS_STORE_OPTIONS_VERSION 2
+#define JOBS_STORE_OPTIONS_VERSION 3
 
 /**
  * Options for jobs_store_open(). Initialise with JOBS_STORE_OPTIONS_INIT, then set what you
@@ -80,10 +81,12 @@ typedef struct jobs_store_options {
     void *clock_ctx;        /**< passed to clock */
     unsigned int flags;     /**< jobs_store_flags */
     const jobs_options_lmdb *lmdb; /**< the LMDB backend's settings (NULL: its defaults) */
+    uint32_t run_history;   /**< runs kept per job, 1..JOBS_RUN_HISTORY_MAX (0: 100); older
+                                 ones are swept by the tick (version 3) */
 } jobs_store_options;
 
 /** Initialiser for jobs_store_options: `jobs_store_options o = JOBS_STORE_OPTIONS_INIT;` */
-#define JOBS_STORE_OPTIONS_INIT {JOBS_STORE_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, NULL}
+#define JOBS_STORE_OPTIONS_INIT {JOBS_STORE_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, NULL, 0}
 
 /**
  * Opens (and on first use creates) the store in `opts->path`.
@@ -110,7 +113,7 @@ JOBS_EXTERN int jobs_store_open(jobs_store **out, const jobs_store_options *opts
 JOBS_EXTERN void jobs_store_close(jobs_store *store);
 
 /** The version of jobs_store_stat_info this header describes. */
-#define JOBS_STORE_STAT_VERSION 1
+#define JOBS_STORE_STAT_VERSION 2
 
 /**
  * Current state of a store, as reported by jobs_store_stat(). The caller sets `version`
@@ -129,10 +132,13 @@ typedef struct jobs_store_stat_info {
                                concurrent writes share one */
     const char *backend;  /**< the backend's name, "lmdb" (static storage) */
     jobs_stat_lmdb lmdb;  /**< the LMDB backend's figures (0 on another backend) */
+    uint64_t runs;        /**< run records kept, all owners (version 2) */
+    uint64_t runs_queued; /**< runs pending delivery or running under a lease (version 2) */
 } jobs_store_stat_info;
 
 /** Initialiser: `jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;` */
-#define JOBS_STORE_STAT_INFO_INIT {JOBS_STORE_STAT_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, {0, 0, 0}}
+#define JOBS_STORE_STAT_INFO_INIT {JOBS_STORE_STAT_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, {0, 0, 0}, \
+                                   0, 0}
 
 /**
  * Fills `out` with the store's counts and its backend's figures. Set out->version first

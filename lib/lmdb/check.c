@@ -744,6 +744,13 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
                           &next_stack)) ||
         (rc = check_idem(txn, s)))
         goto out;
+    {
+        uint64_t next_run;
+
+        if ((rc = counter(txn, s, "next.run", &next_run)) ||
+            (rc = jobs__lmdb_run_check(txn, s, next_run)))
+            goto out;
+    }
 out:
     jobs__free(t.schedules);
     return rc;

@@ -34,6 +34,9 @@ typedef struct jobs__lmdb {
     MDB_dbi stack_vis;   /* owner(8) id(8) -> "": private stacks by owner, public under 0 */
     MDB_dbi idem;        /* idempotency keys of creates (idempotency.c) */
     MDB_dbi idem_exp;    /* the same keys in expiry order */
+    MDB_dbi runs;        /* id(8) -> run record (runs.c) */
+    MDB_dbi run_index;   /* the runs' histories, stack lists, counts and queue (runs.c) */
+    bool no_runs;        /* read-only open of a store written before runs: none there */
 
     /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
      * no transaction of the process is active while the map is resized. */
@@ -141,6 +144,20 @@ int jobs__lmdb_idem_get(jobs__txn *t, uint64_t owner, jobs__kind kind, const cha
 int jobs__lmdb_idem_put(jobs__txn *t, uint64_t owner, jobs__kind kind, const char *key,
                         size_t len, const jobs__idem_rec *rec);
 int jobs__lmdb_idem_sweep(jobs__txn *t, int64_t now, size_t max, size_t *swept);
+
+/* Runs (runs.c): the backend operations, statistics and the check. */
+int jobs__lmdb_run_load(jobs__txn *t, uint64_t id, jobs__run_rec *rec);
+int jobs__lmdb_run_insert(jobs__txn *t, uint64_t id, const jobs__run_rec *rec);
+int jobs__lmdb_run_update(jobs__txn *t, uint64_t id, const jobs__run_rec *old,
+                          const jobs__run_rec *rec);
+int jobs__lmdb_run_remove(jobs__txn *t, uint64_t id, const jobs__run_rec *rec);
+int jobs__lmdb_run_count(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id,
+                         uint64_t *n);
+int jobs__lmdb_run_page(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id,
+                        bool oldest_first, uint64_t skip, size_t max, uint64_t *ids, size_t *n);
+int jobs__lmdb_run_due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx);
+int jobs__lmdb_run_stat(MDB_txn *txn, jobs__lmdb *s, uint64_t *runs, uint64_t *queued);
+int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run);
 
 /* The backend's function table (records.c). */
 extern const jobs__backend jobs__lmdb_backend;

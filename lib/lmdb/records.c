@@ -397,4 +397,11 @@ const jobs__backend jobs__lmdb_backend = {
     .idem_get = jobs__lmdb_idem_get,
     .idem_put = jobs__lmdb_idem_put,
     .idem_sweep = jobs__lmdb_idem_sweep,
+    .run_load = jobs__lmdb_run_load,
+    .run_insert = jobs__lmdb_run_insert,
+    .run_update = jobs__lmdb_run_update,
+    .run_remove = jobs__lmdb_run_remove,
+    .run_count = jobs__lmdb_run_count,
+    .run_page = jobs__lmdb_run_page,
+    .run_due_scan = jobs__lmdb_run_due_scan,
 };

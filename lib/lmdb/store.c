@@ -15,7 +15,7 @@
 #define MIN_MAP_SIZE ((size_t)64 << 10)
 #define DEFAULT_MAX_READERS 256u
 #define DEFAULT_PAGE_SIZE 10u
-#define MAX_DBS 16
+#define MAX_DBS 32
 /* Operations per group commit: bounds a batch's transaction and its callers' wait. */
 #define GROUP_COMMIT_MAX 256
 
@@ -79,7 +79,10 @@ int jobs__del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
     return rc ? jobs__mdb_error(rc, "delete") : 0;
 }
 
-static const char *const counter_keys[] = {"next.job", "next.schedule", "next.stack"};
+static const char *const counter_keys[] = {[JOBS__JOB] = "next.job",
+                                           [JOBS__SCHEDULE] = "next.schedule",
+                                           [JOBS__STACK] = "next.stack",
+                                           [JOBS__RUN] = "next.run"};
 
 int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
 {
@@ -639,6 +642,8 @@ static int stat_txn(jobs_store *store, jobs__txn *t, void *ctx)
         (rc = jobs__queued_get(txn, s, &st->jobs_queued)) != 0)
         return rc > 0 ? jobs__mdb_error(rc, "store statistics") : rc;
     st->jobs_active = dbs[0].ms_entries;
+    if ((rc = jobs__lmdb_run_stat(txn, s, &st->runs, &st->runs_queued)))
+        return rc;
     st->writes = atomic_load(&s->writes);
     st->commits = atomic_load(&s->commits);
     return 0;
@@ -671,6 +676,8 @@ static const struct {
     {"stack_vis", offsetof(jobs__lmdb, stack_vis)},
     {"idem", offsetof(jobs__lmdb, idem)},
     {"idem_exp", offsetof(jobs__lmdb, idem_exp)},
+    {"runs", offsetof(jobs__lmdb, runs)},
+    {"run_index", offsetof(jobs__lmdb, run_index)},
 };
 
 static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
@@ -678,6 +685,13 @@ static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         int rc = mdb_dbi_open(txn, dbs[i].name, flags, (MDB_dbi *)((char *)s + dbs[i].offset));
 
+        /* A store written before runs, opened read-only: it has none (runs.c). */
+        if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE) &&
+            (dbs[i].offset == offsetof(jobs__lmdb, runs) ||
+             dbs[i].offset == offsetof(jobs__lmdb, run_index))) {
+            s->no_runs = true;
+            continue;
+        }
         if (rc == MDB_NOTFOUND)
             return jobs__error(JOBS_ESCHEMA, "the store has no '%s' database", dbs[i].name);
         if (rc)

@@ -1,0 +1,587 @@
+/* Runs as records, driven by the fake clock: the record of each tick's run and the event that
+ * names it, coalesced downtime with its count, each misfire policy, at-least-once leases
+ * (re-delivery, then lost), finishes (late, repeated, after re-delivery), manual runs, the
+ * history limit, a job's history going with the job, stat and check, and a store written
+ * before runs. */
+#include "fixture.h"
+
+#include <lmdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#define OWNER 31
+#define OTHER 32
+
+/* A periodic job of OWNER with the given policy (fields: JOBS_JOB_* bits of the policy). */
+static uint64_t policy_job(fixture *fx, int64_t period, unsigned fields, jobs_delivery delivery,
+                           uint32_t lease, uint32_t attempts, jobs_misfire misfire,
+                           uint32_t value)
+{
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    uint64_t id = 0;
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | fields;
+    spec.stack = fx_stack(fx, OWNER, false);
+    spec.schedule = fx_periodic(fx, OWNER, period);
+    spec.enabled = true;
+    spec.delivery = delivery;
+    spec.lease = lease;
+    spec.max_attempts = attempts;
+    spec.misfire = misfire;
+    spec.misfire_value = value;
+    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
+    return id;
+}
+
+static jobs_run_page *history(fixture *fx, uint64_t job)
+{
+    jobs_run_page *p = NULL;
+
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 1, 100), 0);
+    return p;
+}
+
+static jobs_run *run_of(fixture *fx, uint64_t id)
+{
+    jobs_run *r = NULL;
+
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, id), 0);
+    return r;
+}
+
+static void assert_consistent(fixture *fx)
+{
+    int rc = jobs_store_check(fx->store);
+
+    if (rc)
+        fail_msg("check: %s", jobs_error_last());
+}
+
+static void test_a_tick_records_the_run_and_the_event_names_it(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 60, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_true(ev.ev[0].run >= 1);
+    assert_int_equal(ev.ev[0].trigger, JOBS_TRIGGER_SCHEDULE);
+    assert_int_equal(ev.ev[0].attempt, 1);
+    assert_int_equal(ev.ev[0].missed, 0);
+    assert_int_equal(ev.ev[0].delivery, JOBS_DELIVERY_AT_MOST_ONCE);
+
+    jobs_run *r = run_of(fx, ev.ev[0].run);
+    assert_int_equal(r->job, job);
+    assert_int_equal(r->owner, OWNER);
+    assert_int_equal(r->stack, ev.ev[0].stack);
+    assert_int_equal(r->slot, FX_T0 + 60);
+    assert_int_equal(r->state, JOBS_RUN_DELIVERED);
+    assert_int_equal(r->trigger, JOBS_TRIGGER_SCHEDULE);
+    assert_int_equal(r->attempt, 1);
+    assert_int_equal(r->started, FX_T0 + 60);
+    assert_int_equal(r->finished, 0);
+    assert_string_equal(r->message, "");
+    jobs_run_free(r);
+
+    /* Another owner sees nothing of it. */
+    assert_int_equal(jobs_run_get(&r, fx->store, OTHER, ev.ev[0].run), JOBS_ENOTFOUND);
+    assert_null(r);
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list(&p, fx->store, OTHER, job, 1, 10), JOBS_ENOTFOUND);
+
+    /* The host reports the end, with output; a repeat changes nothing. */
+    fx_set_time(fx, FX_T0 + 70);
+    assert_int_equal(jobs_run_finish_output(fx->store, OWNER, ev.ev[0].run, true, "done",
+                                            "hello\n", 6), 0);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, ev.ev[0].run, false, "again"),
+                     JOBS_ERUNSTATE);
+    assert_int_equal(jobs_fault_code(JOBS_ERUNSTATE), 122);
+    assert_int_equal(jobs_run_finish(fx->store, OTHER, ev.ev[0].run, true, NULL),
+                     JOBS_ENOTFOUND);
+    r = run_of(fx, ev.ev[0].run);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    assert_int_equal(r->finished, FX_T0 + 70);
+    assert_string_equal(r->message, "done");
+    assert_int_equal(r->output_len, 6);
+    assert_memory_equal(r->output, "hello\n", 6);
+    jobs_run_free(r);
+    assert_consistent(fx);
+}
+
+static void test_downtime_is_coalesced_into_one_run_with_the_count(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    fx_events ev;
+
+    /* Down from T0+60 to T0+660: eleven slots due, one run. */
+    fx_tick(fx, FX_T0 + 660, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 60);
+    assert_int_equal(ev.ev[0].missed, 10);
+    jobs_run *r = run_of(fx, ev.ev[0].run);
+    assert_int_equal(r->missed, 10);
+    assert_int_equal(r->missed_since, FX_T0 + 120);
+    jobs_run_free(r);
+    jobs_job *j = fx_get(fx, OWNER, job);
+    assert_int_equal(j->next_run, FX_T0 + 720);
+    jobs_job_free(j);
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+}
+
+static void test_skip_records_old_slots_and_runs_the_last_within_the_grace(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_MISFIRE, 0, 0, 0, JOBS_MISFIRE_SKIP, 30);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 670, &ev); /* the last slot, T0+660, is 10 s late: within 30 */
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 660);
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_DELIVERED);
+    assert_int_equal(p->runs[0]->slot, FX_T0 + 660);
+    assert_int_equal(p->runs[0]->id, ev.ev[0].run);
+    assert_int_equal(p->runs[1]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[1]->missed, 10);
+    assert_int_equal(p->runs[1]->missed_since, FX_T0 + 60);
+    assert_int_equal(p->runs[1]->finished, FX_T0 + 670);
+    assert_non_null(strstr(p->runs[1]->message, "grace"));
+    jobs_run_page_free(p);
+
+    /* Every slot older than the grace: all skipped, nothing runs. */
+    fx_tick(fx, FX_T0 + 1200 + 45, &ev); /* slots T0+720..T0+1200, the last 45 s late */
+    assert_int_equal(ev.n, 0);
+    p = history(fx, job);
+    assert_int_equal(p->count, 3);
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[0]->missed, 9);
+    assert_int_equal(p->runs[0]->missed_since, FX_T0 + 720);
+    jobs_run_page_free(p);
+    jobs_job *j = fx_get(fx, OWNER, job);
+    assert_int_equal(j->next_run, FX_T0 + 1260);
+    jobs_job_free(j);
+    assert_consistent(fx);
+}
+
+static void test_catch_up_runs_each_missed_slot_up_to_its_bound(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_MISFIRE, 0, 0, 0, JOBS_MISFIRE_CATCH_UP, 3);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 120, &ev); /* two slots: both run */
+    assert_int_equal(ev.n, 2);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 60);
+    assert_int_equal(ev.ev[1].slot, FX_T0 + 120);
+    assert_true(ev.ev[0].run != ev.ev[1].run);
+
+    /* A year down: three runs (the latest slots), the rest one skipped record. */
+    int64_t now = FX_T0 + 120 + 365 * 86400;
+    fx_tick(fx, now, &ev);
+    assert_int_equal(ev.n, 3);
+    assert_int_equal(ev.ev[0].slot, now - 120);
+    assert_int_equal(ev.ev[1].slot, now - 60);
+    assert_int_equal(ev.ev[2].slot, now);
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 6);
+    assert_int_equal(p->runs[3]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[3]->missed, 365 * 1440 - 3);
+    assert_int_equal(p->runs[3]->missed_since, FX_T0 + 180);
+    jobs_run_page_free(p);
+    jobs_job *j = fx_get(fx, OWNER, job);
+    assert_int_equal(j->next_run, now + 60);
+    jobs_job_free(j);
+    assert_consistent(fx);
+}
+
+static void test_a_lease_that_ends_redelivers_then_loses_the_run(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE |
+                              JOBS_JOB_MAX_ATTEMPTS, JOBS_DELIVERY_AT_LEAST_ONCE, 30, 2, 0, 0);
+    int64_t slot = FX_T0 + 3600;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    fx_events ev;
+
+    fx_tick(fx, slot, &ev);
+    assert_int_equal(ev.n, 1);
+    uint64_t run = ev.ev[0].run;
+    assert_int_equal(ev.ev[0].attempt, 1);
+    assert_int_equal(ev.ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+    assert_int_equal(ev.ev[0].lease_until, slot + 30);
+    jobs_run *r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_RUNNING);
+    assert_int_equal(r->lease_until, slot + 30);
+    jobs_run_free(r);
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs, 1);
+    assert_int_equal(st.runs_queued, 1);
+
+    fx_tick(fx, slot + 29, &ev);
+    assert_int_equal(ev.n, 0);
+    fx_tick(fx, slot + 30, &ev); /* the lease ended: delivered again */
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, run);
+    assert_int_equal(ev.ev[0].job, job);
+    assert_int_equal(ev.ev[0].attempt, 2);
+    assert_int_equal(ev.ev[0].slot, slot);
+    assert_int_equal(ev.ev[0].trigger, JOBS_TRIGGER_SCHEDULE);
+    assert_true(ev.named[0] == false);
+    r = run_of(fx, run);
+    assert_int_equal(r->attempt, 2);
+    assert_int_equal(r->started, slot + 30);
+    assert_int_equal(r->lease_until, slot + 60);
+    jobs_run_free(r);
+
+    fx_tick(fx, slot + 60, &ev); /* the last attempt's lease ended: lost, no event */
+    assert_int_equal(ev.n, 0);
+    r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_LOST);
+    assert_int_equal(r->finished, slot + 60);
+    assert_int_equal(r->attempt, 2);
+    assert_non_null(strstr(r->message, "lost"));
+    jobs_run_free(r);
+    /* A finish that comes too late changes nothing. */
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, run, true, "late"), JOBS_ERUNSTATE);
+    r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_LOST);
+    jobs_run_free(r);
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs_queued, 0);
+    fx_tick(fx, slot + 3599, &ev);
+    assert_int_equal(ev.n, 0);
+    assert_consistent(fx);
+}
+
+static void test_a_finish_after_redelivery_ends_the_run_once(void **state)
+{
+    fixture *fx = *state;
+    policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE, JOBS_DELIVERY_AT_LEAST_ONCE, 10, 0,
+               0, 0);
+    int64_t slot = FX_T0 + 3600;
+    fx_events ev;
+
+    fx_tick(fx, slot, &ev);
+    uint64_t run = ev.ev[0].run;
+    fx_tick(fx, slot + 10, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].attempt, 2);
+    /* The first delivery's host finishes after all: the run ends, once. */
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, run, false, "exit status 3"), 0);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, run, true, "second"), JOBS_ERUNSTATE);
+    jobs_run *r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_int_equal(r->attempt, 2);
+    assert_int_equal(r->lease_until, 0);
+    assert_string_equal(r->message, "exit status 3");
+    jobs_run_free(r);
+    fx_tick(fx, slot + 100, &ev); /* no lease left to end */
+    assert_int_equal(ev.n, 0);
+    assert_consistent(fx);
+}
+
+static void test_run_now_is_delivered_by_the_next_tick_as_manual(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, 0, 0, 0, 0, 0, 0);
+    uint64_t run = 0;
+    fx_events ev;
+
+    fx_set_time(fx, FX_T0 + 5);
+    assert_int_equal(jobs_run_now(&run, fx->store, OWNER, job), 0);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OTHER, job), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, job + 1000), JOBS_ENOTFOUND);
+    jobs_run *r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_PENDING);
+    assert_int_equal(r->trigger, JOBS_TRIGGER_MANUAL);
+    assert_int_equal(r->attempt, 0);
+    assert_int_equal(r->slot, FX_T0 + 5);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, run, true, NULL), JOBS_ERUNSTATE);
+    jobs_run_free(r);
+
+    fx_tick(fx, FX_T0 + 6, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, run);
+    assert_int_equal(ev.ev[0].trigger, JOBS_TRIGGER_MANUAL);
+    assert_int_equal(ev.ev[0].job, job);
+    r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_DELIVERED);
+    assert_int_equal(r->attempt, 1);
+    jobs_run_free(r);
+    /* The schedule did not move. */
+    jobs_job *j = fx_get(fx, OWNER, job);
+    assert_int_equal(j->next_run, FX_T0 + 3600);
+    jobs_job_free(j);
+    fx_tick(fx, FX_T0 + 7, &ev);
+    assert_int_equal(ev.n, 0);
+
+    /* A stack, directly: in the owner's runs of that stack, with no job. */
+    jobs_run_page *p = NULL;
+    r = run_of(fx, run);
+    uint64_t stack = r->stack;
+    jobs_run_free(r);
+    assert_int_equal(jobs_run_now_stack(&run, fx->store, OWNER, stack, JOBS_TRIGGER_HOOK), 0);
+    assert_int_equal(jobs_run_now_stack(NULL, fx->store, OTHER, stack, JOBS_TRIGGER_HOOK),
+                     JOBS_ESTACK);
+    assert_int_equal(jobs_run_now_stack(NULL, fx->store, OWNER, stack, JOBS_TRIGGER_SCHEDULE),
+                     JOBS_EINVAL);
+    fx_tick(fx, FX_T0 + 8, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].job, 0);
+    assert_int_equal(ev.ev[0].stack, stack);
+    assert_int_equal(ev.ev[0].trigger, JOBS_TRIGGER_HOOK);
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OWNER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->runs[0]->id, run);
+    assert_int_equal(p->runs[0]->job, 0);
+    assert_int_equal(p->runs[1]->job, job);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
+static void test_history_keeps_the_last_n_newest_first_in_pages(void **state)
+{
+    fixture *fx = *state;
+    fx->opts.run_history = 3;
+    fx_open(fx);
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    uint64_t runs[6];
+    fx_events ev;
+
+    for (int i = 0; i < 6; i++) {
+        fx_tick(fx, FX_T0 + 60 * (i + 1), &ev);
+        assert_int_equal(ev.n, 1);
+        runs[i] = ev.ev[0].run;
+    }
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 1, 2), 0);
+    assert_int_equal(p->count, 3);
+    assert_int_equal(p->n, 2);
+    assert_int_equal(p->runs[0]->id, runs[5]);
+    assert_int_equal(p->runs[1]->id, runs[4]);
+    jobs_run_page_free(p);
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 2, 2), 0);
+    assert_int_equal(p->n, 1);
+    assert_int_equal(p->runs[0]->id, runs[3]);
+    jobs_run_page_free(p);
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 3, 2), 0);
+    assert_int_equal(p->n, 0);
+    assert_null(p->runs);
+    jobs_run_page_free(p);
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 0, 2), JOBS_EPAGE);
+    jobs_run *r = NULL;
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, runs[2]), JOBS_ENOTFOUND);
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs, 3);
+    assert_consistent(fx);
+}
+
+static void test_deleting_a_job_deletes_its_history(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    uint64_t keep = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    jobs_delete_outcome out;
+    jobs_job_spec off = JOBS_JOB_SPEC_INIT;
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 60, &ev);
+    fx_tick(fx, FX_T0 + 120, &ev);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, job), 0); /* pending too */
+    uint64_t run = ev.ev[0].run;
+    off.fields = JOBS_JOB_ENABLED;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &off), 0);
+    assert_int_equal(jobs_delete(&out, fx->store, OWNER, job), 0);
+    assert_int_equal(out, JOBS_DELETED);
+    jobs_run *r = NULL;
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, run), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs, 2); /* the other job's */
+    assert_int_equal(st.runs_queued, 0);
+    assert_consistent(fx);
+
+    /* Queued for deletion: the tick deletes the job and its runs. */
+    assert_int_equal(jobs_delete(&out, fx->store, OWNER, keep), 0);
+    assert_int_equal(out, JOBS_QUEUED_FOR_DELETION);
+    fx_tick(fx, FX_T0 + 180, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].type, JOBS_EVENT_DELETED);
+    assert_int_equal(ev.ev[0].run, 0);
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs, 0);
+    assert_consistent(fx);
+}
+
+static void test_policy_is_kept_checked_and_reported(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_DELIVERY | JOBS_JOB_MISFIRE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, 0, 0, JOBS_MISFIRE_CATCH_UP, 5);
+    jobs_job_policy pol = JOBS_JOB_POLICY_INIT;
+    jobs_job_spec bad = JOBS_JOB_SPEC_INIT;
+    jobs_job *before = fx_get(fx, OWNER, job), *after;
+
+    assert_int_equal(jobs_job_policy_get(&pol, fx->store, OWNER, job), 0);
+    assert_int_equal(pol.delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+    assert_int_equal(pol.lease, JOBS_LEASE_DEFAULT);
+    assert_int_equal(pol.max_attempts, JOBS_MAX_ATTEMPTS_DEFAULT);
+    assert_int_equal(pol.misfire, JOBS_MISFIRE_CATCH_UP);
+    assert_int_equal(pol.misfire_value, 5);
+    assert_int_equal(jobs_job_policy_get(&pol, fx->store, OTHER, job), JOBS_ENOTFOUND);
+
+    /* Values out of range change nothing. */
+    bad.fields = JOBS_JOB_MISFIRE;
+    bad.misfire = JOBS_MISFIRE_CATCH_UP;
+    bad.misfire_value = 0;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &bad), JOBS_EINVAL);
+    bad.misfire = JOBS_MISFIRE_COALESCE;
+    bad.misfire_value = 1;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &bad), JOBS_EINVAL);
+    bad.fields = JOBS_JOB_LEASE;
+    bad.lease = JOBS_LEASE_MAX + 1;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &bad), JOBS_EINVAL);
+    bad.fields = JOBS_JOB_DELIVERY;
+    bad.delivery = (jobs_delivery)7;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &bad), JOBS_EINVAL);
+    after = fx_get(fx, OWNER, job);
+    assert_int_equal(after->etag, before->etag);
+    jobs_job_free(after);
+
+    /* A change of policy is a change of the job (its entity tag). */
+    bad.fields = JOBS_JOB_MAX_ATTEMPTS;
+    bad.max_attempts = 9;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &bad), 0);
+    after = fx_get(fx, OWNER, job);
+    assert_true(after->etag != before->etag);
+    jobs_job_free(after);
+    jobs_job_free(before);
+    assert_int_equal(jobs_job_policy_get(&pol, fx->store, OWNER, job), 0);
+    assert_int_equal(pol.max_attempts, 9);
+    assert_int_equal(pol.misfire_value, 5);
+}
+
+/* Makes the store look as one written before runs: no run databases, no run id counter. */
+static void drop_runs(const char *path)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val key = {8, "next.run"};
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "runs", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(txn, "run_index", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    int rc = mdb_del(txn, dbi, &key, NULL);
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_a_store_written_before_runs_opens_unchanged(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = fx_job(fx, OWNER, "old", fx_stack(fx, OWNER, false), FX_EVERY_MINUTE, true);
+    jobs_job *before = fx_get(fx, OWNER, job), *after;
+    jobs_run_page *p = NULL;
+    fx_events ev;
+
+    fx_close(fx);
+    drop_runs(fx->path);
+
+    /* Read-only: everything as it was, and no runs. */
+    fx->opts.flags = JOBS_STORE_READONLY;
+    fx_open(fx);
+    after = fx_get(fx, OWNER, job);
+    fx_assert_job_equal(before, after);
+    assert_int_equal(after->etag, before->etag);
+    jobs_job_free(after);
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 1, 10), 0);
+    assert_int_equal(p->count, 0);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+    fx_close(fx);
+
+    /* Read-write: the run databases are made, and the job runs. */
+    fx->opts.flags = 0;
+    fx_open(fx);
+    after = fx_get(fx, OWNER, job);
+    assert_int_equal(after->etag, before->etag);
+    jobs_job_free(after);
+    assert_consistent(fx);
+    fx_tick(fx, FX_T0 + 60, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, 1);
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 1, 10), 0);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+    jobs_job_free(before);
+}
+
+static void test_check_finds_a_run_without_its_queue_entry(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, 0, 0, 0, 0, 0, 0);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned char q = 'q';
+
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, job), 0);
+    assert_consistent(fx);
+    fx_close(fx);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, fx->path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "run_index", 0, &dbi), 0);
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    k.mv_size = 1;
+    k.mv_data = &q;
+    assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE), 0);
+    assert_int_equal(((unsigned char *)k.mv_data)[0], 'q');
+    assert_int_equal(mdb_cursor_del(cur, 0), 0);
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), JOBS_ECORRUPT);
+    assert_non_null(strstr(jobs_error_last(), "run"));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_a_tick_records_the_run_and_the_event_names_it),
+        T(test_downtime_is_coalesced_into_one_run_with_the_count),
+        T(test_skip_records_old_slots_and_runs_the_last_within_the_grace),
+        T(test_catch_up_runs_each_missed_slot_up_to_its_bound),
+        T(test_a_lease_that_ends_redelivers_then_loses_the_run),
+        T(test_a_finish_after_redelivery_ends_the_run_once),
+        T(test_run_now_is_delivered_by_the_next_tick_as_manual),
+        cmocka_unit_test_setup_teardown(test_history_keeps_the_last_n_newest_first_in_pages,
+                                        fx_setup_closed, fx_teardown),
+        T(test_deleting_a_job_deletes_its_history),
+        T(test_policy_is_kept_checked_and_reported),
+        T(test_a_store_written_before_runs_opens_unchanged),
+        T(test_check_finds_a_run_without_its_queue_entry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
