@@ -96,17 +96,24 @@ static void jb_bool(jbuf *b, bool v)
 
 /* A JSON string, or null for NULL. Output stays UTF-8; a byte that does not start a valid
  * sequence becomes U+FFFD, so that the output is valid JSON whatever the input. */
+static void jb_strn(jbuf *b, const char *str, size_t n);
+
 static void jb_str(jbuf *b, const char *str)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n, i = 0, run = 0;
-
     if (!str) {
         jb_lit(b, "null");
         return;
     }
-    n = strlen(str);
+    jb_strn(b, str, strlen(str));
+}
+
+/* str[0..n) as a JSON string: a NUL byte becomes \u0000. */
+static void jb_strn(jbuf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+
     jb_put(b, "\"", 1);
     while (i < n) {
         unsigned char c = s[i];
@@ -223,6 +230,52 @@ static void put_stack(jbuf *b, const jobs_stack *s)
     jb_put(b, "}", 1);
 }
 
+static void put_time_or_null(jbuf *b, int64_t t)
+{
+    if (t)
+        jb_i64(b, t);
+    else
+        jb_lit(b, "null");
+}
+
+static void put_run(jbuf *b, const jobs_run *r)
+{
+    jb_lit(b, "{\"id\":");
+    jb_u64(b, r->id);
+    jb_lit(b, ",\"job\":");
+    if (r->job)
+        jb_u64(b, r->job);
+    else
+        jb_lit(b, "null");
+    jb_lit(b, ",\"stack\":");
+    jb_u64(b, r->stack);
+    jb_lit(b, ",\"slot\":");
+    jb_i64(b, r->slot);
+    jb_lit(b, ",\"trigger\":");
+    jb_str(b, jobs_run_trigger_name(r->trigger));
+    jb_lit(b, ",\"state\":");
+    jb_str(b, jobs_run_state_name(r->state));
+    jb_lit(b, ",\"attempt\":");
+    jb_u64(b, r->attempt);
+    jb_lit(b, ",\"created\":");
+    jb_i64(b, r->created);
+    jb_lit(b, ",\"started\":");
+    put_time_or_null(b, r->started);
+    jb_lit(b, ",\"finished\":");
+    put_time_or_null(b, r->finished);
+    jb_lit(b, ",\"lease_until\":");
+    put_time_or_null(b, r->lease_until);
+    jb_lit(b, ",\"missed\":");
+    jb_u64(b, r->missed);
+    jb_lit(b, ",\"missed_since\":");
+    put_time_or_null(b, r->missed_since);
+    jb_lit(b, ",\"message\":");
+    jb_str(b, r->message);
+    jb_lit(b, ",\"output\":");
+    jb_strn(b, r->output ? r->output : "", r->output ? r->output_len : 0);
+    jb_put(b, "}", 1);
+}
+
 static void put_page_head(jbuf *b, uint64_t count, uint32_t page_size, uint64_t page,
                           const char *key)
 {
@@ -307,6 +360,78 @@ int jobs_json_encode_job_page(char **out, const jobs_job_page *page)
     return rc ? rc
               : encode_page(out, fn, "jobs", page->count, page->page_size, page->page, page->n,
                             page->jobs, sizeof(*page->jobs), 160, put_job_item);
+}
+
+int jobs_json_encode_run(char **out, const jobs_run *run)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, run, "jobs_json_encode_run")))
+        return rc;
+    put_run(&b, run);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_run_page(char **out, const jobs_run_page *page)
+{
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, page, "jobs_json_encode_run_page")))
+        return rc;
+    if (page->n && !page->runs)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_run_page: n is %zu but runs is NULL",
+                           page->n);
+    put_page_head(&b, page->count, page->page_size, page->page, "runs");
+    for (size_t i = 0; i < page->n; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        put_run(&b, page->runs[i]);
+    }
+    jb_lit(&b, "]}");
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_run_id(char **out, uint64_t run)
+{
+    jbuf b = {0};
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_run_id: out is NULL");
+    jb_lit(&b, "{\"run\":");
+    jb_u64(&b, run);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_job_policy(char **out, const jobs_job_policy *p)
+{
+    static const char *const misfire[] = {"coalesce", "skip", "catch-up"};
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, p, "jobs_json_encode_job_policy")))
+        return rc;
+    if ((unsigned)p->misfire > JOBS_MISFIRE_CATCH_UP)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_job_policy: misfire %d", (int)p->misfire);
+    jb_lit(&b, "{\"delivery\":");
+    jb_str(&b, p->delivery == JOBS_DELIVERY_AT_LEAST_ONCE ? "at-least-once" : "at-most-once");
+    jb_lit(&b, ",\"lease\":");
+    jb_u64(&b, p->lease);
+    jb_lit(&b, ",\"max_attempts\":");
+    jb_u64(&b, p->max_attempts);
+    jb_lit(&b, ",\"misfire\":{\"policy\":");
+    jb_str(&b, misfire[p->misfire]);
+    if (p->misfire == JOBS_MISFIRE_SKIP) {
+        jb_lit(&b, ",\"grace\":");
+        jb_u64(&b, p->misfire_value);
+    } else if (p->misfire == JOBS_MISFIRE_CATCH_UP) {
+        jb_lit(&b, ",\"max\":");
+        jb_u64(&b, p->misfire_value);
+    }
+    jb_lit(&b, "}}");
+    return jb_finish(&b, out);
 }
 
 int jobs_json_encode_schedule(char **out, const jobs_schedule *schedule)
@@ -1094,10 +1219,91 @@ static int_rule id_rule(const char *key)
 
 /* ---- decoders ---------------------------------------------------------------------------- */
 
+/* `misfire`: "coalesce", "skip", "catch-up", or {"policy": one of them, "grace": seconds (skip),
+ * "max": runs (catch-up)}; a bare "skip" has a grace of 0, a bare "catch-up" a max of 10. */
+static int get_misfire(jobs_job_spec *sp, const cJSON *root, const cJSON *it, const char *body,
+                       size_t len)
+{
+    static const char *const names[] = {"coalesce", "skip", "catch-up"};
+    static const char *const keys[] = {"policy", "grace", "max"};
+    const cJSON *found[3] = {NULL, NULL, NULL}, *policy = it;
+    uint64_t v = 0;
+    int rc, k = 0;
+
+    if (cJSON_IsObject(it)) {
+        if ((rc = collect(it, keys, 3, found, JOBS_EBODY, " in 'misfire'")))
+            return rc;
+        policy = found[0];
+    } else if (!cJSON_IsString(it)) {
+        return jobs__error(JOBS_EBODY, "'misfire' must be a string or an object (got %s)",
+                           type_name(it));
+    }
+    if (!cJSON_IsString(policy) || !policy->valuestring)
+        return jobs__error(JOBS_EBODY, "'misfire' needs a policy: \"coalesce\", \"skip\" or "
+                           "\"catch-up\"");
+    while (k < 3 && strcmp(policy->valuestring, names[k]) != 0)
+        k++;
+    if (k == 3)
+        return jobs__error(JOBS_EBODY, "'misfire' must be \"coalesce\", \"skip\" or "
+                           "\"catch-up\"");
+    if ((found[1] && k != JOBS_MISFIRE_SKIP) || (found[2] && k != JOBS_MISFIRE_CATCH_UP))
+        return jobs__error(JOBS_EBODY, "'misfire': 'grace' goes with skip, 'max' with catch-up");
+    sp->misfire = (jobs_misfire)k;
+    sp->misfire_value = k == JOBS_MISFIRE_CATCH_UP ? 10 : 0;
+    if (found[1]) {
+        int_rule r = {"grace", 0, JOBS_GRACE_MAX, "0..604800", JOBS_EBODY, " in 'misfire'"};
+        if ((rc = get_integer(&v, root, found[1], body, len, &r)))
+            return rc;
+        sp->misfire_value = (uint32_t)v;
+    }
+    if (found[2]) {
+        int_rule r = {"max", 1, JOBS_CATCH_UP_MAX, "1..100", JOBS_EBODY, " in 'misfire'"};
+        if ((rc = get_integer(&v, root, found[2], body, len, &r)))
+            return rc;
+        sp->misfire_value = (uint32_t)v;
+    }
+    sp->fields |= JOBS_JOB_MISFIRE;
+    return 0;
+}
+
+/* The run keys of a job body: delivery, lease, max_attempts, misfire (docs/runs.md). */
+static int decode_run_keys(jobs_job_spec *sp, const cJSON *root, const cJSON *const *found,
+                           const char *body, size_t len)
+{
+    uint64_t v;
+    int rc;
+
+    if (found[0]) {
+        const char *d = cJSON_IsString(found[0]) ? found[0]->valuestring : NULL;
+
+        if (!d || (strcmp(d, "at-most-once") != 0 && strcmp(d, "at-least-once") != 0))
+            return jobs__error(JOBS_EBODY, "'delivery' must be \"at-most-once\" or "
+                               "\"at-least-once\"");
+        sp->delivery = d[3] == 'l' ? JOBS_DELIVERY_AT_LEAST_ONCE : JOBS_DELIVERY_AT_MOST_ONCE;
+        sp->fields |= JOBS_JOB_DELIVERY;
+    }
+    if (found[1]) {
+        int_rule r = {"lease", 1, JOBS_LEASE_MAX, "1..604800", JOBS_EBODY, ""};
+        if ((rc = get_integer(&v, root, found[1], body, len, &r)))
+            return rc;
+        sp->lease = (uint32_t)v;
+        sp->fields |= JOBS_JOB_LEASE;
+    }
+    if (found[2]) {
+        int_rule r = {"max_attempts", 1, JOBS_MAX_ATTEMPTS_MAX, "1..100", JOBS_EBODY, ""};
+        if ((rc = get_integer(&v, root, found[2], body, len, &r)))
+            return rc;
+        sp->max_attempts = (uint32_t)v;
+        sp->fields |= JOBS_JOB_MAX_ATTEMPTS;
+    }
+    return found[3] ? get_misfire(sp, root, found[3], body, len) : 0;
+}
+
 static int decode_job(jobs_json_job_body *out, const char *body, size_t len, bool create)
 {
-    static const char *const keys[] = {"schedule_id", "stack_id", "name", "enabled"};
-    const cJSON *found[4];
+    static const char *const keys[] = {"schedule_id", "stack_id", "name", "enabled", "delivery",
+                                       "lease", "max_attempts", "misfire"};
+    const cJSON *found[8];
     jobs_json_job_body b;
     cJSON *root;
     int rc;
@@ -1107,7 +1313,8 @@ static int decode_job(jobs_json_job_body *out, const char *body, size_t len, boo
     if ((rc = parse_body(&root, body, len)))
         return rc;
     memset(&b, 0, sizeof(b));
-    if ((rc = collect(root, keys, 4, found, JOBS_EBODY, "")))
+    if ((rc = collect(root, keys, 8, found, JOBS_EBODY, "")) ||
+        (rc = decode_run_keys(&b.spec, root, found + 4, body, len)))
         goto done;
     for (size_t k = 0; create && k < 2; k++)
         if (!found[k]) {

@@ -46,6 +46,11 @@ void srv_usage(FILE *f)
           "  --login-address-fails N     failed logins per client address in a window before\n"
           "                         the address is locked (default 20)\n"
           "  --login-lock S         the window and the length of a lock, seconds (default 60)\n"
+          "  --run-command PATH     run each run as a child process of PATH (no shell; the run\n"
+          "                         in its environment, its input on standard input)\n"
+          "  --run-timeout S        seconds a run's child may take before TERM, then KILL\n"
+          "                         (default 60)\n"
+          "  --max-running N        children running at once (default 4)\n"
           "  --config FILE          settings from FILE, one 'key = value' a line, the keys\n"
           "                         being these options' names; options given here win\n"
           "  --check-config         print the settings in effect and exit (2 when invalid)\n"
@@ -99,6 +104,9 @@ static const struct setting {
     {"login-account-fails", SETTING_UINT, offsetof(srv_options, login_account_fails), 1, 1000000},
     {"login-address-fails", SETTING_UINT, offsetof(srv_options, login_address_fails), 1, 1000000},
     {"login-lock", SETTING_UINT, offsetof(srv_options, login_lock), 1, 86400},
+    {"run-command", SETTING_TEXT, offsetof(srv_options, run_command), 0, 0},
+    {"run-timeout", SETTING_UINT, offsetof(srv_options, run_timeout), 1, 86400},
+    {"max-running", SETTING_UINT, offsetof(srv_options, max_running), 1, 256},
 };
 #define SETTINGS (sizeof settings / sizeof *settings)
 
@@ -252,6 +260,9 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
     o->login_account_fails = SRV_THROTTLE_ACCOUNT_FAILS;
     o->login_address_fails = SRV_THROTTLE_ADDRESS_FAILS;
     o->login_lock = SRV_THROTTLE_LOCK;
+    o->run_command = NULL;
+    o->run_timeout = 60;
+    o->max_running = 4;
     o->config = NULL;
     o->check_config = false;
     for (int i = 1; i < argc; i++) {

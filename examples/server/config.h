@@ -29,6 +29,9 @@ typedef struct srv_options {
     unsigned login_account_fails; /* failed logins per account per window before its lock */
     unsigned login_address_fails; /* failed logins per client address per window */
     unsigned login_lock;          /* the window and the lock, seconds */
+    const char *run_command; /* --run-command PATH: the runner (runner.c), or NULL: print */
+    unsigned run_timeout;   /* seconds a run's child may take */
+    unsigned max_running;   /* children at once */
     const char *config;     /* --config FILE, or NULL */
     bool check_config;      /* --check-config: print the settings and exit */
 } srv_options;

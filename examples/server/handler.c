@@ -21,6 +21,7 @@ const char *srv_status_text(int status)
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 202: return "Accepted";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -744,6 +745,33 @@ static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t
     encoded(res, app, 200, rc, json);
 }
 
+/* ---- runs (docs/runs.md) ------------------------------------------------------------------- */
+
+static void list_runs(srv_response *res, srv_app *app, uint64_t owner, uint64_t job,
+                      uint64_t page, uint32_t size)
+{
+    jobs_run_page *p = NULL;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_run_list(&p, app->store, owner, job, page, size)) == 0)
+        rc = jobs_json_encode_run_page(&json, p);
+    jobs_run_page_free(p);
+    encoded(res, app, 200, rc, json);
+}
+
+static void run_now(srv_response *res, srv_app *app, uint64_t owner, uint64_t job)
+{
+    uint64_t run = 0;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_run_now(&run, app->store, owner, job)) == 0)
+        rc = jobs_json_encode_run_id(&json, run);
+    /* Accepted: the next tick delivers it. */
+    encoded(res, app, res->kragle ? 200 : 202, rc, json);
+}
+
 /* ---- operations ---------------------------------------------------------------------------- */
 
 int64_t srv_monotonic_ms(void)
@@ -847,7 +875,8 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
-    if ((r.t == SRV_ROUTE_BYID || r.t == SRV_ROUTE_ITEM) && !srv_parse_id(&id, r.arg, r.arg_len)) {
+    if ((r.t == SRV_ROUTE_BYID || r.t == SRV_ROUTE_ITEM || r.t == SRV_ROUTE_RUNS ||
+         r.t == SRV_ROUTE_RUN_NOW) && !srv_parse_id(&id, r.arg, r.arg_len)) {
         srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
         return;
     }
@@ -870,6 +899,20 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     case SRV_ROUTE_BYID:
         get_by_id(res, app, r.k, owner, id);
+        return;
+    case SRV_ROUTE_RUNS:
+        if (!srv_parse_page(&page, req->query)) {
+            srv_fault(res, app, SRV_FAULT_PARAM, "page must be an integer of 1 or more");
+            return;
+        }
+        if (!srv_parse_pagesize(&size, req->query)) {
+            srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be an integer in 1..100");
+            return;
+        }
+        list_runs(res, app, owner, id, page, size);
+        return;
+    case SRV_ROUTE_RUN_NOW:
+        run_now(res, app, owner, id);
         return;
     case SRV_ROUTE_BYNAME:
         get_by_name(res, app, owner, r.arg, r.arg_len);

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "config.h"
 #include "handler.h"
+#include "runner.h"
 #include "scheduler_thread.h"
 #include "server.h"
 #include "tls.h"
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
     char store_path[PATH_MAX];
     struct mg_context *ctx = NULL;
     srv_ticker t;
+    srv_runner *runner = NULL;
     _Atomic int64_t heartbeat;
     sigset_t sigs;
     int sig, rc, exit_code = 1;
@@ -100,7 +102,12 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    /* TLS is checked before anything is created in the data directory. */
+    /* So is the runner's command: it must be a program this process may run. */
+    if (o.run_command && access(o.run_command, X_OK) != 0) {
+        fprintf(stderr, "jobs-server: --run-command %s: %s\n", o.run_command, strerror(errno));
+        return 2;
+    }
+        /* TLS is checked before anything is created in the data directory. */
     if (o.tls_cert && !mg_check_feature(MG_FEATURES_TLS)) {
         fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
         return 1;
@@ -171,6 +178,14 @@ int main(int argc, char **argv)
     t.metrics = app.metrics;
     t.heartbeat = &heartbeat;
     t.interval = o.tick_interval;
+    if (o.run_command &&
+        !(runner = srv_runner_new(app.store, app.metrics, o.run_command, o.run_timeout,
+                                  o.max_running))) {
+        fprintf(stderr, "jobs-server: cannot start the runner\n");
+        srv_server_stop(ctx);
+        goto out;
+    }
+    t.runner = runner;
     if (srv_ticker_start(&t) != 0) {
         fprintf(stderr, "jobs-server: cannot start the scheduler thread\n");
         srv_server_stop(ctx);
@@ -189,8 +204,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: %d request(s) still in flight after 10 s\n", rc);
     srv_server_stop(ctx);
     srv_ticker_stop(&t);
+    srv_runner_free(runner); /* after the tick: nothing submits any more */
+    runner = NULL;
     exit_code = 0;
 out:
+    srv_runner_free(runner);
     srv_accesslog_close(); /* the last batch: every request answered has its line */
     srv_metrics_free(app.metrics);
     srv_sessions_free(app.sessions);

@@ -17,7 +17,7 @@ static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "DELETE
 
 /* The statuses jobs-server answers with (handler.c's fault_status(), 503 of /healthz), and a
  * few more; any other one counts as "other". */
-static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
+static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
                                409, 412, 413, 422, 429, 500, 503, 507};
 #define STATUSES (sizeof statuses / sizeof *statuses + 1)
 
@@ -37,11 +37,20 @@ typedef struct latency {
     _Atomic uint64_t sum_ns;
 } latency;
 
+/* Upper bounds of the run lag buckets, seconds. */
+static const int64_t lag_le[] = {0, 1, 2, 5, 10, 30, 60, 300, 3600};
+#define LAG_BUCKETS (sizeof lag_le / sizeof *lag_le)
+
 struct srv_metrics {
     _Atomic uint64_t requests[SRV_ROUTE_TEMPLATES][METHODS][STATUSES];
     latency latency[SRV_ROUTE_TEMPLATES];
     _Atomic uint64_t runs;
     _Atomic uint64_t deleted;
+    _Atomic uint64_t runs_by_trigger[4];  /* jobs_run_trigger, 0: unknown */
+    _Atomic uint64_t runs_by_state[8];    /* jobs_run_state the runner recorded */
+    _Atomic int64_t runs_running;
+    _Atomic uint64_t lag[LAG_BUCKETS + 1]; /* slot to delivery, seconds */
+    _Atomic uint64_t lag_sum;
     _Atomic uint64_t tick_errors;
     _Atomic int64_t last_tick;
     _Atomic unsigned tick_interval;
@@ -106,6 +115,29 @@ void srv_metrics_request(srv_metrics *m, unsigned route, const char *method, int
 void srv_metrics_event(srv_metrics *m, jobs_event_type type)
 {
     add(type == JOBS_EVENT_DELETED ? &m->deleted : &m->runs, 1);
+}
+
+void srv_metrics_run_delivered(srv_metrics *m, int trigger, int64_t lag_s)
+{
+    size_t b = 0;
+
+    if (lag_s < 0)
+        lag_s = 0;
+    while (b < LAG_BUCKETS && lag_s > lag_le[b])
+        b++;
+    add(&m->runs_by_trigger[trigger >= 1 && trigger <= 3 ? trigger : 0], 1);
+    add(&m->lag[b], 1);
+    add(&m->lag_sum, (uint64_t)lag_s);
+}
+
+void srv_metrics_run_finished(srv_metrics *m, int state)
+{
+    add(&m->runs_by_state[state >= 1 && state <= 7 ? state : 0], 1);
+}
+
+void srv_metrics_run_running(srv_metrics *m, int delta)
+{
+    atomic_fetch_add_explicit(&m->runs_running, delta, memory_order_relaxed);
 }
 
 void srv_metrics_tick(srv_metrics *m, bool ok, int64_t now)
@@ -249,6 +281,36 @@ int srv_metrics_render(char **out, size_t *len, srv_metrics *m, const jobs_store
     gauge(&t, "jobs_scheduler_tick_interval_seconds", "Seconds between scheduler ticks.",
           atomic_load_explicit(&m->tick_interval, memory_order_relaxed));
 
+    family(&t, "jobs_runs_delivered_total", "counter",
+           "Runs the scheduler delivered, by trigger (a re-delivery counts again).");
+    for (int i = 1; i <= 3; i++)
+        put(&t, "jobs_runs_delivered_total{trigger=\"%s\"} %" PRIu64 "\n",
+            jobs_run_trigger_name(i), get(&m->runs_by_trigger[i]));
+    family(&t, "jobs_runs_finished_total", "counter",
+           "Runs the runner (--run-command) ended, by the state it recorded.");
+    put(&t, "jobs_runs_finished_total{state=\"succeeded\"} %" PRIu64 "\n",
+        get(&m->runs_by_state[JOBS_RUN_SUCCEEDED]));
+    put(&t, "jobs_runs_finished_total{state=\"failed\"} %" PRIu64 "\n",
+        get(&m->runs_by_state[JOBS_RUN_FAILED]));
+    gauge(&t, "jobs_runs_in_progress", "Children of the runner running now.",
+          atomic_load_explicit(&m->runs_running, memory_order_relaxed));
+    {
+        uint64_t total = 0;
+
+        family(&t, "jobs_run_lag_seconds", "histogram",
+               "Seconds from a run's slot to its delivery (manual runs: from when they were "
+               "made).");
+        for (size_t b = 0; b < LAG_BUCKETS; b++) {
+            total += get(&m->lag[b]);
+            put(&t, "jobs_run_lag_seconds_bucket{le=\"%" PRId64 "\"} %" PRIu64 "\n", lag_le[b],
+                total);
+        }
+        total += get(&m->lag[LAG_BUCKETS]);
+        put(&t, "jobs_run_lag_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", total);
+        put(&t, "jobs_run_lag_seconds_sum %" PRIu64 "\n", get(&m->lag_sum));
+        put(&t, "jobs_run_lag_seconds_count %" PRIu64 "\n", total);
+    }
+
     if (st) {
         /* The three states partition the jobs; the subtractions cannot go below 0 in a
          * consistent store, and are clamped rather than wrap if they ever did. */
@@ -273,6 +335,10 @@ int srv_metrics_render(char **out, size_t *len, srv_metrics *m, const jobs_store
               (int64_t)st->lmdb.map_used);
         counter(&t, "jobs_store_writes_total", "Write calls committed since the server started.",
                 st->writes);
+        gauge(&t, "jobs_store_runs", "Run records kept in the store.", (int64_t)st->runs);
+        gauge(&t, "jobs_store_runs_queued",
+              "Runs pending delivery or running under a lease, in the store.",
+              (int64_t)st->runs_queued);
         counter(&t, "jobs_store_commits_total",
                 "LMDB commits those writes took (fewer with group commit).", st->commits);
     }

@@ -39,6 +39,18 @@ void srv_metrics_request(srv_metrics *m, unsigned route, const char *method, int
 void srv_metrics_event(srv_metrics *m, jobs_event_type type);
 
 /**
+ * Counts one run the scheduler delivered, by trigger (jobs_run_trigger), and its lag: the
+ * seconds from its slot to its delivery. Thread-safe.
+ */
+void srv_metrics_run_delivered(srv_metrics *m, int trigger, int64_t lag_s);
+
+/** Counts one run the runner ended, by state (JOBS_RUN_SUCCEEDED or JOBS_RUN_FAILED). */
+void srv_metrics_run_finished(srv_metrics *m, int state);
+
+/** Adds `delta` (+1, -1) to the runner's children running now. */
+void srv_metrics_run_running(srv_metrics *m, int delta);
+
+/**
  * Notes the end of one scheduler tick: when `ok`, `now` (Unix seconds) becomes the last tick's
  * time; otherwise the tick is counted as failed. Thread-safe.
  */

@@ -237,6 +237,13 @@ static srv_route resolve(const char *path)
             r.t = SRV_ROUTE_BYID;
         } else if (k == SRV_KIND_JOBS && match_prefix(&rest, after, "/byname/")) {
             r.t = SRV_ROUTE_BYNAME;
+        } else if (k == SRV_KIND_JOBS && after[0] == '/' && (rest = strchr(after + 1, '/')) &&
+                   (strcmp(rest, "/runs") == 0 || strcmp(rest, "/run") == 0)) {
+            /* /jobs/<id>/runs and /jobs/<id>/run: the id is the segment between. */
+            r.t = rest[4] == 's' ? SRV_ROUTE_RUNS : SRV_ROUTE_RUN_NOW;
+            r.arg = after + 1;
+            r.arg_len = (size_t)(rest - after - 1);
+            return r;
         } else if (k != SRV_KIND_STACKS && after[0] == '/' && after[1] != '\0' &&
                    !strchr(after + 1, '/')) {
             r.t = SRV_ROUTE_ITEM;
@@ -283,6 +290,8 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? "PUT, DELETE" : "PUT";
     case SRV_ROUTE_HEALTH:
     case SRV_ROUTE_METRICS: return "GET, HEAD";
+    case SRV_ROUTE_RUNS: return "GET";
+    case SRV_ROUTE_RUN_NOW: return "POST";
     default: return "";
     }
 }
@@ -303,6 +312,8 @@ static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
     "/blockstacks/byid/{id}",
     "/healthz",
     "/metrics",
+    "/jobs/{id}/runs",
+    "/jobs/{id}/run",
 };
 
 unsigned srv_route_index(const srv_route *r)
@@ -320,6 +331,8 @@ unsigned srv_route_index(const srv_route *r)
     case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? 6 : r->k == SRV_KIND_SCHEDULES ? 9 : 0;
     case SRV_ROUTE_HEALTH: return 12;
     case SRV_ROUTE_METRICS: return 13;
+    case SRV_ROUTE_RUNS: return 14;
+    case SRV_ROUTE_RUN_NOW: return 15;
     default: return 0;
     }
 }

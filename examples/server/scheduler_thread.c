@@ -6,12 +6,22 @@
 
 #include "accesslog.h"
 #include "handler.h"
+#include "runner.h"
 #include "scheduler_thread.h"
 
 
 static int on_event(const jobs_event *ev, void *ctx)
 {
-    srv_metrics_event(ctx, ev->type);
+    srv_ticker *t = ctx;
+
+    srv_metrics_event(t->metrics, ev->type);
+    if (ev->type == JOBS_EVENT_RUN) {
+        srv_metrics_run_delivered(t->metrics, ev->trigger, (int64_t)time(NULL) - ev->slot);
+        /* The runner queues it and returns: a slow child never holds up the tick. */
+        if (t->runner && !srv_runner_submit(t->runner, ev))
+            fprintf(stderr, "jobs-server: run %" PRIu64 " not started: the runner's queue is "
+                    "full\n", ev->run);
+    }
     printf("{\"event\":\"%s\",\"job\":%" PRIu64 ",\"owner\":%" PRIu64 ",\"stack\":%" PRIu64
            ",\"slot\":%" PRId64 "}\n",
            ev->type == JOBS_EVENT_DELETED ? "deleted" : "run", ev->job, ev->owner, ev->stack,
@@ -31,7 +41,7 @@ static void *ticker_main(void *arg)
         int rc;
 
         pthread_mutex_unlock(&t->mu);
-        rc = jobs_scheduler_tick(NULL, t->store, now, 0, on_event, t->metrics);
+        rc = jobs_scheduler_tick(NULL, t->store, now, 0, on_event, t);
         if (rc < 0)
             fprintf(stderr, "jobs-server: tick: %s\n", jobs_strerror(rc));
         srv_metrics_tick(t->metrics, rc == 0, now);

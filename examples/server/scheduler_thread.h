@@ -16,6 +16,7 @@
 typedef struct srv_ticker {
     jobs_store *store;
     srv_metrics *metrics;
+    struct srv_runner *runner;  /* --run-command: each run event goes to it; NULL: printed only */
     _Atomic int64_t *heartbeat; /* CLOCK_MONOTONIC ms at the end of each round: GET /healthz */
     unsigned interval;
     pthread_mutex_t mu;

@@ -12,6 +12,7 @@ set(JOBS_SERVER_CORE_SOURCES
     handler.c
     metrics.c
     route.c
+    runner.c
     scheduler_thread.c
     throttle.c
     users.c

@@ -71,6 +71,39 @@ JOBS_EXTERN void jobs_json_free(char *json);
 JOBS_EXTERN int jobs_json_encode_job(char **out, const jobs_job *job, unsigned int flags);
 
 /**
+ * A run: `{"id","job","stack","slot","trigger","state","attempt","created","started",
+ * "finished","lease_until","missed","missed_since","message","output"}`; `job` is null for a
+ * stack run directly, times not yet reached are null, trigger and state are their names
+ * (jobs_run_trigger_name(), jobs_run_state_name()), `output` is a string (bytes that are not
+ * UTF-8 as U+FFFD, a NUL byte as an escaped zero).
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL (NULL argument), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_run(char **out, const jobs_run *run);
+
+/**
+ * A page of runs: `{"count":N,"pagesize":N,"page":N,"runs":[run,...]}`, newest first.
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL (NULL argument, or n > 0 with NULL runs), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_run_page(char **out, const jobs_run_page *page);
+
+/**
+ * The answer to a manual run: `{"run":N}`.
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL (NULL out), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_run_id(char **out, uint64_t run);
+
+/**
+ * A job's delivery and misfire settings: `{"delivery":"at-most-once","lease":300,
+ * "max_attempts":3,"misfire":{"policy":"coalesce"}}` (skip adds "grace", catch-up "max").
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL (NULL argument, or a misfire out of range), or JOBS_ENOMEM.
+ */
+JOBS_EXTERN int jobs_json_encode_job_policy(char **out, const jobs_job_policy *policy);
+
+/**
  * A page of jobs: `{"count":N,"pagesize":N,"page":N,"jobs":[job,...]}`, the jobs as
  * jobs_json_encode_job() with flags 0 writes them.
  *
@@ -228,7 +261,10 @@ typedef struct jobs_json_stack_body {
  * Decodes the body of POST /jobs: `schedule_id` and `stack_id` (required, integers in
  * 1..2^53-1), `name` (string or null, default null), `enabled` (true or false, default false).
  * JOBS_JOB_STACK and JOBS_JOB_SCHEDULE are always set; JOBS_JOB_NAME and JOBS_JOB_ENABLED when
- * the key is given.
+ * the key is given. The run keys (docs/runs.md) are optional too: `delivery`
+ * ("at-most-once" or "at-least-once"), `lease` (1..604800), `max_attempts` (1..100) and
+ * `misfire` ("coalesce", "skip", "catch-up", or {"policy": ..., "grace": 0..604800 for skip,
+ * "max": 1..100 for catch-up}), each setting its JOBS_JOB_* bit.
  *
  * @param[out] out  the decoded body; written only on success
  * @param body      the request body (need not be NUL-terminated; NULL only when len is 0)

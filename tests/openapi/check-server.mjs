@@ -64,7 +64,7 @@ const FRAMING_HEADERS = new Set(['content-type', 'content-length', 'cache-contro
 const DECODED_FAULTS = new Set([3, 6, 12, 24, 25, 27, 104, 107, 109, 110]);
 const BODY_FAULTS = new Set([2, 4, 26]);
 
-const REASONS = { 200: 'OK', 201: 'Created', 400: 'Bad Request', 401: 'Unauthorized',
+const REASONS = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request', 401: 'Unauthorized',
                   404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
                   412: 'Precondition Failed', 413: 'Content Too Large', 422: 'Unprocessable Content',
                   429: 'Too Many Requests', 500: 'Internal Server Error',
@@ -740,6 +740,29 @@ async function scenario(s) {
     await call(s, 'DELETE', '/jobs/abc', { auth: A }, 400, 1);
     await call(s, 'DELETE', `/jobs/${j4}`, {}, 401, 100);
     await call(s, 'GET', '/jobs?pagesize=100', { auth: A }, 200);
+
+    // ---- runs: the history and manual runs, the run keys of a job
+    await call(s, 'GET', `/jobs/${j1}/runs`, { auth: A }, 200);
+    await call(s, 'GET', `/jobs/${j1}/runs?page=2&pagesize=5`, { auth: A }, 200);
+    await call(s, 'GET', `/jobs/${j1}/runs`, { auth: B }, 404, 6);
+    await call(s, 'GET', '/jobs/999999/runs', { auth: A }, 404, 6);
+    await call(s, 'GET', '/jobs/abc/runs', { auth: A }, 400, 1);
+    await call(s, 'GET', `/jobs/${j1}/runs?page=0`, { auth: A }, 400, 1);
+    await call(s, 'GET', `/jobs/${j1}/runs`, {}, 401, 100);
+    await call(s, 'POST', `/jobs/${j1}/run`, { auth: A }, 202);
+    await call(s, 'GET', `/jobs/${j1}/runs`, { auth: A }, 200);
+    await call(s, 'POST', `/jobs/${j1}/run`, { auth: B }, 404, 6);
+    await call(s, 'POST', '/jobs/abc/run', { auth: A }, 400, 1);
+    await call(s, 'POST', `/jobs/${j1}/run`, {}, 401, 100);
+    await call(s, 'POST', `/jobs/${j2}/run`, { auth: A }, 409, 104);
+    await created(s, '/jobs', A, { stack_id: sA, schedule_id: 5, delivery: 'at-least-once',
+                                   lease: 60, max_attempts: 5,
+                                   misfire: { policy: 'catch-up', max: 3 } });
+    await created(s, '/jobs', A, { stack_id: sA, schedule_id: 5, misfire: 'skip' });
+    for (const bad of [{ delivery: 'twice' }, { lease: 0 }, { max_attempts: 101 },
+                       { misfire: 'later' }, { misfire: { policy: 'skip', max: 2 } }])
+        await call(s, 'POST', '/jobs', { auth: A, body: J({ stack_id: sA, schedule_id: 5, ...bad }) },
+                   400, 4);
 
     // ---- operator routes: no session needed (a token does not matter)
     for (const m of ['GET', 'HEAD']) {

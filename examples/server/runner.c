@@ -1,0 +1,353 @@
+/* The runner of jobs-server: see runner.h. */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Seconds between TERM and KILL. */
+#define KILL_GRACE_MS 2000
+
+typedef struct item {
+    struct item *next;
+    uint64_t run, job, owner, stack;
+    int64_t slot;
+    jobs_run_trigger trigger;
+    uint32_t attempt;
+    char name[JOBS_NAME_MAX + 1];
+} item;
+
+struct srv_runner {
+    jobs_store *store;
+    srv_metrics *metrics;
+    char *command;
+    unsigned timeout_s;
+    unsigned n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    item *head, **tail;
+    size_t queued;
+    bool stop;
+    pthread_t *threads;
+    unsigned started;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The last JOBS_RUN_OUTPUT_MAX bytes of a child's output. */
+typedef struct tail_buf {
+    char b[JOBS_RUN_OUTPUT_MAX];
+    size_t len;
+} tail_buf;
+
+static void tail_add(tail_buf *t, const char *p, size_t n)
+{
+    if (n >= sizeof t->b) {
+        memcpy(t->b, p + n - sizeof t->b, sizeof t->b);
+        t->len = sizeof t->b;
+        return;
+    }
+    if (t->len + n > sizeof t->b) {
+        size_t drop = t->len + n - sizeof t->b;
+        memmove(t->b, t->b + drop, t->len - drop);
+        t->len -= drop;
+    }
+    memcpy(t->b + t->len, p, n);
+    t->len += n;
+}
+
+/* The environment of a run's child: the run's variables first, then the server's own. */
+static char **child_env(const item *it, char vars[8][JOBS_NAME_MAX + 32])
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ && environ[n])
+        n++;
+    if (!(env = calloc(n + 9, sizeof *env)))
+        return NULL;
+    snprintf(vars[0], sizeof vars[0], "JOBS_RUN_ID=%" PRIu64, it->run);
+    snprintf(vars[1], sizeof vars[1], "JOBS_JOB_ID=%" PRIu64, it->job);
+    snprintf(vars[2], sizeof vars[2], "JOBS_JOB_NAME=%s", it->name);
+    snprintf(vars[3], sizeof vars[3], "JOBS_STACK_ID=%" PRIu64, it->stack);
+    snprintf(vars[4], sizeof vars[4], "JOBS_OWNER=%" PRIu64, it->owner);
+    snprintf(vars[5], sizeof vars[5], "JOBS_SLOT=%" PRId64, it->slot);
+    snprintf(vars[6], sizeof vars[6], "JOBS_TRIGGER=%s", jobs_run_trigger_name(it->trigger));
+    snprintf(vars[7], sizeof vars[7], "JOBS_ATTEMPT=%" PRIu32, it->attempt);
+    for (size_t i = 0; i < 8; i++)
+        env[k++] = vars[i];
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "JOBS_", 5) != 0)
+            env[k++] = environ[i];
+    env[k] = NULL;
+    return env;
+}
+
+static pid_t spawn(const srv_runner *r, const item *it, int *in_fd, int *out_fd)
+{
+    char vars[8][JOBS_NAME_MAX + 32];
+    char *argv[] = {r->command, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, deflt;
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
+    char **env = child_env(it, vars);
+    pid_t pid = -1;
+    int rc;
+
+    if (!env || pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+        rc = errno ? errno : ENOMEM;
+        goto out;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_init(&at);
+    /* The server blocks SIGINT and SIGTERM for sigwait() and ignores SIGPIPE: the child gets
+     * neither, and a process group of its own, so that a timeout ends what it started too. */
+    sigemptyset(&none);
+    sigemptyset(&deflt);
+    sigaddset(&deflt, SIGPIPE);
+    sigaddset(&deflt, SIGINT);
+    sigaddset(&deflt, SIGTERM);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &deflt);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+    rc = posix_spawn(&pid, r->command, &fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0)
+        pid = -1;
+out:
+    free(env);
+    if (in[0] >= 0)
+        close(in[0]);
+    if (out[1] >= 0)
+        close(out[1]);
+    if (pid < 0) {
+        if (in[1] >= 0)
+            close(in[1]);
+        if (out[0] >= 0)
+            close(out[0]);
+        errno = rc;
+        return -1;
+    }
+    *in_fd = in[1];
+    *out_fd = out[0];
+    return pid;
+}
+
+/* Runs one run's child to its end; records the outcome unless the runner is stopping. */
+static void run_one(srv_runner *r, const item *it)
+{
+    static const char input[] = "[]\n";
+    char msg[JOBS_RUN_MESSAGE_MAX + 1];
+    tail_buf *out = calloc(1, sizeof *out);
+    int in_fd = -1, out_fd = -1, status = 0, rc;
+    int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
+    bool timed_out = false, exited = false, stopping = false;
+    pid_t pid;
+
+    if (!out)
+        return;
+    pid = spawn(r, it, &in_fd, &out_fd);
+    if (pid < 0) {
+        snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(errno));
+        rc = jobs_run_finish(r->store, it->owner, it->run, false, msg);
+        if (rc)
+            fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
+        srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        free(out);
+        return;
+    }
+    srv_metrics_run_running(r->metrics, +1);
+    /* The run's input: a stack's blocks once stacks have them; until then an empty array. */
+    if (write(in_fd, input, sizeof input - 1) < 0) {
+        /* The child need not read it. */
+    }
+    close(in_fd);
+    while (!exited) {
+        struct pollfd pfd = {out_fd, POLLIN, 0};
+        int64_t now = mono_ms();
+        pid_t w;
+
+        pthread_mutex_lock(&r->mu);
+        stopping = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if ((now >= deadline || stopping) && !killed_at) {
+            timed_out = !stopping;
+            kill(-pid, SIGTERM);
+            killed_at = now;
+        } else if (killed_at && now >= killed_at + KILL_GRACE_MS) {
+            kill(-pid, SIGKILL);
+        }
+        if (out_fd >= 0 && poll(&pfd, 1, 50) > 0) {
+            char buf[4096];
+            ssize_t n = read(out_fd, buf, sizeof buf);
+
+            if (n > 0) {
+                tail_add(out, buf, (size_t)n);
+            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                close(out_fd);
+                out_fd = -1;
+            }
+        } else if (out_fd < 0) {
+            usleep(20000);
+        }
+        w = waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD))
+            exited = true;
+    }
+    /* What the child left in the pipe (its children may hold it open: not waited for). */
+    if (out_fd >= 0) {
+        char buf[4096];
+        ssize_t n;
+
+        fcntl(out_fd, F_SETFL, O_NONBLOCK);
+        while ((n = read(out_fd, buf, sizeof buf)) > 0)
+            tail_add(out, buf, (size_t)n);
+        close(out_fd);
+    }
+    srv_metrics_run_running(r->metrics, -1);
+    if (stopping) {
+        free(out);
+        return;
+    }
+    bool ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (timed_out)
+        snprintf(msg, sizeof msg, "timed out after %u s: killed", r->timeout_s);
+    else if (WIFEXITED(status))
+        snprintf(msg, sizeof msg, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(msg, sizeof msg, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(msg, sizeof msg, "ended");
+    rc = jobs_run_finish_output(r->store, it->owner, it->run, ok, msg, out->b, out->len);
+    if (rc)
+        fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) but was not recorded: %s\n",
+                it->run, msg, jobs_error_last());
+    else
+        srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
+    free(out);
+}
+
+static void *worker(void *arg)
+{
+    srv_runner *r = arg;
+
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        item *it;
+
+        while (!r->stop && !r->head)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->stop)
+            break;
+        it = r->head;
+        r->head = it->next;
+        if (!r->head)
+            r->tail = &r->head;
+        r->queued--;
+        pthread_mutex_unlock(&r->mu);
+        run_one(r, it);
+        free(it);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *command,
+                           unsigned timeout_s, unsigned max_running)
+{
+    srv_runner *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return NULL;
+    r->store = store;
+    r->metrics = metrics;
+    r->timeout_s = timeout_s;
+    r->n = max_running;
+    r->tail = &r->head;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (!(r->command = strdup(command)) || !(r->threads = calloc(max_running, sizeof *r->threads))) {
+        srv_runner_free(r);
+        return NULL;
+    }
+    for (; r->started < max_running; r->started++)
+        if (pthread_create(&r->threads[r->started], NULL, worker, r) != 0) {
+            srv_runner_free(r);
+            return NULL;
+        }
+    return r;
+}
+
+bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
+{
+    item *it;
+
+    pthread_mutex_lock(&r->mu);
+    if (r->stop || r->queued >= SRV_RUNNER_QUEUE_MAX || !(it = calloc(1, sizeof *it))) {
+        pthread_mutex_unlock(&r->mu);
+        return false;
+    }
+    it->run = ev->run;
+    it->job = ev->job;
+    it->owner = ev->owner;
+    it->stack = ev->stack;
+    it->slot = ev->slot;
+    it->trigger = ev->trigger;
+    it->attempt = ev->attempt;
+    snprintf(it->name, sizeof it->name, "%s", ev->name ? ev->name : "");
+    *r->tail = it;
+    r->tail = &it->next;
+    r->queued++;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return true;
+}
+
+void srv_runner_free(srv_runner *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    for (unsigned i = 0; i < r->started; i++)
+        pthread_join(r->threads[i], NULL);
+    while (r->head) {
+        item *it = r->head;
+        r->head = it->next;
+        free(it);
+    }
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r->threads);
+    free(r->command);
+    free(r);
+}

@@ -1,0 +1,36 @@
+/* The runner of jobs-server (--run-command): each run the scheduler delivers becomes a child
+ * process of the command (posix_spawn, no shell), on worker threads of its own, so that a slow
+ * child never holds up the tick or a request. Its end is recorded on the run with
+ * jobs_run_finish_output(). See docs/runs.md, "jobs-server's runner". */
+#ifndef JOBS_SERVER_RUNNER_H
+#define JOBS_SERVER_RUNNER_H
+
+#include <stdbool.h>
+
+#include <jobs.h>
+
+#include "metrics.h"
+
+typedef struct srv_runner srv_runner;
+
+/** Most runs waiting for a free worker; a run past it is not started (an at-least-once run
+ * comes again when its lease ends). */
+#define SRV_RUNNER_QUEUE_MAX 4096
+
+/**
+ * Starts `max_running` worker threads that run `command` for each submitted run, killing a
+ * child after `timeout_s` seconds (TERM, then KILL two seconds later). NULL when out of memory
+ * or threads.
+ */
+srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *command,
+                           unsigned timeout_s, unsigned max_running);
+
+/** Queues the run of a JOBS_EVENT_RUN event; never waits for a child. False when the queue is
+ * full (the run is not started). Thread-safe. */
+bool srv_runner_submit(srv_runner *r, const jobs_event *ev);
+
+/** Stops: children still running are ended (TERM, then KILL) and their runs left as they are
+ * (not finished); queued runs are not started. Waits for the workers. Accepts NULL. */
+void srv_runner_free(srv_runner *r);
+
+#endif
