@@ -1,5 +1,5 @@
 /* fuzz_record: the record decoders of lib/codec.c (jobs__job_decode, jobs__schedule_decode,
- * jobs__stack_decode) on arbitrary bytes, as if a store page had been damaged.
+ * jobs__stack_decode, jobs__run_decode) on arbitrary bytes, as if a store page had been damaged.
  *
  * A record either decodes to one that obeys every rule of docs/storage.md or is refused with
  * JOBS_ECORRUPT; nothing is read outside the bytes given. The format is canonical (a flags byte
@@ -205,8 +205,29 @@ static void encode_records(const uint8_t *data, size_t size)
     FUZZ_CHECK(jobs__stack_decode(&st2, buf, n) == 0 && same_stack(&st, &st2));
 }
 
+/* A run record (lib/codec.c, jobs__run_decode): accepted only within its bounds, and canonical. */
+static void decode_run(const uint8_t *data, size_t size)
+{
+    static unsigned char buf[JOBS__RUN_RECORD_MAX];
+    jobs__run_rec r, again;
+    size_t n;
+
+    if (jobs__run_decode(&r, data, size) != 0)
+        return;
+    FUZZ_CHECK(id_ok(r.owner) && id_ok(r.stack) && r.job <= JOBS_ID_MAX);
+    FUZZ_CHECK(r.message_len <= JOBS_RUN_MESSAGE_MAX && r.output_len <= JOBS_RUN_OUTPUT_MAX);
+    FUZZ_CHECK(r.state != JOBS_RUN_PENDING || r.attempt == 0);
+    FUZZ_CHECK(size <= JOBS__RUN_RECORD_MAX);
+    n = jobs__run_encode(buf, &r);
+    FUZZ_CHECK(n == size && memcmp(buf, data, size) == 0);
+    FUZZ_CHECK(jobs__run_decode(&again, buf, n) == 0);
+    FUZZ_CHECK(again.slot == r.slot && again.state == r.state && again.attempt == r.attempt &&
+               again.lease_until == r.lease_until && again.output_len == r.output_len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    decode_run(data, size);
     decode_job(data, size);
     decode_schedule(data, size);
     decode_stack(data, size);

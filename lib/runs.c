@@ -120,11 +120,13 @@ static jobs_run *run_new(uint64_t id, const jobs__run_rec *r)
     out->missed = r->missed;
     out->missed_since = r->missed_since;
     p = (char *)(out + 1);
-    memcpy(p, r->message, r->message_len);
+    if (r->message_len)
+        memcpy(p, r->message, r->message_len);
     p[r->message_len] = '\0';
     out->message = p;
     p += r->message_len + 1;
-    memcpy(p, r->output, r->output_len);
+    if (r->output_len)
+        memcpy(p, r->output, r->output_len);
     p[r->output_len] = '\0';
     out->output = p;
     out->output_len = r->output_len;

@@ -324,6 +324,12 @@ int jobs__lmdb_run_stat(MDB_txn *txn, jobs__lmdb *s, uint64_t *runs, uint64_t *q
 }
 
 #define CORRUPT(...) jobs__error(JOBS_ECORRUPT, __VA_ARGS__)
+/* A corruption found while the first walk's cursor is open: it is closed on the way out. */
+#define FAIL(...)                          \
+    do {                                   \
+        rc = CORRUPT(__VA_ARGS__);         \
+        goto first_out;                    \
+    } while (0)
 #define U(x) ((unsigned long long)(x))
 
 static int has(MDB_txn *txn, jobs__lmdb *s, const unsigned char *key, size_t klen)
@@ -356,9 +362,9 @@ int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run)
         int64_t at;
 
         if (k.mv_size != 8 || jobs__run_decode(&r, v.mv_data, v.mv_size))
-            return CORRUPT("check: run %llu does not decode", U(id));
+            FAIL("check: run %llu does not decode", U(id));
         if (id == 0 || id >= next_run)
-            return CORRUPT("check: run %llu is not below the id counter (%llu)", U(id),
+            FAIL("check: run %llu is not below the id counter (%llu)", U(id),
                            U(next_run));
         runs++;
         if (r.job) {
@@ -367,30 +373,31 @@ int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run)
             if (rc == 0)
                 rc = jobs__job_decode(&j, jv.mv_data, jv.mv_size);
             if (rc == JOBS_ENOTFOUND || (rc == 0 && j.owner != r.owner))
-                return CORRUPT("check: run %llu belongs to job %llu, which is missing or "
+                FAIL("check: run %llu belongs to job %llu, which is missing or "
                                "another owner's", U(id), U(r.job));
             if (rc)
-                return rc;
+                goto first_out;
         }
         key[0] = 'h';
         jobs__key2(key + 1, series_of(&r), id);
         if ((rc = has(txn, s, key, 17)) == JOBS_ENOTFOUND)
-            return CORRUPT("check: run %llu has no history entry", U(id));
+            FAIL("check: run %llu has no history entry", U(id));
         key[0] = 's';
         jobs__be64_put(key + 1, r.owner);
         jobs__key2(key + 9, r.stack, id);
         if (!rc && (rc = has(txn, s, key, 25)) == JOBS_ENOTFOUND)
-            return CORRUPT("check: run %llu has no stack entry", U(id));
+            FAIL("check: run %llu has no stack entry", U(id));
         entries += 2;
         if (!rc && queued_at(&r, &at)) {
             key[0] = 'q';
             jobs__key2(key + 1, jobs__time_key(at), id);
             if ((rc = has(txn, s, key, 17)) == JOBS_ENOTFOUND)
-                return CORRUPT("check: run %llu is %s but not queued", U(id),
+                FAIL("check: run %llu is %s but not queued", U(id),
                                jobs_run_state_name(r.state));
             entries++;
         }
     }
+first_out:
     mdb_cursor_close(cur);
     cur = NULL;
     if (rc)
