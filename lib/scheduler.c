@@ -297,6 +297,10 @@ static int take_queued(jobs_store *s, jobs__txn *txn, tick_ctx *c, size_t i)
     jobs__job_rec job;
     int rc = jobs__run_load_copy(s, txn, id, &r, c->run_copy);
 
+    /* Gone since the queue was read: its job was deleted earlier in this tick (a job queued
+     * for deletion takes its history with it, pending runs included). */
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
     if (rc == 0 && !((r.state == JOBS_RUN_PENDING && r.created == c->queued[i].slot) ||
                      (r.state == JOBS_RUN_RUNNING && r.lease_until == c->queued[i].slot)))
         rc = JOBS_ENOTFOUND;
