@@ -566,6 +566,40 @@ static void test_check_finds_a_run_without_its_queue_entry(void **state)
     assert_non_null(strstr(jobs_error_last(), "run"));
 }
 
+/* jobs_store_options as version 2 declared it (before run_history), and stat info version 1
+ * (before the run counts): both still work, and an older caller's memory is not overrun. */
+typedef struct options_v2 {
+    unsigned int version;
+    const char *path;
+    uint32_t page_size;
+    jobs_clock_fn clock;
+    void *clock_ctx;
+    unsigned int flags;
+    const jobs_options_lmdb *lmdb;
+} options_v2;
+
+static void test_older_options_and_stat_versions_still_work(void **state)
+{
+    fixture *fx = *state;
+    options_v2 o = {2, fx->path, 0, fx->opts.clock, fx->opts.clock_ctx, 0, &fx->lmdb};
+    jobs_store *s = NULL;
+    jobs_store_stat_info st;
+
+    fx_close(fx);
+    assert_int_equal(jobs_store_open(&s, (const jobs_store_options *)&o), 0);
+    memset(&st, 0xab, sizeof st);
+    st.version = 1;
+    assert_int_equal(jobs_store_stat(&st, s), 0);
+    assert_int_equal(st.version, 1);
+    assert_int_equal(st.schedules, 5);
+    /* The fields version 1 does not have are left as the caller had them. */
+    assert_int_equal(st.runs, 0xabababababababab);
+    assert_int_equal(st.runs_queued, 0xabababababababab);
+    jobs_store_close(s);
+    fx->opts.run_history = JOBS_RUN_HISTORY_MAX + 1;
+    assert_int_equal(fx_try_open(fx), JOBS_EINVAL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -584,6 +618,7 @@ int main(void)
         T(test_policy_is_kept_checked_and_reported),
         T(test_a_store_written_before_runs_opens_unchanged),
         T(test_check_finds_a_run_without_its_queue_entry),
+        T(test_older_options_and_stat_versions_still_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
