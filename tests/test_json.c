@@ -216,8 +216,9 @@ static void test_job_page_shape(void **state)
 
 static void test_schedule_shapes(void **state)
 {
-    jobs_schedule s[2] = {{1, 0, "every minute", false, 60, 0},
-                          {9007199254740991ULL, 4, NULL, true, 0, 9007199254740991LL}};
+    jobs_schedule s[2] = {{1, 0, "every minute", false, 60, 0, JOBS_SCHEDULE_PERIODIC, NULL, NULL},
+                          {9007199254740991ULL, 4, NULL, true, 0, 9007199254740991LL,
+                           JOBS_SCHEDULE_ONE_TIME, NULL, NULL}};
     jobs_schedule_page page = {2, 10, 1, 2, s};
     char *json = NULL;
 
