@@ -348,7 +348,7 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
                                     const jobs_idempotency *idem)
 {
     write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false, 0, {0}};
-    jobs_schedule_kind kind;
+    jobs_schedule_kind kind = JOBS_SCHEDULE_PERIODIC;
     int rc;
 
     if (replayed)
@@ -408,7 +408,7 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
         rec.name = sp->name;
         rec.name_len = c->name_len;
     }
-    jobs_schedule_kind cur = rec_kind(&rec), kind;
+    jobs_schedule_kind cur = rec_kind(&rec), kind = cur;
     if ((rc = spec_kind(sp, cur, &kind)))
         return rc;
     if (kind != cur && !(sp->fields & JOBS_SCHEDULE_CONFIG))
