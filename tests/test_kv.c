@@ -484,6 +484,46 @@ static void test_backup_keeps_records(void **state)
     jobs_store_close(copy);
 }
 
+/* A write that outgrows the map: the backend grows it and runs the callback again from the
+ * start, which counts its puts afresh; every value is there afterwards. */
+typedef struct big {
+    unsigned runs;
+    size_t puts;
+} big;
+
+static int put_big(jobs_kv_txn *txn, void *ctx)
+{
+    static unsigned char value[60000];
+    big *b = ctx;
+    char key[16];
+    int rc;
+
+    b->runs++;
+    b->puts = 0;
+    for (int i = 0; i < 40; i++) {
+        memset(value, 'a' + i % 26, sizeof(value));
+        snprintf(key, sizeof(key), "k%03d", i);
+        if ((rc = jobs_kv_put(txn, "big", key, strlen(key), value, sizeof(value))))
+            return rc;
+        b->puts++;
+    }
+    return 0;
+}
+
+static void test_a_write_that_outgrows_the_map_is_run_again(void **state)
+{
+    fixture *fx = *state;
+    big b = {0, 0};
+
+    fx->lmdb.map_size = 256 << 10; /* 40 values of 60 KB do not fit */
+    fx_open(fx);
+    assert_int_equal(jobs_kv_write(fx->store, put_big, &b), 0);
+    assert_true(b.runs > 1);
+    assert_int_equal(b.puts, 40);
+    assert_int_equal(records(fx->store), 40);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +542,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_old_store_gets_the_database, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_backup_keeps_records, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_write_that_outgrows_the_map_is_run_again,
+                                        fx_setup_closed, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
