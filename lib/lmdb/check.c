@@ -763,7 +763,7 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
         (rc = check_records(txn, s->stacks, true)) ||
         (rc = check_index(txn, s, s->stack_vis, s->stacks, JOBS__STACK, "stack", stack_agrees,
                           &next_stack)) ||
-        (rc = check_idem(txn, s)))
+        (rc = check_idem(txn, s)) || (rc = jobs__lmdb_kv_check(txn, s)))
         goto out;
 out:
     jobs__free(t.schedules);
