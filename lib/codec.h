@@ -13,9 +13,10 @@
 
 /* Decoded records point into the decoded bytes (names are not NUL-terminated). */
 
-/* Largest encoded record: version, flags, four 10-byte varints, a length and a 255-byte name,
- * and a job's five policy varints. */
-#define JOBS__RECORD_MAX 352
+/* Largest encoded record: version, flags, four 10-byte varints, a length and a 255-byte name
+ * (a job); or a cron schedule's version, flags, owner, name, expression (2 + 255 bytes) and
+ * zone (1 + 64 bytes), 590 bytes. */
+#define JOBS__RECORD_MAX 640
 
 /* Largest encoded run: version, flags, eighteen 10-byte varints, a message and an output. */
 #define JOBS__RUN_RECORD_MAX (2 + 18 * 10 + 2 + 255 + 2 + 4096)

@@ -166,8 +166,10 @@ int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store)
         return rc;
     st.version = out->version;
     st.backend = store->be->name;
-    /* A later version fills only what the caller's has: version 1 ends with `lmdb`. */
+    /* Each version fills only what the caller's struct has. */
     if (out->version == 1)
+        memcpy(out, &st, offsetof(jobs_store_stat_info, records));
+    else if (out->version == 2)
         memcpy(out, &st, offsetof(jobs_store_stat_info, runs));
     else
         *out = st;

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 
+#include "cron.h"
 #include "rules.h"
 
 typedef struct due {
@@ -27,7 +28,7 @@ typedef struct tick_ctx {
 } tick_ctx;
 
 /* Most slots a schedule without arithmetic is stepped through for one job in one tick. */
-#define SLOT_SCAN_MAX 10000u
+#define SLOT_SCAN_MAX 1000u
 
 /* The first slot after `now` of a periodic job last due at `slot` (missed slots coalesce).
  * Returns false when that slot is past the largest representable time. */
@@ -46,21 +47,34 @@ static bool next_slot(int64_t *next, int64_t slot, int64_t period, int64_t now)
     return true;
 }
 
+int jobs__schedule_next(int64_t *next, const jobs__schedule_rec *sc, int64_t anchor, int64_t t)
+{
+    if (t < anchor)
+        t = anchor;
+    if (sc->cron) {
+        jobs__cron c;
+        int rc = jobs__schedule_cron(&c, sc);
+
+        return rc ? rc : jobs__cron_next(next, &c, t);
+    }
+    if (sc->once)
+        return JOBS_ENOTFOUND;
+    return next_slot(next, anchor, sc->value, t) ? 0 : JOBS_ENOTFOUND;
+}
+
 /* THE "next slot after t" of the tick: the first slot later than `t` of a job whose slots run
  * from `anchor` (t >= anchor). False when there is none: a one-time schedule, or a slot past
  * the largest representable time. Everything below that walks slots goes through here; a new
  * schedule kind is one more case here. */
 static bool slot_after(const jobs__schedule_rec *sc, int64_t anchor, int64_t t, int64_t *next)
 {
-    if (sc->once)
-        return false;
-    return next_slot(next, anchor, sc->value, t);
+    return jobs__schedule_next(next, sc, anchor, t) == 0;
 }
 
 /* Whether the schedule's slots are evenly spaced (so they can be counted without a walk). */
 static bool arithmetic(const jobs__schedule_rec *sc)
 {
-    return !sc->once;
+    return !sc->once && !sc->cron;
 }
 
 /* The slot `k` slots after `slot` (k >= 0), all of them <= now; stepped with slot_after() at
@@ -380,9 +394,13 @@ static int tick_txn(jobs_store *s, jobs__txn *txn, void *arg)
         if ((rc = misfire(s, txn, c, c->due[i].id, &rec, &sched, rec.next_run)))
             return rc;
         next = rec;
-        /* A one-time job is done; so is a periodic one whose next slot cannot be represented
-         * (it could never be told apart from this one). */
-        if (!slot_after(&sched, rec.next_run, c->now, &next.next_run)) {
+        /* A one-time job is done; so is one whose next slot cannot be represented (it could
+         * never be told apart from this one), and a cron job whose stored expression or zone
+         * no longer parses or loads (the verifier reports it; the tick goes on). */
+        rc = jobs__schedule_next(&next.next_run, &sched, rec.next_run, c->now);
+        if (rc == JOBS_ENOMEM)
+            return rc;
+        if (rc) {
             next.do_run = false;
             next.next_run = 0;
         }

@@ -34,6 +34,8 @@ typedef struct jobs__lmdb {
     MDB_dbi stack_vis;   /* owner(8) id(8) -> "": private stacks by owner, public under 0 */
     MDB_dbi idem;        /* idempotency keys of creates (idempotency.c) */
     MDB_dbi idem_exp;    /* the same keys in expiry order */
+    MDB_dbi kv;          /* namespaced records (kv.c) */
+    bool kv_absent;      /* a read-only open of a store made before them: none */
     MDB_dbi runs;        /* id(8) -> run record (runs.c) */
     MDB_dbi run_index;   /* the runs' histories, stack lists, counts and queue (runs.c) */
     bool no_runs;        /* read-only open of a store written before runs: none there */
@@ -145,6 +147,19 @@ int jobs__lmdb_idem_put(jobs__txn *t, uint64_t owner, jobs__kind kind, const cha
                         size_t len, const jobs__idem_rec *rec);
 int jobs__lmdb_idem_sweep(jobs__txn *t, int64_t now, size_t max, size_t *swept);
 
+/* Namespaced records (kv.c). */
+int jobs__lmdb_kv_get(jobs__txn *t, const char *ns, size_t ns_len, const void *key,
+                      size_t key_len, void *buf, size_t size, size_t *len);
+int jobs__lmdb_kv_put(jobs__txn *t, const char *ns, size_t ns_len, const void *key,
+                      size_t key_len, const void *value, size_t value_len);
+int jobs__lmdb_kv_del(jobs__txn *t, const char *ns, size_t ns_len, const void *key,
+                      size_t key_len);
+int jobs__lmdb_kv_scan(jobs__txn *t, const char *ns, size_t ns_len, const void *from,
+                       size_t from_len, size_t limit, jobs_kv_scan_fn fn, void *ctx);
+/* jobs_store_check()'s part: every key and value well formed, every counter in range. */
+int jobs__lmdb_kv_check(MDB_txn *txn, jobs__lmdb *s);
+/* The number of records (id counters not counted), for jobs_store_stat(). */
+int jobs__lmdb_kv_count(jobs__txn *t, uint64_t *n);
 /* Runs (runs.c): the backend operations, statistics and the check. */
 int jobs__lmdb_run_load(jobs__txn *t, uint64_t id, jobs__run_rec *rec);
 int jobs__lmdb_run_insert(jobs__txn *t, uint64_t id, const jobs__run_rec *rec);

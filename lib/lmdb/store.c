@@ -642,7 +642,8 @@ static int stat_txn(jobs_store *store, jobs__txn *t, void *ctx)
         (rc = jobs__queued_get(txn, s, &st->jobs_queued)) != 0)
         return rc > 0 ? jobs__mdb_error(rc, "store statistics") : rc;
     st->jobs_active = dbs[0].ms_entries;
-    if ((rc = jobs__lmdb_run_stat(txn, s, &st->runs, &st->runs_queued)))
+    if ((rc = jobs__lmdb_kv_count(t, &st->records)) != 0 ||
+        (rc = jobs__lmdb_run_stat(txn, s, &st->runs, &st->runs_queued)) != 0)
         return rc;
     st->writes = atomic_load(&s->writes);
     st->commits = atomic_load(&s->commits);
@@ -676,6 +677,7 @@ static const struct {
     {"stack_vis", offsetof(jobs__lmdb, stack_vis)},
     {"idem", offsetof(jobs__lmdb, idem)},
     {"idem_exp", offsetof(jobs__lmdb, idem_exp)},
+    {"kv", offsetof(jobs__lmdb, kv)},
     {"runs", offsetof(jobs__lmdb, runs)},
     {"run_index", offsetof(jobs__lmdb, run_index)},
 };
@@ -685,7 +687,13 @@ static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         int rc = mdb_dbi_open(txn, dbs[i].name, flags, (MDB_dbi *)((char *)s + dbs[i].offset));
 
-        /* A store written before runs, opened read-only: it has none (runs.c). */
+        /* Namespaced records and runs came later: a read-only open of an older store has
+         * none (kv.c, runs.c). */
+        if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE) &&
+            dbs[i].offset == offsetof(jobs__lmdb, kv)) {
+            s->kv_absent = true;
+            continue;
+        }
         if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE) &&
             (dbs[i].offset == offsetof(jobs__lmdb, runs) ||
              dbs[i].offset == offsetof(jobs__lmdb, run_index))) {
