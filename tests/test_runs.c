@@ -566,6 +566,57 @@ static void test_check_finds_a_run_without_its_queue_entry(void **state)
     assert_non_null(strstr(jobs_error_last(), "run"));
 }
 
+/* A cron job's missed slots go through the same policies (stepped with the tick's one "next
+ * slot after t" function, which knows cron). */
+static void test_misfire_policies_apply_to_cron_jobs(void **state)
+{
+    fixture *fx = *state;
+    jobs_schedule_spec sc = JOBS_SCHEDULE_SPEC_INIT;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    uint64_t cron = 0, coalesce = 0, catch_up = 0;
+    const int64_t first = FX_T0 + 100; /* 22:15:00Z, the first 5-minute slot after FX_T0 */
+    fx_events ev;
+
+    sc.fields = JOBS_SCHEDULE_KIND | JOBS_SCHEDULE_CONFIG;
+    sc.kind = JOBS_SCHEDULE_CRON;
+    sc.cron = "*/5 * * * *";
+    sc.tz = "UTC";
+    assert_int_equal(jobs_schedule_create(&cron, fx->store, OWNER, &sc), 0);
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    spec.stack = fx_stack(fx, OWNER, false);
+    spec.schedule = cron;
+    spec.enabled = true;
+    assert_int_equal(jobs_create(&coalesce, fx->store, OWNER, &spec), 0);
+    spec.fields |= JOBS_JOB_MISFIRE;
+    spec.misfire = JOBS_MISFIRE_CATCH_UP;
+    spec.misfire_value = 3;
+    assert_int_equal(jobs_create(&catch_up, fx->store, OWNER, &spec), 0);
+
+    /* An hour down: thirteen slots due, 22:15 to 23:15. */
+    fx_tick(fx, first + 3600, &ev);
+    assert_int_equal(ev.n, 4);
+    assert_int_equal(ev.ev[0].job, coalesce);
+    assert_int_equal(ev.ev[0].slot, first);
+    assert_int_equal(ev.ev[0].missed, 12);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(ev.ev[i].job, catch_up);
+        assert_int_equal(ev.ev[i].slot, first + 3600 - 300 * (3 - i));
+    }
+    jobs_run *r = run_of(fx, ev.ev[0].run);
+    assert_int_equal(r->missed_since, first + 300);
+    jobs_run_free(r);
+    jobs_run_page *p = history(fx, catch_up);
+    assert_int_equal(p->count, 4);
+    assert_int_equal(p->runs[3]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[3]->missed, 10);
+    assert_int_equal(p->runs[3]->missed_since, first);
+    jobs_run_page_free(p);
+    jobs_job *j = fx_get(fx, OWNER, coalesce);
+    assert_int_equal(j->next_run, first + 3900);
+    jobs_job_free(j);
+    assert_consistent(fx);
+}
+
 /* jobs_store_options as version 2 declared it (before run_history), and stat info version 1
  * (before the run counts): both still work, and an older caller's memory is not overrun. */
 typedef struct options_v2 {
@@ -619,6 +670,7 @@ int main(void)
         T(test_a_store_written_before_runs_opens_unchanged),
         T(test_check_finds_a_run_without_its_queue_entry),
         T(test_older_options_and_stat_versions_still_work),
+        T(test_misfire_policies_apply_to_cron_jobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
