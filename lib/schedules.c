@@ -173,7 +173,7 @@ static int by_name_txn(jobs_store *s, jobs__txn *txn, void *arg)
     if (rc == JOBS_ENOTFOUND)
         rc = s->be->schedule_by_name(txn, JOBS_OWNER_PUBLIC, c->name, c->len, &id);
     if (rc == JOBS_ENOTFOUND)
-        return jobs__error(JOBS_ENOTFOUND, "no schedule named '%.*s'", (int)c->len, c->name);
+        return jobs__error(JOBS_ENOTFOUND, "no schedule of that name");
     if (rc || (rc = s->be->schedule_load(txn, id, &rec)))
         return rc == JOBS_ENOTFOUND ? jobs__error(JOBS_ECORRUPT, "the schedule name index "
                                                   "names a missing schedule") : rc;

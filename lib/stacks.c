@@ -423,7 +423,7 @@ static int by_name_txn(jobs_store *s, jobs__txn *txn, void *arg)
     if (rc == JOBS_ENOTFOUND)
         rc = s->be->stack_by_name(txn, JOBS_OWNER_PUBLIC, c->name, c->len, &id);
     if (rc == JOBS_ENOTFOUND)
-        return jobs__error(JOBS_ENOTFOUND, "no stack named '%.*s'", (int)c->len, c->name);
+        return jobs__error(JOBS_ENOTFOUND, "no stack of that name");
     if (rc || (rc = s->be->stack_load(txn, id, &rec)))
         return rc == JOBS_ENOTFOUND ? jobs__error(JOBS_ECORRUPT, "the stack name index names "
                                                   "a missing stack") : rc;
