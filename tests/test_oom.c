@@ -302,6 +302,19 @@ static int op_reads(env *e)
     return rc;
 }
 
+/* The stack body decoder and the stack encoder. */
+static int stack_json(char **out)
+{
+    static const char body[] = "{\"name\":\"s\",\"blocks\":[[\"b\",{}]],\"webhook\":\"user\","
+                               "\"schedule_id\":4}";
+    jobs_stack_detail d = {1, 1, "s", false, false, JOBS_WEBHOOK_USER, JOBS_WEBHOOK_GET, NULL,
+                           "[[\"b\",{}]]", 10};
+    jobs_json_stack_spec_body b;
+    int rc = jobs_json_decode_stack(&b, body, strlen(body), JOBS_JSON_STACK_CREATE);
+
+    return rc ? rc : jobs_json_encode_stack_detail(out, &d, JOBS_JSON_STACK_OWNER, NULL, 0);
+}
+
 static int op_json(env *e)
 {
     static const char body[] = "{\"name\":\"j\",\"stack_id\":3,\"schedule_id\":4,\"enabled\":true}";
@@ -310,7 +323,7 @@ static int op_json(env *e)
     jobs_json_job_body jb;
     jobs_job *j = NULL;
     jobs_job_page *p = NULL;
-    char *a = NULL, *b = NULL, *c = NULL;
+    char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
     long n = fail_at;
     int rc;
 
@@ -323,13 +336,15 @@ static int op_json(env *e)
         (rc = jobs_json_check_object(login, strlen(login), login_keys, 2)) ||
         (rc = jobs_json_encode_job(&a, j, JOBS_JSON_OWNER)) ||
         (rc = jobs_json_encode_job_page(&b, p)) ||
-        (rc = jobs_json_encode_error(&c, JOBS_ENOTFOUND, "x"))) {
+        (rc = jobs_json_encode_error(&c, JOBS_ENOTFOUND, "x")) ||
+        (rc = stack_json(&d))) {
         /* the first failure is the answer */
     }
 out:
     jobs_json_free(a);
     jobs_json_free(b);
     jobs_json_free(c);
+    jobs_json_free(d);
     jobs_job_free(j);
     jobs_job_page_free(p);
     return rc;
