@@ -547,8 +547,12 @@ static int stack_page_json(char **json, srv_app *app, uint64_t owner, uint64_t p
         return rc;
     if (p->n && !(items = calloc(p->n, sizeof *items)))
         rc = JOBS_ENOMEM;
-    if (rc == 0 && owner && p->n)
-        rc = stack_jobs_load(&sj, app, owner);
+    /* The owner's jobs are read only when the page holds one of the caller's stacks. */
+    for (size_t i = 0; rc == 0 && owner && i < p->n; i++)
+        if (p->stacks[i].owner == owner) {
+            rc = stack_jobs_load(&sj, app, owner);
+            break;
+        }
     for (size_t i = 0; rc == 0 && i < p->n; i++) {
         jobs_stack_detail *d = NULL;
         /* A stack made private since the page was read is no longer ours to show: it is
