@@ -334,6 +334,35 @@ static void test_first_job_is_created_with_its_stack_or_neither(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+static void test_a_public_stack_made_private_stays_with_other_owners_jobs(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack = make(fx, OWNER, "lent", true), job = 0;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    jobs_stack_spec ch = JOBS_STACK_SPEC_INIT;
+    jobs_job *j = NULL;
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    spec.stack = stack;
+    spec.schedule = FX_HOURLY;
+    spec.enabled = true;
+    assert_int_equal(jobs_create(&job, fx->store, OTHER, &spec), 0);
+    ch.fields = JOBS_STACK_PUBLIC;
+    ch.is_public = false;
+    assert_int_equal(jobs_stack_update(NULL, fx->store, OWNER, stack, &ch), 0);
+    /* The store is consistent, the job keeps its stack and can still change otherwise; a new
+     * job of that owner cannot take the stack. */
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    jobs_job_spec up = JOBS_JOB_SPEC_INIT;
+    up.fields = JOBS_JOB_ENABLED;
+    up.enabled = false;
+    assert_int_equal(jobs_update(&j, fx->store, OTHER, job, &up), 0);
+    assert_int_equal(j->stack, stack);
+    jobs_job_free(j);
+    assert_int_equal(jobs_create(NULL, fx->store, OTHER, &spec), JOBS_ESTACK);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 /* ---- a store written before these fields ------------------------------------------------- */
 
 /* Makes the store at `path` look as the previous release wrote it: no name indexes, no blocks
@@ -452,6 +481,7 @@ int main(void)
         T(test_schedule_get_by_name_prefers_own_then_public),
         T(test_stack_update_changes_only_what_is_given),
         T(test_first_job_is_created_with_its_stack_or_neither),
+        T(test_a_public_stack_made_private_stays_with_other_owners_jobs),
         T(test_a_store_of_the_previous_release_opens_and_gains_the_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
