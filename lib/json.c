@@ -1440,7 +1440,7 @@ int jobs_json_decode_stack(jobs_json_stack_spec_body *out, const char *body, siz
     jobs_json_stack_spec_body b;
     const char *name = NULL;
     cJSON *root;
-    int rc, v;
+    int rc, v = 0;
 
     if (!out)
         return jobs__error(JOBS_EINVAL, "out is NULL");

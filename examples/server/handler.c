@@ -147,7 +147,12 @@ static void fault_body(srv_response *res, const srv_app *app, int fault, const c
         jobs_json_encode_fault_detail(&json, fault, doc, msg);
     else
         jobs_json_encode_fault(&json, fault, msg);
-    set_body(res, app->fault_status_500 || res->kragle ? 500 : srv_fault_status(fault), json);
+    /* The original's Stacks page names one status of its own: 403 for a stack that is not
+     * public, asked for without a session. */
+    int status = res->kragle ? (fault == SRV_FAULT_LOGIN_TO_SEE ? 403 : 500)
+                 : app->fault_status_500 ? 500 : srv_fault_status(fault);
+
+    set_body(res, status, json);
 }
 
 void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg)

@@ -362,6 +362,11 @@ static void test_stacks(void **state)
     call(&r, "GET", "/blockstacks/byname/Everything%20is%20Awesome", NULL, NULL);
     EXPECT(&r, 403, "{\"code\":116,");
     resp_free(&r);
+    /* The Stacks page's own status for this case, also under /api/v1 (not 500). */
+    call(&r, "GET", "/api/v1/blockstacks/byname/Everything%20is%20Awesome", NULL, NULL);
+    EXPECT(&r, 403, "{\"code\":116,");
+    assert_non_null(strstr(r.headers, "HTTP/1.1 403 Forbidden\r\n"));
+    resp_free(&r);
 
     /* Made public with PUT: anyone reads it, without the token or the jobs. */
     snprintf(path, sizeof path, "/api/v1/blockstacks/%ld", stack);
