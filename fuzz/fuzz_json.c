@@ -263,6 +263,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         syntax += rc[i] == JOBS_ESYNTAX;
     FUZZ_CHECK(syntax == 0 || syntax == 6);
 
+    /* The stack body of the original's shape: accepted blocks are a span of the body, and
+     * encode back as they are. */
+    {
+        jobs_json_stack_spec_body sb;
+        int src = jobs_json_decode_stack(&sb, body, size, JOBS_JSON_STACK_CREATE);
+
+        FUZZ_CHECK(src != JOBS_ESYNTAX || syntax == 6);
+        if (src == 0 && (sb.spec.fields & JOBS_STACK_BLOCKS)) {
+            jobs_stack_detail d = {1, 1, sb.name, false, false, JOBS_WEBHOOK_NONE,
+                                   JOBS_WEBHOOK_GET, NULL, sb.spec.blocks, sb.spec.blocks_len};
+            char *json = NULL;
+
+            FUZZ_CHECK((const char *)sb.spec.blocks >= body &&
+                       (const char *)sb.spec.blocks + sb.spec.blocks_len <= body + size);
+            FUZZ_CHECK(sb.spec.blocks_len <= JOBS_STACK_BLOCKS_MAX);
+            FUZZ_CHECK(jobs_json_encode_stack_detail(&json, &d, 0, NULL, 0) == 0);
+            FUZZ_CHECK(strstr(json, "\"blocks\":") != NULL);
+            jobs_json_free(json);
+        }
+    }
+
     /* A refused body leaves its output as it was. */
     FUZZ_CHECK(rc[0] == 0 || !memcmp(&out.job_create, &pattern.job_create, sizeof out.job_create));
     FUZZ_CHECK(rc[1] == 0 || !memcmp(&out.job_update, &pattern.job_update, sizeof out.job_update));

@@ -178,7 +178,7 @@ static const char *ref_token(size_t *len, const char *cookie, const char *author
 }
 
 /* Routes, by path segments: /authenticate, /logout, /healthz, /metrics, /<kind>, /<kind>/byid/<x>,
- * /jobs/byname/<anything>, /<jobs|schedules>/<x>; <x> is one segment (possibly empty for
+ * /<jobs|blockstacks>/byname/<anything>, /<kind>/<x>; <x> is one segment (possibly empty for
  * byid, never for the item route), and the name of byname may hold '/'. */
 static srv_route ref_route_plain(const char *path)
 {
@@ -220,10 +220,10 @@ static srv_route ref_route_plain(const char *path)
             return r;
         r.t = SRV_ROUTE_BYID;
         r.arg = seg + 5;
-    } else if (k == SRV_KIND_JOBS && strncmp(seg, "byname/", 7) == 0) {
+    } else if (k != SRV_KIND_SCHEDULES && strncmp(seg, "byname/", 7) == 0) {
         r.t = SRV_ROUTE_BYNAME;
         r.arg = seg + 7;
-    } else if (k != SRV_KIND_STACKS && seg[0] && !strchr(seg, '/')) {
+    } else if (seg[0] && !strchr(seg, '/')) {
         r.t = SRV_ROUTE_ITEM;
         r.arg = seg;
     } else {

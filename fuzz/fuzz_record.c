@@ -70,7 +70,10 @@ static void check_cron_string(const char *s, size_t len, size_t max, const void 
 static bool same_stack(const jobs__stack_rec *a, const jobs__stack_rec *b)
 {
     return a->owner == b->owner && a->is_public == b->is_public &&
-           same_name(a->name, a->name_len, b->name, b->name_len);
+           same_name(a->name, a->name_len, b->name, b->name_len) &&
+           a->needs_approval == b->needs_approval && a->webhook == b->webhook &&
+           a->webhook_method == b->webhook_method && !a->token == !b->token &&
+           (!a->token || memcmp(a->token, b->token, JOBS_WEBHOOK_TOKEN_LEN) == 0);
 }
 
 /* ---- bytes -> record -> bytes -------------------------------------------------------------- */

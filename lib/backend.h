@@ -94,14 +94,36 @@ struct jobs__backend {
     /* ---- schedules ---------------------------------------------------------------------- */
     int (*schedule_load)(jobs__txn *t, uint64_t id, jobs__schedule_rec *rec);
     int (*schedule_insert)(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec);
-    /* Rewrites a schedule's record (its owner does not change). */
+    /* Rewrites a schedule's record (its owner does not change); its name entry follows. */
     int (*schedule_update)(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec);
     /* How many jobs reference the schedule. */
     int (*schedule_refs)(jobs__txn *t, uint64_t id, uint64_t *n);
 
     /* ---- stacks ------------------------------------------------------------------------- */
     int (*stack_load)(jobs__txn *t, uint64_t id, jobs__stack_rec *rec);
+    /* Adds a stack with its indexes: the list entry, and the name entries (under its owner,
+     * and under JOBS_OWNER_PUBLIC as well when public). */
     int (*stack_insert)(jobs__txn *t, uint64_t id, const jobs__stack_rec *rec);
+    /* Rewrites a stack from `old` (as loaded) to `rec`, same owner; the list entry, counts and
+     * name entries follow a change of name or visibility. */
+    int (*stack_update)(jobs__txn *t, uint64_t id, const jobs__stack_rec *old,
+                        const jobs__stack_rec *rec);
+    /* The id of the stack named `name` under `owner`: the owner's own stack, or with owner
+     * JOBS_OWNER_PUBLIC the public stack of that name with the lowest id. 0 or JOBS_ENOTFOUND.
+     * (The rules keep names unique per owner; stores written before that rule may hold two
+     * of one owner, and then the lowest id answers.) */
+    int (*stack_by_name)(jobs__txn *t, uint64_t owner, const char *name, size_t len,
+                         uint64_t *id);
+    /* A stack's blocks (opaque bytes, at most JOBS_STACK_BLOCKS_MAX): 0 with *data and *len set
+     * (valid until the transaction's next write or its end), or JOBS_ENOTFOUND when it has
+     * none. */
+    int (*stack_blocks_get)(jobs__txn *t, uint64_t id, const void **data, size_t *len);
+    /* Sets a stack's blocks; data NULL removes them (no error if there were none). */
+    int (*stack_blocks_put)(jobs__txn *t, uint64_t id, const void *data, size_t len);
+    /* The id of a schedule named `name` whose owner is `owner` (JOBS_OWNER_PUBLIC: the public
+     * ones); schedule names are not unique, and the lowest id answers. 0 or JOBS_ENOTFOUND. */
+    int (*schedule_by_name)(jobs__txn *t, uint64_t owner, const char *name, size_t len,
+                            uint64_t *id);
 
     /* ---- idempotency keys of creates ---------------------------------------------------- */
     /* The entry of (owner, kind, key), expired or not: 0 or JOBS_ENOTFOUND. */

@@ -9,6 +9,8 @@ enum {
     F_DELETE = 1u << 1,  /* job: do_del */
     F_NAME = 1u << 2,    /* a name follows */
     F_CRON = 1u << 3,    /* schedule: cron; no value, and the expression and zone follow */
+    F_APPROVAL = 1u << 3, /* stack: needs_approval (bits from 3 up mean something per kind) */
+    F_WEBHOOK = 1u << 4,  /* stack: webhook and method follow (and the token, for "token") */
     F_POLICY = 1u << 3,  /* job: delivery and misfire settings follow (absent: all default) */
     F_MESSAGE = 1u << 0, /* run: a message follows */
     F_OUTPUT = 1u << 1   /* run: an output follows */
@@ -256,25 +258,65 @@ int jobs__schedule_decode(jobs__schedule_rec *rec, const void *data, size_t len)
 size_t jobs__stack_encode(unsigned char *buf, const jobs__stack_rec *rec)
 {
     unsigned char *p = buf;
+    bool hook = rec->webhook || rec->webhook_method;
 
+    /* A stack with none of the later fields encodes as before them (canonical both ways). */
     *p++ = REC_V1;
-    *p++ = (unsigned char)((rec->is_public ? F_ACTIVE : 0) | F_NAME);
+    *p++ = (unsigned char)((rec->is_public ? F_ACTIVE : 0) | F_NAME |
+                           (rec->needs_approval ? F_APPROVAL : 0) | (hook ? F_WEBHOOK : 0));
     p = put_varint(p, rec->owner);
     p = put_name(p, rec->name, rec->name_len);
+    if (hook) {
+        *p++ = rec->webhook;
+        *p++ = rec->webhook_method;
+        if (rec->webhook == JOBS_WEBHOOK_TOKEN) {
+            memcpy(p, rec->token, JOBS_WEBHOOK_TOKEN_LEN);
+            p += JOBS_WEBHOOK_TOKEN_LEN;
+        }
+    }
     return (size_t)(p - buf);
+}
+
+static bool is_token(const unsigned char *p)
+{
+    for (size_t i = 0; i < JOBS_WEBHOOK_TOKEN_LEN; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return false;
+    return true;
 }
 
 int jobs__stack_decode(jobs__stack_rec *rec, const void *data, size_t len)
 {
     reader r;
-    unsigned flags = start(&r, data, len, F_ACTIVE | F_NAME);
+    unsigned flags = start(&r, data, len, F_ACTIVE | F_NAME | F_APPROVAL | F_WEBHOOK);
 
     memset(rec, 0, sizeof(*rec));
     rec->is_public = flags & F_ACTIVE;
+    rec->needs_approval = flags & F_APPROVAL;
     if (!(flags & F_NAME))
         r.bad = 1; /* a stack always has a name */
     rec->owner = get_id(&r);
     get_name(&r, &rec->name, &rec->name_len);
+    if ((flags & F_WEBHOOK) && !r.bad) {
+        if (r.end - r.p < 2) {
+            r.bad = 1;
+        } else {
+            rec->webhook = *r.p++;
+            rec->webhook_method = *r.p++;
+            /* Only in-range values, and not both defaults (that encodes without F_WEBHOOK). */
+            if (rec->webhook > JOBS_WEBHOOK_USER || rec->webhook_method > JOBS_WEBHOOK_POST ||
+                (!rec->webhook && !rec->webhook_method))
+                r.bad = 1;
+        }
+        if (!r.bad && rec->webhook == JOBS_WEBHOOK_TOKEN) {
+            if (r.end - r.p < JOBS_WEBHOOK_TOKEN_LEN || !is_token(r.p)) {
+                r.bad = 1;
+            } else {
+                rec->token = (const char *)r.p;
+                r.p += JOBS_WEBHOOK_TOKEN_LEN;
+            }
+        }
+    }
     return finish(&r, "stack");
 }
 

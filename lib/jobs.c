@@ -262,13 +262,12 @@ typedef struct write_ctx {
     int64_t now; /* the clock, read before the transaction (never inside: see docs/threading.md) */
 } write_ctx;
 
+static int check_spec(const jobs_job_spec *spec, size_t *name_len);
+
 static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;
     const jobs_job_spec *sp = c->spec;
-    jobs__schedule_rec sched;
-    const char *name = (sp->fields & JOBS_JOB_NAME) ? sp->name : NULL;
-    bool enabled = (sp->fields & JOBS_JOB_ENABLED) && sp->enabled;
     bool found;
     int rc;
 
@@ -283,23 +282,39 @@ static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
             return 0;
         }
     }
-    if ((rc = jobs__stack_usable(s, txn, c->owner, sp->stack)) ||
-        (rc = jobs__schedule_usable(s, txn, c->owner, sp->schedule, &sched)))
-        return rc;
-    if (name && (rc = name_free(s, txn, c->owner, name, c->name_len, 0)))
-        return rc;
-    int64_t next_run = 0;
-    if (enabled && (rc = first_run(&next_run, &sched, c->now)))
-        return rc;
-    if ((rc = s->be->next_id(txn, JOBS__JOB, &c->id)))
-        return rc;
-
-    jobs__job_rec rec = {c->owner, sp->stack, sp->schedule, next_run,
-                         enabled, false, name, c->name_len, 0, 0, 0, 0, 0};
-    apply_policy(&rec, sp);
-    if ((rc = s->be->job_insert(txn, c->id, &rec)))
+    if ((rc = jobs__job_insert_new(s, txn, c->owner, sp, c->name_len, c->now, &c->id)))
         return rc;
     return c->idem ? jobs__idem_put(s, txn, c->owner, JOBS__JOB, c->idem, c->now, c->id) : 0;
+}
+
+int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *sp,
+                         size_t name_len, int64_t now, uint64_t *id)
+{
+    jobs__schedule_rec sched;
+    const char *name = (sp->fields & JOBS_JOB_NAME) ? sp->name : NULL;
+    bool enabled = (sp->fields & JOBS_JOB_ENABLED) && sp->enabled;
+    int rc;
+
+    if ((rc = jobs__stack_usable(s, txn, owner, sp->stack)) ||
+        (rc = jobs__schedule_usable(s, txn, owner, sp->schedule, &sched)))
+        return rc;
+    if (name && (rc = name_free(s, txn, owner, name, name_len, 0)))
+        return rc;
+    int64_t next_run = 0;
+    if (enabled && (rc = first_run(&next_run, &sched, now)))
+        return rc;
+    if ((rc = s->be->next_id(txn, JOBS__JOB, id)))
+        return rc;
+
+    jobs__job_rec rec = {owner, sp->stack, sp->schedule, next_run, enabled, false, name, name_len,
+                         0, 0, 0, 0, 0};
+    apply_policy(&rec, sp);
+    return s->be->job_insert(txn, *id, &rec);
+}
+
+int jobs__job_check_new(const jobs_job_spec *spec, size_t *name_len)
+{
+    return check_spec(spec, name_len);
 }
 
 static int check_spec(const jobs_job_spec *spec, size_t *name_len)

@@ -482,6 +482,109 @@ int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page)
                             page->stacks, sizeof(*page->stacks), 80, put_stack_item);
 }
 
+static const char *const webhook_names[] = {NULL, "public", "token", "user"};
+static const char *const method_names[] = {"GET", "POST"};
+
+/* Whether stored blocks are one JSON array (what the JSON layer stores; a C host may store
+ * other bytes, which are never written into an answer). */
+static int scan(const char *body, size_t len);
+
+static bool blocks_are_array(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i < n && p[i] == '[' && scan(p, n) == 0;
+}
+
+int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsigned int flags,
+                                  const jobs_job *jobs, size_t njobs)
+{
+    static const char fn[] = "jobs_json_encode_stack_detail";
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, st, fn)))
+        return rc;
+    if (flags & ~(unsigned int)JOBS_JSON_STACK_OWNER)
+        return jobs__error(JOBS_EINVAL, "%s: unknown flags 0x%x", fn, flags);
+    if ((flags & JOBS_JSON_STACK_OWNER) && njobs && !jobs)
+        return jobs__error(JOBS_EINVAL, "%s: njobs is %zu but jobs is NULL", fn, njobs);
+    if ((unsigned)st->webhook > JOBS_WEBHOOK_USER || (unsigned)st->webhook_method > 1)
+        return jobs__error(JOBS_EINVAL, "%s: unknown webhook kind or method", fn);
+    if (st->blocks && !blocks_are_array(st->blocks, st->blocks_len))
+        return jobs__error(JOBS_EINVAL, "%s: stack %" PRIu64 "'s blocks are not a JSON array",
+                           fn, st->id);
+    jb_reserve(&b, 256 + st->blocks_len + njobs * 80);
+    jb_lit(&b, "{\"id\":");
+    jb_u64(&b, st->id);
+    jb_lit(&b, ",\"owner\":");
+    jb_u64(&b, st->owner);
+    jb_lit(&b, ",\"name\":");
+    jb_str(&b, st->name);
+    jb_lit(&b, ",\"public\":");
+    jb_bool(&b, st->is_public);
+    jb_lit(&b, ",\"needs_approval\":");
+    jb_bool(&b, st->needs_approval);
+    jb_lit(&b, ",\"webhook\":");
+    jb_str(&b, webhook_names[st->webhook]);
+    jb_lit(&b, ",\"webhook_method\":");
+    jb_str(&b, method_names[st->webhook_method]);
+    jb_lit(&b, ",\"blocks\":");
+    if (st->blocks)
+        jb_put(&b, st->blocks, st->blocks_len);
+    else
+        jb_lit(&b, "[]");
+    if (flags & JOBS_JSON_STACK_OWNER) {
+        jb_lit(&b, ",\"webhook_token\":");
+        jb_str(&b, st->webhook_token);
+        jb_lit(&b, ",\"jobs\":[");
+        for (size_t i = 0; i < njobs; i++) {
+            jb_lit(&b, i ? ",{\"id\":" : "{\"id\":");
+            jb_u64(&b, jobs[i].id);
+            jb_lit(&b, ",\"name\":");
+            jb_str(&b, jobs[i].name);
+            jb_lit(&b, ",\"do_run\":");
+            jb_bool(&b, jobs[i].do_run);
+            jb_lit(&b, ",\"schedule\":");
+            jb_u64(&b, jobs[i].schedule);
+            jb_put(&b, "}", 1);
+        }
+        jb_put(&b, "]", 1);
+    }
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_stack_page_items(char **out, const jobs_stack_page *page,
+                                      const char *const *items)
+{
+    static const char fn[] = "jobs_json_encode_stack_page_items";
+    size_t total = 64;
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, page, fn)))
+        return rc;
+    if (page->n && !items)
+        return jobs__error(JOBS_EINVAL, "%s: n is %zu but items is NULL", fn, page->n);
+    for (size_t i = 0; i < page->n; i++) {
+        if (!items[i])
+            return jobs__error(JOBS_EINVAL, "%s: item %zu is NULL", fn, i);
+        total += strlen(items[i]) + 1;
+    }
+    jb_reserve(&b, total);
+    put_page_head(&b, page->count, page->page_size, page->page, "stacks");
+    for (size_t i = 0; i < page->n; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        jb_lit(&b, items[i]);
+    }
+    jb_lit(&b, "]}");
+    return jb_finish(&b, out);
+}
+
 int jobs_json_encode_id(char **out, uint64_t id)
 {
     jbuf b = {0};
@@ -1528,6 +1631,164 @@ int jobs_json_decode_stack_create(jobs_json_stack_body *out, const char *body, s
     if (found[1] && (rc = get_bool(&b.is_public, found[1], "public")))
         goto done;
     *out = b;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* The text of top-level member `key` of a body that parse_body() accepted (so it is well
+ * formed and its keys were found once each). */
+static jobs_json_span member_span(const char *body, size_t len, const char *key)
+{
+    const unsigned char *s = (const unsigned char *)body;
+    jobs_json_span sp = {NULL, 0};
+    size_t pos = 0, nul_at = SIZE_MAX;
+
+    while (pos < len && is_ws(s[pos]))
+        pos++;
+    pos++; /* '{' */
+    while (pos < len) {
+        size_t kfrom, kto, vfrom;
+
+        while (pos < len && (is_ws(s[pos]) || s[pos] == ','))
+            pos++;
+        if (pos >= len || s[pos] == '}')
+            break;
+        kfrom = pos;
+        scan_string(s, len, &pos, &nul_at);
+        kto = pos;
+        while (pos < len && (is_ws(s[pos]) || s[pos] == ':'))
+            pos++;
+        vfrom = pos;
+        skip_value(s, len, &pos);
+        if (key_is(s, kfrom, kto, key)) {
+            sp.at = body + vfrom;
+            sp.len = pos - vfrom;
+            break;
+        }
+    }
+    return sp;
+}
+
+static int get_choice(int *v, const cJSON *it, const char *key, const char *const *names,
+                      int n, bool nullable, const char *allowed)
+{
+    if (nullable && cJSON_IsNull(it)) {
+        *v = 0;
+        return 0;
+    }
+    for (int i = 0; cJSON_IsString(it) && it->valuestring && i < n; i++)
+        if (names[i] && strcmp(it->valuestring, names[i]) == 0) {
+            *v = i;
+            return 0;
+        }
+    return jobs__error(JOBS_EBODY, "'%s' must be %s", key, allowed);
+}
+
+int jobs_json_decode_stack(jobs_json_stack_spec_body *out, const char *body, size_t len,
+                           unsigned int flags)
+{
+    enum { NAME, BLOCKS, WEBHOOK, METHOD, APPROVAL, PUBLIC, SCHEDULE, ENABLED, NKEYS };
+    static const char *const keys[NKEYS] = {"name", "blocks", "webhook", "webhook_method",
+                                            "needs_approval", "public", "schedule_id",
+                                            "enabled"};
+    bool create = flags & JOBS_JSON_STACK_CREATE;
+    const cJSON *found[NKEYS];
+    jobs_json_stack_spec_body b;
+    const char *name = NULL;
+    cJSON *root;
+    int rc, v = 0;
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "out is NULL");
+    if (flags & ~(unsigned)(JOBS_JSON_STACK_CREATE | JOBS_JSON_STACK_BLOCKS_REQUIRED))
+        return jobs__error(JOBS_EINVAL, "jobs_json_decode_stack: unknown flags 0x%x", flags);
+    if ((rc = parse_body(&root, body, len)))
+        return rc;
+    memset(&b, 0, sizeof(b));
+    b.spec.webhook = JOBS_WEBHOOK_NONE;
+    b.spec.webhook_method = JOBS_WEBHOOK_GET;
+    /* schedule_id and enabled make the first job: a create's keys only. */
+    if ((rc = collect(root, keys, create ? NKEYS : SCHEDULE, found, JOBS_EBODY, "")))
+        goto done;
+    if (create && !found[NAME]) {
+        rc = jobs__error(JOBS_EBODY, "missing required key 'name'");
+        goto done;
+    }
+    if ((flags & JOBS_JSON_STACK_BLOCKS_REQUIRED) && !found[BLOCKS]) {
+        rc = jobs__error(JOBS_EBODY, "missing required key 'blocks'");
+        goto done;
+    }
+    if (found[NAME]) {
+        if ((rc = get_name(b.name, &name, found[NAME], false)))
+            goto done;
+        b.spec.fields |= JOBS_STACK_NAME;
+    }
+    if (found[BLOCKS]) {
+        jobs_json_span sp;
+        const cJSON *it;
+
+        if (!cJSON_IsArray(found[BLOCKS])) {
+            rc = jobs__error(JOBS_EBODY, "'blocks' must be an array (got %s)",
+                             type_name(found[BLOCKS]));
+            goto done;
+        }
+        cJSON_ArrayForEach(it, found[BLOCKS])
+            if (!cJSON_IsObject(it) && !cJSON_IsArray(it)) {
+                rc = jobs__error(JOBS_EBODY, "each item of 'blocks' must be an object or an "
+                                 "array (got %s)", type_name(it));
+                goto done;
+            }
+        sp = member_span(body, len, "blocks");
+        if (!sp.at || sp.len > JOBS_STACK_BLOCKS_MAX) {
+            rc = jobs__error(JOBS_EBODY, "'blocks' must be at most %d bytes",
+                             JOBS_STACK_BLOCKS_MAX);
+            goto done;
+        }
+        b.spec.blocks = sp.at;
+        b.spec.blocks_len = sp.len;
+        b.spec.fields |= JOBS_STACK_BLOCKS;
+    }
+    if (found[WEBHOOK]) {
+        if ((rc = get_choice(&v, found[WEBHOOK], "webhook", webhook_names, 4, true,
+                             "null, \"public\", \"token\" or \"user\"")))
+            goto done;
+        b.spec.webhook = (jobs_webhook)v;
+        b.spec.fields |= JOBS_STACK_WEBHOOK;
+    }
+    if (found[METHOD]) {
+        if ((rc = get_choice(&v, found[METHOD], "webhook_method", method_names, 2, false,
+                             "\"GET\" or \"POST\"")))
+            goto done;
+        b.spec.webhook_method = (jobs_webhook_method)v;
+        b.spec.fields |= JOBS_STACK_WEBHOOK_METHOD;
+    }
+    if (found[APPROVAL]) {
+        if ((rc = get_bool(&b.spec.needs_approval, found[APPROVAL], "needs_approval")))
+            goto done;
+        b.spec.fields |= JOBS_STACK_NEEDS_APPROVAL;
+    }
+    if (found[PUBLIC]) {
+        if ((rc = get_bool(&b.spec.is_public, found[PUBLIC], "public")))
+            goto done;
+        b.spec.fields |= JOBS_STACK_PUBLIC;
+    }
+    if (create && found[SCHEDULE]) {
+        int_rule r = id_rule("schedule_id");
+
+        if ((rc = get_integer(&b.job.schedule, root, found[SCHEDULE], body, len, &r)))
+            goto done;
+        b.job.fields |= JOBS_JOB_SCHEDULE;
+        b.first_job = true;
+    }
+    if (create && found[ENABLED]) {
+        if ((rc = get_bool(&b.job.enabled, found[ENABLED], "enabled")))
+            goto done;
+        if (b.first_job)
+            b.job.fields |= JOBS_JOB_ENABLED;
+    }
+    *out = b;
+    out->spec.name = name ? out->name : NULL;
 done:
     cJSON_Delete(root);
     return rc;

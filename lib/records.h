@@ -51,6 +51,12 @@ typedef struct jobs__stack_rec {
     bool is_public;
     const char *name;
     size_t name_len;
+    /* Kragle's stack fields (zero for stacks written before them). The blocks are not here:
+     * they are kept apart (backend stack_blocks_get/put), so loading a stack stays small. */
+    bool needs_approval;
+    uint8_t webhook;        /* jobs_webhook */
+    uint8_t webhook_method; /* jobs_webhook_method */
+    const char *token;      /* JOBS_WEBHOOK_TOKEN_LEN bytes, not NUL-terminated; NULL if none */
 } jobs__stack_rec;
 
 /* A run (docs/runs.md). `message` and `output` are not NUL-terminated; where they point is said

@@ -34,6 +34,14 @@ int jobs__schedule_next(int64_t *next, const jobs__schedule_rec *sc, int64_t anc
 /* A stack `owner` may use (public or own): 0, or JOBS_ESTACK. */
 int jobs__stack_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id);
 
+/* Checks a new job's spec (fields, ids, name) before its transaction; sets *name_len. */
+int jobs__job_check_new(const jobs_job_spec *spec, size_t *name_len);
+
+/* Creates a job in a write transaction the caller holds: the visibility, name and schedule
+ * rules as jobs_create(), `now` read before the transaction. */
+int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *spec,
+                         size_t name_len, int64_t now, uint64_t *id);
+
 /* Makes a run (lib/runs.c): takes its id, adds it, and trims its history to the store's limit
  * (a bounded batch). */
 int jobs__run_make(jobs_store *s, jobs__txn *txn, const jobs__run_rec *rec, uint64_t *id);

@@ -256,6 +256,56 @@ int jobs_schedule_get(jobs_schedule **out, jobs_store *store, uint64_t owner, ui
     return rc;
 }
 
+/* ---- by name ---------------------------------------------------------------------------- */
+
+typedef struct name_ctx {
+    uint64_t owner;
+    const char *name;
+    size_t len;
+    jobs_schedule *out;
+} name_ctx;
+
+static int by_name_txn(jobs_store *s, jobs__txn *txn, void *arg)
+{
+    name_ctx *c = arg;
+    jobs__schedule_rec rec;
+    uint64_t id = 0;
+    int rc = JOBS_ENOTFOUND;
+
+    /* The owner's own first, then the public ones. */
+    if (c->owner != JOBS_OWNER_PUBLIC)
+        rc = s->be->schedule_by_name(txn, c->owner, c->name, c->len, &id);
+    if (rc == JOBS_ENOTFOUND)
+        rc = s->be->schedule_by_name(txn, JOBS_OWNER_PUBLIC, c->name, c->len, &id);
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ENOTFOUND, "no schedule of that name");
+    if (rc || (rc = s->be->schedule_load(txn, id, &rec)))
+        return rc == JOBS_ENOTFOUND ? jobs__error(JOBS_ECORRUPT, "the schedule name index "
+                                                  "names a missing schedule") : rc;
+    return schedule_new(&c->out, id, &rec);
+}
+
+int jobs_schedule_get_by_name(jobs_schedule **out, jobs_store *store, uint64_t owner,
+                              const char *name)
+{
+    name_ctx c = {owner, name, 0, NULL};
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_schedule_get_by_name needs an output and a store");
+    if ((rc = jobs__check_owner(owner, 1)))
+        return rc;
+    if (!name)
+        return jobs__error(JOBS_ENAME, "a name is needed to look a schedule up by name");
+    if ((rc = jobs__check_name(name, &c.len)))
+        return rc;
+    if ((rc = jobs__read(store, by_name_txn, &c)) == 0)
+        *out = c.out;
+    return rc;
+}
+
 static int schedule_page_load(jobs_store *s, jobs__txn *txn, uint64_t id, void *rec)
 {
     return s->be->schedule_load(txn, id, rec);

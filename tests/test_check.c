@@ -81,6 +81,7 @@ typedef struct raw {
     MDB_txn *txn;
     MDB_dbi meta, counts, jobs, job_owner, job_name, job_due, job_rank, schedule_refs, stacks;
     MDB_dbi schedules;
+    MDB_dbi stack_name, schedule_name, stack_blocks;
 } raw;
 
 typedef void (*damage_fn)(raw *r);
@@ -243,6 +244,33 @@ static void missing_stack(raw *r)
     del_first(r, r->stacks);
 }
 
+/* The name indexes and the blocks: a schedule's entry gone, a stack's entry gone, an entry
+ * naming the wrong stack, blocks of a stack that does not exist. */
+static void no_schedule_name_entry(raw *r)
+{
+    del_first(r, r->schedule_name);
+}
+
+static void no_stack_name_entry(raw *r)
+{
+    del_first(r, r->stack_name);
+}
+
+static void wrong_stack_name_entry(raw *r)
+{
+    unsigned char key[512], val[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+    size_t klen;
+
+    first(r, r->stack_name, key, &klen, NULL, NULL);
+    put(r, r->stack_name, key, klen, val, 8); /* a second id under the first stack's name */
+}
+
+static void stray_blocks(raw *r)
+{
+    unsigned char key[8] = {0, 0, 0, 0, 0, 0, 0x7f, 0x7f};
+    put(r, r->stack_blocks, key, 8, "[]", 2);
+}
+
 static void damaged(void **state, damage_fn damage, const char *want)
 {
     fixture *fx = *state;
@@ -266,6 +294,9 @@ static void damaged(void **state, damage_fn damage, const char *want)
     r.schedule_refs = dbi(r.txn, "schedule_refs");
     r.stacks = dbi(r.txn, "stacks");
     r.schedules = dbi(r.txn, "schedules");
+    r.stack_name = dbi(r.txn, "stack_name");
+    r.schedule_name = dbi(r.txn, "schedule_name");
+    r.stack_blocks = dbi(r.txn, "stack_blocks");
     damage(&r);
     assert_int_equal(mdb_txn_commit(r.txn), 0);
     mdb_env_close(env);
@@ -291,7 +322,11 @@ DAMAGE(extra_rank_node, "rank tree has extra nodes")
 DAMAGE(counter_behind, "is not below the id counter")
 DAMAGE(garbage_record, "does not decode")
 DAMAGE(wrong_queued, "queued for deletion but the count says 999")
-DAMAGE(missing_stack, "which is missing or not its owner's")
+DAMAGE(missing_stack, "which is missing")
+DAMAGE(no_schedule_name_entry, "schedule 5's name is not indexed")
+DAMAGE(no_stack_name_entry, "name is not indexed to it")
+DAMAGE(wrong_stack_name_entry, "which does not have that name")
+DAMAGE(stray_blocks, "which does not exist")
 DAMAGE(cron_expression_no_longer_parses,
        "schedule 8's cron config no longer holds ('*/5 * * * 1#2' in Europe/Berlin): cron: field 5")
 DAMAGE(cron_zone_unknown, "schedule 8's cron config no longer holds ('*/5 * * * *' in "
@@ -340,6 +375,10 @@ int main(void)
         T(test_finds_cron_expression_no_longer_parses),
         T(test_finds_cron_zone_unknown),
         T(test_tick_disables_a_job_whose_cron_config_no_longer_holds),
+        T(test_finds_no_schedule_name_entry),
+        T(test_finds_no_stack_name_entry),
+        T(test_finds_wrong_stack_name_entry),
+        T(test_finds_stray_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -937,6 +937,104 @@ static void test_stack_create(void **state)
                "duplicate key 'name'");
 }
 
+/* ---- stacks of the original service's shape ------------------------------------------- */
+
+static void test_stack_body_keeps_blocks_byte_for_byte(void **state)
+{
+    static const char body[] = "{ \"name\": \"s\", \"blocks\" :  [ [\"Post\", {\"n\": 1.50}] ,{\"id\":7} ] ,"
+                               " \"webhook\": \"token\", \"webhook_method\": \"POST\","
+                               " \"needs_approval\": true, \"schedule_id\": 4, \"enabled\": true}";
+    jobs_json_stack_spec_body b;
+
+    (void)state;
+    check_ok(jobs_json_decode_stack(&b, body, strlen(body), JOBS_JSON_STACK_CREATE));
+    assert_string_equal(b.spec.name, "s");
+    assert_int_equal(b.spec.blocks_len, strlen("[ [\"Post\", {\"n\": 1.50}] ,{\"id\":7} ]"));
+    assert_memory_equal(b.spec.blocks, "[ [\"Post\", {\"n\": 1.50}] ,{\"id\":7} ]", b.spec.blocks_len);
+    assert_true((const char *)b.spec.blocks >= body && (const char *)b.spec.blocks < body + sizeof body);
+    assert_int_equal(b.spec.webhook, JOBS_WEBHOOK_TOKEN);
+    assert_int_equal(b.spec.webhook_method, JOBS_WEBHOOK_POST);
+    assert_true(b.spec.needs_approval);
+    assert_true(b.first_job);
+    assert_int_equal(b.job.schedule, 4);
+    assert_true(b.job.enabled);
+    assert_int_equal(b.job.fields, JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED);
+    assert_int_equal(b.spec.fields, JOBS_STACK_NAME | JOBS_STACK_BLOCKS | JOBS_STACK_WEBHOOK |
+                                        JOBS_STACK_WEBHOOK_METHOD | JOBS_STACK_NEEDS_APPROVAL);
+}
+
+static void test_stack_body_rules(void **state)
+{
+    jobs_json_stack_spec_body b;
+    const unsigned C = JOBS_JSON_STACK_CREATE;
+#define D(flags, text) jobs_json_decode_stack(&b, text, strlen(text), flags)
+
+    (void)state;
+    check_ok(D(C, "{\"name\":\"x\"}"));
+    assert_false(b.first_job);
+    assert_int_equal(b.spec.fields, JOBS_STACK_NAME);
+    check_fail(D(C | JOBS_JSON_STACK_BLOCKS_REQUIRED, "{\"name\":\"x\"}"), JOBS_EBODY, 4,
+               "missing required key 'blocks'");
+    check_fail(D(C, "{\"blocks\":[]}"), JOBS_EBODY, 4, "missing required key 'name'");
+    check_fail(D(C, "{\"name\":\"x\",\"blocks\":[1]}"), JOBS_EBODY, 4, "object or an array");
+    check_fail(D(C, "{\"name\":\"x\",\"blocks\":{}}"), JOBS_EBODY, 4, "must be an array");
+    check_fail(D(C, "{\"name\":\"x\",\"webhook\":\"none\"}"), JOBS_EBODY, 4, "'webhook'");
+    check_fail(D(C, "{\"name\":\"x\",\"webhook_method\":\"get\"}"), JOBS_EBODY, 4, "GET");
+    check_fail(D(C, "{\"name\":\"x\",\"schedule_id\":0}"), JOBS_EBODY, 4, "schedule_id");
+    /* enabled alone is accepted and makes no job */
+    check_ok(D(C, "{\"name\":\"x\",\"enabled\":true,\"webhook\":null}"));
+    assert_false(b.first_job);
+    assert_int_equal(b.spec.webhook, JOBS_WEBHOOK_NONE);
+    /* an update: everything optional, no first job */
+    check_ok(D(0, "{}"));
+    assert_int_equal(b.spec.fields, 0);
+    check_fail(D(0, "{\"schedule_id\":4}"), JOBS_EBODY, 4, "unknown key 'schedule_id'");
+    check_ok(D(0, "{\"public\":false,\"blocks\":[]}"));
+    assert_int_equal(b.spec.fields, JOBS_STACK_PUBLIC | JOBS_STACK_BLOCKS);
+    check_fail(D(4, "{}"), JOBS_EINVAL, 4, NULL);
+#undef D
+}
+
+static void test_stack_detail_encodes_owner_fields_only_for_the_owner(void **state)
+{
+    jobs_stack_detail d = {7, 1, "s", true, false, JOBS_WEBHOOK_TOKEN, JOBS_WEBHOOK_POST,
+                           "0123456789abcdef0123456789abcdef", "[{\"id\":1}]", 10};
+    jobs_job jobs[1];
+    char *a = NULL, *b = NULL;
+
+    (void)state;
+    memset(jobs, 0, sizeof jobs);
+    jobs[0].id = 3;
+    jobs[0].name = "nightly";
+    jobs[0].do_run = true;
+    jobs[0].schedule = 4;
+    check_ok(jobs_json_encode_stack_detail(&a, &d, 0, NULL, 0));
+    assert_string_equal(a, "{\"id\":7,\"owner\":1,\"name\":\"s\",\"public\":true,"
+                           "\"needs_approval\":false,\"webhook\":\"token\",\"webhook_method\":\"POST\","
+                           "\"blocks\":[{\"id\":1}]}");
+    check_ok(jobs_json_encode_stack_detail(&b, &d, JOBS_JSON_STACK_OWNER, jobs, 1));
+    assert_string_equal(b, "{\"id\":7,\"owner\":1,\"name\":\"s\",\"public\":true,"
+                           "\"needs_approval\":false,\"webhook\":\"token\",\"webhook_method\":\"POST\","
+                           "\"blocks\":[{\"id\":1}],\"webhook_token\":\"0123456789abcdef0123456789abcdef\","
+                           "\"jobs\":[{\"id\":3,\"name\":\"nightly\",\"do_run\":true,\"schedule\":4}]}");
+    jobs_json_free(a);
+    jobs_json_free(b);
+    /* Bytes that are not a JSON array are never written into an answer. */
+    d.blocks = "not json";
+    d.blocks_len = 8;
+    a = (char *)1;
+    check_fail(jobs_json_encode_stack_detail(&a, &d, 0, NULL, 0), JOBS_EINVAL, 4, "JSON array");
+    assert_null(a);
+    d.blocks = NULL;
+    d.blocks_len = 0;
+    d.webhook = JOBS_WEBHOOK_NONE;
+    d.webhook_token = NULL;
+    check_ok(jobs_json_encode_stack_detail(&a, &d, JOBS_JSON_STACK_OWNER, NULL, 0));
+    assert_non_null(strstr(a, "\"webhook\":null,\"webhook_method\":\"POST\",\"blocks\":[],"
+                              "\"webhook_token\":null,\"jobs\":[]}"));
+    jobs_json_free(a);
+}
+
 /* ---- a host's own body: jobs_json_check_object ------------------------------------------ */
 
 static int check_object(const char *body, const char *const *keys, size_t n)
@@ -1117,6 +1215,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_job_prints_ids_up_to_2_53_exactly),
+        T(test_stack_body_keeps_blocks_byte_for_byte),
+        T(test_stack_body_rules),
+        T(test_stack_detail_encodes_owner_fields_only_for_the_owner),
         T(test_inactive_job_has_null_next_run_and_null_name),
         T(test_job_with_owner_flag_adds_owner),
         T(test_names_are_escaped),

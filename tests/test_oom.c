@@ -155,6 +155,57 @@ static int op_stack_create(env *e)
     return jobs_stack_create(&id, e->fx->store, 1, "oom stack", false);
 }
 
+static int op_stack_create_with_job(env *e)
+{
+    jobs_stack_spec spec = JOBS_STACK_SPEC_INIT;
+    jobs_job_spec job = JOBS_JOB_SPEC_INIT;
+    uint64_t id, job_id;
+
+    spec.fields = JOBS_STACK_NAME | JOBS_STACK_BLOCKS | JOBS_STACK_WEBHOOK;
+    spec.name = "oom stack with a job";
+    spec.blocks = "[{\"id\":1}]";
+    spec.blocks_len = strlen(spec.blocks);
+    spec.webhook = JOBS_WEBHOOK_TOKEN;
+    job.fields = JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    job.schedule = FX_HOURLY;
+    job.enabled = true;
+    return jobs_stack_create_with_job(&id, &job_id, e->fx->store, 1, &spec, &job);
+}
+
+static int op_stack_update(env *e)
+{
+    jobs_stack_spec spec = JOBS_STACK_SPEC_INIT;
+    jobs_stack_detail *out = NULL;
+    int rc;
+
+    spec.fields = JOBS_STACK_NAME | JOBS_STACK_PUBLIC | JOBS_STACK_BLOCKS;
+    spec.name = "stack renamed under oom";
+    spec.is_public = true;
+    spec.blocks = "[]";
+    spec.blocks_len = 2;
+    rc = jobs_stack_update(&out, e->fx->store, 1, e->stack, &spec);
+    jobs_stack_detail_free(out);
+    return rc;
+}
+
+static int op_by_name(env *e)
+{
+    jobs_stack *t = NULL;
+    jobs_stack_detail *d = NULL;
+    jobs_schedule *s = NULL;
+    int rc;
+
+    if ((rc = jobs_stack_get_by_name(&t, e->fx->store, 1, "oom stack")) ||
+        (rc = jobs_stack_get_detail(&d, e->fx->store, 1, e->stack)) ||
+        (rc = jobs_schedule_get_by_name(&s, e->fx->store, 1, "daily"))) {
+        /* the first failure is the answer */
+    }
+    jobs_stack_free(t);
+    jobs_stack_detail_free(d);
+    jobs_schedule_free(s);
+    return rc;
+}
+
 static int op_schedule_create(env *e)
 {
     jobs_schedule_spec spec = {0};
@@ -252,6 +303,19 @@ static int op_reads(env *e)
     return rc;
 }
 
+/* The stack body decoder and the stack encoder. */
+static int stack_json(char **out)
+{
+    static const char body[] = "{\"name\":\"s\",\"blocks\":[[\"b\",{}]],\"webhook\":\"user\","
+                               "\"schedule_id\":4}";
+    jobs_stack_detail d = {1, 1, "s", false, false, JOBS_WEBHOOK_USER, JOBS_WEBHOOK_GET, NULL,
+                           "[[\"b\",{}]]", 10};
+    jobs_json_stack_spec_body b;
+    int rc = jobs_json_decode_stack(&b, body, strlen(body), JOBS_JSON_STACK_CREATE);
+
+    return rc ? rc : jobs_json_encode_stack_detail(out, &d, JOBS_JSON_STACK_OWNER, NULL, 0);
+}
+
 static int op_json(env *e)
 {
     static const char body[] = "{\"name\":\"j\",\"stack_id\":3,\"schedule_id\":4,\"enabled\":true}";
@@ -260,7 +324,7 @@ static int op_json(env *e)
     jobs_json_job_body jb;
     jobs_job *j = NULL;
     jobs_job_page *p = NULL;
-    char *a = NULL, *b = NULL, *c = NULL;
+    char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
     long n = fail_at;
     int rc;
 
@@ -273,13 +337,15 @@ static int op_json(env *e)
         (rc = jobs_json_check_object(login, strlen(login), login_keys, 2)) ||
         (rc = jobs_json_encode_job(&a, j, JOBS_JSON_OWNER)) ||
         (rc = jobs_json_encode_job_page(&b, p)) ||
-        (rc = jobs_json_encode_error(&c, JOBS_ENOTFOUND, "x"))) {
+        (rc = jobs_json_encode_error(&c, JOBS_ENOTFOUND, "x")) ||
+        (rc = stack_json(&d))) {
         /* the first failure is the answer */
     }
 out:
     jobs_json_free(a);
     jobs_json_free(b);
     jobs_json_free(c);
+    jobs_json_free(d);
     jobs_job_free(j);
     jobs_job_page_free(p);
     return rc;
@@ -355,6 +421,9 @@ static void test_every_operation_survives_each_failed_allocation(void **state)
     } ops[] = {
         {op_reads, "reads"},
         {op_stack_create, "jobs_stack_create"},
+        {op_stack_create_with_job, "jobs_stack_create_with_job"},
+        {op_stack_update, "jobs_stack_update"},
+        {op_by_name, "jobs_stack_get_by_name, jobs_stack_get_detail, jobs_schedule_get_by_name"},
         {op_schedule_create, "jobs_schedule_create"},
         {op_job_create, "jobs_create"},
         {op_job_update, "jobs_update"},

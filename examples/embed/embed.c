@@ -75,51 +75,34 @@ static void format_time(char *buf, size_t size, int64_t t)
         snprintf(buf, size, "%" PRId64, t);
 }
 
-/* Finds the owner's own stack called `name` (public stacks of others are listed too: skip). */
+/* Finds the owner's own stack called `name` with one indexed lookup. By name, the library
+ * answers the owner's own stack first, else a public one of another owner: only ours counts. */
 static int find_stack(uint64_t *id, jobs_store *store, const char *name)
 {
-    for (uint64_t page = 1;; page++) {
-        jobs_stack_page *p = NULL;
-        int rc = jobs_stack_list(&p, store, EMBED_OWNER, page, 100);
-        if (rc != 0)
-            return rc;
-        size_t n = p->n;
-        for (size_t i = 0; i < n; i++) {
-            const jobs_stack *s = &p->stacks[i];
-            if (s->owner == EMBED_OWNER && strcmp(s->name, name) == 0) {
-                *id = s->id;
-                jobs_stack_page_free(p);
-                return 0;
-            }
-        }
-        jobs_stack_page_free(p);
-        if (n == 0)
-            return JOBS_ENOTFOUND;
-    }
+    jobs_stack *s = NULL;
+    int rc = jobs_stack_get_by_name(&s, store, EMBED_OWNER, name);
+
+    if (rc == 0 && s->owner != EMBED_OWNER)
+        rc = JOBS_ENOTFOUND;
+    if (rc == 0)
+        *id = s->id;
+    jobs_stack_free(s);
+    return rc;
 }
 
-/* Finds the owner's own periodic schedule called `name` (the public ones are skipped). */
+/* Finds the owner's own periodic schedule called `name` with the given period (the lookup by
+ * name answers the owner's own schedule of that name with the lowest id, else a public one). */
 static int find_schedule(uint64_t *id, jobs_store *store, const char *name, int64_t period)
 {
-    for (uint64_t page = 1;; page++) {
-        jobs_schedule_page *p = NULL;
-        int rc = jobs_schedule_list(&p, store, EMBED_OWNER, page, 100);
-        if (rc != 0)
-            return rc;
-        size_t n = p->n;
-        for (size_t i = 0; i < n; i++) {
-            const jobs_schedule *s = &p->schedules[i];
-            if (s->owner == EMBED_OWNER && s->name != NULL && strcmp(s->name, name) == 0 &&
-                !s->once && s->period == period) {
-                *id = s->id;
-                jobs_schedule_page_free(p);
-                return 0;
-            }
-        }
-        jobs_schedule_page_free(p);
-        if (n == 0)
-            return JOBS_ENOTFOUND;
-    }
+    jobs_schedule *s = NULL;
+    int rc = jobs_schedule_get_by_name(&s, store, EMBED_OWNER, name);
+
+    if (rc == 0 && (s->owner != EMBED_OWNER || s->once || s->period != period))
+        rc = JOBS_ENOTFOUND;
+    if (rc == 0)
+        *id = s->id;
+    jobs_schedule_free(s);
+    return rc;
 }
 
 static int ensure_stack(uint64_t *id, jobs_store *store)
@@ -130,7 +113,7 @@ static int ensure_stack(uint64_t *id, jobs_store *store)
         return 0;
     }
     if (rc != JOBS_ENOTFOUND) {
-        report("listing stacks", rc);
+        report("looking the stack up by name", rc);
         return rc;
     }
     rc = jobs_stack_create(id, store, EMBED_OWNER, EMBED_STACK, false);
@@ -150,7 +133,7 @@ static int ensure_schedule(uint64_t *id, jobs_store *store)
         return 0;
     }
     if (rc != JOBS_ENOTFOUND) {
-        report("listing schedules", rc);
+        report("looking the schedule up by name", rc);
         return rc;
     }
     jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;

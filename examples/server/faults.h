@@ -44,7 +44,9 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(QUOTA, 112, 403)                       /* a per-user quota is reached */                  \
     X(BUSY, 113, 503)                        /* every login check is taken: retry */            \
     X(STOPPING, 114, 503)                    /* the server is stopping (SIGTERM) */             \
-    X(MEDIA_TYPE, 115, 415)                  /* body's Content-Type is not JSON */             \
+    X(MEDIA_TYPE, 115, 415)                  /* body's Content-Type is not JSON */              \
+    X(STACK_EXISTS, SRV_LIB_FAULT_ESTACKEXISTS, 409) /* stack name already used */              \
+    X(LOGIN_TO_SEE, 116, 403)                /* not public: log in to see it */                 \
     X(RUNSTATE, SRV_LIB_FAULT_ERUNSTATE, 409) /* the run is not delivered or running */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */

@@ -148,7 +148,12 @@ static void fault_body(srv_response *res, const srv_app *app, int fault, const c
         jobs_json_encode_fault_detail(&json, fault, doc, msg);
     else
         jobs_json_encode_fault(&json, fault, msg);
-    set_body(res, app->fault_status_500 || res->kragle ? 500 : srv_fault_status(fault), json);
+    /* The original's Stacks page names one status of its own: 403 for a stack that is not
+     * public, asked for without a session. */
+    int status = res->kragle ? (fault == SRV_FAULT_LOGIN_TO_SEE ? 403 : 500)
+                 : app->fault_status_500 ? 500 : srv_fault_status(fault);
+
+    set_body(res, status, json);
 }
 
 void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg)
@@ -453,6 +458,157 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
     return true;
 }
 
+/* ---- stacks as the original service shows them ------------------------------------------- */
+
+/* The owner's jobs, all of them, as pages kept until stack_jobs_free(): the `jobs` member of a
+ * stack the caller owns is the owner's jobs of that stack. O(the owner's jobs) per answer. */
+typedef struct stack_jobs {
+    jobs_job_page **pages;
+    size_t npages;
+    jobs_job *pick; /* the jobs of one stack (shallow copies into the pages) */
+} stack_jobs;
+
+static void stack_jobs_free(stack_jobs *sj)
+{
+    for (size_t i = 0; i < sj->npages; i++)
+        jobs_job_page_free(sj->pages[i]);
+    free(sj->pages);
+    free(sj->pick);
+    memset(sj, 0, sizeof *sj);
+}
+
+static int stack_jobs_load(stack_jobs *sj, srv_app *app, uint64_t owner)
+{
+    size_t total = 0;
+    int rc;
+
+    memset(sj, 0, sizeof *sj);
+    for (uint64_t page = 1;; page++) {
+        jobs_job_page *p = NULL, **grown;
+        if ((rc = jobs_list(&p, app->store, owner, page, 1000)) != 0)
+            return rc;
+        if (p->n == 0) {
+            jobs_job_page_free(p);
+            break;
+        }
+        if (!(grown = realloc(sj->pages, (sj->npages + 1) * sizeof *grown))) {
+            jobs_job_page_free(p);
+            return JOBS_ENOMEM;
+        }
+        sj->pages = grown;
+        sj->pages[sj->npages++] = p;
+        total += p->n;
+    }
+    if (total && !(sj->pick = malloc(total * sizeof *sj->pick)))
+        return JOBS_ENOMEM;
+    return 0;
+}
+
+/* The jobs of stack `id` into sj->pick; returns how many. */
+static size_t stack_jobs_of(stack_jobs *sj, uint64_t id)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < sj->npages; i++)
+        for (size_t k = 0; k < sj->pages[i]->n; k++)
+            if (sj->pages[i]->jobs[k].stack == id)
+                sj->pick[n++] = sj->pages[i]->jobs[k];
+    return n;
+}
+
+/* One stack's JSON as `caller` (0: anonymous) may see it: the owner sees its token and jobs. */
+static int stack_json(char **json, srv_app *app, const jobs_stack_detail *d, uint64_t caller,
+                      stack_jobs *sj)
+{
+    stack_jobs mine;
+    size_t n;
+    int rc;
+
+    *json = NULL;
+    if (!caller || d->owner != caller)
+        return jobs_json_encode_stack_detail(json, d, 0, NULL, 0);
+    if (!sj) {
+        if ((rc = stack_jobs_load(&mine, app, caller)) == 0) {
+            n = stack_jobs_of(&mine, d->id);
+            rc = jobs_json_encode_stack_detail(json, d, JOBS_JSON_STACK_OWNER, mine.pick, n);
+        }
+        stack_jobs_free(&mine);
+        return rc;
+    }
+    n = stack_jobs_of(sj, d->id);
+    return jobs_json_encode_stack_detail(json, d, JOBS_JSON_STACK_OWNER, sj->pick, n);
+}
+
+/* GET /blockstacks: a page of jobs_stack_list(), each stack with its details. */
+static int stack_page_json(char **json, srv_app *app, uint64_t owner, uint64_t page,
+                           uint32_t size)
+{
+    jobs_stack_page *p = NULL;
+    stack_jobs sj = {0};
+    char **items = NULL;
+    int rc;
+
+    *json = NULL;
+    if ((rc = jobs_stack_list(&p, app->store, owner, page, size)) != 0)
+        return rc;
+    if (p->n && !(items = calloc(p->n, sizeof *items)))
+        rc = JOBS_ENOMEM;
+    /* The owner's jobs are read only when the page holds one of the caller's stacks. */
+    for (size_t i = 0; rc == 0 && owner && i < p->n; i++)
+        if (p->stacks[i].owner == owner) {
+            rc = stack_jobs_load(&sj, app, owner);
+            break;
+        }
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        jobs_stack_detail *d = NULL;
+        /* A stack made private since the page was read is no longer ours to show: it is
+         * answered as it was listed, without details. */
+        if ((rc = jobs_stack_get_detail(&d, app->store, owner, p->stacks[i].id)) == 0)
+            rc = stack_json(&items[i], app, d, owner, &sj);
+        else if (rc == JOBS_ENOTFOUND)
+            rc = jobs_json_encode_stack(&items[i], &p->stacks[i]);
+        jobs_stack_detail_free(d);
+    }
+    if (rc == 0)
+        rc = jobs_json_encode_stack_page_items(json, p, (const char *const *)items);
+    for (size_t i = 0; items && i < p->n; i++)
+        jobs_json_free(items[i]);
+    free(items);
+    stack_jobs_free(&sj);
+    jobs_stack_page_free(p);
+    return rc;
+}
+
+/* GET /blockstacks/byid/<id> and /byname/<name>: one stack, or without a session fault 116
+ * for any stack that is not public (whether it exists or not: no existence leaks). */
+static void stack_answer(srv_response *res, srv_app *app, uint64_t owner, uint64_t id,
+                         const char *name)
+{
+    jobs_stack_detail *d = NULL;
+    char *json = NULL;
+    int rc;
+
+    if (name) {
+        jobs_stack *s = NULL;
+        if ((rc = jobs_stack_get_by_name(&s, app->store, owner, name)) == 0)
+            id = s->id;
+        jobs_stack_free(s);
+        if (rc == 0)
+            rc = jobs_stack_get_detail(&d, app->store, owner, id);
+    } else {
+        rc = jobs_stack_get_detail(&d, app->store, owner, id);
+    }
+    if (rc == JOBS_ENOTFOUND && !owner) {
+        srv_fault(res, app, SRV_FAULT_LOGIN_TO_SEE,
+                  "this stack is not public: log in to see it (if it exists)");
+        return;
+    }
+    if (rc == 0)
+        rc = stack_json(&json, app, d, owner, NULL);
+    jobs_stack_detail_free(d);
+    encoded(res, app, 200, rc, json);
+}
+
 static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, uint64_t page,
                  uint32_t size)
 {
@@ -470,10 +626,7 @@ static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, ui
             rc = jobs_json_encode_schedule_page(&json, p);
         jobs_schedule_page_free(p);
     } else {
-        jobs_stack_page *p = NULL;
-        if ((rc = jobs_stack_list(&p, app->store, owner, page, size)) == 0)
-            rc = jobs_json_encode_stack_page(&json, p);
-        jobs_stack_page_free(p);
+        rc = stack_page_json(&json, app, owner, page, size);
     }
     encoded(res, app, 200, rc, json);
 }
@@ -495,16 +648,14 @@ static void get_by_id(srv_response *res, srv_app *app, srv_kind k, uint64_t owne
             rc = jobs_json_encode_schedule(&json, s);
         jobs_schedule_free(s);
     } else {
-        jobs_stack *s = NULL;
-        if ((rc = jobs_stack_get(&s, app->store, owner, id)) == 0)
-            rc = jobs_json_encode_stack(&json, s);
-        jobs_stack_free(s);
+        stack_answer(res, app, owner, id, NULL);
+        return;
     }
     encoded(res, app, 200, rc, json);
 }
 
-static void get_by_name(srv_response *res, srv_app *app, uint64_t owner, const char *raw,
-                        size_t len)
+static void get_by_name(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
+                        const char *raw, size_t len)
 {
     char name[3 * JOBS_NAME_MAX + 1];
     char *json = NULL;
@@ -523,6 +674,10 @@ static void get_by_name(srv_response *res, srv_app *app, uint64_t owner, const c
     if (!jobs_name_is_valid(name, (size_t)n)) {
         srv_fault(res, app, SRV_FAULT_PARAM,
                   "the name must be 1..255 bytes of UTF-8 without control characters");
+        return;
+    }
+    if (k == SRV_KIND_STACKS) {
+        stack_answer(res, app, owner, 0, name);
         return;
     }
     if ((rc = jobs_get_by_name(&j, app->store, owner, name)) == 0 &&
@@ -685,9 +840,14 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
             rc = jobs_schedule_create_idempotent(&id, &replayed, app->store, owner, &b.spec,
                                                  idem);
     } else {
-        jobs_json_stack_body b;
-        if ((rc = jobs_json_decode_stack_create(&b, req->body, req->body_len)) == 0)
-            rc = jobs_stack_create(&id, app->store, owner, b.name, b.is_public);
+        /* The original service requires `blocks`; unprefixed routes keep them optional, as
+         * they were before stacks had them. */
+        jobs_json_stack_spec_body b;
+        unsigned flags = JOBS_JSON_STACK_CREATE | (res->kragle ? JOBS_JSON_STACK_BLOCKS_REQUIRED
+                                                               : 0u);
+        if ((rc = jobs_json_decode_stack(&b, req->body, req->body_len, flags)) == 0)
+            rc = jobs_stack_create_with_job(&id, NULL, app->store, owner, &b.spec,
+                                            b.first_job ? &b.job : NULL);
     }
     if (lock)
         pthread_mutex_unlock(lock);
@@ -719,6 +879,13 @@ static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, 
                 add_etag(res, j);
         }
         jobs_job_free(j);
+    } else if (k == SRV_KIND_STACKS) {
+        jobs_json_stack_spec_body b;
+        jobs_stack_detail *d = NULL;
+        if ((rc = jobs_json_decode_stack(&b, req->body, req->body_len, 0)) == 0 &&
+            (rc = jobs_stack_update(&d, app->store, owner, id, &b.spec)) == 0)
+            rc = stack_json(&json, app, d, owner, NULL);
+        jobs_stack_detail_free(d);
     } else {
         jobs_json_schedule_body b;
         jobs_schedule *s = NULL;
@@ -870,8 +1037,10 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
     if (!owner && !caller(&owner, res, app, req))
         return;
     res->user = owner;
-    /* Reading schedules is public; everything else needs a session. */
-    if (!owner && !(r.k == SRV_KIND_SCHEDULES && strcmp(req->method, "GET") == 0)) {
+    /* Reading schedules and stacks is public (public ones only without a session); everything
+     * else needs a session. */
+    if (!owner && !((r.k == SRV_KIND_SCHEDULES || r.k == SRV_KIND_STACKS) &&
+                    strcmp(req->method, "GET") == 0)) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
@@ -915,7 +1084,7 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         run_now(res, app, owner, id);
         return;
     case SRV_ROUTE_BYNAME:
-        get_by_name(res, app, owner, r.arg, r.arg_len);
+        get_by_name(res, app, r.k, owner, r.arg, r.arg_len);
         return;
     case SRV_ROUTE_ITEM:
         if (strcmp(req->method, "DELETE") == 0)

@@ -235,7 +235,7 @@ static srv_route resolve(const char *path)
             r.t = SRV_ROUTE_COLLECTION;
         } else if (match_prefix(&rest, after, "/byid/")) {
             r.t = SRV_ROUTE_BYID;
-        } else if (k == SRV_KIND_JOBS && match_prefix(&rest, after, "/byname/")) {
+        } else if (k != SRV_KIND_SCHEDULES && match_prefix(&rest, after, "/byname/")) {
             r.t = SRV_ROUTE_BYNAME;
         } else if (k == SRV_KIND_JOBS && after[0] == '/' && (rest = strchr(after + 1, '/')) &&
                    (strcmp(rest, "/runs") == 0 || strcmp(rest, "/run") == 0)) {
@@ -244,7 +244,7 @@ static srv_route resolve(const char *path)
             r.arg = after + 1;
             r.arg_len = (size_t)(rest - after - 1);
             return r;
-        } else if (k != SRV_KIND_STACKS && after[0] == '/' && after[1] != '\0' &&
+        } else if (after[0] == '/' && after[1] != '\0' &&
                    !strchr(after + 1, '/')) {
             r.t = SRV_ROUTE_ITEM;
             rest = after + 1;
@@ -312,6 +312,8 @@ static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
     "/blockstacks/byid/{id}",
     "/healthz",
     "/metrics",
+    "/blockstacks/byname/{name}",
+    "/blockstacks/{id}",
     "/jobs/{id}/runs",
     "/jobs/{id}/run",
 };
@@ -327,12 +329,12 @@ unsigned srv_route_index(const srv_route *r)
     case SRV_ROUTE_LOGOUT: return 2;
     case SRV_ROUTE_COLLECTION: return base;
     case SRV_ROUTE_BYID: return base + 1;
-    case SRV_ROUTE_BYNAME: return r->k == SRV_KIND_JOBS ? 5 : 0;
-    case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? 6 : r->k == SRV_KIND_SCHEDULES ? 9 : 0;
+    case SRV_ROUTE_BYNAME: return r->k == SRV_KIND_JOBS ? 5 : 14;
+    case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? 6 : r->k == SRV_KIND_SCHEDULES ? 9 : 15;
     case SRV_ROUTE_HEALTH: return 12;
     case SRV_ROUTE_METRICS: return 13;
-    case SRV_ROUTE_RUNS: return 14;
-    case SRV_ROUTE_RUN_NOW: return 15;
+    case SRV_ROUTE_RUNS: return 16;
+    case SRV_ROUTE_RUN_NOW: return 17;
     default: return 0;
     }
 }

@@ -22,8 +22,8 @@ typedef enum srv_target {
     SRV_ROUTE_LOGOUT,       /**< POST */
     SRV_ROUTE_COLLECTION,   /**< GET (list), POST (create) */
     SRV_ROUTE_BYID,         /**< GET */
-    SRV_ROUTE_BYNAME,       /**< GET (jobs only) */
-    SRV_ROUTE_ITEM,         /**< PUT (jobs, schedules), DELETE (jobs) */
+    SRV_ROUTE_BYNAME,       /**< GET (jobs and stacks) */
+    SRV_ROUTE_ITEM,         /**< PUT (jobs, schedules, stacks), DELETE (jobs) */
     SRV_ROUTE_HEALTH,       /**< GET, HEAD: /healthz */
     SRV_ROUTE_METRICS,      /**< GET, HEAD: /metrics */
     SRV_ROUTE_RUNS,         /**< GET: /jobs/<id>/runs, the job's history (docs/runs.md) */
@@ -57,7 +57,7 @@ const char *srv_route_allowed(const srv_route *r);
 bool srv_route_method_allowed(const srv_route *r, const char *method);
 
 /** The number of route templates: srv_route_index() is below it. */
-#define SRV_ROUTE_TEMPLATES 16
+#define SRV_ROUTE_TEMPLATES 18
 
 /**
  * A small number for the template of a route, for per-route tables such as the metrics: 0 for

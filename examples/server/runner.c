@@ -183,9 +183,31 @@ static void run_one(srv_runner *r, const item *it)
         return;
     }
     srv_metrics_run_running(r->metrics, +1);
-    /* The run's input: a stack's blocks once stacks have them; until then an empty array. */
-    if (write(in_fd, input, sizeof input - 1) < 0) {
-        /* The child need not read it. */
+    /* The run's input: its stack's blocks (the JSON array its owner sent), or an empty array
+     * for a stack without blocks. Written whole before the child's output is read: blocks are
+     * at most 64 KiB, so a child that does not read them may block us only until it exits or
+     * its timeout, which the loop below enforces (the write is non-blocking). */
+    {
+        jobs_stack_detail *st = NULL;
+        const char *in = input;
+        size_t in_len = sizeof input - 1, done = 0;
+
+        if (jobs_stack_get_detail(&st, r->store, it->owner, it->stack) == 0 && st->blocks &&
+            st->blocks_len) {
+            in = st->blocks;
+            in_len = st->blocks_len;
+        }
+        fcntl(in_fd, F_SETFL, O_NONBLOCK);
+        while (done < in_len && mono_ms() < deadline) {
+            ssize_t n = write(in_fd, in + done, in_len - done);
+            if (n > 0)
+                done += (size_t)n;
+            else if (n < 0 && errno == EAGAIN)
+                usleep(10000);
+            else
+                break; /* the child closed its input: it need not read it */
+        }
+        jobs_stack_detail_free(st);
     }
     close(in_fd);
     while (!exited) {

@@ -47,7 +47,8 @@ extern "C" {
     X(ECHANGED, -23, 109, "the object has changed since the given entity tag")                   \
     X(EIDEMPOTENCY, -24, 110, "idempotency key was used with a different request")             \
     X(EREADONLY, -25, 106, "store is open read-only")                                            \
-    X(EPUBLIC, -26, 111, "public schedules cannot be changed")                                  \
+    X(EPUBLIC, -26, 111, "public schedules cannot be changed")                                   \
+    X(ESTACKEXISTS, -27, 10, "name already used by another stack of this owner")                 \
     X(ERUNSTATE, -32, 122, "the run is not delivered or running: nothing to finish")
 
 /** Error codes. 0 (JOBS_OK) is success; every error is negative. */

@@ -140,6 +140,42 @@ JOBS_EXTERN int jobs_json_encode_schedule_page(char **out, const jobs_schedule_p
  */
 JOBS_EXTERN int jobs_json_encode_stack(char **out, const jobs_stack *stack);
 
+/** Flags of jobs_json_encode_stack_detail(). */
+enum jobs_json_stack_flag {
+    /** The caller owns the stack: add `webhook_token` and `jobs` */
+    JOBS_JSON_STACK_OWNER = 1u << 0
+};
+
+/**
+ * A stack as the original service shows it: `{"id":N,"owner":N,"name":"x","public":false,
+ * "needs_approval":false,"webhook":null|"public"|"token"|"user","webhook_method":"GET"|"POST",
+ * "blocks":[...]}`; with JOBS_JSON_STACK_OWNER also `"webhook_token":"..."|null` and
+ * `"jobs":[{"id":N,"name":"x"|null,"do_run":true,"schedule":N},...]` (from `jobs`, `njobs`).
+ * `blocks` is written as stored (a stack without blocks shows `[]`); blocks that are not one
+ * JSON array (bytes a C host stored) are JOBS_EINVAL, never written.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param jobs      the owner's jobs of this stack (read with JOBS_JSON_STACK_OWNER; NULL if
+ *                  njobs is 0)
+ * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *stack,
+                                              unsigned int flags, const jobs_job *jobs,
+                                              size_t njobs);
+
+/**
+ * A page of stacks whose items the host encoded already (with jobs_json_encode_stack_detail(),
+ * each as its caller may see it): `{"count":N,"pagesize":N,"page":N,"stacks":[item,...]}` with
+ * the head from `page` and items[i] for its n stacks, copied as they are.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_stack_page_items(char **out, const jobs_stack_page *page,
+                                                  const char *const *items);
+
 /**
  * A page of stacks: `{"count":N,"pagesize":N,"page":N,"stacks":[stack,...]}`.
  *
@@ -265,6 +301,44 @@ typedef struct jobs_json_stack_body {
     char name[JOBS_NAME_MAX + 1];  /**< the name, NUL-terminated, valid per the name rules */
     bool is_public;                /**< `public`, false when not given */
 } jobs_json_stack_body;
+
+/** A decoded stack body of the original service's shape (jobs_json_decode_stack()). */
+typedef struct jobs_json_stack_spec_body {
+    /** One JOBS_STACK_* bit per key given; `blocks` points into the decoded body (valid as
+     * long as it is), `name` at this struct's `name` */
+    jobs_stack_spec spec;
+    char name[JOBS_NAME_MAX + 1]; /**< the name, NUL-terminated; "" when not given */
+    /** `schedule_id` was given (create only): create the first job with the stack */
+    bool first_job;
+    /** the first job (JOBS_JOB_SCHEDULE, and JOBS_JOB_ENABLED when `enabled` was given) */
+    jobs_job_spec job;
+} jobs_json_stack_spec_body;
+
+/** Flags of jobs_json_decode_stack(). */
+enum jobs_json_stack_decode_flag {
+    JOBS_JSON_STACK_CREATE = 1u << 0,         /**< POST: `name` required; `schedule_id` and
+                                                   `enabled` allowed */
+    JOBS_JSON_STACK_BLOCKS_REQUIRED = 1u << 1 /**< `blocks` required (the original service's
+                                                   rule for a create) */
+};
+
+/**
+ * Decodes a stack body of the original service: `name` (string), `blocks` (a JSON array whose
+ * items are objects or arrays: the original documents a block as an array on input and an
+ * object on output; at most JOBS_STACK_BLOCKS_MAX bytes; kept byte for byte as sent),
+ * `webhook` (null, "public", "token" or "user"), `webhook_method` ("GET" or "POST"),
+ * `needs_approval` (true or false), `public` (true or false; libjobs' visibility), and with
+ * JOBS_JSON_STACK_CREATE `schedule_id` (an integer id: create the first job) and `enabled`
+ * (true or false; without `schedule_id` it is accepted and has no effect). Without
+ * JOBS_JSON_STACK_CREATE every key is optional and `{}` changes nothing.
+ *
+ * @param[out] out  the decoded body; written only on success
+ * @param flags     jobs_json_stack_decode_flag bits
+ * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_EINVAL, or JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_decode_stack(jobs_json_stack_spec_body *out, const char *body,
+                                       size_t len, unsigned int flags);
 
 /**
  * Decodes the body of POST /jobs: `schedule_id` and `stack_id` (required, integers in

@@ -121,6 +121,19 @@ JOBS_EXTERN int jobs_schedule_get(jobs_schedule **out, jobs_store *store, uint64
                                   uint64_t id);
 
 /**
+ * One schedule by name: the lowest-id schedule of that name among `owner`'s own, or else
+ * among the public ones. Pass JOBS_OWNER_PUBLIC for public schedules only. Schedule names
+ * need not be unique; names are compared byte for byte. O(log n): schedules are indexed by
+ * name.
+ * @param name  NUL-terminated, per the name rules
+ * @return 0, JOBS_ENOTFOUND, JOBS_ENAME, JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOMEM, or a store
+ *         error.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_schedule_get_by_name(jobs_schedule **out, jobs_store *store,
+                                          uint64_t owner, const char *name);
+
+/**
  * Creates a schedule for `owner`. Owner JOBS_OWNER_PUBLIC creates a public schedule (for hosts
  * that define their own public schedules beside the built-in ones).
  * @param[out] id  the new id (may be NULL)

@@ -207,7 +207,9 @@ static int schedule_usable(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t
     return rec.owner == JOBS_OWNER_PUBLIC || rec.owner == owner ? 0 : JOBS_ESCHEDULE;
 }
 
-/* Whether a job of `owner` may use the stack: it exists and is public or the owner's. */
+/* Whether a job of `owner` may have the stack: it exists. Its visibility is checked when a job
+ * takes a stack, not after: an owner may make a public stack private (jobs_stack_update), and
+ * the other owners' jobs that use it keep it. */
 static int stack_usable(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id)
 {
     unsigned char key[8];
@@ -219,7 +221,8 @@ static int stack_usable(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id
     if ((rc = jobs__get(txn, s->stacks, key, sizeof(key), &v)) ||
         (rc = jobs__stack_decode(&rec, v.mv_data, v.mv_size)))
         return rc == JOBS_ENOTFOUND ? JOBS_ESTACK : rc;
-    return rec.is_public || rec.owner == owner ? 0 : JOBS_ESTACK;
+    (void)owner;
+    return 0;
 }
 
 typedef struct job_totals {
@@ -274,7 +277,7 @@ static int check_job(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__job_r
         return rc;
     rc = stack_usable(txn, s, j->owner, j->stack);
     if (rc == JOBS_ESTACK)
-        return CORRUPT("check: job %llu uses stack %llu, which is missing or not its owner's",
+        return CORRUPT("check: job %llu uses stack %llu, which is missing",
                        U(id), U(j->stack));
     if (rc)
         return rc;
@@ -671,6 +674,104 @@ static int check_records(MDB_txn *txn, MDB_dbi dbi, bool stacks)
     return rc;
 }
 
+/* ---- name indexes and blocks ----------------------------------------------------------------- */
+
+/* Each stack (`stacks`) or named schedule has its name entries (a stack's under its owner, and
+ * under the public owner when public), each entry names a record that has that name under that
+ * owner, and the entry counts agree; each stack's blocks belong to a stack and are not too long. */
+static int check_names(MDB_txn *txn, jobs__lmdb *s, bool stacks)
+{
+    MDB_dbi dbi = stacks ? s->stack_name : s->schedule_name;
+    const char *what = stacks ? "stack" : "schedule";
+    unsigned char key[8 + JOBS_NAME_MAX];
+    size_t want = 0;
+    walk w = {0};
+    int rc = walk_open(&w, txn, stacks ? s->stacks : s->schedules);
+
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        jobs__schedule_rec sc;
+        jobs__stack_rec st;
+        uint64_t id = jobs__be64_get(w.k.mv_data);
+        int drc = stacks ? jobs__stack_decode(&st, w.v.mv_data, w.v.mv_size)
+                         : jobs__schedule_decode(&sc, w.v.mv_data, w.v.mv_size);
+        const char *name = stacks ? st.name : sc.name;
+        size_t len = stacks ? st.name_len : sc.name_len;
+        int under = stacks ? 1 + st.is_public : sc.name != NULL;
+
+        if (drc) {
+            rc = drc;
+            break;
+        }
+        for (int i = 0; i < under && !rc; i++) {
+            jobs__be64_put(key, i ? JOBS_OWNER_PUBLIC : (stacks ? st.owner : sc.owner));
+            memcpy(key + 8, name, len);
+            rc = jobs__dup_has(txn, dbi, key, 8 + len, id);
+            if (rc == JOBS_ENOTFOUND)
+                rc = CORRUPT("check: %s %llu's name is not indexed to it", what, U(id));
+            want++;
+        }
+    }
+    walk_close(&w);
+    if (rc)
+        return rc;
+    if ((rc = walk_open(&w, txn, dbi)))
+        return rc;
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        jobs__schedule_rec sc;
+        jobs__stack_rec st;
+        unsigned char rkey[8];
+        uint64_t owner, id;
+        MDB_val v;
+
+        if (w.k.mv_size <= 8 || w.v.mv_size != 8) {
+            rc = CORRUPT("check: a %s name index entry is malformed", what);
+            break;
+        }
+        owner = jobs__be64_get(w.k.mv_data);
+        id = jobs__be64_get(w.v.mv_data);
+        jobs__be64_put(rkey, id);
+        rc = jobs__get(txn, stacks ? s->stacks : s->schedules, rkey, 8, &v);
+        if (rc == 0)
+            rc = stacks ? jobs__stack_decode(&st, v.mv_data, v.mv_size)
+                        : jobs__schedule_decode(&sc, v.mv_data, v.mv_size);
+        if (rc == 0) {
+            const char *name = stacks ? st.name : sc.name;
+            size_t len = stacks ? st.name_len : sc.name_len;
+            bool under = stacks ? owner == st.owner || (owner == JOBS_OWNER_PUBLIC && st.is_public)
+                                : owner == sc.owner;
+
+            if (!under || !name || len != w.k.mv_size - 8 ||
+                memcmp(name, (const char *)w.k.mv_data + 8, len) != 0)
+                rc = JOBS_ENOTFOUND;
+        }
+        if (rc == JOBS_ENOTFOUND)
+            rc = CORRUPT("check: the %s name index names %s %llu for owner %llu, which does not "
+                         "have that name", what, what, U(id), U(owner));
+    }
+    walk_close(&w);
+    if (!rc && entries(txn, dbi) != want)
+        rc = CORRUPT("check: the %s name index has %zu entries for %zu names", what,
+                     entries(txn, dbi), want);
+    return rc;
+}
+
+static int check_blocks(MDB_txn *txn, jobs__lmdb *s)
+{
+    walk w = {0};
+    int rc = walk_open(&w, txn, s->stack_blocks);
+
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        uint64_t id = w.k.mv_size == 8 ? jobs__be64_get(w.k.mv_data) : 0;
+
+        if (!id || w.v.mv_size > JOBS_STACK_BLOCKS_MAX)
+            rc = CORRUPT("check: the blocks of stack %llu are malformed", U(id));
+        else if ((rc = exists(txn, s->stacks, w.k.mv_data, 8, NULL)) == JOBS_ENOTFOUND)
+            rc = CORRUPT("check: there are blocks of stack %llu, which does not exist", U(id));
+    }
+    walk_close(&w);
+    return rc;
+}
+
 /* ---- idempotency keys ------------------------------------------------------------------------ */
 
 /* Each key has a well-formed record and its one entry in the expiry order, and nothing else is
@@ -764,6 +865,9 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
         (rc = check_index(txn, s, s->stack_vis, s->stacks, JOBS__STACK, "stack", stack_agrees,
                           &next_stack)) ||
         (rc = check_idem(txn, s)) || (rc = jobs__lmdb_kv_check(txn, s)))
+        goto out;
+    if (s->names && ((rc = check_names(txn, s, true)) || (rc = check_names(txn, s, false)) ||
+                     (rc = check_blocks(txn, s))))
         goto out;
     {
         uint64_t next_run;

@@ -36,6 +36,13 @@ typedef struct jobs__lmdb {
     MDB_dbi idem_exp;    /* the same keys in expiry order */
     MDB_dbi kv;          /* namespaced records (kv.c) */
     bool kv_absent;      /* a read-only open of a store made before them: none */
+    MDB_dbi stack_name;  /* owner(8) name -> id(8), sorted duplicates: stacks by owner and name,
+                          * public ones also under owner 0 */
+    MDB_dbi stack_blocks; /* id(8) -> the stack's blocks (opaque bytes) */
+    MDB_dbi schedule_name; /* owner(8) name -> id(8), sorted duplicates: named schedules */
+    /* Whether the three above exist: false only for a store written before them and opened
+     * read-only (which cannot add them); lookups by name then walk the records. */
+    bool names;
     MDB_dbi runs;        /* id(8) -> run record (runs.c) */
     MDB_dbi run_index;   /* the runs' histories, stack lists, counts and queue (runs.c) */
     bool no_runs;        /* read-only open of a store written before runs: none there */
@@ -136,6 +143,14 @@ int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t
 bool jobs__lmdb_in_use(const char *dir);
 /* Whether this process has the store of that directory open. */
 bool jobs__lmdb_open_here(dev_t dev, ino_t ino);
+
+/* Builds the name indexes of a store written before them (store.c's open, records.c). */
+int jobs__lmdb_names_init(MDB_txn *txn, jobs__lmdb *db);
+/* A (key, id) pair of a sorted-duplicates index: add, remove (a missing one is corrupt), or
+ * test (0 or JOBS_ENOTFOUND). */
+int jobs__dup_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id);
+int jobs__dup_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id);
+int jobs__dup_has(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id);
 
 /* The job record of `id` (check.c and records.c). */
 int jobs__lmdb_job_load(jobs__txn *t, uint64_t id, jobs__job_rec *rec, unsigned char *copy);

@@ -277,6 +277,9 @@ static int due_first(jobs__txn *t, int64_t *next_run)
     return 0;
 }
 
+static int schedule_names(MDB_txn *txn, jobs__lmdb *s, uint64_t id,
+                          const jobs__schedule_rec *rec, bool add);
+
 /* ---- schedules -------------------------------------------------------------------------- */
 
 static int schedule_load(jobs__txn *t, uint64_t id, jobs__schedule_rec *rec)
@@ -301,7 +304,8 @@ static int schedule_insert(jobs__txn *t, uint64_t id, const jobs__schedule_rec *
     jobs__be64_put(key, id);
     jobs__key2(vis, rec->owner, id);
     if ((rc = jobs__put(txn, s->schedules, key, sizeof(key), buf, len, MDB_NOOVERWRITE)) ||
-        (rc = jobs__put(txn, s->schedule_vis, vis, sizeof(vis), "", 0, 0)))
+        (rc = jobs__put(txn, s->schedule_vis, vis, sizeof(vis), "", 0, 0)) ||
+        (rc = schedule_names(txn, s, id, rec, true)))
         return rc;
     return jobs__count_add(txn, s, JOBS__SCHEDULE, rec->owner, 1);
 }
@@ -310,9 +314,199 @@ static int schedule_update(jobs__txn *t, uint64_t id, const jobs__schedule_rec *
 {
     unsigned char key[8], buf[JOBS__RECORD_MAX];
     size_t len = jobs__schedule_encode(buf, rec);
+    jobs__schedule_rec old;
+    int rc;
 
+    /* The name entry follows the name: the stored record says which entry there is now. */
+    if ((rc = schedule_load(t, id, &old)) ||
+        (rc = schedule_names(t->txn, DB(t), id, &old, false)) ||
+        (rc = schedule_names(t->txn, DB(t), id, rec, true)))
+        return rc;
     jobs__be64_put(key, id);
     return jobs__put(t->txn, DB(t)->schedules, key, sizeof(key), buf, len, 0);
+}
+
+/* ---- name indexes (stacks and schedules) ------------------------------------------------ */
+
+int jobs__dup_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id)
+{
+    unsigned char val[8];
+
+    jobs__be64_put(val, id);
+    return jobs__put(txn, dbi, key, klen, val, sizeof(val), 0);
+}
+
+int jobs__dup_has(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id)
+{
+    unsigned char val[8];
+    MDB_val k = {klen, (void *)key}, v = {sizeof(val), val};
+    MDB_cursor *cur;
+    int rc;
+
+    jobs__be64_put(val, id);
+    if ((rc = mdb_cursor_open(txn, dbi, &cur)))
+        return jobs__mdb_error(rc, "name index");
+    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return JOBS_ENOTFOUND;
+    return rc ? jobs__mdb_error(rc, "name index") : 0;
+}
+
+int jobs__dup_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id)
+{
+    unsigned char val[8];
+    MDB_val k = {klen, (void *)key}, v = {sizeof(val), val};
+    int rc;
+
+    jobs__be64_put(val, id);
+    rc = mdb_del(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return jobs__error(JOBS_ECORRUPT, "a name index entry of %llu is missing",
+                           (unsigned long long)id);
+    return rc ? jobs__mdb_error(rc, "delete") : 0;
+}
+
+/* The first (lowest) id under a key of a sorted-duplicates name index. */
+static int dup_first(MDB_txn *txn, MDB_dbi dbi, uint64_t owner, const char *name, size_t len,
+                     uint64_t *id)
+{
+    unsigned char key[8 + JOBS_NAME_MAX];
+    MDB_val v;
+    int rc;
+
+    name_key(key, owner, name, len);
+    if ((rc = jobs__get(txn, dbi, key, 8 + len, &v)))
+        return rc;
+    if (v.mv_size != 8)
+        return jobs__error(JOBS_ECORRUPT, "a name index entry is corrupt");
+    *id = jobs__be64_get(v.mv_data);
+    return 0;
+}
+
+/* A stack's name entries: under its owner, and under the public owner when public. */
+static int stack_names(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__stack_rec *rec,
+                       bool add)
+{
+    unsigned char key[8 + JOBS_NAME_MAX];
+    int rc;
+
+    for (int pub = 0; pub <= (int)rec->is_public; pub++) {
+        name_key(key, pub ? JOBS_OWNER_PUBLIC : rec->owner, rec->name, rec->name_len);
+        rc = add ? jobs__dup_put(txn, s->stack_name, key, 8 + rec->name_len, id)
+                 : jobs__dup_del(txn, s->stack_name, key, 8 + rec->name_len, id);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int schedule_names(MDB_txn *txn, jobs__lmdb *s, uint64_t id,
+                          const jobs__schedule_rec *rec, bool add)
+{
+    unsigned char key[8 + JOBS_NAME_MAX];
+
+    if (!rec->name)
+        return 0;
+    name_key(key, rec->owner, rec->name, rec->name_len);
+    return add ? jobs__dup_put(txn, s->schedule_name, key, 8 + rec->name_len, id)
+               : jobs__dup_del(txn, s->schedule_name, key, 8 + rec->name_len, id);
+}
+
+static const char names_key[] = "names";
+
+int jobs__lmdb_names_init(MDB_txn *txn, jobs__lmdb *s)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint32_t one = 1;
+    int rc = jobs__get(txn, s->meta, names_key, sizeof(names_key) - 1, &v);
+
+    if (rc != JOBS_ENOTFOUND)
+        return rc;
+    /* A store of an earlier build: index what it has, in the open's transaction. */
+    for (int kind = 0; kind < 2; kind++) {
+        if ((rc = mdb_cursor_open(txn, kind ? s->schedules : s->stacks, &cur)))
+            return jobs__mdb_error(rc, "building the name indexes");
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            jobs__schedule_rec sc;
+            jobs__stack_rec st;
+            int wrc;
+
+            if (k.mv_size != 8) {
+                mdb_cursor_close(cur);
+                return jobs__error(JOBS_ECORRUPT, "a record key is malformed");
+            }
+            if (kind ? (wrc = jobs__schedule_decode(&sc, v.mv_data, v.mv_size)) == 0
+                     : (wrc = jobs__stack_decode(&st, v.mv_data, v.mv_size)) == 0)
+                wrc = kind ? schedule_names(txn, s, jobs__be64_get(k.mv_data), &sc, true)
+                           : stack_names(txn, s, jobs__be64_get(k.mv_data), &st, true);
+            if (wrc) {
+                mdb_cursor_close(cur);
+                return wrc;
+            }
+        }
+        mdb_cursor_close(cur);
+        if (rc != MDB_NOTFOUND)
+            return jobs__mdb_error(rc, "building the name indexes");
+    }
+    return jobs__put(txn, s->meta, names_key, sizeof(names_key) - 1, &one, sizeof(one), 0);
+}
+
+/* Without the name indexes (an earlier build's store opened read-only): the lowest id whose
+ * record has that name under that owner, by walking the records. */
+static int name_walk(jobs__txn *t, bool stacks, uint64_t owner, const char *name, size_t len,
+                     uint64_t *id)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(t->txn, stacks ? DB(t)->stacks : DB(t)->schedules, &cur);
+
+    if (rc)
+        return jobs__mdb_error(rc, "lookup by name");
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        jobs__schedule_rec sc;
+        jobs__stack_rec st;
+        const char *n;
+        size_t nl;
+        bool under;
+        int drc = stacks ? jobs__stack_decode(&st, v.mv_data, v.mv_size)
+                         : jobs__schedule_decode(&sc, v.mv_data, v.mv_size);
+
+        if (drc || k.mv_size != 8) {
+            mdb_cursor_close(cur);
+            return drc ? drc : jobs__error(JOBS_ECORRUPT, "a record key is malformed");
+        }
+        n = stacks ? st.name : sc.name;
+        nl = stacks ? st.name_len : sc.name_len;
+        under = stacks ? (owner == JOBS_OWNER_PUBLIC ? st.is_public : st.owner == owner)
+                       : sc.owner == owner;
+        if (under && n && nl == len && memcmp(n, name, len) == 0) {
+            *id = jobs__be64_get(k.mv_data);
+            mdb_cursor_close(cur);
+            return 0;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? JOBS_ENOTFOUND : jobs__mdb_error(rc, "lookup by name");
+}
+
+static int stack_by_name(jobs__txn *t, uint64_t owner, const char *name, size_t len,
+                         uint64_t *id)
+{
+    if (!DB(t)->names)
+        return name_walk(t, true, owner, name, len, id);
+    return dup_first(t->txn, DB(t)->stack_name, owner, name, len, id);
+}
+
+static int schedule_by_name(jobs__txn *t, uint64_t owner, const char *name, size_t len,
+                            uint64_t *id)
+{
+    if (!DB(t)->names)
+        return name_walk(t, false, owner, name, len, id);
+    return dup_first(t->txn, DB(t)->schedule_name, owner, name, len, id);
 }
 
 /* ---- stacks ----------------------------------------------------------------------------- */
@@ -340,9 +534,75 @@ static int stack_insert(jobs__txn *t, uint64_t id, const jobs__stack_rec *rec)
     jobs__be64_put(key, id);
     jobs__key2(vis, listed, id);
     if ((rc = jobs__put(txn, s->stacks, key, sizeof(key), buf, len, MDB_NOOVERWRITE)) ||
-        (rc = jobs__put(txn, s->stack_vis, vis, sizeof(vis), "", 0, 0)))
+        (rc = jobs__put(txn, s->stack_vis, vis, sizeof(vis), "", 0, 0)) ||
+        (rc = stack_names(txn, s, id, rec, true)))
         return rc;
     return jobs__count_add(txn, s, JOBS__STACK, listed, 1);
+}
+
+static int stack_update(jobs__txn *t, uint64_t id, const jobs__stack_rec *old,
+                        const jobs__stack_rec *rec)
+{
+    MDB_txn *txn = t->txn;
+    jobs__lmdb *s = DB(t);
+    unsigned char key[8], vis[16], buf[JOBS__RECORD_MAX];
+    uint64_t was = old->is_public ? JOBS_OWNER_PUBLIC : old->owner;
+    uint64_t listed = rec->is_public ? JOBS_OWNER_PUBLIC : rec->owner;
+    bool same_names = old->is_public == rec->is_public && old->name_len == rec->name_len &&
+                      memcmp(old->name, rec->name, rec->name_len) == 0;
+    size_t len;
+    int rc;
+
+    /* The old entries go before the record is rewritten: `old` may point into its bytes. */
+    if (!same_names && (rc = stack_names(txn, s, id, old, false)))
+        return rc;
+    if (was != listed) {
+        jobs__key2(vis, was, id);
+        if ((rc = del_entry(txn, s->stack_vis, vis, sizeof(vis), id)) ||
+            (rc = jobs__count_add(txn, s, JOBS__STACK, was, -1)))
+            return rc;
+        jobs__key2(vis, listed, id);
+        if ((rc = jobs__put(txn, s->stack_vis, vis, sizeof(vis), "", 0, 0)) ||
+            (rc = jobs__count_add(txn, s, JOBS__STACK, listed, 1)))
+            return rc;
+    }
+    if (!same_names && (rc = stack_names(txn, s, id, rec, true)))
+        return rc;
+    len = jobs__stack_encode(buf, rec);
+    jobs__be64_put(key, id);
+    return jobs__put(txn, s->stacks, key, sizeof(key), buf, len, 0);
+}
+
+static int stack_blocks_get(jobs__txn *t, uint64_t id, const void **data, size_t *len)
+{
+    unsigned char key[8];
+    MDB_val v;
+    int rc;
+
+    if (!DB(t)->names)
+        return JOBS_ENOTFOUND; /* an earlier build's store: no stack has blocks */
+    jobs__be64_put(key, id);
+    if ((rc = jobs__get(t->txn, DB(t)->stack_blocks, key, sizeof(key), &v)))
+        return rc;
+    if (v.mv_size > JOBS_STACK_BLOCKS_MAX)
+        return jobs__error(JOBS_ECORRUPT, "stack %llu's blocks are too long",
+                           (unsigned long long)id);
+    *data = v.mv_data;
+    *len = v.mv_size;
+    return 0;
+}
+
+static int stack_blocks_put(jobs__txn *t, uint64_t id, const void *data, size_t len)
+{
+    unsigned char key[8];
+    int rc;
+
+    jobs__be64_put(key, id);
+    if (!data) {
+        rc = jobs__del(t->txn, DB(t)->stack_blocks, key, sizeof(key));
+        return rc == JOBS_ENOTFOUND ? 0 : rc;
+    }
+    return jobs__put(t->txn, DB(t)->stack_blocks, key, sizeof(key), data, len, 0);
 }
 
 /* ---- counts and pages ------------------------------------------------------------------- */
@@ -394,6 +654,11 @@ const jobs__backend jobs__lmdb_backend = {
     .schedule_refs = schedule_refs,
     .stack_load = stack_load,
     .stack_insert = stack_insert,
+    .stack_update = stack_update,
+    .stack_by_name = stack_by_name,
+    .stack_blocks_get = stack_blocks_get,
+    .stack_blocks_put = stack_blocks_put,
+    .schedule_by_name = schedule_by_name,
     .idem_get = jobs__lmdb_idem_get,
     .idem_put = jobs__lmdb_idem_put,
     .idem_sweep = jobs__lmdb_idem_sweep,

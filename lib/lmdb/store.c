@@ -594,10 +594,12 @@ int jobs__lmdb_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
 {
     int rc = check_version(t, seed);
 
-    /* Counters that stores written by earlier builds may lack (a read-only store counts 0). */
+    /* Counters and indexes that stores written by earlier builds may lack (a read-only store
+     * counts 0, and walks the records for a name). */
     if (rc || t->db->readonly)
         return rc;
-    return jobs__queued_init(t->txn, t->db);
+    rc = jobs__queued_init(t->txn, t->db);
+    return rc ? rc : jobs__lmdb_names_init(t->txn, t->db);
 }
 
 /* ---- statistics ------------------------------------------------------------------------- */
@@ -682,6 +684,17 @@ static const struct {
     {"run_index", offsetof(jobs__lmdb, run_index)},
 };
 
+/* The databases added after schema 2 (a read-write open adds them to older stores). */
+static const struct {
+    const char *name;
+    size_t offset;
+    unsigned int flags;
+} later_dbs[] = {
+    {"stack_name", offsetof(jobs__lmdb, stack_name), MDB_DUPSORT},
+    {"stack_blocks", offsetof(jobs__lmdb, stack_blocks), 0},
+    {"schedule_name", offsetof(jobs__lmdb, schedule_name), MDB_DUPSORT},
+};
+
 static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
 {
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
@@ -702,6 +715,19 @@ static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
         }
         if (rc == MDB_NOTFOUND)
             return jobs__error(JOBS_ESCHEMA, "the store has no '%s' database", dbs[i].name);
+        if (rc)
+            return jobs__mdb_error(rc, "opening the databases");
+    }
+    s->names = true;
+    for (size_t i = 0; i < sizeof(later_dbs) / sizeof(later_dbs[0]); i++) {
+        int rc = mdb_dbi_open(txn, later_dbs[i].name, flags | later_dbs[i].flags,
+                              (MDB_dbi *)((char *)s + later_dbs[i].offset));
+
+        /* Read-only, a store of an earlier build lacks them: it is read without them. */
+        if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE)) {
+            s->names = false;
+            continue;
+        }
         if (rc)
             return jobs__mdb_error(rc, "opening the databases");
     }

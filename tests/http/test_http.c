@@ -167,7 +167,7 @@ static void test_no_or_bad_credentials_are_401(void **state)
     (void)state;
     CALL(401, "{\"code\":100,", "GET", "/jobs", NULL, NULL);
     CALL(401, "{\"code\":100,", "POST", "/jobs", NULL, "{}");
-    CALL(401, "{\"code\":100,", "GET", "/blockstacks", NULL, NULL);
+    CALL(401, "{\"code\":100,", "POST", "/blockstacks", NULL, "{\"name\":\"x\"}");
     CALL(401, "{\"code\":100,", "GET", "/jobs", "B:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL);
     CALL(401, "{\"code\":100,", "GET", "/jobs", "C:garbage", NULL);
 }
@@ -504,11 +504,12 @@ static void test_blockstacks(void **state)
     auths();
     id = create("/blockstacks", A, "{\"name\":\"shared\",\"public\":true}");
     snprintf(path, sizeof path, "/blockstacks/byid/%ld", id);
-    CALL(200, "\"owner\":1,\"name\":\"shared\",\"public\":true}", "GET", path, A, NULL);
+    CALL(200, "\"owner\":1,\"name\":\"shared\",\"public\":true,", "GET", path, A, NULL);
     CALL(200, "\"name\":\"shared\"", "GET", path, B, NULL); /* public: visible to bob */
     CALL(200, "\"stacks\":[", "GET", "/blockstacks?page=1", B, NULL);
     CALL(400, "{\"code\":4,", "POST", "/blockstacks", A, "{\"public\":true}");
-    CALL(404, "{\"code\":101,", "PUT", "/blockstacks/1", A, "{}");
+    CALL(409, "{\"code\":10,", "POST", "/blockstacks", A, "{\"name\":\"shared\"}");
+    CALL(405, "{\"code\":102,", "DELETE", "/blockstacks/1", A, NULL);
 }
 
 /* ---- the 500 switch ------------------------------------------------------------------------ */

@@ -626,7 +626,8 @@ static void test_keep_alive_serves_many_requests_on_one_connection(void **state)
     } seq[] = {
         {"GET", "/jobs", NULL, 200, true},
         {"GET", "/schedules/byid/1", NULL, 200, false},
-        {"POST", "/blockstacks", "{\"name\":\"kept alive\"}", 201, true},
+        {"POST", "/schedules", "{\"name\":\"kept alive\",\"config\":{\"period\":600}}", 201,
+         true},
         {"GET", "/jobs/byid/" MAX_ID, NULL, 404, true},
         {"GET", "/jobs?page=abc", NULL, 400, true},
         {"POST", "/jobs", "{\"stack_id\":", 400, true},

@@ -178,6 +178,19 @@ static void test_a_one_time_job_runs_once_and_keeps_its_output(void **state)
     resp_free(&r);
 }
 
+static void test_the_child_reads_its_stacks_blocks(void **state)
+{
+    (void)state;
+    long stack = create_on(&srv, "/blockstacks", A,
+                           "{\"name\":\"with blocks\",\"blocks\":[{\"a\":1},[2]]}");
+    long job = job_now(&srv, A, stack, "ok blocks", NULL);
+    resp r;
+
+    wait_runs(&r, &srv, A, job, "\"state\":\"succeeded\"");
+    EXPECT(&r, 200, "input=[{\\\"a\\\":1},[2]] owner=1");
+    resp_free(&r);
+}
+
 static void test_a_failing_script_fails_the_run_with_its_status(void **state)
 {
     (void)state;
@@ -365,6 +378,7 @@ int main(int argc, char **argv)
     server_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_one_time_job_runs_once_and_keeps_its_output),
+        cmocka_unit_test(test_the_child_reads_its_stacks_blocks),
         cmocka_unit_test(test_a_failing_script_fails_the_run_with_its_status),
         cmocka_unit_test(test_a_run_past_its_timeout_is_killed_and_failed),
         cmocka_unit_test(test_run_fields_and_routes_refuse_bad_input),

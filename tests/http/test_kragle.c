@@ -176,7 +176,7 @@ static void test_jobs(void **state)
     char path[96], body[256], want[512];
 
     (void)state;
-    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"delicious to hipchat\"}");
+    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"delicious to hipchat\", \"blocks\": []}");
     EXPECT(&r, 200, "{\"id\":");
     stack = id_of(&r);
     resp_free(&r);
@@ -304,8 +304,112 @@ static void test_full_example(void **state)
     EXPECT(&r, 200, "\"schedules\":[");
     resp_free(&r);
     call(&r, "POST", "/api/v1/blockstacks", auth,
-         "{\"name\": \"Send Delicious links to my coworkers on HipChat\"}");
+         "{\"name\": \"Send Delicious links to my coworkers on HipChat\", \"blocks\": []}");
     EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+}
+
+/* The Stacks page: its sample POST body (the trailing comma of its blocks removed: JSON has
+ * none), the fields everyone sees and those only the owner sees, GET by id and by name without
+ * a session for a public stack (403 for a private one), PUT, and fault 10. */
+static void test_stacks(void **state)
+{
+    static const char blocks[] =
+        "[\n        [\"Post to Twitter\", {\"tweet_body\": \"\\u0001/input/screen_name\\u0002 says "
+        "#gluetogetherallt3hthings!\"}]\n    ]";
+    char body[1024], path[128], want[1024];
+    long stack, sched, job;
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/schedules", auth, "{\"name\": \"every 10\", \"config\": {\"period\": 600}}");
+    EXPECT(&r, 200, "{\"id\":");
+    sched = id_of(&r);
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\n    \"name\": \"Everything is Awesome\",\n    \"schedule_id\": %ld,\n"
+             "    \"enabled\": true,\n    \"needs_approval\": false,\n    \"webhook\": \"token\",\n"
+             "    \"webhook_method\": \"POST\",\n    \"blocks\": %s\n}",
+             sched, blocks);
+    call(&r, "POST", "/api/v1/blockstacks", auth, body);
+    EXPECT(&r, 200, "{\"id\":");
+    stack = id_of(&r);
+    resp_free(&r);
+
+    /* The owner: token and jobs (the first job, created with the stack, enabled). */
+    snprintf(path, sizeof path, "/api/v1/blockstacks/byid/%ld", stack);
+    call(&r, "GET", path, auth, NULL);
+    EXPECT(&r, 200, "\"webhook\":\"token\",\"webhook_method\":\"POST\",\"blocks\":[");
+    assert_non_null(strstr(r.body, blocks)); /* kept byte for byte */
+    assert_non_null(strstr(r.body, "\"webhook_token\":\""));
+    assert_int_equal(sscanf(strstr(r.body, "\"jobs\":[") + 8, "{\"id\":%ld", &job), 1);
+    snprintf(want, sizeof want, "\"jobs\":[{\"id\":%ld,\"name\":null,\"do_run\":true,"
+             "\"schedule\":%ld}]}", job, sched);
+    assert_non_null(strstr(r.body, want));
+    resp_free(&r);
+
+    /* Someone else, and nobody: a private stack is 404 and 403; the name is the same. */
+    call(&r, "GET", path, bob, NULL);
+    EXPECT(&r, 500, "{\"code\":6,");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/blockstacks/byid/%ld", stack);
+    call(&r, "GET", path, bob, NULL);
+    EXPECT(&r, 404, "{\"code\":6,");
+    resp_free(&r);
+    call(&r, "GET", path, NULL, NULL);
+    EXPECT(&r, 403, "{\"code\":116,");
+    resp_free(&r);
+    call(&r, "GET", "/blockstacks/byname/Everything%20is%20Awesome", NULL, NULL);
+    EXPECT(&r, 403, "{\"code\":116,");
+    resp_free(&r);
+    /* The Stacks page's own status for this case, also under /api/v1 (not 500). */
+    call(&r, "GET", "/api/v1/blockstacks/byname/Everything%20is%20Awesome", NULL, NULL);
+    EXPECT(&r, 403, "{\"code\":116,");
+    assert_non_null(strstr(r.headers, "HTTP/1.1 403 Forbidden\r\n"));
+    resp_free(&r);
+
+    /* Made public with PUT: anyone reads it, without the token or the jobs. */
+    snprintf(path, sizeof path, "/api/v1/blockstacks/%ld", stack);
+    call(&r, "PUT", path, auth, "{\"public\": true, \"webhook_method\": \"GET\"}");
+    EXPECT(&r, 200, "{\"id\":");
+    assert_non_null(strstr(r.body, "\"public\":true"));
+    assert_non_null(strstr(r.body, "\"webhook_method\":\"GET\""));
+    assert_non_null(strstr(r.body, "\"webhook_token\":\""));
+    resp_free(&r);
+    call(&r, "GET", "/api/v1/blockstacks/byname/Everything%20is%20Awesome", NULL, NULL);
+    EXPECT(&r, 200, "{\"id\":");
+    assert_non_null(strstr(r.body, "\"name\":\"Everything is Awesome\""));
+    assert_non_null(strstr(r.body, blocks));
+    assert_null(strstr(r.body, "webhook_token"));
+    assert_null(strstr(r.body, "\"jobs\""));
+    resp_free(&r);
+    call(&r, "GET", "/api/v1/blockstacks", NULL, NULL);
+    EXPECT(&r, 200, "{\"count\":");
+    assert_non_null(strstr(r.body, "\"name\":\"Everything is Awesome\""));
+    assert_null(strstr(r.body, "webhook_token"));
+    resp_free(&r);
+
+    /* Fault 10: a second stack of that name for one owner (another owner may use it). */
+    kragle_fault(10, "The named Stack already exists.", "POST", "/api/v1/blockstacks", auth,
+                 "{\"name\": \"Everything is Awesome\", \"blocks\": []}");
+    call(&r, "POST", "/api/v1/blockstacks", bob,
+         "{\"name\": \"Everything is Awesome\", \"blocks\": []}");
+    EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+    /* blocks are required under /api/v1, and must be an array of objects or arrays. */
+    kragle_fault(4, "Your json request payload is inappropriate for the requested operation.",
+                 "POST", "/api/v1/blockstacks", auth, "{\"name\": \"no blocks\"}");
+    kragle_fault(4, "Your json request payload is inappropriate for the requested operation.",
+                 "POST", "/api/v1/blockstacks", auth, "{\"name\": \"x\", \"blocks\": [1]}");
+    kragle_fault(4, "Your json request payload is inappropriate for the requested operation.",
+                 "POST", "/api/v1/blockstacks", auth,
+                 "{\"name\": \"x\", \"blocks\": [], \"webhook\": \"sometimes\"}");
+    /* A first job that cannot be made leaves no stack. */
+    kragle_fault(25, "The specified Schedule used in your Job does not exist, or does not belong "
+                 "to you and is not public.", "POST", "/api/v1/blockstacks", auth,
+                 "{\"name\": \"orphan\", \"blocks\": [], \"schedule_id\": 999999}");
+    call(&r, "GET", "/blockstacks/byname/orphan", auth, NULL);
+    EXPECT(&r, 404, "{\"code\":6,");
     resp_free(&r);
 }
 
@@ -333,7 +437,7 @@ static void test_inline_auth(void **state)
     (void)state;
     call(&r, "POST", "/api/v1/blockstacks", NULL,
          "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"},"
-         " \"payload\": {\"name\": \"inline stack\"}}");
+         " \"payload\": {\"name\": \"inline stack\", \"blocks\": []}}");
     EXPECT(&r, 200, "{\"id\":");
     assert_null(strstr(r.headers, "Set-Cookie")); /* no session is started */
     stack = id_of(&r);
@@ -431,6 +535,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_authenticate),
         cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_stacks),
         cmocka_unit_test(test_full_example),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),

@@ -278,6 +278,9 @@ typedef struct expect {
 /* The body of the login row: an unknown user (named after the request's number, so that no
  * name fails often enough to be throttled) and a wrong password. */
 static const char LOGIN_BODY[] = "";
+/* The body of the stack-create row: a stack named after the request's number (stack names are
+ * unique per owner, so one body sent twice by one user is fault 10). */
+static const char STACK_BODY[] = "";
 
 typedef struct route_case {
     const char *method;
@@ -321,11 +324,17 @@ static const route_case routes[] = {
     {"PUT", "/schedules/7", "{\"name\":\"stolen\"}", UNAUTH, MISSING, OK(200)},
     {"PUT", "/schedules/7", "{\"config\":{\"period\":60}}", UNAUTH, MISSING, OK(200)},
     {"PUT", "/schedules/6", "{\"config\":{\"period\":60}}", UNAUTH, MISSING, FAULT(409, 27)},
-    {"GET", "/blockstacks", NULL, UNAUTH, OWN, OK(200)},
-    {"GET", "/blockstacks?page=1", NULL, UNAUTH, OWN, OK(200)},
-    {"GET", "/blockstacks/byid/1", NULL, UNAUTH, MISSING, OK(200)},
-    {"GET", "/blockstacks/byid/2", NULL, UNAUTH, OK(200), OK(200)},
-    {"POST", "/blockstacks", "{\"name\":\"new\"}", UNAUTH, OK(201), OK(201)},
+    /* Stacks read without a session: the public ones, as anyone sees them; any other is 403
+     * (fault 116) whether it exists or not. */
+    {"GET", "/blockstacks", NULL, PUBLIC, OWN, OK(200)},
+    {"GET", "/blockstacks?page=1", NULL, PUBLIC, OWN, OK(200)},
+    {"GET", "/blockstacks/byid/1", NULL, FAULT(403, 116), MISSING, OK(200)},
+    {"GET", "/blockstacks/byid/999", NULL, FAULT(403, 116), MISSING, MISSING},
+    {"GET", "/blockstacks/byid/2", NULL, PUBLIC, OWN, OK(200)},
+    {"GET", "/blockstacks/byname/" SECRET "-stack", NULL, FAULT(403, 116), MISSING, OK(200)},
+    {"PUT", "/blockstacks/1", "{\"name\":\"stolen\"}", UNAUTH, MISSING, OK(200)},
+    {"PUT", "/blockstacks/2", "{\"public\":false}", UNAUTH, MISSING, OK(200)},
+    {"POST", "/blockstacks", STACK_BODY, UNAUTH, OK(201), OK(201)},
     {"POST", "/authenticate", LOGIN_BODY, FAULT(401, 3), FAULT(401, 3), FAULT(401, 3)},
     {"POST", "/logout", NULL, UNAUTH, OK(200), OK(200)},
 };
@@ -439,6 +448,9 @@ static void send_row(resp *r, const server *s, const route_case *rc, const char 
     if (body == LOGIN_BODY) {
         snprintf(login_body, sizeof login_body,
                  "{\"username\":\"nobody-%zu\",\"password\":\"" WRONG_PW "\"}", state_no);
+        body = login_body;
+    } else if (body == STACK_BODY) {
+        snprintf(login_body, sizeof login_body, "{\"name\":\"new-%zu\"}", state_no);
         body = login_body;
     }
     request_to(r, s, rc->method, rc->path, auth && auth[0] ? auth : NULL, body,

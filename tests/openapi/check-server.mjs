@@ -61,7 +61,7 @@ const FRAMING_HEADERS = new Set(['content-type', 'content-length', 'cache-contro
 
 // Answers after which a request body was decoded (so the document's request schema must accept
 // it), and the faults that mean the body was refused (so the schema must refuse it too).
-const DECODED_FAULTS = new Set([3, 6, 12, 24, 25, 27, 104, 107, 109, 110]);
+const DECODED_FAULTS = new Set([3, 6, 10, 12, 24, 25, 27, 104, 107, 109, 110]);
 const BODY_FAULTS = new Set([2, 4, 26]);
 
 const REASONS = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request', 401: 'Unauthorized',
@@ -537,11 +537,10 @@ async function scenario(s) {
     const sA = await created(s, '/blockstacks', A, { name: 'backup' });
     const sBpub = await created(s, '/blockstacks', B, { name: 'shared', public: true });
     const sBpriv = await created(s, '/blockstacks', B, { name: 'bob only', public: false });
-    // Idempotency-Key is not taken here: a repeat creates another stack, without a replay header.
-    const k1 = await created(s, '/blockstacks', A, { name: 'twice' }, [['Idempotency-Key', 'stack-1']]);
-    const k2 = await created(s, '/blockstacks', A, { name: 'twice' }, [['Idempotency-Key', 'stack-1']]);
-    if (k1 === k2)
-        fail('POST /blockstacks with the same Idempotency-Key answered the same id');
+    // Idempotency-Key is not taken here: a repeat is another create, which the name rule refuses
+    // (fault 10: stack names are unique per owner), without a replay header.
+    await created(s, '/blockstacks', A, { name: 'twice' }, [['Idempotency-Key', 'stack-1']]);
+    await call(s, 'POST', '/blockstacks', { auth: A, body: J({ name: 'twice' }), headers: [['Idempotency-Key', 'stack-1']] }, 409, 10);
     await call(s, 'POST', '/blockstacks', { auth: A, body: '{"name":"x"' }, 400, 2);
     for (const body of [{}, { name: '' }, { name: 'a\u0001b' }, { name: 'del\u007f' },
                         { name: 'x'.repeat(256) }, { name: 'x', public: 'yes' },
@@ -558,14 +557,43 @@ async function scenario(s) {
     for (const q of ['page=0', 'page=abc', 'page=-1', 'page=1.5', 'pagesize=0', 'pagesize=101',
                      'page=1&page=1', 'page=9007199254740992', 'page=', 'pagesize=1&pagesize=2'])
         await call(s, 'GET', `/blockstacks?${q}`, { auth: A }, 400, 1);
-    await call(s, 'GET', '/blockstacks', {}, 401, 100);
+    // Without a session: the public stacks; a stack that is not public is 403 (fault 116).
+    await call(s, 'GET', '/blockstacks', {}, 200);
+    const twoIds = { auth: { token: A.token, via: 'bearer' }, headers: [['Cookie', `auth_tkt=${B.token}`]] };
+    await call(s, 'GET', '/blockstacks', twoIds, 401, 100);
+    await call(s, 'GET', `/blockstacks/byid/${sA}`, twoIds, 401, 100);
+    await call(s, 'GET', `/blockstacks/byid/${sBpub}`, {}, 200);
+    await call(s, 'GET', `/blockstacks/byid/${sBpriv}`, {}, 403, 116);
+    await call(s, 'GET', '/blockstacks/byid/999999', {}, 403, 116);
+    await call(s, 'GET', '/blockstacks/byname/backup', { auth: A }, 200);
+    await call(s, 'GET', '/blockstacks/byname/shared', {}, 200);
+    await call(s, 'GET', '/blockstacks/byname/bob%20only', {}, 403, 116);
+    await call(s, 'GET', '/blockstacks/byname/bob%20only', { auth: A }, 404, 6);
+    await call(s, 'GET', '/blockstacks/byname/%zz', { auth: A }, 400, 1);
+    await call(s, 'GET', '/blockstacks/byname/backup', twoIds, 401, 100);
+    const sFull = await created(s, '/blockstacks', A, { name: 'kragle', blocks: [['Post', { x: 1 }], { id: 1 }],
+        needs_approval: true, webhook: 'token', webhook_method: 'POST', schedule_id: 4, enabled: true });
+    await call(s, 'GET', `/blockstacks/byid/${sFull}`, { auth: A }, 200);
+    await call(s, 'GET', `/blockstacks/byid/${sFull}`, { auth: B }, 404, 6);
+    await call(s, 'POST', '/blockstacks', { auth: A, body: J({ name: 'no job', blocks: [], schedule_id: 999999 }) }, 400, 25);
+    for (const body of [{ name: 'b', blocks: [1] }, { name: 'b', blocks: {} }, { name: 'b', webhook: 'none' },
+                        { name: 'b', webhook_method: 'get' }, { name: 'b', needs_approval: 1 }])
+        await call(s, 'POST', '/blockstacks', { auth: A, body: J(body) }, 400, 4);
+    await call(s, 'PUT', `/blockstacks/${sFull}`, { auth: A, body: J({ public: true, webhook: null }) }, 200);
+    await call(s, 'PUT', `/blockstacks/${sFull}`, { auth: A, body: J({}) }, 200);
+    await call(s, 'PUT', `/blockstacks/${sFull}`, { auth: A, body: J({ name: 'backup' }) }, 409, 10);
+    await call(s, 'PUT', `/blockstacks/${sFull}`, { auth: B, body: J({ name: 'mine now' }) }, 404, 6);
+    await call(s, 'PUT', `/blockstacks/${sFull}`, { body: J({ name: 'mine now' }) }, 401, 100);
+    await call(s, 'PUT', '/blockstacks/x', { auth: A, body: J({}) }, 400, 1);
+    await call(s, 'PUT', `/blockstacks/${sFull}`, { auth: A, body: '{"name":' }, 400, 2);
+    await call(s, 'PUT', `/blockstacks/${sFull}`, { auth: A, body: J({ schedule_id: 4 }) }, 400, 4);
     await call(s, 'GET', `/blockstacks/byid/${sA}`, { auth: A }, 200);
     await call(s, 'GET', `/blockstacks/byid/${sBpub}`, { auth: A }, 200);
     await call(s, 'GET', `/blockstacks/byid/${sBpriv}`, { auth: A }, 404, 6);
     await call(s, 'GET', '/blockstacks/byid/999999', { auth: A }, 404, 6);
     for (const id of ['x', '0', '-1', '9007199254740992', '1.0', '%31'])
         await call(s, 'GET', `/blockstacks/byid/${id}`, { auth: A }, 400, 1);
-    await call(s, 'GET', `/blockstacks/byid/${sA}`, {}, 401, 100);
+    await call(s, 'GET', `/blockstacks/byid/${sA}`, {}, 403, 116);
 
     // ---- schedules
     await call(s, 'GET', '/schedules', {}, 200);
@@ -798,7 +826,7 @@ async function scenario(s) {
         }
     }
     // ---- paths that are not in the document
-    for (const path of ['/', '/nope', '/jobs/', '/blockstacks/5', '/jobs/1/2', '/JOBS', '/jobsx',
+    for (const path of ['/', '/nope', '/jobs/', '/blockstacks/5/x', '/jobs/1/2', '/JOBS', '/jobsx',
                         '/authenticate/', '/schedules/1/x'])
         await call(s, 'GET', path, { auth: A }, 404, 101);
     // An empty id after /byid/ is that route with a bad id (fault 1; the Id parameter's
@@ -821,8 +849,10 @@ async function scenario500(s) {
         } else if (op.security && op.security.length === 0) {
             opts = { rawHead: ['Content-Length: 70000'] };   // no session needed: 413
             code = 103;
-        } else if (path.startsWith('/schedules') && method === 'GET') {
-            target = path === '/schedules' ? '/schedules?page=0' : target;
+        } else if ((path.startsWith('/schedules') || path.startsWith('/blockstacks')) &&
+                   method === 'GET') {
+            // Read without a session too: a bad parameter (fault 1) is the fault to provoke.
+            target = path === '/schedules' || path === '/blockstacks' ? path + '?page=0' : target;
             code = 1;
         }
         await call(s, method, target, opts, 500, code);
