@@ -31,6 +31,7 @@
 #include <jobs/lmdb.h>
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -629,6 +630,18 @@ static int check(const char *log, const char *journal_path, const char *dir, siz
 
 /* ---- the driver ------------------------------------------------------------------------- */
 
+/* The path of ASan's runtime if this program is linked with it: it must come first in the
+ * child's LD_PRELOAD, before the interposer, or it refuses to start. */
+static int find_asan(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    if (info->dlpi_name && strstr(info->dlpi_name, "libasan.so")) {
+        snprintf(out, 4096, "%s", info->dlpi_name);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "", *store_dir = NULL, *journal_path = NULL,
@@ -704,15 +717,18 @@ int main(int argc, char **argv)
             char *args[] = {argv[0], "run", "--store", st, "--journal", jn, "--ops", ops,
                             "--threads", th, "--seed", sd, NULL, NULL, NULL};
             int n = 12;
-            char pre[4200], *old = getenv("LD_PRELOAD");
+            char pre[8400], asan[4096] = "", *old = getenv("LD_PRELOAD");
 
             if (group)
                 args[n++] = "--group";
             if (nosync)
                 args[n++] = "--nosync";
 
-            /* The interposer first; keep what is preloaded already (ASan's runtime). */
-            snprintf(pre, sizeof(pre), "%s%s%s", old ? old : "", old ? ":" : "", preload);
+            /* ASan's runtime (when linked in) first, then what is preloaded already, then the
+             * interposer, whose calls go on to ASan's interceptors and then to libc. */
+            dl_iterate_phdr(find_asan, asan);
+            snprintf(pre, sizeof(pre), "%s%s%s%s%s", asan, *asan ? ":" : "", old ? old : "",
+                     old ? ":" : "", preload);
             setenv("LD_PRELOAD", pre, 1);
             setenv("PLREC_LOG", lg, 1);
             execv("/proc/self/exe", args);
