@@ -156,6 +156,7 @@ POWER_SEEDS ?= 1 2 3
 .PHONY: power-test
 power-test: build
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target powerloss plrec
+	mkdir -p $(BUILD_DIR)/power-test
 	set -e; for s in $(POWER_SEEDS); do \
 	    $(BUILD_DIR)/tests/powerloss/powerloss all --preload $(BUILD_DIR)/tests/powerloss/plrec.so \
 	        --dir $(BUILD_DIR)/power-test/1-$$s --ops $(POWER_OPS) --points $(POWER_POINTS) \
