@@ -1,5 +1,5 @@
 /* plrec: an LD_PRELOAD interposer that records what a program writes to one file and when it
- * asks for it to be made durable (tests/powerloss/README.md). For every file whose path ends
+ * asks for it to be made durable (docs/reliability.md). For every file whose path ends
  * with $PLREC_MATCH (default "/data.mdb") it appends to $PLREC_LOG, in the order the calls
  * return, one record per write (offset, length and the bytes, and whether the descriptor was
  * opened O_DSYNC/O_SYNC, which makes that write durable by itself), per flush (fdatasync,
