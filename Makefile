@@ -12,6 +12,7 @@
 #   make tsan         the threaded tests under ThreadSanitizer (build-tsan/)
 #   make coverage     line and branch coverage of lib/ and examples/server/ (build-coverage/)
 #   make crash-test   200 kill-and-verify cycles (tests/crash/)
+#   make power-test   the power-loss test at length (tests/powerloss/, docs/reliability.md)
 #   make fuzz         each libFuzzer target for FUZZ_TIME seconds (default 300)
 #   make soak         wrk against jobs-server for SOAK_SECONDS (default 300)
 #   make clean        remove the build trees and ./var
@@ -142,6 +143,29 @@ CRASH_ARGS ?=
 crash-test: build
 	$(BUILD_DIR)/tests/crash/test_crash --cycles $(CRASH_CYCLES) \
 	    --server $(BUILD_DIR)/examples/server/jobs-server $(CRASH_ARGS)
+
+# Power loss (tests/powerloss/, docs/reliability.md): the store's writes and flushes logged by
+# an LD_PRELOAD interposer, then the file images power loss could leave, each opened, verified
+# and checked against every acknowledged write. One writer thread without group commit, then
+# POWER_THREADS threads with group commit, for each seed of POWER_SEEDS. ctest runs a short one.
+POWER_OPS ?= 2000
+POWER_POINTS ?= 4000
+POWER_VARIANTS ?= 8
+POWER_THREADS ?= 8
+POWER_SEEDS ?= 1 2 3
+.PHONY: power-test
+power-test: build
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target powerloss plrec
+	mkdir -p $(BUILD_DIR)/power-test
+	set -e; for s in $(POWER_SEEDS); do \
+	    $(BUILD_DIR)/tests/powerloss/powerloss all --preload $(BUILD_DIR)/tests/powerloss/plrec.so \
+	        --dir $(BUILD_DIR)/power-test/1-$$s --ops $(POWER_OPS) --points $(POWER_POINTS) \
+	        --variants $(POWER_VARIANTS) --seed $$s; \
+	    $(BUILD_DIR)/tests/powerloss/powerloss all --preload $(BUILD_DIR)/tests/powerloss/plrec.so \
+	        --dir $(BUILD_DIR)/power-test/$(POWER_THREADS)-$$s --threads $(POWER_THREADS) --group \
+	        --ops $$(( $(POWER_OPS) / $(POWER_THREADS) )) --points $(POWER_POINTS) \
+	        --variants $(POWER_VARIANTS) --seed $$s; \
+	done
 
 # Fuzzing (fuzz/README.md): the libFuzzer targets, built with clang (ASan+UBSan) in $(FUZZ_DIR)/,
 # each run for FUZZ_TIME seconds, one after the other; prints execs, coverage and crashes per

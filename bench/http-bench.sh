@@ -187,14 +187,14 @@ new_data() {
 login() {
     local head
     head=$(curl -sS -D - -o /dev/null -X POST "http://127.0.0.1:$1/authenticate" \
-        -d "{\"username\":\"bench\",\"password\":\"$PASSWORD\"}")
+        -H 'Content-Type: application/json' -d "{\"username\":\"bench\",\"password\":\"$PASSWORD\"}")
     TOKEN=$(sed -n 's/^Set-Cookie: auth_tkt=\([0-9a-f][0-9a-f]*\);.*/\1/p' <<<"$head" | tr -d '\r')
     [[ -n $TOKEN ]] || die "login failed: $head"
 }
 
 api() { # api PORT METHOD PATH [BODY]: prints the body; fails on a status >= 400
-    curl -sS -f -X "$2" -H "Authorization: Bearer $TOKEN" ${4:+-d "$4"} \
-        "http://127.0.0.1:$1$3"
+    curl -sS -f -X "$2" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+        ${4:+-d "$4"} "http://127.0.0.1:$1$3"
 }
 
 job_count() { # job_count PORT

@@ -58,11 +58,11 @@ typedef struct jobs__lmdb {
     /* Group commit (write): writers queue their operations, and one of them, the leader, runs
      * what is queued in one transaction with one commit while the others wait for it. */
     pthread_mutex_t gc_lock;
-    pthread_cond_t gc_cv;      /* broadcast when a batch is done */
     struct jobs__op *gc_head;  /* queued, not yet taken by a leader */
     struct jobs__op **gc_tail;
     bool gc_leader;            /* a leader is running a batch */
     size_t gc_max;             /* operations per batch: 1 with JOBS_STORE_NO_GROUP_COMMIT */
+    uint64_t gc_wakeups;       /* waiters woken by finished batches (under gc_lock; tests) */
     _Atomic uint64_t writes;   /* ops committed, for jobs_store_stat */
     _Atomic uint64_t commits;  /* commits that took them */
 
@@ -85,6 +85,9 @@ struct jobs__txn {
 int jobs__lmdb_read(jobs_store *s, jobs__txn_fn fn, void *ctx);
 int jobs__lmdb_write(jobs_store *s, jobs__txn_fn fn, void *ctx);
 void jobs__lmdb_close(jobs_store *s);
+/* Waiters woken so far by finished batches: those whose op was in the batch, and the next
+ * writer to lead (tests: a commit must not wake every queued writer). */
+uint64_t jobs__lmdb_wakeups(jobs_store *s);
 int jobs__lmdb_stat(jobs_store *s, jobs_store_stat_info *out);
 int jobs__lmdb_check(jobs_store *s);                       /* check.c */
 int jobs__lmdb_backup(jobs_store *s, const char *dest);    /* backup.c */

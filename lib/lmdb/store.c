@@ -395,6 +395,9 @@ typedef struct jobs__op {
     struct jobs__op *next;   /* the queue, and then the batch */
     struct jobs__op *again;  /* the part of the batch still to run */
     char msg[512];           /* jobs_error_last() of a failure, for the caller's thread */
+    pthread_cond_t cv;       /* its caller waits here, alone: signalled when the op is done or
+                                when it is first in the queue and the lead is free */
+    bool waiting;            /* its caller is in pthread_cond_wait (under gc_lock) */
 } jobs__op;
 
 static void op_fail(jobs__op *op, int rc)
@@ -497,11 +500,12 @@ static void run_batch(jobs__lmdb *s, jobs__op *todo)
 int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
 {
     jobs__lmdb *s = store->db;
-    jobs__op op = {store, fn, ctx, 0, false, NULL, NULL, ""};
+    jobs__op op = {.store = store, .fn = fn, .ctx = ctx}; /* the rest zero */
 
     if (s->readonly)
         return jobs__error(JOBS_EREADONLY, "the store is open read-only");
 
+    pthread_cond_init(&op.cv, NULL);
     pthread_mutex_lock(&s->gc_lock);
     *s->gc_tail = &op;
     s->gc_tail = &op.next;
@@ -510,7 +514,9 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
         size_t n = 1;
 
         if (s->gc_leader) {
-            pthread_cond_wait(&s->gc_cv, &s->gc_lock);
+            op.waiting = true;
+            pthread_cond_wait(&op.cv, &s->gc_lock);
+            op.waiting = false;
             continue;
         }
         /* Lead: take up to gc_max queued ops (this one among them, as it is still queued). */
@@ -532,18 +538,40 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
         run_batch(s, batch);
 
         pthread_mutex_lock(&s->gc_lock);
-        /* Once done is set, the op belongs to its caller again: read next first. */
+        /* Once done is set, the op belongs to its caller again: read next first. Wake only
+         * the callers of this batch and the writer now first in the queue (the next leader),
+         * not every queued writer: without group commit a broadcast here woke them all at
+         * every commit, and all but one went back to sleep. */
         for (jobs__op *o = batch, *next; o; o = next) {
             next = o->next;
+            if (o->waiting) {
+                pthread_cond_signal(&o->cv);
+                s->gc_wakeups++;
+            }
             o->done = true;
         }
         s->gc_leader = false;
-        pthread_cond_broadcast(&s->gc_cv);
+        if (s->gc_head && s->gc_head->waiting) {
+            pthread_cond_signal(&s->gc_head->cv);
+            s->gc_wakeups++;
+        }
     }
     pthread_mutex_unlock(&s->gc_lock);
+    pthread_cond_destroy(&op.cv);
     if (op.rc)
         jobs__error(op.rc, "%s", op.msg);
     return op.rc;
+}
+
+uint64_t jobs__lmdb_wakeups(jobs_store *store)
+{
+    jobs__lmdb *s = store->db;
+    uint64_t n;
+
+    pthread_mutex_lock(&s->gc_lock);
+    n = s->gc_wakeups;
+    pthread_mutex_unlock(&s->gc_lock);
+    return n;
 }
 
 /* ---- the schema ------------------------------------------------------------------------- */
@@ -886,7 +914,6 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     }
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_mutex_init(&s->gc_lock, NULL);
-    pthread_cond_init(&s->gc_cv, NULL);
     s->gc_tail = &s->gc_head;
     s->gc_max = (a->flags & JOBS_STORE_NO_GROUP_COMMIT) ? 1 : GROUP_COMMIT_MAX;
 
@@ -939,7 +966,6 @@ void jobs__lmdb_close(jobs_store *store)
         mdb_env_close(s->env);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_mutex_destroy(&s->gc_lock);
-    pthread_cond_destroy(&s->gc_cv);
     pthread_rwlock_destroy(&s->map_lock);
     unregister_open(s);
     jobs__free(s);
