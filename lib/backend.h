@@ -112,6 +112,12 @@ struct jobs__backend {
                     const jobs__idem_rec *rec);
     /* Removes up to `max` entries with expires <= now, earliest first; *swept is how many. */
     int (*idem_sweep)(jobs__txn *t, int64_t now, size_t max, size_t *swept);
+
+    /* ---- optional ----------------------------------------------------------------------- */
+    /* A write like `write` for the scheduler tick, where several processes may claim due jobs
+     * of one store at once: its due_scan takes only the due jobs no other claimer holds (a SQL
+     * backend's FOR UPDATE SKIP LOCKED). NULL: the tick uses `write`. */
+    int (*write_claim)(jobs_store *s, jobs__txn_fn fn, void *ctx);
 };
 
 /* What opening a backend is given: the checked, backend-neutral options, the LMDB options

@@ -162,7 +162,8 @@ int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t
     c.now = now;
     c.limit = limit;
     c.clock = jobs__now(store);
-    rc = jobs__write(store, tick_txn, &c);
+    rc = store->be->write_claim ? store->be->write_claim(store, tick_txn, &c)
+                                : jobs__write(store, tick_txn, &c);
     if (rc == 0) {
         if (n_events)
             *n_events = c.n;

@@ -44,7 +44,10 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(QUOTA, 112, 403)                       /* a per-user quota is reached */                  \
     X(BUSY, 113, 503)                        /* every login check is taken: retry */            \
     X(STOPPING, 114, 503)                    /* the server is stopping (SIGTERM) */             \
-    X(MEDIA_TYPE, 115, 415)                  /* body's Content-Type is not JSON */
+    X(MEDIA_TYPE, 115, 415)                  /* body's Content-Type is not JSON */              \
+    X(UNAVAILABLE, SRV_LIB_FAULT_EUNAVAILABLE, 503) /* the database is unreachable */       \
+    X(NOTSUP, SRV_LIB_FAULT_ENOTSUP, 501)    /* not supported by the store's backend */         \
+    X(CONFLICT, SRV_LIB_FAULT_ECONFLICT, 503) /* writes kept conflicting: retry */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */
 #define SRV__FAULT_ENUM(name, number, status) SRV_FAULT_##name = (number),

@@ -47,7 +47,10 @@ extern "C" {
     X(ECHANGED, -23, 109, "the object has changed since the given entity tag")                   \
     X(EIDEMPOTENCY, -24, 110, "idempotency key was used with a different request")             \
     X(EREADONLY, -25, 106, "store is open read-only")                                            \
-    X(EPUBLIC, -26, 111, "public schedules cannot be changed")
+    X(EPUBLIC, -26, 111, "public schedules cannot be changed")                                   \
+    X(EUNAVAILABLE, -37, 128, "the database is unreachable")                                     \
+    X(ENOTSUP, -38, 129, "not supported by this store's backend")                                \
+    X(ECONFLICT, -39, 130, "too many conflicting concurrent writes; try again")
 
 /** Error codes. 0 (JOBS_OK) is success; every error is negative. */
 typedef enum jobs_error {
