@@ -6,6 +6,8 @@
 #                                   in DIR (no TCP); prints the store URI
 #   pg-test-cluster.sh stop DIR     stop it (immediate) and remove DIR
 #   pg-test-cluster.sh env DIR      print JOBS_TEST_STORE=<URI> for the cluster in DIR
+#   pg-test-cluster.sh pause DIR    stop the server at once (pg_ctl stop -m immediate), keep DIR
+#   pg-test-cluster.sh resume DIR   start the paused cluster in DIR again
 #   pg-test-cluster.sh run -- CMD   start a cluster in a new temporary directory, run CMD with
 #                                   JOBS_TEST_STORE set to its URI, stop and remove it on exit
 #                                   (trap), and exit with CMD's status
@@ -55,6 +57,12 @@ start() {
         return 1
     fi
     # Small and fast: no TCP, the socket in DIR, no fsync (the data is thrown away).
+    server_start "$dir" || return 1
+    uri "$dir"
+}
+
+server_start() {
+    local dir=$1
     if ! as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
             -o "-c listen_addresses='' -c unix_socket_directories='$dir' -p $PG_PORT \
                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
@@ -62,11 +70,17 @@ start() {
         cat "$dir/server.log" >&2
         return 1
     fi
-    uri "$dir"
 }
 
 cmd=${1:-}
 case $cmd in
+pause)
+    as_owner "$PG_BINDIR/pg_ctl" -D "${2:?usage: pg-test-cluster.sh pause DIR}/data" \
+        -m immediate -w stop >/dev/null
+    ;;
+resume)
+    server_start "${2:?usage: pg-test-cluster.sh resume DIR}"
+    ;;
 start)
     start "${2:?usage: pg-test-cluster.sh start DIR}"
     ;;
