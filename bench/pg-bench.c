@@ -136,6 +136,7 @@ static int ticker(const char *path, int64_t at)
 int main(int argc, char **argv)
 {
     const char *base = NULL, *procs = "1,2,4";
+    bool keep = false;
     uint64_t deep = 500000, due = 4000, creates = 2000;
     char schema[64], path[4096], text[1024];
 
@@ -145,6 +146,8 @@ int main(int argc, char **argv)
             base = argv[++i];
         else if (!strcmp(argv[i], "--deep") && i + 1 < argc)
             deep = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--keep"))
+            keep = true; /* leave the schema for a look (its name is printed) */
         else if (!strcmp(argv[i], "--creates") && i + 1 < argc)
             creates = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--due") && i + 1 < argc)
@@ -191,7 +194,7 @@ int main(int argc, char **argv)
     snprintf(text, sizeof(text),
              "WITH n AS (SELECT next FROM jobs_ids WHERE kind = 0),"
              " j AS (INSERT INTO jobs_job (id, owner, name, active, next_run, schedule, bucket, rec)"
-             " SELECT n.next + g - 1, 1, NULL, false, 0, 4, (g - 1) / 1024,"
+             " SELECT n.next + g - 1, 1, NULL, false, 0, 4, (g - 1) / 4096,"
              " decode('010001%02x04', 'hex') FROM n, generate_series(1, %llu) g RETURNING id)"
              " UPDATE jobs_ids SET next = next + (SELECT count(*) FROM j) WHERE kind = 0;"
              "INSERT INTO jobs_count VALUES (0, 1, %llu, %llu);"
@@ -280,6 +283,10 @@ int main(int argc, char **argv)
     if ((rc = jobs_store_check(s)))
         die("check", rc);
     jobs_store_close(s);
+    if (keep) {
+        printf("kept schema %s\n", schema);
+        return 0;
+    }
     snprintf(text, sizeof(text), "DROP SCHEMA %s CASCADE", schema);
     sql(base, text);
     return 0;

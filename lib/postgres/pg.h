@@ -17,7 +17,7 @@
 #define JOBS__PG_SCHEMA_VERSION 1
 
 /* Jobs per bucket of the counted page index (jobs_bucket). */
-#define JOBS__PG_BUCKET 1024
+#define JOBS__PG_BUCKET 4096
 
 /* Internal codes (never returned to callers): the transaction lost a race that a new attempt
  * resolves; the write runs its callback again from the start. */
