@@ -965,6 +965,121 @@ static void judge_targets(void)
     }
 }
 
+/* ---- cron against periodic ----------------------------------------------------------------- */
+
+/* Two libjobs stores of 1,000 active jobs each, all due at every whole minute: one on a periodic
+ * schedule of 60 s, one on cron schedules ("every minute", written six ways) in six zones. Their
+ * ticks run in the same rounds, periodic then cron, each round the best of --rounds; commits are
+ * not flushed, so the figure is the tick's own work (a flushed commit costs both the same). */
+static const char *const cron_exprs[6] = {"* * * * *", "*/1 * * * *", "0-59 * * * *",
+                                          "* 0-23 * * *", "* * * * 0-6", "* * 1-31 * *"};
+static const char *const cron_zones[6] = {"UTC", "Europe/Berlin", "America/New_York",
+                                          "Australia/Lord_Howe", "Asia/Kolkata",
+                                          "America/Sao_Paulo"};
+static int64_t cron_clock_now;
+
+static int64_t cron_clock(void *ctx)
+{
+    (void)ctx;
+    return cron_clock_now;
+}
+
+static jobs_store *cron_store(const char *name, bool cron)
+{
+    char path[4200];
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
+    jobs_store *store = NULL;
+    uint64_t stack, sched[6], id;
+    int rc;
+
+    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    opts.path = path;
+    opts.clock = cron_clock;
+    opts.lmdb = &lmdb;
+    if ((rc = jobs_store_open(&store, &opts)) ||
+        (rc = jobs_stack_create(&stack, store, 1, "bench", true)))
+        bench_fail("cron tick: %s: %s", jobs_strerror(rc), jobs_error_last());
+    for (int i = 0; i < 6; i++) {
+        jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+
+        spec.fields = JOBS_SCHEDULE_CONFIG;
+        spec.period = 60;
+        if (cron) {
+            spec.fields |= JOBS_SCHEDULE_KIND;
+            spec.kind = JOBS_SCHEDULE_CRON;
+            spec.period = 0;
+            spec.cron = cron_exprs[i];
+            spec.tz = cron_zones[i];
+        }
+        if ((rc = jobs_schedule_create(&sched[i], store, JOBS_OWNER_PUBLIC, &spec)))
+            bench_fail("cron tick: schedule: %s", jobs_error_last());
+    }
+    for (int i = 0; i < TICK_DUE; i++) {
+        jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+
+        spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+        spec.stack = stack;
+        spec.schedule = sched[cron ? i % 6 : 0];
+        spec.enabled = true;
+        if ((rc = jobs_create(&id, store, 1 + (uint64_t)(i % 100), &spec)))
+            bench_fail("cron tick: job: %s", jobs_error_last());
+    }
+    return store;
+}
+
+/* `ticks` ticks of a minute each from *now; every one must take all 1,000 jobs. */
+static double cron_ticks(jobs_store *store, int64_t *now, size_t ticks)
+{
+    double t0 = now_s();
+
+    for (size_t i = 0; i < ticks; i++) {
+        size_t n = 0;
+        int rc;
+
+        *now += 60;
+        cron_clock_now = *now;
+        if ((rc = jobs_scheduler_tick(&n, store, *now, 0, NULL, NULL)))
+            bench_fail("cron tick: %s: %s", jobs_strerror(rc), jobs_error_last());
+        if (n != TICK_DUE)
+            bench_fail("cron tick: a tick took %zu jobs, not %d", n, TICK_DUE);
+    }
+    return now_s() - t0;
+}
+
+static void measure_cron_tick(void)
+{
+    const int64_t t0 = 1798761600; /* 2027-01-01T00:00:00Z, a whole minute */
+    int64_t now[2] = {t0, t0};
+    jobs_store *st[2];
+    double best[2] = {1e9, 1e9};
+    size_t ticks;
+
+    progress("cron against periodic: 1,000 due jobs each\n");
+    cron_clock_now = t0;
+    st[0] = cron_store("tick-periodic", false);
+    st[1] = cron_store("tick-cron", true);
+    ticks = (size_t)ceil(run.cfg.min_time / fmax(cron_ticks(st[0], &now[0], 1), 1e-9));
+    cron_ticks(st[1], &now[1], 1);
+    ticks = ticks < 1 ? 1 : ticks > run.cfg.tick_max ? run.cfg.tick_max : ticks;
+    for (int round = 0; round < run.cfg.rounds; round++)
+        for (int k = 0; k < 2; k++)
+            best[k] = fmin(best[k], cron_ticks(st[k], &now[k], ticks) / (double)ticks);
+    jobs_store_close(st[0]);
+    jobs_store_close(st[1]);
+    printf("\ntick of 1,000 due jobs (libjobs, commits not flushed): periodic %.0f us, cron %.0f "
+           "us (six zones), cron/periodic %.2f\n", best[0] * 1e6, best[1] * 1e6,
+           best[1] / best[0]);
+    fflush(stdout);
+    if (run.cfg.targets) {
+        target_result *t = add_target("tick of 1,000 due cron jobs / 1,000 due periodic (libjobs)",
+                                      best[1] / best[0], 2.0, true);
+        snprintf(t->note, sizeof(t->note), "periodic %.0f us, cron %.0f us per tick",
+                 best[0] * 1e6, best[1] * 1e6);
+    }
+}
+
 static void print_targets(void)
 {
     printf("\nTargets (issue 4), ratios from this run:\n");
@@ -1286,6 +1401,7 @@ int main(int argc, char **argv)
         if (run.ref_n)
             engine_ops[e]->close(run.ref[e]);
     }
+    measure_cron_tick();
     remove_tmp();
 
     if (run.cfg.targets) {

@@ -110,13 +110,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     lmdb.max_map_size = (size_t)1 << 30;
     o.lmdb = &lmdb;
     FUZZ_CHECK(jobs_store_open(&app.store, &o) == 0);
-    /* One user in the user file (one Argon2id hash, here only); user 2 exists only as an
+    /* One user in the store (one Argon2id hash, here only); user 2 exists only as an
      * owner id with a session, which is all the routes other than /authenticate look at. */
-    FUZZ_CHECK(srv_users_open(&app.users, dir) == 0);
+    FUZZ_CHECK(srv_users_open(&app.users, app.store, dir) == 0);
     FUZZ_CHECK(srv_users_add(app.users, &user_id[0], "fuzz", "fuzz@example.org",
                              "fuzz-password") == 0);
     user_id[1] = user_id[0] + 1;
-    FUZZ_CHECK((app.sessions = srv_sessions_new(SRV_SESSIONS_PER_USER)) != NULL);
+    FUZZ_CHECK((app.sessions = srv_sessions_new(app.store, SRV_SESSIONS_PER_USER)) != NULL);
     FUZZ_CHECK((app.metrics = srv_metrics_new()) != NULL);
     app.session_ttl = SRV_SESSION_TTL;
     ensure_sessions();

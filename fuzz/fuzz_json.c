@@ -71,11 +71,28 @@ static void check_job(const jobs_json_job_body *b, bool create)
 static void check_schedule(const jobs_json_schedule_body *b, bool create)
 {
     const jobs_schedule_spec *s = &b->spec;
-    unsigned all = JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG;
+    unsigned all = JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG |
+                   JOBS_SCHEDULE_KIND;
 
     FUZZ_CHECK((s->fields & ~all) == 0);
     FUZZ_CHECK(!create || (s->fields & JOBS_SCHEDULE_CONFIG));
     FUZZ_CHECK((s->fields & JOBS_SCHEDULE_ONCE) || !s->once);
+    /* The kind is set by a cron config, or by an update's once: false with a period. */
+    if (s->fields & JOBS_SCHEDULE_KIND) {
+        FUZZ_CHECK(s->fields & JOBS_SCHEDULE_CONFIG);
+        FUZZ_CHECK(s->kind == JOBS_SCHEDULE_CRON ||
+                   (s->kind == JOBS_SCHEDULE_PERIODIC && !create && s->period != 0 &&
+                    (s->fields & JOBS_SCHEDULE_ONCE) && !s->once));
+    }
+    if (s->cron) {
+        FUZZ_CHECK((s->fields & JOBS_SCHEDULE_KIND) && s->kind == JOBS_SCHEDULE_CRON);
+        FUZZ_CHECK(s->cron == b->cron && strlen(b->cron) <= JOBS_CRON_MAX);
+        FUZZ_CHECK(s->period == 0 && s->timestamp == 0 && !s->once);
+        FUZZ_CHECK(!s->tz || (s->tz == b->tz && strlen(b->tz) <= JOBS_TZ_MAX));
+        check_name(s->name, b->name, s->fields & JOBS_SCHEDULE_NAME);
+        return;
+    }
+    FUZZ_CHECK(s->tz == NULL && !((s->fields & JOBS_SCHEDULE_KIND) && s->kind != JOBS_SCHEDULE_PERIODIC));
     if (s->fields & JOBS_SCHEDULE_CONFIG) {
         /* Exactly one of the two, in its range. */
         FUZZ_CHECK((s->period != 0) != (s->timestamp != 0));
@@ -101,8 +118,16 @@ static bool same_job(const jobs_json_job_body *a, const jobs_json_job_body *b)
 
 static bool same_schedule(const jobs_json_schedule_body *a, const jobs_json_schedule_body *b)
 {
-    return a->spec.fields == b->spec.fields && a->spec.once == b->spec.once &&
-           a->spec.period == b->spec.period && a->spec.timestamp == b->spec.timestamp &&
+    /* An update's once: false with a period adds the periodic kind; nothing else differs. */
+    unsigned kind = JOBS_SCHEDULE_KIND;
+    bool a_cron = a->spec.cron != NULL, b_cron = b->spec.cron != NULL;
+
+    return (a->spec.fields & ~kind) == (b->spec.fields & ~kind) && a_cron == b_cron &&
+           a->spec.once == b->spec.once && a->spec.period == b->spec.period &&
+           a->spec.timestamp == b->spec.timestamp &&
+           (!a_cron || (strcmp(a->spec.cron, b->spec.cron) == 0 &&
+                        (a->spec.tz == NULL) == (b->spec.tz == NULL) &&
+                        (!a->spec.tz || strcmp(a->spec.tz, b->spec.tz) == 0))) &&
            (a->spec.name == NULL) == (b->spec.name == NULL) && strcmp(a->name, b->name) == 0;
 }
 
@@ -168,10 +193,15 @@ static void round_trip_schedule(const jobs_json_schedule_body *b)
     if (b->spec.fields & JOBS_SCHEDULE_ONCE)
         cJSON_AddBoolToObject(o, "once", b->spec.once);
     FUZZ_CHECK((config = cJSON_AddObjectToObject(o, "config")) != NULL);
-    if (b->spec.period)
+    if (b->spec.cron) {
+        FUZZ_CHECK(cJSON_AddStringToObject(config, "cron", b->spec.cron) != NULL);
+        if (b->spec.tz)
+            FUZZ_CHECK(cJSON_AddStringToObject(config, "tz", b->spec.tz) != NULL);
+    } else if (b->spec.period) {
         add_integer(config, "period", (uint64_t)b->spec.period);
-    else
+    } else {
         add_integer(config, "timestamp", (uint64_t)b->spec.timestamp);
+    }
     text = print(o, &len);
     FUZZ_CHECK(jobs_json_decode_schedule_create(&again, text, len) == 0);
     FUZZ_CHECK(same_schedule(b, &again));

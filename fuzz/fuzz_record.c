@@ -53,7 +53,18 @@ static bool same_job(const jobs__job_rec *a, const jobs__job_rec *b)
 static bool same_schedule(const jobs__schedule_rec *a, const jobs__schedule_rec *b)
 {
     return a->owner == b->owner && a->once == b->once && a->value == b->value &&
-           same_name(a->name, a->name_len, b->name, b->name_len);
+           same_name(a->name, a->name_len, b->name, b->name_len) &&
+           same_name(a->cron, a->cron_len, b->cron, b->cron_len) &&
+           same_name(a->tz, a->tz_len, b->tz, b->tz_len);
+}
+
+/* A decoded cron string: inside the bytes, 1..max long. */
+static void check_cron_string(const char *s, size_t len, size_t max, const void *lo, size_t size)
+{
+    const char *b = lo;
+
+    FUZZ_CHECK(s != NULL && len >= 1 && len <= max);
+    FUZZ_CHECK(s >= b && len <= size && s <= b + size - len);
 }
 
 static bool same_stack(const jobs__stack_rec *a, const jobs__stack_rec *b)
@@ -91,7 +102,15 @@ static void decode_schedule(const uint8_t *data, size_t size)
     if (jobs__schedule_decode(&r, data, size) != 0)
         return;
     FUZZ_CHECK(r.owner <= JOBS_ID_MAX); /* 0: a public schedule */
-    FUZZ_CHECK(r.once ? r.value > 0 : r.value >= JOBS_PERIOD_MIN && r.value <= JOBS_PERIOD_MAX);
+    if (r.cron) { /* cron: never once, no value, both strings */
+        FUZZ_CHECK(!r.once && r.value == 0);
+        check_cron_string(r.cron, r.cron_len, JOBS_CRON_MAX, data, size);
+        check_cron_string(r.tz, r.tz_len, JOBS_TZ_MAX, data, size);
+    } else {
+        FUZZ_CHECK(r.tz == NULL && r.cron_len == 0 && r.tz_len == 0);
+        FUZZ_CHECK(r.once ? r.value > 0
+                          : r.value >= JOBS_PERIOD_MIN && r.value <= JOBS_PERIOD_MAX);
+    }
     check_name(r.name, r.name_len, data, size);
     FUZZ_CHECK(size <= JOBS__RECORD_MAX);
     n = jobs__schedule_encode(buf, &r);
@@ -187,6 +206,26 @@ static void encode_records(const uint8_t *data, size_t size)
     sc.value = sc.once ? (int64_t)(v % (uint64_t)INT64_MAX) + 1
                        : JOBS_PERIOD_MIN + (int64_t)(v % (JOBS_PERIOD_MAX - JOBS_PERIOD_MIN + 1));
     take_name(&s, &sc.name, &sc.name_len);
+    n = jobs__schedule_encode(buf, &sc);
+    FUZZ_CHECK(n >= 2 && n <= JOBS__RECORD_MAX);
+    FUZZ_CHECK(jobs__schedule_decode(&sc2, buf, n) == 0 && same_schedule(&sc, &sc2));
+
+    /* The same schedule as a cron one: an expression and a zone of the input's choosing, at
+     * their longest too, with the name. */
+    static const char *const exprs[] = {"30 2 * * *", "*/15 1-3 * * *", "@daily",
+                                        "0 9 * * mon-fri", "0\t9 1 jan *"};
+    static const char *const zones[] = {"UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires",
+                                        "Etc/GMT+5"};
+    static char long_expr[JOBS_CRON_MAX], long_zone[JOBS_TZ_MAX];
+    uint64_t pick = v;
+    memset(long_expr, '*', sizeof long_expr);
+    memset(long_zone, 'Z', sizeof long_zone);
+    sc.once = false;
+    sc.value = 0;
+    sc.cron = (pick & 7) < 5 ? exprs[pick & 7] : long_expr;
+    sc.cron_len = (pick & 7) < 5 ? strlen(sc.cron) : sizeof long_expr;
+    sc.tz = ((pick >> 3) & 7) < 4 ? zones[(pick >> 3) & 7] : long_zone;
+    sc.tz_len = ((pick >> 3) & 7) < 4 ? strlen(sc.tz) : sizeof long_zone;
     n = jobs__schedule_encode(buf, &sc);
     FUZZ_CHECK(n >= 2 && n <= JOBS__RECORD_MAX);
     FUZZ_CHECK(jobs__schedule_decode(&sc2, buf, n) == 0 && same_schedule(&sc, &sc2));

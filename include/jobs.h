@@ -19,5 +19,6 @@
 #include "jobs/stack.h"
 #include "jobs/scheduler.h"
 #include "jobs/json.h"
+#include "jobs/kv.h"
 
 #endif

@@ -113,12 +113,39 @@ struct jobs__backend {
     /* Removes up to `max` entries with expires <= now, earliest first; *swept is how many. */
     int (*idem_sweep)(jobs__txn *t, int64_t now, size_t max, size_t *swept);
 
+    /* ---- namespaced records (jobs_kv_*, lib/kv.c) --------------------------------------- */
+    /* Bytes under (namespace, key), nothing more: the rules check sizes (namespace 1..64
+     * bytes, not NUL-terminated here, key 1..JOBS_KV_KEY_MAX, value 0..JOBS_KV_VALUE_MAX) and
+     * keep the id counters as records of namespace JOBS__KV_IDS. Keys of a namespace sort as
+     * unsigned bytes, the shorter first on a tie (a SQL backend: bytea with C collation). */
+    /* Copies min(length, size) bytes of the value into `buf`; *len is its length: 0 or
+     * JOBS_ENOTFOUND. */
+    int (*kv_get)(jobs__txn *t, const char *ns, size_t ns_len, const void *key, size_t key_len,
+                  void *buf, size_t size, size_t *len);
+    /* Sets the value, replacing any. */
+    int (*kv_put)(jobs__txn *t, const char *ns, size_t ns_len, const void *key, size_t key_len,
+                  const void *value, size_t value_len);
+    /* Removes the record: 0 or JOBS_ENOTFOUND. */
+    int (*kv_del)(jobs__txn *t, const char *ns, size_t ns_len, const void *key, size_t key_len);
+    /* Calls `fn` for the namespace's records with key >= `from` (from_len 0: all) in key order,
+     * at most `limit` (0: no limit); stops with 0 when `fn` returns > 0, with its code when < 0.
+     * `fn` does not write in the transaction. */
+    int (*kv_scan)(jobs__txn *t, const char *ns, size_t ns_len, const void *from, size_t from_len,
+                   size_t limit, jobs_kv_scan_fn fn, void *ctx);
     /* ---- optional ----------------------------------------------------------------------- */
     /* A write like `write` for the scheduler tick, where several processes may claim due jobs
      * of one store at once: its due_scan takes only the due jobs no other claimer holds (a SQL
      * backend's FOR UPDATE SKIP LOCKED). NULL: the tick uses `write`. */
     int (*write_claim)(jobs_store *s, jobs__txn_fn fn, void *ctx);
 };
+
+/* The namespace of the namespaces' id counters: key the namespace's name, value the next id to
+ * give as a big-endian u64. '#' keeps callers out of it (jobs__kv_ns_valid). */
+#define JOBS__KV_IDS "#ids"
+
+/* Whether ns[0..len) is a namespace a caller may name: 1..JOBS_KV_NAMESPACE_MAX of
+ * a-z 0-9 . _ - (lib/kv.c; the LMDB verifier uses it too). */
+bool jobs__kv_ns_valid(const char *ns, size_t len);
 
 /* What opening a backend is given: the checked, backend-neutral options, the LMDB options
  * (defaults when the caller gave none), and the rules' first contents of a new store. */

@@ -7,8 +7,10 @@ enum {
     REC_V1 = 1,
     F_ACTIVE = 1u << 0,  /* job: do_run; schedule: once; stack: public */
     F_DELETE = 1u << 1,  /* job: do_del */
-    F_NAME = 1u << 2     /* a name follows */
+    F_NAME = 1u << 2,    /* a name follows */
+    F_CRON = 1u << 3     /* schedule: cron; no value, and the expression and zone follow */
 };
+
 
 typedef struct reader {
     const unsigned char *p, *end;
@@ -89,6 +91,32 @@ static void get_name(reader *r, const char **name, size_t *len)
     r->p += n;
 }
 
+/* A cron string: 1..max bytes of printable ASCII (tab too, in an expression; the zone's
+ * characters as lib/cron.c allows them). Whether it parses is the verifier's question. */
+static void get_cron_str(reader *r, const char **s, size_t *len, size_t max, bool zone)
+{
+    uint64_t n = get_varint(r);
+
+    if (r->bad || n == 0 || n > max || n > (uint64_t)(r->end - r->p)) {
+        r->bad = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = r->p[i];
+        bool ok = zone ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                             (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '+' ||
+                             c == '-'
+                       : (c >= 0x20 && c < 0x7f) || c == '\t';
+        if (!ok) {
+            r->bad = 1;
+            return;
+        }
+    }
+    *s = (const char *)r->p;
+    *len = (size_t)n;
+    r->p += n;
+}
+
 static int finish(reader *r, const char *what)
 {
     if (r->bad || r->p != r->end)
@@ -151,30 +179,46 @@ size_t jobs__schedule_encode(unsigned char *buf, const jobs__schedule_rec *rec)
     unsigned char *p = buf;
 
     *p++ = REC_V1;
-    *p++ = (unsigned char)((rec->once ? F_ACTIVE : 0) | (rec->name ? F_NAME : 0));
+    *p++ = (unsigned char)((rec->once ? F_ACTIVE : 0) | (rec->name ? F_NAME : 0) |
+                           (rec->cron ? F_CRON : 0));
     p = put_varint(p, rec->owner);
-    p = put_varint(p, zigzag(rec->value));
+    if (!rec->cron)
+        p = put_varint(p, zigzag(rec->value));
     if (rec->name)
         p = put_name(p, rec->name, rec->name_len);
+    if (rec->cron) {
+        p = put_name(p, rec->cron, rec->cron_len);
+        p = put_name(p, rec->tz, rec->tz_len);
+    }
     return (size_t)(p - buf);
 }
 
 int jobs__schedule_decode(jobs__schedule_rec *rec, const void *data, size_t len)
 {
     reader r;
-    unsigned flags = start(&r, data, len, F_ACTIVE | F_NAME);
+    unsigned flags = start(&r, data, len, F_ACTIVE | F_NAME | F_CRON);
 
     memset(rec, 0, sizeof(*rec));
     rec->once = flags & F_ACTIVE;
+    if ((flags & F_CRON) && rec->once)
+        r.bad = 1; /* a cron schedule is never one-time */
     rec->owner = get_varint(&r); /* 0 is the public owner */
     if (rec->owner > JOBS_ID_MAX)
         r.bad = 1;
-    rec->value = unzigzag(get_varint(&r));
-    if (rec->once ? rec->value <= 0
-                  : (rec->value < JOBS_PERIOD_MIN || rec->value > JOBS_PERIOD_MAX))
-        r.bad = 1;
+    if (!(flags & F_CRON)) {
+        rec->value = unzigzag(get_varint(&r));
+        if (rec->once ? rec->value <= 0
+                      : (rec->value < JOBS_PERIOD_MIN || rec->value > JOBS_PERIOD_MAX))
+            r.bad = 1;
+    }
     if (flags & F_NAME)
         get_name(&r, &rec->name, &rec->name_len);
+    if (flags & F_CRON) {
+        get_cron_str(&r, &rec->cron, &rec->cron_len, JOBS_CRON_MAX, false);
+        get_cron_str(&r, &rec->tz, &rec->tz_len, JOBS_TZ_MAX, true);
+        if (r.bad)
+            rec->cron = rec->tz = NULL;
+    }
     return finish(&r, "schedule");
 }
 

@@ -13,8 +13,10 @@
 
 /* Decoded records point into the decoded bytes (names are not NUL-terminated). */
 
-/* Largest encoded record: version, flags, four 10-byte varints, a length and a 255-byte name. */
-#define JOBS__RECORD_MAX 320
+/* Largest encoded record: version, flags, four 10-byte varints, a length and a 255-byte name
+ * (a job); or a cron schedule's version, flags, owner, name, expression (2 + 255 bytes) and
+ * zone (1 + 64 bytes), 590 bytes. */
+#define JOBS__RECORD_MAX 640
 
 /* Encoders write at most JOBS__RECORD_MAX bytes to `buf` and return the length. */
 size_t jobs__job_encode(unsigned char *buf, const jobs__job_rec *rec);

@@ -19,12 +19,25 @@ static int job_visible(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t i
     return rc;
 }
 
-/* The first run of a job activated at `now` (saturating: no overflow for any clock). */
-static int64_t first_run(const jobs__schedule_rec *sc, int64_t now)
+/* The first run of a job activated at `now`: a one-time schedule's timestamp, else the first
+ * slot strictly after now (periodic: saturating, no overflow for any clock). */
+static int first_run(int64_t *out, const jobs__schedule_rec *sc, int64_t now)
 {
-    if (sc->once)
-        return sc->value;
-    return now > INT64_MAX - sc->value ? INT64_MAX : now + sc->value;
+    int rc;
+
+    if (sc->once) {
+        *out = sc->value;
+        return 0;
+    }
+    rc = jobs__schedule_next(out, sc, now, now);
+    if (rc == JOBS_ENOTFOUND && !sc->cron) {
+        *out = INT64_MAX;
+        return 0;
+    }
+    if (rc == JOBS_ENOTFOUND || rc == JOBS_ERANGE)
+        return jobs__error(JOBS_ECONFIG, "the cron schedule has no run after %lld",
+                           (long long)now);
+    return rc;
 }
 
 /* Refuses a name another job of the owner holds. */
@@ -260,11 +273,13 @@ static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
         return rc;
     if (name && (rc = name_free(s, txn, c->owner, name, c->name_len, 0)))
         return rc;
+    int64_t next_run = 0;
+    if (enabled && (rc = first_run(&next_run, &sched, c->now)))
+        return rc;
     if ((rc = s->be->next_id(txn, JOBS__JOB, &c->id)))
         return rc;
 
-    jobs__job_rec rec = {c->owner, sp->stack, sp->schedule,
-                         enabled ? first_run(&sched, c->now) : 0,
+    jobs__job_rec rec = {c->owner, sp->stack, sp->schedule, next_run,
                          enabled, false, name, c->name_len};
     if ((rc = s->be->job_insert(txn, c->id, &rec)))
         return rc;
@@ -358,7 +373,8 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
         if (rec.schedule == old.schedule &&
             (rc = jobs__schedule_usable(s, txn, c->owner, rec.schedule, &sched)))
             return rc;
-        rec.next_run = first_run(&sched, c->now);
+        if ((rc = first_run(&rec.next_run, &sched, c->now)))
+            return rc;
     }
     if (!rec.do_run)
         rec.next_run = 0;

@@ -200,7 +200,12 @@ static void put_schedule(jbuf *b, const jobs_schedule *s)
     jb_str(b, s->name);
     jb_lit(b, ",\"once\":");
     jb_bool(b, s->once);
-    if (s->once) {
+    if (s->kind == JOBS_SCHEDULE_CRON && s->cron) {
+        jb_lit(b, ",\"config\":{\"cron\":");
+        jb_str(b, s->cron);
+        jb_lit(b, ",\"tz\":");
+        jb_str(b, s->tz ? s->tz : "UTC");
+    } else if (s->once) {
         jb_lit(b, ",\"config\":{\"timestamp\":");
         jb_i64(b, s->timestamp);
     } else {
@@ -1155,32 +1160,61 @@ int jobs_json_decode_job_update(jobs_json_job_body *out, const char *body, size_
     return decode_job(out, body, len, false);
 }
 
-/* `config`: an object with exactly one key, the one `once` asks for when it is known (given,
- * or defaulted on create). Everything wrong with it is JOBS_ECONFIG. */
-static int decode_config(jobs_json_schedule_body *b, const cJSON *root, const cJSON *cfg,
-                         const char *body, size_t len, bool once_known)
+/* A cron config's string into dst (max + 1 bytes). Anything wrong is JOBS_ECONFIG; whether the
+ * expression parses and the zone exists is the library's check, with its own detail. */
+static int get_cron_string(char *dst, const cJSON *it, const char *key, size_t max)
 {
-    static const char *const keys[] = {"period", "timestamp"};
+    size_t n;
+
+    if (!cJSON_IsString(it) || !it->valuestring)
+        return jobs__error(JOBS_ECONFIG, "'%s' in 'config' must be a string (got %s)", key,
+                           type_name(it));
+    n = strlen(it->valuestring);
+    if (n > max)
+        return jobs__error(JOBS_ECONFIG, strcmp(key, "cron") == 0
+                                             ? "cron: the expression is %zu bytes long; at most %zu"
+                                             : "tz: the zone name is %zu bytes long; at most %zu",
+                           n, max);
+    memcpy(dst, it->valuestring, n + 1);
+    return 0;
+}
+
+/* `config`: an object with exactly one of `period`, `timestamp` and `cron` (with `tz`), the
+ * one `once` asks for when it is known (given, or defaulted on create). Everything wrong with
+ * it is JOBS_ECONFIG. */
+static int decode_config(jobs_json_schedule_body *b, const cJSON *root, const cJSON *cfg,
+                         const char *body, size_t len, bool once_known, bool once_given)
+{
+    static const char *const keys[] = {"period", "timestamp", "cron", "tz"};
     static const int_rule period = {"period", JOBS_PERIOD_MIN, JOBS_PERIOD_MAX, "60..31536000",
                                     JOBS_ECONFIG, " in 'config'"};
     static const int_rule timestamp = {"timestamp", 1, JOBS_ID_MAX, "1..2^53-1", JOBS_ECONFIG,
                                        " in 'config'"};
-    const cJSON *found[2];
+    const cJSON *found[4];
     uint64_t v;
     int rc;
 
     if (!cJSON_IsObject(cfg))
         return jobs__error(JOBS_ECONFIG, "'config' must be an object (got %s)", type_name(cfg));
-    if ((rc = collect(cfg, keys, 2, found, JOBS_ECONFIG, " in 'config'")))
+    if ((rc = collect(cfg, keys, 4, found, JOBS_ECONFIG, " in 'config'")))
         return rc;
-    if (!found[0] && !found[1])
-        return jobs__error(JOBS_ECONFIG, "'config' must hold 'period' or 'timestamp'");
-    if (found[0] && found[1])
-        return jobs__error(JOBS_ECONFIG, "'config' must hold only one of 'period' and "
-                           "'timestamp'");
+    if (!found[0] && !found[1] && !found[2])
+        return jobs__error(JOBS_ECONFIG, found[3] ? "'tz' in 'config' needs 'cron'"
+                                                  : "'config' must hold 'period', 'timestamp' "
+                                                    "or 'cron'");
+    if (!!found[0] + !!found[1] + !!found[2] > 1)
+        return jobs__error(JOBS_ECONFIG, "'config' must hold only one of 'period', 'timestamp' "
+                           "and 'cron' ('%s' and '%s' are exclusive)",
+                           found[0] ? "period" : "timestamp", found[2] ? "cron" : "timestamp");
+    if (found[3] && !found[2])
+        return jobs__error(JOBS_ECONFIG, "'tz' in 'config' belongs to a cron schedule, not "
+                           "with '%s'", found[0] ? "period" : "timestamp");
     if (once_known && b->spec.once && found[0])
         return jobs__error(JOBS_ECONFIG, "a one-time schedule's config is {\"timestamp\": N}, "
                            "not 'period'");
+    if (once_known && b->spec.once && found[2])
+        return jobs__error(JOBS_ECONFIG, "a cron schedule is never one-time: 'once' must be "
+                           "false");
     if (once_known && !b->spec.once && found[1])
         return jobs__error(JOBS_ECONFIG, "a periodic schedule's config is {\"period\": N}, not "
                            "'timestamp' (set \"once\": true for a one-time schedule)");
@@ -1188,10 +1222,23 @@ static int decode_config(jobs_json_schedule_body *b, const cJSON *root, const cJ
         if ((rc = get_integer(&v, root, found[0], body, len, &period)))
             return rc;
         b->spec.period = (int64_t)v;
-    } else {
+        if (once_given) { /* PUT {"once": false, "config": {"period": N}}: periodic, even from
+                             cron */
+            b->spec.fields |= JOBS_SCHEDULE_KIND;
+            b->spec.kind = JOBS_SCHEDULE_PERIODIC;
+        }
+    } else if (found[1]) {
         if ((rc = get_integer(&v, root, found[1], body, len, &timestamp)))
             return rc;
         b->spec.timestamp = (int64_t)v;
+    } else {
+        if ((rc = get_cron_string(b->cron, found[2], "cron", JOBS_CRON_MAX)) ||
+            (found[3] && (rc = get_cron_string(b->tz, found[3], "tz", JOBS_TZ_MAX))))
+            return rc;
+        b->spec.fields |= JOBS_SCHEDULE_KIND;
+        b->spec.kind = JOBS_SCHEDULE_CRON;
+        b->spec.cron = b->cron;
+        b->spec.tz = found[3] ? b->tz : NULL;
     }
     b->spec.fields |= JOBS_SCHEDULE_CONFIG;
     return 0;
@@ -1227,10 +1274,13 @@ static int decode_schedule(jobs_json_schedule_body *out, const char *body, size_
             goto done;
         b.spec.fields |= JOBS_SCHEDULE_ONCE;
     }
-    if (found[2] && (rc = decode_config(&b, root, found[2], body, len, create || found[1])))
+    if (found[2] && (rc = decode_config(&b, root, found[2], body, len, create || found[1],
+                                        !create && found[1])))
         goto done;
     *out = b;
     out->spec.name = b.spec.name ? out->name : NULL;
+    out->spec.cron = b.spec.cron ? out->cron : NULL;
+    out->spec.tz = b.spec.tz ? out->tz : NULL;
 done:
     cJSON_Delete(root);
     return rc;

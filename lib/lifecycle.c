@@ -180,8 +180,11 @@ int jobs_store_stat(jobs_store_stat_info *out, jobs_store *store)
         return rc;
     st.version = out->version;
     st.backend = store->be->name;
-    /* Version 1 is the whole struct; a later version fills only what the caller's has. */
-    *out = st;
+    /* Each version fills only what the caller's struct has. */
+    if (out->version == 1)
+        memcpy(out, &st, offsetof(jobs_store_stat_info, records));
+    else
+        *out = st;
     return 0;
 }
 

@@ -28,6 +28,12 @@ typedef struct jobs__schedule_rec {
     int64_t value; /* period when !once, timestamp when once */
     const char *name;
     size_t name_len;
+    /* A cron schedule (never `once`; `value` is 0): the expression and the zone name as given,
+     * neither NUL-terminated (docs/schedules.md). `cron` is NULL for the other kinds. */
+    const char *cron;
+    size_t cron_len;
+    const char *tz;
+    size_t tz_len;
 } jobs__schedule_rec;
 
 typedef struct jobs__stack_rec {

@@ -16,6 +16,21 @@ int jobs__schedules_seed(jobs_store *s, jobs__txn *txn);
 int jobs__schedule_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
                           jobs__schedule_rec *rec);
 
+/* The compiled form of a cron schedule's record (its expression parsed, its zone copied; the
+ * zone is checked when a next run is computed): 0 or JOBS_ECONFIG with the parser's detail. */
+struct jobs__cron;
+int jobs__schedule_cron(struct jobs__cron *out, const jobs__schedule_rec *rec);
+
+/* The next slot of a job on schedule `sc`: the first slot strictly after t, for a job whose
+ * slots are counted from `anchor` (a slot it had, or the instant it was activated; t < anchor
+ * counts as anchor). Periodic: anchor + k * period; cron: the first matching minute (the
+ * daylight-saving rules of docs/schedules.md). So the tick passes (slot, now) and missed slots
+ * coalesce; activation passes (now, now). The one place a next slot is computed.
+ * 0; JOBS_ENOTFOUND when there is none (one-time schedules; past the largest time); for cron,
+ * JOBS_ECONFIG when the stored expression or zone no longer parses or loads, JOBS_ERANGE for
+ * t outside 1970-9999, JOBS_ENOMEM. */
+int jobs__schedule_next(int64_t *next, const jobs__schedule_rec *sc, int64_t anchor, int64_t t);
+
 /* A stack `owner` may use (public or own): 0, or JOBS_ESTACK. */
 int jobs__stack_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id);
 

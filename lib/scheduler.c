@@ -2,6 +2,7 @@
  * them, so that each slot runs at most once whoever ticks. */
 #include <limits.h>
 
+#include "cron.h"
 #include "rules.h"
 
 typedef struct due {
@@ -36,6 +37,21 @@ static bool next_slot(int64_t *next, int64_t slot, int64_t period, int64_t now)
         return false;
     *next = (int64_t)((uint64_t)slot + add);
     return true;
+}
+
+int jobs__schedule_next(int64_t *next, const jobs__schedule_rec *sc, int64_t anchor, int64_t t)
+{
+    if (t < anchor)
+        t = anchor;
+    if (sc->cron) {
+        jobs__cron c;
+        int rc = jobs__schedule_cron(&c, sc);
+
+        return rc ? rc : jobs__cron_next(next, &c, t);
+    }
+    if (sc->once)
+        return JOBS_ENOTFOUND;
+    return next_slot(next, anchor, sc->value, t) ? 0 : JOBS_ENOTFOUND;
 }
 
 static int grow(void **buf, size_t *cap, size_t need, size_t elem)
@@ -136,9 +152,13 @@ static int tick_txn(jobs_store *s, jobs__txn *txn, void *arg)
             (rc = record_event(c, i, JOBS_EVENT_RUN, &rec)))
             return rc == JOBS_ESCHEDULE ? JOBS_ECORRUPT : rc;
         next = rec;
-        /* A one-time job is done; so is a periodic one whose next slot cannot be represented
-         * (it could never be told apart from this one). */
-        if (sched.once || !next_slot(&next.next_run, rec.next_run, sched.value, c->now)) {
+        /* A one-time job is done; so is one whose next slot cannot be represented (it could
+         * never be told apart from this one), and a cron job whose stored expression or zone
+         * no longer parses or loads (the verifier reports it; the tick goes on). */
+        rc = jobs__schedule_next(&next.next_run, &sched, rec.next_run, c->now);
+        if (rc == JOBS_ENOMEM)
+            return rc;
+        if (rc) {
             next.do_run = false;
             next.next_run = 0;
         }

@@ -1,6 +1,7 @@
 /* Schedules: the config rules, visibility (public or own), and the in-use rule. */
 #include <stddef.h>
 
+#include "cron.h"
 #include "idempotency.h"
 #include "page.h"
 #include "rules.h"
@@ -24,6 +25,102 @@ static int check_config(bool once, int64_t value)
     return 0;
 }
 
+int jobs__schedule_cron(jobs__cron *out, const jobs__schedule_rec *rec)
+{
+    char expr[JOBS_CRON_MAX + 1];
+
+    if (!rec->cron || rec->cron_len > JOBS_CRON_MAX || rec->tz_len > JOBS_TZ_MAX)
+        return jobs__error(JOBS_ECONFIG, "not a cron schedule");
+    memcpy(expr, rec->cron, rec->cron_len);
+    expr[rec->cron_len] = '\0';
+    int rc = jobs__cron_parse(out, expr);
+    if (rc)
+        return rc;
+    memcpy(out->zone, rec->tz, rec->tz_len);
+    out->zone[rec->tz_len] = '\0';
+    return 0;
+}
+
+/* A cron config as given (tz NULL: "UTC"): the library's own checks, with their details. */
+static int check_cron(const char *cron, const char *tz, size_t *cron_len, size_t *tz_len)
+{
+    jobs__cron c;
+    int rc;
+
+    if (!cron)
+        return jobs__error(JOBS_ECONFIG, "a cron schedule's config needs 'cron', the expression");
+    if (!tz)
+        tz = "UTC";
+    if ((rc = jobs__cron_compile(&c, cron, tz)))
+        return rc;
+    *cron_len = strlen(cron);
+    *tz_len = strlen(tz);
+    return 0;
+}
+
+/* The kind a spec asks for, given the current one (create: periodic). */
+static int spec_kind(const jobs_schedule_spec *sp, jobs_schedule_kind cur,
+                     jobs_schedule_kind *kind)
+{
+    if (sp->fields & JOBS_SCHEDULE_KIND) {
+        if (sp->kind != JOBS_SCHEDULE_PERIODIC && sp->kind != JOBS_SCHEDULE_ONE_TIME &&
+            sp->kind != JOBS_SCHEDULE_CRON)
+            return jobs__error(JOBS_EINVAL, "unknown schedule kind %d", (int)sp->kind);
+        if ((sp->fields & JOBS_SCHEDULE_ONCE) && sp->once != (sp->kind == JOBS_SCHEDULE_ONE_TIME))
+            return jobs__error(JOBS_ECONFIG, sp->kind == JOBS_SCHEDULE_CRON
+                                                 ? "a cron schedule is never one-time: 'once' "
+                                                   "must be false"
+                                                 : "'once' disagrees with the schedule's kind");
+        *kind = sp->kind;
+    } else if (sp->fields & JOBS_SCHEDULE_ONCE) {
+        *kind = sp->once ? JOBS_SCHEDULE_ONE_TIME
+                         : cur == JOBS_SCHEDULE_CRON ? cur : JOBS_SCHEDULE_PERIODIC;
+    } else {
+        *kind = cur;
+    }
+    return 0;
+}
+
+static jobs_schedule_kind rec_kind(const jobs__schedule_rec *rec)
+{
+    return rec->cron ? JOBS_SCHEDULE_CRON
+                     : rec->once ? JOBS_SCHEDULE_ONE_TIME : JOBS_SCHEDULE_PERIODIC;
+}
+
+/* Applies a given config of kind `kind` to `rec` (checked; strings point into the spec). */
+static int apply_config(jobs__schedule_rec *rec, const jobs_schedule_spec *sp,
+                        jobs_schedule_kind kind)
+{
+    bool kind_given = sp->fields & JOBS_SCHEDULE_KIND;
+    int rc;
+
+    if (kind == JOBS_SCHEDULE_CRON) {
+        if (!kind_given)
+            return jobs__error(JOBS_ECONFIG, "a cron schedule's config is {\"cron\": \"...\", "
+                               "\"tz\": \"...\"}%s (give the kind with it)",
+                               sp->period ? ", not 'period'" : sp->timestamp ? ", not "
+                               "'timestamp'" : "");
+        if (sp->period || sp->timestamp)
+            return jobs__error(JOBS_ECONFIG, "'%s' and 'cron' are exclusive",
+                               sp->period ? "period" : "timestamp");
+        if ((rc = check_cron(sp->cron, sp->tz, &rec->cron_len, &rec->tz_len)))
+            return rc;
+        rec->cron = sp->cron;
+        rec->tz = sp->tz ? sp->tz : "UTC";
+        rec->once = false;
+        rec->value = 0;
+        return 0;
+    }
+    if (kind_given && (sp->cron || sp->tz))
+        return jobs__error(JOBS_ECONFIG, "'%s' and '%s' are exclusive: 'cron' and 'tz' belong "
+                           "to a cron schedule", sp->cron ? "cron" : "tz",
+                           kind == JOBS_SCHEDULE_ONE_TIME ? "timestamp" : "period");
+    rec->once = kind == JOBS_SCHEDULE_ONE_TIME;
+    rec->cron = rec->tz = NULL;
+    rec->cron_len = rec->tz_len = 0;
+    return 0;
+}
+
 static int schedule_insert(jobs_store *s, jobs__txn *txn, const jobs__schedule_rec *rec,
                            uint64_t *id)
 {
@@ -36,7 +133,7 @@ int jobs__schedules_seed(jobs_store *s, jobs__txn *txn)
 {
     for (int i = 0; i < JOBS__BUILTIN_SCHEDULES; i++) {
         jobs__schedule_rec rec = {JOBS_OWNER_PUBLIC, false, builtins[i].period,
-                                  builtins[i].name, strlen(builtins[i].name)};
+                                  builtins[i].name, strlen(builtins[i].name), NULL, 0, NULL, 0};
         uint64_t id;
         int rc = schedule_insert(s, txn, &rec, &id);
 
@@ -76,7 +173,8 @@ static size_t schedule_name_size(const void *r)
 {
     const jobs__schedule_rec *rec = r;
 
-    return rec->name ? rec->name_len + 1 : 0;
+    return (rec->name ? rec->name_len + 1 : 0) +
+           (rec->cron ? rec->cron_len + 1 + rec->tz_len + 1 : 0);
 }
 
 /* Fills `item` from `r`, its name copied to `names`; returns the end of the copied name. */
@@ -88,12 +186,19 @@ static char *schedule_fill(void *item, uint64_t id, const void *r, char *names)
     out->id = id;
     out->owner = rec->owner;
     out->once = rec->once;
-    out->period = rec->once ? 0 : rec->value;
+    out->period = rec->once || rec->cron ? 0 : rec->value;
     out->timestamp = rec->once ? rec->value : 0;
-    out->name = NULL;
+    out->kind = rec_kind(rec);
+    out->name = out->cron = out->tz = NULL;
     if (rec->name) {
         out->name = jobs__name_copy(names, rec->name, rec->name_len);
         names += rec->name_len + 1;
+    }
+    if (rec->cron) {
+        out->cron = jobs__name_copy(names, rec->cron, rec->cron_len);
+        names += rec->cron_len + 1;
+        out->tz = jobs__name_copy(names, rec->tz, rec->tz_len);
+        names += rec->tz_len + 1;
     }
     return names;
 }
@@ -196,14 +301,13 @@ typedef struct write_ctx {
     const jobs_idempotency *idem; /* the create's idempotency key, or NULL */
     bool replayed;                /* the create was a repeat: c->id is the first one's */
     int64_t now;                  /* the clock, read before the transaction */
+    jobs__schedule_rec create;    /* the record a create inserts, checked */
 } write_ctx;
 
 static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;
-    jobs__schedule_rec rec = {c->owner, c->spec->once,
-                              c->spec->once ? c->spec->timestamp : c->spec->period,
-                              c->spec->name, c->name_len};
+    jobs__schedule_rec rec = c->create;
     bool found;
     int rc;
 
@@ -225,7 +329,8 @@ static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
 
 static int check_spec(const jobs_schedule_spec *spec, size_t *name_len)
 {
-    if (spec->fields & ~(unsigned)(JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG))
+    if (spec->fields & ~(unsigned)(JOBS_SCHEDULE_NAME | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG |
+                                   JOBS_SCHEDULE_KIND))
         return jobs__error(JOBS_EINVAL, "unknown schedule fields 0x%x", spec->fields);
     if (spec->fields & JOBS_SCHEDULE_NAME)
         return jobs__check_name(spec->name, name_len);
@@ -242,8 +347,8 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
                                     uint64_t owner, const jobs_schedule_spec *spec,
                                     const jobs_idempotency *idem)
 {
-    write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false, 0};
-    jobs_schedule_spec full;
+    write_ctx c = {owner, 0, spec, 0, {0}, 0, idem, false, 0, {0}};
+    jobs_schedule_kind kind = JOBS_SCHEDULE_PERIODIC;
     int rc;
 
     if (replayed)
@@ -255,14 +360,19 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
         return rc;
     if (!(spec->fields & JOBS_SCHEDULE_CONFIG))
         return jobs__error(JOBS_ECONFIG, "a new schedule needs its config");
-    full = *spec;
-    if (!(spec->fields & JOBS_SCHEDULE_ONCE))
-        full.once = false;
-    if (!(spec->fields & JOBS_SCHEDULE_NAME))
-        full.name = NULL;
-    if ((rc = check_config(full.once, full.once ? full.timestamp : full.period)))
+    if ((rc = spec_kind(spec, JOBS_SCHEDULE_PERIODIC, &kind)) ||
+        (rc = apply_config(&c.create, spec, kind)))
         return rc;
-    c.spec = &full;
+    c.create.owner = owner;
+    if (kind != JOBS_SCHEDULE_CRON) {
+        c.create.value = c.create.once ? spec->timestamp : spec->period;
+        if ((rc = check_config(c.create.once, c.create.value)))
+            return rc;
+    }
+    if (spec->fields & JOBS_SCHEDULE_NAME) {
+        c.create.name = spec->name;
+        c.create.name_len = c.name_len;
+    }
     if (idem)
         c.now = jobs__now(store); /* for the key's expiry; never inside the transaction */
     if ((rc = jobs__write(store, create_txn, &c)) == 0) {
@@ -298,12 +408,15 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
         rec.name = sp->name;
         rec.name_len = c->name_len;
     }
-    if ((sp->fields & JOBS_SCHEDULE_ONCE) && sp->once != rec.once) {
-        if (!(sp->fields & JOBS_SCHEDULE_CONFIG))
-            return jobs__error(JOBS_ECONFIG, "changing 'once' needs the matching config");
-        rec.once = sp->once;
-    }
-    if (sp->fields & JOBS_SCHEDULE_CONFIG) {
+    jobs_schedule_kind cur = rec_kind(&rec), kind = cur;
+    if ((rc = spec_kind(sp, cur, &kind)))
+        return rc;
+    if (kind != cur && !(sp->fields & JOBS_SCHEDULE_CONFIG))
+        return jobs__error(JOBS_ECONFIG, "changing the kind ('once', or cron) needs the "
+                           "matching config");
+    if ((sp->fields & JOBS_SCHEDULE_CONFIG) && (rc = apply_config(&rec, sp, kind)))
+        return rc;
+    if ((sp->fields & JOBS_SCHEDULE_CONFIG) && kind != JOBS_SCHEDULE_CRON) {
         /* Only the field of the schedule's kind is read (as stored, or as `once` changes it);
          * when just the other one is set, that is what the caller gave, and what to name. */
         if (rec.once ? sp->timestamp == 0 && sp->period != 0
@@ -314,7 +427,7 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
                                rec.once ? "period" : "timestamp");
         rec.value = rec.once ? sp->timestamp : sp->period;
     }
-    if ((rc = check_config(rec.once, rec.value)))
+    if (!rec.cron && (rc = check_config(rec.once, rec.value)))
         return rc;
     c->rec_len = jobs__schedule_encode(c->rec, &rec);
     return s->be->schedule_update(txn, c->id, &rec);
@@ -323,7 +436,7 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
 int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner, uint64_t id,
                          const jobs_schedule_spec *changes)
 {
-    write_ctx c = {owner, id, changes, 0, {0}, 0, NULL, false, 0};
+    write_ctx c = {owner, id, changes, 0, {0}, 0, NULL, false, 0, {0}};
     jobs__schedule_rec rec;
     jobs_schedule *sc = NULL;
     int rc;
@@ -337,7 +450,8 @@ int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner,
         return rc;
     /* The answer's memory first (see jobs_update): a committed change is never reported as
      * failed for want of memory. */
-    if (out && !(sc = jobs__malloc(sizeof(*sc) + JOBS_NAME_MAX + 1)))
+    if (out && !(sc = jobs__malloc(sizeof(*sc) + JOBS_NAME_MAX + 1 + JOBS_CRON_MAX + 1 +
+                                   JOBS_TZ_MAX + 1)))
         return jobs__error(JOBS_ENOMEM, "out of memory");
     if ((rc = jobs__write(store, update_txn, &c)) != 0 || !out) {
         jobs__free(sc);

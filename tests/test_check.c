@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The cron schedule populate() makes: after the five built-ins and two of owner 2. */
+#define CRON_ID 8
+
 /* A store with some of everything: public and private stacks and schedules, named and unnamed
  * jobs, active and inactive, deleted ones, queued ones, ones the scheduler ran and deleted. */
 static void populate(fixture *fx)
@@ -28,6 +31,19 @@ static void populate(fixture *fx)
     assert_int_equal(jobs_scheduler_tick(NULL, fx->store, fx_time(fx), 0, NULL, NULL), 0);
     for (int i = 3; i < 60; i += 11)
         assert_int_equal(jobs_delete(&out, fx->store, 1 + (uint64_t)(i % 3), ids[i]), 0);
+
+    /* A cron schedule (id CRON_ID) with an active job. */
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    uint64_t cron;
+    spec.fields = JOBS_SCHEDULE_KIND | JOBS_SCHEDULE_CONFIG;
+    spec.kind = JOBS_SCHEDULE_CRON;
+    spec.cron = "*/5 * * * *";
+    spec.tz = "Europe/Berlin";
+    assert_int_equal(jobs_schedule_create(&cron, fx->store, 2, &spec), 0);
+    assert_int_equal(cron, CRON_ID);
+    fx_job(fx, 2, "cron", own, cron, true);
+    fx_advance(fx, 600);
+    assert_int_equal(jobs_scheduler_tick(NULL, fx->store, fx_time(fx), 0, NULL, NULL), 0);
 }
 
 static void test_a_store_written_through_the_api_checks_clean(void **state)
@@ -64,6 +80,7 @@ static void test_a_store_written_through_the_api_checks_clean(void **state)
 typedef struct raw {
     MDB_txn *txn;
     MDB_dbi meta, counts, jobs, job_owner, job_name, job_due, job_rank, schedule_refs, stacks;
+    MDB_dbi schedules;
 } raw;
 
 typedef void (*damage_fn)(raw *r);
@@ -192,6 +209,35 @@ static void garbage_record(raw *r)
     put(r, r->jobs, key, klen, "\x7f\x7f\x7f", 3);
 }
 
+/* The cron schedule rewritten with a well-formed record whose config no longer holds (as if
+ * a later parser or ICU refused it). */
+static void cron_record(raw *r, const char *expr, const char *zone)
+{
+    unsigned char key[8] = {0, 0, 0, 0, 0, 0, 0, CRON_ID}, rec[400];
+    size_t n = 0, el = strlen(expr), zl = strlen(zone);
+
+    rec[n++] = 1;
+    rec[n++] = 8; /* cron */
+    rec[n++] = 2; /* owner */
+    rec[n++] = (unsigned char)el;
+    memcpy(rec + n, expr, el);
+    n += el;
+    rec[n++] = (unsigned char)zl;
+    memcpy(rec + n, zone, zl);
+    n += zl;
+    put(r, r->schedules, key, 8, rec, n);
+}
+
+static void cron_expression_no_longer_parses(raw *r)
+{
+    cron_record(r, "*/5 * * * 1#2", "Europe/Berlin");
+}
+
+static void cron_zone_unknown(raw *r)
+{
+    cron_record(r, "*/5 * * * *", "Mars/Olympus_Mons");
+}
+
 static void missing_stack(raw *r)
 {
     del_first(r, r->stacks);
@@ -219,6 +265,7 @@ static void damaged(void **state, damage_fn damage, const char *want)
     r.job_rank = dbi(r.txn, "job_rank");
     r.schedule_refs = dbi(r.txn, "schedule_refs");
     r.stacks = dbi(r.txn, "stacks");
+    r.schedules = dbi(r.txn, "schedules");
     damage(&r);
     assert_int_equal(mdb_txn_commit(r.txn), 0);
     mdb_env_close(env);
@@ -245,6 +292,33 @@ DAMAGE(counter_behind, "is not below the id counter")
 DAMAGE(garbage_record, "does not decode")
 DAMAGE(wrong_queued, "queued for deletion but the count says 999")
 DAMAGE(missing_stack, "which is missing or not its owner's")
+DAMAGE(cron_expression_no_longer_parses,
+       "schedule 8's cron config no longer holds ('*/5 * * * 1#2' in Europe/Berlin): cron: field 5")
+DAMAGE(cron_zone_unknown, "schedule 8's cron config no longer holds ('*/5 * * * *' in "
+                          "Mars/Olympus_Mons): tz: 'Mars/Olympus_Mons' is not a known time zone")
+
+/* The tick does not stop for such a schedule: its job runs its due slot and is disabled. */
+static void test_tick_disables_a_job_whose_cron_config_no_longer_holds(void **state)
+{
+    fixture *fx = *state;
+    jobs_job *job = NULL;
+    fx_events ev;
+
+    damaged(state, cron_expression_no_longer_parses, "no longer holds");
+    assert_int_equal(jobs_get_by_name(&job, fx->store, 2, "cron"), 0);
+    assert_true(job->do_run);
+    int64_t due = job->next_run;
+    uint64_t id = job->id;
+    jobs_job_free(job);
+    fx_tick(fx, due, &ev);
+    bool ran = false;
+    for (size_t i = 0; i < ev.n && i < FX_MAX_EVENTS; i++)
+        ran = ran || (ev.ev[i].job == id && ev.ev[i].slot == due);
+    assert_true(ran);
+    job = fx_get(fx, 2, id);
+    assert_false(job->do_run);
+    jobs_job_free(job);
+}
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
@@ -263,6 +337,9 @@ int main(void)
         T(test_finds_garbage_record),
         T(test_finds_wrong_queued),
         T(test_finds_missing_stack),
+        T(test_finds_cron_expression_no_longer_parses),
+        T(test_finds_cron_zone_unknown),
+        T(test_tick_disables_a_job_whose_cron_config_no_longer_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,8 +216,9 @@ static void test_job_page_shape(void **state)
 
 static void test_schedule_shapes(void **state)
 {
-    jobs_schedule s[2] = {{1, 0, "every minute", false, 60, 0},
-                          {9007199254740991ULL, 4, NULL, true, 0, 9007199254740991LL}};
+    jobs_schedule s[2] = {{1, 0, "every minute", false, 60, 0, JOBS_SCHEDULE_PERIODIC, NULL, NULL},
+                          {9007199254740991ULL, 4, NULL, true, 0, 9007199254740991LL,
+                           JOBS_SCHEDULE_ONE_TIME, NULL, NULL}};
     jobs_schedule_page page = {2, 10, 1, 2, s};
     char *json = NULL;
 
@@ -853,7 +854,7 @@ static void test_config_shape_is_econfig(void **state)
         {"{\"once\":true,\"config\":{\"period\":60}}", "one-time schedule's config"},
         {"{\"once\":false,\"config\":{\"timestamp\":5}}", "periodic schedule's config"},
         {"{\"config\":{\"timestamp\":5}}", "periodic schedule's config"},
-        {"{\"config\":{}}", "must hold 'period' or 'timestamp'"},
+        {"{\"config\":{}}", "must hold 'period', 'timestamp' or 'cron'"},
         {"{\"config\":{\"every\":60}}", "unknown key 'every' in 'config'"},
         {"{\"config\":{\"period\":60,\"period\":60}}", "duplicate key 'period' in 'config'"},
         {"{\"config\":60}", "'config' must be an object (got a number)"},
@@ -1020,6 +1021,96 @@ static void test_decoded_specs_drive_the_api(void **state)
     jobs_job_free(got);
 }
 
+/* Cron configs: decoded into a cron spec, refused as fault 26 when malformed, checked by the
+ * library with its own detail, and encoded back as given. */
+static void test_cron_config(void **state)
+{
+    fixture *fx = *state;
+    uint64_t id;
+    jobs_schedule *s = NULL;
+    char *json = NULL, want[512];
+    decoded d;
+
+    check_ok(decode(&d, SCHEDULE_CREATE,
+                    "{\"once\":false,\"config\":{\"cron\":\"30 2 * * *\",\"tz\":\"Europe/Berlin\"}}"));
+    assert_int_equal(d.schedule.spec.fields,
+                     JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG | JOBS_SCHEDULE_KIND);
+    assert_int_equal(d.schedule.spec.kind, JOBS_SCHEDULE_CRON);
+    assert_ptr_equal(d.schedule.spec.cron, d.schedule.cron);
+    assert_ptr_equal(d.schedule.spec.tz, d.schedule.tz);
+    assert_string_equal(d.schedule.spec.cron, "30 2 * * *");
+    check_ok(jobs_schedule_create(&id, fx->store, 3, &d.schedule.spec));
+    check_ok(jobs_schedule_get(&s, fx->store, 3, id));
+    snprintf(want, sizeof want,
+             "{\"id\":%llu,\"owner\":3,\"name\":null,\"once\":false,"
+             "\"config\":{\"cron\":\"30 2 * * *\",\"tz\":\"Europe/Berlin\"}}",
+             (unsigned long long)id);
+    check_json(jobs_json_encode_schedule(&json, s), &json, want);
+    jobs_schedule_free(s);
+
+    /* tz defaults to UTC, and the answer says so */
+    check_ok(decode(&d, SCHEDULE_CREATE, "{\"config\":{\"cron\":\"@hourly\"}}"));
+    assert_null(d.schedule.spec.tz);
+    check_ok(jobs_schedule_create(&id, fx->store, 3, &d.schedule.spec));
+    check_ok(jobs_schedule_get(&s, fx->store, 3, id));
+    assert_int_equal(jobs_json_encode_schedule(&json, s), 0);
+    assert_non_null(strstr(json, "\"config\":{\"cron\":\"@hourly\",\"tz\":\"UTC\"}"));
+    jobs_json_free(json);
+    jobs_schedule_free(s);
+
+    /* an update back to periodic with once: false */
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"once\":false,\"config\":{\"period\":300}}"));
+    check_ok(jobs_schedule_update(&s, fx->store, 3, id, &d.schedule.spec));
+    assert_int_equal(s->kind, JOBS_SCHEDULE_PERIODIC);
+    assert_int_equal(s->period, 300);
+    jobs_schedule_free(s);
+    /* and to cron again, without once */
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"config\":{\"cron\":\"0 9 * * mon\",\"tz\":\"Asia/Kolkata\"}}"));
+    check_ok(jobs_schedule_update(&s, fx->store, 3, id, &d.schedule.spec));
+    assert_string_equal(s->cron, "0 9 * * mon");
+    assert_string_equal(s->tz, "Asia/Kolkata");
+    jobs_schedule_free(s);
+
+    static const struct {
+        const char *body, *detail;
+    } bad[] = {
+        {"{\"once\":true,\"config\":{\"cron\":\"0 9 * * *\"}}", "never one-time"},
+        {"{\"config\":{\"cron\":\"0 9 * * *\",\"period\":60}}", "are exclusive"},
+        {"{\"config\":{\"cron\":\"0 9 * * *\",\"timestamp\":60}}", "only one of"},
+        {"{\"config\":{\"tz\":\"UTC\"}}", "'tz' in 'config' needs 'cron'"},
+        {"{\"config\":{\"period\":60,\"tz\":\"UTC\"}}", "belongs to a cron schedule"},
+        {"{\"config\":{\"cron\":5}}", "'cron' in 'config' must be a string (got a number)"},
+        {"{\"config\":{\"cron\":\"* * * * *\",\"tz\":null}}", "'tz' in 'config' must be a string"},
+        {"{\"config\":{\"cron\":\"* * * * *\",\"cron\":\"* * * * *\"}}", "duplicate key 'cron'"},
+        {"{\"config\":{\"cron\":\"* * * * *\",\"tz\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}",
+         "tz: the zone name is 69 bytes long; at most 64"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        check_fail(decode(&d, SCHEDULE_CREATE, bad[i].body), JOBS_ECONFIG, 26, bad[i].detail);
+
+    /* Decoded, then refused by the library with its detail. */
+    static const struct {
+        const char *body, *detail;
+    } lib[] = {
+        {"{\"config\":{\"cron\":\"30 25 * * *\"}}", "cron: field 2 (hour) '25' is outside 0-23"},
+        {"{\"config\":{\"cron\":\"*/0 * * * *\"}}", "has a step of 0"},
+        {"{\"config\":{\"cron\":\"0 9 * * *\",\"tz\":\"../etc/passwd\"}}", "tz: '../etc/passwd'"},
+        {"{\"config\":{\"cron\":\"0 9 * * * *\"}}", "6 fields"},
+    };
+    for (size_t i = 0; i < sizeof lib / sizeof lib[0]; i++) {
+        check_ok(decode(&d, SCHEDULE_CREATE, lib[i].body));
+        check_fail(jobs_schedule_create(NULL, fx->store, 3, &d.schedule.spec), JOBS_ECONFIG, 26,
+                   lib[i].detail);
+    }
+    /* A 10 KB expression is refused by the decoder, with the library's wording. */
+    static char big[10300];
+    int n = snprintf(big, sizeof big, "{\"config\":{\"cron\":\"");
+    memset(big + n, '1', 10240);
+    memcpy(big + n + 10240, "\"}}", 4);
+    check_fail(decode(&d, SCHEDULE_CREATE, big), JOBS_ECONFIG, 26,
+               "cron: the expression is 10240 bytes long; at most 255");
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -1071,6 +1162,7 @@ int main(void)
         T(test_stack_create),
         T(test_check_object),
         cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cron_config, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,8 +79,9 @@ static char *snapshot(fixture *fx)
     assert_int_equal(fail_at, 0);
     assert_int_equal(jobs_store_check(fx->store), 0);
     assert_int_equal(jobs_store_stat(&st, fx->store), 0);
-    append(&s, &len, "jobs %llu schedules %llu stacks %llu\n", (unsigned long long)st.jobs,
-           (unsigned long long)st.schedules, (unsigned long long)st.stacks);
+    append(&s, &len, "jobs %llu schedules %llu stacks %llu records %llu\n",
+           (unsigned long long)st.jobs, (unsigned long long)st.schedules,
+           (unsigned long long)st.stacks, (unsigned long long)st.records);
     for (uint64_t owner = 1; owner <= 2; owner++) {
         jobs_job_page *jp = NULL;
         jobs_schedule_page *sp = NULL;
@@ -300,6 +301,52 @@ static void setup_env(env *e, fixture *fx)
         fx_job(fx, 1 + (uint64_t)(i % 2), NULL, i % 2 ? other : e->stack, FX_DAILY, i % 3 == 0);
 }
 
+/* Namespaced records: a record and its index, an id, a delete, and a scan in one write; then
+ * a read of them. */
+static int kv_count(void *ctx, const void *key, size_t key_len, const void *value,
+                    size_t value_len)
+{
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)value_len;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+static int kv_write(jobs_kv_txn *txn, void *ctx)
+{
+    size_t n = 0;
+    uint64_t id;
+    int rc;
+
+    (void)ctx;
+    if ((rc = jobs_kv_next_id(&id, txn, "oom")) ||
+        (rc = jobs_kv_put(txn, "oom", &id, sizeof(id), "record", 6)) ||
+        (rc = jobs_kv_put(txn, "oom.name", "record", 6, &id, sizeof(id))) ||
+        (rc = jobs_kv_reserve_ids(txn, "oom", 100)) ||
+        (rc = jobs_kv_scan(txn, "oom", NULL, 0, 10, kv_count, &n)))
+        return rc;
+    rc = jobs_kv_delete(txn, "oom.gone", "x", 1);
+    return rc == JOBS_ENOTFOUND ? 0 : rc;
+}
+
+static int kv_read(jobs_kv_txn *txn, void *ctx)
+{
+    char buf[16];
+    size_t len, n = 0;
+    int rc = jobs_kv_get(txn, "oom.name", "record", 6, buf, sizeof(buf), &len);
+
+    (void)ctx;
+    return rc ? rc : jobs_kv_scan(txn, "oom", NULL, 0, 0, kv_count, &n);
+}
+
+static int op_kv(env *e)
+{
+    int rc = jobs_kv_write(e->fx->store, kv_write, NULL);
+    return rc ? rc : jobs_kv_read(e->fx->store, kv_read, NULL);
+}
+
 static void test_every_operation_survives_each_failed_allocation(void **state)
 {
     static const struct {
@@ -315,6 +362,7 @@ static void test_every_operation_survives_each_failed_allocation(void **state)
         {op_job_delete, "jobs_delete"},
         {op_tick, "jobs_scheduler_tick"},
         {op_json, "the JSON layer"},
+        {op_kv, "jobs_kv_write and jobs_kv_read"},
     };
     fixture *fx = *state;
     long failures = 0;

@@ -1,313 +1,413 @@
-/* Sessions: a hash table of SHA-256(token) -> (user, expiry). Storing only the hash means the
- * table never holds a usable token; the hash is uniform and unknown to anyone without the token,
- * so its first bytes pick the bucket (no one can aim tokens at one bucket), and the entry is
- * then compared in full with sodium_memcmp.
+/* Sessions, in the store (jobs_kv_*), so that a restart keeps them, a logout on one server ends
+ * the session on every server of the store, and they have the store's crash safety. The store
+ * keeps only a hash of each token (BLAKE2b-256, crypto_generichash), never the token: a copy of
+ * the store gives no usable session. Three namespaces, written together in one transaction:
  *
- * Every session is also on two lists: all sessions in the order they started (which is the order
- * they expire in, since a server gives them one lifetime), so that the expiry sweep pops expired
- * ones from the front; and its user's sessions oldest first, so that the per-user cap ends the
- * oldest one. Lookup, create and end are O(1) under the one mutex; the sweep is O(expired). */
+ *   sessions        hash(32)                  -> be64 user, be64 seq, be64 created, be64 expires
+ *   sessions.exp    be64(expires) hash(32)    -> ""     every session in expiry order
+ *   sessions.user   be64(user) be64(seq)      -> hash   a user's sessions, oldest first
+ *
+ * `seq` is the namespace's id counter ("sessions"): a login's place in the order of logins on
+ * every server of the store, finer than the clock's seconds. A lookup is one read of the store
+ * (a read transaction of LMDB costs about a microsecond: no cache, so a logout anywhere counts
+ * at once everywhere). A login removes up to SWEEP_BATCH expired sessions, earliest first, and
+ * the user's oldest sessions past the cap, in its own transaction. */
 #include "auth.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#define USER_BUCKETS 4096
+#include <jobs.h>
 
-typedef struct session {
-    unsigned char hash[crypto_hash_sha256_BYTES];
-    uint64_t user;
-    time_t expires;
-    struct session *chain;            /* next in its bucket */
-    struct session *prev, *next;      /* all sessions, oldest first */
-    struct session *uprev, *unext;    /* its user's sessions, oldest first */
-} session;
+#include "users.h"
 
-typedef struct user_list {
-    uint64_t user;
-    size_t n;
-    session *oldest, *newest;
-    struct user_list *chain;
-} user_list;
+#define NS "sessions"
+#define NS_EXP "sessions.exp"
+#define NS_USER "sessions.user"
+#define HASH_LEN 32
+#define VALUE_LEN 32
+/* Expired sessions a login removes at most (bounded work per login; logins outnumber expiries
+ * by far, so the sweep keeps up). */
+#define SWEEP_BATCH 64
+/* Sessions past the cap a login ends at most beyond its own one (after the cap was lowered). */
+#define CAP_SLACK 64
 
 struct srv_sessions {
-    pthread_mutex_t mu;
-    session **buckets;
-    size_t nbuckets; /* a power of two */
-    size_t n;
-    session *oldest, *newest;
-    user_list *users[USER_BUCKETS];
+    jobs_store *store;
     unsigned max_per_user;
 };
 
-srv_sessions *srv_sessions_new(unsigned max_per_user)
+srv_sessions *srv_sessions_new(jobs_store *store, unsigned max_per_user)
 {
     srv_sessions *s = calloc(1, sizeof *s);
 
     if (!s)
         return NULL;
-    s->nbuckets = 256;
-    if (!(s->buckets = calloc(s->nbuckets, sizeof *s->buckets))) {
-        free(s);
-        return NULL;
-    }
+    s->store = store;
     s->max_per_user = max_per_user;
-    pthread_mutex_init(&s->mu, NULL);
     return s;
 }
 
 void srv_sessions_free(srv_sessions *s)
 {
-    if (!s)
-        return;
-    for (session *e = s->oldest, *next; e; e = next) {
-        next = e->next;
-        sodium_memzero(e, sizeof *e);
-        free(e);
-    }
-    for (size_t i = 0; i < USER_BUCKETS; i++)
-        for (user_list *u = s->users[i], *next; u; u = next) {
-            next = u->chain;
-            free(u);
-        }
-    free(s->buckets);
-    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
-static size_t bucket_of(const srv_sessions *s, const unsigned char *hash)
+static uint64_t time_key(time_t t)
 {
-    uint64_t h;
-
-    memcpy(&h, hash, sizeof h);
-    return (size_t)h & (s->nbuckets - 1);
+    return t < 0 ? 0 : (uint64_t)t;
 }
 
-static user_list **user_slot(srv_sessions *s, uint64_t user)
+static bool token_hash(unsigned char hash[HASH_LEN], const char *token, size_t len)
 {
-    user_list **p = &s->users[(user * 0x9E3779B97F4A7C15u) >> 52 & (USER_BUCKETS - 1)];
-
-    while (*p && (*p)->user != user)
-        p = &(*p)->chain;
-    return p;
-}
-
-/* Unlinks `e` from the bucket, the lists and its user's list, and frees it. */
-static void remove_session(srv_sessions *s, session *e)
-{
-    session **p = &s->buckets[bucket_of(s, e->hash)];
-    user_list **up = user_slot(s, e->user), *u = *up;
-
-    while (*p != e)
-        p = &(*p)->chain;
-    *p = e->chain;
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        s->oldest = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        s->newest = e->prev;
-    if (u) {
-        if (e->uprev)
-            e->uprev->unext = e->unext;
-        else
-            u->oldest = e->unext;
-        if (e->unext)
-            e->unext->uprev = e->uprev;
-        else
-            u->newest = e->uprev;
-        if (--u->n == 0) {
-            *up = u->chain;
-            free(u);
-        }
-    }
-    s->n--;
-    sodium_memzero(e, sizeof *e);
-    free(e);
-}
-
-static size_t sweep(srv_sessions *s, time_t now)
-{
-    size_t n = 0;
-
-    while (s->oldest && s->oldest->expires <= now) {
-        remove_session(s, s->oldest);
-        n++;
-    }
-    return n;
-}
-
-size_t srv_sessions_sweep(srv_sessions *s, time_t now)
-{
-    size_t n;
-
-    pthread_mutex_lock(&s->mu);
-    n = sweep(s, now);
-    pthread_mutex_unlock(&s->mu);
-    return n;
-}
-
-/* Doubles the buckets when the table holds two sessions a bucket; stays as is when out of
- * memory (lookups only get slower). */
-static void grow(srv_sessions *s)
-{
-    size_t nb = s->nbuckets * 2;
-    session **b;
-
-    if (s->n < s->nbuckets * 2 || !(b = calloc(nb, sizeof *b)))
-        return;
-    for (size_t i = 0; i < s->nbuckets; i++)
-        for (session *e = s->buckets[i], *next; e; e = next) {
-            uint64_t h;
-            next = e->chain;
-            memcpy(&h, e->hash, sizeof h);
-            e->chain = b[h & (nb - 1)];
-            b[h & (nb - 1)] = e;
-        }
-    free(s->buckets);
-    s->buckets = b;
-    s->nbuckets = nb;
-}
-
-static bool token_hash(unsigned char hash[crypto_hash_sha256_BYTES], const char *token,
-                       size_t len)
-{
-    if (len != SRV_TOKEN_LEN)
+    if (!token || len != SRV_TOKEN_LEN)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = token[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
             return false;
     }
-    crypto_hash_sha256(hash, (const unsigned char *)token, len);
+    crypto_generichash(hash, HASH_LEN, (const unsigned char *)token, len, NULL, 0);
     return true;
+}
+
+/* A session record. */
+typedef struct rec {
+    uint64_t user, seq;
+    time_t created, expires;
+} rec;
+
+/* The session of `hash`: 0, JOBS_ENOTFOUND, or another code. */
+static int get(rec *r, jobs_kv_txn *txn, const unsigned char *hash)
+{
+    unsigned char v[VALUE_LEN];
+    size_t len = 0;
+    int rc = jobs_kv_get(txn, NS, hash, HASH_LEN, v, sizeof v, &len);
+
+    if (rc)
+        return rc;
+    if (len != VALUE_LEN)
+        return JOBS_ECORRUPT;
+    r->user = srv_be64(v);
+    r->seq = srv_be64(v + 8);
+    r->created = (time_t)srv_be64(v + 16);
+    r->expires = (time_t)srv_be64(v + 24);
+    return 0;
+}
+
+/* Removes the session of `hash` (record `r`) and its two index entries. */
+static int remove_session(jobs_kv_txn *txn, const unsigned char *hash, const rec *r)
+{
+    unsigned char ek[8 + HASH_LEN], uk[16];
+    int rc;
+
+    srv_be64_put(ek, time_key(r->expires));
+    memcpy(ek + 8, hash, HASH_LEN);
+    srv_be64_put(uk, r->user);
+    srv_be64_put(uk + 8, r->seq);
+    if ((rc = jobs_kv_delete(txn, NS, hash, HASH_LEN)) ||
+        ((rc = jobs_kv_delete(txn, NS_EXP, ek, sizeof ek)) && rc != JOBS_ENOTFOUND) ||
+        ((rc = jobs_kv_delete(txn, NS_USER, uk, sizeof uk)) && rc != JOBS_ENOTFOUND))
+        return rc;
+    return 0;
+}
+
+/* ---- the sweep ----------------------------------------------------------------------------- */
+
+typedef struct expired {
+    time_t now;
+    size_t n;
+    unsigned char key[SWEEP_BATCH][8 + HASH_LEN]; /* expiry index entries */
+} expired;
+
+static int collect_expired(void *ctx, const void *key, size_t key_len, const void *value,
+                           size_t value_len)
+{
+    expired *e = ctx;
+
+    (void)value;
+    (void)value_len;
+    if (key_len != 8 + HASH_LEN)
+        return JOBS_ECORRUPT;
+    if (srv_be64(key) > time_key(e->now))
+        return 1; /* the rest expire later */
+    memcpy(e->key[e->n++], key, key_len);
+    return 0;
+}
+
+/* Removes up to SWEEP_BATCH sessions expired at `now`, earliest first; *n is how many. */
+static int sweep(size_t *n, jobs_kv_txn *txn, time_t now)
+{
+    expired e;
+    int rc;
+
+    e.now = now;
+    e.n = 0;
+    *n = 0;
+    if ((rc = jobs_kv_scan(txn, NS_EXP, NULL, 0, SWEEP_BATCH, collect_expired, &e)))
+        return rc;
+    for (size_t i = 0; i < e.n; i++) {
+        const unsigned char *hash = e.key[i] + 8;
+        rec r;
+
+        rc = get(&r, txn, hash);
+        if (rc == JOBS_ENOTFOUND) /* an entry without its session: only the entry goes */
+            rc = jobs_kv_delete(txn, NS_EXP, e.key[i], sizeof e.key[i]);
+        else if (rc == 0)
+            rc = remove_session(txn, hash, &r);
+        if (rc)
+            return rc;
+        (*n)++;
+    }
+    return 0;
+}
+
+typedef struct sweep_ctx {
+    time_t now;
+    size_t n;
+} sweep_ctx;
+
+static int sweep_txn(jobs_kv_txn *txn, void *ctx)
+{
+    sweep_ctx *c = ctx;
+    return sweep(&c->n, txn, c->now);
+}
+
+size_t srv_sessions_sweep(srv_sessions *s, time_t now)
+{
+    size_t total = 0;
+
+    /* Batch by batch, each its own short transaction: other writers go between them. */
+    for (;;) {
+        sweep_ctx c = {now, 0};
+        if (jobs_kv_write(s->store, sweep_txn, &c) != 0)
+            break;
+        total += c.n;
+        if (c.n < SWEEP_BATCH)
+            break;
+    }
+    return total;
+}
+
+/* ---- create, look up, end ------------------------------------------------------------------ */
+
+/* A user's sessions, oldest first (the user index from be64(user)). */
+typedef struct mine {
+    unsigned char prefix[8];
+    size_t n, cap;
+    unsigned char (*hash)[HASH_LEN];
+} mine;
+
+static int collect_mine(void *ctx, const void *key, size_t key_len, const void *value,
+                        size_t value_len)
+{
+    mine *m = ctx;
+
+    if (key_len != 16 || memcmp(key, m->prefix, 8) != 0)
+        return 1; /* another user's */
+    if (value_len != HASH_LEN)
+        return JOBS_ECORRUPT;
+    if (m->hash && m->n < m->cap)
+        memcpy(m->hash[m->n], value, HASH_LEN);
+    m->n++;
+    return 0;
+}
+
+typedef struct create_ctx {
+    unsigned char hash[HASH_LEN];
+    uint64_t user;
+    time_t now, expires;
+    unsigned max;
+    unsigned char (*oldest)[HASH_LEN]; /* room for max + CAP_SLACK hashes */
+} create_ctx;
+
+static int create_txn(jobs_kv_txn *txn, void *ctx)
+{
+    create_ctx *c = ctx;
+    unsigned char v[VALUE_LEN], ek[8 + HASH_LEN], uk[16];
+    size_t swept;
+    uint64_t seq;
+    int rc;
+
+    if ((rc = sweep(&swept, txn, c->now)))
+        return rc;
+    /* The cap: the user's oldest sessions end, so that this one is the max-th. A lowered cap
+     * takes up to CAP_SLACK more per login. */
+    if (c->max) {
+        mine m;
+
+        memset(&m, 0, sizeof m);
+        srv_be64_put(m.prefix, c->user);
+        m.cap = (size_t)c->max + CAP_SLACK;
+        m.hash = c->oldest;
+        if ((rc = jobs_kv_scan(txn, NS_USER, m.prefix, 8, m.cap, collect_mine, &m)))
+            return rc;
+        for (size_t i = 0; m.n >= c->max && i <= m.n - c->max; i++) {
+            rec r;
+            if ((rc = get(&r, txn, c->oldest[i])) == JOBS_ENOTFOUND)
+                continue;
+            if (rc || (rc = remove_session(txn, c->oldest[i], &r)))
+                return rc;
+        }
+    }
+    if ((rc = jobs_kv_next_id(&seq, txn, NS)))
+        return rc;
+    srv_be64_put(v, c->user);
+    srv_be64_put(v + 8, seq);
+    srv_be64_put(v + 16, time_key(c->now));
+    srv_be64_put(v + 24, time_key(c->expires));
+    srv_be64_put(ek, time_key(c->expires));
+    memcpy(ek + 8, c->hash, HASH_LEN);
+    srv_be64_put(uk, c->user);
+    srv_be64_put(uk + 8, seq);
+    if ((rc = jobs_kv_put(txn, NS, c->hash, HASH_LEN, v, sizeof v)) ||
+        (rc = jobs_kv_put(txn, NS_EXP, ek, sizeof ek, "", 0)) ||
+        (rc = jobs_kv_put(txn, NS_USER, uk, sizeof uk, c->hash, HASH_LEN)))
+        return rc;
+    return 0;
 }
 
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
                        time_t now, unsigned ttl)
 {
     unsigned char raw[SRV_TOKEN_LEN / 2];
-    session *e = calloc(1, sizeof *e);
-    user_list **up, *u;
-    size_t b;
+    create_ctx c;
+    int rc;
 
-    if (!e)
-        return -1;
+    memset(&c, 0, sizeof c);
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(token, SRV_TOKEN_LEN + 1, raw, sizeof raw);
     sodium_memzero(raw, sizeof raw);
-    token_hash(e->hash, token, SRV_TOKEN_LEN);
-    e->user = user_id;
-    e->expires = now + (time_t)ttl;
-
-    pthread_mutex_lock(&s->mu);
-    sweep(s, now);
-    /* The cap: the user's oldest sessions end (the last one frees the user's list). */
-    while ((u = *user_slot(s, user_id)) != NULL && s->max_per_user && u->n >= s->max_per_user)
-        remove_session(s, u->oldest);
-    if (!u) {
-        if (!(u = calloc(1, sizeof *u))) {
-            pthread_mutex_unlock(&s->mu);
-            free(e);
-            sodium_memzero(token, SRV_TOKEN_LEN + 1);
-            return -1;
-        }
-        u->user = user_id;
-        up = user_slot(s, user_id);
-        *up = u;
+    token_hash(c.hash, token, SRV_TOKEN_LEN);
+    c.user = user_id;
+    c.now = now;
+    c.expires = now + (time_t)ttl;
+    c.max = s->max_per_user;
+    if (c.max && !(c.oldest = malloc(((size_t)c.max + CAP_SLACK) * HASH_LEN))) {
+        sodium_memzero(token, SRV_TOKEN_LEN + 1);
+        return -1;
     }
-    b = bucket_of(s, e->hash);
-    e->chain = s->buckets[b];
-    s->buckets[b] = e;
-    e->prev = s->newest;
-    if (s->newest)
-        s->newest->next = e;
-    else
-        s->oldest = e;
-    s->newest = e;
-    e->uprev = u->newest;
-    if (u->newest)
-        u->newest->unext = e;
-    else
-        u->oldest = e;
-    u->newest = e;
-    u->n++;
-    s->n++;
-    grow(s);
-    pthread_mutex_unlock(&s->mu);
+    rc = jobs_kv_write(s->store, create_txn, &c);
+    free(c.oldest);
+    if (rc) {
+        sodium_memzero(token, SRV_TOKEN_LEN + 1);
+        return -1;
+    }
     return 0;
 }
 
-/* The session with this hash, or NULL. */
-static session *find(const srv_sessions *s, const unsigned char *hash)
+typedef struct lookup_ctx {
+    const unsigned char *hash;
+    rec r;
+    bool found;
+} lookup_ctx;
+
+static int lookup_txn(jobs_kv_txn *txn, void *ctx)
 {
-    for (session *e = s->buckets[bucket_of(s, hash)]; e; e = e->chain)
-        if (sodium_memcmp(e->hash, hash, crypto_hash_sha256_BYTES) == 0)
-            return e;
-    return NULL;
+    lookup_ctx *c = ctx;
+    int rc = get(&c->r, txn, c->hash);
+
+    c->found = rc == 0;
+    return rc == JOBS_ENOTFOUND ? 0 : rc;
+}
+
+/* The store's error of this thread's last lookup (0: none). */
+static _Thread_local int lookup_error;
+
+int srv_session_lookup_error(void)
+{
+    return lookup_error;
 }
 
 uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now)
 {
-    unsigned char hash[crypto_hash_sha256_BYTES];
-    uint64_t user = 0;
-    session *e;
+    unsigned char hash[HASH_LEN];
+    lookup_ctx c = {hash, {0, 0, 0, 0}, false};
+    int rc;
 
-    if (!token || !token_hash(hash, token, len))
+    lookup_error = 0;
+    if (!token_hash(hash, token, len))
         return 0;
-    pthread_mutex_lock(&s->mu);
-    if ((e = find(s, hash)) != NULL) {
-        if (e->expires > now)
-            user = e->user;
-        else
-            remove_session(s, e);
+    if ((rc = jobs_kv_read(s->store, lookup_txn, &c)) != 0) {
+        lookup_error = rc;
+        return 0;
     }
-    pthread_mutex_unlock(&s->mu);
-    return user;
+    /* An expired session is left for the sweep: a lookup does not write. */
+    return c.found && c.r.expires > now ? c.r.user : 0;
+}
+
+typedef struct end_ctx {
+    const unsigned char *hash;
+    time_t now;
+    bool live;
+} end_ctx;
+
+static int end_txn(jobs_kv_txn *txn, void *ctx)
+{
+    end_ctx *c = ctx;
+    rec r;
+    int rc = get(&r, txn, c->hash);
+
+    c->live = false;
+    if (rc)
+        return rc;
+    c->live = r.expires > c->now;
+    return remove_session(txn, c->hash, &r);
 }
 
 /* An expired session is removed too, but does not count: logging out with it answers like any
  * other dead token (401), as every other route does. */
 bool srv_session_end(srv_sessions *s, const char *token, size_t len)
 {
-    unsigned char hash[crypto_hash_sha256_BYTES];
-    bool live = false;
-    session *e;
+    unsigned char hash[HASH_LEN];
+    end_ctx c = {hash, time(NULL), false};
 
-    if (!token || !token_hash(hash, token, len))
+    if (!token_hash(hash, token, len) || jobs_kv_write(s->store, end_txn, &c) != 0)
         return false;
-    pthread_mutex_lock(&s->mu);
-    if ((e = find(s, hash)) != NULL) {
-        live = e->expires > time(NULL);
-        remove_session(s, e);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return live;
+    return c.live;
+}
+
+/* ---- counts -------------------------------------------------------------------------------- */
+
+static int count_one(void *ctx, const void *key, size_t key_len, const void *value,
+                     size_t value_len)
+{
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)value_len;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+static int count_txn(jobs_kv_txn *txn, void *ctx)
+{
+    *(size_t *)ctx = 0;
+    return jobs_kv_scan(txn, NS, NULL, 0, 0, count_one, ctx);
 }
 
 size_t srv_sessions_count(srv_sessions *s)
 {
-    size_t n;
+    size_t n = 0;
 
-    pthread_mutex_lock(&s->mu);
-    n = s->n;
-    pthread_mutex_unlock(&s->mu);
-    return n;
+    return jobs_kv_read(s->store, count_txn, &n) == 0 ? n : 0;
+}
+
+static int of_txn(jobs_kv_txn *txn, void *ctx)
+{
+    mine *m = ctx;
+
+    m->n = 0;
+    return jobs_kv_scan(txn, NS_USER, m->prefix, 8, 0, collect_mine, m);
 }
 
 size_t srv_sessions_of(srv_sessions *s, uint64_t user)
 {
-    user_list *u;
-    size_t n;
+    mine m;
 
-    pthread_mutex_lock(&s->mu);
-    u = *user_slot(s, user);
-    n = u ? u->n : 0;
-    pthread_mutex_unlock(&s->mu);
-    return n;
+    memset(&m, 0, sizeof m);
+    srv_be64_put(m.prefix, user);
+    return jobs_kv_read(s->store, of_txn, &m) == 0 ? m.n : 0;
 }

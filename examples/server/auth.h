@@ -1,6 +1,7 @@
-/* Sessions of jobs-server. Sessions live in memory only: a restart logs everyone out (see
- * docs/http-api.md for why sessions rather than signed tickets). Login throttling is in
- * throttle.h. */
+/* Sessions of jobs-server, in the store (auth.c): a restart keeps them, and servers that share
+ * a store share them (a logout on one ends the session on all). Only a hash of each token is
+ * stored. See docs/http-api.md for why sessions rather than signed tickets. Login throttling is
+ * in throttle.h. */
 #ifndef JOBS_SERVER_AUTH_H
 #define JOBS_SERVER_AUTH_H
 
@@ -8,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include <jobs.h>
 
 /** Length of a session token: 32 random bytes as lower-case hex. */
 #define SRV_TOKEN_LEN 64
@@ -22,38 +25,46 @@
 typedef struct srv_sessions srv_sessions;
 
 /**
- * A new, empty session table.
+ * The sessions of `store` (which must outlive the handle).
  * @param max_per_user  live sessions a user may have; a new one past it ends the user's oldest.
  *                      0: no cap.
- * @return the table, or NULL when out of memory.
+ * @return the handle, or NULL when out of memory.
  */
-srv_sessions *srv_sessions_new(unsigned max_per_user);
+srv_sessions *srv_sessions_new(jobs_store *store, unsigned max_per_user);
 
-/** Frees the table. Accepts NULL. */
+/** Frees the handle (the sessions stay in the store). Accepts NULL. */
 void srv_sessions_free(srv_sessions *s);
 
 /**
- * Starts a session for `user_id` that expires `ttl` seconds after `now`. Expired sessions are
- * swept first; when the user already has `max_per_user` live sessions, the oldest ends.
+ * Starts a session for `user_id` that expires `ttl` seconds after `now`, in one transaction
+ * with: up to 64 expired sessions removed (earliest first), and, when the user already has
+ * `max_per_user` sessions, their oldest ended.
  * @param[out] token  SRV_TOKEN_LEN hex characters and a NUL
- * @return 0, or -1 when out of memory.
+ * @return 0, or -1 when out of memory or the store failed (nothing changed).
  */
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
                        time_t now, unsigned ttl);
 
-/** The user of a live session, or 0 when the token is unknown, malformed or expired. O(1). */
+/** The user of a live session, or 0 when the token is unknown, malformed or expired (or the
+ * store failed). One read of the store. */
 uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now);
 
-/** Ends a session. True if it existed and had not expired (an expired one is removed too). */
+/* The store's error (a JOBS_E* code) of this thread's last srv_session_lookup() that answered 0
+ * because the store could not be read (a PostgreSQL store's database unreachable), else 0: the
+ * caller answers that error rather than "not authenticated". */
+int srv_session_lookup_error(void);
+
+/** Ends a session (removes it from the store). True if it existed and had not expired (an
+ * expired one is removed too). */
 bool srv_session_end(srv_sessions *s, const char *token, size_t len);
 
-/** Removes every session expired at `now`; returns how many. */
+/** Removes every session expired at `now`, 64 to a transaction; returns how many. */
 size_t srv_sessions_sweep(srv_sessions *s, time_t now);
 
-/** The number of sessions in the table (live or not yet swept). */
+/** The number of sessions in the store (live or not yet swept). Reads them all: for tests. */
 size_t srv_sessions_count(srv_sessions *s);
 
-/** The number of sessions of `user` in the table. */
+/** The number of sessions of `user` in the store (live or not yet swept). */
 size_t srv_sessions_of(srv_sessions *s, uint64_t user);
 
 #endif

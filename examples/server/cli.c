@@ -193,6 +193,10 @@ int srv_cmd_check(int argc, char **argv)
 /* The arguments and standard input of `user add` and `user passwd`: NAME, --data DIR, --email
  * ADDR (only where `email` is not NULL), and the password. 0, or the exit status (2: usage;
  * 1: no password) after saying why. */
+/* `--store URI` of `user add` and `user passwd`: the users' store in PostgreSQL, as the server's
+ * --store (NULL: DIR/store). */
+static const char *store_uri;
+
 static int user_args(const char **name, const char **email, const char **data,
                      char password[SRV_PASSWORD_MAX + 2], int argc, char **argv)
 {
@@ -203,6 +207,8 @@ static int user_args(const char **name, const char **email, const char **data,
             *email = argv[++i];
         else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             *data = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            store_uri = argv[++i];
         else if (argv[i][0] != '-' && !*name)
             *name = argv[i];
         else {
@@ -222,11 +228,35 @@ static int user_args(const char **name, const char **email, const char **data,
     return 0;
 }
 
+/* The users of data directory `data` (its store opened into *store; the users file of an earlier
+ * version imported). 0, or -1 after a message. */
+static int open_users(srv_users **users, jobs_store **store, const char *data)
+{
+    jobs_store_options so = JOBS_STORE_OPTIONS_INIT;
+    char path[PATH_MAX];
+    int rc;
+
+    *users = NULL;
+    *store = NULL;
+    if (snprintf(path, sizeof path, "%s/store", data) >= (int)sizeof path) {
+        fprintf(stderr, "jobs-server: %s/store: %s\n", data, strerror(ENAMETOOLONG));
+        return -1;
+    }
+    so.path = store_uri ? store_uri : path;
+    if ((rc = jobs_store_open(store, &so)) != 0) {
+        fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", so.path,
+                jobs_strerror(rc), jobs_error_last());
+        return -1;
+    }
+    return srv_users_open(users, *store, data);
+}
+
 int srv_cmd_user_add(int argc, char **argv)
 {
     const char *name, *email = NULL, *data;
     char password[SRV_PASSWORD_MAX + 2];
     srv_users *users = NULL;
+    jobs_store *store = NULL;
     uint64_t id = 0;
     int rc;
 
@@ -238,13 +268,14 @@ int srv_cmd_user_add(int argc, char **argv)
                 strlen(data) > 200 ? "..." : "", strerror(errno));
     } else if (srv_check_data_dir(data) != 0) {
         rc = 1;
-    } else if (srv_users_open(&users, data) == 0 &&
+    } else if (open_users(&users, &store, data) == 0 &&
                srv_users_add(users, &id, name, email, password) == 0) {
         printf("added user %s with id %" PRIu64 "\n", name, id);
         rc = 0;
     }
     sodium_memzero(password, sizeof password);
     srv_users_close(users);
+    jobs_store_close(store);
     return rc;
 }
 
@@ -254,6 +285,7 @@ int srv_cmd_user_passwd(int argc, char **argv)
     const char *name, *data;
     char password[SRV_PASSWORD_MAX + 2];
     srv_users *users = NULL;
+    jobs_store *store = NULL;
     int rc;
 
     if ((rc = user_args(&name, NULL, &data, password, argc, argv)) != 0)
@@ -261,13 +293,14 @@ int srv_cmd_user_passwd(int argc, char **argv)
     rc = 1;
     /* The same checks as the server's start and `user add`: never write through a data
      * directory another user can change. */
-    if (srv_check_data_dir(data) == 0 && srv_users_open(&users, data) == 0 &&
+    if (srv_check_data_dir(data) == 0 && open_users(&users, &store, data) == 0 &&
         srv_users_passwd(users, name, password) == 0) {
         printf("changed the password of %s\n", name);
         rc = 0;
     }
     sodium_memzero(password, sizeof password);
     srv_users_close(users);
+    jobs_store_close(store);
     return rc;
 }
 
@@ -277,8 +310,11 @@ int srv_ensure_demo_user(srv_users *users)
     const char *reset = getenv("JOBS_DEMO_RESET");
     char pw[33];
     uint64_t id;
+    size_t n;
 
-    if (srv_users_count(users) > 0) {
+    if (srv_users_count(&n, users) != 0)
+        return -1;
+    if (n > 0) {
         /* A later start: the password is not lost silently. Say what happened to it, or set
          * it when asked to. */
         if (!env || !*env)

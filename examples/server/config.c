@@ -15,8 +15,9 @@
 void srv_usage(FILE *f)
 {
     fputs("usage: jobs-server [options]\n"
-          "       jobs-server user add NAME [--email EMAIL] [--data DIR]   (password on stdin)\n"
-          "       jobs-server user passwd NAME [--data DIR]   set a password (read from stdin)\n"
+          "       jobs-server user add NAME [--email EMAIL] [--data DIR] [--store URI]\n"
+          "                                      (password on stdin)\n"
+          "       jobs-server user passwd NAME [--data DIR] [--store URI]   set a password (stdin)\n"
           "       jobs-server check [--data DIR]   verify the store (exit 0 when consistent)\n"
           "\n"
           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080; port 0: any)\n"

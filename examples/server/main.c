@@ -148,8 +148,8 @@ int main(int argc, char **argv)
     }
     {
         srv_throttle_limits tl = {o.login_account_fails, o.login_address_fails, o.login_lock, 0};
-        if (srv_users_open(&app.users, o.data) != 0 ||
-            !(app.sessions = srv_sessions_new(o.max_sessions)) ||
+        if (srv_users_open(&app.users, app.store, o.data) != 0 ||
+            !(app.sessions = srv_sessions_new(app.store, o.max_sessions)) ||
             !(app.throttle = srv_throttle_new(&tl)) || !(app.metrics = srv_metrics_new()))
             goto out;
         srv_users_set_verify_slots(app.users, o.login_concurrency);

@@ -1,11 +1,18 @@
-/* The user file. Small and read-mostly: kept in memory, reloaded when the file changes on disk
- * (so `jobs-server user add` takes effect without a restart), rewritten whole on add. */
+/* The users of jobs-server, in the store (jobs_kv_*), in three namespaces written together in
+ * one transaction:
+ *
+ *   users        be64(id) -> 1, name_len(1) name, email_len(1) email, the Argon2id hash string
+ *   users.name   name     -> be64(id)
+ *   users.email  email    -> be64(id)   (only users with an email)
+ *
+ * Ids come from the namespace's counter ("users"), so an id is never given twice, and every
+ * server on the store sees a change at once. The users file of earlier versions (`users`, with
+ * `users.ids`) is imported once, ids kept, and renamed aside (import_file()). */
 #include "users.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,11 @@
 
 #include <jobs.h>
 
+#define NS_USERS "users"
+#define NS_NAME "users.name"
+#define NS_EMAIL "users.email"
+/* A user record's largest size: version, two lengths, name, email and hash. */
+#define RECORD_MAX (3 + SRV_USERNAME_MAX + SRV_EMAIL_MAX + crypto_pwhash_STRBYTES)
 
 typedef struct user {
     uint64_t id;
@@ -26,15 +38,7 @@ typedef struct user {
 } user;
 
 struct srv_users {
-    pthread_mutex_t mu;
-    char *path;
-    user *v;
-    size_t n;
-    char *ids_path;  /* users.ids: the highest id ever given */
-    uint64_t max_id; /* the highest id ever given, as last loaded */
-    struct stat st;  /* of the file as last loaded (st_ino 0: none) */
-    struct stat bad; /* of a version refused as malformed (reported once) */
-    bool loaded;
+    jobs_store *store;
     char dummy[crypto_pwhash_STRBYTES];
     sem_t verify_slots;
 };
@@ -121,12 +125,121 @@ static int read_ids(uint64_t *max_id, const char *path)
     return 0;
 }
 
-/* (Re)loads the file if it changed. Called with mu held. A line that is not a well-formed user
- * (or a second user with one id, name or email) is never skipped: the whole file is refused with
- * the line named, and the users loaded before stay in effect. */
-static int load(srv_users *u)
+
+/* ---- records ------------------------------------------------------------------------------- */
+
+static size_t encode(unsigned char *out, const user *u)
 {
-    struct stat st;
+    size_t nl = strlen(u->name), el = strlen(u->email), hl = strlen(u->hash), n = 0;
+
+    out[n++] = 1;
+    out[n++] = (unsigned char)nl;
+    memcpy(out + n, u->name, nl);
+    n += nl;
+    out[n++] = (unsigned char)el;
+    memcpy(out + n, u->email, el);
+    n += el;
+    memcpy(out + n, u->hash, hl);
+    return n + hl;
+}
+
+static bool decode(user *u, uint64_t id, const unsigned char *v, size_t len)
+{
+    size_t n = 0, nl, el, hl;
+
+    memset(u, 0, sizeof *u);
+    u->id = id;
+    if (len < 3 || v[n++] != 1 || (nl = v[n++]) > SRV_USERNAME_MAX || len < n + nl + 1)
+        return false;
+    memcpy(u->name, v + n, nl);
+    n += nl;
+    if ((el = v[n++]) > SRV_EMAIL_MAX || len < n + el)
+        return false;
+    memcpy(u->email, v + n, el);
+    n += el;
+    if ((hl = len - n) == 0 || hl >= sizeof u->hash)
+        return false;
+    memcpy(u->hash, v + n, hl);
+    return true;
+}
+
+/* The id an index (users.name, users.email) gives `key`: 0 when none; -1 on an error. */
+static int index_get(uint64_t *id, jobs_kv_txn *txn, const char *ns, const char *key)
+{
+    unsigned char v[8];
+    size_t len = 0;
+    int rc;
+
+    *id = 0;
+    if (!key || !*key)
+        return 0;
+    rc = jobs_kv_get(txn, ns, key, strlen(key), v, sizeof v, &len);
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (len != 8)
+        return JOBS_ECORRUPT;
+    *id = srv_be64(v);
+    return 0;
+}
+
+/* The user of `id`: 0, JOBS_ENOTFOUND or another code. */
+static int user_get(user *u, jobs_kv_txn *txn, uint64_t id)
+{
+    unsigned char key[8], v[RECORD_MAX];
+    size_t len = 0;
+    int rc;
+
+    srv_be64_put(key, id);
+    if ((rc = jobs_kv_get(txn, NS_USERS, key, 8, v, sizeof v, &len)))
+        return rc;
+    rc = decode(u, id, v, len) ? 0 : JOBS_ECORRUPT;
+    sodium_memzero(v, sizeof v);
+    return rc;
+}
+
+/* Writes `u` with its indexes; `old` (or NULL for a new user) is what it replaces. */
+static int user_put(jobs_kv_txn *txn, const user *u, const user *old)
+{
+    unsigned char key[8], v[RECORD_MAX];
+    size_t len = encode(v, u);
+    int rc;
+
+    srv_be64_put(key, u->id);
+    rc = jobs_kv_put(txn, NS_USERS, key, 8, v, len);
+    sodium_memzero(v, sizeof v);
+    if (rc)
+        return rc;
+    if (old && strcmp(old->name, u->name) != 0 &&
+        (rc = jobs_kv_delete(txn, NS_NAME, old->name, strlen(old->name))) &&
+        rc != JOBS_ENOTFOUND)
+        return rc;
+    if (old && old->email[0] && strcmp(old->email, u->email) != 0 &&
+        (rc = jobs_kv_delete(txn, NS_EMAIL, old->email, strlen(old->email))) &&
+        rc != JOBS_ENOTFOUND)
+        return rc;
+    if ((rc = jobs_kv_put(txn, NS_NAME, u->name, strlen(u->name), key, 8)))
+        return rc;
+    if (u->email[0] && (rc = jobs_kv_put(txn, NS_EMAIL, u->email, strlen(u->email), key, 8)))
+        return rc;
+    return 0;
+}
+
+/* Says what a store call's failure was: "jobs-server: WHAT: message (detail)". */
+static void store_error(const char *what, int rc)
+{
+    fprintf(stderr, "jobs-server: %s: %s (%s)\n", what, jobs_strerror(rc), jobs_error_last());
+}
+
+/* ---- the users file of earlier versions -------------------------------------------------- */
+
+/* Reads `path` strictly: a line that is not a well-formed user, or a second user with one id,
+ * name or email, refuses the whole file with the line named (nothing is skipped, so no id can
+ * come back). *v is NULL and *n 0 when there is no file. Returns 0 or -1 after a message. */
+static int read_file(user **out, size_t *count, uint64_t *max, const char *path,
+                     const char *ids_path)
+{
     FILE *f;
     char line[1024];
     user *v = NULL;
@@ -136,115 +249,201 @@ static int load(srv_users *u)
     bool have_max = false;
     const char *why = NULL;
 
-    if (stat(u->path, &st) != 0) {
-        if (errno != ENOENT) {
-            fprintf(stderr, "jobs-server: %s: %s\n", u->path, strerror(errno));
-            return -1;
-        }
-        memset(&st, 0, sizeof st);
-    }
-    if (st.st_ino == u->st.st_ino && st.st_size == u->st.st_size &&
-        st.st_mtim.tv_sec == u->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == u->st.st_mtim.tv_nsec &&
-        u->loaded)
-        return 0;
-    if (read_ids(&max_id, u->ids_path) != 0)
+    *out = NULL;
+    *count = 0;
+    if (read_ids(&max_id, ids_path) != 0)
         return -1;
-    if (st.st_ino != 0) {
-        if (!(f = fopen(u->path, "r"))) {
-            fprintf(stderr, "jobs-server: %s: %s\n", u->path, strerror(errno));
+    if (!(f = fopen(path, "re"))) {
+        if (errno != ENOENT) {
+            fprintf(stderr, "jobs-server: %s: %s\n", path, strerror(errno));
             return -1;
         }
-        while (!why && fgets(line, sizeof line, f)) {
-            lineno++;
-            if (!strchr(line, '\n') && !feof(f)) {
-                why = "longer than 1023 bytes";
-                break;
-            }
-            if (line[0] == '\n' || line[0] == '#')
-                continue;
-            if (strncmp(line, "max-id:", 7) == 0) {
-                char *end;
-                errno = 0;
-                file_max = strtoull(line + 7, &end, 10);
-                if (have_max || errno || end == line + 7 || (*end != '\n' && *end != '\0'))
-                    why = "a malformed or second max-id line";
-                have_max = true;
-                continue;
-            }
-            if (n == cap) {
-                user *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
-                if (!nv) {
-                    why = "out of memory";
-                    break;
-                }
-                v = nv;
-            }
-            if (!parse_line(&v[n], line)) {
-                why = "not a user (id:username:email:hash)";
-                break;
-            }
-            for (size_t i = 0; i < n && !why; i++)
-                if (v[i].id == v[n].id || strcmp(v[i].name, v[n].name) == 0 ||
-                    (v[n].email[0] && strcmp(v[i].email, v[n].email) == 0))
-                    why = "a second user with this id, name or email";
-            if (v[n].id > max_id)
-                max_id = v[n].id;
-            n++;
-        }
-        if (!why && ferror(f))
-            why = strerror(errno);
-        fclose(f);
+        *max = max_id;
+        return 0;
     }
+    while (!why && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            why = "longer than 1023 bytes";
+            break;
+        }
+        if (line[0] == '\n' || line[0] == '#')
+            continue;
+        if (strncmp(line, "max-id:", 7) == 0) {
+            char *end;
+            errno = 0;
+            file_max = strtoull(line + 7, &end, 10);
+            if (have_max || errno || end == line + 7 || (*end != '\n' && *end != '\0'))
+                why = "a malformed or second max-id line";
+            have_max = true;
+            continue;
+        }
+        if (n == cap) {
+            user *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (!nv) {
+                why = "out of memory";
+                break;
+            }
+            v = nv;
+        }
+        if (!parse_line(&v[n], line) || v[n].id > JOBS_ID_MAX ||
+            (v[n].email[0] && !email_is_valid(v[n].email))) {
+            why = "not a user (id:username:email:hash)";
+            break;
+        }
+        for (size_t i = 0; i < n && !why; i++)
+            if (v[i].id == v[n].id || strcmp(v[i].name, v[n].name) == 0 ||
+                (v[n].email[0] && strcmp(v[i].email, v[n].email) == 0))
+                why = "a second user with this id, name or email";
+        if (v[n].id > max_id)
+            max_id = v[n].id;
+        n++;
+    }
+    if (!why && ferror(f))
+        why = strerror(errno);
+    fclose(f);
+    if (!why && file_max > JOBS_ID_MAX)
+        why = "a max-id past 2^53-1";
     if (why) {
-        /* Reported once per version of the file, not at every login. */
-        if (!u->loaded || st.st_ino != u->bad.st_ino || st.st_size != u->bad.st_size ||
-            st.st_mtim.tv_sec != u->bad.st_mtim.tv_sec ||
-            st.st_mtim.tv_nsec != u->bad.st_mtim.tv_nsec)
-            fprintf(stderr, "jobs-server: %s:%u: %s; fix or remove the line (no user is "
-                            "skipped, so that no id is given twice)%s\n",
-                    u->path, lineno, why,
-                    u->loaded ? "; the users loaded before stay in effect" : "");
-        u->bad = st;
+        fprintf(stderr, "jobs-server: %s:%u: %s; fix or remove the line, then start again (no "
+                        "user is skipped, so that no id is given twice); nothing was imported\n",
+                path, lineno, why);
         if (v)
             sodium_memzero(v, n * sizeof *v);
         free(v);
         return -1;
     }
-    if (file_max > max_id)
-        max_id = file_max;
-    if (u->v)
-        sodium_memzero(u->v, u->n * sizeof *u->v);
-    free(u->v);
-    u->v = v;
-    u->n = n;
-    u->max_id = max_id;
-    u->st = st;
-    u->loaded = true;
+    *out = v;
+    *count = n;
+    *max = file_max > max_id ? file_max : max_id;
     return 0;
 }
 
-int srv_users_open(srv_users **out, const char *dir)
+typedef struct import_ctx {
+    const user *v;
+    size_t n;
+    uint64_t max_id;
+    char clash[SRV_USERNAME_MAX + 1]; /* the user that clashes with the store's */
+} import_ctx;
+
+/* Every user of the file, ids kept, and the counter past the highest id the file gave. A user
+ * already in the store under the same id and name (an import that crashed before the rename)
+ * is written again; any other clash refuses the import. */
+static int import_txn(jobs_kv_txn *txn, void *ctx)
+{
+    import_ctx *c = ctx;
+    int rc;
+
+    c->clash[0] = '\0';
+    for (size_t i = 0; i < c->n; i++) {
+        const user *u = &c->v[i];
+        uint64_t by_name, by_email;
+        user old;
+        bool had;
+
+        rc = user_get(&old, txn, u->id);
+        if (rc && rc != JOBS_ENOTFOUND)
+            return rc;
+        had = rc == 0;
+        if ((rc = index_get(&by_name, txn, NS_NAME, u->name)) ||
+            (rc = index_get(&by_email, txn, NS_EMAIL, u->email)))
+            return rc;
+        if ((had && strcmp(old.name, u->name) != 0) || (by_name && by_name != u->id) ||
+            (by_email && by_email != u->id)) {
+            snprintf(c->clash, sizeof c->clash, "%s", u->name);
+            return JOBS_EEXISTS;
+        }
+        rc = user_put(txn, u, had ? &old : NULL);
+        sodium_memzero(&old, sizeof old);
+        if (rc)
+            return rc;
+    }
+    return jobs_kv_reserve_ids(txn, NS_USERS, c->max_id);
+}
+
+/* "dir/name" into a new string, or NULL. */
+static char *join(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(len);
+
+    if (p)
+        snprintf(p, len, "%s/%s", dir, name);
+    return p;
+}
+
+/* Imports DIR/users (and DIR/users.ids) into the store once: every user with its id, the
+ * counter past the highest id ever given; then the files are renamed to users.imported and
+ * users.ids.imported, so that the next start has nothing to import. 0, or -1 after a message. */
+static int import_file(srv_users *u, const char *dir)
+{
+    char *path = join(dir, "users"), *ids = join(dir, "users.ids");
+    char *path_to = join(dir, "users.imported"), *ids_to = join(dir, "users.ids.imported");
+    import_ctx c;
+    user *v = NULL;
+    size_t n = 0;
+    int rc = -1, lrc;
+    struct stat st;
+    bool have_file, have_ids;
+
+    memset(&c, 0, sizeof c);
+    if (!path || !ids || !path_to || !ids_to)
+        goto out;
+    have_file = lstat(path, &st) == 0;
+    have_ids = lstat(ids, &st) == 0;
+    if (!have_file && !have_ids) {
+        rc = 0;
+        goto out;
+    }
+    if (read_file(&v, &n, &c.max_id, path, ids) != 0)
+        goto out;
+    c.v = v;
+    c.n = n;
+    if ((lrc = jobs_kv_write(u->store, import_txn, &c)) != 0) {
+        if (c.clash[0])
+            fprintf(stderr, "jobs-server: %s: user %s clashes with a user of the store (another "
+                            "id has its name or email, or its id has another name); nothing "
+                            "was imported\n", path, c.clash);
+        else
+            store_error("importing the users file into the store", lrc);
+        goto out;
+    }
+    if ((have_file && rename(path, path_to) != 0) || (have_ids && rename(ids, ids_to) != 0)) {
+        fprintf(stderr, "jobs-server: renaming the imported users file: %s\n", strerror(errno));
+        goto out;
+    }
+    printf("imported %zu user(s) from %s into the store (ids kept, next id %" PRIu64
+           "); the file is now %s\n", n, path, c.max_id + 1, path_to);
+    fflush(stdout);
+    rc = 0;
+out:
+    if (v)
+        sodium_memzero(v, n * sizeof *v);
+    free(v);
+    free(path);
+    free(ids);
+    free(path_to);
+    free(ids_to);
+    return rc;
+}
+
+/* ---- the handle ---------------------------------------------------------------------------- */
+
+int srv_users_open(srv_users **out, jobs_store *store, const char *dir)
 {
     srv_users *u = calloc(1, sizeof *u);
     char pw[32];
 
     *out = NULL;
-    if (!u || !(u->path = malloc(strlen(dir) + sizeof "/users")) ||
-        !(u->ids_path = malloc(strlen(dir) + sizeof "/users.ids"))) {
-        if (u)
-            free(u->path);
-        free(u);
+    if (!u)
         return -1;
-    }
-    sprintf(u->path, "%s/users", dir);
-    sprintf(u->ids_path, "%s/users.ids", dir);
-    pthread_mutex_init(&u->mu, NULL);
+    u->store = store;
     sem_init(&u->verify_slots, 0, SRV_VERIFY_SLOTS);
     /* A hash of a random password, verified against for unknown users (equal timing). */
     randombytes_buf(pw, sizeof pw);
     if (crypto_pwhash_str(u->dummy, pw, sizeof pw, crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0 ||
-        load(u) != 0) {
+        (dir && import_file(u, dir) != 0)) {
         srv_users_close(u);
         return -1;
     }
@@ -256,98 +455,36 @@ void srv_users_close(srv_users *u)
 {
     if (!u)
         return;
-    if (u->v)
-        sodium_memzero(u->v, u->n * sizeof *u->v);
-    free(u->v);
-    free(u->path);
-    free(u->ids_path);
-    pthread_mutex_destroy(&u->mu);
     sem_destroy(&u->verify_slots);
     free(u);
 }
 
-size_t srv_users_count(srv_users *u)
+static int count_one(void *ctx, const void *key, size_t key_len, const void *value,
+                     size_t value_len)
 {
-    size_t n;
-
-    pthread_mutex_lock(&u->mu);
-    load(u);
-    n = u->n;
-    pthread_mutex_unlock(&u->mu);
-    return n;
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)value_len;
+    ++*(size_t *)ctx;
+    return 0;
 }
 
-/* Replaces `path` with `text`: a temp file (0600, created anew, never followed through a
- * symlink), fsync, rename. */
-static int replace_file(const char *path, const char *text, size_t len)
+static int count_txn(jobs_kv_txn *txn, void *ctx)
 {
-    size_t plen = strlen(path) + sizeof ".tmp";
-    char *tmp = malloc(plen);
-    int fd = -1, rc = -1;
-    size_t done = 0;
-
-    if (!tmp)
-        return -1;
-    snprintf(tmp, plen, "%s.tmp", path);
-    unlink(tmp); /* a leftover of a crash */
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-        goto out;
-    while (done < len) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            goto out;
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0)
-        goto out;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto out;
-    rc = 0;
-out:
-    if (rc != 0)
-        fprintf(stderr, "jobs-server: writing %s: %s\n", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    *(size_t *)ctx = 0;
+    return jobs_kv_scan(txn, NS_USERS, NULL, 0, 0, count_one, ctx);
 }
 
-/* Writes users.ids (the highest id ever given), then the users file, which begins with the
- * same number in its max-id line: either one keeps an id from coming back. */
-static int save(srv_users *u)
+int srv_users_count(size_t *n, srv_users *u)
 {
-    char ids[32], *text = NULL;
-    size_t len = 0;
-    FILE *f;
-    int n, rc;
+    int rc = jobs_kv_read(u->store, count_txn, n);
 
-    n = snprintf(ids, sizeof ids, "%" PRIu64 "\n", u->max_id);
-    if (replace_file(u->ids_path, ids, (size_t)n) != 0)
-        return -1;
-    if (!(f = open_memstream(&text, &len)))
-        return -1;
-    fprintf(f, "max-id:%" PRIu64 "\n", u->max_id);
-    for (size_t i = 0; i < u->n; i++)
-        fprintf(f, "%" PRIu64 ":%s:%s:%s\n", u->v[i].id, u->v[i].name, u->v[i].email,
-                u->v[i].hash);
-    if (fclose(f) != 0) {
-        free(text);
+    if (rc) {
+        store_error("counting the users", rc);
         return -1;
     }
-    rc = replace_file(u->path, text, len);
-    sodium_memzero(text, len);
-    free(text);
-    return rc;
+    return 0;
 }
 
 /* True when s[0..len) is valid UTF-8 (no overlong forms, surrogates or code points past
@@ -392,12 +529,59 @@ static bool utf8_valid(const unsigned char *s, size_t len)
     return true;
 }
 
+
+/* Checks a new password (1..SRV_PASSWORD_MAX bytes of UTF-8) and hashes it into `hash`. */
+static int hash_password(char hash[crypto_pwhash_STRBYTES], const char *password)
+{
+    if (strlen(password) == 0 || strlen(password) > SRV_PASSWORD_MAX) {
+        fprintf(stderr, "jobs-server: the password must be 1..%d bytes\n", SRV_PASSWORD_MAX);
+        return -1;
+    }
+    /* A login body is JSON, whose strings are UTF-8: another password could never be sent. */
+    if (!utf8_valid((const unsigned char *)password, strlen(password))) {
+        fprintf(stderr, "jobs-server: the password is not valid UTF-8 (a login could never "
+                        "send it)\n");
+        return -1;
+    }
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        fprintf(stderr, "jobs-server: out of memory hashing the password\n");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct add_ctx {
+    user *u;
+    bool exists;
+} add_ctx;
+
+static int add_txn(jobs_kv_txn *txn, void *ctx)
+{
+    add_ctx *c = ctx;
+    uint64_t by_name, by_email;
+    int rc;
+
+    c->exists = false;
+    if ((rc = index_get(&by_name, txn, NS_NAME, c->u->name)) ||
+        (rc = index_get(&by_email, txn, NS_EMAIL, c->u->email)))
+        return rc;
+    if (by_name || by_email) {
+        c->exists = true;
+        return JOBS_EEXISTS;
+    }
+    /* Ids are never given twice: a deleted user's id stays theirs, with their jobs. */
+    if ((rc = jobs_kv_next_id(&c->u->id, txn, NS_USERS)))
+        return rc;
+    return user_put(txn, c->u, NULL);
+}
+
 int srv_users_add(srv_users *u, uint64_t *id, const char *name, const char *email,
                   const char *password)
 {
     user nu;
-    user *v;
-    int rc = -1;
+    add_ctx c = {&nu, false};
+    int rc;
 
     if (!email)
         email = "";
@@ -409,120 +593,117 @@ int srv_users_add(srv_users *u, uint64_t *id, const char *name, const char *emai
         fprintf(stderr, "jobs-server: invalid email address\n");
         return -1;
     }
-    if (strlen(password) == 0 || strlen(password) > SRV_PASSWORD_MAX) {
-        fprintf(stderr, "jobs-server: the password must be 1..%d bytes\n", SRV_PASSWORD_MAX);
-        return -1;
-    }
-    /* A login body is JSON, whose strings are UTF-8: another password could never be sent. */
-    if (!utf8_valid((const unsigned char *)password, strlen(password))) {
-        fprintf(stderr, "jobs-server: the password is not valid UTF-8 (a login could never "
-                        "send it)\n");
-        return -1;
-    }
     memset(&nu, 0, sizeof nu);
-    if (crypto_pwhash_str(nu.hash, password, strlen(password),
-                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        fprintf(stderr, "jobs-server: out of memory hashing the password\n");
+    if (hash_password(nu.hash, password) != 0)
         return -1;
-    }
     strcpy(nu.name, name);
     strcpy(nu.email, email);
-
-    pthread_mutex_lock(&u->mu);
-    if (load(u) != 0)
-        goto out;
-    for (size_t i = 0; i < u->n; i++) {
-        if (strcmp(u->v[i].name, name) == 0 || (*email && strcmp(u->v[i].email, email) == 0)) {
-            fprintf(stderr, "jobs-server: a user with this name or email exists\n");
-            goto out;
-        }
-    }
-    /* Ids are never given twice: the next one is past the highest ever given, not past the
-     * highest in the file (a deleted user's id stays theirs, with their jobs). */
-    if (u->max_id >= JOBS_ID_MAX) {
-        fprintf(stderr, "jobs-server: no user id is left\n");
-        goto out;
-    }
-    nu.id = u->max_id + 1;
-    if (!(v = realloc(u->v, (u->n + 1) * sizeof *v)))
-        goto out;
-    u->v = v;
-    u->v[u->n++] = nu;
-    u->max_id = nu.id;
-    if (save(u) != 0) {
-        u->n--;
-        u->max_id = nu.id - 1;
-        u->loaded = false; /* read the files again: users.ids may have been written */
-        goto out;
-    }
-    load(u);
-    if (id)
+    rc = jobs_kv_write(u->store, add_txn, &c);
+    if (rc == 0 && id)
         *id = nu.id;
-    rc = 0;
-out:
-    pthread_mutex_unlock(&u->mu);
+    sodium_memzero(&nu, sizeof nu);
+    if (rc && c.exists)
+        fprintf(stderr, "jobs-server: a user with this name or email exists\n");
+    else if (rc == JOBS_ERANGE)
+        fprintf(stderr, "jobs-server: no user id is left\n");
+    else if (rc)
+        store_error("adding the user", rc);
+    return rc ? -1 : 0;
+}
+
+typedef struct passwd_ctx {
+    const char *name;
+    const char *hash;
+    bool missing;
+} passwd_ctx;
+
+static int passwd_txn(jobs_kv_txn *txn, void *ctx)
+{
+    passwd_ctx *c = ctx;
+    uint64_t id;
+    user old, nu;
+    int rc;
+
+    c->missing = false;
+    if ((rc = index_get(&id, txn, NS_NAME, c->name)))
+        return rc;
+    if (!id || (rc = user_get(&old, txn, id)) == JOBS_ENOTFOUND) {
+        c->missing = true;
+        return JOBS_ENOTFOUND;
+    }
+    if (rc)
+        return rc;
+    nu = old;
+    snprintf(nu.hash, sizeof nu.hash, "%s", c->hash);
+    rc = user_put(txn, &nu, &old);
+    sodium_memzero(&old, sizeof old);
     sodium_memzero(&nu, sizeof nu);
     return rc;
 }
 
 int srv_users_passwd(srv_users *u, const char *name, const char *password)
 {
-    char hash[crypto_pwhash_STRBYTES], old[crypto_pwhash_STRBYTES];
-    int rc = -1;
-    size_t i;
+    char hash[crypto_pwhash_STRBYTES];
+    passwd_ctx c = {name, hash, false};
+    int rc;
 
-    if (strlen(password) == 0 || strlen(password) > SRV_PASSWORD_MAX) {
-        fprintf(stderr, "jobs-server: the password must be 1..%d bytes\n", SRV_PASSWORD_MAX);
+    if (hash_password(hash, password) != 0)
         return -1;
-    }
-    if (!utf8_valid((const unsigned char *)password, strlen(password))) {
-        fprintf(stderr, "jobs-server: the password is not valid UTF-8 (a login could never "
-                        "send it)\n");
-        return -1;
-    }
-    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        fprintf(stderr, "jobs-server: out of memory hashing the password\n");
-        return -1;
-    }
-    pthread_mutex_lock(&u->mu);
-    if (load(u) != 0)
-        goto out;
-    for (i = 0; i < u->n && strcmp(u->v[i].name, name) != 0; i++)
-        ;
-    if (i == u->n) {
-        fprintf(stderr, "jobs-server: no user named '%s'\n", name);
-        goto out;
-    }
-    memcpy(old, u->v[i].hash, sizeof old);
-    memcpy(u->v[i].hash, hash, sizeof hash);
-    if (save(u) != 0) {
-        memcpy(u->v[i].hash, old, sizeof old);
-        goto out;
-    }
-    load(u);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&u->mu);
+    rc = jobs_kv_write(u->store, passwd_txn, &c);
     sodium_memzero(hash, sizeof hash);
+    if (rc && c.missing)
+        fprintf(stderr, "jobs-server: no user named '%s'\n", name);
+    else if (rc)
+        store_error("changing the password", rc);
+    return rc ? -1 : 0;
+}
+
+typedef struct find_ctx {
+    const char *username, *email;
+    user u; /* u.id 0: none */
+} find_ctx;
+
+static int find_txn(jobs_kv_txn *txn, void *ctx)
+{
+    find_ctx *c = ctx;
+    uint64_t id;
+    int rc;
+
+    c->u.id = 0;
+    rc = c->username ? index_get(&id, txn, NS_NAME, c->username)
+                     : index_get(&id, txn, NS_EMAIL, c->email);
+    if (rc || !id)
+        return rc;
+    rc = user_get(&c->u, txn, id);
+    if (rc == JOBS_ENOTFOUND) { /* an index entry without its user: as if none */
+        c->u.id = 0;
+        return 0;
+    }
     return rc;
+}
+
+/* The user a login names (c->u; id 0 for none). A store error counts as no user. */
+static void find(srv_users *u, find_ctx *c)
+{
+    int rc;
+
+    c->u.id = 0;
+    if ((c->username || (c->email && *c->email)) &&
+        (rc = jobs_kv_read(u->store, find_txn, c)) != 0) {
+        store_error("looking a user up", rc);
+        c->u.id = 0;
+    }
 }
 
 uint64_t srv_users_find(srv_users *u, const char *username, const char *email)
 {
-    uint64_t found = 0;
+    find_ctx c = {username, email, {0}};
+    uint64_t id;
 
-    pthread_mutex_lock(&u->mu);
-    load(u);
-    for (size_t i = 0; i < u->n && !found; i++) {
-        const user *x = &u->v[i];
-        if (username ? strcmp(x->name, username) == 0
-                     : (email && *email && strcmp(x->email, email) == 0))
-            found = x->id;
-    }
-    pthread_mutex_unlock(&u->mu);
-    return found;
+    find(u, &c);
+    id = c.u.id;
+    sodium_memzero(&c.u, sizeof c.u);
+    return id;
 }
 
 void srv_users_set_verify_slots(srv_users *u, unsigned n)
@@ -534,34 +715,21 @@ void srv_users_set_verify_slots(srv_users *u, unsigned n)
 srv_verify srv_users_verify(srv_users *u, uint64_t *id, const char *username, const char *email,
                             const char *password)
 {
-    char hash[crypto_pwhash_STRBYTES];
-    uint64_t found = 0;
+    find_ctx c = {username, email, {0}};
     bool ok;
 
     /* A slot first, without waiting: a login never holds a worker thread in a queue. */
     while (sem_trywait(&u->verify_slots) != 0)
         if (errno != EINTR)
             return SRV_VERIFY_BUSY;
-    pthread_mutex_lock(&u->mu);
-    load(u);
-    memcpy(hash, u->dummy, sizeof hash);
-    for (size_t i = 0; i < u->n; i++) {
-        const user *x = &u->v[i];
-        if (username ? strcmp(x->name, username) == 0
-                     : (email && *email && strcmp(x->email, email) == 0)) {
-            memcpy(hash, x->hash, sizeof hash);
-            found = x->id;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&u->mu);
-
-    ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+    find(u, &c);
+    if (!c.u.id)
+        memcpy(c.u.hash, u->dummy, sizeof c.u.hash);
+    ok = crypto_pwhash_str_verify(c.u.hash, password, strlen(password)) == 0;
     sem_post(&u->verify_slots);
-    sodium_memzero(hash, sizeof hash);
-    if (ok && found) {
-        *id = found;
-        return SRV_VERIFY_OK;
-    }
-    return SRV_VERIFY_WRONG;
+    if (ok && c.u.id)
+        *id = c.u.id;
+    ok = ok && c.u.id;
+    sodium_memzero(&c.u, sizeof c.u);
+    return ok ? SRV_VERIFY_OK : SRV_VERIFY_WRONG;
 }

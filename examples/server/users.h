@@ -1,13 +1,17 @@
-/* The users of jobs-server: the file `users` in the data directory, one record per line,
- * `id:username:email:argon2id-hash`, after a line `max-id:N` (the highest id ever given, also
- * kept in `users.ids`, so that no id is given twice). A malformed line is never skipped: the file
- * is refused, naming the line. The library knows users only as owner ids. */
+/* The users of jobs-server: in the store, through the library's namespaced records (jobs_kv_*;
+ * layout in users.c), so that they have the store's transactions and crash safety, and every
+ * server on one store shares them. Each has an id (an owner id of the library, never given
+ * twice), a username, an optional email and an Argon2id hash of the password. The library knows
+ * users only as owner ids and never sees a password. The users file of earlier versions is
+ * imported once (srv_users_open()). */
 #ifndef JOBS_SERVER_USERS_H
 #define JOBS_SERVER_USERS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jobs.h>
 
 typedef struct srv_users srv_users;
 
@@ -17,27 +21,48 @@ typedef struct srv_users srv_users;
 /** Longest password accepted, in bytes. */
 #define SRV_PASSWORD_MAX 1024
 
+/** A big-endian u64 at p (keys that sort in number order). */
+static inline void srv_be64_put(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+/** The big-endian u64 at p. */
+static inline uint64_t srv_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 /**
- * Opens the user file of data directory `dir` (a missing file is an empty user list).
- * @return 0, or -1 with a message on stderr (a malformed line, named; I/O).
+ * The users of `store` (which must outlive the handle). When `dir` is not NULL and holds the
+ * users file of an earlier version (`users`, `users.ids`), it is imported first, in one
+ * transaction, ids kept and the id counter past the highest id the files ever gave; then the
+ * files are renamed to `users.imported` and `users.ids.imported`.
+ * @return 0, or -1 with a message on stderr (a malformed line of the file, named, and nothing
+ *         imported; a user of the file that clashes with the store's; I/O).
  */
-int srv_users_open(srv_users **out, const char *dir);
+int srv_users_open(srv_users **out, jobs_store *store, const char *dir);
 
 /** Frees the handle. Accepts NULL. */
 void srv_users_close(srv_users *u);
 
-/** The number of users. */
-size_t srv_users_count(srv_users *u);
+/** The number of users into *n: 0, or -1 with a message on stderr (a store error). */
+int srv_users_count(size_t *n, srv_users *u);
 
 /** True when `name` is acceptable as a username: 1..64 of [A-Za-z0-9._-]. */
 bool srv_username_is_valid(const char *name);
 
 /**
- * Adds a user and rewrites the file (temp file with mode 0600, fsync, rename).
+ * Adds a user: the record and its name (and email) index in one transaction.
  * @param email  NULL or "" for none
- * The id is one past the highest ever given. The password must be valid UTF-8.
+ * The id is the next of the store's user id counter, never one given before. The password must
+ * be valid UTF-8.
  * @return 0, or -1 with a message on stderr (invalid or duplicate name or email, a password
- *         that is not UTF-8, a malformed users file, I/O).
+ *         that is not UTF-8, a store error).
  */
 int srv_users_add(srv_users *u, uint64_t *id, const char *name, const char *email,
                   const char *password);
@@ -60,9 +85,9 @@ typedef enum srv_verify {
 } srv_verify;
 
 /**
- * Sets the password of user `name` and rewrites the file as srv_users_add() does. A running
- * server rereads the file, so the new password works there at once (its sessions stay).
- * @return 0, or -1 with a message on stderr (no such user, invalid password, I/O).
+ * Sets the password of user `name`. Every server on the store checks the new one from the next
+ * login on (the user's sessions stay).
+ * @return 0, or -1 with a message on stderr (no such user, invalid password, a store error).
  */
 int srv_users_passwd(srv_users *u, const char *name, const char *password);
 
@@ -70,7 +95,7 @@ int srv_users_passwd(srv_users *u, const char *name, const char *password);
  * Checks a login: by `username` when not NULL, else by `email`. Takes one of the verification
  * slots without waiting (SRV_VERIFY_BUSY when none is free), then runs exactly one Argon2id
  * verification (against a dummy hash for an unknown user), so the answer takes about the same
- * time either way. Reloads the file first if it changed on disk.
+ * time either way. A store error counts as an unknown user (and is said on stderr).
  */
 srv_verify srv_users_verify(srv_users *u, uint64_t *id, const char *username, const char *email,
                             const char *password);

@@ -19,7 +19,8 @@
  * |                   |       | unknown/duplicate/missing key, wrong type, bad number, `\u0000` |
  * | JOBS_ENAME        | 4     | `name` is a string that breaks the name rules                   |
  * | JOBS_ECONFIG      | 26    | a schedule's `config` is not exactly `{"period":N}`           |
- * |                   |       | (60..31536000) or `{"timestamp":N}` (1..2^53-1), as `once` asks |
+ * |                   |       | (60..31536000), `{"cron":"..","tz":".."}` or `{"timestamp":N}`  |
+ * |                   |       | (1..2^53-1), as `once` asks                                     |
  * | JOBS_EINVAL       | 4     | NULL `out`, or NULL `body` with `len` > 0                       |
  * | JOBS_ENOMEM       | 106   | out of memory                                                   |
  *
@@ -81,7 +82,9 @@ JOBS_EXTERN int jobs_json_encode_job_page(char **out, const jobs_job_page *page)
 
 /**
  * A schedule: `{"id":N,"owner":N,"name":"x","once":false,"config":{"period":N}}`, or with
- * `"once":true` and `"config":{"timestamp":N}`; `owner` is 0 for the public (built-in) ones.
+ * `"once":true` and `"config":{"timestamp":N}`, or for a cron schedule with `"once":false` and
+ * `"config":{"cron":"30 2 * * *","tz":"Europe/Berlin"}` (the strings as stored);
+ * `owner` is 0 for the public (built-in) ones.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
@@ -211,11 +214,17 @@ typedef struct jobs_json_job_body {
  * A decoded schedule request body, for jobs_schedule_create() or jobs_schedule_update().
  * `spec.name` points into `name` (or is NULL), with the same rule as jobs_json_job_body.
  * When `config` is given, JOBS_SCHEDULE_CONFIG is set and exactly one of `spec.period`
- * (key `period`) or `spec.timestamp` (key `timestamp`) is non-zero.
+ * (key `period`), `spec.timestamp` (key `timestamp`) or `spec.cron` (key `cron`, with
+ * JOBS_SCHEDULE_KIND and kind JOBS_SCHEDULE_CRON; `spec.tz` from key `tz`, NULL when absent)
+ * is set. `spec.cron` and `spec.tz` point into this struct, with the rule of `spec.name`.
  */
 typedef struct jobs_json_schedule_body {
     jobs_schedule_spec spec;       /**< fields: one JOBS_SCHEDULE_* bit per key given */
     char name[JOBS_NAME_MAX + 1];  /**< the name, NUL-terminated; "" when none */
+    char cron[JOBS_CRON_MAX + 1];  /**< a cron config's expression; `spec.cron` points here
+                                        (@since 0.2.0) */
+    char tz[JOBS_TZ_MAX + 1];      /**< a cron config's zone; `spec.tz` points here, or is NULL
+                                        when `tz` was not given (@since 0.2.0) */
 } jobs_json_schedule_body;
 
 /** A decoded stack request body, for jobs_stack_create(out.name, out.is_public). */
@@ -250,9 +259,11 @@ JOBS_EXTERN int jobs_json_decode_job_update(jobs_json_job_body *out, const char 
 
 /**
  * Decodes the body of POST /schedules: `config` (required), `name` (string or null, default
- * null), `once` (true or false, default false). `config` is an object with exactly one key:
- * `period` (integer 60..31536000) when `once` is false, `timestamp` (integer 1..2^53-1) when
- * it is true; anything else is JOBS_ECONFIG.
+ * null), `once` (true or false, default false). `config` is an object: `{"period": N}`
+ * (integer 60..31536000) or `{"cron": "EXPR", "tz": "ZONE"}` (`tz` optional, default "UTC";
+ * strings of at most JOBS_CRON_MAX and JOBS_TZ_MAX bytes) when `once` is false,
+ * `{"timestamp": N}` (integer 1..2^53-1) when it is true; anything else is JOBS_ECONFIG.
+ * Whether the expression parses and the zone exists is checked by jobs_schedule_create().
  *
  * @param[out] out  the decoded body; written only on success
  * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_ECONFIG, JOBS_EINVAL, or JOBS_ENOMEM.
@@ -262,8 +273,10 @@ JOBS_EXTERN int jobs_json_decode_schedule_create(jobs_json_schedule_body *out, c
 
 /**
  * Decodes the body of PUT /schedules/\<id\>: `name`, `once`, `config`, all optional. When `once`
- * is given, `config` (if given) must hold its matching key; without `once`, `config` may hold
- * either key and jobs_schedule_update() checks it against the schedule's stored `once`.
+ * is given, `config` (if given) must hold its matching key (with `once` false, a `period`
+ * makes the schedule periodic, even a cron one); without `once`, `config` may hold any of the
+ * keys and jobs_schedule_update() checks it against the schedule's stored kind. A `cron`
+ * config makes the schedule a cron schedule.
  *
  * @param[out] out  the decoded body; written only on success
  * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_ENAME, JOBS_ECONFIG, JOBS_EINVAL, or JOBS_ENOMEM.

@@ -1,6 +1,7 @@
 /**
  * @file jobs/schedule.h
- * @brief Schedules: periodic (every `period` seconds) or one-time (at `timestamp`).
+ * @brief Schedules: periodic (every `period` seconds), one-time (at `timestamp`), or cron (the
+ * minutes a cron expression names, in a time zone; docs/schedules.md).
  *
  * Schedules of owner JOBS_OWNER_PUBLIC (0) are public: every owner sees and uses them, and no
  * owner can change them. An owner's own schedules are visible to that owner only; another
@@ -21,27 +22,56 @@ extern "C" {
 /** Longest period, in seconds (365 days). */
 #define JOBS_PERIOD_MAX 31536000
 
+/** Longest cron expression, in bytes. @since 0.2.0 */
+#define JOBS_CRON_MAX 255
+/** Longest time-zone name, in bytes. @since 0.2.0 */
+#define JOBS_TZ_MAX 64
+
+/** The kinds of schedule (jobs_schedule.kind, jobs_schedule_spec.kind). @since 0.2.0 */
+typedef enum jobs_schedule_kind {
+    JOBS_SCHEDULE_PERIODIC = 0, /**< every `period` seconds, counted from activation */
+    JOBS_SCHEDULE_ONE_TIME = 1, /**< once, at `timestamp` (`once` is true) */
+    JOBS_SCHEDULE_CRON = 2      /**< the minutes the cron expression `cron` names, in zone `tz` */
+} jobs_schedule_kind;
+
 /** A schedule as stored. Caller-owned when returned; free with jobs_schedule_free(). */
 typedef struct jobs_schedule {
     uint64_t id;        /**< 1..JOBS_ID_MAX */
     uint64_t owner;     /**< JOBS_OWNER_PUBLIC for public schedules */
     const char *name;   /**< NUL-terminated, or NULL */
-    bool once;          /**< one-time (at `timestamp`) rather than periodic */
-    int64_t period;     /**< seconds between runs; when !once */
-    int64_t timestamp;  /**< Unix seconds of the single run; when once */
+    bool once;          /**< one-time (at `timestamp`); false for periodic and cron */
+    int64_t period;     /**< seconds between runs; when periodic, else 0 */
+    int64_t timestamp;  /**< Unix seconds of the single run; when once, else 0 */
+    jobs_schedule_kind kind; /**< the kind (@since 0.2.0) */
+    const char *cron;   /**< the cron expression as given, NUL-terminated; NULL unless cron
+                             (@since 0.2.0) */
+    const char *tz;     /**< the IANA time-zone name of a cron schedule, NUL-terminated;
+                             NULL unless cron (@since 0.2.0) */
 } jobs_schedule;
 
 /** Bits of jobs_schedule_spec.fields. */
 enum jobs_schedule_field {
     JOBS_SCHEDULE_NAME = 1u << 0,  /**< `name` is given */
     JOBS_SCHEDULE_ONCE = 1u << 1,  /**< `once` is given */
-    JOBS_SCHEDULE_CONFIG = 1u << 2 /**< `period` (periodic) or `timestamp` (once) is given */
+    JOBS_SCHEDULE_CONFIG = 1u << 2, /**< the config of the schedule's kind is given: `period`,
+                                         `timestamp`, or `cron` and `tz` */
+    JOBS_SCHEDULE_KIND = 1u << 3   /**< `kind` is given; `kind`, `cron` and `tz` are read only
+                                        with this bit (@since 0.2.0) */
 };
 
 /**
- * What to create or change. For create, JOBS_SCHEDULE_CONFIG is required and `once` defaults
- * to false. The config is checked against the resulting `once`: 60 <= period <= 31536000, or
- * timestamp > 0; changing `once` without giving the matching config is JOBS_ECONFIG.
+ * What to create or change.
+ *
+ * The kind: `kind` when JOBS_SCHEDULE_KIND is given; otherwise one-time when `once` is given
+ * true, periodic when it is given false (a cron schedule stays cron), and on create periodic
+ * when neither is given. `once`, when given with `kind`, must agree with it (a cron schedule is
+ * never one-time). For create, JOBS_SCHEDULE_CONFIG is required. The config is checked against
+ * the resulting kind: 60 <= period <= 31536000; timestamp > 0; or `cron` a valid expression
+ * (5 fields or a shorthand, at most JOBS_CRON_MAX bytes) and `tz` an IANA zone name ICU knows
+ * (NULL: "UTC"). `period` and `cron` are exclusive. Changing the kind without giving the
+ * matching config is JOBS_ECONFIG. Every refusal is JOBS_ECONFIG with a detail that names the
+ * field (for a cron expression: the field, the item and what was expected, e.g.
+ * "cron: field 2 (hour) '25' is outside 0-23"), and changes nothing.
  */
 typedef struct jobs_schedule_spec {
     unsigned int fields; /**< jobs_schedule_field bits */
@@ -49,10 +79,15 @@ typedef struct jobs_schedule_spec {
     bool once;           /**< one-time */
     int64_t period;      /**< read when CONFIG is given and the schedule is periodic */
     int64_t timestamp;   /**< read when CONFIG is given and the schedule is one-time */
+    jobs_schedule_kind kind; /**< read when KIND is given (@since 0.2.0) */
+    const char *cron;    /**< the cron expression, NUL-terminated; read when KIND is given
+                              (@since 0.2.0) */
+    const char *tz;      /**< the zone name, NUL-terminated, NULL for "UTC"; read when KIND is
+                              given (@since 0.2.0) */
 } jobs_schedule_spec;
 
 /** Initialiser for jobs_schedule_spec: nothing given. */
-#define JOBS_SCHEDULE_SPEC_INIT {0, NULL, false, 0, 0}
+#define JOBS_SCHEDULE_SPEC_INIT {0, NULL, false, 0, 0, JOBS_SCHEDULE_PERIODIC, NULL, NULL}
 
 /** A page of schedules: the public ones plus the owner's, in id order. */
 typedef struct jobs_schedule_page {

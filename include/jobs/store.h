@@ -110,7 +110,7 @@ JOBS_EXTERN int jobs_store_open(jobs_store **out, const jobs_store_options *opts
 JOBS_EXTERN void jobs_store_close(jobs_store *store);
 
 /** The version of jobs_store_stat_info this header describes. */
-#define JOBS_STORE_STAT_VERSION 1
+#define JOBS_STORE_STAT_VERSION 2
 
 /**
  * Current state of a store, as reported by jobs_store_stat(). The caller sets `version`
@@ -129,10 +129,13 @@ typedef struct jobs_store_stat_info {
                                concurrent writes share one */
     const char *backend;  /**< the backend's name, "lmdb" (static storage) */
     jobs_stat_lmdb lmdb;  /**< the LMDB backend's figures (0 on another backend) */
+    /* Version 2: */
+    uint64_t records;     /**< namespaced records (jobs_kv_put(), all namespaces; id counters
+                               are not records) */
 } jobs_store_stat_info;
 
 /** Initialiser: `jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;` */
-#define JOBS_STORE_STAT_INFO_INIT {JOBS_STORE_STAT_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, {0, 0, 0}}
+#define JOBS_STORE_STAT_INFO_INIT {JOBS_STORE_STAT_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, {0, 0, 0}, 0}
 
 /**
  * Fills `out` with the store's counts and its backend's figures. Set out->version first

@@ -34,6 +34,8 @@ typedef struct jobs__lmdb {
     MDB_dbi stack_vis;   /* owner(8) id(8) -> "": private stacks by owner, public under 0 */
     MDB_dbi idem;        /* idempotency keys of creates (idempotency.c) */
     MDB_dbi idem_exp;    /* the same keys in expiry order */
+    MDB_dbi kv;          /* namespaced records (kv.c) */
+    bool kv_absent;      /* a read-only open of a store made before them: none */
 
     /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
      * no transaction of the process is active while the map is resized. */
@@ -141,6 +143,20 @@ int jobs__lmdb_idem_get(jobs__txn *t, uint64_t owner, jobs__kind kind, const cha
 int jobs__lmdb_idem_put(jobs__txn *t, uint64_t owner, jobs__kind kind, const char *key,
                         size_t len, const jobs__idem_rec *rec);
 int jobs__lmdb_idem_sweep(jobs__txn *t, int64_t now, size_t max, size_t *swept);
+
+/* Namespaced records (kv.c). */
+int jobs__lmdb_kv_get(jobs__txn *t, const char *ns, size_t ns_len, const void *key,
+                      size_t key_len, void *buf, size_t size, size_t *len);
+int jobs__lmdb_kv_put(jobs__txn *t, const char *ns, size_t ns_len, const void *key,
+                      size_t key_len, const void *value, size_t value_len);
+int jobs__lmdb_kv_del(jobs__txn *t, const char *ns, size_t ns_len, const void *key,
+                      size_t key_len);
+int jobs__lmdb_kv_scan(jobs__txn *t, const char *ns, size_t ns_len, const void *from,
+                       size_t from_len, size_t limit, jobs_kv_scan_fn fn, void *ctx);
+/* jobs_store_check()'s part: every key and value well formed, every counter in range. */
+int jobs__lmdb_kv_check(MDB_txn *txn, jobs__lmdb *s);
+/* The number of records (id counters not counted), for jobs_store_stat(). */
+int jobs__lmdb_kv_count(jobs__txn *t, uint64_t *n);
 
 /* The backend's function table (records.c). */
 extern const jobs__backend jobs__lmdb_backend;

@@ -397,4 +397,8 @@ const jobs__backend jobs__lmdb_backend = {
     .idem_get = jobs__lmdb_idem_get,
     .idem_put = jobs__lmdb_idem_put,
     .idem_sweep = jobs__lmdb_idem_sweep,
+    .kv_get = jobs__lmdb_kv_get,
+    .kv_put = jobs__lmdb_kv_put,
+    .kv_del = jobs__lmdb_kv_del,
+    .kv_scan = jobs__lmdb_kv_scan,
 };

@@ -15,7 +15,7 @@
 #define MIN_MAP_SIZE ((size_t)64 << 10)
 #define DEFAULT_MAX_READERS 256u
 #define DEFAULT_PAGE_SIZE 10u
-#define MAX_DBS 16
+#define MAX_DBS 24
 /* Operations per group commit: bounds a batch's transaction and its callers' wait. */
 #define GROUP_COMMIT_MAX 256
 
@@ -639,6 +639,8 @@ static int stat_txn(jobs_store *store, jobs__txn *t, void *ctx)
         (rc = jobs__queued_get(txn, s, &st->jobs_queued)) != 0)
         return rc > 0 ? jobs__mdb_error(rc, "store statistics") : rc;
     st->jobs_active = dbs[0].ms_entries;
+    if ((rc = jobs__lmdb_kv_count(t, &st->records)) != 0)
+        return rc;
     st->writes = atomic_load(&s->writes);
     st->commits = atomic_load(&s->commits);
     return 0;
@@ -671,6 +673,7 @@ static const struct {
     {"stack_vis", offsetof(jobs__lmdb, stack_vis)},
     {"idem", offsetof(jobs__lmdb, idem)},
     {"idem_exp", offsetof(jobs__lmdb, idem_exp)},
+    {"kv", offsetof(jobs__lmdb, kv)},
 };
 
 static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
@@ -678,6 +681,12 @@ static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         int rc = mdb_dbi_open(txn, dbs[i].name, flags, (MDB_dbi *)((char *)s + dbs[i].offset));
 
+        /* Namespaced records came later: a read-only open of an older store has none. */
+        if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE) &&
+            dbs[i].offset == offsetof(jobs__lmdb, kv)) {
+            s->kv_absent = true;
+            continue;
+        }
         if (rc == MDB_NOTFOUND)
             return jobs__error(JOBS_ESCHEMA, "the store has no '%s' database", dbs[i].name);
         if (rc)

@@ -198,8 +198,16 @@ static int check_txn(jobs_store *s, jobs__txn *t, void *arg)
 
     (void)s;
     (void)arg;
+    char kv[512];
+    snprintf(kv, sizeof(kv), "SELECT encode(ns, 'escape') AS ns, length(key) AS key_bytes,"
+             " length(value) AS value_bytes FROM jobs_kv WHERE length(ns) NOT BETWEEN 1 AND %d"
+             " OR length(key) NOT BETWEEN 1 AND %d OR (ns = convert_to('%s', 'UTF8') AND"
+             " length(value) <> 8) OR (ns <> convert_to('%s', 'UTF8') AND length(value) > %d)"
+             " LIMIT 1", JOBS_KV_NAMESPACE_MAX, JOBS_KV_KEY_MAX, JOBS__KV_IDS, JOBS__KV_IDS,
+             JOBS_KV_VALUE_MAX);
     if ((rc = none(t, "the schema version is not the library's",
-                   "SELECT value FROM jobs_meta WHERE key = 'schema' AND value <> 1")) ||
+                   "SELECT value FROM jobs_meta WHERE key = 'schema' AND value <> 2")) ||
+        (rc = none(t, "a namespaced record is malformed", kv)) ||
         (rc = check_stacks(t, &stacks, &n_stacks)) || (rc = check_schedules(t)) ||
         (rc = check_jobs(t, stacks, n_stacks, &queued)))
         goto out;

@@ -14,7 +14,7 @@
 #include "../store.h"
 
 /* The schema version this library reads and writes (jobs_meta 'schema'). */
-#define JOBS__PG_SCHEMA_VERSION 1
+#define JOBS__PG_SCHEMA_VERSION 2
 
 /* Jobs per bucket of the counted page index (jobs_bucket). */
 #define JOBS__PG_BUCKET 4096
@@ -55,6 +55,12 @@ enum {
     STMT_IDEM_DELETE,
     STMT_IDEM_INSERT,
     STMT_IDEM_SWEEP,
+    STMT_KV_GET,
+    STMT_KV_GET_LOCK,
+    STMT_KV_UPDATE,
+    STMT_KV_INSERT,
+    STMT_KV_DEL,
+    STMT_KV_SCAN,
     JOBS__PG_STMT_MAX
 };
 

@@ -39,11 +39,18 @@ static const char schema_v1[] =
     " PRIMARY KEY (owner, kind, key));"
     "CREATE INDEX jobs_idem_expires ON jobs_idem (expires);";
 
+/* Version 2: namespaced records (jobs_kv_*: users, sessions, ...). bytea orders as unsigned
+ * bytes, the shorter first on a tie, as the seam asks. */
+static const char schema_v2[] =
+    "CREATE TABLE jobs_kv (ns bytea, key bytea, value bytea NOT NULL, PRIMARY KEY (ns, key));"
+    "UPDATE jobs_meta SET value = 2 WHERE key = 'schema'";
+
 static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_STAT] =
         "SELECT (SELECT count(*) FROM jobs_job), (SELECT count(*) FROM jobs_schedule),"
         " (SELECT count(*) FROM jobs_stack), (SELECT count(*) FROM jobs_job WHERE active),"
-        " (SELECT value FROM jobs_meta WHERE key = 'queued')",
+        " (SELECT value FROM jobs_meta WHERE key = 'queued'),"
+        " (SELECT count(*) FROM jobs_kv WHERE ns <> convert_to('" JOBS__KV_IDS "', 'UTF8'))",
     [STMT_NEXT_ID] =
         "UPDATE jobs_ids SET next = next + 1 WHERE kind = $1::int8 RETURNING next - 1",
     [STMT_COUNT] =
@@ -143,6 +150,16 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
         "WITH d AS (DELETE FROM jobs_idem WHERE (owner, kind, key) IN"
         " (SELECT owner, kind, key FROM jobs_idem WHERE expires <= $1::int8 ORDER BY expires"
         "  LIMIT $2::int8 FOR UPDATE SKIP LOCKED) RETURNING 1) SELECT count(*) FROM d",
+    [STMT_KV_GET] = "SELECT value FROM jobs_kv WHERE ns = $1::bytea AND key = $2::bytea",
+    [STMT_KV_GET_LOCK] =
+        "SELECT value FROM jobs_kv WHERE ns = $1::bytea AND key = $2::bytea FOR UPDATE",
+    [STMT_KV_UPDATE] =
+        "UPDATE jobs_kv SET value = $3::bytea WHERE ns = $1::bytea AND key = $2::bytea",
+    [STMT_KV_INSERT] = "INSERT INTO jobs_kv (ns, key, value) VALUES ($1::bytea, $2::bytea, $3::bytea)",
+    [STMT_KV_DEL] = "DELETE FROM jobs_kv WHERE ns = $1::bytea AND key = $2::bytea",
+    [STMT_KV_SCAN] =
+        "SELECT key, value FROM jobs_kv WHERE ns = $1::bytea AND key >= $2::bytea ORDER BY key"
+        " LIMIT $3::int8",
 };
 
 int jobs__pg_exec(jobs__txn *t, int stmt, const jobs__pg_params *p, PGresult **res)
@@ -274,7 +291,8 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
         if (!t->write)
             return jobs__error(JOBS_ENOTFOUND, "the database holds no libjobs store (open it "
                                "read-write once to make one)");
-        if ((rc = jobs__pg_simple(t->c, schema_v1, "making the store's tables")))
+        if ((rc = jobs__pg_simple(t->c, schema_v1, "making the store's tables")) ||
+            (rc = jobs__pg_simple(t->c, schema_v2, "making the store's tables")))
             return rc;
         return seed ? seed(t->s, t) : 0;
     }
@@ -290,7 +308,15 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
     if (version < 1)
         return jobs__error(JOBS_ECORRUPT, "the store's schema version %ld is not valid",
                            version);
-    /* Version 1 is the first: later versions migrate here, in this transaction. */
+    /* Older versions migrate here, in the open's transaction, one version at a time. */
+    if (version < 2) {
+        if (!t->write)
+            return jobs__error(JOBS_ESCHEMA, "the store has schema version %ld: open it "
+                               "read-write once to migrate it to %d", version,
+                               JOBS__PG_SCHEMA_VERSION);
+        if ((rc = jobs__pg_simple(t->c, schema_v2, "migrating the store to schema version 2")))
+            return rc;
+    }
     return 0;
 }
 
@@ -668,6 +694,85 @@ static int idem_sweep(jobs__txn *t, int64_t now, size_t max, size_t *swept)
     return rc == JOBS_ENOTFOUND ? 0 : rc;
 }
 
+/* ---- namespaced records ---------------------------------------------------------------- */
+
+static int kv_get(jobs__txn *t, const char *ns, size_t ns_len, const void *key, size_t key_len,
+                  void *buf, size_t size, size_t *len)
+{
+    jobs__pg_params p = {0};
+    PGresult *r;
+    int rc;
+
+    *len = 0;
+    jobs__pg_bytes(&p, ns, ns_len);
+    jobs__pg_bytes(&p, key, key_len);
+    /* A write locks what it reads (id counters are read, then written): two writes of one
+     * record take turns. */
+    if ((rc = jobs__pg_exec(t, t->write ? STMT_KV_GET_LOCK : STMT_KV_GET, &p, &r)))
+        return rc;
+    if (PQntuples(r) < 1) {
+        PQclear(r);
+        return JOBS_ENOTFOUND;
+    }
+    *len = (size_t)PQgetlength(r, 0, 0);
+    if (size && *len)
+        memcpy(buf, PQgetvalue(r, 0, 0), *len < size ? *len : size);
+    PQclear(r);
+    return 0;
+}
+
+static int kv_put(jobs__txn *t, const char *ns, size_t ns_len, const void *key, size_t key_len,
+                  const void *value, size_t value_len)
+{
+    jobs__pg_params p = {0};
+    long n;
+    int rc;
+
+    /* An update, else a plain insert: two writes making one new record meet the primary key,
+     * and the second runs again and finds the first's (an upsert would overwrite it). */
+    jobs__pg_bytes(&p, ns, ns_len);
+    jobs__pg_bytes(&p, key, key_len);
+    jobs__pg_bytes(&p, value_len ? value : "", value_len);
+    if ((rc = exec0(t, STMT_KV_UPDATE, &p, &n)) || n > 0)
+        return rc;
+    return exec0(t, STMT_KV_INSERT, &p, NULL);
+}
+
+static int kv_del(jobs__txn *t, const char *ns, size_t ns_len, const void *key, size_t key_len)
+{
+    jobs__pg_params p = {0};
+    long n;
+    int rc;
+
+    jobs__pg_bytes(&p, ns, ns_len);
+    jobs__pg_bytes(&p, key, key_len);
+    if ((rc = exec0(t, STMT_KV_DEL, &p, &n)))
+        return rc;
+    return n > 0 ? 0 : JOBS_ENOTFOUND;
+}
+
+static int kv_scan(jobs__txn *t, const char *ns, size_t ns_len, const void *from,
+                   size_t from_len, size_t limit, jobs_kv_scan_fn fn, void *ctx)
+{
+    jobs__pg_params p = {0};
+    PGresult *r;
+    int rc;
+
+    jobs__pg_bytes(&p, ns, ns_len);
+    jobs__pg_bytes(&p, from_len ? from : "", from_len);
+    if (limit)
+        jobs__pg_i64(&p, (int64_t)limit);
+    else
+        jobs__pg_bytes(&p, NULL, 0);
+    if ((rc = jobs__pg_exec(t, STMT_KV_SCAN, &p, &r)))
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = fn(ctx, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0), PQgetvalue(r, i, 1),
+                (size_t)PQgetlength(r, i, 1));
+    PQclear(r);
+    return rc < 0 ? rc : 0;
+}
+
 const jobs__backend jobs__pg_backend = {
     .name = "postgresql",
     .read = jobs__pg_read,
@@ -695,5 +800,9 @@ const jobs__backend jobs__pg_backend = {
     .idem_get = idem_get,
     .idem_put = idem_put,
     .idem_sweep = idem_sweep,
+    .kv_get = kv_get,
+    .kv_put = kv_put,
+    .kv_del = kv_del,
+    .kv_scan = kv_scan,
     .write_claim = jobs__pg_write_claim,
 };

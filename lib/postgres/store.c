@@ -353,7 +353,7 @@ static int stat_txn(jobs_store *s, jobs__txn *t, void *arg)
     (void)s;
     if ((rc = jobs__pg_exec(t, STMT_STAT, NULL, &r)))
         return rc;
-    if (PQntuples(r) != 1 || PQnfields(r) != 5) {
+    if (PQntuples(r) != 1 || PQnfields(r) != 6) {
         PQclear(r);
         return jobs__error(JOBS_ECORRUPT, "the store's statistics could not be read");
     }
@@ -362,6 +362,7 @@ static int stat_txn(jobs_store *s, jobs__txn *t, void *arg)
     c->out->stacks = (uint64_t)jobs__pg_get_i64(r, 0, 2);
     c->out->jobs_active = (uint64_t)jobs__pg_get_i64(r, 0, 3);
     c->out->jobs_queued = (uint64_t)jobs__pg_get_i64(r, 0, 4);
+    c->out->records = (uint64_t)jobs__pg_get_i64(r, 0, 5);
     PQclear(r);
     return 0;
 }

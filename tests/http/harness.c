@@ -65,6 +65,32 @@ static void pg_schema(const char *dir, char *out, size_t size)
     snprintf(out, size, "h_%016llx", (unsigned long long)h);
 }
 
+/* The --store of data directory `dir` (its schema made if missing): 0, or -1. */
+static int pg_store_for(const char *dir, char *store, size_t size)
+{
+#ifdef JOBS_TEST_WITH_POSTGRES
+    char schema[40], sql[80];
+    const char *base = pg_base();
+
+    pg_schema(dir, schema, sizeof schema);
+    snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", schema);
+    if (pg_sql(sql))
+        return -1;
+    if (strstr(base, "://"))
+        snprintf(store, size, "%s%coptions=-csearch_path%%3D%s", base,
+                 strchr(base, '?') ? '&' : '?', schema);
+    else
+        snprintf(store, size, "%s options='-csearch_path=%s'", base, schema);
+    return 0;
+#else
+    (void)dir;
+    (void)store;
+    (void)size;
+    fprintf(stderr, "harness: JOBS_TEST_STORE is set but the tests have no PostgreSQL\n");
+    return -1;
+#endif
+}
+
 const char *server_bin;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -82,11 +108,14 @@ int rm_tree(const char *dir)
 
 int add_user(const char *dir, const char *name, const char *email, const char *password)
 {
-    char cmd[1024];
+    char cmd[8192], store[4096] = "";
     FILE *p;
 
-    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' >/dev/null", server_bin, name,
-             email ? "--email" : "", email ? email : "", dir);
+    if (pg_base() && pg_store_for(dir, store, sizeof store))
+        return -1;
+    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' %s%s%s >/dev/null", server_bin,
+             name, email ? "--email" : "", email ? email : "", dir, store[0] ? "--store '" : "",
+             store, store[0] ? "'" : "");
     if (!(p = popen(cmd, "w")))
         return -1;
     fprintf(p, "%s\n", password);
@@ -155,24 +184,10 @@ int start_server(server *s, const char *const *extra)
     argv[n++] = "--data";
     argv[n++] = s->dir;
     if (pg_base()) {
-#ifdef JOBS_TEST_WITH_POSTGRES
-        char schema[40], sql[80];
-        const char *base = pg_base();
-        pg_schema(s->dir, schema, sizeof schema);
-        snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", schema);
-        if (pg_sql(sql))
+        if (pg_store_for(s->dir, store, sizeof store))
             return -1;
-        if (strstr(base, "://"))
-            snprintf(store, sizeof store, "%s%coptions=-csearch_path%%3D%s", base,
-                     strchr(base, '?') ? '&' : '?', schema);
-        else
-            snprintf(store, sizeof store, "%s options='-csearch_path=%s'", base, schema);
         argv[n++] = "--store";
         argv[n++] = store;
-#else
-        fprintf(stderr, "harness: JOBS_TEST_STORE is set but the tests have no PostgreSQL\n");
-        return -1;
-#endif
     }
     for (; extra && *extra && n < 31; extra++)
         argv[n++] = *extra;

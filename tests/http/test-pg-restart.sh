@@ -29,7 +29,7 @@ fail() {
 
 uri=$(bash "$cluster" start "$pgdir")
 chmod 0700 "$dir"
-echo 'ann-pw' | "$server" user add ann --data "$dir" >/dev/null
+echo 'ann-pw' | "$server" user add ann --data "$dir" --store "$uri" >/dev/null
 "$server" --listen 127.0.0.1:0 --data "$dir" --store "$uri" --access-log off >"$dir/out" \
     2>"$dir/err" &
 pid=$!

@@ -2,7 +2,8 @@
 # test-pg-two-servers.sh SOURCE_DIR JOBS_SERVER [JOBS]
 #
 # Two jobs-server processes on one PostgreSQL database (a private throwaway cluster), both
-# ticking every second: JOBS (default 2,000) jobs on one one-time schedule due a few seconds
+# ticking every second; a login on one is a session on the other (users and sessions are in the
+# store). Then JOBS (default 2,000) jobs on one one-time schedule due a few seconds
 # after they are made. Every job runs exactly once across the two servers (each prints one
 # event line per run on standard output), none twice, none missed.
 set -euo pipefail
@@ -31,7 +32,8 @@ chmod 0700 "$dir"
 bases=()
 for k in a b; do
     mkdir -m 0700 "$dir/$k"
-    echo 'ann-pw' | "$server" user add ann --data "$dir/$k" >/dev/null
+    # One store, so one set of users: ann is added once.
+    [[ $k == a ]] && { echo 'ann-pw' | "$server" user add ann --data "$dir/$k" --store "$uri" >/dev/null; }
     "$server" --listen 127.0.0.1:0 --data "$dir/$k" --store "$uri" --access-log off \
         >"$dir/$k/out" 2>"$dir/$k/err" &
     pids+=($!)
@@ -48,6 +50,9 @@ a=${bases[0]}
 curl -s -f -c "$dir/jar" --json '{"username":"ann","password":"ann-pw"}' "$a/authenticate" \
     >/dev/null || fail "login"
 curl -s -f -b "$dir/jar" --json '{"name":"s"}' "$a/blockstacks" >/dev/null || fail "stack"
+# The session made on server a works on server b: sessions live in the shared store.
+b=${bases[1]}
+curl -s -f -b "$dir/jar" "$b/blockstacks/byid/1" >/dev/null || fail "a's session on b"
 # Due 10 s from now: most jobs are made before, and the two tickers race for them when the clock
 # passes it; any made after are due at once. Either way each must run exactly once.
 due=$(( $(date +%s) + 10 ))

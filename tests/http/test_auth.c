@@ -1,4 +1,5 @@
-/* Issue 11, part A: logins under a flood, the brute-force limit, the users file, sessions,
+/* Issue 11, part A: logins under a flood, the brute-force limit, users and sessions in the store
+ * (the old users file imported, sessions kept across a restart),
  * cookie against bearer token, quotas. End to end against the real binary, plus the throttle
  * table in-process (eviction). */
 #include <pthread.h>
@@ -16,6 +17,8 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <sodium.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "throttle.h"
@@ -321,42 +324,124 @@ static int run(const char *cmd)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static void test_users_file_never_drops_a_line_nor_reuses_an_id(void **state)
+/* The text of s->dir/NAME (at most size-1 bytes; "" when missing). */
+static void read_text(char *out, size_t size, const server *s, const char *name)
 {
-    char cmd[512], path[128], log[4096] = "";
+    char path[160];
+    FILE *f;
+    size_t n = 0;
+
+    snprintf(path, sizeof path, "%s/%s", s->dir, name);
+    if ((f = fopen(path, "r"))) {
+        n = fread(out, 1, size - 1, f);
+        fclose(f);
+    }
+    out[n] = '\0';
+}
+
+static bool exists_in(const server *s, const char *name)
+{
+    char path[160];
+
+    snprintf(path, sizeof path, "%s/%s", s->dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Writes a users file of the version before the store held users: `max-id:7`, alice with id 2,
+ * bob (with an email) with id 5, and users.ids saying 6; `extra` is appended (may be NULL). */
+static void write_old_users_file(const server *s, const char *extra)
+{
+    char path[160], ha[crypto_pwhash_STRBYTES], hb[crypto_pwhash_STRBYTES];
     FILE *f;
 
-    (void)state;
-    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
-    assert_int_equal(add_user(own.dir, "bob", NULL, "bob-pw"), 0);
-    /* bob's line is removed: his id (2) must not come back */
-    snprintf(cmd, sizeof cmd, "sed -i '/^2:bob:/d' %s/users", own.dir);
-    assert_int_equal(run(cmd), 0);
-    assert_int_equal(add_user(own.dir, "carol", NULL, "carol-pw"), 0);
-    snprintf(cmd, sizeof cmd, "grep -q '^3:carol:' %s/users", own.dir);
-    assert_int_equal(run(cmd), 0);
-    /* both records of the highest id removed: still not reused */
-    snprintf(cmd, sizeof cmd, "sed -i '/^max-id:/d;/^3:carol:/d' %s/users", own.dir);
-    assert_int_equal(run(cmd), 0);
-    assert_int_equal(add_user(own.dir, "dave", NULL, "dave-pw"), 0);
-    snprintf(cmd, sizeof cmd, "grep -q '^4:dave:' %s/users", own.dir);
-    assert_int_equal(run(cmd), 0);
-    /* a damaged line: user add and the server refuse, naming the line */
-    snprintf(path, sizeof path, "%s/users", own.dir);
-    assert_non_null(f = fopen(path, "a"));
-    fputs("5:erin:not-a-record\n", f);
+    assert_int_equal(crypto_pwhash_str(ha, "alice-pw", 8, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                       crypto_pwhash_MEMLIMIT_INTERACTIVE), 0);
+    assert_int_equal(crypto_pwhash_str(hb, "bob-pw", 6, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                       crypto_pwhash_MEMLIMIT_INTERACTIVE), 0);
+    snprintf(path, sizeof path, "%s/users", s->dir);
+    assert_non_null(f = fopen(path, "w"));
+    fprintf(f, "max-id:7\n2:alice::%s\n5:bob:bob@example.org:%s\n%s", ha, hb, extra ? extra : "");
     fclose(f);
+    chmod(path, 0600);
+    snprintf(path, sizeof path, "%s/users.ids", s->dir);
+    assert_non_null(f = fopen(path, "w"));
+    fputs("6\n", f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+/* The user id a login answers, or 0 after a 401. */
+static long login_id(const server *s, const char *body)
+{
+    resp r;
+    const char *p;
+    long id;
+
+    request_to(&r, s, "POST", "/authenticate", NULL, body, strlen(body));
+    p = strstr(r.body, "\"user_id\":");
+    id = r.status == 200 && p ? atol(p + 10) : 0;
+    resp_free(&r);
+    return id;
+}
+
+/* Issue 11 item 5: the users file of earlier versions is imported into the store once at start,
+ * ids kept, the id counter past the highest id the file ever gave, then renamed aside. */
+static void test_old_users_file_is_imported_once_ids_kept(void **state)
+{
+    char out[4096];
+
+    (void)state;
+    write_old_users_file(&own, NULL);
+    assert_int_equal(start_server(&own, NULL), 0);
+    server_stdout(&own, out, sizeof out);
+    if (!strstr(out, "imported 2 user(s)"))
+        fail_msg("no import said: %s", out);
+    assert_false(exists_in(&own, "users"));
+    assert_false(exists_in(&own, "users.ids"));
+    assert_true(exists_in(&own, "users.imported"));
+    assert_true(exists_in(&own, "users.ids.imported"));
+    /* ids kept, by name and by email; the password is the file's */
+    assert_int_equal(login_id(&own, "{\"username\":\"alice\",\"password\":\"alice-pw\"}"), 2);
+    assert_int_equal(login_id(&own, "{\"email\":\"bob@example.org\",\"password\":\"bob-pw\"}"), 5);
+    assert_int_equal(login_id(&own, "{\"username\":\"bob\",\"password\":\"alice-pw\"}"), 0);
+    /* the next id is past max-id (7), not past the highest user (5) */
+    assert_int_equal(add_user(own.dir, "carol", NULL, "carol-pw"), 0);
+    assert_int_equal(login_id(&own, "{\"username\":\"carol\",\"password\":\"carol-pw\"}"), 8);
+    /* a restart imports nothing again; everyone still logs in */
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    server_stdout(&own, out, sizeof out); /* this start's output only */
+    if (strstr(out, "imported"))
+        fail_msg("imported twice: %s", out);
+    assert_int_equal(login_id(&own, "{\"username\":\"alice\",\"password\":\"alice-pw\"}"), 2);
+    assert_int_equal(login_id(&own, "{\"username\":\"carol\",\"password\":\"carol-pw\"}"), 8);
+    /* a name taken in the store cannot be added again */
+    assert_int_not_equal(add_user(own.dir, "alice", NULL, "other-pw"), 0);
+}
+
+/* A malformed line is never skipped: the server (and user add) refuse the file, naming the
+ * line, and nothing is imported, so no id can come back. */
+static void test_malformed_users_file_is_refused_whole(void **state)
+{
+    char log[4096];
+
+    (void)state;
+    write_old_users_file(&own, "9:erin:not-a-record\n");
     assert_int_not_equal(add_user(own.dir, "frank", NULL, "frank-pw"), 0);
     assert_int_not_equal(start_server(&own, NULL), 0);
     own.pid = 0;
-    snprintf(path, sizeof path, "%s/stderr.log", own.dir);
-    if ((f = fopen(path, "r"))) {
-        size_t n = fread(log, 1, sizeof log - 1, f);
-        log[n] = '\0';
-        fclose(f);
-    }
+    read_text(log, sizeof log, &own, "stderr.log");
     if (!strstr(log, "users:4:"))
         fail_msg("the refusal does not name the line: %s", log);
+    assert_true(exists_in(&own, "users"));
+    assert_false(exists_in(&own, "users.imported"));
+    /* fixed, `user add` imports it first, and frank gets the id past max-id (7) */
+    write_old_users_file(&own, NULL);
+    assert_int_equal(add_user(own.dir, "frank", NULL, "frank-pw"), 0);
+    assert_false(exists_in(&own, "users"));
+    assert_int_equal(start_server(&own, NULL), 0);
+    assert_int_equal(login_id(&own, "{\"username\":\"frank\",\"password\":\"frank-pw\"}"), 8);
+    assert_int_equal(login_id(&own, "{\"username\":\"alice\",\"password\":\"alice-pw\"}"), 2);
 }
 
 static void test_user_add_refuses_a_password_that_is_not_utf8(void **state)
@@ -388,6 +473,50 @@ static void test_sessions_per_user_are_capped_oldest_first(void **state)
     request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
     EXPECT(&r, 200, "\"count\"");
     resp_free(&r);
+}
+
+/* Sessions are in the store: a restart keeps them, and a logout (before the restart) stays a
+ * logout after it. */
+static void test_sessions_survive_a_restart_and_logout_ends_them(void **state)
+{
+    char t1[128], t2[128], a[140], cmd[256];
+    resp r;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    login_to(&own, t1, sizeof t1, "alice", "alice-pw");
+    login_to(&own, t2, sizeof t2, "alice", "alice-pw");
+    snprintf(a, sizeof a, "B:%s", t2);
+    request_to(&r, &own, "POST", "/logout", a, NULL, 0);
+    EXPECT(&r, 200, "\"code\":0");
+    resp_free(&r);
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    snprintf(a, sizeof a, "B:%s", t1);
+    request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    snprintf(a, sizeof a, "C:%s", t1);
+    request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    snprintf(a, sizeof a, "B:%s", t2);
+    request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
+    EXPECT(&r, 401, "\"code\":100");
+    resp_free(&r);
+    /* and a logout after the restart ends the session kept through it */
+    snprintf(a, sizeof a, "B:%s", t1);
+    request_to(&r, &own, "POST", "/logout", a, NULL, 0);
+    EXPECT(&r, 200, "\"code\":0");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
+    EXPECT(&r, 401, "\"code\":100");
+    resp_free(&r);
+    /* the store checks clean with users and sessions in it */
+    assert_int_equal(halt_server(&own), 0);
+    snprintf(cmd, sizeof cmd, "'%s' check --data '%s' >/dev/null", server_bin, own.dir);
+    assert_int_equal(run(cmd), 0);
 }
 
 /* Old code: the cookie won, so a stale cookie made a valid bearer token 401, and B's cookie
@@ -498,10 +627,14 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_the_lock_is_on_the_account_not_the_spelling, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_address_limit_and_the_real_users_way_in, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
-        cmocka_unit_test_setup_teardown(test_users_file_never_drops_a_line_nor_reuses_an_id, make_own,
+        cmocka_unit_test_setup_teardown(test_old_users_file_is_imported_once_ids_kept, make_own,
+                                        stop_own),
+        cmocka_unit_test_setup_teardown(test_malformed_users_file_is_refused_whole, make_own,
                                         stop_own),
         cmocka_unit_test_setup_teardown(test_user_add_refuses_a_password_that_is_not_utf8, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_sessions_per_user_are_capped_oldest_first, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_sessions_survive_a_restart_and_logout_ends_them,
+                                        make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_bearer_wins_and_two_identities_are_refused, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_quotas_are_exact_under_concurrency, make_own, stop_own),
     };

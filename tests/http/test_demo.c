@@ -142,7 +142,7 @@ static void test_failed_start_creates_nothing(void **state)
     assert_int_equal(WEXITSTATUS(status), 1);
     assert_non_null(strstr(out, "the address is in use"));
     assert_null(strstr(out, "password"));
-    assert_int_not_equal(stat(dir, &st), 0); /* no data directory, store or users file */
+    assert_int_not_equal(stat(dir, &st), 0); /* no data directory, store or user */
     rm_tree(srv.dir);
     srv.dir[0] = '\0';
 }

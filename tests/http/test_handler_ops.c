@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "fixture.h"
+#include "auth.h"
 #include "handler.h"
 #include "metrics.h"
 #include "route.h"
@@ -44,8 +45,8 @@ static int setup(void **state)
     assert_non_null(o);
     assert_int_equal(fx_setup((void **)&o->fx), 0);
     o->app.store = o->fx->store;
-    assert_int_equal(srv_users_open(&o->app.users, o->fx->dir), 0);
-    assert_non_null(o->app.sessions = srv_sessions_new(SRV_SESSIONS_PER_USER));
+    assert_int_equal(srv_users_open(&o->app.users, o->fx->store, o->fx->dir), 0);
+    assert_non_null(o->app.sessions = srv_sessions_new(o->fx->store, SRV_SESSIONS_PER_USER));
     assert_non_null(o->app.metrics = srv_metrics_new());
     o->app.session_ttl = SRV_SESSION_TTL;
     atomic_init(&o->heartbeat, now_ms());
@@ -324,6 +325,83 @@ static void test_scheduler_metrics_count_events_and_ticks(void **state)
     free(text);
 }
 
+/* ---- sessions in the store ----------------------------------------------------------------- */
+
+/* Expired sessions go in bounded batches: a login removes at most 64 (earliest first), the sweep
+ * the rest; an expired token answers no user before it is swept; the cap ends the oldest by
+ * login order, not by the clock's second; the store checks clean throughout. */
+static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **state)
+{
+    ops *o = *state;
+    srv_sessions *capped;
+    char token[SRV_TOKEN_LEN + 1], first[SRV_TOKEN_LEN + 1], second[SRV_TOKEN_LEN + 1];
+    time_t t = time(NULL) - 20; /* the login at t + 20 is live now (logout reads the clock) */
+
+    for (unsigned i = 0; i < 100; i++)
+        assert_int_equal(srv_session_create(token, o->app.sessions, 1 + i % 7, t, 10), 0);
+    assert_int_equal(srv_sessions_count(o->app.sessions), 100);
+    assert_int_equal(srv_session_lookup(o->app.sessions, token, SRV_TOKEN_LEN, t + 9),
+                     1 + 99 % 7);
+    assert_int_equal(srv_session_lookup(o->app.sessions, token, SRV_TOKEN_LEN, t + 10), 0);
+    /* a login at t + 20 sweeps one batch, then adds its own */
+    assert_int_equal(srv_session_create(token, o->app.sessions, 9, t + 20, 10), 0);
+    assert_int_equal(srv_sessions_count(o->app.sessions), 100 - 64 + 1);
+    assert_int_equal(jobs_store_check(o->app.store), 0);
+    /* the sweep takes the rest, and leaves the live one */
+    assert_int_equal(srv_sessions_sweep(o->app.sessions, t + 20), 36);
+    assert_int_equal(srv_sessions_count(o->app.sessions), 1);
+    assert_int_equal(srv_session_lookup(o->app.sessions, token, SRV_TOKEN_LEN, t + 21), 9);
+    assert_true(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
+    assert_false(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
+    assert_int_equal(srv_sessions_count(o->app.sessions), 0);
+
+    /* a cap of 2 on the same store: three logins in one second end the first */
+    assert_non_null(capped = srv_sessions_new(o->app.store, 2));
+    assert_int_equal(srv_session_create(first, capped, 5, t, 60), 0);
+    assert_int_equal(srv_session_create(second, capped, 5, t, 60), 0);
+    assert_int_equal(srv_session_create(token, capped, 5, t, 60), 0);
+    assert_int_equal(srv_session_create(token, capped, 6, t, 60), 0); /* another user's */
+    assert_int_equal(srv_sessions_of(capped, 5), 2);
+    assert_int_equal(srv_session_lookup(capped, first, SRV_TOKEN_LEN, t), 0);
+    assert_int_equal(srv_session_lookup(capped, second, SRV_TOKEN_LEN, t), 5);
+    assert_int_equal(srv_sessions_of(capped, 6), 1);
+    assert_int_equal(jobs_store_check(o->app.store), 0);
+    srv_sessions_free(capped);
+}
+
+/* Users in the store: ids from a counter that never goes back, the name and email indexes kept
+ * with the record, a password change seen at the next check. */
+static void test_users_live_in_the_store(void **state)
+{
+    ops *o = *state;
+    uint64_t a = 0, b = 0, id = 0;
+    size_t n = 99;
+
+    assert_int_equal(srv_users_count(&n, o->app.users), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(srv_users_add(o->app.users, &a, "ann", "ann@example.org", "ann-pw"), 0);
+    assert_int_equal(srv_users_add(o->app.users, &b, "ben", NULL, "ben-pw"), 0);
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 2);
+    assert_int_not_equal(srv_users_add(o->app.users, &id, "ann", NULL, "x"), 0);
+    assert_int_not_equal(srv_users_add(o->app.users, &id, "ann2", "ann@example.org", "x"), 0);
+    assert_int_equal(srv_users_find(o->app.users, "ann", NULL), 1);
+    assert_int_equal(srv_users_find(o->app.users, NULL, "ann@example.org"), 1);
+    assert_int_equal(srv_users_find(o->app.users, "nobody", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, NULL, "ann@example.org", "ann-pw"),
+                     SRV_VERIFY_OK);
+    assert_int_equal(id, 1);
+    assert_int_equal(srv_users_passwd(o->app.users, "ben", "ben-new"), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, "ben", NULL, "ben-pw"),
+                     SRV_VERIFY_WRONG);
+    assert_int_equal(srv_users_verify(o->app.users, &id, "ben", NULL, "ben-new"), SRV_VERIFY_OK);
+    assert_int_equal(id, 2);
+    assert_int_not_equal(srv_users_passwd(o->app.users, "nobody", "x"), 0);
+    assert_int_equal(srv_users_count(&n, o->app.users), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(jobs_store_check(o->app.store), 0);
+}
+
 /* ---- the user of a response (for the access log) ------------------------------------------- */
 
 static void test_response_names_the_user_the_request_acted_for(void **state)
@@ -581,6 +659,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_metrics_count_events_and_ticks, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users_live_in_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
                                         teardown),
         cmocka_unit_test(test_every_route_has_its_own_template),

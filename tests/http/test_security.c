@@ -15,7 +15,7 @@
  * - the data directory: 0700 directories and 0600 files even under umask 0;
  * - no password, token or Argon2id hash in any log the servers of this program wrote (their
  *   standard output and error, which holds the access log by default), and no password or
- *   token in any data file.
+ *   token in any data file (the store holds users and sessions: hashes only).
  *
  * Already covered elsewhere, not repeated here: in test_http_rules.c
  * (test_http_framing_is_enforced) a body over 64 KiB by Content-Length, by chunks and beyond
@@ -1041,9 +1041,9 @@ static int check_mode(const char *path, const struct stat *st, int flag, struct 
 }
 
 /* Under umask 0, so that the modes are the server's own choice: the data directory (which
- * `user add` creates), the users file (rewritten while the server runs), the store and its
- * files. Sessions and keys are in memory only (docs/http-api.md), so there are no such files;
- * the test would see them, since it checks every entry. */
+ * `user add` creates), the store and its files (which hold the users and sessions, written
+ * while the server runs). No other file is written (no users file any more); the test would see
+ * one, since it checks every entry. */
 static void test_data_files_are_private_even_under_umask_0(void **state)
 {
     static const char dave[] = "{\"username\":\"dave\",\"password\":\"" CAROL_PW "-dave\"}";
@@ -1075,6 +1075,8 @@ static void test_data_files_are_private_even_under_umask_0(void **state)
     resp_free(&r);
 
     assert_true(snprintf(path, sizeof path, "%s/users", s->dir) < (int)sizeof path);
+    assert_int_not_equal(access(path, F_OK), 0); /* users are in the store */
+    assert_true(snprintf(path, sizeof path, "%s/store/data.mdb", s->dir) < (int)sizeof path);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0600);
     assert_int_equal(stat(s->dir, &st), 0);
@@ -1145,8 +1147,9 @@ static int scan_file(const char *path, const struct stat *st, int flag, struct F
         find_leak(path, data, len, "an Argon2 hash", "argon2", 6);
         for (size_t i = 0; i < len; i++)
             log_lines += data[i] == '\n';
-    } else if (strcmp(path + plen - 6, "/users") == 0 &&
+    } else if (plen > 9 && strcmp(path + plen - 9, "/data.mdb") == 0 &&
                !memmem(data, len, "$argon2id$", 10)) {
+        /* The store holds the users (their hashes) and the sessions (hashes of tokens only). */
         print_error("%s has no Argon2id hash: the scan for them would prove nothing\n", path);
         leaks++;
     }

@@ -125,6 +125,10 @@ run 2 "${S[@]}" schedules create --owner 1
 run 2 "${S[@]}" schedules create --owner 1 --period 60 --at 100
 run 2 "${S[@]}" schedules create --owner 1 --period 59
 err_has "--period must be an integer in 60..31536000"
+run 2 "${S[@]}" schedules create --owner 1 --cron '0 9 * * *' --period 60
+err_has "give one of --period, --at and --cron"
+run 2 "${S[@]}" schedules create --owner 1 --tz Europe/Berlin
+err_has "--tz goes with --cron"
 run 2 "${S[@]}" stacks create --owner 1
 err_has "--name is required"
 run 2 "${S[@]}" check extra
@@ -434,5 +438,33 @@ cat "$tmp/writer.out"
 for i in 1 2 3 4 5 6; do
     run 0 --store "$tmp/inproc-backup.$i" check
 done
+
+echo "== cron schedules"
+C=(--store "$tmp/cron")
+run 0 "${C[@]}" init
+run 0 "${C[@]}" schedules create --owner 1 --cron '30 2 * * *' --tz Europe/Berlin --name nightly
+[[ $(out) == "created schedule 6" ]] || fail "schedules create --cron printed '$(out)'"
+run 0 "${C[@]}" schedules get --owner 1 6
+out_has " 6  nightly      1  cron '30 2 * * *' in Europe/Berlin"
+run 0 "${C[@]}" --json schedules create --owner 1 --cron @hourly
+[[ $(out) == '{"id":7}' ]] || fail "schedules create --cron --json printed '$(out)'"
+run 0 "${C[@]}" --json schedules get --owner 1 7
+[[ $(out) == '{"id":7,"owner":1,"name":null,"once":false,"config":{"cron":"@hourly","tz":"UTC"}}' ]] ||
+    fail "schedules get --json of a cron schedule printed '$(out)'"
+run 1 "${C[@]}" schedules create --owner 1 --cron '30 25 * * *'
+err_has "cron: field 2 (hour) '25' is outside 0-23"
+run 1 "${C[@]}" schedules create --owner 1 --cron '0 9 * * *' --tz ../etc/passwd
+err_has "tz: '../etc/passwd'"
+run 1 "${C[@]}" schedules create --owner 1 --cron '0 9 * * * *'
+err_has "cron: 6 fields"
+run 0 "${C[@]}" --json schedules update --owner 1 7 --period 600
+[[ $(out) == '{"id":7,"owner":1,"name":null,"once":false,"config":{"period":600}}' ]] ||
+    fail "schedules update --period of a cron schedule printed '$(out)'"
+run 0 "${C[@]}" --json schedules update --owner 1 7 --cron '*/15 1-3 * * *' --tz America/New_York
+[[ $(out) == '{"id":7,"owner":1,"name":null,"once":false,"config":{"cron":"*/15 1-3 * * *","tz":"America/New_York"}}' ]] ||
+    fail "schedules update --cron printed '$(out)'"
+run 0 "${C[@]}" --json schedules list --owner 1
+json_is '[j["count"], [s["config"].get("cron") for s in j["schedules"]][5:]]' '[7, ["30 2 * * *", "*/15 1-3 * * *"]]'
+run 0 "${C[@]}" check
 
 echo OK

@@ -217,7 +217,8 @@ function record(key) {
 // One request and the check of its answer against the document. Options: auth ({token, via:
 // 'cookie'|'bearer'}), headers ([[name, value], ...]), body (string), rawHead (extra header
 // lines, sent as they are, instead of a Content-Length for the body), storedOnce (a schedule
-// update whose config is refused by the stored schedule, not by the document's schema), as (the
+// update whose config is refused by the stored schedule, not by the document's schema; also a
+// cron expression or zone that the schema's strings admit and the library refuses), as (the
 // path template the request is meant for, where the path alone does not match it).
 // `want` is the status the scenario means to provoke, `wantCode` the fault code; a different
 // answer is a failure too (the scenario no longer tests what it says).
@@ -590,6 +591,19 @@ async function scenario(s) {
                         { name: 5, config: { period: 60 } }, {}, { name: '', config: { period: 60 } },
                         { name: 'tab\there', config: { period: 60 } }])
         await call(s, 'POST', '/schedules', { auth: A, body: J(body) }, 400, 4);
+    // Cron schedules: created, answered; refused shapes are schema-invalid, a refused expression
+    // or zone is a string the schema cannot judge.
+    const scCron = await created(s, '/schedules', A, { name: 'nightly', once: false, config: { cron: '30 2 * * *', tz: 'Europe/Berlin' } });
+    await created(s, '/schedules', A, { config: { cron: '@hourly' } });
+    await call(s, 'GET', `/schedules/byid/${scCron}`, { auth: A }, 200);
+    for (const body of [{ config: { cron: '30 25 * * *' } }, { config: { cron: '*/0 * * * *' } },
+                        { config: { cron: '0 9 * * *', tz: '../etc/passwd' } },
+                        { config: { cron: '0 9 * * *', tz: 'Mars/Olympus_Mons' } }])
+        await call(s, 'POST', '/schedules', { auth: A, body: J(body), storedOnce: true }, 400, 26);
+    for (const body of [{ config: { cron: '0 9 * * *', period: 60 } }, { once: true, config: { cron: '0 9 * * *' } },
+                        { config: { tz: 'UTC' } }, { config: { cron: 5 } }, { config: { cron: 'x'.repeat(256) } }])
+        await call(s, 'POST', '/schedules', { auth: A, body: J(body) }, 400, 26);
+    await call(s, 'PUT', `/schedules/${scCron}`, { auth: A, body: J({ config: { cron: '0 9 * * mon', tz: 'America/New_York' } }) }, 200);
     for (const body of [{ config: { period: 59 } }, { config: { period: 31536001 } },
                         { config: { timestamp: future } }, { once: true, config: { period: 60 } },
                         { config: {} }, { config: { period: 60, timestamp: future } },

@@ -283,7 +283,9 @@ static void schedule_row(ctl_table *t, const void *item)
         ctl_table_cell(t, "public");
     else
         ctl_table_cell(t, "%llu", U(s->owner));
-    if (s->once)
+    if (s->kind == JOBS_SCHEDULE_CRON && s->cron)
+        ctl_table_cell(t, "cron '%s' in %s", s->cron, s->tz ? s->tz : "UTC");
+    else if (s->once)
         ctl_table_cell(t, "once at %s", ctl_time(buf, s->timestamp));
     else
         ctl_table_cell(t, "every %s", ctl_duration(buf, s->period));
@@ -303,12 +305,26 @@ static int print_schedule(const ctl *c, const jobs_schedule *s)
     return CTL_OK;
 }
 
-/* --period S or --at UNIX_TS, into a spec: 0, or CTL_USAGE. */
+/* --period S, --at UNIX_TS or --cron EXPR [--tz ZONE], into a spec: 0, or CTL_USAGE. */
 static int schedule_config(jobs_schedule_spec *spec, bool *given, const ctl_args *a)
 {
     uint64_t v;
     bool period, at;
     int rc;
+    const char *cron = ctl_value(a, "cron"), *tz = ctl_value(a, "tz");
+
+    if (tz && !cron)
+        return ctl_usage_error(a, "--tz goes with --cron");
+    if (cron) {
+        if (ctl_value(a, "period") || ctl_value(a, "at"))
+            return ctl_usage_error(a, "give one of --period, --at and --cron");
+        spec->fields |= JOBS_SCHEDULE_KIND | JOBS_SCHEDULE_CONFIG;
+        spec->kind = JOBS_SCHEDULE_CRON;
+        spec->cron = cron;
+        spec->tz = tz;
+        *given = true;
+        return 0;
+    }
 
     if ((rc = ctl_opt_u64(&v, &period, a, "period", JOBS_PERIOD_MIN, JOBS_PERIOD_MAX)))
         return rc;
@@ -319,11 +335,12 @@ static int schedule_config(jobs_schedule_spec *spec, bool *given, const ctl_args
     if (at)
         spec->timestamp = (int64_t)v;
     if (period && at)
-        return ctl_usage_error(a, "give --period or --at, not both");
+        return ctl_usage_error(a, "give one of --period, --at and --cron");
     *given = period || at;
-    if (*given) {
-        spec->fields |= JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG;
+    if (*given) { /* the kind is the option's, also when a cron schedule is updated */
+        spec->fields |= JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG | JOBS_SCHEDULE_KIND;
         spec->once = at;
+        spec->kind = at ? JOBS_SCHEDULE_ONE_TIME : JOBS_SCHEDULE_PERIODIC;
     }
     return 0;
 }
@@ -384,7 +401,7 @@ static int schedules_create_run(ctl *c, const ctl_args *a)
     if ((rc = owner_arg(&owner, a, 0)) || (rc = schedule_config(&spec, &given, a)))
         return rc;
     if (!given)
-        return ctl_usage_error(a, "give --period S or --at UNIX_TS");
+        return ctl_usage_error(a, "give --period S, --at UNIX_TS or --cron EXPR");
     if ((spec.name = ctl_value(a, "name")) != NULL)
         spec.fields |= JOBS_SCHEDULE_NAME;
     if ((rc = ctl_open_store(c)))
@@ -415,7 +432,8 @@ static int schedules_update_run(ctl *c, const ctl_args *a)
     if (given)
         spec.fields |= JOBS_SCHEDULE_NAME;
     if (!spec.fields)
-        return ctl_usage_error(a, "nothing to change: give --name, --no-name, --period or --at");
+        return ctl_usage_error(a, "nothing to change: give --name, --no-name, --period, --at or "
+                                  "--cron");
     if ((rc = ctl_open_store(c)))
         return rc;
     if ((rc = jobs_schedule_update(&s, c->store, owner, id, &spec)) != 0)
@@ -571,28 +589,34 @@ const ctl_command ctl_entity_commands[] = {
      "GET /schedules/byid/<id> answers it.\n\n" OWNER0_HELP
      "  ID                the schedule's id\n",
      "owner=", 1, schedules_get_run},
-    {"schedules", "create", "--owner N (--period S | --at UNIX_TS) [--name NAME]",
-     "create a periodic or one-time schedule",
+    {"schedules", "create",
+     "--owner N (--period S | --at UNIX_TS | --cron EXPR [--tz ZONE]) [--name NAME]",
+     "create a periodic, one-time or cron schedule",
      "Creates a schedule of the owner and prints its id; owner 0 creates a public one, which\n"
      "every owner sees. With --json: {\"id\":N}.\n\n"
      "  --owner N         the owner, 1..2^53-1, or 0 for a public schedule\n"
      "  --period S        periodic: every S seconds, 60..31536000\n"
      "  --at UNIX_TS      one-time: at this Unix time (seconds since 1970, UTC), 1..2^53-1;\n"
      "                    e.g. --at $(date -d '2030-01-01 12:00' +%s)\n"
+     "  --cron EXPR       cron: the minutes a 5-field cron expression names, e.g.\n"
+     "                    --cron '30 2 * * *' (02:30 every day) or --cron @hourly\n"
+     "  --tz ZONE         the IANA time zone of --cron, e.g. Europe/Berlin (default UTC)\n"
      "  --name NAME       a name (default: none)\n",
-     "owner= period= at= name=", 0, schedules_create_run},
-    {"schedules", "update", "--owner N ID [--name NAME | --no-name] [--period S | --at UNIX_TS]",
+     "owner= period= at= cron= tz= name=", 0, schedules_create_run},
+    {"schedules", "update",
+     "--owner N ID [--name NAME | --no-name] [--period S | --at UNIX_TS | --cron EXPR [--tz ZONE]]",
      "change an owner's schedule",
      "Changes the owner's own schedule and prints it; public ones cannot be changed this\n"
      "way unless --owner is 0. A schedule that any job uses cannot be changed at all.\n"
-     "--period makes it periodic, --at one-time. With --json: the schedule after the\n"
-     "change.\n\n"
+     "--period makes it periodic, --at one-time, --cron a cron schedule. With --json: the\n"
+     "schedule after the change.\n\n"
      "  --owner N         the owner, 1..2^53-1, or 0 for a public schedule\n"
      "  ID                the schedule's id\n"
      "  --name NAME       a new name;  --no-name  removes the name\n"
      "  --period S        periodic, every S seconds (60..31536000)\n"
-     "  --at UNIX_TS      one-time, at this Unix time\n",
-     "owner= name= no-name period= at=", 1, schedules_update_run},
+     "  --at UNIX_TS      one-time, at this Unix time\n"
+     "  --cron EXPR       cron, with --tz ZONE (default UTC)\n",
+     "owner= name= no-name period= at= cron= tz=", 1, schedules_update_run},
 
     {"stacks", "list", "--owner N [--page P] [--page-size S]",
      "the public stacks and an owner's own",
