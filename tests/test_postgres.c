@@ -89,12 +89,40 @@ static void test_newer_schema_is_eschema_and_changes_nothing(void **state)
 
     FX_POSTGRES_ONLY();
     fx_close(fx);
-    sql(fx, "UPDATE jobs_meta SET value = 2 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 3 WHERE key = 'schema'");
     assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
     assert_null(fx->store);
-    sql(fx, "UPDATE jobs_meta SET value = 1 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 2 WHERE key = 'schema'");
     fx_open(fx);
     assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+static int put_one(jobs_kv_txn *txn, void *ctx)
+{
+    (void)ctx;
+    return jobs_kv_put(txn, "ns", "k", 1, "v", 1);
+}
+
+/* A version-1 store (before namespaced records) is migrated at its next read-write open, in the
+ * open's transaction; a read-only open refuses it until then. */
+static void test_version_1_store_is_migrated_at_open(void **state)
+{
+    fixture *fx = *state;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t id = fx_job(fx, OWNER, "old", stack, FX_HOURLY, true);
+    fx_close(fx);
+    sql(fx, "DROP TABLE jobs_kv; UPDATE jobs_meta SET value = 1 WHERE key = 'schema'");
+    fx->opts.flags = JOBS_STORE_READONLY;
+    assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
+    fx->opts.flags = 0;
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(jobs_kv_write(fx->store, put_one, NULL), 0);
+    jobs_job *job = fx_get(fx, OWNER, id);
+    assert_string_equal(job->name, "old");
+    jobs_job_free(job);
 }
 
 static void test_backup_and_restore_are_enotsup(void **state)
@@ -219,6 +247,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_eschema_and_changes_nothing,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_version_1_store_is_migrated_at_open, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore_are_enotsup, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),
