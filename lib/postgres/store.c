@@ -142,7 +142,7 @@ static void drop(jobs__pg_conn *c)
     jobs__free(c);
 }
 
-static int acquire(jobs__pg *db, jobs__pg_conn **out)
+static int acquire(jobs__pg *db, jobs__pg_conn **out, bool *reused)
 {
     jobs__pg_conn *c = NULL;
     int rc = 0;
@@ -163,6 +163,7 @@ static int acquire(jobs__pg *db, jobs__pg_conn **out)
         drop(c);
         c = NULL;
     }
+    *reused = c != NULL;
     if (!c && !(c = connect_one(db, &rc))) {
         pthread_mutex_lock(&db->lock);
         db->open--;
@@ -217,15 +218,23 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
 
     if (write && db->readonly)
         return jobs__error(JOBS_EREADONLY, "the store is open read-only");
-    for (unsigned attempt = 0;; attempt++) {
+    for (unsigned attempt = 0, stale = 0;; attempt++) {
         jobs__txn t = {NULL, db, s, write, claim, 0, NULL};
-        bool broken = false;
+        bool broken = false, reused;
 
-        if ((rc = acquire(db, &t.c)))
+        if ((rc = acquire(db, &t.c, &reused)))
             return rc;
         rc = jobs__pg_simple(t.c, write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
                                         : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                              "beginning a transaction");
+        /* A pooled connection the database dropped while it was idle (a restart, a failover)
+         * is only found out by using it: nothing has happened yet, so drop it and take another
+         * (at most as many times as the pool has connections). */
+        if (rc == JOBS_EUNAVAILABLE && reused && stale++ < MAX_OPEN) {
+            release(db, t.c, true);
+            attempt--;
+            continue;
+        }
         if (rc == 0) {
             rc = fn(s, &t, ctx);
             if (t.failed && rc == 0)
