@@ -151,12 +151,12 @@ static bool read_password(char *buf, size_t size)
     return len > 0;
 }
 
-/* `jobs-server check [--data DIR]`: jobs_store_check() on the store, which may be in use by a
- * running server (the check reads one snapshot and blocks no writer). */
+/* `jobs-server check [--data DIR | --store URI]`: jobs_store_check() on the store, which may be
+ * in use by a running server (the check reads one snapshot and blocks no writer). */
 int srv_cmd_check(int argc, char **argv)
 {
     jobs_store_options so = JOBS_STORE_OPTIONS_INIT;
-    const char *data = "./var";
+    const char *data = "./var", *uri = NULL;
     char path[PATH_MAX];
     jobs_store *store = NULL;
     struct stat st;
@@ -165,16 +165,25 @@ int srv_cmd_check(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
             data = argv[++i];
+        } else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+            uri = argv[++i];
         } else {
             srv_usage(stderr);
             return 2;
         }
     }
-    if (snprintf(path, sizeof path, "%s/store", data) >= (int)sizeof path || stat(path, &st) != 0) {
+    if (uri) {
+        /* The URI may hold a password: it is not printed. */
+        snprintf(path, sizeof path, "the store given with --store");
+        so.flags = JOBS_STORE_READONLY;
+        so.path = uri;
+    } else if (snprintf(path, sizeof path, "%s/store", data) >= (int)sizeof path ||
+               stat(path, &st) != 0) {
         fprintf(stderr, "jobs-server: check: no store in %s\n", data);
         return 1;
+    } else {
+        so.path = path;
     }
-    so.path = path;
     if ((rc = jobs_store_open(&store, &so)) != 0) {
         fprintf(stderr, "jobs-server: check: opening %s: %s (%s)\n", path, jobs_strerror(rc),
                 jobs_error_last());

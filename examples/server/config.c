@@ -18,7 +18,7 @@ void srv_usage(FILE *f)
           "       jobs-server user add NAME [--email EMAIL] [--data DIR] [--store URI]\n"
           "                                      (password on stdin)\n"
           "       jobs-server user passwd NAME [--data DIR] [--store URI]   set a password (stdin)\n"
-          "       jobs-server check [--data DIR]   verify the store (exit 0 when consistent)\n"
+          "       jobs-server check [--data DIR | --store URI]   verify the store (exit 0: consistent)\n"
           "\n"
           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080; port 0: any)\n"
           "  --data DIR             data directory: store and users (default ./var)\n"

@@ -81,4 +81,5 @@ ran_b=$(grep -c '"event":"run"' "$dir/b/out" || true)
 [[ -z $twice ]] || fail "jobs run twice: $twice"
 [[ $total == "$n" && $distinct == "$n" ]] || fail "$total runs of $distinct jobs, want $n"
 for p in "${pids[@]}"; do kill -0 "$p" || fail "a server died"; done
+"$server" check --store "$uri" >/dev/null || fail "jobs-server check --store"
 echo "OK: $n jobs ran exactly once across two servers (server a ran $ran_a, server b $ran_b)"
