@@ -9,6 +9,8 @@
 #include "pg.h"
 
 #define BATCH "10000"
+#define S_(x) #x
+#define S(x) S_(x)
 
 typedef struct stack_vis {
     uint64_t id, owner;
@@ -63,13 +65,14 @@ static uint64_t u64(const PGresult *r, int row, int col)
     return (uint64_t)strtoull(PQgetvalue(r, row, col), NULL, 10);
 }
 
-/* Reads a bytea column in text form (\x hex). */
-static int unhex(const PGresult *r, int row, int col, unsigned char *buf, size_t *len)
+/* Reads a bytea column in text form (\x hex) of at most `cap` bytes. */
+static int unhex_cap(const PGresult *r, int row, int col, unsigned char *buf, size_t *len,
+                     size_t cap)
 {
     const char *v = PQgetvalue(r, row, col);
     size_t n = strlen(v);
 
-    if (n < 2 || v[0] != '\\' || v[1] != 'x' || (n - 2) % 2 || (n - 2) / 2 > JOBS__RECORD_MAX)
+    if (n < 2 || v[0] != '\\' || v[1] != 'x' || (n - 2) % 2 || (n - 2) / 2 > cap)
         return -1;
     *len = (n - 2) / 2;
     for (size_t i = 0; i < *len; i++) {
@@ -81,10 +84,26 @@ static int unhex(const PGresult *r, int row, int col, unsigned char *buf, size_t
     return 0;
 }
 
+static int unhex(const PGresult *r, int row, int col, unsigned char *buf, size_t *len)
+{
+    return unhex_cap(r, row, col, buf, len, JOBS__RECORD_MAX);
+}
+
+/* Whether a name column (`col`, NULL or bytea) holds the record's name. */
+static bool name_agrees(const PGresult *r, int row, int col, const char *name, size_t len)
+{
+    unsigned char buf[JOBS__RECORD_MAX];
+    size_t n;
+
+    if (PQgetisnull(r, row, col))
+        return name == NULL;
+    return name && unhex(r, row, col, buf, &n) == 0 && n == len && memcmp(buf, name, n) == 0;
+}
+
 static int check_stacks(jobs__txn *t, stack_vis **stacks, size_t *n_stacks)
 {
     PGresult *r;
-    int rc = fail_sql(t, "SELECT id, owner, listed, rec FROM jobs_stack ORDER BY id", &r);
+    int rc = fail_sql(t, "SELECT id, owner, listed, rec, name FROM jobs_stack ORDER BY id", &r);
 
     if (rc)
         return rc;
@@ -103,7 +122,8 @@ static int check_stacks(jobs__txn *t, stack_vis **stacks, size_t *n_stacks)
             rc = jobs__error(JOBS_ECORRUPT, "stack %llu's record does not decode",
                              (unsigned long long)id);
         else if (rec.owner != u64(r, (int)i, 1) ||
-                 (rec.is_public ? JOBS_OWNER_PUBLIC : rec.owner) != u64(r, (int)i, 2))
+                 (rec.is_public ? JOBS_OWNER_PUBLIC : rec.owner) != u64(r, (int)i, 2) ||
+                 !name_agrees(r, (int)i, 4, rec.name, rec.name_len))
             rc = jobs__error(JOBS_ECORRUPT, "stack %llu's columns disagree with its record",
                              (unsigned long long)id);
         (*stacks)[i].id = id;
@@ -135,7 +155,7 @@ static int check_cron(const char *id, const jobs__schedule_rec *sc)
 static int check_schedules(jobs__txn *t)
 {
     PGresult *r;
-    int rc = fail_sql(t, "SELECT id, owner, rec FROM jobs_schedule ORDER BY id", &r);
+    int rc = fail_sql(t, "SELECT id, owner, rec, name FROM jobs_schedule ORDER BY id", &r);
 
     if (rc)
         return rc;
@@ -147,8 +167,8 @@ static int check_schedules(jobs__txn *t)
         if (unhex(r, i, 2, buf, &len) || jobs__schedule_decode(&rec, buf, len))
             rc = jobs__error(JOBS_ECORRUPT, "schedule %s's record does not decode",
                              PQgetvalue(r, i, 0));
-        else if (rec.owner != u64(r, i, 1))
-            rc = jobs__error(JOBS_ECORRUPT, "schedule %s's owner column disagrees with its "
+        else if (rec.owner != u64(r, i, 1) || !name_agrees(r, i, 3, rec.name, rec.name_len))
+            rc = jobs__error(JOBS_ECORRUPT, "schedule %s's owner or name column disagrees with its "
                              "record", PQgetvalue(r, i, 0));
         else if (rec.cron)
             rc = check_cron(PQgetvalue(r, i, 0), &rec);
@@ -208,6 +228,51 @@ static int check_jobs(jobs__txn *t, const stack_vis *stacks, size_t n_stacks, ui
     return rc;
 }
 
+/* Every run row, through a cursor: decodes and agrees with its columns (owner, job, stack,
+ * and the queue time its state gives). */
+static int check_runs(jobs__txn *t)
+{
+    unsigned char *buf = jobs__malloc(JOBS__RUN_RECORD_MAX);
+    int rc;
+
+    if (!buf)
+        return jobs__error(JOBS_ENOMEM, "out of memory checking the store");
+    rc = fail_sql(t, "DECLARE runs_check CURSOR FOR SELECT id, owner, job, stack,"
+                     " queue_time, rec FROM jobs_run ORDER BY id", NULL);
+    while (rc == 0) {
+        PGresult *r;
+        if ((rc = fail_sql(t, "FETCH " BATCH " FROM runs_check", &r)))
+            break;
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows && rc == 0; i++) {
+            jobs__run_rec rec;
+            size_t len;
+            int64_t at = 0;
+            bool queued;
+
+            if (unhex_cap(r, i, 5, buf, &len, JOBS__RUN_RECORD_MAX) ||
+                jobs__run_decode(&rec, buf, len)) {
+                rc = jobs__error(JOBS_ECORRUPT, "run %s's record does not decode",
+                                 PQgetvalue(r, i, 0));
+                break;
+            }
+            queued = rec.state == JOBS_RUN_PENDING || rec.state == JOBS_RUN_RUNNING;
+            if (queued)
+                at = rec.state == JOBS_RUN_PENDING ? rec.created : rec.lease_until;
+            if (rec.owner != u64(r, i, 1) || rec.job != u64(r, i, 2) ||
+                rec.stack != u64(r, i, 3) || queued == (bool)PQgetisnull(r, i, 4) ||
+                (queued && at != strtoll(PQgetvalue(r, i, 4), NULL, 10)))
+                rc = jobs__error(JOBS_ECORRUPT, "run %s's columns disagree with its record",
+                                 PQgetvalue(r, i, 0));
+        }
+        PQclear(r);
+        if (rows == 0)
+            break;
+    }
+    jobs__free(buf);
+    return rc;
+}
+
 static int check_txn(jobs_store *s, jobs__txn *t, void *arg)
 {
     stack_vis *stacks = NULL;
@@ -227,10 +292,11 @@ static int check_txn(jobs_store *s, jobs__txn *t, void *arg)
              " LIMIT 1", JOBS_KV_NAMESPACE_MAX, JOBS_KV_KEY_MAX, JOBS__KV_IDS, JOBS__KV_IDS,
              JOBS_KV_VALUE_MAX);
     if ((rc = none(t, "the schema version is not the library's",
-                   "SELECT value FROM jobs_meta WHERE key = 'schema' AND value <> 2")) ||
+                   "SELECT value FROM jobs_meta WHERE key = 'schema' AND value <> "
+                   S(JOBS__PG_SCHEMA_VERSION))) ||
         (rc = none(t, "a namespaced record is malformed", kv)) ||
         (rc = check_stacks(t, &stacks, &n_stacks)) || (rc = check_schedules(t)) ||
-        (rc = check_jobs(t, stacks, n_stacks, &queued)))
+        (rc = check_jobs(t, stacks, n_stacks, &queued)) || (rc = check_runs(t)))
         goto out;
     snprintf(sql, sizeof(sql), "SELECT value FROM jobs_meta WHERE key = 'queued' AND value <> %llu",
              (unsigned long long)queued);
@@ -266,8 +332,12 @@ static int check_txn(jobs_store *s, jobs__txn *t, void *arg)
                    "SELECT i.kind, i.next FROM jobs_ids i WHERE i.next <= coalesce(CASE i.kind"
                    " WHEN 0 THEN (SELECT max(id) FROM jobs_job)"
                    " WHEN 1 THEN (SELECT max(id) FROM jobs_schedule)"
-                   " ELSE (SELECT max(id) FROM jobs_stack) END, 0)"
-                   " OR (SELECT count(*) FROM jobs_ids) <> 3")) ||
+                   " WHEN 2 THEN (SELECT max(id) FROM jobs_stack)"
+                   " ELSE (SELECT max(id) FROM jobs_run) END, 0)"
+                   " OR (SELECT count(*) FROM jobs_ids) <> 4")) ||
+        (rc = none(t, "a stack's blocks have no stack",
+                   "SELECT b.id FROM jobs_stack_blocks b LEFT JOIN jobs_stack s ON s.id = b.id"
+                   " WHERE s.id IS NULL LIMIT 1")) ||
         (rc = none(t, "an idempotency entry is corrupt",
                    "SELECT owner, kind FROM jobs_idem WHERE length(fingerprint) > " 
                    "32 OR id < 1 OR kind NOT IN (0, 1, 2) LIMIT 1")))

@@ -14,7 +14,7 @@
 #include "../store.h"
 
 /* The schema version this library reads and writes (jobs_meta 'schema'). */
-#define JOBS__PG_SCHEMA_VERSION 2
+#define JOBS__PG_SCHEMA_VERSION 3
 
 /* Jobs per bucket of the counted page index (jobs_bucket). */
 #define JOBS__PG_BUCKET 4096
@@ -61,6 +61,29 @@ enum {
     STMT_KV_INSERT,
     STMT_KV_DEL,
     STMT_KV_SCAN,
+    STMT_STACK_UPDATE,
+    STMT_STACK_BY_NAME,
+    STMT_STACK_BY_NAME_PUBLIC,
+    STMT_STACK_BLOCKS_GET,
+    STMT_STACK_BLOCKS_PUT,
+    STMT_STACK_BLOCKS_DEL,
+    STMT_SCHEDULE_BY_NAME,
+    STMT_RUN_LOAD,
+    STMT_RUN_LOAD_LOCK,
+    STMT_RUN_INSERT,
+    STMT_RUN_UPDATE,
+    STMT_RUN_REMOVE,
+    STMT_RUN_COUNT_JOB,
+    STMT_RUN_COUNT_DIRECT,
+    STMT_RUN_COUNT_STACK,
+    STMT_RUN_PAGE_JOB,
+    STMT_RUN_PAGE_JOB_OLD,
+    STMT_RUN_PAGE_DIRECT,
+    STMT_RUN_PAGE_DIRECT_OLD,
+    STMT_RUN_PAGE_STACK,
+    STMT_RUN_PAGE_STACK_OLD,
+    STMT_RUN_DUE_SCAN,
+    STMT_RUN_DUE_CLAIM,
     JOBS__PG_STMT_MAX
 };
 

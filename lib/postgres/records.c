@@ -45,12 +45,35 @@ static const char schema_v2[] =
     "CREATE TABLE jobs_kv (ns bytea, key bytea, value bytea NOT NULL, PRIMARY KEY (ns, key));"
     "UPDATE jobs_meta SET value = 2 WHERE key = 'schema'";
 
+/* Version 3: stack and schedule names as columns (their lookups by name; the rules keep stack
+ * names unique per owner, so the indexes are not unique), stack blocks apart from the stacks,
+ * and runs. A run's queue_time is set while it is pending (when made) or running (its
+ * lease_until), NULL otherwise. The names of the rows already there are filled in by
+ * jobs__pg_schema, which decodes their records. */
+static const char schema_v3[] =
+    "ALTER TABLE jobs_stack ADD COLUMN name bytea;"
+    "CREATE INDEX jobs_stack_name ON jobs_stack (owner, name, id);"
+    "CREATE INDEX jobs_stack_public_name ON jobs_stack (name, id) WHERE listed = 0;"
+    "CREATE TABLE jobs_stack_blocks (id bigint PRIMARY KEY, data bytea NOT NULL);"
+    "ALTER TABLE jobs_schedule ADD COLUMN name bytea;"
+    "CREATE INDEX jobs_schedule_name ON jobs_schedule (owner, name, id);"
+    "INSERT INTO jobs_ids VALUES (4, 1) ON CONFLICT (kind) DO NOTHING;"
+    "CREATE TABLE jobs_run (id bigint PRIMARY KEY, owner bigint NOT NULL, job bigint NOT NULL,"
+    " stack bigint NOT NULL, queue_time bigint, rec bytea NOT NULL);"
+    "CREATE INDEX jobs_run_job ON jobs_run (job, id);"
+    "CREATE INDEX jobs_run_direct ON jobs_run (stack, id) WHERE job = 0;"
+    "CREATE INDEX jobs_run_stack ON jobs_run (owner, stack, id);"
+    "CREATE INDEX jobs_run_queue ON jobs_run (queue_time, id) WHERE queue_time IS NOT NULL;"
+    "UPDATE jobs_meta SET value = 3 WHERE key = 'schema'";
+
 static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_STAT] =
         "SELECT (SELECT count(*) FROM jobs_job), (SELECT count(*) FROM jobs_schedule),"
         " (SELECT count(*) FROM jobs_stack), (SELECT count(*) FROM jobs_job WHERE active),"
         " (SELECT value FROM jobs_meta WHERE key = 'queued'),"
-        " (SELECT count(*) FROM jobs_kv WHERE ns <> convert_to('" JOBS__KV_IDS "', 'UTF8'))",
+        " (SELECT count(*) FROM jobs_kv WHERE ns <> convert_to('" JOBS__KV_IDS "', 'UTF8')),"
+        " (SELECT count(*) FROM jobs_run),"
+        " (SELECT count(*) FROM jobs_run WHERE queue_time IS NOT NULL)",
     [STMT_NEXT_ID] =
         "UPDATE jobs_ids SET next = next + 1 WHERE kind = $1::int8 RETURNING next - 1",
     [STMT_COUNT] =
@@ -129,15 +152,17 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_SCHEDULE_INSERT] =
         "WITH c AS (INSERT INTO jobs_count AS c (kind, owner, n) VALUES (1, $2::int8, 1)"
         "  ON CONFLICT (kind, owner) DO UPDATE SET n = c.n + 1 RETURNING 1)"
-        " INSERT INTO jobs_schedule (id, owner, rec) VALUES ($1::int8, $2::int8, $3::bytea)",
-    [STMT_SCHEDULE_UPDATE] = "UPDATE jobs_schedule SET rec = $2::bytea WHERE id = $1::int8",
+        " INSERT INTO jobs_schedule (id, owner, rec, name)"
+        " VALUES ($1::int8, $2::int8, $3::bytea, $4::bytea)",
+    [STMT_SCHEDULE_UPDATE] =
+        "UPDATE jobs_schedule SET rec = $2::bytea, name = $3::bytea WHERE id = $1::int8",
     [STMT_SCHEDULE_REFS] = "SELECT refs FROM jobs_schedule WHERE id = $1::int8",
     [STMT_STACK_LOAD] = "SELECT rec FROM jobs_stack WHERE id = $1::int8",
     [STMT_STACK_INSERT] =
         "WITH c AS (INSERT INTO jobs_count AS c (kind, owner, n) VALUES (2, $3::int8, 1)"
         "  ON CONFLICT (kind, owner) DO UPDATE SET n = c.n + 1 RETURNING 1)"
-        " INSERT INTO jobs_stack (id, owner, listed, rec)"
-        " VALUES ($1::int8, $2::int8, $3::int8, $4::bytea)",
+        " INSERT INTO jobs_stack (id, owner, listed, rec, name)"
+        " VALUES ($1::int8, $2::int8, $3::int8, $4::bytea, $5::bytea)",
     [STMT_IDEM_GET] =
         "SELECT expires, id, fingerprint FROM jobs_idem WHERE owner = $1::int8"
         " AND kind = $2::int8 AND key = $3::bytea",
@@ -160,6 +185,65 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_KV_SCAN] =
         "SELECT key, value FROM jobs_kv WHERE ns = $1::bytea AND key >= $2::bytea ORDER BY key"
         " LIMIT $3::int8",
+    [STMT_STACK_UPDATE] =
+        "WITH o AS (SELECT listed FROM jobs_stack WHERE id = $1::int8),"
+        " d AS (UPDATE jobs_count SET n = n - 1 WHERE kind = 2 AND owner = (SELECT listed FROM o)"
+        "  AND (SELECT listed FROM o) <> $2::int8 RETURNING 1),"
+        " c AS (INSERT INTO jobs_count AS c (kind, owner, n) SELECT 2, $2::int8, 1 FROM o"
+        "  WHERE o.listed <> $2::int8"
+        "  ON CONFLICT (kind, owner) DO UPDATE SET n = c.n + 1 RETURNING 1)"
+        " UPDATE jobs_stack SET listed = $2::int8, name = $3::bytea, rec = $4::bytea"
+        " WHERE id = $1::int8",
+    [STMT_STACK_BY_NAME] =
+        "SELECT id FROM jobs_stack WHERE owner = $1::int8 AND name = $2::bytea ORDER BY id LIMIT 1",
+    [STMT_STACK_BY_NAME_PUBLIC] =
+        "SELECT id FROM jobs_stack WHERE listed = 0 AND name = $1::bytea ORDER BY id LIMIT 1",
+    [STMT_STACK_BLOCKS_GET] = "SELECT data FROM jobs_stack_blocks WHERE id = $1::int8",
+    [STMT_STACK_BLOCKS_PUT] =
+        "INSERT INTO jobs_stack_blocks (id, data) VALUES ($1::int8, $2::bytea)"
+        " ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+    [STMT_STACK_BLOCKS_DEL] = "DELETE FROM jobs_stack_blocks WHERE id = $1::int8",
+    [STMT_SCHEDULE_BY_NAME] =
+        "SELECT id FROM jobs_schedule WHERE owner = $1::int8 AND name = $2::bytea"
+        " ORDER BY id LIMIT 1",
+    [STMT_RUN_LOAD] = "SELECT rec FROM jobs_run WHERE id = $1::int8",
+    [STMT_RUN_LOAD_LOCK] = "SELECT rec FROM jobs_run WHERE id = $1::int8 FOR UPDATE",
+    [STMT_RUN_INSERT] =
+        "INSERT INTO jobs_run (id, owner, job, stack, queue_time, rec)"
+        " VALUES ($1::int8, $2::int8, $3::int8, $4::int8, $5::int8, $6::bytea)",
+    [STMT_RUN_UPDATE] =
+        "UPDATE jobs_run SET queue_time = $2::int8, rec = $3::bytea WHERE id = $1::int8",
+    [STMT_RUN_REMOVE] = "DELETE FROM jobs_run WHERE id = $1::int8",
+    /* Counted over their indexes (docs/scale-out.md). */
+    [STMT_RUN_COUNT_JOB] = "SELECT count(*) FROM jobs_run WHERE job = $1::int8",
+    [STMT_RUN_COUNT_DIRECT] =
+        "SELECT count(*) FROM jobs_run WHERE job = 0 AND stack = $1::int8",
+    [STMT_RUN_COUNT_STACK] =
+        "SELECT count(*) FROM jobs_run WHERE owner = $1::int8 AND stack = $2::int8",
+    [STMT_RUN_PAGE_JOB] =
+        "SELECT id FROM jobs_run WHERE job = $1::int8 AND $2::int8 = $2::int8"
+        " ORDER BY id DESC OFFSET $3::int8 LIMIT $4::int8",
+    [STMT_RUN_PAGE_JOB_OLD] =
+        "SELECT id FROM jobs_run WHERE job = $1::int8 AND $2::int8 = $2::int8"
+        " ORDER BY id OFFSET $3::int8 LIMIT $4::int8",
+    [STMT_RUN_PAGE_DIRECT] =
+        "SELECT id FROM jobs_run WHERE job = 0 AND stack = $1::int8 AND $2::int8 = $2::int8"
+        " ORDER BY id DESC OFFSET $3::int8 LIMIT $4::int8",
+    [STMT_RUN_PAGE_DIRECT_OLD] =
+        "SELECT id FROM jobs_run WHERE job = 0 AND stack = $1::int8 AND $2::int8 = $2::int8"
+        " ORDER BY id OFFSET $3::int8 LIMIT $4::int8",
+    [STMT_RUN_PAGE_STACK] =
+        "SELECT id FROM jobs_run WHERE stack = $1::int8 AND owner = $2::int8"
+        " ORDER BY id DESC OFFSET $3::int8 LIMIT $4::int8",
+    [STMT_RUN_PAGE_STACK_OLD] =
+        "SELECT id FROM jobs_run WHERE stack = $1::int8 AND owner = $2::int8"
+        " ORDER BY id OFFSET $3::int8 LIMIT $4::int8",
+    [STMT_RUN_DUE_SCAN] =
+        "SELECT id, queue_time FROM jobs_run WHERE queue_time <= $1::int8"
+        " ORDER BY queue_time, id LIMIT $2::int8",
+    [STMT_RUN_DUE_CLAIM] =
+        "SELECT id, queue_time FROM jobs_run WHERE queue_time <= $1::int8"
+        " ORDER BY queue_time, id LIMIT $2::int8 FOR UPDATE SKIP LOCKED",
 };
 
 int jobs__pg_exec(jobs__txn *t, int stmt, const jobs__pg_params *p, PGresult **res)
@@ -275,6 +359,53 @@ static int text_query(jobs__txn *t, const char *sql, char *out, size_t cap, bool
     return rc;
 }
 
+/* Migrating to version 3: the name column of every stack (or schedule) row, from its record. */
+static int fill_names(jobs__txn *t, bool stacks)
+{
+    const char *what = "migrating the store to schema version 3";
+    PGresult *r = PQexecParams(t->c->conn, stacks ? "SELECT id, rec FROM jobs_stack"
+                                                  : "SELECT id, rec FROM jobs_schedule",
+                               0, NULL, NULL, NULL, NULL, 1);
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = t->failed = jobs__pg_error(t->c->conn, r, what);
+        PQclear(r);
+        return rc;
+    }
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        jobs__schedule_rec sc;
+        jobs__stack_rec st;
+        jobs__pg_params p = {0};
+        size_t len = (size_t)PQgetlength(r, i, 1);
+        const void *rec = PQgetvalue(r, i, 1);
+        int64_t id = jobs__pg_get_i64(r, i, 0);
+        const char *name;
+        size_t name_len;
+
+        if (stacks ? jobs__stack_decode(&st, rec, len) : jobs__schedule_decode(&sc, rec, len)) {
+            rc = jobs__error(JOBS_ECORRUPT, "%s %lld's record does not decode",
+                             stacks ? "stack" : "schedule", (long long)id);
+            break;
+        }
+        name = stacks ? st.name : sc.name;
+        name_len = stacks ? st.name_len : sc.name_len;
+        if (!name)
+            continue;
+        jobs__pg_i64(&p, id);
+        jobs__pg_bytes(&p, name_len ? name : "", name_len);
+        PGresult *u = PQexecParams(t->c->conn,
+                                   stacks ? "UPDATE jobs_stack SET name = $2 WHERE id = $1"
+                                          : "UPDATE jobs_schedule SET name = $2 WHERE id = $1",
+                                   2, (const Oid[]){20, 17}, p.v, p.len, p.fmt, 1);
+        if (PQresultStatus(u) != PGRES_COMMAND_OK)
+            rc = t->failed = jobs__pg_error(t->c->conn, u, what);
+        PQclear(u);
+    }
+    PQclear(r);
+    return rc;
+}
+
 int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
 {
     char v[32];
@@ -292,7 +423,8 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
             return jobs__error(JOBS_ENOTFOUND, "the database holds no libjobs store (open it "
                                "read-write once to make one)");
         if ((rc = jobs__pg_simple(t->c, schema_v1, "making the store's tables")) ||
-            (rc = jobs__pg_simple(t->c, schema_v2, "making the store's tables")))
+            (rc = jobs__pg_simple(t->c, schema_v2, "making the store's tables")) ||
+            (rc = jobs__pg_simple(t->c, schema_v3, "making the store's tables")))
             return rc;
         return seed ? seed(t->s, t) : 0;
     }
@@ -315,6 +447,15 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
                                "read-write once to migrate it to %d", version,
                                JOBS__PG_SCHEMA_VERSION);
         if ((rc = jobs__pg_simple(t->c, schema_v2, "migrating the store to schema version 2")))
+            return rc;
+    }
+    if (version < 3) {
+        if (!t->write)
+            return jobs__error(JOBS_ESCHEMA, "the store has schema version %ld: open it "
+                               "read-write once to migrate it to %d", version,
+                               JOBS__PG_SCHEMA_VERSION);
+        if ((rc = jobs__pg_simple(t->c, schema_v3, "migrating the store to schema version 3")) ||
+            (rc = fill_names(t, true)) || (rc = fill_names(t, false)))
             return rc;
     }
     return 0;
@@ -563,6 +704,7 @@ static int schedule_insert(jobs__txn *t, uint64_t id, const jobs__schedule_rec *
     jobs__pg_i64(&p, (int64_t)id);
     jobs__pg_i64(&p, (int64_t)rec->owner);
     jobs__pg_bytes(&p, buf, len);
+    jobs__pg_bytes(&p, rec->name, rec->name_len);
     return exec0(t, STMT_SCHEDULE_INSERT, &p, NULL);
 }
 
@@ -576,6 +718,7 @@ static int schedule_update(jobs__txn *t, uint64_t id, const jobs__schedule_rec *
 
     jobs__pg_i64(&p, (int64_t)id);
     jobs__pg_bytes(&p, buf, len);
+    jobs__pg_bytes(&p, rec->name, rec->name_len);
     if ((rc = exec0(t, STMT_SCHEDULE_UPDATE, &p, &n)))
         return rc;
     return n == 1 ? 0 : jobs__error(JOBS_ECORRUPT, "schedule %llu vanished while it was updated",
@@ -624,7 +767,266 @@ static int stack_insert(jobs__txn *t, uint64_t id, const jobs__stack_rec *rec)
     jobs__pg_i64(&p, (int64_t)rec->owner);
     jobs__pg_i64(&p, (int64_t)(rec->is_public ? JOBS_OWNER_PUBLIC : rec->owner));
     jobs__pg_bytes(&p, buf, len);
+    jobs__pg_bytes(&p, rec->name, rec->name_len);
     return exec0(t, STMT_STACK_INSERT, &p, NULL);
+}
+
+static int stack_update(jobs__txn *t, uint64_t id, const jobs__stack_rec *old,
+                        const jobs__stack_rec *rec)
+{
+    unsigned char buf[JOBS__RECORD_MAX];
+    size_t len = jobs__stack_encode(buf, rec);
+    jobs__pg_params p = {0};
+    long n;
+    int rc;
+
+    (void)old; /* the statement reads the old listing from the row */
+    jobs__pg_i64(&p, (int64_t)id);
+    jobs__pg_i64(&p, (int64_t)(rec->is_public ? JOBS_OWNER_PUBLIC : rec->owner));
+    jobs__pg_bytes(&p, rec->name, rec->name_len);
+    jobs__pg_bytes(&p, buf, len);
+    if ((rc = exec0(t, STMT_STACK_UPDATE, &p, &n)))
+        return rc;
+    return n == 1 ? 0 : jobs__error(JOBS_ECORRUPT, "stack %llu vanished while it was updated",
+                                    (unsigned long long)id);
+}
+
+/* The id answering a by-name statement (the lowest of its matches): 0 or JOBS_ENOTFOUND. */
+static int by_name(jobs__txn *t, int stmt, bool with_owner, uint64_t owner, const char *name,
+                   size_t len, uint64_t *id)
+{
+    jobs__pg_params p = {0};
+    int64_t v;
+    int rc;
+
+    if (with_owner)
+        jobs__pg_i64(&p, (int64_t)owner);
+    jobs__pg_bytes(&p, len ? name : "", len);
+    if ((rc = exec_i64(t, stmt, &p, &v)))
+        return rc;
+    *id = (uint64_t)v;
+    return 0;
+}
+
+static int stack_by_name(jobs__txn *t, uint64_t owner, const char *name, size_t len,
+                         uint64_t *id)
+{
+    if (owner == JOBS_OWNER_PUBLIC)
+        return by_name(t, STMT_STACK_BY_NAME_PUBLIC, false, 0, name, len, id);
+    return by_name(t, STMT_STACK_BY_NAME, true, owner, name, len, id);
+}
+
+static int schedule_by_name(jobs__txn *t, uint64_t owner, const char *name, size_t len,
+                            uint64_t *id)
+{
+    return by_name(t, STMT_SCHEDULE_BY_NAME, true, owner, name, len, id);
+}
+
+static int stack_blocks_get(jobs__txn *t, uint64_t id, const void **data, size_t *len)
+{
+    jobs__pg_params p = {0};
+    const unsigned char *kept;
+    PGresult *r;
+    int rc;
+
+    jobs__pg_i64(&p, (int64_t)id);
+    if ((rc = jobs__pg_exec(t, STMT_STACK_BLOCKS_GET, &p, &r)))
+        return rc;
+    if (PQntuples(r) < 1) {
+        PQclear(r);
+        return JOBS_ENOTFOUND;
+    }
+    *len = (size_t)PQgetlength(r, 0, 0);
+    if (*len > JOBS_STACK_BLOCKS_MAX) {
+        PQclear(r);
+        return jobs__error(JOBS_ECORRUPT, "stack %llu's blocks are too long",
+                           (unsigned long long)id);
+    }
+    kept = keep(t, (const unsigned char *)PQgetvalue(r, 0, 0), *len);
+    PQclear(r);
+    if (!kept)
+        return jobs__error(JOBS_ENOMEM, "out of memory loading stack %llu's blocks",
+                           (unsigned long long)id);
+    *data = kept;
+    return 0;
+}
+
+static int stack_blocks_put(jobs__txn *t, uint64_t id, const void *data, size_t len)
+{
+    jobs__pg_params p = {0};
+
+    jobs__pg_i64(&p, (int64_t)id);
+    if (!data)
+        return exec0(t, STMT_STACK_BLOCKS_DEL, &p, NULL);
+    jobs__pg_bytes(&p, len ? data : "", len);
+    return exec0(t, STMT_STACK_BLOCKS_PUT, &p, NULL);
+}
+
+/* ---- runs ------------------------------------------------------------------------------- */
+
+/* A run's queue time (pending: when made; running: its lease's end) as a parameter, or NULL
+ * when it is not queued. */
+static void queue_param(jobs__pg_params *p, const jobs__run_rec *r)
+{
+    if (r->state == JOBS_RUN_PENDING)
+        jobs__pg_i64(p, r->created);
+    else if (r->state == JOBS_RUN_RUNNING)
+        jobs__pg_i64(p, r->lease_until);
+    else
+        jobs__pg_bytes(p, NULL, 0);
+}
+
+static int run_load(jobs__txn *t, uint64_t id, jobs__run_rec *rec)
+{
+    jobs__pg_params p = {0};
+    const unsigned char *kept;
+    PGresult *r;
+    size_t len;
+    int rc;
+
+    /* A write locks the run it may change (two ticks, or a tick and a report, take turns). */
+    jobs__pg_i64(&p, (int64_t)id);
+    if ((rc = jobs__pg_exec(t, t->write ? STMT_RUN_LOAD_LOCK : STMT_RUN_LOAD, &p, &r)))
+        return rc;
+    if (PQntuples(r) < 1) {
+        PQclear(r);
+        return JOBS_ENOTFOUND;
+    }
+    len = (size_t)PQgetlength(r, 0, 0);
+    if (len > JOBS__RUN_RECORD_MAX) {
+        PQclear(r);
+        return jobs__error(JOBS_ECORRUPT, "run %llu's record is too long",
+                           (unsigned long long)id);
+    }
+    kept = keep(t, (const unsigned char *)PQgetvalue(r, 0, 0), len);
+    PQclear(r);
+    if (!kept)
+        return jobs__error(JOBS_ENOMEM, "out of memory loading run %llu",
+                           (unsigned long long)id);
+    return jobs__run_decode(rec, kept, len);
+}
+
+static int run_write(jobs__txn *t, int stmt, uint64_t id, const jobs__run_rec *rec, long *n)
+{
+    unsigned char *buf = jobs__malloc(JOBS__RUN_RECORD_MAX);
+    jobs__pg_params p = {0};
+    size_t len;
+    int rc;
+
+    if (!buf)
+        return jobs__error(JOBS_ENOMEM, "out of memory writing a run");
+    len = jobs__run_encode(buf, rec);
+    jobs__pg_i64(&p, (int64_t)id);
+    if (stmt == STMT_RUN_INSERT) {
+        jobs__pg_i64(&p, (int64_t)rec->owner);
+        jobs__pg_i64(&p, (int64_t)rec->job);
+        jobs__pg_i64(&p, (int64_t)rec->stack);
+    }
+    queue_param(&p, rec);
+    jobs__pg_bytes(&p, buf, len);
+    rc = exec0(t, stmt, &p, n);
+    jobs__free(buf);
+    return rc;
+}
+
+static int run_insert(jobs__txn *t, uint64_t id, const jobs__run_rec *rec)
+{
+    return run_write(t, STMT_RUN_INSERT, id, rec, NULL);
+}
+
+static int run_update(jobs__txn *t, uint64_t id, const jobs__run_rec *old,
+                      const jobs__run_rec *rec)
+{
+    long n;
+    int rc;
+
+    (void)old;
+    if ((rc = run_write(t, STMT_RUN_UPDATE, id, rec, &n)))
+        return rc;
+    return n == 1 ? 0 : jobs__error(JOBS_ECORRUPT, "run %llu vanished while it was updated",
+                                    (unsigned long long)id);
+}
+
+static int run_remove(jobs__txn *t, uint64_t id, const jobs__run_rec *rec)
+{
+    jobs__pg_params p = {0};
+    long n;
+    int rc;
+
+    (void)rec;
+    jobs__pg_i64(&p, (int64_t)id);
+    if ((rc = exec0(t, STMT_RUN_REMOVE, &p, &n)))
+        return rc;
+    return n == 1 ? 0 : jobs__error(JOBS_ECORRUPT, "run %llu is missing",
+                                    (unsigned long long)id);
+}
+
+static int run_count(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id, uint64_t *n)
+{
+    jobs__pg_params p = {0};
+    int64_t v = 0;
+    int stmt, rc;
+
+    if (by == JOBS__RUNS_OF_STACK) {
+        jobs__pg_i64(&p, (int64_t)owner);
+        stmt = STMT_RUN_COUNT_STACK;
+    } else {
+        stmt = by == JOBS__RUNS_DIRECT ? STMT_RUN_COUNT_DIRECT : STMT_RUN_COUNT_JOB;
+    }
+    jobs__pg_i64(&p, (int64_t)id);
+    rc = exec_i64(t, stmt, &p, &v);
+    if (rc && rc != JOBS_ENOTFOUND)
+        return rc;
+    *n = v > 0 ? (uint64_t)v : 0;
+    return 0;
+}
+
+static int run_page(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id, bool oldest_first,
+                    uint64_t skip, size_t max, uint64_t *ids, size_t *n)
+{
+    jobs__pg_params p = {0};
+    PGresult *r;
+    int stmt, rc;
+
+    *n = 0;
+    if (max == 0)
+        return 0;
+    stmt = by == JOBS__RUNS_OF_STACK ? STMT_RUN_PAGE_STACK
+           : by == JOBS__RUNS_DIRECT ? STMT_RUN_PAGE_DIRECT : STMT_RUN_PAGE_JOB;
+    if (oldest_first)
+        stmt++; /* each _OLD statement follows its newest-first one */
+    jobs__pg_i64(&p, (int64_t)id);
+    jobs__pg_i64(&p, (int64_t)owner);
+    jobs__pg_i64(&p, skip > INT64_MAX ? INT64_MAX : (int64_t)skip);
+    jobs__pg_i64(&p, (int64_t)max);
+    if ((rc = jobs__pg_exec(t, stmt, &p, &r)))
+        return rc;
+    *n = (size_t)PQntuples(r);
+    if (*n > max)
+        *n = max;
+    for (size_t i = 0; i < *n; i++)
+        ids[i] = (uint64_t)jobs__pg_get_i64(r, (int)i, 0);
+    PQclear(r);
+    return 0;
+}
+
+static int run_due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx)
+{
+    jobs__pg_params p = {0};
+    PGresult *r;
+    int rc;
+
+    jobs__pg_i64(&p, now);
+    if (limit)
+        jobs__pg_i64(&p, (int64_t)limit);
+    else
+        jobs__pg_bytes(&p, NULL, 0); /* LIMIT NULL: no limit */
+    if ((rc = jobs__pg_exec(t, t->claim ? STMT_RUN_DUE_CLAIM : STMT_RUN_DUE_SCAN, &p, &r)))
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = fn(ctx, (uint64_t)jobs__pg_get_i64(r, i, 0), jobs__pg_get_i64(r, i, 1));
+    PQclear(r);
+    return rc;
 }
 
 /* ---- idempotency keys ------------------------------------------------------------------- */
@@ -797,6 +1199,11 @@ const jobs__backend jobs__pg_backend = {
     .schedule_refs = schedule_refs,
     .stack_load = stack_load,
     .stack_insert = stack_insert,
+    .stack_update = stack_update,
+    .stack_by_name = stack_by_name,
+    .stack_blocks_get = stack_blocks_get,
+    .stack_blocks_put = stack_blocks_put,
+    .schedule_by_name = schedule_by_name,
     .idem_get = idem_get,
     .idem_put = idem_put,
     .idem_sweep = idem_sweep,
@@ -804,5 +1211,12 @@ const jobs__backend jobs__pg_backend = {
     .kv_put = kv_put,
     .kv_del = kv_del,
     .kv_scan = kv_scan,
+    .run_load = run_load,
+    .run_insert = run_insert,
+    .run_update = run_update,
+    .run_remove = run_remove,
+    .run_count = run_count,
+    .run_page = run_page,
+    .run_due_scan = run_due_scan,
     .write_claim = jobs__pg_write_claim,
 };

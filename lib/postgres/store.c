@@ -362,7 +362,7 @@ static int stat_txn(jobs_store *s, jobs__txn *t, void *arg)
     (void)s;
     if ((rc = jobs__pg_exec(t, STMT_STAT, NULL, &r)))
         return rc;
-    if (PQntuples(r) != 1 || PQnfields(r) != 6) {
+    if (PQntuples(r) != 1 || PQnfields(r) != 8) {
         PQclear(r);
         return jobs__error(JOBS_ECORRUPT, "the store's statistics could not be read");
     }
@@ -372,6 +372,8 @@ static int stat_txn(jobs_store *s, jobs__txn *t, void *arg)
     c->out->jobs_active = (uint64_t)jobs__pg_get_i64(r, 0, 3);
     c->out->jobs_queued = (uint64_t)jobs__pg_get_i64(r, 0, 4);
     c->out->records = (uint64_t)jobs__pg_get_i64(r, 0, 5);
+    c->out->runs = (uint64_t)jobs__pg_get_i64(r, 0, 6);
+    c->out->runs_queued = (uint64_t)jobs__pg_get_i64(r, 0, 7);
     PQclear(r);
     return 0;
 }
