@@ -89,13 +89,18 @@ static void test_newer_schema_is_eschema_and_changes_nothing(void **state)
 
     FX_POSTGRES_ONLY();
     fx_close(fx);
-    sql(fx, "UPDATE jobs_meta SET value = 3 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'");
     assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
     assert_null(fx->store);
-    sql(fx, "UPDATE jobs_meta SET value = 2 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 3 WHERE key = 'schema'");
     fx_open(fx);
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
+
+/* Undoes schema version 3 (names as columns, stack blocks, runs). */
+#define DOWN_TO_2                                                                           \
+    "DROP TABLE jobs_run, jobs_stack_blocks; ALTER TABLE jobs_stack DROP COLUMN name;"      \
+    " ALTER TABLE jobs_schedule DROP COLUMN name; DELETE FROM jobs_ids WHERE kind = 4;"
 
 static int put_one(jobs_kv_txn *txn, void *ctx)
 {
@@ -113,7 +118,7 @@ static void test_version_1_store_is_migrated_at_open(void **state)
     uint64_t stack = fx_stack(fx, OWNER, false);
     uint64_t id = fx_job(fx, OWNER, "old", stack, FX_HOURLY, true);
     fx_close(fx);
-    sql(fx, "DROP TABLE jobs_kv; UPDATE jobs_meta SET value = 1 WHERE key = 'schema'");
+    sql(fx, "DROP TABLE jobs_kv; " DOWN_TO_2 "UPDATE jobs_meta SET value = 1 WHERE key = 'schema'");
     fx->opts.flags = JOBS_STORE_READONLY;
     assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
     fx->opts.flags = 0;
@@ -123,6 +128,36 @@ static void test_version_1_store_is_migrated_at_open(void **state)
     jobs_job *job = fx_get(fx, OWNER, id);
     assert_string_equal(job->name, "old");
     jobs_job_free(job);
+}
+
+/* A version-2 store (before stack and schedule names as columns, stack blocks and runs) is
+ * migrated at its next read-write open: the names of the stacks and schedules already there are
+ * found by name, and runs can be made. */
+static void test_version_2_store_is_migrated_with_its_names(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack = 0;
+
+    FX_POSTGRES_ONLY();
+    assert_int_equal(jobs_stack_create(&stack, fx->store, OWNER, "named", true), 0);
+    fx_close(fx);
+    sql(fx, DOWN_TO_2 "UPDATE jobs_meta SET value = 2 WHERE key = 'schema'");
+    fx->opts.flags = JOBS_STORE_READONLY;
+    assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
+    fx->opts.flags = 0;
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    jobs_stack *st = NULL;
+    assert_int_equal(jobs_stack_get_by_name(&st, fx->store, OWNER, "named"), 0);
+    assert_int_equal(st->id, stack);
+    jobs_stack_free(st);
+    st = NULL;
+    assert_int_equal(jobs_stack_get_by_name(&st, fx->store, JOBS_OWNER_PUBLIC, "named"), 0);
+    assert_int_equal(st->id, stack);
+    jobs_stack_free(st);
+    uint64_t job = fx_job(fx, OWNER, "j", stack, FX_HOURLY, true);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, job), 0);
+    assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
 static void test_backup_and_restore_are_enotsup(void **state)
@@ -154,6 +189,12 @@ static void test_check_finds_damaged_tables(void **state)
          "id counter"},
         {"UPDATE jobs_job SET active = NOT active WHERE id = 1",
          "UPDATE jobs_job SET active = NOT active WHERE id = 1", "columns"},
+        {"UPDATE jobs_run SET queue_time = queue_time + 1 WHERE id = 1",
+         "UPDATE jobs_run SET queue_time = queue_time - 1 WHERE id = 1", "run 1's columns"},
+        {"UPDATE jobs_ids SET next = 1 WHERE kind = 4", "UPDATE jobs_ids SET next = 100 WHERE kind = 4",
+         "id counter"},
+        {"INSERT INTO jobs_stack_blocks VALUES (99, '\\x00')", "DELETE FROM jobs_stack_blocks",
+         "blocks"},
         {"UPDATE jobs_job SET rec = '\\xff00' WHERE id = 2", NULL, "decode"},
     };
     fixture *fx = *state;
@@ -162,6 +203,7 @@ static void test_check_finds_damaged_tables(void **state)
     uint64_t stack = fx_stack(fx, OWNER, false);
     for (int i = 0; i < 3; i++)
         fx_job(fx, OWNER, NULL, stack, FX_HOURLY, i != 1);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, 1), 0);
     assert_int_equal(jobs_store_check(fx->store), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         sql(fx, cases[i].damage);
@@ -246,6 +288,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_reports_the_backend_and_reopens_the_same_data,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_eschema_and_changes_nothing,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_version_2_store_is_migrated_with_its_names,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_version_1_store_is_migrated_at_open, fx_setup,
                                         fx_teardown),

@@ -1,7 +1,7 @@
 /* The PostgreSQL backend's verifier (jobs_store_check): in one snapshot, every record decodes
  * and agrees with the columns the statements search; the counts, the page buckets, the
  * schedule reference counts, the queued count and the id counters agree with the rows; every
- * job's schedule and stack exist and its owner may use them. Rows are read through a cursor,
+ * job's schedule and stack exist, and its owner may use the schedule. Rows are read through a cursor,
  * a batch at a time. */
 #include <stdio.h>
 
@@ -214,9 +214,11 @@ static int check_jobs(jobs__txn *t, const stack_vis *stacks, size_t n_stacks, ui
             }
             stack_vis key = {rec.stack, 0, false};
             const stack_vis *st = bsearch(&key, stacks, n_stacks, sizeof(*stacks), cmp_stack);
-            if (!st || (!st->is_public && st->owner != rec.owner))
-                rc = jobs__error(JOBS_ECORRUPT, "job %llu uses stack %llu, which is missing "
-                                 "or not its owner's", (unsigned long long)id,
+            /* Only that it exists: an owner may make a public stack private, and the other
+             * owners' jobs that use it keep it (visibility is checked when a job takes one). */
+            if (!st)
+                rc = jobs__error(JOBS_ECORRUPT, "job %llu uses stack %llu, which is missing",
+                                 (unsigned long long)id,
                                  (unsigned long long)rec.stack);
             if (rec.do_del)
                 (*queued)++;
