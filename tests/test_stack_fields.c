@@ -409,6 +409,7 @@ static void make_old(const char *path, uint64_t dup, uint64_t owner, const char 
 static void test_a_store_of_the_previous_release_opens_and_gains_the_indexes(void **state)
 {
     fixture *fx = *state;
+    FX_LMDB_ONLY(); /* LMDB: an LMDB store of the previous release (test_postgres: v2) */
     uint64_t a = make(fx, OWNER, "twin", false);
     uint64_t b = make(fx, OWNER, "other", false);
     uint64_t pub = make(fx, OTHER, "public one", true);
@@ -416,7 +417,6 @@ static void test_a_store_of_the_previous_release_opens_and_gains_the_indexes(voi
     jobs_schedule *sc = NULL;
     jobs_stack_detail *d = NULL;
     uint64_t id = 0;
-    FX_LMDB_ONLY(); /* LMDB: an LMDB store of the previous release (test_postgres migrates a version-2 database) */
 
     jobs_store_close(fx->store);
     fx->store = NULL;
