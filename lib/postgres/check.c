@@ -36,7 +36,7 @@ static int fail_sql(jobs__txn *t, const char *sql, PGresult **out)
 /* A query that must return no row; its first row (as text) is the inconsistency. */
 static int none(jobs__txn *t, const char *what, const char *sql)
 {
-    PGresult *r;
+    PGresult *r = NULL;
     int rc = fail_sql(t, sql, &r);
 
     if (rc)
@@ -102,7 +102,7 @@ static bool name_agrees(const PGresult *r, int row, int col, const char *name, s
 
 static int check_stacks(jobs__txn *t, stack_vis **stacks, size_t *n_stacks)
 {
-    PGresult *r;
+    PGresult *r = NULL;
     int rc = fail_sql(t, "SELECT id, owner, listed, rec, name FROM jobs_stack ORDER BY id", &r);
 
     if (rc)
@@ -154,7 +154,7 @@ static int check_cron(const char *id, const jobs__schedule_rec *sc)
 
 static int check_schedules(jobs__txn *t)
 {
-    PGresult *r;
+    PGresult *r = NULL;
     int rc = fail_sql(t, "SELECT id, owner, rec, name FROM jobs_schedule ORDER BY id", &r);
 
     if (rc)
@@ -186,7 +186,7 @@ static int check_jobs(jobs__txn *t, const stack_vis *stacks, size_t n_stacks, ui
 
     *queued = 0;
     while (rc == 0) {
-        PGresult *r;
+        PGresult *r = NULL;
         if ((rc = fail_sql(t, "FETCH " BATCH " FROM jobs_check", &r)))
             break;
         int rows = PQntuples(r);
@@ -242,7 +242,7 @@ static int check_runs(jobs__txn *t)
     rc = fail_sql(t, "DECLARE runs_check CURSOR FOR SELECT id, owner, job, stack,"
                      " queue_time, rec FROM jobs_run ORDER BY id", NULL);
     while (rc == 0) {
-        PGresult *r;
+        PGresult *r = NULL;
         if ((rc = fail_sql(t, "FETCH " BATCH " FROM runs_check", &r)))
             break;
         int rows = PQntuples(r);
@@ -280,7 +280,7 @@ static int check_txn(jobs_store *s, jobs__txn *t, void *arg)
     stack_vis *stacks = NULL;
     size_t n_stacks = 0;
     uint64_t queued;
-    PGresult *r;
+    PGresult *r = NULL;
     char sql[160];
     int rc;
 

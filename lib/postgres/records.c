@@ -613,7 +613,7 @@ static int job_update(jobs__txn *t, uint64_t id, const jobs__job_rec *old,
     unsigned char buf[JOBS__RECORD_MAX];
     size_t len = jobs__job_encode(buf, rec);
     jobs__pg_params p = {0};
-    long n;
+    long n = 0;
     int rc;
 
     jobs__pg_i64(&p, (int64_t)id);
@@ -713,7 +713,7 @@ static int schedule_update(jobs__txn *t, uint64_t id, const jobs__schedule_rec *
     unsigned char buf[JOBS__RECORD_MAX];
     size_t len = jobs__schedule_encode(buf, rec);
     jobs__pg_params p = {0};
-    long n;
+    long n = 0;
     int rc;
 
     jobs__pg_i64(&p, (int64_t)id);
@@ -777,7 +777,7 @@ static int stack_update(jobs__txn *t, uint64_t id, const jobs__stack_rec *old,
     unsigned char buf[JOBS__RECORD_MAX];
     size_t len = jobs__stack_encode(buf, rec);
     jobs__pg_params p = {0};
-    long n;
+    long n = 0;
     int rc;
 
     (void)old; /* the statement reads the old listing from the row */
@@ -937,7 +937,7 @@ static int run_insert(jobs__txn *t, uint64_t id, const jobs__run_rec *rec)
 static int run_update(jobs__txn *t, uint64_t id, const jobs__run_rec *old,
                       const jobs__run_rec *rec)
 {
-    long n;
+    long n = 0;
     int rc;
 
     (void)old;
@@ -950,7 +950,7 @@ static int run_update(jobs__txn *t, uint64_t id, const jobs__run_rec *old,
 static int run_remove(jobs__txn *t, uint64_t id, const jobs__run_rec *rec)
 {
     jobs__pg_params p = {0};
-    long n;
+    long n = 0;
     int rc;
 
     (void)rec;
@@ -1127,7 +1127,7 @@ static int kv_put(jobs__txn *t, const char *ns, size_t ns_len, const void *key, 
                   const void *value, size_t value_len)
 {
     jobs__pg_params p = {0};
-    long n;
+    long n = 0;
     int rc;
 
     /* An update, else a plain insert: two writes making one new record meet the primary key,
@@ -1143,7 +1143,7 @@ static int kv_put(jobs__txn *t, const char *ns, size_t ns_len, const void *key, 
 static int kv_del(jobs__txn *t, const char *ns, size_t ns_len, const void *key, size_t key_len)
 {
     jobs__pg_params p = {0};
-    long n;
+    long n = 0;
     int rc;
 
     jobs__pg_bytes(&p, ns, ns_len);
