@@ -182,6 +182,11 @@ struct jobs__backend {
      * (pending: when made; running: lease_until), in (time, id) order, at most `limit` (0: no
      * limit). `fn` must not write in the transaction. */
     int (*run_due_scan)(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx);
+    /* ---- optional ----------------------------------------------------------------------- */
+    /* A write like `write` for the scheduler tick, where several processes may claim due jobs
+     * of one store at once: its due_scan takes only the due jobs no other claimer holds (a SQL
+     * backend's FOR UPDATE SKIP LOCKED). NULL: the tick uses `write`. */
+    int (*write_claim)(jobs_store *s, jobs__txn_fn fn, void *ctx);
 };
 
 /* The namespace of the namespaces' id counters: key the namespace's name, value the next id to

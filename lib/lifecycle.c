@@ -101,6 +101,30 @@ static int read_options(jobs_store_options *o, jobs_options_lmdb *lmdb,
     return 0;
 }
 
+/* libpq's connection keywords: a path that starts with one of them and '=' is a conninfo. */
+static const char *const conninfo_keywords[] = {
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "service",
+    "options", "application_name", "connect_timeout", "sslmode", "sslrootcert", "sslcert",
+    "sslkey", "target_session_attrs", "channel_binding", "gssencmode", "keepalives", NULL};
+
+bool jobs__path_is_postgres(const char *path)
+{
+    if (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
+        return true;
+    for (size_t i = 0; conninfo_keywords[i]; i++) {
+        size_t n = strlen(conninfo_keywords[i]);
+        const char *p = path + n;
+
+        if (strncmp(path, conninfo_keywords[i], n))
+            continue;
+        while (*p == ' ')
+            p++;
+        if (*p == '=')
+            return true;
+    }
+    return false;
+}
+
 int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
 {
     jobs_store_options o;
@@ -132,9 +156,19 @@ int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
     args.flags = o.flags;
     args.lmdb = &lmdb;
     args.seed = jobs__schedules_seed;
-    /* The one backend there is. A second one is chosen here, by the form of the path (a
-     * PostgreSQL URI, say), before any of its files or connections are touched. */
-    if ((rc = jobs__open_lmdb(s, &args)) != 0) {
+    /* The backend is chosen by the form of the path, before any of its files or connections
+     * are touched: a PostgreSQL URI or conninfo, or else a directory for LMDB. */
+    if (jobs__path_is_postgres(o.path)) {
+#ifdef JOBS_WITH_POSTGRES
+        rc = jobs__open_pg(s, &args);
+#else
+        rc = jobs__error(JOBS_ENOTSUP, "this libjobs was built without the PostgreSQL backend "
+                         "(JOBS_POSTGRES=OFF)");
+#endif
+    } else {
+        rc = jobs__open_lmdb(s, &args);
+    }
+    if (rc != 0) {
         jobs__free(s);
         return rc;
     }
@@ -221,5 +255,8 @@ int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
         return jobs__error(JOBS_EINVAL, "the store options need a path");
     if (flags & ~(unsigned)JOBS_RESTORE_FORCE)
         return jobs__error(JOBS_EINVAL, "unknown restore flags 0x%x", flags);
+    if (jobs__path_is_postgres(o.path))
+        return jobs__error(JOBS_ENOTSUP, "jobs_store_restore is for LMDB stores: restore a "
+                           "PostgreSQL store with PostgreSQL's own tools");
     return jobs__restore_lmdb(o.path, backup_dir, flags, verify_readonly);
 }

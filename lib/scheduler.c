@@ -429,7 +429,8 @@ int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t
     c.clock = jobs__now(store);
     if (!(c.run_copy = jobs__malloc(JOBS__RUN_RECORD_MAX)))
         return jobs__error(JOBS_ENOMEM, "out of memory in the scheduler tick");
-    rc = jobs__write(store, tick_txn, &c);
+    rc = store->be->write_claim ? store->be->write_claim(store, tick_txn, &c)
+                                : jobs__write(store, tick_txn, &c);
     if (rc == 0) {
         if (n_events)
             *n_events = c.ne;

@@ -37,6 +37,14 @@ int64_t jobs__now(jobs_store *s);
  * s->be and s->db. */
 int jobs__open_lmdb(jobs_store *s, const jobs__open_args *args);
 
+/* Whether a store path names a PostgreSQL database rather than a directory: a URI
+ * (postgresql:// or postgres://) or a libpq keyword/value conninfo (docs/scale-out.md). */
+bool jobs__path_is_postgres(const char *path);
+
+/* The PostgreSQL backend's constructor (lib/postgres/store.c), when built (JOBS_WITH_POSTGRES):
+ * connects to the database args->path names, checks or makes the schema, sets s->be and s->db. */
+int jobs__open_pg(jobs_store *s, const jobs__open_args *args);
+
 /* The LMDB backend's restore (lib/lmdb/backup.c): puts the backup in `backup_dir` in place of
  * the store at `path` (see jobs_store_restore()). `verify` opens and checks a store in a
  * directory (the staged copy) through the library, read-only. */

@@ -4,7 +4,9 @@
 # Quick no-op when everything is present; `apt-get update` runs only when something is missing.
 set -euo pipefail
 
-# One list; extend it here. From libcivetweb-dev on, they are for the demo server and its tests.
+# One list; extend it here. From libcivetweb-dev on, they are for the demo server and its tests;
+# postgresql (the tests' throwaway cluster, scripts/pg-test-cluster.sh) and libpq-dev (the
+# PostgreSQL backend, lib/postgres/) close it.
 PACKAGES=(
     build-essential
     cmake
@@ -27,6 +29,8 @@ PACKAGES=(
     python3
     tzdata
     nodejs
+    postgresql
+    libpq-dev
 )
 
 # The OpenAPI test runs on Node.js with npm. NodeSource's nodejs (as on some CI machines) bundles

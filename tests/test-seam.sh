@@ -4,6 +4,7 @@
 # The storage seam holds: LMDB is named only inside the LMDB backend. Fails, listing the files,
 # when LMDB's API (MDB_*, mdb_*) or its header <lmdb.h> appears in lib/ outside lib/lmdb/, in
 # tools/ or examples/, or in include/ outside the one LMDB-options header (include/jobs/lmdb.h).
+# libpq (PQ*(), PGconn, PGresult, <libpq-fe.h>) likewise appears only in lib/postgres/.
 # Public names of LMDB-only things therefore end in `lmdb` (jobs_options_lmdb,
 # JOBS_NOSYNC_LMDB), so that this plain grep stays the whole rule.
 set -euo pipefail
@@ -19,4 +20,12 @@ if [[ -n $offenders ]]; then
     done <<<"$offenders"
     exit 1
 fi
-echo "OK: LMDB is named only in lib/lmdb/ and include/jobs/lmdb.h"
+# The same for libpq: its header and API only in the PostgreSQL backend (lib/postgres/).
+offenders=$(grep -rlE 'PGconn|PGresult|<libpq-fe\.h>|\bPQ[a-zA-Z]+\(' lib include tools examples |
+    grep -vE '^lib/postgres/' || true)
+if [[ -n $offenders ]]; then
+    echo "FAIL: libpq named outside lib/postgres/:" >&2
+    echo "$offenders" | sed 's/^/  /' >&2
+    exit 1
+fi
+echo "OK: LMDB is named only in lib/lmdb/ and include/jobs/lmdb.h, libpq only in lib/postgres/"

@@ -243,6 +243,7 @@ static void downgrade_to_schema_1(const char *path)
 
 static void test_schema_1_store_gets_the_index_at_open(void **state)
 {
+    FX_LMDB_ONLY(); /* LMDB: a schema-1 LMDB store */
     fixture *fx = *state;
     model *m = model_new(fx);
 
@@ -284,6 +285,7 @@ static size_t rank_entries(const char *path)
  * with every job it ever had: emptied buckets are dropped when they pile up. */
 static void test_index_stays_small_under_churn(void **state)
 {
+    FX_LMDB_ONLY(); /* LMDB: the rank index's own size */
     fixture *fx = *state;
     model *m = model_new(fx);
 

@@ -495,6 +495,7 @@ static void drop_runs(const char *path)
 static void test_a_store_written_before_runs_opens_unchanged(void **state)
 {
     fixture *fx = *state;
+    FX_LMDB_ONLY(); /* LMDB: drops LMDB databases (test_postgres migrates a v2 store) */
     uint64_t job = fx_job(fx, OWNER, "old", fx_stack(fx, OWNER, false), FX_EVERY_MINUTE, true);
     jobs_job *before = fx_get(fx, OWNER, job), *after;
     jobs_run_page *p = NULL;
@@ -536,6 +537,7 @@ static void test_a_store_written_before_runs_opens_unchanged(void **state)
 static void test_check_finds_a_run_without_its_queue_entry(void **state)
 {
     fixture *fx = *state;
+    FX_LMDB_ONLY(); /* LMDB: damages LMDB keys (test_postgres damages the run table) */
     uint64_t job = policy_job(fx, 3600, 0, 0, 0, 0, 0, 0);
     MDB_env *env;
     MDB_txn *txn;

@@ -409,6 +409,7 @@ static void make_old(const char *path, uint64_t dup, uint64_t owner, const char 
 static void test_a_store_of_the_previous_release_opens_and_gains_the_indexes(void **state)
 {
     fixture *fx = *state;
+    FX_LMDB_ONLY(); /* LMDB: an LMDB store of the previous release (test_postgres: v2) */
     uint64_t a = make(fx, OWNER, "twin", false);
     uint64_t b = make(fx, OWNER, "other", false);
     uint64_t pub = make(fx, OTHER, "public one", true);

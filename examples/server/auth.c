@@ -313,13 +313,27 @@ static int lookup_txn(jobs_kv_txn *txn, void *ctx)
     return rc == JOBS_ENOTFOUND ? 0 : rc;
 }
 
+/* The store's error of this thread's last lookup (0: none). */
+static _Thread_local int lookup_error;
+
+int srv_session_lookup_error(void)
+{
+    return lookup_error;
+}
+
 uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now)
 {
     unsigned char hash[HASH_LEN];
     lookup_ctx c = {hash, {0, 0, 0, 0}, false};
+    int rc;
 
-    if (!token_hash(hash, token, len) || jobs_kv_read(s->store, lookup_txn, &c) != 0)
+    lookup_error = 0;
+    if (!token_hash(hash, token, len))
         return 0;
+    if ((rc = jobs_kv_read(s->store, lookup_txn, &c)) != 0) {
+        lookup_error = rc;
+        return 0;
+    }
     /* An expired session is left for the sweep: a lookup does not write. */
     return c.found && c.r.expires > now ? c.r.user : 0;
 }

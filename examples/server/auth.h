@@ -49,6 +49,11 @@ int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t 
  * store failed). One read of the store. */
 uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now);
 
+/* The store's error (a JOBS_E* code) of this thread's last srv_session_lookup() that answered 0
+ * because the store could not be read (a PostgreSQL store's database unreachable), else 0: the
+ * caller answers that error rather than "not authenticated". */
+int srv_session_lookup_error(void);
+
 /** Ends a session (removes it from the store). True if it existed and had not expired (an
  * expired one is removed too). */
 bool srv_session_end(srv_sessions *s, const char *token, size_t len);

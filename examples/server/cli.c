@@ -151,12 +151,12 @@ static bool read_password(char *buf, size_t size)
     return len > 0;
 }
 
-/* `jobs-server check [--data DIR]`: jobs_store_check() on the store, which may be in use by a
- * running server (the check reads one snapshot and blocks no writer). */
+/* `jobs-server check [--data DIR | --store URI]`: jobs_store_check() on the store, which may be
+ * in use by a running server (the check reads one snapshot and blocks no writer). */
 int srv_cmd_check(int argc, char **argv)
 {
     jobs_store_options so = JOBS_STORE_OPTIONS_INIT;
-    const char *data = "./var";
+    const char *data = "./var", *uri = NULL;
     char path[PATH_MAX];
     jobs_store *store = NULL;
     struct stat st;
@@ -165,16 +165,25 @@ int srv_cmd_check(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
             data = argv[++i];
+        } else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+            uri = argv[++i];
         } else {
             srv_usage(stderr);
             return 2;
         }
     }
-    if (snprintf(path, sizeof path, "%s/store", data) >= (int)sizeof path || stat(path, &st) != 0) {
+    if (uri) {
+        /* The URI may hold a password: it is not printed. */
+        snprintf(path, sizeof path, "the store given with --store");
+        so.flags = JOBS_STORE_READONLY;
+        so.path = uri;
+    } else if (snprintf(path, sizeof path, "%s/store", data) >= (int)sizeof path ||
+               stat(path, &st) != 0) {
         fprintf(stderr, "jobs-server: check: no store in %s\n", data);
         return 1;
+    } else {
+        so.path = path;
     }
-    so.path = path;
     if ((rc = jobs_store_open(&store, &so)) != 0) {
         fprintf(stderr, "jobs-server: check: opening %s: %s (%s)\n", path, jobs_strerror(rc),
                 jobs_error_last());
@@ -193,6 +202,10 @@ int srv_cmd_check(int argc, char **argv)
 /* The arguments and standard input of `user add` and `user passwd`: NAME, --data DIR, --email
  * ADDR (only where `email` is not NULL), and the password. 0, or the exit status (2: usage;
  * 1: no password) after saying why. */
+/* `--store URI` of `user add` and `user passwd`: the users' store in PostgreSQL, as the server's
+ * --store (NULL: DIR/store). */
+static const char *store_uri;
+
 static int user_args(const char **name, const char **email, const char **data,
                      char password[SRV_PASSWORD_MAX + 2], int argc, char **argv)
 {
@@ -203,6 +216,8 @@ static int user_args(const char **name, const char **email, const char **data,
             *email = argv[++i];
         else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             *data = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            store_uri = argv[++i];
         else if (argv[i][0] != '-' && !*name)
             *name = argv[i];
         else {
@@ -236,10 +251,10 @@ static int open_users(srv_users **users, jobs_store **store, const char *data)
         fprintf(stderr, "jobs-server: %s/store: %s\n", data, strerror(ENAMETOOLONG));
         return -1;
     }
-    so.path = path;
+    so.path = store_uri ? store_uri : path;
     if ((rc = jobs_store_open(store, &so)) != 0) {
-        fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", path, jobs_strerror(rc),
-                jobs_error_last());
+        fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", so.path,
+                jobs_strerror(rc), jobs_error_last());
         return -1;
     }
     return srv_users_open(users, *store, data);

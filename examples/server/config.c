@@ -15,12 +15,15 @@
 void srv_usage(FILE *f)
 {
     fputs("usage: jobs-server [options]\n"
-          "       jobs-server user add NAME [--email EMAIL] [--data DIR]   (password on stdin)\n"
-          "       jobs-server user passwd NAME [--data DIR]   set a password (read from stdin)\n"
-          "       jobs-server check [--data DIR]   verify the store (exit 0 when consistent)\n"
+          "       jobs-server user add NAME [--email EMAIL] [--data DIR] [--store URI]\n"
+          "                                      (password on stdin)\n"
+          "       jobs-server user passwd NAME [--data DIR] [--store URI]   set a password (stdin)\n"
+          "       jobs-server check [--data DIR | --store URI]   verify the store (exit 0: consistent)\n"
           "\n"
           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080; port 0: any)\n"
           "  --data DIR             data directory: store and users (default ./var)\n"
+          "  --store URI            the store in PostgreSQL (postgresql://... or a libpq\n"
+          "                         conninfo) instead of DIR/store; users stay in DIR\n"
           "  --threads N            worker threads, one per open connection (default 128)\n"
           "  --tick-interval S      seconds between scheduler ticks (default 1)\n"
           "  --tls-cert FILE        serve HTTPS with this PEM (certificate and key)\n"
@@ -86,6 +89,7 @@ static const struct setting {
 } settings[] = {
     {"listen", SETTING_TEXT, offsetof(srv_options, listen), 0, 0},
     {"data", SETTING_TEXT, offsetof(srv_options, data), 0, 0},
+    {"store", SETTING_TEXT, offsetof(srv_options, store), 0, 0},
     {"threads", SETTING_UINT, offsetof(srv_options, threads), 1, 1024},
     {"tick-interval", SETTING_UINT, offsetof(srv_options, tick_interval), 1, 86400},
     {"tls-cert", SETTING_TEXT, offsetof(srv_options, tls_cert), 0, 0},

@@ -12,6 +12,7 @@
 typedef struct srv_options {
     const char *listen;
     const char *data;
+    const char *store; /* a store elsewhere than data/store: a PostgreSQL URI or conninfo */
     const char *tls_cert;
     unsigned threads;
     unsigned tick_interval;

@@ -47,7 +47,10 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(MEDIA_TYPE, 115, 415)                  /* body's Content-Type is not JSON */              \
     X(STACK_EXISTS, SRV_LIB_FAULT_ESTACKEXISTS, 409) /* stack name already used */              \
     X(LOGIN_TO_SEE, 116, 403)                /* not public: log in to see it */                 \
-    X(RUNSTATE, SRV_LIB_FAULT_ERUNSTATE, 409) /* the run is not delivered or running */
+    X(RUNSTATE, SRV_LIB_FAULT_ERUNSTATE, 409) /* the run is not delivered or running */ \
+    X(UNAVAILABLE, SRV_LIB_FAULT_EUNAVAILABLE, 503) /* the database is unreachable */       \
+    X(NOTSUP, SRV_LIB_FAULT_ENOTSUP, 501)    /* not supported by the store's backend */         \
+    X(CONFLICT, SRV_LIB_FAULT_ECONFLICT, 503) /* writes kept conflicting: retry */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */
 #define SRV__FAULT_ENUM(name, number, status) SRV_FAULT_##name = (number),

@@ -235,6 +235,11 @@ static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_re
         return false;
     }
     *user = token ? srv_session_lookup(app->sessions, token, len, now) : 0;
+    if (token && !*user && srv_session_lookup_error()) {
+        /* The store did not answer: say so (503 when the database is down), not 401. */
+        lib_fault(res, app, srv_session_lookup_error());
+        return false;
+    }
     return true;
 }
 

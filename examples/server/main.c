@@ -140,7 +140,7 @@ int main(int argc, char **argv)
     if (srv_check_data_dir(o.data) != 0)
         return 1;
     snprintf(store_path, sizeof store_path, "%s/store", o.data); /* fits: srv_make_dir checked */
-    so.path = store_path;
+    so.path = o.store && *o.store ? o.store : store_path;
     if (o.no_group_commit)
         so.flags |= JOBS_STORE_NO_GROUP_COMMIT;
     if (o.max_store_mib) {
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     }
     so.lmdb = &lmdb;
     if ((rc = jobs_store_open(&app.store, &so)) != 0) {
-        fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", store_path,
+        fprintf(stderr, "jobs-server: opening the store %s: %s (%s)\n", so.path,
                 jobs_strerror(rc), jobs_error_last());
         return 1;
     }

@@ -49,7 +49,10 @@ extern "C" {
     X(EREADONLY, -25, 106, "store is open read-only")                                            \
     X(EPUBLIC, -26, 111, "public schedules cannot be changed")                                   \
     X(ESTACKEXISTS, -27, 10, "name already used by another stack of this owner")                 \
-    X(ERUNSTATE, -32, 122, "the run is not delivered or running: nothing to finish")
+    X(ERUNSTATE, -32, 122, "the run is not delivered or running: nothing to finish") \
+    X(EUNAVAILABLE, -37, 128, "the database is unreachable")                                     \
+    X(ENOTSUP, -38, 129, "not supported by this store's backend")                                \
+    X(ECONFLICT, -39, 130, "too many conflicting concurrent writes; try again")
 
 /** Error codes. 0 (JOBS_OK) is success; every error is negative. */
 typedef enum jobs_error {

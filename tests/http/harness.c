@@ -16,6 +16,81 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#ifdef JOBS_TEST_WITH_POSTGRES
+#include <libpq-fe.h>
+#endif
+
+/* The test switch (as tests/support/fixture.c): with JOBS_TEST_STORE naming a PostgreSQL
+ * database, each server's store is a schema of it named after the server's data directory
+ * (made at start, kept across restarts on that directory, dropped by stop_server), passed with
+ * --store; users stay in the data directory. */
+static const char *pg_base(void)
+{
+    const char *v = getenv("JOBS_TEST_STORE");
+    return v && *v ? v : NULL;
+}
+
+#ifdef JOBS_TEST_WITH_POSTGRES
+static void pg_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static int pg_sql(const char *sql)
+{
+    PGconn *conn = PQconnectdb(pg_base());
+    int rc = -1;
+
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PQsetNoticeProcessor(conn, pg_quiet, NULL);
+        PGresult *r = PQexec(conn, sql);
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+        if (rc)
+            fprintf(stderr, "harness: %s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    PQfinish(conn);
+    return rc;
+}
+#endif
+
+/* The schema of a data directory: "h_" and a hash of its path. */
+static void pg_schema(const char *dir, char *out, size_t size)
+{
+    uint64_t h = 1469598103934665603u;
+
+    for (const char *p = dir; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    snprintf(out, size, "h_%016llx", (unsigned long long)h);
+}
+
+/* The --store of data directory `dir` (its schema made if missing): 0, or -1. */
+static int pg_store_for(const char *dir, char *store, size_t size)
+{
+#ifdef JOBS_TEST_WITH_POSTGRES
+    char schema[40], sql[80];
+    const char *base = pg_base();
+
+    pg_schema(dir, schema, sizeof schema);
+    snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", schema);
+    if (pg_sql(sql))
+        return -1;
+    if (strstr(base, "://"))
+        snprintf(store, size, "%s%coptions=-csearch_path%%3D%s", base,
+                 strchr(base, '?') ? '&' : '?', schema);
+    else
+        snprintf(store, size, "%s options='-csearch_path=%s'", base, schema);
+    return 0;
+#else
+    (void)dir;
+    (void)store;
+    (void)size;
+    fprintf(stderr, "harness: JOBS_TEST_STORE is set but the tests have no PostgreSQL\n");
+    return -1;
+#endif
+}
+
 const char *server_bin;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -33,11 +108,14 @@ int rm_tree(const char *dir)
 
 int add_user(const char *dir, const char *name, const char *email, const char *password)
 {
-    char cmd[1024];
+    char cmd[8192], store[4096] = "";
     FILE *p;
 
-    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' >/dev/null", server_bin, name,
-             email ? "--email" : "", email ? email : "", dir);
+    if (pg_base() && pg_store_for(dir, store, sizeof store))
+        return -1;
+    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' %s%s%s >/dev/null", server_bin,
+             name, email ? "--email" : "", email ? email : "", dir, store[0] ? "--store '" : "",
+             store, store[0] ? "'" : "");
     if (!(p = popen(cmd, "w")))
         return -1;
     fprintf(p, "%s\n", password);
@@ -73,6 +151,14 @@ int stop_server(server *s)
 {
     int rc = halt_server(s);
 
+#ifdef JOBS_TEST_WITH_POSTGRES
+    if (s->dir[0] && pg_base()) {
+        char schema[40], sql[80];
+        pg_schema(s->dir, schema, sizeof schema);
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+        pg_sql(sql);
+    }
+#endif
     if (s->dir[0]) {
         rm_tree(s->dir);
         s->dir[0] = '\0';
@@ -84,6 +170,7 @@ int start_server(server *s, const char *const *extra)
 {
     char out[128], err[128], line[256];
     const char *argv[32];
+    static char store[4096];
     int n = 0;
 
     if (!s->dir[0]) {
@@ -96,6 +183,12 @@ int start_server(server *s, const char *const *extra)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--data";
     argv[n++] = s->dir;
+    if (pg_base()) {
+        if (pg_store_for(s->dir, store, sizeof store))
+            return -1;
+        argv[n++] = "--store";
+        argv[n++] = store;
+    }
     for (; extra && *extra && n < 31; extra++)
         argv[n++] = *extra;
     argv[n] = NULL;

@@ -513,10 +513,12 @@ static void test_sessions_survive_a_restart_and_logout_ends_them(void **state)
     request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
     EXPECT(&r, 401, "\"code\":100");
     resp_free(&r);
-    /* the store checks clean with users and sessions in it */
+    /* the store checks clean with users and sessions in it (`check --data` reads the LMDB
+     * store of the data directory: not there on PostgreSQL) */
     assert_int_equal(halt_server(&own), 0);
     snprintf(cmd, sizeof cmd, "'%s' check --data '%s' >/dev/null", server_bin, own.dir);
-    assert_int_equal(run(cmd), 0);
+    if (!getenv("JOBS_TEST_STORE") || !*getenv("JOBS_TEST_STORE"))
+        assert_int_equal(run(cmd), 0);
 }
 
 /* Old code: the cookie won, so a stale cookie made a valid bearer token 401, and B's cookie

@@ -4,6 +4,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#ifdef JOBS_TEST_WITH_POSTGRES
+#include <libpq-fe.h>
+#endif
+
+/* The test switch: JOBS_TEST_STORE names a PostgreSQL database (a postgresql:// URI or a libpq
+ * conninfo) and every fixture's store is then a fresh schema in it, made here and dropped on
+ * teardown; unset or empty, stores are LMDB directories. */
+static const char *test_store(void)
+{
+    const char *v = getenv("JOBS_TEST_STORE");
+    return v && *v ? v : NULL;
+}
+
+#ifdef JOBS_TEST_WITH_POSTGRES
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static void pg_run(const char *conninfo, const char *sql)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK)
+        fail_msg("JOBS_TEST_STORE: cannot connect: %s", PQerrorMessage(conn));
+    PQsetNoticeProcessor(conn, quiet, NULL);
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("JOBS_TEST_STORE: %s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(conn);
+}
+
+/* fx->path: the database of JOBS_TEST_STORE with a new schema first on its search path. */
+static void pg_fixture(fixture *fx, const char *base)
+{
+    static unsigned seq;
+    char sql[128];
+    int n;
+
+    snprintf(fx->pg_schema, sizeof(fx->pg_schema), "t_%ld_%u", (long)getpid(), ++seq);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", fx->pg_schema);
+    pg_run(base, sql);
+    if (strstr(base, "://"))
+        n = snprintf(fx->path, sizeof(fx->path), "%s%coptions=-csearch_path%%3D%s", base,
+                     strchr(base, '?') ? '&' : '?', fx->pg_schema);
+    else
+        n = snprintf(fx->path, sizeof(fx->path), "%s options='-csearch_path=%s'", base,
+                     fx->pg_schema);
+    assert_true(n > 0 && (size_t)n < sizeof(fx->path));
+}
+#endif
+
+bool fx_postgres(void)
+{
+    return test_store() != NULL;
+}
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -30,8 +89,16 @@ fixture *fx_new(void)
     int n = snprintf(fx->dir, sizeof(fx->dir), "%s/libjobs-test-XXXXXX", tmp);
     assert_true(n > 0 && (size_t)n < sizeof(fx->dir));
     assert_non_null(mkdtemp(fx->dir));
-    n = snprintf(fx->path, sizeof(fx->path), "%s/store", fx->dir);
-    assert_true(n > 0 && (size_t)n < sizeof(fx->path));
+    if (test_store()) {
+#ifdef JOBS_TEST_WITH_POSTGRES
+        pg_fixture(fx, test_store());
+#else
+        fail_msg("JOBS_TEST_STORE is set but the tests were built without PostgreSQL");
+#endif
+    } else {
+        n = snprintf(fx->path, sizeof(fx->path), "%s/store", fx->dir);
+        assert_true(n > 0 && (size_t)n < sizeof(fx->path));
+    }
 
     atomic_init(&fx->now, FX_T0);
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
@@ -51,6 +118,13 @@ void fx_free(fixture *fx)
     if (fx == NULL)
         return;
     fx_close(fx);
+#ifdef JOBS_TEST_WITH_POSTGRES
+    if (fx->pg_schema[0] != '\0') {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", fx->pg_schema);
+        pg_run(test_store(), sql);
+    }
+#endif
     if (fx->dir[0] != '\0')
         nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(fx);

@@ -49,11 +49,36 @@ typedef struct fixture {
     jobs_store *store;        /**< the open store, or NULL */
     _Atomic int64_t now;      /**< the fake clock's time (opts.clock answers it) */
     unsigned int seq;         /**< for generated names */
+    char pg_schema[64];       /**< PostgreSQL (JOBS_TEST_STORE): the fixture's schema, else "" */
 } fixture;
 
 /**
+ * Whether this run's stores are PostgreSQL databases (JOBS_TEST_STORE is set), not LMDB
+ * directories: fx->path is then a URI, not a directory.
+ */
+bool fx_postgres(void);
+
+/**
+ * Skips the current test when the run is on PostgreSQL: for a test of an LMDB-only behaviour
+ * (files in a directory, one handle per process, LMDB's own keys). Give the reason beside it.
+ */
+#define FX_LMDB_ONLY()                                                                           \
+    do {                                                                                         \
+        if (fx_postgres())                                                                       \
+            skip();                                                                              \
+    } while (0)
+
+/** Skips the current test unless the run is on PostgreSQL (a test of that backend only). */
+#define FX_POSTGRES_ONLY()                                                                       \
+    do {                                                                                         \
+        if (!fx_postgres())                                                                      \
+            skip();                                                                              \
+    } while (0)
+
+/**
  * A new fixture: fresh directory, options with JOBS_NOSYNC_LMDB and the fake clock at FX_T0,
- * store not yet open. Asserts on failure.
+ * store not yet open. With JOBS_TEST_STORE set (a PostgreSQL URI or conninfo), the store is a
+ * fresh schema of that database instead (dropped by fx_free()). Asserts on failure.
  */
 fixture *fx_new(void);
 

@@ -1,0 +1,399 @@
+/* The PostgreSQL backend's connections and transactions: the pool (one connection per thread
+ * in a transaction, at most max_open), BEGIN/COMMIT around the rules' callbacks, the retry of a
+ * write that lost a race, the translation of libpq's errors, opening and the schema, stat and
+ * backup. */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "pg.h"
+
+/* Connections per store: enough for the threads of a server, few enough that several processes
+ * stay under PostgreSQL's max_connections (100 by default). */
+#define MAX_OPEN 16
+/* Attempts of a write that keeps losing races before it gives up (JOBS_ECONFLICT). */
+#define MAX_ATTEMPTS 100
+/* Seconds libpq waits for a connection before the store answers JOBS_EUNAVAILABLE (unless the
+ * conninfo names its own connect_timeout). */
+#define CONNECT_TIMEOUT "5"
+
+/* ---- parameters and results ------------------------------------------------------------- */
+
+void jobs__pg_i64(jobs__pg_params *p, int64_t v)
+{
+    jobs__be64_put(p->buf[p->n], (uint64_t)v);
+    p->v[p->n] = (const char *)p->buf[p->n];
+    p->len[p->n] = 8;
+    p->fmt[p->n] = 1;
+    p->n++;
+}
+
+void jobs__pg_bool(jobs__pg_params *p, bool v)
+{
+    p->buf[p->n][0] = v ? 1 : 0;
+    p->v[p->n] = (const char *)p->buf[p->n];
+    p->len[p->n] = 1;
+    p->fmt[p->n] = 1;
+    p->n++;
+}
+
+void jobs__pg_bytes(jobs__pg_params *p, const void *data, size_t len)
+{
+    p->v[p->n] = data;
+    p->len[p->n] = (int)len;
+    p->fmt[p->n] = 1;
+    p->n++;
+}
+
+int64_t jobs__pg_get_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
+        return 0;
+    return (int64_t)jobs__be64_get((const unsigned char *)PQgetvalue(r, row, col));
+}
+
+bool jobs__pg_get_bool(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 1 &&
+           PQgetvalue(r, row, col)[0] != 0;
+}
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+static int unavailable(PGconn *conn, const char *what)
+{
+    const char *msg = conn ? PQerrorMessage(conn) : "no connection";
+    size_t len = strlen(msg);
+
+    while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+        len--;
+    return jobs__error(JOBS_EUNAVAILABLE, "%s: the database is unreachable: %.*s", what,
+                       (int)len, msg);
+}
+
+int jobs__pg_error(PGconn *conn, const PGresult *res, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+
+    if (PQstatus(conn) == CONNECTION_BAD || !state)
+        return unavailable(conn, what);
+    if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
+        return JOBS__PG_ERETRY;
+    if (!strcmp(state, "23505"))
+        return JOBS__PG_ERETRY_UNIQUE;
+    if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+        !strcmp(state, "57P03"))
+        return unavailable(conn, what);
+    if (!strcmp(state, "25006"))
+        return jobs__error(JOBS_EREADONLY, "%s: the database is read-only", what);
+    if (!strcmp(state, "53100"))
+        return jobs__error(JOBS_ENOSPC, "%s: the database's disk is full", what);
+    if (!strcmp(state, "53200"))
+        return jobs__error(JOBS_ENOMEM, "%s: the database is out of memory", what);
+    size_t len = strlen(msg);
+    while (len && msg[len - 1] == '\n')
+        len--;
+    return jobs__error(JOBS_EIO, "%s: PostgreSQL error %s: %.*s", what, state, (int)len, msg);
+}
+
+int jobs__pg_simple(jobs__pg_conn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = 0;
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = jobs__pg_error(c->conn, r, what);
+    PQclear(r);
+    return rc;
+}
+
+/* ---- the pool --------------------------------------------------------------------------- */
+
+static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
+{
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {CONNECT_TIMEOUT, db->conninfo, NULL};
+    jobs__pg_conn *c = jobs__malloc(sizeof(*c));
+
+    if (!c) {
+        *rc = jobs__error(JOBS_ENOMEM, "out of memory connecting to the database");
+        return NULL;
+    }
+    memset(c, 0, sizeof(*c));
+    /* The conninfo comes last, so its own settings (connect_timeout too) win. */
+    c->conn = PQconnectdbParams(keys, vals, 1);
+    if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
+        *rc = unavailable(c->conn, "connecting to the database");
+        PQfinish(c->conn);
+        jobs__free(c);
+        return NULL;
+    }
+    /* Messages of the server (notices) are not the host's business. */
+    PQsetNoticeProcessor(c->conn, NULL, NULL);
+    *rc = 0;
+    return c;
+}
+
+static void drop(jobs__pg_conn *c)
+{
+    PQfinish(c->conn);
+    jobs__free(c);
+}
+
+static int acquire(jobs__pg *db, jobs__pg_conn **out, bool *reused)
+{
+    jobs__pg_conn *c = NULL;
+    int rc = 0;
+
+    pthread_mutex_lock(&db->lock);
+    while (!db->idle && db->open >= db->max_open)
+        pthread_cond_wait(&db->cv, &db->lock);
+    if (db->idle) {
+        c = db->idle;
+        db->idle = c->next;
+    } else {
+        db->open++;
+    }
+    pthread_mutex_unlock(&db->lock);
+    /* A connection the database dropped (a restart, a failover) is replaced here, so the call
+     * after an outage works again. */
+    if (c && PQstatus(c->conn) != CONNECTION_OK) {
+        drop(c);
+        c = NULL;
+    }
+    *reused = c != NULL;
+    if (!c && !(c = connect_one(db, &rc))) {
+        pthread_mutex_lock(&db->lock);
+        db->open--;
+        pthread_cond_signal(&db->cv);
+        pthread_mutex_unlock(&db->lock);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static void release(jobs__pg *db, jobs__pg_conn *c, bool broken)
+{
+    if (broken || PQstatus(c->conn) != CONNECTION_OK ||
+        PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+        drop(c);
+        c = NULL;
+    }
+    pthread_mutex_lock(&db->lock);
+    if (c) {
+        c->next = db->idle;
+        db->idle = c;
+    } else {
+        db->open--;
+    }
+    pthread_cond_signal(&db->cv);
+    pthread_mutex_unlock(&db->lock);
+}
+
+/* ---- transactions ----------------------------------------------------------------------- */
+
+static bool retryable(int rc)
+{
+    return rc == JOBS__PG_ERETRY || rc == JOBS__PG_ERETRY_UNIQUE;
+}
+
+/* A short random pause before attempt `n` again, growing with n, so that racing writers part. */
+static void backoff(unsigned n)
+{
+    static _Atomic unsigned seed = 12345;
+    unsigned r = atomic_fetch_add(&seed, 2654435761u) * 2246822519u;
+    long us = (long)(r % (100u * (n < 20 ? n + 1 : 20)));
+    struct timespec ts = {0, us * 1000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim)
+{
+    jobs__pg *db = s->db;
+    int rc = 0;
+
+    if (write && db->readonly)
+        return jobs__error(JOBS_EREADONLY, "the store is open read-only");
+    for (unsigned attempt = 0, stale = 0;; attempt++) {
+        jobs__txn t = {NULL, db, s, write, claim, 0, NULL};
+        bool broken = false, reused;
+
+        if ((rc = acquire(db, &t.c, &reused)))
+            return rc;
+        rc = jobs__pg_simple(t.c, write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                             "beginning a transaction");
+        /* A pooled connection the database dropped while it was idle (a restart, a failover)
+         * is only found out by using it: nothing has happened yet, so drop it and take another
+         * (at most as many times as the pool has connections). */
+        if (rc == JOBS_EUNAVAILABLE && reused && stale++ < MAX_OPEN) {
+            release(db, t.c, true);
+            attempt--;
+            continue;
+        }
+        if (rc == 0) {
+            rc = fn(s, &t, ctx);
+            if (t.failed && rc == 0)
+                rc = t.failed; /* the rules went on past an error they may not have seen */
+            if (rc == 0)
+                rc = jobs__pg_simple(t.c, "COMMIT", "committing");
+            else if (PQstatus(t.c->conn) == CONNECTION_OK &&
+                     jobs__pg_simple(t.c, "ROLLBACK", "rolling back"))
+                broken = true;
+        }
+        jobs__pg_kept_free(&t);
+        if (rc == JOBS_EUNAVAILABLE)
+            broken = true;
+        release(db, t.c, broken);
+        if (!retryable(rc))
+            break;
+        if (attempt + 1 >= MAX_ATTEMPTS)
+            return rc == JOBS__PG_ERETRY_UNIQUE
+                       ? jobs__error(JOBS_EEXISTS, "a concurrent write took the same name or key")
+                       : jobs__error(JOBS_ECONFLICT, "the write lost %u races with concurrent "
+                                     "writes; try again", MAX_ATTEMPTS);
+        atomic_fetch_add(&db->retries, 1);
+        backoff(attempt);
+    }
+    if (rc == 0 && write)
+        atomic_fetch_add(&db->writes, 1);
+    return rc;
+}
+
+int jobs__pg_read(jobs_store *s, jobs__txn_fn fn, void *ctx)
+{
+    return run(s, fn, ctx, false, false);
+}
+
+int jobs__pg_write(jobs_store *s, jobs__txn_fn fn, void *ctx)
+{
+    return run(s, fn, ctx, true, false);
+}
+
+int jobs__pg_write_claim(jobs_store *s, jobs__txn_fn fn, void *ctx)
+{
+    return run(s, fn, ctx, true, true);
+}
+
+/* ---- open, close ------------------------------------------------------------------------ */
+
+static void pg_free(jobs__pg *db)
+{
+    if (!db)
+        return;
+    while (db->idle) {
+        jobs__pg_conn *c = db->idle;
+        db->idle = c->next;
+        drop(c);
+    }
+    pthread_mutex_destroy(&db->lock);
+    pthread_cond_destroy(&db->cv);
+    jobs__free(db->conninfo);
+    jobs__free(db);
+}
+
+void jobs__pg_close(jobs_store *s)
+{
+    pg_free(s->db);
+    s->db = NULL;
+}
+
+typedef struct open_ctx {
+    int (*seed)(jobs_store *s, jobs__txn *txn);
+} open_ctx;
+
+static int open_txn(jobs_store *s, jobs__txn *t, void *arg)
+{
+    open_ctx *c = arg;
+
+    (void)s;
+    return jobs__pg_schema(t, c->seed);
+}
+
+int jobs__open_pg(jobs_store *s, const jobs__open_args *args)
+{
+    jobs__pg *db = jobs__malloc(sizeof(*db));
+    size_t len = strlen(args->path);
+    open_ctx c = {args->seed};
+    int rc;
+
+    if (!db)
+        return jobs__error(JOBS_ENOMEM, "out of memory opening the store");
+    memset(db, 0, sizeof(*db));
+    pthread_mutex_init(&db->lock, NULL);
+    pthread_cond_init(&db->cv, NULL);
+    db->max_open = MAX_OPEN;
+    db->readonly = (args->flags & JOBS_STORE_READONLY) != 0;
+    if (!(db->conninfo = jobs__malloc(len + 1))) {
+        pg_free(db);
+        return jobs__error(JOBS_ENOMEM, "out of memory opening the store");
+    }
+    memcpy(db->conninfo, args->path, len + 1);
+    s->be = &jobs__pg_backend;
+    s->db = db;
+    /* The schema is checked (or made, with the rules' first contents) in one write
+     * transaction; a read-only store only checks it. */
+    if (db->readonly)
+        c.seed = NULL;
+    rc = run(s, open_txn, &c, !db->readonly, false);
+    if (rc) {
+        pg_free(db);
+        s->db = NULL;
+    }
+    return rc;
+}
+
+/* ---- stat and backup -------------------------------------------------------------------- */
+
+typedef struct stat_ctx {
+    jobs_store_stat_info *out;
+} stat_ctx;
+
+static int stat_txn(jobs_store *s, jobs__txn *t, void *arg)
+{
+    stat_ctx *c = arg;
+    PGresult *r;
+    int rc;
+
+    (void)s;
+    if ((rc = jobs__pg_exec(t, STMT_STAT, NULL, &r)))
+        return rc;
+    if (PQntuples(r) != 1 || PQnfields(r) != 8) {
+        PQclear(r);
+        return jobs__error(JOBS_ECORRUPT, "the store's statistics could not be read");
+    }
+    c->out->jobs = (uint64_t)jobs__pg_get_i64(r, 0, 0);
+    c->out->schedules = (uint64_t)jobs__pg_get_i64(r, 0, 1);
+    c->out->stacks = (uint64_t)jobs__pg_get_i64(r, 0, 2);
+    c->out->jobs_active = (uint64_t)jobs__pg_get_i64(r, 0, 3);
+    c->out->jobs_queued = (uint64_t)jobs__pg_get_i64(r, 0, 4);
+    c->out->records = (uint64_t)jobs__pg_get_i64(r, 0, 5);
+    c->out->runs = (uint64_t)jobs__pg_get_i64(r, 0, 6);
+    c->out->runs_queued = (uint64_t)jobs__pg_get_i64(r, 0, 7);
+    PQclear(r);
+    return 0;
+}
+
+int jobs__pg_stat(jobs_store *s, jobs_store_stat_info *out)
+{
+    jobs__pg *db = s->db;
+    stat_ctx c = {out};
+    int rc = jobs__pg_read(s, stat_txn, &c);
+
+    /* Every write is its own commit here (no group commit on this backend). */
+    out->writes = atomic_load(&db->writes);
+    out->commits = out->writes;
+    return rc;
+}
+
+int jobs__pg_backup(jobs_store *s, const char *dest)
+{
+    (void)s;
+    (void)dest;
+    return jobs__error(JOBS_ENOTSUP, "jobs_store_backup is for LMDB stores: back up a "
+                       "PostgreSQL store with PostgreSQL's own tools (pg_dump, base backups)");
+}
