@@ -1,8 +1,8 @@
 /* The storage seam: what the rules (jobs.c, schedules.c, stacks.c, scheduler.c, page.c,
  * idempotency.c, lifecycle.c) ask of a backend, and nothing else. In the manner of libgit2's
  * git_refdb_backend: a table of functions over records, with the backend's own state behind it.
- * The LMDB backend (lib/lmdb/) is the one there is; a second one (PostgreSQL) is a new folder
- * that fills the same table (docs/architecture.md says how).
+ * Two backends fill it: LMDB (lib/lmdb/, the embedded default) and PostgreSQL (lib/postgres/,
+ * built with JOBS_POSTGRES); docs/architecture.md says how a backend is added.
  *
  * Every record operation runs inside a transaction the backend opened (read or write) and
  * handed to the rules' callback as an opaque jobs__txn. A public call is one transaction: it
