@@ -245,6 +245,8 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
 {
     char expected[64];
 
+    /* Every field starts known (the caller's struct is on its stack): zero, then the defaults. */
+    memset(o, 0, sizeof *o);
     o->listen = "127.0.0.1:8080";
     o->data = "./var";
     o->tls_cert = NULL;

@@ -702,6 +702,7 @@ static void test_check_config_prints_the_effective_settings(void **state)
     assert_non_null(strstr(out, "\naccess-log = -\n"));
     assert_non_null(strstr(out, "\nfault-status-500 = false\n"));
     assert_non_null(strstr(out, "\n# tls-cert is not set\n"));
+    assert_non_null(strstr(out, "\n# store is not set\n")); /* was stack garbage (\"store = C\") */
     /* The output is a config file that gives the same settings. */
     temp_dir(dir, sizeof dir);
     snprintf(again, sizeof again, "%s/again.conf", dir);
