@@ -178,7 +178,7 @@ FUZZ_TARGETS ?= fuzz_json fuzz_record fuzz_cron fuzz_path fuzz_handler
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: deps
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    -DJOBS_FUZZ=ON -DJOBS_BUILD_TESTS=OFF -DJOBS_BUILD_EXAMPLES=OFF -DJOBS_BUILD_BENCH=OFF \
+	    -DJOBS_FUZZ=ON -DJOBS_POSTGRES=OFF -DJOBS_BUILD_TESTS=OFF -DJOBS_BUILD_EXAMPLES=OFF -DJOBS_BUILD_BENCH=OFF \
 	    -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target $(FUZZ_TARGETS)
 fuzz: fuzz-build
