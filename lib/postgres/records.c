@@ -497,12 +497,51 @@ static int count(jobs__txn *t, jobs__kind kind, uint64_t owner, uint64_t *n)
     return 0;
 }
 
+/* Runs a statement whose rows are ids (column 0): at most `max` of them into `ids`, *n how many. */
+static int exec_ids(jobs__txn *t, int stmt, const jobs__pg_params *p, size_t max, uint64_t *ids,
+                    size_t *n)
+{
+    PGresult *r;
+    int rc;
+
+    if ((rc = jobs__pg_exec(t, stmt, p, &r)))
+        return rc;
+    *n = (size_t)PQntuples(r);
+    if (*n > max)
+        *n = max;
+    for (size_t i = 0; i < *n; i++)
+        ids[i] = (uint64_t)jobs__pg_get_i64(r, (int)i, 0);
+    PQclear(r);
+    return 0;
+}
+
+/* A queue's scan (due jobs, or queued runs): the rows (id, time) with time <= now, in order, at
+ * most `limit` (0: all), each handed to `fn`; the claiming statement when the tick claims. */
+static int queue_scan(jobs__txn *t, int scan, int claim, int64_t now, size_t limit,
+                      jobs__due_fn fn, void *ctx)
+{
+    jobs__pg_params p = {0};
+    PGresult *r;
+    int rc;
+
+    jobs__pg_i64(&p, now);
+    if (limit)
+        jobs__pg_i64(&p, (int64_t)limit);
+    else
+        jobs__pg_bytes(&p, NULL, 0); /* LIMIT NULL: no limit */
+    if ((rc = jobs__pg_exec(t, t->claim ? claim : scan, &p, &r)))
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = fn(ctx, (uint64_t)jobs__pg_get_i64(r, i, 0), jobs__pg_get_i64(r, i, 1));
+    PQclear(r);
+    return rc;
+}
+
 static int page(jobs__txn *t, jobs__kind kind, uint64_t a, uint64_t b, uint64_t skip, size_t max,
                 uint64_t *ids, size_t *n)
 {
     jobs__pg_params p = {0};
-    PGresult *r;
-    int stmt, rc;
+    int stmt;
 
     if (kind == JOBS__JOB && a == b) {
         jobs__pg_i64(&p, (int64_t)a);
@@ -520,15 +559,7 @@ static int page(jobs__txn *t, jobs__kind kind, uint64_t a, uint64_t b, uint64_t 
                : kind == JOBS__SCHEDULE ? STMT_PAGE_SCHEDULES : STMT_PAGE_STACKS;
     }
     jobs__pg_i64(&p, (int64_t)max);
-    if ((rc = jobs__pg_exec(t, stmt, &p, &r)))
-        return rc;
-    *n = (size_t)PQntuples(r);
-    if (*n > max)
-        *n = max;
-    for (size_t i = 0; i < *n; i++)
-        ids[i] = (uint64_t)jobs__pg_get_i64(r, (int)i, 0);
-    PQclear(r);
-    return 0;
+    return exec_ids(t, stmt, &p, max, ids, n);
 }
 
 /* A copy of record bytes that lives until the transaction ends (a decoded record's name points
@@ -652,21 +683,7 @@ static int job_remove(jobs__txn *t, uint64_t id, const jobs__job_rec *rec)
 
 static int due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx)
 {
-    jobs__pg_params p = {0};
-    PGresult *r;
-    int rc;
-
-    jobs__pg_i64(&p, now);
-    if (limit)
-        jobs__pg_i64(&p, (int64_t)limit);
-    else
-        jobs__pg_bytes(&p, NULL, 0); /* LIMIT NULL: no limit */
-    if ((rc = jobs__pg_exec(t, t->claim ? STMT_DUE_CLAIM : STMT_DUE_SCAN, &p, &r)))
-        return rc;
-    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
-        rc = fn(ctx, (uint64_t)jobs__pg_get_i64(r, i, 0), jobs__pg_get_i64(r, i, 1));
-    PQclear(r);
-    return rc;
+    return queue_scan(t, STMT_DUE_SCAN, STMT_DUE_CLAIM, now, limit, fn, ctx);
 }
 
 static int due_first(jobs__txn *t, int64_t *next_run)
@@ -985,8 +1002,7 @@ static int run_page(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id, 
                     uint64_t skip, size_t max, uint64_t *ids, size_t *n)
 {
     jobs__pg_params p = {0};
-    PGresult *r;
-    int stmt, rc;
+    int stmt;
 
     *n = 0;
     if (max == 0)
@@ -999,34 +1015,12 @@ static int run_page(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id, 
     jobs__pg_i64(&p, (int64_t)owner);
     jobs__pg_i64(&p, skip > INT64_MAX ? INT64_MAX : (int64_t)skip);
     jobs__pg_i64(&p, (int64_t)max);
-    if ((rc = jobs__pg_exec(t, stmt, &p, &r)))
-        return rc;
-    *n = (size_t)PQntuples(r);
-    if (*n > max)
-        *n = max;
-    for (size_t i = 0; i < *n; i++)
-        ids[i] = (uint64_t)jobs__pg_get_i64(r, (int)i, 0);
-    PQclear(r);
-    return 0;
+    return exec_ids(t, stmt, &p, max, ids, n);
 }
 
 static int run_due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx)
 {
-    jobs__pg_params p = {0};
-    PGresult *r;
-    int rc;
-
-    jobs__pg_i64(&p, now);
-    if (limit)
-        jobs__pg_i64(&p, (int64_t)limit);
-    else
-        jobs__pg_bytes(&p, NULL, 0); /* LIMIT NULL: no limit */
-    if ((rc = jobs__pg_exec(t, t->claim ? STMT_RUN_DUE_CLAIM : STMT_RUN_DUE_SCAN, &p, &r)))
-        return rc;
-    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
-        rc = fn(ctx, (uint64_t)jobs__pg_get_i64(r, i, 0), jobs__pg_get_i64(r, i, 1));
-    PQclear(r);
-    return rc;
+    return queue_scan(t, STMT_RUN_DUE_SCAN, STMT_RUN_DUE_CLAIM, now, limit, fn, ctx);
 }
 
 /* ---- idempotency keys ------------------------------------------------------------------- */
