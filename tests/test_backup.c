@@ -3,6 +3,7 @@
  * a checked backup in place of a store no process has open, and refuses everything else without
  * changing anything. Also: options of version 1's layout (libjobs 0.1.0) still open a store. */
 #include "fixture.h"
+#include "holder.h"
 
 #include <dirent.h>
 #include <lmdb.h>
@@ -163,64 +164,18 @@ static void test_readonly_open_refuses_a_store_without_a_schema(void **state)
     assert_int_equal(rc, JOBS_ESCHEMA);
 }
 
-/* A child process that opens the store in `path` and keeps it open until its pipe closes. */
-typedef struct holder {
-    pid_t pid;
-    int go;
-} holder;
-
-static void hold_open(holder *h, const char *path)
-{
-    int ready[2], go[2];
-    char b;
-
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(go), 0);
-    h->pid = fork();
-    assert_true(h->pid >= 0);
-    if (h->pid == 0) {
-        jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
-        jobs_store *s;
-
-        close(ready[0]);
-        close(go[1]);
-        o.path = path;
-        if (jobs_store_open(&s, &o) != 0)
-            _exit(2);
-        if (write(ready[1], "r", 1) != 1)
-            _exit(3);
-        (void)read(go[0], &b, 1);
-        jobs_store_close(s);
-        _exit(0);
-    }
-    close(ready[1]);
-    close(go[0]);
-    assert_int_equal(read(ready[0], &b, 1), 1);
-    close(ready[0]);
-    h->go = go[1];
-}
-
-static void release(holder *h)
-{
-    int status;
-
-    close(h->go);
-    assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
 static void test_readonly_open_refuses_a_store_open_in_another_process(void **state)
 {
     fixture *fx = *state;
-    holder h;
+    fx_holder h;
     int rc;
 
     fx_close(fx);
-    hold_open(&h, fx->path);
+    fx_hold_store_open(&h, fx->path);
     assert_null(open_readonly(fx->path, &rc));
     assert_int_equal(rc, JOBS_EBUSY);
     assert_non_null(strstr(jobs_error_last(), "another process"));
-    release(&h);
+    fx_release(&h);
     /* Once it is closed, a read-only open works. */
     jobs_store *s = open_readonly(fx->path, &rc);
     assert_int_equal(rc, 0);
@@ -290,27 +245,27 @@ static void test_restore_refuses_a_store_open_in_another_process(void **state)
     fixture *fx = *state;
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
     char backup[PATH_MAX];
-    holder h;
+    fx_holder h;
 
     fill_and_back_up(fx, backup);
     fx_job(fx, OWNER, "after-backup", 1, FX_HOURLY, false);
     fx_close(fx);
     o.path = fx->path;
-    hold_open(&h, fx->path);
+    fx_hold_store_open(&h, fx->path);
     assert_int_equal(jobs_store_restore(&o, backup, JOBS_RESTORE_FORCE), JOBS_EBUSY);
     assert_non_null(strstr(jobs_error_last(), "open in another process"));
-    release(&h);
+    fx_release(&h);
     assert_int_equal(job_count(fx->path), 3); /* unchanged */
 
     /* And a backup that is itself a store open in another process is refused too. */
-    hold_open(&h, fx->path);
+    fx_hold_store_open(&h, fx->path);
     char other[PATH_MAX];
     sub(other, fx, "other");
     o.path = other;
     assert_int_equal(jobs_store_restore(&o, fx->path, 0), JOBS_EBUSY);
     assert_non_null(strstr(jobs_error_last(), "is a store open in another process"));
     assert_int_equal(access(other, F_OK), -1);
-    release(&h);
+    fx_release(&h);
 }
 
 static void test_restore_refuses_a_store_open_in_this_process(void **state)

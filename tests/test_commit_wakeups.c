@@ -6,6 +6,7 @@
  * the op it ran (when that is not the leader itself) and the writer first in the queue.
  * No timing is asserted: the pause below only helps the writers reach the queue. */
 #include "fixture.h"
+#include "holder.h"
 
 #include "lmdb/env.h"
 
@@ -13,59 +14,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #define WRITERS 16
 
 static atomic_int arrived;
-
-typedef struct holder {
-    pid_t pid;
-    int go;
-} holder;
-
-static void hold_write_lock(holder *h, const char *path)
-{
-    int ready[2], go[2];
-    char b;
-
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(go), 0);
-    h->pid = fork();
-    assert_true(h->pid >= 0);
-    if (h->pid == 0) {
-        MDB_env *env;
-        MDB_txn *txn;
-
-        close(ready[0]);
-        close(go[1]);
-        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
-            mdb_env_open(env, path, MDB_NOTLS, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
-            _exit(2);
-        if (write(ready[1], "r", 1) != 1)
-            _exit(3);
-        (void)read(go[0], &b, 1);
-        mdb_txn_abort(txn);
-        mdb_env_close(env);
-        _exit(0);
-    }
-    close(ready[1]);
-    close(go[0]);
-    assert_int_equal(read(ready[0], &b, 1), 1);
-    close(ready[0]);
-    h->go = go[1];
-}
-
-static void release_write_lock(holder *h)
-{
-    int status;
-
-    close(h->go);
-    assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
 
 typedef struct writer {
     jobs_store *store;
@@ -104,13 +57,13 @@ static void test_a_commit_wakes_only_the_next_writer(void **state)
     struct timespec pause = {0, 300 * 1000 * 1000};
     jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT, after = JOBS_STORE_STAT_INFO_INIT;
     uint64_t stack, woken;
-    holder h;
+    fx_holder h;
 
     fx_open(fx);
     stack = fx_stack(fx, 1, false);
     assert_int_equal(jobs_store_stat(&before, fx->store), 0);
     woken = jobs__lmdb_wakeups(fx->store);
-    hold_write_lock(&h, fx->path);
+    fx_hold_lmdb_write_lock(&h, fx->path);
     atomic_store(&arrived, 0);
     for (int i = 0; i < WRITERS; i++) {
         w[i] = (writer){fx->store, stack, -1};
@@ -119,7 +72,7 @@ static void test_a_commit_wakes_only_the_next_writer(void **state)
     while (atomic_load(&arrived) < WRITERS)
         sched_yield();
     nanosleep(&pause, NULL); /* let them reach the queue (not asserted) */
-    release_write_lock(&h);
+    fx_release(&h);
     for (int i = 0; i < WRITERS; i++) {
         assert_int_equal(pthread_join(t[i], NULL), 0);
         assert_int_equal(w[i].rc, 0);

@@ -8,14 +8,13 @@
  * no part: libjobs never calls it inside a transaction. This is the LMDB backend's group
  * commit, so the test speaks LMDB. */
 #include "fixture.h"
+#include "holder.h"
 
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #define WRITERS 15
 
@@ -24,53 +23,6 @@ typedef struct gate {
 } gate;
 
 static gate g;
-
-/* A child process that takes the store's write lock and holds it until told to let go. */
-typedef struct holder {
-    pid_t pid;
-    int go;   /* write end: a byte (or closing it) releases the lock */
-} holder;
-
-static void hold_write_lock(holder *h, const char *path)
-{
-    int ready[2], go[2];
-    char b;
-
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(go), 0);
-    h->pid = fork();
-    assert_true(h->pid >= 0);
-    if (h->pid == 0) {
-        MDB_env *env;
-        MDB_txn *txn;
-
-        close(ready[0]);
-        close(go[1]);
-        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
-            mdb_env_open(env, path, MDB_NOTLS, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
-            _exit(2);
-        if (write(ready[1], "r", 1) != 1)
-            _exit(3);
-        (void)read(go[0], &b, 1);
-        mdb_txn_abort(txn);
-        mdb_env_close(env);
-        _exit(0);
-    }
-    close(ready[1]);
-    close(go[0]);
-    assert_int_equal(read(ready[0], &b, 1), 1);
-    close(ready[0]);
-    h->go = go[1];
-}
-
-static void release_write_lock(holder *h)
-{
-    int status;
-
-    close(h->go);
-    assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
 
 typedef struct writer {
     jobs_store *store;
@@ -109,9 +61,9 @@ static void run_writers(fixture *fx, writer *w, uint64_t stack)
     jobs_job_spec spec = {0};
     struct timespec pause = {0, 200 * 1000 * 1000};
     uint64_t first = 0;
-    holder h;
+    fx_holder h;
 
-    hold_write_lock(&h, fx->path);
+    fx_hold_lmdb_write_lock(&h, fx->path);
     atomic_store(&g.arrived, 0);
     for (int i = 0; i < WRITERS - 1; i++) {
         w[i] = (writer){fx->store, stack, i % 3, 9000 + (uint64_t)i, 0, 0, ""};
@@ -120,7 +72,7 @@ static void run_writers(fixture *fx, writer *w, uint64_t stack)
     while (atomic_load(&g.arrived) < WRITERS - 1)
         sched_yield();
     nanosleep(&pause, NULL); /* they are past the increment; let them reach the queue */
-    release_write_lock(&h);
+    fx_release(&h);
     spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
     spec.stack = stack;
     spec.schedule = FX_HOURLY;
