@@ -306,6 +306,20 @@ static int encode_start(char **out, const void *in, const char *fn)
     return 0;
 }
 
+/* `{"key":N}`: `head` is the opening up to the colon. */
+static int encode_number(char **out, const char *fn, const char *head, uint64_t v)
+{
+    jbuf b = {0};
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
+    jb_lit(&b, head);
+    jb_u64(&b, v);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
 int jobs_json_encode_job(char **out, const jobs_job *job, unsigned int flags)
 {
     jbuf b = {0};
@@ -356,6 +370,12 @@ static void put_stack_item(jbuf *b, const void *item)
     put_stack(b, item);
 }
 
+/* An item already encoded (a NUL-terminated JSON text). */
+static void put_text_item(jbuf *b, const void *item)
+{
+    jb_lit(b, *(const char *const *)item);
+}
+
 int jobs_json_encode_job_page(char **out, const jobs_job_page *page)
 {
     static const char fn[] = "jobs_json_encode_job_page";
@@ -378,36 +398,25 @@ int jobs_json_encode_run(char **out, const jobs_run *run)
     return jb_finish(&b, out);
 }
 
+static void put_run_item(jbuf *b, const void *item)
+{
+    put_run(b, *(const jobs_run *const *)item);
+}
+
 int jobs_json_encode_run_page(char **out, const jobs_run_page *page)
 {
-    jbuf b = {0};
-    int rc;
+    static const char fn[] = "jobs_json_encode_run_page";
+    int rc = encode_start(out, page, fn);
 
-    if ((rc = encode_start(out, page, "jobs_json_encode_run_page")))
-        return rc;
-    if (page->n && !page->runs)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_run_page: n is %zu but runs is NULL",
-                           page->n);
-    put_page_head(&b, page->count, page->page_size, page->page, "runs");
-    for (size_t i = 0; i < page->n; i++) {
-        if (i)
-            jb_put(&b, ",", 1);
-        put_run(&b, page->runs[i]);
-    }
-    jb_lit(&b, "]}");
-    return jb_finish(&b, out);
+    /* a run with a short message is about 200 bytes */
+    return rc ? rc
+              : encode_page(out, fn, "runs", page->count, page->page_size, page->page, page->n,
+                            page->runs, sizeof(*page->runs), 240, put_run_item);
 }
 
 int jobs_json_encode_run_id(char **out, uint64_t run)
 {
-    jbuf b = {0};
-
-    if (!out)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_run_id: out is NULL");
-    jb_lit(&b, "{\"run\":");
-    jb_u64(&b, run);
-    jb_put(&b, "}", 1);
-    return jb_finish(&b, out);
+    return encode_number(out, "jobs_json_encode_run_id", "{\"run\":", run);
 }
 
 int jobs_json_encode_job_policy(char **out, const jobs_job_policy *p)
@@ -561,8 +570,7 @@ int jobs_json_encode_stack_page_items(char **out, const jobs_stack_page *page,
                                       const char *const *items)
 {
     static const char fn[] = "jobs_json_encode_stack_page_items";
-    size_t total = 64;
-    jbuf b = {0};
+    size_t total = 0;
     int rc;
 
     if ((rc = encode_start(out, page, fn)))
@@ -574,28 +582,13 @@ int jobs_json_encode_stack_page_items(char **out, const jobs_stack_page *page,
             return jobs__error(JOBS_EINVAL, "%s: item %zu is NULL", fn, i);
         total += strlen(items[i]) + 1;
     }
-    jb_reserve(&b, total);
-    put_page_head(&b, page->count, page->page_size, page->page, "stacks");
-    for (size_t i = 0; i < page->n; i++) {
-        if (i)
-            jb_put(&b, ",", 1);
-        jb_lit(&b, items[i]);
-    }
-    jb_lit(&b, "]}");
-    return jb_finish(&b, out);
+    return encode_page(out, fn, "stacks", page->count, page->page_size, page->page, page->n,
+                       items, sizeof(*items), page->n ? total / page->n + 1 : 0, put_text_item);
 }
 
 int jobs_json_encode_id(char **out, uint64_t id)
 {
-    jbuf b = {0};
-
-    if (!out)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_id: out is NULL");
-    *out = NULL;
-    jb_lit(&b, "{\"id\":");
-    jb_u64(&b, id);
-    jb_put(&b, "}", 1);
-    return jb_finish(&b, out);
+    return encode_number(out, "jobs_json_encode_id", "{\"id\":", id);
 }
 
 int jobs_json_encode_delete(char **out, jobs_delete_outcome outcome, uint64_t id)
