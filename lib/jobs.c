@@ -6,8 +6,7 @@
 #include "page.h"
 #include "rules.h"
 
-/* Loads a job of `owner`; another owner's job is exactly as a missing one. */
-static int job_visible(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+int jobs__job_visible(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
                        jobs__job_rec *rec, unsigned char *copy)
 {
     int rc = s->be->job_load(txn, id, rec, copy);
@@ -147,7 +146,7 @@ static int get_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     get_ctx *c = arg;
     jobs__job_rec rec;
-    int rc = job_visible(s, txn, c->owner, c->id, &rec, NULL);
+    int rc = jobs__job_visible(s, txn, c->owner, c->id, &rec, NULL);
 
     return rc ? rc : job_new(&c->out, c->id, &rec);
 }
@@ -394,7 +393,7 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
     jobs__job_rec old, rec;
     jobs__schedule_rec sched = {0};
     bool activate;
-    int rc = job_visible(s, txn, c->owner, c->id, &old, copy);
+    int rc = jobs__job_visible(s, txn, c->owner, c->id, &old, copy);
 
     if (rc || (rc = etag_matches(c->id, &old, c->if_match)))
         return rc;
@@ -479,7 +478,7 @@ static int delete_txn(jobs_store *s, jobs__txn *txn, void *arg)
     write_ctx *c = arg;
     unsigned char copy[JOBS__RECORD_MAX];
     jobs__job_rec rec;
-    int rc = job_visible(s, txn, c->owner, c->id, &rec, copy);
+    int rc = jobs__job_visible(s, txn, c->owner, c->id, &rec, copy);
 
     if (rc || (rc = etag_matches(c->id, &rec, c->if_match)))
         return rc;
@@ -527,7 +526,7 @@ static int policy_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     policy_ctx *c = arg;
 
-    return job_visible(s, txn, c->owner, c->id, &c->rec, NULL);
+    return jobs__job_visible(s, txn, c->owner, c->id, &c->rec, NULL);
 }
 
 int jobs_job_policy_get(jobs_job_policy *out, jobs_store *store, uint64_t owner, uint64_t id)

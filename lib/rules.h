@@ -21,6 +21,11 @@ int jobs__schedule_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_
 struct jobs__cron;
 int jobs__schedule_cron(struct jobs__cron *out, const jobs__schedule_rec *rec);
 
+/* The verifier's look at a stored cron schedule, for every backend: its expression still
+ * parses and its zone still loads (a newer libjobs may parse more strictly, a newer ICU may
+ * drop a zone; the tick would disable such a job). 0, or JOBS_ECORRUPT naming schedule `id`. */
+int jobs__schedule_check_cron(uint64_t id, const jobs__schedule_rec *sc);
+
 /* The next slot of a job on schedule `sc`: the first slot strictly after t, for a job whose
  * slots are counted from `anchor` (a slot it had, or the instant it was activated; t < anchor
  * counts as anchor). Periodic: anchor + k * period; cron: the first matching minute (the
@@ -30,6 +35,11 @@ int jobs__schedule_cron(struct jobs__cron *out, const jobs__schedule_rec *rec);
  * JOBS_ECONFIG when the stored expression or zone no longer parses or loads, JOBS_ERANGE for
  * t outside 1970-9999, JOBS_ENOMEM. */
 int jobs__schedule_next(int64_t *next, const jobs__schedule_rec *sc, int64_t anchor, int64_t t);
+
+/* Loads a job of `owner` (`copy` as for the backend's job_load); another owner's job is exactly
+ * as a missing one: JOBS_ENOTFOUND with "job N not found". */
+int jobs__job_visible(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+                      jobs__job_rec *rec, unsigned char *copy);
 
 /* A stack `owner` may use (public or own): 0, or JOBS_ESTACK. */
 int jobs__stack_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id);

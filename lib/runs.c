@@ -175,13 +175,7 @@ static int now_txn(jobs_store *s, jobs__txn *txn, void *arg)
         unsigned char copy[JOBS__RECORD_MAX];
         jobs__job_rec job;
 
-        rc = s->be->job_load(txn, c->target, &job, copy);
-        if (rc == 0 && job.owner != c->owner)
-            rc = JOBS_ENOTFOUND;
-        if (rc == JOBS_ENOTFOUND)
-            return jobs__error(JOBS_ENOTFOUND, "job %llu not found",
-                               (unsigned long long)c->target);
-        if (rc)
+        if ((rc = jobs__job_visible(s, txn, c->owner, c->target, &job, copy)))
             return rc;
         if (job.do_del)
             return jobs__error(JOBS_EQUEUED, "job %llu is queued for deletion",
@@ -351,11 +345,7 @@ static int page_txn(jobs_store *s, jobs__txn *txn, void *arg)
         unsigned char copy[JOBS__RECORD_MAX];
         jobs__job_rec job;
 
-        rc = s->be->job_load(txn, c->id, &job, copy);
-        if (rc == 0 && job.owner != c->owner)
-            rc = JOBS_ENOTFOUND;
-        if (rc == JOBS_ENOTFOUND)
-            return jobs__error(JOBS_ENOTFOUND, "job %llu not found", (unsigned long long)c->id);
+        rc = jobs__job_visible(s, txn, c->owner, c->id, &job, copy);
     } else {
         rc = jobs__stack_usable(s, txn, c->owner, c->id);
     }

@@ -1,5 +1,7 @@
 /* Schedules: the config rules, visibility (public or own), and the in-use rule. */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cron.h"
 #include "idempotency.h"
@@ -39,6 +41,23 @@ int jobs__schedule_cron(jobs__cron *out, const jobs__schedule_rec *rec)
     memcpy(out->zone, rec->tz, rec->tz_len);
     out->zone[rec->tz_len] = '\0';
     return 0;
+}
+
+int jobs__schedule_check_cron(uint64_t id, const jobs__schedule_rec *sc)
+{
+    char expr[JOBS_CRON_MAX + 1], zone[JOBS_TZ_MAX + 1], why[256];
+    jobs__cron c;
+
+    memcpy(expr, sc->cron, sc->cron_len);
+    expr[sc->cron_len] = '\0';
+    memcpy(zone, sc->tz, sc->tz_len);
+    zone[sc->tz_len] = '\0';
+    if (jobs__cron_compile(&c, expr, zone) == 0)
+        return 0;
+    snprintf(why, sizeof why, "%s", jobs_error_last());
+    return jobs__error(JOBS_ECORRUPT,
+                       "check: schedule %llu's cron config no longer holds ('%s' in %s): %s",
+                       (unsigned long long)id, expr, zone, why);
 }
 
 /* A cron config as given (tz NULL: "UTC"): the library's own checks, with their details. */

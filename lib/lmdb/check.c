@@ -9,7 +9,7 @@
  * JOBS_ECORRUPT with jobs_error_last() naming it. */
 #include <stdio.h>
 
-#include "../cron.h"
+#include "../rules.h"
 #include "rank.h"
 
 #define CORRUPT(...) jobs__error(JOBS_ECORRUPT, __VA_ARGS__)
@@ -633,24 +633,6 @@ static int stack_agrees(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id
     return rc;
 }
 
-/* A cron schedule's expression still parses and ICU still knows its zone (a newer libjobs may
- * parse more strictly, a newer ICU may drop a zone): the tick would stop such a job. */
-static int check_cron(uint64_t id, const jobs__schedule_rec *sc)
-{
-    char expr[JOBS_CRON_MAX + 1], zone[JOBS_TZ_MAX + 1], why[256];
-    jobs__cron c;
-
-    memcpy(expr, sc->cron, sc->cron_len);
-    expr[sc->cron_len] = '\0';
-    memcpy(zone, sc->tz, sc->tz_len);
-    zone[sc->tz_len] = '\0';
-    if (jobs__cron_compile(&c, expr, zone) == 0)
-        return 0;
-    snprintf(why, sizeof why, "%s", jobs_error_last());
-    return CORRUPT("check: schedule %llu's cron config no longer holds ('%s' in %s): %s", U(id),
-                   expr, zone, why);
-}
-
 /* Every record decodes (the index walk then proves each has its one entry). */
 static int check_records(MDB_txn *txn, MDB_dbi dbi, bool stacks)
 {
@@ -668,7 +650,7 @@ static int check_records(MDB_txn *txn, MDB_dbi dbi, bool stacks)
             rc = CORRUPT("check: %s %llu does not decode", stacks ? "stack" : "schedule",
                          U(jobs__be64_get(w.k.mv_data)));
         else if (!stacks && sc.cron)
-            rc = check_cron(jobs__be64_get(w.k.mv_data), &sc);
+            rc = jobs__schedule_check_cron(jobs__be64_get(w.k.mv_data), &sc);
     }
     walk_close(&w);
     return rc;

@@ -5,7 +5,7 @@
  * a batch at a time. */
 #include <stdio.h>
 
-#include "../cron.h"
+#include "../rules.h"
 #include "pg.h"
 
 #define BATCH "10000"
@@ -134,24 +134,6 @@ static int check_stacks(jobs__txn *t, stack_vis **stacks, size_t *n_stacks)
     return rc;
 }
 
-/* A cron schedule's expression still parses and ICU still knows its zone (as the LMDB
- * verifier checks: the tick would stop such a job). */
-static int check_cron(const char *id, const jobs__schedule_rec *sc)
-{
-    char expr[JOBS_CRON_MAX + 1], zone[JOBS_TZ_MAX + 1], why[256];
-    jobs__cron c;
-
-    memcpy(expr, sc->cron, sc->cron_len);
-    expr[sc->cron_len] = '\0';
-    memcpy(zone, sc->tz, sc->tz_len);
-    zone[sc->tz_len] = '\0';
-    if (jobs__cron_compile(&c, expr, zone) == 0)
-        return 0;
-    snprintf(why, sizeof why, "%s", jobs_error_last());
-    return jobs__error(JOBS_ECORRUPT, "schedule %s's cron config no longer holds ('%s' in %s): "
-                       "%s", id, expr, zone, why);
-}
-
 static int check_schedules(jobs__txn *t)
 {
     PGresult *r = NULL;
@@ -171,7 +153,7 @@ static int check_schedules(jobs__txn *t)
             rc = jobs__error(JOBS_ECORRUPT, "schedule %s's owner or name column disagrees with its "
                              "record", PQgetvalue(r, i, 0));
         else if (rec.cron)
-            rc = check_cron(PQgetvalue(r, i, 0), &rec);
+            rc = jobs__schedule_check_cron(u64(r, i, 0), &rec);
     }
     PQclear(r);
     return rc;
