@@ -83,10 +83,14 @@ static void ensure_sessions(void)
 {
     time_t now = time(NULL);
 
-    for (int i = 0; i < 2; i++)
-        if (srv_session_lookup(app.sessions, token[i], SRV_TOKEN_LEN, now) != user_id[i])
+    for (int i = 0; i < 2; i++) {
+        uint64_t user;
+
+        FUZZ_CHECK(srv_session_lookup(&user, app.sessions, token[i], SRV_TOKEN_LEN, now) == 0);
+        if (user != user_id[i])
             FUZZ_CHECK(srv_session_create(token[i], app.sessions, user_id[i], now,
                                           app.session_ttl) == 0);
+    }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -313,29 +313,21 @@ static int lookup_txn(jobs_kv_txn *txn, void *ctx)
     return rc == JOBS_ENOTFOUND ? 0 : rc;
 }
 
-/* The store's error of this thread's last lookup (0: none). */
-static _Thread_local int lookup_error;
-
-int srv_session_lookup_error(void)
-{
-    return lookup_error;
-}
-
-uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now)
+int srv_session_lookup(uint64_t *user, srv_sessions *s, const char *token, size_t len,
+                       time_t now)
 {
     unsigned char hash[HASH_LEN];
     lookup_ctx c = {hash, {0, 0, 0, 0}, false};
     int rc;
 
-    lookup_error = 0;
+    *user = 0;
     if (!token_hash(hash, token, len))
         return 0;
-    if ((rc = jobs_kv_read(s->store, lookup_txn, &c)) != 0) {
-        lookup_error = rc;
-        return 0;
-    }
+    if ((rc = jobs_kv_read(s->store, lookup_txn, &c)) != 0)
+        return rc;
     /* An expired session is left for the sweep: a lookup does not write. */
-    return c.found && c.r.expires > now ? c.r.user : 0;
+    *user = c.found && c.r.expires > now ? c.r.user : 0;
+    return 0;
 }
 
 typedef struct end_ctx {
@@ -371,28 +363,11 @@ bool srv_session_end(srv_sessions *s, const char *token, size_t len)
 
 /* ---- counts -------------------------------------------------------------------------------- */
 
-static int count_one(void *ctx, const void *key, size_t key_len, const void *value,
-                     size_t value_len)
-{
-    (void)key;
-    (void)key_len;
-    (void)value;
-    (void)value_len;
-    ++*(size_t *)ctx;
-    return 0;
-}
-
-static int count_txn(jobs_kv_txn *txn, void *ctx)
-{
-    *(size_t *)ctx = 0;
-    return jobs_kv_scan(txn, NS, NULL, 0, 0, count_one, ctx);
-}
-
 size_t srv_sessions_count(srv_sessions *s)
 {
     size_t n = 0;
 
-    return jobs_kv_read(s->store, count_txn, &n) == 0 ? n : 0;
+    return srv_kv_count(&n, s->store, NS) == 0 ? n : 0;
 }
 
 static int of_txn(jobs_kv_txn *txn, void *ctx)

@@ -45,14 +45,11 @@ void srv_sessions_free(srv_sessions *s);
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
                        time_t now, unsigned ttl);
 
-/** The user of a live session, or 0 when the token is unknown, malformed or expired (or the
- * store failed). One read of the store. */
-uint64_t srv_session_lookup(srv_sessions *s, const char *token, size_t len, time_t now);
-
-/* The store's error (a JOBS_E* code) of this thread's last srv_session_lookup() that answered 0
- * because the store could not be read (a PostgreSQL store's database unreachable), else 0: the
- * caller answers that error rather than "not authenticated". */
-int srv_session_lookup_error(void);
+/** The user of a live session into *user: 0 when the token is unknown, malformed or expired.
+ * One read of the store. Returns 0, or the store's JOBS_E* code when it could not be read (a
+ * PostgreSQL store's database unreachable): the caller answers that, not "not authenticated". */
+int srv_session_lookup(uint64_t *user, srv_sessions *s, const char *token, size_t len,
+                       time_t now);
 
 /** Ends a session (removes it from the store). True if it existed and had not expired (an
  * expired one is removed too). */

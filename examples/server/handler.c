@@ -191,55 +191,66 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
 
 /* ---- authentication ------------------------------------------------------------------------ */
 
-/* The session token of a request. The Authorization header wins when it holds a bearer token
- * (a client that sends one means it; a browser's cookie may be stale); a cookie with a token of
- * another live session beside it is a second identity in one request, which is refused
- * (*conflict). Returns NULL when there is no token. */
-static const char *request_token(size_t *len, bool *conflict, srv_app *app,
-                                 const srv_request *req, time_t now)
+/* Who a request says it is. The Authorization header wins when it holds a bearer token (a
+ * client that sends one means it; a browser's cookie may be stale); a cookie with a token of
+ * another live session beside it is a second identity in one request, which is refused. */
+typedef struct identity {
+    const char *token; /* the session token that counts, or NULL */
+    size_t len;
+    uint64_t user;     /* its live session's user, or 0 */
+    bool conflict;     /* a second identity beside it */
+} identity;
+
+/* Reads the request's session(s): 0, or the store's JOBS_E* code (then `id` names nobody). */
+static int identify(identity *id, srv_app *app, const srv_request *req, time_t now)
 {
     size_t blen = 0, clen = 0;
     const char *bearer = srv_find_token(&blen, NULL, req->authorization);
     const char *cookie = srv_find_token(&clen, req->cookie, NULL);
+    uint64_t other;
+    int rc;
 
-    *conflict = false;
+    memset(id, 0, sizeof(*id));
+    id->token = bearer ? bearer : cookie;
+    id->len = bearer ? blen : clen;
+    if (id->token && (rc = srv_session_lookup(&id->user, app->sessions, id->token, id->len, now)))
+        return rc;
     if (bearer && cookie && !(blen == clen && memcmp(bearer, cookie, blen) == 0)) {
-        uint64_t b = srv_session_lookup(app->sessions, bearer, blen, now);
-        uint64_t c = srv_session_lookup(app->sessions, cookie, clen, now);
+        if ((rc = srv_session_lookup(&other, app->sessions, cookie, clen, now))) {
+            id->user = 0;
+            return rc;
+        }
         /* A stale cookie does not count; a live one of another user (or beside a dead bearer
          * token) is a second identity. */
-        *conflict = c != 0 && c != b;
+        id->conflict = other != 0 && other != id->user;
     }
-    if (bearer) {
-        *len = blen;
-        return bearer;
-    }
-    *len = clen;
-    return cookie;
+    return 0;
+}
+
+static void two_identities(srv_response *res, const srv_app *app)
+{
+    srv_fault(res, app, SRV_FAULT_UNAUTH,
+              "the auth_tkt cookie and the Authorization header name different sessions; "
+              "send one of them");
 }
 
 /* The user of the request, or 0; false (the fault in `res`) when the request carries two
- * identities. */
+ * identities, or when the store could not be read (503 when the database is down, not 401). */
 static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_request *req)
 {
-    time_t now = time(NULL);
-    size_t len = 0;
-    bool conflict;
-    const char *token = request_token(&len, &conflict, app, req, now);
+    identity id;
+    int rc = identify(&id, app, req, time(NULL));
 
     *user = 0;
-    if (conflict) {
-        srv_fault(res, app, SRV_FAULT_UNAUTH,
-                  "the auth_tkt cookie and the Authorization header name different sessions; "
-                  "send one of them");
+    if (rc) {
+        lib_fault(res, app, rc);
         return false;
     }
-    *user = token ? srv_session_lookup(app->sessions, token, len, now) : 0;
-    if (token && !*user && srv_session_lookup_error()) {
-        /* The store did not answer: say so (503 when the database is down), not 401. */
-        lib_fault(res, app, srv_session_lookup_error());
+    if (id.conflict) {
+        two_identities(res, app);
         return false;
     }
+    *user = id.user;
     return true;
 }
 
@@ -389,24 +400,21 @@ static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, 
 
 static void route_logout(srv_response *res, srv_app *app, const srv_request *req)
 {
-    size_t len = 0;
-    bool conflict;
-    const char *token = request_token(&len, &conflict, app, req, time(NULL));
-    /* For the access log: whose session this was, read before it ends. */
-    uint64_t user = token ? srv_session_lookup(app->sessions, token, len, time(NULL)) : 0;
+    identity id;
     char *json;
 
-    if (conflict) {
-        srv_fault(res, app, SRV_FAULT_UNAUTH,
-                  "the auth_tkt cookie and the Authorization header name different sessions; "
-                  "send one of them");
+    /* The user is read before the session ends, for the access log. A store that cannot be
+     * read names nobody, and the session's end below fails with it. */
+    (void)identify(&id, app, req, time(NULL));
+    if (id.conflict) {
+        two_identities(res, app);
         return;
     }
-    if (!token || !srv_session_end(app->sessions, token, len)) {
+    if (!id.token || !srv_session_end(app->sessions, id.token, id.len)) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
-    res->user = user;
+    res->user = id.user;
     add_header(res, "Set-Cookie: auth_tkt=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s\r\n",
                req->is_tls ? "; Secure" : "");
     json = malloc(sizeof "{\"code\":0}");

@@ -470,15 +470,31 @@ static int count_one(void *ctx, const void *key, size_t key_len, const void *val
     return 0;
 }
 
+typedef struct count_ctx {
+    const char *ns;
+    size_t n;
+} count_ctx;
+
 static int count_txn(jobs_kv_txn *txn, void *ctx)
 {
-    *(size_t *)ctx = 0;
-    return jobs_kv_scan(txn, NS_USERS, NULL, 0, 0, count_one, ctx);
+    count_ctx *c = ctx;
+
+    c->n = 0;
+    return jobs_kv_scan(txn, c->ns, NULL, 0, 0, count_one, &c->n);
+}
+
+int srv_kv_count(size_t *n, jobs_store *store, const char *ns)
+{
+    count_ctx c = {ns, 0};
+    int rc = jobs_kv_read(store, count_txn, &c);
+
+    *n = rc ? 0 : c.n;
+    return rc;
 }
 
 int srv_users_count(size_t *n, srv_users *u)
 {
-    int rc = jobs_kv_read(u->store, count_txn, n);
+    int rc = srv_kv_count(n, u->store, NS_USERS);
 
     if (rc) {
         store_error("counting the users", rc);

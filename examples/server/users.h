@@ -50,6 +50,10 @@ int srv_users_open(srv_users **out, jobs_store *store, const char *dir);
 /** Frees the handle. Accepts NULL. */
 void srv_users_close(srv_users *u);
 
+/** The number of records of namespace `ns` in the store (one scan: for tests and the first
+ * start, not for a request): 0 or the store's JOBS_E* code. */
+int srv_kv_count(size_t *n, jobs_store *store, const char *ns);
+
 /** The number of users into *n: 0, or -1 with a message on stderr (a store error). */
 int srv_users_count(size_t *n, srv_users *u);
 

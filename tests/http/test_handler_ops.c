@@ -327,6 +327,15 @@ static void test_scheduler_metrics_count_events_and_ticks(void **state)
 
 /* ---- sessions in the store ----------------------------------------------------------------- */
 
+/* The user of a session (asserting that the store answered). */
+static uint64_t session_user(srv_sessions *s, const char *token, size_t len, time_t now)
+{
+    uint64_t user;
+
+    assert_int_equal(srv_session_lookup(&user, s, token, len, now), 0);
+    return user;
+}
+
 /* Expired sessions go in bounded batches: a login removes at most 64 (earliest first), the sweep
  * the rest; an expired token answers no user before it is swept; the cap ends the oldest by
  * login order, not by the clock's second; the store checks clean throughout. */
@@ -340,9 +349,9 @@ static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **s
     for (unsigned i = 0; i < 100; i++)
         assert_int_equal(srv_session_create(token, o->app.sessions, 1 + i % 7, t, 10), 0);
     assert_int_equal(srv_sessions_count(o->app.sessions), 100);
-    assert_int_equal(srv_session_lookup(o->app.sessions, token, SRV_TOKEN_LEN, t + 9),
+    assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, t + 9),
                      1 + 99 % 7);
-    assert_int_equal(srv_session_lookup(o->app.sessions, token, SRV_TOKEN_LEN, t + 10), 0);
+    assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, t + 10), 0);
     /* a login at t + 20 sweeps one batch, then adds its own */
     assert_int_equal(srv_session_create(token, o->app.sessions, 9, t + 20, 10), 0);
     assert_int_equal(srv_sessions_count(o->app.sessions), 100 - 64 + 1);
@@ -350,7 +359,7 @@ static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **s
     /* the sweep takes the rest, and leaves the live one */
     assert_int_equal(srv_sessions_sweep(o->app.sessions, t + 20), 36);
     assert_int_equal(srv_sessions_count(o->app.sessions), 1);
-    assert_int_equal(srv_session_lookup(o->app.sessions, token, SRV_TOKEN_LEN, t + 21), 9);
+    assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, t + 21), 9);
     assert_true(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
     assert_false(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
     assert_int_equal(srv_sessions_count(o->app.sessions), 0);
@@ -362,8 +371,8 @@ static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **s
     assert_int_equal(srv_session_create(token, capped, 5, t, 60), 0);
     assert_int_equal(srv_session_create(token, capped, 6, t, 60), 0); /* another user's */
     assert_int_equal(srv_sessions_of(capped, 5), 2);
-    assert_int_equal(srv_session_lookup(capped, first, SRV_TOKEN_LEN, t), 0);
-    assert_int_equal(srv_session_lookup(capped, second, SRV_TOKEN_LEN, t), 5);
+    assert_int_equal(session_user(capped, first, SRV_TOKEN_LEN, t), 0);
+    assert_int_equal(session_user(capped, second, SRV_TOKEN_LEN, t), 5);
     assert_int_equal(srv_sessions_of(capped, 6), 1);
     assert_int_equal(jobs_store_check(o->app.store), 0);
     srv_sessions_free(capped);
