@@ -39,6 +39,11 @@ echo "installed into $prefix, libdir ${libdir#"$prefix"/}"
 
 major=$(sed -n 's/^#define JOBS_VERSION_MAJOR \([0-9]*\).*/\1/p' "$src/include/jobs/common.h")
 [[ -n $major ]] || fail "no JOBS_VERSION_MAJOR in include/jobs/common.h"
+minor=$(sed -n 's/^#define JOBS_VERSION_MINOR \([0-9]*\).*/\1/p' "$src/include/jobs/common.h")
+# Before 1.0 a minor version may break the ABI: the SOVERSION is then "0.minor".
+if [[ $major == 0 ]]; then
+    major=0.$minor
+fi
 [[ -L $libdir/libjobs.so ]] || fail "libjobs.so is not a symlink"
 [[ -L $libdir/libjobs.so.$major ]] || fail "no SOVERSION symlink libjobs.so.$major"
 [[ -f $(readlink -f "$libdir/libjobs.so.$major") ]] || fail "libjobs.so.$major is dangling"
