@@ -75,8 +75,7 @@ static int prepare_dir(const char *dir, bool *made)
     return 0;
 }
 
-/* Flushes a directory's entries (a rename or a new file in it) to disk: 0 or an errno. */
-static int sync_dir(const char *dir)
+int jobs__lmdb_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int e = 0;
@@ -89,8 +88,7 @@ static int sync_dir(const char *dir)
     return e;
 }
 
-/* The directory that holds `path` ("." for a bare name), into `out`. */
-static void parent_dir(char *out, size_t size, const char *path)
+void jobs__lmdb_parent_dir(char *out, size_t size, const char *path)
 {
     size_t n = strlen(path);
 
@@ -147,7 +145,7 @@ int jobs__lmdb_backup(jobs_store *store, const char *dest_dir)
     if (snprintf(partial, sizeof partial, "%s/%s", dest_dir, PARTIAL_FILE) >= (int)sizeof partial ||
         snprintf(final, sizeof final, "%s/%s", dest_dir, DATA_FILE) >= (int)sizeof final)
         return jobs__error(JOBS_EINVAL, "backup: the directory name is too long");
-    parent_dir(parent, sizeof parent, dest_dir);
+    jobs__lmdb_parent_dir(parent, sizeof parent, dest_dir);
     if ((rc = prepare_dir(dest_dir, &made)) != 0)
         return rc;
 
@@ -167,10 +165,10 @@ int jobs__lmdb_backup(jobs_store *store, const char *dest_dir)
         else
             renamed = true;
     }
-    if (!rc && (e = sync_dir(dest_dir)) != 0)
+    if (!rc && (e = jobs__lmdb_sync_dir(dest_dir)) != 0)
         rc = sys_error(e, "cannot flush the directory", dest_dir);
     /* A directory this call created is an entry of its parent, which must reach the disk too. */
-    if (!rc && made && (e = sync_dir(parent)) != 0)
+    if (!rc && made && (e = jobs__lmdb_sync_dir(parent)) != 0)
         rc = sys_error(e, "cannot flush the directory", parent);
     if (!rc)
         return 0;
@@ -346,7 +344,7 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         rc = restore_error(errno, "cannot move the checked copy to", dst);
         goto unstage;
     }
-    if ((e = sync_dir(dir)) != 0) {
+    if ((e = jobs__lmdb_sync_dir(dir)) != 0) {
         rc = restore_error(e, "cannot flush the directory", dir);
         goto unstage;
     }

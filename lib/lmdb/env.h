@@ -91,6 +91,10 @@ uint64_t jobs__lmdb_wakeups(jobs_store *s);
 int jobs__lmdb_stat(jobs_store *s, jobs_store_stat_info *out);
 int jobs__lmdb_check(jobs_store *s);                       /* check.c */
 int jobs__lmdb_backup(jobs_store *s, const char *dest);    /* backup.c */
+/* Flushes a directory's entries (a new file or a rename in it) to disk: 0 or an errno. */
+int jobs__lmdb_sync_dir(const char *dir);                   /* backup.c */
+/* The directory that holds `path` ("." for a bare name), into `out`. */
+void jobs__lmdb_parent_dir(char *out, size_t size, const char *path);
 /* Schema check or migration, and a new store's first contents (store.c). */
 int jobs__lmdb_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn));
 

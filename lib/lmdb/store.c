@@ -858,6 +858,27 @@ bool jobs__lmdb_in_use(const char *dir)
     return busy;
 }
 
+/* A new store's first commit is durable, but the file that holds it is only a name in its
+ * directory until the directory is flushed too (and the directory a name in its parent, when
+ * the open made it): a power cut could otherwise lose the whole store after its open and first
+ * writes were acknowledged. liblmdb flushes the file, never the directory. */
+static int sync_new_store(const char *path, bool made_dir)
+{
+    char parent[PATH_MAX];
+    int e;
+
+    if ((e = jobs__lmdb_sync_dir(path)) != 0)
+        return jobs__error(JOBS_EIO, "cannot flush the store directory '%s': %s", path,
+                           strerror(e));
+    if (made_dir) {
+        jobs__lmdb_parent_dir(parent, sizeof parent, path);
+        if ((e = jobs__lmdb_sync_dir(parent)) != 0)
+            return jobs__error(JOBS_EIO, "cannot flush the directory '%s' that holds the new "
+                               "store: %s", parent, strerror(e));
+    }
+    return 0;
+}
+
 int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
 {
     const jobs_options_lmdb *o = a->lmdb;
@@ -867,6 +888,7 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     struct stat st;
     int rc, dead;
     unsigned int flags = MDB_NOTLS;
+    bool made_dir = false, new_file = false;
 
     if (readonly) {
         if (stat(a->path, &st) != 0 && errno == ENOENT)
@@ -875,9 +897,16 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
             return jobs__error(JOBS_EINVAL, "the store path '%s' is too long", a->path);
         if (access(data, F_OK) != 0 && errno == ENOENT)
             return jobs__error(JOBS_ENOTFOUND, "no store in '%s' (no data.mdb there)", a->path);
-    } else if (mkdir(a->path, 0700) != 0 && errno != EEXIST) {
+    } else if (mkdir(a->path, 0700) == 0) {
+        made_dir = true;
+    } else if (errno != EEXIST) {
         return jobs__error(JOBS_EIO, "cannot create the store directory '%s': %s", a->path,
                            strerror(errno));
+    }
+    if (!readonly) {
+        if (!join(data, a->path, "data.mdb"))
+            return jobs__error(JOBS_EINVAL, "the store path '%s' is too long", a->path);
+        new_file = access(data, F_OK) != 0 && errno == ENOENT;
     }
     if (stat(a->path, &st) != 0 || !S_ISDIR(st.st_mode))
         return jobs__error(JOBS_EINVAL, "the store path '%s' is not a directory", a->path);
@@ -944,6 +973,8 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
         goto fail;
     }
     rc = readonly ? open_readonly(store, s) : jobs__lmdb_write(store, open_dbis, (void *)&a->seed);
+    if (!rc && (new_file || made_dir))
+        rc = sync_new_store(a->path, made_dir);
     if (rc)
         goto fail;
     return 0;
