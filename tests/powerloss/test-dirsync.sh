@@ -11,6 +11,10 @@ mkdir -p "$tmp/parent"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# Under ASan, its runtime must come first among the preloaded libraries.
+asan=$(ldd "$jobsctl" | awk '/libasan/ { print $3 }')
+plrec=${asan:+$asan:}$plrec
+
 # Counts the flush records (type 2) in a plrec log of a directory (no writes: heads only).
 flushes() {
     python3 - "$1" <<'PY'
