@@ -471,6 +471,15 @@ int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t i
     return rc;
 }
 
+int jobs__job_update_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+                        const jobs_job_spec *changes, size_t name_len, uint64_t if_match,
+                        int64_t now)
+{
+    write_ctx c = {owner, id, changes, name_len, {0}, 0, 0, if_match, NULL, false, now};
+
+    return update_txn(s, txn, &c);
+}
+
 /* ---- delete ----------------------------------------------------------------------------- */
 
 static int delete_txn(jobs_store *s, jobs__txn *txn, void *arg)
@@ -511,6 +520,17 @@ int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t own
     if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")))
         return rc;
     if ((rc = jobs__write(store, delete_txn, &c)) == 0 && outcome)
+        *outcome = c.outcome;
+    return rc;
+}
+
+int jobs__job_delete_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+                        uint64_t if_match, jobs_delete_outcome *outcome)
+{
+    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0, if_match, NULL, false, 0};
+    int rc = delete_txn(s, txn, &c);
+
+    if (rc == 0)
         *outcome = c.outcome;
     return rc;
 }
