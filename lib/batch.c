@@ -11,7 +11,65 @@ typedef struct batch_ctx {
     size_t n;
     int64_t now;
     size_t failed; /* the failing operation's index, n when none */
+    /* The run of creates not yet written (written before any update or delete, and at the
+     * end), so that the backend can write it in one go (job_insert_run). */
+    jobs__job_rec *recs;
+    uint64_t *ids;
+    size_t nrun;
+    /* The names the run takes: indexes + 1 of ops, open addressing (0: free slot). */
+    size_t *names;
+    size_t names_mask;
 } batch_ctx;
+
+static uint64_t name_hash(const char *name, size_t len)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)name[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+/* Refuses a name an earlier create of the run takes (the store does not hold the run yet), or
+ * records it. */
+static int run_name_take(batch_ctx *c, size_t i)
+{
+    const jobs_batch_op *op = &c->ops[i];
+    const char *name = op->spec.name;
+    size_t len = strlen(name);
+
+    for (size_t k = name_hash(name, len) & c->names_mask;; k = (k + 1) & c->names_mask) {
+        const jobs_batch_op *other;
+
+        if (c->names[k] == 0) {
+            c->names[k] = i + 1;
+            return 0;
+        }
+        other = &c->ops[c->names[k] - 1];
+        if (strcmp(other->spec.name, name) == 0)
+            return jobs__error(JOBS_EEXISTS, "name '%s' is already used by job %llu", name,
+                               (unsigned long long)other->id);
+    }
+}
+
+/* Writes the run of creates. */
+static int run_flush(jobs_store *s, jobs__txn *txn, batch_ctx *c)
+{
+    int rc = 0;
+
+    if (c->nrun == 0)
+        return 0;
+    if (s->be->job_insert_run)
+        rc = s->be->job_insert_run(txn, c->owner, c->ids, c->recs, c->nrun);
+    else
+        for (size_t i = 0; i < c->nrun && rc == 0; i++)
+            rc = s->be->job_insert(txn, c->ids[i], &c->recs[i]);
+    c->nrun = 0;
+    memset(c->names, 0, (c->names_mask + 1) * sizeof(*c->names));
+    return rc;
+}
 
 static const char *kind_name(jobs_batch_kind kind)
 {
@@ -37,24 +95,36 @@ static size_t name_len(const jobs_job_spec *spec)
 static int batch_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     batch_ctx *c = arg;
+    int rc;
 
     c->failed = c->n;
+    c->nrun = 0;
+    memset(c->names, 0, (c->names_mask + 1) * sizeof(*c->names));
     for (size_t i = 0; i < c->n; i++) {
         jobs_batch_op *op = &c->ops[i];
-        int rc;
 
         op->outcome = (jobs_delete_outcome)0;
         switch (op->kind) {
         case JOBS_BATCH_CREATE:
+            /* The record is checked against the store (which holds every earlier operation
+             * but the run) and against the run's names; ids are taken in order. */
             op->id = 0;
-            rc = jobs__job_insert_new(s, txn, c->owner, &op->spec, name_len(&op->spec), c->now,
-                                      &op->id);
+            if ((rc = jobs__job_new_rec(s, txn, c->owner, &op->spec, name_len(&op->spec), c->now,
+                                        &c->recs[c->nrun])) ||
+                (c->recs[c->nrun].name && (rc = run_name_take(c, i))) ||
+                (rc = s->be->next_id(txn, JOBS__JOB, &op->id)))
+                break;
+            c->ids[c->nrun++] = op->id;
             break;
         case JOBS_BATCH_UPDATE:
+            if ((rc = run_flush(s, txn, c)))
+                return rc; /* a store error, no operation's */
             rc = jobs__job_update_in(s, txn, c->owner, op->id, &op->spec, name_len(&op->spec),
                                      op->if_match, c->now);
             break;
         default:
+            if ((rc = run_flush(s, txn, c)))
+                return rc;
             rc = jobs__job_delete_in(s, txn, c->owner, op->id, op->if_match, &op->outcome);
             break;
         }
@@ -63,7 +133,7 @@ static int batch_txn(jobs_store *s, jobs__txn *txn, void *arg)
             return op_error(rc, i, op);
         }
     }
-    return 0;
+    return run_flush(s, txn, c);
 }
 
 /* The inputs of one operation, before any transaction. */
@@ -106,7 +176,8 @@ static void set_results(jobs_batch_op *ops, size_t n, int rc, size_t failed)
 
 int jobs_batch(size_t *failed, jobs_store *store, uint64_t owner, jobs_batch_op *ops, size_t n)
 {
-    batch_ctx c = {owner, ops, n, 0, n};
+    batch_ctx c = {owner, ops, n, 0, n, NULL, NULL, 0, NULL, 0};
+    size_t slots = 16;
     int rc;
 
     if (failed)
@@ -130,8 +201,21 @@ int jobs_batch(size_t *failed, jobs_store *store, uint64_t owner, jobs_batch_op 
                 *failed = i;
             return rc;
         }
-    c.now = jobs__now(store);
-    rc = jobs__write(store, batch_txn, &c);
+    while (slots < 2 * n)
+        slots *= 2;
+    c.names_mask = slots - 1;
+    c.recs = jobs__malloc(n * sizeof(*c.recs));
+    c.ids = jobs__malloc(n * sizeof(*c.ids));
+    c.names = jobs__malloc(slots * sizeof(*c.names));
+    if (!c.recs || !c.ids || !c.names) {
+        rc = jobs__error(JOBS_ENOMEM, "out of memory");
+    } else {
+        c.now = jobs__now(store);
+        rc = jobs__write(store, batch_txn, &c);
+    }
+    jobs__free(c.recs);
+    jobs__free(c.ids);
+    jobs__free(c.names);
     if (rc == 0)
         c.failed = n;
     set_results(ops, n, rc, c.failed);

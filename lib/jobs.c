@@ -286,8 +286,8 @@ static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
     return c->idem ? jobs__idem_put(s, txn, c->owner, JOBS__JOB, c->idem, c->now, c->id) : 0;
 }
 
-int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *sp,
-                         size_t name_len, int64_t now, uint64_t *id)
+int jobs__job_new_rec(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *sp,
+                      size_t name_len, int64_t now, jobs__job_rec *out)
 {
     jobs__schedule_rec sched;
     const char *name = (sp->fields & JOBS_JOB_NAME) ? sp->name : NULL;
@@ -302,12 +302,23 @@ int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jo
     int64_t next_run = 0;
     if (enabled && (rc = first_run(&next_run, &sched, now)))
         return rc;
-    if ((rc = s->be->next_id(txn, JOBS__JOB, id)))
-        return rc;
 
     jobs__job_rec rec = {owner, sp->stack, sp->schedule, next_run, enabled, false, name, name_len,
                          0, 0, 0, 0, 0};
     apply_policy(&rec, sp);
+    *out = rec;
+    return 0;
+}
+
+int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *sp,
+                         size_t name_len, int64_t now, uint64_t *id)
+{
+    jobs__job_rec rec;
+    int rc;
+
+    if ((rc = jobs__job_new_rec(s, txn, owner, sp, name_len, now, &rec)) ||
+        (rc = s->be->next_id(txn, JOBS__JOB, id)))
+        return rc;
     return s->be->job_insert(txn, *id, &rec);
 }
 

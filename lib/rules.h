@@ -52,6 +52,11 @@ int jobs__job_check_new(const jobs_job_spec *spec, size_t *name_len);
 int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *spec,
                          size_t name_len, int64_t now, uint64_t *id);
 
+/* The record of a new job, checked as jobs__job_insert_new() checks it (stack, schedule, the
+ * name against the owner's stored jobs, the first run), neither given an id nor written. */
+int jobs__job_new_rec(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *spec,
+                      size_t name_len, int64_t now, jobs__job_rec *out);
+
 /* Updates a job in a write transaction the caller holds: jobs_update_if()'s rules, `changes`
  * checked (jobs__job_check_new) with its name's length, `now` read before the transaction. */
 int jobs__job_update_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
