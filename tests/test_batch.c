@@ -486,6 +486,60 @@ static void test_pages_stay_right_after_runs_of_creates(void **state)
     free(ops);
 }
 
+/* A batch that fills LMDB's map is run again from the start once the map has grown (the
+ * backend retries the whole write): the answers are those of one run, nothing twice. And
+ * with the map capped, a batch too large for it is refused whole with JOBS_ENOSPC. */
+static void test_batch_larger_than_the_map_grows_it_or_is_refused_whole(void **state)
+{
+    fixture *fx = *state;
+
+    FX_LMDB_ONLY(); /* LMDB's map; PostgreSQL has none */
+    fx_close(fx);
+    fx->lmdb.map_size = 64 * 1024;
+    fx->lmdb.max_map_size = 0;
+    fx_open(fx);
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    size_t n = 5000;
+    jobs_batch_op *ops = calloc(n, sizeof(*ops));
+    char (*names)[24] = calloc(n, sizeof(*names));
+
+    assert_non_null(ops);
+    assert_non_null(names);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof(names[i]), "g-%06u", (unsigned)i);
+        create_op(&ops[i], names[i], stack, FX_HOURLY, i % 2 == 0);
+    }
+    assert_int_equal(jobs_batch(NULL, fx->store, OWNER, ops, n), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ops[i].result, 0);
+        assert_int_equal(ops[i].id, ops[0].id + i);
+    }
+    assert_int_equal(fx_count(fx, OWNER), n);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+
+    /* Capped: a second batch of the same size does not fit, and nothing of it stays. */
+    fx_close(fx);
+    fx->lmdb.max_map_size = 0;
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
+    fx_open(fx);
+    assert_int_equal(jobs_store_stat(&info, fx->store), 0);
+    fx_close(fx);
+    fx->lmdb.map_size = info.lmdb.map_size;
+    fx->lmdb.max_map_size = info.lmdb.map_size;
+    fx_open(fx);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof(names[i]), "h-%06u", (unsigned)i);
+        create_op(&ops[i], names[i], stack, FX_HOURLY, true);
+    }
+    size_t failed = 0;
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, n), JOBS_ENOSPC);
+    assert_int_equal(ops[0].id, 0);
+    assert_int_equal(fx_count(fx, OWNER), n);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    free(ops);
+    free(names);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +560,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_pages_stay_right_after_runs_of_creates, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_batch_larger_than_the_map_grows_it_or_is_refused_whole, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
