@@ -19,6 +19,8 @@ typedef struct batch_ctx {
     /* The names the run takes: indexes + 1 of ops, open addressing (0: free slot). */
     size_t *names;
     size_t names_mask;
+    size_t *used; /* the slots of `names` the run filled, to clear just those */
+    size_t nused;
 } batch_ctx;
 
 static uint64_t name_hash(const char *name, size_t len)
@@ -45,6 +47,7 @@ static int run_name_take(batch_ctx *c, size_t i)
 
         if (c->names[k] == 0) {
             c->names[k] = i + 1;
+            c->used[c->nused++] = k;
             return 0;
         }
         other = &c->ops[c->names[k] - 1];
@@ -67,7 +70,8 @@ static int run_flush(jobs_store *s, jobs__txn *txn, batch_ctx *c)
         for (size_t i = 0; i < c->nrun && rc == 0; i++)
             rc = s->be->job_insert(txn, c->ids[i], &c->recs[i]);
     c->nrun = 0;
-    memset(c->names, 0, (c->names_mask + 1) * sizeof(*c->names));
+    while (c->nused)
+        c->names[c->used[--c->nused]] = 0;
     return rc;
 }
 
@@ -99,6 +103,7 @@ static int batch_txn(jobs_store *s, jobs__txn *txn, void *arg)
 
     c->failed = c->n;
     c->nrun = 0;
+    c->nused = 0;
     memset(c->names, 0, (c->names_mask + 1) * sizeof(*c->names));
     for (size_t i = 0; i < c->n; i++) {
         jobs_batch_op *op = &c->ops[i];
@@ -176,7 +181,7 @@ static void set_results(jobs_batch_op *ops, size_t n, int rc, size_t failed)
 
 int jobs_batch(size_t *failed, jobs_store *store, uint64_t owner, jobs_batch_op *ops, size_t n)
 {
-    batch_ctx c = {owner, ops, n, 0, n, NULL, NULL, 0, NULL, 0};
+    batch_ctx c = {owner, ops, n, 0, n, NULL, NULL, 0, NULL, 0, NULL, 0};
     size_t slots = 16;
     int rc;
 
@@ -207,7 +212,8 @@ int jobs_batch(size_t *failed, jobs_store *store, uint64_t owner, jobs_batch_op 
     c.recs = jobs__malloc(n * sizeof(*c.recs));
     c.ids = jobs__malloc(n * sizeof(*c.ids));
     c.names = jobs__malloc(slots * sizeof(*c.names));
-    if (!c.recs || !c.ids || !c.names) {
+    c.used = jobs__malloc(n * sizeof(*c.used));
+    if (!c.recs || !c.ids || !c.names || !c.used) {
         rc = jobs__error(JOBS_ENOMEM, "out of memory");
     } else {
         c.now = jobs__now(store);
@@ -216,6 +222,7 @@ int jobs_batch(size_t *failed, jobs_store *store, uint64_t owner, jobs_batch_op 
     jobs__free(c.recs);
     jobs__free(c.ids);
     jobs__free(c.names);
+    jobs__free(c.used);
     if (rc == 0)
         c.failed = n;
     set_results(ops, n, rc, c.failed);
