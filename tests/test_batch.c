@@ -540,6 +540,28 @@ static void test_batch_larger_than_the_map_grows_it_or_is_refused_whole(void **s
     free(names);
 }
 
+/* A batch is one write and one commit of the store, however many operations it holds. */
+static void test_a_batch_is_one_commit(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    jobs_store_stat_info before = JOBS_STORE_STAT_INFO_INIT, after = JOBS_STORE_STAT_INFO_INIT;
+    jobs_batch_op ops[200];
+    char names[200][16];
+
+    for (int i = 0; i < 200; i++) {
+        snprintf(names[i], sizeof(names[i]), "one-%03d", i);
+        create_op(&ops[i], names[i], stack, FX_HOURLY, i % 2 == 0);
+    }
+    assert_int_equal(jobs_store_stat(&before, fx->store), 0);
+    assert_int_equal(jobs_batch(NULL, fx->store, OWNER, ops, 200), 0);
+    assert_int_equal(jobs_store_stat(&after, fx->store), 0);
+    assert_int_equal(after.writes - before.writes, 1);
+    if (!fx_postgres()) /* PostgreSQL commits each write; LMDB's count is of its commits */
+        assert_int_equal(after.commits - before.commits, 1);
+    assert_int_equal(after.jobs - before.jobs, 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +584,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_batch_larger_than_the_map_grows_it_or_is_refused_whole, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_batch_is_one_commit, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
