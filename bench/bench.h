@@ -83,7 +83,14 @@ typedef struct bench_engine_ops {
     uint64_t (*disk_bytes)(void *e);
     /* The bytes of the pages in use, free pages left out. */
     uint64_t (*live_bytes)(void *e);
+    /* Bulk load: adds jobs of one owner, all with the same next_run, through the engine's way
+     * of putting many operations in one transaction (libjobs: jobs_batch() of bench_bulk_batch
+     * operations each). NULL: `load` is that way already. */
+    void (*bulk)(void *e, const bench_job *jobs, size_t n);
 } bench_engine_ops;
+
+/* Operations per jobs_batch() call of the bulk load (--bulk-batch). */
+extern size_t bench_bulk_batch;
 
 extern const bench_engine_ops bench_libjobs_ops;
 extern const bench_engine_ops bench_lmdb_ops;

@@ -111,6 +111,42 @@ static void lj_load(void *arg, const bench_job *jobs, size_t n)
     }
 }
 
+/* The bulk load: jobs_batch() of bench_bulk_batch creates each, the clock read once per batch
+ * (every job of a bulk load has the same next_run). */
+static void lj_bulk(void *arg, const bench_job *jobs, size_t n)
+{
+    lj *e = arg;
+    jobs_batch_op *ops = bench_malloc(bench_bulk_batch * sizeof(*ops));
+    jobs_batch_op init = JOBS_BATCH_OP_INIT;
+
+    for (size_t done = 0; done < n;) {
+        size_t m = n - done < bench_bulk_batch ? n - done : bench_bulk_batch;
+        size_t failed;
+        int rc;
+
+        for (size_t i = 0; i < m; i++) {
+            const bench_job *j = &jobs[done + i];
+
+            ops[i] = init;
+            ops[i].spec.fields = JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE |
+                                 JOBS_JOB_ENABLED;
+            ops[i].spec.name = j->name;
+            ops[i].spec.stack = e->params.stack;
+            ops[i].spec.schedule = e->params.schedule;
+            ops[i].spec.enabled = j->enabled;
+        }
+        e->now = jobs[done].next_run - e->params.period;
+        if ((rc = jobs_batch(&failed, e->store, jobs[done].owner, ops, m)))
+            lj_fail("jobs_batch", rc);
+        for (size_t i = 0; i < m; i++)
+            if (ops[i].id != jobs[done + i].id)
+                bench_fail("libjobs: batch created job %" PRIu64 ", expected %" PRIu64,
+                           ops[i].id, jobs[done + i].id);
+        done += m;
+    }
+    free(ops);
+}
+
 static void lj_check(const jobs_job *job, const bench_job *want, const char *what)
 {
     if (job->id != want->id || job->owner != want->owner || !job->name ||
@@ -336,4 +372,5 @@ const bench_engine_ops bench_libjobs_ops = {
     .count = lj_count,
     .disk_bytes = lj_disk_bytes,
     .live_bytes = lj_live_bytes,
+    .bulk = lj_bulk,
 };

@@ -62,6 +62,8 @@ static const bench_engine_ops *const engine_ops[NENGINES] = {
     &bench_libjobs_ops, &bench_lmdb_ops, &bench_sqlite_ops};
 static const char *const engine_keys[NENGINES] = {"libjobs", "lmdb", "sqlite"};
 
+size_t bench_bulk_batch = JOBS_BATCH_MAX;
+
 /* ---- configuration ---------------------------------------------------------------------- */
 
 typedef struct config {
@@ -80,6 +82,8 @@ typedef struct config {
     const char *json;     /* NULL: no JSON file */
     const char *source;   /* what was measured, e.g. a git commit ("" when not told) */
     const char *tmpdir;
+    uint64_t bulk;        /* jobs of the bulk-load comparison, 0 for none */
+    bool only_bulk;       /* --only-bulk: nothing but the bulk load */
 } config;
 
 /* ---- results ---------------------------------------------------------------------------- */
@@ -1080,6 +1084,79 @@ static void measure_cron_tick(void)
     }
 }
 
+/* ---- bulk load ---------------------------------------------------------------------------- */
+
+/* N active jobs of one owner into new stores, handed over in chunks of LOAD_CHUNK: libjobs
+ * through jobs_batch() (bench_bulk_batch operations per transaction), raw LMDB with its batching
+ * puts (one transaction per chunk, every index and count kept), SQLite one transaction per
+ * chunk. Commits are not flushed (bulk-load mode, as the stores' own loading). Engines
+ * interleaved per chunk; the best of the rounds (one round from 500 k jobs up). */
+static void measure_bulk(uint64_t n)
+{
+    const uint64_t owner = BENCH_DEEP_OWNER + 1;
+    int rounds = n >= 500000 ? 1 : run.cfg.rounds;
+    bench_job *chunk = bench_malloc(LOAD_CHUNK * sizeof(*chunk));
+    int64_t next_run = run.tick_now + run.params.period;
+    double best[NENGINES];
+    char num[32], dir[4200];
+
+    for (int e = 0; e < NENGINES; e++)
+        best[e] = INFINITY;
+    for (int r = 0; r < rounds; r++) {
+        void *inst[NENGINES];
+        double t[NENGINES] = {0};
+
+        snprintf(dir, sizeof(dir), "%s/bulk-%d", tmp_dir, r);
+        if (mkdir(dir, 0700) != 0)
+            bench_fail("cannot create '%s': %s", dir, strerror(errno));
+        for (int e = 0; e < NENGINES; e++)
+            inst[e] = engine_ops[e]->open(dir, &run.params);
+        progress("bulk load: %" PRIu64 " jobs of one owner, round %d of %d\n", n, r + 1, rounds);
+        for (uint64_t done = 0; done < n;) {
+            size_t m = n - done < LOAD_CHUNK ? (size_t)(n - done) : LOAD_CHUNK;
+
+            for (size_t i = 0; i < m; i++)
+                make_job(&chunk[i], done + i + 1, owner, "blk", true, next_run);
+            for (int k = 0; k < NENGINES; k++) {
+                int e = (k + r) % NENGINES;
+                const bench_engine_ops *ops = engine_ops[e];
+                double t0 = now_s();
+
+                (ops->bulk ? ops->bulk : ops->load)(inst[e], chunk, m);
+                t[e] += now_s() - t0;
+            }
+            done += m;
+        }
+        for (int e = 0; e < NENGINES; e++) {
+            uint64_t have = engine_ops[e]->count(inst[e]);
+
+            if (have != n)
+                bench_fail("bulk load: %s holds %" PRIu64 " jobs, not %" PRIu64,
+                           engine_ops[e]->name, have, n);
+            engine_ops[e]->close(inst[e]);
+            best[e] = fmin(best[e], t[e]);
+        }
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    free(chunk);
+    printf("\nbulk load of %s active jobs of one owner (commits not flushed): libjobs jobs_batch "
+           "(%zu per transaction) %.2f s, raw LMDB batching puts (%d per transaction) %.2f s, "
+           "SQLite %.2f s; libjobs/LMDB time %.2f\n",
+           fmt_num(num, sizeof(num), (double)n), bench_bulk_batch, best[0], LOAD_CHUNK, best[1],
+           best[2], best[0] / best[1]);
+    fflush(stdout);
+    if (run.cfg.targets) {
+        char what[160];
+        target_result *t;
+
+        snprintf(what, sizeof(what), "bulk load of %s jobs: jobs_batch time / raw LMDB batching",
+                 fmt_num(num, sizeof(num), (double)n));
+        t = add_target(what, best[0] / best[1], 3.0, true);
+        snprintf(t->note, sizeof(t->note), "libjobs %.2f s, LMDB %.2f s, SQLite %.2f s", best[0],
+                 best[1], best[2]);
+    }
+}
+
 static void print_targets(void)
 {
     printf("\nTargets (issue 4), ratios from this run:\n");
@@ -1227,7 +1304,10 @@ static void usage(FILE *f)
             "  --min-time  seconds per engine per round (default 0.2)\n"
             "  --rounds    timed rounds per measurement, the best counts (default 3, at most 20)\n"
             "  --deep      jobs of the deep owner (default 500000; 0: none)\n"
-            "  --source    what is measured (e.g. `git describe --dirty`), kept in the JSON\n",
+            "  --source    what is measured (e.g. `git describe --dirty`), kept in the JSON\n"
+            "  --bulk      jobs of the bulk-load comparison (default: the largest N; 0: none)\n"
+            "  --bulk-batch  operations per jobs_batch() in it (default and most 10000)\n"
+            "  --only-bulk   the bulk-load comparison only\n",
             BENCH_DEFAULT_JSON);
 }
 
@@ -1237,7 +1317,7 @@ static void parse_args(config *c, int argc, char **argv)
     const char *json = NULL;
     double min_time = 0;
     int rounds = 0;
-    long long deep = -1;
+    long long deep = -1, bulk = -1, bulk_batch = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1262,6 +1342,13 @@ static void parse_args(config *c, int argc, char **argv)
             ;
         else if (strcmp(a, "--deep") == 0 && val && (deep = atoll(argv[++i])) >= 0)
             ;
+        else if (strcmp(a, "--bulk") == 0 && val && (bulk = atoll(argv[++i])) >= 0)
+            ;
+        else if (strcmp(a, "--bulk-batch") == 0 && val &&
+                 (bulk_batch = atoll(argv[++i])) >= 1 && bulk_batch <= JOBS_BATCH_MAX)
+            bench_bulk_batch = (size_t)bulk_batch;
+        else if (strcmp(a, "--only-bulk") == 0)
+            c->only_bulk = true;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
@@ -1308,6 +1395,7 @@ static void parse_args(config *c, int argc, char **argv)
         c->rounds = rounds;
     if (deep >= 0)
         c->deep = (uint64_t)deep - (uint64_t)deep % BENCH_PAGE_SIZE;
+    c->bulk = bulk >= 0 ? (uint64_t)bulk : c->sizes[c->nsizes - 1];
     if (json)
         c->json = json;
     if (no_json)
@@ -1382,7 +1470,11 @@ int main(int argc, char **argv)
     printf("data in %s (removed at the end)\n", tmp_dir);
     fflush(stdout);
 
-    for (int e = 0; e < NENGINES; e++)
+    if (run.cfg.only_bulk) {
+        run.cfg.nsizes = 0;
+        run.cfg.deep = 0;
+    }
+    for (int e = 0; e < NENGINES && !run.cfg.only_bulk; e++)
         run.e[e] = engine_ops[e]->open(tmp_dir, &run.params);
     if (run.cfg.nsizes > 1)
         open_reference(run.cfg.sizes[0]);
@@ -1396,16 +1488,20 @@ int main(int argc, char **argv)
         run_deep(run.cfg.deep);
         print_phase(&run.phases[run.nphases - 1]);
     }
-    for (int e = 0; e < NENGINES; e++) {
+    for (int e = 0; e < NENGINES && !run.cfg.only_bulk; e++) {
         engine_ops[e]->close(run.e[e]);
         if (run.ref_n)
             engine_ops[e]->close(run.ref[e]);
     }
-    measure_cron_tick();
+    if (!run.cfg.only_bulk)
+        measure_cron_tick();
+    if (run.cfg.bulk)
+        measure_bulk(run.cfg.bulk);
     remove_tmp();
 
     if (run.cfg.targets) {
-        judge_targets();
+        if (!run.cfg.only_bulk)
+            judge_targets();
         print_targets();
     } else {
         printf("\nsmoke run: every answer checked; commits not flushed, targets not judged\n");

@@ -16,6 +16,7 @@
 #include "jobs/lmdb.h"
 #include "jobs/run.h"
 #include "jobs/job.h"
+#include "jobs/batch.h"
 #include "jobs/schedule.h"
 #include "jobs/stack.h"
 #include "jobs/scheduler.h"

@@ -187,6 +187,12 @@ struct jobs__backend {
      * of one store at once: its due_scan takes only the due jobs no other claimer holds (a SQL
      * backend's FOR UPDATE SKIP LOCKED). NULL: the tick uses `write`. */
     int (*write_claim)(jobs_store *s, jobs__txn_fn fn, void *ctx);
+    /* job_insert of n new jobs of `owner` (recs[i].owner == owner), ids ascending and above
+     * every job id so far, in fewer writes (jobs_batch, lib/batch.c: a backend may write the
+     * owner's count, page index and the schedules' reference counts once per run). NULL: the
+     * rules call job_insert n times. */
+    int (*job_insert_run)(jobs__txn *t, uint64_t owner, const uint64_t *ids,
+                          const jobs__job_rec *recs, size_t n);
 };
 
 /* The namespace of the namespaces' id counters: key the namespace's name, value the next id to

@@ -286,8 +286,8 @@ static int create_txn(jobs_store *s, jobs__txn *txn, void *arg)
     return c->idem ? jobs__idem_put(s, txn, c->owner, JOBS__JOB, c->idem, c->now, c->id) : 0;
 }
 
-int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *sp,
-                         size_t name_len, int64_t now, uint64_t *id)
+int jobs__job_new_rec(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *sp,
+                      size_t name_len, int64_t now, jobs__job_rec *out)
 {
     jobs__schedule_rec sched;
     const char *name = (sp->fields & JOBS_JOB_NAME) ? sp->name : NULL;
@@ -302,12 +302,23 @@ int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jo
     int64_t next_run = 0;
     if (enabled && (rc = first_run(&next_run, &sched, now)))
         return rc;
-    if ((rc = s->be->next_id(txn, JOBS__JOB, id)))
-        return rc;
 
     jobs__job_rec rec = {owner, sp->stack, sp->schedule, next_run, enabled, false, name, name_len,
                          0, 0, 0, 0, 0};
     apply_policy(&rec, sp);
+    *out = rec;
+    return 0;
+}
+
+int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *sp,
+                         size_t name_len, int64_t now, uint64_t *id)
+{
+    jobs__job_rec rec;
+    int rc;
+
+    if ((rc = jobs__job_new_rec(s, txn, owner, sp, name_len, now, &rec)) ||
+        (rc = s->be->next_id(txn, JOBS__JOB, id)))
+        return rc;
     return s->be->job_insert(txn, *id, &rec);
 }
 
@@ -471,6 +482,15 @@ int jobs_update_if(jobs_job **out, jobs_store *store, uint64_t owner, uint64_t i
     return rc;
 }
 
+int jobs__job_update_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+                        const jobs_job_spec *changes, size_t name_len, uint64_t if_match,
+                        int64_t now)
+{
+    write_ctx c = {owner, id, changes, name_len, {0}, 0, 0, if_match, NULL, false, now};
+
+    return update_txn(s, txn, &c);
+}
+
 /* ---- delete ----------------------------------------------------------------------------- */
 
 static int delete_txn(jobs_store *s, jobs__txn *txn, void *arg)
@@ -511,6 +531,17 @@ int jobs_delete_if(jobs_delete_outcome *outcome, jobs_store *store, uint64_t own
     if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")))
         return rc;
     if ((rc = jobs__write(store, delete_txn, &c)) == 0 && outcome)
+        *outcome = c.outcome;
+    return rc;
+}
+
+int jobs__job_delete_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+                        uint64_t if_match, jobs_delete_outcome *outcome)
+{
+    write_ctx c = {owner, id, NULL, 0, {0}, 0, 0, if_match, NULL, false, 0};
+    int rc = delete_txn(s, txn, &c);
+
+    if (rc == 0)
         *outcome = c.outcome;
     return rc;
 }

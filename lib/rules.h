@@ -52,6 +52,21 @@ int jobs__job_check_new(const jobs_job_spec *spec, size_t *name_len);
 int jobs__job_insert_new(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *spec,
                          size_t name_len, int64_t now, uint64_t *id);
 
+/* The record of a new job, checked as jobs__job_insert_new() checks it (stack, schedule, the
+ * name against the owner's stored jobs, the first run), neither given an id nor written. */
+int jobs__job_new_rec(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_job_spec *spec,
+                      size_t name_len, int64_t now, jobs__job_rec *out);
+
+/* Updates a job in a write transaction the caller holds: jobs_update_if()'s rules, `changes`
+ * checked (jobs__job_check_new) with its name's length, `now` read before the transaction. */
+int jobs__job_update_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+                        const jobs_job_spec *changes, size_t name_len, uint64_t if_match,
+                        int64_t now);
+
+/* Deletes or queues a job in a write transaction the caller holds: jobs_delete_if()'s rules. */
+int jobs__job_delete_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,
+                        uint64_t if_match, jobs_delete_outcome *outcome);
+
 /* Makes a run (lib/runs.c): takes its id, adds it, and trims its history to the store's limit
  * (a bounded batch). */
 int jobs__run_make(jobs_store *s, jobs__txn *txn, const jobs__run_rec *rec, uint64_t *id);

@@ -328,6 +328,56 @@ int jobs__rank_append(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
     return append_one(txn, s, owner, id, bucket);
 }
 
+int jobs__rank_append_run(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, const uint64_t *ids,
+                          size_t n, uint32_t *buckets)
+{
+    unsigned char key[13];
+    rank_state st;
+    uint32_t pending = 0; /* insertions into the last bucket not yet added to the tree */
+    uint32_t first_bucket;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    /* The first id as one append (it compacts the index when that is due), the rest in one
+     * pass: the tree is added to once per bucket, before a new bucket may copy its root. */
+    if ((rc = jobs__rank_append(txn, s, owner, ids[0], &first_bucket)))
+        return rc;
+    buckets[0] = first_bucket;
+    if ((rc = state_get(txn, s, owner, &st)))
+        return rc;
+    for (size_t i = 1; i < n; i++) {
+        if (st.fill == JOBS__RANK_BUCKET) {
+            uint32_t top = top_of(st.buckets);
+
+            if (pending &&
+                (rc = tree_add(txn, s, owner, st.buckets, top, (int)pending)))
+                return rc;
+            pending = 0;
+            if (st.buckets == UINT32_MAX / 2)
+                return jobs__error(JOBS_ENOSPC, "owner %llu has opened too many rank buckets",
+                                   (unsigned long long)owner);
+            if (st.buckets + 1 > top && top > 0) {
+                uint64_t root;
+                if ((rc = u64_get(txn, s, owner, 'F', top, &root)) ||
+                    (rc = u64_put(txn, s, owner, 'F', top * 2, root)))
+                    return rc;
+            }
+            st.buckets++;
+            st.fill = 0;
+            if ((rc = u64_put(txn, s, owner, 'B', st.buckets, ids[i])))
+                return rc;
+        }
+        st.fill++;
+        pending++;
+        buckets[i] = st.buckets;
+    }
+    if (pending && (rc = tree_add(txn, s, owner, st.buckets, top_of(st.buckets), (int)pending)))
+        return rc;
+    return jobs__put(txn, s->job_rank, key, jobs__rank_key(key, owner, 'S', 0), &st, sizeof(st),
+                     0);
+}
+
 int jobs__rank_remove(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t bucket)
 {
     rank_state st;

@@ -20,6 +20,11 @@
 int jobs__rank_append(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                       uint32_t *bucket);
 
+/* jobs__rank_append() of n ids in ascending order (all above the owner's ids so far), with the
+ * tree written once per bucket instead of once per id; buckets[i] is where ids[i] was counted. */
+int jobs__rank_append_run(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, const uint64_t *ids,
+                          size_t n, uint32_t *buckets);
+
 /* Uncounts a job of `owner` that was counted in `bucket`. */
 int jobs__rank_remove(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t bucket);
 

@@ -169,6 +169,44 @@ static int job_insert(jobs__txn *t, uint64_t id, const jobs__job_rec *rec)
     return schedule_ref(txn, s, rec->schedule, +1);
 }
 
+/* n job_inserts of one owner (jobs_batch): the page index, the owner's count and the schedules'
+ * reference counts are written once per run (per bucket, per schedule) rather than per job. */
+static int job_insert_run(jobs__txn *t, uint64_t owner, const uint64_t *ids,
+                          const jobs__job_rec *recs, size_t n)
+{
+    MDB_txn *txn = t->txn;
+    jobs__lmdb *s = DB(t);
+    unsigned char key[16], val[4];
+    uint32_t *buckets = jobs__malloc(n * sizeof(*buckets) + 1);
+    size_t from = 0;
+    int rc;
+
+    if (!buckets)
+        return jobs__error(JOBS_ENOMEM, "out of memory");
+    if ((rc = jobs__rank_append_run(txn, s, owner, ids, n, buckets)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const jobs__job_rec *rec = &recs[i];
+
+        jobs__key2(key, owner, ids[i]);
+        jobs__rank_value(val, buckets[i]);
+        if ((rc = job_write(txn, s, ids[i], NULL, rec)) ||
+            (rc = jobs__put(txn, s->job_owner, key, sizeof(key), val, sizeof(val), 0)) ||
+            (rec->name && (rc = name_set(txn, s, owner, rec->name, rec->name_len, ids[i], true))))
+            goto out;
+        /* A schedule's reference count, once per stretch of jobs on it. */
+        if (i + 1 == n || recs[i + 1].schedule != rec->schedule) {
+            if ((rc = schedule_ref(txn, s, rec->schedule, (int)(i + 1 - from))))
+                goto out;
+            from = i + 1;
+        }
+    }
+    rc = jobs__count_add(txn, s, JOBS__JOB, owner, (int64_t)n);
+out:
+    jobs__free(buckets);
+    return rc;
+}
+
 static int job_update(jobs__txn *t, uint64_t id, const jobs__job_rec *old,
                       const jobs__job_rec *rec)
 {
@@ -644,6 +682,7 @@ const jobs__backend jobs__lmdb_backend = {
     .job_load = jobs__lmdb_job_load,
     .job_by_name = job_by_name,
     .job_insert = job_insert,
+    .job_insert_run = job_insert_run,
     .job_update = job_update,
     .job_remove = job_remove,
     .due_scan = due_scan,

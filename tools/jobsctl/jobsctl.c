@@ -11,7 +11,8 @@
 
 static const char *const groups[] = {"jobs", "schedules", "stacks"};
 
-static const ctl_command *const tables[] = {ctl_entity_commands, ctl_admin_commands};
+static const ctl_command *const tables[] = {ctl_entity_commands, ctl_admin_commands,
+                                            ctl_import_commands};
 
 #define FOR_EACH_COMMAND(cmd)                                                                      \
     for (size_t t_ = 0; t_ < sizeof(tables) / sizeof(tables[0]); t_++)                             \

@@ -76,6 +76,8 @@ typedef struct ctl_command {
 /* The command tables of entities.c and admin.c, each ended by a zeroed entry. */
 extern const ctl_command ctl_entity_commands[];
 extern const ctl_command ctl_admin_commands[];
+/* jobs import (import.c). */
+extern const ctl_command ctl_import_commands[];
 
 /* ---- arguments (jobsctl.c) ---- */
 

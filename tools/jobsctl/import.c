@@ -1,0 +1,214 @@
+/* jobsctl import: loads a JSON-lines file of jobs through jobs_batch(), one chunk of lines per
+ * transaction (docs/jobsctl.md). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "jobsctl.h"
+
+#define IMPORT_CHUNK_DEFAULT 1000
+
+/* A line of the file without its newline (and a CR before it), and whether it holds anything
+ * but blanks: blank lines are skipped, yet counted for line numbers. */
+static size_t trim_line(const char *line, size_t len, bool *blank)
+{
+    if (len && line[len - 1] == '\n')
+        len--;
+    if (len && line[len - 1] == '\r')
+        len--;
+    *blank = true;
+    for (size_t i = 0; i < len && *blank; i++)
+        *blank = line[i] == ' ' || line[i] == '\t';
+    return len;
+}
+
+typedef struct import_state {
+    const char *path;
+    FILE *f;
+    char *line;
+    size_t cap;
+    unsigned long long lineno;
+} import_state;
+
+/* The next non-blank line at or after line `start`: 1 with the text and its length set, 0 at the end, or
+ * CTL_FAILED on a read error (said). */
+static int next_line(import_state *st, unsigned long long start, const char **text, size_t *len)
+{
+    for (;;) {
+        ssize_t n = getline(&st->line, &st->cap, st->f);
+        bool blank;
+
+        if (n < 0) {
+            if (ferror(st->f))
+                return -ctl_error("cannot read '%s': %s", st->path, strerror(errno));
+            return 0;
+        }
+        st->lineno++;
+        *len = trim_line(st->line, (size_t)n, &blank);
+        if (!blank && st->lineno >= start) {
+            *text = st->line;
+            return 1;
+        }
+    }
+}
+
+static int open_file(import_state *st, const char *path)
+{
+    struct stat sb;
+
+    memset(st, 0, sizeof(*st));
+    st->path = path;
+    if (!(st->f = fopen(path, "r")))
+        return ctl_error("cannot open '%s': %s", path, strerror(errno));
+    if (fstat(fileno(st->f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(st->f);
+        st->f = NULL;
+        return ctl_error("'%s' is not a regular file (it is read twice)", path);
+    }
+    return CTL_OK;
+}
+
+static void close_file(import_state *st)
+{
+    if (st->f)
+        fclose(st->f);
+    free(st->line);
+    st->f = NULL;
+    st->line = NULL;
+}
+
+/* The first pass: every line decodes as a job create body. Nothing is written. */
+static int check_file(const char *path, unsigned long long start, unsigned long long *lines)
+{
+    import_state st;
+    jobs_json_job_body body;
+    const char *text;
+    size_t len;
+    int rc;
+
+    *lines = 0;
+    if ((rc = open_file(&st, path)))
+        return rc;
+    while ((rc = next_line(&st, start, &text, &len)) == 1) {
+        int code = jobs_json_decode_job_create(&body, text, len);
+
+        if (code) {
+            close_file(&st);
+            return ctl_fail(code, "%s:%llu", path, st.lineno);
+        }
+        (*lines)++;
+    }
+    close_file(&st);
+    return rc < 0 ? -rc : CTL_OK;
+}
+
+static int import_run(ctl *c, const ctl_args *a)
+{
+    uint64_t owner, chunk = IMPORT_CHUNK_DEFAULT, start = 1;
+    unsigned long long lines, done = 0, first_line = 0;
+    uint64_t first_id = 0, last_id = 0;
+    jobs_json_job_body *bodies = NULL;
+    unsigned long long *linenos = NULL;
+    jobs_batch_op *ops = NULL;
+    import_state st;
+    bool given;
+    int rc;
+
+    if ((rc = ctl_need_u64(&owner, a, "owner", 1, JOBS_ID_MAX)) ||
+        (rc = ctl_opt_u64(&chunk, &given, a, "chunk", 1, JOBS_BATCH_MAX)) ||
+        (rc = ctl_opt_u64(&start, &given, a, "start", 1, UINT64_MAX)))
+        return rc;
+    if (a->npos != 1)
+        return ctl_usage_error(a, "give the file to import");
+    if ((rc = check_file(a->pos[0], start, &lines)))
+        return rc;
+    if ((rc = ctl_open_store(c)))
+        return rc;
+    bodies = malloc(chunk * sizeof(*bodies));
+    linenos = malloc(chunk * sizeof(*linenos));
+    ops = malloc(chunk * sizeof(*ops));
+    if (!bodies || !linenos || !ops) {
+        rc = ctl_error("out of memory");
+        goto out;
+    }
+    if ((rc = open_file(&st, a->pos[0])))
+        goto out;
+    for (;;) {
+        jobs_batch_op init = JOBS_BATCH_OP_INIT;
+        const char *text;
+        size_t len, n = 0, failed;
+        int got = 0, code;
+
+        while (n < chunk && (got = next_line(&st, start, &text, &len)) == 1) {
+            /* Checked in the first pass; a file changed in between is told here. */
+            if ((code = jobs_json_decode_job_create(&bodies[n], text, len))) {
+                rc = ctl_fail(code, "%s:%llu", st.path, st.lineno);
+                break;
+            }
+            ops[n] = init;
+            ops[n].kind = JOBS_BATCH_CREATE;
+            ops[n].spec = bodies[n].spec; /* spec.name points into bodies[n], which stays */
+            linenos[n] = st.lineno;
+            n++;
+        }
+        if (rc || got < 0) {
+            rc = rc ? rc : -got;
+            break;
+        }
+        if (n == 0)
+            break;
+        if ((code = jobs_batch(&failed, c->store, owner, ops, n))) {
+            if (failed < n)
+                ctl_fail(code, "%s:%llu", st.path, linenos[failed]);
+            else
+                ctl_fail(code, "%s: lines %llu-%llu", st.path, linenos[0], linenos[n - 1]);
+            fprintf(stderr, "jobsctl: imported %llu of %llu jobs; the first line not imported is "
+                    "%llu (resume with --start %llu)\n", done, lines, linenos[0], linenos[0]);
+            rc = CTL_FAILED;
+            break;
+        }
+        if (!first_id) {
+            first_id = ops[0].id;
+            first_line = linenos[0];
+        }
+        last_id = ops[n - 1].id;
+        done += n;
+    }
+    close_file(&st);
+    if (rc == CTL_OK) {
+        if (c->json)
+            printf("{\"imported\":%llu,\"first_id\":%llu,\"last_id\":%llu}\n", done,
+                   (unsigned long long)first_id, (unsigned long long)last_id);
+        else if (done)
+            printf("imported %llu jobs (ids %llu-%llu, from line %llu)\n", done,
+                   (unsigned long long)first_id, (unsigned long long)last_id, first_line);
+        else
+            printf("imported 0 jobs: no lines to import\n");
+    }
+out:
+    free(bodies);
+    free(linenos);
+    free(ops);
+    return rc;
+}
+
+const ctl_command ctl_import_commands[] = {
+    {"jobs", "import", "--owner N [--chunk K] [--start LINE] FILE",
+     "create jobs from a JSON-lines file",
+     "Creates one job per line of FILE, each line a JSON object as the body of POST /jobs\n"
+     "(schedule_id, stack_id, name, enabled and the run keys; docs/json.md). Blank lines are\n"
+     "skipped. Every line is checked first: a line that is not such a body is reported as\n"
+     "FILE:LINE and nothing is written. The jobs are then created K lines per transaction\n"
+     "(jobs_batch): each chunk is written whole or not at all. When a job is refused (a name\n"
+     "already used, a stack or schedule the owner may not use), its chunk is not written, the\n"
+     "chunks before it stay, and FILE:LINE says which line and why; --start resumes there.\n"
+     "Prints how many jobs were created and their ids (consecutive when nothing else creates\n"
+     "jobs meanwhile). With --json: {\"imported\":N,\"first_id\":A,\"last_id\":B}.\n\n"
+     "  --owner N         the owner of every job, 1..2^53-1\n"
+     "  --chunk K         lines per transaction, 1..10000 (default 1000)\n"
+     "  --start LINE      skip the lines before LINE (default 1)\n"
+     "  FILE              a regular file (read twice)\n",
+     "owner= chunk= start=", 1, import_run},
+    {0},
+};
