@@ -419,32 +419,104 @@ int jobs_json_encode_run_id(char **out, uint64_t run)
     return encode_number(out, "jobs_json_encode_run_id", "{\"run\":", run);
 }
 
-int jobs_json_encode_job_policy(char **out, const jobs_job_policy *p)
+/* The members of a job policy, `"delivery":...,"misfire":{...}` (no braces around them); its
+ * misfire is checked by the caller. */
+static void put_policy_members(jbuf *b, const jobs_job_policy *p)
 {
     static const char *const misfire[] = {"coalesce", "skip", "catch-up"};
+
+    jb_lit(b, "\"delivery\":");
+    jb_str(b, p->delivery == JOBS_DELIVERY_AT_LEAST_ONCE ? "at-least-once" : "at-most-once");
+    jb_lit(b, ",\"lease\":");
+    jb_u64(b, p->lease);
+    jb_lit(b, ",\"max_attempts\":");
+    jb_u64(b, p->max_attempts);
+    jb_lit(b, ",\"misfire\":{\"policy\":");
+    jb_str(b, misfire[p->misfire]);
+    if (p->misfire == JOBS_MISFIRE_SKIP) {
+        jb_lit(b, ",\"grace\":");
+        jb_u64(b, p->misfire_value);
+    } else if (p->misfire == JOBS_MISFIRE_CATCH_UP) {
+        jb_lit(b, ",\"max\":");
+        jb_u64(b, p->misfire_value);
+    }
+    jb_put(b, "}", 1);
+}
+
+static int check_policy(const jobs_job_policy *p, const char *fn)
+{
+    if ((unsigned)p->misfire > JOBS_MISFIRE_CATCH_UP)
+        return jobs__error(JOBS_EINVAL, "%s: misfire %d", fn, (int)p->misfire);
+    return 0;
+}
+
+int jobs_json_encode_job_policy(char **out, const jobs_job_policy *p)
+{
     jbuf b = {0};
     int rc;
 
-    if ((rc = encode_start(out, p, "jobs_json_encode_job_policy")))
+    if ((rc = encode_start(out, p, "jobs_json_encode_job_policy")) ||
+        (rc = check_policy(p, "jobs_json_encode_job_policy")))
         return rc;
-    if ((unsigned)p->misfire > JOBS_MISFIRE_CATCH_UP)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_job_policy: misfire %d", (int)p->misfire);
-    jb_lit(&b, "{\"delivery\":");
-    jb_str(&b, p->delivery == JOBS_DELIVERY_AT_LEAST_ONCE ? "at-least-once" : "at-most-once");
-    jb_lit(&b, ",\"lease\":");
-    jb_u64(&b, p->lease);
-    jb_lit(&b, ",\"max_attempts\":");
-    jb_u64(&b, p->max_attempts);
-    jb_lit(&b, ",\"misfire\":{\"policy\":");
-    jb_str(&b, misfire[p->misfire]);
-    if (p->misfire == JOBS_MISFIRE_SKIP) {
-        jb_lit(&b, ",\"grace\":");
-        jb_u64(&b, p->misfire_value);
-    } else if (p->misfire == JOBS_MISFIRE_CATCH_UP) {
-        jb_lit(&b, ",\"max\":");
-        jb_u64(&b, p->misfire_value);
+    jb_put(&b, "{", 1);
+    put_policy_members(&b, p);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+/* A job as put_job() writes it, with its policy's members before the closing brace. */
+static void put_job_with_policy(jbuf *b, const jobs_job *j, const jobs_job_policy *p,
+                                unsigned int flags)
+{
+    put_job(b, j, flags);
+    if (!p)
+        return;
+    if (b->oom)
+        return;
+    b->p[b->len - 1] = ','; /* over the closing brace */
+    put_policy_members(b, p);
+    jb_put(b, "}", 1);
+}
+
+int jobs_json_encode_job_with_policy(char **out, const jobs_job *job,
+                                     const jobs_job_policy *policy, unsigned int flags)
+{
+    static const char fn[] = "jobs_json_encode_job_with_policy";
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, job, fn)) || (policy && (rc = check_policy(policy, fn))))
+        return rc;
+    if (flags & ~(unsigned int)JOBS_JSON_OWNER)
+        return jobs__error(JOBS_EINVAL, "%s: unknown flags 0x%x", fn, flags);
+    put_job_with_policy(&b, job, policy, flags);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_job_page_with_policies(char **out, const jobs_job_page *page,
+                                            const jobs_job_policy *policies)
+{
+    static const char fn[] = "jobs_json_encode_job_page_with_policies";
+    jbuf b = {0};
+    int rc = encode_start(out, page, fn);
+
+    if (rc)
+        return rc;
+    if (!policies)
+        return jobs_json_encode_job_page(out, page);
+    if (page->n && !page->jobs)
+        return jobs__error(JOBS_EINVAL, "%s: n is %zu but jobs is NULL", fn, page->n);
+    for (size_t i = 0; i < page->n; i++)
+        if ((rc = check_policy(&policies[i], fn)))
+            return rc;
+    jb_reserve(&b, 64 + page->n * 260);
+    put_page_head(&b, page->count, page->page_size, page->page, "jobs");
+    for (size_t i = 0; i < page->n; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        put_job_with_policy(&b, &page->jobs[i], &policies[i], 0);
     }
-    jb_lit(&b, "}}");
+    jb_lit(&b, "]}");
     return jb_finish(&b, out);
 }
 

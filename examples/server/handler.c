@@ -471,6 +471,42 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
     return true;
 }
 
+/* ---- jobs with their run settings (docs/runs.md) ------------------------------------------ */
+
+/* One job's JSON with its delivery and misfire settings. */
+static int job_json(char **json, srv_app *app, uint64_t owner, const jobs_job *j,
+                    unsigned flags)
+{
+    jobs_job_policy p = JOBS_JOB_POLICY_INIT;
+    int rc = jobs_job_policy_get(&p, app->store, owner, j->id);
+
+    return rc ? rc : jobs_json_encode_job_with_policy(json, j, &p, flags);
+}
+
+/* A page of jobs, each with its settings. A job deleted since the page was read shows the
+ * defaults (it is gone anyway). */
+static int job_page_json(char **json, srv_app *app, uint64_t owner, const jobs_job_page *pg)
+{
+    jobs_job_policy *ps = pg->n ? calloc(pg->n, sizeof *ps) : NULL;
+    int rc = 0;
+
+    if (pg->n && !ps)
+        return JOBS_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < pg->n; i++) {
+        ps[i] = (jobs_job_policy)JOBS_JOB_POLICY_INIT;
+        rc = jobs_job_policy_get(&ps[i], app->store, owner, pg->jobs[i].id);
+        if (rc == JOBS_ENOTFOUND) {
+            ps[i].lease = JOBS_LEASE_DEFAULT;
+            ps[i].max_attempts = JOBS_MAX_ATTEMPTS_DEFAULT;
+            rc = 0;
+        }
+    }
+    if (rc == 0)
+        rc = jobs_json_encode_job_page_with_policies(json, pg, pg->n ? ps : NULL);
+    free(ps);
+    return rc;
+}
+
 /* ---- stacks as the original service shows them ------------------------------------------- */
 
 /* The owner's jobs, all of them, as pages kept until stack_jobs_free(): the `jobs` member of a
@@ -631,7 +667,7 @@ static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, ui
     if (k == SRV_KIND_JOBS) {
         jobs_job_page *p = NULL;
         if ((rc = jobs_list(&p, app->store, owner, page, size)) == 0)
-            rc = jobs_json_encode_job_page(&json, p);
+            rc = job_page_json(&json, app, owner, p);
         jobs_job_page_free(p);
     } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule_page *p = NULL;
@@ -652,7 +688,7 @@ static void get_by_id(srv_response *res, srv_app *app, srv_kind k, uint64_t owne
     if (k == SRV_KIND_JOBS) {
         jobs_job *j = NULL;
         if ((rc = jobs_get(&j, app->store, owner, id)) == 0 &&
-            (rc = jobs_json_encode_job(&json, j, 0)) == 0)
+            (rc = job_json(&json, app, owner, j, 0)) == 0)
             add_etag(res, j);
         jobs_job_free(j);
     } else if (k == SRV_KIND_SCHEDULES) {
@@ -694,7 +730,7 @@ static void get_by_name(srv_response *res, srv_app *app, srv_kind k, uint64_t ow
         return;
     }
     if ((rc = jobs_get_by_name(&j, app->store, owner, name)) == 0 &&
-        (rc = jobs_json_encode_job(&json, j, 0)) == 0)
+        (rc = job_json(&json, app, owner, j, 0)) == 0)
         add_etag(res, j);
     jobs_job_free(j);
     encoded(res, app, 200, rc, json);
@@ -888,7 +924,7 @@ static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, 
             if (!job_condition(&if_match, res, app, owner, id, req))
                 return;
             if ((rc = jobs_update_if(&j, app->store, owner, id, &b.spec, if_match)) == 0 &&
-                (rc = jobs_json_encode_job(&json, j, JOBS_JSON_OWNER)) == 0)
+                (rc = job_json(&json, app, owner, j, JOBS_JSON_OWNER)) == 0)
                 add_etag(res, j);
         }
         jobs_job_free(j);

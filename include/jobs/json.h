@@ -105,6 +105,38 @@ JOBS_EXTERN int jobs_json_encode_run_id(char **out, uint64_t run);
 JOBS_EXTERN int jobs_json_encode_job_policy(char **out, const jobs_job_policy *policy);
 
 /**
+ * A job with its delivery and misfire settings: jobs_json_encode_job()'s members, then those of
+ * jobs_json_encode_job_policy(): `{"id":1,...,"do_del":false,"delivery":"at-most-once",
+ * "lease":300,"max_attempts":3,"misfire":{"policy":"coalesce"}}`. jobs-server answers jobs so.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param job       the job
+ * @param policy    its settings (jobs_job_policy_get()); NULL: as jobs_json_encode_job()
+ * @param flags     jobs_json_flag bits, or 0
+ * @return 0, JOBS_EINVAL (NULL out or job, unknown flag, a misfire out of range), or
+ *         JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_job_with_policy(char **out, const jobs_job *job,
+                                                 const jobs_job_policy *policy,
+                                                 unsigned int flags);
+
+/**
+ * A page of jobs as jobs_json_encode_job_page() writes it, each job with its settings as
+ * jobs_json_encode_job_with_policy() writes them.
+ *
+ * @param[out] out   the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param page       the page
+ * @param policies   page->n settings, policies[i] for page->jobs[i]; NULL: as
+ *                   jobs_json_encode_job_page()
+ * @return 0, JOBS_EINVAL (NULL argument, n > 0 with NULL jobs, a misfire out of range), or
+ *         JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_job_page_with_policies(char **out, const jobs_job_page *page,
+                                                        const jobs_job_policy *policies);
+
+/**
  * A page of jobs: `{"count":N,"pagesize":N,"page":N,"jobs":[job,...]}`, the jobs as
  * jobs_json_encode_job() with flags 0 writes them.
  *
