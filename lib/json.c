@@ -1888,3 +1888,128 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
     cJSON_Delete(root);
     return rc;
 }
+
+/* ---- webhooks ---------------------------------------------------------------------------- */
+
+/* `"name":value` members of an object from pairs: a name given once has its value as a string,
+ * a name given more than once an array of its values in order. Names keep their first order. */
+static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
+{
+    bool first = true;
+
+    jb_put(b, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 0;
+        bool seen = false;
+
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = p[k].name_len == p[i].name_len && memcmp(p[k].name, p[i].name,
+                                                             p[i].name_len) == 0;
+        if (seen)
+            continue;
+        for (size_t k = i; k < n; k++)
+            count += p[k].name_len == p[i].name_len &&
+                     memcmp(p[k].name, p[i].name, p[i].name_len) == 0;
+        if (!first)
+            jb_put(b, ",", 1);
+        first = false;
+        jb_strn(b, p[i].name, p[i].name_len);
+        jb_put(b, ":", 1);
+        if (count == 1) {
+            jb_strn(b, p[i].value, p[i].value_len);
+            continue;
+        }
+        jb_put(b, "[", 1);
+        for (size_t k = i, m = 0; k < n; k++)
+            if (p[k].name_len == p[i].name_len &&
+                memcmp(p[k].name, p[i].name, p[i].name_len) == 0) {
+                if (m++)
+                    jb_put(b, ",", 1);
+                jb_strn(b, p[k].value, p[k].value_len);
+            }
+        jb_put(b, "]", 1);
+    }
+    jb_put(b, "}", 1);
+}
+
+static bool pairs_ok(const jobs_json_pair *p, size_t n)
+{
+    if (n && !p)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((p[i].name_len && !p[i].name) || (p[i].value_len && !p[i].value))
+            return false;
+    return true;
+}
+
+int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
+{
+    static const char fn[] = "jobs_json_encode_hook_input";
+    size_t at, end;
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, req, fn)))
+        return rc;
+    if (!pairs_ok(req->get, req->nget) || !pairs_ok(req->post, req->npost) ||
+        !pairs_ok(req->headers, req->nheaders) || (req->json_len && !req->json))
+        return jobs__error(JOBS_EINVAL, "%s: a count without its array or string", fn);
+    if (req->json && (rc = scan(req->json, req->json_len)))
+        return rc;
+    jb_lit(&b, "{\"GET\":");
+    put_pairs(&b, req->get, req->nget);
+    jb_lit(&b, ",\"POST\":");
+    put_pairs(&b, req->post, req->npost);
+    jb_lit(&b, ",\"JSON\":");
+    if (req->json) {
+        /* The body as sent, without the whitespace around it. */
+        for (at = 0; is_ws((unsigned char)req->json[at]); at++)
+            ;
+        for (end = req->json_len; end > at && is_ws((unsigned char)req->json[end - 1]); end--)
+            ;
+        jb_put(&b, req->json + at, end - at);
+    } else {
+        jb_lit(&b, "{}");
+    }
+    jb_lit(&b, ",\"HEADERS\":");
+    put_pairs(&b, req->headers, req->nheaders);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const char *output,
+                                 size_t len, const char *err)
+{
+    static const char fn[] = "jobs_json_encode_hook_result";
+    jbuf b = {0};
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
+    if (len && !output)
+        return jobs__error(JOBS_EINVAL, "%s: len is %zu but output is NULL", fn, len);
+    if (succeeded) {
+        size_t at = 0, end = len;
+
+        jb_lit(&b, "{\"status\":0,\"result\":");
+        while (at < end && is_ws((unsigned char)output[at]))
+            at++;
+        while (end > at && is_ws((unsigned char)output[end - 1]))
+            end--;
+        /* JSON output is the result itself; anything else (empty included) is a string. The
+         * scanner's refusal is no error of this call. */
+        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len) == 0)
+            jb_put(&b, output + at, end - at);
+        else
+            jb_strn(&b, output ? output : "", len);
+    } else {
+        jb_lit(&b, "{\"status\":1,\"err\":");
+        jb_str(&b, err ? err : "the run failed");
+    }
+    if (run) {
+        jb_lit(&b, ",\"run\":");
+        jb_u64(&b, run);
+    }
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}

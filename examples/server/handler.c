@@ -2,6 +2,7 @@
  * the login body included, goes through the library's jobs_json_* functions. */
 #include "credentials.h"
 #include "handler.h"
+#include "hook.h"
 #include "route.h"
 
 #include <inttypes.h>
@@ -988,6 +989,36 @@ static void run_now(srv_response *res, srv_app *app, uint64_t owner, uint64_t jo
     encoded(res, app, res->kragle ? 200 : 202, rc, json);
 }
 
+/* GET /blockstacks/<id>/runs: the owner's runs of a stack, its jobs' and its webhook runs. */
+static void list_stack_runs(srv_response *res, srv_app *app, uint64_t owner, uint64_t stack,
+                            uint64_t page, uint32_t size)
+{
+    jobs_run_page *p = NULL;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_run_list_stack(&p, app->store, owner, stack, page, size)) == 0)
+        rc = jobs_json_encode_run_page(&json, p);
+    jobs_run_page_free(p);
+    encoded(res, app, 200, rc, json);
+}
+
+/* GET /blockstacks/hook/token_refresh/<id>: a new webhook token, {"token":"..."}. */
+static void hook_token_refresh(srv_response *res, srv_app *app, uint64_t owner, uint64_t stack)
+{
+    jobs_stack_detail *d = NULL;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_stack_refresh_token(&d, app->store, owner, stack)) == 0 &&
+        (json = malloc(JOBS_WEBHOOK_TOKEN_LEN + 16)) != NULL)
+        snprintf(json, JOBS_WEBHOOK_TOKEN_LEN + 16, "{\"token\":\"%s\"}", d->webhook_token);
+    else if (rc == 0)
+        rc = JOBS_ENOMEM;
+    jobs_stack_detail_free(d);
+    encoded(res, app, 200, rc, json);
+}
+
 /* ---- operations ---------------------------------------------------------------------------- */
 
 int64_t srv_monotonic_ms(void)
@@ -1080,6 +1111,16 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
 
+    /* A webhook's body is its input, never an inline login: only a session counts. */
+    if (r.t == SRV_ROUTE_HOOK) {
+        if (!srv_parse_id(&id, r.arg, r.arg_len)) {
+            srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
+            return;
+        }
+        if (caller(&owner, res, app, req))
+            srv_hook_route(res, app, req, owner, id);
+        return;
+    }
     if (!inline_auth(&inner, &owner, res, app, req))
         return;
     req = &inner;
@@ -1093,8 +1134,14 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
+    /* A stack's runs and its webhook token are its owner's. */
+    if (!owner && (r.t == SRV_ROUTE_RUNS || r.t == SRV_ROUTE_HOOK_TOKEN)) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
+        return;
+    }
     if ((r.t == SRV_ROUTE_BYID || r.t == SRV_ROUTE_ITEM || r.t == SRV_ROUTE_RUNS ||
-         r.t == SRV_ROUTE_RUN_NOW) && !srv_parse_id(&id, r.arg, r.arg_len)) {
+         r.t == SRV_ROUTE_RUN_NOW || r.t == SRV_ROUTE_HOOK_TOKEN) &&
+        !srv_parse_id(&id, r.arg, r.arg_len)) {
         srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
         return;
     }
@@ -1127,7 +1174,13 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
             srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be an integer in 1..100");
             return;
         }
-        list_runs(res, app, owner, id, page, size);
+        if (r.k == SRV_KIND_STACKS)
+            list_stack_runs(res, app, owner, id, page, size);
+        else
+            list_runs(res, app, owner, id, page, size);
+        return;
+    case SRV_ROUTE_HOOK_TOKEN:
+        hook_token_refresh(res, app, owner, id);
         return;
     case SRV_ROUTE_RUN_NOW:
         run_now(res, app, owner, id);
