@@ -421,16 +421,18 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
         srv_fault(res, app, SRV_FAULT_HOOK_DENIED, "only the stack's owner may call this webhook");
         return;
     }
+    /* Bad input is refused whether or not anything would run it. */
+    if (!hook_input(&input, res, app, req))
+        return;
     if (!app->hooks) {
         /* Nothing would run it: no run is made (docs/http-api.md). */
+        free(input);
         rc = jobs_json_encode_hook_result(&json, 0, false, NULL, 0,
                                           "this server runs no command (--run-command): the "
                                           "webhook cannot run");
         set_json(res, app, 200, rc ? NULL : json);
         return;
     }
-    if (!hook_input(&input, res, app, req))
-        return;
     why = srv_hooks_begin(&slot, &rc, &run, app->hooks, app->store, owner, id, input,
                           strlen(input));
     if (why != SRV_HOOK_OK) {
