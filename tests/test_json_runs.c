@@ -192,6 +192,53 @@ static void test_a_job_is_encoded_with_its_run_settings(void **state)
     assert_int_equal(jobs_json_encode_job_with_policy(NULL, &jobs[0], &ps[0], 0), JOBS_EINVAL);
 }
 
+/* A webhook's input: repeated names as arrays in order, decoded bytes escaped, the JSON body as
+ * sent (or {}), refused when it is not JSON; and the answer, with JSON output as itself. */
+static void test_a_hook_request_and_answer_are_encoded(void **state)
+{
+    static const jobs_json_pair get[] = {{"a", 1, "1", 1}, {"b", 1, "x", 1}, {"b", 1, "y z", 3},
+                                         {"n", 1, "a\0b", 3}, {"b", 1, "", 0}};
+    static const jobs_json_pair post[] = {{"x", 1, "\"q\"", 3}};
+    static const jobs_json_pair headers[] = {{"Host", 4, "h", 1}};
+    jobs_json_hook_request req = {get, 5, NULL, 0, " [1, {\"k\":2}]\n", 14, headers, 1};
+    char *json = NULL;
+
+    (void)state;
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    assert_string_equal(json, "{\"GET\":{\"a\":\"1\",\"b\":[\"x\",\"y z\",\"\"],\"n\":\"a\\u0000b\"},"
+                              "\"POST\":{},\"JSON\":[1, {\"k\":2}],\"HEADERS\":{\"Host\":\"h\"}}");
+    jobs_json_free(json);
+    req = (jobs_json_hook_request){NULL, 0, post, 1, NULL, 0, NULL, 0};
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    assert_string_equal(json, "{\"GET\":{},\"POST\":{\"x\":\"\\\"q\\\"\"},\"JSON\":{},\"HEADERS\":{}}");
+    jobs_json_free(json);
+    req.json = "{\"k\":";
+    req.json_len = 5;
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_ESYNTAX);
+    assert_null(json);
+    req.json = "\"a\\u0000\"";
+    req.json_len = strlen(req.json);
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EBODY);
+    req = (jobs_json_hook_request){NULL, 2, NULL, 0, NULL, 0, NULL, 0};
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_hook_input(&json, NULL), JOBS_EINVAL);
+
+    assert_int_equal(jobs_json_encode_hook_result(&json, 7, true, "{\"a\": [1]}\n", 11, NULL), 0);
+    assert_string_equal(json, "{\"status\":0,\"result\":{\"a\": [1]},\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 7, true, "hi\n", 3, NULL), 0);
+    assert_string_equal(json, "{\"status\":0,\"result\":\"hi\\n\",\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 7, true, NULL, 0, NULL), 0);
+    assert_string_equal(json, "{\"status\":0,\"result\":\"\",\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 0, false, "ignored", 7, "exit \"3\""), 0);
+    assert_string_equal(json, "{\"status\":1,\"err\":\"exit \\\"3\\\"\"}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 1, true, NULL, 3, NULL), JOBS_EINVAL);
+    assert_null(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_bad_run_keys_are_refused),
         cmocka_unit_test(test_a_run_is_encoded_with_nulls_and_escaped_output),
         cmocka_unit_test(test_a_job_is_encoded_with_its_run_settings),
+        cmocka_unit_test(test_a_hook_request_and_answer_are_encoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
