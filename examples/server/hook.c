@@ -246,7 +246,7 @@ static bool parse_pairs(jobs_json_pair **out, size_t *n, const char *s, size_t l
 
     *out = NULL;
     *n = 0;
-    while ((got = srv_form_next(&pos, s, len, buf, &name, &nl, &value, &vl)) == 1) {
+    while ((got = srv_form_next(&pos, s, len, &buf, &name, &nl, &value, &vl)) == 1) {
         if (*n == cap) {
             jobs_json_pair *grown = realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof *grown);
             if (!grown) {
@@ -256,7 +256,6 @@ static bool parse_pairs(jobs_json_pair **out, size_t *n, const char *s, size_t l
             *out = grown;
         }
         (*out)[(*n)++] = (jobs_json_pair){name, nl, value, vl};
-        buf = (char *)value + vl + 1;
     }
     return got == 0;
 }
@@ -336,13 +335,13 @@ out:
 static bool token_matches(const srv_request *req, const char *token)
 {
     size_t qlen = req->query ? strlen(req->query) : 0, pos = 0, nl, vl;
-    char *buf = malloc(qlen + 1);
+    char *buf = malloc(qlen + 1), *at = buf;
     const char *name, *value;
     bool ok = false;
 
     if (!buf || !token)
         goto out;
-    while (srv_form_next(&pos, req->query ? req->query : "", qlen, buf, &name, &nl, &value,
+    while (srv_form_next(&pos, req->query ? req->query : "", qlen, &at, &name, &nl, &value,
                          &vl) == 1)
         if (nl == 5 && memcmp(name, "token", 5) == 0) {
             ok = vl == JOBS_WEBHOOK_TOKEN_LEN &&

@@ -130,7 +130,7 @@ static long form_decode(char *out, const char *s, size_t len)
     return (long)o;
 }
 
-int srv_form_next(size_t *pos, const char *s, size_t len, char *buf, const char **name,
+int srv_form_next(size_t *pos, const char *s, size_t len, char **buf, const char **name,
                   size_t *name_len, const char **value, size_t *value_len)
 {
     while (*pos < len && s[*pos] == '&')
@@ -145,14 +145,23 @@ int srv_form_next(size_t *pos, const char *s, size_t len, char *buf, const char 
         long a, b;
 
         *pos += n;
-        if ((a = form_decode(buf, p, klen)) < 0)
+        /* A part decodes into no more bytes than it has, plus its NUL: name '\0' value '\0'
+         * fits in "name=value" and the '&' after it (or the last byte of room). */
+        if ((a = form_decode(*buf, p, klen)) < 0)
             return -1;
-        if ((b = form_decode(buf + a + 1, eq ? eq + 1 : p + n, eq ? n - klen - 1 : 0)) < 0)
-            return -1;
-        *name = buf;
+        *name = *buf;
         *name_len = (size_t)a;
-        *value = buf + a + 1;
+        *buf += a + 1;
+        if (!eq) {
+            *value = "";
+            *value_len = 0;
+            return 1;
+        }
+        if ((b = form_decode(*buf, eq + 1, n - klen - 1)) < 0)
+            return -1;
+        *value = *buf;
         *value_len = (size_t)b;
+        *buf += b + 1;
         return 1;
     }
 }

@@ -94,12 +94,13 @@ bool srv_parse_page(uint64_t *page, const char *query);
 
 /**
  * The next parameter of a query string or an application/x-www-form-urlencoded body
- * `s[0..len)`, from *pos (start at 0): name and value percent-decoded, '+' as a space, into
- * `buf` (room for len + 1 bytes: each is at most as long as its encoding) as
- * name '\0' value '\0'. Empty parts between '&'s are skipped; a part without '=' has an empty
- * value. Returns 1 with the pair set, 0 at the end, -1 for a malformed escape.
+ * `s[0..len)`, from *pos (start at 0): name and value percent-decoded, '+' as a space, written
+ * at *buf as name '\0' value '\0', *buf moved past them. A buffer of len + 1 bytes holds every
+ * parameter of `s` (each decodes into at most its own length plus one). Empty parts between
+ * '&'s are skipped; a part without '=' has the value "" (static). Returns 1 with the pair set,
+ * 0 at the end, -1 for a malformed escape.
  */
-int srv_form_next(size_t *pos, const char *s, size_t len, char *buf, const char **name,
+int srv_form_next(size_t *pos, const char *s, size_t len, char **buf, const char **name,
                   size_t *name_len, const char **value, size_t *value_len);
 
 /**
