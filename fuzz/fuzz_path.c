@@ -215,7 +215,27 @@ static srv_route ref_route_plain(const char *path)
         return r;
     }
     seg = slash + 1; /* the second segment and what follows */
-    if (strncmp(seg, "byid/", 5) == 0) {
+    slash = strchr(seg, '/');
+    if (k == SRV_KIND_STACKS && strncmp(seg, "hook/token_refresh/", 19) == 0) {
+        if (strchr(seg + 19, '/'))
+            return r;
+        r.t = SRV_ROUTE_HOOK_TOKEN;
+        r.arg = seg + 19;
+    } else if (k == SRV_KIND_STACKS && strncmp(seg, "hook/", 5) == 0) {
+        if (strchr(seg + 5, '/'))
+            return r;
+        r.t = SRV_ROUTE_HOOK;
+        r.arg = seg + 5;
+    } else if (strncmp(seg, "byid/", 5) != 0 &&
+               !(k != SRV_KIND_SCHEDULES && strncmp(seg, "byname/", 7) == 0) &&
+               k != SRV_KIND_SCHEDULES && slash &&
+               (strcmp(slash, "/runs") == 0 || (k == SRV_KIND_JOBS && strcmp(slash, "/run") == 0))) {
+        /* /<jobs|blockstacks>/<x>/runs, /jobs/<x>/run: the argument is the middle segment */
+        r.t = strcmp(slash, "/runs") == 0 ? SRV_ROUTE_RUNS : SRV_ROUTE_RUN_NOW;
+        r.arg = seg;
+        r.arg_len = (size_t)(slash - seg);
+        return r;
+    } else if (strncmp(seg, "byid/", 5) == 0) {
         if (strchr(seg + 5, '/'))
             return r;
         r.t = SRV_ROUTE_BYID;
@@ -303,8 +323,11 @@ static void check_route(const char *path)
     FUZZ_CHECK(r.k == ref.k || r.t == SRV_ROUTE_AUTHENTICATE || r.t == SRV_ROUTE_LOGOUT ||
                r.t == SRV_ROUTE_HEALTH || r.t == SRV_ROUTE_METRICS);
     FUZZ_CHECK(r.arg == ref.arg && r.arg_len == ref.arg_len);
+    /* The argument ends the path, but for the runs routes, where "/runs" or "/run" follows. */
     if (r.arg)
-        FUZZ_CHECK(r.arg > path && r.arg + r.arg_len == path + strlen(path));
+        FUZZ_CHECK(r.arg > path && (r.arg + r.arg_len == path + strlen(path) ||
+                                    ((r.t == SRV_ROUTE_RUNS || r.t == SRV_ROUTE_RUN_NOW) &&
+                                     r.arg[r.arg_len] == '/')));
 }
 
 /* The route's template, with its {id} or {name} replaced by the argument, is the path. */
@@ -334,7 +357,7 @@ static void check_template(const char *path)
     }
     n = (size_t)(brace - t);
     FUZZ_CHECK(r.arg != NULL && strncmp(path, t, n) == 0 && path + n == r.arg);
-    FUZZ_CHECK(strcmp(strchr(brace, '}') + 1, "") == 0);
+    FUZZ_CHECK(strcmp(strchr(brace, '}') + 1, r.arg + r.arg_len) == 0);
 }
 
 static void check_id(const char *s, size_t len)

@@ -419,32 +419,104 @@ int jobs_json_encode_run_id(char **out, uint64_t run)
     return encode_number(out, "jobs_json_encode_run_id", "{\"run\":", run);
 }
 
-int jobs_json_encode_job_policy(char **out, const jobs_job_policy *p)
+/* The members of a job policy, `"delivery":...,"misfire":{...}` (no braces around them); its
+ * misfire is checked by the caller. */
+static void put_policy_members(jbuf *b, const jobs_job_policy *p)
 {
     static const char *const misfire[] = {"coalesce", "skip", "catch-up"};
+
+    jb_lit(b, "\"delivery\":");
+    jb_str(b, p->delivery == JOBS_DELIVERY_AT_LEAST_ONCE ? "at-least-once" : "at-most-once");
+    jb_lit(b, ",\"lease\":");
+    jb_u64(b, p->lease);
+    jb_lit(b, ",\"max_attempts\":");
+    jb_u64(b, p->max_attempts);
+    jb_lit(b, ",\"misfire\":{\"policy\":");
+    jb_str(b, misfire[p->misfire]);
+    if (p->misfire == JOBS_MISFIRE_SKIP) {
+        jb_lit(b, ",\"grace\":");
+        jb_u64(b, p->misfire_value);
+    } else if (p->misfire == JOBS_MISFIRE_CATCH_UP) {
+        jb_lit(b, ",\"max\":");
+        jb_u64(b, p->misfire_value);
+    }
+    jb_put(b, "}", 1);
+}
+
+static int check_policy(const jobs_job_policy *p, const char *fn)
+{
+    if ((unsigned)p->misfire > JOBS_MISFIRE_CATCH_UP)
+        return jobs__error(JOBS_EINVAL, "%s: misfire %d", fn, (int)p->misfire);
+    return 0;
+}
+
+int jobs_json_encode_job_policy(char **out, const jobs_job_policy *p)
+{
     jbuf b = {0};
     int rc;
 
-    if ((rc = encode_start(out, p, "jobs_json_encode_job_policy")))
+    if ((rc = encode_start(out, p, "jobs_json_encode_job_policy")) ||
+        (rc = check_policy(p, "jobs_json_encode_job_policy")))
         return rc;
-    if ((unsigned)p->misfire > JOBS_MISFIRE_CATCH_UP)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_job_policy: misfire %d", (int)p->misfire);
-    jb_lit(&b, "{\"delivery\":");
-    jb_str(&b, p->delivery == JOBS_DELIVERY_AT_LEAST_ONCE ? "at-least-once" : "at-most-once");
-    jb_lit(&b, ",\"lease\":");
-    jb_u64(&b, p->lease);
-    jb_lit(&b, ",\"max_attempts\":");
-    jb_u64(&b, p->max_attempts);
-    jb_lit(&b, ",\"misfire\":{\"policy\":");
-    jb_str(&b, misfire[p->misfire]);
-    if (p->misfire == JOBS_MISFIRE_SKIP) {
-        jb_lit(&b, ",\"grace\":");
-        jb_u64(&b, p->misfire_value);
-    } else if (p->misfire == JOBS_MISFIRE_CATCH_UP) {
-        jb_lit(&b, ",\"max\":");
-        jb_u64(&b, p->misfire_value);
+    jb_put(&b, "{", 1);
+    put_policy_members(&b, p);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+/* A job as put_job() writes it, with its policy's members before the closing brace. */
+static void put_job_with_policy(jbuf *b, const jobs_job *j, const jobs_job_policy *p,
+                                unsigned int flags)
+{
+    put_job(b, j, flags);
+    if (!p)
+        return;
+    if (b->oom)
+        return;
+    b->p[b->len - 1] = ','; /* over the closing brace */
+    put_policy_members(b, p);
+    jb_put(b, "}", 1);
+}
+
+int jobs_json_encode_job_with_policy(char **out, const jobs_job *job,
+                                     const jobs_job_policy *policy, unsigned int flags)
+{
+    static const char fn[] = "jobs_json_encode_job_with_policy";
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, job, fn)) || (policy && (rc = check_policy(policy, fn))))
+        return rc;
+    if (flags & ~(unsigned int)JOBS_JSON_OWNER)
+        return jobs__error(JOBS_EINVAL, "%s: unknown flags 0x%x", fn, flags);
+    put_job_with_policy(&b, job, policy, flags);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_job_page_with_policies(char **out, const jobs_job_page *page,
+                                            const jobs_job_policy *policies)
+{
+    static const char fn[] = "jobs_json_encode_job_page_with_policies";
+    jbuf b = {0};
+    int rc = encode_start(out, page, fn);
+
+    if (rc)
+        return rc;
+    if (!policies)
+        return jobs_json_encode_job_page(out, page);
+    if (page->n && !page->jobs)
+        return jobs__error(JOBS_EINVAL, "%s: n is %zu but jobs is NULL", fn, page->n);
+    for (size_t i = 0; i < page->n; i++)
+        if ((rc = check_policy(&policies[i], fn)))
+            return rc;
+    jb_reserve(&b, 64 + page->n * 260);
+    put_page_head(&b, page->count, page->page_size, page->page, "jobs");
+    for (size_t i = 0; i < page->n; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        put_job_with_policy(&b, &page->jobs[i], &policies[i], 0);
     }
-    jb_lit(&b, "}}");
+    jb_lit(&b, "]}");
     return jb_finish(&b, out);
 }
 
@@ -1815,4 +1887,129 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
     wipe_strings(root);
     cJSON_Delete(root);
     return rc;
+}
+
+/* ---- webhooks ---------------------------------------------------------------------------- */
+
+/* `"name":value` members of an object from pairs: a name given once has its value as a string,
+ * a name given more than once an array of its values in order. Names keep their first order. */
+static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
+{
+    bool first = true;
+
+    jb_put(b, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 0;
+        bool seen = false;
+
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = p[k].name_len == p[i].name_len && memcmp(p[k].name, p[i].name,
+                                                             p[i].name_len) == 0;
+        if (seen)
+            continue;
+        for (size_t k = i; k < n; k++)
+            count += p[k].name_len == p[i].name_len &&
+                     memcmp(p[k].name, p[i].name, p[i].name_len) == 0;
+        if (!first)
+            jb_put(b, ",", 1);
+        first = false;
+        jb_strn(b, p[i].name, p[i].name_len);
+        jb_put(b, ":", 1);
+        if (count == 1) {
+            jb_strn(b, p[i].value, p[i].value_len);
+            continue;
+        }
+        jb_put(b, "[", 1);
+        for (size_t k = i, m = 0; k < n; k++)
+            if (p[k].name_len == p[i].name_len &&
+                memcmp(p[k].name, p[i].name, p[i].name_len) == 0) {
+                if (m++)
+                    jb_put(b, ",", 1);
+                jb_strn(b, p[k].value, p[k].value_len);
+            }
+        jb_put(b, "]", 1);
+    }
+    jb_put(b, "}", 1);
+}
+
+static bool pairs_ok(const jobs_json_pair *p, size_t n)
+{
+    if (n && !p)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((p[i].name_len && !p[i].name) || (p[i].value_len && !p[i].value))
+            return false;
+    return true;
+}
+
+int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
+{
+    static const char fn[] = "jobs_json_encode_hook_input";
+    size_t at, end;
+    jbuf b = {0};
+    int rc;
+
+    if ((rc = encode_start(out, req, fn)))
+        return rc;
+    if (!pairs_ok(req->get, req->nget) || !pairs_ok(req->post, req->npost) ||
+        !pairs_ok(req->headers, req->nheaders) || (req->json_len && !req->json))
+        return jobs__error(JOBS_EINVAL, "%s: a count without its array or string", fn);
+    if (req->json && (rc = scan(req->json, req->json_len)))
+        return rc;
+    jb_lit(&b, "{\"GET\":");
+    put_pairs(&b, req->get, req->nget);
+    jb_lit(&b, ",\"POST\":");
+    put_pairs(&b, req->post, req->npost);
+    jb_lit(&b, ",\"JSON\":");
+    if (req->json) {
+        /* The body as sent, without the whitespace around it. */
+        for (at = 0; is_ws((unsigned char)req->json[at]); at++)
+            ;
+        for (end = req->json_len; end > at && is_ws((unsigned char)req->json[end - 1]); end--)
+            ;
+        jb_put(&b, req->json + at, end - at);
+    } else {
+        jb_lit(&b, "{}");
+    }
+    jb_lit(&b, ",\"HEADERS\":");
+    put_pairs(&b, req->headers, req->nheaders);
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
+}
+
+int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const char *output,
+                                 size_t len, const char *err)
+{
+    static const char fn[] = "jobs_json_encode_hook_result";
+    jbuf b = {0};
+
+    if (!out)
+        return jobs__error(JOBS_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
+    if (len && !output)
+        return jobs__error(JOBS_EINVAL, "%s: len is %zu but output is NULL", fn, len);
+    if (succeeded) {
+        size_t at = 0, end = len;
+
+        jb_lit(&b, "{\"status\":0,\"result\":");
+        while (at < end && is_ws((unsigned char)output[at]))
+            at++;
+        while (end > at && is_ws((unsigned char)output[end - 1]))
+            end--;
+        /* JSON output is the result itself; anything else (empty included) is a string. The
+         * scanner's refusal is no error of this call. */
+        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len) == 0)
+            jb_put(&b, output + at, end - at);
+        else
+            jb_strn(&b, output ? output : "", len);
+    } else {
+        jb_lit(&b, "{\"status\":1,\"err\":");
+        jb_str(&b, err ? err : "the run failed");
+    }
+    if (run) {
+        jb_lit(&b, ",\"run\":");
+        jb_u64(&b, run);
+    }
+    jb_put(&b, "}", 1);
+    return jb_finish(&b, out);
 }

@@ -401,6 +401,102 @@ int jobs_stack_update(jobs_stack_detail **out, jobs_store *store, uint64_t owner
     return 0;
 }
 
+/* ---- webhooks --------------------------------------------------------------------------- */
+
+typedef struct hook_ctx {
+    uint64_t owner, id;
+    char token[JOBS_WEBHOOK_TOKEN_LEN];
+    jobs_stack_detail *out;
+} hook_ctx;
+
+static int webhook_txn(jobs_store *s, jobs__txn *txn, void *arg)
+{
+    hook_ctx *c = arg;
+    jobs__stack_rec rec;
+    int rc = s->be->stack_load(txn, c->id, &rec);
+
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ENOTFOUND, "stack %llu not found", (unsigned long long)c->id);
+    return rc ? rc : detail_load(&c->out, s, txn, c->id, &rec);
+}
+
+int jobs_stack_get_webhook(jobs_stack_detail **out, jobs_store *store, uint64_t id)
+{
+    hook_ctx c;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    if (out)
+        *out = NULL;
+    if (!out || !store)
+        return jobs__error(JOBS_EINVAL, "jobs_stack_get_webhook needs an output and a store");
+    if ((rc = jobs__check_id(id, "stack")))
+        return rc;
+    c.id = id;
+    if ((rc = jobs__read(store, webhook_txn, &c)) == 0)
+        *out = c.out;
+    return rc;
+}
+
+static int token_txn(jobs_store *s, jobs__txn *txn, void *arg)
+{
+    hook_ctx *c = arg;
+    char name[JOBS_NAME_MAX], token[JOBS_WEBHOOK_TOKEN_LEN];
+    jobs__stack_rec old, rec;
+    int rc = s->be->stack_load(txn, c->id, &old);
+
+    jobs__free(c->out); /* a retried transaction starts again */
+    c->out = NULL;
+    if (rc == 0 && old.owner != c->owner)
+        rc = JOBS_ENOTFOUND; /* only the owner refreshes a token, public stack or not */
+    if (rc == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ENOTFOUND, "stack %llu not found", (unsigned long long)c->id);
+    if (rc)
+        return rc;
+    if (old.webhook != JOBS_WEBHOOK_TOKEN)
+        return jobs__error(JOBS_EWEBHOOK, "stack %llu's webhook is %s, not token: it has no "
+                           "token to refresh", (unsigned long long)c->id,
+                           old.webhook == JOBS_WEBHOOK_NONE ? "null" : old.webhook ==
+                           JOBS_WEBHOOK_PUBLIC ? "public" : "user");
+    /* Writes below may move the stored bytes `old` points into: keep copies. */
+    memcpy(name, old.name, old.name_len);
+    old.name = name;
+    if (old.token) {
+        memcpy(token, old.token, JOBS_WEBHOOK_TOKEN_LEN);
+        old.token = token;
+    }
+    rec = old;
+    rec.token = c->token;
+    if ((rc = s->be->stack_update(txn, c->id, &old, &rec)))
+        return rc;
+    return detail_load(&c->out, s, txn, c->id, &rec);
+}
+
+int jobs_stack_refresh_token(jobs_stack_detail **out, jobs_store *store, uint64_t owner,
+                             uint64_t id)
+{
+    hook_ctx c;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    if (out)
+        *out = NULL;
+    if (!store)
+        return jobs__error(JOBS_EINVAL, "jobs_stack_refresh_token needs a store");
+    if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "stack")) ||
+        (rc = new_token(c.token)))
+        return rc;
+    c.owner = owner;
+    c.id = id;
+    rc = jobs__write(store, token_txn, &c);
+    if (rc || !out) {
+        jobs__free(c.out);
+        return rc;
+    }
+    *out = c.out;
+    return 0;
+}
+
 /* ---- by name ---------------------------------------------------------------------------- */
 
 typedef struct name_ctx {

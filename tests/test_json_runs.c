@@ -117,12 +117,136 @@ static void test_a_run_is_encoded_with_nulls_and_escaped_output(void **state)
     assert_int_equal(jobs_json_encode_run(&json, NULL), JOBS_EINVAL);
 }
 
+/* Job answers show the run settings that POST/PUT /jobs take, after the fields they always had,
+ * which stay exactly as jobs_json_encode_job() writes them. */
+static void test_a_job_is_encoded_with_its_run_settings(void **state)
+{
+    jobs_job jobs[2] = {{.id = 7, .owner = 3, .name = "nightly", .stack = 2, .schedule = 4,
+                         .next_run = 1700000060, .do_run = true},
+                        {.id = 8, .owner = 3, .name = NULL, .stack = 2, .schedule = 1}};
+    jobs_job_policy ps[2] = {JOBS_JOB_POLICY_INIT, JOBS_JOB_POLICY_INIT};
+    jobs_job_page page = {.count = 2, .page_size = 10, .page = 1, .n = 2, .jobs = jobs};
+    char *json = NULL, *plain = NULL;
+
+    (void)state;
+    ps[0].delivery = JOBS_DELIVERY_AT_LEAST_ONCE;
+    ps[0].lease = 60;
+    ps[0].max_attempts = 5;
+    ps[0].misfire = JOBS_MISFIRE_CATCH_UP;
+    ps[0].misfire_value = 4;
+    ps[1].lease = JOBS_LEASE_DEFAULT;
+    ps[1].max_attempts = JOBS_MAX_ATTEMPTS_DEFAULT;
+
+    assert_int_equal(jobs_json_encode_job_with_policy(&json, &jobs[0], &ps[0], 0), 0);
+    assert_string_equal(json, "{\"id\":7,\"name\":\"nightly\",\"stack\":2,\"schedule\":4,"
+                              "\"next_run\":1700000060,\"do_run\":true,\"do_del\":false,"
+                              "\"delivery\":\"at-least-once\",\"lease\":60,\"max_attempts\":5,"
+                              "\"misfire\":{\"policy\":\"catch-up\",\"max\":4}}");
+    /* The old members are a prefix, byte for byte. */
+    assert_int_equal(jobs_json_encode_job(&plain, &jobs[0], 0), 0);
+    assert_memory_equal(json, plain, strlen(plain) - 1);
+    jobs_json_free(json);
+    jobs_json_free(plain);
+
+    assert_int_equal(jobs_json_encode_job_with_policy(&json, &jobs[1], &ps[1], JOBS_JSON_OWNER), 0);
+    assert_string_equal(json, "{\"id\":8,\"owner\":3,\"name\":null,\"stack\":2,\"schedule\":1,"
+                              "\"next_run\":null,\"do_run\":false,\"do_del\":false,"
+                              "\"delivery\":\"at-most-once\",\"lease\":300,\"max_attempts\":3,"
+                              "\"misfire\":{\"policy\":\"coalesce\"}}");
+    jobs_json_free(json);
+
+    /* Without settings: exactly the plain encoders. */
+    assert_int_equal(jobs_json_encode_job_with_policy(&json, &jobs[0], NULL, 0), 0);
+    assert_int_equal(jobs_json_encode_job(&plain, &jobs[0], 0), 0);
+    assert_string_equal(json, plain);
+    jobs_json_free(json);
+    jobs_json_free(plain);
+    assert_int_equal(jobs_json_encode_job_page_with_policies(&json, &page, NULL), 0);
+    assert_int_equal(jobs_json_encode_job_page(&plain, &page), 0);
+    assert_string_equal(json, plain);
+    jobs_json_free(json);
+    jobs_json_free(plain);
+
+    assert_int_equal(jobs_json_encode_job_page_with_policies(&json, &page, ps), 0);
+    assert_string_equal(json, "{\"count\":2,\"pagesize\":10,\"page\":1,\"jobs\":["
+                              "{\"id\":7,\"name\":\"nightly\",\"stack\":2,\"schedule\":4,"
+                              "\"next_run\":1700000060,\"do_run\":true,\"do_del\":false,"
+                              "\"delivery\":\"at-least-once\",\"lease\":60,\"max_attempts\":5,"
+                              "\"misfire\":{\"policy\":\"catch-up\",\"max\":4}},"
+                              "{\"id\":8,\"name\":null,\"stack\":2,\"schedule\":1,"
+                              "\"next_run\":null,\"do_run\":false,\"do_del\":false,"
+                              "\"delivery\":\"at-most-once\",\"lease\":300,\"max_attempts\":3,"
+                              "\"misfire\":{\"policy\":\"coalesce\"}}]}");
+    jobs_json_free(json);
+
+    /* Bad input is refused and leaves *out NULL. */
+    ps[1].misfire = (jobs_misfire)9;
+    json = (char *)"x";
+    assert_int_equal(jobs_json_encode_job_page_with_policies(&json, &page, ps), JOBS_EINVAL);
+    assert_null(json);
+    assert_int_equal(jobs_json_encode_job_with_policy(&json, &jobs[1], &ps[1], 0), JOBS_EINVAL);
+    assert_null(json);
+    assert_int_equal(jobs_json_encode_job_with_policy(&json, &jobs[0], &ps[0], 1u << 5),
+                     JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_job_with_policy(&json, NULL, &ps[0], 0), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_job_with_policy(NULL, &jobs[0], &ps[0], 0), JOBS_EINVAL);
+}
+
+/* A webhook's input: repeated names as arrays in order, decoded bytes escaped, the JSON body as
+ * sent (or {}), refused when it is not JSON; and the answer, with JSON output as itself. */
+static void test_a_hook_request_and_answer_are_encoded(void **state)
+{
+    static const jobs_json_pair get[] = {{"a", 1, "1", 1}, {"b", 1, "x", 1}, {"b", 1, "y z", 3},
+                                         {"n", 1, "a\0b", 3}, {"b", 1, "", 0}};
+    static const jobs_json_pair post[] = {{"x", 1, "\"q\"", 3}};
+    static const jobs_json_pair headers[] = {{"Host", 4, "h", 1}};
+    jobs_json_hook_request req = {get, 5, NULL, 0, " [1, {\"k\":2}]\n", 14, headers, 1};
+    char *json = NULL;
+
+    (void)state;
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    assert_string_equal(json, "{\"GET\":{\"a\":\"1\",\"b\":[\"x\",\"y z\",\"\"],\"n\":\"a\\u0000b\"},"
+                              "\"POST\":{},\"JSON\":[1, {\"k\":2}],\"HEADERS\":{\"Host\":\"h\"}}");
+    jobs_json_free(json);
+    req = (jobs_json_hook_request){NULL, 0, post, 1, NULL, 0, NULL, 0};
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    assert_string_equal(json, "{\"GET\":{},\"POST\":{\"x\":\"\\\"q\\\"\"},\"JSON\":{},\"HEADERS\":{}}");
+    jobs_json_free(json);
+    req.json = "{\"k\":";
+    req.json_len = 5;
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_ESYNTAX);
+    assert_null(json);
+    req.json = "\"a\\u0000\"";
+    req.json_len = strlen(req.json);
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EBODY);
+    req = (jobs_json_hook_request){NULL, 2, NULL, 0, NULL, 0, NULL, 0};
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EINVAL);
+    assert_int_equal(jobs_json_encode_hook_input(&json, NULL), JOBS_EINVAL);
+
+    assert_int_equal(jobs_json_encode_hook_result(&json, 7, true, "{\"a\": [1]}\n", 11, NULL), 0);
+    assert_string_equal(json, "{\"status\":0,\"result\":{\"a\": [1]},\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 7, true, "hi\n", 3, NULL), 0);
+    assert_string_equal(json, "{\"status\":0,\"result\":\"hi\\n\",\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 7, true, NULL, 0, NULL), 0);
+    assert_string_equal(json, "{\"status\":0,\"result\":\"\",\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 0, false, "ignored", 7, "exit \"3\""), 0);
+    assert_string_equal(json, "{\"status\":1,\"err\":\"exit \\\"3\\\"\"}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_hook_result(&json, 1, true, NULL, 3, NULL), JOBS_EINVAL);
+    assert_null(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_keys_are_decoded_into_the_spec),
         cmocka_unit_test(test_bad_run_keys_are_refused),
         cmocka_unit_test(test_a_run_is_encoded_with_nulls_and_escaped_output),
+        cmocka_unit_test(test_a_job_is_encoded_with_its_run_settings),
+        cmocka_unit_test(test_a_hook_request_and_answer_are_encoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

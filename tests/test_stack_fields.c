@@ -469,6 +469,59 @@ static void test_a_store_of_the_previous_release_opens_and_gains_the_indexes(voi
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* A webhook route finds any stack by id, private ones of others too; only the owner refreshes
+ * a token, only of a token webhook, and the old token is gone after it. */
+static void test_webhook_lookup_and_token_refresh(void **state)
+{
+    fixture *fx = *state;
+    jobs_stack_spec spec = JOBS_STACK_SPEC_INIT;
+    jobs_stack_detail *d = NULL, *e = NULL;
+    uint64_t tok = 0, plain = make(fx, OWNER, "plain", false);
+    char old[JOBS_WEBHOOK_TOKEN_LEN + 1];
+
+    spec.fields = JOBS_STACK_NAME | JOBS_STACK_WEBHOOK | JOBS_STACK_WEBHOOK_METHOD;
+    spec.name = "hooked";
+    spec.webhook = JOBS_WEBHOOK_TOKEN;
+    spec.webhook_method = JOBS_WEBHOOK_POST;
+    assert_int_equal(jobs_stack_create_with_job(&tok, NULL, fx->store, OWNER, &spec, NULL), 0);
+
+    /* Private, yet found by id for the route to check; other owners' reads still fail. */
+    assert_int_equal(jobs_stack_get_webhook(&d, fx->store, tok), 0);
+    assert_int_equal(d->owner, OWNER);
+    assert_int_equal(d->webhook, JOBS_WEBHOOK_TOKEN);
+    assert_int_equal(d->webhook_method, JOBS_WEBHOOK_POST);
+    assert_non_null(d->webhook_token);
+    snprintf(old, sizeof old, "%s", d->webhook_token);
+    jobs_stack_detail_free(d);
+    d = NULL;
+    assert_int_equal(jobs_stack_get_detail(&d, fx->store, OTHER, tok), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_stack_get_webhook(&d, fx->store, 999999), JOBS_ENOTFOUND);
+    assert_null(d);
+    assert_int_equal(jobs_stack_get_webhook(&d, fx->store, 0), JOBS_ERANGE);
+    assert_int_equal(jobs_stack_get_webhook(NULL, fx->store, tok), JOBS_EINVAL);
+
+    /* Others and non-token webhooks change nothing. */
+    assert_int_equal(jobs_stack_refresh_token(&d, fx->store, OTHER, tok), JOBS_ENOTFOUND);
+    assert_null(d);
+    assert_int_equal(jobs_stack_refresh_token(&d, fx->store, OWNER, plain), JOBS_EWEBHOOK);
+    assert_int_equal(jobs_fault_code(JOBS_EWEBHOOK), 131);
+    assert_int_equal(jobs_stack_refresh_token(NULL, fx->store, OWNER, 999999), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_stack_get_webhook(&d, fx->store, tok), 0);
+    assert_string_equal(d->webhook_token, old);
+    jobs_stack_detail_free(d);
+
+    assert_int_equal(jobs_stack_refresh_token(&d, fx->store, OWNER, tok), 0);
+    assert_int_equal(strlen(d->webhook_token), JOBS_WEBHOOK_TOKEN_LEN);
+    assert_string_not_equal(d->webhook_token, old);
+    assert_string_equal(d->name, "hooked");
+    assert_int_equal(d->webhook_method, JOBS_WEBHOOK_POST);
+    assert_int_equal(jobs_stack_get_detail(&e, fx->store, OWNER, tok), 0);
+    assert_string_equal(e->webhook_token, d->webhook_token);
+    jobs_stack_detail_free(d);
+    jobs_stack_detail_free(e);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -484,6 +537,7 @@ int main(void)
         T(test_first_job_is_created_with_its_stack_or_neither),
         T(test_a_public_stack_made_private_stays_with_other_owners_jobs),
         T(test_a_store_of_the_previous_release_opens_and_gains_the_indexes),
+        T(test_webhook_lookup_and_token_refresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

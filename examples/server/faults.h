@@ -50,7 +50,11 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(RUNSTATE, SRV_LIB_FAULT_ERUNSTATE, 409) /* the run is not delivered or running */ \
     X(UNAVAILABLE, SRV_LIB_FAULT_EUNAVAILABLE, 503) /* the database is unreachable */       \
     X(NOTSUP, SRV_LIB_FAULT_ENOTSUP, 501)    /* not supported by the store's backend */         \
-    X(CONFLICT, SRV_LIB_FAULT_ECONFLICT, 503) /* writes kept conflicting: retry */ \
+    X(CONFLICT, SRV_LIB_FAULT_ECONFLICT, 503) /* writes kept conflicting: retry */              \
+    X(WEBHOOK, SRV_LIB_FAULT_EWEBHOOK, 409)  /* token_refresh: not a token webhook */           \
+    X(NOHOOK, 132, 404)                      /* no such stack, or its webhook is null */       \
+    X(HOOK_DENIED, 133, 403)                 /* wrong or missing token, or not the owner */    \
+    X(HOOK_BUSY, 134, 429)                   /* too many hook requests at once */               \
     X(BATCH, SRV_LIB_FAULT_EBATCH, 409)      /* another operation of a batch failed */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */

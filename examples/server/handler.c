@@ -2,6 +2,7 @@
  * the login body included, goes through the library's jobs_json_* functions. */
 #include "credentials.h"
 #include "handler.h"
+#include "hook.h"
 #include "route.h"
 
 #include <inttypes.h>
@@ -471,6 +472,42 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
     return true;
 }
 
+/* ---- jobs with their run settings (docs/runs.md) ------------------------------------------ */
+
+/* One job's JSON with its delivery and misfire settings. */
+static int job_json(char **json, srv_app *app, uint64_t owner, const jobs_job *j,
+                    unsigned flags)
+{
+    jobs_job_policy p = JOBS_JOB_POLICY_INIT;
+    int rc = jobs_job_policy_get(&p, app->store, owner, j->id);
+
+    return rc ? rc : jobs_json_encode_job_with_policy(json, j, &p, flags);
+}
+
+/* A page of jobs, each with its settings. A job deleted since the page was read shows the
+ * defaults (it is gone anyway). */
+static int job_page_json(char **json, srv_app *app, uint64_t owner, const jobs_job_page *pg)
+{
+    jobs_job_policy *ps = pg->n ? calloc(pg->n, sizeof *ps) : NULL;
+    int rc = 0;
+
+    if (pg->n && !ps)
+        return JOBS_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < pg->n; i++) {
+        ps[i] = (jobs_job_policy)JOBS_JOB_POLICY_INIT;
+        rc = jobs_job_policy_get(&ps[i], app->store, owner, pg->jobs[i].id);
+        if (rc == JOBS_ENOTFOUND) {
+            ps[i].lease = JOBS_LEASE_DEFAULT;
+            ps[i].max_attempts = JOBS_MAX_ATTEMPTS_DEFAULT;
+            rc = 0;
+        }
+    }
+    if (rc == 0)
+        rc = jobs_json_encode_job_page_with_policies(json, pg, pg->n ? ps : NULL);
+    free(ps);
+    return rc;
+}
+
 /* ---- stacks as the original service shows them ------------------------------------------- */
 
 /* The owner's jobs, all of them, as pages kept until stack_jobs_free(): the `jobs` member of a
@@ -631,7 +668,7 @@ static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, ui
     if (k == SRV_KIND_JOBS) {
         jobs_job_page *p = NULL;
         if ((rc = jobs_list(&p, app->store, owner, page, size)) == 0)
-            rc = jobs_json_encode_job_page(&json, p);
+            rc = job_page_json(&json, app, owner, p);
         jobs_job_page_free(p);
     } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule_page *p = NULL;
@@ -652,7 +689,7 @@ static void get_by_id(srv_response *res, srv_app *app, srv_kind k, uint64_t owne
     if (k == SRV_KIND_JOBS) {
         jobs_job *j = NULL;
         if ((rc = jobs_get(&j, app->store, owner, id)) == 0 &&
-            (rc = jobs_json_encode_job(&json, j, 0)) == 0)
+            (rc = job_json(&json, app, owner, j, 0)) == 0)
             add_etag(res, j);
         jobs_job_free(j);
     } else if (k == SRV_KIND_SCHEDULES) {
@@ -694,7 +731,7 @@ static void get_by_name(srv_response *res, srv_app *app, srv_kind k, uint64_t ow
         return;
     }
     if ((rc = jobs_get_by_name(&j, app->store, owner, name)) == 0 &&
-        (rc = jobs_json_encode_job(&json, j, 0)) == 0)
+        (rc = job_json(&json, app, owner, j, 0)) == 0)
         add_etag(res, j);
     jobs_job_free(j);
     encoded(res, app, 200, rc, json);
@@ -888,7 +925,7 @@ static void update(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, 
             if (!job_condition(&if_match, res, app, owner, id, req))
                 return;
             if ((rc = jobs_update_if(&j, app->store, owner, id, &b.spec, if_match)) == 0 &&
-                (rc = jobs_json_encode_job(&json, j, JOBS_JSON_OWNER)) == 0)
+                (rc = job_json(&json, app, owner, j, JOBS_JSON_OWNER)) == 0)
                 add_etag(res, j);
         }
         jobs_job_free(j);
@@ -950,6 +987,36 @@ static void run_now(srv_response *res, srv_app *app, uint64_t owner, uint64_t jo
         rc = jobs_json_encode_run_id(&json, run);
     /* Accepted: the next tick delivers it. */
     encoded(res, app, res->kragle ? 200 : 202, rc, json);
+}
+
+/* GET /blockstacks/<id>/runs: the owner's runs of a stack, its jobs' and its webhook runs. */
+static void list_stack_runs(srv_response *res, srv_app *app, uint64_t owner, uint64_t stack,
+                            uint64_t page, uint32_t size)
+{
+    jobs_run_page *p = NULL;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_run_list_stack(&p, app->store, owner, stack, page, size)) == 0)
+        rc = jobs_json_encode_run_page(&json, p);
+    jobs_run_page_free(p);
+    encoded(res, app, 200, rc, json);
+}
+
+/* GET /blockstacks/hook/token_refresh/<id>: a new webhook token, {"token":"..."}. */
+static void hook_token_refresh(srv_response *res, srv_app *app, uint64_t owner, uint64_t stack)
+{
+    jobs_stack_detail *d = NULL;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_stack_refresh_token(&d, app->store, owner, stack)) == 0 &&
+        (json = malloc(JOBS_WEBHOOK_TOKEN_LEN + 16)) != NULL)
+        snprintf(json, JOBS_WEBHOOK_TOKEN_LEN + 16, "{\"token\":\"%s\"}", d->webhook_token);
+    else if (rc == 0)
+        rc = JOBS_ENOMEM;
+    jobs_stack_detail_free(d);
+    encoded(res, app, 200, rc, json);
 }
 
 /* ---- operations ---------------------------------------------------------------------------- */
@@ -1044,6 +1111,16 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
 
+    /* A webhook's body is its input, never an inline login: only a session counts. */
+    if (r.t == SRV_ROUTE_HOOK) {
+        if (!srv_parse_id(&id, r.arg, r.arg_len)) {
+            srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
+            return;
+        }
+        if (caller(&owner, res, app, req))
+            srv_hook_route(res, app, req, owner, id);
+        return;
+    }
     if (!inline_auth(&inner, &owner, res, app, req))
         return;
     req = &inner;
@@ -1058,8 +1135,14 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
     if ((r.t == SRV_ROUTE_BYID || r.t == SRV_ROUTE_ITEM || r.t == SRV_ROUTE_RUNS ||
-         r.t == SRV_ROUTE_RUN_NOW) && !srv_parse_id(&id, r.arg, r.arg_len)) {
+         r.t == SRV_ROUTE_RUN_NOW || r.t == SRV_ROUTE_HOOK_TOKEN) &&
+        !srv_parse_id(&id, r.arg, r.arg_len)) {
         srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
+        return;
+    }
+    /* A stack's runs and its webhook token are its owner's. */
+    if (!owner && (r.t == SRV_ROUTE_RUNS || r.t == SRV_ROUTE_HOOK_TOKEN)) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
 
@@ -1091,7 +1174,13 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
             srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be an integer in 1..100");
             return;
         }
-        list_runs(res, app, owner, id, page, size);
+        if (r.k == SRV_KIND_STACKS)
+            list_stack_runs(res, app, owner, id, page, size);
+        else
+            list_runs(res, app, owner, id, page, size);
+        return;
+    case SRV_ROUTE_HOOK_TOKEN:
+        hook_token_refresh(res, app, owner, id);
         return;
     case SRV_ROUTE_RUN_NOW:
         run_now(res, app, owner, id);

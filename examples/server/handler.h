@@ -17,6 +17,12 @@
 #include "throttle.h"
 #include "users.h"
 
+/** A request header as received. */
+typedef struct srv_header {
+    const char *name;
+    const char *value;
+} srv_header;
+
 /** A request. Every string is NUL-terminated; `path` and `query` are raw (not decoded). */
 typedef struct srv_request {
     const char *method;        /**< "GET", "POST", ... */
@@ -31,6 +37,9 @@ typedef struct srv_request {
     bool is_tls;               /**< the connection is HTTPS (cookies get `Secure`) */
     const char *remote;        /**< the client's address ("127.0.0.1"), or NULL (in-process):
                                     logins are throttled per address too */
+    const char *content_type;  /**< the Content-Type header, or NULL (webhooks read forms) */
+    const srv_header *headers; /**< every header line, in order (a webhook's input), or NULL */
+    size_t n_headers;          /**< their count */
 } srv_request;
 
 /** A response. Free with srv_response_free(). */
@@ -76,6 +85,9 @@ typedef struct srv_app {
     _Atomic int64_t *heartbeat;
     /** The oldest heartbeat /healthz still calls alive, in milliseconds. */
     int64_t heartbeat_max_age_ms;
+    /** The webhooks' table (hook.h), or NULL when the server runs no command (--run-command):
+     * then a webhook makes no run and answers status 1. */
+    struct srv_hooks *hooks;
 } srv_app;
 
 /** Handles one request. Thread-safe for concurrent calls on the same app. */

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "config.h"
 #include "handler.h"
+#include "hook.h"
 #include "runner.h"
 #include "scheduler_thread.h"
 #include "server.h"
@@ -162,6 +163,13 @@ int main(int argc, char **argv)
         srv_users_set_verify_slots(app.users, o.login_concurrency);
     }
     srv_metrics_set_tick_interval(app.metrics, o.tick_interval);
+    /* Webhooks need the runner. A waiting hook request holds a worker thread: at most a quarter
+     * of them wait at once, and one waits for its run's delivery (the tick is woken for it),
+     * its timeout and the kill that may follow. */
+    if (o.run_command &&
+        !(app.hooks = srv_hooks_new(o.threads / 4, SRV_HOOK_PER_STACK,
+                                    o.tick_interval + o.run_timeout + 5)))
+        goto out;
 
     /* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
     sigemptyset(&sigs);
@@ -186,11 +194,15 @@ int main(int argc, char **argv)
         goto out;
     }
     t.runner = runner;
+    if (runner)
+        srv_runner_set_hooks(runner, app.hooks);
     if (srv_ticker_start(&t) != 0) {
         fprintf(stderr, "jobs-server: cannot start the scheduler thread\n");
         srv_server_stop(ctx);
         goto out;
     }
+    if (app.hooks)
+        srv_hooks_set_wake(app.hooks, srv_ticker_wake, &t);
 
     while (sigwait(&sigs, &sig) != 0)
         ;
@@ -202,13 +214,17 @@ int main(int argc, char **argv)
      * committed just before it could lose its answer (issue 11). */
     if ((rc = srv_server_drain(10)) > 0)
         fprintf(stderr, "jobs-server: %d request(s) still in flight after 10 s\n", rc);
+    srv_hooks_stop(app.hooks); /* webhooks still waiting answer now, so that workers end */
     srv_server_stop(ctx);
     srv_ticker_stop(&t);
     srv_runner_free(runner); /* after the tick: nothing submits any more */
     runner = NULL;
+    srv_hooks_free(app.hooks); /* after the server and the runner: nobody waits or reports */
+    app.hooks = NULL;
     exit_code = 0;
 out:
     srv_runner_free(runner);
+    srv_hooks_free(app.hooks);
     srv_accesslog_close(); /* the last batch: every request answered has its line */
     srv_metrics_free(app.metrics);
     srv_sessions_free(app.sessions);

@@ -110,6 +110,62 @@ bool srv_parse_pagesize(uint32_t *size, const char *query)
     return ok;
 }
 
+/* s[0..len) decoded as a form field: percent-escapes, and '+' as a space. */
+static long form_decode(char *out, const char *s, size_t len)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            int hi = i + 2 < len ? hexval(s[i + 1]) : -1, lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return -1;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+int srv_form_next(size_t *pos, const char *s, size_t len, char **buf, const char **name,
+                  size_t *name_len, const char **value, size_t *value_len)
+{
+    while (*pos < len && s[*pos] == '&')
+        (*pos)++;
+    if (*pos >= len)
+        return 0;
+    {
+        const char *p = s + *pos, *amp = memchr(p, '&', len - *pos);
+        size_t n = amp ? (size_t)(amp - p) : len - *pos;
+        const char *eq = memchr(p, '=', n);
+        size_t klen = eq ? (size_t)(eq - p) : n;
+        long a, b;
+
+        *pos += n;
+        /* A part decodes into no more bytes than it has, plus its NUL: name '\0' value '\0'
+         * fits in "name=value" and the '&' after it (or the last byte of room). */
+        if ((a = form_decode(*buf, p, klen)) < 0)
+            return -1;
+        *name = *buf;
+        *name_len = (size_t)a;
+        *buf += a + 1;
+        if (!eq) {
+            *value = "";
+            *value_len = 0;
+            return 1;
+        }
+        if ((b = form_decode(*buf, eq + 1, n - klen - 1)) < 0)
+            return -1;
+        *value = *buf;
+        *value_len = (size_t)b;
+        *buf += b + 1;
+        return 1;
+    }
+}
+
 /* An etagc of RFC 9110 8.8.3: %x21 / %x23-7E / obs-text (%x80-FF). */
 static bool is_etagc(unsigned char c)
 {
@@ -237,9 +293,15 @@ static srv_route resolve(const char *path)
             r.t = SRV_ROUTE_BYID;
         } else if (k != SRV_KIND_SCHEDULES && match_prefix(&rest, after, "/byname/")) {
             r.t = SRV_ROUTE_BYNAME;
-        } else if (k == SRV_KIND_JOBS && after[0] == '/' && (rest = strchr(after + 1, '/')) &&
-                   (strcmp(rest, "/runs") == 0 || strcmp(rest, "/run") == 0)) {
-            /* /jobs/<id>/runs and /jobs/<id>/run: the id is the segment between. */
+        } else if (k == SRV_KIND_STACKS && match_prefix(&rest, after, "/hook/token_refresh/")) {
+            r.t = SRV_ROUTE_HOOK_TOKEN;
+        } else if (k == SRV_KIND_STACKS && match_prefix(&rest, after, "/hook/")) {
+            r.t = SRV_ROUTE_HOOK;
+        } else if (k != SRV_KIND_SCHEDULES && after[0] == '/' &&
+                   (rest = strchr(after + 1, '/')) &&
+                   (strcmp(rest, "/runs") == 0 || (k == SRV_KIND_JOBS && strcmp(rest, "/run") == 0))) {
+            /* /jobs/<id>/runs, /jobs/<id>/run and /blockstacks/<id>/runs: the id is the
+             * segment between. */
             r.t = rest[4] == 's' ? SRV_ROUTE_RUNS : SRV_ROUTE_RUN_NOW;
             r.arg = after + 1;
             r.arg_len = (size_t)(rest - after - 1);
@@ -292,6 +354,8 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_METRICS: return "GET, HEAD";
     case SRV_ROUTE_RUNS: return "GET";
     case SRV_ROUTE_RUN_NOW: return "POST";
+    case SRV_ROUTE_HOOK: return "GET, POST";
+    case SRV_ROUTE_HOOK_TOKEN: return "GET";
     default: return "";
     }
 }
@@ -316,6 +380,9 @@ static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
     "/blockstacks/{id}",
     "/jobs/{id}/runs",
     "/jobs/{id}/run",
+    "/blockstacks/{id}/runs",
+    "/blockstacks/hook/{id}",
+    "/blockstacks/hook/token_refresh/{id}",
 };
 
 unsigned srv_route_index(const srv_route *r)
@@ -333,8 +400,10 @@ unsigned srv_route_index(const srv_route *r)
     case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? 6 : r->k == SRV_KIND_SCHEDULES ? 9 : 15;
     case SRV_ROUTE_HEALTH: return 12;
     case SRV_ROUTE_METRICS: return 13;
-    case SRV_ROUTE_RUNS: return 16;
+    case SRV_ROUTE_RUNS: return r->k == SRV_KIND_STACKS ? 18 : 16;
     case SRV_ROUTE_RUN_NOW: return 17;
+    case SRV_ROUTE_HOOK: return 19;
+    case SRV_ROUTE_HOOK_TOKEN: return 20;
     default: return 0;
     }
 }

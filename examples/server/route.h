@@ -26,8 +26,11 @@ typedef enum srv_target {
     SRV_ROUTE_ITEM,         /**< PUT (jobs, schedules, stacks), DELETE (jobs) */
     SRV_ROUTE_HEALTH,       /**< GET, HEAD: /healthz */
     SRV_ROUTE_METRICS,      /**< GET, HEAD: /metrics */
-    SRV_ROUTE_RUNS,         /**< GET: /jobs/<id>/runs, the job's history (docs/runs.md) */
-    SRV_ROUTE_RUN_NOW       /**< POST: /jobs/<id>/run, a manual run */
+    SRV_ROUTE_RUNS,         /**< GET: /jobs/<id>/runs, the job's history (docs/runs.md); also
+                                 /blockstacks/<id>/runs (k is SRV_KIND_STACKS), the stack's */
+    SRV_ROUTE_RUN_NOW,      /**< POST: /jobs/<id>/run, a manual run */
+    SRV_ROUTE_HOOK,         /**< GET, POST: /blockstacks/hook/<id>, a stack's webhook (hook.h) */
+    SRV_ROUTE_HOOK_TOKEN    /**< GET: /blockstacks/hook/token_refresh/<id>, a new token */
 } srv_target;
 
 /** A resolved path. */
@@ -57,7 +60,7 @@ const char *srv_route_allowed(const srv_route *r);
 bool srv_route_method_allowed(const srv_route *r, const char *method);
 
 /** The number of route templates: srv_route_index() is below it. */
-#define SRV_ROUTE_TEMPLATES 18
+#define SRV_ROUTE_TEMPLATES 21
 
 /**
  * A small number for the template of a route, for per-route tables such as the metrics: 0 for
@@ -88,6 +91,17 @@ long srv_percent_decode(char *out, const char *s, size_t len);
  * its value, is refused. Returns false when refused.
  */
 bool srv_parse_page(uint64_t *page, const char *query);
+
+/**
+ * The next parameter of a query string or an application/x-www-form-urlencoded body
+ * `s[0..len)`, from *pos (start at 0): name and value percent-decoded, '+' as a space, written
+ * at *buf as name '\0' value '\0', *buf moved past them. A buffer of len + 1 bytes holds every
+ * parameter of `s` (each decodes into at most its own length plus one). Empty parts between
+ * '&'s are skipped; a part without '=' has the value "" (static). Returns 1 with the pair set,
+ * 0 at the end, -1 for a malformed escape.
+ */
+int srv_form_next(size_t *pos, const char *s, size_t len, char **buf, const char **name,
+                  size_t *name_len, const char **value, size_t *value_len);
 
 /**
  * The `pagesize` query parameter (an extension): absent = 0 (the store's default, 10), else

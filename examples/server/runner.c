@@ -31,6 +31,7 @@ typedef struct item {
 
 struct srv_runner {
     jobs_store *store;
+    srv_hooks *hooks;
     srv_metrics *metrics;
     char *command;
     unsigned timeout_s;
@@ -57,6 +58,29 @@ typedef struct tail_buf {
     char b[JOBS_RUN_OUTPUT_MAX];
     size_t len;
 } tail_buf;
+
+/* A hook run's whole output, up to SRV_HOOK_OUTPUT_MAX bytes (its answer), or too_long. */
+typedef struct hook_buf {
+    char *b;
+    size_t len;
+    bool too_long;
+} hook_buf;
+
+static void hook_add(hook_buf *h, const char *p, size_t n)
+{
+    if (!h || h->too_long)
+        return;
+    if (h->len + n > SRV_HOOK_OUTPUT_MAX) {
+        h->too_long = true;
+        return;
+    }
+    if (!h->b && !(h->b = malloc(SRV_HOOK_OUTPUT_MAX))) {
+        h->too_long = true;
+        return;
+    }
+    memcpy(h->b + h->len, p, n);
+    h->len += n;
+}
 
 static void tail_add(tail_buf *t, const char *p, size_t n)
 {
@@ -168,10 +192,27 @@ static void run_one(srv_runner *r, const item *it)
     int in_fd = -1, out_fd = -1, status = 0, rc;
     int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
     bool timed_out = false, exited = false, stopping = false;
+    bool is_hook = it->trigger == JOBS_TRIGGER_HOOK && it->job == 0;
+    hook_buf hook = {NULL, 0, false};
+    char *hook_in = NULL;
+    size_t hook_in_len = 0;
     pid_t pid;
 
     if (!out)
         return;
+    /* A webhook's run reads the request that made it; without it (the request gave up, or
+     * the server restarted since) there is nothing to run it with. */
+    if (is_hook && !(r->hooks && srv_hooks_take_input(r->hooks, it->run, &hook_in,
+                                                      &hook_in_len))) {
+        rc = jobs_run_finish(r->store, it->owner, it->run, false,
+                             "not run: no webhook request waits for it any more (it gave up, "
+                             "or the server restarted)");
+        if (rc)
+            fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
+        srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        free(out);
+        return;
+    }
     pid = spawn(r, it, &in_fd, &out_fd);
     if (pid < 0) {
         snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(errno));
@@ -179,6 +220,9 @@ static void run_one(srv_runner *r, const item *it)
         if (rc)
             fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
         srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        if (is_hook)
+            srv_hooks_done(r->hooks, it->run, false, msg, NULL, 0, false);
+        free(hook_in);
         free(out);
         return;
     }
@@ -192,8 +236,11 @@ static void run_one(srv_runner *r, const item *it)
         const char *in = input;
         size_t in_len = sizeof input - 1, done = 0;
 
-        if (jobs_stack_get_detail(&st, r->store, it->owner, it->stack) == 0 && st->blocks &&
-            st->blocks_len) {
+        if (is_hook) {
+            in = hook_in;
+            in_len = hook_in_len;
+        } else if (jobs_stack_get_detail(&st, r->store, it->owner, it->stack) == 0 &&
+                   st->blocks && st->blocks_len) {
             in = st->blocks;
             in_len = st->blocks_len;
         }
@@ -208,6 +255,7 @@ static void run_one(srv_runner *r, const item *it)
                 break; /* the child closed its input: it need not read it */
         }
         jobs_stack_detail_free(st);
+        free(hook_in);
     }
     close(in_fd);
     while (!exited) {
@@ -231,6 +279,7 @@ static void run_one(srv_runner *r, const item *it)
 
             if (n > 0) {
                 tail_add(out, buf, (size_t)n);
+                hook_add(is_hook ? &hook : NULL, buf, (size_t)n);
             } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
                 close(out_fd);
                 out_fd = -1;
@@ -248,12 +297,17 @@ static void run_one(srv_runner *r, const item *it)
         ssize_t n;
 
         fcntl(out_fd, F_SETFL, O_NONBLOCK);
-        while ((n = read(out_fd, buf, sizeof buf)) > 0)
+        while ((n = read(out_fd, buf, sizeof buf)) > 0) {
             tail_add(out, buf, (size_t)n);
+            hook_add(is_hook ? &hook : NULL, buf, (size_t)n);
+        }
         close(out_fd);
     }
     srv_metrics_run_running(r->metrics, -1);
     if (stopping) {
+        if (is_hook)
+            srv_hooks_done(r->hooks, it->run, false, "the server is stopping", NULL, 0, false);
+        free(hook.b);
         free(out);
         return;
     }
@@ -272,6 +326,10 @@ static void run_one(srv_runner *r, const item *it)
                 it->run, msg, jobs_error_last());
     else
         srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
+    /* The webhook answers once the run's end is recorded: its history already shows it. */
+    if (is_hook)
+        srv_hooks_done(r->hooks, it->run, ok, msg, hook.b, hook.len, hook.too_long);
+    free(hook.b);
     free(out);
 }
 
@@ -325,6 +383,11 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
             return NULL;
         }
     return r;
+}
+
+void srv_runner_set_hooks(srv_runner *r, srv_hooks *hooks)
+{
+    r->hooks = hooks;
 }
 
 bool srv_runner_submit(srv_runner *r, const jobs_event *ev)

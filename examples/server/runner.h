@@ -9,6 +9,7 @@
 
 #include <jobs.h>
 
+#include "hook.h"
 #include "metrics.h"
 
 typedef struct srv_runner srv_runner;
@@ -28,6 +29,13 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
 /** Queues the run of a JOBS_EVENT_RUN event; never waits for a child. False when the queue is
  * full (the run is not started). Thread-safe. */
 bool srv_runner_submit(srv_runner *r, const jobs_event *ev);
+
+/**
+ * The webhooks' table: a hook run (trigger hook, no job) gets its request as its input from it
+ * and reports its end to it; a hook run nobody waits for is failed without being run. Without
+ * it (NULL) hook runs are failed so too. Set it before the first run is submitted.
+ */
+void srv_runner_set_hooks(srv_runner *r, srv_hooks *hooks);
 
 /** Stops: children still running are ended (TERM, then KILL) and their runs left as they are
  * (not finished); queued runs are not started. Waits for the workers. Accepts NULL. */

@@ -40,6 +40,7 @@ static void *ticker_main(void *arg)
         int64_t now = (int64_t)time(NULL);
         int rc;
 
+        t->wake = false;
         pthread_mutex_unlock(&t->mu);
         rc = jobs_scheduler_tick(NULL, t->store, now, 0, on_event, t);
         if (rc < 0)
@@ -48,10 +49,11 @@ static void *ticker_main(void *arg)
         atomic_store(t->heartbeat, srv_monotonic_ms());
         pthread_mutex_lock(&t->mu);
         /* Until the next tick, wake every second to write out the access log's batch. */
-        for (unsigned waited = 0; !t->stop && waited < t->interval; waited++) {
+        for (unsigned waited = 0; !t->stop && !t->wake && waited < t->interval; waited++) {
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
-            while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
+            while (!t->stop && !t->wake &&
+                   pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
                 ;
             pthread_mutex_unlock(&t->mu);
             srv_accesslog_flush();
@@ -73,6 +75,16 @@ int srv_ticker_start(srv_ticker *t)
         return -1;
     }
     return 0;
+}
+
+void srv_ticker_wake(void *arg)
+{
+    srv_ticker *t = arg;
+
+    pthread_mutex_lock(&t->mu);
+    t->wake = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
 }
 
 void srv_ticker_stop(srv_ticker *t)

@@ -200,6 +200,16 @@ static void add_retry_after(srv_response *res)
     snprintf(res->headers + len, sizeof res->headers - len, "Retry-After: 5\r\n");
 }
 
+/* A webhook also takes an HTML form's body (application/x-www-form-urlencoded): its
+ * parameters are the run's "POST" input (docs/http-api.md, Webhooks). */
+static bool is_hook_form(const char *path, const char *type)
+{
+    srv_route r = srv_route_resolve(path);
+
+    return r.t == SRV_ROUTE_HOOK && type &&
+           strncasecmp(type + strspn(type, " \t"), "application/x-www-form-urlencoded", 33) == 0;
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     srv_app *app = cbdata;
@@ -207,6 +217,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     const char *bad, *path;
     srv_response res;
     srv_request req;
+    srv_header headers[MG_MAX_HEADERS];
     struct timespec start;
     char *body = NULL;
     size_t len = 0;
@@ -232,7 +243,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         goto out;
     }
     if ((chunked || ri->content_length > 0) &&
-        !is_json_type(mg_get_header(conn, "Content-Type"))) {
+        !is_json_type(mg_get_header(conn, "Content-Type")) &&
+        !is_hook_form(path, mg_get_header(conn, "Content-Type"))) {
         srv_fault(&res, app, SRV_FAULT_MEDIA_TYPE,
                   "the body must be JSON: send Content-Type: application/json (or none)");
         goto out;
@@ -268,6 +280,13 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     }
 
     memset(&req, 0, sizeof req);
+    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
+        headers[i].name = ri->http_headers[i].name;
+        headers[i].value = ri->http_headers[i].value;
+    }
+    req.headers = headers;
+    req.n_headers = (size_t)(ri->num_headers < MG_MAX_HEADERS ? ri->num_headers : MG_MAX_HEADERS);
+    req.content_type = mg_get_header(conn, "Content-Type");
     req.method = ri->request_method;
     req.path = path;
     req.query = ri->query_string;

@@ -10,6 +10,7 @@ set(JOBS_SERVER_CORE_SOURCES
     credentials.c
     config.c
     handler.c
+    hook.c
     metrics.c
     route.c
     runner.c

@@ -52,7 +52,8 @@ extern "C" {
     X(ERUNSTATE, -32, 122, "the run is not delivered or running: nothing to finish") \
     X(EUNAVAILABLE, -37, 128, "the database is unreachable")                                     \
     X(ENOTSUP, -38, 129, "not supported by this store's backend")                                \
-    X(ECONFLICT, -39, 130, "too many conflicting concurrent writes; try again")   \
+    X(ECONFLICT, -39, 130, "too many conflicting concurrent writes; try again")                  \
+    X(EWEBHOOK, -41, 131, "the stack's webhook is not of the token kind: it has no token")       \
     X(EBATCH, -45, 137, "another operation of the batch failed: nothing of it was written")
 
 /** Error codes. 0 (JOBS_OK) is success; every error is negative. */

@@ -105,6 +105,38 @@ JOBS_EXTERN int jobs_json_encode_run_id(char **out, uint64_t run);
 JOBS_EXTERN int jobs_json_encode_job_policy(char **out, const jobs_job_policy *policy);
 
 /**
+ * A job with its delivery and misfire settings: jobs_json_encode_job()'s members, then those of
+ * jobs_json_encode_job_policy(): `{"id":1,...,"do_del":false,"delivery":"at-most-once",
+ * "lease":300,"max_attempts":3,"misfire":{"policy":"coalesce"}}`. jobs-server answers jobs so.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param job       the job
+ * @param policy    its settings (jobs_job_policy_get()); NULL: as jobs_json_encode_job()
+ * @param flags     jobs_json_flag bits, or 0
+ * @return 0, JOBS_EINVAL (NULL out or job, unknown flag, a misfire out of range), or
+ *         JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_job_with_policy(char **out, const jobs_job *job,
+                                                 const jobs_job_policy *policy,
+                                                 unsigned int flags);
+
+/**
+ * A page of jobs as jobs_json_encode_job_page() writes it, each job with its settings as
+ * jobs_json_encode_job_with_policy() writes them.
+ *
+ * @param[out] out   the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param page       the page
+ * @param policies   page->n settings, policies[i] for page->jobs[i]; NULL: as
+ *                   jobs_json_encode_job_page()
+ * @return 0, JOBS_EINVAL (NULL argument, n > 0 with NULL jobs, a misfire out of range), or
+ *         JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_job_page_with_policies(char **out, const jobs_job_page *page,
+                                                        const jobs_job_policy *policies);
+
+/**
  * A page of jobs: `{"count":N,"pagesize":N,"page":N,"jobs":[job,...]}`, the jobs as
  * jobs_json_encode_job() with flags 0 writes them.
  *
@@ -423,6 +455,64 @@ JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const c
  */
 JOBS_EXTERN int jobs_json_check_object(const char *body, size_t len, const char *const *keys,
                                        size_t nkeys);
+
+/* ---- webhooks ------------------------------------------------------------------------------ */
+
+/** A name and a value (a query or form parameter, a header), each bytes[0..len): decoded
+ * already, any bytes (a NUL byte is written as an escaped zero, bytes that are not UTF-8 as
+ * U+FFFD). */
+typedef struct jobs_json_pair {
+    const char *name;  /**< the name's bytes */
+    size_t name_len;   /**< their count */
+    const char *value; /**< the value's bytes */
+    size_t value_len;  /**< their count */
+} jobs_json_pair;
+
+/** What a webhook request carried, for jobs_json_encode_hook_input(). */
+typedef struct jobs_json_hook_request {
+    const jobs_json_pair *get;     /**< the query's parameters, in order */
+    size_t nget;                   /**< their count */
+    const jobs_json_pair *post;    /**< a form body's parameters, in order */
+    size_t npost;                  /**< their count */
+    const char *json;              /**< a JSON body, or NULL for none */
+    size_t json_len;               /**< its length */
+    const jobs_json_pair *headers; /**< the headers to pass on, in order */
+    size_t nheaders;               /**< their count */
+} jobs_json_hook_request;
+
+/**
+ * The input of a webhook's run, as the original service gives it to a stack:
+ * `{"GET":{...},"POST":{...},"JSON":<the body>,"HEADERS":{...}}`. In GET, POST and HEADERS a
+ * name given once has its value as a string, a name given more than once an array of its values
+ * in order. JSON is the body as sent (checked as the decoders check bodies; the whitespace
+ * around it dropped), or `{}` when there is none.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param req       the request's parts
+ * @return 0, JOBS_ESYNTAX or JOBS_EBODY (the JSON body, as for the decoders), JOBS_EINVAL (NULL
+ *         argument, a count without its array), or JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req);
+
+/**
+ * The answer of a webhook once its run has ended: `{"status":0,"result":<output>,"run":N}`
+ * when it succeeded, where `result` is the output itself when it is one JSON value (whitespace
+ * around it dropped, at most JOBS_JSON_BODY_MAX bytes, as the decoders check bodies) and else
+ * the output as a string; `{"status":1,"err":"<err>","run":N}` when it did not. `"run"` is left
+ * out when `run` is 0.
+ *
+ * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
+ * @param run       the run's id, or 0
+ * @param succeeded whether the run succeeded
+ * @param output    its output (any bytes; may be NULL with len 0)
+ * @param len       the output's length
+ * @param err       the failure's description (NULL: "the run failed"); read only on failure
+ * @return 0, JOBS_EINVAL (NULL out, or len > 0 with NULL output), or JOBS_ENOMEM.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded,
+                                             const char *output, size_t len, const char *err);
 
 #ifdef __cplusplus
 }

@@ -186,6 +186,31 @@ JOBS_EXTERN int jobs_stack_get_detail(jobs_stack_detail **out, jobs_store *store
                                       uint64_t owner, uint64_t id);
 
 /**
+ * One stack with all its fields (blocks and webhook token included), by id, whoever owns it and
+ * whether it is public or not: for a host's webhook route, which must find a private stack
+ * whose `webhook` lets others call it, and then checks the caller against `webhook` itself.
+ * Never show what it gives to a caller that is not the owner.
+ * @param[out] out  the stack (caller frees with jobs_stack_detail_free())
+ * @return 0, JOBS_ENOTFOUND, JOBS_ERANGE, JOBS_EINVAL, JOBS_ENOMEM, or a store error.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_stack_get_webhook(jobs_stack_detail **out, jobs_store *store, uint64_t id);
+
+/**
+ * Gives the owner's stack, whose `webhook` is JOBS_WEBHOOK_TOKEN, a new webhook token (as
+ * jobs_stack_create_with_job() makes them); the old one stops working at once. One
+ * transaction.
+ * @param[out] out  the stack after the change (caller frees with jobs_stack_detail_free()), or
+ *                  NULL if not wanted
+ * @return 0, JOBS_ENOTFOUND (no such stack of the owner: another owner's, public or not, too),
+ *         JOBS_EWEBHOOK (its webhook is not of the token kind), JOBS_ERANGE, JOBS_EINVAL,
+ *         JOBS_EOWNER, JOBS_EIO (no random source), JOBS_ENOMEM, JOBS_ENOSPC, or a store error.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_stack_refresh_token(jobs_stack_detail **out, jobs_store *store,
+                                         uint64_t owner, uint64_t id);
+
+/**
  * One stack by name: `owner`'s own stack of that name, or else the public stack of that name
  * with the lowest id. Pass JOBS_OWNER_PUBLIC for an anonymous caller (public stacks only).
  * Names are compared byte for byte. O(log n): stacks are indexed by name.

@@ -468,7 +468,12 @@ static void test_every_route_has_its_own_template(void **state)
         {"/jobs/7/runx", "other"},
         {"/blockstacks/2", "/blockstacks/{id}"},
         {"/blockstacks/byname/x", "/blockstacks/byname/{name}"},
-        {"/blockstacks/hook/2", "other"},
+        {"/blockstacks/hook/2", "/blockstacks/hook/{id}"},
+        {"/blockstacks/hook/token_refresh/2", "/blockstacks/hook/token_refresh/{id}"},
+        {"/blockstacks/2/runs", "/blockstacks/{id}/runs"},
+        {"/blockstacks/2/run", "other"},
+        {"/schedules/2/runs", "other"},
+        {"/blockstacks/hook/2/x", "other"},
         {"/jobs/byid/7/x", "other"},
         {"/", "other"},
         {"", "other"},
@@ -622,7 +627,8 @@ static void test_fault_table_keeps_every_number_and_status(void **state)
         {1, 400},   {2, 400},   {3, 401},   {4, 400},   {6, 404},   {12, 409},  {24, 400},
         {25, 400},  {26, 400},  {27, 409},  {100, 401}, {101, 404}, {102, 405}, {103, 413},
         {104, 409}, {105, 507}, {106, 500}, {107, 429}, {108, 400}, {109, 412}, {110, 422},
-        {112, 403}, {113, 503}, {128, 503}, {129, 501}, {130, 503},
+        {112, 403}, {113, 503}, {128, 503}, {129, 501}, {130, 503}, {131, 409}, {132, 404},
+        {133, 403}, {134, 429},
     };
     static const int codes[] = {
 #define CODE(name, code, fault, msg) code,

@@ -275,7 +275,7 @@ static void test_job_routes(void **state)
 
     snprintf(path, sizeof path, "/jobs/byid/%ld", active);
     CALL(200, "\"name\":\"daily report/x\"", "GET", path, A, NULL);
-    CALL(200, "\"do_run\":true,\"do_del\":false}", "GET", path, A, NULL);
+    CALL(200, "\"do_run\":true,\"do_del\":false,\"delivery\":", "GET", path, A, NULL);
     CALL(200, "\"name\":\"daily report/x\"", "GET", "/jobs/byname/daily%20report%2Fx", A, NULL);
     CALL(404, "{\"code\":6,", "GET", "/jobs/byname/nothing%20here", A, NULL);
     CALL(200, "\"pagesize\":10,\"page\":1,\"jobs\":[", "GET", "/jobs?page=1", A, NULL);
@@ -297,7 +297,7 @@ static void test_job_routes(void **state)
     CALL(200, "{\"queued_for_deletion\":", "DELETE", path, A, NULL);
     CALL(409, "{\"code\":104,", "PUT", path, A, "{\"enabled\":false}");
     snprintf(path, sizeof path, "/jobs/byid/%ld", active);
-    CALL(200, "\"do_del\":true}", "GET", path, A, NULL);
+    CALL(200, "\"do_del\":true,\"delivery\":", "GET", path, A, NULL);
 }
 
 static void test_bad_parameters_are_fault_1(void **state)

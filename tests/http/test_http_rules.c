@@ -1067,7 +1067,7 @@ static void test_one_time_schedule_runs_the_job_and_queued_job_is_deleted(void *
     snprintf(path_run, sizeof path_run, "/jobs/byid/%ld", run);
     snprintf(path_del, sizeof path_del, "/jobs/%ld", del);
 
-    snprintf(want, sizeof want, "\"next_run\":%lld,\"do_run\":true,\"do_del\":false}",
+    snprintf(want, sizeof want, "\"next_run\":%lld,\"do_run\":true,\"do_del\":false,",
              (long long)at);
     request(&r, "GET", path_run, C, NULL);
     EXPECT(&r, 200, want);
@@ -1080,7 +1080,7 @@ static void test_one_time_schedule_runs_the_job_and_queued_job_is_deleted(void *
 
     /* Until its time the queued job stays readable and listed, with do_del; then it is gone,
      * and the other job has run once and is inactive. */
-    snprintf(want, sizeof want, "\"next_run\":%lld,\"do_run\":true,\"do_del\":true}",
+    snprintf(want, sizeof want, "\"next_run\":%lld,\"do_run\":true,\"do_del\":true,",
              (long long)at);
     for (deadline = time(NULL) + 40;; usleep(200 * 1000)) {
         /* a second of margin: a tick at the slot may come between the clock and the GET */
@@ -1099,7 +1099,7 @@ static void test_one_time_schedule_runs_the_job_and_queued_job_is_deleted(void *
         request(&j, "GET", path_run, C, NULL);
         if (d.status == 404 && strstr(j.body, "\"next_run\":null,\"do_run\":false")) {
             EXPECT(&d, 404, "{\"code\":6,");
-            EXPECT(&j, 200, "\"next_run\":null,\"do_run\":false,\"do_del\":false}");
+            EXPECT(&j, 200, "\"next_run\":null,\"do_run\":false,\"do_del\":false,");
             resp_free(&d);
             resp_free(&j);
             break;

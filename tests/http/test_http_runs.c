@@ -238,8 +238,26 @@ static void test_run_fields_and_routes_refuse_bad_input(void **state)
     long job = create_on(&srv, "/jobs", A, body);
     char path[64];
     snprintf(path, sizeof path, "/jobs/%ld", job);
+    /* What was set is read back, after the fields a job always had. */
+    snprintf(path, sizeof path, "/jobs/byid/%ld", job);
+    request(&r, &srv, "GET", path, A, NULL);
+    EXPECT(&r, 200, "\"do_del\":false,\"delivery\":\"at-least-once\",\"lease\":60,"
+           "\"max_attempts\":5,\"misfire\":{\"policy\":\"catch-up\",\"max\":4}}");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/jobs/%ld", job);
     request(&r, &srv, "PUT", path, A, "{\"misfire\":\"skip\",\"lease\":30}");
     EXPECT(&r, 200, "\"name\":\"policies\"");
+    EXPECT(&r, 200, "\"delivery\":\"at-least-once\",\"lease\":30,\"max_attempts\":5,"
+           "\"misfire\":{\"policy\":\"skip\",\"grace\":0}}");
+    resp_free(&r);
+    request(&r, &srv, "GET", "/jobs/byname/policies", A, NULL);
+    EXPECT(&r, 200, "\"lease\":30,\"max_attempts\":5,\"misfire\":{\"policy\":\"skip\"");
+    resp_free(&r);
+    request(&r, &srv, "GET", "/api/v1/jobs?pagesize=100", A, NULL);
+    EXPECT(&r, 200, "\"name\":\"policies\",");
+    EXPECT(&r, 200, "\"lease\":30,\"max_attempts\":5,\"misfire\":{\"policy\":\"skip\"");
+    EXPECT(&r, 200, "\"delivery\":\"at-most-once\",\"lease\":300,\"max_attempts\":3,"
+           "\"misfire\":{\"policy\":\"coalesce\"}}");
     resp_free(&r);
 
     snprintf(path, sizeof path, "/jobs/%ld/runs?page=0", job);

@@ -202,7 +202,7 @@ static void test_jobs(void **state)
     /* byid and byname. */
     snprintf(path, sizeof path, "/api/v1/jobs/byid/%ld", job2);
     snprintf(want, sizeof want, "{\"id\":%ld,\"name\":null,\"stack\":%ld,\"schedule\":4,"
-             "\"next_run\":null,\"do_run\":false,\"do_del\":false}", job2, stack);
+             "\"next_run\":null,\"do_run\":false,\"do_del\":false,\"delivery\":\"at-most-once\",\"lease\":300,\"max_attempts\":3,\"misfire\":{\"policy\":\"coalesce\"}}", job2, stack);
     EXACT(200, want, "GET", path, auth, NULL);
     call(&r, "GET", "/api/v1/jobs/byname/links", auth, NULL);
     snprintf(want, sizeof want, "{\"id\":%ld,\"name\":\"links\"", job);
@@ -211,7 +211,7 @@ static void test_jobs(void **state)
     /* PUT: optional keys, the job with its owner. */
     snprintf(path, sizeof path, "/api/v1/jobs/%ld", job2);
     snprintf(want, sizeof want, "{\"id\":%ld,\"owner\":1,\"name\":\"second\",\"stack\":%ld,"
-             "\"schedule\":4,\"next_run\":null,\"do_run\":false,\"do_del\":false}", job2, stack);
+             "\"schedule\":4,\"next_run\":null,\"do_run\":false,\"do_del\":false,\"delivery\":\"at-most-once\",\"lease\":300,\"max_attempts\":3,\"misfire\":{\"policy\":\"coalesce\"}}", job2, stack);
     EXACT(200, want, "PUT", path, auth, "{\"name\": \"second\"}");
     /* DELETE: an inactive job is deleted, an active one queued. */
     snprintf(want, sizeof want, "{\"deleted\":%ld}", job2);

@@ -53,6 +53,12 @@ const ALLOWED_UNSEEN = [
     ['POST /schedules 403 code 112', 'quota; tests/http/test_auth.c'],
     ['POST /blockstacks 403', 'quota; tests/http/test_auth.c'],
     ['POST /blockstacks 403 code 112', 'quota; tests/http/test_auth.c'],
+    // Webhooks: this server runs no command, so no hook request ever waits (429), and the
+    // request schema (any JSON) cannot tell the JSON the server refuses (fault 4); both are
+    // provoked in tests/http/test_http_hooks.c.
+    ['* /blockstacks/hook/{id} 429', 'no runner here; tests/http/test_http_hooks.c'],
+    ['* /blockstacks/hook/{id} 429 code 134', 'no runner here; tests/http/test_http_hooks.c'],
+    ['* /blockstacks/hook/{id} 400 code 4', 'any JSON is a valid input; tests/http/test_http_hooks.c'],
 ];
 
 // Headers every answer may carry without the document naming them per response (the
@@ -806,6 +812,40 @@ async function scenario(s) {
         await call(s, 'POST', '/jobs', { auth: A, body: J({ stack_id: sA, schedule_id: 5, ...bad }) },
                    400, 4);
 
+    // ---- webhooks: this server runs no command, so a hook answers status 1 and makes no run
+    const hPub = await created(s, '/blockstacks', A, { name: 'hook pub', webhook: 'public' });
+    const hTok = await created(s, '/blockstacks', A, { name: 'hook tok', webhook: 'token',
+                                                       webhook_method: 'POST' });
+    const hUsr = await created(s, '/blockstacks', A, { name: 'hook usr', webhook: 'user' });
+    await call(s, 'GET', `/blockstacks/hook/${hPub}?a=1&a=2`, {}, 200);
+    await call(s, 'GET', `/blockstacks/hook/${hPub}`, { body: '{"k":' }, 400, 2);
+    await call(s, 'GET', `/blockstacks/hook/${hTok}`, {}, 405, 102);
+    await call(s, 'POST', '/blockstacks/hook/abc', { body: '{}' }, 400, 1);
+    const hUsrPost = await created(s, '/blockstacks', A, { name: 'hook usr post', webhook: 'user',
+                                                           webhook_method: 'POST' });
+    await call(s, 'POST', `/blockstacks/hook/${hUsrPost}`, { body: '{}' }, 401, 100);
+    await call(s, 'POST', `/blockstacks/hook/${hPub}`, { body: '{}' }, 405, 102);
+    await call(s, 'GET', '/blockstacks/hook/abc', {}, 400, 1);
+    await call(s, 'GET', `/blockstacks/hook/${sA}`, {}, 404, 132);
+    await call(s, 'POST', '/blockstacks/hook/999999', { body: '{}' }, 404, 132);
+    await call(s, 'GET', `/blockstacks/hook/${hUsr}`, {}, 401, 100);
+    await call(s, 'GET', `/blockstacks/hook/${hUsr}`, { auth: B }, 403, 133);
+    await call(s, 'GET', `/blockstacks/hook/${hUsr}`, { auth: A }, 200);
+    await call(s, 'POST', `/blockstacks/hook/${hTok}?token=${'0'.repeat(32)}`, { body: '{}' }, 403, 133);
+    const refreshed = await call(s, 'GET', `/blockstacks/hook/token_refresh/${hTok}`, { auth: A }, 200);
+    const hookToken = refreshed.json && refreshed.json.token;
+    await call(s, 'POST', `/blockstacks/hook/${hTok}?token=${hookToken}`, { body: '{"k":[1]}' }, 200);
+    await call(s, 'POST', `/blockstacks/hook/${hTok}?token=${hookToken}`, { body: '{"k":' }, 400, 2);
+    await call(s, 'GET', `/blockstacks/hook/token_refresh/${hTok}`, { auth: B }, 404, 6);
+    await call(s, 'GET', `/blockstacks/hook/token_refresh/${hPub}`, { auth: A }, 409, 131);
+    await call(s, 'GET', `/blockstacks/hook/token_refresh/${hTok}`, {}, 401, 100);
+    await call(s, 'GET', '/blockstacks/hook/token_refresh/x', { auth: A }, 400, 1);
+    await call(s, 'GET', `/blockstacks/${sA}/runs`, { auth: A }, 200);
+    await call(s, 'GET', `/blockstacks/${hPub}/runs?page=2&pagesize=5`, { auth: A }, 200);
+    await call(s, 'GET', `/blockstacks/${sBpriv}/runs`, { auth: A }, 400, 24);
+    await call(s, 'GET', '/blockstacks/x/runs', { auth: A }, 400, 1);
+    await call(s, 'GET', `/blockstacks/${sA}/runs`, {}, 401, 100);
+
     // ---- operator routes: no session needed (a token does not matter)
     for (const m of ['GET', 'HEAD']) {
         await call(s, m, '/healthz', {}, 200);
@@ -849,6 +889,8 @@ async function scenario500(s) {
         } else if (op.security && op.security.length === 0) {
             opts = { rawHead: ['Content-Length: 70000'] };   // no session needed: 413
             code = 103;
+        } else if (path.startsWith('/blockstacks/hook/{id}')) {
+            code = 1;   // a webhook needs no session: the id 0 is the fault
         } else if ((path.startsWith('/schedules') || path.startsWith('/blockstacks')) &&
                    method === 'GET') {
             // Read without a session too: a bad parameter (fault 1) is the fault to provoke.

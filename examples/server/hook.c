@@ -1,0 +1,466 @@
+/* The webhook table: see hook.h. */
+#include "hook.h"
+#include "handler.h"
+#include "route.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+/* One waiting hook request. */
+typedef struct waiter {
+    bool used;
+    uint64_t stack, run;
+    char *input; /* until the runner takes it */
+    size_t input_len;
+    bool done, succeeded, too_long;
+    char message[JOBS_RUN_MESSAGE_MAX + 1];
+    char *output;
+    size_t output_len;
+} waiter;
+
+struct srv_hooks {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a waiter's run ended */
+    unsigned max, per_stack, wait_s;
+    waiter *w;
+    void (*wake)(void *);
+    void *wake_ctx;
+    bool stopping;
+};
+
+srv_hooks *srv_hooks_new(unsigned max_waiting, unsigned per_stack, unsigned wait_s)
+{
+    srv_hooks *h = calloc(1, sizeof *h);
+    pthread_condattr_t ca;
+
+    if (!h)
+        return NULL;
+    h->max = max_waiting ? max_waiting : 1;
+    h->per_stack = per_stack ? per_stack : 1;
+    h->wait_s = wait_s;
+    if (!(h->w = calloc(h->max, sizeof *h->w))) {
+        free(h);
+        return NULL;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return h;
+}
+
+static void waiter_clear(waiter *w)
+{
+    free(w->input);
+    free(w->output);
+    memset(w, 0, sizeof *w);
+}
+
+void srv_hooks_free(srv_hooks *h)
+{
+    if (!h)
+        return;
+    for (unsigned i = 0; i < h->max; i++)
+        waiter_clear(&h->w[i]);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h->w);
+    free(h);
+}
+
+void srv_hooks_stop(srv_hooks *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void srv_hooks_set_wake(srv_hooks *h, void (*wake)(void *), void *ctx)
+{
+    pthread_mutex_lock(&h->mu);
+    h->wake = wake;
+    h->wake_ctx = ctx;
+    pthread_mutex_unlock(&h->mu);
+}
+
+srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h,
+                                 jobs_store *store, uint64_t owner, uint64_t stack, char *input,
+                                 size_t input_len)
+{
+    unsigned mine = 0, free_at = h->max;
+    void (*wake)(void *) = NULL;
+    void *wake_ctx = NULL;
+
+    *slot = -1;
+    *rc = 0;
+    *run = 0;
+    pthread_mutex_lock(&h->mu);
+    for (unsigned i = 0; i < h->max; i++) {
+        if (!h->w[i].used && free_at == h->max)
+            free_at = i;
+        mine += h->w[i].used && h->w[i].stack == stack;
+    }
+    if (mine >= h->per_stack || free_at == h->max) {
+        pthread_mutex_unlock(&h->mu);
+        free(input);
+        return mine >= h->per_stack ? SRV_HOOK_STACK_BUSY : SRV_HOOK_ALL_BUSY;
+    }
+    /* The run is made with the table locked: the runner, which looks the run up in the table
+     * to find its input, cannot see the run before its waiter is in place. */
+    if ((*rc = jobs_run_now_stack(run, store, owner, stack, JOBS_TRIGGER_HOOK)) != 0) {
+        pthread_mutex_unlock(&h->mu);
+        free(input);
+        return SRV_HOOK_OK;
+    }
+    h->w[free_at].used = true;
+    h->w[free_at].stack = stack;
+    h->w[free_at].run = *run;
+    h->w[free_at].input = input;
+    h->w[free_at].input_len = input_len;
+    *slot = (int)free_at;
+    wake = h->wake;
+    wake_ctx = h->wake_ctx;
+    pthread_mutex_unlock(&h->mu);
+    if (wake)
+        wake(wake_ctx);
+    return SRV_HOOK_OK;
+}
+
+void srv_hooks_wait(srv_hook_outcome *out, srv_hooks *h, int slot)
+{
+    waiter *w = &h->w[slot];
+    struct timespec until;
+
+    memset(out, 0, sizeof *out);
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += h->wait_s;
+    pthread_mutex_lock(&h->mu);
+    while (!w->done && !h->stopping &&
+           pthread_cond_timedwait(&h->cv, &h->mu, &until) != ETIMEDOUT)
+        ;
+    if (w->done) {
+        out->ended = true;
+        out->succeeded = w->succeeded;
+        out->too_long = w->too_long;
+        memcpy(out->message, w->message, sizeof out->message);
+        out->output = w->output;
+        out->output_len = w->output_len;
+        w->output = NULL;
+    }
+    /* The place is free again; a run that goes on finds no waiter when it ends. */
+    waiter_clear(w);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static waiter *find(srv_hooks *h, uint64_t run)
+{
+    for (unsigned i = 0; i < h->max; i++)
+        if (h->w[i].used && h->w[i].run == run)
+            return &h->w[i];
+    return NULL;
+}
+
+bool srv_hooks_take_input(srv_hooks *h, uint64_t run, char **input, size_t *len)
+{
+    waiter *w;
+    bool ok = false;
+
+    *input = NULL;
+    *len = 0;
+    pthread_mutex_lock(&h->mu);
+    if ((w = find(h, run)) && w->input) {
+        *input = w->input;
+        *len = w->input_len;
+        w->input = NULL;
+        ok = true;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+void srv_hooks_done(srv_hooks *h, uint64_t run, bool succeeded, const char *message,
+                    const char *output, size_t len, bool too_long)
+{
+    waiter *w;
+
+    pthread_mutex_lock(&h->mu);
+    if ((w = find(h, run)) && !w->done) {
+        w->done = true;
+        w->succeeded = succeeded;
+        w->too_long = too_long;
+        snprintf(w->message, sizeof w->message, "%s", message ? message : "");
+        if (len && (w->output = malloc(len)) != NULL) {
+            memcpy(w->output, output, len);
+            w->output_len = len;
+        }
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- the routes ------------------------------------------------------------------------------ */
+
+/* The fault of a library error, as handler.c answers them. */
+static void lib_fault(srv_response *res, const srv_app *app, int rc)
+{
+    int fault = jobs_fault_code(rc);
+    const char *msg = jobs_error_last();
+
+    if (fault == SRV_FAULT_INTERNAL || !msg || !*msg)
+        msg = jobs_strerror(rc);
+    srv_fault(res, app, fault, msg);
+}
+
+static void set_json(srv_response *res, const srv_app *app, int status, char *json)
+{
+    if (!json) {
+        srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
+        return;
+    }
+    free(res->body);
+    res->status = status;
+    res->body = json;
+    res->body_len = strlen(json);
+}
+
+/* The pairs of a query or form body into a growing array; false for a malformed escape (or no
+ * memory: *oom set). `buf` has room for len + 1 bytes and holds the decoded strings. */
+static bool parse_pairs(jobs_json_pair **out, size_t *n, const char *s, size_t len, char *buf,
+                        bool *oom)
+{
+    size_t pos = 0, cap = 0;
+    const char *name, *value;
+    size_t nl, vl;
+    int got;
+
+    *out = NULL;
+    *n = 0;
+    while ((got = srv_form_next(&pos, s, len, &buf, &name, &nl, &value, &vl)) == 1) {
+        if (*n == cap) {
+            jobs_json_pair *grown = realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof *grown);
+            if (!grown) {
+                *oom = true;
+                return false;
+            }
+            *out = grown;
+        }
+        (*out)[(*n)++] = (jobs_json_pair){name, nl, value, vl};
+    }
+    return got == 0;
+}
+
+static bool is_form(const char *type)
+{
+    return type && strncasecmp(type + strspn(type, " \t"), "application/x-www-form-urlencoded",
+                               33) == 0;
+}
+
+/* The run's input from the request; false with the fault in `res`. */
+static bool hook_input(char **input, srv_response *res, const srv_app *app,
+                       const srv_request *req)
+{
+    jobs_json_hook_request in;
+    jobs_json_pair *get = NULL, *post = NULL, *headers = NULL;
+    size_t qlen = req->query ? strlen(req->query) : 0, nget = 0, npost = 0, nh = 0;
+    char *qbuf = malloc(qlen + 1), *fbuf = malloc(req->body_len + 1);
+    bool oom = !qbuf || !fbuf, ok = false;
+    int rc;
+
+    *input = NULL;
+    memset(&in, 0, sizeof in);
+    if (oom)
+        goto out;
+    if (!parse_pairs(&get, &nget, req->query ? req->query : "", qlen, qbuf, &oom)) {
+        if (!oom)
+            srv_fault(res, app, SRV_FAULT_PARAM, "malformed percent-escape in the query");
+        goto out;
+    }
+    if (req->body_len && is_form(req->content_type)) {
+        if (!parse_pairs(&post, &npost, req->body, req->body_len, fbuf, &oom)) {
+            if (!oom)
+                srv_fault(res, app, SRV_FAULT_PARAM, "malformed percent-escape in the form body");
+            goto out;
+        }
+    } else if (req->body_len) {
+        in.json = req->body;
+        in.json_len = req->body_len;
+    }
+    if (req->n_headers && !(headers = calloc(req->n_headers, sizeof *headers))) {
+        oom = true;
+        goto out;
+    }
+    /* The session and credentials stay here: the child is the stack's, not the caller's. */
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, "Cookie") != 0 &&
+            strcasecmp(req->headers[i].name, "Authorization") != 0)
+            headers[nh++] = (jobs_json_pair){req->headers[i].name, strlen(req->headers[i].name),
+                                             req->headers[i].value,
+                                             strlen(req->headers[i].value)};
+    in.get = get;
+    in.nget = nget;
+    in.post = post;
+    in.npost = npost;
+    in.headers = headers;
+    in.nheaders = nh;
+    if ((rc = jobs_json_encode_hook_input(input, &in)) != 0) {
+        oom = rc == JOBS_ENOMEM;
+        if (!oom)
+            lib_fault(res, app, rc);
+        goto out;
+    }
+    ok = true;
+out:
+    if (oom)
+        srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
+    free(get);
+    free(post);
+    free(headers);
+    free(qbuf);
+    free(fbuf);
+    return ok;
+}
+
+/* The first `token` parameter of the query equals the stack's token (in constant time). */
+static bool token_matches(const srv_request *req, const char *token)
+{
+    size_t qlen = req->query ? strlen(req->query) : 0, pos = 0, nl, vl;
+    char *buf = malloc(qlen + 1), *at = buf;
+    const char *name, *value;
+    bool ok = false;
+
+    if (!buf || !token)
+        goto out;
+    while (srv_form_next(&pos, req->query ? req->query : "", qlen, &at, &name, &nl, &value,
+                         &vl) == 1)
+        if (nl == 5 && memcmp(name, "token", 5) == 0) {
+            ok = vl == JOBS_WEBHOOK_TOKEN_LEN &&
+                 sodium_memcmp(value, token, JOBS_WEBHOOK_TOKEN_LEN) == 0;
+            break;
+        }
+out:
+    free(buf);
+    return ok;
+}
+
+/* The `err` of a failed run: its message, and the end of its output (what a failing command
+ * printed is usually why). */
+static char *failure_text(const srv_hook_outcome *o)
+{
+    size_t at = 0, end = o->output_len, keep = 1024;
+    char *s;
+
+    while (end > 0 && (o->output[end - 1] == '\n' || o->output[end - 1] == ' '))
+        end--;
+    if (end > keep)
+        at = end - keep;
+    if (!(s = malloc(sizeof o->message + 2 + keep + 1)))
+        return NULL;
+    snprintf(s, sizeof o->message + 2 + keep + 1, "%s%s%.*s", o->message, end > at ? ": " : "",
+             (int)(end - at), end > at ? o->output + at : "");
+    return s;
+}
+
+void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uint64_t caller,
+                    uint64_t id)
+{
+    static const char *const methods[] = {"GET", "POST"};
+    jobs_stack_detail *d = NULL;
+    srv_hook_outcome o;
+    srv_hook_refusal why;
+    jobs_webhook kind;
+    uint64_t run = 0, owner;
+    char *input = NULL, *json = NULL, *err = NULL, msg[160];
+    bool denied;
+    int rc = 0, slot;
+
+    res->user = caller;
+    if ((rc = jobs_stack_get_webhook(&d, app->store, id)) == JOBS_ENOTFOUND ||
+        (rc == 0 && d->webhook == JOBS_WEBHOOK_NONE)) {
+        jobs_stack_detail_free(d);
+        srv_fault(res, app, SRV_FAULT_NOHOOK, "no such stack, or its webhook is null");
+        return;
+    }
+    if (rc) {
+        lib_fault(res, app, rc);
+        return;
+    }
+    owner = d->owner;
+    kind = d->webhook;
+    if (strcmp(req->method, methods[d->webhook_method]) != 0) {
+        snprintf(res->headers + strlen(res->headers), sizeof res->headers - strlen(res->headers),
+                 "Allow: %s\r\n", methods[d->webhook_method]);
+        snprintf(msg, sizeof msg, "this stack's webhook answers %s only",
+                 methods[d->webhook_method]);
+        jobs_stack_detail_free(d);
+        srv_fault(res, app, SRV_FAULT_METHOD, msg);
+        return;
+    }
+    denied = kind == JOBS_WEBHOOK_TOKEN && !token_matches(req, d->webhook_token);
+    jobs_stack_detail_free(d);
+    if (denied) {
+        srv_fault(res, app, SRV_FAULT_HOOK_DENIED, "wrong or missing token");
+        return;
+    }
+    if (kind == JOBS_WEBHOOK_USER && !caller) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated: this webhook is its owner's");
+        return;
+    }
+    if (kind == JOBS_WEBHOOK_USER && caller != owner) {
+        srv_fault(res, app, SRV_FAULT_HOOK_DENIED, "only the stack's owner may call this webhook");
+        return;
+    }
+    /* Bad input is refused whether or not anything would run it. */
+    if (!hook_input(&input, res, app, req))
+        return;
+    if (!app->hooks) {
+        /* Nothing would run it: no run is made (docs/http-api.md). */
+        free(input);
+        rc = jobs_json_encode_hook_result(&json, 0, false, NULL, 0,
+                                          "this server runs no command (--run-command): the "
+                                          "webhook cannot run");
+        set_json(res, app, 200, rc ? NULL : json);
+        return;
+    }
+    why = srv_hooks_begin(&slot, &rc, &run, app->hooks, app->store, owner, id, input,
+                          strlen(input));
+    if (why != SRV_HOOK_OK) {
+        snprintf(res->headers + strlen(res->headers), sizeof res->headers - strlen(res->headers),
+                 "Retry-After: 1\r\n");
+        srv_fault(res, app, SRV_FAULT_HOOK_BUSY,
+                  why == SRV_HOOK_STACK_BUSY
+                      ? "too many webhook requests of this stack at once; try again"
+                      : "too many webhook requests at once; try again");
+        return;
+    }
+    if (rc) {
+        lib_fault(res, app, rc);
+        return;
+    }
+    srv_hooks_wait(&o, app->hooks, slot);
+    if (o.ended && o.succeeded && !o.too_long) {
+        rc = jobs_json_encode_hook_result(&json, run, true, o.output, o.output_len, NULL);
+    } else {
+        if (!o.ended)
+            snprintf(msg, sizeof msg, "the run did not end in time; it may still end (run %llu)",
+                     (unsigned long long)run);
+        else if (o.too_long)
+            snprintf(msg, sizeof msg, "the run succeeded, but its output is over %d bytes",
+                     SRV_HOOK_OUTPUT_MAX);
+        err = o.ended && !o.too_long ? failure_text(&o) : NULL;
+        rc = jobs_json_encode_hook_result(&json, run, false, NULL, 0, err ? err : msg);
+        free(err);
+    }
+    free(o.output);
+    set_json(res, app, 200, rc ? NULL : json);
+}

@@ -1,0 +1,553 @@
+/* Stack webhooks end to end (issue 14): jobs-server with --run-command running a real script
+ * that echoes its standard input. Each access type runs (public without a session, token with
+ * the right token, user with the owner's session) and refuses what it must (a wrong or missing
+ * token, another user, the other method, a null webhook); token_refresh replaces the token; the
+ * child reads the request (query and form parameters, repeated ones as arrays, the JSON body,
+ * the headers without the caller's credentials); the answer carries the output parsed as JSON,
+ * a string, or status 1 for a failing run; each run is in the stack's history with trigger
+ * hook; more hook requests of one stack than may wait at once are refused (429); a server
+ * without --run-command makes no run. Bounds are for liveness only. */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "harness.h"
+
+/* Hook requests of one stack that may wait at once (examples/server/hook.h). */
+#define PER_STACK 4
+
+static server srv;
+static char A[160], B[160]; /* "B:<token>" of alice and bob */
+static long pub, tok, usr, plain;
+static char token[64];
+
+/* The command: the input back on standard output, unless the input asks otherwise. */
+static const char script[] =
+    "#!/bin/sh\n"
+    "d='%s'\n"
+    "input=$(cat)\n"
+    "case \"$input\" in\n"
+    "*'\"mode\":\"fail\"'*) echo \"broken: $JOBS_TRIGGER\" >&2; exit 3 ;;\n"
+    "*'\"mode\":\"text\"'*) echo 'plain words'; exit 0 ;;\n"
+    "*'\"mode\":\"block\"'*) touch \"$d/started.$JOBS_RUN_ID\"; i=0;\n"
+    "  while [ ! -e \"$d/release\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n"
+    "  echo '{\"blocked\":true}'; exit 0 ;;\n"
+    "esac\n"
+    "printf '%%s\\n' \"$input\"\n";
+
+static void write_script(const char *dir, char *path, size_t size)
+{
+    FILE *f;
+
+    snprintf(path, size, "%s/hook.sh", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, script, dir);
+    fclose(f);
+    assert_int_equal(chmod(path, 0700), 0);
+}
+
+static void request(resp *r, const char *method, const char *path, const char *auth,
+                    const char *body)
+{
+    request_to(r, &srv, method, path, auth, body, body ? strlen(body) : 0);
+}
+
+/* A request with any Content-Type (or none), safe to make from several threads at once: no
+ * cmocka assertion inside. The status is 0 when curl failed. */
+typedef struct call {
+    const server *s;
+    const char *method, *path, *auth, *type, *body, *extra;
+    long status;
+    char body_out[16384];
+    size_t len;
+    char headers[4096];
+} call;
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+    call *c = arg;
+    size_t k = size * n, room = sizeof c->body_out - 1 - c->len;
+
+    memcpy(c->body_out + c->len, p, k < room ? k : room);
+    c->len += k < room ? k : room;
+    c->body_out[c->len] = '\0';
+    return k;
+}
+
+static size_t on_head(char *p, size_t size, size_t n, void *arg)
+{
+    call *c = arg;
+    size_t k = size * n, have = strlen(c->headers);
+
+    if (have + k < sizeof c->headers) {
+        memcpy(c->headers + have, p, k);
+        c->headers[have + k] = '\0';
+    }
+    return k;
+}
+
+static void *perform(void *arg)
+{
+    call *c = arg;
+    CURL *h = curl_easy_init();
+    struct curl_slist *l = NULL;
+    char url[2048], line[256];
+
+    c->status = 0;
+    c->len = 0;
+    c->body_out[0] = c->headers[0] = '\0';
+    if (!h)
+        return NULL;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->s->port, c->path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+    l = curl_slist_append(l, "Expect:");
+    if (c->auth && c->auth[0] == 'B') {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", c->auth + 2);
+        l = curl_slist_append(l, line);
+    } else if (c->auth && c->auth[0] == 'C') {
+        snprintf(line, sizeof line, "Cookie: auth_tkt=%s", c->auth + 2);
+        l = curl_slist_append(l, line);
+    }
+    if (c->type) {
+        snprintf(line, sizeof line, "Content-Type: %s", c->type);
+        l = curl_slist_append(l, line);
+    }
+    if (c->extra)
+        l = curl_slist_append(l, c->extra);
+    if (c->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+    curl_slist_free_all(l);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void hook(call *c, const char *method, const char *path, const char *auth,
+                 const char *type, const char *body)
+{
+    memset(c, 0, sizeof *c);
+    c->s = &srv;
+    c->method = method;
+    c->path = path;
+    c->auth = auth;
+    c->type = type;
+    c->body = body;
+    perform(c);
+}
+
+#define HOOK_EXPECT(c, st, want)                                                               \
+    do {                                                                                       \
+        if ((c)->status != (st) || !strstr((c)->body_out, (want)))                             \
+            fail_msg("%s %s: expected %d with %s, got %ld %s", (c)->method, (c)->path, (st),  \
+                     (want), (c)->status, (c)->body_out);                                      \
+    } while (0)
+
+/* The run id of a hook's answer ({..."run":N}). */
+static long run_of(const call *c)
+{
+    const char *p = strstr(c->body_out, "\"run\":");
+
+    if (!p)
+        fail_msg("no run in %s", c->body_out);
+    return strtol(p + 6, NULL, 10);
+}
+
+static int group_setup(void **state)
+{
+    char cmd[128];
+    resp r;
+
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(srv.dir, sizeof srv.dir, "/tmp/jobs-hooks-XXXXXX");
+    if (!mkdtemp(srv.dir))
+        return -1;
+    write_script(srv.dir, cmd, sizeof cmd);
+    if (add_user(srv.dir, "alice", NULL, "alice-pw") != 0 ||
+        add_user(srv.dir, "bob", NULL, "bob-pw") != 0 ||
+        start_server(&srv, (const char *[]){"--tick-interval", "1", "--run-command", cmd,
+                                            "--run-timeout", "60", "--max-running", "8",
+                                            NULL}) != 0) {
+        stop_server(&srv);
+        return -1;
+    }
+    strcpy(A, "B:");
+    login_to(&srv, A + 2, sizeof A - 2, "alice", "alice-pw");
+    strcpy(B, "B:");
+    login_to(&srv, B + 2, sizeof B - 2, "bob", "bob-pw");
+    pub = create_on(&srv, "/blockstacks", A,
+                    "{\"name\":\"pub\",\"webhook\":\"public\",\"webhook_method\":\"GET\"}");
+    tok = create_on(&srv, "/blockstacks", A,
+                    "{\"name\":\"tok\",\"webhook\":\"token\",\"webhook_method\":\"POST\"}");
+    usr = create_on(&srv, "/blockstacks", A,
+                    "{\"name\":\"usr\",\"webhook\":\"user\",\"webhook_method\":\"GET\"}");
+    plain = create_on(&srv, "/blockstacks", A, "{\"name\":\"plain\"}");
+    {
+        char path[64];
+        const char *t;
+
+        snprintf(path, sizeof path, "/blockstacks/byid/%ld", tok);
+        request_to(&r, &srv, "GET", path, A, NULL, 0);
+        t = strstr(r.body, "\"webhook_token\":\"");
+        if (!t || sscanf(t + 17, "%32[0-9a-f]", token) != 1 || strlen(token) != 32) {
+            resp_free(&r);
+            return -1;
+        }
+        resp_free(&r);
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    int rc = stop_server(&srv);
+    curl_global_cleanup();
+    return rc;
+}
+
+/* The stack's history (as alice) holds run `run` with `want` after its id. */
+static void expect_run(long stack, long run, const char *want)
+{
+    char path[64], at[64];
+    const char *p;
+    resp r;
+
+    snprintf(path, sizeof path, "/blockstacks/%ld/runs?pagesize=100", stack);
+    request(&r, "GET", path, A, NULL);
+    snprintf(at, sizeof at, "{\"id\":%ld,", run);
+    if (r.status != 200 || !(p = strstr(r.body, at)) || !strstr(p, want) ||
+        (strchr(p, '}') && strstr(p, want) > strchr(p, '}')))
+        fail_msg("GET %s: no run %ld with %s in %ld %s", path, run, want, r.status, r.body);
+    resp_free(&r);
+}
+
+static void test_a_public_hook_runs_for_anyone_with_the_request_as_input(void **state)
+{
+    (void)state;
+    char path[256];
+    call c;
+
+    /* Bob's cookie rides along: the run must not see it. */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?a=1&b=x&b=y%%20z&c=1+2&e", pub);
+    memset(&c, 0, sizeof c);
+    c.s = &srv;
+    c.method = "GET";
+    c.path = path;
+    c.auth = "C:0123456789abcdef";
+    c.extra = "X-Thing: yes";
+    perform(&c);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,\"result\":{\"GET\":{\"a\":\"1\",\"b\":[\"x\",\"y z\"],"
+                         "\"c\":\"1 2\",\"e\":\"\"},\"POST\":{},\"JSON\":{},\"HEADERS\":{");
+    HOOK_EXPECT(&c, 200, "\"X-Thing\":\"yes\"");
+    HOOK_EXPECT(&c, 200, "\"Host\":\"127.0.0.1:");
+    assert_null(strstr(c.body_out, "Cookie"));
+    assert_null(strstr(c.body_out, "0123456789abcdef"));
+    expect_run(pub, run_of(&c), "\"job\":null,");
+    expect_run(pub, run_of(&c), "\"trigger\":\"hook\",\"state\":\"succeeded\"");
+
+    /* Bare names only: each takes room for its name alone (the decoding once overran its
+     * buffer here, which the ASan build shows). */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?p&q&r&s&t&u&v&w", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "\"GET\":{\"p\":\"\",\"q\":\"\",\"r\":\"\",\"s\":\"\",\"t\":\"\","
+                         "\"u\":\"\",\"v\":\"\",\"w\":\"\"}");
+
+    /* Without any session at all, too. */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,\"result\":{\"GET\":{},\"POST\":{},\"JSON\":{},");
+    /* The other method, and the Kragle profile's path. */
+    hook(&c, "POST", path, NULL, NULL, "{}");
+    HOOK_EXPECT(&c, 405, "\"code\":102");
+    assert_non_null(strstr(c.headers, "Allow: GET\r\n"));
+    hook(&c, "PUT", path, NULL, NULL, "{}");
+    HOOK_EXPECT(&c, 405, "\"code\":102");
+    snprintf(path, sizeof path, "/api/v1/blockstacks/hook/%ld?q=1", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,\"result\":{\"GET\":{\"q\":\"1\"}");
+
+    /* Its history is the owner's: bob's session does not see it. */
+    resp r;
+    snprintf(path, sizeof path, "/blockstacks/%ld/runs", pub);
+    request(&r, "GET", path, B, NULL);
+    EXPECT(&r, 400, "\"code\":24");
+    resp_free(&r);
+    request(&r, "GET", path, NULL, NULL);
+    EXPECT(&r, 401, "\"code\":100");
+    resp_free(&r);
+    request(&r, "GET", path, A, NULL);
+    EXPECT(&r, 200, "{\"count\":4,\"pagesize\":10,\"page\":1,\"runs\":[{"); /* not the 405s */
+    resp_free(&r);
+}
+
+static void test_a_token_hook_needs_its_token_and_reads_json_and_form_bodies(void **state)
+{
+    (void)state;
+    char path[256];
+    call c;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld", tok);
+    hook(&c, "POST", path, A, NULL, "{\"k\":[1,2]}"); /* a session is no token */
+    HOOK_EXPECT(&c, 403, "\"code\":133");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%032d", tok, 7);
+    hook(&c, "POST", path, NULL, NULL, "{\"k\":[1,2]}");
+    HOOK_EXPECT(&c, 403, "\"code\":133");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, token);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 405, "\"code\":102");
+    assert_non_null(strstr(c.headers, "Allow: POST\r\n"));
+
+    hook(&c, "POST", path, NULL, "application/json", " {\"k\": [1, 2]}\n");
+    HOOK_EXPECT(&c, 200, "\"POST\":{},\"JSON\":{\"k\": [1, 2]},\"HEADERS\":{");
+    HOOK_EXPECT(&c, 200, "\"Content-Type\":\"application/json\"");
+    expect_run(tok, run_of(&c), "\"trigger\":\"hook\",\"state\":\"succeeded\"");
+
+    hook(&c, "POST", path, NULL, "application/x-www-form-urlencoded", "x=1&x=2&y=%26+%2B");
+    HOOK_EXPECT(&c, 200, "\"POST\":{\"x\":[\"1\",\"2\"],\"y\":\"& +\"},\"JSON\":{},");
+    /* Bodies that are neither are refused, and so is a body that is not JSON. */
+    hook(&c, "POST", path, NULL, "text/plain", "hello");
+    HOOK_EXPECT(&c, 415, "\"code\":115");
+    hook(&c, "POST", path, NULL, "application/json", "{\"k\":");
+    HOOK_EXPECT(&c, 400, "\"code\":2");
+    hook(&c, "POST", path, NULL, "application/x-www-form-urlencoded", "x=%zz");
+    HOOK_EXPECT(&c, 400, "\"code\":1");
+}
+
+static void test_token_refresh_replaces_the_token(void **state)
+{
+    (void)state;
+    char path[256], fresh[64] = "";
+    const char *t;
+    call c;
+    resp r;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", tok);
+    request(&r, "GET", path, B, NULL);
+    EXPECT(&r, 404, "\"code\":6");
+    resp_free(&r);
+    request(&r, "GET", path, NULL, NULL);
+    EXPECT(&r, 401, "\"code\":100");
+    resp_free(&r);
+    request(&r, "POST", path, A, NULL);
+    EXPECT(&r, 405, "\"code\":102");
+    resp_free(&r);
+    request(&r, "GET", path, A, NULL);
+    EXPECT(&r, 200, "{\"token\":\"");
+    t = strstr(r.body, "{\"token\":\"");
+    assert_int_equal(sscanf(t + 10, "%32[0-9a-f]", fresh), 1);
+    assert_int_equal(strlen(fresh), 32);
+    assert_string_not_equal(fresh, token);
+    resp_free(&r);
+
+    /* The stack shows the new one to its owner. */
+    snprintf(path, sizeof path, "/blockstacks/byid/%ld", tok);
+    request(&r, "GET", path, A, NULL);
+    assert_non_null(strstr(r.body, fresh));
+    resp_free(&r);
+
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, token);
+    hook(&c, "POST", path, NULL, NULL, "{}");
+    HOOK_EXPECT(&c, 403, "\"code\":133");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, fresh);
+    hook(&c, "POST", path, NULL, NULL, "{}");
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+    strcpy(token, fresh);
+
+    /* Only a token webhook has a token. */
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", pub);
+    request(&r, "GET", path, A, NULL);
+    EXPECT(&r, 409, "\"code\":131");
+    resp_free(&r);
+}
+
+static void test_a_user_hook_is_its_owners_only(void **state)
+{
+    (void)state;
+    char path[256];
+    call c;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?who=me", usr);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 401, "\"code\":100");
+    hook(&c, "GET", path, B, NULL, NULL);
+    HOOK_EXPECT(&c, 403, "\"code\":133");
+    hook(&c, "POST", path, A, NULL, "{}");
+    HOOK_EXPECT(&c, 405, "\"code\":102");
+    hook(&c, "GET", path, A, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,\"result\":{\"GET\":{\"who\":\"me\"}");
+    assert_null(strstr(c.body_out, A + 2)); /* the bearer token stays with the server */
+    expect_run(usr, run_of(&c), "\"trigger\":\"hook\",\"state\":\"succeeded\"");
+    /* A session cookie works as well. */
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, "C:%s", A + 2);
+    hook(&c, "GET", path, cookie, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+}
+
+static void test_no_webhook_no_stack_and_bad_ids_are_refused(void **state)
+{
+    (void)state;
+    char path[256];
+    call c;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld", plain);
+    hook(&c, "GET", path, A, NULL, NULL);
+    HOOK_EXPECT(&c, 404, "\"code\":132");
+    hook(&c, "GET", "/blockstacks/hook/999999", NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 404, "\"code\":132");
+    hook(&c, "GET", "/blockstacks/hook/abc", NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 400, "\"code\":1");
+    hook(&c, "GET", "/blockstacks/hook/token_refresh/abc", A, NULL, NULL);
+    HOOK_EXPECT(&c, 400, "\"code\":1");
+}
+
+static void test_the_answer_is_the_output_or_the_failure(void **state)
+{
+    (void)state;
+    char path[256];
+    call c;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=text", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,\"result\":\"plain words\\n\",\"run\":");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=fail", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"exit status 3: broken: hook\",\"run\":");
+    expect_run(pub, run_of(&c), "\"trigger\":\"hook\",\"state\":\"failed\"");
+    expect_run(pub, run_of(&c), "\"message\":\"exit status 3\"");
+}
+
+/* How many started.* files the blocked runs left. */
+static int started(void)
+{
+    DIR *d = opendir(srv.dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, "started.", 8) == 0;
+    closedir(d);
+    return n;
+}
+
+static void test_hooks_of_one_stack_are_throttled(void **state)
+{
+    (void)state;
+    char path[256], release[128];
+    pthread_t th[PER_STACK];
+    call blocked[PER_STACK], c;
+    time_t deadline = time(NULL) + 60;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=block", pub);
+    for (int i = 0; i < PER_STACK; i++) {
+        memset(&blocked[i], 0, sizeof blocked[i]);
+        blocked[i].s = &srv;
+        blocked[i].method = "GET";
+        blocked[i].path = path;
+        assert_int_equal(pthread_create(&th[i], NULL, perform, &blocked[i]), 0);
+    }
+    while (started() < PER_STACK) {
+        if (time(NULL) > deadline)
+            fail_msg("only %d of the blocked runs started", started());
+        usleep(100000);
+    }
+    /* Every place of this stack is taken: one more waits for none. */
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 429, "\"code\":134");
+    assert_non_null(strstr(c.headers, "Retry-After: 1\r\n"));
+    /* Another stack's hook is not held up (the runner has workers to spare: --max-running). */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld", usr);
+    hook(&c, "GET", path, A, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+
+    snprintf(release, sizeof release, "%s/release", srv.dir);
+    FILE *f = fopen(release, "w");
+    assert_non_null(f);
+    fclose(f);
+    for (int i = 0; i < PER_STACK; i++) {
+        pthread_join(th[i], NULL);
+        HOOK_EXPECT(&blocked[i], 200, "{\"status\":0,\"result\":{\"blocked\":true},\"run\":");
+    }
+    /* The places are free again. */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=text", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+}
+
+static void test_without_a_runner_a_hook_makes_no_run(void **state)
+{
+    (void)state;
+    server s;
+    char tokn[160], path[64];
+    call c;
+    resp r;
+
+    memset(&s, 0, sizeof s);
+    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-hooks-none-XXXXXX");
+    assert_non_null(mkdtemp(s.dir));
+    assert_int_equal(add_user(s.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&s, NULL), 0);
+    strcpy(tokn, "B:");
+    login_to(&s, tokn + 2, sizeof tokn - 2, "alice", "alice-pw");
+    long stack = create_on(&s, "/blockstacks", tokn, "{\"name\":\"pub\",\"webhook\":\"public\"}");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld", stack);
+    memset(&c, 0, sizeof c);
+    c.s = &s;
+    c.method = "GET";
+    c.path = path;
+    perform(&c);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"this server runs no command (--run-command): "
+                         "the webhook cannot run\"}");
+    snprintf(path, sizeof path, "/blockstacks/%ld/runs", stack);
+    request_to(&r, &s, "GET", path, tokn, NULL, 0);
+    EXPECT(&r, 200, "{\"count\":0,");
+    resp_free(&r);
+    assert_int_equal(stop_server(&s), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s JOBS_SERVER\n", argv[0]);
+        return 2;
+    }
+    server_bin = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_public_hook_runs_for_anyone_with_the_request_as_input),
+        cmocka_unit_test(test_a_token_hook_needs_its_token_and_reads_json_and_form_bodies),
+        cmocka_unit_test(test_token_refresh_replaces_the_token),
+        cmocka_unit_test(test_a_user_hook_is_its_owners_only),
+        cmocka_unit_test(test_no_webhook_no_stack_and_bad_ids_are_refused),
+        cmocka_unit_test(test_the_answer_is_the_output_or_the_failure),
+        cmocka_unit_test(test_hooks_of_one_stack_are_throttled),
+        cmocka_unit_test(test_without_a_runner_a_hook_makes_no_run),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
