@@ -35,6 +35,13 @@ typedef int (*jobs__txn_fn)(jobs_store *s, jobs__txn *txn, void *ctx);
 /* The due scan's callback: a job due at `slot`. Returns 0 to go on, or an error to stop. */
 typedef int (*jobs__due_fn)(void *ctx, uint64_t id, int64_t slot);
 
+/* The copy's scans (rec_scan, idem_scan, kv_scan_all): 0 to go on, > 0 to stop, < 0 an error. */
+typedef int (*jobs__rec_fn)(void *ctx, uint64_t id, const void *data, size_t len);
+typedef int (*jobs__idem_fn)(void *ctx, uint64_t owner, jobs__kind kind, const char *key,
+                             size_t len, const jobs__idem_rec *rec);
+typedef int (*jobs__kv_all_fn)(void *ctx, const char *ns, size_t ns_len, const void *key,
+                               size_t key_len, const void *value, size_t value_len);
+
 /* Where a record's list entry is: a job and a schedule under their owner; a stack under
  * JOBS_OWNER_PUBLIC when public, else under its owner. Pages and counts are per list owner. */
 
@@ -187,6 +194,36 @@ struct jobs__backend {
      * of one store at once: its due_scan takes only the due jobs no other claimer holds (a SQL
      * backend's FOR UPDATE SKIP LOCKED). NULL: the tick uses `write`. */
     int (*write_claim)(jobs_store *s, jobs__txn_fn fn, void *ctx);
+
+    /* ---- copying a store (jobs_store_copy, lib/copy.c); optional ------------------------- */
+    /* What a copy reads besides the operations above: every record, whoever owns it, and the
+     * id counters. A backend without them (NULL) cannot be copied from or into
+     * (JOBS_ENOTSUP). */
+    /* Calls `fn` with the stored bytes (lib/codec.h) of every record of `kind` (JOBS__JOB,
+     * JOBS__SCHEDULE, JOBS__STACK or JOBS__RUN), in id order; stops with 0 when `fn` returns
+     * > 0, with its code when < 0. The bytes are valid during the call only. */
+    int (*rec_scan)(jobs__txn *t, jobs__kind kind, jobs__rec_fn fn, void *ctx);
+    /* Calls `fn` for every idempotency entry, expired or not, in (owner, kind, key) order
+     * (keys as unsigned bytes, the shorter first on a tie); stops as rec_scan does. */
+    int (*idem_scan)(jobs__txn *t, jobs__idem_fn fn, void *ctx);
+    /* Calls `fn` for every namespaced record of every namespace, the id counters' namespace
+     * (JOBS__KV_IDS) included, in (namespace length, namespace, key) order; stops as rec_scan
+     * does. */
+    int (*kv_scan_all)(jobs__txn *t, jobs__kv_all_fn fn, void *ctx);
+    /* The id the next next_id(kind) would give, without taking it. */
+    int (*id_peek)(jobs__txn *t, jobs__kind kind, uint64_t *next);
+    /* Sets the id counter of `kind`: the next id it gives is `next` (1..JOBS_ID_MAX + 1). */
+    int (*id_set)(jobs__txn *t, jobs__kind kind, uint64_t next);
+
+    /* ---- waiting for a due time to come sooner (jobs_store_wait); optional --------------- */
+    /* Waits at most `timeout_ms` for a write committed (by this process, or by any process
+     * on a backend shared between hosts) since the previous wait that moved a job's or a
+     * run's due time (jobs__notify_due): 1 when one came, 0 at the timeout, or an error.
+     * NULL: the rules sleep the whole timeout. */
+    int (*wait)(jobs_store *s, int timeout_ms);
+    /* Tells waiters, once the current write commits, that a due time moved (`when`, Unix
+     * seconds): called by the rules inside the write. NULL: nothing to tell. */
+    void (*notify_due)(jobs__txn *t, int64_t when);
 };
 
 /* The namespace of the namespaces' id counters: key the namespace's name, value the next id to

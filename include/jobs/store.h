@@ -230,6 +230,34 @@ enum jobs_restore_flags {
 JOBS_EXTERN int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
                                    unsigned int flags);
 
+/**
+ * Copies every record of the store `from` into the store `to`, whatever their backends (an LMDB
+ * store into PostgreSQL, and back): jobs, schedules, stacks with their blocks, runs,
+ * idempotency keys, namespaced records (jobs_kv_*) and the id counters, with their ids, so ids
+ * go on where the source stopped and none is ever given twice.
+ *
+ * `to` must be empty: a new store (its built-in schedules, which the source holds too, are
+ * fine), or one that holds nothing else and has given no id the source has not. The source is
+ * read in one read transaction (a snapshot; its writers are not blocked) into memory, about
+ * the size of its records; the target is written in one write transaction, so a failed copy
+ * leaves it as it was. Then the copy is verified: jobs_store_check() on the target, and the
+ * source read again and compared with the target record by record, with their counts.
+ *
+ * Stop the source's writers first: a write to the source during the copy is not in the copy,
+ * and the comparison then fails with JOBS_ECONFLICT (the target holds the snapshot; copy
+ * again into a new store).
+ *
+ * @param from  the store to copy
+ * @param to    an empty store, opened read-write
+ * @return 0; JOBS_EINVAL (NULL, or one store twice); JOBS_EEXISTS (the target is not empty:
+ *         jobs_error_last() says what it holds; nothing was written); JOBS_ENOTSUP (a backend
+ *         that cannot be copied); JOBS_ECONFLICT (the source changed during the copy);
+ *         JOBS_ECORRUPT (a source record does not decode, or the verification failed);
+ *         JOBS_EREADONLY (the target is read-only), JOBS_ENOMEM, or an error of either store.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_store_copy(jobs_store *from, jobs_store *to);
+
 #ifdef __cplusplus
 }
 #endif

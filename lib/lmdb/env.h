@@ -192,6 +192,13 @@ int jobs__lmdb_run_due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_f
 int jobs__lmdb_run_stat(MDB_txn *txn, jobs__lmdb *s, uint64_t *runs, uint64_t *queued);
 int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run);
 
+/* What jobs_store_copy() reads and sets (copy.c; lib/backend.h says what each does). */
+int jobs__lmdb_rec_scan(jobs__txn *t, jobs__kind kind, jobs__rec_fn fn, void *ctx);
+int jobs__lmdb_idem_scan(jobs__txn *t, jobs__idem_fn fn, void *ctx);
+int jobs__lmdb_kv_scan_all(jobs__txn *t, jobs__kv_all_fn fn, void *ctx);
+int jobs__lmdb_id_peek(jobs__txn *t, jobs__kind kind, uint64_t *next);
+int jobs__lmdb_id_set(jobs__txn *t, jobs__kind kind, uint64_t next);
+
 /* The backend's function table (records.c). */
 extern const jobs__backend jobs__lmdb_backend;
 
