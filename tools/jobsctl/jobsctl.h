@@ -76,6 +76,8 @@ typedef struct ctl_command {
 /* The command tables of entities.c and admin.c, each ended by a zeroed entry. */
 extern const ctl_command ctl_entity_commands[];
 extern const ctl_command ctl_admin_commands[];
+/* copy.c's: jobsctl copy FROM TO. */
+extern const ctl_command ctl_copy_commands[];
 
 /* ---- arguments (jobsctl.c) ---- */
 
