@@ -216,13 +216,16 @@ struct jobs__backend {
     int (*id_set)(jobs__txn *t, jobs__kind kind, uint64_t next);
 
     /* ---- waiting for a due time to come sooner (jobs_store_wait); optional --------------- */
-    /* Waits at most `timeout_ms` for a write committed (by this process, or by any process
-     * on a backend shared between hosts) since the previous wait that moved a job's or a
-     * run's due time (jobs__notify_due): 1 when one came, 0 at the timeout, or an error.
-     * NULL: the rules sleep the whole timeout. */
-    int (*wait)(jobs_store *s, int timeout_ms);
-    /* Tells waiters, once the current write commits, that a due time moved (`when`, Unix
-     * seconds): called by the rules inside the write. NULL: nothing to tell. */
+    /* Waits at most `timeout_ms` for the notice of a committed write (of this process; of
+     * any process, on a backend shared between hosts) that made a job or a run due at a time
+     * before `before` (jobs_store_wait): 1 when one came, 0 at the timeout, or an error. A
+     * notice not yet taken by a wait is kept for the next one (the earliest due time of those
+     * kept). *due is the notice's due time (the earliest, when several came). NULL:
+     * jobs_store_wait sleeps the whole timeout. */
+    int (*wait)(jobs_store *s, int64_t before, int timeout_ms, int64_t *due);
+    /* Called by the rules inside a write that makes a job or a run due at `when` (a create or
+     * update that activates a job, a run made to be delivered): the backend tells the
+     * waiters once, and only if, the write commits. NULL: nothing to tell. */
     void (*notify_due)(jobs__txn *t, int64_t when);
 };
 

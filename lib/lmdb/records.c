@@ -678,4 +678,6 @@ const jobs__backend jobs__lmdb_backend = {
     .kv_scan_all = jobs__lmdb_kv_scan_all,
     .id_peek = jobs__lmdb_id_peek,
     .id_set = jobs__lmdb_id_set,
+    .wait = jobs__lmdb_wait,
+    .notify_due = jobs__lmdb_notify_due,
 };

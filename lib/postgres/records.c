@@ -1341,4 +1341,6 @@ const jobs__backend jobs__pg_backend = {
     .kv_scan_all = kv_scan_all,
     .id_peek = id_peek,
     .id_set = id_set,
+    .wait = jobs__pg_wait,
+    .notify_due = jobs__pg_notify_due,
 };
