@@ -11,7 +11,7 @@
 #                     bench/results.json (BENCH_ARGS=--quick for N = 10k only)
 #   make tsan         the threaded tests under ThreadSanitizer (build-tsan/)
 #   make coverage     line and branch coverage of lib/ and examples/server/ (build-coverage/)
-#   make crash-test   200 kill-and-verify cycles (tests/crash/)
+#   make crash-test   200 kill-and-verify cycles (tests/crash/); crash-test-pg: on PostgreSQL
 #   make power-test   the power-loss test at length (tests/powerloss/, docs/reliability.md)
 #   make fuzz         each libFuzzer target for FUZZ_TIME seconds (default 300)
 #   make soak         wrk against jobs-server for SOAK_SECONDS (default 300)
@@ -143,6 +143,14 @@ CRASH_ARGS ?=
 crash-test: build
 	$(BUILD_DIR)/tests/crash/test_crash --cycles $(CRASH_CYCLES) \
 	    --server $(BUILD_DIR)/examples/server/jobs-server $(CRASH_ARGS)
+
+# The same against PostgreSQL: a throwaway cluster (scripts/pg-test-cluster.sh), each writer's
+# store a fresh schema of it (test_crash --pg).
+.PHONY: crash-test-pg
+crash-test-pg: build
+	scripts/pg-test-cluster.sh run -- sh -c '$(BUILD_DIR)/tests/crash/test_crash \
+	    --cycles $(CRASH_CYCLES) --server $(BUILD_DIR)/examples/server/jobs-server \
+	    --pg "$$JOBS_TEST_STORE" $(CRASH_ARGS)'
 
 # Power loss (tests/powerloss/, docs/reliability.md): the store's writes and flushes logged by
 # an LD_PRELOAD interposer, then the file images power loss could leave, each opened, verified
