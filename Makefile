@@ -8,7 +8,8 @@
 #   make build        install deps, build build/
 #   make docs         the API reference (Doxygen) in build/docs/api/html
 #   make bench        build build-release/ (Release) and run bench/jobs-bench, writing
-#                     bench/results.json (BENCH_ARGS=--quick for N = 10k only)
+#                     bench/results.json (BENCH_ARGS=--quick for N = 10k only); bench-pg:
+#                     the same with a PostgreSQL column, on a throwaway cluster
 #   make tsan         the threaded tests under ThreadSanitizer (build-tsan/)
 #   make coverage     line and branch coverage of lib/ and examples/server/ (build-coverage/)
 #   make crash-test   200 kill-and-verify cycles (tests/crash/); crash-test-pg: on PostgreSQL
@@ -86,6 +87,17 @@ bench: deps
 	$(CMAKE) --build $(RELEASE_DIR) -j$(JOBS) --target jobs-bench
 	$(RELEASE_DIR)/bench/jobs-bench --json bench/results.json \
 	    --source "$$(git describe --always --dirty 2>/dev/null)" $(BENCH_ARGS)
+
+# The same with libjobs on PostgreSQL as a fourth column (jobs-bench --pg), on a throwaway
+# cluster of scripts/pg-test-cluster.sh; then pg-bench's ticks by 1, 2 and 4 processes.
+.PHONY: bench-pg
+bench-pg: deps
+	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DJOBS_WERROR=$(WERROR)
+	$(CMAKE) --build $(RELEASE_DIR) -j$(JOBS) --target jobs-bench pg-bench
+	scripts/pg-test-cluster.sh run -- sh -c '$(RELEASE_DIR)/bench/jobs-bench \
+	    --json bench/results.json --source "$$(git describe --always --dirty 2>/dev/null)" \
+	    --pg "$$JOBS_TEST_STORE" $(BENCH_ARGS) && $(RELEASE_DIR)/bench/pg-bench \
+	    --store "$$JOBS_TEST_STORE" --creates 2000 --deep 500000 --due 4000 --procs 1,2,4'
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(RELEASE_DIR) build-tsan build-coverage build-fuzz var

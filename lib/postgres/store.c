@@ -113,6 +113,12 @@ int jobs__pg_simple(jobs__pg_conn *c, const char *sql, const char *what)
 
 /* ---- the pool --------------------------------------------------------------------------- */
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
 {
     const char *keys[] = {"connect_timeout", "dbname", NULL};
@@ -132,8 +138,9 @@ static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
         jobs__free(c);
         return NULL;
     }
-    /* Messages of the server (notices) are not the host's business. */
-    PQsetNoticeProcessor(c->conn, NULL, NULL);
+    /* Messages of the server (notices) are not the host's business (a NULL processor would
+     * leave libpq's, which prints them on stderr). */
+    PQsetNoticeProcessor(c->conn, quiet, NULL);
     *rc = 0;
     return c;
 }
