@@ -8,10 +8,11 @@
 #   make build        install deps, build build/
 #   make docs         the API reference (Doxygen) in build/docs/api/html
 #   make bench        build build-release/ (Release) and run bench/jobs-bench, writing
-#                     bench/results.json (BENCH_ARGS=--quick for N = 10k only)
+#                     bench/results.json (BENCH_ARGS=--quick for N = 10k only); bench-pg:
+#                     the same with a PostgreSQL column, on a throwaway cluster
 #   make tsan         the threaded tests under ThreadSanitizer (build-tsan/)
 #   make coverage     line and branch coverage of lib/ and examples/server/ (build-coverage/)
-#   make crash-test   200 kill-and-verify cycles (tests/crash/)
+#   make crash-test   200 kill-and-verify cycles (tests/crash/); crash-test-pg: on PostgreSQL
 #   make power-test   the power-loss test at length (tests/powerloss/, docs/reliability.md)
 #   make fuzz         each libFuzzer target for FUZZ_TIME seconds (default 300)
 #   make soak         wrk against jobs-server for SOAK_SECONDS (default 300)
@@ -87,6 +88,17 @@ bench: deps
 	$(RELEASE_DIR)/bench/jobs-bench --json bench/results.json \
 	    --source "$$(git describe --always --dirty 2>/dev/null)" $(BENCH_ARGS)
 
+# The same with libjobs on PostgreSQL as a fourth column (jobs-bench --pg), on a throwaway
+# cluster of scripts/pg-test-cluster.sh; then pg-bench's ticks by 1, 2 and 4 processes.
+.PHONY: bench-pg
+bench-pg: deps
+	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DJOBS_WERROR=$(WERROR)
+	$(CMAKE) --build $(RELEASE_DIR) -j$(JOBS) --target jobs-bench pg-bench
+	scripts/pg-test-cluster.sh run -- sh -c '$(RELEASE_DIR)/bench/jobs-bench \
+	    --json bench/results.json --source "$$(git describe --always --dirty 2>/dev/null)" \
+	    --pg "$$JOBS_TEST_STORE" $(BENCH_ARGS) && $(RELEASE_DIR)/bench/pg-bench \
+	    --store "$$JOBS_TEST_STORE" --creates 2000 --deep 500000 --due 4000 --procs 1,2,4'
+
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(RELEASE_DIR) build-tsan build-coverage build-fuzz var
 
@@ -143,6 +155,14 @@ CRASH_ARGS ?=
 crash-test: build
 	$(BUILD_DIR)/tests/crash/test_crash --cycles $(CRASH_CYCLES) \
 	    --server $(BUILD_DIR)/examples/server/jobs-server $(CRASH_ARGS)
+
+# The same against PostgreSQL: a throwaway cluster (scripts/pg-test-cluster.sh), each writer's
+# store a fresh schema of it (test_crash --pg).
+.PHONY: crash-test-pg
+crash-test-pg: build
+	scripts/pg-test-cluster.sh run -- sh -c '$(BUILD_DIR)/tests/crash/test_crash \
+	    --cycles $(CRASH_CYCLES) --server $(BUILD_DIR)/examples/server/jobs-server \
+	    --pg "$$JOBS_TEST_STORE" $(CRASH_ARGS)'
 
 # Power loss (tests/powerloss/, docs/reliability.md): the store's writes and flushes logged by
 # an LD_PRELOAD interposer, then the file images power loss could leave, each opened, verified

@@ -95,6 +95,10 @@ extern size_t bench_bulk_batch;
 extern const bench_engine_ops bench_libjobs_ops;
 extern const bench_engine_ops bench_lmdb_ops;
 extern const bench_engine_ops bench_sqlite_ops;
+/* libjobs on PostgreSQL (engine_libjobs.c, built with the backend): each store a fresh schema
+ * of the database bench_pg_base names (jobs-bench --pg). */
+extern const bench_engine_ops bench_libjobs_pg_ops;
+extern const char *bench_pg_base;
 
 /* The size of the record libjobs writes for a job (docs/storage.md, record format 1). */
 size_t bench_record_size(const bench_params *params, const bench_job *job);

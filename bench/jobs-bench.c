@@ -6,7 +6,12 @@
  * same as JSON.
  *
  *   jobs-bench [--quick | --smoke] [--json PATH | --no-json] [--tmpdir DIR] [--min-time S]
- *              [--rounds N] [--deep N] [--source TEXT]
+ *              [--rounds N] [--deep N] [--source TEXT] [--pg URI]
+ *
+ * --pg URI adds a fourth engine, libjobs on PostgreSQL (a fresh schema of that database per
+ * store, dropped at the end), measured in the same rounds as the others: its column is
+ * "PostgreSQL". Its stores are loaded with SQL (the rows jobs_create would write, counts and
+ * page buckets included), not through the API; everything measured goes through the API.
  *
  * Full run: N = 10 k, 100 k and 1 M, and a deep owner of 500 k jobs (page 50,000 is its last).
  * --quick: N = 10 k only (and the deep owner). --smoke: N = 1,000 and 2,000 and a small deep
@@ -50,7 +55,7 @@
 
 #include "bench.h"
 
-#define NENGINES 3
+#define MAX_ENGINES 4
 #define MAX_ROUNDS 20
 #define MAX_SIZES 4
 #define MAX_ROWS 12
@@ -58,9 +63,18 @@
 #define TICK_DUE 1000
 #define MAX_TARGETS 32
 
-static const bench_engine_ops *const engine_ops[NENGINES] = {
-    &bench_libjobs_ops, &bench_lmdb_ops, &bench_sqlite_ops};
-static const char *const engine_keys[NENGINES] = {"libjobs", "lmdb", "sqlite"};
+/* The fourth, libjobs on PostgreSQL, only with --pg (built with the PostgreSQL backend). */
+static const bench_engine_ops *const engine_ops[MAX_ENGINES] = {
+    &bench_libjobs_ops, &bench_lmdb_ops, &bench_sqlite_ops,
+#ifdef BENCH_WITH_PG
+    &bench_libjobs_pg_ops
+#else
+    NULL
+#endif
+};
+static const char *const engine_keys[MAX_ENGINES] = {"libjobs", "lmdb", "sqlite", "postgresql"};
+/* Engines in this run: 3, or 4 with --pg. */
+static int nengines = 3;
 
 size_t bench_bulk_batch = JOBS_BATCH_MAX;
 
@@ -97,8 +111,8 @@ typedef enum target_kind {
 
 typedef struct row {
     const char *label, *key, *unit;
-    double v[NENGINES];
-    size_t per_round[NENGINES]; /* operations per timed round */
+    double v[MAX_ENGINES];
+    size_t per_round[MAX_ENGINES]; /* operations per timed round */
     target_kind target;
     int met; /* -1 no target here, 0 missed, 1 met */
 } row;
@@ -108,7 +122,7 @@ typedef struct phase {
     bool deep;      /* the deep owner's phase */
     uint64_t n;     /* jobs of the phase (N, or the deep owner's) */
     uint64_t total; /* jobs in each store */
-    double load_s[NENGINES];
+    double load_s[MAX_ENGINES];
     uint64_t loaded;
     row rows[MAX_ROWS];
     size_t nrows;
@@ -129,7 +143,7 @@ static char tmp_dir[4096];
 static struct {
     config cfg;
     bench_params params;
-    void *e[NENGINES];
+    void *e[MAX_ENGINES];
     uint64_t next_id;          /* the id libjobs assigns next */
     uint64_t *base;            /* live base jobs' ids, ascending */
     size_t nbase, cap;
@@ -139,7 +153,7 @@ static struct {
     /* A second store per engine that keeps the smallest N, so that the tick at every N is
      * timed in the same rounds as the tick at the smallest: the tick target is a ratio of the
      * two, and the machine's noise changes between phases far more than within a round. */
-    void *ref[NENGINES];
+    void *ref[MAX_ENGINES];
     uint64_t ref_n;            /* 0: no reference stores (a run with one N) */
     int64_t ref_tick_now;
     uint64_t rng;
@@ -324,7 +338,7 @@ typedef struct measured {
     row *r;
     batch_fn fn;
     void *ctx;
-    size_t pos[NENGINES], count[NENGINES];
+    size_t pos[MAX_ENGINES], count[MAX_ENGINES];
 } measured;
 
 /* Calibrates each engine to rounds of at least min_time, then keeps the best of the rounds. */
@@ -332,7 +346,7 @@ static void calibrate(measured *m)
 {
     const double min_time = run.cfg.min_time;
 
-    for (int e = 0; e < NENGINES; e++) {
+    for (int e = 0; e < nengines; e++) {
         size_t c = 1;
         double t;
 
@@ -370,9 +384,9 @@ static void measure2(row *a, batch_fn fa, void *ca, row *b, batch_fn fb, void *c
     for (int i = 0; i < nm; i++)
         calibrate(&m[i]);
     for (int round = 0; round < run.cfg.rounds; round++)
-        for (int k = 0; k < NENGINES; k++)
+        for (int k = 0; k < nengines; k++)
             for (int i = 0; i < nm; i++)
-                measure_round(&m[(round + i) % nm], (round + k) % NENGINES);
+                measure_round(&m[(round + i) % nm], (round + k) % nengines);
 }
 
 static void measure(row *r, batch_fn fn, void *ctx)
@@ -433,14 +447,14 @@ static void load_all(void **inst, double *load_s, uint64_t n, make_fn make)
 {
     bench_job *chunk = bench_malloc(LOAD_CHUNK * sizeof(*chunk));
 
-    for (int e = 0; e < NENGINES; e++)
+    for (int e = 0; e < nengines; e++)
         engine_ops[e]->set_durable(inst[e], false);
     for (uint64_t done = 0; done < n;) {
         size_t m = n - done < LOAD_CHUNK ? (size_t)(n - done) : LOAD_CHUNK;
 
         for (size_t i = 0; i < m; i++)
             make(&chunk[i], done + i);
-        for (int e = 0; e < NENGINES; e++) {
+        for (int e = 0; e < nengines; e++) {
             double t0 = now_s();
 
             engine_ops[e]->load(inst[e], chunk, m);
@@ -452,7 +466,7 @@ static void load_all(void **inst, double *load_s, uint64_t n, make_fn make)
             progress("  loaded %" PRIu64 " of %" PRIu64 "\n", done, n);
     }
     free(chunk);
-    for (int e = 0; e < NENGINES; e++)
+    for (int e = 0; e < nengines; e++)
         engine_ops[e]->set_durable(inst[e], run.cfg.durable);
 }
 
@@ -481,13 +495,13 @@ static void open_reference(uint64_t n)
     bench_path(dir, sizeof(dir), tmp_dir, "reference");
     if (mkdir(dir, 0700) != 0)
         bench_fail("cannot create '%s': %s", dir, strerror(errno));
-    for (int e = 0; e < NENGINES; e++)
+    for (int e = 0; e < nengines; e++)
         run.ref[e] = engine_ops[e]->open(dir, &run.params);
     run.ref_n = n;
     run.ref_tick_now = run.tick_now;
     progress("reference stores: loading %" PRIu64 " jobs\n", n);
     load_all(run.ref, NULL, n, make_ref_job);
-    for (int e = 0; e < NENGINES; e++)
+    for (int e = 0; e < nengines; e++)
         if (engine_ops[e]->count(run.ref[e]) != n)
             bench_fail("the %s reference store has a wrong count", engine_ops[e]->name);
 }
@@ -502,7 +516,7 @@ static void make_deep_job(bench_job *j, uint64_t i)
 
 static void check_counts(uint64_t want)
 {
-    for (int e = 0; e < NENGINES; e++) {
+    for (int e = 0; e < nengines; e++) {
         uint64_t n = engine_ops[e]->count(run.e[e]);
 
         if (n != want)
@@ -585,7 +599,7 @@ static void free_write_batch(write_batch *b)
  * renamed ones answer to their new names where the engine's writes keep the name index. */
 static void check_renamed(const write_batch *b)
 {
-    for (int e = 0; e < NENGINES; e++) {
+    for (int e = 0; e < nengines; e++) {
         if (!engine_ops[e]->writes_keep_indexes)
             continue;
         engine_ops[e]->get_by_name(run.e[e], b->renamed, b->n, 0, b->n);
@@ -594,7 +608,7 @@ static void check_renamed(const write_batch *b)
 
 static void check_gone(const write_batch *b)
 {
-    for (int e = 0; e < NENGINES; e++)
+    for (int e = 0; e < nengines; e++)
         for (size_t i = 0; i < b->n; i++)
             if (engine_ops[e]->exists(run.e[e], &b->created[i]))
                 bench_fail("%s still has deleted job %" PRIu64, engine_ops[e]->name,
@@ -613,7 +627,7 @@ static void measure_writes(phase *ph)
     /* Estimate: a few of each on every engine; the fastest sets the count for all. */
     progress("  durable create / update / delete\n");
     make_write_batch(&warm, run.cfg.write_warm);
-    for (int e = 0; e < NENGINES; e++) {
+    for (int e = 0; e < nengines; e++) {
         const bench_engine_ops *ops = engine_ops[e];
         double t0 = now_s(), t1, t2, t3;
 
@@ -634,8 +648,8 @@ static void measure_writes(phase *ph)
         make_write_batch(&batches[r], k);
     for (int op = 0; op < 3; op++) {
         for (int r = 0; r < run.cfg.rounds; r++) {
-            for (int j = 0; j < NENGINES; j++) {
-                int e = (r + j) % NENGINES;
+            for (int j = 0; j < nengines; j++) {
+                int e = (r + j) % nengines;
                 const bench_engine_ops *ops = engine_ops[e];
                 double t0 = now_s(), t;
 
@@ -697,7 +711,7 @@ static void measure_tick(phase *ph)
          &run.tick_now, tick_step(run.per_second)},
         {NULL, run.ref, &run.ref_tick_now, 0}};
     int nsets = run.ref_n && ph->n != run.ref_n ? 2 : 1;
-    double fastest = 1e9;
+    double fastest = 1e9, slowest = 0;
     size_t ticks;
 
     if (nsets == 2) {
@@ -711,15 +725,22 @@ static void measure_tick(phase *ph)
     }
     progress("  scheduler tick\n");
     for (int i = 0; i < nsets; i++) {
-        for (int e = 0; e < NENGINES; e++)
-            fastest = fmin(fastest, tick_timed(&sets[i], e, 1));
+        for (int e = 0; e < nengines; e++) {
+            double t = tick_timed(&sets[i], e, 1);
+
+            fastest = fmin(fastest, t);
+            slowest = fmax(slowest, t);
+        }
         *sets[i].now += sets[i].step;
     }
-    ticks = (size_t)ceil(run.cfg.min_time / fmax(fastest, 1e-9));
+    /* Every engine ticks its stores the same times (they hold the same jobs), so the rounds
+     * are sized by one engine: the fastest, or with --pg the slowest (PostgreSQL's tick takes
+     * seconds, and a round of hundreds of them would take an hour). */
+    ticks = (size_t)ceil(run.cfg.min_time / fmax(nengines > 3 ? slowest : fastest, 1e-9));
     ticks = ticks < 1 ? 1 : ticks > run.cfg.tick_max ? run.cfg.tick_max : ticks;
     for (int round = 0; round < run.cfg.rounds; round++) {
-        for (int k = 0; k < NENGINES; k++) {
-            int e = (round + k) % NENGINES;
+        for (int k = 0; k < nengines; k++) {
+            int e = (round + k) % nengines;
 
             for (int j = 0; j < nsets; j++) {
                 tick_set *t = &sets[(round + j) % nsets];
@@ -743,7 +764,7 @@ static void measure_bytes(phase *ph, uint64_t jobs, target_kind target)
     row *file = add_row(ph, "bytes on disk per job", "bytes_per_job", "bytes", target);
     row *live = add_row(ph, "  of which pages in use", "live_bytes_per_job", "bytes", T_NONE);
 
-    for (int e = 0; e < NENGINES; e++) {
+    for (int e = 0; e < nengines; e++) {
         file->v[e] = (double)engine_ops[e]->disk_bytes(run.e[e]) / (double)jobs;
         live->v[e] = (double)engine_ops[e]->live_bytes(run.e[e]) / (double)jobs;
     }
@@ -857,19 +878,26 @@ static void print_phase(const phase *ph)
 
     printf("\n%s %s (%s jobs in each store)\n", fmt_num(n, sizeof(n), (double)ph->n), ph->title,
            fmt_num(a, sizeof(a), (double)ph->total));
-    printf("%-24s %13s %13s %13s %9s %11s  %-27s %s\n", "operation", "libjobs", "LMDB", "SQLite",
-           "jobs/LMDB", "jobs/SQLite", "target", "met");
+    printf("%-24s %13s %13s %13s %9s %11s  %-27s %-3s %s\n", "operation", "libjobs", "LMDB",
+           "SQLite", "jobs/LMDB", "jobs/SQLite", "target", "met",
+           nengines > 3 ? "   PostgreSQL" : "");
     for (size_t i = 0; i < ph->nrows; i++) {
         const row *r = &ph->rows[i];
+        char d[32] = "";
 
-        printf("%-24s %13s %13s %13s %9.2f %11.2f  %-27s %s\n", r->label,
+        if (nengines > 3)
+            fmt_num(d, sizeof(d), r->v[3]);
+        printf("%-24s %13s %13s %13s %9.2f %11.2f  %-27s %-3s %13s\n", r->label,
                fmt_num(n, sizeof(n), r->v[0]), fmt_num(a, sizeof(a), r->v[1]),
                fmt_num(b, sizeof(b), r->v[2]), r->v[0] / r->v[1], r->v[0] / r->v[2],
-               target_text(r->target), r->met < 0 ? "" : r->met ? "yes" : "NO");
+               target_text(r->target), r->met < 0 ? "" : r->met ? "yes" : "NO", d);
     }
-    printf("(loading %s jobs took libjobs %.1f s, LMDB %.1f s, SQLite %.1f s)\n",
+    printf("(loading %s jobs took libjobs %.1f s, LMDB %.1f s, SQLite %.1f s",
            fmt_num(c, sizeof(c), (double)ph->loaded), ph->load_s[0], ph->load_s[1],
            ph->load_s[2]);
+    if (nengines > 3)
+        printf(", PostgreSQL (SQL) %.1f s", ph->load_s[3]);
+    printf(")\n");
     fflush(stdout);
 }
 
@@ -1093,6 +1121,7 @@ static void measure_cron_tick(void)
  * interleaved per chunk; the best of the rounds (one round from 500 k jobs up). */
 static void measure_bulk(uint64_t n)
 {
+    enum { NENGINES = 3 }; /* libjobs, raw LMDB and SQLite; not PostgreSQL's (--pg) */
     const uint64_t owner = BENCH_DEEP_OWNER + 1;
     int rounds = n >= 500000 ? 1 : run.cfg.rounds;
     bench_job *chunk = bench_malloc(LOAD_CHUNK * sizeof(*chunk));
@@ -1231,7 +1260,7 @@ static void write_json(int argc, char **argv, size_t record)
         cJSON_AddNumberToObject(p, "jobs", (double)ph->n);
         cJSON_AddNumberToObject(p, "jobs_in_store", (double)ph->total);
         load = cJSON_AddObjectToObject(p, "load_seconds");
-        for (int e = 0; e < NENGINES; e++)
+        for (int e = 0; e < nengines; e++)
             cJSON_AddNumberToObject(load, engine_keys[e], round(ph->load_s[e] * 1000) / 1000);
         rows = cJSON_AddArrayToObject(p, "results");
         for (size_t j = 0; j < ph->nrows; j++) {
@@ -1242,7 +1271,7 @@ static void write_json(int argc, char **argv, size_t record)
             cJSON_AddStringToObject(x, "op", r->key);
             cJSON_AddStringToObject(x, "label", r->label);
             cJSON_AddStringToObject(x, "unit", r->unit);
-            for (int e = 0; e < NENGINES; e++)
+            for (int e = 0; e < nengines; e++)
                 cJSON_AddNumberToObject(x, engine_keys[e], round(r->v[e] * 10) / 10);
             cJSON_AddNumberToObject(x, "libjobs_over_lmdb", round(r->v[0] / r->v[1] * 1000) / 1000);
             cJSON_AddNumberToObject(x, "libjobs_over_sqlite",
@@ -1250,7 +1279,7 @@ static void write_json(int argc, char **argv, size_t record)
             if (r->per_round[0]) {
                 cJSON *per = cJSON_AddObjectToObject(x, "per_round");
 
-                for (int e = 0; e < NENGINES; e++)
+                for (int e = 0; e < nengines; e++)
                     cJSON_AddNumberToObject(per, engine_keys[e], (double)r->per_round[e]);
             }
             if (r->target != T_NONE)
@@ -1307,7 +1336,9 @@ static void usage(FILE *f)
             "  --source    what is measured (e.g. `git describe --dirty`), kept in the JSON\n"
             "  --bulk      jobs of the bulk-load comparison (default: the largest N; 0: none)\n"
             "  --bulk-batch  operations per jobs_batch() in it (default and most 10000)\n"
-            "  --only-bulk   the bulk-load comparison only\n",
+            "  --only-bulk   the bulk-load comparison only\n"
+
+            "  --pg URI    also libjobs on PostgreSQL (a postgresql:// URI; schemas made there)\n",
             BENCH_DEFAULT_JSON);
 }
 
@@ -1335,6 +1366,15 @@ static void parse_args(config *c, int argc, char **argv)
             c->source = argv[++i];
         else if (strcmp(a, "--tmpdir") == 0 && val)
             c->tmpdir = argv[++i];
+        else if (strcmp(a, "--pg") == 0 && val) {
+#ifdef BENCH_WITH_PG
+            bench_pg_base = argv[++i];
+            nengines = 4;
+#else
+            fprintf(stderr, "jobs-bench: built without the PostgreSQL backend: no --pg\n");
+            exit(2);
+#endif
+        }
         else if (strcmp(a, "--min-time") == 0 && val && (min_time = atof(argv[++i])) > 0)
             ;
         else if (strcmp(a, "--rounds") == 0 && val && (rounds = atoi(argv[++i])) >= 1 &&
@@ -1474,7 +1514,7 @@ int main(int argc, char **argv)
         run.cfg.nsizes = 0;
         run.cfg.deep = 0;
     }
-    for (int e = 0; e < NENGINES && !run.cfg.only_bulk; e++)
+    for (int e = 0; e < nengines && !run.cfg.only_bulk; e++)
         run.e[e] = engine_ops[e]->open(tmp_dir, &run.params);
     if (run.cfg.nsizes > 1)
         open_reference(run.cfg.sizes[0]);
@@ -1488,7 +1528,7 @@ int main(int argc, char **argv)
         run_deep(run.cfg.deep);
         print_phase(&run.phases[run.nphases - 1]);
     }
-    for (int e = 0; e < NENGINES && !run.cfg.only_bulk; e++) {
+    for (int e = 0; e < nengines && !run.cfg.only_bulk; e++) {
         engine_ops[e]->close(run.e[e]);
         if (run.ref_n)
             engine_ops[e]->close(run.ref[e]);

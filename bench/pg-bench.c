@@ -32,6 +32,12 @@ static void die(const char *what, int rc)
     exit(1);
 }
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static void sql(const char *conninfo, const char *text)
 {
     PGconn *c = PQconnectdb(conninfo);
@@ -41,6 +47,7 @@ static void sql(const char *conninfo, const char *text)
         fprintf(stderr, "pg-bench: %s", PQerrorMessage(c));
         exit(1);
     }
+    PQsetNoticeProcessor(c, quiet, NULL); /* DROP SCHEMA ... CASCADE lists every table */
     r = PQexec(c, text);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         fprintf(stderr, "pg-bench: %s: %s", text, PQresultErrorMessage(r));

@@ -35,6 +35,13 @@ typedef int (*jobs__txn_fn)(jobs_store *s, jobs__txn *txn, void *ctx);
 /* The due scan's callback: a job due at `slot`. Returns 0 to go on, or an error to stop. */
 typedef int (*jobs__due_fn)(void *ctx, uint64_t id, int64_t slot);
 
+/* The copy's scans (rec_scan, idem_scan, kv_scan_all): 0 to go on, > 0 to stop, < 0 an error. */
+typedef int (*jobs__rec_fn)(void *ctx, uint64_t id, const void *data, size_t len);
+typedef int (*jobs__idem_fn)(void *ctx, uint64_t owner, jobs__kind kind, const char *key,
+                             size_t len, const jobs__idem_rec *rec);
+typedef int (*jobs__kv_all_fn)(void *ctx, const char *ns, size_t ns_len, const void *key,
+                               size_t key_len, const void *value, size_t value_len);
+
 /* Where a record's list entry is: a job and a schedule under their owner; a stack under
  * JOBS_OWNER_PUBLIC when public, else under its owner. Pages and counts are per list owner. */
 
@@ -193,6 +200,39 @@ struct jobs__backend {
      * rules call job_insert n times. */
     int (*job_insert_run)(jobs__txn *t, uint64_t owner, const uint64_t *ids,
                           const jobs__job_rec *recs, size_t n);
+
+    /* ---- copying a store (jobs_store_copy, lib/copy.c); optional ------------------------- */
+    /* What a copy reads besides the operations above: every record, whoever owns it, and the
+     * id counters. A backend without them (NULL) cannot be copied from or into
+     * (JOBS_ENOTSUP). */
+    /* Calls `fn` with the stored bytes (lib/codec.h) of every record of `kind` (JOBS__JOB,
+     * JOBS__SCHEDULE, JOBS__STACK or JOBS__RUN), in id order; stops with 0 when `fn` returns
+     * > 0, with its code when < 0. The bytes are valid during the call only. */
+    int (*rec_scan)(jobs__txn *t, jobs__kind kind, jobs__rec_fn fn, void *ctx);
+    /* Calls `fn` for every idempotency entry, expired or not, in (owner, kind, key) order
+     * (keys as unsigned bytes, the shorter first on a tie); stops as rec_scan does. */
+    int (*idem_scan)(jobs__txn *t, jobs__idem_fn fn, void *ctx);
+    /* Calls `fn` for every namespaced record of every namespace, the id counters' namespace
+     * (JOBS__KV_IDS) included, in (namespace length, namespace, key) order; stops as rec_scan
+     * does. */
+    int (*kv_scan_all)(jobs__txn *t, jobs__kv_all_fn fn, void *ctx);
+    /* The id the next next_id(kind) would give, without taking it. */
+    int (*id_peek)(jobs__txn *t, jobs__kind kind, uint64_t *next);
+    /* Sets the id counter of `kind`: the next id it gives is `next` (1..JOBS_ID_MAX + 1). */
+    int (*id_set)(jobs__txn *t, jobs__kind kind, uint64_t next);
+
+    /* ---- waiting for a due time to come sooner (jobs_store_wait); optional --------------- */
+    /* Waits at most `timeout_ms` for the notice of a committed write (of this process; of
+     * any process, on a backend shared between hosts) that made a job or a run due at a time
+     * before `before` (jobs_store_wait): 1 when one came, 0 at the timeout, or an error. A
+     * notice not yet taken by a wait is kept for the next one (the earliest due time of those
+     * kept). *due is the notice's due time (the earliest, when several came). NULL:
+     * jobs_store_wait sleeps the whole timeout. */
+    int (*wait)(jobs_store *s, int64_t before, int timeout_ms, int64_t *due);
+    /* Called by the rules inside a write that makes a job or a run due at `when` (a create or
+     * update that activates a job, a run made to be delivered): the backend tells the
+     * waiters once, and only if, the write commits. NULL: nothing to tell. */
+    void (*notify_due)(jobs__txn *t, int64_t when);
 };
 
 /* The namespace of the namespaces' id counters: key the namespace's name, value the next id to

@@ -306,6 +306,8 @@ int jobs__job_new_rec(jobs_store *s, jobs__txn *txn, uint64_t owner, const jobs_
     jobs__job_rec rec = {owner, sp->stack, sp->schedule, next_run, enabled, false, name, name_len,
                          0, 0, 0, 0, 0};
     apply_policy(&rec, sp);
+    if (enabled)
+        jobs__notify_due(s, txn, next_run); /* told only if the write commits */
     *out = rec;
     return 0;
 }
@@ -439,6 +441,7 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
             return rc;
         if ((rc = first_run(&rec.next_run, &sched, c->now)))
             return rc;
+        jobs__notify_due(s, txn, rec.next_run);
     }
     if (!rec.do_run)
         rec.next_run = 0;

@@ -187,6 +187,7 @@ static int now_txn(jobs_store *s, jobs__txn *txn, void *arg)
         r.lease = job.lease ? job.lease : JOBS_LEASE_DEFAULT;
         r.max_attempts = job.max_attempts ? job.max_attempts : JOBS_MAX_ATTEMPTS_DEFAULT;
     }
+    jobs__notify_due(s, txn, r.created);
     return jobs__run_make(s, txn, &r, &c->id);
 }
 

@@ -29,6 +29,14 @@ static inline int jobs__write(jobs_store *s, jobs__txn_fn fn, void *ctx)
     return s->be->write(s, fn, ctx);
 }
 
+/* Tells the backend that the write `txn` makes something due at `when` (lib/backend.h,
+ * notify_due): jobs_store_wait() of this store wakes once it commits. */
+static inline void jobs__notify_due(jobs_store *s, jobs__txn *txn, int64_t when)
+{
+    if (s->be->notify_due)
+        s->be->notify_due(txn, when);
+}
+
 /* The store's notion of now. Called before a transaction, never inside one: the clock is the
  * host's, and may call libjobs. */
 int64_t jobs__now(jobs_store *s);

@@ -48,13 +48,24 @@ static void *ticker_main(void *arg)
         srv_metrics_tick(t->metrics, rc == 0, now);
         atomic_store(t->heartbeat, srv_monotonic_ms());
         pthread_mutex_lock(&t->mu);
-        /* Until the next tick, wake every second to write out the access log's batch. */
-        for (unsigned waited = 0; !t->stop && !t->wake && waited < t->interval; waited++) {
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
-            while (!t->stop && !t->wake &&
-                   pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
-                ;
+        /* Until the next tick, wake every second to write out the access log's batch. The
+         * next tick comes sooner when a write (of this process; on PostgreSQL, of any node)
+         * makes a job or a run due before it: jobs_store_wait() is told, and the tick moves
+         * to that time; srv_ticker_wake() (a webhook's run) asks for one at once. When the store cannot wait (the database is unreachable), sleep. */
+        int64_t next = now + (int64_t)t->interval, due;
+        for (int64_t left; !t->stop && !t->wake && (left = next - (int64_t)time(NULL)) > 0;) {
+            pthread_mutex_unlock(&t->mu);
+            rc = jobs_store_wait(&due, t->store, next, left > 1 ? 1000 : (int)left * 1000);
+            if (rc == 1 && due < next)
+                next = due;
+            pthread_mutex_lock(&t->mu);
+            if (rc < 0) {
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += 1;
+                while (!t->stop && !t->wake &&
+                       pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
+                    ;
+            }
             pthread_mutex_unlock(&t->mu);
             srv_accesslog_flush();
             pthread_mutex_lock(&t->mu);

@@ -230,6 +230,67 @@ enum jobs_restore_flags {
 JOBS_EXTERN int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
                                    unsigned int flags);
 
+/**
+ * Waits until a write makes a job or a run due before `before` (Unix seconds), or until
+ * `timeout_ms` milliseconds have passed: for a scheduler loop that ticks every few seconds, so
+ * that a job made due sooner than its next tick still runs on time. The writes that tell it:
+ * jobs_create() and jobs_update() of an enabled job (also jobs_create_idempotent() and
+ * jobs_stack_create_with_job()), jobs_run_now() and jobs_run_now_stack(); once they commit.
+ *
+ * On PostgreSQL the writes of every process on the database tell it (NOTIFY on the write's
+ * commit; the wait LISTENs on a connection of its own, opened at the first call). On LMDB only
+ * the writes of this process do (the handle's own condition variable): another process's
+ * writes are found by the next tick.
+ *
+ * A notice that comes while nobody waits is kept for the next call, which then returns at
+ * once; a notice of a later due time (not before `before`) is kept too, for a call with a
+ * later `before`. Meant for one waiting thread per handle (the host's scheduler thread); with
+ * several, one of them takes each notice. A spurious 1 is possible (a write rolled back on
+ * LMDB after it told); the tick that follows then finds nothing new.
+ *
+ * A scheduler loop ticks, then waits with `before` its next tick's time; when this returns 1
+ * it ticks at *due instead (which may be now: jobs_run_now()).
+ *
+ * @param[out] due    the due time that the write told (the earliest, when several did); set
+ *                    only when 1 is returned (may be NULL)
+ * @param store       the store
+ * @param before      the caller's next tick: notices of due times at or after it are kept
+ * @param timeout_ms  0..86,400,000; 0 only takes a notice already there
+ * @return 1 when such a write committed, 0 at the timeout, JOBS_EINVAL, or an error of the
+ *         store (PostgreSQL: JOBS_EUNAVAILABLE when the database cannot be reached; wait
+ *         the timeout some other way then, and call again later).
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_store_wait(int64_t *due, jobs_store *store, int64_t before, int timeout_ms);
+
+/**
+ * Copies every record of the store `from` into the store `to`, whatever their backends (an LMDB
+ * store into PostgreSQL, and back): jobs, schedules, stacks with their blocks, runs,
+ * idempotency keys, namespaced records (jobs_kv_*) and the id counters, with their ids, so ids
+ * go on where the source stopped and none is ever given twice.
+ *
+ * `to` must be empty: a new store (its built-in schedules, which the source holds too, are
+ * fine), or one that holds nothing else and has given no id the source has not. The source is
+ * read in one read transaction (a snapshot; its writers are not blocked) into memory, about
+ * the size of its records; the target is written in one write transaction, so a failed copy
+ * leaves it as it was. Then the copy is verified: jobs_store_check() on the target, and the
+ * source read again and compared with the target record by record, with their counts.
+ *
+ * Stop the source's writers first: a write to the source during the copy is not in the copy,
+ * and the comparison then fails with JOBS_ECONFLICT (the target holds the snapshot; copy
+ * again into a new store).
+ *
+ * @param from  the store to copy
+ * @param to    an empty store, opened read-write
+ * @return 0; JOBS_EINVAL (NULL, or one store twice); JOBS_EEXISTS (the target is not empty:
+ *         jobs_error_last() says what it holds; nothing was written); JOBS_ENOTSUP (a backend
+ *         that cannot be copied); JOBS_ECONFLICT (the source changed during the copy);
+ *         JOBS_ECORRUPT (a source record does not decode, or the verification failed);
+ *         JOBS_EREADONLY (the target is read-only), JOBS_ENOMEM, or an error of either store.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_store_copy(jobs_store *from, jobs_store *to);
+
 #ifdef __cplusplus
 }
 #endif

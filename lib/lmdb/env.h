@@ -69,6 +69,15 @@ typedef struct jobs__lmdb {
     size_t max_map_size;
     bool readonly;             /* MDB_RDONLY | MDB_NOLOCK: writes are refused */
 
+    /* jobs_store_wait(): the earliest due time told by the writes of the batch being run (by
+     * its leader only), published to the waiters once the batch commits. */
+    bool due_batch_set;
+    int64_t due_batch;
+    pthread_mutex_t due_lock;
+    pthread_cond_t due_cv;     /* broadcast when a notice is published */
+    bool due_set;              /* a notice not yet taken by a wait; its earliest due time: */
+    int64_t due_min;
+
     dev_t dev;
     ino_t ino;
     struct jobs__lmdb *next_open; /* the process's open stores, to refuse a second open */
@@ -195,6 +204,17 @@ int jobs__lmdb_run_page(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t 
 int jobs__lmdb_run_due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx);
 int jobs__lmdb_run_stat(MDB_txn *txn, jobs__lmdb *s, uint64_t *runs, uint64_t *queued);
 int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run);
+
+/* What jobs_store_copy() reads and sets (copy.c; lib/backend.h says what each does). */
+int jobs__lmdb_rec_scan(jobs__txn *t, jobs__kind kind, jobs__rec_fn fn, void *ctx);
+int jobs__lmdb_idem_scan(jobs__txn *t, jobs__idem_fn fn, void *ctx);
+int jobs__lmdb_kv_scan_all(jobs__txn *t, jobs__kv_all_fn fn, void *ctx);
+int jobs__lmdb_id_peek(jobs__txn *t, jobs__kind kind, uint64_t *next);
+int jobs__lmdb_id_set(jobs__txn *t, jobs__kind kind, uint64_t next);
+
+/* jobs_store_wait() on LMDB: the writes of this process (store.c). */
+int jobs__lmdb_wait(jobs_store *s, int64_t before, int timeout_ms, int64_t *due);
+void jobs__lmdb_notify_due(jobs__txn *t, int64_t when);
 
 /* The backend's function table (records.c). */
 extern const jobs__backend jobs__lmdb_backend;

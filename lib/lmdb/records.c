@@ -712,4 +712,11 @@ const jobs__backend jobs__lmdb_backend = {
     .run_count = jobs__lmdb_run_count,
     .run_page = jobs__lmdb_run_page,
     .run_due_scan = jobs__lmdb_run_due_scan,
+    .rec_scan = jobs__lmdb_rec_scan,
+    .idem_scan = jobs__lmdb_idem_scan,
+    .kv_scan_all = jobs__lmdb_kv_scan_all,
+    .id_peek = jobs__lmdb_id_peek,
+    .id_set = jobs__lmdb_id_set,
+    .wait = jobs__lmdb_wait,
+    .notify_due = jobs__lmdb_notify_due,
 };

@@ -415,6 +415,7 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 
+    s->due_batch_set = false;
     if (rc)
         return rc;
     for (jobs__op *op = todo; op; op = op->again) {
@@ -456,7 +457,51 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
     for (jobs__op *op = todo; op; op = op->again)
         if (op->rc == 0)
             atomic_fetch_add(&s->writes, 1);
+    if (s->due_batch_set) { /* committed: now the waiters may see it */
+        pthread_mutex_lock(&s->due_lock);
+        if (!s->due_set || s->due_batch < s->due_min)
+            s->due_min = s->due_batch;
+        s->due_set = true;
+        pthread_cond_broadcast(&s->due_cv);
+        pthread_mutex_unlock(&s->due_lock);
+    }
     return 0;
+}
+
+/* ---- jobs_store_wait() ------------------------------------------------------------------ */
+
+void jobs__lmdb_notify_due(jobs__txn *t, int64_t when)
+{
+    jobs__lmdb *s = t->db; /* only the batch's leader runs write callbacks */
+
+    if (!s->due_batch_set || when < s->due_batch)
+        s->due_batch = when;
+    s->due_batch_set = true;
+}
+
+int jobs__lmdb_wait(jobs_store *store, int64_t before, int timeout_ms, int64_t *due)
+{
+    jobs__lmdb *s = store->db;
+    struct timespec until;
+    int rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->due_lock);
+    while (!(s->due_set && s->due_min < before) && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&s->due_cv, &s->due_lock, &until);
+    rc = s->due_set && s->due_min < before;
+    if (rc) {
+        s->due_set = false;
+        *due = s->due_min;
+    }
+    pthread_mutex_unlock(&s->due_lock);
+    return rc;
 }
 
 /* Runs a batch (the `again` chain from `todo`) to the end: every op gets its final rc. */
@@ -943,6 +988,15 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     }
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_mutex_init(&s->gc_lock, NULL);
+    pthread_mutex_init(&s->due_lock, NULL);
+    {
+        pthread_condattr_t attr;
+
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->due_cv, &attr);
+        pthread_condattr_destroy(&attr);
+    }
     s->gc_tail = &s->gc_head;
     s->gc_max = (a->flags & JOBS_STORE_NO_GROUP_COMMIT) ? 1 : GROUP_COMMIT_MAX;
 
@@ -997,6 +1051,8 @@ void jobs__lmdb_close(jobs_store *store)
         mdb_env_close(s->env);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_mutex_destroy(&s->gc_lock);
+    pthread_mutex_destroy(&s->due_lock);
+    pthread_cond_destroy(&s->due_cv);
     pthread_rwlock_destroy(&s->map_lock);
     unregister_open(s);
     jobs__free(s);

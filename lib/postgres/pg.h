@@ -84,6 +84,14 @@ enum {
     STMT_RUN_PAGE_STACK_OLD,
     STMT_RUN_DUE_SCAN,
     STMT_RUN_DUE_CLAIM,
+    STMT_COPY_JOBS,
+    STMT_COPY_SCHEDULES,
+    STMT_COPY_STACKS,
+    STMT_COPY_RUNS,
+    STMT_COPY_IDEM,
+    STMT_COPY_KV,
+    STMT_ID_PEEK,
+    STMT_ID_SET,
     JOBS__PG_STMT_MAX
 };
 
@@ -102,6 +110,15 @@ typedef struct jobs__pg {
     size_t open, max_open;    /* connections open (idle or in use), and at most */
     _Atomic uint64_t writes;  /* write calls committed */
     _Atomic uint64_t retries; /* attempts run again after a lost race */
+
+    /* jobs_store_wait(): a connection of its own, LISTENing on channel jobs_due, where every
+     * write that makes something due NOTIFYs "<schema> <when>" on commit. All under
+     * listen_lock. */
+    pthread_mutex_t listen_lock;
+    PGconn *listen;
+    char schema[128];         /* this store's schema (current_schema()): its notices */
+    bool due_set;             /* a notice not yet taken by a wait; its earliest due time: */
+    int64_t due_min;
 } jobs__pg;
 
 /* A transaction as the rules hold it (lib/backend.h). */
@@ -113,6 +130,8 @@ struct jobs__txn {
     bool claim;  /* a claiming write (the tick): due rows FOR UPDATE SKIP LOCKED */
     int failed;  /* the first error of the transaction: PostgreSQL refuses any further statement */
     struct jobs__pg_kept *kept; /* record bytes that decoded records point into, until the end */
+    bool notify;         /* the write makes something due (jobs__notify_due): NOTIFY on commit */
+    int64_t notify_when; /* the earliest such time */
 };
 
 /* Bytes kept until the end of a transaction. */
@@ -159,6 +178,9 @@ void jobs__pg_close(jobs_store *s);
 int jobs__pg_stat(jobs_store *s, jobs_store_stat_info *out);
 int jobs__pg_backup(jobs_store *s, const char *dest);
 int jobs__pg_check(jobs_store *s);
+/* jobs_store_wait() (store.c). */
+int jobs__pg_wait(jobs_store *s, int64_t before, int timeout_ms, int64_t *due);
+void jobs__pg_notify_due(jobs__txn *t, int64_t when);
 
 /* The tables of a new store, and the schema check or migration of an existing one. */
 int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn));

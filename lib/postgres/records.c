@@ -244,6 +244,21 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_RUN_DUE_CLAIM] =
         "SELECT id, queue_time FROM jobs_run WHERE queue_time <= $1::int8"
         " ORDER BY queue_time, id LIMIT $2::int8 FOR UPDATE SKIP LOCKED",
+    /* jobs_store_copy(): every record in id order, a batch at a time. */
+    [STMT_COPY_JOBS] =
+        "SELECT id, rec FROM jobs_job WHERE id > $1::int8 ORDER BY id LIMIT $2::int8",
+    [STMT_COPY_SCHEDULES] =
+        "SELECT id, rec FROM jobs_schedule WHERE id > $1::int8 ORDER BY id LIMIT $2::int8",
+    [STMT_COPY_STACKS] =
+        "SELECT id, rec FROM jobs_stack WHERE id > $1::int8 ORDER BY id LIMIT $2::int8",
+    [STMT_COPY_RUNS] =
+        "SELECT id, rec FROM jobs_run WHERE id > $1::int8 ORDER BY id LIMIT $2::int8",
+    [STMT_COPY_IDEM] =
+        "SELECT owner, kind::int8, key, expires, id, fingerprint FROM jobs_idem"
+        " ORDER BY owner, kind, key",
+    [STMT_COPY_KV] = "SELECT ns, key, value FROM jobs_kv ORDER BY length(ns), ns, key",
+    [STMT_ID_PEEK] = "SELECT next FROM jobs_ids WHERE kind = $1::int8",
+    [STMT_ID_SET] = "UPDATE jobs_ids SET next = $2::int8 WHERE kind = $1::int8",
 };
 
 int jobs__pg_exec(jobs__txn *t, int stmt, const jobs__pg_params *p, PGresult **res)
@@ -1169,6 +1184,114 @@ static int kv_scan(jobs__txn *t, const char *ns, size_t ns_len, const void *from
     return rc < 0 ? rc : 0;
 }
 
+/* ---- jobs_store_copy() ------------------------------------------------------------------- */
+
+#define COPY_BATCH 10000
+
+static int rec_scan(jobs__txn *t, jobs__kind kind, jobs__rec_fn fn, void *ctx)
+{
+    int stmt;
+    int64_t after = 0;
+    int rc = 0;
+
+    switch ((int)kind) {
+    case JOBS__JOB: stmt = STMT_COPY_JOBS; break;
+    case JOBS__SCHEDULE: stmt = STMT_COPY_SCHEDULES; break;
+    case JOBS__STACK: stmt = STMT_COPY_STACKS; break;
+    case JOBS__RUN: stmt = STMT_COPY_RUNS; break;
+    default: return jobs__error(JOBS_EINVAL, "copy: no records of kind %d", (int)kind);
+    }
+    for (;;) {
+        jobs__pg_params p = {0};
+        PGresult *r;
+        int n;
+
+        jobs__pg_i64(&p, after);
+        jobs__pg_i64(&p, COPY_BATCH);
+        if ((rc = jobs__pg_exec(t, stmt, &p, &r)))
+            return rc;
+        n = PQntuples(r);
+        for (int i = 0; i < n && rc == 0; i++) {
+            after = jobs__pg_get_i64(r, i, 0);
+            rc = fn(ctx, (uint64_t)after, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+        }
+        PQclear(r);
+        if (rc)
+            return rc < 0 ? rc : 0;
+        if (n < COPY_BATCH)
+            return 0;
+    }
+}
+
+static int idem_scan(jobs__txn *t, jobs__idem_fn fn, void *ctx)
+{
+    PGresult *r;
+    int rc;
+
+    if ((rc = jobs__pg_exec(t, STMT_COPY_IDEM, NULL, &r)))
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        jobs__idem_rec rec;
+        size_t flen = (size_t)PQgetlength(r, i, 5);
+
+        if (flen > sizeof(rec.fingerprint)) {
+            rc = jobs__error(JOBS_ECORRUPT, "copy: an idempotency entry is corrupt");
+            break;
+        }
+        rec.expires = jobs__pg_get_i64(r, i, 3);
+        rec.id = (uint64_t)jobs__pg_get_i64(r, i, 4);
+        rec.fingerprint_len = flen;
+        memcpy(rec.fingerprint, PQgetvalue(r, i, 5), flen);
+        rc = fn(ctx, (uint64_t)jobs__pg_get_i64(r, i, 0), (jobs__kind)jobs__pg_get_i64(r, i, 1),
+                PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &rec);
+    }
+    PQclear(r);
+    return rc < 0 ? rc : 0;
+}
+
+static int kv_scan_all(jobs__txn *t, jobs__kv_all_fn fn, void *ctx)
+{
+    PGresult *r;
+    int rc;
+
+    if ((rc = jobs__pg_exec(t, STMT_COPY_KV, NULL, &r)))
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = fn(ctx, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0), PQgetvalue(r, i, 1),
+                (size_t)PQgetlength(r, i, 1), PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
+    PQclear(r);
+    return rc < 0 ? rc : 0;
+}
+
+static int id_peek(jobs__txn *t, jobs__kind kind, uint64_t *next)
+{
+    jobs__pg_params p = {0};
+    int64_t v;
+    int rc;
+
+    jobs__pg_i64(&p, kind);
+    if ((rc = exec_i64(t, STMT_ID_PEEK, &p, &v)) == JOBS_ENOTFOUND)
+        return jobs__error(JOBS_ECORRUPT, "the id counter of kind %d is missing", (int)kind);
+    if (rc)
+        return rc;
+    *next = (uint64_t)v;
+    return 0;
+}
+
+static int id_set(jobs__txn *t, jobs__kind kind, uint64_t next)
+{
+    jobs__pg_params p = {0};
+    long n = 0;
+    int rc;
+
+    jobs__pg_i64(&p, kind);
+    jobs__pg_i64(&p, (int64_t)next);
+    if ((rc = exec0(t, STMT_ID_SET, &p, &n)))
+        return rc;
+    return n == 1 ? 0 : jobs__error(JOBS_ECORRUPT, "the id counter of kind %d is missing",
+                                    (int)kind);
+}
+
 const jobs__backend jobs__pg_backend = {
     .name = "postgresql",
     .read = jobs__pg_read,
@@ -1213,4 +1336,11 @@ const jobs__backend jobs__pg_backend = {
     .run_page = run_page,
     .run_due_scan = run_due_scan,
     .write_claim = jobs__pg_write_claim,
+    .rec_scan = rec_scan,
+    .idem_scan = idem_scan,
+    .kv_scan_all = kv_scan_all,
+    .id_peek = id_peek,
+    .id_set = id_set,
+    .wait = jobs__pg_wait,
+    .notify_due = jobs__pg_notify_due,
 };

@@ -3,7 +3,9 @@
  * write that lost a race, the translation of libpq's errors, opening and the schema, stat and
  * backup. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "pg.h"
@@ -111,6 +113,12 @@ int jobs__pg_simple(jobs__pg_conn *c, const char *sql, const char *what)
 
 /* ---- the pool --------------------------------------------------------------------------- */
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
 {
     const char *keys[] = {"connect_timeout", "dbname", NULL};
@@ -130,8 +138,9 @@ static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
         jobs__free(c);
         return NULL;
     }
-    /* Messages of the server (notices) are not the host's business. */
-    PQsetNoticeProcessor(c->conn, NULL, NULL);
+    /* Messages of the server (notices) are not the host's business (a NULL processor would
+     * leave libpq's, which prints them on stderr). */
+    PQsetNoticeProcessor(c->conn, quiet, NULL);
     *rc = 0;
     return c;
 }
@@ -219,7 +228,7 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
     if (write && db->readonly)
         return jobs__error(JOBS_EREADONLY, "the store is open read-only");
     for (unsigned attempt = 0, stale = 0;; attempt++) {
-        jobs__txn t = {NULL, db, s, write, claim, 0, NULL};
+        jobs__txn t = {NULL, db, s, write, claim, 0, NULL, false, 0};
         bool broken = false, reused;
 
         if ((rc = acquire(db, &t.c, &reused)))
@@ -239,8 +248,17 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
             rc = fn(s, &t, ctx);
             if (t.failed && rc == 0)
                 rc = t.failed; /* the rules went on past an error they may not have seen */
-            if (rc == 0)
+            if (rc == 0 && t.notify) {
+                /* The notice goes out with the commit, in the same round trip, and only if
+                 * it commits (PostgreSQL delivers a transaction's notices at its commit). */
+                char sql[128];
+
+                snprintf(sql, sizeof(sql), "SELECT pg_notify('jobs_due', current_schema() || "
+                         "' %lld'); COMMIT", (long long)t.notify_when);
+                rc = jobs__pg_simple(t.c, sql, "committing");
+            } else if (rc == 0) {
                 rc = jobs__pg_simple(t.c, "COMMIT", "committing");
+            }
             else if (PQstatus(t.c->conn) == CONNECTION_OK &&
                      jobs__pg_simple(t.c, "ROLLBACK", "rolling back"))
                 broken = true;
@@ -279,6 +297,113 @@ int jobs__pg_write_claim(jobs_store *s, jobs__txn_fn fn, void *ctx)
     return run(s, fn, ctx, true, true);
 }
 
+/* ---- jobs_store_wait() ------------------------------------------------------------------ */
+
+void jobs__pg_notify_due(jobs__txn *t, int64_t when)
+{
+    if (!t->notify || when < t->notify_when)
+        t->notify_when = when;
+    t->notify = true;
+}
+
+/* The listening connection: connected, its schema read, LISTEN issued. Under listen_lock. */
+static int listen_open(jobs__pg *db)
+{
+    int rc;
+    jobs__pg_conn *c = connect_one(db, &rc);
+    PGresult *r;
+
+    if (!c)
+        return rc;
+    r = PQexec(c->conn, "SELECT current_schema()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+        rc = jobs__pg_error(c->conn, r, "listening for due times");
+        if (rc == 0)
+            rc = jobs__error(JOBS_ECORRUPT, "listening for due times: the connection has no "
+                             "schema");
+    } else {
+        snprintf(db->schema, sizeof(db->schema), "%s", PQgetvalue(r, 0, 0));
+        rc = jobs__pg_simple(c, "LISTEN jobs_due", "listening for due times");
+    }
+    PQclear(r);
+    if (rc) {
+        drop(c);
+        return rc;
+    }
+    db->listen = c->conn;
+    jobs__free(c); /* the connection is kept; its pool wrapper is not needed */
+    return 0;
+}
+
+/* Takes the notices that came: this store's go into due_set / due_min. */
+static void take_notices(jobs__pg *db)
+{
+    PGnotify *n;
+
+    while ((n = PQnotifies(db->listen))) {
+        const char *sp = n->extra ? strrchr(n->extra, ' ') : NULL;
+
+        if (sp && (size_t)(sp - n->extra) == strlen(db->schema) &&
+            memcmp(n->extra, db->schema, (size_t)(sp - n->extra)) == 0) {
+            int64_t when = strtoll(sp + 1, NULL, 10);
+
+            if (!db->due_set || when < db->due_min)
+                db->due_min = when;
+            db->due_set = true;
+        }
+        PQfreemem(n);
+    }
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int jobs__pg_wait(jobs_store *s, int64_t before, int timeout_ms, int64_t *due)
+{
+    jobs__pg *db = s->db;
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    int rc = 0;
+
+    pthread_mutex_lock(&db->listen_lock);
+    if (!db->listen && (rc = listen_open(db))) {
+        pthread_mutex_unlock(&db->listen_lock);
+        return rc;
+    }
+    for (;;) {
+        struct pollfd p = {PQsocket(db->listen), POLLIN, 0};
+        int64_t left;
+
+        if (!PQconsumeInput(db->listen)) {
+            rc = unavailable(db->listen, "waiting for due times");
+            PQfinish(db->listen);
+            db->listen = NULL; /* the next wait connects again */
+            break;
+        }
+        take_notices(db);
+        if (db->due_set && db->due_min < before) {
+            db->due_set = false;
+            *due = db->due_min;
+            rc = 1;
+            break;
+        }
+        if ((left = deadline - monotonic_ms()) <= 0) {
+            rc = 0;
+            break;
+        }
+        if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+            rc = jobs__error(JOBS_EIO, "waiting for due times: %s", strerror(errno));
+            break;
+        }
+    }
+    pthread_mutex_unlock(&db->listen_lock);
+    return rc;
+}
+
 /* ---- open, close ------------------------------------------------------------------------ */
 
 static void pg_free(jobs__pg *db)
@@ -292,6 +417,9 @@ static void pg_free(jobs__pg *db)
     }
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->cv);
+    if (db->listen)
+        PQfinish(db->listen);
+    pthread_mutex_destroy(&db->listen_lock);
     jobs__free(db->conninfo);
     jobs__free(db);
 }
@@ -326,6 +454,7 @@ int jobs__open_pg(jobs_store *s, const jobs__open_args *args)
     memset(db, 0, sizeof(*db));
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->cv, NULL);
+    pthread_mutex_init(&db->listen_lock, NULL);
     db->max_open = MAX_OPEN;
     db->readonly = (args->flags & JOBS_STORE_READONLY) != 0;
     if (!(db->conninfo = jobs__malloc(len + 1))) {

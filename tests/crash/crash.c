@@ -20,7 +20,13 @@
  * and the store verifier must pass. Each writer thread touches only its own jobs, so its records
  * arrive in the order its operations were committed.
  *
+ * With --pg URI (a postgresql:// URI), each mode's store is a fresh schema of that database
+ * instead of a directory (made and dropped with psql): the library writer opens it, jobs-server
+ * runs with --store. PostgreSQL itself is not killed: the writer's connections die with it, and
+ * what they had not committed is rolled back.
+ *
  * usage: test_crash [--cycles N] [--seed S] [--server PATH] [--lib-only | --server-only] [--keep]
+ *                   [--pg URI]
  * Cycles are split between the modes (half each when --server is given). A failure names the
  * seed; `--seed S` with the same --cycles replays the same kill times and choices.
  */
@@ -58,6 +64,7 @@
 #define T0 ((int64_t)1767225600)      /* the library writer's clock: fixed */
 #define TICK_NOW (T0 + 120)           /* its ticks: the 60 s jobs activated at T0 are due */
 #define KILL_MAX_MS 300
+#define KILL_MAX_MS_PG 1000            /* --pg: opening a store takes round trips */
 #define LIVE_SOFT_MAX 30              /* past this many live jobs, a thread mostly deletes */
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -1010,6 +1017,29 @@ static int on_tick_event(const jobs_event *ev, void *ctx)
     return 0;
 }
 
+/* --pg: the database whose fresh schemas are the stores (NULL: directories). */
+static const char *pg_base;
+
+static int run_cmd(const char *const *argv, const char *input, const char *log);
+static void print_file(const char *path);
+
+/* Makes (or drops) schema `schema` of the --pg database with psql, its output in `log`; with
+ * `uri`, the store URI of that schema. */
+static bool pg_schema(const char *schema, bool create, char *uri, size_t size, const char *log)
+{
+    char sql[128];
+    const char *argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pg_base, "-c", sql, NULL};
+
+    snprintf(sql, sizeof sql, create ? "CREATE SCHEMA %s" : "DROP SCHEMA IF EXISTS %s CASCADE",
+             schema);
+    if (run_cmd(argv, "", log) != 0)
+        return false;
+    if (uri)
+        snprintf(uri, size, "%s%coptions=-csearch_path%%3D%s", pg_base,
+                 strchr(pg_base, '?') ? '&' : '?', schema);
+    return true;
+}
+
 /* The writer process: never returns; it runs until it is killed, or exits on a failure. */
 static void child_main(const model *m, const char *path, bool small_map, const child *proto)
 {
@@ -1147,7 +1177,7 @@ static bool pipe_read(int fd, char **buf, size_t *len, size_t *cap, int64_t dead
 static bool lib_cycle(model *m, const char *path, const child *proto)
 {
     uint64_t rng = seed_of(m->seed, 'L', m->cycle);
-    unsigned delay = 1 + rnd(&rng, KILL_MAX_MS);
+    unsigned delay = 1 + rnd(&rng, pg_base ? KILL_MAX_MS_PG : KILL_MAX_MS);
     bool small_map = rnd(&rng, 2);
     char *buf = NULL;
     size_t len = 0, cap = 0;
@@ -1224,7 +1254,7 @@ static bool lib_cycle(model *m, const char *path, const child *proto)
 static bool run_lib(unsigned cycles, uint64_t seed, bool keep, figures *out)
 {
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
-    char dir[] = "/tmp/jobs-crash-lib-XXXXXX", path[sizeof dir + 8];
+    char dir[] = "/tmp/jobs-crash-lib-XXXXXX", path[1024], schema[64] = "", log[sizeof dir + 16];
     jobs_store *store = NULL;
     child proto;
     model m;
@@ -1239,6 +1269,16 @@ static bool run_lib(unsigned cycles, uint64_t seed, bool keep, figures *out)
         return false;
     }
     snprintf(path, sizeof path, "%s/store", dir);
+    if (pg_base) {
+        snprintf(schema, sizeof schema, "crash_lib_%ld", (long)getpid());
+        snprintf(log, sizeof log, "%s/psql.log", dir);
+        if (!pg_schema(schema, true, path, sizeof path, log)) {
+            fail(&m, "psql: making schema %s failed:", schema);
+            print_file(log);
+            *out = m.f;
+            return false;
+        }
+    }
     o.path = path;
     rc = jobs_store_open(&store, &o);
     for (int t = 0; rc == 0 && t < LIB_WORKERS; t++)
@@ -1256,10 +1296,13 @@ static bool run_lib(unsigned cycles, uint64_t seed, bool keep, figures *out)
         m.cycle = c;
         ok = lib_cycle(&m, path, &proto);
     }
-    if (ok && !keep)
+    if (ok && !keep) {
+        if (pg_base)
+            pg_schema(schema, false, NULL, 0, log);
         rm_tree(dir);
-    else
+    } else {
         fprintf(stderr, "crash: the library writer's store is kept in %s\n", path);
+    }
     *out = m.f;
     model_free(&m);
     return ok;
@@ -1270,6 +1313,7 @@ static bool run_lib(unsigned cycles, uint64_t seed, bool keep, figures *out)
 typedef struct server {
     const char *bin;
     char dir[64];
+    char store[1024]; /* --pg: the --store URI; "" for the data directory's own store */
     pid_t pid;
     int port;
 } server;
@@ -1296,7 +1340,7 @@ static int run_cmd(const char *const *argv, const char *input, const char *log)
         dup2(fd, 1);
         dup2(fd, 2);
         close(in[1]);
-        execv(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(in[0]);
@@ -1325,10 +1369,14 @@ static bool server_start(server *s)
 {
     char log[128], line[256];
     const char *argv[] = {s->bin, "--listen", "127.0.0.1:0", "--data", s->dir,
-                          "--threads", "16", NULL};
+                          "--threads", "16", NULL, NULL, NULL};
 
     int fd;
 
+    if (s->store[0]) {
+        argv[7] = "--store";
+        argv[8] = s->store;
+    }
     /* Emptied here, before the fork, so that the previous run's port is never read. */
     snprintf(log, sizeof log, "%s/server.log", s->dir);
     if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
@@ -1804,6 +1852,11 @@ static bool srv_login(srv_run *run)
 static bool srv_check(srv_run *run)
 {
     const char *argv[] = {run->s.bin, "check", "--data", run->s.dir, NULL};
+
+    if (run->s.store[0]) {
+        argv[2] = "--store";
+        argv[3] = run->s.store;
+    }
     char log[128], path[64];
     srv_reader r;
     reader rd = {srv_get, srv_get_by_name, srv_list, &r};
@@ -1834,7 +1887,7 @@ static bool srv_cycle(srv_run *run)
 {
     model *m = run->m;
     uint64_t rng = seed_of(m->seed, 'S', m->cycle);
-    unsigned delay = 1 + rnd(&rng, KILL_MAX_MS);
+    unsigned delay = 1 + rnd(&rng, pg_base ? KILL_MAX_MS_PG : KILL_MAX_MS);
     static client clients[SRV_CLIENTS];
     pthread_t tids[SRV_CLIENTS];
     unsigned long errors = m->f.errors, lost = m->f.lost, flight = m->f.in_flight;
@@ -1914,7 +1967,8 @@ static bool run_server(const char *bin, unsigned cycles, uint64_t seed, bool kee
 {
     static srv_run run;
     char log[128];
-    const char *argv[] = {bin, "user", "add", "crash", "--data", NULL, NULL};
+    const char *argv[] = {bin, "user", "add", "crash", "--data", NULL, NULL, NULL, NULL};
+    char schema[64] = "";
     model m;
     bool ok = true;
 
@@ -1930,6 +1984,17 @@ static bool run_server(const char *bin, unsigned cycles, uint64_t seed, bool kee
         return false;
     }
     argv[5] = run.s.dir;
+    if (pg_base) {
+        snprintf(schema, sizeof schema, "crash_srv_%ld", (long)getpid());
+        snprintf(log, sizeof log, "%s/psql.log", run.s.dir);
+        if (!pg_schema(schema, true, run.s.store, sizeof run.s.store, log)) {
+            fail(&m, "psql: making schema %s failed:", schema);
+            print_file(log);
+            ok = false;
+        }
+        argv[6] = "--store";
+        argv[7] = run.s.store;
+    }
     snprintf(log, sizeof log, "%s/user.log", run.s.dir);
     if (run_cmd(argv, "crash-test-password\n", log) != 0) {
         fail(&m, "jobs-server user add failed:");
@@ -1948,9 +2013,11 @@ static bool run_server(const char *bin, unsigned cycles, uint64_t seed, bool kee
         fail(&m, "jobs-server did not stop cleanly on SIGTERM");
         ok = false;
     }
-    if (ok && !keep)
+    if (ok && !keep) {
+        if (pg_base)
+            pg_schema(schema, false, NULL, 0, log);
         rm_tree(run.s.dir);
-    else
+    } else
         fprintf(stderr, "crash: the server's data directory is kept in %s\n", run.s.dir);
     pthread_mutex_destroy(&run.lock);
     *out = m.f;
@@ -1977,7 +2044,7 @@ static void report(const char *mode, const figures *f)
 static void usage(void)
 {
     fprintf(stderr, "usage: test_crash [--cycles N] [--seed S] [--server PATH] "
-                    "[--lib-only | --server-only] [--keep]\n");
+                    "[--lib-only | --server-only] [--keep] [--pg URI]\n");
 }
 
 int main(int argc, char **argv)
@@ -2013,6 +2080,8 @@ int main(int argc, char **argv)
             server_only = true;
         } else if (strcmp(argv[i], "--keep") == 0) {
             keep = true;
+        } else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc) {
+            pg_base = argv[++i];
         } else {
             usage();
             return 2;
@@ -2039,8 +2108,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     printf("crash: seed %" PRIu64 ": %lu kill cycles: %u of the library writer, %u of "
-           "jobs-server (replay with --seed %" PRIu64 " --cycles %lu)\n",
-           seed, cycles, lib_cycles, srv_cycles, seed, cycles);
+           "jobs-server, on %s (replay with --seed %" PRIu64 " --cycles %lu)\n",
+           seed, cycles, lib_cycles, srv_cycles, pg_base ? "PostgreSQL" : "LMDB", seed, cycles);
     memset(&lib, 0, sizeof lib);
     memset(&srv, 0, sizeof srv);
     if (lib_cycles)

@@ -12,7 +12,7 @@
 static const char *const groups[] = {"jobs", "schedules", "stacks"};
 
 static const ctl_command *const tables[] = {ctl_entity_commands, ctl_admin_commands,
-                                            ctl_import_commands};
+                                            ctl_import_commands, ctl_copy_commands};
 
 #define FOR_EACH_COMMAND(cmd)                                                                      \
     for (size_t t_ = 0; t_ < sizeof(tables) / sizeof(tables[0]); t_++)                             \
@@ -53,7 +53,8 @@ static void print_help(void)
     fputs("\n"
           "Options (before or after the command):\n"
           "  --store DIR   the store directory (default " CTL_DEFAULT_STORE ", the store of\n"
-          "                jobs-server --data ./var)\n"
+          "                jobs-server --data ./var), or a PostgreSQL connection string\n"
+          "                (postgresql://... or a libpq conninfo)\n"
           "  --json        print JSON for scripts instead of tables\n"
           "  --help        this text; `jobsctl COMMAND --help` describes one command\n"
           "  --version     print the versions of jobsctl and libjobs\n"

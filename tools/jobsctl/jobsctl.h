@@ -78,6 +78,8 @@ extern const ctl_command ctl_entity_commands[];
 extern const ctl_command ctl_admin_commands[];
 /* jobs import (import.c). */
 extern const ctl_command ctl_import_commands[];
+/* copy.c's: jobsctl copy FROM TO. */
+extern const ctl_command ctl_copy_commands[];
 
 /* ---- arguments (jobsctl.c) ---- */
 

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# test-jobsctl-copy.sh JOBSCTL
+#
+# `jobsctl copy`: an LMDB store made with jobsctl is copied into a second store (MID) and from
+# there into a third (LMDB); all three list the same, and new ids go on from the source's in the
+# copies. MID is PostgreSQL when JOBS_TEST_STORE names a database (ctest pg_jobsctl_copy: a
+# fresh schema of it, dropped at the end), else an LMDB directory (ctest jobsctl_copy). On
+# PostgreSQL this is also the test of `jobsctl --store URI`: check, stats, lists, get by name,
+# create, delete, and an unreachable database.
+set -euo pipefail
+
+jobsctl=$(realpath "${1:?usage: test-jobsctl-copy.sh JOBSCTL}")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jobsctl-copy.XXXXXX")
+base=${JOBS_TEST_STORE:-}
+schema=
+sql() { psql -X -q -v ON_ERROR_STOP=1 "$base" -c "SET client_min_messages = warning; $1" >/dev/null; }
+cleanup() {
+    if [[ -n $schema ]]; then sql "DROP SCHEMA IF EXISTS $schema CASCADE" || true; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [[ -s $tmp/out ]]; then echo "--- stdout:" >&2; cat "$tmp/out" >&2; fi
+    if [[ -s $tmp/err ]]; then echo "--- stderr:" >&2; cat "$tmp/err" >&2; fi
+    exit 1
+}
+run() {
+    local want=$1 rc=0
+    shift
+    "$jobsctl" "$@" > "$tmp/out" 2> "$tmp/err" || rc=$?
+    [[ $rc -eq $want ]] || fail "jobsctl $* exited $rc, not $want"
+}
+out_has() { grep -qF -- "$1" "$tmp/out" || fail "stdout lacks '$1'"; }
+err_has() { grep -qF -- "$1" "$tmp/err" || fail "stderr lacks '$1'"; }
+# same A B CMD...: `jobsctl --store A CMD` and `jobsctl --store B CMD` print the same.
+same() {
+    local a=$1 b=$2
+    shift 2
+    run 0 --store "$a" "$@"
+    cp "$tmp/out" "$tmp/out.a"
+    run 0 --store "$b" "$@"
+    cmp -s "$tmp/out.a" "$tmp/out" || { diff "$tmp/out.a" "$tmp/out" >&2; fail "$* differs"; }
+}
+
+src=$tmp/src
+dst=$tmp/dst
+if [[ -n $base ]]; then
+    schema=jobsctl_copy_$$_$RANDOM
+    sql "CREATE SCHEMA $schema"
+    if [[ $base == *://* ]]; then
+        sep='?'
+        [[ $base == *\?* ]] && sep='&'
+        mid="$base${sep}options=-csearch_path%3D$schema"
+    else
+        mid="$base options='-csearch_path=$schema'"
+    fi
+    backend=postgresql
+else
+    mid=$tmp/mid
+    backend=lmdb
+fi
+
+# The source: stacks, schedules, jobs (one deleted, one queued for deletion) of two owners.
+run 0 --store "$src" init
+run 0 --store "$src" stacks create --owner 7 --name deploy
+run 0 --store "$src" stacks create --owner 8 --name shared --public
+run 0 --store "$src" schedules create --owner 7 --period 600 --name ten
+run 0 --store "$src" schedules create --owner 8 --cron '0 9 * * 1-5' --tz Europe/Paris
+run 0 --store "$src" jobs create --owner 7 --stack 1 --schedule 6 --name nightly --enabled
+run 0 --store "$src" jobs create --owner 7 --stack 1 --schedule 1
+run 0 --store "$src" jobs create --owner 8 --stack 2 --schedule 7 --name gone
+run 0 --store "$src" jobs delete --owner 8 3
+run 0 --store "$src" jobs create --owner 8 --stack 2 --schedule 4 --name queued --enabled
+run 0 --store "$src" jobs delete --owner 8 4
+out_has "queued"
+
+# Usage errors and a missing source change nothing.
+run 2 copy "$src"
+err_has "TO, the store to copy into is missing"
+run 2 copy "$src" "$src"
+run 3 copy "$tmp/none" "$tmp/none2"
+err_has "no store in '$tmp/none'"
+[[ ! -e $tmp/none2 ]] || fail "a copy from a missing store made its target"
+
+run 0 copy "$src" "$mid"
+out_has "($backend); checked, and equal to the source: 3 jobs, 7 schedules, 2 stacks"
+run 0 --store "$mid" check
+out_has "is consistent: 3 jobs, 7 schedules, 2 stacks"
+run 0 --json --store "$mid" stats
+grep -qF '"jobs":3,"schedules":7,"stacks":2' "$tmp/out" || fail "stats of the copy"
+for o in 7 8; do
+    same "$src" "$mid" jobs list --owner "$o"
+    same "$src" "$mid" schedules list --owner "$o"
+    same "$src" "$mid" stacks list --owner "$o"
+done
+same "$src" "$mid" --json jobs get --owner 7 --name nightly
+same "$src" "$mid" --json jobs get --owner 8 4
+run 1 --store "$mid" jobs get --owner 8 3
+# A second copy into the copy is refused, and leaves it as it was.
+run 1 copy "$src" "$mid"
+err_has "is not empty (copy: the target store is not empty: it holds"
+run 0 --store "$mid" check
+out_has "3 jobs, 7 schedules, 2 stacks"
+
+# Back into LMDB: the third store lists as the first.
+run 0 --json copy "$mid" "$dst"
+grep -qF '"jobs":3,"schedules":7,"stacks":2,"runs":0,"records":0}' "$tmp/out" ||
+    fail "copy back"
+for o in 7 8; do same "$src" "$dst" jobs list --owner "$o"; done
+
+# Ids go on from the source's in both copies: the next job is 5 everywhere (3 was deleted, not
+# reused), the next stack 3, the next schedule 8.
+for s in "$src" "$mid" "$dst"; do
+    run 0 --store "$s" jobs create --owner 7 --stack 1 --schedule 2 --name later
+    out_has "created job 5"
+    run 1 --store "$s" jobs create --owner 7 --stack 1 --schedule 2 --name nightly
+    run 0 --store "$s" stacks create --owner 7 --name more
+    out_has "created stack 3"
+    run 0 --store "$s" schedules create --owner 7 --period 60
+    out_has "created schedule 8"
+    run 0 --store "$s" jobs delete --owner 7 5
+    run 0 --store "$s" check
+done
+
+if [[ -n $base ]]; then
+    # --store with an unreachable database: the store cannot be opened (exit 3), quickly.
+    run 3 --store "postgresql:///postgres?host=$tmp/nosocket&connect_timeout=2" check
+    err_has "unreachable"
+fi
+echo "jobsctl copy ($backend in the middle): ok"
