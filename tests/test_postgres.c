@@ -89,17 +89,22 @@ static void test_newer_schema_is_eschema_and_changes_nothing(void **state)
 
     FX_POSTGRES_ONLY();
     fx_close(fx);
-    sql(fx, "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 5 WHERE key = 'schema'");
     assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
     assert_null(fx->store);
-    sql(fx, "UPDATE jobs_meta SET value = 3 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'");
     fx_open(fx);
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
-/* Undoes schema version 3 (names as columns, stack blocks, runs). */
+/* Undoes schema version 4 (run ids from a sequence): the counter row of version 3 again. */
+#define DOWN_TO_3                                                                           \
+    "INSERT INTO jobs_ids SELECT 4, CASE WHEN is_called THEN last_value + 1"                \
+    " ELSE last_value END FROM jobs_run_id; DROP SEQUENCE jobs_run_id;"
+
+/* Undoes schema versions 4 and 3 (names as columns, stack blocks, runs). */
 #define DOWN_TO_2                                                                           \
-    "DROP TABLE jobs_run, jobs_stack_blocks; ALTER TABLE jobs_stack DROP COLUMN name;"      \
+    DOWN_TO_3 "DROP TABLE jobs_run, jobs_stack_blocks; ALTER TABLE jobs_stack DROP COLUMN name;" \
     " ALTER TABLE jobs_schedule DROP COLUMN name; DELETE FROM jobs_ids WHERE kind = 4;"
 
 static int put_one(jobs_kv_txn *txn, void *ctx)
@@ -160,6 +165,30 @@ static void test_version_2_store_is_migrated_with_its_names(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* A version-3 store (run ids from a counter row) is migrated at its next read-write open: the
+ * sequence starts where the row was, so the next run's id is above every run id so far. */
+static void test_version_3_store_is_migrated_to_a_run_id_sequence(void **state)
+{
+    fixture *fx = *state;
+    uint64_t runs[3], later = 0;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "j", stack, FX_HOURLY, true);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(jobs_run_now(&runs[i], fx->store, OWNER, job), 0);
+    fx_close(fx);
+    sql(fx, DOWN_TO_3 "UPDATE jobs_meta SET value = 3 WHERE key = 'schema'");
+    fx->opts.flags = JOBS_STORE_READONLY;
+    assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
+    fx->opts.flags = 0;
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(jobs_run_now(&later, fx->store, OWNER, job), 0);
+    assert_int_equal(later, runs[2] + 1);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 static void test_backup_and_restore_are_enotsup(void **state)
 {
     fixture *fx = *state;
@@ -191,8 +220,8 @@ static void test_check_finds_damaged_tables(void **state)
          "UPDATE jobs_job SET active = NOT active WHERE id = 1", "columns"},
         {"UPDATE jobs_run SET queue_time = queue_time + 1 WHERE id = 1",
          "UPDATE jobs_run SET queue_time = queue_time - 1 WHERE id = 1", "run 1's columns"},
-        {"UPDATE jobs_ids SET next = 1 WHERE kind = 4", "UPDATE jobs_ids SET next = 100 WHERE kind = 4",
-         "id counter"},
+        {"SELECT setval('jobs_run_id', 1, false)", "SELECT setval('jobs_run_id', 100, false)",
+         "run id sequence"},
         {"INSERT INTO jobs_stack_blocks VALUES (99, '\\x00')", "DELETE FROM jobs_stack_blocks",
          "blocks"},
         {"UPDATE jobs_job SET rec = '\\xff00' WHERE id = 2", NULL, "decode"},
@@ -293,6 +322,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_version_1_store_is_migrated_at_open, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_version_3_store_is_migrated_to_a_run_id_sequence,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore_are_enotsup, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),

@@ -317,8 +317,12 @@ static int check_txn(jobs_store *s, jobs__txn *t, void *arg)
                    " WHEN 0 THEN (SELECT max(id) FROM jobs_job)"
                    " WHEN 1 THEN (SELECT max(id) FROM jobs_schedule)"
                    " WHEN 2 THEN (SELECT max(id) FROM jobs_stack)"
-                   " ELSE (SELECT max(id) FROM jobs_run) END, 0)"
-                   " OR (SELECT count(*) FROM jobs_ids) <> 4")) ||
+                   " END, 0)"
+                   " OR (SELECT count(*) FROM jobs_ids) <> 3")) ||
+        (rc = none(t, "the run id sequence is not ahead of every run id",
+                   "SELECT 1 FROM jobs_run_id s WHERE CASE WHEN s.is_called THEN"
+                   " s.last_value + 1 ELSE s.last_value END"
+                   " <= coalesce((SELECT max(id) FROM jobs_run), 0)")) ||
         (rc = none(t, "a stack's blocks have no stack",
                    "SELECT b.id FROM jobs_stack_blocks b LEFT JOIN jobs_stack s ON s.id = b.id"
                    " WHERE s.id IS NULL LIMIT 1")) ||

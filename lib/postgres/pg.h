@@ -14,7 +14,7 @@
 #include "../store.h"
 
 /* The schema version this library reads and writes (jobs_meta 'schema'). */
-#define JOBS__PG_SCHEMA_VERSION 3
+#define JOBS__PG_SCHEMA_VERSION 4
 
 /* Jobs per bucket of the counted page index (jobs_bucket). */
 #define JOBS__PG_BUCKET 4096
@@ -92,6 +92,9 @@ enum {
     STMT_COPY_KV,
     STMT_ID_PEEK,
     STMT_ID_SET,
+    STMT_RUN_ID_NEXT,
+    STMT_RUN_ID_PEEK,
+    STMT_RUN_ID_SET,
     JOBS__PG_STMT_MAX
 };
 

@@ -66,6 +66,17 @@ static const char schema_v3[] =
     "CREATE INDEX jobs_run_queue ON jobs_run (queue_time, id) WHERE queue_time IS NOT NULL;"
     "UPDATE jobs_meta SET value = 3 WHERE key = 'schema'";
 
+/* Version 4: run ids from a sequence. A counter row is locked by the transaction that takes an
+ * id until it ends, so every tick that made a run waited for the one before it to commit (four
+ * ticking processes ran slower than one; docs/scale-out.md). nextval() takes no lock the
+ * transaction keeps; an id a rolled-back transaction took is skipped, never given again. Its
+ * largest value is JOBS_ID_MAX + 1, so that "every id is used" can still be set and read. */
+static const char schema_v4[] =
+    "CREATE SEQUENCE jobs_run_id AS bigint MINVALUE 1 MAXVALUE 9007199254740992 NO CYCLE;"
+    "SELECT setval('jobs_run_id', (SELECT next FROM jobs_ids WHERE kind = 4), false);"
+    "DELETE FROM jobs_ids WHERE kind = 4;"
+    "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'";
+
 static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_STAT] =
         "SELECT (SELECT count(*) FROM jobs_job), (SELECT count(*) FROM jobs_schedule),"
@@ -259,6 +270,10 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_COPY_KV] = "SELECT ns, key, value FROM jobs_kv ORDER BY length(ns), ns, key",
     [STMT_ID_PEEK] = "SELECT next FROM jobs_ids WHERE kind = $1::int8",
     [STMT_ID_SET] = "UPDATE jobs_ids SET next = $2::int8 WHERE kind = $1::int8",
+    [STMT_RUN_ID_NEXT] = "SELECT nextval('jobs_run_id')",
+    [STMT_RUN_ID_PEEK] =
+        "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM jobs_run_id",
+    [STMT_RUN_ID_SET] = "SELECT setval('jobs_run_id', $1::int8, false)",
 };
 
 int jobs__pg_exec(jobs__txn *t, int stmt, const jobs__pg_params *p, PGresult **res)
@@ -439,7 +454,8 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
                                "read-write once to make one)");
         if ((rc = jobs__pg_simple(t->c, schema_v1, "making the store's tables")) ||
             (rc = jobs__pg_simple(t->c, schema_v2, "making the store's tables")) ||
-            (rc = jobs__pg_simple(t->c, schema_v3, "making the store's tables")))
+            (rc = jobs__pg_simple(t->c, schema_v3, "making the store's tables")) ||
+            (rc = jobs__pg_simple(t->c, schema_v4, "making the store's tables")))
             return rc;
         return seed ? seed(t->s, t) : 0;
     }
@@ -473,6 +489,14 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
             (rc = fill_names(t, true)) || (rc = fill_names(t, false)))
             return rc;
     }
+    if (version < 4) {
+        if (!t->write)
+            return jobs__error(JOBS_ESCHEMA, "the store has schema version %ld: open it "
+                               "read-write once to migrate it to %d", version,
+                               JOBS__PG_SCHEMA_VERSION);
+        if ((rc = jobs__pg_simple(t->c, schema_v4, "migrating the store to schema version 4")))
+            return rc;
+    }
     return 0;
 }
 
@@ -484,9 +508,13 @@ static int next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
     int64_t v;
     int rc;
 
-    jobs__pg_i64(&p, kind);
-    if ((rc = exec_i64(t, STMT_NEXT_ID, &p, &v)) == JOBS_ENOTFOUND)
-        return jobs__error(JOBS_ECORRUPT, "the id counter of kind %d is missing", (int)kind);
+    if (kind == JOBS__RUN) {
+        rc = exec_i64(t, STMT_RUN_ID_NEXT, &p, &v); /* schema 4: a sequence */
+    } else {
+        jobs__pg_i64(&p, kind);
+        if ((rc = exec_i64(t, STMT_NEXT_ID, &p, &v)) == JOBS_ENOTFOUND)
+            return jobs__error(JOBS_ECORRUPT, "the id counter of kind %d is missing", (int)kind);
+    }
     if (rc)
         return rc;
     if (v < 1 || (uint64_t)v > JOBS_ID_MAX)
@@ -1269,9 +1297,13 @@ static int id_peek(jobs__txn *t, jobs__kind kind, uint64_t *next)
     int64_t v;
     int rc;
 
-    jobs__pg_i64(&p, kind);
-    if ((rc = exec_i64(t, STMT_ID_PEEK, &p, &v)) == JOBS_ENOTFOUND)
-        return jobs__error(JOBS_ECORRUPT, "the id counter of kind %d is missing", (int)kind);
+    if (kind == JOBS__RUN) {
+        rc = exec_i64(t, STMT_RUN_ID_PEEK, &p, &v); /* schema 4: a sequence */
+    } else {
+        jobs__pg_i64(&p, kind);
+        if ((rc = exec_i64(t, STMT_ID_PEEK, &p, &v)) == JOBS_ENOTFOUND)
+            return jobs__error(JOBS_ECORRUPT, "the id counter of kind %d is missing", (int)kind);
+    }
     if (rc)
         return rc;
     *next = (uint64_t)v;
@@ -1284,6 +1316,12 @@ static int id_set(jobs__txn *t, jobs__kind kind, uint64_t next)
     long n = 0;
     int rc;
 
+    if (kind == JOBS__RUN) {
+        int64_t v;
+
+        jobs__pg_i64(&p, (int64_t)next);
+        return exec_i64(t, STMT_RUN_ID_SET, &p, &v);
+    }
     jobs__pg_i64(&p, kind);
     jobs__pg_i64(&p, (int64_t)next);
     if ((rc = exec0(t, STMT_ID_SET, &p, &n)))
