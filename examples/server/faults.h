@@ -50,7 +50,8 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(RUNSTATE, SRV_LIB_FAULT_ERUNSTATE, 409) /* the run is not delivered or running */ \
     X(UNAVAILABLE, SRV_LIB_FAULT_EUNAVAILABLE, 503) /* the database is unreachable */       \
     X(NOTSUP, SRV_LIB_FAULT_ENOTSUP, 501)    /* not supported by the store's backend */         \
-    X(CONFLICT, SRV_LIB_FAULT_ECONFLICT, 503) /* writes kept conflicting: retry */
+    X(CONFLICT, SRV_LIB_FAULT_ECONFLICT, 503) /* writes kept conflicting: retry */             \
+    X(CROSS_SITE, 140, 403)                  /* a browser's cookie write without X-Requested-With */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */
 #define SRV__FAULT_ENUM(name, number, status) SRV_FAULT_##name = (number),

@@ -195,6 +195,7 @@ const char *srv_find_token(size_t *len, const char *cookie, const char *authoriz
 
 /* ---- routing ------------------------------------------------------------------------------- */
 
+
 static bool match_prefix(const char **rest, const char *path, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -224,6 +225,20 @@ static srv_route resolve(const char *path)
     }
     if (strcmp(path, "/metrics") == 0) {
         r.t = SRV_ROUTE_METRICS;
+        return r;
+    }
+    /* The console: "/" is its page (no arg), "/ui/<file>" one of its files (one segment;
+     * whether such a file exists is static.c's to say). */
+    if (strcmp(path, "/") == 0) {
+        r.t = SRV_ROUTE_CONSOLE;
+        return r;
+    }
+    if (match_prefix(&rest, path, "/ui/")) {
+        if (!strchr(rest, '/')) {
+            r.t = SRV_ROUTE_CONSOLE;
+            r.arg = rest;
+            r.arg_len = strlen(rest);
+        }
         return r;
     }
     for (int k = SRV_KIND_JOBS; k <= SRV_KIND_STACKS; k++) {
@@ -275,6 +290,12 @@ srv_route srv_route_resolve(const char *path)
     /* The original's overview names POST /login beside POST /authenticate. */
     if (r.t == SRV_ROUTE_NONE && strcmp(path + n, "/login") == 0)
         r.t = SRV_ROUTE_AUTHENTICATE;
+    /* The console is not part of the original's API. */
+    if (r.t == SRV_ROUTE_CONSOLE) {
+        r.t = SRV_ROUTE_NONE;
+        r.arg = NULL;
+        r.arg_len = 0;
+    }
     r.kragle = true;
     return r;
 }
@@ -292,6 +313,7 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_METRICS: return "GET, HEAD";
     case SRV_ROUTE_RUNS: return "GET";
     case SRV_ROUTE_RUN_NOW: return "POST";
+    case SRV_ROUTE_CONSOLE: return "GET, HEAD";
     default: return "";
     }
 }
@@ -316,6 +338,8 @@ static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
     "/blockstacks/{id}",
     "/jobs/{id}/runs",
     "/jobs/{id}/run",
+    "/",
+    "/ui/{file}",
 };
 
 unsigned srv_route_index(const srv_route *r)
@@ -335,6 +359,7 @@ unsigned srv_route_index(const srv_route *r)
     case SRV_ROUTE_METRICS: return 13;
     case SRV_ROUTE_RUNS: return 16;
     case SRV_ROUTE_RUN_NOW: return 17;
+    case SRV_ROUTE_CONSOLE: return r->arg ? 19 : 18;
     default: return 0;
     }
 }
