@@ -104,26 +104,29 @@ try {
     check((await text('#jobs-total')).startsWith('0 jobs'), 'logged in: the jobs list, empty');
 
     // A stack.
+    // (Each step waits for its view's own form: a hash change renders the view asynchronously.)
     await page.goto(base + '/#/stacks');
-    await page.getByLabel('Name').fill('backup');
-    await page.getByRole('button', { name: 'Create stack' }).click();
+    const newStack = page.locator('#new-stack');
+    await newStack.getByLabel('Name').fill('backup');
+    await newStack.getByRole('button', { name: 'Create stack' }).click();
     await page.locator('td', { hasText: 'backup' }).waitFor();
     check((await notice()).includes('Stack 1 created'), 'a stack is created');
     await shot('stacks');
 
     // Schedules: a fault shown as the API words it, then a cron schedule in words.
     await page.goto(base + '/#/schedules');
-    await page.getByLabel('Kind').selectOption('cron');
-    await page.getByLabel('Cron expression').fill('30 25 * * *');
-    await page.getByLabel('Time zone').fill('Europe/Berlin');
+    const newSchedule = page.locator('#new-schedule');
+    await newSchedule.getByLabel('Kind').selectOption('cron');
+    await newSchedule.getByLabel('Cron expression').fill('30 25 * * *');
+    await newSchedule.getByLabel('Time zone').fill('Europe/Berlin');
     expectFault = 400;
-    await page.getByRole('button', { name: 'Create schedule' }).click();
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
     await page.locator('#notice .error').waitFor();
     check((await notice()).includes("cron: field 2 (hour) '25' is outside 0-23 (fault 26)"),
           `a fault shows the API's message: ${await notice()}`);
-    await page.getByLabel('Name').fill('berlin nights');
-    await page.getByLabel('Cron expression').fill('30 2 * * *');
-    await page.getByRole('button', { name: 'Create schedule' }).click();
+    await newSchedule.getByLabel('Name').fill('berlin nights');
+    await newSchedule.getByLabel('Cron expression').fill('30 2 * * *');
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
     await page.locator('td', { hasText: 'berlin nights' }).waitFor();
     check(await page.locator('tr', { hasText: 'berlin nights' }).locator('td', { hasText: 'at 02:30 Europe/Berlin, daily' }).count() === 1,
           'a cron schedule in words: at 02:30 Europe/Berlin, daily');
@@ -135,7 +138,7 @@ try {
     await page.goto(base + '/#/jobs');
     await page.locator('#new-job').getByLabel('Name').fill('nightly');
     await page.locator('#new-job').getByLabel('Schedule', { exact: true }).selectOption('4');
-    await page.getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
     await page.locator('#job-name').waitFor();
     check((await text('#job-name')) === 'nightly', 'the new job is shown');
     await page.goto(base + '/#/jobs');
@@ -153,18 +156,34 @@ try {
     check((await text('#job-last')).includes('succeeded'), 'last run: succeeded');
     await shot('job');
 
+    // Edit: a new name, sent alone.
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('nightly backup');
+    await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+    await page.locator('#job-name', { hasText: 'nightly backup' }).waitFor();
+    check((await notice()).includes('Job 1 saved'), 'edited: the new name is shown');
+
     // More jobs, enabled, for the timeline: a cron one and a periodic one.
     for (const [name, schedule] of [['berlin', '6'], ['quarterly', '3']]) {
         await page.goto(base + '/#/jobs');
         await page.locator('#new-job').getByLabel('Name').fill(name);
         await page.locator('#new-job').getByLabel('Schedule', { exact: true }).selectOption(schedule);
         await page.locator('#new-job').getByLabel('Enabled').check();
-        await page.getByRole('button', { name: 'Create job' }).click();
+        await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
         await page.locator('#job-name', { hasText: name }).waitFor();
     }
+    // Disable and enable again.
+    await page.locator('#disable').click();
+    await page.locator('#enable').waitFor();
+    check((await text('#job-state')) === 'inactive' && (await text('#job-next')).includes('not scheduled'),
+          'disabled: inactive, not scheduled');
+    await page.locator('#enable').click();
+    await page.locator('#disable').waitFor();
+    check((await text('#job-state')) === 'active', 'enabled again');
 
     // Delete the active job: queued, shown with when it goes.
     await page.goto(base + '/#/jobs/1');
+    await page.locator('#job-name', { hasText: 'nightly backup' }).waitFor();
     await page.locator('#delete').click();
     await page.locator('#confirm-delete').click();
     await page.locator('#deleting').waitFor();
@@ -175,7 +194,7 @@ try {
     // A name that is HTML shows as text, and runs nothing.
     await page.goto(base + '/#/jobs');
     await page.locator('#new-job').getByLabel('Name').fill(XSS);
-    await page.getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
     await page.locator('#job-name', { hasText: 'onerror' }).waitFor();
     check((await text('#job-name')) === XSS, 'the job view shows the name as text');
     await page.goto(base + '/#/jobs');

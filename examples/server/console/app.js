@@ -8,7 +8,7 @@ import { timeline } from './timeline.js';
 const main = document.getElementById('main');
 const notice = document.getElementById('notice');
 const USER_KEY = 'jobs-console-user';
-const state = { schedules: new Map(), stacks: new Map(), refs: false, poll: null };
+const state = { schedules: new Map(), stacks: new Map(), refs: false, poll: null, gen: 0 };
 
 // ---- notices and faults ---------------------------------------------------------------------
 
@@ -144,6 +144,7 @@ function viewLogin() {
 }
 
 async function viewJobs(page) {
+    const gen = state.gen;
     await loadRefs();
     const p = await api('GET', `/jobs?page=${page}`);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
@@ -152,6 +153,8 @@ async function viewJobs(page) {
         h('td', {}, scheduleName(j.schedule)),
         h('td', {}, j.do_run ? when(j.next_run) : h('span', { class: 'none' }, 'not scheduled')),
         h('td', {}, jobState(j))));
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
     replace(main,
         h('h2', {}, 'Jobs'),
         h('p', { class: 'total', id: 'jobs-total' }, `${p.count} job${p.count === 1 ? '' : 's'} in all`,
@@ -211,6 +214,7 @@ function runRow(r) {
 }
 
 async function viewJob(id, page) {
+    const gen = state.gen;
     await loadRefs();
     const [job, runs] = await Promise.all([api('GET', `/jobs/byid/${id}`), api('GET', `/jobs/${id}/runs?page=${page}`)]);
     const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
@@ -239,6 +243,8 @@ async function viewJob(id, page) {
         h('button', { type: 'button', onclick: () => { confirm.hidden = true; } }, 'Cancel'));
     const edit = jobForm(job);
     edit.hidden = true;
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
     replace(main,
         h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
         h('h2', { id: 'job-name' }, jobName(job)),
@@ -288,6 +294,7 @@ function schedulePoll() {
 }
 
 async function viewStacks(page) {
+    const gen = state.gen;
     await loadRefs(true);
     const p = await api('GET', `/blockstacks?page=${page}`);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
@@ -302,6 +309,8 @@ async function viewStacks(page) {
         say(`Stack ${r.id} created.`);
         await route();
     });
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
     replace(main, h('h2', {}, 'Stacks'),
         h('p', { class: 'total' }, `${p.count} stack${p.count === 1 ? '' : 's'} you can use`),
         p.stacks.length ? table('Stacks: yours and the public ones', ['Id', 'Name', 'Owner', 'Public', 'Your jobs'],
@@ -321,6 +330,7 @@ function zones() {
 }
 
 async function viewSchedules(page) {
+    const gen = state.gen;
     await loadRefs(true);
     const p = await api('GET', `/schedules?page=${page}`);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
@@ -355,6 +365,8 @@ async function viewSchedules(page) {
         say(`Schedule ${r.id} created.`);
         await route();
     });
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
     replace(main, h('h2', {}, 'Schedules'),
         h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
         table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
@@ -372,6 +384,7 @@ function parseHash() {
 }
 
 async function route(polling = false) {
+    state.gen++;
     if (state.poll && !polling) {
         clearTimeout(state.poll.timer);
         state.poll = null;
