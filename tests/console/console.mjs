@@ -4,7 +4,7 @@
 // violation or dialog that a step did not expect. Screenshots of each view go to SHOT-DIR.
 // Usage: node console.mjs JOBS-SERVER CHROMIUM SHOT-DIR
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,9 @@ if (!serverPath || !chromiumPath || !shots) {
     process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots))
+    if (f.endsWith('.png'))
+        rmSync(join(shots, f)); // this run's screenshots only
 const XSS = '<img src=x onerror=alert(1)>';
 const PASSWORD = 'console-secret';
 const T = 30000; // a generous bound for each wait (the ASan server is slow), not a timing check
@@ -154,6 +157,8 @@ try {
     await page.locator('tr[data-run] .run-succeeded').waitFor({ timeout: 60000 });
     check((await page.locator('tr[data-run]').first().textContent()).includes('manual'), 'the manual run is in the history');
     check((await text('#job-last')).includes('succeeded'), 'last run: succeeded');
+    check((await page.locator('tr[data-run] pre.output').first().textContent()) === 'run 1 of job 1\n',
+          "the run's output is kept and shown");
     await shot('job');
 
     // Edit: a new name, sent alone.

@@ -115,6 +115,9 @@ function pager(base, page, pages, label) {
 }
 
 function table(caption, head, rows) {
+    // Each cell names its column, for the narrow layout where rows become cards (app.css).
+    for (const tr of rows)
+        [...tr.children].forEach((td, i) => td.setAttribute('data-label', head[i] ?? ''));
     return h('div', { class: 'scroll' },
         h('table', {}, h('caption', {}, caption),
             h('thead', {}, h('tr', {}, head.map(x => h('th', { scope: 'col' }, x)))),
@@ -163,7 +166,7 @@ async function viewJobs(page) {
                     : h('p', { class: 'none' }, page > 1 ? 'No jobs on this page.' : 'No jobs yet: create one below.'),
         pager('#/jobs', page, pages, 'Pages of jobs'),
         h('section', { 'aria-labelledby': 'tl-h' }, h('h3', { id: 'tl-h' }, 'Next 24 hours'),
-          timeline(p.jobs, state.schedules)),
+          h('div', { class: 'scroll' }, timeline(p.jobs, state.schedules))),
         jobForm());
 }
 
@@ -210,7 +213,8 @@ function runRow(r) {
         h('td', {}, h('span', { class: `badge run-${r.state}` }, r.state)),
         h('td', {}, when(r.slot)),
         h('td', {}, r.finished ? localTime(r.finished) : '-'),
-        h('td', {}, r.message || ''));
+        h('td', {}, r.message || '', r.output ? h('details', {}, h('summary', {}, 'output'),
+                                                         h('pre', { class: 'output' }, r.output)) : null));
 }
 
 async function viewJob(id, page) {
