@@ -195,7 +195,6 @@ const char *srv_find_token(size_t *len, const char *cookie, const char *authoriz
 
 /* ---- routing ------------------------------------------------------------------------------- */
 
-
 static bool match_prefix(const char **rest, const char *path, const char *prefix)
 {
     size_t n = strlen(prefix);
