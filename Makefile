@@ -2,7 +2,8 @@
 #   make test         install deps, build + test build/ (Debug, -Werror), then build-asan/
 #                     (ASan+UBSan), then build build-release/ (Release, -Werror: gcc -O2 warns
 #                     where -O0 does not), then 30 s of each fuzz target (build-fuzz/, clang)
-#   make run          install deps, build, start jobs-server on http://127.0.0.1:8080, data in ./var;
+#   make run          install deps, build, start jobs-server on http://127.0.0.1:8080 (the web
+#                     console at /, docs/console.md), data in ./var;
 #                     the terminal shows scheduler events, the access log goes to var/access.log
 #   make run-embed    the embedding example on the same store, ./var/store (no HTTP)
 #   make build        install deps, build build/
@@ -73,6 +74,7 @@ test-asan: build-asan
 RUN_ACCESS_LOG ?= var/access.log
 run: build
 	install -d -m 0700 var
+	@echo "console: http://127.0.0.1:8080/ (log in as demo; docs/console.md)"
 	$(BUILD_DIR)/examples/server/jobs-server --data var --listen 127.0.0.1:8080 \
 	    --access-log $(RUN_ACCESS_LOG)
 

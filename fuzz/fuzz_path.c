@@ -199,6 +199,19 @@ static srv_route ref_route_plain(const char *path)
             r.t = fixed[i].t;
             return r;
         }
+    /* The console: "/" (no argument), "/ui/<one segment, possibly empty>". */
+    if (strcmp(path, "/") == 0) {
+        r.t = SRV_ROUTE_CONSOLE;
+        return r;
+    }
+    if (strncmp(path, "/ui/", 4) == 0) {
+        if (!strchr(path + 4, '/')) {
+            r.t = SRV_ROUTE_CONSOLE;
+            r.arg = path + 4;
+            r.arg_len = strlen(r.arg);
+        }
+        return r;
+    }
     if (path[0] != '/')
         return r;
     seg = path + 1;
@@ -309,6 +322,8 @@ static srv_route ref_route(const char *path)
     r = ref_route_plain(path + 7);
     if (r.t == SRV_ROUTE_NONE && strcmp(path + 7, "/login") == 0)
         r.t = SRV_ROUTE_AUTHENTICATE;
+    if (r.t == SRV_ROUTE_CONSOLE) /* not part of the profile */
+        r = (srv_route){SRV_ROUTE_NONE, SRV_KIND_JOBS, NULL, 0, false};
     r.kragle = true;
     return r;
 }
@@ -321,7 +336,7 @@ static void check_route(const char *path)
     if (r.t == SRV_ROUTE_NONE)
         return;
     FUZZ_CHECK(r.k == ref.k || r.t == SRV_ROUTE_AUTHENTICATE || r.t == SRV_ROUTE_LOGOUT ||
-               r.t == SRV_ROUTE_HEALTH || r.t == SRV_ROUTE_METRICS);
+               r.t == SRV_ROUTE_HEALTH || r.t == SRV_ROUTE_METRICS || r.t == SRV_ROUTE_CONSOLE);
     FUZZ_CHECK(r.arg == ref.arg && r.arg_len == ref.arg_len);
     /* The argument ends the path, but for the runs routes, where "/runs" or "/run" follows. */
     if (r.arg)

@@ -6,7 +6,8 @@ set -euo pipefail
 
 # One list; extend it here. From libcivetweb-dev on, they are for the demo server and its tests;
 # postgresql (the tests' throwaway cluster, scripts/pg-test-cluster.sh) and libpq-dev (the
-# PostgreSQL backend, lib/postgres/) close it.
+# PostgreSQL backend, lib/postgres/) close it; chromium is the headless browser of the console's
+# test (tests/console/).
 PACKAGES=(
     build-essential
     cmake
@@ -31,6 +32,7 @@ PACKAGES=(
     nodejs
     postgresql
     libpq-dev
+    chromium
 )
 
 # The OpenAPI test runs on Node.js with npm. NodeSource's nodejs (as on some CI machines) bundles

@@ -55,7 +55,8 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(NOHOOK, 132, 404)                      /* no such stack, or its webhook is null */       \
     X(HOOK_DENIED, 133, 403)                 /* wrong or missing token, or not the owner */    \
     X(HOOK_BUSY, 134, 429)                   /* too many hook requests at once */               \
-    X(BATCH, SRV_LIB_FAULT_EBATCH, 409)      /* another operation of a batch failed */
+    X(BATCH, SRV_LIB_FAULT_EBATCH, 409)      /* another operation of a batch failed */          \
+    X(CROSS_SITE, 140, 403)                  /* a browser's cookie write without X-Requested-With */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */
 #define SRV__FAULT_ENUM(name, number, status) SRV_FAULT_##name = (number),

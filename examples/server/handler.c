@@ -4,6 +4,7 @@
 #include "handler.h"
 #include "hook.h"
 #include "route.h"
+#include "static.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@ const char *srv_status_text(int status)
     case 200: return "OK";
     case 201: return "Created";
     case 202: return "Accepted";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -1073,6 +1075,33 @@ static void route_metrics(srv_response *res, srv_app *app)
     res->content_type = SRV_METRICS_CONTENT_TYPE;
 }
 
+/* ---- cross-site requests ------------------------------------------------------------------ */
+
+/* Whether a request is refused as a possible cross-site request forgery (fault 140,
+ * docs/http-api.md "CSRF"): it changes something (not GET or HEAD), the auth_tkt cookie is its
+ * session (no bearer token beside it), a browser made it (it carries Origin or Sec-Fetch-Site,
+ * which browsers add and scripts do not), and it lacks X-Requested-With, a header a page of
+ * another site cannot add without a preflight this server never grants. The console sends it
+ * with every request. */
+static bool csrf_refused(srv_response *res, const srv_app *app, const srv_request *req)
+{
+    size_t len;
+
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+        return false;
+    if (srv_find_token(&len, NULL, req->authorization) ||
+        !srv_find_token(&len, req->cookie, NULL))
+        return false;
+    if (!req->origin && !req->sec_fetch_site)
+        return false;
+    if (req->requested_with && req->requested_with[strspn(req->requested_with, " \t")])
+        return false;
+    srv_fault(res, app, SRV_FAULT_CROSS_SITE,
+              "cross-site request refused: a browser's request that changes something with the "
+              "auth_tkt cookie must carry the header X-Requested-With");
+    return true;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
@@ -1093,11 +1122,17 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         srv_fault(res, app, SRV_FAULT_METHOD, "method not allowed");
         return;
     }
+    if (r.t == SRV_ROUTE_CONSOLE) {
+        srv_static_answer(res, app, &r, req);
+        return;
+    }
     if (r.t == SRV_ROUTE_AUTHENTICATE) {
         route_authenticate(res, app, req);
         return;
     }
     if (r.t == SRV_ROUTE_LOGOUT) {
+        if (csrf_refused(res, app, req))
+            return;
         route_logout(res, app, req);
         return;
     }
@@ -1124,6 +1159,9 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
     if (!inline_auth(&inner, &owner, res, app, req))
         return;
     req = &inner;
+    /* Inline credentials (owner set) authenticate by a password a forged request cannot know. */
+    if (!owner && csrf_refused(res, app, req))
+        return;
     if (!owner && !caller(&owner, res, app, req))
         return;
     res->user = owner;

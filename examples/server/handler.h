@@ -40,6 +40,11 @@ typedef struct srv_request {
     const char *content_type;  /**< the Content-Type header, or NULL (webhooks read forms) */
     const srv_header *headers; /**< every header line, in order (a webhook's input), or NULL */
     size_t n_headers;          /**< their count */
+    const char *if_none_match; /**< the If-None-Match header (the console's files), or NULL */
+    const char *origin;        /**< the Origin header, or NULL */
+    const char *sec_fetch_site; /**< the Sec-Fetch-Site header, or NULL */
+    const char *requested_with; /**< the X-Requested-With header, or NULL: with Origin and
+                                     Sec-Fetch-Site, the CSRF check (docs/http-api.md) */
 } srv_request;
 
 /** A response. Free with srv_response_free(). */
@@ -56,6 +61,8 @@ typedef struct srv_response {
                                is 500 with the documented message, creates answer 200. Set by
                                srv_handle(); set it before srv_fault() for answers the handler
                                does not make (413) */
+    const char *cache_control; /**< a static Cache-Control value; NULL for no-store (every
+                                    answer but the console's files) */
 } srv_response;
 
 /**

@@ -282,6 +282,20 @@ static srv_route resolve(const char *path)
         r.t = SRV_ROUTE_METRICS;
         return r;
     }
+    /* The console: "/" is its page (no arg), "/ui/<file>" one of its files (one segment;
+     * whether such a file exists is static.c's to say). */
+    if (strcmp(path, "/") == 0) {
+        r.t = SRV_ROUTE_CONSOLE;
+        return r;
+    }
+    if (match_prefix(&rest, path, "/ui/")) {
+        if (!strchr(rest, '/')) {
+            r.t = SRV_ROUTE_CONSOLE;
+            r.arg = rest;
+            r.arg_len = strlen(rest);
+        }
+        return r;
+    }
     for (int k = SRV_KIND_JOBS; k <= SRV_KIND_STACKS; k++) {
         const char *after;
         if (!match_prefix(&after, path, srv_kind_path[k]))
@@ -337,6 +351,12 @@ srv_route srv_route_resolve(const char *path)
     /* The original's overview names POST /login beside POST /authenticate. */
     if (r.t == SRV_ROUTE_NONE && strcmp(path + n, "/login") == 0)
         r.t = SRV_ROUTE_AUTHENTICATE;
+    /* The console is not part of the original's API. */
+    if (r.t == SRV_ROUTE_CONSOLE) {
+        r.t = SRV_ROUTE_NONE;
+        r.arg = NULL;
+        r.arg_len = 0;
+    }
     r.kragle = true;
     return r;
 }
@@ -356,6 +376,7 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_RUN_NOW: return "POST";
     case SRV_ROUTE_HOOK: return "GET, POST";
     case SRV_ROUTE_HOOK_TOKEN: return "GET";
+    case SRV_ROUTE_CONSOLE: return "GET, HEAD";
     default: return "";
     }
 }
@@ -383,6 +404,8 @@ static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
     "/blockstacks/{id}/runs",
     "/blockstacks/hook/{id}",
     "/blockstacks/hook/token_refresh/{id}",
+    "/",
+    "/ui/{file}",
 };
 
 unsigned srv_route_index(const srv_route *r)
@@ -404,6 +427,7 @@ unsigned srv_route_index(const srv_route *r)
     case SRV_ROUTE_RUN_NOW: return 17;
     case SRV_ROUTE_HOOK: return 19;
     case SRV_ROUTE_HOOK_TOKEN: return 20;
+    case SRV_ROUTE_CONSOLE: return r->arg ? 22 : 21;
     default: return 0;
     }
 }

@@ -30,7 +30,9 @@ typedef enum srv_target {
                                  /blockstacks/<id>/runs (k is SRV_KIND_STACKS), the stack's */
     SRV_ROUTE_RUN_NOW,      /**< POST: /jobs/<id>/run, a manual run */
     SRV_ROUTE_HOOK,         /**< GET, POST: /blockstacks/hook/<id>, a stack's webhook (hook.h) */
-    SRV_ROUTE_HOOK_TOKEN    /**< GET: /blockstacks/hook/token_refresh/<id>, a new token */
+    SRV_ROUTE_HOOK_TOKEN,   /**< GET: /blockstacks/hook/token_refresh/<id>, a new token */
+    SRV_ROUTE_CONSOLE       /**< GET, HEAD: the console's files, "/" (arg NULL: its page) and
+                                 "/ui/<file>" (arg: the name); static.h, docs/console.md */
 } srv_target;
 
 /** A resolved path. */
@@ -49,7 +51,8 @@ typedef struct srv_route {
  * The route of a raw (not percent-decoded) path without its query. A path under
  * SRV_KRAGLE_PREFIX ("/api/v1/jobs") is the route of the rest ("/jobs") with `kragle` set, and
  * there "/login" is SRV_ROUTE_AUTHENTICATE too; the prefix is taken once ("/api/v1/api/v1/jobs"
- * is no route). "/api/v1" alone is no route, and not under the prefix.
+ * is no route). "/api/v1" alone is no route, and not under the prefix. The console's paths ("/",
+ * "/ui/<file>") are not under the prefix.
  */
 srv_route srv_route_resolve(const char *path);
 
@@ -60,7 +63,7 @@ const char *srv_route_allowed(const srv_route *r);
 bool srv_route_method_allowed(const srv_route *r, const char *method);
 
 /** The number of route templates: srv_route_index() is below it. */
-#define SRV_ROUTE_TEMPLATES 21
+#define SRV_ROUTE_TEMPLATES 23
 
 /**
  * A small number for the template of a route, for per-route tables such as the metrics: 0 for

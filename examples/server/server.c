@@ -33,17 +33,22 @@ static struct {
 static void send_response(struct mg_connection *conn, const srv_response *res, bool close,
                           bool is_head)
 {
-    char head[1024];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "%s%s\r\n",
-                     res->status, srv_status_text(res->status),
-                     res->content_type ? res->content_type : "application/json", res->body_len,
-                     res->headers, close ? "Connection: close\r\n" : "");
+    char head[1024], framing[160] = "";
+    int n;
     size_t body_len = is_head ? 0 : res->body_len, total;
+
+    /* A 304 has neither: the client keeps the file it has (the console's files, static.c). */
+    if (res->status != 304)
+        snprintf(framing, sizeof framing, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                 res->content_type ? res->content_type : "application/json", res->body_len);
+    n = snprintf(head, sizeof head,
+                 "HTTP/1.1 %d %s\r\n"
+                 "%s"
+                 "Cache-Control: %s\r\n"
+                 "%s%s\r\n",
+                 res->status, srv_status_text(res->status), framing,
+                 res->cache_control ? res->cache_control : "no-store",
+                 res->headers, close ? "Connection: close\r\n" : "");
     char *buf;
 
     if (n < 0 || (size_t)n >= sizeof head)
@@ -298,6 +303,10 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     req.body_len = len;
     req.is_tls = ri->is_ssl != 0;
     req.remote = ri->remote_addr;
+    req.if_none_match = mg_get_header(conn, "If-None-Match");
+    req.origin = mg_get_header(conn, "Origin");
+    req.sec_fetch_site = mg_get_header(conn, "Sec-Fetch-Site");
+    req.requested_with = mg_get_header(conn, "X-Requested-With");
     srv_handle(&res, app, &req);
     close = false;
 out:

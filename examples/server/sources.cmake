@@ -15,7 +15,12 @@ set(JOBS_SERVER_CORE_SOURCES
     route.c
     runner.c
     scheduler_thread.c
+    static.c
     throttle.c
     users.c
 )
 list(TRANSFORM JOBS_SERVER_CORE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/)
+# The console's files, embedded (console.cmake): console_files.c in the including directory's
+# build tree.
+include(${CMAKE_CURRENT_LIST_DIR}/console.cmake)
+list(APPEND JOBS_SERVER_CORE_SOURCES ${CMAKE_CURRENT_BINARY_DIR}/console_files.c)

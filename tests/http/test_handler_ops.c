@@ -21,6 +21,7 @@
 #include "handler.h"
 #include "metrics.h"
 #include "route.h"
+#include "static.h"
 
 /* The app of one test: the fixture's store, no users, a session table, metrics and a heartbeat
  * that the test sets. */
@@ -475,7 +476,12 @@ static void test_every_route_has_its_own_template(void **state)
         {"/schedules/2/runs", "other"},
         {"/blockstacks/hook/2/x", "other"},
         {"/jobs/byid/7/x", "other"},
-        {"/", "other"},
+        {"/", "/"},
+        {"/ui/app.js", "/ui/{file}"},
+        {"/ui/index.html", "/ui/{file}"},
+        {"/ui/a/b", "other"},
+        {"/api/v1/ui/app.js", "other"},
+        {"/x", "other"},
         {"", "other"},
     };
     bool seen[SRV_ROUTE_TEMPLATES] = {false};
@@ -492,6 +498,99 @@ static void test_every_route_has_its_own_template(void **state)
     for (unsigned i = 0; i < SRV_ROUTE_TEMPLATES; i++)
         assert_true(seen[i]); /* every template is reachable, and each index has one */
     assert_string_equal(srv_route_template(SRV_ROUTE_TEMPLATES), "other");
+}
+
+/* ---- the console's files ------------------------------------------------------------------ */
+
+static void get_file(srv_response *res, ops *o, const char *method, const char *path,
+                     const char *if_none_match)
+{
+    srv_request req;
+
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = path;
+    req.if_none_match = if_none_match;
+    srv_handle(res, &o->app, &req);
+}
+
+static void test_console_files_are_served_with_type_tag_and_policy(void **state)
+{
+    static const struct {
+        const char *path, *name, *type;
+    } files[] = {
+        {"/", "index.html", "text/html; charset=utf-8"},
+        {"/ui/index.html", "index.html", "text/html; charset=utf-8"},
+        {"/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
+        {"/ui/app.css", "app.css", "text/css; charset=utf-8"},
+    };
+    ops *o = *state;
+    srv_response res;
+    char tag[64];
+
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        const srv_static_file *f = srv_static_find(files[i].name, strlen(files[i].name));
+        assert_non_null(f);
+        get_file(&res, o, "GET", files[i].path, NULL);
+        assert_int_equal(res.status, 200);
+        assert_string_equal(res.content_type, files[i].type);
+        assert_string_equal(res.cache_control, "no-cache");
+        assert_int_equal(res.body_len, f->len);
+        assert_memory_equal(res.body, f->data, f->len);
+        assert_non_null(strstr(res.headers, "Content-Security-Policy: default-src 'self'; "
+                                            "script-src 'self'; style-src 'self';"));
+        assert_non_null(strstr(res.headers, "frame-ancestors 'none'"));
+        assert_non_null(strstr(res.headers, "X-Content-Type-Options: nosniff\r\n"));
+        snprintf(tag, sizeof tag, "ETag: %s\r\n", f->etag);
+        assert_non_null(strstr(res.headers, tag));
+        srv_response_free(&res);
+
+        /* The tag it gave, weak or in a list, is a 304 without a body. */
+        snprintf(tag, sizeof tag, "\"x\", W/%s", f->etag);
+        get_file(&res, o, "GET", files[i].path, tag);
+        assert_int_equal(res.status, 304);
+        assert_int_equal(res.body_len, 0);
+        srv_response_free(&res);
+        get_file(&res, o, "HEAD", files[i].path, "\"0000000000000000\"");
+        assert_int_equal(res.status, 200);
+        srv_response_free(&res);
+    }
+    /* The page's script and style are files (no inline script for the policy to allow). */
+    {
+        const srv_static_file *page = srv_static_find("index.html", 10);
+        char *html = strndup((const char *)page->data, page->len);
+        assert_non_null(strstr(html, "<script type=\"module\" src=\"/ui/app.js\"></script>"));
+        assert_null(strstr(html, "style="));
+        free(html);
+    }
+}
+
+static void test_only_known_console_files_are_served(void **state)
+{
+    static const char *const missing[] = {
+        "/ui/", "/ui/nope.js", "/ui/..", "/ui/%2e%2e", "/ui/app.js%00", "/ui/APP.JS",
+        "/ui/app.js/", "/ui/../jobs", "/ui/./app.js", "/ui//app.js", "/api/v1/ui/app.js",
+        "/api/v1/", "/index.html", "/ui",
+    };
+    ops *o = *state;
+    srv_response res;
+
+    for (size_t i = 0; i < sizeof missing / sizeof *missing; i++) {
+        get_file(&res, o, "GET", missing[i], NULL);
+        /* Under /api/v1 every fault is a 500 (the Kragle profile). */
+        if (res.status != (strncmp(missing[i], "/api/v1/", 8) == 0 ? 500 : 404) ||
+            strncmp(res.body, "{\"code\":101,", 12) != 0)
+            fail_msg("%s: %d %s", missing[i], res.status, res.body);
+        assert_null(res.content_type);
+        srv_response_free(&res);
+    }
+    get_file(&res, o, "POST", "/", NULL);
+    assert_int_equal(res.status, 405);
+    assert_non_null(strstr(res.headers, "Allow: GET, HEAD\r\n"));
+    srv_response_free(&res);
+    get_file(&res, o, "DELETE", "/ui/app.js", NULL);
+    assert_int_equal(res.status, 405);
+    srv_response_free(&res);
 }
 
 /* ---- the access-log line ------------------------------------------------------------------- */
@@ -628,7 +727,7 @@ static void test_fault_table_keeps_every_number_and_status(void **state)
         {25, 400},  {26, 400},  {27, 409},  {100, 401}, {101, 404}, {102, 405}, {103, 413},
         {104, 409}, {105, 507}, {106, 500}, {107, 429}, {108, 400}, {109, 412}, {110, 422},
         {112, 403}, {113, 503}, {128, 503}, {129, 501}, {130, 503}, {131, 409}, {132, 404},
-        {133, 403}, {134, 429},
+        {133, 403}, {134, 429}, {140, 403},
     };
     static const int codes[] = {
 #define CODE(name, code, fault, msg) code,
@@ -647,6 +746,7 @@ static void test_fault_table_keeps_every_number_and_status(void **state)
     assert_int_equal(SRV_FAULT_THROTTLED, 107);
     assert_int_equal(SRV_FAULT_MALFORMED, 108);
     assert_int_equal(SRV_FAULT_CHANGED, 109);
+    assert_int_equal(SRV_FAULT_CROSS_SITE, 140);
     assert_int_equal(SRV_FAULT_IDEMPOTENCY, 110);
     /* A fault the library gives that the table lacks would answer 500 as if internal. */
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
@@ -685,6 +785,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
                                         teardown),
         cmocka_unit_test(test_every_route_has_its_own_template),
+        cmocka_unit_test_setup_teardown(test_console_files_are_served_with_type_tag_and_policy,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_only_known_console_files_are_served, setup,
+                                        teardown),
         cmocka_unit_test(test_fault_table_keeps_every_number_and_status),
         cmocka_unit_test(test_access_line_has_every_field),
         cmocka_unit_test(test_access_line_escapes_hostile_paths),

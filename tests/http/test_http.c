@@ -325,7 +325,7 @@ static void test_unknown_route_and_wrong_method(void **state)
 
     (void)state;
     auths();
-    CALL(404, "{\"code\":101,", "GET", "/", NULL, NULL);
+    CALL(404, "{\"code\":101,", "GET", "/x", NULL, NULL);
     CALL(404, "{\"code\":101,", "GET", "/jobz", A, NULL);
     CALL(404, "{\"code\":101,", "GET", "/jobs/byid/1/more", A, NULL);
     request(&r, "DELETE", "/schedules", A, NULL);

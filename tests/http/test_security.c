@@ -827,6 +827,106 @@ static bool has_attribute(const char *attrs, const char *attr)
     return strstr(attrs, want) != NULL;
 }
 
+/* The CSRF check (docs/http-api.md, Conventions): a browser's write with the session cookie
+ * needs X-Requested-With, or it is 403 fault 140 and changes nothing; bearer tokens, clients that
+ * are not browsers (no Origin, no Sec-Fetch-Site) and reads are not asked for it. */
+static void test_browser_cookie_writes_need_x_requested_with(void **state)
+{
+    static const char *const marks[][2] = {
+        {"Origin: http://evil.example", NULL},
+        {"Sec-Fetch-Site: cross-site", NULL},
+        {"Origin: null", "Sec-Fetch-Site: same-origin"},
+        {"Origin: http://evil.example", "X-Requested-With: "},
+    };
+    char tok[128], cookie[160], bearer[160], path[64], before[3][8192];
+    static const char *const lists[3] = {"/jobs?pagesize=100", "/schedules?pagesize=100",
+                                         "/blockstacks?pagesize=100"};
+    long stack, schedule, job;
+    resp r;
+
+    (void)state;
+    login(&srv, tok, sizeof tok, "bob", BOB_PW);
+    snprintf(cookie, sizeof cookie, "C:%s", tok);
+    snprintf(bearer, sizeof bearer, "B:%s", tok);
+    /* Without browser marks (curl, scripts), the cookie alone is enough. */
+    stack = create_on(&srv, "/blockstacks", cookie, "{\"name\":\"csrf-stack\"}");
+    snprintf(path, sizeof path, "{\"stack_id\":%ld,\"schedule_id\":4}", stack);
+    job = create_on(&srv, "/jobs", cookie, path);
+    schedule = create_on(&srv, "/schedules", cookie, "{\"config\":{\"period\":600}}");
+    for (int i = 0; i < 3; i++) {
+        request_to(&r, &srv, "GET", lists[i], cookie, NULL, 0);
+        assert_int_equal(r.status, 200);
+        snprintf(before[i], sizeof before[i], "%s", r.body);
+        resp_free(&r);
+    }
+    for (size_t m = 0; m < sizeof marks / sizeof *marks; m++) {
+        const struct {
+            const char *method;
+            char path[64];
+            const char *body;
+        } writes[] = {
+            {"POST", "/blockstacks", "{\"name\":\"forged\"}"},
+            {"PUT", "", "{\"name\":\"forged\"}"},
+            {"POST", "/jobs", "{\"stack_id\":1,\"schedule_id\":4}"},
+            {"PUT", "", "{\"enabled\":true}"},
+            {"DELETE", "", NULL},
+            {"POST", "", NULL},
+            {"POST", "/schedules", "{\"config\":{\"period\":60}}"},
+            {"PUT", "", "{\"name\":\"forged\"}"},
+            {"POST", "/api/v1/jobs", "{\"stack_id\":1,\"schedule_id\":4}"},
+            {"POST", "/logout", NULL},
+        };
+        const char *const headers[] = {marks[m][0], marks[m][1], NULL};
+        size_t n = sizeof writes / sizeof *writes;
+        char paths[10][64];
+
+        snprintf(paths[1], sizeof paths[1], "/blockstacks/%ld", stack);
+        snprintf(paths[3], sizeof paths[3], "/jobs/%ld", job);
+        snprintf(paths[4], sizeof paths[4], "/jobs/%ld", job);
+        snprintf(paths[5], sizeof paths[5], "/jobs/%ld/run", job);
+        snprintf(paths[7], sizeof paths[7], "/schedules/%ld", schedule);
+        for (size_t i = 0; i < n; i++) {
+            const char *p = writes[i].path[0] ? writes[i].path : paths[i];
+            request_with(&r, &srv, writes[i].method, p, cookie, writes[i].body,
+                         writes[i].body ? strlen(writes[i].body) : 0, headers);
+            if (r.status != (strncmp(p, "/api/v1/", 8) == 0 ? 500 : 403) ||
+                !strstr(r.body, "\"code\":140,"))
+                fail_msg("%s %s with %s: %ld %s", writes[i].method, p, marks[m][0], r.status,
+                         r.body);
+            resp_free(&r);
+        }
+    }
+    /* Nothing changed, and the session is still live (the forged logout did nothing). */
+    for (int i = 0; i < 3; i++) {
+        request_to(&r, &srv, "GET", lists[i], cookie, NULL, 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, before[i]);
+        resp_free(&r);
+    }
+    /* Reads with browser marks need no header; writes with it pass, and so do bearer tokens. */
+    {
+        const char *const browser[] = {"Origin: http://127.0.0.1", "Sec-Fetch-Site: same-origin",
+                                       NULL};
+        const char *const console[] = {"Origin: http://127.0.0.1", "Sec-Fetch-Site: same-origin",
+                                       "X-Requested-With: jobs-console", NULL};
+        snprintf(path, sizeof path, "/jobs/byid/%ld", job);
+        request_with(&r, &srv, "GET", path, cookie, NULL, 0, browser);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        request_with(&r, &srv, "POST", "/blockstacks", cookie, "{\"name\":\"csrf-ok\"}", 18,
+                     console);
+        EXPECT(&r, 201, "{\"id\":");
+        resp_free(&r);
+        request_with(&r, &srv, "POST", "/blockstacks", bearer, "{\"name\":\"csrf-bearer\"}", 22,
+                     browser);
+        EXPECT(&r, 201, "{\"id\":");
+        resp_free(&r);
+        request_with(&r, &srv, "POST", "/logout", cookie, NULL, 0, console);
+        EXPECT(&r, 200, "{\"code\":0}");
+        resp_free(&r);
+    }
+}
+
 static void test_session_cookie_flags(void **state)
 {
     static const char *const flags[] = {"HttpOnly", "SameSite=Strict", "Path=/"};
@@ -1193,6 +1293,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_expired_sessions_are_refused_on_every_route),
         cmocka_unit_test(test_session_tokens_are_256_random_bits),
         cmocka_unit_test(test_session_cookie_flags),
+        cmocka_unit_test(test_browser_cookie_writes_need_x_requested_with),
         cmocka_unit_test(test_http_boundaries_never_log_anyone_in),
         cmocka_unit_test(test_data_files_are_private_even_under_umask_0),
         cmocka_unit_test(test_no_password_token_or_hash_in_any_log),

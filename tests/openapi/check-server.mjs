@@ -865,8 +865,19 @@ async function scenario(s) {
             await call(s, m, target, { auth: A, rawHead: ['Content-Length: 0', 'Content-Length: 0'] }, 400, 108);
         }
     }
+    // ---- CSRF (fault 140): a browser's write with the cookie (Origin says a browser made it)
+    // and without X-Requested-With is refused, before anything is read or done
+    const origin = [['Origin', `http://127.0.0.1:${s.port}`]];
+    for (const [m, p, body] of [['POST', '/jobs', '{}'], ['PUT', `/jobs/${j1}`, '{}'],
+                                ['DELETE', `/jobs/${j1}`], ['POST', `/jobs/${j1}/run`],
+                                ['POST', '/schedules', '{}'], ['PUT', `/schedules/${scA}`, '{}'],
+                                ['POST', '/blockstacks', '{}'], ['PUT', `/blockstacks/${sA}`, '{}'],
+                                ['POST', '/logout']])
+        await call(s, m, p, { auth: A, headers: origin, body }, 403, 140);
+    await call(s, 'GET', `/jobs/byid/${j1}`, { auth: A, headers: origin }, 200);
+
     // ---- paths that are not in the document
-    for (const path of ['/', '/nope', '/jobs/', '/blockstacks/5/x', '/jobs/1/2', '/JOBS', '/jobsx',
+    for (const path of ['/nope', '/jobs/', '/blockstacks/5/x', '/jobs/1/2', '/JOBS', '/jobsx',
                         '/authenticate/', '/schedules/1/x'])
         await call(s, 'GET', path, { auth: A }, 404, 101);
     // An empty id after /byid/ is that route with a bad id (fault 1; the Id parameter's

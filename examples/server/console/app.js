@@ -1,0 +1,446 @@
+// The console: a page of views over the public HTTP API (docs/console.md). Routes are in the
+// fragment (#/jobs, #/jobs/7, #/stacks, #/schedules, #/login), so the server serves one page.
+import { api, all, ApiError } from './api.js';
+import { h, replace, when, localTime, refreshTimes } from './dom.js';
+import { scheduleWords } from './schedule.js';
+import { timeline } from './timeline.js';
+
+const main = document.getElementById('main');
+const notice = document.getElementById('notice');
+const USER_KEY = 'jobs-console-user';
+const state = { schedules: new Map(), stacks: new Map(), refs: false, poll: null, gen: 0 };
+
+// ---- notices and faults ---------------------------------------------------------------------
+
+let said = 0;
+function say(text, kind = 'info') {
+    said = Date.now();
+    replace(notice, text ? h('p', { class: kind }, text) : null);
+}
+
+/** Shows a fault as the API words it; a session that ended sends the user to the login. */
+function fault(e) {
+    if (e instanceof ApiError && e.status === 401 && e.code === 100) {
+        sessionStorage.removeItem(USER_KEY);
+        state.refs = false;
+        location.hash = '#/login';
+        say('Your session has ended: log in again.', 'error');
+        return;
+    }
+    const code = e instanceof ApiError && e.code !== null && e.code !== undefined ? ` (fault ${e.code})` : '';
+    say(`${e.message}${code}`, 'error');
+}
+
+// ---- references: schedules and stacks by id -------------------------------------------------
+
+async function loadRefs(force = false) {
+    if (state.refs && !force)
+        return;
+    const [schedules, stacks] = await Promise.all([all('/schedules', 'schedules'), all('/blockstacks', 'stacks')]);
+    state.schedules = new Map(schedules.map(s => [s.id, s]));
+    state.stacks = new Map(stacks.map(s => [s.id, s]));
+    state.refs = true;
+}
+
+const words = s => scheduleWords(s, localTime);
+const scheduleName = id => {
+    const s = state.schedules.get(id);
+    return s ? words(s) : `schedule ${id}`;
+};
+const stackName = id => {
+    const s = state.stacks.get(id);
+    return s ? s.name : `stack ${id}`;
+};
+const jobName = j => (j.name === null ? `(unnamed job ${j.id})` : j.name);
+
+function jobState(j) {
+    if (j.do_del)
+        return h('span', { class: 'badge deleting' }, 'queued for deletion');
+    return j.do_run ? h('span', { class: 'badge active' }, 'active') : h('span', { class: 'badge' }, 'inactive');
+}
+
+// ---- form helpers ---------------------------------------------------------------------------
+
+let ids = 0;
+/** A labelled field: the label names the control for screen readers and clicks. */
+function field(label, control, hint) {
+    const id = control.id || `f${++ids}`;
+    control.id = id;
+    return h('div', { class: 'field' }, h('label', { for: id }, label), control,
+             hint ? h('small', {}, hint) : null);
+}
+
+function selectOf(map, text, chosen) {
+    return h('select', { required: true },
+        [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${x.id}: ${text(x)}`)));
+}
+
+/** Runs `fn` for a form's submit, with its button disabled meanwhile; faults are shown. */
+function onSubmit(form, fn) {
+    form.addEventListener('submit', async ev => {
+        ev.preventDefault();
+        const button = form.querySelector('button[type=submit]');
+        if (button)
+            button.disabled = true;
+        try {
+            await fn(form);
+        } catch (e) {
+            fault(e);
+        } finally {
+            if (button)
+                button.disabled = false;
+        }
+    });
+    return form;
+}
+
+/** Numbered page links: 1 … p-2 … p+2 … last. */
+function pager(base, page, pages, label) {
+    if (pages <= 1)
+        return null;
+    const want = new Set([1, pages]);
+    for (let k = page - 2; k <= page + 2; k++)
+        if (k >= 1 && k <= pages)
+            want.add(k);
+    const items = [];
+    let last = 0;
+    for (const k of [...want].sort((a, b) => a - b)) {
+        if (k > last + 1)
+            items.push(h('li', { class: 'gap', 'aria-hidden': 'true' }, '…'));
+        items.push(h('li', {}, h('a', { href: `${base}?page=${k}`, 'aria-current': k === page ? 'page' : false,
+                                        'aria-label': `page ${k}` }, String(k))));
+        last = k;
+    }
+    return h('nav', { class: 'pager', 'aria-label': label }, h('ul', {}, items));
+}
+
+function table(caption, head, rows) {
+    // Each cell names its column, for the narrow layout where rows become cards (app.css).
+    for (const tr of rows)
+        [...tr.children].forEach((td, i) => td.setAttribute('data-label', head[i] ?? ''));
+    return h('div', { class: 'scroll' },
+        h('table', {}, h('caption', {}, caption),
+            h('thead', {}, h('tr', {}, head.map(x => h('th', { scope: 'col' }, x)))),
+            h('tbody', {}, rows)));
+}
+
+// ---- views ----------------------------------------------------------------------------------
+
+function viewLogin() {
+    const user = h('input', { name: 'username', autocomplete: 'username', required: true });
+    const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    const form = h('form', { class: 'card login', id: 'login-form' },
+        h('h2', {}, 'Log in'),
+        field('User name', user),
+        field('Password', pass),
+        h('button', { type: 'submit' }, 'Log in'));
+    onSubmit(form, async () => {
+        const r = await api('POST', '/authenticate', { username: user.value, password: pass.value });
+        sessionStorage.setItem(USER_KEY, user.value);
+        sessionStorage.setItem(`${USER_KEY}-id`, String(r.user_id));
+        state.refs = false;
+        say('');
+        location.hash = '#/jobs';
+    });
+    replace(main, form);
+    user.focus();
+}
+
+async function viewJobs(page) {
+    const gen = state.gen;
+    await loadRefs();
+    const p = await api('GET', `/jobs?page=${page}`);
+    const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
+    const rows = p.jobs.map(j => h('tr', { 'data-job': j.id },
+        h('td', {}, h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, jobName(j))),
+        h('td', {}, scheduleName(j.schedule)),
+        h('td', {}, j.do_run ? when(j.next_run) : h('span', { class: 'none' }, 'not scheduled')),
+        h('td', {}, jobState(j))));
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
+    replace(main,
+        h('h2', {}, 'Jobs'),
+        h('p', { class: 'total', id: 'jobs-total' }, `${p.count} job${p.count === 1 ? '' : 's'} in all`,
+          p.count ? `, page ${page} of ${pages}` : ''),
+        rows.length ? table('Your jobs, in id order', ['Name', 'Schedule', 'Next run', 'State'], rows)
+                    : h('p', { class: 'none' }, page > 1 ? 'No jobs on this page.' : 'No jobs yet: create one below.'),
+        pager('#/jobs', page, pages, 'Pages of jobs'),
+        h('section', { 'aria-labelledby': 'tl-h' }, h('h3', { id: 'tl-h' }, 'Next 24 hours'),
+          h('div', { class: 'scroll' }, timeline(p.jobs, state.schedules))),
+        jobForm());
+}
+
+/** The form that creates a job (or, given one, edits it). */
+function jobForm(job) {
+    const name = h('input', { name: 'name', maxlength: 255, value: job ? job.name ?? '' : '' });
+    const stack = selectOf(state.stacks, s => s.name, job && job.stack);
+    const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s), job && job.schedule);
+    const enabled = h('input', { type: 'checkbox', name: 'enabled', id: `f${++ids}` });
+    const form = h('form', { class: 'card', id: job ? 'edit-job' : 'new-job' },
+        h('h3', {}, job ? 'Edit' : 'New job'),
+        field('Name', name, 'empty for none'),
+        state.stacks.size ? field('Stack', stack) : h('p', { class: 'none' }, 'Create a stack first (Stacks).'),
+        field('Schedule', schedule),
+        job ? null : h('div', { class: 'check' }, enabled, h('label', { for: enabled.id }, 'Enabled: run on the schedule')),
+        h('button', { type: 'submit', disabled: !state.stacks.size }, job ? 'Save' : 'Create job'));
+    onSubmit(form, async () => {
+        const body = {};
+        const n = name.value === '' ? null : name.value;
+        if (!job || n !== job.name)
+            body.name = n;
+        if (!job || Number(stack.value) !== job.stack)
+            body.stack_id = Number(stack.value);
+        if (!job || Number(schedule.value) !== job.schedule)
+            body.schedule_id = Number(schedule.value);
+        if (job) {
+            await api('PUT', `/jobs/${job.id}`, body);
+            say(`Job ${job.id} saved.`);
+            await route();
+        } else {
+            body.enabled = enabled.checked;
+            const r = await api('POST', '/jobs', body);
+            say(`Job ${r.id} created.`);
+            location.hash = `#/jobs/${r.id}`;
+        }
+    });
+    return form;
+}
+
+function runRow(r) {
+    return h('tr', { 'data-run': r.id },
+        h('td', {}, String(r.id)),
+        h('td', {}, r.trigger),
+        h('td', {}, h('span', { class: `badge run-${r.state}` }, r.state)),
+        h('td', {}, when(r.slot)),
+        h('td', {}, r.finished ? localTime(r.finished) : '-'),
+        h('td', {}, r.message || '', r.output ? h('details', {}, h('summary', {}, 'output'),
+                                                         h('pre', { class: 'output' }, r.output)) : null));
+}
+
+async function viewJob(id, page) {
+    const gen = state.gen;
+    await loadRefs();
+    const [job, runs] = await Promise.all([api('GET', `/jobs/byid/${id}`), api('GET', `/jobs/${id}/runs?page=${page}`)]);
+    const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
+    const last = page === 1 && runs.runs.length ? runs.runs[0] : null;
+    const act = (label, fn, attrs = {}) => h('button', { type: 'button', disabled: job.do_del, ...attrs, onclick: async ev => {
+        ev.currentTarget.disabled = true;
+        try {
+            await fn();
+        } catch (e) {
+            fault(e);
+        }
+        await route();
+    } }, label);
+    const confirm = h('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm deletion' },
+        h('span', {}, job.do_run ? 'The job is active: it will be deleted at its next run instead of running. '
+                                 : 'The job is inactive: it will be deleted now. '),
+        act('Delete the job', async () => {
+            const r = await api('DELETE', `/jobs/${id}`);
+            if (r.deleted) {
+                say(`Job ${id} deleted.`);
+                location.hash = '#/jobs';
+            } else {
+                say(`Job ${id} is queued for deletion.`);
+            }
+        }, { class: 'danger', id: 'confirm-delete' }),
+        h('button', { type: 'button', onclick: () => { confirm.hidden = true; } }, 'Cancel'));
+    const edit = jobForm(job);
+    edit.hidden = true;
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
+    replace(main,
+        h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
+        h('h2', { id: 'job-name' }, jobName(job)),
+        job.do_del ? h('p', { class: 'deleting-note', id: 'deleting' }, 'Queued for deletion: it goes at ',
+                       when(job.next_run), ' instead of running.') : null,
+        h('dl', { class: 'facts' },
+            h('dt', {}, 'Id'), h('dd', {}, String(job.id)),
+            h('dt', {}, 'State'), h('dd', { id: 'job-state' }, jobState(job)),
+            h('dt', {}, 'Stack'), h('dd', {}, stackName(job.stack)),
+            h('dt', {}, 'Schedule'), h('dd', { id: 'job-schedule' }, scheduleName(job.schedule)),
+            h('dt', {}, 'Next run'), h('dd', { id: 'job-next' }, job.do_run ? when(job.next_run) : 'not scheduled (inactive)'),
+            h('dt', {}, 'Last run'), h('dd', { id: 'job-last' }, last ? [h('span', { class: `badge run-${last.state}` }, last.state), ' ',
+                                       when(last.finished || last.started || last.created)] : 'none yet')),
+        h('div', { class: 'actions' },
+            job.do_run ? act('Disable', () => api('PUT', `/jobs/${id}`, { enabled: false }), { id: 'disable' })
+                       : act('Enable', () => api('PUT', `/jobs/${id}`, { enabled: true }), { id: 'enable' }),
+            act('Run now', async () => {
+                const r = await api('POST', `/jobs/${id}/run`);
+                say(`Run ${r.run} made: the next tick delivers it.`);
+            }, { id: 'run-now' }),
+            h('button', { type: 'button', disabled: job.do_del, id: 'edit', 'aria-expanded': 'false',
+                          onclick: ev => { edit.hidden = !edit.hidden; ev.currentTarget.setAttribute('aria-expanded', String(!edit.hidden)); } }, 'Edit'),
+            h('button', { type: 'button', class: 'danger', disabled: job.do_del, id: 'delete',
+                          onclick: () => { confirm.hidden = false; confirm.querySelector('button').focus(); } }, 'Delete')),
+        confirm,
+        edit,
+        h('h3', {}, 'Run history'),
+        h('p', { class: 'total' }, `${runs.count} run${runs.count === 1 ? '' : 's'} kept`),
+        runs.runs.length ? table('Runs, newest first', ['Run', 'Trigger', 'State', 'Slot', 'Finished', 'Message'], runs.runs.map(runRow))
+                         : h('p', { class: 'none' }, 'No runs yet.'),
+        pager(`#/jobs/${id}`, page, pages, 'Pages of runs'));
+    // While a run is on its way, look again (bounded: a run without a runner stays delivered).
+    if (runs.runs.some(r => r.state === 'pending' || r.state === 'running' || r.state === 'delivered'))
+        schedulePoll();
+}
+
+function schedulePoll() {
+    const hash = location.hash;
+    const n = state.poll && state.poll.hash === hash ? state.poll.n + 1 : 1;
+    if (n > 30)
+        return;
+    const timer = setTimeout(() => {
+        if (location.hash === hash && !document.querySelector('form:focus-within'))
+            route(true);
+    }, 2000);
+    state.poll = { hash, n, timer };
+}
+
+async function viewStacks(page) {
+    const gen = state.gen;
+    await loadRefs(true);
+    const p = await api('GET', `/blockstacks?page=${page}`);
+    const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
+    const me = Number(sessionStorage.getItem(`${USER_KEY}-id`));
+    const name = h('input', { name: 'name', required: true, maxlength: 255 });
+    const pub = h('input', { type: 'checkbox', name: 'public', id: `f${++ids}` });
+    const form = onSubmit(h('form', { class: 'card', id: 'new-stack' }, h('h3', {}, 'New stack'),
+        field('Name', name),
+        h('div', { class: 'check' }, pub, h('label', { for: pub.id }, 'Public: every user may use it')),
+        h('button', { type: 'submit' }, 'Create stack')), async () => {
+        const r = await api('POST', '/blockstacks', { name: name.value, public: pub.checked });
+        say(`Stack ${r.id} created.`);
+        await route();
+    });
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
+    replace(main, h('h2', {}, 'Stacks'),
+        h('p', { class: 'total' }, `${p.count} stack${p.count === 1 ? '' : 's'} you can use`),
+        p.stacks.length ? table('Stacks: yours and the public ones', ['Id', 'Name', 'Owner', 'Public', 'Your jobs'],
+            p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', {}, s.name),
+                h('td', {}, s.owner === me ? 'you' : `user ${s.owner}`), h('td', {}, s.public ? 'yes' : 'no'),
+                h('td', {}, Array.isArray(s.jobs) ? String(s.jobs.length) : '-'))))
+            : h('p', { class: 'none' }, 'No stacks yet.'),
+        pager('#/stacks', page, pages, 'Pages of stacks'), form);
+}
+
+function zones() {
+    try {
+        return Intl.supportedValuesOf('timeZone');
+    } catch {
+        return ['UTC', 'Europe/Berlin'];
+    }
+}
+
+async function viewSchedules(page) {
+    const gen = state.gen;
+    await loadRefs(true);
+    const p = await api('GET', `/schedules?page=${page}`);
+    const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
+    const name = h('input', { name: 'name', maxlength: 255 });
+    const kind = h('select', { name: 'kind' }, h('option', { value: 'period' }, 'periodic'),
+                   h('option', { value: 'cron' }, 'cron'), h('option', { value: 'once' }, 'once'));
+    const minutes = h('input', { type: 'number', min: 1, max: 525600, value: 60, name: 'minutes' });
+    const cron = h('input', { name: 'cron', value: '30 2 * * *', spellcheck: 'false' });
+    const tz = h('input', { name: 'tz', list: 'zones', value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
+    const at = h('input', { type: 'datetime-local', name: 'at' });
+    const parts = {
+        period: field('Every (minutes)', minutes),
+        cron: h('div', {}, field('Cron expression', cron, 'minute hour day-of-month month day-of-week'),
+                field('Time zone', tz, 'an IANA name, e.g. Europe/Berlin')),
+        once: field('At (your local time)', at),
+    };
+    const show = () => { for (const [k, el] of Object.entries(parts)) el.hidden = k !== kind.value; };
+    kind.addEventListener('change', show);
+    show();
+    const form = onSubmit(h('form', { class: 'card', id: 'new-schedule' }, h('h3', {}, 'New schedule'),
+        field('Name', name, 'empty for none'), field('Kind', kind), Object.values(parts),
+        h('datalist', { id: 'zones' }, zones().map(z => h('option', { value: z }))),
+        h('button', { type: 'submit' }, 'Create schedule')), async () => {
+        const body = { name: name.value === '' ? null : name.value, once: kind.value === 'once' };
+        if (kind.value === 'period')
+            body.config = { period: Math.round(Number(minutes.value) * 60) };
+        else if (kind.value === 'cron')
+            body.config = { cron: cron.value, tz: tz.value };
+        else
+            body.config = { timestamp: Math.floor(new Date(at.value).getTime() / 1000) || 0 };
+        const r = await api('POST', '/schedules', body);
+        say(`Schedule ${r.id} created.`);
+        await route();
+    });
+    if (gen !== state.gen)
+        return; // a later navigation's view is on its way
+    replace(main, h('h2', {}, 'Schedules'),
+        h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
+        table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
+            h('td', {}, String(s.id)), h('td', {}, s.name ?? '-'), h('td', {}, words(s)),
+            h('td', {}, s.owner === 0 ? 'built in' : 'you')))),
+        pager('#/schedules', page, pages, 'Pages of schedules'), form);
+}
+
+// ---- routing --------------------------------------------------------------------------------
+
+function parseHash() {
+    const [path, query] = location.hash.replace(/^#/, '').split('?');
+    const page = Math.max(1, Number(new URLSearchParams(query || '').get('page')) || 1);
+    return { parts: (path || '/jobs').split('/').filter(Boolean), page };
+}
+
+async function route(polling = false) {
+    state.gen++;
+    if (state.poll && !polling) {
+        clearTimeout(state.poll.timer);
+        state.poll = null;
+    }
+    const user = sessionStorage.getItem(USER_KEY);
+    const { parts, page } = parseHash();
+    document.getElementById('nav').hidden = !user;
+    document.getElementById('who').hidden = !user;
+    document.getElementById('user').textContent = user ? `Logged in as ${user}` : '';
+    for (const a of document.querySelectorAll('#nav a'))
+        a.toggleAttribute('aria-current', a.dataset.section === parts[0]);
+    if (!user || parts[0] === 'login') {
+        if (user)
+            location.hash = '#/jobs';
+        else
+            viewLogin();
+        return;
+    }
+    try {
+        if (parts[0] === 'jobs' && parts[1])
+            await viewJob(Number(parts[1]), page);
+        else if (parts[0] === 'stacks')
+            await viewStacks(page);
+        else if (parts[0] === 'schedules')
+            await viewSchedules(page);
+        else
+            await viewJobs(page);
+    } catch (e) {
+        fault(e);
+    }
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+    try {
+        await api('POST', '/logout');
+    } catch (e) {
+        if (!(e instanceof ApiError && e.status === 401))
+            return fault(e);
+    }
+    sessionStorage.removeItem(USER_KEY);
+    sessionStorage.removeItem(`${USER_KEY}-id`);
+    state.refs = false;
+    say('Logged out.');
+    location.hash = '#/login';
+});
+
+window.addEventListener('hashchange', () => {
+    // A notice said just before (what made this navigation) stays; older ones go.
+    if (Date.now() - said > 1000)
+        say('');
+    route();
+    main.focus();
+});
+setInterval(refreshTimes, 30000);
+route();

@@ -1,0 +1,74 @@
+/* The console's files (static.h). Only the names the build embedded are served: a request names
+ * a file, never a path, so nothing outside examples/server/console/ can be reached. */
+#include "static.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const srv_static_file *srv_static_find(const char *s, size_t len)
+{
+    for (const srv_static_file *f = srv_console_files; f->name; f++)
+        if (strlen(f->name) == len && memcmp(f->name, s, len) == 0)
+            return f;
+    return NULL;
+}
+
+/* Whether an If-None-Match value names `etag` (RFC 9110 13.1.2: weak comparison, so W/"x"
+ * names "x"), or is `*`. */
+static bool none_match(const char *value, const char *etag)
+{
+    size_t n = strlen(etag);
+    const char *p = value;
+
+    p += strspn(p, " \t");
+    if (p[0] == '*' && p[1 + strspn(p + 1, " \t")] == '\0')
+        return true;
+    while ((p = strstr(p, etag)) != NULL) {
+        char after = p[n];
+        if (after == '\0' || after == ',' || after == ' ' || after == '\t')
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+void srv_static_answer(srv_response *res, const srv_app *app, const srv_route *r,
+                       const srv_request *req)
+{
+    const srv_static_file *f = r->arg ? srv_static_find(r->arg, r->arg_len)
+                                      : srv_static_find("index.html", 10);
+    size_t len;
+
+    if (!f) {
+        srv_fault(res, app, SRV_FAULT_NOROUTE, "no such route");
+        return;
+    }
+    len = strlen(res->headers);
+    /* no-cache: the browser keeps the file but asks each time, and gets 304 while the tag
+     * holds, so a new build's files are seen at once. */
+    snprintf(res->headers + len, sizeof res->headers - len,
+             "ETag: %s\r\n"
+             "Content-Security-Policy: " SRV_CONSOLE_CSP "\r\n"
+             "X-Content-Type-Options: nosniff\r\n"
+             "X-Frame-Options: DENY\r\n"
+             "Referrer-Policy: no-referrer\r\n",
+             f->etag);
+    res->cache_control = "no-cache";
+    free(res->body);
+    res->body = NULL;
+    res->body_len = 0;
+    if (req->if_none_match && none_match(req->if_none_match, f->etag)) {
+        res->status = 304;
+        return;
+    }
+    if (!(res->body = malloc(f->len ? f->len : 1))) {
+        srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
+        return;
+    }
+    memcpy(res->body, f->data, f->len);
+    res->body_len = f->len;
+    res->content_type = f->type;
+    res->status = 200;
+}

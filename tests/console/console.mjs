@@ -1,0 +1,269 @@
+// The console in a real browser (ctest console_browser): starts jobs-server on a free port of
+// 127.0.0.1 with a temporary data directory and a --run-command that succeeds, drives the console
+// in Debian's headless Chromium, and stops both. Fails on any console error, page error, CSP
+// violation or dialog that a step did not expect. Screenshots of each view go to SHOT-DIR.
+// Usage: node console.mjs JOBS-SERVER CHROMIUM SHOT-DIR
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { chromium } from 'playwright-core';
+
+const [serverPath, chromiumPath, shots] = process.argv.slice(2);
+if (!serverPath || !chromiumPath || !shots) {
+    console.error('usage: node console.mjs JOBS-SERVER CHROMIUM SHOT-DIR');
+    process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots))
+    if (f.endsWith('.png'))
+        rmSync(join(shots, f)); // this run's screenshots only
+const XSS = '<img src=x onerror=alert(1)>';
+const PASSWORD = 'console-secret';
+const T = 30000; // a generous bound for each wait (the ASan server is slow), not a timing check
+
+let failures = 0;
+function check(ok, what) {
+    console.log(`${ok ? 'ok' : 'FAIL'}: ${what}`);
+    if (!ok)
+        failures++;
+}
+
+// ---- the server -----------------------------------------------------------------------------
+
+const dir = mkdtempSync(join(tmpdir(), 'jobs-console-'));
+const data = join(dir, 'data');
+const script = join(dir, 'run.sh');
+writeFileSync(script, '#!/bin/sh\necho "run $JOBS_RUN_ID of job $JOBS_JOB_ID"\nexit 0\n');
+chmodSync(script, 0o755);
+const server = spawn(serverPath, ['--listen', '127.0.0.1:0', '--data', data, '--access-log', 'off',
+                                  '--run-command', script],
+                     { env: { ...process.env, JOBS_DEMO_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'inherit'] });
+const exited = new Promise(resolve => server.on('exit', (code, signal) => resolve({ code, signal })));
+const base = await new Promise((resolve, reject) => {
+    const rl = createInterface({ input: server.stdout });
+    rl.on('line', line => {
+        const m = /^listening on (http:\/\/\S+)/.exec(line);
+        if (m)
+            resolve(m[1]);
+    });
+    server.on('exit', code => reject(new Error(`jobs-server exited (${code}) before listening`)));
+});
+console.log(`jobs-server at ${base}`);
+
+// ---- the browser ----------------------------------------------------------------------------
+
+const browser = await chromium.launch({ executablePath: chromiumPath, headless: true,
+                                        args: ['--no-sandbox', '--disable-gpu'] });
+const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-GB',
+                                           timezoneId: 'Europe/Berlin' });
+const page = await context.newPage();
+page.setDefaultTimeout(T);
+const errors = [];
+let expectFault = null; // a step that provokes a fault allows the browser's one "Failed to load" line
+page.on('console', m => {
+    if (m.type() !== 'error')
+        return;
+    if (expectFault && new RegExp(`status of ${expectFault}\\b`).test(m.text())) {
+        expectFault = null;
+        return;
+    }
+    errors.push(`console: ${m.text()}`);
+});
+page.on('pageerror', e => errors.push(`page error: ${e.message}`));
+page.on('dialog', d => {
+    errors.push(`dialog: ${d.type()} ${d.message()}`);
+    d.dismiss().catch(() => {});
+});
+// CSP violations are console errors in Chromium; the event makes sure of it.
+await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', e =>
+        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+});
+const apiCalls = [];
+page.on('request', r => {
+    const u = new URL(r.url());
+    if (!u.pathname.startsWith('/ui/') && u.pathname !== '/')
+        apiCalls.push(`${r.method()} ${u.pathname}${u.search}`);
+});
+const shot = async name => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+const text = async sel => (await page.locator(sel).first().textContent()) ?? '';
+const notice = () => text('#notice');
+
+try {
+    // Log in, with the keyboard only.
+    const first = await page.goto(base + '/');
+    check(first.status() === 200 && first.headers()['content-security-policy'].includes("script-src 'self'"),
+          'GET / answers the page with its Content-Security-Policy');
+    await page.locator('#login-form').waitFor();
+    await shot('login');
+    await page.keyboard.type('demo');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.locator('#jobs-total').waitFor();
+    check((await text('#jobs-total')).startsWith('0 jobs'), 'logged in: the jobs list, empty');
+
+    // A stack.
+    // (Each step waits for its view's own form: a hash change renders the view asynchronously.)
+    await page.goto(base + '/#/stacks');
+    const newStack = page.locator('#new-stack');
+    await newStack.getByLabel('Name').fill('backup');
+    await newStack.getByRole('button', { name: 'Create stack' }).click();
+    await page.locator('td', { hasText: 'backup' }).waitFor();
+    check((await notice()).includes('Stack 1 created'), 'a stack is created');
+    await shot('stacks');
+
+    // Schedules: a fault shown as the API words it, then a cron schedule in words.
+    await page.goto(base + '/#/schedules');
+    const newSchedule = page.locator('#new-schedule');
+    await newSchedule.getByLabel('Kind').selectOption('cron');
+    await newSchedule.getByLabel('Cron expression').fill('30 25 * * *');
+    await newSchedule.getByLabel('Time zone').fill('Europe/Berlin');
+    expectFault = 400;
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('#notice .error').waitFor();
+    check((await notice()).includes("cron: field 2 (hour) '25' is outside 0-23 (fault 26)"),
+          `a fault shows the API's message: ${await notice()}`);
+    await newSchedule.getByLabel('Name').fill('berlin nights');
+    await newSchedule.getByLabel('Cron expression').fill('30 2 * * *');
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('td', { hasText: 'berlin nights' }).waitFor();
+    check(await page.locator('tr', { hasText: 'berlin nights' }).locator('td', { hasText: 'at 02:30 Europe/Berlin, daily' }).count() === 1,
+          'a cron schedule in words: at 02:30 Europe/Berlin, daily');
+    check((await page.locator('tbody tr').nth(1).textContent()).includes('every 5 minutes'),
+          'a periodic schedule in words: every 5 minutes');
+    await shot('schedules');
+
+    // A job: created inactive, listed, enabled, run now, its run in the history.
+    await page.goto(base + '/#/jobs');
+    await page.locator('#new-job').getByLabel('Name').fill('nightly');
+    await page.locator('#new-job').getByLabel('Schedule', { exact: true }).selectOption('4');
+    await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#job-name').waitFor();
+    check((await text('#job-name')) === 'nightly', 'the new job is shown');
+    await page.goto(base + '/#/jobs');
+    await page.locator('a.job-name', { hasText: 'nightly' }).waitFor();
+    check((await text('#jobs-total')).startsWith('1 job in all'), 'the job is listed, with the total');
+    check((await page.locator('tr[data-job="1"]').textContent()).includes('every hour'), 'its schedule in words');
+    await page.locator('a.job-name', { hasText: 'nightly' }).click();
+    await page.locator('#enable').click();
+    await page.locator('#disable').waitFor();
+    check((await text('#job-state')) === 'active', 'enabled: active');
+    check(/\(in (59 min|1 h)\)/.test(await text('#job-next')), `next run in local time and relative: ${await text('#job-next')}`);
+    await page.locator('#run-now').click();
+    await page.locator('tr[data-run] .run-succeeded').waitFor({ timeout: 60000 });
+    check((await page.locator('tr[data-run]').first().textContent()).includes('manual'), 'the manual run is in the history');
+    check((await text('#job-last')).includes('succeeded'), 'last run: succeeded');
+    check((await page.locator('tr[data-run] pre.output').first().textContent()) === 'run 1 of job 1\n',
+          "the run's output is kept and shown");
+    await shot('job');
+
+    // Edit: a new name, sent alone.
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('nightly backup');
+    await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+    await page.locator('#job-name', { hasText: 'nightly backup' }).waitFor();
+    check((await notice()).includes('Job 1 saved'), 'edited: the new name is shown');
+
+    // More jobs, enabled, for the timeline: a cron one and a periodic one.
+    for (const [name, schedule] of [['berlin', '6'], ['quarterly', '3']]) {
+        await page.goto(base + '/#/jobs');
+        await page.locator('#new-job').getByLabel('Name').fill(name);
+        await page.locator('#new-job').getByLabel('Schedule', { exact: true }).selectOption(schedule);
+        await page.locator('#new-job').getByLabel('Enabled').check();
+        await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
+        await page.locator('#job-name', { hasText: name }).waitFor();
+    }
+    // Disable and enable again.
+    await page.locator('#disable').click();
+    await page.locator('#enable').waitFor();
+    check((await text('#job-state')) === 'inactive' && (await text('#job-next')).includes('not scheduled'),
+          'disabled: inactive, not scheduled');
+    await page.locator('#enable').click();
+    await page.locator('#disable').waitFor();
+    check((await text('#job-state')) === 'active', 'enabled again');
+
+    // Delete the active job: queued, shown with when it goes.
+    await page.goto(base + '/#/jobs/1');
+    await page.locator('#job-name', { hasText: 'nightly backup' }).waitFor();
+    await page.locator('#delete').click();
+    await page.locator('#confirm-delete').click();
+    await page.locator('#deleting').waitFor();
+    check((await text('#deleting')).startsWith('Queued for deletion: it goes at'), `queued for deletion: ${await text('#deleting')}`);
+    check((await text('#job-state')) === 'queued for deletion', 'its state says so');
+    await shot('deleting');
+
+    // A name that is HTML shows as text, and runs nothing.
+    await page.goto(base + '/#/jobs');
+    await page.locator('#new-job').getByLabel('Name').fill(XSS);
+    await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#job-name', { hasText: 'onerror' }).waitFor();
+    check((await text('#job-name')) === XSS, 'the job view shows the name as text');
+    await page.goto(base + '/#/jobs');
+    await page.locator('a.job-name', { hasText: 'onerror' }).waitFor();
+    check((await text('tr[data-job="4"] a.job-name')) === XSS, 'the list shows the name as text');
+    check(await page.locator('main img').count() === 0, 'no img element was made');
+    check((await page.locator('tr[data-job="1"]').textContent()).includes('queued for deletion'),
+          'the list shows the job queued for deletion');
+    check(await page.locator('#timeline .row').count() === 3, 'the timeline has a row per job that runs in 24 h');
+    await shot('jobs');
+
+    // Pages: 12 jobs, page 2 renders from one request.
+    await page.evaluate(async () => {
+        for (let i = 0; i < 8; i++)
+            await fetch('/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
+                                   body: JSON.stringify({ name: `batch ${i}`, stack_id: 1, schedule_id: 2 }) });
+    });
+    await page.reload();
+    await page.locator('#jobs-total', { hasText: '12 jobs' }).waitFor();
+    apiCalls.length = 0;
+    await page.locator('.pager a', { hasText: '2' }).click();
+    await page.locator('#jobs-total', { hasText: 'page 2 of 2' }).waitFor();
+    check(apiCalls.length === 1 && apiCalls[0] === 'GET /jobs?page=2', `page 2 took one request: ${apiCalls.join(', ')}`);
+    check(await page.locator('tr[data-job]').count() === 2, 'page 2 has the last 2 jobs');
+
+    // A narrow window: nothing wider than the screen.
+    await page.setViewportSize({ width: 380, height: 800 });
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+          'a narrow window does not scroll sideways');
+    await shot('jobs-narrow');
+    await page.setViewportSize({ width: 1100, height: 760 });
+
+    // The server's CSRF check, from the browser: a cookie write without the header is refused.
+    expectFault = 403;
+    const forged = await page.evaluate(async () => {
+        const r = await fetch('/blockstacks', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                body: JSON.stringify({ name: 'forged' }) });
+        return { status: r.status, body: await r.json() };
+    });
+    check(forged.status === 403 && forged.body.code === 140, `a write without X-Requested-With: ${JSON.stringify(forged)}`);
+
+    // Log out.
+    await page.goto(base + '/#/jobs');
+    await page.locator('#logout').click();
+    await page.locator('#login-form').waitFor();
+    check((await notice()).includes('Logged out'), 'logged out');
+    expectFault = 401;
+    const after = await page.evaluate(async () => (await fetch('/jobs')).status);
+    check(after === 401, 'the session is gone after logging out');
+} catch (e) {
+    console.log(`FAIL: ${e.stack || e}`);
+    failures++;
+    await shot('failure').catch(() => {});
+}
+
+for (const e of errors)
+    console.log(`FAIL: ${e}`);
+failures += errors.length;
+await browser.close();
+server.kill('SIGTERM');
+const end = await exited;
+check(end.code === 0, `jobs-server stopped cleanly (${JSON.stringify(end)})`);
+rmSync(dir, { recursive: true, force: true });
+console.log(failures ? `console_browser: ${failures} failure(s)` : 'console_browser: all passed');
+process.exit(failures ? 1 : 0);
