@@ -152,6 +152,7 @@ void jobs_run_page_free(jobs_run_page *page)
 typedef struct now_ctx {
     uint64_t owner, target, id;
     bool stack;
+    bool start; /* delivered to the caller in the same transaction (jobs_run_start_stack) */
     jobs_run_trigger trigger;
     int64_t now;
 } now_ctx;
@@ -187,14 +188,21 @@ static int now_txn(jobs_store *s, jobs__txn *txn, void *arg)
         r.lease = job.lease ? job.lease : JOBS_LEASE_DEFAULT;
         r.max_attempts = job.max_attempts ? job.max_attempts : JOBS_MAX_ATTEMPTS_DEFAULT;
     }
-    jobs__notify_due(s, txn, r.created);
+    if (c->start) {
+        /* A stack's run is at-most-once: delivered, and no tick ever delivers it again. */
+        r.state = JOBS_RUN_DELIVERED;
+        r.attempt = 1;
+        r.started = c->now;
+    } else {
+        jobs__notify_due(s, txn, r.created);
+    }
     return jobs__run_make(s, txn, &r, &c->id);
 }
 
 static int run_now(uint64_t *run, jobs_store *store, uint64_t owner, uint64_t target, bool stack,
-                   jobs_run_trigger trigger)
+                   jobs_run_trigger trigger, bool start, int64_t *when)
 {
-    now_ctx c = {owner, target, 0, stack, trigger, 0};
+    now_ctx c = {owner, target, 0, stack, start, trigger, 0};
     int rc;
 
     if (run)
@@ -207,21 +215,59 @@ static int run_now(uint64_t *run, jobs_store *store, uint64_t owner, uint64_t ta
     c.now = jobs__now(store);
     if ((rc = jobs__write(store, now_txn, &c)) == 0 && run)
         *run = c.id;
+    if (when)
+        *when = c.now;
     return rc;
 }
 
 int jobs_run_now(uint64_t *run, jobs_store *store, uint64_t owner, uint64_t job)
 {
-    return run_now(run, store, owner, job, false, JOBS_TRIGGER_MANUAL);
+    return run_now(run, store, owner, job, false, JOBS_TRIGGER_MANUAL, false, NULL);
+}
+
+static int check_stack_trigger(jobs_run_trigger trigger)
+{
+    if (trigger != JOBS_TRIGGER_MANUAL && trigger != JOBS_TRIGGER_HOOK)
+        return jobs__error(JOBS_EINVAL, "a stack's run is manual or hook, not trigger %d",
+                           (int)trigger);
+    return 0;
 }
 
 int jobs_run_now_stack(uint64_t *run, jobs_store *store, uint64_t owner, uint64_t stack,
                        jobs_run_trigger trigger)
 {
-    if (trigger != JOBS_TRIGGER_MANUAL && trigger != JOBS_TRIGGER_HOOK)
-        return jobs__error(JOBS_EINVAL, "a stack's run is manual or hook, not trigger %d",
-                           (int)trigger);
-    return run_now(run, store, owner, stack, true, trigger);
+    int rc = check_stack_trigger(trigger);
+
+    if (rc) {
+        if (run)
+            *run = 0;
+        return rc;
+    }
+    return run_now(run, store, owner, stack, true, trigger, false, NULL);
+}
+
+int jobs_run_start_stack(jobs_event *ev, jobs_store *store, uint64_t owner, uint64_t stack,
+                         jobs_run_trigger trigger)
+{
+    uint64_t run = 0;
+    int64_t when = 0;
+    int rc;
+
+    if (!ev)
+        return jobs__error(JOBS_EINVAL, "starting a run needs an event to fill");
+    if ((rc = check_stack_trigger(trigger)) ||
+        (rc = run_now(&run, store, owner, stack, true, trigger, true, &when)))
+        return rc;
+    memset(ev, 0, sizeof(*ev));
+    ev->type = JOBS_EVENT_RUN;
+    ev->owner = owner;
+    ev->stack = stack;
+    ev->slot = when;
+    ev->run = run;
+    ev->trigger = trigger;
+    ev->attempt = 1;
+    ev->delivery = JOBS_DELIVERY_AT_MOST_ONCE;
+    return 0;
 }
 
 /* ---- finish ------------------------------------------------------------------------------ */

@@ -344,6 +344,63 @@ static void test_run_now_is_delivered_by_the_next_tick_as_manual(void **state)
     assert_consistent(fx);
 }
 
+/* jobs_run_start_stack: the run is delivered to the caller in the transaction that makes it, so
+ * no tick delivers it (a webhook's server alone holds its input). */
+static void test_a_started_stack_run_is_delivered_to_the_caller_not_to_a_tick(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, 0, 0, 0, 0, 0, 0);
+    jobs_job *j = fx_get(fx, OWNER, job);
+    uint64_t stack = j->stack;
+    jobs_event started;
+    fx_events ev;
+
+    jobs_job_free(j);
+    fx_set_time(fx, FX_T0 + 5);
+    memset(&started, 0xab, sizeof(started));
+    assert_int_equal(jobs_run_start_stack(&started, fx->store, OWNER, stack, JOBS_TRIGGER_HOOK),
+                     0);
+    assert_int_equal(started.type, JOBS_EVENT_RUN);
+    assert_int_equal(started.job, 0);
+    assert_null(started.name);
+    assert_int_equal(started.owner, OWNER);
+    assert_int_equal(started.stack, stack);
+    assert_int_equal(started.slot, FX_T0 + 5);
+    assert_int_equal(started.trigger, JOBS_TRIGGER_HOOK);
+    assert_int_equal(started.attempt, 1);
+    assert_int_equal(started.delivery, JOBS_DELIVERY_AT_MOST_ONCE);
+    assert_int_equal(started.lease_until, 0);
+    jobs_run *r = run_of(fx, started.run);
+    assert_int_equal(r->state, JOBS_RUN_DELIVERED);
+    assert_int_equal(r->attempt, 1);
+    assert_int_equal(r->started, FX_T0 + 5);
+    assert_int_equal(r->job, 0);
+    jobs_run_free(r);
+
+    fx_tick(fx, FX_T0 + 6, &ev); /* nothing for the tick: the run is the caller's */
+    assert_int_equal(ev.n, 0);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, started.run, true, "ok"), 0);
+    r = run_of(fx, started.run);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    jobs_run_free(r);
+
+    /* Refusals write nothing and leave *ev alone. */
+    memset(&started, 0, sizeof(started));
+    assert_int_equal(jobs_run_start_stack(&started, fx->store, OTHER, stack, JOBS_TRIGGER_HOOK),
+                     JOBS_ESTACK);
+    assert_int_equal(jobs_run_start_stack(&started, fx->store, OWNER, stack,
+                                          JOBS_TRIGGER_SCHEDULE),
+                     JOBS_EINVAL);
+    assert_int_equal(jobs_run_start_stack(NULL, fx->store, OWNER, stack, JOBS_TRIGGER_HOOK),
+                     JOBS_EINVAL);
+    assert_int_equal(started.run, 0);
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OWNER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
 static void test_history_keeps_the_last_n_newest_first_in_pages(void **state)
 {
     fixture *fx = *state;
@@ -665,6 +722,7 @@ int main(void)
         T(test_a_lease_that_ends_redelivers_then_loses_the_run),
         T(test_a_finish_after_redelivery_ends_the_run_once),
         T(test_run_now_is_delivered_by_the_next_tick_as_manual),
+        T(test_a_started_stack_run_is_delivered_to_the_caller_not_to_a_tick),
         cmocka_unit_test_setup_teardown(test_history_keeps_the_last_n_newest_first_in_pages,
                                         fx_setup_closed, fx_teardown),
         T(test_deleting_a_job_deletes_its_history),

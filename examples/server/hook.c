@@ -30,8 +30,8 @@ struct srv_hooks {
     pthread_cond_t cv; /* a waiter's run ended */
     unsigned max, per_stack, wait_s;
     waiter *w;
-    void (*wake)(void *);
-    void *wake_ctx;
+    bool (*deliver)(void *, const jobs_event *);
+    void *deliver_ctx;
     bool stopping;
 };
 
@@ -86,11 +86,11 @@ void srv_hooks_stop(srv_hooks *h)
     pthread_mutex_unlock(&h->mu);
 }
 
-void srv_hooks_set_wake(srv_hooks *h, void (*wake)(void *), void *ctx)
+void srv_hooks_set_deliver(srv_hooks *h, bool (*deliver)(void *, const jobs_event *), void *ctx)
 {
     pthread_mutex_lock(&h->mu);
-    h->wake = wake;
-    h->wake_ctx = ctx;
+    h->deliver = deliver;
+    h->deliver_ctx = ctx;
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -99,8 +99,9 @@ srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h
                                  size_t input_len)
 {
     unsigned mine = 0, free_at = h->max;
-    void (*wake)(void *) = NULL;
-    void *wake_ctx = NULL;
+    bool (*deliver)(void *, const jobs_event *);
+    void *deliver_ctx;
+    jobs_event ev;
 
     *slot = -1;
     *rc = 0;
@@ -116,24 +117,32 @@ srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h
         free(input);
         return mine >= h->per_stack ? SRV_HOOK_STACK_BUSY : SRV_HOOK_ALL_BUSY;
     }
-    /* The run is made with the table locked: the runner, which looks the run up in the table
-     * to find its input, cannot see the run before its waiter is in place. */
-    if ((*rc = jobs_run_now_stack(run, store, owner, stack, JOBS_TRIGGER_HOOK)) != 0) {
+    /* The run is made delivered, to this process alone: only this process holds its input, so
+     * no tick (here or on another node of a shared store) may take it. It is made with the
+     * table locked: the runner, which looks the run up in the table to find its input, cannot
+     * see the run before its waiter is in place. */
+    if ((*rc = jobs_run_start_stack(&ev, store, owner, stack, JOBS_TRIGGER_HOOK)) != 0) {
         pthread_mutex_unlock(&h->mu);
         free(input);
         return SRV_HOOK_OK;
     }
+    *run = ev.run;
     h->w[free_at].used = true;
     h->w[free_at].stack = stack;
     h->w[free_at].run = *run;
     h->w[free_at].input = input;
     h->w[free_at].input_len = input_len;
     *slot = (int)free_at;
-    wake = h->wake;
-    wake_ctx = h->wake_ctx;
+    deliver = h->deliver;
+    deliver_ctx = h->deliver_ctx;
     pthread_mutex_unlock(&h->mu);
-    if (wake)
-        wake(wake_ctx);
+    /* Not run (no runner, or its queue is full): the run ends failed, and so does the hook. */
+    if (!deliver || !deliver(deliver_ctx, &ev)) {
+        static const char why[] = "not started: the runner's queue is full";
+
+        jobs_run_finish(store, owner, *run, false, why);
+        srv_hooks_done(h, *run, false, why, NULL, 0, false);
+    }
     return SRV_HOOK_OK;
 }
 

@@ -31,9 +31,10 @@ srv_hooks *srv_hooks_new(unsigned max_waiting, unsigned per_stack, unsigned wait
 /** Frees the table (no request may wait any more). Accepts NULL. */
 void srv_hooks_free(srv_hooks *h);
 
-/** What to call once a hook run is made, so that it is delivered at once rather than at the
- * next tick (the scheduler thread's wake-up). May be set while requests come in. */
-void srv_hooks_set_wake(srv_hooks *h, void (*wake)(void *), void *ctx);
+/** What runs a hook's run: `deliver` gets the run (delivered to this process by
+ * jobs_run_start_stack(), never by a tick) and returns false when it cannot start it (the run
+ * then ends failed). Set it before requests come in (jobs-server: the runner's submit). */
+void srv_hooks_set_deliver(srv_hooks *h, bool (*deliver)(void *, const jobs_event *), void *ctx);
 
 /** Stopping: every request that waits stops waiting (its run goes on without it). Accepts
  * NULL. */
@@ -48,8 +49,9 @@ typedef enum srv_hook_refusal {
 
 /**
  * Makes the run of a hook request: takes a place in the table for `stack` (refused when there
- * is none), makes the run (jobs_run_now_stack(), trigger hook, for the stack's `owner`) and
- * keeps `input` (taken over: freed by the table) for the runner. *rc is the library's code of
+ * is none), makes the run delivered to this process (jobs_run_start_stack(), trigger hook, for
+ * the stack's `owner`), keeps `input` (taken over: freed by the table) for the runner and hands
+ * the run to the deliver function. *rc is the library's code of
  * the run's creation (the place is given back when it failed). On SRV_HOOK_OK with *rc 0, *slot
  * is the place, to pass to srv_hooks_wait().
  */

@@ -71,6 +71,12 @@ static bool listen_free(const char *listen)
     return true;
 }
 
+/* A webhook's run, delivered to this process (hook.c), goes to the runner's queue. */
+static bool deliver_hook_run(void *runner, const jobs_event *ev)
+{
+    return srv_runner_submit(runner, ev);
+}
+
 int main(int argc, char **argv)
 {
     srv_options o;
@@ -164,8 +170,8 @@ int main(int argc, char **argv)
     }
     srv_metrics_set_tick_interval(app.metrics, o.tick_interval);
     /* Webhooks need the runner. A waiting hook request holds a worker thread: at most a quarter
-     * of them wait at once, and one waits for its run's delivery (the tick is woken for it),
-     * its timeout and the kill that may follow. */
+     * of them wait at once, and one waits for its run (handed to the runner at once, but it
+     * may queue behind other runs), its timeout and the kill that may follow. */
     if (o.run_command &&
         !(app.hooks = srv_hooks_new(o.threads / 4, SRV_HOOK_PER_STACK,
                                     o.tick_interval + o.run_timeout + 5)))
@@ -178,6 +184,17 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The runner before the listeners: a webhook's run goes to it straight from the request. */
+    if (o.run_command &&
+        !(runner = srv_runner_new(app.store, app.metrics, o.run_command, o.run_timeout,
+                                  o.max_running))) {
+        fprintf(stderr, "jobs-server: cannot start the runner\n");
+        goto out;
+    }
+    if (runner) {
+        srv_runner_set_hooks(runner, app.hooks);
+        srv_hooks_set_deliver(app.hooks, deliver_hook_run, runner);
+    }
     if (!(ctx = srv_server_start(&app, &o)))
         goto out;
     /* srv_server_start() makes the demo user once it listens (cli.c). */
@@ -186,23 +203,12 @@ int main(int argc, char **argv)
     t.metrics = app.metrics;
     t.heartbeat = &heartbeat;
     t.interval = o.tick_interval;
-    if (o.run_command &&
-        !(runner = srv_runner_new(app.store, app.metrics, o.run_command, o.run_timeout,
-                                  o.max_running))) {
-        fprintf(stderr, "jobs-server: cannot start the runner\n");
-        srv_server_stop(ctx);
-        goto out;
-    }
     t.runner = runner;
-    if (runner)
-        srv_runner_set_hooks(runner, app.hooks);
     if (srv_ticker_start(&t) != 0) {
         fprintf(stderr, "jobs-server: cannot start the scheduler thread\n");
         srv_server_stop(ctx);
         goto out;
     }
-    if (app.hooks)
-        srv_hooks_set_wake(app.hooks, srv_ticker_wake, &t);
 
     while (sigwait(&sigs, &sig) != 0)
         ;

@@ -40,7 +40,6 @@ static void *ticker_main(void *arg)
         int64_t now = (int64_t)time(NULL);
         int rc;
 
-        t->wake = false;
         pthread_mutex_unlock(&t->mu);
         rc = jobs_scheduler_tick(NULL, t->store, now, 0, on_event, t);
         if (rc < 0)
@@ -51,9 +50,9 @@ static void *ticker_main(void *arg)
         /* Until the next tick, wake every second to write out the access log's batch. The
          * next tick comes sooner when a write (of this process; on PostgreSQL, of any node)
          * makes a job or a run due before it: jobs_store_wait() is told, and the tick moves
-         * to that time; srv_ticker_wake() (a webhook's run) asks for one at once. When the store cannot wait (the database is unreachable), sleep. */
+         * to that time. When the store cannot wait (the database is unreachable), sleep. */
         int64_t next = now + (int64_t)t->interval, due;
-        for (int64_t left; !t->stop && !t->wake && (left = next - (int64_t)time(NULL)) > 0;) {
+        for (int64_t left; !t->stop && (left = next - (int64_t)time(NULL)) > 0;) {
             pthread_mutex_unlock(&t->mu);
             rc = jobs_store_wait(&due, t->store, next, left > 1 ? 1000 : (int)left * 1000);
             if (rc == 1 && due < next)
@@ -62,7 +61,7 @@ static void *ticker_main(void *arg)
             if (rc < 0) {
                 clock_gettime(CLOCK_REALTIME, &until);
                 until.tv_sec += 1;
-                while (!t->stop && !t->wake &&
+                while (!t->stop &&
                        pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
                     ;
             }
@@ -86,16 +85,6 @@ int srv_ticker_start(srv_ticker *t)
         return -1;
     }
     return 0;
-}
-
-void srv_ticker_wake(void *arg)
-{
-    srv_ticker *t = arg;
-
-    pthread_mutex_lock(&t->mu);
-    t->wake = true;
-    pthread_cond_signal(&t->cv);
-    pthread_mutex_unlock(&t->mu);
 }
 
 void srv_ticker_stop(srv_ticker *t)

@@ -22,16 +22,11 @@ typedef struct srv_ticker {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
-    bool wake; /* a tick is wanted now (srv_ticker_wake()) */
     pthread_t thread;
 } srv_ticker;
 
 /** Starts the thread on `t`, whose store, metrics, heartbeat and interval are set. 0, or -1. */
 int srv_ticker_start(srv_ticker *t);
-
-/** Asks for a tick now rather than at the next interval (a webhook's run waits for it to be
- * delivered). `t` is a started srv_ticker. Thread-safe; never waits for the tick. */
-void srv_ticker_wake(void *t);
 
 /** Stops the thread and waits for it. */
 void srv_ticker_stop(srv_ticker *t);

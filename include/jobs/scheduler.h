@@ -83,6 +83,22 @@ JOBS_EXTERN int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t
  */
 JOBS_EXTERN int jobs_scheduler_next_run(int64_t *next_run, jobs_store *store);
 
+/**
+ * Makes a run of a stack as jobs_run_now_stack() does, and delivers it to the caller in the same
+ * transaction: it is `delivered` (attempt 1) when this returns, and no tick delivers it, in this
+ * process or any other sharing the store. For a host that must run it itself, e.g. because it
+ * alone holds the run's input (jobs-server's webhooks: the request is the input, and on a shared
+ * PostgreSQL store another node's tick could otherwise take the run). Report its end with
+ * jobs_run_finish() as for any delivered run.
+ *
+ * @param[out] ev  the run, as a tick's callback would get it (type JOBS_EVENT_RUN, no job,
+ *                 `slot` the time it was made); written only on success
+ * @return as jobs_run_now_stack(); JOBS_EINVAL for a NULL `ev`.
+ * @since 0.2.0
+ */
+JOBS_EXTERN int jobs_run_start_stack(jobs_event *ev, jobs_store *store, uint64_t owner,
+                                     uint64_t stack, jobs_run_trigger trigger);
+
 #ifdef __cplusplus
 }
 #endif
