@@ -966,14 +966,17 @@ static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t
 
 /* ---- runs (docs/runs.md) ------------------------------------------------------------------- */
 
-static void list_runs(srv_response *res, srv_app *app, uint64_t owner, uint64_t job,
+/* GET /jobs/<id>/runs (a job's history) and GET /blockstacks/<id>/runs (the owner's runs of a
+ * stack: its jobs' and its webhook runs). */
+static void list_runs(srv_response *res, srv_app *app, uint64_t owner, bool stack, uint64_t id,
                       uint64_t page, uint32_t size)
 {
     jobs_run_page *p = NULL;
     char *json = NULL;
-    int rc;
+    int rc = stack ? jobs_run_list_stack(&p, app->store, owner, id, page, size)
+                   : jobs_run_list(&p, app->store, owner, id, page, size);
 
-    if ((rc = jobs_run_list(&p, app->store, owner, job, page, size)) == 0)
+    if (rc == 0)
         rc = jobs_json_encode_run_page(&json, p);
     jobs_run_page_free(p);
     encoded(res, app, 200, rc, json);
@@ -989,20 +992,6 @@ static void run_now(srv_response *res, srv_app *app, uint64_t owner, uint64_t jo
         rc = jobs_json_encode_run_id(&json, run);
     /* Accepted: the next tick delivers it. */
     encoded(res, app, res->kragle ? 200 : 202, rc, json);
-}
-
-/* GET /blockstacks/<id>/runs: the owner's runs of a stack, its jobs' and its webhook runs. */
-static void list_stack_runs(srv_response *res, srv_app *app, uint64_t owner, uint64_t stack,
-                            uint64_t page, uint32_t size)
-{
-    jobs_run_page *p = NULL;
-    char *json = NULL;
-    int rc;
-
-    if ((rc = jobs_run_list_stack(&p, app->store, owner, stack, page, size)) == 0)
-        rc = jobs_json_encode_run_page(&json, p);
-    jobs_run_page_free(p);
-    encoded(res, app, 200, rc, json);
 }
 
 /* GET /blockstacks/hook/token_refresh/<id>: a new webhook token, {"token":"..."}. */
@@ -1212,10 +1201,7 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
             srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be an integer in 1..100");
             return;
         }
-        if (r.k == SRV_KIND_STACKS)
-            list_stack_runs(res, app, owner, id, page, size);
-        else
-            list_runs(res, app, owner, id, page, size);
+        list_runs(res, app, owner, r.k == SRV_KIND_STACKS, id, page, size);
         return;
     case SRV_ROUTE_HOOK_TOKEN:
         hook_token_refresh(res, app, owner, id);

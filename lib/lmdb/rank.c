@@ -120,6 +120,29 @@ static int tree_add(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t b, uin
     return 0;
 }
 
+/* Opens the owner's next bucket, whose first id is `first` (st->buckets and fill move on; the
+ * caller stores the state): the tree grows a level when the bucket count passes a power of two,
+ * the new top node copying the old root. */
+static int open_bucket(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, rank_state *st,
+                       uint64_t first)
+{
+    uint32_t top = top_of(st->buckets);
+    int rc;
+
+    if (st->buckets == UINT32_MAX / 2)
+        return jobs__error(JOBS_ENOSPC, "owner %llu has opened too many rank buckets",
+                           (unsigned long long)owner);
+    if (st->buckets + 1 > top && top > 0) {
+        uint64_t root;
+        if ((rc = u64_get(txn, s, owner, 'F', top, &root)) ||
+            (rc = u64_put(txn, s, owner, 'F', top * 2, root)))
+            return rc;
+    }
+    st->buckets++;
+    st->fill = 0;
+    return u64_put(txn, s, owner, 'B', st->buckets, first);
+}
+
 /* Counts `id` into the owner's last bucket, opening a new one when it is full. */
 static int append_one(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id, uint32_t *bucket)
 {
@@ -129,23 +152,9 @@ static int append_one(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id, 
 
     if ((rc = state_get(txn, s, owner, &st)))
         return rc;
-    if (st.buckets == 0 || st.fill == JOBS__RANK_BUCKET) {
-        uint32_t top = top_of(st.buckets);
-
-        if (st.buckets == UINT32_MAX / 2)
-            return jobs__error(JOBS_ENOSPC, "owner %llu has opened too many rank buckets",
-                               (unsigned long long)owner);
-        if (st.buckets + 1 > top && top > 0) {
-            uint64_t root;
-            if ((rc = u64_get(txn, s, owner, 'F', top, &root)) ||
-                (rc = u64_put(txn, s, owner, 'F', top * 2, root)))
-                return rc;
-        }
-        st.buckets++;
-        st.fill = 0;
-        if ((rc = u64_put(txn, s, owner, 'B', st.buckets, id)))
-            return rc;
-    }
+    if ((st.buckets == 0 || st.fill == JOBS__RANK_BUCKET) &&
+        (rc = open_bucket(txn, s, owner, &st, id)))
+        return rc;
     st.fill++;
     if ((rc = tree_add(txn, s, owner, st.buckets, top_of(st.buckets), +1)) ||
         (rc = jobs__put(txn, s->job_rank, key, jobs__rank_key(key, owner, 'S', 0), &st, sizeof(st),
@@ -348,24 +357,11 @@ int jobs__rank_append_run(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, const uin
         return rc;
     for (size_t i = 1; i < n; i++) {
         if (st.fill == JOBS__RANK_BUCKET) {
-            uint32_t top = top_of(st.buckets);
-
             if (pending &&
-                (rc = tree_add(txn, s, owner, st.buckets, top, (int)pending)))
+                (rc = tree_add(txn, s, owner, st.buckets, top_of(st.buckets), (int)pending)))
                 return rc;
             pending = 0;
-            if (st.buckets == UINT32_MAX / 2)
-                return jobs__error(JOBS_ENOSPC, "owner %llu has opened too many rank buckets",
-                                   (unsigned long long)owner);
-            if (st.buckets + 1 > top && top > 0) {
-                uint64_t root;
-                if ((rc = u64_get(txn, s, owner, 'F', top, &root)) ||
-                    (rc = u64_put(txn, s, owner, 'F', top * 2, root)))
-                    return rc;
-            }
-            st.buckets++;
-            st.fill = 0;
-            if ((rc = u64_put(txn, s, owner, 'B', st.buckets, ids[i])))
+            if ((rc = open_bucket(txn, s, owner, &st, ids[i])))
                 return rc;
         }
         st.fill++;
