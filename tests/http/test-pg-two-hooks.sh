@@ -11,6 +11,8 @@ src=${1:?usage: test-pg-two-hooks.sh SOURCE_DIR JOBS_SERVER [CALLS]}
 server=${2:?usage: test-pg-two-hooks.sh SOURCE_DIR JOBS_SERVER [CALLS]}
 n=${3:-20}
 cluster="$src/scripts/pg-test-cluster.sh"
+# shellcheck source=nodes.sh
+source "$(dirname "$0")/nodes.sh"
 dir=$(mktemp -d /tmp/jobs-pg2h-XXXXXX)
 pgdir=$dir.pg
 pids=()
@@ -41,17 +43,7 @@ bases=()
 for k in a b; do
     mkdir -m 0700 "$dir/$k"
     [[ $k == a ]] && { echo 'ann-pw' | "$server" user add ann --data "$dir/$k" --store "$uri" >/dev/null; }
-    NODE_DIR="$dir/$k" "$server" --listen 127.0.0.1:0 --data "$dir/$k" --store "$uri" \
-        --access-log off --tick-interval 1 --run-command "$dir/run.sh" --run-timeout 20 \
-        >"$dir/$k/out" 2>"$dir/$k/err" &
-    pids+=($!)
-    for _ in $(seq 1 300); do
-        grep -q 'listening on' "$dir/$k/out" 2>/dev/null && break
-        sleep 0.1
-    done
-    base=$(grep -o 'http://[0-9.:]*' "$dir/$k/out" | head -1)
-    [[ -n $base ]] || fail "server $k did not start"
-    bases+=("$base")
+    start_node "$k" --store "$uri" --tick-interval 1 --run-command "$dir/run.sh" --run-timeout 20
 done
 a=${bases[0]}
 curl -s -f -c "$dir/jar" --json '{"username":"ann","password":"ann-pw"}' "$a/authenticate" \

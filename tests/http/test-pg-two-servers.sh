@@ -11,6 +11,8 @@ src=${1:?usage: test-pg-two-servers.sh SOURCE_DIR JOBS_SERVER [JOBS]}
 server=${2:?usage: test-pg-two-servers.sh SOURCE_DIR JOBS_SERVER [JOBS]}
 n=${3:-2000}
 cluster="$src/scripts/pg-test-cluster.sh"
+# shellcheck source=nodes.sh
+source "$(dirname "$0")/nodes.sh"
 dir=$(mktemp -d /tmp/jobs-pg2-XXXXXX)
 pgdir=$dir.pg
 pids=()
@@ -34,16 +36,7 @@ for k in a b; do
     mkdir -m 0700 "$dir/$k"
     # One store, so one set of users: ann is added once.
     [[ $k == a ]] && { echo 'ann-pw' | "$server" user add ann --data "$dir/$k" --store "$uri" >/dev/null; }
-    "$server" --listen 127.0.0.1:0 --data "$dir/$k" --store "$uri" --access-log off \
-        >"$dir/$k/out" 2>"$dir/$k/err" &
-    pids+=($!)
-    for _ in $(seq 1 300); do
-        grep -q 'listening on' "$dir/$k/out" 2>/dev/null && break
-        sleep 0.1
-    done
-    base=$(grep -o 'http://[0-9.:]*' "$dir/$k/out" | head -1)
-    [[ -n $base ]] || fail "server $k did not start"
-    bases+=("$base")
+    start_node "$k" --store "$uri"
 done
 
 a=${bases[0]}

@@ -13,6 +13,8 @@ mode=${2:-lmdb}
 dir=$(mktemp -d /tmp/jobs-wake-XXXXXX)
 chmod 0700 "$dir"
 pids=()
+# shellcheck source=nodes.sh
+source "$(dirname "$0")/nodes.sh"
 schema=
 base=${JOBS_TEST_STORE:-}
 sql() { psql -X -q -v ON_ERROR_STOP=1 "$base" -c "SET client_min_messages = warning; $1" >/dev/null; }
@@ -46,16 +48,7 @@ bases=()
 for k in "${nodes[@]}"; do
     mkdir -m 0700 "$dir/$k"
     [[ $k == a ]] && { echo 'ann-pw' | "$server" user add ann --data "$dir/$k" "${store[@]}" >/dev/null; }
-    "$server" --listen 127.0.0.1:0 --data "$dir/$k" "${store[@]}" --access-log off \
-        --tick-interval 300 >"$dir/$k/out" 2>"$dir/$k/err" &
-    pids+=($!)
-    for _ in $(seq 1 300); do
-        grep -q 'listening on' "$dir/$k/out" 2>/dev/null && break
-        sleep 0.1
-    done
-    b=$(grep -o 'http://[0-9.:]*' "$dir/$k/out" | head -1)
-    [[ -n $b ]] || fail "server $k did not start"
-    bases+=("$b")
+    start_node "$k" "${store[@]}" --tick-interval 300
 done
 a=${bases[0]}
 curl -s -f -c "$dir/jar" --json '{"username":"ann","password":"ann-pw"}' "$a/authenticate" \
