@@ -177,8 +177,9 @@ static char *expand(const char *s, size_t len, bool nul, size_t *out)
 }
 
 /* The headers the handler reads. */
-static const char *const header_names[] = {"Cookie", "Authorization", "If-Match",
-                                           "Idempotency-Key"};
+static const char *const header_names[] = {"Cookie",          "Authorization", "If-Match",
+                                           "Idempotency-Key", "If-None-Match", "Origin",
+                                           "Sec-Fetch-Site",  "X-Requested-With"};
 #define HEADERS (sizeof header_names / sizeof header_names[0])
 
 /* The parsed input; every string is a new buffer. */
@@ -289,6 +290,12 @@ static void check_response(const srv_response *res, const srv_request *req, cons
     FUZZ_CHECK(res->status != 405 || strstr(res->headers, "Allow: ") != NULL);
     /* Only the methods of the API ever succeed. */
     FUZZ_CHECK(res->status >= 300 || is_api_method(req->method));
+    /* The console's files: their own types, or 304 with an empty body. */
+    if (r->t == SRV_ROUTE_CONSOLE && (res->status == 200 || res->status == 304)) {
+        FUZZ_CHECK(res->status == 304 ? res->body_len == 0 : res->content_type != NULL);
+        FUZZ_CHECK(strstr(res->headers, "Content-Security-Policy: ") != NULL);
+        return;
+    }
     if (res->content_type) {
         FUZZ_CHECK(res->status == 200 && r->t == SRV_ROUTE_METRICS);
         return;
@@ -390,6 +397,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.authorization = in.header[1];
     req.if_match = in.header[2];
     req.idempotency_key = in.header[3];
+    req.if_none_match = in.header[4];
+    req.origin = in.header[5];
+    req.sec_fetch_site = in.header[6];
+    req.requested_with = in.header[7];
     /* The body's buffer is exactly its size (no NUL), so a read past it is caught. */
     req.body = in.has_body ? in.body : NULL;
     req.body_len = in.body_len;

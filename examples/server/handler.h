@@ -51,7 +51,8 @@ typedef struct srv_request {
 typedef struct srv_response {
     int status;           /**< HTTP status */
     char headers[512];    /**< extra header lines, each ending in CRLF (Location, Set-Cookie, Allow) */
-    char *body;           /**< JSON body (malloc'd), never NULL after srv_handle() */
+    char *body;           /**< the body (malloc'd, NUL-terminated: JSON, or a console file's
+                               bytes), never NULL after srv_handle() */
     size_t body_len;      /**< its length */
     const char *content_type; /**< a static string; NULL for application/json (every answer
                                    but GET /metrics) */

@@ -59,16 +59,21 @@ void srv_static_answer(srv_response *res, const srv_app *app, const srv_route *r
     free(res->body);
     res->body = NULL;
     res->body_len = 0;
-    if (req->if_none_match && none_match(req->if_none_match, f->etag)) {
-        res->status = 304;
-        return;
-    }
-    if (!(res->body = malloc(f->len ? f->len : 1))) {
+    /* A body is never NULL and always NUL-terminated (srv_response): a 304's is empty. */
+    bool unchanged = req->if_none_match && none_match(req->if_none_match, f->etag);
+    size_t n = unchanged ? 0 : f->len;
+
+    if (!(res->body = malloc(n + 1))) {
         srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
         return;
     }
-    memcpy(res->body, f->data, f->len);
-    res->body_len = f->len;
+    memcpy(res->body, f->data, n);
+    res->body[n] = '\0';
+    res->body_len = n;
+    if (unchanged) {
+        res->status = 304;
+        return;
+    }
     res->content_type = f->type;
     res->status = 200;
 }
