@@ -18,16 +18,11 @@ pgdir=$dir.pg
 pids=()
 
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    stop_nodes
     bash "$cluster" stop "$pgdir" || true
     [[ -n ${KEEP:-} ]] || rm -rf "$dir"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for k in a b; do echo "--- server $k stderr:" >&2; tail -5 "$dir/$k/err" >&2 || true; done
-    exit 1
-}
 
 uri=$(bash "$cluster" start "$pgdir")
 chmod 0700 "$dir"

@@ -19,18 +19,11 @@ schema=
 base=${JOBS_TEST_STORE:-}
 sql() { psql -X -q -v ON_ERROR_STOP=1 "$base" -c "SET client_min_messages = warning; $1" >/dev/null; }
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    stop_nodes
     if [[ -n $schema ]]; then sql "DROP SCHEMA IF EXISTS $schema CASCADE" || true; fi
     [[ -n ${KEEP:-} ]] || rm -rf "$dir"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for k in a b; do
-        [[ -e $dir/$k/err ]] && { echo "--- server $k stderr:" >&2; tail -5 "$dir/$k/err" >&2; }
-    done
-    exit 1
-}
 
 store=()
 nodes=(a)
