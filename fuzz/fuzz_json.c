@@ -56,9 +56,27 @@ static void check_name(const char *spec_name, const char *buf, bool given)
 static void check_job(const jobs_json_job_body *b, bool create)
 {
     const jobs_job_spec *s = &b->spec;
-    unsigned all = JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    unsigned all = JOBS_JOB_NAME | JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED |
+                   JOBS_JOB_DELIVERY | JOBS_JOB_LEASE | JOBS_JOB_MAX_ATTEMPTS | JOBS_JOB_MISFIRE;
 
     FUZZ_CHECK((s->fields & ~all) == 0);
+    /* The run settings (docs/runs.md): each in its range when given, untouched when not. */
+    FUZZ_CHECK((s->fields & JOBS_JOB_DELIVERY) ? (s->delivery == JOBS_DELIVERY_AT_MOST_ONCE ||
+                                                  s->delivery == JOBS_DELIVERY_AT_LEAST_ONCE)
+                                               : s->delivery == JOBS_DELIVERY_AT_MOST_ONCE);
+    FUZZ_CHECK((s->fields & JOBS_JOB_LEASE) ? s->lease >= 1 && s->lease <= JOBS_LEASE_MAX
+                                            : s->lease == 0);
+    FUZZ_CHECK((s->fields & JOBS_JOB_MAX_ATTEMPTS)
+                   ? s->max_attempts >= 1 && s->max_attempts <= JOBS_MAX_ATTEMPTS_MAX
+                   : s->max_attempts == 0);
+    if (!(s->fields & JOBS_JOB_MISFIRE))
+        FUZZ_CHECK(s->misfire == JOBS_MISFIRE_COALESCE && s->misfire_value == 0);
+    else if (s->misfire == JOBS_MISFIRE_SKIP)
+        FUZZ_CHECK(s->misfire_value <= JOBS_GRACE_MAX);
+    else if (s->misfire == JOBS_MISFIRE_CATCH_UP)
+        FUZZ_CHECK(s->misfire_value >= 1 && s->misfire_value <= JOBS_CATCH_UP_MAX);
+    else
+        FUZZ_CHECK(s->misfire == JOBS_MISFIRE_COALESCE && s->misfire_value == 0);
     if (create)
         FUZZ_CHECK((s->fields & (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE)) ==
                    (JOBS_JOB_STACK | JOBS_JOB_SCHEDULE));
@@ -113,7 +131,10 @@ static bool same_job(const jobs_json_job_body *a, const jobs_json_job_body *b)
 {
     return a->spec.fields == b->spec.fields && a->spec.stack == b->spec.stack &&
            a->spec.schedule == b->spec.schedule && a->spec.enabled == b->spec.enabled &&
-           (a->spec.name == NULL) == (b->spec.name == NULL) && strcmp(a->name, b->name) == 0;
+           (a->spec.name == NULL) == (b->spec.name == NULL) && strcmp(a->name, b->name) == 0 &&
+           a->spec.delivery == b->spec.delivery && a->spec.lease == b->spec.lease &&
+           a->spec.max_attempts == b->spec.max_attempts && a->spec.misfire == b->spec.misfire &&
+           a->spec.misfire_value == b->spec.misfire_value;
 }
 
 static bool same_schedule(const jobs_json_schedule_body *a, const jobs_json_schedule_body *b)
@@ -174,6 +195,26 @@ static void round_trip_job(const jobs_json_job_body *b)
         add_name(o, b->spec.name);
     if (b->spec.fields & JOBS_JOB_ENABLED)
         cJSON_AddBoolToObject(o, "enabled", b->spec.enabled);
+    if (b->spec.fields & JOBS_JOB_DELIVERY)
+        FUZZ_CHECK(cJSON_AddStringToObject(o, "delivery",
+                                           b->spec.delivery == JOBS_DELIVERY_AT_LEAST_ONCE
+                                               ? "at-least-once"
+                                               : "at-most-once") != NULL);
+    if (b->spec.fields & JOBS_JOB_LEASE)
+        add_integer(o, "lease", b->spec.lease);
+    if (b->spec.fields & JOBS_JOB_MAX_ATTEMPTS)
+        add_integer(o, "max_attempts", b->spec.max_attempts);
+    if (b->spec.fields & JOBS_JOB_MISFIRE) {
+        static const char *const policies[] = {"coalesce", "skip", "catch-up"};
+        cJSON *m = cJSON_AddObjectToObject(o, "misfire");
+
+        FUZZ_CHECK(m != NULL && cJSON_AddStringToObject(m, "policy",
+                                                        policies[b->spec.misfire]) != NULL);
+        if (b->spec.misfire == JOBS_MISFIRE_SKIP)
+            add_integer(m, "grace", b->spec.misfire_value);
+        else if (b->spec.misfire == JOBS_MISFIRE_CATCH_UP)
+            add_integer(m, "max", b->spec.misfire_value);
+    }
     text = print(o, &len);
     FUZZ_CHECK(jobs_json_decode_job_create(&again, text, len) == 0);
     FUZZ_CHECK(same_job(b, &again));
