@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <civetweb.h>
@@ -71,10 +72,20 @@ static bool listen_free(const char *listen)
     return true;
 }
 
-/* A webhook's run, delivered to this process (hook.c), goes to the runner's queue. */
-static bool deliver_hook_run(void *runner, const jobs_event *ev)
+/* Where a webhook's run goes: delivered to this process (hook.c) rather than by a tick, it is
+ * counted as the tick counts its runs, then queued for the runner. */
+typedef struct hook_delivery {
+    srv_runner *runner;
+    srv_metrics *metrics;
+} hook_delivery;
+
+static bool deliver_hook_run(void *arg, const jobs_event *ev)
 {
-    return srv_runner_submit(runner, ev);
+    hook_delivery *d = arg;
+
+    srv_metrics_event(d->metrics, ev->type);
+    srv_metrics_run_delivered(d->metrics, ev->trigger, (int64_t)time(NULL) - ev->slot);
+    return srv_runner_submit(d->runner, ev);
 }
 
 int main(int argc, char **argv)
@@ -87,6 +98,7 @@ int main(int argc, char **argv)
     struct mg_context *ctx = NULL;
     srv_ticker t;
     srv_runner *runner = NULL;
+    hook_delivery hooks_to;
     _Atomic int64_t heartbeat;
     sigset_t sigs;
     int sig, rc, exit_code = 1;
@@ -192,8 +204,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (runner) {
+        hooks_to = (hook_delivery){runner, app.metrics};
         srv_runner_set_hooks(runner, app.hooks);
-        srv_hooks_set_deliver(app.hooks, deliver_hook_run, runner);
+        srv_hooks_set_deliver(app.hooks, deliver_hook_run, &hooks_to);
     }
     if (!(ctx = srv_server_start(&app, &o)))
         goto out;

@@ -303,6 +303,15 @@ static void test_a_public_hook_runs_for_anyone_with_the_request_as_input(void **
     request(&r, "GET", path, A, NULL);
     EXPECT(&r, 200, "{\"count\":4,\"pagesize\":10,\"page\":1,\"runs\":[{"); /* not the 405s */
     resp_free(&r);
+
+    /* Hook runs are delivered by the request, not by a tick, and counted all the same. */
+    request_plain(&r, &srv, "GET", "/metrics");
+    assert_int_equal(r.status, 200);
+    const char *m = strstr(r.body, "jobs_runs_delivered_total{trigger=\"hook\"} ");
+    assert_non_null(m);
+    assert_true(strtoull(m + strlen("jobs_runs_delivered_total{trigger=\"hook\"} "), NULL, 10) >=
+                4);
+    resp_free(&r);
 }
 
 static void test_a_token_hook_needs_its_token_and_reads_json_and_form_bodies(void **state)
