@@ -117,18 +117,23 @@ srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h
         free(input);
         return mine >= h->per_stack ? SRV_HOOK_STACK_BUSY : SRV_HOOK_ALL_BUSY;
     }
-    /* The run is made delivered, to this process alone: only this process holds its input, so
-     * no tick (here or on another node of a shared store) may take it. It is made with the
-     * table locked: the runner, which looks the run up in the table to find its input, cannot
-     * see the run before its waiter is in place. */
-    if ((*rc = jobs_run_start_stack(&ev, store, owner, stack, JOBS_TRIGGER_HOOK)) != 0) {
+    /* The place is taken (it counts against the bounds) before the run is made, and the table
+     * is not held during that write. The run is made delivered, to this process alone: only
+     * this process holds its input, so no tick (here or on another node of a shared store)
+     * may take it, and the runner sees it only once it is handed over below, with its waiter
+     * in place. */
+    h->w[free_at].used = true;
+    h->w[free_at].stack = stack;
+    pthread_mutex_unlock(&h->mu);
+    *rc = jobs_run_start_stack(&ev, store, owner, stack, JOBS_TRIGGER_HOOK);
+    pthread_mutex_lock(&h->mu);
+    if (*rc != 0) {
+        waiter_clear(&h->w[free_at]);
         pthread_mutex_unlock(&h->mu);
         free(input);
         return SRV_HOOK_OK;
     }
     *run = ev.run;
-    h->w[free_at].used = true;
-    h->w[free_at].stack = stack;
     h->w[free_at].run = *run;
     h->w[free_at].input = input;
     h->w[free_at].input_len = input_len;
