@@ -79,7 +79,7 @@ static void test_a_store_written_through_the_api_checks_clean(void **state)
 
 typedef struct raw {
     MDB_txn *txn;
-    MDB_dbi meta, counts, jobs, job_owner, job_name, job_due, job_rank, schedule_refs, stacks;
+    MDB_dbi meta, owners, jobs, job_name, job_due, schedule_refs, stacks;
     MDB_dbi schedules;
     MDB_dbi stack_name, schedule_name, stack_blocks;
 } raw;
@@ -148,9 +148,34 @@ static void put(raw *r, MDB_dbi d, const void *key, size_t klen, const void *val
     assert_int_equal(mdb_put(r->txn, d, &k, &v, 0), 0);
 }
 
+/* The first key of "owners" with that tag (owner(8) tag(1) ...), copied into key. */
+static size_t first_tagged(raw *r, char tag, unsigned char *key, uint64_t *value)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+
+    assert_int_equal(mdb_cursor_open(r->txn, r->owners, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        if (k.mv_size > 8 && ((const unsigned char *)k.mv_data)[8] == (unsigned char)tag)
+            break;
+    assert_int_equal(rc, 0);
+    memcpy(key, k.mv_data, k.mv_size);
+    if (value) {
+        assert_int_equal(v.mv_size, 8);
+        memcpy(value, v.mv_data, 8);
+    }
+    mdb_cursor_close(c);
+    return k.mv_size;
+}
+
 static void no_owner_entry(raw *r)
 {
-    del_first(r, r->job_owner);
+    unsigned char key[64];
+    MDB_val k = {first_tagged(r, 'O', key, NULL), key};
+
+    assert_int_equal(mdb_del(r->txn, r->owners, &k, NULL), 0);
 }
 
 static void no_name_entry(raw *r)
@@ -166,7 +191,12 @@ static void stray_due_entry(raw *r)
 
 static void wrong_count(raw *r)
 {
-    bump_first(r, r->counts, +1);
+    unsigned char key[64];
+    uint64_t n;
+    size_t klen = first_tagged(r, 't', key, &n);
+
+    n++;
+    put(r, r->owners, key, klen, &n, 8);
 }
 
 static void wrong_refs(raw *r)
@@ -176,23 +206,38 @@ static void wrong_refs(raw *r)
 
 static void wrong_rank_node(raw *r)
 {
-    /* owner 1's tree root: owner(8) 'F' node(4) */
-    unsigned char key[13] = {0, 0, 0, 0, 0, 0, 0, 1, 'F', 0, 0, 0, 1};
+    /* owner 1's tree root: owner(8) 'f' node(4) */
+    unsigned char key[13] = {0, 0, 0, 0, 0, 0, 0, 1, 'f', 0, 0, 0, 1};
     uint64_t n = 999;
-    put(r, r->job_rank, key, 13, &n, 8);
+    put(r, r->owners, key, 13, &n, 8);
 }
 
 static void extra_rank_node(raw *r)
 {
-    unsigned char key[13] = {0, 0, 0, 0, 0, 0, 0, 1, 'F', 0, 0, 1, 0};
+    unsigned char key[13] = {0, 0, 0, 0, 0, 0, 0, 1, 'f', 0, 0, 1, 0};
     uint64_t n = 1;
-    put(r, r->job_rank, key, 13, &n, 8);
+    put(r, r->owners, key, 13, &n, 8);
+}
+
+/* A key of "owners" of no known kind. */
+static void unknown_owner_key(raw *r)
+{
+    unsigned char key[9] = {0, 0, 0, 0, 0, 0, 0, 1, 'Z'};
+    uint64_t n = 1;
+    put(r, r->owners, key, 9, &n, 8);
 }
 
 static void counter_behind(raw *r)
 {
     uint64_t one = 1;
-    put(r, r->meta, "next.job", 8, &one, 8);
+    put(r, r->meta, "next.schedule", 13, &one, 8);
+}
+
+/* The job counter is a floor below which no id is given (the last job tells the next id), so
+ * a low one is no damage; a malformed one is. */
+static void counter_malformed(raw *r)
+{
+    put(r, r->meta, "next.job", 8, "abc", 3);
 }
 
 static void wrong_queued(raw *r)
@@ -285,12 +330,10 @@ static void damaged(void **state, damage_fn damage, const char *want)
     assert_int_equal(mdb_env_open(env, fx->path, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &r.txn), 0);
     r.meta = dbi(r.txn, "meta");
-    r.counts = dbi(r.txn, "counts");
+    r.owners = dbi(r.txn, "owners");
     r.jobs = dbi(r.txn, "jobs");
-    r.job_owner = dbi(r.txn, "job_owner");
     r.job_name = dbi(r.txn, "job_name");
     r.job_due = dbi(r.txn, "job_due");
-    r.job_rank = dbi(r.txn, "job_rank");
     r.schedule_refs = dbi(r.txn, "schedule_refs");
     r.stacks = dbi(r.txn, "stacks");
     r.schedules = dbi(r.txn, "schedules");
@@ -319,7 +362,9 @@ DAMAGE(wrong_count, "count of")
 DAMAGE(wrong_refs, "jobs but counts")
 DAMAGE(wrong_rank_node, "rank node 1 holds 999")
 DAMAGE(extra_rank_node, "rank tree has extra nodes")
+DAMAGE(unknown_owner_key, "entry of the owners database (owner 1) is malformed")
 DAMAGE(counter_behind, "is not below the id counter")
+DAMAGE(counter_malformed, "the id counter 'next.job' is corrupt")
 DAMAGE(garbage_record, "does not decode")
 DAMAGE(wrong_queued, "queued for deletion but the count says 999")
 DAMAGE(missing_stack, "which is missing")
@@ -368,7 +413,9 @@ int main(void)
         T(test_finds_wrong_refs),
         T(test_finds_wrong_rank_node),
         T(test_finds_extra_rank_node),
+        T(test_finds_unknown_owner_key),
         T(test_finds_counter_behind),
+        T(test_finds_counter_malformed),
         T(test_finds_garbage_record),
         T(test_finds_wrong_queued),
         T(test_finds_missing_stack),

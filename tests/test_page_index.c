@@ -198,45 +198,54 @@ static void test_deep_pages_of_a_large_owner(void **state)
     free(m);
 }
 
-/* Turns the store back into schema 1 as it was written: version 1, no rank index, empty
- * job_owner values. */
+/* Turns the store back into schema 1 as it was written: version 1, "job_owner" (owner(8)
+ * id(8) -> empty) and "counts" (kind(1) owner(8) -> u64) databases, no rank index, and none of
+ * schema 3's "owners". */
 static void downgrade_to_schema_1(const char *path)
 {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi meta, rank, owner;
+    MDB_dbi meta, owners, owner, counts;
     MDB_cursor *cur;
     MDB_val k = {6, "schema"}, v;
     uint32_t one = 1;
-    static unsigned char keys[MAX_JOBS][16];
-    size_t n = 0;
 
     assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
     assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    assert_int_equal(mdb_dbi_open(txn, "job_rank", 0, &rank), 0);
-    assert_int_equal(mdb_dbi_open(txn, "job_owner", 0, &owner), 0);
+    assert_int_equal(mdb_dbi_open(txn, "owners", 0, &owners), 0);
+    assert_int_equal(mdb_dbi_open(txn, "job_owner", MDB_CREATE, &owner), 0);
+    assert_int_equal(mdb_dbi_open(txn, "counts", MDB_CREATE, &counts), 0);
     v.mv_size = sizeof(one);
     v.mv_data = &one;
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
-    assert_int_equal(mdb_drop(txn, rank, 1), 0);
-    /* Keys first, then the puts: rewriting values under a cursor that is walking them is not
-     * something to rely on when the value changes size. */
-    assert_int_equal(mdb_cursor_open(txn, owner, &cur), 0);
+    assert_int_equal(mdb_cursor_open(txn, owners, &cur), 0);
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc != MDB_NOTFOUND;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *p = k.mv_data;
+        unsigned char key[16];
+        MDB_val nk = {0, key}, empty = {0, ""};
+
         assert_int_equal(rc, 0);
-        assert_int_equal(k.mv_size, 16);
-        assert_true(n < MAX_JOBS);
-        memcpy(keys[n++], k.mv_data, 16);
+        assert_true(k.mv_size >= 9);
+        if (p[8] == 'O') { /* owner(8) 'O' id(8) -> owner(8) id(8) */
+            assert_int_equal(k.mv_size, 17);
+            memcpy(key, p, 8);
+            memcpy(key + 8, p + 9, 8);
+            nk.mv_size = 16;
+            assert_int_equal(mdb_put(txn, owner, &nk, &empty, 0), 0);
+        } else if (p[8] == 't') { /* owner(8) 't' kind(1) -> kind(1) owner(8) */
+            assert_int_equal(k.mv_size, 10);
+            key[0] = p[9];
+            memcpy(key + 1, p, 8);
+            nk.mv_size = 9;
+            assert_int_equal(mdb_put(txn, counts, &nk, &v, 0), 0);
+        }
     }
     mdb_cursor_close(cur);
-    for (size_t i = 0; i < n; i++) {
-        MDB_val key = {16, keys[i]}, empty = {0, ""};
-        assert_int_equal(mdb_put(txn, owner, &key, &empty, 0), 0);
-    }
+    assert_int_equal(mdb_drop(txn, owners, 1), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 }
@@ -268,17 +277,26 @@ static size_t rank_entries(const char *path)
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
-    MDB_stat st;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t n = 0;
+    int rc;
 
     assert_int_equal(mdb_env_create(&env), 0);
     assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
     assert_int_equal(mdb_env_open(env, path, MDB_RDONLY, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "job_rank", 0, &dbi), 0);
-    assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+    assert_int_equal(mdb_dbi_open(txn, "owners", 0, &dbi), 0);
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    /* The rank index's keys: owner(8) 'b', 'f' or 's' ... */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        n += k.mv_size >= 9 && memchr("bfs", ((const char *)k.mv_data)[8], 3) != NULL;
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     mdb_env_close(env);
-    return st.ms_entries;
+    return n;
 }
 
 /* An owner that keeps creating and deleting (a queue of work, say) must not make its index grow

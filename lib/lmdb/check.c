@@ -90,25 +90,34 @@ static int counter(MDB_txn *txn, jobs__lmdb *s, const char *key, uint64_t *next)
 typedef int (*agree_fn)(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                         const MDB_val *value, void *ctx);
 
-static int check_index(MDB_txn *txn, jobs__lmdb *s, MDB_dbi index, MDB_dbi records, jobs__kind kind,
-                       const char *what, agree_fn agree, void *ctx)
+/* Whether a key of an (owner, id) index is one of its entries: for "owners" (tag
+ * JOBS__TAG_OWNED) a key of that tag, for the visibility indexes (tag 0) every key. */
+static bool of_index(const MDB_val *k, char tag)
+{
+    return !tag || (k->mv_size >= 9 && ((const unsigned char *)k->mv_data)[8] == (unsigned char)tag);
+}
+
+static int check_index(MDB_txn *txn, jobs__lmdb *s, MDB_dbi index, char tag, MDB_dbi records,
+                       jobs__kind kind, const char *what, agree_fn agree, void *ctx)
 {
     walk w = {0};
     uint64_t owner = 0, run = 0;
-    size_t n = 0;
+    size_t n = 0, at = tag ? 9 : 8;
     int rc = walk_open(&w, txn, index);
 
     for (; !rc; rc = walk_step(&w, rc)) {
         bool end = w.rc == MDB_NOTFOUND;
         uint64_t o = 0, id = 0, want;
 
+        if (!end && !of_index(&w.k, tag))
+            continue;
         if (!end) {
-            if (w.k.mv_size != 16) {
+            if (w.k.mv_size != at + 8) {
                 rc = jobs__error(JOBS_ECORRUPT, "check: a %s index key is malformed", what);
                 break;
             }
             o = jobs__be64_get(w.k.mv_data);
-            id = jobs__be64_get((const unsigned char *)w.k.mv_data + 8);
+            id = jobs__be64_get((const unsigned char *)w.k.mv_data + at);
         }
         if (run && (end || o != owner)) {
             if ((rc = jobs__count_get(txn, s, kind, owner, &want)))
@@ -139,37 +148,71 @@ static int check_index(MDB_txn *txn, jobs__lmdb *s, MDB_dbi index, MDB_dbi recor
                            entries(txn, records), what);
 
     /* Every count has its run (the runs' sizes were compared above). */
-    if ((rc = walk_open(&w, txn, s->counts)))
+    if ((rc = walk_open(&w, txn, s->owners)))
         return rc;
     for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
         const unsigned char *k = w.k.mv_data;
-        unsigned char start[16];
+        unsigned char start[JOBS__OWNED_KEY];
+        uint64_t o;
         MDB_val sk, sv;
         MDB_cursor *c;
         int mrc;
 
-        if (w.k.mv_size != 9 || k[0] > JOBS__STACK || w.v.mv_size != 8) {
+        if (!of_index(&w.k, JOBS__TAG_COUNT))
+            continue;
+        if (w.k.mv_size != 10 || k[9] > JOBS__STACK || w.v.mv_size != 8) {
             rc = jobs__error(JOBS_ECORRUPT, "check: a count record is malformed");
             break;
         }
-        if (k[0] != kind)
+        if (k[9] != kind)
             continue;
-        jobs__key2(start, jobs__be64_get(k + 1), 0);
-        sk.mv_size = sizeof(start);
+        o = jobs__be64_get(k);
+        jobs__be64_put(start, o);
+        start[8] = (unsigned char)tag;
+        jobs__be64_put(start + at, 0);
+        sk.mv_size = at + 8;
         sk.mv_data = start;
         if ((mrc = mdb_cursor_open(txn, index, &c))) {
             rc = jobs__mdb_error(mrc, "check");
             break;
         }
         mrc = mdb_cursor_get(c, &sk, &sv, MDB_SET_RANGE);
-        if (mrc == 0 && jobs__be64_get(sk.mv_data) != jobs__be64_get(k + 1))
+        if (mrc == 0 && (jobs__be64_get(sk.mv_data) != o || !of_index(&sk, tag)))
             mrc = MDB_NOTFOUND;
         mdb_cursor_close(c);
         if (mrc == MDB_NOTFOUND)
             rc = jobs__error(JOBS_ECORRUPT, "check: owner %llu has a %s count but no %ss",
-                             (unsigned long long)jobs__be64_get(k + 1), what, what);
+                             (unsigned long long)o, what, what);
         else if (mrc)
             rc = jobs__mdb_error(mrc, "check");
+    }
+    walk_close(&w);
+    return rc;
+}
+
+/* Every key of "owners" is one of its kinds, well formed (the walks above and below pass over
+ * the kinds that are not theirs). */
+static int check_owner_keys(MDB_txn *txn, jobs__lmdb *s)
+{
+    walk w = {0};
+    int rc = walk_open(&w, txn, s->owners);
+
+    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
+        const unsigned char *k = w.k.mv_data;
+        size_t kl = w.k.mv_size, vl = w.v.mv_size;
+        bool ok = false;
+
+        if (kl >= 9)
+            switch (k[8]) {
+            case JOBS__TAG_OWNED: ok = kl == JOBS__OWNED_KEY && vl == 4; break;
+            case 'b': case 'f': ok = kl == 13 && vl == 8; break;
+            case 's': ok = kl == 9 && vl == 8; break;
+            case JOBS__TAG_COUNT: ok = kl == 10 && vl == 8; break;
+            default: break;
+            }
+        if (!ok)
+            rc = CORRUPT("check: an entry of the owners database (owner %llu) is malformed",
+                         U(kl >= 8 ? jobs__be64_get(k) : 0));
     }
     walk_close(&w);
     return rc;
@@ -240,8 +283,8 @@ static int check_job(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__job_r
 
     if (id == 0 || id >= t->next_id)
         return CORRUPT("check: job %llu is not below the id counter (%llu)", U(id), U(t->next_id));
-    jobs__key2(key, j->owner, id);
-    if ((rc = exists(txn, s->job_owner, key, 16, NULL)))
+    jobs__owned_key(key, j->owner, id);
+    if ((rc = exists(txn, s->owners, key, JOBS__OWNED_KEY, NULL)))
         return rc == JOBS_ENOTFOUND ? CORRUPT("check: job %llu of owner %llu has no owner index "
                                               "entry",
                                               U(id), U(j->owner))
@@ -414,7 +457,7 @@ static int rank_u64(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, char tag, uint3
 {
     unsigned char key[13];
     MDB_val v;
-    int rc = jobs__get(txn, s->job_rank, key, jobs__rank_key(key, owner, tag, n), &v);
+    int rc = jobs__get(txn, s->owners, key, jobs__rank_key(key, owner, tag, n), &v);
 
     *out = 0;
     if (rc)
@@ -425,12 +468,12 @@ static int rank_u64(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, char tag, uint3
     return 0;
 }
 
-/* One owner's rank index against its job_owner entries: the buckets in id
+/* One owner's rank index against its 'O' entries: the buckets in id
  * order, each job at or after its bucket's first id and before the next
  * bucket's, and every tree node the sum of its range of bucket counts. */
 static int check_owner_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t next_id)
 {
-    unsigned char key[16];
+    unsigned char key[JOBS__OWNED_KEY];
     uint32_t st[2], top = 1, bucket = 0;
     uint64_t *count = NULL, lo = 0, hi = 0, nodes = 0;
     MDB_val k = {sizeof(key), key}, v;
@@ -450,16 +493,18 @@ static int check_owner_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_
         return jobs__error(JOBS_ENOMEM, "out of memory");
     memset(count, 0, ((size_t)top + 1) * sizeof(*count));
 
-    jobs__key2(key, owner, 0);
-    if ((mrc = mdb_cursor_open(txn, s->job_owner, &c)))
+    jobs__owned_key(key, owner, 0);
+    if ((mrc = mdb_cursor_open(txn, s->owners, &c)))
         goto mdb;
     for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0;
          mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        uint64_t id = jobs__be64_get((const unsigned char *)k.mv_data + 8);
+        uint64_t id;
         uint32_t b;
 
-        if (jobs__be64_get(k.mv_data) != owner)
+        if (k.mv_size != JOBS__OWNED_KEY || jobs__be64_get(k.mv_data) != owner ||
+            !of_index(&k, JOBS__TAG_OWNED))
             break;
+        id = jobs__be64_get((const unsigned char *)k.mv_data + 9);
         if (jobs__rank_value_get(&b, &v) != 0 || b == 0 || b > st[0] || b < bucket) {
             rc = CORRUPT("check: job %llu of owner %llu is in a bucket out of order", U(id),
                          U(owner));
@@ -467,8 +512,8 @@ static int check_owner_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_
         }
         if (b != bucket) {
             bucket = b;
-            if ((rc = rank_u64(txn, s, owner, 'B', b, &lo)) ||
-                (b < st[0] && (rc = rank_u64(txn, s, owner, 'B', b + 1, &hi)))) {
+            if ((rc = rank_u64(txn, s, owner, 'b', b, &lo)) ||
+                (b < st[0] && (rc = rank_u64(txn, s, owner, 'b', b + 1, &hi)))) {
                 if (rc == JOBS_ENOTFOUND)
                     rc = CORRUPT("check: owner %llu's bucket %llu has no first id", U(owner), U(b));
                 goto out;
@@ -495,7 +540,7 @@ static int check_owner_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_
     for (uint32_t i = st[0] ? top : 0; i >= 1; i--) {
         uint64_t want = count[i] - count[i - (i & (~i + 1))], got;
 
-        rc = rank_u64(txn, s, owner, 'F', i, &got);
+        rc = rank_u64(txn, s, owner, 'f', i, &got);
         if (rc == JOBS_ENOTFOUND)
             rc = 0;
         if (rc)
@@ -509,15 +554,15 @@ static int check_owner_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_
     }
     /* No other nodes: the tree's entries are exactly its non-zero nodes up to
      * top. */
-    jobs__rank_key(key, owner, 'F', 0);
+    jobs__rank_key(key, owner, 'f', 0);
     k.mv_size = 13;
     k.mv_data = key;
-    if ((mrc = mdb_cursor_open(txn, s->job_rank, &c)))
+    if ((mrc = mdb_cursor_open(txn, s->owners, &c)))
         goto mdb;
     for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && nodes != UINT64_MAX;
          mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         const unsigned char *p = k.mv_data;
-        if (k.mv_size != 13 || jobs__be64_get(p) != owner || p[8] != 'F')
+        if (k.mv_size != 13 || jobs__be64_get(p) != owner || p[8] != 'f')
             break;
         if (nodes-- == 0) {
             rc = CORRUPT("check: owner %llu's rank tree has extra nodes", U(owner));
@@ -538,43 +583,22 @@ out:
     return rc;
 }
 
-/* Every owner with jobs or with a rank index. */
+/* Every owner with jobs or with a rank index (which covers every owner that ever had a job;
+ * an owner with jobs but no rank state fails in check_owner_rank). */
 static int check_rank(MDB_txn *txn, jobs__lmdb *s, uint64_t next_id)
 {
     walk w = {0};
     uint64_t last = 0;
     bool any = false;
-    int rc = walk_open(&w, txn, s->job_rank);
+    int rc = walk_open(&w, txn, s->owners);
 
-    /* Owners of the rank index (which covers every owner that ever had a job)...
-     */
     for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
         const unsigned char *k = w.k.mv_data;
         uint64_t owner;
 
-        if (w.k.mv_size != 9 && w.k.mv_size != 13) {
-            rc = jobs__error(JOBS_ECORRUPT, "check: a rank index key is malformed");
-            break;
-        }
+        if (w.k.mv_size < 9 || k[8] == JOBS__TAG_COUNT)
+            continue; /* (check_owner_keys has judged every key) */
         owner = jobs__be64_get(k);
-        if (any && owner == last)
-            continue;
-        any = true;
-        last = owner;
-        rc = check_owner_rank(txn, s, owner, next_id);
-    }
-    walk_close(&w);
-    if (rc)
-        return rc;
-    /* ...and of job_owner: an owner with jobs but no rank state fails in
-     * check_owner_rank. */
-    if ((rc = walk_open(&w, txn, s->job_owner)))
-        return rc;
-    last = 0;
-    any = false;
-    for (; !rc && w.rc == 0; rc = walk_step(&w, rc)) {
-        uint64_t owner = jobs__be64_get(w.k.mv_data);
-
         if (any && owner == last)
             continue;
         any = true;
@@ -803,7 +827,7 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
 
     (void)store;
     (void)ctx;
-    if ((rc = counter(txn, s, "next.job", &t.next_id)) ||
+    if ((rc = jobs__lmdb_job_next(txn, s, &t.next_id)) ||
         (rc = counter(txn, s, "next.schedule", &next_schedule)) ||
         (rc = counter(txn, s, "next.stack", &next_stack)))
         return rc;
@@ -826,8 +850,9 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
     }
     walk_close(&w);
     if (rc ||
-        (rc = check_index(txn, s, s->job_owner, s->jobs, JOBS__JOB, "job", job_owner_agrees,
-                          NULL)) ||
+        (rc = check_owner_keys(txn, s)) ||
+        (rc = check_index(txn, s, s->owners, JOBS__TAG_OWNED, s->jobs, JOBS__JOB, "job",
+                          job_owner_agrees, NULL)) ||
         (rc = check_job_entries(txn, s, s->job_name, t.named, true)) ||
         (rc = check_job_entries(txn, s, s->job_due, t.active, false)) ||
         (rc = check_rank(txn, s, t.next_id)) || (rc = check_refs(txn, s, &t)) ||
@@ -841,10 +866,10 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
 
     /* Schedules and stacks. */
     if ((rc = check_records(txn, s->schedules, false)) ||
-        (rc = check_index(txn, s, s->schedule_vis, s->schedules, JOBS__SCHEDULE, "schedule",
+        (rc = check_index(txn, s, s->schedule_vis, 0, s->schedules, JOBS__SCHEDULE, "schedule",
                           schedule_agrees, &next_schedule)) ||
         (rc = check_records(txn, s->stacks, true)) ||
-        (rc = check_index(txn, s, s->stack_vis, s->stacks, JOBS__STACK, "stack", stack_agrees,
+        (rc = check_index(txn, s, s->stack_vis, 0, s->stacks, JOBS__STACK, "stack", stack_agrees,
                           &next_stack)) ||
         (rc = check_idem(txn, s)) || (rc = jobs__lmdb_kv_check(txn, s)))
         goto out;

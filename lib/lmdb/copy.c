@@ -122,8 +122,11 @@ int jobs__lmdb_id_peek(jobs__txn *t, jobs__kind kind, uint64_t *next)
 {
     const char *key = counter_keys[kind];
     MDB_val v;
-    int rc = jobs__get(t->txn, t->db->meta, key, strlen(key), &v);
+    int rc;
 
+    if (kind == JOBS__JOB) /* told by the last job, or the floor above it */
+        return jobs__lmdb_job_next(t->txn, t->db, next);
+    rc = jobs__get(t->txn, t->db->meta, key, strlen(key), &v);
     *next = 1; /* a counter never used */
     if (rc == JOBS_ENOTFOUND)
         return 0;

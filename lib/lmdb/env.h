@@ -12,8 +12,22 @@
 #include "../codec.h"
 #include "../store.h"
 
-/* The schema version this library reads and writes (meta key "schema"). */
-#define JOBS__SCHEMA_VERSION 2u
+/* The schema version this library reads and writes (meta key "schema"). Version 3 keeps the
+ * per-owner entries (an owner's jobs in id order, their rank index, the entity counts) in one
+ * database, "owners", under the owner; versions 1 and 2 are migrated at a read-write open. */
+#define JOBS__SCHEMA_VERSION 3u
+
+/* The tags of the "owners" database's keys, which all begin with owner(8) then a tag, so that
+ * one owner's entries are one key range (docs/storage.md, "Schema 3"):
+ *   owner(8) 'O' id(8)       -> bucket(4)  the owner's jobs in id order (with the rank bucket
+ *                                          each was counted in)
+ *   owner(8) 'b'/'f'/'s' ... -> the owner's rank index (rank.h)
+ *   owner(8) 't' kind(1)     -> u64        the owner's count of that kind of entity
+ * A create writes the owner's last 'O' key and its 'f', 's' and 't' keys, which sort next to
+ * each other, rather than four databases. */
+#define JOBS__TAG_OWNED 'O'
+#define JOBS__TAG_COUNT 't'
+#define JOBS__OWNED_KEY 17u
 
 /* Internal code: the map is full and may be grown (never returned to callers). */
 #define JOBS__EMAPFULL (-1000)
@@ -21,10 +35,10 @@
 typedef struct jobs__lmdb {
     MDB_env *env;
     MDB_dbi meta;        /* "schema" -> u32; "next.<kind>" -> u64: next id to assign */
-    MDB_dbi counts;      /* kind(1) owner(8) -> u64: entities per owner (per visibility) */
+    MDB_dbi owners;      /* per-owner entries, keys owner(8) tag(1) ... (JOBS__TAG_*): an
+                          * owner's jobs in id order, their rank index (rank.c), the counts */
+    bool owners_absent;  /* a read-only open of a schema 1 or 2 store (refused) */
     MDB_dbi jobs;        /* id(8) -> job record */
-    MDB_dbi job_owner;   /* owner(8) id(8) -> bucket(4): an owner's jobs in id order */
-    MDB_dbi job_rank;    /* the counted index over job_owner (rank.c) */
     MDB_dbi job_name;    /* owner(8) name -> id(8): job names per owner */
     MDB_dbi job_due;     /* next_run(8, biased) id(8) -> "": active jobs in due order */
     MDB_dbi schedules;   /* id(8) -> schedule record */
@@ -88,6 +102,9 @@ struct jobs__txn {
     MDB_txn *txn;
     jobs__lmdb *db;
     jobs_store *s;
+    /* The next job id to give in this transaction once one was given (0 before): ids given
+     * but not yet written (jobs_batch takes a run's ids first) are not told by the last job. */
+    uint64_t job_next;
 };
 
 /* The environment's side of the backend table (store.c). */
@@ -151,9 +168,25 @@ int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id);
 
 /* Reads one page of an (owner, id) index: the ids of owner `a` and of owner `b` merged in id
  * order (pass a == b for one owner), starting at id `from`, skipping `skip` and taking at most
- * `max` into `ids`; *n is how many were taken. Returns 0 or an error. */
-int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t from,
+ * `max` into `ids`; *n is how many were taken. `tag` 0: keys owner(8) id(8) (the visibility
+ * indexes); JOBS__TAG_OWNED: keys owner(8) tag(1) id(8) of "owners". Returns 0 or an error. */
+int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, char tag, uint64_t a, uint64_t b, uint64_t from,
                      uint64_t skip, size_t max, uint64_t *ids, size_t *n);
+
+/* The "owners" key of a job of an owner: owner(8) 'O' id(8). */
+static inline void jobs__owned_key(unsigned char key[JOBS__OWNED_KEY], uint64_t owner, uint64_t id)
+{
+    jobs__be64_put(key, owner);
+    key[8] = JOBS__TAG_OWNED;
+    jobs__be64_put(key + 9, id);
+}
+
+/* The next job id: one above the last job's, or the floor in meta "next.job" when that is
+ * higher (it is written only when the newest job is deleted, and by jobs_store_copy), so a
+ * create does not write a counter. */
+int jobs__lmdb_job_next(MDB_txn *txn, jobs__lmdb *db, uint64_t *next);
+/* After job `id` was deleted: keeps its id from being given again when it was the newest. */
+int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id);
 
 /* Whether another process has the store in `dir` open (false when that cannot be told). */
 bool jobs__lmdb_in_use(const char *dir);

@@ -1,5 +1,5 @@
-/* The counted index of an owner's jobs (database "job_rank"): where an owner's k-th job is, in
- * O(log n) reads, so that a deep page costs about what the first one does.
+/* The counted index of an owner's jobs (rank keys of database "owners"): where an owner's k-th
+ * job is, in O(log n) reads, so that a deep page costs about what the first one does.
  *
  * Ids only grow, so an owner's new job always comes after all of its others. Its jobs are cut,
  * in id order, into buckets of at most JOBS__RANK_BUCKET insertions: a new job goes into the
@@ -8,10 +8,10 @@
  * bucket counts answers "which bucket holds the k-th job, and how many of its jobs come before
  * it" in one pass from the root down, reading one node per level.
  *
- * Keys (all integers big-endian, under the owner so an owner's index is one key range):
- *   owner(8) 'S'            -> u32 buckets, u32 insertions into the last bucket (native)
- *   owner(8) 'B' bucket(4)  -> u64 first id of the bucket (native); buckets count from 1
- *   owner(8) 'F' node(4)    -> u64 Fenwick node (native): the jobs of buckets
+ * Keys (all integers big-endian, under the owner beside its 'O' and 't' keys, env.h):
+ *   owner(8) 's'            -> u32 buckets, u32 insertions into the last bucket (native)
+ *   owner(8) 'b' bucket(4)  -> u64 first id of the bucket (native); buckets count from 1
+ *   owner(8) 'f' node(4)    -> u64 Fenwick node (native): the jobs of buckets
  *                              (node - lowbit(node), node]; absent means 0
  * The tree spans 1..top, top the smallest power of two >= buckets. When a new bucket passes
  * top, the tree doubles: the new root covers everything so far and so starts at the old root's
@@ -33,7 +33,7 @@ static int state_get(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, rank_state *st
 {
     unsigned char key[13];
     MDB_val v;
-    int rc = jobs__get(txn, s->job_rank, key, jobs__rank_key(key, owner, 'S', 0), &v);
+    int rc = jobs__get(txn, s->owners, key, jobs__rank_key(key, owner, 's', 0), &v);
 
     memset(st, 0, sizeof(*st));
     if (rc == JOBS_ENOTFOUND)
@@ -64,11 +64,11 @@ static int u64_get(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, char tag, uint32
 {
     unsigned char key[13];
     MDB_val v;
-    int rc = jobs__get(txn, s->job_rank, key, jobs__rank_key(key, owner, tag, n), &v);
+    int rc = jobs__get(txn, s->owners, key, jobs__rank_key(key, owner, tag, n), &v);
 
     *out = 0;
     if (rc == JOBS_ENOTFOUND)
-        return tag == 'F' ? 0 : corrupt(owner);
+        return tag == 'f' ? 0 : corrupt(owner);
     if (rc)
         return rc;
     if (v.mv_size != sizeof(*out))
@@ -83,11 +83,11 @@ static int u64_put(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, char tag, uint32
     unsigned char key[13];
     size_t klen = jobs__rank_key(key, owner, tag, n);
 
-    if (tag == 'F' && value == 0) { /* an empty node is no node */
-        int rc = jobs__del(txn, s->job_rank, key, klen);
+    if (tag == 'f' && value == 0) { /* an empty node is no node */
+        int rc = jobs__del(txn, s->owners, key, klen);
         return rc == JOBS_ENOTFOUND ? 0 : rc;
     }
-    return jobs__put(txn, s->job_rank, key, klen, &value, sizeof(value), 0);
+    return jobs__put(txn, s->owners, key, klen, &value, sizeof(value), 0);
 }
 
 /* The tree's span for a number of buckets: the smallest power of two >= buckets. */
@@ -108,13 +108,13 @@ static int tree_add(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t b, uin
 {
     for (uint64_t i = b; i <= top; i += i & (~i + 1)) {
         uint64_t v;
-        int rc = u64_get(txn, s, owner, 'F', (uint32_t)i, &v);
+        int rc = u64_get(txn, s, owner, 'f', (uint32_t)i, &v);
 
         if (rc)
             return rc;
         if (delta < 0 && v == 0)
             return corrupt(owner);
-        if ((rc = u64_put(txn, s, owner, 'F', (uint32_t)i, v + (uint64_t)(int64_t)delta)))
+        if ((rc = u64_put(txn, s, owner, 'f', (uint32_t)i, v + (uint64_t)(int64_t)delta)))
             return rc;
     }
     return 0;
@@ -134,13 +134,13 @@ static int open_bucket(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, rank_state *
                            (unsigned long long)owner);
     if (st->buckets + 1 > top && top > 0) {
         uint64_t root;
-        if ((rc = u64_get(txn, s, owner, 'F', top, &root)) ||
-            (rc = u64_put(txn, s, owner, 'F', top * 2, root)))
+        if ((rc = u64_get(txn, s, owner, 'f', top, &root)) ||
+            (rc = u64_put(txn, s, owner, 'f', top * 2, root)))
             return rc;
     }
     st->buckets++;
     st->fill = 0;
-    return u64_put(txn, s, owner, 'B', st->buckets, first);
+    return u64_put(txn, s, owner, 'b', st->buckets, first);
 }
 
 /* Counts `id` into the owner's last bucket, opening a new one when it is full. */
@@ -157,7 +157,7 @@ static int append_one(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id, 
         return rc;
     st.fill++;
     if ((rc = tree_add(txn, s, owner, st.buckets, top_of(st.buckets), +1)) ||
-        (rc = jobs__put(txn, s->job_rank, key, jobs__rank_key(key, owner, 'S', 0), &st, sizeof(st),
+        (rc = jobs__put(txn, s->owners, key, jobs__rank_key(key, owner, 's', 0), &st, sizeof(st),
                         0)))
         return rc;
     *bucket = st.buckets;
@@ -185,11 +185,11 @@ int jobs__rank_seek(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t skip, 
     /* Descend from the root: take a whole subtree whenever all of it comes before the job. The
      * nodes are read through one cursor: LMDB looks for a key on the cursor's current leaf page
      * first, and the lower levels of the descent read neighbouring nodes. */
-    if ((rc = mdb_cursor_open(txn, s->job_rank, &cur)))
+    if ((rc = mdb_cursor_open(txn, s->owners, &cur)))
         return jobs__mdb_error(rc, "the job rank index");
     for (uint32_t step = top; step > 0; step >>= 1) {
         unsigned char key[13];
-        MDB_val k = {jobs__rank_key(key, owner, 'F', pos + step), key}, v;
+        MDB_val k = {jobs__rank_key(key, owner, 'f', pos + step), key}, v;
         uint64_t n = 0;
 
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
@@ -210,53 +210,58 @@ int jobs__rank_seek(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t skip, 
         return rc == MDB_CORRUPTED ? corrupt(owner) : jobs__mdb_error(rc, "the job rank index");
     if (pos >= st.buckets)
         return 0; /* skip is past the last job: an empty page */
-    if ((rc = u64_get(txn, s, owner, 'B', pos + 1, from)))
+    if ((rc = u64_get(txn, s, owner, 'b', pos + 1, from)))
         return rc;
     *rest = left;
     return 0;
 }
 
-/* Reads up to max keys of job_owner after `after` (from the first when NULL) into keys; with
- * `one`, only keys of that owner. */
+/* Reads up to max 'O' keys of "owners" after `after` (from the first when NULL) into keys;
+ * with `one`, only keys of that owner. The other tags are passed over. */
 static int owner_keys(MDB_txn *txn, jobs__lmdb *s, const unsigned char *after, const uint64_t *one,
-                      unsigned char (*keys)[16], size_t max, size_t *n)
+                      unsigned char (*keys)[JOBS__OWNED_KEY], size_t max, size_t *n)
 {
     MDB_cursor *cur;
-    MDB_val k = {16, (void *)after}, v;
+    MDB_val k = {JOBS__OWNED_KEY, (void *)after}, v;
     int rc;
 
     *n = 0;
-    if ((rc = mdb_cursor_open(txn, s->job_owner, &cur)))
+    if ((rc = mdb_cursor_open(txn, s->owners, &cur)))
         return jobs__mdb_error(rc, "building the job rank index");
     rc = mdb_cursor_get(cur, &k, &v, after ? MDB_SET_RANGE : MDB_FIRST);
-    if (rc == 0 && after && memcmp(k.mv_data, after, 16) == 0)
+    if (rc == 0 && after && k.mv_size == JOBS__OWNED_KEY &&
+        memcmp(k.mv_data, after, JOBS__OWNED_KEY) == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     for (; rc == 0 && *n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (one && (k.mv_size < 8 || jobs__be64_get(k.mv_data) != *one))
+        const unsigned char *p = k.mv_data;
+
+        if (one && (k.mv_size < 9 || jobs__be64_get(p) != *one || p[8] != JOBS__TAG_OWNED))
             break;
-        if (k.mv_size != 16) {
+        if (k.mv_size < 9 || p[8] != JOBS__TAG_OWNED)
+            continue;
+        if (k.mv_size != JOBS__OWNED_KEY) {
             mdb_cursor_close(cur);
             return jobs__error(JOBS_ECORRUPT, "a job owner index key is corrupt");
         }
-        memcpy(keys[(*n)++], k.mv_data, 16);
+        memcpy(keys[(*n)++], p, JOBS__OWNED_KEY);
     }
     mdb_cursor_close(cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "building the job rank index");
 }
 
-/* Counts the jobs of job_owner anew (all owners, or only `one`) into an index that holds none
- * of them, and rewrites their job_owner values. */
+/* Counts the owners' 'O' entries anew (all owners, or only `one`) into an index that holds
+ * none of them, and rewrites their values. */
 static int count_anew(MDB_txn *txn, jobs__lmdb *s, const uint64_t *one)
 {
     enum { BATCH = 1024 };
-    unsigned char (*keys)[16], after[16];
+    unsigned char (*keys)[JOBS__OWNED_KEY], after[JOBS__OWNED_KEY];
     size_t n = BATCH;
     int rc = 0;
 
     if (!(keys = jobs__malloc(BATCH * sizeof(*keys))))
         return jobs__error(JOBS_ENOMEM, "out of memory");
     if (one)
-        jobs__key2(after, *one, 0); /* ids start at 1: (owner, 0) is before them all */
+        jobs__owned_key(after, *one, 0); /* ids start at 1: (owner, 0) is before them all */
     /* In batches: the keys first, then the value of each rewritten with a plain put, so no
      * cursor walks entries that are being rewritten. */
     for (bool first = true; rc == 0 && n == BATCH; first = false) {
@@ -266,52 +271,64 @@ static int count_anew(MDB_txn *txn, jobs__lmdb *s, const uint64_t *one)
             unsigned char val[4];
             uint32_t bucket;
 
-            if (!(rc = append_one(txn, s, jobs__be64_get(keys[i]), jobs__be64_get(keys[i] + 8),
+            if (!(rc = append_one(txn, s, jobs__be64_get(keys[i]), jobs__be64_get(keys[i] + 9),
                                   &bucket))) {
                 jobs__rank_value(val, bucket);
-                rc = jobs__put(txn, s->job_owner, keys[i], 16, val, sizeof(val), 0);
+                rc = jobs__put(txn, s->owners, keys[i], JOBS__OWNED_KEY, val, sizeof(val), 0);
             }
         }
         if (n)
-            memcpy(after, keys[n - 1], 16);
+            memcpy(after, keys[n - 1], JOBS__OWNED_KEY);
     }
     jobs__free(keys);
     return rc;
 }
 
-int jobs__rank_build(MDB_txn *txn, jobs__lmdb *s)
+static bool rank_tag(unsigned char tag)
 {
-    int rc = mdb_drop(txn, s->job_rank, 0);
-
-    if (rc)
-        return jobs__mdb_error(rc, "clearing the job rank index");
-    return count_anew(txn, s, NULL);
+    return tag == 'b' || tag == 'f' || tag == 's';
 }
 
-/* Removes every entry of one owner's index. */
-static int drop_owner(MDB_txn *txn, jobs__lmdb *s, uint64_t owner)
+/* Removes the rank entries of one owner, or with `one` NULL of every owner. */
+static int drop_rank(MDB_txn *txn, jobs__lmdb *s, const uint64_t *one)
 {
-    unsigned char start[8];
+    unsigned char start[9];
     MDB_cursor *cur;
+    MDB_val k, v;
     int rc;
 
-    jobs__be64_put(start, owner);
-    if ((rc = mdb_cursor_open(txn, s->job_rank, &cur)))
+    if ((rc = mdb_cursor_open(txn, s->owners, &cur)))
         return jobs__mdb_error(rc, "the job rank index");
-    for (;;) {
-        MDB_val k = {sizeof(start), start}, v;
+    if (one) {
+        jobs__be64_put(start, *one);
+        start[8] = 'b'; /* the first rank tag; 's' is the last, before 't' */
+        k.mv_size = sizeof(start);
+        k.mv_data = start;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, one ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0) {
+        const unsigned char *p = k.mv_data;
 
-        if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)))
+        if (one && (k.mv_size < 9 || jobs__be64_get(p) != *one || !rank_tag(p[8])))
             break;
-        if (k.mv_size < 8 || memcmp(k.mv_data, start, 8) != 0) {
-            rc = MDB_NOTFOUND;
-            break;
+        if (k.mv_size >= 9 && rank_tag(p[8])) {
+            /* After a delete the cursor is on the next entry. */
+            if ((rc = mdb_cursor_del(cur, 0)) ||
+                (rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT)))
+                break;
+            continue;
         }
-        if ((rc = mdb_cursor_del(cur, 0)))
-            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "the job rank index");
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "the job rank index");
+}
+
+int jobs__rank_build(MDB_txn *txn, jobs__lmdb *s)
+{
+    int rc = drop_rank(txn, s, NULL);
+
+    return rc ? rc : count_anew(txn, s, NULL);
 }
 
 int jobs__rank_append(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
@@ -324,14 +341,14 @@ int jobs__rank_append(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
     /* Buckets emptied by deletes stay (their ids are still the boundaries between buckets), so
      * an owner that creates and deletes for a long time gathers buckets it no longer needs.
      * When it is about to open one more and has several times more than its jobs fill, its
-     * index is counted anew from job_owner: O(jobs) once per many times as many creates. */
+     * index is counted anew from its 'O' entries: O(jobs) once per many times as many creates. */
     if ((rc = state_get(txn, s, owner, &st)))
         return rc;
     if (st.fill == JOBS__RANK_BUCKET && st.buckets >= JOBS__RANK_COMPACT_MIN) {
         if ((rc = jobs__count_get(txn, s, JOBS__JOB, owner, &live)))
             return rc;
         if (st.buckets > JOBS__RANK_COMPACT_SLACK * (live / JOBS__RANK_BUCKET + 1) &&
-            ((rc = drop_owner(txn, s, owner)) || (rc = count_anew(txn, s, &owner))))
+            ((rc = drop_rank(txn, s, &owner)) || (rc = count_anew(txn, s, &owner))))
             return rc;
     }
     return append_one(txn, s, owner, id, bucket);
@@ -370,7 +387,7 @@ int jobs__rank_append_run(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, const uin
     }
     if (pending && (rc = tree_add(txn, s, owner, st.buckets, top_of(st.buckets), (int)pending)))
         return rc;
-    return jobs__put(txn, s->job_rank, key, jobs__rank_key(key, owner, 'S', 0), &st, sizeof(st),
+    return jobs__put(txn, s->owners, key, jobs__rank_key(key, owner, 's', 0), &st, sizeof(st),
                      0);
 }
 

@@ -1,5 +1,5 @@
 /* The counted index of an owner's jobs: the owner's k-th job in O(log n) reads (see rank.c).
- * Every function runs inside the caller's transaction; the job_owner entry of a job holds the
+ * Every function runs inside the caller's transaction; the 'O' entry of a job holds the
  * bucket it was counted in, so that removing it can uncount it. */
 #ifndef JOBS_LIB_RANK_H
 #define JOBS_LIB_RANK_H
@@ -7,7 +7,7 @@
 #include "env.h"
 
 /* Insertions per bucket: a deep page reads about log2(jobs / 32) tree nodes, then walks at most
- * 31 entries of job_owner before its first job. */
+ * 31 'O' entries before its first job. */
 #define JOBS__RANK_BUCKET 32u
 
 /* An owner's index is counted anew when it would open a bucket beyond SLACK times what its
@@ -16,7 +16,7 @@
 #define JOBS__RANK_COMPACT_MIN 16u
 
 /* Counts a new job `id` of `owner`, which must be above all of the owner's ids so far; *bucket
- * is where it was counted (to store in its job_owner entry). */
+ * is where it was counted (to store in its 'O' entry). */
 int jobs__rank_append(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id,
                       uint32_t *bucket);
 
@@ -28,17 +28,17 @@ int jobs__rank_append_run(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, const uin
 /* Uncounts a job of `owner` that was counted in `bucket`. */
 int jobs__rank_remove(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint32_t bucket);
 
-/* Where the owner's job number skip + 1 (in id order) is: walking job_owner from (owner, *from)
+/* Where the owner's job number skip + 1 (in id order) is: walking the owner's 'O' entries from *from
  * and passing *rest entries reaches it. When skip is 0 or past the end: *from = 0 and *rest =
  * skip (the walk then finds the first job, or nothing). */
 int jobs__rank_seek(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t skip, uint64_t *from,
                     uint64_t *rest);
 
-/* Rebuilds the whole index from job_owner (and rewrites job_owner's values): the migration of
+/* Rebuilds the whole index from the 'O' entries (and rewrites their values): the migration of
  * a schema 1 store, which had no rank index. */
 int jobs__rank_build(MDB_txn *txn, jobs__lmdb *s);
 
-/* The job_owner value: the bucket, 4 bytes big-endian. */
+/* The 'O' entry's value: the bucket, 4 bytes big-endian. */
 static inline void jobs__rank_value(unsigned char v[4], uint32_t bucket)
 {
     v[0] = (unsigned char)(bucket >> 24);
@@ -47,13 +47,14 @@ static inline void jobs__rank_value(unsigned char v[4], uint32_t bucket)
     v[3] = (unsigned char)bucket;
 }
 
-/* A key of job_rank: owner(8) tag(1), then for 'B' and 'F' the bucket or node (4, big-endian).
- * Returns its length. The one definition of the layout, for rank.c and the verifier. */
+/* A rank key of "owners": owner(8) tag(1), then for 'b' and 'f' the bucket or node (4,
+ * big-endian). Returns its length. The one definition of the layout, for rank.c and the
+ * verifier. (Schema 2 kept these keys in a database of their own, tagged 'B', 'F', 'S'.) */
 static inline size_t jobs__rank_key(unsigned char key[13], uint64_t owner, char tag, uint32_t n)
 {
     jobs__be64_put(key, owner);
     key[8] = (unsigned char)tag;
-    if (tag == 'S')
+    if (tag == 's')
         return 9;
     jobs__rank_value(key + 9, n);
     return 13;

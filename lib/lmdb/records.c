@@ -153,16 +153,16 @@ static int job_insert(jobs__txn *t, uint64_t id, const jobs__job_rec *rec)
 {
     MDB_txn *txn = t->txn;
     jobs__lmdb *s = DB(t);
-    unsigned char key[16], val[4];
+    unsigned char key[JOBS__OWNED_KEY], val[4];
     uint32_t bucket;
     int rc;
 
     if ((rc = job_write(txn, s, id, NULL, rec)) ||
         (rc = jobs__rank_append(txn, s, rec->owner, id, &bucket)))
         return rc;
-    jobs__key2(key, rec->owner, id);
+    jobs__owned_key(key, rec->owner, id);
     jobs__rank_value(val, bucket);
-    if ((rc = jobs__put(txn, s->job_owner, key, sizeof(key), val, sizeof(val), 0)) ||
+    if ((rc = jobs__put(txn, s->owners, key, sizeof(key), val, sizeof(val), 0)) ||
         (rec->name && (rc = name_set(txn, s, rec->owner, rec->name, rec->name_len, id, true))) ||
         (rc = jobs__count_add(txn, s, JOBS__JOB, rec->owner, 1)))
         return rc;
@@ -176,7 +176,7 @@ static int job_insert_run(jobs__txn *t, uint64_t owner, const uint64_t *ids,
 {
     MDB_txn *txn = t->txn;
     jobs__lmdb *s = DB(t);
-    unsigned char key[16], val[4];
+    unsigned char key[JOBS__OWNED_KEY], val[4];
     uint32_t *buckets = jobs__malloc(n * sizeof(*buckets) + 1);
     size_t from = 0;
     int rc;
@@ -188,10 +188,10 @@ static int job_insert_run(jobs__txn *t, uint64_t owner, const uint64_t *ids,
     for (size_t i = 0; i < n; i++) {
         const jobs__job_rec *rec = &recs[i];
 
-        jobs__key2(key, owner, ids[i]);
+        jobs__owned_key(key, owner, ids[i]);
         jobs__rank_value(val, buckets[i]);
         if ((rc = job_write(txn, s, ids[i], NULL, rec)) ||
-            (rc = jobs__put(txn, s->job_owner, key, sizeof(key), val, sizeof(val), 0)) ||
+            (rc = jobs__put(txn, s->owners, key, sizeof(key), val, sizeof(val), 0)) ||
             (rec->name && (rc = name_set(txn, s, owner, rec->name, rec->name_len, ids[i], true))))
             goto out;
         /* A schedule's reference count, once per stretch of jobs on it. */
@@ -241,14 +241,14 @@ static int job_remove(jobs__txn *t, uint64_t id, const jobs__job_rec *rec)
     int rc;
 
     jobs__be64_put(key, id);
-    if ((rc = del_entry(txn, s->jobs, key, 8, id)))
+    if ((rc = del_entry(txn, s->jobs, key, 8, id)) || (rc = jobs__lmdb_job_gone(txn, s, id)))
         return rc;
-    jobs__key2(key, rec->owner, id);
-    rc = jobs__get(txn, s->job_owner, key, 16, &v);
+    jobs__owned_key(key, rec->owner, id);
+    rc = jobs__get(txn, s->owners, key, JOBS__OWNED_KEY, &v);
     if (rc == JOBS_ENOTFOUND || (rc == 0 && jobs__rank_value_get(&bucket, &v) != 0))
         return jobs__error(JOBS_ECORRUPT, "the owner index entry of job %llu is missing or "
                            "corrupt", (unsigned long long)id);
-    if (rc || (rc = del_entry(txn, s->job_owner, key, 16, id)) ||
+    if (rc || (rc = del_entry(txn, s->owners, key, JOBS__OWNED_KEY, id)) ||
         (rc = jobs__rank_remove(txn, s, rec->owner, bucket)))
         return rc;
     if (rec->name) {
@@ -654,7 +654,7 @@ static int page(jobs__txn *t, jobs__kind kind, uint64_t a, uint64_t b, uint64_t 
                 uint64_t *ids, size_t *n)
 {
     jobs__lmdb *s = DB(t);
-    MDB_dbi index = kind == JOBS__JOB ? s->job_owner
+    MDB_dbi index = kind == JOBS__JOB ? s->owners
                     : kind == JOBS__SCHEDULE ? s->schedule_vis : s->stack_vis;
     uint64_t from = 0;
     int rc;
@@ -665,7 +665,8 @@ static int page(jobs__txn *t, jobs__kind kind, uint64_t a, uint64_t b, uint64_t 
     if (kind == JOBS__JOB && a == b && skip > 0 &&
         (rc = jobs__rank_seek(t->txn, s, a, skip, &from, &skip)))
         return rc;
-    return jobs__index_page(t->txn, index, a, b, from, skip, max, ids, n);
+    return jobs__index_page(t->txn, index, kind == JOBS__JOB ? JOBS__TAG_OWNED : 0, a, b, from,
+                            skip, max, ids, n);
 }
 
 const jobs__backend jobs__lmdb_backend = {

@@ -2,9 +2,11 @@
  * entries in "run_index", one database for all of them, each key led by a tag byte:
  *   'h' series(8) id(8) -> ""     a history in id order (series: the job, or 2^63 | stack for
  *                                  a stack's runs without a job)
- *   'H' series(8) -> u64          its count
+ *   'h' series(8) -> u64          its count: the list's prefix, so it sorts just before the
+ *                                  list and a new run writes its entry and count on one leaf
  *   's' owner(8) stack(8) id(8)   an owner's runs of a stack
- *   'S' owner(8) stack(8) -> u64  its count
+ *   's' owner(8) stack(8) -> u64  its count
+ * (Schema 2 tagged the counts 'H' and 'S'; the migration to schema 3 renames them.)
  *   'q' time(8) id(8) -> ""       the queue: pending runs at `created`, running ones at
  *                                  lease_until (times biased as in job_due)
  * A store written before runs has neither database; a read-write open creates them (empty),
@@ -100,7 +102,7 @@ static int lists_set(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__run_r
 
     key[0] = 'h';
     jobs__key2(key + 1, series_of(r), id);
-    clen = list_key(ckey, 'H', r->job ? JOBS__RUNS_OF_JOB : JOBS__RUNS_DIRECT, 0,
+    clen = list_key(ckey, 'h', r->job ? JOBS__RUNS_OF_JOB : JOBS__RUNS_DIRECT, 0,
                     r->job ? r->job : r->stack);
     rc = add ? jobs__put(txn, s->run_index, key, 17, "", 0, 0)
              : jobs__del(txn, s->run_index, key, 17);
@@ -110,7 +112,7 @@ static int lists_set(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__run_r
     jobs__be64_put(key + 1, r->owner);
     jobs__be64_put(key + 9, r->stack);
     jobs__be64_put(key + 17, id);
-    clen = list_key(ckey, 'S', JOBS__RUNS_OF_STACK, r->owner, r->stack);
+    clen = list_key(ckey, 's', JOBS__RUNS_OF_STACK, r->owner, r->stack);
     rc = add ? jobs__put(txn, s->run_index, key, 25, "", 0, 0)
              : jobs__del(txn, s->run_index, key, 25);
     if (!rc)
@@ -210,7 +212,7 @@ int jobs__lmdb_run_count(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t
                          uint64_t *n)
 {
     unsigned char key[17];
-    size_t klen = list_key(key, by == JOBS__RUNS_OF_STACK ? 'S' : 'H', by, owner, id);
+    size_t klen = list_key(key, by == JOBS__RUNS_OF_STACK ? 's' : 'h', by, owner, id);
 
     *n = 0;
     if (t->db->no_runs)
@@ -422,21 +424,18 @@ first_out:
 
             if (k.mv_size == 0)
                 rc = CORRUPT("check: an empty run index key");
-            else if (p[0] == 'H' || p[0] == 'S') {
+            else if ((p[0] == 'h' && k.mv_size == 9) || (p[0] == 's' && k.mv_size == 17)) {
                 uint64_t n;
-                unsigned char lkey[17];
 
-                if (k.mv_size != (p[0] == 'H' ? 9u : 17u) || v.mv_size != 8) {
+                if (v.mv_size != 8) {
                     rc = CORRUPT("check: a run count is malformed");
                     break;
                 }
                 memcpy(&n, v.mv_data, 8);
                 /* The list of this count, counted. */
-                memcpy(lkey, p, k.mv_size);
-                lkey[0] = p[0] == 'H' ? 'h' : 's';
                 {
                     MDB_cursor *c2;
-                    MDB_val k2 = {k.mv_size, lkey}, v2;
+                    MDB_val k2 = {k.mv_size, (void *)p}, v2;
                     uint64_t got = 0;
                     int r2;
 
@@ -444,9 +443,12 @@ first_out:
                         rc = jobs__mdb_error(r2, "check");
                         break;
                     }
-                    for (r2 = mdb_cursor_get(c2, &k2, &v2, MDB_SET_RANGE);
-                         r2 == 0 && k2.mv_size == k.mv_size + 8 &&
-                         memcmp(k2.mv_data, lkey, k.mv_size) == 0;
+                    /* From the count itself, which sorts just before its list. */
+                    r2 = mdb_cursor_get(c2, &k2, &v2, MDB_SET_KEY);
+                    if (r2 == 0)
+                        r2 = mdb_cursor_get(c2, &k2, &v2, MDB_NEXT);
+                    for (; r2 == 0 && k2.mv_size == k.mv_size + 8 &&
+                           memcmp(k2.mv_data, p, k.mv_size) == 0;
                          r2 = mdb_cursor_get(c2, &k2, &v2, MDB_NEXT))
                         got++;
                     mdb_cursor_close(c2);
@@ -469,12 +471,9 @@ first_out:
                 if (p[0] != 'q') {
                     /* Each list has its count (checked above when the count came first). */
                     if (last_len != plen || memcmp(last, p, plen) != 0) {
-                        unsigned char ckey[17];
                         uint64_t n;
 
-                        memcpy(ckey, p, plen);
-                        ckey[0] = p[0] == 'h' ? 'H' : 'S';
-                        if (!rc && ((rc = count_get(txn, s, ckey, plen, &n)) == 0 && n == 0))
+                        if (!rc && ((rc = count_get(txn, s, p, plen, &n)) == 0 && n == 0))
                             rc = CORRUPT("check: a run list has no count");
                         memcpy(last, p, plen);
                         last_len = plen;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,42 +85,108 @@ static const char *const counter_keys[] = {[JOBS__JOB] = "next.job",
                                            [JOBS__STACK] = "next.stack",
                                            [JOBS__RUN] = "next.run"};
 
+/* The counter of a kind as stored in meta (1 when it was never written). */
+static int counter_get(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t *next)
+{
+    const char *key = counter_keys[kind];
+    MDB_val v;
+    int rc = jobs__get(txn, db->meta, key, strlen(key), &v);
+
+    *next = 1;
+    if (rc == JOBS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof(*next))
+        return jobs__error(JOBS_ECORRUPT, "the id counter '%s' is corrupt", key);
+    memcpy(next, v.mv_data, sizeof(*next));
+    return 0;
+}
+
+/* The id of the last job (0 for none). */
+static int last_job(MDB_txn *txn, jobs__lmdb *db, uint64_t *id)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, db->jobs, &cur);
+
+    *id = 0;
+    if (rc)
+        return jobs__mdb_error(rc, "the job id counter");
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return jobs__mdb_error(rc, "the job id counter");
+    if (k.mv_size != 8)
+        return jobs__error(JOBS_ECORRUPT, "a job key is corrupt");
+    *id = jobs__be64_get(k.mv_data);
+    return 0;
+}
+
+int jobs__lmdb_job_next(MDB_txn *txn, jobs__lmdb *db, uint64_t *next)
+{
+    uint64_t last;
+    int rc;
+
+    if ((rc = counter_get(txn, db, JOBS__JOB, next)) || (rc = last_job(txn, db, &last)))
+        return rc;
+    if (last >= *next)
+        *next = last + 1;
+    return 0;
+}
+
+int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id)
+{
+    uint64_t next, last;
+    int rc;
+
+    if ((rc = last_job(txn, db, &last)) || last > id ||
+        (rc = counter_get(txn, db, JOBS__JOB, &next)) || next > id)
+        return rc;
+    next = id + 1;
+    return jobs__put(txn, db->meta, counter_keys[JOBS__JOB], strlen(counter_keys[JOBS__JOB]),
+                     &next, sizeof(next), 0);
+}
+
 int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
 {
     const char *key = counter_keys[kind];
     MDB_txn *txn = t->txn;
-    MDB_val v;
-    uint64_t next = 1;
-    int rc = jobs__get(txn, t->db->meta, key, strlen(key), &v);
+    uint64_t next = t->job_next;
+    int rc = kind != JOBS__JOB ? counter_get(txn, t->db, kind, &next)
+             : next ? 0 : jobs__lmdb_job_next(txn, t->db, &next);
 
-    if (rc == 0) {
-        if (v.mv_size != sizeof(next))
-            return jobs__error(JOBS_ECORRUPT, "the id counter '%s' is corrupt", key);
-        memcpy(&next, v.mv_data, sizeof(next));
-    } else if (rc != JOBS_ENOTFOUND) {
+    if (rc)
         return rc;
-    }
     if (next == 0 || next > JOBS_ID_MAX)
         return jobs__error(JOBS_ERANGE, "all ids 1..2^53-1 of '%s' are used", key);
     *id = next++;
+    /* A job's id is told by the last job (jobs__lmdb_job_next): no counter to write. */
+    if (kind == JOBS__JOB) {
+        t->job_next = next;
+        return 0;
+    }
     return jobs__put(txn, t->db->meta, key, strlen(key), &next, sizeof(next), 0);
 }
 
-static void count_key(unsigned char key[9], jobs__kind kind, uint64_t owner)
+static void count_key(unsigned char key[10], jobs__kind kind, uint64_t owner)
 {
-    key[0] = (unsigned char)kind;
-    jobs__be64_put(key + 1, owner);
+    jobs__be64_put(key, owner);
+    key[8] = JOBS__TAG_COUNT;
+    key[9] = (unsigned char)kind;
 }
 
 int jobs__count_get(MDB_txn *txn, jobs__lmdb *s, jobs__kind kind, uint64_t owner, uint64_t *n)
 {
-    unsigned char key[9];
+    unsigned char key[10];
     MDB_val v;
     int rc;
 
     count_key(key, kind, owner);
     *n = 0;
-    rc = jobs__get(txn, s->counts, key, sizeof(key), &v);
+    rc = jobs__get(txn, s->owners, key, sizeof(key), &v);
     if (rc == JOBS_ENOTFOUND)
         return 0;
     if (rc)
@@ -132,7 +199,7 @@ int jobs__count_get(MDB_txn *txn, jobs__lmdb *s, jobs__kind kind, uint64_t owner
 
 int jobs__count_add(MDB_txn *txn, jobs__lmdb *s, jobs__kind kind, uint64_t owner, int64_t delta)
 {
-    unsigned char key[9];
+    unsigned char key[10];
     uint64_t n;
     int rc = jobs__count_get(txn, s, kind, owner, &n);
 
@@ -143,8 +210,8 @@ int jobs__count_add(MDB_txn *txn, jobs__lmdb *s, jobs__kind kind, uint64_t owner
     n += (uint64_t)delta;
     count_key(key, kind, owner);
     if (n == 0)
-        return jobs__del(txn, s->counts, key, sizeof(key));
-    return jobs__put(txn, s->counts, key, sizeof(key), &n, sizeof(n), 0);
+        return jobs__del(txn, s->owners, key, sizeof(key));
+    return jobs__put(txn, s->owners, key, sizeof(key), &n, sizeof(n), 0);
 }
 
 static const char queued_key[] = "queued";
@@ -204,18 +271,23 @@ int jobs__queued_init(MDB_txn *txn, jobs__lmdb *s)
 typedef struct side {
     MDB_cursor *cur;
     uint64_t owner, id, from;
+    char tag; /* 0: keys owner(8) id(8); else owner(8) tag(1) id(8) */
     bool done;
 } side;
 
 static int side_step(side *sd, MDB_cursor_op op)
 {
-    unsigned char start[16];
+    unsigned char start[JOBS__OWNED_KEY];
+    size_t at = sd->tag ? 9 : 8; /* where the id is */
+    const unsigned char *p;
     MDB_val k, v;
     int rc;
 
     if (op == MDB_SET_RANGE) {
-        jobs__key2(start, sd->owner, sd->from);
-        k.mv_size = sizeof(start);
+        jobs__be64_put(start, sd->owner);
+        start[8] = (unsigned char)sd->tag;
+        jobs__be64_put(start + at, sd->from);
+        k.mv_size = at + 8;
         k.mv_data = start;
     }
     rc = mdb_cursor_get(sd->cur, &k, &v, op);
@@ -225,20 +297,22 @@ static int side_step(side *sd, MDB_cursor_op op)
     }
     if (rc)
         return jobs__mdb_error(rc, "index walk");
-    if (k.mv_size != 16)
-        return jobs__error(JOBS_ECORRUPT, "an index key is corrupt");
-    if (jobs__be64_get(k.mv_data) != sd->owner) {
-        sd->done = true;
+    p = k.mv_data;
+    if (k.mv_size < at || jobs__be64_get(p) != sd->owner ||
+        (sd->tag && p[8] != (unsigned char)sd->tag)) {
+        sd->done = true; /* the owner's entries (of that tag) are behind */
         return 0;
     }
-    sd->id = jobs__be64_get((const unsigned char *)k.mv_data + 8);
+    if (k.mv_size != at + 8)
+        return jobs__error(JOBS_ECORRUPT, "an index key is corrupt");
+    sd->id = jobs__be64_get(p + at);
     return 0;
 }
 
-int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, uint64_t a, uint64_t b, uint64_t from,
+int jobs__index_page(MDB_txn *txn, MDB_dbi dbi, char tag, uint64_t a, uint64_t b, uint64_t from,
                      uint64_t skip, size_t max, uint64_t *ids, size_t *n)
 {
-    side sides[2] = {{NULL, a, 0, from, false}, {NULL, b, 0, from, a == b}};
+    side sides[2] = {{NULL, a, 0, from, tag, false}, {NULL, b, 0, from, tag, a == b}};
     int rc = 0;
 
     *n = 0;
@@ -375,6 +449,7 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
         t.txn = txn;
         t.db = s;
         t.s = store;
+        t.job_next = 0;
         rc = fn(store, &t, ctx);
         mdb_txn_reset(txn);
         pool_give(s, txn);
@@ -406,6 +481,20 @@ static void op_fail(jobs__op *op, int rc)
     snprintf(op->msg, sizeof(op->msg), "%s", jobs_error_last());
 }
 
+/* A failed commit's code. LMDB reports a short write(2) as EIO; on a regular file that is a
+ * full device (a write of several pages that only partly fit), so with (almost) no space left
+ * it is told as JOBS_ENOSPC, like a write that failed outright. */
+static int commit_error(jobs__lmdb *s, int rc)
+{
+    mdb_filehandle_t fd;
+    struct statvfs fs;
+
+    if (rc == EIO && mdb_env_get_fd(s->env, &fd) == 0 && fstatvfs(fd, &fs) == 0 &&
+        (uint64_t)fs.f_bavail * fs.f_frsize < ((uint64_t)1 << 20))
+        return jobs__error(JOBS_ENOSPC, "commit: no space left on the device (a short write)");
+    return jobs__mdb_error(rc, "commit");
+}
+
 /* Runs the `again` chain from `todo` in one write transaction and one commit. Sets every op's
  * rc: 0 (committed), an error (its changes undone), or JOBS__EMAPFULL (to run again once the
  * map has grown). Returns 0, or an LMDB code of mdb_txn_begin for the whole chain. */
@@ -419,7 +508,7 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
     if (rc)
         return rc;
     for (jobs__op *op = todo; op; op = op->again) {
-        jobs__txn t = {txn, s, op->store};
+        jobs__txn t = {txn, s, op->store, 0};
 
         /* Alone, an op needs no nesting: when it fails, the whole transaction is its own. */
         if (nest && (rc = mdb_txn_begin(s->env, txn, 0, &t.txn))) {
@@ -447,7 +536,7 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
         return 0;
     }
     if ((rc = mdb_txn_commit(txn))) {
-        rc = jobs__mdb_error(rc, "commit");
+        rc = commit_error(s, rc);
         for (jobs__op *op = todo; op; op = op->again)
             if (op->rc == 0)
                 op_fail(op, rc);
@@ -623,6 +712,131 @@ uint64_t jobs__lmdb_wakeups(jobs_store *store)
 
 static const char schema_key[] = "schema";
 
+/* Moves every entry of an old database into "owners" under its new key (`rekey` writes it and
+ * returns its length, or 0 for a malformed key), then deletes the old database. */
+static int move_entries(MDB_txn *txn, jobs__lmdb *s, const char *name,
+                        size_t (*rekey)(unsigned char *out, const MDB_val *k))
+{
+    MDB_dbi old;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_dbi_open(txn, name, 0, &old);
+
+    if (rc == MDB_NOTFOUND)
+        return 0; /* a store written before it: nothing to move */
+    if (rc || (rc = mdb_cursor_open(txn, old, &cur)))
+        return jobs__mdb_error(rc, "migrating to schema 3");
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned char key[JOBS__OWNED_KEY];
+        size_t len = rekey(key, &k);
+        int prc;
+
+        if (len == 0) {
+            mdb_cursor_close(cur);
+            return jobs__error(JOBS_ECORRUPT, "migrating to schema 3: a key of '%s' is "
+                               "malformed", name);
+        }
+        if ((prc = jobs__put(txn, s->owners, key, len, v.mv_data, v.mv_size, MDB_NOOVERWRITE))) {
+            mdb_cursor_close(cur);
+            return prc;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND || (rc = mdb_drop(txn, old, 1)))
+        return jobs__mdb_error(rc, "migrating to schema 3");
+    return 0;
+}
+
+/* job_owner: owner(8) id(8) -> owner(8) 'O' id(8). */
+static size_t rekey_owned(unsigned char *out, const MDB_val *k)
+{
+    const unsigned char *p = k->mv_data;
+
+    if (k->mv_size != 16)
+        return 0;
+    jobs__owned_key(out, jobs__be64_get(p), jobs__be64_get(p + 8));
+    return JOBS__OWNED_KEY;
+}
+
+/* counts: kind(1) owner(8) -> owner(8) 't' kind(1). */
+static size_t rekey_count(unsigned char *out, const MDB_val *k)
+{
+    const unsigned char *p = k->mv_data;
+
+    if (k->mv_size != 9 || p[0] > JOBS__STACK)
+        return 0;
+    memcpy(out, p + 1, 8);
+    out[8] = JOBS__TAG_COUNT;
+    out[9] = p[0];
+    return 10;
+}
+
+/* job_rank: owner(8) 'B'/'F' n(4) and owner(8) 'S' -> the same with 'b', 'f', 's'. */
+static size_t rekey_rank(unsigned char *out, const MDB_val *k)
+{
+    const unsigned char *p = k->mv_data;
+    char tag = k->mv_size >= 9 ? (char)p[8] : 0;
+
+    if (!((k->mv_size == 13 && (tag == 'B' || tag == 'F')) || (k->mv_size == 9 && tag == 'S')))
+        return 0;
+    memcpy(out, p, k->mv_size);
+    out[8] = (unsigned char)(tag - 'A' + 'a');
+    return k->mv_size;
+}
+
+/* The run lists' counts of schema 2, tagged 'H' and 'S' (which sort before every other tag),
+ * renamed 'h' and 's': each then sorts just before its list (runs.c). */
+static int rename_run_counts(MDB_txn *txn, jobs__lmdb *s)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->run_index, &cur);
+
+    if (rc)
+        return jobs__mdb_error(rc, "migrating to schema 3");
+    for (;;) {
+        unsigned char key[17];
+        uint64_t n;
+        MDB_val k, v;
+
+        if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)))
+            break;
+        if (k.mv_size == 0 || (((unsigned char *)k.mv_data)[0] != 'H' &&
+                               ((unsigned char *)k.mv_data)[0] != 'S'))
+            break;
+        if (k.mv_size != (((unsigned char *)k.mv_data)[0] == 'H' ? 9u : 17u) ||
+            v.mv_size != sizeof(n)) {
+            mdb_cursor_close(cur);
+            return jobs__error(JOBS_ECORRUPT, "migrating to schema 3: a run count is malformed");
+        }
+        memcpy(key, k.mv_data, k.mv_size);
+        memcpy(&n, v.mv_data, sizeof(n));
+        key[0] = key[0] == 'H' ? 'h' : 's';
+        k.mv_data = key;
+        v.mv_data = &n;
+        if ((rc = mdb_cursor_del(cur, 0)) || (rc = mdb_put(txn, s->run_index, &k, &v, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : jobs__mdb_error(rc, "migrating to schema 3");
+}
+
+/* Schemas 1 and 2 to 3: job_owner, counts and (schema 2) job_rank into "owners"; schema 1 had
+ * no rank index, which is built from the moved entries; the run counts renamed. In the
+ * caller's transaction, with the version change, so a crash leaves either schema whole. */
+static int migrate(MDB_txn *txn, jobs__lmdb *s, uint32_t from)
+{
+    int rc;
+
+    if ((rc = move_entries(txn, s, "job_owner", rekey_owned)) ||
+        (rc = move_entries(txn, s, "counts", rekey_count)) ||
+        (rc = rename_run_counts(txn, s)))
+        return rc;
+    if (from == 1)
+        return jobs__rank_build(txn, s);
+    return move_entries(txn, s, "job_rank", rekey_rank);
+}
+
 static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
 {
     jobs__lmdb *s = t->db;
@@ -645,12 +859,10 @@ static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn
     if (v.mv_size != sizeof(version))
         return jobs__error(JOBS_ESCHEMA, "the store's schema version record is malformed");
     memcpy(&version, v.mv_data, sizeof(version));
-    if (version == 1 && !s->readonly) {
-        /* Schema 1 had no rank index (and empty job_owner values): build it, in the same
-         * transaction as the version change, so a crash leaves either schema whole. */
-        version = JOBS__SCHEMA_VERSION;
-        if ((rc = jobs__rank_build(txn, s)))
+    if ((version == 1 || version == 2) && !s->readonly) {
+        if ((rc = migrate(txn, s, version)))
             return rc;
+        version = JOBS__SCHEMA_VERSION;
         return jobs__put(txn, s->meta, schema_key, sizeof(schema_key) - 1, &version,
                          sizeof(version), 0);
     }
@@ -658,8 +870,10 @@ static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn
         return jobs__error(JOBS_ESCHEMA,
                            "the store has schema version %u; this libjobs reads version %u%s",
                            version, JOBS__SCHEMA_VERSION,
-                           s->readonly && version == 1 ? " (open it read-write once to migrate "
-                                                         "it)" : "");
+                           s->readonly && version < JOBS__SCHEMA_VERSION
+                               ? " (open it read-write once to migrate it)" : "");
+    if (s->owners_absent)
+        return jobs__error(JOBS_ESCHEMA, "the store has no 'owners' database");
     return 0;
 }
 
@@ -739,10 +953,8 @@ static const struct {
     size_t offset;
 } dbs[] = {
     {"meta", offsetof(jobs__lmdb, meta)},
-    {"counts", offsetof(jobs__lmdb, counts)},
+    {"owners", offsetof(jobs__lmdb, owners)},
     {"jobs", offsetof(jobs__lmdb, jobs)},
-    {"job_owner", offsetof(jobs__lmdb, job_owner)},
-    {"job_rank", offsetof(jobs__lmdb, job_rank)},
     {"job_name", offsetof(jobs__lmdb, job_name)},
     {"job_due", offsetof(jobs__lmdb, job_due)},
     {"schedules", offsetof(jobs__lmdb, schedules)},
@@ -775,6 +987,12 @@ static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
 
         /* Namespaced records and runs came later: a read-only open of an older store has
          * none (kv.c, runs.c). */
+        /* Read-only, a store of schema 1 or 2 has no "owners" (the version check says so). */
+        if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE) &&
+            dbs[i].offset == offsetof(jobs__lmdb, owners)) {
+            s->owners_absent = true;
+            continue;
+        }
         if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE) &&
             dbs[i].offset == offsetof(jobs__lmdb, kv)) {
             s->kv_absent = true;
@@ -821,7 +1039,7 @@ static int open_dbis(jobs_store *store, jobs__txn *t, void *ctx)
  * that the database handles stay. */
 static int open_readonly(jobs_store *store, jobs__lmdb *s)
 {
-    jobs__txn t = {NULL, s, store};
+    jobs__txn t = {NULL, s, store, 0};
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t.txn);
 
     if (rc)
