@@ -2,8 +2,8 @@
  * jobs-bench: libjobs against raw LMDB (the floor for this store) and SQLite 3, in one process
  * and one run, for stores of N jobs spread over 100 owners, plus one owner with many jobs for
  * deep pages. Prints a table of operations per second with the ratios libjobs/LMDB and
- * libjobs/SQLite and the bytes on disk per job, checks the targets of issue 4, and writes the
- * same as JSON.
+ * libjobs/SQLite and the bytes on disk per job, checks the targets of issues 4 and 16 (the later
+ * one raised some), and writes the same as JSON.
  *
  *   jobs-bench [--quick | --smoke] [--json PATH | --no-json] [--tmpdir DIR] [--min-time S]
  *              [--rounds N] [--deep N] [--source TEXT] [--pg URI]
@@ -104,8 +104,9 @@ typedef struct config {
 
 typedef enum target_kind {
     T_NONE,   /* information only */
-    T_READ,   /* >= 0.6x raw LMDB and >= 3x SQLite */
-    T_WRITE,  /* >= 0.8x raw LMDB single put + commit */
+    T_READ,   /* get by name: >= 0.6x raw LMDB and >= 3x SQLite */
+    T_READ_ID, /* get by id: >= 0.9x raw LMDB and >= 3x SQLite (issue 16) */
+    T_WRITE,  /* >= 0.9x raw LMDB single put + commit (issue 16; issue 4 asked 0.8x) */
     T_BYTES   /* <= 256 bytes per job at 1 M jobs */
 } target_kind;
 
@@ -562,7 +563,7 @@ static void measure_reads(phase *ph)
     c.npages = BENCH_OWNERS;
 
     progress("  get by id\n");
-    measure(add_row(ph, "get by id", "get_by_id", "ops/s", T_READ), batch_get_by_id, &c);
+    measure(add_row(ph, "get by id", "get_by_id", "ops/s", T_READ_ID), batch_get_by_id, &c);
     progress("  get by name\n");
     measure(add_row(ph, "get by name", "get_by_name", "ops/s", T_READ), batch_get_by_name, &c);
     progress("  list page 1\n");
@@ -790,8 +791,10 @@ static void run_size(uint64_t n)
 
     measure_reads(ph);
     measure_writes(ph);
-    measure_tick(ph);
+    /* Before the ticks: the jobs and their indexes (the target). The ticks then add run
+     * records, which libjobs keeps (100 per job by default) and the baselines do not. */
     measure_bytes(ph, n, n == 1000000 ? T_BYTES : T_NONE);
+    measure_tick(ph);
     check_counts(n);
 }
 
@@ -842,8 +845,10 @@ static const char *target_text(target_kind t)
     switch (t) {
     case T_READ:
         return ">= 0.6x LMDB, >= 3x SQLite";
+    case T_READ_ID:
+        return ">= 0.9x LMDB, >= 3x SQLite";
     case T_WRITE:
-        return ">= 0.8x LMDB put+commit";
+        return ">= 0.9x LMDB put+commit";
     case T_BYTES:
         return "<= 256 bytes per job";
     default:
@@ -859,10 +864,11 @@ static void judge(row *r)
         return;
     switch (r->target) {
     case T_READ:
-        r->met = a >= 0.6 && b >= 3.0;
+    case T_READ_ID:
+        r->met = a >= (r->target == T_READ_ID ? 0.9 : 0.6) && b >= 3.0;
         break;
     case T_WRITE:
-        r->met = a >= 0.8;
+        r->met = a >= 0.9;
         break;
     case T_BYTES:
         r->met = r->v[0] <= 256.0;
@@ -925,7 +931,7 @@ static const row *find_row(const phase *ph, const char *key)
     return NULL;
 }
 
-/* The targets of issue 4 that compare figures across phases, and a summary of all. */
+/* The targets of issues 4 and 16 that compare figures across phases, and a summary of all. */
 static void judge_targets(void)
 {
     const phase *small = NULL, *large = NULL, *deep = NULL;
@@ -944,17 +950,17 @@ static void judge_targets(void)
         for (size_t j = 0; j < ph->nrows; j++) {
             const row *r = &ph->rows[j];
 
-            if (r->target == T_READ) {
+            if (r->target == T_READ || r->target == T_READ_ID) {
                 snprintf(what, sizeof(what), "%s at N = %s: libjobs/LMDB", r->label,
                          fmt_num(n1, sizeof(n1), (double)ph->n));
-                add_target(what, r->v[0] / r->v[1], 0.6, false);
+                add_target(what, r->v[0] / r->v[1], r->target == T_READ_ID ? 0.9 : 0.6, false);
                 snprintf(what, sizeof(what), "%s at N = %s: libjobs/SQLite", r->label,
                          fmt_num(n1, sizeof(n1), (double)ph->n));
                 add_target(what, r->v[0] / r->v[2], 3.0, false);
             } else if (r->target == T_WRITE) {
                 snprintf(what, sizeof(what), "%s at N = %s: libjobs/LMDB", r->label,
                          fmt_num(n1, sizeof(n1), (double)ph->n));
-                add_target(what, r->v[0] / r->v[1], 0.8, false);
+                add_target(what, r->v[0] / r->v[1], 0.9, false);
             } else if (r->target == T_BYTES) {
                 add_target("bytes on disk per job at N = 1,000,000 (libjobs)", r->v[0], 256.0,
                            true);
@@ -1188,7 +1194,7 @@ static void measure_bulk(uint64_t n)
 
 static void print_targets(void)
 {
-    printf("\nTargets (issue 4), ratios from this run:\n");
+    printf("\nTargets (issues 4 and 16), ratios from this run:\n");
     for (size_t i = 0; i < run.ntargets; i++) {
         const target_result *t = &run.targets[i];
 
