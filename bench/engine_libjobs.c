@@ -36,6 +36,11 @@ static void lj_open_store(lj *e)
     int rc;
 
     opts.path = e->path;
+    /* The baselines keep no runs; libjobs keeps the fewest it can, one per job. With the
+     * default (100 per job) the stores that ticked the most would carry the most history: the
+     * 10,000-job reference store of the tick target a full one (so its ticks also delete runs),
+     * and the larger stores the runs of the earlier phases (which the size row would count). */
+    opts.run_history = 1;
     lmdb.map_size = (size_t)1 << 30;
     lmdb.flags = e->durable ? 0 : JOBS_NOSYNC_LMDB;
     opts.lmdb = &lmdb;
