@@ -2,7 +2,8 @@
 # bench/http-bench.sh: jobs-server over HTTP, against baselines measured in the same run
 # (issue 4). The machine is shared and noisy, so every target is a ratio within one run.
 #
-#   bench/http-bench.sh [--quick] [--memory | --only-memory] [--json PATH | --no-json]
+#   bench/http-bench.sh [--quick] [--memory | --only-memory] [--only-reads]
+#                       [--json PATH | --no-json]
 #
 # Cases (wrk from Debian, 127.0.0.1, keep-alive, the same -t/-c/-d for every case):
 #   plain-byid   plain-server (bench/http/plain-server.c) answering a fixed JSON body of the size
@@ -16,6 +17,7 @@
 #                restarted, and GET /jobs must count every job that was answered 201.
 #   memory       (--memory, --only-memory) 1 M jobs loaded through the library, then 1 M
 #                mixed GET byid / page requests; jobs-server's anonymous RSS <= 32 MiB.
+# --only-reads runs the four read cases alone (no POST cases): a quicker look at byid and page.
 #
 # Environment (defaults in brackets):
 #   BUILD_DIR [build-release]  build tree (configured here as Release if it has no cache yet)
@@ -41,6 +43,7 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
 QUICK=0
 MEMORY=0
 THROUGHPUT=1
+WRITES=1
 JSON=$ROOT/bench/http-results.json
 
 usage() {
@@ -52,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --quick) QUICK=1 ;;
     --memory) MEMORY=1 ;;
     --only-memory) MEMORY=1; THROUGHPUT=0 ;;
+    --only-reads) WRITES=0 ;;
     --json) [[ $# -ge 2 ]] || { echo "http-bench: --json needs a path" >&2; exit 2; }
             JSON=$2; shift ;;
     --no-json) JSON= ;;
@@ -464,7 +468,7 @@ run_memory() {
 # ---- run ---------------------------------------------------------------------------------------
 if [[ $THROUGHPUT -eq 1 ]]; then
     run_reads
-    run_writes
+    [[ $WRITES -eq 1 ]] && run_writes
 fi
 [[ $MEMORY -eq 1 ]] && run_memory
 

@@ -27,39 +27,73 @@ static struct {
     int threads;          /* the workers civetweb has */
 } state;
 
+/* Appends the `n` bytes of `s` at *p. */
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_LITERAL(p, s) put((p), (s), sizeof(s) - 1)
+
+/* Appends v in decimal at *p (at most 20 digits). */
+static char *put_decimal(char *p, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+
+    do {
+        digits[sizeof digits - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put(p, digits + sizeof digits - n, n);
+}
+
 /* Sends a whole response (status line, headers, body) with one mg_write. The answer to HEAD
  * has the same headers and no body (RFC 9110 9.3.2): a body there would be read by the client
- * as the start of the next answer on the connection. */
+ * as the start of the next answer on the connection. The head is put together with memcpy
+ * rather than snprintf, which took a tenth of the handler's own time on GET /jobs?page=1; its
+ * bytes are those of the format it replaced:
+ *   "HTTP/1.1 %d %s\r\n" ["Content-Type: %s\r\nContent-Length: %zu\r\n" unless 304]
+ *   "Cache-Control: %s\r\n" headers ["Connection: close\r\n"] "\r\n" */
 static void send_response(struct mg_connection *conn, const srv_response *res, bool close,
                           bool is_head)
 {
-    char head[1024], framing[160] = "";
-    int n;
-    size_t body_len = is_head ? 0 : res->body_len, total;
+    const char *reason = srv_status_text(res->status);
+    const char *type = res->content_type ? res->content_type : "application/json";
+    const char *cache = res->cache_control ? res->cache_control : "no-store";
+    size_t body_len = is_head ? 0 : res->body_len;
+    size_t reason_len = strlen(reason), type_len = strlen(type), cache_len = strlen(cache);
+    size_t headers_len = strnlen(res->headers, sizeof res->headers);
+    /* The fixed text and three numbers of at most 20 digits each, with room to spare. */
+    size_t room = 160 + reason_len + type_len + cache_len + headers_len + body_len;
+    char *buf, *p;
 
+    if (!(buf = malloc(room)))
+        return;
+    p = PUT_LITERAL(buf, "HTTP/1.1 ");
+    p = put_decimal(p, (uint64_t)(res->status > 0 ? res->status : 0));
+    *p++ = ' ';
+    p = put(p, reason, reason_len);
+    p = PUT_LITERAL(p, "\r\n");
     /* A 304 has neither: the client keeps the file it has (the console's files, static.c). */
-    if (res->status != 304)
-        snprintf(framing, sizeof framing, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                 res->content_type ? res->content_type : "application/json", res->body_len);
-    n = snprintf(head, sizeof head,
-                 "HTTP/1.1 %d %s\r\n"
-                 "%s"
-                 "Cache-Control: %s\r\n"
-                 "%s%s\r\n",
-                 res->status, srv_status_text(res->status), framing,
-                 res->cache_control ? res->cache_control : "no-store",
-                 res->headers, close ? "Connection: close\r\n" : "");
-    char *buf;
-
-    if (n < 0 || (size_t)n >= sizeof head)
-        return;
-    total = (size_t)n + body_len;
-    if (!(buf = malloc(total)))
-        return;
-    memcpy(buf, head, (size_t)n);
+    if (res->status != 304) {
+        p = PUT_LITERAL(p, "Content-Type: ");
+        p = put(p, type, type_len);
+        p = PUT_LITERAL(p, "\r\nContent-Length: ");
+        p = put_decimal(p, res->body_len);
+        p = PUT_LITERAL(p, "\r\n");
+    }
+    p = PUT_LITERAL(p, "Cache-Control: ");
+    p = put(p, cache, cache_len);
+    p = PUT_LITERAL(p, "\r\n");
+    p = put(p, res->headers, headers_len);
+    if (close)
+        p = PUT_LITERAL(p, "Connection: close\r\n");
+    p = PUT_LITERAL(p, "\r\n");
     if (body_len)
-        memcpy(buf + n, res->body, body_len);
-    mg_write(conn, buf, total);
+        p = put(p, res->body, body_len);
+    mg_write(conn, buf, (size_t)(p - buf));
     free(buf);
 }
 

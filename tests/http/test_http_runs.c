@@ -121,9 +121,15 @@ static int group_setup(void **state)
     return 0;
 }
 
+static server one, two;
+
 static int group_teardown(void **state)
 {
     (void)state;
+    /* The servers of test_a_page_shows_settings_changed_on_another_server, if it failed midway
+     * (they share a directory: the second removes it). */
+    halt_server(&one);
+    stop_server(&two);
     int rc = stop_server(&srv);
     curl_global_cleanup();
     return rc;
@@ -333,6 +339,91 @@ static int lines_of(const char *path)
     return n;
 }
 
+/* The ETag header of an answer, quoted, into out. */
+static void etag_of(char *out, size_t size, const resp *r)
+{
+    const char *p = strstr(r->headers, "ETag: ");
+    size_t n;
+
+    if (!p)
+        fail_msg("no ETag in\n%s", r->headers);
+    p += 6;
+    n = strcspn(p, "\r\n");
+    assert_true(n < size);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* A page and a job show the run settings the job has now, also right after another server on
+ * the same store changed them: jobs-server keeps the settings of the jobs a worker listed (by
+ * the job's entity tag, which a change of its settings changes) rather than reading them for
+ * every job of every page. `one` has a single worker, so every request there meets what the
+ * request before it kept; the changes are made on `two`, so nothing on `one` learns of them but
+ * the tag. Several rounds, each checked at once after its change. */
+static void test_a_page_shows_settings_changed_on_another_server(void **state)
+{
+    (void)state;
+    char tok[128], auth[160], body[256], item[64], byid[64], want[128], tag[64], tag2[64];
+    long stack, job;
+    resp r;
+
+    memset(&one, 0, sizeof one);
+    memset(&two, 0, sizeof two);
+    snprintf(one.dir, sizeof one.dir, "/tmp/jobs-kept-XXXXXX");
+    assert_non_null(mkdtemp(one.dir));
+    snprintf(two.dir, sizeof two.dir, "%s", one.dir);
+    assert_int_equal(add_user(one.dir, "carol", NULL, "carol-pw"), 0);
+    assert_int_equal(start_server(&one, (const char *[]){"--threads", "1", NULL}), 0);
+    assert_int_equal(start_server(&two, NULL), 0);
+    /* Sessions are in the store: one login serves both servers. */
+    login_to(&one, tok, sizeof tok, "carol", "carol-pw");
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    stack = create_on(&one, "/blockstacks", auth, "{\"name\":\"kept\"}");
+    snprintf(body, sizeof body, "{\"name\":\"kept job\",\"stack_id\":%ld,\"schedule_id\":4,"
+             "\"delivery\":\"at-least-once\",\"lease\":60}", stack);
+    job = create_on(&one, "/jobs", auth, body);
+    snprintf(item, sizeof item, "/jobs/%ld", job);
+    snprintf(byid, sizeof byid, "/jobs/byid/%ld", job);
+
+    for (int lease = 61; lease <= 65; lease++) {
+        /* Listed on one (twice: the second meets what the first kept), then changed on two. */
+        for (int i = 0; i < 2; i++) {
+            request(&r, &one, "GET", "/jobs?page=1", auth, NULL);
+            snprintf(want, sizeof want, "\"lease\":%d,", lease - 1);
+            EXPECT(&r, 200, want);
+            resp_free(&r);
+        }
+        request(&r, &one, "GET", byid, auth, NULL);
+        EXPECT(&r, 200, want);
+        etag_of(tag, sizeof tag, &r);
+        resp_free(&r);
+        snprintf(body, sizeof body, "{\"lease\":%d}", lease);
+        request(&r, &two, "PUT", item, auth, body);
+        snprintf(want, sizeof want, "\"lease\":%d,", lease);
+        EXPECT(&r, 200, want);
+        /* A change of the run settings alone is a new entity tag (docs/http-api.md, ETag). */
+        etag_of(tag2, sizeof tag2, &r);
+        if (strcmp(tag, tag2) == 0)
+            fail_msg("the ETag %s did not change with the lease", tag);
+        resp_free(&r);
+        request(&r, &one, "GET", "/jobs?page=1", auth, NULL);
+        EXPECT(&r, 200, want);
+        resp_free(&r);
+        request(&r, &one, "GET", byid, auth, NULL);
+        EXPECT(&r, 200, want);
+        resp_free(&r);
+    }
+    /* And a change on one itself, the page read at once on one. */
+    request(&r, &one, "PUT", item, auth, "{\"delivery\":\"at-most-once\"}");
+    EXPECT(&r, 200, "\"delivery\":\"at-most-once\"");
+    resp_free(&r);
+    request(&r, &one, "GET", "/jobs?page=1", auth, NULL);
+    EXPECT(&r, 200, "\"delivery\":\"at-most-once\",\"lease\":65,");
+    resp_free(&r);
+    assert_int_equal(halt_server(&one), 0);
+    assert_int_equal(stop_server(&two), 0);
+}
+
 static void test_kill_9_redelivers_an_at_least_once_run_only(void **state)
 {
     (void)state;
@@ -400,6 +491,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_failing_script_fails_the_run_with_its_status),
         cmocka_unit_test(test_a_run_past_its_timeout_is_killed_and_failed),
         cmocka_unit_test(test_run_fields_and_routes_refuse_bad_input),
+        cmocka_unit_test(test_a_page_shows_settings_changed_on_another_server),
         cmocka_unit_test(test_kill_9_redelivers_an_at_least_once_run_only),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
