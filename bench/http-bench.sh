@@ -10,7 +10,7 @@
 #                of a GET /jobs/byid/<id> answer: civetweb's ceiling on this machine, now
 #   jobs-byid    jobs-server, GET /jobs/byid/<id>                   target >= 0.7 x plain-byid
 #   plain-page   the same, body of the size of a GET /jobs?page=1 answer
-#   jobs-page    jobs-server, GET /jobs?page=1 (10 jobs)            target >= 0.7 x plain-page
+#   jobs-page    jobs-server, GET /jobs?page=1 (10 jobs)            target >= 0.8 x plain-page (issue 16; issue 4 asked 0.7)
 #   post-single  POST /jobs, jobs-server --no-group-commit (one durable commit per request)
 #   post-group   POST /jobs, jobs-server with group commit (default) target >= 4 x post-single
 #                Each on a fresh data directory; afterwards the server is killed (SIGKILL),
@@ -496,7 +496,7 @@ judge() { # judge CASE BASELINE TARGET LABEL
     fi
 }
 judge jobs-byid plain-byid 0.70 "byid/plain"
-judge jobs-page plain-page 0.70 "page/plain"
+judge jobs-page plain-page 0.80 "page/plain"
 judge post-group post-single 4.00 "group/single"
 
 echo

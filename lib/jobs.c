@@ -204,9 +204,17 @@ static int job_page_load(jobs_store *s, jobs__txn *txn, uint64_t id, void *rec)
     return s->be->job_load(txn, id, rec, NULL);
 }
 
+static void policy_fill(jobs_job_policy *out, const jobs__job_rec *rec);
+
+static void job_policy_fill(void *extra, const void *rec)
+{
+    *(jobs_job_policy *)extra = (jobs_job_policy)JOBS_JOB_POLICY_INIT;
+    policy_fill(extra, rec);
+}
+
 static const jobs__page_kind job_pages = {
     JOBS__JOB, false, sizeof(jobs_job_page), sizeof(jobs_job), sizeof(jobs__job_rec), "job",
-    job_page_load, job_name_size, job_fill};
+    job_page_load, job_name_size, job_fill, sizeof(jobs_job_policy), job_policy_fill};
 
 int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner, uint64_t page,
               uint32_t page_size)
@@ -227,6 +235,7 @@ int jobs_list(jobs_job_page **out, jobs_store *store, uint64_t owner, uint64_t p
     p->page = info.page;
     p->n = info.n;
     p->jobs = info.items;
+    p->policies = info.extras;
     *out = p;
     return 0;
 }
@@ -576,10 +585,17 @@ int jobs_job_policy_get(jobs_job_policy *out, jobs_store *store, uint64_t owner,
     if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(id, "job")) ||
         (rc = jobs__read(store, policy_txn, &c)))
         return rc;
-    out->delivery = (jobs_delivery)c.rec.delivery;
-    out->lease = c.rec.lease ? c.rec.lease : JOBS_LEASE_DEFAULT;
-    out->max_attempts = c.rec.max_attempts ? c.rec.max_attempts : JOBS_MAX_ATTEMPTS_DEFAULT;
-    out->misfire = (jobs_misfire)c.rec.misfire;
-    out->misfire_value = c.rec.misfire_value;
+    policy_fill(out, &c.rec);
     return 0;
+}
+
+/* A record's settings as jobs_job_policy_get() and a page's `policies` give them: the defaults
+ * filled in. */
+static void policy_fill(jobs_job_policy *out, const jobs__job_rec *rec)
+{
+    out->delivery = (jobs_delivery)rec->delivery;
+    out->lease = rec->lease ? rec->lease : JOBS_LEASE_DEFAULT;
+    out->max_attempts = rec->max_attempts ? rec->max_attempts : JOBS_MAX_ATTEMPTS_DEFAULT;
+    out->misfire = (jobs_misfire)rec->misfire;
+    out->misfire_value = rec->misfire_value;
 }

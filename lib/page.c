@@ -36,7 +36,7 @@ static int page_txn(jobs_store *s, jobs__txn *txn, void *arg)
         return rc;
 load:
 
-    size = k->head_size + n * k->item_size;
+    size = k->head_size + n * (k->item_size + k->extra_size);
     for (size_t i = 0; i < n; i++) {
         void *rec = c->recs + i * k->rec_size;
 
@@ -52,11 +52,16 @@ load:
     if (!(c->out = jobs__malloc(size)))
         return jobs__error(JOBS_ENOMEM, "out of memory");
     char *items = (char *)c->out + k->head_size;
-    char *names = items + n * k->item_size;
-    for (size_t i = 0; i < n; i++)
+    char *extras = items + n * k->item_size;
+    char *names = extras + n * k->extra_size;
+    for (size_t i = 0; i < n; i++) {
         names = k->fill(items + i * k->item_size, c->ids[i], c->recs + i * k->rec_size, names);
+        if (k->fill_extra)
+            k->fill_extra(extras + i * k->extra_size, c->recs + i * k->rec_size);
+    }
     c->info.n = n;
     c->info.items = n ? items : NULL;
+    c->info.extras = n && k->fill_extra ? extras : NULL;
     return 0;
 }
 
@@ -65,7 +70,7 @@ int jobs__page_read(void **out, jobs__page_info *info, jobs_store *s,
                     uint32_t page_size)
 {
     page_ctx c = {kind, owner, page, page_size ? page_size : s->page_size, NULL, NULL,
-                  {0, 0, page, 0, NULL}, NULL};
+                  {0, 0, page, 0, NULL, NULL}, NULL};
     int rc = jobs__check_page(page, page_size);
 
     *out = NULL;

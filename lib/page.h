@@ -20,6 +20,10 @@ typedef struct jobs__page_kind {
     size_t (*name_size)(const void *rec);
     /* Fills an item, copying its name to `names`; returns the end of the copied name. */
     char *(*fill)(void *item, uint64_t id, const void *rec, char *names);
+    /* A second array beside the items, one of extra_size bytes per item filled from its record
+     * by fill_extra (jobs: their run settings); 0 and NULL for none. */
+    size_t extra_size;
+    void (*fill_extra)(void *extra, const void *rec);
 } jobs__page_kind;
 
 /* The page header every public page struct begins with, in this order. */
@@ -29,11 +33,12 @@ typedef struct jobs__page_info {
     uint64_t page;
     size_t n;
     void *items;
+    void *extras; /* kind->fill_extra's array (NULL when n is 0 or the kind has none) */
 } jobs__page_info;
 
 /* One page for `owner` (page >= 1, page_size 0 for the store's default; both checked).
  * On success *out is one allocation: kind->head_size bytes for the caller's page struct (left
- * for the caller to fill from *info), then the items, then their names. */
+ * for the caller to fill from *info), then the items, then their extras, then their names. */
 int jobs__page_read(void **out, jobs__page_info *info, jobs_store *s,
                     const jobs__page_kind *kind, uint64_t owner, uint64_t page,
                     uint32_t page_size);

@@ -333,7 +333,7 @@ static int schedule_page_load(jobs_store *s, jobs__txn *txn, uint64_t id, void *
 static const jobs__page_kind schedule_pages = {
     JOBS__SCHEDULE, true, sizeof(jobs_schedule_page), sizeof(jobs_schedule),
     sizeof(jobs__schedule_rec), "schedule", schedule_page_load, schedule_name_size,
-    schedule_fill};
+    schedule_fill, 0, NULL};
 
 int jobs_schedule_list(jobs_schedule_page **out, jobs_store *store, uint64_t owner,
                        uint64_t page, uint32_t page_size)

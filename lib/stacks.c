@@ -596,7 +596,7 @@ static int stack_page_load(jobs_store *s, jobs__txn *txn, uint64_t id, void *rec
 
 static const jobs__page_kind stack_pages = {
     JOBS__STACK, true, sizeof(jobs_stack_page), sizeof(jobs_stack), sizeof(jobs__stack_rec),
-    "stack", stack_page_load, stack_name_size, stack_fill};
+    "stack", stack_page_load, stack_name_size, stack_fill, 0, NULL};
 
 int jobs_stack_list(jobs_stack_page **out, jobs_store *store, uint64_t owner, uint64_t page,
                     uint32_t page_size)

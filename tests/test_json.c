@@ -196,8 +196,8 @@ static void test_job_page_shape(void **state)
 {
     jobs_job jobs[2] = {{11, 7, "x", 1, 2, 100, true, false, 0},
                         {12, 7, NULL, 1, 2, 0, false, false, 0}};
-    jobs_job_page page = {12, 10, 2, 2, jobs};
-    jobs_job_page empty = {12, 10, 3, 0, NULL};
+    jobs_job_page page = {12, 10, 2, 2, jobs, NULL};
+    jobs_job_page empty = {12, 10, 3, 0, NULL, NULL};
     char *json = NULL;
 
     (void)state;
@@ -389,7 +389,7 @@ static void test_large_page_encodes_whole(void **state)
     enum { N = 1000 };
     char name[JOBS_NAME_MAX + 1];
     jobs_job *jobs = calloc(N, sizeof(*jobs));
-    jobs_job_page page = {N, N, 1, N, jobs};
+    jobs_job_page page = {N, N, 1, N, jobs, NULL};
     char *json = NULL;
     cJSON *parsed;
 

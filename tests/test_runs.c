@@ -526,6 +526,56 @@ static void test_policy_is_kept_checked_and_reported(void **state)
     assert_int_equal(pol.misfire_value, 5);
 }
 
+/* A page carries each job's settings, the same as jobs_job_policy_get() gives, defaults filled
+ * in, and follows a change of them at once. */
+static void test_a_page_carries_each_jobs_settings(void **state)
+{
+    fixture *fx = *state;
+    uint64_t a = policy_job(fx, 60, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE | JOBS_JOB_MISFIRE,
+                            JOBS_DELIVERY_AT_LEAST_ONCE, 90, 0, JOBS_MISFIRE_SKIP, 30);
+    uint64_t b = policy_job(fx, 60, 0, JOBS_DELIVERY_AT_MOST_ONCE, 0, 0, JOBS_MISFIRE_COALESCE,
+                            0);
+    uint64_t c = policy_job(fx, 60, JOBS_JOB_MAX_ATTEMPTS | JOBS_JOB_MISFIRE,
+                            JOBS_DELIVERY_AT_MOST_ONCE, 0, 7, JOBS_MISFIRE_CATCH_UP, 3);
+    jobs_job_spec change = JOBS_JOB_SPEC_INIT;
+    jobs_job_page *p = NULL;
+
+    assert_int_equal(jobs_list(&p, fx->store, OWNER, 1, 10), 0);
+    assert_int_equal(p->n, 3);
+    assert_non_null(p->policies);
+    for (size_t i = 0; i < p->n; i++) {
+        jobs_job_policy want = JOBS_JOB_POLICY_INIT;
+
+        assert_int_equal(jobs_job_policy_get(&want, fx->store, OWNER, p->jobs[i].id), 0);
+        assert_memory_equal(&p->policies[i], &want, sizeof(want));
+    }
+    assert_int_equal(p->jobs[0].id, a);
+    assert_int_equal(p->policies[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+    assert_int_equal(p->policies[0].lease, 90);
+    assert_int_equal(p->policies[0].misfire, JOBS_MISFIRE_SKIP);
+    assert_int_equal(p->policies[0].misfire_value, 30);
+    assert_int_equal(p->jobs[1].id, b);
+    assert_int_equal(p->policies[1].lease, JOBS_LEASE_DEFAULT);
+    assert_int_equal(p->policies[1].max_attempts, JOBS_MAX_ATTEMPTS_DEFAULT);
+    assert_int_equal(p->jobs[2].id, c);
+    assert_int_equal(p->policies[2].max_attempts, 7);
+    assert_int_equal(p->policies[2].misfire_value, 3);
+    jobs_job_page_free(p);
+
+    change.fields = JOBS_JOB_LEASE;
+    change.lease = 45;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, a, &change), 0);
+    assert_int_equal(jobs_list(&p, fx->store, OWNER, 1, 1), 0);
+    assert_int_equal(p->n, 1);
+    assert_int_equal(p->policies[0].lease, 45);
+    jobs_job_page_free(p);
+    /* Past the end: no jobs, no settings. */
+    assert_int_equal(jobs_list(&p, fx->store, OWNER, 9, 10), 0);
+    assert_int_equal(p->n, 0);
+    assert_null(p->policies);
+    jobs_job_page_free(p);
+}
+
 /* Makes the store look as one written before runs: no run databases, no run id counter. */
 static void drop_runs(const char *path)
 {
@@ -727,6 +777,7 @@ int main(void)
                                         fx_setup_closed, fx_teardown),
         T(test_deleting_a_job_deletes_its_history),
         T(test_policy_is_kept_checked_and_reported),
+        T(test_a_page_carries_each_jobs_settings),
         T(test_a_store_written_before_runs_opens_unchanged),
         T(test_check_finds_a_run_without_its_queue_entry),
         T(test_older_options_and_stat_versions_still_work),

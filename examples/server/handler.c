@@ -476,146 +476,22 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
 
 /* ---- jobs with their run settings (docs/runs.md) ------------------------------------------ */
 
-/* The run settings (jobs_job_policy) of the jobs this worker thread listed last, by job and
- * entity tag. Without them a page of ten jobs took ten read transactions more than the list
- * (jobs_job_policy_get() each): the largest part of GET /jobs?page=1's time in the handler
- * (docs/performance.md, HTTP).
- *
- * Why a slot is right: a job's settings are part of its record, and its entity tag is a hash of
- * its id and its whole record (it "changes whenever any field of the job does",
- * docs/http-api.md), so a job listed with the tag a slot holds has the settings the slot holds.
- * A change made anywhere (a request to this server, another server on the same store, jobsctl)
- * changes the tag, and the slot stops matching: nothing needs invalidating.
- *
- * Only settings read while the job kept the listed tag are kept: they are read in transactions
- * of their own, after the list, so the page is listed again after them (one more read) and a
- * job whose tag moved in between is answered as read but not kept. That leaves one race: a job
- * written twice in between, back to the very record it had (a tag that moved and came back).
- * A slot is therefore kept for POLICY_TTL_MS at most; and pages are what fill it (a job answered
- * alone only looks: a miss there reads the settings as before, without a second read).
- *
- * Per thread, so no lock (a keep-alive client stays on one worker); 256 slots of 56 bytes. */
-#define POLICY_SLOTS 256 /* a power of two, above the largest page (100) */
-#define POLICY_TTL_MS 1000
-
-typedef struct policy_slot {
-    uint64_t owner, id, etag; /* etag 0 (never a job's tag): an empty slot */
-    int64_t filled_ms;        /* srv_monotonic_ms() when kept */
-    jobs_job_policy p;
-} policy_slot;
-
-static _Thread_local policy_slot policy_cache[POLICY_SLOTS];
-
-static policy_slot *policy_slot_of(uint64_t id)
-{
-    return &policy_cache[id & (POLICY_SLOTS - 1)];
-}
-
-/* The kept settings of the owner's job `j` as listed, or NULL. */
-static const jobs_job_policy *policy_kept(uint64_t owner, const jobs_job *j, int64_t now_ms)
-{
-    const policy_slot *slot = policy_slot_of(j->id);
-
-    if (slot->etag == j->etag && slot->id == j->id && slot->owner == owner &&
-        now_ms - slot->filled_ms < POLICY_TTL_MS)
-        return &slot->p;
-    return NULL;
-}
-
-/* The settings of the owner's job `j`: the kept ones, or jobs_job_policy_get()'s. */
-static int job_policy(jobs_job_policy *p, srv_app *app, uint64_t owner, const jobs_job *j)
-{
-    const jobs_job_policy *kept = policy_kept(owner, j, srv_monotonic_ms());
-
-    if (kept) {
-        *p = *kept;
-        return 0;
-    }
-    *p = (jobs_job_policy)JOBS_JOB_POLICY_INIT;
-    return jobs_job_policy_get(p, app->store, owner, j->id);
-}
-
 /* One job's JSON with its delivery and misfire settings. */
 static int job_json(char **json, srv_app *app, uint64_t owner, const jobs_job *j,
                     unsigned flags)
 {
-    jobs_job_policy p;
-    int rc = job_policy(&p, app, owner, j);
+    jobs_job_policy p = JOBS_JOB_POLICY_INIT;
+    int rc = jobs_job_policy_get(&p, app->store, owner, j->id);
 
     return rc ? rc : jobs_json_encode_job_with_policy(json, j, &p, flags);
 }
 
-/* Keeps the settings `ps[i]` read for the jobs `pg->jobs[i]` flagged in `fresh`, each only if
- * the page, listed again now, still shows the job with the same tag. */
-static void policies_keep(srv_app *app, uint64_t owner, const jobs_job_page *pg,
-                          const jobs_job_policy *ps, const bool *fresh, int64_t now_ms)
+/* A page of jobs, each with its settings: jobs_list() reads them with the jobs, in the same
+ * transaction (a read each, as before, cost ten read transactions more than the list for a page
+ * of ten; docs/performance.md, HTTP). */
+static int job_page_json(char **json, const jobs_job_page *pg)
 {
-    jobs_job_page *again = NULL;
-    size_t k = 0;
-
-    if (jobs_list(&again, app->store, owner, pg->page, pg->page_size) != 0) {
-        jobs_job_page_free(again);
-        return;
-    }
-    /* Both pages are in id order. */
-    for (size_t i = 0; i < pg->n; i++) {
-        const jobs_job *j = &pg->jobs[i];
-
-        while (k < again->n && again->jobs[k].id < j->id)
-            k++;
-        if (fresh[i] && k < again->n && again->jobs[k].id == j->id &&
-            again->jobs[k].etag == j->etag) {
-            policy_slot *slot = policy_slot_of(j->id);
-
-            slot->owner = owner;
-            slot->id = j->id;
-            slot->etag = j->etag;
-            slot->filled_ms = now_ms;
-            slot->p = ps[i];
-        }
-    }
-    jobs_job_page_free(again);
-}
-
-/* A page of jobs, each with its settings. A job deleted since the page was read shows the
- * defaults (it is gone anyway). */
-static int job_page_json(char **json, srv_app *app, uint64_t owner, const jobs_job_page *pg)
-{
-    jobs_job_policy *ps = pg->n ? calloc(pg->n, sizeof *ps) : NULL;
-    bool *fresh = pg->n ? calloc(pg->n, sizeof *fresh) : NULL;
-    int64_t now_ms = srv_monotonic_ms();
-    bool any_fresh = false;
-    int rc = 0;
-
-    if (pg->n && (!ps || !fresh)) {
-        free(ps);
-        free(fresh);
-        return JOBS_ENOMEM;
-    }
-    for (size_t i = 0; rc == 0 && i < pg->n; i++) {
-        const jobs_job_policy *kept = policy_kept(owner, &pg->jobs[i], now_ms);
-
-        if (kept) {
-            ps[i] = *kept;
-            continue;
-        }
-        ps[i] = (jobs_job_policy)JOBS_JOB_POLICY_INIT;
-        rc = jobs_job_policy_get(&ps[i], app->store, owner, pg->jobs[i].id);
-        if (rc == 0) {
-            fresh[i] = any_fresh = true;
-        } else if (rc == JOBS_ENOTFOUND) {
-            ps[i].lease = JOBS_LEASE_DEFAULT;
-            ps[i].max_attempts = JOBS_MAX_ATTEMPTS_DEFAULT;
-            rc = 0;
-        }
-    }
-    if (rc == 0 && any_fresh)
-        policies_keep(app, owner, pg, ps, fresh, now_ms);
-    if (rc == 0)
-        rc = jobs_json_encode_job_page_with_policies(json, pg, pg->n ? ps : NULL);
-    free(ps);
-    free(fresh);
-    return rc;
+    return jobs_json_encode_job_page_with_policies(json, pg, pg->policies);
 }
 
 /* ---- stacks as the original service shows them ------------------------------------------- */
@@ -778,7 +654,7 @@ static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, ui
     if (k == SRV_KIND_JOBS) {
         jobs_job_page *p = NULL;
         if ((rc = jobs_list(&p, app->store, owner, page, size)) == 0)
-            rc = job_page_json(&json, app, owner, p);
+            rc = job_page_json(&json, p);
         jobs_job_page_free(p);
     } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule_page *p = NULL;

@@ -99,6 +99,10 @@ typedef struct jobs_job_page {
     uint64_t page;       /**< the page number, from 1 */
     size_t n;            /**< jobs on this page: page_size, fewer on the last, 0 past the end */
     jobs_job *jobs;      /**< the jobs; NULL when n is 0 */
+    /** the run settings of jobs[i], as jobs_job_policy_get() gives them (version
+     *  JOBS_JOB_POLICY_VERSION), read in the same transaction; NULL when n is 0. Since 0.3.0
+     *  (the page is libjobs' allocation, so a program built before it is not affected) */
+    jobs_job_policy *policies;
 } jobs_job_page;
 
 /** Frees a job returned by libjobs. Accepts NULL. */
