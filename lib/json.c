@@ -120,7 +120,12 @@ static void jb_strn(jbuf *b, const char *str, size_t n)
         char esc[7];
         size_t k;
 
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            i++; /* printable ASCII: as it is, without the UTF-8 check */
+            run++;
+            continue;
+        }
+        if (c >= 0x80) {
             k = jobs__utf8_seq_len(s + i, n - i);
             if (k) {
                 i += k;
@@ -423,16 +428,19 @@ int jobs_json_encode_run_id(char **out, uint64_t run)
  * misfire is checked by the caller. */
 static void put_policy_members(jbuf *b, const jobs_job_policy *p)
 {
-    static const char *const misfire[] = {"coalesce", "skip", "catch-up"};
+    static const char *const misfire[] = {"\"coalesce\"", "\"skip\"", "\"catch-up\""};
 
-    jb_lit(b, "\"delivery\":");
-    jb_str(b, p->delivery == JOBS_DELIVERY_AT_LEAST_ONCE ? "at-least-once" : "at-most-once");
+    /* The values are constants: written as they are, not through the string escaper. */
+    if (p->delivery == JOBS_DELIVERY_AT_LEAST_ONCE)
+        jb_lit(b, "\"delivery\":\"at-least-once\"");
+    else
+        jb_lit(b, "\"delivery\":\"at-most-once\"");
     jb_lit(b, ",\"lease\":");
     jb_u64(b, p->lease);
     jb_lit(b, ",\"max_attempts\":");
     jb_u64(b, p->max_attempts);
     jb_lit(b, ",\"misfire\":{\"policy\":");
-    jb_str(b, misfire[p->misfire]);
+    jb_put(b, misfire[p->misfire], strlen(misfire[p->misfire]));
     if (p->misfire == JOBS_MISFIRE_SKIP) {
         jb_lit(b, ",\"grace\":");
         jb_u64(b, p->misfire_value);
