@@ -41,7 +41,7 @@
 static const int64_t t0 = 1800000000;
 static int64_t now;
 
-/* ---- what bench.h asks of the program that links an engine (as jobs-bench.c has them) ---- */
+/* ---- what bench.h asks of each program (util.c has the rest) ---- */
 
 void bench_fail(const char *fmt, ...)
 {
@@ -54,30 +54,6 @@ void bench_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
-}
-
-void *bench_malloc(size_t size)
-{
-    void *p = malloc(size ? size : 1);
-
-    if (!p)
-        bench_fail("out of memory (%zu bytes)", size);
-    return p;
-}
-
-void bench_path(char *path, size_t size, const char *dir, const char *name)
-{
-    int n = snprintf(path, size, "%s/%s", dir, name);
-
-    if (n < 0 || (size_t)n >= size)
-        bench_fail("path too long: %s/%s", dir, name);
-}
-
-uint64_t bench_file_size(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 /* ---- counting ----------------------------------------------------------------------------- */

@@ -486,14 +486,6 @@ static int job_json(char **json, srv_app *app, uint64_t owner, const jobs_job *j
     return rc ? rc : jobs_json_encode_job_with_policy(json, j, &p, flags);
 }
 
-/* A page of jobs, each with its settings: jobs_list() reads them with the jobs, in the same
- * transaction (a read each, as before, cost ten read transactions more than the list for a page
- * of ten; docs/performance.md, HTTP). */
-static int job_page_json(char **json, const jobs_job_page *pg)
-{
-    return jobs_json_encode_job_page_with_policies(json, pg, pg->policies);
-}
-
 /* ---- stacks as the original service shows them ------------------------------------------- */
 
 /* The owner's jobs, all of them, as pages kept until stack_jobs_free(): the `jobs` member of a
@@ -653,8 +645,9 @@ static void list(srv_response *res, srv_app *app, srv_kind k, uint64_t owner, ui
 
     if (k == SRV_KIND_JOBS) {
         jobs_job_page *p = NULL;
+        /* the page carries its jobs' run settings, read with the list */
         if ((rc = jobs_list(&p, app->store, owner, page, size)) == 0)
-            rc = job_page_json(&json, p);
+            rc = jobs_json_encode_job_page_with_policies(&json, p, p->policies);
         jobs_job_page_free(p);
     } else if (k == SRV_KIND_SCHEDULES) {
         jobs_schedule_page *p = NULL;

@@ -64,22 +64,6 @@ static int exists(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_v
     return jobs__get(txn, dbi, key, klen, v ? v : &tmp);
 }
 
-static int counter(MDB_txn *txn, jobs__lmdb *s, const char *key, uint64_t *next)
-{
-    MDB_val v;
-    int rc = jobs__get(txn, s->meta, key, strlen(key), &v);
-
-    *next = 1;
-    if (rc == JOBS_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (v.mv_size != sizeof(*next))
-        return jobs__error(JOBS_ECORRUPT, "check: the id counter '%s' is malformed", key);
-    memcpy(next, v.mv_data, sizeof(*next));
-    return 0;
-}
-
 /* ---- per-owner counts and the (owner, id) indexes
  * ------------------------------------------ */
 
@@ -828,8 +812,8 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
     (void)store;
     (void)ctx;
     if ((rc = jobs__lmdb_job_next(txn, s, &t.next_id)) ||
-        (rc = counter(txn, s, "next.schedule", &next_schedule)) ||
-        (rc = counter(txn, s, "next.stack", &next_stack)))
+        (rc = jobs__lmdb_counter_get(txn, s, JOBS__SCHEDULE, &next_schedule)) ||
+        (rc = jobs__lmdb_counter_get(txn, s, JOBS__STACK, &next_stack)))
         return rc;
     if (!(t.schedules = jobs__malloc((entries(txn, s->jobs) + 1) * sizeof(*t.schedules))))
         return jobs__error(JOBS_ENOMEM, "out of memory");
@@ -879,7 +863,7 @@ static int check_txn(jobs_store *store, jobs__txn *tx, void *ctx)
     {
         uint64_t next_run;
 
-        if ((rc = counter(txn, s, "next.run", &next_run)) ||
+        if ((rc = jobs__lmdb_counter_get(txn, s, JOBS__RUN, &next_run)) ||
             (rc = jobs__lmdb_run_check(txn, s, next_run)))
             goto out;
     }

@@ -113,34 +113,14 @@ int jobs__lmdb_kv_scan_all(jobs__txn *t, jobs__kv_all_fn fn, void *ctx)
     return cursor_walk(t->txn, t->db->kv, kv_each, &w, "copy: namespaced records");
 }
 
-static const char *const counter_keys[] = {[JOBS__JOB] = "next.job",
-                                           [JOBS__SCHEDULE] = "next.schedule",
-                                           [JOBS__STACK] = "next.stack",
-                                           [JOBS__RUN] = "next.run"};
-
 int jobs__lmdb_id_peek(jobs__txn *t, jobs__kind kind, uint64_t *next)
 {
-    const char *key = counter_keys[kind];
-    MDB_val v;
-    int rc;
-
     if (kind == JOBS__JOB) /* told by the last job, or the floor above it */
         return jobs__lmdb_job_next(t->txn, t->db, next);
-    rc = jobs__get(t->txn, t->db->meta, key, strlen(key), &v);
-    *next = 1; /* a counter never used */
-    if (rc == JOBS_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (v.mv_size != sizeof(*next))
-        return jobs__error(JOBS_ECORRUPT, "the id counter '%s' is corrupt", key);
-    memcpy(next, v.mv_data, sizeof(*next));
-    return 0;
+    return jobs__lmdb_counter_get(t->txn, t->db, kind, next);
 }
 
 int jobs__lmdb_id_set(jobs__txn *t, jobs__kind kind, uint64_t next)
 {
-    const char *key = counter_keys[kind];
-
-    return jobs__put(t->txn, t->db->meta, key, strlen(key), &next, sizeof(next), 0);
+    return jobs__lmdb_counter_put(t->txn, t->db, kind, next);
 }

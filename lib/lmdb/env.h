@@ -185,6 +185,10 @@ static inline void jobs__owned_key(unsigned char key[JOBS__OWNED_KEY], uint64_t 
  * higher (it is written only when the newest job is deleted, and by jobs_store_copy), so a
  * create does not write a counter. */
 int jobs__lmdb_job_next(MDB_txn *txn, jobs__lmdb *db, uint64_t *next);
+/* An id counter in meta ("next.<kind>"): read (1 when never written), and written. */
+int jobs__lmdb_counter_get(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t *next);
+int jobs__lmdb_counter_put(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t next);
+
 /* After job `id` was deleted: keeps its id from being given again when it was the newest. */
 int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id);
 

@@ -85,8 +85,7 @@ static const char *const counter_keys[] = {[JOBS__JOB] = "next.job",
                                            [JOBS__STACK] = "next.stack",
                                            [JOBS__RUN] = "next.run"};
 
-/* The counter of a kind as stored in meta (1 when it was never written). */
-static int counter_get(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t *next)
+int jobs__lmdb_counter_get(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t *next)
 {
     const char *key = counter_keys[kind];
     MDB_val v;
@@ -130,7 +129,7 @@ int jobs__lmdb_job_next(MDB_txn *txn, jobs__lmdb *db, uint64_t *next)
     uint64_t last;
     int rc;
 
-    if ((rc = counter_get(txn, db, JOBS__JOB, next)) || (rc = last_job(txn, db, &last)))
+    if ((rc = jobs__lmdb_counter_get(txn, db, JOBS__JOB, next)) || (rc = last_job(txn, db, &last)))
         return rc;
     if (last >= *next)
         *next = last + 1;
@@ -143,11 +142,16 @@ int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id)
     int rc;
 
     if ((rc = last_job(txn, db, &last)) || last > id ||
-        (rc = counter_get(txn, db, JOBS__JOB, &next)) || next > id)
+        (rc = jobs__lmdb_counter_get(txn, db, JOBS__JOB, &next)) || next > id)
         return rc;
-    next = id + 1;
-    return jobs__put(txn, db->meta, counter_keys[JOBS__JOB], strlen(counter_keys[JOBS__JOB]),
-                     &next, sizeof(next), 0);
+    return jobs__lmdb_counter_put(txn, db, JOBS__JOB, id + 1);
+}
+
+int jobs__lmdb_counter_put(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t next)
+{
+    const char *key = counter_keys[kind];
+
+    return jobs__put(txn, db->meta, key, strlen(key), &next, sizeof(next), 0);
 }
 
 int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
@@ -155,7 +159,7 @@ int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
     const char *key = counter_keys[kind];
     MDB_txn *txn = t->txn;
     uint64_t next = t->job_next;
-    int rc = kind != JOBS__JOB ? counter_get(txn, t->db, kind, &next)
+    int rc = kind != JOBS__JOB ? jobs__lmdb_counter_get(txn, t->db, kind, &next)
              : next ? 0 : jobs__lmdb_job_next(txn, t->db, &next);
 
     if (rc)
@@ -168,7 +172,7 @@ int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
         t->job_next = next;
         return 0;
     }
-    return jobs__put(txn, t->db->meta, key, strlen(key), &next, sizeof(next), 0);
+    return jobs__lmdb_counter_put(txn, t->db, kind, next);
 }
 
 static void count_key(unsigned char key[10], jobs__kind kind, uint64_t owner)
