@@ -87,7 +87,9 @@ bool jobs_name_is_valid(const char *name, size_t len)
     if (!name || len == 0 || len > JOBS_NAME_MAX)
         return false;
     for (size_t i = 0, k; i < len; i += k) {
-        if (s[i] < 0x20 || s[i] == 0x7f || !(k = jobs__utf8_seq_len(s + i, len - i)))
+        if (s[i] >= 0x20 && s[i] < 0x7f)
+            k = 1; /* printable ASCII, most names: no need to decode */
+        else if (s[i] < 0x20 || s[i] == 0x7f || !(k = jobs__utf8_seq_len(s + i, len - i)))
             return false;
     }
     return true;

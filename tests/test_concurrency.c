@@ -1,5 +1,6 @@
 /* Threads sharing one store: concurrent ticks run each slot exactly once, concurrent creates
- * get distinct ids, concurrent creates of one name let exactly one win. */
+ * get distinct ids, concurrent creates of one name let exactly one win, more readers at once
+ * than the store keeps transactions for give their reader slots back. */
 #include "fixture.h"
 
 #include <pthread.h>
@@ -300,6 +301,74 @@ static void test_concurrent_creates_of_one_name_let_exactly_one_win(void **state
     assert_int_equal(fx_count(fx, 1), RACE_NAMES);
 }
 
+/* ---- more readers at once than the store keeps transactions for ---------------------------- */
+
+#define READERS 36     /* more than the LMDB backend keeps for reuse (32) */
+#define MAX_READERS 40 /* so a reader slot lost per wave would run out by the third */
+#define WAVES 4
+
+typedef struct reader_arg {
+    fixture *fx;
+    pthread_barrier_t *inside; /* every reader inside its read transaction at once */
+    uint64_t id;
+    bool inside_called; /* its read began: it met the others at the barrier */
+    int rc;
+} reader_arg;
+
+static int wait_inside(jobs_kv_txn *txn, void *ctx)
+{
+    reader_arg *a = ctx;
+
+    (void)txn;
+    a->inside_called = true;
+    pthread_barrier_wait(a->inside);
+    return 0;
+}
+
+static void *reader(void *p)
+{
+    reader_arg *a = p;
+    jobs_job *job = NULL;
+
+    a->rc = jobs_kv_read(a->fx->store, wait_inside, a);
+    if (!a->inside_called) /* refused: let the others through, then report it */
+        pthread_barrier_wait(a->inside);
+    if (a->rc == 0 && (a->rc = jobs_get(&job, a->fx->store, 1, a->id)) == 0 &&
+        job->id != a->id)
+        a->rc = -1;
+    jobs_job_free(job);
+    return NULL;
+}
+
+/* Each wave holds READERS read transactions open at once, new threads each time: the ones the
+ * store does not keep must give their reader slots back, or a later wave finds the table full
+ * (JOBS_EBUSY or an LMDB error instead of 0). */
+static void test_more_readers_than_kept_transactions_give_their_slots_back(void **state)
+{
+    fixture *fx = *state;
+
+    FX_LMDB_ONLY(); /* LMDB's reader table */
+    fx->lmdb.max_readers = MAX_READERS; /* the table is sized when the store is made */
+    fx_open(fx);
+    uint64_t id = fx_job(fx, 1, "read-me", fx_stack(fx, 1, false), FX_HOURLY, true);
+    for (int wave = 0; wave < WAVES; wave++) {
+        pthread_barrier_t inside;
+        pthread_t threads[READERS];
+        reader_arg args[READERS];
+
+        assert_int_equal(pthread_barrier_init(&inside, NULL, READERS), 0);
+        for (int t = 0; t < READERS; t++) {
+            args[t] = (reader_arg){fx, &inside, id, false, -2};
+            assert_int_equal(pthread_create(&threads[t], NULL, reader, &args[t]), 0);
+        }
+        for (int t = 0; t < READERS; t++)
+            pthread_join(threads[t], NULL);
+        pthread_barrier_destroy(&inside);
+        for (int t = 0; t < READERS; t++)
+            assert_int_equal(args[t].rc, 0);
+    }
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -309,6 +378,9 @@ int main(void)
         T(test_concurrent_creates_get_distinct_ids),
         T(test_concurrent_creates_over_owners_get_distinct_ids),
         T(test_concurrent_creates_of_one_name_let_exactly_one_win),
+        cmocka_unit_test_setup_teardown(
+            test_more_readers_than_kept_transactions_give_their_slots_back, fx_setup_closed,
+            fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -395,32 +395,27 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
 
 static MDB_txn *pool_take(jobs__lmdb *s)
 {
-    MDB_txn *txn = NULL;
+    for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
+        MDB_txn *txn;
 
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->pool_n > 0)
-        txn = s->pool[--s->pool_n];
-    pthread_mutex_unlock(&s->pool_lock);
-    return txn;
+        if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
+            (txn = atomic_exchange_explicit(&s->pool[i], NULL, memory_order_acquire)))
+            return txn;
+    }
+    return NULL;
 }
 
 static void pool_give(jobs__lmdb *s, MDB_txn *txn)
 {
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->pool_n == s->pool_cap) {
-        size_t cap = s->pool_cap ? s->pool_cap * 2 : 8;
-        MDB_txn **pool = jobs__realloc(s->pool, cap * sizeof(*pool));
+    for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
+        MDB_txn *empty = NULL;
 
-        if (!pool) {
-            pthread_mutex_unlock(&s->pool_lock);
-            mdb_txn_abort(txn);
+        if (!atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
+            atomic_compare_exchange_strong_explicit(&s->pool[i], &empty, txn,
+                                                    memory_order_release, memory_order_relaxed))
             return;
-        }
-        s->pool = pool;
-        s->pool_cap = cap;
     }
-    s->pool[s->pool_n++] = txn;
-    pthread_mutex_unlock(&s->pool_lock);
+    mdb_txn_abort(txn);
 }
 
 int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
@@ -1208,7 +1203,8 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
         pthread_rwlock_init(&s->map_lock, &attr);
         pthread_rwlockattr_destroy(&attr);
     }
-    pthread_mutex_init(&s->pool_lock, NULL);
+    for (size_t i = 0; i < JOBS__LMDB_POOL; i++)
+        atomic_init(&s->pool[i], NULL);
     pthread_mutex_init(&s->gc_lock, NULL);
     pthread_mutex_init(&s->due_lock, NULL);
     {
@@ -1266,12 +1262,14 @@ void jobs__lmdb_close(jobs_store *store)
 
     if (!s)
         return;
-    for (size_t i = 0; i < s->pool_n; i++)
-        mdb_txn_abort(s->pool[i]);
-    jobs__free(s->pool);
+    for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
+        MDB_txn *txn = atomic_load(&s->pool[i]);
+
+        if (txn)
+            mdb_txn_abort(txn);
+    }
     if (s->env)
         mdb_env_close(s->env);
-    pthread_mutex_destroy(&s->pool_lock);
     pthread_mutex_destroy(&s->gc_lock);
     pthread_mutex_destroy(&s->due_lock);
     pthread_cond_destroy(&s->due_cv);
