@@ -303,8 +303,8 @@ static void test_concurrent_creates_of_one_name_let_exactly_one_win(void **state
 
 /* ---- more readers at once than the store keeps transactions for ---------------------------- */
 
-#define READERS 36     /* more than the LMDB backend keeps for reuse (32) */
-#define MAX_READERS 40 /* so a reader slot lost per wave would run out by the third */
+#define READERS 132     /* more than the LMDB backend keeps for reuse (128) */
+#define MAX_READERS 136 /* so a reader slot lost per wave would run out by the third */
 #define WAVES 4
 
 typedef struct reader_arg {

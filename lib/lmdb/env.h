@@ -32,8 +32,8 @@
 /* Internal code: the map is full and may be grown (never returned to callers). */
 #define JOBS__EMAPFULL (-1000)
 
-/* Read transactions kept for reuse (jobs__lmdb.pool). */
-#define JOBS__LMDB_POOL 32
+/* Read transactions kept for reuse (jobs__lmdb.pool): as many as jobs-server has workers. */
+#define JOBS__LMDB_POOL 128
 
 typedef struct jobs__lmdb {
     MDB_env *env;
