@@ -180,8 +180,9 @@ static void remove_tmp(void)
     }
 }
 
-/* Ctrl-C (or a closed pipe) during a long run: remove the (possibly large) data directory. Not async-signal-safe,
- * so the handler is one-shot: a second signal kills the process the default way. */
+/* Ctrl-C (or a closed pipe) during a long run: remove the (possibly large) data directory. Not
+ * async-signal-safe, so the handler is one-shot: a second signal kills the process the default
+ * way. */
 static void on_signal(int sig)
 {
     remove_tmp();

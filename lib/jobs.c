@@ -67,9 +67,10 @@ static size_t job_name_size(const void *r)
 
 /* The job's entity tag: a 64-bit hash of its id and its record's encoding, which is canonical,
  * so it changes whenever any field does (next_run included) and never otherwise. The encoding
- * is taken eight bytes at a time (each word, read big-endian so every host agrees, multiplied in, then the murmur3 finaliser over the
- * whole): a get computes it for every job it hands out, and a byte at a time was a tenth of
- * one. Not a secret and not a checksum: it only has to change when the record does. */
+ * is taken eight bytes at a time (each word read big-endian, so every host agrees, and
+ * multiplied in; then the murmur3 finaliser): a get computes it for every job it hands out, and
+ * FNV-1a's byte at a time was a tenth of one. Not a secret and not a checksum: it only has to
+ * change when the record does. */
 static uint64_t job_etag(uint64_t id, const jobs__job_rec *rec)
 {
     unsigned char buf[JOBS__RECORD_MAX + 8];

@@ -78,7 +78,8 @@ typedef int (*agree_fn)(MDB_txn *txn, jobs__lmdb *s, uint64_t owner, uint64_t id
  * JOBS__TAG_OWNED) a key of that tag, for the visibility indexes (tag 0) every key. */
 static bool of_index(const MDB_val *k, char tag)
 {
-    return !tag || (k->mv_size >= 9 && ((const unsigned char *)k->mv_data)[8] == (unsigned char)tag);
+    return !tag ||
+           (k->mv_size >= 9 && ((const unsigned char *)k->mv_data)[8] == (unsigned char)tag);
 }
 
 static int check_index(MDB_txn *txn, jobs__lmdb *s, MDB_dbi index, char tag, MDB_dbi records,
