@@ -29,7 +29,10 @@ now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 echo "migrate-big: building libjobs 0.2.0's jobsctl (76d9df9)"
-git -C "$here" worktree add --detach "$work/v020" 76d9df9 >/dev/null 2>&1
+git -C "$here" worktree add --detach "$work/v020" 76d9df9 >/dev/null 2>&1 || {
+    echo "migrate-big: cannot check out 76d9df9 (libjobs 0.2.0): not in this clone's history?" >&2
+    exit 2
+}
 cmake -S "$work/v020" -B "$work/v020/b" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/v020/b" -j"$(nproc)" --target jobsctl >/dev/null
 old=$work/v020/b/tools/jobsctl/jobsctl
