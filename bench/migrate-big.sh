@@ -66,6 +66,9 @@ echo "migrate-big: opened read-write (migrated to schema 3) in $(took "$t0" "$t1
 "$jobsctl" --store "$store" check
 t2=$(now)
 echo "migrate-big: checked in $(took "$t1" "$t2") s"
-grep -q "^jobs *$jobs\$" "$work/stats.txt" ||
-    { echo "migrate-big: the migrated store does not count $jobs jobs:" >&2; cat "$work/stats.txt" >&2; exit 1; }
+if ! grep -q "^jobs *$jobs\$" "$work/stats.txt"; then
+    echo "migrate-big: the migrated store does not count $jobs jobs:" >&2
+    cat "$work/stats.txt" >&2
+    exit 1
+fi
 echo "migrate-big: $jobs jobs after the migration, as loaded"

@@ -89,8 +89,8 @@ bool jobs_name_is_valid(const char *name, size_t len)
     for (size_t i = 0, k; i < len; i += k) {
         if (s[i] >= 0x20 && s[i] < 0x7f)
             k = 1; /* printable ASCII, most names: no need to decode */
-        else if (s[i] < 0x20 || s[i] == 0x7f || !(k = jobs__utf8_seq_len(s + i, len - i)))
-            return false;
+        else if (s[i] < 0x80 || !(k = jobs__utf8_seq_len(s + i, len - i)))
+            return false; /* a control character or DEL, or not UTF-8 */
     }
     return true;
 }

@@ -342,7 +342,7 @@ static void *reader(void *p)
 
 /* Each wave holds READERS read transactions open at once, new threads each time: the ones the
  * store does not keep must give their reader slots back, or a later wave finds the table full
- * (JOBS_EBUSY or an LMDB error instead of 0). */
+ * (JOBS_EREADERS instead of 0). */
 static void test_more_readers_than_kept_transactions_give_their_slots_back(void **state)
 {
     fixture *fx = *state;

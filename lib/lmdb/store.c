@@ -102,6 +102,13 @@ int jobs__lmdb_counter_get(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64
     return 0;
 }
 
+int jobs__lmdb_counter_put(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t next)
+{
+    const char *key = counter_keys[kind];
+
+    return jobs__put(txn, db->meta, key, strlen(key), &next, sizeof(next), 0);
+}
+
 /* The id of the last job (0 for none). */
 static int last_job(MDB_txn *txn, jobs__lmdb *db, uint64_t *id)
 {
@@ -129,7 +136,8 @@ int jobs__lmdb_job_next(MDB_txn *txn, jobs__lmdb *db, uint64_t *next)
     uint64_t last;
     int rc;
 
-    if ((rc = jobs__lmdb_counter_get(txn, db, JOBS__JOB, next)) || (rc = last_job(txn, db, &last)))
+    if ((rc = jobs__lmdb_counter_get(txn, db, JOBS__JOB, next)) ||
+        (rc = last_job(txn, db, &last)))
         return rc;
     if (last >= *next)
         *next = last + 1;
@@ -145,13 +153,6 @@ int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id)
         (rc = jobs__lmdb_counter_get(txn, db, JOBS__JOB, &next)) || next > id)
         return rc;
     return jobs__lmdb_counter_put(txn, db, JOBS__JOB, id + 1);
-}
-
-int jobs__lmdb_counter_put(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64_t next)
-{
-    const char *key = counter_keys[kind];
-
-    return jobs__put(txn, db->meta, key, strlen(key), &next, sizeof(next), 0);
 }
 
 int jobs__lmdb_next_id(jobs__txn *t, jobs__kind kind, uint64_t *id)
