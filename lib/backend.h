@@ -179,7 +179,8 @@ struct jobs__backend {
                       const jobs__run_rec *rec);
     /* Removes a run (`rec` as loaded) with its entries and counts. */
     int (*run_remove)(jobs__txn *t, uint64_t id, const jobs__run_rec *rec);
-    /* How many runs a list holds (jobs__run_by; `owner` is read for JOBS__RUNS_OF_STACK). */
+    /* How many runs a list holds (jobs__run_by; `owner` is read for JOBS__RUNS_DIRECT and
+     * JOBS__RUNS_OF_STACK). */
     int (*run_count)(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id, uint64_t *n);
     /* One page of run ids of a list, newest (highest id) first, or oldest first with
      * `oldest_first`: skipping `skip`, at most `max` into `ids`; *n is how many. */

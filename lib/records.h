@@ -85,7 +85,8 @@ typedef struct jobs__run_rec {
 /* Which runs a count or a page is of. */
 typedef enum jobs__run_by {
     JOBS__RUNS_OF_JOB = 0,   /* `id` is a job: its history */
-    JOBS__RUNS_DIRECT = 1,   /* `id` is a stack: its runs without a job (its own history) */
+    JOBS__RUNS_DIRECT = 1,   /* `id` is a stack: `owner`'s runs of it without a job (their
+                                history: each owner's is its own) */
     JOBS__RUNS_OF_STACK = 2  /* `id` is a stack: every run of it that `owner` owns */
 } jobs__run_by;
 

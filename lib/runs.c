@@ -36,17 +36,18 @@ int jobs__run_load_copy(jobs_store *s, jobs__txn *txn, uint64_t id, jobs__run_re
 /* Removes the oldest runs of a history beyond the store's limit, a bounded batch at a time
  * (each new run calls this, so a history never grows past the limit by more than what a
  * batch left); runs still queued (pending, running) are left for a later sweep. */
-static int history_trim(jobs_store *s, jobs__txn *txn, jobs__run_by by, uint64_t id)
+static int history_trim(jobs_store *s, jobs__txn *txn, jobs__run_by by, uint64_t owner,
+                        uint64_t id)
 {
     enum { BATCH = 16 };
     uint64_t n, ids[BATCH];
     size_t got;
     int rc;
 
-    if ((rc = s->be->run_count(txn, by, 0, id, &n)) || n <= s->run_history)
+    if ((rc = s->be->run_count(txn, by, owner, id, &n)) || n <= s->run_history)
         return rc;
     n -= s->run_history;
-    if ((rc = s->be->run_page(txn, by, 0, id, true, 0, n < BATCH ? (size_t)n : BATCH, ids,
+    if ((rc = s->be->run_page(txn, by, owner, id, true, 0, n < BATCH ? (size_t)n : BATCH, ids,
                               &got)))
         return rc;
     for (size_t i = 0; i < got; i++) {
@@ -69,7 +70,7 @@ int jobs__run_make(jobs_store *s, jobs__txn *txn, const jobs__run_rec *rec, uint
 
     if ((rc = s->be->next_id(txn, JOBS__RUN, id)) || (rc = s->be->run_insert(txn, *id, rec)))
         return rc;
-    return history_trim(s, txn, rec->job ? JOBS__RUNS_OF_JOB : JOBS__RUNS_DIRECT,
+    return history_trim(s, txn, rec->job ? JOBS__RUNS_OF_JOB : JOBS__RUNS_DIRECT, rec->owner,
                         rec->job ? rec->job : rec->stack);
 }
 

@@ -1,7 +1,9 @@
 /* Schema migration: a store written by libjobs 0.2.0 (schema 2; tests/data/schema2, made by
- * make-fixture.c there) opens read-write as schema 3 with every job, page, name, count and the
- * id counter as that version left them, and goes on working; read-only, it is refused with a
- * clear error and left as it was. */
+ * make-fixture.c there) opens read-write as the current schema with every job, page, name,
+ * count and the id counter as that version left them, and goes on working; read-only, it is
+ * refused with a clear error and left as it was. A store written by 0.3 (schema 3;
+ * tests/data/schema3) keeps each owner's runs of a stack, and its stacks' runs without a job
+ * become their owners' own histories. */
 #include "fixture.h"
 
 #include <errno.h>
@@ -71,14 +73,20 @@ static void copy_file(const char *from, const char *to)
     assert_int_equal(close(out), 0);
 }
 
-/* The fixture's store copied to fx->path (the fixture file itself is never opened). */
-static void place_store(fixture *fx)
+/* A fixture's store copied to fx->path (the fixture file itself is never opened). */
+static void place(fixture *fx, const char *dir)
 {
-    char to[PATH_MAX + 16];
+    char from[PATH_MAX + 16], to[PATH_MAX + 16];
 
     assert_int_equal(mkdir(fx->path, 0700), 0);
+    snprintf(from, sizeof(from), "%s/data.mdb", dir);
     snprintf(to, sizeof(to), "%s/data.mdb", fx->path);
-    copy_file(JOBS_TEST_SCHEMA2_DIR "/data.mdb", to);
+    copy_file(from, to);
+}
+
+static void place_store(fixture *fx)
+{
+    place(fx, JOBS_TEST_SCHEMA2_DIR);
 }
 
 /* The store's schema version and whether schema 2's databases are still there, read with
@@ -201,7 +209,7 @@ static void test_schema_2_store_is_migrated_at_open(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
     check_as_written(fx, e);
     fx_close(fx);
-    assert_int_equal(raw_schema(fx->path, &old_dbs), 3);
+    assert_int_equal(raw_schema(fx->path, &old_dbs), 4);
     assert_false(old_dbs);
 
     /* The id counter: the old version's newest job was deleted, and its id is not given
@@ -240,12 +248,85 @@ static void test_schema_2_store_is_migrated_at_open(void **state)
     free(e);
 }
 
+/* Each owner's runs of each stack, newest first, as 0.3 listed them (expected.txt:
+ * "stackruns OWNER STACK COUNT ID..."); returns how many lists were compared. */
+static int check_stack_runs(fixture *fx)
+{
+    FILE *f = fopen(JOBS_TEST_SCHEMA3_DIR "/expected.txt", "r");
+    char line[256];
+    int lists = 0;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long owner, stack, count, id;
+        jobs_run_page *r = NULL;
+        char *p = line;
+        int used;
+
+        assert_int_equal(sscanf(p, "stackruns %llu %llu %llu%n", &owner, &stack, &count, &used),
+                         3);
+        assert_int_equal(jobs_run_list_stack(&r, fx->store, owner, stack, 1, 100), 0);
+        assert_int_equal(r->count, count);
+        assert_int_equal(r->n, count);
+        p += used;
+        for (size_t i = 0; i < r->n; i++, p += used) {
+            assert_int_equal(sscanf(p, "%llu%n", &id, &used), 1);
+            assert_int_equal(r->runs[i]->id, id);
+        }
+        jobs_run_page_free(r);
+        lists++;
+    }
+    fclose(f);
+    return lists;
+}
+
+static void test_schema_3_stack_runs_become_their_owners_histories(void **state)
+{
+    FX_LMDB_ONLY(); /* LMDB: a store file of an earlier version */
+    fixture *fx = *state;
+    bool old_dbs;
+    jobs_event ev;
+
+    place(fx, JOBS_TEST_SCHEMA3_DIR);
+    fx->opts.flags |= JOBS_STORE_READONLY;
+    assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
+    assert_non_null(strstr(jobs_error_last(), "schema version 3"));
+    assert_int_equal(raw_schema(fx->path, &old_dbs), 3);
+    fx->opts.flags &= ~(unsigned)JOBS_STORE_READONLY;
+    /* Owner 1 has three runs of the public stack 1 without a job, owner 2 two: at a limit of
+     * two, each owner's next run trims that owner's history alone. */
+    fx->opts.run_history = 2;
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(check_stack_runs(fx), 3);
+    fx_close(fx);
+    assert_int_equal(raw_schema(fx->path, &old_dbs), 4);
+    fx_open(fx);
+    assert_int_equal(jobs_run_start_stack(&ev, fx->store, 2, 1, JOBS_TRIGGER_MANUAL), 0);
+    jobs_run_page *r = NULL;
+    assert_int_equal(jobs_run_list_stack(&r, fx->store, 1, 1, 1, 100), 0);
+    assert_int_equal(r->count, 4); /* three without a job, one of its job: all still there */
+    jobs_run_page_free(r);
+    assert_int_equal(jobs_run_list_stack(&r, fx->store, 2, 1, 1, 100), 0);
+    assert_int_equal(r->count, 2); /* its two oldest trimmed, the new one kept */
+    assert_int_equal(r->runs[0]->id, ev.run);
+    jobs_run_page_free(r);
+    assert_int_equal(jobs_run_start_stack(&ev, fx->store, 1, 1, JOBS_TRIGGER_MANUAL), 0);
+    assert_int_equal(jobs_run_list_stack(&r, fx->store, 1, 1, 1, 100), 0);
+    assert_int_equal(r->count, 3); /* its own job's run, and its two newest without a job */
+    assert_int_equal(r->runs[0]->id, ev.run);
+    jobs_run_page_free(r);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_read_only_open_is_refused, fx_setup_closed,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_schema_2_store_is_migrated_at_open,
+                                        fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_3_stack_runs_become_their_owners_histories,
                                         fx_setup_closed, fx_teardown),
     };
 

@@ -14,6 +14,7 @@
 #include "fixture.h"
 
 #define OWNER 7
+#define OTHER 8
 
 /* Runs SQL in the fixture's schema (fx->path puts it first on the search path). */
 static void sql(fixture *fx, const char *text)
@@ -89,20 +90,25 @@ static void test_newer_schema_is_eschema_and_changes_nothing(void **state)
 
     FX_POSTGRES_ONLY();
     fx_close(fx);
-    sql(fx, "UPDATE jobs_meta SET value = 5 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 6 WHERE key = 'schema'");
     assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
     assert_null(fx->store);
-    sql(fx, "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'");
+    sql(fx, "UPDATE jobs_meta SET value = 5 WHERE key = 'schema'");
     fx_open(fx);
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
-/* Undoes schema version 4 (run ids from a sequence): the counter row of version 3 again. */
+/* Undoes schema version 5 (a stack's runs without a job indexed per owner). */
+#define DOWN_TO_4                                                                           \
+    "DROP INDEX jobs_run_direct;"                                                           \
+    " CREATE INDEX jobs_run_direct ON jobs_run (stack, id) WHERE job = 0;"
+
+/* Undoes schema versions 5 and 4 (run ids from a sequence): the counter row of version 3. */
 #define DOWN_TO_3                                                                           \
-    "INSERT INTO jobs_ids SELECT 4, CASE WHEN is_called THEN last_value + 1"                \
+    DOWN_TO_4 " INSERT INTO jobs_ids SELECT 4, CASE WHEN is_called THEN last_value + 1"                \
     " ELSE last_value END FROM jobs_run_id; DROP SEQUENCE jobs_run_id;"
 
-/* Undoes schema versions 4 and 3 (names as columns, stack blocks, runs). */
+/* Undoes schema versions 5, 4 and 3 (names as columns, stack blocks, runs). */
 #define DOWN_TO_2                                                                           \
     DOWN_TO_3 "DROP TABLE jobs_run, jobs_stack_blocks; ALTER TABLE jobs_stack DROP COLUMN name;" \
     " ALTER TABLE jobs_schedule DROP COLUMN name; DELETE FROM jobs_ids WHERE kind = 4;"
@@ -187,6 +193,36 @@ static void test_version_3_store_is_migrated_to_a_run_id_sequence(void **state)
     assert_int_equal(jobs_run_now(&later, fx->store, OWNER, job), 0);
     assert_int_equal(later, runs[2] + 1);
     assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* A version-4 store is migrated at its next read-write open: the runs of a stack without a job
+ * are indexed per owner, and each owner's are trimmed by its own alone. */
+static void test_version_4_store_is_migrated_to_direct_runs_per_owner(void **state)
+{
+    fixture *fx = *state;
+    jobs_event ev;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, true);
+    assert_int_equal(jobs_run_start_stack(&ev, fx->store, OWNER, stack, JOBS_TRIGGER_MANUAL), 0);
+    fx_close(fx);
+    sql(fx, DOWN_TO_4 "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'");
+    fx->opts.flags = JOBS_STORE_READONLY;
+    assert_int_equal(fx_try_open(fx), JOBS_ESCHEMA);
+    fx->opts.flags = 0;
+    fx->opts.run_history = 2;
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(jobs_run_start_stack(&ev, fx->store, OTHER, stack, JOBS_TRIGGER_MANUAL),
+                         0);
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OWNER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OTHER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 2);
+    jobs_run_page_free(p);
 }
 
 static void test_backup_and_restore_are_enotsup(void **state)
@@ -315,6 +351,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_unreachable_database_is_eunavailable_by_uri_and_conninfo, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_reports_the_backend_and_reopens_the_same_data,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_version_4_store_is_migrated_to_direct_runs_per_owner,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_eschema_and_changes_nothing,
                                         fx_setup, fx_teardown),

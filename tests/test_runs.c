@@ -439,6 +439,53 @@ static void test_history_keeps_the_last_n_newest_first_in_pages(void **state)
     assert_consistent(fx);
 }
 
+/* A stack's runs without a job are each owner's own history: another owner running the same
+ * public stack trims only its own runs (it once trimmed one history of the stack, everyone's). */
+static void test_other_owners_runs_of_a_public_stack_leave_mine(void **state)
+{
+    fixture *fx = *state;
+    fx->opts.run_history = 3;
+    fx_open(fx);
+    uint64_t stack = fx_stack(fx, OWNER, true);
+    uint64_t mine[2];
+    jobs_event ev;
+
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(jobs_run_start_stack(&ev, fx->store, OWNER, stack, JOBS_TRIGGER_MANUAL),
+                         0);
+        mine[i] = ev.run;
+    }
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, mine[0], true, "kept"), 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(jobs_run_start_stack(&ev, fx->store, OTHER, stack, JOBS_TRIGGER_HOOK),
+                         0);
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OWNER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->n, 2);
+    assert_int_equal(p->runs[0]->id, mine[1]);
+    assert_int_equal(p->runs[1]->id, mine[0]);
+    assert_string_equal(p->runs[1]->message, "kept");
+    jobs_run_page_free(p);
+    /* The other owner's holds its newest three (a delivered run is not queued: a trim may take
+     * it). */
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OTHER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 3);
+    assert_int_equal(p->runs[0]->id, ev.run);
+    jobs_run_page_free(p);
+    /* My own runs beyond the limit are trimmed by mine. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(jobs_run_start_stack(&ev, fx->store, OWNER, stack, JOBS_TRIGGER_MANUAL),
+                         0);
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OWNER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 3);
+    assert_int_equal(p->runs[0]->id, ev.run);
+    jobs_run_page_free(p);
+    jobs_run *r = NULL;
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, mine[0]), JOBS_ENOTFOUND);
+    assert_consistent(fx);
+}
+
 static void test_deleting_a_job_deletes_its_history(void **state)
 {
     fixture *fx = *state;
@@ -774,6 +821,8 @@ int main(void)
         T(test_run_now_is_delivered_by_the_next_tick_as_manual),
         T(test_a_started_stack_run_is_delivered_to_the_caller_not_to_a_tick),
         cmocka_unit_test_setup_teardown(test_history_keeps_the_last_n_newest_first_in_pages,
+                                        fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_other_owners_runs_of_a_public_stack_leave_mine,
                                         fx_setup_closed, fx_teardown),
         T(test_deleting_a_job_deletes_its_history),
         T(test_policy_is_kept_checked_and_reported),

@@ -30,14 +30,14 @@ extern "C" {
  * SOVERSION). Before 1.0 a minor version may break the ABI, and the SOVERSION is "0.minor". */
 #define JOBS_VERSION_MAJOR 0
 /** Minor version: changes when features are added compatibly. */
-#define JOBS_VERSION_MINOR 3
+#define JOBS_VERSION_MINOR 4
 /** Patch version: bug fixes only. */
 #define JOBS_VERSION_PATCH 0
 /** The version as one comparable number: major * 1000000 + minor * 1000 + patch. */
 #define JOBS_VERSION_NUMBER \
     (JOBS_VERSION_MAJOR * 1000000 + JOBS_VERSION_MINOR * 1000 + JOBS_VERSION_PATCH)
 /** The version as a string, "major.minor.patch". */
-#define JOBS_VERSION_STRING "0.3.0"
+#define JOBS_VERSION_STRING "0.4.0"
 
 /** The largest id libjobs assigns or accepts: 2^53 - 1, exact in a JSON (IEEE double) number. */
 #define JOBS_ID_MAX ((uint64_t)9007199254740991ULL)

@@ -14,8 +14,9 @@
 
 /* The schema version this library reads and writes (meta key "schema"). Version 3 keeps the
  * per-owner entries (an owner's jobs in id order, their rank index, the entity counts) in one
- * database, "owners", under the owner; versions 1 and 2 are migrated at a read-write open. */
-#define JOBS__SCHEMA_VERSION 3u
+ * database, "owners", under the owner; version 4 keeps a stack's runs without a job in one
+ * history per owner (runs.c). Versions 1 to 3 are migrated at a read-write open. */
+#define JOBS__SCHEMA_VERSION 4u
 
 /* The tags of the "owners" database's keys, which all begin with owner(8) then a tag, so that
  * one owner's entries are one key range (docs/storage.md, "Schema 3"):
@@ -245,6 +246,8 @@ int jobs__lmdb_run_page(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t 
 int jobs__lmdb_run_due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_fn fn, void *ctx);
 int jobs__lmdb_run_stat(MDB_txn *txn, jobs__lmdb *s, uint64_t *runs, uint64_t *queued);
 int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run);
+/* Schema 3 to 4: a stack's runs without a job into their owners' histories (runs.c). */
+int jobs__lmdb_run_migrate_direct(MDB_txn *txn, jobs__lmdb *s);
 
 /* What jobs_store_copy() reads and sets (copy.c; lib/backend.h says what each does). */
 int jobs__lmdb_rec_scan(jobs__txn *t, jobs__kind kind, jobs__rec_fn fn, void *ctx);

@@ -1,35 +1,41 @@
 /* The LMDB backend's runs: the records (database "runs", id(8) -> run record) and their
  * entries in "run_index", one database for all of them, each key led by a tag byte:
- *   'h' series(8) id(8) -> ""     a history in id order (series: the job, or 2^63 | stack for
- *                                  a stack's runs without a job)
- *   'h' series(8) -> u64          its count: the list's prefix, so it sorts just before the
+ *   'h' job(8) id(8) -> ""        a job's history in id order
+ *   'h' job(8) -> u64             its count: the list's prefix, so it sorts just before the
  *                                  list and a new run writes its entry and count on one leaf
- *   's' owner(8) stack(8) id(8)   an owner's runs of a stack
+ *   'd' owner(8) stack(8) id(8)   an owner's runs of a stack without a job (their history)
+ *   'd' owner(8) stack(8) -> u64  its count
+ *   's' owner(8) stack(8) id(8)   an owner's runs of a stack, with a job or without
  *   's' owner(8) stack(8) -> u64  its count
- * (Schema 2 tagged the counts 'H' and 'S'; the migration to schema 3 renames them.)
  *   'q' time(8) id(8) -> ""       the queue: pending runs at `created`, running ones at
  *                                  lease_until (times biased as in job_due)
+ * (Schema 2 tagged the counts 'H' and 'S'; the migration to schema 3 renames them. Schema 3
+ * kept a stack's runs without a job in one 'h' list per stack, 2^63 | stack, whoever made
+ * them; the migration to schema 4 moves them to their owners' 'd' lists.)
  * A store written before runs has neither database; a read-write open creates them (empty),
  * and a read-only open reads as if they were (db->no_runs). */
 #include "env.h"
 
-#define SERIES_DIRECT (UINT64_C(1) << 63)
-
-static uint64_t series_of(const jobs__run_rec *r)
+/* A list's prefix: its count's key, and each of its entries' keys without the run id. */
+static size_t list_key(unsigned char *key, jobs__run_by by, uint64_t owner, uint64_t id)
 {
-    return r->job ? r->job : (SERIES_DIRECT | r->stack);
+    if (by == JOBS__RUNS_OF_JOB) {
+        key[0] = 'h';
+        jobs__be64_put(key + 1, id);
+        return 9;
+    }
+    key[0] = by == JOBS__RUNS_DIRECT ? 'd' : 's';
+    jobs__be64_put(key + 1, owner);
+    jobs__be64_put(key + 9, id);
+    return 17;
 }
 
-static size_t list_key(unsigned char *key, char tag, jobs__run_by by, uint64_t owner, uint64_t id)
+/* The prefix of a run's own history: its job's, or for a run without a job its owner's runs of
+ * the stack without a job. */
+static size_t history_key(unsigned char *key, const jobs__run_rec *r)
 {
-    key[0] = (unsigned char)tag;
-    if (by == JOBS__RUNS_OF_STACK) {
-        jobs__be64_put(key + 1, owner);
-        jobs__be64_put(key + 9, id);
-        return 17;
-    }
-    jobs__be64_put(key + 1, by == JOBS__RUNS_DIRECT ? (SERIES_DIRECT | id) : id);
-    return 9;
+    return r->job ? list_key(key, JOBS__RUNS_OF_JOB, 0, r->job)
+                  : list_key(key, JOBS__RUNS_DIRECT, r->owner, r->stack);
 }
 
 static int count_get(MDB_txn *txn, jobs__lmdb *s, const unsigned char *key, size_t klen,
@@ -93,31 +99,27 @@ static int queue_set(MDB_txn *txn, jobs__lmdb *s, int64_t t, uint64_t id, bool a
     return rc;
 }
 
-/* The entries of a run in its two lists (add or remove), with their counts. */
-static int lists_set(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__run_rec *r, bool add)
+/* A run's entry in the list whose prefix is key[0..plen) (add or remove), and the list's count. */
+static int list_set(MDB_txn *txn, jobs__lmdb *s, unsigned char *key, size_t plen, uint64_t id,
+                    bool add)
 {
-    unsigned char key[25], ckey[17];
-    size_t clen;
     int rc;
 
-    key[0] = 'h';
-    jobs__key2(key + 1, series_of(r), id);
-    clen = list_key(ckey, 'h', r->job ? JOBS__RUNS_OF_JOB : JOBS__RUNS_DIRECT, 0,
-                    r->job ? r->job : r->stack);
-    rc = add ? jobs__put(txn, s->run_index, key, 17, "", 0, 0)
-             : jobs__del(txn, s->run_index, key, 17);
-    if (rc || (rc = count_add(txn, s, ckey, clen, add ? 1 : -1)))
-        goto out;
-    key[0] = 's';
-    jobs__be64_put(key + 1, r->owner);
-    jobs__be64_put(key + 9, r->stack);
-    jobs__be64_put(key + 17, id);
-    clen = list_key(ckey, 's', JOBS__RUNS_OF_STACK, r->owner, r->stack);
-    rc = add ? jobs__put(txn, s->run_index, key, 25, "", 0, 0)
-             : jobs__del(txn, s->run_index, key, 25);
+    jobs__be64_put(key + plen, id);
+    rc = add ? jobs__put(txn, s->run_index, key, plen + 8, "", 0, 0)
+             : jobs__del(txn, s->run_index, key, plen + 8);
+    return rc ? rc : count_add(txn, s, key, plen, add ? 1 : -1);
+}
+
+/* The entries of a run in its two lists: its history and its owner's runs of the stack. */
+static int lists_set(MDB_txn *txn, jobs__lmdb *s, uint64_t id, const jobs__run_rec *r, bool add)
+{
+    unsigned char key[25];
+    int rc = list_set(txn, s, key, history_key(key, r), id, add);
+
     if (!rc)
-        rc = count_add(txn, s, ckey, clen, add ? 1 : -1);
-out:
+        rc = list_set(txn, s, key, list_key(key, JOBS__RUNS_OF_STACK, r->owner, r->stack), id,
+                      add);
     if (rc == JOBS_ENOTFOUND)
         return jobs__error(JOBS_ECORRUPT, "an index entry of run %llu is missing",
                            (unsigned long long)id);
@@ -212,7 +214,7 @@ int jobs__lmdb_run_count(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t
                          uint64_t *n)
 {
     unsigned char key[17];
-    size_t klen = list_key(key, by == JOBS__RUNS_OF_STACK ? 's' : 'h', by, owner, id);
+    size_t klen = list_key(key, by, owner, id);
 
     *n = 0;
     if (t->db->no_runs)
@@ -224,7 +226,7 @@ int jobs__lmdb_run_page(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t 
                         bool oldest_first, uint64_t skip, size_t max, uint64_t *ids, size_t *n)
 {
     unsigned char key[25];
-    size_t plen = list_key(key, by == JOBS__RUNS_OF_STACK ? 's' : 'h', by, owner, id);
+    size_t plen = list_key(key, by, owner, id);
     MDB_cursor *cur;
     MDB_val k, v;
     int rc;
@@ -296,6 +298,72 @@ int jobs__lmdb_run_due_scan(jobs__txn *t, int64_t now, size_t limit, jobs__due_f
     return rc && rc != MDB_NOTFOUND ? jobs__mdb_error(rc, "run queue") : 0;
 }
 
+/* ---- the migration to schema 4 ------------------------------------------------------------ */
+
+/* A stack's runs without a job, kept by schema 3 in one history per stack ('h' 2^63 | stack,
+ * whoever made them), move to their owners' histories ('d' owner stack): each entry is
+ * written under its run's owner with the count, and the old entries and counts go. In the
+ * caller's transaction (the open's, with the version change). */
+int jobs__lmdb_run_migrate_direct(MDB_txn *txn, jobs__lmdb *s)
+{
+    static const unsigned char first[9] = {'h', 0x80};
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = 0, mrc;
+
+    if (s->no_runs)
+        return 0;
+    if ((mrc = mdb_cursor_open(txn, s->run_index, &cur)))
+        return jobs__mdb_error(mrc, "migrating to schema 4");
+    /* From the first such key each time: the writes below move the cursor's pages. */
+    for (;;) {
+        const unsigned char *p;
+        unsigned char key[25];
+        jobs__run_rec r;
+        MDB_val rv;
+
+        k.mv_size = sizeof(first);
+        k.mv_data = (void *)first;
+        if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)))
+            break;
+        p = k.mv_data;
+        if (k.mv_size < 9 || p[0] != 'h')
+            break;
+        if (k.mv_size == 17) {
+            uint64_t id = jobs__be64_get(p + 9), series = jobs__be64_get(p + 1);
+
+            memcpy(key, p + 9, 8);
+            if ((rc = jobs__get(txn, s->runs, key, 8, &rv)) == 0 &&
+                (rc = jobs__run_decode(&r, rv.mv_data, rv.mv_size)) == 0 &&
+                (r.job || (r.stack | (UINT64_C(1) << 63)) != series))
+                rc = JOBS_ENOTFOUND;
+            if (rc == JOBS_ENOTFOUND)
+                rc = jobs__error(JOBS_ECORRUPT, "migrating to schema 4: a stack's history "
+                                 "names run %llu, which is not one of its runs",
+                                 (unsigned long long)id);
+            if (rc || (rc = list_set(txn, s, key,
+                                     list_key(key, JOBS__RUNS_DIRECT, r.owner, r.stack), id,
+                                     true)))
+                break;
+            /* The put may have moved the cursor: find the entry again. */
+            k.mv_size = sizeof(first);
+            k.mv_data = (void *)first;
+            if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)))
+                break;
+        } else if (k.mv_size != 9) {
+            rc = jobs__error(JOBS_ECORRUPT, "migrating to schema 4: a run history key is "
+                             "malformed");
+            break;
+        }
+        if ((mrc = mdb_cursor_del(cur, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc;
+    return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : jobs__mdb_error(mrc, "migrating to schema 4");
+}
+
 /* ---- statistics and the check ------------------------------------------------------------ */
 
 int jobs__lmdb_run_stat(MDB_txn *txn, jobs__lmdb *s, uint64_t *runs, uint64_t *queued)
@@ -358,6 +426,7 @@ int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run)
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         unsigned char key[25], jkey[8];
         uint64_t id = k.mv_size == 8 ? jobs__be64_get(k.mv_data) : 0;
+        size_t plen;
         jobs__run_rec r;
         jobs__job_rec j;
         MDB_val jv;
@@ -380,14 +449,13 @@ int jobs__lmdb_run_check(MDB_txn *txn, jobs__lmdb *s, uint64_t next_run)
             if (rc)
                 goto first_out;
         }
-        key[0] = 'h';
-        jobs__key2(key + 1, series_of(&r), id);
-        if ((rc = has(txn, s, key, 17)) == JOBS_ENOTFOUND)
+        plen = history_key(key, &r);
+        jobs__be64_put(key + plen, id);
+        if ((rc = has(txn, s, key, plen + 8)) == JOBS_ENOTFOUND)
             FAIL("check: run %llu has no history entry", U(id));
-        key[0] = 's';
-        jobs__be64_put(key + 1, r.owner);
-        jobs__key2(key + 9, r.stack, id);
-        if (!rc && (rc = has(txn, s, key, 25)) == JOBS_ENOTFOUND)
+        plen = list_key(key, JOBS__RUNS_OF_STACK, r.owner, r.stack);
+        jobs__be64_put(key + plen, id);
+        if (!rc && (rc = has(txn, s, key, plen + 8)) == JOBS_ENOTFOUND)
             FAIL("check: run %llu has no stack entry", U(id));
         entries += 2;
         if (!rc && queued_at(&r, &at)) {
@@ -424,7 +492,8 @@ first_out:
 
             if (k.mv_size == 0)
                 rc = CORRUPT("check: an empty run index key");
-            else if ((p[0] == 'h' && k.mv_size == 9) || (p[0] == 's' && k.mv_size == 17)) {
+            else if ((p[0] == 'h' && k.mv_size == 9) ||
+                     ((p[0] == 'd' || p[0] == 's') && k.mv_size == 17)) {
                 uint64_t n;
 
                 if (v.mv_size != 8) {
@@ -457,8 +526,8 @@ first_out:
                                      U(got));
                 }
                 continue;
-            } else if (p[0] == 'h' || p[0] == 'q' || p[0] == 's') {
-                plen = p[0] == 's' ? 17 : 9;
+            } else if (p[0] == 'd' || p[0] == 'h' || p[0] == 'q' || p[0] == 's') {
+                plen = p[0] == 'd' || p[0] == 's' ? 17 : 9;
                 if (k.mv_size != plen + 8) {
                     rc = CORRUPT("check: a run index key is malformed");
                     break;

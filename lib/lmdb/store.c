@@ -859,8 +859,9 @@ static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn
     if (v.mv_size != sizeof(version))
         return jobs__error(JOBS_ESCHEMA, "the store's schema version record is malformed");
     memcpy(&version, v.mv_data, sizeof(version));
-    if ((version == 1 || version == 2) && !s->readonly) {
-        if ((rc = migrate(txn, s, version)))
+    if (version >= 1 && version < JOBS__SCHEMA_VERSION && !s->readonly) {
+        if ((version < 3 && (rc = migrate(txn, s, version))) ||
+            (rc = jobs__lmdb_run_migrate_direct(txn, s)))
             return rc;
         version = JOBS__SCHEMA_VERSION;
         return jobs__put(txn, s->meta, schema_key, sizeof(schema_key) - 1, &version,

@@ -14,7 +14,7 @@
 #include "../store.h"
 
 /* The schema version this library reads and writes (jobs_meta 'schema'). */
-#define JOBS__PG_SCHEMA_VERSION 4
+#define JOBS__PG_SCHEMA_VERSION 5
 
 /* Jobs per bucket of the counted page index (jobs_bucket). */
 #define JOBS__PG_BUCKET 4096

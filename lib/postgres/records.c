@@ -77,6 +77,13 @@ static const char schema_v4[] =
     "DELETE FROM jobs_ids WHERE kind = 4;"
     "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'";
 
+/* Version 5: a stack's runs without a job are one history per owner of them (each trimmed to
+ * the store's limit by its owner's runs alone), so their index leads with the owner. */
+static const char schema_v5[] =
+    "DROP INDEX jobs_run_direct;"
+    "CREATE INDEX jobs_run_direct ON jobs_run (owner, stack, id) WHERE job = 0;"
+    "UPDATE jobs_meta SET value = 5 WHERE key = 'schema'";
+
 static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_STAT] =
         "SELECT (SELECT count(*) FROM jobs_job), (SELECT count(*) FROM jobs_schedule),"
@@ -228,7 +235,7 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
     /* Counted over their indexes (docs/scale-out.md). */
     [STMT_RUN_COUNT_JOB] = "SELECT count(*) FROM jobs_run WHERE job = $1::int8",
     [STMT_RUN_COUNT_DIRECT] =
-        "SELECT count(*) FROM jobs_run WHERE job = 0 AND stack = $1::int8",
+        "SELECT count(*) FROM jobs_run WHERE job = 0 AND owner = $1::int8 AND stack = $2::int8",
     [STMT_RUN_COUNT_STACK] =
         "SELECT count(*) FROM jobs_run WHERE owner = $1::int8 AND stack = $2::int8",
     [STMT_RUN_PAGE_JOB] =
@@ -238,10 +245,10 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
         "SELECT id FROM jobs_run WHERE job = $1::int8 AND $2::int8 = $2::int8"
         " ORDER BY id OFFSET $3::int8 LIMIT $4::int8",
     [STMT_RUN_PAGE_DIRECT] =
-        "SELECT id FROM jobs_run WHERE job = 0 AND stack = $1::int8 AND $2::int8 = $2::int8"
+        "SELECT id FROM jobs_run WHERE job = 0 AND stack = $1::int8 AND owner = $2::int8"
         " ORDER BY id DESC OFFSET $3::int8 LIMIT $4::int8",
     [STMT_RUN_PAGE_DIRECT_OLD] =
-        "SELECT id FROM jobs_run WHERE job = 0 AND stack = $1::int8 AND $2::int8 = $2::int8"
+        "SELECT id FROM jobs_run WHERE job = 0 AND stack = $1::int8 AND owner = $2::int8"
         " ORDER BY id OFFSET $3::int8 LIMIT $4::int8",
     [STMT_RUN_PAGE_STACK] =
         "SELECT id FROM jobs_run WHERE stack = $1::int8 AND owner = $2::int8"
@@ -455,7 +462,8 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
         if ((rc = jobs__pg_simple(t->c, schema_v1, "making the store's tables")) ||
             (rc = jobs__pg_simple(t->c, schema_v2, "making the store's tables")) ||
             (rc = jobs__pg_simple(t->c, schema_v3, "making the store's tables")) ||
-            (rc = jobs__pg_simple(t->c, schema_v4, "making the store's tables")))
+            (rc = jobs__pg_simple(t->c, schema_v4, "making the store's tables")) ||
+            (rc = jobs__pg_simple(t->c, schema_v5, "making the store's tables")))
             return rc;
         return seed ? seed(t->s, t) : 0;
     }
@@ -495,6 +503,14 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
                                "read-write once to migrate it to %d", version,
                                JOBS__PG_SCHEMA_VERSION);
         if ((rc = jobs__pg_simple(t->c, schema_v4, "migrating the store to schema version 4")))
+            return rc;
+    }
+    if (version < 5) {
+        if (!t->write)
+            return jobs__error(JOBS_ESCHEMA, "the store has schema version %ld: open it "
+                               "read-write once to migrate it to %d", version,
+                               JOBS__PG_SCHEMA_VERSION);
+        if ((rc = jobs__pg_simple(t->c, schema_v5, "migrating the store to schema version 5")))
             return rc;
     }
     return 0;
@@ -1027,11 +1043,11 @@ static int run_count(jobs__txn *t, jobs__run_by by, uint64_t owner, uint64_t id,
     int64_t v = 0;
     int stmt, rc;
 
-    if (by == JOBS__RUNS_OF_STACK) {
-        jobs__pg_i64(&p, (int64_t)owner);
-        stmt = STMT_RUN_COUNT_STACK;
+    if (by == JOBS__RUNS_OF_JOB) {
+        stmt = STMT_RUN_COUNT_JOB;
     } else {
-        stmt = by == JOBS__RUNS_DIRECT ? STMT_RUN_COUNT_DIRECT : STMT_RUN_COUNT_JOB;
+        jobs__pg_i64(&p, (int64_t)owner);
+        stmt = by == JOBS__RUNS_DIRECT ? STMT_RUN_COUNT_DIRECT : STMT_RUN_COUNT_STACK;
     }
     jobs__pg_i64(&p, (int64_t)id);
     rc = exec_i64(t, stmt, &p, &v);
