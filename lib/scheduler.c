@@ -96,14 +96,82 @@ static int64_t slot_skip(const jobs__schedule_rec *sc, int64_t slot, uint64_t k,
     return t;
 }
 
+/* The slots of [slot, now] from `back` seconds before `now` (all of them, `slot` included,
+ * when that reaches back to `slot`), walked at most SLOT_SCAN_MAX steps: the latest k of them
+ * are kept, oldest first, in out[0..k) (a ring while walking). Returns how many were walked, or
+ * SIZE_MAX when the walk stopped before reaching `now`. */
+static size_t slots_back(const jobs__schedule_rec *sc, int64_t slot, int64_t now, uint64_t back,
+                         size_t k, int64_t *out)
+{
+    bool whole = back >= (uint64_t)now - (uint64_t)slot;
+    int64_t t = whole ? slot : (int64_t)((uint64_t)now - back), next, ring[JOBS_CATCH_UP_MAX];
+    size_t seen = 0, n;
+
+    if (whole)
+        ring[seen++ % k] = slot;
+    for (;;) {
+        if (!slot_after(sc, slot, t, &next) || next > now)
+            break;
+        if (seen == SLOT_SCAN_MAX + (whole ? 1u : 0u))
+            return SIZE_MAX;
+        ring[seen++ % k] = t = next;
+    }
+    n = seen < k ? seen : k;
+    for (size_t i = 0; i < n; i++)
+        out[i] = ring[(seen - n + i) % k];
+    return seen;
+}
+
+/* The latest `k` (1..JOBS_CATCH_UP_MAX) slots of [slot, now] (`slot` being one), oldest first,
+ * into out; how many (fewer than k when [slot, now] holds fewer). For a schedule without
+ * arithmetic whose slots from `slot` are more than one walk steps through (a long outage): the
+ * walk starts a window before `now` that doubles until it holds k slots, and when a window
+ * holds more than a walk can step through, its start is bisected between the two, so the cost
+ * is about what the latest k slots span, never the whole outage. */
+static size_t slots_latest(const jobs__schedule_rec *sc, int64_t slot, int64_t now, size_t k,
+                           int64_t *out)
+{
+    uint64_t span = (uint64_t)now - (uint64_t)slot, few = 0, many, back;
+    size_t got;
+
+    if (k > JOBS_CATCH_UP_MAX)
+        k = JOBS_CATCH_UP_MAX;
+    for (back = 3600;; back = back > span / 2 ? span : back * 2) {
+        got = slots_back(sc, slot, now, back, k, out);
+        if (got == SIZE_MAX)
+            break;
+        if (got >= k || back >= span)
+            return got < k ? got : k;
+        few = back;
+    }
+    /* (now - few, now] holds fewer than k slots, (now - many, now] more than a walk reaches:
+     * slots are distinct seconds, so some start between them holds k to SLOT_SCAN_MAX. */
+    for (many = back; many - few > 1;) {
+        back = few + (many - few) / 2;
+        got = slots_back(sc, slot, now, back, k, out);
+        if (got == SIZE_MAX)
+            many = back;
+        else if (got >= k)
+            return k;
+        else
+            few = back;
+    }
+    got = slots_back(sc, slot, now, few, k, out);
+    return got == SIZE_MAX ? 0 : got;
+}
+
 /* How many slots fall in [slot, now] (slot is one of them), and the last of them. Never an
  * unbounded loop: evenly spaced slots are counted; others are stepped through at most
- * SLOT_SCAN_MAX times (the count then stops there). */
-static uint64_t slots_due(const jobs__schedule_rec *sc, int64_t slot, int64_t now, int64_t *last)
+ * SLOT_SCAN_MAX times: the count then stops there (*capped: it is a lower bound) and the last
+ * slot is found from `now` back (slots_latest). */
+static uint64_t slots_due(const jobs__schedule_rec *sc, int64_t slot, int64_t now, int64_t *last,
+                          bool *capped)
 {
     uint64_t n = 1;
+    int64_t next;
 
     *last = slot;
+    *capped = false;
     if (sc->once)
         return 1;
     if (arithmetic(sc)) {
@@ -111,9 +179,12 @@ static uint64_t slots_due(const jobs__schedule_rec *sc, int64_t slot, int64_t no
         *last = (int64_t)((uint64_t)slot + (n - 1) * (uint64_t)sc->value);
         return n;
     }
-    for (int64_t next; n < SLOT_SCAN_MAX && slot_after(sc, slot, *last, &next) && next <= now;
-         n++)
+    for (; n < SLOT_SCAN_MAX && slot_after(sc, slot, *last, &next) && next <= now; n++)
         *last = next;
+    if (n == SLOT_SCAN_MAX && slot_after(sc, slot, *last, &next) && next <= now) {
+        *capped = true;
+        slots_latest(sc, slot, now, 1, last);
+    }
     return n;
 }
 
@@ -255,8 +326,10 @@ static int make_run(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
 static int misfire(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
                    const jobs__job_rec *job, const jobs__schedule_rec *sc, int64_t slot)
 {
-    int64_t last, second = slot;
-    uint64_t n = slots_due(sc, slot, c->now, &last);
+    int64_t last, second = slot, latest[JOBS_CATCH_UP_MAX];
+    bool capped;
+    uint64_t n = slots_due(sc, slot, c->now, &last, &capped);
+    const char *least = capped ? "at least " : "";
     char why[JOBS_RUN_MESSAGE_MAX + 1];
     int rc;
 
@@ -269,8 +342,9 @@ static int misfire(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
         uint64_t skipped = run_last ? n - 1 : n;
 
         if (skipped) {
-            snprintf(why, sizeof(why), "%llu slot(s) missed by more than the grace of %u s: "
-                     "not run", (unsigned long long)skipped, (unsigned)job->misfire_value);
+            snprintf(why, sizeof(why), "%s%llu slot(s) missed by more than the grace of %u s: "
+                     "not run", least, (unsigned long long)skipped,
+                     (unsigned)job->misfire_value);
             if ((rc = make_run(s, txn, c, id, job, slot, true, skipped, slot, why)))
                 return rc;
         }
@@ -279,13 +353,23 @@ static int misfire(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
     case JOBS_MISFIRE_CATCH_UP: {
         /* Each slot runs, the latest misfire_value of them; older ones are skipped. */
         uint64_t runs = n < job->misfire_value ? n : job->misfire_value;
-        int64_t t = slot_skip(sc, slot, n - runs, c->now);
+        int64_t t = capped ? 0 : slot_skip(sc, slot, n - runs, c->now);
 
         if (n > runs) {
-            snprintf(why, sizeof(why), "%llu slot(s) past the catch-up limit of %u: not run",
-                     (unsigned long long)(n - runs), (unsigned)job->misfire_value);
+            snprintf(why, sizeof(why), "%s%llu slot(s) past the catch-up limit of %u: not run",
+                     least, (unsigned long long)(n - runs), (unsigned)job->misfire_value);
             if ((rc = make_run(s, txn, c, id, job, slot, true, n - runs, slot, why)))
                 return rc;
+        }
+        if (capped) {
+            /* The latest `runs` slots, found from `now` back: stepping from the first slot
+             * would stop SLOT_SCAN_MAX slots into the outage. */
+            size_t got = slots_latest(sc, slot, c->now, (size_t)runs, latest);
+
+            for (size_t i = 0; i < got; i++)
+                if ((rc = make_run(s, txn, c, id, job, latest[i], false, 0, 0, NULL)))
+                    return rc;
+            return 0;
         }
         for (uint64_t i = 0; i < runs; i++) {
             if ((rc = make_run(s, txn, c, id, job, t, false, 0, 0, NULL)))
@@ -450,13 +534,40 @@ int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now, size_t
     return rc;
 }
 
+/* The queue's first entry: the earliest time a queued run needs a tick. */
+typedef struct queue_first {
+    int64_t at;
+    bool found;
+} queue_first;
+
+static int take_first(void *arg, uint64_t id, int64_t at)
+{
+    queue_first *q = arg;
+
+    (void)id;
+    q->at = at;
+    q->found = true;
+    return 0;
+}
+
+/* The earliest time a tick has work: an active job's next run, a pending run (when made) or a
+ * running one whose lease ends. */
 static int next_run_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
-    int rc = s->be->due_first(txn, arg);
+    int64_t *next = arg;
+    queue_first q = {0, false};
+    int rc = s->be->due_first(txn, next);
+    bool job = rc == 0;
 
-    if (rc == JOBS_ENOTFOUND)
-        return jobs__error(JOBS_ENOTFOUND, "no job is active");
-    return rc;
+    if (rc && rc != JOBS_ENOTFOUND)
+        return rc;
+    if ((rc = s->be->run_due_scan(txn, INT64_MAX, 1, take_first, &q)))
+        return rc;
+    if (q.found && (!job || q.at < *next))
+        *next = q.at;
+    if (!job && !q.found)
+        return jobs__error(JOBS_ENOTFOUND, "no job is active and no run is queued");
+    return 0;
 }
 
 int jobs_scheduler_next_run(int64_t *next_run, jobs_store *store)

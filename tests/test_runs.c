@@ -258,6 +258,41 @@ static void test_a_lease_that_ends_redelivers_then_loses_the_run(void **state)
     assert_consistent(fx);
 }
 
+/* jobs_scheduler_next_run answers when a tick has work: a queued run counts as a due job
+ * does, so a host that sleeps until then re-delivers an ended lease and delivers a manual run
+ * on time (it once answered only the jobs' next runs, or JOBS_ENOTFOUND with none active). */
+static void test_next_run_counts_queued_runs(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, 30, 0, 0, 0);
+    int64_t slot = FX_T0 + 3600, next = 0;
+    jobs_job_spec off = JOBS_JOB_SPEC_INIT;
+    uint64_t manual = 0;
+    fx_events ev;
+
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, slot);
+    fx_tick(fx, slot, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, slot + 30); /* the lease ends before the next slot */
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, ev.ev[0].run, true, NULL), 0);
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, slot + 3600);
+
+    off.fields = JOBS_JOB_ENABLED;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &off), 0);
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), JOBS_ENOTFOUND);
+    int64_t made = atomic_load(&fx->now);
+    assert_int_equal(jobs_run_now(&manual, fx->store, OWNER, job), 0);
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, made);
+    fx_tick(fx, next, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, manual);
+}
+
 static void test_a_finish_after_redelivery_ends_the_run_once(void **state)
 {
     fixture *fx = *state;
@@ -773,6 +808,77 @@ static void test_misfire_policies_apply_to_cron_jobs(void **state)
     assert_consistent(fx);
 }
 
+static uint64_t cron_job(fixture *fx, const char *expr, jobs_misfire misfire, uint32_t value)
+{
+    jobs_schedule_spec sc = JOBS_SCHEDULE_SPEC_INIT;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    uint64_t id = 0;
+
+    sc.fields = JOBS_SCHEDULE_KIND | JOBS_SCHEDULE_CONFIG;
+    sc.kind = JOBS_SCHEDULE_CRON;
+    sc.cron = expr;
+    sc.tz = "UTC";
+    assert_int_equal(jobs_schedule_create(&spec.schedule, fx->store, OWNER, &sc), 0);
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED |
+                  (misfire ? JOBS_JOB_MISFIRE : 0u);
+    spec.stack = fx_stack(fx, OWNER, false);
+    spec.enabled = true;
+    spec.misfire = misfire;
+    spec.misfire_value = value;
+    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
+    return id;
+}
+
+/* After more missed cron slots than a tick steps through (1,000), skip and catch-up still act
+ * on the latest slots: skip runs the last one within its grace, catch-up the latest N. They
+ * once took the 1,000th slot of the outage for the latest. */
+static void test_misfire_after_a_long_outage_acts_on_the_latest_cron_slots(void **state)
+{
+    fixture *fx = *state;
+    const int64_t first = FX_T0 + 100, now = first + 2000 * 300; /* 2,001 slots, now one */
+    uint64_t skip = cron_job(fx, "*/5 * * * *", JOBS_MISFIRE_SKIP, 120);
+    uint64_t catch_up = cron_job(fx, "*/5 * * * *", JOBS_MISFIRE_CATCH_UP, 3);
+    /* Every minute of the 1st to the 15th: from the 21st, the latest three are the 15th's last
+     * minutes, with six days of none after them and over a thousand before. */
+    uint64_t sparse = cron_job(fx, "* * 1-15 * *", JOBS_MISFIRE_CATCH_UP, 3);
+    const int64_t nov16 = 1700092800; /* 2023-11-16 00:00 UTC; `now` is the 21st, 21:55 */
+    size_t got = 0;
+    fx_events ev;
+
+    size_t skips = 0, catches = 0;
+
+    fx_tick(fx, now, &ev);
+    assert_int_equal(ev.n, 7);
+    for (size_t i = 0; i < ev.n; i++) {
+        /* Each job's runs in slot order; the jobs in due order (the sparse one first). */
+        if (ev.ev[i].job == skip && ++skips)
+            assert_int_equal(ev.ev[i].slot, now);
+        else if (ev.ev[i].job == catch_up)
+            assert_int_equal(ev.ev[i].slot, now - 300 * (2 - (int64_t)catches++));
+        else if (ev.ev[i].job == sparse)
+            assert_int_equal(ev.ev[i].slot, nov16 - 60 * (3 - (int64_t)got++));
+        else
+            fail();
+    }
+    assert_true(skips == 1 && catches == 3 && got == 3);
+    jobs_job *j = fx_get(fx, OWNER, sparse);
+    assert_int_equal(j->next_run, nov16 + 15 * 86400); /* December 1st, 00:00 */
+    jobs_job_free(j);
+    jobs_run_page *p = history(fx, skip);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->runs[1]->state, JOBS_RUN_SKIPPED);
+    assert_true(p->runs[1]->missed >= 999);
+    assert_non_null(strstr(p->runs[1]->message, "at least"));
+    jobs_run_page_free(p);
+    p = history(fx, catch_up);
+    assert_int_equal(p->count, 4);
+    assert_int_equal(p->runs[3]->state, JOBS_RUN_SKIPPED);
+    assert_non_null(strstr(p->runs[3]->message, "at least"));
+    jobs_run_page_free(p);
+
+    assert_consistent(fx);
+}
+
 /* jobs_store_options as version 2 declared it (before run_history), and stat info version 1
  * (before the run counts): both still work, and an older caller's memory is not overrun. */
 typedef struct options_v2 {
@@ -818,6 +924,7 @@ int main(void)
         T(test_catch_up_runs_each_missed_slot_up_to_its_bound),
         T(test_a_lease_that_ends_redelivers_then_loses_the_run),
         T(test_a_finish_after_redelivery_ends_the_run_once),
+        T(test_next_run_counts_queued_runs),
         T(test_run_now_is_delivered_by_the_next_tick_as_manual),
         T(test_a_started_stack_run_is_delivered_to_the_caller_not_to_a_tick),
         cmocka_unit_test_setup_teardown(test_history_keeps_the_last_n_newest_first_in_pages,
@@ -831,6 +938,7 @@ int main(void)
         T(test_check_finds_a_run_without_its_queue_entry),
         T(test_older_options_and_stat_versions_still_work),
         T(test_misfire_policies_apply_to_cron_jobs),
+        T(test_misfire_after_a_long_outage_acts_on_the_latest_cron_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

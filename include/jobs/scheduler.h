@@ -77,9 +77,13 @@ JOBS_EXTERN int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t
                                     size_t limit, jobs_event_fn fn, void *ctx);
 
 /**
- * The earliest next_run of all active jobs, so a host can sleep until then.
+ * The earliest time at which a tick has work, so a host can sleep until then: the earliest
+ * next_run of all active jobs, or of the queued runs (a pending one, made by jobs_run_now()
+ * or jobs_run_now_stack(), from when it was made; a running at-least-once one from when its
+ * lease ends), whichever comes first. It may be in the past: tick at once.
  * @param[out] next_run  Unix seconds
- * @return 0, JOBS_ENOTFOUND when no job is active, JOBS_EINVAL, or a store error.
+ * @return 0, JOBS_ENOTFOUND when no job is active and no run is queued, JOBS_EINVAL, or a store
+ *         error.
  */
 JOBS_EXTERN int jobs_scheduler_next_run(int64_t *next_run, jobs_store *store);
 
