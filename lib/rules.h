@@ -68,8 +68,10 @@ int jobs__job_delete_in(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t 
                         uint64_t if_match, jobs_delete_outcome *outcome);
 
 /* Makes a run (lib/runs.c): takes its id, adds it, and trims its history to the store's limit
- * (a bounded batch). */
-int jobs__run_make(jobs_store *s, jobs__txn *txn, const jobs__run_rec *rec, uint64_t *id);
+ * (a bounded batch), sparing the runs of ids >= `spare` (0: this one's): a tick passes the
+ * first run it made, so that no run it hands out is swept by its own later runs. */
+int jobs__run_make(jobs_store *s, jobs__txn *txn, const jobs__run_rec *rec, uint64_t *id,
+                   uint64_t spare);
 
 /* Removes every run of a job (its history goes with it). */
 int jobs__runs_purge_job(jobs_store *s, jobs__txn *txn, uint64_t job);

@@ -35,9 +35,10 @@ int jobs__run_load_copy(jobs_store *s, jobs__txn *txn, uint64_t id, jobs__run_re
 
 /* Removes the oldest runs of a history beyond the store's limit, a bounded batch at a time
  * (each new run calls this, so a history never grows past the limit by more than what a
- * batch left); runs still queued (pending, running) are left for a later sweep. */
+ * batch left); runs still queued (pending, running) are left for a later sweep, and so are
+ * the runs of ids >= `spare`, which this transaction made (a tick's events name them). */
 static int history_trim(jobs_store *s, jobs__txn *txn, jobs__run_by by, uint64_t owner,
-                        uint64_t id)
+                        uint64_t id, uint64_t spare)
 {
     enum { BATCH = 16 };
     uint64_t n, ids[BATCH];
@@ -53,6 +54,8 @@ static int history_trim(jobs_store *s, jobs__txn *txn, jobs__run_by by, uint64_t
     for (size_t i = 0; i < got; i++) {
         jobs__run_rec r;
 
+        if (ids[i] >= spare)
+            break; /* the page is oldest first: the rest are newer still */
         if ((rc = s->be->run_load(txn, ids[i], &r)))
             return rc == JOBS_ENOTFOUND ? jobs__error(JOBS_ECORRUPT, "a run history names a "
                                                       "missing run") : rc;
@@ -64,14 +67,15 @@ static int history_trim(jobs_store *s, jobs__txn *txn, jobs__run_by by, uint64_t
     return 0;
 }
 
-int jobs__run_make(jobs_store *s, jobs__txn *txn, const jobs__run_rec *rec, uint64_t *id)
+int jobs__run_make(jobs_store *s, jobs__txn *txn, const jobs__run_rec *rec, uint64_t *id,
+                   uint64_t spare)
 {
     int rc;
 
     if ((rc = s->be->next_id(txn, JOBS__RUN, id)) || (rc = s->be->run_insert(txn, *id, rec)))
         return rc;
     return history_trim(s, txn, rec->job ? JOBS__RUNS_OF_JOB : JOBS__RUNS_DIRECT, rec->owner,
-                        rec->job ? rec->job : rec->stack);
+                        rec->job ? rec->job : rec->stack, spare ? spare : *id);
 }
 
 int jobs__runs_purge_job(jobs_store *s, jobs__txn *txn, uint64_t job)
@@ -197,7 +201,7 @@ static int now_txn(jobs_store *s, jobs__txn *txn, void *arg)
     } else {
         jobs__notify_due(s, txn, r.created);
     }
-    return jobs__run_make(s, txn, &r, &c->id);
+    return jobs__run_make(s, txn, &r, &c->id, 0);
 }
 
 static int run_now(uint64_t *run, jobs_store *store, uint64_t owner, uint64_t target, bool stack,

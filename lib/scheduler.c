@@ -25,6 +25,7 @@ typedef struct tick_ctx {
     char *names;
     size_t names_len, names_cap;
     unsigned char *run_copy; /* JOBS__RUN_RECORD_MAX bytes: a queued run, while it changes */
+    uint64_t first_run;      /* the first run this transaction made (0: none yet) */
 } tick_ctx;
 
 /* Most slots a schedule without arithmetic is stepped through for one job in one tick. */
@@ -316,8 +317,10 @@ static int make_run(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
     } else {
         deliver(&r, c->now);
     }
-    if ((rc = jobs__run_make(s, txn, &r, &run_id)))
+    if ((rc = jobs__run_make(s, txn, &r, &run_id, c->first_run)))
         return rc;
+    if (!c->first_run)
+        c->first_run = run_id;
     return skipped ? 0 : record_event(c, JOBS_EVENT_RUN, id, job, &r, run_id);
 }
 
@@ -445,6 +448,7 @@ static int tick_txn(jobs_store *s, jobs__txn *txn, void *arg)
     size_t swept;
 
     c->n = c->nq = c->ne = 0; /* the transaction may run again after the map grew */
+    c->first_run = 0;
     c->names_len = 0;
     /* Expired idempotency keys go a bounded batch per tick (looking costs one cursor seek). */
     if ((rc = s->be->idem_sweep(txn, c->clock, 1000, &swept)))

@@ -521,6 +521,35 @@ static void test_other_owners_runs_of_a_public_stack_leave_mine(void **state)
     assert_consistent(fx);
 }
 
+/* A tick never sweeps the runs it hands out: catch-up of ten slots with a history of five
+ * delivers ten runs that all exist when the host gets them (the tick once deleted the first
+ * five in its own transaction); the next run trims the history back to five. */
+static void test_a_tick_does_not_sweep_the_runs_it_delivers(void **state)
+{
+    fixture *fx = *state;
+    fx->opts.run_history = 5;
+    fx_open(fx);
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_MISFIRE, 0, 0, 0, JOBS_MISFIRE_CATCH_UP, 10);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 60 * 10, &ev);
+    assert_int_equal(ev.n, 10);
+    for (size_t i = 0; i < ev.n; i++) {
+        jobs_run *r = NULL;
+
+        assert_int_equal(jobs_run_get(&r, fx->store, OWNER, ev.ev[i].run), 0);
+        jobs_run_free(r);
+        assert_int_equal(jobs_run_finish(fx->store, OWNER, ev.ev[i].run, true, NULL), 0);
+    }
+    fx_tick(fx, FX_T0 + 60 * 11, &ev);
+    assert_int_equal(ev.n, 1);
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 5); /* trimmed back by the next run */
+    assert_int_equal(p->runs[0]->id, ev.ev[0].run);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
 static void test_deleting_a_job_deletes_its_history(void **state)
 {
     fixture *fx = *state;
@@ -930,6 +959,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history_keeps_the_last_n_newest_first_in_pages,
                                         fx_setup_closed, fx_teardown),
         cmocka_unit_test_setup_teardown(test_other_owners_runs_of_a_public_stack_leave_mine,
+                                        fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_tick_does_not_sweep_the_runs_it_delivers,
                                         fx_setup_closed, fx_teardown),
         T(test_deleting_a_job_deletes_its_history),
         T(test_policy_is_kept_checked_and_reported),
