@@ -5,7 +5,11 @@
 
 #include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- small transactions -------------------------------------------------------------------- */
 
@@ -528,6 +532,88 @@ static void test_a_write_that_outgrows_the_map_is_run_again(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* A callback's own code is the host's, whatever its value: -1000 once made the LMDB backend
+ * take it for its own "the map is full", grow the map and run the callback again until the
+ * address space ran out, and the next call on the handle crashed. */
+static int put_then_fail(jobs_kv_txn *txn, void *ctx)
+{
+    unsigned *runs = ctx;
+
+    (*runs)++;
+    if (jobs_kv_put(txn, "ns", "k", 1, "v", 1))
+        return -1;
+    return -1000;
+}
+
+static void test_a_callbacks_own_code_is_returned_as_it_is(void **state)
+{
+    fixture *fx = *state;
+    unsigned runs = 0;
+
+    assert_int_equal(jobs_kv_write(fx->store, put_then_fail, &runs), -1000);
+    assert_int_equal(runs, 1);
+    assert_int_equal(records(fx->store), 0);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* With no address space left to grow the map, a write answers JOBS_ENOSPC and the store goes
+ * on (reads, and writes that fit). It once left LMDB without a map, and the next call
+ * crashed. In a child limited by RLIMIT_AS; not under AddressSanitizer, whose shadow memory
+ * needs more address space than any such limit allows. */
+static int put_64k(jobs_kv_txn *txn, void *ctx)
+{
+    static unsigned char value[65536];
+    unsigned *i = ctx;
+    char key[16];
+
+    snprintf(key, sizeof(key), "k%06u", *i);
+    return jobs_kv_put(txn, "big", key, strlen(key), value, sizeof(value));
+}
+
+static void test_a_map_that_cannot_grow_answers_enospc(void **state)
+{
+    FX_LMDB_ONLY(); /* LMDB: the map's growth */
+#if defined(__SANITIZE_ADDRESS__)
+    skip();
+#endif
+    fixture *fx = *state;
+    pid_t pid;
+    int status;
+
+    fx->lmdb.map_size = 1 << 20;
+    fx->lmdb.max_map_size = 0;
+    fx_open(fx);
+    fflush(NULL);
+    assert_true((pid = fork()) >= 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        unsigned long vm = 0;
+        char line[128];
+        FILE *f = fopen("/proc/self/status", "r");
+        unsigned i;
+        int rc = 0;
+
+        while (f && fgets(line, sizeof(line), f))
+            if (sscanf(line, "VmSize: %lu kB", &vm) == 1)
+                break;
+        if (f)
+            fclose(f);
+        rl.rlim_cur = rl.rlim_max = (vm + 96 * 1024) * 1024; /* 96 MiB more than now */
+        if (vm == 0 || setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(2);
+        for (i = 0; i < 100000 && (rc = jobs_kv_write(fx->store, put_64k, &i)) == 0; i++)
+            ;
+        if (rc != JOBS_ENOSPC || i < 8)
+            _exit(3);
+        if (jobs_store_check(fx->store) != 0 || records(fx->store) != i)
+            _exit(4);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +633,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_store_gets_the_database, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_backup_keeps_records, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_write_that_outgrows_the_map_is_run_again,
+                                        fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_callbacks_own_code_is_returned_as_it_is,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_map_that_cannot_grow_answers_enospc,
                                         fx_setup_closed, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,8 +122,11 @@ static int copy_into(jobs_store *store, int fd, const char *path)
         int rc;
 
         pthread_rwlock_rdlock(&s->map_lock);
-        rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+        rc = s->unmapped ? -1 : mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
         pthread_rwlock_unlock(&s->map_lock);
+        if (rc == -1) /* a failed resize left LMDB without a map (store.c, resize) */
+            return jobs__error(JOBS_EIO, "backup: the store's map was lost when a resize "
+                               "failed: close the store and open it again");
         if (rc != MDB_MAP_RESIZED)
             return rc ? jobs__mdb_error(rc, "backup") : 0;
         /* Another process grew the map past ours. A read through the store adopts the new size

@@ -68,6 +68,9 @@ typedef struct jobs__lmdb {
     /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
      * no transaction of the process is active while the map is resized. */
     pthread_rwlock_t map_lock;
+    /* A resize failed after LMDB had unmapped the old map (it cannot map again): every call
+     * answers JOBS_EIO. Written under map_lock held exclusively, read under it held shared. */
+    bool unmapped;
     /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads), a slot each,
      * taken and given back with one atomic exchange (no lock: a get is a few hundred ns, and a
      * mutex taken twice was a tenth of it). More readers at once than slots: the extra ones

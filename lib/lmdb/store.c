@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -25,6 +26,12 @@
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static jobs__lmdb *open_stores;
 
+/* Set when LMDB answered MDB_MAP_FULL on this thread: a write answering JOBS__EMAPFULL is run
+ * again after growing the map only when this says LMDB meant it, since a callback may return
+ * any negative code of its host's own, -1000 included. The leader of a group commit runs every
+ * op on its own thread, so a thread-local is the op's. */
+static _Thread_local bool map_full;
+
 int jobs__mdb_error(int rc, const char *what)
 {
     switch (rc) {
@@ -33,6 +40,7 @@ int jobs__mdb_error(int rc, const char *what)
     case MDB_NOTFOUND:
         return jobs__error(JOBS_ENOTFOUND, "%s: not found", what);
     case MDB_MAP_FULL:
+        map_full = true;
         return jobs__error(JOBS__EMAPFULL, "%s: the map is full", what);
     case MDB_READERS_FULL:
         return jobs__error(JOBS_EREADERS, "%s: all reader slots are in use (raise max_readers)",
@@ -364,13 +372,38 @@ static size_t map_size(jobs__lmdb *s)
     return info.me_mapsize;
 }
 
+static int unmapped_error(void)
+{
+    return jobs__error(JOBS_EIO, "the store's map was lost when a resize failed: close the "
+                       "store and open it again");
+}
+
+/* Whether `size` bytes of address space can be mapped now: LMDB unmaps the old map before it
+ * maps the new one and cannot map anything again when that fails, so a growth is tried only
+ * when a mapping of the new size (reserved, not backed) succeeds first. */
+static bool address_space_for(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (p == MAP_FAILED)
+        return false;
+    munmap(p, size);
+    return true;
+}
+
 /* Adopts a size another process set (size 0), or grows from `seen` when no other thread has
- * grown the map since. Takes the map lock exclusively: no transaction of this process runs. */
+ * grown the map since. Takes the map lock exclusively: no transaction of this process runs.
+ * A remap that fails leaves LMDB without a map: the handle is then marked lost, and every
+ * later call answers JOBS_EIO instead of reading through the old map's pointers. */
 static int resize(jobs__lmdb *s, size_t seen, bool grow)
 {
     int rc = 0;
 
     pthread_rwlock_wrlock(&s->map_lock);
+    if (s->unmapped) {
+        pthread_rwlock_unlock(&s->map_lock);
+        return unmapped_error();
+    }
     if (!grow) {
         rc = mdb_env_set_mapsize(s->env, 0);
     } else if (map_size(s) == seen) {
@@ -386,10 +419,22 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
             return jobs__error(JOBS_ENOSPC, "storage full: the map is at its limit of %zu bytes",
                                seen);
         }
+        if (!address_space_for(next)) {
+            pthread_rwlock_unlock(&s->map_lock);
+            return jobs__error(JOBS_ENOSPC, "storage full: no address space to map %zu bytes "
+                               "(the map stays at %zu)", next, seen);
+        }
         rc = mdb_env_set_mapsize(s->env, next);
     }
+    if (rc)
+        s->unmapped = true;
     pthread_rwlock_unlock(&s->map_lock);
-    return rc ? jobs__mdb_error(rc, "resizing the map") : 0;
+    if (rc) {
+        jobs__mdb_error(rc, "resizing the map");
+        return jobs__error(JOBS_EIO, "resizing the map failed (%s), and the store's map is lost: "
+                           "close the store and open it again", jobs_error_last());
+    }
+    return 0;
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
@@ -429,6 +474,10 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
         int rc;
 
         pthread_rwlock_rdlock(&s->map_lock);
+        if (s->unmapped) {
+            pthread_rwlock_unlock(&s->map_lock);
+            return unmapped_error();
+        }
         txn = pool_take(s);
         if (txn) {
             rc = mdb_txn_renew(txn);
@@ -466,6 +515,7 @@ typedef struct jobs__op {
     jobs__txn_fn fn;
     void *ctx;
     int rc;
+    bool grow;               /* rc is LMDB's full map (not a callback's own -1000): run again */
     bool done;               /* set by the leader under gc_lock; then the op is the caller's */
     struct jobs__op *next;   /* the queue, and then the batch */
     struct jobs__op *again;  /* the part of the batch still to run */
@@ -478,6 +528,7 @@ typedef struct jobs__op {
 static void op_fail(jobs__op *op, int rc)
 {
     op->rc = rc;
+    op->grow = rc == JOBS__EMAPFULL && map_full;
     snprintf(op->msg, sizeof(op->msg), "%s", jobs_error_last());
 }
 
@@ -515,6 +566,7 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
             op_fail(op, jobs__mdb_error(rc, "starting a nested transaction"));
             continue;
         }
+        map_full = false;
         rc = op->fn(op->store, &t, op->ctx);
         if (nest && rc == 0 && (rc = mdb_txn_commit(t.txn)))
             rc = jobs__mdb_error(rc, "commit");
@@ -535,6 +587,7 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
         mdb_txn_abort(txn);
         return 0;
     }
+    map_full = false;
     if ((rc = mdb_txn_commit(txn))) {
         rc = commit_error(s, rc);
         for (jobs__op *op = todo; op; op = op->again)
@@ -603,8 +656,14 @@ static void run_batch(jobs__lmdb *s, jobs__op *todo)
 
         pthread_rwlock_rdlock(&s->map_lock);
         seen = map_size(s);
-        rc = batch_once(s, todo);
+        rc = s->unmapped ? -1 : batch_once(s, todo);
         pthread_rwlock_unlock(&s->map_lock);
+        if (rc == -1) {
+            rc = unmapped_error();
+            for (jobs__op *op = todo; op; op = op->again)
+                op_fail(op, rc);
+            return;
+        }
         if (rc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
             if ((rc = resize(s, 0, false)) == 0)
                 continue;
@@ -617,7 +676,7 @@ static void run_batch(jobs__lmdb *s, jobs__op *todo)
             return;
         }
         for (jobs__op *op = todo; op; op = op->again)
-            if (op->rc == JOBS__EMAPFULL) {
+            if (op->rc == JOBS__EMAPFULL && op->grow) {
                 *tail = op;
                 tail = &op->again;
             }
