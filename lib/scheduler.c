@@ -251,6 +251,10 @@ static int record_event(tick_ctx *c, jobs_event_type type, uint64_t job,
     ev->schedule = rec->schedule;
     ev->slot = run ? run->slot : rec->next_run;
     if (run) {
+        /* What the run record says it runs: a run delivered again after its job moved to
+         * another stack is the same work as its first attempt. */
+        ev->stack = run->stack;
+        ev->schedule = run->schedule;
         ev->run = run_id;
         ev->trigger = (jobs_run_trigger)run->trigger;
         ev->attempt = run->attempt;

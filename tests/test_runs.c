@@ -293,6 +293,35 @@ static void test_next_run_counts_queued_runs(void **state)
     assert_int_equal(ev.ev[0].run, manual);
 }
 
+/* A run delivered again runs what its record says, not what its job says now: a job moved to
+ * another stack between two attempts of one run (it once handed the second attempt the job's
+ * new stack, while the record kept the old one). */
+static void test_a_redelivery_runs_the_runs_own_stack(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, 30, 0, 0, 0);
+    jobs_job_spec move = JOBS_JOB_SPEC_INIT;
+    int64_t slot = FX_T0 + 3600;
+    fx_events ev;
+
+    fx_tick(fx, slot, &ev);
+    assert_int_equal(ev.n, 1);
+    uint64_t run = ev.ev[0].run, first = ev.ev[0].stack;
+    move.fields = JOBS_JOB_STACK;
+    move.stack = fx_stack(fx, OWNER, false);
+    assert_true(move.stack != first);
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &move), 0);
+    fx_tick(fx, slot + 30, &ev); /* the lease ended: the same run again */
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, run);
+    assert_int_equal(ev.ev[0].attempt, 2);
+    assert_int_equal(ev.ev[0].stack, first);
+    jobs_run *r = run_of(fx, run);
+    assert_int_equal(r->stack, first);
+    jobs_run_free(r);
+}
+
 static void test_a_finish_after_redelivery_ends_the_run_once(void **state)
 {
     fixture *fx = *state;
@@ -953,6 +982,7 @@ int main(void)
         T(test_catch_up_runs_each_missed_slot_up_to_its_bound),
         T(test_a_lease_that_ends_redelivers_then_loses_the_run),
         T(test_a_finish_after_redelivery_ends_the_run_once),
+        T(test_a_redelivery_runs_the_runs_own_stack),
         T(test_next_run_counts_queued_runs),
         T(test_run_now_is_delivered_by_the_next_tick_as_manual),
         T(test_a_started_stack_run_is_delivered_to_the_caller_not_to_a_tick),
