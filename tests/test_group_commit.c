@@ -165,6 +165,63 @@ static void test_without_group_commit_each_write_commits_alone(void **state)
     assert_int_equal(after.commits - before.commits, after.writes - before.writes);
 }
 
+/* jobs_error_last() is the calling thread's alone, also when its write leads a group commit
+ * that runs other callers' failing writes (their failures once wrote the leader's detail, so
+ * a successful create read back another caller's error). A failing write takes the lead and
+ * waits for the write lock another process holds; the valid write queues first behind it,
+ * then failing ones: the valid one leads the next batch, with them in it. */
+static void *leader_then_success(void *arg)
+{
+    writer *w = arg;
+    jobs_job *j = NULL;
+    char before[512];
+
+    if (jobs_get(&j, w->store, 1, 999999) != JOBS_ENOTFOUND) /* a detail of this thread's */
+        return (void *)1;
+    snprintf(before, sizeof(before), "%s", jobs_error_last());
+    write_one(w);
+    if (w->rc == 0 && strcmp(w->detail, before) != 0)
+        snprintf(w->detail, sizeof(w->detail), "leaked: %s", jobs_error_last());
+    else
+        w->detail[0] = '\0';
+    return NULL;
+}
+
+static void test_a_success_keeps_its_threads_error_detail(void **state)
+{
+    fixture *fx = *state;
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    writer w[6];
+    pthread_t t[6];
+    fx_holder h;
+
+    fx_open(fx);
+    uint64_t stack = fx_stack(fx, 1, false);
+    fx_hold_lmdb_write_lock(&h, fx->path);
+    atomic_store(&g.arrived, 0);
+    for (int i = 0; i < 6; i++) {
+        /* 0: a failing write that leads and waits; 1: the valid one; 2-5: failing ones. */
+        w[i] = (writer){fx->store, stack, i == 1 ? 0 : 1, 9000 + (uint64_t)i, 0, 0, ""};
+        assert_int_equal(pthread_create(&t[i], NULL, i == 1 ? leader_then_success : write_one,
+                                        &w[i]), 0);
+        while (atomic_load(&g.arrived) < i + 1)
+            sched_yield();
+        nanosleep(&pause, NULL); /* in the queue before the next one starts */
+    }
+    fx_release(&h);
+    for (int i = 0; i < 6; i++) {
+        void *ret;
+
+        assert_int_equal(pthread_join(t[i], &ret), 0);
+        assert_null(ret);
+    }
+    assert_int_equal(w[1].rc, 0);
+    if (w[1].detail[0])
+        fail_msg("the successful write's thread: %s", w[1].detail);
+    for (int i = 2; i < 6; i++)
+        assert_int_equal(w[i].rc, JOBS_ESTACK);
+}
+
 static void test_unknown_store_flags_are_refused(void **state)
 {
     fixture *fx = *state;
@@ -181,6 +238,8 @@ int main(void)
             test_concurrent_writes_share_commits_and_keep_their_own_answers, durable_gated,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_without_group_commit_each_write_commits_alone,
+                                        durable_gated, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_success_keeps_its_threads_error_detail,
                                         durable_gated, fx_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_store_flags_are_refused, fx_setup_closed,
                                         fx_teardown),

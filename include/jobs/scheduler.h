@@ -65,8 +65,10 @@ typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
  * ended (attempt + 1; after max_attempts they are lost, without an event), and sweeps
  * histories past the store's limit, a bounded batch per tick.
  *
- * At most `limit` due jobs are taken (0: no limit), and at most `limit` queued runs; call
- * again while *n_events >= limit.
+ * At most `limit` due jobs are taken (0: no limit), and at most `limit` queued runs. A tick
+ * that took as many may have left more: call again while jobs_scheduler_next_run() answers a
+ * time <= now (*n_events counts events, not what was taken: a skipped slot or a lost run
+ * makes none, a catch-up several, so it cannot tell).
  *
  * @param[out] n_events  the number of events committed (may be NULL)
  * @param fn             the callback, or NULL to commit without being told

@@ -694,6 +694,8 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
 {
     jobs__lmdb *s = store->db;
     jobs__op op = {.store = store, .fn = fn, .ctx = ctx}; /* the rest zero */
+    char mine[sizeof(op.msg)];
+    bool led = false;
 
     if (s->readonly)
         return jobs__error(JOBS_EREADONLY, "the store is open read-only");
@@ -728,6 +730,11 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
         last->next = NULL;
         pthread_mutex_unlock(&s->gc_lock);
 
+        /* The batch runs the other callers' writes on this thread, and their failures write
+         * this thread's detail: keep ours, so that a success leaves it as it was. */
+        if (!led)
+            snprintf(mine, sizeof(mine), "%s", jobs_error_last());
+        led = true;
         run_batch(s, batch);
 
         pthread_mutex_lock(&s->gc_lock);
@@ -753,6 +760,8 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
     pthread_cond_destroy(&op.cv);
     if (op.rc)
         jobs__error(op.rc, "%s", op.msg);
+    else if (led)
+        jobs__error(0, "%s", mine);
     return op.rc;
 }
 
