@@ -333,6 +333,10 @@ int jobs_run_finish_output(jobs_store *store, uint64_t owner, uint64_t run, bool
     if ((rc = jobs__check_owner(owner, 0)) || (rc = jobs__check_id(run, "run")))
         return rc;
     c.message_len = message ? strnlen(message, JOBS_RUN_MESSAGE_MAX) : 0;
+    /* A message cut at the limit is cut before a UTF-8 sequence, never inside one. */
+    if (c.message_len == JOBS_RUN_MESSAGE_MAX && message[c.message_len])
+        while (c.message_len > 0 && ((unsigned char)message[c.message_len] & 0xc0) == 0x80)
+            c.message_len--;
     /* The last bytes of the output: what a failing program said last. */
     c.output_len = len > JOBS_RUN_OUTPUT_MAX ? JOBS_RUN_OUTPUT_MAX : len;
     c.output = output ? output + (len - c.output_len) : NULL;

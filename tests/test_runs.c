@@ -579,6 +579,28 @@ static void test_a_tick_does_not_sweep_the_runs_it_delivers(void **state)
     assert_consistent(fx);
 }
 
+/* A finish message cut at JOBS_RUN_MESSAGE_MAX keeps whole UTF-8 sequences (it once kept the
+ * first byte of a three-byte one). */
+static void test_a_long_finish_message_is_cut_between_characters(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    char msg[JOBS_RUN_MESSAGE_MAX + 8];
+    fx_events ev;
+
+    (void)job;
+    memset(msg, 'a', JOBS_RUN_MESSAGE_MAX - 1);
+    snprintf(msg + JOBS_RUN_MESSAGE_MAX - 1, 8, "\xe2\x82\xac!"); /* a euro sign over the limit */
+    fx_tick(fx, FX_T0 + 60, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, ev.ev[0].run, true, msg), 0);
+    jobs_run *r = run_of(fx, ev.ev[0].run);
+    assert_int_equal(strlen(r->message), JOBS_RUN_MESSAGE_MAX - 1);
+    for (size_t i = 0; i < JOBS_RUN_MESSAGE_MAX - 1; i++)
+        assert_int_equal(r->message[i], 'a');
+    jobs_run_free(r);
+}
+
 static void test_deleting_a_job_deletes_its_history(void **state)
 {
     fixture *fx = *state;
@@ -992,6 +1014,7 @@ int main(void)
                                         fx_setup_closed, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_tick_does_not_sweep_the_runs_it_delivers,
                                         fx_setup_closed, fx_teardown),
+        T(test_a_long_finish_message_is_cut_between_characters),
         T(test_deleting_a_job_deletes_its_history),
         T(test_policy_is_kept_checked_and_reported),
         T(test_a_page_carries_each_jobs_settings),

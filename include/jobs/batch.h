@@ -30,7 +30,9 @@ typedef enum jobs_batch_kind {
 
 /**
  * One operation of a batch, and its result. The caller owns the array and fills the inputs;
- * jobs_batch() sets the outputs of every element, whatever it returns.
+ * jobs_batch() sets the outputs of every element, whatever it returns, when `n` is in
+ * 1..JOBS_BATCH_MAX; with a larger `n` (refused, JOBS_EINVAL) it touches none, since such an
+ * `n` need not be the array's length.
  */
 typedef struct jobs_batch_op {
     jobs_batch_kind kind;  /**< in: what to do */

@@ -149,7 +149,7 @@ JOBS_EXTERN int jobs_run_now_stack(uint64_t *run, jobs_store *store, uint64_t ow
 
 /**
  * Reports how a delivered or running run ended: `succeeded` or not, with a short message (cut
- * to JOBS_RUN_MESSAGE_MAX bytes; NULL for none). A finish of a run that has already ended, or
+ * to JOBS_RUN_MESSAGE_MAX bytes, before a UTF-8 sequence the limit would split; NULL for none). A finish of a run that has already ended, or
  * is not yet delivered, changes nothing and answers JOBS_ERUNSTATE: a late or repeated finish
  * (an at-least-once run may be delivered more than once) is told so, not counted twice.
  *
