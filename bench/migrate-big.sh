@@ -1,6 +1,7 @@
 #!/bin/sh
 # How long this tree's libjobs takes to migrate a large store written by libjobs 0.2.0 (schema 2,
-# commit 76d9df9) to the current schema (4; 3 when it was written), and whether the store then checks clean (docs/storage.md).
+# commit 76d9df9) to the current schema (4; 3 when the figures in docs/storage.md were taken),
+# and whether the store then checks clean.
 #
 #   bench/migrate-big.sh [JOBS]     (default 15000000; about 3 GB and a few minutes)
 #
