@@ -222,6 +222,92 @@ static void test_a_success_keeps_its_threads_error_detail(void **state)
         assert_int_equal(w[i].rc, JOBS_ESTACK);
 }
 
+/* A kv callback that ignores a failed put (the map is full at its cap) and returns 0 fails
+ * alone, with that failure: the other writes of its group commit are committed. Its nested
+ * transaction, marked bad by LMDB, was once committed anyway, which failed the whole group
+ * (JOBS_EIO, "MDB_BAD_TXN"). */
+typedef struct kv_writer {
+    jobs_store *store;
+    bool careless; /* puts more than fits and ignores the failures */
+    int rc;
+} kv_writer;
+
+static int careless_puts(jobs_kv_txn *txn, void *ctx)
+{
+    static char value[60000];
+    char key[16];
+
+    (void)ctx;
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof(key), "big%d", i);
+        jobs_kv_put(txn, "big", key, strlen(key), value, sizeof(value)); /* ignored */
+    }
+    return 0;
+}
+
+static int small_put(jobs_kv_txn *txn, void *ctx)
+{
+    (void)ctx;
+    return jobs_kv_put(txn, "small", "k", 1, "v", 1);
+}
+
+static void *kv_write_one(void *arg)
+{
+    kv_writer *w = arg;
+
+    atomic_fetch_add(&g.arrived, 1);
+    w->rc = jobs_kv_write(w->store, w->careless ? careless_puts : small_put, NULL);
+    return NULL;
+}
+
+static int has_small(jobs_kv_txn *txn, void *ctx)
+{
+    char v[4];
+    size_t n;
+
+    (void)ctx;
+    return jobs_kv_get(txn, "small", "k", 1, v, sizeof(v), &n);
+}
+
+static void test_a_callback_that_ignores_a_failed_put_fails_alone(void **state)
+{
+    fixture *fx = *state;
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    writer lead;
+    kv_writer w[2];
+    pthread_t t[3];
+    fx_holder h;
+
+    fx->lmdb.map_size = 256 << 10;
+    fx->lmdb.max_map_size = 256 << 10; /* 8 values of 60 KB never fit */
+    fx_open(fx);
+    uint64_t stack = fx_stack(fx, 1, false);
+    fx_hold_lmdb_write_lock(&h, fx->path);
+    atomic_store(&g.arrived, 0);
+    /* A valid create leads and waits for the lock; the two kv writes queue behind it and are
+     * the next batch, nested. */
+    lead = (writer){fx->store, stack, 0, 0, 0, 0, ""};
+    assert_int_equal(pthread_create(&t[0], NULL, write_one, &lead), 0);
+    for (int i = 0; i < 2; i++) {
+        while (atomic_load(&g.arrived) < i + 1)
+            sched_yield();
+        nanosleep(&pause, NULL);
+        w[i] = (kv_writer){fx->store, i == 0, 0};
+        assert_int_equal(pthread_create(&t[i + 1], NULL, kv_write_one, &w[i]), 0);
+    }
+    while (atomic_load(&g.arrived) < 3)
+        sched_yield();
+    nanosleep(&pause, NULL);
+    fx_release(&h);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_int_equal(lead.rc, 0);
+    assert_int_equal(w[0].rc, JOBS_ENOSPC);
+    assert_int_equal(w[1].rc, 0);
+    assert_int_equal(jobs_kv_read(fx->store, has_small, NULL), 0);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 static void test_unknown_store_flags_are_refused(void **state)
 {
     fixture *fx = *state;
@@ -240,6 +326,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_group_commit_each_write_commits_alone,
                                         durable_gated, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_success_keeps_its_threads_error_detail,
+                                        durable_gated, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_callback_that_ignores_a_failed_put_fails_alone,
                                         durable_gated, fx_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_store_flags_are_refused, fx_setup_closed,
                                         fx_teardown),

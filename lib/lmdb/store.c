@@ -32,7 +32,14 @@ static jobs__lmdb *open_stores;
  * op on its own thread, so a thread-local is the op's. */
 static _Thread_local bool map_full;
 
-int jobs__mdb_error(int rc, const char *what)
+/* The first LMDB failure of the op running on this thread that leaves its transaction unusable
+ * (every one but "not found" and "key exists"), as a JOBS_E* code (0: none): a callback that
+ * ignores such a failure and returns 0 still fails, with it, instead of committing a transaction
+ * LMDB has marked bad (which, nested, made the whole group commit fail). */
+static _Thread_local int txn_failed;
+
+/* jobs__mdb_error's conversion. */
+static int mdb_code(int rc, const char *what)
 {
     switch (rc) {
     case MDB_SUCCESS:
@@ -57,6 +64,15 @@ int jobs__mdb_error(int rc, const char *what)
     default:
         return jobs__error(JOBS_EIO, "%s: %s", what, mdb_strerror(rc));
     }
+}
+
+int jobs__mdb_error(int rc, const char *what)
+{
+    int code = mdb_code(rc, what);
+
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST && !txn_failed)
+        txn_failed = code;
+    return code;
 }
 
 int jobs__get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *val)
@@ -567,7 +583,15 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
             continue;
         }
         map_full = false;
+        txn_failed = 0;
         rc = op->fn(op->store, &t, op->ctx);
+        if (rc == 0 && txn_failed) {
+            char why[400];
+
+            snprintf(why, sizeof(why), "%s", jobs_error_last());
+            rc = jobs__error(txn_failed, "a write of this transaction failed and its caller "
+                             "went on: %s", why);
+        }
         if (nest && rc == 0 && (rc = mdb_txn_commit(t.txn)))
             rc = jobs__mdb_error(rc, "commit");
         else if (nest && rc)
