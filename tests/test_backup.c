@@ -312,6 +312,125 @@ static void test_restore_of_a_bad_backup_changes_nothing(void **state)
     assert_non_null(strstr(jobs_error_last(), "is the store itself"));
 }
 
+/* ---- a process that opens the store while a restore runs ---------------------------------- */
+
+/* Called by jobs_store_restore() once the new data.mdb is in place, while it still holds the
+ * store's lock (lib/lmdb/backup.c; tests only). */
+extern void (*jobs__restore_hook)(const char *dir);
+
+#define RECORDS 40
+
+static pid_t opener = -1;
+
+static int put_records(jobs_kv_txn *txn, void *ctx)
+{
+    const char *ns = ctx;
+    char key[16];
+    int rc = 0;
+
+    for (int i = 0; i < RECORDS && !rc; i++) {
+        snprintf(key, sizeof key, "k%03d", i);
+        rc = jobs_kv_put(txn, ns, key, strlen(key), "value", 5);
+    }
+    return rc;
+}
+
+static int put_one(jobs_kv_txn *txn, void *ctx)
+{
+    return jobs_kv_put(txn, "old", "x", 1, ctx, strlen(ctx));
+}
+
+static uint64_t record_count(jobs_store *s)
+{
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+
+    assert_int_equal(jobs_store_stat(&st, s), 0);
+    return st.records;
+}
+
+/* Whether process `pid` waits for a lock (a "->" line of /proc/locks). */
+static bool waits_for_a_lock(pid_t pid)
+{
+    FILE *f = fopen("/proc/locks", "r");
+    char line[256];
+    bool found = false;
+
+    assert_non_null(f);
+    while (!found && fgets(line, sizeof line, f)) {
+        int who;
+
+        if (strstr(line, "->") && sscanf(line, "%*d: -> %*s %*s %*s %d", &who) == 1 &&
+            who == pid)
+            found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+/* The hook: another process opens the store (as jobs-server does at its start) and reads it;
+ * its open waits for the restore's lock. Returns once it waits there. */
+static void open_meanwhile(const char *dir)
+{
+    opener = fork();
+    if (opener == 0) {
+        jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+        jobs_store *s;
+        int code;
+
+        o.path = dir;
+        if (jobs_store_open(&s, &o) != 0)
+            _exit(2);
+        code = record_count(s) == RECORDS && jobs_store_check(s) == 0 ? 0 : 1;
+        jobs_store_close(s);
+        _exit(code);
+    }
+    assert_true(opener > 0);
+    /* Liveness bound only: the child is at the lock long before this. */
+    for (int i = 0; i < 60000 && !waits_for_a_lock(opener); i++)
+        usleep(1000);
+    assert_true(waits_for_a_lock(opener));
+}
+
+/* The opener that waited for the restore must not trust the lock file the replaced store's
+ * processes left: its transaction id would pick the meta page of the restored file's other
+ * half (a compacted backup keeps its data under the second one, the first is empty), and its
+ * open's first write would commit an empty store over the restored one. Two stores, one
+ * transaction apart, so that one of them leaves an even id (the empty meta page). */
+static void test_a_process_that_opens_the_store_during_a_restore_waits_for_it(void **state)
+{
+    fixture *fx = *state;
+    char backup[PATH_MAX];
+
+    assert_int_equal(jobs_kv_write(fx->store, put_records, "ns"), 0);
+    sub(backup, fx, "backup");
+    assert_int_equal(jobs_store_backup(fx->store, backup), 0);
+    for (int extra = 0; extra < 2; extra++) {
+        jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+        char target[PATH_MAX], name[32];
+        jobs_store *s;
+        int status;
+
+        snprintf(name, sizeof name, "target%d", extra);
+        sub(target, fx, name);
+        o.path = target;
+        assert_int_equal(jobs_store_open(&s, &o), 0);
+        for (int i = 0; i <= extra; i++)
+            assert_int_equal(jobs_kv_write(s, put_one, "replaced"), 0);
+        jobs_store_close(s);
+
+        jobs__restore_hook = open_meanwhile;
+        assert_int_equal(jobs_store_restore(&o, backup, JOBS_RESTORE_FORCE), 0);
+        jobs__restore_hook = NULL;
+        assert_int_equal(waitpid(opener, &status, 0), opener);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0); /* it read the restored store */
+        assert_int_equal(jobs_store_open(&s, &o), 0);
+        assert_int_equal(jobs_store_check(s), 0);
+        assert_int_equal(record_count(s), RECORDS);
+        jobs_store_close(s);
+    }
+}
+
 /* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
 typedef struct options_v1 {
     unsigned int version;
@@ -371,6 +490,9 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_of_a_bad_backup_changes_nothing, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_process_that_opens_the_store_during_a_restore_waits_for_it, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
                                         fx_setup_closed, fx_teardown),
     };

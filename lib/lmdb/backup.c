@@ -182,6 +182,8 @@ fail:
 
 /* ---- restore ------------------------------------------------------------------------------ */
 
+void (*jobs__restore_hook)(const char *dir);
+
 /* A failed system call of a restore, as for the backup. */
 static int restore_error(int e, const char *what, const char *path)
 {
@@ -315,6 +317,18 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
             rc = restore_error(errno, "cannot lock", dir);
         goto undo;
     }
+    /* A process that opens the store meanwhile waits for the lock in LMDB, and gets it as a
+     * later opener, which trusts lock.mdb as the store's last processes left it: among the rest
+     * the last transaction id, which picks the meta page of its first transaction. Over a
+     * restored data.mdb that id is another file's, and a write from that page would commit a
+     * store on top of the restored one. An empty lock file cannot be mapped by a later opener:
+     * its open fails, and the open tries again as the first opener, which sets lock.mdb up from
+     * the data.mdb in place (jobs__open_lmdb). Done before anything is replaced, so that a
+     * failure changes nothing. */
+    if (ftruncate(lock, 0) != 0) {
+        rc = restore_error(errno, "cannot reset the lock file of", dir);
+        goto undo;
+    }
     if (stat(dst, &st) == 0 && !(flags & JOBS_RESTORE_FORCE)) {
         rc = jobs__error(JOBS_EEXISTS, "restore: '%s' already holds a store (restore with "
                          "JOBS_RESTORE_FORCE to replace it)", dir);
@@ -348,6 +362,8 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         rc = restore_error(e, "cannot flush the directory", dir);
         goto unstage;
     }
+    if (jobs__restore_hook)
+        jobs__restore_hook(dir);
     rc = 0;
 
 unstage:

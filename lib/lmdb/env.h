@@ -122,6 +122,9 @@ uint64_t jobs__lmdb_wakeups(jobs_store *s);
 int jobs__lmdb_stat(jobs_store *s, jobs_store_stat_info *out);
 int jobs__lmdb_check(jobs_store *s);                       /* check.c */
 int jobs__lmdb_backup(jobs_store *s, const char *dest);    /* backup.c */
+/* Tests only: called by a restore once the new data.mdb is in place, while it still holds the
+ * store's lock (backup.c). NULL otherwise. */
+extern void (*jobs__restore_hook)(const char *dir);
 /* Flushes a directory's entries (a new file or a rename in it) to disk: 0 or an errno. */
 int jobs__lmdb_sync_dir(const char *dir);                   /* backup.c */
 /* The directory that holds `path` ("." for a bare name), into `out`. */

@@ -1143,6 +1143,55 @@ static int sync_new_store(const char *path, bool made_dir)
     return 0;
 }
 
+/* Whether the store's lock.mdb is an empty file (a restore leaves it so, backup.c). */
+static bool lock_file_empty(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    return join(path, dir, "lock.mdb") && stat(path, &st) == 0 && st.st_size == 0;
+}
+
+/* Creates and opens the environment: 0 or an LMDB code, s->env set when it was created.
+ *
+ * LMDB's first opener (the one whose exclusive lock on lock.mdb succeeds) sets lock.mdb up,
+ * among the rest the last transaction id, from data.mdb; a later one (it waits for a shared
+ * lock while the first is at it) maps lock.mdb as it finds it. A restore takes that exclusive
+ * lock while it replaces data.mdb and empties lock.mdb before letting go: whoever waited for it
+ * is a later opener of an empty lock file, which cannot be mapped, and its open fails (EINVAL)
+ * instead of trusting a transaction id of the replaced file. The open is then tried again: it
+ * is the first opener this time, or waits for the one that is. Several processes that waited
+ * may each fail once while another still holds its shared lock on the empty file, hence a few
+ * tries. */
+static int open_env(jobs__lmdb *s, const char *path, unsigned int flags, size_t size,
+                    unsigned int readers)
+{
+    enum { TRIES = 100 };
+
+    for (int i = 1;; i++) {
+        int rc = mdb_env_create(&s->env);
+
+        if (rc)
+            return rc;
+        rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+        if (!rc)
+            rc = mdb_env_set_maxreaders(s->env, readers);
+        if (!rc)
+            rc = mdb_env_set_mapsize(s->env, size);
+        if (!rc)
+            rc = mdb_env_open(s->env, path, flags, 0600);
+        if (!rc || (flags & MDB_NOLOCK) || i == TRIES || !lock_file_empty(path))
+            return rc;
+        mdb_env_close(s->env);
+        s->env = NULL;
+        if (i > 1) {
+            struct timespec pause = {0, 1000000};
+
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
 int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
 {
     const jobs_options_lmdb *o = a->lmdb;
@@ -1231,15 +1280,7 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     if (o->max_map_size && size > o->max_map_size)
         size = o->max_map_size;
 
-    rc = mdb_env_create(&s->env);
-    if (!rc)
-        rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
-    if (!rc)
-        rc = mdb_env_set_maxreaders(s->env, o->max_readers ? o->max_readers : DEFAULT_MAX_READERS);
-    if (!rc)
-        rc = mdb_env_set_mapsize(s->env, size);
-    if (!rc)
-        rc = mdb_env_open(s->env, a->path, flags, 0600);
+    rc = open_env(s, a->path, flags, size, o->max_readers ? o->max_readers : DEFAULT_MAX_READERS);
     if (!rc && !readonly)
         rc = mdb_reader_check(s->env, &dead); /* slots of crashed processes */
     if (rc) {
