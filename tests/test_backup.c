@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <lmdb.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +432,140 @@ static void test_a_process_that_opens_the_store_during_a_restore_waits_for_it(vo
     }
 }
 
+/* ---- reader slots kept by the read pool ----------------------------------------------------- */
+
+#define SLOTS 8
+
+typedef struct burst {
+    jobs_store *store;
+    pthread_barrier_t *all_in; /* every reader inside its read at once */
+    int rc;
+} burst;
+
+static int read_at_once(jobs_kv_txn *txn, void *ctx)
+{
+    burst *b = ctx;
+
+    (void)txn;
+    pthread_barrier_wait(b->all_in);
+    return 0;
+}
+
+static void *burst_reader(void *p)
+{
+    burst *b = p;
+
+    b->rc = jobs_kv_read(b->store, read_at_once, b);
+    return NULL;
+}
+
+static jobs_store *open_with_slots(const char *dir)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    jobs_store *s = NULL;
+
+    lmdb.max_readers = SLOTS;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    o.path = dir;
+    o.lmdb = &lmdb;
+    assert_int_equal(jobs_store_open(&s, &o), 0);
+    return s;
+}
+
+/* Another process (LMDB itself: this process's open stores are in the child too, so the library
+ * would refuse to open the store there): opens the store and begins `hold` read transactions
+ * (at least one), writes a byte to `ready` (when `hold` > 0) and waits for one on `release`.
+ * Exits 0 when every read began. */
+static pid_t other_process(const char *dir, int hold, int ready, int release)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        MDB_txn *txns[SLOTS];
+        MDB_env *env;
+        int began = 0, n = hold > 0 ? hold : 1;
+        char c;
+
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 32) ||
+            mdb_env_open(env, dir, MDB_NOTLS, 0600))
+            _exit(2);
+        while (began < n && mdb_txn_begin(env, NULL, MDB_RDONLY, &txns[began]) == 0)
+            began++;
+        if (hold > 0 && (write(ready, "r", 1) != 1 || read(release, &c, 1) != 1))
+            _exit(3);
+        for (int i = 0; i < began; i++)
+            mdb_txn_abort(txns[i]);
+        mdb_env_close(env);
+        _exit(began == n ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+static void assert_exits_0(pid_t pid)
+{
+    int status;
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A burst of reads as wide as the reader table, all returned: the transactions this process
+ * keeps for reuse hold reader slots, and they must leave room for a backup and for the reads
+ * of other processes; and when the table is full all the same, a backup frees this process's
+ * idle ones and goes on. */
+static void test_reads_that_returned_leave_reader_slots_to_others(void **state)
+{
+    fixture *fx = *state;
+    pthread_barrier_t all_in;
+    pthread_t threads[SLOTS];
+    burst args[SLOTS];
+    char dir[PATH_MAX], backup[PATH_MAX];
+    int ready[2], release[2], rc;
+    jobs_store *s;
+    char c;
+    pid_t pid;
+
+    fx_close(fx);
+    sub(dir, fx, "slots");
+    s = open_with_slots(dir);
+    assert_int_equal(jobs_kv_write(s, put_records, "ns"), 0);
+    assert_int_equal(pthread_barrier_init(&all_in, NULL, SLOTS), 0);
+    for (int i = 0; i < SLOTS; i++) {
+        args[i] = (burst){s, &all_in, -1};
+        assert_int_equal(pthread_create(&threads[i], NULL, burst_reader, &args[i]), 0);
+    }
+    for (int i = 0; i < SLOTS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(args[i].rc, 0);
+    }
+    pthread_barrier_destroy(&all_in);
+
+    /* Nothing reads now: another process's read, and a backup, find a slot. */
+    assert_exits_0(other_process(dir, 0, -1, -1));
+    sub(backup, fx, "backup1");
+    assert_int_equal(jobs_store_backup(s, backup), 0);
+
+    /* Another process holds every slot but those this one keeps idle: a backup still works. */
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(release), 0);
+    pid = other_process(dir, SLOTS - SLOTS / 4, ready[1], release[0]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    sub(backup, fx, "backup2");
+    rc = jobs_store_backup(s, backup);
+    assert_int_equal(write(release[1], "g", 1), 1);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(release[i]);
+    }
+    assert_exits_0(pid);
+    assert_int_equal(rc, 0);
+    assert_int_equal(record_count(s), RECORDS);
+    jobs_store_close(s);
+}
+
 /* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
 typedef struct options_v1 {
     unsigned int version;
@@ -493,6 +628,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_process_that_opens_the_store_during_a_restore_waits_for_it, fx_setup,
             fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reads_that_returned_leave_reader_slots_to_others,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
                                         fx_setup_closed, fx_teardown),
     };

@@ -117,19 +117,28 @@ static int adopt_map_size(jobs_store *s, jobs__txn *txn, void *ctx)
 static int copy_into(jobs_store *store, int fd, const char *path)
 {
     jobs__lmdb *s = store->db;
+    bool drained = false;
 
     for (;;) {
+        size_t n = 0;
         int rc;
 
         pthread_rwlock_rdlock(&s->map_lock);
         rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+        /* No reader slot free: the read pool's idle transactions may hold some (store.c). */
+        if (rc == MDB_READERS_FULL && !drained) {
+            drained = true;
+            n = jobs__lmdb_pool_drain(s);
+        }
         pthread_rwlock_unlock(&s->map_lock);
-        if (rc != MDB_MAP_RESIZED)
+        if (rc == MDB_READERS_FULL && n == 0)
+            return jobs__mdb_error(rc, "backup");
+        if (rc != MDB_MAP_RESIZED && rc != MDB_READERS_FULL)
             return rc ? jobs__mdb_error(rc, "backup") : 0;
         /* Another process grew the map past ours. A read through the store adopts the new size
          * (it resizes with the lock held exclusively); then the copy starts again. Nothing was
          * written yet, but empty the file anyway. */
-        if ((rc = jobs__lmdb_read(store, adopt_map_size, NULL)) != 0)
+        if (rc == MDB_MAP_RESIZED && (rc = jobs__lmdb_read(store, adopt_map_size, NULL)) != 0)
             return rc;
         if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
             return sys_error(errno, "cannot rewind", path);

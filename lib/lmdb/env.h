@@ -33,7 +33,8 @@
 /* Internal code: the map is full and may be grown (never returned to callers). */
 #define JOBS__EMAPFULL (-1000)
 
-/* Read transactions kept for reuse (jobs__lmdb.pool): as many as jobs-server has workers. */
+/* Read transactions kept for reuse (jobs__lmdb.pool): at most as many as jobs-server has
+ * workers, and at most a quarter of max_readers (jobs__lmdb.pool_max). */
 #define JOBS__LMDB_POOL 128
 
 typedef struct jobs__lmdb {
@@ -71,8 +72,13 @@ typedef struct jobs__lmdb {
     /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads), a slot each,
      * taken and given back with one atomic exchange (no lock: a get is a few hundred ns, and a
      * mutex taken twice was a tenth of it). More readers at once than slots: the extra ones
-     * end their transactions instead of keeping them. */
+     * end their transactions instead of keeping them. A reset transaction keeps its reader
+     * slot in lock.mdb, which the table's max_readers bounds for every process together: only
+     * the first pool_max slots are used (a quarter of max_readers, at most JOBS__LMDB_POOL, at
+     * least 1), and a read or backup that finds the table full empties the pool
+     * (jobs__lmdb_pool_drain) and tries once more. */
     _Atomic(MDB_txn *) pool[JOBS__LMDB_POOL];
+    size_t pool_max;
 
     /* Group commit (write): writers queue their operations, and one of them, the leader, runs
      * what is queued in one transaction with one commit while the others wait for it. */
@@ -120,6 +126,8 @@ void jobs__lmdb_close(jobs_store *s);
  * writer to lead (tests: a commit must not wake every queued writer). */
 uint64_t jobs__lmdb_wakeups(jobs_store *s);
 int jobs__lmdb_stat(jobs_store *s, jobs_store_stat_info *out);
+/* Ends the idle transactions of the read pool, which frees their reader slots: how many. */
+size_t jobs__lmdb_pool_drain(jobs__lmdb *s);
 int jobs__lmdb_check(jobs_store *s);                       /* check.c */
 int jobs__lmdb_backup(jobs_store *s, const char *dest);    /* backup.c */
 /* Tests only: called by a restore once the new data.mdb is in place, while it still holds the

@@ -396,7 +396,7 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
 
 static MDB_txn *pool_take(jobs__lmdb *s)
 {
-    for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
+    for (size_t i = 0; i < s->pool_max; i++) {
         MDB_txn *txn;
 
         if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
@@ -408,7 +408,7 @@ static MDB_txn *pool_take(jobs__lmdb *s)
 
 static void pool_give(jobs__lmdb *s, MDB_txn *txn)
 {
-    for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
+    for (size_t i = 0; i < s->pool_max; i++) {
         MDB_txn *empty = NULL;
 
         if (!atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
@@ -417,6 +417,22 @@ static void pool_give(jobs__lmdb *s, MDB_txn *txn)
             return;
     }
     mdb_txn_abort(txn);
+}
+
+size_t jobs__lmdb_pool_drain(jobs__lmdb *s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->pool_max; i++) {
+        MDB_txn *txn;
+
+        if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
+            (txn = atomic_exchange_explicit(&s->pool[i], NULL, memory_order_acquire))) {
+            mdb_txn_abort(txn);
+            n++;
+        }
+    }
+    return n;
 }
 
 int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
@@ -436,6 +452,9 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
                 mdb_txn_abort(txn);
         } else {
             rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+            /* The table is full: the pool's idle transactions may be what fills it. */
+            if (rc == MDB_READERS_FULL && jobs__lmdb_pool_drain(s) > 0)
+                rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
         }
         if (rc) {
             pthread_rwlock_unlock(&s->map_lock);
@@ -1256,6 +1275,13 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     }
     for (size_t i = 0; i < JOBS__LMDB_POOL; i++)
         atomic_init(&s->pool[i], NULL);
+    {
+        unsigned int readers = o->max_readers ? o->max_readers : DEFAULT_MAX_READERS;
+
+        s->pool_max = readers / 4 < JOBS__LMDB_POOL ? readers / 4 : JOBS__LMDB_POOL;
+        if (s->pool_max == 0)
+            s->pool_max = 1;
+    }
     pthread_mutex_init(&s->gc_lock, NULL);
     pthread_mutex_init(&s->due_lock, NULL);
     {
