@@ -566,6 +566,39 @@ static void test_reads_that_returned_leave_reader_slots_to_others(void **state)
     jobs_store_close(s);
 }
 
+/* A backup that fails its check: the restore says so with the check's own detail, once. */
+static void test_restore_of_a_backup_that_fails_its_check_says_why(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], target[PATH_MAX], want[PATH_MAX + 200];
+    uint32_t version = 99;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val key = {6, "schema"}, val = {sizeof version, &version};
+
+    fill_and_back_up(fx, backup);
+    /* The backup as a later libjobs would write it (a schema this one does not read). */
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, backup, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_put(txn, meta, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    sub(target, fx, "target");
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), JOBS_ESCHEMA);
+    snprintf(want, sizeof want, "restore: the backup in '%s' fails its check: the store has "
+             "schema version 99; this libjobs reads version ", backup);
+    assert_memory_equal(jobs_error_last(), want, strlen(want));
+    assert_null(strstr(jobs_error_last() + 1, "restore:")); /* said once */
+    assert_int_equal(access(target, F_OK), -1);
+}
+
 /* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
 typedef struct options_v1 {
     unsigned int version;
@@ -629,6 +662,8 @@ int main(void)
             test_a_process_that_opens_the_store_during_a_restore_waits_for_it, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_reads_that_returned_leave_reader_slots_to_others,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_of_a_backup_that_fails_its_check_says_why,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
                                         fx_setup_closed, fx_teardown),

@@ -359,8 +359,11 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
     }
     /* Read-only: the check writes nothing in the staging directory (no lock.mdb). */
     if ((rc = verify(stage)) != 0) {
-        rc = jobs__error(rc, "restore: the backup in '%s' fails its check: %s", backup,
-                         jobs_error_last());
+        char why[400];
+
+        /* The detail first: jobs__error() formats into the buffer jobs_error_last() reads. */
+        snprintf(why, sizeof why, "%s", jobs_error_last());
+        rc = jobs__error(rc, "restore: the backup in '%s' fails its check: %s", backup, why);
         goto unstage;
     }
     if (rename(staged, dst) != 0) {
