@@ -599,6 +599,115 @@ static void test_restore_of_a_backup_that_fails_its_check_says_why(void **state)
     assert_int_equal(access(target, F_OK), -1);
 }
 
+/* A copy of a file, and whether two files hold the same bytes. */
+static void copy_file(const char *from, const char *to)
+{
+    char buf[65536];
+    FILE *in = fopen(from, "rb"), *out;
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out = fopen(to, "wbx"));
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int ca, cb;
+
+    assert_non_null(fa);
+    assert_non_null(fb);
+    do {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+    } while (ca == cb && ca != EOF);
+    fclose(fa);
+    fclose(fb);
+    return ca == cb;
+}
+
+/* A backup written by an earlier libjobs (schema 2: 0.2.0; schema 3: 0.3.0) is restored: its
+ * staged copy is migrated, the backup itself is left exactly as it was. */
+static void restore_old(fixture *fx, const char *fixture_dir, const char *name, uint64_t jobs)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], from[PATH_MAX + 16], file[PATH_MAX + 16], target[PATH_MAX];
+    char *before, *after;
+    jobs_store *s;
+    int rc;
+
+    sub(backup, fx, name);
+    assert_int_equal(mkdir(backup, 0700), 0);
+    snprintf(from, sizeof from, "%s/data.mdb", fixture_dir);
+    snprintf(file, sizeof file, "%s/data.mdb", backup);
+    copy_file(from, file);
+    /* A read-only open refuses it: it must be migrated. */
+    assert_null(open_readonly(backup, &rc));
+    assert_int_equal(rc, JOBS_ESCHEMA);
+    before = listing(backup);
+
+    sub(target, fx, "target");
+    strcat(target, name);
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), 0);
+    after = listing(backup);
+    assert_string_equal(before, after); /* nothing written there, not even a lock file */
+    assert_true(same_bytes(from, file));
+    free(before);
+    free(after);
+    char *l = listing(target);
+    assert_null(strstr(l, ".restore-"));
+    free(l);
+    /* The restored store is of the current schema: a read-only open reads it. */
+    assert_non_null(s = open_readonly(target, &rc));
+    assert_int_equal(rc, 0);
+    assert_int_equal(jobs_store_check(s), 0);
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    assert_int_equal(jobs_store_stat(&st, s), 0);
+    assert_int_equal(st.jobs, jobs);
+    jobs_store_close(s);
+}
+
+static void test_restore_of_a_backup_of_an_earlier_schema_migrates_its_copy(void **state)
+{
+    fixture *fx = *state;
+
+    restore_old(fx, JOBS_TEST_SCHEMA2_DIR, "schema2", 177);
+    restore_old(fx, JOBS_TEST_SCHEMA3_DIR, "schema3", 1);
+}
+
+/* An LMDB environment without libjobs' schema record is not a backup: refused, not made a new
+ * store by the migration's read-write open. */
+static void test_restore_of_an_environment_without_a_schema_is_refused(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], target[PATH_MAX];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val key = {6, "schema"};
+
+    fill_and_back_up(fx, backup);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, backup, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    sub(target, fx, "target");
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), JOBS_ESCHEMA);
+    assert_non_null(strstr(jobs_error_last(), "fails its check: the store has no schema version"));
+    assert_int_equal(access(target, F_OK), -1);
+}
+
 /* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
 typedef struct options_v1 {
     unsigned int version;
@@ -664,6 +773,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reads_that_returned_leave_reader_slots_to_others,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_of_a_backup_that_fails_its_check_says_why,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_restore_of_a_backup_of_an_earlier_schema_migrates_its_copy, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_of_an_environment_without_a_schema_is_refused,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
                                         fx_setup_closed, fx_teardown),

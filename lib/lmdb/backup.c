@@ -357,7 +357,9 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         rc = restore_error(e, "cannot copy the backup into", staged);
         goto unstage;
     }
-    /* Read-only: the check writes nothing in the staging directory (no lock.mdb). */
+    /* The check opens the copy read-only; a copy of an older schema it first migrates with a
+     * read-write open (lifecycle.c), which leaves a lock.mdb in the staging directory (removed
+     * with it). The backup itself is only read. */
     if ((rc = verify(stage)) != 0) {
         char why[400];
 
@@ -380,7 +382,12 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
 
 unstage:
     if (staging) {
+        char stage_lock[PATH_MAX];
+
         unlink(staged);
+        if (snprintf(stage_lock, sizeof stage_lock, "%s/lock.mdb", stage) <
+            (int)sizeof stage_lock)
+            unlink(stage_lock);
         rmdir(stage);
     }
 undo:

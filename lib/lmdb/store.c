@@ -864,7 +864,9 @@ static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn
     uint32_t version;
     int rc = jobs__get(txn, s->meta, schema_key, sizeof(schema_key) - 1, &v);
 
-    if (rc == JOBS_ENOTFOUND && s->readonly)
+    /* Without a seed (read-only, or a restore's migration of its staged copy) nothing is
+     * created: an environment without the record is not a libjobs store. */
+    if (rc == JOBS_ENOTFOUND && (s->readonly || !seed))
         return jobs__error(JOBS_ESCHEMA, "the store has no schema version (not a libjobs store)");
     if (rc == JOBS_ENOTFOUND) {
         /* A new store: its schema version, then its first contents, in one transaction. */

@@ -390,7 +390,12 @@ err_has "the store has schema version 2; this libjobs reads version"
 [[ ! -e $tmp/schema2-copy ]] || fail "a refused copy made its target"
 [[ $(ls -A "$old") == data.mdb && $(md5sum < "$old/data.mdb") == "$sum" ]] ||
     fail "a read command changed a store of schema 2: $(ls -A "$old")"
-run 0 --store "$old" init # what the message advises: it migrates the store
+# What the message advises: a restore makes a migrated store of it, the backup stays as it is.
+run 0 --store "$tmp/schema2-restored" restore "$old"
+out_has "restored $old into $tmp/schema2-restored; it is consistent: 177 jobs"
+[[ $(ls -A "$old") == data.mdb && $(md5sum < "$old/data.mdb") == "$sum" ]] ||
+    fail "a restore changed the backup of schema 2: $(ls -A "$old")"
+run 0 --store "$old" init # and init migrates the store itself
 run 0 --store "$old" check
 out_has "$old is consistent: 177 jobs"
 

@@ -401,8 +401,9 @@ int ctl_old_schema(int rc, const char *path)
     fprintf(stderr,
             "jobsctl: '%s' was left as it is: a command that only reads never migrates a "
             "store. 'jobsctl --store %s init' migrates a store of an earlier libjobs in place "
-            "(keep a copy: that libjobs cannot read it afterwards)\n",
-            path, path);
+            "(keep a copy: that libjobs cannot read it afterwards); 'jobsctl --store NEW "
+            "restore %s' makes a migrated store of it and leaves it as it is\n",
+            path, path, path);
     return CTL_NO_STORE;
 }
 
