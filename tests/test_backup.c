@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <lmdb.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -708,6 +709,53 @@ static void test_restore_of_an_environment_without_a_schema_is_refused(void **st
     assert_int_equal(access(target, F_OK), -1);
 }
 
+/* Whether another process sees LMDB's lock on the first byte of the store's lock.mdb (held by
+ * every process that has the store open): a child asks with F_GETLK. */
+static bool others_see_it_open(const char *dir)
+{
+    char path[PATH_MAX + 16];
+    int status;
+    pid_t pid;
+
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    pid = fork();
+    if (pid == 0) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+        int fd = open(path, O_RDONLY);
+
+        _exit(fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status) == 0;
+}
+
+/* A refused second open of a store open here (read-only), or a refused restore from it, must not
+ * touch its lock file: closing a descriptor of lock.mdb drops all of this process's fcntl()
+ * locks on it, and other processes would then take the store for closed (and restore over it). */
+static void test_refused_opens_keep_the_store_locked_for_other_processes(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char other[PATH_MAX];
+    int rc;
+
+    fx_job(fx, OWNER, "kept", fx_stack(fx, OWNER, false), FX_HOURLY, false);
+    assert_true(others_see_it_open(fx->path));
+    assert_null(open_readonly(fx->path, &rc));
+    assert_int_equal(rc, JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "open in this process"));
+    assert_true(others_see_it_open(fx->path));
+
+    sub(other, fx, "other");
+    o.path = other;
+    assert_int_equal(jobs_store_restore(&o, fx->path, 0), JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "is a store open in this process"));
+    assert_true(others_see_it_open(fx->path));
+    assert_int_equal(fx_stat_jobs(fx), 1);
+}
+
 /* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
 typedef struct options_v1 {
     unsigned int version;
@@ -779,6 +827,8 @@ int main(void)
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_of_an_environment_without_a_schema_is_refused,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_refused_opens_keep_the_store_locked_for_other_processes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
                                         fx_setup_closed, fx_teardown),
     };

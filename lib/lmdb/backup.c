@@ -291,12 +291,14 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
     if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
         return jobs__error(JOBS_EINVAL, "restore: no backup in '%s' (no %s there)", backup,
                            DATA_FILE);
-    if (jobs__lmdb_in_use(backup))
-        return jobs__error(JOBS_EBUSY, "restore: '%s' is a store open in another process; back "
-                           "it up (jobs_store_backup) and restore the backup", backup);
+    /* This process first: asking whether another process has it open must not touch the
+     * lock file of a store open here (jobs__lmdb_in_use). */
     if (stat(backup, &backup_st) == 0 && jobs__lmdb_open_here(backup_st.st_dev, backup_st.st_ino))
         return jobs__error(JOBS_EBUSY, "restore: '%s' is a store open in this process; back it "
                            "up (jobs_store_backup) and restore the backup", backup);
+    if (jobs__lmdb_in_use(backup))
+        return jobs__error(JOBS_EBUSY, "restore: '%s' is a store open in another process; back "
+                           "it up (jobs_store_backup) and restore the backup", backup);
 
     if (mkdir(dir, 0700) == 0)
         made = true;

@@ -208,7 +208,8 @@ int jobs__lmdb_counter_put(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64
 /* After job `id` was deleted: keeps its id from being given again when it was the newest. */
 int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id);
 
-/* Whether another process has the store in `dir` open (false when that cannot be told). */
+/* Whether another process has the store in `dir` open (false when that cannot be told); true
+ * without touching lock.mdb when this process has it open (see jobs__lmdb_open_here). */
 bool jobs__lmdb_in_use(const char *dir);
 /* Whether this process has the store of that directory open. */
 bool jobs__lmdb_open_here(dev_t dev, ino_t ino);

@@ -1129,8 +1129,16 @@ bool jobs__lmdb_in_use(const char *dir)
 {
     char path[PATH_MAX];
     struct flock fl;
+    struct stat st;
     int fd;
     bool busy;
+
+    /* Open in this process: its own locks never conflict (F_GETLK would answer "free"), and
+     * closing a descriptor of lock.mdb would drop every fcntl() lock this process holds on it
+     * (POSIX), LMDB's included: other processes would then take the store for closed (restore
+     * over it, set its lock file up again, free its reader slots). lock.mdb is not touched. */
+    if (stat(dir, &st) == 0 && jobs__lmdb_open_here(st.st_dev, st.st_ino))
+        return true;
 
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
@@ -1246,6 +1254,8 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
         return jobs__error(JOBS_EINVAL, "the store path '%s' is not a directory", a->path);
     /* Without a lock, a reader cannot keep a writer of another process from reusing the pages
      * it reads: a read-only open is for stores no process has open. */
+    if (readonly && jobs__lmdb_open_here(st.st_dev, st.st_ino))
+        return jobs__error(JOBS_EBUSY, "this store is already open in this process");
     if (readonly && jobs__lmdb_in_use(a->path))
         return jobs__error(JOBS_EBUSY, "the store '%s' is open in another process; a read-only "
                            "open is for a store no process has open (a backup, or a stopped "
