@@ -756,6 +756,63 @@ static void test_refused_opens_keep_the_store_locked_for_other_processes(void **
     assert_int_equal(fx_stat_jobs(fx), 1);
 }
 
+/* Another program's LMDB environment, or a libjobs store without its schema record, is not made
+ * a store by a read-write open: JOBS_ESCHEMA, and nothing is written. */
+static void test_readwrite_open_refuses_an_environment_that_is_not_a_store(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char dir[PATH_MAX], file[PATH_MAX + 16], copy[PATH_MAX + 16];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi main_db;
+    MDB_val key = {5, "apple"}, val = {3, "red"};
+    MDB_stat ms;
+    jobs_store *s = NULL;
+
+    sub(dir, fx, "foreign");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main_db), 0);
+    assert_int_equal(mdb_put(txn, main_db, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    snprintf(copy, sizeof copy, "%s/before.mdb", fx->dir);
+    copy_file(file, copy);
+
+    o.path = dir;
+    assert_int_equal(jobs_store_open(&s, &o), JOBS_ESCHEMA);
+    assert_null(s);
+    assert_non_null(strstr(jobs_error_last(), "not a libjobs store"));
+    assert_true(same_bytes(file, copy));
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS | MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main_db), 0);
+    assert_int_equal(mdb_stat(txn, main_db, &ms), 0);
+    assert_int_equal(ms.ms_entries, 1); /* apple only */
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+
+    /* A store whose schema record is gone: refused too, not seeded again. */
+    fx_close(fx);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, fx->path, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    MDB_dbi meta;
+    MDB_val schema = {6, "schema"};
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_del(txn, meta, &schema, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    o.path = fx->path;
+    assert_int_equal(jobs_store_open(&s, &o), JOBS_ESCHEMA);
+}
+
 /* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
 typedef struct options_v1 {
     unsigned int version;
@@ -829,6 +886,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_refused_opens_keep_the_store_locked_for_other_processes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_readwrite_open_refuses_an_environment_that_is_not_a_store, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
                                         fx_setup_closed, fx_teardown),
     };

@@ -1047,13 +1047,40 @@ static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
     return 0;
 }
 
+/* An environment that holds something but no libjobs schema record (another program's LMDB
+ * environment, say) is not made a store: JOBS_ESCHEMA before anything is created in it. A
+ * libjobs store writes its databases, its schema record and its first contents in one
+ * transaction, so only an empty environment lacks the record. */
+static int foreign(MDB_txn *txn)
+{
+    MDB_dbi main_db, meta;
+    MDB_stat ms;
+    MDB_val key = {sizeof(schema_key) - 1, (void *)schema_key}, v;
+    int rc;
+
+    if ((rc = mdb_dbi_open(txn, NULL, 0, &main_db)) || (rc = mdb_stat(txn, main_db, &ms)))
+        return jobs__mdb_error(rc, "opening the store");
+    if (ms.ms_entries == 0)
+        return 0;
+    rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0)
+        rc = mdb_get(txn, meta, &key, &v);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+        return jobs__error(JOBS_ESCHEMA, "the store has no schema version (not a libjobs "
+                           "store); nothing was written to it");
+    return rc ? jobs__mdb_error(rc, "opening the store") : 0;
+}
+
 /* The first write transaction of a read-write open: every database, then the schema. */
 static int open_dbis(jobs_store *store, jobs__txn *t, void *ctx)
 {
     int (*seed)(jobs_store *, jobs__txn *) = *(int (**)(jobs_store *, jobs__txn *))ctx;
-    int rc = open_dbis_in(t->txn, t->db, MDB_CREATE);
+    int rc;
 
     (void)store;
+    if ((rc = foreign(t->txn)) != 0)
+        return rc;
+    rc = open_dbis_in(t->txn, t->db, MDB_CREATE);
     return rc ? rc : jobs__lmdb_schema(t, seed);
 }
 
