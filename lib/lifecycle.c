@@ -1,6 +1,7 @@
 /* The store's public lifecycle: the options (both layouts), choosing and opening the backend,
  * closing, statistics, the verifier, backup and restore, and the clock. Everything here goes
  * through the backend interface (lib/backend.h). */
+#include <stdio.h>
 #include <time.h>
 
 #include "rules.h"
@@ -125,7 +126,9 @@ bool jobs__path_is_postgres(const char *path)
     return false;
 }
 
-int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
+/* jobs_store_open(); `seed` false: a store without libjobs' schema record is refused
+ * (JOBS_ESCHEMA) instead of made a new store (a restore's migration of its staged copy). */
+static int open_store(jobs_store **out, const jobs_store_options *opts, bool seed)
 {
     jobs_store_options o;
     jobs_options_lmdb lmdb;
@@ -155,7 +158,7 @@ int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
     args.path = o.path;
     args.flags = o.flags;
     args.lmdb = &lmdb;
-    args.seed = jobs__schedules_seed;
+    args.seed = seed ? jobs__schedules_seed : NULL;
     /* The backend is chosen by the form of the path, before any of its files or connections
      * are touched: a PostgreSQL URI or conninfo, or else a directory for LMDB. */
     if (jobs__path_is_postgres(o.path)) {
@@ -174,6 +177,11 @@ int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
     }
     *out = s;
     return 0;
+}
+
+int jobs_store_open(jobs_store **out, const jobs_store_options *opts)
+{
+    return open_store(out, opts, true);
 }
 
 void jobs_store_close(jobs_store *store)
@@ -224,7 +232,7 @@ int jobs_store_backup(jobs_store *store, const char *dest_dir)
     return store->be->backup(store, dest_dir);
 }
 
-/* Opens the store in `dir` read-only and checks it: the restore's check of its staged copy. */
+/* Opens the store in `dir` read-only and checks it. */
 static int verify_readonly(const char *dir)
 {
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
@@ -238,6 +246,28 @@ static int verify_readonly(const char *dir)
     rc = jobs_store_check(s);
     jobs_store_close(s);
     return rc;
+}
+
+/* The restore's check of its staged copy, a private directory only the restore sees. A backup
+ * written by an earlier libjobs (an older schema, which a read-only open refuses) is migrated
+ * there first by a read-write open, as opening the store would migrate it, so that it can be
+ * restored without changing the backup itself; then the copy is checked read-only. A schema this
+ * libjobs cannot migrate (a later one, or none) is refused with the read-only open's detail. */
+static int verify_staged(const char *dir)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char why[400];
+    jobs_store *s;
+    int rc = verify_readonly(dir);
+
+    if (rc != JOBS_ESCHEMA)
+        return rc;
+    snprintf(why, sizeof why, "%s", jobs_error_last());
+    o.path = dir;
+    if ((rc = open_store(&s, &o, false)) != 0)
+        return rc == JOBS_ESCHEMA ? jobs__error(rc, "%s", why) : rc;
+    jobs_store_close(s);
+    return verify_readonly(dir);
 }
 
 int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
@@ -258,5 +288,5 @@ int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
     if (jobs__path_is_postgres(o.path))
         return jobs__error(JOBS_ENOTSUP, "jobs_store_restore is for LMDB stores: restore a "
                            "PostgreSQL store with PostgreSQL's own tools");
-    return jobs__restore_lmdb(o.path, backup_dir, flags, verify_readonly);
+    return jobs__restore_lmdb(o.path, backup_dir, flags, verify_staged);
 }

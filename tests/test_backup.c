@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <lmdb.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +314,505 @@ static void test_restore_of_a_bad_backup_changes_nothing(void **state)
     assert_non_null(strstr(jobs_error_last(), "is the store itself"));
 }
 
+/* ---- a process that opens the store while a restore runs ---------------------------------- */
+
+/* Called by jobs_store_restore() once the new data.mdb is in place, while it still holds the
+ * store's lock (lib/lmdb/backup.c; tests only). */
+extern void (*jobs__restore_hook)(const char *dir);
+
+#define RECORDS 40
+
+static pid_t opener = -1;
+
+static int put_records(jobs_kv_txn *txn, void *ctx)
+{
+    const char *ns = ctx;
+    char key[16];
+    int rc = 0;
+
+    for (int i = 0; i < RECORDS && !rc; i++) {
+        snprintf(key, sizeof key, "k%03d", i);
+        rc = jobs_kv_put(txn, ns, key, strlen(key), "value", 5);
+    }
+    return rc;
+}
+
+static int put_one(jobs_kv_txn *txn, void *ctx)
+{
+    return jobs_kv_put(txn, "old", "x", 1, ctx, strlen(ctx));
+}
+
+static uint64_t record_count(jobs_store *s)
+{
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+
+    assert_int_equal(jobs_store_stat(&st, s), 0);
+    return st.records;
+}
+
+/* Whether process `pid` waits for a lock (a "->" line of /proc/locks). */
+static bool waits_for_a_lock(pid_t pid)
+{
+    FILE *f = fopen("/proc/locks", "r");
+    char line[256];
+    bool found = false;
+
+    assert_non_null(f);
+    while (!found && fgets(line, sizeof line, f)) {
+        int who;
+
+        if (strstr(line, "->") && sscanf(line, "%*d: -> %*s %*s %*s %d", &who) == 1 &&
+            who == pid)
+            found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+/* The hook: another process opens the store (as jobs-server does at its start) and reads it;
+ * its open waits for the restore's lock. Returns once it waits there. */
+static void open_meanwhile(const char *dir)
+{
+    opener = fork();
+    if (opener == 0) {
+        jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+        jobs_store *s;
+        int code;
+
+        o.path = dir;
+        if (jobs_store_open(&s, &o) != 0)
+            _exit(2);
+        code = record_count(s) == RECORDS && jobs_store_check(s) == 0 ? 0 : 1;
+        jobs_store_close(s);
+        _exit(code);
+    }
+    assert_true(opener > 0);
+    /* Liveness bound only: the child is at the lock long before this. */
+    for (int i = 0; i < 60000 && !waits_for_a_lock(opener); i++)
+        usleep(1000);
+    assert_true(waits_for_a_lock(opener));
+}
+
+/* The opener that waited for the restore must not trust the lock file the replaced store's
+ * processes left: its transaction id would pick the meta page of the restored file's other
+ * half (a compacted backup keeps its data under the second one, the first is empty), and its
+ * open's first write would commit an empty store over the restored one. Two stores, one
+ * transaction apart, so that one of them leaves an even id (the empty meta page). */
+static void test_a_process_that_opens_the_store_during_a_restore_waits_for_it(void **state)
+{
+    fixture *fx = *state;
+    char backup[PATH_MAX];
+
+    assert_int_equal(jobs_kv_write(fx->store, put_records, "ns"), 0);
+    sub(backup, fx, "backup");
+    assert_int_equal(jobs_store_backup(fx->store, backup), 0);
+    for (int extra = 0; extra < 2; extra++) {
+        jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+        char target[PATH_MAX], name[32];
+        jobs_store *s;
+        int status;
+
+        snprintf(name, sizeof name, "target%d", extra);
+        sub(target, fx, name);
+        o.path = target;
+        assert_int_equal(jobs_store_open(&s, &o), 0);
+        for (int i = 0; i <= extra; i++)
+            assert_int_equal(jobs_kv_write(s, put_one, "replaced"), 0);
+        jobs_store_close(s);
+
+        jobs__restore_hook = open_meanwhile;
+        assert_int_equal(jobs_store_restore(&o, backup, JOBS_RESTORE_FORCE), 0);
+        jobs__restore_hook = NULL;
+        assert_int_equal(waitpid(opener, &status, 0), opener);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0); /* it read the restored store */
+        assert_int_equal(jobs_store_open(&s, &o), 0);
+        assert_int_equal(jobs_store_check(s), 0);
+        assert_int_equal(record_count(s), RECORDS);
+        jobs_store_close(s);
+    }
+}
+
+/* ---- reader slots kept by the read pool ----------------------------------------------------- */
+
+#define SLOTS 8
+
+typedef struct burst {
+    jobs_store *store;
+    pthread_barrier_t *all_in; /* every reader inside its read at once */
+    int rc;
+} burst;
+
+static int read_at_once(jobs_kv_txn *txn, void *ctx)
+{
+    burst *b = ctx;
+
+    (void)txn;
+    pthread_barrier_wait(b->all_in);
+    return 0;
+}
+
+static void *burst_reader(void *p)
+{
+    burst *b = p;
+
+    b->rc = jobs_kv_read(b->store, read_at_once, b);
+    return NULL;
+}
+
+static jobs_store *open_with_slots(const char *dir)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_options_lmdb lmdb = JOBS_OPTIONS_INIT_LMDB;
+    jobs_store *s = NULL;
+
+    lmdb.max_readers = SLOTS;
+    lmdb.flags = JOBS_NOSYNC_LMDB;
+    o.path = dir;
+    o.lmdb = &lmdb;
+    assert_int_equal(jobs_store_open(&s, &o), 0);
+    return s;
+}
+
+/* Another process (LMDB itself: this process's open stores are in the child too, so the library
+ * would refuse to open the store there): opens the store and begins `hold` read transactions
+ * (at least one), writes a byte to `ready` (when `hold` > 0) and waits for one on `release`.
+ * Exits 0 when every read began. */
+static pid_t other_process(const char *dir, int hold, int ready, int release)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        MDB_txn *txns[SLOTS];
+        MDB_env *env;
+        int began = 0, n = hold > 0 ? hold : 1;
+        char c;
+
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 32) ||
+            mdb_env_open(env, dir, MDB_NOTLS, 0600))
+            _exit(2);
+        while (began < n && mdb_txn_begin(env, NULL, MDB_RDONLY, &txns[began]) == 0)
+            began++;
+        if (hold > 0 && (write(ready, "r", 1) != 1 || read(release, &c, 1) != 1))
+            _exit(3);
+        for (int i = 0; i < began; i++)
+            mdb_txn_abort(txns[i]);
+        mdb_env_close(env);
+        _exit(began == n ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+static void assert_exits_0(pid_t pid)
+{
+    int status;
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A burst of reads as wide as the reader table, all returned: the transactions this process
+ * keeps for reuse hold reader slots, and they must leave room for a backup and for the reads
+ * of other processes; and when the table is full all the same, a backup frees this process's
+ * idle ones and goes on. */
+static void test_reads_that_returned_leave_reader_slots_to_others(void **state)
+{
+    fixture *fx = *state;
+    pthread_barrier_t all_in;
+    pthread_t threads[SLOTS];
+    burst args[SLOTS];
+    char dir[PATH_MAX], backup[PATH_MAX];
+    int ready[2], release[2], rc;
+    jobs_store *s;
+    char c;
+    pid_t pid;
+
+    fx_close(fx);
+    sub(dir, fx, "slots");
+    s = open_with_slots(dir);
+    assert_int_equal(jobs_kv_write(s, put_records, "ns"), 0);
+    assert_int_equal(pthread_barrier_init(&all_in, NULL, SLOTS), 0);
+    for (int i = 0; i < SLOTS; i++) {
+        args[i] = (burst){s, &all_in, -1};
+        assert_int_equal(pthread_create(&threads[i], NULL, burst_reader, &args[i]), 0);
+    }
+    for (int i = 0; i < SLOTS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(args[i].rc, 0);
+    }
+    pthread_barrier_destroy(&all_in);
+
+    /* Nothing reads now: another process's read, and a backup, find a slot. */
+    assert_exits_0(other_process(dir, 0, -1, -1));
+    sub(backup, fx, "backup1");
+    assert_int_equal(jobs_store_backup(s, backup), 0);
+
+    /* Another process holds every slot but those this one keeps idle: a backup still works. */
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(release), 0);
+    pid = other_process(dir, SLOTS - SLOTS / 4, ready[1], release[0]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    sub(backup, fx, "backup2");
+    rc = jobs_store_backup(s, backup);
+    assert_int_equal(write(release[1], "g", 1), 1);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(release[i]);
+    }
+    assert_exits_0(pid);
+    assert_int_equal(rc, 0);
+    assert_int_equal(record_count(s), RECORDS);
+    jobs_store_close(s);
+}
+
+/* A backup that fails its check: the restore says so with the check's own detail, once. */
+static void test_restore_of_a_backup_that_fails_its_check_says_why(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], target[PATH_MAX], want[PATH_MAX + 200];
+    uint32_t version = 99;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val key = {6, "schema"}, val = {sizeof version, &version};
+
+    fill_and_back_up(fx, backup);
+    /* The backup as a later libjobs would write it (a schema this one does not read). */
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, backup, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_put(txn, meta, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    sub(target, fx, "target");
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), JOBS_ESCHEMA);
+    snprintf(want, sizeof want, "restore: the backup in '%s' fails its check: the store has "
+             "schema version 99; this libjobs reads version ", backup);
+    assert_memory_equal(jobs_error_last(), want, strlen(want));
+    assert_null(strstr(jobs_error_last() + 1, "restore:")); /* said once */
+    assert_int_equal(access(target, F_OK), -1);
+}
+
+/* A copy of a file, and whether two files hold the same bytes. */
+static void copy_file(const char *from, const char *to)
+{
+    char buf[65536];
+    FILE *in = fopen(from, "rb"), *out;
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out = fopen(to, "wbx"));
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int ca, cb;
+
+    assert_non_null(fa);
+    assert_non_null(fb);
+    do {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+    } while (ca == cb && ca != EOF);
+    fclose(fa);
+    fclose(fb);
+    return ca == cb;
+}
+
+/* A backup written by an earlier libjobs (schema 2: 0.2.0; schema 3: 0.3.0) is restored: its
+ * staged copy is migrated, the backup itself is left exactly as it was. */
+static void restore_old(fixture *fx, const char *fixture_dir, const char *name, uint64_t jobs)
+{
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], from[PATH_MAX + 16], file[PATH_MAX + 16], target[PATH_MAX];
+    char *before, *after;
+    jobs_store *s;
+    int rc;
+
+    sub(backup, fx, name);
+    assert_int_equal(mkdir(backup, 0700), 0);
+    snprintf(from, sizeof from, "%s/data.mdb", fixture_dir);
+    snprintf(file, sizeof file, "%s/data.mdb", backup);
+    copy_file(from, file);
+    /* A read-only open refuses it: it must be migrated. */
+    assert_null(open_readonly(backup, &rc));
+    assert_int_equal(rc, JOBS_ESCHEMA);
+    before = listing(backup);
+
+    sub(target, fx, "target");
+    strcat(target, name);
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), 0);
+    after = listing(backup);
+    assert_string_equal(before, after); /* nothing written there, not even a lock file */
+    assert_true(same_bytes(from, file));
+    free(before);
+    free(after);
+    char *l = listing(target);
+    assert_null(strstr(l, ".restore-"));
+    free(l);
+    /* The restored store is of the current schema: a read-only open reads it. */
+    assert_non_null(s = open_readonly(target, &rc));
+    assert_int_equal(rc, 0);
+    assert_int_equal(jobs_store_check(s), 0);
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    assert_int_equal(jobs_store_stat(&st, s), 0);
+    assert_int_equal(st.jobs, jobs);
+    jobs_store_close(s);
+}
+
+static void test_restore_of_a_backup_of_an_earlier_schema_migrates_its_copy(void **state)
+{
+    fixture *fx = *state;
+
+    restore_old(fx, JOBS_TEST_SCHEMA2_DIR, "schema2", 177);
+    restore_old(fx, JOBS_TEST_SCHEMA3_DIR, "schema3", 1);
+}
+
+/* An LMDB environment without libjobs' schema record is not a backup: refused, not made a new
+ * store by the migration's read-write open. */
+static void test_restore_of_an_environment_without_a_schema_is_refused(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], target[PATH_MAX];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val key = {6, "schema"};
+
+    fill_and_back_up(fx, backup);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, backup, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    sub(target, fx, "target");
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), JOBS_ESCHEMA);
+    assert_non_null(strstr(jobs_error_last(), "fails its check: the store has no schema version"));
+    assert_int_equal(access(target, F_OK), -1);
+}
+
+/* Whether another process sees LMDB's lock on the first byte of the store's lock.mdb (held by
+ * every process that has the store open): a child asks with F_GETLK. */
+static bool others_see_it_open(const char *dir)
+{
+    char path[PATH_MAX + 16];
+    int status;
+    pid_t pid;
+
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    pid = fork();
+    if (pid == 0) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+        int fd = open(path, O_RDONLY);
+
+        _exit(fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status) == 0;
+}
+
+/* A refused second open of a store open here (read-only), or a refused restore from it, must not
+ * touch its lock file: closing a descriptor of lock.mdb drops all of this process's fcntl()
+ * locks on it, and other processes would then take the store for closed (and restore over it). */
+static void test_refused_opens_keep_the_store_locked_for_other_processes(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char other[PATH_MAX];
+    int rc;
+
+    fx_job(fx, OWNER, "kept", fx_stack(fx, OWNER, false), FX_HOURLY, false);
+    assert_true(others_see_it_open(fx->path));
+    assert_null(open_readonly(fx->path, &rc));
+    assert_int_equal(rc, JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "open in this process"));
+    assert_true(others_see_it_open(fx->path));
+
+    sub(other, fx, "other");
+    o.path = other;
+    assert_int_equal(jobs_store_restore(&o, fx->path, 0), JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "is a store open in this process"));
+    assert_true(others_see_it_open(fx->path));
+    assert_int_equal(fx_stat_jobs(fx), 1);
+}
+
+/* Another program's LMDB environment, or a libjobs store without its schema record, is not made
+ * a store by a read-write open: JOBS_ESCHEMA, and nothing is written. */
+static void test_readwrite_open_refuses_an_environment_that_is_not_a_store(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char dir[PATH_MAX], file[PATH_MAX + 16], copy[PATH_MAX + 16];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi main_db;
+    MDB_val key = {5, "apple"}, val = {3, "red"};
+    MDB_stat ms;
+    jobs_store *s = NULL;
+
+    sub(dir, fx, "foreign");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main_db), 0);
+    assert_int_equal(mdb_put(txn, main_db, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    snprintf(copy, sizeof copy, "%s/before.mdb", fx->dir);
+    copy_file(file, copy);
+
+    o.path = dir;
+    assert_int_equal(jobs_store_open(&s, &o), JOBS_ESCHEMA);
+    assert_null(s);
+    assert_non_null(strstr(jobs_error_last(), "not a libjobs store"));
+    assert_true(same_bytes(file, copy));
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS | MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main_db), 0);
+    assert_int_equal(mdb_stat(txn, main_db, &ms), 0);
+    assert_int_equal(ms.ms_entries, 1); /* apple only */
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+
+    /* A store whose schema record is gone: refused too, not seeded again. */
+    fx_close(fx);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, fx->path, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    MDB_dbi meta;
+    MDB_val schema = {6, "schema"};
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_del(txn, meta, &schema, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    o.path = fx->path;
+    assert_int_equal(jobs_store_open(&s, &o), JOBS_ESCHEMA);
+}
+
 /* jobs_store_options exactly as libjobs 0.1.0's header declared it (version 1). */
 typedef struct options_v1 {
     unsigned int version;
@@ -371,6 +872,22 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_of_a_bad_backup_changes_nothing, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_process_that_opens_the_store_during_a_restore_waits_for_it, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reads_that_returned_leave_reader_slots_to_others,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_of_a_backup_that_fails_its_check_says_why,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_restore_of_a_backup_of_an_earlier_schema_migrates_its_copy, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_of_an_environment_without_a_schema_is_refused,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_refused_opens_keep_the_store_locked_for_other_processes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_readwrite_open_refuses_an_environment_that_is_not_a_store, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_options_of_version_1_still_open_a_store,
                                         fx_setup_closed, fx_teardown),
     };

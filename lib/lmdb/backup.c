@@ -117,22 +117,31 @@ static int adopt_map_size(jobs_store *s, jobs__txn *txn, void *ctx)
 static int copy_into(jobs_store *store, int fd, const char *path)
 {
     jobs__lmdb *s = store->db;
+    bool drained = false;
 
     for (;;) {
+        size_t n = 0;
         int rc;
 
         pthread_rwlock_rdlock(&s->map_lock);
         rc = s->unmapped ? -1 : mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+        /* No reader slot free: the read pool's idle transactions may hold some (store.c). */
+        if (rc == MDB_READERS_FULL && !drained) {
+            drained = true;
+            n = jobs__lmdb_pool_drain(s);
+        }
         pthread_rwlock_unlock(&s->map_lock);
         if (rc == -1) /* a failed resize left LMDB without a map (store.c, resize) */
             return jobs__error(JOBS_EIO, "backup: the store's map was lost when a resize "
                                "failed: close the store and open it again");
-        if (rc != MDB_MAP_RESIZED)
+        if (rc == MDB_READERS_FULL && n == 0)
+            return jobs__mdb_error(rc, "backup");
+        if (rc != MDB_MAP_RESIZED && rc != MDB_READERS_FULL)
             return rc ? jobs__mdb_error(rc, "backup") : 0;
         /* Another process grew the map past ours. A read through the store adopts the new size
          * (it resizes with the lock held exclusively); then the copy starts again. Nothing was
          * written yet, but empty the file anyway. */
-        if ((rc = jobs__lmdb_read(store, adopt_map_size, NULL)) != 0)
+        if (rc == MDB_MAP_RESIZED && (rc = jobs__lmdb_read(store, adopt_map_size, NULL)) != 0)
             return rc;
         if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
             return sys_error(errno, "cannot rewind", path);
@@ -184,6 +193,8 @@ fail:
 }
 
 /* ---- restore ------------------------------------------------------------------------------ */
+
+void (*jobs__restore_hook)(const char *dir);
 
 /* A failed system call of a restore, as for the backup. */
 static int restore_error(int e, const char *what, const char *path)
@@ -283,12 +294,14 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
     if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
         return jobs__error(JOBS_EINVAL, "restore: no backup in '%s' (no %s there)", backup,
                            DATA_FILE);
-    if (jobs__lmdb_in_use(backup))
-        return jobs__error(JOBS_EBUSY, "restore: '%s' is a store open in another process; back "
-                           "it up (jobs_store_backup) and restore the backup", backup);
+    /* This process first: asking whether another process has it open must not touch the
+     * lock file of a store open here (jobs__lmdb_in_use). */
     if (stat(backup, &backup_st) == 0 && jobs__lmdb_open_here(backup_st.st_dev, backup_st.st_ino))
         return jobs__error(JOBS_EBUSY, "restore: '%s' is a store open in this process; back it "
                            "up (jobs_store_backup) and restore the backup", backup);
+    if (jobs__lmdb_in_use(backup))
+        return jobs__error(JOBS_EBUSY, "restore: '%s' is a store open in another process; back "
+                           "it up (jobs_store_backup) and restore the backup", backup);
 
     if (mkdir(dir, 0700) == 0)
         made = true;
@@ -318,6 +331,18 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
             rc = restore_error(errno, "cannot lock", dir);
         goto undo;
     }
+    /* A process that opens the store meanwhile waits for the lock in LMDB, and gets it as a
+     * later opener, which trusts lock.mdb as the store's last processes left it: among the rest
+     * the last transaction id, which picks the meta page of its first transaction. Over a
+     * restored data.mdb that id is another file's, and a write from that page would commit a
+     * store on top of the restored one. An empty lock file cannot be mapped by a later opener:
+     * its open fails, and the open tries again as the first opener, which sets lock.mdb up from
+     * the data.mdb in place (jobs__open_lmdb). Done before anything is replaced, so that a
+     * failure changes nothing. */
+    if (ftruncate(lock, 0) != 0) {
+        rc = restore_error(errno, "cannot reset the lock file of", dir);
+        goto undo;
+    }
     if (stat(dst, &st) == 0 && !(flags & JOBS_RESTORE_FORCE)) {
         rc = jobs__error(JOBS_EEXISTS, "restore: '%s' already holds a store (restore with "
                          "JOBS_RESTORE_FORCE to replace it)", dir);
@@ -337,10 +362,15 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         rc = restore_error(e, "cannot copy the backup into", staged);
         goto unstage;
     }
-    /* Read-only: the check writes nothing in the staging directory (no lock.mdb). */
+    /* The check opens the copy read-only; a copy of an older schema it first migrates with a
+     * read-write open (lifecycle.c), which leaves a lock.mdb in the staging directory (removed
+     * with it). The backup itself is only read. */
     if ((rc = verify(stage)) != 0) {
-        rc = jobs__error(rc, "restore: the backup in '%s' fails its check: %s", backup,
-                         jobs_error_last());
+        char why[400];
+
+        /* The detail first: jobs__error() formats into the buffer jobs_error_last() reads. */
+        snprintf(why, sizeof why, "%s", jobs_error_last());
+        rc = jobs__error(rc, "restore: the backup in '%s' fails its check: %s", backup, why);
         goto unstage;
     }
     if (rename(staged, dst) != 0) {
@@ -351,11 +381,18 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         rc = restore_error(e, "cannot flush the directory", dir);
         goto unstage;
     }
+    if (jobs__restore_hook)
+        jobs__restore_hook(dir);
     rc = 0;
 
 unstage:
     if (staging) {
+        char stage_lock[PATH_MAX];
+
         unlink(staged);
+        if (snprintf(stage_lock, sizeof stage_lock, "%s/lock.mdb", stage) <
+            (int)sizeof stage_lock)
+            unlink(stage_lock);
         rmdir(stage);
     }
 undo:

@@ -33,7 +33,8 @@
 /* Internal code: the map is full and may be grown (never returned to callers). */
 #define JOBS__EMAPFULL (-1000)
 
-/* Read transactions kept for reuse (jobs__lmdb.pool): as many as jobs-server has workers. */
+/* Read transactions kept for reuse (jobs__lmdb.pool): at most as many as jobs-server has
+ * workers, and at most a quarter of max_readers (jobs__lmdb.pool_max). */
 #define JOBS__LMDB_POOL 128
 
 typedef struct jobs__lmdb {
@@ -74,8 +75,13 @@ typedef struct jobs__lmdb {
     /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads), a slot each,
      * taken and given back with one atomic exchange (no lock: a get is a few hundred ns, and a
      * mutex taken twice was a tenth of it). More readers at once than slots: the extra ones
-     * end their transactions instead of keeping them. */
+     * end their transactions instead of keeping them. A reset transaction keeps its reader
+     * slot in lock.mdb, which the table's max_readers bounds for every process together: only
+     * the first pool_max slots are used (a quarter of max_readers, at most JOBS__LMDB_POOL, at
+     * least 1), and a read or backup that finds the table full empties the pool
+     * (jobs__lmdb_pool_drain) and tries once more. */
     _Atomic(MDB_txn *) pool[JOBS__LMDB_POOL];
+    size_t pool_max;
 
     /* Group commit (write): writers queue their operations, and one of them, the leader, runs
      * what is queued in one transaction with one commit while the others wait for it. */
@@ -123,8 +129,13 @@ void jobs__lmdb_close(jobs_store *s);
  * writer to lead (tests: a commit must not wake every queued writer). */
 uint64_t jobs__lmdb_wakeups(jobs_store *s);
 int jobs__lmdb_stat(jobs_store *s, jobs_store_stat_info *out);
+/* Ends the idle transactions of the read pool, which frees their reader slots: how many. */
+size_t jobs__lmdb_pool_drain(jobs__lmdb *s);
 int jobs__lmdb_check(jobs_store *s);                       /* check.c */
 int jobs__lmdb_backup(jobs_store *s, const char *dest);    /* backup.c */
+/* Tests only: called by a restore once the new data.mdb is in place, while it still holds the
+ * store's lock (backup.c). NULL otherwise. */
+extern void (*jobs__restore_hook)(const char *dir);
 /* Flushes a directory's entries (a new file or a rename in it) to disk: 0 or an errno. */
 int jobs__lmdb_sync_dir(const char *dir);                   /* backup.c */
 /* The directory that holds `path` ("." for a bare name), into `out`. */
@@ -200,7 +211,8 @@ int jobs__lmdb_counter_put(MDB_txn *txn, jobs__lmdb *db, jobs__kind kind, uint64
 /* After job `id` was deleted: keeps its id from being given again when it was the newest. */
 int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id);
 
-/* Whether another process has the store in `dir` open (false when that cannot be told). */
+/* Whether another process has the store in `dir` open (false when that cannot be told); true
+ * without touching lock.mdb when this process has it open (see jobs__lmdb_open_here). */
 bool jobs__lmdb_in_use(const char *dir);
 /* Whether this process has the store of that directory open. */
 bool jobs__lmdb_open_here(dev_t dev, ino_t ino);

@@ -457,7 +457,7 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
 
 static MDB_txn *pool_take(jobs__lmdb *s)
 {
-    for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
+    for (size_t i = 0; i < s->pool_max; i++) {
         MDB_txn *txn;
 
         if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
@@ -469,7 +469,7 @@ static MDB_txn *pool_take(jobs__lmdb *s)
 
 static void pool_give(jobs__lmdb *s, MDB_txn *txn)
 {
-    for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
+    for (size_t i = 0; i < s->pool_max; i++) {
         MDB_txn *empty = NULL;
 
         if (!atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
@@ -478,6 +478,22 @@ static void pool_give(jobs__lmdb *s, MDB_txn *txn)
             return;
     }
     mdb_txn_abort(txn);
+}
+
+size_t jobs__lmdb_pool_drain(jobs__lmdb *s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->pool_max; i++) {
+        MDB_txn *txn;
+
+        if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
+            (txn = atomic_exchange_explicit(&s->pool[i], NULL, memory_order_acquire))) {
+            mdb_txn_abort(txn);
+            n++;
+        }
+    }
+    return n;
 }
 
 int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
@@ -501,6 +517,9 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
                 mdb_txn_abort(txn);
         } else {
             rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+            /* The table is full: the pool's idle transactions may be what fills it. */
+            if (rc == MDB_READERS_FULL && jobs__lmdb_pool_drain(s) > 0)
+                rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
         }
         if (rc) {
             pthread_rwlock_unlock(&s->map_lock);
@@ -937,7 +956,9 @@ static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn
     uint32_t version;
     int rc = jobs__get(txn, s->meta, schema_key, sizeof(schema_key) - 1, &v);
 
-    if (rc == JOBS_ENOTFOUND && s->readonly)
+    /* Without a seed (read-only, or a restore's migration of its staged copy) nothing is
+     * created: an environment without the record is not a libjobs store. */
+    if (rc == JOBS_ENOTFOUND && (s->readonly || !seed))
         return jobs__error(JOBS_ESCHEMA, "the store has no schema version (not a libjobs store)");
     if (rc == JOBS_ENOTFOUND) {
         /* A new store: its schema version, then its first contents, in one transaction. */
@@ -1118,13 +1139,40 @@ static int open_dbis_in(MDB_txn *txn, jobs__lmdb *s, unsigned int flags)
     return 0;
 }
 
+/* An environment that holds something but no libjobs schema record (another program's LMDB
+ * environment, say) is not made a store: JOBS_ESCHEMA before anything is created in it. A
+ * libjobs store writes its databases, its schema record and its first contents in one
+ * transaction, so only an empty environment lacks the record. */
+static int foreign(MDB_txn *txn)
+{
+    MDB_dbi main_db, meta;
+    MDB_stat ms;
+    MDB_val key = {sizeof(schema_key) - 1, (void *)schema_key}, v;
+    int rc;
+
+    if ((rc = mdb_dbi_open(txn, NULL, 0, &main_db)) || (rc = mdb_stat(txn, main_db, &ms)))
+        return jobs__mdb_error(rc, "opening the store");
+    if (ms.ms_entries == 0)
+        return 0;
+    rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0)
+        rc = mdb_get(txn, meta, &key, &v);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+        return jobs__error(JOBS_ESCHEMA, "the store has no schema version (not a libjobs "
+                           "store); nothing was written to it");
+    return rc ? jobs__mdb_error(rc, "opening the store") : 0;
+}
+
 /* The first write transaction of a read-write open: every database, then the schema. */
 static int open_dbis(jobs_store *store, jobs__txn *t, void *ctx)
 {
     int (*seed)(jobs_store *, jobs__txn *) = *(int (**)(jobs_store *, jobs__txn *))ctx;
-    int rc = open_dbis_in(t->txn, t->db, MDB_CREATE);
+    int rc;
 
     (void)store;
+    if ((rc = foreign(t->txn)) != 0)
+        return rc;
+    rc = open_dbis_in(t->txn, t->db, MDB_CREATE);
     return rc ? rc : jobs__lmdb_schema(t, seed);
 }
 
@@ -1200,8 +1248,16 @@ bool jobs__lmdb_in_use(const char *dir)
 {
     char path[PATH_MAX];
     struct flock fl;
+    struct stat st;
     int fd;
     bool busy;
+
+    /* Open in this process: its own locks never conflict (F_GETLK would answer "free"), and
+     * closing a descriptor of lock.mdb would drop every fcntl() lock this process holds on it
+     * (POSIX), LMDB's included: other processes would then take the store for closed (restore
+     * over it, set its lock file up again, free its reader slots). lock.mdb is not touched. */
+    if (stat(dir, &st) == 0 && jobs__lmdb_open_here(st.st_dev, st.st_ino))
+        return true;
 
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
@@ -1233,6 +1289,55 @@ static int sync_new_store(const char *path, bool made_dir)
                                "store: %s", parent, strerror(e));
     }
     return 0;
+}
+
+/* Whether the store's lock.mdb is an empty file (a restore leaves it so, backup.c). */
+static bool lock_file_empty(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    return join(path, dir, "lock.mdb") && stat(path, &st) == 0 && st.st_size == 0;
+}
+
+/* Creates and opens the environment: 0 or an LMDB code, s->env set when it was created.
+ *
+ * LMDB's first opener (the one whose exclusive lock on lock.mdb succeeds) sets lock.mdb up,
+ * among the rest the last transaction id, from data.mdb; a later one (it waits for a shared
+ * lock while the first is at it) maps lock.mdb as it finds it. A restore takes that exclusive
+ * lock while it replaces data.mdb and empties lock.mdb before letting go: whoever waited for it
+ * is a later opener of an empty lock file, which cannot be mapped, and its open fails (EINVAL)
+ * instead of trusting a transaction id of the replaced file. The open is then tried again: it
+ * is the first opener this time, or waits for the one that is. Several processes that waited
+ * may each fail once while another still holds its shared lock on the empty file, hence a few
+ * tries. */
+static int open_env(jobs__lmdb *s, const char *path, unsigned int flags, size_t size,
+                    unsigned int readers)
+{
+    enum { TRIES = 100 };
+
+    for (int i = 1;; i++) {
+        int rc = mdb_env_create(&s->env);
+
+        if (rc)
+            return rc;
+        rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+        if (!rc)
+            rc = mdb_env_set_maxreaders(s->env, readers);
+        if (!rc)
+            rc = mdb_env_set_mapsize(s->env, size);
+        if (!rc)
+            rc = mdb_env_open(s->env, path, flags, 0600);
+        if (!rc || (flags & MDB_NOLOCK) || i == TRIES || !lock_file_empty(path))
+            return rc;
+        mdb_env_close(s->env);
+        s->env = NULL;
+        if (i > 1) {
+            struct timespec pause = {0, 1000000};
+
+            nanosleep(&pause, NULL);
+        }
+    }
 }
 
 int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
@@ -1268,6 +1373,8 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
         return jobs__error(JOBS_EINVAL, "the store path '%s' is not a directory", a->path);
     /* Without a lock, a reader cannot keep a writer of another process from reusing the pages
      * it reads: a read-only open is for stores no process has open. */
+    if (readonly && jobs__lmdb_open_here(st.st_dev, st.st_ino))
+        return jobs__error(JOBS_EBUSY, "this store is already open in this process");
     if (readonly && jobs__lmdb_in_use(a->path))
         return jobs__error(JOBS_EBUSY, "the store '%s' is open in another process; a read-only "
                            "open is for a store no process has open (a backup, or a stopped "
@@ -1299,6 +1406,13 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     }
     for (size_t i = 0; i < JOBS__LMDB_POOL; i++)
         atomic_init(&s->pool[i], NULL);
+    {
+        unsigned int readers = o->max_readers ? o->max_readers : DEFAULT_MAX_READERS;
+
+        s->pool_max = readers / 4 < JOBS__LMDB_POOL ? readers / 4 : JOBS__LMDB_POOL;
+        if (s->pool_max == 0)
+            s->pool_max = 1;
+    }
     pthread_mutex_init(&s->gc_lock, NULL);
     pthread_mutex_init(&s->due_lock, NULL);
     {
@@ -1323,15 +1437,7 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     if (o->max_map_size && size > o->max_map_size)
         size = o->max_map_size;
 
-    rc = mdb_env_create(&s->env);
-    if (!rc)
-        rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
-    if (!rc)
-        rc = mdb_env_set_maxreaders(s->env, o->max_readers ? o->max_readers : DEFAULT_MAX_READERS);
-    if (!rc)
-        rc = mdb_env_set_mapsize(s->env, size);
-    if (!rc)
-        rc = mdb_env_open(s->env, a->path, flags, 0600);
+    rc = open_env(s, a->path, flags, size, o->max_readers ? o->max_readers : DEFAULT_MAX_READERS);
     if (!rc && !readonly)
         rc = mdb_reader_check(s->env, &dead); /* slots of crashed processes */
     if (rc) {

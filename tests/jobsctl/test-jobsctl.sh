@@ -373,6 +373,32 @@ err_has "restore: the backup in '$tmp/bad' fails its check: "
 run 1 "${S[@]}" restore "$store" --force
 err_has "is the store itself"
 
+echo "== a store of an earlier schema: read commands and copy's source leave it as it is"
+data=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
+old=$tmp/schema2
+mkdir "$old"
+tar xzf "$data/schema2/store.tar.gz" -C "$old"
+sum=$(md5sum < "$old/data.mdb")
+for cmd in check stats; do
+    run 3 --store "$old" $cmd
+    err_has "the store has schema version 2; this libjobs reads version"
+    err_has "'$old' was left as it is"
+    err_has "'jobsctl --store $old init' migrates"
+done
+run 3 copy "$old" "$tmp/schema2-copy"
+err_has "the store has schema version 2; this libjobs reads version"
+[[ ! -e $tmp/schema2-copy ]] || fail "a refused copy made its target"
+[[ $(ls -A "$old") == data.mdb && $(md5sum < "$old/data.mdb") == "$sum" ]] ||
+    fail "a read command changed a store of schema 2: $(ls -A "$old")"
+# What the message advises: a restore makes a migrated store of it, the backup stays as it is.
+run 0 --store "$tmp/schema2-restored" restore "$old"
+out_has "restored $old into $tmp/schema2-restored; it is consistent: 177 jobs"
+[[ $(ls -A "$old") == data.mdb && $(md5sum < "$old/data.mdb") == "$sum" ]] ||
+    fail "a restore changed the backup of schema 2: $(ls -A "$old")"
+run 0 --store "$old" init # and init migrates the store itself
+run 0 --store "$old" check
+out_has "$old is consistent: 177 jobs"
+
 echo "== backups while another process writes"
 run 0 --store "$tmp/live" init
 run 0 --store "$tmp/live" --json stats

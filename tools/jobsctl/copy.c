@@ -21,7 +21,8 @@ static int copy_run(ctl *c, const ctl_args *a)
     if (strcmp(from, to) == 0)
         return ctl_usage_error(a, "FROM and TO are the same store");
     /* The source is read only: opened read-only unless another process has it open (LMDB
-     * refuses that, as that process may write), and never created. */
+     * refuses that, as that process may write), never created, and never migrated (a store of
+     * another schema is refused). */
     if ((rc = ctl_store_exists(from)) != CTL_OK) {
         if (rc == CTL_NO_STORE)
             ctl_error("copy: no store in '%s'", from);
@@ -29,10 +30,12 @@ static int copy_run(ctl *c, const ctl_args *a)
     }
     opts.path = from;
     opts.flags = JOBS_STORE_READONLY;
-    if ((rc = jobs_store_open(&src, &opts)) == JOBS_EBUSY || rc == JOBS_ESCHEMA) {
+    if ((rc = jobs_store_open(&src, &opts)) == JOBS_EBUSY) {
         opts.flags = 0;
         rc = jobs_store_open(&src, &opts);
     }
+    if (rc == JOBS_ESCHEMA)
+        return ctl_old_schema(rc, from);
     if (rc) {
         ctl_fail(rc, "copy: opening the store '%s'", from);
         return CTL_NO_STORE;

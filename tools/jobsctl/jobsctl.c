@@ -395,14 +395,31 @@ static int no_store(const char *path, int rc)
     return CTL_NO_STORE;
 }
 
+int ctl_old_schema(int rc, const char *path)
+{
+    ctl_fail(rc, "opening the store '%s'", path);
+    fprintf(stderr,
+            "jobsctl: '%s' was left as it is: a command that only reads never migrates a "
+            "store. 'jobsctl --store %s init' migrates a store of an earlier libjobs in place "
+            "(keep a copy: that libjobs cannot read it afterwards); 'jobsctl --store NEW "
+            "restore %s' makes a migrated store of it and leaves it as it is\n",
+            path, path, path);
+    return CTL_NO_STORE;
+}
+
 int ctl_open_store_to_read(ctl *c)
 {
     int rc = open_readonly(&c->store, c->store_path);
 
     if (rc == 0)
         return CTL_OK;
-    if (rc == JOBS_EBUSY || rc == JOBS_ESCHEMA)
+    /* Another process has it open (it may write): read-write, as that process does. A store of
+     * another schema is not opened read-write: that would migrate it (a backup kept for a
+     * rollback, say) behind a command that only reads. */
+    if (rc == JOBS_EBUSY)
         return ctl_open_store(c);
+    if (rc == JOBS_ESCHEMA)
+        return ctl_old_schema(rc, c->store_path);
     if (rc == JOBS_ENOTFOUND || rc == JOBS_EINVAL)
         return no_store(c->store_path, CTL_NO_STORE);
     ctl_fail(rc, "opening the store '%s'", c->store_path);

@@ -107,9 +107,13 @@ int ctl_usage_error(const ctl_args *a, const char *fmt, ...) CTL_PRINTF(2, 3);
 int ctl_open_store(ctl *c);
 
 /* The same for a command that only reads: the store is opened read-only (nothing written, not
- * even a lock file: a backup stays as it was) unless another process has it open, or it needs
- * the migration a read-write open makes; then as ctl_open_store() does. */
+ * even a lock file: a backup stays as it was) unless another process has it open; then as
+ * ctl_open_store() does. A store of another schema is refused (ctl_old_schema), never migrated. */
 int ctl_open_store_to_read(ctl *c);
+
+/* Reports that the store in `path` has a schema a read-only open refuses (`rc`, JOBS_ESCHEMA),
+ * with how to migrate it, and returns CTL_NO_STORE. */
+int ctl_old_schema(int rc, const char *path);
 
 /* Whether --store holds a store (a read-only look; CTL_OK yes, CTL_NO_STORE no, CTL_FAILED
  * when that cannot be told, said on stderr). */
