@@ -576,7 +576,7 @@ static const char *const method_names[] = {"GET", "POST"};
 
 /* Whether stored blocks are one JSON array (what the JSON layer stores; a C host may store
  * other bytes, which are never written into an answer). */
-static int scan(const char *body, size_t len);
+static int scan(const char *body, size_t len, size_t max_depth);
 
 static bool blocks_are_array(const char *p, size_t n)
 {
@@ -584,7 +584,7 @@ static bool blocks_are_array(const char *p, size_t n)
 
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
-    return i < n && p[i] == '[' && scan(p, n) == 0;
+    return i < n && p[i] == '[' && scan(p, n, JOBS_JSON_DEPTH_MAX) == 0;
 }
 
 int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsigned int flags,
@@ -919,13 +919,14 @@ enum scan_state {
     S_DONE            /* after the top-level value: only whitespace may follow */
 };
 
-/* Checks that body is exactly one JSON value, nested at most JOBS_JSON_DEPTH_MAX deep, with no
- * \u0000 in any string. Iterative: nothing recurses, whatever the depth. The grammar comes
- * first: a body that is not JSON (60,000 '[' never closed) is a syntax error, and only a well
- * formed body that nests too deep is JOBS_EBODY. The open brackets are kept one bit each
- * ('{' or '['): a body of at most JOBS_JSON_BODY_MAX bytes opens at most that many. */
+/* Checks that body is exactly one JSON value, nested at most max_depth deep (JOBS_JSON_DEPTH_MAX
+ * for a body; an envelope adds one level), with no \u0000 in any string. Iterative: nothing
+ * recurses, whatever the depth. The grammar comes first: a body that is not JSON (60,000 '['
+ * never closed) is a syntax error, and only a well formed body that nests too deep is
+ * JOBS_EBODY. The open brackets are kept one bit each ('{' or '['): a body of at most
+ * JOBS_JSON_BODY_MAX bytes opens at most that many. */
 #define SCAN_OPEN(d) ((open_bits[(d) / 8] >> ((d) % 8)) & 1u ? '{' : '[')
-static int scan(const char *body, size_t len)
+static int scan(const char *body, size_t len, size_t max_depth)
 {
     const unsigned char *s = (const unsigned char *)body;
     unsigned char open_bits[JOBS_JSON_BODY_MAX / 8 + 1];
@@ -980,7 +981,7 @@ static int scan(const char *body, size_t len)
         }
         /* S_VALUE or S_VALUE_OR_CLOSE */
         if (c == '{' || c == '[') {
-            if (depth == JOBS_JSON_DEPTH_MAX && deep_at == SIZE_MAX)
+            if (depth == max_depth && deep_at == SIZE_MAX)
                 deep_at = pos;
             if (c == '{')
                 open_bits[depth / 8] = (unsigned char)(open_bits[depth / 8] | 1u << depth % 8);
@@ -1006,8 +1007,8 @@ static int scan(const char *body, size_t len)
     if (state != S_DONE)
         return syntax_error(len, "unexpected end of the body");
     if (deep_at != SIZE_MAX)
-        return jobs__error(JOBS_EBODY, "the body is nested deeper than %d levels (at byte %zu)",
-                           JOBS_JSON_DEPTH_MAX, deep_at);
+        return jobs__error(JOBS_EBODY, "the body is nested deeper than %zu levels (at byte %zu)",
+                           max_depth, deep_at);
     if (nul_at != SIZE_MAX)
         return jobs__error(JOBS_EBODY, "a string holds \\u0000 (at byte %zu), which is not "
                            "allowed", nul_at);
@@ -1046,20 +1047,99 @@ static void skip_value(const unsigned char *s, size_t len, size_t *pos)
     } while (depth > 0);
 }
 
-/* The key s[from..to) (quotes included) of a scanned body equals `want` once decoded. */
+/* The string s[from..to) (quotes included) equals the ASCII `want` once its escapes are read.
+ * Lexical, without cJSON (which would write its process-wide error for a bad escape): the string
+ * need not have been scanned, and an escape that is not right simply does not match. */
 static bool key_is(const unsigned char *s, size_t from, size_t to, const char *want)
 {
-    size_t n = strlen(want);
-    cJSON *k;
-    bool eq;
+    size_t n = strlen(want), k = 0, i = from + 1;
 
-    if (!memchr(s + from, '\\', to - from))
-        return to - from == n + 2 && memcmp(s + from + 1, want, n) == 0;
-    if (!(k = cJSON_ParseWithLength((const char *)s + from, to - from)))
+    if (to - from < 2)
         return false;
-    eq = cJSON_IsString(k) && k->valuestring && strcmp(k->valuestring, want) == 0;
-    cJSON_Delete(k);
-    return eq;
+    to--; /* the closing quote */
+    while (i < to) {
+        unsigned int c = s[i];
+
+        if (c == '\\') {
+            static const char plain[] = "\"\\/", named[] = "bfnrt", value[] = "\b\f\n\r\t";
+            const char *e;
+
+            if (i + 1 >= to)
+                return false;
+            if (s[i + 1] == 'u') {
+                if (!hex4(s, to, i + 2, &c) || c >= 0x80)
+                    return false; /* `want` is ASCII: nothing else matches */
+                i += 6;
+            } else if (s[i + 1] && (e = strchr(plain, s[i + 1]))) {
+                c = (unsigned char)*e;
+                i += 2;
+            } else if (s[i + 1] && (e = strchr(named, s[i + 1]))) {
+                c = (unsigned char)value[e - named];
+                i += 2;
+            } else {
+                return false;
+            }
+        } else {
+            i++;
+        }
+        if (k >= n || (unsigned char)want[k++] != c)
+            return false;
+    }
+    return k == n;
+}
+
+/* The end of the string at s[*pos] == '"' by its quotes and backslashes alone (no other check):
+ * *pos after its closing quote, or false when it is not closed. */
+static bool string_end(const unsigned char *s, size_t len, size_t *pos)
+{
+    for (size_t i = *pos + 1; i < len; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"') {
+            *pos = i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a body has an envelope's shape: its top level opens an object, and one of that
+ * object's keys (read before anything that stops the reading) is "auth". Lexical only, strings
+ * and brackets without the grammar, so that an envelope is known as one whatever is wrong
+ * inside it, and its fault is told as the envelope's. */
+static bool looks_like_envelope(const unsigned char *s, size_t len)
+{
+    size_t pos = 0, depth = 1;
+    bool key_next = true;
+
+    while (pos < len && is_ws(s[pos]))
+        pos++;
+    if (pos >= len || s[pos] != '{')
+        return false;
+    for (pos++; pos < len;) {
+        unsigned char c = s[pos];
+
+        if (c == '"') {
+            size_t from = pos;
+
+            if (!string_end(s, len, &pos))
+                return false;
+            if (depth == 1 && key_next) {
+                if (key_is(s, from, pos, "auth"))
+                    return true;
+                key_next = false;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return false;
+        else if (c == ',' && depth == 1)
+            key_next = true;
+        pos++;
+    }
+    return false;
 }
 
 int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_span *payload,
@@ -1068,7 +1148,7 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
     const unsigned char *s = (const unsigned char *)body;
     jobs_json_span a = {NULL, 0}, p = {NULL, 0};
     size_t pos = 0, nul_at = SIZE_MAX;
-    int others = 0, dup = 0;
+    int others = 0, dup = 0, rc;
     char label[64];
     const char *other = NULL;
 
@@ -1077,13 +1157,20 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
     *is_envelope = false;
     *auth = a;
     *payload = p;
-    if (!body || len == 0 || len > JOBS_JSON_BODY_MAX || scan(body, len) != 0)
+    if (!body || len == 0 || !looks_like_envelope(s, len))
         return 0; /* not ours to judge: the route's decoder says what is wrong */
+    *is_envelope = true;
+    /* The envelope is judged as a body, with one level more for itself: a payload may nest as
+     * deep as a body of its own. Its fault (a payload's included) is the request's. */
+    if ((rc = scan(body, len, JOBS_JSON_DEPTH_MAX + 1))) {
+        char why[512];
+
+        snprintf(why, sizeof why, "%s", jobs_error_last());
+        return jobs__error(rc, "inline authentication: %s", why);
+    }
     while (pos < len && is_ws(s[pos]))
         pos++;
-    if (s[pos] != '{')
-        return 0;
-    pos++;
+    pos++; /* the '{' */
     for (;;) {
         size_t kfrom, kto, vfrom;
 
@@ -1114,9 +1201,10 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
             other = body + kfrom;
         }
     }
-    if (!a.at)
+    if (!a.at) { /* cannot be: the shape found the key the walk finds */
+        *is_envelope = false;
         return 0;
-    *is_envelope = true;
+    }
     if (dup)
         return jobs__error(JOBS_EBODY, "inline authentication: 'auth' or 'payload' given twice");
     if (others) {
@@ -1149,7 +1237,7 @@ static int parse_body(cJSON **root, const char *body, size_t len)
                            JOBS_JSON_BODY_MAX);
     if (len == 0)
         return jobs__error(JOBS_ESYNTAX, "not valid JSON: the body is empty");
-    if ((rc = scan(body, len)))
+    if ((rc = scan(body, len, JOBS_JSON_DEPTH_MAX)))
         return rc;
     /* The scan accepted the body, so a NULL here can only mean memory ran out. */
     if (!(*root = cJSON_ParseWithLengthOpts(body, len, &end, 0)))
@@ -1962,7 +2050,7 @@ int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
     if (!pairs_ok(req->get, req->nget) || !pairs_ok(req->post, req->npost) ||
         !pairs_ok(req->headers, req->nheaders) || (req->json_len && !req->json))
         return jobs__error(JOBS_EINVAL, "%s: a count without its array or string", fn);
-    if (req->json && (rc = scan(req->json, req->json_len)))
+    if (req->json && (rc = scan(req->json, req->json_len, JOBS_JSON_DEPTH_MAX)))
         return rc;
     jb_lit(&b, "{\"GET\":");
     put_pairs(&b, req->get, req->nget);
@@ -2006,7 +2094,7 @@ int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const
             end--;
         /* JSON output is the result itself; anything else (empty included) is a string. The
          * scanner's refusal is no error of this call. */
-        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len) == 0)
+        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len, JOBS_JSON_DEPTH_MAX) == 0)
             jb_put(&b, output + at, end - at);
         else
             jb_strn(&b, output ? output : "", len);

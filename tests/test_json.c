@@ -339,9 +339,10 @@ static void test_split_envelope(void **state)
     /* Not envelopes: the route's decoder judges them. */
     split("{\"name\": \"x\", \"payload\": {}}", false, NULL, NULL, 0);
     split("[{\"auth\": {}}]", false, NULL, NULL, 0);
-    split("{\"auth\": {}", false, NULL, NULL, 0);
     split("", false, NULL, NULL, 0);
     split("{\"x\": {\"auth\": {}}}", false, NULL, NULL, 0);
+    split("{\"x\": \"auth\", \"y\": [\"auth\"]}", false, NULL, NULL, 0);
+    split("{\"name\": \"x\",}", false, NULL, NULL, 0);
     /* Envelopes that are wrong. */
     split("{\"auth\": {}, \"auth\": {}}", true, NULL, NULL, JOBS_EBODY);
     split("{\"auth\": {}, \"payload\": 1, \"payload\": 2}", true, NULL, NULL, JOBS_EBODY);
@@ -352,6 +353,49 @@ static void test_split_envelope(void **state)
     assert_int_equal(jobs_json_split_envelope(NULL, &a, &p, "{}", 2), JOBS_EINVAL);
     assert_int_equal(jobs_json_split_envelope(&e, NULL, &p, "{}", 2), JOBS_EINVAL);
     assert_int_equal(jobs_json_split_envelope(&e, &a, NULL, "{}", 2), JOBS_EINVAL);
+}
+
+/* An envelope is known by its shape (a top-level object with a key "auth"), so whatever is wrong
+ * inside it is its own fault (2 or 4), told as such, not a body without credentials; and it has
+ * one level more than a body, so its payload may nest as deep as a body of its own. */
+static void test_split_envelope_faults(void **state)
+{
+    static const char a[] = "{\"username\":\"u\",\"password\":\"p\"}";
+    char body[512], digits[70];
+
+    (void)state;
+    /* A payload nested 8 deep (blocks 7 deep): the envelope is 9 deep, and accepted. */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"d\",\"blocks\":"
+             "[[[[[[[1]]]]]]]}}", a);
+    split(body, true, a, "{\"name\":\"d\",\"blocks\":[[[[[[[1]]]]]]]}", 0);
+    /* One level more is the payload's fault, as for a body of its own. */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"d\",\"blocks\":"
+             "[[[[[[[[1]]]]]]]]}}", a);
+    split(body, true, NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "inline authentication: "));
+    assert_non_null(strstr(jobs_error_last(), "nested deeper"));
+    /* Not JSON: fault 2, in the payload or in auth, before or after "auth". */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"x\",}}", a);
+    split(body, true, NULL, NULL, JOBS_ESYNTAX);
+    snprintf(body, sizeof body, "{\"payload\":{\"name\":\"x\",},\"auth\":%s}", a);
+    split(body, true, NULL, NULL, JOBS_ESYNTAX);
+    split("{\"auth\": {}", true, NULL, NULL, JOBS_ESYNTAX);
+    split("{\"auth\": {\"username\": \"u\" \"password\": \"p\"}}", true, NULL, NULL,
+          JOBS_ESYNTAX);
+    /* A \u0000 in the payload, a long number: fault 4. */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"x\\u0000\"}}", a);
+    split(body, true, NULL, NULL, JOBS_EBODY);
+    memset(digits, '1', 64);
+    digits[64] = '\0';
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"stack_id\":%s}}", a, digits);
+    split(body, true, NULL, NULL, JOBS_EBODY);
+    /* A \u0000 in the password: fault 4 that says so, never a password cut short. */
+    split("{\"auth\":{\"username\":\"u\",\"password\":\"p\\u0000q\"},\"payload\":{}}", true,
+          NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "inline authentication: "));
+    assert_non_null(strstr(jobs_error_last(), "\\u0000"));
+    /* The key written with escapes is still "auth". */
+    split("{\"\\u0061uth\":{},\"payload\":[}", true, NULL, NULL, JOBS_ESYNTAX);
 }
 
 static void test_fault_from_the_decoders_detail(void **state)
@@ -1230,6 +1274,7 @@ int main(void)
         T(test_faults),
         T(test_fault_from_the_decoders_detail),
         T(test_split_envelope),
+        T(test_split_envelope_faults),
         T(test_encoders_refuse_null),
         T(test_large_page_encodes_whole),
         T(test_job_create_minimal_defaults),

@@ -284,19 +284,30 @@ typedef struct jobs_json_span {
  * authentication) into the text of its two members, without copying or reformatting them, so
  * that `payload` can go to the route's own decoder byte for byte (numbers keep their exact text).
  *
- * A body is an envelope when it is valid JSON whose top level is an object with an `auth`
- * member. Anything else is not (*is_envelope false, 0 returned): it is the route's own body, and
- * its decoder reports what is wrong with it. An envelope must hold `auth`, an object, and may
- * hold `payload` (any JSON value), and nothing else. The library does not look inside `auth`:
- * decoding credentials is the host's business.
+ * A body is an envelope by its shape: its top level opens an object, and one of that object's
+ * keys is `auth` (found by reading strings and brackets only, so a body that is wrong elsewhere
+ * is still known as an envelope). Anything else is not (*is_envelope false, 0 returned): it is
+ * the route's own body, and its decoder reports what is wrong with it.
+ *
+ * An envelope is then checked whole as the decoders check a body, with one level of nesting
+ * more (JOBS_JSON_DEPTH_MAX + 1), so that its payload may nest as deep as a body of its own:
+ * what is wrong with it, in `auth` or in `payload`, is returned with *is_envelope true
+ * (JOBS_ESYNTAX for JSON that is not valid, JOBS_EBODY for the size, the depth, a number longer
+ * than 63 characters or a `\u0000`, a password's included), never taken for a body without
+ * credentials. It must hold `auth`, an object, and may hold `payload` (any JSON value), and
+ * nothing else. The library does not look inside `auth` beyond that check: decoding
+ * credentials is the host's business.
  *
  * @param[out] is_envelope  whether the body is an envelope
- * @param[out] auth         the text of `auth` ({NULL, 0} when not an envelope)
- * @param[out] payload      the text of `payload` ({NULL, 0} when absent or not an envelope)
+ * @param[out] auth         the text of `auth` ({NULL, 0} when not an envelope, or on failure)
+ * @param[out] payload      the text of `payload` ({NULL, 0} when absent, not an envelope, or on
+ *                          failure)
  * @param body              the request body (need not be NUL-terminated; may be NULL if len is 0)
  * @param len               its length
- * @return 0; JOBS_EBODY for an envelope with another key, a key given twice, or an `auth` that
- *         is not an object; JOBS_EINVAL for NULL outputs.
+ * @return 0; JOBS_ESYNTAX or JOBS_EBODY (with *is_envelope true) for an envelope refused as a
+ *         body would be, with another key, a key given twice, or an `auth` that is not an
+ *         object; jobs_error_last() starts "inline authentication: "; JOBS_EINVAL for NULL
+ *         outputs.
  */
 JOBS_EXTERN int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth,
                                          jobs_json_span *payload, const char *body, size_t len);
