@@ -1987,44 +1987,102 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
 
 /* ---- webhooks ---------------------------------------------------------------------------- */
 
+/* A pair's name as names are grouped, and the pair's position. */
+typedef struct pair_key {
+    const char *at;
+    size_t len;
+    size_t i;
+} pair_key;
+
+static int pair_key_cmp(const pair_key *x, const pair_key *y)
+{
+    int c = x->len && y->len ? memcmp(x->at, y->at, x->len < y->len ? x->len : y->len) : 0;
+
+    if (c || x->len != y->len)
+        return c ? c : x->len < y->len ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static bool pair_key_same(const pair_key *x, const pair_key *y)
+{
+    return x->len == y->len && (!x->len || memcmp(x->at, y->at, x->len) == 0);
+}
+
+/* Sorts k[0..n) by name, then position, with tmp[0..n): a bottom-up merge sort, O(n log n)
+ * whatever the names (a webhook's names are the client's to choose). */
+static void sort_pair_keys(pair_key *k, pair_key *tmp, size_t n)
+{
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = n - lo > w ? lo + w : n, hi = n - mid > w ? mid + w : n;
+            size_t a = lo, b = mid, o = lo;
+
+            while (a < mid && b < hi)
+                tmp[o++] = pair_key_cmp(&k[b], &k[a]) < 0 ? k[b++] : k[a++];
+            while (a < mid)
+                tmp[o++] = k[a++];
+            while (b < hi)
+                tmp[o++] = k[b++];
+        }
+        memcpy(k, tmp, n * sizeof(*k));
+    }
+}
+
 /* `"name":value` members of an object from pairs: a name given once has its value as a string,
- * a name given more than once an array of its values in order. Names keep their first order. */
+ * a name given more than once an array of its values in order. Names keep their first order.
+ * The names are sorted once (by name, then position), so that each group is a run of the
+ * sorted keys whose first is the name's first appearance: O(n log n), not a pass over all the
+ * names for each one. */
 static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
 {
+    pair_key *k = NULL, *tmp = NULL;
+    size_t *group = NULL; /* per pair: where its group starts in k, SIZE_MAX if not its first */
     bool first = true;
 
     jb_put(b, "{", 1);
+    if (!n || b->oom)
+        goto done;
+    if (n > SIZE_MAX / sizeof(*k) || !(k = jobs__malloc(n * sizeof(*k))) ||
+        !(tmp = jobs__malloc(n * sizeof(*tmp))) || !(group = jobs__malloc(n * sizeof(*group)))) {
+        b->oom = true;
+        goto done;
+    }
     for (size_t i = 0; i < n; i++) {
-        size_t count = 0;
-        bool seen = false;
+        k[i] = (pair_key){p[i].name, p[i].name_len, i};
+        group[i] = SIZE_MAX;
+    }
+    sort_pair_keys(k, tmp, n);
+    for (size_t g = 0; g < n; g++)
+        if (g == 0 || !pair_key_same(&k[g - 1], &k[g]))
+            group[k[g].i] = g;
+    for (size_t i = 0; i < n; i++) {
+        size_t g = group[i], e = g + 1;
 
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = p[k].name_len == p[i].name_len && memcmp(p[k].name, p[i].name,
-                                                             p[i].name_len) == 0;
-        if (seen)
+        if (g == SIZE_MAX)
             continue;
-        for (size_t k = i; k < n; k++)
-            count += p[k].name_len == p[i].name_len &&
-                     memcmp(p[k].name, p[i].name, p[i].name_len) == 0;
+        while (e < n && pair_key_same(&k[g], &k[e]))
+            e++;
         if (!first)
             jb_put(b, ",", 1);
         first = false;
         jb_strn(b, p[i].name, p[i].name_len);
         jb_put(b, ":", 1);
-        if (count == 1) {
+        if (e - g == 1) {
             jb_strn(b, p[i].value, p[i].value_len);
             continue;
         }
         jb_put(b, "[", 1);
-        for (size_t k = i, m = 0; k < n; k++)
-            if (p[k].name_len == p[i].name_len &&
-                memcmp(p[k].name, p[i].name, p[i].name_len) == 0) {
-                if (m++)
-                    jb_put(b, ",", 1);
-                jb_strn(b, p[k].value, p[k].value_len);
-            }
+        for (size_t m = g; m < e; m++) {
+            if (m > g)
+                jb_put(b, ",", 1);
+            jb_strn(b, p[k[m].i].value, p[k[m].i].value_len);
+        }
         jb_put(b, "]", 1);
     }
+done:
+    jobs__free(k);
+    jobs__free(tmp);
+    jobs__free(group);
     jb_put(b, "}", 1);
 }
 
