@@ -2032,11 +2032,13 @@ static void sort_pair_keys(pair_key *k, pair_key *tmp, size_t n)
  * a name given more than once an array of its values in order. Names keep their first order.
  * The names are sorted once (by name, then position), so that each group is a run of the
  * sorted keys whose first is the name's first appearance: O(n log n), not a pass over all the
- * names for each one. */
+ * names for each one. Names are grouped as they are written (U+FFFD for each byte that is not
+ * UTF-8), so that names which differ only there are one member, never a key given twice. */
 static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
 {
     pair_key *k = NULL, *tmp = NULL;
     size_t *group = NULL; /* per pair: where its group starts in k, SIZE_MAX if not its first */
+    jbuf names = {0};     /* every name as written, one after the other */
     bool first = true;
 
     jb_put(b, "{", 1);
@@ -2048,9 +2050,19 @@ static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        k[i] = (pair_key){p[i].name, p[i].name_len, i};
+        size_t at = names.len;
+
+        jb_strn(&names, p[i].name, p[i].name_len);
+        k[i] = (pair_key){NULL, names.len - at, i};
+        tmp[i].len = at; /* where it starts, until the buffer stops moving */
         group[i] = SIZE_MAX;
     }
+    if (names.oom) {
+        b->oom = true;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        k[i].at = names.p + tmp[i].len;
     sort_pair_keys(k, tmp, n);
     for (size_t g = 0; g < n; g++)
         if (g == 0 || !pair_key_same(&k[g - 1], &k[g]))
@@ -2065,7 +2077,7 @@ static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
         if (!first)
             jb_put(b, ",", 1);
         first = false;
-        jb_strn(b, p[i].name, p[i].name_len);
+        jb_put(b, k[g].at, k[g].len);
         jb_put(b, ":", 1);
         if (e - g == 1) {
             jb_strn(b, p[i].value, p[i].value_len);
@@ -2080,6 +2092,7 @@ static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
         jb_put(b, "]", 1);
     }
 done:
+    jobs__free(names.p);
     jobs__free(k);
     jobs__free(tmp);
     jobs__free(group);

@@ -243,6 +243,25 @@ static void test_a_hook_request_and_answer_are_encoded(void **state)
     assert_null(json);
 }
 
+/* Names are grouped as they are written: bytes that are not UTF-8 are written as U+FFFD, so
+ * names that differ only there are one member with their values in order, never the same key
+ * written twice (which a reader resolves to one of them, and jobs_json_check_object refuses). */
+static void test_hook_input_groups_names_as_written(void **state)
+{
+    static const jobs_json_pair get[] = {{"\xff", 1, "a", 1}, {"x", 1, "1", 1},
+                                         {"\xfe", 1, "b", 1}, {"\xef\xbf\xbd", 3, "c", 1},
+                                         {"k\xc3", 2, "d", 1}, {"k\xff", 2, "e", 1}};
+    jobs_json_hook_request req = {get, 6, NULL, 0, NULL, 0, NULL, 0};
+    char *json = NULL;
+
+    (void)state;
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    assert_string_equal(json, "{\"GET\":{\"\xef\xbf\xbd\":[\"a\",\"b\",\"c\"],\"x\":\"1\","
+                              "\"k\xef\xbf\xbd\":[\"d\",\"e\"]},\"POST\":{},\"JSON\":{},"
+                              "\"HEADERS\":{}}");
+    jobs_json_free(json);
+}
+
 /* A webhook's names are grouped in O(n log n), not by comparing each name with every other:
  * 2^18 names (a client picks them; the encoder has no count limit of its own) encode well
  * inside the liveness bound below, where pairwise grouping takes minutes. The first name is
@@ -294,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_a_job_is_encoded_with_its_run_settings),
         cmocka_unit_test(test_a_hook_request_and_answer_are_encoded),
         cmocka_unit_test(test_hook_input_groups_many_names_without_quadratic_cost),
+        cmocka_unit_test(test_hook_input_groups_names_as_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -495,7 +495,8 @@ typedef struct jobs_json_hook_request {
  * The input of a webhook's run, as the original service gives it to a stack:
  * `{"GET":{...},"POST":{...},"JSON":<the body>,"HEADERS":{...}}`. In GET, POST and HEADERS a
  * name given once has its value as a string, a name given more than once an array of its values
- * in order. JSON is the body as sent (checked as the decoders check bodies; the whitespace
+ * in order. Names are compared as they are written (each byte that is not UTF-8 as U+FFFD), so
+ * names that differ only in such bytes are one member, and no key is written twice. JSON is the body as sent (checked as the decoders check bodies; the whitespace
  * around it dropped), or `{}` when there is none.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
