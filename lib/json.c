@@ -854,7 +854,7 @@ static int scan_string(const unsigned char *s, size_t len, size_t *pos, size_t *
 }
 
 /* A number starting at s[*pos] ('-' or a digit): the whole run of number characters (what
- * cJSON takes) must match RFC 8259's number grammar. */
+ * cJSON takes) must match RFC 8259's number grammar. Its length is the caller's to judge. */
 static int scan_number(const unsigned char *s, size_t len, size_t *pos)
 {
     size_t start = *pos, end = start, i = start;
@@ -887,9 +887,6 @@ static int scan_number(const unsigned char *s, size_t len, size_t *pos)
     }
     if (i != end)
         return syntax_error(start, "invalid number");
-    if (end - start > NUMBER_MAX)
-        return jobs__error(JOBS_EBODY, "the number at byte %zu is longer than %d characters",
-                           start, NUMBER_MAX);
     *pos = end;
     return 0;
 }
@@ -931,7 +928,7 @@ static int scan(const char *body, size_t len, size_t max_depth)
     const unsigned char *s = (const unsigned char *)body;
     unsigned char open_bits[JOBS_JSON_BODY_MAX / 8 + 1];
     enum scan_state state = S_VALUE;
-    size_t pos = 0, nul_at = SIZE_MAX, deep_at = SIZE_MAX;
+    size_t pos = 0, nul_at = SIZE_MAX, deep_at = SIZE_MAX, long_at = SIZE_MAX;
     size_t depth = 0;
     int rc;
 
@@ -994,9 +991,13 @@ static int scan(const char *body, size_t len, size_t max_depth)
         }
         if (c == '"')
             rc = scan_string(s, len, &pos, &nul_at);
-        else if (c == '-' || is_digit(c))
-            rc = scan_number(s, len, &pos);
-        else if (!scan_literal(s, len, &pos))
+        else if (c == '-' || is_digit(c)) {
+            size_t start = pos;
+
+            if (!(rc = scan_number(s, len, &pos)) && pos - start > NUMBER_MAX &&
+                long_at == SIZE_MAX)
+                long_at = start;
+        } else if (!scan_literal(s, len, &pos))
             return syntax_error(pos, "expected a value");
         else
             rc = 0;
@@ -1009,6 +1010,9 @@ static int scan(const char *body, size_t len, size_t max_depth)
     if (deep_at != SIZE_MAX)
         return jobs__error(JOBS_EBODY, "the body is nested deeper than %zu levels (at byte %zu)",
                            max_depth, deep_at);
+    if (long_at != SIZE_MAX)
+        return jobs__error(JOBS_EBODY, "the number at byte %zu is longer than %d characters",
+                           long_at, NUMBER_MAX);
     if (nul_at != SIZE_MAX)
         return jobs__error(JOBS_EBODY, "a string holds \\u0000 (at byte %zu), which is not "
                            "allowed", nul_at);

@@ -580,6 +580,27 @@ static void test_overlong_number_is_refused(void **state)
     check_fail(job_with_stack_id(&d, num), JOBS_EBODY, 4, "must be an integer in 1..2^53-1");
 }
 
+/* The length of a number is a body rule, judged after the grammar like depth and \u0000: a body
+ * that is not JSON is a syntax error (fault 2) even when it also holds a long number. */
+static void test_overlong_number_in_invalid_json_is_a_syntax_error(void **state)
+{
+    char num[80], body[256];
+    decoded d;
+
+    (void)state;
+    memset(num, '1', 70);
+    num[70] = '\0';
+    snprintf(body, sizeof body, "{\"stack_id\":%s,", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_ESYNTAX, 2, "unexpected end of the body");
+    snprintf(body, sizeof body, "[%s,", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_ESYNTAX, 2, "not valid JSON");
+    snprintf(body, sizeof body, "{\"stack_id\":%s,\"x\":01}", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_ESYNTAX, 2, "invalid number");
+    /* Valid JSON: the length rule, at the first long number. */
+    snprintf(body, sizeof body, "{\"schedule_id\":1,\"stack_id\":%s}", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_EBODY, 4, "number at byte 28 is longer than");
+}
+
 static void test_booleans_are_true_or_false_only(void **state)
 {
     static const char *const bad[] = {"1", "0", "\"true\"", "null", "[]", "{}"};
@@ -1285,6 +1306,7 @@ int main(void)
         T(test_ids_must_be_numbers),
         T(test_numbers_outside_json_grammar_are_syntax_errors),
         T(test_overlong_number_is_refused),
+        T(test_overlong_number_in_invalid_json_is_a_syntax_error),
         T(test_booleans_are_true_or_false_only),
         T(test_names_must_be_strings_or_null),
         T(test_names_follow_the_name_rules),
