@@ -1227,7 +1227,10 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
 
 /* ---- decoding helpers -------------------------------------------------------------------- */
 
-/* Checks, scans and parses a body whose top level must be an object. */
+static void wipe_strings(cJSON *node);
+
+/* Checks, scans and parses a body whose top level must be an object. A tree refused here is
+ * wiped before it is freed: it may be a login body that is not an object ("password"). */
 static int parse_body(cJSON **root, const char *body, size_t len)
 {
     const char *end = NULL;
@@ -1249,12 +1252,14 @@ static int parse_body(cJSON **root, const char *body, size_t len)
     while (end && end < body + len && is_ws((unsigned char)*end))
         end++;
     if (end != body + len) {
+        wipe_strings(*root);
         cJSON_Delete(*root);
         *root = NULL;
         return syntax_error(end ? (size_t)(end - body) : 0,
                             "unexpected data after the JSON value");
     }
     if (!cJSON_IsObject(*root)) {
+        wipe_strings(*root);
         cJSON_Delete(*root);
         *root = NULL;
         return jobs__error(JOBS_EBODY, "the body must be a JSON object");

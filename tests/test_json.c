@@ -3,6 +3,7 @@
  * after them), so that ASan catches any read past `len`. */
 #include "fixture.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1145,6 +1146,47 @@ static void test_check_object(void **state)
     check_ok(jobs_json_check_object(NULL, 0, keys, 2) == JOBS_ESYNTAX ? 0 : -1);
 }
 
+/* cJSON's frees during jobs_json_check_object(), each block searched for the secret. */
+static int secret_freed;
+
+static void free_looking_for_secret(void *p)
+{
+    static const char secret[] = "hunter2-secret";
+    size_t n = p ? malloc_usable_size(p) : 0;
+
+    for (size_t i = 0; n >= sizeof(secret) - 1 && i <= n - (sizeof(secret) - 1); i++)
+        if (memcmp((char *)p + i, secret, sizeof(secret) - 1) == 0) {
+            secret_freed++;
+            break;
+        }
+    free(p);
+}
+
+/* The check wipes the body's strings before cJSON frees them, also when the body is refused
+ * because its top level is not an object (a login sent as an array or a bare string). */
+static void test_check_object_wipes_a_body_that_is_not_an_object(void **state)
+{
+    static const char *const keys[] = {"username", "password"};
+    static const char *const bodies[] = {
+        "{\"username\":\"demo\",\"password\":\"hunter2-secret\"}",
+        "{\"username\":\"demo\",\"pass\":\"hunter2-secret\"}",
+        "[\"demo\",\"hunter2-secret\"]",
+        "\"hunter2-secret\"",
+        "[{\"password\":[\"hunter2-secret\"]}]",
+    };
+    cJSON_Hooks hooks = {malloc, free_looking_for_secret};
+
+    (void)state;
+    cJSON_InitHooks(&hooks);
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        secret_freed = 0;
+        (void)check_object(bodies[i], keys, 2);
+        if (secret_freed)
+            fail_msg("body %zu: the secret was freed unwiped", i);
+    }
+    cJSON_InitHooks(NULL);
+}
+
 /* ---- with a store ------------------------------------------------------------------------- */
 
 static void test_decoded_specs_drive_the_api(void **state)
@@ -1329,6 +1371,7 @@ int main(void)
         T(test_schedule_update_keys_are_optional),
         T(test_stack_create),
         T(test_check_object),
+        T(test_check_object_wipes_a_body_that_is_not_an_object),
         cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cron_config, fx_setup, fx_teardown),
     };

@@ -454,7 +454,8 @@ JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const c
  * every member's key one of `keys`, none given twice. A body that passes is parsed exactly by
  * cJSON_ParseWithLength(): cJSON then fails only for want of memory, and each key of `keys` is
  * at most once in the object. The strings of the body are wiped from the library's memory before
- * it returns, and the detail never quotes a value.
+ * it returns, whether the body passes or not (unless memory runs out within cJSON's parse, which
+ * then frees its partial tree itself), and the detail never quotes a value.
  *
  * @param body   the request body (need not be NUL-terminated; NULL only when len is 0)
  * @param len    its length in bytes
