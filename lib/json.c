@@ -745,9 +745,10 @@ int jobs_json_encode_fault_detail(char **out, int fault, const char *msg, const 
  *
  * cJSON is lenient where the contract is not: it takes any byte <= 0x20 as whitespace, raw
  * control characters in strings, leading zeros ("01"), "1." and ".5"-like numbers after a
- * digit, invalid UTF-8, and it truncates strings at \u0000. It also records parse failures in
- * a process-wide variable. Scanning first keeps all of that away: a body that passes is valid
- * JSON that cJSON parses exactly, so cJSON can then only fail for want of memory. */
+ * digit, invalid UTF-8, and it truncates strings at \u0000. Scanning first keeps all of that
+ * away: a body that passes is valid JSON that cJSON parses exactly, so cJSON can then only fail
+ * for want of memory. (cJSON still resets its process-wide error position at every parse; see
+ * docs/json.md, "Threads and memory".) */
 
 /* The longest number every cJSON 1.7.x parses whole (some releases copy at most 63 characters
  * to strtod), so that the scanner and cJSON agree on what each number is. No number this long

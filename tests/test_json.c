@@ -1146,6 +1146,38 @@ static void test_check_object(void **state)
     check_ok(jobs_json_check_object(NULL, 0, keys, 2) == JOBS_ESYNTAX ? 0 : -1);
 }
 
+/* cJSON's process-wide error position, as docs/json.md describes it: a decoder resets it (every
+ * cJSON parse does), everything that does not decode leaves the host's own error in place,
+ * jobs_json_split_envelope() too, whose keys may be written with escapes. */
+static void test_cjson_error_position_is_reset_only_by_decoders(void **state)
+{
+    static const char env[] = "{\"\\u0061uth\":{},\"p\\u0061yload\":{\"n\":1}}";
+    static const jobs_json_pair get[] = {{"a", 1, "1", 1}};
+    jobs_json_hook_request req = {get, 1, NULL, 0, "[1]", 3, NULL, 0};
+    jobs_json_span a, p;
+    jobs_json_job_body body;
+    const char *host_error;
+    char *json = NULL;
+    bool e = false;
+
+    (void)state;
+    assert_null(cJSON_Parse("[1,}"));
+    assert_non_null(host_error = cJSON_GetErrorPtr());
+    check_ok(jobs_json_split_envelope(&e, &a, &p, env, strlen(env)));
+    assert_true(e);
+    assert_int_equal(p.len, 7);
+    assert_ptr_equal(cJSON_GetErrorPtr(), host_error);
+    check_ok(jobs_json_encode_hook_input(&json, &req));
+    jobs_json_free(json);
+    check_ok(jobs_json_encode_hook_result(&json, 1, true, "{\"x\":[2]}", 9, NULL));
+    jobs_json_free(json);
+    check_ok(jobs_json_encode_id(&json, 5));
+    jobs_json_free(json);
+    assert_ptr_equal(cJSON_GetErrorPtr(), host_error);
+    check_ok(jobs_json_decode_job_update(&body, "{}", 2));
+    assert_null(cJSON_GetErrorPtr());
+}
+
 /* cJSON's frees during jobs_json_check_object(), each block searched for the secret. */
 static int secret_freed;
 
@@ -1372,6 +1404,7 @@ int main(void)
         T(test_stack_create),
         T(test_check_object),
         T(test_check_object_wipes_a_body_that_is_not_an_object),
+        T(test_cjson_error_position_is_reset_only_by_decoders),
         cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cron_config, fx_setup, fx_teardown),
     };

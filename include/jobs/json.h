@@ -26,7 +26,9 @@
  *
  * jobs_error_last() names the exact problem ("unknown key 'foo'", "'stack_id' must be an
  * integer in 1..2^53-1 (got 1.5)"). Every function here is thread-safe and touches no store.
- * See docs/json.md.
+ * The decoders and jobs_json_check_object() parse with cJSON, which resets its process-wide
+ * error position (cJSON_GetErrorPtr()) at every parse: a host reads that right after its own
+ * failed parse, in the same thread. See docs/json.md.
  */
 #ifndef JOBS_JSON_H
 #define JOBS_JSON_H
