@@ -574,8 +574,8 @@ int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page)
 static const char *const webhook_names[] = {NULL, "public", "token", "user"};
 static const char *const method_names[] = {"GET", "POST"};
 
-/* Whether stored blocks are one JSON array (what the JSON layer stores; a C host may store
- * other bytes, which are never written into an answer). */
+/* Whether stored blocks are one JSON array by the body rules (what the JSON layer stores; a C
+ * host may store other bytes, which are never written into an answer). */
 static int scan(const char *body, size_t len, size_t max_depth);
 
 static bool blocks_are_array(const char *p, size_t n)
@@ -592,6 +592,7 @@ int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsig
 {
     static const char fn[] = "jobs_json_encode_stack_detail";
     jbuf b = {0};
+    bool shown;
     int rc;
 
     if ((rc = encode_start(out, st, fn)))
@@ -602,10 +603,10 @@ int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsig
         return jobs__error(JOBS_EINVAL, "%s: njobs is %zu but jobs is NULL", fn, njobs);
     if ((unsigned)st->webhook > JOBS_WEBHOOK_USER || (unsigned)st->webhook_method > 1)
         return jobs__error(JOBS_EINVAL, "%s: unknown webhook kind or method", fn);
-    if (st->blocks && !blocks_are_array(st->blocks, st->blocks_len))
-        return jobs__error(JOBS_EINVAL, "%s: stack %" PRIu64 "'s blocks are not a JSON array",
-                           fn, st->id);
-    jb_reserve(&b, 256 + st->blocks_len + njobs * 80);
+    /* Stored blocks that are not one JSON array (bytes a C host stored) are shown as none: the
+     * stack, and a page holding it, stay readable, and the bytes are never written raw. */
+    shown = st->blocks && blocks_are_array(st->blocks, st->blocks_len);
+    jb_reserve(&b, 256 + (shown ? st->blocks_len : 0) + njobs * 80);
     jb_lit(&b, "{\"id\":");
     jb_u64(&b, st->id);
     jb_lit(&b, ",\"owner\":");
@@ -621,7 +622,7 @@ int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsig
     jb_lit(&b, ",\"webhook_method\":");
     jb_str(&b, method_names[st->webhook_method]);
     jb_lit(&b, ",\"blocks\":");
-    if (st->blocks)
+    if (shown)
         jb_put(&b, st->blocks, st->blocks_len);
     else
         jb_lit(&b, "[]");

@@ -1085,12 +1085,6 @@ static void test_stack_detail_encodes_owner_fields_only_for_the_owner(void **sta
                            "\"jobs\":[{\"id\":3,\"name\":\"nightly\",\"do_run\":true,\"schedule\":4}]}");
     jobs_json_free(a);
     jobs_json_free(b);
-    /* Bytes that are not a JSON array are never written into an answer. */
-    d.blocks = "not json";
-    d.blocks_len = 8;
-    a = (char *)1;
-    check_fail(jobs_json_encode_stack_detail(&a, &d, 0, NULL, 0), JOBS_EINVAL, 4, "JSON array");
-    assert_null(a);
     d.blocks = NULL;
     d.blocks_len = 0;
     d.webhook = JOBS_WEBHOOK_NONE;
@@ -1099,6 +1093,40 @@ static void test_stack_detail_encodes_owner_fields_only_for_the_owner(void **sta
     assert_non_null(strstr(a, "\"webhook\":null,\"webhook_method\":\"POST\",\"blocks\":[],"
                               "\"webhook_token\":null,\"jobs\":[]}"));
     jobs_json_free(a);
+}
+
+/* Blocks a C host stored that are not one JSON array are written as [] (never raw), so the
+ * stack, and a page holding it beside others, still encode: one such stack cannot make a
+ * listing fail for every reader. */
+static void test_stack_detail_shows_blocks_that_are_no_array_as_empty(void **state)
+{
+    static const char *const bad[] = {"not json", "{\"a\":1}", "[1,", "[1] x", "\"[1]\"",
+                                      "[[[[[[[[[1]]]]]]]]]", "[\"\\u0000\"]", ""};
+    jobs_stack_detail d = {6, 1, "s", true, false, JOBS_WEBHOOK_NONE, JOBS_WEBHOOK_GET, NULL,
+                           NULL, 0};
+    jobs_stack_page page = {2, 10, 1, 2, NULL};
+    const char *items[2];
+    char *a = NULL, *good = NULL, *json = NULL;
+
+    (void)state;
+    d.blocks = "[[1]]";
+    d.blocks_len = 5;
+    check_ok(jobs_json_encode_stack_detail(&good, &d, 0, NULL, 0));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d.blocks = bad[i];
+        d.blocks_len = strlen(bad[i]);
+        check_ok(jobs_json_encode_stack_detail(&a, &d, 0, NULL, 0));
+        assert_string_equal(a, "{\"id\":6,\"owner\":1,\"name\":\"s\",\"public\":true,"
+                               "\"needs_approval\":false,\"webhook\":null,"
+                               "\"webhook_method\":\"GET\",\"blocks\":[]}");
+        items[0] = good;
+        items[1] = a;
+        check_ok(jobs_json_encode_stack_page_items(&json, &page, items));
+        assert_non_null(strstr(json, "\"blocks\":[[1]]}"));
+        jobs_json_free(json);
+        jobs_json_free(a);
+    }
+    jobs_json_free(good);
 }
 
 /* ---- a host's own body: jobs_json_check_object ------------------------------------------ */
@@ -1357,6 +1385,7 @@ int main(void)
         T(test_stack_body_keeps_blocks_byte_for_byte),
         T(test_stack_body_rules),
         T(test_stack_detail_encodes_owner_fields_only_for_the_owner),
+        T(test_stack_detail_shows_blocks_that_are_no_array_as_empty),
         T(test_inactive_job_has_null_next_run_and_null_name),
         T(test_job_with_owner_flag_adds_owner),
         T(test_names_are_escaped),
