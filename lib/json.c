@@ -2174,9 +2174,12 @@ int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const
             at++;
         while (end > at && is_ws((unsigned char)output[end - 1]))
             end--;
-        /* JSON output is the result itself; anything else (empty included) is a string. The
-         * scanner's refusal is no error of this call. */
-        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len, JOBS_JSON_DEPTH_MAX) == 0)
+        /* JSON output is the result itself; anything else (empty included) is a string. Only
+         * the grammar (and UTF-8) decides, not the request-body rules (depth, long numbers,
+         * \u0000): a stack echoing its input, which nests one level deeper than the body it
+         * holds, gets the same type of result whatever the body. The scanner's refusal is no
+         * error of this call. */
+        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len, SIZE_MAX) != JOBS_ESYNTAX)
             jb_put(&b, output + at, end - at);
         else
             jb_strn(&b, output ? output : "", len);

@@ -243,6 +243,33 @@ static void test_a_hook_request_and_answer_are_encoded(void **state)
     assert_null(json);
 }
 
+/* A webhook's output is its result as JSON whenever it is valid JSON: the request-body rules
+ * (depth 8, numbers of 63 characters, no \u0000) are not the output's, so that a stack that
+ * echoes an input holding an 8-deep body (9 deep as input) answers JSON as for a shallow one. */
+static void test_hook_result_is_json_by_the_grammar_alone(void **state)
+{
+    static const char *const json[] = {
+        "{\"GET\":{},\"POST\":{},\"JSON\":[[[[[[[[1]]]]]]]],\"HEADERS\":{}}",
+        "[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]",
+        "[\"a\\u0000b\"]",
+        "[11111111111111111111111111111111111111111111111111111111111111111111111]",
+    };
+    char *out = NULL, want[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(json) / sizeof(json[0]); i++) {
+        assert_int_equal(jobs_json_encode_hook_result(&out, 3, true, json[i], strlen(json[i]),
+                                                      NULL), 0);
+        snprintf(want, sizeof want, "{\"status\":0,\"result\":%s,\"run\":3}", json[i]);
+        assert_string_equal(out, want);
+        jobs_json_free(out);
+    }
+    /* Not JSON: a string. */
+    assert_int_equal(jobs_json_encode_hook_result(&out, 3, true, "[1,]", 4, NULL), 0);
+    assert_string_equal(out, "{\"status\":0,\"result\":\"[1,]\",\"run\":3}");
+    jobs_json_free(out);
+}
+
 /* Names are grouped as they are written: bytes that are not UTF-8 are written as U+FFFD, so
  * names that differ only there are one member with their values in order, never the same key
  * written twice (which a reader resolves to one of them, and jobs_json_check_object refuses). */
@@ -314,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_a_hook_request_and_answer_are_encoded),
         cmocka_unit_test(test_hook_input_groups_many_names_without_quadratic_cost),
         cmocka_unit_test(test_hook_input_groups_names_as_written),
+        cmocka_unit_test(test_hook_result_is_json_by_the_grammar_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

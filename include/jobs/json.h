@@ -514,9 +514,10 @@ JOBS_EXTERN int jobs_json_encode_hook_input(char **out, const jobs_json_hook_req
 
 /**
  * The answer of a webhook once its run has ended: `{"status":0,"result":<output>,"run":N}`
- * when it succeeded, where `result` is the output itself when it is one JSON value (whitespace
- * around it dropped, at most JOBS_JSON_BODY_MAX bytes, as the decoders check bodies) and else
- * the output as a string; `{"status":1,"err":"<err>","run":N}` when it did not. `"run"` is left
+ * when it succeeded, where `result` is the output itself when it is one valid JSON value
+ * (strict grammar and UTF-8 as the decoders check them, whitespace around it dropped, at most
+ * JOBS_JSON_BODY_MAX bytes; the body rules on depth, long numbers and `\u0000` are not applied,
+ * so an echo of the input is JSON however deep its body) and else the output as a string; `{"status":1,"err":"<err>","run":N}` when it did not. `"run"` is left
  * out when `run` is 0.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
