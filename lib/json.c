@@ -574,9 +574,9 @@ int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page)
 static const char *const webhook_names[] = {NULL, "public", "token", "user"};
 static const char *const method_names[] = {"GET", "POST"};
 
-/* Whether stored blocks are one JSON array (what the JSON layer stores; a C host may store
- * other bytes, which are never written into an answer). */
-static int scan(const char *body, size_t len);
+/* Whether stored blocks are one JSON array by the body rules (what the JSON layer stores; a C
+ * host may store other bytes, which are never written into an answer). */
+static int scan(const char *body, size_t len, size_t max_depth);
 
 static bool blocks_are_array(const char *p, size_t n)
 {
@@ -584,7 +584,7 @@ static bool blocks_are_array(const char *p, size_t n)
 
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
-    return i < n && p[i] == '[' && scan(p, n) == 0;
+    return i < n && p[i] == '[' && scan(p, n, JOBS_JSON_DEPTH_MAX) == 0;
 }
 
 int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsigned int flags,
@@ -592,6 +592,7 @@ int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsig
 {
     static const char fn[] = "jobs_json_encode_stack_detail";
     jbuf b = {0};
+    bool shown;
     int rc;
 
     if ((rc = encode_start(out, st, fn)))
@@ -602,10 +603,10 @@ int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsig
         return jobs__error(JOBS_EINVAL, "%s: njobs is %zu but jobs is NULL", fn, njobs);
     if ((unsigned)st->webhook > JOBS_WEBHOOK_USER || (unsigned)st->webhook_method > 1)
         return jobs__error(JOBS_EINVAL, "%s: unknown webhook kind or method", fn);
-    if (st->blocks && !blocks_are_array(st->blocks, st->blocks_len))
-        return jobs__error(JOBS_EINVAL, "%s: stack %" PRIu64 "'s blocks are not a JSON array",
-                           fn, st->id);
-    jb_reserve(&b, 256 + st->blocks_len + njobs * 80);
+    /* Stored blocks that are not one JSON array (bytes a C host stored) are shown as none: the
+     * stack, and a page holding it, stay readable, and the bytes are never written raw. */
+    shown = st->blocks && blocks_are_array(st->blocks, st->blocks_len);
+    jb_reserve(&b, 256 + (shown ? st->blocks_len : 0) + njobs * 80);
     jb_lit(&b, "{\"id\":");
     jb_u64(&b, st->id);
     jb_lit(&b, ",\"owner\":");
@@ -621,7 +622,7 @@ int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsig
     jb_lit(&b, ",\"webhook_method\":");
     jb_str(&b, method_names[st->webhook_method]);
     jb_lit(&b, ",\"blocks\":");
-    if (st->blocks)
+    if (shown)
         jb_put(&b, st->blocks, st->blocks_len);
     else
         jb_lit(&b, "[]");
@@ -745,9 +746,10 @@ int jobs_json_encode_fault_detail(char **out, int fault, const char *msg, const 
  *
  * cJSON is lenient where the contract is not: it takes any byte <= 0x20 as whitespace, raw
  * control characters in strings, leading zeros ("01"), "1." and ".5"-like numbers after a
- * digit, invalid UTF-8, and it truncates strings at \u0000. It also records parse failures in
- * a process-wide variable. Scanning first keeps all of that away: a body that passes is valid
- * JSON that cJSON parses exactly, so cJSON can then only fail for want of memory. */
+ * digit, invalid UTF-8, and it truncates strings at \u0000. Scanning first keeps all of that
+ * away: a body that passes is valid JSON that cJSON parses exactly, so cJSON can then only fail
+ * for want of memory. (cJSON still resets its process-wide error position at every parse; see
+ * docs/json.md, "Threads and memory".) */
 
 /* The longest number every cJSON 1.7.x parses whole (some releases copy at most 63 characters
  * to strtod), so that the scanner and cJSON agree on what each number is. No number this long
@@ -854,7 +856,7 @@ static int scan_string(const unsigned char *s, size_t len, size_t *pos, size_t *
 }
 
 /* A number starting at s[*pos] ('-' or a digit): the whole run of number characters (what
- * cJSON takes) must match RFC 8259's number grammar. */
+ * cJSON takes) must match RFC 8259's number grammar. Its length is the caller's to judge. */
 static int scan_number(const unsigned char *s, size_t len, size_t *pos)
 {
     size_t start = *pos, end = start, i = start;
@@ -887,9 +889,6 @@ static int scan_number(const unsigned char *s, size_t len, size_t *pos)
     }
     if (i != end)
         return syntax_error(start, "invalid number");
-    if (end - start > NUMBER_MAX)
-        return jobs__error(JOBS_EBODY, "the number at byte %zu is longer than %d characters",
-                           start, NUMBER_MAX);
     *pos = end;
     return 0;
 }
@@ -919,18 +918,19 @@ enum scan_state {
     S_DONE            /* after the top-level value: only whitespace may follow */
 };
 
-/* Checks that body is exactly one JSON value, nested at most JOBS_JSON_DEPTH_MAX deep, with no
- * \u0000 in any string. Iterative: nothing recurses, whatever the depth. The grammar comes
- * first: a body that is not JSON (60,000 '[' never closed) is a syntax error, and only a well
- * formed body that nests too deep is JOBS_EBODY. The open brackets are kept one bit each
- * ('{' or '['): a body of at most JOBS_JSON_BODY_MAX bytes opens at most that many. */
+/* Checks that body is exactly one JSON value, nested at most max_depth deep (JOBS_JSON_DEPTH_MAX
+ * for a body; an envelope adds one level), with no \u0000 in any string. Iterative: nothing
+ * recurses, whatever the depth. The grammar comes first: a body that is not JSON (60,000 '['
+ * never closed) is a syntax error, and only a well formed body that nests too deep is
+ * JOBS_EBODY. The open brackets are kept one bit each ('{' or '['): a body of at most
+ * JOBS_JSON_BODY_MAX bytes opens at most that many. */
 #define SCAN_OPEN(d) ((open_bits[(d) / 8] >> ((d) % 8)) & 1u ? '{' : '[')
-static int scan(const char *body, size_t len)
+static int scan(const char *body, size_t len, size_t max_depth)
 {
     const unsigned char *s = (const unsigned char *)body;
     unsigned char open_bits[JOBS_JSON_BODY_MAX / 8 + 1];
     enum scan_state state = S_VALUE;
-    size_t pos = 0, nul_at = SIZE_MAX, deep_at = SIZE_MAX;
+    size_t pos = 0, nul_at = SIZE_MAX, deep_at = SIZE_MAX, long_at = SIZE_MAX;
     size_t depth = 0;
     int rc;
 
@@ -980,7 +980,7 @@ static int scan(const char *body, size_t len)
         }
         /* S_VALUE or S_VALUE_OR_CLOSE */
         if (c == '{' || c == '[') {
-            if (depth == JOBS_JSON_DEPTH_MAX && deep_at == SIZE_MAX)
+            if (depth == max_depth && deep_at == SIZE_MAX)
                 deep_at = pos;
             if (c == '{')
                 open_bits[depth / 8] = (unsigned char)(open_bits[depth / 8] | 1u << depth % 8);
@@ -993,9 +993,13 @@ static int scan(const char *body, size_t len)
         }
         if (c == '"')
             rc = scan_string(s, len, &pos, &nul_at);
-        else if (c == '-' || is_digit(c))
-            rc = scan_number(s, len, &pos);
-        else if (!scan_literal(s, len, &pos))
+        else if (c == '-' || is_digit(c)) {
+            size_t start = pos;
+
+            if (!(rc = scan_number(s, len, &pos)) && pos - start > NUMBER_MAX &&
+                long_at == SIZE_MAX)
+                long_at = start;
+        } else if (!scan_literal(s, len, &pos))
             return syntax_error(pos, "expected a value");
         else
             rc = 0;
@@ -1006,8 +1010,11 @@ static int scan(const char *body, size_t len)
     if (state != S_DONE)
         return syntax_error(len, "unexpected end of the body");
     if (deep_at != SIZE_MAX)
-        return jobs__error(JOBS_EBODY, "the body is nested deeper than %d levels (at byte %zu)",
-                           JOBS_JSON_DEPTH_MAX, deep_at);
+        return jobs__error(JOBS_EBODY, "the body is nested deeper than %zu levels (at byte %zu)",
+                           max_depth, deep_at);
+    if (long_at != SIZE_MAX)
+        return jobs__error(JOBS_EBODY, "the number at byte %zu is longer than %d characters",
+                           long_at, NUMBER_MAX);
     if (nul_at != SIZE_MAX)
         return jobs__error(JOBS_EBODY, "a string holds \\u0000 (at byte %zu), which is not "
                            "allowed", nul_at);
@@ -1046,20 +1053,99 @@ static void skip_value(const unsigned char *s, size_t len, size_t *pos)
     } while (depth > 0);
 }
 
-/* The key s[from..to) (quotes included) of a scanned body equals `want` once decoded. */
+/* The string s[from..to) (quotes included) equals the ASCII `want` once its escapes are read.
+ * Lexical, without cJSON (which would write its process-wide error for a bad escape): the string
+ * need not have been scanned, and an escape that is not right simply does not match. */
 static bool key_is(const unsigned char *s, size_t from, size_t to, const char *want)
 {
-    size_t n = strlen(want);
-    cJSON *k;
-    bool eq;
+    size_t n = strlen(want), k = 0, i = from + 1;
 
-    if (!memchr(s + from, '\\', to - from))
-        return to - from == n + 2 && memcmp(s + from + 1, want, n) == 0;
-    if (!(k = cJSON_ParseWithLength((const char *)s + from, to - from)))
+    if (to - from < 2)
         return false;
-    eq = cJSON_IsString(k) && k->valuestring && strcmp(k->valuestring, want) == 0;
-    cJSON_Delete(k);
-    return eq;
+    to--; /* the closing quote */
+    while (i < to) {
+        unsigned int c = s[i];
+
+        if (c == '\\') {
+            static const char plain[] = "\"\\/", named[] = "bfnrt", value[] = "\b\f\n\r\t";
+            const char *e;
+
+            if (i + 1 >= to)
+                return false;
+            if (s[i + 1] == 'u') {
+                if (!hex4(s, to, i + 2, &c) || c >= 0x80)
+                    return false; /* `want` is ASCII: nothing else matches */
+                i += 6;
+            } else if (s[i + 1] && (e = strchr(plain, s[i + 1]))) {
+                c = (unsigned char)*e;
+                i += 2;
+            } else if (s[i + 1] && (e = strchr(named, s[i + 1]))) {
+                c = (unsigned char)value[e - named];
+                i += 2;
+            } else {
+                return false;
+            }
+        } else {
+            i++;
+        }
+        if (k >= n || (unsigned char)want[k++] != c)
+            return false;
+    }
+    return k == n;
+}
+
+/* The end of the string at s[*pos] == '"' by its quotes and backslashes alone (no other check):
+ * *pos after its closing quote, or false when it is not closed. */
+static bool string_end(const unsigned char *s, size_t len, size_t *pos)
+{
+    for (size_t i = *pos + 1; i < len; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"') {
+            *pos = i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a body has an envelope's shape: its top level opens an object, and one of that
+ * object's keys (read before anything that stops the reading) is "auth". Lexical only, strings
+ * and brackets without the grammar, so that an envelope is known as one whatever is wrong
+ * inside it, and its fault is told as the envelope's. */
+static bool looks_like_envelope(const unsigned char *s, size_t len)
+{
+    size_t pos = 0, depth = 1;
+    bool key_next = true;
+
+    while (pos < len && is_ws(s[pos]))
+        pos++;
+    if (pos >= len || s[pos] != '{')
+        return false;
+    for (pos++; pos < len;) {
+        unsigned char c = s[pos];
+
+        if (c == '"') {
+            size_t from = pos;
+
+            if (!string_end(s, len, &pos))
+                return false;
+            if (depth == 1 && key_next) {
+                if (key_is(s, from, pos, "auth"))
+                    return true;
+                key_next = false;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return false;
+        else if (c == ',' && depth == 1)
+            key_next = true;
+        pos++;
+    }
+    return false;
 }
 
 int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_span *payload,
@@ -1068,7 +1154,7 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
     const unsigned char *s = (const unsigned char *)body;
     jobs_json_span a = {NULL, 0}, p = {NULL, 0};
     size_t pos = 0, nul_at = SIZE_MAX;
-    int others = 0, dup = 0;
+    int others = 0, dup = 0, rc;
     char label[64];
     const char *other = NULL;
 
@@ -1077,13 +1163,20 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
     *is_envelope = false;
     *auth = a;
     *payload = p;
-    if (!body || len == 0 || len > JOBS_JSON_BODY_MAX || scan(body, len) != 0)
+    if (!body || len == 0 || !looks_like_envelope(s, len))
         return 0; /* not ours to judge: the route's decoder says what is wrong */
+    *is_envelope = true;
+    /* The envelope is judged as a body, with one level more for itself: a payload may nest as
+     * deep as a body of its own. Its fault (a payload's included) is the request's. */
+    if ((rc = scan(body, len, JOBS_JSON_DEPTH_MAX + 1))) {
+        char why[512];
+
+        snprintf(why, sizeof why, "%s", jobs_error_last());
+        return jobs__error(rc, "inline authentication: %s", why);
+    }
     while (pos < len && is_ws(s[pos]))
         pos++;
-    if (s[pos] != '{')
-        return 0;
-    pos++;
+    pos++; /* the '{' */
     for (;;) {
         size_t kfrom, kto, vfrom;
 
@@ -1114,9 +1207,10 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
             other = body + kfrom;
         }
     }
-    if (!a.at)
+    if (!a.at) { /* cannot be: the shape found the key the walk finds */
+        *is_envelope = false;
         return 0;
-    *is_envelope = true;
+    }
     if (dup)
         return jobs__error(JOBS_EBODY, "inline authentication: 'auth' or 'payload' given twice");
     if (others) {
@@ -1135,7 +1229,10 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
 
 /* ---- decoding helpers -------------------------------------------------------------------- */
 
-/* Checks, scans and parses a body whose top level must be an object. */
+static void wipe_strings(cJSON *node);
+
+/* Checks, scans and parses a body whose top level must be an object. A tree refused here is
+ * wiped before it is freed: it may be a login body that is not an object ("password"). */
 static int parse_body(cJSON **root, const char *body, size_t len)
 {
     const char *end = NULL;
@@ -1149,7 +1246,7 @@ static int parse_body(cJSON **root, const char *body, size_t len)
                            JOBS_JSON_BODY_MAX);
     if (len == 0)
         return jobs__error(JOBS_ESYNTAX, "not valid JSON: the body is empty");
-    if ((rc = scan(body, len)))
+    if ((rc = scan(body, len, JOBS_JSON_DEPTH_MAX)))
         return rc;
     /* The scan accepted the body, so a NULL here can only mean memory ran out. */
     if (!(*root = cJSON_ParseWithLengthOpts(body, len, &end, 0)))
@@ -1157,12 +1254,14 @@ static int parse_body(cJSON **root, const char *body, size_t len)
     while (end && end < body + len && is_ws((unsigned char)*end))
         end++;
     if (end != body + len) {
+        wipe_strings(*root);
         cJSON_Delete(*root);
         *root = NULL;
         return syntax_error(end ? (size_t)(end - body) : 0,
                             "unexpected data after the JSON value");
     }
     if (!cJSON_IsObject(*root)) {
+        wipe_strings(*root);
         cJSON_Delete(*root);
         *root = NULL;
         return jobs__error(JOBS_EBODY, "the body must be a JSON object");
@@ -1899,44 +1998,115 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
 
 /* ---- webhooks ---------------------------------------------------------------------------- */
 
+/* A pair's name as names are grouped, and the pair's position. */
+typedef struct pair_key {
+    const char *at;
+    size_t len;
+    size_t i;
+} pair_key;
+
+static int pair_key_cmp(const pair_key *x, const pair_key *y)
+{
+    int c = x->len && y->len ? memcmp(x->at, y->at, x->len < y->len ? x->len : y->len) : 0;
+
+    if (c || x->len != y->len)
+        return c ? c : x->len < y->len ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static bool pair_key_same(const pair_key *x, const pair_key *y)
+{
+    return x->len == y->len && (!x->len || memcmp(x->at, y->at, x->len) == 0);
+}
+
+/* Sorts k[0..n) by name, then position, with tmp[0..n): a bottom-up merge sort, O(n log n)
+ * whatever the names (a webhook's names are the client's to choose). */
+static void sort_pair_keys(pair_key *k, pair_key *tmp, size_t n)
+{
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = n - lo > w ? lo + w : n, hi = n - mid > w ? mid + w : n;
+            size_t a = lo, b = mid, o = lo;
+
+            while (a < mid && b < hi)
+                tmp[o++] = pair_key_cmp(&k[b], &k[a]) < 0 ? k[b++] : k[a++];
+            while (a < mid)
+                tmp[o++] = k[a++];
+            while (b < hi)
+                tmp[o++] = k[b++];
+        }
+        memcpy(k, tmp, n * sizeof(*k));
+    }
+}
+
 /* `"name":value` members of an object from pairs: a name given once has its value as a string,
- * a name given more than once an array of its values in order. Names keep their first order. */
+ * a name given more than once an array of its values in order. Names keep their first order.
+ * The names are sorted once (by name, then position), so that each group is a run of the
+ * sorted keys whose first is the name's first appearance: O(n log n), not a pass over all the
+ * names for each one. Names are grouped as they are written (U+FFFD for each byte that is not
+ * UTF-8), so that names which differ only there are one member, never a key given twice. */
 static void put_pairs(jbuf *b, const jobs_json_pair *p, size_t n)
 {
+    pair_key *k = NULL, *tmp = NULL;
+    size_t *group = NULL; /* per pair: where its group starts in k, SIZE_MAX if not its first */
+    jbuf names = {0};     /* every name as written, one after the other */
     bool first = true;
 
     jb_put(b, "{", 1);
+    if (!n || b->oom)
+        goto done;
+    if (n > SIZE_MAX / sizeof(*k) || !(k = jobs__malloc(n * sizeof(*k))) ||
+        !(tmp = jobs__malloc(n * sizeof(*tmp))) || !(group = jobs__malloc(n * sizeof(*group)))) {
+        b->oom = true;
+        goto done;
+    }
     for (size_t i = 0; i < n; i++) {
-        size_t count = 0;
-        bool seen = false;
+        size_t at = names.len;
 
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = p[k].name_len == p[i].name_len && memcmp(p[k].name, p[i].name,
-                                                             p[i].name_len) == 0;
-        if (seen)
+        jb_strn(&names, p[i].name, p[i].name_len);
+        k[i] = (pair_key){NULL, names.len - at, i};
+        tmp[i].len = at; /* where it starts, until the buffer stops moving */
+        group[i] = SIZE_MAX;
+    }
+    if (names.oom) {
+        b->oom = true;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        k[i].at = names.p + tmp[i].len;
+    sort_pair_keys(k, tmp, n);
+    for (size_t g = 0; g < n; g++)
+        if (g == 0 || !pair_key_same(&k[g - 1], &k[g]))
+            group[k[g].i] = g;
+    for (size_t i = 0; i < n; i++) {
+        size_t g = group[i], e = g + 1;
+
+        if (g == SIZE_MAX)
             continue;
-        for (size_t k = i; k < n; k++)
-            count += p[k].name_len == p[i].name_len &&
-                     memcmp(p[k].name, p[i].name, p[i].name_len) == 0;
+        while (e < n && pair_key_same(&k[g], &k[e]))
+            e++;
         if (!first)
             jb_put(b, ",", 1);
         first = false;
-        jb_strn(b, p[i].name, p[i].name_len);
+        jb_put(b, k[g].at, k[g].len);
         jb_put(b, ":", 1);
-        if (count == 1) {
+        if (e - g == 1) {
             jb_strn(b, p[i].value, p[i].value_len);
             continue;
         }
         jb_put(b, "[", 1);
-        for (size_t k = i, m = 0; k < n; k++)
-            if (p[k].name_len == p[i].name_len &&
-                memcmp(p[k].name, p[i].name, p[i].name_len) == 0) {
-                if (m++)
-                    jb_put(b, ",", 1);
-                jb_strn(b, p[k].value, p[k].value_len);
-            }
+        for (size_t m = g; m < e; m++) {
+            if (m > g)
+                jb_put(b, ",", 1);
+            jb_strn(b, p[k[m].i].value, p[k[m].i].value_len);
+        }
         jb_put(b, "]", 1);
     }
+done:
+    jobs__free(names.p);
+    jobs__free(k);
+    jobs__free(tmp);
+    jobs__free(group);
     jb_put(b, "}", 1);
 }
 
@@ -1962,7 +2132,7 @@ int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
     if (!pairs_ok(req->get, req->nget) || !pairs_ok(req->post, req->npost) ||
         !pairs_ok(req->headers, req->nheaders) || (req->json_len && !req->json))
         return jobs__error(JOBS_EINVAL, "%s: a count without its array or string", fn);
-    if (req->json && (rc = scan(req->json, req->json_len)))
+    if (req->json && (rc = scan(req->json, req->json_len, JOBS_JSON_DEPTH_MAX)))
         return rc;
     jb_lit(&b, "{\"GET\":");
     put_pairs(&b, req->get, req->nget);
@@ -2004,9 +2174,12 @@ int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const
             at++;
         while (end > at && is_ws((unsigned char)output[end - 1]))
             end--;
-        /* JSON output is the result itself; anything else (empty included) is a string. The
-         * scanner's refusal is no error of this call. */
-        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len) == 0)
+        /* JSON output is the result itself; anything else (empty included) is a string. Only
+         * the grammar (and UTF-8) decides, not the request-body rules (depth, long numbers,
+         * \u0000): a stack echoing its input, which nests one level deeper than the body it
+         * holds, gets the same type of result whatever the body. The scanner's refusal is no
+         * error of this call. */
+        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len, SIZE_MAX) != JOBS_ESYNTAX)
             jb_put(&b, output + at, end - at);
         else
             jb_strn(&b, output ? output : "", len);

@@ -16,10 +16,18 @@ static const struct {
     {"hourly", 3600},      {"daily", 86400},
 };
 
-static int check_config(bool once, int64_t value)
+/* `given`: the config is the caller's (a create, an update with JOBS_SCHEDULE_CONFIG), not one
+ * stored already, which an older release may have written with a timestamp above 2^53-1. */
+static int check_config(bool once, int64_t value, bool given)
 {
     if (once && value <= 0)
         return jobs__error(JOBS_ECONFIG, "a one-time schedule needs a timestamp > 0, not %lld",
+                           (long long)value);
+    /* Times are JSON integers in the HTTP API, exact only up to 2^53-1: a later timestamp would
+     * be shown as a number no client reads back exactly, and refused when sent back. */
+    if (once && given && (uint64_t)value > JOBS_ID_MAX)
+        return jobs__error(JOBS_ECONFIG, "a one-time schedule's timestamp must be at most "
+                           "2^53-1 (%llu), not %lld", (unsigned long long)JOBS_ID_MAX,
                            (long long)value);
     if (!once && (value < JOBS_PERIOD_MIN || value > JOBS_PERIOD_MAX))
         return jobs__error(JOBS_ECONFIG, "a period must be %d..%d seconds, not %lld",
@@ -435,7 +443,7 @@ int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *st
     c.create.owner = owner;
     if (kind != JOBS_SCHEDULE_CRON) {
         c.create.value = c.create.once ? spec->timestamp : spec->period;
-        if ((rc = check_config(c.create.once, c.create.value)))
+        if ((rc = check_config(c.create.once, c.create.value, true)))
             return rc;
     }
     if (spec->fields & JOBS_SCHEDULE_NAME) {
@@ -496,7 +504,8 @@ static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
                                rec.once ? "period" : "timestamp");
         rec.value = rec.once ? sp->timestamp : sp->period;
     }
-    if (!rec.cron && (rc = check_config(rec.once, rec.value)))
+    if (!rec.cron &&
+        (rc = check_config(rec.once, rec.value, (sp->fields & JOBS_SCHEDULE_CONFIG) != 0)))
         return rc;
     c->rec_len = jobs__schedule_encode(c->rec, &rec);
     return s->be->schedule_update(txn, c->id, &rec);

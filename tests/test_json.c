@@ -3,6 +3,7 @@
  * after them), so that ASan catches any read past `len`. */
 #include "fixture.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,9 +340,10 @@ static void test_split_envelope(void **state)
     /* Not envelopes: the route's decoder judges them. */
     split("{\"name\": \"x\", \"payload\": {}}", false, NULL, NULL, 0);
     split("[{\"auth\": {}}]", false, NULL, NULL, 0);
-    split("{\"auth\": {}", false, NULL, NULL, 0);
     split("", false, NULL, NULL, 0);
     split("{\"x\": {\"auth\": {}}}", false, NULL, NULL, 0);
+    split("{\"x\": \"auth\", \"y\": [\"auth\"]}", false, NULL, NULL, 0);
+    split("{\"name\": \"x\",}", false, NULL, NULL, 0);
     /* Envelopes that are wrong. */
     split("{\"auth\": {}, \"auth\": {}}", true, NULL, NULL, JOBS_EBODY);
     split("{\"auth\": {}, \"payload\": 1, \"payload\": 2}", true, NULL, NULL, JOBS_EBODY);
@@ -352,6 +354,49 @@ static void test_split_envelope(void **state)
     assert_int_equal(jobs_json_split_envelope(NULL, &a, &p, "{}", 2), JOBS_EINVAL);
     assert_int_equal(jobs_json_split_envelope(&e, NULL, &p, "{}", 2), JOBS_EINVAL);
     assert_int_equal(jobs_json_split_envelope(&e, &a, NULL, "{}", 2), JOBS_EINVAL);
+}
+
+/* An envelope is known by its shape (a top-level object with a key "auth"), so whatever is wrong
+ * inside it is its own fault (2 or 4), told as such, not a body without credentials; and it has
+ * one level more than a body, so its payload may nest as deep as a body of its own. */
+static void test_split_envelope_faults(void **state)
+{
+    static const char a[] = "{\"username\":\"u\",\"password\":\"p\"}";
+    char body[512], digits[70];
+
+    (void)state;
+    /* A payload nested 8 deep (blocks 7 deep): the envelope is 9 deep, and accepted. */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"d\",\"blocks\":"
+             "[[[[[[[1]]]]]]]}}", a);
+    split(body, true, a, "{\"name\":\"d\",\"blocks\":[[[[[[[1]]]]]]]}", 0);
+    /* One level more is the payload's fault, as for a body of its own. */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"d\",\"blocks\":"
+             "[[[[[[[[1]]]]]]]]}}", a);
+    split(body, true, NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "inline authentication: "));
+    assert_non_null(strstr(jobs_error_last(), "nested deeper"));
+    /* Not JSON: fault 2, in the payload or in auth, before or after "auth". */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"x\",}}", a);
+    split(body, true, NULL, NULL, JOBS_ESYNTAX);
+    snprintf(body, sizeof body, "{\"payload\":{\"name\":\"x\",},\"auth\":%s}", a);
+    split(body, true, NULL, NULL, JOBS_ESYNTAX);
+    split("{\"auth\": {}", true, NULL, NULL, JOBS_ESYNTAX);
+    split("{\"auth\": {\"username\": \"u\" \"password\": \"p\"}}", true, NULL, NULL,
+          JOBS_ESYNTAX);
+    /* A \u0000 in the payload, a long number: fault 4. */
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"name\":\"x\\u0000\"}}", a);
+    split(body, true, NULL, NULL, JOBS_EBODY);
+    memset(digits, '1', 64);
+    digits[64] = '\0';
+    snprintf(body, sizeof body, "{\"auth\":%s,\"payload\":{\"stack_id\":%s}}", a, digits);
+    split(body, true, NULL, NULL, JOBS_EBODY);
+    /* A \u0000 in the password: fault 4 that says so, never a password cut short. */
+    split("{\"auth\":{\"username\":\"u\",\"password\":\"p\\u0000q\"},\"payload\":{}}", true,
+          NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "inline authentication: "));
+    assert_non_null(strstr(jobs_error_last(), "\\u0000"));
+    /* The key written with escapes is still "auth". */
+    split("{\"\\u0061uth\":{},\"payload\":[}", true, NULL, NULL, JOBS_ESYNTAX);
 }
 
 static void test_fault_from_the_decoders_detail(void **state)
@@ -534,6 +579,27 @@ static void test_overlong_number_is_refused(void **state)
     check_fail(job_with_stack_id(&d, num), JOBS_EBODY, 4, "longer than 63 characters");
     num[63] = '\0'; /* 63 digits: parsed, then out of range */
     check_fail(job_with_stack_id(&d, num), JOBS_EBODY, 4, "must be an integer in 1..2^53-1");
+}
+
+/* The length of a number is a body rule, judged after the grammar like depth and \u0000: a body
+ * that is not JSON is a syntax error (fault 2) even when it also holds a long number. */
+static void test_overlong_number_in_invalid_json_is_a_syntax_error(void **state)
+{
+    char num[80], body[256];
+    decoded d;
+
+    (void)state;
+    memset(num, '1', 70);
+    num[70] = '\0';
+    snprintf(body, sizeof body, "{\"stack_id\":%s,", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_ESYNTAX, 2, "unexpected end of the body");
+    snprintf(body, sizeof body, "[%s,", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_ESYNTAX, 2, "not valid JSON");
+    snprintf(body, sizeof body, "{\"stack_id\":%s,\"x\":01}", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_ESYNTAX, 2, "invalid number");
+    /* Valid JSON: the length rule, at the first long number. */
+    snprintf(body, sizeof body, "{\"schedule_id\":1,\"stack_id\":%s}", num);
+    check_fail(decode(&d, JOB_CREATE, body), JOBS_EBODY, 4, "number at byte 28 is longer than");
 }
 
 static void test_booleans_are_true_or_false_only(void **state)
@@ -1019,12 +1085,6 @@ static void test_stack_detail_encodes_owner_fields_only_for_the_owner(void **sta
                            "\"jobs\":[{\"id\":3,\"name\":\"nightly\",\"do_run\":true,\"schedule\":4}]}");
     jobs_json_free(a);
     jobs_json_free(b);
-    /* Bytes that are not a JSON array are never written into an answer. */
-    d.blocks = "not json";
-    d.blocks_len = 8;
-    a = (char *)1;
-    check_fail(jobs_json_encode_stack_detail(&a, &d, 0, NULL, 0), JOBS_EINVAL, 4, "JSON array");
-    assert_null(a);
     d.blocks = NULL;
     d.blocks_len = 0;
     d.webhook = JOBS_WEBHOOK_NONE;
@@ -1033,6 +1093,40 @@ static void test_stack_detail_encodes_owner_fields_only_for_the_owner(void **sta
     assert_non_null(strstr(a, "\"webhook\":null,\"webhook_method\":\"POST\",\"blocks\":[],"
                               "\"webhook_token\":null,\"jobs\":[]}"));
     jobs_json_free(a);
+}
+
+/* Blocks a C host stored that are not one JSON array are written as [] (never raw), so the
+ * stack, and a page holding it beside others, still encode: one such stack cannot make a
+ * listing fail for every reader. */
+static void test_stack_detail_shows_blocks_that_are_no_array_as_empty(void **state)
+{
+    static const char *const bad[] = {"not json", "{\"a\":1}", "[1,", "[1] x", "\"[1]\"",
+                                      "[[[[[[[[[1]]]]]]]]]", "[\"\\u0000\"]", ""};
+    jobs_stack_detail d = {6, 1, "s", true, false, JOBS_WEBHOOK_NONE, JOBS_WEBHOOK_GET, NULL,
+                           NULL, 0};
+    jobs_stack_page page = {2, 10, 1, 2, NULL};
+    const char *items[2];
+    char *a = NULL, *good = NULL, *json = NULL;
+
+    (void)state;
+    d.blocks = "[[1]]";
+    d.blocks_len = 5;
+    check_ok(jobs_json_encode_stack_detail(&good, &d, 0, NULL, 0));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d.blocks = bad[i];
+        d.blocks_len = strlen(bad[i]);
+        check_ok(jobs_json_encode_stack_detail(&a, &d, 0, NULL, 0));
+        assert_string_equal(a, "{\"id\":6,\"owner\":1,\"name\":\"s\",\"public\":true,"
+                               "\"needs_approval\":false,\"webhook\":null,"
+                               "\"webhook_method\":\"GET\",\"blocks\":[]}");
+        items[0] = good;
+        items[1] = a;
+        check_ok(jobs_json_encode_stack_page_items(&json, &page, items));
+        assert_non_null(strstr(json, "\"blocks\":[[1]]}"));
+        jobs_json_free(json);
+        jobs_json_free(a);
+    }
+    jobs_json_free(good);
 }
 
 /* ---- a host's own body: jobs_json_check_object ------------------------------------------ */
@@ -1078,6 +1172,79 @@ static void test_check_object(void **state)
     check_fail(jobs_json_check_object("{}", 2, NULL, 1), JOBS_EINVAL, 4, NULL);
     check_fail(jobs_json_check_object(NULL, 2, keys, 2), JOBS_EINVAL, 4, NULL);
     check_ok(jobs_json_check_object(NULL, 0, keys, 2) == JOBS_ESYNTAX ? 0 : -1);
+}
+
+/* cJSON's process-wide error position, as docs/json.md describes it: a decoder resets it (every
+ * cJSON parse does), everything that does not decode leaves the host's own error in place,
+ * jobs_json_split_envelope() too, whose keys may be written with escapes. */
+static void test_cjson_error_position_is_reset_only_by_decoders(void **state)
+{
+    static const char env[] = "{\"\\u0061uth\":{},\"p\\u0061yload\":{\"n\":1}}";
+    static const jobs_json_pair get[] = {{"a", 1, "1", 1}};
+    jobs_json_hook_request req = {get, 1, NULL, 0, "[1]", 3, NULL, 0};
+    jobs_json_span a, p;
+    jobs_json_job_body body;
+    const char *host_error;
+    char *json = NULL;
+    bool e = false;
+
+    (void)state;
+    assert_null(cJSON_Parse("[1,}"));
+    assert_non_null(host_error = cJSON_GetErrorPtr());
+    check_ok(jobs_json_split_envelope(&e, &a, &p, env, strlen(env)));
+    assert_true(e);
+    assert_int_equal(p.len, 7);
+    assert_ptr_equal(cJSON_GetErrorPtr(), host_error);
+    check_ok(jobs_json_encode_hook_input(&json, &req));
+    jobs_json_free(json);
+    check_ok(jobs_json_encode_hook_result(&json, 1, true, "{\"x\":[2]}", 9, NULL));
+    jobs_json_free(json);
+    check_ok(jobs_json_encode_id(&json, 5));
+    jobs_json_free(json);
+    assert_ptr_equal(cJSON_GetErrorPtr(), host_error);
+    check_ok(jobs_json_decode_job_update(&body, "{}", 2));
+    assert_null(cJSON_GetErrorPtr());
+}
+
+/* cJSON's frees during jobs_json_check_object(), each block searched for the secret. */
+static int secret_freed;
+
+static void free_looking_for_secret(void *p)
+{
+    static const char secret[] = "hunter2-secret";
+    size_t n = p ? malloc_usable_size(p) : 0;
+
+    for (size_t i = 0; n >= sizeof(secret) - 1 && i <= n - (sizeof(secret) - 1); i++)
+        if (memcmp((char *)p + i, secret, sizeof(secret) - 1) == 0) {
+            secret_freed++;
+            break;
+        }
+    free(p);
+}
+
+/* The check wipes the body's strings before cJSON frees them, also when the body is refused
+ * because its top level is not an object (a login sent as an array or a bare string). */
+static void test_check_object_wipes_a_body_that_is_not_an_object(void **state)
+{
+    static const char *const keys[] = {"username", "password"};
+    static const char *const bodies[] = {
+        "{\"username\":\"demo\",\"password\":\"hunter2-secret\"}",
+        "{\"username\":\"demo\",\"pass\":\"hunter2-secret\"}",
+        "[\"demo\",\"hunter2-secret\"]",
+        "\"hunter2-secret\"",
+        "[{\"password\":[\"hunter2-secret\"]}]",
+    };
+    cJSON_Hooks hooks = {malloc, free_looking_for_secret};
+
+    (void)state;
+    cJSON_InitHooks(&hooks);
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        secret_freed = 0;
+        (void)check_object(bodies[i], keys, 2);
+        if (secret_freed)
+            fail_msg("body %zu: the secret was freed unwiped", i);
+    }
+    cJSON_InitHooks(NULL);
 }
 
 /* ---- with a store ------------------------------------------------------------------------- */
@@ -1218,6 +1385,7 @@ int main(void)
         T(test_stack_body_keeps_blocks_byte_for_byte),
         T(test_stack_body_rules),
         T(test_stack_detail_encodes_owner_fields_only_for_the_owner),
+        T(test_stack_detail_shows_blocks_that_are_no_array_as_empty),
         T(test_inactive_job_has_null_next_run_and_null_name),
         T(test_job_with_owner_flag_adds_owner),
         T(test_names_are_escaped),
@@ -1230,6 +1398,7 @@ int main(void)
         T(test_faults),
         T(test_fault_from_the_decoders_detail),
         T(test_split_envelope),
+        T(test_split_envelope_faults),
         T(test_encoders_refuse_null),
         T(test_large_page_encodes_whole),
         T(test_job_create_minimal_defaults),
@@ -1240,6 +1409,7 @@ int main(void)
         T(test_ids_must_be_numbers),
         T(test_numbers_outside_json_grammar_are_syntax_errors),
         T(test_overlong_number_is_refused),
+        T(test_overlong_number_in_invalid_json_is_a_syntax_error),
         T(test_booleans_are_true_or_false_only),
         T(test_names_must_be_strings_or_null),
         T(test_names_follow_the_name_rules),
@@ -1262,6 +1432,8 @@ int main(void)
         T(test_schedule_update_keys_are_optional),
         T(test_stack_create),
         T(test_check_object),
+        T(test_check_object_wipes_a_body_that_is_not_an_object),
+        T(test_cjson_error_position_is_reset_only_by_decoders),
         cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cron_config, fx_setup, fx_teardown),
     };

@@ -4,8 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <cJSON.h>
 #include <cmocka.h>
 
 #include "jobs.h"
@@ -239,6 +243,94 @@ static void test_a_hook_request_and_answer_are_encoded(void **state)
     assert_null(json);
 }
 
+/* A webhook's output is its result as JSON whenever it is valid JSON: the request-body rules
+ * (depth 8, numbers of 63 characters, no \u0000) are not the output's, so that a stack that
+ * echoes an input holding an 8-deep body (9 deep as input) answers JSON as for a shallow one. */
+static void test_hook_result_is_json_by_the_grammar_alone(void **state)
+{
+    static const char *const json[] = {
+        "{\"GET\":{},\"POST\":{},\"JSON\":[[[[[[[[1]]]]]]]],\"HEADERS\":{}}",
+        "[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]",
+        "[\"a\\u0000b\"]",
+        "[11111111111111111111111111111111111111111111111111111111111111111111111]",
+    };
+    char *out = NULL, want[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(json) / sizeof(json[0]); i++) {
+        assert_int_equal(jobs_json_encode_hook_result(&out, 3, true, json[i], strlen(json[i]),
+                                                      NULL), 0);
+        snprintf(want, sizeof want, "{\"status\":0,\"result\":%s,\"run\":3}", json[i]);
+        assert_string_equal(out, want);
+        jobs_json_free(out);
+    }
+    /* Not JSON: a string. */
+    assert_int_equal(jobs_json_encode_hook_result(&out, 3, true, "[1,]", 4, NULL), 0);
+    assert_string_equal(out, "{\"status\":0,\"result\":\"[1,]\",\"run\":3}");
+    jobs_json_free(out);
+}
+
+/* Names are grouped as they are written: bytes that are not UTF-8 are written as U+FFFD, so
+ * names that differ only there are one member with their values in order, never the same key
+ * written twice (which a reader resolves to one of them, and jobs_json_check_object refuses). */
+static void test_hook_input_groups_names_as_written(void **state)
+{
+    static const jobs_json_pair get[] = {{"\xff", 1, "a", 1}, {"x", 1, "1", 1},
+                                         {"\xfe", 1, "b", 1}, {"\xef\xbf\xbd", 3, "c", 1},
+                                         {"k\xc3", 2, "d", 1}, {"k\xff", 2, "e", 1}};
+    jobs_json_hook_request req = {get, 6, NULL, 0, NULL, 0, NULL, 0};
+    char *json = NULL;
+
+    (void)state;
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    assert_string_equal(json, "{\"GET\":{\"\xef\xbf\xbd\":[\"a\",\"b\",\"c\"],\"x\":\"1\","
+                              "\"k\xef\xbf\xbd\":[\"d\",\"e\"]},\"POST\":{},\"JSON\":{},"
+                              "\"HEADERS\":{}}");
+    jobs_json_free(json);
+}
+
+/* A webhook's names are grouped in O(n log n), not by comparing each name with every other:
+ * 2^18 names (a client picks them; the encoder has no count limit of its own) encode well
+ * inside the liveness bound below, where pairwise grouping takes minutes. The first name is
+ * given again last, so one group is an array of two. */
+static void test_hook_input_groups_many_names_without_quadratic_cost(void **state)
+{
+    enum { N = 1 << 18 };
+    jobs_json_pair *p = calloc(N, sizeof(*p));
+    char *names = malloc((size_t)N * 8);
+    jobs_json_hook_request req = {0};
+    cJSON *root, *get, *it;
+    char *json = NULL;
+
+    (void)state;
+    assert_non_null(p);
+    assert_non_null(names);
+    for (size_t i = 0; i < N - 1; i++) {
+        snprintf(names + i * 8, 8, "%06zx", (size_t)N - 2 - i); /* descending: worst for some */
+        p[i] = (jobs_json_pair){names + i * 8, 6, "a", 1};
+    }
+    p[N - 1] = (jobs_json_pair){p[0].name, 6, "z", 1};
+    req.get = p;
+    req.nget = N;
+    alarm(120); /* liveness: well under a second is expected, even under ASan */
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    alarm(0);
+    assert_non_null(root = cJSON_Parse(json));
+    get = cJSON_GetObjectItemCaseSensitive(root, "GET");
+    assert_int_equal(cJSON_GetArraySize(get), N - 1);
+    it = get->child; /* the first name first, its two values in order */
+    assert_string_equal(it->string, "03fffe");
+    assert_int_equal(cJSON_GetArraySize(it), 2);
+    assert_string_equal(cJSON_GetArrayItem(it, 0)->valuestring, "a");
+    assert_string_equal(cJSON_GetArrayItem(it, 1)->valuestring, "z");
+    assert_string_equal(it->next->string, "03fffd");
+    assert_string_equal(it->next->valuestring, "a");
+    cJSON_Delete(root);
+    jobs_json_free(json);
+    free(names);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +339,9 @@ int main(void)
         cmocka_unit_test(test_a_run_is_encoded_with_nulls_and_escaped_output),
         cmocka_unit_test(test_a_job_is_encoded_with_its_run_settings),
         cmocka_unit_test(test_a_hook_request_and_answer_are_encoded),
+        cmocka_unit_test(test_hook_input_groups_many_names_without_quadratic_cost),
+        cmocka_unit_test(test_hook_input_groups_names_as_written),
+        cmocka_unit_test(test_hook_result_is_json_by_the_grammar_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,6 +113,34 @@ static void test_once_timestamp_must_be_positive(void **state)
     }
 }
 
+/* A one-time timestamp is at most 2^53-1, the largest integer a JSON double holds exactly: a
+ * later one would be shown as a number the JSON layer refuses back (and clients round). */
+static void test_once_timestamp_is_at_most_2_53_minus_1(void **state)
+{
+    fixture *fx = *state;
+    const int64_t bad[] = {(int64_t)JOBS_ID_MAX + 1, INT64_MAX};
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    uint64_t id = 0;
+    jobs_schedule *s;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(create(fx, OWNER, true, bad[i], NULL), JOBS_ECONFIG);
+        assert_non_null(strstr(jobs_error_last(), "at most 2^53-1"));
+    }
+    assert_int_equal(schedule_count(fx, OWNER), 5);
+    assert_int_equal(create(fx, OWNER, true, (int64_t)JOBS_ID_MAX, &id), 0);
+    s = get(fx, OWNER, id);
+    assert_int_equal(s->timestamp, (int64_t)JOBS_ID_MAX);
+    jobs_schedule_free(s);
+    /* An update is held to it as well, and changes nothing. */
+    spec.fields = JOBS_SCHEDULE_CONFIG;
+    spec.timestamp = INT64_MAX;
+    assert_int_equal(jobs_schedule_update(NULL, fx->store, OWNER, id, &spec), JOBS_ECONFIG);
+    s = get(fx, OWNER, id);
+    assert_int_equal(s->timestamp, (int64_t)JOBS_ID_MAX);
+    jobs_schedule_free(s);
+}
+
 static void test_create_requires_a_config(void **state)
 {
     fixture *fx = *state;
@@ -491,6 +519,7 @@ int main(void)
         T(test_new_store_has_five_builtin_schedules),
         T(test_period_must_be_within_60_and_31536000),
         T(test_once_timestamp_must_be_positive),
+        T(test_once_timestamp_is_at_most_2_53_minus_1),
         T(test_create_requires_a_config),
         T(test_schedule_reads_back_as_created),
         T(test_update_changes_an_unused_schedule),

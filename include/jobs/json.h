@@ -26,7 +26,9 @@
  *
  * jobs_error_last() names the exact problem ("unknown key 'foo'", "'stack_id' must be an
  * integer in 1..2^53-1 (got 1.5)"). Every function here is thread-safe and touches no store.
- * See docs/json.md.
+ * The decoders and jobs_json_check_object() parse with cJSON, which resets its process-wide
+ * error position (cJSON_GetErrorPtr()) at every parse: a host reads that right after its own
+ * failed parse, in the same thread. See docs/json.md.
  */
 #ifndef JOBS_JSON_H
 #define JOBS_JSON_H
@@ -183,8 +185,10 @@ enum jobs_json_stack_flag {
  * "needs_approval":false,"webhook":null|"public"|"token"|"user","webhook_method":"GET"|"POST",
  * "blocks":[...]}`; with JOBS_JSON_STACK_OWNER also `"webhook_token":"..."|null` and
  * `"jobs":[{"id":N,"name":"x"|null,"do_run":true,"schedule":N},...]` (from `jobs`, `njobs`).
- * `blocks` is written as stored (a stack without blocks shows `[]`); blocks that are not one
- * JSON array (bytes a C host stored) are JOBS_EINVAL, never written.
+ * `blocks` is written as stored (a stack without blocks shows `[]`). Blocks that are not one
+ * JSON array by the decoders' body rules (bytes a C host stored with jobs_stack_update() or
+ * jobs_stack_create_with_job(), which take any bytes) are written as `[]`, never raw: the stack,
+ * and a page holding it, stay readable; the bytes stay stored as they are.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @param jobs      the owner's jobs of this stack (read with JOBS_JSON_STACK_OWNER; NULL if
@@ -284,19 +288,30 @@ typedef struct jobs_json_span {
  * authentication) into the text of its two members, without copying or reformatting them, so
  * that `payload` can go to the route's own decoder byte for byte (numbers keep their exact text).
  *
- * A body is an envelope when it is valid JSON whose top level is an object with an `auth`
- * member. Anything else is not (*is_envelope false, 0 returned): it is the route's own body, and
- * its decoder reports what is wrong with it. An envelope must hold `auth`, an object, and may
- * hold `payload` (any JSON value), and nothing else. The library does not look inside `auth`:
- * decoding credentials is the host's business.
+ * A body is an envelope by its shape: its top level opens an object, and one of that object's
+ * keys is `auth` (found by reading strings and brackets only, so a body that is wrong elsewhere
+ * is still known as an envelope). Anything else is not (*is_envelope false, 0 returned): it is
+ * the route's own body, and its decoder reports what is wrong with it.
+ *
+ * An envelope is then checked whole as the decoders check a body, with one level of nesting
+ * more (JOBS_JSON_DEPTH_MAX + 1), so that its payload may nest as deep as a body of its own:
+ * what is wrong with it, in `auth` or in `payload`, is returned with *is_envelope true
+ * (JOBS_ESYNTAX for JSON that is not valid, JOBS_EBODY for the size, the depth, a number longer
+ * than 63 characters or a `\u0000`, a password's included), never taken for a body without
+ * credentials. It must hold `auth`, an object, and may hold `payload` (any JSON value), and
+ * nothing else. The library does not look inside `auth` beyond that check: decoding
+ * credentials is the host's business.
  *
  * @param[out] is_envelope  whether the body is an envelope
- * @param[out] auth         the text of `auth` ({NULL, 0} when not an envelope)
- * @param[out] payload      the text of `payload` ({NULL, 0} when absent or not an envelope)
+ * @param[out] auth         the text of `auth` ({NULL, 0} when not an envelope, or on failure)
+ * @param[out] payload      the text of `payload` ({NULL, 0} when absent, not an envelope, or on
+ *                          failure)
  * @param body              the request body (need not be NUL-terminated; may be NULL if len is 0)
  * @param len               its length
- * @return 0; JOBS_EBODY for an envelope with another key, a key given twice, or an `auth` that
- *         is not an object; JOBS_EINVAL for NULL outputs.
+ * @return 0; JOBS_ESYNTAX or JOBS_EBODY (with *is_envelope true) for an envelope refused as a
+ *         body would be, with another key, a key given twice, or an `auth` that is not an
+ *         object; jobs_error_last() starts "inline authentication: "; JOBS_EINVAL for NULL
+ *         outputs.
  */
 JOBS_EXTERN int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth,
                                          jobs_json_span *payload, const char *body, size_t len);
@@ -443,7 +458,8 @@ JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const c
  * every member's key one of `keys`, none given twice. A body that passes is parsed exactly by
  * cJSON_ParseWithLength(): cJSON then fails only for want of memory, and each key of `keys` is
  * at most once in the object. The strings of the body are wiped from the library's memory before
- * it returns, and the detail never quotes a value.
+ * it returns, whether the body passes or not (unless memory runs out within cJSON's parse, which
+ * then frees its partial tree itself), and the detail never quotes a value.
  *
  * @param body   the request body (need not be NUL-terminated; NULL only when len is 0)
  * @param len    its length in bytes
@@ -484,7 +500,8 @@ typedef struct jobs_json_hook_request {
  * The input of a webhook's run, as the original service gives it to a stack:
  * `{"GET":{...},"POST":{...},"JSON":<the body>,"HEADERS":{...}}`. In GET, POST and HEADERS a
  * name given once has its value as a string, a name given more than once an array of its values
- * in order. JSON is the body as sent (checked as the decoders check bodies; the whitespace
+ * in order. Names are compared as they are written (each byte that is not UTF-8 as U+FFFD), so
+ * names that differ only in such bytes are one member, and no key is written twice. JSON is the body as sent (checked as the decoders check bodies; the whitespace
  * around it dropped), or `{}` when there is none.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
@@ -497,9 +514,10 @@ JOBS_EXTERN int jobs_json_encode_hook_input(char **out, const jobs_json_hook_req
 
 /**
  * The answer of a webhook once its run has ended: `{"status":0,"result":<output>,"run":N}`
- * when it succeeded, where `result` is the output itself when it is one JSON value (whitespace
- * around it dropped, at most JOBS_JSON_BODY_MAX bytes, as the decoders check bodies) and else
- * the output as a string; `{"status":1,"err":"<err>","run":N}` when it did not. `"run"` is left
+ * when it succeeded, where `result` is the output itself when it is one valid JSON value
+ * (strict grammar and UTF-8 as the decoders check them, whitespace around it dropped, at most
+ * JOBS_JSON_BODY_MAX bytes; the body rules on depth, long numbers and `\u0000` are not applied,
+ * so an echo of the input is JSON however deep its body) and else the output as a string; `{"status":1,"err":"<err>","run":N}` when it did not. `"run"` is left
  * out when `run` is 0.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure

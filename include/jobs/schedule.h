@@ -66,9 +66,11 @@ enum jobs_schedule_field {
  * true, periodic when it is given false (a cron schedule stays cron), and on create periodic
  * when neither is given. `once`, when given with `kind`, must agree with it (a cron schedule is
  * never one-time). For create, JOBS_SCHEDULE_CONFIG is required. The config is checked against
- * the resulting kind: 60 <= period <= 31536000; timestamp > 0; or `cron` a valid expression
- * (5 fields or a shorthand, at most JOBS_CRON_MAX bytes) and `tz` an IANA zone name ICU knows
- * (NULL: "UTC"). `period` and `cron` are exclusive. Changing the kind without giving the
+ * the resulting kind: 60 <= period <= 31536000; 0 < timestamp <= 2^53-1 (JOBS_ID_MAX, the
+ * largest integer a JSON double holds exactly, so that the HTTP API shows it exactly and takes
+ * it back; a stored config is not checked again when an update does not give one); or `cron` a
+ * valid expression (5 fields or a shorthand, at most JOBS_CRON_MAX bytes) and `tz` an IANA zone
+ * name ICU knows (NULL: "UTC"). `period` and `cron` are exclusive. Changing the kind without giving the
  * matching config is JOBS_ECONFIG. Every refusal is JOBS_ECONFIG with a detail that names the
  * field (for a cron expression: the field, the item and what was expected, e.g.
  * "cron: field 2 (hour) '25' is outside 0-23"), and changes nothing.
@@ -137,8 +139,9 @@ JOBS_EXTERN int jobs_schedule_get_by_name(jobs_schedule **out, jobs_store *store
  * Creates a schedule for `owner`. Owner JOBS_OWNER_PUBLIC creates a public schedule (for hosts
  * that define their own public schedules beside the built-in ones).
  * @param[out] id  the new id (may be NULL)
- * @return 0, JOBS_ECONFIG (config missing or out of range), JOBS_ENAME, JOBS_EINVAL,
- *         JOBS_EOWNER, JOBS_ENOSPC, or a store error.
+ * @return 0, JOBS_ECONFIG (config missing or out of range, a one-time timestamp above
+ *         2^53-1 included), JOBS_ENAME, JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOSPC, or a store
+ *         error.
  */
 JOBS_EXTERN int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t owner,
                                      const jobs_schedule_spec *spec);
