@@ -259,12 +259,10 @@ static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_re
 
 /* The throttle key of a login: the account ("a:<id>") whichever of its name or email named it,
  * or the spelling of an unknown one, so that unknown names are throttled just like accounts. */
-static void account_key(char *out, size_t size, srv_app *app, const srv_credentials *c)
+static void account_key(char *out, size_t size, const srv_account *a, const srv_credentials *c)
 {
-    uint64_t id = srv_users_find(app->users, c->username, c->email);
-
-    if (id)
-        snprintf(out, size, "a:%" PRIu64, id);
+    if (a->id)
+        snprintf(out, size, "a:%" PRIu64, a->id);
     else if (c->username)
         snprintf(out, size, "n:u:%s", c->username);
     else
@@ -273,12 +271,16 @@ static void account_key(char *out, size_t size, srv_app *app, const srv_credenti
 
 /* Checks a login body {"username"|"email", "password"}: throttled per client address and per
  * account, the attempt counted before the password is hashed, and never waiting for a hashing
- * slot (503 with Retry-After when none is free). True with *id set, else the fault is in `res`. */
+ * slot (503 with Retry-After when none is free). The account is looked up once, first: when the
+ * store cannot be read (the database is down) the login answers the store's fault (503, 128)
+ * without counting an attempt or hashing anything, since no password can be checked. True with
+ * *id set, else the fault is in `res`. */
 static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv_request *req,
                         const char *body, size_t len)
 {
     srv_credentials *c;
     char msg[SRV_CREDENTIALS_MSG_MAX], key[SRV_THROTTLE_KEY_MAX + 1];
+    srv_account acct = {0};
     time_t now = time(NULL);
     unsigned retry = 1;
     bool ok = false;
@@ -298,7 +300,11 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
         code_fault(res, app, rc, msg);
         goto out;
     }
-    account_key(key, sizeof key, app, c);
+    if ((rc = srv_users_find(app->users, &acct, c->username, c->email)) != 0) {
+        lib_fault(res, app, rc);
+        goto out;
+    }
+    account_key(key, sizeof key, &acct, c);
     if (app->throttle) {
         srv_gate g = srv_throttle_begin(app->throttle, key, req->remote, now, &retry);
         if (g == SRV_GATE_LOCKED) {
@@ -312,7 +318,7 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
             goto out;
         }
     }
-    switch (srv_users_verify(app->users, id, c->username, c->email, c->password)) {
+    switch (srv_users_verify(app->users, id, &acct, c->password)) {
     case SRV_VERIFY_BUSY:
         add_header(res, "Retry-After: 1\r\n");
         srv_fault(res, app, SRV_FAULT_BUSY, "too many logins at once; try again later");
@@ -333,6 +339,7 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
     }
     ok = true;
 out:
+    sodium_memzero(&acct, sizeof acct);
     sodium_memzero(c, sizeof *c);
     free(c);
     return ok;

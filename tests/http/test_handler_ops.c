@@ -385,6 +385,7 @@ static void test_users_live_in_the_store(void **state)
 {
     ops *o = *state;
     uint64_t a = 0, b = 0, id = 0;
+    srv_account acct;
     size_t n = 99;
 
     assert_int_equal(srv_users_count(&n, o->app.users), 0);
@@ -395,16 +396,20 @@ static void test_users_live_in_the_store(void **state)
     assert_int_equal(b, 2);
     assert_int_not_equal(srv_users_add(o->app.users, &id, "ann", NULL, "x"), 0);
     assert_int_not_equal(srv_users_add(o->app.users, &id, "ann2", "ann@example.org", "x"), 0);
-    assert_int_equal(srv_users_find(o->app.users, "ann", NULL), 1);
-    assert_int_equal(srv_users_find(o->app.users, NULL, "ann@example.org"), 1);
-    assert_int_equal(srv_users_find(o->app.users, "nobody", NULL), 0);
-    assert_int_equal(srv_users_verify(o->app.users, &id, NULL, "ann@example.org", "ann-pw"),
-                     SRV_VERIFY_OK);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ann", NULL), 0);
+    assert_int_equal(acct.id, 1);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "nobody", NULL), 0);
+    assert_int_equal(acct.id, 0);
+    assert_int_equal(srv_users_find(o->app.users, &acct, NULL, "ann@example.org"), 0);
+    assert_int_equal(acct.id, 1);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ann-pw"), SRV_VERIFY_OK);
     assert_int_equal(id, 1);
+    assert_int_equal(acct.hash[0], '\0'); /* wiped */
     assert_int_equal(srv_users_passwd(o->app.users, "ben", "ben-new"), 0);
-    assert_int_equal(srv_users_verify(o->app.users, &id, "ben", NULL, "ben-pw"),
-                     SRV_VERIFY_WRONG);
-    assert_int_equal(srv_users_verify(o->app.users, &id, "ben", NULL, "ben-new"), SRV_VERIFY_OK);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ben", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ben-pw"), SRV_VERIFY_WRONG);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ben", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ben-new"), SRV_VERIFY_OK);
     assert_int_equal(id, 2);
     assert_int_not_equal(srv_users_passwd(o->app.users, "nobody", "x"), 0);
     assert_int_equal(srv_users_count(&n, o->app.users), 0);
