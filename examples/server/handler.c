@@ -412,16 +412,26 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
 {
     identity id;
     char *json;
+    int rc;
 
     /* The user is read before the session ends, for the access log. A store that cannot be
-     * read names nobody, and the session's end below fails with it. */
-    (void)identify(&id, app, req, time(NULL));
+     * read or written answers its fault (503, 128 while the database is down), never 401: a
+     * client takes 401 for "already logged out" and drops a token that would live on. */
+    if ((rc = identify(&id, app, req, time(NULL))) != 0) {
+        lib_fault(res, app, rc);
+        return;
+    }
     if (id.conflict) {
         two_identities(res, app);
         return;
     }
-    if (!id.token || !srv_session_end(app->sessions, id.token, id.len)) {
+    rc = id.token ? srv_session_end(app->sessions, id.token, id.len) : JOBS_ENOTFOUND;
+    if (rc == JOBS_ENOTFOUND) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
+        return;
+    }
+    if (rc) {
+        lib_fault(res, app, rc);
         return;
     }
     res->user = id.user;

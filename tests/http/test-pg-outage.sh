@@ -6,7 +6,9 @@
 # disturb the shared one). No password can be checked then, so:
 # - a login (POST /authenticate, and inline authentication) answers 503 with fault 128, never
 #   401 "wrong password", and is not counted by the login throttle: after more attempts than
-#   --login-account-fails allows, the right password logs in at once when the database is back.
+#   --login-account-fails allows, the right password logs in at once when the database is back;
+# - POST /logout answers 503 with fault 128, never 401 (which a client takes for "already logged
+#   out"), and the session is still alive when the database is back, then ends with a logout.
 set -euo pipefail
 src=${1:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
 server=${2:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
@@ -56,6 +58,8 @@ login='{"username":"ann","password":"ann-pw"}'
 
 r=$(req a POST /authenticate "$login")
 [[ $r == 200* ]] || fail "login: $r"
+tok=$(awk '$6 == "auth_tkt" { print $7 }' "$dir/a")
+[[ -n $tok ]] || fail "no session cookie"
 
 bash "$cluster" pause "$pgdir"
 
@@ -71,6 +75,8 @@ r=$(req x POST /authenticate '{"email":"nobody@example.org","password":"x"}')
 [[ $r == '503 {"code":128,'* ]] || fail "an unknown email while the database is down: $r"
 r=$(req x GET /jobs '{"auth":{"username":"ann","password":"ann-pw"}}')
 [[ $r == '503 {"code":128,'* ]] || fail "inline authentication while the database is down: $r"
+r=$(req a POST /logout)
+[[ $r == '503 {"code":128,'* ]] || fail "logout while the database is down: $r"
 kill -0 "$pid" || fail "the server died while the database was down"
 
 bash "$cluster" resume "$pgdir"
@@ -78,4 +84,11 @@ bash "$cluster" resume "$pgdir"
 # None of them was counted: the right password logs in (not 429), at once.
 r=$(req b POST /authenticate "$login")
 [[ $r == 200* ]] || fail "the right password after the outage: $r"
+# The session the refused logout named is alive, and a logout now ends it.
+r=$(req a GET '/jobs?page=1')
+[[ $r == 200* ]] || fail "the session after the refused logout: $r"
+r=$(req a POST /logout)
+[[ $r == 200* ]] || fail "logout after the outage: $r"
+r=$(curl -s -m 30 -H "Authorization: Bearer $tok" -w ' %{http_code}' "$base/jobs?page=1")
+[[ $r == *' 401' ]] || fail "the session after its logout: $r"
 echo "OK: logins answer 503 (fault 128) while PostgreSQL is down and are not counted"

@@ -361,8 +361,9 @@ static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **s
     assert_int_equal(srv_sessions_sweep(o->app.sessions, t + 20), 36);
     assert_int_equal(srv_sessions_count(o->app.sessions), 1);
     assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, t + 21), 9);
-    assert_true(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
-    assert_false(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
+    assert_int_equal(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN), 0);
+    assert_int_equal(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN), JOBS_ENOTFOUND);
+    assert_int_equal(srv_session_end(o->app.sessions, "zz", 2), JOBS_ENOTFOUND);
     assert_int_equal(srv_sessions_count(o->app.sessions), 0);
 
     /* a cap of 2 on the same store: three logins in one second end the first */
