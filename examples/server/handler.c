@@ -164,21 +164,48 @@ void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg
     fault_body(res, app, fault, msg);
 }
 
-/* The fault for a library error code with its detail `msg`. */
-static void code_fault(srv_response *res, const srv_app *app, int code, const char *msg)
+/* Says a detail that a fault's answer leaves out on stderr: at most one line a second (an
+ * outage fails every request), with the number of others left out since. */
+static void log_detail(int code, int fault, const char *msg)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static time_t last;
+    static unsigned long skipped;
+    time_t now = time(NULL);
+
+    pthread_mutex_lock(&mu);
+    if (now == last) {
+        skipped++;
+    } else {
+        if (skipped)
+            fprintf(stderr, "jobs-server: (%lu more such faults within that second)\n",
+                    skipped);
+        fprintf(stderr, "jobs-server: answered fault %d, %s: %s\n", fault, jobs_strerror(code),
+                msg);
+        last = now;
+        skipped = 0;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+void srv_code_fault(srv_response *res, const srv_app *app, int code, const char *msg)
 {
     int fault = jobs_fault_code(code);
 
-    /* Internal errors get the fixed message: their detail may name paths or internals. */
-    if (fault == SRV_FAULT_INTERNAL || !msg || !*msg)
+    /* Internal errors and an unreachable database get the fixed message: their detail may
+     * name paths or internals (a file, the database's socket path or host and port), which
+     * are no client's business. The detail goes to stderr. */
+    if (fault == SRV_FAULT_INTERNAL || fault == SRV_FAULT_UNAVAILABLE || !msg || !*msg) {
+        if (msg && *msg && strcmp(msg, jobs_strerror(code)) != 0)
+            log_detail(code, fault, msg);
         msg = jobs_strerror(code);
+    }
     fault_body(res, app, fault, msg);
 }
 
-/* The fault for a library error, read right after the failing call. */
-static void lib_fault(srv_response *res, const srv_app *app, int code)
+void srv_lib_fault(srv_response *res, const srv_app *app, int code)
 {
-    code_fault(res, app, code, jobs_error_last());
+    srv_code_fault(res, app, code, jobs_error_last());
 }
 
 /* Sets the body from an encoder's result. */
@@ -186,7 +213,7 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
 {
     if (rc != 0) {
         jobs_json_free(json);
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     set_body(res, status, json);
@@ -246,7 +273,7 @@ static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_re
 
     *user = 0;
     if (rc) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     if (id.conflict) {
@@ -297,11 +324,11 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
         return false;
     }
     if ((rc = srv_decode_credentials(c, body, len, msg, sizeof msg)) != 0) {
-        code_fault(res, app, rc, msg);
+        srv_code_fault(res, app, rc, msg);
         goto out;
     }
     if ((rc = srv_users_find(app->users, &acct, c->username, c->email)) != 0) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         goto out;
     }
     account_key(key, sizeof key, &acct, c);
@@ -385,7 +412,7 @@ static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, 
     if (!req->body || req->body_len == 0)
         return true;
     if ((rc = jobs_json_split_envelope(&envelope, &auth, &payload, req->body, req->body_len))) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     if (!envelope)
@@ -418,7 +445,7 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
      * read or written answers its fault (503, 128 while the database is down), never 401: a
      * client takes 401 for "already logged out" and drops a token that would live on. */
     if ((rc = identify(&id, app, req, time(NULL))) != 0) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     if (id.conflict) {
@@ -431,7 +458,7 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
         return;
     }
     if (rc) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     res->user = id.user;
@@ -476,7 +503,7 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
     if (any)
         return true;
     if ((rc = jobs_get(&j, app->store, owner, id))) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     for (size_t i = 0; i < n && !*if_match; i++)
@@ -841,7 +868,7 @@ static bool quota_allows(srv_response *res, srv_app *app, srv_kind k, uint64_t o
     if (!quota)
         return true;
     if ((rc = owned(&n, app, k, owner, quota)) != 0) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     if (n < quota)

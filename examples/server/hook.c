@@ -225,17 +225,6 @@ void srv_hooks_done(srv_hooks *h, uint64_t run, bool succeeded, const char *mess
 
 /* ---- the routes ------------------------------------------------------------------------------ */
 
-/* The fault of a library error, as handler.c answers them. */
-static void lib_fault(srv_response *res, const srv_app *app, int rc)
-{
-    int fault = jobs_fault_code(rc);
-    const char *msg = jobs_error_last();
-
-    if (fault == SRV_FAULT_INTERNAL || !msg || !*msg)
-        msg = jobs_strerror(rc);
-    srv_fault(res, app, fault, msg);
-}
-
 static void set_json(srv_response *res, const srv_app *app, int status, char *json)
 {
     if (!json) {
@@ -330,7 +319,7 @@ static bool hook_input(char **input, srv_response *res, const srv_app *app,
     if ((rc = jobs_json_encode_hook_input(input, &in)) != 0) {
         oom = rc == JOBS_ENOMEM;
         if (!oom)
-            lib_fault(res, app, rc);
+            srv_lib_fault(res, app, rc);
         goto out;
     }
     ok = true;
@@ -406,7 +395,7 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
         return;
     }
     if (rc) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     owner = d->owner;
@@ -458,7 +447,7 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
         return;
     }
     if (rc) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     srv_hooks_wait(&o, app->hooks, slot);

@@ -8,7 +8,10 @@
 #   401 "wrong password", and is not counted by the login throttle: after more attempts than
 #   --login-account-fails allows, the right password logs in at once when the database is back;
 # - POST /logout answers 503 with fault 128, never 401 (which a client takes for "already logged
-#   out"), and the session is still alive when the database is back, then ends with a logout.
+#   out"), and the session is still alive when the database is back, then ends with a logout;
+# - fault 128's message is the fixed "the database is unreachable", on every route (handler.c's
+#   and the webhooks' of hook.c), anonymous or not: libpq's detail names the database's socket
+#   path (or host and port) and goes to the server's stderr only.
 set -euo pipefail
 src=${1:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
 server=${2:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
@@ -61,6 +64,9 @@ r=$(req a POST /authenticate "$login")
 tok=$(awk '$6 == "auth_tkt" { print $7 }' "$dir/a")
 [[ -n $tok ]] || fail "no session cookie"
 
+r=$(req a POST /blockstacks '{"name":"s","webhook":"token","webhook_method":"GET"}')
+[[ $r == 201* ]] || fail "stack: $r"
+
 bash "$cluster" pause "$pgdir"
 
 # Logins while the database is down: 503 fault 128, more of them than the account's limit (5),
@@ -77,6 +83,17 @@ r=$(req x GET /jobs '{"auth":{"username":"ann","password":"ann-pw"}}')
 [[ $r == '503 {"code":128,'* ]] || fail "inline authentication while the database is down: $r"
 r=$(req a POST /logout)
 [[ $r == '503 {"code":128,'* ]] || fail "logout while the database is down: $r"
+# The fault's message, on routes of handler.c and hook.c, with and without a session.
+want='503 {"code":128,"msg":"the database is unreachable"}'
+for route in /schedules /blockstacks/byid/1 '/blockstacks/hook/1?token=x'; do
+    r=$(req x GET "$route")
+    [[ $r == "$want" ]] || fail "anonymous GET $route while the database is down: $r"
+done
+r=$(req a GET '/jobs?page=1')
+[[ $r == "$want" ]] || fail "GET /jobs with a session while the database is down: $r"
+r=$(req x POST /authenticate "$login")
+[[ $r == "$want" ]] || fail "a login while the database is down: $r"
+grep -qF "$pgdir/.s.PGSQL" "$dir/err" || fail "the server's stderr lacks the database's detail"
 kill -0 "$pid" || fail "the server died while the database was down"
 
 bash "$cluster" resume "$pgdir"
