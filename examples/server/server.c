@@ -147,8 +147,16 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
             lengths++;
             length = ri->http_headers[i].value;
         } else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0) {
+            /* RFC 9112 6.3: a final coding other than chunked cannot be framed: 400. civetweb
+             * 1.15 refuses every other coding but takes "identity" as no body, so the body
+             * would be read as the next request, which a front end saw as this one's body. */
+            const char *v = ri->http_headers[i].value;
+
             encodings++;
-            *chunked = strcasecmp(ri->http_headers[i].value, "chunked") == 0;
+            v += strspn(v, " \t");
+            if (strncasecmp(v, "chunked", 7) != 0 || v[7 + strspn(v + 7, " \t")] != '\0')
+                return "a Transfer-Encoding other than chunked";
+            *chunked = true;
         }
     }
     if (lengths + encodings > 1)
