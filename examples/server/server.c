@@ -1,6 +1,8 @@
 /* The civetweb glue: framing checks, the body, one mg_write per answer, the metrics and the
  * access log of each request. Everything about the HTTP API itself is in handler.c. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 #include <sodium.h>
@@ -25,7 +28,55 @@ static struct {
     atomic_int in_flight; /* requests between on_request's start and its answer */
     atomic_bool draining; /* SIGTERM: new requests are refused (503), keep-alive ends */
     int threads;          /* the workers civetweb has */
+    int64_t request_timeout_ms; /* --request-timeout */
 } state;
+
+/* ---- the body's deadline ---------------------------------------------------------------------
+ * civetweb's request timeout bounds the header block, but for the body only each wait for more
+ * bytes: mg_read() of N bytes goes on as long as some keep coming, so a client sending a byte
+ * just within the timeout each time would hold its worker for as long as it liked. A body must
+ * be in within --request-timeout of the handler's start: a one-shot timer of the worker thread
+ * sends it BODY_SIGNAL then (and every 100 ms after, until the read is over), whose empty
+ * handler, installed without SA_RESTART, makes civetweb's poll() fail with EINTR, so the read
+ * returns what it has. */
+#define BODY_SIGNAL (SIGRTMIN + 1)
+
+static void on_body_signal(int sig)
+{
+    (void)sig;
+}
+
+/* Arms the calling thread's body timer for `ms`: false when no timer could be made (then the
+ * deadline is still checked between reads, as each read ends). */
+static bool body_timer_start(timer_t *t, int64_t ms)
+{
+    static _Thread_local bool unblocked;
+    struct sigevent ev;
+    struct itimerspec its;
+
+    if (!unblocked) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, BODY_SIGNAL);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        unblocked = true;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = BODY_SIGNAL;
+    ev._sigev_un._tid = gettid(); /* sigev_notify_thread_id, which glibc's header lacks */
+    if (timer_create(CLOCK_MONOTONIC, &ev, t) != 0)
+        return false;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(ms / 1000);
+    its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+    its.it_interval.tv_nsec = 100000000;
+    if (timer_settime(*t, 0, &its, NULL) != 0) {
+        timer_delete(*t);
+        return false;
+    }
+    return true;
+}
 
 /* Appends the `n` bytes of `s` at *p. */
 static char *put(char *p, const char *s, size_t n)
@@ -302,26 +353,39 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
         goto out;
     }
-    /* Without Content-Length or chunked there is no body (RFC 9112 6.3). */
+    /* Without Content-Length or chunked there is no body (RFC 9112 6.3). The body must be in
+     * within --request-timeout of the handler's start (see BODY_SIGNAL). */
     if (chunked || ri->content_length > 0) {
+        int64_t deadline = srv_monotonic_ms() + state.request_timeout_ms;
+        bool timer, late;
+        timer_t t;
         int n;
 
         if (!(body = malloc(JOBS_JSON_BODY_MAX + 1))) {
             srv_fault(&res, app, SRV_FAULT_INTERNAL, "out of memory");
             goto out;
         }
+        timer = body_timer_start(&t, state.request_timeout_ms);
         while ((n = mg_read(conn, body + len, JOBS_JSON_BODY_MAX + 1 - len)) > 0) {
             len += (size_t)n;
-            if (len > JOBS_JSON_BODY_MAX) {
-                srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
-                goto out;
-            }
+            if (len > JOBS_JSON_BODY_MAX ||
+                (srv_monotonic_ms() > deadline && (chunked || len != (size_t)ri->content_length)))
+                break;
+        }
+        if (timer)
+            timer_delete(t);
+        if (len > JOBS_JSON_BODY_MAX) {
+            srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
+            goto out;
         }
         /* A body cut short (the client closed, or timed out) must not be acted upon: mg_read
          * returns 0 then for a Content-Length body, -1 for a chunked one or a broken chunk. */
-        if (n < 0 || (!chunked && len != (size_t)ri->content_length)) {
+        late = srv_monotonic_ms() > deadline;
+        if (n != 0 || (!chunked && len != (size_t)ri->content_length)) {
             srv_fault(&res, app, SRV_FAULT_MALFORMED,
-                      "the body is shorter than announced, or its chunked encoding is malformed");
+                      late ? "the body was not sent within the request timeout"
+                           : "the body is shorter than announced, or its chunked encoding is "
+                             "malformed");
             goto out;
         }
     }
@@ -539,6 +603,15 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     atomic_init(&state.in_flight, 0);
     atomic_init(&state.draining, false);
     state.threads = (int)o->threads;
+    state.request_timeout_ms = (int64_t)o->request_timeout * 1000;
+    {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_body_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(BODY_SIGNAL, &sa, NULL);
+    }
     if (!(ctx = mg_start(&cb, app, mg_opts))) {
         if (o->tls_cert)
             fprintf(stderr, "jobs-server: cannot serve HTTPS on %s with %s (a PEM file with the "
