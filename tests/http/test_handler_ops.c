@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,8 @@
 #include "handler.h"
 #include "metrics.h"
 #include "route.h"
+#include "runner.h"
+#include "scheduler_thread.h"
 #include "static.h"
 
 /* The app of one test: the fixture's store, no users, a session table, metrics and a heartbeat
@@ -418,6 +421,53 @@ static void test_users_live_in_the_store(void **state)
     assert_int_equal(jobs_store_check(o->app.store), 0);
 }
 
+/* ---- the runner's queue --------------------------------------------------------------------- */
+
+/* A run the runner's queue cannot take (a burst of one owner's manual runs filled it) is not
+ * started, and an at-most-once one ends failed, "not started: the runner's queue is full". It
+ * was left delivered, which for at-most-once says it ran. */
+static void test_run_the_runner_cannot_take_ends_failed(void **state)
+{
+    ops *o = *state;
+    enum { RUNS = SRV_RUNNER_QUEUE_MAX + 100 };
+    uint64_t job, run = 0;
+    srv_runner *runner;
+    srv_ticker t;
+    jobs_run *r = NULL;
+    int out, tries = 0;
+
+    job = fx_job(o->fx, 1, NULL, fx_stack(o->fx, 1, false), fx_periodic(o->fx, 1, 3600), false);
+    for (int i = 0; i < RUNS; i++)
+        assert_int_equal(jobs_run_now(&run, o->app.store, 1, job), 0);
+    /* One worker, whose first child the burst outlasts: the queue fills. */
+    assert_non_null(runner = srv_runner_new(o->app.store, o->app.metrics, "/bin/cat", 30, 1));
+    memset(&t, 0, sizeof t);
+    t.store = o->app.store;
+    t.metrics = o->app.metrics;
+    t.runner = runner;
+    t.heartbeat = &o->heartbeat;
+    t.interval = 3600;
+    fflush(stdout);
+    out = dup(STDOUT_FILENO); /* the tick's event lines */
+    assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    assert_int_equal(srv_ticker_start(&t), 0);
+    do { /* the first tick delivers every run: the last is the last delivered */
+        jobs_run_free(r);
+        r = NULL;
+        if (tries)
+            usleep(100000);
+        assert_int_equal(jobs_run_get(&r, o->app.store, 1, run), 0);
+    } while (r->state == JOBS_RUN_PENDING && ++tries < 1200);
+    srv_ticker_stop(&t);
+    srv_runner_free(runner);
+    fflush(stdout);
+    assert_int_not_equal(dup2(out, STDOUT_FILENO), -1);
+    close(out);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "not started: the runner's queue is full");
+    jobs_run_free(r);
+}
+
 /* ---- the user of a response (for the access log) ------------------------------------------- */
 
 static void test_response_names_the_user_the_request_acted_for(void **state)
@@ -788,6 +838,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_live_in_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_the_runner_cannot_take_ends_failed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
                                         teardown),
         cmocka_unit_test(test_every_route_has_its_own_template),
