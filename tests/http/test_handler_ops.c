@@ -450,14 +450,12 @@ static void test_run_the_runner_cannot_take_ends_failed(void **state)
     fflush(stdout);
     out = dup(STDOUT_FILENO); /* the tick's event lines */
     assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    atomic_store(&o->heartbeat, 0);
     assert_int_equal(srv_ticker_start(&t), 0);
-    do { /* the first tick delivers every run: the last is the last delivered */
-        jobs_run_free(r);
-        r = NULL;
-        if (tries)
-            usleep(100000);
-        assert_int_equal(jobs_run_get(&r, o->app.store, 1, run), 0);
-    } while (r->state == JOBS_RUN_PENDING && ++tries < 1200);
+    /* The heartbeat is set once the first tick and its callbacks are over. */
+    while (atomic_load(&o->heartbeat) == 0 && ++tries < 1200)
+        usleep(100000);
+    assert_int_equal(jobs_run_get(&r, o->app.store, 1, run), 0);
     srv_ticker_stop(&t);
     srv_runner_free(runner);
     fflush(stdout);
@@ -465,6 +463,64 @@ static void test_run_the_runner_cannot_take_ends_failed(void **state)
     close(out);
     assert_int_equal(r->state, JOBS_RUN_FAILED);
     assert_string_equal(r->message, "not started: the runner's queue is full");
+    jobs_run_free(r);
+}
+
+/* One owner's burst of runs does not hold up another owner's: the runner takes the owners' runs
+ * in turn, and one owner may queue at most SRV_RUNNER_OWNER_MAX. Owner 1 queues its limit and
+ * more (the rest end failed), then owner 2 one run: that run ends while most of owner 1's are
+ * still waiting. First come first served, it waited for all of them (or, the queue full, was
+ * not run at all). */
+static void test_runner_takes_owners_in_turn(void **state)
+{
+    ops *o = *state;
+    enum { RUNS = SRV_RUNNER_OWNER_MAX + 10 };
+    uint64_t job1, job2, run = 0, mid = 0, other = 0;
+    srv_runner *runner;
+    srv_ticker t;
+    jobs_run *r = NULL, *m = NULL;
+    int out, tries = 0;
+
+    job1 = fx_job(o->fx, 1, NULL, fx_stack(o->fx, 1, false), fx_periodic(o->fx, 1, 3600), false);
+    job2 = fx_job(o->fx, 2, NULL, fx_stack(o->fx, 2, false), fx_periodic(o->fx, 2, 3600), false);
+    for (int i = 0; i < RUNS; i++) {
+        assert_int_equal(jobs_run_now(&run, o->app.store, 1, job1), 0);
+        if (i == SRV_RUNNER_OWNER_MAX / 2)
+            mid = run;
+    }
+    assert_int_equal(jobs_run_now(&other, o->app.store, 2, job2), 0);
+    assert_non_null(runner = srv_runner_new(o->app.store, o->app.metrics, "/bin/cat", 30, 1));
+    memset(&t, 0, sizeof t);
+    t.store = o->app.store;
+    t.metrics = o->app.metrics;
+    t.runner = runner;
+    t.heartbeat = &o->heartbeat;
+    t.interval = 3600;
+    fflush(stdout);
+    out = dup(STDOUT_FILENO); /* the tick's event lines */
+    assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    assert_int_equal(srv_ticker_start(&t), 0);
+    do { /* until owner 2's run has ended */
+        jobs_run_free(r);
+        r = NULL;
+        if (tries)
+            usleep(50000);
+        assert_int_equal(jobs_run_get(&r, o->app.store, 2, other), 0);
+    } while ((r->state == JOBS_RUN_PENDING || r->state == JOBS_RUN_DELIVERED) && ++tries < 2400);
+    assert_int_equal(jobs_run_get(&m, o->app.store, 1, mid), 0);
+    srv_ticker_stop(&t);
+    srv_runner_free(runner);
+    fflush(stdout);
+    assert_int_not_equal(dup2(out, STDOUT_FILENO), -1);
+    close(out);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    /* owner 1's run in the middle of its queue had not been taken yet */
+    assert_int_equal(m->state, JOBS_RUN_DELIVERED);
+    jobs_run_free(r);
+    jobs_run_free(m);
+    /* the runs past owner 1's share were not started, and said so */
+    assert_int_equal(jobs_run_get(&r, o->app.store, 1, run), 0);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
     jobs_run_free(r);
 }
 
@@ -840,6 +896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users_live_in_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_the_runner_cannot_take_ends_failed, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_runner_takes_owners_in_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
                                         teardown),
         cmocka_unit_test(test_every_route_has_its_own_template),
