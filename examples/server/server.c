@@ -1,5 +1,6 @@
 /* The civetweb glue: framing checks, the body, one mg_write per answer, the metrics and the
  * access log of each request. Everything about the HTTP API itself is in handler.c. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "handler.h"
 #include "metrics.h"
 #include "cli.h"
+#include "config.h"
 #include "route.h"
 #include "server.h"
 
@@ -29,6 +31,7 @@ static struct {
     atomic_bool draining; /* SIGTERM: new requests are refused (503), keep-alive ends */
     int threads;          /* the workers civetweb has */
     int64_t request_timeout_ms; /* --request-timeout */
+    const char *trusted_proxy;  /* --trusted-proxy, or NULL */
 } state;
 
 /* ---- the body's deadline ---------------------------------------------------------------------
@@ -308,6 +311,73 @@ static bool is_hook_form(const char *path, const char *type)
            strncasecmp(type + strspn(type, " \t"), "application/x-www-form-urlencoded", 33) == 0;
 }
 
+/* The address `len` bytes at `s` name, in binary (16 bytes; an IPv4 one in the first 4), with
+ * its family; 0 when it is no address. */
+static int address_bytes(unsigned char out[16], const char *s, size_t len)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    memset(out, 0, 16);
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET, buf, out) == 1)
+        return AF_INET;
+    return inet_pton(AF_INET6, buf, out) == 1 ? AF_INET6 : 0;
+}
+
+/* Whether `addr` is one of the comma-separated addresses of `list`. */
+static bool address_in_list(const char *list, const char *addr)
+{
+    unsigned char a[16], b[16];
+    int fa = address_bytes(a, addr, strlen(addr));
+
+    for (const char *p = list; fa;) {
+        size_t n = strcspn(p, ","), len;
+        const char *e = p + strspn(p, " \t");
+
+        len = n - (size_t)(e - p);
+        while (len && (e[len - 1] == ' ' || e[len - 1] == '\t'))
+            len--;
+        if (address_bytes(b, e, len) == fa && memcmp(a, b, 16) == 0)
+            return true;
+        p += n;
+        if (!*p++)
+            break;
+    }
+    return false;
+}
+
+/* The client's address: the connection's, or for a request from a --trusted-proxy the last
+ * address of its last X-Forwarded-For header (the one that proxy appended; what comes before it
+ * is the client's to write). A request from the proxy without one, or with a malformed last
+ * entry, keeps the proxy's address. */
+static const char *client_address(char buf[INET6_ADDRSTRLEN], const struct mg_request_info *ri)
+{
+    const char *xff = NULL, *last;
+    size_t len;
+
+    if (!state.trusted_proxy || !address_in_list(state.trusted_proxy, ri->remote_addr))
+        return ri->remote_addr;
+    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+        if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-For") == 0)
+            xff = ri->http_headers[i].value;
+    if (!xff)
+        return ri->remote_addr;
+    last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    len = strlen(last);
+    while (len && (last[len - 1] == ' ' || last[len - 1] == '\t'))
+        len--;
+    if (!srv_address_is_valid(last, len))
+        return ri->remote_addr;
+    memcpy(buf, last, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     srv_app *app = cbdata;
@@ -317,7 +387,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     srv_request req;
     srv_header headers[MG_MAX_HEADERS];
     struct timespec start;
-    char *body = NULL;
+    char *body = NULL, remote_buf[INET6_ADDRSTRLEN];
+    const char *remote = client_address(remote_buf, ri);
     size_t len = 0;
     bool chunked, close = true, is_head;
     int status;
@@ -408,7 +479,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     req.body = body;
     req.body_len = len;
     req.is_tls = ri->is_ssl != 0;
-    req.remote = ri->remote_addr;
+    req.remote = remote;
     req.if_none_match = mg_get_header(conn, "If-None-Match");
     req.origin = mg_get_header(conn, "Origin");
     req.sec_fetch_site = mg_get_header(conn, "Sec-Fetch-Site");
@@ -429,7 +500,7 @@ out:
     is_head = strcmp(ri->request_method, "HEAD") == 0;
     send_response(conn, &res, close, is_head);
     atomic_fetch_sub(&state.in_flight, 1);
-    record(app, ri->request_method, path, ri->remote_addr, &res, &start,
+    record(app, ri->request_method, path, remote, &res, &start,
            is_head ? 0 : res.body_len);
     status = res.status;
     srv_response_free(&res);
@@ -604,6 +675,7 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     atomic_init(&state.draining, false);
     state.threads = (int)o->threads;
     state.request_timeout_ms = (int64_t)o->request_timeout * 1000;
+    state.trusted_proxy = o->trusted_proxy;
     {
         struct sigaction sa;
 
