@@ -889,16 +889,32 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
     int rc;
 
     pthread_mutex_t *lock;
+    jobs_json_stack_spec_body sb;
+    bool with_job = false;
 
     if (k != SRV_KIND_STACKS && !idempotency(&idem, &key, fp, res, app, req))
         return;
-    /* Only a create with a quota takes its owner's lock: others keep going together (and
-     * share group commits). */
-    lock = quota_of(app, k) ? &owner_locks[owner % OWNER_LOCKS] : NULL;
+    if (k == SRV_KIND_STACKS) {
+        /* The original service requires `blocks`; unprefixed routes keep them optional, as
+         * they were before stacks had them. Decoded first: a stack with `schedule_id` makes
+         * its first job too, which the jobs quota must allow as well. */
+        unsigned flags = JOBS_JSON_STACK_CREATE | (res->kragle ? JOBS_JSON_STACK_BLOCKS_REQUIRED
+                                                               : 0u);
+        if ((rc = jobs_json_decode_stack(&sb, req->body, req->body_len, flags)) != 0) {
+            srv_lib_fault(res, app, rc);
+            return;
+        }
+        with_job = sb.first_job;
+    }
+    /* Only a create with a quota takes its owner's lock (the same one for every kind): others
+     * keep going together (and share group commits). */
+    lock = quota_of(app, k) || (with_job && quota_of(app, SRV_KIND_JOBS))
+               ? &owner_locks[owner % OWNER_LOCKS] : NULL;
     if (lock) {
         pthread_once(&owner_locks_once, owner_locks_init);
         pthread_mutex_lock(lock);
-        if (!quota_allows(res, app, k, owner)) {
+        if (!quota_allows(res, app, k, owner) ||
+            (with_job && !quota_allows(res, app, SRV_KIND_JOBS, owner))) {
             pthread_mutex_unlock(lock);
             return;
         }
@@ -913,14 +929,8 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
             rc = jobs_schedule_create_idempotent(&id, &replayed, app->store, owner, &b.spec,
                                                  idem);
     } else {
-        /* The original service requires `blocks`; unprefixed routes keep them optional, as
-         * they were before stacks had them. */
-        jobs_json_stack_spec_body b;
-        unsigned flags = JOBS_JSON_STACK_CREATE | (res->kragle ? JOBS_JSON_STACK_BLOCKS_REQUIRED
-                                                               : 0u);
-        if ((rc = jobs_json_decode_stack(&b, req->body, req->body_len, flags)) == 0)
-            rc = jobs_stack_create_with_job(&id, NULL, app->store, owner, &b.spec,
-                                            b.first_job ? &b.job : NULL);
+        rc = jobs_stack_create_with_job(&id, NULL, app->store, owner, &sb.spec,
+                                        sb.first_job ? &sb.job : NULL);
     }
     if (lock)
         pthread_mutex_unlock(lock);

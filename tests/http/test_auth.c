@@ -628,6 +628,36 @@ static void *create_one(void *arg)
     return NULL;
 }
 
+/* POST /blockstacks with `schedule_id` makes the stack's first job too: past the jobs quota it
+ * answers 403, fault 112, and makes neither (it made both, so a user held the jobs quota plus
+ * the stacks quota of jobs). */
+static void test_a_stack_with_its_first_job_counts_against_the_jobs_quota(void **state)
+{
+    const char *extra[] = {"--max-jobs-per-user", "1", NULL};
+    static const char with_job[] = "{\"name\":\"s1\",\"schedule_id\":1}";
+    char tok[128], auth[140];
+    resp r;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, extra), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    create_on(&own, "/blockstacks", auth, with_job); /* the stack and job 1 */
+    request_to(&r, &own, "POST", "/blockstacks", auth, "{\"name\":\"s2\",\"schedule_id\":1}",
+               29);
+    EXPECT(&r, 403, "\"code\":112");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/jobs?page=1", auth, NULL, 0);
+    EXPECT(&r, 200, "\"count\":1");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/blockstacks/byname/s2", auth, NULL, 0);
+    EXPECT(&r, 404, "\"code\":6");
+    resp_free(&r);
+    /* a stack without a job is not a job */
+    create_on(&own, "/blockstacks", auth, "{\"name\":\"s3\"}");
+}
+
 static void test_quotas_are_exact_under_concurrency(void **state)
 {
     const char *extra[] = {"--max-stacks-per-user", "3", "--max-jobs-per-user", "1", NULL};
@@ -683,6 +713,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_address_limit_and_the_real_users_way_in, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_trusted_proxy_gives_the_client_address, make_own,
                                         stop_own),
+        cmocka_unit_test_setup_teardown(
+            test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
         cmocka_unit_test_setup_teardown(test_old_users_file_is_imported_once_ids_kept, make_own,
                                         stop_own),
