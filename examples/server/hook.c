@@ -454,13 +454,15 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
     if (o.ended && o.succeeded && !o.too_long) {
         rc = jobs_json_encode_hook_result(&json, run, true, o.output, o.output_len, NULL);
     } else {
+        /* A failed run is answered its message and the end of its output, whatever its
+         * length (the runner hands the end of a long one); the 64 KiB rule is for success. */
         if (!o.ended)
             snprintf(msg, sizeof msg, "the run did not end in time; it may still end (run %llu)",
                      (unsigned long long)run);
-        else if (o.too_long)
+        else if (o.succeeded)
             snprintf(msg, sizeof msg, "the run succeeded, but its output is over %d bytes",
                      SRV_HOOK_OUTPUT_MAX);
-        err = o.ended && !o.too_long ? failure_text(&o) : NULL;
+        err = o.ended && !o.succeeded ? failure_text(&o) : NULL;
         rc = jobs_json_encode_hook_result(&json, run, false, NULL, 0, err ? err : msg);
         free(err);
     }

@@ -336,8 +336,13 @@ static void run_one(srv_runner *r, const item *it)
     else
         srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
     /* The webhook answers once the run's end is recorded: its history already shows it. */
-    if (is_hook)
-        srv_hooks_done(r->hooks, it->run, ok, msg, hook.b, hook.len, hook.too_long);
+    if (is_hook) {
+        /* A failed run's answer is the end of its output: the tail when it was too long. */
+        if (!ok && hook.too_long)
+            srv_hooks_done(r->hooks, it->run, ok, msg, out->b, out->len, true);
+        else
+            srv_hooks_done(r->hooks, it->run, ok, msg, hook.b, hook.len, hook.too_long);
+    }
     free(hook.b);
     free(out);
 }

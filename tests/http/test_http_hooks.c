@@ -42,6 +42,9 @@ static const char script[] =
     "case \"$input\" in\n"
     "*'\"mode\":\"fail\"'*) echo \"broken: $JOBS_TRIGGER\" >&2; exit 3 ;;\n"
     "*'\"mode\":\"text\"'*) echo 'plain words'; exit 0 ;;\n"
+    "*'\"mode\":\"bigfail\"'*) head -c 70000 /dev/zero | tr '\\0' x; echo;\n"
+    "  echo 'fatal: disk full'; exit 3 ;;\n"
+    "*'\"mode\":\"big\"'*) head -c 70000 /dev/zero | tr '\\0' x; exit 0 ;;\n"
     "*'\"mode\":\"block\"'*) touch \"$d/started.$JOBS_RUN_ID\"; i=0;\n"
     "  while [ ! -e \"$d/release\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n"
     "  echo '{\"blocked\":true}'; exit 0 ;;\n"
@@ -449,6 +452,17 @@ static void test_the_answer_is_the_output_or_the_failure(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"exit status 3: broken: hook\",\"run\":");
     expect_run(pub, run_of(&c), "\"trigger\":\"hook\",\"state\":\"failed\"");
     expect_run(pub, run_of(&c), "\"message\":\"exit status 3\"");
+    /* A failed run that printed more than 64 KiB is a failure with the end of its output (it
+     * was answered "the run succeeded, but its output is over 65536 bytes"); one that
+     * succeeded so is answered that. */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=bigfail", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"exit status 3: ");
+    HOOK_EXPECT(&c, 200, "xxx\\nfatal: disk full\",\"run\":");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=big", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run succeeded, but its output is over "
+                         "65536 bytes\",\"run\":");
 }
 
 /* How many started.* files the blocked runs left. */
