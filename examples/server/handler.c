@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -1122,6 +1123,51 @@ static bool csrf_refused(srv_response *res, const srv_app *app, const srv_reques
     return true;
 }
 
+/* Whether the request's session is its auth_tkt cookie (no bearer token beside it). */
+static bool cookie_session(const srv_request *req)
+{
+    size_t len;
+
+    return !srv_find_token(&len, NULL, req->authorization) &&
+           srv_find_token(&len, req->cookie, NULL) != NULL;
+}
+
+/* Whether a browser sent the request from a page of another origin: Sec-Fetch-Site other than
+ * same-origin or none (a page of the same site but another port or subdomain is "same-site",
+ * and its requests carry a SameSite=Strict cookie), or, from a browser without it, an Origin
+ * whose host is not the request's Host. Scripts send neither. */
+static bool cross_origin(const srv_request *req)
+{
+    const char *host = NULL, *o;
+
+    if (req->sec_fetch_site) {
+        const char *v = req->sec_fetch_site + strspn(req->sec_fetch_site, " \t");
+        return !(strncasecmp(v, "same-origin", 11) == 0 && !v[11 + strspn(v + 11, " \t")]) &&
+               !(strncasecmp(v, "none", 4) == 0 && !v[4 + strspn(v + 4, " \t")]);
+    }
+    if (!req->origin)
+        return false;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, "Host") == 0)
+            host = req->headers[i].value;
+    o = strstr(req->origin, "://");
+    return !host || !o || strcasecmp(o + 3, host) != 0;
+}
+
+/* A GET that changes something (GET /blockstacks/hook/token_refresh/<id>, defined as GET by the
+ * original service) with the cookie from a page of another origin: refused (fault 140), as a
+ * page of a sibling subdomain or another port would get it with the cookie by an <img>. */
+static bool cross_site_get_refused(srv_response *res, const srv_app *app,
+                                   const srv_request *req)
+{
+    if (!cookie_session(req) || !cross_origin(req))
+        return false;
+    srv_fault(res, app, SRV_FAULT_CROSS_SITE,
+              "cross-site request refused: this GET changes something, and came with the "
+              "auth_tkt cookie from a page of another origin");
+    return true;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
@@ -1173,12 +1219,15 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
             return;
         }
         if (caller(&owner, res, app, req))
-            srv_hook_route(res, app, req, owner, id);
+            srv_hook_route(res, app, req, owner, owner && cookie_session(req) && cross_origin(req),
+                           id);
         return;
     }
     if (!inline_auth(&inner, &owner, res, app, req))
         return;
     req = &inner;
+    if (!owner && r.t == SRV_ROUTE_HOOK_TOKEN && cross_site_get_refused(res, app, req))
+        return;
     /* Inline credentials (owner set) authenticate by a password a forged request cannot know. */
     if (!owner && csrf_refused(res, app, req))
         return;

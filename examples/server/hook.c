@@ -375,7 +375,7 @@ static char *failure_text(const srv_hook_outcome *o)
 }
 
 void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uint64_t caller,
-                    uint64_t id)
+                    bool cross_site, uint64_t id)
 {
     static const char *const methods[] = {"GET", "POST"};
     jobs_stack_detail *d = NULL;
@@ -417,6 +417,12 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
     }
     if (kind == JOBS_WEBHOOK_USER && !caller) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated: this webhook is its owner's");
+        return;
+    }
+    if (kind == JOBS_WEBHOOK_USER && cross_site) {
+        srv_fault(res, app, SRV_FAULT_CROSS_SITE,
+                  "cross-site request refused: a \"user\" webhook called with the auth_tkt "
+                  "cookie from a page of another origin");
         return;
     }
     if (kind == JOBS_WEBHOOK_USER && caller != owner) {

@@ -162,6 +162,19 @@ static void hook(call *c, const char *method, const char *path, const char *auth
     perform(c);
 }
 
+/* hook() with one more header line. */
+static void hook_with(call *c, const char *method, const char *path, const char *auth,
+                      const char *extra)
+{
+    memset(c, 0, sizeof *c);
+    c->s = &srv;
+    c->method = method;
+    c->path = path;
+    c->auth = auth;
+    c->extra = extra;
+    perform(c);
+}
+
 #define HOOK_EXPECT(c, st, want)                                                               \
     do {                                                                                       \
         if ((c)->status != (st) || !strstr((c)->body_out, (want)))                             \
@@ -390,6 +403,21 @@ static void test_token_refresh_replaces_the_token(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":0,");
     strcpy(token, fresh);
 
+    /* A GET that changes something: not with the cookie from a page of another origin. */
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, "C:%s", A + 2);
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", tok);
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-site");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, token);
+    hook(&c, "POST", path, NULL, NULL, "{}");
+    HOOK_EXPECT(&c, 200, "{\"status\":0,"); /* the token did not change */
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", tok);
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-origin");
+    HOOK_EXPECT(&c, 200, "{\"token\":\"");
+    t = strstr(c.body_out, "{\"token\":\"");
+    assert_int_equal(sscanf(t + 10, "%32[0-9a-f]", token), 1);
+
     /* Only a token webhook has a token. */
     snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", pub);
     request(&r, "GET", path, A, NULL);
@@ -418,6 +446,19 @@ static void test_a_user_hook_is_its_owners_only(void **state)
     char cookie[160];
     snprintf(cookie, sizeof cookie, "C:%s", A + 2);
     hook(&c, "GET", path, cookie, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-origin");
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+    /* ...but not from a page of another origin, the same site included (another port or a
+     * sibling subdomain: its <img> gets the SameSite=Strict cookie): 140, nothing run */
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-site");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: cross-site");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    hook_with(&c, "GET", path, cookie, "Origin: http://127.0.0.1:1");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    /* a bearer token is no browser's doing */
+    hook_with(&c, "GET", path, A, "Sec-Fetch-Site: same-site");
     HOOK_EXPECT(&c, 200, "{\"status\":0,");
 }
 
