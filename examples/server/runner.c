@@ -237,9 +237,11 @@ static void run_one(srv_runner *r, const item *it)
     }
     srv_metrics_run_running(r->metrics, +1);
     /* The run's input: its stack's blocks (the JSON array its owner sent), or an empty array
-     * for a stack without blocks. Written whole before the child's output is read: blocks are
-     * at most 64 KiB, so a child that does not read them may block us only until it exits or
-     * its timeout, which the loop below enforces (the write is non-blocking). */
+     * for a stack without blocks; a hook's request. While the child does not take it (the
+     * write is non-blocking), its output is read meanwhile: a child that writes more than a
+     * pipe holds before it reads would otherwise block on its output while we wait for it to
+     * read (a hook's input is not bounded by one pipe). A child that never reads it blocks us
+     * only until it exits or its timeout. */
     {
         jobs_stack_detail *st = NULL;
         const char *in = input;
@@ -258,10 +260,24 @@ static void run_one(srv_runner *r, const item *it)
             ssize_t n = write(in_fd, in + done, in_len - done);
             if (n > 0)
                 done += (size_t)n;
-            else if (n < 0 && errno == EAGAIN)
-                usleep(10000);
-            else
+            else if (n < 0 && errno == EAGAIN) {
+                struct pollfd p[2] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}};
+
+                if (poll(p, out_fd >= 0 ? 2 : 1, 10) > 0 && out_fd >= 0 && p[1].revents) {
+                    char buf[4096];
+                    ssize_t k = read(out_fd, buf, sizeof buf);
+
+                    if (k > 0) {
+                        tail_add(out, buf, (size_t)k);
+                        hook_add(is_hook ? &hook : NULL, buf, (size_t)k);
+                    } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+                        close(out_fd);
+                        out_fd = -1;
+                    }
+                }
+            } else {
                 break; /* the child closed its input: it need not read it */
+            }
         }
         jobs_stack_detail_free(st);
         free(hook_in);

@@ -38,6 +38,8 @@ static char token[64];
 static const char script[] =
     "#!/bin/sh\n"
     "d='%s'\n"
+    "if [ -e \"$d/writefirst\" ]; then head -c 70000 /dev/zero | tr '\\0' x;\n"
+    "  cat >/dev/null; exit 0; fi\n"
     "input=$(cat)\n"
     "case \"$input\" in\n"
     "*'\"mode\":\"fail\"'*) echo \"broken: $JOBS_TRIGGER\" >&2; exit 3 ;;\n"
@@ -506,6 +508,41 @@ static void test_the_answer_is_the_output_or_the_failure(void **state)
                          "65536 bytes\",\"run\":");
 }
 
+/* A child that writes more than a pipe holds before it reads an input larger than a pipe (a
+ * hook's input is not bounded by one) ends: the runner reads its output while it waits to write
+ * the input. It used to wait for the child to read while the child waited for it to read: the
+ * run was killed at --run-timeout and recorded failed. */
+static void test_a_child_that_writes_before_it_reads_a_big_input_ends(void **state)
+{
+    (void)state;
+    static char body[66000], pad[9000];
+    char path[256], flag[128];
+    FILE *f;
+    call c;
+
+    snprintf(flag, sizeof flag, "%s/writefirst", srv.dir);
+    assert_non_null(f = fopen(flag, "w"));
+    fclose(f);
+    memset(body, 'x', 65000);
+    memcpy(body, "{\"pad\":\"", 8);
+    strcpy(body + 64990, "\"}");
+    strcpy(pad, "X-Pad: ");
+    memset(pad + 7, 'p', 8000);
+    pad[8007] = '\0';
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, token);
+    memset(&c, 0, sizeof c);
+    c.s = &srv;
+    c.method = "POST";
+    c.path = path;
+    c.type = "application/json";
+    c.body = body;
+    c.extra = pad;
+    perform(&c);
+    unlink(flag);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run succeeded, but its output is over");
+    expect_run(tok, run_of(&c), "\"trigger\":\"hook\",\"state\":\"succeeded\"");
+}
+
 /* How many started.* files the blocked runs left. */
 static int started(void)
 {
@@ -610,6 +647,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_user_hook_is_its_owners_only),
         cmocka_unit_test(test_no_webhook_no_stack_and_bad_ids_are_refused),
         cmocka_unit_test(test_the_answer_is_the_output_or_the_failure),
+        cmocka_unit_test(test_a_child_that_writes_before_it_reads_a_big_input_ends),
         cmocka_unit_test(test_hooks_of_one_stack_are_throttled),
         cmocka_unit_test(test_without_a_runner_a_hook_makes_no_run),
     };
