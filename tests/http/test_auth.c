@@ -502,6 +502,10 @@ static void test_user_add_refuses_a_password_that_is_not_utf8(void **state)
     (void)state;
     assert_int_not_equal(add_user(own.dir, "alice", NULL, "caf\xe9"), 0);
     assert_int_equal(add_user(own.dir, "alice", NULL, "caf\xc3\xa9"), 0);
+    /* A CR inside is refused (the password was cut there: "ab" logged in); a CRLF line end is
+     * a line end. */
+    assert_int_not_equal(add_user(own.dir, "bob", NULL, "ab\rcd"), 0);
+    assert_int_equal(add_user(own.dir, "bob", NULL, "ab\r"), 0);
 }
 
 /* ---- 7, 10: sessions ------------------------------------------------------------------------ */
