@@ -351,14 +351,17 @@ static int end_txn(jobs_kv_txn *txn, void *ctx)
 
 /* An expired session is removed too, but does not count: logging out with it answers like any
  * other dead token (401), as every other route does. */
-bool srv_session_end(srv_sessions *s, const char *token, size_t len)
+int srv_session_end(srv_sessions *s, const char *token, size_t len)
 {
     unsigned char hash[HASH_LEN];
     end_ctx c = {hash, time(NULL), false};
+    int rc;
 
-    if (!token_hash(hash, token, len) || jobs_kv_write(s->store, end_txn, &c) != 0)
-        return false;
-    return c.live;
+    if (!token_hash(hash, token, len))
+        return JOBS_ENOTFOUND;
+    if ((rc = jobs_kv_write(s->store, end_txn, &c)) != 0)
+        return rc;
+    return c.live ? 0 : JOBS_ENOTFOUND;
 }
 
 /* ---- counts -------------------------------------------------------------------------------- */

@@ -51,9 +51,11 @@ int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t 
 int srv_session_lookup(uint64_t *user, srv_sessions *s, const char *token, size_t len,
                        time_t now);
 
-/** Ends a session (removes it from the store). True if it existed and had not expired (an
- * expired one is removed too). */
-bool srv_session_end(srv_sessions *s, const char *token, size_t len);
+/** Ends a session (removes it from the store). Returns 0 when it existed and had not expired,
+ * JOBS_ENOTFOUND when the token is unknown, malformed or expired (an expired one is removed
+ * too), or the store's JOBS_E* code when it could not be written (a PostgreSQL store's database
+ * unreachable: the session may live on, and the caller answers that, not "not authenticated"). */
+int srv_session_end(srv_sessions *s, const char *token, size_t len);
 
 /** Removes every session expired at `now`, 64 to a transaction; returns how many. */
 size_t srv_sessions_sweep(srv_sessions *s, time_t now);

@@ -138,17 +138,26 @@ int srv_check_data_dir(const char *dir)
     return 0;
 }
 
+/* The password: one line of standard input, its line end ("\n" or "\r\n", or none at the end of
+ * the input) taken off. False for none, one too long, or one with a CR inside (which
+ * used to cut the password short there, silently). */
 static bool read_password(char *buf, size_t size)
 {
     size_t len;
 
     if (!fgets(buf, (int)size, stdin))
         return false;
-    len = strcspn(buf, "\r\n");
-    if (buf[len] == '\0' && len == size - 1)
-        return false; /* too long */
-    buf[len] = '\0';
-    return len > 0;
+    len = strlen(buf);
+    if (len && buf[len - 1] == '\n') {
+        buf[--len] = '\0';
+    } else if (len == size - 1) { /* too long, unless it is the longest before a CRLF */
+        int c = getchar();
+        if (buf[len - 1] != '\r' || (c != '\n' && c != EOF))
+            return false;
+    }
+    if (len && buf[len - 1] == '\r')
+        buf[--len] = '\0';
+    return len > 0 && !strchr(buf, '\r');
 }
 
 /* `jobs-server check [--data DIR | --store URI]`: jobs_store_check() on the store, which may be
@@ -230,8 +239,8 @@ static int user_args(const char **name, const char **email, const char **data,
         return 2;
     }
     if (!read_password(password, SRV_PASSWORD_MAX + 2)) {
-        fprintf(stderr, "jobs-server: give the password (1..%d bytes) on standard input\n",
-                SRV_PASSWORD_MAX);
+        fprintf(stderr, "jobs-server: give the password (1..%d bytes, no carriage return "
+                        "inside) on standard input\n", SRV_PASSWORD_MAX);
         return 1;
     }
     return 0;

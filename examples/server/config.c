@@ -1,4 +1,5 @@
 /* jobs-server's settings: the options, the config file and --check-config. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ void srv_usage(FILE *f)
           "  --login-address-fails N     failed logins per client address in a window before\n"
           "                         the address is locked (default 20)\n"
           "  --login-lock S         the window and the length of a lock, seconds (default 60)\n"
+          "  --trusted-proxy ADDR[,ADDR...]  reverse proxies (IP addresses): a request from\n"
+          "                         one is from the last address of its X-Forwarded-For\n"
           "  --run-command PATH     run each run as a child process of PATH (no shell; the run\n"
           "                         in its environment, its input on standard input)\n"
           "  --run-timeout S        seconds a run's child may take before TERM, then KILL\n"
@@ -108,6 +111,7 @@ static const struct setting {
     {"login-account-fails", SETTING_UINT, offsetof(srv_options, login_account_fails), 1, 1000000},
     {"login-address-fails", SETTING_UINT, offsetof(srv_options, login_address_fails), 1, 1000000},
     {"login-lock", SETTING_UINT, offsetof(srv_options, login_lock), 1, 86400},
+    {"trusted-proxy", SETTING_TEXT, offsetof(srv_options, trusted_proxy), 0, 0},
     {"run-command", SETTING_TEXT, offsetof(srv_options, run_command), 0, 0},
     {"run-timeout", SETTING_UINT, offsetof(srv_options, run_timeout), 1, 86400},
     {"max-running", SETTING_UINT, offsetof(srv_options, max_running), 1, 256},
@@ -313,7 +317,41 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
             return 2;
         }
     }
+    if (o->trusted_proxy && !srv_address_list_is_valid(o->trusted_proxy)) {
+        fprintf(stderr, "jobs-server: bad value for --trusted-proxy: '%s' (expected IP "
+                        "addresses separated by commas)\n", o->trusted_proxy);
+        return 2;
+    }
     return 0;
+}
+
+bool srv_address_is_valid(const char *s, size_t len)
+{
+    char buf[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET, buf, bin) == 1 || inet_pton(AF_INET6, buf, bin) == 1;
+}
+
+bool srv_address_list_is_valid(const char *list)
+{
+    for (const char *p = list;; p++) {
+        size_t n = strcspn(p, ",");
+        const char *a = p + strspn(p, " \t");
+        size_t len = n - (size_t)(a - p);
+
+        while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
+            len--;
+        if (!srv_address_is_valid(a, len))
+            return false;
+        p += n;
+        if (!*p)
+            return true;
+    }
 }
 
 void srv_options_print(const srv_options *o)

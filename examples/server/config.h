@@ -30,12 +30,20 @@ typedef struct srv_options {
     unsigned login_account_fails; /* failed logins per account per window before its lock */
     unsigned login_address_fails; /* failed logins per client address per window */
     unsigned login_lock;          /* the window and the lock, seconds */
+    const char *trusted_proxy; /* --trusted-proxy ADDR[,ADDR...]: reverse proxies whose requests'
+                                * client address is the last of X-Forwarded-For; NULL: none */
     const char *run_command; /* --run-command PATH: the runner (runner.c), or NULL: print */
     unsigned run_timeout;   /* seconds a run's child may take */
     unsigned max_running;   /* children at once */
     const char *config;     /* --config FILE, or NULL */
     bool check_config;      /* --check-config: print the settings and exit */
 } srv_options;
+
+/** True when the `len` bytes at `s` are an IPv4 or IPv6 address (inet_pton). */
+bool srv_address_is_valid(const char *s, size_t len);
+
+/** True when `list` is one or more addresses separated by commas (blanks around each). */
+bool srv_address_list_is_valid(const char *list);
 
 /** Prints the usage text to `f`. */
 void srv_usage(FILE *f);

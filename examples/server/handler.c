@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -164,21 +165,48 @@ void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg
     fault_body(res, app, fault, msg);
 }
 
-/* The fault for a library error code with its detail `msg`. */
-static void code_fault(srv_response *res, const srv_app *app, int code, const char *msg)
+/* Says a detail that a fault's answer leaves out on stderr: at most one line a second (an
+ * outage fails every request), with the number of others left out since. */
+static void log_detail(int code, int fault, const char *msg)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static time_t last;
+    static unsigned long skipped;
+    time_t now = time(NULL);
+
+    pthread_mutex_lock(&mu);
+    if (now == last) {
+        skipped++;
+    } else {
+        if (skipped)
+            fprintf(stderr, "jobs-server: (%lu more such faults within that second)\n",
+                    skipped);
+        fprintf(stderr, "jobs-server: answered fault %d, %s: %s\n", fault, jobs_strerror(code),
+                msg);
+        last = now;
+        skipped = 0;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+void srv_code_fault(srv_response *res, const srv_app *app, int code, const char *msg)
 {
     int fault = jobs_fault_code(code);
 
-    /* Internal errors get the fixed message: their detail may name paths or internals. */
-    if (fault == SRV_FAULT_INTERNAL || !msg || !*msg)
+    /* Internal errors and an unreachable database get the fixed message: their detail may
+     * name paths or internals (a file, the database's socket path or host and port), which
+     * are no client's business. The detail goes to stderr. */
+    if (fault == SRV_FAULT_INTERNAL || fault == SRV_FAULT_UNAVAILABLE || !msg || !*msg) {
+        if (msg && *msg && strcmp(msg, jobs_strerror(code)) != 0)
+            log_detail(code, fault, msg);
         msg = jobs_strerror(code);
+    }
     fault_body(res, app, fault, msg);
 }
 
-/* The fault for a library error, read right after the failing call. */
-static void lib_fault(srv_response *res, const srv_app *app, int code)
+void srv_lib_fault(srv_response *res, const srv_app *app, int code)
 {
-    code_fault(res, app, code, jobs_error_last());
+    srv_code_fault(res, app, code, jobs_error_last());
 }
 
 /* Sets the body from an encoder's result. */
@@ -186,7 +214,7 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
 {
     if (rc != 0) {
         jobs_json_free(json);
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     set_body(res, status, json);
@@ -246,7 +274,7 @@ static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_re
 
     *user = 0;
     if (rc) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     if (id.conflict) {
@@ -259,12 +287,10 @@ static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_re
 
 /* The throttle key of a login: the account ("a:<id>") whichever of its name or email named it,
  * or the spelling of an unknown one, so that unknown names are throttled just like accounts. */
-static void account_key(char *out, size_t size, srv_app *app, const srv_credentials *c)
+static void account_key(char *out, size_t size, const srv_account *a, const srv_credentials *c)
 {
-    uint64_t id = srv_users_find(app->users, c->username, c->email);
-
-    if (id)
-        snprintf(out, size, "a:%" PRIu64, id);
+    if (a->id)
+        snprintf(out, size, "a:%" PRIu64, a->id);
     else if (c->username)
         snprintf(out, size, "n:u:%s", c->username);
     else
@@ -273,12 +299,16 @@ static void account_key(char *out, size_t size, srv_app *app, const srv_credenti
 
 /* Checks a login body {"username"|"email", "password"}: throttled per client address and per
  * account, the attempt counted before the password is hashed, and never waiting for a hashing
- * slot (503 with Retry-After when none is free). True with *id set, else the fault is in `res`. */
+ * slot (503 with Retry-After when none is free). The account is looked up once, first: when the
+ * store cannot be read (the database is down) the login answers the store's fault (503, 128)
+ * without counting an attempt or hashing anything, since no password can be checked. True with
+ * *id set, else the fault is in `res`. */
 static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv_request *req,
                         const char *body, size_t len)
 {
     srv_credentials *c;
     char msg[SRV_CREDENTIALS_MSG_MAX], key[SRV_THROTTLE_KEY_MAX + 1];
+    srv_account acct = {0};
     time_t now = time(NULL);
     unsigned retry = 1;
     bool ok = false;
@@ -295,10 +325,14 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
         return false;
     }
     if ((rc = srv_decode_credentials(c, body, len, msg, sizeof msg)) != 0) {
-        code_fault(res, app, rc, msg);
+        srv_code_fault(res, app, rc, msg);
         goto out;
     }
-    account_key(key, sizeof key, app, c);
+    if ((rc = srv_users_find(app->users, &acct, c->username, c->email)) != 0) {
+        srv_lib_fault(res, app, rc);
+        goto out;
+    }
+    account_key(key, sizeof key, &acct, c);
     if (app->throttle) {
         srv_gate g = srv_throttle_begin(app->throttle, key, req->remote, now, &retry);
         if (g == SRV_GATE_LOCKED) {
@@ -312,7 +346,7 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
             goto out;
         }
     }
-    switch (srv_users_verify(app->users, id, c->username, c->email, c->password)) {
+    switch (srv_users_verify(app->users, id, &acct, c->password)) {
     case SRV_VERIFY_BUSY:
         add_header(res, "Retry-After: 1\r\n");
         srv_fault(res, app, SRV_FAULT_BUSY, "too many logins at once; try again later");
@@ -333,6 +367,7 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
     }
     ok = true;
 out:
+    sodium_memzero(&acct, sizeof acct);
     sodium_memzero(c, sizeof *c);
     free(c);
     return ok;
@@ -378,7 +413,7 @@ static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, 
     if (!req->body || req->body_len == 0)
         return true;
     if ((rc = jobs_json_split_envelope(&envelope, &auth, &payload, req->body, req->body_len))) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     if (!envelope)
@@ -405,16 +440,26 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
 {
     identity id;
     char *json;
+    int rc;
 
     /* The user is read before the session ends, for the access log. A store that cannot be
-     * read names nobody, and the session's end below fails with it. */
-    (void)identify(&id, app, req, time(NULL));
+     * read or written answers its fault (503, 128 while the database is down), never 401: a
+     * client takes 401 for "already logged out" and drops a token that would live on. */
+    if ((rc = identify(&id, app, req, time(NULL))) != 0) {
+        srv_lib_fault(res, app, rc);
+        return;
+    }
     if (id.conflict) {
         two_identities(res, app);
         return;
     }
-    if (!id.token || !srv_session_end(app->sessions, id.token, id.len)) {
+    rc = id.token ? srv_session_end(app->sessions, id.token, id.len) : JOBS_ENOTFOUND;
+    if (rc == JOBS_ENOTFOUND) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
+        return;
+    }
+    if (rc) {
+        srv_lib_fault(res, app, rc);
         return;
     }
     res->user = id.user;
@@ -459,7 +504,7 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
     if (any)
         return true;
     if ((rc = jobs_get(&j, app->store, owner, id))) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     for (size_t i = 0; i < n && !*if_match; i++)
@@ -824,7 +869,7 @@ static bool quota_allows(srv_response *res, srv_app *app, srv_kind k, uint64_t o
     if (!quota)
         return true;
     if ((rc = owned(&n, app, k, owner, quota)) != 0) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return false;
     }
     if (n < quota)
@@ -845,16 +890,32 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
     int rc;
 
     pthread_mutex_t *lock;
+    jobs_json_stack_spec_body sb;
+    bool with_job = false;
 
     if (k != SRV_KIND_STACKS && !idempotency(&idem, &key, fp, res, app, req))
         return;
-    /* Only a create with a quota takes its owner's lock: others keep going together (and
-     * share group commits). */
-    lock = quota_of(app, k) ? &owner_locks[owner % OWNER_LOCKS] : NULL;
+    if (k == SRV_KIND_STACKS) {
+        /* The original service requires `blocks`; unprefixed routes keep them optional, as
+         * they were before stacks had them. Decoded first: a stack with `schedule_id` makes
+         * its first job too, which the jobs quota must allow as well. */
+        unsigned flags = JOBS_JSON_STACK_CREATE | (res->kragle ? JOBS_JSON_STACK_BLOCKS_REQUIRED
+                                                               : 0u);
+        if ((rc = jobs_json_decode_stack(&sb, req->body, req->body_len, flags)) != 0) {
+            srv_lib_fault(res, app, rc);
+            return;
+        }
+        with_job = sb.first_job;
+    }
+    /* Only a create with a quota takes its owner's lock (the same one for every kind): others
+     * keep going together (and share group commits). */
+    lock = quota_of(app, k) || (with_job && quota_of(app, SRV_KIND_JOBS))
+               ? &owner_locks[owner % OWNER_LOCKS] : NULL;
     if (lock) {
         pthread_once(&owner_locks_once, owner_locks_init);
         pthread_mutex_lock(lock);
-        if (!quota_allows(res, app, k, owner)) {
+        if (!quota_allows(res, app, k, owner) ||
+            (with_job && !quota_allows(res, app, SRV_KIND_JOBS, owner))) {
             pthread_mutex_unlock(lock);
             return;
         }
@@ -869,14 +930,8 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
             rc = jobs_schedule_create_idempotent(&id, &replayed, app->store, owner, &b.spec,
                                                  idem);
     } else {
-        /* The original service requires `blocks`; unprefixed routes keep them optional, as
-         * they were before stacks had them. */
-        jobs_json_stack_spec_body b;
-        unsigned flags = JOBS_JSON_STACK_CREATE | (res->kragle ? JOBS_JSON_STACK_BLOCKS_REQUIRED
-                                                               : 0u);
-        if ((rc = jobs_json_decode_stack(&b, req->body, req->body_len, flags)) == 0)
-            rc = jobs_stack_create_with_job(&id, NULL, app->store, owner, &b.spec,
-                                            b.first_job ? &b.job : NULL);
+        rc = jobs_stack_create_with_job(&id, NULL, app->store, owner, &sb.spec,
+                                        sb.first_job ? &sb.job : NULL);
     }
     if (lock)
         pthread_mutex_unlock(lock);
@@ -1068,6 +1123,51 @@ static bool csrf_refused(srv_response *res, const srv_app *app, const srv_reques
     return true;
 }
 
+/* Whether the request's session is its auth_tkt cookie (no bearer token beside it). */
+static bool cookie_session(const srv_request *req)
+{
+    size_t len;
+
+    return !srv_find_token(&len, NULL, req->authorization) &&
+           srv_find_token(&len, req->cookie, NULL) != NULL;
+}
+
+/* Whether a browser sent the request from a page of another origin: Sec-Fetch-Site other than
+ * same-origin or none (a page of the same site but another port or subdomain is "same-site",
+ * and its requests carry a SameSite=Strict cookie), or, from a browser without it, an Origin
+ * whose host is not the request's Host. Scripts send neither. */
+static bool cross_origin(const srv_request *req)
+{
+    const char *host = NULL, *o;
+
+    if (req->sec_fetch_site) {
+        const char *v = req->sec_fetch_site + strspn(req->sec_fetch_site, " \t");
+        return !(strncasecmp(v, "same-origin", 11) == 0 && !v[11 + strspn(v + 11, " \t")]) &&
+               !(strncasecmp(v, "none", 4) == 0 && !v[4 + strspn(v + 4, " \t")]);
+    }
+    if (!req->origin)
+        return false;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, "Host") == 0)
+            host = req->headers[i].value;
+    o = strstr(req->origin, "://");
+    return !host || !o || strcasecmp(o + 3, host) != 0;
+}
+
+/* A GET that changes something (GET /blockstacks/hook/token_refresh/<id>, defined as GET by the
+ * original service) with the cookie from a page of another origin: refused (fault 140), as a
+ * page of a sibling subdomain or another port would get it with the cookie by an <img>. */
+static bool cross_site_get_refused(srv_response *res, const srv_app *app,
+                                   const srv_request *req)
+{
+    if (!cookie_session(req) || !cross_origin(req))
+        return false;
+    srv_fault(res, app, SRV_FAULT_CROSS_SITE,
+              "cross-site request refused: this GET changes something, and came with the "
+              "auth_tkt cookie from a page of another origin");
+    return true;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
@@ -1119,12 +1219,15 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
             return;
         }
         if (caller(&owner, res, app, req))
-            srv_hook_route(res, app, req, owner, id);
+            srv_hook_route(res, app, req, owner, owner && cookie_session(req) && cross_origin(req),
+                           id);
         return;
     }
     if (!inline_auth(&inner, &owner, res, app, req))
         return;
     req = &inner;
+    if (!owner && r.t == SRV_ROUTE_HOOK_TOKEN && cross_site_get_refused(res, app, req))
+        return;
     /* Inline credentials (owner set) authenticate by a password a forged request cannot know. */
     if (!owner && csrf_refused(res, app, req))
         return;

@@ -104,6 +104,16 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req);
 /** Fills `res` with a fault (used by the HTTP glue for 413 before the handler runs). */
 void srv_fault(srv_response *res, const srv_app *app, int fault, const char *msg);
 
+/** Fills `res` with the fault of library error `code` (jobs_fault_code()) and its detail `msg`
+ * (NULL or "": jobs_strerror(code)). An internal error (106) or an unreachable database (128)
+ * answers the fixed jobs_strerror() message instead, as its detail may name paths, hosts or
+ * internals; the detail is written on stderr. */
+void srv_code_fault(srv_response *res, const srv_app *app, int code, const char *msg);
+
+/** srv_code_fault() with the detail of the calling thread's last library error
+ * (jobs_error_last()): call it right after the failing call. */
+void srv_lib_fault(srv_response *res, const srv_app *app, int code);
+
 /** The reason phrase of an HTTP status ("Not Found"). */
 const char *srv_status_text(int status);
 

@@ -225,17 +225,6 @@ void srv_hooks_done(srv_hooks *h, uint64_t run, bool succeeded, const char *mess
 
 /* ---- the routes ------------------------------------------------------------------------------ */
 
-/* The fault of a library error, as handler.c answers them. */
-static void lib_fault(srv_response *res, const srv_app *app, int rc)
-{
-    int fault = jobs_fault_code(rc);
-    const char *msg = jobs_error_last();
-
-    if (fault == SRV_FAULT_INTERNAL || !msg || !*msg)
-        msg = jobs_strerror(rc);
-    srv_fault(res, app, fault, msg);
-}
-
 static void set_json(srv_response *res, const srv_app *app, int status, char *json)
 {
     if (!json) {
@@ -330,7 +319,7 @@ static bool hook_input(char **input, srv_response *res, const srv_app *app,
     if ((rc = jobs_json_encode_hook_input(input, &in)) != 0) {
         oom = rc == JOBS_ENOMEM;
         if (!oom)
-            lib_fault(res, app, rc);
+            srv_lib_fault(res, app, rc);
         goto out;
     }
     ok = true;
@@ -386,7 +375,7 @@ static char *failure_text(const srv_hook_outcome *o)
 }
 
 void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uint64_t caller,
-                    uint64_t id)
+                    bool cross_site, uint64_t id)
 {
     static const char *const methods[] = {"GET", "POST"};
     jobs_stack_detail *d = NULL;
@@ -406,7 +395,7 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
         return;
     }
     if (rc) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     owner = d->owner;
@@ -428,6 +417,12 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
     }
     if (kind == JOBS_WEBHOOK_USER && !caller) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated: this webhook is its owner's");
+        return;
+    }
+    if (kind == JOBS_WEBHOOK_USER && cross_site) {
+        srv_fault(res, app, SRV_FAULT_CROSS_SITE,
+                  "cross-site request refused: a \"user\" webhook called with the auth_tkt "
+                  "cookie from a page of another origin");
         return;
     }
     if (kind == JOBS_WEBHOOK_USER && caller != owner) {
@@ -458,20 +453,22 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
         return;
     }
     if (rc) {
-        lib_fault(res, app, rc);
+        srv_lib_fault(res, app, rc);
         return;
     }
     srv_hooks_wait(&o, app->hooks, slot);
     if (o.ended && o.succeeded && !o.too_long) {
         rc = jobs_json_encode_hook_result(&json, run, true, o.output, o.output_len, NULL);
     } else {
+        /* A failed run is answered its message and the end of its output, whatever its
+         * length (the runner hands the end of a long one); the 64 KiB rule is for success. */
         if (!o.ended)
             snprintf(msg, sizeof msg, "the run did not end in time; it may still end (run %llu)",
                      (unsigned long long)run);
-        else if (o.too_long)
+        else if (o.succeeded)
             snprintf(msg, sizeof msg, "the run succeeded, but its output is over %d bytes",
                      SRV_HOOK_OUTPUT_MAX);
-        err = o.ended && !o.too_long ? failure_text(&o) : NULL;
+        err = o.ended && !o.succeeded ? failure_text(&o) : NULL;
         rc = jobs_json_encode_hook_result(&json, run, false, NULL, 0, err ? err : msg);
         free(err);
     }

@@ -94,9 +94,11 @@ struct srv_response;
  * GET|POST /blockstacks/hook/<id> for `caller` (0: no session): checks the stack's webhook
  * (kind, method, token or owner), makes the run with the request as its input, waits for it
  * (app->hooks; NULL: no runner, no run) and answers {"status":0,"result":...} or
- * {"status":1,"err":...}, or a fault.
+ * {"status":1,"err":...}, or a fault. `cross_site`: the caller's session is the auth_tkt
+ * cookie of a browser's request from another origin, which a `"user"` webhook refuses (140).
  */
 void srv_hook_route(struct srv_response *res, struct srv_app *app,
-                    const struct srv_request *req, uint64_t caller, uint64_t id);
+                    const struct srv_request *req, uint64_t caller, bool cross_site,
+                    uint64_t id);
 
 #endif

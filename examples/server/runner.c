@@ -29,6 +29,14 @@ typedef struct item {
     char name[JOBS_NAME_MAX + 1];
 } item;
 
+/* The queued runs of one owner, in order; a ring of them is served in turn. */
+typedef struct owner_queue {
+    struct owner_queue *next; /* the next owner in the ring */
+    uint64_t owner;
+    item *head, **tail;
+    size_t n;
+} owner_queue;
+
 struct srv_runner {
     jobs_store *store;
     srv_hooks *hooks;
@@ -38,7 +46,8 @@ struct srv_runner {
     unsigned n;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    item *head, **tail;
+    owner_queue *last; /* the ring of owners with queued runs: last->next is served next */
+    size_t owners;     /* owners in the ring */
     size_t queued;
     bool stop;
     pthread_t *threads;
@@ -228,9 +237,11 @@ static void run_one(srv_runner *r, const item *it)
     }
     srv_metrics_run_running(r->metrics, +1);
     /* The run's input: its stack's blocks (the JSON array its owner sent), or an empty array
-     * for a stack without blocks. Written whole before the child's output is read: blocks are
-     * at most 64 KiB, so a child that does not read them may block us only until it exits or
-     * its timeout, which the loop below enforces (the write is non-blocking). */
+     * for a stack without blocks; a hook's request. While the child does not take it (the
+     * write is non-blocking), its output is read meanwhile: a child that writes more than a
+     * pipe holds before it reads would otherwise block on its output while we wait for it to
+     * read (a hook's input is not bounded by one pipe). A child that never reads it blocks us
+     * only until it exits or its timeout. */
     {
         jobs_stack_detail *st = NULL;
         const char *in = input;
@@ -249,10 +260,24 @@ static void run_one(srv_runner *r, const item *it)
             ssize_t n = write(in_fd, in + done, in_len - done);
             if (n > 0)
                 done += (size_t)n;
-            else if (n < 0 && errno == EAGAIN)
-                usleep(10000);
-            else
+            else if (n < 0 && errno == EAGAIN) {
+                struct pollfd p[2] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}};
+
+                if (poll(p, out_fd >= 0 ? 2 : 1, 10) > 0 && out_fd >= 0 && p[1].revents) {
+                    char buf[4096];
+                    ssize_t k = read(out_fd, buf, sizeof buf);
+
+                    if (k > 0) {
+                        tail_add(out, buf, (size_t)k);
+                        hook_add(is_hook ? &hook : NULL, buf, (size_t)k);
+                    } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+                        close(out_fd);
+                        out_fd = -1;
+                    }
+                }
+            } else {
                 break; /* the child closed its input: it need not read it */
+            }
         }
         jobs_stack_detail_free(st);
         free(hook_in);
@@ -327,8 +352,13 @@ static void run_one(srv_runner *r, const item *it)
     else
         srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
     /* The webhook answers once the run's end is recorded: its history already shows it. */
-    if (is_hook)
-        srv_hooks_done(r->hooks, it->run, ok, msg, hook.b, hook.len, hook.too_long);
+    if (is_hook) {
+        /* A failed run's answer is the end of its output: the tail when it was too long. */
+        if (!ok && hook.too_long)
+            srv_hooks_done(r->hooks, it->run, ok, msg, out->b, out->len, true);
+        else
+            srv_hooks_done(r->hooks, it->run, ok, msg, hook.b, hook.len, hook.too_long);
+    }
     free(hook.b);
     free(out);
 }
@@ -341,15 +371,30 @@ static void *worker(void *arg)
     for (;;) {
         item *it;
 
-        while (!r->stop && !r->head)
+        owner_queue *q;
+
+        while (!r->stop && !r->last)
             pthread_cond_wait(&r->cv, &r->mu);
         if (r->stop)
             break;
-        it = r->head;
-        r->head = it->next;
-        if (!r->head)
-            r->tail = &r->head;
+        /* One run of the next owner in turn: an owner with many queued runs delays each other
+         * owner's next run by at most one of its own. */
+        q = r->last->next;
+        it = q->head;
+        if (!(q->head = it->next))
+            q->tail = &q->head;
+        q->n--;
         r->queued--;
+        if (q->n == 0) {
+            if (q == r->last)
+                r->last = NULL;
+            else
+                r->last->next = q->next;
+            r->owners--;
+            free(q);
+        } else {
+            r->last = q;
+        }
         pthread_mutex_unlock(&r->mu);
         run_one(r, it);
         free(it);
@@ -370,7 +415,6 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
     r->metrics = metrics;
     r->timeout_s = timeout_s;
     r->n = max_running;
-    r->tail = &r->head;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (!(r->command = strdup(command)) || !(r->threads = calloc(max_running, sizeof *r->threads))) {
@@ -390,14 +434,46 @@ void srv_runner_set_hooks(srv_runner *r, srv_hooks *hooks)
     r->hooks = hooks;
 }
 
+/* The queue of `owner` in the ring (r->mu held), or NULL. A linear walk: the ring holds at most
+ * SRV_RUNNER_QUEUE_MAX owners, and only those with queued runs. */
+static owner_queue *find_owner(srv_runner *r, uint64_t owner)
+{
+    owner_queue *q = r->last;
+
+    for (size_t i = 0; q && i < r->owners; i++, q = q->next)
+        if (q->owner == owner)
+            return q;
+    return NULL;
+}
+
 bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
 {
+    owner_queue *q;
     item *it;
 
     pthread_mutex_lock(&r->mu);
-    if (r->stop || r->queued >= SRV_RUNNER_QUEUE_MAX || !(it = calloc(1, sizeof *it))) {
+    q = r->stop ? NULL : find_owner(r, ev->owner);
+    if (r->stop || r->queued >= SRV_RUNNER_QUEUE_MAX ||
+        (q && q->n >= SRV_RUNNER_OWNER_MAX) || !(it = calloc(1, sizeof *it))) {
         pthread_mutex_unlock(&r->mu);
         return false;
+    }
+    if (!q) { /* a new owner joins the ring, served after the owners already in it */
+        if (!(q = calloc(1, sizeof *q))) {
+            free(it);
+            pthread_mutex_unlock(&r->mu);
+            return false;
+        }
+        q->owner = ev->owner;
+        q->tail = &q->head;
+        if (r->last) {
+            q->next = r->last->next;
+            r->last->next = q;
+        } else {
+            q->next = q;
+        }
+        r->last = q;
+        r->owners++;
     }
     it->run = ev->run;
     it->job = ev->job;
@@ -407,8 +483,9 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
     it->trigger = ev->trigger;
     it->attempt = ev->attempt;
     snprintf(it->name, sizeof it->name, "%s", ev->name ? ev->name : "");
-    *r->tail = it;
-    r->tail = &it->next;
+    *q->tail = it;
+    q->tail = &it->next;
+    q->n++;
     r->queued++;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
@@ -425,10 +502,19 @@ void srv_runner_free(srv_runner *r)
     pthread_mutex_unlock(&r->mu);
     for (unsigned i = 0; i < r->started; i++)
         pthread_join(r->threads[i], NULL);
-    while (r->head) {
-        item *it = r->head;
-        r->head = it->next;
-        free(it);
+    while (r->last) {
+        owner_queue *q = r->last->next;
+
+        while (q->head) {
+            item *it = q->head;
+            q->head = it->next;
+            free(it);
+        }
+        if (q == r->last)
+            r->last = NULL;
+        else
+            r->last->next = q->next;
+        free(q);
     }
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);

@@ -17,6 +17,9 @@ typedef struct srv_runner srv_runner;
 /** Most runs waiting for a free worker; a run past it is not started (an at-least-once run
  * comes again when its lease ends). */
 #define SRV_RUNNER_QUEUE_MAX 4096
+/** Most runs of one owner waiting, so that one owner cannot fill the queue for everyone. The
+ * workers take the owners' runs in turn (round robin), each owner's in order. */
+#define SRV_RUNNER_OWNER_MAX (SRV_RUNNER_QUEUE_MAX / 4)
 
 /**
  * Starts `max_running` worker threads that run `command` for each submitted run, killing a

@@ -1,6 +1,9 @@
 /* The civetweb glue: framing checks, the body, one mg_write per answer, the metrics and the
  * access log of each request. Everything about the HTTP API itself is in handler.c. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 #include <sodium.h>
@@ -16,6 +20,7 @@
 #include "handler.h"
 #include "metrics.h"
 #include "cli.h"
+#include "config.h"
 #include "route.h"
 #include "server.h"
 
@@ -25,7 +30,56 @@ static struct {
     atomic_int in_flight; /* requests between on_request's start and its answer */
     atomic_bool draining; /* SIGTERM: new requests are refused (503), keep-alive ends */
     int threads;          /* the workers civetweb has */
+    int64_t request_timeout_ms; /* --request-timeout */
+    const char *trusted_proxy;  /* --trusted-proxy, or NULL */
 } state;
+
+/* ---- the body's deadline ---------------------------------------------------------------------
+ * civetweb's request timeout bounds the header block, but for the body only each wait for more
+ * bytes: mg_read() of N bytes goes on as long as some keep coming, so a client sending a byte
+ * just within the timeout each time would hold its worker for as long as it liked. A body must
+ * be in within --request-timeout of the handler's start: a one-shot timer of the worker thread
+ * sends it BODY_SIGNAL then (and every 100 ms after, until the read is over), whose empty
+ * handler, installed without SA_RESTART, makes civetweb's poll() fail with EINTR, so the read
+ * returns what it has. */
+#define BODY_SIGNAL (SIGRTMIN + 1)
+
+static void on_body_signal(int sig)
+{
+    (void)sig;
+}
+
+/* Arms the calling thread's body timer for `ms`: false when no timer could be made (then the
+ * deadline is still checked between reads, as each read ends). */
+static bool body_timer_start(timer_t *t, int64_t ms)
+{
+    static _Thread_local bool unblocked;
+    struct sigevent ev;
+    struct itimerspec its;
+
+    if (!unblocked) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, BODY_SIGNAL);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        unblocked = true;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = BODY_SIGNAL;
+    ev._sigev_un._tid = gettid(); /* sigev_notify_thread_id, which glibc's header lacks */
+    if (timer_create(CLOCK_MONOTONIC, &ev, t) != 0)
+        return false;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(ms / 1000);
+    its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+    its.it_interval.tv_nsec = 100000000;
+    if (timer_settime(*t, 0, &its, NULL) != 0) {
+        timer_delete(*t);
+        return false;
+    }
+    return true;
+}
 
 /* Appends the `n` bytes of `s` at *p. */
 static char *put(char *p, const char *s, size_t n)
@@ -147,8 +201,16 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
             lengths++;
             length = ri->http_headers[i].value;
         } else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0) {
+            /* RFC 9112 6.3: a final coding other than chunked cannot be framed: 400. civetweb
+             * 1.15 refuses every other coding but takes "identity" as no body, so the body
+             * would be read as the next request, which a front end saw as this one's body. */
+            const char *v = ri->http_headers[i].value;
+
             encodings++;
-            *chunked = strcasecmp(ri->http_headers[i].value, "chunked") == 0;
+            v += strspn(v, " \t");
+            if (strncasecmp(v, "chunked", 7) != 0 || v[7 + strspn(v + 7, " \t")] != '\0')
+                return "a Transfer-Encoding other than chunked";
+            *chunked = true;
         }
     }
     if (lengths + encodings > 1)
@@ -249,6 +311,73 @@ static bool is_hook_form(const char *path, const char *type)
            strncasecmp(type + strspn(type, " \t"), "application/x-www-form-urlencoded", 33) == 0;
 }
 
+/* The address `len` bytes at `s` name, in binary (16 bytes; an IPv4 one in the first 4), with
+ * its family; 0 when it is no address. */
+static int address_bytes(unsigned char out[16], const char *s, size_t len)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    memset(out, 0, 16);
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET, buf, out) == 1)
+        return AF_INET;
+    return inet_pton(AF_INET6, buf, out) == 1 ? AF_INET6 : 0;
+}
+
+/* Whether `addr` is one of the comma-separated addresses of `list`. */
+static bool address_in_list(const char *list, const char *addr)
+{
+    unsigned char a[16], b[16];
+    int fa = address_bytes(a, addr, strlen(addr));
+
+    for (const char *p = list; fa;) {
+        size_t n = strcspn(p, ","), len;
+        const char *e = p + strspn(p, " \t");
+
+        len = n - (size_t)(e - p);
+        while (len && (e[len - 1] == ' ' || e[len - 1] == '\t'))
+            len--;
+        if (address_bytes(b, e, len) == fa && memcmp(a, b, 16) == 0)
+            return true;
+        p += n;
+        if (!*p++)
+            break;
+    }
+    return false;
+}
+
+/* The client's address: the connection's, or for a request from a --trusted-proxy the last
+ * address of its last X-Forwarded-For header (the one that proxy appended; what comes before it
+ * is the client's to write). A request from the proxy without one, or with a malformed last
+ * entry, keeps the proxy's address. */
+static const char *client_address(char buf[INET6_ADDRSTRLEN], const struct mg_request_info *ri)
+{
+    const char *xff = NULL, *last;
+    size_t len;
+
+    if (!state.trusted_proxy || !address_in_list(state.trusted_proxy, ri->remote_addr))
+        return ri->remote_addr;
+    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+        if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-For") == 0)
+            xff = ri->http_headers[i].value;
+    if (!xff)
+        return ri->remote_addr;
+    last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    len = strlen(last);
+    while (len && (last[len - 1] == ' ' || last[len - 1] == '\t'))
+        len--;
+    if (!srv_address_is_valid(last, len))
+        return ri->remote_addr;
+    memcpy(buf, last, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     srv_app *app = cbdata;
@@ -258,7 +387,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     srv_request req;
     srv_header headers[MG_MAX_HEADERS];
     struct timespec start;
-    char *body = NULL;
+    char *body = NULL, remote_buf[INET6_ADDRSTRLEN];
+    const char *remote = client_address(remote_buf, ri);
     size_t len = 0;
     bool chunked, close = true, is_head;
     int status;
@@ -294,26 +424,39 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
         goto out;
     }
-    /* Without Content-Length or chunked there is no body (RFC 9112 6.3). */
+    /* Without Content-Length or chunked there is no body (RFC 9112 6.3). The body must be in
+     * within --request-timeout of the handler's start (see BODY_SIGNAL). */
     if (chunked || ri->content_length > 0) {
+        int64_t deadline = srv_monotonic_ms() + state.request_timeout_ms;
+        bool timer, late;
+        timer_t t;
         int n;
 
         if (!(body = malloc(JOBS_JSON_BODY_MAX + 1))) {
             srv_fault(&res, app, SRV_FAULT_INTERNAL, "out of memory");
             goto out;
         }
+        timer = body_timer_start(&t, state.request_timeout_ms);
         while ((n = mg_read(conn, body + len, JOBS_JSON_BODY_MAX + 1 - len)) > 0) {
             len += (size_t)n;
-            if (len > JOBS_JSON_BODY_MAX) {
-                srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
-                goto out;
-            }
+            if (len > JOBS_JSON_BODY_MAX ||
+                (srv_monotonic_ms() > deadline && (chunked || len != (size_t)ri->content_length)))
+                break;
+        }
+        if (timer)
+            timer_delete(t);
+        if (len > JOBS_JSON_BODY_MAX) {
+            srv_fault(&res, app, SRV_FAULT_TOO_LARGE, "request body is larger than 64 KiB");
+            goto out;
         }
         /* A body cut short (the client closed, or timed out) must not be acted upon: mg_read
          * returns 0 then for a Content-Length body, -1 for a chunked one or a broken chunk. */
-        if (n < 0 || (!chunked && len != (size_t)ri->content_length)) {
+        late = srv_monotonic_ms() > deadline;
+        if (n != 0 || (!chunked && len != (size_t)ri->content_length)) {
             srv_fault(&res, app, SRV_FAULT_MALFORMED,
-                      "the body is shorter than announced, or its chunked encoding is malformed");
+                      late ? "the body was not sent within the request timeout"
+                           : "the body is shorter than announced, or its chunked encoding is "
+                             "malformed");
             goto out;
         }
     }
@@ -336,7 +479,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     req.body = body;
     req.body_len = len;
     req.is_tls = ri->is_ssl != 0;
-    req.remote = ri->remote_addr;
+    req.remote = remote;
     req.if_none_match = mg_get_header(conn, "If-None-Match");
     req.origin = mg_get_header(conn, "Origin");
     req.sec_fetch_site = mg_get_header(conn, "Sec-Fetch-Site");
@@ -357,7 +500,7 @@ out:
     is_head = strcmp(ri->request_method, "HEAD") == 0;
     send_response(conn, &res, close, is_head);
     atomic_fetch_sub(&state.in_flight, 1);
-    record(app, ri->request_method, path, ri->remote_addr, &res, &start,
+    record(app, ri->request_method, path, remote, &res, &start,
            is_head ? 0 : res.body_len);
     status = res.status;
     srv_response_free(&res);
@@ -531,6 +674,16 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     atomic_init(&state.in_flight, 0);
     atomic_init(&state.draining, false);
     state.threads = (int)o->threads;
+    state.request_timeout_ms = (int64_t)o->request_timeout * 1000;
+    state.trusted_proxy = o->trusted_proxy;
+    {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_body_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(BODY_SIGNAL, &sa, NULL);
+    }
     if (!(ctx = mg_start(&cb, app, mg_opts))) {
         if (o->tls_cert)
             fprintf(stderr, "jobs-server: cannot serve HTTPS on %s with %s (a PEM file with the "

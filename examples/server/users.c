@@ -698,28 +698,29 @@ static int find_txn(jobs_kv_txn *txn, void *ctx)
     return rc;
 }
 
-/* The user a login names (c->u; id 0 for none). A store error counts as no user. */
-static void find(srv_users *u, find_ctx *c)
+/* The user a login names into c->u (id 0 for none): 0, or the store's code. */
+static int find(srv_users *u, find_ctx *c)
 {
-    int rc;
-
     c->u.id = 0;
-    if ((c->username || (c->email && *c->email)) &&
-        (rc = jobs_kv_read(u->store, find_txn, c)) != 0) {
-        store_error("looking a user up", rc);
-        c->u.id = 0;
-    }
+    if (!c->username && !(c->email && *c->email))
+        return 0;
+    return jobs_kv_read(u->store, find_txn, c);
 }
 
-uint64_t srv_users_find(srv_users *u, const char *username, const char *email)
+_Static_assert(SRV_HASH_MAX == crypto_pwhash_STRBYTES, "srv_account's hash is a pwhash string");
+
+int srv_users_find(srv_users *u, srv_account *a, const char *username, const char *email)
 {
     find_ctx c = {username, email, {0}};
-    uint64_t id;
+    int rc = find(u, &c);
 
-    find(u, &c);
-    id = c.u.id;
+    memset(a, 0, sizeof *a);
+    if (rc == 0 && c.u.id) {
+        a->id = c.u.id;
+        memcpy(a->hash, c.u.hash, sizeof a->hash);
+    }
     sodium_memzero(&c.u, sizeof c.u);
-    return id;
+    return rc;
 }
 
 void srv_users_set_verify_slots(srv_users *u, unsigned n)
@@ -728,24 +729,23 @@ void srv_users_set_verify_slots(srv_users *u, unsigned n)
     sem_init(&u->verify_slots, 0, n ? n : 1);
 }
 
-srv_verify srv_users_verify(srv_users *u, uint64_t *id, const char *username, const char *email,
-                            const char *password)
+srv_verify srv_users_verify(srv_users *u, uint64_t *id, srv_account *a, const char *password)
 {
-    find_ctx c = {username, email, {0}};
     bool ok;
 
     /* A slot first, without waiting: a login never holds a worker thread in a queue. */
     while (sem_trywait(&u->verify_slots) != 0)
-        if (errno != EINTR)
+        if (errno != EINTR) {
+            sodium_memzero(a->hash, sizeof a->hash);
             return SRV_VERIFY_BUSY;
-    find(u, &c);
-    if (!c.u.id)
-        memcpy(c.u.hash, u->dummy, sizeof c.u.hash);
-    ok = crypto_pwhash_str_verify(c.u.hash, password, strlen(password)) == 0;
+        }
+    if (!a->id)
+        memcpy(a->hash, u->dummy, sizeof a->hash);
+    ok = crypto_pwhash_str_verify(a->hash, password, strlen(password)) == 0;
     sem_post(&u->verify_slots);
-    if (ok && c.u.id)
-        *id = c.u.id;
-    ok = ok && c.u.id;
-    sodium_memzero(&c.u, sizeof c.u);
+    sodium_memzero(a->hash, sizeof a->hash);
+    ok = ok && a->id;
+    if (ok)
+        *id = a->id;
     return ok ? SRV_VERIFY_OK : SRV_VERIFY_WRONG;
 }

@@ -77,9 +77,25 @@ int srv_users_add(srv_users *u, uint64_t *id, const char *name, const char *emai
 /** Sets how many verifications may run at once (before serving; 0 counts as 1). */
 void srv_users_set_verify_slots(srv_users *u, unsigned n);
 
-/** The id of the user a login names: by `username` when not NULL, else by `email`; 0 for none.
- * Costs no hashing (the login's throttle key is taken from it before the password is checked). */
-uint64_t srv_users_find(srv_users *u, const char *username, const char *email);
+/** Room for a password hash in srv_account (libsodium's crypto_pwhash_STRBYTES). */
+#define SRV_HASH_MAX 128
+
+/** The account a login names: looked up once by srv_users_find() (before the attempt is counted
+ * by the throttle) and checked by srv_users_verify(). It holds the password hash, which
+ * srv_users_verify() wipes. */
+typedef struct srv_account {
+    uint64_t id;             /**< the user's id; 0 when the login names no user */
+    char hash[SRV_HASH_MAX]; /**< the user's Argon2id hash when id is not 0 */
+} srv_account;
+
+/**
+ * Looks up the user a login names: by `username` when not NULL, else by `email`. Costs no
+ * hashing (the login's throttle key is taken from it before the password is checked).
+ * @return 0 with *a set (a->id 0 for no such user), or the store's JOBS_E* code (the store could
+ *         not be read, e.g. JOBS_EUNAVAILABLE: nothing is known about the user, and *a names
+ *         nobody; the message is jobs_error_last()).
+ */
+int srv_users_find(srv_users *u, srv_account *a, const char *username, const char *email);
 
 /** The outcome of srv_users_verify(). */
 typedef enum srv_verify {
@@ -96,12 +112,11 @@ typedef enum srv_verify {
 int srv_users_passwd(srv_users *u, const char *name, const char *password);
 
 /**
- * Checks a login: by `username` when not NULL, else by `email`. Takes one of the verification
- * slots without waiting (SRV_VERIFY_BUSY when none is free), then runs exactly one Argon2id
- * verification (against a dummy hash for an unknown user), so the answer takes about the same
- * time either way. A store error counts as an unknown user (and is said on stderr).
+ * Checks a login's password against the account srv_users_find() gave. Takes one of the
+ * verification slots without waiting (SRV_VERIFY_BUSY when none is free), then runs exactly one
+ * Argon2id verification (against a dummy hash when a->id is 0), so the answer takes about the
+ * same time either way. Sets *id on SRV_VERIFY_OK. Wipes a->hash whatever the outcome.
  */
-srv_verify srv_users_verify(srv_users *u, uint64_t *id, const char *username, const char *email,
-                            const char *password);
+srv_verify srv_users_verify(srv_users *u, uint64_t *id, srv_account *a, const char *password);
 
 #endif

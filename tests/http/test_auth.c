@@ -71,11 +71,14 @@ static size_t grab_headers(char *p, size_t size, size_t n, void *u)
     return len;
 }
 
-/* One POST /authenticate; returns the status, `headers` gets the header block. */
-static long post_login(const server *s, const char *body, char headers[2048])
+/* One POST /authenticate with an X-Forwarded-For header (NULL: none); returns the status,
+ * `headers` gets the header block. */
+static long post_login_via(const server *s, const char *body, char headers[2048],
+                           const char *forwarded_for)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *json = curl_slist_append(NULL, "Content-Type: application/json");
+    char xff[128];
     char url[64];
     long status = 0;
 
@@ -83,6 +86,10 @@ static long post_login(const server *s, const char *body, char headers[2048])
     snprintf(url, sizeof url, "http://127.0.0.1:%d/authenticate", s->port);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    if (forwarded_for) {
+        snprintf(xff, sizeof xff, "X-Forwarded-For: %s", forwarded_for);
+        json = curl_slist_append(json, xff);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, json); /* else a form's type: 415 */
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, grab_headers);
@@ -93,6 +100,11 @@ static long post_login(const server *s, const char *body, char headers[2048])
     curl_easy_cleanup(c);
     curl_slist_free_all(json);
     return status;
+}
+
+static long post_login(const server *s, const char *body, char headers[2048])
+{
+    return post_login_via(s, body, headers, NULL);
 }
 
 /* ---- 1: a login flood does not stall the server --------------------------------------------- */
@@ -277,6 +289,47 @@ static void test_address_limit_and_the_real_users_way_in(void **state)
     assert_int_equal(post_login(&own, body, headers), 429);
 }
 
+/* Behind a reverse proxy (--trusted-proxy) the address limit is per client, taken from the last
+ * X-Forwarded-For entry: one client's guesses lock that client, not every user behind the proxy.
+ * From an address that is not a trusted proxy the header is the client's own text, ignored. */
+static void test_trusted_proxy_gives_the_client_address(void **state)
+{
+    const char *extra[] = {"--login-address-fails", "4", "--trusted-proxy", "192.0.2.9, 127.0.0.1",
+                           NULL};
+    const char *untrusted[] = {"--login-address-fails", "4", "--trusted-proxy", "192.0.2.9",
+                               NULL};
+    const char *alice = "{\"username\":\"alice\",\"password\":\"alice-pw\"}";
+    char headers[2048], body[128], from[64];
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, extra), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(body, sizeof body, "{\"username\":\"guess-%d\",\"password\":\"x\"}", i);
+        assert_int_equal(post_login_via(&own, body, headers, "198.51.100.7"), 401);
+    }
+    /* the guessing client is locked, whatever it writes before the proxy's entry */
+    assert_int_equal(post_login_via(&own, alice, headers, "198.51.100.7"), 429);
+    assert_int_equal(post_login_via(&own, alice, headers, "203.0.113.1, 198.51.100.7"), 429);
+    /* another client behind the proxy logs in */
+    assert_int_equal(post_login_via(&own, alice, headers, "203.0.113.1"), 200);
+    assert_int_equal(post_login_via(&own, alice, headers, "198.51.100.7, 203.0.113.1"), 200);
+    assert_int_equal(stop_server(&own), 0);
+
+    /* 127.0.0.1 not trusted: X-Forwarded-For is ignored, the connection's address counts */
+    memset(&own, 0, sizeof own);
+    snprintf(own.dir, sizeof own.dir, "/tmp/jobs-auth-XXXXXX");
+    assert_non_null(mkdtemp(own.dir));
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, untrusted), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(body, sizeof body, "{\"username\":\"guess-%d\",\"password\":\"x\"}", i);
+        snprintf(from, sizeof from, "198.51.100.%d", i);
+        assert_int_equal(post_login_via(&own, body, headers, from), 401);
+    }
+    assert_int_equal(post_login_via(&own, alice, headers, "203.0.113.1"), 429);
+}
+
 /* In-process: eviction of the bounded table never unlocks (old code: 1,024 other failing names
  * evicted a locked one). */
 static void test_eviction_never_unlocks(void **state)
@@ -449,6 +502,10 @@ static void test_user_add_refuses_a_password_that_is_not_utf8(void **state)
     (void)state;
     assert_int_not_equal(add_user(own.dir, "alice", NULL, "caf\xe9"), 0);
     assert_int_equal(add_user(own.dir, "alice", NULL, "caf\xc3\xa9"), 0);
+    /* A CR inside is refused (the password was cut there: "ab" logged in); a CRLF line end is
+     * a line end. */
+    assert_int_not_equal(add_user(own.dir, "bob", NULL, "ab\rcd"), 0);
+    assert_int_equal(add_user(own.dir, "bob", NULL, "ab\r"), 0);
 }
 
 /* ---- 7, 10: sessions ------------------------------------------------------------------------ */
@@ -575,6 +632,36 @@ static void *create_one(void *arg)
     return NULL;
 }
 
+/* POST /blockstacks with `schedule_id` makes the stack's first job too: past the jobs quota it
+ * answers 403, fault 112, and makes neither (it made both, so a user held the jobs quota plus
+ * the stacks quota of jobs). */
+static void test_a_stack_with_its_first_job_counts_against_the_jobs_quota(void **state)
+{
+    const char *extra[] = {"--max-jobs-per-user", "1", NULL};
+    static const char with_job[] = "{\"name\":\"s1\",\"schedule_id\":1}";
+    char tok[128], auth[140];
+    resp r;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, extra), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    create_on(&own, "/blockstacks", auth, with_job); /* the stack and job 1 */
+    request_to(&r, &own, "POST", "/blockstacks", auth, "{\"name\":\"s2\",\"schedule_id\":1}",
+               29);
+    EXPECT(&r, 403, "\"code\":112");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/jobs?page=1", auth, NULL, 0);
+    EXPECT(&r, 200, "\"count\":1");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/blockstacks/byname/s2", auth, NULL, 0);
+    EXPECT(&r, 404, "\"code\":6");
+    resp_free(&r);
+    /* a stack without a job is not a job */
+    create_on(&own, "/blockstacks", auth, "{\"name\":\"s3\"}");
+}
+
 static void test_quotas_are_exact_under_concurrency(void **state)
 {
     const char *extra[] = {"--max-stacks-per-user", "3", "--max-jobs-per-user", "1", NULL};
@@ -628,6 +715,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_a_burst_of_guesses_does_not_log_in, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_the_lock_is_on_the_account_not_the_spelling, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_address_limit_and_the_real_users_way_in, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_trusted_proxy_gives_the_client_address, make_own,
+                                        stop_own),
+        cmocka_unit_test_setup_teardown(
+            test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
         cmocka_unit_test_setup_teardown(test_old_users_file_is_imported_once_ids_kept, make_own,
                                         stop_own),

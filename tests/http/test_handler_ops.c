@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,8 @@
 #include "handler.h"
 #include "metrics.h"
 #include "route.h"
+#include "runner.h"
+#include "scheduler_thread.h"
 #include "static.h"
 
 /* The app of one test: the fixture's store, no users, a session table, metrics and a heartbeat
@@ -361,8 +364,9 @@ static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **s
     assert_int_equal(srv_sessions_sweep(o->app.sessions, t + 20), 36);
     assert_int_equal(srv_sessions_count(o->app.sessions), 1);
     assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, t + 21), 9);
-    assert_true(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
-    assert_false(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN));
+    assert_int_equal(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN), 0);
+    assert_int_equal(srv_session_end(o->app.sessions, token, SRV_TOKEN_LEN), JOBS_ENOTFOUND);
+    assert_int_equal(srv_session_end(o->app.sessions, "zz", 2), JOBS_ENOTFOUND);
     assert_int_equal(srv_sessions_count(o->app.sessions), 0);
 
     /* a cap of 2 on the same store: three logins in one second end the first */
@@ -385,6 +389,7 @@ static void test_users_live_in_the_store(void **state)
 {
     ops *o = *state;
     uint64_t a = 0, b = 0, id = 0;
+    srv_account acct;
     size_t n = 99;
 
     assert_int_equal(srv_users_count(&n, o->app.users), 0);
@@ -395,21 +400,128 @@ static void test_users_live_in_the_store(void **state)
     assert_int_equal(b, 2);
     assert_int_not_equal(srv_users_add(o->app.users, &id, "ann", NULL, "x"), 0);
     assert_int_not_equal(srv_users_add(o->app.users, &id, "ann2", "ann@example.org", "x"), 0);
-    assert_int_equal(srv_users_find(o->app.users, "ann", NULL), 1);
-    assert_int_equal(srv_users_find(o->app.users, NULL, "ann@example.org"), 1);
-    assert_int_equal(srv_users_find(o->app.users, "nobody", NULL), 0);
-    assert_int_equal(srv_users_verify(o->app.users, &id, NULL, "ann@example.org", "ann-pw"),
-                     SRV_VERIFY_OK);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ann", NULL), 0);
+    assert_int_equal(acct.id, 1);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "nobody", NULL), 0);
+    assert_int_equal(acct.id, 0);
+    assert_int_equal(srv_users_find(o->app.users, &acct, NULL, "ann@example.org"), 0);
+    assert_int_equal(acct.id, 1);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ann-pw"), SRV_VERIFY_OK);
     assert_int_equal(id, 1);
+    assert_int_equal(acct.hash[0], '\0'); /* wiped */
     assert_int_equal(srv_users_passwd(o->app.users, "ben", "ben-new"), 0);
-    assert_int_equal(srv_users_verify(o->app.users, &id, "ben", NULL, "ben-pw"),
-                     SRV_VERIFY_WRONG);
-    assert_int_equal(srv_users_verify(o->app.users, &id, "ben", NULL, "ben-new"), SRV_VERIFY_OK);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ben", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ben-pw"), SRV_VERIFY_WRONG);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ben", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ben-new"), SRV_VERIFY_OK);
     assert_int_equal(id, 2);
     assert_int_not_equal(srv_users_passwd(o->app.users, "nobody", "x"), 0);
     assert_int_equal(srv_users_count(&n, o->app.users), 0);
     assert_int_equal(n, 2);
     assert_int_equal(jobs_store_check(o->app.store), 0);
+}
+
+/* ---- the runner's queue --------------------------------------------------------------------- */
+
+/* A run the runner's queue cannot take (a burst of one owner's manual runs filled it) is not
+ * started, and an at-most-once one ends failed, "not started: the runner's queue is full". It
+ * was left delivered, which for at-most-once says it ran. */
+static void test_run_the_runner_cannot_take_ends_failed(void **state)
+{
+    ops *o = *state;
+    enum { RUNS = SRV_RUNNER_QUEUE_MAX + 100 };
+    uint64_t job, run = 0;
+    srv_runner *runner;
+    srv_ticker t;
+    jobs_run *r = NULL;
+    int out, tries = 0;
+
+    job = fx_job(o->fx, 1, NULL, fx_stack(o->fx, 1, false), fx_periodic(o->fx, 1, 3600), false);
+    for (int i = 0; i < RUNS; i++)
+        assert_int_equal(jobs_run_now(&run, o->app.store, 1, job), 0);
+    /* One worker, whose first child the burst outlasts: the queue fills. */
+    assert_non_null(runner = srv_runner_new(o->app.store, o->app.metrics, "/bin/cat", 30, 1));
+    memset(&t, 0, sizeof t);
+    t.store = o->app.store;
+    t.metrics = o->app.metrics;
+    t.runner = runner;
+    t.heartbeat = &o->heartbeat;
+    t.interval = 3600;
+    fflush(stdout);
+    out = dup(STDOUT_FILENO); /* the tick's event lines */
+    assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    atomic_store(&o->heartbeat, 0);
+    assert_int_equal(srv_ticker_start(&t), 0);
+    /* The heartbeat is set once the first tick and its callbacks are over. */
+    while (atomic_load(&o->heartbeat) == 0 && ++tries < 1200)
+        usleep(100000);
+    assert_int_equal(jobs_run_get(&r, o->app.store, 1, run), 0);
+    srv_ticker_stop(&t);
+    srv_runner_free(runner);
+    fflush(stdout);
+    assert_int_not_equal(dup2(out, STDOUT_FILENO), -1);
+    close(out);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "not started: the runner's queue is full");
+    jobs_run_free(r);
+}
+
+/* One owner's burst of runs does not hold up another owner's: the runner takes the owners' runs
+ * in turn, and one owner may queue at most SRV_RUNNER_OWNER_MAX. Owner 1 queues its limit and
+ * more (the rest end failed), then owner 2 one run: that run ends while most of owner 1's are
+ * still waiting. First come first served, it waited for all of them (or, the queue full, was
+ * not run at all). */
+static void test_runner_takes_owners_in_turn(void **state)
+{
+    ops *o = *state;
+    enum { RUNS = SRV_RUNNER_OWNER_MAX + 10 };
+    uint64_t job1, job2, run = 0, mid = 0, other = 0;
+    srv_runner *runner;
+    srv_ticker t;
+    jobs_run *r = NULL, *m = NULL;
+    int out, tries = 0;
+
+    job1 = fx_job(o->fx, 1, NULL, fx_stack(o->fx, 1, false), fx_periodic(o->fx, 1, 3600), false);
+    job2 = fx_job(o->fx, 2, NULL, fx_stack(o->fx, 2, false), fx_periodic(o->fx, 2, 3600), false);
+    for (int i = 0; i < RUNS; i++) {
+        assert_int_equal(jobs_run_now(&run, o->app.store, 1, job1), 0);
+        if (i == SRV_RUNNER_OWNER_MAX / 2)
+            mid = run;
+    }
+    assert_int_equal(jobs_run_now(&other, o->app.store, 2, job2), 0);
+    assert_non_null(runner = srv_runner_new(o->app.store, o->app.metrics, "/bin/cat", 30, 1));
+    memset(&t, 0, sizeof t);
+    t.store = o->app.store;
+    t.metrics = o->app.metrics;
+    t.runner = runner;
+    t.heartbeat = &o->heartbeat;
+    t.interval = 3600;
+    fflush(stdout);
+    out = dup(STDOUT_FILENO); /* the tick's event lines */
+    assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    assert_int_equal(srv_ticker_start(&t), 0);
+    do { /* until owner 2's run has ended */
+        jobs_run_free(r);
+        r = NULL;
+        if (tries)
+            usleep(50000);
+        assert_int_equal(jobs_run_get(&r, o->app.store, 2, other), 0);
+    } while ((r->state == JOBS_RUN_PENDING || r->state == JOBS_RUN_DELIVERED) && ++tries < 2400);
+    assert_int_equal(jobs_run_get(&m, o->app.store, 1, mid), 0);
+    srv_ticker_stop(&t);
+    srv_runner_free(runner);
+    fflush(stdout);
+    assert_int_not_equal(dup2(out, STDOUT_FILENO), -1);
+    close(out);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    /* owner 1's run in the middle of its queue had not been taken yet */
+    assert_int_equal(m->state, JOBS_RUN_DELIVERED);
+    jobs_run_free(r);
+    jobs_run_free(m);
+    /* the runs past owner 1's share were not started, and said so */
+    assert_int_equal(jobs_run_get(&r, o->app.store, 1, run), 0);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    jobs_run_free(r);
 }
 
 /* ---- the user of a response (for the access log) ------------------------------------------- */
@@ -782,6 +894,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_live_in_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_the_runner_cannot_take_ends_failed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_runner_takes_owners_in_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
                                         teardown),
         cmocka_unit_test(test_every_route_has_its_own_template),

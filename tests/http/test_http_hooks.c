@@ -38,10 +38,15 @@ static char token[64];
 static const char script[] =
     "#!/bin/sh\n"
     "d='%s'\n"
+    "if [ -e \"$d/writefirst\" ]; then head -c 70000 /dev/zero | tr '\\0' x;\n"
+    "  cat >/dev/null; exit 0; fi\n"
     "input=$(cat)\n"
     "case \"$input\" in\n"
     "*'\"mode\":\"fail\"'*) echo \"broken: $JOBS_TRIGGER\" >&2; exit 3 ;;\n"
     "*'\"mode\":\"text\"'*) echo 'plain words'; exit 0 ;;\n"
+    "*'\"mode\":\"bigfail\"'*) head -c 70000 /dev/zero | tr '\\0' x; echo;\n"
+    "  echo 'fatal: disk full'; exit 3 ;;\n"
+    "*'\"mode\":\"big\"'*) head -c 70000 /dev/zero | tr '\\0' x; exit 0 ;;\n"
     "*'\"mode\":\"block\"'*) touch \"$d/started.$JOBS_RUN_ID\"; i=0;\n"
     "  while [ ! -e \"$d/release\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n"
     "  echo '{\"blocked\":true}'; exit 0 ;;\n"
@@ -156,6 +161,19 @@ static void hook(call *c, const char *method, const char *path, const char *auth
     c->auth = auth;
     c->type = type;
     c->body = body;
+    perform(c);
+}
+
+/* hook() with one more header line. */
+static void hook_with(call *c, const char *method, const char *path, const char *auth,
+                      const char *extra)
+{
+    memset(c, 0, sizeof *c);
+    c->s = &srv;
+    c->method = method;
+    c->path = path;
+    c->auth = auth;
+    c->extra = extra;
     perform(c);
 }
 
@@ -387,6 +405,21 @@ static void test_token_refresh_replaces_the_token(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":0,");
     strcpy(token, fresh);
 
+    /* A GET that changes something: not with the cookie from a page of another origin. */
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, "C:%s", A + 2);
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", tok);
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-site");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, token);
+    hook(&c, "POST", path, NULL, NULL, "{}");
+    HOOK_EXPECT(&c, 200, "{\"status\":0,"); /* the token did not change */
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", tok);
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-origin");
+    HOOK_EXPECT(&c, 200, "{\"token\":\"");
+    t = strstr(c.body_out, "{\"token\":\"");
+    assert_int_equal(sscanf(t + 10, "%32[0-9a-f]", token), 1);
+
     /* Only a token webhook has a token. */
     snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", pub);
     request(&r, "GET", path, A, NULL);
@@ -415,6 +448,19 @@ static void test_a_user_hook_is_its_owners_only(void **state)
     char cookie[160];
     snprintf(cookie, sizeof cookie, "C:%s", A + 2);
     hook(&c, "GET", path, cookie, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-origin");
+    HOOK_EXPECT(&c, 200, "{\"status\":0,");
+    /* ...but not from a page of another origin, the same site included (another port or a
+     * sibling subdomain: its <img> gets the SameSite=Strict cookie): 140, nothing run */
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-site");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: cross-site");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    hook_with(&c, "GET", path, cookie, "Origin: http://127.0.0.1:1");
+    HOOK_EXPECT(&c, 403, "\"code\":140");
+    /* a bearer token is no browser's doing */
+    hook_with(&c, "GET", path, A, "Sec-Fetch-Site: same-site");
     HOOK_EXPECT(&c, 200, "{\"status\":0,");
 }
 
@@ -449,6 +495,52 @@ static void test_the_answer_is_the_output_or_the_failure(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"exit status 3: broken: hook\",\"run\":");
     expect_run(pub, run_of(&c), "\"trigger\":\"hook\",\"state\":\"failed\"");
     expect_run(pub, run_of(&c), "\"message\":\"exit status 3\"");
+    /* A failed run that printed more than 64 KiB is a failure with the end of its output (it
+     * was answered "the run succeeded, but its output is over 65536 bytes"); one that
+     * succeeded so is answered that. */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=bigfail", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"exit status 3: ");
+    HOOK_EXPECT(&c, 200, "xxx\\nfatal: disk full\",\"run\":");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=big", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run succeeded, but its output is over "
+                         "65536 bytes\",\"run\":");
+}
+
+/* A child that writes more than a pipe holds before it reads an input larger than a pipe (a
+ * hook's input is not bounded by one) ends: the runner reads its output while it waits to write
+ * the input. It used to wait for the child to read while the child waited for it to read: the
+ * run was killed at --run-timeout and recorded failed. */
+static void test_a_child_that_writes_before_it_reads_a_big_input_ends(void **state)
+{
+    (void)state;
+    static char body[66000], pad[9000];
+    char path[256], flag[128];
+    FILE *f;
+    call c;
+
+    snprintf(flag, sizeof flag, "%s/writefirst", srv.dir);
+    assert_non_null(f = fopen(flag, "w"));
+    fclose(f);
+    memset(body, 'x', 65000);
+    memcpy(body, "{\"pad\":\"", 8);
+    strcpy(body + 64990, "\"}");
+    strcpy(pad, "X-Pad: ");
+    memset(pad + 7, 'p', 8000);
+    pad[8007] = '\0';
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, token);
+    memset(&c, 0, sizeof c);
+    c.s = &srv;
+    c.method = "POST";
+    c.path = path;
+    c.type = "application/json";
+    c.body = body;
+    c.extra = pad;
+    perform(&c);
+    unlink(flag);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run succeeded, but its output is over");
+    expect_run(tok, run_of(&c), "\"trigger\":\"hook\",\"state\":\"succeeded\"");
 }
 
 /* How many started.* files the blocked runs left. */
@@ -555,6 +647,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_user_hook_is_its_owners_only),
         cmocka_unit_test(test_no_webhook_no_stack_and_bad_ids_are_refused),
         cmocka_unit_test(test_the_answer_is_the_output_or_the_failure),
+        cmocka_unit_test(test_a_child_that_writes_before_it_reads_a_big_input_ends),
         cmocka_unit_test(test_hooks_of_one_stack_are_throttled),
         cmocka_unit_test(test_without_a_runner_a_hook_makes_no_run),
     };

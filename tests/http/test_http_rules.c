@@ -876,7 +876,7 @@ static void pad(char **buf, size_t *len, char c, size_t n)
 static void test_http_framing_is_enforced(void **state)
 {
     const char *tok = A + 2;
-    raw_case cases[20];
+    raw_case cases[32];
     int nc = 0, failures = 0;
     char *before, *after;
 
@@ -930,6 +930,17 @@ static void test_http_framing_is_enforced(void **state)
         raw_case *c = CASE("Transfer-Encoding: gzip (civetweb's own refusal)", false, 1, 400, 108,
                            true, 0, 0);
         cat(&c->bytes, &c->len, POST_STACK "%s\r\nTransfer-Encoding: gzip\r\n\r\n" GET_NEXT, tok);
+    }
+    {
+        /* civetweb 1.15 takes identity as no body: the body was run as a second request (a
+         * smuggled one, here a stack made), where a front end may see one request */
+        static const char *const te[] = {"identity", "IDENTITY", " identity "};
+        for (size_t i = 0; i < sizeof te / sizeof *te; i++) {
+            raw_case *c = CASE("Transfer-Encoding: identity", false, 1, 400, 108, true, 0, 0);
+            cat(&c->bytes, &c->len, POST_STACK "%s\r\nTransfer-Encoding:%s\r\n\r\n"
+                                    POST_STACK "%s\r\nContent-Length: 19\r\n\r\n"
+                                    "{\"name\":\"smuggled\"}" GET_NEXT, tok, te[i], tok);
+        }
     }
     {
         raw_case *c = CASE("malformed chunk size", false, 1, 400, 108, true, 0, 0);

@@ -271,6 +271,58 @@ static void test_slow_clients_do_not_starve_a_normal_one(void **state)
     assert_int_equal(stop_server(&s), 0);
 }
 
+/* A body trickled a byte at a time, each byte well within the request timeout (1 s here), is cut
+ * off once the timeout has passed since the request's head (civetweb's timeout bounds each read,
+ * not the body): 400, fault 108, and nothing is written. It used to be read for as long as the
+ * client went on (19 bytes over 9.5 s: 201). */
+static void test_trickled_body_is_cut_off(void **state)
+{
+    static const char body[] = "{\"name\":\"trickled\"}";
+    const char *const extra[] = {"--request-timeout", "1", NULL};
+    char tok[160], auth[200], head[512], buf[4096];
+    size_t n = 0, sent = 0;
+    server s;
+    resp r;
+    int fd;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-http-XXXXXX");
+    assert_non_null(mkdtemp(s.dir));
+    assert_int_equal(add_user(s.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&s, extra), 0);
+    login_to(&s, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    snprintf(head, sizeof head, "POST /blockstacks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+             "%s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", tok,
+             strlen(body));
+    fd = connect_to(&s);
+    assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    /* A byte every 0.5 s until the server answers (or the body is all sent: 10 s). */
+    while (n == 0) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ssize_t k;
+        if (sent < strlen(body) && send(fd, body + sent, 1, MSG_NOSIGNAL) == 1)
+            sent++;
+        if (poll(&p, 1, 500) <= 0) {
+            if (sent == strlen(body))
+                break;
+            continue;
+        }
+        while ((k = recv(fd, buf + n, sizeof buf - 1 - n, 0)) > 0)
+            n += (size_t)k;
+    }
+    close(fd);
+    buf[n] = '\0';
+    print_message("answered after %zu of %zu bytes of the body\n", sent, strlen(body));
+    expect_answer("a trickled body", buf, 400, "\"code\":108");
+    assert_true(sent < strlen(body));
+    request_to(&r, &s, "GET", "/blockstacks?page=1", auth, NULL, 0);
+    EXPECT(&r, 200, "\"stacks\":[]");
+    resp_free(&r);
+    assert_int_equal(stop_server(&s), 0);
+}
+
 /* When most workers are taken by open connections, an answer closes its connection (so its
  * worker is free for someone else) instead of holding it idle for keep-alive. */
 static void test_busy_server_closes_keep_alive_connections(void **state)
@@ -597,6 +649,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_targets_framing_and_content_type),
         cmocka_unit_test(test_slow_clients_do_not_starve_a_normal_one),
+        cmocka_unit_test(test_trickled_body_is_cut_off),
         cmocka_unit_test(test_busy_server_closes_keep_alive_connections),
         cmocka_unit_test(test_data_directory_others_could_write_is_refused),
         cmocka_unit_test(test_long_data_path_and_two_listen_addresses),

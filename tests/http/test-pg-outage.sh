@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test-pg-outage.sh SOURCE_DIR JOBS_SERVER
+#
+# Logins and sessions of jobs-server on PostgreSQL while the database is down (a private
+# throwaway cluster, stopped with pg_ctl stop -m immediate and started again; the outage would
+# disturb the shared one). No password can be checked then, so:
+# - a login (POST /authenticate, and inline authentication) answers 503 with fault 128, never
+#   401 "wrong password", and is not counted by the login throttle: after more attempts than
+#   --login-account-fails allows, the right password logs in at once when the database is back;
+# - POST /logout answers 503 with fault 128, never 401 (which a client takes for "already logged
+#   out"), and the session is still alive when the database is back, then ends with a logout;
+# - fault 128's message is the fixed "the database is unreachable", on every route (handler.c's
+#   and the webhooks' of hook.c), anonymous or not: libpq's detail names the database's socket
+#   path (or host and port) and goes to the server's stderr only.
+set -euo pipefail
+src=${1:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
+server=${2:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
+cluster="$src/scripts/pg-test-cluster.sh"
+dir=$(mktemp -d /tmp/jobs-pgo-XXXXXX)
+pgdir=$dir.pg
+pid=
+
+cleanup() {
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    bash "$cluster" stop "$pgdir" || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    echo "--- server stderr:" >&2
+    tail -20 "$dir/err" >&2 || true
+    exit 1
+}
+
+uri=$(bash "$cluster" start "$pgdir")
+chmod 0700 "$dir"
+echo 'ann-pw' | "$server" user add ann --data "$dir" --store "$uri" >/dev/null
+# The default login limits: 5 failed attempts lock the account, 20 the address.
+"$server" --listen 127.0.0.1:0 --data "$dir" --store "$uri" --access-log off >"$dir/out" \
+    2>"$dir/err" &
+pid=$!
+for _ in $(seq 1 300); do
+    grep -q 'listening on' "$dir/out" 2>/dev/null && break
+    sleep 0.1
+done
+base=$(grep -o 'http://[0-9.:]*' "$dir/out" | head -1)
+[[ -n $base ]] || fail "the server did not start"
+
+req() { # JAR METHOD PATH [BODY]: prints "STATUS BODY"
+    local out jar=$dir/$1
+    if [[ $# -ge 4 ]]; then
+        out=$(curl -s -m 30 -b "$jar" -c "$jar" -X "$2" --json "$4" -w ' %{http_code}' \
+            "$base$3")
+    else
+        out=$(curl -s -m 30 -b "$jar" -c "$jar" -X "$2" -w ' %{http_code}' "$base$3")
+    fi
+    echo "${out##* } ${out% *}"
+}
+login='{"username":"ann","password":"ann-pw"}'
+
+r=$(req a POST /authenticate "$login")
+[[ $r == 200* ]] || fail "login: $r"
+tok=$(awk '$6 == "auth_tkt" { print $7 }' "$dir/a")
+[[ -n $tok ]] || fail "no session cookie"
+
+r=$(req a POST /blockstacks '{"name":"s","webhook":"token","webhook_method":"GET"}')
+[[ $r == 201* ]] || fail "stack: $r"
+
+bash "$cluster" pause "$pgdir"
+
+# Logins while the database is down: 503 fault 128, more of them than the account's limit (5),
+# with the right password, a wrong one and an unknown name.
+for i in 1 2 3 4 5 6 7; do
+    r=$(req x POST /authenticate "$login")
+    [[ $r == '503 {"code":128,'* ]] || fail "login $i while the database is down: $r"
+done
+r=$(req x POST /authenticate '{"username":"ann","password":"wrong"}')
+[[ $r == '503 {"code":128,'* ]] || fail "a wrong password while the database is down: $r"
+r=$(req x POST /authenticate '{"email":"nobody@example.org","password":"x"}')
+[[ $r == '503 {"code":128,'* ]] || fail "an unknown email while the database is down: $r"
+r=$(req x GET /jobs '{"auth":{"username":"ann","password":"ann-pw"}}')
+[[ $r == '503 {"code":128,'* ]] || fail "inline authentication while the database is down: $r"
+r=$(req a POST /logout)
+[[ $r == '503 {"code":128,'* ]] || fail "logout while the database is down: $r"
+# The fault's message, on routes of handler.c and hook.c, with and without a session.
+want='503 {"code":128,"msg":"the database is unreachable"}'
+for route in /schedules /blockstacks/byid/1 '/blockstacks/hook/1?token=x'; do
+    r=$(req x GET "$route")
+    [[ $r == "$want" ]] || fail "anonymous GET $route while the database is down: $r"
+done
+r=$(req a GET '/jobs?page=1')
+[[ $r == "$want" ]] || fail "GET /jobs with a session while the database is down: $r"
+r=$(req x POST /authenticate "$login")
+[[ $r == "$want" ]] || fail "a login while the database is down: $r"
+grep -qF "$pgdir/.s.PGSQL" "$dir/err" || fail "the server's stderr lacks the database's detail"
+kill -0 "$pid" || fail "the server died while the database was down"
+
+bash "$cluster" resume "$pgdir"
+
+# None of them was counted: the right password logs in (not 429), at once.
+r=$(req b POST /authenticate "$login")
+[[ $r == 200* ]] || fail "the right password after the outage: $r"
+# The session the refused logout named is alive, and a logout now ends it.
+r=$(req a GET '/jobs?page=1')
+[[ $r == 200* ]] || fail "the session after the refused logout: $r"
+r=$(req a POST /logout)
+[[ $r == 200* ]] || fail "logout after the outage: $r"
+r=$(curl -s -m 30 -H "Authorization: Bearer $tok" -w ' %{http_code}' "$base/jobs?page=1")
+[[ $r == *' 401' ]] || fail "the session after its logout: $r"
+echo "OK: logins answer 503 (fault 128) while PostgreSQL is down and are not counted"
