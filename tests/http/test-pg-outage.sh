@@ -15,37 +15,10 @@
 set -euo pipefail
 src=${1:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
 server=${2:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
-cluster="$src/scripts/pg-test-cluster.sh"
-dir=$(mktemp -d /tmp/jobs-pgo-XXXXXX)
-pgdir=$dir.pg
-pid=
-
-cleanup() {
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    bash "$cluster" stop "$pgdir" || true
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    echo "--- server stderr:" >&2
-    tail -20 "$dir/err" >&2 || true
-    exit 1
-}
-
-uri=$(bash "$cluster" start "$pgdir")
-chmod 0700 "$dir"
-echo 'ann-pw' | "$server" user add ann --data "$dir" --store "$uri" >/dev/null
 # The default login limits: 5 failed attempts lock the account, 20 the address.
-"$server" --listen 127.0.0.1:0 --data "$dir" --store "$uri" --access-log off >"$dir/out" \
-    2>"$dir/err" &
-pid=$!
-for _ in $(seq 1 300); do
-    grep -q 'listening on' "$dir/out" 2>/dev/null && break
-    sleep 0.1
-done
-base=$(grep -o 'http://[0-9.:]*' "$dir/out" | head -1)
-[[ -n $base ]] || fail "the server did not start"
+tag=pgo
+# shellcheck source=pg-private.sh
+source "$(dirname "$0")/pg-private.sh"
 
 req() { # JAR METHOD PATH [BODY]: prints "STATUS BODY"
     local out jar=$dir/$1

@@ -423,6 +423,35 @@ static void test_users_live_in_the_store(void **state)
 
 /* ---- the runner's queue --------------------------------------------------------------------- */
 
+/* A runner of one worker (its child /bin/cat) and a ticker that feeds it, the tick's event
+ * lines sent to /dev/null: what runner_stop() needs to put standard output back. The ticker is
+ * not started. */
+static int runner_start(ops *o, srv_ticker *t, srv_runner **runner)
+{
+    int out;
+
+    assert_non_null(*runner = srv_runner_new(o->app.store, o->app.metrics, "/bin/cat", 30, 1));
+    memset(t, 0, sizeof *t);
+    t->store = o->app.store;
+    t->metrics = o->app.metrics;
+    t->runner = *runner;
+    t->heartbeat = &o->heartbeat;
+    t->interval = 3600;
+    fflush(stdout);
+    out = dup(STDOUT_FILENO); /* the tick's event lines */
+    assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    return out;
+}
+
+static void runner_stop(srv_ticker *t, srv_runner *runner, int out)
+{
+    srv_ticker_stop(t);
+    srv_runner_free(runner);
+    fflush(stdout);
+    assert_int_not_equal(dup2(out, STDOUT_FILENO), -1);
+    close(out);
+}
+
 /* A run the runner's queue cannot take (a burst of one owner's manual runs filled it) is not
  * started, and an at-most-once one ends failed, "not started: the runner's queue is full". It
  * was left delivered, which for at-most-once says it ran. */
@@ -440,27 +469,14 @@ static void test_run_the_runner_cannot_take_ends_failed(void **state)
     for (int i = 0; i < RUNS; i++)
         assert_int_equal(jobs_run_now(&run, o->app.store, 1, job), 0);
     /* One worker, whose first child the burst outlasts: the queue fills. */
-    assert_non_null(runner = srv_runner_new(o->app.store, o->app.metrics, "/bin/cat", 30, 1));
-    memset(&t, 0, sizeof t);
-    t.store = o->app.store;
-    t.metrics = o->app.metrics;
-    t.runner = runner;
-    t.heartbeat = &o->heartbeat;
-    t.interval = 3600;
-    fflush(stdout);
-    out = dup(STDOUT_FILENO); /* the tick's event lines */
-    assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    out = runner_start(o, &t, &runner);
     atomic_store(&o->heartbeat, 0);
     assert_int_equal(srv_ticker_start(&t), 0);
     /* The heartbeat is set once the first tick and its callbacks are over. */
     while (atomic_load(&o->heartbeat) == 0 && ++tries < 1200)
         usleep(100000);
     assert_int_equal(jobs_run_get(&r, o->app.store, 1, run), 0);
-    srv_ticker_stop(&t);
-    srv_runner_free(runner);
-    fflush(stdout);
-    assert_int_not_equal(dup2(out, STDOUT_FILENO), -1);
-    close(out);
+    runner_stop(&t, runner, out);
     assert_int_equal(r->state, JOBS_RUN_FAILED);
     assert_string_equal(r->message, "not started: the runner's queue is full");
     jobs_run_free(r);
@@ -489,16 +505,7 @@ static void test_runner_takes_owners_in_turn(void **state)
             mid = run;
     }
     assert_int_equal(jobs_run_now(&other, o->app.store, 2, job2), 0);
-    assert_non_null(runner = srv_runner_new(o->app.store, o->app.metrics, "/bin/cat", 30, 1));
-    memset(&t, 0, sizeof t);
-    t.store = o->app.store;
-    t.metrics = o->app.metrics;
-    t.runner = runner;
-    t.heartbeat = &o->heartbeat;
-    t.interval = 3600;
-    fflush(stdout);
-    out = dup(STDOUT_FILENO); /* the tick's event lines */
-    assert_true(out >= 0 && freopen("/dev/null", "w", stdout) != NULL);
+    out = runner_start(o, &t, &runner);
     assert_int_equal(srv_ticker_start(&t), 0);
     do { /* until owner 2's run has ended */
         jobs_run_free(r);
@@ -508,11 +515,7 @@ static void test_runner_takes_owners_in_turn(void **state)
         assert_int_equal(jobs_run_get(&r, o->app.store, 2, other), 0);
     } while ((r->state == JOBS_RUN_PENDING || r->state == JOBS_RUN_DELIVERED) && ++tries < 2400);
     assert_int_equal(jobs_run_get(&m, o->app.store, 1, mid), 0);
-    srv_ticker_stop(&t);
-    srv_runner_free(runner);
-    fflush(stdout);
-    assert_int_not_equal(dup2(out, STDOUT_FILENO), -1);
-    close(out);
+    runner_stop(&t, runner, out);
     assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
     /* owner 1's run in the middle of its queue had not been taken yet */
     assert_int_equal(m->state, JOBS_RUN_DELIVERED);
