@@ -83,10 +83,7 @@ static const char *kind_name(jobs_batch_kind kind)
 /* Puts the operation's index in front of the detail the rules gave. */
 static int op_error(int rc, size_t i, const jobs_batch_op *op)
 {
-    char detail[400];
-
-    snprintf(detail, sizeof(detail), "%s", jobs_error_last());
-    return jobs__error(rc, "operation %zu (%s): %s", i, kind_name(op->kind), detail);
+    return jobs__error(rc, "operation %zu (%s): %s", i, kind_name(op->kind), jobs_error_last());
 }
 
 static size_t name_len(const jobs_job_spec *spec)

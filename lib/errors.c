@@ -56,12 +56,19 @@ const char *jobs_error_last(void)
     return last_error;
 }
 
+/* Formatted apart, then copied in: an argument may be jobs_error_last() itself (a detail
+ * prefixed with its context), and vsnprintf's source and destination must not overlap. */
 int jobs__error(int code, const char *fmt, ...)
 {
+    char buf[sizeof(last_error)];
     va_list ap;
+    int n;
 
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    if (n < 0)
+        n = 0;
+    memcpy(last_error, buf, (size_t)n < sizeof(buf) ? (size_t)n + 1 : sizeof(buf));
     return code;
 }

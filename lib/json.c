@@ -1168,12 +1168,8 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
     *is_envelope = true;
     /* The envelope is judged as a body, with one level more for itself: a payload may nest as
      * deep as a body of its own. Its fault (a payload's included) is the request's. */
-    if ((rc = scan(body, len, JOBS_JSON_DEPTH_MAX + 1))) {
-        char why[512];
-
-        snprintf(why, sizeof why, "%s", jobs_error_last());
-        return jobs__error(rc, "inline authentication: %s", why);
-    }
+    if ((rc = scan(body, len, JOBS_JSON_DEPTH_MAX + 1)))
+        return jobs__error(rc, "inline authentication: %s", jobs_error_last());
     while (pos < len && is_ws(s[pos]))
         pos++;
     pos++; /* the '{' */

@@ -132,8 +132,7 @@ static int copy_into(jobs_store *store, int fd, const char *path)
         }
         pthread_rwlock_unlock(&s->map_lock);
         if (rc == -1) /* a failed resize left LMDB without a map (store.c, resize) */
-            return jobs__error(JOBS_EIO, "backup: the store's map was lost when a resize "
-                               "failed: close the store and open it again");
+            return jobs__lmdb_unmapped_error();
         if (rc == MDB_READERS_FULL && n == 0)
             return jobs__mdb_error(rc, "backup");
         if (rc != MDB_MAP_RESIZED && rc != MDB_READERS_FULL)
@@ -366,11 +365,8 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
      * read-write open (lifecycle.c), which leaves a lock.mdb in the staging directory (removed
      * with it). The backup itself is only read. */
     if ((rc = verify(stage)) != 0) {
-        char why[400];
-
-        /* The detail first: jobs__error() formats into the buffer jobs_error_last() reads. */
-        snprintf(why, sizeof why, "%s", jobs_error_last());
-        rc = jobs__error(rc, "restore: the backup in '%s' fails its check: %s", backup, why);
+        rc = jobs__error(rc, "restore: the backup in '%s' fails its check: %s", backup,
+                         jobs_error_last());
         goto unstage;
     }
     if (rename(staged, dst) != 0) {

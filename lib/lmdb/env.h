@@ -131,6 +131,8 @@ uint64_t jobs__lmdb_wakeups(jobs_store *s);
 int jobs__lmdb_stat(jobs_store *s, jobs_store_stat_info *out);
 /* Ends the idle transactions of the read pool, which frees their reader slots: how many. */
 size_t jobs__lmdb_pool_drain(jobs__lmdb *s);
+/* The error of every call on a handle whose map was lost by a failed resize (store.c). */
+int jobs__lmdb_unmapped_error(void);
 int jobs__lmdb_check(jobs_store *s);                       /* check.c */
 int jobs__lmdb_backup(jobs_store *s, const char *dest);    /* backup.c */
 /* Tests only: called by a restore once the new data.mdb is in place, while it still holds the

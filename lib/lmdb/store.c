@@ -26,16 +26,14 @@
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static jobs__lmdb *open_stores;
 
-/* Set when LMDB answered MDB_MAP_FULL on this thread: a write answering JOBS__EMAPFULL is run
- * again after growing the map only when this says LMDB meant it, since a callback may return
- * any negative code of its host's own, -1000 included. The leader of a group commit runs every
- * op on its own thread, so a thread-local is the op's. */
-static _Thread_local bool map_full;
-
-/* The first LMDB failure of the op running on this thread that leaves its transaction unusable
- * (every one but "not found" and "key exists"), as a JOBS_E* code (0: none): a callback that
- * ignores such a failure and returns 0 still fails, with it, instead of committing a transaction
- * LMDB has marked bad (which, nested, made the whole group commit fail). */
+/* The first LMDB failure of the op (or commit) running on this thread that leaves its
+ * transaction unusable (every one but "not found" and "key exists"), as a JOBS_E* code (0:
+ * none). The leader of a group commit runs every op on its own thread, so a thread-local is
+ * the op's. A callback that ignores such a failure and returns 0 still fails, with it, instead
+ * of committing a transaction LMDB has marked bad (which, nested, made the whole group commit
+ * fail); and a write answering JOBS__EMAPFULL is run again after growing the map only when
+ * LMDB's full map is what failed, since a callback may return any negative code of its host's
+ * own, -1000 included. */
 static _Thread_local int txn_failed;
 
 /* jobs__mdb_error's conversion. */
@@ -47,7 +45,6 @@ static int mdb_code(int rc, const char *what)
     case MDB_NOTFOUND:
         return jobs__error(JOBS_ENOTFOUND, "%s: not found", what);
     case MDB_MAP_FULL:
-        map_full = true;
         return jobs__error(JOBS__EMAPFULL, "%s: the map is full", what);
     case MDB_READERS_FULL:
         return jobs__error(JOBS_EREADERS, "%s: all reader slots are in use (raise max_readers)",
@@ -388,7 +385,7 @@ static size_t map_size(jobs__lmdb *s)
     return info.me_mapsize;
 }
 
-static int unmapped_error(void)
+int jobs__lmdb_unmapped_error(void)
 {
     return jobs__error(JOBS_EIO, "the store's map was lost when a resize failed: close the "
                        "store and open it again");
@@ -418,7 +415,7 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
     pthread_rwlock_wrlock(&s->map_lock);
     if (s->unmapped) {
         pthread_rwlock_unlock(&s->map_lock);
-        return unmapped_error();
+        return jobs__lmdb_unmapped_error();
     }
     if (!grow) {
         rc = mdb_env_set_mapsize(s->env, 0);
@@ -508,7 +505,7 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
         pthread_rwlock_rdlock(&s->map_lock);
         if (s->unmapped) {
             pthread_rwlock_unlock(&s->map_lock);
-            return unmapped_error();
+            return jobs__lmdb_unmapped_error();
         }
         txn = pool_take(s);
         if (txn) {
@@ -563,7 +560,7 @@ typedef struct jobs__op {
 static void op_fail(jobs__op *op, int rc)
 {
     op->rc = rc;
-    op->grow = rc == JOBS__EMAPFULL && map_full;
+    op->grow = rc == JOBS__EMAPFULL && txn_failed == JOBS__EMAPFULL;
     snprintf(op->msg, sizeof(op->msg), "%s", jobs_error_last());
 }
 
@@ -596,21 +593,16 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
     for (jobs__op *op = todo; op; op = op->again) {
         jobs__txn t = {txn, s, op->store, 0};
 
+        txn_failed = 0; /* this op's, from here */
         /* Alone, an op needs no nesting: when it fails, the whole transaction is its own. */
         if (nest && (rc = mdb_txn_begin(s->env, txn, 0, &t.txn))) {
             op_fail(op, jobs__mdb_error(rc, "starting a nested transaction"));
             continue;
         }
-        map_full = false;
-        txn_failed = 0;
         rc = op->fn(op->store, &t, op->ctx);
-        if (rc == 0 && txn_failed) {
-            char why[400];
-
-            snprintf(why, sizeof(why), "%s", jobs_error_last());
+        if (rc == 0 && txn_failed)
             rc = jobs__error(txn_failed, "a write of this transaction failed and its caller "
-                             "went on: %s", why);
-        }
+                             "went on: %s", jobs_error_last());
         if (nest && rc == 0 && (rc = mdb_txn_commit(t.txn)))
             rc = jobs__mdb_error(rc, "commit");
         else if (nest && rc)
@@ -630,7 +622,7 @@ static int batch_once(jobs__lmdb *s, jobs__op *todo)
         mdb_txn_abort(txn);
         return 0;
     }
-    map_full = false;
+    txn_failed = 0;
     if ((rc = mdb_txn_commit(txn))) {
         rc = commit_error(s, rc);
         for (jobs__op *op = todo; op; op = op->again)
@@ -702,7 +694,7 @@ static void run_batch(jobs__lmdb *s, jobs__op *todo)
         rc = s->unmapped ? -1 : batch_once(s, todo);
         pthread_rwlock_unlock(&s->map_lock);
         if (rc == -1) {
-            rc = unmapped_error();
+            rc = jobs__lmdb_unmapped_error();
             for (jobs__op *op = todo; op; op = op->again)
                 op_fail(op, rc);
             return;
@@ -773,11 +765,13 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
         last->next = NULL;
         pthread_mutex_unlock(&s->gc_lock);
 
-        /* The batch runs the other callers' writes on this thread, and their failures write
-         * this thread's detail: keep ours, so that a success leaves it as it was. */
-        if (!led)
+        /* A batch of several runs the other callers' writes on this thread, and their failures
+         * write this thread's detail: keep ours, so that a success leaves it as it was. A
+         * write alone (the usual case) has nothing to keep. */
+        if (!led && batch != last) {
             snprintf(mine, sizeof(mine), "%s", jobs_error_last());
-        led = true;
+            led = true;
+        }
         run_batch(s, batch);
 
         pthread_mutex_lock(&s->gc_lock);
