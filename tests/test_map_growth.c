@@ -2,6 +2,7 @@
  * refused write leaves nothing behind. */
 #include "fixture.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,7 @@ static void test_capped_map_answers_enospc_and_keeps_what_was_written(void **sta
 /* ---- growth while other threads read and write ------------------------------------------- */
 
 #define WRITERS 4
+#define READERS 3
 #define PER_WRITER 5000
 
 typedef struct growth_arg {
@@ -216,8 +218,29 @@ static void *grow_reader(void *p)
             a->errors++;
         last_total = total;
         /* Ticks write too (nothing is due yet at FX_T0). */
-        if (jobs_scheduler_tick(NULL, a->fx->store, FX_T0, 0, NULL, NULL) != 0)
+        if (a->index == WRITERS && jobs_scheduler_tick(NULL, a->fx->store, FX_T0, 0, NULL, NULL))
             a->errors++;
+        /* Gets by id and by name, each a pooled read that a resize must wait for. */
+        for (uint64_t owner = 1; owner <= WRITERS; owner++) {
+            jobs_job_page *page = NULL;
+            if (jobs_list(&page, a->fx->store, owner, 1, 20) != 0) {
+                a->errors++;
+                continue;
+            }
+            for (size_t i = 0; i < page->n; i++) {
+                jobs_job *by_id = NULL, *by_name = NULL;
+                if (jobs_get(&by_id, a->fx->store, owner, page->jobs[i].id) != 0 ||
+                    jobs_get_by_name(&by_name, a->fx->store, owner, page->jobs[i].name) != 0 ||
+                    by_id->id != by_name->id || strcmp(by_id->name, page->jobs[i].name) != 0) {
+                    if (a->errors++ == 0)
+                        snprintf(a->error, sizeof(a->error), "get of job %" PRIu64 ": %s",
+                                 page->jobs[i].id, jobs_error_last());
+                }
+                jobs_job_free(by_id);
+                jobs_job_free(by_name);
+            }
+            jobs_job_page_free(page);
+        }
     }
     return NULL;
 }
@@ -229,10 +252,10 @@ static void test_map_grows_while_threads_write_and_read(void **state)
     fx_open(fx);
     uint64_t stack = fx_stack(fx, 1, true);
     _Atomic int writers_left = WRITERS;
-    pthread_t threads[WRITERS + 1];
-    growth_arg args[WRITERS + 1];
+    pthread_t threads[WRITERS + READERS];
+    growth_arg args[WRITERS + READERS];
     memset(args, 0, sizeof(args));
-    for (int t = 0; t <= WRITERS; t++) {
+    for (int t = 0; t < WRITERS + READERS; t++) {
         args[t].fx = fx;
         args[t].stack = stack;
         args[t].index = t;
@@ -241,9 +264,9 @@ static void test_map_grows_while_threads_write_and_read(void **state)
                                         &args[t]),
                          0);
     }
-    for (int t = 0; t <= WRITERS; t++)
+    for (int t = 0; t < WRITERS + READERS; t++)
         pthread_join(threads[t], NULL);
-    for (int t = 0; t <= WRITERS; t++) {
+    for (int t = 0; t < WRITERS + READERS; t++) {
         if (args[t].errors != 0)
             fail_msg("thread %d: %d errors, first %s", t, args[t].errors, args[t].error);
     }

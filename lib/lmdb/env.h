@@ -7,6 +7,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../codec.h"
@@ -36,6 +37,10 @@
 /* Read transactions kept for reuse (jobs__lmdb.pool): at most as many as jobs-server has
  * workers, and at most a quarter of max_readers (jobs__lmdb.pool_max). */
 #define JOBS__LMDB_POOL 128
+/* The marks a pool slot holds besides a transaction (jobs__lmdb.pool). */
+#define JOBS__POOL_EMPTY ((uintptr_t)0)
+#define JOBS__POOL_TAKEN ((uintptr_t)1)
+#define JOBS__POOL_SHUT ((uintptr_t)2)
 
 typedef struct jobs__lmdb {
     MDB_env *env;
@@ -66,21 +71,28 @@ typedef struct jobs__lmdb {
     MDB_dbi run_index;   /* the runs' histories, stack lists, counts and queue (runs.c) */
     bool no_runs;        /* read-only open of a store written before runs: none there */
 
-    /* Held shared by every transaction, exclusively to change the map size: LMDB requires that
-     * no transaction of the process is active while the map is resized. */
+    /* Held shared by every write, backup and pool-less read, exclusively to change the map
+     * size: LMDB requires that no transaction of the process is active while the map is
+     * resized. A read that takes a pooled transaction does not take it (below). */
     pthread_rwlock_t map_lock;
     /* A resize failed after LMDB had unmapped the old map (it cannot map again): every call
-     * answers JOBS_EIO. Written under map_lock held exclusively, read under it held shared. */
+     * answers JOBS_EIO. Written under map_lock held exclusively (with every pool slot shut),
+     * read under it held shared. */
     bool unmapped;
-    /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads), a slot each,
-     * taken and given back with one atomic exchange (no lock: a get is a few hundred ns, and a
-     * mutex taken twice was a tenth of it). More readers at once than slots: the extra ones
-     * end their transactions instead of keeping them. A reset transaction keeps its reader
-     * slot in lock.mdb, which the table's max_readers bounds for every process together: only
-     * the first pool_max slots are used (a quarter of max_readers, at most JOBS__LMDB_POOL, at
-     * least 1), and a read or backup that finds the table full empties the pool
-     * (jobs__lmdb_pool_drain) and tries once more. */
-    _Atomic(MDB_txn *) pool[JOBS__LMDB_POOL];
+    /* Reset read transactions ready for renewal (MDB_NOTLS: not bound to threads), a slot each.
+     * A slot holds JOBS__POOL_EMPTY, a transaction (idle), JOBS__POOL_TAKEN (a read is using
+     * the transaction it held) or JOBS__POOL_SHUT (a resize runs, or the map is lost). A read
+     * takes an idle transaction with one compare-and-swap and gives it back with a plain
+     * release store, and takes no lock: owning a slot is what keeps the map from being resized
+     * under it, as a resize first shuts every slot and waits for the taken ones to come back.
+     * The map lock and the pool's exchanges were four atomic read-modify-writes per get, a
+     * tenth of its time. More readers at once than idle transactions: the extra ones take the
+     * map lock, begin a transaction and keep it if a slot is empty. A reset transaction keeps
+     * its reader slot in lock.mdb, which the table's max_readers bounds for every process
+     * together: only the first pool_max slots are used (a quarter of max_readers, at most
+     * JOBS__LMDB_POOL, at least 1), and a read or backup that finds the table full empties the
+     * pool (jobs__lmdb_pool_drain) and tries once more. */
+    _Atomic(uintptr_t) pool[JOBS__LMDB_POOL];
     size_t pool_max;
 
     /* Group commit (write): writers queue their operations, and one of them, the leader, runs

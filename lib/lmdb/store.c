@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -404,6 +405,120 @@ static bool address_space_for(size_t size)
     return true;
 }
 
+/* ---- the read pool ---------------------------------------------------------------------- */
+
+/* Takes an idle transaction from the pool, marking its slot taken: NULL when none is idle. */
+static MDB_txn *pool_take(jobs__lmdb *s, size_t *slot)
+{
+    for (size_t i = 0; i < s->pool_max; i++) {
+        uintptr_t v = atomic_load_explicit(&s->pool[i], memory_order_relaxed);
+
+        /* Acquire: the map a resize set up before it opened the slot again is the one read. */
+        if (v > JOBS__POOL_SHUT &&
+            atomic_compare_exchange_strong_explicit(&s->pool[i], &v, JOBS__POOL_TAKEN,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            *slot = i;
+            return (MDB_txn *)v;
+        }
+    }
+    return NULL;
+}
+
+/* Gives back what pool_take() took: the reset transaction, or JOBS__POOL_EMPTY if it ended.
+ * Release: the read is over before a resize can take the slot. */
+static void pool_put_back(jobs__lmdb *s, size_t slot, uintptr_t v)
+{
+    atomic_store_explicit(&s->pool[slot], v, memory_order_release);
+}
+
+/* Keeps a transaction begun outside the pool in an empty slot, or ends it. */
+static void pool_give(jobs__lmdb *s, MDB_txn *txn)
+{
+    for (size_t i = 0; i < s->pool_max; i++) {
+        uintptr_t empty = JOBS__POOL_EMPTY;
+
+        if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) == JOBS__POOL_EMPTY &&
+            atomic_compare_exchange_strong_explicit(&s->pool[i], &empty, (uintptr_t)txn,
+                                                    memory_order_release, memory_order_relaxed))
+            return;
+    }
+    mdb_txn_abort(txn);
+}
+
+size_t jobs__lmdb_pool_drain(jobs__lmdb *s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->pool_max; i++) {
+        uintptr_t v = atomic_load_explicit(&s->pool[i], memory_order_relaxed);
+
+        if (v > JOBS__POOL_SHUT &&
+            atomic_compare_exchange_strong_explicit(&s->pool[i], &v, JOBS__POOL_EMPTY,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            mdb_txn_abort((MDB_txn *)v);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Shuts every slot, under the map lock held exclusively, so that no read holds a transaction:
+ * what each slot held goes to held[]. A taken slot is waited for: yielding at first (most
+ * reads take microseconds), then sleeping, as a check, a backup or an export reads for as long
+ * as the store is large. */
+static void pool_shut(jobs__lmdb *s, uintptr_t *held)
+{
+    for (size_t i = 0; i < s->pool_max; i++) {
+        for (unsigned waits = 0;; waits++) {
+            uintptr_t v = atomic_load_explicit(&s->pool[i], memory_order_acquire);
+
+            if (v == JOBS__POOL_TAKEN) {
+                if (waits < 100)
+                    sched_yield();
+                else
+                    nanosleep(&(struct timespec){0, 200000}, NULL);
+                continue;
+            }
+            if (atomic_compare_exchange_strong_explicit(&s->pool[i], &v, JOBS__POOL_SHUT,
+                                                        memory_order_acq_rel,
+                                                        memory_order_relaxed)) {
+                held[i] = v;
+                break;
+            }
+        }
+    }
+}
+
+/* Opens the slots pool_shut() shut, giving back what they held; after a remap that lost the
+ * map (`lost`), ends the transactions instead and leaves the slots shut for good. */
+static void pool_open(jobs__lmdb *s, const uintptr_t *held, bool lost)
+{
+    for (size_t i = 0; i < s->pool_max; i++) {
+        if (!lost)
+            atomic_store_explicit(&s->pool[i], held[i], memory_order_release);
+        else if (held[i] > JOBS__POOL_SHUT)
+            mdb_txn_abort((MDB_txn *)held[i]);
+    }
+}
+
+/* Sets the map size with no transaction of this process running: the map lock held
+ * exclusively keeps out writes, backups and pool-less reads; shutting the pool, the reads
+ * holding a pooled transaction. */
+static int set_map_size(jobs__lmdb *s, size_t size)
+{
+    uintptr_t held[JOBS__LMDB_POOL];
+    int rc;
+
+    pool_shut(s, held);
+    rc = mdb_env_set_mapsize(s->env, size);
+    pool_open(s, held, rc != 0);
+    return rc;
+}
+
+/* ---- resizing the map ------------------------------------------------------------------- */
+
 /* Adopts a size another process set (size 0), or grows from `seen` when no other thread has
  * grown the map since. Takes the map lock exclusively: no transaction of this process runs.
  * A remap that fails leaves LMDB without a map: the handle is then marked lost, and every
@@ -418,7 +533,7 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
         return jobs__lmdb_unmapped_error();
     }
     if (!grow) {
-        rc = mdb_env_set_mapsize(s->env, 0);
+        rc = set_map_size(s, 0);
     } else if (map_size(s) == seen) {
         size_t next = seen > SIZE_MAX / 2 ? SIZE_MAX : seen * 2;
         long page = sysconf(_SC_PAGESIZE);
@@ -437,7 +552,7 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
             return jobs__error(JOBS_ENOSPC, "storage full: no address space to map %zu bytes "
                                "(the map stays at %zu)", next, seen);
         }
-        rc = mdb_env_set_mapsize(s->env, next);
+        rc = set_map_size(s, next);
     }
     if (rc)
         s->unmapped = true;
@@ -450,48 +565,7 @@ static int resize(jobs__lmdb *s, size_t seen, bool grow)
     return 0;
 }
 
-/* ---- transactions ----------------------------------------------------------------------- */
-
-static MDB_txn *pool_take(jobs__lmdb *s)
-{
-    for (size_t i = 0; i < s->pool_max; i++) {
-        MDB_txn *txn;
-
-        if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
-            (txn = atomic_exchange_explicit(&s->pool[i], NULL, memory_order_acquire)))
-            return txn;
-    }
-    return NULL;
-}
-
-static void pool_give(jobs__lmdb *s, MDB_txn *txn)
-{
-    for (size_t i = 0; i < s->pool_max; i++) {
-        MDB_txn *empty = NULL;
-
-        if (!atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
-            atomic_compare_exchange_strong_explicit(&s->pool[i], &empty, txn,
-                                                    memory_order_release, memory_order_relaxed))
-            return;
-    }
-    mdb_txn_abort(txn);
-}
-
-size_t jobs__lmdb_pool_drain(jobs__lmdb *s)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < s->pool_max; i++) {
-        MDB_txn *txn;
-
-        if (atomic_load_explicit(&s->pool[i], memory_order_relaxed) &&
-            (txn = atomic_exchange_explicit(&s->pool[i], NULL, memory_order_acquire))) {
-            mdb_txn_abort(txn);
-            n++;
-        }
-    }
-    return n;
-}
+/* ---- reads ------------------------------------------------------------------------------ */
 
 int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
 {
@@ -499,19 +573,27 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
 
     for (;;) {
         jobs__txn t;
-        MDB_txn *txn;
+        size_t slot = SIZE_MAX;
+        bool locked = false;
+        MDB_txn *txn = pool_take(s, &slot);
         int rc;
 
-        pthread_rwlock_rdlock(&s->map_lock);
-        if (s->unmapped) {
-            pthread_rwlock_unlock(&s->map_lock);
-            return jobs__lmdb_unmapped_error();
+        if (!txn) {
+            /* No idle transaction: begin one, under the map lock. */
+            pthread_rwlock_rdlock(&s->map_lock);
+            locked = true;
+            if (s->unmapped) {
+                pthread_rwlock_unlock(&s->map_lock);
+                return jobs__lmdb_unmapped_error();
+            }
+            txn = pool_take(s, &slot);
         }
-        txn = pool_take(s);
         if (txn) {
             rc = mdb_txn_renew(txn);
-            if (rc)
+            if (rc) {
                 mdb_txn_abort(txn);
+                pool_put_back(s, slot, JOBS__POOL_EMPTY);
+            }
         } else {
             rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
             /* The table is full: the pool's idle transactions may be what fills it. */
@@ -519,7 +601,8 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
                 rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
         }
         if (rc) {
-            pthread_rwlock_unlock(&s->map_lock);
+            if (locked)
+                pthread_rwlock_unlock(&s->map_lock);
             if (rc == MDB_MAP_RESIZED) {
                 if ((rc = resize(s, 0, false)) != 0)
                     return rc;
@@ -533,8 +616,12 @@ int jobs__lmdb_read(jobs_store *store, jobs__txn_fn fn, void *ctx)
         t.job_next = 0;
         rc = fn(store, &t, ctx);
         mdb_txn_reset(txn);
-        pool_give(s, txn);
-        pthread_rwlock_unlock(&s->map_lock);
+        if (slot != SIZE_MAX)
+            pool_put_back(s, slot, (uintptr_t)txn);
+        else
+            pool_give(s, txn);
+        if (locked)
+            pthread_rwlock_unlock(&s->map_lock);
         return rc;
     }
 }
@@ -1399,7 +1486,7 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
         pthread_rwlockattr_destroy(&attr);
     }
     for (size_t i = 0; i < JOBS__LMDB_POOL; i++)
-        atomic_init(&s->pool[i], NULL);
+        atomic_init(&s->pool[i], JOBS__POOL_EMPTY);
     {
         unsigned int readers = o->max_readers ? o->max_readers : DEFAULT_MAX_READERS;
 
@@ -1457,10 +1544,10 @@ void jobs__lmdb_close(jobs_store *store)
     if (!s)
         return;
     for (size_t i = 0; i < JOBS__LMDB_POOL; i++) {
-        MDB_txn *txn = atomic_load(&s->pool[i]);
+        uintptr_t v = atomic_load(&s->pool[i]);
 
-        if (txn)
-            mdb_txn_abort(txn);
+        if (v > JOBS__POOL_SHUT)
+            mdb_txn_abort((MDB_txn *)v);
     }
     if (s->env)
         mdb_env_close(s->env);
