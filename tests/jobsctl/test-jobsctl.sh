@@ -431,6 +431,14 @@ for c in "${reads[@]}"; do
             fail "jobsctl $j $c changed a store of schema 3: $(ls -A "$old3")"
     done
 done
+# A restore of it migrates its staged copy (a read command then reads the restored store: it has
+# this libjobs' schema) and leaves the backup as it was.
+run 0 --store "$tmp/schema3-restored" restore "$old3"
+out_has "restored $old3 into $tmp/schema3-restored; it is consistent: 1 job, 5 schedules, 2 stacks"
+[[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
+    fail "a restore changed the backup of schema 3: $(ls -A "$old3")"
+run 0 --store "$tmp/schema3-restored" --json stacks get --owner 2 2
+json_is '[j["name"], j["public"]]' '["own", false]'
 # A command that writes opens it read-write, which migrates it (as before); then it reads.
 run 0 --store "$old3" stacks create --owner 1 --name after
 [[ $(out) == "created stack 3" ]] || fail "stacks create on a store of schema 3: '$(out)'"

@@ -274,8 +274,10 @@ const ctl_command ctl_admin_commands[] = {
      "Makes the store (--store DIR) a copy of the backup in the directory BACKUP (what\n"
      "`jobsctl backup` wrote). The copy is first checked in a staging directory inside DIR;\n"
      "only a consistent copy replaces the store's file, and the result is opened and checked\n"
-     "again. DIR is created if missing. Refused while any process has the store open (stop\n"
-     "jobs-server first), and when DIR already holds a store, unless --force.\n"
+     "again. The copy of a backup of an earlier libjobs (an older schema) is migrated there\n"
+     "first; BACKUP itself is only read, and stays as it was. DIR is created if missing.\n"
+     "Refused while any process has the store open (stop jobs-server first), and when DIR\n"
+     "already holds a store, unless --force.\n"
      "With --json: {\"store\":DIR,\"backup\":BACKUP,\"jobs\":N,\"schedules\":N,\"stacks\":N}.\n\n"
      "  --force           replace the store that DIR holds\n",
      "force", 1, restore_run},
