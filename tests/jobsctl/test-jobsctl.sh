@@ -408,7 +408,7 @@ run 0 --store "$old" init # and init migrates the store itself
 run 0 --store "$old" check
 out_has "$old is consistent: 177 jobs"
 
-echo "== a store of schema 3: no command that only reads migrates it"
+echo "== a store of schema 3: no command that only reads it migrates it"
 # Every command that only reads opens the store read-only, which refuses an older schema
 # (exit 3, the library's message and the advice) and leaves the files exactly as they were: a
 # read-write open would migrate the store in place. tests/data/schema3 is owner 1's job 1 on
@@ -431,6 +431,13 @@ for c in "${reads[@]}"; do
             fail "jobsctl $j $c changed a store of schema 3: $(ls -A "$old3")"
     done
 done
+# backup only reads the store too: refused, not migrated (nor a backup of the migrated store).
+run 3 --store "$old3" backup "$tmp/schema3-backup"
+err_has "the store has schema version 3; this libjobs reads version"
+err_has "'$old3' was left as it is"
+[[ ! -e $tmp/schema3-backup ]] || fail "a refused backup made its directory"
+[[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
+    fail "backup changed a store of schema 3: $(ls -A "$old3")"
 # A restore of it migrates its staged copy (a read command then reads the restored store: it has
 # this libjobs' schema) and leaves the backup as it was.
 run 0 --store "$tmp/schema3-restored" restore "$old3"

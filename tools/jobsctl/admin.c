@@ -167,7 +167,9 @@ static int backup_run(ctl *c, const ctl_args *a)
 
     if (a->npos < 1)
         return ctl_usage_error(a, "DEST, the directory to write the backup to, is missing");
-    if ((rc = ctl_open_store(c)))
+    /* It only reads the store: a store of an earlier libjobs is refused, not migrated (a backup
+     * of it would not be one the earlier libjobs can read, and the store would be changed). */
+    if ((rc = ctl_open_store_unmigrated(c)))
         return rc;
 
     if ((rc = jobs_store_backup(c->store, dest)) != 0)
@@ -268,6 +270,8 @@ const ctl_command ctl_admin_commands[] = {
      "and others go on writing, without free pages. DEST then holds a store of its own\n"
      "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
      "Only the store is copied: jobs-server's users file (DATA/users) is not part of it.\n"
+     "A store of an earlier libjobs (an older schema) is refused (exit status 3) and left as\n"
+     "it is, not migrated.\n"
      "With --json: {\"backup\":DEST,\"bytes\":N}.\n",
      "", 1, backup_run},
     {NULL, "restore", "BACKUP [--force]", "put a backup in place of the store",

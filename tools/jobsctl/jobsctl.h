@@ -113,6 +113,12 @@ int ctl_open_store(ctl *c);
  * (ctl_old_schema), never migrated. */
 int ctl_open_store_to_read(ctl *c);
 
+/* The same as ctl_open_store() for a command that reads the store and writes elsewhere (backup):
+ * the store is opened read-write, so that the command's read transaction keeps its snapshot
+ * from the writers of other processes (a read-only open takes no lock), but a store of another
+ * schema is first refused as ctl_open_store_to_read() refuses it, never migrated. */
+int ctl_open_store_unmigrated(ctl *c);
+
 /* Reports that the store in `path` has a schema a read-only open refuses (`rc`, JOBS_ESCHEMA),
  * with how to migrate it, and returns CTL_NO_STORE. */
 int ctl_old_schema(int rc, const char *path);
