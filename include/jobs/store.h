@@ -207,13 +207,24 @@ enum jobs_restore_flags {
  * Puts the backup in `backup_dir` (what jobs_store_backup() wrote) in place of the store that
  * `opts` names, the counterpart of jobs_store_backup(). No process may have the store open.
  *
- * The backup is copied into a staging directory inside the store's directory, and the copy is
- * opened read-only and checked as jobs_store_check() does; only a consistent copy replaces the
- * store, by a rename (so the store is, at every moment, either the old one or the whole new
- * one), and the directory is flushed. The store's directory is created (mode 0700) when
- * missing and removed again when the restore fails. While the restore runs, a process that
- * opens the store waits for it. The backup is only read (it is opened read-only): a backup
- * directory is left exactly as it was.
+ * The backup's file is copied into a staging directory inside the store's directory, and the
+ * copy is opened read-only and checked as jobs_store_check() does; only a consistent copy
+ * replaces the store, by a rename (so the store is, at every moment, either the old one or the
+ * whole new one), and the directory is flushed. The store's directory is created (mode 0700)
+ * when missing and removed again when the restore fails. While the restore runs, a process that
+ * opens the store waits for it.
+ *
+ * A backup written by an earlier libjobs (an older schema, which the read-only open refuses) is
+ * restored too: the staged copy, which only the restore sees, is first opened read-write once,
+ * which migrates it to this library's schema as jobs_store_open() migrates a store, and is then
+ * opened read-only and checked as above. The restored store therefore has this library's
+ * schema, and the libjobs that wrote the backup can no longer open it. A copy of a schema this
+ * library cannot migrate (a later one, or none: not a libjobs store) is refused with
+ * JOBS_ESCHEMA, and nothing is changed.
+ *
+ * The backup itself is only read (its file is copied, never opened as a store): the backup
+ * directory is left exactly as it was, in its own schema, so the libjobs that wrote it can
+ * still open it.
  *
  * Only opts->path and opts->version are used (the options are those of jobs_store_open()).
  *
@@ -223,8 +234,10 @@ enum jobs_restore_flags {
  * @return 0; JOBS_EINVAL (NULL argument, unknown flag, `backup_dir` holds no backup or is the
  *         store itself); JOBS_EEXISTS (the directory holds a store, and no JOBS_RESTORE_FORCE);
  *         JOBS_EBUSY (the store, or the backup, is open in a process); JOBS_ECORRUPT or
- *         JOBS_ESCHEMA (the backup fails its check: nothing was changed); JOBS_ENOSPC,
- *         JOBS_ENOMEM, JOBS_EIO. jobs_error_last() says which and why.
+ *         JOBS_ESCHEMA (the backup fails its check, or has a schema this library cannot
+ *         migrate: nothing was changed); JOBS_ENOTSUP (`opts` names a PostgreSQL store: restore
+ *         it with PostgreSQL's own tools); JOBS_ENOSPC, JOBS_ENOMEM, JOBS_EIO.
+ *         jobs_error_last() says which and why.
  * @since 0.2.0
  */
 JOBS_EXTERN int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,

@@ -347,6 +347,15 @@ run 0 --store "$tmp/b1" check
 [[ $(ls -A "$tmp/b1") == data.mdb ]] || fail "checking a backup wrote to it: $(ls -A "$tmp/b1")"
 run 0 --store "$tmp/b1" jobs list --owner 1 --json
 cmp -s "$tmp/out" "$tmp/jobs1.json" || fail "the backup lists other jobs"
+# Reading a backup writes nothing, not even a lock file (a read-write open would make one).
+b1sum=$(md5sum < "$tmp/b1/data.mdb")
+for c in "jobs get --owner 1 1" "schedules list --owner 1" "schedules get --owner 1 6" \
+    "stacks list --owner 1" "stacks get --owner 1 1"; do
+    # shellcheck disable=SC2086 # a command and its arguments
+    run 0 --store "$tmp/b1" $c
+    [[ $(ls -A "$tmp/b1") == data.mdb && $(md5sum < "$tmp/b1/data.mdb") == "$b1sum" ]] ||
+        fail "jobsctl $c wrote to a backup: $(ls -A "$tmp/b1")"
+done
 
 run 0 --store "$tmp/r1" restore "$tmp/b1"
 out_has "restored $tmp/b1 into $tmp/r1; it is consistent: 2 jobs, 7 schedules, 3 stacks"
@@ -399,6 +408,53 @@ run 0 --store "$old" init # and init migrates the store itself
 run 0 --store "$old" check
 out_has "$old is consistent: 177 jobs"
 
+echo "== a store of schema 3: no command that only reads it migrates it"
+# Every command that only reads opens the store read-only, which refuses an older schema
+# (exit 3, the library's message and the advice) and leaves the files exactly as they were: a
+# read-write open would migrate the store in place. tests/data/schema3 is owner 1's job 1 on
+# its public stack 1 (schedule 4) and owner 2's private stack 2.
+old3=$tmp/schema3
+mkdir "$old3"
+tar xzf "$data/schema3/store.tar.gz" -C "$old3"
+sum3=$(md5sum < "$old3/data.mdb")
+reads=("jobs list --owner 1" "jobs get --owner 1 1" "jobs get --owner 1 --name nightly"
+    "schedules list --owner 1" "schedules get --owner 0 4" "stacks list --owner 1"
+    "stacks get --owner 1 1" check stats)
+for c in "${reads[@]}"; do
+    for j in "" --json; do
+        # shellcheck disable=SC2086 # a command and its arguments
+        run 3 --store "$old3" $j $c
+        err_has "the store has schema version 3; this libjobs reads version"
+        err_has "'$old3' was left as it is: a command that only reads never migrates a store"
+        [[ ! -s $tmp/out ]] || fail "jobsctl $j $c printed on stdout"
+        [[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
+            fail "jobsctl $j $c changed a store of schema 3: $(ls -A "$old3")"
+    done
+done
+# backup only reads the store too: refused, not migrated (nor a backup of the migrated store).
+run 3 --store "$old3" backup "$tmp/schema3-backup"
+err_has "the store has schema version 3; this libjobs reads version"
+err_has "'$old3' was left as it is"
+[[ ! -e $tmp/schema3-backup ]] || fail "a refused backup made its directory"
+[[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
+    fail "backup changed a store of schema 3: $(ls -A "$old3")"
+# A restore of it migrates its staged copy (a read command then reads the restored store: it has
+# this libjobs' schema) and leaves the backup as it was.
+run 0 --store "$tmp/schema3-restored" restore "$old3"
+out_has "restored $old3 into $tmp/schema3-restored; it is consistent: 1 job, 5 schedules, 2 stacks"
+[[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
+    fail "a restore changed the backup of schema 3: $(ls -A "$old3")"
+run 0 --store "$tmp/schema3-restored" --json stacks get --owner 2 2
+json_is '[j["name"], j["public"]]' '["own", false]'
+# A command that writes opens it read-write, which migrates it (as before); then it reads.
+run 0 --store "$old3" stacks create --owner 1 --name after
+[[ $(out) == "created stack 3" ]] || fail "stacks create on a store of schema 3: '$(out)'"
+[[ $(md5sum < "$old3/data.mdb") != "$sum3" ]] || fail "a write left the store of schema 3 as it was"
+run 0 --store "$old3" --json jobs get --owner 1 1
+json_is '[j["id"], j["stack"], j["schedule"], j["do_run"]]' '[1, 1, 4, true]'
+run 0 --store "$old3" check
+out_has "$old3 is consistent: 1 job, 5 schedules, 3 stacks"
+
 echo "== backups while another process writes"
 run 0 --store "$tmp/live" init
 run 0 --store "$tmp/live" --json stats
@@ -450,6 +506,17 @@ done
 grep -q opened "$tmp/hold.out" || fail "the holder did not start: $(cat "$tmp/hold.out")"
 "$writer" "$tmp/resized" 1 2 > /dev/null 2> "$tmp/writer.err" ||
     fail "the writer failed: $(cat "$tmp/writer.err")"
+# The holder has the store open (it waits for its line): a read-only open is refused
+# (JOBS_EBUSY), and the commands that only read open it read-write instead, as the holder does.
+run 0 --store "$tmp/resized" stacks get --owner 1 1
+out_has " 1  writer      1  yes"
+run 0 --store "$tmp/resized" --json jobs list --owner 1 --page-size 1
+(($(json 'j["count"]') > 0)) || fail "jobs list beside the holder: $(out)"
+run 0 --store "$tmp/resized" --json jobs get --owner 1 "$(json 'j["jobs"][0]["id"]')"
+json_is 'j["stack"]' 1
+run 0 --store "$tmp/resized" schedules get --owner 0 4
+out_has " 4  hourly"
+run 0 --store "$tmp/resized" check
 echo go >&3
 exec 3>&-
 wait "$writer_pid" || fail "the backup after growth: $(cat "$tmp/hold.out")"

@@ -167,7 +167,9 @@ static int backup_run(ctl *c, const ctl_args *a)
 
     if (a->npos < 1)
         return ctl_usage_error(a, "DEST, the directory to write the backup to, is missing");
-    if ((rc = ctl_open_store(c)))
+    /* It only reads the store: a store of an earlier libjobs is refused, not migrated (a backup
+     * of it would not be one the earlier libjobs can read, and the store would be changed). */
+    if ((rc = ctl_open_store_unmigrated(c)))
         return rc;
 
     if ((rc = jobs_store_backup(c->store, dest)) != 0)
@@ -268,14 +270,18 @@ const ctl_command ctl_admin_commands[] = {
      "and others go on writing, without free pages. DEST then holds a store of its own\n"
      "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
      "Only the store is copied: jobs-server's users file (DATA/users) is not part of it.\n"
+     "A store of an earlier libjobs (an older schema) is refused (exit status 3) and left as\n"
+     "it is, not migrated.\n"
      "With --json: {\"backup\":DEST,\"bytes\":N}.\n",
      "", 1, backup_run},
     {NULL, "restore", "BACKUP [--force]", "put a backup in place of the store",
      "Makes the store (--store DIR) a copy of the backup in the directory BACKUP (what\n"
      "`jobsctl backup` wrote). The copy is first checked in a staging directory inside DIR;\n"
      "only a consistent copy replaces the store's file, and the result is opened and checked\n"
-     "again. DIR is created if missing. Refused while any process has the store open (stop\n"
-     "jobs-server first), and when DIR already holds a store, unless --force.\n"
+     "again. The copy of a backup of an earlier libjobs (an older schema) is migrated there\n"
+     "first; BACKUP itself is only read, and stays as it was. DIR is created if missing.\n"
+     "Refused while any process has the store open (stop jobs-server first), and when DIR\n"
+     "already holds a store, unless --force.\n"
      "With --json: {\"store\":DIR,\"backup\":BACKUP,\"jobs\":N,\"schedules\":N,\"stacks\":N}.\n\n"
      "  --force           replace the store that DIR holds\n",
      "force", 1, restore_run},

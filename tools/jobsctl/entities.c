@@ -1,5 +1,7 @@
 /* jobsctl's commands on jobs, schedules and stacks. Each is one libjobs call; --json prints
- * what the library's JSON layer encodes (the HTTP API's bodies), tables are for people. */
+ * what the library's JSON layer encodes (the HTTP API's bodies), tables are for people. list
+ * and get only read, so they open the store with ctl_open_store_to_read(): a store of an earlier
+ * libjobs (a backup kept for a rollback, say) is refused and left as it is, not migrated. */
 #include <string.h>
 
 #include "jobsctl.h"
@@ -129,7 +131,7 @@ static int jobs_list_run(ctl *c, const ctl_args *a)
 
     if ((rc = owner_arg(&owner, a, 1)) || (rc = page_args(&page, &page_size, a)))
         return rc;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_list(&p, c->store, owner, page, page_size)) != 0)
         return ctl_fail(rc, "jobs list");
@@ -160,7 +162,7 @@ static int jobs_get_run(ctl *c, const ctl_args *a)
         return ctl_usage_error(a, "give a job id or --name, not both");
     if (!name && (rc = ctl_pos_u64(&id, a, 0, "job id", 1, JOBS_ID_MAX)))
         return rc;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if (name) {
         if ((rc = jobs_get_by_name(&job, c->store, owner, name)) != 0)
@@ -354,7 +356,7 @@ static int schedules_list_run(ctl *c, const ctl_args *a)
 
     if ((rc = owner_arg(&owner, a, 0)) || (rc = page_args(&page, &page_size, a)))
         return rc;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_schedule_list(&p, c->store, owner, page, page_size)) != 0)
         return ctl_fail(rc, "schedules list");
@@ -382,7 +384,7 @@ static int schedules_get_run(ctl *c, const ctl_args *a)
     if ((rc = owner_arg(&owner, a, 0)) ||
         (rc = ctl_pos_u64(&id, a, 0, "schedule id", 1, JOBS_ID_MAX)))
         return rc;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_schedule_get(&s, c->store, owner, id)) != 0)
         return ctl_fail(rc, "schedules get %llu", U(id));
@@ -468,7 +470,7 @@ static int stacks_list_run(ctl *c, const ctl_args *a)
 
     if ((rc = owner_arg(&owner, a, 0)) || (rc = page_args(&page, &page_size, a)))
         return rc;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_stack_list(&p, c->store, owner, page, page_size)) != 0)
         return ctl_fail(rc, "stacks list");
@@ -495,7 +497,7 @@ static int stacks_get_run(ctl *c, const ctl_args *a)
 
     if ((rc = owner_arg(&owner, a, 0)) || (rc = ctl_pos_u64(&id, a, 0, "stack id", 1, JOBS_ID_MAX)))
         return rc;
-    if ((rc = ctl_open_store(c)))
+    if ((rc = ctl_open_store_to_read(c)))
         return rc;
     if ((rc = jobs_stack_get(&s, c->store, owner, id)) != 0)
         return ctl_fail(rc, "stacks get %llu", U(id));

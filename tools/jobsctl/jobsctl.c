@@ -426,6 +426,20 @@ int ctl_open_store_to_read(ctl *c)
     return CTL_NO_STORE;
 }
 
+int ctl_open_store_unmigrated(ctl *c)
+{
+    jobs_store *s = NULL;
+    int rc = open_readonly(&s, c->store_path);
+
+    /* The read-only open tells the schema and changes nothing; the read-write open after it
+     * would migrate an older one. Open in another process (JOBS_EBUSY), the store cannot be
+     * looked at without a read-write open. */
+    jobs_store_close(s);
+    if (rc == JOBS_ESCHEMA)
+        return ctl_old_schema(rc, c->store_path);
+    return ctl_open_store(c);
+}
+
 int ctl_open_store(ctl *c)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;

@@ -41,7 +41,7 @@ enum ctl_exit {
 typedef struct ctl {
     const char *store_path; /* --store */
     bool json;              /* --json */
-    jobs_store *store;      /* once ctl_open_store() succeeded; main() closes it */
+    jobs_store *store;      /* once ctl_open_store*() succeeded; main() closes it */
 } ctl;
 
 struct ctl_command;
@@ -102,14 +102,22 @@ int ctl_usage_error(const ctl_args *a, const char *fmt, ...) CTL_PRINTF(2, 3);
 /* ---- the store (jobsctl.c) ---- */
 
 /* Opens the existing store of --store into c->store, after the command's arguments are read (a
- * usage error is told before a missing store). A missing store is not created. CTL_OK, or
- * CTL_NO_STORE after saying why. */
+ * usage error is told before a missing store). A missing store is not created. The open is
+ * read-write, and a read-write open migrates a store of an earlier libjobs in place: only the
+ * commands that write use it. CTL_OK, or CTL_NO_STORE after saying why. */
 int ctl_open_store(ctl *c);
 
-/* The same for a command that only reads: the store is opened read-only (nothing written, not
- * even a lock file: a backup stays as it was) unless another process has it open; then as
- * ctl_open_store() does. A store of another schema is refused (ctl_old_schema), never migrated. */
+/* The same for a command that only reads (list, get, check, stats): the store is opened
+ * read-only (nothing written, not even a lock file: a backup stays as it was) unless another
+ * process has it open; then as ctl_open_store() does. A store of another schema is refused
+ * (ctl_old_schema), never migrated. */
 int ctl_open_store_to_read(ctl *c);
+
+/* The same as ctl_open_store() for a command that reads the store and writes elsewhere (backup):
+ * the store is opened read-write, so that the command's read transaction keeps its snapshot
+ * from the writers of other processes (a read-only open takes no lock), but a store of another
+ * schema is first refused as ctl_open_store_to_read() refuses it, never migrated. */
+int ctl_open_store_unmigrated(ctl *c);
 
 /* Reports that the store in `path` has a schema a read-only open refuses (`rc`, JOBS_ESCHEMA),
  * with how to migrate it, and returns CTL_NO_STORE. */
