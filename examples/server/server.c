@@ -18,6 +18,7 @@
 
 #include "accesslog.h"
 #include "handler.h"
+#include "hook.h"
 #include "metrics.h"
 #include "cli.h"
 #include "config.h"
@@ -723,13 +724,17 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     return ctx;
 }
 
-int srv_server_drain(unsigned timeout_s)
+int srv_server_drain(unsigned timeout_s, srv_hooks *hooks)
 {
     struct timespec pause = {0, 20 * 1000000};
     int64_t until = srv_monotonic_ms() + 1000 * (int64_t)timeout_s;
     int left;
 
     atomic_store(&state.draining, true);
+    /* After `draining` is set, so that their answers close their connections too; before the
+     * wait, which they would otherwise hold for its whole length, to be cut off unanswered by
+     * mg_stop() after it. */
+    srv_hooks_stop(hooks);
     while ((left = atomic_load(&state.in_flight)) > 0 && srv_monotonic_ms() < until)
         nanosleep(&pause, NULL);
     return left;

@@ -6,13 +6,16 @@
  * the headers without the caller's credentials); the answer carries the output parsed as JSON,
  * a string, or status 1 for a failing run; each run is in the stack's history with trigger
  * hook; more hook requests of one stack than may wait at once are refused (429); a server
- * without --run-command makes no run. Bounds are for liveness only. */
+ * without --run-command makes no run; a hook waiting when the server stops answers status 1.
+ * Bounds are for liveness only. */
 #include <dirent.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -633,6 +636,64 @@ static void test_without_a_runner_a_hook_makes_no_run(void **state)
     assert_int_equal(stop_server(&s), 0);
 }
 
+/* SIGTERM while a hook request waits for its run: the request answers status 1 at once (it
+ * stops waiting before the server waits for its requests in flight), and the caller gets that
+ * answer rather than a connection closed unanswered. */
+static void test_a_waiting_hook_answers_when_the_server_stops(void **state)
+{
+    (void)state;
+    server s;
+    char cmd[128], tokn[160], path[96], release[128];
+    pthread_t th;
+    call c;
+    time_t deadline = time(NULL) + 60;
+    int n, status;
+    DIR *d;
+    struct dirent *e;
+    FILE *f;
+
+    memset(&s, 0, sizeof s);
+    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-hooks-stop-XXXXXX");
+    assert_non_null(mkdtemp(s.dir));
+    write_script(s.dir, cmd, sizeof cmd);
+    assert_int_equal(add_user(s.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&s, (const char *[]){"--tick-interval", "1", "--run-command",
+                                                       cmd, "--run-timeout", "60", NULL}),
+                     0);
+    strcpy(tokn, "B:");
+    login_to(&s, tokn + 2, sizeof tokn - 2, "alice", "alice-pw");
+    long stack = create_on(&s, "/blockstacks", tokn, "{\"name\":\"pub\",\"webhook\":\"public\"}");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=block", stack);
+    memset(&c, 0, sizeof c);
+    c.s = &s;
+    c.method = "GET";
+    c.path = path;
+    assert_int_equal(pthread_create(&th, NULL, perform, &c), 0);
+    /* Its run's child has started: the request waits for the run. */
+    for (n = 0; n == 0;) {
+        if (time(NULL) > deadline)
+            fail_msg("the blocked run did not start");
+        usleep(100000);
+        assert_non_null(d = opendir(s.dir));
+        while ((e = readdir(d)))
+            n += strncmp(e->d_name, "started.", 8) == 0;
+        closedir(d);
+    }
+    assert_int_equal(kill(s.pid, SIGTERM), 0);
+    pthread_join(th, NULL);
+    /* Let the child end, so that the server's stop need not wait for its kill. */
+    snprintf(release, sizeof release, "%s/release", s.dir);
+    assert_non_null(f = fopen(release, "w"));
+    fclose(f);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run did not end in time; it may still end "
+                         "(run ");
+    assert_non_null(strstr(c.headers, "Connection: close\r\n"));
+    assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    s.pid = 0;
+    assert_int_equal(stop_server(&s), 0); /* its data directory (and schema) */
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -650,6 +711,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_child_that_writes_before_it_reads_a_big_input_ends),
         cmocka_unit_test(test_hooks_of_one_stack_are_throttled),
         cmocka_unit_test(test_without_a_runner_a_hook_makes_no_run),
+        cmocka_unit_test(test_a_waiting_hook_answers_when_the_server_stops),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
