@@ -3,8 +3,9 @@
  * the right token, user with the owner's session) and refuses what it must (a wrong or missing
  * token, another user, the other method, a null webhook); token_refresh replaces the token; the
  * child reads the request (query and form parameters, repeated ones as arrays, the JSON body,
- * the headers without the caller's credentials); the answer carries the output parsed as JSON,
- * a string, or status 1 for a failing run; each run is in the stack's history with trigger
+ * which must be one object without a repeated key, the headers without the caller's
+ * credentials); the answer carries the output parsed as JSON, a string, or status 1 for a
+ * failing run; each run is in the stack's history with trigger
  * hook; more hook requests of one stack than may wait at once are refused (429); a server
  * without --run-command makes no run; a hook waiting when the server stops answers status 1.
  * Bounds are for liveness only. */
@@ -267,6 +268,23 @@ static void expect_run(long stack, long run, const char *want)
     resp_free(&r);
 }
 
+/* How many runs the stack's history (as alice) holds. */
+static long run_count(long stack)
+{
+    char path[64];
+    const char *p;
+    long n;
+    resp r;
+
+    snprintf(path, sizeof path, "/blockstacks/%ld/runs", stack);
+    request(&r, "GET", path, A, NULL);
+    if (r.status != 200 || !(p = strstr(r.body, "{\"count\":")))
+        fail_msg("GET %s: %ld %s", path, r.status, r.body);
+    n = strtol(p + 9, NULL, 10);
+    resp_free(&r);
+    return n;
+}
+
 static void test_a_public_hook_runs_for_anyone_with_the_request_as_input(void **state)
 {
     (void)state;
@@ -366,6 +384,27 @@ static void test_a_token_hook_needs_its_token_and_reads_json_and_form_bodies(voi
     HOOK_EXPECT(&c, 400, "\"code\":2");
     hook(&c, "POST", path, NULL, "application/x-www-form-urlencoded", "x=%zz");
     HOOK_EXPECT(&c, 400, "\"code\":1");
+
+    /* A JSON body is checked as every body is: one object, no key given twice (in any of its
+     * objects), else 400, fault 4, and no run is made. */
+    long before = run_count(tok);
+    static const char *const bad[] = {"null", "[1,2]", "\"text\"", "7", "{\"a\":1,\"a\":2}",
+                                      "{\"x\":{\"b\":1,\"c\":2,\"b\":3}}",
+                                      "{\"x\":[{\"b\":1},{\"c\":2,\"c\":2}]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        hook(&c, "POST", path, NULL, "application/json", bad[i]);
+        HOOK_EXPECT(&c, 400, "\"code\":4");
+    }
+    hook(&c, "POST", path, NULL, "application/json", "{\"a\":1,\"a\":2}");
+    HOOK_EXPECT(&c, 400, "{\"code\":4,\"msg\":\"duplicate key 'a' in the body\"}");
+    hook(&c, "POST", path, NULL, "application/json", "[1,2]");
+    HOOK_EXPECT(&c, 400, "{\"code\":4,\"msg\":\"the body must be a JSON object\"}");
+    assert_int_equal(run_count(tok), before);
+    /* The same key in two objects is no repeat. */
+    hook(&c, "POST", path, NULL, "application/json",
+         "{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}]}");
+    HOOK_EXPECT(&c, 200, "\"JSON\":{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}]},");
+    assert_int_equal(run_count(tok), before + 1);
 }
 
 static void test_token_refresh_replaces_the_token(void **state)
