@@ -511,10 +511,36 @@ out:
     return status;
 }
 
+/* Whether the target of a request line civetweb has parsed (NULL: not parsed) is under the
+ * Kragle profile's prefix: its path (an absolute-form target's after its authority, without
+ * the query) resolves with `kragle` set. */
+static bool target_is_kragle(const char *target)
+{
+    char path[256];
+    const char *p;
+    size_t n;
+
+    if (!target)
+        return false;
+    if (target[0] != '/') {
+        if (!(p = strstr(target, "://")) || !(p = strchr(p + 3, '/')))
+            return false;
+        target = p;
+    }
+    n = strcspn(target, "?");
+    if (n >= sizeof path)
+        n = sizeof path - 1; /* the prefix is what counts */
+    memcpy(path, target, n);
+    path[n] = '\0';
+    return srv_route_resolve(path).kragle;
+}
+
 /* civetweb's own refusals, made before on_request: a request line or header block it cannot
  * parse or that overflows its 16 KiB buffer, a negative Content-Length, a Transfer-Encoding other
  * than chunked, an HTTP version other than 1.0 and 1.1. Answered as JSON faults like everything
- * else instead of civetweb's text/plain page; the connection is then closed. */
+ * else instead of civetweb's text/plain page; the connection is then closed. When the request
+ * line was parsed and names a path under /api/v1, the fault follows the Kragle profile (HTTP
+ * 500), as those jobs-server answers itself there. */
 static int on_http_error(struct mg_connection *conn, int status, const char *msg)
 {
     const srv_app *app = mg_get_user_data(mg_get_context(conn));
@@ -528,6 +554,9 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
     /* Answered: on_connection_close must not answer this request again. */
     mg_set_user_connection_data(conn, (void *)&state);
     snprintf(text, sizeof text, "malformed HTTP request (%s)", msg);
+    /* request_uri is set by civetweb once it has parsed this request's line (it is reset for
+     * each request of a connection), so a half-parsed line counts as no target. */
+    res.kragle = ri && target_is_kragle(ri->request_uri);
     srv_fault(&res, app, status >= 500 && status != 505 ? SRV_FAULT_INTERNAL : SRV_FAULT_MALFORMED,
               text);
     mg_disable_connection_keep_alive(conn);
