@@ -315,6 +315,19 @@ static bool repeated_key(const cJSON *it, char *key, size_t key_size, bool *oom)
     return found;
 }
 
+/* Wipes the strings of a parsed body (keys and values) before it is freed: a body may hold
+ * secrets meant for the stack, as the library does with the bodies it parses. */
+static void wipe_strings(cJSON *it)
+{
+    for (; it; it = it->next) {
+        if (it->string)
+            sodium_memzero(it->string, strlen(it->string));
+        if (it->valuestring)
+            sodium_memzero(it->valuestring, strlen(it->valuestring));
+        wipe_strings(it->child);
+    }
+}
+
 /* A JSON body (the library's scan has accepted it, so cJSON parses it exactly) is checked as
  * every other body: one object (fault 4 for any other value) without a key given twice in any
  * of its objects (fault 4), so that a child parsing `JSON` strictly as an object never meets
@@ -341,6 +354,7 @@ static bool hook_json_ok(srv_response *res, const srv_app *app, const char *body
     } else {
         ok = !*oom;
     }
+    wipe_strings(root);
     cJSON_Delete(root);
     return ok;
 }
