@@ -287,15 +287,13 @@ int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t 
     c.max = s->max_per_user;
     if (c.max && !(c.oldest = malloc(((size_t)c.max + CAP_SLACK) * HASH_LEN))) {
         sodium_memzero(token, SRV_TOKEN_LEN + 1);
-        return -1;
+        return JOBS_ENOMEM;
     }
     rc = jobs_kv_write(s->store, create_txn, &c);
     free(c.oldest);
-    if (rc) {
+    if (rc)
         sodium_memzero(token, SRV_TOKEN_LEN + 1);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 typedef struct lookup_ctx {

@@ -40,7 +40,9 @@ void srv_sessions_free(srv_sessions *s);
  * with: up to 64 expired sessions removed (earliest first), and, when the user already has
  * `max_per_user` sessions, their oldest ended.
  * @param[out] token  SRV_TOKEN_LEN hex characters and a NUL
- * @return 0, or -1 when out of memory or the store failed (nothing changed).
+ * @return 0, or the JOBS_E* code of the failure (nothing changed): JOBS_ENOMEM, or the store's
+ *         (a PostgreSQL store's database unreachable: JOBS_EUNAVAILABLE), which the caller
+ *         answers as such.
  */
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
                        time_t now, unsigned ttl);

@@ -379,11 +379,14 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
     char *json = NULL;
     char token[SRV_TOKEN_LEN + 1];
     uint64_t id = 0;
+    int rc;
 
     if (!check_login(&id, res, app, req, req->body, req->body_len))
         return;
-    if (srv_session_create(token, app->sessions, id, time(NULL), app->session_ttl) != 0) {
-        srv_fault(res, app, SRV_FAULT_INTERNAL, "out of memory");
+    /* The store may fail here, after the password was checked (a PostgreSQL store's database
+     * gone in between): answered as any store failure (503, fault 128), not as memory. */
+    if ((rc = srv_session_create(token, app->sessions, id, time(NULL), app->session_ttl))) {
+        srv_lib_fault(res, app, rc);
         return;
     }
     add_header(res, "Set-Cookie: auth_tkt=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%u%s\r\n",

@@ -230,10 +230,12 @@ int main(int argc, char **argv)
     /* Graceful stop: requests in flight are answered (for 10 s at most) while new ones are
      * refused with 503; then the listeners close, then the tick stops and the store closes.
      * civetweb's mg_stop() alone gives up writing an answer once it is called, so a write
-     * committed just before it could lose its answer (issue 11). */
-    if ((rc = srv_server_drain(10)) > 0)
+     * committed just before it could lose its answer (issue 11). Webhooks waiting for their
+     * run stop waiting as the drain begins, so that they answer (status 1) at once and the
+     * drain waits for those answers to be written: stopped after the drain, they held it for
+     * its full 10 s and were cut off unanswered by mg_stop(). */
+    if ((rc = srv_server_drain(10, app.hooks)) > 0)
         fprintf(stderr, "jobs-server: %d request(s) still in flight after 10 s\n", rc);
-    srv_hooks_stop(app.hooks); /* webhooks still waiting answer now, so that workers end */
     srv_server_stop(ctx);
     srv_ticker_stop(&t);
     srv_runner_free(runner); /* after the tick: nothing submits any more */

@@ -363,6 +363,20 @@ static void run_one(srv_runner *r, const item *it)
     free(out);
 }
 
+/* Takes the first queue of the ring (r->last->next, whose runs are gone) out of the ring and
+ * frees it; r->mu held, or no worker left. */
+static void drop_first_owner(srv_runner *r)
+{
+    owner_queue *q = r->last->next;
+
+    if (q == r->last)
+        r->last = NULL;
+    else
+        r->last->next = q->next;
+    r->owners--;
+    free(q);
+}
+
 static void *worker(void *arg)
 {
     srv_runner *r = arg;
@@ -385,16 +399,10 @@ static void *worker(void *arg)
             q->tail = &q->head;
         q->n--;
         r->queued--;
-        if (q->n == 0) {
-            if (q == r->last)
-                r->last = NULL;
-            else
-                r->last->next = q->next;
-            r->owners--;
-            free(q);
-        } else {
+        if (q->n == 0)
+            drop_first_owner(r);
+        else
             r->last = q;
-        }
         pthread_mutex_unlock(&r->mu);
         run_one(r, it);
         free(it);
@@ -510,11 +518,7 @@ void srv_runner_free(srv_runner *r)
             q->head = it->next;
             free(it);
         }
-        if (q == r->last)
-            r->last = NULL;
-        else
-            r->last->next = q->next;
-        free(q);
+        drop_first_owner(r);
     }
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);

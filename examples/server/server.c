@@ -18,6 +18,7 @@
 
 #include "accesslog.h"
 #include "handler.h"
+#include "hook.h"
 #include "metrics.h"
 #include "cli.h"
 #include "config.h"
@@ -378,6 +379,41 @@ static const char *client_address(char buf[INET6_ADDRSTRLEN], const struct mg_re
     return buf;
 }
 
+/* The request the handler gets: its `path` and `query` (as the caller found them in the
+ * target), every header line (in `headers`), the client's `remote` address, the `body`. One
+ * function for both ways a request comes in (on_request, and an absolute-form target in
+ * on_connection_close), so that the handler, and a webhook's run, see the same request. */
+static void request_from(srv_request *req, srv_header headers[MG_MAX_HEADERS],
+                         const struct mg_connection *conn, const struct mg_request_info *ri,
+                         const char *path, const char *query, const char *remote, char *body,
+                         size_t len)
+{
+    memset(req, 0, sizeof *req);
+    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
+        headers[i].name = ri->http_headers[i].name;
+        headers[i].value = ri->http_headers[i].value;
+    }
+    req->headers = headers;
+    req->n_headers =
+        (size_t)(ri->num_headers < MG_MAX_HEADERS ? ri->num_headers : MG_MAX_HEADERS);
+    req->content_type = mg_get_header(conn, "Content-Type");
+    req->method = ri->request_method;
+    req->path = path;
+    req->query = query;
+    req->cookie = mg_get_header(conn, "Cookie");
+    req->authorization = mg_get_header(conn, "Authorization");
+    req->if_match = mg_get_header(conn, "If-Match");
+    req->idempotency_key = mg_get_header(conn, "Idempotency-Key");
+    req->body = body;
+    req->body_len = len;
+    req->is_tls = ri->is_ssl != 0;
+    req->remote = remote;
+    req->if_none_match = mg_get_header(conn, "If-None-Match");
+    req->origin = mg_get_header(conn, "Origin");
+    req->sec_fetch_site = mg_get_header(conn, "Sec-Fetch-Site");
+    req->requested_with = mg_get_header(conn, "X-Requested-With");
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     srv_app *app = cbdata;
@@ -461,29 +497,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         }
     }
 
-    memset(&req, 0, sizeof req);
-    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
-        headers[i].name = ri->http_headers[i].name;
-        headers[i].value = ri->http_headers[i].value;
-    }
-    req.headers = headers;
-    req.n_headers = (size_t)(ri->num_headers < MG_MAX_HEADERS ? ri->num_headers : MG_MAX_HEADERS);
-    req.content_type = mg_get_header(conn, "Content-Type");
-    req.method = ri->request_method;
-    req.path = path;
-    req.query = ri->query_string;
-    req.cookie = mg_get_header(conn, "Cookie");
-    req.authorization = mg_get_header(conn, "Authorization");
-    req.if_match = mg_get_header(conn, "If-Match");
-    req.idempotency_key = mg_get_header(conn, "Idempotency-Key");
-    req.body = body;
-    req.body_len = len;
-    req.is_tls = ri->is_ssl != 0;
-    req.remote = remote;
-    req.if_none_match = mg_get_header(conn, "If-None-Match");
-    req.origin = mg_get_header(conn, "Origin");
-    req.sec_fetch_site = mg_get_header(conn, "Sec-Fetch-Site");
-    req.requested_with = mg_get_header(conn, "X-Requested-With");
+    request_from(&req, headers, conn, ri, path, ri->query_string, remote, body, len);
     srv_handle(&res, app, &req);
     close = false;
 out:
@@ -510,10 +524,36 @@ out:
     return status;
 }
 
+/* Whether the target of a request line civetweb has parsed (NULL: not parsed) is under the
+ * Kragle profile's prefix: its path (an absolute-form target's after its authority, without
+ * the query) resolves with `kragle` set. */
+static bool target_is_kragle(const char *target)
+{
+    char path[256];
+    const char *p;
+    size_t n;
+
+    if (!target)
+        return false;
+    if (target[0] != '/') {
+        if (!(p = strstr(target, "://")) || !(p = strchr(p + 3, '/')))
+            return false;
+        target = p;
+    }
+    n = strcspn(target, "?");
+    if (n >= sizeof path)
+        n = sizeof path - 1; /* the prefix is what counts */
+    memcpy(path, target, n);
+    path[n] = '\0';
+    return srv_route_resolve(path).kragle;
+}
+
 /* civetweb's own refusals, made before on_request: a request line or header block it cannot
  * parse or that overflows its 16 KiB buffer, a negative Content-Length, a Transfer-Encoding other
  * than chunked, an HTTP version other than 1.0 and 1.1. Answered as JSON faults like everything
- * else instead of civetweb's text/plain page; the connection is then closed. */
+ * else instead of civetweb's text/plain page; the connection is then closed. When the request
+ * line was parsed and names a path under /api/v1, the fault follows the Kragle profile (HTTP
+ * 500), as those jobs-server answers itself there. */
 static int on_http_error(struct mg_connection *conn, int status, const char *msg)
 {
     const srv_app *app = mg_get_user_data(mg_get_context(conn));
@@ -527,6 +567,9 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
     /* Answered: on_connection_close must not answer this request again. */
     mg_set_user_connection_data(conn, (void *)&state);
     snprintf(text, sizeof text, "malformed HTTP request (%s)", msg);
+    /* request_uri is set by civetweb once it has parsed this request's line (it is reset for
+     * each request of a connection), so a half-parsed line counts as no target. */
+    res.kragle = ri && target_is_kragle(ri->request_uri);
     srv_fault(&res, app, status >= 500 && status != 505 ? SRV_FAULT_INTERNAL : SRV_FAULT_MALFORMED,
               text);
     mg_disable_connection_keep_alive(conn);
@@ -580,31 +623,41 @@ static void on_connection_close(const struct mg_connection *cconn)
         }
     } else if ((p = strstr(target, "://")) && (p = strchr(p + 3, '/'))) {
         /* Absolute form: answered as its path, the authority ignored (this server has one
-         * host). Its body, if any, is not read here: such a request is answered for what it
+         * host), with the same request as the origin form would give the handler (headers,
+         * client address, ...: a webhook's run reads them), after the same checks of its
+         * framing. Its body, if any, is not read here: such a request is answered for what it
          * names without acting on it, and the client is told to send the origin form. */
         srv_request req;
+        srv_header headers[MG_MAX_HEADERS];
+        char remote_buf[INET6_ADDRSTRLEN];
+        const char *remote = client_address(remote_buf, ri), *bad;
         char *path = strdup(p);
         char *q = path ? strchr(path, '?') : NULL;
+        bool chunked;
 
         if (q)
             *q = '\0';
+        atomic_fetch_add(&state.in_flight, 1);
         res.kragle = srv_route_resolve(path ? path : "/").kragle;
-        memset(&req, 0, sizeof req);
-        req.method = ri->request_method;
-        req.path = path ? path : "/";
-        req.query = q ? q + 1 : NULL;
-        req.cookie = mg_get_header(conn, "Cookie");
-        req.authorization = mg_get_header(conn, "Authorization");
-        req.is_tls = ri->is_ssl != 0;
-        if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding") ||
-            strcmp(ri->request_method, "GET") != 0)
+        request_from(&req, headers, conn, ri, path ? path : "/", q ? q + 1 : NULL, remote, NULL,
+                     0);
+        if (atomic_load(&state.draining)) {
+            srv_fault(&res, app, SRV_FAULT_STOPPING, "the server is stopping; try again shortly");
+            add_retry_after(&res);
+        } else if ((bad = framing_fault(&chunked, ri)) != NULL) {
+            srv_fault(&res, app, SRV_FAULT_MALFORMED, bad);
+        } else if (!path) {
+            srv_fault(&res, app, SRV_FAULT_INTERNAL, "out of memory");
+        } else if (ri->content_length > 0 || chunked || strcmp(ri->request_method, "GET") != 0) {
             srv_fault(&res, app, SRV_FAULT_MALFORMED,
                       "an absolute-form target is answered for GET only; send the path alone "
                       "(origin form) with a Host header");
-        else
+        } else {
             srv_handle(&res, (srv_app *)(uintptr_t)app, &req);
-        record(app, ri->request_method, req.path, ri->remote_addr, &res, &start, res.body_len);
+        }
         send_response(conn, &res, true, false);
+        atomic_fetch_sub(&state.in_flight, 1);
+        record(app, ri->request_method, req.path, remote, &res, &start, res.body_len);
         free(path);
         srv_response_free(&res);
         return;
@@ -723,13 +776,17 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     return ctx;
 }
 
-int srv_server_drain(unsigned timeout_s)
+int srv_server_drain(unsigned timeout_s, srv_hooks *hooks)
 {
     struct timespec pause = {0, 20 * 1000000};
     int64_t until = srv_monotonic_ms() + 1000 * (int64_t)timeout_s;
     int left;
 
     atomic_store(&state.draining, true);
+    /* After `draining` is set, so that their answers close their connections too; before the
+     * wait, which they would otherwise hold for its whole length, to be cut off unanswered by
+     * mg_stop() after it. */
+    srv_hooks_stop(hooks);
     while ((left = atomic_load(&state.in_flight)) > 0 && srv_monotonic_ms() < until)
         nanosleep(&pause, NULL);
     return left;

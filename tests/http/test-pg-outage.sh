@@ -11,7 +11,9 @@
 #   out"), and the session is still alive when the database is back, then ends with a logout;
 # - fault 128's message is the fixed "the database is unreachable", on every route (handler.c's
 #   and the webhooks' of hook.c), anonymous or not: libpq's detail names the database's socket
-#   path (or host and port) and goes to the server's stderr only.
+#   path (or host and port) and goes to the server's stderr only;
+# - a login whose session cannot be written (the database fails after the password check) is
+#   503 with fault 128 too, not 500.
 set -euo pipefail
 src=${1:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
 server=${2:?usage: test-pg-outage.sh SOURCE_DIR JOBS_SERVER}
@@ -81,4 +83,23 @@ r=$(req a POST /logout)
 [[ $r == 200* ]] || fail "logout after the outage: $r"
 r=$(curl -s -m 30 -H "Authorization: Bearer $tok" -w ' %{http_code}' "$base/jobs?page=1")
 [[ $r == *' 401' ]] || fail "the session after its logout: $r"
-echo "OK: logins answer 503 (fault 128) while PostgreSQL is down and are not counted"
+# The database fails after the password was checked, as the session is written (a trigger
+# raising a connection failure's SQLSTATE on the sessions' rows stands for the database going away
+# in between): the login answers 503, fault 128, as every store failure (it answered 500 "out of
+# memory"), and the server writes no session.
+sql() {
+    psql -X -q -v ON_ERROR_STOP=1 "$uri" -c "SET client_min_messages = warning; $1" >/dev/null
+}
+sql "CREATE FUNCTION jobs_test_gone() RETURNS trigger LANGUAGE plpgsql AS
+     \$\$BEGIN RAISE EXCEPTION 'gone' USING ERRCODE = '08006'; END\$\$;
+     CREATE TRIGGER jobs_test_gone BEFORE INSERT OR UPDATE ON jobs_kv FOR EACH ROW
+     WHEN (NEW.ns = convert_to('sessions', 'UTF8')) EXECUTE FUNCTION jobs_test_gone();"
+rm -f "$dir/c"
+r=$(req c POST /authenticate "$login")
+[[ $r == "$want" ]] || fail "a login whose session cannot be written: $r"
+! grep -q auth_tkt "$dir/c" || fail "a session cookie for a login whose session was not written"
+sql "DROP TRIGGER jobs_test_gone ON jobs_kv; DROP FUNCTION jobs_test_gone();"
+r=$(req c POST /authenticate "$login")
+[[ $r == 200* ]] || fail "a login once sessions can be written again: $r"
+echo "OK: logins answer 503 (fault 128) while PostgreSQL is down and are not counted; a session"
+echo "    that cannot be written is 503 (fault 128) too"

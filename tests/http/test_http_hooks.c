@@ -3,16 +3,20 @@
  * the right token, user with the owner's session) and refuses what it must (a wrong or missing
  * token, another user, the other method, a null webhook); token_refresh replaces the token; the
  * child reads the request (query and form parameters, repeated ones as arrays, the JSON body,
- * the headers without the caller's credentials); the answer carries the output parsed as JSON,
- * a string, or status 1 for a failing run; each run is in the stack's history with trigger
+ * which must be one object without a repeated key, the headers without the caller's
+ * credentials); the answer carries the output parsed as JSON, a string, or status 1 for a
+ * failing run; each run is in the stack's history with trigger
  * hook; more hook requests of one stack than may wait at once are refused (429); a server
- * without --run-command makes no run. Bounds are for liveness only. */
+ * without --run-command makes no run; a hook waiting when the server stops answers status 1.
+ * Bounds are for liveness only. */
 #include <dirent.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +80,7 @@ static void request(resp *r, const char *method, const char *path, const char *a
 typedef struct call {
     const server *s;
     const char *method, *path, *auth, *type, *body, *extra;
+    const char *target; /* the request line's target, when not `path` (an absolute form) */
     long status;
     char body_out[16384];
     size_t len;
@@ -120,6 +125,8 @@ static void *perform(void *arg)
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->s->port, c->path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+    if (c->target)
+        curl_easy_setopt(h, CURLOPT_REQUEST_TARGET, c->target);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head);
@@ -264,6 +271,23 @@ static void expect_run(long stack, long run, const char *want)
     resp_free(&r);
 }
 
+/* How many runs the stack's history (as alice) holds. */
+static long run_count(long stack)
+{
+    char path[64];
+    const char *p;
+    long n;
+    resp r;
+
+    snprintf(path, sizeof path, "/blockstacks/%ld/runs", stack);
+    request(&r, "GET", path, A, NULL);
+    if (r.status != 200 || !(p = strstr(r.body, "{\"count\":")))
+        fail_msg("GET %s: %ld %s", path, r.status, r.body);
+    n = strtol(p + 9, NULL, 10);
+    resp_free(&r);
+    return n;
+}
+
 static void test_a_public_hook_runs_for_anyone_with_the_request_as_input(void **state)
 {
     (void)state;
@@ -363,6 +387,27 @@ static void test_a_token_hook_needs_its_token_and_reads_json_and_form_bodies(voi
     HOOK_EXPECT(&c, 400, "\"code\":2");
     hook(&c, "POST", path, NULL, "application/x-www-form-urlencoded", "x=%zz");
     HOOK_EXPECT(&c, 400, "\"code\":1");
+
+    /* A JSON body is checked as every body is: one object, no key given twice (in any of its
+     * objects), else 400, fault 4, and no run is made. */
+    long before = run_count(tok);
+    static const char *const bad[] = {"null", "[1,2]", "\"text\"", "7", "{\"a\":1,\"a\":2}",
+                                      "{\"x\":{\"b\":1,\"c\":2,\"b\":3}}",
+                                      "{\"x\":[{\"b\":1},{\"c\":2,\"c\":2}]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        hook(&c, "POST", path, NULL, "application/json", bad[i]);
+        HOOK_EXPECT(&c, 400, "\"code\":4");
+    }
+    hook(&c, "POST", path, NULL, "application/json", "{\"a\":1,\"a\":2}");
+    HOOK_EXPECT(&c, 400, "{\"code\":4,\"msg\":\"duplicate key 'a' in the body\"}");
+    hook(&c, "POST", path, NULL, "application/json", "[1,2]");
+    HOOK_EXPECT(&c, 400, "{\"code\":4,\"msg\":\"the body must be a JSON object\"}");
+    assert_int_equal(run_count(tok), before);
+    /* The same key in two objects is no repeat. */
+    hook(&c, "POST", path, NULL, "application/json",
+         "{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}]}");
+    HOOK_EXPECT(&c, 200, "\"JSON\":{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}]},");
+    assert_int_equal(run_count(tok), before + 1);
 }
 
 static void test_token_refresh_replaces_the_token(void **state)
@@ -633,6 +678,124 @@ static void test_without_a_runner_a_hook_makes_no_run(void **state)
     assert_int_equal(stop_server(&s), 0);
 }
 
+/* The run's input without its "run" id: what follows it is the same for the same request. */
+static void strip_run(char *body)
+{
+    char *p = strstr(body, ",\"run\":");
+
+    if (p)
+        *p = '\0';
+}
+
+/* An absolute-form target (RFC 9112 3.2.2) naming another port, which civetweb leaves to
+ * jobs-server's on_connection_close: the run reads the same request as for the origin form,
+ * headers included (they were once left out: "HEADERS":{}). */
+static void test_an_absolute_form_hook_gets_the_same_input(void **state)
+{
+    (void)state;
+    char path[128], target[192];
+    call origin, absolute;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?a=1&b=2", pub);
+    memset(&origin, 0, sizeof origin);
+    origin.s = &srv;
+    origin.method = "GET";
+    origin.path = path;
+    origin.extra = "X-Thing: yes";
+    absolute = origin;
+    snprintf(target, sizeof target, "http://127.0.0.1:1%s", path);
+    absolute.target = target;
+    perform(&origin);
+    perform(&absolute);
+    HOOK_EXPECT(&origin, 200, "\"X-Thing\":\"yes\"");
+    HOOK_EXPECT(&absolute, 200, "{\"status\":0,\"result\":{\"GET\":{\"a\":\"1\",\"b\":\"2\"},");
+    HOOK_EXPECT(&absolute, 200, "\"X-Thing\":\"yes\"");
+    assert_non_null(strstr(absolute.headers, "Connection: close\r\n"));
+    strip_run(origin.body_out);
+    strip_run(absolute.body_out);
+    assert_string_equal(absolute.body_out, origin.body_out);
+
+    /* A "user" hook: the owner's session counts in the absolute form too, and a browser's
+     * request from another origin is refused there as in the origin form (140). */
+    char cookie[170];
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld", usr);
+    snprintf(target, sizeof target, "http://127.0.0.1:1%s", path);
+    snprintf(cookie, sizeof cookie, "C:%s", A + 2);
+    memset(&absolute, 0, sizeof absolute);
+    absolute.s = &srv;
+    absolute.method = "GET";
+    absolute.path = path;
+    absolute.target = target;
+    absolute.auth = A;
+    perform(&absolute);
+    HOOK_EXPECT(&absolute, 200, "{\"status\":0,");
+    absolute.auth = cookie;
+    absolute.extra = "Origin: http://elsewhere.example";
+    perform(&absolute);
+    HOOK_EXPECT(&absolute, 403, "\"code\":140");
+    absolute.extra = NULL;
+    perform(&absolute);
+    HOOK_EXPECT(&absolute, 200, "{\"status\":0,");
+}
+
+/* SIGTERM while a hook request waits for its run: the request answers status 1 at once (it
+ * stops waiting before the server waits for its requests in flight), and the caller gets that
+ * answer rather than a connection closed unanswered. */
+static void test_a_waiting_hook_answers_when_the_server_stops(void **state)
+{
+    (void)state;
+    server s;
+    char cmd[128], tokn[160], path[96], release[128];
+    pthread_t th;
+    call c;
+    time_t deadline = time(NULL) + 60;
+    int n, status;
+    DIR *d;
+    struct dirent *e;
+    FILE *f;
+
+    memset(&s, 0, sizeof s);
+    snprintf(s.dir, sizeof s.dir, "/tmp/jobs-hooks-stop-XXXXXX");
+    assert_non_null(mkdtemp(s.dir));
+    write_script(s.dir, cmd, sizeof cmd);
+    assert_int_equal(add_user(s.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&s, (const char *[]){"--tick-interval", "1", "--run-command",
+                                                       cmd, "--run-timeout", "60", NULL}),
+                     0);
+    strcpy(tokn, "B:");
+    login_to(&s, tokn + 2, sizeof tokn - 2, "alice", "alice-pw");
+    long stack = create_on(&s, "/blockstacks", tokn, "{\"name\":\"pub\",\"webhook\":\"public\"}");
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=block", stack);
+    memset(&c, 0, sizeof c);
+    c.s = &s;
+    c.method = "GET";
+    c.path = path;
+    assert_int_equal(pthread_create(&th, NULL, perform, &c), 0);
+    /* Its run's child has started: the request waits for the run. */
+    for (n = 0; n == 0;) {
+        if (time(NULL) > deadline)
+            fail_msg("the blocked run did not start");
+        usleep(100000);
+        assert_non_null(d = opendir(s.dir));
+        while ((e = readdir(d)))
+            n += strncmp(e->d_name, "started.", 8) == 0;
+        closedir(d);
+    }
+    assert_int_equal(kill(s.pid, SIGTERM), 0);
+    pthread_join(th, NULL);
+    /* Let the child end, so that the server's stop need not wait for its kill. */
+    snprintf(release, sizeof release, "%s/release", s.dir);
+    assert_non_null(f = fopen(release, "w"));
+    fclose(f);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run did not end in time; it may still end "
+                         "(run ");
+    assert_non_null(strstr(c.headers, "Connection: close\r\n"));
+    assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    s.pid = 0;
+    assert_int_equal(stop_server(&s), 0); /* its data directory (and schema) */
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -650,6 +813,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_child_that_writes_before_it_reads_a_big_input_ends),
         cmocka_unit_test(test_hooks_of_one_stack_are_throttled),
         cmocka_unit_test(test_without_a_runner_a_hook_makes_no_run),
+        cmocka_unit_test(test_an_absolute_form_hook_gets_the_same_input),
+        cmocka_unit_test(test_a_waiting_hook_answers_when_the_server_stops),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

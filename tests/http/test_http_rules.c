@@ -834,6 +834,7 @@ static int parse_answers(answer *out, int max, const char *buf, size_t len, bool
 
 #define GET_NEXT "GET /schedules/byid/1 HTTP/1.1\r\nHost: t\r\n\r\n"
 #define POST_STACK "POST /blockstacks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+#define POST_KRAGLE_STACK "POST /api/v1/blockstacks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
 
 typedef struct raw_case {
     const char *what;
@@ -876,7 +877,7 @@ static void pad(char **buf, size_t *len, char c, size_t n)
 static void test_http_framing_is_enforced(void **state)
 {
     const char *tok = A + 2;
-    raw_case cases[32];
+    raw_case cases[40];
     int nc = 0, failures = 0;
     char *before, *after;
 
@@ -930,6 +931,25 @@ static void test_http_framing_is_enforced(void **state)
         raw_case *c = CASE("Transfer-Encoding: gzip (civetweb's own refusal)", false, 1, 400, 108,
                            true, 0, 0);
         cat(&c->bytes, &c->len, POST_STACK "%s\r\nTransfer-Encoding: gzip\r\n\r\n" GET_NEXT, tok);
+    }
+    {
+        /* civetweb's own refusals follow the Kragle profile too: every fault there is a 500. */
+        raw_case *c = CASE("Transfer-Encoding: gzip under /api/v1", false, 1, 500, 108, true,
+                           0, 0);
+        cat(&c->bytes, &c->len, POST_KRAGLE_STACK "%s\r\nTransfer-Encoding: gzip\r\n\r\n"
+                                GET_NEXT, tok);
+        c = CASE("Content-Length: -1 under /api/v1", false, 1, 500, 108, true, 0, 0);
+        cat(&c->bytes, &c->len, POST_KRAGLE_STACK "%s\r\nContent-Length: -1\r\n\r\n" GET_NEXT,
+            tok);
+        c = CASE("Transfer-Encoding: gzip, absolute form under /api/v1", false, 1, 500, 108,
+                 true, 0, 0);
+        cat(&c->bytes, &c->len, "POST http://t:1/api/v1/blockstacks?x=1 HTTP/1.1\r\nHost: t\r\n"
+                                "Authorization: Bearer %s\r\nTransfer-Encoding: gzip\r\n\r\n"
+                                GET_NEXT, tok);
+        c = CASE("two Content-Length headers under /api/v1", false, 1, 500, 108, true, 0, 0);
+        cat(&c->bytes, &c->len, POST_KRAGLE_STACK "%s\r\nContent-Length: 19\r\n"
+                                "Content-Length: 3\r\n\r\n{\"name\":\"cl twice\"}" GET_NEXT,
+            tok);
     }
     {
         /* civetweb 1.15 takes identity as no body: the body was run as a second request (a

@@ -9,15 +9,20 @@
 //     error answer is a Fault whose codes are named in its description and belong to its status
 //     (unless its description says it is not a fault), a HEAD operation answers what the GET of
 //     its path does, path parameters are declared, `Allow` in each path's description lists
-//     exactly its operations.
+//     exactly its operations; every fault of the server's fault table (examples/server/faults.h,
+//     library errors by include/jobs/errors.h) is in FaultCode and in docs/http-api.md's Faults
+//     table with the server's status, and the latter lists no fault the server lacks.
 // Usage: node validate-doc.mjs [docs/openapi.yaml [docs/http-api.md]]
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { Validator } from '@seriousme/openapi-schema-validator';
 
 import { DEFAULT_DOC, DEFAULT_PROSE, METHODS, deref, faultCodes, isFaultSchema, loadDoc,
          makeAjv, operations, pointer } from './lib.mjs';
 
+const here = dirname(fileURLToPath(import.meta.url));
 const docPath = process.argv[2] || DEFAULT_DOC;
 const prosePath = process.argv[3] || DEFAULT_PROSE;
 const problems = [];
@@ -139,6 +144,50 @@ for (const [code, status] of faultStatus)
     if (!proseFaults.has(code))
         problem('#/components/schemas/FaultCode',
                 `fault ${code} (${status}) is not in the Faults table of ${prosePath}`);
+
+// The server's own fault table (examples/server/faults.h, SRV_FAULT_MAP: name, number, status),
+// whose numbers for library errors come from include/jobs/errors.h (JOBS_ERRNO_MAP): every fault
+// the server can answer must be in the Faults table of the prose and in FaultCode, with the
+// server's status, and every fault documented must be one the server has.
+const serverFaults = new Map();
+{
+    const errorsPath = resolve(here, '../../include/jobs/errors.h');
+    const faultsPath = resolve(here, '../../examples/server/faults.h');
+    const libFault = new Map();
+    const errors = readFileSync(errorsPath, 'utf8');
+    for (const m of errors.matchAll(/X\((E[A-Z0-9_]+),\s*-\d+,\s*(\d+),/g))
+        libFault.set(m[1], Number(m[2]));
+    const faults = readFileSync(faultsPath, 'utf8');
+    const map = faults.slice(faults.indexOf('#define SRV_FAULT_MAP'),
+                             faults.indexOf('enum srv_fault {'));
+    const entry = /X\(([A-Z0-9_]+),\s*(?:SRV_LIB_FAULT_(E[A-Z0-9_]+)|(\d+)),\s*(\d{3})\)/g;
+    for (const m of map.matchAll(entry)) {
+        const code = m[2] ? libFault.get(m[2]) : Number(m[3]);
+        if (code === undefined)
+            problem(faultsPath, `${m[1]} names library error ${m[2]}, which ${errorsPath} lacks`);
+        else
+            serverFaults.set(code, Number(m[4]));
+    }
+    if (libFault.size === 0 || serverFaults.size === 0)
+        problem(faultsPath, 'cannot read the fault tables (JOBS_ERRNO_MAP, SRV_FAULT_MAP)');
+    // A library error the server's table lacks is still answered (srv_fault_status: 500).
+    for (const code of libFault.values())
+        if (!serverFaults.has(code))
+            serverFaults.set(code, 500);
+    const says = (table, code) => (table.has(code) ? `says ${table.get(code)}` : 'lacks it');
+    for (const [code, status] of serverFaults) {
+        if (proseFaults.get(code) !== status)
+            problem(prosePath, `the server answers fault ${code} with status ${status}, the ` +
+                    `Faults table ${says(proseFaults, code)}`);
+        if (faultStatus.get(code) !== status)
+            problem('#/components/schemas/FaultCode', `the server answers fault ${code} with ` +
+                    `status ${status}, FaultCode ${says(faultStatus, code)}`);
+    }
+    for (const code of proseFaults.keys())
+        if (!serverFaults.has(code))
+            problem(prosePath, `fault ${code} is in the Faults table, but the server has no ` +
+                    'such fault');
+}
 
 const ops = operations(doc);
 const opKey = (method, path) => `${method} ${path}`;
