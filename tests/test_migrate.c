@@ -5,6 +5,7 @@
  * tests/data/schema3) keeps each owner's runs of a stack, and its stacks' runs without a job
  * become their owners' own histories. */
 #include "fixture.h"
+#include "holder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -319,6 +320,34 @@ static void test_schema_3_stack_runs_become_their_owners_histories(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* An earlier libjobs that has the store open reads and writes it in its own layout: a
+ * read-write open does not migrate under it, and changes nothing, until it has closed. */
+static void test_a_store_open_in_another_process_is_not_migrated(void **state)
+{
+    FX_LMDB_ONLY(); /* LMDB: a store file of an earlier version */
+    fixture *fx = *state;
+    bool old_dbs;
+    fx_holder h;
+
+    place(fx, JOBS_TEST_SCHEMA3_DIR);
+    fx_hold_lmdb_env_open(&h, fx->path);
+    assert_int_equal(fx_try_open(fx), JOBS_EBUSY);
+    assert_non_null(strstr(jobs_error_last(), "schema version 3 and needs migrating"));
+    assert_non_null(strstr(jobs_error_last(), "another process"));
+    assert_int_equal(raw_schema(fx->path, &old_dbs), 3);
+    fx_release(&h);
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    fx_close(fx);
+    assert_int_equal(raw_schema(fx->path, &old_dbs), 4);
+    /* A current store opens beside another process as before. */
+    fx_hold_lmdb_env_open(&h, fx->path);
+    fx_open(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    fx_close(fx);
+    fx_release(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +356,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_2_store_is_migrated_at_open,
                                         fx_setup_closed, fx_teardown),
         cmocka_unit_test_setup_teardown(test_schema_3_stack_runs_become_their_owners_histories,
+                                        fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_store_open_in_another_process_is_not_migrated,
                                         fx_setup_closed, fx_teardown),
     };
 

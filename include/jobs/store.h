@@ -100,7 +100,8 @@ typedef struct jobs_store_options {
  * @param opts       options; `path` is required
  * @return 0, or JOBS_EINVAL (bad options), JOBS_EVERSION (unknown opts->version or
  *         opts->lmdb->version), JOBS_EBUSY (already open in this process; with
- *         JOBS_STORE_READONLY, also open in another process), JOBS_ENOTFOUND (read-only: no
+ *         JOBS_STORE_READONLY, also open in another process; a store of an older schema, which
+ *         a read-write open migrates, open in another process), JOBS_ENOTFOUND (read-only: no
  *         store there), JOBS_ESCHEMA (store written by an incompatible version), JOBS_ENOMEM,
  *         JOBS_EIO.
  */

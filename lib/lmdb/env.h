@@ -108,6 +108,7 @@ typedef struct jobs__lmdb {
 
     size_t max_map_size;
     bool readonly;             /* MDB_RDONLY | MDB_NOLOCK: writes are refused */
+    bool shared_at_open;       /* another process had the store open just before this open */
 
     /* jobs_store_wait(): the earliest due time told by the writes of the batch being run (by
      * its leader only), published to the waiters once the batch commits. */

@@ -1053,6 +1053,14 @@ static int check_version(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn
     if (v.mv_size != sizeof(version))
         return jobs__error(JOBS_ESCHEMA, "the store's schema version record is malformed");
     memcpy(&version, v.mv_data, sizeof(version));
+    /* Another process that has a store of an older schema open is an earlier libjobs (this
+     * one would have migrated it): migrating under it would change the layout it reads and
+     * writes. */
+    if (version >= 1 && version < JOBS__SCHEMA_VERSION && !s->readonly && s->shared_at_open)
+        return jobs__error(JOBS_EBUSY, "the store has schema version %u and needs migrating to "
+                           "version %u, which needs it to itself: another process (an earlier "
+                           "libjobs?) has it open; stop it, then open the store again",
+                           version, JOBS__SCHEMA_VERSION);
     if (version >= 1 && version < JOBS__SCHEMA_VERSION && !s->readonly) {
         if ((version < 3 && (rc = migrate(txn, s, version))) ||
             (rc = jobs__lmdb_run_migrate_direct(txn, s)))
@@ -1430,7 +1438,7 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     struct stat st;
     int rc, dead;
     unsigned int flags = MDB_NOTLS;
-    bool made_dir = false, new_file = false;
+    bool made_dir = false, new_file = false, shared;
 
     if (readonly) {
         if (stat(a->path, &st) != 0 && errno == ENOENT)
@@ -1460,6 +1468,10 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
         return jobs__error(JOBS_EBUSY, "the store '%s' is open in another process; a read-only "
                            "open is for a store no process has open (a backup, or a stopped "
                            "store)", a->path);
+    /* Looked at before this process holds a lock on lock.mdb (jobs__lmdb_in_use closes its
+     * descriptor): a store of an older schema is migrated only when no other process has it
+     * open (check_version). */
+    shared = !readonly && jobs__lmdb_in_use(a->path);
 
     s = jobs__malloc(sizeof(*s));
     if (!s)
@@ -1469,6 +1481,7 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
     s->ino = st.st_ino;
     s->max_map_size = o->max_map_size;
     s->readonly = readonly;
+    s->shared_at_open = shared;
     if ((rc = register_open(s)) != 0) {
         jobs__free(s);
         return rc;

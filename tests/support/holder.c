@@ -98,3 +98,26 @@ void fx_hold_store_open(fx_holder *h, const char *path)
 {
     hold(h, path, take_open, let_go_open);
 }
+
+static void *take_env(const char *path)
+{
+    MDB_env *env;
+
+    if (mdb_env_create(&env))
+        return NULL;
+    if (mdb_env_set_maxdbs(env, 32) || mdb_env_open(env, path, MDB_NOTLS, 0600)) {
+        mdb_env_close(env);
+        return NULL;
+    }
+    return env;
+}
+
+static void let_go_env(void *held)
+{
+    mdb_env_close(held);
+}
+
+void fx_hold_lmdb_env_open(fx_holder *h, const char *path)
+{
+    hold(h, path, take_env, let_go_env);
+}

@@ -23,6 +23,10 @@ void fx_hold_lmdb_write_lock(fx_holder *h, const char *path);
 /** Forks a child that opens the store in `path` (jobs_store_open) and returns once it is open. */
 void fx_hold_store_open(fx_holder *h, const char *path);
 
+/** Forks a child that opens the LMDB environment in `path` with raw LMDB, as an earlier libjobs
+ * would (whatever the schema; nothing is read or written), and returns once it is open. */
+void fx_hold_lmdb_env_open(fx_holder *h, const char *path);
+
 /** Makes the child let go, and asserts that it exits 0. */
 void fx_release(fx_holder *h);
 
