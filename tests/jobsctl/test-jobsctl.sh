@@ -388,6 +388,11 @@ old=$tmp/schema2
 mkdir "$old"
 tar xzf "$data/schema2/store.tar.gz" -C "$old"
 sum=$(md5sum < "$old/data.mdb")
+# Fails unless the directory $1 still holds only data.mdb, with the checksum $2: $3 changed it.
+unchanged() {
+    [[ $(ls -A "$1") == data.mdb && $(md5sum < "$1/data.mdb") == "$2" ]] ||
+        fail "$3 changed $1 (it holds: $(ls -A "$1"))"
+}
 for cmd in check stats; do
     run 3 --store "$old" $cmd
     err_has "the store has schema version 2; this libjobs reads version"
@@ -397,13 +402,11 @@ done
 run 3 copy "$old" "$tmp/schema2-copy"
 err_has "the store has schema version 2; this libjobs reads version"
 [[ ! -e $tmp/schema2-copy ]] || fail "a refused copy made its target"
-[[ $(ls -A "$old") == data.mdb && $(md5sum < "$old/data.mdb") == "$sum" ]] ||
-    fail "a read command changed a store of schema 2: $(ls -A "$old")"
+unchanged "$old" "$sum" "a read command"
 # What the message advises: a restore makes a migrated store of it, the backup stays as it is.
 run 0 --store "$tmp/schema2-restored" restore "$old"
 out_has "restored $old into $tmp/schema2-restored; it is consistent: 177 jobs"
-[[ $(ls -A "$old") == data.mdb && $(md5sum < "$old/data.mdb") == "$sum" ]] ||
-    fail "a restore changed the backup of schema 2: $(ls -A "$old")"
+unchanged "$old" "$sum" "a restore"
 run 0 --store "$old" init # and init migrates the store itself
 run 0 --store "$old" check
 out_has "$old is consistent: 177 jobs"
@@ -427,8 +430,7 @@ for c in "${reads[@]}"; do
         err_has "the store has schema version 3; this libjobs reads version"
         err_has "'$old3' was left as it is: a command that only reads never migrates a store"
         [[ ! -s $tmp/out ]] || fail "jobsctl $j $c printed on stdout"
-        [[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
-            fail "jobsctl $j $c changed a store of schema 3: $(ls -A "$old3")"
+        unchanged "$old3" "$sum3" "jobsctl $j $c"
     done
 done
 # backup only reads the store too: refused, not migrated (nor a backup of the migrated store).
@@ -436,14 +438,12 @@ run 3 --store "$old3" backup "$tmp/schema3-backup"
 err_has "the store has schema version 3; this libjobs reads version"
 err_has "'$old3' was left as it is"
 [[ ! -e $tmp/schema3-backup ]] || fail "a refused backup made its directory"
-[[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
-    fail "backup changed a store of schema 3: $(ls -A "$old3")"
+unchanged "$old3" "$sum3" "backup"
 # A restore of it migrates its staged copy (a read command then reads the restored store: it has
 # this libjobs' schema) and leaves the backup as it was.
 run 0 --store "$tmp/schema3-restored" restore "$old3"
 out_has "restored $old3 into $tmp/schema3-restored; it is consistent: 1 job, 5 schedules, 2 stacks"
-[[ $(ls -A "$old3") == data.mdb && $(md5sum < "$old3/data.mdb") == "$sum3" ]] ||
-    fail "a restore changed the backup of schema 3: $(ls -A "$old3")"
+unchanged "$old3" "$sum3" "a restore"
 run 0 --store "$tmp/schema3-restored" --json stacks get --owner 2 2
 json_is '[j["name"], j["public"]]' '["own", false]'
 # A command that writes opens it read-write, which migrates it (as before); then it reads.
