@@ -2116,6 +2116,48 @@ static bool pairs_ok(const jobs_json_pair *p, size_t n)
     return true;
 }
 
+/* JOBS_EBODY when an object of `it` (itself, or one nested in it) has a key twice, quoting it
+ * when it is short and printable; else 0 or JOBS_ENOMEM. Keys are compared byte for byte (the
+ * scan refused \u0000, so each is a C string), sorted once per object: O(n log n) whatever the
+ * keys, which are the client's to choose. The nesting is at most JOBS_JSON_DEPTH_MAX deep. */
+static int repeated_key(const cJSON *it)
+{
+    const cJSON *c;
+    size_t n = 0, i;
+    int rc = 0;
+
+    if (!cJSON_IsObject(it) && !cJSON_IsArray(it))
+        return 0;
+    for (c = it->child; c; c = c->next)
+        n++;
+    if (cJSON_IsObject(it) && n > 1) {
+        pair_key *k = jobs__malloc(2 * n * sizeof(*k));
+
+        if (!k)
+            return jobs__error(JOBS_ENOMEM, "out of memory");
+        for (i = 0, c = it->child; c; c = c->next, i++)
+            k[i] = (pair_key){c->string ? c->string : "", c->string ? strlen(c->string) : 0, i};
+        sort_pair_keys(k, k + n, n);
+        for (i = 1; i < n && !rc; i++) {
+            if (!pair_key_same(&k[i - 1], &k[i]))
+                continue;
+            bool printable = k[i].len <= 32;
+
+            for (size_t j = 0; j < k[i].len && printable; j++)
+                printable = k[i].at[j] >= 0x20 && k[i].at[j] < 0x7f && k[i].at[j] != '\'' &&
+                            k[i].at[j] != '\\';
+            rc = printable ? jobs__error(JOBS_EBODY, "duplicate key '%.*s' in the body",
+                                         (int)k[i].len, k[i].at)
+                           : jobs__error(JOBS_EBODY, "a key is given twice in one object of "
+                                         "the body");
+        }
+        jobs__free(k);
+    }
+    for (c = it->child; c && !rc; c = c->next)
+        rc = repeated_key(c);
+    return rc;
+}
+
 int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
 {
     static const char fn[] = "jobs_json_encode_hook_input";
@@ -2128,8 +2170,19 @@ int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
     if (!pairs_ok(req->get, req->nget) || !pairs_ok(req->post, req->npost) ||
         !pairs_ok(req->headers, req->nheaders) || (req->json_len && !req->json))
         return jobs__error(JOBS_EINVAL, "%s: a count without its array or string", fn);
-    if (req->json && (rc = scan(req->json, req->json_len, JOBS_JSON_DEPTH_MAX)))
-        return rc;
+    if (req->json) {
+        /* Checked as every body is: one object, and (as a stack's program reads the whole body)
+         * no key given twice in any object of it. */
+        cJSON *root;
+
+        if ((rc = parse_body(&root, req->json, req->json_len)))
+            return rc;
+        rc = repeated_key(root);
+        wipe_strings(root);
+        cJSON_Delete(root);
+        if (rc)
+            return rc;
+    }
     jb_lit(&b, "{\"GET\":");
     put_pairs(&b, req->get, req->nget);
     jb_lit(&b, ",\"POST\":");

@@ -1181,7 +1181,7 @@ static void test_cjson_error_position_is_reset_only_by_decoders(void **state)
 {
     static const char env[] = "{\"\\u0061uth\":{},\"p\\u0061yload\":{\"n\":1}}";
     static const jobs_json_pair get[] = {{"a", 1, "1", 1}};
-    jobs_json_hook_request req = {get, 1, NULL, 0, "[1]", 3, NULL, 0};
+    jobs_json_hook_request req = {get, 1, NULL, 0, NULL, 0, NULL, 0};
     jobs_json_span a, p;
     jobs_json_job_body body;
     const char *host_error;
@@ -1203,6 +1203,14 @@ static void test_cjson_error_position_is_reset_only_by_decoders(void **state)
     jobs_json_free(json);
     assert_ptr_equal(cJSON_GetErrorPtr(), host_error);
     check_ok(jobs_json_decode_job_update(&body, "{}", 2));
+    assert_null(cJSON_GetErrorPtr());
+    /* A hook's JSON body is parsed, as the decoders parse theirs. */
+    assert_null(cJSON_Parse("[1,}"));
+    assert_non_null(cJSON_GetErrorPtr());
+    req.json = "{\"k\":[1]}";
+    req.json_len = strlen(req.json);
+    check_ok(jobs_json_encode_hook_input(&json, &req));
+    jobs_json_free(json);
     assert_null(cJSON_GetErrorPtr());
 }
 

@@ -197,20 +197,23 @@ static void test_a_job_is_encoded_with_its_run_settings(void **state)
 }
 
 /* A webhook's input: repeated names as arrays in order, decoded bytes escaped, the JSON body as
- * sent (or {}), refused when it is not JSON; and the answer, with JSON output as itself. */
+ * sent (or {}), refused when it is not JSON, not an object or gives a key twice; and the answer,
+ * with JSON output as itself. */
 static void test_a_hook_request_and_answer_are_encoded(void **state)
 {
     static const jobs_json_pair get[] = {{"a", 1, "1", 1}, {"b", 1, "x", 1}, {"b", 1, "y z", 3},
                                          {"n", 1, "a\0b", 3}, {"b", 1, "", 0}};
     static const jobs_json_pair post[] = {{"x", 1, "\"q\"", 3}};
     static const jobs_json_pair headers[] = {{"Host", 4, "h", 1}};
-    jobs_json_hook_request req = {get, 5, NULL, 0, " [1, {\"k\":2}]\n", 14, headers, 1};
+    jobs_json_hook_request req = {get, 5, NULL, 0, " {\"a\":[1, {\"k\":2}]}\n", 20,
+                                  headers, 1};
     char *json = NULL;
 
     (void)state;
     assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
     assert_string_equal(json, "{\"GET\":{\"a\":\"1\",\"b\":[\"x\",\"y z\",\"\"],\"n\":\"a\\u0000b\"},"
-                              "\"POST\":{},\"JSON\":[1, {\"k\":2}],\"HEADERS\":{\"Host\":\"h\"}}");
+                              "\"POST\":{},\"JSON\":{\"a\":[1, {\"k\":2}]},"
+                              "\"HEADERS\":{\"Host\":\"h\"}}");
     jobs_json_free(json);
     req = (jobs_json_hook_request){NULL, 0, post, 1, NULL, 0, NULL, 0};
     assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
@@ -223,6 +226,26 @@ static void test_a_hook_request_and_answer_are_encoded(void **state)
     req.json = "\"a\\u0000\"";
     req.json_len = strlen(req.json);
     assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EBODY);
+    /* Checked as every body is: one object, no key twice in any of its objects. */
+    static const char *const not_one_object[] = {
+        "null", "[1,2]", "\"text\"", "7", "{\"a\":1,\"a\":2}", "{\"x\":{\"b\":1,\"c\":2,\"b\":3}}",
+        "{\"x\":[{\"b\":1},{\"c\":2,\"c\":2}]}", "{\"\\u0061\":1,\"a\":2}"};
+    for (size_t i = 0; i < sizeof(not_one_object) / sizeof(*not_one_object); i++) {
+        req.json = not_one_object[i];
+        req.json_len = strlen(req.json);
+        json = (char *)"x";
+        assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EBODY);
+        assert_null(json);
+    }
+    req.json = "{\"a\":1,\"a\":2}";
+    req.json_len = strlen(req.json);
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EBODY);
+    assert_string_equal(jobs_error_last(), "duplicate key 'a' in the body");
+    /* A key again in another object is no repeat. */
+    req.json = "{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}]}";
+    req.json_len = strlen(req.json);
+    assert_int_equal(jobs_json_encode_hook_input(&json, &req), 0);
+    jobs_json_free(json);
     req = (jobs_json_hook_request){NULL, 2, NULL, 0, NULL, 0, NULL, 0};
     assert_int_equal(jobs_json_encode_hook_input(&json, &req), JOBS_EINVAL);
     assert_int_equal(jobs_json_encode_hook_input(&json, NULL), JOBS_EINVAL);

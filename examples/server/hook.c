@@ -11,7 +11,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <cJSON.h>
 #include <sodium.h>
 
 /* One waiting hook request. */
@@ -270,95 +269,6 @@ static bool is_form(const char *type)
                                33) == 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Whether some object in `it` (itself included) has a key more than once; *oom when memory ran
- * out. The key is copied into `key` (quoted in the fault) when it is short and printable. */
-static bool repeated_key(const cJSON *it, char *key, size_t key_size, bool *oom)
-{
-    const cJSON *c;
-    const char **names;
-    size_t n = 0, i;
-    bool found = false;
-
-    if (cJSON_IsObject(it)) {
-        for (c = it->child; c; c = c->next)
-            n++;
-        if (n > 1) {
-            if (!(names = malloc(n * sizeof *names))) {
-                *oom = true;
-                return false;
-            }
-            for (i = 0, c = it->child; c; c = c->next)
-                names[i++] = c->string ? c->string : "";
-            qsort(names, n, sizeof *names, name_cmp);
-            for (i = 1; i < n && !found; i++)
-                if (strcmp(names[i - 1], names[i]) == 0) {
-                    size_t len = strlen(names[i]);
-                    bool printable = len < key_size;
-
-                    for (size_t k = 0; k < len && printable; k++)
-                        printable = names[i][k] >= 0x20 && names[i][k] < 0x7f &&
-                                    names[i][k] != '\'' && names[i][k] != '\\';
-                    snprintf(key, key_size, "%s", printable ? names[i] : "");
-                    found = true;
-                }
-            free(names);
-        }
-    }
-    if (cJSON_IsObject(it) || cJSON_IsArray(it))
-        for (c = it->child; c && !found && !*oom; c = c->next)
-            found = repeated_key(c, key, key_size, oom);
-    return found;
-}
-
-/* Wipes the strings of a parsed body (keys and values) before it is freed: a body may hold
- * secrets meant for the stack, as the library does with the bodies it parses. */
-static void wipe_strings(cJSON *it)
-{
-    for (; it; it = it->next) {
-        if (it->string)
-            sodium_memzero(it->string, strlen(it->string));
-        if (it->valuestring)
-            sodium_memzero(it->valuestring, strlen(it->valuestring));
-        wipe_strings(it->child);
-    }
-}
-
-/* A JSON body (the library's scan has accepted it, so cJSON parses it exactly) is checked as
- * every other body: one object (fault 4 for any other value) without a key given twice in any
- * of its objects (fault 4), so that a child parsing `JSON` strictly as an object never meets
- * another value or a repeated key. False with the fault in `res`; *oom when memory ran out. */
-static bool hook_json_ok(srv_response *res, const srv_app *app, const char *body, size_t len,
-                         bool *oom)
-{
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    char key[48], msg[96];
-    bool ok = false;
-
-    if (!root) {
-        *oom = true; /* the scan accepted it: only memory can fail */
-        return false;
-    }
-    if (!cJSON_IsObject(root)) {
-        srv_fault(res, app, SRV_FAULT_BODY, "the body must be a JSON object");
-    } else if (repeated_key(root, key, sizeof key, oom)) {
-        if (key[0])
-            snprintf(msg, sizeof msg, "duplicate key '%s' in the body", key);
-        else
-            snprintf(msg, sizeof msg, "a key is given twice in one object of the body");
-        srv_fault(res, app, SRV_FAULT_BODY, msg);
-    } else {
-        ok = !*oom;
-    }
-    wipe_strings(root);
-    cJSON_Delete(root);
-    return ok;
-}
-
 /* The run's input from the request; false with the fault in `res`. */
 static bool hook_input(char **input, srv_response *res, const srv_app *app,
                        const srv_request *req)
@@ -410,11 +320,6 @@ static bool hook_input(char **input, srv_response *res, const srv_app *app,
         oom = rc == JOBS_ENOMEM;
         if (!oom)
             srv_lib_fault(res, app, rc);
-        goto out;
-    }
-    if (in.json && !hook_json_ok(res, app, in.json, in.json_len, &oom)) {
-        jobs_json_free(*input);
-        *input = NULL;
         goto out;
     }
     ok = true;

@@ -26,7 +26,8 @@
  *
  * jobs_error_last() names the exact problem ("unknown key 'foo'", "'stack_id' must be an
  * integer in 1..2^53-1 (got 1.5)"). Every function here is thread-safe and touches no store.
- * The decoders and jobs_json_check_object() parse with cJSON, which resets its process-wide
+ * The decoders, jobs_json_check_object() and jobs_json_encode_hook_input() given a JSON body
+ * parse with cJSON, which resets its process-wide
  * error position (cJSON_GetErrorPtr()) at every parse: a host reads that right after its own
  * failed parse, in the same thread. See docs/json.md.
  */
@@ -501,13 +502,18 @@ typedef struct jobs_json_hook_request {
  * `{"GET":{...},"POST":{...},"JSON":<the body>,"HEADERS":{...}}`. In GET, POST and HEADERS a
  * name given once has its value as a string, a name given more than once an array of its values
  * in order. Names are compared as they are written (each byte that is not UTF-8 as U+FFFD), so
- * names that differ only in such bytes are one member, and no key is written twice. JSON is the body as sent (checked as the decoders check bodies; the whitespace
- * around it dropped), or `{}` when there is none.
+ * names that differ only in such bytes are one member, and no key is written twice. JSON is
+ * the body as sent (the whitespace around it dropped), or `{}` when there is none. The body is
+ * checked as the decoders check bodies: one JSON object by the strict grammar, at most
+ * JOBS_JSON_BODY_MAX bytes and JOBS_JSON_DEPTH_MAX deep, and, since the stack's program reads
+ * all of it, no key given twice in any object of it (at any depth). Since 0.4.0 (before, any
+ * one JSON value was passed on, repeated keys included).
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @param req       the request's parts
- * @return 0, JOBS_ESYNTAX or JOBS_EBODY (the JSON body, as for the decoders), JOBS_EINVAL (NULL
- *         argument, a count without its array), or JOBS_ENOMEM.
+ * @return 0, JOBS_ESYNTAX or JOBS_EBODY (the JSON body: not JSON; too large or deep, not an
+ *         object, or a key given twice), JOBS_EINVAL (NULL argument, a count without its array),
+ *         or JOBS_ENOMEM.
  * @since 0.2.0
  */
 JOBS_EXTERN int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req);
