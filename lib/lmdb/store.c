@@ -520,7 +520,8 @@ static int set_map_size(jobs__lmdb *s, size_t size)
 /* ---- resizing the map ------------------------------------------------------------------- */
 
 /* Adopts a size another process set (size 0), or grows from `seen` when no other thread has
- * grown the map since. Takes the map lock exclusively: no transaction of this process runs.
+ * grown the map since. Takes the map lock exclusively and shuts the read pool around the remap
+ * (set_map_size): no transaction of this process runs.
  * A remap that fails leaves LMDB without a map: the handle is then marked lost, and every
  * later call answers JOBS_EIO instead of reading through the old map's pointers. */
 static int resize(jobs__lmdb *s, size_t seen, bool grow)
