@@ -7,8 +7,8 @@
  * a scattered order, then 300,000 raw gets of the same keys from the copy's "jobs" database
  * through one read transaction renewed and reset per get (as jobs-bench's raw LMDB engine
  * does). Each side is timed by the thread's CPU clock, and the best round of each counts. Then
- * two threads call jobs_get() at once (300,000 each): their CPU time per get shows what readers
- * on different threads cost each other.
+ * two threads call jobs_get() at once (300,000 each, best of 5): their CPU time per get shows
+ * what readers on different threads cost each other.
  *
  *   get-cpu DIR [N [ROUNDS]]     (DIR must not exist; N defaults to 10,000, ROUNDS to 15)
  *
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     char lj[4096], raw[4096], cmd[3 * 4096 + 64];
     size_t n = argc > 2 ? strtoul(argv[2], NULL, 10) : 10000;
     int rounds = argc > 3 ? atoi(argv[3]) : 15, rc;
-    double best_lj = 1e9, best_raw = 1e9, both[2][2];
+    double best_lj = 1e9, best_raw = 1e9, best_both = 1e9, both[2][2];
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
     pthread_t th[2];
     MDB_env *env;
@@ -191,21 +191,25 @@ int main(int argc, char **argv)
         best_lj = a < best_lj ? a : best_lj;
         best_raw = b < best_raw ? b : best_raw;
     }
-    for (int t = 0; t < 2; t++) {
-        both[t][1] = (double)(t * 13); /* where the thread starts */
-        if (pthread_create(&th[t], NULL, reader, both[t]) != 0)
-            fail("pthread_create", JOBS_ENOMEM);
+    for (int r = 0; r < 5; r++) {
+        for (int t = 0; t < 2; t++) {
+            both[t][1] = (double)(t * 13); /* where the thread starts */
+            if (pthread_create(&th[t], NULL, reader, both[t]) != 0)
+                fail("pthread_create", JOBS_ENOMEM);
+        }
+        for (int t = 0; t < 2; t++)
+            pthread_join(th[t], NULL);
+        if (both[0][0] + both[1][0] < best_both)
+            best_both = both[0][0] + both[1][0];
     }
-    for (int t = 0; t < 2; t++)
-        pthread_join(th[t], NULL);
 
     printf("%zu jobs over %d owners, best of %d rounds of %ld gets, thread CPU time per get:\n",
            n, OWNERS, rounds, PER_ROUND);
     printf("  libjobs jobs_get()          %7.1f ns\n", best_lj / PER_ROUND * 1e9);
     printf("  raw LMDB renew/get/reset    %7.1f ns\n", best_raw / PER_ROUND * 1e9);
     printf("  libjobs / raw LMDB speed    %7.3f\n", best_raw / best_lj);
-    printf("  two threads at once         %7.1f ns per get (libjobs)\n",
-           (both[0][0] + both[1][0]) / (2.0 * PER_ROUND) * 1e9);
+    printf("  two threads at once         %7.1f ns per get (libjobs, best of 5)\n",
+           best_both / (2.0 * PER_ROUND) * 1e9);
     mdb_txn_abort(txn);
     mdb_env_close(env);
     jobs_store_close(store);
