@@ -567,6 +567,27 @@ static void test_reads_that_returned_leave_reader_slots_to_others(void **state)
     jobs_store_close(s);
 }
 
+/* Writes the schema record of the backup in `dir` with raw LMDB: `version`, or none (NULL). */
+static void set_schema_record(const char *dir, const uint32_t *version)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val key = {6, "schema"}, val = {sizeof *version, (void *)version};
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    if (version)
+        assert_int_equal(mdb_put(txn, meta, &key, &val, 0), 0);
+    else
+        assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 /* A backup that fails its check: the restore says so with the check's own detail, once. */
 static void test_restore_of_a_backup_that_fails_its_check_says_why(void **state)
 {
@@ -574,21 +595,10 @@ static void test_restore_of_a_backup_that_fails_its_check_says_why(void **state)
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
     char backup[PATH_MAX], target[PATH_MAX], want[PATH_MAX + 200];
     uint32_t version = 99;
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta;
-    MDB_val key = {6, "schema"}, val = {sizeof version, &version};
 
     fill_and_back_up(fx, backup);
     /* The backup as a later libjobs would write it (a schema this one does not read). */
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-    assert_int_equal(mdb_env_open(env, backup, MDB_NOTLS, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    assert_int_equal(mdb_put(txn, meta, &key, &val, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    set_schema_record(backup, &version);
 
     sub(target, fx, "target");
     o.path = target;
@@ -688,20 +698,9 @@ static void test_restore_of_an_environment_without_a_schema_is_refused(void **st
     fixture *fx = *state;
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
     char backup[PATH_MAX], target[PATH_MAX];
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta;
-    MDB_val key = {6, "schema"};
 
     fill_and_back_up(fx, backup);
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-    assert_int_equal(mdb_env_open(env, backup, MDB_NOTLS, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    set_schema_record(backup, NULL);
     sub(target, fx, "target");
     o.path = target;
     assert_int_equal(jobs_store_restore(&o, backup, 0), JOBS_ESCHEMA);

@@ -107,6 +107,26 @@ static void tail_add(tail_buf *t, const char *p, size_t n)
     t->len += n;
 }
 
+/* Reads what the child wrote into `out_fd` once, into the tail and (a hook run) its whole
+ * output; at its end or on an error the pipe is closed and *out_fd becomes -1. Whether bytes
+ * were read. */
+static bool read_output(int *out_fd, tail_buf *out, hook_buf *hook)
+{
+    char buf[4096];
+    ssize_t n = read(*out_fd, buf, sizeof buf);
+
+    if (n > 0) {
+        tail_add(out, buf, (size_t)n);
+        hook_add(hook, buf, (size_t)n);
+        return true;
+    }
+    if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(*out_fd);
+        *out_fd = -1;
+    }
+    return false;
+}
+
 /* The environment of a run's child: the run's variables first, then the server's own. */
 static char **child_env(const item *it, char vars[8][JOBS_NAME_MAX + 32])
 {
@@ -263,18 +283,8 @@ static void run_one(srv_runner *r, const item *it)
             else if (n < 0 && errno == EAGAIN) {
                 struct pollfd p[2] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}};
 
-                if (poll(p, out_fd >= 0 ? 2 : 1, 10) > 0 && out_fd >= 0 && p[1].revents) {
-                    char buf[4096];
-                    ssize_t k = read(out_fd, buf, sizeof buf);
-
-                    if (k > 0) {
-                        tail_add(out, buf, (size_t)k);
-                        hook_add(is_hook ? &hook : NULL, buf, (size_t)k);
-                    } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-                        close(out_fd);
-                        out_fd = -1;
-                    }
-                }
+                if (poll(p, out_fd >= 0 ? 2 : 1, 10) > 0 && out_fd >= 0 && p[1].revents)
+                    read_output(&out_fd, out, is_hook ? &hook : NULL);
             } else {
                 break; /* the child closed its input: it need not read it */
             }
@@ -299,16 +309,7 @@ static void run_one(srv_runner *r, const item *it)
             kill(-pid, SIGKILL);
         }
         if (out_fd >= 0 && poll(&pfd, 1, 50) > 0) {
-            char buf[4096];
-            ssize_t n = read(out_fd, buf, sizeof buf);
-
-            if (n > 0) {
-                tail_add(out, buf, (size_t)n);
-                hook_add(is_hook ? &hook : NULL, buf, (size_t)n);
-            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-                close(out_fd);
-                out_fd = -1;
-            }
+            read_output(&out_fd, out, is_hook ? &hook : NULL);
         } else if (out_fd < 0) {
             usleep(20000);
         }
@@ -318,15 +319,11 @@ static void run_one(srv_runner *r, const item *it)
     }
     /* What the child left in the pipe (its children may hold it open: not waited for). */
     if (out_fd >= 0) {
-        char buf[4096];
-        ssize_t n;
-
         fcntl(out_fd, F_SETFL, O_NONBLOCK);
-        while ((n = read(out_fd, buf, sizeof buf)) > 0) {
-            tail_add(out, buf, (size_t)n);
-            hook_add(is_hook ? &hook : NULL, buf, (size_t)n);
-        }
-        close(out_fd);
+        while (read_output(&out_fd, out, is_hook ? &hook : NULL))
+            ;
+        if (out_fd >= 0)
+            close(out_fd);
     }
     srv_metrics_run_running(r->metrics, -1);
     if (stopping) {

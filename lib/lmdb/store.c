@@ -448,18 +448,14 @@ static void pool_give(jobs__lmdb *s, MDB_txn *txn)
 
 size_t jobs__lmdb_pool_drain(jobs__lmdb *s)
 {
-    size_t n = 0;
+    size_t n = 0, slot;
+    MDB_txn *txn;
 
-    for (size_t i = 0; i < s->pool_max; i++) {
-        uintptr_t v = atomic_load_explicit(&s->pool[i], memory_order_relaxed);
-
-        if (v > JOBS__POOL_SHUT &&
-            atomic_compare_exchange_strong_explicit(&s->pool[i], &v, JOBS__POOL_EMPTY,
-                                                    memory_order_acquire,
-                                                    memory_order_relaxed)) {
-            mdb_txn_abort((MDB_txn *)v);
-            n++;
-        }
+    /* At most a slotful: readers may keep giving transactions back while this runs. */
+    while (n < s->pool_max && (txn = pool_take(s, &slot))) {
+        mdb_txn_abort(txn);
+        pool_put_back(s, slot, JOBS__POOL_EMPTY);
+        n++;
     }
     return n;
 }
