@@ -15,10 +15,10 @@
 static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "other"};
 #define METHODS (sizeof method_names / sizeof *method_names)
 
-/* The statuses jobs-server answers with (handler.c's fault_status(), 503 of /healthz), and a
- * few more; any other one counts as "other". */
-static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
-                               409, 412, 413, 422, 429, 500, 503, 507};
+/* The statuses jobs-server answers with (every status of the fault table, faults.h, and the
+ * 2xx, 304 and /healthz's 503), and a few more; any other one counts as "other". */
+static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409,
+                               412, 413, 415, 422, 429, 500, 501, 503, 507};
 #define STATUSES (sizeof statuses / sizeof *statuses + 1)
 
 /* Upper bounds of the latency buckets, and the same as `le` labels. */

@@ -379,14 +379,62 @@ static const char *client_address(char buf[INET6_ADDRSTRLEN], const struct mg_re
     return buf;
 }
 
+/* The value of If-Match, a list of entity tags that a client may split over several header
+ * lines (RFC 9110 5.3, 13.1.1): the lines joined with ", " as one line would carry them, blank
+ * ones left out, so that a tag on a later line counts and a malformed later line is refused,
+ * rather than the first line alone deciding. NULL without the header; the value of a single
+ * line as it is; a new string in *own (freed by the caller) for several. False when memory ran
+ * out. */
+static bool if_match_value(const char **value, char **own, const struct mg_request_info *ri)
+{
+    size_t total = 0, lines = 0, at = 0;
+    int n = ri->num_headers < MG_MAX_HEADERS ? ri->num_headers : MG_MAX_HEADERS;
+
+    *value = NULL;
+    *own = NULL;
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(ri->http_headers[i].name, "If-Match") == 0) {
+            const char *v = ri->http_headers[i].value;
+            if (v[strspn(v, " \t")] != '\0') {
+                if (!lines)
+                    *value = v;
+                total += strlen(v) + 2;
+                lines++;
+            } else if (!*value) {
+                *value = v; /* blank lines alone: the first one, refused as before */
+            }
+        }
+    if (lines < 2)
+        return true;
+    if (!(*own = malloc(total + 1)))
+        return false;
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(ri->http_headers[i].name, "If-Match") == 0) {
+            const char *v = ri->http_headers[i].value;
+            size_t len = strlen(v);
+            if (v[strspn(v, " \t")] == '\0')
+                continue;
+            if (at) {
+                memcpy(*own + at, ", ", 2);
+                at += 2;
+            }
+            memcpy(*own + at, v, len);
+            at += len;
+        }
+    (*own)[at] = '\0';
+    *value = *own;
+    return true;
+}
+
 /* The request the handler gets: its `path` and `query` (as the caller found them in the
- * target), every header line (in `headers`), the client's `remote` address, the `body`. One
- * function for both ways a request comes in (on_request, and an absolute-form target in
- * on_connection_close), so that the handler, and a webhook's run, see the same request. */
+ * target), every header line (in `headers`), the client's `remote` address, the `body`, the
+ * If-Match value of if_match_value(). One function for both ways a request comes in
+ * (on_request, and an absolute-form target in on_connection_close), so that the handler, and a
+ * webhook's run, see the same request. */
 static void request_from(srv_request *req, srv_header headers[MG_MAX_HEADERS],
                          const struct mg_connection *conn, const struct mg_request_info *ri,
                          const char *path, const char *query, const char *remote, char *body,
-                         size_t len)
+                         size_t len, const char *if_match)
 {
     memset(req, 0, sizeof *req);
     for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
@@ -402,7 +450,7 @@ static void request_from(srv_request *req, srv_header headers[MG_MAX_HEADERS],
     req->query = query;
     req->cookie = mg_get_header(conn, "Cookie");
     req->authorization = mg_get_header(conn, "Authorization");
-    req->if_match = mg_get_header(conn, "If-Match");
+    req->if_match = if_match;
     req->idempotency_key = mg_get_header(conn, "Idempotency-Key");
     req->body = body;
     req->body_len = len;
@@ -423,8 +471,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     srv_request req;
     srv_header headers[MG_MAX_HEADERS];
     struct timespec start;
-    char *body = NULL, remote_buf[INET6_ADDRSTRLEN];
-    const char *remote = client_address(remote_buf, ri);
+    char *body = NULL, remote_buf[INET6_ADDRSTRLEN], *if_match_own = NULL;
+    const char *remote = client_address(remote_buf, ri), *if_match = NULL;
     size_t len = 0;
     bool chunked, close = true, is_head;
     int status;
@@ -497,7 +545,11 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         }
     }
 
-    request_from(&req, headers, conn, ri, path, ri->query_string, remote, body, len);
+    if (!if_match_value(&if_match, &if_match_own, ri)) {
+        srv_fault(&res, app, SRV_FAULT_INTERNAL, "out of memory");
+        goto out;
+    }
+    request_from(&req, headers, conn, ri, path, ri->query_string, remote, body, len, if_match);
     srv_handle(&res, app, &req);
     close = false;
 out:
@@ -521,6 +573,7 @@ out:
     if (body)
         sodium_memzero(body, len); /* may hold a password */
     free(body);
+    free(if_match_own);
     return status;
 }
 
@@ -630,23 +683,23 @@ static void on_connection_close(const struct mg_connection *cconn)
         srv_request req;
         srv_header headers[MG_MAX_HEADERS];
         char remote_buf[INET6_ADDRSTRLEN];
-        const char *remote = client_address(remote_buf, ri), *bad;
-        char *path = strdup(p);
+        const char *remote = client_address(remote_buf, ri), *bad, *if_match;
+        char *path = strdup(p), *if_match_own;
         char *q = path ? strchr(path, '?') : NULL;
-        bool chunked;
+        bool chunked, mem = if_match_value(&if_match, &if_match_own, ri);
 
         if (q)
             *q = '\0';
         atomic_fetch_add(&state.in_flight, 1);
         res.kragle = srv_route_resolve(path ? path : "/").kragle;
         request_from(&req, headers, conn, ri, path ? path : "/", q ? q + 1 : NULL, remote, NULL,
-                     0);
+                     0, if_match);
         if (atomic_load(&state.draining)) {
             srv_fault(&res, app, SRV_FAULT_STOPPING, "the server is stopping; try again shortly");
             add_retry_after(&res);
         } else if ((bad = framing_fault(&chunked, ri)) != NULL) {
             srv_fault(&res, app, SRV_FAULT_MALFORMED, bad);
-        } else if (!path) {
+        } else if (!path || !mem) {
             srv_fault(&res, app, SRV_FAULT_INTERNAL, "out of memory");
         } else if (ri->content_length > 0 || chunked || strcmp(ri->request_method, "GET") != 0) {
             srv_fault(&res, app, SRV_FAULT_MALFORMED,
@@ -659,6 +712,7 @@ static void on_connection_close(const struct mg_connection *cconn)
         atomic_fetch_sub(&state.in_flight, 1);
         record(app, ri->request_method, req.path, remote, &res, &start, res.body_len);
         free(path);
+        free(if_match_own);
         srv_response_free(&res);
         return;
     } else {

@@ -257,6 +257,35 @@ static void test_metrics_count_requests_by_route_template_method_and_status(void
     srv_response_free(&res);
 }
 
+/* Every status a fault answers has a label of its own: a 415 (fault 115, a body that is not
+ * JSON) is not lumped in with "other". */
+static void test_metrics_label_every_fault_status(void **state)
+{
+    static const int statuses[] = {
+#define SRV__STATUS(name, number, status) (status),
+        SRV_FAULT_MAP(SRV__STATUS)
+#undef SRV__STATUS
+    };
+    ops *o = *state;
+    srv_response res;
+    char series[128];
+
+    for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++)
+        srv_metrics_request(o->app.metrics, route_of("/jobs"), "POST", statuses[i], 1000);
+    handle(&res, o, "GET", "/metrics", NULL);
+    assert_int_equal(res.status, 200);
+    for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
+        snprintf(series, sizeof series,
+                 "jobs_http_requests_total{route=\"/jobs\",method=\"POST\",status=\"%d\"}",
+                 statuses[i]);
+        if (sample(res.body, series) < 1)
+            fail_msg("status %d of the fault table has no label of its own", statuses[i]);
+    }
+    assert_int_equal(sample(res.body, "jobs_http_requests_total{route=\"/jobs\","
+                                      "method=\"POST\",status=\"other\"}"), -1);
+    srv_response_free(&res);
+}
+
 static void test_metrics_count_jobs_by_state(void **state)
 {
     ops *o = *state;
@@ -889,6 +918,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_metrics_count_requests_by_route_template_method_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_label_every_fault_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_count_jobs_by_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_histogram_buckets_are_cumulative_with_inclusive_bounds,
                                         setup, teardown),

@@ -620,6 +620,63 @@ static void test_etag_and_if_match(void **state)
     with(200, "{\"queued_for_deletion\":", "DELETE", path, A, NULL, h);
 }
 
+/* If-Match is a list (RFC 9110 13.1.1), which a client may split over several header lines
+ * (RFC 9110 5.3): the lines are one list, not the first line alone. */
+static void test_if_match_split_over_lines(void **state)
+{
+    char path[64], body[160], tag[64], stale[80], cur[80];
+    long stack, id;
+    resp r;
+
+    (void)state;
+    auths();
+    stack = create("/blockstacks", A, "{\"name\":\"split-stack\"}");
+    snprintf(body, sizeof body, "{\"name\":\"split-job\",\"stack_id\":%ld,\"schedule_id\":4}",
+             stack);
+    id = create("/jobs", A, body);
+    snprintf(path, sizeof path, "/jobs/byid/%ld", id);
+    request(&r, "GET", path, A, NULL);
+    etag_from(tag, sizeof tag, &r);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/jobs/%ld", id);
+    snprintf(stale, sizeof stale, "If-Match: \"0000000000000000\"");
+    snprintf(cur, sizeof cur, "If-Match: %s", tag);
+    {
+        /* The current tag on the second line: it is in the list, the write is done. */
+        const char *hs[] = {stale, cur, NULL};
+        request_with(&r, &srv, "PUT", path, A, "{\"name\":\"split-2\"}", 18, hs);
+        EXPECT(&r, 200, "\"name\":\"split-2\"");
+        etag_from(tag, sizeof tag, &r);
+        resp_free(&r);
+    }
+    snprintf(cur, sizeof cur, "If-Match: %s", tag);
+    {
+        /* A second line that is no entity tag makes the whole value malformed: 400, and
+         * nothing changes, even though the first line names the current tag. */
+        const char *hs[] = {cur, "If-Match: abc", NULL};
+        request_with(&r, &srv, "PUT", path, A, "{\"name\":\"split-3\"}", 18, hs);
+        EXPECT(&r, 400, "{\"code\":1,");
+        resp_free(&r);
+        request_with(&r, &srv, "DELETE", path, A, NULL, 0, hs);
+        EXPECT(&r, 400, "{\"code\":1,");
+        resp_free(&r);
+    }
+    CALL(200, "\"name\":\"split-2\"", "GET", "/jobs/byname/split-2", A, NULL);
+    {
+        /* Neither line names it: 412. */
+        const char *hs[] = {stale, "If-Match: \"stale\"", NULL};
+        request_with(&r, &srv, "DELETE", path, A, NULL, 0, hs);
+        EXPECT(&r, 412, "{\"code\":109,");
+        resp_free(&r);
+    }
+    {
+        const char *hs[] = {stale, cur, NULL};
+        request_with(&r, &srv, "DELETE", path, A, NULL, 0, hs);
+        EXPECT(&r, 200, "{\"deleted\":");
+        resp_free(&r);
+    }
+}
+
 static void test_idempotency_key(void **state)
 {
     char body[160], other[160], want[64];
@@ -844,6 +901,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tampered_and_logged_out_tokens_are_401),
         cmocka_unit_test_teardown(test_session_ttl_expires_sessions, stop_own),
         cmocka_unit_test_setup(test_etag_and_if_match, logged_in),
+        cmocka_unit_test_setup(test_if_match_split_over_lines, logged_in),
         cmocka_unit_test_setup(test_idempotency_key, logged_in),
         cmocka_unit_test_setup(test_pagesize, logged_in),
         cmocka_unit_test(test_check_command_on_a_live_store),
