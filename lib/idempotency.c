@@ -54,3 +54,44 @@ int jobs__idem_put(jobs_store *s, jobs__txn *txn, uint64_t owner, jobs__kind kin
         memcpy(rec.fingerprint, idem->fingerprint, idem->fingerprint_len);
     return s->be->idem_put(txn, owner, kind, idem->key, idem->key_len, &rec);
 }
+
+/* ---- replay without creating -------------------------------------------------------------- */
+
+typedef struct replay_ctx {
+    uint64_t owner;
+    jobs__kind kind;
+    const jobs_idempotency *idem;
+    int64_t now;
+    uint64_t id;
+} replay_ctx;
+
+static int replay_txn(jobs_store *s, jobs__txn *txn, void *arg)
+{
+    replay_ctx *c = arg;
+    bool found;
+    int rc = jobs__idem_find(s, txn, c->owner, c->kind, c->idem, c->now, &found, &c->id);
+
+    if (rc == 0 && !found)
+        rc = jobs__error(JOBS_ENOTFOUND, "idempotency key '%.*s' answers no create",
+                         (int)(c->idem->key_len > 64 ? 64 : c->idem->key_len), c->idem->key);
+    return rc;
+}
+
+int jobs__idem_replay(uint64_t *id, jobs_store *store, uint64_t owner, jobs__kind kind,
+                      const jobs_idempotency *idem, const char *fn)
+{
+    replay_ctx c = {owner, kind, idem, 0, 0};
+    int rc;
+
+    if (id)
+        *id = 0;
+    if (!id || !store || !idem)
+        return jobs__error(JOBS_EINVAL, "%s needs an output, a store and a key", fn);
+    /* Schedules have public ones (owner 0), made as every other; jobs do not. */
+    if ((rc = jobs__check_owner(owner, kind == JOBS__SCHEDULE)) || (rc = jobs__idem_check(idem)))
+        return rc;
+    c.now = jobs__now(store);
+    if ((rc = jobs__read(store, replay_txn, &c)) == 0)
+        *id = c.id;
+    return rc;
+}

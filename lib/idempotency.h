@@ -19,4 +19,10 @@ int jobs__idem_find(jobs_store *s, jobs__txn *txn, uint64_t owner, jobs__kind ki
 int jobs__idem_put(jobs_store *s, jobs__txn *txn, uint64_t owner, jobs__kind kind,
                    const jobs_idempotency *idem, int64_t now, uint64_t id);
 
+/* The public replays (jobs_create_replay, jobs_schedule_create_replay): the id a live key
+ * answers, in a read transaction; JOBS_ENOTFOUND when none does. `fn` names the caller in
+ * messages. */
+int jobs__idem_replay(uint64_t *id, jobs_store *store, uint64_t owner, jobs__kind kind,
+                      const jobs_idempotency *idem, const char *fn);
+
 #endif

@@ -413,6 +413,12 @@ int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store, uint
     return rc;
 }
 
+int jobs_create_replay(uint64_t *id, jobs_store *store, uint64_t owner,
+                       const jobs_idempotency *idem)
+{
+    return jobs__idem_replay(id, store, owner, JOBS__JOB, idem, "jobs_create_replay");
+}
+
 static int update_txn(jobs_store *s, jobs__txn *txn, void *arg)
 {
     write_ctx *c = arg;

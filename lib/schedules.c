@@ -420,6 +420,13 @@ int jobs_schedule_create(uint64_t *id, jobs_store *store, uint64_t owner,
     return jobs_schedule_create_idempotent(id, NULL, store, owner, spec, NULL);
 }
 
+int jobs_schedule_create_replay(uint64_t *id, jobs_store *store, uint64_t owner,
+                                const jobs_idempotency *idem)
+{
+    return jobs__idem_replay(id, store, owner, JOBS__SCHEDULE, idem,
+                             "jobs_schedule_create_replay");
+}
+
 int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jobs_store *store,
                                     uint64_t owner, const jobs_schedule_spec *spec,
                                     const jobs_idempotency *idem)

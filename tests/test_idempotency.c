@@ -153,6 +153,56 @@ static void test_key_and_fingerprint_sizes(void **state)
     assert_int_equal(fx_count(fx, OWNER), 1);
 }
 
+/* jobs_create_replay / jobs_schedule_create_replay: what a repeat would answer, read without
+ * creating (a host at its quota answers a repeat of a create that succeeded from it). */
+static void test_replay_reads_a_key_without_creating(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    jobs_idempotency a = key("order-9", "body-A"), b = key("order-9", "body-B");
+    jobs_schedule_spec spec = {0};
+    uint64_t first = 0, id = 99, sid = 0;
+
+    /* Never used: nothing answers, nothing is made. */
+    assert_int_equal(jobs_create_replay(&id, fx->store, OWNER, &a), JOBS_ENOTFOUND);
+    assert_int_equal(id, 0);
+    assert_non_null(strstr(jobs_error_last(), "order-9"));
+    assert_int_equal(fx_count(fx, OWNER), 0);
+
+    assert_int_equal(create(fx, OWNER, stack, &a, &first, NULL), 0);
+    assert_int_equal(jobs_create_replay(&id, fx->store, OWNER, &a), 0);
+    assert_int_equal(id, first);
+    assert_int_equal(fx_count(fx, OWNER), 1);
+    /* Another request under the key, another owner, another kind. */
+    assert_int_equal(jobs_create_replay(&id, fx->store, OWNER, &b), JOBS_EIDEMPOTENCY);
+    assert_int_equal(jobs_create_replay(&id, fx->store, OWNER + 1, &a), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_schedule_create_replay(&id, fx->store, OWNER, &a), JOBS_ENOTFOUND);
+
+    spec.fields = JOBS_SCHEDULE_CONFIG;
+    spec.period = 600;
+    assert_int_equal(jobs_schedule_create_idempotent(&sid, NULL, fx->store, OWNER, &spec, &b), 0);
+    assert_int_equal(jobs_schedule_create_replay(&id, fx->store, OWNER, &b), 0);
+    assert_int_equal(id, sid);
+    /* Public schedules (owner 0) have keys too; jobs have no owner 0. */
+    assert_int_equal(jobs_schedule_create_replay(&id, fx->store, 0, &b), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_create_replay(&id, fx->store, 0, &a), JOBS_EOWNER);
+
+    /* The key's life, as for a create with it. */
+    fx_advance(fx, JOBS_IDEMPOTENCY_TTL - 1);
+    assert_int_equal(jobs_create_replay(&id, fx->store, OWNER, &a), 0);
+    assert_int_equal(id, first);
+    fx_advance(fx, 1);
+    assert_int_equal(jobs_create_replay(&id, fx->store, OWNER, &a), JOBS_ENOTFOUND);
+
+    /* Missing arguments and a key of a wrong size. */
+    assert_int_equal(jobs_create_replay(NULL, fx->store, OWNER, &a), JOBS_EINVAL);
+    assert_int_equal(jobs_create_replay(&id, NULL, OWNER, &a), JOBS_EINVAL);
+    assert_int_equal(jobs_create_replay(&id, fx->store, OWNER, NULL), JOBS_EINVAL);
+    a.key_len = 0;
+    assert_int_equal(jobs_schedule_create_replay(&id, fx->store, OWNER, &a), JOBS_EINVAL);
+    assert_int_equal(fx_count(fx, OWNER), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +211,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys_expire_and_the_tick_removes_them, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_key_and_fingerprint_sizes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_reads_a_key_without_creating, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

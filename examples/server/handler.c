@@ -882,6 +882,14 @@ static bool quota_allows(srv_response *res, srv_app *app, srv_kind k, uint64_t o
     return false;
 }
 
+/* What a repeat of a create with this key answers (JOBS_ENOTFOUND: no create answers it). */
+static int replay(uint64_t *id, srv_app *app, srv_kind k, uint64_t owner,
+                  const jobs_idempotency *idem)
+{
+    return k == SRV_KIND_JOBS ? jobs_create_replay(id, app->store, owner, idem)
+                              : jobs_schedule_create_replay(id, app->store, owner, idem);
+}
+
 static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
                    const srv_request *req)
 {
@@ -914,16 +922,24 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
      * keep going together (and share group commits). */
     lock = quota_of(app, k) || (with_job && quota_of(app, SRV_KIND_JOBS))
                ? &owner_locks[owner % OWNER_LOCKS] : NULL;
+    rc = JOBS_ENOTFOUND; /* no earlier create answers this one */
     if (lock) {
         pthread_once(&owner_locks_once, owner_locks_init);
         pthread_mutex_lock(lock);
-        if (!quota_allows(res, app, k, owner) ||
-            (with_job && !quota_allows(res, app, SRV_KIND_JOBS, owner))) {
+        /* A repeat of a create that succeeded makes nothing, so the quota does not refuse it:
+         * it is answered as the first one was, also when that create filled the quota. */
+        if (idem)
+            rc = replay(&id, app, k, owner, idem);
+        if (rc == JOBS_ENOTFOUND &&
+            (!quota_allows(res, app, k, owner) ||
+             (with_job && !quota_allows(res, app, SRV_KIND_JOBS, owner)))) {
             pthread_mutex_unlock(lock);
             return;
         }
     }
-    if (k == SRV_KIND_JOBS) {
+    if (rc != JOBS_ENOTFOUND) {
+        replayed = rc == 0;
+    } else if (k == SRV_KIND_JOBS) {
         jobs_json_job_body b;
         if ((rc = jobs_json_decode_job_create(&b, req->body, req->body_len)) == 0)
             rc = jobs_create_idempotent(&id, &replayed, app->store, owner, &b.spec, idem);

@@ -205,6 +205,23 @@ JOBS_EXTERN int jobs_create_idempotent(uint64_t *id, bool *replayed, jobs_store 
                                        const jobs_idempotency *idem);
 
 /**
+ * What jobs_create_idempotent() would answer a repeat with this key, without creating anything:
+ * the id of the job the key's first create made, while the key lives (JOBS_IDEMPOTENCY_TTL).
+ * For a host that must refuse a new create (a quota reached, say) but should still answer a
+ * repeat of a create that succeeded: it asks this first, and refuses only when the key answers
+ * nothing. A read; it changes nothing.
+ *
+ * @param[out] id  the first create's job id (0 on failure)
+ * @param idem     the key and fingerprint, as given to jobs_create_idempotent()
+ * @return 0; JOBS_ENOTFOUND when the key answers no create (never used by this owner for a job,
+ *         or expired); JOBS_EIDEMPOTENCY when it was used with another fingerprint; JOBS_EINVAL
+ *         for a missing argument or a key or fingerprint of a wrong size; JOBS_EOWNER.
+ * @since 0.4.0
+ */
+JOBS_EXTERN int jobs_create_replay(uint64_t *id, jobs_store *store, uint64_t owner,
+                                   const jobs_idempotency *idem);
+
+/**
  * jobs_update() only if the job's entity tag (jobs_job.etag, as jobs_get() or a list returned
  * it) is still `if_match`: the comparison and the update are one transaction, so a change made
  * in between by anyone is never overwritten. `if_match` 0 means no condition.

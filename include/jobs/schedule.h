@@ -156,6 +156,14 @@ JOBS_EXTERN int jobs_schedule_create_idempotent(uint64_t *id, bool *replayed, jo
                                                 const jobs_idempotency *idem);
 
 /**
+ * What jobs_schedule_create_idempotent() would answer a repeat with this key, without creating:
+ * as jobs_create_replay() for schedules (a job's key does not answer here).
+ * @since 0.4.0
+ */
+JOBS_EXTERN int jobs_schedule_create_replay(uint64_t *id, jobs_store *store, uint64_t owner,
+                                            const jobs_idempotency *idem);
+
+/**
  * Changes an owner's own schedule. Public (built-in) schedules cannot be changed through an
  * owner >= 1 (JOBS_EPUBLIC, also for empty changes); another owner's private schedule is
  * JOBS_ENOTFOUND, as if it did not exist. A schedule that any job references (active or not, queued for deletion or

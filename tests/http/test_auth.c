@@ -708,10 +708,72 @@ static void test_quotas_are_exact_under_concurrency(void **state)
     resp_free(&r);
 }
 
+/* A repeat of a create that succeeded (the same Idempotency-Key and body) is answered as the
+ * first one was, also when that create filled the quota: it makes nothing, so the quota does
+ * not refuse it (it answered 403, fault 112, telling the client its create had failed). */
+static void test_a_repeat_at_the_quota_is_answered_as_the_create_was(void **state)
+{
+    const char *extra[] = {"--max-jobs-per-user", "1", "--max-schedules-per-user", "1", NULL};
+    const char *key[] = {"Idempotency-Key: order-1", NULL};
+    const char *other_key[] = {"Idempotency-Key: order-2", NULL};
+    static const char sched[] = "{\"config\":{\"period\":600}}";
+    char tok[128], auth[140], body[128], other[128], want[64];
+    long stack, id, sid;
+    resp r;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, extra), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(auth, sizeof auth, "B:%s", tok);
+    stack = create_on(&own, "/blockstacks", auth, "{\"name\":\"s\"}");
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":4}", stack);
+    snprintf(other, sizeof other, "{\"stack_id\":%ld,\"schedule_id\":5}", stack);
+
+    request_with(&r, &own, "POST", "/jobs", auth, body, strlen(body), key);
+    EXPECT(&r, 201, "{\"id\":");
+    assert_int_equal(sscanf(r.body, "{\"id\":%ld}", &id), 1);
+    resp_free(&r);
+    /* At the quota now: the repeat is answered, the same id, and says it is a repeat. */
+    request_with(&r, &own, "POST", "/jobs", auth, body, strlen(body), key);
+    snprintf(want, sizeof want, "{\"id\":%ld}", id);
+    EXPECT(&r, 201, want);
+    assert_non_null(strstr(r.headers, "Idempotent-Replayed: true\r\n"));
+    snprintf(want, sizeof want, "Location: /jobs/byid/%ld\r\n", id);
+    assert_non_null(strstr(r.headers, want));
+    resp_free(&r);
+    /* Another body under the key is still fault 110; a new key meets the quota. */
+    request_with(&r, &own, "POST", "/jobs", auth, other, strlen(other), key);
+    EXPECT(&r, 422, "{\"code\":110,");
+    resp_free(&r);
+    request_with(&r, &own, "POST", "/jobs", auth, body, strlen(body), other_key);
+    EXPECT(&r, 403, "\"code\":112");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/jobs?page=1", auth, NULL, 0);
+    EXPECT(&r, 200, "\"count\":1");
+    resp_free(&r);
+
+    /* Schedules, the same. */
+    request_with(&r, &own, "POST", "/schedules", auth, sched, strlen(sched), key);
+    EXPECT(&r, 201, "{\"id\":");
+    assert_int_equal(sscanf(r.body, "{\"id\":%ld}", &sid), 1);
+    resp_free(&r);
+    request_with(&r, &own, "POST", "/schedules", auth, sched, strlen(sched), key);
+    snprintf(want, sizeof want, "{\"id\":%ld}", sid);
+    EXPECT(&r, 201, want);
+    assert_non_null(strstr(r.headers, "Idempotent-Replayed: true\r\n"));
+    resp_free(&r);
+    request_with(&r, &own, "POST", "/schedules", auth, sched, strlen(sched), other_key);
+    EXPECT(&r, 403, "\"code\":112");
+    resp_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_login_flood_leaves_the_server_answering, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_a_repeat_at_the_quota_is_answered_as_the_create_was,
+                                        make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_a_burst_of_guesses_does_not_log_in, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_the_lock_is_on_the_account_not_the_spelling, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_address_limit_and_the_real_users_way_in, make_own, stop_own),
