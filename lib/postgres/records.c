@@ -384,11 +384,10 @@ static int text_query(jobs__txn *t, const char *sql, char *out, size_t cap, bool
     PGresult *r = PQexec(t->c->conn, sql);
     int rc = 0;
 
+    *null = true;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = t->failed = jobs__pg_error(t->c->conn, r, "opening the store");
-    } else if (PQntuples(r) < 1 || PQgetisnull(r, 0, 0)) {
-        *null = true;
-    } else {
+    } else if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
         *null = false;
         snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
     }
