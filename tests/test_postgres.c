@@ -1,10 +1,13 @@
 /* The PostgreSQL backend's own behaviour (run as pg_test_postgres, against the throwaway
  * cluster; every test skips without JOBS_TEST_STORE): how a path chooses the backend, an
- * unreachable database, the schema version, the verifier over damaged tables, concurrent
- * creates of one name, backup. The rules themselves are the rest of the suite, run on both
+ * unreachable database, the schema version and its migrations, the version lock that keeps a
+ * migration from running under processes of the older version, the verifier over damaged
+ * tables, concurrent creates of one name, backup. The rules themselves are the rest of the suite, run on both
  * backends. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,6 +30,27 @@ static void sql(fixture *fx, const char *text)
         fail_msg("%s: %s", text, PQresultErrorMessage(r));
     PQclear(r);
     PQfinish(conn);
+}
+
+/* A connection of its own to the fixture's schema (a process of another libjobs, say); the
+ * caller PQfinish()es it. */
+static PGconn *connect_raw(fixture *fx)
+{
+    PGconn *conn = PQconnectdb(fx->path);
+    if (PQstatus(conn) != CONNECTION_OK)
+        fail_msg("connect: %s", PQerrorMessage(conn));
+    return conn;
+}
+
+/* Runs SQL on `conn`; the first value of its (last) result in buf ("" for none). */
+static const char *query(PGconn *conn, const char *text, char *buf, size_t size)
+{
+    PGresult *r = PQexec(conn, text);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", text, PQresultErrorMessage(r));
+    snprintf(buf, size, "%s", PQntuples(r) > 0 && PQnfields(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return buf;
 }
 
 static int open_path(const char *path)
@@ -225,6 +249,218 @@ static void test_version_4_store_is_migrated_to_direct_runs_per_owner(void **sta
     jobs_run_page_free(p);
 }
 
+/* ---- the version lock: a migration waits for no process of the older version ------------ */
+
+/* The first key of a store's version lock (docs/scale-out.md, "Migrations"): its schema. */
+#define KEY "hashtext('libjobs ' || current_schema())"
+/* The schema version of this libjobs, as text. */
+#define VERSION "5"
+/* The store's version locks other sessions hold, of version `v`: granted (`g`) or waited for. */
+#define LOCKS(v, g)                                                                         \
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = " KEY "::oid"   \
+    " AND objid = " v " AND objsubid = 2 AND mode = 'ShareLock' AND " g                     \
+    " AND pid <> pg_backend_pid()"
+
+/* Waits until no other session holds the store's version lock of `v` (a closed connection's
+ * server process ends after the client has gone on): takes it exclusively, then lets it go. */
+static void wait_unlocked(PGconn *conn, int v)
+{
+    char text[128], buf[16];
+
+    query(conn, "SET lock_timeout = '60s'", buf, sizeof(buf));
+    snprintf(text, sizeof(text), "SELECT pg_advisory_lock(" KEY ", %d)", v);
+    query(conn, text, buf, sizeof(buf));
+    snprintf(text, sizeof(text), "SELECT pg_advisory_unlock(" KEY ", %d)", v);
+    assert_string_equal(query(conn, text, buf, sizeof(buf)), "t");
+}
+
+/* Opens the fixture's store again (in its schema, as fx_setup() did) with the schema as the
+ * connections' application_name, so that drop_connections() finds them without help from the
+ * store; with `isolation`, that as the server's default_transaction_isolation for them. */
+static void reopen_named(fixture *fx, const char *isolation)
+{
+    const char *base = getenv("JOBS_TEST_STORE");
+    bool uri = strstr(base, "://") != NULL;
+    char more[96] = "";
+    int n;
+
+    fx_close(fx);
+    if (isolation)
+        snprintf(more, sizeof(more), uri ? "%%20-cdefault_transaction_isolation%%3D%s"
+                                         : " -cdefault_transaction_isolation=%s", isolation);
+    if (uri)
+        n = snprintf(fx->path, sizeof(fx->path), "%s%coptions=-csearch_path%%3D%s%s"
+                     "&application_name=%s", base, strchr(base, '?') ? '&' : '?',
+                     fx->pg_schema, more, fx->pg_schema);
+    else
+        n = snprintf(fx->path, sizeof(fx->path), "%s options='-csearch_path=%s%s'"
+                     " application_name=%s", base, fx->pg_schema, more, fx->pg_schema);
+    assert_true(n > 0 && (size_t)n < sizeof(fx->path));
+    fx_open(fx);
+}
+
+/* Ends the server processes of the store's connections (reopen_named()) and waits until they
+ * have gone, as a restart of the database or an idle timeout would: its next call connects
+ * anew. */
+static void drop_connections(fixture *fx, PGconn *conn)
+{
+    char text[256];
+
+    snprintf(text, sizeof(text), "SELECT count(*), bool_and(pg_terminate_backend(pid, 60000))"
+             " FROM pg_stat_activity WHERE application_name = '%s' AND pid <> pg_backend_pid()",
+             fx->pg_schema);
+    PGresult *r = PQexec(conn, text);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", text, PQresultErrorMessage(r));
+    assert_true(atoi(PQgetvalue(r, 0, 0)) >= 1);
+    assert_string_equal(PQgetvalue(r, 0, 1), "t");
+    PQclear(r);
+}
+
+/* A store of schema version 4 while a process of that version (its shared version lock, taken
+ * here by hand) has it open: the read-write open that would migrate it answers JOBS_EBUSY and
+ * changes nothing; once that process has gone, the open migrates it. */
+static void test_migration_is_ebusy_while_a_process_of_the_older_version_has_the_store(
+    void **state)
+{
+    fixture *fx = *state;
+    char buf[256];
+
+    FX_POSTGRES_ONLY();
+    fx_close(fx);
+    sql(fx, DOWN_TO_4 "UPDATE jobs_meta SET value = 4 WHERE key = 'schema'");
+    PGconn *old = connect_raw(fx);
+    query(old, "SELECT pg_advisory_lock_shared(" KEY ", 4)", buf, sizeof(buf));
+    assert_int_equal(fx_try_open(fx), JOBS_EBUSY);
+    assert_null(fx->store);
+    assert_non_null(strstr(jobs_error_last(), "schema version 4"));
+    assert_non_null(strstr(jobs_error_last(), "stop them"));
+    assert_string_equal(query(old, "SELECT value FROM jobs_meta WHERE key = 'schema'", buf,
+                              sizeof(buf)), "4");
+    query(old, "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+          " AND indexname = 'jobs_run_direct'", buf, sizeof(buf));
+    if (!strstr(buf, "(stack, id)"))
+        fail_msg("the index was changed: %s", buf);
+    PQfinish(old);
+    old = connect_raw(fx);
+    wait_unlocked(old, 4);
+    fx_open(fx);
+    assert_string_equal(query(old, "SELECT value FROM jobs_meta WHERE key = 'schema'", buf,
+                              sizeof(buf)), VERSION);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    PQfinish(old);
+}
+
+/* Every connection of an open store, the pool's and the one jobs_store_wait() listens on, holds
+ * the version lock of this libjobs's schema version shared, so a newer libjobs cannot take it
+ * exclusively (and migrate) until the store is closed. */
+static void test_open_store_holds_its_version_lock_shared(void **state)
+{
+    fixture *fx = *state;
+    char buf[64];
+    int64_t due;
+
+    FX_POSTGRES_ONLY();
+    PGconn *newer = connect_raw(fx);
+    int pooled = atoi(query(newer, LOCKS(VERSION, "granted"), buf, sizeof(buf)));
+    assert_true(pooled >= 1);
+    assert_int_equal(jobs_store_wait(&due, fx->store, 0, 0), 0);
+    assert_int_equal(atoi(query(newer, LOCKS(VERSION, "granted"), buf, sizeof(buf))),
+                     pooled + 1);
+    assert_string_equal(query(newer, "SELECT pg_try_advisory_lock(" KEY ", " VERSION ")", buf,
+                              sizeof(buf)), "f");
+    fx_close(fx);
+    wait_unlocked(newer, atoi(VERSION));
+    assert_string_equal(query(newer, "SELECT pg_try_advisory_lock(" KEY ", " VERSION ")", buf,
+                              sizeof(buf)), "t");
+    PQfinish(newer);
+}
+
+/* An open store whose connections all dropped while a newer libjobs migrated it (here: its
+ * schema version raised by hand) does not run its statements on the new tables: each new
+ * connection, the listening one too, answers JOBS_ESCHEMA. */
+static void test_new_connection_to_a_migrated_store_is_eschema(void **state)
+{
+    fixture *fx = *state;
+    jobs_stack *st = NULL;
+    char buf[16];
+    int64_t due;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    reopen_named(fx, NULL);
+    PGconn *newer = connect_raw(fx);
+    query(newer, "UPDATE jobs_meta SET value = 6 WHERE key = 'schema'", buf, sizeof(buf));
+    drop_connections(fx, newer);
+    assert_int_equal(jobs_stack_get(&st, fx->store, OWNER, stack), JOBS_ESCHEMA);
+    assert_non_null(strstr(jobs_error_last(), "schema version 6"));
+    assert_int_equal(jobs_store_wait(&due, fx->store, 0, 0), JOBS_ESCHEMA);
+    assert_int_equal(jobs_stack_get(&st, fx->store, OWNER, stack), JOBS_ESCHEMA);
+    assert_null(st);
+    /* It is the version: at the library's own, the same handle works again. */
+    query(newer, "UPDATE jobs_meta SET value = " VERSION " WHERE key = 'schema'", buf,
+          sizeof(buf));
+    assert_int_equal(jobs_stack_get(&st, fx->store, OWNER, stack), 0);
+    jobs_stack_free(st);
+    PQfinish(newer);
+}
+
+typedef struct getter {
+    fixture *fx;
+    uint64_t stack;
+    _Atomic int rc, done;
+} getter;
+
+static void *get_stack(void *arg)
+{
+    getter *g = arg;
+    jobs_stack *st = NULL;
+
+    atomic_store(&g->rc, jobs_stack_get(&st, g->fx->store, OWNER, g->stack));
+    jobs_stack_free(st);
+    atomic_store(&g->done, 1);
+    return NULL;
+}
+
+/* The race of a migration: a newer libjobs holds the version lock of the store's version
+ * exclusively until its migration commits (taken here by hand, with the version raised in the
+ * same transaction). A new connection of this store waits for it, then reads the version the
+ * migration committed and answers JOBS_ESCHEMA, rather than running its statements on the new
+ * tables; also where the server's default isolation would keep one snapshot for a transaction
+ * (serializable). */
+static void test_new_connection_during_a_migration_waits_then_is_eschema(void **state)
+{
+    static const char *const isolations[] = {NULL, "serializable"};
+    fixture *fx = *state;
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    char buf[16];
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    for (size_t i = 0; i < sizeof(isolations) / sizeof(*isolations); i++) {
+        getter g = {fx, stack, 0, 0};
+        pthread_t th;
+
+        reopen_named(fx, isolations[i]);
+        PGconn *newer = connect_raw(fx);
+        drop_connections(fx, newer);
+        query(newer, "BEGIN; SELECT pg_advisory_xact_lock(" KEY ", " VERSION ");"
+              " UPDATE jobs_meta SET value = 6 WHERE key = 'schema'", buf, sizeof(buf));
+        assert_int_equal(pthread_create(&th, NULL, get_stack, &g), 0);
+        /* Until the store's new connection waits for the lock (or, wrongly, the call ended). */
+        while (!atomic_load(&g.done) &&
+               atoi(query(newer, LOCKS(VERSION, "NOT granted"), buf, sizeof(buf))) == 0)
+            nanosleep(&pause, NULL);
+        query(newer, "COMMIT", buf, sizeof(buf));
+        pthread_join(th, NULL);
+        assert_int_equal(atomic_load(&g.rc), JOBS_ESCHEMA);
+        assert_non_null(strstr(jobs_error_last(), "schema version 6"));
+        query(newer, "UPDATE jobs_meta SET value = " VERSION " WHERE key = 'schema'", buf,
+              sizeof(buf));
+        PQfinish(newer);
+    }
+}
+
 static void test_backup_and_restore_are_enotsup(void **state)
 {
     fixture *fx = *state;
@@ -362,6 +598,15 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_version_3_store_is_migrated_to_a_run_id_sequence,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_migration_is_ebusy_while_a_process_of_the_older_version_has_the_store, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_open_store_holds_its_version_lock_shared, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_new_connection_to_a_migrated_store_is_eschema,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_new_connection_during_a_migration_waits_then_is_eschema, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore_are_enotsup, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),

@@ -16,6 +16,13 @@
 /* The schema version this library reads and writes (jobs_meta 'schema'). */
 #define JOBS__PG_SCHEMA_VERSION 5
 
+/* The first key of the version locks (the two-int4 form of PostgreSQL's advisory locks, apart
+ * from the bigint one of records.c's OPEN_LOCK): the store's schema, as several stores can share
+ * one database. Every connection holds (key, JOBS__PG_SCHEMA_VERSION) shared for its whole life
+ * (store.c, connect_one); a read-write open that migrates a store of version v first takes
+ * (key, v) exclusively until it commits (records.c, jobs__pg_schema). */
+#define JOBS__PG_LOCK_KEY "hashtext('libjobs ' || coalesce(current_schema(), ''))"
+
 /* Jobs per bucket of the counted page index (jobs_bucket). */
 #define JOBS__PG_BUCKET 4096
 
@@ -107,6 +114,8 @@ typedef struct jobs__pg_conn {
 typedef struct jobs__pg {
     char *conninfo;
     bool readonly;
+    bool opened;              /* the open's transaction checked the schema: connect_one checks
+                                 each new connection's version itself */
     pthread_mutex_t lock;
     pthread_cond_t cv;        /* signalled when a connection goes back to the pool */
     jobs__pg_conn *idle;      /* connections ready for a transaction */

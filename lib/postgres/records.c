@@ -384,11 +384,10 @@ static int text_query(jobs__txn *t, const char *sql, char *out, size_t cap, bool
     PGresult *r = PQexec(t->c->conn, sql);
     int rc = 0;
 
+    *null = true;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = t->failed = jobs__pg_error(t->c->conn, r, "opening the store");
-    } else if (PQntuples(r) < 1 || PQgetisnull(r, 0, 0)) {
-        *null = true;
-    } else {
+    } else if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
         *null = false;
         snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
     }
@@ -479,6 +478,25 @@ int jobs__pg_schema(jobs__txn *t, int (*seed)(jobs_store *s, jobs__txn *txn))
     if (version < 1)
         return jobs__error(JOBS_ECORRUPT, "the store's schema version %ld is not valid",
                            version);
+    /* Processes of the older version that have the store open hold its version lock shared
+     * (pg.h, JOBS__PG_LOCK_KEY) and run that version's statements: migrating under them would
+     * change the tables they read and write. Taken exclusively, it is held until the migration
+     * commits, so one of them that connects meanwhile waits, then finds the new version and
+     * refuses (store.c, hold_version). Earlier libjobs took no such lock and are not seen. */
+    if (version < JOBS__PG_SCHEMA_VERSION && t->write) {
+        char sql[160];
+
+        snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_xact_lock(" JOBS__PG_LOCK_KEY
+                 ", %ld)", version);
+        if ((rc = text_query(t, sql, v, sizeof(v), &null)))
+            return rc;
+        if (null || strcmp(v, "t") != 0)
+            return jobs__error(JOBS_EBUSY, "the store has schema version %ld and needs "
+                               "migrating to version %d, which needs it to itself: processes "
+                               "of a libjobs of schema version %ld have it open; stop them, "
+                               "then open the store again to migrate it", version,
+                               JOBS__PG_SCHEMA_VERSION, version);
+    }
     /* Older versions migrate here, in the open's transaction, one version at a time. */
     if (version < 2) {
         if (!t->write)

@@ -119,6 +119,49 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
+/* Takes the connection's version lock (pg.h, JOBS__PG_LOCK_KEY): "a process of this schema
+ * version uses the store", held shared until the connection closes, so that a newer libjobs
+ * does not migrate the store under this process (records.c, jobs__pg_schema). A connection
+ * made after the open also reads the version, in the same round trip: a newer libjobs may have
+ * migrated the store while this process had no connection (they had all dropped), and this
+ * lock then waited for that migration to commit. The read is a statement after the lock's,
+ * in READ COMMITTED whatever the server's default isolation, so its snapshot is taken once the
+ * lock is held; the statements are one implicit transaction, and the session lock outlives it.
+ * The open's own connection only takes the lock: the open's transaction checks the schema
+ * (there may be no tables yet) and may migrate it, as its lock is of the new version and the
+ * migration's of the old. */
+static int hold_version(jobs__pg *db, PGconn *conn)
+{
+    char sql[256];
+    PGresult *r;
+    int rc = 0;
+
+    if (!db->opened)
+        snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock_shared(" JOBS__PG_LOCK_KEY ", %d)",
+                 JOBS__PG_SCHEMA_VERSION);
+    else
+        snprintf(sql, sizeof(sql), "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;"
+                 " SELECT pg_advisory_lock_shared(" JOBS__PG_LOCK_KEY ", %d);"
+                 " SELECT value FROM jobs_meta WHERE key = 'schema'", JOBS__PG_SCHEMA_VERSION);
+    r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = jobs__pg_error(conn, r, "connecting to the database");
+    } else if (db->opened) {
+        long version = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)
+                           ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+
+        if (version < 0)
+            rc = jobs__error(JOBS_ECORRUPT, "the store's schema version is missing");
+        else if (version != JOBS__PG_SCHEMA_VERSION)
+            rc = jobs__error(JOBS_ESCHEMA, "the store now has schema version %ld and this "
+                             "libjobs reads and writes version %d (another libjobs migrated it "
+                             "after this process opened it): close the store", version,
+                             JOBS__PG_SCHEMA_VERSION);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
 {
     const char *keys[] = {"connect_timeout", "dbname", NULL};
@@ -141,7 +184,11 @@ static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
     /* Messages of the server (notices) are not the host's business (a NULL processor would
      * leave libpq's, which prints them on stderr). */
     PQsetNoticeProcessor(c->conn, quiet, NULL);
-    *rc = 0;
+    if ((*rc = hold_version(db, c->conn))) {
+        PQfinish(c->conn);
+        jobs__free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -472,8 +519,10 @@ int jobs__open_pg(jobs_store *s, const jobs__open_args *args)
     if (rc) {
         pg_free(db);
         s->db = NULL;
+        return rc;
     }
-    return rc;
+    db->opened = true; /* before any other thread can use the handle */
+    return 0;
 }
 
 /* ---- stat and backup -------------------------------------------------------------------- */
