@@ -239,6 +239,11 @@ static srv_route ref_route_plain(const char *path)
             return r;
         r.t = SRV_ROUTE_HOOK;
         r.arg = seg + 5;
+    } else if (k == SRV_KIND_STACKS && strncmp(seg, "exec/", 5) == 0) {
+        if (strchr(seg + 5, '/'))
+            return r;
+        r.t = SRV_ROUTE_EXEC;
+        r.arg = seg + 5;
     } else if (strncmp(seg, "byid/", 5) != 0 &&
                !(k != SRV_KIND_SCHEDULES && strncmp(seg, "byname/", 7) == 0) &&
                k != SRV_KIND_SCHEDULES && slash &&

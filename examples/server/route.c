@@ -311,6 +311,8 @@ static srv_route resolve(const char *path)
             r.t = SRV_ROUTE_HOOK_TOKEN;
         } else if (k == SRV_KIND_STACKS && match_prefix(&rest, after, "/hook/")) {
             r.t = SRV_ROUTE_HOOK;
+        } else if (k == SRV_KIND_STACKS && match_prefix(&rest, after, "/exec/")) {
+            r.t = SRV_ROUTE_EXEC;
         } else if (k != SRV_KIND_SCHEDULES && after[0] == '/' &&
                    (rest = strchr(after + 1, '/')) &&
                    (strcmp(rest, "/runs") == 0 || (k == SRV_KIND_JOBS && strcmp(rest, "/run") == 0))) {
@@ -375,7 +377,8 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_RUNS: return "GET";
     case SRV_ROUTE_RUN_NOW: return "POST";
     case SRV_ROUTE_HOOK: return "GET, POST";
-    case SRV_ROUTE_HOOK_TOKEN: return "GET";
+    case SRV_ROUTE_HOOK_TOKEN:
+    case SRV_ROUTE_EXEC: return "GET";
     case SRV_ROUTE_CONSOLE: return "GET, HEAD";
     default: return "";
     }
@@ -406,6 +409,7 @@ static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
     "/blockstacks/hook/token_refresh/{id}",
     "/",
     "/ui/{file}",
+    "/blockstacks/exec/{id}",
 };
 
 unsigned srv_route_index(const srv_route *r)
@@ -428,6 +432,7 @@ unsigned srv_route_index(const srv_route *r)
     case SRV_ROUTE_HOOK: return 19;
     case SRV_ROUTE_HOOK_TOKEN: return 20;
     case SRV_ROUTE_CONSOLE: return r->arg ? 22 : 21;
+    case SRV_ROUTE_EXEC: return 23;
     default: return 0;
     }
 }
