@@ -721,6 +721,67 @@ static void test_hooks_of_one_stack_are_throttled(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":0,");
 }
 
+/* Removes the marks of blocked runs (started.*) and the release file. */
+static void clear_marks(void)
+{
+    DIR *d = opendir(srv.dir);
+    struct dirent *e;
+    char path[512];
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, "started.", 8) == 0 || strcmp(e->d_name, "release") == 0) {
+            snprintf(path, sizeof path, "%s/%s", srv.dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
+/* Exec requests wait in the hooks' table, under its bounds: one more than may wait for one
+ * stack is 429, fault 134, and makes no run. */
+static void test_exec_requests_of_one_stack_are_throttled(void **state)
+{
+    (void)state;
+    char path[96], release[128];
+    pthread_t th[PER_STACK];
+    call blocked[PER_STACK], c;
+    time_t deadline = time(NULL) + 60;
+    long stack, before;
+    FILE *f;
+
+    clear_marks();
+    stack = create_on(&srv, "/blockstacks", A,
+                      "{\"name\":\"exec block\",\"blocks\":[{\"mode\":\"block\"}]}");
+    snprintf(path, sizeof path, "/blockstacks/exec/%ld", stack);
+    for (int i = 0; i < PER_STACK; i++) {
+        memset(&blocked[i], 0, sizeof blocked[i]);
+        blocked[i].s = &srv;
+        blocked[i].method = "GET";
+        blocked[i].path = path;
+        blocked[i].auth = A;
+        assert_int_equal(pthread_create(&th[i], NULL, perform, &blocked[i]), 0);
+    }
+    while (started() < PER_STACK) {
+        if (time(NULL) > deadline)
+            fail_msg("only %d of the blocked runs started", started());
+        usleep(100000);
+    }
+    before = run_count(stack);
+    hook(&c, "GET", path, A, NULL, NULL);
+    HOOK_EXPECT(&c, 429, "{\"code\":134,");
+    assert_non_null(strstr(c.headers, "Retry-After: 1\r\n"));
+    assert_int_equal(run_count(stack), before);
+
+    snprintf(release, sizeof release, "%s/release", srv.dir);
+    assert_non_null(f = fopen(release, "w"));
+    fclose(f);
+    for (int i = 0; i < PER_STACK; i++) {
+        pthread_join(th[i], NULL);
+        HOOK_EXPECT(&blocked[i], 200, "{\"success\":{\"blocked\":true},\"run\":");
+    }
+    clear_marks();
+}
+
 static void test_without_a_runner_a_hook_makes_no_run(void **state)
 {
     (void)state;
@@ -913,6 +974,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exec_runs_the_owners_stack_and_answers_its_output),
         cmocka_unit_test(test_a_child_that_writes_before_it_reads_a_big_input_ends),
         cmocka_unit_test(test_hooks_of_one_stack_are_throttled),
+        cmocka_unit_test(test_exec_requests_of_one_stack_are_throttled),
         cmocka_unit_test(test_without_a_runner_a_hook_makes_no_run),
         cmocka_unit_test(test_an_absolute_form_hook_gets_the_same_input),
         cmocka_unit_test(test_a_waiting_hook_answers_when_the_server_stops),
