@@ -63,8 +63,20 @@ long srv_percent_decode(char *out, const char *s, size_t len)
     return (long)o;
 }
 
+/* Whether the raw name s[0..len) of a query parameter percent-decodes to `key` (key_len
+ * bytes, at most 20): `p%61ge` is `page`, as values are decoded. A name with a malformed escape
+ * is no key; one of more than three raw bytes per byte of the key cannot decode to it. */
+static bool name_is(const char *s, size_t len, const char *key, size_t key_len)
+{
+    char buf[64];
+
+    return len <= 3 * key_len && len < sizeof buf &&
+           srv_percent_decode(buf, s, len) == (long)key_len && memcmp(buf, key, key_len) == 0;
+}
+
 /* A numeric query parameter `key`: absent leaves *out alone; else digits only (after
- * percent-decoding), in 1..max; given twice, or a malformed escape, is refused. */
+ * percent-decoding), in 1..max; given twice (its name percent-decoded: `page=1&p%61ge=2`), or
+ * a malformed escape in its value, is refused. */
 static bool query_number(uint64_t *out, const char *query, const char *key, uint64_t max)
 {
     const char *p = query;
@@ -76,7 +88,7 @@ static bool query_number(uint64_t *out, const char *query, const char *key, uint
         const char *eq = memchr(p, '=', n);
         size_t klen = eq ? (size_t)(eq - p) : n;
 
-        if (klen == key_len && memcmp(p, key, key_len) == 0) {
+        if (name_is(p, klen, key, key_len)) {
             char buf[64];
             uint64_t v;
             long vlen;

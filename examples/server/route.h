@@ -91,8 +91,9 @@ long srv_percent_decode(char *out, const char *s, size_t len);
 
 /**
  * The `page` query parameter of a raw query string (NULL for none): absent = 1, else digits only
- * (after percent-decoding), 1..JOBS_ID_MAX. A `page` key given twice, or a malformed escape in
- * its value, is refused. Returns false when refused.
+ * (after percent-decoding), 1..JOBS_ID_MAX. Names are percent-decoded too (`p%61ge=2` is
+ * `page`; a name with a malformed escape is no `page`). A `page` key given twice, however its
+ * name is spelt, or a malformed escape in its value, is refused. Returns false when refused.
  */
 bool srv_parse_page(uint64_t *page, const char *query);
 
