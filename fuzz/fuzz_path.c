@@ -70,9 +70,10 @@ static long ref_decode(char *out, const char *s, size_t len)
 }
 
 /* A numeric query parameter (`page`, `pagesize`): the query is '&'-separated pairs; a pair
- * whose raw key is exactly `key` must have '=' and a value that percent-decodes (in at most 63
- * raw bytes) to an id of at most `max`; at most one such pair. Without one, *v is left alone.
- * Other pairs are ignored whatever they hold. */
+ * whose name (up to its first '=') percent-decodes to exactly `key` (`p%61ge`; a name with a
+ * malformed escape is no key) must have '=' and a value that percent-decodes (in at most 63 raw
+ * bytes) to an id of at most `max`; at most one such pair. Without one, *v is left alone. Other
+ * pairs are ignored whatever they hold. */
 static bool ref_number(uint64_t *v, const char *query, const char *key, uint64_t max)
 {
     size_t k = strlen(key);
@@ -81,15 +82,24 @@ static bool ref_number(uint64_t *v, const char *query, const char *key, uint64_t
     for (const char *p = query; p;) {
         const char *amp = strchr(p, '&');
         size_t n = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        size_t nl = eq ? (size_t)(eq - p) : n;
+        char *name = malloc(nl + 1);
+        long dl;
+        bool is_key;
 
-        if (n >= k && memcmp(p, key, k) == 0 && (n == k || p[k] == '=')) {
+        FUZZ_CHECK(name != NULL);
+        dl = ref_decode(name, p, nl);
+        is_key = dl == (long)k && memcmp(name, key, k) == 0;
+        free(name);
+        if (is_key) {
             char buf[64];
             uint64_t x;
             long vlen;
 
-            if (seen++ || n == k || n - k - 1 > 63)
+            if (seen++ || !eq || n - nl - 1 > 63)
                 return false;
-            vlen = ref_decode(buf, p + k + 1, n - k - 1);
+            vlen = ref_decode(buf, eq + 1, n - nl - 1);
             if (vlen < 0 || !ref_id(&x, buf, (size_t)vlen) || x > max)
                 return false;
             *v = x;
@@ -238,6 +248,11 @@ static srv_route ref_route_plain(const char *path)
         if (strchr(seg + 5, '/'))
             return r;
         r.t = SRV_ROUTE_HOOK;
+        r.arg = seg + 5;
+    } else if (k == SRV_KIND_STACKS && strncmp(seg, "exec/", 5) == 0) {
+        if (strchr(seg + 5, '/'))
+            return r;
+        r.t = SRV_ROUTE_EXEC;
         r.arg = seg + 5;
     } else if (strncmp(seg, "byid/", 5) != 0 &&
                !(k != SRV_KIND_SCHEDULES && strncmp(seg, "byname/", 7) == 0) &&

@@ -56,7 +56,8 @@ enum srv_lib_fault { JOBS_ERRNO_MAP(SRV__LIB_FAULT) };
     X(HOOK_DENIED, 133, 403)                 /* wrong or missing token, or not the owner */    \
     X(HOOK_BUSY, 134, 429)                   /* too many hook requests at once */               \
     X(BATCH, SRV_LIB_FAULT_EBATCH, 409)      /* another operation of a batch failed */          \
-    X(CROSS_SITE, 140, 403)                  /* a browser's cookie write without X-Requested-With */
+    X(CROSS_SITE, 140, 403)                  /* a browser's cookie write without X-Requested-With */ \
+    X(EXEC_HOOK, 141, 409)                   /* exec of a stack that has a webhook */
 
 /** Fault numbers of the HTTP layer: SRV_FAULT_<name>. */
 #define SRV__FAULT_ENUM(name, number, status) SRV_FAULT_##name = (number),

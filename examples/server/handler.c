@@ -1173,9 +1173,10 @@ static bool cross_origin(const srv_request *req)
     return !host || !o || strcasecmp(o + 3, host) != 0;
 }
 
-/* A GET that changes something (GET /blockstacks/hook/token_refresh/<id>, defined as GET by the
- * original service) with the cookie from a page of another origin: refused (fault 140), as a
- * page of a sibling subdomain or another port would get it with the cookie by an <img>. */
+/* A GET that changes something (GET /blockstacks/hook/token_refresh/<id> and
+ * GET /blockstacks/exec/<id>, defined as GET by the original service) with the cookie from a
+ * page of another origin: refused (fault 140), as a page of a sibling subdomain or another port
+ * would get it with the cookie by an <img>. */
 static bool cross_site_get_refused(srv_response *res, const srv_app *app,
                                    const srv_request *req)
 {
@@ -1245,7 +1246,8 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
     if (!inline_auth(&inner, &owner, res, app, req))
         return;
     req = &inner;
-    if (!owner && r.t == SRV_ROUTE_HOOK_TOKEN && cross_site_get_refused(res, app, req))
+    if (!owner && (r.t == SRV_ROUTE_HOOK_TOKEN || r.t == SRV_ROUTE_EXEC) &&
+        cross_site_get_refused(res, app, req))
         return;
     /* Inline credentials (owner set) authenticate by a password a forged request cannot know. */
     if (!owner && csrf_refused(res, app, req))
@@ -1261,13 +1263,13 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
     if ((r.t == SRV_ROUTE_BYID || r.t == SRV_ROUTE_ITEM || r.t == SRV_ROUTE_RUNS ||
-         r.t == SRV_ROUTE_RUN_NOW || r.t == SRV_ROUTE_HOOK_TOKEN) &&
+         r.t == SRV_ROUTE_RUN_NOW || r.t == SRV_ROUTE_HOOK_TOKEN || r.t == SRV_ROUTE_EXEC) &&
         !srv_parse_id(&id, r.arg, r.arg_len)) {
         srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
         return;
     }
-    /* A stack's runs and its webhook token are its owner's. */
-    if (!owner && (r.t == SRV_ROUTE_RUNS || r.t == SRV_ROUTE_HOOK_TOKEN)) {
+    /* A stack's runs, its webhook token and running it by hand are its owner's. */
+    if (!owner && (r.t == SRV_ROUTE_RUNS || r.t == SRV_ROUTE_HOOK_TOKEN || r.t == SRV_ROUTE_EXEC)) {
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
@@ -1307,6 +1309,9 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     case SRV_ROUTE_RUN_NOW:
         run_now(res, app, owner, id);
+        return;
+    case SRV_ROUTE_EXEC:
+        srv_exec_route(res, app, owner, id);
         return;
     case SRV_ROUTE_BYNAME:
         get_by_name(res, app, r.k, owner, r.arg, r.arg_len);

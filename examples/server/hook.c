@@ -4,6 +4,7 @@
 #include "route.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,9 @@
 typedef struct waiter {
     bool used;
     uint64_t stack, run;
-    char *input; /* until the runner takes it */
+    char *input; /* until the runner takes it; NULL for an exec run (the stack's blocks) */
     size_t input_len;
+    bool taken;  /* the runner took the run (and its input) */
     bool done, succeeded, too_long;
     char message[JOBS_RUN_MESSAGE_MAX + 1];
     char *output;
@@ -95,8 +97,8 @@ void srv_hooks_set_deliver(srv_hooks *h, bool (*deliver)(void *, const jobs_even
 }
 
 srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h,
-                                 jobs_store *store, uint64_t owner, uint64_t stack, char *input,
-                                 size_t input_len)
+                                 jobs_store *store, uint64_t owner, uint64_t stack,
+                                 jobs_run_trigger trigger, char *input, size_t input_len)
 {
     unsigned mine = 0, free_at = h->max;
     bool (*deliver)(void *, const jobs_event *);
@@ -125,7 +127,7 @@ srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h
     h->w[free_at].used = true;
     h->w[free_at].stack = stack;
     pthread_mutex_unlock(&h->mu);
-    *rc = jobs_run_start_stack(&ev, store, owner, stack, JOBS_TRIGGER_HOOK);
+    *rc = jobs_run_start_stack(&ev, store, owner, stack, trigger);
     pthread_mutex_lock(&h->mu);
     if (*rc != 0) {
         waiter_clear(&h->w[free_at]);
@@ -193,10 +195,11 @@ bool srv_hooks_take_input(srv_hooks *h, uint64_t run, char **input, size_t *len)
     *input = NULL;
     *len = 0;
     pthread_mutex_lock(&h->mu);
-    if ((w = find(h, run)) && w->input) {
+    if ((w = find(h, run)) && !w->taken) {
         *input = w->input;
         *len = w->input_len;
         w->input = NULL;
+        w->taken = true;
         ok = true;
     }
     pthread_mutex_unlock(&h->mu);
@@ -374,18 +377,104 @@ static char *failure_text(const srv_hook_outcome *o)
     return s;
 }
 
+/* The answer of GET /blockstacks/exec/<id> from the webhook's: {"success":R,...} for
+ * {"status":0,"result":R,...} and {"error":E,...} for {"status":1,"err":E,...} (the format
+ * jobs_json_encode_hook_result() documents). NULL (json freed) for anything else. */
+static char *exec_answer(char *json)
+{
+    static const char ok[] = "{\"status\":0,\"result\":", bad[] = "{\"status\":1,\"err\":";
+    const char *to;
+    size_t from;
+
+    if (!json)
+        return NULL;
+    if (strncmp(json, ok, sizeof ok - 1) == 0) {
+        from = sizeof ok - 1;
+        to = "{\"success\":";
+    } else if (strncmp(json, bad, sizeof bad - 1) == 0) {
+        from = sizeof bad - 1;
+        to = "{\"error\":";
+    } else {
+        free(json);
+        return NULL;
+    }
+    memcpy(json, to, strlen(to));
+    memmove(json + strlen(to), json + from, strlen(json + from) + 1);
+    return json;
+}
+
+/* Without --run-command nothing would run the stack: no run is made, the failure is in the
+ * body (a webhook's "status" 1, exec's "error"). */
+static void answer_no_runner(srv_response *res, const srv_app *app, bool exec)
+{
+    char *json = NULL;
+    int rc = jobs_json_encode_hook_result(&json, 0, false, NULL, 0,
+                                          exec ? "this server runs no command (--run-command): "
+                                                 "the stack cannot run"
+                                               : "this server runs no command (--run-command): "
+                                                 "the webhook cannot run");
+
+    set_json(res, app, 200, rc ? NULL : exec ? exec_answer(json) : json);
+}
+
+/* Makes the run of `stack` for its `owner` (`input` taken over; NULL: the stack's blocks),
+ * hands it to the runner, waits for its end and answers it: as a webhook, or as exec. */
+static void run_and_answer(srv_response *res, srv_app *app, uint64_t owner, uint64_t stack,
+                           jobs_run_trigger trigger, char *input, size_t input_len, bool exec)
+{
+    srv_hook_outcome o;
+    srv_hook_refusal why;
+    uint64_t run = 0;
+    char *json = NULL, *err = NULL, msg[160];
+    int rc = 0, slot;
+
+    why = srv_hooks_begin(&slot, &rc, &run, app->hooks, app->store, owner, stack, trigger, input,
+                          input_len);
+    if (why != SRV_HOOK_OK) {
+        snprintf(res->headers + strlen(res->headers), sizeof res->headers - strlen(res->headers),
+                 "Retry-After: 1\r\n");
+        srv_fault(res, app, SRV_FAULT_HOOK_BUSY,
+                  why == SRV_HOOK_STACK_BUSY
+                      ? (exec ? "too many runs of this stack are waited for at once; try again"
+                              : "too many webhook requests of this stack at once; try again")
+                      : (exec ? "too many runs are waited for at once; try again"
+                              : "too many webhook requests at once; try again"));
+        return;
+    }
+    if (rc) {
+        srv_lib_fault(res, app, rc);
+        return;
+    }
+    srv_hooks_wait(&o, app->hooks, slot);
+    if (o.ended && o.succeeded && !o.too_long) {
+        rc = jobs_json_encode_hook_result(&json, run, true, o.output, o.output_len, NULL);
+    } else {
+        /* A failed run is answered its message and the end of its output, whatever its
+         * length (the runner hands the end of a long one); the 64 KiB rule is for success. */
+        if (!o.ended)
+            snprintf(msg, sizeof msg, "the run did not end in time; it may still end (run %llu)",
+                     (unsigned long long)run);
+        else if (o.succeeded)
+            snprintf(msg, sizeof msg, "the run succeeded, but its output is over %d bytes",
+                     SRV_HOOK_OUTPUT_MAX);
+        err = o.ended && !o.succeeded ? failure_text(&o) : NULL;
+        rc = jobs_json_encode_hook_result(&json, run, false, NULL, 0, err ? err : msg);
+        free(err);
+    }
+    free(o.output);
+    set_json(res, app, 200, rc ? NULL : exec ? exec_answer(json) : json);
+}
+
 void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uint64_t caller,
                     bool cross_site, uint64_t id)
 {
     static const char *const methods[] = {"GET", "POST"};
     jobs_stack_detail *d = NULL;
-    srv_hook_outcome o;
-    srv_hook_refusal why;
     jobs_webhook kind;
-    uint64_t run = 0, owner;
-    char *input = NULL, *json = NULL, *err = NULL, msg[160];
+    uint64_t owner;
+    char *input = NULL, msg[160];
     bool denied;
-    int rc = 0, slot;
+    int rc = 0;
 
     res->user = caller;
     if ((rc = jobs_stack_get_webhook(&d, app->store, id)) == JOBS_ENOTFOUND ||
@@ -435,43 +524,50 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
     if (!app->hooks) {
         /* Nothing would run it: no run is made (docs/http-api.md). */
         free(input);
-        rc = jobs_json_encode_hook_result(&json, 0, false, NULL, 0,
-                                          "this server runs no command (--run-command): the "
-                                          "webhook cannot run");
-        set_json(res, app, 200, rc ? NULL : json);
+        answer_no_runner(res, app, false);
         return;
     }
-    why = srv_hooks_begin(&slot, &rc, &run, app->hooks, app->store, owner, id, input,
-                          strlen(input));
-    if (why != SRV_HOOK_OK) {
-        snprintf(res->headers + strlen(res->headers), sizeof res->headers - strlen(res->headers),
-                 "Retry-After: 1\r\n");
-        srv_fault(res, app, SRV_FAULT_HOOK_BUSY,
-                  why == SRV_HOOK_STACK_BUSY
-                      ? "too many webhook requests of this stack at once; try again"
-                      : "too many webhook requests at once; try again");
+    run_and_answer(res, app, owner, id, JOBS_TRIGGER_HOOK, input, strlen(input), false);
+}
+
+/* GET /blockstacks/exec/<id> (docs/http-api.md, "Running a stack by hand"). */
+void srv_exec_route(srv_response *res, srv_app *app, uint64_t caller, uint64_t id)
+{
+    jobs_stack_detail *d = NULL;
+    char msg[96];
+    bool hook;
+    int rc;
+
+    res->user = caller;
+    if ((rc = jobs_stack_get_webhook(&d, app->store, id)) == 0 && d->owner != caller)
+        rc = JOBS_ENOTFOUND;
+    if (rc == JOBS_ENOTFOUND) {
+        /* Another user's stack answers as one that does not exist. */
+        jobs_stack_detail_free(d);
+        snprintf(msg, sizeof msg, "stack %" PRIu64 " not found", id);
+        srv_fault(res, app, SRV_FAULT_NOTFOUND, msg);
         return;
     }
     if (rc) {
+        jobs_stack_detail_free(d);
         srv_lib_fault(res, app, rc);
         return;
     }
-    srv_hooks_wait(&o, app->hooks, slot);
-    if (o.ended && o.succeeded && !o.too_long) {
-        rc = jobs_json_encode_hook_result(&json, run, true, o.output, o.output_len, NULL);
-    } else {
-        /* A failed run is answered its message and the end of its output, whatever its
-         * length (the runner hands the end of a long one); the 64 KiB rule is for success. */
-        if (!o.ended)
-            snprintf(msg, sizeof msg, "the run did not end in time; it may still end (run %llu)",
-                     (unsigned long long)run);
-        else if (o.succeeded)
-            snprintf(msg, sizeof msg, "the run succeeded, but its output is over %d bytes",
-                     SRV_HOOK_OUTPUT_MAX);
-        err = o.ended && !o.succeeded ? failure_text(&o) : NULL;
-        rc = jobs_json_encode_hook_result(&json, run, false, NULL, 0, err ? err : msg);
-        free(err);
+    hook = d->webhook != JOBS_WEBHOOK_NONE;
+    jobs_stack_detail_free(d);
+    if (hook) {
+        snprintf(msg, sizeof msg,
+                 "stack %" PRIu64 " has a webhook: run it through /blockstacks/hook/%" PRIu64,
+                 id, id);
+        srv_fault(res, app, SRV_FAULT_EXEC_HOOK, msg);
+        return;
     }
-    free(o.output);
-    set_json(res, app, 200, rc ? NULL : json);
+    if (!app->hooks) {
+        answer_no_runner(res, app, true);
+        return;
+    }
+    /* No input of its own: the runner gives the child the stack's blocks, as to a scheduled
+     * run. */
+    run_and_answer(res, app, caller, id, JOBS_TRIGGER_MANUAL, NULL, 0, true);
 }
+

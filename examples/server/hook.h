@@ -1,9 +1,11 @@
 /* Stack webhooks (GET|POST /blockstacks/hook/<id>): the request becomes a run of the stack
  * (trigger "hook") whose child reads the request as its input, and the hook answers when the run
- * ends. The table here joins the two sides: the request thread that waits, and the runner's
- * worker that needs the input and reports the end. It also bounds the hooks: at most
- * `per_stack` requests of one stack wait at once, and at most `max_waiting` in all, since each
- * waiting request holds one of civetweb's worker threads. See docs/http-api.md, "Webhooks". */
+ * ends. GET /blockstacks/exec/<id> (the owner runs a stack by hand, trigger "manual") is made,
+ * waited for and bounded the same way. The table here joins the two sides: the request thread
+ * that waits, and the runner's worker that needs the input and reports the end. It also bounds
+ * the requests that wait: at most `per_stack` of one stack at once, and at most `max_waiting` in
+ * all (hooks and exec together), since each holds one of civetweb's worker threads. See
+ * docs/http-api.md, "Webhooks". */
 #ifndef JOBS_SERVER_HOOK_H
 #define JOBS_SERVER_HOOK_H
 
@@ -48,16 +50,17 @@ typedef enum srv_hook_refusal {
 } srv_hook_refusal;
 
 /**
- * Makes the run of a hook request: takes a place in the table for `stack` (refused when there
- * is none), makes the run delivered to this process (jobs_run_start_stack(), trigger hook, for
- * the stack's `owner`), keeps `input` (taken over: freed by the table) for the runner and hands
- * the run to the deliver function. *rc is the library's code of
- * the run's creation (the place is given back when it failed). On SRV_HOOK_OK with *rc 0, *slot
- * is the place, to pass to srv_hooks_wait().
+ * Makes the run of a hook request (trigger JOBS_TRIGGER_HOOK) or of an exec request
+ * (JOBS_TRIGGER_MANUAL): takes a place in the table for `stack` (refused when there is none),
+ * makes the run delivered to this process (jobs_run_start_stack(), with `trigger`, for the
+ * stack's `owner`), keeps `input` (taken over: freed by the table; NULL for none, when the child
+ * is to read the stack's blocks as a scheduled run does) for the runner and hands the run to
+ * the deliver function. *rc is the library's code of the run's creation (the place is given back
+ * when it failed). On SRV_HOOK_OK with *rc 0, *slot is the place, to pass to srv_hooks_wait().
  */
 srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h,
-                                 jobs_store *store, uint64_t owner, uint64_t stack, char *input,
-                                 size_t input_len);
+                                 jobs_store *store, uint64_t owner, uint64_t stack,
+                                 jobs_run_trigger trigger, char *input, size_t input_len);
 
 /** How a hook's run ended, as srv_hooks_wait() reports it. */
 typedef struct srv_hook_outcome {
@@ -73,9 +76,11 @@ typedef struct srv_hook_outcome {
 void srv_hooks_wait(srv_hook_outcome *out, srv_hooks *h, int slot);
 
 /**
- * Runner side: the input of hook run `run`, taken over by the caller (free()), when a request
- * waits for it; false when none does (the request gave up, or the server restarted since the
- * run was made): the run must then not be run.
+ * Runner side: the input of run `run`, taken over by the caller (free()), when a request waits
+ * for it (once: a second call is false); *input is NULL when the request gave none (exec: the
+ * child reads the stack's blocks). False when no request waits (it gave up, or the server
+ * restarted since the run was made): a hook run must then not be run, since its input is gone.
+ * A request that waits is told the run's end by srv_hooks_done().
  */
 bool srv_hooks_take_input(srv_hooks *h, uint64_t run, char **input, size_t *len);
 
@@ -100,5 +105,14 @@ struct srv_response;
 void srv_hook_route(struct srv_response *res, struct srv_app *app,
                     const struct srv_request *req, uint64_t caller, bool cross_site,
                     uint64_t id);
+
+/**
+ * GET /blockstacks/exec/<id> for `caller` (a user: the route needs a session): the owner runs
+ * a stack whose `webhook` is null by hand. Makes the run (trigger manual; its child reads the
+ * stack's blocks), waits for it as a hook does (same table, same bounds) and answers
+ * {"success":...,"run":N} or {"error":"...","run":N}; another user's stack or none is 404
+ * (fault 6), a stack with a webhook 409 (fault 141).
+ */
+void srv_exec_route(struct srv_response *res, struct srv_app *app, uint64_t caller, uint64_t id);
 
 #endif

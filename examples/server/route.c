@@ -63,8 +63,20 @@ long srv_percent_decode(char *out, const char *s, size_t len)
     return (long)o;
 }
 
+/* Whether the raw name s[0..len) of a query parameter percent-decodes to `key` (key_len
+ * bytes, at most 20): `p%61ge` is `page`, as values are decoded. A name with a malformed escape
+ * is no key; one of more than three raw bytes per byte of the key cannot decode to it. */
+static bool name_is(const char *s, size_t len, const char *key, size_t key_len)
+{
+    char buf[64];
+
+    return len <= 3 * key_len && len < sizeof buf &&
+           srv_percent_decode(buf, s, len) == (long)key_len && memcmp(buf, key, key_len) == 0;
+}
+
 /* A numeric query parameter `key`: absent leaves *out alone; else digits only (after
- * percent-decoding), in 1..max; given twice, or a malformed escape, is refused. */
+ * percent-decoding), in 1..max; given twice (its name percent-decoded: `page=1&p%61ge=2`), or
+ * a malformed escape in its value, is refused. */
 static bool query_number(uint64_t *out, const char *query, const char *key, uint64_t max)
 {
     const char *p = query;
@@ -76,7 +88,7 @@ static bool query_number(uint64_t *out, const char *query, const char *key, uint
         const char *eq = memchr(p, '=', n);
         size_t klen = eq ? (size_t)(eq - p) : n;
 
-        if (klen == key_len && memcmp(p, key, key_len) == 0) {
+        if (name_is(p, klen, key, key_len)) {
             char buf[64];
             uint64_t v;
             long vlen;
@@ -311,6 +323,8 @@ static srv_route resolve(const char *path)
             r.t = SRV_ROUTE_HOOK_TOKEN;
         } else if (k == SRV_KIND_STACKS && match_prefix(&rest, after, "/hook/")) {
             r.t = SRV_ROUTE_HOOK;
+        } else if (k == SRV_KIND_STACKS && match_prefix(&rest, after, "/exec/")) {
+            r.t = SRV_ROUTE_EXEC;
         } else if (k != SRV_KIND_SCHEDULES && after[0] == '/' &&
                    (rest = strchr(after + 1, '/')) &&
                    (strcmp(rest, "/runs") == 0 || (k == SRV_KIND_JOBS && strcmp(rest, "/run") == 0))) {
@@ -375,7 +389,8 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_RUNS: return "GET";
     case SRV_ROUTE_RUN_NOW: return "POST";
     case SRV_ROUTE_HOOK: return "GET, POST";
-    case SRV_ROUTE_HOOK_TOKEN: return "GET";
+    case SRV_ROUTE_HOOK_TOKEN:
+    case SRV_ROUTE_EXEC: return "GET";
     case SRV_ROUTE_CONSOLE: return "GET, HEAD";
     default: return "";
     }
@@ -406,6 +421,7 @@ static const char *const route_templates[SRV_ROUTE_TEMPLATES] = {
     "/blockstacks/hook/token_refresh/{id}",
     "/",
     "/ui/{file}",
+    "/blockstacks/exec/{id}",
 };
 
 unsigned srv_route_index(const srv_route *r)
@@ -428,6 +444,7 @@ unsigned srv_route_index(const srv_route *r)
     case SRV_ROUTE_HOOK: return 19;
     case SRV_ROUTE_HOOK_TOKEN: return 20;
     case SRV_ROUTE_CONSOLE: return r->arg ? 22 : 21;
+    case SRV_ROUTE_EXEC: return 23;
     default: return 0;
     }
 }

@@ -31,6 +31,7 @@ typedef enum srv_target {
     SRV_ROUTE_RUN_NOW,      /**< POST: /jobs/<id>/run, a manual run */
     SRV_ROUTE_HOOK,         /**< GET, POST: /blockstacks/hook/<id>, a stack's webhook (hook.h) */
     SRV_ROUTE_HOOK_TOKEN,   /**< GET: /blockstacks/hook/token_refresh/<id>, a new token */
+    SRV_ROUTE_EXEC,         /**< GET: /blockstacks/exec/<id>, the owner runs a stack (hook.h) */
     SRV_ROUTE_CONSOLE       /**< GET, HEAD: the console's files, "/" (arg NULL: its page) and
                                  "/ui/<file>" (arg: the name); static.h, docs/console.md */
 } srv_target;
@@ -63,7 +64,7 @@ const char *srv_route_allowed(const srv_route *r);
 bool srv_route_method_allowed(const srv_route *r, const char *method);
 
 /** The number of route templates: srv_route_index() is below it. */
-#define SRV_ROUTE_TEMPLATES 23
+#define SRV_ROUTE_TEMPLATES 24
 
 /**
  * A small number for the template of a route, for per-route tables such as the metrics: 0 for
@@ -90,8 +91,9 @@ long srv_percent_decode(char *out, const char *s, size_t len);
 
 /**
  * The `page` query parameter of a raw query string (NULL for none): absent = 1, else digits only
- * (after percent-decoding), 1..JOBS_ID_MAX. A `page` key given twice, or a malformed escape in
- * its value, is refused. Returns false when refused.
+ * (after percent-decoding), 1..JOBS_ID_MAX. Names are percent-decoded too (`p%61ge=2` is
+ * `page`; a name with a malformed escape is no `page`). A `page` key given twice, however its
+ * name is spelt, or a malformed escape in its value, is refused. Returns false when refused.
  */
 bool srv_parse_page(uint64_t *page, const char *query);
 

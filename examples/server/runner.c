@@ -221,7 +221,7 @@ static void run_one(srv_runner *r, const item *it)
     int in_fd = -1, out_fd = -1, status = 0, rc;
     int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
     bool timed_out = false, exited = false, stopping = false;
-    bool is_hook = it->trigger == JOBS_TRIGGER_HOOK && it->job == 0;
+    bool is_hook = false;
     hook_buf hook = {NULL, 0, false};
     char *hook_in = NULL;
     size_t hook_in_len = 0;
@@ -229,10 +229,13 @@ static void run_one(srv_runner *r, const item *it)
 
     if (!out)
         return;
+    /* A run without a job that a request waits for (a webhook's, or exec's: hook.h) takes
+     * its input from the request and reports its end to it; is_hook says so from here on. */
+    if (it->job == 0 && r->hooks)
+        is_hook = srv_hooks_take_input(r->hooks, it->run, &hook_in, &hook_in_len);
     /* A webhook's run reads the request that made it; without it (the request gave up, or
      * the server restarted since) there is nothing to run it with. */
-    if (is_hook && !(r->hooks && srv_hooks_take_input(r->hooks, it->run, &hook_in,
-                                                      &hook_in_len))) {
+    if (it->trigger == JOBS_TRIGGER_HOOK && it->job == 0 && !is_hook) {
         rc = jobs_run_finish(r->store, it->owner, it->run, false,
                              "not run: no webhook request waits for it any more (it gave up, "
                              "or the server restarted)");
@@ -267,7 +270,7 @@ static void run_one(srv_runner *r, const item *it)
         const char *in = input;
         size_t in_len = sizeof input - 1, done = 0;
 
-        if (is_hook) {
+        if (hook_in) {
             in = hook_in;
             in_len = hook_in_len;
         } else if (jobs_stack_get_detail(&st, r->store, it->owner, it->stack) == 0 &&

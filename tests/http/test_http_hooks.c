@@ -8,6 +8,8 @@
  * failing run; each run is in the stack's history with trigger
  * hook; more hook requests of one stack than may wait at once are refused (429); a server
  * without --run-command makes no run; a hook waiting when the server stops answers status 1.
+ * GET /blockstacks/exec/<id> runs the owner's stack without a webhook by hand, on the same
+ * machinery (trigger manual, the stack's blocks as input, {"success":...} or {"error":...}).
  * Bounds are for liveness only. */
 #include <dirent.h>
 #include <signal.h>
@@ -509,6 +511,78 @@ static void test_a_user_hook_is_its_owners_only(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":0,");
 }
 
+/* GET /blockstacks/exec/<id>: the owner runs a stack whose webhook is null by hand. The run
+ * (trigger manual, no job) reads the stack's blocks as a scheduled run does, and the answer is
+ * {"success":<its output>} or {"error":...}, with the run's id, in a 200 either way. */
+static void test_exec_runs_the_owners_stack_and_answers_its_output(void **state)
+{
+    (void)state;
+    char path[96], cookie[170], body[160];
+    long echo, failing, before;
+    call c;
+
+    echo = create_on(&srv, "/blockstacks", A,
+                     "{\"name\":\"exec echo\",\"blocks\":[[\"Echo\",{\"k\":1}]]}");
+    failing = create_on(&srv, "/blockstacks", A,
+                        "{\"name\":\"exec fail\",\"blocks\":[{\"mode\":\"fail\"}]}");
+    snprintf(path, sizeof path, "/blockstacks/exec/%ld", echo);
+    hook(&c, "GET", path, A, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"success\":[[\"Echo\",{\"k\":1}]],\"run\":");
+    expect_run(echo, run_of(&c), "\"job\":null,");
+    expect_run(echo, run_of(&c), "\"trigger\":\"manual\",\"state\":\"succeeded\"");
+    /* The Kragle profile's path, and inline credentials instead of a session. */
+    snprintf(path, sizeof path, "/api/v1/blockstacks/exec/%ld", echo);
+    hook(&c, "GET", path, NULL, "application/json",
+         "{\"auth\":{\"username\":\"alice\",\"password\":\"alice-pw\"}}");
+    HOOK_EXPECT(&c, 200, "{\"success\":[[\"Echo\",{\"k\":1}]],\"run\":");
+    expect_run(echo, run_of(&c), "\"trigger\":\"manual\",\"state\":\"succeeded\"");
+
+    /* A failing run: its failure is in the body, with what it printed. */
+    snprintf(path, sizeof path, "/blockstacks/exec/%ld", failing);
+    hook(&c, "GET", path, A, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"error\":\"exit status 3: broken: manual\",\"run\":");
+    expect_run(failing, run_of(&c), "\"trigger\":\"manual\",\"state\":\"failed\"");
+
+    /* Refused, and no run made: another user's stack is as one that does not exist (404),
+     * no session is 401, a bad id 400, another method 405, a stack with a webhook 409 (it
+     * runs through its hook), a cookie from a page of another origin 403. */
+    before = run_count(echo);
+    snprintf(path, sizeof path, "/blockstacks/exec/%ld", echo);
+    hook(&c, "GET", path, B, NULL, NULL);
+    HOOK_EXPECT(&c, 404, "{\"code\":6,");
+    hook(&c, "GET", "/blockstacks/exec/999999", A, NULL, NULL);
+    HOOK_EXPECT(&c, 404, "{\"code\":6,");
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 401, "{\"code\":100,");
+    hook(&c, "GET", "/blockstacks/exec/abc", A, NULL, NULL);
+    HOOK_EXPECT(&c, 400, "{\"code\":1,");
+    hook(&c, "POST", path, A, "application/json", "{}");
+    HOOK_EXPECT(&c, 405, "{\"code\":102,");
+    assert_non_null(strstr(c.headers, "Allow: GET\r\n"));
+    snprintf(cookie, sizeof cookie, "C:%s", A + 2);
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: cross-site");
+    HOOK_EXPECT(&c, 403, "{\"code\":140,");
+    hook_with(&c, "GET", path, cookie, "Origin: http://127.0.0.1:1");
+    HOOK_EXPECT(&c, 403, "{\"code\":140,");
+    assert_int_equal(run_count(echo), before);
+    /* The same cookie from the server's own pages, or a script's, runs it. */
+    hook_with(&c, "GET", path, cookie, "Sec-Fetch-Site: same-origin");
+    HOOK_EXPECT(&c, 200, "{\"success\":");
+    hook(&c, "GET", path, cookie, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"success\":");
+    assert_int_equal(run_count(echo), before + 2);
+
+    before = run_count(usr);
+    snprintf(path, sizeof path, "/blockstacks/exec/%ld", usr);
+    hook(&c, "GET", path, A, NULL, NULL);
+    snprintf(body, sizeof body,
+             "{\"code\":141,\"msg\":\"stack %ld has a webhook: run it through "
+             "/blockstacks/hook/%ld\"}",
+             usr, usr);
+    HOOK_EXPECT(&c, 409, body);
+    assert_int_equal(run_count(usr), before);
+}
+
 static void test_no_webhook_no_stack_and_bad_ids_are_refused(void **state)
 {
     (void)state;
@@ -647,6 +721,67 @@ static void test_hooks_of_one_stack_are_throttled(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":0,");
 }
 
+/* Removes the marks of blocked runs (started.*) and the release file. */
+static void clear_marks(void)
+{
+    DIR *d = opendir(srv.dir);
+    struct dirent *e;
+    char path[512];
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, "started.", 8) == 0 || strcmp(e->d_name, "release") == 0) {
+            snprintf(path, sizeof path, "%s/%s", srv.dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
+/* Exec requests wait in the hooks' table, under its bounds: one more than may wait for one
+ * stack is 429, fault 134, and makes no run. */
+static void test_exec_requests_of_one_stack_are_throttled(void **state)
+{
+    (void)state;
+    char path[96], release[128];
+    pthread_t th[PER_STACK];
+    call blocked[PER_STACK], c;
+    time_t deadline = time(NULL) + 60;
+    long stack, before;
+    FILE *f;
+
+    clear_marks();
+    stack = create_on(&srv, "/blockstacks", A,
+                      "{\"name\":\"exec block\",\"blocks\":[{\"mode\":\"block\"}]}");
+    snprintf(path, sizeof path, "/blockstacks/exec/%ld", stack);
+    for (int i = 0; i < PER_STACK; i++) {
+        memset(&blocked[i], 0, sizeof blocked[i]);
+        blocked[i].s = &srv;
+        blocked[i].method = "GET";
+        blocked[i].path = path;
+        blocked[i].auth = A;
+        assert_int_equal(pthread_create(&th[i], NULL, perform, &blocked[i]), 0);
+    }
+    while (started() < PER_STACK) {
+        if (time(NULL) > deadline)
+            fail_msg("only %d of the blocked runs started", started());
+        usleep(100000);
+    }
+    before = run_count(stack);
+    hook(&c, "GET", path, A, NULL, NULL);
+    HOOK_EXPECT(&c, 429, "{\"code\":134,");
+    assert_non_null(strstr(c.headers, "Retry-After: 1\r\n"));
+    assert_int_equal(run_count(stack), before);
+
+    snprintf(release, sizeof release, "%s/release", srv.dir);
+    assert_non_null(f = fopen(release, "w"));
+    fclose(f);
+    for (int i = 0; i < PER_STACK; i++) {
+        pthread_join(th[i], NULL);
+        HOOK_EXPECT(&blocked[i], 200, "{\"success\":{\"blocked\":true},\"run\":");
+    }
+    clear_marks();
+}
+
 static void test_without_a_runner_a_hook_makes_no_run(void **state)
 {
     (void)state;
@@ -672,6 +807,17 @@ static void test_without_a_runner_a_hook_makes_no_run(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"this server runs no command (--run-command): "
                          "the webhook cannot run\"}");
     snprintf(path, sizeof path, "/blockstacks/%ld/runs", stack);
+    request_to(&r, &s, "GET", path, tokn, NULL, 0);
+    EXPECT(&r, 200, "{\"count\":0,");
+    resp_free(&r);
+    /* Nor does exec of a stack without a webhook. */
+    long plain_here = create_on(&s, "/blockstacks", tokn, "{\"name\":\"plain\"}");
+    snprintf(path, sizeof path, "/blockstacks/exec/%ld", plain_here);
+    c.auth = tokn;
+    perform(&c);
+    HOOK_EXPECT(&c, 200, "{\"error\":\"this server runs no command (--run-command): the stack "
+                         "cannot run\"}");
+    snprintf(path, sizeof path, "/blockstacks/%ld/runs", plain_here);
     request_to(&r, &s, "GET", path, tokn, NULL, 0);
     EXPECT(&r, 200, "{\"count\":0,");
     resp_free(&r);
@@ -746,8 +892,8 @@ static void test_a_waiting_hook_answers_when_the_server_stops(void **state)
     (void)state;
     server s;
     char cmd[128], tokn[160], path[96], release[128];
-    pthread_t th;
-    call c;
+    pthread_t th, th_exec;
+    call c, x;
     time_t deadline = time(NULL) + 60;
     int n, status;
     DIR *d;
@@ -771,8 +917,20 @@ static void test_a_waiting_hook_answers_when_the_server_stops(void **state)
     c.method = "GET";
     c.path = path;
     assert_int_equal(pthread_create(&th, NULL, perform, &c), 0);
-    /* Its run's child has started: the request waits for the run. */
-    for (n = 0; n == 0;) {
+    /* An exec request of a stack whose blocks ask the child to block, too. */
+    long blocking = create_on(&s, "/blockstacks", tokn,
+                              "{\"name\":\"blocking\",\"blocks\":[{\"mode\":\"block\"}]}");
+    char exec_path[96];
+    snprintf(exec_path, sizeof exec_path, "/blockstacks/exec/%ld", blocking);
+    memset(&x, 0, sizeof x);
+    x.s = &s;
+    x.method = "GET";
+    x.path = exec_path;
+    x.auth = tokn;
+    assert_int_equal(pthread_create(&th_exec, NULL, perform, &x), 0);
+    /* Both runs' children have started: the requests wait for their runs. */
+    for (n = 0; n < 2;) {
+        n = 0;
         if (time(NULL) > deadline)
             fail_msg("the blocked run did not start");
         usleep(100000);
@@ -783,6 +941,7 @@ static void test_a_waiting_hook_answers_when_the_server_stops(void **state)
     }
     assert_int_equal(kill(s.pid, SIGTERM), 0);
     pthread_join(th, NULL);
+    pthread_join(th_exec, NULL);
     /* Let the child end, so that the server's stop need not wait for its kill. */
     snprintf(release, sizeof release, "%s/release", s.dir);
     assert_non_null(f = fopen(release, "w"));
@@ -790,6 +949,8 @@ static void test_a_waiting_hook_answers_when_the_server_stops(void **state)
     HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run did not end in time; it may still end "
                          "(run ");
     assert_non_null(strstr(c.headers, "Connection: close\r\n"));
+    HOOK_EXPECT(&x, 200, "{\"error\":\"the run did not end in time; it may still end (run ");
+    assert_non_null(strstr(x.headers, "Connection: close\r\n"));
     assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     s.pid = 0;
@@ -810,8 +971,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_user_hook_is_its_owners_only),
         cmocka_unit_test(test_no_webhook_no_stack_and_bad_ids_are_refused),
         cmocka_unit_test(test_the_answer_is_the_output_or_the_failure),
+        cmocka_unit_test(test_exec_runs_the_owners_stack_and_answers_its_output),
         cmocka_unit_test(test_a_child_that_writes_before_it_reads_a_big_input_ends),
         cmocka_unit_test(test_hooks_of_one_stack_are_throttled),
+        cmocka_unit_test(test_exec_requests_of_one_stack_are_throttled),
         cmocka_unit_test(test_without_a_runner_a_hook_makes_no_run),
         cmocka_unit_test(test_an_absolute_form_hook_gets_the_same_input),
         cmocka_unit_test(test_a_waiting_hook_answers_when_the_server_stops),

@@ -289,6 +289,12 @@ static const bad_request bad_requests[] = {
     NOBODY("GET", "/jobs?page", 400, 1),
     NOBODY("GET", "/jobs?page=1e1", 400, 1),
     NOBODY("GET", "/blockstacks?page=1&page=2", 400, 1),
+    /* names are percent-decoded as values are: p%61ge is page, pagesiz%65 pagesize */
+    NOBODY("GET", "/blockstacks?page=1&p%61ge=2", 400, 1),
+    NOBODY("GET", "/jobs?%70%61%67%65=1&page=1", 400, 1),
+    NOBODY("GET", "/jobs?p%61ge=0", 400, 1),
+    NOBODY("GET", "/jobs?p%61ge", 400, 1),
+    NOBODY("GET", "/schedules?pagesiz%65=101", 400, 1),
     NOBODY("GET", "/schedules?page=%zz", 400, 1),
     /* duplicate and unknown keys */
     ROW("POST", "/jobs", "{\"stack_id\":1,\"stack_id\":1,\"schedule_id\":7}", 400, 4),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -529,6 +530,100 @@ static void test_inline_auth_throttled(void **state)
     resp_free(&r);
 }
 
+/* The Webhooks page's GET /blockstacks/exec/<stack id>: the owner runs a stack whose webhook is
+ * null by hand, on a server with a command (a script that prints its input, the stack's
+ * blocks, or fails when they ask it to). 200 with {"success":...} or {"error":...}; the run is
+ * in the stack's history; another user's stack is the profile's fault 6, no session 100, a
+ * webhook stack 141, each HTTP 500 as every fault there. */
+static void test_exec(void **state)
+{
+    static const char cred[] =
+        "{\"auth\": {\"username\": \"SandbenderCa\", \"password\": \"itsapassword\"}}";
+    char cmd[128], session[160], b[160], path[96], want[256];
+    long echo, failing, hooked, run;
+    const char *p;
+    server x;
+    FILE *f;
+    resp r;
+
+    (void)state;
+    memset(&x, 0, sizeof x);
+    snprintf(x.dir, sizeof x.dir, "/tmp/jobs-kragle-exec-XXXXXX");
+    assert_non_null(mkdtemp(x.dir));
+    snprintf(cmd, sizeof cmd, "%s/echo.sh", x.dir);
+    assert_non_null(f = fopen(cmd, "w"));
+    fputs("#!/bin/sh\ninput=$(cat)\ncase \"$input\" in *'\"fail\"'*) echo 'it broke'; exit 3 ;; "
+          "esac\nprintf '%s\\n' \"$input\"\n", f);
+    fclose(f);
+    assert_int_equal(chmod(cmd, 0700), 0);
+    assert_int_equal(add_user(x.dir, "SandbenderCa", NULL, "itsapassword"), 0);
+    assert_int_equal(add_user(x.dir, "bob", NULL, "bob-pw"), 0);
+    assert_int_equal(start_server(&x, (const char *[]){"--run-command", cmd, "--tick-interval",
+                                                       "1", "--run-timeout", "60", NULL}),
+                     0);
+    strcpy(session, "C:");
+    login_to(&x, session + 2, sizeof session - 2, "SandbenderCa", "itsapassword");
+    strcpy(b, "B:");
+    login_to(&x, b + 2, sizeof b - 2, "bob", "bob-pw");
+    echo = create_on(&x, "/blockstacks", session,
+                     "{\"name\": \"on demand\", \"blocks\": [[\"Echo\", {\"k\": 1}]]}");
+    failing = create_on(&x, "/blockstacks", session,
+                        "{\"name\": \"broken\", \"blocks\": [{\"fail\": true}]}");
+    hooked = create_on(&x, "/blockstacks", session,
+                       "{\"name\": \"hooked\", \"blocks\": [], \"webhook\": \"user\"}");
+
+    /* With the session cookie, and with inline credentials. */
+    snprintf(path, sizeof path, "/api/v1/blockstacks/exec/%ld", echo);
+    request_to(&r, &x, "GET", path, session, NULL, 0);
+    EXPECT(&r, 200, "{\"success\":[[\"Echo\", {\"k\": 1}]],\"run\":");
+    assert_non_null(p = strstr(r.body, "\"run\":"));
+    run = strtol(p + 6, NULL, 10);
+    resp_free(&r);
+    request_to(&r, &x, "GET", path, NULL, cred, strlen(cred));
+    EXPECT(&r, 200, "{\"success\":[[\"Echo\", {\"k\": 1}]],\"run\":");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/blockstacks/%ld/runs", echo);
+    request_to(&r, &x, "GET", path, session, NULL, 0);
+    snprintf(want, sizeof want, "{\"id\":%ld,\"job\":null,\"stack\":%ld,", run, echo);
+    EXPECT(&r, 200, want);
+    EXPECT(&r, 200, "\"trigger\":\"manual\",\"state\":\"succeeded\"");
+    EXPECT(&r, 200, "{\"count\":2,");
+    resp_free(&r);
+
+    /* A failing run: 200, the failure in the body. */
+    snprintf(path, sizeof path, "/api/v1/blockstacks/exec/%ld", failing);
+    request_to(&r, &x, "GET", path, session, NULL, 0);
+    EXPECT(&r, 200, "{\"error\":\"exit status 3: it broke\",\"run\":");
+    resp_free(&r);
+
+    /* Faults, HTTP 500 as every fault of the profile. */
+    snprintf(path, sizeof path, "/api/v1/blockstacks/exec/%ld", echo);
+    request_to(&r, &x, "GET", path, b, NULL, 0);
+    EXPECT(&r, 500, "{\"code\":6,\"msg\":\"The specified object does not exist.\",\"detail\":");
+    resp_free(&r);
+    request_to(&r, &x, "GET", path, NULL, NULL, 0);
+    EXPECT(&r, 500, "{\"code\":100,");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/blockstacks/exec/%ld", hooked);
+    request_to(&r, &x, "GET", path, session, NULL, 0);
+    snprintf(want, sizeof want,
+             "{\"code\":141,\"msg\":\"stack %ld has a webhook: run it through "
+             "/blockstacks/hook/%ld\"}",
+             hooked, hooked);
+    EXPECT(&r, 500, want);
+    resp_free(&r);
+    /* None of them made a run. */
+    snprintf(path, sizeof path, "/api/v1/blockstacks/%ld/runs", echo);
+    request_to(&r, &x, "GET", path, session, NULL, 0);
+    EXPECT(&r, 200, "{\"count\":2,");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/blockstacks/%ld/runs", hooked);
+    request_to(&r, &x, "GET", path, session, NULL, 0);
+    EXPECT(&r, 200, "{\"count\":0,");
+    resp_free(&r);
+    assert_int_equal(stop_server(&x), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +634,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_full_example),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),
+        cmocka_unit_test(test_exec),
     };
 
     if (argc < 2) {

@@ -57,6 +57,8 @@ const ALLOWED_UNSEEN = [
     // tests/http/test_http_hooks.c.
     ['* /blockstacks/hook/{id} 429', 'no runner here; tests/http/test_http_hooks.c'],
     ['* /blockstacks/hook/{id} 429 code 134', 'no runner here; tests/http/test_http_hooks.c'],
+    ['GET /blockstacks/exec/{id} 429', 'no runner here; shares the hooks\' bounds'],
+    ['GET /blockstacks/exec/{id} 429 code 134', 'no runner here; shares the hooks\' bounds'],
 ];
 
 // Headers every answer may carry without the document naming them per response (the
@@ -843,6 +845,16 @@ async function scenario(s) {
     await call(s, 'GET', `/blockstacks/hook/token_refresh/${hPub}`, { auth: A }, 409, 131);
     await call(s, 'GET', `/blockstacks/hook/token_refresh/${hTok}`, {}, 401, 100);
     await call(s, 'GET', '/blockstacks/hook/token_refresh/x', { auth: A }, 400, 1);
+    // ---- exec: the owner runs a stack whose webhook is null (no command here: an error in
+    // the body, and no run)
+    await call(s, 'GET', `/blockstacks/exec/${sA}`, { auth: A }, 200);
+    await call(s, 'GET', `/blockstacks/exec/${sA}`, { auth: B }, 404, 6);
+    await call(s, 'GET', '/blockstacks/exec/999999', { auth: A }, 404, 6);
+    await call(s, 'GET', `/blockstacks/exec/${sA}`, {}, 401, 100);
+    await call(s, 'GET', '/blockstacks/exec/x', { auth: A }, 400, 1);
+    await call(s, 'GET', `/blockstacks/exec/${hPub}`, { auth: A }, 409, 141);
+    await call(s, 'GET', `/blockstacks/exec/${sA}`,
+               { auth: A, headers: [['Sec-Fetch-Site', 'cross-site']] }, 403, 140);
     await call(s, 'GET', `/blockstacks/${sA}/runs`, { auth: A }, 200);
     await call(s, 'GET', `/blockstacks/${hPub}/runs?page=2&pagesize=5`, { auth: A }, 200);
     await call(s, 'GET', `/blockstacks/${sBpriv}/runs`, { auth: A }, 400, 24);
