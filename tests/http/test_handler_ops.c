@@ -615,6 +615,7 @@ static void test_every_route_has_its_own_template(void **state)
         {"/blockstacks/byname/x", "/blockstacks/byname/{name}"},
         {"/blockstacks/hook/2", "/blockstacks/hook/{id}"},
         {"/blockstacks/hook/token_refresh/2", "/blockstacks/hook/token_refresh/{id}"},
+        {"/blockstacks/exec/2", "/blockstacks/exec/{id}"},
         {"/blockstacks/2/runs", "/blockstacks/{id}/runs"},
         {"/blockstacks/2/run", "other"},
         {"/schedules/2/runs", "other"},
