@@ -226,7 +226,18 @@ static void test_optional_out_pointers_may_be_null(void **state)
     sspec.period = 900;
     assert_int_equal(jobs_schedule_update(NULL, s, OWNER, c.schedule, &sspec), 0);
     assert_int_equal(jobs_stack_create(NULL, s, OWNER, "more", false), 0);
+    /* The calls did their work all the same. */
+    jobs_job *job = fx_get(c.fx, OWNER, c.job);
+    assert_string_equal(job->name, "renamed");
+    jobs_job_free(job);
+    jobs_schedule *sched = NULL;
+    assert_int_equal(jobs_schedule_get(&sched, s, OWNER, c.schedule), 0);
+    assert_int_equal(sched->period, 900);
+    jobs_schedule_free(sched);
     assert_int_equal(jobs_scheduler_tick(NULL, s, FX_T0 + 3600, 0, NULL, NULL), 0);
+    job = fx_get(c.fx, OWNER, c.job);
+    assert_int_equal(job->next_run, FX_T0 + 7200); /* the tick ran it */
+    jobs_job_free(job);
     assert_int_equal(jobs_delete(NULL, s, OWNER, c.job), 0);
     jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     assert_int_equal(jobs_store_stat(&info, s), 0);

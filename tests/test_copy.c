@@ -179,6 +179,60 @@ static void assert_same_stat(jobs_store *a, jobs_store *b)
     assert_int_equal(x.runs_queued, y.runs_queued);
 }
 
+static void assert_same_text(const char *x, const char *y)
+{
+    if (!x || !y)
+        assert_true(x == y);
+    else
+        assert_string_equal(x, y);
+}
+
+/* Every field of schedule `id` reads the same in both stores. */
+static void assert_same_schedule(jobs_store *a, jobs_store *b, uint64_t owner, uint64_t id)
+{
+    jobs_schedule *x = NULL, *y = NULL;
+
+    assert_int_equal(jobs_schedule_get(&x, a, owner, id), 0);
+    assert_int_equal(jobs_schedule_get(&y, b, owner, id), 0);
+    assert_int_equal(x->owner, y->owner);
+    assert_same_text(x->name, y->name);
+    assert_int_equal(x->once, y->once);
+    assert_int_equal(x->period, y->period);
+    assert_int_equal(x->timestamp, y->timestamp);
+    assert_int_equal(x->kind, y->kind);
+    assert_same_text(x->cron, y->cron);
+    assert_same_text(x->tz, y->tz);
+    jobs_schedule_free(x);
+    jobs_schedule_free(y);
+}
+
+/* Every field of run `id` reads the same in both stores. */
+static void assert_same_run(jobs_store *a, jobs_store *b, uint64_t owner, uint64_t id)
+{
+    jobs_run *x = NULL, *y = NULL;
+
+    assert_int_equal(jobs_run_get(&x, a, owner, id), 0);
+    assert_int_equal(jobs_run_get(&y, b, owner, id), 0);
+    assert_int_equal(x->owner, y->owner);
+    assert_int_equal(x->job, y->job);
+    assert_int_equal(x->stack, y->stack);
+    assert_int_equal(x->slot, y->slot);
+    assert_int_equal(x->trigger, y->trigger);
+    assert_int_equal(x->state, y->state);
+    assert_int_equal(x->attempt, y->attempt);
+    assert_int_equal(x->created, y->created);
+    assert_int_equal(x->started, y->started);
+    assert_int_equal(x->finished, y->finished);
+    assert_int_equal(x->lease_until, y->lease_until);
+    assert_int_equal(x->missed, y->missed);
+    assert_int_equal(x->missed_since, y->missed_since);
+    assert_string_equal(x->message, y->message);
+    assert_int_equal(x->output_len, y->output_len);
+    assert_memory_equal(x->output, y->output, x->output_len);
+    jobs_run_free(x);
+    jobs_run_free(y);
+}
+
 /* Everything the public API shows of `m` reads the same in both stores. */
 static void assert_same(jobs_store *a, jobs_store *b, const made *m)
 {
@@ -200,19 +254,8 @@ static void assert_same(jobs_store *a, jobs_store *b, const made *m)
     }
     jobs_job *none = NULL;
     assert_int_equal(jobs_get(&none, b, ALICE, m->gone), JOBS_ENOTFOUND);
-    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-        jobs_run *x = NULL, *y = NULL;
-        assert_int_equal(jobs_run_get(&x, a, runs[i][0], runs[i][1]), 0);
-        assert_int_equal(jobs_run_get(&y, b, runs[i][0], runs[i][1]), 0);
-        assert_int_equal(x->job, y->job);
-        assert_int_equal(x->stack, y->stack);
-        assert_int_equal(x->state, y->state);
-        assert_int_equal(x->created, y->created);
-        assert_string_equal(x->message, y->message);
-        assert_int_equal(x->output_len, y->output_len);
-        jobs_run_free(x);
-        jobs_run_free(y);
-    }
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
+        assert_same_run(a, b, runs[i][0], runs[i][1]);
     jobs_stack_detail *sa = NULL, *sb = NULL;
     assert_int_equal(jobs_stack_get_detail(&sa, a, ALICE, m->priv), 0);
     assert_int_equal(jobs_stack_get_detail(&sb, b, ALICE, m->priv), 0);
@@ -224,12 +267,17 @@ static void assert_same(jobs_store *a, jobs_store *b, const made *m)
     assert_memory_equal(sa->blocks, sb->blocks, sa->blocks_len);
     jobs_stack_detail_free(sa);
     jobs_stack_detail_free(sb);
-    jobs_schedule *ca = NULL, *cb = NULL;
-    assert_int_equal(jobs_schedule_get(&ca, a, ALICE, m->cron), 0);
-    assert_int_equal(jobs_schedule_get(&cb, b, ALICE, m->cron), 0);
-    assert_string_equal(ca->name, cb->name);
-    jobs_schedule_free(ca);
-    jobs_schedule_free(cb);
+    assert_same_schedule(a, b, ALICE, m->periodic);
+    assert_same_schedule(a, b, BOB, m->once);
+    assert_same_schedule(a, b, ALICE, m->cron);
+    jobs_stack *ta = NULL, *tb = NULL;
+    assert_int_equal(jobs_stack_get(&ta, a, ALICE, m->pub), 0);
+    assert_int_equal(jobs_stack_get(&tb, b, ALICE, m->pub), 0);
+    assert_int_equal(ta->owner, tb->owner);
+    assert_string_equal(ta->name, tb->name);
+    assert_true(tb->is_public);
+    jobs_stack_free(ta);
+    jobs_stack_free(tb);
     /* Pages by owner and the name lookups answer from the copied indexes. */
     jobs_job_page *pa = NULL, *pb = NULL;
     assert_int_equal(jobs_list(&pa, a, BOB, 1, 0), 0);

@@ -37,6 +37,51 @@ static void test_every_code_has_its_message_name_and_fault(void **state)
     }
 }
 
+/* Codes are never renumbered, faults are the HTTP contract's, and no code goes away: every code
+ * with its number and fault, written out here rather than taken from JOBS_ERRNO_MAP (the table
+ * above is, so a change to the map would be mirrored there). A new code is added to both. */
+static void test_codes_and_faults_are_fixed(void **state)
+{
+    static const row fixed[] = {
+        {-1, "JOBS_EINVAL", 4, NULL},        {-2, "JOBS_ENOMEM", 106, NULL},
+        {-3, "JOBS_ENOTFOUND", 6, NULL},     {-4, "JOBS_ENAME", 4, NULL},
+        {-5, "JOBS_ERANGE", 4, NULL},        {-6, "JOBS_EEXISTS", 12, NULL},
+        {-7, "JOBS_ESTACK", 24, NULL},       {-8, "JOBS_ESCHEDULE", 25, NULL},
+        {-9, "JOBS_ECONFIG", 26, NULL},      {-10, "JOBS_EINUSE", 27, NULL},
+        {-11, "JOBS_EQUEUED", 104, NULL},    {-12, "JOBS_EPAGE", 1, NULL},
+        {-13, "JOBS_ENOSPC", 105, NULL},     {-14, "JOBS_ESCHEMA", 106, NULL},
+        {-15, "JOBS_ECORRUPT", 106, NULL},   {-16, "JOBS_EIO", 106, NULL},
+        {-17, "JOBS_EREADERS", 106, NULL},   {-18, "JOBS_EBUSY", 106, NULL},
+        {-19, "JOBS_EVERSION", 106, NULL},   {-20, "JOBS_EOWNER", 4, NULL},
+        {-21, "JOBS_ESYNTAX", 2, NULL},      {-22, "JOBS_EBODY", 4, NULL},
+        {-23, "JOBS_ECHANGED", 109, NULL},   {-24, "JOBS_EIDEMPOTENCY", 110, NULL},
+        {-25, "JOBS_EREADONLY", 106, NULL},  {-26, "JOBS_EPUBLIC", 111, NULL},
+        {-27, "JOBS_ESTACKEXISTS", 10, NULL}, {-32, "JOBS_ERUNSTATE", 122, NULL},
+        {-37, "JOBS_EUNAVAILABLE", 128, NULL}, {-38, "JOBS_ENOTSUP", 129, NULL},
+        {-39, "JOBS_ECONFLICT", 130, NULL},  {-41, "JOBS_EWEBHOOK", 131, NULL},
+        {-45, "JOBS_EBATCH", 137, NULL},
+    };
+    const size_t n = sizeof(fixed) / sizeof(fixed[0]);
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(jobs_err_name(fixed[i].code), fixed[i].name);
+        assert_int_equal(jobs_fault_code(fixed[i].code), fixed[i].fault);
+        assert_string_not_equal(jobs_strerror(fixed[i].code), "unknown error");
+    }
+    /* And the header's table holds these and no others. */
+    assert_int_equal(ROWS, n);
+    for (size_t i = 0; i < ROWS; i++) {
+        size_t j = 0;
+
+        while (j < n && fixed[j].code != table[i].code)
+            j++;
+        if (j == n || strcmp(fixed[j].name, table[i].name) != 0 || fixed[j].fault != table[i].fault)
+            fail_msg("%s (%d, fault %d) is not in the fixed list", table[i].name, table[i].code,
+                     table[i].fault);
+    }
+}
+
 static void test_fault_codes_match_the_http_contract(void **state)
 {
     (void)state;
@@ -215,6 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_code_has_its_message_name_and_fault),
+        cmocka_unit_test(test_codes_and_faults_are_fixed),
         cmocka_unit_test(test_fault_codes_match_the_http_contract),
         cmocka_unit_test(test_success_has_its_own_answers),
         cmocka_unit_test(test_unknown_codes_answer_unknown),

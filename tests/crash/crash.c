@@ -2121,6 +2121,18 @@ int main(int argc, char **argv)
         report("library writer", &lib);
     if (srv_cycles)
         report("jobs-server", &srv);
+    /* A writer that acknowledged nothing had nothing checked: one stuck from its start (or a
+     * server that never answered) must not pass as "nothing lost". */
+    if (lib_cycles && lib.verified == 0) {
+        fprintf(stderr, "crash: FAIL: the library writer had no acknowledged operation to "
+                        "verify in %u cycles\n", lib_cycles);
+        ok = false;
+    }
+    if (srv_cycles && srv.verified == 0) {
+        fprintf(stderr, "crash: FAIL: jobs-server had no acknowledged operation to verify in "
+                        "%u cycles\n", srv_cycles);
+        ok = false;
+    }
     ok = ok && lib.errors + srv.errors == 0 && lib.lost + srv.lost == 0;
     printf("crash: acknowledged operations lost: %lu\n", lib.lost + srv.lost);
     printf("crash: %s (seed %" PRIu64 ")\n", ok ? "PASS" : "FAIL", seed);

@@ -174,10 +174,16 @@ def run_session(binary, path, start, cmds):
                 break  # what follows depends on this answer
         if res.stderr.strip():
             failures.append(f'{path}:{start}: the session wrote to stderr:\n{res.stderr}')
+        # The server stops cleanly on SIGTERM (exit 0; under ASan that includes no leaks).
+        code = stop_server(proc)
+        proc = None
+        if code != 0:
+            err = open(os.path.join(tmp, 'server.err')).read()
+            failures.append(f'{path}:{start}: jobs-server did not exit cleanly ({code}):\n{err}')
         return failures
     finally:
-        if proc is not None and stop_server(proc) != 0:
-            print(f'{path}:{start}: jobs-server did not exit cleanly', file=sys.stderr)
+        if proc is not None:
+            stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

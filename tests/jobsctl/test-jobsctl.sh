@@ -6,7 +6,7 @@
 # while other processes and threads write (each must open, pass its check, and hold a job count
 # between the counts before and after), and a backup -> restore round trip.
 # WRITER is jobsctl-test-writer (tests/jobsctl/test-writer.c). Needs python3 (to read JSON) and,
-# for the corrupt-store case, mdb_load (lmdb-utils).
+# for the corrupt-store case, mdb_load (lmdb-utils): without it the test fails.
 set -euo pipefail
 
 jobsctl=$(realpath "${1:?usage: test-jobsctl.sh JOBSCTL WRITER}")
@@ -309,19 +309,19 @@ json_is '[j["jobs"], j["schedules"], j["stacks"], j["file_size"], j["map_size"] 
     "[2, 7, 3, $size, true]"
 json_is 'j["bytes_per_job"]' "$(((size + 1) / 2))"
 
-if command -v mdb_load > /dev/null; then
-    # A name index entry for a job that does not exist (owner 1, name "ghost", job 99).
-    cp -r "$store" "$tmp/damaged"
-    rm -f "$tmp/damaged/lock.mdb"
-    printf '\\00\\00\\00\\00\\00\\00\\00\\01ghost\n\\00\\00\\00\\00\\00\\00\\00\\63\n' |
-        mdb_load -T -s job_name "$tmp/damaged" || fail "mdb_load"
-    run 1 --store "$tmp/damaged" check
-    err_has "jobsctl: check '$tmp/damaged': store record is corrupt ("
-    run 1 --store "$tmp/damaged" --json check
-    json_is '[j["ok"], j["error"], len(j["detail"]) > 0]' '[false, "JOBS_ECORRUPT", true]'
-else
-    echo "mdb_load (lmdb-utils) is missing: the corrupt-store check is skipped"
-fi
+# mdb_load (lmdb-utils, which scripts/install-deps.sh installs) is required: a missing one
+# fails the test rather than passing it without this case.
+command -v mdb_load > /dev/null ||
+    fail "mdb_load (lmdb-utils) is missing: the corrupt-store case cannot run"
+# A name index entry for a job that does not exist (owner 1, name "ghost", job 99).
+cp -r "$store" "$tmp/damaged"
+rm -f "$tmp/damaged/lock.mdb"
+printf '\\00\\00\\00\\00\\00\\00\\00\\01ghost\n\\00\\00\\00\\00\\00\\00\\00\\63\n' |
+    mdb_load -T -s job_name "$tmp/damaged" || fail "mdb_load"
+run 1 --store "$tmp/damaged" check
+err_has "jobsctl: check '$tmp/damaged': store record is corrupt ("
+run 1 --store "$tmp/damaged" --json check
+json_is '[j["ok"], j["error"], len(j["detail"]) > 0]' '[false, "JOBS_ECORRUPT", true]'
 
 echo "== backup and restore"
 run 0 "${S[@]}" jobs list --owner 1 --json

@@ -59,6 +59,35 @@ static void pg_fixture(fixture *fx, const char *base)
 }
 #endif
 
+uint64_t fx_pg_rows(fixture *fx, const char *table)
+{
+#ifdef JOBS_TEST_WITH_POSTGRES
+    char sql[160];
+    uint64_t n;
+    PGconn *conn;
+    PGresult *r;
+
+    if (fx->pg_schema[0] == '\0')
+        fail_msg("fx_pg_rows: the fixture is not a PostgreSQL store");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.%s", fx->pg_schema, table);
+    conn = PQconnectdb(test_store());
+    if (PQstatus(conn) != CONNECTION_OK)
+        fail_msg("JOBS_TEST_STORE: cannot connect: %s", PQerrorMessage(conn));
+    r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        fail_msg("JOBS_TEST_STORE: %s: %s", sql, PQresultErrorMessage(r));
+    n = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(conn);
+    return n;
+#else
+    (void)fx;
+    (void)table;
+    fail_msg("fx_pg_rows: the tests were built without PostgreSQL");
+    return 0;
+#endif
+}
+
 bool fx_postgres(void)
 {
     return test_store() != NULL;

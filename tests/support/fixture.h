@@ -76,6 +76,13 @@ bool fx_postgres(void);
     } while (0)
 
 /**
+ * PostgreSQL only: the number of rows of `table` in the fixture's schema, counted with libpq
+ * behind the library's back (for what the API does not show, as LMDB tests count entries with
+ * LMDB). Fails the test on any error, and when the run is not on PostgreSQL.
+ */
+uint64_t fx_pg_rows(fixture *fx, const char *table);
+
+/**
  * A new fixture: fresh directory, options with JOBS_NOSYNC_LMDB and the fake clock at FX_T0,
  * store not yet open. With JOBS_TEST_STORE set (a PostgreSQL URI or conninfo), the store is a
  * fresh schema of that database instead (dropped by fx_free()). Asserts on failure.
