@@ -169,6 +169,19 @@ static bool is_length(const char *v)
  * of them could be Content-Length or Authorization). */
 static const char *framing_fault(bool *chunked, const struct mg_request_info *ri)
 {
+    /* Fields that hold one value (RFC 9110 5.3): given twice, the server would act on the
+     * first (mg_get_header) where a proxy in front may have acted on the last, so a second one
+     * is refused, not ignored. If-Match is a list and may be split (if_match_value). */
+    static const struct {
+        const char *name, *twice;
+    } once[] = {
+        {"Content-Type", "give the Content-Type header once"},
+        {"Authorization", "give the Authorization header once"},
+        {"Idempotency-Key", "give the Idempotency-Key header once"},
+        {"X-Requested-With", "give the X-Requested-With header once"},
+        {"Origin", "give the Origin header once"},
+    };
+    int seen[sizeof once / sizeof once[0]] = {0};
     const char *length = NULL;
     int lengths = 0, encodings = 0;
 
@@ -198,6 +211,9 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
         }
         if (strcasecmp(ri->http_headers[i].name, "Host") == 0)
             hosts++;
+        for (size_t k = 0; k < sizeof once / sizeof once[0]; k++)
+            if (strcasecmp(ri->http_headers[i].name, once[k].name) == 0 && seen[k]++)
+                return once[k].twice;
         if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0) {
             lengths++;
             length = ri->http_headers[i].value;

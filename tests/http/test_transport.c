@@ -171,6 +171,31 @@ static void test_targets_framing_and_content_type(void **state)
     out = exchange(&s, "GET /schedules/byid/1 HTTP/1.0\r\n\r\n");
     expect_answer("HTTP/1.0 without Host", out, 200, "\"every minute\"");
     free(out);
+    /* Fields of one value, given twice: the first would be acted on, where a proxy in front
+     * may have read the last. Refused, and nothing is made. */
+    snprintf(buf, sizeof buf, "POST /blockstacks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+                              "%s\r\nContent-Type: application/json\r\nContent-Type: text/plain"
+                              "\r\nContent-Length: 13\r\n\r\n{\"name\":\"ct\"}", tok);
+    out = exchange(&s, buf);
+    expect_answer("two Content-Types", out, 400, "give the Content-Type header once");
+    free(out);
+    snprintf(buf, sizeof buf, "POST /blockstacks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+                              "%s\r\nAuthorization: Bearer x\r\nContent-Length: 13\r\n\r\n"
+                              "{\"name\":\"au\"}", tok);
+    out = exchange(&s, buf);
+    expect_answer("two Authorizations", out, 400, "give the Authorization header once");
+    free(out);
+    snprintf(buf, sizeof buf, "POST /schedules HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+                              "%s\r\nIdempotency-Key: a\r\nidempotency-key: b\r\n"
+                              "Content-Length: 26\r\n\r\n{\"config\":{\"period\":60}}", tok);
+    out = exchange(&s, buf);
+    expect_answer("two Idempotency-Keys", out, 400, "\"code\":108");
+    free(out);
+    snprintf(buf, sizeof buf, "GET /blockstacks/byname/ct HTTP/1.1\r\nHost: t\r\n"
+                              "Authorization: Bearer %s\r\n\r\n", tok);
+    out = exchange(&s, buf);
+    expect_answer("nothing made", out, 404, "\"code\":6");
+    free(out);
 
     /* 15: Content-Type. */
     {
