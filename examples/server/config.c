@@ -69,9 +69,12 @@ bool srv_parse_uint(unsigned *out, const char *s, unsigned min, unsigned max)
     char *end;
     unsigned long v;
 
+    /* Digits only: strtoul also takes leading blanks and a sign ("+8", " 8", "-1" as 2^64-1). */
+    if (s[0] < '0' || s[0] > '9')
+        return false;
     errno = 0;
     v = strtoul(s, &end, 10);
-    if (errno || *end || end == s || s[0] == '-' || v < min || v > max)
+    if (errno || *end || v < min || v > max)
         return false;
     *out = (unsigned)v;
     return true;

@@ -645,6 +645,7 @@ static void test_bad_config_lines_exit_2_naming_file_and_line(void **state)
         {"threads = 4\n\nthread = 4\n", ":3: ", "unknown key 'thread'"},
         {"# ok\ntick-interval = 0\n", ":2: ", "bad value for tick-interval: '0'"},
         {"session-ttl = 99999999999\n", ":1: ", "bad value for session-ttl"},
+        {"threads = +8\n", ":1: ", "bad value for threads: '+8'"},
         {"fault-status-500 = maybe\n", ":1: ", "bad value for fault-status-500: 'maybe'"},
         {"listen\n", ":1: ", "bad value for listen: ''"},
         {"data = a\ndata = b\n", ":2: ", "'data' is given twice"},
@@ -671,6 +672,17 @@ static void test_bad_config_lines_exit_2_naming_file_and_line(void **state)
         assert_int_equal(run_server(out, sizeof out, args), 2);
         args[2] = "--listen";
         args[3] = "127.0.0.1:0";
+    }
+    /* on the command line too: a sign or a blank before the digits is not a number */
+    {
+        const char *cli[] = {"--threads", " 8", "--data", dir, "--check-config", NULL};
+
+        assert_int_equal(run_server(out, sizeof out, cli), 2);
+        assert_non_null(strstr(out, "threads"));
+        cli[1] = "+8";
+        assert_int_equal(run_server(out, sizeof out, cli), 2);
+        cli[1] = "8";
+        assert_int_equal(run_server(out, sizeof out, cli), 0);
     }
     /* a missing file */
     snprintf(conf, sizeof conf, "%s/missing.conf", dir);
