@@ -1262,15 +1262,16 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
+    /* A stack's runs, its webhook token and running it by hand are its owner's: a
+     * caller without a session is told so before its id is checked. */
+    if (!owner && (r.t == SRV_ROUTE_RUNS || r.t == SRV_ROUTE_HOOK_TOKEN || r.t == SRV_ROUTE_EXEC)) {
+        srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
+        return;
+    }
     if ((r.t == SRV_ROUTE_BYID || r.t == SRV_ROUTE_ITEM || r.t == SRV_ROUTE_RUNS ||
          r.t == SRV_ROUTE_RUN_NOW || r.t == SRV_ROUTE_HOOK_TOKEN || r.t == SRV_ROUTE_EXEC) &&
         !srv_parse_id(&id, r.arg, r.arg_len)) {
         srv_fault(res, app, SRV_FAULT_PARAM, "the id must be an integer in 1..2^53-1");
-        return;
-    }
-    /* A stack's runs, its webhook token and running it by hand are its owner's. */
-    if (!owner && (r.t == SRV_ROUTE_RUNS || r.t == SRV_ROUTE_HOOK_TOKEN || r.t == SRV_ROUTE_EXEC)) {
-        srv_fault(res, app, SRV_FAULT_UNAUTH, "not authenticated");
         return;
     }
 
