@@ -845,6 +845,8 @@ async function scenario(s) {
     await call(s, 'GET', `/blockstacks/hook/token_refresh/${hPub}`, { auth: A }, 409, 131);
     await call(s, 'GET', `/blockstacks/hook/token_refresh/${hTok}`, {}, 401, 100);
     await call(s, 'GET', '/blockstacks/hook/token_refresh/x', { auth: A }, 400, 1);
+    await call(s, 'GET', `/blockstacks/hook/token_refresh/${hTok}`,
+               { auth: A, headers: [['Sec-Fetch-Site', 'cross-site']] }, 403, 140);
     // ---- exec: the owner runs a stack whose webhook is null (no command here: an error in
     // the body, and no run)
     await call(s, 'GET', `/blockstacks/exec/${sA}`, { auth: A }, 200);
@@ -917,6 +919,9 @@ async function scenario500(s) {
             code = 103;
         } else if (path.startsWith('/blockstacks/hook/{id}')) {
             code = 1;   // a webhook needs no session: the id 0 is the fault
+        } else if (['/blockstacks/{id}/runs', '/blockstacks/hook/token_refresh/{id}',
+                    '/blockstacks/exec/{id}'].includes(path)) {
+            code = 100; // the owner's: no session is the fault, before the id is looked at
         } else if ((path.startsWith('/schedules') || path.startsWith('/blockstacks')) &&
                    method === 'GET') {
             // Read without a session too: a bad parameter (fault 1) is the fault to provoke.
