@@ -2204,10 +2204,13 @@ int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
     return jb_finish(&b, out);
 }
 
-int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const char *output,
-                                 size_t len, const char *err)
+/* A run's end as a webhook answers it (`ok` `{"status":0,"result":`, `failed`
+ * `{"status":1,"err":`) or as exec does (`{"success":`, `{"error":`): the head, the output or
+ * the error, and the run's id. `fn` names the public function in messages. */
+static int encode_run_end(char **out, const char *fn, const char *ok, const char *failed,
+                          uint64_t run, bool succeeded, const char *output, size_t len,
+                          const char *err)
 {
-    static const char fn[] = "jobs_json_encode_hook_result";
     jbuf b = {0};
 
     if (!out)
@@ -2218,7 +2221,7 @@ int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const
     if (succeeded) {
         size_t at = 0, end = len;
 
-        jb_lit(&b, "{\"status\":0,\"result\":");
+        jb_put(&b, ok, strlen(ok));
         while (at < end && is_ws((unsigned char)output[at]))
             at++;
         while (end > at && is_ws((unsigned char)output[end - 1]))
@@ -2233,7 +2236,7 @@ int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const
         else
             jb_strn(&b, output ? output : "", len);
     } else {
-        jb_lit(&b, "{\"status\":1,\"err\":");
+        jb_put(&b, failed, strlen(failed));
         jb_str(&b, err ? err : "the run failed");
     }
     if (run) {
@@ -2242,4 +2245,18 @@ int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const
     }
     jb_put(&b, "}", 1);
     return jb_finish(&b, out);
+}
+
+int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded, const char *output,
+                                 size_t len, const char *err)
+{
+    return encode_run_end(out, "jobs_json_encode_hook_result", "{\"status\":0,\"result\":",
+                          "{\"status\":1,\"err\":", run, succeeded, output, len, err);
+}
+
+int jobs_json_encode_exec_result(char **out, uint64_t run, bool succeeded, const char *output,
+                                 size_t len, const char *err)
+{
+    return encode_run_end(out, "jobs_json_encode_exec_result", "{\"success\":", "{\"error\":",
+                          run, succeeded, output, len, err);
 }

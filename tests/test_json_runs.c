@@ -264,6 +264,19 @@ static void test_a_hook_request_and_answer_are_encoded(void **state)
     jobs_json_free(json);
     assert_int_equal(jobs_json_encode_hook_result(&json, 1, true, NULL, 3, NULL), JOBS_EINVAL);
     assert_null(json);
+
+    /* The same end, as a run made by hand (GET /blockstacks/exec/<id>) answers it. */
+    assert_int_equal(jobs_json_encode_exec_result(&json, 7, true, "{\"a\": [1]}\n", 11, NULL), 0);
+    assert_string_equal(json, "{\"success\":{\"a\": [1]},\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_exec_result(&json, 7, true, "hi\n", 3, NULL), 0);
+    assert_string_equal(json, "{\"success\":\"hi\\n\",\"run\":7}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_exec_result(&json, 0, false, NULL, 0, NULL), 0);
+    assert_string_equal(json, "{\"error\":\"the run failed\"}");
+    jobs_json_free(json);
+    assert_int_equal(jobs_json_encode_exec_result(&json, 1, true, NULL, 3, NULL), JOBS_EINVAL);
+    assert_null(json);
 }
 
 /* A webhook's output is its result as JSON whenever it is valid JSON: the request-body rules

@@ -377,30 +377,14 @@ static char *failure_text(const srv_hook_outcome *o)
     return s;
 }
 
-/* The answer of GET /blockstacks/exec/<id> from the webhook's: {"success":R,...} for
- * {"status":0,"result":R,...} and {"error":E,...} for {"status":1,"err":E,...} (the format
- * jobs_json_encode_hook_result() documents). NULL (json freed) for anything else. */
-static char *exec_answer(char *json)
-{
-    static const char ok[] = "{\"status\":0,\"result\":", bad[] = "{\"status\":1,\"err\":";
-    const char *to;
-    size_t from;
+/* How a run's end is answered: as a webhook ({"status":...}) or as exec ({"success":...} or
+ * {"error":...}). */
+typedef int (*run_end_encoder)(char **out, uint64_t run, bool succeeded, const char *output,
+                               size_t len, const char *err);
 
-    if (!json)
-        return NULL;
-    if (strncmp(json, ok, sizeof ok - 1) == 0) {
-        from = sizeof ok - 1;
-        to = "{\"success\":";
-    } else if (strncmp(json, bad, sizeof bad - 1) == 0) {
-        from = sizeof bad - 1;
-        to = "{\"error\":";
-    } else {
-        free(json);
-        return NULL;
-    }
-    memcpy(json, to, strlen(to));
-    memmove(json + strlen(to), json + from, strlen(json + from) + 1);
-    return json;
+static run_end_encoder encoder(bool exec)
+{
+    return exec ? jobs_json_encode_exec_result : jobs_json_encode_hook_result;
 }
 
 /* Without --run-command nothing would run the stack: no run is made, the failure is in the
@@ -408,13 +392,13 @@ static char *exec_answer(char *json)
 static void answer_no_runner(srv_response *res, const srv_app *app, bool exec)
 {
     char *json = NULL;
-    int rc = jobs_json_encode_hook_result(&json, 0, false, NULL, 0,
-                                          exec ? "this server runs no command (--run-command): "
-                                                 "the stack cannot run"
-                                               : "this server runs no command (--run-command): "
-                                                 "the webhook cannot run");
+    int rc = encoder(exec)(&json, 0, false, NULL, 0,
+                           exec ? "this server runs no command (--run-command): the stack "
+                                  "cannot run"
+                                : "this server runs no command (--run-command): the webhook "
+                                  "cannot run");
 
-    set_json(res, app, 200, rc ? NULL : exec ? exec_answer(json) : json);
+    set_json(res, app, 200, rc ? NULL : json);
 }
 
 /* Makes the run of `stack` for its `owner` (`input` taken over; NULL: the stack's blocks),
@@ -447,7 +431,7 @@ static void run_and_answer(srv_response *res, srv_app *app, uint64_t owner, uint
     }
     srv_hooks_wait(&o, app->hooks, slot);
     if (o.ended && o.succeeded && !o.too_long) {
-        rc = jobs_json_encode_hook_result(&json, run, true, o.output, o.output_len, NULL);
+        rc = encoder(exec)(&json, run, true, o.output, o.output_len, NULL);
     } else {
         /* A failed run is answered its message and the end of its output, whatever its
          * length (the runner hands the end of a long one); the 64 KiB rule is for success. */
@@ -458,11 +442,11 @@ static void run_and_answer(srv_response *res, srv_app *app, uint64_t owner, uint
             snprintf(msg, sizeof msg, "the run succeeded, but its output is over %d bytes",
                      SRV_HOOK_OUTPUT_MAX);
         err = o.ended && !o.succeeded ? failure_text(&o) : NULL;
-        rc = jobs_json_encode_hook_result(&json, run, false, NULL, 0, err ? err : msg);
+        rc = encoder(exec)(&json, run, false, NULL, 0, err ? err : msg);
         free(err);
     }
     free(o.output);
-    set_json(res, app, 200, rc ? NULL : exec ? exec_answer(json) : json);
+    set_json(res, app, 200, rc ? NULL : json);
 }
 
 void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uint64_t caller,

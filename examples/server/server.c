@@ -403,7 +403,8 @@ static const char *client_address(char buf[INET6_ADDRSTRLEN], const struct mg_re
  * out. */
 static bool if_match_value(const char **value, char **own, const struct mg_request_info *ri)
 {
-    size_t total = 0, lines = 0, at = 0;
+    const char *line[MG_MAX_HEADERS];
+    size_t lines = 0, total = 0, at = 0;
     int n = ri->num_headers < MG_MAX_HEADERS ? ri->num_headers : MG_MAX_HEADERS;
 
     *value = NULL;
@@ -411,32 +412,28 @@ static bool if_match_value(const char **value, char **own, const struct mg_reque
     for (int i = 0; i < n; i++)
         if (strcasecmp(ri->http_headers[i].name, "If-Match") == 0) {
             const char *v = ri->http_headers[i].value;
-            if (v[strspn(v, " \t")] != '\0') {
-                if (!lines)
-                    *value = v;
-                total += strlen(v) + 2;
-                lines++;
-            } else if (!*value) {
+            if (!*value)
                 *value = v; /* blank lines alone: the first one, refused as before */
+            if (v[strspn(v, " \t")] != '\0') {
+                line[lines++] = v;
+                total += strlen(v) + 2;
             }
         }
+    if (lines == 1)
+        *value = line[0];
     if (lines < 2)
         return true;
     if (!(*own = malloc(total + 1)))
         return false;
-    for (int i = 0; i < n; i++)
-        if (strcasecmp(ri->http_headers[i].name, "If-Match") == 0) {
-            const char *v = ri->http_headers[i].value;
-            size_t len = strlen(v);
-            if (v[strspn(v, " \t")] == '\0')
-                continue;
-            if (at) {
-                memcpy(*own + at, ", ", 2);
-                at += 2;
-            }
-            memcpy(*own + at, v, len);
-            at += len;
+    for (size_t i = 0; i < lines; i++) {
+        size_t len = strlen(line[i]);
+        if (i) {
+            memcpy(*own + at, ", ", 2);
+            at += 2;
         }
+        memcpy(*own + at, line[i], len);
+        at += len;
+    }
     (*own)[at] = '\0';
     *value = *own;
     return true;

@@ -538,6 +538,16 @@ JOBS_EXTERN int jobs_json_encode_hook_input(char **out, const jobs_json_hook_req
 JOBS_EXTERN int jobs_json_encode_hook_result(char **out, uint64_t run, bool succeeded,
                                              const char *output, size_t len, const char *err);
 
+/**
+ * The answer of a run made by hand (the original service's `GET /blockstacks/exec/<id>`) once
+ * it has ended: as jobs_json_encode_hook_result(), with the original's keys for that route:
+ * `{"success":<output>,"run":N}` when the run succeeded (the output as `result` is there) and
+ * `{"error":"<err>","run":N}` when it did not.
+ * @since 0.4.0
+ */
+JOBS_EXTERN int jobs_json_encode_exec_result(char **out, uint64_t run, bool succeeded,
+                                             const char *output, size_t len, const char *err);
+
 #ifdef __cplusplus
 }
 #endif
