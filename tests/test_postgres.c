@@ -405,6 +405,58 @@ static void test_new_connection_to_a_migrated_store_is_eschema(void **state)
     PQfinish(newer);
 }
 
+/* A search path that names an empty schema before the store's ("E, S"): the open finds the
+ * store's tables where PostgreSQL resolves their names (S), and every connection means S: the
+ * version lock it holds is S's (a newer libjobs whose path is just S sees this process), its
+ * due notices wake a store opened on S alone, and it makes nothing in E. Before, the tables
+ * came from S while the lock and the notices were keyed by E. */
+static void test_a_store_behind_an_empty_schema_on_the_path_is_that_schema(void **state)
+{
+    fixture *fx = *state;
+    const char *base = getenv("JOBS_TEST_STORE");
+    bool uri = strstr(base, "://") != NULL;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    jobs_store *other = NULL;
+    jobs_job *got = NULL;
+    char path[sizeof(fx->path)], text[256], buf[64];
+    uint64_t run;
+    int64_t due;
+    int n;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "kept", stack, FX_HOURLY, true);
+    fx_close(fx);
+    PGconn *raw = connect_raw(fx);
+    snprintf(text, sizeof(text), "CREATE SCHEMA %s_e", fx->pg_schema);
+    query(raw, text, buf, sizeof(buf));
+    if (uri)
+        n = snprintf(path, sizeof(path), "%s%coptions=-csearch_path%%3D%s_e%%2C%s", base,
+                     strchr(base, '?') ? '&' : '?', fx->pg_schema, fx->pg_schema);
+    else
+        n = snprintf(path, sizeof(path), "%s options='-csearch_path=%s_e,%s'", base,
+                     fx->pg_schema, fx->pg_schema);
+    assert_true(n > 0 && (size_t)n < sizeof(path));
+    o.path = path;
+    assert_int_equal(jobs_store_open(&other, &o), 0);
+    assert_int_equal(jobs_get(&got, other, OWNER, job), 0);
+    assert_string_equal(got->name, "kept");
+    jobs_job_free(got);
+    /* raw's path is S alone: the lock it would take to migrate S is held. */
+    assert_true(atoi(query(raw, LOCKS(VERSION, "granted"), buf, sizeof(buf))) >= 1);
+    fx_open(fx);
+    assert_int_equal(jobs_store_wait(&due, fx->store, 0, 0), 0); /* it listens from here */
+    assert_int_equal(jobs_run_now(&run, other, OWNER, job), 0);
+    assert_int_equal(jobs_store_wait(&due, fx->store, INT64_MAX, 60000), 1);
+    jobs_store_close(other);
+    snprintf(text, sizeof(text), "SELECT count(*) FROM pg_tables WHERE schemaname = '%s_e'",
+             fx->pg_schema);
+    assert_string_equal(query(raw, text, buf, sizeof(buf)), "0");
+    snprintf(text, sizeof(text), "DROP SCHEMA %s_e", fx->pg_schema);
+    query(raw, text, buf, sizeof(buf));
+    PQfinish(raw);
+}
+
 typedef struct getter {
     fixture *fx;
     uint64_t stack;
@@ -607,6 +659,9 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_new_connection_during_a_migration_waits_then_is_eschema, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_store_behind_an_empty_schema_on_the_path_is_that_schema, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore_are_enotsup, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),

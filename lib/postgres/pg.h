@@ -128,7 +128,8 @@ typedef struct jobs__pg {
      * listen_lock. */
     pthread_mutex_t listen_lock;
     PGconn *listen;
-    char schema[128];         /* this store's schema (current_schema()): its notices */
+    char schema[128];         /* the store's schema, chosen at the open (store.c, pin_schema):
+                               * every connection's search_path, and its notices' */
     bool due_set;             /* a notice not yet taken by a wait; its earliest due time: */
     int64_t due_min;
 } jobs__pg;

@@ -162,6 +162,42 @@ static int hold_version(jobs__pg *db, PGconn *conn)
     return rc;
 }
 
+/* Pins the connection's search_path to the store's schema, so that every statement, every table
+ * a migration makes, the version lock and the due notices (all of which name current_schema())
+ * mean the same schema. The open's first connection chooses it as PostgreSQL resolves an
+ * unqualified name: the first schema on the path that holds the store's tables, or, where
+ * none does, the first schema on the path (where the open makes them). Without the pin, a path
+ * such as "empty, jobs" found the tables in jobs but keyed the lock and the notices by empty.
+ * With no schema on the path at all, nothing is pinned and the open's statements say so. */
+static int pin_schema(jobs__pg *db, PGconn *conn)
+{
+    const char *param[1] = {db->schema};
+    PGresult *r;
+    int rc = 0;
+
+    if (db->schema[0] == '\0') {
+        if (db->opened)
+            return 0; /* chosen at the open: a path with no schema, as before */
+        r = PQexec(conn, "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n"
+                   " ON n.oid = c.relnamespace WHERE c.oid = to_regclass('jobs_meta')"
+                   " AND n.oid <> pg_my_temp_schema()), current_schema())");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            rc = jobs__pg_error(conn, r, "connecting to the database");
+        else if (!PQgetisnull(r, 0, 0) &&
+                 strlen(PQgetvalue(r, 0, 0)) < sizeof(db->schema))
+            memcpy(db->schema, PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)) + 1);
+        PQclear(r);
+        if (rc || db->schema[0] == '\0')
+            return rc;
+    }
+    r = PQexecParams(conn, "SELECT set_config('search_path', quote_ident($1), false)", 1, NULL,
+                     param, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = jobs__pg_error(conn, r, "connecting to the database");
+    PQclear(r);
+    return rc;
+}
+
 static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
 {
     const char *keys[] = {"connect_timeout", "dbname", NULL};
@@ -184,7 +220,7 @@ static jobs__pg_conn *connect_one(jobs__pg *db, int *rc)
     /* Messages of the server (notices) are not the host's business (a NULL processor would
      * leave libpq's, which prints them on stderr). */
     PQsetNoticeProcessor(c->conn, quiet, NULL);
-    if ((*rc = hold_version(db, c->conn))) {
+    if ((*rc = pin_schema(db, c->conn)) || (*rc = hold_version(db, c->conn))) {
         PQfinish(c->conn);
         jobs__free(c);
         return NULL;
@@ -353,27 +389,19 @@ void jobs__pg_notify_due(jobs__txn *t, int64_t when)
     t->notify = true;
 }
 
-/* The listening connection: connected, its schema read, LISTEN issued. Under listen_lock. */
+/* The listening connection: connected (its search_path pinned to the store's schema, whose
+ * notices it takes), LISTEN issued. Under listen_lock. */
 static int listen_open(jobs__pg *db)
 {
     int rc;
-    jobs__pg_conn *c = connect_one(db, &rc);
-    PGresult *r;
+    jobs__pg_conn *c;
 
-    if (!c)
+    if (db->schema[0] == '\0')
+        return jobs__error(JOBS_ECORRUPT, "listening for due times: the connection has no "
+                           "schema");
+    if (!(c = connect_one(db, &rc)))
         return rc;
-    r = PQexec(c->conn, "SELECT current_schema()");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
-        rc = jobs__pg_error(c->conn, r, "listening for due times");
-        if (rc == 0)
-            rc = jobs__error(JOBS_ECORRUPT, "listening for due times: the connection has no "
-                             "schema");
-    } else {
-        snprintf(db->schema, sizeof(db->schema), "%s", PQgetvalue(r, 0, 0));
-        rc = jobs__pg_simple(c, "LISTEN jobs_due", "listening for due times");
-    }
-    PQclear(r);
-    if (rc) {
+    if ((rc = jobs__pg_simple(c, "LISTEN jobs_due", "listening for due times"))) {
         drop(c);
         return rc;
     }
