@@ -228,6 +228,16 @@ try {
     check(apiCalls.length === 1 && apiCalls[0] === 'GET /jobs?page=2', `page 2 took one request: ${apiCalls.join(', ')}`);
     check(await page.locator('tr[data-job]').count() === 2, 'page 2 has the last 2 jobs');
 
+    // A page past the last (a bookmark, or Back after a delete) says so and links the last page.
+    await page.goto(base + '/#/jobs?page=3');
+    await page.locator('main p.none', { hasText: 'No jobs on this page' }).waitFor();
+    check(!(await text('#jobs-total')).includes('page 3') && await page.locator('#past-end a').count() === 1,
+          `a page past the last: ${await text('#jobs-total')} / ${await text('main p.none')}`);
+    if (await page.locator('#past-end a').count()) {
+        await page.locator('#past-end a').click();
+        await page.locator('#jobs-total', { hasText: 'page 2 of 2' }).waitFor();
+    }
+
     // A narrow window: nothing wider than the screen.
     await page.setViewportSize({ width: 380, height: 800 });
     await page.goto(base + '/#/jobs');

@@ -75,6 +75,12 @@ function selectOf(map, text, chosen) {
         [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${x.id}: ${text(x)}`)));
 }
 
+/** What a page past the last says instead of its (empty) list, with a link to the last page. */
+function pastEnd(what, base, pages) {
+    return h('p', { class: 'none', id: 'past-end' }, `No ${what} on this page. `,
+             h('a', { href: `${base}?page=${pages}` }, `Go to the last page (${pages})`));
+}
+
 /** Runs `fn` for a form's submit, with its button disabled meanwhile; faults are shown. */
 function onSubmit(form, fn) {
     form.addEventListener('submit', async ev => {
@@ -161,9 +167,9 @@ async function viewJobs(page) {
     replace(main,
         h('h2', {}, 'Jobs'),
         h('p', { class: 'total', id: 'jobs-total' }, `${p.count} job${p.count === 1 ? '' : 's'} in all`,
-          p.count ? `, page ${page} of ${pages}` : ''),
+          p.count && page <= pages ? `, page ${page} of ${pages}` : ''),
         rows.length ? table('Your jobs, in id order', ['Name', 'Schedule', 'Next run', 'State'], rows)
-                    : h('p', { class: 'none' }, page > 1 ? 'No jobs on this page.' : 'No jobs yet: create one below.'),
+                    : page > 1 ? pastEnd('jobs', '#/jobs', pages) : h('p', { class: 'none' }, 'No jobs yet: create one below.'),
         pager('#/jobs', page, pages, 'Pages of jobs'),
         h('section', { 'aria-labelledby': 'tl-h' }, h('h3', { id: 'tl-h' }, 'Next 24 hours'),
           h('div', { class: 'scroll' }, timeline(p.jobs, state.schedules))),
@@ -278,7 +284,7 @@ async function viewJob(id, page) {
         h('h3', {}, 'Run history'),
         h('p', { class: 'total' }, `${runs.count} run${runs.count === 1 ? '' : 's'} kept`),
         runs.runs.length ? table('Runs, newest first', ['Run', 'Trigger', 'State', 'Slot', 'Finished', 'Message'], runs.runs.map(runRow))
-                         : h('p', { class: 'none' }, 'No runs yet.'),
+                         : page > 1 ? pastEnd('runs', `#/jobs/${id}`, pages) : h('p', { class: 'none' }, 'No runs yet.'),
         pager(`#/jobs/${id}`, page, pages, 'Pages of runs'));
     // While a run is on its way, look again (bounded: a run without a runner stays delivered).
     if (runs.runs.some(r => r.state === 'pending' || r.state === 'running' || r.state === 'delivered'))
@@ -321,7 +327,7 @@ async function viewStacks(page) {
             p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', {}, s.name),
                 h('td', {}, s.owner === me ? 'you' : `user ${s.owner}`), h('td', {}, s.public ? 'yes' : 'no'),
                 h('td', {}, Array.isArray(s.jobs) ? String(s.jobs.length) : '-'))))
-            : h('p', { class: 'none' }, 'No stacks yet.'),
+            : page > 1 ? pastEnd('stacks', '#/stacks', pages) : h('p', { class: 'none' }, 'No stacks yet.'),
         pager('#/stacks', page, pages, 'Pages of stacks'), form);
 }
 
@@ -373,9 +379,10 @@ async function viewSchedules(page) {
         return; // a later navigation's view is on its way
     replace(main, h('h2', {}, 'Schedules'),
         h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
-        table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
+        p.schedules.length || page === 1 ? table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
             h('td', {}, String(s.id)), h('td', {}, s.name ?? '-'), h('td', {}, words(s)),
-            h('td', {}, s.owner === 0 ? 'built in' : 'you')))),
+            h('td', {}, s.owner === 0 ? 'built in' : 'you'))))
+            : pastEnd('schedules', '#/schedules', pages),
         pager('#/schedules', page, pages, 'Pages of schedules'), form);
 }
 
