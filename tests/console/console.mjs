@@ -238,6 +238,18 @@ try {
         await page.locator('#jobs-total', { hasText: 'page 2 of 2' }).waitFor();
     }
 
+    // Page 2 of a run history still shows the job's last run (the newest, on page 1).
+    const made = await page.evaluate(async () => {
+        const out = [];
+        for (let i = 0; i < 11; i++)
+            out.push((await (await fetch('/jobs/2/run', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } })).json()).run);
+        return out;
+    });
+    await page.goto(base + '/#/jobs/2?page=2');
+    await page.locator('main p.total', { hasText: /^1\d runs kept/ }).waitFor(); // 12 if 02:30 Berlin came
+    check(await page.locator(`tr[data-run="${made[0]}"]`).count() === 1 && await page.locator('#job-last .badge').count() === 1,
+          `runs page 2: the oldest run, and the last run is still shown: ${await text('#job-last')}`);
+
     // A narrow window: nothing wider than the screen.
     await page.setViewportSize({ width: 380, height: 800 });
     await page.goto(base + '/#/jobs');

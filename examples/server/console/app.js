@@ -226,9 +226,11 @@ function runRow(r) {
 async function viewJob(id, page) {
     const gen = state.gen;
     await loadRefs();
-    const [job, runs] = await Promise.all([api('GET', `/jobs/byid/${id}`), api('GET', `/jobs/${id}/runs?page=${page}`)]);
+    // The last run is the newest, the first of page 1, whichever page of the history is shown.
+    const [job, runs, newest] = await Promise.all([api('GET', `/jobs/byid/${id}`), api('GET', `/jobs/${id}/runs?page=${page}`),
+                                                   page === 1 ? null : api('GET', `/jobs/${id}/runs?page=1&pagesize=1`)]);
     const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
-    const last = page === 1 && runs.runs.length ? runs.runs[0] : null;
+    const last = (page === 1 ? runs : newest).runs[0] ?? null;
     const act = (label, fn, attrs = {}) => h('button', { type: 'button', disabled: job.do_del, ...attrs, onclick: async ev => {
         ev.currentTarget.disabled = true;
         try {
