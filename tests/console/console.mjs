@@ -250,6 +250,24 @@ try {
     check(await page.locator(`tr[data-run="${made[0]}"]`).count() === 1 && await page.locator('#job-last .badge').count() === 1,
           `runs page 2: the oldest run, and the last run is still shown: ${await text('#job-last')}`);
 
+    // A job on a stack made after the console loaded its lists (another tab, curl): the view
+    // names the stack, and Edit keeps it when only the name changes.
+    const later = await page.evaluate(async () => {
+        const post = async (path, body) => (await fetch(path, { method: 'POST', body: JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } })).json();
+        const stack = (await post('/blockstacks', { name: 'made later' })).id;
+        return { stack, job: (await post('/jobs', { name: 'on a later stack', stack_id: stack, schedule_id: 4 })).id };
+    });
+    await page.goto(base + `/#/jobs/${later.job}`);
+    await page.locator('#job-name', { hasText: 'on a later stack' }).waitFor();
+    check((await text('#job-stack')) === 'made later', `the job's new stack is named: ${await text('#job-stack')}`);
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('renamed on a later stack');
+    await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+    await page.locator('#job-name', { hasText: 'renamed on a later stack' }).waitFor();
+    const kept = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, later.job);
+    check(kept === later.stack, `a rename keeps the job's stack: ${kept}, was ${later.stack}`);
+
     // A narrow window: nothing wider than the screen.
     await page.setViewportSize({ width: 380, height: 800 });
     await page.goto(base + '/#/jobs');

@@ -70,9 +70,19 @@ function field(label, control, hint) {
              hint ? h('small', {}, hint) : null);
 }
 
-function selectOf(map, text, chosen) {
+/** A select of the map's records; `chosen` (an id) is offered even when the map lacks it, so
+ * that a form sends back what the record has unless the user picks another. */
+function selectOf(map, text, chosen, missing) {
+    const lost = chosen !== null && chosen !== undefined && !map.has(chosen);
     return h('select', { required: true },
+        lost ? h('option', { value: chosen, selected: true }, `${chosen}: ${missing(chosen)}`) : null,
         [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${x.id}: ${text(x)}`)));
+}
+
+/** Loads the references again when a job names a stack or schedule they lack (made since). */
+async function refsFor(jobs) {
+    if (jobs.some(j => !state.stacks.has(j.stack) || !state.schedules.has(j.schedule)))
+        await loadRefs(true);
 }
 
 /** What a page past the last says instead of its (empty) list, with a link to the last page. */
@@ -156,6 +166,7 @@ async function viewJobs(page) {
     const gen = state.gen;
     await loadRefs();
     const p = await api('GET', `/jobs?page=${page}`);
+    await refsFor(p.jobs);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
     const rows = p.jobs.map(j => h('tr', { 'data-job': j.id },
         h('td', {}, h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, jobName(j))),
@@ -179,8 +190,9 @@ async function viewJobs(page) {
 /** The form that creates a job (or, given one, edits it). */
 function jobForm(job) {
     const name = h('input', { name: 'name', maxlength: 255, value: job ? job.name ?? '' : '' });
-    const stack = selectOf(state.stacks, s => s.name, job && job.stack);
-    const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s), job && job.schedule);
+    const stack = selectOf(state.stacks, s => s.name, job && job.stack, stackName);
+    const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s),
+                              job && job.schedule, scheduleName);
     const enabled = h('input', { type: 'checkbox', name: 'enabled', id: `f${++ids}` });
     const form = h('form', { class: 'card', id: job ? 'edit-job' : 'new-job' },
         h('h3', {}, job ? 'Edit' : 'New job'),
@@ -229,6 +241,7 @@ async function viewJob(id, page) {
     // The last run is the newest, the first of page 1, whichever page of the history is shown.
     const [job, runs, newest] = await Promise.all([api('GET', `/jobs/byid/${id}`), api('GET', `/jobs/${id}/runs?page=${page}`),
                                                    page === 1 ? null : api('GET', `/jobs/${id}/runs?page=1&pagesize=1`)]);
+    await refsFor([job]);
     const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
     const last = (page === 1 ? runs : newest).runs[0] ?? null;
     const act = (label, fn, attrs = {}) => h('button', { type: 'button', disabled: job.do_del, ...attrs, onclick: async ev => {
@@ -265,7 +278,7 @@ async function viewJob(id, page) {
         h('dl', { class: 'facts' },
             h('dt', {}, 'Id'), h('dd', {}, String(job.id)),
             h('dt', {}, 'State'), h('dd', { id: 'job-state' }, jobState(job)),
-            h('dt', {}, 'Stack'), h('dd', {}, stackName(job.stack)),
+            h('dt', {}, 'Stack'), h('dd', { id: 'job-stack' }, stackName(job.stack)),
             h('dt', {}, 'Schedule'), h('dd', { id: 'job-schedule' }, scheduleName(job.schedule)),
             h('dt', {}, 'Next run'), h('dd', { id: 'job-next' }, job.do_run ? when(job.next_run) : 'not scheduled (inactive)'),
             h('dt', {}, 'Last run'), h('dd', { id: 'job-last' }, last ? [h('span', { class: `badge run-${last.state}` }, last.state), ' ',
