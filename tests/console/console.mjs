@@ -268,6 +268,15 @@ try {
     const kept = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, later.job);
     check(kept === later.stack, `a rename keeps the job's stack: ${kept}, was ${later.stack}`);
 
+    // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total', { hasText: '13 jobs' }).waitFor();
+    expectFaults.push(404, 404); // the job and its runs
+    await page.goto(base + '/#/jobs/999');
+    await page.locator('#notice .error', { hasText: 'job 999' }).waitFor();
+    check(await page.locator('#jobs-total').count() === 0 && await page.locator('#view-fault').count() === 1,
+          `a job that is not there: ${await notice()} / ${await text('main')}`);
+
     // A narrow window: nothing wider than the screen.
     await page.setViewportSize({ width: 380, height: 800 });
     await page.goto(base + '/#/jobs');

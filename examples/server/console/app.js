@@ -429,6 +429,7 @@ async function route(polling = false) {
             viewLogin();
         return;
     }
+    const gen = state.gen;
     try {
         if (parts[0] === 'jobs' && parts[1])
             await viewJob(Number(parts[1]), page);
@@ -440,6 +441,11 @@ async function route(polling = false) {
             await viewJobs(page);
     } catch (e) {
         fault(e);
+        // The view could not be made: what main shows is another view's (or nothing), so it
+        // goes, unless a later navigation is already drawing, or the login comes.
+        if (gen === state.gen && location.hash !== '#/login')
+            replace(main, h('p', { class: 'none', id: 'view-fault' }, 'This view could not be shown: see the message above. '),
+                    h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')));
     }
 }
 
