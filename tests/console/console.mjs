@@ -295,6 +295,21 @@ try {
     });
     check(forged.status === 403 && forged.body.code === 140, `a write without X-Requested-With: ${JSON.stringify(forged)}`);
 
+    // A session that ended elsewhere (another tab logged out): the next view brings the login,
+    // also Stacks and Schedules, whose lists answer without a session (the public ones only).
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.goto(base + '/#/stacks');
+    await page.locator('#login-form, #new-stack').first().waitFor();
+    check(await page.locator('#login-form').count() === 1 && (await notice()).includes('session has ended'),
+          `an ended session on Stacks brings the login: ${await notice()}`);
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#jobs-total').waitFor();
+
     // Log out.
     await page.goto(base + '/#/jobs');
     await page.locator('#logout').click();

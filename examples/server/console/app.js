@@ -22,6 +22,7 @@ function say(text, kind = 'info') {
 function fault(e) {
     if (e instanceof ApiError && e.status === 401 && e.code === 100) {
         sessionStorage.removeItem(USER_KEY);
+        sessionStorage.removeItem(`${USER_KEY}-id`);
         state.refs = false;
         location.hash = '#/login';
         say('Your session has ended: log in again.', 'error');
@@ -33,10 +34,13 @@ function fault(e) {
 
 // ---- references: schedules and stacks by id -------------------------------------------------
 
+// The lists of schedules and stacks answer without a session too (the public ones only), so a
+// session that ended would go unseen there: a route that needs one asks for it alongside.
 async function loadRefs(force = false) {
     if (state.refs && !force)
         return;
-    const [schedules, stacks] = await Promise.all([all('/schedules', 'schedules'), all('/blockstacks', 'stacks')]);
+    const [schedules, stacks] = await Promise.all([all('/schedules', 'schedules'), all('/blockstacks', 'stacks'),
+                                                   api('GET', '/jobs?pagesize=1')]);
     state.schedules = new Map(schedules.map(s => [s.id, s]));
     state.stacks = new Map(stacks.map(s => [s.id, s]));
     state.refs = true;
