@@ -34,23 +34,28 @@ function check(ok, what) {
 // ---- the server -----------------------------------------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), 'jobs-console-'));
-const data = join(dir, 'data');
 const script = join(dir, 'run.sh');
 writeFileSync(script, '#!/bin/sh\necho "run $JOBS_RUN_ID of job $JOBS_JOB_ID"\nexit 0\n');
 chmodSync(script, 0o755);
-const server = spawn(serverPath, ['--listen', '127.0.0.1:0', '--data', data, '--access-log', 'off',
-                                  '--run-command', script],
-                     { env: { ...process.env, JOBS_DEMO_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'inherit'] });
-const exited = new Promise(resolve => server.on('exit', (code, signal) => resolve({ code, signal })));
-const base = await new Promise((resolve, reject) => {
-    const rl = createInterface({ input: server.stdout });
-    rl.on('line', line => {
-        const m = /^listening on (http:\/\/\S+)/.exec(line);
-        if (m)
-            resolve(m[1]);
+/** Starts jobs-server with its own data directory `name` and `args` besides; resolves to
+ * { server, exited, base } once it listens. */
+async function start(name, args) {
+    const server = spawn(serverPath, ['--listen', '127.0.0.1:0', '--data', join(dir, name), '--access-log', 'off',
+                                      '--run-command', script, ...args],
+                         { env: { ...process.env, JOBS_DEMO_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise(resolve => server.on('exit', (code, signal) => resolve({ code, signal })));
+    const base = await new Promise((resolve, reject) => {
+        const rl = createInterface({ input: server.stdout });
+        rl.on('line', line => {
+            const m = /^listening on (http:\/\/\S+)/.exec(line);
+            if (m)
+                resolve(m[1]);
+        });
+        server.on('exit', code => reject(new Error(`jobs-server exited (${code}) before listening`)));
     });
-    server.on('exit', code => reject(new Error(`jobs-server exited (${code}) before listening`)));
-});
+    return { server, exited, base };
+}
+const { server, exited, base } = await start('data', []);
 console.log(`jobs-server at ${base}`);
 
 // ---- the browser ----------------------------------------------------------------------------
@@ -85,6 +90,7 @@ await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', e =>
         console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
 });
+let other = null; // the second server, --fault-status-500
 const apiCalls = [];
 page.on('request', r => {
     const u = new URL(r.url());
@@ -318,6 +324,24 @@ try {
     expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');
+
+    // With --fault-status-500 every fault is HTTP 500, fault 100 included: an ended session
+    // still brings the login (the console goes by the fault's number).
+    other = await start('data-500', ['--fault-status-500']);
+    const page500 = await (await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' })).newPage();
+    page500.setDefaultTimeout(T);
+    page500.on('pageerror', e => errors.push(`page error (--fault-status-500): ${e.message}`));
+    await page500.goto(other.base + '/');
+    await page500.locator('#login-form').getByLabel('User name').fill('demo');
+    await page500.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page500.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page500.locator('#jobs-total').waitFor();
+    await page500.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    await page500.goto(other.base + '/#/schedules');
+    await page500.locator('#login-form, #new-schedule, #view-fault').first().waitFor();
+    check(await page500.locator('#login-form').count() === 1
+          && (await page500.locator('#notice').textContent()).includes('session has ended'),
+          `--fault-status-500: an ended session brings the login: ${await page500.locator('#notice').textContent()}`);
 } catch (e) {
     console.log(`FAIL: ${e.stack || e}`);
     failures++;
@@ -331,6 +355,11 @@ await browser.close();
 server.kill('SIGTERM');
 const end = await exited;
 check(end.code === 0, `jobs-server stopped cleanly (${JSON.stringify(end)})`);
+if (other) {
+    other.server.kill('SIGTERM');
+    const end500 = await other.exited;
+    check(end500.code === 0, `jobs-server --fault-status-500 stopped cleanly (${JSON.stringify(end500)})`);
+}
 rmSync(dir, { recursive: true, force: true });
 console.log(failures ? `console_browser: ${failures} failure(s)` : 'console_browser: all passed');
 process.exit(failures ? 1 : 0);

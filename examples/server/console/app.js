@@ -18,9 +18,10 @@ function say(text, kind = 'info') {
     replace(notice, text ? h('p', { class: kind }, text) : null);
 }
 
-/** Shows a fault as the API words it; a session that ended sends the user to the login. */
+/** Shows a fault as the API words it; a session that ended (fault 100: HTTP 401, or 500 from a
+ * server run with --fault-status-500) sends the user to the login. */
 function fault(e) {
-    if (e instanceof ApiError && e.status === 401 && e.code === 100) {
+    if (e instanceof ApiError && e.code === 100) {
         sessionStorage.removeItem(USER_KEY);
         sessionStorage.removeItem(`${USER_KEY}-id`);
         state.refs = false;
@@ -457,7 +458,7 @@ document.getElementById('logout').addEventListener('click', async () => {
     try {
         await api('POST', '/logout');
     } catch (e) {
-        if (!(e instanceof ApiError && e.status === 401))
+        if (!(e instanceof ApiError && e.code === 100)) // already ended: logged out all the same
             return fault(e);
     }
     sessionStorage.removeItem(USER_KEY);
