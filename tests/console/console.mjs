@@ -40,8 +40,7 @@ chmodSync(script, 0o755);
 /** Starts jobs-server with its own data directory `name` and `args` besides; resolves to
  * { server, exited, base } once it listens. */
 async function start(name, args) {
-    const server = spawn(serverPath, ['--listen', '127.0.0.1:0', '--data', join(dir, name), '--access-log', 'off',
-                                      '--run-command', script, ...args],
+    const server = spawn(serverPath, ['--listen', '127.0.0.1:0', '--data', join(dir, name), '--access-log', 'off', ...args],
                          { env: { ...process.env, JOBS_DEMO_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise(resolve => server.on('exit', (code, signal) => resolve({ code, signal })));
     const base = await new Promise((resolve, reject) => {
@@ -55,7 +54,7 @@ async function start(name, args) {
     });
     return { server, exited, base };
 }
-const { server, exited, base } = await start('data', []);
+const { server, exited, base } = await start('data', ['--run-command', script]);
 console.log(`jobs-server at ${base}`);
 
 // ---- the browser ----------------------------------------------------------------------------
@@ -325,8 +324,8 @@ try {
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');
 
-    // With --fault-status-500 every fault is HTTP 500, fault 100 included: an ended session
-    // still brings the login (the console goes by the fault's number).
+    // A second server, with --fault-status-500 and without --run-command (its runs stay
+    // delivered, so a job's view keeps looking again every 2 s).
     other = await start('data-500', ['--fault-status-500']);
     const page500 = await (await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' })).newPage();
     page500.setDefaultTimeout(T);
@@ -336,6 +335,30 @@ try {
     await page500.locator('#login-form').getByLabel('Password').fill(PASSWORD);
     await page500.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
     await page500.locator('#jobs-total').waitFor();
+
+    // While the view looks again, an open delete confirmation or Edit form stays open: only
+    // the run history is drawn again (each wait is for rows the page drew after the marking).
+    await page500.evaluate(async () => {
+        const post = async (path, body) => fetch(path, { method: 'POST', body: body && JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } });
+        await post('/blockstacks', { name: 'waiting' });
+        await post('/jobs', { name: 'never run', stack_id: 1, schedule_id: 4 });
+        await post('/jobs/1/run');
+    });
+    await page500.goto(other.base + '/#/jobs/1');
+    await page500.locator('tr[data-run]').waitFor();
+    const redrawn = async () => {
+        await page500.evaluate(() => document.querySelectorAll('tr[data-run]').forEach(tr => tr.setAttribute('data-seen', '')));
+        await page500.locator('tr[data-run]:not([data-seen])').waitFor();
+    };
+    await page500.locator('#delete').click();
+    await redrawn();
+    check(await page500.locator('#confirm-delete').isVisible(), 'the delete confirmation stays open while the runs are polled');
+    await page500.locator('.confirm').getByRole('button', { name: 'Cancel' }).click();
+    await page500.locator('#edit').click();
+    await redrawn();
+    check(await page500.locator('#edit-job').isVisible(), 'the Edit form stays open while the runs are polled');
+
     await page500.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
     await page500.goto(other.base + '/#/schedules');
     await page500.locator('#login-form, #new-schedule, #view-fault').first().waitFor();

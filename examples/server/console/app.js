@@ -240,15 +240,35 @@ function runRow(r) {
                                                          h('pre', { class: 'output' }, r.output)) : null));
 }
 
+/** A page of a job's runs and its last run: the newest, the first of page 1, whichever page of
+ * the history is shown. */
+async function runsOf(id, page) {
+    const [runs, newest] = await Promise.all([api('GET', `/jobs/${id}/runs?page=${page}`),
+                                              page === 1 ? null : api('GET', `/jobs/${id}/runs?page=1&pagesize=1`)]);
+    return { runs, last: (page === 1 ? runs : newest).runs[0] ?? null };
+}
+
+const unfinished = runs => runs.runs.some(r => r.state === 'pending' || r.state === 'running' || r.state === 'delivered');
+
+function lastRun(last) {
+    return last ? [h('span', { class: `badge run-${last.state}` }, last.state), ' ',
+                   when(last.finished || last.started || last.created)] : 'none yet';
+}
+
+/** The run history: its count, a page of runs, the pages. */
+function history(id, page, runs) {
+    const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
+    return [h('p', { class: 'total' }, `${runs.count} run${runs.count === 1 ? '' : 's'} kept`),
+        runs.runs.length ? table('Runs, newest first', ['Run', 'Trigger', 'State', 'Slot', 'Finished', 'Message'], runs.runs.map(runRow))
+                         : page > 1 ? pastEnd('runs', `#/jobs/${id}`, pages) : h('p', { class: 'none' }, 'No runs yet.'),
+        pager(`#/jobs/${id}`, page, pages, 'Pages of runs')];
+}
+
 async function viewJob(id, page) {
     const gen = state.gen;
     await loadRefs();
-    // The last run is the newest, the first of page 1, whichever page of the history is shown.
-    const [job, runs, newest] = await Promise.all([api('GET', `/jobs/byid/${id}`), api('GET', `/jobs/${id}/runs?page=${page}`),
-                                                   page === 1 ? null : api('GET', `/jobs/${id}/runs?page=1&pagesize=1`)]);
+    const [job, { runs, last }] = await Promise.all([api('GET', `/jobs/byid/${id}`), runsOf(id, page)]);
     await refsFor([job]);
-    const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
-    const last = (page === 1 ? runs : newest).runs[0] ?? null;
     const act = (label, fn, attrs = {}) => h('button', { type: 'button', disabled: job.do_del, ...attrs, onclick: async ev => {
         ev.currentTarget.disabled = true;
         try {
@@ -286,8 +306,7 @@ async function viewJob(id, page) {
             h('dt', {}, 'Stack'), h('dd', { id: 'job-stack' }, stackName(job.stack)),
             h('dt', {}, 'Schedule'), h('dd', { id: 'job-schedule' }, scheduleName(job.schedule)),
             h('dt', {}, 'Next run'), h('dd', { id: 'job-next' }, job.do_run ? when(job.next_run) : 'not scheduled (inactive)'),
-            h('dt', {}, 'Last run'), h('dd', { id: 'job-last' }, last ? [h('span', { class: `badge run-${last.state}` }, last.state), ' ',
-                                       when(last.finished || last.started || last.created)] : 'none yet')),
+            h('dt', {}, 'Last run'), h('dd', { id: 'job-last' }, lastRun(last))),
         h('div', { class: 'actions' },
             job.do_run ? act('Disable', () => api('PUT', `/jobs/${id}`, { enabled: false }), { id: 'disable' })
                        : act('Enable', () => api('PUT', `/jobs/${id}`, { enabled: true }), { id: 'enable' }),
@@ -302,25 +321,42 @@ async function viewJob(id, page) {
         confirm,
         edit,
         h('h3', {}, 'Run history'),
-        h('p', { class: 'total' }, `${runs.count} run${runs.count === 1 ? '' : 's'} kept`),
-        runs.runs.length ? table('Runs, newest first', ['Run', 'Trigger', 'State', 'Slot', 'Finished', 'Message'], runs.runs.map(runRow))
-                         : page > 1 ? pastEnd('runs', `#/jobs/${id}`, pages) : h('p', { class: 'none' }, 'No runs yet.'),
-        pager(`#/jobs/${id}`, page, pages, 'Pages of runs'));
+        h('div', { id: 'history' }, history(id, page, runs)));
     // While a run is on its way, look again (bounded: a run without a runner stays delivered).
-    if (runs.runs.some(r => r.state === 'pending' || r.state === 'running' || r.state === 'delivered'))
-        schedulePoll();
+    if (unfinished(runs))
+        schedulePoll(id, page);
 }
 
-function schedulePoll() {
+function schedulePoll(id, page) {
     const hash = location.hash;
     const n = state.poll && state.poll.hash === hash ? state.poll.n + 1 : 1;
     if (n > 30)
         return;
     const timer = setTimeout(() => {
-        if (location.hash === hash && !document.querySelector('form:focus-within'))
+        if (location.hash !== hash)
+            return;
+        // An open form or confirmation stays as the user left it: only the runs are drawn again.
+        if (main.querySelector('form:focus-within, #edit-job:not([hidden]), .confirm:not([hidden])'))
+            pollRuns(id, page);
+        else
             route(true);
     }, 2000);
     state.poll = { hash, n, timer };
+}
+
+async function pollRuns(id, page) {
+    const gen = state.gen;
+    try {
+        const { runs, last } = await runsOf(id, page);
+        if (gen !== state.gen)
+            return; // a navigation or an action drew the view meanwhile
+        replace(document.getElementById('history'), history(id, page, runs));
+        replace(document.getElementById('job-last'), lastRun(last));
+        if (unfinished(runs))
+            schedulePoll(id, page);
+    } catch (e) {
+        fault(e);
+    }
 }
 
 async function viewStacks(page) {
