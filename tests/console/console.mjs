@@ -145,6 +145,26 @@ try {
           'a periodic schedule in words: every 5 minutes');
     await shot('schedules');
 
+    // The timeline's cron slots follow the library's daylight-saving rules (docs/schedules.md):
+    // Berlin's clocks go forward on 2027-03-28 at 01:00 UTC and back on 2027-10-31 at 01:00 UTC.
+    const dst = await page.evaluate(async () => {
+        const { runsWithin } = await import('/ui/schedule.js');
+        const at = iso => Date.parse(iso) / 1000;
+        const hhmm = ts => ts.map(t => new Date(t * 1000).toISOString().slice(11, 16)).join(' ');
+        const slots = (cron, first, until) => hhmm(runsWithin({ do_run: true, do_del: false, next_run: at(first) },
+            { once: false, config: { cron, tz: 'Europe/Berlin' } }, at(first), at(until)));
+        return {
+            gap: slots('30 * * * *', '2027-03-28T00:30Z', '2027-03-28T02:31Z'),
+            again: slots('*/15 1-3 * * *', '2027-10-30T23:00Z', '2027-10-31T02:01Z'),
+            everyQuarter: slots('*/15 * * * *', '2027-10-31T00:00Z', '2027-10-31T02:01Z'),
+        };
+    });
+    check(dst.gap === '00:30 01:00 01:30 02:30', `the missing 02:30 runs at 03:00 CEST (01:00 UTC): ${dst.gap}`);
+    check(dst.again === '23:00 23:15 23:30 23:45 00:00 00:15 00:30 00:45 02:00',
+          `the repeated 02:xx runs once, at its first occurrence: ${dst.again}`);
+    check(dst.everyQuarter === '00:00 00:15 00:30 00:45 01:00 01:15 01:30 01:45 02:00',
+          `*/15 * runs through both 02:xx: ${dst.everyQuarter}`);
+
     // A job: created inactive, listed, enabled, run now, its run in the history.
     await page.goto(base + '/#/jobs');
     await page.locator('#new-job').getByLabel('Name').fill('nightly');

@@ -75,7 +75,7 @@ export function parseCron(expr) {
         }
         sets.push(set);
     }
-    return { sets, domStar: f[2].startsWith('*'), dowStar: f[4].startsWith('*') };
+    return { sets, hourStar: f[1].startsWith('*'), domStar: f[2].startsWith('*'), dowStar: f[4].startsWith('*') };
 }
 
 function pad(n) {
@@ -158,10 +158,20 @@ function wallClock(tz, sec) {
     const o = {};
     for (const p of f.formatToParts(new Date(sec * 1000)))
         o[p.type] = p.value;
-    return {
+    const w = {
         minute: Number(o.minute), hour: Number(o.hour) % 24, day: Number(o.day),
         month: Number(o.month), weekday: WEEKDAYS.indexOf(o.weekday.toLowerCase()),
     };
+    // The local time as a count of minutes, to see the clocks jump (daylight saving).
+    w.local = Date.UTC(Number(o.year), w.month - 1, w.day, w.hour, w.minute) / 60000;
+    return w;
+}
+
+/** The wall-clock fields of a local minute count (wallClock's `local`). */
+function localFields(local) {
+    const d = new Date(local * 60000);
+    return { minute: d.getUTCMinutes(), hour: d.getUTCHours(), day: d.getUTCDate(),
+             month: d.getUTCMonth() + 1, weekday: d.getUTCDay() };
 }
 
 function cronMatches(c, w) {
@@ -202,9 +212,27 @@ export function runsWithin(job, schedule, from, until, max = 1440) {
         if (!cron)
             return out;
         const tz = c.tz || 'UTC';
-        for (t = Math.floor(t / 60) * 60 + 60; t < until && out.length < max; t += 60)
-            if (t >= from && cronMatches(cron, wallClock(tz, t)))
+        t = Math.floor(t / 60) * 60;
+        let prev = wallClock(tz, t).local, seen = prev;
+        // The library's rules when the clocks change (docs/schedules.md, Daylight-saving changes).
+        for (t += 60; t < until && out.length < max; t += 60) {
+            const w = wallClock(tz, t);
+            let run;
+            if (w.local > prev + 1) {
+                // Forward: a match on a skipped local minute runs at the first instant after, once.
+                run = cronMatches(cron, w);
+                for (let k = prev + 1; k < w.local && !run; k++)
+                    run = cronMatches(cron, localFields(k));
+            } else {
+                // Backward: local times that come again ran at their first occurrence, unless the
+                // hour field starts with '*' ("every 15 minutes" goes on through the hour).
+                run = (w.local > seen || cron.hourStar) && cronMatches(cron, w);
+            }
+            if (run && t >= from)
                 out.push(t);
+            prev = w.local;
+            seen = Math.max(seen, w.local);
+        }
     }
     return out;
 }
