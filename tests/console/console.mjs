@@ -151,12 +151,15 @@ try {
         const { runsWithin } = await import('/ui/schedule.js');
         const at = iso => Date.parse(iso) / 1000;
         const hhmm = ts => ts.map(t => new Date(t * 1000).toISOString().slice(11, 16)).join(' ');
-        const slots = (cron, first, until) => hhmm(runsWithin({ do_run: true, do_del: false, next_run: at(first) },
-            { once: false, config: { cron, tz: 'Europe/Berlin' } }, at(first), at(until)));
+        const slots = (cron, first, until, tz = 'Europe/Berlin') => runsWithin({ do_run: true, do_del: false, next_run: at(first) },
+            { once: false, config: { cron, tz } }, at(first), at(until));
         return {
-            gap: slots('30 * * * *', '2027-03-28T00:30Z', '2027-03-28T02:31Z'),
-            again: slots('*/15 1-3 * * *', '2027-10-30T23:00Z', '2027-10-31T02:01Z'),
-            everyQuarter: slots('*/15 * * * *', '2027-10-31T00:00Z', '2027-10-31T02:01Z'),
+            // "5/2" in day of week is Friday alone ('*' there is 0-6): 2027-01-01 is a Friday.
+            fridays: slots('0 12 * * 5/2', '2027-01-01T12:00Z', '2027-01-15T12:01Z', 'UTC')
+                .map(t => new Date(t * 1000).toISOString().slice(0, 10)).join(' '),
+            gap: hhmm(slots('30 * * * *', '2027-03-28T00:30Z', '2027-03-28T02:31Z')),
+            again: hhmm(slots('*/15 1-3 * * *', '2027-10-30T23:00Z', '2027-10-31T02:01Z')),
+            everyQuarter: hhmm(slots('*/15 * * * *', '2027-10-31T00:00Z', '2027-10-31T02:01Z')),
         };
     });
     check(dst.gap === '00:30 01:00 01:30 02:30', `the missing 02:30 runs at 03:00 CEST (01:00 UTC): ${dst.gap}`);
@@ -164,6 +167,7 @@ try {
           `the repeated 02:xx runs once, at its first occurrence: ${dst.again}`);
     check(dst.everyQuarter === '00:00 00:15 00:30 00:45 01:00 01:15 01:30 01:45 02:00',
           `*/15 * runs through both 02:xx: ${dst.everyQuarter}`);
+    check(dst.fridays === '2027-01-01 2027-01-08 2027-01-15', `0 12 * * 5/2 runs on Fridays only: ${dst.fridays}`);
 
     // A job: created inactive, listed, enabled, run now, its run in the history.
     await page.goto(base + '/#/jobs');

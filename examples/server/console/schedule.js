@@ -59,14 +59,17 @@ export function parseCron(expr) {
                 return null;
             const step = m[2] === undefined ? 1 : Number(m[2]);
             let a, b;
+            // As the library reads them: '*' in day of week is 0-6 (7, Sunday, only when
+            // written), so "5/2" there is Friday alone.
+            const top = i === 4 ? 6 : hi;
             if (m[1] === '*') {
-                [a, b] = [lo, hi];
+                [a, b] = [lo, top];
             } else if (m[1].includes('-')) {
                 const [x, y] = m[1].split('-');
                 [a, b] = [value(x, i), value(y, i)];
             } else {
                 a = value(m[1], i);
-                b = m[2] === undefined ? a : hi;
+                b = m[2] === undefined ? a : Math.max(a, top);
             }
             if (!(step >= 1) || Number.isNaN(a) || Number.isNaN(b) || a < lo || b > hi || a > b)
                 return null;
