@@ -148,12 +148,15 @@ try {
     // The timeline's cron slots follow the library's daylight-saving rules (docs/schedules.md):
     // Berlin's clocks go forward on 2027-03-28 at 01:00 UTC and back on 2027-10-31 at 01:00 UTC.
     const dst = await page.evaluate(async () => {
-        const { runsWithin } = await import('/ui/schedule.js');
+        const { runsWithin, cronWords } = await import('/ui/schedule.js');
         const at = iso => Date.parse(iso) / 1000;
         const hhmm = ts => ts.map(t => new Date(t * 1000).toISOString().slice(11, 16)).join(' ');
         const slots = (cron, first, until, tz = 'Europe/Berlin') => runsWithin({ do_run: true, do_del: false, next_run: at(first) },
             { once: false, config: { cron, tz } }, at(first), at(until));
         return {
+            // Minutes of an hour name the zone when its hours do not begin with UTC's.
+            kolkata: cronWords('0 * * * *', 'Asia/Kolkata'),
+            berlin: cronWords('5 * * * *', 'Europe/Berlin'),
             // "5/2" in day of week is Friday alone ('*' there is 0-6): 2027-01-01 is a Friday.
             fridays: slots('0 12 * * 5/2', '2027-01-01T12:00Z', '2027-01-15T12:01Z', 'UTC')
                 .map(t => new Date(t * 1000).toISOString().slice(0, 10)).join(' '),
@@ -167,6 +170,8 @@ try {
           `the repeated 02:xx runs once, at its first occurrence: ${dst.again}`);
     check(dst.everyQuarter === '00:00 00:15 00:30 00:45 01:00 01:15 01:30 01:45 02:00',
           `*/15 * runs through both 02:xx: ${dst.everyQuarter}`);
+    check(dst.kolkata === 'at minute 0 of every hour Asia/Kolkata' && dst.berlin === 'at minute 5 of every hour',
+          `minutes of the hour, with the zone when its hours are offset: ${dst.kolkata} / ${dst.berlin}`);
     check(dst.fridays === '2027-01-01 2027-01-08 2027-01-15', `0 12 * * 5/2 runs on Fridays only: ${dst.fridays}`);
 
     // A job: created inactive, listed, enabled, run now, its run in the history.

@@ -96,6 +96,17 @@ function dayList(field) {
     return parts.join(', ');
 }
 
+/** Whether a zone's offset from UTC is now whole hours, so that its hours begin when UTC's do. */
+function wholeHours(zone) {
+    try {
+        const off = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+            .formatToParts(new Date()).find(p => p.type === 'timeZoneName').value; // "GMT+05:30"
+        return !/:(?!00)\d\d$/.test(off);
+    } catch {
+        return true;
+    }
+}
+
 /** "at 02:30 Europe/Berlin, daily" for a cron config; the expression itself when it is not
  * one of the common shapes. */
 export function cronWords(expr, tz) {
@@ -124,11 +135,14 @@ export function cronWords(expr, tz) {
     if (rest && ho === '*') {
         if (mi === '*')
             return 'every minute';
+        // Minutes of the zone's hours: named when those hours begin elsewhere than UTC's
+        // (Asia/Kolkata's minute 0 is minute 30 in Berlin).
+        const where = wholeHours(zone) ? '' : ` ${zone}`;
         let m;
         if ((m = /^\*\/(\d+)$/.exec(mi)))
-            return periodWords(Number(m[1]) * 60) + (60 % Number(m[1]) ? ` (from minute 0 of each hour)` : '');
+            return periodWords(Number(m[1]) * 60) + (60 % Number(m[1]) ? ` (from minute 0 of each hour${where})` : '');
         if (num(mi))
-            return `at minute ${Number(mi)} of every hour`;
+            return `at minute ${Number(mi)} of every hour${where}`;
     }
     return `cron "${f.join(' ')}" in ${zone}`;
 }
