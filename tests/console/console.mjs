@@ -3,7 +3,7 @@
 // in Debian's headless Chromium, and stops both. Fails on any console error, page error, CSP
 // violation or dialog that a step did not expect. Screenshots of each view go to SHOT-DIR.
 // Usage: node console.mjs JOBS-SERVER CHROMIUM SHOT-DIR
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -302,9 +302,32 @@ try {
     const kept = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, later.job);
     check(kept === later.stack, `a rename keeps the job's stack: ${kept}, was ${later.stack}`);
 
+    // A job on another user's stack that is no longer public: the page's lists lack it for good,
+    // and Edit still keeps it.
+    const add = spawnSync(serverPath, ['user', 'add', 'other', '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
+    check(add.status === 0, `a second user is added: ${add.stderr}`);
+    const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                        body: JSON.stringify({ username: 'other', password: PASSWORD }) });
+    const bearer = { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
+                     'Content-Type': 'application/json' };
+    const shared = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+                                                                body: JSON.stringify({ name: 'shared', public: true }) })).json()).id;
+    const onShared = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
+        body: JSON.stringify({ name: 'on a shared stack', stack_id: stack, schedule_id: 4 }) })).json()).id, shared);
+    await fetch(`${base}/blockstacks/${shared}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await page.goto(base + `/#/jobs/${onShared}`);
+    await page.locator('#job-name', { hasText: 'on a shared stack' }).waitFor();
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('renamed on a shared stack');
+    await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+    await page.locator('#job-name', { hasText: 'renamed on a shared stack' }).waitFor();
+    const stayed = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, onShared);
+    check(stayed === shared, `a rename keeps a stack the page cannot list: ${stayed}, was ${shared}`);
+
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
     await page.goto(base + '/#/jobs');
-    await page.locator('#jobs-total', { hasText: '13 jobs' }).waitFor();
+    await page.locator('#jobs-total', { hasText: '14 jobs' }).waitFor();
     expectFaults.push(404, 404); // the job and its runs
     await page.goto(base + '/#/jobs/999');
     await page.locator('#notice .error', { hasText: 'job 999' }).waitFor();
