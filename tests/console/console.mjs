@@ -3,7 +3,7 @@
 // in Debian's headless Chromium, and stops both. Fails on any console error, page error, CSP
 // violation or dialog that a step did not expect. Screenshots of each view go to SHOT-DIR.
 // Usage: node console.mjs JOBS-SERVER CHROMIUM SHOT-DIR
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,23 +34,27 @@ function check(ok, what) {
 // ---- the server -----------------------------------------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), 'jobs-console-'));
-const data = join(dir, 'data');
 const script = join(dir, 'run.sh');
 writeFileSync(script, '#!/bin/sh\necho "run $JOBS_RUN_ID of job $JOBS_JOB_ID"\nexit 0\n');
 chmodSync(script, 0o755);
-const server = spawn(serverPath, ['--listen', '127.0.0.1:0', '--data', data, '--access-log', 'off',
-                                  '--run-command', script],
-                     { env: { ...process.env, JOBS_DEMO_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'inherit'] });
-const exited = new Promise(resolve => server.on('exit', (code, signal) => resolve({ code, signal })));
-const base = await new Promise((resolve, reject) => {
-    const rl = createInterface({ input: server.stdout });
-    rl.on('line', line => {
-        const m = /^listening on (http:\/\/\S+)/.exec(line);
-        if (m)
-            resolve(m[1]);
+/** Starts jobs-server with its own data directory `name` and `args` besides; resolves to
+ * { server, exited, base } once it listens. */
+async function start(name, args) {
+    const server = spawn(serverPath, ['--listen', '127.0.0.1:0', '--data', join(dir, name), '--access-log', 'off', ...args],
+                         { env: { ...process.env, JOBS_DEMO_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise(resolve => server.on('exit', (code, signal) => resolve({ code, signal })));
+    const base = await new Promise((resolve, reject) => {
+        const rl = createInterface({ input: server.stdout });
+        rl.on('line', line => {
+            const m = /^listening on (http:\/\/\S+)/.exec(line);
+            if (m)
+                resolve(m[1]);
+        });
+        server.on('exit', code => reject(new Error(`jobs-server exited (${code}) before listening`)));
     });
-    server.on('exit', code => reject(new Error(`jobs-server exited (${code}) before listening`)));
-});
+    return { server, exited, base };
+}
+const { server, exited, base } = await start('data', ['--run-command', script]);
 console.log(`jobs-server at ${base}`);
 
 // ---- the browser ----------------------------------------------------------------------------
@@ -62,12 +66,15 @@ const context = await browser.newContext({ viewport: { width: 1100, height: 760 
 const page = await context.newPage();
 page.setDefaultTimeout(T);
 const errors = [];
-let expectFault = null; // a step that provokes a fault allows the browser's one "Failed to load" line
+// A step that provokes faults allows the browser's "Failed to load" line of each: one status
+// pushed per failing request.
+const expectFaults = [];
 page.on('console', m => {
     if (m.type() !== 'error')
         return;
-    if (expectFault && new RegExp(`status of ${expectFault}\\b`).test(m.text())) {
-        expectFault = null;
+    const i = expectFaults.findIndex(s => new RegExp(`status of ${s}\\b`).test(m.text()));
+    if (i >= 0) {
+        expectFaults.splice(i, 1);
         return;
     }
     errors.push(`console: ${m.text()}`);
@@ -82,6 +89,7 @@ await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', e =>
         console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
 });
+let other = null; // the second server, --fault-status-500
 const apiCalls = [];
 page.on('request', r => {
     const u = new URL(r.url());
@@ -122,7 +130,7 @@ try {
     await newSchedule.getByLabel('Kind').selectOption('cron');
     await newSchedule.getByLabel('Cron expression').fill('30 25 * * *');
     await newSchedule.getByLabel('Time zone').fill('Europe/Berlin');
-    expectFault = 400;
+    expectFaults.push(400);
     await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
     await page.locator('#notice .error').waitFor();
     check((await notice()).includes("cron: field 2 (hour) '25' is outside 0-23 (fault 26)"),
@@ -136,6 +144,35 @@ try {
     check((await page.locator('tbody tr').nth(1).textContent()).includes('every 5 minutes'),
           'a periodic schedule in words: every 5 minutes');
     await shot('schedules');
+
+    // The timeline's cron slots follow the library's daylight-saving rules (docs/schedules.md):
+    // Berlin's clocks go forward on 2027-03-28 at 01:00 UTC and back on 2027-10-31 at 01:00 UTC.
+    const dst = await page.evaluate(async () => {
+        const { runsWithin, cronWords } = await import('/ui/schedule.js');
+        const at = iso => Date.parse(iso) / 1000;
+        const hhmm = ts => ts.map(t => new Date(t * 1000).toISOString().slice(11, 16)).join(' ');
+        const slots = (cron, first, until, tz = 'Europe/Berlin') => runsWithin({ do_run: true, do_del: false, next_run: at(first) },
+            { once: false, config: { cron, tz } }, at(first), at(until));
+        return {
+            // Minutes of an hour name the zone when its hours do not begin with UTC's.
+            kolkata: cronWords('0 * * * *', 'Asia/Kolkata'),
+            berlin: cronWords('5 * * * *', 'Europe/Berlin'),
+            // "5/2" in day of week is Friday alone ('*' there is 0-6): 2027-01-01 is a Friday.
+            fridays: slots('0 12 * * 5/2', '2027-01-01T12:00Z', '2027-01-15T12:01Z', 'UTC')
+                .map(t => new Date(t * 1000).toISOString().slice(0, 10)).join(' '),
+            gap: hhmm(slots('30 * * * *', '2027-03-28T00:30Z', '2027-03-28T02:31Z')),
+            again: hhmm(slots('*/15 1-3 * * *', '2027-10-30T23:00Z', '2027-10-31T02:01Z')),
+            everyQuarter: hhmm(slots('*/15 * * * *', '2027-10-31T00:00Z', '2027-10-31T02:01Z')),
+        };
+    });
+    check(dst.gap === '00:30 01:00 01:30 02:30', `the missing 02:30 runs at 03:00 CEST (01:00 UTC): ${dst.gap}`);
+    check(dst.again === '23:00 23:15 23:30 23:45 00:00 00:15 00:30 00:45 02:00',
+          `the repeated 02:xx runs once, at its first occurrence: ${dst.again}`);
+    check(dst.everyQuarter === '00:00 00:15 00:30 00:45 01:00 01:15 01:30 01:45 02:00',
+          `*/15 * runs through both 02:xx: ${dst.everyQuarter}`);
+    check(dst.kolkata === 'at minute 0 of every hour Asia/Kolkata' && dst.berlin === 'at minute 5 of every hour',
+          `minutes of the hour, with the zone when its hours are offset: ${dst.kolkata} / ${dst.berlin}`);
+    check(dst.fridays === '2027-01-01 2027-01-08 2027-01-15', `0 12 * * 5/2 runs on Fridays only: ${dst.fridays}`);
 
     // A job: created inactive, listed, enabled, run now, its run in the history.
     await page.goto(base + '/#/jobs');
@@ -225,6 +262,78 @@ try {
     check(apiCalls.length === 1 && apiCalls[0] === 'GET /jobs?page=2', `page 2 took one request: ${apiCalls.join(', ')}`);
     check(await page.locator('tr[data-job]').count() === 2, 'page 2 has the last 2 jobs');
 
+    // A page past the last (a bookmark, or Back after a delete) says so and links the last page.
+    await page.goto(base + '/#/jobs?page=3');
+    await page.locator('main p.none', { hasText: 'No jobs on this page' }).waitFor();
+    check(!(await text('#jobs-total')).includes('page 3') && await page.locator('#past-end a').count() === 1,
+          `a page past the last: ${await text('#jobs-total')} / ${await text('main p.none')}`);
+    if (await page.locator('#past-end a').count()) {
+        await page.locator('#past-end a').click();
+        await page.locator('#jobs-total', { hasText: 'page 2 of 2' }).waitFor();
+    }
+
+    // Page 2 of a run history still shows the job's last run (the newest, on page 1).
+    const made = await page.evaluate(async () => {
+        const out = [];
+        for (let i = 0; i < 11; i++)
+            out.push((await (await fetch('/jobs/2/run', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } })).json()).run);
+        return out;
+    });
+    await page.goto(base + '/#/jobs/2?page=2');
+    await page.locator('main p.total', { hasText: /^1\d runs kept/ }).waitFor(); // 12 if 02:30 Berlin came
+    check(await page.locator(`tr[data-run="${made[0]}"]`).count() === 1 && await page.locator('#job-last .badge').count() === 1,
+          `runs page 2: the oldest run, and the last run is still shown: ${await text('#job-last')}`);
+
+    // A job on a stack made after the console loaded its lists (another tab, curl): the view
+    // names the stack, and Edit keeps it when only the name changes.
+    const later = await page.evaluate(async () => {
+        const post = async (path, body) => (await fetch(path, { method: 'POST', body: JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } })).json();
+        const stack = (await post('/blockstacks', { name: 'made later' })).id;
+        return { stack, job: (await post('/jobs', { name: 'on a later stack', stack_id: stack, schedule_id: 4 })).id };
+    });
+    await page.goto(base + `/#/jobs/${later.job}`);
+    await page.locator('#job-name', { hasText: 'on a later stack' }).waitFor();
+    check((await text('#job-stack')) === 'made later', `the job's new stack is named: ${await text('#job-stack')}`);
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('renamed on a later stack');
+    await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+    await page.locator('#job-name', { hasText: 'renamed on a later stack' }).waitFor();
+    const kept = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, later.job);
+    check(kept === later.stack, `a rename keeps the job's stack: ${kept}, was ${later.stack}`);
+
+    // A job on another user's stack that is no longer public: the page's lists lack it for good,
+    // and Edit still keeps it.
+    const add = spawnSync(serverPath, ['user', 'add', 'other', '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
+    check(add.status === 0, `a second user is added: ${add.stderr}`);
+    const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                        body: JSON.stringify({ username: 'other', password: PASSWORD }) });
+    const bearer = { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
+                     'Content-Type': 'application/json' };
+    const shared = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+                                                                body: JSON.stringify({ name: 'shared', public: true }) })).json()).id;
+    const onShared = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
+        body: JSON.stringify({ name: 'on a shared stack', stack_id: stack, schedule_id: 4 }) })).json()).id, shared);
+    await fetch(`${base}/blockstacks/${shared}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await page.goto(base + `/#/jobs/${onShared}`);
+    await page.locator('#job-name', { hasText: 'on a shared stack' }).waitFor();
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('renamed on a shared stack');
+    await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+    await page.locator('#job-name', { hasText: 'renamed on a shared stack' }).waitFor();
+    const stayed = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, onShared);
+    check(stayed === shared, `a rename keeps a stack the page cannot list: ${stayed}, was ${shared}`);
+
+    // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total', { hasText: '14 jobs' }).waitFor();
+    expectFaults.push(404, 404); // the job and its runs
+    await page.goto(base + '/#/jobs/999');
+    await page.locator('#notice .error', { hasText: 'job 999' }).waitFor();
+    check(await page.locator('#jobs-total').count() === 0 && await page.locator('#view-fault').count() === 1,
+          `a job that is not there: ${await notice()} / ${await text('main')}`);
+
     // A narrow window: nothing wider than the screen.
     await page.setViewportSize({ width: 380, height: 800 });
     await page.goto(base + '/#/jobs');
@@ -235,7 +344,7 @@ try {
     await page.setViewportSize({ width: 1100, height: 760 });
 
     // The server's CSRF check, from the browser: a cookie write without the header is refused.
-    expectFault = 403;
+    expectFaults.push(403);
     const forged = await page.evaluate(async () => {
         const r = await fetch('/blockstacks', { method: 'POST', headers: { 'Content-Type': 'application/json' },
                                                 body: JSON.stringify({ name: 'forged' }) });
@@ -243,14 +352,71 @@ try {
     });
     check(forged.status === 403 && forged.body.code === 140, `a write without X-Requested-With: ${JSON.stringify(forged)}`);
 
+    // A session that ended elsewhere (another tab logged out): the next view brings the login,
+    // also Stacks and Schedules, whose lists answer without a session (the public ones only).
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.goto(base + '/#/stacks');
+    await page.locator('#login-form, #new-stack').first().waitFor();
+    check(await page.locator('#login-form').count() === 1 && (await notice()).includes('session has ended'),
+          `an ended session on Stacks brings the login: ${await notice()}`);
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#jobs-total').waitFor();
+
     // Log out.
     await page.goto(base + '/#/jobs');
     await page.locator('#logout').click();
     await page.locator('#login-form').waitFor();
     check((await notice()).includes('Logged out'), 'logged out');
-    expectFault = 401;
+    expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');
+
+    // A second server, with --fault-status-500 and without --run-command (its runs stay
+    // delivered, so a job's view keeps looking again every 2 s).
+    other = await start('data-500', ['--fault-status-500']);
+    const page500 = await (await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' })).newPage();
+    page500.setDefaultTimeout(T);
+    page500.on('pageerror', e => errors.push(`page error (--fault-status-500): ${e.message}`));
+    await page500.goto(other.base + '/');
+    await page500.locator('#login-form').getByLabel('User name').fill('demo');
+    await page500.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page500.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page500.locator('#jobs-total').waitFor();
+
+    // While the view looks again, an open delete confirmation or Edit form stays open: only
+    // the run history is drawn again (each wait is for rows the page drew after the marking).
+    await page500.evaluate(async () => {
+        const post = async (path, body) => fetch(path, { method: 'POST', body: body && JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } });
+        await post('/blockstacks', { name: 'waiting' });
+        await post('/jobs', { name: 'never run', stack_id: 1, schedule_id: 4 });
+        await post('/jobs/1/run');
+    });
+    await page500.goto(other.base + '/#/jobs/1');
+    await page500.locator('tr[data-run]').waitFor();
+    const redrawn = async () => {
+        await page500.evaluate(() => document.querySelectorAll('tr[data-run]').forEach(tr => tr.setAttribute('data-seen', '')));
+        await page500.locator('tr[data-run]:not([data-seen])').waitFor();
+    };
+    await page500.locator('#delete').click();
+    await redrawn();
+    check(await page500.locator('#confirm-delete').isVisible(), 'the delete confirmation stays open while the runs are polled');
+    await page500.locator('.confirm').getByRole('button', { name: 'Cancel' }).click();
+    await page500.locator('#edit').click();
+    await redrawn();
+    check(await page500.locator('#edit-job').isVisible(), 'the Edit form stays open while the runs are polled');
+
+    await page500.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    await page500.goto(other.base + '/#/schedules');
+    await page500.locator('#login-form, #new-schedule, #view-fault').first().waitFor();
+    check(await page500.locator('#login-form').count() === 1
+          && (await page500.locator('#notice').textContent()).includes('session has ended'),
+          `--fault-status-500: an ended session brings the login: ${await page500.locator('#notice').textContent()}`);
 } catch (e) {
     console.log(`FAIL: ${e.stack || e}`);
     failures++;
@@ -264,6 +430,11 @@ await browser.close();
 server.kill('SIGTERM');
 const end = await exited;
 check(end.code === 0, `jobs-server stopped cleanly (${JSON.stringify(end)})`);
+if (other) {
+    other.server.kill('SIGTERM');
+    const end500 = await other.exited;
+    check(end500.code === 0, `jobs-server --fault-status-500 stopped cleanly (${JSON.stringify(end500)})`);
+}
 rmSync(dir, { recursive: true, force: true });
 console.log(failures ? `console_browser: ${failures} failure(s)` : 'console_browser: all passed');
 process.exit(failures ? 1 : 0);

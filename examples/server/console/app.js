@@ -18,10 +18,12 @@ function say(text, kind = 'info') {
     replace(notice, text ? h('p', { class: kind }, text) : null);
 }
 
-/** Shows a fault as the API words it; a session that ended sends the user to the login. */
+/** Shows a fault as the API words it; a session that ended (fault 100: HTTP 401, or 500 from a
+ * server run with --fault-status-500) sends the user to the login. */
 function fault(e) {
-    if (e instanceof ApiError && e.status === 401 && e.code === 100) {
+    if (e instanceof ApiError && e.code === 100) {
         sessionStorage.removeItem(USER_KEY);
+        sessionStorage.removeItem(`${USER_KEY}-id`);
         state.refs = false;
         location.hash = '#/login';
         say('Your session has ended: log in again.', 'error');
@@ -33,10 +35,13 @@ function fault(e) {
 
 // ---- references: schedules and stacks by id -------------------------------------------------
 
+// The lists of schedules and stacks answer without a session too (the public ones only), so a
+// session that ended would go unseen there: a route that needs one asks for it alongside.
 async function loadRefs(force = false) {
     if (state.refs && !force)
         return;
-    const [schedules, stacks] = await Promise.all([all('/schedules', 'schedules'), all('/blockstacks', 'stacks')]);
+    const [schedules, stacks] = await Promise.all([all('/schedules', 'schedules'), all('/blockstacks', 'stacks'),
+                                                   api('GET', '/jobs?pagesize=1')]);
     state.schedules = new Map(schedules.map(s => [s.id, s]));
     state.stacks = new Map(stacks.map(s => [s.id, s]));
     state.refs = true;
@@ -70,9 +75,25 @@ function field(label, control, hint) {
              hint ? h('small', {}, hint) : null);
 }
 
-function selectOf(map, text, chosen) {
+/** A select of the map's records; `chosen` (an id) is offered even when the map lacks it, so
+ * that a form sends back what the record has unless the user picks another. */
+function selectOf(map, text, chosen, missing) {
+    const lost = chosen !== null && chosen !== undefined && !map.has(chosen);
     return h('select', { required: true },
+        lost ? h('option', { value: chosen, selected: true }, `${chosen}: ${missing(chosen)}`) : null,
         [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${x.id}: ${text(x)}`)));
+}
+
+/** Loads the references again when a job names a stack or schedule they lack (made since). */
+async function refsFor(jobs) {
+    if (jobs.some(j => !state.stacks.has(j.stack) || !state.schedules.has(j.schedule)))
+        await loadRefs(true);
+}
+
+/** What a page past the last says instead of its (empty) list, with a link to the last page. */
+function pastEnd(what, base, pages) {
+    return h('p', { class: 'none', id: 'past-end' }, `No ${what} on this page. `,
+             h('a', { href: `${base}?page=${pages}` }, `Go to the last page (${pages})`));
 }
 
 /** Runs `fn` for a form's submit, with its button disabled meanwhile; faults are shown. */
@@ -150,6 +171,7 @@ async function viewJobs(page) {
     const gen = state.gen;
     await loadRefs();
     const p = await api('GET', `/jobs?page=${page}`);
+    await refsFor(p.jobs);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
     const rows = p.jobs.map(j => h('tr', { 'data-job': j.id },
         h('td', {}, h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, jobName(j))),
@@ -161,9 +183,9 @@ async function viewJobs(page) {
     replace(main,
         h('h2', {}, 'Jobs'),
         h('p', { class: 'total', id: 'jobs-total' }, `${p.count} job${p.count === 1 ? '' : 's'} in all`,
-          p.count ? `, page ${page} of ${pages}` : ''),
+          p.count && page <= pages ? `, page ${page} of ${pages}` : ''),
         rows.length ? table('Your jobs, in id order', ['Name', 'Schedule', 'Next run', 'State'], rows)
-                    : h('p', { class: 'none' }, page > 1 ? 'No jobs on this page.' : 'No jobs yet: create one below.'),
+                    : page > 1 ? pastEnd('jobs', '#/jobs', pages) : h('p', { class: 'none' }, 'No jobs yet: create one below.'),
         pager('#/jobs', page, pages, 'Pages of jobs'),
         h('section', { 'aria-labelledby': 'tl-h' }, h('h3', { id: 'tl-h' }, 'Next 24 hours'),
           h('div', { class: 'scroll' }, timeline(p.jobs, state.schedules))),
@@ -173,8 +195,9 @@ async function viewJobs(page) {
 /** The form that creates a job (or, given one, edits it). */
 function jobForm(job) {
     const name = h('input', { name: 'name', maxlength: 255, value: job ? job.name ?? '' : '' });
-    const stack = selectOf(state.stacks, s => s.name, job && job.stack);
-    const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s), job && job.schedule);
+    const stack = selectOf(state.stacks, s => s.name, job && job.stack, stackName);
+    const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s),
+                              job && job.schedule, scheduleName);
     const enabled = h('input', { type: 'checkbox', name: 'enabled', id: `f${++ids}` });
     const form = h('form', { class: 'card', id: job ? 'edit-job' : 'new-job' },
         h('h3', {}, job ? 'Edit' : 'New job'),
@@ -217,12 +240,35 @@ function runRow(r) {
                                                          h('pre', { class: 'output' }, r.output)) : null));
 }
 
+/** A page of a job's runs and its last run: the newest, the first of page 1, whichever page of
+ * the history is shown. */
+async function runsOf(id, page) {
+    const [runs, newest] = await Promise.all([api('GET', `/jobs/${id}/runs?page=${page}`),
+                                              page === 1 ? null : api('GET', `/jobs/${id}/runs?page=1&pagesize=1`)]);
+    return { runs, last: (page === 1 ? runs : newest).runs[0] ?? null };
+}
+
+const unfinished = runs => runs.runs.some(r => r.state === 'pending' || r.state === 'running' || r.state === 'delivered');
+
+function lastRun(last) {
+    return last ? [h('span', { class: `badge run-${last.state}` }, last.state), ' ',
+                   when(last.finished || last.started || last.created)] : 'none yet';
+}
+
+/** The run history: its count, a page of runs, the pages. */
+function history(id, page, runs) {
+    const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
+    return [h('p', { class: 'total' }, `${runs.count} run${runs.count === 1 ? '' : 's'} kept`),
+        runs.runs.length ? table('Runs, newest first', ['Run', 'Trigger', 'State', 'Slot', 'Finished', 'Message'], runs.runs.map(runRow))
+                         : page > 1 ? pastEnd('runs', `#/jobs/${id}`, pages) : h('p', { class: 'none' }, 'No runs yet.'),
+        pager(`#/jobs/${id}`, page, pages, 'Pages of runs')];
+}
+
 async function viewJob(id, page) {
     const gen = state.gen;
     await loadRefs();
-    const [job, runs] = await Promise.all([api('GET', `/jobs/byid/${id}`), api('GET', `/jobs/${id}/runs?page=${page}`)]);
-    const pages = Math.max(1, Math.ceil(runs.count / runs.pagesize));
-    const last = page === 1 && runs.runs.length ? runs.runs[0] : null;
+    const [job, { runs, last }] = await Promise.all([api('GET', `/jobs/byid/${id}`), runsOf(id, page)]);
+    await refsFor([job]);
     const act = (label, fn, attrs = {}) => h('button', { type: 'button', disabled: job.do_del, ...attrs, onclick: async ev => {
         ev.currentTarget.disabled = true;
         try {
@@ -257,11 +303,10 @@ async function viewJob(id, page) {
         h('dl', { class: 'facts' },
             h('dt', {}, 'Id'), h('dd', {}, String(job.id)),
             h('dt', {}, 'State'), h('dd', { id: 'job-state' }, jobState(job)),
-            h('dt', {}, 'Stack'), h('dd', {}, stackName(job.stack)),
+            h('dt', {}, 'Stack'), h('dd', { id: 'job-stack' }, stackName(job.stack)),
             h('dt', {}, 'Schedule'), h('dd', { id: 'job-schedule' }, scheduleName(job.schedule)),
             h('dt', {}, 'Next run'), h('dd', { id: 'job-next' }, job.do_run ? when(job.next_run) : 'not scheduled (inactive)'),
-            h('dt', {}, 'Last run'), h('dd', { id: 'job-last' }, last ? [h('span', { class: `badge run-${last.state}` }, last.state), ' ',
-                                       when(last.finished || last.started || last.created)] : 'none yet')),
+            h('dt', {}, 'Last run'), h('dd', { id: 'job-last' }, lastRun(last))),
         h('div', { class: 'actions' },
             job.do_run ? act('Disable', () => api('PUT', `/jobs/${id}`, { enabled: false }), { id: 'disable' })
                        : act('Enable', () => api('PUT', `/jobs/${id}`, { enabled: true }), { id: 'enable' }),
@@ -276,25 +321,42 @@ async function viewJob(id, page) {
         confirm,
         edit,
         h('h3', {}, 'Run history'),
-        h('p', { class: 'total' }, `${runs.count} run${runs.count === 1 ? '' : 's'} kept`),
-        runs.runs.length ? table('Runs, newest first', ['Run', 'Trigger', 'State', 'Slot', 'Finished', 'Message'], runs.runs.map(runRow))
-                         : h('p', { class: 'none' }, 'No runs yet.'),
-        pager(`#/jobs/${id}`, page, pages, 'Pages of runs'));
+        h('div', { id: 'history' }, history(id, page, runs)));
     // While a run is on its way, look again (bounded: a run without a runner stays delivered).
-    if (runs.runs.some(r => r.state === 'pending' || r.state === 'running' || r.state === 'delivered'))
-        schedulePoll();
+    if (unfinished(runs))
+        schedulePoll(id, page);
 }
 
-function schedulePoll() {
+function schedulePoll(id, page) {
     const hash = location.hash;
     const n = state.poll && state.poll.hash === hash ? state.poll.n + 1 : 1;
     if (n > 30)
         return;
     const timer = setTimeout(() => {
-        if (location.hash === hash && !document.querySelector('form:focus-within'))
+        if (location.hash !== hash)
+            return;
+        // An open form or confirmation stays as the user left it: only the runs are drawn again.
+        if (main.querySelector('form:focus-within, #edit-job:not([hidden]), .confirm:not([hidden])'))
+            pollRuns(id, page);
+        else
             route(true);
     }, 2000);
     state.poll = { hash, n, timer };
+}
+
+async function pollRuns(id, page) {
+    const gen = state.gen;
+    try {
+        const { runs, last } = await runsOf(id, page);
+        if (gen !== state.gen)
+            return; // a navigation or an action drew the view meanwhile
+        replace(document.getElementById('history'), history(id, page, runs));
+        replace(document.getElementById('job-last'), lastRun(last));
+        if (unfinished(runs))
+            schedulePoll(id, page);
+    } catch (e) {
+        fault(e);
+    }
 }
 
 async function viewStacks(page) {
@@ -321,7 +383,7 @@ async function viewStacks(page) {
             p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', {}, s.name),
                 h('td', {}, s.owner === me ? 'you' : `user ${s.owner}`), h('td', {}, s.public ? 'yes' : 'no'),
                 h('td', {}, Array.isArray(s.jobs) ? String(s.jobs.length) : '-'))))
-            : h('p', { class: 'none' }, 'No stacks yet.'),
+            : page > 1 ? pastEnd('stacks', '#/stacks', pages) : h('p', { class: 'none' }, 'No stacks yet.'),
         pager('#/stacks', page, pages, 'Pages of stacks'), form);
 }
 
@@ -373,9 +435,10 @@ async function viewSchedules(page) {
         return; // a later navigation's view is on its way
     replace(main, h('h2', {}, 'Schedules'),
         h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
-        table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
+        p.schedules.length || page === 1 ? table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
             h('td', {}, String(s.id)), h('td', {}, s.name ?? '-'), h('td', {}, words(s)),
-            h('td', {}, s.owner === 0 ? 'built in' : 'you')))),
+            h('td', {}, s.owner === 0 ? 'built in' : 'you'))))
+            : pastEnd('schedules', '#/schedules', pages),
         pager('#/schedules', page, pages, 'Pages of schedules'), form);
 }
 
@@ -407,6 +470,7 @@ async function route(polling = false) {
             viewLogin();
         return;
     }
+    const gen = state.gen;
     try {
         if (parts[0] === 'jobs' && parts[1])
             await viewJob(Number(parts[1]), page);
@@ -418,6 +482,11 @@ async function route(polling = false) {
             await viewJobs(page);
     } catch (e) {
         fault(e);
+        // The view could not be made: what main shows is another view's (or nothing), so it
+        // goes, unless a later navigation is already drawing, or the login comes.
+        if (gen === state.gen && location.hash !== '#/login')
+            replace(main, h('p', { class: 'none', id: 'view-fault' }, 'This view could not be shown: see the message above. '),
+                    h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')));
     }
 }
 
@@ -425,7 +494,7 @@ document.getElementById('logout').addEventListener('click', async () => {
     try {
         await api('POST', '/logout');
     } catch (e) {
-        if (!(e instanceof ApiError && e.status === 401))
+        if (!(e instanceof ApiError && e.code === 100)) // already ended: logged out all the same
             return fault(e);
     }
     sessionStorage.removeItem(USER_KEY);

@@ -59,14 +59,17 @@ export function parseCron(expr) {
                 return null;
             const step = m[2] === undefined ? 1 : Number(m[2]);
             let a, b;
+            // As the library reads them: '*' in day of week is 0-6 (7, Sunday, only when
+            // written), so "5/2" there is Friday alone.
+            const top = i === 4 ? 6 : hi;
             if (m[1] === '*') {
-                [a, b] = [lo, hi];
+                [a, b] = [lo, top];
             } else if (m[1].includes('-')) {
                 const [x, y] = m[1].split('-');
                 [a, b] = [value(x, i), value(y, i)];
             } else {
                 a = value(m[1], i);
-                b = m[2] === undefined ? a : hi;
+                b = m[2] === undefined ? a : Math.max(a, top);
             }
             if (!(step >= 1) || Number.isNaN(a) || Number.isNaN(b) || a < lo || b > hi || a > b)
                 return null;
@@ -75,7 +78,7 @@ export function parseCron(expr) {
         }
         sets.push(set);
     }
-    return { sets, domStar: f[2].startsWith('*'), dowStar: f[4].startsWith('*') };
+    return { sets, hourStar: f[1].startsWith('*'), domStar: f[2].startsWith('*'), dowStar: f[4].startsWith('*') };
 }
 
 function pad(n) {
@@ -91,6 +94,17 @@ function dayList(field) {
         parts.push(b === undefined ? DAY_NAMES[a % 7] : `${DAY_NAMES[a % 7]} to ${DAY_NAMES[b % 7]}`);
     }
     return parts.join(', ');
+}
+
+/** Whether a zone's offset from UTC is now whole hours, so that its hours begin when UTC's do. */
+function wholeHours(zone) {
+    try {
+        const off = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+            .formatToParts(new Date()).find(p => p.type === 'timeZoneName').value; // "GMT+05:30"
+        return !/:(?!00)\d\d$/.test(off);
+    } catch {
+        return true;
+    }
 }
 
 /** "at 02:30 Europe/Berlin, daily" for a cron config; the expression itself when it is not
@@ -121,11 +135,14 @@ export function cronWords(expr, tz) {
     if (rest && ho === '*') {
         if (mi === '*')
             return 'every minute';
+        // Minutes of the zone's hours: named when those hours begin elsewhere than UTC's
+        // (Asia/Kolkata's minute 0 is minute 30 in Berlin).
+        const where = wholeHours(zone) ? '' : ` ${zone}`;
         let m;
         if ((m = /^\*\/(\d+)$/.exec(mi)))
-            return periodWords(Number(m[1]) * 60) + (60 % Number(m[1]) ? ` (from minute 0 of each hour)` : '');
+            return periodWords(Number(m[1]) * 60) + (60 % Number(m[1]) ? ` (from minute 0 of each hour${where})` : '');
         if (num(mi))
-            return `at minute ${Number(mi)} of every hour`;
+            return `at minute ${Number(mi)} of every hour${where}`;
     }
     return `cron "${f.join(' ')}" in ${zone}`;
 }
@@ -158,10 +175,20 @@ function wallClock(tz, sec) {
     const o = {};
     for (const p of f.formatToParts(new Date(sec * 1000)))
         o[p.type] = p.value;
-    return {
+    const w = {
         minute: Number(o.minute), hour: Number(o.hour) % 24, day: Number(o.day),
         month: Number(o.month), weekday: WEEKDAYS.indexOf(o.weekday.toLowerCase()),
     };
+    // The local time as a count of minutes, to see the clocks jump (daylight saving).
+    w.local = Date.UTC(Number(o.year), w.month - 1, w.day, w.hour, w.minute) / 60000;
+    return w;
+}
+
+/** The wall-clock fields of a local minute count (wallClock's `local`). */
+function localFields(local) {
+    const d = new Date(local * 60000);
+    return { minute: d.getUTCMinutes(), hour: d.getUTCHours(), day: d.getUTCDate(),
+             month: d.getUTCMonth() + 1, weekday: d.getUTCDay() };
 }
 
 function cronMatches(c, w) {
@@ -202,9 +229,27 @@ export function runsWithin(job, schedule, from, until, max = 1440) {
         if (!cron)
             return out;
         const tz = c.tz || 'UTC';
-        for (t = Math.floor(t / 60) * 60 + 60; t < until && out.length < max; t += 60)
-            if (t >= from && cronMatches(cron, wallClock(tz, t)))
+        t = Math.floor(t / 60) * 60;
+        let prev = wallClock(tz, t).local, seen = prev;
+        // The library's rules when the clocks change (docs/schedules.md, Daylight-saving changes).
+        for (t += 60; t < until && out.length < max; t += 60) {
+            const w = wallClock(tz, t);
+            let run;
+            if (w.local > prev + 1) {
+                // Forward: a match on a skipped local minute runs at the first instant after, once.
+                run = cronMatches(cron, w);
+                for (let k = prev + 1; k < w.local && !run; k++)
+                    run = cronMatches(cron, localFields(k));
+            } else {
+                // Backward: local times that come again ran at their first occurrence, unless the
+                // hour field starts with '*' ("every 15 minutes" goes on through the hour).
+                run = (w.local > seen || cron.hourStar) && cronMatches(cron, w);
+            }
+            if (run && t >= from)
                 out.push(t);
+            prev = w.local;
+            seen = Math.max(seen, w.local);
+        }
     }
     return out;
 }
