@@ -191,6 +191,37 @@ run 1 "${S[@]}" stacks get --owner 1 3
 run 1 "${S[@]}" stacks create --owner 1 --name ""
 err_has "jobsctl: stacks create: invalid name"
 
+echo "== control characters in tables"
+# The name rules allow C1 controls (U+0080..U+009F), which a terminal may obey (U+009B starts an
+# escape sequence: "\u009b2J" clears the screen). Tables show them as \u00XX, aligned as the
+# text they print; --json gives the name exactly.
+c1=$tmp/c1
+run 0 --store "$c1" init
+name=$(printf 'x\xc2\x9b2Jy\xc2\x85z')
+run 0 --store "$c1" stacks create --owner 1 --name "$name"
+run 0 --store "$c1" schedules create --owner 1 --period 60 --name "$name"
+run 0 --store "$c1" jobs create --owner 1 --stack 1 --schedule 6 --name "$name"
+# no_controls: stdout holds no control character but its newlines.
+no_controls() {
+    python3 -c 'import sys
+t = open(sys.argv[1], "rb").read().decode()
+sys.exit(any(c != "\n" and (ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f) for c in t))' "$tmp/out" ||
+        fail "$1 printed a control character"
+}
+for c in "stacks list" "stacks get" "schedules list" "schedules get" "jobs list" "jobs get"; do
+    id=
+    [[ $c == *get ]] && id=$([[ $c == schedules* ]] && echo 6 || echo 1)
+    # shellcheck disable=SC2086 # two words, and an id or none
+    run 0 --store "$c1" $c --owner 1 $id
+    no_controls "$c"
+    out_has 'x\u009b2Jy\u0085z'
+done
+run 0 --store "$c1" stacks list --owner 1
+[[ $(sed -n 1p "$tmp/out") == "ID  NAME               OWNER  PUBLIC" ]] || fail "stacks list header"
+out_has ' 1  x\u009b2Jy\u0085z      1  no'
+run 0 --store "$c1" --json stacks get --owner 1 1
+json_is 'j["name"]' '"x\u009b2Jy\u0085z"'
+
 echo "== schedules"
 run 0 "${S[@]}" schedules list --owner 0
 out_has " 4  hourly            public  every 1h"
