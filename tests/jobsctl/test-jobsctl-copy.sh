@@ -90,6 +90,19 @@ run 0 --store "$mid" check
 out_has "is consistent: 3 jobs, 7 schedules, 2 stacks"
 run 0 --json --store "$mid" stats
 grep -qF '"jobs":3,"schedules":7,"stacks":2' "$tmp/out" || fail "stats of the copy"
+# The map, file and bytes per job are LMDB's: a PostgreSQL store has none (null, no rows), not
+# sizes of 0.
+if [[ $backend == postgresql ]]; then
+    grep -qF '"map_size":null,"map_used":null,"file_size":null,"bytes_per_job":null}' "$tmp/out" ||
+        fail "stats --json of a PostgreSQL store gives LMDB's sizes"
+    run 0 --store "$mid" stats
+    out_has "backend    postgresql"
+    if grep -qE "map size|map used|file size|bytes per job" "$tmp/out"; then
+        fail "stats of a PostgreSQL store shows LMDB's sizes"
+    fi
+    run 0 --json --store "$mid" stats
+fi
+grep -qF "\"backend\":\"$backend\"," "$tmp/out" || fail "stats names no backend $backend"
 for o in 7 8; do
     same "$src" "$mid" jobs list --owner "$o"
     same "$src" "$mid" schedules list --owner "$o"

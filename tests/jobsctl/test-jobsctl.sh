@@ -330,14 +330,15 @@ run 0 "${S[@]}" check
 run 0 "${S[@]}" --json check
 [[ $(out) == '{"ok":true,"jobs":2,"schedules":7,"stacks":3}' ]] || fail "check --json printed '$(out)'"
 run 0 "${S[@]}" stats
+out_has "backend        lmdb"
 out_has "jobs           2"
 out_has "schedules      7"
 out_has "map size       64.0 MiB (67108864 bytes)"
 out_has "bytes per job  "
 run 0 "${S[@]}" stats --json
 size=$(stat -c %s "$store/data.mdb")
-json_is '[j["jobs"], j["schedules"], j["stacks"], j["file_size"], j["map_size"] >= j["map_used"] > 0]' \
-    "[2, 7, 3, $size, true]"
+json_is '[j["backend"], j["jobs"], j["schedules"], j["stacks"], j["file_size"], j["map_size"] >= j["map_used"] > 0]' \
+    "[\"lmdb\", 2, 7, 3, $size, true]"
 json_is 'j["bytes_per_job"]' "$(((size + 1) / 2))"
 
 # mdb_load (lmdb-utils, which scripts/install-deps.sh installs) is required: a missing one
