@@ -80,6 +80,12 @@ out_has "queued"
 run 2 copy "$src"
 err_has "TO, the store to copy into is missing"
 run 2 copy "$src" "$src"
+# One store written two ways, or through a symbolic link, is the same store too.
+ln -s "$src" "$tmp/src-link"
+for same_src in "$src/" "$tmp/./src" "$tmp/src-link"; do
+    run 2 copy "$src" "$same_src"
+    err_has "FROM and TO are the same store"
+done
 run 3 copy "$tmp/none" "$tmp/none2"
 err_has "no store in '$tmp/none'"
 [[ ! -e $tmp/none2 ]] || fail "a copy from a missing store made its target"
