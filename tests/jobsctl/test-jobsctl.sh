@@ -487,6 +487,32 @@ json_is '[j["id"], j["stack"], j["schedule"], j["do_run"]]' '[1, 1, 4, true]'
 run 0 --store "$old3" check
 out_has "$old3 is consistent: 1 job, 5 schedules, 3 stacks"
 
+echo "== a store of a later schema, and an LMDB environment that is no store: nothing to migrate"
+# The read commands refuse both (exit 3) and leave them as they are, but advise no migration:
+# init and restore refuse both as well.
+later=$tmp/later
+cp -r "$store" "$later"
+rm -f "$later/lock.mdb"
+printf 'VERSION=3\nformat=bytevalue\ndatabase=meta\ntype=btree\nHEADER=END\n 736368656d61\n 63000000\nDATA=END\n' |
+    mdb_load -s meta "$later" || fail "mdb_load of the schema version" # "schema" = 99
+foreign=$tmp/foreign
+mkdir "$foreign"
+printf 'VERSION=3\nformat=bytevalue\ndatabase=other\ntype=btree\nHEADER=END\n 6b\n 76\nDATA=END\n' |
+    mdb_load -s other "$foreign" || fail "mdb_load of an environment"
+for s in "$later" "$foreign"; do
+    for c in check "jobs list --owner 1" stats; do
+        # shellcheck disable=SC2086 # a command and its arguments
+        run 3 --store "$s" $c
+        err_has "'$s' was left as it is: this libjobs can neither read it nor migrate it"
+        if grep -qE "migrates|restore" "$tmp/err"; then
+            fail "jobsctl $c advises a migration of $s"
+        fi
+    done
+    run 3 --store "$s" init
+done
+run 3 --store "$later" check
+err_has "the store has schema version 99; this libjobs reads version"
+
 echo "== backups while another process writes"
 run 0 --store "$tmp/live" init
 run 0 --store "$tmp/live" --json stats

@@ -397,7 +397,20 @@ static int no_store(const char *path, int rc)
 
 int ctl_old_schema(int rc, const char *path)
 {
+    /* The library's detail says whether the store is of an earlier schema, which a read-write
+     * open migrates ("... (open it read-write once to migrate it)"). A later schema, or an LMDB
+     * environment that is no libjobs store, cannot be migrated: init and restore refuse it as
+     * well, so they are not what to do. */
+    bool older = strstr(jobs_error_last(), "to migrate it") != NULL;
+
     ctl_fail(rc, "opening the store '%s'", path);
+    if (!older) {
+        fprintf(stderr,
+                "jobsctl: '%s' was left as it is: this libjobs can neither read it nor migrate "
+                "it (a store of a later libjobs, or not a libjobs store)\n",
+                path);
+        return CTL_NO_STORE;
+    }
     fprintf(stderr,
             "jobsctl: '%s' was left as it is: a command that only reads never migrates a "
             "store. 'jobsctl --store %s init' migrates a store of an earlier libjobs in place "
