@@ -103,6 +103,13 @@ run 1 "${S[@]}" jobs import --owner 9 "$tmp/foreign.jsonl"
 err_has "foreign.jsonl:1: "
 [[ $(count 9) == 0 ]] || fail "owner 9 got a job on another owner's stack"
 
+echo "== one line: one job, said in the singular"
+printf '{"stack_id":1,"schedule_id":4,"name":"single"}\n' > "$tmp/one.jsonl"
+run 0 "${S[@]}" jobs import --owner 7 "$tmp/one.jsonl"
+[[ $(out) == "imported 1 job (id 2526, from line 1)" ]] || fail "import of one line printed '$(out)'"
+run 1 "${S[@]}" jobs import --owner 7 "$tmp/one.jsonl"
+err_has "imported 0 of 1 job; the first line not imported is 1 (resume with --start 1)"
+
 echo "== an empty file"
 : > "$tmp/empty.jsonl"
 run 0 "${S[@]}" jobs import --owner 7 "$tmp/empty.jsonl"

@@ -163,8 +163,9 @@ static int import_run(ctl *c, const ctl_args *a)
                 ctl_fail(code, "%s:%llu", st.path, linenos[failed]);
             else
                 ctl_fail(code, "%s: lines %llu-%llu", st.path, linenos[0], linenos[n - 1]);
-            fprintf(stderr, "jobsctl: imported %llu of %llu jobs; the first line not imported is "
-                    "%llu (resume with --start %llu)\n", done, lines, linenos[0], linenos[0]);
+            fprintf(stderr, "jobsctl: imported %llu of %llu job%s; the first line not imported is "
+                    "%llu (resume with --start %llu)\n", done, lines, lines == 1 ? "" : "s",
+                    linenos[0], linenos[0]);
             rc = CTL_FAILED;
             break;
         }
@@ -180,6 +181,9 @@ static int import_run(ctl *c, const ctl_args *a)
         if (c->json)
             printf("{\"imported\":%llu,\"first_id\":%llu,\"last_id\":%llu}\n", done,
                    (unsigned long long)first_id, (unsigned long long)last_id);
+        else if (done == 1)
+            printf("imported 1 job (id %llu, from line %llu)\n", (unsigned long long)first_id,
+                   first_line);
         else if (done)
             printf("imported %llu jobs (ids %llu-%llu, from line %llu)\n", done,
                    (unsigned long long)first_id, (unsigned long long)last_id, first_line);
