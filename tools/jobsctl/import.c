@@ -9,12 +9,15 @@
 
 #define IMPORT_CHUNK_DEFAULT 1000
 
-/* A line of the file without its newline (and a CR before it), and whether it holds anything
- * but blanks: blank lines are skipped, yet counted for line numbers. */
+/* The longest line kept: a body of JOBS_JSON_BODY_MAX bytes (the most the decoder takes) and
+ * the CR of a CRLF line. A longer line is no job, and is not held: a file without newlines (a
+ * JSON array of jobs, say) would otherwise be read into memory whole, as one line. */
+#define IMPORT_LINE_MAX (JOBS_JSON_BODY_MAX + 1)
+
+/* A line of the file without a CR at its end, and whether it holds anything but blanks: blank
+ * lines are skipped, yet counted for line numbers. */
 static size_t trim_line(const char *line, size_t len, bool *blank)
 {
-    if (len && line[len - 1] == '\n')
-        len--;
     if (len && line[len - 1] == '\r')
         len--;
     *blank = true;
@@ -26,26 +29,38 @@ static size_t trim_line(const char *line, size_t len, bool *blank)
 typedef struct import_state {
     const char *path;
     FILE *f;
-    char *line;
-    size_t cap;
+    char *line; /* IMPORT_LINE_MAX bytes */
     unsigned long long lineno;
 } import_state;
 
-/* The next non-blank line at or after line `start`: 1 with the text and its length set, 0 at the end, or
- * CTL_FAILED on a read error (said). */
+/* The next non-blank line at or after line `start`: 1 with the text and its length set, 0 at
+ * the end, or -CTL_FAILED on a read error or a line longer than IMPORT_LINE_MAX (said). */
 static int next_line(import_state *st, unsigned long long start, const char **text, size_t *len)
 {
     for (;;) {
-        ssize_t n = getline(&st->line, &st->cap, st->f);
-        bool blank;
+        size_t n = 0;
+        bool blank, cut = false;
+        int ch;
 
-        if (n < 0) {
-            if (ferror(st->f))
-                return -ctl_error("cannot read '%s': %s", st->path, strerror(errno));
-            return 0;
+        while ((ch = getc_unlocked(st->f)) != EOF && ch != '\n') {
+            if (n < IMPORT_LINE_MAX) {
+                st->line[n++] = (char)ch;
+            } else if (st->lineno + 1 >= start) {
+                /* A line to import that cannot be a job: said at once, the rest unread. */
+                st->lineno++;
+                return -ctl_error("%s:%llu: the line is longer than %d bytes, the most a job's "
+                                  "JSON may be",
+                                  st->path, st->lineno, JOBS_JSON_BODY_MAX);
+            } else {
+                cut = true; /* a line before --start: skipped, and not kept */
+            }
         }
+        if (ch == EOF && ferror(st->f))
+            return -ctl_error("cannot read '%s': %s", st->path, strerror(errno));
+        if (ch == EOF && n == 0 && !cut)
+            return 0;
         st->lineno++;
-        *len = trim_line(st->line, (size_t)n, &blank);
+        *len = trim_line(st->line, n, &blank);
         if (!blank && st->lineno >= start) {
             *text = st->line;
             return 1;
@@ -66,6 +81,7 @@ static int open_file(import_state *st, const char *path)
         st->f = NULL;
         return ctl_error("'%s' is not a regular file (it is read twice)", path);
     }
+    st->line = ctl_xmalloc(IMPORT_LINE_MAX);
     return CTL_OK;
 }
 
