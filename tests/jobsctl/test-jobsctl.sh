@@ -84,6 +84,11 @@ for g in jobs schedules stacks; do
     out_has "$g list"
 done
 
+# jobs-server keeps its users and sessions in the store: a backup has them (no users file).
+run 0 backup --help
+out_has "jobs-server's users and sessions are in the store, so the backup has them too."
+if grep -q "users file" "$tmp/out"; then fail "backup --help speaks of a users file"; fi
+
 echo "== usage errors (exit 2)"
 run 2
 err_has "jobsctl: no command given"

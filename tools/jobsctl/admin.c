@@ -284,7 +284,7 @@ const ctl_command ctl_admin_commands[] = {
      "empty if it exists), as LMDB's compacting copy: one snapshot, taken while jobs-server\n"
      "and others go on writing, without free pages. DEST then holds a store of its own\n"
      "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
-     "Only the store is copied: jobs-server's users file (DATA/users) is not part of it.\n"
+     "jobs-server's users and sessions are in the store, so the backup has them too.\n"
      "A store of an earlier libjobs (an older schema) is refused (exit status 3) and left as\n"
      "it is, not migrated.\n"
      "With --json: {\"backup\":DEST,\"bytes\":N}.\n",
