@@ -84,6 +84,15 @@ for g in jobs schedules stacks; do
     out_has "$g list"
 done
 
+# Output that cannot be written (a full disk) is a failure, the help and the version too.
+for args in --help --version "jobs list --help" "help stacks" "jobs --help"; do
+    rc=0
+    # shellcheck disable=SC2086 # words
+    "$jobsctl" $args > /dev/full 2> "$tmp/err" || rc=$?
+    [[ $rc -eq 1 ]] || fail "jobsctl $args > /dev/full exited $rc, not 1"
+    err_has "jobsctl: writing the output: No space left on device"
+done
+
 # jobs-server keeps its users and sessions in the store: a backup has them (no users file).
 run 0 backup --help
 out_has "jobs-server's users and sessions are in the store, so the backup has them too."
