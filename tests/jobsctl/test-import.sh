@@ -140,5 +140,8 @@ echo "== an empty file"
 : > "$tmp/empty.jsonl"
 run 0 "${S[@]}" jobs import --owner 7 "$tmp/empty.jsonl"
 out_has "imported 0 jobs"
+run 0 "${S[@]}" --json jobs import --owner 7 "$tmp/empty.jsonl"
+[[ $(out) == '{"imported":0,"first_id":null,"last_id":null}' ]] ||
+    fail "import --json of no job printed '$(out)'" # no job, no id: 0 is no id
 run 0 "${S[@]}" check
 echo OK

@@ -194,7 +194,9 @@ static int import_run(ctl *c, const ctl_args *a)
     }
     close_file(&st);
     if (rc == CTL_OK) {
-        if (c->json)
+        if (c->json && done == 0) /* no job, so no id: 0 is none */
+            printf("{\"imported\":0,\"first_id\":null,\"last_id\":null}\n");
+        else if (c->json)
             printf("{\"imported\":%llu,\"first_id\":%llu,\"last_id\":%llu}\n", done,
                    (unsigned long long)first_id, (unsigned long long)last_id);
         else if (done == 1)
@@ -224,7 +226,8 @@ const ctl_command ctl_import_commands[] = {
      "already used, a stack or schedule the owner may not use), its chunk is not written, the\n"
      "chunks before it stay, and FILE:LINE says which line and why; --start resumes there.\n"
      "Prints how many jobs were created and their ids (consecutive when nothing else creates\n"
-     "jobs meanwhile). With --json: {\"imported\":N,\"first_id\":A,\"last_id\":B}.\n\n"
+     "jobs meanwhile). With --json: {\"imported\":N,\"first_id\":A,\"last_id\":B}, the ids\n"
+     "null when N is 0.\n\n"
      "  --owner N         the owner of every job, 1..2^53-1\n"
      "  --chunk K         lines per transaction, 1..10000 (default 1000)\n"
      "  --start LINE      skip the lines before LINE (default 1)\n"
