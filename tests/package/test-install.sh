@@ -115,6 +115,14 @@ check_run find_package "$tmp/consumer-build/consumer"
 check_run find_package-static "$tmp/consumer-build/consumer_static"
 deps=$(ldd "$tmp/consumer-build/consumer_static") || fail "ldd consumer_static"
 [[ $deps != *libjobs.so* ]] || fail "consumer_static loads libjobs.so"
+# The shared library needs no pkg-config: without one, find_package(libjobs) still finds it.
+cmake "${cmake_args[@]}" -B "$tmp/consumer-build-nopc" -DCONSUMER_STATIC=OFF \
+    -DPKG_CONFIG_EXECUTABLE="$tmp/no-pkg-config" > "$tmp/consumer-nopc.log" 2>&1 ||
+    { cat "$tmp/consumer-nopc.log" >&2; fail "find_package(libjobs) without pkg-config"; }
+cmake --build "$tmp/consumer-build-nopc" >> "$tmp/consumer-nopc.log" 2>&1 ||
+    { cat "$tmp/consumer-nopc.log" >&2; fail "building the consumer without pkg-config"; }
+uses_installed_lib "$tmp/consumer-build-nopc/consumer"
+check_run find_package-without-pkg-config "$tmp/consumer-build-nopc/consumer"
 
 # (c) the embedding example of docs/embedding.md, built as its reader would: pkg-config against
 # the installed library, then run by its own test (twice on one store, --once).
