@@ -144,6 +144,13 @@ for s in "$src" "$mid" "$dst"; do
 done
 
 if [[ -n $base ]]; then
+    # backup and restore are LMDB's: refused on PostgreSQL (exit 1), nothing written.
+    run 1 --store "$mid" backup "$tmp/pg-backup"
+    err_has "not supported by this store's backend"
+    [[ ! -e $tmp/pg-backup ]] || fail "a refused backup made its directory"
+    run 1 --store "$mid" restore "$dst" --force
+    err_has "not supported by this store's backend"
+    run 0 --store "$mid" check
     # --store with an unreachable database: the store cannot be opened (exit 3), quickly.
     run 3 --store "postgresql:///postgres?host=$tmp/nosocket&connect_timeout=2" check
     err_has "unreachable"
