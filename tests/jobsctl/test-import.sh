@@ -103,9 +103,45 @@ run 1 "${S[@]}" jobs import --owner 9 "$tmp/foreign.jsonl"
 err_has "foreign.jsonl:1: "
 [[ $(count 9) == 0 ]] || fail "owner 9 got a job on another owner's stack"
 
+echo "== one line: one job, said in the singular"
+printf '{"stack_id":1,"schedule_id":4,"name":"single"}\n' > "$tmp/one.jsonl"
+run 0 "${S[@]}" jobs import --owner 7 "$tmp/one.jsonl"
+[[ $(out) == "imported 1 job (id 2526, from line 1)" ]] || fail "import of one line printed '$(out)'"
+run 1 "${S[@]}" jobs import --owner 7 "$tmp/one.jsonl"
+err_has "imported 0 of 1 job; the first line not imported is 1 (resume with --start 1)"
+
+echo "== a line longer than a job's JSON may be: named, nothing written"
+python3 - "$tmp/long.jsonl" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write('{"stack_id":1,"schedule_id":4,"name":"l1"}\n')
+    f.write('{"stack_id":1,"schedule_id":4,"name":"l2"' + " " * 100000 + "}\n")
+    f.write('{"stack_id":1,"schedule_id":4,"name":"l3"}\n')
+PY
+run 1 "${S[@]}" jobs import --owner 7 "$tmp/long.jsonl"
+err_has "long.jsonl:2: the line is longer than 65536 bytes, the most a job's JSON may be"
+run 1 "${S[@]}" jobs get --owner 7 --name l1 # nothing written
+# Before --start it is skipped as any other line.
+run 0 "${S[@]}" jobs import --owner 7 --start 3 "$tmp/long.jsonl"
+[[ $(out) == "imported 1 job (id 2527, from line 3)" ]] || fail "import --start 3 printed '$(out)'"
+run 0 "${S[@]}" jobs get --owner 7 --name l3
+# A line of 65,536 bytes and a CR is not too long.
+python3 - "$tmp/max.jsonl" <<'PY'
+import sys
+head = '{"stack_id":1,"schedule_id":4,"name":"max"'
+with open(sys.argv[1], "w", newline="") as f:
+    f.write(head + " " * (65536 - len(head) - 1) + "}\r\n")
+PY
+run 0 "${S[@]}" jobs import --owner 7 "$tmp/max.jsonl"
+run 0 "${S[@]}" jobs get --owner 7 --name max
+run 1 "${S[@]}" jobs get --owner 7 --name l2
+
 echo "== an empty file"
 : > "$tmp/empty.jsonl"
 run 0 "${S[@]}" jobs import --owner 7 "$tmp/empty.jsonl"
 out_has "imported 0 jobs"
+run 0 "${S[@]}" --json jobs import --owner 7 "$tmp/empty.jsonl"
+[[ $(out) == '{"imported":0,"first_id":null,"last_id":null}' ]] ||
+    fail "import --json of no job printed '$(out)'" # no job, no id: 0 is no id
 run 0 "${S[@]}" check
 echo OK

@@ -80,6 +80,12 @@ out_has "queued"
 run 2 copy "$src"
 err_has "TO, the store to copy into is missing"
 run 2 copy "$src" "$src"
+# One store written two ways, or through a symbolic link, is the same store too.
+ln -s "$src" "$tmp/src-link"
+for same_src in "$src/" "$tmp/./src" "$tmp/src-link"; do
+    run 2 copy "$src" "$same_src"
+    err_has "FROM and TO are the same store"
+done
 run 3 copy "$tmp/none" "$tmp/none2"
 err_has "no store in '$tmp/none'"
 [[ ! -e $tmp/none2 ]] || fail "a copy from a missing store made its target"
@@ -90,6 +96,19 @@ run 0 --store "$mid" check
 out_has "is consistent: 3 jobs, 7 schedules, 2 stacks"
 run 0 --json --store "$mid" stats
 grep -qF '"jobs":3,"schedules":7,"stacks":2' "$tmp/out" || fail "stats of the copy"
+# The map, file and bytes per job are LMDB's: a PostgreSQL store has none (null, no rows), not
+# sizes of 0.
+if [[ $backend == postgresql ]]; then
+    grep -qF '"map_size":null,"map_used":null,"file_size":null,"bytes_per_job":null}' "$tmp/out" ||
+        fail "stats --json of a PostgreSQL store gives LMDB's sizes"
+    run 0 --store "$mid" stats
+    out_has "backend    postgresql"
+    if grep -qE "map size|map used|file size|bytes per job" "$tmp/out"; then
+        fail "stats of a PostgreSQL store shows LMDB's sizes"
+    fi
+    run 0 --json --store "$mid" stats
+fi
+grep -qF "\"backend\":\"$backend\"," "$tmp/out" || fail "stats names no backend $backend"
 for o in 7 8; do
     same "$src" "$mid" jobs list --owner "$o"
     same "$src" "$mid" schedules list --owner "$o"
@@ -125,6 +144,13 @@ for s in "$src" "$mid" "$dst"; do
 done
 
 if [[ -n $base ]]; then
+    # backup and restore are LMDB's: refused on PostgreSQL (exit 1), nothing written.
+    run 1 --store "$mid" backup "$tmp/pg-backup"
+    err_has "not supported by this store's backend"
+    [[ ! -e $tmp/pg-backup ]] || fail "a refused backup made its directory"
+    run 1 --store "$mid" restore "$dst" --force
+    err_has "not supported by this store's backend"
+    run 0 --store "$mid" check
     # --store with an unreachable database: the store cannot be opened (exit 3), quickly.
     run 3 --store "postgresql:///postgres?host=$tmp/nosocket&connect_timeout=2" check
     err_has "unreachable"

@@ -84,6 +84,20 @@ for g in jobs schedules stacks; do
     out_has "$g list"
 done
 
+# Output that cannot be written (a full disk) is a failure, the help and the version too.
+for args in --help --version "jobs list --help" "help stacks" "jobs --help"; do
+    rc=0
+    # shellcheck disable=SC2086 # words
+    "$jobsctl" $args > /dev/full 2> "$tmp/err" || rc=$?
+    [[ $rc -eq 1 ]] || fail "jobsctl $args > /dev/full exited $rc, not 1"
+    err_has "jobsctl: writing the output: No space left on device"
+done
+
+# jobs-server keeps its users and sessions in the store: a backup has them (no users file).
+run 0 backup --help
+out_has "jobs-server's users and sessions are in the store, so the backup has them too."
+if grep -q "users file" "$tmp/out"; then fail "backup --help speaks of a users file"; fi
+
 echo "== usage errors (exit 2)"
 run 2
 err_has "jobsctl: no command given"
@@ -190,6 +204,37 @@ run 1 "${S[@]}" stacks get --owner 1 3
     fail "stacks get of another owner's private stack: '$(err)'"
 run 1 "${S[@]}" stacks create --owner 1 --name ""
 err_has "jobsctl: stacks create: invalid name"
+
+echo "== control characters in tables"
+# The name rules allow C1 controls (U+0080..U+009F), which a terminal may obey (U+009B starts an
+# escape sequence: "\u009b2J" clears the screen). Tables show them as \u00XX, aligned as the
+# text they print; --json gives the name exactly.
+c1=$tmp/c1
+run 0 --store "$c1" init
+name=$(printf 'x\xc2\x9b2Jy\xc2\x85z')
+run 0 --store "$c1" stacks create --owner 1 --name "$name"
+run 0 --store "$c1" schedules create --owner 1 --period 60 --name "$name"
+run 0 --store "$c1" jobs create --owner 1 --stack 1 --schedule 6 --name "$name"
+# no_controls: stdout holds no control character but its newlines.
+no_controls() {
+    python3 -c 'import sys
+t = open(sys.argv[1], "rb").read().decode()
+sys.exit(any(c != "\n" and (ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f) for c in t))' "$tmp/out" ||
+        fail "$1 printed a control character"
+}
+for c in "stacks list" "stacks get" "schedules list" "schedules get" "jobs list" "jobs get"; do
+    id=
+    [[ $c == *get ]] && id=$([[ $c == schedules* ]] && echo 6 || echo 1)
+    # shellcheck disable=SC2086 # two words, and an id or none
+    run 0 --store "$c1" $c --owner 1 $id
+    no_controls "$c"
+    out_has 'x\u009b2Jy\u0085z'
+done
+run 0 --store "$c1" stacks list --owner 1
+[[ $(sed -n 1p "$tmp/out") == "ID  NAME               OWNER  PUBLIC" ]] || fail "stacks list header"
+out_has ' 1  x\u009b2Jy\u0085z      1  no'
+run 0 --store "$c1" --json stacks get --owner 1 1
+json_is 'j["name"]' '"x\u009b2Jy\u0085z"'
 
 echo "== schedules"
 run 0 "${S[@]}" schedules list --owner 0
@@ -299,14 +344,15 @@ run 0 "${S[@]}" check
 run 0 "${S[@]}" --json check
 [[ $(out) == '{"ok":true,"jobs":2,"schedules":7,"stacks":3}' ]] || fail "check --json printed '$(out)'"
 run 0 "${S[@]}" stats
+out_has "backend        lmdb"
 out_has "jobs           2"
 out_has "schedules      7"
 out_has "map size       64.0 MiB (67108864 bytes)"
 out_has "bytes per job  "
 run 0 "${S[@]}" stats --json
 size=$(stat -c %s "$store/data.mdb")
-json_is '[j["jobs"], j["schedules"], j["stacks"], j["file_size"], j["map_size"] >= j["map_used"] > 0]' \
-    "[2, 7, 3, $size, true]"
+json_is '[j["backend"], j["jobs"], j["schedules"], j["stacks"], j["file_size"], j["map_size"] >= j["map_used"] > 0]' \
+    "[\"lmdb\", 2, 7, 3, $size, true]"
 json_is 'j["bytes_per_job"]' "$(((size + 1) / 2))"
 
 # mdb_load (lmdb-utils, which scripts/install-deps.sh installs) is required: a missing one
@@ -454,6 +500,32 @@ run 0 --store "$old3" --json jobs get --owner 1 1
 json_is '[j["id"], j["stack"], j["schedule"], j["do_run"]]' '[1, 1, 4, true]'
 run 0 --store "$old3" check
 out_has "$old3 is consistent: 1 job, 5 schedules, 3 stacks"
+
+echo "== a store of a later schema, and an LMDB environment that is no store: nothing to migrate"
+# The read commands refuse both (exit 3) and leave them as they are, but advise no migration:
+# init and restore refuse both as well.
+later=$tmp/later
+cp -r "$store" "$later"
+rm -f "$later/lock.mdb"
+printf 'VERSION=3\nformat=bytevalue\ndatabase=meta\ntype=btree\nHEADER=END\n 736368656d61\n 63000000\nDATA=END\n' |
+    mdb_load -s meta "$later" || fail "mdb_load of the schema version" # "schema" = 99
+foreign=$tmp/foreign
+mkdir "$foreign"
+printf 'VERSION=3\nformat=bytevalue\ndatabase=other\ntype=btree\nHEADER=END\n 6b\n 76\nDATA=END\n' |
+    mdb_load -s other "$foreign" || fail "mdb_load of an environment"
+for s in "$later" "$foreign"; do
+    for c in check "jobs list --owner 1" stats; do
+        # shellcheck disable=SC2086 # a command and its arguments
+        run 3 --store "$s" $c
+        err_has "'$s' was left as it is: this libjobs can neither read it nor migrate it"
+        if grep -qE "migrates|restore" "$tmp/err"; then
+            fail "jobsctl $c advises a migration of $s"
+        fi
+    done
+    run 3 --store "$s" init
+done
+run 3 --store "$later" check
+err_has "the store has schema version 99; this libjobs reads version"
 
 echo "== backups while another process writes"
 run 0 --store "$tmp/live" init

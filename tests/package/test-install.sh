@@ -4,7 +4,8 @@
 # Installs BUILD_DIR into a temporary prefix, checks what was installed (shared library with its
 # SOVERSION link, static library, headers, libjobs.pc, CMake package), then builds
 # tests/package/consumer twice, with pkg-config and with find_package(libjobs), and runs it;
-# then builds and runs examples/embed (docs/embedding.md) against the installed library too.
+# then builds and runs examples/embed (docs/embedding.md) against the installed library too, and
+# builds it once more with the CMake lines of docs/embedding.md.
 set -euo pipefail
 
 src=$(cd "${1:?usage: test-install.sh SRC_DIR BUILD_DIR}" && pwd)
@@ -114,6 +115,14 @@ check_run find_package "$tmp/consumer-build/consumer"
 check_run find_package-static "$tmp/consumer-build/consumer_static"
 deps=$(ldd "$tmp/consumer-build/consumer_static") || fail "ldd consumer_static"
 [[ $deps != *libjobs.so* ]] || fail "consumer_static loads libjobs.so"
+# The shared library needs no pkg-config: without one, find_package(libjobs) still finds it.
+cmake "${cmake_args[@]}" -B "$tmp/consumer-build-nopc" -DCONSUMER_STATIC=OFF \
+    -DPKG_CONFIG_EXECUTABLE="$tmp/no-pkg-config" > "$tmp/consumer-nopc.log" 2>&1 ||
+    { cat "$tmp/consumer-nopc.log" >&2; fail "find_package(libjobs) without pkg-config"; }
+cmake --build "$tmp/consumer-build-nopc" >> "$tmp/consumer-nopc.log" 2>&1 ||
+    { cat "$tmp/consumer-nopc.log" >&2; fail "building the consumer without pkg-config"; }
+uses_installed_lib "$tmp/consumer-build-nopc/consumer"
+check_run find_package-without-pkg-config "$tmp/consumer-build-nopc/consumer"
 
 # (c) the embedding example of docs/embedding.md, built as its reader would: pkg-config against
 # the installed library, then run by its own test (twice on one store, --once).
@@ -125,5 +134,29 @@ uses_installed_lib "$tmp/jobs-embed" LD_LIBRARY_PATH="$libdir"
 LD_LIBRARY_PATH="$libdir" bash "$src/examples/embed/test-embed.sh" "$tmp/jobs-embed" \
     > "$tmp/embed.log" 2>&1 || { cat "$tmp/embed.log" >&2; fail "examples/embed on the installed library"; }
 echo "embed: OK"
+
+# (d) the CMake lines of docs/embedding.md, as written there, build examples/embed against the
+# installed library (its find_package asks for a version: the package must accept it).
+mkdir "$tmp/embed-cmake"
+{
+    echo "cmake_minimum_required(VERSION 3.25)"
+    echo "project(embed LANGUAGES C)"
+    sed -n '/^```cmake$/,/^```$/{/^```/d;p}' "$src/docs/embedding.md"
+} > "$tmp/embed-cmake/CMakeLists.txt"
+grep -q "^find_package(libjobs" "$tmp/embed-cmake/CMakeLists.txt" ||
+    fail "docs/embedding.md has no \`\`\`cmake block with find_package(libjobs ...)"
+cp "$src/examples/embed/embed.c" "$tmp/embed-cmake/"
+cmake_args=(-S "$tmp/embed-cmake" -B "$tmp/embed-cmake/build"
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc")
+if [[ -n $sanitize ]]; then
+    cmake_args+=(-DCMAKE_C_FLAGS="${san_flags[*]}"
+        -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=$sanitize")
+fi
+cmake "${cmake_args[@]}" > "$tmp/embed-cmake.log" 2>&1 ||
+    { cat "$tmp/embed-cmake.log" >&2; fail "configuring the CMake lines of docs/embedding.md"; }
+cmake --build "$tmp/embed-cmake/build" >> "$tmp/embed-cmake.log" 2>&1 ||
+    { cat "$tmp/embed-cmake.log" >&2; fail "building the CMake lines of docs/embedding.md"; }
+uses_installed_lib "$tmp/embed-cmake/build/embed"
+echo "embed with the CMake lines of docs/embedding.md: OK"
 
 echo OK

@@ -106,6 +106,7 @@ static int stats_run(ctl *c, const ctl_args *a)
     jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     char b1[64], b2[64], b3[64];
     uint64_t file_size, per_job;
+    bool lmdb;
     ctl_table t;
     int rc;
 
@@ -114,16 +115,24 @@ static int stats_run(ctl *c, const ctl_args *a)
         return rc;
     if ((rc = jobs_store_stat(&info, c->store)) != 0)
         return ctl_fail(rc, "stats");
+    /* The map and the file are LMDB's; another backend leaves them 0, which is no size. */
+    lmdb = info.backend && strcmp(info.backend, "lmdb") == 0;
     file_size = info.lmdb.file_size;
     per_job = info.jobs ? (file_size + info.jobs / 2) / info.jobs : 0;
     if (c->json) {
         fputs("{\"store\":", stdout);
         ctl_json_string(stdout, c->store_path);
-        printf(",\"jobs\":%llu,\"schedules\":%llu,\"stacks\":%llu,\"map_size\":%llu,"
-               "\"map_used\":%llu,\"file_size\":%llu,\"bytes_per_job\":",
-               U(info.jobs), U(info.schedules), U(info.stacks), U(info.lmdb.map_size), U(info.lmdb.map_used),
-               U(file_size));
-        if (info.jobs)
+        fputs(",\"backend\":", stdout);
+        ctl_json_string(stdout, info.backend ? info.backend : "");
+        printf(",\"jobs\":%llu,\"schedules\":%llu,\"stacks\":%llu,", U(info.jobs),
+               U(info.schedules), U(info.stacks));
+        if (lmdb)
+            printf("\"map_size\":%llu,\"map_used\":%llu,\"file_size\":%llu,\"bytes_per_job\":",
+                   U(info.lmdb.map_size), U(info.lmdb.map_used), U(file_size));
+        else
+            fputs("\"map_size\":null,\"map_used\":null,\"file_size\":null,\"bytes_per_job\":",
+                  stdout);
+        if (lmdb && info.jobs)
             printf("%llu}\n", U(per_job));
         else
             fputs("null}\n", stdout);
@@ -132,23 +141,27 @@ static int stats_run(ctl *c, const ctl_args *a)
     ctl_table_init(&t, 2, NULL, align);
     ctl_table_cell(&t, "store");
     ctl_table_cell(&t, "%s", c->store_path);
+    ctl_table_cell(&t, "backend");
+    ctl_table_cell(&t, "%s", info.backend ? info.backend : "-");
     ctl_table_cell(&t, "jobs");
     ctl_table_cell(&t, "%llu", U(info.jobs));
     ctl_table_cell(&t, "schedules");
     ctl_table_cell(&t, "%llu", U(info.schedules));
     ctl_table_cell(&t, "stacks");
     ctl_table_cell(&t, "%llu", U(info.stacks));
-    ctl_table_cell(&t, "map size");
-    ctl_table_cell(&t, "%s", ctl_bytes(b1, info.lmdb.map_size));
-    ctl_table_cell(&t, "map used");
-    ctl_table_cell(&t, "%s", ctl_bytes(b2, info.lmdb.map_used));
-    ctl_table_cell(&t, "file size");
-    ctl_table_cell(&t, "%s", ctl_bytes(b3, file_size));
-    ctl_table_cell(&t, "bytes per job");
-    if (info.jobs)
-        ctl_table_cell(&t, "%llu (file size / jobs)", U(per_job));
-    else
-        ctl_table_cell(&t, "- (no jobs)");
+    if (lmdb) {
+        ctl_table_cell(&t, "map size");
+        ctl_table_cell(&t, "%s", ctl_bytes(b1, info.lmdb.map_size));
+        ctl_table_cell(&t, "map used");
+        ctl_table_cell(&t, "%s", ctl_bytes(b2, info.lmdb.map_used));
+        ctl_table_cell(&t, "file size");
+        ctl_table_cell(&t, "%s", ctl_bytes(b3, file_size));
+        ctl_table_cell(&t, "bytes per job");
+        if (info.jobs)
+            ctl_table_cell(&t, "%llu (file size / jobs)", U(per_job));
+        else
+            ctl_table_cell(&t, "- (no jobs)");
+    }
     ctl_table_print(&t);
     ctl_table_free(&t);
     return CTL_OK;
@@ -259,17 +272,19 @@ const ctl_command ctl_admin_commands[] = {
      "\"error\":\"JOBS_ECORRUPT\",\"detail\":\"...\"}.\n",
      "", 0, check_run},
     {NULL, "stats", "", "counts, map use, bytes per job",
-     "Prints how many jobs, schedules and stacks the store holds (all owners), the size of\n"
-     "its memory map and how much of it is used, the size of its file, and the file's bytes\n"
-     "per job. With --json: {\"store\":DIR,\"jobs\":N,\"schedules\":N,\"stacks\":N,\n"
-     "\"map_size\":N,\"map_used\":N,\"file_size\":N,\"bytes_per_job\":N or null}.\n",
+     "Prints the store's backend (lmdb or postgresql) and how many jobs, schedules and stacks\n"
+     "it holds (all owners); of an LMDB store also the size of its memory map and how much of\n"
+     "it is used, the size of its file, and the file's bytes per job. With --json:\n"
+     "{\"store\":DIR,\"backend\":\"lmdb\",\"jobs\":N,\"schedules\":N,\"stacks\":N,\"map_size\":N,\n"
+     "\"map_used\":N,\"file_size\":N,\"bytes_per_job\":N or null}; the last four are null on\n"
+     "PostgreSQL.\n",
      "", 0, stats_run},
     {NULL, "backup", "DEST", "a consistent, compacted copy of the store",
      "Copies the store into the directory DEST (created, mode 0700, if missing; it must be\n"
      "empty if it exists), as LMDB's compacting copy: one snapshot, taken while jobs-server\n"
      "and others go on writing, without free pages. DEST then holds a store of its own\n"
      "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
-     "Only the store is copied: jobs-server's users file (DATA/users) is not part of it.\n"
+     "jobs-server's users and sessions are in the store, so the backup has them too.\n"
      "A store of an earlier libjobs (an older schema) is refused (exit status 3) and left as\n"
      "it is, not migrated.\n"
      "With --json: {\"backup\":DEST,\"bytes\":N}.\n",

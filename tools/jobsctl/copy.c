@@ -1,10 +1,24 @@
 /* jobsctl copy FROM TO: a whole store into an empty one, LMDB or PostgreSQL either way
  * (jobs_store_copy()). */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobsctl.h"
 
 #define U(x) ((unsigned long long)(x))
+
+/* Whether FROM and TO name one store: the same string, or one directory however written
+ * ("var/store" and "./var/store/", a symbolic link). Opening it twice in this process would be
+ * refused as "already open in this process", which does not say what is wrong. */
+static bool same_directory(const char *from, const char *to)
+{
+    struct stat a, b;
+
+    if (strcmp(from, to) == 0)
+        return true;
+    return stat(from, &a) == 0 && stat(to, &b) == 0 && S_ISDIR(a.st_mode) && S_ISDIR(b.st_mode) &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
 
 static int copy_run(ctl *c, const ctl_args *a)
 {
@@ -18,7 +32,7 @@ static int copy_run(ctl *c, const ctl_args *a)
     if (a->npos < 2)
         return ctl_usage_error(a, "%s is missing", a->npos ? "TO, the store to copy into"
                                                            : "FROM, the store to copy");
-    if (strcmp(from, to) == 0)
+    if (same_directory(from, to))
         return ctl_usage_error(a, "FROM and TO are the same store");
     /* The source is read only: opened read-only unless another process has it open (LMDB
      * refuses that, as that process may write), never created, and never migrated (a store of

@@ -9,12 +9,15 @@
 
 #define IMPORT_CHUNK_DEFAULT 1000
 
-/* A line of the file without its newline (and a CR before it), and whether it holds anything
- * but blanks: blank lines are skipped, yet counted for line numbers. */
+/* The longest line kept: a body of JOBS_JSON_BODY_MAX bytes (the most the decoder takes) and
+ * the CR of a CRLF line. A longer line is no job, and is not held: a file without newlines (a
+ * JSON array of jobs, say) would otherwise be read into memory whole, as one line. */
+#define IMPORT_LINE_MAX (JOBS_JSON_BODY_MAX + 1)
+
+/* A line of the file without a CR at its end, and whether it holds anything but blanks: blank
+ * lines are skipped, yet counted for line numbers. */
 static size_t trim_line(const char *line, size_t len, bool *blank)
 {
-    if (len && line[len - 1] == '\n')
-        len--;
     if (len && line[len - 1] == '\r')
         len--;
     *blank = true;
@@ -26,26 +29,38 @@ static size_t trim_line(const char *line, size_t len, bool *blank)
 typedef struct import_state {
     const char *path;
     FILE *f;
-    char *line;
-    size_t cap;
+    char *line; /* IMPORT_LINE_MAX bytes */
     unsigned long long lineno;
 } import_state;
 
-/* The next non-blank line at or after line `start`: 1 with the text and its length set, 0 at the end, or
- * CTL_FAILED on a read error (said). */
+/* The next non-blank line at or after line `start`: 1 with the text and its length set, 0 at
+ * the end, or -CTL_FAILED on a read error or a line longer than IMPORT_LINE_MAX (said). */
 static int next_line(import_state *st, unsigned long long start, const char **text, size_t *len)
 {
     for (;;) {
-        ssize_t n = getline(&st->line, &st->cap, st->f);
-        bool blank;
+        size_t n = 0;
+        bool blank, cut = false;
+        int ch;
 
-        if (n < 0) {
-            if (ferror(st->f))
-                return -ctl_error("cannot read '%s': %s", st->path, strerror(errno));
-            return 0;
+        while ((ch = getc_unlocked(st->f)) != EOF && ch != '\n') {
+            if (n < IMPORT_LINE_MAX) {
+                st->line[n++] = (char)ch;
+            } else if (st->lineno + 1 >= start) {
+                /* A line to import that cannot be a job: said at once, the rest unread. */
+                st->lineno++;
+                return -ctl_error("%s:%llu: the line is longer than %d bytes, the most a job's "
+                                  "JSON may be",
+                                  st->path, st->lineno, JOBS_JSON_BODY_MAX);
+            } else {
+                cut = true; /* a line before --start: skipped, and not kept */
+            }
         }
+        if (ch == EOF && ferror(st->f))
+            return -ctl_error("cannot read '%s': %s", st->path, strerror(errno));
+        if (ch == EOF && n == 0 && !cut)
+            return 0;
         st->lineno++;
-        *len = trim_line(st->line, (size_t)n, &blank);
+        *len = trim_line(st->line, n, &blank);
         if (!blank && st->lineno >= start) {
             *text = st->line;
             return 1;
@@ -66,6 +81,7 @@ static int open_file(import_state *st, const char *path)
         st->f = NULL;
         return ctl_error("'%s' is not a regular file (it is read twice)", path);
     }
+    st->line = ctl_xmalloc(IMPORT_LINE_MAX);
     return CTL_OK;
 }
 
@@ -163,8 +179,9 @@ static int import_run(ctl *c, const ctl_args *a)
                 ctl_fail(code, "%s:%llu", st.path, linenos[failed]);
             else
                 ctl_fail(code, "%s: lines %llu-%llu", st.path, linenos[0], linenos[n - 1]);
-            fprintf(stderr, "jobsctl: imported %llu of %llu jobs; the first line not imported is "
-                    "%llu (resume with --start %llu)\n", done, lines, linenos[0], linenos[0]);
+            fprintf(stderr, "jobsctl: imported %llu of %llu job%s; the first line not imported is "
+                    "%llu (resume with --start %llu)\n", done, lines, lines == 1 ? "" : "s",
+                    linenos[0], linenos[0]);
             rc = CTL_FAILED;
             break;
         }
@@ -177,9 +194,14 @@ static int import_run(ctl *c, const ctl_args *a)
     }
     close_file(&st);
     if (rc == CTL_OK) {
-        if (c->json)
+        if (c->json && done == 0) /* no job, so no id: 0 is none */
+            printf("{\"imported\":0,\"first_id\":null,\"last_id\":null}\n");
+        else if (c->json)
             printf("{\"imported\":%llu,\"first_id\":%llu,\"last_id\":%llu}\n", done,
                    (unsigned long long)first_id, (unsigned long long)last_id);
+        else if (done == 1)
+            printf("imported 1 job (id %llu, from line %llu)\n", (unsigned long long)first_id,
+                   first_line);
         else if (done)
             printf("imported %llu jobs (ids %llu-%llu, from line %llu)\n", done,
                    (unsigned long long)first_id, (unsigned long long)last_id, first_line);
@@ -204,7 +226,8 @@ const ctl_command ctl_import_commands[] = {
      "already used, a stack or schedule the owner may not use), its chunk is not written, the\n"
      "chunks before it stay, and FILE:LINE says which line and why; --start resumes there.\n"
      "Prints how many jobs were created and their ids (consecutive when nothing else creates\n"
-     "jobs meanwhile). With --json: {\"imported\":N,\"first_id\":A,\"last_id\":B}.\n\n"
+     "jobs meanwhile). With --json: {\"imported\":N,\"first_id\":A,\"last_id\":B}, the ids\n"
+     "null when N is 0.\n\n"
      "  --owner N         the owner of every job, 1..2^53-1\n"
      "  --chunk K         lines per transaction, 1..10000 (default 1000)\n"
      "  --start LINE      skip the lines before LINE (default 1)\n"

@@ -397,7 +397,20 @@ static int no_store(const char *path, int rc)
 
 int ctl_old_schema(int rc, const char *path)
 {
+    /* The library's detail says whether the store is of an earlier schema, which a read-write
+     * open migrates ("... (open it read-write once to migrate it)"). A later schema, or an LMDB
+     * environment that is no libjobs store, cannot be migrated: init and restore refuse it as
+     * well, so they are not what to do. */
+    bool older = strstr(jobs_error_last(), "to migrate it") != NULL;
+
     ctl_fail(rc, "opening the store '%s'", path);
+    if (!older) {
+        fprintf(stderr,
+                "jobsctl: '%s' was left as it is: this libjobs can neither read it nor migrate "
+                "it (a store of a later libjobs, or not a libjobs store)\n",
+                path);
+        return CTL_NO_STORE;
+    }
     fprintf(stderr,
             "jobsctl: '%s' was left as it is: a command that only reads never migrates a "
             "store. 'jobsctl --store %s init' migrates a store of an earlier libjobs in place "
@@ -455,6 +468,17 @@ int ctl_open_store(ctl *c)
     return CTL_OK;
 }
 
+/* The exit status once the output is written: a help text or a result that could not be
+ * written (a full disk, a closed pipe) is a failure, not "done". */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "jobsctl: writing the output: %s\n", strerror(errno));
+        return CTL_FAILED;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     ctl c = {CTL_DEFAULT_STORE, false, NULL};
@@ -474,10 +498,10 @@ int main(int argc, char **argv)
 
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             print_help();
-            return CTL_OK;
+            return finish(CTL_OK);
         } else if (strcmp(arg, "--version") == 0) {
             printf("jobsctl %s (libjobs %s)\n", JOBS_VERSION_STRING, jobs_version_string());
-            return CTL_OK;
+            return finish(CTL_OK);
         } else if (strcmp(arg, "--json") == 0) {
             c.json = true;
         } else if (strcmp(arg, "--store") == 0 && i + 1 < argc) {
@@ -509,7 +533,7 @@ int main(int argc, char **argv)
                                  grouped ? argv[i + 2] : "");
             print_command_help(cmd);
         }
-        return CTL_OK;
+        return finish(CTL_OK);
     }
 
     if (is_group(argv[i])) {
@@ -521,7 +545,7 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_group_help(stdout, group);
-            return CTL_OK;
+            return finish(CTL_OK);
         }
     }
     if (!(cmd = find_command(group, argv[i]))) {
@@ -534,12 +558,8 @@ int main(int argc, char **argv)
     }
     i++;
     if ((rc = parse_args(&c, &a, cmd, argc - i, argv + i)) != 0)
-        return rc < 0 ? CTL_OK : rc;
+        return rc < 0 ? finish(CTL_OK) : rc;
     rc = cmd->run(&c, &a);
     jobs_store_close(c.store);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "jobsctl: writing the output: %s\n", strerror(errno));
-        return CTL_FAILED;
-    }
-    return rc;
+    return finish(rc);
 }

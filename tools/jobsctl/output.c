@@ -22,6 +22,41 @@ void *ctl_xrealloc(void *p, size_t size)
     return q;
 }
 
+/* ---- UTF-8 ---------------------------------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, at most
+ * U+10FFFF), or 0. `s` is NUL-terminated, so a cut sequence stops at the NUL. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (s[0] == 0xe0)
+        lo = 0xa0;
+    else if (s[0] == 0xed)
+        hi = 0x9f;
+    else if (s[0] == 0xf0)
+        lo = 0x90;
+    else if (s[0] == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
 /* ---- tables -------------------------------------------------------------------------------- */
 
 void ctl_table_init(ctl_table *t, size_t ncols, const char *const *head, const char *align)
@@ -30,6 +65,36 @@ void ctl_table_init(ctl_table *t, size_t ncols, const char *const *head, const c
     t->ncols = ncols;
     t->head = head;
     t->align = align;
+}
+
+/* `s` for a terminal: a control character (C0, DEL, or C1, U+0080..U+009F, which the name rules
+ * allow but a terminal may obey: U+009B starts an escape sequence) as \u00XX, a byte that is not
+ * UTF-8 as \xXX, the rest as it is. Frees `s`. */
+static char *printable(char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t cap = strlen(s) * 6 + 1, len = 0;
+    char *out = ctl_xmalloc(cap);
+
+    while (*p) {
+        size_t n = utf8_len(p);
+
+        if (n == 0) {
+            len += (size_t)snprintf(out + len, cap - len, "\\x%02x", *p++);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            len += (size_t)snprintf(out + len, cap - len, "\\u%04x", *p++);
+        } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+            len += (size_t)snprintf(out + len, cap - len, "\\u%04x", p[1]);
+            p += 2;
+        } else {
+            memcpy(out + len, p, n);
+            len += n;
+            p += n;
+        }
+    }
+    out[len] = '\0';
+    free(s);
+    return out;
 }
 
 void ctl_table_cell(ctl_table *t, const char *fmt, ...)
@@ -45,6 +110,7 @@ void ctl_table_cell(ctl_table *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cell, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
     va_end(ap);
+    cell = printable(cell);
     if (t->ncells == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 32;
         t->cells = ctl_xrealloc(t->cells, t->cap * sizeof(*t->cells));
@@ -52,8 +118,8 @@ void ctl_table_cell(ctl_table *t, const char *fmt, ...)
     t->cells[t->ncells++] = cell;
 }
 
-/* Columns a string takes on a terminal: its code points (names are UTF-8 without control
- * characters; wide characters count as one). */
+/* Columns a string takes on a terminal: its code points (cells are UTF-8 without control
+ * characters, printable() saw to that; wide characters count as one). */
 static size_t text_width(const char *s)
 {
     size_t w = 0;
@@ -118,39 +184,6 @@ void ctl_table_free(ctl_table *t)
 }
 
 /* ---- JSON strings -------------------------------------------------------------------------- */
-
-/* The length of the valid UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, at most
- * U+10FFFF), or 0. `s` is NUL-terminated, so a cut sequence stops at the NUL. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (s[0] == 0xe0)
-        lo = 0xa0;
-    else if (s[0] == 0xed)
-        hi = 0x9f;
-    else if (s[0] == 0xf0)
-        lo = 0x90;
-    else if (s[0] == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
 
 void ctl_json_string(FILE *f, const char *s)
 {
