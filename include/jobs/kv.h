@@ -21,7 +21,7 @@
 #ifndef JOBS_KV_H
 #define JOBS_KV_H
 
-#include "common.h"
+#include "store.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -86,6 +86,19 @@ uses_installed_lib() { # PROGRAM [ENV...]: PROGRAM loads libjobs from the instal
         { echo "$deps" >&2; fail "$program does not load $libdir/libjobs.so.$major"; }
 }
 
+# Each installed header compiles on its own, as C99 and as C++11, without a warning.
+cxx=$(cache_value CMAKE_CXX_COMPILER)
+cxx=${cxx:-c++}
+for h in "$prefix"/include/jobs.h "$prefix"/include/jobs/*.h; do
+    name=${h#"$prefix"/include/}
+    printf '#include <%s>\nint main(void) { return 0; }\n' "$name" > "$tmp/header.c"
+    "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$tmp/header.c" \
+        -o "$tmp/header.o" || fail "$name does not compile alone as C99"
+    cp "$tmp/header.c" "$tmp/header.cpp"
+    "$cxx" -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -c "$tmp/header.cpp" \
+        -o "$tmp/header.o" || fail "$name does not compile alone as C++11"
+done
+
 # (a) pkg-config
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 pc_cflags=$(pkg-config --cflags libjobs) || fail "pkg-config --cflags libjobs"
