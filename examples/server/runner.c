@@ -220,7 +220,7 @@ static void run_one(srv_runner *r, const item *it)
     tail_buf *out = calloc(1, sizeof *out);
     int in_fd = -1, out_fd = -1, status = 0, rc;
     int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
-    bool timed_out = false, exited = false, stopping = false;
+    bool timed_out = false, exited = false, stopping = false, group_killed = false;
     bool is_hook = false;
     hook_buf hook = {NULL, 0, false};
     char *hook_in = NULL;
@@ -296,10 +296,14 @@ static void run_one(srv_runner *r, const item *it)
         free(hook_in);
     }
     close(in_fd);
+    /* The child is reaped only once it has ended and, when it was killed, once the KILL has
+     * gone to its process group too: until then its pid stays its group's id, so that the KILL
+     * still reaches what it started (a grandchild that ignores TERM) when the child itself
+     * ended at the TERM. */
     while (!exited) {
         struct pollfd pfd = {out_fd, POLLIN, 0};
         int64_t now = mono_ms();
-        pid_t w;
+        siginfo_t si;
 
         pthread_mutex_lock(&r->mu);
         stopping = r->stop;
@@ -310,15 +314,21 @@ static void run_one(srv_runner *r, const item *it)
             killed_at = now;
         } else if (killed_at && now >= killed_at + KILL_GRACE_MS) {
             kill(-pid, SIGKILL);
+            group_killed = true;
         }
         if (out_fd >= 0 && poll(&pfd, 1, 50) > 0) {
             read_output(&out_fd, out, is_hook ? &hook : NULL);
         } else if (out_fd < 0) {
             usleep(20000);
         }
-        w = waitpid(pid, &status, WNOHANG);
-        if (w == pid || (w < 0 && errno == ECHILD))
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+            exited = errno == ECHILD;
+        } else if (si.si_pid == pid && (!killed_at || group_killed)) {
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
             exited = true;
+        }
     }
     /* What the child left in the pipe (its children may hold it open: not waited for). */
     if (out_fd >= 0) {

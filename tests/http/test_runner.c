@@ -1,0 +1,219 @@
+/* jobs-server's runner (examples/server/runner.c) in-process, on a temporary store, with real
+ * children: what a timeout and a stop end (the child's whole process group, grandchildren that
+ * ignore TERM included), a stop that does not wait for a child that never reads its input, the
+ * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
+ * child starts with, and what becomes of runs still queued when the runner stops. Bounds are
+ * for liveness only: a test fails when something that must happen does not. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "hook.h"
+#include "metrics.h"
+#include "runner.h"
+
+#define OWNER 1
+
+/* Seconds a test waits for what must happen, at most. */
+#define LIVENESS_S 60
+
+typedef struct rt {
+    fixture *fx;
+    srv_metrics *metrics;
+    char script[PATH_MAX + 16];
+} rt;
+
+static int setup(void **state)
+{
+    rt *t = calloc(1, sizeof *t);
+
+    assert_non_null(t);
+    assert_int_equal(fx_setup((void **)&t->fx), 0);
+    assert_non_null(t->metrics = srv_metrics_new());
+    snprintf(t->script, sizeof t->script, "%s/run.sh", t->fx->dir);
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    rt *t = *state;
+
+    srv_metrics_free(t->metrics);
+    fx_teardown((void **)&t->fx);
+    free(t);
+    return 0;
+}
+
+/* The runner's command: `body` after "#!/bin/sh", with every %s the fixture's directory. */
+static void write_script(rt *t, const char *body)
+{
+    FILE *f = fopen(t->script, "w");
+    const char *p;
+
+    assert_non_null(f);
+    fputs("#!/bin/sh\n", f);
+    for (p = body; *p; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            fputs(t->fx->dir, f);
+            p++;
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fclose(f);
+    assert_int_equal(chmod(t->script, 0700), 0);
+}
+
+/* A run of a new stack of OWNER, delivered to the caller (as a webhook's or exec's is). */
+static void start_run(rt *t, jobs_event *ev, jobs_run_trigger trigger)
+{
+    assert_int_equal(jobs_run_start_stack(ev, t->fx->store, OWNER, fx_stack(t->fx, OWNER, false),
+                                          trigger),
+                     0);
+}
+
+/* The run, once it has ended (LIVENESS_S at most). */
+static jobs_run *ended_run(rt *t, uint64_t run)
+{
+    jobs_run *r = NULL;
+
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        jobs_run_free(r);
+        r = NULL;
+        assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, run), 0);
+        if (r->state != JOBS_RUN_PENDING && r->state != JOBS_RUN_DELIVERED &&
+            r->state != JOBS_RUN_RUNNING)
+            return r;
+        usleep(100000);
+    }
+    fail_msg("run %llu never ended", (unsigned long long)run);
+    return NULL;
+}
+
+/* The pid a child wrote to the fixture's file `name` (LIVENESS_S at most). */
+static pid_t pid_in(rt *t, const char *name)
+{
+    char path[PATH_MAX + 64];
+    long pid = 0;
+
+    snprintf(path, sizeof path, "%s/%s", t->fx->dir, name);
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        FILE *f = fopen(path, "r");
+
+        if (f) {
+            int got = fscanf(f, "%ld", &pid);
+
+            fclose(f);
+            if (got == 1 && pid > 0)
+                return (pid_t)pid;
+        }
+        usleep(100000);
+    }
+    fail_msg("%s never appeared", path);
+    return 0;
+}
+
+/* Whether process `pid` has ended (gone, or a zombie nobody reaped yet). */
+static bool ended_process(pid_t pid)
+{
+    char path[64], line[512], *close_paren;
+    FILE *f;
+    bool gone = true;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (!(f = fopen(path, "r")))
+        return true;
+    if (fgets(line, sizeof line, f) && (close_paren = strrchr(line, ')')) != NULL)
+        gone = close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+    fclose(f);
+    return gone;
+}
+
+/* Whether `pid` ends within LIVENESS_S; KILLed when it does not (no process outlives the test). */
+static bool ends(pid_t pid)
+{
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        if (ended_process(pid))
+            return true;
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    return false;
+}
+
+/* A grandchild that ignores TERM writes its pid to `grandchild` (once it ignores it), and the
+ * child (the process group's leader) then waits for TERM, which ends it. */
+static const char ignoring_grandchild[] =
+    "sh -c 'trap \"\" TERM; echo $$ > %s/g.tmp; mv %s/g.tmp %s/grandchild; exec sleep 3600' &\n"
+    "while [ ! -f %s/grandchild ]; do sleep 0.1; done\n"
+    "exec sleep 3600\n";
+
+/* A run past --run-timeout gets TERM, its whole process group, and KILL two seconds later
+ * (docs/runs.md). When the child itself ended at the TERM, the KILL was never sent: a grandchild
+ * that ignores TERM ran on after its run was recorded as killed. */
+static void test_a_timeout_kills_a_grandchild_that_ignores_term(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    pid_t g;
+
+    write_script(t, ignoring_grandchild);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 5, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    g = pid_in(t, "grandchild");
+    srv_runner_free(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "timed out after 5 s: killed");
+    jobs_run_free(r);
+    assert_true(ends(g));
+}
+
+/* Stopping ends running children the same way: a grandchild that ignores TERM is killed too
+ * (it ran on after the server had stopped). */
+static void test_a_stop_kills_a_grandchild_that_ignores_term(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    pid_t g;
+
+    write_script(t, ignoring_grandchild);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    g = pid_in(t, "grandchild");
+    srv_runner_free(runner);
+    assert_true(ends(g));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_a_timeout_kills_a_grandchild_that_ignores_term,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_stop_kills_a_grandchild_that_ignores_term, setup,
+                                        teardown),
+    };
+
+    signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
+    return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
+}
