@@ -54,6 +54,17 @@ struct srv_runner {
     unsigned started;
 };
 
+/* Whether srv_runner_free() has begun. */
+static bool stopping_now(srv_runner *r)
+{
+    bool stop;
+
+    pthread_mutex_lock(&r->mu);
+    stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return stop;
+}
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -264,7 +275,7 @@ static void run_one(srv_runner *r, const item *it)
      * write is non-blocking), its output is read meanwhile: a child that writes more than a
      * pipe holds before it reads would otherwise block on its output while we wait for it to
      * read (a hook's input is not bounded by one pipe). A child that never reads it blocks us
-     * only until it exits or its timeout. */
+     * only until it exits, its timeout or a stop (then ended below). */
     {
         jobs_stack_detail *st = NULL;
         const char *in = input;
@@ -279,7 +290,7 @@ static void run_one(srv_runner *r, const item *it)
             in_len = st->blocks_len;
         }
         fcntl(in_fd, F_SETFL, O_NONBLOCK);
-        while (done < in_len && mono_ms() < deadline) {
+        while (done < in_len && mono_ms() < deadline && !stopping_now(r)) {
             ssize_t n = write(in_fd, in + done, in_len - done);
             if (n > 0)
                 done += (size_t)n;
@@ -305,9 +316,7 @@ static void run_one(srv_runner *r, const item *it)
         int64_t now = mono_ms();
         siginfo_t si;
 
-        pthread_mutex_lock(&r->mu);
-        stopping = r->stop;
-        pthread_mutex_unlock(&r->mu);
+        stopping = stopping_now(r);
         if ((now >= deadline || stopping) && !killed_at) {
             timed_out = !stopping;
             kill(-pid, SIGTERM);

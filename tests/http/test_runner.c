@@ -205,6 +205,59 @@ static void test_a_stop_kills_a_grandchild_that_ignores_term(void **state)
     assert_true(ends(g));
 }
 
+static bool deliver(void *ctx, const jobs_event *ev)
+{
+    return srv_runner_submit(ctx, ev);
+}
+
+static void *free_runner(void *runner)
+{
+    srv_runner_free(runner);
+    return NULL;
+}
+
+/* A stop ends a child that never reads its input at once. The input (a webhook's request,
+ * here 256 KiB: more than a pipe holds) was written until the run's timeout without a look at
+ * the stop, so a stop waited up to --run-timeout seconds (an hour here) for that child. */
+static void test_a_stop_does_not_wait_for_a_child_that_never_reads_its_input(void **state)
+{
+    enum { INPUT = 256 * 1024 };
+    rt *t = *state;
+    srv_runner *runner;
+    srv_hooks *hooks;
+    struct timespec until;
+    pthread_t stopper;
+    char *input = malloc(INPUT);
+    int slot, rc, joined;
+    uint64_t run, stack = fx_stack(t->fx, OWNER, false);
+    pid_t child;
+
+    assert_non_null(input);
+    memset(input, 'x', INPUT);
+    write_script(t, "echo $$ > %s/c.tmp; mv %s/c.tmp %s/child; exec sleep 3600\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    assert_non_null(hooks = srv_hooks_new(4, 4, 3600));
+    srv_runner_set_hooks(runner, hooks);
+    srv_hooks_set_deliver(hooks, deliver, runner);
+    assert_int_equal(srv_hooks_begin(&slot, &rc, &run, hooks, t->fx->store, OWNER, stack,
+                                     JOBS_TRIGGER_HOOK, input, INPUT),
+                     SRV_HOOK_OK);
+    assert_int_equal(rc, 0);
+    child = pid_in(t, "child");
+    assert_int_equal(pthread_create(&stopper, NULL, free_runner, runner), 0);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += LIVENESS_S;
+    joined = pthread_timedjoin_np(stopper, NULL, &until);
+    if (joined != 0) { /* end the child: the runner then stops, before the store closes */
+        kill(child, SIGKILL);
+        pthread_join(stopper, NULL);
+    }
+    assert_int_equal(joined, 0);
+    /* the runner reaped it before it returned */
+    assert_true(ended_process(child));
+    srv_hooks_free(hooks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +265,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_stop_kills_a_grandchild_that_ignores_term, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_stop_does_not_wait_for_a_child_that_never_reads_its_input, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
