@@ -232,6 +232,7 @@ static void run_one(srv_runner *r, const item *it)
     int in_fd = -1, out_fd = -1, status = 0, rc;
     int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
     bool timed_out = false, exited = false, stopping = false, group_killed = false;
+    bool status_lost = false;
     bool is_hook = false;
     hook_buf hook = {NULL, 0, false};
     char *hook_in = NULL;
@@ -332,7 +333,7 @@ static void run_one(srv_runner *r, const item *it)
         }
         memset(&si, 0, sizeof si);
         if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
-            exited = errno == ECHILD;
+            exited = status_lost = errno == ECHILD; /* reaped behind our back: no status */
         } else if (si.si_pid == pid && (!killed_at || group_killed)) {
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -355,9 +356,11 @@ static void run_one(srv_runner *r, const item *it)
         free(out);
         return;
     }
-    bool ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool ok = !timed_out && !status_lost && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (timed_out)
         snprintf(msg, sizeof msg, "timed out after %u s: killed", r->timeout_s);
+    else if (status_lost)
+        snprintf(msg, sizeof msg, "ended, but its exit status was lost");
     else if (WIFEXITED(status))
         snprintf(msg, sizeof msg, "exit status %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
@@ -438,6 +441,20 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
 
     if (!r)
         return NULL;
+    /* A child's exit status is read with waitpid(): with SIGCHLD ignored (or SA_NOCLDWAIT),
+     * which a parent may leave to jobs-server across exec, the kernel reaps children itself and
+     * no status is left. */
+    {
+        struct sigaction sa;
+
+        if (sigaction(SIGCHLD, NULL, &sa) == 0 &&
+            (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT))) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = SIG_DFL;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGCHLD, &sa, NULL);
+        }
+    }
     r->store = store;
     r->metrics = metrics;
     r->timeout_s = timeout_s;

@@ -23,8 +23,9 @@ typedef struct srv_runner srv_runner;
 
 /**
  * Starts `max_running` worker threads that run `command` for each submitted run, killing a
- * child after `timeout_s` seconds (TERM, then KILL two seconds later). NULL when out of memory
- * or threads.
+ * child after `timeout_s` seconds (TERM, then KILL two seconds later). Puts SIGCHLD back to its
+ * default when it is ignored (the process's children would be reaped without an exit status).
+ * NULL when out of memory or threads.
  */
 srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *command,
                            unsigned timeout_s, unsigned max_running);

@@ -258,6 +258,41 @@ static void test_a_stop_does_not_wait_for_a_child_that_never_reads_its_input(voi
     srv_hooks_free(hooks);
 }
 
+/* A server started with SIGCHLD ignored (a parent may leave it so, and it survives exec) had
+ * its children reaped by the kernel: the runner found no exit status and recorded every run as
+ * succeeded, "exit status 0", a failing one too. The runner now puts SIGCHLD back to its
+ * default; and should SIGCHLD be ignored later on, a run whose status is lost is not called
+ * succeeded. */
+static void test_a_failing_run_fails_when_sigchld_was_ignored(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev, later;
+    jobs_run *r = NULL, *r2 = NULL;
+
+    write_script(t, "exit 3\n");
+    signal(SIGCHLD, SIG_IGN);
+    runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1);
+    if (runner) {
+        start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+        assert_true(srv_runner_submit(runner, &ev));
+        r = ended_run(t, ev.run);
+        signal(SIGCHLD, SIG_IGN); /* behind the runner's back */
+        start_run(t, &later, JOBS_TRIGGER_MANUAL);
+        assert_true(srv_runner_submit(runner, &later));
+        r2 = ended_run(t, later.run);
+        srv_runner_free(runner);
+    }
+    signal(SIGCHLD, SIG_DFL);
+    assert_non_null(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "exit status 3");
+    assert_int_equal(r2->state, JOBS_RUN_FAILED);
+    assert_string_equal(r2->message, "ended, but its exit status was lost");
+    jobs_run_free(r);
+    jobs_run_free(r2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +302,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_a_stop_does_not_wait_for_a_child_that_never_reads_its_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_failing_run_fails_when_sigchld_was_ignored, setup,
+                                        teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
