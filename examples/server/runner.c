@@ -187,13 +187,13 @@ static pid_t spawn(const srv_runner *r, const item *it, int *in_fd, int *out_fd)
     posix_spawn_file_actions_adddup2(&fa, out[1], 2);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_init(&at);
-    /* The server blocks SIGINT and SIGTERM for sigwait() and ignores SIGPIPE: the child gets
-     * neither, and a process group of its own, so that a timeout ends what it started too. */
+    /* The server blocks SIGINT and SIGTERM for sigwait() and ignores SIGPIPE, and may have
+     * been started with more ignored (SIGHUP under nohup, SIGINT and SIGQUIT as a shell's
+     * background job), which exec would hand on: the child gets no signal blocked and every
+     * one at its default, and a process group of its own, so that a timeout ends what it
+     * started too. */
     sigemptyset(&none);
-    sigemptyset(&deflt);
-    sigaddset(&deflt, SIGPIPE);
-    sigaddset(&deflt, SIGINT);
-    sigaddset(&deflt, SIGTERM);
+    sigfillset(&deflt);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &deflt);
     posix_spawnattr_setpgroup(&at, 0);

@@ -293,6 +293,35 @@ static void test_a_failing_run_fails_when_sigchld_was_ignored(void **state)
     jobs_run_free(r2);
 }
 
+/* A child starts with every standard signal (1 to 31) at its default: none that the server
+ * happened to ignore (SIGHUP under nohup, SIGQUIT in a shell's background job) is ignored in the
+ * child. (glibc's posix_spawn leaves its own two real-time signals, 32 and 33, ignored.) */
+static void test_a_child_ignores_no_standard_signal(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    unsigned long long ignored = ~0ull;
+    char text[64] = "";
+
+    write_script(t, "exec grep SigIgn /proc/self/status\n");
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    snprintf(text, sizeof text, "%.*s", (int)r->output_len, r->output);
+    jobs_run_free(r);
+    if (sscanf(text, "SigIgn: %llx", &ignored) != 1 || (ignored & 0x7fffffffull) != 0)
+        fail_msg("the child's ignored signals: %s", text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +332,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_stop_does_not_wait_for_a_child_that_never_reads_its_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failing_run_fails_when_sigchld_was_ignored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_child_ignores_no_standard_signal, setup,
                                         teardown),
     };
 
