@@ -25,6 +25,7 @@ typedef struct item {
     uint64_t run, job, owner, stack;
     int64_t slot;
     jobs_run_trigger trigger;
+    jobs_delivery delivery;
     uint32_t attempt;
     char name[JOBS_NAME_MAX + 1];
 } item;
@@ -525,6 +526,7 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
     it->stack = ev->stack;
     it->slot = ev->slot;
     it->trigger = ev->trigger;
+    it->delivery = ev->delivery;
     it->attempt = ev->attempt;
     snprintf(it->name, sizeof it->name, "%s", ev->name ? ev->name : "");
     *q->tail = it;
@@ -534,6 +536,23 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     return true;
+}
+
+/* A run still queued when the runner stops is not started. An at-most-once one ends failed, as
+ * one the full queue refused does: left delivered, its history would say it ran. An at-least-once
+ * one is left running, to come again when its lease ends. */
+static void not_started(srv_runner *r, const item *it)
+{
+    static const char why[] = "not started: the server stopped";
+
+    if (it->delivery != JOBS_DELIVERY_AT_MOST_ONCE)
+        return;
+    if (jobs_run_finish(r->store, it->owner, it->run, false, why) != 0)
+        fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
+    else
+        srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+    if (it->job == 0 && r->hooks)
+        srv_hooks_done(r->hooks, it->run, false, why, NULL, 0, false);
 }
 
 void srv_runner_free(srv_runner *r)
@@ -552,6 +571,7 @@ void srv_runner_free(srv_runner *r)
         while (q->head) {
             item *it = q->head;
             q->head = it->next;
+            not_started(r, it);
             free(it);
         }
         drop_first_owner(r);

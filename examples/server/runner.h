@@ -42,7 +42,8 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev);
 void srv_runner_set_hooks(srv_runner *r, srv_hooks *hooks);
 
 /** Stops: children still running are ended (TERM, then KILL) and their runs left as they are
- * (not finished); queued runs are not started. Waits for the workers. Accepts NULL. */
+ * (not finished); queued runs are not started, and those at-most-once end failed ("not
+ * started: the server stopped"). Waits for the workers. Accepts NULL. */
 void srv_runner_free(srv_runner *r);
 
 #endif

@@ -322,6 +322,76 @@ static void test_a_child_ignores_no_standard_signal(void **state)
         fail_msg("the child's ignored signals: %s", text);
 }
 
+static bool file_exists(rt *t, const char *name)
+{
+    char path[PATH_MAX + 64];
+
+    snprintf(path, sizeof path, "%s/%s", t->fx->dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Runs still queued when the runner stops are not started. An at-most-once one ends failed,
+ * "not started: the server stopped", as one the full queue refused does: left delivered, its
+ * history said it ran. An at-least-once one is left running, to come again when its lease
+ * ends; the child that was running is left as it was (docs/runs.md). */
+static void test_queued_runs_at_a_stop(void **state)
+{
+    rt *t = *state;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    srv_runner *runner;
+    jobs_event first, most;
+    fx_events events;
+    jobs_run *r = NULL;
+    uint64_t job = 0, least;
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | JOBS_JOB_DELIVERY;
+    spec.stack = fx_stack(t->fx, OWNER, false);
+    spec.schedule = fx_periodic(t->fx, OWNER, 3600);
+    spec.enabled = false;
+    spec.delivery = JOBS_DELIVERY_AT_LEAST_ONCE;
+    assert_int_equal(jobs_create(&job, t->fx->store, OWNER, &spec), 0);
+    assert_int_equal(jobs_run_now(&least, t->fx->store, OWNER, job), 0);
+    fx_tick(t->fx, fx_time(t->fx), &events);
+    assert_int_equal(events.n, 1);
+    assert_int_equal(events.ev[0].run, least);
+    assert_int_equal(events.ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+
+    write_script(t, "echo $$ > %s/s.tmp; mv %s/s.tmp %s/started.$JOBS_RUN_ID; "
+                    "exec sleep 3600\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &first, JOBS_TRIGGER_MANUAL);
+    start_run(t, &most, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &first));
+    assert_true(srv_runner_submit(runner, &most));
+    assert_true(srv_runner_submit(runner, &events.ev[0]));
+    {
+        char name[64];
+
+        snprintf(name, sizeof name, "started.%llu", (unsigned long long)first.run);
+        pid_in(t, name); /* the one worker runs the first: the others wait in the queue */
+    }
+    srv_runner_free(runner);
+
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, first.run), 0);
+    assert_int_equal(r->state, JOBS_RUN_DELIVERED);
+    jobs_run_free(r);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, most.run), 0);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "not started: the server stopped");
+    jobs_run_free(r);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, least), 0);
+    assert_int_equal(r->state, JOBS_RUN_RUNNING);
+    jobs_run_free(r);
+    {
+        char name[64];
+
+        snprintf(name, sizeof name, "started.%llu", (unsigned long long)most.run);
+        assert_false(file_exists(t, name));
+        snprintf(name, sizeof name, "started.%llu", (unsigned long long)least);
+        assert_false(file_exists(t, name));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +405,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_child_ignores_no_standard_signal, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_queued_runs_at_a_stop, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
