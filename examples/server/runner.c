@@ -238,6 +238,7 @@ static void run_one(srv_runner *r, const item *it)
     hook_buf hook = {NULL, 0, false};
     char *hook_in = NULL;
     size_t hook_in_len = 0;
+    jobs_stack_detail *st = NULL;
     pid_t pid;
 
     if (!out)
@@ -258,15 +259,25 @@ static void run_one(srv_runner *r, const item *it)
         free(out);
         return;
     }
-    pid = spawn(r, it, &in_fd, &out_fd);
-    if (pid < 0) {
+    /* Any other run reads its stack's blocks, or does not run: run with no blocks instead, it
+     * would do nothing and succeed. (The stack may have become another owner's private one
+     * since the run's job was made, or the store may fail.) */
+    if (!hook_in && jobs_stack_get_detail(&st, r->store, it->owner, it->stack) != 0) {
+        snprintf(msg, sizeof msg, "not run: its stack's blocks cannot be read (%s)",
+                 jobs_error_last());
+        st = NULL;
+        pid = -1;
+    } else if ((pid = spawn(r, it, &in_fd, &out_fd)) < 0) {
         snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(errno));
+    }
+    if (pid < 0) {
         rc = jobs_run_finish(r->store, it->owner, it->run, false, msg);
         if (rc)
             fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
         srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
         if (is_hook)
             srv_hooks_done(r->hooks, it->run, false, msg, NULL, 0, false);
+        jobs_stack_detail_free(st);
         free(hook_in);
         free(out);
         return;
@@ -279,15 +290,13 @@ static void run_one(srv_runner *r, const item *it)
      * read (a hook's input is not bounded by one pipe). A child that never reads it blocks us
      * only until it exits, its timeout or a stop (then ended below). */
     {
-        jobs_stack_detail *st = NULL;
         const char *in = input;
         size_t in_len = sizeof input - 1, done = 0;
 
         if (hook_in) {
             in = hook_in;
             in_len = hook_in_len;
-        } else if (jobs_stack_get_detail(&st, r->store, it->owner, it->stack) == 0 &&
-                   st->blocks && st->blocks_len) {
+        } else if (st->blocks && st->blocks_len) {
             in = st->blocks;
             in_len = st->blocks_len;
         }

@@ -2,8 +2,9 @@
  * children: what a timeout and a stop end (the child's whole process group, grandchildren that
  * ignore TERM included), a stop that does not wait for a child that never reads its input, the
  * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
- * child starts with, and what becomes of runs still queued when the runner stops. Bounds are
- * for liveness only: a test fails when something that must happen does not. */
+ * child starts with, what becomes of runs still queued when the runner stops, and a run whose
+ * stack cannot be read. Bounds are for liveness only: a test fails when something that must
+ * happen does not. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -392,6 +393,36 @@ static void test_queued_runs_at_a_stop(void **state)
     }
 }
 
+/* A run reads its stack's blocks, or is not run. A job's run whose stack its owner can no longer
+ * read (another user's public stack made private since) ran with "[]" for its blocks and
+ * succeeded, having done nothing; it now ends failed without a child. */
+static void test_a_run_whose_stack_cannot_be_read_is_not_run(void **state)
+{
+    rt *t = *state;
+    jobs_stack_spec change = JOBS_STACK_SPEC_INIT;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    uint64_t stack = fx_stack(t->fx, 2, true);
+
+    write_script(t, "echo ran > %s/ran; cat\n");
+    /* owner 1 runs owner 2's public stack, which then becomes private */
+    assert_int_equal(jobs_run_start_stack(&ev, t->fx->store, OWNER, stack, JOBS_TRIGGER_MANUAL),
+                     0);
+    change.fields = JOBS_STACK_PUBLIC;
+    change.is_public = false;
+    assert_int_equal(jobs_stack_update(NULL, t->fx->store, 2, stack, &change), 0);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    if (strncmp(r->message, "not run: its stack's blocks cannot be read (", 44) != 0)
+        fail_msg("message: %s", r->message);
+    jobs_run_free(r);
+    assert_false(file_exists(t, "ran"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +437,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_child_ignores_no_standard_signal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_queued_runs_at_a_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_run_whose_stack_cannot_be_read_is_not_run, setup,
+                                        teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
