@@ -268,7 +268,15 @@ static void run_one(srv_runner *r, const item *it)
         st = NULL;
         pid = -1;
     } else if ((pid = spawn(r, it, &in_fd, &out_fd)) < 0) {
-        snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(errno));
+        int err = errno;
+
+        /* ENOENT for a command that is there: what exec loads first is missing (a script's
+         * #! interpreter, a program's ELF loader), which "No such file" alone hides. */
+        if (err == ENOENT && access(r->command, F_OK) == 0)
+            snprintf(msg, sizeof msg, "cannot start %s: its interpreter (the #! line) or "
+                     "loader is missing", r->command);
+        else
+            snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(err));
     }
     if (pid < 0) {
         rc = jobs_run_finish(r->store, it->owner, it->run, false, msg);

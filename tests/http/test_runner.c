@@ -2,8 +2,8 @@
  * children: what a timeout and a stop end (the child's whole process group, grandchildren that
  * ignore TERM included), a stop that does not wait for a child that never reads its input, the
  * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
- * child starts with, what becomes of runs still queued when the runner stops, and a run whose
- * stack cannot be read. Bounds are for liveness only: a test fails when something that must
+ * child starts with, what becomes of runs still queued when the runner stops, a run whose
+ * stack cannot be read, and one whose command's interpreter is missing. Bounds are for liveness only: a test fails when something that must
  * happen does not. */
 #include <errno.h>
 #include <pthread.h>
@@ -423,6 +423,31 @@ static void test_a_run_whose_stack_cannot_be_read_is_not_run(void **state)
     assert_false(file_exists(t, "ran"));
 }
 
+/* A command whose #! interpreter is missing fails its run with a message that says so: exec's
+ * ENOENT ("No such file or directory") named only the command, which is there. */
+static void test_a_missing_interpreter_is_named(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    FILE *f = fopen(t->script, "w");
+
+    assert_non_null(f);
+    fputs("#!/nonexistent/interpreter\nexit 0\n", f);
+    fclose(f);
+    assert_int_equal(chmod(t->script, 0700), 0);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    if (!strstr(r->message, t->script) || !strstr(r->message, "interpreter"))
+        fail_msg("message: %s", r->message);
+    jobs_run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queued_runs_at_a_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_run_whose_stack_cannot_be_read_is_not_run, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_a_missing_interpreter_is_named, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
