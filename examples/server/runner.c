@@ -25,6 +25,7 @@ typedef struct item {
     uint64_t run, job, owner, stack;
     int64_t slot;
     jobs_run_trigger trigger;
+    jobs_delivery delivery;
     uint32_t attempt;
     char name[JOBS_NAME_MAX + 1];
 } item;
@@ -53,6 +54,17 @@ struct srv_runner {
     pthread_t *threads;
     unsigned started;
 };
+
+/* Whether srv_runner_free() has begun. */
+static bool stopping_now(srv_runner *r)
+{
+    bool stop;
+
+    pthread_mutex_lock(&r->mu);
+    stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return stop;
+}
 
 static int64_t mono_ms(void)
 {
@@ -176,13 +188,13 @@ static pid_t spawn(const srv_runner *r, const item *it, int *in_fd, int *out_fd)
     posix_spawn_file_actions_adddup2(&fa, out[1], 2);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_init(&at);
-    /* The server blocks SIGINT and SIGTERM for sigwait() and ignores SIGPIPE: the child gets
-     * neither, and a process group of its own, so that a timeout ends what it started too. */
+    /* The server blocks SIGINT and SIGTERM for sigwait() and ignores SIGPIPE, and may have
+     * been started with more ignored (SIGHUP under nohup, SIGINT and SIGQUIT as a shell's
+     * background job), which exec would hand on: the child gets no signal blocked and every
+     * one at its default, and a process group of its own, so that a timeout ends what it
+     * started too. */
     sigemptyset(&none);
-    sigemptyset(&deflt);
-    sigaddset(&deflt, SIGPIPE);
-    sigaddset(&deflt, SIGINT);
-    sigaddset(&deflt, SIGTERM);
+    sigfillset(&deflt);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &deflt);
     posix_spawnattr_setpgroup(&at, 0);
@@ -220,11 +232,13 @@ static void run_one(srv_runner *r, const item *it)
     tail_buf *out = calloc(1, sizeof *out);
     int in_fd = -1, out_fd = -1, status = 0, rc;
     int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
-    bool timed_out = false, exited = false, stopping = false;
+    bool timed_out = false, exited = false, stopping = false, group_killed = false;
+    bool status_lost = false;
     bool is_hook = false;
     hook_buf hook = {NULL, 0, false};
     char *hook_in = NULL;
     size_t hook_in_len = 0;
+    jobs_stack_detail *st = NULL;
     pid_t pid;
 
     if (!out)
@@ -245,15 +259,33 @@ static void run_one(srv_runner *r, const item *it)
         free(out);
         return;
     }
-    pid = spawn(r, it, &in_fd, &out_fd);
+    /* Any other run reads its stack's blocks, or does not run: run with no blocks instead, it
+     * would do nothing and succeed. (The stack may have become another owner's private one
+     * since the run's job was made, or the store may fail.) */
+    if (!hook_in && jobs_stack_get_detail(&st, r->store, it->owner, it->stack) != 0) {
+        snprintf(msg, sizeof msg, "not run: its stack's blocks cannot be read (%s)",
+                 jobs_error_last());
+        st = NULL;
+        pid = -1;
+    } else if ((pid = spawn(r, it, &in_fd, &out_fd)) < 0) {
+        int err = errno;
+
+        /* ENOENT for a command that is there: what exec loads first is missing (a script's
+         * #! interpreter, a program's ELF loader), which "No such file" alone hides. */
+        if (err == ENOENT && access(r->command, F_OK) == 0)
+            snprintf(msg, sizeof msg, "cannot start %s: its interpreter (the #! line) or "
+                     "loader is missing", r->command);
+        else
+            snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(err));
+    }
     if (pid < 0) {
-        snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(errno));
         rc = jobs_run_finish(r->store, it->owner, it->run, false, msg);
         if (rc)
             fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
         srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
         if (is_hook)
             srv_hooks_done(r->hooks, it->run, false, msg, NULL, 0, false);
+        jobs_stack_detail_free(st);
         free(hook_in);
         free(out);
         return;
@@ -264,22 +296,20 @@ static void run_one(srv_runner *r, const item *it)
      * write is non-blocking), its output is read meanwhile: a child that writes more than a
      * pipe holds before it reads would otherwise block on its output while we wait for it to
      * read (a hook's input is not bounded by one pipe). A child that never reads it blocks us
-     * only until it exits or its timeout. */
+     * only until it exits, its timeout or a stop (then ended below). */
     {
-        jobs_stack_detail *st = NULL;
         const char *in = input;
         size_t in_len = sizeof input - 1, done = 0;
 
         if (hook_in) {
             in = hook_in;
             in_len = hook_in_len;
-        } else if (jobs_stack_get_detail(&st, r->store, it->owner, it->stack) == 0 &&
-                   st->blocks && st->blocks_len) {
+        } else if (st->blocks && st->blocks_len) {
             in = st->blocks;
             in_len = st->blocks_len;
         }
         fcntl(in_fd, F_SETFL, O_NONBLOCK);
-        while (done < in_len && mono_ms() < deadline) {
+        while (done < in_len && mono_ms() < deadline && !stopping_now(r)) {
             ssize_t n = write(in_fd, in + done, in_len - done);
             if (n > 0)
                 done += (size_t)n;
@@ -296,29 +326,37 @@ static void run_one(srv_runner *r, const item *it)
         free(hook_in);
     }
     close(in_fd);
+    /* The child is reaped only once it has ended and, when it was killed, once the KILL has
+     * gone to its process group too: until then its pid stays its group's id, so that the KILL
+     * still reaches what it started (a grandchild that ignores TERM) when the child itself
+     * ended at the TERM. */
     while (!exited) {
         struct pollfd pfd = {out_fd, POLLIN, 0};
         int64_t now = mono_ms();
-        pid_t w;
+        siginfo_t si;
 
-        pthread_mutex_lock(&r->mu);
-        stopping = r->stop;
-        pthread_mutex_unlock(&r->mu);
+        stopping = stopping_now(r);
         if ((now >= deadline || stopping) && !killed_at) {
             timed_out = !stopping;
             kill(-pid, SIGTERM);
             killed_at = now;
         } else if (killed_at && now >= killed_at + KILL_GRACE_MS) {
             kill(-pid, SIGKILL);
+            group_killed = true;
         }
         if (out_fd >= 0 && poll(&pfd, 1, 50) > 0) {
             read_output(&out_fd, out, is_hook ? &hook : NULL);
         } else if (out_fd < 0) {
             usleep(20000);
         }
-        w = waitpid(pid, &status, WNOHANG);
-        if (w == pid || (w < 0 && errno == ECHILD))
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+            exited = status_lost = errno == ECHILD; /* reaped behind our back: no status */
+        } else if (si.si_pid == pid && (!killed_at || group_killed)) {
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
             exited = true;
+        }
     }
     /* What the child left in the pipe (its children may hold it open: not waited for). */
     if (out_fd >= 0) {
@@ -336,9 +374,11 @@ static void run_one(srv_runner *r, const item *it)
         free(out);
         return;
     }
-    bool ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool ok = !timed_out && !status_lost && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (timed_out)
         snprintf(msg, sizeof msg, "timed out after %u s: killed", r->timeout_s);
+    else if (status_lost)
+        snprintf(msg, sizeof msg, "ended, but its exit status was lost");
     else if (WIFEXITED(status))
         snprintf(msg, sizeof msg, "exit status %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
@@ -419,6 +459,20 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
 
     if (!r)
         return NULL;
+    /* A child's exit status is read with waitpid(): with SIGCHLD ignored (or SA_NOCLDWAIT),
+     * which a parent may leave to jobs-server across exec, the kernel reaps children itself and
+     * no status is left. */
+    {
+        struct sigaction sa;
+
+        if (sigaction(SIGCHLD, NULL, &sa) == 0 &&
+            (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT))) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = SIG_DFL;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGCHLD, &sa, NULL);
+        }
+    }
     r->store = store;
     r->metrics = metrics;
     r->timeout_s = timeout_s;
@@ -489,6 +543,7 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
     it->stack = ev->stack;
     it->slot = ev->slot;
     it->trigger = ev->trigger;
+    it->delivery = ev->delivery;
     it->attempt = ev->attempt;
     snprintf(it->name, sizeof it->name, "%s", ev->name ? ev->name : "");
     *q->tail = it;
@@ -498,6 +553,23 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     return true;
+}
+
+/* A run still queued when the runner stops is not started. An at-most-once one ends failed, as
+ * one the full queue refused does: left delivered, its history would say it ran. An at-least-once
+ * one is left running, to come again when its lease ends. */
+static void not_started(srv_runner *r, const item *it)
+{
+    static const char why[] = "not started: the server stopped";
+
+    if (it->delivery != JOBS_DELIVERY_AT_MOST_ONCE)
+        return;
+    if (jobs_run_finish(r->store, it->owner, it->run, false, why) != 0)
+        fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
+    else
+        srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+    if (it->job == 0 && r->hooks)
+        srv_hooks_done(r->hooks, it->run, false, why, NULL, 0, false);
 }
 
 void srv_runner_free(srv_runner *r)
@@ -516,6 +588,7 @@ void srv_runner_free(srv_runner *r)
         while (q->head) {
             item *it = q->head;
             q->head = it->next;
+            not_started(r, it);
             free(it);
         }
         drop_first_owner(r);

@@ -23,8 +23,9 @@ typedef struct srv_runner srv_runner;
 
 /**
  * Starts `max_running` worker threads that run `command` for each submitted run, killing a
- * child after `timeout_s` seconds (TERM, then KILL two seconds later). NULL when out of memory
- * or threads.
+ * child after `timeout_s` seconds (TERM, then KILL two seconds later). Puts SIGCHLD back to its
+ * default when it is ignored (the process's children would be reaped without an exit status).
+ * NULL when out of memory or threads.
  */
 srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *command,
                            unsigned timeout_s, unsigned max_running);
@@ -41,7 +42,8 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev);
 void srv_runner_set_hooks(srv_runner *r, srv_hooks *hooks);
 
 /** Stops: children still running are ended (TERM, then KILL) and their runs left as they are
- * (not finished); queued runs are not started. Waits for the workers. Accepts NULL. */
+ * (not finished); queued runs are not started, and those at-most-once end failed ("not
+ * started: the server stopped"). Waits for the workers. Accepts NULL. */
 void srv_runner_free(srv_runner *r);
 
 #endif

@@ -1,0 +1,472 @@
+/* jobs-server's runner (examples/server/runner.c) in-process, on a temporary store, with real
+ * children: what a timeout and a stop end (the child's whole process group, grandchildren that
+ * ignore TERM included), a stop that does not wait for a child that never reads its input, the
+ * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
+ * child starts with, what becomes of runs still queued when the runner stops, a run whose
+ * stack cannot be read, and one whose command's interpreter is missing. Bounds are for liveness only: a test fails when something that must
+ * happen does not. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "hook.h"
+#include "metrics.h"
+#include "runner.h"
+
+#define OWNER 1
+
+/* Seconds a test waits for what must happen, at most. */
+#define LIVENESS_S 60
+
+typedef struct rt {
+    fixture *fx;
+    srv_metrics *metrics;
+    char script[PATH_MAX + 16];
+} rt;
+
+static int setup(void **state)
+{
+    rt *t = calloc(1, sizeof *t);
+
+    assert_non_null(t);
+    assert_int_equal(fx_setup((void **)&t->fx), 0);
+    assert_non_null(t->metrics = srv_metrics_new());
+    snprintf(t->script, sizeof t->script, "%s/run.sh", t->fx->dir);
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    rt *t = *state;
+
+    srv_metrics_free(t->metrics);
+    fx_teardown((void **)&t->fx);
+    free(t);
+    return 0;
+}
+
+/* The runner's command: `body` after "#!/bin/sh", with every %s the fixture's directory. */
+static void write_script(rt *t, const char *body)
+{
+    FILE *f = fopen(t->script, "w");
+    const char *p;
+
+    assert_non_null(f);
+    fputs("#!/bin/sh\n", f);
+    for (p = body; *p; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            fputs(t->fx->dir, f);
+            p++;
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fclose(f);
+    assert_int_equal(chmod(t->script, 0700), 0);
+}
+
+/* A run of a new stack of OWNER, delivered to the caller (as a webhook's or exec's is). */
+static void start_run(rt *t, jobs_event *ev, jobs_run_trigger trigger)
+{
+    assert_int_equal(jobs_run_start_stack(ev, t->fx->store, OWNER, fx_stack(t->fx, OWNER, false),
+                                          trigger),
+                     0);
+}
+
+/* The run, once it has ended (LIVENESS_S at most). */
+static jobs_run *ended_run(rt *t, uint64_t run)
+{
+    jobs_run *r = NULL;
+
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        jobs_run_free(r);
+        r = NULL;
+        assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, run), 0);
+        if (r->state != JOBS_RUN_PENDING && r->state != JOBS_RUN_DELIVERED &&
+            r->state != JOBS_RUN_RUNNING)
+            return r;
+        usleep(100000);
+    }
+    fail_msg("run %llu never ended", (unsigned long long)run);
+    return NULL;
+}
+
+/* The pid a child wrote to the fixture's file `name` (LIVENESS_S at most). */
+static pid_t pid_in(rt *t, const char *name)
+{
+    char path[PATH_MAX + 64];
+    long pid = 0;
+
+    snprintf(path, sizeof path, "%s/%s", t->fx->dir, name);
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        FILE *f = fopen(path, "r");
+
+        if (f) {
+            int got = fscanf(f, "%ld", &pid);
+
+            fclose(f);
+            if (got == 1 && pid > 0)
+                return (pid_t)pid;
+        }
+        usleep(100000);
+    }
+    fail_msg("%s never appeared", path);
+    return 0;
+}
+
+/* Whether process `pid` has ended (gone, or a zombie nobody reaped yet). */
+static bool ended_process(pid_t pid)
+{
+    char path[64], line[512], *close_paren;
+    FILE *f;
+    bool gone = true;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (!(f = fopen(path, "r")))
+        return true;
+    if (fgets(line, sizeof line, f) && (close_paren = strrchr(line, ')')) != NULL)
+        gone = close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+    fclose(f);
+    return gone;
+}
+
+/* Whether `pid` ends within LIVENESS_S; KILLed when it does not (no process outlives the test). */
+static bool ends(pid_t pid)
+{
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        if (ended_process(pid))
+            return true;
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    return false;
+}
+
+/* A grandchild that ignores TERM writes its pid to `grandchild` (once it ignores it), and the
+ * child (the process group's leader) then waits for TERM, which ends it. */
+static const char ignoring_grandchild[] =
+    "sh -c 'trap \"\" TERM; echo $$ > %s/g.tmp; mv %s/g.tmp %s/grandchild; exec sleep 3600' &\n"
+    "while [ ! -f %s/grandchild ]; do sleep 0.1; done\n"
+    "exec sleep 3600\n";
+
+/* A run past --run-timeout gets TERM, its whole process group, and KILL two seconds later
+ * (docs/runs.md). When the child itself ended at the TERM, the KILL was never sent: a grandchild
+ * that ignores TERM ran on after its run was recorded as killed. */
+static void test_a_timeout_kills_a_grandchild_that_ignores_term(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    pid_t g;
+
+    write_script(t, ignoring_grandchild);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 5, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    g = pid_in(t, "grandchild");
+    srv_runner_free(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "timed out after 5 s: killed");
+    jobs_run_free(r);
+    assert_true(ends(g));
+}
+
+/* Stopping ends running children the same way: a grandchild that ignores TERM is killed too
+ * (it ran on after the server had stopped). */
+static void test_a_stop_kills_a_grandchild_that_ignores_term(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    pid_t g;
+
+    write_script(t, ignoring_grandchild);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    g = pid_in(t, "grandchild");
+    srv_runner_free(runner);
+    assert_true(ends(g));
+}
+
+static bool deliver(void *ctx, const jobs_event *ev)
+{
+    return srv_runner_submit(ctx, ev);
+}
+
+static void *free_runner(void *runner)
+{
+    srv_runner_free(runner);
+    return NULL;
+}
+
+/* A stop ends a child that never reads its input at once. The input (a webhook's request,
+ * here 256 KiB: more than a pipe holds) was written until the run's timeout without a look at
+ * the stop, so a stop waited up to --run-timeout seconds (an hour here) for that child. */
+static void test_a_stop_does_not_wait_for_a_child_that_never_reads_its_input(void **state)
+{
+    enum { INPUT = 256 * 1024 };
+    rt *t = *state;
+    srv_runner *runner;
+    srv_hooks *hooks;
+    struct timespec until;
+    pthread_t stopper;
+    char *input = malloc(INPUT);
+    int slot, rc, joined;
+    uint64_t run, stack = fx_stack(t->fx, OWNER, false);
+    pid_t child;
+
+    assert_non_null(input);
+    memset(input, 'x', INPUT);
+    write_script(t, "echo $$ > %s/c.tmp; mv %s/c.tmp %s/child; exec sleep 3600\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    assert_non_null(hooks = srv_hooks_new(4, 4, 3600));
+    srv_runner_set_hooks(runner, hooks);
+    srv_hooks_set_deliver(hooks, deliver, runner);
+    assert_int_equal(srv_hooks_begin(&slot, &rc, &run, hooks, t->fx->store, OWNER, stack,
+                                     JOBS_TRIGGER_HOOK, input, INPUT),
+                     SRV_HOOK_OK);
+    assert_int_equal(rc, 0);
+    child = pid_in(t, "child");
+    assert_int_equal(pthread_create(&stopper, NULL, free_runner, runner), 0);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += LIVENESS_S;
+    joined = pthread_timedjoin_np(stopper, NULL, &until);
+    if (joined != 0) { /* end the child: the runner then stops, before the store closes */
+        kill(child, SIGKILL);
+        pthread_join(stopper, NULL);
+    }
+    assert_int_equal(joined, 0);
+    /* the runner reaped it before it returned */
+    assert_true(ended_process(child));
+    srv_hooks_free(hooks);
+}
+
+/* A server started with SIGCHLD ignored (a parent may leave it so, and it survives exec) had
+ * its children reaped by the kernel: the runner found no exit status and recorded every run as
+ * succeeded, "exit status 0", a failing one too. The runner now puts SIGCHLD back to its
+ * default; and should SIGCHLD be ignored later on, a run whose status is lost is not called
+ * succeeded. */
+static void test_a_failing_run_fails_when_sigchld_was_ignored(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev, later;
+    jobs_run *r = NULL, *r2 = NULL;
+
+    write_script(t, "exit 3\n");
+    signal(SIGCHLD, SIG_IGN);
+    runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1);
+    if (runner) {
+        start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+        assert_true(srv_runner_submit(runner, &ev));
+        r = ended_run(t, ev.run);
+        signal(SIGCHLD, SIG_IGN); /* behind the runner's back */
+        start_run(t, &later, JOBS_TRIGGER_MANUAL);
+        assert_true(srv_runner_submit(runner, &later));
+        r2 = ended_run(t, later.run);
+        srv_runner_free(runner);
+    }
+    signal(SIGCHLD, SIG_DFL);
+    assert_non_null(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "exit status 3");
+    assert_int_equal(r2->state, JOBS_RUN_FAILED);
+    assert_string_equal(r2->message, "ended, but its exit status was lost");
+    jobs_run_free(r);
+    jobs_run_free(r2);
+}
+
+/* A child starts with every standard signal (1 to 31) at its default: none that the server
+ * happened to ignore (SIGHUP under nohup, SIGQUIT in a shell's background job) is ignored in the
+ * child. (glibc's posix_spawn leaves its own two real-time signals, 32 and 33, ignored.) */
+static void test_a_child_ignores_no_standard_signal(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    unsigned long long ignored = ~0ull;
+    char text[64] = "";
+
+    write_script(t, "exec grep SigIgn /proc/self/status\n");
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    snprintf(text, sizeof text, "%.*s", (int)r->output_len, r->output);
+    jobs_run_free(r);
+    if (sscanf(text, "SigIgn: %llx", &ignored) != 1 || (ignored & 0x7fffffffull) != 0)
+        fail_msg("the child's ignored signals: %s", text);
+}
+
+static bool file_exists(rt *t, const char *name)
+{
+    char path[PATH_MAX + 64];
+
+    snprintf(path, sizeof path, "%s/%s", t->fx->dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Runs still queued when the runner stops are not started. An at-most-once one ends failed,
+ * "not started: the server stopped", as one the full queue refused does: left delivered, its
+ * history said it ran. An at-least-once one is left running, to come again when its lease
+ * ends; the child that was running is left as it was (docs/runs.md). */
+static void test_queued_runs_at_a_stop(void **state)
+{
+    rt *t = *state;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    srv_runner *runner;
+    jobs_event first, most;
+    fx_events events;
+    jobs_run *r = NULL;
+    uint64_t job = 0, least;
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | JOBS_JOB_DELIVERY;
+    spec.stack = fx_stack(t->fx, OWNER, false);
+    spec.schedule = fx_periodic(t->fx, OWNER, 3600);
+    spec.enabled = false;
+    spec.delivery = JOBS_DELIVERY_AT_LEAST_ONCE;
+    assert_int_equal(jobs_create(&job, t->fx->store, OWNER, &spec), 0);
+    assert_int_equal(jobs_run_now(&least, t->fx->store, OWNER, job), 0);
+    fx_tick(t->fx, fx_time(t->fx), &events);
+    assert_int_equal(events.n, 1);
+    assert_int_equal(events.ev[0].run, least);
+    assert_int_equal(events.ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+
+    write_script(t, "echo $$ > %s/s.tmp; mv %s/s.tmp %s/started.$JOBS_RUN_ID; "
+                    "exec sleep 3600\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &first, JOBS_TRIGGER_MANUAL);
+    start_run(t, &most, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &first));
+    assert_true(srv_runner_submit(runner, &most));
+    assert_true(srv_runner_submit(runner, &events.ev[0]));
+    {
+        char name[64];
+
+        snprintf(name, sizeof name, "started.%llu", (unsigned long long)first.run);
+        pid_in(t, name); /* the one worker runs the first: the others wait in the queue */
+    }
+    srv_runner_free(runner);
+
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, first.run), 0);
+    assert_int_equal(r->state, JOBS_RUN_DELIVERED);
+    jobs_run_free(r);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, most.run), 0);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "not started: the server stopped");
+    jobs_run_free(r);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, least), 0);
+    assert_int_equal(r->state, JOBS_RUN_RUNNING);
+    jobs_run_free(r);
+    {
+        char name[64];
+
+        snprintf(name, sizeof name, "started.%llu", (unsigned long long)most.run);
+        assert_false(file_exists(t, name));
+        snprintf(name, sizeof name, "started.%llu", (unsigned long long)least);
+        assert_false(file_exists(t, name));
+    }
+}
+
+/* A run reads its stack's blocks, or is not run. A job's run whose stack its owner can no longer
+ * read (another user's public stack made private since) ran with "[]" for its blocks and
+ * succeeded, having done nothing; it now ends failed without a child. */
+static void test_a_run_whose_stack_cannot_be_read_is_not_run(void **state)
+{
+    rt *t = *state;
+    jobs_stack_spec change = JOBS_STACK_SPEC_INIT;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    uint64_t stack = fx_stack(t->fx, 2, true);
+
+    write_script(t, "echo ran > %s/ran; cat\n");
+    /* owner 1 runs owner 2's public stack, which then becomes private */
+    assert_int_equal(jobs_run_start_stack(&ev, t->fx->store, OWNER, stack, JOBS_TRIGGER_MANUAL),
+                     0);
+    change.fields = JOBS_STACK_PUBLIC;
+    change.is_public = false;
+    assert_int_equal(jobs_stack_update(NULL, t->fx->store, 2, stack, &change), 0);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    if (strncmp(r->message, "not run: its stack's blocks cannot be read (", 44) != 0)
+        fail_msg("message: %s", r->message);
+    jobs_run_free(r);
+    assert_false(file_exists(t, "ran"));
+}
+
+/* A command whose #! interpreter is missing fails its run with a message that says so: exec's
+ * ENOENT ("No such file or directory") named only the command, which is there. */
+static void test_a_missing_interpreter_is_named(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    FILE *f = fopen(t->script, "w");
+
+    assert_non_null(f);
+    fputs("#!/nonexistent/interpreter\nexit 0\n", f);
+    fclose(f);
+    assert_int_equal(chmod(t->script, 0700), 0);
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    if (!strstr(r->message, t->script) || !strstr(r->message, "interpreter"))
+        fail_msg("message: %s", r->message);
+    jobs_run_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_a_timeout_kills_a_grandchild_that_ignores_term,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_stop_kills_a_grandchild_that_ignores_term, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_stop_does_not_wait_for_a_child_that_never_reads_its_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_failing_run_fails_when_sigchld_was_ignored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_child_ignores_no_standard_signal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_queued_runs_at_a_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_run_whose_stack_cannot_be_read_is_not_run, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_missing_interpreter_is_named, setup, teardown),
+    };
+
+    signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
+    return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
+}
