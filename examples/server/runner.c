@@ -260,9 +260,11 @@ static void run_one(srv_runner *r, const item *it)
         return;
     }
     /* Any other run reads its stack's blocks, or does not run: run with no blocks instead, it
-     * would do nothing and succeed. (The stack may have become another owner's private one
-     * since the run's job was made, or the store may fail.) */
-    if (!hook_in && jobs_stack_get_detail(&st, r->store, it->owner, it->stack) != 0) {
+     * would do nothing and succeed. The blocks are read by the stack's id alone, whoever may
+     * see it now: a job keeps its stack when its owner makes it private (jobs_stack_update()),
+     * so the run of another owner's job on it runs it as before. What is left to fail is the
+     * store. */
+    if (!hook_in && jobs_stack_get_webhook(&st, r->store, it->stack) != 0) {
         snprintf(msg, sizeof msg, "not run: its stack's blocks cannot be read (%s)",
                  jobs_error_last());
         st = NULL;
