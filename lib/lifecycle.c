@@ -1,8 +1,11 @@
 /* The store's public lifecycle: the options (both layouts), choosing and opening the backend,
  * closing, statistics, the verifier, backup and restore, and the clock. Everything here goes
  * through the backend interface (lib/backend.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rules.h"
 
@@ -128,6 +131,36 @@ bool jobs__path_is_postgres(const char *path)
 
 /* jobs_store_open(); `seed` false: a store without libjobs' schema record is refused
  * (JOBS_ESCHEMA) instead of made a new store (a restore's migration of its staged copy). */
+/* A process started with standard descriptor 0, 1 or 2 closed (`2>&-`, a careless daemon
+ * launcher) would have the store's files, or its database connection, opened on it, and the
+ * next write to stdout or stderr, the host's or any library's, would land in the store: on
+ * LMDB at offset 0 of data.mdb, its first meta page, which loses the whole store. Each closed
+ * one is opened on /dev/null before the backend opens anything, as SQLite does for its files. */
+static int guard_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        int n;
+
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if ((n = open("/dev/null", O_RDWR)) < 0)
+            return jobs__error(JOBS_EIO, "standard descriptor %d is closed, and /dev/null "
+                               "cannot be opened in its place: %s", fd, strerror(errno));
+        /* open() gives the lowest free descriptor, fd itself unless another thread took it. */
+        if (n != fd) {
+            if (fcntl(fd, F_GETFD) == -1 && dup2(n, fd) < 0) {
+                int err = errno;
+
+                close(n);
+                return jobs__error(JOBS_EIO, "standard descriptor %d is closed, and /dev/null "
+                                   "cannot be put in its place: %s", fd, strerror(err));
+            }
+            close(n);
+        }
+    }
+    return 0;
+}
+
 static int open_store(jobs_store **out, const jobs_store_options *opts, bool seed)
 {
     jobs_store_options o;
@@ -147,6 +180,8 @@ static int open_store(jobs_store **out, const jobs_store_options *opts, bool see
     if (o.page_size > JOBS__PAGE_SIZE_MAX)
         return jobs__error(JOBS_EINVAL, "page size %u is above %u", o.page_size,
                            JOBS__PAGE_SIZE_MAX);
+    if ((rc = guard_std_fds()))
+        return rc;
     if (!(s = jobs__malloc(sizeof(*s))))
         return jobs__error(JOBS_ENOMEM, "out of memory opening the store");
     memset(s, 0, sizeof(*s));
@@ -288,5 +323,7 @@ int jobs_store_restore(const jobs_store_options *opts, const char *backup_dir,
     if (jobs__path_is_postgres(o.path))
         return jobs__error(JOBS_ENOTSUP, "jobs_store_restore is for LMDB stores: restore a "
                            "PostgreSQL store with PostgreSQL's own tools");
+    if ((rc = guard_std_fds()))
+        return rc;
     return jobs__restore_lmdb(o.path, backup_dir, flags, verify_staged);
 }

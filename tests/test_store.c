@@ -2,6 +2,7 @@
 #include "fixture.h"
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,56 @@
 #include <unistd.h>
 
 #define OWNER 81
+
+/* Where descriptor fd points ("" when it is closed). */
+static void fd_target(int fd, char *buf, size_t size)
+{
+    char link[64];
+    ssize_t n;
+
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, buf, size - 1);
+    buf[n < 0 ? 0 : n] = '\0';
+}
+
+/* A process started with stdin and stderr closed: the store's files (or its connection) were
+ * opened on descriptors 0 and 2, and a message on stderr went into data.mdb at offset 0, its
+ * first meta page, which lost the store ("File is not an LMDB file" at the next open). The open
+ * now puts /dev/null there first, so the message goes nowhere and the store stays whole. */
+static void test_open_with_standard_descriptors_closed_keeps_the_store(void **state)
+{
+    fixture *fx = *state;
+    static const char msg[] = "a message on stderr after the open\n";
+    char target[4096];
+    int saved0 = dup(0), saved2 = dup(2);
+
+    assert_true(saved0 > 2 && saved2 > 2);
+    close(0);
+    close(2);
+    int rc = fx_try_open(fx);
+    fd_target(0, target, sizeof(target));
+    bool null0 = strcmp(target, "/dev/null") == 0;
+    fd_target(2, target, sizeof(target));
+    bool null2 = strcmp(target, "/dev/null") == 0;
+    ssize_t written = write(2, msg, sizeof(msg) - 1);
+    /* Back as they were before anything can fail. */
+    assert_int_equal(dup2(saved0, 0), 0);
+    assert_int_equal(dup2(saved2, 2), 2);
+    close(saved0);
+    close(saved2);
+    assert_int_equal(rc, 0);
+    if (!null2)
+        fail_msg("descriptor 2 is %s", target);
+    assert_true(null0);
+    assert_int_equal(written, (ssize_t)(sizeof(msg) - 1));
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "kept", stack, FX_HOURLY, true);
+    fx_reopen(fx);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    jobs_job *got = fx_get(fx, OWNER, job);
+    assert_string_equal(got->name, "kept");
+    jobs_job_free(got);
+}
 
 static void test_reopen_keeps_everything(void **state)
 {
@@ -298,6 +349,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_open_with_standard_descriptors_closed_keeps_the_store,
+                                        fx_setup_closed, fx_teardown),
         cmocka_unit_test_setup_teardown(test_durable_store_keeps_data_after_reopen,
                                         fx_setup_durable, fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_same_path_twice_is_ebusy, fx_setup,

@@ -96,6 +96,10 @@ typedef struct jobs_store_options {
  * Several processes may open the same store at once; within one process, open it once and share
  * the handle.
  *
+ * A standard descriptor (0, 1 or 2) that is closed when the store is opened is first opened on
+ * /dev/null (as SQLite does): the store's files would otherwise take it, and the next write to
+ * stdout or stderr would land in the store. jobs_store_restore() does the same.
+ *
  * @param[out] out   the new handle, or NULL on failure
  * @param opts       options; `path` is required
  * @return 0, or JOBS_EINVAL (bad options), JOBS_EVERSION (unknown opts->version or
