@@ -189,10 +189,13 @@ int main(int argc, char **argv)
                                     o.tick_interval + o.run_timeout + 5)))
         goto out;
 
-    /* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
+    /* Signals are taken by sigwait() below; every thread started from here inherits the mask.
+     * SIGHUP reopens the access log (rotation); at its default it ended the server at once,
+     * without the drain and without writing the access log's last lines. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -223,8 +226,21 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        if ((rc = srv_accesslog_reopen()) > 0)
+            fprintf(stderr, "jobs-server: SIGHUP: reopened the access log %s\n",
+                    srv_accesslog_path());
+        else if (rc < 0)
+            fprintf(stderr, "jobs-server: SIGHUP: cannot reopen the access log %s (%s): "
+                    "still writing to the file it had\n", srv_accesslog_path(),
+                    strerror(errno));
+        else
+            fprintf(stderr, "jobs-server: SIGHUP: no access-log file to reopen\n");
+    }
     fprintf(stderr, "jobs-server: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
     /* Graceful stop: requests in flight are answered (for 10 s at most) while new ones are
