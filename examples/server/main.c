@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +71,32 @@ static bool listen_free(const char *listen)
         }
     }
     return true;
+}
+
+/* Raises the soft limit on open files to what the options need, within the hard limit: a
+ * descriptor for each connection (--threads of them at most, one worker each), two pipes for
+ * each child of the runner, and a margin for the listeners, the store (LMDB's files, or the
+ * PostgreSQL backend's connections), the access log and the libraries. Below it, the kernel's
+ * EMFILE left new connections unaccepted in the listen queue while workers were free (civetweb
+ * retries the accept without pause, spinning a core), and the shedding of keep-alive
+ * connections, which counts workers, never began. A shell's or CI's `ulimit -n` may be as low
+ * as 64. When the hard limit is lower than the need, says so and goes on. */
+static void raise_file_limit(const srv_options *o)
+{
+    rlim_t need = (rlim_t)o->threads + (o->run_command ? 4 * (rlim_t)o->max_running : 0) + 64;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= need)
+        return;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    fprintf(stderr, "jobs-server: the limit on open files is %llu, below the %llu that --threads "
+            "%u needs: connections past it wait unanswered; raise the hard limit (ulimit -Hn, "
+            "LimitNOFILE=) or lower --threads\n", (unsigned long long)rl.rlim_cur,
+            (unsigned long long)need, o->threads);
 }
 
 /* Where a webhook's run goes: delivered to this process (hook.c) rather than by a tick, it is
@@ -135,6 +162,7 @@ int main(int argc, char **argv)
         return 1;
     if (!listen_free(o.listen))
         return 1;
+    raise_file_limit(&o);
     if (srv_accesslog_open(o.access_log) != 0) {
         fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log, strerror(errno));
         return 1;
