@@ -632,4 +632,19 @@ run 0 "${C[@]}" --json schedules list --owner 1
 json_is '[j["count"], [s["config"].get("cron") for s in j["schedules"]][5:]]' '[7, ["30 2 * * *", "*/15 1-3 * * *"]]'
 run 0 "${C[@]}" check
 
+echo "== standard output closed"
+# The result cannot be written: a failure (exit 1) with a message, as on a full disk, whatever
+# the library puts on the closed descriptor; and the store is left whole.
+for args in "check" "schedules list --owner 1" "--json schedules get --owner 1 7"; do
+    rc=0
+    # shellcheck disable=SC2086 # words
+    "$jobsctl" "${C[@]}" $args >&- 2> "$tmp/err" || rc=$?
+    [[ $rc -eq 1 ]] || fail "jobsctl $args >&- exited $rc, not 1"
+    err_has "jobsctl: writing the output: Bad file descriptor"
+done
+rc=0
+"$jobsctl" "${C[@]}" check 0<&- >&- 2>&- || rc=$?
+[[ $rc -eq 1 ]] || fail "jobsctl check 0<&- >&- 2>&- exited $rc, not 1"
+run 0 "${C[@]}" check
+
 echo OK
