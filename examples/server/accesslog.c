@@ -7,9 +7,13 @@
 
 #include "accesslog.h"
 
-/* The access log (--access-log): a file descriptor, or -1 for none. Set before civetweb starts
- * its threads, only read after. */
+/* The access log (--access-log): a file descriptor, or -1 for none, and the file's name (NULL
+ * for standard error or none). Set before civetweb starts its threads; after that the descriptor
+ * changes only under access_buf.mu (srv_accesslog_reopen()), while access_log_on stays as it
+ * was. */
 static int access_log_fd = -1;
+static bool access_log_on;
+static const char *access_log_path;
 
 /* Lines are gathered here and written in batches: one write(2) per request cost more than the
  * whole handler of GET /jobs/byid (docs/performance.md). A batch goes out when the buffer is
@@ -39,7 +43,7 @@ static void access_flush_locked(void)
 
 void srv_accesslog_flush(void)
 {
-    if (access_log_fd < 0)
+    if (!access_log_on)
         return;
     pthread_mutex_lock(&access_buf.mu);
     access_flush_locked();
@@ -60,20 +64,51 @@ void srv_accesslog_append(const char *line, size_t n, int64_t now_ms)
     pthread_mutex_unlock(&access_buf.mu);
 }
 
+static int open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+}
+
 int srv_accesslog_open(const char *spec)
 {
-    if (strcmp(spec, "-") == 0)
+    if (strcmp(spec, "-") == 0) {
         access_log_fd = STDERR_FILENO;
-    else if (strcmp(spec, "off") != 0 &&
-             (access_log_fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-                                   0600)) < 0)
-        return -1;
+    } else if (strcmp(spec, "off") != 0) {
+        if ((access_log_fd = open_file(spec)) < 0)
+            return -1;
+        access_log_path = spec;
+    }
+    access_log_on = access_log_fd >= 0;
     return 0;
+}
+
+int srv_accesslog_reopen(void)
+{
+    int fd, old;
+
+    if (!access_log_path)
+        return 0;
+    if ((fd = open_file(access_log_path)) < 0)
+        return -1;
+    /* The lines gathered so far go to the file they were meant for (the one renamed away), the
+     * next ones to the new file. */
+    pthread_mutex_lock(&access_buf.mu);
+    access_flush_locked();
+    old = access_log_fd;
+    access_log_fd = fd;
+    pthread_mutex_unlock(&access_buf.mu);
+    close(old);
+    return 1;
+}
+
+const char *srv_accesslog_path(void)
+{
+    return access_log_path;
 }
 
 bool srv_accesslog_on(void)
 {
-    return access_log_fd >= 0;
+    return access_log_on;
 }
 
 void srv_accesslog_close(void)
@@ -82,4 +117,5 @@ void srv_accesslog_close(void)
     if (access_log_fd > STDERR_FILENO)
         close(access_log_fd);
     access_log_fd = -1;
+    access_log_on = false;
 }

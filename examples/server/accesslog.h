@@ -11,6 +11,16 @@
  * appended to (created with mode 0600). 0, or -1 with errno set. */
 int srv_accesslog_open(const char *spec);
 
+/** Opens the access log's file again under its name, for rotation (SIGHUP): the lines gathered
+ * so far are written to the old file, which is then closed, and the next ones go to the new
+ * file (created with mode 0600 when missing). 1 when it was reopened, 0 when the log is standard
+ * error or off (nothing to do), -1 with errno set when the file cannot be opened: the old one is
+ * kept then. Thread-safe. */
+int srv_accesslog_reopen(void);
+
+/** The access log's file name, or NULL when it is standard error or off. */
+const char *srv_accesslog_path(void);
+
 /** Whether there is an access log. */
 bool srv_accesslog_on(void);
 

@@ -362,11 +362,18 @@ int srv_ensure_demo_user(srv_users *users)
     }
     if (srv_users_add(users, &id, "demo", NULL, pw) != 0)
         return -1;
+    clearerr(stdout);
     if (env && *env)
         printf("created user demo (password from JOBS_DEMO_PASSWORD)\n");
     else
         printf("created user demo with password %s (shown only this once)\n", pw);
-    fflush(stdout);
+    /* Standard output closed, a full disk, a reader gone: the only copy of the password is
+     * lost. Not silently (it is not put on stderr, which may be a shared log). */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && !(env && *env))
+        fprintf(stderr, "jobs-server: created user demo, but its password could not be written "
+                        "to standard output (%s); set one with 'jobs-server user passwd demo' "
+                        "(password on stdin), or start with "
+                        "JOBS_DEMO_PASSWORD and JOBS_DEMO_RESET=1\n", strerror(errno));
     sodium_memzero(pw, sizeof pw);
     return 0;
 }

@@ -2,6 +2,7 @@
  * scheduler thread (scheduler_thread.c) until SIGINT or SIGTERM. The subcommands are in cli.c,
  * the settings in config.c, the HTTP API in handler.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +74,52 @@ static bool listen_free(const char *listen)
     return true;
 }
 
+/* Raises the soft limit on open files to what the options need, within the hard limit: a
+ * descriptor for each connection (--threads of them at most, one worker each), two pipes for
+ * each child of the runner, and a margin for the listeners, the store (LMDB's files, or the
+ * PostgreSQL backend's connections), the access log and the libraries. Below it, the kernel's
+ * EMFILE left new connections unaccepted in the listen queue while workers were free (civetweb
+ * retries the accept without pause, spinning a core), and the shedding of keep-alive
+ * connections, which counts workers, never began. A shell's or CI's `ulimit -n` may be as low
+ * as 64. When the hard limit is lower than the need, says so and goes on. */
+static void raise_file_limit(const srv_options *o)
+{
+    rlim_t need = (rlim_t)o->threads + (o->run_command ? 4 * (rlim_t)o->max_running : 0) + 64;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= need)
+        return;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    fprintf(stderr, "jobs-server: the limit on open files is %llu, below the %llu that --threads "
+            "%u needs: connections past it wait unanswered; raise the hard limit (ulimit -Hn, "
+            "LimitNOFILE=) or lower --threads\n", (unsigned long long)rl.rlim_cur,
+            (unsigned long long)need, o->threads);
+}
+
+/* Standard descriptors closed at start (`1>&-`) are each opened on /dev/null before anything
+ * else is opened, standard output read-only: no file of the server's lands on one, and a write
+ * to standard output fails (EBADF) as it did on the closed descriptor, so that the demo user's
+ * password is not lost unsaid (srv_ensure_demo_user). The library's open of the store would put
+ * a writable /dev/null there instead. */
+static void hold_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        int n;
+
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        /* The lowest free descriptor: fd itself, the ones below it being open. */
+        if ((n = open("/dev/null", fd == STDOUT_FILENO ? O_RDONLY : O_RDWR)) >= 0 && n != fd) {
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
 /* Where a webhook's run goes: delivered to this process (hook.c) rather than by a tick, it is
  * counted as the tick counts its runs, then queued for the runner. */
 typedef struct hook_delivery {
@@ -103,6 +151,7 @@ int main(int argc, char **argv)
     sigset_t sigs;
     int sig, rc, exit_code = 1;
 
+    hold_std_fds();
     /* Validates every argument first: an unknown or malformed one is a usage error. */
     if (sodium_init() < 0) {
         fprintf(stderr, "jobs-server: libsodium failed to initialise\n");
@@ -135,6 +184,7 @@ int main(int argc, char **argv)
         return 1;
     if (!listen_free(o.listen))
         return 1;
+    raise_file_limit(&o);
     if (srv_accesslog_open(o.access_log) != 0) {
         fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log, strerror(errno));
         return 1;
@@ -189,10 +239,13 @@ int main(int argc, char **argv)
                                     o.tick_interval + o.run_timeout + 5)))
         goto out;
 
-    /* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
+    /* Signals are taken by sigwait() below; every thread started from here inherits the mask.
+     * SIGHUP reopens the access log (rotation); at its default it ended the server at once,
+     * without the drain and without writing the access log's last lines. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -223,8 +276,21 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        if ((rc = srv_accesslog_reopen()) > 0)
+            fprintf(stderr, "jobs-server: SIGHUP: reopened the access log %s\n",
+                    srv_accesslog_path());
+        else if (rc < 0)
+            fprintf(stderr, "jobs-server: SIGHUP: cannot reopen the access log %s (%s): "
+                    "still writing to the file it had\n", srv_accesslog_path(),
+                    strerror(errno));
+        else
+            fprintf(stderr, "jobs-server: SIGHUP: no access-log file to reopen\n");
+    }
     fprintf(stderr, "jobs-server: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
     /* Graceful stop: requests in flight are answered (for 10 s at most) while new ones are

@@ -42,4 +42,29 @@ pid=
 "$jobsctl" --store "$dir/store" check >/dev/null || fail "the store is damaged after the stop"
 "$jobsctl" --store "$dir/store" stacks list --owner 1 | grep -q ' kept ' ||
     fail "the stack made over HTTP is gone: $("$jobsctl" --store "$dir/store" stacks list --owner 1)"
+
+# A first start (no users yet) with standard output closed, or on a full disk: the demo user's
+# password, shown only once on standard output, could not be written. The server says so on
+# stderr (without the password) instead of losing it silently, and serves.
+for how in closed full; do
+    data=$dir/demo-$how
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    if [[ $how == closed ]]; then
+        "$server" --listen "127.0.0.1:$port" --data "$data" --access-log off 1>&- 2>"$dir/err" &
+    else
+        "$server" --listen "127.0.0.1:$port" --data "$data" --access-log off >/dev/full 2>"$dir/err" &
+    fi
+    pid=$!
+    for _ in $(seq 1 300); do
+        curl -s -f "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || fail "the server exited ($how): $(cat "$dir/err")"
+        sleep 0.1
+    done
+    kill "$pid"
+    wait "$pid" || fail "the server did not exit 0 at SIGTERM ($how)"
+    pid=
+    grep -q "created user demo, but its password could not be written to standard output" \
+        "$dir/err" || fail "no word of the lost demo password (stdout $how): $(cat "$dir/err")"
+    ! grep -q "with password" "$dir/err" || fail "the password went to stderr"
+done
 echo "ok: the store is whole after a server with closed standard descriptors"

@@ -385,6 +385,22 @@ json_is '[j["backup"], j["bytes"]]' "[\"$tmp/b2\", $(stat -c %s "$tmp/b2/data.md
 run 1 "${S[@]}" backup "$tmp/b2"
 err_has "is not empty"
 [[ $(ls -A "$tmp/b2") == data.mdb ]] || fail "a refused backup changed its directory"
+# A DEST that others may write in is refused before anything is written: they could put a
+# store of their own in place of the backup. Another user's too.
+for mode in 0777 0770 1777; do
+    mkdir -m "$mode" "$tmp/loose"
+    run 1 "${S[@]}" backup "$tmp/loose"
+    err_has "backup: '$tmp/loose' is writable by"
+    err_has "run chmod go-w on it"
+    [[ -z $(ls -A "$tmp/loose") ]] || fail "a refused backup wrote into a directory of mode $mode"
+    rmdir "$tmp/loose"
+done
+if [[ $(id -u) -eq 0 ]]; then
+    mkdir -m 0700 "$tmp/theirs" && chown 65534 "$tmp/theirs"
+    run 1 "${S[@]}" backup "$tmp/theirs"
+    err_has "backup: '$tmp/theirs' is owned by uid 65534, not by this user"
+    [[ -z $(ls -A "$tmp/theirs") ]] || fail "a refused backup wrote into another user's directory"
+fi
 run 1 "${S[@]}" backup "$tmp/missing/parent"
 err_has "cannot create the directory"
 [[ ! -e $tmp/missing ]] || fail "backup made the missing parent"
@@ -630,6 +646,21 @@ run 0 "${C[@]}" --json schedules update --owner 1 7 --cron '*/15 1-3 * * *' --tz
     fail "schedules update --cron printed '$(out)'"
 run 0 "${C[@]}" --json schedules list --owner 1
 json_is '[j["count"], [s["config"].get("cron") for s in j["schedules"]][5:]]' '[7, ["30 2 * * *", "*/15 1-3 * * *"]]'
+run 0 "${C[@]}" check
+
+echo "== standard output closed"
+# The result cannot be written: a failure (exit 1) with a message, as on a full disk, whatever
+# the library puts on the closed descriptor; and the store is left whole.
+for args in "check" "schedules list --owner 1" "--json schedules get --owner 1 7"; do
+    rc=0
+    # shellcheck disable=SC2086 # words
+    "$jobsctl" "${C[@]}" $args >&- 2> "$tmp/err" || rc=$?
+    [[ $rc -eq 1 ]] || fail "jobsctl $args >&- exited $rc, not 1"
+    err_has "jobsctl: writing the output: Bad file descriptor"
+done
+rc=0
+"$jobsctl" "${C[@]}" check 0<&- >&- 2>&- || rc=$?
+[[ $rc -eq 1 ]] || fail "jobsctl check 0<&- >&- 2>&- exited $rc, not 1"
 run 0 "${C[@]}" check
 
 echo OK

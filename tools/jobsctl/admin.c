@@ -169,6 +169,29 @@ static int stats_run(ctl *c, const ctl_args *a)
 
 /* ---- backup -------------------------------------------------------------------------------- */
 
+/* An existing DEST must be a directory only this user can change, as jobs-server asks of its
+ * data directory: in one that others may write in, they could put a store of their making in
+ * place of the backup (with a user and password of theirs), which a later restore would take
+ * as consistent. A DEST that is missing is created with mode 0700; other faults (not a
+ * directory, not empty) are the library's to report. */
+static int backup_dest_ok(const char *dest)
+{
+    struct stat st;
+
+    if (stat(dest, &st) != 0 || !S_ISDIR(st.st_mode))
+        return CTL_OK;
+    if (st.st_uid != geteuid())
+        return ctl_error("backup: '%s' is owned by uid %u, not by this user (uid %u): refusing "
+                         "it, since its owner could replace the backup",
+                         dest, (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & 022)
+        return ctl_error("backup: '%s' is writable by %s (mode %03o): refusing it, since they "
+                         "could replace the backup; run chmod go-w on it",
+                         dest, st.st_mode & 020 ? "its group" : "others",
+                         (unsigned)(st.st_mode & 07777));
+    return CTL_OK;
+}
+
 static int backup_run(ctl *c, const ctl_args *a)
 {
     const char *dest = a->pos[0];
@@ -180,6 +203,8 @@ static int backup_run(ctl *c, const ctl_args *a)
 
     if (a->npos < 1)
         return ctl_usage_error(a, "DEST, the directory to write the backup to, is missing");
+    if ((rc = backup_dest_ok(dest)) != CTL_OK)
+        return rc;
     /* It only reads the store: a store of an earlier libjobs is refused, not migrated (a backup
      * of it would not be one the earlier libjobs can read, and the store would be changed). */
     if ((rc = ctl_open_store_unmigrated(c)))
@@ -281,7 +306,8 @@ const ctl_command ctl_admin_commands[] = {
      "", 0, stats_run},
     {NULL, "backup", "DEST", "a consistent, compacted copy of the store",
      "Copies the store into the directory DEST (created, mode 0700, if missing; it must be\n"
-     "empty if it exists), as LMDB's compacting copy: one snapshot, taken while jobs-server\n"
+     "empty if it exists, this user's, and not writable by group or others, who could\n"
+     "replace the backup), as LMDB's compacting copy: one snapshot, taken while jobs-server\n"
      "and others go on writing, without free pages. DEST then holds a store of its own\n"
      "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
      "jobs-server's users and sessions are in the store, so the backup has them too.\n"
