@@ -1,6 +1,7 @@
 /* The store: open/close/reopen, one handle per store per process, schema check, stat, clock. */
 #include "fixture.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,6 +60,27 @@ static void test_open_with_standard_descriptors_closed_keeps_the_store(void **st
     jobs_job *got = fx_get(fx, OWNER, job);
     assert_string_equal(got->name, "kept");
     jobs_job_free(got);
+}
+
+/* Every descriptor the store holds on its files is close-on-exec, so that a host's child
+ * (fork and exec, system(), posix_spawn) does not inherit the store: LMDB 0.9 opens data.mdb's
+ * main descriptor without it. */
+static void test_store_descriptors_are_close_on_exec(void **state)
+{
+    fixture *fx = *state;
+    char target[4096], prefix[sizeof(fx->dir) + 1];
+    int seen = 0;
+
+    snprintf(prefix, sizeof(prefix), "%s/", fx->dir);
+    for (int fd = 0; fd < 1024; fd++) {
+        fd_target(fd, target, sizeof(target));
+        if (strncmp(target, prefix, strlen(prefix)) != 0)
+            continue;
+        seen++;
+        if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+            fail_msg("descriptor %d (%s) is inherited by a child", fd, target);
+    }
+    assert_true(fx->pg_schema[0] != '\0' || seen >= 2);
 }
 
 static void test_reopen_keeps_everything(void **state)
@@ -349,6 +371,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_store_descriptors_are_close_on_exec, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_with_standard_descriptors_closed_keeps_the_store,
                                         fx_setup_closed, fx_teardown),
         cmocka_unit_test_setup_teardown(test_durable_store_keeps_data_after_reopen,

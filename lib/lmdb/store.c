@@ -1414,6 +1414,18 @@ static int open_env(jobs__lmdb *s, const char *path, unsigned int flags, size_t 
             rc = mdb_env_set_mapsize(s->env, size);
         if (!rc)
             rc = mdb_env_open(s->env, path, flags, 0600);
+        if (!rc) {
+            /* LMDB 0.9 opens data.mdb without O_CLOEXEC (its lock file has it): a host's
+             * child (fork and exec, system()) would inherit the store's file. */
+            mdb_filehandle_t fd;
+
+            if (mdb_env_get_fd(s->env, &fd) == 0 && fd >= 0) {
+                int fl = fcntl(fd, F_GETFD);
+
+                if (fl >= 0 && !(fl & FD_CLOEXEC))
+                    fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+            }
+        }
         if (!rc || (flags & MDB_NOLOCK) || i == TRIES || !lock_file_empty(path))
             return rc;
         mdb_env_close(s->env);
