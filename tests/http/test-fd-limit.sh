@@ -12,33 +12,24 @@
 set -euo pipefail
 server=${1:?usage: test-fd-limit.sh JOBS_SERVER JOBSCTL}
 jobsctl=${2:?usage: test-fd-limit.sh JOBS_SERVER JOBSCTL}
-dir=$(mktemp -d /tmp/jobs-fdlimit-XXXXXX)
-chmod 0700 "$dir"
-pid=
+# shellcheck source=solo.sh
+source "$(dirname "$0")/solo.sh"
+solo_begin fdlimit
 holder=
-cleanup() {
+solo_more_cleanup() {
     [[ -z $holder ]] || { touch "$dir/release"; wait "$holder" 2>/dev/null || true; }
-    [[ -z $pid ]] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
-    rm -rf "$dir"
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # start ULIMIT_OPTION: the server under that ulimit; sets pid and base.
 start() {
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     (ulimit "$1" 64 && exec env JOBS_DEMO_PASSWORD=demo-pw "$server" --listen "127.0.0.1:$port" \
         --data "$dir/data" --access-log off --threads 128 --request-timeout 60 \
         >"$dir/out" 2>"$dir/err") &
     pid=$!
     base=http://127.0.0.1:$port
-    for _ in $(seq 1 300); do
-        curl -s -f "$base/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$pid" 2>/dev/null || fail "the server exited: $(cat "$dir/err")"
-        sleep 0.1
-    done
-    fail "the server did not answer"
+    wait_answering
 }
 
 # 100 connections, each with half a request line, held until $dir/release exists (60 s at most).
@@ -73,12 +64,6 @@ release() {
     holder=
 }
 
-stop() {
-    kill "$pid"
-    wait "$pid" || fail "the server did not exit 0 at SIGTERM: $(cat "$dir/err")"
-    pid=
-}
-
 # A soft limit of 64 under a higher hard one: raised.
 start -Sn
 hold
@@ -87,7 +72,7 @@ curl -s -f -m 30 "$base/healthz" >/dev/null ||
 release
 curl -s -f -m 30 "$base/healthz" >/dev/null || fail "not answered after the 100 left"
 ! grep -q 'limit on open files' "$dir/err" || fail "a warning with a hard limit above the need: $(cat "$dir/err")"
-stop
+stop_server
 "$jobsctl" --store "$dir/data/store" check >/dev/null || fail "the store is not consistent"
 
 # A hard limit of 64: the server says so, and serves what it can.
@@ -95,5 +80,5 @@ start -n
 grep -q 'the limit on open files is 64, below the' "$dir/err" ||
     fail "no word of the low limit: $(cat "$dir/err")"
 curl -s -f -m 30 "$base/healthz" >/dev/null || fail "not answered under a hard limit of 64"
-stop
+stop_server
 echo "ok: a low limit on open files is raised to what --threads needs, or reported"

@@ -8,30 +8,19 @@
 # SIGHUP changes nothing.
 set -euo pipefail
 server=${1:?usage: test-sighup.sh JOBS_SERVER}
-dir=$(mktemp -d /tmp/jobs-sighup-XXXXXX)
-chmod 0700 "$dir"
-pid=
-cleanup() {
-    [[ -z $pid ]] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=solo.sh
+source "$(dirname "$0")/solo.sh"
+solo_begin sighup
 
 # Starts the server with the options given; sets pid and base.
 start() {
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     JOBS_DEMO_PASSWORD=demo-pw "$server" --listen "127.0.0.1:$port" --data "$dir/data" "$@" \
         >"$dir/out" 2>"$dir/err" &
     pid=$!
     base=http://127.0.0.1:$port
-    for _ in $(seq 1 300); do
-        curl -s -f "$base/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$pid" 2>/dev/null || fail "the server exited: $(cat "$dir/err")"
-        sleep 0.1
-    done
-    fail "the server did not answer"
+    wait_answering
 }
 
 # Waits until the server's stderr has line $1 (the main thread writes it once the signal was
@@ -44,12 +33,6 @@ wait_for_line() {
     done
 }
 
-stop() {
-    kill "$pid"
-    wait "$pid" || fail "the server did not exit 0 at SIGTERM: $(cat "$dir/err")"
-    pid=
-}
-
 # An access-log file, renamed, then SIGHUP.
 log=$dir/access.log
 start --access-log "$log"
@@ -60,7 +43,7 @@ wait_for_line "SIGHUP: reopened the access log $log"
 kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; pid=; fail "SIGHUP ended the server"; }
 curl -s -f "$base/jobs/byid/1" >/dev/null || true
 curl -s -f "$base/healthz" >/dev/null || fail "healthz after SIGHUP"
-stop
+stop_server
 grep -q '"route":"/healthz"' "$log.1" || fail "the request before SIGHUP is not in the renamed log"
 [[ -f $log ]] || fail "no new access log after SIGHUP"
 [[ $(stat -c %a "$log") == 600 ]] || fail "the new access log has mode $(stat -c %a "$log")"
@@ -75,6 +58,6 @@ for spec in - off; do
     wait_for_line "SIGHUP: no access-log file to reopen"
     kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; pid=; fail "SIGHUP ended the server (--access-log $spec)"; }
     curl -s -f "$base/healthz" >/dev/null || fail "healthz after SIGHUP (--access-log $spec)"
-    stop
+    stop_server
 done
 echo "ok: SIGHUP reopens the access log and leaves the server running"

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# solo.sh: sourced by the test scripts that start one jobs-server themselves, on a port of their
+# own, to see it as a process (test-closed-fds.sh, test-sighup.sh, test-fd-limit.sh).
+#
+# solo_begin NAME   $dir: a new temporary directory (mode 0700); at exit the server (pid) is
+#                   stopped and $dir removed, after the script's own solo_more_cleanup if it
+#                   defines one.
+# free_port         a TCP port of 127.0.0.1 that nothing listens on now.
+# wait_answering    waits until $base/healthz answers; fails if the server exits first.
+# stop_server       SIGTERM to the server; fails unless it exits 0.
+# fail MESSAGE      says it and exits 1.
+# The script sets base (the server's URL) before wait_answering.
+# shellcheck disable=SC2154
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+solo_cleanup() {
+    if declare -F solo_more_cleanup >/dev/null; then solo_more_cleanup; fi
+    [[ -z $pid ]] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+    rm -rf "$dir"
+}
+
+solo_begin() {
+    dir=$(mktemp -d "/tmp/jobs-$1-XXXXXX")
+    chmod 0700 "$dir"
+    pid=
+    trap solo_cleanup EXIT
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_answering() {
+    for _ in $(seq 1 300); do
+        curl -s -f "$base/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || fail "the server exited: $(cat "$dir/err" 2>/dev/null)"
+        sleep 0.1
+    done
+    fail "the server did not answer"
+}
+
+stop_server() {
+    kill "$pid"
+    wait "$pid" || fail "the server did not exit 0 at SIGTERM: $(cat "$dir/err" 2>/dev/null)"
+    pid=
+}
