@@ -224,7 +224,7 @@ out:
     return pid;
 }
 
-/* Runs one run's child to its end; records the outcome unless the runner is stopping. */
+/* Runs one run's child to its end and records its outcome (a stop's: see below). */
 static void run_one(srv_runner *r, const item *it)
 {
     static const char input[] = "[]\n";
@@ -232,7 +232,7 @@ static void run_one(srv_runner *r, const item *it)
     tail_buf *out = calloc(1, sizeof *out);
     int in_fd = -1, out_fd = -1, status = 0, rc;
     int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
-    bool timed_out = false, exited = false, stopping = false, group_killed = false;
+    bool timed_out = false, exited = false, stopped = false, group_killed = false;
     bool status_lost = false;
     bool is_hook = false;
     hook_buf hook = {NULL, 0, false};
@@ -255,7 +255,8 @@ static void run_one(srv_runner *r, const item *it)
                              "or the server restarted)");
         if (rc)
             fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
-        srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        else
+            srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
         free(out);
         return;
     }
@@ -284,7 +285,8 @@ static void run_one(srv_runner *r, const item *it)
         rc = jobs_run_finish(r->store, it->owner, it->run, false, msg);
         if (rc)
             fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
-        srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        else
+            srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
         if (is_hook)
             srv_hooks_done(r->hooks, it->run, false, msg, NULL, 0, false);
         jobs_stack_detail_free(st);
@@ -331,15 +333,29 @@ static void run_one(srv_runner *r, const item *it)
     /* The child is reaped only once it has ended and, when it was killed, once the KILL has
      * gone to its process group too: until then its pid stays its group's id, so that the KILL
      * still reaches what it started (a grandchild that ignores TERM) when the child itself
-     * ended at the TERM. */
+     * ended at the TERM. Whether it has ended is asked before a timeout or a stop kills it: a
+     * child that ended by itself keeps its own outcome, a stop notwithstanding. */
     while (!exited) {
         struct pollfd pfd = {out_fd, POLLIN, 0};
-        int64_t now = mono_ms();
+        int64_t now;
         siginfo_t si;
 
-        stopping = stopping_now(r);
-        if ((now >= deadline || stopping) && !killed_at) {
-            timed_out = !stopping;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+            exited = status_lost = errno == ECHILD; /* reaped behind our back: no status */
+        } else if (si.si_pid == pid && (!killed_at || group_killed)) {
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            exited = true;
+        }
+        if (exited)
+            break;
+        now = mono_ms();
+        if (!killed_at && (now >= deadline || stopping_now(r))) {
+            /* what ends it is what it is recorded as: a timeout that a stop follows during
+             * the grace is still its timeout */
+            timed_out = now >= deadline;
+            stopped = !timed_out;
             kill(-pid, SIGTERM);
             killed_at = now;
         } else if (killed_at && now >= killed_at + KILL_GRACE_MS) {
@@ -351,14 +367,6 @@ static void run_one(srv_runner *r, const item *it)
         } else if (out_fd < 0) {
             usleep(20000);
         }
-        memset(&si, 0, sizeof si);
-        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
-            exited = status_lost = errno == ECHILD; /* reaped behind our back: no status */
-        } else if (si.si_pid == pid && (!killed_at || group_killed)) {
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-            exited = true;
-        }
     }
     /* What the child left in the pipe (its children may hold it open: not waited for). */
     if (out_fd >= 0) {
@@ -369,7 +377,20 @@ static void run_one(srv_runner *r, const item *it)
             close(out_fd);
     }
     srv_metrics_run_running(r->metrics, -1);
-    if (stopping) {
+    /* Killed by the stop: an at-most-once run ends failed, as one still queued does (left
+     * delivered, its history would never say what became of it); an at-least-once one is left
+     * running, to be delivered again when its lease ends. */
+    if (stopped) {
+        static const char why[] = "killed: the server stopped while it ran";
+
+        if (it->delivery == JOBS_DELIVERY_AT_MOST_ONCE) {
+            if (jobs_run_finish_output(r->store, it->owner, it->run, false, why, out->b,
+                                       out->len) != 0)
+                fprintf(stderr, "jobs-server: run %" PRIu64 " (%s) was not recorded: %s\n",
+                        it->run, why, jobs_error_last());
+            else
+                srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        }
         if (is_hook)
             srv_hooks_done(r->hooks, it->run, false, "the server is stopping", NULL, 0, false);
         free(hook.b);

@@ -2,9 +2,10 @@
  * children: what a timeout and a stop end (the child's whole process group, grandchildren that
  * ignore TERM included), a stop that does not wait for a child that never reads its input, the
  * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
- * child starts with, what becomes of runs still queued when the runner stops, a run whose
- * stack cannot be read, and one whose command's interpreter is missing. Bounds are for liveness only: a test fails when something that must
- * happen does not. */
+ * child starts with, what becomes of runs queued or running when the runner stops, a timeout
+ * that a stop follows, what /metrics counts, a run whose stack cannot be read, and one whose
+ * command's interpreter is missing. Bounds are for liveness only: a test fails when something
+ * that must happen does not. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -334,7 +335,7 @@ static bool file_exists(rt *t, const char *name)
 /* Runs still queued when the runner stops are not started. An at-most-once one ends failed,
  * "not started: the server stopped", as one the full queue refused does: left delivered, its
  * history said it ran. An at-least-once one is left running, to come again when its lease
- * ends; the child that was running is left as it was (docs/runs.md). */
+ * ends. The run whose child was running is killed (the next test). */
 static void test_queued_runs_at_a_stop(void **state)
 {
     rt *t = *state;
@@ -374,7 +375,8 @@ static void test_queued_runs_at_a_stop(void **state)
     srv_runner_free(runner);
 
     assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, first.run), 0);
-    assert_int_equal(r->state, JOBS_RUN_DELIVERED);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "killed: the server stopped while it ran");
     jobs_run_free(r);
     assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, most.run), 0);
     assert_int_equal(r->state, JOBS_RUN_FAILED);
@@ -391,6 +393,124 @@ static void test_queued_runs_at_a_stop(void **state)
         snprintf(name, sizeof name, "started.%llu", (unsigned long long)least);
         assert_false(file_exists(t, name));
     }
+}
+
+/* The failed count in the runner's metrics (jobs_runs_finished_total{state="failed"}). */
+static unsigned long long failed_in_metrics(rt *t)
+{
+    static const char key[] = "jobs_runs_finished_total{state=\"failed\"} ";
+    char *text, *at;
+    size_t len;
+    unsigned long long n;
+
+    assert_int_equal(srv_metrics_render(&text, &len, t->metrics, NULL), 0);
+    assert_non_null(at = strstr(text, key));
+    n = strtoull(at + sizeof key - 1, NULL, 10);
+    free(text);
+    return n;
+}
+
+/* A stop kills the running children, and their runs end as their delivery says: an at-most-once
+ * run fails, "killed: the server stopped while it ran", with what its child wrote (it was left
+ * delivered, a run whose history never said what became of it), and an at-least-once run is
+ * left running, to be delivered again when its lease ends. */
+static void test_a_stop_ends_the_running_runs_by_their_delivery(void **state)
+{
+    rt *t = *state;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    srv_runner *runner;
+    jobs_event most;
+    fx_events events;
+    jobs_run *r = NULL;
+    uint64_t job = 0, least;
+    char name[64];
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | JOBS_JOB_DELIVERY;
+    spec.stack = fx_stack(t->fx, OWNER, false);
+    spec.schedule = fx_periodic(t->fx, OWNER, 3600);
+    spec.enabled = false;
+    spec.delivery = JOBS_DELIVERY_AT_LEAST_ONCE;
+    assert_int_equal(jobs_create(&job, t->fx->store, OWNER, &spec), 0);
+    assert_int_equal(jobs_run_now(&least, t->fx->store, OWNER, job), 0);
+    fx_tick(t->fx, fx_time(t->fx), &events);
+    assert_int_equal(events.n, 1);
+    assert_int_equal(events.ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+
+    write_script(t, "echo started $JOBS_RUN_ID; echo $$ > %s/s.$JOBS_RUN_ID; "
+                    "mv %s/s.$JOBS_RUN_ID %s/started.$JOBS_RUN_ID; exec sleep 3600\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 2));
+    start_run(t, &most, JOBS_TRIGGER_MANUAL);
+    assert_int_equal(most.delivery, JOBS_DELIVERY_AT_MOST_ONCE);
+    assert_true(srv_runner_submit(runner, &most));
+    assert_true(srv_runner_submit(runner, &events.ev[0]));
+    snprintf(name, sizeof name, "started.%llu", (unsigned long long)most.run);
+    pid_in(t, name);
+    snprintf(name, sizeof name, "started.%llu", (unsigned long long)least);
+    pid_in(t, name);
+    srv_runner_free(runner);
+
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, most.run), 0);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "killed: the server stopped while it ran");
+    snprintf(name, sizeof name, "started %llu\n", (unsigned long long)most.run);
+    assert_int_equal(r->output_len, strlen(name));
+    assert_memory_equal(r->output, name, r->output_len);
+    jobs_run_free(r);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, least), 0);
+    assert_int_equal(r->state, JOBS_RUN_RUNNING);
+    jobs_run_free(r);
+    assert_int_equal(failed_in_metrics(t), 1);
+}
+
+/* A run killed at its timeout is recorded as timed out, also when a stop comes during the grace
+ * between its TERM and its KILL (the child here outlives the TERM): the run was left delivered,
+ * as though the stop had killed it. */
+static void test_a_timeout_is_recorded_when_a_stop_comes_during_its_grace(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r = NULL;
+
+    write_script(t, "trap 'echo $$ > %s/t.tmp; mv %s/t.tmp %s/termed' TERM\n"
+                    "while :; do sleep 0.1; done\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 1, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    pid_in(t, "termed"); /* its timeout's TERM came; the KILL follows two seconds later */
+    srv_runner_free(runner);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, ev.run), 0);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "timed out after 1 s: killed");
+    jobs_run_free(r);
+}
+
+/* /metrics counts a run's end once it is recorded. A webhook's run that no request waits for
+ * any more, which someone else ended first, was counted failed although the runner's attempt
+ * to end it was refused (JOBS_ERUNSTATE) and the run had succeeded. */
+static void test_metrics_count_only_the_ends_recorded(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev, next;
+    jobs_run *r = NULL;
+
+    write_script(t, "exit 0\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_HOOK);
+    start_run(t, &next, JOBS_TRIGGER_MANUAL);
+    assert_int_equal(jobs_run_finish(t->fx->store, OWNER, ev.run, true, "done elsewhere"), 0);
+    assert_true(srv_runner_submit(runner, &ev));
+    assert_true(srv_runner_submit(runner, &next));
+    r = ended_run(t, next.run); /* one worker, one owner: the hook's run was taken before */
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    jobs_run_free(r);
+    srv_runner_free(runner);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, ev.run), 0);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    assert_string_equal(r->message, "done elsewhere");
+    jobs_run_free(r);
+    assert_int_equal(failed_in_metrics(t), 0);
 }
 
 /* A job keeps its stack when the stack's owner makes it private (jobs_stack_update()), and its
@@ -467,6 +587,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_child_ignores_no_standard_signal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_queued_runs_at_a_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_stop_ends_the_running_runs_by_their_delivery,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_timeout_is_recorded_when_a_stop_comes_during_its_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_count_only_the_ends_recorded, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_run_on_a_stack_made_private_reads_its_blocks,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_missing_interpreter_is_named, setup, teardown),
