@@ -376,6 +376,19 @@ try {
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');
 
+    // A login lock (fault 107) says when to try again: the server's Retry-After, in seconds
+    // (the message alone says "try again later"). Five wrong passwords lock the account.
+    for (let i = 0; i < 6; i++) {
+        expectFaults.push(i < 5 ? 401 : 429);
+        await page.evaluate(() => document.querySelector('#notice').replaceChildren());
+        await page.locator('#login-form').getByLabel('User name').fill('locked-out');
+        await page.locator('#login-form').getByLabel('Password').fill('not the password');
+        await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+        await page.locator('#notice p').waitFor();
+    }
+    check(/\(fault 107\) Try again in \d+ seconds\.$/.test(await notice()),
+          `a locked login says when to try again: ${await notice()}`);
+
     // A second server, with --fault-status-500 and without --run-command (its runs stay
     // delivered, so a job's view keeps looking again every 2 s).
     other = await start('data-500', ['--fault-status-500']);

@@ -2,12 +2,14 @@
 // auth_tkt cookie, and X-Requested-With on every request, which the server requires of a
 // browser's cookie-authenticated writes (its CSRF check, fault 140).
 
-/** A fault answered by the API: `msg` is its message, word for word. */
+/** A fault answered by the API: `msg` is its message, word for word; `retryAfter` the seconds
+ * of its Retry-After header (a login lock, 429, or a busy or stopping server, 503), else null. */
 export class ApiError extends Error {
-    constructor(status, code, msg) {
+    constructor(status, code, msg, retryAfter = null) {
         super(msg);
         this.status = status;
         this.code = code;
+        this.retryAfter = retryAfter;
     }
 }
 
@@ -37,7 +39,8 @@ export async function api(method, path, body) {
     }
     if (!res.ok) {
         const msg = data && typeof data.msg === 'string' ? data.msg : `HTTP ${res.status}`;
-        throw new ApiError(res.status, data ? data.code : null, msg);
+        const retry = /^\d{1,9}$/.test(res.headers.get('Retry-After') ?? '') ? Number(res.headers.get('Retry-After')) : null;
+        throw new ApiError(res.status, data ? data.code : null, msg, retry);
     }
     return data;
 }

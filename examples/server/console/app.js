@@ -30,7 +30,10 @@ function fault(e) {
         return;
     }
     const code = e instanceof ApiError && e.code !== null && e.code !== undefined ? ` (fault ${e.code})` : '';
-    say(`${e.message}${code}`, 'error');
+    // The server's words say "try again later"; its Retry-After says when.
+    const wait = e instanceof ApiError && e.retryAfter !== null
+        ? ` Try again in ${e.retryAfter} second${e.retryAfter === 1 ? '' : 's'}.` : '';
+    say(`${e.message}${code}${wait}`, 'error');
 }
 
 // ---- references: schedules and stacks by id -------------------------------------------------
