@@ -181,8 +181,11 @@ try {
     await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
     await page.locator('#job-name').waitFor();
     check((await text('#job-name')) === 'nightly', 'the new job is shown');
+    check((await notice()).includes('Job 1 created'), 'the notice stays for the view it opened');
     await page.goto(base + '/#/jobs');
     await page.locator('a.job-name', { hasText: 'nightly' }).waitFor();
+    // (within a second of it: a notice was kept for a second, whatever came next)
+    check((await notice()) === '', `the notice goes with the next navigation: ${await notice()}`);
     check((await text('#jobs-total')).startsWith('1 job in all'), 'the job is listed, with the total');
     check((await page.locator('tr[data-job="1"]').textContent()).includes('every hour'), 'its schedule in words');
     await page.locator('a.job-name', { hasText: 'nightly' }).click();

@@ -12,10 +12,19 @@ const state = { schedules: new Map(), stacks: new Map(), refs: false, poll: null
 
 // ---- notices and faults ---------------------------------------------------------------------
 
-let said = 0;
+let keep = null; // the hash of the navigation that the notice just said is for (go())
 function say(text, kind = 'info') {
-    said = Date.now();
     replace(notice, text ? h('p', { class: kind }, text) : null);
+}
+
+/** Says `text` and goes to `hash`: the notice stays for that navigation and goes at the next
+ * (a notice kept for a while instead outlived a navigation made within that while). */
+function go(hash, text, kind = 'info') {
+    say(text, kind);
+    if (location.hash !== hash) {
+        keep = hash;
+        location.hash = hash;
+    }
 }
 
 /** Shows a fault as the API words it; a session that ended (fault 100: HTTP 401, or 500 from a
@@ -25,8 +34,7 @@ function fault(e) {
         sessionStorage.removeItem(USER_KEY);
         sessionStorage.removeItem(`${USER_KEY}-id`);
         state.refs = false;
-        location.hash = '#/login';
-        say('Your session has ended: log in again.', 'error');
+        go('#/login', 'Your session has ended: log in again.', 'error');
         return;
     }
     const code = e instanceof ApiError && e.code !== null && e.code !== undefined ? ` (fault ${e.code})` : '';
@@ -163,8 +171,7 @@ function viewLogin() {
         sessionStorage.setItem(USER_KEY, user.value);
         sessionStorage.setItem(`${USER_KEY}-id`, String(r.user_id));
         state.refs = false;
-        say('');
-        location.hash = '#/jobs';
+        go('#/jobs', '');
     });
     replace(main, form);
     user.focus();
@@ -225,8 +232,7 @@ function jobForm(job) {
         } else {
             body.enabled = enabled.checked;
             const r = await api('POST', '/jobs', body);
-            say(`Job ${r.id} created.`);
-            location.hash = `#/jobs/${r.id}`;
+            go(`#/jobs/${r.id}`, `Job ${r.id} created.`);
         }
     });
     return form;
@@ -287,8 +293,7 @@ async function viewJob(id, page) {
         act('Delete the job', async () => {
             const r = await api('DELETE', `/jobs/${id}`);
             if (r.deleted) {
-                say(`Job ${id} deleted.`);
-                location.hash = '#/jobs';
+                go('#/jobs', `Job ${id} deleted.`);
             } else {
                 say(`Job ${id} is queued for deletion.`);
             }
@@ -503,14 +508,14 @@ document.getElementById('logout').addEventListener('click', async () => {
     sessionStorage.removeItem(USER_KEY);
     sessionStorage.removeItem(`${USER_KEY}-id`);
     state.refs = false;
-    say('Logged out.');
-    location.hash = '#/login';
+    go('#/login', 'Logged out.');
 });
 
 window.addEventListener('hashchange', () => {
-    // A notice said just before (what made this navigation) stays; older ones go.
-    if (Date.now() - said > 1000)
+    // The notice said for this navigation (go()) stays; any other goes with the view it was for.
+    if (location.hash !== keep)
         say('');
+    keep = null;
     route();
     main.focus();
 });
