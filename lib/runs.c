@@ -402,11 +402,17 @@ static int page_txn(jobs_store *s, jobs__txn *txn, void *arg)
         jobs__job_rec job;
 
         rc = jobs__job_visible(s, txn, c->owner, c->id, &job, copy);
+        if (rc || (rc = s->be->run_count(txn, c->by, c->owner, c->id, &count)))
+            return rc;
     } else {
-        rc = jobs__stack_usable(s, txn, c->owner, c->id);
+        /* The owner's own runs of the stack are theirs to list also when they may no longer
+         * use it: its owner made it private, and their job kept it (jobs_stack_update()).
+         * Without such runs, a stack they may not use is refused as before, so the answer
+         * says nothing of other owners' stacks. */
+        if ((rc = s->be->run_count(txn, c->by, c->owner, c->id, &count)) ||
+            (count == 0 && (rc = jobs__stack_usable(s, txn, c->owner, c->id))))
+            return rc;
     }
-    if (rc || (rc = s->be->run_count(txn, c->by, c->owner, c->id, &count)))
-        return rc;
     if (!(ids = jobs__malloc(c->page_size * sizeof(*ids))))
         return jobs__error(JOBS_ENOMEM, "out of memory");
     if (c->page - 1 <= count / c->page_size && (c->page - 1) * c->page_size < count &&

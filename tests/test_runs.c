@@ -550,6 +550,42 @@ static void test_other_owners_runs_of_a_public_stack_leave_mine(void **state)
     assert_consistent(fx);
 }
 
+/* A stack made private by its owner: another owner whose job kept it lists their own runs of
+ * it (they were refused, JOBS_ESTACK, while the job's own history listed them), and an owner
+ * without runs of it is still refused. */
+static void test_my_runs_of_a_stack_made_private_are_listed(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack = fx_stack(fx, OWNER, true);
+    uint64_t job = fx_job(fx, OTHER, "kept", stack, fx_periodic(fx, OTHER, 60), true);
+    jobs_stack_spec priv = JOBS_STACK_SPEC_INIT;
+    jobs_run_page *p = NULL;
+    fx_events events;
+
+    fx_tick(fx, fx_time(fx) + 61, &events);
+    assert_int_equal(events.n, 1);
+    assert_int_equal(events.ev[0].job, job);
+    priv.fields = JOBS_STACK_PUBLIC;
+    priv.is_public = false;
+    assert_int_equal(jobs_stack_update(NULL, fx->store, OWNER, stack, &priv), 0);
+
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OTHER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 1);
+    assert_int_equal(p->n, 1);
+    assert_int_equal(p->runs[0]->id, events.ev[0].run);
+    assert_int_equal(p->runs[0]->job, job);
+    jobs_run_page_free(p);
+    p = NULL;
+    assert_int_equal(jobs_run_list(&p, fx->store, OTHER, job, 1, 10), 0);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    p = NULL;
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OTHER + 1, stack, 1, 10), JOBS_ESTACK);
+    assert_null(p);
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OTHER, stack + 1000, 1, 10), JOBS_ESTACK);
+    assert_null(p);
+}
+
 /* A tick never sweeps the runs it hands out: catch-up of ten slots with a history of five
  * delivers ten runs that all exist when the host gets them (the tick once deleted the first
  * five in its own transaction); the next run trims the history back to five. */
@@ -1010,6 +1046,8 @@ int main(void)
         T(test_a_started_stack_run_is_delivered_to_the_caller_not_to_a_tick),
         cmocka_unit_test_setup_teardown(test_history_keeps_the_last_n_newest_first_in_pages,
                                         fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_my_runs_of_a_stack_made_private_are_listed,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_other_owners_runs_of_a_public_stack_leave_mine,
                                         fx_setup_closed, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_tick_does_not_sweep_the_runs_it_delivers,

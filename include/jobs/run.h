@@ -187,8 +187,11 @@ JOBS_EXTERN int jobs_run_list(jobs_run_page **out, jobs_store *store, uint64_t o
                               uint64_t job, uint64_t page, uint32_t page_size);
 
 /**
- * One page of the owner's runs of a stack (of its jobs, and without a job), newest first.
- * @return as jobs_run_list(); JOBS_ESTACK when the stack is not one the owner may use.
+ * One page of the owner's runs of a stack (of its jobs, and without a job), newest first. The
+ * owner's runs are listed also when the owner may no longer use the stack (its owner made it
+ * private while a job of theirs used it).
+ * @return as jobs_run_list(); JOBS_ESTACK when the owner has no runs of the stack and it is
+ *         not one the owner may use.
  */
 JOBS_EXTERN int jobs_run_list_stack(jobs_run_page **out, jobs_store *store, uint64_t owner,
                                     uint64_t stack, uint64_t page, uint32_t page_size);
