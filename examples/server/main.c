@@ -186,7 +186,8 @@ int main(int argc, char **argv)
         return 1;
     raise_file_limit(&o);
     if (srv_accesslog_open(o.access_log) != 0) {
-        fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log, strerror(errno));
+        fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log,
+                srv_accesslog_strerror(o.access_log, errno));
         return 1;
     }
 
@@ -287,7 +288,7 @@ int main(int argc, char **argv)
         else if (rc < 0)
             fprintf(stderr, "jobs-server: SIGHUP: cannot reopen the access log %s (%s): "
                     "still writing to the file it had\n", srv_accesslog_path(),
-                    strerror(errno));
+                    srv_accesslog_strerror(srv_accesslog_path(), errno));
         else
             fprintf(stderr, "jobs-server: SIGHUP: no access-log file to reopen\n");
     }
