@@ -175,12 +175,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: --run-command %s: %s\n", o.run_command, strerror(errno));
         return 2;
     }
-        /* TLS is checked before anything is created in the data directory. */
+    /* TLS is checked before anything is created in the data directory. */
     if (o.tls_cert && !mg_check_feature(MG_FEATURES_TLS)) {
         fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
         return 1;
     }
-    if (o.tls_cert && (!srv_tls_cert_readable(o.tls_cert) || !srv_tls_prepare()))
+    if (o.tls_cert && (!srv_tls_cert_check(o.tls_cert) || !srv_tls_prepare()))
         return 1;
     if (!listen_free(o.listen))
         return 1;
