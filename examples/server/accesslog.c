@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "accesslog.h"
@@ -64,9 +65,37 @@ void srv_accesslog_append(const char *line, size_t n, int64_t now_ms)
     pthread_mutex_unlock(&access_buf.mu);
 }
 
+/* Opens the log file for appending. O_NONBLOCK for the open(2) only: on a FIFO that no process
+ * reads, a blocking open waits for a reader, forever (at start, before the server listens; at
+ * SIGHUP, in the main thread, which then no longer took SIGTERM); non-blocking it fails with ENXIO
+ * at once. The flag is then cleared, because access_flush_locked() expects whole writes, which
+ * on a full pipe it would drop with EAGAIN. Symbolic links are followed, as for other log files
+ * (docs/http-api.md, Access log). */
 static int open_file(const char *path)
 {
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    int flags, err;
+
+    if (fd < 0)
+        return -1;
+    if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
+        err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+const char *srv_accesslog_strerror(const char *path, int err)
+{
+    struct stat st;
+
+    if (err == ENXIO && stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+        return "a FIFO that no process reads: start its reader first";
+    if (err == ENXIO && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        return "a socket, which cannot be opened as a file";
+    return strerror(err);
 }
 
 int srv_accesslog_open(const char *spec)

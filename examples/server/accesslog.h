@@ -8,15 +8,21 @@
 
 
 /** Opens the access log before any thread starts: "-" standard error, "off" none, else a file
- * appended to (created with mode 0600). 0, or -1 with errno set. */
+ * appended to (created with mode 0600; a FIFO must have a reader already, else ENXIO). 0, or -1
+ * with errno set. */
 int srv_accesslog_open(const char *spec);
 
 /** Opens the access log's file again under its name, for rotation (SIGHUP): the lines gathered
  * so far are written to the old file, which is then closed, and the next ones go to the new
  * file (created with mode 0600 when missing). 1 when it was reopened, 0 when the log is standard
- * error or off (nothing to do), -1 with errno set when the file cannot be opened: the old one is
- * kept then. Thread-safe. */
+ * error or off (nothing to do), -1 with errno set when the file cannot be opened (a FIFO without
+ * a reader: ENXIO, at once): the old one is kept then. Thread-safe. */
 int srv_accesslog_reopen(void);
+
+/** Why srv_accesslog_open() or srv_accesslog_reopen() failed on `path` with errno `err`, in words
+ * for an operator: ENXIO on a FIFO is "no process reads it" (the open does not wait for a
+ * reader), else strerror(err). A static string. */
+const char *srv_accesslog_strerror(const char *path, int err);
 
 /** The access log's file name, or NULL when it is standard error or off. */
 const char *srv_accesslog_path(void);

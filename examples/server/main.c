@@ -175,18 +175,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: --run-command %s: %s\n", o.run_command, strerror(errno));
         return 2;
     }
-        /* TLS is checked before anything is created in the data directory. */
+    /* TLS is checked before anything is created in the data directory. */
     if (o.tls_cert && !mg_check_feature(MG_FEATURES_TLS)) {
         fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
         return 1;
     }
-    if (o.tls_cert && (!srv_tls_cert_readable(o.tls_cert) || !srv_tls_prepare()))
+    if (o.tls_cert && (!srv_tls_cert_check(o.tls_cert) || !srv_tls_prepare()))
         return 1;
     if (!listen_free(o.listen))
         return 1;
     raise_file_limit(&o);
     if (srv_accesslog_open(o.access_log) != 0) {
-        fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log, strerror(errno));
+        fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log,
+                srv_accesslog_strerror(o.access_log, errno));
         return 1;
     }
 
@@ -287,7 +288,7 @@ int main(int argc, char **argv)
         else if (rc < 0)
             fprintf(stderr, "jobs-server: SIGHUP: cannot reopen the access log %s (%s): "
                     "still writing to the file it had\n", srv_accesslog_path(),
-                    strerror(errno));
+                    srv_accesslog_strerror(srv_accesslog_path(), errno));
         else
             fprintf(stderr, "jobs-server: SIGHUP: no access-log file to reopen\n");
     }

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <dlfcn.h>
@@ -65,14 +66,31 @@ bool srv_tls_prepare(void)
     return ok;
 }
 
-/* The certificate file must be readable: says why not, before civetweb does in OpenSSL's words. */
-bool srv_tls_cert_readable(const char *file)
+/* The certificate file must be readable, and closed to other users, as sshd and PostgreSQL
+ * require of a private key: says why not, before civetweb does in OpenSSL's words. The mode is
+ * the one of the file opened here (fstat: a symbolic link's target). Its group may read it: the
+ * ssl-cert group's convention. */
+bool srv_tls_cert_check(const char *file)
 {
     FILE *f = fopen(file, "r");
     bool ok = f && (getc(f) != EOF || !ferror(f));
+    struct stat st;
 
-    if (!ok)
+    if (!ok) {
         fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
+    } else if (fstat(fileno(f), &st) != 0) {
+        fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
+        ok = false;
+    } else if (st.st_mode & (S_IROTH | S_IWOTH | S_IXOTH)) {
+        fprintf(stderr, "jobs-server: --tls-cert %s: mode %04o lets every user %s this file, "
+                "which holds the private key: chmod 600 %s (or chmod 640 %s, the server "
+                "reading it through the file's group)\n",
+                file, (unsigned)(st.st_mode & 07777),
+                (st.st_mode & S_IROTH) && (st.st_mode & S_IWOTH) ? "read and write"
+                : st.st_mode & S_IROTH ? "read" : st.st_mode & S_IWOTH ? "write" : "open",
+                file, file);
+        ok = false;
+    }
     if (f)
         fclose(f);
     return ok;

@@ -9,7 +9,8 @@
  * message, when HTTPS would not work. */
 bool srv_tls_prepare(void);
 
-/** Whether the certificate file can be read; false after a message saying why not. */
-bool srv_tls_cert_readable(const char *file);
+/** Whether the certificate file (certificate and private key) can be read and gives other users
+ * no access (mode & 007 clear; the group may read it); false after a message saying why not. */
+bool srv_tls_cert_check(const char *file);
 
 #endif

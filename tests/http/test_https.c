@@ -24,13 +24,14 @@ static server srv; /* the HTTPS server of the group; srv.dir also holds the cert
 static char cert[128];
 
 /* Writes DIR/ca.pem (the certificate, what clients trust) and DIR/server.pem (certificate and
- * key, for --tls-cert): self-signed, CN and subjectAltName 127.0.0.1, valid for a day. */
+ * key, for --tls-cert; mode 0600, as jobs-server requires): self-signed, CN and subjectAltName
+ * 127.0.0.1, valid for a day. */
 static int make_certificate(const char *dir)
 {
     char cmd[1024];
 
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "cd '%s' && umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
              "-nodes -keyout key.pem -out ca.pem -days 1 -subj /CN=127.0.0.1 "
              "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 && "
              "cat ca.pem key.pem > server.pem && rm key.pem",

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test-tls-cert-mode.sh JOBS_SERVER
+#
+# --tls-cert FILE holds the private key: a FILE that other users may read or write is refused
+# (exit 1, a message naming FILE, its mode and the chmod that fixes it, nothing created), as sshd
+# and PostgreSQL refuse such a key; it was accepted. The mode looked at is the file's that the
+# server reads (a symbolic link's target). Mode 0640 (the group may read it: the ssl-cert group's
+# convention) and 0600 serve HTTPS.
+set -euo pipefail
+server=${1:?usage: test-tls-cert-mode.sh JOBS_SERVER}
+# shellcheck source=solo.sh
+source "$(dirname "$0")/solo.sh"
+solo_begin tls-cert-mode
+
+# A self-signed certificate for 127.0.0.1 and its key in one PEM ($cert), the certificate alone in
+# ca.pem, which curl trusts (wait_answering's curl too, through CURL_CA_BUNDLE).
+cert=$dir/server.pem
+(cd "$dir" && umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -nodes -keyout key.pem -out ca.pem -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 && cat ca.pem key.pem >server.pem &&
+    rm key.pem) || fail "openssl could not make a certificate"
+export CURL_CA_BUNDLE=$dir/ca.pem
+
+# Runs the server with --tls-cert $1 until it exits (a refused start exits at once) and sets
+# status; fails if it listens instead.
+run_refused() {
+    JOBS_DEMO_PASSWORD=demo-pw "$server" --listen 127.0.0.1:0 --data "$dir/data" --tls-cert "$1" \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    pid=$!
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            status=0
+            wait "$pid" || status=$?
+            pid=
+            return 0
+        fi
+        if grep -q '^listening on' "$dir/out"; then
+            stop_server
+            fail "--tls-cert $1 (mode $(stat -L -c %a "$1")) was accepted: the server listens"
+        fi
+        sleep 0.1
+    done
+    fail "--tls-cert $1: the server neither listened nor exited"
+}
+
+# Each mode that lets other users in is refused, with the words of the mode.
+for m in 644:read 604:read 602:write 606:"read and write" 601:open; do
+    mode=${m%%:*} verb=${m#*:}
+    chmod "$mode" "$cert"
+    run_refused "$cert"
+    [[ $status == 1 ]] || fail "mode $mode: exit status $status, not 1; stderr: $(cat "$dir/err")"
+    grep -qF -- "jobs-server: --tls-cert $cert: mode 0$mode lets every user $verb this file, which holds the private key: chmod 600 $cert (or chmod 640 $cert," \
+        "$dir/err" || fail "mode $mode: no clear message: $(cat "$dir/err")"
+    [[ ! -e $dir/data ]] || fail "mode $mode: a refused start created the data directory"
+done
+
+# Through a symbolic link (mode 0777 itself), the target's mode counts.
+chmod 644 "$cert"
+ln -s "$cert" "$dir/link.pem"
+run_refused "$dir/link.pem"
+[[ $status == 1 ]] || fail "a link to a file of mode 0644: exit status $status, not 1"
+grep -qF -- "--tls-cert $dir/link.pem: mode 0644 lets every user read" "$dir/err" ||
+    fail "a link to a file of mode 0644: no clear message: $(cat "$dir/err")"
+
+# Modes 0640 and 0600 (also through the link) serve HTTPS.
+for m in 640:"$cert" 600:"$dir/link.pem"; do
+    mode=${m%%:*} file=${m#*:}
+    chmod "$mode" "$cert"
+    port=$(free_port)
+    JOBS_DEMO_PASSWORD=demo-pw "$server" --listen "127.0.0.1:$port" --data "$dir/data" \
+        --tls-cert "$file" >"$dir/out" 2>"$dir/err" &
+    pid=$!
+    base=https://127.0.0.1:$port
+    wait_answering
+    grep -qF "listening on https://127.0.0.1:$port" "$dir/out" || fail "mode $mode: not on HTTPS"
+    stop_server
+done
+echo "ok: --tls-cert refuses a file other users may read or write, accepts 0640 and 0600"
