@@ -151,6 +151,29 @@ if [[ -n $base ]]; then
     run 1 --store "$mid" restore "$dst" --force
     err_has "not supported by this store's backend"
     run 0 --store "$mid" check
+    # A PostgreSQL store of an earlier schema (version 4 written back into jobs_meta; the
+    # migration from 4 remakes one index): a command that only reads, and copy from it, refuse it
+    # (exit 3) and advise init, the one migration PostgreSQL has, not restore, which is LMDB's.
+    sql "UPDATE $schema.jobs_meta SET value = 4 WHERE key = 'schema'"
+    for c in check copy; do
+        if [[ $c == copy ]]; then
+            run 3 copy "$mid" "$tmp/from-old"
+            [[ ! -e $tmp/from-old ]] || fail "a refused copy made its target"
+        else
+            run 3 --store "$mid" check
+        fi
+        err_has "the store has schema version 4: open it read-write once to migrate it"
+        err_has "' was left as it is: a command that only reads never migrates a store."
+        err_has "'jobsctl init' with this --store migrates a PostgreSQL store of an earlier"
+        err_has "pg_dump"
+        if grep -qE "restore|--store NEW" "$tmp/err"; then
+            fail "jobsctl $c advises an LMDB restore for a PostgreSQL store"
+        fi
+    done
+    # What it advises works: init migrates it, then it reads as before.
+    run 0 --store "$mid" init
+    run 0 --store "$mid" check
+    out_has "is consistent: 3 jobs, 8 schedules, 3 stacks"
     # --store with an unreachable database: the store cannot be opened (exit 3), quickly.
     run 3 --store "postgresql:///postgres?host=$tmp/nosocket&connect_timeout=2" check
     err_has "unreachable"

@@ -397,19 +397,61 @@ static int no_store(const char *path, int rc)
     return CTL_NO_STORE;
 }
 
+/* libpq's connection keywords: the list of lib/lifecycle.c, jobs__path_is_postgres(), which
+ * chooses the backend by the same rule. The library keeps the rule to itself, so it is
+ * repeated here; a path it would take for PostgreSQL and this not (or the other way round) only
+ * changes which advice ctl_old_schema() gives. */
+static const char *const conninfo_keywords[] = {
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "service",
+    "options", "application_name", "connect_timeout", "sslmode", "sslrootcert", "sslcert",
+    "sslkey", "target_session_attrs", "channel_binding", "gssencmode", "keepalives", NULL};
+
+bool ctl_is_postgres(const char *path)
+{
+    if (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
+        return true;
+    for (size_t i = 0; conninfo_keywords[i]; i++) {
+        size_t n = strlen(conninfo_keywords[i]);
+        const char *p = path + n;
+
+        if (strncmp(path, conninfo_keywords[i], n) != 0)
+            continue;
+        while (*p == ' ')
+            p++;
+        if (*p == '=')
+            return true;
+    }
+    return false;
+}
+
 int ctl_old_schema(int rc, const char *path)
 {
     /* The library's detail says whether the store is of an earlier schema, which a read-write
-     * open migrates ("... (open it read-write once to migrate it)"). A later schema, or an LMDB
+     * open migrates ("... (open it read-write once to migrate it)" of LMDB, "...: open it
+     * read-write once to migrate it to 5" of PostgreSQL). A later schema, or an LMDB
      * environment that is no libjobs store, cannot be migrated: init and restore refuse it as
      * well, so they are not what to do. */
     bool older = strstr(jobs_error_last(), "to migrate it") != NULL;
+    bool pg = ctl_is_postgres(path);
 
     ctl_fail(rc, "opening the store '%s'", path);
     if (!older) {
         fprintf(stderr,
                 "jobsctl: '%s' was left as it is: this libjobs can neither read it nor migrate "
-                "it (a store of a later libjobs, or not a libjobs store)\n",
+                "it (%s)\n",
+                path, pg ? "a store of a later libjobs" : "a store of a later libjobs, or not a "
+                                                          "libjobs store");
+        return CTL_NO_STORE;
+    }
+    /* restore is LMDB's (PostgreSQL answers JOBS_ENOTSUP), and copy refuses a source of an
+     * older schema: on PostgreSQL, init is the one way, and the copy to keep is pg_dump's. */
+    if (pg) {
+        fprintf(stderr,
+                "jobsctl: '%s' was left as it is: a command that only reads never migrates a "
+                "store. 'jobsctl init' with this --store migrates a PostgreSQL store of an "
+                "earlier libjobs in place, in one transaction, once no process of that libjobs "
+                "has it open (keep a copy first, with PostgreSQL's own tools, pg_dump: that "
+                "libjobs cannot read it afterwards)\n",
                 path);
         return CTL_NO_STORE;
     }
