@@ -64,25 +64,54 @@ echo "== version and help"
 run 0 --version
 [[ $(out) == "jobsctl "* ]] || fail "--version prints '$(out)'"
 run 0 --help
-out_has "usage: jobsctl [--store DIR] [--json] COMMAND [ARGS]"
+out_has "usage: jobsctl [--store DIR|URI] [--json] COMMAND [ARGS]"
 out_has "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be"
+# --store takes a directory or a PostgreSQL connection string, and the help says so: no usage
+# line or option text offers a directory alone.
+out_has "  --store DIR|URI  the store: a directory, LMDB's (default ./var/store,"
+out_has "or a PostgreSQL"
+out_has "connection string: a URI (postgresql://...) or a libpq"
+# no_dir_only: what $1 printed offers no "--store DIR" without the URI: in a usage line, an
+# option list, the "Also:" line, or an error.
+no_dir_only() {
+    if grep -E -- "\[--store DIR\]|--store DIR,|^ +--store DIR |give --store DIR[^|]" \
+        "$tmp/out" "$tmp/err"; then
+        fail "$1 offers --store DIR only"
+    fi
+}
+no_dir_only "jobsctl --help"
 commands=("jobs list" "jobs get" "jobs create" "jobs update" "jobs delete"
     "schedules list" "schedules get" "schedules create" "schedules update"
     "stacks list" "stacks get" "stacks create" init check stats backup restore)
 for c in "${commands[@]}"; do
     # shellcheck disable=SC2086 # two words
     run 0 $c --help
-    out_has "usage: jobsctl [--store DIR] [--json] $c"
+    out_has "usage: jobsctl [--store DIR|URI] [--json] $c"
+    out_has "Also: --store DIR|URI (a store directory or a PostgreSQL connection string), --json,"
+    no_dir_only "jobsctl $c --help"
     # shellcheck disable=SC2086
     run 0 help $c
-    out_has "usage: jobsctl [--store DIR] [--json] $c"
+    out_has "usage: jobsctl [--store DIR|URI] [--json] $c"
     out_has "$c" # listed in the top-level help too
 done
 for g in jobs schedules stacks; do
     run 0 $g --help
-    out_has "usage: jobsctl [--store DIR] [--json] $g COMMAND [ARGS]"
+    out_has "usage: jobsctl [--store DIR|URI] [--json] $g COMMAND [ARGS]"
     out_has "$g list"
+    no_dir_only "jobsctl $g --help"
 done
+for c in "jobs import" copy; do
+    # shellcheck disable=SC2086 # words
+    run 0 $c --help
+    no_dir_only "jobsctl $c --help"
+done
+# The usage errors about --store say what it takes.
+run 2 --store
+err_has "jobsctl: --store needs a value: a store directory or a PostgreSQL connection string"
+no_dir_only "jobsctl --store"
+run 2 jobs list --owner 1 --store
+err_has "jobsctl: jobs list: --store needs a value: a store directory or a PostgreSQL connection"
+no_dir_only "jobsctl jobs list --store"
 
 # Output that cannot be written (a full disk) is a failure, the help and the version too.
 for args in --help --version "jobs list --help" "help stacks" "jobs --help"; do
@@ -154,7 +183,7 @@ run 2 "${S[@]}" restore
 
 echo "== no store (exit 3)"
 run 3 "${S[@]}" jobs list --owner 1
-err_has "jobsctl: no store in '$store'"
+err_has "jobsctl: no store in '$store'; give --store DIR|URI, or create one with 'jobsctl --store"
 [[ ! -e $store ]] || fail "jobs list created a store"
 for c in check stats; do
     run 3 "${S[@]}" $c
