@@ -265,6 +265,60 @@ out_has ' 1  x\u009b2Jy\u0085z      1  no'
 run 0 --store "$c1" --json stacks get --owner 1 1
 json_is 'j["name"]' '"x\u009b2Jy\u0085z"'
 
+echo "== bidirectional controls and invisible characters in tables"
+# U+202E (right-to-left override) shows "evil<U+202E>gnp.exe" as "evilexe.png" on a terminal and
+# reorders the columns after it ("trojan source"); U+2066 (an isolate), U+061C and U+200F (marks)
+# reorder too; U+200B (zero width space), U+FEFF and the tag U+E0041 show as nothing, and U+2028
+# may break the line. Tables show them as control characters are shown, \uXXXX (\UXXXXXXXX
+# above U+FFFF), aligned as the text they print; other UTF-8 (é, 日本, an emoji) as it is; --json
+# gives the name exactly.
+bidi=$tmp/bidi
+run 0 --store "$bidi" init
+rlo=$(printf 'evil\xe2\x80\xaegnp.exe')
+hidden=$(printf 'a\xe2\x81\xa6b\xe2\x80\x8bc\xef\xbb\xbfd\xf3\xa0\x81\x81e\xe2\x80\xa8f\xd8\x9cg\xe2\x80\x8fh')
+shown='a\u2066b\u200bc\ufeffd\U000e0041e\u2028f\u061cg\u200fh'
+plain=$(printf 'caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80')
+run 0 --store "$bidi" stacks create --owner 1 --name "$rlo"
+run 0 --store "$bidi" stacks create --owner 1 --name "$hidden"
+run 0 --store "$bidi" stacks create --owner 1 --name "$plain"
+run 0 --store "$bidi" schedules create --owner 1 --period 60 --name "$rlo"
+run 0 --store "$bidi" jobs create --owner 1 --stack 1 --schedule 6 --name "$rlo"
+run 0 --store "$bidi" jobs create --owner 1 --stack 2 --schedule 6 --name "$hidden"
+# no_invisible: stdout holds no control character but its newlines, and no format character
+# (Unicode category Cf) or line or paragraph separator.
+no_invisible() {
+    python3 -c 'import sys, unicodedata
+t = open(sys.argv[1], "rb").read().decode()
+bad = [c for c in t if c != "\n" and (ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f or
+       unicodedata.category(c) in ("Cf", "Zl", "Zp"))]
+sys.exit(bool(bad))' "$tmp/out" || fail "$1 printed a bidirectional control or an invisible character"
+}
+for c in "stacks list" "stacks get" "schedules list" "schedules get" "jobs list" "jobs get"; do
+    id=
+    [[ $c == *get ]] && id=$([[ $c == schedules* ]] && echo 6 || echo 1)
+    # shellcheck disable=SC2086 # two words, and an id or none
+    run 0 --store "$bidi" $c --owner 1 $id
+    no_invisible "$c"
+    out_has 'evil\u202egnp.exe'
+done
+# Aligned: the escaped name, all ASCII, sets the NAME column's width.
+run 0 --store "$bidi" jobs list --owner 1
+w=${#shown}
+[[ $(sed -n 1p "$tmp/out") == "$(printf 'ID  %-*s  STACK  SCHEDULE  STATE     NEXT RUN' "$w" NAME)" ]] ||
+    fail "jobs list header"
+[[ $(sed -n 3p "$tmp/out") == "$(printf ' 1  %-*s      1         6  disabled  -' "$w" 'evil\u202egnp.exe')" ]] ||
+    fail "jobs list, job 1"
+[[ $(sed -n 4p "$tmp/out") == " 2  $shown      2         6  disabled  -" ]] || fail "jobs list, job 2"
+run 0 --store "$bidi" stacks get --owner 1 2
+out_has " 2  $shown      1  no"
+run 0 --store "$bidi" stacks get --owner 1 3
+out_has " 3  $plain      1  no"
+run 0 --store "$bidi" --json stacks get --owner 1 1
+json_is 'j["name"]' '"evil\u202egnp.exe"'
+run 0 --store "$bidi" --json jobs get --owner 1 2
+[[ $(json 'j["name"]') == "$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$hidden")" ]] ||
+    fail "jobs get --json changed the name"
+
 echo "== schedules"
 run 0 "${S[@]}" schedules list --owner 0
 out_has " 4  hourly            public  every 1h"
