@@ -6,7 +6,9 @@
 # copies. MID is PostgreSQL when JOBS_TEST_STORE names a database (ctest pg_jobsctl_copy: a
 # fresh schema of it, dropped at the end), else an LMDB directory (ctest jobsctl_copy). On
 # PostgreSQL this is also the test of `jobsctl --store URI`: check, stats, lists, get by name,
-# create, delete, and an unreachable database.
+# create, delete, and an unreachable database. A copy that fails after it made its target
+# removes what it made (LMDB), or says what is left (PostgreSQL). Needs mdb_load (lmdb-utils) to
+# damage a source, and psql for PostgreSQL.
 set -euo pipefail
 
 jobsctl=$(realpath "${1:?usage: test-jobsctl-copy.sh JOBSCTL}")
@@ -15,7 +17,10 @@ base=${JOBS_TEST_STORE:-}
 schema=
 sql() { psql -X -q -v ON_ERROR_STOP=1 "$base" -c "SET client_min_messages = warning; $1" >/dev/null; }
 cleanup() {
-    if [[ -n $schema ]]; then sql "DROP SCHEMA IF EXISTS $schema CASCADE" || true; fi
+    if [[ -n $schema ]]; then
+        sql "DROP SCHEMA IF EXISTS $schema CASCADE; DROP SCHEMA IF EXISTS ${schema}_new CASCADE" ||
+            true
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -46,16 +51,20 @@ same() {
 
 src=$tmp/src
 dst=$tmp/dst
+# pg_store SCHEMA: the connection string of the store in SCHEMA of the test database.
+pg_store() {
+    if [[ $base == *://* ]]; then
+        local sep='?'
+        [[ $base == *\?* ]] && sep='&'
+        echo "$base${sep}options=-csearch_path%3D$1"
+    else
+        echo "$base options='-csearch_path=$1'"
+    fi
+}
 if [[ -n $base ]]; then
     schema=jobsctl_copy_$$_$RANDOM
     sql "CREATE SCHEMA $schema"
-    if [[ $base == *://* ]]; then
-        sep='?'
-        [[ $base == *\?* ]] && sep='&'
-        mid="$base${sep}options=-csearch_path%3D$schema"
-    else
-        mid="$base options='-csearch_path=$schema'"
-    fi
+    mid=$(pg_store "$schema")
     backend=postgresql
 else
     mid=$tmp/mid
@@ -143,6 +152,48 @@ for s in "$src" "$mid" "$dst"; do
     run 0 --store "$s" check
 done
 
+# A copy that fails once it has made its target: a source with a damaged job record (job 99,
+# whose bytes are no job), which the copy reads only after it opened TO. It removes what it made
+# and nothing else, and says so; a TO that was there stays.
+command -v mdb_load > /dev/null || fail "mdb_load (lmdb-utils) is missing: the failed copy cannot run"
+bad=$tmp/bad-src
+cp -r "$src" "$bad"
+rm -f "$bad/lock.mdb"
+printf '\\00\\00\\00\\00\\00\\00\\00\\63\nnot a job record\n' | mdb_load -T -s jobs "$bad" ||
+    fail "mdb_load"
+run 0 --store "$bad" jobs list --owner 7 # it opens and lists: only its job 99 is damaged
+run 1 copy "$bad" "$tmp/new"
+err_has "jobsctl: copy of '$bad' into '$tmp/new': store record is corrupt (copy: job 99 does not decode)"
+err_has "jobsctl: copy: removed '$tmp/new', which this copy had made: nothing is left of it"
+[[ ! -e $tmp/new ]] || fail "a failed copy left the store it made: $(ls -A "$tmp/new")"
+run 0 copy "$src" "$tmp/new" # so a second try is not refused
+# A directory that was there (with a file of its own): the store's files go, the rest stays.
+mkdir "$tmp/there"
+echo keep > "$tmp/there/notes"
+run 1 copy "$bad" "$tmp/there"
+err_has "jobsctl: copy: removed the store this copy had made in '$tmp/there'; the directory is left"
+[[ $(ls -A "$tmp/there") == notes ]] || fail "a failed copy into a directory left: $(ls -A "$tmp/there")"
+# A store that was there (empty, so the copy would go into it) stays, and still takes a copy.
+run 0 --store "$tmp/there2" init
+run 1 copy "$bad" "$tmp/there2"
+if grep -q "removed" "$tmp/err"; then fail "a failed copy removed a store that was there"; fi
+run 0 --store "$tmp/there2" check
+out_has "is consistent: 0 jobs, 5 schedules, 0 stacks"
+run 0 copy "$src" "$tmp/there2"
+if [[ -n $base ]]; then
+    # On PostgreSQL the store the copy made stays (jobsctl cannot drop tables), and it says so:
+    # empty, as nothing of the source was written, so that a copy into it again is accepted.
+    sql "CREATE SCHEMA ${schema}_new"
+    new=$(pg_store "${schema}_new")
+    run 1 copy "$bad" "$new"
+    err_has "store record is corrupt ("
+    err_has "holds the new, empty store this copy made (jobsctl cannot remove a PostgreSQL store): nothing of the source was written, and a copy into it again is accepted"
+    run 0 --store "$new" check
+    out_has "is consistent: 0 jobs, 5 schedules, 0 stacks"
+    run 0 copy "$src" "$new"
+    out_has "(postgresql); checked, and equal to the source"
+fi
+
 if [[ -n $base ]]; then
     # backup and restore are LMDB's: refused on PostgreSQL (exit 1), nothing written.
     run 1 --store "$mid" backup "$tmp/pg-backup"
@@ -151,6 +202,29 @@ if [[ -n $base ]]; then
     run 1 --store "$mid" restore "$dst" --force
     err_has "not supported by this store's backend"
     run 0 --store "$mid" check
+    # A PostgreSQL store of an earlier schema (version 4 written back into jobs_meta; the
+    # migration from 4 remakes one index): a command that only reads, and copy from it, refuse it
+    # (exit 3) and advise init, the one migration PostgreSQL has, not restore, which is LMDB's.
+    sql "UPDATE $schema.jobs_meta SET value = 4 WHERE key = 'schema'"
+    for c in check copy; do
+        if [[ $c == copy ]]; then
+            run 3 copy "$mid" "$tmp/from-old"
+            [[ ! -e $tmp/from-old ]] || fail "a refused copy made its target"
+        else
+            run 3 --store "$mid" check
+        fi
+        err_has "the store has schema version 4: open it read-write once to migrate it"
+        err_has "' was left as it is: a command that only reads never migrates a store."
+        err_has "'jobsctl init' with this --store migrates a PostgreSQL store of an earlier"
+        err_has "pg_dump"
+        if grep -qE "restore|--store NEW" "$tmp/err"; then
+            fail "jobsctl $c advises an LMDB restore for a PostgreSQL store"
+        fi
+    done
+    # What it advises works: init migrates it, then it reads as before.
+    run 0 --store "$mid" init
+    run 0 --store "$mid" check
+    out_has "is consistent: 3 jobs, 8 schedules, 3 stacks"
     # --store with an unreachable database: the store cannot be opened (exit 3), quickly.
     run 3 --store "postgresql:///postgres?host=$tmp/nosocket&connect_timeout=2" check
     err_has "unreachable"

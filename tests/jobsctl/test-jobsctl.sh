@@ -64,25 +64,54 @@ echo "== version and help"
 run 0 --version
 [[ $(out) == "jobsctl "* ]] || fail "--version prints '$(out)'"
 run 0 --help
-out_has "usage: jobsctl [--store DIR] [--json] COMMAND [ARGS]"
+out_has "usage: jobsctl [--store DIR|URI] [--json] COMMAND [ARGS]"
 out_has "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be"
+# --store takes a directory or a PostgreSQL connection string, and the help says so: no usage
+# line or option text offers a directory alone.
+out_has "  --store DIR|URI  the store: a directory, LMDB's (default ./var/store,"
+out_has "or a PostgreSQL"
+out_has "connection string: a URI (postgresql://...) or a libpq"
+# no_dir_only: what $1 printed offers no "--store DIR" without the URI: in a usage line, an
+# option list, the "Also:" line, or an error.
+no_dir_only() {
+    if grep -E -- "\[--store DIR\]|--store DIR,|^ +--store DIR |give --store DIR[^|]" \
+        "$tmp/out" "$tmp/err"; then
+        fail "$1 offers --store DIR only"
+    fi
+}
+no_dir_only "jobsctl --help"
 commands=("jobs list" "jobs get" "jobs create" "jobs update" "jobs delete"
     "schedules list" "schedules get" "schedules create" "schedules update"
     "stacks list" "stacks get" "stacks create" init check stats backup restore)
 for c in "${commands[@]}"; do
     # shellcheck disable=SC2086 # two words
     run 0 $c --help
-    out_has "usage: jobsctl [--store DIR] [--json] $c"
+    out_has "usage: jobsctl [--store DIR|URI] [--json] $c"
+    out_has "Also: --store DIR|URI (a store directory or a PostgreSQL connection string), --json,"
+    no_dir_only "jobsctl $c --help"
     # shellcheck disable=SC2086
     run 0 help $c
-    out_has "usage: jobsctl [--store DIR] [--json] $c"
+    out_has "usage: jobsctl [--store DIR|URI] [--json] $c"
     out_has "$c" # listed in the top-level help too
 done
 for g in jobs schedules stacks; do
     run 0 $g --help
-    out_has "usage: jobsctl [--store DIR] [--json] $g COMMAND [ARGS]"
+    out_has "usage: jobsctl [--store DIR|URI] [--json] $g COMMAND [ARGS]"
     out_has "$g list"
+    no_dir_only "jobsctl $g --help"
 done
+for c in "jobs import" copy; do
+    # shellcheck disable=SC2086 # words
+    run 0 $c --help
+    no_dir_only "jobsctl $c --help"
+done
+# The usage errors about --store say what it takes.
+run 2 --store
+err_has "jobsctl: --store needs a value: a store directory or a PostgreSQL connection string"
+no_dir_only "jobsctl --store"
+run 2 jobs list --owner 1 --store
+err_has "jobsctl: jobs list: --store needs a value: a store directory or a PostgreSQL connection"
+no_dir_only "jobsctl jobs list --store"
 
 # Output that cannot be written (a full disk) is a failure, the help and the version too.
 for args in --help --version "jobs list --help" "help stacks" "jobs --help"; do
@@ -154,7 +183,7 @@ run 2 "${S[@]}" restore
 
 echo "== no store (exit 3)"
 run 3 "${S[@]}" jobs list --owner 1
-err_has "jobsctl: no store in '$store'"
+err_has "jobsctl: no store in '$store'; give --store DIR|URI, or create one with 'jobsctl --store"
 [[ ! -e $store ]] || fail "jobs list created a store"
 for c in check stats; do
     run 3 "${S[@]}" $c
@@ -235,6 +264,60 @@ run 0 --store "$c1" stacks list --owner 1
 out_has ' 1  x\u009b2Jy\u0085z      1  no'
 run 0 --store "$c1" --json stacks get --owner 1 1
 json_is 'j["name"]' '"x\u009b2Jy\u0085z"'
+
+echo "== bidirectional controls and invisible characters in tables"
+# U+202E (right-to-left override) shows "evil<U+202E>gnp.exe" as "evilexe.png" on a terminal and
+# reorders the columns after it ("trojan source"); U+2066 (an isolate), U+061C and U+200F (marks)
+# reorder too; U+200B (zero width space), U+FEFF and the tag U+E0041 show as nothing, and U+2028
+# may break the line. Tables show them as control characters are shown, \uXXXX (\UXXXXXXXX
+# above U+FFFF), aligned as the text they print; other UTF-8 (é, 日本, an emoji) as it is; --json
+# gives the name exactly.
+bidi=$tmp/bidi
+run 0 --store "$bidi" init
+rlo=$(printf 'evil\xe2\x80\xaegnp.exe')
+hidden=$(printf 'a\xe2\x81\xa6b\xe2\x80\x8bc\xef\xbb\xbfd\xf3\xa0\x81\x81e\xe2\x80\xa8f\xd8\x9cg\xe2\x80\x8fh')
+shown='a\u2066b\u200bc\ufeffd\U000e0041e\u2028f\u061cg\u200fh'
+plain=$(printf 'caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80')
+run 0 --store "$bidi" stacks create --owner 1 --name "$rlo"
+run 0 --store "$bidi" stacks create --owner 1 --name "$hidden"
+run 0 --store "$bidi" stacks create --owner 1 --name "$plain"
+run 0 --store "$bidi" schedules create --owner 1 --period 60 --name "$rlo"
+run 0 --store "$bidi" jobs create --owner 1 --stack 1 --schedule 6 --name "$rlo"
+run 0 --store "$bidi" jobs create --owner 1 --stack 2 --schedule 6 --name "$hidden"
+# no_invisible: stdout holds no control character but its newlines, and no format character
+# (Unicode category Cf) or line or paragraph separator.
+no_invisible() {
+    python3 -c 'import sys, unicodedata
+t = open(sys.argv[1], "rb").read().decode()
+bad = [c for c in t if c != "\n" and (ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f or
+       unicodedata.category(c) in ("Cf", "Zl", "Zp"))]
+sys.exit(bool(bad))' "$tmp/out" || fail "$1 printed a bidirectional control or an invisible character"
+}
+for c in "stacks list" "stacks get" "schedules list" "schedules get" "jobs list" "jobs get"; do
+    id=
+    [[ $c == *get ]] && id=$([[ $c == schedules* ]] && echo 6 || echo 1)
+    # shellcheck disable=SC2086 # two words, and an id or none
+    run 0 --store "$bidi" $c --owner 1 $id
+    no_invisible "$c"
+    out_has 'evil\u202egnp.exe'
+done
+# Aligned: the escaped name, all ASCII, sets the NAME column's width.
+run 0 --store "$bidi" jobs list --owner 1
+w=${#shown}
+[[ $(sed -n 1p "$tmp/out") == "$(printf 'ID  %-*s  STACK  SCHEDULE  STATE     NEXT RUN' "$w" NAME)" ]] ||
+    fail "jobs list header"
+[[ $(sed -n 3p "$tmp/out") == "$(printf ' 1  %-*s      1         6  disabled  -' "$w" 'evil\u202egnp.exe')" ]] ||
+    fail "jobs list, job 1"
+[[ $(sed -n 4p "$tmp/out") == " 2  $shown      2         6  disabled  -" ]] || fail "jobs list, job 2"
+run 0 --store "$bidi" stacks get --owner 1 2
+out_has " 2  $shown      1  no"
+run 0 --store "$bidi" stacks get --owner 1 3
+out_has " 3  $plain      1  no"
+run 0 --store "$bidi" --json stacks get --owner 1 1
+json_is 'j["name"]' '"evil\u202egnp.exe"'
+run 0 --store "$bidi" --json jobs get --owner 1 2
+[[ $(json 'j["name"]') == "$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$hidden")" ]] ||
+    fail "jobs get --json changed the name"
 
 echo "== schedules"
 run 0 "${S[@]}" schedules list --owner 0

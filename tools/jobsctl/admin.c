@@ -283,8 +283,10 @@ static int restore_run(ctl *c, const ctl_args *a)
 
 const ctl_command ctl_admin_commands[] = {
     {NULL, "init", "", "create a new, empty store",
-     "Creates the store directory (mode 0700; its parent must exist) and a new store in it,\n"
-     "with the five built-in public schedules. An existing store is left as it is. The other\n"
+     "Creates a new store, with the five built-in public schedules: for a directory, the\n"
+     "directory (mode 0700; its parent must exist) and the LMDB store in it; for a\n"
+     "PostgreSQL connection string, the store's tables in the first existing schema of the\n"
+     "connection's search path. An existing store is left as it is. The other\n"
      "commands never create a store: a mistyped --store is an error (exit status 3), not an\n"
      "empty store. With --json: {\"store\":DIR,\"created\":true|false}.\n",
      "", 0, init_run},
@@ -310,14 +312,17 @@ const ctl_command ctl_admin_commands[] = {
      "replace the backup), as LMDB's compacting copy: one snapshot, taken while jobs-server\n"
      "and others go on writing, without free pages. DEST then holds a store of its own\n"
      "(one file): `jobsctl --store DEST check` verifies it, `jobsctl restore DEST` puts it back.\n"
+     "LMDB stores only: a PostgreSQL --store is refused (exit status 1; back it up with\n"
+     "pg_dump, or copy it into an LMDB store).\n"
      "jobs-server's users and sessions are in the store, so the backup has them too.\n"
      "A store of an earlier libjobs (an older schema) is refused (exit status 3) and left as\n"
      "it is, not migrated.\n"
      "With --json: {\"backup\":DEST,\"bytes\":N}.\n",
      "", 1, backup_run},
     {NULL, "restore", "BACKUP [--force]", "put a backup in place of the store",
-     "Makes the store (--store DIR) a copy of the backup in the directory BACKUP (what\n"
-     "`jobsctl backup` wrote). The copy is first checked in a staging directory inside DIR;\n"
+     "Makes the LMDB store in the directory DIR (--store DIR) a copy of the backup in the\n"
+     "directory BACKUP (what `jobsctl backup` wrote); a PostgreSQL --store is refused (exit\n"
+     "status 1: restore it with PostgreSQL's own tools, or copy a store into it). The copy is first checked in a staging directory inside DIR;\n"
      "only a consistent copy replaces the store's file, and the result is opened and checked\n"
      "again. The copy of a backup of an earlier libjobs (an older schema) is migrated there\n"
      "first; BACKUP itself is only read, and stays as it was. DIR is created if missing.\n"

@@ -24,7 +24,7 @@ static const ctl_command *const tables[] = {ctl_entity_commands, ctl_admin_comma
 
 static void print_global_usage(FILE *f)
 {
-    fputs("usage: jobsctl [--store DIR] [--json] COMMAND [ARGS]\n", f);
+    fputs("usage: jobsctl [--store DIR|URI] [--json] COMMAND [ARGS]\n", f);
 }
 
 static void print_command_list(FILE *f, const char *group)
@@ -54,12 +54,14 @@ static void print_help(void)
     print_command_list(stdout, NULL);
     fputs("\n"
           "Options (before or after the command):\n"
-          "  --store DIR   the store directory (default " CTL_DEFAULT_STORE ", the store of\n"
-          "                jobs-server --data ./var), or a PostgreSQL connection string\n"
-          "                (postgresql://... or a libpq conninfo)\n"
-          "  --json        print JSON for scripts instead of tables\n"
-          "  --help        this text; `jobsctl COMMAND --help` describes one command\n"
-          "  --version     print the versions of jobsctl and libjobs\n"
+          "  --store DIR|URI  the store: a directory, LMDB's (default " CTL_DEFAULT_STORE ",\n"
+          "                   the store of jobs-server --data ./var), or a PostgreSQL\n"
+          "                   connection string: a URI (postgresql://...) or a libpq\n"
+          "                   conninfo ('host=... dbname=...'); backup and restore take\n"
+          "                   a directory only\n"
+          "  --json           print JSON for scripts instead of tables\n"
+          "  --help           this text; `jobsctl COMMAND --help` describes one command\n"
+          "  --version        print the versions of jobsctl and libjobs\n"
           "\n"
           "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be\n"
           "opened. Errors go to standard error. See jobsctl(1).\n",
@@ -68,22 +70,26 @@ static void print_help(void)
 
 static void print_group_help(FILE *f, const char *group)
 {
-    fprintf(f, "usage: jobsctl [--store DIR] [--json] %s COMMAND [ARGS]\n\nCommands:\n", group);
+    fprintf(f, "usage: jobsctl [--store DIR|URI] [--json] %s COMMAND [ARGS]\n\nCommands:\n",
+            group);
     print_command_list(f, group);
     fprintf(f, "\n`jobsctl %s COMMAND --help` describes one command.\n", group);
 }
 
 static void print_command_usage(FILE *f, const ctl_command *cmd)
 {
-    fprintf(f, "usage: jobsctl [--store DIR] [--json] %s%s%s%s%s\n", cmd->group ? cmd->group : "",
-            cmd->group ? " " : "", cmd->name, *cmd->synopsis ? " " : "", cmd->synopsis);
+    fprintf(f, "usage: jobsctl [--store DIR|URI] [--json] %s%s%s%s%s\n",
+            cmd->group ? cmd->group : "", cmd->group ? " " : "", cmd->name,
+            *cmd->synopsis ? " " : "", cmd->synopsis);
 }
 
 static void print_command_help(const ctl_command *cmd)
 {
     print_command_usage(stdout, cmd);
     printf("\n%s", cmd->help);
-    fputs("\nAlso: --store DIR, --json, --help (see `jobsctl --help`).\n", stdout);
+    fputs("\nAlso: --store DIR|URI (a store directory or a PostgreSQL connection string), "
+          "--json,\n--help (see `jobsctl --help`).\n",
+          stdout);
 }
 
 static int usage_top(const char *fmt, ...) CTL_PRINTF(1, 2);
@@ -308,7 +314,8 @@ static int parse_args(ctl *c, ctl_args *a, const ctl_command *cmd, int argc, cha
         }
         if (len == 5 && memcmp(name, "store", 5) == 0) {
             if (!value && i + 1 == argc)
-                return ctl_usage_error(a, "--store needs a directory");
+                return ctl_usage_error(a, "--store needs a value: a store directory or a "
+                                          "PostgreSQL connection string");
             c->store_path = value ? value : argv[++i];
             continue;
         }
@@ -332,7 +339,8 @@ static int parse_args(ctl *c, ctl_args *a, const ctl_command *cmd, int argc, cha
         a->nopts++;
     }
     if (!*c->store_path)
-        return ctl_usage_error(a, "--store needs a directory");
+        return ctl_usage_error(a, "--store needs a value: a store directory or a PostgreSQL "
+                                  "connection string");
     return 0;
 }
 
@@ -391,25 +399,67 @@ static int no_store(const char *path, int rc)
 {
     if (rc == CTL_NO_STORE)
         fprintf(stderr,
-                "jobsctl: no store in '%s'; give --store DIR, or create one with 'jobsctl "
-                "--store DIR init'\n",
+                "jobsctl: no store in '%s'; give --store DIR|URI, or create one with 'jobsctl "
+                "--store DIR|URI init'\n",
                 path);
     return CTL_NO_STORE;
+}
+
+/* libpq's connection keywords: the list of lib/lifecycle.c, jobs__path_is_postgres(), which
+ * chooses the backend by the same rule. The library keeps the rule to itself, so it is
+ * repeated here; a path it would take for PostgreSQL and this not (or the other way round) only
+ * changes which advice ctl_old_schema() gives. */
+static const char *const conninfo_keywords[] = {
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "service",
+    "options", "application_name", "connect_timeout", "sslmode", "sslrootcert", "sslcert",
+    "sslkey", "target_session_attrs", "channel_binding", "gssencmode", "keepalives", NULL};
+
+bool ctl_is_postgres(const char *path)
+{
+    if (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
+        return true;
+    for (size_t i = 0; conninfo_keywords[i]; i++) {
+        size_t n = strlen(conninfo_keywords[i]);
+        const char *p = path + n;
+
+        if (strncmp(path, conninfo_keywords[i], n) != 0)
+            continue;
+        while (*p == ' ')
+            p++;
+        if (*p == '=')
+            return true;
+    }
+    return false;
 }
 
 int ctl_old_schema(int rc, const char *path)
 {
     /* The library's detail says whether the store is of an earlier schema, which a read-write
-     * open migrates ("... (open it read-write once to migrate it)"). A later schema, or an LMDB
+     * open migrates ("... (open it read-write once to migrate it)" of LMDB, "...: open it
+     * read-write once to migrate it to 5" of PostgreSQL). A later schema, or an LMDB
      * environment that is no libjobs store, cannot be migrated: init and restore refuse it as
      * well, so they are not what to do. */
     bool older = strstr(jobs_error_last(), "to migrate it") != NULL;
+    bool pg = ctl_is_postgres(path);
 
     ctl_fail(rc, "opening the store '%s'", path);
     if (!older) {
         fprintf(stderr,
                 "jobsctl: '%s' was left as it is: this libjobs can neither read it nor migrate "
-                "it (a store of a later libjobs, or not a libjobs store)\n",
+                "it (%s)\n",
+                path, pg ? "a store of a later libjobs" : "a store of a later libjobs, or not a "
+                                                          "libjobs store");
+        return CTL_NO_STORE;
+    }
+    /* restore is LMDB's (PostgreSQL answers JOBS_ENOTSUP), and copy refuses a source of an
+     * older schema: on PostgreSQL, init is the one way, and the copy to keep is pg_dump's. */
+    if (pg) {
+        fprintf(stderr,
+                "jobsctl: '%s' was left as it is: a command that only reads never migrates a "
+                "store. 'jobsctl init' with this --store migrates a PostgreSQL store of an "
+                "earlier libjobs in place, in one transaction, once no process of that libjobs "
+                "has it open (keep a copy first, with PostgreSQL's own tools, pg_dump: that "
+                "libjobs cannot read it afterwards)\n",
                 path);
         return CTL_NO_STORE;
     }
@@ -532,7 +582,8 @@ int main(int argc, char **argv)
         } else if (strncmp(arg, "--store=", 8) == 0) {
             c.store_path = arg + 8;
         } else if (strcmp(arg, "--store") == 0) {
-            return usage_top("--store needs a directory");
+            return usage_top("--store needs a value: a store directory or a PostgreSQL "
+                             "connection string");
         } else {
             return usage_top("unknown option '%s'", arg);
         }

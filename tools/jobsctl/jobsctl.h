@@ -119,8 +119,12 @@ int ctl_open_store_to_read(ctl *c);
  * schema is first refused as ctl_open_store_to_read() refuses it, never migrated. */
 int ctl_open_store_unmigrated(ctl *c);
 
+/* Whether the library opens `path` as a PostgreSQL store (a postgresql:// or postgres:// URI, or
+ * a libpq conninfo), not as an LMDB directory. */
+bool ctl_is_postgres(const char *path);
+
 /* Reports that the store in `path` has a schema a read-only open refuses (`rc`, JOBS_ESCHEMA),
- * with how to migrate it, and returns CTL_NO_STORE. */
+ * with how to migrate it on its backend, and returns CTL_NO_STORE. */
 int ctl_old_schema(int rc, const char *path);
 
 /* Whether --store holds a store (a read-only look; CTL_OK yes, CTL_NO_STORE no, CTL_FAILED
