@@ -129,6 +129,13 @@ bool jobs__path_is_postgres(const char *path)
     return false;
 }
 
+const char *jobs_store_path_backend(const char *path)
+{
+    if (!path)
+        return NULL;
+    return jobs__path_is_postgres(path) ? "postgresql" : "lmdb";
+}
+
 /* jobs_store_open(); `seed` false: a store without libjobs' schema record is refused
  * (JOBS_ESCHEMA) instead of made a new store (a restore's migration of its staged copy). */
 /* A process started with standard descriptor 0, 1 or 2 closed (`2>&-`, a careless daemon

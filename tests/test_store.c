@@ -367,10 +367,35 @@ static void test_store_clock_sets_next_run(void **state)
     jobs_job_free(job);
 }
 
+/* The backend a path opens is told by its form, as jobs_store_open() tells it, and named as
+ * jobs_store_stat() names the backend of the open store. */
+static void test_path_backend_is_the_one_open_chooses(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+
+    assert_string_equal(jobs_store_path_backend("postgresql://db.example/jobs"), "postgresql");
+    assert_string_equal(jobs_store_path_backend("postgres:///jobs?host=/run/postgresql"),
+                        "postgresql");
+    assert_string_equal(jobs_store_path_backend("host=/run/postgresql dbname=jobs"),
+                        "postgresql");
+    assert_string_equal(jobs_store_path_backend("dbname = jobs"), "postgresql");
+    assert_string_equal(jobs_store_path_backend("./var/store"), "lmdb");
+    assert_string_equal(jobs_store_path_backend("hostname=x"), "lmdb"); /* no such keyword */
+    assert_string_equal(jobs_store_path_backend("/srv/postgresql://x"), "lmdb");
+    assert_string_equal(jobs_store_path_backend(""), "lmdb");
+    assert_null(jobs_store_path_backend(NULL));
+    /* the open store's own path, on this run's backend */
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_string_equal(jobs_store_path_backend(fx->opts.path), st.backend);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_path_backend_is_the_one_open_chooses, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_store_descriptors_are_close_on_exec, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_with_standard_descriptors_closed_keeps_the_store,

@@ -117,6 +117,19 @@ JOBS_EXTERN int jobs_store_open(jobs_store **out, const jobs_store_options *opts
  */
 JOBS_EXTERN void jobs_store_close(jobs_store *store);
 
+/**
+ * The backend that jobs_store_open() chooses for `path`, told by the path's form alone (nothing
+ * is opened or checked): "postgresql" for a PostgreSQL URI (`postgresql://...`,
+ * `postgres://...`) or a libpq conninfo (a string that starts with one of libpq's connection
+ * keywords and `=`, such as `host=/run/postgresql dbname=jobs`), "lmdb" for anything else (a
+ * directory). The names are those of jobs_store_stat_info.backend; NULL for a NULL path. A
+ * libjobs built without PostgreSQL answers "postgresql" too, and its jobs_store_open() then
+ * JOBS_ENOTSUP. For a host that words its advice or its checks per backend before a store is
+ * open, or when an open failed.
+ * @since 0.4.0
+ */
+JOBS_EXTERN const char *jobs_store_path_backend(const char *path);
+
 /** The version of jobs_store_stat_info this header describes. */
 #define JOBS_STORE_STAT_VERSION 3
 

@@ -405,31 +405,9 @@ static int no_store(const char *path, int rc)
     return CTL_NO_STORE;
 }
 
-/* libpq's connection keywords: the list of lib/lifecycle.c, jobs__path_is_postgres(), which
- * chooses the backend by the same rule. The library keeps the rule to itself, so it is
- * repeated here; a path it would take for PostgreSQL and this not (or the other way round) only
- * changes which advice ctl_old_schema() gives. */
-static const char *const conninfo_keywords[] = {
-    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "service",
-    "options", "application_name", "connect_timeout", "sslmode", "sslrootcert", "sslcert",
-    "sslkey", "target_session_attrs", "channel_binding", "gssencmode", "keepalives", NULL};
-
 bool ctl_is_postgres(const char *path)
 {
-    if (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
-        return true;
-    for (size_t i = 0; conninfo_keywords[i]; i++) {
-        size_t n = strlen(conninfo_keywords[i]);
-        const char *p = path + n;
-
-        if (strncmp(path, conninfo_keywords[i], n) != 0)
-            continue;
-        while (*p == ' ')
-            p++;
-        if (*p == '=')
-            return true;
-    }
-    return false;
+    return strcmp(jobs_store_path_backend(path), "postgresql") == 0;
 }
 
 int ctl_old_schema(int rc, const char *path)
