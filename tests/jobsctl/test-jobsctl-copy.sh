@@ -221,8 +221,10 @@ if [[ -n $base ]]; then
             fail "jobsctl $c advises an LMDB restore for a PostgreSQL store"
         fi
     done
-    # What it advises works: init migrates it, then it reads as before.
-    run 0 --store "$mid" init
+    # What it advises works: init migrates it (and says so), then it reads as before.
+    run 0 --store "$mid" --json init
+    [[ $(cat "$tmp/out") == *'"created":false,"migrated":true}' ]] ||
+        fail "init of a PostgreSQL store of schema 4: '$(cat "$tmp/out")'"
     run 0 --store "$mid" check
     out_has "is consistent: 3 jobs, 8 schedules, 3 stacks"
     # --store with an unreachable database: the store cannot be opened (exit 3), quickly.

@@ -203,7 +203,10 @@ run 0 "${S[@]}" init
 out_has "created a store in $store"
 run 0 "${S[@]}" --json init
 json_is 'j["created"]' false
+json_is 'j["migrated"]' false
 json_is 'j["store"]' "\"$store\""
+run 0 "${S[@]}" init
+[[ $(out) == "$store already holds a store; nothing changed" ]] || fail "init again: '$(out)'"
 [[ $(stat -c %a "$store") == 700 ]] || fail "the store directory is not mode 0700"
 
 echo "== stacks"
@@ -552,7 +555,11 @@ unchanged "$old" "$sum" "a read command"
 run 0 --store "$tmp/schema2-restored" restore "$old"
 out_has "restored $old into $tmp/schema2-restored; it is consistent: 177 jobs"
 unchanged "$old" "$sum" "a restore"
-run 0 --store "$old" init # and init migrates the store itself
+run 0 --store "$old" init # and init migrates the store itself, and says so
+out_has "$old held a store of an earlier libjobs: migrated it to this libjobs' schema"
+[[ $(out) != *"nothing changed"* ]] || fail "init of a store of schema 2 said nothing changed"
+run 0 --store "$old" --json init # once: then it has this schema
+json_is '[j["created"], j["migrated"]]' '[false, false]'
 run 0 --store "$old" check
 out_has "$old is consistent: 177 jobs"
 

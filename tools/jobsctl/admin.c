@@ -37,11 +37,11 @@ static int init_run(ctl *c, const ctl_args *a)
 {
     jobs_store_options opts = JOBS_STORE_OPTIONS_INIT;
     jobs_store *s;
-    bool existed;
+    bool existed, older = false;
     int rc;
 
     (void)a;
-    if ((rc = ctl_store_exists(c->store_path)) == CTL_FAILED)
+    if ((rc = ctl_store_state(c->store_path, &older)) == CTL_FAILED)
         return CTL_NO_STORE;
     existed = rc == CTL_OK;
     opts.path = c->store_path;
@@ -53,7 +53,13 @@ static int init_run(ctl *c, const ctl_args *a)
     if (c->json) {
         fputs("{\"store\":", stdout);
         ctl_json_string(stdout, c->store_path);
-        printf(",\"created\":%s}\n", existed ? "false" : "true");
+        printf(",\"created\":%s,\"migrated\":%s}\n", existed ? "false" : "true",
+               older ? "true" : "false");
+    } else if (older) {
+        /* the read-write open migrated it: the advice for a store of an earlier schema */
+        printf("%s held a store of an earlier libjobs: migrated it to this libjobs' schema "
+               "(libjobs %s); its records are as they were\n",
+               c->store_path, jobs_version_string());
     } else if (existed) {
         printf("%s already holds a store; nothing changed\n", c->store_path);
     } else {
@@ -286,9 +292,11 @@ const ctl_command ctl_admin_commands[] = {
      "Creates a new store, with the five built-in public schedules: for a directory, the\n"
      "directory (mode 0700; its parent must exist) and the LMDB store in it; for a\n"
      "PostgreSQL connection string, the store's tables in the first existing schema of the\n"
-     "connection's search path. An existing store is left as it is. The other\n"
+     "connection's search path. An existing store is left as it is, but for a store of an\n"
+     "earlier libjobs, which init migrates to this one's schema (and says so). The other\n"
      "commands never create a store: a mistyped --store is an error (exit status 3), not an\n"
-     "empty store. With --json: {\"store\":DIR,\"created\":true|false}.\n",
+     "empty store. With --json: {\"store\":DIR,\"created\":true|false,\n"
+     "\"migrated\":true|false}.\n",
      "", 0, init_run},
     {NULL, "check", "", "verify the store (exit 0 when consistent)",
      "Verifies every record, index, count and reference of the store, in one read\n"

@@ -380,10 +380,18 @@ static int open_readonly(jobs_store **out, const char *path)
 
 int ctl_store_exists(const char *path)
 {
+    return ctl_store_state(path, NULL);
+}
+
+int ctl_store_state(const char *path, bool *older)
+{
     jobs_store *s = NULL;
     int rc = open_readonly(&s, path);
 
     jobs_store_close(s);
+    /* The library's detail says a read-write open would migrate it (ctl_old_schema()). */
+    if (older)
+        *older = rc == JOBS_ESCHEMA && strstr(jobs_error_last(), "to migrate it") != NULL;
     /* Open elsewhere, or in need of a migration: there is a store. */
     if (rc == 0 || rc == JOBS_EBUSY || rc == JOBS_ESCHEMA)
         return CTL_OK;

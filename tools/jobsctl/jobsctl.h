@@ -131,6 +131,10 @@ int ctl_old_schema(int rc, const char *path);
  * when that cannot be told, said on stderr). */
 int ctl_store_exists(const char *path);
 
+/* ctl_store_exists(), and in *older (if not NULL) whether the store there is of an earlier
+ * schema, which a read-write open migrates. */
+int ctl_store_state(const char *path, bool *older);
+
 /* ---- reporting (jobsctl.c) ---- */
 
 /* Reports a libjobs failure, `jobsctl: <what>: <message> (<detail>)`, and returns CTL_FAILED. */
