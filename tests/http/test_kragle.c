@@ -287,6 +287,31 @@ static void test_jobs(void **state)
     resp_free(&r);
 }
 
+/* The operator's routes, /healthz and /metrics, are not part of the profile: a reverse proxy
+ * that forwards /api/v1/ to Kragle clients (and, as docs/http-api.md asks, not /healthz or
+ * /metrics) must not expose them as /api/v1/healthz and /api/v1/metrics. They are no route there,
+ * the profile's fault 101, while the unprefixed ones still answer. */
+static void test_operator_routes_not_in_profile(void **state)
+{
+    static const char *const paths[] = {"/api/v1/healthz", "/api/v1/metrics"};
+    resp r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        EXACT(500, "{\"code\":101,\"msg\":\"no such route\"}", "GET", paths[i], NULL, NULL);
+        EXACT(500, "{\"code\":101,\"msg\":\"no such route\"}", "GET", paths[i], auth, NULL);
+        request_plain(&r, &srv, "HEAD", paths[i]);
+        assert_int_equal(r.status, 500);
+        resp_free(&r);
+    }
+    request_plain(&r, &srv, "GET", "/metrics");
+    EXPECT(&r, 200, "# HELP ");
+    resp_free(&r);
+    call(&r, "GET", "/healthz", NULL, NULL);
+    EXPECT(&r, 200, "{\"status\":\"ok\"");
+    resp_free(&r);
+}
+
 /* The full example, as far as it concerns what libjobs keeps: authenticate with the JSON
  * content type, keep the cookie, and use it for the next requests. */
 static void test_full_example(void **state)
@@ -632,6 +657,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_stacks),
         cmocka_unit_test(test_full_example),
+        cmocka_unit_test(test_operator_routes_not_in_profile),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),
         cmocka_unit_test(test_exec),
