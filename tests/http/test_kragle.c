@@ -312,6 +312,55 @@ static void test_operator_routes_not_in_profile(void **state)
     resp_free(&r);
 }
 
+/* A create's Location names the new record in the API the client called: under /api/v1 it
+ * is /api/v1/<kind>/byid/<id> (a Location without the prefix would lead out of the profile, or
+ * nowhere behind a proxy that forwards /api/v1/ only), also for a replayed create; following it
+ * answers the record. Unprefixed creates keep theirs. */
+static void test_location_stays_in_profile(void **state)
+{
+    static const char *const key[] = {"Idempotency-Key: kragle-location-1", NULL};
+    char body[128], want[128], path[96];
+    long stack, sched, job = 0;
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"located\", \"blocks\": []}");
+    EXPECT(&r, 200, "{\"id\":");
+    stack = id_of(&r);
+    snprintf(want, sizeof want, "\r\nLocation: /api/v1/blockstacks/byid/%ld\r\n", stack);
+    if (!strstr(r.headers, want))
+        fail_msg("no %s in\n%s", want + 2, r.headers);
+    resp_free(&r);
+    call(&r, "POST", "/api/v1/schedules", auth, "{\"config\": {\"period\": 3600}}");
+    EXPECT(&r, 200, "{\"id\":");
+    sched = id_of(&r);
+    snprintf(want, sizeof want, "\r\nLocation: /api/v1/schedules/byid/%ld\r\n", sched);
+    if (!strstr(r.headers, want))
+        fail_msg("no %s in\n%s", want + 2, r.headers);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"schedule_id\": %ld, \"stack_id\": %ld}", sched, stack);
+    for (int i = 0; i < 2; i++) { /* the second is a replay of the first */
+        request_with(&r, &srv, "POST", "/api/v1/jobs", auth, body, strlen(body), key);
+        EXPECT(&r, 200, "{\"id\":");
+        if (i == 0)
+            job = id_of(&r);
+        else
+            assert_non_null(strstr(r.headers, "Idempotent-Replayed: true\r\n"));
+        snprintf(want, sizeof want, "\r\nLocation: /api/v1/jobs/byid/%ld\r\n", job);
+        if (!strstr(r.headers, want))
+            fail_msg("no %s in\n%s", want + 2, r.headers);
+        resp_free(&r);
+    }
+    /* Following it. */
+    snprintf(path, sizeof path, "/api/v1/jobs/byid/%ld", job);
+    snprintf(want, sizeof want, "{\"id\":%ld,\"name\":null,\"stack\":%ld,", job, stack);
+    call(&r, "GET", path, auth, NULL);
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+    /* Unprefixed: the unprefixed URL (create_on checks it). */
+    create_on(&srv, "/schedules", auth, "{\"config\": {\"period\": 7200}}");
+}
+
 /* The full example, as far as it concerns what libjobs keeps: authenticate with the JSON
  * content type, keep the cookie, and use it for the next requests. */
 static void test_full_example(void **state)
@@ -658,6 +707,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stacks),
         cmocka_unit_test(test_full_example),
         cmocka_unit_test(test_operator_routes_not_in_profile),
+        cmocka_unit_test(test_location_stays_in_profile),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),
         cmocka_unit_test(test_exec),
