@@ -361,6 +361,33 @@ static void test_location_stays_in_profile(void **state)
     create_on(&srv, "/schedules", auth, "{\"config\": {\"period\": 7200}}");
 }
 
+/* A manual run (our extension, POST /jobs/<id>/run) is answered 200 under /api/v1, as every
+ * success of the original service was, and 202 unprefixed. */
+static void test_run_now_answers_200(void **state)
+{
+    char body[128], path[96];
+    long stack, job;
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"run by hand\", \"blocks\": []}");
+    EXPECT(&r, 200, "{\"id\":");
+    stack = id_of(&r);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"schedule_id\": 4, \"stack_id\": %ld}", stack);
+    call(&r, "POST", "/api/v1/jobs", auth, body);
+    EXPECT(&r, 200, "{\"id\":");
+    job = id_of(&r);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld/run", job);
+    call(&r, "POST", path, auth, NULL);
+    EXPECT(&r, 200, "{\"run\":");
+    resp_free(&r);
+    call(&r, "POST", path + 7, auth, NULL);
+    EXPECT(&r, 202, "{\"run\":");
+    resp_free(&r);
+}
+
 /* The full example, as far as it concerns what libjobs keeps: authenticate with the JSON
  * content type, keep the cookie, and use it for the next requests. */
 static void test_full_example(void **state)
@@ -708,6 +735,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_full_example),
         cmocka_unit_test(test_operator_routes_not_in_profile),
         cmocka_unit_test(test_location_stays_in_profile),
+        cmocka_unit_test(test_run_now_answers_200),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),
         cmocka_unit_test(test_exec),
