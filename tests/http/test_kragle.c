@@ -388,6 +388,26 @@ static void test_run_now_answers_200(void **state)
     resp_free(&r);
 }
 
+/* A stack's blocks are part of the body and its rules: 8 levels of nesting counting the body's
+ * object, so a block's conversion specifier may nest 5 levels (docs/http-api.md, the Kragle
+ * profile's differences); one more is fault 4 and makes no stack. */
+static void test_blocks_depth(void **state)
+{
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth,
+         "{\"name\": \"deep5\", \"blocks\": [[\"x\", {\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}]]}");
+    EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+    kragle_fault(4, "Your json request payload is inappropriate for the requested operation.",
+                 "POST", "/api/v1/blockstacks", auth,
+                 "{\"name\": \"deep6\", \"blocks\": [[\"x\", {\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":1}}}}}}]]}");
+    call(&r, "GET", "/api/v1/blockstacks/byname/deep6", auth, NULL);
+    EXPECT(&r, 500, "{\"code\":6,");
+    resp_free(&r);
+}
+
 /* The full example, as far as it concerns what libjobs keeps: authenticate with the JSON
  * content type, keep the cookie, and use it for the next requests. */
 static void test_full_example(void **state)
@@ -736,6 +756,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_operator_routes_not_in_profile),
         cmocka_unit_test(test_location_stays_in_profile),
         cmocka_unit_test(test_run_now_answers_200),
+        cmocka_unit_test(test_blocks_depth),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),
         cmocka_unit_test(test_exec),
