@@ -956,8 +956,12 @@ static void create(srv_response *res, srv_app *app, srv_kind k, uint64_t owner,
         pthread_mutex_unlock(lock);
     if (rc == 0) {
         rc = jobs_json_encode_id(&json, id);
+        /* The new record's URL in the API the client called: under /api/v1 a Location
+         * without the prefix would lead out of the profile (or nowhere, behind a proxy that
+         * forwards /api/v1/ only). */
         if (rc == 0)
-            add_header(res, "Location: %s/byid/%" PRIu64 "\r\n%s", srv_kind_path[k], id,
+            add_header(res, "Location: %s%s/byid/%" PRIu64 "\r\n%s",
+                       res->kragle ? SRV_KRAGLE_PREFIX : "", srv_kind_path[k], id,
                        replayed ? "Idempotent-Replayed: true\r\n" : "");
     }
     /* The original service answered its creates with 200. */

@@ -365,8 +365,10 @@ srv_route srv_route_resolve(const char *path)
     /* The original's overview names POST /login beside POST /authenticate. */
     if (r.t == SRV_ROUTE_NONE && strcmp(path + n, "/login") == 0)
         r.t = SRV_ROUTE_AUTHENTICATE;
-    /* The console is not part of the original's API. */
-    if (r.t == SRV_ROUTE_CONSOLE) {
+    /* The console is not part of the original's API, and neither are the operator's routes:
+     * /healthz and /metrics are to stay behind the network boundary, and a reverse proxy that
+     * forwards /api/v1/ to Kragle clients would otherwise expose them there. */
+    if (r.t == SRV_ROUTE_CONSOLE || r.t == SRV_ROUTE_HEALTH || r.t == SRV_ROUTE_METRICS) {
         r.t = SRV_ROUTE_NONE;
         r.arg = NULL;
         r.arg_len = 0;

@@ -287,6 +287,127 @@ static void test_jobs(void **state)
     resp_free(&r);
 }
 
+/* The operator's routes, /healthz and /metrics, are not part of the profile: a reverse proxy
+ * that forwards /api/v1/ to Kragle clients (and, as docs/http-api.md asks, not /healthz or
+ * /metrics) must not expose them as /api/v1/healthz and /api/v1/metrics. They are no route there,
+ * the profile's fault 101, while the unprefixed ones still answer. */
+static void test_operator_routes_not_in_profile(void **state)
+{
+    static const char *const paths[] = {"/api/v1/healthz", "/api/v1/metrics"};
+    resp r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        EXACT(500, "{\"code\":101,\"msg\":\"no such route\"}", "GET", paths[i], NULL, NULL);
+        EXACT(500, "{\"code\":101,\"msg\":\"no such route\"}", "GET", paths[i], auth, NULL);
+        request_plain(&r, &srv, "HEAD", paths[i]);
+        assert_int_equal(r.status, 500);
+        resp_free(&r);
+    }
+    request_plain(&r, &srv, "GET", "/metrics");
+    EXPECT(&r, 200, "# HELP ");
+    resp_free(&r);
+    call(&r, "GET", "/healthz", NULL, NULL);
+    EXPECT(&r, 200, "{\"status\":\"ok\"");
+    resp_free(&r);
+}
+
+/* A create's Location names the new record in the API the client called: under /api/v1 it
+ * is /api/v1/<kind>/byid/<id> (a Location without the prefix would lead out of the profile, or
+ * nowhere behind a proxy that forwards /api/v1/ only), also for a replayed create; following it
+ * answers the record. Unprefixed creates keep theirs. */
+static void test_location_stays_in_profile(void **state)
+{
+    static const char *const key[] = {"Idempotency-Key: kragle-location-1", NULL};
+    char body[128], want[128], path[96];
+    long stack, sched, job = 0;
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"located\", \"blocks\": []}");
+    EXPECT(&r, 200, "{\"id\":");
+    stack = id_of(&r);
+    snprintf(want, sizeof want, "\r\nLocation: /api/v1/blockstacks/byid/%ld\r\n", stack);
+    if (!strstr(r.headers, want))
+        fail_msg("no %s in\n%s", want + 2, r.headers);
+    resp_free(&r);
+    call(&r, "POST", "/api/v1/schedules", auth, "{\"config\": {\"period\": 3600}}");
+    EXPECT(&r, 200, "{\"id\":");
+    sched = id_of(&r);
+    snprintf(want, sizeof want, "\r\nLocation: /api/v1/schedules/byid/%ld\r\n", sched);
+    if (!strstr(r.headers, want))
+        fail_msg("no %s in\n%s", want + 2, r.headers);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"schedule_id\": %ld, \"stack_id\": %ld}", sched, stack);
+    for (int i = 0; i < 2; i++) { /* the second is a replay of the first */
+        request_with(&r, &srv, "POST", "/api/v1/jobs", auth, body, strlen(body), key);
+        EXPECT(&r, 200, "{\"id\":");
+        if (i == 0)
+            job = id_of(&r);
+        else
+            assert_non_null(strstr(r.headers, "Idempotent-Replayed: true\r\n"));
+        snprintf(want, sizeof want, "\r\nLocation: /api/v1/jobs/byid/%ld\r\n", job);
+        if (!strstr(r.headers, want))
+            fail_msg("no %s in\n%s", want + 2, r.headers);
+        resp_free(&r);
+    }
+    /* Following it. */
+    snprintf(path, sizeof path, "/api/v1/jobs/byid/%ld", job);
+    snprintf(want, sizeof want, "{\"id\":%ld,\"name\":null,\"stack\":%ld,", job, stack);
+    call(&r, "GET", path, auth, NULL);
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+    /* Unprefixed: the unprefixed URL (create_on checks it). */
+    create_on(&srv, "/schedules", auth, "{\"config\": {\"period\": 7200}}");
+}
+
+/* A manual run (our extension, POST /jobs/<id>/run) is answered 200 under /api/v1, as every
+ * success of the original service was, and 202 unprefixed. */
+static void test_run_now_answers_200(void **state)
+{
+    char body[128], path[96];
+    long stack, job;
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"run by hand\", \"blocks\": []}");
+    EXPECT(&r, 200, "{\"id\":");
+    stack = id_of(&r);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"schedule_id\": 4, \"stack_id\": %ld}", stack);
+    call(&r, "POST", "/api/v1/jobs", auth, body);
+    EXPECT(&r, 200, "{\"id\":");
+    job = id_of(&r);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld/run", job);
+    call(&r, "POST", path, auth, NULL);
+    EXPECT(&r, 200, "{\"run\":");
+    resp_free(&r);
+    call(&r, "POST", path + 7, auth, NULL);
+    EXPECT(&r, 202, "{\"run\":");
+    resp_free(&r);
+}
+
+/* A stack's blocks are part of the body and its rules: 8 levels of nesting counting the body's
+ * object, so a block's conversion specifier may nest 5 levels (docs/http-api.md, the Kragle
+ * profile's differences); one more is fault 4 and makes no stack. */
+static void test_blocks_depth(void **state)
+{
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth,
+         "{\"name\": \"deep5\", \"blocks\": [[\"x\", {\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}]]}");
+    EXPECT(&r, 200, "{\"id\":");
+    resp_free(&r);
+    kragle_fault(4, "Your json request payload is inappropriate for the requested operation.",
+                 "POST", "/api/v1/blockstacks", auth,
+                 "{\"name\": \"deep6\", \"blocks\": [[\"x\", {\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":1}}}}}}]]}");
+    call(&r, "GET", "/api/v1/blockstacks/byname/deep6", auth, NULL);
+    EXPECT(&r, 500, "{\"code\":6,");
+    resp_free(&r);
+}
+
 /* The full example, as far as it concerns what libjobs keeps: authenticate with the JSON
  * content type, keep the cookie, and use it for the next requests. */
 static void test_full_example(void **state)
@@ -632,6 +753,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_stacks),
         cmocka_unit_test(test_full_example),
+        cmocka_unit_test(test_operator_routes_not_in_profile),
+        cmocka_unit_test(test_location_stays_in_profile),
+        cmocka_unit_test(test_run_now_answers_200),
+        cmocka_unit_test(test_blocks_depth),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),
         cmocka_unit_test(test_exec),
