@@ -337,7 +337,8 @@ static srv_route ref_route(const char *path)
     r = ref_route_plain(path + 7);
     if (r.t == SRV_ROUTE_NONE && strcmp(path + 7, "/login") == 0)
         r.t = SRV_ROUTE_AUTHENTICATE;
-    if (r.t == SRV_ROUTE_CONSOLE) /* not part of the profile */
+    /* not part of the profile: the console and the operator's routes */
+    if (r.t == SRV_ROUTE_CONSOLE || r.t == SRV_ROUTE_HEALTH || r.t == SRV_ROUTE_METRICS)
         r = (srv_route){SRV_ROUTE_NONE, SRV_KIND_JOBS, NULL, 0, false};
     r.kragle = true;
     return r;

@@ -53,7 +53,7 @@ typedef struct srv_route {
  * SRV_KRAGLE_PREFIX ("/api/v1/jobs") is the route of the rest ("/jobs") with `kragle` set, and
  * there "/login" is SRV_ROUTE_AUTHENTICATE too; the prefix is taken once ("/api/v1/api/v1/jobs"
  * is no route). "/api/v1" alone is no route, and not under the prefix. The console's paths ("/",
- * "/ui/<file>") are not under the prefix.
+ * "/ui/<file>") and the operator's ("/healthz", "/metrics") are not under the prefix.
  */
 srv_route srv_route_resolve(const char *path);
 
