@@ -456,6 +456,7 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
     jobs_stack_detail *d = NULL;
     jobs_webhook kind;
     uint64_t owner;
+    const char *method;
     char *input = NULL, msg[160];
     bool denied;
     int rc = 0;
@@ -473,15 +474,7 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
     }
     owner = d->owner;
     kind = d->webhook;
-    if (strcmp(req->method, methods[d->webhook_method]) != 0) {
-        snprintf(res->headers + strlen(res->headers), sizeof res->headers - strlen(res->headers),
-                 "Allow: %s\r\n", methods[d->webhook_method]);
-        snprintf(msg, sizeof msg, "this stack's webhook answers %s only",
-                 methods[d->webhook_method]);
-        jobs_stack_detail_free(d);
-        srv_fault(res, app, SRV_FAULT_METHOD, msg);
-        return;
-    }
+    method = methods[d->webhook_method];
     denied = kind == JOBS_WEBHOOK_TOKEN && !token_matches(req, d->webhook_token);
     jobs_stack_detail_free(d);
     if (denied) {
@@ -500,6 +493,15 @@ void srv_hook_route(srv_response *res, srv_app *app, const srv_request *req, uin
     }
     if (kind == JOBS_WEBHOOK_USER && caller != owner) {
         srv_fault(res, app, SRV_FAULT_HOOK_DENIED, "only the stack's owner may call this webhook");
+        return;
+    }
+    /* The method is checked once the caller may call it: before, a caller without the token
+     * (or not the owner) learnt the stack's webhook_method from the 405 and its Allow. */
+    if (strcmp(req->method, method) != 0) {
+        snprintf(res->headers + strlen(res->headers), sizeof res->headers - strlen(res->headers),
+                 "Allow: %s\r\n", method);
+        snprintf(msg, sizeof msg, "this stack's webhook answers %s only", method);
+        srv_fault(res, app, SRV_FAULT_METHOD, msg);
         return;
     }
     /* Bad input is refused whether or not anything would run it. */

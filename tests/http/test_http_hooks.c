@@ -370,6 +370,11 @@ static void test_a_token_hook_needs_its_token_and_reads_json_and_form_bodies(voi
     snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%032d", tok, 7);
     hook(&c, "POST", path, NULL, NULL, "{\"k\":[1,2]}");
     HOOK_EXPECT(&c, 403, "\"code\":133");
+    /* The other method without the token is refused for the token too: a 405 named the
+     * webhook's method to a caller without it. */
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 403, "\"code\":133");
+    assert_null(strstr(c.headers, "Allow:"));
     snprintf(path, sizeof path, "/blockstacks/hook/%ld?token=%s", tok, token);
     hook(&c, "GET", path, NULL, NULL, NULL);
     HOOK_EXPECT(&c, 405, "\"code\":102");
@@ -484,6 +489,10 @@ static void test_a_user_hook_is_its_owners_only(void **state)
     hook(&c, "GET", path, NULL, NULL, NULL);
     HOOK_EXPECT(&c, 401, "\"code\":100");
     hook(&c, "GET", path, B, NULL, NULL);
+    HOOK_EXPECT(&c, 403, "\"code\":133");
+    hook(&c, "POST", path, NULL, NULL, "{}"); /* the method is checked after the caller */
+    HOOK_EXPECT(&c, 401, "\"code\":100");
+    hook(&c, "POST", path, B, NULL, "{}");
     HOOK_EXPECT(&c, 403, "\"code\":133");
     hook(&c, "POST", path, A, NULL, "{}");
     HOOK_EXPECT(&c, 405, "\"code\":102");
