@@ -157,6 +157,10 @@ static void fault_body(srv_response *res, const srv_app *app, int fault, const c
     int status = res->kragle ? (fault == SRV_FAULT_LOGIN_TO_SEE ? 403 : 500)
                  : app->fault_status_500 ? 500 : srv_fault_status(fault);
 
+    /* A 401 names how to authenticate (RFC 9110, 11.6.1): a session token as a bearer token
+     * (the cookie has no scheme of its own). Bearer, unlike Basic, opens no browser dialog. */
+    if (status == 401)
+        add_header(res, "WWW-Authenticate: Bearer realm=\"jobs-server\"\r\n");
     set_body(res, status, json);
 }
 

@@ -170,6 +170,20 @@ static void test_no_or_bad_credentials_are_401(void **state)
     CALL(401, "{\"code\":100,", "POST", "/blockstacks", NULL, "{\"name\":\"x\"}");
     CALL(401, "{\"code\":100,", "GET", "/jobs", "B:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL);
     CALL(401, "{\"code\":100,", "GET", "/jobs", "C:garbage", NULL);
+    /* A 401 says how to authenticate (RFC 9110): it had no WWW-Authenticate. */
+    resp r;
+    request(&r, "GET", "/jobs", NULL, NULL);
+    EXPECT(&r, 401, "{\"code\":100,");
+    assert_non_null(strstr(r.headers, "\r\nWWW-Authenticate: Bearer realm=\"jobs-server\"\r\n"));
+    resp_free(&r);
+    request(&r, "POST", "/authenticate", NULL, "{\"username\":\"nobody\",\"password\":\"x\"}");
+    EXPECT(&r, 401, "{\"code\":3,");
+    assert_non_null(strstr(r.headers, "\r\nWWW-Authenticate: Bearer realm=\"jobs-server\"\r\n"));
+    resp_free(&r);
+    request(&r, "GET", "/api/v1/jobs", NULL, NULL); /* the profile answers 500, no challenge */
+    EXPECT(&r, 500, "{\"code\":100,");
+    assert_null(strstr(r.headers, "WWW-Authenticate"));
+    resp_free(&r);
 }
 
 static void test_bearer_and_cookie_both_work(void **state)
