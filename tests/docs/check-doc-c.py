@@ -14,6 +14,8 @@ page is rendered):
 
     <!-- c-snippet KIND: TEXT -->
 
+(it may run over several lines; it must end on the line right before the fence)
+
   program    The block is a whole program: compiled as it stands (no header is added), linked
              with LIBRARY, and run in an empty temporary directory; it must exit 0 within 60
              seconds. A block with `main` needs no comment; a comment may give directives,
@@ -51,7 +53,8 @@ import tempfile
 
 STD_HEADERS = ['stdbool.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h']
 BASE_FLAGS = ['-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Werror']
-MARKER = re.compile(r'^\s*<!--\s*c-snippet\s+(\w[\w-]*)\s*(?::(.*?))?\s*-->\s*$')
+MARKER_START = re.compile(r'^\s*<!--\s*c-snippet\b')
+MARKER = re.compile(r'^\s*<!--\s*c-snippet\s+(\w[\w-]*)\s*(?::(.*?))?\s*-->\s*$', re.S)
 KINDS = ('program', 'fragment', 'file', 'api')
 C_LANGS = ('c', 'h')
 
@@ -75,14 +78,22 @@ def strip_comments(code):
 def blocks(path, problems):
     """Yields a Block for each C block of `path`; classification problems go to `problems`."""
     lines = open(path, encoding='utf-8').read().split('\n')
-    marker = None  # (line number, kind, text) of a marker waiting for its block
+    marker = None  # (first line, last line, kind, text) of a marker waiting for its block
     i = 0
     while i < len(lines):
-        m = MARKER.match(lines[i])
-        if m:
+        if MARKER_START.match(lines[i]):
+            first = i
+            while i < len(lines) - 1 and '-->' not in lines[i]:
+                i += 1
+            m = MARKER.match(' '.join(lines[first:i + 1]))
             if marker:
                 problems.append(f'{path}:{marker[0]}: c-snippet comment not followed by a C block')
-            marker = (i + 1, m.group(1), (m.group(2) or '').strip())
+            marker = None
+            if m:
+                marker = (first + 1, i + 1, m.group(1), ' '.join((m.group(2) or '').split()))
+            else:
+                problems.append(f'{path}:{first + 1}: malformed c-snippet comment: '
+                                f'{lines[first].strip()}')
             i += 1
             continue
         if '<!--' in lines[i] and 'c-snippet' in lines[i]:
@@ -109,10 +120,10 @@ def blocks(path, problems):
             continue
         code = '\n'.join(body) + '\n'
         where = f'{path}:{start}'
-        if marker and marker[0] != start - 1:
-            problems.append(f'{path}:{marker[0]}: c-snippet comment must be on the line right '
+        if marker and marker[1] != start - 1:
+            problems.append(f'{path}:{marker[0]}: c-snippet comment must end on the line right '
                             'before the fence')
-        kind, text = (marker[1], marker[2]) if marker and marker[0] == start - 1 else (None, '')
+        kind, text = (marker[2], marker[3]) if marker and marker[1] == start - 1 else (None, '')
         marker = None
         if kind is None:
             if not has_main(code):
