@@ -36,7 +36,7 @@ page is rendered):
              compiled after <jobs.h>, so a prototype that differs from the header's is an
              error. A struct the block defines (`struct TAG {...}`, with or without a typedef)
              is compiled under another name and compared with the header's: the same members
-             with the same types at the same offsets, and the same size. TEXT is not used.
+             with the same types at the same offsets, and the same size. It takes no TEXT.
 
 A C block with no main and no comment, a comment with an unknown kind, a comment that is not
 followed by a C block, and `program` on a block without `main` (or another kind on a block
