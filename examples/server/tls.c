@@ -1,5 +1,6 @@
 /* --tls-cert: the OpenSSL 3 shim for civetweb 1.15 (libjobs-tls-compat.so, tls-compat.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,32 +67,44 @@ bool srv_tls_prepare(void)
     return ok;
 }
 
-/* The certificate file must be readable, and closed to other users, as sshd and PostgreSQL
- * require of a private key: says why not, before civetweb does in OpenSSL's words. The mode is
- * the one of the file opened here (fstat: a symbolic link's target). Its group may read it: the
- * ssl-cert group's convention. */
+/* The certificate file must be a readable regular file, and closed to other users, as sshd
+ * and PostgreSQL require of a private key: says why not, before civetweb does in OpenSSL's
+ * words. It is opened non-blocking, so that a FIFO no process writes is refused rather than
+ * waited on for ever (a blocking open of a FIFO waits for a writer). The mode is the one of the
+ * file opened here (fstat: a symbolic link's target). Its group may read it (the ssl-cert
+ * group's convention), not write it. */
 bool srv_tls_cert_check(const char *file)
 {
-    FILE *f = fopen(file, "r");
-    bool ok = f && (getc(f) != EOF || !ferror(f));
+    int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     struct stat st;
+    char byte;
+    const char *who;
+    bool ok = false;
 
-    if (!ok) {
+    if (fd < 0 || fstat(fd, &st) != 0) {
         fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
-    } else if (fstat(fileno(f), &st) != 0) {
-        fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
-        ok = false;
-    } else if (st.st_mode & (S_IROTH | S_IWOTH | S_IXOTH)) {
-        fprintf(stderr, "jobs-server: --tls-cert %s: mode %04o lets every user %s this file, "
+    } else if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(EISDIR));
+    } else if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "jobs-server: --tls-cert %s: not a regular file (a %s): give the PEM "
+                "file itself\n", file,
+                S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" : "device");
+    } else if (st.st_mode & (S_IRWXO | S_IWGRP)) {
+        who = st.st_mode & S_IRWXO ? "every user" : "the file's group";
+        fprintf(stderr, "jobs-server: --tls-cert %s: mode %04o lets %s %s this file, "
                 "which holds the private key: chmod 600 %s (or chmod 640 %s, the server "
                 "reading it through the file's group)\n",
-                file, (unsigned)(st.st_mode & 07777),
-                (st.st_mode & S_IROTH) && (st.st_mode & S_IWOTH) ? "read and write"
+                file, (unsigned)(st.st_mode & 07777), who,
+                !(st.st_mode & S_IRWXO) ? "write"
+                : (st.st_mode & S_IROTH) && (st.st_mode & S_IWOTH) ? "read and write"
                 : st.st_mode & S_IROTH ? "read" : st.st_mode & S_IWOTH ? "write" : "open",
                 file, file);
-        ok = false;
+    } else if (read(fd, &byte, 1) < 0) {
+        fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
+    } else {
+        ok = true;
     }
-    if (f)
-        fclose(f);
+    if (fd >= 0)
+        close(fd);
     return ok;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-tls-cert-mode.sh JOBS_SERVER
 #
-# --tls-cert FILE holds the private key: a FILE that other users may read or write is refused
+# --tls-cert FILE holds the private key: a FILE that other users may read or write (or its group
+# write), or that is no regular file (a FIFO's open waited for ever), is refused
 # (exit 1, a message naming FILE, its mode and the chmod that fixes it, nothing created), as sshd
 # and PostgreSQL refuse such a key; it was accepted. The mode looked at is the file's that the
 # server reads (a symbolic link's target). Mode 0640 (the group may read it: the ssl-cert group's
@@ -53,6 +54,22 @@ for m in 644:read 604:read 602:write 606:"read and write" 601:open; do
         "$dir/err" || fail "mode $mode: no clear message: $(cat "$dir/err")"
     [[ ! -e $dir/data ]] || fail "mode $mode: a refused start created the data directory"
 done
+
+# A group that may write the key could replace it: 0660 and 0620 are refused too (0640 is not).
+for mode in 660 620; do
+    chmod "$mode" "$cert"
+    run_refused "$cert"
+    [[ $status == 1 ]] || fail "mode $mode: exit status $status, not 1"
+    grep -qF -- "jobs-server: --tls-cert $cert: mode 0$mode lets the file's group write this file" \
+        "$dir/err" || fail "mode $mode: no clear message: $(cat "$dir/err")"
+done
+
+# A FIFO is refused at once (a blocking open waited for a writer for ever).
+mkfifo -m 600 "$dir/fifo.pem"
+run_refused "$dir/fifo.pem"
+[[ $status == 1 ]] || fail "a FIFO: exit status $status, not 1"
+grep -qF -- "--tls-cert $dir/fifo.pem: not a regular file (a FIFO)" "$dir/err" ||
+    fail "a FIFO: no clear message: $(cat "$dir/err")"
 
 # Through a symbolic link (mode 0777 itself), the target's mode counts.
 chmod 644 "$cert"
