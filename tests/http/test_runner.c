@@ -332,19 +332,11 @@ static bool file_exists(rt *t, const char *name)
     return access(path, F_OK) == 0;
 }
 
-/* Runs still queued when the runner stops are not started. An at-most-once one ends failed,
- * "not started: the server stopped", as one the full queue refused does: left delivered, its
- * history said it ran. An at-least-once one is left running, to come again when its lease
- * ends. The run whose child was running is killed (the next test). */
-static void test_queued_runs_at_a_stop(void **state)
+/* An at-least-once run of a new job of OWNER (run now, delivered by a tick): events->ev[0]. */
+static void least_once_run(rt *t, fx_events *events)
 {
-    rt *t = *state;
     jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
-    srv_runner *runner;
-    jobs_event first, most;
-    fx_events events;
-    jobs_run *r = NULL;
-    uint64_t job = 0, least;
+    uint64_t job = 0, run = 0;
 
     spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | JOBS_JOB_DELIVERY;
     spec.stack = fx_stack(t->fx, OWNER, false);
@@ -352,11 +344,28 @@ static void test_queued_runs_at_a_stop(void **state)
     spec.enabled = false;
     spec.delivery = JOBS_DELIVERY_AT_LEAST_ONCE;
     assert_int_equal(jobs_create(&job, t->fx->store, OWNER, &spec), 0);
-    assert_int_equal(jobs_run_now(&least, t->fx->store, OWNER, job), 0);
-    fx_tick(t->fx, fx_time(t->fx), &events);
-    assert_int_equal(events.n, 1);
-    assert_int_equal(events.ev[0].run, least);
-    assert_int_equal(events.ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+    assert_int_equal(jobs_run_now(&run, t->fx->store, OWNER, job), 0);
+    fx_tick(t->fx, fx_time(t->fx), events);
+    assert_int_equal(events->n, 1);
+    assert_int_equal(events->ev[0].run, run);
+    assert_int_equal(events->ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+}
+
+/* Runs still queued when the runner stops are not started. An at-most-once one ends failed,
+ * "not started: the server stopped", as one the full queue refused does: left delivered, its
+ * history said it ran. An at-least-once one is left running, to come again when its lease
+ * ends. The run whose child was running is killed (the next test). */
+static void test_queued_runs_at_a_stop(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event first, most;
+    fx_events events;
+    jobs_run *r = NULL;
+    uint64_t least;
+
+    least_once_run(t, &events);
+    least = events.ev[0].run;
 
     write_script(t, "echo $$ > %s/s.tmp; mv %s/s.tmp %s/started.$JOBS_RUN_ID; "
                     "exec sleep 3600\n");
@@ -417,24 +426,15 @@ static unsigned long long failed_in_metrics(rt *t)
 static void test_a_stop_ends_the_running_runs_by_their_delivery(void **state)
 {
     rt *t = *state;
-    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
     srv_runner *runner;
     jobs_event most;
     fx_events events;
     jobs_run *r = NULL;
-    uint64_t job = 0, least;
+    uint64_t least;
     char name[64];
 
-    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | JOBS_JOB_DELIVERY;
-    spec.stack = fx_stack(t->fx, OWNER, false);
-    spec.schedule = fx_periodic(t->fx, OWNER, 3600);
-    spec.enabled = false;
-    spec.delivery = JOBS_DELIVERY_AT_LEAST_ONCE;
-    assert_int_equal(jobs_create(&job, t->fx->store, OWNER, &spec), 0);
-    assert_int_equal(jobs_run_now(&least, t->fx->store, OWNER, job), 0);
-    fx_tick(t->fx, fx_time(t->fx), &events);
-    assert_int_equal(events.n, 1);
-    assert_int_equal(events.ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+    least_once_run(t, &events);
+    least = events.ev[0].run;
 
     write_script(t, "echo started $JOBS_RUN_ID; echo $$ > %s/s.$JOBS_RUN_ID; "
                     "mv %s/s.$JOBS_RUN_ID %s/started.$JOBS_RUN_ID; exec sleep 3600\n");
