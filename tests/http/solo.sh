@@ -1,11 +1,17 @@
 # shellcheck shell=bash
 # solo.sh: sourced by the test scripts that start one jobs-server themselves, on a port of their
-# own, to see it as a process (test-closed-fds.sh, test-sighup.sh, test-fd-limit.sh).
+# own, to see it as a process (test-closed-fds.sh, test-sighup.sh, test-fd-limit.sh,
+# test-accesslog-fifo.sh, test-tls-cert-mode.sh).
 #
 # solo_begin NAME   $dir: a new temporary directory (mode 0700); at exit the server (pid) is
 #                   stopped and $dir removed, after the script's own solo_more_cleanup if it
 #                   defines one.
 # free_port         a TCP port of 127.0.0.1 that nothing listens on now.
+# solo_launch ARGS  starts $server in the background on a free port of 127.0.0.1 with --data
+#                   $dir/data, JOBS_DEMO_PASSWORD=demo-pw and ARGS, its output in $dir/out and
+#                   $dir/err; sets pid and base (http://...).
+# solo_wait_exit WHAT  waits until the server has exited (30 s at most) and sets status to its
+#                   exit status; fails with WHAT if it is still running then.
 # wait_answering    waits until $base/healthz answers; fails if the server exits first.
 # stop_server       SIGTERM to the server; fails unless it exits 0.
 # fail MESSAGE      says it and exits 1.
@@ -31,6 +37,29 @@ solo_begin() {
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+solo_launch() {
+    local port
+    port=$(free_port)
+    JOBS_DEMO_PASSWORD=demo-pw "$server" --listen "127.0.0.1:$port" --data "$dir/data" "$@" \
+        >"$dir/out" 2>"$dir/err" &
+    pid=$!
+    base=http://127.0.0.1:$port
+}
+
+# shellcheck disable=SC2034 # status is the caller's
+solo_wait_exit() {
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            status=0
+            wait "$pid" || status=$?
+            pid=
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "$1"
 }
 
 wait_answering() {

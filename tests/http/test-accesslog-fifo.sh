@@ -21,31 +21,6 @@ solo_more_cleanup() {
     [[ -z $reader ]] || kill -KILL "$reader" 2>/dev/null || true
 }
 
-# Starts the server with the options given, in the background; sets pid and base.
-launch() {
-    local port
-    port=$(free_port)
-    JOBS_DEMO_PASSWORD=demo-pw "$server" --listen "127.0.0.1:$port" --data "$dir/data" "$@" \
-        >"$dir/out" 2>"$dir/err" &
-    pid=$!
-    base=http://127.0.0.1:$port
-}
-
-# Waits until the server has exited and sets status to its exit status; fails if it is still
-# running after 30 s (it is blocked: what this script checks it does not do).
-wait_exit() {
-    for _ in $(seq 1 300); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            status=0
-            wait "$pid" || status=$?
-            pid=
-            return 0
-        fi
-        sleep 0.1
-    done
-    fail "$1"
-}
-
 # Waits until the server's stderr has line $1, or the server is gone.
 wait_for_line() {
     for _ in $(seq 1 300); do
@@ -79,8 +54,8 @@ fifo=$dir/access.fifo
 mkfifo -m 0600 "$fifo"
 
 # 1. No reader at start: exit 1 with a message that says so, and nothing created.
-launch --access-log "$fifo"
-wait_exit "with --access-log on a FIFO that nobody reads, the server neither started nor exited (blocked opening it)"
+solo_launch --access-log "$fifo"
+solo_wait_exit "with --access-log on a FIFO that nobody reads, the server neither started nor exited (blocked opening it)"
 [[ $status == 1 ]] || fail "exit status $status with a FIFO that nobody reads; stderr: $(cat "$dir/err")"
 grep -qF -- "jobs-server: --access-log $fifo: a FIFO that no process reads: start its reader first" \
     "$dir/err" || fail "no clear message for a FIFO without a reader: $(cat "$dir/err")"
@@ -88,7 +63,7 @@ grep -qF -- "jobs-server: --access-log $fifo: a FIFO that no process reads: star
 
 # 2. With a reader: the lines go to it, and the server stops as usual.
 start_reader "$fifo" "$dir/fifo.out"
-launch --access-log "$fifo" 3>&-
+solo_launch --access-log "$fifo" 3>&-
 wait_answering
 close_fifo
 curl -s -f "$base/healthz?fifo" >/dev/null || fail "healthz with the log on a FIFO"
@@ -101,7 +76,7 @@ grep -q '/jobs/byid' "$dir/fifo.out" || fail "the second request is not in the F
 
 # 3. SIGHUP once the reader is gone: the reopen fails at once, the server says why and goes on.
 start_reader "$fifo" "$dir/fifo.out"
-launch --access-log "$fifo" 3>&-
+solo_launch --access-log "$fifo" 3>&-
 wait_answering
 close_fifo
 kill "$reader"
@@ -114,12 +89,12 @@ grep -qF -- "jobs-server: SIGHUP: cannot reopen the access log $fifo (a FIFO tha
     "$dir/err" || fail "no clear message at SIGHUP for a FIFO without a reader: $(cat "$dir/err")"
 curl -s -f "$base/healthz" >/dev/null || fail "healthz after SIGHUP"
 kill "$pid"
-wait_exit "the server did not stop at SIGTERM after SIGHUP on a FIFO without a reader"
+solo_wait_exit "the server did not stop at SIGTERM after SIGHUP on a FIFO without a reader"
 [[ $status == 0 ]] || fail "exit status $status at SIGTERM after SIGHUP: $(cat "$dir/err")"
 
 # 4. /dev/stdout still works (here standard output is a file).
 rm -rf "$dir/data"
-launch --access-log /dev/stdout
+solo_launch --access-log /dev/stdout
 wait_answering
 curl -s -f "$base/healthz?stdout" >/dev/null || fail "healthz with the log on /dev/stdout"
 stop_server

@@ -14,12 +14,7 @@ solo_begin sighup
 
 # Starts the server with the options given; sets pid and base.
 start() {
-    local port
-    port=$(free_port)
-    JOBS_DEMO_PASSWORD=demo-pw "$server" --listen "127.0.0.1:$port" --data "$dir/data" "$@" \
-        >"$dir/out" 2>"$dir/err" &
-    pid=$!
-    base=http://127.0.0.1:$port
+    solo_launch "$@"
     wait_answering
 }
 

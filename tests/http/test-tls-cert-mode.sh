@@ -23,25 +23,10 @@ cert=$dir/server.pem
 export CURL_CA_BUNDLE=$dir/ca.pem
 
 # Runs the server with --tls-cert $1 until it exits (a refused start exits at once) and sets
-# status; fails if it listens instead.
+# status; fails if it is still running after 30 s (it listens, or waits on the file).
 run_refused() {
-    JOBS_DEMO_PASSWORD=demo-pw "$server" --listen 127.0.0.1:0 --data "$dir/data" --tls-cert "$1" \
-        </dev/null >"$dir/out" 2>"$dir/err" &
-    pid=$!
-    for _ in $(seq 1 300); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            status=0
-            wait "$pid" || status=$?
-            pid=
-            return 0
-        fi
-        if grep -q '^listening on' "$dir/out"; then
-            stop_server
-            fail "--tls-cert $1 (mode $(stat -L -c %a "$1")) was accepted: the server listens"
-        fi
-        sleep 0.1
-    done
-    fail "--tls-cert $1: the server neither listened nor exited"
+    solo_launch --tls-cert "$1"
+    solo_wait_exit "--tls-cert $1 (mode $(stat -L -c %a "$1")) was not refused: the server runs"
 }
 
 # Each mode that lets other users in is refused, with the words of the mode.
@@ -83,13 +68,10 @@ grep -qF -- "--tls-cert $dir/link.pem: mode 0644 lets every user read" "$dir/err
 for m in 640:"$cert" 600:"$dir/link.pem"; do
     mode=${m%%:*} file=${m#*:}
     chmod "$mode" "$cert"
-    port=$(free_port)
-    JOBS_DEMO_PASSWORD=demo-pw "$server" --listen "127.0.0.1:$port" --data "$dir/data" \
-        --tls-cert "$file" >"$dir/out" 2>"$dir/err" &
-    pid=$!
-    base=https://127.0.0.1:$port
+    solo_launch --tls-cert "$file"
+    base=https://${base#http://}
     wait_answering
-    grep -qF "listening on https://127.0.0.1:$port" "$dir/out" || fail "mode $mode: not on HTTPS"
+    grep -qF "listening on $base" "$dir/out" || fail "mode $mode: not on HTTPS"
     stop_server
 done
 echo "ok: --tls-cert refuses a file other users may read or write, accepts 0640 and 0600"
