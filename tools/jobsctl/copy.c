@@ -180,14 +180,19 @@ static enum written written(const made *m, jobs_store *dst)
 }
 
 /* After a failed copy: removes what it made of TO, where it can, and says what TO holds. Closes
- * both stores. */
-static void after_failure(const made *m, const char *to, jobs_store *src, jobs_store *dst)
+ * both stores. `theirs`: the copy found records in TO (JOBS_EEXISTS), which it did not write:
+ * another process made TO and wrote it since it was looked at (a copy, init, a server), and
+ * nothing of it is this copy's to remove. */
+static void after_failure(const made *m, const char *to, jobs_store *src, jobs_store *dst,
+                          bool theirs)
 {
     enum written w = written(m, dst);
     const char *may = w == WRITTEN_UNKNOWN ? "may hold" : "holds";
 
     jobs_store_close(src);
     jobs_store_close(dst);
+    if (theirs)
+        return; /* JOBS_EEXISTS: TO holds records this copy did not write */
     if (!dst && !m->lmdb)
         return; /* PostgreSQL: an open that failed made nothing (one transaction) */
     if (m->lmdb && (m->dir || m->store)) {
@@ -258,7 +263,7 @@ static int copy_run(ctl *c, const ctl_args *a)
     opts.flags = 0;
     if ((rc = jobs_store_open(&dst, &opts))) {
         ctl_fail(rc, "copy: opening the store '%s'", to);
-        after_failure(&m, to, src, NULL);
+        after_failure(&m, to, src, NULL, false);
         return CTL_NO_STORE;
     }
     m.opened = !m.lmdb || stat(to, &m.st) == 0;
@@ -274,7 +279,7 @@ static int copy_run(ctl *c, const ctl_args *a)
     else if (rc)
         ctl_fail(rc, "copy of '%s' into '%s'", from, to);
     if (rc) {
-        after_failure(&m, to, src, dst);
+        after_failure(&m, to, src, dst, rc == JOBS_EEXISTS);
         return CTL_FAILED;
     }
     jobs_store_close(src);
