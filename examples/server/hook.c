@@ -173,6 +173,8 @@ void srv_hooks_wait(srv_hook_outcome *out, srv_hooks *h, int slot)
         out->output = w->output;
         out->output_len = w->output_len;
         w->output = NULL;
+    } else {
+        out->stopping = h->stopping;
     }
     /* The place is free again; a run that goes on finds no waiter when it ends. */
     waiter_clear(w);
@@ -435,7 +437,12 @@ static void run_and_answer(srv_response *res, srv_app *app, uint64_t owner, uint
     } else {
         /* A failed run is answered its message and the end of its output, whatever its
          * length (the runner hands the end of a long one); the 64 KiB rule is for success. */
-        if (!o.ended)
+        /* At a stop the runner ends the run (an at-most-once run fails: docs/runs.md),
+         * unless it ends by itself first: it does not go on, as after a wait. */
+        if (!o.ended && o.stopping)
+            snprintf(msg, sizeof msg, "the server is stopping, which ends the run unless it "
+                     "ends first: see its history (run %llu)", (unsigned long long)run);
+        else if (!o.ended)
             snprintf(msg, sizeof msg, "the run did not end in time; it may still end (run %llu)",
                      (unsigned long long)run);
         else if (o.succeeded)

@@ -65,6 +65,7 @@ srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h
 /** How a hook's run ended, as srv_hooks_wait() reports it. */
 typedef struct srv_hook_outcome {
     bool ended;     /**< false: not within the wait (the run goes on without a waiter) */
+    bool stopping;  /**< not ended because the server is stopping (srv_hooks_stop()) */
     bool succeeded; /**< the run succeeded */
     bool too_long;  /**< its output was over SRV_HOOK_OUTPUT_MAX */
     char message[JOBS_RUN_MESSAGE_MAX + 1]; /**< the run's outcome message */

@@ -955,10 +955,12 @@ static void test_a_waiting_hook_answers_when_the_server_stops(void **state)
     snprintf(release, sizeof release, "%s/release", s.dir);
     assert_non_null(f = fopen(release, "w"));
     fclose(f);
-    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run did not end in time; it may still end "
-                         "(run ");
+    /* Not "it may still end": the stop ends the run (docs/runs.md). */
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the server is stopping, which ends the run "
+                         "unless it ends first: see its history (run ");
     assert_non_null(strstr(c.headers, "Connection: close\r\n"));
-    HOOK_EXPECT(&x, 200, "{\"error\":\"the run did not end in time; it may still end (run ");
+    HOOK_EXPECT(&x, 200, "{\"error\":\"the server is stopping, which ends the run unless it "
+                         "ends first: see its history (run ");
     assert_non_null(strstr(x.headers, "Connection: close\r\n"));
     assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

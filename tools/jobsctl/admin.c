@@ -330,8 +330,9 @@ const ctl_command ctl_admin_commands[] = {
     {NULL, "restore", "BACKUP [--force]", "put a backup in place of the store",
      "Makes the LMDB store in the directory DIR (--store DIR) a copy of the backup in the\n"
      "directory BACKUP (what `jobsctl backup` wrote); a PostgreSQL --store is refused (exit\n"
-     "status 1: restore it with PostgreSQL's own tools, or copy a store into it). The copy is first checked in a staging directory inside DIR;\n"
-     "only a consistent copy replaces the store's file, and the result is opened and checked\n"
+     "status 1: restore it with PostgreSQL's own tools, or copy a store into it). The copy is\n"
+     "first checked in a staging directory inside DIR; only a consistent copy replaces the\n"
+     "store's file, and the result is opened and checked\n"
      "again. The copy of a backup of an earlier libjobs (an older schema) is migrated there\n"
      "first; BACKUP itself is only read, and stays as it was. DIR is created if missing.\n"
      "Refused while any process has the store open (stop jobs-server first), and when DIR\n"
