@@ -12,6 +12,7 @@
 #                   $dir/err; sets pid and base (http://...).
 # solo_wait_exit WHAT  waits until the server has exited (30 s at most) and sets status to its
 #                   exit status; fails with WHAT if it is still running then.
+# solo_wait_line LINE  waits (30 s at most) until the server's stderr has LINE, or it is gone.
 # wait_answering    waits until $base/healthz answers; fails if the server exits first.
 # stop_server       SIGTERM to the server; fails unless it exits 0.
 # fail MESSAGE      says it and exits 1.
@@ -60,6 +61,14 @@ solo_wait_exit() {
         sleep 0.1
     done
     fail "$1"
+}
+
+solo_wait_line() {
+    for _ in $(seq 1 300); do
+        grep -qF -- "$1" "$dir/err" && return 0
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
 }
 
 wait_answering() {

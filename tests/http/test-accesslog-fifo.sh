@@ -21,14 +21,6 @@ solo_more_cleanup() {
     [[ -z $reader ]] || kill -KILL "$reader" 2>/dev/null || true
 }
 
-# Waits until the server's stderr has line $1, or the server is gone.
-wait_for_line() {
-    for _ in $(seq 1 300); do
-        grep -qF -- "$1" "$dir/err" && return 0
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-}
 
 # Starts `cat FIFO >OUT` as the FIFO's reader (sets reader) and keeps the FIFO open for reading
 # and writing on descriptor 3 of this shell: the server's open finds a reader whatever cat's
@@ -83,7 +75,7 @@ kill "$reader"
 wait "$reader" 2>/dev/null || true
 reader=
 kill -HUP "$pid"
-wait_for_line "SIGHUP: cannot reopen the access log"
+solo_wait_line "SIGHUP: cannot reopen the access log"
 kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; pid=; fail "SIGHUP ended the server: $(cat "$dir/err")"; }
 grep -qF -- "jobs-server: SIGHUP: cannot reopen the access log $fifo (a FIFO that no process reads: start its reader first): still writing to the file it had" \
     "$dir/err" || fail "no clear message at SIGHUP for a FIFO without a reader: $(cat "$dir/err")"

@@ -18,15 +18,6 @@ start() {
     wait_answering
 }
 
-# Waits until the server's stderr has line $1 (the main thread writes it once the signal was
-# handled), or the server is gone.
-wait_for_line() {
-    for _ in $(seq 1 300); do
-        grep -qF -- "$1" "$dir/err" && return 0
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-}
 
 # An access-log file, renamed, then SIGHUP.
 log=$dir/access.log
@@ -34,7 +25,7 @@ start --access-log "$log"
 curl -s -f "$base/healthz?before" >/dev/null || fail "healthz before"
 mv "$log" "$log.1"
 kill -HUP "$pid"
-wait_for_line "SIGHUP: reopened the access log $log"
+solo_wait_line "SIGHUP: reopened the access log $log"
 kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; pid=; fail "SIGHUP ended the server"; }
 curl -s -f "$base/jobs/byid/1" >/dev/null || true
 curl -s -f "$base/healthz" >/dev/null || fail "healthz after SIGHUP"
@@ -50,7 +41,7 @@ grep -q '/jobs/byid' "$log" || fail "the second request after SIGHUP is not in t
 for spec in - off; do
     start --access-log "$spec"
     kill -HUP "$pid"
-    wait_for_line "SIGHUP: no access-log file to reopen"
+    solo_wait_line "SIGHUP: no access-log file to reopen"
     kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; pid=; fail "SIGHUP ended the server (--access-log $spec)"; }
     curl -s -f "$base/healthz" >/dev/null || fail "healthz after SIGHUP (--access-log $spec)"
     stop_server
