@@ -25,15 +25,15 @@ static bool same_directory(const char *from, const char *to)
 }
 
 /* The files an LMDB store is made of: what opening a missing store makes in its directory. */
-static const char *const lmdb_files[] = {"data.mdb", "lock.mdb"};
-#define N_LMDB_FILES (sizeof(lmdb_files) / sizeof(lmdb_files[0]))
+static const char *const store_files[] = {"data.mdb", "lock.mdb"};
+#define N_STORE_FILES (sizeof(store_files) / sizeof(store_files[0]))
 
 /* What the copy made of TO, so that a failed copy removes that, and only that: never a TO, or a
  * file in it, that was there before, and nothing else. */
 typedef struct made {
     bool lmdb;               /* TO is a directory (LMDB), not a PostgreSQL store */
     bool dir;                /* the directory was missing: the copy made it */
-    bool file[N_LMDB_FILES]; /* the file was missing: the copy made it */
+    bool file[N_STORE_FILES]; /* the file was missing: the copy made it */
     bool store;              /* no store was there: the copy made one (either backend) */
     bool opened;             /* TO was opened, and `st` is its directory */
     struct stat st;
@@ -73,11 +73,11 @@ static void made_before(made *m, const char *to)
     if (!m->lmdb)
         return;
     m->dir = lstat(to, &st) != 0 && errno == ENOENT;
-    for (size_t i = 0; i < N_LMDB_FILES; i++)
-        m->file[i] = m->dir || missing(to, lmdb_files[i]);
+    for (size_t i = 0; i < N_STORE_FILES; i++)
+        m->file[i] = m->dir || missing(to, store_files[i]);
 }
 
-/* Whether the directory `to` holds only the files of lmdb_files (none is fine). */
+/* Whether the directory `to` holds only the files of store_files (none is fine). */
 static bool only_store_files(const char *to)
 {
     DIR *d = opendir(to);
@@ -87,8 +87,8 @@ static bool only_store_files(const char *to)
     while (only && (e = readdir(d))) {
         bool known = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
 
-        for (size_t i = 0; i < N_LMDB_FILES && !known; i++)
-            known = strcmp(e->d_name, lmdb_files[i]) == 0;
+        for (size_t i = 0; i < N_STORE_FILES && !known; i++)
+            known = strcmp(e->d_name, store_files[i]) == 0;
         only = known;
     }
     if (d)
@@ -133,10 +133,10 @@ static void remove_made(const made *m, const char *to)
                   to);
         return;
     }
-    for (size_t i = 0; i < N_LMDB_FILES; i++) {
+    for (size_t i = 0; i < N_STORE_FILES; i++) {
         if (!m->file[i])
             continue;
-        snprintf(path, sizeof path, "%s/%s", to, lmdb_files[i]);
+        snprintf(path, sizeof path, "%s/%s", to, store_files[i]);
         if (unlink(path) == 0)
             removed++;
         else if (errno != ENOENT && errno != ENOTDIR) {
