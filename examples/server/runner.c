@@ -224,13 +224,26 @@ out:
     return pid;
 }
 
+/* Records a run's end, with the output kept (NULL, 0 for none), and counts it in /metrics once
+ * the store has it; an end the store refuses (someone else finished the run first, the store
+ * fails) is said on stderr and not counted. */
+static void record_end(srv_runner *r, const item *it, bool ok, const char *msg,
+                       const char *output, size_t len)
+{
+    if (jobs_run_finish_output(r->store, it->owner, it->run, ok, msg, output, len) != 0)
+        fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) but was not recorded: %s\n",
+                it->run, msg, jobs_error_last());
+    else
+        srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
+}
+
 /* Runs one run's child to its end and records its outcome (a stop's: see below). */
 static void run_one(srv_runner *r, const item *it)
 {
     static const char input[] = "[]\n";
     char msg[JOBS_RUN_MESSAGE_MAX + 1];
     tail_buf *out = calloc(1, sizeof *out);
-    int in_fd = -1, out_fd = -1, status = 0, rc;
+    int in_fd = -1, out_fd = -1, status = 0;
     int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
     bool timed_out = false, exited = false, stopped = false, group_killed = false;
     bool status_lost = false;
@@ -250,13 +263,10 @@ static void run_one(srv_runner *r, const item *it)
     /* A webhook's run reads the request that made it; without it (the request gave up, or
      * the server restarted since) there is nothing to run it with. */
     if (it->trigger == JOBS_TRIGGER_HOOK && it->job == 0 && !is_hook) {
-        rc = jobs_run_finish(r->store, it->owner, it->run, false,
-                             "not run: no webhook request waits for it any more (it gave up, "
-                             "or the server restarted)");
-        if (rc)
-            fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
-        else
-            srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        record_end(r, it, false,
+                   "not run: no webhook request waits for it any more (it gave up, or the "
+                   "server restarted)",
+                   NULL, 0);
         free(out);
         return;
     }
@@ -282,11 +292,7 @@ static void run_one(srv_runner *r, const item *it)
             snprintf(msg, sizeof msg, "cannot start %s: %s", r->command, strerror(err));
     }
     if (pid < 0) {
-        rc = jobs_run_finish(r->store, it->owner, it->run, false, msg);
-        if (rc)
-            fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
-        else
-            srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+        record_end(r, it, false, msg, NULL, 0);
         if (is_hook)
             srv_hooks_done(r->hooks, it->run, false, msg, NULL, 0, false);
         jobs_stack_detail_free(st);
@@ -383,14 +389,8 @@ static void run_one(srv_runner *r, const item *it)
     if (stopped) {
         static const char why[] = "killed: the server stopped while it ran";
 
-        if (it->delivery == JOBS_DELIVERY_AT_MOST_ONCE) {
-            if (jobs_run_finish_output(r->store, it->owner, it->run, false, why, out->b,
-                                       out->len) != 0)
-                fprintf(stderr, "jobs-server: run %" PRIu64 " (%s) was not recorded: %s\n",
-                        it->run, why, jobs_error_last());
-            else
-                srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
-        }
+        if (it->delivery == JOBS_DELIVERY_AT_MOST_ONCE)
+            record_end(r, it, false, why, out->b, out->len);
         if (is_hook)
             srv_hooks_done(r->hooks, it->run, false, "the server is stopping", NULL, 0, false);
         free(hook.b);
@@ -408,12 +408,7 @@ static void run_one(srv_runner *r, const item *it)
         snprintf(msg, sizeof msg, "killed by signal %d", WTERMSIG(status));
     else
         snprintf(msg, sizeof msg, "ended");
-    rc = jobs_run_finish_output(r->store, it->owner, it->run, ok, msg, out->b, out->len);
-    if (rc)
-        fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) but was not recorded: %s\n",
-                it->run, msg, jobs_error_last());
-    else
-        srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
+    record_end(r, it, ok, msg, out->b, out->len);
     /* The webhook answers once the run's end is recorded: its history already shows it. */
     if (is_hook) {
         /* A failed run's answer is the end of its output: the tail when it was too long. */
@@ -587,10 +582,7 @@ static void not_started(srv_runner *r, const item *it)
 
     if (it->delivery != JOBS_DELIVERY_AT_MOST_ONCE)
         return;
-    if (jobs_run_finish(r->store, it->owner, it->run, false, why) != 0)
-        fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", it->run, jobs_error_last());
-    else
-        srv_metrics_run_finished(r->metrics, JOBS_RUN_FAILED);
+    record_end(r, it, false, why, NULL, 0);
     if (it->job == 0 && r->hooks)
         srv_hooks_done(r->hooks, it->run, false, why, NULL, 0, false);
 }
