@@ -4,6 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include "jobsctl.h"
 
 void *ctl_xmalloc(size_t size)
@@ -67,46 +70,24 @@ void ctl_table_init(ctl_table *t, size_t ncols, const char *const *head, const c
     t->align = align;
 }
 
-/* The code point of the valid UTF-8 sequence of `n` bytes at s. */
-static uint32_t utf8_decode(const unsigned char *s, size_t n)
+/* Whether a terminal does not show code point c as itself, by its general category (ICU's
+ * Unicode data): a control character (Cc: C0, DEL, and C1, U+0080..U+009F, which the name rules
+ * allow but a terminal may obey: U+009B starts an escape sequence), a format character (Cf: the
+ * bidirectional controls U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069 reorder the
+ * text after them, so that a name shows as another, even across the columns after it ("trojan
+ * source"); U+200B zero width space, U+2060 word joiner, U+FEFF, the tags U+E0000..U+E007F show
+ * as nothing, so two names that differ look the same), or the line and paragraph separators
+ * (Zl, Zp: U+2028, U+2029). */
+static bool unshown(UChar32 c)
 {
-    uint32_t c = n == 1 ? s[0] : n == 2 ? s[0] & 0x1fu : n == 3 ? s[0] & 0x0fu : s[0] & 0x07u;
+    int8_t t = u_charType(c);
 
-    for (size_t i = 1; i < n; i++)
-        c = c << 6 | (s[i] & 0x3fu);
-    return c;
+    return t == U_CONTROL_CHAR || t == U_FORMAT_CHAR || t == U_LINE_SEPARATOR ||
+           t == U_PARAGRAPH_SEPARATOR;
 }
 
-/* Unicode's format characters (general category Cf, Unicode 15.0) and the line and paragraph
- * separators (U+2028, U+2029): invisible, or not what they show. The bidirectional controls
- * among them (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) reorder the text after
- * them, so that a name shows as another on a terminal ("trojan source"), even across the
- * columns after it; the others (U+200B zero width space, U+2060 word joiner, U+FEFF, the tags
- * U+E0000..U+E007F, ...) show as nothing, so two names that differ look the same. Ranges in
- * order. */
-static const struct {
-    uint32_t lo, hi;
-} invisible[] = {
-    {0x00ad, 0x00ad},   {0x0600, 0x0605},   {0x061c, 0x061c},   {0x06dd, 0x06dd},
-    {0x070f, 0x070f},   {0x0890, 0x0891},   {0x08e2, 0x08e2},   {0x180e, 0x180e},
-    {0x200b, 0x200f},   {0x2028, 0x202e},   {0x2060, 0x2064},   {0x2066, 0x206f},
-    {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
-    {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001},
-    {0xe0020, 0xe007f},
-};
-
-static bool is_invisible(uint32_t c)
-{
-    for (size_t i = 0; i < sizeof(invisible) / sizeof(invisible[0]) && c >= invisible[i].lo; i++)
-        if (c <= invisible[i].hi)
-            return true;
-    return false;
-}
-
-/* `s` for a terminal: a control character (C0, DEL, or C1, U+0080..U+009F, which the name rules
- * allow but a terminal may obey: U+009B starts an escape sequence) or an invisible one (above:
- * the bidirectional controls, zero width and other format characters) as \uXXXX (\UXXXXXXXX
- * above U+FFFF), a byte that is not UTF-8 as \xXX, the rest as it is. Frees `s`. */
+/* `s` for a terminal: a character it does not show as itself (unshown()) as \uXXXX
+ * (\UXXXXXXXX above U+FFFF), a byte that is not UTF-8 as \xXX, the rest as it is. Frees `s`. */
 static char *printable(char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -115,11 +96,14 @@ static char *printable(char *s)
 
     while (*p) {
         size_t n = utf8_len(p);
-        uint32_t c = n ? utf8_decode(p, n) : 0;
+        UChar32 c = 0;
+        int32_t at = 0;
 
+        if (n)
+            U8_NEXT_UNSAFE(p, at, c); /* valid: utf8_len() checked it */
         if (n == 0) {
             len += (size_t)snprintf(out + len, cap - len, "\\x%02x", *p++);
-        } else if (c < 0x20 || (c >= 0x7f && c < 0xa0) || is_invisible(c)) {
+        } else if (unshown(c)) {
             len += (size_t)snprintf(out + len, cap - len, c > 0xffff ? "\\U%08x" : "\\u%04x",
                                     (unsigned)c);
             p += n;
