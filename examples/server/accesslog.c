@@ -91,10 +91,12 @@ const char *srv_accesslog_strerror(const char *path, int err)
 {
     struct stat st;
 
-    if (err == ENXIO && stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
-        return "a FIFO that no process reads: start its reader first";
-    if (err == ENXIO && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        return "a socket, which cannot be opened as a file";
+    if (err == ENXIO && stat(path, &st) == 0) {
+        if (S_ISFIFO(st.st_mode))
+            return "a FIFO that no process reads: start its reader first";
+        if (S_ISSOCK(st.st_mode))
+            return "a socket, which cannot be opened as a file";
+    }
     return strerror(err);
 }
 
