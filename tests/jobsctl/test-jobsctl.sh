@@ -322,6 +322,22 @@ run 0 --store "$bidi" --json jobs get --owner 1 2
 [[ $(json 'j["name"]') == "$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$hidden")" ]] ||
     fail "jobs get --json changed the name"
 
+echo "== wide characters and combining marks in tables"
+# A terminal gives East Asian wide characters (and most emoji) two columns and a combining mark
+# none: "caf\u00e9 \u65e5\u672c \U0001f600" takes 12 columns in 9 code points, "e\u0301t\u00e9"
+# takes 3 in 4. Tables pad by columns, so the column after the name lines up.
+wide=$tmp/wide
+run 0 --store "$wide" init
+run 0 --store "$wide" stacks create --owner 1 --name "$plain"
+run 0 --store "$wide" stacks create --owner 1 --name "plain ascii name"
+run 0 --store "$wide" stacks create --owner 1 --name "$(printf 'e\xcc\x81t\xc3\xa9')"
+run 0 --store "$wide" stacks list --owner 1
+[[ $(sed -n 1p "$tmp/out") == "ID  NAME              OWNER  PUBLIC" ]] || fail "wide: header"
+[[ $(sed -n 3p "$tmp/out") == " 1  $plain          1  no" ]] || fail "wide: stack 1 misaligned"
+[[ $(sed -n 4p "$tmp/out") == " 2  plain ascii name      1  no" ]] || fail "wide: stack 2"
+[[ $(sed -n 5p "$tmp/out") == " 3  $(printf 'e\xcc\x81t\xc3\xa9')                   1  no" ]] ||
+    fail "wide: stack 3 misaligned"
+
 echo "== schedules"
 run 0 "${S[@]}" schedules list --owner 0
 out_has " 4  hourly            public  every 1h"

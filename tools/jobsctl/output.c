@@ -139,15 +139,32 @@ void ctl_table_cell(ctl_table *t, const char *fmt, ...)
     t->cells[t->ncells++] = cell;
 }
 
-/* Columns a string takes on a terminal: its code points (cells are UTF-8 without control
- * characters, printable() saw to that; wide characters count as one). */
+/* Columns a terminal gives code point c: two for the wide and fullwidth characters of East
+ * Asian scripts (and the emoji Unicode gives that width), none for a combining mark, which
+ * joins the character before it, one for the rest (unshown() characters never reach here). */
+static size_t char_width(UChar32 c)
+{
+    int8_t t = u_charType(c);
+    int32_t ea = u_getIntPropertyValue(c, UCHAR_EAST_ASIAN_WIDTH);
+
+    if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK)
+        return 0;
+    return ea == U_EA_WIDE || ea == U_EA_FULLWIDTH ? 2 : 1;
+}
+
+/* Columns a string takes on a terminal (cells are valid UTF-8: printable() saw to that). */
 static size_t text_width(const char *s)
 {
+    const uint8_t *p = (const uint8_t *)s;
     size_t w = 0;
+    int32_t at = 0;
 
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            w++;
+    while (p[at]) {
+        UChar32 c;
+
+        U8_NEXT_UNSAFE(p, at, c);
+        w += char_width(c);
+    }
     return w;
 }
 
