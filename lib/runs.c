@@ -35,34 +35,46 @@ int jobs__run_load_copy(jobs_store *s, jobs__txn *txn, uint64_t id, jobs__run_re
 
 /* Removes the oldest runs of a history beyond the store's limit, a bounded batch at a time
  * (each new run calls this, so a history never grows past the limit by more than what a
- * batch left); runs still queued (pending, running) are left for a later sweep, and so are
- * the runs of ids >= `spare`, which this transaction made (a tick's events name them). */
+ * batch left); runs still queued (pending, running) stay, and so do the runs of ids >= `spare`,
+ * which this transaction made (a tick's events name them). Queued runs are passed over, not
+ * stopped at: the finished runs behind them go (looking only at the oldest batch, a history
+ * whose oldest runs were all in flight kept every new run while they ran). At most SCAN queued
+ * runs are passed over per call, so a call costs at most SCAN + BATCH loads. */
 static int history_trim(jobs_store *s, jobs__txn *txn, jobs__run_by by, uint64_t owner,
                         uint64_t id, uint64_t spare)
 {
-    enum { BATCH = 16 };
-    uint64_t n, ids[BATCH];
-    size_t got;
+    enum { BATCH = 16, SCAN = 256 };
+    uint64_t n, ids[BATCH], kept = 0, removed = 0;
+    size_t got, want;
     int rc;
 
     if ((rc = s->be->run_count(txn, by, owner, id, &n)) || n <= s->run_history)
         return rc;
-    n -= s->run_history;
-    if ((rc = s->be->run_page(txn, by, owner, id, true, 0, n < BATCH ? (size_t)n : BATCH, ids,
-                              &got)))
-        return rc;
-    for (size_t i = 0; i < got; i++) {
-        jobs__run_rec r;
-
-        if (ids[i] >= spare)
-            break; /* the page is oldest first: the rest are newer still */
-        if ((rc = s->be->run_load(txn, ids[i], &r)))
-            return rc == JOBS_ENOTFOUND ? jobs__error(JOBS_ECORRUPT, "a run history names a "
-                                                      "missing run") : rc;
-        if (r.state == JOBS_RUN_PENDING || r.state == JOBS_RUN_RUNNING)
-            continue;
-        if ((rc = s->be->run_remove(txn, ids[i], &r)))
+    n -= s->run_history; /* the oldest n runs are past the limit */
+    while (removed < BATCH && kept + removed < n && kept < SCAN) {
+        want = n - kept - removed < BATCH - removed ? (size_t)(n - kept - removed)
+                                                    : (size_t)(BATCH - removed);
+        /* Oldest first, from the first run not yet passed over (removed ones are gone). */
+        if ((rc = s->be->run_page(txn, by, owner, id, true, kept, want, ids, &got)))
             return rc;
+        for (size_t i = 0; i < got; i++) {
+            jobs__run_rec r;
+
+            if (ids[i] >= spare)
+                return 0; /* the page is oldest first: the rest are newer still */
+            if ((rc = s->be->run_load(txn, ids[i], &r)))
+                return rc == JOBS_ENOTFOUND ? jobs__error(JOBS_ECORRUPT, "a run history names "
+                                                          "a missing run") : rc;
+            if (r.state == JOBS_RUN_PENDING || r.state == JOBS_RUN_RUNNING) {
+                kept++;
+                continue;
+            }
+            if ((rc = s->be->run_remove(txn, ids[i], &r)))
+                return rc;
+            removed++;
+        }
+        if (got < want)
+            break;
     }
     return 0;
 }

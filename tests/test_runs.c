@@ -1029,6 +1029,49 @@ static void test_older_options_and_stat_versions_still_work(void **state)
     assert_int_equal(fx_try_open(fx), JOBS_EINVAL);
 }
 
+/* Runs in flight at the old end of a history do not stop the sweep: the finished runs behind
+ * them still go, so the history holds the runs in flight and the newest `run_history` (the
+ * sweep once looked only at the oldest 16 runs past the limit, and with those all running it
+ * removed nothing, so the history grew by every run while they ran). */
+static void test_runs_in_flight_at_the_old_end_do_not_stop_the_sweep(void **state)
+{
+    fixture *fx = *state;
+    fx->opts.run_history = 3;
+    fx_open(fx);
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, JOBS_LEASE_MAX, 0, 0, 0);
+    uint64_t stuck[20];
+    fx_events ev;
+    int64_t t = FX_T0;
+
+    /* Twenty runs that nobody finishes (their host hangs): they are running for a week. */
+    for (int i = 0; i < 20; i++) {
+        t += 60;
+        fx_tick(fx, t, &ev);
+        assert_int_equal(ev.n, 1);
+        stuck[i] = ev.ev[0].run;
+    }
+    /* Then forty that end at once. */
+    for (int i = 0; i < 40; i++) {
+        t += 60;
+        fx_tick(fx, t, &ev);
+        assert_int_equal(ev.n, 1);
+        assert_int_equal(jobs_run_finish(fx->store, OWNER, ev.ev[0].run, true, NULL), 0);
+    }
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 20 + 3);
+    assert_int_equal(p->runs[0]->id, ev.ev[0].run);
+    for (size_t i = 3; i < p->n; i++)
+        assert_int_equal(p->runs[i]->id, stuck[22 - i]);
+    jobs_run_page_free(p);
+    for (int i = 0; i < 20; i++) {
+        jobs_run *r = run_of(fx, stuck[i]);
+        assert_int_equal(r->state, JOBS_RUN_RUNNING);
+        jobs_run_free(r);
+    }
+    assert_consistent(fx);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -1051,6 +1094,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_owners_runs_of_a_public_stack_leave_mine,
                                         fx_setup_closed, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_tick_does_not_sweep_the_runs_it_delivers,
+                                        fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_runs_in_flight_at_the_old_end_do_not_stop_the_sweep,
                                         fx_setup_closed, fx_teardown),
         T(test_a_long_finish_message_is_cut_between_characters),
         T(test_deleting_a_job_deletes_its_history),
