@@ -574,17 +574,31 @@ int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page)
 static const char *const webhook_names[] = {NULL, "public", "token", "user"};
 static const char *const method_names[] = {"GET", "POST"};
 
-/* Whether stored blocks are one JSON array by the body rules (what the JSON layer stores; a C
- * host may store other bytes, which are never written into an answer). */
 static int scan(const char *body, size_t len, size_t max_depth);
 
+/* scan() for a question about bytes that are no request body (stored blocks, a run's output):
+ * its refusal is an answer, not the caller's error, and an encoder that succeeds leaves
+ * jobs_error_last() as it was (jobs/errors.h), so the detail scan() wrote is put back. */
+static int scan_quietly(const char *p, size_t n, size_t max_depth)
+{
+    char kept[512];
+    int rc;
+
+    snprintf(kept, sizeof kept, "%s", jobs_error_last());
+    if ((rc = scan(p, n, max_depth)))
+        jobs__error(rc, "%s", kept);
+    return rc;
+}
+
+/* Whether stored blocks are one JSON array by the body rules (what the JSON layer stores; a C
+ * host may store other bytes, which are never written into an answer). */
 static bool blocks_are_array(const char *p, size_t n)
 {
     size_t i = 0;
 
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
-    return i < n && p[i] == '[' && scan(p, n, JOBS_JSON_DEPTH_MAX) == 0;
+    return i < n && p[i] == '[' && scan_quietly(p, n, JOBS_JSON_DEPTH_MAX) == 0;
 }
 
 int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsigned int flags,
@@ -2231,7 +2245,8 @@ static int encode_run_end(char **out, const char *fn, const char *ok, const char
          * \u0000): a stack echoing its input, which nests one level deeper than the body it
          * holds, gets the same type of result whatever the body. The scanner's refusal is no
          * error of this call. */
-        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len, SIZE_MAX) != JOBS_ESYNTAX)
+        if (end > at && len <= JOBS_JSON_BODY_MAX &&
+            scan_quietly(output, len, SIZE_MAX) != JOBS_ESYNTAX)
             jb_put(&b, output + at, end - at);
         else
             jb_strn(&b, output ? output : "", len);
