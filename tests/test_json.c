@@ -349,6 +349,12 @@ static void test_split_envelope(void **state)
     split("{\"auth\": {}, \"payload\": 1, \"payload\": 2}", true, NULL, NULL, JOBS_EBODY);
     split("{\"auth\": {}, \"extra\": 1}", true, NULL, NULL, JOBS_EBODY);
     assert_non_null(strstr(jobs_error_last(), "unknown key 'extra'"));
+    /* The detail names the key as the client wrote it, escapes read (as the decoders do). */
+    split("{\"auth\": {}, \"x\\\"y\": 1}", true, NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "unknown key 'x\"y'"));
+    split("{\"auth\": {}, \"\\u0070ayl\\u00f6ad\\ud83d\\ude00\": 1}", true, NULL, NULL,
+          JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "unknown key 'payl\xc3\xb6" "ad\xf0\x9f\x98\x80'"));
     split("{\"auth\": \"u:p\"}", true, NULL, NULL, JOBS_EBODY);
     split("{\"auth\": null, \"payload\": {}}", true, NULL, NULL, JOBS_EBODY);
     assert_int_equal(jobs_json_split_envelope(NULL, &a, &p, "{}", 2), JOBS_EINVAL);
