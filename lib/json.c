@@ -1655,14 +1655,15 @@ static int decode_job(jobs_json_job_body *out, const char *body, size_t len, boo
     if ((rc = parse_body(&root, body, len)))
         return rc;
     memset(&b, 0, sizeof(b));
-    if ((rc = collect(root, keys, 8, found, JOBS_EBODY, "")) ||
-        (rc = decode_run_keys(&b.spec, root, found + 4, body, len)))
+    if ((rc = collect(root, keys, 8, found, JOBS_EBODY, "")))
         goto done;
     for (size_t k = 0; create && k < 2; k++)
         if (!found[k]) {
             rc = jobs__error(JOBS_EBODY, "missing required key '%s'", keys[k]);
             goto done;
         }
+    if ((rc = decode_run_keys(&b.spec, root, found + 4, body, len)))
+        goto done;
     if (found[0]) {
         int_rule r = id_rule("schedule_id");
 

@@ -702,6 +702,13 @@ static void test_missing_required_key_is_refused(void **state)
     check_fail(decode(&d, JOB_CREATE, "{\"stack_id\":1,\"name\":\"x\"}"), JOBS_EBODY, 4,
                "missing required key 'schedule_id'");
     check_fail(decode(&d, JOB_CREATE, "{}"), JOBS_EBODY, 4, "missing required key");
+    /* Missing keys come before values (docs/json.md, rules 8 and 9), the run keys' included. */
+    check_fail(decode(&d, JOB_CREATE, "{\"name\":\"\"}"), JOBS_EBODY, 4,
+               "missing required key 'schedule_id'");
+    check_fail(decode(&d, JOB_CREATE, "{\"stack_id\":1,\"lease\":0}"), JOBS_EBODY, 4,
+               "missing required key 'schedule_id'");
+    check_fail(decode(&d, JOB_CREATE, "{\"schedule_id\":1,\"misfire\":\"never\"}"),
+               JOBS_EBODY, 4, "missing required key 'stack_id'");
 }
 
 static void test_nul_in_a_string_is_refused(void **state)
