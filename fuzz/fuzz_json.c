@@ -8,7 +8,8 @@
  * syntax check (with jobs_json_check_object(), the check a host's own body gets), so either
  * all answer JOBS_ESYNTAX or none does; a body that the create decoder
  * accepts, the update decoder accepts with the same result. Round trip: an accepted body is
- * written again by cJSON from the decoded values, and decoding that gives the same values. */
+ * written again by cJSON from the decoded values, and decoding that gives the same values.
+ * Envelopes (inline authentication): see check_envelope(). */
 #include "fuzz.h"
 
 #include <inttypes.h>
@@ -265,6 +266,58 @@ static void round_trip_stack(const jobs_json_stack_body *b)
     cJSON_free(text);
 }
 
+/* ---- inline authentication ----------------------------------------------------------------- */
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* jobs_json_split_envelope() on the bytes themselves: an envelope or not, and an error only for
+ * an envelope, told as one; what it splits out lies in the body. Then on the bytes as the
+ * payload of {"auth":{},"payload":...}: a body that a decoder accepts on its own is split out
+ * byte for byte (without the whitespace around it), and decodes there as it does alone (a
+ * payload nests as deep as a body of its own). `rc` are the target's results for the bytes. */
+static void check_envelope(const char *body, size_t size, const int *rc,
+                           const jobs_json_job_body *job_update)
+{
+    static const char head[] = "{\"auth\":{},\"payload\":";
+    jobs_json_span a, p;
+    jobs_json_job_body again;
+    size_t n = sizeof head - 1 + size + 1, at = 0, end = size;
+    bool env;
+    char *w;
+    int src = jobs_json_split_envelope(&env, &a, &p, body, size);
+
+    FUZZ_CHECK(src == 0 || src == JOBS_ESYNTAX || src == JOBS_EBODY);
+    FUZZ_CHECK(env || src == 0);
+    if (src != 0)
+        FUZZ_CHECK(strncmp(jobs_error_last(), "inline authentication: ", 23) == 0);
+    if (src == 0 && env) {
+        FUZZ_CHECK(a.at >= body && a.at + a.len <= body + size && a.len >= 2 &&
+                   a.at[0] == '{' && a.at[a.len - 1] == '}');
+        FUZZ_CHECK(!p.at || (p.at >= body && p.at + p.len <= body + size && p.len > 0));
+    }
+    if (n > JOBS_JSON_BODY_MAX || (rc[1] != 0 && rc[4] != 0 && rc[5] != 0))
+        return;
+    FUZZ_CHECK((w = malloc(n)) != NULL);
+    memcpy(w, head, sizeof head - 1);
+    memcpy(w + sizeof head - 1, body, size);
+    w[n - 1] = '}';
+    src = jobs_json_split_envelope(&env, &a, &p, w, n);
+    FUZZ_CHECK(src == 0 && env && a.len == 2 && memcmp(a.at, "{}", 2) == 0);
+    while (at < end && is_ws(body[at]))
+        at++;
+    while (end > at && is_ws(body[end - 1]))
+        end--;
+    FUZZ_CHECK(p.at == w + sizeof head - 1 + at && p.len == end - at);
+    if (rc[1] == 0) {
+        FUZZ_CHECK(jobs_json_decode_job_update(&again, p.at, p.len) == 0);
+        FUZZ_CHECK(same_job(job_update, &again));
+    }
+    free(w);
+}
+
 /* ---- the target ---------------------------------------------------------------------------- */
 
 /* The output buffers, filled with a pattern before each call to see that a refusal leaves them
@@ -324,6 +377,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             jobs_json_free(json);
         }
     }
+
+    check_envelope(body, size, rc, &out.job_update);
 
     /* A refused body leaves its output as it was. */
     FUZZ_CHECK(rc[0] == 0 || !memcmp(&out.job_create, &pattern.job_create, sizeof out.job_create));

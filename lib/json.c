@@ -574,17 +574,31 @@ int jobs_json_encode_stack_page(char **out, const jobs_stack_page *page)
 static const char *const webhook_names[] = {NULL, "public", "token", "user"};
 static const char *const method_names[] = {"GET", "POST"};
 
-/* Whether stored blocks are one JSON array by the body rules (what the JSON layer stores; a C
- * host may store other bytes, which are never written into an answer). */
 static int scan(const char *body, size_t len, size_t max_depth);
 
+/* scan() for a question about bytes that are no request body (stored blocks, a run's output):
+ * its refusal is an answer, not the caller's error, and an encoder that succeeds leaves
+ * jobs_error_last() as it was (jobs/errors.h), so the detail scan() wrote is put back. */
+static int scan_quietly(const char *p, size_t n, size_t max_depth)
+{
+    char kept[512];
+    int rc;
+
+    snprintf(kept, sizeof kept, "%s", jobs_error_last());
+    if ((rc = scan(p, n, max_depth)))
+        jobs__error(rc, "%s", kept);
+    return rc;
+}
+
+/* Whether stored blocks are one JSON array by the body rules (what the JSON layer stores; a C
+ * host may store other bytes, which are never written into an answer). */
 static bool blocks_are_array(const char *p, size_t n)
 {
     size_t i = 0;
 
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
-    return i < n && p[i] == '[' && scan(p, n, JOBS_JSON_DEPTH_MAX) == 0;
+    return i < n && p[i] == '[' && scan_quietly(p, n, JOBS_JSON_DEPTH_MAX) == 0;
 }
 
 int jobs_json_encode_stack_detail(char **out, const jobs_stack_detail *st, unsigned int flags,
@@ -1094,6 +1108,56 @@ static bool key_is(const unsigned char *s, size_t from, size_t to, const char *w
     return k == n;
 }
 
+/* The text of the string s[from..to) (quotes included) of a scanned body, its escapes read
+ * (a \u pair as one code point, in UTF-8), into dst[cap], cut short when longer: a key named in
+ * a detail as the client meant it. Lexical, as key_is(). */
+static const char *string_text(char *dst, size_t cap, const unsigned char *s, size_t from,
+                               size_t to)
+{
+    static const char named[] = "\"\\/bfnrt", value[] = "\"\\/\b\f\n\r\t";
+    size_t i = from + 1, o = 0;
+
+    to--; /* the closing quote */
+    while (i < to && o + 5 < cap) {
+        unsigned int c, lo;
+        const char *e;
+
+        if (s[i] != '\\') {
+            dst[o++] = (char)s[i++];
+            continue;
+        }
+        if (s[i + 1] != 'u') {
+            e = strchr(named, s[i + 1]);
+            dst[o++] = e ? value[e - named] : '?';
+            i += 2;
+            continue;
+        }
+        hex4(s, to, i + 2, &c);
+        i += 6;
+        if (c >= 0xd800 && c <= 0xdbff && i < to && hex4(s, to, i + 2, &lo)) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+        }
+        if (c < 0x80) {
+            dst[o++] = (char)c;
+        } else if (c < 0x800) {
+            dst[o++] = (char)(0xc0 | c >> 6);
+            dst[o++] = (char)(0x80 | (c & 0x3f));
+        } else if (c < 0x10000) {
+            dst[o++] = (char)(0xe0 | c >> 12);
+            dst[o++] = (char)(0x80 | (c >> 6 & 0x3f));
+            dst[o++] = (char)(0x80 | (c & 0x3f));
+        } else {
+            dst[o++] = (char)(0xf0 | c >> 18);
+            dst[o++] = (char)(0x80 | (c >> 12 & 0x3f));
+            dst[o++] = (char)(0x80 | (c >> 6 & 0x3f));
+            dst[o++] = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    dst[o] = '\0';
+    return dst;
+}
+
 /* The end of the string at s[*pos] == '"' by its quotes and backslashes alone (no other check):
  * *pos after its closing quote, or false when it is not closed. */
 static bool string_end(const unsigned char *s, size_t len, size_t *pos)
@@ -1154,9 +1218,9 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
     const unsigned char *s = (const unsigned char *)body;
     jobs_json_span a = {NULL, 0}, p = {NULL, 0};
     size_t pos = 0, nul_at = SIZE_MAX;
+    size_t other_from = 0, other_to = 0;
     int others = 0, dup = 0, rc;
     char label[64];
-    const char *other = NULL;
 
     if (!is_envelope || !auth || !payload)
         return jobs__error(JOBS_EINVAL, "jobs_json_split_envelope: an output is NULL");
@@ -1200,7 +1264,8 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
             p.at = body + vfrom;
             p.len = pos - vfrom;
         } else if (!others++) {
-            other = body + kfrom;
+            other_from = kfrom;
+            other_to = kto;
         }
     }
     if (!a.at) { /* cannot be: the shape found the key the walk finds */
@@ -1211,10 +1276,11 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
         return jobs__error(JOBS_EBODY, "inline authentication: 'auth' or 'payload' given twice");
     if (others) {
         char key[256];
-        size_t n = strcspn(other + 1, "\"");
-        snprintf(key, sizeof key, "%.*s", (int)(n < 200 ? n : 200), other + 1);
+
         return jobs__error(JOBS_EBODY, "inline authentication: unknown key '%s' beside 'auth' "
-                           "and 'payload'", key_label(label, sizeof label, key));
+                           "and 'payload'", key_label(label, sizeof label,
+                                                      string_text(key, sizeof key, s,
+                                                                  other_from, other_to)));
     }
     if (a.at[0] != '{')
         return jobs__error(JOBS_EBODY, "inline authentication: 'auth' must be an object");
@@ -1589,14 +1655,15 @@ static int decode_job(jobs_json_job_body *out, const char *body, size_t len, boo
     if ((rc = parse_body(&root, body, len)))
         return rc;
     memset(&b, 0, sizeof(b));
-    if ((rc = collect(root, keys, 8, found, JOBS_EBODY, "")) ||
-        (rc = decode_run_keys(&b.spec, root, found + 4, body, len)))
+    if ((rc = collect(root, keys, 8, found, JOBS_EBODY, "")))
         goto done;
     for (size_t k = 0; create && k < 2; k++)
         if (!found[k]) {
             rc = jobs__error(JOBS_EBODY, "missing required key '%s'", keys[k]);
             goto done;
         }
+    if ((rc = decode_run_keys(&b.spec, root, found + 4, body, len)))
+        goto done;
     if (found[0]) {
         int_rule r = id_rule("schedule_id");
 
@@ -2231,7 +2298,8 @@ static int encode_run_end(char **out, const char *fn, const char *ok, const char
          * \u0000): a stack echoing its input, which nests one level deeper than the body it
          * holds, gets the same type of result whatever the body. The scanner's refusal is no
          * error of this call. */
-        if (end > at && len <= JOBS_JSON_BODY_MAX && scan(output, len, SIZE_MAX) != JOBS_ESYNTAX)
+        if (end > at && len <= JOBS_JSON_BODY_MAX &&
+            scan_quietly(output, len, SIZE_MAX) != JOBS_ESYNTAX)
             jb_put(&b, output + at, end - at);
         else
             jb_strn(&b, output ? output : "", len);

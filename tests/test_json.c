@@ -349,6 +349,12 @@ static void test_split_envelope(void **state)
     split("{\"auth\": {}, \"payload\": 1, \"payload\": 2}", true, NULL, NULL, JOBS_EBODY);
     split("{\"auth\": {}, \"extra\": 1}", true, NULL, NULL, JOBS_EBODY);
     assert_non_null(strstr(jobs_error_last(), "unknown key 'extra'"));
+    /* The detail names the key as the client wrote it, escapes read (as the decoders do). */
+    split("{\"auth\": {}, \"x\\\"y\": 1}", true, NULL, NULL, JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "unknown key 'x\"y'"));
+    split("{\"auth\": {}, \"\\u0070ayl\\u00f6ad\\ud83d\\ude00\": 1}", true, NULL, NULL,
+          JOBS_EBODY);
+    assert_non_null(strstr(jobs_error_last(), "unknown key 'payl\xc3\xb6" "ad\xf0\x9f\x98\x80'"));
     split("{\"auth\": \"u:p\"}", true, NULL, NULL, JOBS_EBODY);
     split("{\"auth\": null, \"payload\": {}}", true, NULL, NULL, JOBS_EBODY);
     assert_int_equal(jobs_json_split_envelope(NULL, &a, &p, "{}", 2), JOBS_EINVAL);
@@ -696,6 +702,13 @@ static void test_missing_required_key_is_refused(void **state)
     check_fail(decode(&d, JOB_CREATE, "{\"stack_id\":1,\"name\":\"x\"}"), JOBS_EBODY, 4,
                "missing required key 'schedule_id'");
     check_fail(decode(&d, JOB_CREATE, "{}"), JOBS_EBODY, 4, "missing required key");
+    /* Missing keys come before values (docs/json.md, rules 8 and 9), the run keys' included. */
+    check_fail(decode(&d, JOB_CREATE, "{\"name\":\"\"}"), JOBS_EBODY, 4,
+               "missing required key 'schedule_id'");
+    check_fail(decode(&d, JOB_CREATE, "{\"stack_id\":1,\"lease\":0}"), JOBS_EBODY, 4,
+               "missing required key 'schedule_id'");
+    check_fail(decode(&d, JOB_CREATE, "{\"schedule_id\":1,\"misfire\":\"never\"}"),
+               JOBS_EBODY, 4, "missing required key 'stack_id'");
 }
 
 static void test_nul_in_a_string_is_refused(void **state)
@@ -1129,6 +1142,38 @@ static void test_stack_detail_shows_blocks_that_are_no_array_as_empty(void **sta
     jobs_json_free(good);
 }
 
+/* An encoder that succeeds leaves jobs_error_last() as it was (jobs/errors.h: "Calls that
+ * succeed leave it unchanged"), also when it looked at bytes that are not JSON: stored blocks
+ * shown as [], a run's output that is text. A host that reads the detail of its own last
+ * failure after encoding an answer must not find "not valid JSON ..." there. */
+static void test_successful_encoders_leave_the_last_error(void **state)
+{
+    jobs_stack_detail d = {6, 1, "s", true, false, JOBS_WEBHOOK_NONE, JOBS_WEBHOOK_GET,
+                           NULL, "[1,", 3};
+    char *json = NULL, before[128];
+    decoded dec;
+
+    (void)state;
+    check_fail(decode(&dec, JOB_CREATE, "{\"schedule_id\":1}"), JOBS_EBODY, 4,
+               "missing required key 'stack_id'");
+    snprintf(before, sizeof before, "%s", jobs_error_last());
+
+    check_ok(jobs_json_encode_stack_detail(&json, &d, 0, NULL, 0));
+    assert_non_null(strstr(json, "\"blocks\":[]"));
+    jobs_json_free(json);
+    assert_string_equal(jobs_error_last(), before);
+
+    check_ok(jobs_json_encode_hook_result(&json, 7, true, "hello", 5, NULL));
+    assert_string_equal(json, "{\"status\":0,\"result\":\"hello\",\"run\":7}");
+    jobs_json_free(json);
+    assert_string_equal(jobs_error_last(), before);
+
+    check_ok(jobs_json_encode_exec_result(&json, 7, true, "[1,", 3, NULL));
+    assert_string_equal(json, "{\"success\":\"[1,\",\"run\":7}");
+    jobs_json_free(json);
+    assert_string_equal(jobs_error_last(), before);
+}
+
 /* ---- a host's own body: jobs_json_check_object ------------------------------------------ */
 
 static int check_object(const char *body, const char *const *keys, size_t n)
@@ -1394,6 +1439,7 @@ int main(void)
         T(test_stack_body_rules),
         T(test_stack_detail_encodes_owner_fields_only_for_the_owner),
         T(test_stack_detail_shows_blocks_that_are_no_array_as_empty),
+        T(test_successful_encoders_leave_the_last_error),
         T(test_inactive_job_has_null_next_run_and_null_name),
         T(test_job_with_owner_flag_adds_owner),
         T(test_names_are_escaped),
