@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include <cJSON.h>
+#include <unicode/utf8.h>
 
 #include "util.h"
 
@@ -1138,21 +1139,7 @@ static const char *string_text(char *dst, size_t cap, const unsigned char *s, si
             c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
             i += 6;
         }
-        if (c < 0x80) {
-            dst[o++] = (char)c;
-        } else if (c < 0x800) {
-            dst[o++] = (char)(0xc0 | c >> 6);
-            dst[o++] = (char)(0x80 | (c & 0x3f));
-        } else if (c < 0x10000) {
-            dst[o++] = (char)(0xe0 | c >> 12);
-            dst[o++] = (char)(0x80 | (c >> 6 & 0x3f));
-            dst[o++] = (char)(0x80 | (c & 0x3f));
-        } else {
-            dst[o++] = (char)(0xf0 | c >> 18);
-            dst[o++] = (char)(0x80 | (c >> 12 & 0x3f));
-            dst[o++] = (char)(0x80 | (c >> 6 & 0x3f));
-            dst[o++] = (char)(0x80 | (c & 0x3f));
-        }
+        U8_APPEND_UNSAFE(dst, o, c); /* a code point of a scanned body: valid */
     }
     dst[o] = '\0';
     return dst;
