@@ -578,6 +578,66 @@ static void test_stacks(void **state)
     resp_free(&r);
 }
 
+/* The Webhooks pages under /api/v1, on a server that runs no command: token_refresh answers
+ * {"token": ...} and the stack shows that token to its owner, the old one stops working; a POST
+ * hook is not reachable by GET; a call the hook accepts is answered 200 with the stack's failure
+ * in the body ("status": 1), not in the HTTP status; a stack whose webhook is null is no hook. */
+static void test_webhooks_pages(void **state)
+{
+    char path[128], old[40], token[40], want[256];
+    long stack, plain;
+    const char *p;
+    resp r;
+
+    (void)state;
+    call(&r, "POST", "/api/v1/blockstacks", auth,
+         "{\"name\": \"hooked\", \"blocks\": [], \"webhook\": \"token\", \"webhook_method\": \"POST\"}");
+    EXPECT(&r, 200, "{\"id\":");
+    stack = id_of(&r);
+    resp_free(&r);
+    call(&r, "POST", "/api/v1/blockstacks", auth, "{\"name\": \"not hooked\", \"blocks\": []}");
+    EXPECT(&r, 200, "{\"id\":");
+    plain = id_of(&r);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/blockstacks/byid/%ld", stack);
+    call(&r, "GET", path, auth, NULL);
+    assert_non_null(p = strstr(r.body, "\"webhook_token\":\""));
+    assert_int_equal(sscanf(p, "\"webhook_token\":\"%32[0-9a-f]\"", old), 1);
+    assert_int_equal(strlen(old), 32);
+    resp_free(&r);
+
+    snprintf(path, sizeof path, "/api/v1/blockstacks/hook/token_refresh/%ld", stack);
+    call(&r, "GET", path, auth, NULL);
+    EXPECT(&r, 200, "{\"token\":\"");
+    assert_int_equal(sscanf(r.body, "{\"token\":\"%32[0-9a-f]\"}", token), 1);
+    assert_int_equal(strlen(token), 32);
+    assert_string_not_equal(token, old);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/api/v1/blockstacks/byid/%ld", stack);
+    snprintf(want, sizeof want, "\"webhook_token\":\"%s\"", token);
+    call(&r, "GET", path, auth, NULL);
+    EXPECT(&r, 200, want);
+    resp_free(&r);
+
+    snprintf(path, sizeof path, "/api/v1/blockstacks/hook/%ld?token=%s", stack, old);
+    EXACT(500, "{\"code\":133,\"msg\":\"wrong or missing token\"}", "POST", path, NULL, "{}");
+    snprintf(path, sizeof path, "/api/v1/blockstacks/hook/%ld?token=%s", stack, token);
+    EXACT(500, "{\"code\":102,\"msg\":\"this stack's webhook answers POST only\"}", "GET", path,
+          NULL, NULL);
+    EXACT(200,
+          "{\"status\":1,\"err\":\"this server runs no command (--run-command): the webhook "
+          "cannot run\"}",
+          "POST", path, NULL, "{\"k\": 1}");
+
+    snprintf(path, sizeof path, "/api/v1/blockstacks/hook/%ld", plain);
+    EXACT(500, "{\"code\":132,\"msg\":\"no such stack, or its webhook is null\"}", "GET", path,
+          NULL, NULL);
+    snprintf(path, sizeof path, "/api/v1/blockstacks/hook/token_refresh/%ld", plain);
+    call(&r, "GET", path, auth, NULL);
+    EXPECT(&r, 500, "{\"code\":131,");
+    resp_free(&r);
+}
+
 /* The count of a user's jobs, through their session or bearer token `a`. */
 static long job_count(const char *a)
 {
@@ -802,6 +862,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_blocks_depth),
         cmocka_unit_test(test_inline_auth),
         cmocka_unit_test(test_inline_auth_throttled),
+        cmocka_unit_test(test_webhooks_pages),
         cmocka_unit_test(test_exec),
     };
 
