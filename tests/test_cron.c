@@ -482,6 +482,21 @@ static void test_odd_transitions_follow_the_same_rules(void **state)
     assert_int_equal(next(&c, t), utc(2027, 9, 26, 13, 0)); /* 02:45 +1345 on the 27th */
 }
 
+/* Monrovia went from -0:44:30 to +00:00 at 00:00 local on 1972-01-07, 00:44:30 UTC: local 00:00
+ * to 00:44:29 never happened. 00:30 runs once, at the first whole minute after the change, not a
+ * year later. */
+static void test_a_change_off_the_minute_still_runs_a_skipped_time_once(void **state)
+{
+    (void)state;
+    jobs__cron c = compile("30 0 7 1 *", "Africa/Monrovia");
+    int64_t t = next(&c, utc(1972, 1, 6, 0, 0));
+    assert_int_equal(t, utc(1972, 1, 7, 0, 45));
+    assert_int_equal(next(&c, t), utc(1973, 1, 7, 0, 30));
+    /* a time after the gap is untouched */
+    c = compile("50 0 * * *", "Africa/Monrovia");
+    assert_int_equal(next(&c, utc(1972, 1, 6, 12, 0)), utc(1972, 1, 7, 0, 50));
+}
+
 /* ---- a year of minutes ------------------------------------------------------------------- */
 
 typedef struct sim {
@@ -656,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_zones_without_daylight_saving),
         cmocka_unit_test(test_the_rules_of_the_date_in_question_apply),
         cmocka_unit_test(test_odd_transitions_follow_the_same_rules),
+        cmocka_unit_test(test_a_change_off_the_minute_still_runs_a_skipped_time_once),
         cmocka_unit_test(test_a_year_in_berlin_matches_a_brute_force_walk),
         cmocka_unit_test(test_a_year_in_new_york_matches_a_brute_force_walk),
         cmocka_unit_test(test_threads_get_the_answers_of_one_thread),
