@@ -735,8 +735,10 @@ int jobs__cron_next(int64_t *out, const jobs__cron *c, int64_t t)
         if ((rc = segment_at(z, u, &g)))
             return rc;
         int64_t start = u;
-        if (g.offset > g.previous && g.from == u) {
-            /* A forward change: a match on a skipped local minute runs now, once. */
+        if (g.offset > g.previous && ceil_div60(g.from) * 60 == u) {
+            /* A forward change: a match on a skipped local minute runs now, once. u is the
+             * change itself, or the first whole minute after it when the change is not on one
+             * (Africa/Monrovia's end of -0:44:30 in 1972). */
             if (search(c, ceil_div60(g.from + g.previous), ceil_div60(g.from + g.offset)) !=
                 SEARCH_NONE) {
                 *out = u;

@@ -443,6 +443,60 @@ static void test_the_rules_of_the_date_in_question_apply(void **state)
     assert_int_equal(next(&c, utc(2006, 3, 11, 12, 0)), utc(2006, 3, 12, 7, 30)); /* EST */
 }
 
+/* Transitions that are not an hour at 02:00: the same two rules, whatever the size of the change
+ * (expected runs checked against Python's zoneinfo, whose data agree with ICU's for these). */
+static void test_odd_transitions_follow_the_same_rules(void **state)
+{
+    (void)state;
+    /* Samoa skipped 2011-12-30 (-10 to +14 at its start): 09:00 that day never happened and runs
+     * once, at 00:00 on the 31st; 09:00 on the 31st runs as usual. */
+    jobs__cron c = compile("0 9 * * *", "Pacific/Apia");
+    int64_t t = next(&c, utc(2011, 12, 29, 0, 0));
+    assert_int_equal(t, utc(2011, 12, 29, 19, 0)); /* 09:00 -10 on the 29th */
+    t = next(&c, t);
+    assert_int_equal(t, utc(2011, 12, 30, 10, 0)); /* 00:00 +14 on the 31st */
+    assert_int_equal(next(&c, t), utc(2011, 12, 30, 19, 0)); /* 09:00 +14 on the 31st */
+    /* Troll changes by two hours (+00 to +02 at 01:00 UTC, and back): 02:30 is skipped in
+     * March and runs at 03:00 +02; in October it occurs twice and runs at the first only. */
+    c = compile("30 2 * * *", "Antarctica/Troll");
+    t = next(&c, utc(2027, 3, 27, 12, 0));
+    assert_int_equal(t, utc(2027, 3, 28, 1, 0));
+    assert_int_equal(next(&c, t), utc(2027, 3, 29, 0, 30));
+    t = next(&c, utc(2027, 10, 30, 12, 0));
+    assert_int_equal(t, utc(2027, 10, 31, 0, 30));
+    assert_int_equal(next(&c, t), utc(2027, 11, 1, 2, 30));
+    /* ... and every 30 minutes stays every 30 minutes through both repeated hours. */
+    c = compile("*/30 * * * *", "Antarctica/Troll");
+    t = utc(2027, 10, 30, 23, 50);
+    for (int i = 1; i <= 12; i++) {
+        t = next(&c, t);
+        assert_int_equal(t, utc(2027, 10, 30, 23, 30) + i * 1800);
+    }
+    /* Chatham moves from +12:45 to +13:45 at 02:45 local (2027-09-26): 02:45 itself is
+     * skipped and runs at 03:45. */
+    c = compile("45 2 * * *", "Pacific/Chatham");
+    t = next(&c, utc(2027, 9, 24, 0, 0));
+    assert_int_equal(t, utc(2027, 9, 24, 14, 0)); /* 02:45 +1245 on the 25th */
+    t = next(&c, t);
+    assert_int_equal(t, utc(2027, 9, 25, 14, 0)); /* 03:45 +1345 on the 26th */
+    assert_int_equal(next(&c, t), utc(2027, 9, 26, 13, 0)); /* 02:45 +1345 on the 27th */
+}
+
+/* Monrovia went from -0:44:30 to +00:00 at 00:00 local on 1972-01-07, 00:44:30 UTC: local 00:00
+ * to 00:44:29 never happened. 00:30 runs once, at the first whole minute after the change, not a
+ * year later. */
+static void test_a_change_off_the_minute_still_runs_a_skipped_time_once(void **state)
+{
+    (void)state;
+    jobs__cron c = compile("30 0 7 1 *", "Africa/Monrovia");
+    int64_t t = next(&c, utc(1972, 1, 6, 0, 0));
+    assert_int_equal(t, utc(1972, 1, 7, 0, 45));
+    assert_int_equal(next(&c, t), utc(1973, 1, 7, 0, 30));
+    /* a time after the gap is untouched */
+    c = compile("50 0 * * *", "Africa/Monrovia");
+    assert_int_equal(next(&c, utc(1972, 1, 6, 12, 0)), utc(1972, 1, 7, 0, 50));
+}
+
 /* ---- a year of minutes ------------------------------------------------------------------- */
 
 typedef struct sim {
@@ -616,6 +670,8 @@ int main(void)
         cmocka_unit_test(test_a_repeated_local_time_runs_twice_when_the_hour_starts_with_star),
         cmocka_unit_test(test_zones_without_daylight_saving),
         cmocka_unit_test(test_the_rules_of_the_date_in_question_apply),
+        cmocka_unit_test(test_odd_transitions_follow_the_same_rules),
+        cmocka_unit_test(test_a_change_off_the_minute_still_runs_a_skipped_time_once),
         cmocka_unit_test(test_a_year_in_berlin_matches_a_brute_force_walk),
         cmocka_unit_test(test_a_year_in_new_york_matches_a_brute_force_walk),
         cmocka_unit_test(test_threads_get_the_answers_of_one_thread),
