@@ -369,6 +369,36 @@ static void test_eviction_never_unlocks(void **state)
     srv_throttle_free(t);
 }
 
+/* In-process: making room in a full table for an attempt's account key never evicts the key of
+ * the address that attempt is counted on. A fresh address key has no count yet, so it looked
+ * idle: it was freed, then counted through the freed pointer, and the address limit lost the
+ * attempt. */
+static void test_making_room_keeps_the_address_being_counted(void **state)
+{
+    srv_throttle_limits l = {5, 1, 60, 3}; /* one failure locks an address; room for 3 keys */
+    srv_throttle *t = srv_throttle_new(&l);
+    time_t now = 1000000;
+    unsigned retry;
+
+    (void)state;
+    assert_non_null(t);
+    assert_int_equal(srv_throttle_begin(t, "n:u:a", "10.0.0.1", now, &retry), SRV_GATE_GO);
+    /* Window over: those two keys are idle. 10.0.0.2's key is made, then the name's key needs
+     * room: the idle keys go, 10.0.0.2's stays. */
+    now += 61;
+    assert_int_equal(srv_throttle_begin(t, "n:u:b", "10.0.0.2", now, &retry), SRV_GATE_GO);
+    assert_int_equal(srv_throttle_size(t), 2);
+    /* That attempt counted on 10.0.0.2, whose limit is one: the next attempt is refused. */
+    assert_int_equal(srv_throttle_begin(t, "n:u:c", "10.0.0.2", now, &retry),
+                     SRV_GATE_LOCKED);
+    assert_int_equal(retry, 60);
+    /* Room for 10.0.0.3's key but not for its name's too, and nothing idle: refused, rather
+     * than let through with the address's key evicted. */
+    assert_int_equal(srv_throttle_begin(t, "n:u:d", "10.0.0.3", now, &retry), SRV_GATE_FULL);
+    assert_true(srv_throttle_size(t) <= 3);
+    srv_throttle_free(t);
+}
+
 /* ---- 5, 13: the users file ------------------------------------------------------------------ */
 
 static int run(const char *cmd)
@@ -782,6 +812,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
+        cmocka_unit_test(test_making_room_keeps_the_address_being_counted),
         cmocka_unit_test_setup_teardown(test_old_users_file_is_imported_once_ids_kept, make_own,
                                         stop_own),
         cmocka_unit_test_setup_teardown(test_malformed_users_file_is_refused_whole, make_own,
