@@ -227,8 +227,9 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
 /* ---- authentication ------------------------------------------------------------------------ */
 
 /* Who a request says it is. The Authorization header wins when it holds a bearer token (a
- * client that sends one means it; a browser's cookie may be stale); a cookie with a token of
- * another live session beside it is a second identity in one request, which is refused. */
+ * client that sends one means it; a browser's cookie may be stale), else the first auth_tkt
+ * cookie; another cookie with a token of another live session beside it is a second identity
+ * in one request, which is refused. */
 typedef struct identity {
     const char *token; /* the session token that counts, or NULL */
     size_t len;
@@ -250,13 +251,16 @@ static int identify(identity *id, srv_app *app, const srv_request *req, time_t n
     id->len = bearer ? blen : clen;
     if (id->token && (rc = srv_session_lookup(&id->user, app->sessions, id->token, id->len, now)))
         return rc;
-    if (bearer && cookie && !(blen == clen && memcmp(bearer, cookie, blen) == 0)) {
+    /* Every auth_tkt cookie but the token that counts (a browser sends several when another
+     * path or domain of the site set one too). A stale one does not count; a live one of
+     * another user (or beside a dead token) is a second identity. */
+    for (; cookie && !id->conflict; cookie = srv_find_token(&clen, cookie + clen, NULL)) {
+        if (cookie == id->token || (bearer && blen == clen && memcmp(bearer, cookie, blen) == 0))
+            continue;
         if ((rc = srv_session_lookup(&other, app->sessions, cookie, clen, now))) {
             id->user = 0;
             return rc;
         }
-        /* A stale cookie does not count; a live one of another user (or beside a dead bearer
-         * token) is a second identity. */
         id->conflict = other != 0 && other != id->user;
     }
     return 0;

@@ -612,7 +612,7 @@ static void test_sessions_survive_a_restart_and_logout_ends_them(void **state)
  * with A's bearer token acted as B. */
 static void test_bearer_wins_and_two_identities_are_refused(void **state)
 {
-    char ta[128], tb[128], c[160], h[160], auth[140];
+    char ta[128], tb[128], c[300], h[160], auth[140];
     resp r;
 
     (void)state;
@@ -635,6 +635,24 @@ static void test_bearer_wins_and_two_identities_are_refused(void **state)
     request_with(&r, &own, "POST", "/blockstacks", auth, "{\"name\":\"x\"}", 12,
                  (const char *[]){h, NULL});
     EXPECT(&r, 401, "\"code\":100");
+    resp_free(&r);
+    /* Two auth_tkt cookies of two users in one Cookie header (as a browser sends them when
+     * another path or domain set one too): refused, not acted on as the first one's user. */
+    snprintf(c, sizeof c, "C:%s; auth_tkt=%s", tb, ta);
+    request_to(&r, &own, "POST", "/blockstacks", c, "{\"name\":\"x\"}", 12);
+    EXPECT(&r, 401, "different sessions");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/blockstacks", auth, NULL, 0);
+    EXPECT(&r, 200, "\"count\":0,");
+    resp_free(&r);
+    /* a stale second cookie does not count; nor does the same session twice */
+    snprintf(c, sizeof c, "C:%s; auth_tkt=%064d", tb, 0);
+    request_to(&r, &own, "GET", "/jobs", c, NULL, 0);
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    snprintf(c, sizeof c, "C:%s; auth_tkt=%s", tb, tb);
+    request_to(&r, &own, "GET", "/jobs", c, NULL, 0);
+    EXPECT(&r, 200, "\"count\"");
     resp_free(&r);
 }
 
