@@ -167,6 +167,7 @@ enum {
     PUBLIC_STACK = 2, /* alice's public stack: others may read it */
     SECRET_SCHED = 6, /* alice's schedule, used by SECRET_JOB */
     SPARE_SCHED = 7,  /* alice's schedule that no job uses */
+    HOOK_STACK = 3,   /* alice's private stack with a "user" webhook, made after the jobs */
     SECRET_JOB = 1,   /* inactive, on SECRET_SCHED */
     ACTIVE_JOB = 2,   /* active, hourly (not due during the test) */
     FILLER_JOBS = 10  /* jobs 3..12, so that alice's jobs fill two pages */
@@ -199,6 +200,9 @@ static void make_world(const server *s, const char *alice)
                  "{\"name\":\"" SECRET "-filler-%d\",\"stack_id\":2,\"schedule_id\":5}", i);
         assert_int_equal(create_on(s, "/jobs", alice, body), ACTIVE_JOB + 1 + i);
     }
+    assert_int_equal(create_on(s, "/blockstacks", alice,
+                               "{\"name\":\"" SECRET "-hook\",\"webhook\":\"user\"}"),
+                     HOOK_STACK);
 }
 
 /* Everything the owner (and an anonymous caller) can read of the owner's things, with status
@@ -335,6 +339,17 @@ static const route_case routes[] = {
     {"PUT", "/blockstacks/1", "{\"name\":\"stolen\"}", UNAUTH, MISSING, OK(200)},
     {"PUT", "/blockstacks/2", "{\"public\":false}", UNAUTH, MISSING, OK(200)},
     {"POST", "/blockstacks", STACK_BODY, UNAUTH, OK(201), OK(201)},
+    /* Runs, manual runs, webhook tokens, runs by hand and webhooks of the owner's things. */
+    {"GET", "/jobs/1/runs", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/jobs/2/runs?page=1", NULL, UNAUTH, MISSING, OK(200)},
+    {"POST", "/jobs/1/run", NULL, UNAUTH, MISSING, OK(202)},
+    {"GET", "/blockstacks/1/runs", NULL, UNAUTH, FAULT(400, 24), OK(200)},
+    {"GET", "/blockstacks/2/runs", NULL, UNAUTH, OWN, OK(200)},
+    {"GET", "/blockstacks/hook/token_refresh/1", NULL, UNAUTH, MISSING, FAULT(409, 131)},
+    {"GET", "/blockstacks/exec/1", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/blockstacks/exec/2", NULL, UNAUTH, MISSING, OK(200)},
+    /* A "user" webhook tells another user that it exists (docs/http-api.md, Webhooks). */
+    {"GET", "/blockstacks/hook/3", NULL, UNAUTH, FAULT(403, 133), OK(200)},
     {"POST", "/authenticate", LOGIN_BODY, FAULT(401, 3), FAULT(401, 3), FAULT(401, 3)},
     {"POST", "/logout", NULL, UNAUTH, OK(200), OK(200)},
 };
