@@ -244,6 +244,7 @@ static int identify(identity *id, srv_app *app, const srv_request *req, time_t n
     const char *bearer = srv_find_token(&blen, NULL, req->authorization);
     const char *cookie = srv_find_token(&clen, req->cookie, NULL);
     uint64_t other;
+    unsigned more = 0;
     int rc;
 
     memset(id, 0, sizeof(*id));
@@ -253,10 +254,15 @@ static int identify(identity *id, srv_app *app, const srv_request *req, time_t n
         return rc;
     /* Every auth_tkt cookie but the token that counts (a browser sends several when another
      * path or domain of the site set one too). A stale one does not count; a live one of
-     * another user (or beside a dead token) is a second identity. */
+     * another user (or beside a dead token) is a second identity. At most three are read (one
+     * read of the store each): a header of more is refused, not hundreds of reads. */
     for (; cookie && !id->conflict; cookie = srv_find_token(&clen, cookie + clen, NULL)) {
         if (cookie == id->token || (bearer && blen == clen && memcmp(bearer, cookie, blen) == 0))
             continue;
+        if (++more > 3) {
+            id->conflict = true;
+            break;
+        }
         if ((rc = srv_session_lookup(&other, app->sessions, cookie, clen, now))) {
             id->user = 0;
             return rc;

@@ -612,7 +612,7 @@ static void test_sessions_survive_a_restart_and_logout_ends_them(void **state)
  * with A's bearer token acted as B. */
 static void test_bearer_wins_and_two_identities_are_refused(void **state)
 {
-    char ta[128], tb[128], c[300], h[160], auth[140];
+    char ta[128], tb[128], c[512], h[160], auth[140];
     resp r;
 
     (void)state;
@@ -653,6 +653,18 @@ static void test_bearer_wins_and_two_identities_are_refused(void **state)
     snprintf(c, sizeof c, "C:%s; auth_tkt=%s", tb, tb);
     request_to(&r, &own, "GET", "/jobs", c, NULL, 0);
     EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    /* three more cookies are read; a fourth is refused, whatever they hold */
+    snprintf(c, sizeof c, "Cookie: auth_tkt=%s; auth_tkt=%064d; auth_tkt=%064d; auth_tkt=%064d",
+             tb, 1, 2, 3);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){c, NULL});
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    snprintf(c, sizeof c,
+             "Cookie: auth_tkt=%s; auth_tkt=%064d; auth_tkt=%064d; auth_tkt=%064d; auth_tkt=%064d",
+             tb, 1, 2, 3, 4);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){c, NULL});
+    EXPECT(&r, 401, "\"code\":100");
     resp_free(&r);
 }
 
