@@ -1160,6 +1160,23 @@ static bool csrf_refused(srv_response *res, const srv_app *app, const srv_reques
     return true;
 }
 
+/* A login that a browser made (it carries Origin or Sec-Fetch-Site) without X-Requested-With:
+ * refused (fault 140) before anything is read. Else a page of another site, or of another port
+ * or subdomain of this one (whose SameSite=Strict cookie a browser keeps), could post its
+ * author's credentials with no Content-Type (no preflight) and leave the browser logged in as
+ * the author, whose session the user would then work in (login CSRF). */
+static bool login_csrf_refused(srv_response *res, const srv_app *app, const srv_request *req)
+{
+    if (!req->origin && !req->sec_fetch_site)
+        return false;
+    if (req->requested_with && req->requested_with[strspn(req->requested_with, " \t")])
+        return false;
+    srv_fault(res, app, SRV_FAULT_CROSS_SITE,
+              "cross-site request refused: a browser's login must carry the header "
+              "X-Requested-With");
+    return true;
+}
+
 /* Whether the request's session is its auth_tkt cookie (no bearer token beside it). */
 static bool cookie_session(const srv_request *req)
 {
@@ -1231,6 +1248,8 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
     if (r.t == SRV_ROUTE_AUTHENTICATE) {
+        if (login_csrf_refused(res, app, req))
+            return;
         route_authenticate(res, app, req);
         return;
     }

@@ -942,6 +942,53 @@ static void test_browser_cookie_writes_need_x_requested_with(void **state)
     }
 }
 
+/* Login CSRF: a browser's login (Origin or Sec-Fetch-Site) needs X-Requested-With too. A page
+ * of another site, or another port or subdomain of this one, can post a JSON body without a
+ * Content-Type and so without a preflight; were that login let through, the browser would be
+ * left in the page author's session. Refused before the password is checked: no cookie, and
+ * not counted as a failed attempt. Scripts (no browser marks) and the console (the header) log
+ * in as before. */
+static void test_browser_logins_need_x_requested_with(void **state)
+{
+    static const char *const marks[][3] = {
+        {"Origin: http://evil.example", NULL, NULL},
+        {"Sec-Fetch-Site: cross-site", NULL, NULL},
+        {"Sec-Fetch-Site: same-site", "Origin: http://127.0.0.1:1", NULL},
+        {"Origin: http://evil.example", "X-Requested-With: ", NULL},
+    };
+    const char wrong[] = "{\"username\":\"bob\",\"password\":\"" WRONG_PW "\"}";
+    const char right[] = "{\"username\":\"bob\",\"password\":\"" BOB_PW "\"}";
+    const char *const console[] = {"Origin: http://127.0.0.1", "Sec-Fetch-Site: same-origin",
+                                   "X-Requested-With: jobs-console", NULL};
+    char tok[128];
+    resp r;
+
+    (void)state;
+    /* Eight wrong passwords, more than bob's account may fail (5), and a right one, all
+     * refused: none is counted, and the right one makes no session. */
+    for (int round = 0; round < 3; round++)
+        for (size_t m = 0; m < sizeof marks / sizeof *marks && (round < 2 || m == 0); m++) {
+            const char *path = round == 1 ? "/api/v1/login" : "/authenticate";
+            const char *body = round < 2 ? wrong : right;
+
+            request_with(&r, &srv, "POST", path, NULL, body, strlen(body), marks[m]);
+            if (r.status != (round == 1 ? 500 : 403) || !strstr(r.body, "\"code\":140,") ||
+                strstr(r.headers, "Set-Cookie"))
+                fail_msg("POST %s with %s: %ld %s", path, marks[m][0], r.status, r.body);
+            resp_free(&r);
+        }
+    request_with(&r, &srv, "POST", "/authenticate", NULL, right, strlen(right), console);
+    EXPECT(&r, 200, "{\"code\":0,");
+    token_from(tok, sizeof tok, &r);
+    remember_token(tok);
+    resp_free(&r);
+    request_to(&r, &srv, "POST", "/authenticate", NULL, right, strlen(right));
+    EXPECT(&r, 200, "{\"code\":0,");
+    token_from(tok, sizeof tok, &r);
+    remember_token(tok);
+    resp_free(&r);
+}
+
 static void test_session_cookie_flags(void **state)
 {
     static const char *const flags[] = {"HttpOnly", "SameSite=Strict", "Path=/"};
@@ -1309,6 +1356,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_session_tokens_are_256_random_bits),
         cmocka_unit_test(test_session_cookie_flags),
         cmocka_unit_test(test_browser_cookie_writes_need_x_requested_with),
+        cmocka_unit_test(test_browser_logins_need_x_requested_with),
         cmocka_unit_test(test_http_boundaries_never_log_anyone_in),
         cmocka_unit_test(test_data_files_are_private_even_under_umask_0),
         cmocka_unit_test(test_no_password_token_or_hash_in_any_log),
