@@ -227,8 +227,9 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
 /* ---- authentication ------------------------------------------------------------------------ */
 
 /* Who a request says it is. The Authorization header wins when it holds a bearer token (a
- * client that sends one means it; a browser's cookie may be stale); a cookie with a token of
- * another live session beside it is a second identity in one request, which is refused. */
+ * client that sends one means it; a browser's cookie may be stale), else the first auth_tkt
+ * cookie; another cookie with a token of another live session beside it is a second identity
+ * in one request, which is refused. */
 typedef struct identity {
     const char *token; /* the session token that counts, or NULL */
     size_t len;
@@ -243,6 +244,7 @@ static int identify(identity *id, srv_app *app, const srv_request *req, time_t n
     const char *bearer = srv_find_token(&blen, NULL, req->authorization);
     const char *cookie = srv_find_token(&clen, req->cookie, NULL);
     uint64_t other;
+    unsigned more = 0;
     int rc;
 
     memset(id, 0, sizeof(*id));
@@ -250,13 +252,21 @@ static int identify(identity *id, srv_app *app, const srv_request *req, time_t n
     id->len = bearer ? blen : clen;
     if (id->token && (rc = srv_session_lookup(&id->user, app->sessions, id->token, id->len, now)))
         return rc;
-    if (bearer && cookie && !(blen == clen && memcmp(bearer, cookie, blen) == 0)) {
+    /* Every auth_tkt cookie but the token that counts (a browser sends several when another
+     * path or domain of the site set one too). A stale one does not count; a live one of
+     * another user (or beside a dead token) is a second identity. At most three are read (one
+     * read of the store each): a header of more is refused, not hundreds of reads. */
+    for (; cookie && !id->conflict; cookie = srv_find_token(&clen, cookie + clen, NULL)) {
+        if (cookie == id->token || (bearer && blen == clen && memcmp(bearer, cookie, blen) == 0))
+            continue;
+        if (++more > 3) {
+            id->conflict = true;
+            break;
+        }
         if ((rc = srv_session_lookup(&other, app->sessions, cookie, clen, now))) {
             id->user = 0;
             return rc;
         }
-        /* A stale cookie does not count; a live one of another user (or beside a dead bearer
-         * token) is a second identity. */
         id->conflict = other != 0 && other != id->user;
     }
     return 0;
@@ -1150,6 +1160,23 @@ static bool csrf_refused(srv_response *res, const srv_app *app, const srv_reques
     return true;
 }
 
+/* A login that a browser made (it carries Origin or Sec-Fetch-Site) without X-Requested-With:
+ * refused (fault 140) before anything is read. Else a page of another site, or of another port
+ * or subdomain of this one (whose SameSite=Strict cookie a browser keeps), could post its
+ * author's credentials with no Content-Type (no preflight) and leave the browser logged in as
+ * the author, whose session the user would then work in (login CSRF). */
+static bool login_csrf_refused(srv_response *res, const srv_app *app, const srv_request *req)
+{
+    if (!req->origin && !req->sec_fetch_site)
+        return false;
+    if (req->requested_with && req->requested_with[strspn(req->requested_with, " \t")])
+        return false;
+    srv_fault(res, app, SRV_FAULT_CROSS_SITE,
+              "cross-site request refused: a browser's login must carry the header "
+              "X-Requested-With");
+    return true;
+}
+
 /* Whether the request's session is its auth_tkt cookie (no bearer token beside it). */
 static bool cookie_session(const srv_request *req)
 {
@@ -1221,6 +1248,8 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     }
     if (r.t == SRV_ROUTE_AUTHENTICATE) {
+        if (login_csrf_refused(res, app, req))
+            return;
         route_authenticate(res, app, req);
         return;
     }

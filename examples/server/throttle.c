@@ -87,15 +87,15 @@ static bool idle(const srv_throttle *t, const entry *e, time_t now)
     return e->locked_until <= now && (e->count == 0 || e->first + (time_t)t->l.lock_seconds <= now);
 }
 
-/* Removes idle keys; those that remember addresses only when `trusted`. */
-static size_t evict(srv_throttle *t, time_t now, bool trusted)
+/* Removes idle keys but `keep`; those that remember addresses only when `trusted`. */
+static size_t evict(srv_throttle *t, time_t now, bool trusted, const entry *keep)
 {
     size_t n = 0;
 
     for (size_t i = 0; i < BUCKETS; i++)
         for (entry **p = &t->b[i]; *p;) {
             entry *e = *p;
-            if (idle(t, e, now) && (trusted || e->ntrusted == 0)) {
+            if (e != keep && idle(t, e, now) && (trusted || e->ntrusted == 0)) {
                 *p = e->chain;
                 free(e);
                 t->n--;
@@ -108,8 +108,9 @@ static size_t evict(srv_throttle *t, time_t now, bool trusted)
 }
 
 /* The entry of `key`; with `create`, a new one (NULL when the table is full of keys in use, or
- * out of memory). */
-static entry *get(srv_throttle *t, const char *key, bool create, time_t now)
+ * out of memory). Making room never evicts `keep`: an entry the caller still holds (a new or
+ * refreshed one counts as idle until it is counted). */
+static entry *get(srv_throttle *t, const char *key, bool create, time_t now, const entry *keep)
 {
     size_t b = bucket(t, key);
     entry *e;
@@ -121,7 +122,8 @@ static entry *get(srv_throttle *t, const char *key, bool create, time_t now)
         }
     if (!create || strlen(key) > SRV_THROTTLE_KEY_MAX)
         return NULL;
-    if (t->n >= t->l.max_entries && evict(t, now, false) == 0 && evict(t, now, true) == 0)
+    if (t->n >= t->l.max_entries && evict(t, now, false, keep) == 0 &&
+        evict(t, now, true, keep) == 0)
         return NULL;
     if (!(e = calloc(1, sizeof *e)))
         return NULL;
@@ -172,7 +174,7 @@ srv_gate srv_throttle_begin(srv_throttle *t, const char *account, const char *ad
     pthread_mutex_lock(&t->mu);
     if (address) {
         snprintf(addr_key, sizeof addr_key, "ip:%s", address);
-        if (!(addr = get(t, addr_key, true, now))) {
+        if (!(addr = get(t, addr_key, true, now, NULL))) {
             g = SRV_GATE_FULL;
             goto out;
         }
@@ -182,9 +184,10 @@ srv_gate srv_throttle_begin(srv_throttle *t, const char *account, const char *ad
             goto out;
         }
     }
-    acct = get(t, account, false, now);
+    acct = get(t, account, false, now, NULL);
     effective_key(key, sizeof key, acct, account, address);
-    if (!(acct = get(t, key, true, now))) {
+    /* Making room for the account's key must not free the address's, which is counted below. */
+    if (!(acct = get(t, key, true, now, addr))) {
         g = SRV_GATE_FULL;
         goto out;
     }
@@ -218,9 +221,9 @@ bool srv_throttle_success(srv_throttle *t, const char *account, const char *addr
     if (address && (!*address || strlen(address) >= sizeof acct->trusted[0]))
         address = NULL;
     pthread_mutex_lock(&t->mu);
-    acct = get(t, account, false, now);
+    acct = get(t, account, false, now, NULL);
     effective_key(key, sizeof key, acct, account, address);
-    e = get(t, key, false, now);
+    e = get(t, key, false, now, NULL);
     if (e && e->locked_until > now) {
         *retry_after = wait_of(e, now);
         goto out;
@@ -230,11 +233,11 @@ bool srv_throttle_success(srv_throttle *t, const char *account, const char *addr
         e->count = 0;
     if (address) {
         snprintf(addr_key, sizeof addr_key, "ip:%s", address);
-        if ((addr = get(t, addr_key, false, now)) != NULL && addr->count > 0)
+        if ((addr = get(t, addr_key, false, now, NULL)) != NULL && addr->count > 0)
             addr->count--; /* a success is no failure */
         /* Remember the address on the account's own key (made if need be; when the table is
          * full the address is simply not remembered). */
-        if ((acct || (acct = get(t, account, true, now)) != NULL) && !trusts(acct, address)) {
+        if ((acct || (acct = get(t, account, true, now, NULL)) != NULL) && !trusts(acct, address)) {
             if (acct->ntrusted == SRV_THROTTLE_TRUSTED) {
                 memmove(acct->trusted[0], acct->trusted[1],
                         (SRV_THROTTLE_TRUSTED - 1) * sizeof acct->trusted[0]);
@@ -256,9 +259,9 @@ bool srv_throttle_is_locked(srv_throttle *t, const char *account, const char *ad
     bool locked;
 
     pthread_mutex_lock(&t->mu);
-    e = get(t, account, false, now);
+    e = get(t, account, false, now, NULL);
     effective_key(key, sizeof key, e, account, address);
-    e = get(t, key, false, now);
+    e = get(t, key, false, now, NULL);
     locked = e && e->locked_until > now;
     pthread_mutex_unlock(&t->mu);
     return locked;

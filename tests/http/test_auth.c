@@ -369,6 +369,36 @@ static void test_eviction_never_unlocks(void **state)
     srv_throttle_free(t);
 }
 
+/* In-process: making room in a full table for an attempt's account key never evicts the key of
+ * the address that attempt is counted on. A fresh address key has no count yet, so it looked
+ * idle: it was freed, then counted through the freed pointer, and the address limit lost the
+ * attempt. */
+static void test_making_room_keeps_the_address_being_counted(void **state)
+{
+    srv_throttle_limits l = {5, 1, 60, 3}; /* one failure locks an address; room for 3 keys */
+    srv_throttle *t = srv_throttle_new(&l);
+    time_t now = 1000000;
+    unsigned retry;
+
+    (void)state;
+    assert_non_null(t);
+    assert_int_equal(srv_throttle_begin(t, "n:u:a", "10.0.0.1", now, &retry), SRV_GATE_GO);
+    /* Window over: those two keys are idle. 10.0.0.2's key is made, then the name's key needs
+     * room: the idle keys go, 10.0.0.2's stays. */
+    now += 61;
+    assert_int_equal(srv_throttle_begin(t, "n:u:b", "10.0.0.2", now, &retry), SRV_GATE_GO);
+    assert_int_equal(srv_throttle_size(t), 2);
+    /* That attempt counted on 10.0.0.2, whose limit is one: the next attempt is refused. */
+    assert_int_equal(srv_throttle_begin(t, "n:u:c", "10.0.0.2", now, &retry),
+                     SRV_GATE_LOCKED);
+    assert_int_equal(retry, 60);
+    /* Room for 10.0.0.3's key but not for its name's too, and nothing idle: refused, rather
+     * than let through with the address's key evicted. */
+    assert_int_equal(srv_throttle_begin(t, "n:u:d", "10.0.0.3", now, &retry), SRV_GATE_FULL);
+    assert_true(srv_throttle_size(t) <= 3);
+    srv_throttle_free(t);
+}
+
 /* ---- 5, 13: the users file ------------------------------------------------------------------ */
 
 static int run(const char *cmd)
@@ -582,7 +612,7 @@ static void test_sessions_survive_a_restart_and_logout_ends_them(void **state)
  * with A's bearer token acted as B. */
 static void test_bearer_wins_and_two_identities_are_refused(void **state)
 {
-    char ta[128], tb[128], c[160], h[160], auth[140];
+    char ta[128], tb[128], c[512], h[160], auth[140];
     resp r;
 
     (void)state;
@@ -604,6 +634,36 @@ static void test_bearer_wins_and_two_identities_are_refused(void **state)
     resp_free(&r);
     request_with(&r, &own, "POST", "/blockstacks", auth, "{\"name\":\"x\"}", 12,
                  (const char *[]){h, NULL});
+    EXPECT(&r, 401, "\"code\":100");
+    resp_free(&r);
+    /* Two auth_tkt cookies of two users in one Cookie header (as a browser sends them when
+     * another path or domain set one too): refused, not acted on as the first one's user. */
+    snprintf(c, sizeof c, "C:%s; auth_tkt=%s", tb, ta);
+    request_to(&r, &own, "POST", "/blockstacks", c, "{\"name\":\"x\"}", 12);
+    EXPECT(&r, 401, "different sessions");
+    resp_free(&r);
+    request_to(&r, &own, "GET", "/blockstacks", auth, NULL, 0);
+    EXPECT(&r, 200, "\"count\":0,");
+    resp_free(&r);
+    /* a stale second cookie does not count; nor does the same session twice */
+    snprintf(c, sizeof c, "C:%s; auth_tkt=%064d", tb, 0);
+    request_to(&r, &own, "GET", "/jobs", c, NULL, 0);
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    snprintf(c, sizeof c, "C:%s; auth_tkt=%s", tb, tb);
+    request_to(&r, &own, "GET", "/jobs", c, NULL, 0);
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    /* three more cookies are read; a fourth is refused, whatever they hold */
+    snprintf(c, sizeof c, "Cookie: auth_tkt=%s; auth_tkt=%064d; auth_tkt=%064d; auth_tkt=%064d",
+             tb, 1, 2, 3);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){c, NULL});
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    snprintf(c, sizeof c,
+             "Cookie: auth_tkt=%s; auth_tkt=%064d; auth_tkt=%064d; auth_tkt=%064d; auth_tkt=%064d",
+             tb, 1, 2, 3, 4);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){c, NULL});
     EXPECT(&r, 401, "\"code\":100");
     resp_free(&r);
 }
@@ -782,6 +842,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
+        cmocka_unit_test(test_making_room_keeps_the_address_being_counted),
         cmocka_unit_test_setup_teardown(test_old_users_file_is_imported_once_ids_kept, make_own,
                                         stop_own),
         cmocka_unit_test_setup_teardown(test_malformed_users_file_is_refused_whole, make_own,

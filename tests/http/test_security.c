@@ -167,6 +167,7 @@ enum {
     PUBLIC_STACK = 2, /* alice's public stack: others may read it */
     SECRET_SCHED = 6, /* alice's schedule, used by SECRET_JOB */
     SPARE_SCHED = 7,  /* alice's schedule that no job uses */
+    HOOK_STACK = 3,   /* alice's private stack with a "user" webhook, made after the jobs */
     SECRET_JOB = 1,   /* inactive, on SECRET_SCHED */
     ACTIVE_JOB = 2,   /* active, hourly (not due during the test) */
     FILLER_JOBS = 10  /* jobs 3..12, so that alice's jobs fill two pages */
@@ -199,6 +200,9 @@ static void make_world(const server *s, const char *alice)
                  "{\"name\":\"" SECRET "-filler-%d\",\"stack_id\":2,\"schedule_id\":5}", i);
         assert_int_equal(create_on(s, "/jobs", alice, body), ACTIVE_JOB + 1 + i);
     }
+    assert_int_equal(create_on(s, "/blockstacks", alice,
+                               "{\"name\":\"" SECRET "-hook\",\"webhook\":\"user\"}"),
+                     HOOK_STACK);
 }
 
 /* Everything the owner (and an anonymous caller) can read of the owner's things, with status
@@ -335,6 +339,17 @@ static const route_case routes[] = {
     {"PUT", "/blockstacks/1", "{\"name\":\"stolen\"}", UNAUTH, MISSING, OK(200)},
     {"PUT", "/blockstacks/2", "{\"public\":false}", UNAUTH, MISSING, OK(200)},
     {"POST", "/blockstacks", STACK_BODY, UNAUTH, OK(201), OK(201)},
+    /* Runs, manual runs, webhook tokens, runs by hand and webhooks of the owner's things. */
+    {"GET", "/jobs/1/runs", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/jobs/2/runs?page=1", NULL, UNAUTH, MISSING, OK(200)},
+    {"POST", "/jobs/1/run", NULL, UNAUTH, MISSING, OK(202)},
+    {"GET", "/blockstacks/1/runs", NULL, UNAUTH, FAULT(400, 24), OK(200)},
+    {"GET", "/blockstacks/2/runs", NULL, UNAUTH, OWN, OK(200)},
+    {"GET", "/blockstacks/hook/token_refresh/1", NULL, UNAUTH, MISSING, FAULT(409, 131)},
+    {"GET", "/blockstacks/exec/1", NULL, UNAUTH, MISSING, OK(200)},
+    {"GET", "/blockstacks/exec/2", NULL, UNAUTH, MISSING, OK(200)},
+    /* A "user" webhook tells another user that it exists (docs/http-api.md, Webhooks). */
+    {"GET", "/blockstacks/hook/3", NULL, UNAUTH, FAULT(403, 133), OK(200)},
     {"POST", "/authenticate", LOGIN_BODY, FAULT(401, 3), FAULT(401, 3), FAULT(401, 3)},
     {"POST", "/logout", NULL, UNAUTH, OK(200), OK(200)},
 };
@@ -927,6 +942,53 @@ static void test_browser_cookie_writes_need_x_requested_with(void **state)
     }
 }
 
+/* Login CSRF: a browser's login (Origin or Sec-Fetch-Site) needs X-Requested-With too. A page
+ * of another site, or another port or subdomain of this one, can post a JSON body without a
+ * Content-Type and so without a preflight; were that login let through, the browser would be
+ * left in the page author's session. Refused before the password is checked: no cookie, and
+ * not counted as a failed attempt. Scripts (no browser marks) and the console (the header) log
+ * in as before. */
+static void test_browser_logins_need_x_requested_with(void **state)
+{
+    static const char *const marks[][3] = {
+        {"Origin: http://evil.example", NULL, NULL},
+        {"Sec-Fetch-Site: cross-site", NULL, NULL},
+        {"Sec-Fetch-Site: same-site", "Origin: http://127.0.0.1:1", NULL},
+        {"Origin: http://evil.example", "X-Requested-With: ", NULL},
+    };
+    const char wrong[] = "{\"username\":\"bob\",\"password\":\"" WRONG_PW "\"}";
+    const char right[] = "{\"username\":\"bob\",\"password\":\"" BOB_PW "\"}";
+    const char *const console[] = {"Origin: http://127.0.0.1", "Sec-Fetch-Site: same-origin",
+                                   "X-Requested-With: jobs-console", NULL};
+    char tok[128];
+    resp r;
+
+    (void)state;
+    /* Eight wrong passwords, more than bob's account may fail (5), and a right one, all
+     * refused: none is counted, and the right one makes no session. */
+    for (int round = 0; round < 3; round++)
+        for (size_t m = 0; m < sizeof marks / sizeof *marks && (round < 2 || m == 0); m++) {
+            const char *path = round == 1 ? "/api/v1/login" : "/authenticate";
+            const char *body = round < 2 ? wrong : right;
+
+            request_with(&r, &srv, "POST", path, NULL, body, strlen(body), marks[m]);
+            if (r.status != (round == 1 ? 500 : 403) || !strstr(r.body, "\"code\":140,") ||
+                strstr(r.headers, "Set-Cookie"))
+                fail_msg("POST %s with %s: %ld %s", path, marks[m][0], r.status, r.body);
+            resp_free(&r);
+        }
+    request_with(&r, &srv, "POST", "/authenticate", NULL, right, strlen(right), console);
+    EXPECT(&r, 200, "{\"code\":0,");
+    token_from(tok, sizeof tok, &r);
+    remember_token(tok);
+    resp_free(&r);
+    request_to(&r, &srv, "POST", "/authenticate", NULL, right, strlen(right));
+    EXPECT(&r, 200, "{\"code\":0,");
+    token_from(tok, sizeof tok, &r);
+    remember_token(tok);
+    resp_free(&r);
+}
+
 static void test_session_cookie_flags(void **state)
 {
     static const char *const flags[] = {"HttpOnly", "SameSite=Strict", "Path=/"};
@@ -1294,6 +1356,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_session_tokens_are_256_random_bits),
         cmocka_unit_test(test_session_cookie_flags),
         cmocka_unit_test(test_browser_cookie_writes_need_x_requested_with),
+        cmocka_unit_test(test_browser_logins_need_x_requested_with),
         cmocka_unit_test(test_http_boundaries_never_log_anyone_in),
         cmocka_unit_test(test_data_files_are_private_even_under_umask_0),
         cmocka_unit_test(test_no_password_token_or_hash_in_any_log),
