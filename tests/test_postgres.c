@@ -2,7 +2,7 @@
  * cluster; every test skips without JOBS_TEST_STORE): how a path chooses the backend, an
  * unreachable database, the schema version and its migrations, the version lock that keeps a
  * migration from running under processes of the older version, the verifier over damaged
- * tables, concurrent creates of one name, backup. The rules themselves are the rest of the suite, run on both
+ * tables, concurrent creates of one name (of a job, of a stack), backup. The rules themselves are the rest of the suite, run on both
  * backends. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -633,6 +633,83 @@ static void test_concurrent_creates_of_one_name_give_one_eexists(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* ---- two writes of one stack, or of one stack name, at once ------------------------------ */
+
+/* One write of a race: a stack create (name set, id 0) or update. */
+typedef struct stack_writer {
+    fixture *fx;
+    uint64_t id;              /* 0: create a stack named spec.name */
+    jobs_stack_spec spec;
+    _Atomic int rc, done;
+} stack_writer;
+
+static void *stack_write(void *arg)
+{
+    stack_writer *w = arg;
+    uint64_t id = 0;
+    int rc = w->id ? jobs_stack_update(NULL, w->fx->store, OWNER, w->id, &w->spec)
+                   : jobs_stack_create(&id, w->fx->store, OWNER, w->spec.name, false);
+
+    atomic_store(&w->rc, rc);
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* Runs the two writes while another session holds the row locks `hold` takes, so that both
+ * are inside their transactions, each waiting for a lock, before either can commit: then lets
+ * them go and waits for both. The store's connections are told apart by their
+ * application_name (reopen_named()). */
+static void race_two(fixture *fx, const char *hold, stack_writer w[2])
+{
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    char text[512], buf[16];
+    pthread_t th[2];
+
+    reopen_named(fx, NULL);
+    PGconn *raw = connect_raw(fx);
+    PGconn *watch = connect_raw(fx); /* pg_stat_activity is one snapshot per transaction */
+    snprintf(text, sizeof(text), "BEGIN; %s", hold);
+    query(raw, text, buf, sizeof(buf));
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, stack_write, &w[i]), 0);
+    snprintf(text, sizeof(text), "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
+             " ON a.pid = l.pid WHERE NOT l.granted AND a.application_name = '%s'"
+             " AND a.pid <> pg_backend_pid()", fx->pg_schema);
+    while (!(atomic_load(&w[0].done) && atomic_load(&w[1].done)) &&
+           atoi(query(watch, text, buf, sizeof(buf))) < 2)
+        nanosleep(&pause, NULL);
+    query(raw, "COMMIT", buf, sizeof(buf));
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    PQfinish(watch);
+    PQfinish(raw);
+}
+
+/* Two creates of one stack name by one owner at once, both past their lookup of the name before
+ * either commits (another session holds the stack id counter): one stack is made and the other
+ * create gets JOBS_ESTACKEXISTS, as on LMDB. Before, no unique index or lock stood between them
+ * and the owner had two stacks of that name. */
+static void test_concurrent_creates_of_one_stack_name_give_one_estackexists(void **state)
+{
+    fixture *fx = *state;
+    stack_writer w[2];
+    jobs_stack_page *page = NULL;
+
+    FX_POSTGRES_ONLY();
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].spec.name = "twin";
+    }
+    race_two(fx, "SELECT next FROM jobs_ids WHERE kind = 2 FOR UPDATE", w);
+    assert_int_equal(atomic_load(&w[0].rc) + atomic_load(&w[1].rc), JOBS_ESTACKEXISTS);
+    assert_true(atomic_load(&w[0].rc) == 0 || atomic_load(&w[1].rc) == 0);
+    assert_int_equal(jobs_stack_list(&page, fx->store, OWNER, 1, 10), 0);
+    assert_int_equal(page->count, 1);
+    jobs_stack_page_free(page);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +744,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_creates_of_one_name_give_one_eexists,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_concurrent_creates_of_one_stack_name_give_one_estackexists, fx_setup,
+            fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

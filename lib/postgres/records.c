@@ -216,6 +216,12 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
         "SELECT id FROM jobs_stack WHERE owner = $1::int8 AND name = $2::bytea ORDER BY id LIMIT 1",
     [STMT_STACK_BY_NAME_PUBLIC] =
         "SELECT id FROM jobs_stack WHERE listed = 0 AND name = $1::bytea ORDER BY id LIMIT 1",
+    /* A write's claim on an owner's stack name, until it ends (stack_by_name): the bigint
+     * advisory locks, keyed by the store's schema, the owner and the name's bytes. */
+    [STMT_STACK_NAME_LOCK] =
+        "SELECT pg_advisory_xact_lock(hashtextextended('libjobs stack name ' ||"
+        " coalesce(current_schema(), '') || ' ' || $1::int8 || ' ' || encode($2::bytea, 'hex'),"
+        " 0))",
     [STMT_STACK_BLOCKS_GET] = "SELECT data FROM jobs_stack_blocks WHERE id = $1::int8",
     [STMT_STACK_BLOCKS_PUT] =
         "INSERT INTO jobs_stack_blocks (id, data) VALUES ($1::int8, $2::bytea)"
@@ -905,6 +911,20 @@ static int by_name(jobs__txn *t, int stmt, bool with_owner, uint64_t owner, cons
 static int stack_by_name(jobs__txn *t, uint64_t owner, const char *name, size_t len,
                          uint64_t *id)
 {
+    /* The rules keep a stack name unique per owner by looking it up before they give it, and
+     * no unique index backs them (a store of an earlier release may hold two of one owner).
+     * So a write that looks up an owner's name first claims it: two creates (or renames) to
+     * one name take turns, and the second, its lookup a statement after the claim, sees the
+     * first's committed stack and gets the rules' JOBS_ESTACKEXISTS, as on LMDB. */
+    if (t->write && owner != JOBS_OWNER_PUBLIC) {
+        jobs__pg_params p = {0};
+        int rc;
+
+        jobs__pg_i64(&p, (int64_t)owner);
+        jobs__pg_bytes(&p, len ? name : "", len);
+        if ((rc = exec0(t, STMT_STACK_NAME_LOCK, &p, NULL)))
+            return rc;
+    }
     if (owner == JOBS_OWNER_PUBLIC)
         return by_name(t, STMT_STACK_BY_NAME_PUBLIC, false, 0, name, len, id);
     return by_name(t, STMT_STACK_BY_NAME, true, owner, name, len, id);
