@@ -2,7 +2,8 @@
  * cluster; every test skips without JOBS_TEST_STORE): how a path chooses the backend, an
  * unreachable database, the schema version and its migrations, the version lock that keeps a
  * migration from running under processes of the older version, the verifier over damaged
- * tables, concurrent creates of one name (of a job, of a stack), backup. The rules themselves are the rest of the suite, run on both
+ * tables, concurrent creates of one name (of a job, of a stack), concurrent updates of one
+ * stack, backup. The rules themselves are the rest of the suite, run on both
  * backends. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -710,6 +711,61 @@ static void test_concurrent_creates_of_one_stack_name_give_one_estackexists(void
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* Two updates of one stack at once, both started while another session holds its row: they take
+ * turns, the second starting from what the first committed. Both making it public move it to
+ * the public list once (the counts agree with the rows); two different changes both stay.
+ * Before, each started from the stack as it was before either, so the list counts moved twice
+ * (jobs_store_check: ECORRUPT) and one change was lost. */
+static void test_concurrent_updates_of_one_stack_take_turns(void **state)
+{
+    fixture *fx = *state;
+    char hold[128];
+    stack_writer w[2];
+    jobs_stack_page *page = NULL;
+    jobs_stack_detail *d = NULL;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    snprintf(hold, sizeof(hold), "SELECT 1 FROM jobs_stack WHERE id = %llu FOR UPDATE",
+             (unsigned long long)stack);
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].id = stack;
+        w[i].spec.fields = JOBS_STACK_PUBLIC;
+        w[i].spec.is_public = true;
+    }
+    race_two(fx, hold, w);
+    assert_int_equal(atomic_load(&w[0].rc), 0);
+    assert_int_equal(atomic_load(&w[1].rc), 0);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(jobs_stack_list(&page, fx->store, OWNER, 1, 10), 0);
+    assert_int_equal(page->count, 1);
+    jobs_stack_page_free(page);
+    assert_int_equal(jobs_stack_list(&page, fx->store, OTHER, 1, 10), 0);
+    assert_int_equal(page->count, 1);
+    jobs_stack_page_free(page);
+
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].id = stack;
+    }
+    w[0].spec.fields = JOBS_STACK_NEEDS_APPROVAL;
+    w[0].spec.needs_approval = true;
+    w[1].spec.fields = JOBS_STACK_WEBHOOK;
+    w[1].spec.webhook = JOBS_WEBHOOK_PUBLIC;
+    race_two(fx, hold, w);
+    assert_int_equal(atomic_load(&w[0].rc), 0);
+    assert_int_equal(atomic_load(&w[1].rc), 0);
+    assert_int_equal(jobs_stack_get_detail(&d, fx->store, OWNER, stack), 0);
+    assert_true(d->needs_approval);
+    assert_int_equal(d->webhook, JOBS_WEBHOOK_PUBLIC);
+    assert_true(d->is_public);
+    jobs_stack_detail_free(d);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +803,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_concurrent_creates_of_one_stack_name_give_one_estackexists, fx_setup,
             fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_updates_of_one_stack_take_turns,
+                                        fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

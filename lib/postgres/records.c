@@ -176,6 +176,7 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
         "UPDATE jobs_schedule SET rec = $2::bytea, name = $3::bytea WHERE id = $1::int8",
     [STMT_SCHEDULE_REFS] = "SELECT refs FROM jobs_schedule WHERE id = $1::int8",
     [STMT_STACK_LOAD] = "SELECT rec FROM jobs_stack WHERE id = $1::int8",
+    [STMT_STACK_LOAD_LOCK] = "SELECT rec FROM jobs_stack WHERE id = $1::int8 FOR UPDATE",
     [STMT_STACK_INSERT] =
         "WITH c AS (INSERT INTO jobs_count AS c (kind, owner, n) VALUES (2, $3::int8, 1)"
         "  ON CONFLICT (kind, owner) DO UPDATE SET n = c.n + 1 RETURNING 1)"
@@ -849,7 +850,13 @@ static int stack_load(jobs__txn *t, uint64_t id, jobs__stack_rec *rec)
     size_t len;
     int rc;
 
-    if ((rc = load_rec(t, STMT_STACK_LOAD, id, buf, &len, "stack")))
+    /* A write locks the stack it may change, as job_load does: two updates of one stack take
+     * turns, so the second starts from what the first committed (no lost change, and the list
+     * counts follow a change of visibility once). The tick changes no stack, and reads the
+     * stacks of its jobs without a lock, so that ticking processes do not wait for each other
+     * on a stack. */
+    if ((rc = load_rec(t, t->write && !t->claim ? STMT_STACK_LOAD_LOCK : STMT_STACK_LOAD, id,
+                       buf, &len, "stack")))
         return rc;
     if (!(kept = keep(t, buf, len)))
         return jobs__error(JOBS_ENOMEM, "out of memory loading stack %llu",
