@@ -2,8 +2,8 @@
  * cluster; every test skips without JOBS_TEST_STORE): how a path chooses the backend, an
  * unreachable database, the schema version and its migrations, the version lock that keeps a
  * migration from running under processes of the older version, the verifier over damaged
- * tables, concurrent creates of one name (of a job, of a stack), concurrent updates of one
- * stack, backup. The rules themselves are the rest of the suite, run on both
+ * tables, concurrent creates of one name (of a job, of a stack), concurrent updates and runs
+ * of one stack, backup. The rules themselves are the rest of the suite, run on both
  * backends. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -636,20 +636,24 @@ static void test_concurrent_creates_of_one_name_give_one_eexists(void **state)
 
 /* ---- two writes of one stack, or of one stack name, at once ------------------------------ */
 
-/* One write of a race: a stack create (name set, id 0) or update. */
+/* One write of a race: a stack create (name set, id 0), update, or run (start_run). */
 typedef struct stack_writer {
     fixture *fx;
     uint64_t id;              /* 0: create a stack named spec.name */
     jobs_stack_spec spec;
+    bool start_run;           /* jobs_run_start_stack() of stack `id` */
     _Atomic int rc, done;
 } stack_writer;
 
 static void *stack_write(void *arg)
 {
     stack_writer *w = arg;
+    jobs_event ev;
     uint64_t id = 0;
-    int rc = w->id ? jobs_stack_update(NULL, w->fx->store, OWNER, w->id, &w->spec)
-                   : jobs_stack_create(&id, w->fx->store, OWNER, w->spec.name, false);
+    int rc = w->start_run ? jobs_run_start_stack(&ev, w->fx->store, OWNER, w->id,
+                                                 JOBS_TRIGGER_MANUAL)
+             : w->id ? jobs_stack_update(NULL, w->fx->store, OWNER, w->id, &w->spec)
+                     : jobs_stack_create(&id, w->fx->store, OWNER, w->spec.name, false);
 
     atomic_store(&w->rc, rc);
     atomic_store(&w->done, 1);
@@ -766,6 +770,39 @@ static void test_concurrent_updates_of_one_stack_take_turns(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* Two runs of one stack without a job at once, its owner's history kept to one run: both are
+ * made, and the older runs go. Both started while another session held the history's oldest
+ * run. Before, both counted the history and went for that run; the second found it gone with
+ * the first's commit and failed with JOBS_ECORRUPT ("a run history names a missing run"). */
+static void test_concurrent_runs_of_one_stack_trim_its_history_once(void **state)
+{
+    fixture *fx = *state;
+    char hold[128];
+    stack_writer w[2];
+    jobs_event ev;
+    jobs_run_page *p = NULL;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    assert_int_equal(jobs_run_start_stack(&ev, fx->store, OWNER, stack, JOBS_TRIGGER_MANUAL), 0);
+    snprintf(hold, sizeof(hold), "SELECT 1 FROM jobs_run WHERE id = %llu FOR UPDATE",
+             (unsigned long long)ev.run);
+    fx->opts.run_history = 1;
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].id = stack;
+        w[i].start_run = true;
+    }
+    race_two(fx, hold, w);
+    assert_int_equal(atomic_load(&w[0].rc), 0);
+    assert_int_equal(atomic_load(&w[1].rc), 0);
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OWNER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -804,6 +841,8 @@ int main(void)
             test_concurrent_creates_of_one_stack_name_give_one_estackexists, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_updates_of_one_stack_take_turns,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_runs_of_one_stack_trim_its_history_once,
                                         fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
