@@ -277,8 +277,8 @@ static void wait_unlocked(PGconn *conn, int v)
 
 /* Opens the fixture's store again (in its schema, as fx_setup() did) with the schema as the
  * connections' application_name, so that drop_connections() finds them without help from the
- * store; with `isolation`, that as the server's default_transaction_isolation for them. */
-static void reopen_named(fixture *fx, const char *isolation)
+ * store; with a `value`, the server's `setting` for them set to it (the conninfo's options). */
+static void reopen_setting(fixture *fx, const char *setting, const char *value)
 {
     const char *base = getenv("JOBS_TEST_STORE");
     bool uri = strstr(base, "://") != NULL;
@@ -286,9 +286,8 @@ static void reopen_named(fixture *fx, const char *isolation)
     int n;
 
     fx_close(fx);
-    if (isolation)
-        snprintf(more, sizeof(more), uri ? "%%20-cdefault_transaction_isolation%%3D%s"
-                                         : " -cdefault_transaction_isolation=%s", isolation);
+    if (value)
+        snprintf(more, sizeof(more), uri ? "%%20-c%s%%3D%s" : " -c%s=%s", setting, value);
     if (uri)
         n = snprintf(fx->path, sizeof(fx->path), "%s%coptions=-csearch_path%%3D%s%s"
                      "&application_name=%s", base, strchr(base, '?') ? '&' : '?',
@@ -298,6 +297,12 @@ static void reopen_named(fixture *fx, const char *isolation)
                      " application_name=%s", base, fx->pg_schema, more, fx->pg_schema);
     assert_true(n > 0 && (size_t)n < sizeof(fx->path));
     fx_open(fx);
+}
+
+/* reopen_setting() with `isolation` (or none) as default_transaction_isolation. */
+static void reopen_named(fixture *fx, const char *isolation)
+{
+    reopen_setting(fx, "default_transaction_isolation", isolation);
 }
 
 /* Ends the server processes of the store's connections (reopen_named()) and waits until they
@@ -571,6 +576,21 @@ static void test_check_finds_damaged_tables(void **state)
     }
 }
 
+/* A session whose bytea_output is 'escape' (a server, database or role setting, or the
+ * conninfo's options) checks a sound store as sound. Before, the verifier read the record
+ * bytes as hex text and reported every record as not decoding. */
+static void test_check_does_not_depend_on_bytea_output(void **state)
+{
+    fixture *fx = *state;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    fx_job(fx, OWNER, "named", stack, FX_HOURLY, true);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, 1), 0);
+    reopen_setting(fx, "bytea_output", "escape");
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 /* ---- two creates of one name at once: exactly one JOBS_EEXISTS -------------------------- */
 
 #define RACERS 8
@@ -835,6 +855,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backup_and_restore_are_enotsup, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_does_not_depend_on_bytea_output, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_creates_of_one_name_give_one_eexists,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
