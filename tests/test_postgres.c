@@ -591,6 +591,44 @@ static void test_check_does_not_depend_on_bytea_output(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+static int count_kv(void *ctx, const void *key, size_t key_len, const void *value,
+                    size_t value_len)
+{
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)value_len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int scan_all(jobs_kv_txn *txn, void *ctx)
+{
+    return jobs_kv_scan(txn, "ns", NULL, 0, SIZE_MAX, count_kv, ctx);
+}
+
+/* A limit above what a bigint holds (SIZE_MAX, say) takes everything, as on LMDB: the tick's
+ * due jobs and a namespace's records. Before, it went to PostgreSQL as a negative LIMIT, which
+ * PostgreSQL refuses: JOBS_EIO. */
+static void test_a_limit_beyond_int64_takes_everything(void **state)
+{
+    fixture *fx = *state;
+    fx_events ev;
+    size_t n = 0;
+    int seen = 0;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    fx_job(fx, OWNER, "due", stack, FX_HOURLY, true);
+    memset(&ev, 0, sizeof(ev));
+    assert_int_equal(jobs_scheduler_tick(&n, fx->store, fx_time(fx) + 7200, SIZE_MAX,
+                                         fx_record_event, &ev), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(jobs_kv_write(fx->store, put_one, NULL), 0);
+    assert_int_equal(jobs_kv_read(fx->store, scan_all, &seen), 0);
+    assert_int_equal(seen, 1);
+}
+
 /* ---- two creates of one name at once: exactly one JOBS_EEXISTS -------------------------- */
 
 #define RACERS 8
@@ -856,6 +894,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_does_not_depend_on_bytea_output, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_limit_beyond_int64_takes_everything, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_creates_of_one_name_give_one_eexists,
                                         fx_setup, fx_teardown),

@@ -599,6 +599,16 @@ static int exec_ids(jobs__txn *t, int stmt, const jobs__pg_params *p, size_t max
     return 0;
 }
 
+/* A scan's limit as a LIMIT parameter: NULL (no limit) for 0, and for one above what a bigint
+ * holds, which PostgreSQL would take as negative and refuse (every row is fewer). */
+static void limit_param(jobs__pg_params *p, size_t limit)
+{
+    if (limit == 0 || (uint64_t)limit > (uint64_t)INT64_MAX)
+        jobs__pg_bytes(p, NULL, 0);
+    else
+        jobs__pg_i64(p, (int64_t)limit);
+}
+
 /* A queue's scan (due jobs, or queued runs): the rows (id, time) with time <= now, in order, at
  * most `limit` (0: all), each handed to `fn`; the claiming statement when the tick claims. */
 static int queue_scan(jobs__txn *t, int scan, int claim, int64_t now, size_t limit,
@@ -609,10 +619,7 @@ static int queue_scan(jobs__txn *t, int scan, int claim, int64_t now, size_t lim
     int rc;
 
     jobs__pg_i64(&p, now);
-    if (limit)
-        jobs__pg_i64(&p, (int64_t)limit);
-    else
-        jobs__pg_bytes(&p, NULL, 0); /* LIMIT NULL: no limit */
+    limit_param(&p, limit);
     if ((rc = jobs__pg_exec(t, t->claim ? claim : scan, &p, &r)))
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++)
@@ -1260,10 +1267,7 @@ static int kv_scan(jobs__txn *t, const char *ns, size_t ns_len, const void *from
 
     jobs__pg_bytes(&p, ns, ns_len);
     jobs__pg_bytes(&p, from_len ? from : "", from_len);
-    if (limit)
-        jobs__pg_i64(&p, (int64_t)limit);
-    else
-        jobs__pg_bytes(&p, NULL, 0);
+    limit_param(&p, limit);
     if ((rc = jobs__pg_exec(t, STMT_KV_SCAN, &p, &r)))
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++)
