@@ -629,6 +629,27 @@ static void test_a_limit_beyond_int64_takes_everything(void **state)
     assert_int_equal(seen, 1);
 }
 
+/* Every run id used (the run id sequence at its end, as a copy of such an LMDB store sets it):
+ * each new run is JOBS_ERANGE, as on LMDB, the first and every later one. Before, the first
+ * took the sequence's last value and answered JOBS_ERANGE, and the next ones met PostgreSQL's
+ * "reached maximum value of sequence" as JOBS_EIO. */
+static void test_run_ids_used_up_are_erange_every_time(void **state)
+{
+    fixture *fx = *state;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "j", stack, FX_HOURLY, true);
+    sql(fx, "SELECT setval('jobs_run_id', 9007199254740992, false)");
+    for (int i = 0; i < 3; i++) {
+        uint64_t run = 1;
+
+        assert_int_equal(jobs_run_now(&run, fx->store, OWNER, job), JOBS_ERANGE);
+        assert_int_equal(run, 0);
+    }
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 /* ---- two creates of one name at once: exactly one JOBS_EEXISTS -------------------------- */
 
 #define RACERS 8
@@ -896,6 +917,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_does_not_depend_on_bytea_output, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_limit_beyond_int64_takes_everything, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_run_ids_used_up_are_erange_every_time, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_creates_of_one_name_give_one_eexists,
                                         fx_setup, fx_teardown),

@@ -89,6 +89,10 @@ int jobs__pg_error(PGconn *conn, const PGresult *res, const char *what)
         return unavailable(conn, what);
     if (!strcmp(state, "25006"))
         return jobs__error(JOBS_EREADONLY, "%s: the database is read-only", what);
+    /* The one sequence is the run ids' (schema 4), whose end is JOBS_ID_MAX + 1: next_id gives
+     * JOBS_ERANGE for the call that takes that value, and this for every call after it. */
+    if (!strcmp(state, "2200H"))
+        return jobs__error(JOBS_ERANGE, "%s: all run ids 1..2^53-1 are used", what);
     if (!strcmp(state, "53100"))
         return jobs__error(JOBS_ENOSPC, "%s: the database's disk is full", what);
     if (!strcmp(state, "53200"))
