@@ -420,7 +420,6 @@ static void test_a_store_behind_an_empty_schema_on_the_path_is_that_schema(void 
 {
     fixture *fx = *state;
     const char *base = getenv("JOBS_TEST_STORE");
-    bool uri = strstr(base, "://") != NULL;
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
     jobs_store *other = NULL;
     jobs_job *got = NULL;
@@ -429,7 +428,8 @@ static void test_a_store_behind_an_empty_schema_on_the_path_is_that_schema(void 
     int64_t due;
     int n;
 
-    FX_POSTGRES_ONLY();
+    FX_POSTGRES_ONLY(); /* before `base` is read: it is NULL on LMDB */
+    bool uri = strstr(base, "://") != NULL;
     uint64_t stack = fx_stack(fx, OWNER, false);
     uint64_t job = fx_job(fx, OWNER, "kept", stack, FX_HOURLY, true);
     fx_close(fx);
