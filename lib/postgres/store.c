@@ -82,8 +82,20 @@ int jobs__pg_error(PGconn *conn, const PGresult *res, const char *what)
         return unavailable(conn, what);
     if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
         return JOBS__PG_ERETRY;
-    if (!strcmp(state, "23505"))
-        return JOBS__PG_ERETRY_UNIQUE;
+    if (!strcmp(state, "23505")) {
+        /* A race only where two writes can take one new key at once: a job's name, an
+         * idempotency key, a namespaced record (the rules looked for it and found none; the
+         * write runs again and finds the winner's). Every other unique key is an id the store
+         * gave out, and the row being there already means an id counter is behind. */
+        const char *key = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+        if (key && (!strcmp(key, "jobs_job_name") || !strcmp(key, "jobs_idem_pkey") ||
+                    !strcmp(key, "jobs_kv_pkey")))
+            return JOBS__PG_ERETRY_UNIQUE;
+        return jobs__error(JOBS_ECORRUPT, "%s: a row of that id is there already (%s): an id "
+                           "counter is behind its records (jobs_store_check)", what,
+                           key ? key : "a unique key");
+    }
     if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
         !strcmp(state, "57P03"))
         return unavailable(conn, what);
