@@ -740,21 +740,51 @@ static void test_concurrent_creates_of_one_name_give_one_eexists(void **state)
 
 /* ---- two writes of one stack, or of one stack name, at once ------------------------------ */
 
-/* One write of a race: a stack create (name set, id 0), update, or run (start_run). */
+/* One write of a race: a stack create (name set, id 0), update, or run (start_run), or a
+ * namespaced record's first put (kv). */
 typedef struct stack_writer {
     fixture *fx;
     uint64_t id;              /* 0: create a stack named spec.name */
     jobs_stack_spec spec;
     bool start_run;           /* jobs_run_start_stack() of stack `id` */
+    bool kv;                  /* jobs_kv_write(put_new) */
     _Atomic int rc, done;
 } stack_writer;
+
+/* Makes record "k" of namespace "ns" unless it is there (JOBS_EEXISTS then), then takes an id
+ * of namespace "held" (whose counter another session may hold). */
+static int put_new(jobs_kv_txn *txn, void *ctx)
+{
+    char v[1];
+    size_t len;
+    uint64_t id;
+    int rc = jobs_kv_get(txn, "ns", "k", 1, v, sizeof(v), &len);
+
+    (void)ctx;
+    if (rc == 0)
+        return JOBS_EEXISTS;
+    if (rc != JOBS_ENOTFOUND)
+        return rc;
+    if ((rc = jobs_kv_put(txn, "ns", "k", 1, "v", 1)))
+        return rc;
+    return jobs_kv_next_id(&id, txn, "held");
+}
+
+static int take_held_id(jobs_kv_txn *txn, void *ctx)
+{
+    uint64_t id;
+
+    (void)ctx;
+    return jobs_kv_next_id(&id, txn, "held");
+}
 
 static void *stack_write(void *arg)
 {
     stack_writer *w = arg;
     jobs_event ev;
     uint64_t id = 0;
-    int rc = w->start_run ? jobs_run_start_stack(&ev, w->fx->store, OWNER, w->id,
+    int rc = w->kv ? jobs_kv_write(w->fx->store, put_new, NULL)
+             : w->start_run ? jobs_run_start_stack(&ev, w->fx->store, OWNER, w->id,
                                                  JOBS_TRIGGER_MANUAL)
              : w->id ? jobs_stack_update(NULL, w->fx->store, OWNER, w->id, &w->spec)
                      : jobs_stack_create(&id, w->fx->store, OWNER, w->spec.name, false);
@@ -907,6 +937,28 @@ static void test_concurrent_runs_of_one_stack_trim_its_history_once(void **state
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* Two writes making one new namespaced record at once, both past their look for it before
+ * either commits (another session holds a counter both then take): the second meets the
+ * first's row in the primary key, runs again, finds it, and gives its own answer; it is not
+ * taken for damage. */
+static void test_concurrent_puts_of_one_new_record_run_again(void **state)
+{
+    fixture *fx = *state;
+    stack_writer w[2];
+
+    FX_POSTGRES_ONLY();
+    assert_int_equal(jobs_kv_write(fx->store, take_held_id, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].kv = true;
+    }
+    race_two(fx, "SELECT 1 FROM jobs_kv WHERE ns = convert_to('#ids', 'UTF8')"
+                 " AND key = convert_to('held', 'UTF8') FOR UPDATE", w);
+    assert_int_equal(atomic_load(&w[0].rc) + atomic_load(&w[1].rc), JOBS_EEXISTS);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -955,6 +1007,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_updates_of_one_stack_take_turns,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_runs_of_one_stack_trim_its_history_once,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_puts_of_one_new_record_run_again,
                                         fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
