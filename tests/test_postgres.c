@@ -959,6 +959,54 @@ static void test_concurrent_puts_of_one_new_record_run_again(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+typedef struct waiter {
+    fixture *fx;
+    int timeout_ms;
+    _Atomic int rc, done;
+} waiter;
+
+static void *wait_long(void *arg)
+{
+    waiter *w = arg;
+    int64_t due;
+
+    atomic_store(&w->rc, jobs_store_wait(&due, w->fx->store, INT64_MAX, w->timeout_ms));
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* Two threads waiting on one handle (allowed: one of them takes each notice): the second's
+ * wait ends at its own timeout while the first still waits, and the first takes the next
+ * notice. Before, the second waited for the first's whole wait (its lock) before its own
+ * began. */
+static void test_a_second_waiter_keeps_its_own_timeout(void **state)
+{
+    fixture *fx = *state;
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    waiter first = {fx, 30000, 0, 0};
+    char text[256], buf[16];
+    pthread_t th;
+    int64_t due;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "j", stack, FX_HOURLY, true);
+    reopen_named(fx, NULL);
+    PGconn *watch = connect_raw(fx);
+    assert_int_equal(pthread_create(&th, NULL, wait_long, &first), 0);
+    /* Until the first waiter listens (it waits from then on, or, wrongly, it ended). */
+    snprintf(text, sizeof(text), "SELECT count(*) FROM pg_stat_activity WHERE query ="
+             " 'LISTEN jobs_due' AND application_name = '%s'", fx->pg_schema);
+    while (!atomic_load(&first.done) && atoi(query(watch, text, buf, sizeof(buf))) == 0)
+        nanosleep(&pause, NULL);
+    assert_int_equal(jobs_store_wait(&due, fx->store, INT64_MAX, 100), 0);
+    assert_false(atomic_load(&first.done));
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, job), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&first.rc), 1);
+    PQfinish(watch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1010,6 +1058,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts_of_one_new_record_run_again,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_second_waiter_keeps_its_own_timeout, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
