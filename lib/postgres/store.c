@@ -15,6 +15,8 @@
 #define MAX_OPEN 16
 /* Attempts of a write that keeps losing races before it gives up (JOBS_ECONFLICT). */
 #define MAX_ATTEMPTS 100
+/* Attempts of a write whose new record's id keeps being taken (JOBS__PG_ERETRY_ID). */
+#define ID_ATTEMPTS 3
 /* Seconds libpq waits for a connection before the store answers JOBS_EUNAVAILABLE (unless the
  * conninfo names its own connect_timeout). */
 #define CONNECT_TIMEOUT "5"
@@ -86,15 +88,17 @@ int jobs__pg_error(PGconn *conn, const PGresult *res, const char *what)
         /* A race only where two writes can take one new key at once: a job's name, an
          * idempotency key, a namespaced record (the rules looked for it and found none; the
          * write runs again and finds the winner's). Every other unique key is an id the store
-         * gave out, and the row being there already means an id counter is behind. */
+         * gave out: the row being there already means an id counter is behind (damage), or,
+         * once, that a copy into the same new store committed first (run() tries again a few
+         * times, then answers JOBS_ECORRUPT with this detail). */
         const char *key = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
 
         if (key && (!strcmp(key, "jobs_job_name") || !strcmp(key, "jobs_idem_pkey") ||
                     !strcmp(key, "jobs_kv_pkey")))
             return JOBS__PG_ERETRY_UNIQUE;
-        return jobs__error(JOBS_ECORRUPT, "%s: a row of that id is there already (%s): an id "
-                           "counter is behind its records (jobs_store_check)", what,
-                           key ? key : "a unique key");
+        jobs__error(JOBS_ECORRUPT, "%s: a row of that id is there already (%s): an id counter "
+                    "is behind its records (jobs_store_check)", what, key ? key : "a unique key");
+        return JOBS__PG_ERETRY_ID;
     }
     if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
         !strcmp(state, "57P03"))
@@ -305,7 +309,7 @@ static void release(jobs__pg *db, jobs__pg_conn *c, bool broken)
 
 static bool retryable(int rc)
 {
-    return rc == JOBS__PG_ERETRY || rc == JOBS__PG_ERETRY_UNIQUE;
+    return rc == JOBS__PG_ERETRY || rc == JOBS__PG_ERETRY_UNIQUE || rc == JOBS__PG_ERETRY_ID;
 }
 
 /* A short random pause before attempt `n` again, growing with n, so that racing writers part. */
@@ -326,7 +330,7 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
 
     if (write && db->readonly)
         return jobs__error(JOBS_EREADONLY, "the store is open read-only");
-    for (unsigned attempt = 0, stale = 0;; attempt++) {
+    for (unsigned attempt = 0, stale = 0, taken = 0;; attempt++) {
         jobs__txn t = {NULL, db, s, write, claim, 0, NULL, false, 0};
         bool broken = false, reused;
 
@@ -368,6 +372,8 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
         release(db, t.c, broken);
         if (!retryable(rc))
             break;
+        if (rc == JOBS__PG_ERETRY_ID && ++taken >= ID_ATTEMPTS)
+            return JOBS_ECORRUPT; /* with the detail jobs__pg_error set */
         if (attempt + 1 >= MAX_ATTEMPTS)
             return rc == JOBS__PG_ERETRY_UNIQUE
                        ? jobs__error(JOBS_EEXISTS, "a concurrent write took the same name or key")
