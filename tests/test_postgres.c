@@ -2,7 +2,8 @@
  * cluster; every test skips without JOBS_TEST_STORE): how a path chooses the backend, an
  * unreachable database, the schema version and its migrations, the version lock that keeps a
  * migration from running under processes of the older version, the verifier over damaged
- * tables, concurrent creates of one name, backup. The rules themselves are the rest of the suite, run on both
+ * tables, concurrent creates of one name (of a job, of a stack), concurrent updates and runs
+ * of one stack, backup. The rules themselves are the rest of the suite, run on both
  * backends. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -276,8 +277,8 @@ static void wait_unlocked(PGconn *conn, int v)
 
 /* Opens the fixture's store again (in its schema, as fx_setup() did) with the schema as the
  * connections' application_name, so that drop_connections() finds them without help from the
- * store; with `isolation`, that as the server's default_transaction_isolation for them. */
-static void reopen_named(fixture *fx, const char *isolation)
+ * store; with a `value`, the server's `setting` for them set to it (the conninfo's options). */
+static void reopen_setting(fixture *fx, const char *setting, const char *value)
 {
     const char *base = getenv("JOBS_TEST_STORE");
     bool uri = strstr(base, "://") != NULL;
@@ -285,9 +286,8 @@ static void reopen_named(fixture *fx, const char *isolation)
     int n;
 
     fx_close(fx);
-    if (isolation)
-        snprintf(more, sizeof(more), uri ? "%%20-cdefault_transaction_isolation%%3D%s"
-                                         : " -cdefault_transaction_isolation=%s", isolation);
+    if (value)
+        snprintf(more, sizeof(more), uri ? "%%20-c%s%%3D%s" : " -c%s=%s", setting, value);
     if (uri)
         n = snprintf(fx->path, sizeof(fx->path), "%s%coptions=-csearch_path%%3D%s%s"
                      "&application_name=%s", base, strchr(base, '?') ? '&' : '?',
@@ -297,6 +297,12 @@ static void reopen_named(fixture *fx, const char *isolation)
                      " application_name=%s", base, fx->pg_schema, more, fx->pg_schema);
     assert_true(n > 0 && (size_t)n < sizeof(fx->path));
     fx_open(fx);
+}
+
+/* reopen_setting() with `isolation` (or none) as default_transaction_isolation. */
+static void reopen_named(fixture *fx, const char *isolation)
+{
+    reopen_setting(fx, "default_transaction_isolation", isolation);
 }
 
 /* Ends the server processes of the store's connections (reopen_named()) and waits until they
@@ -414,7 +420,6 @@ static void test_a_store_behind_an_empty_schema_on_the_path_is_that_schema(void 
 {
     fixture *fx = *state;
     const char *base = getenv("JOBS_TEST_STORE");
-    bool uri = strstr(base, "://") != NULL;
     jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
     jobs_store *other = NULL;
     jobs_job *got = NULL;
@@ -423,7 +428,8 @@ static void test_a_store_behind_an_empty_schema_on_the_path_is_that_schema(void 
     int64_t due;
     int n;
 
-    FX_POSTGRES_ONLY();
+    FX_POSTGRES_ONLY(); /* before `base` is read: it is NULL on LMDB */
+    bool uri = strstr(base, "://") != NULL;
     uint64_t stack = fx_stack(fx, OWNER, false);
     uint64_t job = fx_job(fx, OWNER, "kept", stack, FX_HOURLY, true);
     fx_close(fx);
@@ -570,6 +576,105 @@ static void test_check_finds_damaged_tables(void **state)
     }
 }
 
+/* A session whose bytea_output is 'escape' (a server, database or role setting, or the
+ * conninfo's options) checks a sound store as sound. Before, the verifier read the record
+ * bytes as hex text and reported every record as not decoding. */
+static void test_check_does_not_depend_on_bytea_output(void **state)
+{
+    fixture *fx = *state;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    fx_job(fx, OWNER, "named", stack, FX_HOURLY, true);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, 1), 0);
+    reopen_setting(fx, "bytea_output", "escape");
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+static int count_kv(void *ctx, const void *key, size_t key_len, const void *value,
+                    size_t value_len)
+{
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)value_len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int scan_all(jobs_kv_txn *txn, void *ctx)
+{
+    return jobs_kv_scan(txn, "ns", NULL, 0, SIZE_MAX, count_kv, ctx);
+}
+
+/* A limit above what a bigint holds (SIZE_MAX, say) takes everything, as on LMDB: the tick's
+ * due jobs and a namespace's records. Before, it went to PostgreSQL as a negative LIMIT, which
+ * PostgreSQL refuses: JOBS_EIO. */
+static void test_a_limit_beyond_int64_takes_everything(void **state)
+{
+    fixture *fx = *state;
+    fx_events ev;
+    size_t n = 0;
+    int seen = 0;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    fx_job(fx, OWNER, "due", stack, FX_HOURLY, true);
+    memset(&ev, 0, sizeof(ev));
+    assert_int_equal(jobs_scheduler_tick(&n, fx->store, fx_time(fx) + 7200, SIZE_MAX,
+                                         fx_record_event, &ev), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(jobs_kv_write(fx->store, put_one, NULL), 0);
+    assert_int_equal(jobs_kv_read(fx->store, scan_all, &seen), 0);
+    assert_int_equal(seen, 1);
+}
+
+/* Every run id used (the run id sequence at its end, as a copy of such an LMDB store sets it):
+ * each new run is JOBS_ERANGE, as on LMDB, the first and every later one. Before, the first
+ * took the sequence's last value and answered JOBS_ERANGE, and the next ones met PostgreSQL's
+ * "reached maximum value of sequence" as JOBS_EIO. */
+static void test_run_ids_used_up_are_erange_every_time(void **state)
+{
+    fixture *fx = *state;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "j", stack, FX_HOURLY, true);
+    sql(fx, "SELECT setval('jobs_run_id', 9007199254740992, false)");
+    for (int i = 0; i < 3; i++) {
+        uint64_t run = 1;
+
+        assert_int_equal(jobs_run_now(&run, fx->store, OWNER, job), JOBS_ERANGE);
+        assert_int_equal(run, 0);
+    }
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* A job id counter behind the jobs (damage): a create meets the row of the id it was given and
+ * answers JOBS_ECORRUPT at once, changing nothing. Before, it was taken for a race over a name,
+ * run again 100 times, and answered JOBS_EEXISTS ("name already used") for an unnamed job. */
+static void test_id_counter_behind_its_rows_is_ecorrupt(void **state)
+{
+    fixture *fx = *state;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    uint64_t id = 0;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    fx_job(fx, OWNER, NULL, stack, FX_HOURLY, true);
+    sql(fx, "UPDATE jobs_ids SET next = 1 WHERE kind = 0");
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE;
+    spec.stack = stack;
+    spec.schedule = FX_HOURLY;
+    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), JOBS_ECORRUPT);
+    assert_non_null(strstr(jobs_error_last(), "counter"));
+    assert_int_equal(fx_count(fx, OWNER), 1);
+    sql(fx, "UPDATE jobs_ids SET next = 2 WHERE kind = 0");
+    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
+    assert_int_equal(id, 2);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 /* ---- two creates of one name at once: exactly one JOBS_EEXISTS -------------------------- */
 
 #define RACERS 8
@@ -633,6 +738,275 @@ static void test_concurrent_creates_of_one_name_give_one_eexists(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* ---- two writes of one stack, or of one stack name, at once ------------------------------ */
+
+/* One write of a race: a stack create (name set, id 0), update, or run (start_run), or a
+ * namespaced record's first put (kv). */
+typedef struct stack_writer {
+    fixture *fx;
+    uint64_t id;              /* 0: create a stack named spec.name */
+    jobs_stack_spec spec;
+    bool start_run;           /* jobs_run_start_stack() of stack `id` */
+    bool kv;                  /* jobs_kv_write(put_new) */
+    _Atomic int rc, done;
+} stack_writer;
+
+/* Makes record "k" of namespace "ns" unless it is there (JOBS_EEXISTS then), then takes an id
+ * of namespace "held" (whose counter another session may hold). */
+static int put_new(jobs_kv_txn *txn, void *ctx)
+{
+    char v[1];
+    size_t len;
+    uint64_t id;
+    int rc = jobs_kv_get(txn, "ns", "k", 1, v, sizeof(v), &len);
+
+    (void)ctx;
+    if (rc == 0)
+        return JOBS_EEXISTS;
+    if (rc != JOBS_ENOTFOUND)
+        return rc;
+    if ((rc = jobs_kv_put(txn, "ns", "k", 1, "v", 1)))
+        return rc;
+    return jobs_kv_next_id(&id, txn, "held");
+}
+
+static int take_held_id(jobs_kv_txn *txn, void *ctx)
+{
+    uint64_t id;
+
+    (void)ctx;
+    return jobs_kv_next_id(&id, txn, "held");
+}
+
+static void *stack_write(void *arg)
+{
+    stack_writer *w = arg;
+    jobs_event ev;
+    uint64_t id = 0;
+    int rc = w->kv ? jobs_kv_write(w->fx->store, put_new, NULL)
+             : w->start_run ? jobs_run_start_stack(&ev, w->fx->store, OWNER, w->id,
+                                                 JOBS_TRIGGER_MANUAL)
+             : w->id ? jobs_stack_update(NULL, w->fx->store, OWNER, w->id, &w->spec)
+                     : jobs_stack_create(&id, w->fx->store, OWNER, w->spec.name, false);
+
+    atomic_store(&w->rc, rc);
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* Runs the two writes while another session holds the row locks `hold` takes, so that both
+ * are inside their transactions, each waiting for a lock, before either can commit: then lets
+ * them go and waits for both. The store's connections are told apart by their
+ * application_name (reopen_named()). */
+static void race_two(fixture *fx, const char *hold, stack_writer w[2])
+{
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    char text[512], buf[16];
+    pthread_t th[2];
+
+    reopen_named(fx, NULL);
+    PGconn *raw = connect_raw(fx);
+    PGconn *watch = connect_raw(fx); /* pg_stat_activity is one snapshot per transaction */
+    snprintf(text, sizeof(text), "BEGIN; %s", hold);
+    query(raw, text, buf, sizeof(buf));
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, stack_write, &w[i]), 0);
+    snprintf(text, sizeof(text), "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
+             " ON a.pid = l.pid WHERE NOT l.granted AND a.application_name = '%s'"
+             " AND a.pid <> pg_backend_pid()", fx->pg_schema);
+    while (!(atomic_load(&w[0].done) && atomic_load(&w[1].done)) &&
+           atoi(query(watch, text, buf, sizeof(buf))) < 2)
+        nanosleep(&pause, NULL);
+    query(raw, "COMMIT", buf, sizeof(buf));
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    PQfinish(watch);
+    PQfinish(raw);
+}
+
+/* Two creates of one stack name by one owner at once, both past their lookup of the name before
+ * either commits (another session holds the stack id counter): one stack is made and the other
+ * create gets JOBS_ESTACKEXISTS, as on LMDB. Before, no unique index or lock stood between them
+ * and the owner had two stacks of that name. */
+static void test_concurrent_creates_of_one_stack_name_give_one_estackexists(void **state)
+{
+    fixture *fx = *state;
+    stack_writer w[2];
+    jobs_stack_page *page = NULL;
+
+    FX_POSTGRES_ONLY();
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].spec.name = "twin";
+    }
+    race_two(fx, "SELECT next FROM jobs_ids WHERE kind = 2 FOR UPDATE", w);
+    assert_int_equal(atomic_load(&w[0].rc) + atomic_load(&w[1].rc), JOBS_ESTACKEXISTS);
+    assert_true(atomic_load(&w[0].rc) == 0 || atomic_load(&w[1].rc) == 0);
+    assert_int_equal(jobs_stack_list(&page, fx->store, OWNER, 1, 10), 0);
+    assert_int_equal(page->count, 1);
+    jobs_stack_page_free(page);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* Two updates of one stack at once, both started while another session holds its row: they take
+ * turns, the second starting from what the first committed. Both making it public move it to
+ * the public list once (the counts agree with the rows); two different changes both stay.
+ * Before, each started from the stack as it was before either, so the list counts moved twice
+ * (jobs_store_check: ECORRUPT) and one change was lost. */
+static void test_concurrent_updates_of_one_stack_take_turns(void **state)
+{
+    fixture *fx = *state;
+    char hold[128];
+    stack_writer w[2];
+    jobs_stack_page *page = NULL;
+    jobs_stack_detail *d = NULL;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    snprintf(hold, sizeof(hold), "SELECT 1 FROM jobs_stack WHERE id = %llu FOR UPDATE",
+             (unsigned long long)stack);
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].id = stack;
+        w[i].spec.fields = JOBS_STACK_PUBLIC;
+        w[i].spec.is_public = true;
+    }
+    race_two(fx, hold, w);
+    assert_int_equal(atomic_load(&w[0].rc), 0);
+    assert_int_equal(atomic_load(&w[1].rc), 0);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(jobs_stack_list(&page, fx->store, OWNER, 1, 10), 0);
+    assert_int_equal(page->count, 1);
+    jobs_stack_page_free(page);
+    assert_int_equal(jobs_stack_list(&page, fx->store, OTHER, 1, 10), 0);
+    assert_int_equal(page->count, 1);
+    jobs_stack_page_free(page);
+
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].id = stack;
+    }
+    w[0].spec.fields = JOBS_STACK_NEEDS_APPROVAL;
+    w[0].spec.needs_approval = true;
+    w[1].spec.fields = JOBS_STACK_WEBHOOK;
+    w[1].spec.webhook = JOBS_WEBHOOK_PUBLIC;
+    race_two(fx, hold, w);
+    assert_int_equal(atomic_load(&w[0].rc), 0);
+    assert_int_equal(atomic_load(&w[1].rc), 0);
+    assert_int_equal(jobs_stack_get_detail(&d, fx->store, OWNER, stack), 0);
+    assert_true(d->needs_approval);
+    assert_int_equal(d->webhook, JOBS_WEBHOOK_PUBLIC);
+    assert_true(d->is_public);
+    jobs_stack_detail_free(d);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* Two runs of one stack without a job at once, its owner's history kept to one run: both are
+ * made, and the older runs go. Both started while another session held the history's oldest
+ * run. Before, both counted the history and went for that run; the second found it gone with
+ * the first's commit and failed with JOBS_ECORRUPT ("a run history names a missing run"). */
+static void test_concurrent_runs_of_one_stack_trim_its_history_once(void **state)
+{
+    fixture *fx = *state;
+    char hold[128];
+    stack_writer w[2];
+    jobs_event ev;
+    jobs_run_page *p = NULL;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    assert_int_equal(jobs_run_start_stack(&ev, fx->store, OWNER, stack, JOBS_TRIGGER_MANUAL), 0);
+    snprintf(hold, sizeof(hold), "SELECT 1 FROM jobs_run WHERE id = %llu FOR UPDATE",
+             (unsigned long long)ev.run);
+    fx->opts.run_history = 1;
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].id = stack;
+        w[i].start_run = true;
+    }
+    race_two(fx, hold, w);
+    assert_int_equal(atomic_load(&w[0].rc), 0);
+    assert_int_equal(atomic_load(&w[1].rc), 0);
+    assert_int_equal(jobs_run_list_stack(&p, fx->store, OWNER, stack, 1, 10), 0);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* Two writes making one new namespaced record at once, both past their look for it before
+ * either commits (another session holds a counter both then take): the second meets the
+ * first's row in the primary key, runs again, finds it, and gives its own answer; it is not
+ * taken for damage. */
+static void test_concurrent_puts_of_one_new_record_run_again(void **state)
+{
+    fixture *fx = *state;
+    stack_writer w[2];
+
+    FX_POSTGRES_ONLY();
+    assert_int_equal(jobs_kv_write(fx->store, take_held_id, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].kv = true;
+    }
+    race_two(fx, "SELECT 1 FROM jobs_kv WHERE ns = convert_to('#ids', 'UTF8')"
+                 " AND key = convert_to('held', 'UTF8') FOR UPDATE", w);
+    assert_int_equal(atomic_load(&w[0].rc) + atomic_load(&w[1].rc), JOBS_EEXISTS);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+typedef struct waiter {
+    fixture *fx;
+    int timeout_ms;
+    _Atomic int rc, done;
+} waiter;
+
+static void *wait_long(void *arg)
+{
+    waiter *w = arg;
+    int64_t due;
+
+    atomic_store(&w->rc, jobs_store_wait(&due, w->fx->store, INT64_MAX, w->timeout_ms));
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* Two threads waiting on one handle (allowed: one of them takes each notice): the second's
+ * wait ends at its own timeout while the first still waits, and the first takes the next
+ * notice. Before, the second waited for the first's whole wait (its lock) before its own
+ * began. */
+static void test_a_second_waiter_keeps_its_own_timeout(void **state)
+{
+    fixture *fx = *state;
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    waiter first = {fx, 30000, 0, 0};
+    char text[256], buf[16];
+    pthread_t th;
+    int64_t due;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "j", stack, FX_HOURLY, true);
+    reopen_named(fx, NULL);
+    PGconn *watch = connect_raw(fx);
+    assert_int_equal(pthread_create(&th, NULL, wait_long, &first), 0);
+    /* Until the first waiter listens (it waits from then on, or, wrongly, it ended). */
+    snprintf(text, sizeof(text), "SELECT count(*) FROM pg_stat_activity WHERE query ="
+             " 'LISTEN jobs_due' AND application_name = '%s'", fx->pg_schema);
+    while (!atomic_load(&first.done) && atoi(query(watch, text, buf, sizeof(buf))) == 0)
+        nanosleep(&pause, NULL);
+    assert_int_equal(jobs_store_wait(&due, fx->store, INT64_MAX, 100), 0);
+    assert_false(atomic_load(&first.done));
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, job), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&first.rc), 1);
+    PQfinish(watch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,8 +1039,27 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backup_and_restore_are_enotsup, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_damaged_tables, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_does_not_depend_on_bytea_output, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_limit_beyond_int64_takes_everything, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_run_ids_used_up_are_erange_every_time, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_id_counter_behind_its_rows_is_ecorrupt, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_creates_of_one_name_give_one_eexists,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_concurrent_creates_of_one_stack_name_give_one_estackexists, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_updates_of_one_stack_take_turns,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_runs_of_one_stack_trim_its_history_once,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_puts_of_one_new_record_run_again,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_second_waiter_keeps_its_own_timeout, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

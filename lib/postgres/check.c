@@ -275,7 +275,10 @@ static int check_txn(jobs_store *s, jobs__txn *t, void *arg)
              " length(value) <> 8) OR (ns <> convert_to('%s', 'UTF8') AND length(value) > %d)"
              " LIMIT 1", JOBS_KV_NAMESPACE_MAX, JOBS_KV_KEY_MAX, JOBS__KV_IDS, JOBS__KV_IDS,
              JOBS_KV_VALUE_MAX);
-    if ((rc = none(t, "the schema version is not the library's",
+    /* The record bytes are read as text (\x hex, unhex()): whatever the server, database,
+     * role or conninfo set bytea_output to, this transaction reads hex. */
+    if ((rc = fail_sql(t, "SET LOCAL bytea_output = 'hex'", NULL)) ||
+        (rc = none(t, "the schema version is not the library's",
                    "SELECT value FROM jobs_meta WHERE key = 'schema' AND value <> "
                    S(JOBS__PG_SCHEMA_VERSION))) ||
         (rc = none(t, "a namespaced record is malformed", kv)) ||

@@ -30,6 +30,9 @@
  * resolves; the write runs its callback again from the start. */
 #define JOBS__PG_ERETRY (-1100)        /* serialization failure or deadlock */
 #define JOBS__PG_ERETRY_UNIQUE (-1101) /* a unique index refused a row another write just took */
+/* A new record's id is taken (the detail is set, as JOBS_ECORRUPT's): an id counter behind its
+ * records, or two copies into one new store at once; run again a few times, then ECORRUPT. */
+#define JOBS__PG_ERETRY_ID (-1102)
 
 /* The prepared statements (records.c's table, in this order); each connection prepares one at
  * its first use. */
@@ -57,6 +60,7 @@ enum {
     STMT_SCHEDULE_UPDATE,
     STMT_SCHEDULE_REFS,
     STMT_STACK_LOAD,
+    STMT_STACK_LOAD_LOCK,
     STMT_STACK_INSERT,
     STMT_IDEM_GET,
     STMT_IDEM_DELETE,
@@ -71,6 +75,7 @@ enum {
     STMT_STACK_UPDATE,
     STMT_STACK_BY_NAME,
     STMT_STACK_BY_NAME_PUBLIC,
+    STMT_STACK_NAME_LOCK,
     STMT_STACK_BLOCKS_GET,
     STMT_STACK_BLOCKS_PUT,
     STMT_STACK_BLOCKS_DEL,

@@ -176,6 +176,7 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
         "UPDATE jobs_schedule SET rec = $2::bytea, name = $3::bytea WHERE id = $1::int8",
     [STMT_SCHEDULE_REFS] = "SELECT refs FROM jobs_schedule WHERE id = $1::int8",
     [STMT_STACK_LOAD] = "SELECT rec FROM jobs_stack WHERE id = $1::int8",
+    [STMT_STACK_LOAD_LOCK] = "SELECT rec FROM jobs_stack WHERE id = $1::int8 FOR UPDATE",
     [STMT_STACK_INSERT] =
         "WITH c AS (INSERT INTO jobs_count AS c (kind, owner, n) VALUES (2, $3::int8, 1)"
         "  ON CONFLICT (kind, owner) DO UPDATE SET n = c.n + 1 RETURNING 1)"
@@ -216,6 +217,12 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
         "SELECT id FROM jobs_stack WHERE owner = $1::int8 AND name = $2::bytea ORDER BY id LIMIT 1",
     [STMT_STACK_BY_NAME_PUBLIC] =
         "SELECT id FROM jobs_stack WHERE listed = 0 AND name = $1::bytea ORDER BY id LIMIT 1",
+    /* A write's claim on an owner's stack name, until it ends (stack_by_name): the bigint
+     * advisory locks, keyed by the store's schema, the owner and the name's bytes. */
+    [STMT_STACK_NAME_LOCK] =
+        "SELECT pg_advisory_xact_lock(hashtextextended('libjobs stack name ' ||"
+        " coalesce(current_schema(), '') || ' ' || $1::int8 || ' ' || encode($2::bytea, 'hex'),"
+        " 0))",
     [STMT_STACK_BLOCKS_GET] = "SELECT data FROM jobs_stack_blocks WHERE id = $1::int8",
     [STMT_STACK_BLOCKS_PUT] =
         "INSERT INTO jobs_stack_blocks (id, data) VALUES ($1::int8, $2::bytea)"
@@ -592,6 +599,16 @@ static int exec_ids(jobs__txn *t, int stmt, const jobs__pg_params *p, size_t max
     return 0;
 }
 
+/* A scan's limit as a LIMIT parameter: NULL (no limit) for 0, and for one above what a bigint
+ * holds, which PostgreSQL would take as negative and refuse (every row is fewer). */
+static void limit_param(jobs__pg_params *p, size_t limit)
+{
+    if (limit == 0 || (uint64_t)limit > (uint64_t)INT64_MAX)
+        jobs__pg_bytes(p, NULL, 0);
+    else
+        jobs__pg_i64(p, (int64_t)limit);
+}
+
 /* A queue's scan (due jobs, or queued runs): the rows (id, time) with time <= now, in order, at
  * most `limit` (0: all), each handed to `fn`; the claiming statement when the tick claims. */
 static int queue_scan(jobs__txn *t, int scan, int claim, int64_t now, size_t limit,
@@ -602,10 +619,7 @@ static int queue_scan(jobs__txn *t, int scan, int claim, int64_t now, size_t lim
     int rc;
 
     jobs__pg_i64(&p, now);
-    if (limit)
-        jobs__pg_i64(&p, (int64_t)limit);
-    else
-        jobs__pg_bytes(&p, NULL, 0); /* LIMIT NULL: no limit */
+    limit_param(&p, limit);
     if ((rc = jobs__pg_exec(t, t->claim ? claim : scan, &p, &r)))
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++)
@@ -843,7 +857,13 @@ static int stack_load(jobs__txn *t, uint64_t id, jobs__stack_rec *rec)
     size_t len;
     int rc;
 
-    if ((rc = load_rec(t, STMT_STACK_LOAD, id, buf, &len, "stack")))
+    /* A write locks the stack it may change, as job_load does: two updates of one stack take
+     * turns, so the second starts from what the first committed (no lost change, and the list
+     * counts follow a change of visibility once). The tick changes no stack, and reads the
+     * stacks of its jobs without a lock, so that ticking processes do not wait for each other
+     * on a stack. */
+    if ((rc = load_rec(t, t->write && !t->claim ? STMT_STACK_LOAD_LOCK : STMT_STACK_LOAD, id,
+                       buf, &len, "stack")))
         return rc;
     if (!(kept = keep(t, buf, len)))
         return jobs__error(JOBS_ENOMEM, "out of memory loading stack %llu",
@@ -905,6 +925,20 @@ static int by_name(jobs__txn *t, int stmt, bool with_owner, uint64_t owner, cons
 static int stack_by_name(jobs__txn *t, uint64_t owner, const char *name, size_t len,
                          uint64_t *id)
 {
+    /* The rules keep a stack name unique per owner by looking it up before they give it, and
+     * no unique index backs them (a store of an earlier release may hold two of one owner).
+     * So a write that looks up an owner's name first claims it: two creates (or renames) to
+     * one name take turns, and the second, its lookup a statement after the claim, sees the
+     * first's committed stack and gets the rules' JOBS_ESTACKEXISTS, as on LMDB. */
+    if (t->write && owner != JOBS_OWNER_PUBLIC) {
+        jobs__pg_params p = {0};
+        int rc;
+
+        jobs__pg_i64(&p, (int64_t)owner);
+        jobs__pg_bytes(&p, len ? name : "", len);
+        if ((rc = exec0(t, STMT_STACK_NAME_LOCK, &p, NULL)))
+            return rc;
+    }
     if (owner == JOBS_OWNER_PUBLIC)
         return by_name(t, STMT_STACK_BY_NAME_PUBLIC, false, 0, name, len, id);
     return by_name(t, STMT_STACK_BY_NAME, true, owner, name, len, id);
@@ -1233,10 +1267,7 @@ static int kv_scan(jobs__txn *t, const char *ns, size_t ns_len, const void *from
 
     jobs__pg_bytes(&p, ns, ns_len);
     jobs__pg_bytes(&p, from_len ? from : "", from_len);
-    if (limit)
-        jobs__pg_i64(&p, (int64_t)limit);
-    else
-        jobs__pg_bytes(&p, NULL, 0);
+    limit_param(&p, limit);
     if ((rc = jobs__pg_exec(t, STMT_KV_SCAN, &p, &r)))
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++)

@@ -15,6 +15,8 @@
 #define MAX_OPEN 16
 /* Attempts of a write that keeps losing races before it gives up (JOBS_ECONFLICT). */
 #define MAX_ATTEMPTS 100
+/* Attempts of a write whose new record's id keeps being taken (JOBS__PG_ERETRY_ID). */
+#define ID_ATTEMPTS 3
 /* Seconds libpq waits for a connection before the store answers JOBS_EUNAVAILABLE (unless the
  * conninfo names its own connect_timeout). */
 #define CONNECT_TIMEOUT "5"
@@ -82,13 +84,31 @@ int jobs__pg_error(PGconn *conn, const PGresult *res, const char *what)
         return unavailable(conn, what);
     if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
         return JOBS__PG_ERETRY;
-    if (!strcmp(state, "23505"))
-        return JOBS__PG_ERETRY_UNIQUE;
+    if (!strcmp(state, "23505")) {
+        /* A race only where two writes can take one new key at once: a job's name, an
+         * idempotency key, a namespaced record (the rules looked for it and found none; the
+         * write runs again and finds the winner's). Every other unique key is an id the store
+         * gave out: the row being there already means an id counter is behind (damage), or,
+         * once, that a copy into the same new store committed first (run() tries again a few
+         * times, then answers JOBS_ECORRUPT with this detail). */
+        const char *key = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+        if (key && (!strcmp(key, "jobs_job_name") || !strcmp(key, "jobs_idem_pkey") ||
+                    !strcmp(key, "jobs_kv_pkey")))
+            return JOBS__PG_ERETRY_UNIQUE;
+        jobs__error(JOBS_ECORRUPT, "%s: a row of that id is there already (%s): an id counter "
+                    "is behind its records (jobs_store_check)", what, key ? key : "a unique key");
+        return JOBS__PG_ERETRY_ID;
+    }
     if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
         !strcmp(state, "57P03"))
         return unavailable(conn, what);
     if (!strcmp(state, "25006"))
         return jobs__error(JOBS_EREADONLY, "%s: the database is read-only", what);
+    /* The one sequence is the run ids' (schema 4), whose end is JOBS_ID_MAX + 1: next_id gives
+     * JOBS_ERANGE for the call that takes that value, and this for every call after it. */
+    if (!strcmp(state, "2200H"))
+        return jobs__error(JOBS_ERANGE, "%s: all run ids 1..2^53-1 are used", what);
     if (!strcmp(state, "53100"))
         return jobs__error(JOBS_ENOSPC, "%s: the database's disk is full", what);
     if (!strcmp(state, "53200"))
@@ -289,7 +309,7 @@ static void release(jobs__pg *db, jobs__pg_conn *c, bool broken)
 
 static bool retryable(int rc)
 {
-    return rc == JOBS__PG_ERETRY || rc == JOBS__PG_ERETRY_UNIQUE;
+    return rc == JOBS__PG_ERETRY || rc == JOBS__PG_ERETRY_UNIQUE || rc == JOBS__PG_ERETRY_ID;
 }
 
 /* A short random pause before attempt `n` again, growing with n, so that racing writers part. */
@@ -310,7 +330,7 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
 
     if (write && db->readonly)
         return jobs__error(JOBS_EREADONLY, "the store is open read-only");
-    for (unsigned attempt = 0, stale = 0;; attempt++) {
+    for (unsigned attempt = 0, stale = 0, taken = 0;; attempt++) {
         jobs__txn t = {NULL, db, s, write, claim, 0, NULL, false, 0};
         bool broken = false, reused;
 
@@ -352,6 +372,8 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
         release(db, t.c, broken);
         if (!retryable(rc))
             break;
+        if (rc == JOBS__PG_ERETRY_ID && ++taken >= ID_ATTEMPTS)
+            return JOBS_ECORRUPT; /* with the detail jobs__pg_error set */
         if (attempt + 1 >= MAX_ATTEMPTS)
             return rc == JOBS__PG_ERETRY_UNIQUE
                        ? jobs__error(JOBS_EEXISTS, "a concurrent write took the same name or key")
@@ -442,9 +464,23 @@ int jobs__pg_wait(jobs_store *s, int64_t before, int timeout_ms, int64_t *due)
 {
     jobs__pg *db = s->db;
     int64_t deadline = monotonic_ms() + timeout_ms;
+    struct timespec until;
     int rc = 0;
 
-    pthread_mutex_lock(&db->listen_lock);
+    /* Another thread's wait holds the listening connection for as long as it waits: this one
+     * waits for it no longer than its own timeout, and then times out (that thread takes the
+     * notices meanwhile; jobs_store_wait() allows several waiters, one taking each notice). */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    if ((rc = pthread_mutex_timedlock(&db->listen_lock, &until)) == ETIMEDOUT)
+        return 0;
+    if (rc)
+        return jobs__error(JOBS_EIO, "waiting for due times: %s", strerror(rc));
     if (!db->listen && (rc = listen_open(db))) {
         pthread_mutex_unlock(&db->listen_lock);
         return rc;
