@@ -527,6 +527,9 @@ async function scenario(s) {
                         { username: 'alice', password: 'x\u0000y' }, { email: '\u0000', password: 'x' }])
         await call(s, 'POST', '/authenticate', { body: J(body) }, 400, 4);
     await call(s, 'POST', '/authenticate', { body: J({ username: 'alice', password: 'wrong' }) }, 401, 3);
+    // A browser's login (Origin) without X-Requested-With: 403, fault 140 (login CSRF).
+    await call(s, 'POST', '/authenticate', { headers: [['Origin', 'http://evil.example']],
+                                             body: J({ username: 'alice', password: PW.alice }) }, 403, 140);
     await call(s, 'POST', '/authenticate', { body: J({ email: 'nobody@example.org', password: 'x' }) }, 401, 3);
     for (let i = 0; i < 5; i++)
         await call(s, 'POST', '/authenticate', { body: J({ username: 'mallory', password: 'guess' + i }) }, 401, 3);
