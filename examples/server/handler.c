@@ -322,6 +322,7 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
 {
     srv_credentials *c;
     char msg[SRV_CREDENTIALS_MSG_MAX], key[SRV_THROTTLE_KEY_MAX + 1];
+    srv_throttle_attempt at;
     srv_account acct = {0};
     time_t now = time(NULL);
     unsigned retry = 1;
@@ -348,32 +349,37 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
     }
     account_key(key, sizeof key, &acct, c);
     if (app->throttle) {
-        srv_gate g = srv_throttle_begin(app->throttle, key, req->remote, now, &retry);
+        srv_gate g = srv_throttle_begin(app->throttle, key, req->remote, now, &retry, &at);
         if (g == SRV_GATE_LOCKED) {
             add_header(res, "Retry-After: %u\r\n", retry);
             srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
             goto out;
         }
-        if (g == SRV_GATE_FULL) {
+        if (g == SRV_GATE_FULL || g == SRV_GATE_BUSY) {
             add_header(res, "Retry-After: %u\r\n", retry);
             srv_fault(res, app, SRV_FAULT_BUSY, "too many logins at once; try again later");
             goto out;
         }
     }
+    /* Every attempt begun is ended: a failure, one not checked, or a success (below). */
     switch (srv_users_verify(app->users, id, &acct, c->password)) {
     case SRV_VERIFY_BUSY:
+        if (app->throttle)
+            srv_throttle_unchecked(app->throttle, &at, now);
         add_header(res, "Retry-After: 1\r\n");
         srv_fault(res, app, SRV_FAULT_BUSY, "too many logins at once; try again later");
         goto out;
     case SRV_VERIFY_WRONG:
+        if (app->throttle)
+            srv_throttle_failure(app->throttle, &at, now);
         srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
         goto out;
     case SRV_VERIFY_OK:
         break;
     }
-    /* Attempts counted while this one was checked may have locked the account: then the right
+    /* Failures counted while this one was checked may have locked the account: then the right
      * password was one of a burst past the limit, and does not log in either. */
-    if (app->throttle && !srv_throttle_success(app->throttle, key, req->remote, now, &retry)) {
+    if (app->throttle && !srv_throttle_success(app->throttle, &at, now, &retry)) {
         *id = 0;
         add_header(res, "Retry-After: %u\r\n", retry);
         srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");

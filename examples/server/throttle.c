@@ -1,6 +1,10 @@
 /* Login throttling (see throttle.h): a hash table of keys ("ip:<address>", "a:<account>",
  * "a:<account>@<address>" for an address the account logged in from, "n:<unknown name>") to a
- * count of failed attempts in the current window and a lock. Buckets are picked by SipHash with a
+ * count of failed attempts in the current window, a count of attempts in flight (their passwords
+ * being checked) and a lock. An attempt is refused while failures and attempts in flight together
+ * are at the limit, so that a burst of guesses sent at once gets no more checks than guesses sent
+ * one by one; only failures lock, so that a burst of right passwords (a client making calls in
+ * parallel with inline credentials) does not lock its own account. Buckets are picked by SipHash with a
  * random key, so a client cannot aim names at one bucket. The table is bounded; only idle keys
  * (not locked, window over) are ever evicted, so eviction never lifts a lock nor resets a count
  * in progress. When no key is idle the attempt is refused (SRV_GATE_FULL), never let through. */
@@ -19,9 +23,11 @@ typedef struct entry {
     char key[SRV_THROTTLE_KEY_MAX + 1];
     time_t first;        /* start of the current window */
     time_t locked_until; /* 0: not locked */
-    unsigned count;      /* attempts in the window not (yet) followed by a success */
+    unsigned count;      /* failed attempts in the window not followed by a success */
+    unsigned pending;    /* attempts counted by begin and not yet ended */
     unsigned ntrusted;
-    char trusted[SRV_THROTTLE_TRUSTED][64]; /* accounts: addresses logged in from, newest last */
+    char trusted[SRV_THROTTLE_TRUSTED][SRV_THROTTLE_ADDRESS_SIZE]; /* accounts: addresses
+                                                                    * logged in from, newest last */
     struct entry *chain;
 } entry;
 
@@ -84,7 +90,8 @@ static void refresh(const srv_throttle *t, entry *e, time_t now)
 
 static bool idle(const srv_throttle *t, const entry *e, time_t now)
 {
-    return e->locked_until <= now && (e->count == 0 || e->first + (time_t)t->l.lock_seconds <= now);
+    return e->pending == 0 && e->locked_until <= now &&
+           (e->count == 0 || e->first + (time_t)t->l.lock_seconds <= now);
 }
 
 /* Removes idle keys but `keep`; those that remember addresses only when `trusted`. */
@@ -159,18 +166,28 @@ static unsigned wait_of(const entry *e, time_t now)
     return e->locked_until > now ? (unsigned)(e->locked_until - now) : 1;
 }
 
+/* An address as throttle keys and trust lists hold it: NULL for none, or one no civetweb gives. */
+static const char *usable_address(const char *address)
+{
+    return address && *address && strlen(address) < SRV_THROTTLE_ADDRESS_SIZE ? address : NULL;
+}
+
+/* At the limit, the next failure locks: a lock for `lock_seconds` from now. */
+static void lock_at_limit(const srv_throttle *t, entry *e, unsigned limit, time_t now)
+{
+    if (e->locked_until <= now && e->count >= limit)
+        e->locked_until = now + (time_t)t->l.lock_seconds;
+}
+
 srv_gate srv_throttle_begin(srv_throttle *t, const char *account, const char *address,
-                            time_t now, unsigned *retry_after)
+                            time_t now, unsigned *retry_after, srv_throttle_attempt *at)
 {
     char addr_key[80], key[SRV_THROTTLE_KEY_MAX + 80];
     entry *addr = NULL, *acct;
     srv_gate g = SRV_GATE_GO;
 
     *retry_after = 1;
-    if (address && !*address)
-        address = NULL;
-    if (address && strlen(address) >= sizeof addr->trusted[0])
-        address = NULL; /* not an address civetweb gives */
+    address = usable_address(address);
     pthread_mutex_lock(&t->mu);
     if (address) {
         snprintf(addr_key, sizeof addr_key, "ip:%s", address);
@@ -178,6 +195,7 @@ srv_gate srv_throttle_begin(srv_throttle *t, const char *account, const char *ad
             g = SRV_GATE_FULL;
             goto out;
         }
+        lock_at_limit(t, addr, t->l.address_fails, now);
         if (addr->locked_until > now) {
             *retry_after = wait_of(addr, now);
             g = SRV_GATE_LOCKED;
@@ -191,39 +209,54 @@ srv_gate srv_throttle_begin(srv_throttle *t, const char *account, const char *ad
         g = SRV_GATE_FULL;
         goto out;
     }
-    if (acct->locked_until <= now && acct->count >= t->l.account_fails)
-        acct->locked_until = now + (time_t)t->l.lock_seconds;
-    if (addr && addr->count >= t->l.address_fails) {
-        addr->locked_until = now + (time_t)t->l.lock_seconds;
-        *retry_after = wait_of(addr, now);
-        g = SRV_GATE_LOCKED;
-    } else if (acct->locked_until > now) {
+    lock_at_limit(t, acct, t->l.account_fails, now);
+    if (acct->locked_until > now) {
         *retry_after = wait_of(acct, now);
         g = SRV_GATE_LOCKED;
+    } else if (acct->count + acct->pending >= t->l.account_fails ||
+               (addr && addr->count + addr->pending >= t->l.address_fails)) {
+        g = SRV_GATE_BUSY; /* as many checks as the limit allows are under way */
     } else {
-        acct->count++;
+        acct->pending++;
         if (addr)
-            addr->count++;
+            addr->pending++;
+        snprintf(at->account, sizeof at->account, "%s", account);
+        snprintf(at->address, sizeof at->address, "%s", address ? address : "");
+        snprintf(at->key, sizeof at->key, "%s", key);
     }
 out:
     pthread_mutex_unlock(&t->mu);
     return g;
 }
 
-bool srv_throttle_success(srv_throttle *t, const char *account, const char *address, time_t now,
+/* Ends an attempt in flight on the keys begin counted it on: its account key, and its address's.
+ * Neither was evicted meanwhile (a key with attempts in flight is not idle). */
+static void end_attempt(srv_throttle *t, const srv_throttle_attempt *at, time_t now, entry **acct,
+                        entry **addr)
+{
+    char addr_key[80];
+
+    *acct = get(t, at->key, false, now, NULL);
+    *addr = NULL;
+    if (*acct && (*acct)->pending > 0)
+        (*acct)->pending--;
+    if (at->address[0]) {
+        snprintf(addr_key, sizeof addr_key, "ip:%s", at->address);
+        if ((*addr = get(t, addr_key, false, now, NULL)) != NULL && (*addr)->pending > 0)
+            (*addr)->pending--;
+    }
+}
+
+bool srv_throttle_success(srv_throttle *t, const srv_throttle_attempt *at, time_t now,
                           unsigned *retry_after)
 {
-    char addr_key[80], key[SRV_THROTTLE_KEY_MAX + 80];
     entry *acct, *e, *addr;
+    const char *address = at->address[0] ? at->address : NULL;
     bool ok = false;
 
     *retry_after = 1;
-    if (address && (!*address || strlen(address) >= sizeof acct->trusted[0]))
-        address = NULL;
     pthread_mutex_lock(&t->mu);
-    acct = get(t, account, false, now, NULL);
-    effective_key(key, sizeof key, acct, account, address);
-    e = get(t, key, false, now, NULL);
+    end_attempt(t, at, now, &e, &addr);
     if (e && e->locked_until > now) {
         *retry_after = wait_of(e, now);
         goto out;
@@ -232,12 +265,10 @@ bool srv_throttle_success(srv_throttle *t, const char *account, const char *addr
     if (e)
         e->count = 0;
     if (address) {
-        snprintf(addr_key, sizeof addr_key, "ip:%s", address);
-        if ((addr = get(t, addr_key, false, now, NULL)) != NULL && addr->count > 0)
-            addr->count--; /* a success is no failure */
         /* Remember the address on the account's own key (made if need be; when the table is
          * full the address is simply not remembered). */
-        if ((acct || (acct = get(t, account, true, now, NULL)) != NULL) && !trusts(acct, address)) {
+        acct = get(t, at->account, true, now, NULL);
+        if (acct && !trusts(acct, address)) {
             if (acct->ntrusted == SRV_THROTTLE_TRUSTED) {
                 memmove(acct->trusted[0], acct->trusted[1],
                         (SRV_THROTTLE_TRUSTED - 1) * sizeof acct->trusted[0]);
@@ -249,6 +280,32 @@ bool srv_throttle_success(srv_throttle *t, const char *account, const char *addr
 out:
     pthread_mutex_unlock(&t->mu);
     return ok;
+}
+
+void srv_throttle_failure(srv_throttle *t, const srv_throttle_attempt *at, time_t now)
+{
+    entry *acct, *addr;
+
+    pthread_mutex_lock(&t->mu);
+    end_attempt(t, at, now, &acct, &addr);
+    if (acct) {
+        acct->count++;
+        lock_at_limit(t, acct, t->l.account_fails, now);
+    }
+    if (addr) {
+        addr->count++;
+        lock_at_limit(t, addr, t->l.address_fails, now);
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+void srv_throttle_unchecked(srv_throttle *t, const srv_throttle_attempt *at, time_t now)
+{
+    entry *acct, *addr;
+
+    pthread_mutex_lock(&t->mu);
+    end_attempt(t, at, now, &acct, &addr);
+    pthread_mutex_unlock(&t->mu);
 }
 
 bool srv_throttle_is_locked(srv_throttle *t, const char *account, const char *address,

@@ -220,11 +220,40 @@ static void *burst_one(void *arg)
     return NULL;
 }
 
-/* Old code: the lock was checked before hashing and failures counted after, so the right
- * password among 29 wrong ones sent at once logged in. */
-static void test_a_burst_of_guesses_does_not_log_in(void **state)
+/* Sends BURST logins at once, body(i) for the i-th; their statuses in b[]. */
+static void send_burst(burst *b, const char *(*body)(int))
 {
     pthread_barrier_t go;
+
+    pthread_barrier_init(&go, NULL, BURST);
+    for (int i = 0; i < BURST; i++) {
+        b[i].go = &go;
+        b[i].body = body(i);
+        assert_int_equal(pthread_create(&b[i].t, NULL, burst_one, &b[i]), 0);
+    }
+    for (int i = 0; i < BURST; i++)
+        pthread_join(b[i].t, NULL);
+    pthread_barrier_destroy(&go);
+}
+
+static const char *wrong_password(int i)
+{
+    (void)i;
+    return "{\"username\":\"alice\",\"password\":\"wrong\"}";
+}
+
+static const char *right_password(int i)
+{
+    (void)i;
+    return "{\"username\":\"alice\",\"password\":\"alice-pw\"}";
+}
+
+/* A burst of guesses sent at once gets no more password checks than guesses sent one by one:
+ * at most the limit (5) are checked, the others are refused unchecked (503 while checks are
+ * under way, 429 once the failures locked the account). Old code: the lock was checked before
+ * hashing and failures counted after, so 30 guesses at once were all checked. */
+static void test_a_burst_of_guesses_gets_the_limit_of_checks(void **state)
+{
     burst b[BURST];
     int checked = 0;
     char headers[2048];
@@ -232,27 +261,38 @@ static void test_a_burst_of_guesses_does_not_log_in(void **state)
     (void)state;
     assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
     assert_int_equal(start_server(&own, NULL), 0);
-    pthread_barrier_init(&go, NULL, BURST);
+    send_burst(b, wrong_password);
     for (int i = 0; i < BURST; i++) {
-        b[i].go = &go;
-        b[i].body = i == BURST - 1 ? "{\"username\":\"alice\",\"password\":\"alice-pw\"}"
-                                   : "{\"username\":\"alice\",\"password\":\"wrong\"}";
-        assert_int_equal(pthread_create(&b[i].t, NULL, burst_one, &b[i]), 0);
-    }
-    for (int i = 0; i < BURST; i++) {
-        pthread_join(b[i].t, NULL);
-        if (b[i].status == 200)
-            fail_msg("request %d logged in during a burst of %d guesses", i, BURST);
         if (b[i].status != 401 && b[i].status != 429 && b[i].status != 503)
             fail_msg("request %d answered %ld", i, b[i].status);
         checked += b[i].status == 401;
     }
-    pthread_barrier_destroy(&go);
     assert_true(checked <= 5);
-    /* and the account stays locked for now */
-    assert_int_equal(post_login(&own, "{\"username\":\"alice\",\"password\":\"alice-pw\"}",
-                                headers), 429);
-    assert_non_null(strstr(headers, "Retry-After: "));
+    /* Five failures lock the account; fewer (the others found every hashing slot taken) do
+     * not. */
+    assert_int_equal(post_login(&own, right_password(0), headers), checked == 5 ? 429 : 200);
+    if (checked == 5)
+        assert_non_null(strstr(headers, "Retry-After: "));
+}
+
+/* A client that logs in many times at once with the right password (inline credentials on
+ * parallel calls) does not lock its own account: each login succeeds or is told to come again
+ * (503), none is locked out, and the account logs in afterwards. Old code: every attempt counted
+ * as a failure until it succeeded, so the sixth at once locked the account (429) and the right
+ * passwords checked meanwhile were refused too. */
+static void test_a_burst_of_right_passwords_does_not_lock_the_account(void **state)
+{
+    burst b[BURST];
+    char headers[2048];
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    send_burst(b, right_password);
+    for (int i = 0; i < BURST; i++)
+        if (b[i].status != 200 && b[i].status != 503)
+            fail_msg("request %d of %d right passwords answered %ld", i, BURST, b[i].status);
+    assert_int_equal(post_login(&own, right_password(0), headers), 200);
 }
 
 /* Old code: username and email were two throttle keys. */
@@ -330,42 +370,54 @@ static void test_trusted_proxy_gives_the_client_address(void **state)
     assert_int_equal(post_login_via(&own, alice, headers, "203.0.113.1"), 429);
 }
 
+/* In-process: n attempts on `account` from `address` whose passwords were wrong. */
+static void fail_n(srv_throttle *t, const char *account, const char *address, time_t now, int n)
+{
+    for (int i = 0; i < n; i++) {
+        srv_throttle_attempt at;
+        unsigned retry;
+
+        if (srv_throttle_begin(t, account, address, now, &retry, &at) == SRV_GATE_GO)
+            srv_throttle_failure(t, &at, now);
+    }
+}
+
 /* In-process: eviction of the bounded table never unlocks (old code: 1,024 other failing names
  * evicted a locked one). */
 static void test_eviction_never_unlocks(void **state)
 {
     srv_throttle_limits l = {5, 1000000, 60, 64};
     srv_throttle *t = srv_throttle_new(&l);
+    srv_throttle_attempt at;
     time_t now = 1000000;
     unsigned retry;
     char key[64];
 
     (void)state;
     assert_non_null(t);
-    for (int i = 0; i < 6; i++)
-        srv_throttle_begin(t, "a:1", "10.0.0.1", now, &retry);
+    fail_n(t, "a:1", "10.0.0.1", now, 5);
     assert_true(srv_throttle_is_locked(t, "a:1", "10.0.0.1", now));
     for (int i = 0; i < 5000; i++) {
         snprintf(key, sizeof key, "n:u:other-%d", i);
-        for (int k = 0; k < 6; k++)
-            srv_throttle_begin(t, key, NULL, now + 1 + i / 100, &retry);
+        fail_n(t, key, NULL, now + 1 + i / 100, 6);
     }
     assert_true(srv_throttle_size(t) <= 64);
     assert_true(srv_throttle_is_locked(t, "a:1", "10.0.0.1", now + 30));
     assert_true(srv_throttle_is_locked(t, "a:1", "10.0.0.2", now + 30));
     /* a full table of keys in use refuses a new one rather than evict one */
-    assert_int_equal(srv_throttle_begin(t, "n:u:new", "10.0.0.3", now + 40, &retry),
+    assert_int_equal(srv_throttle_begin(t, "n:u:new", "10.0.0.3", now + 40, &retry, &at),
                      SRV_GATE_FULL);
     /* bounded: the lock ends */
     now += 200;
-    assert_int_equal(srv_throttle_begin(t, "a:1", "10.0.0.2", now + 61, &retry), SRV_GATE_GO);
+    assert_int_equal(srv_throttle_begin(t, "a:1", "10.0.0.2", now + 61, &retry, &at),
+                     SRV_GATE_GO);
     /* an address the account logged in from has a budget of its own */
-    assert_true(srv_throttle_success(t, "a:1", "10.0.0.2", now + 61, &retry));
-    for (int i = 0; i < 6; i++)
-        srv_throttle_begin(t, "a:1", "10.0.0.9", now + 62, &retry);
-    assert_int_equal(srv_throttle_begin(t, "a:1", "10.0.0.9", now + 62, &retry),
+    assert_true(srv_throttle_success(t, &at, now + 61, &retry));
+    fail_n(t, "a:1", "10.0.0.9", now + 62, 6);
+    assert_int_equal(srv_throttle_begin(t, "a:1", "10.0.0.9", now + 62, &retry, &at),
                      SRV_GATE_LOCKED);
-    assert_int_equal(srv_throttle_begin(t, "a:1", "10.0.0.2", now + 62, &retry), SRV_GATE_GO);
+    assert_int_equal(srv_throttle_begin(t, "a:1", "10.0.0.2", now + 62, &retry, &at),
+                     SRV_GATE_GO);
     srv_throttle_free(t);
 }
 
@@ -377,25 +429,95 @@ static void test_making_room_keeps_the_address_being_counted(void **state)
 {
     srv_throttle_limits l = {5, 1, 60, 3}; /* one failure locks an address; room for 3 keys */
     srv_throttle *t = srv_throttle_new(&l);
+    srv_throttle_attempt at;
     time_t now = 1000000;
     unsigned retry;
 
     (void)state;
     assert_non_null(t);
-    assert_int_equal(srv_throttle_begin(t, "n:u:a", "10.0.0.1", now, &retry), SRV_GATE_GO);
-    /* Window over: those two keys are idle. 10.0.0.2's key is made, then the name's key needs
-     * room: the idle keys go, 10.0.0.2's stays. */
+    assert_int_equal(srv_throttle_begin(t, "n:u:a", "10.0.0.1", now, &retry, &at), SRV_GATE_GO);
+    srv_throttle_failure(t, &at, now);
+    /* Window and lock over: those two keys are idle. 10.0.0.2's key is made, then the name's
+     * key needs room: the idle keys go, 10.0.0.2's stays. */
     now += 61;
-    assert_int_equal(srv_throttle_begin(t, "n:u:b", "10.0.0.2", now, &retry), SRV_GATE_GO);
+    assert_int_equal(srv_throttle_begin(t, "n:u:b", "10.0.0.2", now, &retry, &at), SRV_GATE_GO);
     assert_int_equal(srv_throttle_size(t), 2);
-    /* That attempt counted on 10.0.0.2, whose limit is one: the next attempt is refused. */
-    assert_int_equal(srv_throttle_begin(t, "n:u:c", "10.0.0.2", now, &retry),
+    /* That attempt is in flight on 10.0.0.2, whose limit is one: the next one waits for it. */
+    srv_throttle_attempt next;
+    assert_int_equal(srv_throttle_begin(t, "n:u:c", "10.0.0.2", now, &retry, &next),
+                     SRV_GATE_BUSY);
+    /* It failed: the address is locked. */
+    srv_throttle_failure(t, &at, now);
+    assert_int_equal(srv_throttle_begin(t, "n:u:c", "10.0.0.2", now, &retry, &next),
                      SRV_GATE_LOCKED);
     assert_int_equal(retry, 60);
     /* Room for 10.0.0.3's key but not for its name's too, and nothing idle: refused, rather
      * than let through with the address's key evicted. */
-    assert_int_equal(srv_throttle_begin(t, "n:u:d", "10.0.0.3", now, &retry), SRV_GATE_FULL);
+    assert_int_equal(srv_throttle_begin(t, "n:u:d", "10.0.0.3", now, &retry, &next),
+                     SRV_GATE_FULL);
     assert_true(srv_throttle_size(t) <= 3);
+    srv_throttle_free(t);
+}
+
+/* In-process: a burst of right passwords sent at once (a client calling in parallel with inline
+ * credentials) does not lock its own account. The attempts past the limit in flight are told to
+ * come again (busy), not locked out; once the others logged in, the account takes new ones. The
+ * old throttle counted every attempt as a failure until it succeeded, so the sixth of six at
+ * once locked the account for 60 s and the five right passwords before it were refused too. */
+static void test_a_burst_of_right_passwords_does_not_lock(void **state)
+{
+    srv_throttle_limits l = {5, 20, 60, 0};
+    srv_throttle *t = srv_throttle_new(&l);
+    srv_throttle_attempt at[6];
+    time_t now = 1000000;
+    unsigned retry;
+
+    (void)state;
+    assert_non_null(t);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(srv_throttle_begin(t, "a:7", "10.0.0.1", now, &retry, &at[i]),
+                         SRV_GATE_GO);
+    assert_int_equal(srv_throttle_begin(t, "a:7", "10.0.0.1", now, &retry, &at[5]),
+                     SRV_GATE_BUSY);
+    assert_int_equal(retry, 1);
+    assert_false(srv_throttle_is_locked(t, "a:7", "10.0.0.1", now));
+    for (int i = 0; i < 5; i++)
+        assert_true(srv_throttle_success(t, &at[i], now, &retry));
+    assert_false(srv_throttle_is_locked(t, "a:7", "10.0.0.1", now));
+    assert_int_equal(srv_throttle_begin(t, "a:7", "10.0.0.1", now, &retry, &at[5]), SRV_GATE_GO);
+    assert_true(srv_throttle_success(t, &at[5], now, &retry));
+    srv_throttle_free(t);
+}
+
+/* In-process: a burst of wrong passwords gets no more checks than guesses sent one by one: the
+ * limit's worth are checked, the rest are busy, and the failures lock. An attempt whose password
+ * was not checked (no hashing slot) is no failure. */
+static void test_a_burst_of_guesses_gets_the_limit_and_no_more(void **state)
+{
+    srv_throttle_limits l = {5, 20, 60, 0};
+    srv_throttle *t = srv_throttle_new(&l);
+    srv_throttle_attempt at[6];
+    time_t now = 1000000;
+    unsigned retry;
+
+    (void)state;
+    assert_non_null(t);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(srv_throttle_begin(t, "a:8", "10.0.0.1", now, &retry, &at[0]),
+                         SRV_GATE_GO);
+        srv_throttle_unchecked(t, &at[0], now);
+    }
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(srv_throttle_begin(t, "a:8", "10.0.0.1", now, &retry, &at[i]),
+                         SRV_GATE_GO);
+    assert_int_equal(srv_throttle_begin(t, "a:8", "10.0.0.1", now, &retry, &at[5]),
+                     SRV_GATE_BUSY);
+    for (int i = 0; i < 5; i++)
+        srv_throttle_failure(t, &at[i], now);
+    assert_true(srv_throttle_is_locked(t, "a:8", "10.0.0.1", now));
+    assert_int_equal(srv_throttle_begin(t, "a:8", "10.0.0.1", now + 1, &retry, &at[5]),
+                     SRV_GATE_LOCKED);
+    assert_int_equal(retry, 59);
     srv_throttle_free(t);
 }
 
@@ -834,7 +956,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_login_flood_leaves_the_server_answering, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_a_repeat_at_the_quota_is_answered_as_the_create_was,
                                         make_own, stop_own),
-        cmocka_unit_test_setup_teardown(test_a_burst_of_guesses_does_not_log_in, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_a_burst_of_guesses_gets_the_limit_of_checks, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_a_burst_of_right_passwords_does_not_lock_the_account,
+                                        make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_the_lock_is_on_the_account_not_the_spelling, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_address_limit_and_the_real_users_way_in, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_trusted_proxy_gives_the_client_address, make_own,
@@ -843,6 +967,8 @@ int main(int argc, char **argv)
             test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
         cmocka_unit_test(test_making_room_keeps_the_address_being_counted),
+        cmocka_unit_test(test_a_burst_of_right_passwords_does_not_lock),
+        cmocka_unit_test(test_a_burst_of_guesses_gets_the_limit_and_no_more),
         cmocka_unit_test_setup_teardown(test_old_users_file_is_imported_once_ids_kept, make_own,
                                         stop_own),
         cmocka_unit_test_setup_teardown(test_malformed_users_file_is_refused_whole, make_own,
