@@ -139,25 +139,29 @@ int srv_check_data_dir(const char *dir)
 }
 
 /* The password: one line of standard input, its line end ("\n" or "\r\n", or none at the end of
- * the input) taken off. False for none, one too long, or one with a CR inside (which
- * used to cut the password short there, silently). */
-static bool read_password(char *buf, size_t size)
+ * the input) taken off. 0; -1 for none, one too long, or one with a CR inside (which used to cut
+ * the password short there, silently); -2 for one with a NUL byte inside (likewise: it was
+ * read as a C string). */
+static int read_password(char *buf, size_t size)
 {
-    size_t len;
+    size_t len = 0;
+    bool nul = false;
+    int c;
 
-    if (!fgets(buf, (int)size, stdin))
-        return false;
-    len = strlen(buf);
-    if (len && buf[len - 1] == '\n') {
-        buf[--len] = '\0';
-    } else if (len == size - 1) { /* too long, unless it is the longest before a CRLF */
-        int c = getchar();
-        if (buf[len - 1] != '\r' || (c != '\n' && c != EOF))
-            return false;
+    /* Byte by byte, not fgets: only so is a NUL byte seen rather than taken as the end. */
+    while ((c = getchar()) != EOF && c != '\n') {
+        if (len == size - 1) /* too long, even were its last byte a CR to take off */
+            return -1;
+        if (c == '\0')
+            nul = true;
+        buf[len++] = (char)c;
     }
+    buf[len] = '\0';
     if (len && buf[len - 1] == '\r')
         buf[--len] = '\0';
-    return len > 0 && !strchr(buf, '\r');
+    if (nul)
+        return -2;
+    return len > 0 && len <= size - 2 && !strchr(buf, '\r') ? 0 : -1;
 }
 
 /* `jobs-server check [--data DIR | --store URI]`: jobs_store_check() on the store, which may be
@@ -210,7 +214,7 @@ int srv_cmd_check(int argc, char **argv)
 
 /* The arguments and standard input of `user add` and `user passwd`: NAME, --data DIR, --email
  * ADDR (only where `email` is not NULL), and the password. 0, or the exit status (2: usage;
- * 1: no password) after saying why. */
+ * 1: no password, or one refused) after saying why. */
 /* `--store URI` of `user add` and `user passwd`: the users' store in PostgreSQL, as the server's
  * --store (NULL: DIR/store). */
 static const char *store_uri;
@@ -238,12 +242,19 @@ static int user_args(const char **name, const char **email, const char **data,
         srv_usage(stderr);
         return 2;
     }
-    if (!read_password(password, SRV_PASSWORD_MAX + 2)) {
+    switch (read_password(password, SRV_PASSWORD_MAX + 2)) {
+    case 0:
+        return 0;
+    case -2:
+        /* The login body's rule: a JSON string there may not hold \u0000. */
+        fprintf(stderr, "jobs-server: the password holds a NUL byte (a login could never "
+                        "send it)\n");
+        return 1;
+    default:
         fprintf(stderr, "jobs-server: give the password (1..%d bytes, no carriage return "
                         "inside) on standard input\n", SRV_PASSWORD_MAX);
         return 1;
     }
-    return 0;
 }
 
 /* The users of data directory `data` (its store opened into *store; the users file of an earlier

@@ -171,7 +171,10 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
 {
     /* Fields that hold one value (RFC 9110 5.3): given twice, the server would act on the
      * first (mg_get_header) where a proxy in front may have acted on the last, so a second one
-     * is refused, not ignored. If-Match is a list and may be split (if_match_value). */
+     * is refused, not ignored. If-Match is a list and may be split (if_match_value). Cookie
+     * too: a user agent sends one (RFC 6265 5.4), a proxy joins HTTP/2's split ones into one
+     * (RFC 9113 8.2.3), and a second, unseen, could carry another session's auth_tkt past
+     * identify()'s check of two sessions in one request. */
     static const struct {
         const char *name, *twice;
     } once[] = {
@@ -180,6 +183,7 @@ static const char *framing_fault(bool *chunked, const struct mg_request_info *ri
         {"Idempotency-Key", "give the Idempotency-Key header once"},
         {"X-Requested-With", "give the X-Requested-With header once"},
         {"Origin", "give the Origin header once"},
+        {"Cookie", "give the Cookie header once"},
     };
     int seen[sizeof once / sizeof once[0]] = {0};
     const char *length = NULL;

@@ -660,6 +660,46 @@ static void test_user_add_refuses_a_password_that_is_not_utf8(void **state)
     assert_int_equal(add_user(own.dir, "bob", NULL, "ab\r"), 0);
 }
 
+/* `jobs-server user VERB NAME --data DIR` (VERB: add or passwd) with the `len` bytes of `input`
+ * on standard input, its standard error into `err`; its exit status. */
+static int user_command_bytes(const char *verb, const char *name, const char *input, size_t len,
+                              char *err, size_t err_size)
+{
+    char cmd[512];
+    FILE *p;
+    int status;
+
+    snprintf(cmd, sizeof cmd, "'%s' user %s %s --data '%s' >/dev/null 2>'%s/user.err'",
+             server_bin, verb, name, own.dir, own.dir);
+    assert_non_null(p = popen(cmd, "w"));
+    assert_int_equal(fwrite(input, 1, len, p), len);
+    status = pclose(p);
+    read_text(err, err_size, &own, "user.err");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A NUL byte in the password on standard input is refused, said, and nothing is stored: it cut
+ * the password short ("abc\0def" added carol with the password "abc"). The same for
+ * `user passwd`, which keeps the old password. */
+static void test_user_add_and_passwd_refuse_a_nul_in_the_password(void **state)
+{
+    char err[1024];
+
+    (void)state;
+    assert_int_equal(user_command_bytes("add", "carol", "abc\0def\n", 8, err, sizeof err), 1);
+    if (!strstr(err, "the password holds a NUL byte"))
+        fail_msg("user add: no such reason given: %s", err);
+    /* nothing stored: the name is still free */
+    assert_int_equal(add_user(own.dir, "carol", NULL, "carol-pw"), 0);
+    assert_int_equal(user_command_bytes("passwd", "carol", "x\0y\n", 4, err, sizeof err), 1);
+    if (!strstr(err, "the password holds a NUL byte"))
+        fail_msg("user passwd: no such reason given: %s", err);
+    assert_int_equal(start_server(&own, NULL), 0);
+    assert_int_not_equal(login_id(&own, "{\"username\":\"carol\",\"password\":\"carol-pw\"}"),
+                         0);
+    assert_int_equal(login_id(&own, "{\"username\":\"carol\",\"password\":\"x\"}"), 0);
+}
+
 /* ---- 7, 10: sessions ------------------------------------------------------------------------ */
 
 static void test_sessions_per_user_are_capped_oldest_first(void **state)
@@ -974,6 +1014,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_malformed_users_file_is_refused_whole, make_own,
                                         stop_own),
         cmocka_unit_test_setup_teardown(test_user_add_refuses_a_password_that_is_not_utf8, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_user_add_and_passwd_refuse_a_nul_in_the_password,
+                                        make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_sessions_per_user_are_capped_oldest_first, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_sessions_survive_a_restart_and_logout_ends_them,
                                         make_own, stop_own),

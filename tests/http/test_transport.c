@@ -107,7 +107,7 @@ static char *read_file_all(const char *path)
 
 static void test_targets_framing_and_content_type(void **state)
 {
-    char tok[160], auth[200], buf[1024], log[160];
+    char tok[160], tok_b[160], auth[200], buf[1024], log[160];
     char *out, *err;
     server s;
     resp r;
@@ -117,8 +117,10 @@ static void test_targets_framing_and_content_type(void **state)
     snprintf(s.dir, sizeof s.dir, "/tmp/jobs-http-XXXXXX");
     assert_non_null(mkdtemp(s.dir));
     assert_int_equal(add_user(s.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(add_user(s.dir, "bob", NULL, "bob-pw"), 0);
     assert_int_equal(start_server(&s, NULL), 0);
     login_to(&s, tok, sizeof tok, "alice", "alice-pw");
+    login_to(&s, tok_b, sizeof tok_b, "bob", "bob-pw");
     snprintf(auth, sizeof auth, "B:%s", tok);
     create_on(&s, "/blockstacks", auth, "{\"name\":\"st\"}");
     create_on(&s, "/jobs", auth, "{\"name\":\"x/y\",\"stack_id\":1,\"schedule_id\":1}");
@@ -190,6 +192,19 @@ static void test_targets_framing_and_content_type(void **state)
                               "Content-Length: 26\r\n\r\n{\"config\":{\"period\":60}}", tok);
     out = exchange(&s, buf);
     expect_answer("two Idempotency-Keys", out, 400, "\"code\":108");
+    free(out);
+    /* Two users' session cookies in one Cookie header are two identities (401); in two Cookie
+     * headers civetweb's lookup saw only the first, and alice's stack was answered. A user
+     * agent sends one Cookie header (RFC 6265 5.4). */
+    snprintf(buf, sizeof buf, "GET /blockstacks/byid/1 HTTP/1.1\r\nHost: t\r\n"
+                              "Cookie: auth_tkt=%s; auth_tkt=%s\r\n\r\n", tok, tok_b);
+    out = exchange(&s, buf);
+    expect_answer("two sessions in one Cookie", out, 401, "\"code\":100");
+    free(out);
+    snprintf(buf, sizeof buf, "GET /blockstacks/byid/1 HTTP/1.1\r\nHost: t\r\n"
+                              "Cookie: auth_tkt=%s\r\nCookie: auth_tkt=%s\r\n\r\n", tok, tok_b);
+    out = exchange(&s, buf);
+    expect_answer("two Cookie headers", out, 400, "give the Cookie header once");
     free(out);
     snprintf(buf, sizeof buf, "GET /blockstacks/byname/ct HTTP/1.1\r\nHost: t\r\n"
                               "Authorization: Bearer %s\r\n\r\n", tok);
