@@ -362,6 +362,71 @@ int srv_session_end(srv_sessions *s, const char *token, size_t len)
     return c.live ? 0 : JOBS_ENOTFOUND;
 }
 
+/* ---- a user's sessions --------------------------------------------------------------------- */
+
+/* Up to SWEEP_BATCH of a user's entries in the user index: their keys and session hashes. */
+typedef struct user_batch {
+    unsigned char prefix[8];
+    size_t n;
+    unsigned char key[SWEEP_BATCH][16], hash[SWEEP_BATCH][HASH_LEN];
+} user_batch;
+
+static int collect_batch(void *ctx, const void *key, size_t key_len, const void *value,
+                         size_t value_len)
+{
+    user_batch *b = ctx;
+
+    if (key_len != 16 || memcmp(key, b->prefix, 8) != 0)
+        return 1; /* another user's */
+    if (value_len != HASH_LEN)
+        return JOBS_ECORRUPT;
+    memcpy(b->key[b->n], key, 16);
+    memcpy(b->hash[b->n], value, HASH_LEN);
+    return ++b->n == SWEEP_BATCH ? 1 : 0;
+}
+
+/* Ends the user's oldest SWEEP_BATCH sessions (b->n: how many entries were taken). */
+static int end_user_txn(jobs_kv_txn *txn, void *ctx)
+{
+    user_batch *b = ctx;
+    int rc;
+
+    b->n = 0;
+    if ((rc = jobs_kv_scan(txn, NS_USER, b->prefix, 8, SWEEP_BATCH, collect_batch, b)))
+        return rc;
+    for (size_t i = 0; i < b->n; i++) {
+        rec r;
+
+        rc = get(&r, txn, b->hash[i]);
+        if (rc == JOBS_ENOTFOUND) /* an entry without its session: only the entry goes */
+            rc = jobs_kv_delete(txn, NS_USER, b->key[i], 16);
+        else if (rc == 0)
+            rc = remove_session(txn, b->hash[i], &r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int srv_sessions_end_user(srv_sessions *s, uint64_t user, size_t *ended)
+{
+    user_batch *b = malloc(sizeof *b);
+    int rc;
+
+    *ended = 0;
+    if (!b)
+        return JOBS_ENOMEM;
+    srv_be64_put(b->prefix, user);
+    /* Batch by batch, each its own transaction: other writers go between them. */
+    do {
+        if ((rc = jobs_kv_write(s->store, end_user_txn, b)) != 0)
+            break;
+        *ended += b->n;
+    } while (b->n == SWEEP_BATCH);
+    free(b);
+    return rc;
+}
+
 /* ---- counts -------------------------------------------------------------------------------- */
 
 size_t srv_sessions_count(srv_sessions *s)

@@ -59,6 +59,11 @@ int srv_session_lookup(uint64_t *user, srv_sessions *s, const char *token, size_
  * unreachable: the session may live on, and the caller answers that, not "not authenticated"). */
 int srv_session_end(srv_sessions *s, const char *token, size_t len);
 
+/** Ends every session of `user` (a password change: whoever held one logs in again), 64 to a
+ * transaction; *ended is how many. Returns 0, or the store's JOBS_E* code (then the sessions
+ * not yet ended live on). */
+int srv_sessions_end_user(srv_sessions *s, uint64_t user, size_t *ended);
+
 /** Removes every session expired at `now`, 64 to a transaction; returns how many. */
 size_t srv_sessions_sweep(srv_sessions *s, time_t now);
 

@@ -308,7 +308,30 @@ int srv_cmd_user_add(int argc, char **argv)
     return rc;
 }
 
-/* `jobs-server user passwd NAME [--data DIR]`, the new password on standard input. */
+/* After a password change: ends the user's sessions, so that whoever held one (a stolen token,
+ * a forgotten browser) logs in again, with the new password. The exit status. */
+static int end_sessions(srv_users *users, jobs_store *store, const char *name)
+{
+    srv_account acct = {0};
+    srv_sessions *sessions = srv_sessions_new(store, 0);
+    size_t ended = 0;
+    int rc = sessions ? srv_users_find(users, &acct, name, NULL) : JOBS_ENOMEM;
+
+    if (rc == 0 && acct.id)
+        rc = srv_sessions_end_user(sessions, acct.id, &ended);
+    srv_sessions_free(sessions);
+    if (rc) {
+        fprintf(stderr, "jobs-server: changed the password of %s, but could not end its "
+                        "sessions (%s): run the command again\n", name, jobs_strerror(rc));
+        return 1;
+    }
+    printf("changed the password of %s and ended its %zu session%s\n", name, ended,
+           ended == 1 ? "" : "s");
+    return 0;
+}
+
+/* `jobs-server user passwd NAME [--data DIR]`, the new password on standard input; the user's
+ * sessions end. */
 int srv_cmd_user_passwd(int argc, char **argv)
 {
     const char *name, *data;
@@ -323,10 +346,8 @@ int srv_cmd_user_passwd(int argc, char **argv)
     /* The same checks as the server's start and `user add`: never write through a data
      * directory another user can change. */
     if (srv_check_data_dir(data) == 0 && open_users(&users, &store, data) == 0 &&
-        srv_users_passwd(users, name, password) == 0) {
-        printf("changed the password of %s\n", name);
-        rc = 0;
-    }
+        srv_users_passwd(users, name, password) == 0)
+        rc = end_sessions(users, store, name);
     sodium_memzero(password, sizeof password);
     srv_users_close(users);
     jobs_store_close(store);

@@ -701,6 +701,38 @@ static void test_user_add_and_passwd_refuse_a_nul_in_the_password(void **state)
 }
 
 /* ---- 7, 10: sessions ------------------------------------------------------------------------ */
+/* `user passwd` ends the user's sessions, while the server runs: a stolen or forgotten token
+ * stops working at once, and others' sessions live on. Old code kept them until they expired
+ * (8 h by default), so a password change could not lock out whoever held one. */
+static void test_user_passwd_ends_the_users_sessions(void **state)
+{
+    char t1[128], t2[128], tb[128], a[140], err[1024];
+    resp r;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(add_user(own.dir, "bob", NULL, "bob-pw"), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    login_to(&own, t1, sizeof t1, "alice", "alice-pw");
+    login_to(&own, t2, sizeof t2, "alice", "alice-pw");
+    login_to(&own, tb, sizeof tb, "bob", "bob-pw");
+    assert_int_equal(user_command_bytes("passwd", "alice", "alice-new\n", 10, err, sizeof err),
+                     0);
+    for (int i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "B:%s", i ? t2 : t1);
+        request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
+        EXPECT(&r, 401, "\"code\":100");
+        resp_free(&r);
+    }
+    snprintf(a, sizeof a, "B:%s", tb);
+    request_to(&r, &own, "GET", "/jobs", a, NULL, 0);
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    assert_int_equal(login_id(&own, "{\"username\":\"alice\",\"password\":\"alice-pw\"}"), 0);
+    assert_int_not_equal(login_id(&own, "{\"username\":\"alice\",\"password\":\"alice-new\"}"),
+                         0);
+}
+
 
 static void test_sessions_per_user_are_capped_oldest_first(void **state)
 {
@@ -1014,6 +1046,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_malformed_users_file_is_refused_whole, make_own,
                                         stop_own),
         cmocka_unit_test_setup_teardown(test_user_add_refuses_a_password_that_is_not_utf8, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_user_passwd_ends_the_users_sessions, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_user_add_and_passwd_refuse_a_nul_in_the_password,
                                         make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_sessions_per_user_are_capped_oldest_first, make_own, stop_own),
