@@ -106,16 +106,25 @@ int rm_tree(const char *dir)
     return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int add_user(const char *dir, const char *name, const char *email, const char *password)
+int store_option(const char *dir, char *out, size_t size)
 {
-    char cmd[8192], store[4096] = "";
-    FILE *p;
+    char store[4096] = "";
 
     if (pg_base() && pg_store_for(dir, store, sizeof store))
         return -1;
-    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' %s%s%s >/dev/null", server_bin,
-             name, email ? "--email" : "", email ? email : "", dir, store[0] ? "--store '" : "",
-             store, store[0] ? "'" : "");
+    snprintf(out, size, "%s%s%s", store[0] ? "--store '" : "", store, store[0] ? "'" : "");
+    return 0;
+}
+
+int add_user(const char *dir, const char *name, const char *email, const char *password)
+{
+    char cmd[8192], store[4200];
+    FILE *p;
+
+    if (store_option(dir, store, sizeof store))
+        return -1;
+    snprintf(cmd, sizeof cmd, "'%s' user add %s %s %s --data '%s' %s >/dev/null", server_bin,
+             name, email ? "--email" : "", email ? email : "", dir, store);
     if (!(p = popen(cmd, "w")))
         return -1;
     fprintf(p, "%s\n", password);

@@ -27,6 +27,10 @@ typedef struct resp {
 /* Removes a directory tree; 0 on success. */
 int rm_tree(const char *dir);
 
+/* The --store option the jobs-server subcommands of data directory `dir` need: "" on LMDB,
+ * "--store 'URI'" on the tests' PostgreSQL (its schema made if missing). 0, or -1. */
+int store_option(const char *dir, char *out, size_t size);
+
 /* `jobs-server user add NAME [--email E] --data DIR` with the password on standard input. */
 int add_user(const char *dir, const char *name, const char *email, const char *password);
 

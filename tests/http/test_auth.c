@@ -660,17 +660,18 @@ static void test_user_add_refuses_a_password_that_is_not_utf8(void **state)
     assert_int_equal(add_user(own.dir, "bob", NULL, "ab\r"), 0);
 }
 
-/* `jobs-server user VERB NAME --data DIR` (VERB: add or passwd) with the `len` bytes of `input`
- * on standard input, its standard error into `err`; its exit status. */
+/* `jobs-server user VERB NAME --data DIR [--store URI]` (VERB: add or passwd) with the `len`
+ * bytes of `input` on standard input, its standard error into `err`; its exit status. */
 static int user_command_bytes(const char *verb, const char *name, const char *input, size_t len,
                               char *err, size_t err_size)
 {
-    char cmd[512];
+    char cmd[8192], store[4200];
     FILE *p;
     int status;
 
-    snprintf(cmd, sizeof cmd, "'%s' user %s %s --data '%s' >/dev/null 2>'%s/user.err'",
-             server_bin, verb, name, own.dir, own.dir);
+    assert_int_equal(store_option(own.dir, store, sizeof store), 0);
+    snprintf(cmd, sizeof cmd, "'%s' user %s %s --data '%s' %s >/dev/null 2>'%s/user.err'",
+             server_bin, verb, name, own.dir, store, own.dir);
     assert_non_null(p = popen(cmd, "w"));
     assert_int_equal(fwrite(input, 1, len, p), len);
     status = pclose(p);
