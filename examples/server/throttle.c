@@ -4,10 +4,11 @@
  * being checked) and a lock. An attempt is refused while failures and attempts in flight together
  * are at the limit, so that a burst of guesses sent at once gets no more checks than guesses sent
  * one by one; only failures lock, so that a burst of right passwords (a client making calls in
- * parallel with inline credentials) does not lock its own account. Buckets are picked by SipHash with a
- * random key, so a client cannot aim names at one bucket. The table is bounded; only idle keys
- * (not locked, window over) are ever evicted, so eviction never lifts a lock nor resets a count
- * in progress. When no key is idle the attempt is refused (SRV_GATE_FULL), never let through. */
+ * parallel with inline credentials) does not lock its own account. Buckets are picked by SipHash
+ * with a random key, so a client cannot aim names at one bucket. The table is bounded; only idle
+ * keys (not locked, window over, none in flight) are ever evicted, so eviction never lifts a lock
+ * nor resets a count in progress. When no key is idle the attempt is refused (SRV_GATE_FULL),
+ * never let through. */
 #include "throttle.h"
 
 #include <pthread.h>
