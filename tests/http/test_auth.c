@@ -459,6 +459,22 @@ static void test_making_room_keeps_the_address_being_counted(void **state)
     srv_throttle_free(t);
 }
 
+/* In-process: begins the limit's worth of attempts on `account` from 10.0.0.1 into at[0..4],
+ * all let through, and checks that one more is busy (not locked). */
+static void begin_up_to_the_limit(srv_throttle *t, const char *account, time_t now,
+                                  srv_throttle_attempt at[6])
+{
+    unsigned retry;
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(srv_throttle_begin(t, account, "10.0.0.1", now, &retry, &at[i]),
+                         SRV_GATE_GO);
+    assert_int_equal(srv_throttle_begin(t, account, "10.0.0.1", now, &retry, &at[5]),
+                     SRV_GATE_BUSY);
+    assert_int_equal(retry, 1);
+    assert_false(srv_throttle_is_locked(t, account, "10.0.0.1", now));
+}
+
 /* In-process: a burst of right passwords sent at once (a client calling in parallel with inline
  * credentials) does not lock its own account. The attempts past the limit in flight are told to
  * come again (busy), not locked out; once the others logged in, the account takes new ones. The
@@ -474,13 +490,7 @@ static void test_a_burst_of_right_passwords_does_not_lock(void **state)
 
     (void)state;
     assert_non_null(t);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(srv_throttle_begin(t, "a:7", "10.0.0.1", now, &retry, &at[i]),
-                         SRV_GATE_GO);
-    assert_int_equal(srv_throttle_begin(t, "a:7", "10.0.0.1", now, &retry, &at[5]),
-                     SRV_GATE_BUSY);
-    assert_int_equal(retry, 1);
-    assert_false(srv_throttle_is_locked(t, "a:7", "10.0.0.1", now));
+    begin_up_to_the_limit(t, "a:7", now, at);
     for (int i = 0; i < 5; i++)
         assert_true(srv_throttle_success(t, &at[i], now, &retry));
     assert_false(srv_throttle_is_locked(t, "a:7", "10.0.0.1", now));
@@ -507,11 +517,7 @@ static void test_a_burst_of_guesses_gets_the_limit_and_no_more(void **state)
                          SRV_GATE_GO);
         srv_throttle_unchecked(t, &at[0], now);
     }
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(srv_throttle_begin(t, "a:8", "10.0.0.1", now, &retry, &at[i]),
-                         SRV_GATE_GO);
-    assert_int_equal(srv_throttle_begin(t, "a:8", "10.0.0.1", now, &retry, &at[5]),
-                     SRV_GATE_BUSY);
+    begin_up_to_the_limit(t, "a:8", now, at);
     for (int i = 0; i < 5; i++)
         srv_throttle_failure(t, &at[i], now);
     assert_true(srv_throttle_is_locked(t, "a:8", "10.0.0.1", now));
