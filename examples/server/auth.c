@@ -193,11 +193,13 @@ size_t srv_sessions_sweep(srv_sessions *s, time_t now)
 
 /* ---- create, look up, end ------------------------------------------------------------------ */
 
-/* A user's sessions, oldest first (the user index from be64(user)). */
+/* A user's sessions, oldest first (the user index from be64(user)): how many, and the first
+ * `cap` session hashes (when `hash` is not NULL) and index keys (when `key` is not NULL). */
 typedef struct mine {
     unsigned char prefix[8];
     size_t n, cap;
     unsigned char (*hash)[HASH_LEN];
+    unsigned char (*key)[16];
 } mine;
 
 static int collect_mine(void *ctx, const void *key, size_t key_len, const void *value,
@@ -211,6 +213,8 @@ static int collect_mine(void *ctx, const void *key, size_t key_len, const void *
         return JOBS_ECORRUPT;
     if (m->hash && m->n < m->cap)
         memcpy(m->hash[m->n], value, HASH_LEN);
+    if (m->key && m->n < m->cap)
+        memcpy(m->key[m->n], key, 16);
     m->n++;
     return 0;
 }
@@ -364,44 +368,23 @@ int srv_session_end(srv_sessions *s, const char *token, size_t len)
 
 /* ---- a user's sessions --------------------------------------------------------------------- */
 
-/* Up to SWEEP_BATCH of a user's entries in the user index: their keys and session hashes. */
-typedef struct user_batch {
-    unsigned char prefix[8];
-    size_t n;
-    unsigned char key[SWEEP_BATCH][16], hash[SWEEP_BATCH][HASH_LEN];
-} user_batch;
-
-static int collect_batch(void *ctx, const void *key, size_t key_len, const void *value,
-                         size_t value_len)
-{
-    user_batch *b = ctx;
-
-    if (key_len != 16 || memcmp(key, b->prefix, 8) != 0)
-        return 1; /* another user's */
-    if (value_len != HASH_LEN)
-        return JOBS_ECORRUPT;
-    memcpy(b->key[b->n], key, 16);
-    memcpy(b->hash[b->n], value, HASH_LEN);
-    return ++b->n == SWEEP_BATCH ? 1 : 0;
-}
-
-/* Ends the user's oldest SWEEP_BATCH sessions (b->n: how many entries were taken). */
+/* Ends the user's oldest SWEEP_BATCH sessions (m->n: how many index entries were taken). */
 static int end_user_txn(jobs_kv_txn *txn, void *ctx)
 {
-    user_batch *b = ctx;
+    mine *m = ctx;
     int rc;
 
-    b->n = 0;
-    if ((rc = jobs_kv_scan(txn, NS_USER, b->prefix, 8, SWEEP_BATCH, collect_batch, b)))
+    m->n = 0;
+    if ((rc = jobs_kv_scan(txn, NS_USER, m->prefix, 8, m->cap, collect_mine, m)))
         return rc;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < m->n; i++) {
         rec r;
 
-        rc = get(&r, txn, b->hash[i]);
+        rc = get(&r, txn, m->hash[i]);
         if (rc == JOBS_ENOTFOUND) /* an entry without its session: only the entry goes */
-            rc = jobs_kv_delete(txn, NS_USER, b->key[i], 16);
+            rc = jobs_kv_delete(txn, NS_USER, m->key[i], 16);
         else if (rc == 0)
-            rc = remove_session(txn, b->hash[i], &r);
+            rc = remove_session(txn, m->hash[i], &r);
         if (rc)
             return rc;
     }
@@ -410,20 +393,22 @@ static int end_user_txn(jobs_kv_txn *txn, void *ctx)
 
 int srv_sessions_end_user(srv_sessions *s, uint64_t user, size_t *ended)
 {
-    user_batch *b = malloc(sizeof *b);
+    unsigned char hash[SWEEP_BATCH][HASH_LEN], key[SWEEP_BATCH][16];
+    mine m;
     int rc;
 
     *ended = 0;
-    if (!b)
-        return JOBS_ENOMEM;
-    srv_be64_put(b->prefix, user);
+    memset(&m, 0, sizeof m);
+    srv_be64_put(m.prefix, user);
+    m.cap = SWEEP_BATCH;
+    m.hash = hash;
+    m.key = key;
     /* Batch by batch, each its own transaction: other writers go between them. */
     do {
-        if ((rc = jobs_kv_write(s->store, end_user_txn, b)) != 0)
+        if ((rc = jobs_kv_write(s->store, end_user_txn, &m)) != 0)
             break;
-        *ended += b->n;
-    } while (b->n == SWEEP_BATCH);
-    free(b);
+        *ended += m.n;
+    } while (m.n == SWEEP_BATCH);
     return rc;
 }
 
