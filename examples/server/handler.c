@@ -1141,6 +1141,16 @@ static void route_metrics(srv_response *res, srv_app *app)
 
 /* ---- cross-site requests ------------------------------------------------------------------ */
 
+/* Whether a browser made the request (it carries Origin or Sec-Fetch-Site, which browsers add
+ * and scripts do not) without X-Requested-With, a header a page of another site cannot add
+ * without a preflight this server never grants. */
+static bool browser_without_requested_with(const srv_request *req)
+{
+    if (!req->origin && !req->sec_fetch_site)
+        return false;
+    return !req->requested_with || !req->requested_with[strspn(req->requested_with, " \t")];
+}
+
 /* Whether a request is refused as a possible cross-site request forgery (fault 140,
  * docs/http-api.md "CSRF"): it changes something (not GET or HEAD), the auth_tkt cookie is its
  * session (no bearer token beside it), a browser made it (it carries Origin or Sec-Fetch-Site,
@@ -1154,11 +1164,7 @@ static bool csrf_refused(srv_response *res, const srv_app *app, const srv_reques
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
         return false;
     if (srv_find_token(&len, NULL, req->authorization) ||
-        !srv_find_token(&len, req->cookie, NULL))
-        return false;
-    if (!req->origin && !req->sec_fetch_site)
-        return false;
-    if (req->requested_with && req->requested_with[strspn(req->requested_with, " \t")])
+        !srv_find_token(&len, req->cookie, NULL) || !browser_without_requested_with(req))
         return false;
     srv_fault(res, app, SRV_FAULT_CROSS_SITE,
               "cross-site request refused: a browser's request that changes something with the "
@@ -1173,9 +1179,7 @@ static bool csrf_refused(srv_response *res, const srv_app *app, const srv_reques
  * the author, whose session the user would then work in (login CSRF). */
 static bool login_csrf_refused(srv_response *res, const srv_app *app, const srv_request *req)
 {
-    if (!req->origin && !req->sec_fetch_site)
-        return false;
-    if (req->requested_with && req->requested_with[strspn(req->requested_with, " \t")])
+    if (!browser_without_requested_with(req))
         return false;
     srv_fault(res, app, SRV_FAULT_CROSS_SITE,
               "cross-site request refused: a browser's login must carry the header "
