@@ -4,7 +4,7 @@
 
 #include "util.h"
 
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[JOBS__ERROR_MAX];
 
 const char *jobs_strerror(int code)
 {

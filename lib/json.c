@@ -582,7 +582,7 @@ static int scan(const char *body, size_t len, size_t max_depth);
  * jobs_error_last() as it was (jobs/errors.h), so the detail scan() wrote is put back. */
 static int scan_quietly(const char *p, size_t n, size_t max_depth)
 {
-    char kept[512];
+    char kept[JOBS__ERROR_MAX];
     int rc;
 
     snprintf(kept, sizeof kept, "%s", jobs_error_last());

@@ -25,6 +25,9 @@ void jobs__free(void *ptr);
 /* Records the per-thread detail for jobs_error_last() and returns `code`, so a failure reads
  * `return jobs__error(JOBS_ENOTFOUND, "job %llu not found", id);`. */
 int jobs__error(int code, const char *fmt, ...) JOBS__PRINTF(2, 3);
+/* Bytes the calling thread's error message holds (jobs_error_last()), its NUL included; longer
+ * ones are cut. */
+#define JOBS__ERROR_MAX 512
 
 /* The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
  * above U+10FFFF) at s, of the n >= 1 bytes available; 0 when s does not start one. */
