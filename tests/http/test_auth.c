@@ -708,6 +708,7 @@ static void test_user_add_and_passwd_refuse_a_nul_in_the_password(void **state)
 }
 
 /* ---- 7, 10: sessions ------------------------------------------------------------------------ */
+
 /* `user passwd` ends the user's sessions, while the server runs: a stolen or forgotten token
  * stops working at once, and others' sessions live on. Old code kept them until they expired
  * (8 h by default), so a password change could not lock out whoever held one. */
