@@ -125,6 +125,20 @@ int jobs__check_name(const char *name, size_t *len)
     return 0;
 }
 
+struct timespec jobs__deadline(clockid_t clock, int ms)
+{
+    struct timespec t;
+
+    clock_gettime(clock, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 int jobs__check_page(uint64_t page, uint32_t page_size)
 {
     if (page == 0)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jobs.h"
 
@@ -41,6 +42,11 @@ int jobs__check_name(const char *name, size_t *len);
 /* Page arguments: page >= 1, page_size 0 (default) or 1..JOBS__PAGE_SIZE_MAX. */
 #define JOBS__PAGE_SIZE_MAX 1000u
 int jobs__check_page(uint64_t page, uint32_t page_size);
+
+/* The time `ms` (>= 0) milliseconds from now on `clock`, for the timed waits of pthreads
+ * (pthread_cond_timedwait on a condition variable of that clock, pthread_mutex_timedlock on
+ * CLOCK_REALTIME). */
+struct timespec jobs__deadline(clockid_t clock, int ms);
 
 /* Big-endian 64-bit keys, read and written everywhere a key is built or parsed: one load or
  * store and a byte swap where the compiler has the builtin (a loop of shifts is not always

@@ -743,16 +743,9 @@ void jobs__lmdb_notify_due(jobs__txn *t, int64_t when)
 int jobs__lmdb_wait(jobs_store *store, int64_t before, int timeout_ms, int64_t *due)
 {
     jobs__lmdb *s = store->db;
-    struct timespec until;
+    struct timespec until = jobs__deadline(CLOCK_MONOTONIC, timeout_ms); /* due_cv's clock */
     int rc = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&s->due_lock);
     while (!(s->due_set && s->due_min < before) && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&s->due_cv, &s->due_lock, &until);

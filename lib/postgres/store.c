@@ -464,19 +464,12 @@ int jobs__pg_wait(jobs_store *s, int64_t before, int timeout_ms, int64_t *due)
 {
     jobs__pg *db = s->db;
     int64_t deadline = monotonic_ms() + timeout_ms;
-    struct timespec until;
+    struct timespec until = jobs__deadline(CLOCK_REALTIME, timeout_ms);
     int rc = 0;
 
     /* Another thread's wait holds the listening connection for as long as it waits: this one
      * waits for it no longer than its own timeout, and then times out (that thread takes the
      * notices meanwhile; jobs_store_wait() allows several waiters, one taking each notice). */
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     if ((rc = pthread_mutex_timedlock(&db->listen_lock, &until)) == ETIMEDOUT)
         return 0;
     if (rc)
