@@ -3,8 +3,8 @@
  * unreachable database, the schema version and its migrations, the version lock that keeps a
  * migration from running under processes of the older version, the verifier over damaged
  * tables, concurrent creates of one name (of a job, of a stack), concurrent updates and runs
- * of one stack, backup. The rules themselves are the rest of the suite, run on both
- * backends. */
+ * of one stack, the conninfo's time limits, backup. The rules themselves are the rest of the
+ * suite, run on both backends. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -965,6 +965,55 @@ typedef struct waiter {
     _Atomic int rc, done;
 } waiter;
 
+/* The conninfo's own time limits (its options' lock_timeout, statement_timeout): a write that
+ * waits past one, for a job another session holds, answers JOBS_ECONFLICT or JOBS_EUNAVAILABLE,
+ * both "try again", and changes nothing; once the other session lets go the same write succeeds.
+ * Before, both were JOBS_EIO ("storage I/O error", HTTP 500), as for damage. */
+static void expect_timeout(fixture *fx, const char *setting, int code, const char *words)
+{
+    jobs_job_spec ch = JOBS_JOB_SPEC_INIT;
+    jobs_job *j = NULL;
+    PGconn *holder;
+    char text[128], buf[16];
+
+    reopen_setting(fx, setting, "200");
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "held", stack, fx_periodic(fx, OWNER, 60), false);
+
+    holder = connect_raw(fx);
+    query(holder, "BEGIN", buf, sizeof(buf));
+    snprintf(text, sizeof(text), "SELECT 1 FROM jobs_job WHERE id = %llu FOR UPDATE",
+             (unsigned long long)job);
+    query(holder, text, buf, sizeof(buf));
+    ch.fields = JOBS_JOB_NAME;
+    ch.name = "renamed";
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &ch), code);
+    assert_non_null(strstr(jobs_error_last(), words));
+    query(holder, "ROLLBACK", buf, sizeof(buf));
+    PQfinish(holder);
+
+    j = fx_get(fx, OWNER, job);
+    assert_string_equal(j->name, "held");
+    jobs_job_free(j);
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &ch), 0);
+    j = fx_get(fx, OWNER, job);
+    assert_string_equal(j->name, "renamed");
+    jobs_job_free(j);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+static void test_a_lock_timeout_is_econflict_and_changes_nothing(void **state)
+{
+    FX_POSTGRES_ONLY();
+    expect_timeout(*state, "lock_timeout", JOBS_ECONFLICT, "lock_timeout");
+}
+
+static void test_a_statement_timeout_is_eunavailable_and_changes_nothing(void **state)
+{
+    FX_POSTGRES_ONLY();
+    expect_timeout(*state, "statement_timeout", JOBS_EUNAVAILABLE, "statement_timeout");
+}
+
 static void *wait_long(void *arg)
 {
     waiter *w = arg;
@@ -1058,6 +1107,10 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts_of_one_new_record_run_again,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_lock_timeout_is_econflict_and_changes_nothing,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_statement_timeout_is_eunavailable_and_changes_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_second_waiter_keeps_its_own_timeout, fx_setup,
                                         fx_teardown),
     };

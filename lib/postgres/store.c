@@ -103,6 +103,16 @@ int jobs__pg_error(PGconn *conn, const PGresult *res, const char *what)
     if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
         !strcmp(state, "57P03"))
         return unavailable(conn, what);
+    /* The conninfo's own time limits (options='-c lock_timeout=... -c statement_timeout=...'),
+     * or an administrator's pg_cancel_backend(): nothing of the call stayed, and it may be
+     * tried again, as after a lost race or a dropped connection. */
+    if (!strcmp(state, "55P03"))
+        return jobs__error(JOBS_ECONFLICT, "%s: a concurrent transaction held a lock for longer "
+                           "than lock_timeout; nothing of this call stayed, try again", what);
+    if (!strcmp(state, "57014"))
+        return jobs__error(JOBS_EUNAVAILABLE, "%s: the database canceled the statement "
+                           "(statement_timeout, or a cancel request); nothing of this call "
+                           "stayed, try again", what);
     if (!strcmp(state, "25006"))
         return jobs__error(JOBS_EREADONLY, "%s: the database is read-only", what);
     /* The one sequence is the run ids' (schema 4), whose end is JOBS_ID_MAX + 1: next_id gives
