@@ -89,7 +89,7 @@ static void ensure_sessions(void)
         FUZZ_CHECK(srv_session_lookup(&user, app.sessions, token[i], SRV_TOKEN_LEN, now) == 0);
         if (user != user_id[i])
             FUZZ_CHECK(srv_session_create(token[i], app.sessions, user_id[i], now,
-                                          app.session_ttl) == 0);
+                                          app.session_ttl, NULL) == 0);
     }
 }
 

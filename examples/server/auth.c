@@ -221,6 +221,7 @@ static int collect_mine(void *ctx, const void *key, size_t key_len, const void *
 
 typedef struct create_ctx {
     unsigned char hash[HASH_LEN];
+    const unsigned char *stamp; /* of the password the login checked, or NULL */
     uint64_t user;
     time_t now, expires;
     unsigned max;
@@ -235,6 +236,10 @@ static int create_txn(jobs_kv_txn *txn, void *ctx)
     uint64_t seq;
     int rc;
 
+    /* A password changed since the login checked it (`user passwd` ended the user's sessions
+     * meanwhile) starts none: the login's password is no longer the user's. */
+    if (c->stamp && (rc = srv_users_unchanged(txn, c->user, c->stamp)))
+        return rc;
     if ((rc = sweep(&swept, txn, c->now)))
         return rc;
     /* The cap: the user's oldest sessions end, so that this one is the max-th. A lowered cap
@@ -274,7 +279,7 @@ static int create_txn(jobs_kv_txn *txn, void *ctx)
 }
 
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
-                       time_t now, unsigned ttl)
+                       time_t now, unsigned ttl, const unsigned char *stamp)
 {
     unsigned char raw[SRV_TOKEN_LEN / 2];
     create_ctx c;
@@ -286,6 +291,7 @@ int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t 
     sodium_memzero(raw, sizeof raw);
     token_hash(c.hash, token, SRV_TOKEN_LEN);
     c.user = user_id;
+    c.stamp = stamp;
     c.now = now;
     c.expires = now + (time_t)ttl;
     c.max = s->max_per_user;
@@ -368,48 +374,36 @@ int srv_session_end(srv_sessions *s, const char *token, size_t len)
 
 /* ---- a user's sessions --------------------------------------------------------------------- */
 
-/* Ends the user's oldest SWEEP_BATCH sessions (m->n: how many index entries were taken). */
-static int end_user_txn(jobs_kv_txn *txn, void *ctx)
-{
-    mine *m = ctx;
-    int rc;
-
-    m->n = 0;
-    if ((rc = jobs_kv_scan(txn, NS_USER, m->prefix, 8, m->cap, collect_mine, m)))
-        return rc;
-    for (size_t i = 0; i < m->n; i++) {
-        rec r;
-
-        rc = get(&r, txn, m->hash[i]);
-        if (rc == JOBS_ENOTFOUND) /* an entry without its session: only the entry goes */
-            rc = jobs_kv_delete(txn, NS_USER, m->key[i], 16);
-        else if (rc == 0)
-            rc = remove_session(txn, m->hash[i], &r);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-int srv_sessions_end_user(srv_sessions *s, uint64_t user, size_t *ended)
+int srv_sessions_end_user(jobs_kv_txn *txn, uint64_t user, size_t *ended)
 {
     unsigned char hash[SWEEP_BATCH][HASH_LEN], key[SWEEP_BATCH][16];
     mine m;
     int rc;
 
-    *ended = 0;
     memset(&m, 0, sizeof m);
     srv_be64_put(m.prefix, user);
     m.cap = SWEEP_BATCH;
     m.hash = hash;
     m.key = key;
-    /* Batch by batch, each its own transaction: other writers go between them. */
+    /* Batch by batch, in the one transaction: each scan finds the sessions the last left. */
     do {
-        if ((rc = jobs_kv_write(s->store, end_user_txn, &m)) != 0)
-            break;
+        m.n = 0;
+        if ((rc = jobs_kv_scan(txn, NS_USER, m.prefix, 8, m.cap, collect_mine, &m)))
+            return rc;
+        for (size_t i = 0; i < m.n; i++) {
+            rec r;
+
+            rc = get(&r, txn, m.hash[i]);
+            if (rc == JOBS_ENOTFOUND) /* an entry without its session: only the entry goes */
+                rc = jobs_kv_delete(txn, NS_USER, m.key[i], 16);
+            else if (rc == 0)
+                rc = remove_session(txn, m.hash[i], &r);
+            if (rc)
+                return rc;
+        }
         *ended += m.n;
     } while (m.n == SWEEP_BATCH);
-    return rc;
+    return 0;
 }
 
 /* ---- counts -------------------------------------------------------------------------------- */

@@ -40,12 +40,15 @@ void srv_sessions_free(srv_sessions *s);
  * with: up to 64 expired sessions removed (earliest first), and, when the user already has
  * `max_per_user` sessions, their oldest ended.
  * @param[out] token  SRV_TOKEN_LEN hex characters and a NUL
- * @return 0, or the JOBS_E* code of the failure (nothing changed): JOBS_ENOMEM, or the store's
- *         (a PostgreSQL store's database unreachable: JOBS_EUNAVAILABLE), which the caller
- *         answers as such.
+ * @param stamp  the stamp of the password the login checked (srv_account.stamp): the session is
+ *               made only if the user's password is still that one; NULL: no such check
+ * @return 0, or the JOBS_E* code of the failure (nothing changed): JOBS_ECHANGED when the
+ *         password changed after the login checked it (answer as a wrong password),
+ *         JOBS_ENOMEM, or the store's (a PostgreSQL store's database unreachable:
+ *         JOBS_EUNAVAILABLE), which the caller answers as such.
  */
 int srv_session_create(char token[SRV_TOKEN_LEN + 1], srv_sessions *s, uint64_t user_id,
-                       time_t now, unsigned ttl);
+                       time_t now, unsigned ttl, const unsigned char *stamp);
 
 /** The user of a live session into *user: 0 when the token is unknown, malformed or expired.
  * One read of the store. Returns 0, or the store's JOBS_E* code when it could not be read (a
@@ -59,10 +62,10 @@ int srv_session_lookup(uint64_t *user, srv_sessions *s, const char *token, size_
  * unreachable: the session may live on, and the caller answers that, not "not authenticated"). */
 int srv_session_end(srv_sessions *s, const char *token, size_t len);
 
-/** Ends every session of `user` (a password change: whoever held one logs in again), 64 to a
- * transaction; *ended is how many. Returns 0, or the store's JOBS_E* code (then the sessions
- * not yet ended live on). */
-int srv_sessions_end_user(srv_sessions *s, uint64_t user, size_t *ended);
+/** In the caller's transaction (a password change's: srv_users_passwd()), ends every session of
+ * `user`, so that whoever held one logs in again; adds how many to *ended. Returns 0, or the
+ * store's JOBS_E* code (the caller's transaction then undoes everything). */
+int srv_sessions_end_user(jobs_kv_txn *txn, uint64_t user, size_t *ended);
 
 /** Removes every session expired at `now`, 64 to a transaction; returns how many. */
 size_t srv_sessions_sweep(srv_sessions *s, time_t now);

@@ -308,26 +308,14 @@ int srv_cmd_user_add(int argc, char **argv)
     return rc;
 }
 
-/* After a password change: ends the user's sessions, so that whoever held one (a stolen token,
- * a forgotten browser) logs in again, with the new password. The exit status. */
-static int end_sessions(srv_users *users, jobs_store *store, const char *name)
+/* In the password change's transaction: ends the user's sessions, so that whoever held one (a
+ * stolen token, a forgotten browser) logs in again, with the new password. */
+static int end_sessions(jobs_kv_txn *txn, uint64_t id, void *arg)
 {
-    srv_account acct = {0};
-    srv_sessions *sessions = srv_sessions_new(store, 0);
-    size_t ended = 0;
-    int rc = sessions ? srv_users_find(users, &acct, name, NULL) : JOBS_ENOMEM;
+    size_t *ended = arg;
 
-    if (rc == 0 && acct.id)
-        rc = srv_sessions_end_user(sessions, acct.id, &ended);
-    srv_sessions_free(sessions);
-    if (rc) {
-        fprintf(stderr, "jobs-server: changed the password of %s, but could not end its "
-                        "sessions (%s): run the command again\n", name, jobs_strerror(rc));
-        return 1;
-    }
-    printf("changed the password of %s and ended its %zu session%s\n", name, ended,
-           ended == 1 ? "" : "s");
-    return 0;
+    *ended = 0;
+    return srv_sessions_end_user(txn, id, ended);
 }
 
 /* `jobs-server user passwd NAME [--data DIR]`, the new password on standard input; the user's
@@ -338,6 +326,7 @@ int srv_cmd_user_passwd(int argc, char **argv)
     char password[SRV_PASSWORD_MAX + 2];
     srv_users *users = NULL;
     jobs_store *store = NULL;
+    size_t ended = 0;
     int rc;
 
     if ((rc = user_args(&name, NULL, &data, password, argc, argv)) != 0)
@@ -346,8 +335,11 @@ int srv_cmd_user_passwd(int argc, char **argv)
     /* The same checks as the server's start and `user add`: never write through a data
      * directory another user can change. */
     if (srv_check_data_dir(data) == 0 && open_users(&users, &store, data) == 0 &&
-        srv_users_passwd(users, name, password) == 0)
-        rc = end_sessions(users, store, name);
+        srv_users_passwd(users, name, password, end_sessions, &ended) == 0) {
+        printf("changed the password of %s and ended its %zu session%s\n", name, ended,
+               ended == 1 ? "" : "s");
+        rc = 0;
+    }
     sodium_memzero(password, sizeof password);
     srv_users_close(users);
     jobs_store_close(store);
@@ -370,7 +362,7 @@ int srv_ensure_demo_user(srv_users *users)
         if (!env || !*env)
             return 0;
         if (reset && strcmp(reset, "1") == 0) {
-            if (srv_users_passwd(users, "demo", env) != 0)
+            if (srv_users_passwd(users, "demo", env, NULL, NULL) != 0)
                 return -1;
             printf("set the password of user demo from JOBS_DEMO_PASSWORD (JOBS_DEMO_RESET=1)\n");
         } else {

@@ -316,9 +316,10 @@ static void account_key(char *out, size_t size, const srv_account *a, const srv_
  * slot (503 with Retry-After when none is free). The account is looked up once, first: when the
  * store cannot be read (the database is down) the login answers the store's fault (503, 128)
  * without counting an attempt or hashing anything, since no password can be checked. True with
- * *id set, else the fault is in `res`. */
-static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv_request *req,
-                        const char *body, size_t len)
+ * *id set (and, when `stamp` is not NULL, the stamp of the password checked, for the session's
+ * transaction), else the fault is in `res`. */
+static bool check_login(uint64_t *id, unsigned char *stamp, srv_response *res, srv_app *app,
+                        const srv_request *req, const char *body, size_t len)
 {
     srv_credentials *c;
     char msg[SRV_CREDENTIALS_MSG_MAX], key[SRV_THROTTLE_KEY_MAX + 1];
@@ -385,6 +386,8 @@ static bool check_login(uint64_t *id, srv_response *res, srv_app *app, const srv
         srv_fault(res, app, SRV_FAULT_THROTTLED, "too many failed attempts; try again later");
         goto out;
     }
+    if (stamp)
+        memcpy(stamp, acct.stamp, SRV_STAMP_LEN);
     ok = true;
 out:
     sodium_memzero(&acct, sizeof acct);
@@ -398,14 +401,22 @@ static void route_authenticate(srv_response *res, srv_app *app, const srv_reques
 {
     char *json = NULL;
     char token[SRV_TOKEN_LEN + 1];
+    unsigned char stamp[SRV_STAMP_LEN];
     uint64_t id = 0;
     int rc;
 
-    if (!check_login(&id, res, app, req, req->body, req->body_len))
+    if (!check_login(&id, stamp, res, app, req, req->body, req->body_len))
         return;
-    /* The store may fail here, after the password was checked (a PostgreSQL store's database
-     * gone in between): answered as any store failure (503, fault 128), not as memory. */
-    if ((rc = srv_session_create(token, app->sessions, id, time(NULL), app->session_ttl))) {
+    /* The password may have changed while it was checked (`jobs-server user passwd`, which ends
+     * the user's sessions): the one checked is no longer the user's, and starts no session. The
+     * store may fail here too (a PostgreSQL store's database gone in between): answered as any
+     * store failure (503, fault 128), not as memory. */
+    rc = srv_session_create(token, app->sessions, id, time(NULL), app->session_ttl, stamp);
+    if (rc == JOBS_ECHANGED) {
+        srv_fault(res, app, SRV_FAULT_LOGIN, "unknown user or wrong password");
+        return;
+    }
+    if (rc) {
         srv_lib_fault(res, app, rc);
         return;
     }
@@ -441,7 +452,7 @@ static bool inline_auth(srv_request *inner, uint64_t *owner, srv_response *res, 
     }
     if (!envelope)
         return true;
-    if (!check_login(owner, res, app, req, auth.at, auth.len))
+    if (!check_login(owner, NULL, res, app, req, auth.at, auth.len))
         return false;
     /* One request acts for one user: a session of someone else beside it is refused. */
     if (!caller(&session, res, app, req)) {

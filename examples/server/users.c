@@ -631,6 +631,8 @@ typedef struct passwd_ctx {
     const char *name;
     const char *hash;
     bool missing;
+    srv_users_then then;
+    void *arg;
 } passwd_ctx;
 
 static int passwd_txn(jobs_kv_txn *txn, void *ctx)
@@ -654,13 +656,16 @@ static int passwd_txn(jobs_kv_txn *txn, void *ctx)
     rc = user_put(txn, &nu, &old);
     sodium_memzero(&old, sizeof old);
     sodium_memzero(&nu, sizeof nu);
+    if (rc == 0 && c->then)
+        rc = c->then(txn, id, c->arg);
     return rc;
 }
 
-int srv_users_passwd(srv_users *u, const char *name, const char *password)
+int srv_users_passwd(srv_users *u, const char *name, const char *password, srv_users_then then,
+                     void *arg)
 {
     char hash[crypto_pwhash_STRBYTES];
-    passwd_ctx c = {name, hash, false};
+    passwd_ctx c = {name, hash, false, then, arg};
     int rc;
 
     if (hash_password(hash, password) != 0)
@@ -709,6 +714,26 @@ static int find(srv_users *u, find_ctx *c)
 
 _Static_assert(SRV_HASH_MAX == crypto_pwhash_STRBYTES, "srv_account's hash is a pwhash string");
 
+static void stamp_of(unsigned char stamp[SRV_STAMP_LEN], const char *hash)
+{
+    crypto_generichash(stamp, SRV_STAMP_LEN, (const unsigned char *)hash, strlen(hash), NULL, 0);
+}
+
+int srv_users_unchanged(jobs_kv_txn *txn, uint64_t id, const unsigned char stamp[SRV_STAMP_LEN])
+{
+    unsigned char now[SRV_STAMP_LEN];
+    user cur;
+    int rc = user_get(&cur, txn, id);
+
+    if (rc == JOBS_ENOTFOUND)
+        return JOBS_ECHANGED;
+    if (rc)
+        return rc;
+    stamp_of(now, cur.hash);
+    sodium_memzero(&cur, sizeof cur);
+    return sodium_memcmp(now, stamp, SRV_STAMP_LEN) == 0 ? 0 : JOBS_ECHANGED;
+}
+
 int srv_users_find(srv_users *u, srv_account *a, const char *username, const char *email)
 {
     find_ctx c = {username, email, {0}};
@@ -718,6 +743,7 @@ int srv_users_find(srv_users *u, srv_account *a, const char *username, const cha
     if (rc == 0 && c.u.id) {
         a->id = c.u.id;
         memcpy(a->hash, c.u.hash, sizeof a->hash);
+        stamp_of(a->stamp, c.u.hash);
     }
     sodium_memzero(&c.u, sizeof c.u);
     return rc;

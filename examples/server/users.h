@@ -80,12 +80,17 @@ void srv_users_set_verify_slots(srv_users *u, unsigned n);
 /** Room for a password hash in srv_account (libsodium's crypto_pwhash_STRBYTES). */
 #define SRV_HASH_MAX 128
 
+/** Bytes of a password stamp (srv_account.stamp). */
+#define SRV_STAMP_LEN 32
+
 /** The account a login names: looked up once by srv_users_find() (before the attempt is counted
  * by the throttle) and checked by srv_users_verify(). It holds the password hash, which
- * srv_users_verify() wipes. */
+ * srv_users_verify() wipes, and a stamp of it, which stays: the session the login starts is
+ * made only if the password is still the one checked (srv_users_unchanged()). */
 typedef struct srv_account {
     uint64_t id;             /**< the user's id; 0 when the login names no user */
     char hash[SRV_HASH_MAX]; /**< the user's Argon2id hash when id is not 0 */
+    unsigned char stamp[SRV_STAMP_LEN]; /**< a digest of `hash` (BLAKE2b), when id is not 0 */
 } srv_account;
 
 /**
@@ -104,12 +109,27 @@ typedef enum srv_verify {
     SRV_VERIFY_BUSY   /**< every verification slot is taken: nothing was checked */
 } srv_verify;
 
+/** What else a password change does, in its transaction (srv_users_passwd()): 0, or a JOBS_E*
+ * code that undoes the change. */
+typedef int (*srv_users_then)(jobs_kv_txn *txn, uint64_t id, void *arg);
+
 /**
  * Sets the password of user `name`. Every server on the store checks the new one from the next
- * login on (the user's sessions stay).
- * @return 0, or -1 with a message on stderr (no such user, invalid password, a store error).
+ * login on. When `then` is not NULL it runs in the same transaction with the user's id (ending
+ * the user's sessions: srv_sessions_end_user()), and the password changes only if it returns 0.
+ * @return 0, or -1 with a message on stderr (no such user, invalid password, a store error, or
+ *         `then`'s code: "changing the password: ...", nothing changed).
  */
-int srv_users_passwd(srv_users *u, const char *name, const char *password);
+int srv_users_passwd(srv_users *u, const char *name, const char *password, srv_users_then then,
+                     void *arg);
+
+/**
+ * In a transaction: 0 when user `id` still has the password whose stamp a login checked
+ * (srv_account.stamp), JOBS_ECHANGED when it has changed since (or the user is gone), or the
+ * store's code. A login's session is made only after this, in its own transaction, so a login
+ * that checked the old password while `user passwd` changed it starts no session.
+ */
+int srv_users_unchanged(jobs_kv_txn *txn, uint64_t id, const unsigned char stamp[SRV_STAMP_LEN]);
 
 /**
  * Checks a login's password against the account srv_users_find() gave. Takes one of the

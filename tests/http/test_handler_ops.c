@@ -380,13 +380,13 @@ static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **s
     time_t t = time(NULL) - 20; /* the login at t + 20 is live now (logout reads the clock) */
 
     for (unsigned i = 0; i < 100; i++)
-        assert_int_equal(srv_session_create(token, o->app.sessions, 1 + i % 7, t, 10), 0);
+        assert_int_equal(srv_session_create(token, o->app.sessions, 1 + i % 7, t, 10, NULL), 0);
     assert_int_equal(srv_sessions_count(o->app.sessions), 100);
     assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, t + 9),
                      1 + 99 % 7);
     assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, t + 10), 0);
     /* a login at t + 20 sweeps one batch, then adds its own */
-    assert_int_equal(srv_session_create(token, o->app.sessions, 9, t + 20, 10), 0);
+    assert_int_equal(srv_session_create(token, o->app.sessions, 9, t + 20, 10, NULL), 0);
     assert_int_equal(srv_sessions_count(o->app.sessions), 100 - 64 + 1);
     assert_int_equal(jobs_store_check(o->app.store), 0);
     /* the sweep takes the rest, and leaves the live one */
@@ -400,10 +400,10 @@ static void test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first(void **s
 
     /* a cap of 2 on the same store: three logins in one second end the first */
     assert_non_null(capped = srv_sessions_new(o->app.store, 2));
-    assert_int_equal(srv_session_create(first, capped, 5, t, 60), 0);
-    assert_int_equal(srv_session_create(second, capped, 5, t, 60), 0);
-    assert_int_equal(srv_session_create(token, capped, 5, t, 60), 0);
-    assert_int_equal(srv_session_create(token, capped, 6, t, 60), 0); /* another user's */
+    assert_int_equal(srv_session_create(first, capped, 5, t, 60, NULL), 0);
+    assert_int_equal(srv_session_create(second, capped, 5, t, 60, NULL), 0);
+    assert_int_equal(srv_session_create(token, capped, 5, t, 60, NULL), 0);
+    assert_int_equal(srv_session_create(token, capped, 6, t, 60, NULL), 0); /* another user's */
     assert_int_equal(srv_sessions_of(capped, 5), 2);
     assert_int_equal(session_user(capped, first, SRV_TOKEN_LEN, t), 0);
     assert_int_equal(session_user(capped, second, SRV_TOKEN_LEN, t), 5);
@@ -438,15 +438,95 @@ static void test_users_live_in_the_store(void **state)
     assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ann-pw"), SRV_VERIFY_OK);
     assert_int_equal(id, 1);
     assert_int_equal(acct.hash[0], '\0'); /* wiped */
-    assert_int_equal(srv_users_passwd(o->app.users, "ben", "ben-new"), 0);
+    assert_int_equal(srv_users_passwd(o->app.users, "ben", "ben-new", NULL, NULL), 0);
     assert_int_equal(srv_users_find(o->app.users, &acct, "ben", NULL), 0);
     assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ben-pw"), SRV_VERIFY_WRONG);
     assert_int_equal(srv_users_find(o->app.users, &acct, "ben", NULL), 0);
     assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "ben-new"), SRV_VERIFY_OK);
     assert_int_equal(id, 2);
-    assert_int_not_equal(srv_users_passwd(o->app.users, "nobody", "x"), 0);
+    assert_int_not_equal(srv_users_passwd(o->app.users, "nobody", "x", NULL, NULL), 0);
     assert_int_equal(srv_users_count(&n, o->app.users), 0);
     assert_int_equal(n, 2);
+    assert_int_equal(jobs_store_check(o->app.store), 0);
+}
+
+/* A login checks the password outside any transaction (Argon2id takes a while): a `user passwd`
+ * that commits meanwhile makes the checked password not the user's, and the session the login
+ * then starts is refused (JOBS_ECHANGED, answered as a wrong password). Before, it was made after
+ * the password change had ended the user's sessions, and lived on with the old password. */
+static void test_a_login_that_checked_a_changed_password_starts_no_session(void **state)
+{
+    ops *o = *state;
+    char token[SRV_TOKEN_LEN + 1];
+    uint64_t ann = 0, id = 0;
+    srv_account acct;
+
+    assert_int_equal(srv_users_add(o->app.users, &ann, "ann", NULL, "old-pw"), 0);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ann", NULL), 0);
+    assert_int_equal(srv_users_passwd(o->app.users, "ann", "new-pw", NULL, NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "old-pw"), SRV_VERIFY_OK);
+    assert_int_equal(srv_session_create(token, o->app.sessions, id, time(NULL), 60, acct.stamp),
+                     JOBS_ECHANGED);
+    assert_int_equal(srv_sessions_of(o->app.sessions, ann), 0);
+
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ann", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "new-pw"), SRV_VERIFY_OK);
+    assert_int_equal(srv_session_create(token, o->app.sessions, id, time(NULL), 60, acct.stamp),
+                     0);
+    assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, time(NULL)), ann);
+    assert_int_equal(jobs_store_check(o->app.store), 0);
+}
+
+typedef struct ending {
+    size_t ended;
+    int then_rc; /* what the step after the sessions' end answers */
+} ending;
+
+static int end_then(jobs_kv_txn *txn, uint64_t id, void *arg)
+{
+    ending *e = arg;
+    int rc;
+
+    e->ended = 0;
+    if ((rc = srv_sessions_end_user(txn, id, &e->ended)))
+        return rc;
+    return e->then_rc;
+}
+
+/* `user passwd` changes the password and ends the user's sessions in one transaction: when
+ * anything in it fails, the old password and every session stay; when it commits, all of the
+ * user's sessions (more than one batch of 64) are gone and another user's stay. Before, the
+ * sessions were ended in later transactions, after the password had changed. */
+static void test_a_password_change_ends_the_sessions_in_its_own_transaction(void **state)
+{
+    ops *o = *state;
+    char token[SRV_TOKEN_LEN + 1], other[SRV_TOKEN_LEN + 1];
+    uint64_t ann = 0, ben = 0, id = 0;
+    ending e = {0, JOBS_EIO};
+    srv_sessions *uncapped = srv_sessions_new(o->app.store, 0);
+    srv_account acct;
+
+    assert_non_null(uncapped);
+    assert_int_equal(srv_users_add(o->app.users, &ann, "ann", NULL, "old-pw"), 0);
+    assert_int_equal(srv_users_add(o->app.users, &ben, "ben", NULL, "ben-pw"), 0);
+    for (int i = 0; i < 70; i++)
+        assert_int_equal(srv_session_create(token, uncapped, ann, time(NULL), 60, NULL), 0);
+    assert_int_equal(srv_session_create(other, uncapped, ben, time(NULL), 60, NULL), 0);
+    srv_sessions_free(uncapped);
+
+    assert_int_not_equal(srv_users_passwd(o->app.users, "ann", "new-pw", end_then, &e), 0);
+    assert_int_equal(srv_sessions_of(o->app.sessions, ann), 70);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ann", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "old-pw"), SRV_VERIFY_OK);
+
+    e.then_rc = 0;
+    assert_int_equal(srv_users_passwd(o->app.users, "ann", "new-pw", end_then, &e), 0);
+    assert_int_equal(e.ended, 70);
+    assert_int_equal(srv_sessions_of(o->app.sessions, ann), 0);
+    assert_int_equal(session_user(o->app.sessions, token, SRV_TOKEN_LEN, time(NULL)), 0);
+    assert_int_equal(session_user(o->app.sessions, other, SRV_TOKEN_LEN, time(NULL)), ben);
+    assert_int_equal(srv_users_find(o->app.users, &acct, "ann", NULL), 0);
+    assert_int_equal(srv_users_verify(o->app.users, &id, &acct, "new-pw"), SRV_VERIFY_OK);
     assert_int_equal(jobs_store_check(o->app.store), 0);
 }
 
@@ -564,7 +644,7 @@ static void test_response_names_the_user_the_request_acted_for(void **state)
     char token[SRV_TOKEN_LEN + 1], bearer[SRV_TOKEN_LEN + 8];
     srv_response res;
 
-    assert_int_equal(srv_session_create(token, o->app.sessions, 42, time(NULL), 60), 0);
+    assert_int_equal(srv_session_create(token, o->app.sessions, 42, time(NULL), 60, NULL), 0);
     snprintf(bearer, sizeof bearer, "Bearer %s", token);
     handle(&res, o, "GET", "/jobs", bearer);
     assert_int_equal(res.status, 200);
@@ -928,6 +1008,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_live_in_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_login_that_checked_a_changed_password_starts_no_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_password_change_ends_the_sessions_in_its_own_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_the_runner_cannot_take_ends_failed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_runner_takes_owners_in_turn, setup, teardown),
