@@ -161,10 +161,35 @@ static void test_skip_records_old_slots_and_runs_the_last_within_the_grace(void 
     assert_int_equal(p->runs[0]->state, JOBS_RUN_SKIPPED);
     assert_int_equal(p->runs[0]->missed, 9);
     assert_int_equal(p->runs[0]->missed_since, FX_T0 + 720);
+    assert_non_null(strstr(p->runs[0]->message, "9 slot(s) missed by more than the grace of 30 s"));
     jobs_run_page_free(p);
     jobs_job *j = fx_get(fx, OWNER, job);
     assert_int_equal(j->next_run, FX_T0 + 1260);
     jobs_job_free(j);
+    assert_consistent(fx);
+}
+
+/* Skip runs only the latest due slot (when it is within the grace): the earlier slots are the
+ * skipped record, the ones within the grace as well. Its message said they were all "missed by
+ * more than the grace", which was false for those. */
+static void test_skip_does_not_say_slots_within_the_grace_were_past_it(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_MISFIRE, 0, 0, 0, JOBS_MISFIRE_SKIP, 300);
+    fx_events ev;
+
+    /* Slots T0+60..T0+660 are due; T0+420..T0+660 are within 300 s of now. */
+    fx_tick(fx, FX_T0 + 670, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 660);
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->runs[1]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[1]->missed, 10);
+    assert_int_equal(p->runs[1]->missed_since, FX_T0 + 60);
+    assert_null(strstr(p->runs[1]->message, "more than the grace"));
+    assert_non_null(strstr(p->runs[1]->message, "only the latest"));
+    jobs_run_page_free(p);
     assert_consistent(fx);
 }
 
@@ -1080,6 +1105,7 @@ int main(void)
         T(test_a_tick_records_the_run_and_the_event_names_it),
         T(test_downtime_is_coalesced_into_one_run_with_the_count),
         T(test_skip_records_old_slots_and_runs_the_last_within_the_grace),
+        T(test_skip_does_not_say_slots_within_the_grace_were_past_it),
         T(test_catch_up_runs_each_missed_slot_up_to_its_bound),
         T(test_a_lease_that_ends_redelivers_then_loses_the_run),
         T(test_a_finish_after_redelivery_ends_the_run_once),
