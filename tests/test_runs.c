@@ -347,6 +347,45 @@ static void test_a_redelivery_runs_the_runs_own_stack(void **state)
     jobs_run_free(r);
 }
 
+/* A callback that stops a tick's delivery: the runs it was not told of are committed all the
+ * same. The at-least-once one comes again when its lease ends (attempt 2); the at-most-once
+ * one stays delivered and never comes again (jobs_event_fn). */
+static void test_runs_a_stopped_callback_was_not_told_of(void **state)
+{
+    fixture *fx = *state;
+    uint64_t most = policy_job(fx, 3600, 0, 0, 0, 0, 0, 0);
+    uint64_t least = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                                JOBS_DELIVERY_AT_LEAST_ONCE, 30, 0, 0, 0);
+    int64_t slot = FX_T0 + 3600;
+    fx_events ev;
+    size_t n = 0;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.stop_after = 1;
+    ev.stop_code = 7;
+    assert_int_equal(jobs_scheduler_tick(&n, fx->store, slot, 0, fx_record_event, &ev), 7);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].job, most);
+    jobs_run_page *p = history(fx, least);
+    assert_int_equal(p->count, 1);
+    uint64_t run = p->runs[0]->id;
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_RUNNING);
+    jobs_run_page_free(p);
+
+    fx_tick(fx, slot + 29, &ev);
+    assert_int_equal(ev.n, 0);
+    fx_tick(fx, slot + 30, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, run);
+    assert_int_equal(ev.ev[0].attempt, 2);
+    p = history(fx, most);
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_DELIVERED);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
 static void test_a_finish_after_redelivery_ends_the_run_once(void **state)
 {
     fixture *fx = *state;
@@ -1109,6 +1148,7 @@ int main(void)
         T(test_catch_up_runs_each_missed_slot_up_to_its_bound),
         T(test_a_lease_that_ends_redelivers_then_loses_the_run),
         T(test_a_finish_after_redelivery_ends_the_run_once),
+        T(test_runs_a_stopped_callback_was_not_told_of),
         T(test_a_redelivery_runs_the_runs_own_stack),
         T(test_next_run_counts_queued_runs),
         T(test_run_now_is_delivered_by_the_next_tick_as_manual),

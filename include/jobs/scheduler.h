@@ -43,8 +43,10 @@ typedef struct jobs_event {
 /**
  * The host's callback, called once per event after the tick's changes are committed. No
  * transaction is held during callbacks, so it may call any libjobs function, on any store.
- * Return 0 to continue; any other value stops delivering this tick's remaining events (they are
- * already committed, so they are not delivered again).
+ * Return 0 to continue; any other value stops delivering this tick's remaining events. They are
+ * already committed, so the host is never told of those runs by this tick: an at-most-once one
+ * stays `delivered` and is never delivered again; an at-least-once one is delivered again, with
+ * attempt + 1, by a tick once its lease ends (as when the host died holding it).
  */
 typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
 
