@@ -386,6 +386,46 @@ static void test_runs_a_stopped_callback_was_not_told_of(void **state)
     assert_consistent(fx);
 }
 
+/* The tick's `now` going back (a host's clock set back, or two hosts out of step) runs no slot
+ * twice and ends no lease early; jumping ahead makes the slots up to it due (the misfire
+ * policy's to decide) and leases from it, and coming back from there runs nothing until the
+ * jobs' next slots after the jump (docs/runs.md, "Clocks"). */
+static void test_a_clock_that_goes_back_runs_no_slot_twice(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, 30, 0, 0, 0);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 60, &ev);
+    assert_int_equal(ev.n, 1);
+    uint64_t run = ev.ev[0].run;
+    fx_tick(fx, FX_T0 + 10, &ev); /* back before the slot */
+    assert_int_equal(ev.n, 0);
+    fx_tick(fx, FX_T0 + 60, &ev); /* the same slot again */
+    assert_int_equal(ev.n, 0);
+    fx_tick(fx, FX_T0 + 89, &ev); /* the lease (to T0+90) has not ended */
+    assert_int_equal(ev.n, 0);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, run, true, NULL), 0);
+
+    /* Ahead by a day, then back: the jump's slots coalesce into one run leased from the jump,
+     * and nothing runs again until the first slot after it. */
+    int64_t ahead = FX_T0 + 86400;
+    fx_tick(fx, ahead, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 120);
+    assert_int_equal(ev.ev[0].lease_until, ahead + 30);
+    fx_tick(fx, FX_T0 + 180, &ev);
+    assert_int_equal(ev.n, 0);
+    jobs_job *j = fx_get(fx, OWNER, job);
+    assert_int_equal(j->next_run, ahead + 60);
+    jobs_job_free(j);
+    int64_t next = 0;
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, ahead + 30);
+    assert_consistent(fx);
+}
+
 static void test_a_finish_after_redelivery_ends_the_run_once(void **state)
 {
     fixture *fx = *state;
@@ -1148,6 +1188,7 @@ int main(void)
         T(test_catch_up_runs_each_missed_slot_up_to_its_bound),
         T(test_a_lease_that_ends_redelivers_then_loses_the_run),
         T(test_a_finish_after_redelivery_ends_the_run_once),
+        T(test_a_clock_that_goes_back_runs_no_slot_twice),
         T(test_runs_a_stopped_callback_was_not_told_of),
         T(test_a_redelivery_runs_the_runs_own_stack),
         T(test_next_run_counts_queued_runs),
