@@ -28,8 +28,9 @@ typedef struct jobs_event {
     const char *name;     /**< its name, or NULL */
     uint64_t stack;       /**< the stack to run */
     uint64_t schedule;    /**< its schedule */
-    int64_t slot;         /**< the next_run this event is for (the slot, not the tick's now);
-                               for a manual run, when it was made */
+    int64_t slot;         /**< the slot this event is for, not the tick's now: the job's
+                               next_run (or, under misfire skip or catch-up, the later due
+                               slot that runs); for a manual run, when it was made */
     /* Added with runs (docs/runs.md); a host built before them reads only the fields above. */
     uint64_t run;         /**< the run record of a JOBS_EVENT_RUN (0 for JOBS_EVENT_DELETED):
                                report its end with jobs_run_finish() */
