@@ -344,14 +344,21 @@ static int misfire(jobs_store *s, jobs__txn *txn, tick_ctx *c, uint64_t id,
         slot_after(sc, slot, slot, &second);
     switch (job->misfire) {
     case JOBS_MISFIRE_SKIP: {
-        /* Slots older than the grace are skipped; the last one runs if it is within it. */
+        /* Only the last slot may run, when it is within the grace; every earlier one is
+         * skipped, within the grace or not (so the message claims the grace only when the
+         * last one, and with it every earlier one, is past it). */
         bool run_last = (uint64_t)c->now - (uint64_t)last <= job->misfire_value;
         uint64_t skipped = run_last ? n - 1 : n;
 
         if (skipped) {
-            snprintf(why, sizeof(why), "%s%llu slot(s) missed by more than the grace of %u s: "
-                     "not run", least, (unsigned long long)skipped,
-                     (unsigned)job->misfire_value);
+            if (run_last)
+                snprintf(why, sizeof(why), "%s%llu earlier slot(s) not run: skip runs only the "
+                         "latest due slot (within the grace of %u s)", least,
+                         (unsigned long long)skipped, (unsigned)job->misfire_value);
+            else
+                snprintf(why, sizeof(why), "%s%llu slot(s) missed by more than the grace of "
+                         "%u s: not run", least, (unsigned long long)skipped,
+                         (unsigned)job->misfire_value);
             if ((rc = make_run(s, txn, c, id, job, slot, true, skipped, slot, why)))
                 return rc;
         }

@@ -244,6 +244,65 @@ static void test_queued_deletion_survives_reopen(void **state)
     assert_int_equal(fx_count(fx, OWNER), 0);
 }
 
+/* A job queued for deletion keeps the runs made before it was queued until the tick reaches
+ * its next slot (docs/runs.md, "History"): a pending manual run is delivered, an at-least-once
+ * run whose lease ended comes again and may be finished; a new manual run is refused and
+ * writes nothing. The tick at the slot deletes the job with its history, and runs nothing. */
+static void test_queued_job_delivers_its_runs_until_its_slot(void **state)
+{
+    fixture *fx = *state;
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    jobs_delete_outcome outcome = 0;
+    uint64_t id = 0, manual = 0, run_id;
+    jobs_run_page *p = NULL;
+    jobs_run *r = NULL;
+    fx_events ev;
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | JOBS_JOB_DELIVERY |
+                  JOBS_JOB_LEASE;
+    spec.stack = fx_stack(fx, OWNER, false);
+    spec.schedule = fx_periodic(fx, OWNER, 3600);
+    spec.enabled = true;
+    spec.delivery = JOBS_DELIVERY_AT_LEAST_ONCE;
+    spec.lease = 30;
+    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
+    fx_set_time(fx, FX_T0 + 3600);
+    fx_tick(fx, FX_T0 + 3600, &ev);
+    assert_int_equal(ev.n, 1);
+    run_id = ev.ev[0].run;
+    assert_int_equal(jobs_run_now(&manual, fx->store, OWNER, id), 0);
+    assert_int_equal(jobs_delete(&outcome, fx->store, OWNER, id), 0);
+    assert_int_equal(outcome, JOBS_QUEUED_FOR_DELETION);
+    assert_int_equal(jobs_run_now(NULL, fx->store, OWNER, id), JOBS_EQUEUED);
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, id, 1, 10), 0);
+    assert_int_equal(p->count, 2);
+    jobs_run_page_free(p);
+
+    /* Before the next slot: the manual run is delivered, the ended lease comes again. */
+    fx_set_time(fx, FX_T0 + 3630);
+    fx_tick(fx, FX_T0 + 3630, &ev);
+    assert_int_equal(ev.n, 2);
+    for (size_t i = 0; i < ev.n; i++) {
+        assert_int_equal(ev.ev[i].type, JOBS_EVENT_RUN);
+        assert_true(ev.ev[i].run == manual || (ev.ev[i].run == run_id &&
+                                               ev.ev[i].attempt == 2));
+    }
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, run_id, true, "done"), 0);
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, run_id), 0);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    jobs_run_free(r);
+    r = NULL;
+
+    /* At the slot: deleted, history and all, nothing run. */
+    fx_tick(fx, FX_T0 + 7200, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].type, JOBS_EVENT_DELETED);
+    assert_int_equal(ev.ev[0].job, id);
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, run_id), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, manual), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -260,6 +319,7 @@ int main(void)
         T(test_queued_once_job_is_deleted_not_run),
         T(test_once_job_that_ran_is_deleted_at_once),
         T(test_queued_deletion_survives_reopen),
+        T(test_queued_job_delivers_its_runs_until_its_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

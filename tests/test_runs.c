@@ -161,10 +161,35 @@ static void test_skip_records_old_slots_and_runs_the_last_within_the_grace(void 
     assert_int_equal(p->runs[0]->state, JOBS_RUN_SKIPPED);
     assert_int_equal(p->runs[0]->missed, 9);
     assert_int_equal(p->runs[0]->missed_since, FX_T0 + 720);
+    assert_non_null(strstr(p->runs[0]->message, "9 slot(s) missed by more than the grace of 30 s"));
     jobs_run_page_free(p);
     jobs_job *j = fx_get(fx, OWNER, job);
     assert_int_equal(j->next_run, FX_T0 + 1260);
     jobs_job_free(j);
+    assert_consistent(fx);
+}
+
+/* Skip runs only the latest due slot (when it is within the grace): the earlier slots are the
+ * skipped record, the ones within the grace as well. Its message said they were all "missed by
+ * more than the grace", which was false for those. */
+static void test_skip_does_not_say_slots_within_the_grace_were_past_it(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_MISFIRE, 0, 0, 0, JOBS_MISFIRE_SKIP, 300);
+    fx_events ev;
+
+    /* Slots T0+60..T0+660 are due; T0+420..T0+660 are within 300 s of now. */
+    fx_tick(fx, FX_T0 + 670, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 660);
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->runs[1]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[1]->missed, 10);
+    assert_int_equal(p->runs[1]->missed_since, FX_T0 + 60);
+    assert_null(strstr(p->runs[1]->message, "more than the grace"));
+    assert_non_null(strstr(p->runs[1]->message, "only the latest"));
+    jobs_run_page_free(p);
     assert_consistent(fx);
 }
 
@@ -320,6 +345,85 @@ static void test_a_redelivery_runs_the_runs_own_stack(void **state)
     jobs_run *r = run_of(fx, run);
     assert_int_equal(r->stack, first);
     jobs_run_free(r);
+}
+
+/* A callback that stops a tick's delivery: the runs it was not told of are committed all the
+ * same. The at-least-once one comes again when its lease ends (attempt 2); the at-most-once
+ * one stays delivered and never comes again (jobs_event_fn). */
+static void test_runs_a_stopped_callback_was_not_told_of(void **state)
+{
+    fixture *fx = *state;
+    uint64_t most = policy_job(fx, 3600, 0, 0, 0, 0, 0, 0);
+    uint64_t least = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                                JOBS_DELIVERY_AT_LEAST_ONCE, 30, 0, 0, 0);
+    int64_t slot = FX_T0 + 3600;
+    fx_events ev;
+    size_t n = 0;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.stop_after = 1;
+    ev.stop_code = 7;
+    assert_int_equal(jobs_scheduler_tick(&n, fx->store, slot, 0, fx_record_event, &ev), 7);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].job, most);
+    jobs_run_page *p = history(fx, least);
+    assert_int_equal(p->count, 1);
+    uint64_t run = p->runs[0]->id;
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_RUNNING);
+    jobs_run_page_free(p);
+
+    fx_tick(fx, slot + 29, &ev);
+    assert_int_equal(ev.n, 0);
+    fx_tick(fx, slot + 30, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, run);
+    assert_int_equal(ev.ev[0].attempt, 2);
+    p = history(fx, most);
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_DELIVERED);
+    assert_int_equal(p->count, 1);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
+/* The tick's `now` going back (a host's clock set back, or two hosts out of step) runs no slot
+ * twice and ends no lease early; jumping ahead makes the slots up to it due (the misfire
+ * policy's to decide) and leases from it, and coming back from there runs nothing until the
+ * jobs' next slots after the jump (docs/runs.md, "Clocks"). */
+static void test_a_clock_that_goes_back_runs_no_slot_twice(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, 30, 0, 0, 0);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 60, &ev);
+    assert_int_equal(ev.n, 1);
+    uint64_t run = ev.ev[0].run;
+    fx_tick(fx, FX_T0 + 10, &ev); /* back before the slot */
+    assert_int_equal(ev.n, 0);
+    fx_tick(fx, FX_T0 + 60, &ev); /* the same slot again */
+    assert_int_equal(ev.n, 0);
+    fx_tick(fx, FX_T0 + 89, &ev); /* the lease (to T0+90) has not ended */
+    assert_int_equal(ev.n, 0);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, run, true, NULL), 0);
+
+    /* Ahead by a day, then back: the jump's slots coalesce into one run leased from the jump,
+     * and nothing runs again until the first slot after it. */
+    int64_t ahead = FX_T0 + 86400;
+    fx_tick(fx, ahead, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 120);
+    assert_int_equal(ev.ev[0].lease_until, ahead + 30);
+    fx_tick(fx, FX_T0 + 180, &ev);
+    assert_int_equal(ev.n, 0);
+    jobs_job *j = fx_get(fx, OWNER, job);
+    assert_int_equal(j->next_run, ahead + 60);
+    jobs_job_free(j);
+    int64_t next = 0;
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, ahead + 30);
+    assert_consistent(fx);
 }
 
 static void test_a_finish_after_redelivery_ends_the_run_once(void **state)
@@ -1080,9 +1184,12 @@ int main(void)
         T(test_a_tick_records_the_run_and_the_event_names_it),
         T(test_downtime_is_coalesced_into_one_run_with_the_count),
         T(test_skip_records_old_slots_and_runs_the_last_within_the_grace),
+        T(test_skip_does_not_say_slots_within_the_grace_were_past_it),
         T(test_catch_up_runs_each_missed_slot_up_to_its_bound),
         T(test_a_lease_that_ends_redelivers_then_loses_the_run),
         T(test_a_finish_after_redelivery_ends_the_run_once),
+        T(test_a_clock_that_goes_back_runs_no_slot_twice),
+        T(test_runs_a_stopped_callback_was_not_told_of),
         T(test_a_redelivery_runs_the_runs_own_stack),
         T(test_next_run_counts_queued_runs),
         T(test_run_now_is_delivered_by_the_next_tick_as_manual),

@@ -31,8 +31,9 @@ typedef enum jobs_delivery {
 typedef enum jobs_misfire {
     /** One run for all missed slots, their number kept on it (`missed`). The default. */
     JOBS_MISFIRE_COALESCE = 0,
-    /** Slots older than misfire_value seconds (the grace) are recorded as one `skipped` run
-     * and not run; the latest slot runs when it is within the grace. */
+    /** Only the latest due slot runs, and only when it is within misfire_value seconds (the
+     * grace) of the tick's now; every other due slot (within the grace or not) is recorded in
+     * one `skipped` run and not run. */
     JOBS_MISFIRE_SKIP = 1,
     /** Each missed slot runs, at most misfire_value of them (the latest ones); older ones are
      * recorded as one `skipped` run. */

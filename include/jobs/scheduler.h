@@ -28,8 +28,9 @@ typedef struct jobs_event {
     const char *name;     /**< its name, or NULL */
     uint64_t stack;       /**< the stack to run */
     uint64_t schedule;    /**< its schedule */
-    int64_t slot;         /**< the next_run this event is for (the slot, not the tick's now);
-                               for a manual run, when it was made */
+    int64_t slot;         /**< the slot this event is for, not the tick's now: the job's
+                               next_run (or, under misfire skip or catch-up, the later due
+                               slot that runs); for a manual run, when it was made */
     /* Added with runs (docs/runs.md); a host built before them reads only the fields above. */
     uint64_t run;         /**< the run record of a JOBS_EVENT_RUN (0 for JOBS_EVENT_DELETED):
                                report its end with jobs_run_finish() */
@@ -43,8 +44,10 @@ typedef struct jobs_event {
 /**
  * The host's callback, called once per event after the tick's changes are committed. No
  * transaction is held during callbacks, so it may call any libjobs function, on any store.
- * Return 0 to continue; any other value stops delivering this tick's remaining events (they are
- * already committed, so they are not delivered again).
+ * Return 0 to continue; any other value stops delivering this tick's remaining events. They are
+ * already committed, so the host is never told of those runs by this tick: an at-most-once one
+ * stays `delivered` and is never delivered again; an at-least-once one is delivered again, with
+ * attempt + 1, by a tick once its lease ends (as when the host died holding it).
  */
 typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
 
@@ -52,18 +55,24 @@ typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
  * Runs one scheduler tick for time `now`.
  *
  * In one transaction, takes every active job whose next_run <= now in (next_run, id) order:
- * a job queued for deletion is deleted (JOBS_EVENT_DELETED); a periodic job gets one
- * JOBS_EVENT_RUN and its next_run moves to the first slot next_run + k * period later than
- * `now` (missed slots are coalesced into one run); a one-time job gets one JOBS_EVENT_RUN and is
- * disabled. (A periodic job whose next slot would lie past INT64_MAX is disabled after its run.) Only after the commit is `fn` called, once per event, in that order. Several
- * threads or processes may tick the same store concurrently: each slot runs at most once.
+ * a job queued for deletion is deleted, with its history (JOBS_EVENT_DELETED); a periodic or
+ * cron job's next_run moves to its first slot later than `now`; a one-time job is disabled.
+ * (A periodic job whose next slot would lie past INT64_MAX is disabled after its run.) What
+ * the job's due slots (next_run and the later ones <= now) become is its misfire policy's:
+ * coalesce (the default) gives one JOBS_EVENT_RUN for them all, with their count; skip gives
+ * one for the latest slot when it is within the grace, and none otherwise; catch-up gives one
+ * per slot, the latest misfire_value of them, oldest first. Only after the commit is `fn`
+ * called, once per event, in that order (the jobs' events first, then the queued runs'
+ * below). Several threads or processes may tick the same store concurrently: each slot runs at
+ * most once.
  *
- * Each run is a run record (jobs/run.h), made in the same transaction that moves the job:
- * the misfire policy of the job decides what its missed slots become (coalesce: one run with
- * the count; skip; bounded catch-up), and jobs_event.run names the record. The same tick
- * delivers the runs made by jobs_run_now() and re-delivers at-least-once runs whose lease
- * ended (attempt + 1; after max_attempts they are lost, without an event), and sweeps
- * histories past the store's limit, a bounded batch per tick.
+ * Each run is a run record (jobs/run.h), made in the same transaction that moves the job
+ * (slots not run are one `skipped` record), and jobs_event.run names the record. The same tick
+ * delivers the runs made by jobs_run_now() and jobs_run_now_stack() and re-delivers
+ * at-least-once runs whose lease ended (lease_until <= now; attempt + 1; after max_attempts
+ * they are lost, without an event). Each run it makes trims that run's history to the store's
+ * limit, a bounded batch at a time (docs/runs.md, "History"); a history that gets no new runs
+ * is not trimmed.
  *
  * At most `limit` due jobs are taken (0: no limit), and at most `limit` queued runs. A tick
  * that took as many may have left more: call again while jobs_scheduler_next_run() answers a
@@ -72,8 +81,9 @@ typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
  *
  * @param[out] n_events  the number of events committed (may be NULL)
  * @param fn             the callback, or NULL to commit without being told
- * @return 0, JOBS_EINVAL, JOBS_ENOMEM, JOBS_ENOSPC, or a store error (then nothing changed and
- *         nothing was delivered); or the first non-zero value `fn` returned.
+ * @return 0, JOBS_EINVAL, JOBS_ENOMEM, JOBS_ENOSPC, JOBS_ERANGE (every run id up to
+ *         JOBS_ID_MAX is used, so no run can be made), or a store error (then nothing changed
+ *         and nothing was delivered); or the first non-zero value `fn` returned.
  */
 JOBS_EXTERN int jobs_scheduler_tick(size_t *n_events, jobs_store *store, int64_t now,
                                     size_t limit, jobs_event_fn fn, void *ctx);
