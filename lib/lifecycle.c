@@ -105,11 +105,18 @@ static int read_options(jobs_store_options *o, jobs_options_lmdb *lmdb,
     return 0;
 }
 
-/* libpq's connection keywords: a path that starts with one of them and '=' is a conninfo. */
+/* libpq's connection keywords (every one of libpq 17's): a path that starts with one of them and
+ * '=' is a conninfo. All of them, so that a conninfo may start with any setting (its keepalives'
+ * or its TLS settings, say) and is not taken for a directory. */
 static const char *const conninfo_keywords[] = {
     "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "service",
-    "options", "application_name", "connect_timeout", "sslmode", "sslrootcert", "sslcert",
-    "sslkey", "target_session_attrs", "channel_binding", "gssencmode", "keepalives", NULL};
+    "options", "application_name", "fallback_application_name", "client_encoding",
+    "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+    "keepalives_count", "tcp_user_timeout", "replication", "target_session_attrs",
+    "load_balance_hosts", "channel_binding", "require_auth", "requirepeer", "sslmode",
+    "requiressl", "sslnegotiation", "sslcompression", "sslcert", "sslkey", "sslpassword",
+    "sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "ssl_min_protocol_version",
+    "ssl_max_protocol_version", "gssencmode", "krbsrvname", "gsslib", "gssdelegation", NULL};
 
 bool jobs__path_is_postgres(const char *path)
 {

@@ -380,6 +380,14 @@ static void test_path_backend_is_the_one_open_chooses(void **state)
     assert_string_equal(jobs_store_path_backend("host=/run/postgresql dbname=jobs"),
                         "postgresql");
     assert_string_equal(jobs_store_path_backend("dbname = jobs"), "postgresql");
+    /* any of libpq's keywords may come first: before, these four were taken for directories */
+    assert_string_equal(jobs_store_path_backend("keepalives_idle=30 host=db dbname=jobs"),
+                        "postgresql");
+    assert_string_equal(jobs_store_path_backend("tcp_user_timeout = 60000 host=db"),
+                        "postgresql");
+    assert_string_equal(jobs_store_path_backend("sslcrl=/etc/crl.pem host=db"), "postgresql");
+    assert_string_equal(jobs_store_path_backend("client_encoding=UTF8 host=db"), "postgresql");
+    assert_string_equal(jobs_store_path_backend("keepalives_idlex=30"), "lmdb");
     assert_string_equal(jobs_store_path_backend("./var/store"), "lmdb");
     assert_string_equal(jobs_store_path_backend("hostname=x"), "lmdb"); /* no such keyword */
     assert_string_equal(jobs_store_path_backend("/srv/postgresql://x"), "lmdb");
