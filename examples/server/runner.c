@@ -237,6 +237,15 @@ static void record_end(srv_runner *r, const item *it, bool ok, const char *msg,
         srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
 }
 
+/* Sends `sig` to the child's process group and to the child itself: a child that moved itself
+ * to another group (setpgid) is out of its group's reach, and was never ended. Its pid stays its
+ * own until it is reaped, which only follows this. */
+static void kill_child(pid_t pid, int sig)
+{
+    kill(-pid, sig);
+    kill(pid, sig);
+}
+
 /* Runs one run's child to its end and records its outcome (a stop's: see below). */
 static void run_one(srv_runner *r, const item *it)
 {
@@ -362,10 +371,10 @@ static void run_one(srv_runner *r, const item *it)
              * the grace is still its timeout */
             timed_out = now >= deadline;
             stopped = !timed_out;
-            kill(-pid, SIGTERM);
+            kill_child(pid, SIGTERM);
             killed_at = now;
         } else if (killed_at && now >= killed_at + KILL_GRACE_MS) {
-            kill(-pid, SIGKILL);
+            kill_child(pid, SIGKILL);
             group_killed = true;
         }
         if (out_fd >= 0 && poll(&pfd, 1, 50) > 0) {

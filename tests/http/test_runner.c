@@ -3,8 +3,8 @@
  * ignore TERM included), a stop that does not wait for a child that never reads its input, the
  * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
  * child starts with, what becomes of runs queued or running when the runner stops, a timeout
- * that a stop follows, what /metrics counts, a run whose stack cannot be read, and one whose
- * command's interpreter is missing. Bounds are for liveness only: a test fails when something
+ * that a stop follows, what /metrics counts, a run whose stack cannot be read, one whose
+ * command's interpreter is missing, and a child that leaves its process group. Bounds are for liveness only: a test fails when something
  * that must happen does not. */
 #include <errno.h>
 #include <pthread.h>
@@ -573,6 +573,52 @@ static void test_a_missing_interpreter_is_named(void **state)
     jobs_run_free(r);
 }
 
+/* The run once it has ended, or as it is after LIVENESS_S when it has not (without failing: the
+ * caller first ends what holds the runner, then asserts). */
+static jobs_run *run_within(rt *t, uint64_t run)
+{
+    jobs_run *r = NULL;
+
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        jobs_run_free(r);
+        r = NULL;
+        assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, run), 0);
+        if (r->state != JOBS_RUN_PENDING && r->state != JOBS_RUN_DELIVERED &&
+            r->state != JOBS_RUN_RUNNING)
+            break;
+        usleep(100000);
+    }
+    return r;
+}
+
+/* A child that moves itself out of its process group (into the server's, here) is still ended
+ * at its timeout: the TERM and the KILL went to its group alone, which it had left, so the
+ * child ran on, its worker waited for it for ever, and so did a stop. */
+static void test_a_child_that_leaves_its_group_is_still_ended_at_its_timeout(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    pid_t child;
+
+    if (access("/usr/bin/perl", X_OK) != 0)
+        skip(); /* perl moves the child; Debian's perl-base is always there */
+    write_script(t, "exec /usr/bin/perl -e 'setpgrp(0, getpgrp(getppid())) or die \"setpgrp: $!\";"
+                    " open(F, \">%s/c.tmp\") or die; print F \"$$\\n\"; close(F);"
+                    " rename(\"%s/c.tmp\", \"%s/child\"); sleep 3600'\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 1, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    child = pid_in(t, "child");
+    r = run_within(t, ev.run);
+    kill(child, SIGKILL); /* frees the worker when the runner did not end it */
+    srv_runner_free(runner);
+    if (r->state != JOBS_RUN_FAILED || strcmp(r->message, "timed out after 1 s: killed") != 0)
+        fail_msg("state %d: %s", (int)r->state, r->message);
+    jobs_run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +642,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_run_on_a_stack_made_private_reads_its_blocks,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_missing_interpreter_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_child_that_leaves_its_group_is_still_ended_at_its_timeout, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
