@@ -237,6 +237,15 @@ static void record_end(srv_runner *r, const item *it, bool ok, const char *msg,
         srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
 }
 
+/* Whether the child has ended (not reaped yet), or was reaped behind our back. */
+static bool child_ended(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == pid;
+}
+
 /* Sends `sig` to the child's process group and to the child itself: a child that moved itself
  * to another group (setpgid) is out of its group's reach, and was never ended. Its pid stays its
  * own until it is reaped, which only follows this. */
@@ -335,6 +344,10 @@ static void run_one(srv_runner *r, const item *it)
             else if (n < 0 && errno == EAGAIN) {
                 struct pollfd p[2] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}};
 
+                /* A child that ended needs no more of it, though a process it started may
+                 * hold its input open unread: the run ends with the child, not its timeout. */
+                if (child_ended(pid))
+                    break;
                 if (poll(p, out_fd >= 0 ? 2 : 1, 10) > 0 && out_fd >= 0 && p[1].revents)
                     read_output(&out_fd, out, is_hook ? &hook : NULL);
             } else {

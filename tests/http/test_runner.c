@@ -4,7 +4,8 @@
  * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
  * child starts with, what becomes of runs queued or running when the runner stops, a timeout
  * that a stop follows, what /metrics counts, a run whose stack cannot be read, one whose
- * command's interpreter is missing, and a child that leaves its process group. Bounds are for liveness only: a test fails when something
+ * command's interpreter is missing, a child that leaves its process group, and one that ends
+ * while a process it started holds its input open. Bounds are for liveness only: a test fails when something
  * that must happen does not. */
 #include <errno.h>
 #include <pthread.h>
@@ -619,6 +620,53 @@ static void test_a_child_that_leaves_its_group_is_still_ended_at_its_timeout(voi
     jobs_run_free(r);
 }
 
+/* A child that ends without reading its input while a process it started holds that input
+ * open (and does not read it either) ends its run when it ends. The input (a webhook's
+ * request, more than a pipe holds) was written until the run's timeout, whether or not the
+ * child had ended: the run, and the request waiting for it, waited for the timeout, and the
+ * run then succeeded all the same. */
+static void test_a_child_that_ends_is_not_waited_past_for_its_input(void **state)
+{
+    enum { INPUT = 256 * 1024 };
+    rt *t = *state;
+    srv_runner *runner;
+    srv_hooks *hooks;
+    srv_hook_outcome o;
+    char *input = malloc(INPUT);
+    int slot, rc;
+    uint64_t run, stack = fx_stack(t->fx, OWNER, false);
+    jobs_run *r;
+    pid_t g;
+
+    assert_non_null(input);
+    memset(input, 'x', INPUT);
+    write_script(t, "exec 3<&0; sleep 3600 <&3 3<&- &\n"
+                    "echo $! > %s/g.tmp; mv %s/g.tmp %s/grandchild; echo done; exit 0\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    assert_non_null(hooks = srv_hooks_new(4, 4, 3600));
+    srv_runner_set_hooks(runner, hooks);
+    srv_hooks_set_deliver(hooks, deliver, runner);
+    assert_int_equal(srv_hooks_begin(&slot, &rc, &run, hooks, t->fx->store, OWNER, stack,
+                                     JOBS_TRIGGER_HOOK, input, INPUT),
+                     SRV_HOOK_OK);
+    assert_int_equal(rc, 0);
+    g = pid_in(t, "grandchild");
+    r = run_within(t, run);
+    kill(g, SIGKILL); /* closes the input: the runner goes on either way */
+    srv_hooks_wait(&o, hooks, slot);
+    srv_runner_free(runner);
+    srv_hooks_free(hooks);
+    if (r->state != JOBS_RUN_SUCCEEDED)
+        fail_msg("state %d: %s", (int)r->state, r->message);
+    assert_string_equal(r->message, "exit status 0");
+    jobs_run_free(r);
+    assert_true(o.ended);
+    assert_true(o.succeeded);
+    assert_int_equal(o.output_len, 5);
+    assert_memory_equal(o.output, "done\n", 5);
+    free(o.output);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +692,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_missing_interpreter_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_a_child_that_leaves_its_group_is_still_ended_at_its_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_child_that_ends_is_not_waited_past_for_its_input,
+                                        setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
