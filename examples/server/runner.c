@@ -139,6 +139,14 @@ static bool read_output(int *out_fd, tail_buf *out, hook_buf *hook)
     return false;
 }
 
+/* Whether a variable of the server's environment is the server's alone: its own JOBS_ ones
+ * (none may shadow the run's), and PGPASSWORD, its PostgreSQL store's password (where
+ * docs/http-api.md advises keeping it), which no child of any owner's stack is to get. */
+static bool servers_own(const char *var)
+{
+    return strncmp(var, "JOBS_", 5) == 0 || strncmp(var, "PGPASSWORD=", 11) == 0;
+}
+
 /* The environment of a run's child: the run's variables first, then the server's own. */
 static char **child_env(const item *it, char vars[8][JOBS_NAME_MAX + 32])
 {
@@ -160,7 +168,7 @@ static char **child_env(const item *it, char vars[8][JOBS_NAME_MAX + 32])
     for (size_t i = 0; i < 8; i++)
         env[k++] = vars[i];
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "JOBS_", 5) != 0)
+        if (!servers_own(environ[i]))
             env[k++] = environ[i];
     env[k] = NULL;
     return env;

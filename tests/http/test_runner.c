@@ -5,7 +5,7 @@
  * child starts with, what becomes of runs queued or running when the runner stops, a timeout
  * that a stop follows, what /metrics counts, a run whose stack cannot be read, one whose
  * command's interpreter is missing, a child that leaves its process group, and one that ends
- * while a process it started holds its input open. Bounds are for liveness only: a test fails when something
+ * while a process it started holds its input open, and the environment a child gets. Bounds are for liveness only: a test fails when something
  * that must happen does not. */
 #include <errno.h>
 #include <pthread.h>
@@ -667,6 +667,38 @@ static void test_a_child_that_ends_is_not_waited_past_for_its_input(void **state
     free(o.output);
 }
 
+/* A child gets the server's environment but for what is the server's own: its JOBS_ variables,
+ * and PGPASSWORD, the password of its PostgreSQL store (docs/http-api.md advises it there),
+ * which every child got, whoever's stack it ran. */
+static void test_a_child_gets_no_store_password(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    char text[JOBS_RUN_OUTPUT_MAX + 1];
+
+    write_script(t, "env | grep -E '^(PGPASSWORD|JOBS_DEMO_PASSWORD|RUNNER_TEST_KEPT|JOBS_TRIGGER)='\n");
+    setenv("PGPASSWORD", "the-store-password", 1);
+    setenv("JOBS_DEMO_PASSWORD", "the-demo-password", 1);
+    setenv("RUNNER_TEST_KEPT", "kept", 1);
+    /* (the environment does not change while the runner's threads run) */
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    unsetenv("PGPASSWORD");
+    unsetenv("JOBS_DEMO_PASSWORD");
+    unsetenv("RUNNER_TEST_KEPT");
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    snprintf(text, sizeof text, "%.*s", (int)r->output_len, r->output);
+    jobs_run_free(r);
+    if (strstr(text, "password") || !strstr(text, "RUNNER_TEST_KEPT=kept\n") ||
+        !strstr(text, "JOBS_TRIGGER=manual\n"))
+        fail_msg("the child's environment:\n%s", text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +726,7 @@ int main(void)
             test_a_child_that_leaves_its_group_is_still_ended_at_its_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_child_that_ends_is_not_waited_past_for_its_input,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_child_gets_no_store_password, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
