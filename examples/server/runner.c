@@ -234,11 +234,25 @@ out:
 
 /* Records a run's end, with the output kept (NULL, 0 for none), and counts it in /metrics once
  * the store has it; an end the store refuses (someone else finished the run first, the store
- * fails) is said on stderr and not counted. */
+ * fails) is said on stderr and not counted. While the database is unreachable the end is tried
+ * again every second, until it is back or the runner stops: given up at once, an at-most-once
+ * run stayed delivered for ever, its outcome lost. */
 static void record_end(srv_runner *r, const item *it, bool ok, const char *msg,
                        const char *output, size_t len)
 {
-    if (jobs_run_finish_output(r->store, it->owner, it->run, ok, msg, output, len) != 0)
+    bool told = false;
+    int rc;
+
+    while ((rc = jobs_run_finish_output(r->store, it->owner, it->run, ok, msg, output, len)) ==
+               JOBS_EUNAVAILABLE &&
+           !stopping_now(r)) {
+        if (!told)
+            fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) while the database is "
+                    "unreachable: it is recorded once the database is back\n", it->run, msg);
+        told = true;
+        sleep(1);
+    }
+    if (rc != 0)
         fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) but was not recorded: %s\n",
                 it->run, msg, jobs_error_last());
     else
