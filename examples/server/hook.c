@@ -362,20 +362,31 @@ out:
 }
 
 /* The `err` of a failed run: its message, and the end of its output (what a failing command
- * printed is usually why). */
+ * printed is usually why), each NUL byte of it as U+FFFD: the text is a C string, which ended
+ * at the first NUL and lost the end that follows it. */
 static char *failure_text(const srv_hook_outcome *o)
 {
-    size_t at = 0, end = o->output_len, keep = 1024;
+    static const char replacement[] = "\xEF\xBF\xBD";
+    size_t at = 0, end = o->output_len, keep = 1024, n;
     char *s;
 
     while (end > 0 && (o->output[end - 1] == '\n' || o->output[end - 1] == ' '))
         end--;
     if (end > keep)
         at = end - keep;
-    if (!(s = malloc(sizeof o->message + 2 + keep + 1)))
+    if (!(s = malloc(sizeof o->message + 2 + 3 * keep + 1)))
         return NULL;
-    snprintf(s, sizeof o->message + 2 + keep + 1, "%s%s%.*s", o->message, end > at ? ": " : "",
-             (int)(end - at), end > at ? o->output + at : "");
+    n = (size_t)snprintf(s, sizeof o->message + 2 + 1, "%s%s", o->message,
+                         end > at ? ": " : "");
+    for (size_t i = at; i < end; i++) {
+        if (o->output[i] == '\0') {
+            memcpy(s + n, replacement, 3);
+            n += 3;
+        } else {
+            s[n++] = o->output[i];
+        }
+    }
+    s[n] = '\0';
     return s;
 }
 

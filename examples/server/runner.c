@@ -139,6 +139,14 @@ static bool read_output(int *out_fd, tail_buf *out, hook_buf *hook)
     return false;
 }
 
+/* Whether a variable of the server's environment is the server's alone: its own JOBS_ ones
+ * (none may shadow the run's), and PGPASSWORD, its PostgreSQL store's password (where
+ * docs/http-api.md advises keeping it), which no child of any owner's stack is to get. */
+static bool servers_own(const char *var)
+{
+    return strncmp(var, "JOBS_", 5) == 0 || strncmp(var, "PGPASSWORD=", 11) == 0;
+}
+
 /* The environment of a run's child: the run's variables first, then the server's own. */
 static char **child_env(const item *it, char vars[8][JOBS_NAME_MAX + 32])
 {
@@ -160,7 +168,7 @@ static char **child_env(const item *it, char vars[8][JOBS_NAME_MAX + 32])
     for (size_t i = 0; i < 8; i++)
         env[k++] = vars[i];
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "JOBS_", 5) != 0)
+        if (!servers_own(environ[i]))
             env[k++] = environ[i];
     env[k] = NULL;
     return env;
@@ -226,15 +234,47 @@ out:
 
 /* Records a run's end, with the output kept (NULL, 0 for none), and counts it in /metrics once
  * the store has it; an end the store refuses (someone else finished the run first, the store
- * fails) is said on stderr and not counted. */
+ * fails) is said on stderr and not counted. While the database is unreachable the end is tried
+ * again every second, until it is back or the runner stops: given up at once, an at-most-once
+ * run stayed delivered for ever, its outcome lost. */
 static void record_end(srv_runner *r, const item *it, bool ok, const char *msg,
                        const char *output, size_t len)
 {
-    if (jobs_run_finish_output(r->store, it->owner, it->run, ok, msg, output, len) != 0)
+    bool told = false;
+    int rc;
+
+    while ((rc = jobs_run_finish_output(r->store, it->owner, it->run, ok, msg, output, len)) ==
+               JOBS_EUNAVAILABLE &&
+           !stopping_now(r)) {
+        if (!told)
+            fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) while the database is "
+                    "unreachable: it is recorded once the database is back\n", it->run, msg);
+        told = true;
+        sleep(1);
+    }
+    if (rc != 0)
         fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) but was not recorded: %s\n",
                 it->run, msg, jobs_error_last());
     else
         srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
+}
+
+/* Whether the child has ended (not reaped yet), or was reaped behind our back. */
+static bool child_ended(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == pid;
+}
+
+/* Sends `sig` to the child's process group and to the child itself: a child that moved itself
+ * to another group (setpgid) is out of its group's reach, and was never ended. Its pid stays its
+ * own until it is reaped, which only follows this. */
+static void kill_child(pid_t pid, int sig)
+{
+    kill(-pid, sig);
+    kill(pid, sig);
 }
 
 /* Runs one run's child to its end and records its outcome (a stop's: see below). */
@@ -326,6 +366,10 @@ static void run_one(srv_runner *r, const item *it)
             else if (n < 0 && errno == EAGAIN) {
                 struct pollfd p[2] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}};
 
+                /* A child that ended needs no more of it, though a process it started may
+                 * hold its input open unread: the run ends with the child, not its timeout. */
+                if (child_ended(pid))
+                    break;
                 if (poll(p, out_fd >= 0 ? 2 : 1, 10) > 0 && out_fd >= 0 && p[1].revents)
                     read_output(&out_fd, out, is_hook ? &hook : NULL);
             } else {
@@ -362,10 +406,10 @@ static void run_one(srv_runner *r, const item *it)
              * the grace is still its timeout */
             timed_out = now >= deadline;
             stopped = !timed_out;
-            kill(-pid, SIGTERM);
+            kill_child(pid, SIGTERM);
             killed_at = now;
         } else if (killed_at && now >= killed_at + KILL_GRACE_MS) {
-            kill(-pid, SIGKILL);
+            kill_child(pid, SIGKILL);
             group_killed = true;
         }
         if (out_fd >= 0 && poll(&pfd, 1, 50) > 0) {

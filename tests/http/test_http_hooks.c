@@ -53,6 +53,7 @@ static const char script[] =
     "*'\"mode\":\"bigfail\"'*) head -c 70000 /dev/zero | tr '\\0' x; echo;\n"
     "  echo 'fatal: disk full'; exit 3 ;;\n"
     "*'\"mode\":\"big\"'*) head -c 70000 /dev/zero | tr '\\0' x; exit 0 ;;\n"
+    "*'\"mode\":\"nulfail\"'*) printf 'junk\\000'; echo 'fatal: after a NUL'; exit 3 ;;\n"
     "*'\"mode\":\"block\"'*) touch \"$d/started.$JOBS_RUN_ID\"; i=0;\n"
     "  while [ ! -e \"$d/release\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n"
     "  echo '{\"blocked\":true}'; exit 0 ;;\n"
@@ -630,6 +631,12 @@ static void test_the_answer_is_the_output_or_the_failure(void **state)
     hook(&c, "GET", path, NULL, NULL, NULL);
     HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"exit status 3: ");
     HOOK_EXPECT(&c, 200, "xxx\\nfatal: disk full\",\"run\":");
+    /* The end of a failed run's output is its end, also past a NUL byte (as U+FFFD): it was
+     * cut at the NUL, "exit status 3: junk". */
+    snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=nulfail", pub);
+    hook(&c, "GET", path, NULL, NULL, NULL);
+    HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"exit status 3: junk\xEF\xBF\xBD"
+                         "fatal: after a NUL\",\"run\":");
     snprintf(path, sizeof path, "/blockstacks/hook/%ld?mode=big", pub);
     hook(&c, "GET", path, NULL, NULL, NULL);
     HOOK_EXPECT(&c, 200, "{\"status\":1,\"err\":\"the run succeeded, but its output is over "

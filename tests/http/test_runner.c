@@ -3,8 +3,9 @@
  * ignore TERM included), a stop that does not wait for a child that never reads its input, the
  * outcome recorded when the server was started with SIGCHLD ignored, the signal dispositions a
  * child starts with, what becomes of runs queued or running when the runner stops, a timeout
- * that a stop follows, what /metrics counts, a run whose stack cannot be read, and one whose
- * command's interpreter is missing. Bounds are for liveness only: a test fails when something
+ * that a stop follows, what /metrics counts, a run whose stack cannot be read, one whose
+ * command's interpreter is missing, a child that leaves its process group, and one that ends
+ * while a process it started holds its input open, and the environment a child gets. Bounds are for liveness only: a test fails when something
  * that must happen does not. */
 #include <errno.h>
 #include <pthread.h>
@@ -573,6 +574,131 @@ static void test_a_missing_interpreter_is_named(void **state)
     jobs_run_free(r);
 }
 
+/* The run once it has ended, or as it is after LIVENESS_S when it has not (without failing: the
+ * caller first ends what holds the runner, then asserts). */
+static jobs_run *run_within(rt *t, uint64_t run)
+{
+    jobs_run *r = NULL;
+
+    for (int i = 0; i < LIVENESS_S * 10; i++) {
+        jobs_run_free(r);
+        r = NULL;
+        assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, run), 0);
+        if (r->state != JOBS_RUN_PENDING && r->state != JOBS_RUN_DELIVERED &&
+            r->state != JOBS_RUN_RUNNING)
+            break;
+        usleep(100000);
+    }
+    return r;
+}
+
+/* A child that moves itself out of its process group (into the server's, here) is still ended
+ * at its timeout: the TERM and the KILL went to its group alone, which it had left, so the
+ * child ran on, its worker waited for it for ever, and so did a stop. */
+static void test_a_child_that_leaves_its_group_is_still_ended_at_its_timeout(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    pid_t child;
+
+    if (access("/usr/bin/perl", X_OK) != 0)
+        skip(); /* perl moves the child; Debian's perl-base is always there */
+    write_script(t, "exec /usr/bin/perl -e 'setpgrp(0, getpgrp(getppid())) or die \"setpgrp: $!\";"
+                    " open(F, \">%s/c.tmp\") or die; print F \"$$\\n\"; close(F);"
+                    " rename(\"%s/c.tmp\", \"%s/child\"); sleep 3600'\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 1, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    child = pid_in(t, "child");
+    r = run_within(t, ev.run);
+    kill(child, SIGKILL); /* frees the worker when the runner did not end it */
+    srv_runner_free(runner);
+    if (r->state != JOBS_RUN_FAILED || strcmp(r->message, "timed out after 1 s: killed") != 0)
+        fail_msg("state %d: %s", (int)r->state, r->message);
+    jobs_run_free(r);
+}
+
+/* A child that ends without reading its input while a process it started holds that input
+ * open (and does not read it either) ends its run when it ends. The input (a webhook's
+ * request, more than a pipe holds) was written until the run's timeout, whether or not the
+ * child had ended: the run, and the request waiting for it, waited for the timeout, and the
+ * run then succeeded all the same. */
+static void test_a_child_that_ends_is_not_waited_past_for_its_input(void **state)
+{
+    enum { INPUT = 256 * 1024 };
+    rt *t = *state;
+    srv_runner *runner;
+    srv_hooks *hooks;
+    srv_hook_outcome o;
+    char *input = malloc(INPUT);
+    int slot, rc;
+    uint64_t run, stack = fx_stack(t->fx, OWNER, false);
+    jobs_run *r;
+    pid_t g;
+
+    assert_non_null(input);
+    memset(input, 'x', INPUT);
+    write_script(t, "exec 3<&0; sleep 3600 <&3 3<&- &\n"
+                    "echo $! > %s/g.tmp; mv %s/g.tmp %s/grandchild; echo done; exit 0\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    assert_non_null(hooks = srv_hooks_new(4, 4, 3600));
+    srv_runner_set_hooks(runner, hooks);
+    srv_hooks_set_deliver(hooks, deliver, runner);
+    assert_int_equal(srv_hooks_begin(&slot, &rc, &run, hooks, t->fx->store, OWNER, stack,
+                                     JOBS_TRIGGER_HOOK, input, INPUT),
+                     SRV_HOOK_OK);
+    assert_int_equal(rc, 0);
+    g = pid_in(t, "grandchild");
+    r = run_within(t, run);
+    kill(g, SIGKILL); /* closes the input: the runner goes on either way */
+    srv_hooks_wait(&o, hooks, slot);
+    srv_runner_free(runner);
+    srv_hooks_free(hooks);
+    if (r->state != JOBS_RUN_SUCCEEDED)
+        fail_msg("state %d: %s", (int)r->state, r->message);
+    assert_string_equal(r->message, "exit status 0");
+    jobs_run_free(r);
+    assert_true(o.ended);
+    assert_true(o.succeeded);
+    assert_int_equal(o.output_len, 5);
+    assert_memory_equal(o.output, "done\n", 5);
+    free(o.output);
+}
+
+/* A child gets the server's environment but for what is the server's own: its JOBS_ variables,
+ * and PGPASSWORD, the password of its PostgreSQL store (docs/http-api.md advises it there),
+ * which every child got, whoever's stack it ran. */
+static void test_a_child_gets_no_store_password(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    char text[JOBS_RUN_OUTPUT_MAX + 1];
+
+    write_script(t, "env | grep -E '^(PGPASSWORD|JOBS_DEMO_PASSWORD|RUNNER_TEST_KEPT|JOBS_TRIGGER)='\n");
+    setenv("PGPASSWORD", "the-store-password", 1);
+    setenv("JOBS_DEMO_PASSWORD", "the-demo-password", 1);
+    setenv("RUNNER_TEST_KEPT", "kept", 1);
+    /* (the environment does not change while the runner's threads run) */
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    r = ended_run(t, ev.run);
+    srv_runner_free(runner);
+    unsetenv("PGPASSWORD");
+    unsetenv("JOBS_DEMO_PASSWORD");
+    unsetenv("RUNNER_TEST_KEPT");
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    snprintf(text, sizeof text, "%.*s", (int)r->output_len, r->output);
+    jobs_run_free(r);
+    if (strstr(text, "password") || !strstr(text, "RUNNER_TEST_KEPT=kept\n") ||
+        !strstr(text, "JOBS_TRIGGER=manual\n"))
+        fail_msg("the child's environment:\n%s", text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +722,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_run_on_a_stack_made_private_reads_its_blocks,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_missing_interpreter_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_child_that_leaves_its_group_is_still_ended_at_its_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_child_that_ends_is_not_waited_past_for_its_input,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_child_gets_no_store_password, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
