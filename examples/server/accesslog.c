@@ -52,7 +52,8 @@ static struct {
 
     /* The batch being gathered. Its lines from `split` on are for fd; those before split, when
      * split_fd is not -1, for split_fd: the file that srv_accesslog_reopen() moved away from
-     * while the writer was busy, closed once they are written. */
+     * while the writer was busy, closed once they are written, with split_unsaid: the dropped
+     * lines said after them, in that file. */
     char *fill;
     size_t len;
     int64_t first_ms; /* CLOCK_MONOTONIC ms of the oldest line in fill */
@@ -60,6 +61,7 @@ static struct {
     int fd;
     int split_fd;
     size_t split;
+    uint64_t split_unsaid;
 
     /* The batch handed to the writer (out_busy until it is written), as fill was, and the lines
      * dropped just after its lines, reported by a line of its own after them. */
@@ -68,6 +70,7 @@ static struct {
     int out_fd;
     int out_split_fd;
     size_t out_split;
+    uint64_t out_split_dropped;
     uint64_t out_dropped;
     bool out_busy;
     _Atomic size_t out_off; /* bytes of out written so far (read by srv_accesslog_close) */
@@ -76,6 +79,7 @@ static struct {
     _Atomic uint64_t dropped; /* every line dropped, for /metrics */
     _Atomic uint64_t written; /* chunks written, so that a waiting close sees progress */
     bool stop;                /* srv_accesslog_close(): write what is left, then end */
+    bool stop_failed;         /* a write failed since the stop */
     bool abandon;             /* srv_accesslog_close() gave up: end after the current write */
 } a = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .split_fd = -1};
 
@@ -99,7 +103,8 @@ static void hand_over_locked(void)
     a.out_fd = a.fd;
     a.out_split_fd = a.split_fd;
     a.out_split = a.split;
-    a.out_dropped = a.unsaid;
+    a.out_split_dropped = a.split_fd >= 0 ? a.split_unsaid : 0;
+    a.out_dropped = a.unsaid - a.out_split_dropped;
     atomic_store(&a.out_off, 0);
     a.out_busy = true;
     a.fill = b;
@@ -107,6 +112,7 @@ static void hand_over_locked(void)
     a.fill_closed = false;
     a.split_fd = -1;
     a.split = 0;
+    a.split_unsaid = 0;
     a.unsaid = 0;
     pthread_cond_signal(&a.wake);
 }
@@ -118,7 +124,7 @@ static bool batch_due_locked(int64_t now_ms)
     if (a.split_fd >= 0)
         return true;
     if (a.stop)
-        return a.len > 0 || a.unsaid > 0;
+        return a.len > 0 || (a.unsaid > 0 && !a.stop_failed);
     return a.len > 0 && (a.fill_closed || now_ms - a.first_ms >= 1000);
 }
 
@@ -147,12 +153,11 @@ static size_t format_dropped(char *p, uint64_t n)
     return k > 0 && k < DROPPED_LINE_MAX ? (size_t)k : 0;
 }
 
-/* Writes out[from..to) to fd in chunks of whole lines of PIPE_BUF bytes at most, each of which
- * a pipe takes whole (the lines of other writers of the same pipe never fall inside one).
+/* Writes p[from..to) to fd in chunks of whole lines of PIPE_BUF bytes at most, each of which a
+ * pipe takes whole (the lines of other writers of the same pipe never fall inside one).
  * Returns where it stopped: `to`, or before when a write failed (a full disk, a reader gone). */
-static size_t write_lines(int fd, size_t from, size_t to)
+static size_t write_lines(int fd, const char *p, size_t from, size_t to)
 {
-    const char *p = a.out;
     size_t off = from;
 
     while (off < to) {
@@ -173,7 +178,8 @@ static size_t write_lines(int fd, size_t from, size_t to)
                 return off + done;
         }
         off += k;
-        atomic_store(&a.out_off, off);
+        if (p == a.out)
+            atomic_store(&a.out_off, off);
         atomic_fetch_add(&a.written, 1);
     }
     return off;
@@ -200,28 +206,37 @@ static void *writer_main(void *arg)
         if (a.out_busy) {
             size_t len = a.out_len, split = a.out_split, end = len, at;
             int fd = a.out_fd, old_fd = a.out_split_fd;
-            uint64_t lost = 0;
+            uint64_t lost = 0, unsaid = 0;
 
             if (a.out_dropped > 0)
                 end += format_dropped(a.out + len, a.out_dropped);
             pthread_mutex_unlock(&a.mu);
             if (old_fd >= 0) {
-                at = write_lines(old_fd, 0, split);
+                at = write_lines(old_fd, a.out, 0, split);
                 lost += lost_lines(at, 0, split);
+                if (a.out_split_dropped > 0) {
+                    char said[DROPPED_LINE_MAX];
+                    size_t n = format_dropped(said, a.out_split_dropped);
+
+                    if (at < split || write_lines(old_fd, said, 0, n) < n)
+                        unsaid += a.out_split_dropped;
+                }
                 close(old_fd);
             }
-            at = write_lines(fd, split, end);
+            at = write_lines(fd, a.out, split, end);
             lost += lost_lines(at, split, len);
+            if (at < end)
+                unsaid += a.out_dropped;
             pthread_mutex_lock(&a.mu);
             atomic_fetch_add(&a.dropped, lost);
-            a.unsaid += lost;
-            if (at < end)
-                a.unsaid += a.out_dropped; /* not said: said with a later batch */
+            /* The lines not written, and the dropped lines not said, are said with a later
+             * batch. */
+            a.unsaid += lost + unsaid;
             a.out_busy = false;
             pthread_cond_broadcast(&a.done);
-            /* At the stop, a write that failed is not tried again: what is left is dropped. */
-            if (a.stop && (lost > 0 || at < end))
-                break;
+            /* At the stop, a dropped line that could not be written is not tried again. */
+            if (a.stop && lost + unsaid > 0)
+                a.stop_failed = true;
             continue;
         }
         if (a.stop)
@@ -391,6 +406,7 @@ int srv_accesslog_reopen(void)
     pthread_mutex_lock(&a.mu);
     a.split_fd = a.fd;
     a.split = a.len;
+    a.split_unsaid = a.unsaid;
     a.fd = fd;
     if (!a.out_busy)
         hand_over_locked();
@@ -410,7 +426,7 @@ bool srv_accesslog_on(void)
 
 void srv_accesslog_close(void)
 {
-    uint64_t seen;
+    uint64_t seen, lost;
     int64_t deadline;
 
     if (!access_log_on)
@@ -445,7 +461,7 @@ void srv_accesslog_close(void)
         if (a.out_busy) {
             size_t off = atomic_load(&a.out_off);
 
-            left += a.out_dropped;
+            left += a.out_dropped + a.out_split_dropped;
             if (off < a.out_len)
                 left += count_lines(a.out + off, a.out_len - off);
         }
@@ -455,7 +471,11 @@ void srv_accesslog_close(void)
                 "read): %" PRIu64 " line(s) not written to it\n", STALL_MS / 1000, left);
         return;
     }
+    lost = a.unsaid;
     pthread_mutex_unlock(&a.mu);
+    if (lost > 0)
+        fprintf(stderr, "jobs-server: the access log could not be written at the stop: %" PRIu64
+                " line(s) lost\n", lost);
     pthread_join(a.writer, NULL);
     if (a.fd > STDERR_FILENO)
         close(a.fd);
