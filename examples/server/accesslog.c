@@ -475,7 +475,7 @@ void srv_accesslog_close(void)
     pthread_mutex_unlock(&a.mu);
     if (lost > 0)
         fprintf(stderr, "jobs-server: the access log could not be written at the stop: %" PRIu64
-                " line(s) lost\n", lost);
+                " dropped line(s) not said in it\n", lost);
     pthread_join(a.writer, NULL);
     if (a.fd > STDERR_FILENO)
         close(a.fd);
