@@ -1,5 +1,6 @@
 /* Metrics and access-log lines of jobs-server (see metrics.h). */
 #include "metrics.h"
+#include "accesslog.h"
 #include "route.h"
 
 #include <inttypes.h>
@@ -268,6 +269,9 @@ int srv_metrics_render(char **out, size_t *len, srv_metrics *m, const jobs_store
     gauge(&t, "jobs_server_start_time_seconds", "When jobs-server started, in Unix seconds.",
           m->started);
     render_requests(&t, m);
+    counter(&t, "jobs_server_access_log_dropped_total",
+            "Access-log lines dropped: the log took none while both batches were full, or a "
+            "write failed.", srv_accesslog_dropped());
 
     counter(&t, "jobs_scheduler_runs_total", "Run events the scheduler delivered.",
             get(&m->runs));

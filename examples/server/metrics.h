@@ -61,7 +61,8 @@ void srv_metrics_set_tick_interval(srv_metrics *m, unsigned seconds);
 
 /**
  * The metrics as Prometheus text (format 0.0.4), with HELP and TYPE lines. Request counters and
- * histograms appear for the routes, methods and statuses seen so far. Each counter is read
+ * histograms appear for the routes, methods and statuses seen so far; the access log's dropped
+ * lines are the process's (srv_accesslog_dropped()), whatever `m`. Each counter is read
  * atomically, but not all of them at one instant: a scrape during requests may count a request
  * in one metric and not yet in another.
  *

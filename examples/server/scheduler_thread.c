@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "accesslog.h"
 #include "handler.h"
 #include "runner.h"
 #include "scheduler_thread.h"
@@ -58,10 +57,11 @@ static void *ticker_main(void *arg)
         srv_metrics_tick(t->metrics, rc == 0, now);
         atomic_store(t->heartbeat, srv_monotonic_ms());
         pthread_mutex_lock(&t->mu);
-        /* Until the next tick, wake every second to write out the access log's batch. The
-         * next tick comes sooner when a write (of this process; on PostgreSQL, of any node)
-         * makes a job or a run due before it: jobs_store_wait() is told, and the tick moves
-         * to that time. When the store cannot wait (the database is unreachable), sleep. */
+        /* Until the next tick, wait in slices of a second at most (a stop is seen within
+         * one). The next tick comes sooner when a write (of this process; on PostgreSQL, of
+         * any node) makes a job or a run due before it: jobs_store_wait() is told, and the
+         * tick moves to that time. When the store cannot wait (the database is unreachable),
+         * sleep. */
         int64_t next = now + (int64_t)t->interval, due;
         for (int64_t left; !t->stop && (left = next - (int64_t)time(NULL)) > 0;) {
             pthread_mutex_unlock(&t->mu);
@@ -76,9 +76,6 @@ static void *ticker_main(void *arg)
                        pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
                     ;
             }
-            pthread_mutex_unlock(&t->mu);
-            srv_accesslog_flush();
-            pthread_mutex_lock(&t->mu);
         }
     }
     pthread_mutex_unlock(&t->mu);

@@ -11,8 +11,7 @@
 
 #include "metrics.h"
 
-/** The scheduler thread: a tick every `interval` seconds, the access log written out every
- * second. */
+/** The scheduler thread: a tick every `interval` seconds. */
 typedef struct srv_ticker {
     jobs_store *store;
     srv_metrics *metrics;
