@@ -196,6 +196,47 @@ static void test_names_clash_within_one_batch(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* A name that an earlier create of the batch takes is refused with that create named, not with
+ * the id it was given: the batch is rolled back, so no job has that id (a later create may get
+ * it), and an error naming it would send the caller looking for a job that is not there. */
+static void test_a_clash_with_a_create_of_the_batch_names_the_create(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t x = fx_job(fx, OWNER, "x", stack, FX_HOURLY, false);
+    jobs_batch_op ops[3];
+    size_t failed = 0;
+    char job[64];
+
+    /* In one run of creates. */
+    create_op(&ops[0], "other", stack, FX_HOURLY, false);
+    create_op(&ops[1], "same", stack, FX_HOURLY, false);
+    create_op(&ops[2], "same", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 3), JOBS_EEXISTS);
+    assert_int_equal(failed, 2);
+    assert_non_null(strstr(jobs_error_last(), "operation 2 (create)"));
+    assert_non_null(strstr(jobs_error_last(), "operation 1 of this batch"));
+    snprintf(job, sizeof(job), "job %llu", (unsigned long long)(x + 2));
+    assert_null(strstr(jobs_error_last(), job));
+
+    /* A rename after the run, onto the name the run took. */
+    create_op(&ops[0], "taken", stack, FX_HOURLY, false);
+    rename_op(&ops[1], x, "taken");
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 2), JOBS_EEXISTS);
+    assert_int_equal(failed, 1);
+    assert_non_null(strstr(jobs_error_last(), "operation 1 (update)"));
+    assert_non_null(strstr(jobs_error_last(), "operation 0 of this batch"));
+    snprintf(job, sizeof(job), "job %llu", (unsigned long long)(x + 1));
+    assert_null(strstr(jobs_error_last(), job));
+
+    /* A job that is there is named by its id, as jobs_create() names it. */
+    create_op(&ops[0], "x", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 1), JOBS_EEXISTS);
+    snprintf(job, sizeof(job), "job %llu", (unsigned long long)x);
+    assert_non_null(strstr(jobs_error_last(), job));
+    assert_int_equal(fx_count(fx, OWNER), 1);
+}
+
 static void test_bad_input_is_refused_before_anything(void **state)
 {
     fixture *fx = *state;
@@ -571,6 +612,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_names_clash_within_one_batch, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_clash_with_a_create_of_the_batch_names_the_create,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_is_refused_before_anything, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_rules_hold_inside_a_batch, fx_setup, fx_teardown),
