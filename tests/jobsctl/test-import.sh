@@ -136,6 +136,13 @@ run 0 "${S[@]}" jobs import --owner 7 "$tmp/max.jsonl"
 run 0 "${S[@]}" jobs get --owner 7 --name max
 run 1 "${S[@]}" jobs get --owner 7 --name l2
 
+echo "== a name two lines of one chunk take: the line that took it first is named"
+printf '{"stack_id":1,"schedule_id":4,"name":"twice"}\n\n{"stack_id":1,"schedule_id":4,"name":"d2"}\n{"stack_id":1,"schedule_id":4,"name":"twice"}\n' > "$tmp/twice.jsonl"
+run 1 "${S[@]}" jobs import --owner 7 "$tmp/twice.jsonl"
+err_has "twice.jsonl:4: name 'twice' is already taken by line 1 of this file"
+err_has "imported 0 of 3 jobs; the first line not imported is 1 (resume with --start 1)"
+run 1 "${S[@]}" jobs get --owner 7 --name twice
+
 echo "== an empty file"
 : > "$tmp/empty.jsonl"
 run 0 "${S[@]}" jobs import --owner 7 "$tmp/empty.jsonl"
