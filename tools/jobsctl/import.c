@@ -68,6 +68,17 @@ static int next_line(import_state *st, unsigned long long start, const char **te
     }
 }
 
+/* A UTF-8 byte order mark at the start of the file (as some editors write one) is not part of
+ * the first line: JSON has no place for it. Anywhere else it is the line's, which then does not
+ * decode. */
+static void skip_bom(FILE *f)
+{
+    unsigned char bom[3];
+
+    if (fread(bom, 1, sizeof(bom), f) != sizeof(bom) || memcmp(bom, "\xef\xbb\xbf", 3) != 0)
+        rewind(f);
+}
+
 static int open_file(import_state *st, const char *path)
 {
     struct stat sb;
@@ -82,6 +93,7 @@ static int open_file(import_state *st, const char *path)
         return ctl_error("'%s' is not a regular file (it is read twice)", path);
     }
     st->line = ctl_xmalloc(IMPORT_LINE_MAX);
+    skip_bom(st->f);
     return CTL_OK;
 }
 
