@@ -186,12 +186,32 @@ static void test_names_clash_within_one_batch(void **state)
     assert_int_equal(job->id, ops[1].id);
     jobs_job_free(job);
 
+    /* A delete frees the name of a job it removes; a job it queues for deletion (an active
+     * one) keeps its name until the scheduler removes it, as after jobs_delete(). */
+    uint64_t idle = fx_job(fx, OWNER, "idle", stack, FX_HOURLY, false);
+    uint64_t busy = fx_job(fx, OWNER, "busy", stack, FX_HOURLY, true);
+    delete_op(&ops[0], idle);
+    create_op(&ops[1], "idle", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 2), 0);
+    assert_int_equal(ops[0].outcome, JOBS_DELETED);
+    delete_op(&ops[0], busy);
+    create_op(&ops[1], "busy", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 2), JOBS_EEXISTS);
+    assert_int_equal(failed, 1);
+    assert_int_equal(ops[0].result, JOBS_EBATCH);
+    assert_int_equal(ops[0].outcome, 0);
+    job = fx_get(fx, OWNER, busy);
+    assert_false(job->do_del);
+    jobs_job_free(job);
+    delete_op(&ops[0], busy);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 1), 0);
+
     /* Names are per owner: another owner's batch may use them. */
     uint64_t other_stack = fx_stack(fx, OTHER, false);
     create_op(&ops[0], "x", other_stack, FX_HOURLY, false);
     create_op(&ops[1], "y", other_stack, FX_HOURLY, false);
     assert_int_equal(jobs_batch(NULL, fx->store, OTHER, ops, 2), 0);
-    assert_int_equal(fx_count(fx, OWNER), 2);
+    assert_int_equal(fx_count(fx, OWNER), 4); /* x, the new "x", the new "idle", busy (queued) */
     assert_int_equal(fx_count(fx, OTHER), 2);
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
