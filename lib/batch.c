@@ -34,6 +34,32 @@ static uint64_t name_hash(const char *name, size_t len)
     return h;
 }
 
+/* A name an earlier create of the batch takes: that create is named, not the id it was given,
+ * which no job has once the batch is rolled back (and a later create may get). */
+static int taken_in_batch(const char *name, size_t k)
+{
+    return jobs__error(JOBS_EEXISTS, "name '%s' is already taken by operation %zu of this batch "
+                       "(a create)", name, k);
+}
+
+/* After operation i failed with JOBS_EEXISTS on its name: when the job that holds the name is
+ * one an earlier create of the batch made, says so instead (taken_in_batch). Returns rc. */
+static int name_clash(jobs_store *s, jobs__txn *txn, const batch_ctx *c, size_t i, int rc)
+{
+    const jobs_batch_op *op = &c->ops[i];
+    char detail[512];
+    uint64_t holder;
+
+    if (rc != JOBS_EEXISTS || !(op->spec.fields & JOBS_JOB_NAME) || !op->spec.name)
+        return rc;
+    snprintf(detail, sizeof(detail), "%s", jobs_error_last()); /* the look-up may replace it */
+    if (s->be->job_by_name(txn, c->owner, op->spec.name, strlen(op->spec.name), &holder) == 0)
+        for (size_t k = 0; k < i; k++)
+            if (c->ops[k].kind == JOBS_BATCH_CREATE && c->ops[k].id == holder)
+                return taken_in_batch(op->spec.name, k);
+    return jobs__error(rc, "%s", detail);
+}
+
 /* Refuses a name an earlier create of the run takes (the store does not hold the run yet), or
  * records it. */
 static int run_name_take(batch_ctx *c, size_t i)
@@ -52,8 +78,7 @@ static int run_name_take(batch_ctx *c, size_t i)
         }
         other = &c->ops[c->names[k] - 1];
         if (strcmp(other->spec.name, name) == 0)
-            return jobs__error(JOBS_EEXISTS, "name '%s' is already used by job %llu", name,
-                               (unsigned long long)other->id);
+            return taken_in_batch(name, c->names[k] - 1);
     }
 }
 
@@ -132,7 +157,7 @@ static int batch_txn(jobs_store *s, jobs__txn *txn, void *arg)
         }
         if (rc) {
             c->failed = i;
-            return op_error(rc, i, op);
+            return op_error(name_clash(s, txn, c, i, rc), i, op);
         }
     }
     return run_flush(s, txn, c);

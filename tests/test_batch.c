@@ -186,14 +186,75 @@ static void test_names_clash_within_one_batch(void **state)
     assert_int_equal(job->id, ops[1].id);
     jobs_job_free(job);
 
+    /* A delete frees the name of a job it removes; a job it queues for deletion (an active
+     * one) keeps its name until the scheduler removes it, as after jobs_delete(). */
+    uint64_t idle = fx_job(fx, OWNER, "idle", stack, FX_HOURLY, false);
+    uint64_t busy = fx_job(fx, OWNER, "busy", stack, FX_HOURLY, true);
+    delete_op(&ops[0], idle);
+    create_op(&ops[1], "idle", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 2), 0);
+    assert_int_equal(ops[0].outcome, JOBS_DELETED);
+    delete_op(&ops[0], busy);
+    create_op(&ops[1], "busy", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 2), JOBS_EEXISTS);
+    assert_int_equal(failed, 1);
+    assert_int_equal(ops[0].result, JOBS_EBATCH);
+    assert_int_equal(ops[0].outcome, 0);
+    job = fx_get(fx, OWNER, busy);
+    assert_false(job->do_del);
+    jobs_job_free(job);
+    delete_op(&ops[0], busy);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 1), 0);
+
     /* Names are per owner: another owner's batch may use them. */
     uint64_t other_stack = fx_stack(fx, OTHER, false);
     create_op(&ops[0], "x", other_stack, FX_HOURLY, false);
     create_op(&ops[1], "y", other_stack, FX_HOURLY, false);
     assert_int_equal(jobs_batch(NULL, fx->store, OTHER, ops, 2), 0);
-    assert_int_equal(fx_count(fx, OWNER), 2);
+    assert_int_equal(fx_count(fx, OWNER), 4); /* x, the new "x", the new "idle", busy (queued) */
     assert_int_equal(fx_count(fx, OTHER), 2);
     assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* A name that an earlier create of the batch takes is refused with that create named, not with
+ * the id it was given: the batch is rolled back, so no job has that id (a later create may get
+ * it), and an error naming it would send the caller looking for a job that is not there. */
+static void test_a_clash_with_a_create_of_the_batch_names_the_create(void **state)
+{
+    fixture *fx = *state;
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t x = fx_job(fx, OWNER, "x", stack, FX_HOURLY, false);
+    jobs_batch_op ops[3];
+    size_t failed = 0;
+    char job[64];
+
+    /* In one run of creates. */
+    create_op(&ops[0], "other", stack, FX_HOURLY, false);
+    create_op(&ops[1], "same", stack, FX_HOURLY, false);
+    create_op(&ops[2], "same", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 3), JOBS_EEXISTS);
+    assert_int_equal(failed, 2);
+    assert_non_null(strstr(jobs_error_last(), "operation 2 (create)"));
+    assert_non_null(strstr(jobs_error_last(), "operation 1 of this batch"));
+    snprintf(job, sizeof(job), "job %llu", (unsigned long long)(x + 2));
+    assert_null(strstr(jobs_error_last(), job));
+
+    /* A rename after the run, onto the name the run took. */
+    create_op(&ops[0], "taken", stack, FX_HOURLY, false);
+    rename_op(&ops[1], x, "taken");
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 2), JOBS_EEXISTS);
+    assert_int_equal(failed, 1);
+    assert_non_null(strstr(jobs_error_last(), "operation 1 (update)"));
+    assert_non_null(strstr(jobs_error_last(), "operation 0 of this batch"));
+    snprintf(job, sizeof(job), "job %llu", (unsigned long long)(x + 1));
+    assert_null(strstr(jobs_error_last(), job));
+
+    /* A job that is there is named by its id, as jobs_create() names it. */
+    create_op(&ops[0], "x", stack, FX_HOURLY, false);
+    assert_int_equal(jobs_batch(&failed, fx->store, OWNER, ops, 1), JOBS_EEXISTS);
+    snprintf(job, sizeof(job), "job %llu", (unsigned long long)x);
+    assert_non_null(strstr(jobs_error_last(), job));
+    assert_int_equal(fx_count(fx, OWNER), 1);
 }
 
 static void test_bad_input_is_refused_before_anything(void **state)
@@ -571,6 +632,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_names_clash_within_one_batch, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_clash_with_a_create_of_the_batch_names_the_create,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_is_refused_before_anything, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_rules_hold_inside_a_batch, fx_setup, fx_teardown),

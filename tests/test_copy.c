@@ -402,12 +402,51 @@ static void test_copy_refuses_a_target_that_is_not_empty(void **state)
     jobs_store_close(c);
 }
 
+/* The source's last jobs deleted (under LMDB the job counter is then its own record, not told
+ * by the last job): new ids of the copies still go on above them, as in the source. */
+static void test_ids_go_on_after_the_source_deleted_its_last_jobs(void **state)
+{
+    fixture *fx = *state;
+    jobs_store *a = open_lmdb(fx, "a"), *c = open_lmdb(fx, "c");
+    uint64_t st, j1, j2, j3, r, x, y;
+    jobs_delete_outcome out;
+    jobs_job_spec j = JOBS_JOB_SPEC_INIT;
+
+    assert_int_equal(jobs_stack_create(&st, a, ALICE, "s", false), 0);
+    j.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE;
+    j.stack = st;
+    j.schedule = FX_DAILY;
+    assert_int_equal(jobs_create(&j1, a, ALICE, &j), 0);
+    assert_int_equal(jobs_create(&j2, a, ALICE, &j), 0);
+    assert_int_equal(jobs_create(&j3, a, ALICE, &j), 0);
+    assert_int_equal(jobs_run_now(&r, a, ALICE, j3), 0);
+    assert_int_equal(jobs_delete(&out, a, ALICE, j3), 0);
+    assert_int_equal(jobs_delete(&out, a, ALICE, j2), 0);
+    assert_int_equal(jobs_store_copy(a, fx->store), 0);
+    assert_int_equal(jobs_store_copy(fx->store, c), 0);
+    assert_int_equal(jobs_create(&x, a, ALICE, &j), 0);
+    assert_int_equal(jobs_create(&y, c, ALICE, &j), 0);
+    assert_int_equal(x, y);
+    assert_true(y > j3);
+    assert_int_equal(jobs_run_now(&x, a, ALICE, j1), 0);
+    assert_int_equal(jobs_run_now(&y, c, ALICE, j1), 0);
+    assert_int_equal(x, y);
+    assert_int_equal(jobs_create(&y, fx->store, ALICE, &j), 0);
+    assert_true(y > j3);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(jobs_store_check(c), 0);
+    jobs_store_close(a);
+    jobs_store_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_copy_there_and_back, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_refuses_a_target_that_is_not_empty, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_ids_go_on_after_the_source_deleted_its_last_jobs,
+                                        fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,10 @@ typedef struct jobs_batch_op {
     uint64_t if_match;     /**< in: update and delete only if the job's entity tag is this
                                 (0: no condition) */
     int result;            /**< out: 0; the operation's JOBS_E* code for the one that failed;
-                                JOBS_EBATCH for the others of a batch that was not committed */
+                                JOBS_EBATCH for the others of a batch that was not committed;
+                                the batch's code in every one when the failure was no single
+                                operation's (`*failed` is then `n`: a store error, JOBS_EOWNER,
+                                JOBS_ENOMEM) */
     jobs_delete_outcome outcome; /**< out: what a committed delete did (0 otherwise) */
 } jobs_batch_op;
 
@@ -52,16 +55,23 @@ typedef struct jobs_batch_op {
 /**
  * Runs `n` operations on `owner`'s jobs, in order, in one transaction: all of them are
  * committed, or none is. Each operation follows the rules of the call it stands for and sees
- * the effects of those before it; ids of creates are given in order. The store's clock is read
+ * the effects of those before it (a name a create or rename takes, or a delete frees; a job
+ * queued for deletion keeps its name until the scheduler removes it, as with jobs_delete());
+ * ids of creates are given in order. An update or delete names its job by id, and a create's
+ * id is known only once the batch returns: to change a job the batch creates, give the create
+ * the job as it should end up, or change it in a later call. The store's clock is read
  * once, before the transaction, for every activation in the batch.
  *
  * The inputs of every operation are checked before anything is looked up (an unknown kind, a
- * spec a create or update refuses, a job id out of range): such a batch answers JOBS_EINVAL
- * (or the spec's own code) with that operation's index in *failed and changes nothing. When an
+ * spec a create or update refuses, a job id out of range): such a batch answers that check's
+ * code (JOBS_EINVAL; JOBS_ERANGE for an id out of range, JOBS_ENAME for a bad name) with that
+ * operation's index in *failed and changes nothing. When an
  * operation fails in the transaction (a name already taken, a job not found, a queued job, a
  * changed entity tag, ...), the transaction is rolled back: the answer is that operation's
  * code, its index is in *failed, its `result` is the code, every other `result` is
- * JOBS_EBATCH, and no id, count or page of the store has changed. Ids a rolled-back batch took
+ * JOBS_EBATCH, and no id, count or page of the store has changed. A name an earlier create of
+ * the batch takes is refused naming that create ("operation K of this batch"), not the id it
+ * was given, which no job has once the batch is rolled back. Ids a rolled-back batch took
  * were never given to anyone: a later create may get them (ids stay unique among the jobs that
  * were ever committed).
  *

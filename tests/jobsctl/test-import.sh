@@ -136,6 +136,27 @@ run 0 "${S[@]}" jobs import --owner 7 "$tmp/max.jsonl"
 run 0 "${S[@]}" jobs get --owner 7 --name max
 run 1 "${S[@]}" jobs get --owner 7 --name l2
 
+echo "== a name two lines of one chunk take: the line that took it first is named"
+printf '{"stack_id":1,"schedule_id":4,"name":"twice"}\n\n{"stack_id":1,"schedule_id":4,"name":"d2"}\n{"stack_id":1,"schedule_id":4,"name":"twice"}\n' > "$tmp/twice.jsonl"
+run 1 "${S[@]}" jobs import --owner 7 "$tmp/twice.jsonl"
+err_has "twice.jsonl:4: name 'twice' is already taken by line 1 of this file"
+err_has "imported 0 of 3 jobs; the first line not imported is 1 (resume with --start 1)"
+run 1 "${S[@]}" jobs get --owner 7 --name twice
+
+echo "== a UTF-8 byte order mark before the first line is not part of it"
+printf '\xef\xbb\xbf{"stack_id":1,"schedule_id":4,"name":"bom1"}\r\n{"stack_id":1,"schedule_id":4,"name":"bom2"}\r\n' > "$tmp/bom.jsonl"
+run 0 "${S[@]}" jobs import --owner 7 "$tmp/bom.jsonl"
+out_has "imported 2 jobs"
+run 0 "${S[@]}" jobs get --owner 7 --name bom1
+printf '\xef\xbb\xbf\n{"stack_id":1,"schedule_id":4,"name":"bom3"}' > "$tmp/bom2.jsonl" # and no final newline
+run 0 "${S[@]}" jobs import --owner 7 --start 2 "$tmp/bom2.jsonl"
+[[ $(out) == "imported 1 job (id 2531, from line 2)" ]] || fail "import of bom2 printed '$(out)'"
+# Only at the start of the file.
+printf '{"stack_id":1,"schedule_id":4,"name":"bom4"}\n\xef\xbb\xbf{"stack_id":1,"schedule_id":4}\n' > "$tmp/bom3.jsonl"
+run 1 "${S[@]}" jobs import --owner 7 "$tmp/bom3.jsonl"
+err_has "bom3.jsonl:2: "
+run 1 "${S[@]}" jobs get --owner 7 --name bom4
+
 echo "== an empty file"
 : > "$tmp/empty.jsonl"
 run 0 "${S[@]}" jobs import --owner 7 "$tmp/empty.jsonl"

@@ -68,6 +68,17 @@ static int next_line(import_state *st, unsigned long long start, const char **te
     }
 }
 
+/* A UTF-8 byte order mark at the start of the file (as some editors write one) is not part of
+ * the first line: JSON has no place for it. Anywhere else it is the line's, which then does not
+ * decode. */
+static void skip_bom(FILE *f)
+{
+    unsigned char bom[3];
+
+    if (fread(bom, 1, sizeof(bom), f) != sizeof(bom) || memcmp(bom, "\xef\xbb\xbf", 3) != 0)
+        rewind(f);
+}
+
 static int open_file(import_state *st, const char *path)
 {
     struct stat sb;
@@ -82,6 +93,7 @@ static int open_file(import_state *st, const char *path)
         return ctl_error("'%s' is not a regular file (it is read twice)", path);
     }
     st->line = ctl_xmalloc(IMPORT_LINE_MAX);
+    skip_bom(st->f);
     return CTL_OK;
 }
 
@@ -117,6 +129,21 @@ static int check_file(const char *path, unsigned long long start, unsigned long 
     }
     close_file(&st);
     return rc < 0 ? -rc : CTL_OK;
+}
+
+/* The earlier create of the chunk whose name the create ops[failed] clashes with (a file that
+ * gives one name twice within a chunk), or `failed` when there is none. */
+static size_t first_taker(const jobs_batch_op *ops, size_t failed, int code)
+{
+    const char *name = ops[failed].spec.name;
+
+    if (code != JOBS_EEXISTS || !(ops[failed].spec.fields & JOBS_JOB_NAME) || !name)
+        return failed;
+    for (size_t k = 0; k < failed; k++)
+        if ((ops[k].spec.fields & JOBS_JOB_NAME) && ops[k].spec.name &&
+            strcmp(ops[k].spec.name, name) == 0)
+            return k;
+    return failed;
 }
 
 static int import_run(ctl *c, const ctl_args *a)
@@ -175,7 +202,12 @@ static int import_run(ctl *c, const ctl_args *a)
         if (n == 0)
             break;
         if ((code = jobs_batch(&failed, c->store, owner, ops, n))) {
-            if (failed < n)
+            size_t first = failed < n ? first_taker(ops, failed, code) : n;
+
+            if (first < failed) /* the batch names operations; the file has lines */
+                ctl_error("%s:%llu: name '%s' is already taken by line %llu of this file",
+                          st.path, linenos[failed], ops[failed].spec.name, linenos[first]);
+            else if (failed < n)
                 ctl_fail(code, "%s:%llu", st.path, linenos[failed]);
             else
                 ctl_fail(code, "%s: lines %llu-%llu", st.path, linenos[0], linenos[n - 1]);
