@@ -47,7 +47,7 @@ static int taken_in_batch(const char *name, size_t k)
 static int name_clash(jobs_store *s, jobs__txn *txn, const batch_ctx *c, size_t i, int rc)
 {
     const jobs_batch_op *op = &c->ops[i];
-    char detail[512];
+    char detail[JOBS__ERROR_MAX];
     uint64_t holder;
 
     if (rc != JOBS_EEXISTS || !(op->spec.fields & JOBS_JOB_NAME) || !op->spec.name)
