@@ -124,6 +124,13 @@ try {
     check((await notice()).includes('Stack 1 created'), 'a stack is created');
     await shot('stacks');
 
+    // "Skip to content" moves the focus to the view and leaves the route (the fragment) alone:
+    // as a plain link to #main it made the fragment #main, which drew the jobs list instead.
+    await page.locator('.skip').focus();
+    await page.keyboard.press('Enter');
+    check(await page.evaluate(() => location.hash === '#/stacks' && document.activeElement.id === 'main'),
+          `"Skip to content" focuses the view and stays on it: ${await page.evaluate(() => location.hash)}`);
+
     // Schedules: a fault shown as the API words it, then a cron schedule in words.
     await page.goto(base + '/#/schedules');
     const newSchedule = page.locator('#new-schedule');

@@ -511,6 +511,13 @@ document.getElementById('logout').addEventListener('click', async () => {
     go('#/login', 'Logged out.');
 });
 
+// "Skip to content" moves the focus to the view: as a plain link to #main it changed the
+// fragment, which is the route, and so drew the jobs list in place of the view it skipped to.
+document.querySelector('.skip').addEventListener('click', ev => {
+    ev.preventDefault();
+    main.focus();
+});
+
 window.addEventListener('hashchange', () => {
     // The notice said for this navigation (go()) stays; any other goes with the view it was for.
     if (location.hash !== keep)
