@@ -344,6 +344,19 @@ try {
     check(await page.locator('#jobs-total').count() === 0 && await page.locator('#view-fault').count() === 1,
           `a job that is not there: ${await notice()} / ${await text('main')}`);
 
+    // A job id in the address is read as the API reads ids (1 to 2^53-1 in decimal digits):
+    // "0x2" is no id (Number() read it as job 2), nor is 2^53+1 (Number() read it as 2^53).
+    for (const bad of ['0x2', '9007199254740993']) {
+        await page.goto(base + '/#/jobs');
+        await page.locator('#jobs-total').waitFor();
+        apiCalls.length = 0;
+        await page.goto(base + `/#/jobs/${bad}`);
+        await page.locator('#view-fault, #job-name').first().waitFor();
+        check(await page.locator('#view-fault').count() === 1 && (await notice()).includes(`"${bad}" is no job id`)
+              && !apiCalls.some(c => c.startsWith('GET /jobs/byid/')),
+              `#/jobs/${bad} is no job id: ${await notice()} / ${apiCalls.join(', ')}`);
+    }
+
     // A narrow window: nothing wider than the screen.
     await page.setViewportSize({ width: 380, height: 800 });
     await page.goto(base + '/#/jobs');

@@ -458,6 +458,14 @@ function parseHash() {
     return { parts: (path || '/jobs').split('/').filter(Boolean), page };
 }
 
+/** A job id of the fragment: 1 to 2^53-1 in decimal digits, as the API takes ids, else null.
+ * (Number() alone read "0x2" as 2, "2e0" as 2, and 2^53+1 as 2^53: a view, and its Delete, of
+ * another job than the address names.) */
+function jobId(s) {
+    const n = /^\d{1,16}$/.test(s) ? Number(s) : 0;
+    return n >= 1 && n <= Number.MAX_SAFE_INTEGER ? n : null;
+}
+
 async function route(polling = false) {
     state.gen++;
     if (state.poll && !polling) {
@@ -480,8 +488,10 @@ async function route(polling = false) {
     }
     const gen = state.gen;
     try {
+        if (parts[0] === 'jobs' && parts[1] && jobId(parts[1]) === null)
+            throw new Error(`"${parts[1]}" is no job id: ids are 1 to 2^53-1, in decimal digits.`);
         if (parts[0] === 'jobs' && parts[1])
-            await viewJob(Number(parts[1]), page);
+            await viewJob(jobId(parts[1]), page);
         else if (parts[0] === 'stacks')
             await viewStacks(page);
         else if (parts[0] === 'schedules')
