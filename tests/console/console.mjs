@@ -375,6 +375,26 @@ try {
     });
     check(forged.status === 403 && forged.body.code === 140, `a write without X-Requested-With: ${JSON.stringify(forged)}`);
 
+    // A one-time schedule may be at any Unix time up to 2^53-1, past what a JavaScript Date
+    // holds (the year 275760): its job's next run is shown as the Unix time, and the list and
+    // the job's view are drawn (toISOString() threw, and neither was).
+    const far = await page.evaluate(async () => {
+        const post = async (path, body) => (await fetch(path, { method: 'POST', body: JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } })).json();
+        const schedule = (await post('/schedules', { name: 'far', once: true, config: { timestamp: 2 ** 53 - 1 } })).id;
+        return (await post('/jobs', { name: 'far away', stack_id: 1, schedule_id: schedule, enabled: true })).id;
+    });
+    await page.goto(base + '/#/jobs?page=2');
+    await page.locator(`tr[data-job="${far}"], #view-fault`).first().waitFor();
+    check((await page.locator(`tr[data-job="${far}"]`).count()) === 1
+          && (await text(`tr[data-job="${far}"]`)).includes('Unix time 9007199254740991'),
+          `a job due at 2^53-1 is listed: ${await notice()}`);
+    await page.goto(base + `/#/jobs/${far}`);
+    await page.locator('#job-next, #view-fault').first().waitFor();
+    check((await page.locator('#job-next').count()) === 1 && (await text('#job-next')).startsWith('Unix time 9007199254740991')
+          && (await text('#job-schedule')) === 'once, at Unix time 9007199254740991',
+          `a job due at 2^53-1 is shown: ${await notice()}`);
+
     // A session that ended elsewhere (another tab logged out): the next view brings the login,
     // also Stacks and Schedules, whose lists answer without a session (the public ones only).
     await page.goto(base + '/#/jobs');
