@@ -412,9 +412,14 @@ try {
 
     // Log out.
     await page.goto(base + '/#/jobs');
+    const token = (await context.cookies()).find(c => c.name === 'auth_tkt').value;
     await page.locator('#logout').click();
     await page.locator('#login-form').waitFor();
     check((await notice()).includes('Logged out'), 'logged out');
+    // The server ended the session: its token, sent again, is refused (the browser dropped the
+    // cookie, so the page's own request below would be refused either way).
+    const stale = await fetch(`${base}/jobs`, { headers: { Cookie: `auth_tkt=${token}` } });
+    check(stale.status === 401, `the session's token is refused after logging out: ${stale.status}`);
     expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');
