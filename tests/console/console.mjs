@@ -364,7 +364,27 @@ try {
     check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
           'a narrow window does not scroll sideways');
     await shot('jobs-narrow');
-    await page.setViewportSize({ width: 1100, height: 760 });
+
+    // Names of 255 bytes without a space (a job's, its stack's) break rather than widen the
+    // page (the job's view scrolled sideways, at 1100 px too) or push the list's other columns
+    // out of its box (the list hid every job's schedule, next run and state off to the right).
+    const long = await page.evaluate(async () => {
+        const post = async (path, body) => (await fetch(path, { method: 'POST', body: JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } })).json();
+        const stack = (await post('/blockstacks', { name: 's'.repeat(255) })).id;
+        return (await post('/jobs', { name: 'j'.repeat(255), stack_id: stack, schedule_id: 4 })).id;
+    });
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1
+        && [...document.querySelectorAll('main .scroll:has(table)')].every(s => s.scrollWidth <= s.clientWidth + 1));
+    for (const width of [380, 1100]) {
+        await page.setViewportSize({ width, height: 760 });
+        await page.goto(base + `/#/jobs/${long}`);
+        await page.locator('#job-stack', { hasText: 'sss' }).waitFor();
+        check(await fits(), `${width} px: a job view with long names does not scroll sideways`);
+        await page.goto(base + '/#/jobs?page=2');
+        await page.locator(`tr[data-job="${long}"]`).waitFor();
+        check(await fits(), `${width} px: a list with a long name keeps its columns in its box`);
+    }
 
     // The server's CSRF check, from the browser: a cookie write without the header is refused.
     expectFaults.push(403);
@@ -384,16 +404,16 @@ try {
         const schedule = (await post('/schedules', { name: 'far', once: true, config: { timestamp: 2 ** 53 - 1 } })).id;
         return (await post('/jobs', { name: 'far away', stack_id: 1, schedule_id: schedule, enabled: true })).id;
     });
-    await page.goto(base + '/#/jobs?page=2');
-    await page.locator(`tr[data-job="${far}"], #view-fault`).first().waitFor();
-    check((await page.locator(`tr[data-job="${far}"]`).count()) === 1
-          && (await text(`tr[data-job="${far}"]`)).includes('Unix time 9007199254740991'),
-          `a job due at 2^53-1 is listed: ${await notice()}`);
     await page.goto(base + `/#/jobs/${far}`);
     await page.locator('#job-next, #view-fault').first().waitFor();
     check((await page.locator('#job-next').count()) === 1 && (await text('#job-next')).startsWith('Unix time 9007199254740991')
           && (await text('#job-schedule')) === 'once, at Unix time 9007199254740991',
           `a job due at 2^53-1 is shown: ${await notice()}`);
+    await page.goto(base + '/#/jobs?page=2');
+    await page.locator(`tr[data-job="${far}"], #view-fault`).first().waitFor();
+    check((await page.locator(`tr[data-job="${far}"]`).count()) === 1
+          && (await text(`tr[data-job="${far}"]`)).includes('Unix time 9007199254740991'),
+          `a job due at 2^53-1 is listed: ${await notice()}`);
 
     // A session that ended elsewhere (another tab logged out): the next view brings the login,
     // also Stacks and Schedules, whose lists answer without a session (the public ones only).

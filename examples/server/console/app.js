@@ -184,8 +184,8 @@ async function viewJobs(page) {
     await refsFor(p.jobs);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
     const rows = p.jobs.map(j => h('tr', { 'data-job': j.id },
-        h('td', {}, h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, jobName(j))),
-        h('td', {}, scheduleName(j.schedule)),
+        h('td', { class: 'data' }, h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, jobName(j))),
+        h('td', { class: 'data' }, scheduleName(j.schedule)),
         h('td', {}, j.do_run ? when(j.next_run) : h('span', { class: 'none' }, 'not scheduled')),
         h('td', {}, jobState(j))));
     if (gen !== state.gen)
@@ -245,7 +245,7 @@ function runRow(r) {
         h('td', {}, h('span', { class: `badge run-${r.state}` }, r.state)),
         h('td', {}, when(r.slot)),
         h('td', {}, r.finished ? localTime(r.finished) : '-'),
-        h('td', {}, r.message || '', r.output ? h('details', {}, h('summary', {}, 'output'),
+        h('td', { class: 'data' }, r.message || '', r.output ? h('details', {}, h('summary', {}, 'output'),
                                                          h('pre', { class: 'output' }, r.output)) : null));
 }
 
@@ -388,7 +388,7 @@ async function viewStacks(page) {
     replace(main, h('h2', {}, 'Stacks'),
         h('p', { class: 'total' }, `${p.count} stack${p.count === 1 ? '' : 's'} you can use`),
         p.stacks.length ? table('Stacks: yours and the public ones', ['Id', 'Name', 'Owner', 'Public', 'Your jobs'],
-            p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', {}, s.name),
+            p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', { class: 'data' }, s.name),
                 h('td', {}, s.owner === me ? 'you' : `user ${s.owner}`), h('td', {}, s.public ? 'yes' : 'no'),
                 h('td', {}, Array.isArray(s.jobs) ? String(s.jobs.length) : '-'))))
             : page > 1 ? pastEnd('stacks', '#/stacks', pages) : h('p', { class: 'none' }, 'No stacks yet.'),
@@ -444,7 +444,7 @@ async function viewSchedules(page) {
     replace(main, h('h2', {}, 'Schedules'),
         h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
         p.schedules.length || page === 1 ? table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
-            h('td', {}, String(s.id)), h('td', {}, s.name ?? '-'), h('td', {}, words(s)),
+            h('td', {}, String(s.id)), h('td', { class: 'data' }, s.name ?? '-'), h('td', { class: 'data' }, words(s)),
             h('td', {}, s.owner === 0 ? 'built in' : 'you'))))
             : pastEnd('schedules', '#/schedules', pages),
         pager('#/schedules', page, pages, 'Pages of schedules'), form);
