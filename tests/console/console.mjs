@@ -415,6 +415,18 @@ try {
           && (await text(`tr[data-job="${far}"]`)).includes('Unix time 9007199254740991'),
           `a job due at 2^53-1 is listed: ${await notice()}`);
 
+    // The timeline cuts a long name at a character, not inside one: the 21st of this one is an
+    // emoji (two UTF-16 units), which name.slice(0, 21) split, drawing half of it.
+    const emoji = await page.evaluate(async () => (await (await fetch('/jobs', { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
+        body: JSON.stringify({ name: `${'x'.repeat(20)}\u{1F600}\u{1F600}\u{1F600}`, stack_id: 1, schedule_id: 4, enabled: true }) })).json()).id);
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    await page.goto(base + '/#/jobs?page=2');
+    await page.locator(`tr[data-job="${emoji}"]`).waitFor();
+    const label = await page.locator('#timeline text.label', { hasText: 'xxxxxxxxxx' }).textContent();
+    check(label === `${'x'.repeat(20)}\u{1F600}…`, `the timeline cuts a name at a character: ${JSON.stringify(label)}`);
+
     // A session that ended elsewhere (another tab logged out): the next view brings the login,
     // also Stacks and Schedules, whose lists answer without a session (the public ones only).
     await page.goto(base + '/#/jobs');
