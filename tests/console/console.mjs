@@ -124,6 +124,13 @@ try {
     check((await notice()).includes('Stack 1 created'), 'a stack is created');
     await shot('stacks');
 
+    // "Skip to content" moves the focus to the view and leaves the route (the fragment) alone:
+    // as a plain link to #main it made the fragment #main, which drew the jobs list instead.
+    await page.locator('.skip').focus();
+    await page.keyboard.press('Enter');
+    check(await page.evaluate(() => location.hash === '#/stacks' && document.activeElement.id === 'main'),
+          `"Skip to content" focuses the view and stays on it: ${await page.evaluate(() => location.hash)}`);
+
     // Schedules: a fault shown as the API words it, then a cron schedule in words.
     await page.goto(base + '/#/schedules');
     const newSchedule = page.locator('#new-schedule');
@@ -337,6 +344,19 @@ try {
     check(await page.locator('#jobs-total').count() === 0 && await page.locator('#view-fault').count() === 1,
           `a job that is not there: ${await notice()} / ${await text('main')}`);
 
+    // A job id in the address is read as the API reads ids (1 to 2^53-1 in decimal digits):
+    // "0x2" is no id (Number() read it as job 2), nor is 2^53+1 (Number() read it as 2^53).
+    for (const bad of ['0x2', '9007199254740993']) {
+        await page.goto(base + '/#/jobs');
+        await page.locator('#jobs-total').waitFor();
+        apiCalls.length = 0;
+        await page.goto(base + `/#/jobs/${bad}`);
+        await page.locator('#view-fault, #job-name').first().waitFor();
+        check(await page.locator('#view-fault').count() === 1 && (await notice()).includes(`"${bad}" is no job id`)
+              && !apiCalls.some(c => c.startsWith('GET /jobs/byid/')),
+              `#/jobs/${bad} is no job id: ${await notice()} / ${apiCalls.join(', ')}`);
+    }
+
     // A narrow window: nothing wider than the screen.
     await page.setViewportSize({ width: 380, height: 800 });
     await page.goto(base + '/#/jobs');
@@ -344,7 +364,27 @@ try {
     check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
           'a narrow window does not scroll sideways');
     await shot('jobs-narrow');
-    await page.setViewportSize({ width: 1100, height: 760 });
+
+    // Names of 255 bytes without a space (a job's, its stack's) break rather than widen the
+    // page (the job's view scrolled sideways, at 1100 px too) or push the list's other columns
+    // out of its box (the list hid every job's schedule, next run and state off to the right).
+    const long = await page.evaluate(async () => {
+        const post = async (path, body) => (await fetch(path, { method: 'POST', body: JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } })).json();
+        const stack = (await post('/blockstacks', { name: 's'.repeat(255) })).id;
+        return (await post('/jobs', { name: 'j'.repeat(255), stack_id: stack, schedule_id: 4 })).id;
+    });
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1
+        && [...document.querySelectorAll('main .scroll:has(table)')].every(s => s.scrollWidth <= s.clientWidth + 1));
+    for (const width of [380, 1100]) {
+        await page.setViewportSize({ width, height: 760 });
+        await page.goto(base + `/#/jobs/${long}`);
+        await page.locator('#job-stack', { hasText: 'sss' }).waitFor();
+        check(await fits(), `${width} px: a job view with long names does not scroll sideways`);
+        await page.goto(base + '/#/jobs?page=2');
+        await page.locator(`tr[data-job="${long}"]`).waitFor();
+        check(await fits(), `${width} px: a list with a long name keeps its columns in its box`);
+    }
 
     // The server's CSRF check, from the browser: a cookie write without the header is refused.
     expectFaults.push(403);
@@ -354,6 +394,38 @@ try {
         return { status: r.status, body: await r.json() };
     });
     check(forged.status === 403 && forged.body.code === 140, `a write without X-Requested-With: ${JSON.stringify(forged)}`);
+
+    // A one-time schedule may be at any Unix time up to 2^53-1, past what a JavaScript Date
+    // holds (the year 275760): its job's next run is shown as the Unix time, and the list and
+    // the job's view are drawn (toISOString() threw, and neither was).
+    const far = await page.evaluate(async () => {
+        const post = async (path, body) => (await fetch(path, { method: 'POST', body: JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } })).json();
+        const schedule = (await post('/schedules', { name: 'far', once: true, config: { timestamp: 2 ** 53 - 1 } })).id;
+        return (await post('/jobs', { name: 'far away', stack_id: 1, schedule_id: schedule, enabled: true })).id;
+    });
+    await page.goto(base + `/#/jobs/${far}`);
+    await page.locator('#job-next, #view-fault').first().waitFor();
+    check((await page.locator('#job-next').count()) === 1 && (await text('#job-next')).startsWith('Unix time 9007199254740991')
+          && (await text('#job-schedule')) === 'once, at Unix time 9007199254740991',
+          `a job due at 2^53-1 is shown: ${await notice()}`);
+    await page.goto(base + '/#/jobs?page=2');
+    await page.locator(`tr[data-job="${far}"], #view-fault`).first().waitFor();
+    check((await page.locator(`tr[data-job="${far}"]`).count()) === 1
+          && (await text(`tr[data-job="${far}"]`)).includes('Unix time 9007199254740991'),
+          `a job due at 2^53-1 is listed: ${await notice()}`);
+
+    // The timeline cuts a long name at a character, not inside one: the 21st of this one is an
+    // emoji (two UTF-16 units), which name.slice(0, 21) split, drawing half of it.
+    const emoji = await page.evaluate(async () => (await (await fetch('/jobs', { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
+        body: JSON.stringify({ name: `${'x'.repeat(20)}\u{1F600}\u{1F600}\u{1F600}`, stack_id: 1, schedule_id: 4, enabled: true }) })).json()).id);
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    await page.goto(base + '/#/jobs?page=2');
+    await page.locator(`tr[data-job="${emoji}"]`).waitFor();
+    const label = await page.locator('#timeline text.label', { hasText: 'xxxxxxxxxx' }).textContent();
+    check(label === `${'x'.repeat(20)}\u{1F600}…`, `the timeline cuts a name at a character: ${JSON.stringify(label)}`);
 
     // A session that ended elsewhere (another tab logged out): the next view brings the login,
     // also Stacks and Schedules, whose lists answer without a session (the public ones only).
@@ -372,9 +444,14 @@ try {
 
     // Log out.
     await page.goto(base + '/#/jobs');
+    const token = (await context.cookies()).find(c => c.name === 'auth_tkt').value;
     await page.locator('#logout').click();
     await page.locator('#login-form').waitFor();
     check((await notice()).includes('Logged out'), 'logged out');
+    // The server ended the session: its token, sent again, is refused (the browser dropped the
+    // cookie, so the page's own request below would be refused either way).
+    const stale = await fetch(`${base}/jobs`, { headers: { Cookie: `auth_tkt=${token}` } });
+    check(stale.status === 401, `the session's token is refused after logging out: ${stale.status}`);
     expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');

@@ -184,8 +184,8 @@ async function viewJobs(page) {
     await refsFor(p.jobs);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
     const rows = p.jobs.map(j => h('tr', { 'data-job': j.id },
-        h('td', {}, h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, jobName(j))),
-        h('td', {}, scheduleName(j.schedule)),
+        h('td', { class: 'data' }, h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, jobName(j))),
+        h('td', { class: 'data' }, scheduleName(j.schedule)),
         h('td', {}, j.do_run ? when(j.next_run) : h('span', { class: 'none' }, 'not scheduled')),
         h('td', {}, jobState(j))));
     if (gen !== state.gen)
@@ -245,7 +245,7 @@ function runRow(r) {
         h('td', {}, h('span', { class: `badge run-${r.state}` }, r.state)),
         h('td', {}, when(r.slot)),
         h('td', {}, r.finished ? localTime(r.finished) : '-'),
-        h('td', {}, r.message || '', r.output ? h('details', {}, h('summary', {}, 'output'),
+        h('td', { class: 'data' }, r.message || '', r.output ? h('details', {}, h('summary', {}, 'output'),
                                                          h('pre', { class: 'output' }, r.output)) : null));
 }
 
@@ -388,7 +388,7 @@ async function viewStacks(page) {
     replace(main, h('h2', {}, 'Stacks'),
         h('p', { class: 'total' }, `${p.count} stack${p.count === 1 ? '' : 's'} you can use`),
         p.stacks.length ? table('Stacks: yours and the public ones', ['Id', 'Name', 'Owner', 'Public', 'Your jobs'],
-            p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', {}, s.name),
+            p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', { class: 'data' }, s.name),
                 h('td', {}, s.owner === me ? 'you' : `user ${s.owner}`), h('td', {}, s.public ? 'yes' : 'no'),
                 h('td', {}, Array.isArray(s.jobs) ? String(s.jobs.length) : '-'))))
             : page > 1 ? pastEnd('stacks', '#/stacks', pages) : h('p', { class: 'none' }, 'No stacks yet.'),
@@ -444,7 +444,7 @@ async function viewSchedules(page) {
     replace(main, h('h2', {}, 'Schedules'),
         h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
         p.schedules.length || page === 1 ? table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
-            h('td', {}, String(s.id)), h('td', {}, s.name ?? '-'), h('td', {}, words(s)),
+            h('td', {}, String(s.id)), h('td', { class: 'data' }, s.name ?? '-'), h('td', { class: 'data' }, words(s)),
             h('td', {}, s.owner === 0 ? 'built in' : 'you'))))
             : pastEnd('schedules', '#/schedules', pages),
         pager('#/schedules', page, pages, 'Pages of schedules'), form);
@@ -456,6 +456,14 @@ function parseHash() {
     const [path, query] = location.hash.replace(/^#/, '').split('?');
     const page = Math.max(1, Number(new URLSearchParams(query || '').get('page')) || 1);
     return { parts: (path || '/jobs').split('/').filter(Boolean), page };
+}
+
+/** A job id of the fragment: 1 to 2^53-1 in decimal digits, as the API takes ids, else null.
+ * (Number() alone read "0x2" as 2, "2e0" as 2, and 2^53+1 as 2^53: a view, and its Delete, of
+ * another job than the address names.) */
+function jobId(s) {
+    const n = /^\d{1,16}$/.test(s) ? Number(s) : 0;
+    return n >= 1 && n <= Number.MAX_SAFE_INTEGER ? n : null;
 }
 
 async function route(polling = false) {
@@ -480,8 +488,10 @@ async function route(polling = false) {
     }
     const gen = state.gen;
     try {
+        if (parts[0] === 'jobs' && parts[1] && jobId(parts[1]) === null)
+            throw new Error(`"${parts[1]}" is no job id: ids are 1 to 2^53-1, in decimal digits.`);
         if (parts[0] === 'jobs' && parts[1])
-            await viewJob(Number(parts[1]), page);
+            await viewJob(jobId(parts[1]), page);
         else if (parts[0] === 'stacks')
             await viewStacks(page);
         else if (parts[0] === 'schedules')
@@ -509,6 +519,13 @@ document.getElementById('logout').addEventListener('click', async () => {
     sessionStorage.removeItem(`${USER_KEY}-id`);
     state.refs = false;
     go('#/login', 'Logged out.');
+});
+
+// "Skip to content" moves the focus to the view: as a plain link to #main it changed the
+// fragment, which is the route, and so drew the jobs list in place of the view it skipped to.
+document.querySelector('.skip').addEventListener('click', ev => {
+    ev.preventDefault();
+    main.focus();
 });
 
 window.addEventListener('hashchange', () => {

@@ -46,11 +46,20 @@ export function svg(tag, attrs, ...children) {
     return el;
 }
 
-/** Unix seconds in the browser's local time: "6 Dec 2026, 14:07". */
+/** A Date of Unix seconds, or null past what a Date holds (the year 275760): a one-time
+ * schedule's timestamp, and so a job's next_run, may be any of 1..2^53-1. */
+function date(sec) {
+    const d = new Date(sec * 1000);
+    return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** Unix seconds in the browser's local time: "6 Dec 2026, 14:07"; past what a Date holds,
+ * "Unix time N". */
 export function localTime(sec) {
     if (sec === null || sec === undefined)
         return '-';
-    return new Date(sec * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    const d = date(sec);
+    return d ? d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : `Unix time ${sec}`;
 }
 
 /** "in 3 min", "5 h 2 min ago", "now". */
@@ -75,8 +84,9 @@ export function relative(sec, now = Date.now() / 1000) {
 export function when(sec) {
     if (sec === null || sec === undefined)
         return h('span', { class: 'none' }, '-');
-    const iso = new Date(sec * 1000).toISOString();
-    return h('time', { datetime: iso, 'data-sec': sec }, localTime(sec), ' ',
+    // (toISOString() throws past what a Date holds: such a time has no datetime attribute.)
+    const d = date(sec);
+    return h('time', { datetime: d ? d.toISOString() : false, 'data-sec': sec }, localTime(sec), ' ',
              h('span', { class: 'rel' }, `(${relative(sec)})`));
 }
 

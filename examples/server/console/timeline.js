@@ -6,6 +6,13 @@ import { runsWithin } from './schedule.js';
 
 const W = 1000, LABEL = 170, ROW = 26, TOP = 28;
 
+/** A name of at most 22 characters (code points: a cut between the halves of a character
+ * beyond U+FFFF, such as an emoji, drew a broken one), else its first 21 and "…". */
+function short(name) {
+    const c = [...name];
+    return c.length > 22 ? `${c.slice(0, 21).join('')}…` : name;
+}
+
 export function timeline(jobs, schedules, now = Math.floor(Date.now() / 1000)) {
     const until = now + 86400;
     const rows = jobs.map(j => ({ job: j, runs: runsWithin(j, schedules.get(j.schedule), now, until) }))
@@ -38,7 +45,7 @@ export function timeline(jobs, schedules, now = Math.floor(Date.now() / 1000)) {
         const g = svg('g', { class: r.job.do_del ? 'row deleting' : 'row' },
             svg('title', {}, `${name}: ${r.job.do_del ? `deleted at ${localTime(r.runs[0])}`
                 : `${r.runs.length} run${r.runs.length === 1 ? '' : 's'}, the first at ${localTime(r.runs[0])}`}`),
-            svg('text', { x: 4, y: y + 17, class: 'label' }, name.length > 22 ? `${name.slice(0, 21)}…` : name),
+            svg('text', { x: 4, y: y + 17, class: 'label' }, short(name)),
             svg('line', { x1: LABEL, x2: W - 10, y1: y + 13, y2: y + 13, class: 'lane' }));
         for (const t of r.runs) {
             if (r.job.do_del)
