@@ -272,7 +272,6 @@ int srv_metrics_render(char **out, size_t *len, srv_metrics *m, const jobs_store
     counter(&t, "jobs_server_access_log_dropped_total",
             "Access-log lines dropped: the log took none while both batches were full, or a "
             "write failed.", srv_accesslog_dropped());
-
     counter(&t, "jobs_scheduler_runs_total", "Run events the scheduler delivered.",
             get(&m->runs));
     counter(&t, "jobs_scheduler_deleted_total",

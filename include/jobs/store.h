@@ -303,9 +303,11 @@ JOBS_EXTERN int jobs_store_wait(int64_t *due, jobs_store *store, int64_t before,
  * `to` must be empty: a new store (its built-in schedules, which the source holds too, are
  * fine), or one that holds nothing else and has given no id the source has not. The source is
  * read in one read transaction (a snapshot; its writers are not blocked) into memory, about
- * the size of its records; the target is written in one write transaction, so a failed copy
- * leaves it as it was. Then the copy is verified: jobs_store_check() on the target, and the
- * source read again and compared with the target record by record, with their counts.
+ * the size of its records; the target is written in one write transaction, so a copy that
+ * fails before or during that write leaves it as it was. Then the copy is verified:
+ * jobs_store_check() on the target, and the source read again and compared with the target
+ * record by record, with their counts. A copy that fails the verification (JOBS_ECONFLICT,
+ * JOBS_ECORRUPT from the check) has written the target: copy again into a new store.
  *
  * Stop the source's writers first: a write to the source during the copy is not in the copy,
  * and the comparison then fails with JOBS_ECONFLICT (the target holds the snapshot; copy

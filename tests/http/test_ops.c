@@ -282,6 +282,7 @@ static void test_metrics_are_prometheus_text_with_help_and_type(void **state)
         {"jobs_store_map_used_bytes", "gauge"},
         {"jobs_store_writes_total", "counter"},
         {"jobs_store_commits_total", "counter"},
+        {"jobs_server_access_log_dropped_total", "counter"},
     };
     server s = {0};
     char *text, want[160];
