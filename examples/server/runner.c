@@ -27,6 +27,7 @@ typedef struct item {
     jobs_run_trigger trigger;
     jobs_delivery delivery;
     uint32_t attempt;
+    int64_t lease_until;
     char name[JOBS_NAME_MAX + 1];
 } item;
 
@@ -42,6 +43,8 @@ struct srv_runner {
     jobs_store *store;
     srv_hooks *hooks;
     srv_metrics *metrics;
+    jobs_clock_fn clock; /* NULL: time(NULL) */
+    void *clock_ctx;
     char *command;
     unsigned timeout_s;
     unsigned n;
@@ -479,6 +482,17 @@ static void drop_first_owner(srv_runner *r)
     free(q);
 }
 
+/* Whether an at-least-once run's lease ended while it waited in the queue: the next tick
+ * delivers it again (attempt + 1), or already has and queued that copy too, so starting this one
+ * would run it twice at once. Its lease ends at `lease_until` (ended for a `now` equal to it, as
+ * for a tick). */
+static bool lease_ended(const srv_runner *r, const item *it)
+{
+    int64_t now = r->clock ? r->clock(r->clock_ctx) : (int64_t)time(NULL);
+
+    return it->delivery == JOBS_DELIVERY_AT_LEAST_ONCE && now >= it->lease_until;
+}
+
 static void *worker(void *arg)
 {
     srv_runner *r = arg;
@@ -506,7 +520,12 @@ static void *worker(void *arg)
         else
             r->last = q;
         pthread_mutex_unlock(&r->mu);
-        run_one(r, it);
+        if (lease_ended(r, it))
+            fprintf(stderr, "jobs-server: run %" PRIu64 " (attempt %" PRIu32 ") not started: "
+                    "its lease ended while it waited for a free worker; it is delivered again\n",
+                    it->run, it->attempt);
+        else
+            run_one(r, it);
         free(it);
         pthread_mutex_lock(&r->mu);
     }
@@ -551,6 +570,12 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
             return NULL;
         }
     return r;
+}
+
+void srv_runner_set_clock(srv_runner *r, jobs_clock_fn clock, void *ctx)
+{
+    r->clock = clock;
+    r->clock_ctx = ctx;
 }
 
 void srv_runner_set_hooks(srv_runner *r, srv_hooks *hooks)
@@ -607,6 +632,7 @@ bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
     it->trigger = ev->trigger;
     it->delivery = ev->delivery;
     it->attempt = ev->attempt;
+    it->lease_until = ev->lease_until;
     snprintf(it->name, sizeof it->name, "%s", ev->name ? ev->name : "");
     *q->tail = it;
     q->tail = &it->next;

@@ -34,6 +34,12 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
  * full (the run is not started). Thread-safe. */
 bool srv_runner_submit(srv_runner *r, const jobs_event *ev);
 
+/** The clock (Unix seconds) a queued at-least-once run's lease is checked against when a worker
+ * takes it: a run whose lease has ended by then is not started (the tick delivers it again, or
+ * already did). NULL, the default: the system's real-time clock, which the scheduler thread
+ * ticks by. Set it before the first run is submitted (tests: the fixture's clock). */
+void srv_runner_set_clock(srv_runner *r, jobs_clock_fn clock, void *ctx);
+
 /**
  * The webhooks' table: a hook run (trigger hook, no job) gets its request as its input from it
  * and reports its end to it; a hook run nobody waits for is failed without being run. Without

@@ -5,9 +5,11 @@
  * child starts with, what becomes of runs queued or running when the runner stops, a timeout
  * that a stop follows, what /metrics counts, a run whose stack cannot be read, one whose
  * command's interpreter is missing, a child that leaves its process group, and one that ends
- * while a process it started holds its input open, and the environment a child gets. Bounds are for liveness only: a test fails when something
+ * while a process it started holds its input open, the environment a child gets, and an
+ * at-least-once run whose lease ends while it waits in the queue. Bounds are for liveness only: a test fails when something
  * that must happen does not. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -440,6 +442,7 @@ static void test_a_stop_ends_the_running_runs_by_their_delivery(void **state)
     write_script(t, "echo started $JOBS_RUN_ID; echo $$ > %s/s.$JOBS_RUN_ID; "
                     "mv %s/s.$JOBS_RUN_ID %s/started.$JOBS_RUN_ID; exec sleep 3600\n");
     assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 2));
+    srv_runner_set_clock(runner, fx_clock, t->fx); /* the lease is the fixture's clock's */
     start_run(t, &most, JOBS_TRIGGER_MANUAL);
     assert_int_equal(most.delivery, JOBS_DELIVERY_AT_MOST_ONCE);
     assert_true(srv_runner_submit(runner, &most));
@@ -699,6 +702,89 @@ static void test_a_child_gets_no_store_password(void **state)
         fail_msg("the child's environment:\n%s", text);
 }
 
+/* Opens the fixture's FIFO `name` for writing once a child reads it, and writes a line to it
+ * (LIVENESS_S at most): the child that waits on it goes on. */
+static void release(rt *t, const char *name)
+{
+    char path[PATH_MAX + 64];
+    int fd = -1;
+
+    snprintf(path, sizeof path, "%s/%s", t->fx->dir, name);
+    for (int i = 0; i < LIVENESS_S * 10 && fd < 0; i++)
+        if ((fd = open(path, O_WRONLY | O_NONBLOCK)) < 0)
+            usleep(100000); /* ENXIO: no reader yet */
+    if (fd < 0)
+        fail_msg("no child ever read %s", path);
+    assert_int_equal(write(fd, "go\n", 3), 3);
+    close(fd);
+}
+
+/* The lines of the fixture's file `name` ("" when there is none), in `buf`. */
+static const char *file_text(rt *t, const char *name, char *buf, size_t size)
+{
+    char path[PATH_MAX + 64];
+    FILE *f;
+    size_t n = 0;
+
+    snprintf(path, sizeof path, "%s/%s", t->fx->dir, name);
+    if ((f = fopen(path, "r"))) {
+        n = fread(buf, 1, size - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* An at-least-once run whose lease ends while it waits in the queue (the one worker is busy) is
+ * delivered again by the next tick, attempt 2, and queued again: the worker starts that copy
+ * only, once. The stale attempt 1 was started too, so two children ran the run, one after the
+ * other or (more workers) at once. */
+static void test_a_run_whose_lease_ended_in_the_queue_is_not_started(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event busy;
+    fx_events events, again;
+    jobs_run *r;
+    char fifo[PATH_MAX + 16], text[256], want[128];
+    uint64_t least;
+
+    snprintf(fifo, sizeof fifo, "%s/gate", t->fx->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* Each child appends its run and attempt; the run without a job waits at the gate. */
+    write_script(t, "echo \"$JOBS_RUN_ID $JOBS_ATTEMPT\" >> %s/children\n"
+                    "if [ \"$JOBS_JOB_ID\" = 0 ]; then read x < %s/gate; fi\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    srv_runner_set_clock(runner, fx_clock, t->fx);
+    start_run(t, &busy, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &busy));
+    snprintf(want, sizeof want, "%llu 1\n", (unsigned long long)busy.run);
+    for (int i = 0; i < LIVENESS_S * 10 && strcmp(file_text(t, "children", text, sizeof text),
+                                                  want) != 0; i++)
+        usleep(100000);
+    assert_string_equal(text, want); /* the one worker is busy */
+
+    least_once_run(t, &events); /* attempt 1, its lease from the fixture's now */
+    least = events.ev[0].run;
+    assert_int_equal(events.ev[0].attempt, 1);
+    assert_true(srv_runner_submit(runner, &events.ev[0]));
+    fx_set_time(t->fx, events.ev[0].lease_until); /* the lease ends while it waits */
+    fx_tick(t->fx, fx_time(t->fx), &again);
+    assert_int_equal(again.n, 1);
+    assert_int_equal(again.ev[0].run, least);
+    assert_int_equal(again.ev[0].attempt, 2);
+    assert_true(srv_runner_submit(runner, &again.ev[0]));
+
+    release(t, "gate");
+    r = ended_run(t, least); /* attempt 2 ran it: the worker took attempt 1 before */
+    srv_runner_free(runner);
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    jobs_run_free(r);
+    snprintf(want, sizeof want, "%llu 1\n%llu 2\n", (unsigned long long)busy.run,
+             (unsigned long long)least);
+    assert_string_equal(file_text(t, "children", text, sizeof text), want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +813,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_child_that_ends_is_not_waited_past_for_its_input,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_child_gets_no_store_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_run_whose_lease_ended_in_the_queue_is_not_started,
+                                        setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
