@@ -143,12 +143,17 @@ srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h
     deliver = h->deliver;
     deliver_ctx = h->deliver_ctx;
     pthread_mutex_unlock(&h->mu);
-    /* Not run (no runner, or its queue is full): the run ends failed, and so does the hook. */
-    if (!deliver || !deliver(deliver_ctx, &ev)) {
+    /* Not run without a deliver function (jobs-server sets its runner's whenever it has a
+     * runner): the run ends failed here, and so does the hook. A runner that cannot take the
+     * run (its queue is full) ends both itself, and counts the run's end in /metrics as it
+     * counts every run's (runner.h). */
+    if (!deliver) {
         static const char why[] = "not started: the runner's queue is full";
 
         jobs_run_finish(store, owner, *run, false, why);
         srv_hooks_done(h, *run, false, why, NULL, 0, false);
+    } else {
+        deliver(deliver_ctx, &ev);
     }
     return SRV_HOOK_OK;
 }

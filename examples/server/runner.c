@@ -235,6 +235,17 @@ out:
     return pid;
 }
 
+/* After jobs_run_finish*() of a run's end (`rc`): counted in /metrics once the store has it,
+ * else said on stderr. */
+static void counted(srv_runner *r, int rc, uint64_t run, bool ok, const char *msg)
+{
+    if (rc != 0)
+        fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) but was not recorded: %s\n",
+                run, msg, jobs_error_last());
+    else
+        srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
+}
+
 /* Records a run's end, with the output kept (NULL, 0 for none), and counts it in /metrics once
  * the store has it; an end the store refuses (someone else finished the run first, the store
  * fails) is said on stderr and not counted. While the database is unreachable the end is tried
@@ -255,11 +266,7 @@ static void record_end(srv_runner *r, const item *it, bool ok, const char *msg,
         told = true;
         sleep(1);
     }
-    if (rc != 0)
-        fprintf(stderr, "jobs-server: run %" PRIu64 " ended (%s) but was not recorded: %s\n",
-                it->run, msg, jobs_error_last());
-    else
-        srv_metrics_run_finished(r->metrics, ok ? JOBS_RUN_SUCCEEDED : JOBS_RUN_FAILED);
+    counted(r, rc, it->run, ok, msg);
 }
 
 /* Whether the child has ended (not reaped yet), or was reaped behind our back. */
@@ -595,23 +602,44 @@ static owner_queue *find_owner(srv_runner *r, uint64_t owner)
     return NULL;
 }
 
+/* A run srv_runner_submit() does not take is not started. An at-most-once one ends failed with
+ * `why`, so that its history does not say `delivered` (which means run), and is counted in
+ * /metrics as any run's end once the store has it; its end is tried once, as the caller (the
+ * tick, a request's thread) is not to wait for the database. A hook run's waiter is told. An
+ * at-least-once run comes again when its lease ends. */
+static bool refuse(srv_runner *r, const jobs_event *ev, const char *why)
+{
+    fprintf(stderr, "jobs-server: run %" PRIu64 " %s\n", ev->run, why);
+    if (ev->delivery == JOBS_DELIVERY_AT_MOST_ONCE)
+        counted(r, jobs_run_finish(r->store, ev->owner, ev->run, false, why), ev->run, false,
+                why);
+    if (ev->job == 0 && r->hooks)
+        srv_hooks_done(r->hooks, ev->run, false, why, NULL, 0, false);
+    return false;
+}
+
 bool srv_runner_submit(srv_runner *r, const jobs_event *ev)
 {
+    static const char full[] = "not started: the runner's queue is full";
     owner_queue *q;
     item *it;
 
     pthread_mutex_lock(&r->mu);
-    q = r->stop ? NULL : find_owner(r, ev->owner);
-    if (r->stop || r->queued >= SRV_RUNNER_QUEUE_MAX ||
-        (q && q->n >= SRV_RUNNER_OWNER_MAX) || !(it = calloc(1, sizeof *it))) {
+    if (r->stop) {
         pthread_mutex_unlock(&r->mu);
-        return false;
+        return refuse(r, ev, "not started: the server stopped");
+    }
+    q = find_owner(r, ev->owner);
+    if (r->queued >= SRV_RUNNER_QUEUE_MAX || (q && q->n >= SRV_RUNNER_OWNER_MAX) ||
+        !(it = calloc(1, sizeof *it))) {
+        pthread_mutex_unlock(&r->mu);
+        return refuse(r, ev, full);
     }
     if (!q) { /* a new owner joins the ring, served after the owners already in it */
         if (!(q = calloc(1, sizeof *q))) {
             free(it);
             pthread_mutex_unlock(&r->mu);
-            return false;
+            return refuse(r, ev, full);
         }
         q->owner = ev->owner;
         q->tail = &q->head;

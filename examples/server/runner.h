@@ -31,7 +31,11 @@ srv_runner *srv_runner_new(jobs_store *store, srv_metrics *metrics, const char *
                            unsigned timeout_s, unsigned max_running);
 
 /** Queues the run of a JOBS_EVENT_RUN event; never waits for a child. False when the queue is
- * full (the run is not started). Thread-safe. */
+ * full (or the runner stops): the run is not started, and is dealt with here. An at-most-once
+ * one ends failed ("not started: the runner's queue is full", or "not started: the server
+ * stopped"; tried once, not waited for), counted in jobs_runs_finished_total once the store has
+ * it, and a hook run's waiter is told; an at-least-once one comes again when its lease ends.
+ * Thread-safe. */
 bool srv_runner_submit(srv_runner *r, const jobs_event *ev);
 
 /** The clock (Unix seconds) a queued at-least-once run's lease is checked against when a worker

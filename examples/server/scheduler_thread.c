@@ -17,20 +17,11 @@ static int on_event(const jobs_event *ev, void *ctx)
     if (ev->type == JOBS_EVENT_RUN) {
         srv_metrics_run_delivered(t->metrics, ev->trigger, (int64_t)time(NULL) - ev->slot);
         /* The runner queues it and returns: a slow child never holds up the tick. A run it
-         * cannot take is not started: an at-most-once one ends failed, so that its history
-         * does not say delivered (which means run); an at-least-once one comes again when its
-         * lease ends. (No transaction is held during the callback.) */
-        if (t->runner && !srv_runner_submit(t->runner, ev)) {
-            static const char why[] = "not started: the runner's queue is full";
-
-            fprintf(stderr, "jobs-server: run %" PRIu64 " %s\n", ev->run, why);
-            if (ev->delivery == JOBS_DELIVERY_AT_MOST_ONCE) {
-                int rc = jobs_run_finish(t->store, ev->owner, ev->run, false, why);
-                if (rc != 0)
-                    fprintf(stderr, "jobs-server: run %" PRIu64 ": %s\n", ev->run,
-                            jobs_error_last());
-            }
-        }
+         * cannot take is not started, and the runner ends it as its delivery says (an
+         * at-most-once one fails, counted as any run's end: runner.h). (No transaction is held
+         * during the callback.) */
+        if (t->runner)
+            srv_runner_submit(t->runner, ev);
     }
     printf("{\"event\":\"%s\",\"job\":%" PRIu64 ",\"owner\":%" PRIu64 ",\"stack\":%" PRIu64
            ",\"slot\":%" PRId64 "}\n",

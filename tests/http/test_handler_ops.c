@@ -636,6 +636,48 @@ static void test_runner_takes_owners_in_turn(void **state)
     jobs_run_free(r);
 }
 
+/* The runs the full queue refused end failed, and /metrics counts them as any run's end
+ * (jobs_runs_finished_total{state="failed"}), as it counts the runs a stop leaves unstarted:
+ * they were recorded failed but never counted. Owner 1 queues its share and 100 more with one
+ * busy worker (/bin/cat ends its runs succeeded): after the tick, the failed count is the number
+ * of runs failed "not started: the runner's queue is full". */
+static void test_runs_the_runner_cannot_take_are_counted_finished(void **state)
+{
+    ops *o = *state;
+    enum { RUNS = SRV_RUNNER_OWNER_MAX + 100 };
+    uint64_t job, runs[RUNS];
+    srv_runner *runner;
+    srv_ticker t;
+    char *text;
+    size_t len;
+    long long counted;
+    int out, tries = 0, refused = 0;
+
+    job = fx_job(o->fx, 1, NULL, fx_stack(o->fx, 1, false), fx_periodic(o->fx, 1, 3600), false);
+    for (int i = 0; i < RUNS; i++)
+        assert_int_equal(jobs_run_now(&runs[i], o->app.store, 1, job), 0);
+    out = runner_start(o, &t, &runner);
+    atomic_store(&o->heartbeat, 0);
+    assert_int_equal(srv_ticker_start(&t), 0);
+    /* The heartbeat is set once the first tick and its callbacks are over. */
+    while (atomic_load(&o->heartbeat) == 0 && ++tries < 1200)
+        usleep(100000);
+    assert_int_equal(srv_metrics_render(&text, &len, o->app.metrics, NULL), 0);
+    counted = sample(text, "jobs_runs_finished_total{state=\"failed\"}");
+    free(text);
+    for (int i = 0; i < RUNS; i++) {
+        jobs_run *r = NULL;
+
+        assert_int_equal(jobs_run_get(&r, o->app.store, 1, runs[i]), 0);
+        refused += r->state == JOBS_RUN_FAILED &&
+                   strcmp(r->message, "not started: the runner's queue is full") == 0;
+        jobs_run_free(r);
+    }
+    runner_stop(&t, runner, out);
+    assert_true(refused > 0); /* the worker takes a few while the tick queues the rest */
+    assert_int_equal(counted, refused);
+}
+
 /* ---- the user of a response (for the access log) ------------------------------------------- */
 
 static void test_response_names_the_user_the_request_acted_for(void **state)
@@ -1015,6 +1057,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_the_runner_cannot_take_ends_failed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_runner_takes_owners_in_turn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runs_the_runner_cannot_take_are_counted_finished,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_names_the_user_the_request_acted_for, setup,
                                         teardown),
         cmocka_unit_test(test_every_route_has_its_own_template),

@@ -5,8 +5,9 @@
  * child starts with, what becomes of runs queued or running when the runner stops, a timeout
  * that a stop follows, what /metrics counts, a run whose stack cannot be read, one whose
  * command's interpreter is missing, a child that leaves its process group, and one that ends
- * while a process it started holds its input open, the environment a child gets, and an
- * at-least-once run whose lease ends while it waits in the queue. Bounds are for liveness only: a test fails when something
+ * while a process it started holds its input open, the environment a child gets, an
+ * at-least-once run whose lease ends while it waits in the queue, and a webhook's run the full
+ * queue refuses. Bounds are for liveness only: a test fails when something
  * that must happen does not. */
 #include <errno.h>
 #include <fcntl.h>
@@ -785,6 +786,55 @@ static void test_a_run_whose_lease_ended_in_the_queue_is_not_started(void **stat
     assert_string_equal(file_text(t, "children", text, sizeof text), want);
 }
 
+/* A webhook's run that the full queue refuses ends failed, "not started: the runner's queue is
+ * full", its request is answered so, and /metrics counts the end as any run's: it was recorded
+ * failed but never counted. The one worker is busy and OWNER's share of the queue is full (one
+ * at-least-once run queued that often, which a stop leaves as it is). */
+static void test_a_hook_run_the_full_queue_refuses_is_counted_finished(void **state)
+{
+    rt *t = *state;
+    srv_runner *runner;
+    srv_hooks *hooks;
+    srv_hook_outcome o;
+    jobs_event busy;
+    fx_events events;
+    jobs_run *r = NULL;
+    int slot, rc;
+    uint64_t run = 0, stack = fx_stack(t->fx, OWNER, false);
+    char name[64];
+
+    least_once_run(t, &events);
+    write_script(t, "echo $$ > %s/s.$JOBS_RUN_ID; mv %s/s.$JOBS_RUN_ID %s/started.$JOBS_RUN_ID; "
+                    "exec sleep 3600\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    srv_runner_set_clock(runner, fx_clock, t->fx);
+    assert_non_null(hooks = srv_hooks_new(4, 4, 3600));
+    srv_runner_set_hooks(runner, hooks);
+    srv_hooks_set_deliver(hooks, deliver, runner);
+    start_run(t, &busy, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &busy));
+    snprintf(name, sizeof name, "started.%llu", (unsigned long long)busy.run);
+    pid_in(t, name); /* the one worker is busy */
+    for (int i = 0; i < SRV_RUNNER_OWNER_MAX; i++)
+        assert_true(srv_runner_submit(runner, &events.ev[0]));
+    assert_int_equal(srv_hooks_begin(&slot, &rc, &run, hooks, t->fx->store, OWNER, stack,
+                                     JOBS_TRIGGER_HOOK, NULL, 0),
+                     SRV_HOOK_OK);
+    assert_int_equal(rc, 0);
+    srv_hooks_wait(&o, hooks, slot);
+    assert_int_equal(failed_in_metrics(t), 1);
+    srv_runner_free(runner);
+    srv_hooks_free(hooks);
+    assert_true(o.ended);
+    assert_false(o.succeeded);
+    assert_string_equal(o.message, "not started: the runner's queue is full");
+    free(o.output);
+    assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, run), 0);
+    assert_int_equal(r->state, JOBS_RUN_FAILED);
+    assert_string_equal(r->message, "not started: the runner's queue is full");
+    jobs_run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +865,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_child_gets_no_store_password, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_run_whose_lease_ended_in_the_queue_is_not_started,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_hook_run_the_full_queue_refuses_is_counted_finished, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
