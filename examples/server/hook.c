@@ -148,7 +148,7 @@ srv_hook_refusal srv_hooks_begin(int *slot, int *rc, uint64_t *run, srv_hooks *h
      * run (its queue is full) ends both itself, and counts the run's end in /metrics as it
      * counts every run's (runner.h). */
     if (!deliver) {
-        static const char why[] = "not started: the runner's queue is full";
+        static const char why[] = "not started: this server runs no runs (no --run-command)";
 
         jobs_run_finish(store, owner, *run, false, why);
         srv_hooks_done(h, *run, false, why, NULL, 0, false);

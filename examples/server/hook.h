@@ -34,8 +34,10 @@ srv_hooks *srv_hooks_new(unsigned max_waiting, unsigned per_stack, unsigned wait
 void srv_hooks_free(srv_hooks *h);
 
 /** What runs a hook's run: `deliver` gets the run (delivered to this process by
- * jobs_run_start_stack(), never by a tick) and returns false when it cannot start it (the run
- * then ends failed). Set it before requests come in (jobs-server: the runner's submit). */
+ * jobs_run_start_stack(), never by a tick) and returns false when it cannot start it; it then
+ * ends the run failed and answers the request's wait itself (srv_hooks_done()), as the runner's
+ * submit does. Set it before requests come in (jobs-server: the runner's submit). Without one
+ * the run ends failed at once, and so does the request. */
 void srv_hooks_set_deliver(srv_hooks *h, bool (*deliver)(void *, const jobs_event *), void *ctx);
 
 /** Stopping: every request that waits stops waiting (its run goes on without it). Accepts
