@@ -314,12 +314,16 @@ try {
 
     // A job on another user's stack that is no longer public: the page's lists lack it for good,
     // and Edit still keeps it.
-    const add = spawnSync(serverPath, ['user', 'add', 'other', '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
-    check(add.status === 0, `a second user is added: ${add.stderr}`);
-    const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-                                                        body: JSON.stringify({ username: 'other', password: PASSWORD }) });
-    const bearer = { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
-                     'Content-Type': 'application/json' };
+    /** Adds a user with the demo's password; resolves to the headers of a session of theirs. */
+    const addUser = async name => {
+        const add = spawnSync(serverPath, ['user', 'add', name, '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
+        check(add.status === 0, `user ${name} is added: ${add.stderr}`);
+        const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                            body: JSON.stringify({ username: name, password: PASSWORD }) });
+        return { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
+                 'Content-Type': 'application/json' };
+    };
+    const bearer = await addUser('other');
     const shared = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                                 body: JSON.stringify({ name: 'shared', public: true }) })).json()).id;
     const onShared = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
@@ -334,6 +338,40 @@ try {
     await page.locator('#job-name', { hasText: 'renamed on a shared stack' }).waitFor();
     const stayed = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, onShared);
     check(stayed === shared, `a rename keeps a stack the page cannot list: ${stayed}, was ${shared}`);
+
+    // A user whose page lists no stack at all, with a job on another user's stack made private
+    // since: Edit offers the job's own stack and saves (Save was off while the list was empty).
+    const lone = await addUser('lone');
+    const lent = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+                                                              body: JSON.stringify({ name: 'lent', public: true }) })).json()).id;
+    const borrowed = (await (await fetch(`${base}/jobs`, { method: 'POST', headers: lone,
+        body: JSON.stringify({ name: 'borrowed', stack_id: lent, schedule_id: 4 }) })).json()).id;
+    await fetch(`${base}/blockstacks/${lent}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    const lonePage = await (await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' })).newPage();
+    lonePage.setDefaultTimeout(T);
+    lonePage.on('pageerror', e => errors.push(`page error (lone): ${e.message}`));
+    await lonePage.goto(`${base}/#/jobs/${borrowed}`);
+    await lonePage.locator('#login-form').getByLabel('User name').fill('lone');
+    await lonePage.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await lonePage.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await lonePage.locator('#who:not([hidden])').waitFor();
+    await lonePage.goto(`${base}/#/jobs/${borrowed}`);
+    await lonePage.locator('#job-name', { hasText: 'borrowed' }).waitFor();
+    await lonePage.locator('#edit').click();
+    const loneForm = lonePage.locator('#edit-job');
+    const loneSave = loneForm.getByRole('button', { name: 'Save' });
+    const loneStack = loneForm.getByLabel('Stack', { exact: true });
+    check(await loneSave.isEnabled() && await loneStack.count() === 1
+          && (await loneStack.locator('option:checked').textContent()) === `${lent}: stack ${lent} (not in your list)`,
+          `with no stack listed, Edit offers the job's own and can save: ${await loneForm.textContent()}`);
+    if (await loneSave.isEnabled()) {
+        await loneForm.getByLabel('Name').fill('borrowed, renamed');
+        await loneSave.click();
+        await lonePage.locator('#job-name', { hasText: 'borrowed, renamed' }).waitFor();
+        const onLent = await lonePage.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, borrowed);
+        check(onLent === lent, `the rename keeps the unlisted stack: ${onLent}, was ${lent}`);
+    }
+    await lonePage.context().close();
 
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
     await page.goto(base + '/#/jobs');

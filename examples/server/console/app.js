@@ -205,17 +205,22 @@ async function viewJobs(page) {
 /** The form that creates a job (or, given one, edits it). */
 function jobForm(job) {
     const name = h('input', { name: 'name', maxlength: 255, value: job ? job.name ?? '' : '' });
-    const stack = selectOf(state.stacks, s => s.name, job && job.stack, stackName);
+    // An edit always offers the job's own stack, listed or not (another user's stack made
+    // private since, or no stack the page can list): the other fields can be changed all the
+    // same. A new job needs a stack the page lists.
+    const stack = selectOf(state.stacks, s => s.name, job && job.stack, id => `stack ${id} (not in your list)`);
+    const stacks = state.stacks.size > 0 || Boolean(job);
     const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s),
                               job && job.schedule, scheduleName);
     const enabled = h('input', { type: 'checkbox', name: 'enabled', id: `f${++ids}` });
     const form = h('form', { class: 'card', id: job ? 'edit-job' : 'new-job' },
         h('h3', {}, job ? 'Edit' : 'New job'),
         field('Name', name, 'empty for none'),
-        state.stacks.size ? field('Stack', stack) : h('p', { class: 'none' }, 'Create a stack first (Stacks).'),
+        stacks ? field('Stack', stack, state.stacks.size ? null : 'the only one: create a stack (Stacks) to move the job')
+               : h('p', { class: 'none' }, 'Create a stack first (Stacks).'),
         field('Schedule', schedule),
         job ? null : h('div', { class: 'check' }, enabled, h('label', { for: enabled.id }, 'Enabled: run on the schedule')),
-        h('button', { type: 'submit', disabled: !state.stacks.size }, job ? 'Save' : 'Create job'));
+        h('button', { type: 'submit', disabled: !stacks }, job ? 'Save' : 'Create job'));
     onSubmit(form, async () => {
         const body = {};
         const n = name.value === '' ? null : name.value;
