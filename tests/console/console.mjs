@@ -152,6 +152,25 @@ try {
           'a periodic schedule in words: every 5 minutes');
     await shot('schedules');
 
+    // A one-time schedule without its moment is refused on the field, and nothing is sent (it
+    // went as timestamp 0, and the server's refusal spoke of timestamps).
+    await newSchedule.getByLabel('Kind').selectOption('once');
+    apiCalls.length = 0;
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('#at-error:not([hidden]), #notice .error').first().waitFor();
+    check(await page.locator('#at-error').isVisible() && (await text('#at-error')).startsWith('Give the date and time')
+          && await newSchedule.getByLabel('At (your local time)').getAttribute('aria-invalid') === 'true'
+          && await page.evaluate(() => document.activeElement.name === 'at')
+          && !apiCalls.some(c => c.startsWith('POST /schedules')) && !(await notice()).includes('fault'),
+          `an empty "At" is refused on the field: ${await text('#at-error').catch(() => '')} / ${await notice()} / ${apiCalls.join(', ')}`);
+    await newSchedule.getByLabel('Name').fill('new year');
+    await newSchedule.getByLabel('At (your local time)').fill('2030-01-02T03:04');
+    check(!(await page.locator('#at-error').isVisible().catch(() => false)), 'the message goes when the field is typed in');
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('td', { hasText: 'new year' }).waitFor();
+    check((await page.locator('tr', { hasText: 'new year' }).textContent()).includes('once, at 2 Jan 2030, 03:04'),
+          `a one-time schedule is made at the local time typed: ${await page.locator('tr', { hasText: 'new year' }).textContent()}`);
+
     // The timeline's cron slots follow the library's daylight-saving rules (docs/schedules.md):
     // Berlin's clocks go forward on 2027-03-28 at 01:00 UTC and back on 2027-10-31 at 01:00 UTC.
     const dst = await page.evaluate(async () => {

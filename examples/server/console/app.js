@@ -419,12 +419,24 @@ async function viewSchedules(page) {
     const minutes = h('input', { type: 'number', min: 1, max: 525600, value: 60, name: 'minutes' });
     const cron = h('input', { name: 'cron', value: '30 2 * * *', spellcheck: 'false' });
     const tz = h('input', { name: 'tz', list: 'zones', value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
-    const at = h('input', { type: 'datetime-local', name: 'at' });
+    const at = h('input', { type: 'datetime-local', name: 'at', 'aria-describedby': 'at-error' });
+    // An empty or unreadable "At" is refused here, on the field, and nothing is sent (it went
+    // as timestamp 0, which the server refused in words about timestamps).
+    const atError = h('p', { class: 'field-error', id: 'at-error', hidden: true });
+    const atWrong = text => {
+        replace(atError, text);
+        atError.hidden = !text;
+        if (text)
+            at.setAttribute('aria-invalid', 'true');
+        else
+            at.removeAttribute('aria-invalid');
+    };
+    at.addEventListener('input', () => atWrong(''));
     const parts = {
         period: field('Every (minutes)', minutes),
         cron: h('div', {}, field('Cron expression', cron, 'minute hour day-of-month month day-of-week'),
                 field('Time zone', tz, 'an IANA name, e.g. Europe/Berlin')),
-        once: field('At (your local time)', at),
+        once: h('div', {}, field('At (your local time)', at), atError),
     };
     const show = () => { for (const [k, el] of Object.entries(parts)) el.hidden = k !== kind.value; };
     kind.addEventListener('change', show);
@@ -438,8 +450,17 @@ async function viewSchedules(page) {
             body.config = { period: Math.round(Number(minutes.value) * 60) };
         else if (kind.value === 'cron')
             body.config = { cron: cron.value, tz: tz.value };
-        else
-            body.config = { timestamp: Math.floor(new Date(at.value).getTime() / 1000) || 0 };
+        else {
+            const ms = at.value === '' ? NaN : new Date(at.value).getTime();
+            if (!Number.isFinite(ms)) {
+                atWrong(at.value === '' ? 'Give the date and time of the one run, all of it: day, month, year, hour and minute.'
+                                        : `"${at.value}" is no date and time the browser can read: give another.`);
+                at.focus();
+                return;
+            }
+            atWrong('');
+            body.config = { timestamp: Math.floor(ms / 1000) };
+        }
         const r = await api('POST', '/schedules', body);
         say(`Schedule ${r.id} created.`);
         await route();
