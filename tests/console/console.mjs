@@ -373,8 +373,10 @@ try {
     await lonePage.locator('#login-form').getByLabel('User name').fill('lone');
     await lonePage.locator('#login-form').getByLabel('Password').fill(PASSWORD);
     await lonePage.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
-    await lonePage.locator('#who:not([hidden])').waitFor();
-    await lonePage.goto(`${base}/#/jobs/${borrowed}`);
+    // (The login returns to the address it was opened at.)
+    await lonePage.locator('#job-name, #jobs-total').first().waitFor();
+    check(await lonePage.evaluate(() => location.hash) === `#/jobs/${borrowed}` && (await lonePage.locator('#job-name').textContent()) === 'borrowed',
+          `a login opened at a job's address returns to it: ${await lonePage.evaluate(() => location.hash)}`);
     await lonePage.locator('#job-name', { hasText: 'borrowed' }).waitFor();
     await lonePage.locator('#edit').click();
     const loneForm = lonePage.locator('#edit-job');
@@ -497,7 +499,25 @@ try {
     await page.locator('#login-form').getByLabel('User name').fill('demo');
     await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
     await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
-    await page.locator('#jobs-total').waitFor();
+    await page.locator('#new-stack, #jobs-total').first().waitFor();
+    check(await page.evaluate(() => location.hash) === '#/stacks' && await page.locator('#new-stack').count() === 1,
+          `after logging in again, the console returns to Stacks: ${await page.evaluate(() => location.hash)}`);
+
+    // A session that ends mid-session, on page 2 of a job's runs (Run now is refused, 401):
+    // logging in again returns to that address (it opened #/jobs).
+    await page.goto(base + '/#/jobs/2?page=2');
+    await page.locator('#job-name').waitFor();
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.locator('#run-now').click();
+    await page.locator('#login-form').waitFor();
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#job-name, #jobs-total').first().waitFor();
+    check(await page.evaluate(() => location.hash) === '#/jobs/2?page=2' && await page.locator('#job-name').count() === 1
+          && (await page.locator('.pager a[aria-current]').textContent()) === '2',
+          `after a 401 on a job's view, the login returns to it: ${await page.evaluate(() => location.hash)}`);
 
     // Log out.
     await page.goto(base + '/#/jobs');
@@ -512,6 +532,19 @@ try {
     expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');
+
+    // The login returns only to the console's own routes: an address kept in the tab's storage
+    // that is another (a URL elsewhere, a route with more to it) leads to the jobs.
+    for (const bad of ['https://example.com/#/jobs/2', '//example.com/', '#/jobs/2/../../x', 'javascript:alert(1)']) {
+        await page.evaluate(b => sessionStorage.setItem('jobs-console-user-back', b), bad);
+        await page.locator('#login-form').getByLabel('User name').fill('demo');
+        await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+        await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+        await page.locator('#jobs-total').waitFor();
+        check(page.url() === `${base}/#/jobs`, `a kept address that is no route (${bad}) is not followed: ${page.url()}`);
+        await page.locator('#logout').click();
+        await page.locator('#login-form').waitFor();
+    }
 
     // A login lock (fault 107) says when to try again: the server's Retry-After, in seconds
     // (the message alone says "try again later"). Five wrong passwords lock the account.

@@ -27,13 +27,29 @@ function go(hash, text, kind = 'info') {
     }
 }
 
+// The address the login returns to: a route of the console's own, a fragment only (never a
+// URL, which could lead elsewhere), kept for the tab in sessionStorage, so a reload of the
+// login keeps it too.
+const BACK_KEY = `${USER_KEY}-back`;
+const ROUTE = /^#\/(jobs(\/\d{1,16})?|stacks|schedules)(\?page=\d{1,9})?$/;
+function rememberRoute(hash) {
+    if (ROUTE.test(hash))
+        sessionStorage.setItem(BACK_KEY, hash);
+}
+function takeRoute() {
+    const hash = sessionStorage.getItem(BACK_KEY) ?? '';
+    sessionStorage.removeItem(BACK_KEY);
+    return ROUTE.test(hash) ? hash : '#/jobs';
+}
+
 /** Shows a fault as the API words it; a session that ended (fault 100: HTTP 401, or 500 from a
- * server run with --fault-status-500) sends the user to the login. */
+ * server run with --fault-status-500) sends the user to the login, which comes back here. */
 function fault(e) {
     if (e instanceof ApiError && e.code === 100) {
         sessionStorage.removeItem(USER_KEY);
         sessionStorage.removeItem(`${USER_KEY}-id`);
         state.refs = false;
+        rememberRoute(location.hash);
         go('#/login', 'Your session has ended: log in again.', 'error');
         return;
     }
@@ -171,7 +187,10 @@ function viewLogin() {
         sessionStorage.setItem(USER_KEY, user.value);
         sessionStorage.setItem(`${USER_KEY}-id`, String(r.user_id));
         state.refs = false;
-        go('#/jobs', '');
+        const back = takeRoute();
+        if (location.hash === back)
+            route(); // the login was drawn at this address (no session yet): no hashchange comes
+        go(back, '');
     });
     replace(main, form);
     user.focus();
@@ -506,10 +525,12 @@ async function route(polling = false) {
     for (const a of document.querySelectorAll('#nav a'))
         a.toggleAttribute('aria-current', a.dataset.section === parts[0]);
     if (!user || parts[0] === 'login') {
-        if (user)
+        if (user) {
             location.hash = '#/jobs';
-        else
+        } else {
+            rememberRoute(location.hash); // an address opened without a session
             viewLogin();
+        }
         return;
     }
     const gen = state.gen;
@@ -543,6 +564,7 @@ document.getElementById('logout').addEventListener('click', async () => {
     }
     sessionStorage.removeItem(USER_KEY);
     sessionStorage.removeItem(`${USER_KEY}-id`);
+    sessionStorage.removeItem(BACK_KEY);
     state.refs = false;
     go('#/login', 'Logged out.');
 });
