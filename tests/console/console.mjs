@@ -105,6 +105,11 @@ try {
     const first = await page.goto(base + '/');
     check(first.status() === 200 && first.headers()['content-security-policy'].includes("script-src 'self'"),
           'GET / answers the page with its Content-Security-Policy');
+    // No plugin content (object-src 'none'), and every header line whole after the longer CSP.
+    const csp = first.headers()['content-security-policy'];
+    check(csp.split('; ').includes("object-src 'none'") && csp.endsWith("form-action 'self'")
+          && first.headers()['referrer-policy'] === 'no-referrer' && /^"[0-9a-f]{16}"$/.test(first.headers().etag),
+          `the CSP has object-src 'none', and the header lines after it are whole: ${csp}`);
     await page.locator('#login-form').waitFor();
     await shot('login');
     await page.keyboard.type('demo');
