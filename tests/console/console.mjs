@@ -399,6 +399,20 @@ try {
     }
     await lonePage.context().close();
 
+    // Another user's public stack named as one of the user's own: the stack choices say whose
+    // it is ("1: backup" stood next to "N: backup").
+    const twin = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+                                                              body: JSON.stringify({ name: 'backup', public: true }) })).json()).id;
+    const twinOwner = (await (await fetch(`${base}/blockstacks/byid/${twin}`, { headers: bearer })).json()).owner;
+    await page.goto(base + '/#/stacks'); // which loads the page's lists again
+    await page.locator('#new-stack').waitFor();
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    const choices = await page.locator('#new-job').getByLabel('Stack', { exact: true }).locator('option').allTextContents();
+    check(choices.includes('1: backup') && choices.includes(`${twin} (user ${twinOwner}'s, public): backup`),
+          `another user's stack is told apart from one's own: ${choices.join(' | ')}`);
+    await fetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
     await page.goto(base + '/#/jobs');
     await page.locator('#jobs-total', { hasText: '14 jobs' }).waitFor();

@@ -102,13 +102,21 @@ function field(label, control, hint) {
              hint ? h('small', {}, hint) : null);
 }
 
-/** A select of the map's records; `chosen` (an id) is offered even when the map lacks it, so
- * that a form sends back what the record has unless the user picks another. */
-function selectOf(map, text, chosen, missing) {
+/** A select of the map's records, each "key: text" (`key` the id, or more about it); `chosen`
+ * (an id) is offered even when the map lacks it, so that a form sends back what the record has
+ * unless the user picks another. */
+function selectOf(map, text, chosen, missing, key = x => String(x.id)) {
     const lost = chosen !== null && chosen !== undefined && !map.has(chosen);
     return h('select', { required: true },
         lost ? h('option', { value: chosen, selected: true }, `${chosen}: ${missing(chosen)}`) : null,
-        [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${x.id}: ${text(x)}`)));
+        [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${key(x)}: ${text(x)}`)));
+}
+
+/** A stack choice's key: another user's (public) stack says whose before its name, which may be
+ * one of the user's own names; the name still ends the line (docs/console.md). */
+function stackKey(s) {
+    const me = Number(sessionStorage.getItem(`${USER_KEY}-id`));
+    return s.owner === me ? String(s.id) : `${s.id} (user ${s.owner}'s, public)`;
 }
 
 /** Loads the references again when a job names a stack or schedule they lack (made since). */
@@ -227,7 +235,8 @@ function jobForm(job) {
     // An edit always offers the job's own stack, listed or not (another user's stack made
     // private since, or no stack the page can list): the other fields can be changed all the
     // same. A new job needs a stack the page lists.
-    const stack = selectOf(state.stacks, s => s.name, job && job.stack, id => `stack ${id} (not in your list)`);
+    const stack = selectOf(state.stacks, s => s.name, job && job.stack, id => `stack ${id} (not in your list)`,
+                         stackKey);
     const stacks = state.stacks.size > 0 || Boolean(job);
     const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s),
                               job && job.schedule, scheduleName);
