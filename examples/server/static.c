@@ -7,6 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The console's header lines, after the file's tag. */
+#define CONSOLE_HEADERS                                                                           \
+    "Content-Security-Policy: " SRV_CONSOLE_CSP "\r\n"                                          \
+    "X-Content-Type-Options: nosniff\r\n"                                                        \
+    "X-Frame-Options: DENY\r\n"                                                                  \
+    "Referrer-Policy: no-referrer\r\n"
+/* An entity tag as console.cmake makes it: 16 hex digits, quoted. */
+#define ETAG_LEN 18
+
+/* They fit srv_response.headers, which holds nothing else yet (srv_handle() clears it): a longer
+ * CSP fails the build instead of being cut mid-line. */
+_Static_assert(sizeof "ETag: \r\n" - 1 + ETAG_LEN + sizeof CONSOLE_HEADERS
+                   <= sizeof ((srv_response *)0)->headers,
+               "the console's header lines fit srv_response.headers");
+
 const srv_static_file *srv_static_find(const char *s, size_t len)
 {
     for (const srv_static_file *f = srv_console_files; f->name; f++)
@@ -47,14 +62,15 @@ void srv_static_answer(srv_response *res, const srv_app *app, const srv_route *r
     }
     len = strlen(res->headers);
     /* no-cache: the browser keeps the file but asks each time, and gets 304 while the tag
-     * holds, so a new build's files are seen at once. */
-    snprintf(res->headers + len, sizeof res->headers - len,
-             "ETag: %s\r\n"
-             "Content-Security-Policy: " SRV_CONSOLE_CSP "\r\n"
-             "X-Content-Type-Options: nosniff\r\n"
-             "X-Frame-Options: DENY\r\n"
-             "Referrer-Policy: no-referrer\r\n",
-             f->etag);
+     * holds, so a new build's files are seen at once. What does not fit (a longer tag, lines
+     * already there) is a fault, not a header cut mid-line. */
+    int w = snprintf(res->headers + len, sizeof res->headers - len, "ETag: %s\r\n" CONSOLE_HEADERS,
+                     f->etag);
+    if (w < 0 || (size_t)w >= sizeof res->headers - len) {
+        res->headers[len] = '\0';
+        srv_fault(res, app, SRV_FAULT_INTERNAL, "the console's header lines do not fit");
+        return;
+    }
     res->cache_control = "no-cache";
     free(res->body);
     res->body = NULL;

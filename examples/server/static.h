@@ -27,7 +27,8 @@ const srv_static_file *srv_static_find(const char *s, size_t len);
 /** The Content-Security-Policy of the console's files. */
 #define SRV_CONSOLE_CSP                                                                           \
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "           \
+    "form-action 'self'"
 
 /**
  * Answers GET or HEAD of a SRV_ROUTE_CONSOLE route (no arg: index.html): 200 with the file, or

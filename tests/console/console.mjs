@@ -105,6 +105,11 @@ try {
     const first = await page.goto(base + '/');
     check(first.status() === 200 && first.headers()['content-security-policy'].includes("script-src 'self'"),
           'GET / answers the page with its Content-Security-Policy');
+    // No plugin content (object-src 'none'), and every header line whole after the longer CSP.
+    const csp = first.headers()['content-security-policy'];
+    check(csp.split('; ').includes("object-src 'none'") && csp.endsWith("form-action 'self'")
+          && first.headers()['referrer-policy'] === 'no-referrer' && /^"[0-9a-f]{16}"$/.test(first.headers().etag),
+          `the CSP has object-src 'none', and the header lines after it are whole: ${csp}`);
     await page.locator('#login-form').waitFor();
     await shot('login');
     await page.keyboard.type('demo');
@@ -151,6 +156,25 @@ try {
     check((await page.locator('tbody tr').nth(1).textContent()).includes('every 5 minutes'),
           'a periodic schedule in words: every 5 minutes');
     await shot('schedules');
+
+    // A one-time schedule without its moment is refused on the field, and nothing is sent (it
+    // went as timestamp 0, and the server's refusal spoke of timestamps).
+    await newSchedule.getByLabel('Kind').selectOption('once');
+    apiCalls.length = 0;
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('#at-error:not([hidden]), #notice .error').first().waitFor();
+    check(await page.locator('#at-error').isVisible() && (await text('#at-error')).startsWith('Give the date and time')
+          && await newSchedule.getByLabel('At (your local time)').getAttribute('aria-invalid') === 'true'
+          && await page.evaluate(() => document.activeElement.name === 'at')
+          && !apiCalls.some(c => c.startsWith('POST /schedules')) && !(await notice()).includes('fault'),
+          `an empty "At" is refused on the field: ${await text('#at-error').catch(() => '')} / ${await notice()} / ${apiCalls.join(', ')}`);
+    await newSchedule.getByLabel('Name').fill('new year');
+    await newSchedule.getByLabel('At (your local time)').fill('2030-01-02T03:04');
+    check(!(await page.locator('#at-error').isVisible().catch(() => false)), 'the message goes when the field is typed in');
+    await newSchedule.getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('td', { hasText: 'new year' }).waitFor();
+    check((await page.locator('tr', { hasText: 'new year' }).textContent()).includes('once, at 2 Jan 2030, 03:04'),
+          `a one-time schedule is made at the local time typed: ${await page.locator('tr', { hasText: 'new year' }).textContent()}`);
 
     // The timeline's cron slots follow the library's daylight-saving rules (docs/schedules.md):
     // Berlin's clocks go forward on 2027-03-28 at 01:00 UTC and back on 2027-10-31 at 01:00 UTC.
@@ -314,12 +338,16 @@ try {
 
     // A job on another user's stack that is no longer public: the page's lists lack it for good,
     // and Edit still keeps it.
-    const add = spawnSync(serverPath, ['user', 'add', 'other', '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
-    check(add.status === 0, `a second user is added: ${add.stderr}`);
-    const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-                                                        body: JSON.stringify({ username: 'other', password: PASSWORD }) });
-    const bearer = { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
-                     'Content-Type': 'application/json' };
+    /** Adds a user with the demo's password; resolves to the headers of a session of theirs. */
+    const addUser = async name => {
+        const add = spawnSync(serverPath, ['user', 'add', name, '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
+        check(add.status === 0, `user ${name} is added: ${add.stderr}`);
+        const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                            body: JSON.stringify({ username: name, password: PASSWORD }) });
+        return { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
+                 'Content-Type': 'application/json' };
+    };
+    const bearer = await addUser('other');
     const shared = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                                 body: JSON.stringify({ name: 'shared', public: true }) })).json()).id;
     const onShared = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
@@ -334,6 +362,56 @@ try {
     await page.locator('#job-name', { hasText: 'renamed on a shared stack' }).waitFor();
     const stayed = await page.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, onShared);
     check(stayed === shared, `a rename keeps a stack the page cannot list: ${stayed}, was ${shared}`);
+
+    // A user whose page lists no stack at all, with a job on another user's stack made private
+    // since: Edit offers the job's own stack and saves (Save was off while the list was empty).
+    const lone = await addUser('lone');
+    const lent = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+                                                              body: JSON.stringify({ name: 'lent', public: true }) })).json()).id;
+    const borrowed = (await (await fetch(`${base}/jobs`, { method: 'POST', headers: lone,
+        body: JSON.stringify({ name: 'borrowed', stack_id: lent, schedule_id: 4 }) })).json()).id;
+    await fetch(`${base}/blockstacks/${lent}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    const lonePage = await (await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' })).newPage();
+    lonePage.setDefaultTimeout(T);
+    lonePage.on('pageerror', e => errors.push(`page error (lone): ${e.message}`));
+    await lonePage.goto(`${base}/#/jobs/${borrowed}`);
+    await lonePage.locator('#login-form').getByLabel('User name').fill('lone');
+    await lonePage.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await lonePage.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    // (The login returns to the address it was opened at.)
+    await lonePage.locator('#job-name, #jobs-total').first().waitFor();
+    check(await lonePage.evaluate(() => location.hash) === `#/jobs/${borrowed}` && (await lonePage.locator('#job-name').textContent()) === 'borrowed',
+          `a login opened at a job's address returns to it: ${await lonePage.evaluate(() => location.hash)}`);
+    await lonePage.locator('#job-name', { hasText: 'borrowed' }).waitFor();
+    await lonePage.locator('#edit').click();
+    const loneForm = lonePage.locator('#edit-job');
+    const loneSave = loneForm.getByRole('button', { name: 'Save' });
+    const loneStack = loneForm.getByLabel('Stack', { exact: true });
+    check(await loneSave.isEnabled() && await loneStack.count() === 1
+          && (await loneStack.locator('option:checked').textContent()) === `${lent}: stack ${lent} (not in your list)`,
+          `with no stack listed, Edit offers the job's own and can save: ${await loneForm.textContent()}`);
+    if (await loneSave.isEnabled()) {
+        await loneForm.getByLabel('Name').fill('borrowed, renamed');
+        await loneSave.click();
+        await lonePage.locator('#job-name', { hasText: 'borrowed, renamed' }).waitFor();
+        const onLent = await lonePage.evaluate(async id => (await (await fetch(`/jobs/byid/${id}`)).json()).stack, borrowed);
+        check(onLent === lent, `the rename keeps the unlisted stack: ${onLent}, was ${lent}`);
+    }
+    await lonePage.context().close();
+
+    // Another user's public stack named as one of the user's own: the stack choices say whose
+    // it is ("1: backup" stood next to "N: backup").
+    const twin = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+                                                              body: JSON.stringify({ name: 'backup', public: true }) })).json()).id;
+    const twinOwner = (await (await fetch(`${base}/blockstacks/byid/${twin}`, { headers: bearer })).json()).owner;
+    await page.goto(base + '/#/stacks'); // which loads the page's lists again
+    await page.locator('#new-stack').waitFor();
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    const choices = await page.locator('#new-job').getByLabel('Stack', { exact: true }).locator('option').allTextContents();
+    check(choices.includes('1: backup') && choices.includes(`${twin} (user ${twinOwner}'s, public): backup`),
+          `another user's stack is told apart from one's own: ${choices.join(' | ')}`);
+    await fetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
 
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
     await page.goto(base + '/#/jobs');
@@ -440,7 +518,25 @@ try {
     await page.locator('#login-form').getByLabel('User name').fill('demo');
     await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
     await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
-    await page.locator('#jobs-total').waitFor();
+    await page.locator('#new-stack, #jobs-total').first().waitFor();
+    check(await page.evaluate(() => location.hash) === '#/stacks' && await page.locator('#new-stack').count() === 1,
+          `after logging in again, the console returns to Stacks: ${await page.evaluate(() => location.hash)}`);
+
+    // A session that ends mid-session, on page 2 of a job's runs (Run now is refused, 401):
+    // logging in again returns to that address (it opened #/jobs).
+    await page.goto(base + '/#/jobs/2?page=2');
+    await page.locator('#job-name').waitFor();
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.locator('#run-now').click();
+    await page.locator('#login-form').waitFor();
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#job-name, #jobs-total').first().waitFor();
+    check(await page.evaluate(() => location.hash) === '#/jobs/2?page=2' && await page.locator('#job-name').count() === 1
+          && (await page.locator('.pager a[aria-current]').textContent()) === '2',
+          `after a 401 on a job's view, the login returns to it: ${await page.evaluate(() => location.hash)}`);
 
     // Log out.
     await page.goto(base + '/#/jobs');
@@ -455,6 +551,19 @@ try {
     expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
     check(after === 401, 'the session is gone after logging out');
+
+    // The login returns only to the console's own routes: an address kept in the tab's storage
+    // that is another (a URL elsewhere, a route with more to it) leads to the jobs.
+    for (const bad of ['https://example.com/#/jobs/2', '//example.com/', '#/jobs/2/../../x', 'javascript:alert(1)']) {
+        await page.evaluate(b => sessionStorage.setItem('jobs-console-user-back', b), bad);
+        await page.locator('#login-form').getByLabel('User name').fill('demo');
+        await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+        await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+        await page.locator('#jobs-total').waitFor();
+        check(page.url() === `${base}/#/jobs`, `a kept address that is no route (${bad}) is not followed: ${page.url()}`);
+        await page.locator('#logout').click();
+        await page.locator('#login-form').waitFor();
+    }
 
     // A login lock (fault 107) says when to try again: the server's Retry-After, in seconds
     // (the message alone says "try again later"). Five wrong passwords lock the account.

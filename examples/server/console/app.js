@@ -27,13 +27,29 @@ function go(hash, text, kind = 'info') {
     }
 }
 
+// The address the login returns to: a route of the console's own, a fragment only (never a
+// URL, which could lead elsewhere), kept for the tab in sessionStorage, so a reload of the
+// login keeps it too.
+const BACK_KEY = `${USER_KEY}-back`;
+const ROUTE = /^#\/(jobs(\/\d{1,16})?|stacks|schedules)(\?page=\d{1,9})?$/;
+function rememberRoute(hash) {
+    if (ROUTE.test(hash))
+        sessionStorage.setItem(BACK_KEY, hash);
+}
+function takeRoute() {
+    const hash = sessionStorage.getItem(BACK_KEY) ?? '';
+    sessionStorage.removeItem(BACK_KEY);
+    return ROUTE.test(hash) ? hash : '#/jobs';
+}
+
 /** Shows a fault as the API words it; a session that ended (fault 100: HTTP 401, or 500 from a
- * server run with --fault-status-500) sends the user to the login. */
+ * server run with --fault-status-500) sends the user to the login, which comes back here. */
 function fault(e) {
     if (e instanceof ApiError && e.code === 100) {
         sessionStorage.removeItem(USER_KEY);
         sessionStorage.removeItem(`${USER_KEY}-id`);
         state.refs = false;
+        rememberRoute(location.hash);
         go('#/login', 'Your session has ended: log in again.', 'error');
         return;
     }
@@ -86,13 +102,21 @@ function field(label, control, hint) {
              hint ? h('small', {}, hint) : null);
 }
 
-/** A select of the map's records; `chosen` (an id) is offered even when the map lacks it, so
- * that a form sends back what the record has unless the user picks another. */
-function selectOf(map, text, chosen, missing) {
+/** A select of the map's records, each "key: text" (`key` the id, or more about it); `chosen`
+ * (an id) is offered even when the map lacks it, so that a form sends back what the record has
+ * unless the user picks another. */
+function selectOf(map, text, chosen, missing, key = x => String(x.id)) {
     const lost = chosen !== null && chosen !== undefined && !map.has(chosen);
     return h('select', { required: true },
         lost ? h('option', { value: chosen, selected: true }, `${chosen}: ${missing(chosen)}`) : null,
-        [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${x.id}: ${text(x)}`)));
+        [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${key(x)}: ${text(x)}`)));
+}
+
+/** A stack choice's key: another user's (public) stack says whose before its name, which may be
+ * one of the user's own names; the name still ends the line (docs/console.md). */
+function stackKey(s) {
+    const me = Number(sessionStorage.getItem(`${USER_KEY}-id`));
+    return s.owner === me ? String(s.id) : `${s.id} (user ${s.owner}'s, public)`;
 }
 
 /** Loads the references again when a job names a stack or schedule they lack (made since). */
@@ -171,7 +195,10 @@ function viewLogin() {
         sessionStorage.setItem(USER_KEY, user.value);
         sessionStorage.setItem(`${USER_KEY}-id`, String(r.user_id));
         state.refs = false;
-        go('#/jobs', '');
+        const back = takeRoute();
+        if (location.hash === back)
+            route(); // the login was drawn at this address (no session yet): no hashchange comes
+        go(back, '');
     });
     replace(main, form);
     user.focus();
@@ -205,17 +232,23 @@ async function viewJobs(page) {
 /** The form that creates a job (or, given one, edits it). */
 function jobForm(job) {
     const name = h('input', { name: 'name', maxlength: 255, value: job ? job.name ?? '' : '' });
-    const stack = selectOf(state.stacks, s => s.name, job && job.stack, stackName);
+    // An edit always offers the job's own stack, listed or not (another user's stack made
+    // private since, or no stack the page can list): the other fields can be changed all the
+    // same. A new job needs a stack the page lists.
+    const stack = selectOf(state.stacks, s => s.name, job && job.stack, id => `stack ${id} (not in your list)`,
+                         stackKey);
+    const stacks = state.stacks.size > 0 || Boolean(job);
     const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s),
                               job && job.schedule, scheduleName);
     const enabled = h('input', { type: 'checkbox', name: 'enabled', id: `f${++ids}` });
     const form = h('form', { class: 'card', id: job ? 'edit-job' : 'new-job' },
         h('h3', {}, job ? 'Edit' : 'New job'),
         field('Name', name, 'empty for none'),
-        state.stacks.size ? field('Stack', stack) : h('p', { class: 'none' }, 'Create a stack first (Stacks).'),
+        stacks ? field('Stack', stack, state.stacks.size ? null : 'the only one: create a stack (Stacks) to move the job')
+               : h('p', { class: 'none' }, 'Create a stack first (Stacks).'),
         field('Schedule', schedule),
         job ? null : h('div', { class: 'check' }, enabled, h('label', { for: enabled.id }, 'Enabled: run on the schedule')),
-        h('button', { type: 'submit', disabled: !state.stacks.size }, job ? 'Save' : 'Create job'));
+        h('button', { type: 'submit', disabled: !stacks }, job ? 'Save' : 'Create job'));
     onSubmit(form, async () => {
         const body = {};
         const n = name.value === '' ? null : name.value;
@@ -414,12 +447,24 @@ async function viewSchedules(page) {
     const minutes = h('input', { type: 'number', min: 1, max: 525600, value: 60, name: 'minutes' });
     const cron = h('input', { name: 'cron', value: '30 2 * * *', spellcheck: 'false' });
     const tz = h('input', { name: 'tz', list: 'zones', value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
-    const at = h('input', { type: 'datetime-local', name: 'at' });
+    const at = h('input', { type: 'datetime-local', name: 'at', 'aria-describedby': 'at-error' });
+    // An empty or unreadable "At" is refused here, on the field, and nothing is sent (it went
+    // as timestamp 0, which the server refused in words about timestamps).
+    const atError = h('p', { class: 'field-error', id: 'at-error', hidden: true });
+    const atWrong = text => {
+        replace(atError, text);
+        atError.hidden = !text;
+        if (text)
+            at.setAttribute('aria-invalid', 'true');
+        else
+            at.removeAttribute('aria-invalid');
+    };
+    at.addEventListener('input', () => atWrong(''));
     const parts = {
         period: field('Every (minutes)', minutes),
         cron: h('div', {}, field('Cron expression', cron, 'minute hour day-of-month month day-of-week'),
                 field('Time zone', tz, 'an IANA name, e.g. Europe/Berlin')),
-        once: field('At (your local time)', at),
+        once: h('div', {}, field('At (your local time)', at), atError),
     };
     const show = () => { for (const [k, el] of Object.entries(parts)) el.hidden = k !== kind.value; };
     kind.addEventListener('change', show);
@@ -433,8 +478,17 @@ async function viewSchedules(page) {
             body.config = { period: Math.round(Number(minutes.value) * 60) };
         else if (kind.value === 'cron')
             body.config = { cron: cron.value, tz: tz.value };
-        else
-            body.config = { timestamp: Math.floor(new Date(at.value).getTime() / 1000) || 0 };
+        else {
+            const ms = at.value === '' ? NaN : new Date(at.value).getTime();
+            if (!Number.isFinite(ms)) {
+                atWrong(at.value === '' ? 'Give the date and time of the one run, all of it: day, month, year, hour and minute.'
+                                        : `"${at.value}" is no date and time the browser can read: give another.`);
+                at.focus();
+                return;
+            }
+            atWrong('');
+            body.config = { timestamp: Math.floor(ms / 1000) };
+        }
         const r = await api('POST', '/schedules', body);
         say(`Schedule ${r.id} created.`);
         await route();
@@ -480,10 +534,12 @@ async function route(polling = false) {
     for (const a of document.querySelectorAll('#nav a'))
         a.toggleAttribute('aria-current', a.dataset.section === parts[0]);
     if (!user || parts[0] === 'login') {
-        if (user)
+        if (user) {
             location.hash = '#/jobs';
-        else
+        } else {
+            rememberRoute(location.hash); // an address opened without a session
             viewLogin();
+        }
         return;
     }
     const gen = state.gen;
@@ -517,6 +573,7 @@ document.getElementById('logout').addEventListener('click', async () => {
     }
     sessionStorage.removeItem(USER_KEY);
     sessionStorage.removeItem(`${USER_KEY}-id`);
+    sessionStorage.removeItem(BACK_KEY);
     state.refs = false;
     go('#/login', 'Logged out.');
 });
