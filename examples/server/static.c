@@ -10,7 +10,6 @@
 /* The console's header lines, after the file's tag. */
 #define CONSOLE_HEADERS                                                                           \
     "Content-Security-Policy: " SRV_CONSOLE_CSP "\r\n"                                          \
-    "X-Content-Type-Options: nosniff\r\n"                                                        \
     "X-Frame-Options: DENY\r\n"                                                                  \
     "Referrer-Policy: no-referrer\r\n"
 /* An entity tag as console.cmake makes it: 16 hex digits, quoted. */

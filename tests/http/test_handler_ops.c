@@ -807,7 +807,8 @@ static void test_console_files_are_served_with_type_tag_and_policy(void **state)
         assert_non_null(strstr(res.headers, "Content-Security-Policy: default-src 'self'; "
                                             "script-src 'self'; style-src 'self';"));
         assert_non_null(strstr(res.headers, "frame-ancestors 'none'"));
-        assert_non_null(strstr(res.headers, "X-Content-Type-Options: nosniff\r\n"));
+        assert_non_null(strstr(res.headers, "object-src 'none'"));
+        assert_non_null(strstr(res.headers, "Referrer-Policy: no-referrer\r\n"));
         snprintf(tag, sizeof tag, "ETag: %s\r\n", f->etag);
         assert_non_null(strstr(res.headers, tag));
         srv_response_free(&res);

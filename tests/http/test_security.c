@@ -1077,6 +1077,30 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
+/* Every answer says X-Content-Type-Options: nosniff, once: the API's JSON (an answer, a fault,
+ * a 404 of no route), the console's files, the metrics. Before, only the console's files said
+ * it, and a browser could sniff a JSON answer holding a user's text as another type. */
+static void test_every_answer_says_nosniff_once(void **state)
+{
+    static const char *const paths[] = {"/schedules", "/jobs", "/no/such/route", "/ui/",
+                                        "/ui/app.js", "/metrics", "/healthz"};
+    char req[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", paths[i]);
+        char *answer = raw_exchange(&srv, req, (size_t)n);
+        char *end = strstr(answer, "\r\n\r\n");
+
+        if (!end)
+            fail_msg("GET %s: no answer: %s", paths[i], answer);
+        end[2] = '\0'; /* the head only */
+        if (count(answer, "\r\nX-Content-Type-Options: nosniff\r\n") != 1)
+            fail_msg("GET %s: not one nosniff in %s", paths[i], answer);
+        free(answer);
+    }
+}
+
 #define CREDENTIALS "{\"username\":\"alice\",\"password\":\"" ALICE_PW "\"}"
 #define AUTH_HEAD "POST /authenticate HTTP/1.1\r\nHost: t\r\n"
 
@@ -1355,6 +1379,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_expired_sessions_are_refused_on_every_route),
         cmocka_unit_test(test_session_tokens_are_256_random_bits),
         cmocka_unit_test(test_session_cookie_flags),
+        cmocka_unit_test(test_every_answer_says_nosniff_once),
         cmocka_unit_test(test_browser_cookie_writes_need_x_requested_with),
         cmocka_unit_test(test_browser_logins_need_x_requested_with),
         cmocka_unit_test(test_http_boundaries_never_log_anyone_in),

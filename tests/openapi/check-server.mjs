@@ -9,8 +9,8 @@
 //     schema (JSON Schema 2020-12, Ajv in strict mode);
 //   - every documented header that is required is there, every documented header that is
 //     there matches its schema, and no header is there that the document does not name
-//     (beyond Content-Type, Content-Length, Cache-Control and Connection, which every answer
-//     may have: see info.description);
+//     (beyond Content-Type, Content-Length, Cache-Control, X-Content-Type-Options and
+//     Connection, which every answer may have: see info.description);
 //   - request bodies: a body the server decoded must be valid against the operation's request
 //     schema, and one it refused as not JSON or not right (faults 2, 4, 26) must be invalid;
 //   - parameters (path, query, header): after a 2xx answer they must all be valid against their
@@ -62,8 +62,10 @@ const ALLOWED_UNSEEN = [
 ];
 
 // Headers every answer may carry without the document naming them per response (the
-// document's info.description says so for Cache-Control; the others are HTTP framing).
-const FRAMING_HEADERS = new Set(['content-type', 'content-length', 'cache-control', 'connection']);
+// document's info.description says so for Cache-Control and X-Content-Type-Options; the others
+// are HTTP framing).
+const FRAMING_HEADERS = new Set(['content-type', 'content-length', 'cache-control',
+                                 'x-content-type-options', 'connection']);
 
 // Answers after which a request body was decoded (so the document's request schema must accept
 // it), and the faults that mean the body was refused (so the schema must refuse it too).
@@ -368,6 +370,8 @@ function checkAnswer(where, method, target, res, as) {
             fail(`${where}: ${res.status} has a header the document does not name for it: ${name}`);
     if (res.get('Cache-Control') !== 'no-store')
         fail(`${where}: Cache-Control is ${res.get('Cache-Control')}, not no-store`);
+    if (res.get('X-Content-Type-Options') !== 'nosniff')
+        fail(`${where}: X-Content-Type-Options is ${res.get('X-Content-Type-Options')}, not nosniff`);
     return json;
 }
 
