@@ -22,24 +22,14 @@ tag=pgo
 # shellcheck source=pg-private.sh
 source "$(dirname "$0")/pg-private.sh"
 
-req() { # JAR METHOD PATH [BODY]: prints "STATUS BODY"
-    local out jar=$dir/$1
-    if [[ $# -ge 4 ]]; then
-        out=$(curl -s -m 30 -b "$jar" -c "$jar" -X "$2" --json "$4" -w ' %{http_code}' \
-            "$base$3")
-    else
-        out=$(curl -s -m 30 -b "$jar" -c "$jar" -X "$2" -w ' %{http_code}' "$base$3")
-    fi
-    echo "${out##* } ${out% *}"
-}
 login='{"username":"ann","password":"ann-pw"}'
 
-r=$(req a POST /authenticate "$login")
+r=$(req_as a POST /authenticate "$login")
 [[ $r == 200* ]] || fail "login: $r"
 tok=$(awk '$6 == "auth_tkt" { print $7 }' "$dir/a")
 [[ -n $tok ]] || fail "no session cookie"
 
-r=$(req a POST /blockstacks '{"name":"s","webhook":"token","webhook_method":"GET"}')
+r=$(req_as a POST /blockstacks '{"name":"s","webhook":"token","webhook_method":"GET"}')
 [[ $r == 201* ]] || fail "stack: $r"
 
 bash "$cluster" pause "$pgdir"
@@ -47,26 +37,26 @@ bash "$cluster" pause "$pgdir"
 # Logins while the database is down: 503 fault 128, more of them than the account's limit (5),
 # with the right password, a wrong one and an unknown name.
 for i in 1 2 3 4 5 6 7; do
-    r=$(req x POST /authenticate "$login")
+    r=$(req_as x POST /authenticate "$login")
     [[ $r == '503 {"code":128,'* ]] || fail "login $i while the database is down: $r"
 done
-r=$(req x POST /authenticate '{"username":"ann","password":"wrong"}')
+r=$(req_as x POST /authenticate '{"username":"ann","password":"wrong"}')
 [[ $r == '503 {"code":128,'* ]] || fail "a wrong password while the database is down: $r"
-r=$(req x POST /authenticate '{"email":"nobody@example.org","password":"x"}')
+r=$(req_as x POST /authenticate '{"email":"nobody@example.org","password":"x"}')
 [[ $r == '503 {"code":128,'* ]] || fail "an unknown email while the database is down: $r"
-r=$(req x GET /jobs '{"auth":{"username":"ann","password":"ann-pw"}}')
+r=$(req_as x GET /jobs '{"auth":{"username":"ann","password":"ann-pw"}}')
 [[ $r == '503 {"code":128,'* ]] || fail "inline authentication while the database is down: $r"
-r=$(req a POST /logout)
+r=$(req_as a POST /logout)
 [[ $r == '503 {"code":128,'* ]] || fail "logout while the database is down: $r"
 # The fault's message, on routes of handler.c and hook.c, with and without a session.
 want='503 {"code":128,"msg":"the database is unreachable"}'
 for route in /schedules /blockstacks/byid/1 '/blockstacks/hook/1?token=x'; do
-    r=$(req x GET "$route")
+    r=$(req_as x GET "$route")
     [[ $r == "$want" ]] || fail "anonymous GET $route while the database is down: $r"
 done
-r=$(req a GET '/jobs?page=1')
+r=$(req_as a GET '/jobs?page=1')
 [[ $r == "$want" ]] || fail "GET /jobs with a session while the database is down: $r"
-r=$(req x POST /authenticate "$login")
+r=$(req_as x POST /authenticate "$login")
 [[ $r == "$want" ]] || fail "a login while the database is down: $r"
 grep -qF "$pgdir/.s.PGSQL" "$dir/err" || fail "the server's stderr lacks the database's detail"
 kill -0 "$pid" || fail "the server died while the database was down"
@@ -74,12 +64,12 @@ kill -0 "$pid" || fail "the server died while the database was down"
 bash "$cluster" resume "$pgdir"
 
 # None of them was counted: the right password logs in (not 429), at once.
-r=$(req b POST /authenticate "$login")
+r=$(req_as b POST /authenticate "$login")
 [[ $r == 200* ]] || fail "the right password after the outage: $r"
 # The session the refused logout named is alive, and a logout now ends it.
-r=$(req a GET '/jobs?page=1')
+r=$(req_as a GET '/jobs?page=1')
 [[ $r == 200* ]] || fail "the session after the refused logout: $r"
-r=$(req a POST /logout)
+r=$(req_as a POST /logout)
 [[ $r == 200* ]] || fail "logout after the outage: $r"
 r=$(curl -s -m 30 -H "Authorization: Bearer $tok" -w ' %{http_code}' "$base/jobs?page=1")
 [[ $r == *' 401' ]] || fail "the session after its logout: $r"
@@ -95,11 +85,11 @@ sql "CREATE FUNCTION jobs_test_gone() RETURNS trigger LANGUAGE plpgsql AS
      CREATE TRIGGER jobs_test_gone BEFORE INSERT OR UPDATE ON jobs_kv FOR EACH ROW
      WHEN (NEW.ns = convert_to('sessions', 'UTF8')) EXECUTE FUNCTION jobs_test_gone();"
 rm -f "$dir/c"
-r=$(req c POST /authenticate "$login")
+r=$(req_as c POST /authenticate "$login")
 [[ $r == "$want" ]] || fail "a login whose session cannot be written: $r"
 ! grep -q auth_tkt "$dir/c" || fail "a session cookie for a login whose session was not written"
 sql "DROP TRIGGER jobs_test_gone ON jobs_kv; DROP FUNCTION jobs_test_gone();"
-r=$(req c POST /authenticate "$login")
+r=$(req_as c POST /authenticate "$login")
 [[ $r == 200* ]] || fail "a login once sessions can be written again: $r"
 echo "OK: logins answer 503 (fault 128) while PostgreSQL is down and are not counted; a session"
 echo "    that cannot be written is 503 (fault 128) too"

@@ -14,17 +14,6 @@ tag=pgr
 # shellcheck source=pg-private.sh
 source "$(dirname "$0")/pg-private.sh"
 
-req() { # METHOD PATH [BODY]: prints "STATUS BODY"
-    local out
-    if [[ $# -ge 3 ]]; then
-        out=$(curl -s -m 30 -b "$dir/jar" -c "$dir/jar" -X "$1" --json "$3" -w ' %{http_code}' \
-            "$base$2")
-    else
-        out=$(curl -s -m 30 -b "$dir/jar" -c "$dir/jar" -X "$1" -w ' %{http_code}' "$base$2")
-    fi
-    echo "${out##* } ${out% *}"
-}
-
 r=$(req POST /authenticate '{"username":"ann","password":"ann-pw"}')
 [[ $r == 200* ]] || fail "login: $r"
 r=$(req POST /blockstacks '{"name":"s"}')

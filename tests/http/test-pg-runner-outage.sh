@@ -9,13 +9,10 @@ set -euo pipefail
 src=${1:?usage: test-pg-runner-outage.sh SOURCE_DIR JOBS_SERVER}
 server=${2:?usage: test-pg-runner-outage.sh SOURCE_DIR JOBS_SERVER}
 tag=pgro
+pg_private_later=1 # the server is started below, with a runner
 # shellcheck source=pg-private.sh
 source "$(dirname "$0")/pg-private.sh"
 
-# pg-private.sh's server has no runner: this one has, on the same data and store.
-kill -TERM "$pid"
-wait "$pid" || fail "the first server did not stop cleanly"
-pid=
 cat >"$dir/run.sh" <<SCRIPT
 #!/bin/sh
 echo \$JOBS_RUN_ID > "$dir/run.tmp"; mv "$dir/run.tmp" "$dir/run"
@@ -23,27 +20,7 @@ while [ ! -f "$dir/go" ]; do sleep 0.1; done
 echo done
 SCRIPT
 chmod 0700 "$dir/run.sh"
-: >"$dir/out"
-"$server" --listen 127.0.0.1:0 --data "$dir" --store "$uri" --access-log off \
-    --run-command "$dir/run.sh" --tick-interval 1 >"$dir/out" 2>"$dir/err" &
-pid=$!
-for _ in $(seq 1 300); do
-    grep -q 'listening on' "$dir/out" 2>/dev/null && break
-    sleep 0.1
-done
-base=$(grep -o 'http://[0-9.:]*' "$dir/out" | head -1)
-[[ -n $base ]] || fail "the server with a runner did not start"
-
-req() { # METHOD PATH [BODY]: prints "STATUS BODY"
-    local out
-    if [[ $# -ge 3 ]]; then
-        out=$(curl -s -m 30 -b "$dir/jar" -c "$dir/jar" -X "$1" --json "$3" -w ' %{http_code}' \
-            "$base$2")
-    else
-        out=$(curl -s -m 30 -b "$dir/jar" -c "$dir/jar" -X "$1" -w ' %{http_code}' "$base$2")
-    fi
-    echo "${out##* } ${out% *}"
-}
+start_server --run-command "$dir/run.sh" --tick-interval 1
 # Waits (60 s at most) until COMMAND succeeds.
 until_true() {
     for _ in $(seq 1 600); do

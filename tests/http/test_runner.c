@@ -93,8 +93,15 @@ static void start_run(rt *t, jobs_event *ev, jobs_run_trigger trigger)
                      0);
 }
 
-/* The run, once it has ended (LIVENESS_S at most). */
-static jobs_run *ended_run(rt *t, uint64_t run)
+static bool has_ended(const jobs_run *r)
+{
+    return r->state != JOBS_RUN_PENDING && r->state != JOBS_RUN_DELIVERED &&
+           r->state != JOBS_RUN_RUNNING;
+}
+
+/* The run once it has ended, or as it is after LIVENESS_S when it has not (without failing: the
+ * caller first ends what holds the runner, then asserts). */
+static jobs_run *run_within(rt *t, uint64_t run)
 {
     jobs_run *r = NULL;
 
@@ -102,13 +109,21 @@ static jobs_run *ended_run(rt *t, uint64_t run)
         jobs_run_free(r);
         r = NULL;
         assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, run), 0);
-        if (r->state != JOBS_RUN_PENDING && r->state != JOBS_RUN_DELIVERED &&
-            r->state != JOBS_RUN_RUNNING)
-            return r;
+        if (has_ended(r))
+            break;
         usleep(100000);
     }
-    fail_msg("run %llu never ended", (unsigned long long)run);
-    return NULL;
+    return r;
+}
+
+/* The run, once it has ended (LIVENESS_S at most). */
+static jobs_run *ended_run(rt *t, uint64_t run)
+{
+    jobs_run *r = run_within(t, run);
+
+    if (!has_ended(r))
+        fail_msg("run %llu never ended", (unsigned long long)run);
+    return r;
 }
 
 /* The pid a child wrote to the fixture's file `name` (LIVENESS_S at most). */
@@ -576,24 +591,6 @@ static void test_a_missing_interpreter_is_named(void **state)
     if (!strstr(r->message, t->script) || !strstr(r->message, "interpreter"))
         fail_msg("message: %s", r->message);
     jobs_run_free(r);
-}
-
-/* The run once it has ended, or as it is after LIVENESS_S when it has not (without failing: the
- * caller first ends what holds the runner, then asserts). */
-static jobs_run *run_within(rt *t, uint64_t run)
-{
-    jobs_run *r = NULL;
-
-    for (int i = 0; i < LIVENESS_S * 10; i++) {
-        jobs_run_free(r);
-        r = NULL;
-        assert_int_equal(jobs_run_get(&r, t->fx->store, OWNER, run), 0);
-        if (r->state != JOBS_RUN_PENDING && r->state != JOBS_RUN_DELIVERED &&
-            r->state != JOBS_RUN_RUNNING)
-            break;
-        usleep(100000);
-    }
-    return r;
 }
 
 /* A child that moves itself out of its process group (into the server's, here) is still ended
