@@ -24,13 +24,17 @@ ASAN_DIR  ?= build-asan
 RELEASE_DIR ?= build-release
 BENCH_ARGS ?=
 JOBS      ?= 2
+# Tests run at once: one more than the compiler's jobs, since most tests wait (for a server, a
+# child, a database) more than they compute: on this 2-core machine the Debug suite took 571 s
+# with 2 and 436 s with 3, using 1.1 cores.
+CTEST_JOBS ?= $(shell echo $$(($(JOBS) + 1)))
 CMAKE     ?= cmake
 CTEST     ?= ctest
 SANITIZE  ?= address,undefined
 # Warnings are errors in every tree built here (CI); a plain `cmake` build leaves them warnings.
 WERROR    ?= ON
 
-CTEST_FLAGS = --output-on-failure -j$(JOBS)
+CTEST_FLAGS = --output-on-failure -j$(CTEST_JOBS)
 
 .PHONY: all deps build build-asan build-release test test-debug test-asan run run-embed docs \
 	bench clean
