@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "handler.h"
 #include "metrics.h"
 
 /* How long srv_accesslog_close() waits for a log that takes no line at all before it gives up
@@ -128,14 +129,6 @@ static bool batch_due_locked(int64_t now_ms)
     return a.len > 0 && (a.fill_closed || now_ms - a.first_ms >= 1000);
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* {"time":"2026-11-28T19:30:00.123Z","dropped":N} and a newline: the time as in the request
  * lines, when it is written. */
 static size_t format_dropped(char *p, uint64_t n)
@@ -201,7 +194,7 @@ static void *writer_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&a.mu);
     while (!a.abandon) {
-        if (!a.out_busy && batch_due_locked(monotonic_ms()))
+        if (!a.out_busy && batch_due_locked(srv_monotonic_ms()))
             hand_over_locked();
         if (a.out_busy) {
             size_t len = a.out_len, split = a.out_split, end = len, at;
@@ -440,7 +433,7 @@ void srv_accesslog_close(void)
     a.stop = true;
     pthread_cond_signal(&a.wake);
     seen = atomic_load(&a.written);
-    deadline = monotonic_ms() + STALL_MS;
+    deadline = srv_monotonic_ms() + STALL_MS;
     while (a.writer_running) {
         struct timespec ts;
         uint64_t now_written;
@@ -450,8 +443,8 @@ void srv_accesslog_close(void)
         pthread_cond_timedwait(&a.done, &a.mu, &ts);
         if ((now_written = atomic_load(&a.written)) != seen) {
             seen = now_written;
-            deadline = monotonic_ms() + STALL_MS;
-        } else if (a.writer_running && monotonic_ms() >= deadline) {
+            deadline = srv_monotonic_ms() + STALL_MS;
+        } else if (a.writer_running && srv_monotonic_ms() >= deadline) {
             break;
         }
     }

@@ -1,5 +1,6 @@
 /* The runner of jobs-server: see runner.h. */
 #include "runner.h"
+#include "handler.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,14 +68,6 @@ static bool stopping_now(srv_runner *r)
     stop = r->stop;
     pthread_mutex_unlock(&r->mu);
     return stop;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The last JOBS_RUN_OUTPUT_MAX bytes of a child's output. */
@@ -294,7 +287,7 @@ static void run_one(srv_runner *r, const item *it)
     char msg[JOBS_RUN_MESSAGE_MAX + 1];
     tail_buf *out = calloc(1, sizeof *out);
     int in_fd = -1, out_fd = -1, status = 0;
-    int64_t deadline = mono_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
+    int64_t deadline = srv_monotonic_ms() + (int64_t)r->timeout_s * 1000, killed_at = 0;
     bool timed_out = false, exited = false, stopped = false, group_killed = false;
     bool status_lost = false;
     bool is_hook = false;
@@ -369,7 +362,7 @@ static void run_one(srv_runner *r, const item *it)
             in_len = st->blocks_len;
         }
         fcntl(in_fd, F_SETFL, O_NONBLOCK);
-        while (done < in_len && mono_ms() < deadline && !stopping_now(r)) {
+        while (done < in_len && srv_monotonic_ms() < deadline && !stopping_now(r)) {
             ssize_t n = write(in_fd, in + done, in_len - done);
             if (n > 0)
                 done += (size_t)n;
@@ -410,7 +403,7 @@ static void run_one(srv_runner *r, const item *it)
         }
         if (exited)
             break;
-        now = mono_ms();
+        now = srv_monotonic_ms();
         if (!killed_at && (now >= deadline || stopping_now(r))) {
             /* what ends it is what it is recorded as: a timeout that a stop follows during
              * the grace is still its timeout */
