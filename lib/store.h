@@ -55,7 +55,9 @@ int jobs__open_pg(jobs_store *s, const jobs__open_args *args);
 
 /* The LMDB backend's restore (lib/lmdb/backup.c): puts the backup in `backup_dir` in place of
  * the store at `path` (see jobs_store_restore()). `verify` opens and checks a store in a
- * directory (the staged copy) through the library, read-only. */
+ * directory (the staged copy) through the library, read-only. On failure the directory `path`
+ * is left as it was found: what the restore made there (the directory itself, lock.mdb, the
+ * staging directory) is removed, and no file that was there is changed. */
 int jobs__restore_lmdb(const char *path, const char *backup_dir, unsigned int flags,
                        int (*verify)(const char *dir));
 

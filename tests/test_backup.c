@@ -19,7 +19,8 @@
 
 #define OWNER 1
 
-/* The names, sizes and modification times of a directory's entries, as one string. */
+/* The names, sizes and modification times of a directory's entries, as one string; a
+ * subdirectory by its name alone (a store directory has none but a restore's staging one). */
 static char *listing(const char *dir)
 {
     char *out = calloc(1, 8192);
@@ -35,8 +36,12 @@ static char *listing(const char *dir)
 
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         assert_int_equal(lstat(path, &st), 0);
-        if (S_ISDIR(st.st_mode))
-            continue; /* . and .. (a store directory has no subdirectories) */
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            len += (size_t)snprintf(out + len, 8192 - len, "%s/\n", e->d_name);
+            continue;
+        }
         len += (size_t)snprintf(out + len, 8192 - len, "%s %lld %lld.%09ld\n", e->d_name,
                                 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
                                 st.st_mtim.tv_nsec);
@@ -708,6 +713,179 @@ static void test_restore_of_an_environment_without_a_schema_is_refused(void **st
     assert_int_equal(access(target, F_OK), -1);
 }
 
+/* ---- a failed restore leaves the store's directory as it found it ---------------------------- */
+
+/* A backup directory `name` whose data.mdb is the first `bytes` bytes of `from`'s, or `bytes`
+ * bytes of a pattern (from NULL). */
+static void bad_backup(char out[PATH_MAX], fixture *fx, const char *name, const char *from,
+                       long bytes)
+{
+    char file[PATH_MAX + 16], src[PATH_MAX + 16];
+    FILE *in = NULL, *f;
+
+    sub(out, fx, name);
+    assert_int_equal(mkdir(out, 0700), 0);
+    snprintf(file, sizeof file, "%s/data.mdb", out);
+    assert_non_null(f = fopen(file, "wbx"));
+    if (from) {
+        snprintf(src, sizeof src, "%s/data.mdb", from);
+        assert_non_null(in = fopen(src, "rb"));
+    }
+    for (long i = 0; i < bytes; i++) {
+        int c = in ? fgetc(in) : (int)(i * 7 % 256);
+
+        assert_int_not_equal(c, EOF);
+        fputc(c, f);
+    }
+    if (in)
+        fclose(in);
+    assert_int_equal(fclose(f), 0);
+}
+
+static long file_size(const char *dir)
+{
+    char file[PATH_MAX + 16];
+    struct stat st;
+
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    assert_int_equal(stat(file, &st), 0);
+    return (long)st.st_size;
+}
+
+/* Every way a restore fails after it has found the store's directory: a backup cut short, an
+ * empty one, one that is no LMDB file, one of a later schema, none at all. Whatever the target
+ * (a directory to be made, an empty one, a closed store replaced with JOBS_RESTORE_FORCE), the
+ * directory is left exactly as it was: no lock.mdb made, none emptied, no staging directory. */
+static void test_a_failed_restore_leaves_the_directory_as_it_found_it(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], cut[PATH_MAX], empty[PATH_MAX], garbage[PATH_MAX], later[PATH_MAX];
+    char none[PATH_MAX], missing[PATH_MAX], bare[PATH_MAX];
+    uint32_t version = 99;
+
+    fill_and_back_up(fx, backup);
+    fx_close(fx);
+    bad_backup(cut, fx, "cut", backup, file_size(backup) / 2);
+    bad_backup(empty, fx, "empty", NULL, 0);
+    bad_backup(garbage, fx, "garbage", NULL, 8192);
+    bad_backup(later, fx, "later", backup, file_size(backup));
+    set_schema_record(later, &version);
+    sub(none, fx, "none");
+    assert_int_equal(mkdir(none, 0700), 0);
+    sub(missing, fx, "missing");
+    sub(bare, fx, "bare");
+    assert_int_equal(mkdir(bare, 0700), 0);
+    assert_int_equal(job_count(fx->path), 2); /* the store's lock.mdb is set up */
+
+    const struct {
+        const char *backup;
+        int rc;
+        const char *why;
+    } bad[] = {
+        {cut, JOBS_ECORRUPT, "is cut short"},
+        {empty, JOBS_ECORRUPT, "is empty"},
+        {garbage, JOBS_ECORRUPT, "fails its check"},
+        {later, JOBS_ESCHEMA, "fails its check"},
+        {none, JOBS_EINVAL, "no backup in"},
+    };
+    char *store_before = listing(fx->path);
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *l;
+
+        o.path = missing;
+        assert_int_equal(jobs_store_restore(&o, bad[i].backup, 0), bad[i].rc);
+        assert_non_null(strstr(jobs_error_last(), bad[i].why));
+        assert_int_equal(access(missing, F_OK), -1);
+
+        o.path = bare;
+        assert_int_equal(jobs_store_restore(&o, bad[i].backup, 0), bad[i].rc);
+        assert_non_null(strstr(jobs_error_last(), bad[i].why));
+        l = listing(bare);
+        assert_string_equal(l, "");
+        free(l);
+
+        o.path = fx->path;
+        assert_int_equal(jobs_store_restore(&o, bad[i].backup, JOBS_RESTORE_FORCE), bad[i].rc);
+        assert_non_null(strstr(jobs_error_last(), bad[i].why));
+        l = listing(fx->path);
+        assert_string_equal(l, store_before);
+        free(l);
+    }
+    free(store_before);
+    assert_int_equal(job_count(fx->path), 2);
+}
+
+/* Refused over a store (no JOBS_RESTORE_FORCE): its files are left as they were, lock.mdb
+ * included (LMDB's later openers read it). */
+static void test_a_restore_refused_over_a_store_changes_none_of_its_files(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], *before, *after;
+
+    fill_and_back_up(fx, backup);
+    fx_close(fx);
+    before = listing(fx->path);
+    assert_non_null(strstr(before, "lock.mdb "));
+    assert_null(strstr(before, "lock.mdb 0 ")); /* set up, not empty */
+    o.path = fx->path;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), JOBS_EEXISTS);
+    after = listing(fx->path);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+/* A store directory the restore may not write in is not a store open elsewhere: JOBS_EIO with
+ * the system's reason, and nothing made. Run in a child, as another user when this one is root
+ * (whom permissions do not stop). */
+static void test_a_restore_into_a_directory_it_cannot_write_says_so(void **state)
+{
+    fixture *fx = *state;
+    char backup[PATH_MAX], locked[PATH_MAX], under[PATH_MAX + 16], file[PATH_MAX + 16], *l;
+    pid_t pid;
+
+    fill_and_back_up(fx, backup);
+    fx_close(fx);
+    sub(locked, fx, "locked");
+    assert_int_equal(mkdir(locked, 0700), 0);
+    snprintf(under, sizeof under, "%s/store", locked);
+    snprintf(file, sizeof file, "%s/data.mdb", backup);
+    /* Readable by the other user; `locked` writable by nobody but root. */
+    assert_int_equal(chmod(fx->dir, 0711), 0);
+    assert_int_equal(chmod(backup, 0755), 0);
+    assert_int_equal(chmod(file, 0644), 0);
+    assert_int_equal(chmod(locked, 0555), 0);
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+        int status = 0;
+
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(10);
+        o.path = locked; /* exists: the restore cannot make its files in it */
+        if (jobs_store_restore(&o, backup, 0) != JOBS_EIO ||
+            !strstr(jobs_error_last(), "Permission denied"))
+            status |= 1;
+        o.path = under; /* missing: the restore cannot make it */
+        if (jobs_store_restore(&o, backup, 0) != JOBS_EIO ||
+            !strstr(jobs_error_last(), "cannot create the store directory"))
+            status |= 2;
+        if (status)
+            fprintf(stderr, "child: %s\n", jobs_error_last());
+        _exit(status);
+    }
+    assert_exits_0(pid);
+    assert_int_equal(chmod(locked, 0700), 0);
+    l = listing(locked);
+    assert_string_equal(l, "");
+    free(l);
+}
+
 /* Whether another process sees LMDB's lock on the first byte of the store's lock.mdb (held by
  * every process that has the store open): a child asks with F_GETLK. */
 static bool others_see_it_open(const char *dir)
@@ -882,6 +1060,12 @@ int main(void)
             test_restore_of_a_backup_of_an_earlier_schema_migrates_its_copy, fx_setup,
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_of_an_environment_without_a_schema_is_refused,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_failed_restore_leaves_the_directory_as_it_found_it,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_restore_refused_over_a_store_changes_none_of_its_files, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_restore_into_a_directory_it_cannot_write_says_so,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_refused_opens_keep_the_store_locked_for_other_processes, fx_setup, fx_teardown),

@@ -204,34 +204,51 @@ static int restore_error(int e, const char *what, const char *path)
 }
 
 /* Takes the lock of the store in `dir` as LMDB's first opener does (an exclusive fcntl() lock on
- * the first byte of lock.mdb, created if need be): the descriptor, or -1 with errno (EAGAIN or
- * EACCES: the store is open in another process). While it is held, a process that opens the
- * store waits; closing the descriptor releases it. */
-static int lock_store(const char *dir)
+ * the first byte of lock.mdb, created if need be): 0 with the descriptor in *fd, and *created
+ * when this call made lock.mdb; JOBS_EBUSY when another process has the store open; or another
+ * error (lock.mdb cannot be made or opened: an unwritable directory is not a busy store). While
+ * the lock is held, a process that opens the store waits; closing the descriptor releases it. */
+static int lock_store(const char *dir, int *fd, bool *created)
 {
     char path[PATH_MAX];
     struct flock fl;
-    int fd, e;
 
+    *fd = -1;
+    *created = false;
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
     fl.l_len = 1;
-    if (snprintf(path, sizeof path, "%s/lock.mdb", dir) >= (int)sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
+    if (snprintf(path, sizeof path, "%s/lock.mdb", dir) >= (int)sizeof path)
+        return jobs__error(JOBS_EINVAL, "restore: a path is too long");
+    while (*fd < 0) {
+        if ((*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
+            *created = true;
+            break;
+        }
+        if (errno != EEXIST)
+            return restore_error(errno, "cannot create the lock file", path);
+        /* It exists. ENOENT: removed between the two opens (by a restore that failed), so it is
+         * made again. */
+        if ((*fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno != ENOENT)
+            return restore_error(errno, "cannot open the lock file", path);
     }
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-        return -1;
-    while (fcntl(fd, F_SETLK, &fl) != 0) {
-        if (errno == EINTR)
+    while (fcntl(*fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+
+        if (e == EINTR)
             continue;
-        e = errno;
-        close(fd);
-        errno = e;
-        return -1;
+        /* A lock.mdb this call made is left: the process that locked it meanwhile (it opened
+         * the store just now) uses it. */
+        close(*fd);
+        *fd = -1;
+        *created = false;
+        if (e == EAGAIN || e == EACCES)
+            return jobs__error(JOBS_EBUSY, "restore: the store '%s' is open in another "
+                               "process; stop it and try again", dir);
+        return restore_error(e, "cannot lock", path);
     }
-    return fd;
+    return 0;
 }
 
 /* Copies a file into a new one (mode 0600) and flushes it: 0 or an errno. */
@@ -275,24 +292,61 @@ static int copy_file(const char *from, const char *to)
     return e;
 }
 
+/* Whether the LMDB file in `dir` holds every page its meta page counts: a backup cut short (a
+ * copy that ran out of space, a partial download) maps pages past the end of its file, and a
+ * read of one of them kills the process (SIGBUS) instead of failing. Only the meta pages are
+ * read (LMDB reads them with pread()). 0, or JOBS_ECORRUPT; a file LMDB cannot open at all is
+ * left to the check, which says why. */
+static int check_whole(const char *dir, const char *file, const char *backup)
+{
+    MDB_env *env;
+    MDB_envinfo info;
+    MDB_stat ms;
+    struct stat st;
+    int rc = 0;
+
+    if (mdb_env_create(&env) != 0)
+        return 0;
+    if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600) == 0 &&
+        mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &ms) == 0 && stat(file, &st) == 0) {
+        uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+
+        if ((uint64_t)st.st_size < need)
+            rc = jobs__error(JOBS_ECORRUPT, "restore: the backup in '%s' is cut short: its "
+                             "file has %lld bytes, its pages need %llu", backup,
+                             (long long)st.st_size, (unsigned long long)need);
+    }
+    mdb_env_close(env);
+    return rc;
+}
+
 /* The new data.mdb is checked in a staging directory inside the store directory (the same file
- * system, so that a rename puts it in place) before it replaces anything: a backup that fails
- * its check leaves the store as it was. */
+ * system, so that a rename puts it in place) before the store is locked: a backup that fails its
+ * check leaves the store's directory as it was, and no process that opens the store meanwhile
+ * waits for the check. Then the store is locked, and under the lock asked again whether it
+ * holds a store and, with no error left but the rename's, replaced. A failure removes what the
+ * restore made (the staging directory, a lock.mdb it created, the directory itself), so the
+ * directory is left as the restore found it. */
 int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
                        int (*verify)(const char *dir))
 {
-    char src[PATH_MAX], dst[PATH_MAX], stage[PATH_MAX], staged[PATH_MAX];
+    char src[PATH_MAX], dst[PATH_MAX], stage[PATH_MAX], staged[PATH_MAX], lock_path[PATH_MAX];
     struct stat st, backup_st, dir_st;
-    bool made = false, staging = false;
+    bool made = false, staging = false, lock_made = false;
     int lock = -1, rc, e;
 
     if (snprintf(src, sizeof src, "%s/%s", backup, DATA_FILE) >= (int)sizeof src ||
         snprintf(dst, sizeof dst, "%s/%s", dir, DATA_FILE) >= (int)sizeof dst ||
+        snprintf(lock_path, sizeof lock_path, "%s/lock.mdb", dir) >= (int)sizeof lock_path ||
         snprintf(stage, sizeof stage, "%s/.restore-XXXXXX", dir) >= (int)sizeof stage - 16)
         return jobs__error(JOBS_EINVAL, "restore: a path is too long");
     if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
         return jobs__error(JOBS_EINVAL, "restore: no backup in '%s' (no %s there)", backup,
                            DATA_FILE);
+    /* LMDB would take an empty file for a new environment (and fail to write one read-only). */
+    if (st.st_size == 0)
+        return jobs__error(JOBS_ECORRUPT, "restore: the backup in '%s' is empty (its %s has no "
+                           "bytes)", backup, DATA_FILE);
     /* This process first: asking whether another process has it open must not touch the
      * lock file of a store open here (jobs__lmdb_in_use). */
     if (stat(backup, &backup_st) == 0 && jobs__lmdb_open_here(backup_st.st_dev, backup_st.st_ino))
@@ -322,24 +376,11 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
                          "it first", dir);
         goto undo;
     }
-    if ((lock = lock_store(dir)) < 0) {
-        if (errno == EAGAIN || errno == EACCES)
-            rc = jobs__error(JOBS_EBUSY, "restore: the store '%s' is open in another process; "
-                             "stop it and try again", dir);
-        else
-            rc = restore_error(errno, "cannot lock", dir);
-        goto undo;
-    }
-    /* A process that opens the store meanwhile waits for the lock in LMDB, and gets it as a
-     * later opener, which trusts lock.mdb as the store's last processes left it: among the rest
-     * the last transaction id, which picks the meta page of its first transaction. Over a
-     * restored data.mdb that id is another file's, and a write from that page would commit a
-     * store on top of the restored one. An empty lock file cannot be mapped by a later opener:
-     * its open fails, and the open tries again as the first opener, which sets lock.mdb up from
-     * the data.mdb in place (jobs__open_lmdb). Done before anything is replaced, so that a
-     * failure changes nothing. */
-    if (ftruncate(lock, 0) != 0) {
-        rc = restore_error(errno, "cannot reset the lock file of", dir);
+    /* Asked before the copy and its check, so that a refusal costs nothing; asked again under
+     * the lock, which alone makes the answer hold. Neither question changes a file. */
+    if (jobs__lmdb_in_use(dir)) {
+        rc = jobs__error(JOBS_EBUSY, "restore: the store '%s' is open in another process; "
+                         "stop it and try again", dir);
         goto undo;
     }
     if (stat(dst, &st) == 0 && !(flags & JOBS_RESTORE_FORCE)) {
@@ -355,33 +396,59 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
     staging = true;
     if (snprintf(staged, sizeof staged, "%s/%s", stage, DATA_FILE) >= (int)sizeof staged) {
         rc = jobs__error(JOBS_EINVAL, "restore: a path is too long");
-        goto unstage;
+        goto undo;
     }
     if ((e = copy_file(src, staged)) != 0) {
         rc = restore_error(e, "cannot copy the backup into", staged);
-        goto unstage;
+        goto undo;
     }
+    if ((rc = check_whole(stage, staged, backup)) != 0)
+        goto undo;
     /* The check opens the copy read-only; a copy of an older schema it first migrates with a
      * read-write open (lifecycle.c), which leaves a lock.mdb in the staging directory (removed
      * with it). The backup itself is only read. */
     if ((rc = verify(stage)) != 0) {
         rc = jobs__error(rc, "restore: the backup in '%s' fails its check: %s", backup,
                          jobs_error_last());
-        goto unstage;
+        goto undo;
+    }
+
+    if ((rc = lock_store(dir, &lock, &lock_made)) != 0)
+        goto undo;
+    if (stat(dst, &st) == 0 && !(flags & JOBS_RESTORE_FORCE)) {
+        rc = jobs__error(JOBS_EEXISTS, "restore: '%s' already holds a store (restore with "
+                         "JOBS_RESTORE_FORCE to replace it)", dir);
+        goto undo;
+    }
+    /* A process that opens the store meanwhile waits for the lock in LMDB, and gets it as a
+     * later opener, which trusts lock.mdb as the store's last processes left it: among the rest
+     * the last transaction id, which picks the meta page of its first transaction. Over a
+     * restored data.mdb that id is another file's, and a write from that page would commit a
+     * store on top of the restored one. An empty lock file cannot be mapped by a later opener:
+     * its open fails, and the open tries again as the first opener, which sets lock.mdb up from
+     * the data.mdb in place (jobs__open_lmdb). Emptied just before the rename, so that a
+     * refusal leaves the file as it was; emptied before it, so that its failure changes
+     * nothing else (an empty lock.mdb over the old data.mdb is set up again the same way). */
+    if (ftruncate(lock, 0) != 0) {
+        rc = restore_error(errno, "cannot reset the lock file of", dir);
+        goto undo;
     }
     if (rename(staged, dst) != 0) {
         rc = restore_error(errno, "cannot move the checked copy to", dst);
-        goto unstage;
+        goto undo;
     }
+    /* From here the store is the restored one: the error below says that the disk may not
+     * have it yet; nothing is undone. */
     if ((e = jobs__lmdb_sync_dir(dir)) != 0) {
         rc = restore_error(e, "cannot flush the directory", dir);
-        goto unstage;
+        made = lock_made = false;
+        goto undo;
     }
     if (jobs__restore_hook)
         jobs__restore_hook(dir);
     rc = 0;
 
-unstage:
+undo:
     if (staging) {
         char stage_lock[PATH_MAX];
 
@@ -391,16 +458,15 @@ unstage:
             unlink(stage_lock);
         rmdir(stage);
     }
-undo:
+    /* A lock.mdb this call made goes while the lock is still held: a process whose open waits
+     * on it then fails to map it, instead of setting up, as the first opener, a file no later
+     * process would find. */
+    if (rc && lock_made)
+        unlink(lock_path);
     /* Closing the descriptor releases the lock: from here on, others may open the store. */
     if (lock >= 0)
         close(lock);
-    if (rc && made) {
-        char lock_path[PATH_MAX];
-
-        if (snprintf(lock_path, sizeof lock_path, "%s/lock.mdb", dir) < (int)sizeof lock_path)
-            unlink(lock_path);
+    if (rc && made)
         rmdir(dir);
-    }
     return rc;
 }

@@ -543,6 +543,17 @@ err_has "no backup in '$tmp/nothing-here'"
 run 1 --store "$tmp/r2" restore "$tmp/bad"
 err_has "restore: the backup in '$tmp/bad' fails its check: "
 [[ ! -e $tmp/r2 ]] || fail "a failed restore left its store directory"
+# Into an existing empty directory: a failed restore leaves it empty (no lock.mdb, no staging
+# directory). A backup cut short (a copy that ran out of space) is refused, not read past its end.
+mkdir "$tmp/r4"
+run 1 --store "$tmp/r4" restore "$tmp/bad"
+err_has "restore: the backup in '$tmp/bad' fails its check: "
+[[ -z $(ls -A "$tmp/r4") ]] || fail "a failed restore left $(ls -A "$tmp/r4") in an empty directory"
+mkdir "$tmp/cut"
+head -c 16384 "$tmp/b1/data.mdb" > "$tmp/cut/data.mdb"
+run 1 --store "$tmp/r4" restore "$tmp/cut"
+err_has "restore: the backup in '$tmp/cut' is cut short: its file has 16384 bytes"
+[[ -z $(ls -A "$tmp/r4") ]] || fail "a failed restore left $(ls -A "$tmp/r4") in an empty directory"
 run 1 "${S[@]}" restore "$store" --force
 err_has "is the store itself"
 

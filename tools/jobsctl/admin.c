@@ -336,7 +336,8 @@ const ctl_command ctl_admin_commands[] = {
      "again. The copy of a backup of an earlier libjobs (an older schema) is migrated there\n"
      "first; BACKUP itself is only read, and stays as it was. DIR is created if missing.\n"
      "Refused while any process has the store open (stop jobs-server first), and when DIR\n"
-     "already holds a store, unless --force.\n"
+     "already holds a store, unless --force. A restore that fails leaves DIR as it found it\n"
+     "(a DIR it created is removed, an empty one stays empty).\n"
      "With --json: {\"store\":DIR,\"backup\":BACKUP,\"jobs\":N,\"schedules\":N,\"stacks\":N}.\n\n"
      "  --force           replace the store that DIR holds\n",
      "force", 1, restore_run},
