@@ -27,6 +27,7 @@
 #include "runner.h"
 #include "scheduler_thread.h"
 #include "server.h"
+#include "std_fds.h"
 #include "tls.h"
 
 /* Whether every ADDR:PORT of a --listen value (comma-separated) can be bound now. Asked before
@@ -100,26 +101,6 @@ static void raise_file_limit(const srv_options *o)
             (unsigned long long)need, o->threads);
 }
 
-/* Standard descriptors closed at start (`1>&-`) are each opened on /dev/null before anything
- * else is opened, standard output read-only: no file of the server's lands on one, and a write
- * to standard output fails (EBADF) as it did on the closed descriptor, so that the demo user's
- * password is not lost unsaid (srv_ensure_demo_user). The library's open of the store would put
- * a writable /dev/null there instead. */
-static void hold_std_fds(void)
-{
-    for (int fd = 0; fd <= 2; fd++) {
-        int n;
-
-        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-            continue;
-        /* The lowest free descriptor: fd itself, the ones below it being open. */
-        if ((n = open("/dev/null", fd == STDOUT_FILENO ? O_RDONLY : O_RDWR)) >= 0 && n != fd) {
-            dup2(n, fd);
-            close(n);
-        }
-    }
-}
-
 /* Where a webhook's run goes: delivered to this process (hook.c) rather than by a tick, it is
  * counted as the tick counts its runs, then queued for the runner. */
 typedef struct hook_delivery {
@@ -151,6 +132,9 @@ int main(int argc, char **argv)
     sigset_t sigs;
     int sig, rc, exit_code = 1;
 
+    /* Before anything is opened (std_fds.h): no file of the server's lands on a closed
+     * standard descriptor, and a write to a closed standard output fails (EBADF) as it did,
+     * so that the demo user's password is not lost unsaid (srv_ensure_demo_user). */
     hold_std_fds();
     /* Validates every argument first: an unknown or malformed one is a usage error. */
     if (sodium_init() < 0) {

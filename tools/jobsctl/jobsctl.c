@@ -1,7 +1,6 @@
 /* jobsctl: options, the command table, help, dispatch and error reporting. The commands
  * themselves are in entities.c and admin.c. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "jobsctl.h"
+#include "std_fds.h"
 
 static const char *const groups[] = {"jobs", "schedules", "stacks"};
 
@@ -506,26 +506,6 @@ int ctl_open_store(ctl *c)
     return CTL_OK;
 }
 
-/* Standard descriptors closed at start (`jobsctl ... >&-`) are each opened on /dev/null before
- * anything else is opened, so that no file of the store lands on one; standard output
- * read-only, so that writing the result fails as it would on the closed descriptor (EBADF) and
- * finish() says so. The library puts /dev/null there too when it opens a store, but writable:
- * the result then went nowhere, and jobsctl said "done" (exit 0). */
-static void hold_std_fds(void)
-{
-    for (int fd = 0; fd <= 2; fd++) {
-        int n;
-
-        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-            continue;
-        /* The lowest free descriptor: fd itself, the ones below it being open. */
-        if ((n = open("/dev/null", fd == STDOUT_FILENO ? O_RDONLY : O_RDWR)) >= 0 && n != fd) {
-            dup2(n, fd);
-            close(n);
-        }
-    }
-}
-
 /* The exit status once the output is written: a help text or a result that could not be
  * written (a full disk, a closed pipe) is a failure, not "done". */
 static int finish(int rc)
@@ -545,6 +525,10 @@ int main(int argc, char **argv)
     ctl_args a;
     int i = 1, rc;
 
+    /* Before anything is opened (std_fds.h): no file of the store lands on a closed standard
+     * descriptor, and writing the result to a closed standard output fails (EBADF), which
+     * finish() reports, instead of going to the writable /dev/null the library would put
+     * there (jobsctl said "done", exit 0). */
     hold_std_fds();
     if (jobs_version() != JOBS_VERSION_NUMBER) {
         fprintf(stderr, "jobsctl: built for libjobs %s but runs with %s\n", JOBS_VERSION_STRING,
