@@ -5,6 +5,8 @@
 #include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The cron schedule populate() makes: after the five built-ins and two of owner 2. */
 #define CRON_ID 8
@@ -400,12 +402,48 @@ static void test_tick_disables_a_job_whose_cron_config_no_longer_holds(void **st
     jobs_job_free(job);
 }
 
+/* A data.mdb cut short (a copy onto a full disk, a truncating tool) is refused at the open, read
+ * and write alike, and left as it is: LMDB maps the whole file, and the first read of a page
+ * past its end killed the process with SIGBUS (jobsctl check exited 135). */
+static void test_open_refuses_a_store_cut_short(void **state)
+{
+    fixture *fx = *state;
+    char data[PATH_MAX + 16];
+    struct stat st;
+    unsigned int flags[] = {0, JOBS_STORE_READONLY};
+
+    populate(fx);
+    fx_close(fx);
+    snprintf(data, sizeof data, "%s/data.mdb", fx->path);
+    assert_int_equal(stat(data, &st), 0);
+    assert_true(st.st_size > 8 * 4096);
+    off_t cut = st.st_size / 2;
+    assert_int_equal(truncate(data, cut), 0);
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        fx->opts.flags = flags[i];
+        assert_int_equal(fx_try_open(fx), JOBS_ECORRUPT);
+        assert_null(fx->store);
+        if (!strstr(jobs_error_last(), "is cut short"))
+            fail_msg("the open said '%s'", jobs_error_last());
+        assert_int_equal(stat(data, &st), 0);
+        assert_int_equal(st.st_size, cut);
+    }
+    /* An empty data.mdb: a read-only open finds no store (it said "Bad file descriptor"). */
+    assert_int_equal(truncate(data, 0), 0);
+    fx->opts.flags = JOBS_STORE_READONLY;
+    assert_int_equal(fx_try_open(fx), JOBS_ENOTFOUND);
+    if (!strstr(jobs_error_last(), "its data.mdb is empty"))
+        fail_msg("the open said '%s'", jobs_error_last());
+    fx->opts.flags = 0;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_a_store_written_through_the_api_checks_clean),
+        T(test_open_refuses_a_store_cut_short),
         T(test_finds_no_owner_entry),
         T(test_finds_no_name_entry),
         T(test_finds_stray_due_entry),

@@ -106,8 +106,9 @@ typedef struct jobs_store_options {
  *         opts->lmdb->version), JOBS_EBUSY (already open in this process; with
  *         JOBS_STORE_READONLY, also open in another process; a store of an older schema, which
  *         a read-write open migrates, open in another process), JOBS_ENOTFOUND (read-only: no
- *         store there), JOBS_ESCHEMA (store written by an incompatible version), JOBS_ENOMEM,
- *         JOBS_EIO.
+ *         store there), JOBS_ESCHEMA (store written by an incompatible version),
+ *         JOBS_ECORRUPT (not a store LMDB can read, or LMDB's data.mdb cut short: shorter than
+ *         its pages, docs/storage.md), JOBS_ENOMEM, JOBS_EIO.
  */
 JOBS_EXTERN int jobs_store_open(jobs_store **out, const jobs_store_options *opts);
 

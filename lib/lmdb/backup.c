@@ -292,30 +292,23 @@ static int copy_file(const char *from, const char *to)
     return e;
 }
 
-/* Whether the LMDB file in `dir` holds every page its meta page counts: a backup cut short (a
- * copy that ran out of space, a partial download) maps pages past the end of its file, and a
- * read of one of them kills the process (SIGBUS) instead of failing. Only the meta pages are
- * read (LMDB reads them with pread()). 0, or JOBS_ECORRUPT; a file LMDB cannot open at all is
- * left to the check, which says why. */
-static int check_whole(const char *dir, const char *file, const char *backup)
+/* Whether the staged copy in `dir` holds every page its meta page counts (jobs__lmdb_whole): a
+ * backup cut short (a copy that ran out of space, a partial download) is refused in the
+ * backup's terms before the check opens it. Only the meta pages are read. 0, or JOBS_ECORRUPT;
+ * a file LMDB cannot open at all is left to the check, which says why. */
+static int check_whole(const char *dir, const char *backup)
 {
     MDB_env *env;
-    MDB_envinfo info;
-    MDB_stat ms;
-    struct stat st;
+    uint64_t have, need;
     int rc = 0;
 
     if (mdb_env_create(&env) != 0)
         return 0;
     if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600) == 0 &&
-        mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &ms) == 0 && stat(file, &st) == 0) {
-        uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
-
-        if ((uint64_t)st.st_size < need)
-            rc = jobs__error(JOBS_ECORRUPT, "restore: the backup in '%s' is cut short: its "
-                             "file has %lld bytes, its pages need %llu", backup,
-                             (long long)st.st_size, (unsigned long long)need);
-    }
+        !jobs__lmdb_whole(env, &have, &need))
+        rc = jobs__error(JOBS_ECORRUPT, "restore: the backup in '%s' is cut short: its file has "
+                         "%llu bytes, its pages need %llu", backup, (unsigned long long)have,
+                         (unsigned long long)need);
     mdb_env_close(env);
     return rc;
 }
@@ -402,7 +395,7 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         rc = restore_error(e, "cannot copy the backup into", staged);
         goto undo;
     }
-    if ((rc = check_whole(stage, staged, backup)) != 0)
+    if ((rc = check_whole(stage, backup)) != 0)
         goto undo;
     /* The check opens the copy read-only; a copy of an older schema it first migrates with a
      * read-write open (lifecycle.c), which leaves a lock.mdb in the staging directory (removed

@@ -231,6 +231,9 @@ int jobs__lmdb_job_gone(MDB_txn *txn, jobs__lmdb *db, uint64_t id);
 bool jobs__lmdb_in_use(const char *dir);
 /* Whether this process has the store of that directory open. */
 bool jobs__lmdb_open_here(dev_t dev, ino_t ino);
+/* Whether data.mdb holds every page its newest meta page counts (false, with its size and
+ * the size its pages need, when it is cut short: a read past its end is SIGBUS). store.c */
+bool jobs__lmdb_whole(MDB_env *env, uint64_t *size, uint64_t *need);
 
 /* Builds the name indexes of a store written before them (store.c's open, records.c). */
 int jobs__lmdb_names_init(MDB_txn *txn, jobs__lmdb *db);

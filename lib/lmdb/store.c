@@ -1431,6 +1431,28 @@ static int open_env(jobs__lmdb *s, const char *path, unsigned int flags, size_t 
     }
 }
 
+/* Whether the environment's data.mdb holds every page its newest meta page counts: false, with
+ * the file's size and the size its pages need, when it is cut short. LMDB maps the whole file
+ * and reads pages through the map: a file cut short (copied onto a full disk, truncated by a
+ * tool) has pages the map cannot back, and the first read of one kills the process with SIGBUS
+ * instead of failing. Only the meta pages have been read when an open asks (with pread()), and
+ * LMDB never shrinks the file, so a process writing the store meanwhile only makes it longer.
+ * True when it cannot tell: the open's own reads then say what is wrong. */
+bool jobs__lmdb_whole(MDB_env *env, uint64_t *size, uint64_t *need)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    mdb_filehandle_t fd;
+    struct stat st;
+
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 ||
+        mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) != 0)
+        return true;
+    *size = (uint64_t)st.st_size;
+    *need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    return *size >= *need;
+}
+
 int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
 {
     const jobs_options_lmdb *o = a->lmdb;
@@ -1447,8 +1469,13 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
             return jobs__error(JOBS_ENOTFOUND, "no store in '%s': it does not exist", a->path);
         if (!join(data, a->path, "data.mdb"))
             return jobs__error(JOBS_EINVAL, "the store path '%s' is too long", a->path);
-        if (access(data, F_OK) != 0 && errno == ENOENT)
+        if (stat(data, &st) != 0 && errno == ENOENT)
             return jobs__error(JOBS_ENOTFOUND, "no store in '%s' (no data.mdb there)", a->path);
+        /* A read-write open makes a new store in an empty data.mdb; a read-only one cannot,
+         * and LMDB's attempt to failed with EBADF ("Bad file descriptor"). */
+        if (S_ISREG(st.st_mode) && st.st_size == 0)
+            return jobs__error(JOBS_ENOTFOUND, "no store in '%s' (its data.mdb is empty)",
+                               a->path);
     } else if (mkdir(a->path, 0700) == 0) {
         made_dir = true;
     } else if (errno != EEXIST) {
@@ -1538,6 +1565,13 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
         rc = mdb_reader_check(s->env, &dead); /* slots of crashed processes */
     if (rc) {
         rc = jobs__mdb_error(rc, "opening the store");
+        goto fail;
+    }
+    uint64_t have, need;
+    if (!jobs__lmdb_whole(s->env, &have, &need)) {
+        rc = jobs__error(JOBS_ECORRUPT, "the store '%s' is cut short: its data.mdb has %llu "
+                         "bytes, and its pages need %llu", a->path, (unsigned long long)have,
+                         (unsigned long long)need);
         goto fail;
     }
     rc = readonly ? open_readonly(store, s) : jobs__lmdb_write(store, open_dbis, (void *)&a->seed);
