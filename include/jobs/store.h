@@ -230,8 +230,10 @@ enum jobs_restore_flags {
  * copy is opened read-only and checked as jobs_store_check() does; only a consistent copy
  * replaces the store, by a rename (so the store is, at every moment, either the old one or the
  * whole new one), and the directory is flushed. The store's directory is created (mode 0700)
- * when missing and removed again when the restore fails. While the restore runs, a process that
- * opens the store waits for it.
+ * when missing; a restore that fails leaves the directory as it found it (one it created is
+ * removed, an empty one stays empty, a store there is untouched). While the checked copy is
+ * put in place, a process that opens the store waits for it; one that opened the store during
+ * the check makes the restore fail with JOBS_EBUSY.
  *
  * A backup written by an earlier libjobs (an older schema, which the read-only open refuses) is
  * restored too: the staged copy, which only the restore sees, is first opened read-write once,
@@ -253,8 +255,8 @@ enum jobs_restore_flags {
  * @return 0; JOBS_EINVAL (NULL argument, unknown flag, `backup_dir` holds no backup or is the
  *         store itself); JOBS_EEXISTS (the directory holds a store, and no JOBS_RESTORE_FORCE);
  *         JOBS_EBUSY (the store, or the backup, is open in a process); JOBS_ECORRUPT or
- *         JOBS_ESCHEMA (the backup fails its check, or has a schema this library cannot
- *         migrate: nothing was changed); JOBS_ENOTSUP (`opts` names a PostgreSQL store: restore
+ *         JOBS_ESCHEMA (the backup is empty, cut short or fails its check, or has a schema
+ *         this library cannot migrate: nothing was changed); JOBS_ENOTSUP (`opts` names a PostgreSQL store: restore
  *         it with PostgreSQL's own tools); JOBS_ENOSPC, JOBS_ENOMEM, JOBS_EIO.
  *         jobs_error_last() says which and why.
  * @since 0.2.0
