@@ -411,6 +411,21 @@ try {
     const choices = await page.locator('#new-job').getByLabel('Stack', { exact: true }).locator('option').allTextContents();
     check(choices.includes('1: backup') && choices.includes(`${twin} (user ${twinOwner}'s, public): backup`),
           `another user's stack is told apart from one's own: ${choices.join(' | ')}`);
+    // A job's view says whose such a stack is, as the choices and the stacks list do (its
+    // Stack line said "backup", as for the user's own stack 1).
+    const onTwin = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
+        body: JSON.stringify({ name: 'on the twin', stack_id: stack, schedule_id: 4 }) })).json()).id, twin);
+    await page.goto(base + `/#/jobs/${onTwin}`);
+    await page.locator('#job-name', { hasText: 'on the twin' }).waitFor();
+    check((await text('#job-stack')) === `${twin} (user ${twinOwner}'s, public): backup`,
+          `a job on another user's public stack names its owner: ${await text('#job-stack')}`);
+    await page.goto(base + '/#/jobs/2');
+    await page.locator('#job-name', { hasText: 'berlin' }).waitFor();
+    check((await text('#job-stack')) === 'backup', `a job on the user's own stack shows its name alone: ${await text('#job-stack')}`);
+    const gone = await page.evaluate(async id => (await fetch(`/jobs/${id}`, { method: 'DELETE',
+        headers: { 'X-Requested-With': 'jobs-console' } })).status, onTwin);
+    check(gone === 200, `the job on the other user's stack is deleted again: ${gone}`);
     await fetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
 
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.

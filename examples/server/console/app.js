@@ -79,9 +79,14 @@ const scheduleName = id => {
     const s = state.schedules.get(id);
     return s ? words(s) : `schedule ${id}`;
 };
+/** A job's stack: its name; another user's (public) stack says its id and whose it is first, as
+ * its stack choice does ("7 (user 3's, public): backup"), so a name ends the line. */
 const stackName = id => {
     const s = state.stacks.get(id);
-    return s ? s.name : `stack ${id}`;
+    if (!s)
+        return `stack ${id}`;
+    const key = stackKey(s);
+    return key === String(s.id) ? s.name : `${key}: ${s.name}`;
 };
 const jobName = j => (j.name === null ? `(unnamed job ${j.id})` : j.name);
 
