@@ -538,13 +538,35 @@ try {
           `after logging in again, the console returns to Stacks: ${await page.evaluate(() => location.hash)}`);
 
     // A session that ends mid-session, on page 2 of a job's runs (Run now is refused, 401):
-    // logging in again returns to that address (it opened #/jobs).
+    // logging in again returns to that address (it opened #/jobs), and the login is drawn once
+    // (the button's own redraw and the navigation's each drew it).
     await page.goto(base + '/#/jobs/2?page=2');
     await page.locator('#job-name').waitFor();
     await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    // Counts the login forms put into main until the navigation to the login has been handled
+    // (the page's own listener of hashchange runs first: it was added first).
+    await page.evaluate(() => {
+        window.loginsDrawn = null;
+        let n = 0;
+        const count = records => {
+            for (const r of records)
+                n += [...r.addedNodes].filter(node => node.id === 'login-form').length;
+        };
+        const seen = new MutationObserver(count);
+        seen.observe(document.getElementById('main'), { childList: true });
+        window.addEventListener('hashchange', () => {
+            if (location.hash === '#/login' && window.loginsDrawn === null) {
+                count(seen.takeRecords());
+                seen.disconnect();
+                window.loginsDrawn = n;
+            }
+        });
+    });
     expectFaults.push(401);
     await page.locator('#run-now').click();
-    await page.locator('#login-form').waitFor();
+    await page.waitForFunction(() => window.loginsDrawn !== null);
+    check(await page.evaluate(() => window.loginsDrawn) === 1,
+          `a 401 draws the login once: ${await page.evaluate(() => window.loginsDrawn)} times`);
     await page.locator('#login-form').getByLabel('User name').fill('demo');
     await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
     await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();

@@ -318,12 +318,16 @@ async function viewJob(id, page) {
     await refsFor([job]);
     const act = (label, fn, attrs = {}) => h('button', { type: 'button', disabled: job.do_del, ...attrs, onclick: async ev => {
         ev.currentTarget.disabled = true;
+        const at = location.hash;
         try {
             await fn();
         } catch (e) {
             fault(e);
         }
-        await route();
+        // A navigation meanwhile (Delete's to the jobs, an ended session's to the login) draws
+        // its view on its hashchange: drawing it here too drew the login twice.
+        if (location.hash === at)
+            await route();
     } }, label);
     const confirm = h('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm deletion' },
         h('span', {}, job.do_run ? 'The job is active: it will be deleted at its next run instead of running. '
