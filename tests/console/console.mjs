@@ -537,11 +537,15 @@ try {
     check(await page.evaluate(() => location.hash) === '#/stacks' && await page.locator('#new-stack').count() === 1,
           `after logging in again, the console returns to Stacks: ${await page.evaluate(() => location.hash)}`);
 
-    // A session that ends mid-session, on page 2 of a job's runs (Run now is refused, 401):
-    // logging in again returns to that address (it opened #/jobs), and the login is drawn once
-    // (the button's own redraw and the navigation's each drew it).
+    // A session that ends mid-session, on page 2 of a job's runs (Run now is refused, 401),
+    // with the Edit form open and a new name typed: logging in again returns to that address (it
+    // opened #/jobs), with the form open and the name typed (both were lost), and the login is
+    // drawn once (the button's own redraw and the navigation's each drew it).
     await page.goto(base + '/#/jobs/2?page=2');
     await page.locator('#job-name').waitFor();
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('berlin, typed before the 401');
+    await page.locator('#edit-job').getByLabel('Schedule', { exact: true }).selectOption('3');
     await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
     // Counts the login forms put into main until the navigation to the login has been handled
     // (the page's own listener of hashchange runs first: it was added first).
@@ -567,6 +571,7 @@ try {
     await page.waitForFunction(() => window.loginsDrawn !== null);
     check(await page.evaluate(() => window.loginsDrawn) === 1,
           `a 401 draws the login once: ${await page.evaluate(() => window.loginsDrawn)} times`);
+    const keptDraft = await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft'));
     await page.locator('#login-form').getByLabel('User name').fill('demo');
     await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
     await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
@@ -574,6 +579,67 @@ try {
     check(await page.evaluate(() => location.hash) === '#/jobs/2?page=2' && await page.locator('#job-name').count() === 1
           && (await page.locator('.pager a[aria-current]').textContent()) === '2',
           `after a 401 on a job's view, the login returns to it: ${await page.evaluate(() => location.hash)}`);
+    const editName = page.locator('#edit-job').getByLabel('Name');
+    check(await page.locator('#edit-job').isVisible() && await page.locator('#edit').getAttribute('aria-expanded') === 'true'
+          && await editName.inputValue() === 'berlin, typed before the 401'
+          && await page.locator('#edit-job').getByLabel('Schedule', { exact: true }).inputValue() === '3',
+          `the Edit form is open again with what was typed: ${keptDraft} / ${await editName.inputValue().catch(() => '-')}`);
+    // The tab's storage never held the password, and the draft goes once it is back in the form.
+    const stored = await page.evaluate(() => Object.keys(sessionStorage).map(k => `${k}=${sessionStorage.getItem(k)}`));
+    check(!stored.some(x => x.includes(PASSWORD)) && !stored.some(x => x.startsWith('jobs-console-user-draft=')),
+          `no password and no draft left in the tab's storage: ${stored.join(' ')}`);
+    if (await page.locator('#edit-job').isVisible()) {
+        await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+        await page.locator('#job-name', { hasText: 'berlin, typed before the 401' }).waitFor();
+        check((await notice()).includes('Job 2 saved'), `the kept draft is saved: ${await notice()}`);
+    }
+
+    // A draft is the user's: another user who logs in after the 401 gets the form empty, and the
+    // draft is gone from the tab. (The new job form: the name typed, Enabled ticked.)
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    await page.locator('#new-job').getByLabel('Name').fill('not for another user');
+    await page.locator('#new-job').getByLabel('Enabled').check();
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#login-form').waitFor();
+    const draft = JSON.parse(await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft')) ?? 'null');
+    check(draft && draft.route === '#/jobs' && draft.forms['new-job'].name === 'not for another user'
+          && draft.forms['new-job'].enabled === true,
+          `a 401 on Create keeps the new job's draft: ${JSON.stringify(draft)}`);
+    await page.locator('#login-form').getByLabel('User name').fill('other');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#jobs-total').waitFor();
+    check(await page.locator('#new-job').getByLabel('Name').inputValue() === ''
+          && !(await page.locator('#new-job').getByLabel('Enabled').isChecked())
+          && await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft')) === null,
+          `another user's login gets no draft: ${await page.locator('#new-job').getByLabel('Name').inputValue()}`);
+    await page.locator('#logout').click();
+    await page.locator('#login-form').waitFor();
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#jobs-total').waitFor();
+
+    // The new schedule form's draft, the same user again: its kind, and the fields of that kind
+    // shown with what was typed in them.
+    await page.goto(base + '/#/schedules');
+    await page.locator('#new-schedule').getByLabel('Kind').selectOption('cron');
+    await page.locator('#new-schedule').getByLabel('Cron expression').fill('15 4 * * sun');
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.locator('#new-schedule').getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('#login-form').waitFor();
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#new-schedule').waitFor();
+    const cronField = page.locator('#new-schedule').getByLabel('Cron expression');
+    check(await page.locator('#new-schedule').getByLabel('Kind').inputValue() === 'cron' && await cronField.isVisible()
+          && await cronField.inputValue() === '15 4 * * sun' && (await notice()).includes('back in the form'),
+          `the new schedule's draft is back, its kind's fields shown: ${await cronField.inputValue()} / ${await notice()}`);
 
     // Log out.
     await page.goto(base + '/#/jobs');
