@@ -411,6 +411,21 @@ try {
     const choices = await page.locator('#new-job').getByLabel('Stack', { exact: true }).locator('option').allTextContents();
     check(choices.includes('1: backup') && choices.includes(`${twin} (user ${twinOwner}'s, public): backup`),
           `another user's stack is told apart from one's own: ${choices.join(' | ')}`);
+    // A job's view says whose such a stack is, as the choices and the stacks list do (its
+    // Stack line said "backup", as for the user's own stack 1).
+    const onTwin = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
+        body: JSON.stringify({ name: 'on the twin', stack_id: stack, schedule_id: 4 }) })).json()).id, twin);
+    await page.goto(base + `/#/jobs/${onTwin}`);
+    await page.locator('#job-name', { hasText: 'on the twin' }).waitFor();
+    check((await text('#job-stack')) === `${twin} (user ${twinOwner}'s, public): backup`,
+          `a job on another user's public stack names its owner: ${await text('#job-stack')}`);
+    await page.goto(base + '/#/jobs/2');
+    await page.locator('#job-name', { hasText: 'berlin' }).waitFor();
+    check((await text('#job-stack')) === 'backup', `a job on the user's own stack shows its name alone: ${await text('#job-stack')}`);
+    const gone = await page.evaluate(async id => (await fetch(`/jobs/${id}`, { method: 'DELETE',
+        headers: { 'X-Requested-With': 'jobs-console' } })).status, onTwin);
+    check(gone === 200, `the job on the other user's stack is deleted again: ${gone}`);
     await fetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
 
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
@@ -522,14 +537,41 @@ try {
     check(await page.evaluate(() => location.hash) === '#/stacks' && await page.locator('#new-stack').count() === 1,
           `after logging in again, the console returns to Stacks: ${await page.evaluate(() => location.hash)}`);
 
-    // A session that ends mid-session, on page 2 of a job's runs (Run now is refused, 401):
-    // logging in again returns to that address (it opened #/jobs).
+    // A session that ends mid-session, on page 2 of a job's runs (Run now is refused, 401),
+    // with the Edit form open and a new name typed: logging in again returns to that address (it
+    // opened #/jobs), with the form open and the name typed (both were lost), and the login is
+    // drawn once (the button's own redraw and the navigation's each drew it).
     await page.goto(base + '/#/jobs/2?page=2');
     await page.locator('#job-name').waitFor();
+    await page.locator('#edit').click();
+    await page.locator('#edit-job').getByLabel('Name').fill('berlin, typed before the 401');
+    await page.locator('#edit-job').getByLabel('Schedule', { exact: true }).selectOption('3');
     await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    // Counts the login forms put into main until the navigation to the login has been handled
+    // (the page's own listener of hashchange runs first: it was added first).
+    await page.evaluate(() => {
+        window.loginsDrawn = null;
+        let n = 0;
+        const count = records => {
+            for (const r of records)
+                n += [...r.addedNodes].filter(node => node.id === 'login-form').length;
+        };
+        const seen = new MutationObserver(count);
+        seen.observe(document.getElementById('main'), { childList: true });
+        window.addEventListener('hashchange', () => {
+            if (location.hash === '#/login' && window.loginsDrawn === null) {
+                count(seen.takeRecords());
+                seen.disconnect();
+                window.loginsDrawn = n;
+            }
+        });
+    });
     expectFaults.push(401);
     await page.locator('#run-now').click();
-    await page.locator('#login-form').waitFor();
+    await page.waitForFunction(() => window.loginsDrawn !== null);
+    check(await page.evaluate(() => window.loginsDrawn) === 1,
+          `a 401 draws the login once: ${await page.evaluate(() => window.loginsDrawn)} times`);
+    const keptDraft = await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft'));
     await page.locator('#login-form').getByLabel('User name').fill('demo');
     await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
     await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
@@ -537,6 +579,67 @@ try {
     check(await page.evaluate(() => location.hash) === '#/jobs/2?page=2' && await page.locator('#job-name').count() === 1
           && (await page.locator('.pager a[aria-current]').textContent()) === '2',
           `after a 401 on a job's view, the login returns to it: ${await page.evaluate(() => location.hash)}`);
+    const editName = page.locator('#edit-job').getByLabel('Name');
+    check(await page.locator('#edit-job').isVisible() && await page.locator('#edit').getAttribute('aria-expanded') === 'true'
+          && await editName.inputValue() === 'berlin, typed before the 401'
+          && await page.locator('#edit-job').getByLabel('Schedule', { exact: true }).inputValue() === '3',
+          `the Edit form is open again with what was typed: ${keptDraft} / ${await editName.inputValue().catch(() => '-')}`);
+    // The tab's storage never held the password, and the draft goes once it is back in the form.
+    const stored = await page.evaluate(() => Object.keys(sessionStorage).map(k => `${k}=${sessionStorage.getItem(k)}`));
+    check(!stored.some(x => x.includes(PASSWORD)) && !stored.some(x => x.startsWith('jobs-console-user-draft=')),
+          `no password and no draft left in the tab's storage: ${stored.join(' ')}`);
+    if (await page.locator('#edit-job').isVisible()) {
+        await page.locator('#edit-job').getByRole('button', { name: 'Save' }).click();
+        await page.locator('#job-name', { hasText: 'berlin, typed before the 401' }).waitFor();
+        check((await notice()).includes('Job 2 saved'), `the kept draft is saved: ${await notice()}`);
+    }
+
+    // A draft is the user's: another user who logs in after the 401 gets the form empty, and the
+    // draft is gone from the tab. (The new job form: the name typed, Enabled ticked.)
+    await page.goto(base + '/#/jobs');
+    await page.locator('#jobs-total').waitFor();
+    await page.locator('#new-job').getByLabel('Name').fill('not for another user');
+    await page.locator('#new-job').getByLabel('Enabled').check();
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.locator('#new-job').getByRole('button', { name: 'Create job' }).click();
+    await page.locator('#login-form').waitFor();
+    const draft = JSON.parse(await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft')) ?? 'null');
+    check(draft && draft.route === '#/jobs' && draft.forms['new-job'].name === 'not for another user'
+          && draft.forms['new-job'].enabled === true,
+          `a 401 on Create keeps the new job's draft: ${JSON.stringify(draft)}`);
+    await page.locator('#login-form').getByLabel('User name').fill('other');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#jobs-total').waitFor();
+    check(await page.locator('#new-job').getByLabel('Name').inputValue() === ''
+          && !(await page.locator('#new-job').getByLabel('Enabled').isChecked())
+          && await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft')) === null,
+          `another user's login gets no draft: ${await page.locator('#new-job').getByLabel('Name').inputValue()}`);
+    await page.locator('#logout').click();
+    await page.locator('#login-form').waitFor();
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#jobs-total').waitFor();
+
+    // The new schedule form's draft, the same user again: its kind, and the fields of that kind
+    // shown with what was typed in them.
+    await page.goto(base + '/#/schedules');
+    await page.locator('#new-schedule').getByLabel('Kind').selectOption('cron');
+    await page.locator('#new-schedule').getByLabel('Cron expression').fill('15 4 * * sun');
+    await page.evaluate(() => fetch('/logout', { method: 'POST', headers: { 'X-Requested-With': 'jobs-console' } }));
+    expectFaults.push(401);
+    await page.locator('#new-schedule').getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('#login-form').waitFor();
+    await page.locator('#login-form').getByLabel('User name').fill('demo');
+    await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
+    await page.locator('#login-form').getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#new-schedule').waitFor();
+    const cronField = page.locator('#new-schedule').getByLabel('Cron expression');
+    check(await page.locator('#new-schedule').getByLabel('Kind').inputValue() === 'cron' && await cronField.isVisible()
+          && await cronField.inputValue() === '15 4 * * sun' && (await notice()).includes('back in the form'),
+          `the new schedule's draft is back, its kind's fields shown: ${await cronField.inputValue()} / ${await notice()}`);
 
     // Log out.
     await page.goto(base + '/#/jobs');

@@ -8,7 +8,7 @@ import { timeline } from './timeline.js';
 const main = document.getElementById('main');
 const notice = document.getElementById('notice');
 const USER_KEY = 'jobs-console-user';
-const state = { schedules: new Map(), stacks: new Map(), refs: false, poll: null, gen: 0 };
+const state = { schedules: new Map(), stacks: new Map(), refs: false, poll: null, gen: 0, shown: null };
 
 // ---- notices and faults ---------------------------------------------------------------------
 
@@ -42,10 +42,109 @@ function takeRoute() {
     return ROUTE.test(hash) ? hash : '#/jobs';
 }
 
+// What was typed into the view's forms when the session ended (a job's Edit form, a new job,
+// stack or schedule): kept for the tab in sessionStorage with the route of the view and the
+// user's id, and filled in again, once, by the first view drawn after the login, if it is that
+// route's and the same user's; any other view drawn first, another user's login or a logout
+// drops it. Only fields that differ from what the form was drawn with are kept, never a password
+// field, and never a closed form (a closed Edit form is one given up).
+const DRAFT_KEY = `${USER_KEY}-draft`;
+const FORM_ID = /^[a-z][a-z-]{0,31}$/;
+const userId = () => Number(sessionStorage.getItem(`${USER_KEY}-id`));
+
+/** Whether a form control holds something else than the form was drawn with. */
+function typed(el) {
+    if (!el.name || !(el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement))
+        return false;
+    if (el instanceof HTMLSelectElement) {
+        const drawn = [...el.options].findLastIndex(o => o.defaultSelected);
+        return el.selectedIndex !== Math.max(drawn, 0);
+    }
+    if (el.type === 'checkbox')
+        return el.checked !== el.defaultChecked;
+    if (['password', 'hidden', 'file', 'submit', 'button', 'reset', 'radio', 'image'].includes(el.type))
+        return false;
+    return el.value !== el.defaultValue;
+}
+
+function keepDraft() {
+    const user = userId();
+    if (!user || !ROUTE.test(state.shown ?? ''))
+        return;
+    const forms = {};
+    for (const form of main.querySelectorAll('form[id]')) {
+        if (form.hidden || !FORM_ID.test(form.id) || form.id === 'login-form')
+            continue;
+        const values = {};
+        for (const el of form.elements)
+            if (typed(el))
+                values[el.name] = el.type === 'checkbox' ? el.checked : el.value;
+        if (Object.keys(values).length)
+            forms[form.id] = values;
+    }
+    // (Nothing typed: a draft kept by an earlier 401, whose view was not drawn since, stays.)
+    if (Object.keys(forms).length)
+        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ user, route: state.shown, forms }));
+}
+
+function readDraft() {
+    try {
+        const d = JSON.parse(sessionStorage.getItem(DRAFT_KEY) ?? 'null');
+        return d && typeof d === 'object' && typeof d.forms === 'object' && d.forms !== null ? d : null;
+    } catch {
+        return null;
+    }
+}
+
+/** Fills the view just drawn with the draft kept for it, if any, and drops the draft. */
+function restoreDraft() {
+    const d = readDraft();
+    sessionStorage.removeItem(DRAFT_KEY);
+    if (!d || d.user !== userId() || d.route !== location.hash)
+        return;
+    let back = false;
+    for (const [id, values] of Object.entries(d.forms)) {
+        const form = FORM_ID.test(id) ? document.getElementById(id) : null;
+        if (!(form instanceof HTMLFormElement) || !main.contains(form) || typeof values !== 'object' || values === null)
+            continue;
+        if (form.hidden) // the Edit form: opened by its button, which says so (aria-expanded)
+            main.querySelector(`button[aria-controls="${id}"]:not([disabled])`)?.click();
+        if (form.hidden)
+            continue;
+        for (const [name, value] of Object.entries(values)) {
+            const el = form.elements.namedItem(name);
+            if (!(el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement)
+                || el.disabled || el.type === 'password')
+                continue;
+            if (el.type === 'checkbox')
+                el.checked = value === true;
+            else if (el instanceof HTMLSelectElement && [...el.options].some(o => o.value === value))
+                el.value = value;
+            else if (!(el instanceof HTMLSelectElement) && typeof value === 'string')
+                el.value = value;
+            else
+                continue; // a choice the form no longer offers
+            // The form's own listeners see it as typed (the schedule form shows the kind's fields).
+            el.dispatchEvent(new Event('input', { bubbles: true }));
+            el.dispatchEvent(new Event('change', { bubbles: true }));
+            back = true;
+        }
+    }
+    if (back)
+        say('What you had typed before the session ended is back in the form: it is not saved yet.');
+}
+
+/** Draws a view in main; its forms' drafts are kept for its route. */
+function draw(...children) {
+    replace(main, ...children);
+    state.shown = location.hash;
+}
+
 /** Shows a fault as the API words it; a session that ended (fault 100: HTTP 401, or 500 from a
  * server run with --fault-status-500) sends the user to the login, which comes back here. */
 function fault(e) {
     if (e instanceof ApiError && e.code === 100) {
+        keepDraft();
         sessionStorage.removeItem(USER_KEY);
         sessionStorage.removeItem(`${USER_KEY}-id`);
         state.refs = false;
@@ -79,9 +178,14 @@ const scheduleName = id => {
     const s = state.schedules.get(id);
     return s ? words(s) : `schedule ${id}`;
 };
+/** A job's stack: its name; another user's (public) stack says its id and whose it is first, as
+ * its stack choice does ("7 (user 3's, public): backup"), so a name ends the line. */
 const stackName = id => {
     const s = state.stacks.get(id);
-    return s ? s.name : `stack ${id}`;
+    if (!s)
+        return `stack ${id}`;
+    const key = stackKey(s);
+    return key === String(s.id) ? s.name : `${key}: ${s.name}`;
 };
 const jobName = j => (j.name === null ? `(unnamed job ${j.id})` : j.name);
 
@@ -102,12 +206,12 @@ function field(label, control, hint) {
              hint ? h('small', {}, hint) : null);
 }
 
-/** A select of the map's records, each "key: text" (`key` the id, or more about it); `chosen`
- * (an id) is offered even when the map lacks it, so that a form sends back what the record has
- * unless the user picks another. */
-function selectOf(map, text, chosen, missing, key = x => String(x.id)) {
+/** A select `name` of the map's records, each "key: text" (`key` the id, or more about it);
+ * `chosen` (an id) is offered even when the map lacks it, so that a form sends back what the
+ * record has unless the user picks another. */
+function selectOf(name, map, text, chosen, missing, key = x => String(x.id)) {
     const lost = chosen !== null && chosen !== undefined && !map.has(chosen);
-    return h('select', { required: true },
+    return h('select', { name, required: true },
         lost ? h('option', { value: chosen, selected: true }, `${chosen}: ${missing(chosen)}`) : null,
         [...map.values()].map(x => h('option', { value: x.id, selected: x.id === chosen }, `${key(x)}: ${text(x)}`)));
 }
@@ -115,8 +219,7 @@ function selectOf(map, text, chosen, missing, key = x => String(x.id)) {
 /** A stack choice's key: another user's (public) stack says whose before its name, which may be
  * one of the user's own names; the name still ends the line (docs/console.md). */
 function stackKey(s) {
-    const me = Number(sessionStorage.getItem(`${USER_KEY}-id`));
-    return s.owner === me ? String(s.id) : `${s.id} (user ${s.owner}'s, public)`;
+    return s.owner === userId() ? String(s.id) : `${s.id} (user ${s.owner}'s, public)`;
 }
 
 /** Loads the references again when a job names a stack or schedule they lack (made since). */
@@ -194,6 +297,8 @@ function viewLogin() {
         const r = await api('POST', '/authenticate', { username: user.value, password: pass.value });
         sessionStorage.setItem(USER_KEY, user.value);
         sessionStorage.setItem(`${USER_KEY}-id`, String(r.user_id));
+        if (readDraft()?.user !== r.user_id)
+            sessionStorage.removeItem(DRAFT_KEY); // another user's: never shown to this one
         state.refs = false;
         const back = takeRoute();
         if (location.hash === back)
@@ -201,6 +306,7 @@ function viewLogin() {
         go(back, '');
     });
     replace(main, form);
+    state.shown = null;
     user.focus();
 }
 
@@ -217,7 +323,7 @@ async function viewJobs(page) {
         h('td', {}, jobState(j))));
     if (gen !== state.gen)
         return; // a later navigation's view is on its way
-    replace(main,
+    draw(
         h('h2', {}, 'Jobs'),
         h('p', { class: 'total', id: 'jobs-total' }, `${p.count} job${p.count === 1 ? '' : 's'} in all`,
           p.count && page <= pages ? `, page ${page} of ${pages}` : ''),
@@ -235,10 +341,10 @@ function jobForm(job) {
     // An edit always offers the job's own stack, listed or not (another user's stack made
     // private since, or no stack the page can list): the other fields can be changed all the
     // same. A new job needs a stack the page lists.
-    const stack = selectOf(state.stacks, s => s.name, job && job.stack, id => `stack ${id} (not in your list)`,
+    const stack = selectOf('stack', state.stacks, s => s.name, job && job.stack, id => `stack ${id} (not in your list)`,
                          stackKey);
     const stacks = state.stacks.size > 0 || Boolean(job);
-    const schedule = selectOf(state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s),
+    const schedule = selectOf('schedule', state.schedules, s => (s.name && s.name !== words(s) ? `${s.name}, ` : '') + words(s),
                               job && job.schedule, scheduleName);
     const enabled = h('input', { type: 'checkbox', name: 'enabled', id: `f${++ids}` });
     const form = h('form', { class: 'card', id: job ? 'edit-job' : 'new-job' },
@@ -313,12 +419,16 @@ async function viewJob(id, page) {
     await refsFor([job]);
     const act = (label, fn, attrs = {}) => h('button', { type: 'button', disabled: job.do_del, ...attrs, onclick: async ev => {
         ev.currentTarget.disabled = true;
+        const at = location.hash;
         try {
             await fn();
         } catch (e) {
             fault(e);
         }
-        await route();
+        // A navigation meanwhile (Delete's to the jobs, an ended session's to the login) draws
+        // its view on its hashchange: drawing it here too drew the login twice.
+        if (location.hash === at)
+            await route();
     } }, label);
     const confirm = h('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm deletion' },
         h('span', {}, job.do_run ? 'The job is active: it will be deleted at its next run instead of running. '
@@ -336,7 +446,7 @@ async function viewJob(id, page) {
     edit.hidden = true;
     if (gen !== state.gen)
         return; // a later navigation's view is on its way
-    replace(main,
+    draw(
         h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
         h('h2', { id: 'job-name' }, jobName(job)),
         job.do_del ? h('p', { class: 'deleting-note', id: 'deleting' }, 'Queued for deletion: it goes at ',
@@ -355,8 +465,11 @@ async function viewJob(id, page) {
                 const r = await api('POST', `/jobs/${id}/run`);
                 say(`Run ${r.run} made: the next tick delivers it.`);
             }, { id: 'run-now' }),
-            h('button', { type: 'button', disabled: job.do_del, id: 'edit', 'aria-expanded': 'false',
-                          onclick: ev => { edit.hidden = !edit.hidden; ev.currentTarget.setAttribute('aria-expanded', String(!edit.hidden)); } }, 'Edit'),
+            h('button', { type: 'button', disabled: job.do_del, id: 'edit', 'aria-expanded': 'false', 'aria-controls': 'edit-job',
+                          onclick: ev => {
+                              edit.hidden = !edit.hidden;
+                              ev.currentTarget.setAttribute('aria-expanded', String(!edit.hidden));
+                          } }, 'Edit'),
             h('button', { type: 'button', class: 'danger', disabled: job.do_del, id: 'delete',
                           onclick: () => { confirm.hidden = false; confirm.querySelector('button').focus(); } }, 'Delete')),
         confirm,
@@ -405,7 +518,7 @@ async function viewStacks(page) {
     await loadRefs(true);
     const p = await api('GET', `/blockstacks?page=${page}`);
     const pages = Math.max(1, Math.ceil(p.count / p.pagesize));
-    const me = Number(sessionStorage.getItem(`${USER_KEY}-id`));
+    const me = userId();
     const name = h('input', { name: 'name', required: true, maxlength: 255 });
     const pub = h('input', { type: 'checkbox', name: 'public', id: `f${++ids}` });
     const form = onSubmit(h('form', { class: 'card', id: 'new-stack' }, h('h3', {}, 'New stack'),
@@ -418,7 +531,7 @@ async function viewStacks(page) {
     });
     if (gen !== state.gen)
         return; // a later navigation's view is on its way
-    replace(main, h('h2', {}, 'Stacks'),
+    draw(h('h2', {}, 'Stacks'),
         h('p', { class: 'total' }, `${p.count} stack${p.count === 1 ? '' : 's'} you can use`),
         p.stacks.length ? table('Stacks: yours and the public ones', ['Id', 'Name', 'Owner', 'Public', 'Your jobs'],
             p.stacks.map(s => h('tr', {}, h('td', {}, String(s.id)), h('td', { class: 'data' }, s.name),
@@ -495,7 +608,7 @@ async function viewSchedules(page) {
     });
     if (gen !== state.gen)
         return; // a later navigation's view is on its way
-    replace(main, h('h2', {}, 'Schedules'),
+    draw(h('h2', {}, 'Schedules'),
         h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
         p.schedules.length || page === 1 ? table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
             h('td', {}, String(s.id)), h('td', { class: 'data' }, s.name ?? '-'), h('td', { class: 'data' }, words(s)),
@@ -554,6 +667,8 @@ async function route(polling = false) {
             await viewSchedules(page);
         else
             await viewJobs(page);
+        if (gen === state.gen && state.shown === location.hash)
+            restoreDraft();
     } catch (e) {
         fault(e);
         // The view could not be made: what main shows is another view's (or nothing), so it
@@ -574,6 +689,7 @@ document.getElementById('logout').addEventListener('click', async () => {
     sessionStorage.removeItem(USER_KEY);
     sessionStorage.removeItem(`${USER_KEY}-id`);
     sessionStorage.removeItem(BACK_KEY);
+    sessionStorage.removeItem(DRAFT_KEY);
     state.refs = false;
     go('#/login', 'Logged out.');
 });
