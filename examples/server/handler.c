@@ -231,10 +231,10 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
  * cookie; another cookie with a token of another live session beside it is a second identity
  * in one request, which is refused. */
 typedef struct identity {
-    const char *token; /* the session token that counts, or NULL */
+    const char *token;    /* the session token that counts, or NULL */
     size_t len;
-    uint64_t user;     /* its live session's user, or 0 */
-    bool conflict;     /* a second identity beside it */
+    uint64_t user;        /* its live session's user, or 0 */
+    const char *conflict; /* a second identity beside it: the fault's message, else NULL */
 } identity;
 
 /* Reads the request's session(s): 0, or the store's JOBS_E* code (then `id` names nobody). */
@@ -260,23 +260,20 @@ static int identify(identity *id, srv_app *app, const srv_request *req, time_t n
         if (cookie == id->token || (bearer && blen == clen && memcmp(bearer, cookie, blen) == 0))
             continue;
         if (++more > 3) {
-            id->conflict = true;
+            id->conflict = "more than four auth_tkt cookies in the Cookie header; send one";
             break;
         }
         if ((rc = srv_session_lookup(&other, app->sessions, cookie, clen, now))) {
             id->user = 0;
             return rc;
         }
-        id->conflict = other != 0 && other != id->user;
+        if (other != 0 && other != id->user)
+            id->conflict = bearer ? "the auth_tkt cookie and the Authorization header name "
+                                    "different sessions; send one of them"
+                                  : "two auth_tkt cookies name different sessions; send one of "
+                                    "them";
     }
     return 0;
-}
-
-static void two_identities(srv_response *res, const srv_app *app)
-{
-    srv_fault(res, app, SRV_FAULT_UNAUTH,
-              "the auth_tkt cookie and the Authorization header name different sessions; "
-              "send one of them");
 }
 
 /* The user of the request, or 0; false (the fault in `res`) when the request carries two
@@ -292,7 +289,7 @@ static bool caller(uint64_t *user, srv_response *res, srv_app *app, const srv_re
         return false;
     }
     if (id.conflict) {
-        two_identities(res, app);
+        srv_fault(res, app, SRV_FAULT_UNAUTH, id.conflict);
         return false;
     }
     *user = id.user;
@@ -484,7 +481,7 @@ static void route_logout(srv_response *res, srv_app *app, const srv_request *req
         return;
     }
     if (id.conflict) {
-        two_identities(res, app);
+        srv_fault(res, app, SRV_FAULT_UNAUTH, id.conflict);
         return;
     }
     rc = id.token ? srv_session_end(app->sessions, id.token, id.len) : JOBS_ENOTFOUND;
@@ -530,9 +527,10 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
     *if_match = 0;
     if (!req->if_match)
         return true;
+    _Static_assert(SRV_IF_MATCH_MAX == 16, "the message below names the bound");
     if (!srv_parse_if_match(&any, tags, &n, req->if_match)) {
         srv_fault(res, app, SRV_FAULT_PARAM,
-                  "If-Match must be * or a list of entity tags as ETag gives them");
+                  "If-Match must be * or a list of at most 16 entity tags as ETag gives them");
         return false;
     }
     if (any)
@@ -1337,11 +1335,11 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
     case SRV_ROUTE_COLLECTION:
         if (strcmp(req->method, "GET") == 0) {
             if (!srv_parse_page(&page, req->query)) {
-                srv_fault(res, app, SRV_FAULT_PARAM, "page must be an integer of 1 or more");
+                srv_fault(res, app, SRV_FAULT_PARAM, "page must be given once, as an integer in 1..2^53-1");
                 return;
             }
             if (!srv_parse_pagesize(&size, req->query)) {
-                srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be an integer in 1..100");
+                srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be given once, as an integer in 1..100");
                 return;
             }
             list(res, app, r.k, owner, page, size);
@@ -1354,11 +1352,11 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         return;
     case SRV_ROUTE_RUNS:
         if (!srv_parse_page(&page, req->query)) {
-            srv_fault(res, app, SRV_FAULT_PARAM, "page must be an integer of 1 or more");
+            srv_fault(res, app, SRV_FAULT_PARAM, "page must be given once, as an integer in 1..2^53-1");
             return;
         }
         if (!srv_parse_pagesize(&size, req->query)) {
-            srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be an integer in 1..100");
+            srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be given once, as an integer in 1..100");
             return;
         }
         list_runs(res, app, owner, r.k == SRV_KIND_STACKS, id, page, size);

@@ -842,7 +842,7 @@ static void test_bearer_wins_and_two_identities_are_refused(void **state)
      * another path or domain set one too): refused, not acted on as the first one's user. */
     snprintf(c, sizeof c, "C:%s; auth_tkt=%s", tb, ta);
     request_to(&r, &own, "POST", "/blockstacks", c, "{\"name\":\"x\"}", 12);
-    EXPECT(&r, 401, "different sessions");
+    EXPECT(&r, 401, "\"two auth_tkt cookies name different sessions; send one of them\"");
     resp_free(&r);
     request_to(&r, &own, "GET", "/blockstacks", auth, NULL, 0);
     EXPECT(&r, 200, "\"count\":0,");
@@ -867,6 +867,9 @@ static void test_bearer_wins_and_two_identities_are_refused(void **state)
              tb, 1, 2, 3, 4);
     request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){c, NULL});
     EXPECT(&r, 401, "\"code\":100");
+    /* Neither message names an Authorization header, which these requests do not send (both
+     * said "the auth_tkt cookie and the Authorization header name different sessions"). */
+    assert_non_null(strstr(r.body, "more than four auth_tkt cookies"));
     resp_free(&r);
 }
 

@@ -323,6 +323,10 @@ static void test_bad_parameters_are_fault_1(void **state)
     CALL(400, "{\"code\":1,", "GET", "/jobs/byname/nul%00", A, NULL);
     CALL(400, "{\"code\":1,", "GET", "/jobs?page=abc", A, NULL);
     CALL(400, "{\"code\":1,", "GET", "/jobs?page=0", A, NULL);
+    /* A page given twice is refused for that, not for its value (the message said "must be
+     * an integer of 1 or more" of page=1&page=1). */
+    CALL(400, "page must be given once, as an integer in 1..2^53-1", "GET", "/jobs?page=1&page=1",
+         A, NULL);
     CALL(400, "{\"code\":1,", "GET", "/jobs?page=-1", A, NULL);
     CALL(400, "{\"code\":1,", "GET", "/jobs?page=99999999999999999999", A, NULL);
     CALL(400, "{\"code\":1,", "GET", "/schedules?page=1.5", NULL, NULL);
@@ -627,6 +631,18 @@ static void test_etag_and_if_match(void **state)
     with(412, "{\"code\":109,", "PUT", path, A, "{\"name\":\"lost\"}", "If-Match: \"stale\"");
     with(412, "{\"code\":109,", "DELETE", path, A, NULL, "If-Match: \"\"");
     with(412, "{\"code\":109,", "PUT", path, A, "{}", "If-Match: \"0123456789ABCDEF\"");
+    /* At most 16 tags of the server's format are read: 16 with the current one match, 17 are
+     * refused, and the message says why (it said only "a list of entity tags", which 17 are). */
+    {
+        char list[600];
+        size_t at = (size_t)snprintf(list, sizeof list, "If-Match: %s", tag2);
+
+        for (int i = 1; i < 16; i++)
+            at += (size_t)snprintf(list + at, sizeof list - at, ", \"%016x\"", (unsigned)i);
+        with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", list);
+        snprintf(list + at, sizeof list - at, ", \"%016x\"", 16u);
+        with(400, "a list of at most 16 entity tags", "PUT", path, A, "{}", list);
+    }
     CALL(200, "\"name\":\"etag-job\"", "GET", byname, A, NULL);
     /* Another user's job is missing, whatever the tag. */
     snprintf(h, sizeof h, "If-Match: %s", tag2);
@@ -746,7 +762,8 @@ static void test_pagesize(void **state)
     CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=0", A, NULL);
     CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=101", A, NULL);
     CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=x", A, NULL);
-    CALL(400, "{\"code\":1,", "GET", "/jobs?pagesize=2&pagesize=3", A, NULL);
+    CALL(400, "pagesize must be given once, as an integer in 1..100", "GET",
+         "/jobs?pagesize=2&pagesize=3", A, NULL);
     {
         resp r;
         size_t n = 0;

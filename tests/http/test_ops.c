@@ -725,6 +725,32 @@ static void test_check_config_prints_the_effective_settings(void **state)
     rm_tree(dir);
 }
 
+/* --help names every setting --check-config prints, and says where the users live: in the
+ * store, on PostgreSQL too (it said "users stay in DIR" of --store, which they do not since
+ * users and sessions moved into the store). */
+static void test_help_names_every_setting(void **state)
+{
+    char help[8192], settings[4096], opt[64];
+    const char *h[] = {"--help", NULL};
+    const char *c[] = {"--check-config", NULL};
+
+    (void)state;
+    assert_int_equal(run_server(help, sizeof help, h), 0);
+    assert_int_equal(run_server(settings, sizeof settings, c), 0);
+    for (const char *p = settings; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        const char *key = strncmp(p, "# ", 2) == 0 ? p + 2 : p;
+        size_t n = strcspn(key, " \n");
+
+        if (key == p + 2 && strncmp(key + n, " is not set", 11) != 0)
+            continue; /* a comment */
+        snprintf(opt, sizeof opt, "--%.*s ", (int)n, key);
+        if (!strstr(help, opt))
+            fail_msg("--help does not name %s", opt);
+    }
+    assert_null(strstr(help, "users stay in DIR"));
+    assert_non_null(strstr(help, "--store URI            keep the store, users and sessions too"));
+}
+
 /* ---- the systemd unit ---------------------------------------------------------------------- */
 
 /* The value of `key=` in the unit text (first occurrence), into out; false when absent. */
@@ -829,6 +855,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_file_applies_and_options_win_over_it),
         cmocka_unit_test(test_bad_config_lines_exit_2_naming_file_and_line),
         cmocka_unit_test(test_check_config_prints_the_effective_settings),
+        cmocka_unit_test(test_help_names_every_setting),
         cmocka_unit_test(test_unit_starts_jobs_server_with_options_it_accepts),
         cmocka_unit_test(test_unit_passes_systemd_analyze_verify),
     };

@@ -839,6 +839,11 @@ async function scenario(s) {
     await call(s, 'GET', `/blockstacks/hook/${hUsr}`, {}, 401, 100);
     await call(s, 'GET', `/blockstacks/hook/${hUsr}`, { auth: B }, 403, 133);
     await call(s, 'GET', `/blockstacks/hook/${hUsr}`, { auth: A }, 200);
+    // the owner's cookie, from a page of another origin: refused before anything runs
+    await call(s, 'GET', `/blockstacks/hook/${hUsr}`,
+               { auth: A, headers: [['Sec-Fetch-Site', 'cross-site']] }, 403, 140);
+    await call(s, 'POST', `/blockstacks/hook/${hUsrPost}`,
+               { auth: A, body: '{}', headers: [['Sec-Fetch-Site', 'cross-site']] }, 403, 140);
     await call(s, 'POST', `/blockstacks/hook/${hTok}?token=${'0'.repeat(32)}`, { body: '{}' }, 403, 133);
     const refreshed = await call(s, 'GET', `/blockstacks/hook/token_refresh/${hTok}`, { auth: A }, 200);
     const hookToken = refreshed.json && refreshed.json.token;
