@@ -1242,6 +1242,24 @@ static bool cross_site_get_refused(srv_response *res, const srv_app *app,
     return true;
 }
 
+/* A list's `page` and `pagesize` (each at most once): false, with fault 1 in `res`, when either
+ * is malformed. */
+static bool page_params(uint64_t *page, uint32_t *size, srv_response *res, const srv_app *app,
+                        const srv_request *req)
+{
+    if (!srv_parse_page(page, req->query)) {
+        srv_fault(res, app, SRV_FAULT_PARAM, "page must be given once, as an integer in "
+                                             "1..2^53-1");
+        return false;
+    }
+    if (!srv_parse_pagesize(size, req->query)) {
+        srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be given once, as an integer in "
+                                             "1..100");
+        return false;
+    }
+    return true;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
@@ -1334,14 +1352,8 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
     switch (r.t) {
     case SRV_ROUTE_COLLECTION:
         if (strcmp(req->method, "GET") == 0) {
-            if (!srv_parse_page(&page, req->query)) {
-                srv_fault(res, app, SRV_FAULT_PARAM, "page must be given once, as an integer in 1..2^53-1");
+            if (!page_params(&page, &size, res, app, req))
                 return;
-            }
-            if (!srv_parse_pagesize(&size, req->query)) {
-                srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be given once, as an integer in 1..100");
-                return;
-            }
             list(res, app, r.k, owner, page, size);
         } else {
             create(res, app, r.k, owner, req);
@@ -1351,14 +1363,8 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         get_by_id(res, app, r.k, owner, id);
         return;
     case SRV_ROUTE_RUNS:
-        if (!srv_parse_page(&page, req->query)) {
-            srv_fault(res, app, SRV_FAULT_PARAM, "page must be given once, as an integer in 1..2^53-1");
+        if (!page_params(&page, &size, res, app, req))
             return;
-        }
-        if (!srv_parse_pagesize(&size, req->query)) {
-            srv_fault(res, app, SRV_FAULT_PARAM, "pagesize must be given once, as an integer in 1..100");
-            return;
-        }
         list_runs(res, app, owner, r.k == SRV_KIND_STACKS, id, page, size);
         return;
     case SRV_ROUTE_HOOK_TOKEN:

@@ -256,8 +256,9 @@ enum jobs_restore_flags {
  *         store itself); JOBS_EEXISTS (the directory holds a store, and no JOBS_RESTORE_FORCE);
  *         JOBS_EBUSY (the store, or the backup, is open in a process); JOBS_ECORRUPT or
  *         JOBS_ESCHEMA (the backup is empty, cut short or fails its check, or has a schema
- *         this library cannot migrate: nothing was changed); JOBS_ENOTSUP (`opts` names a PostgreSQL store: restore
- *         it with PostgreSQL's own tools); JOBS_ENOSPC, JOBS_ENOMEM, JOBS_EIO.
+ *         this library cannot migrate: nothing was changed); JOBS_ENOTSUP (`opts` names a
+ *         PostgreSQL store: restore it with PostgreSQL's own tools); JOBS_ENOSPC, JOBS_ENOMEM,
+ *         JOBS_EIO.
  *         jobs_error_last() says which and why.
  * @since 0.2.0
  */
