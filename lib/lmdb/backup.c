@@ -437,6 +437,18 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         made = lock_made = false;
         goto undo;
     }
+    /* A directory the restore made is named in its parent, which is flushed too (as an open
+     * that makes a store does): else a power cut could lose the whole restored store. */
+    if (made) {
+        char parent[PATH_MAX];
+
+        jobs__lmdb_parent_dir(parent, sizeof parent, dir);
+        if ((e = jobs__lmdb_sync_dir(parent)) != 0) {
+            rc = restore_error(e, "cannot flush the directory that holds", dir);
+            made = lock_made = false;
+            goto undo;
+        }
+    }
     if (jobs__restore_hook)
         jobs__restore_hook(dir);
     rc = 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A new store survives a power cut after its open is acknowledged: the open flushes the store's
-# directory (which names data.mdb) and, when it made that directory, its parent (which names the
-# directory). liblmdb flushes only the file. plrec.so logs the flushes of the directory whose
+# A new store survives a power cut after its open (or a restore) is acknowledged: the open
+# flushes the store's directory (which names data.mdb) and, when it made that directory, its
+# parent (which names the directory); so does a restore into a directory it made. liblmdb flushes only the file. plrec.so logs the flushes of the directory whose
 # path ends with $PLREC_MATCH; the test fails when no flush of that directory is logged.
 # usage: test-dirsync.sh PLREC_SO JOBSCTL TMPDIR
 set -euo pipefail
@@ -47,5 +47,12 @@ LD_PRELOAD=$plrec PLREC_LOG=$tmp/again.log PLREC_MATCH=/parent/store \
     "$jobsctl" --store "$tmp/parent/store" jobs list --owner 1 >/dev/null
 n=$(flushes "$tmp/again.log")
 [[ $n -eq 0 ]] || fail "reopening an existing store flushed its directory $n times"
+# A restore into a directory it makes: the restored store's name in its parent (the restore
+# flushed only the store's directory, which names data.mdb).
+"$jobsctl" --store "$tmp/parent/store" backup "$tmp/backup" >/dev/null
+LD_PRELOAD=$plrec PLREC_LOG=$tmp/restore.log PLREC_MATCH=/parent \
+    "$jobsctl" --store "$tmp/parent/restored" restore "$tmp/backup" >/dev/null
+n=$(flushes "$tmp/restore.log")
+[[ $n -ge 1 ]] || fail "the parent of the directory a restore made was not flushed"
 rm -rf "$tmp"
-echo "ok: a new store's directory and its parent are flushed at open"
+echo "ok: a new store's directory and its parent are flushed at open and at a restore"
