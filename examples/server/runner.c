@@ -421,7 +421,12 @@ static void run_one(srv_runner *r, const item *it)
             usleep(20000);
         }
     }
-    /* What the child left in the pipe (its children may hold it open: not waited for). */
+    /* What the child left in the pipe, read without waiting for its end of file: that comes
+     * when every holder of the pipe has ended, and what the child left running (out of its
+     * group's reach after setsid) may hold it for ever. The read stops at the first moment the
+     * pipe is empty: neither the timeout nor the cap on what is kept stops it, and a process
+     * that wrote faster than this thread reads could put that moment off (none did when tried:
+     * docs/runs.md). Such a process's next write gets SIGPIPE, the pipe being closed. */
     if (out_fd >= 0) {
         fcntl(out_fd, F_SETFL, O_NONBLOCK);
         while (read_output(&out_fd, out, is_hook ? &hook : NULL))

@@ -6,8 +6,8 @@
  * that a stop follows, what /metrics counts, a run whose stack cannot be read, one whose
  * command's interpreter is missing, a child that leaves its process group, and one that ends
  * while a process it started holds its input open, the environment a child gets, an
- * at-least-once run whose lease ends while it waits in the queue, and a webhook's run the full
- * queue refuses. Bounds are for liveness only: a test fails when something
+ * at-least-once run whose lease ends while it waits in the queue, a webhook's run the full
+ * queue refuses, and a child that leaves a process holding its output open. Bounds are for liveness only: a test fails when something
  * that must happen does not. */
 #include <errno.h>
 #include <fcntl.h>
@@ -701,20 +701,29 @@ static void test_a_child_gets_no_store_password(void **state)
 }
 
 /* Opens the fixture's FIFO `name` for writing once a child reads it, and writes a line to it
- * (LIVENESS_S at most): the child that waits on it goes on. */
-static void release(rt *t, const char *name)
+ * (LIVENESS_S at most): the child that waits on it goes on. Whether it did. */
+static bool released(rt *t, const char *name)
 {
     char path[PATH_MAX + 64];
     int fd = -1;
+    bool written;
 
     snprintf(path, sizeof path, "%s/%s", t->fx->dir, name);
     for (int i = 0; i < LIVENESS_S * 10 && fd < 0; i++)
         if ((fd = open(path, O_WRONLY | O_NONBLOCK)) < 0)
             usleep(100000); /* ENXIO: no reader yet */
     if (fd < 0)
-        fail_msg("no child ever read %s", path);
-    assert_int_equal(write(fd, "go\n", 3), 3);
+        return false;
+    written = write(fd, "go\n", 3) == 3;
     close(fd);
+    return written;
+}
+
+/* released(), or the test fails. */
+static void release(rt *t, const char *name)
+{
+    if (!released(t, name))
+        fail_msg("no child ever read %s/%s", t->fx->dir, name);
 }
 
 /* The lines of the fixture's file `name` ("" when there is none), in `buf`. */
@@ -832,6 +841,56 @@ static void test_a_hook_run_the_full_queue_refuses_is_counted_finished(void **st
     jobs_run_free(r);
 }
 
+/* A process the child leaves behind holding the child's output open (here one that left the
+ * child's process group with setsid, out of reach of the runner's signals, and that writes
+ * nothing for the time being) does not hold up the run: once the child has ended, the runner
+ * reads what is in the output pipe without waiting for its end of file, which only comes when
+ * the last holder ends (in an hour here), records the run with the child's output and closes the
+ * pipe. What the process writes later is not the run's: with nobody reading, its write gets
+ * SIGPIPE, which ends it. */
+static void test_a_process_left_holding_the_output_does_not_hold_the_run(void **state)
+{
+    static const char want[] = "before\nafter\n";
+    rt *t = *state;
+    srv_runner *runner;
+    jobs_event ev;
+    jobs_run *r;
+    char fifo[PATH_MAX + 16];
+    bool run_ended, gone;
+    pid_t g;
+
+    if (access("/usr/bin/setsid", X_OK) != 0)
+        skip(); /* util-linux's; Debian always has it */
+    snprintf(fifo, sizeof fifo, "%s/gate", t->fx->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    write_script(t, "echo before\n"
+                    "/usr/bin/setsid sh -c 'echo $$ > %s/g.tmp; mv %s/g.tmp %s/grandchild; "
+                    "read x < %s/gate; echo late; exec sleep 3600' &\n"
+                    "while [ ! -f %s/grandchild ]; do sleep 0.1; done\n"
+                    "echo after\n"
+                    "exit 0\n");
+    assert_non_null(runner = srv_runner_new(t->fx->store, t->metrics, t->script, 3600, 1));
+    start_run(t, &ev, JOBS_TRIGGER_MANUAL);
+    assert_true(srv_runner_submit(runner, &ev));
+    g = pid_in(t, "grandchild");
+    r = run_within(t, ev.run);
+    /* the process writes once the run has ended; when it has not, the KILL closes the pipe's
+     * last write end, which frees the worker */
+    run_ended = has_ended(r);
+    if (!run_ended || !released(t, "gate"))
+        kill(g, SIGKILL);
+    gone = ends(g);
+    srv_runner_free(runner);
+    if (!run_ended)
+        fail_msg("the run never ended while a process the child left held its output open");
+    assert_int_equal(r->state, JOBS_RUN_SUCCEEDED);
+    assert_string_equal(r->message, "exit status 0");
+    assert_int_equal(r->output_len, sizeof want - 1);
+    assert_memory_equal(r->output, want, sizeof want - 1);
+    jobs_run_free(r);
+    assert_true(gone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -864,6 +923,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_a_hook_run_the_full_queue_refuses_is_counted_finished, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_process_left_holding_the_output_does_not_hold_the_run, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as jobs-server does: a child may close its input unread */
