@@ -1397,6 +1397,49 @@ static void test_a_manual_run_of_an_at_least_once_job_is_leased(void **state)
     assert_consistent(fx);
 }
 
+/* A coalesced run's `missed` says how many more slots were due. Past the 1,000 steps a tick
+ * walks for a cron job it is a lower bound, and it must not fall below what the walk saw: the
+ * walk knows 1,001 due slots, so 1,000 more (it answered 999, the same as for exactly 1,000 due
+ * slots, so a host could not tell an outage of any length from that one). Skip's earlier slots
+ * likewise. */
+static void test_a_long_cron_outage_counts_every_slot_the_walk_saw(void **state)
+{
+    fixture *fx = *state;
+    const int64_t first = FX_T0 + 100; /* 22:15:00Z, the first 5-minute slot after FX_T0 */
+    uint64_t job = cron_job(fx, "*/5 * * * *", JOBS_MISFIRE_COALESCE, 0);
+    fx_events ev;
+
+    fx_tick(fx, first + 999 * 300, &ev); /* exactly 1,000 slots due: counted exactly */
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].missed, 999);
+    int64_t next = first + 1000 * 300;
+    uint64_t skip = cron_job(fx, "*/5 * * * *", JOBS_MISFIRE_SKIP, 60);
+    fx_tick(fx, next + 2000 * 300, &ev); /* 2,001 slots due for both */
+    assert_int_equal(ev.n, 2);
+    for (size_t i = 0; i < ev.n; i++) {
+        if (ev.ev[i].job == job) {
+            assert_int_equal(ev.ev[i].slot, next);
+            assert_int_equal(ev.ev[i].missed, 1000);
+            jobs_run *r = run_of(fx, ev.ev[i].run);
+            assert_int_equal(r->missed, 1000);
+            assert_int_equal(r->missed_since, next + 300);
+            jobs_run_free(r);
+        } else {
+            assert_int_equal(ev.ev[i].job, skip);
+            assert_int_equal(ev.ev[i].slot, next + 2000 * 300);
+        }
+    }
+    jobs_run_page *p = history(fx, skip);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->runs[1]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[1]->missed, 1000);
+    assert_string_equal(p->runs[1]->message, "at least 1000 earlier slot(s) not run: skip runs "
+                                             "only the latest due slot (within the grace of "
+                                             "60 s)");
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -1440,6 +1483,7 @@ int main(void)
                                         fx_setup_closed, fx_teardown),
         T(test_a_tick_takes_at_most_limit_queued_runs_besides_its_jobs),
         T(test_a_manual_run_of_an_at_least_once_job_is_leased),
+        T(test_a_long_cron_outage_counts_every_slot_the_walk_saw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,7 +103,8 @@ typedef struct jobs_run {
     int64_t started;      /**< its latest delivery, or 0 */
     int64_t finished;     /**< when it ended (succeeded, failed, lost, skipped), or 0 */
     int64_t lease_until;  /**< running: when its lease ends; else 0 */
-    uint64_t missed;      /**< slots coalesced into it (or, skipped, the slots skipped) */
+    uint64_t missed;      /**< slots coalesced into it (or, skipped, the slots skipped); for
+                               a cron job past 1,000 slots, a lower bound (docs/runs.md) */
     int64_t missed_since; /**< the first of those slots, or 0 */
     const char *message;  /**< the outcome message, NUL-terminated ("" for none) */
     const char *output;   /**< the last output the host kept (NUL-terminated; may hold other
