@@ -1440,6 +1440,52 @@ static void test_a_long_cron_outage_counts_every_slot_the_walk_saw(void **state)
     assert_consistent(fx);
 }
 
+/* The tick that reaches a queued-for-deletion job's slot deletes it with its history, and the
+ * runs of it that are due in that same tick (a pending manual run, an at-least-once run whose
+ * lease ended) go with it: one JOBS_EVENT_DELETED, no run delivered. */
+static void test_runs_due_in_the_tick_that_deletes_their_job_go_with_it(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, 60, 0, 0, 0);
+    uint64_t keep = policy_job(fx, 86400, 0, 0, 0, 0, 0, 0);
+    int64_t slot = FX_T0 + 3600;
+    jobs_delete_outcome out = 0;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    uint64_t manual = 0, kept = 0;
+    fx_events ev;
+
+    fx_tick(fx, slot, &ev);
+    assert_int_equal(ev.n, 1);
+    uint64_t leased = ev.ev[0].run;
+    assert_int_equal(jobs_run_now(&kept, fx->store, OWNER, keep), 0);
+    fx_set_time(fx, slot + 3000);
+    assert_int_equal(jobs_run_now(&manual, fx->store, OWNER, job), 0);
+    assert_int_equal(jobs_delete(&out, fx->store, OWNER, job), 0);
+    assert_int_equal(out, JOBS_QUEUED_FOR_DELETION);
+
+    fx_tick(fx, slot + 3600, &ev); /* the slot; the lease ended long ago, the manual run waits */
+    assert_int_equal(ev.n, 2);
+    assert_int_equal(ev.ev[0].type, JOBS_EVENT_DELETED);
+    assert_int_equal(ev.ev[0].job, job);
+    assert_int_equal(ev.ev[0].run, 0);
+    assert_int_equal(ev.ev[1].type, JOBS_EVENT_RUN); /* another job's run is delivered */
+    assert_int_equal(ev.ev[1].run, kept);
+    jobs_run *r = NULL;
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, leased), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, manual), JOBS_ENOTFOUND);
+    jobs_job *gone = NULL;
+    assert_int_equal(jobs_get(&gone, fx->store, OWNER, job), JOBS_ENOTFOUND);
+    assert_null(gone);
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs, 1);
+    assert_int_equal(st.runs_queued, 0);
+    int64_t next = 0;
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, FX_T0 + 86400);
+    assert_consistent(fx);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -1484,6 +1530,7 @@ int main(void)
         T(test_a_tick_takes_at_most_limit_queued_runs_besides_its_jobs),
         T(test_a_manual_run_of_an_at_least_once_job_is_leased),
         T(test_a_long_cron_outage_counts_every_slot_the_walk_saw),
+        T(test_runs_due_in_the_tick_that_deletes_their_job_go_with_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
