@@ -1486,6 +1486,75 @@ static void test_runs_due_in_the_tick_that_deletes_their_job_go_with_it(void **s
     assert_consistent(fx);
 }
 
+/* The policy bounds of run.h are inclusive: each largest value is taken and read back, one more
+ * is JOBS_EINVAL and changes nothing; 0 gives the lease and attempts their defaults; a catch-up
+ * at its bound makes its N + 1 records. */
+static void test_policy_bounds_take_their_largest_value(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    struct {
+        unsigned fields;
+        jobs_misfire misfire;
+        uint32_t lease, attempts, value;
+    } cases[] = {
+        {JOBS_JOB_LEASE, 0, JOBS_LEASE_MAX, 0, 0},
+        {JOBS_JOB_MAX_ATTEMPTS, 0, 0, JOBS_MAX_ATTEMPTS_MAX, 0},
+        {JOBS_JOB_MISFIRE, JOBS_MISFIRE_SKIP, 0, 0, JOBS_GRACE_MAX},
+        {JOBS_JOB_MISFIRE, JOBS_MISFIRE_CATCH_UP, 0, 0, JOBS_CATCH_UP_MAX},
+    };
+    jobs_job_policy pol = JOBS_JOB_POLICY_INIT;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+
+        spec.fields = cases[i].fields;
+        spec.lease = cases[i].lease;
+        spec.max_attempts = cases[i].attempts;
+        spec.misfire = cases[i].misfire;
+        spec.misfire_value = cases[i].value;
+        assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &spec), 0);
+        jobs_job *before = fx_get(fx, OWNER, job);
+        spec.lease += spec.lease ? 1 : 0;
+        spec.max_attempts += spec.max_attempts ? 1 : 0;
+        spec.misfire_value += spec.misfire_value ? 1 : 0;
+        assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &spec), JOBS_EINVAL);
+        jobs_job *after = fx_get(fx, OWNER, job);
+        assert_int_equal(after->etag, before->etag);
+        jobs_job_free(after);
+        jobs_job_free(before);
+    }
+    assert_int_equal(jobs_job_policy_get(&pol, fx->store, OWNER, job), 0);
+    assert_int_equal(pol.lease, JOBS_LEASE_MAX);
+    assert_int_equal(pol.max_attempts, JOBS_MAX_ATTEMPTS_MAX);
+    assert_int_equal(pol.misfire, JOBS_MISFIRE_CATCH_UP);
+    assert_int_equal(pol.misfire_value, JOBS_CATCH_UP_MAX);
+
+    jobs_job_spec zero = JOBS_JOB_SPEC_INIT;
+    zero.fields = JOBS_JOB_LEASE | JOBS_JOB_MAX_ATTEMPTS;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &zero), 0);
+    assert_int_equal(jobs_job_policy_get(&pol, fx->store, OWNER, job), 0);
+    assert_int_equal(pol.lease, JOBS_LEASE_DEFAULT);
+    assert_int_equal(pol.max_attempts, JOBS_MAX_ATTEMPTS_DEFAULT);
+
+    /* Catch-up at its bound after 150 missed slots: 100 runs and one skipped record (N + 1),
+     * all kept past the default history of 100 by the tick that made them. */
+    fx_events ev;
+    fx_tick(fx, FX_T0 + 150 * 60, &ev);
+    assert_int_equal(ev.n, JOBS_CATCH_UP_MAX);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 51 * 60);
+    assert_int_equal(ev.ev[JOBS_CATCH_UP_MAX - 1].slot, FX_T0 + 150 * 60);
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 1, 200), 0);
+    assert_int_equal(p->count, JOBS_CATCH_UP_MAX + 1);
+    assert_int_equal(p->n, JOBS_CATCH_UP_MAX + 1);
+    assert_int_equal(p->runs[JOBS_CATCH_UP_MAX]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[JOBS_CATCH_UP_MAX]->missed, 50);
+    assert_int_equal(p->runs[JOBS_CATCH_UP_MAX]->missed_since, FX_T0 + 60);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -1531,6 +1600,7 @@ int main(void)
         T(test_a_manual_run_of_an_at_least_once_job_is_leased),
         T(test_a_long_cron_outage_counts_every_slot_the_walk_saw),
         T(test_runs_due_in_the_tick_that_deletes_their_job_go_with_it),
+        T(test_policy_bounds_take_their_largest_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
