@@ -163,8 +163,9 @@ static size_t slots_latest(const jobs__schedule_rec *sc, int64_t slot, int64_t n
 
 /* How many slots fall in [slot, now] (slot is one of them), and the last of them. Never an
  * unbounded loop: evenly spaced slots are counted; others are stepped through at most
- * SLOT_SCAN_MAX times: the count then stops there (*capped: it is a lower bound) and the last
- * slot is found from `now` back (slots_latest). */
+ * SLOT_SCAN_MAX times: the count then stops at the SLOT_SCAN_MAX + 1 slots those steps saw
+ * (*capped: it is a lower bound, above any exact count) and the last slot is found from `now`
+ * back (slots_latest). */
 static uint64_t slots_due(const jobs__schedule_rec *sc, int64_t slot, int64_t now, int64_t *last,
                           bool *capped)
 {
@@ -183,7 +184,11 @@ static uint64_t slots_due(const jobs__schedule_rec *sc, int64_t slot, int64_t no
     for (; n < SLOT_SCAN_MAX && slot_after(sc, slot, *last, &next) && next <= now; n++)
         *last = next;
     if (n == SLOT_SCAN_MAX && slot_after(sc, slot, *last, &next) && next <= now) {
+        /* The step that found `next` saw one slot more: counting it keeps the bound above
+         * SLOT_SCAN_MAX, which an exact count can be (a coalesced run's `missed` has no "at
+         * least" to tell them apart). */
         *capped = true;
+        n++;
         slots_latest(sc, slot, now, 1, last);
     }
     return n;

@@ -476,6 +476,40 @@ static void test_cron_records_encode_and_refuse_bad_shapes(void **state)
     assert_int_equal(jobs__schedule_decode(&back, buf, n), 0);
 }
 
+/* Cron runs are computed up to the end of year 9999: the last match runs and its job is then
+ * done (disabled), and activating a job with no match left is JOBS_ECONFIG, storing nothing. */
+static void test_a_cron_job_ends_with_year_9999(void **state)
+{
+    fixture *fx = *state;
+    const int64_t y9999 = INT64_C(253370764800); /* 9999-01-01 00:00 UTC */
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t yearly = cron_schedule(fx, "0 0 1 1 *", NULL);
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    uint64_t late = 0;
+    fx_events ev;
+
+    fx_set_time(fx, y9999 - 86400);
+    uint64_t id = fx_job(fx, OWNER, NULL, stack, yearly, true);
+    jobs_job *j = fx_get(fx, OWNER, id);
+    assert_int_equal(j->next_run, y9999);
+    jobs_job_free(j);
+    fx_tick(fx, y9999, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, y9999);
+    j = fx_get(fx, OWNER, id);
+    assert_false(j->do_run);
+    jobs_job_free(j);
+
+    fx_set_time(fx, y9999 + 3600);
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED;
+    spec.stack = stack;
+    spec.schedule = yearly;
+    spec.enabled = true;
+    assert_int_equal(jobs_create(&late, fx->store, OWNER, &spec), JOBS_ECONFIG);
+    assert_int_equal(late, 0);
+    assert_int_equal(fx_count(fx, OWNER), 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -491,6 +525,7 @@ int main(void)
         T(test_cron_schedule_in_use_cannot_change),
         cmocka_unit_test(test_records_of_the_old_encoding_read_unchanged),
         cmocka_unit_test(test_cron_records_encode_and_refuse_bad_shapes),
+        T(test_a_cron_job_ends_with_year_9999),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1176,6 +1176,385 @@ static void test_runs_in_flight_at_the_old_end_do_not_stop_the_sweep(void **stat
     assert_consistent(fx);
 }
 
+/* A job of OWNER on the given schedule, enabled, with the given policy fields. */
+static uint64_t policy_job_on(fixture *fx, uint64_t schedule, unsigned fields,
+                              jobs_delivery delivery, uint32_t lease, uint32_t attempts,
+                              jobs_misfire misfire, uint32_t value)
+{
+    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+    uint64_t id = 0;
+
+    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | fields;
+    spec.stack = fx_stack(fx, OWNER, false);
+    spec.schedule = schedule;
+    spec.enabled = true;
+    spec.delivery = delivery;
+    spec.lease = lease;
+    spec.max_attempts = attempts;
+    spec.misfire = misfire;
+    spec.misfire_value = value;
+    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
+    return id;
+}
+
+/* Skip with a grace of 0 runs a slot only when the tick's now is the slot itself; a tick one
+ * second later skips it. A skipped record is not a run to finish (JOBS_ERUNSTATE, unchanged). */
+static void test_skip_without_grace_runs_only_a_slot_ticked_on_time(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, JOBS_JOB_MISFIRE, 0, 0, 0, JOBS_MISFIRE_SKIP, 0);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 60, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 60);
+    fx_tick(fx, FX_T0 + 121, &ev);
+    assert_int_equal(ev.n, 0);
+    jobs_run_page *p = history(fx, job);
+    assert_int_equal(p->count, 2);
+    uint64_t skipped = p->runs[0]->id;
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[0]->missed, 1);
+    assert_int_equal(p->runs[0]->missed_since, FX_T0 + 120);
+    assert_string_equal(p->runs[0]->message,
+                        "1 slot(s) missed by more than the grace of 0 s: not run");
+    jobs_run_page_free(p);
+    jobs_job *j = fx_get(fx, OWNER, job);
+    assert_int_equal(j->next_run, FX_T0 + 180);
+    jobs_job_free(j);
+
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, skipped, true, "ran"), JOBS_ERUNSTATE);
+    jobs_run *r = run_of(fx, skipped);
+    assert_int_equal(r->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(r->finished, FX_T0 + 121);
+    assert_string_equal(r->message, "1 slot(s) missed by more than the grace of 0 s: not run");
+    jobs_run_free(r);
+    assert_consistent(fx);
+}
+
+/* A one-time job is one slot to the misfire policies: under skip it runs when found within its
+ * grace and is skipped when found later; under catch-up it runs once. Either way it is done. */
+static void test_misfire_policies_treat_a_one_time_job_as_one_slot(void **state)
+{
+    fixture *fx = *state;
+    const int64_t at = FX_T0 + 100;
+    uint64_t once = fx_once(fx, OWNER, at);
+    uint64_t late = policy_job_on(fx, once, JOBS_JOB_MISFIRE, 0, 0, 0, JOBS_MISFIRE_SKIP, 30);
+    fx_events ev;
+
+    fx_tick(fx, at + 31, &ev); /* 31 s late: past the grace */
+    assert_int_equal(ev.n, 0);
+    jobs_run_page *p = history(fx, late);
+    assert_int_equal(p->count, 1);
+    assert_int_equal(p->runs[0]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[0]->slot, at);
+    assert_int_equal(p->runs[0]->missed, 1);
+    assert_int_equal(p->runs[0]->missed_since, at);
+    jobs_run_page_free(p);
+    jobs_job *j = fx_get(fx, OWNER, late);
+    assert_false(j->do_run);
+    jobs_job_free(j);
+
+    uint64_t in_time = policy_job_on(fx, fx_once(fx, OWNER, at + 1000), JOBS_JOB_MISFIRE, 0, 0,
+                                     0, JOBS_MISFIRE_SKIP, 30);
+    uint64_t caught = policy_job_on(fx, fx_once(fx, OWNER, at + 1000), JOBS_JOB_MISFIRE, 0, 0,
+                                    0, JOBS_MISFIRE_CATCH_UP, 5);
+    fx_tick(fx, at + 1030, &ev); /* 30 s late: within the grace */
+    assert_int_equal(ev.n, 2);
+    for (size_t i = 0; i < ev.n; i++) {
+        assert_true(ev.ev[i].job == in_time || ev.ev[i].job == caught);
+        assert_int_equal(ev.ev[i].slot, at + 1000);
+        assert_int_equal(ev.ev[i].missed, 0);
+    }
+    assert_true(ev.ev[0].job != ev.ev[1].job);
+    uint64_t jobs2[] = {in_time, caught};
+    for (size_t i = 0; i < 2; i++) {
+        p = history(fx, jobs2[i]);
+        assert_int_equal(p->count, 1);
+        assert_int_equal(p->runs[0]->state, JOBS_RUN_DELIVERED);
+        jobs_run_page_free(p);
+        j = fx_get(fx, OWNER, jobs2[i]);
+        assert_false(j->do_run);
+        jobs_job_free(j);
+    }
+    fx_tick(fx, at + 100000, &ev);
+    assert_int_equal(ev.n, 0);
+    assert_consistent(fx);
+}
+
+/* A lowered run_history is reached over the next runs, at most 16 of the oldest going per new
+ * run, and only in the histories that get new runs; a pending run is never swept, and a swept
+ * delivered run's finish is JOBS_ENOTFOUND (docs/runs.md, "History"). */
+static void test_a_lowered_history_limit_is_reached_sixteen_runs_a_run(void **state)
+{
+    fixture *fx = *state;
+    fx_open(fx);
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    uint64_t idle = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    jobs_job_spec off = JOBS_JOB_SPEC_INIT;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    uint64_t first = 0, pending = 0;
+    fx_events ev;
+    int64_t t = FX_T0;
+
+    assert_int_equal(jobs_run_now(&pending, fx->store, OWNER, job), 0);
+    for (int i = 0; i < 40; i++) {
+        t += 60;
+        fx_tick(fx, t, &ev);
+        assert_int_equal(ev.n, i == 0 ? 3 : 2);
+        for (size_t k = 0; !first && k < ev.n; k++)
+            if (ev.ev[k].job == job && ev.ev[k].trigger == JOBS_TRIGGER_SCHEDULE)
+                first = ev.ev[k].run;
+    }
+    /* The manual run was delivered by the first tick: make another that stays pending. */
+    fx_set_time(fx, t + 1000000);
+    assert_int_equal(jobs_run_now(&pending, fx->store, OWNER, job), 0);
+    off.fields = JOBS_JOB_ENABLED;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, idle, &off), 0);
+    fx_close(fx);
+    fx->opts.run_history = 5;
+    fx_open(fx);
+
+    /* 42 runs (one pending, newest but one), then one more a tick: 16 go, then 16, then the
+     * rest beyond the newest five, the pending one among them. */
+    const uint64_t expect[] = {43 - 16, 28 - 16, 5};
+    for (int i = 0; i < 3; i++) {
+        t += 60;
+        fx_tick(fx, t, &ev);
+        assert_int_equal(ev.n, 1);
+        jobs_run_page *p = history(fx, job);
+        assert_int_equal(p->count, expect[i]);
+        jobs_run_page_free(p);
+        p = history(fx, idle);
+        assert_int_equal(p->count, 40); /* no new runs: not trimmed */
+        jobs_run_page_free(p);
+    }
+    jobs_run *r = run_of(fx, pending);
+    assert_int_equal(r->state, JOBS_RUN_PENDING);
+    jobs_run_free(r);
+    assert_int_equal(jobs_run_finish(fx->store, OWNER, first, true, NULL), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs, 5 + 40);
+    assert_int_equal(st.runs_queued, 1);
+    assert_consistent(fx);
+}
+
+/* A tick's limit bounds its due jobs and, apart from them, its queued runs. */
+static void test_a_tick_takes_at_most_limit_queued_runs_besides_its_jobs(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    uint64_t runs[3];
+    fx_events ev;
+    size_t n = 0;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(jobs_run_now(&runs[i], fx->store, OWNER, job), 0);
+    memset(&ev, 0, sizeof(ev));
+    assert_int_equal(jobs_scheduler_tick(&n, fx->store, FX_T0 + 60, 2, fx_record_event, &ev), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(ev.n, 3);
+    assert_int_equal(ev.ev[0].trigger, JOBS_TRIGGER_SCHEDULE);
+    assert_int_equal(ev.ev[1].run, runs[0]);
+    assert_int_equal(ev.ev[2].run, runs[1]);
+    int64_t next = 0;
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_true(next <= FX_T0 + 60);
+    memset(&ev, 0, sizeof(ev));
+    assert_int_equal(jobs_scheduler_tick(&n, fx->store, FX_T0 + 60, 2, fx_record_event, &ev), 0);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, runs[2]);
+    assert_int_equal(ev.ev[0].trigger, JOBS_TRIGGER_MANUAL);
+}
+
+/* A manual run of an at-least-once job is delivered under a lease as a scheduled one is, and
+ * with max_attempts 1 it is lost when that one lease ends. */
+static void test_a_manual_run_of_an_at_least_once_job_is_leased(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE |
+                              JOBS_JOB_MAX_ATTEMPTS, JOBS_DELIVERY_AT_LEAST_ONCE, 20, 1, 0, 0);
+    uint64_t run = 0;
+    fx_events ev;
+
+    assert_int_equal(jobs_run_now(&run, fx->store, OWNER, job), 0);
+    fx_tick(fx, FX_T0 + 10, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].run, run);
+    assert_int_equal(ev.ev[0].delivery, JOBS_DELIVERY_AT_LEAST_ONCE);
+    assert_int_equal(ev.ev[0].lease_until, FX_T0 + 30);
+    jobs_run *r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_RUNNING);
+    assert_int_equal(r->lease_until, FX_T0 + 30);
+    jobs_run_free(r);
+    fx_tick(fx, FX_T0 + 30, &ev);
+    assert_int_equal(ev.n, 0);
+    r = run_of(fx, run);
+    assert_int_equal(r->state, JOBS_RUN_LOST);
+    assert_int_equal(r->attempt, 1);
+    assert_string_equal(r->message, "lost: the lease ended unfinished on each of 1 attempt(s)");
+    jobs_run_free(r);
+    assert_consistent(fx);
+}
+
+/* A coalesced run's `missed` says how many more slots were due. Past the 1,000 steps a tick
+ * walks for a cron job it is a lower bound, and it must not fall below what the walk saw: the
+ * walk knows 1,001 due slots, so 1,000 more (it answered 999, the same as for exactly 1,000 due
+ * slots, so a host could not tell an outage of any length from that one). Skip's earlier slots
+ * likewise. */
+static void test_a_long_cron_outage_counts_every_slot_the_walk_saw(void **state)
+{
+    fixture *fx = *state;
+    const int64_t first = FX_T0 + 100; /* 22:15:00Z, the first 5-minute slot after FX_T0 */
+    uint64_t job = cron_job(fx, "*/5 * * * *", JOBS_MISFIRE_COALESCE, 0);
+    fx_events ev;
+
+    fx_tick(fx, first + 999 * 300, &ev); /* exactly 1,000 slots due: counted exactly */
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].missed, 999);
+    int64_t next = first + 1000 * 300;
+    uint64_t skip = cron_job(fx, "*/5 * * * *", JOBS_MISFIRE_SKIP, 60);
+    fx_tick(fx, next + 2000 * 300, &ev); /* 2,001 slots due for both */
+    assert_int_equal(ev.n, 2);
+    for (size_t i = 0; i < ev.n; i++) {
+        if (ev.ev[i].job == job) {
+            assert_int_equal(ev.ev[i].slot, next);
+            assert_int_equal(ev.ev[i].missed, 1000);
+            jobs_run *r = run_of(fx, ev.ev[i].run);
+            assert_int_equal(r->missed, 1000);
+            assert_int_equal(r->missed_since, next + 300);
+            jobs_run_free(r);
+        } else {
+            assert_int_equal(ev.ev[i].job, skip);
+            assert_int_equal(ev.ev[i].slot, next + 2000 * 300);
+        }
+    }
+    jobs_run_page *p = history(fx, skip);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->runs[1]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[1]->missed, 1000);
+    assert_string_equal(p->runs[1]->message, "at least 1000 earlier slot(s) not run: skip runs "
+                                             "only the latest due slot (within the grace of "
+                                             "60 s)");
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
+/* The tick that reaches a queued-for-deletion job's slot deletes it with its history, and the
+ * runs of it that are due in that same tick (a pending manual run, an at-least-once run whose
+ * lease ended) go with it: one JOBS_EVENT_DELETED, no run delivered. */
+static void test_runs_due_in_the_tick_that_deletes_their_job_go_with_it(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 3600, JOBS_JOB_DELIVERY | JOBS_JOB_LEASE,
+                              JOBS_DELIVERY_AT_LEAST_ONCE, 60, 0, 0, 0);
+    uint64_t keep = policy_job(fx, 86400, 0, 0, 0, 0, 0, 0);
+    int64_t slot = FX_T0 + 3600;
+    jobs_delete_outcome out = 0;
+    jobs_store_stat_info st = JOBS_STORE_STAT_INFO_INIT;
+    uint64_t manual = 0, kept = 0;
+    fx_events ev;
+
+    fx_tick(fx, slot, &ev);
+    assert_int_equal(ev.n, 1);
+    uint64_t leased = ev.ev[0].run;
+    assert_int_equal(jobs_run_now(&kept, fx->store, OWNER, keep), 0);
+    fx_set_time(fx, slot + 3000);
+    assert_int_equal(jobs_run_now(&manual, fx->store, OWNER, job), 0);
+    assert_int_equal(jobs_delete(&out, fx->store, OWNER, job), 0);
+    assert_int_equal(out, JOBS_QUEUED_FOR_DELETION);
+
+    fx_tick(fx, slot + 3600, &ev); /* the slot; the lease ended long ago, the manual run waits */
+    assert_int_equal(ev.n, 2);
+    assert_int_equal(ev.ev[0].type, JOBS_EVENT_DELETED);
+    assert_int_equal(ev.ev[0].job, job);
+    assert_int_equal(ev.ev[0].run, 0);
+    assert_int_equal(ev.ev[1].type, JOBS_EVENT_RUN); /* another job's run is delivered */
+    assert_int_equal(ev.ev[1].run, kept);
+    jobs_run *r = NULL;
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, leased), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, manual), JOBS_ENOTFOUND);
+    jobs_job *gone = NULL;
+    assert_int_equal(jobs_get(&gone, fx->store, OWNER, job), JOBS_ENOTFOUND);
+    assert_null(gone);
+    assert_int_equal(jobs_store_stat(&st, fx->store), 0);
+    assert_int_equal(st.runs, 1);
+    assert_int_equal(st.runs_queued, 0);
+    int64_t next = 0;
+    assert_int_equal(jobs_scheduler_next_run(&next, fx->store), 0);
+    assert_int_equal(next, FX_T0 + 86400);
+    assert_consistent(fx);
+}
+
+/* The policy bounds of run.h are inclusive: each largest value is taken and read back, one more
+ * is JOBS_EINVAL and changes nothing; 0 gives the lease and attempts their defaults; a catch-up
+ * at its bound makes its N + 1 records. */
+static void test_policy_bounds_take_their_largest_value(void **state)
+{
+    fixture *fx = *state;
+    uint64_t job = policy_job(fx, 60, 0, 0, 0, 0, 0, 0);
+    struct {
+        unsigned fields;
+        jobs_misfire misfire;
+        uint32_t lease, attempts, value;
+    } cases[] = {
+        {JOBS_JOB_LEASE, 0, JOBS_LEASE_MAX, 0, 0},
+        {JOBS_JOB_MAX_ATTEMPTS, 0, 0, JOBS_MAX_ATTEMPTS_MAX, 0},
+        {JOBS_JOB_MISFIRE, JOBS_MISFIRE_SKIP, 0, 0, JOBS_GRACE_MAX},
+        {JOBS_JOB_MISFIRE, JOBS_MISFIRE_CATCH_UP, 0, 0, JOBS_CATCH_UP_MAX},
+    };
+    jobs_job_policy pol = JOBS_JOB_POLICY_INIT;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
+
+        spec.fields = cases[i].fields;
+        spec.lease = cases[i].lease;
+        spec.max_attempts = cases[i].attempts;
+        spec.misfire = cases[i].misfire;
+        spec.misfire_value = cases[i].value;
+        assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &spec), 0);
+        jobs_job *before = fx_get(fx, OWNER, job);
+        spec.lease += spec.lease ? 1 : 0;
+        spec.max_attempts += spec.max_attempts ? 1 : 0;
+        spec.misfire_value += spec.misfire_value ? 1 : 0;
+        assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &spec), JOBS_EINVAL);
+        jobs_job *after = fx_get(fx, OWNER, job);
+        assert_int_equal(after->etag, before->etag);
+        jobs_job_free(after);
+        jobs_job_free(before);
+    }
+    assert_int_equal(jobs_job_policy_get(&pol, fx->store, OWNER, job), 0);
+    assert_int_equal(pol.lease, JOBS_LEASE_MAX);
+    assert_int_equal(pol.max_attempts, JOBS_MAX_ATTEMPTS_MAX);
+    assert_int_equal(pol.misfire, JOBS_MISFIRE_CATCH_UP);
+    assert_int_equal(pol.misfire_value, JOBS_CATCH_UP_MAX);
+
+    jobs_job_spec zero = JOBS_JOB_SPEC_INIT;
+    zero.fields = JOBS_JOB_LEASE | JOBS_JOB_MAX_ATTEMPTS;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &zero), 0);
+    assert_int_equal(jobs_job_policy_get(&pol, fx->store, OWNER, job), 0);
+    assert_int_equal(pol.lease, JOBS_LEASE_DEFAULT);
+    assert_int_equal(pol.max_attempts, JOBS_MAX_ATTEMPTS_DEFAULT);
+
+    /* Catch-up at its bound after 150 missed slots: 100 runs and one skipped record (N + 1),
+     * all kept past the default history of 100 by the tick that made them. */
+    fx_events ev;
+    fx_tick(fx, FX_T0 + 150 * 60, &ev);
+    assert_int_equal(ev.n, JOBS_CATCH_UP_MAX);
+    assert_int_equal(ev.ev[0].slot, FX_T0 + 51 * 60);
+    assert_int_equal(ev.ev[JOBS_CATCH_UP_MAX - 1].slot, FX_T0 + 150 * 60);
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 1, 200), 0);
+    assert_int_equal(p->count, JOBS_CATCH_UP_MAX + 1);
+    assert_int_equal(p->n, JOBS_CATCH_UP_MAX + 1);
+    assert_int_equal(p->runs[JOBS_CATCH_UP_MAX]->state, JOBS_RUN_SKIPPED);
+    assert_int_equal(p->runs[JOBS_CATCH_UP_MAX]->missed, 50);
+    assert_int_equal(p->runs[JOBS_CATCH_UP_MAX]->missed_since, FX_T0 + 60);
+    jobs_run_page_free(p);
+    assert_consistent(fx);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -1213,6 +1592,15 @@ int main(void)
         T(test_older_options_and_stat_versions_still_work),
         T(test_misfire_policies_apply_to_cron_jobs),
         T(test_misfire_after_a_long_outage_acts_on_the_latest_cron_slots),
+        T(test_skip_without_grace_runs_only_a_slot_ticked_on_time),
+        T(test_misfire_policies_treat_a_one_time_job_as_one_slot),
+        cmocka_unit_test_setup_teardown(test_a_lowered_history_limit_is_reached_sixteen_runs_a_run,
+                                        fx_setup_closed, fx_teardown),
+        T(test_a_tick_takes_at_most_limit_queued_runs_besides_its_jobs),
+        T(test_a_manual_run_of_an_at_least_once_job_is_leased),
+        T(test_a_long_cron_outage_counts_every_slot_the_walk_saw),
+        T(test_runs_due_in_the_tick_that_deletes_their_job_go_with_it),
+        T(test_policy_bounds_take_their_largest_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

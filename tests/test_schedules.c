@@ -511,6 +511,62 @@ static void test_schedule_list_is_public_plus_own_in_id_order(void **state)
     assert_int_equal(info.schedules, 29);
 }
 
+/* An empty change is not a change: it succeeds on a schedule jobs use, and is still refused on
+ * a public schedule (JOBS_EPUBLIC) and on another owner's (JOBS_ENOTFOUND). */
+static void test_an_empty_change_succeeds_in_use_but_not_on_others_schedules(void **state)
+{
+    fixture *fx = *state;
+    jobs_schedule_spec none = JOBS_SCHEDULE_SPEC_INIT;
+    uint64_t sched = fx_periodic(fx, OWNER, 600);
+    jobs_schedule *out = NULL;
+
+    fx_job(fx, OWNER, NULL, fx_stack(fx, OWNER, false), sched, true);
+    assert_int_equal(set_period(fx, sched, 1200), JOBS_EINUSE);
+    assert_int_equal(jobs_schedule_update(&out, fx->store, OWNER, sched, &none), 0);
+    assert_non_null(out);
+    assert_int_equal(out->period, 600);
+    jobs_schedule_free(out);
+    out = NULL;
+    assert_int_equal(jobs_schedule_update(&out, fx->store, OWNER, FX_HOURLY, &none),
+                     JOBS_EPUBLIC);
+    assert_null(out);
+    assert_int_equal(jobs_schedule_update(&out, fx->store, OTHER, sched, &none), JOBS_ENOTFOUND);
+    assert_null(out);
+}
+
+/* `once` given with `kind` must agree with it; a disagreement is JOBS_ECONFIG and stores
+ * nothing. */
+static void test_once_that_disagrees_with_the_kind_is_econfig(void **state)
+{
+    fixture *fx = *state;
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    uint64_t id = 0, before = schedule_count(fx, OWNER);
+
+    spec.fields = JOBS_SCHEDULE_KIND | JOBS_SCHEDULE_ONCE | JOBS_SCHEDULE_CONFIG;
+    spec.kind = JOBS_SCHEDULE_PERIODIC;
+    spec.once = true;
+    spec.period = 600;
+    spec.timestamp = FX_T0 + 600;
+    assert_int_equal(jobs_schedule_create(&id, fx->store, OWNER, &spec), JOBS_ECONFIG);
+    assert_non_null(strstr(jobs_error_last(), "'once' disagrees"));
+    spec.kind = JOBS_SCHEDULE_ONE_TIME;
+    spec.once = false;
+    assert_int_equal(jobs_schedule_create(&id, fx->store, OWNER, &spec), JOBS_ECONFIG);
+    assert_int_equal(id, 0);
+    assert_int_equal(schedule_count(fx, OWNER), before);
+
+    /* An update likewise: the schedule stays as it was. */
+    id = fx_periodic(fx, OWNER, 600);
+    spec.kind = JOBS_SCHEDULE_PERIODIC;
+    spec.once = true;
+    assert_int_equal(jobs_schedule_update(NULL, fx->store, OWNER, id, &spec), JOBS_ECONFIG);
+    jobs_schedule *s = get(fx, OWNER, id);
+    assert_false(s->once);
+    assert_int_equal(s->kind, JOBS_SCHEDULE_PERIODIC);
+    assert_int_equal(s->period, 600);
+    jobs_schedule_free(s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -532,6 +588,8 @@ int main(void)
         T(test_public_schedules_cannot_be_updated_by_an_owner),
         T(test_update_of_missing_schedule_is_notfound),
         T(test_schedule_list_is_public_plus_own_in_id_order),
+        T(test_an_empty_change_succeeds_in_use_but_not_on_others_schedules),
+        T(test_once_that_disagrees_with_the_kind_is_econfig),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

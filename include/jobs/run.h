@@ -6,8 +6,9 @@
  *
  * A run is made by the scheduler tick for a due job (trigger "schedule"), by jobs_run_now()
  * (trigger "manual") or by a host for a stack (jobs_run_now_stack(), trigger "manual" or
- * "hook"). It is handed to the host as a JOBS_EVENT_RUN whose jobs_event.run is its id. The
- * host reports how it ended with jobs_run_finish().
+ * "hook"). It is handed to the host as a JOBS_EVENT_RUN whose jobs_event.run is its id (or,
+ * made with jobs_run_start_stack() in jobs/scheduler.h, straight to its caller). The host
+ * reports how it ended with jobs_run_finish().
  */
 #ifndef JOBS_RUN_H
 #define JOBS_RUN_H
@@ -52,7 +53,8 @@ typedef enum jobs_misfire {
 #define JOBS_CATCH_UP_MAX 100u
 /** The longest grace of the skip policy: one week. */
 #define JOBS_GRACE_MAX (7u * 86400u)
-/** Runs kept per job (and per stack, for its runs without a job) unless the store says. */
+/** Runs kept per job (and per owner and stack, for runs without a job) unless the store says
+ * (jobs_store_options.run_history). */
 #define JOBS_RUN_HISTORY_DEFAULT 100u
 /** The most runs a store may keep per job. */
 #define JOBS_RUN_HISTORY_MAX 10000u
@@ -103,7 +105,8 @@ typedef struct jobs_run {
     int64_t started;      /**< its latest delivery, or 0 */
     int64_t finished;     /**< when it ended (succeeded, failed, lost, skipped), or 0 */
     int64_t lease_until;  /**< running: when its lease ends; else 0 */
-    uint64_t missed;      /**< slots coalesced into it (or, skipped, the slots skipped) */
+    uint64_t missed;      /**< slots coalesced into it (or, skipped, the slots skipped); for
+                               a cron job past 1,000 slots, a lower bound (docs/runs.md) */
     int64_t missed_since; /**< the first of those slots, or 0 */
     const char *message;  /**< the outcome message, NUL-terminated ("" for none) */
     const char *output;   /**< the last output the host kept (NUL-terminated; may hold other
@@ -139,7 +142,8 @@ JOBS_EXTERN int jobs_run_now(uint64_t *run, jobs_store *store, uint64_t owner, u
 /**
  * Makes a run of a stack the owner may use (own or public), without a job: `trigger` is
  * JOBS_TRIGGER_MANUAL or JOBS_TRIGGER_HOOK. At-most-once; delivered by the next tick. It is kept
- * in the stack's history of runs without a job.
+ * in the owner's history of the stack's runs without a job (another owner's runs of a public
+ * stack never trim it).
  *
  * @param[out] run  the new run's id (may be NULL)
  * @return 0, JOBS_ESTACK, JOBS_EINVAL (bad trigger), JOBS_ERANGE, JOBS_EOWNER, JOBS_ENOSPC, or a

@@ -71,9 +71,10 @@ enum jobs_schedule_field {
  * it back; a stored config is not checked again when an update does not give one); or `cron` a
  * valid expression (5 fields or a shorthand, at most JOBS_CRON_MAX bytes) and `tz` an IANA zone
  * name ICU knows (NULL: "UTC"). `period` and `cron` are exclusive. Changing the kind without giving the
- * matching config is JOBS_ECONFIG. Every refusal is JOBS_ECONFIG with a detail that names the
- * field (for a cron expression: the field, the item and what was expected, e.g.
- * "cron: field 2 (hour) '25' is outside 0-23"), and changes nothing.
+ * matching config is JOBS_ECONFIG. Every refusal of a kind or config is JOBS_ECONFIG with a
+ * detail that names the field (for a cron expression: the field, the item and what was
+ * expected, e.g. "cron: field 2 (hour) '25' is outside 0-23"), and changes nothing; a `kind`
+ * outside jobs_schedule_kind, or a `fields` bit outside jobs_schedule_field, is JOBS_EINVAL.
  */
 typedef struct jobs_schedule_spec {
     unsigned int fields; /**< jobs_schedule_field bits */

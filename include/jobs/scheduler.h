@@ -57,7 +57,8 @@ typedef int (*jobs_event_fn)(const jobs_event *event, void *ctx);
  * In one transaction, takes every active job whose next_run <= now in (next_run, id) order:
  * a job queued for deletion is deleted, with its history (JOBS_EVENT_DELETED); a periodic or
  * cron job's next_run moves to its first slot later than `now`; a one-time job is disabled.
- * (A periodic job whose next slot would lie past INT64_MAX is disabled after its run.) What
+ * (A periodic job whose next slot would lie past INT64_MAX, and a cron job with no match left
+ * before the end of year 9999, is disabled after its run.) What
  * the job's due slots (next_run and the later ones <= now) become is its misfire policy's:
  * coalesce (the default) gives one JOBS_EVENT_RUN for them all, with their count; skip gives
  * one for the latest slot when it is within the grace, and none otherwise; catch-up gives one
