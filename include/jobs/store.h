@@ -81,8 +81,10 @@ typedef struct jobs_store_options {
     void *clock_ctx;        /**< passed to clock */
     unsigned int flags;     /**< jobs_store_flags */
     const jobs_options_lmdb *lmdb; /**< the LMDB backend's settings (NULL: its defaults) */
-    uint32_t run_history;   /**< runs kept per job, 1..JOBS_RUN_HISTORY_MAX (0: 100); older
-                                 ones are swept by the tick (version 3) */
+    uint32_t run_history;   /**< runs kept per job (and per owner and stack for runs without
+                                 a job), 1..JOBS_RUN_HISTORY_MAX (0: 100); older ones are swept
+                                 as new runs are made, at most 16 a run (version 3;
+                                 docs/runs.md) */
 } jobs_store_options;
 
 /** Initialiser for jobs_store_options: `jobs_store_options o = JOBS_STORE_OPTIONS_INIT;` */
