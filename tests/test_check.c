@@ -399,6 +399,16 @@ static void test_tick_disables_a_job_whose_cron_config_no_longer_holds(void **st
     assert_true(ran);
     job = fx_get(fx, 2, id);
     assert_false(job->do_run);
+    uint64_t etag = job->etag;
+    jobs_job_free(job);
+    /* Nor can it be made active again on that schedule: JOBS_ECONFIG, and nothing changes. */
+    jobs_job_spec on = JOBS_JOB_SPEC_INIT;
+    on.fields = JOBS_JOB_ENABLED;
+    on.enabled = true;
+    assert_int_equal(jobs_update(NULL, fx->store, 2, id, &on), JOBS_ECONFIG);
+    job = fx_get(fx, 2, id);
+    assert_false(job->do_run);
+    assert_int_equal(job->etag, etag);
     jobs_job_free(job);
 }
 
