@@ -63,6 +63,13 @@ json_is() {
 echo "== version and help"
 run 0 --version
 [[ $(out) == "jobsctl "* ]] || fail "--version prints '$(out)'"
+# The man page, installed as it is, names the libjobs it describes: this one (it said 0.1.0
+# while jobsctl was 0.4.0).
+version=$(out | sed -n 's/^jobsctl \([^ ]*\) (libjobs .*)$/\1/p')
+man_page=$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../../docs/man/jobsctl.1
+grep -qF ".TH JOBSCTL 1 \"" "$man_page" || fail "no .TH line in $man_page"
+grep -q "^\.TH JOBSCTL 1 \"[0-9-]*\" \"libjobs ${version//./\\.}\"" "$man_page" ||
+    fail "jobsctl.1 is not of libjobs '$version': $(grep '^\.TH' "$man_page")"
 run 0 --help
 out_has "usage: jobsctl [--store DIR|URI] [--json] COMMAND [ARGS]"
 out_has "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be"
