@@ -204,6 +204,22 @@ run 3 --store "$tmp/bad" check
 err_has "jobsctl: opening the store '$tmp/bad': "
 touch "$tmp/plainfile"
 run 3 --store "$tmp/plainfile" check
+# A file is no store directory, and jobsctl says so (it said "no store in ...; create one with
+# 'jobsctl --store DIR|URI init'", which then refused it), for the commands that read, write,
+# back up, init and copy alike. (A file with something in it: the library's read-only open
+# takes an empty one for an empty data.mdb, JOBS_ENOTFOUND.)
+echo "not a store" > "$tmp/somefile"
+f=$tmp/somefile
+not_dir="opening the store '$f': invalid argument (the store path '$f' is not a directory)"
+for c in check "jobs list --owner 1" "stacks create --owner 1 --name x" "backup $tmp/never" init; do
+    run 3 --store "$tmp/somefile" $c
+    err_has "$not_dir"
+    if grep -q "no store in" "$tmp/err"; then fail "jobsctl $c: a file is 'no store'"; fi
+done
+[[ ! -e $tmp/never && $(cat "$tmp/somefile") == "not a store" ]] || fail "--store FILE changed"
+run 3 copy "$tmp/somefile" "$tmp/never"
+err_has "$not_dir"
+[[ ! -e $tmp/never ]] || fail "a copy from a file made its target"
 
 echo "== init"
 run 0 "${S[@]}" init

@@ -395,8 +395,10 @@ int ctl_store_state(const char *path, bool *older)
     /* Open elsewhere, or in need of a migration: there is a store. */
     if (rc == 0 || rc == JOBS_EBUSY || rc == JOBS_ESCHEMA)
         return CTL_OK;
-    if (rc == JOBS_ENOTFOUND || rc == JOBS_EINVAL)
+    if (rc == JOBS_ENOTFOUND)
         return CTL_NO_STORE;
+    /* JOBS_EINVAL too ("... is not a directory", "... is too long"): not "no store there", which
+     * `init` would then refuse for the same reason. */
     ctl_fail(rc, "opening the store '%s'", path);
     return CTL_FAILED;
 }
@@ -471,7 +473,7 @@ int ctl_open_store_to_read(ctl *c)
         return ctl_open_store(c);
     if (rc == JOBS_ESCHEMA)
         return ctl_old_schema(rc, c->store_path);
-    if (rc == JOBS_ENOTFOUND || rc == JOBS_EINVAL)
+    if (rc == JOBS_ENOTFOUND)
         return no_store(c->store_path, CTL_NO_STORE);
     ctl_fail(rc, "opening the store '%s'", c->store_path);
     return CTL_NO_STORE;
