@@ -73,6 +73,13 @@ grep -q "^\.TH JOBSCTL 1 \"[0-9-]*\" \"libjobs ${version//./\\.}\"" "$man_page" 
 run 0 --help
 out_has "usage: jobsctl [--store DIR|URI] [--json] COMMAND [ARGS]"
 out_has "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be"
+# The command list keeps a group's commands together, jobs import with the other jobs commands
+# (it came after restore), and the commands of no group last: each group comes once, in order.
+order=$(sed -n 's/^  \([a-z][a-z]*\)\( [a-z]*\)\{0,1\}  .*/\1\2/p' "$tmp/out" |
+    awk '{print NF == 2 ? $1 : "-"}' | uniq | tr '\n' ' ')
+[[ $order == "jobs schedules stacks - " ]] || fail "--help lists the commands in the order: $order"
+out_has "  jobs import        create jobs from a JSON-lines file"
+out_has "  copy               copy a whole store into a new one"
 # --store takes a directory or a PostgreSQL connection string, and the help says so: no usage
 # line or option text offers a directory alone.
 out_has "  --store DIR|URI  the store: a directory, LMDB's (default ./var/store,"
