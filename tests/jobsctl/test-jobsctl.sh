@@ -63,9 +63,23 @@ json_is() {
 echo "== version and help"
 run 0 --version
 [[ $(out) == "jobsctl "* ]] || fail "--version prints '$(out)'"
+# The man page, installed as it is, names the libjobs it describes: this one (it said 0.1.0
+# while jobsctl was 0.4.0).
+version=$(out | sed -n 's/^jobsctl \([^ ]*\) (libjobs .*)$/\1/p')
+man_page=$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../../docs/man/jobsctl.1
+grep -qF ".TH JOBSCTL 1 \"" "$man_page" || fail "no .TH line in $man_page"
+grep -q "^\.TH JOBSCTL 1 \"[0-9-]*\" \"libjobs ${version//./\\.}\"" "$man_page" ||
+    fail "jobsctl.1 is not of libjobs '$version': $(grep '^\.TH' "$man_page")"
 run 0 --help
 out_has "usage: jobsctl [--store DIR|URI] [--json] COMMAND [ARGS]"
 out_has "Exit status: 0 done, 1 the operation failed, 2 usage error, 3 the store cannot be"
+# The command list keeps a group's commands together, jobs import with the other jobs commands
+# (it came after restore), and the commands of no group last: each group comes once, in order.
+order=$(sed -n 's/^  \([a-z][a-z]*\)\( [a-z]*\)\{0,1\}  .*/\1\2/p' "$tmp/out" |
+    awk '{print NF == 2 ? $1 : "-"}' | uniq | tr '\n' ' ')
+[[ $order == "jobs schedules stacks - " ]] || fail "--help lists the commands in the order: $order"
+out_has "  jobs import        create jobs from a JSON-lines file"
+out_has "  copy               copy a whole store into a new one"
 # --store takes a directory or a PostgreSQL connection string, and the help says so: no usage
 # line or option text offers a directory alone.
 out_has "  --store DIR|URI  the store: a directory, LMDB's (default ./var/store,"
@@ -197,6 +211,22 @@ run 3 --store "$tmp/bad" check
 err_has "jobsctl: opening the store '$tmp/bad': "
 touch "$tmp/plainfile"
 run 3 --store "$tmp/plainfile" check
+# A file is no store directory, and jobsctl says so (it said "no store in ...; create one with
+# 'jobsctl --store DIR|URI init'", which then refused it), for the commands that read, write,
+# back up, init and copy alike. (A file with something in it: the library's read-only open
+# takes an empty one for an empty data.mdb, JOBS_ENOTFOUND.)
+echo "not a store" > "$tmp/somefile"
+f=$tmp/somefile
+not_dir="opening the store '$f': invalid argument (the store path '$f' is not a directory)"
+for c in check "jobs list --owner 1" "stacks create --owner 1 --name x" "backup $tmp/never" init; do
+    run 3 --store "$tmp/somefile" $c
+    err_has "$not_dir"
+    if grep -q "no store in" "$tmp/err"; then fail "jobsctl $c: a file is 'no store'"; fi
+done
+[[ ! -e $tmp/never && $(cat "$tmp/somefile") == "not a store" ]] || fail "--store FILE changed"
+run 3 copy "$tmp/somefile" "$tmp/never"
+err_has "$not_dir"
+[[ ! -e $tmp/never ]] || fail "a copy from a file made its target"
 
 echo "== init"
 run 0 "${S[@]}" init

@@ -27,13 +27,14 @@ static void print_global_usage(FILE *f)
     fputs("usage: jobsctl [--store DIR|URI] [--json] COMMAND [ARGS]\n", f);
 }
 
-static void print_command_list(FILE *f, const char *group)
+/* The commands of `group`, or of no group when it is NULL. */
+static void print_group_commands(FILE *f, const char *group)
 {
     FOR_EACH_COMMAND(cmd)
     {
         char name[64];
 
-        if (group && (!cmd->group || strcmp(cmd->group, group) != 0))
+        if ((group == NULL) != (cmd->group == NULL) || (group && strcmp(cmd->group, group) != 0))
             continue;
         snprintf(name, sizeof name, "%s%s%s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
                  cmd->name);
@@ -41,13 +42,27 @@ static void print_command_list(FILE *f, const char *group)
     }
 }
 
+/* The commands of `group`, or all of them, a group's together (jobs import is in its own
+ * table, but listed with the other jobs commands), then those of no group. */
+static void print_command_list(FILE *f, const char *group)
+{
+    if (group) {
+        print_group_commands(f, group);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        print_group_commands(f, groups[i]);
+    print_group_commands(f, NULL);
+}
+
 static void print_help(void)
 {
     print_global_usage(stdout);
     fputs("\n"
           "Reads and changes a libjobs store directly, without a server: jobs, schedules and\n"
-          "stacks of an owner, the store's check and statistics, backups and restores. It may\n"
-          "run while jobs-server (or any other program) has the store open.\n"
+          "stacks of an owner, an import of jobs from a file, the store's check and statistics,\n"
+          "backups and restores, and a copy of a store into another. It may run while\n"
+          "jobs-server (or any other program) has the store open.\n"
           "\n"
           "Commands:\n",
           stdout);
@@ -395,8 +410,10 @@ int ctl_store_state(const char *path, bool *older)
     /* Open elsewhere, or in need of a migration: there is a store. */
     if (rc == 0 || rc == JOBS_EBUSY || rc == JOBS_ESCHEMA)
         return CTL_OK;
-    if (rc == JOBS_ENOTFOUND || rc == JOBS_EINVAL)
+    if (rc == JOBS_ENOTFOUND)
         return CTL_NO_STORE;
+    /* JOBS_EINVAL too ("... is not a directory", "... is too long"): not "no store there", which
+     * `init` would then refuse for the same reason. */
     ctl_fail(rc, "opening the store '%s'", path);
     return CTL_FAILED;
 }
@@ -471,7 +488,7 @@ int ctl_open_store_to_read(ctl *c)
         return ctl_open_store(c);
     if (rc == JOBS_ESCHEMA)
         return ctl_old_schema(rc, c->store_path);
-    if (rc == JOBS_ENOTFOUND || rc == JOBS_EINVAL)
+    if (rc == JOBS_ENOTFOUND)
         return no_store(c->store_path, CTL_NO_STORE);
     ctl_fail(rc, "opening the store '%s'", c->store_path);
     return CTL_NO_STORE;
