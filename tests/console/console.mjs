@@ -96,6 +96,19 @@ page.on('request', r => {
     if (!u.pathname.startsWith('/ui/') && u.pathname !== '/')
         apiCalls.push(`${r.method()} ${u.pathname}${u.search}`);
 });
+// The test's own requests to the server (not the page's). jobs-server closes a connection idle
+// for 2 s (keep_alive_timeout_ms); Node's fetch keeps it in its pool longer, and a request sent
+// on it as the server closes it fails with "other side closed" (UND_ERR_SOCKET) before any
+// answer: such a request never reached a handler, and is sent once more, on a new connection.
+async function serverFetch(url, init) {
+    try {
+        return await fetch(url, init);
+    } catch (e) {
+        if (e.cause?.code !== 'UND_ERR_SOCKET')
+            throw e;
+        return fetch(url, init);
+    }
+}
 const shot = async name => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 const text = async sel => (await page.locator(sel).first().textContent()) ?? '';
 const notice = () => text('#notice');
@@ -342,18 +355,18 @@ try {
     const addUser = async name => {
         const add = spawnSync(serverPath, ['user', 'add', name, '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
         check(add.status === 0, `user ${name} is added: ${add.stderr}`);
-        const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        const login = await serverFetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
                                                             body: JSON.stringify({ username: name, password: PASSWORD }) });
         return { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
                  'Content-Type': 'application/json' };
     };
     const bearer = await addUser('other');
-    const shared = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+    const shared = (await (await serverFetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                                 body: JSON.stringify({ name: 'shared', public: true }) })).json()).id;
     const onShared = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
         body: JSON.stringify({ name: 'on a shared stack', stack_id: stack, schedule_id: 4 }) })).json()).id, shared);
-    await fetch(`${base}/blockstacks/${shared}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await serverFetch(`${base}/blockstacks/${shared}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
     await page.goto(base + `/#/jobs/${onShared}`);
     await page.locator('#job-name', { hasText: 'on a shared stack' }).waitFor();
     await page.locator('#edit').click();
@@ -366,11 +379,11 @@ try {
     // A user whose page lists no stack at all, with a job on another user's stack made private
     // since: Edit offers the job's own stack and saves (Save was off while the list was empty).
     const lone = await addUser('lone');
-    const lent = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+    const lent = (await (await serverFetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                               body: JSON.stringify({ name: 'lent', public: true }) })).json()).id;
-    const borrowed = (await (await fetch(`${base}/jobs`, { method: 'POST', headers: lone,
+    const borrowed = (await (await serverFetch(`${base}/jobs`, { method: 'POST', headers: lone,
         body: JSON.stringify({ name: 'borrowed', stack_id: lent, schedule_id: 4 }) })).json()).id;
-    await fetch(`${base}/blockstacks/${lent}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await serverFetch(`${base}/blockstacks/${lent}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
     const lonePage = await (await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' })).newPage();
     lonePage.setDefaultTimeout(T);
     lonePage.on('pageerror', e => errors.push(`page error (lone): ${e.message}`));
@@ -401,9 +414,9 @@ try {
 
     // Another user's public stack named as one of the user's own: the stack choices say whose
     // it is ("1: backup" stood next to "N: backup").
-    const twin = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+    const twin = (await (await serverFetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                               body: JSON.stringify({ name: 'backup', public: true }) })).json()).id;
-    const twinOwner = (await (await fetch(`${base}/blockstacks/byid/${twin}`, { headers: bearer })).json()).owner;
+    const twinOwner = (await (await serverFetch(`${base}/blockstacks/byid/${twin}`, { headers: bearer })).json()).owner;
     await page.goto(base + '/#/stacks'); // which loads the page's lists again
     await page.locator('#new-stack').waitFor();
     await page.goto(base + '/#/jobs');
@@ -426,7 +439,7 @@ try {
     const gone = await page.evaluate(async id => (await fetch(`/jobs/${id}`, { method: 'DELETE',
         headers: { 'X-Requested-With': 'jobs-console' } })).status, onTwin);
     check(gone === 200, `the job on the other user's stack is deleted again: ${gone}`);
-    await fetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await serverFetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
 
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
     await page.goto(base + '/#/jobs');
@@ -649,7 +662,7 @@ try {
     check((await notice()).includes('Logged out'), 'logged out');
     // The server ended the session: its token, sent again, is refused (the browser dropped the
     // cookie, so the page's own request below would be refused either way).
-    const stale = await fetch(`${base}/jobs`, { headers: { Cookie: `auth_tkt=${token}` } });
+    const stale = await serverFetch(`${base}/jobs`, { headers: { Cookie: `auth_tkt=${token}` } });
     check(stale.status === 401, `the session's token is refused after logging out: ${stale.status}`);
     expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);
