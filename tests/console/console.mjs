@@ -584,6 +584,9 @@ try {
     await page.waitForFunction(() => window.loginsDrawn !== null);
     check(await page.evaluate(() => window.loginsDrawn) === 1,
           `a 401 draws the login once: ${await page.evaluate(() => window.loginsDrawn)} times`);
+    // The login's user name field has the focus, where the user types (the view's main had it).
+    const focused = () => page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.name ?? ''}`);
+    check(await focused() === 'INPUT username', `after a 401 the login's user name field has the focus: ${await focused()}`);
     const keptDraft = await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft'));
     await page.locator('#login-form').getByLabel('User name').fill('demo');
     await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
@@ -660,6 +663,7 @@ try {
     await page.locator('#logout').click();
     await page.locator('#login-form').waitFor();
     check((await notice()).includes('Logged out'), 'logged out');
+    check(await focused() === 'INPUT username', `after Log out the login's user name field has the focus: ${await focused()}`);
     // The server ended the session: its token, sent again, is refused (the browser dropped the
     // cookie, so the page's own request below would be refused either way).
     const stale = await serverFetch(`${base}/jobs`, { headers: { Cookie: `auth_tkt=${token}` } });

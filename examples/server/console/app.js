@@ -307,7 +307,7 @@ function viewLogin() {
     });
     replace(main, form);
     state.shown = null;
-    user.focus();
+    user.focus(); // wherever the login is drawn: on load, after an ended session, after Log out
 }
 
 async function viewJobs(page) {
@@ -706,8 +706,10 @@ window.addEventListener('hashchange', () => {
     if (location.hash !== keep)
         say('');
     keep = null;
-    route();
+    // The focus goes to the view, before it is drawn: the login, drawn at once by route(), then
+    // gives it to its user name field (focused after route(), main took it from the field).
     main.focus();
+    route();
 });
 setInterval(refreshTimes, 30000);
 route();
