@@ -270,6 +270,48 @@ try {
     await page.locator('#disable').waitFor();
     check((await text('#job-state')) === 'active', 'enabled again');
 
+    // Enable, Disable and Run now draw the job's view again, with what the server holds: an open
+    // Edit form is open again in it, with what was typed (it closed, and the typing was lost),
+    // and a field not typed in shows the job as it is now (its schedule, changed meanwhile
+    // behind the page's back), as the facts do.
+    const jobPath = `/jobs/${(await page.evaluate(() => location.hash)).split('/')[2]}`;
+    const putJob = body => page.evaluate(([path, b]) => fetch(path, { method: 'PUT', body: JSON.stringify(b),
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } }).then(r => r.status), [jobPath, body]);
+    const editForm = page.locator('#edit-job');
+    const editOpen = async () => ({ open: await editForm.isVisible() && await page.locator('#edit').getAttribute('aria-expanded') === 'true',
+                                    name: await editForm.getByLabel('Name').inputValue(),
+                                    schedule: await editForm.getByLabel('Schedule', { exact: true }).inputValue() });
+    await page.locator('#edit').click();
+    await editForm.getByLabel('Name').fill('quarterly, typed');
+    check(await putJob({ schedule_id: 2 }) === 200, 'the schedule is changed behind the page');
+    await page.locator('#disable').click();
+    await page.locator('#enable').waitFor();
+    let form = await editOpen();
+    check(form.open && form.name === 'quarterly, typed' && form.schedule === '2' && (await text('#job-state')) === 'inactive'
+          && (await text('#job-schedule')) === 'every 5 minutes' && !(await notice()).includes('session'),
+          `Disable keeps the open Edit form and its typing; the schedule not typed in is the server's: ${JSON.stringify(form)} / ${await notice()}`);
+    await page.evaluate(() => document.getElementById('job-name').setAttribute('data-before', ''));
+    await page.locator('#run-now').click();
+    await page.locator('#job-name:not([data-before])').waitFor();
+    form = await editOpen();
+    check(form.open && form.name === 'quarterly, typed' && /^Run \d+ made/.test(await notice()),
+          `Run now keeps the open Edit form and its typing: ${JSON.stringify(form)} / ${await notice()}`);
+    if (form.open)
+        await editForm.getByLabel('Schedule', { exact: true }).selectOption('3');
+    await page.locator('#enable').click();
+    await page.locator('#disable').waitFor();
+    form = await editOpen();
+    check(form.open && form.name === 'quarterly, typed' && form.schedule === '3' && (await text('#job-state')) === 'active',
+          `Enable keeps the open Edit form and its typing: ${JSON.stringify(form)}`);
+    // Closed, the form is given up: the next redraw leaves it closed.
+    await page.locator('#edit').click();
+    await page.locator('#disable').click();
+    await page.locator('#enable').waitFor();
+    check(!(await editForm.isVisible()), 'a closed Edit form stays closed when the view is drawn again');
+    await page.locator('#enable').click();
+    await page.locator('#disable').waitFor();
+    check(await putJob({ schedule_id: 3 }) === 200, 'the schedule is put back');
+
     // Delete the active job: queued, shown with when it goes.
     await page.goto(base + '/#/jobs/1');
     await page.locator('#job-name', { hasText: 'nightly backup' }).waitFor();
