@@ -96,6 +96,19 @@ page.on('request', r => {
     if (!u.pathname.startsWith('/ui/') && u.pathname !== '/')
         apiCalls.push(`${r.method()} ${u.pathname}${u.search}`);
 });
+// The test's own requests to the server (not the page's). jobs-server closes a connection idle
+// for 2 s (keep_alive_timeout_ms); Node's fetch keeps it in its pool longer, and a request sent
+// on it as the server closes it fails with "other side closed" (UND_ERR_SOCKET) before any
+// answer: such a request never reached a handler, and is sent once more, on a new connection.
+async function serverFetch(url, init) {
+    try {
+        return await fetch(url, init);
+    } catch (e) {
+        if (e.cause?.code !== 'UND_ERR_SOCKET')
+            throw e;
+        return fetch(url, init);
+    }
+}
 const shot = async name => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 const text = async sel => (await page.locator(sel).first().textContent()) ?? '';
 const notice = () => text('#notice');
@@ -257,6 +270,48 @@ try {
     await page.locator('#disable').waitFor();
     check((await text('#job-state')) === 'active', 'enabled again');
 
+    // Enable, Disable and Run now draw the job's view again, with what the server holds: an open
+    // Edit form is open again in it, with what was typed (it closed, and the typing was lost),
+    // and a field not typed in shows the job as it is now (its schedule, changed meanwhile
+    // behind the page's back), as the facts do.
+    const jobPath = `/jobs/${(await page.evaluate(() => location.hash)).split('/')[2]}`;
+    const putJob = body => page.evaluate(([path, b]) => fetch(path, { method: 'PUT', body: JSON.stringify(b),
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' } }).then(r => r.status), [jobPath, body]);
+    const editForm = page.locator('#edit-job');
+    const editOpen = async () => ({ open: await editForm.isVisible() && await page.locator('#edit').getAttribute('aria-expanded') === 'true',
+                                    name: await editForm.getByLabel('Name').inputValue(),
+                                    schedule: await editForm.getByLabel('Schedule', { exact: true }).inputValue() });
+    await page.locator('#edit').click();
+    await editForm.getByLabel('Name').fill('quarterly, typed');
+    check(await putJob({ schedule_id: 2 }) === 200, 'the schedule is changed behind the page');
+    await page.locator('#disable').click();
+    await page.locator('#enable').waitFor();
+    let form = await editOpen();
+    check(form.open && form.name === 'quarterly, typed' && form.schedule === '2' && (await text('#job-state')) === 'inactive'
+          && (await text('#job-schedule')) === 'every 5 minutes' && !(await notice()).includes('session'),
+          `Disable keeps the open Edit form and its typing; the schedule not typed in is the server's: ${JSON.stringify(form)} / ${await notice()}`);
+    await page.evaluate(() => document.getElementById('job-name').setAttribute('data-before', ''));
+    await page.locator('#run-now').click();
+    await page.locator('#job-name:not([data-before])').waitFor();
+    form = await editOpen();
+    check(form.open && form.name === 'quarterly, typed' && /^Run \d+ made/.test(await notice()),
+          `Run now keeps the open Edit form and its typing: ${JSON.stringify(form)} / ${await notice()}`);
+    if (form.open)
+        await editForm.getByLabel('Schedule', { exact: true }).selectOption('3');
+    await page.locator('#enable').click();
+    await page.locator('#disable').waitFor();
+    form = await editOpen();
+    check(form.open && form.name === 'quarterly, typed' && form.schedule === '3' && (await text('#job-state')) === 'active',
+          `Enable keeps the open Edit form and its typing: ${JSON.stringify(form)}`);
+    // Closed, the form is given up: the next redraw leaves it closed.
+    await page.locator('#edit').click();
+    await page.locator('#disable').click();
+    await page.locator('#enable').waitFor();
+    check(!(await editForm.isVisible()), 'a closed Edit form stays closed when the view is drawn again');
+    await page.locator('#enable').click();
+    await page.locator('#disable').waitFor();
+    check(await putJob({ schedule_id: 3 }) === 200, 'the schedule is put back');
+
     // Delete the active job: queued, shown with when it goes.
     await page.goto(base + '/#/jobs/1');
     await page.locator('#job-name', { hasText: 'nightly backup' }).waitFor();
@@ -342,18 +397,18 @@ try {
     const addUser = async name => {
         const add = spawnSync(serverPath, ['user', 'add', name, '--data', join(dir, 'data')], { input: `${PASSWORD}\n` });
         check(add.status === 0, `user ${name} is added: ${add.stderr}`);
-        const login = await fetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        const login = await serverFetch(`${base}/authenticate`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
                                                             body: JSON.stringify({ username: name, password: PASSWORD }) });
         return { Authorization: `Bearer ${/auth_tkt=([0-9a-f]+)/.exec(login.headers.get('set-cookie'))[1]}`,
                  'Content-Type': 'application/json' };
     };
     const bearer = await addUser('other');
-    const shared = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+    const shared = (await (await serverFetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                                 body: JSON.stringify({ name: 'shared', public: true }) })).json()).id;
     const onShared = await page.evaluate(async stack => (await (await fetch('/jobs', { method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'jobs-console' },
         body: JSON.stringify({ name: 'on a shared stack', stack_id: stack, schedule_id: 4 }) })).json()).id, shared);
-    await fetch(`${base}/blockstacks/${shared}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await serverFetch(`${base}/blockstacks/${shared}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
     await page.goto(base + `/#/jobs/${onShared}`);
     await page.locator('#job-name', { hasText: 'on a shared stack' }).waitFor();
     await page.locator('#edit').click();
@@ -366,11 +421,11 @@ try {
     // A user whose page lists no stack at all, with a job on another user's stack made private
     // since: Edit offers the job's own stack and saves (Save was off while the list was empty).
     const lone = await addUser('lone');
-    const lent = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+    const lent = (await (await serverFetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                               body: JSON.stringify({ name: 'lent', public: true }) })).json()).id;
-    const borrowed = (await (await fetch(`${base}/jobs`, { method: 'POST', headers: lone,
+    const borrowed = (await (await serverFetch(`${base}/jobs`, { method: 'POST', headers: lone,
         body: JSON.stringify({ name: 'borrowed', stack_id: lent, schedule_id: 4 }) })).json()).id;
-    await fetch(`${base}/blockstacks/${lent}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await serverFetch(`${base}/blockstacks/${lent}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
     const lonePage = await (await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' })).newPage();
     lonePage.setDefaultTimeout(T);
     lonePage.on('pageerror', e => errors.push(`page error (lone): ${e.message}`));
@@ -401,9 +456,9 @@ try {
 
     // Another user's public stack named as one of the user's own: the stack choices say whose
     // it is ("1: backup" stood next to "N: backup").
-    const twin = (await (await fetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
+    const twin = (await (await serverFetch(`${base}/blockstacks`, { method: 'POST', headers: bearer,
                                                               body: JSON.stringify({ name: 'backup', public: true }) })).json()).id;
-    const twinOwner = (await (await fetch(`${base}/blockstacks/byid/${twin}`, { headers: bearer })).json()).owner;
+    const twinOwner = (await (await serverFetch(`${base}/blockstacks/byid/${twin}`, { headers: bearer })).json()).owner;
     await page.goto(base + '/#/stacks'); // which loads the page's lists again
     await page.locator('#new-stack').waitFor();
     await page.goto(base + '/#/jobs');
@@ -426,7 +481,7 @@ try {
     const gone = await page.evaluate(async id => (await fetch(`/jobs/${id}`, { method: 'DELETE',
         headers: { 'X-Requested-With': 'jobs-console' } })).status, onTwin);
     check(gone === 200, `the job on the other user's stack is deleted again: ${gone}`);
-    await fetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
+    await serverFetch(`${base}/blockstacks/${twin}`, { method: 'PUT', headers: bearer, body: JSON.stringify({ public: false }) });
 
     // A job that is not there (deleted meanwhile): the fault, and no other view left standing.
     await page.goto(base + '/#/jobs');
@@ -571,6 +626,9 @@ try {
     await page.waitForFunction(() => window.loginsDrawn !== null);
     check(await page.evaluate(() => window.loginsDrawn) === 1,
           `a 401 draws the login once: ${await page.evaluate(() => window.loginsDrawn)} times`);
+    // The login's user name field has the focus, where the user types (the view's main had it).
+    const focused = () => page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.name ?? ''}`);
+    check(await focused() === 'INPUT username', `after a 401 the login's user name field has the focus: ${await focused()}`);
     const keptDraft = await page.evaluate(() => sessionStorage.getItem('jobs-console-user-draft'));
     await page.locator('#login-form').getByLabel('User name').fill('demo');
     await page.locator('#login-form').getByLabel('Password').fill(PASSWORD);
@@ -647,9 +705,10 @@ try {
     await page.locator('#logout').click();
     await page.locator('#login-form').waitFor();
     check((await notice()).includes('Logged out'), 'logged out');
+    check(await focused() === 'INPUT username', `after Log out the login's user name field has the focus: ${await focused()}`);
     // The server ended the session: its token, sent again, is refused (the browser dropped the
     // cookie, so the page's own request below would be refused either way).
-    const stale = await fetch(`${base}/jobs`, { headers: { Cookie: `auth_tkt=${token}` } });
+    const stale = await serverFetch(`${base}/jobs`, { headers: { Cookie: `auth_tkt=${token}` } });
     check(stale.status === 401, `the session's token is refused after logging out: ${stale.status}`);
     expectFaults.push(401);
     const after = await page.evaluate(async () => (await fetch('/jobs')).status);

@@ -67,10 +67,10 @@ function typed(el) {
     return el.value !== el.defaultValue;
 }
 
-function keepDraft() {
-    const user = userId();
-    if (!user || !ROUTE.test(state.shown ?? ''))
-        return;
+/** What is typed into the view's open forms, by form id: the fields that differ from what each
+ * form was drawn with (typed()). An open form that can be closed (the Edit form, named by its
+ * button's aria-controls) is there even with nothing typed, so that it opens again. */
+function typedForms() {
     const forms = {};
     for (const form of main.querySelectorAll('form[id]')) {
         if (form.hidden || !FORM_ID.test(form.id) || form.id === 'login-form')
@@ -79,9 +79,17 @@ function keepDraft() {
         for (const el of form.elements)
             if (typed(el))
                 values[el.name] = el.type === 'checkbox' ? el.checked : el.value;
-        if (Object.keys(values).length)
+        if (Object.keys(values).length || main.querySelector(`button[aria-controls="${form.id}"]`))
             forms[form.id] = values;
     }
+    return forms;
+}
+
+function keepDraft() {
+    const user = userId();
+    if (!user || !ROUTE.test(state.shown ?? ''))
+        return;
+    const forms = Object.fromEntries(Object.entries(typedForms()).filter(([, values]) => Object.keys(values).length));
     // (Nothing typed: a draft kept by an earlier 401, whose view was not drawn since, stays.)
     if (Object.keys(forms).length)
         sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ user, route: state.shown, forms }));
@@ -96,14 +104,12 @@ function readDraft() {
     }
 }
 
-/** Fills the view just drawn with the draft kept for it, if any, and drops the draft. */
-function restoreDraft() {
-    const d = readDraft();
-    sessionStorage.removeItem(DRAFT_KEY);
-    if (!d || d.user !== userId() || d.route !== location.hash)
-        return;
+/** Fills the forms of the view just drawn with `forms` (typedForms()), opening a closed one by
+ * its button; a field the form lacks, or a choice it no longer offers, is left as drawn. Returns
+ * whether any field was filled. */
+function fillForms(forms) {
     let back = false;
-    for (const [id, values] of Object.entries(d.forms)) {
+    for (const [id, values] of Object.entries(forms)) {
         const form = FORM_ID.test(id) ? document.getElementById(id) : null;
         if (!(form instanceof HTMLFormElement) || !main.contains(form) || typeof values !== 'object' || values === null)
             continue;
@@ -130,7 +136,14 @@ function restoreDraft() {
             back = true;
         }
     }
-    if (back)
+    return back;
+}
+
+/** Fills the view just drawn with the draft kept for it, if any, and drops the draft. */
+function restoreDraft() {
+    const d = readDraft();
+    sessionStorage.removeItem(DRAFT_KEY);
+    if (d && d.user === userId() && d.route === location.hash && fillForms(d.forms))
         say('What you had typed before the session ended is back in the form: it is not saved yet.');
 }
 
@@ -307,7 +320,7 @@ function viewLogin() {
     });
     replace(main, form);
     state.shown = null;
-    user.focus();
+    user.focus(); // wherever the login is drawn: on load, after an ended session, after Log out
 }
 
 async function viewJobs(page) {
@@ -426,9 +439,11 @@ async function viewJob(id, page) {
             fault(e);
         }
         // A navigation meanwhile (Delete's to the jobs, an ended session's to the login) draws
-        // its view on its hashchange: drawing it here too drew the login twice.
+        // its view on its hashchange: drawing it here too drew the login twice. The view is
+        // drawn again whole, with what the server holds now; an open Edit form opens again in
+        // it with what was typed into it (it closed, and the typing was lost).
         if (location.hash === at)
-            await route();
+            await route(false, typedForms());
     } }, label);
     const confirm = h('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm deletion' },
         h('span', {}, job.do_run ? 'The job is active: it will be deleted at its next run instead of running. '
@@ -633,7 +648,9 @@ function jobId(s) {
     return n >= 1 && n <= Number.MAX_SAFE_INTEGER ? n : null;
 }
 
-async function route(polling = false) {
+/** Draws the view of the address. `forms` (typedForms() of the view drawn before, at the same
+ * address) are filled in again once it is drawn, as a kept draft is, but without its notice. */
+async function route(polling = false, forms = null) {
     state.gen++;
     if (state.poll && !polling) {
         clearTimeout(state.poll.timer);
@@ -667,8 +684,11 @@ async function route(polling = false) {
             await viewSchedules(page);
         else
             await viewJobs(page);
-        if (gen === state.gen && state.shown === location.hash)
+        if (gen === state.gen && state.shown === location.hash) {
             restoreDraft();
+            if (forms)
+                fillForms(forms);
+        }
     } catch (e) {
         fault(e);
         // The view could not be made: what main shows is another view's (or nothing), so it
@@ -706,8 +726,10 @@ window.addEventListener('hashchange', () => {
     if (location.hash !== keep)
         say('');
     keep = null;
-    route();
+    // The focus goes to the view, before it is drawn: the login, drawn at once by route(), then
+    // gives it to its user name field (focused after route(), main took it from the field).
     main.focus();
+    route();
 });
 setInterval(refreshTimes, 30000);
 route();
