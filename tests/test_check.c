@@ -444,6 +444,14 @@ static void test_open_refuses_a_store_cut_short(void **state)
     assert_int_equal(fx_try_open(fx), JOBS_ENOTFOUND);
     if (!strstr(jobs_error_last(), "its data.mdb is empty"))
         fail_msg("the open said '%s'", jobs_error_last());
+    /* An empty file given as the store: not a directory (the test of an empty data.mdb once
+     * read the file's own size, and called it one). */
+    const char *path = fx->opts.path;
+    fx->opts.path = data;
+    assert_int_equal(fx_try_open(fx), JOBS_EINVAL);
+    if (!strstr(jobs_error_last(), "is not a directory"))
+        fail_msg("the open said '%s'", jobs_error_last());
+    fx->opts.path = path;
     fx->opts.flags = 0;
 }
 

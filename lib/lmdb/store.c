@@ -1469,13 +1469,17 @@ int jobs__open_lmdb(jobs_store *store, const jobs__open_args *a)
             return jobs__error(JOBS_ENOTFOUND, "no store in '%s': it does not exist", a->path);
         if (!join(data, a->path, "data.mdb"))
             return jobs__error(JOBS_EINVAL, "the store path '%s' is too long", a->path);
-        if (stat(data, &st) != 0 && errno == ENOENT)
-            return jobs__error(JOBS_ENOTFOUND, "no store in '%s' (no data.mdb there)", a->path);
-        /* A read-write open makes a new store in an empty data.mdb; a read-only one cannot,
-         * and LMDB's attempt to failed with EBADF ("Bad file descriptor"). */
-        if (S_ISREG(st.st_mode) && st.st_size == 0)
+        /* (ENOTDIR: the path is a file, which the directory test below names.) */
+        if (stat(data, &st) != 0) {
+            if (errno == ENOENT)
+                return jobs__error(JOBS_ENOTFOUND, "no store in '%s' (no data.mdb there)",
+                                   a->path);
+        } else if (S_ISREG(st.st_mode) && st.st_size == 0) {
+            /* A read-write open makes a new store in an empty data.mdb; a read-only one
+             * cannot, and LMDB's attempt to failed with EBADF ("Bad file descriptor"). */
             return jobs__error(JOBS_ENOTFOUND, "no store in '%s' (its data.mdb is empty)",
                                a->path);
+        }
     } else if (mkdir(a->path, 0700) == 0) {
         made_dir = true;
     } else if (errno != EEXIST) {
