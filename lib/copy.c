@@ -311,16 +311,19 @@ static const void *find_rec(const dump *d, unsigned tag, uint64_t id, size_t *le
     return NULL;
 }
 
-/* Whether the target holds exactly `id` of the dump's schedules already. */
-static bool have_schedule(const dump *have, uint64_t id)
+/* Whether a target's schedule record is a built-in one as a new store holds it. */
+static bool is_seed(uint64_t id, const void *p, size_t len)
 {
-    size_t n;
+    unsigned char buf[JOBS__RECORD_MAX];
+    jobs__schedule_rec seed;
 
-    return find_rec(have, 's', id, &n) != NULL;
+    return jobs__schedule_seed(id, &seed) && jobs__schedule_encode(buf, &seed) == len &&
+           memcmp(buf, p, len) == 0;
 }
 
-/* A new store holds the built-in schedules; the target may hold those (the source has them
- * too, byte for byte) and nothing else. */
+/* A new store holds the built-in schedules; the target may hold those and nothing else. The
+ * source holds them too: as they are, or changed by their owner (a built-in renamed with owner
+ * 0, which a store that has jobs on it can never undo), and then the copy takes the source's. */
 static int check_empty(jobs_store *s, jobs__txn *txn, struct import *im)
 {
     const jobs__backend *be = s->be;
@@ -348,7 +351,7 @@ static int check_empty(jobs_store *s, jobs__txn *txn, struct import *im)
         id = get_u64(&c);
         p = get_bytes(&c, &len);
         sp = find_rec(im->d, 's', id, &slen);
-        if (!sp || slen != len || memcmp(sp, p, len) != 0)
+        if (!sp || ((slen != len || memcmp(sp, p, len) != 0) && !is_seed(id, p, len)))
             return jobs__error(JOBS_EEXISTS, "copy: the target store is not empty: it holds "
                                "schedule %llu, which the source %s",
                                (unsigned long long)id, sp ? "holds otherwise" : "does not hold");
@@ -418,13 +421,16 @@ static int import_fn(jobs_store *s, jobs__txn *txn, void *ctx)
         switch (tag) {
         case 's': {
             jobs__schedule_rec r;
+            size_t hlen;
             id = get_u64(&c);
             p = get_bytes(&c, &len);
-            if (have_schedule(&im->have, id))
+            const void *hp = find_rec(&im->have, 's', id, &hlen);
+            if (hp && hlen == len && memcmp(hp, p, len) == 0)
                 continue; /* the same built-in schedule */
             rc = jobs__schedule_decode(&r, p, len);
             if (!rc)
-                rc = be->schedule_insert(txn, id, &r);
+                rc = hp ? be->schedule_update(txn, id, &r) /* a built-in, changed */
+                        : be->schedule_insert(txn, id, &r);
             break;
         }
         case 't': {

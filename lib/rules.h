@@ -11,6 +11,9 @@
 
 /* Creates the built-in schedules of a new store (the backend calls it at its first open). */
 int jobs__schedules_seed(jobs_store *s, jobs__txn *txn);
+/* The built-in schedule `id` (1..JOBS__BUILTIN_SCHEDULES) as a new store holds it: false for
+ * any other id. */
+bool jobs__schedule_seed(uint64_t id, jobs__schedule_rec *rec);
 
 /* A schedule `owner` may use (public or own): 0, or JOBS_ESCHEDULE. */
 int jobs__schedule_usable(jobs_store *s, jobs__txn *txn, uint64_t owner, uint64_t id,

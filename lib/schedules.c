@@ -156,15 +156,25 @@ static int schedule_insert(jobs_store *s, jobs__txn *txn, const jobs__schedule_r
     return rc ? rc : s->be->schedule_insert(txn, *id, rec);
 }
 
+bool jobs__schedule_seed(uint64_t id, jobs__schedule_rec *rec)
+{
+    if (id == 0 || id > JOBS__BUILTIN_SCHEDULES)
+        return false;
+    *rec = (jobs__schedule_rec){JOBS_OWNER_PUBLIC, false, builtins[id - 1].period,
+                                builtins[id - 1].name, strlen(builtins[id - 1].name),
+                                NULL, 0, NULL, 0};
+    return true;
+}
+
 int jobs__schedules_seed(jobs_store *s, jobs__txn *txn)
 {
-    for (int i = 0; i < JOBS__BUILTIN_SCHEDULES; i++) {
-        jobs__schedule_rec rec = {JOBS_OWNER_PUBLIC, false, builtins[i].period,
-                                  builtins[i].name, strlen(builtins[i].name), NULL, 0, NULL, 0};
+    for (uint64_t i = 1; i <= JOBS__BUILTIN_SCHEDULES; i++) {
+        jobs__schedule_rec rec;
         uint64_t id;
-        int rc = schedule_insert(s, txn, &rec, &id);
+        int rc;
 
-        if (rc)
+        jobs__schedule_seed(i, &rec);
+        if ((rc = schedule_insert(s, txn, &rec, &id)))
             return rc;
     }
     return 0;

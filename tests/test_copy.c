@@ -402,6 +402,56 @@ static void test_copy_refuses_a_target_that_is_not_empty(void **state)
     jobs_store_close(c);
 }
 
+/* A source whose built-in schedule its owner changed (JOBS_OWNER_PUBLIC may rename one, and a
+ * store with jobs on it can never change it back): a new store's built-in of that id takes the
+ * source's. It was refused as a target "not empty", so no store could take such a source. A
+ * target whose built-in was changed is not a new store: refused, and left as it was. */
+static void test_copy_takes_a_builtin_schedule_the_source_changed(void **state)
+{
+    fixture *fx = *state;
+    jobs_store *a = open_lmdb(fx, "a"), *c = open_lmdb(fx, "c");
+    jobs_schedule_spec rename = JOBS_SCHEDULE_SPEC_INIT;
+    jobs_schedule *sc = NULL;
+    uint64_t stack, job;
+
+    rename.fields = JOBS_SCHEDULE_NAME;
+    rename.name = "every hour";
+    assert_int_equal(jobs_schedule_update(NULL, a, JOBS_OWNER_PUBLIC, FX_HOURLY, &rename), 0);
+    assert_int_equal(jobs_stack_create(&stack, a, ALICE, "s", false), 0);
+    jobs_job_spec j = JOBS_JOB_SPEC_INIT;
+    j.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE;
+    j.stack = stack;
+    j.schedule = FX_HOURLY;
+    assert_int_equal(jobs_create(&job, a, ALICE, &j), 0);
+
+    assert_int_equal(jobs_store_copy(a, fx->store), 0);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_int_equal(jobs_schedule_get(&sc, fx->store, ALICE, FX_HOURLY), 0);
+    assert_string_equal(sc->name, "every hour");
+    assert_int_equal(sc->period, 3600);
+    jobs_schedule_free(sc);
+    sc = NULL;
+    /* Its name index follows: found by the new name, not by the old. */
+    assert_int_equal(jobs_schedule_get_by_name(&sc, fx->store, ALICE, "every hour"), 0);
+    assert_int_equal(sc->id, FX_HOURLY);
+    jobs_schedule_free(sc);
+    sc = NULL;
+    assert_int_equal(jobs_schedule_get_by_name(&sc, fx->store, ALICE, "hourly"), JOBS_ENOTFOUND);
+
+    /* The other way: the target's built-in changed, the source's not. */
+    jobs_store *plain = open_lmdb(fx, "plain");
+    rename.name = "on the hour";
+    assert_int_equal(jobs_schedule_update(NULL, c, JOBS_OWNER_PUBLIC, FX_HOURLY, &rename), 0);
+    assert_int_equal(jobs_store_copy(plain, c), JOBS_EEXISTS);
+    assert_non_null(strstr(jobs_error_last(), "schedule 4"));
+    assert_int_equal(jobs_schedule_get(&sc, c, ALICE, FX_HOURLY), 0);
+    assert_string_equal(sc->name, "on the hour");
+    jobs_schedule_free(sc);
+    jobs_store_close(a);
+    jobs_store_close(c);
+    jobs_store_close(plain);
+}
+
 /* The source's last jobs deleted (under LMDB the job counter is then its own record, not told
  * by the last job): new ids of the copies still go on above them, as in the source. */
 static void test_ids_go_on_after_the_source_deleted_its_last_jobs(void **state)
@@ -446,6 +496,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_refuses_a_target_that_is_not_empty, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_ids_go_on_after_the_source_deleted_its_last_jobs,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_copy_takes_a_builtin_schedule_the_source_changed,
                                         fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

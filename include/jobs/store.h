@@ -307,7 +307,8 @@ JOBS_EXTERN int jobs_store_wait(int64_t *due, jobs_store *store, int64_t before,
  * go on where the source stopped and none is ever given twice.
  *
  * `to` must be empty: a new store (its built-in schedules, which the source holds too, are
- * fine), or one that holds nothing else and has given no id the source has not. The source is
+ * fine; one the source's owner changed is rewritten as the source has it), or one that holds
+ * nothing else and has given no id the source has not. The source is
  * read in one read transaction (a snapshot; its writers are not blocked) into memory, about
  * the size of its records; the target is written in one write transaction, so a copy that
  * fails before or during that write leaves it as it was. Then the copy is verified:

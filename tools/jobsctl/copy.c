@@ -179,14 +179,6 @@ static enum written written(const made *m, jobs_store *dst)
     return WRITTEN_NO;
 }
 
-/* Whether TO, when the copy opened it, held what a new store holds: no job, stack, run or
- * namespaced record (its schedules are the built-in ones). */
-static bool as_new(const made *m)
-{
-    return m->counted && m->before.jobs == 0 && m->before.stacks == 0 && m->before.runs == 0 &&
-           m->before.records == 0;
-}
-
 /* After a failed copy: removes what it made of TO, where it can, and says what TO holds. Closes
  * both stores. `theirs`: the copy found records in TO (JOBS_EEXISTS), which it did not write:
  * another process made TO and wrote it since it was looked at (a copy, init, a server), and
@@ -236,7 +228,6 @@ static int copy_run(ctl *c, const ctl_args *a)
     jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
     jobs_store *src = NULL, *dst = NULL;
     made m;
-    bool builtin;
     char n1[64], n2[64], n3[64], n4[64], n5[64];
     int rc;
 
@@ -279,17 +270,7 @@ static int copy_run(ctl *c, const ctl_args *a)
     m.counted = jobs_store_stat(&m.before, dst) == 0;
     if ((rc = jobs_store_copy(src, dst)) == 0)
         rc = jobs_store_stat(&info, dst);
-    /* JOBS_EEXISTS is a TO that holds records. In a TO found as a new store holds it, and
-     * unchanged since, those are its built-in schedules, which the source holds otherwise
-     * (changed with --owner 0): no new store takes such a source, and a TO this copy made is
-     * its own, removed as on any other failure. */
-    builtin = rc == JOBS_EEXISTS && as_new(&m) && written(&m, dst) == WRITTEN_NO;
-    if (builtin)
-        ctl_error("copy: '%s' cannot be copied into a new store (%s): a new store, as '%s' is, "
-                  "holds the built-in public schedules as made, and the source holds one of "
-                  "them changed or not at all",
-                  from, jobs_error_last(), to);
-    else if (rc == JOBS_EEXISTS)
+    if (rc == JOBS_EEXISTS)
         ctl_error("copy: '%s' is not empty (%s); copy into a new store", to, jobs_error_last());
     else if (rc == JOBS_ECONFLICT)
         ctl_error("copy: '%s' changed while it was copied; stop the programs that write it "
@@ -298,7 +279,7 @@ static int copy_run(ctl *c, const ctl_args *a)
     else if (rc)
         ctl_fail(rc, "copy of '%s' into '%s'", from, to);
     if (rc) {
-        after_failure(&m, to, src, dst, rc == JOBS_EEXISTS && !(builtin && m.store));
+        after_failure(&m, to, src, dst, rc == JOBS_EEXISTS);
         return CTL_FAILED;
     }
     jobs_store_close(src);
