@@ -111,8 +111,11 @@ static bool ref_number(uint64_t *v, const char *query, const char *key, uint64_t
 
 /* If-Match, by a POSIX regular expression of the grammar docs/http-api.md gives: `*`, or a list
  * of strong tags ("<16 lower-case hex digits>") and weak ones (W/"..."), separated by commas,
- * with optional spaces and tabs around every element; at most SRV_IF_MATCH_MAX strong tags,
- * which are the answer in order. */
+ * with optional spaces and tabs around every element, where empty elements (a comma after a
+ * comma, a leading or a trailing one) are allowed but at least one tag is there; then, counted
+ * on the matched value, at most SRV_IF_MATCH_EMPTY_MAX empty elements (the elements are one
+ * more than the commas outside the quotes, and each one that is not a quoted tag is empty) and
+ * at most SRV_IF_MATCH_MAX strong tags, which are the answer in order. */
 static regex_t if_match_re;
 
 static void ref_if_match_init(void)
@@ -121,13 +124,15 @@ static void ref_if_match_init(void)
     static const char elem[] = "(W/)?\"[^\"\x01-\x20\x7f]*\"";
     char re[256];
 
-    snprintf(re, sizeof re, "^[ \t]*(\\*|%s([ \t]*,[ \t]*%s)*)[ \t]*$", elem, elem);
+    snprintf(re, sizeof re, "^[ \t]*(\\*[ \t]*|[ \t,]*%s([ \t]*,[ \t,]*%s)*[ \t,]*)$", elem,
+             elem);
     FUZZ_CHECK(regcomp(&if_match_re, re, REG_EXTENDED | REG_NOSUB) == 0);
 }
 
 static bool ref_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
 {
-    const char *p = value;
+    const char *p = value, *from = value;
+    size_t elements = 1, named = 0;
 
     *any = false;
     *n = 0;
@@ -138,18 +143,25 @@ static bool ref_if_match(bool *any, uint64_t *tags, size_t *n, const char *value
         *any = true;
         return true;
     }
-    /* The grammar holds, so the quoted strings are the tags, each weak one after a "W/". */
+    /* The grammar holds, so the quoted strings are the tags, each weak one after a "W/", and
+     * every comma between them separates two elements. */
     while ((p = strchr(p, '"')) != NULL) {
         const char *close = strchr(p + 1, '"');
         bool ours = close - p - 1 == 16 && strspn(p + 1, "0123456789abcdef") >= 16;
+
+        for (const char *c = from; c < p; c++)
+            elements += *c == ',';
+        named++;
         if (ours && (p - value < 2 || strncmp(p - 2, "W/", 2) != 0)) {
             if (*n == SRV_IF_MATCH_MAX)
                 return false;
             tags[(*n)++] = strtoull(p + 1, NULL, 16);
         }
-        p = close + 1;
+        p = from = close + 1;
     }
-    return true;
+    for (const char *c = from; *c; c++)
+        elements += *c == ',';
+    return elements - named <= SRV_IF_MATCH_EMPTY_MAX;
 }
 
 /* The token: the cookie header is ';'-separated; the first pair that, after leading spaces,

@@ -892,7 +892,7 @@ static unsigned quota_of(const srv_app *app, srv_kind k)
  * owner's lock held. */
 static bool quota_allows(srv_response *res, srv_app *app, srv_kind k, uint64_t owner)
 {
-    static const char *const what[3] = {"jobs", "schedules", "stacks"};
+    static const char *const what[3] = {"job", "schedule", "stack"};
     unsigned quota = quota_of(app, k);
     uint64_t n;
     char msg[128];
@@ -906,7 +906,8 @@ static bool quota_allows(srv_response *res, srv_app *app, srv_kind k, uint64_t o
     }
     if (n < quota)
         return true;
-    snprintf(msg, sizeof msg, "quota reached: a user may have at most %u %s", quota, what[k]);
+    snprintf(msg, sizeof msg, "quota reached: a user may have at most %u %s%s", quota, what[k],
+             quota == 1 ? "" : "s");
     srv_fault(res, app, SRV_FAULT_QUOTA, msg);
     return false;
 }

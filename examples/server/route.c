@@ -187,6 +187,7 @@ static bool is_etagc(unsigned char c)
 bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
 {
     const char *p = value;
+    size_t named = 0, empty = 0; /* tags of any form; empty list elements */
 
     *any = false;
     *n = 0;
@@ -198,11 +199,26 @@ bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
         *any = true;
         return *p == '\0';
     }
+    /* p is at a list element, past the spaces before it. */
     for (;;) {
         bool weak = strncmp(p, "W/", 2) == 0, ours = !weak;
         const char *q = weak ? p + 2 : p, *end;
         uint64_t tag = 0;
 
+        /* An empty element (`"a", , "b"`, a leading or a trailing comma) is ignored, as RFC
+         * 9110 5.6.1.2 asks, but only a few of them: they name nothing, so a value of commas
+         * is refused after SRV_IF_MATCH_EMPTY_MAX of them rather than read to its end, and one
+         * of nothing else is no list of tags. */
+        if (*p == ',' || *p == '\0') {
+            if (++empty > SRV_IF_MATCH_EMPTY_MAX)
+                return false;
+            if (*p == '\0')
+                return named > 0;
+            for (p++; *p == ' ' || *p == '\t'; p++)
+                ;
+            continue;
+        }
+        named++;
         if (*q != '"')
             return false;
         for (end = q + 1; *end != '"'; end++)

@@ -114,15 +114,22 @@ int srv_form_next(size_t *pos, const char *s, size_t len, char **buf, const char
  */
 bool srv_parse_pagesize(uint32_t *size, const char *query);
 
-/** The most entity tags an If-Match header may list. */
+/** The most entity tags of the server's form an If-Match header may list. */
 #define SRV_IF_MATCH_MAX 16
 
+/** The most empty list elements (`"a", , "b"`, a leading or trailing comma) it may hold. */
+#define SRV_IF_MATCH_EMPTY_MAX 16
+
 /**
- * An If-Match header value: `*` (*any = true), or a comma-separated list of entity tags, each well-formed per RFC 9110 8.8.3 (`"..."` or `W/"..."`, the
- * quoted part of visible characters but `"`). Strong tags as jobs-server writes them ("<16
- * lower-case hex digits>") go into tags, at most SRV_IF_MATCH_MAX of them; every other well-formed tag (weak ones, which never match
- * under If-Match's strong comparison, and strong ones of another format) is skipped, so a list
- * of only those matches nothing (412). Returns false for anything that is not a list of tags.
+ * An If-Match header value: `*` (*any = true), or a comma-separated list of entity tags, each
+ * well-formed per RFC 9110 8.8.3 (`"..."` or `W/"..."`, the quoted part of visible characters
+ * but `"`), with optional spaces and tabs around every element. Strong tags as jobs-server
+ * writes them ("<16 lower-case hex digits>") go into tags, at most SRV_IF_MATCH_MAX of them;
+ * every other well-formed tag (weak ones, which never match under If-Match's strong comparison,
+ * and strong ones of another format) is skipped, so a list of only those matches nothing (412).
+ * Empty list elements are skipped too (RFC 9110 5.6.1.2), at most SRV_IF_MATCH_EMPTY_MAX of
+ * them, and do not count as tags. Returns false for anything that is not a list of tags: a
+ * value with no tag at all (empty, or only commas and spaces) included.
  */
 bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value);
 

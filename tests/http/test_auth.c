@@ -916,6 +916,8 @@ static void test_a_stack_with_its_first_job_counts_against_the_jobs_quota(void *
     request_to(&r, &own, "POST", "/blockstacks", auth, "{\"name\":\"s2\",\"schedule_id\":1}",
                29);
     EXPECT(&r, 403, "\"code\":112");
+    /* One job: the message says "1 job", not "1 jobs". */
+    EXPECT(&r, 403, "a user may have at most 1 job\"");
     resp_free(&r);
     request_to(&r, &own, "GET", "/jobs?page=1", auth, NULL, 0);
     EXPECT(&r, 200, "\"count\":1");
@@ -957,6 +959,7 @@ static void test_quotas_are_exact_under_concurrency(void **state)
     assert_int_equal(created, 3);
     request_to(&r, &own, "POST", "/blockstacks", auth, "{\"name\":\"more\"}", 15);
     EXPECT(&r, 403, "\"code\":112");
+    EXPECT(&r, 403, "a user may have at most 3 stacks\"");
     resp_free(&r);
     request_to(&r, &own, "GET", "/blockstacks", auth, NULL, 0);
     EXPECT(&r, 200, "\"count\":3");
@@ -969,7 +972,7 @@ static void test_quotas_are_exact_under_concurrency(void **state)
     create_on(&own, "/jobs", auth, body);
     snprintf(body, sizeof body, "{\"name\":\"j2\",\"stack_id\":%ld,\"schedule_id\":4}", stack);
     request_to(&r, &own, "POST", "/jobs", auth, body, strlen(body));
-    EXPECT(&r, 403, "quota reached");
+    EXPECT(&r, 403, "quota reached: a user may have at most 1 job\"");
     resp_free(&r);
 }
 

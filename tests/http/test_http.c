@@ -643,6 +643,37 @@ static void test_etag_and_if_match(void **state)
         snprintf(list + at, sizeof list - at, ", \"%016x\"", 16u);
         with(400, "a list of at most 16 entity tags", "PUT", path, A, "{}", list);
     }
+    /* Empty list elements are ignored (RFC 9110 5.6.1.2), and are not tags: a leading, a
+     * trailing or a doubled comma still finds the current tag (they were 400). */
+    snprintf(h, sizeof h, "If-Match: \"0000000000000000\", , %s", tag2);
+    with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", h);
+    snprintf(h, sizeof h, "If-Match: ,%s", tag2);
+    with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", h);
+    snprintf(h, sizeof h, "If-Match: %s , ,", tag2);
+    with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", h);
+    snprintf(h, sizeof h, "If-Match: W/\"x\",, \"stale\"");
+    with(412, "{\"code\":109,", "PUT", path, A, "{}", h);
+    /* A list of nothing but empty elements names no tag: still 400. (Tabs, which the list
+     * grammar allows around elements, never reach it: civetweb refuses a header value with a
+     * tab, fault 108.) */
+    with(400, "{\"code\":1,", "PUT", path, A, "{}", "If-Match: ,");
+    with(400, "{\"code\":1,", "DELETE", path, A, NULL, "If-Match: , ,");
+    {
+        /* Up to 16 empty elements, besides 16 tags of the server's form; a 17th empty one is
+         * 400, so a value of thousands of commas is refused after the first few. */
+        char list[9000];
+        size_t at = (size_t)snprintf(list, sizeof list, "If-Match: ,%s", tag2);
+
+        for (int i = 1; i < 16; i++)
+            at += (size_t)snprintf(list + at, sizeof list - at, ", , \"%016x\"", (unsigned)i);
+        with(200, "\"name\":\"etag-job\"", "PUT", path, A, "{}", list);
+        snprintf(list + at, sizeof list - at, ",");
+        with(400, "{\"code\":1,", "PUT", path, A, "{}", list);
+        at = (size_t)snprintf(list, sizeof list, "If-Match: %s", tag2);
+        memset(list + at, ',', 8000);
+        list[at + 8000] = '\0';
+        with(400, "{\"code\":1,", "PUT", path, A, "{}", list);
+    }
     CALL(200, "\"name\":\"etag-job\"", "GET", byname, A, NULL);
     /* Another user's job is missing, whatever the tag. */
     snprintf(h, sizeof h, "If-Match: %s", tag2);
@@ -692,6 +723,18 @@ static void test_if_match_split_over_lines(void **state)
         resp_free(&r);
     }
     CALL(200, "\"name\":\"split-2\"", "GET", "/jobs/byname/split-2", A, NULL);
+    {
+        /* Lines joined as `"0000000000000000",, , "<tag>"`: the empty elements a trailing and
+         * a leading comma make are ignored, the tag on the second line counts. */
+        char first[80], second[80];
+        const char *hs[] = {first, second, NULL};
+
+        snprintf(first, sizeof first, "If-Match: \"0000000000000000\",");
+        snprintf(second, sizeof second, "If-Match: , %s", tag);
+        request_with(&r, &srv, "PUT", path, A, "{}", 2, hs);
+        EXPECT(&r, 200, "\"name\":\"split-2\"");
+        resp_free(&r);
+    }
     {
         /* Neither line names it: 412. */
         const char *hs[] = {stale, "If-Match: \"stale\"", NULL};
