@@ -527,10 +527,12 @@ static bool job_condition(uint64_t *if_match, srv_response *res, srv_app *app, u
     *if_match = 0;
     if (!req->if_match)
         return true;
-    _Static_assert(SRV_IF_MATCH_MAX == 16, "the message below names the bound");
+    _Static_assert(SRV_IF_MATCH_MAX == 16 && SRV_IF_MATCH_EMPTY_MAX == 16,
+                   "the message below names the bounds");
     if (!srv_parse_if_match(&any, tags, &n, req->if_match)) {
         srv_fault(res, app, SRV_FAULT_PARAM,
-                  "If-Match must be * or a list of at most 16 entity tags as ETag gives them");
+                  "If-Match must be * or a list of at most 16 entity tags as ETag gives them "
+                  "(and at most 16 empty items)");
         return false;
     }
     if (any)
