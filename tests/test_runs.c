@@ -12,17 +12,17 @@
 #define OWNER 31
 #define OTHER 32
 
-/* A periodic job of OWNER with the given policy (fields: JOBS_JOB_* bits of the policy). */
-static uint64_t policy_job(fixture *fx, int64_t period, unsigned fields, jobs_delivery delivery,
-                           uint32_t lease, uint32_t attempts, jobs_misfire misfire,
-                           uint32_t value)
+/* A job of OWNER on the given schedule, enabled, with the given policy fields. */
+static uint64_t policy_job_on(fixture *fx, uint64_t schedule, unsigned fields,
+                              jobs_delivery delivery, uint32_t lease, uint32_t attempts,
+                              jobs_misfire misfire, uint32_t value)
 {
     jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
     uint64_t id = 0;
 
     spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | fields;
     spec.stack = fx_stack(fx, OWNER, false);
-    spec.schedule = fx_periodic(fx, OWNER, period);
+    spec.schedule = schedule;
     spec.enabled = true;
     spec.delivery = delivery;
     spec.lease = lease;
@@ -31,6 +31,15 @@ static uint64_t policy_job(fixture *fx, int64_t period, unsigned fields, jobs_de
     spec.misfire_value = value;
     assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
     return id;
+}
+
+/* A periodic job of OWNER with the given policy (fields: JOBS_JOB_* bits of the policy). */
+static uint64_t policy_job(fixture *fx, int64_t period, unsigned fields, jobs_delivery delivery,
+                           uint32_t lease, uint32_t attempts, jobs_misfire misfire,
+                           uint32_t value)
+{
+    return policy_job_on(fx, fx_periodic(fx, OWNER, period), fields, delivery, lease, attempts,
+                         misfire, value);
 }
 
 static jobs_run_page *history(fixture *fx, uint64_t job)
@@ -1031,22 +1040,15 @@ static void test_misfire_policies_apply_to_cron_jobs(void **state)
 static uint64_t cron_job(fixture *fx, const char *expr, jobs_misfire misfire, uint32_t value)
 {
     jobs_schedule_spec sc = JOBS_SCHEDULE_SPEC_INIT;
-    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
-    uint64_t id = 0;
+    uint64_t schedule;
 
     sc.fields = JOBS_SCHEDULE_KIND | JOBS_SCHEDULE_CONFIG;
     sc.kind = JOBS_SCHEDULE_CRON;
     sc.cron = expr;
     sc.tz = "UTC";
-    assert_int_equal(jobs_schedule_create(&spec.schedule, fx->store, OWNER, &sc), 0);
-    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED |
-                  (misfire ? JOBS_JOB_MISFIRE : 0u);
-    spec.stack = fx_stack(fx, OWNER, false);
-    spec.enabled = true;
-    spec.misfire = misfire;
-    spec.misfire_value = value;
-    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
-    return id;
+    assert_int_equal(jobs_schedule_create(&schedule, fx->store, OWNER, &sc), 0);
+    return policy_job_on(fx, schedule, misfire ? JOBS_JOB_MISFIRE : 0u, JOBS_DELIVERY_AT_MOST_ONCE,
+                         0, 0, misfire, value);
 }
 
 /* After more missed cron slots than a tick steps through (1,000), skip and catch-up still act
@@ -1174,27 +1176,6 @@ static void test_runs_in_flight_at_the_old_end_do_not_stop_the_sweep(void **stat
         jobs_run_free(r);
     }
     assert_consistent(fx);
-}
-
-/* A job of OWNER on the given schedule, enabled, with the given policy fields. */
-static uint64_t policy_job_on(fixture *fx, uint64_t schedule, unsigned fields,
-                              jobs_delivery delivery, uint32_t lease, uint32_t attempts,
-                              jobs_misfire misfire, uint32_t value)
-{
-    jobs_job_spec spec = JOBS_JOB_SPEC_INIT;
-    uint64_t id = 0;
-
-    spec.fields = JOBS_JOB_STACK | JOBS_JOB_SCHEDULE | JOBS_JOB_ENABLED | fields;
-    spec.stack = fx_stack(fx, OWNER, false);
-    spec.schedule = schedule;
-    spec.enabled = true;
-    spec.delivery = delivery;
-    spec.lease = lease;
-    spec.max_attempts = attempts;
-    spec.misfire = misfire;
-    spec.misfire_value = value;
-    assert_int_equal(jobs_create(&id, fx->store, OWNER, &spec), 0);
-    return id;
 }
 
 /* Skip with a grace of 0 runs a slot only when the tick's now is the slot itself; a tick one
