@@ -519,10 +519,12 @@ err_has "is not empty"
 [[ $(ls -A "$tmp/b2") == data.mdb ]] || fail "a refused backup changed its directory"
 # A DEST that others may write in is refused before anything is written: they could put a
 # store of their own in place of the backup. Another user's too.
-for mode in 0777 0770 1777; do
+for mode in 0777:"its group and others" 0770:"its group" 1777:"its group and others" \
+    0702:others; do
+    who=${mode#*:} mode=${mode%%:*}
     mkdir -m "$mode" "$tmp/loose"
     run 1 "${S[@]}" backup "$tmp/loose"
-    err_has "backup: '$tmp/loose' is writable by"
+    err_has "backup: '$tmp/loose' is writable by $who (mode ${mode#0})"
     err_has "run chmod go-w on it"
     [[ -z $(ls -A "$tmp/loose") ]] || fail "a refused backup wrote into a directory of mode $mode"
     rmdir "$tmp/loose"

@@ -193,7 +193,9 @@ static int backup_dest_ok(const char *dest)
     if (st.st_mode & 022)
         return ctl_error("backup: '%s' is writable by %s (mode %03o): refusing it, since they "
                          "could replace the backup; run chmod go-w on it",
-                         dest, st.st_mode & 020 ? "its group" : "others",
+                         dest, (st.st_mode & 022) == 022 ? "its group and others"
+                               : st.st_mode & 020         ? "its group"
+                                                          : "others",
                          (unsigned)(st.st_mode & 07777));
     return CTL_OK;
 }
