@@ -266,9 +266,14 @@ try {
     await page.locator('#enable').waitFor();
     check((await text('#job-state')) === 'inactive' && (await text('#job-next')).includes('not scheduled'),
           'disabled: inactive, not scheduled');
+    // The keyboard's focus goes to the button in the clicked one's place, not to the page.
+    const focusOn = id => page.waitForFunction(want => document.activeElement?.id === want, id, { timeout: 5000 })
+        .then(() => true, () => false);
+    check(await focusOn('enable'), 'after Disable the focus is on Enable');
     await page.locator('#enable').click();
     await page.locator('#disable').waitFor();
     check((await text('#job-state')) === 'active', 'enabled again');
+    check(await focusOn('disable'), 'after Enable the focus is on Disable');
 
     // Enable, Disable and Run now draw the job's view again, with what the server holds: an open
     // Edit form is open again in it, with what was typed (it closed, and the typing was lost),

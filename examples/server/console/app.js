@@ -442,8 +442,19 @@ async function viewJob(id, page) {
         // its view on its hashchange: drawing it here too drew the login twice. The view is
         // drawn again whole, with what the server holds now; an open Edit form opens again in
         // it with what was typed into it (it closed, and the typing was lost).
-        if (location.hash === at)
-            await route(false, typedForms());
+        if (location.hash !== at)
+            return;
+        await route(false, typedForms());
+        // The clicked button went with the old view: the keyboard's focus goes to the one in
+        // its place (Enable's partner Disable, and back; Run now again), not to the page.
+        const next = { enable: 'disable', disable: 'enable' }[attrs.id];
+        for (const id of [next, attrs.id]) {
+            const b = id ? document.getElementById(id) : null;
+            if (b instanceof HTMLButtonElement && !b.disabled && main.contains(b)) {
+                b.focus();
+                break;
+            }
+        }
     } }, label);
     const confirm = h('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm deletion' },
         h('span', {}, job.do_run ? 'The job is active: it will be deleted at its next run instead of running. '
