@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -245,6 +246,57 @@ static void test_restore_round_trip(void **state)
     assert_null(strstr(l, ".restore-"));
     free(l);
     assert_int_equal(jobs_store_restore(&o, backup, 1u << 4), JOBS_EINVAL);
+}
+
+/* A restore killed midway (kill -9, a power cut) leaves its staging directory, a whole copy of
+ * the backup, in the store's directory. The next restore that succeeds removes it, but not the
+ * staging directory of a restore still running (held with flock()), and a restore that fails
+ * leaves every one of them, as it leaves the directory. */
+static void test_a_restore_removes_what_killed_restores_left(void **state)
+{
+    fixture *fx = *state;
+    jobs_store_options o = JOBS_STORE_OPTIONS_INIT;
+    char backup[PATH_MAX], target[PATH_MAX], stale[PATH_MAX + 32], live[PATH_MAX + 32],
+        file[PATH_MAX + 64], bad[PATH_MAX];
+    int fd, live_fd;
+
+    fill_and_back_up(fx, backup);
+    sub(target, fx, "restored");
+    o.path = target;
+    assert_int_equal(jobs_store_restore(&o, backup, 0), 0);
+    snprintf(stale, sizeof stale, "%s/.restore-Stale1", target);
+    snprintf(live, sizeof live, "%s/.restore-Live01", target);
+    assert_int_equal(mkdir(stale, 0700), 0);
+    snprintf(file, sizeof file, "%s/data.mdb", stale);
+    assert_true((fd = open(file, O_WRONLY | O_CREAT, 0600)) >= 0);
+    assert_int_equal(write(fd, "half a copy", 11), 11);
+    close(fd);
+    assert_int_equal(mkdir(live, 0700), 0);
+    assert_true((live_fd = open(live, O_RDONLY | O_DIRECTORY)) >= 0);
+    assert_int_equal(flock(live_fd, LOCK_EX), 0);
+
+    /* A restore that fails leaves them. */
+    sub(bad, fx, "bad");
+    assert_int_equal(mkdir(bad, 0700), 0);
+    snprintf(file, sizeof file, "%s/data.mdb", bad);
+    assert_true((fd = open(file, O_WRONLY | O_CREAT, 0600)) >= 0);
+    assert_int_equal(write(fd, "not a store", 11), 11);
+    close(fd);
+    assert_true(jobs_store_restore(&o, bad, JOBS_RESTORE_FORCE) < 0);
+    assert_int_equal(access(stale, F_OK), 0);
+    assert_int_equal(access(live, F_OK), 0);
+
+    /* One that succeeds removes the one nobody holds. */
+    assert_int_equal(jobs_store_restore(&o, backup, JOBS_RESTORE_FORCE), 0);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(access(live, F_OK), 0);
+    assert_int_equal(job_count(target), 2);
+    close(live_fd);
+    assert_int_equal(rmdir(live), 0);
+    char *l = listing(target);
+    assert_null(strstr(l, ".restore-"));
+    free(l);
 }
 
 static void test_restore_refuses_a_store_open_in_another_process(void **state)
@@ -1043,6 +1095,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_readonly_open_refuses_a_store_open_in_another_process, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_round_trip, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_restore_removes_what_killed_restores_left,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_refuses_a_store_open_in_another_process,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_refuses_a_store_open_in_this_process,

@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -313,6 +315,50 @@ static int check_whole(const char *dir, const char *backup)
     return rc;
 }
 
+/* The staging directories (".restore-XXXXXX") a restore makes in a store's directory. Each is
+ * held with flock() while its restore runs; one nobody holds is what a restore killed midway
+ * (kill -9, a power cut) left, a whole copy of its backup. */
+#define STAGE_PREFIX ".restore-"
+
+/* Empties and removes a staging directory (its copy, and the lock.mdb of a migrating check). */
+static void remove_stage(const char *stage)
+{
+    char path[PATH_MAX];
+
+    if (snprintf(path, sizeof path, "%s/%s", stage, DATA_FILE) < (int)sizeof path)
+        unlink(path);
+    if (snprintf(path, sizeof path, "%s/lock.mdb", stage) < (int)sizeof path)
+        unlink(path);
+    rmdir(stage);
+}
+
+/* After a restore: removes the staging directories of earlier restores that were killed
+ * midway, and only those no restore holds (another one running into the same directory holds
+ * its own). Best effort: what cannot be removed stays. */
+static void remove_stale_stages(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        int fd;
+
+        if (strncmp(e->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) != 0 ||
+            strlen(e->d_name) != strlen(STAGE_PREFIX) + 6 ||
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            remove_stage(path);
+        close(fd);
+    }
+    closedir(d);
+}
+
 /* The new data.mdb is checked in a staging directory inside the store directory (the same file
  * system, so that a rename puts it in place) before the store is locked: a backup that fails its
  * check leaves the store's directory as it was, and no process that opens the store meanwhile
@@ -326,12 +372,12 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
     char src[PATH_MAX], dst[PATH_MAX], stage[PATH_MAX], staged[PATH_MAX], lock_path[PATH_MAX];
     struct stat st, backup_st, dir_st;
     bool made = false, staging = false, lock_made = false;
-    int lock = -1, rc, e;
+    int lock = -1, stage_fd = -1, rc, e;
 
     if (snprintf(src, sizeof src, "%s/%s", backup, DATA_FILE) >= (int)sizeof src ||
         snprintf(dst, sizeof dst, "%s/%s", dir, DATA_FILE) >= (int)sizeof dst ||
         snprintf(lock_path, sizeof lock_path, "%s/lock.mdb", dir) >= (int)sizeof lock_path ||
-        snprintf(stage, sizeof stage, "%s/.restore-XXXXXX", dir) >= (int)sizeof stage - 16)
+        snprintf(stage, sizeof stage, "%s/" STAGE_PREFIX "XXXXXX", dir) >= (int)sizeof stage - 16)
         return jobs__error(JOBS_EINVAL, "restore: a path is too long");
     if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
         return jobs__error(JOBS_EINVAL, "restore: no backup in '%s' (no %s there)", backup,
@@ -387,6 +433,13 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
         goto undo;
     }
     staging = true;
+    /* Held until the staging directory is gone: a later restore removes only the staging
+     * directories nobody holds. */
+    if ((stage_fd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+        flock(stage_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = restore_error(errno, "cannot lock the staging directory", stage);
+        goto undo;
+    }
     if (snprintf(staged, sizeof staged, "%s/%s", stage, DATA_FILE) >= (int)sizeof staged) {
         rc = jobs__error(JOBS_EINVAL, "restore: a path is too long");
         goto undo;
@@ -449,20 +502,17 @@ int jobs__restore_lmdb(const char *dir, const char *backup, unsigned int flags,
             goto undo;
         }
     }
+    /* Only now: a failed restore leaves the directory as it found it, leftovers included. */
+    remove_stale_stages(dir);
     if (jobs__restore_hook)
         jobs__restore_hook(dir);
     rc = 0;
 
 undo:
-    if (staging) {
-        char stage_lock[PATH_MAX];
-
-        unlink(staged);
-        if (snprintf(stage_lock, sizeof stage_lock, "%s/lock.mdb", stage) <
-            (int)sizeof stage_lock)
-            unlink(stage_lock);
-        rmdir(stage);
-    }
+    if (staging)
+        remove_stage(stage);
+    if (stage_fd >= 0)
+        close(stage_fd);
     /* A lock.mdb this call made goes while the lock is still held: a process whose open waits
      * on it then fails to map it, instead of setting up, as the first opener, a file no later
      * process would find. */
