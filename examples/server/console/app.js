@@ -52,9 +52,12 @@ const DRAFT_KEY = `${USER_KEY}-draft`;
 const FORM_ID = /^[a-z][a-z-]{0,31}$/;
 const userId = () => Number(sessionStorage.getItem(`${USER_KEY}-id`));
 
+/** Whether a form control is a field a draft can hold (an input, a select or a text area). */
+const isField = el => el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement;
+
 /** Whether a form control holds something else than the form was drawn with. */
 function typed(el) {
-    if (!el.name || !(el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement))
+    if (!el.name || !isField(el))
         return false;
     if (el instanceof HTMLSelectElement) {
         const drawn = [...el.options].findLastIndex(o => o.defaultSelected);
@@ -119,8 +122,7 @@ function fillForms(forms) {
             continue;
         for (const [name, value] of Object.entries(values)) {
             const el = form.elements.namedItem(name);
-            if (!(el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement)
-                || el.disabled || el.type === 'password')
+            if (!isField(el) || el.disabled || el.type === 'password')
                 continue;
             if (el.type === 'checkbox')
                 el.checked = value === true;
