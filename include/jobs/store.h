@@ -96,7 +96,8 @@ typedef struct jobs_store_options {
  * A new store holds the five built-in public schedules (ids 1-5: every minute, every 5 minutes,
  * every 15 minutes, hourly, daily). Opening clears the reader slots left by crashed processes.
  * Several processes may open the same store at once; within one process, open it once and share
- * the handle.
+ * the handle. A child of fork() never uses (nor closes) a handle its parent opened: it opens the
+ * store anew, which its parent's open does not make JOBS_EBUSY (docs/threading.md).
  *
  * A standard descriptor (0, 1 or 2) that is closed when the store is opened is first opened on
  * /dev/null (as SQLite does): the store's files would otherwise take it, and the next write to
