@@ -1,5 +1,6 @@
 /* The API's edges as a host reads them in the docs: fork (docs/threading.md), page numbers far
- * past the end, and what an output holds after a failure (docs/api/mainpage.md). */
+ * past the end, what an output holds after a failure (docs/api/mainpage.md), and the detail of
+ * jobs_error_last() after a success (jobs/errors.h). */
 #include "fixture.h"
 
 #include <stdio.h>
@@ -242,6 +243,72 @@ static void test_object_outputs_are_null_after_a_failure(void **state)
     assert_null(again);
 }
 
+/* "Calls that succeed leave it unchanged" (jobs_error_last(), jobs/errors.h): also a write that
+ * filled the map, which the store grows before it runs the write again. The detail of that
+ * first attempt, "write: the map is full", used to stay as this thread's detail. */
+static int put_big_values(jobs_kv_txn *txn, void *ctx)
+{
+    static const char value[8192];
+    char key[16];
+
+    (void)ctx;
+    for (int i = 0; i < 16; i++) {
+        int n = snprintf(key, sizeof key, "k%d", i);
+        int rc = jobs_kv_put(txn, "edges", key, (size_t)n, value, sizeof value);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static size_t map_size(fixture *fx)
+{
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
+    assert_int_equal(jobs_store_stat(&info, fx->store), 0);
+    return info.lmdb.map_size;
+}
+
+static void test_a_write_that_grows_the_map_leaves_the_detail(void **state)
+{
+    fixture *fx = *state;
+    FX_LMDB_ONLY(); /* LMDB's memory map */
+    fx->lmdb.map_size = (size_t)64 << 10;
+    fx_open(fx);
+    size_t before = map_size(fx);
+    jobs_job *job = NULL;
+    char detail[256];
+
+    /* A failure's detail, then a write of 128 KiB into a map of 64 KiB. */
+    assert_int_equal(jobs_get(&job, fx->store, OWNER, 424242), JOBS_ENOTFOUND);
+    snprintf(detail, sizeof detail, "%s", jobs_error_last());
+    assert_int_equal(jobs_kv_write(fx->store, put_big_values, NULL), 0);
+    assert_true(map_size(fx) > before);
+    assert_string_equal(jobs_error_last(), detail);
+
+    /* The same through a job's write: a stack with 64 KiB of blocks, and its first job. */
+    static char blocks[JOBS_STACK_BLOCKS_MAX];
+    jobs_stack_spec stack = JOBS_STACK_SPEC_INIT;
+    stack.fields = JOBS_STACK_NAME | JOBS_STACK_BLOCKS;
+    stack.name = "big";
+    stack.blocks = blocks;
+    stack.blocks_len = sizeof blocks;
+    jobs_job_spec first = JOBS_JOB_SPEC_INIT;
+    first.fields = JOBS_JOB_SCHEDULE;
+    first.schedule = FX_HOURLY;
+    before = map_size(fx);
+    for (int i = 0; map_size(fx) == before; i++) {
+        char name[16];
+        assert_true(i < 64);
+        snprintf(name, sizeof name, "big-%d", i);
+        stack.name = name;
+        assert_int_equal(jobs_get(&job, fx->store, OWNER, 424242), JOBS_ENOTFOUND);
+        assert_int_equal(jobs_stack_create_with_job(NULL, NULL, fx->store, OWNER, &stack,
+                                                    &first), 0);
+        assert_string_equal(jobs_error_last(), detail);
+    }
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +318,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_object_outputs_are_null_after_a_failure, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_write_that_grows_the_map_leaves_the_detail,
+                                        fx_setup_closed, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -874,10 +874,11 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
         last->next = NULL;
         pthread_mutex_unlock(&s->gc_lock);
 
-        /* A batch of several runs the other callers' writes on this thread, and their failures
-         * write this thread's detail: keep ours, so that a success leaves it as it was. A
-         * write alone (the usual case) has nothing to keep. */
-        if (!led && batch != last) {
+        /* The batch runs on this thread, and what fails in it writes this thread's detail:
+         * the other callers' writes of a batch of several, and a write alone that filled the
+         * map ("the map is full"), which is then grown and the write run again. Keep ours, so
+         * that a success leaves it as it was. */
+        if (!led) {
             snprintf(mine, sizeof(mine), "%s", jobs_error_last());
             led = true;
         }
