@@ -1,6 +1,6 @@
 /* The API's edges as a host reads them in the docs: fork (docs/threading.md), page numbers far
- * past the end, what an output holds after a failure (docs/api/mainpage.md), and the detail of
- * jobs_error_last() after a success (jobs/errors.h). */
+ * past the end, what an output holds after a failure (docs/api/mainpage.md), the detail of
+ * jobs_error_last() after a success (jobs/errors.h), and who changes public schedules. */
 #include "fixture.h"
 
 #include <stdio.h>
@@ -309,6 +309,38 @@ static void test_a_write_that_grows_the_map_leaves_the_detail(void **state)
     assert_int_equal(jobs_store_check(fx->store), 0);
 }
 
+/* Public schedules, the built-in ones and a host's, are changed by the host alone, as
+ * JOBS_OWNER_PUBLIC (docs/errors.md, JOBS_EPUBLIC): an owner is refused, and the host is held to
+ * the rules of any change (not while a job uses the schedule). */
+static void test_only_the_host_changes_public_schedules(void **state)
+{
+    fixture *fx = *state;
+    uint64_t host = fx_periodic(fx, JOBS_OWNER_PUBLIC, 7200);
+    jobs_schedule_spec rename = JOBS_SCHEDULE_SPEC_INIT;
+    rename.fields = JOBS_SCHEDULE_NAME;
+    rename.name = "renamed";
+    const uint64_t ids[] = {FX_EVERY_MINUTE, host};
+    jobs_schedule *s = NULL;
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        assert_int_equal(jobs_schedule_update(NULL, fx->store, OWNER, ids[i], &rename),
+                         JOBS_EPUBLIC);
+        assert_int_equal(jobs_schedule_update(&s, fx->store, JOBS_OWNER_PUBLIC, ids[i],
+                                              &rename), 0);
+        assert_string_equal(s->name, "renamed");
+        assert_int_equal(s->owner, JOBS_OWNER_PUBLIC);
+        jobs_schedule_free(s);
+        s = NULL;
+    }
+    fx_job(fx, OWNER, NULL, fx_stack(fx, OWNER, false), host, false);
+    rename.name = "again";
+    assert_int_equal(jobs_schedule_update(NULL, fx->store, JOBS_OWNER_PUBLIC, host, &rename),
+                     JOBS_EINUSE);
+    assert_int_equal(jobs_schedule_get(&s, fx->store, OWNER, host), 0);
+    assert_string_equal(s->name, "renamed");
+    jobs_schedule_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +352,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_write_that_grows_the_map_leaves_the_detail,
                                         fx_setup_closed, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_only_the_host_changes_public_schedules, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
