@@ -287,7 +287,10 @@ JOBS_EXTERN int jobs_store_restore(const jobs_store_options *opts, const char *b
  * LMDB after it told); the tick that follows then finds nothing new.
  *
  * A scheduler loop ticks, then waits with `before` its next tick's time; when this returns 1
- * it ticks at *due instead (which may be now: jobs_run_now()).
+ * it ticks at *due instead (which may be now: jobs_run_now()). Nothing else ends a wait before
+ * its timeout, jobs_store_close() included (which may only be called once the wait has
+ * returned): a host that must stop its loop promptly waits in short slices and checks its own
+ * stop flag between them (jobs-server waits a second at a time).
  *
  * @param[out] due    the due time that the write told (the earliest, when several did); set
  *                    only when 1 is returned (may be NULL)
