@@ -236,11 +236,13 @@ static void test_object_outputs_are_null_after_a_failure(void **state)
     assert_int_equal(jobs_run_list_stack(&rp, s, OWNER, stack, 0, 10), JOBS_EPAGE);
     assert_null(rp);
 
-    /* A store too: the second open of the directory in this process. */
-    jobs_store *again = STALE(jobs_store);
-    FX_LMDB_ONLY();
-    assert_int_equal(jobs_store_open(&again, &fx->opts), JOBS_EBUSY);
-    assert_null(again);
+    /* A store too: the second open of the directory in this process (LMDB: one handle per
+     * process). */
+    if (!fx_postgres()) {
+        jobs_store *again = STALE(jobs_store);
+        assert_int_equal(jobs_store_open(&again, &fx->opts), JOBS_EBUSY);
+        assert_null(again);
+    }
 }
 
 /* "Calls that succeed leave it unchanged" (jobs_error_last(), jobs/errors.h): also a write that
