@@ -36,9 +36,10 @@ enum jobs_flags_lmdb {
  */
 typedef struct jobs_options_lmdb {
     unsigned int version;     /**< JOBS_OPTIONS_VERSION_LMDB */
-    size_t map_size;          /**< initial map size in bytes (default 64 MiB); grows when full */
+    size_t map_size;          /**< initial map size in bytes (default 64 MiB, or max_map_size
+                                   when that is smaller); grows when full */
     size_t max_map_size;      /**< growth stops here: JOBS_ENOSPC (default 0: no limit but the
-                                   disk) */
+                                   disk); a larger map_size is lowered to it */
     unsigned int max_readers; /**< concurrent read transactions, all processes (default 256) */
     unsigned int flags;       /**< jobs_flags_lmdb */
 } jobs_options_lmdb;

@@ -166,9 +166,11 @@ JOBS_EXTERN int jobs_schedule_create_replay(uint64_t *id, jobs_store *store, uin
 
 /**
  * Changes an owner's own schedule. Public (built-in) schedules cannot be changed through an
- * owner >= 1 (JOBS_EPUBLIC, also for empty changes); another owner's private schedule is
- * JOBS_ENOTFOUND, as if it did not exist. A schedule that any job references (active or not, queued for deletion or
- * not) cannot be changed at all; an empty `fields` is not a change and succeeds.
+ * owner >= 1 (JOBS_EPUBLIC, also for empty changes): only the host changes them, the built-in
+ * ones and its own, as owner JOBS_OWNER_PUBLIC, under the same rules. Another owner's private
+ * schedule is JOBS_ENOTFOUND, as if it did not exist. A schedule that any job references
+ * (active or not, queued for deletion or not) cannot be changed at all; an empty `fields` is
+ * not a change and succeeds.
  * @param[out] out  the schedule after the change, or NULL if not wanted
  * @return 0, JOBS_ENOTFOUND, JOBS_EPUBLIC, JOBS_EINUSE, JOBS_ECONFIG, JOBS_ENAME, JOBS_ERANGE,
  *         JOBS_EINVAL, JOBS_EOWNER, JOBS_ENOSPC, or a store error.

@@ -96,7 +96,8 @@ typedef struct jobs_store_options {
  * A new store holds the five built-in public schedules (ids 1-5: every minute, every 5 minutes,
  * every 15 minutes, hourly, daily). Opening clears the reader slots left by crashed processes.
  * Several processes may open the same store at once; within one process, open it once and share
- * the handle.
+ * the handle. A child of fork() never uses (nor closes) a handle its parent opened: it opens the
+ * store anew, which its parent's open does not make JOBS_EBUSY (docs/threading.md).
  *
  * A standard descriptor (0, 1 or 2) that is closed when the store is opened is first opened on
  * /dev/null (as SQLite does): the store's files would otherwise take it, and the next write to
@@ -286,7 +287,10 @@ JOBS_EXTERN int jobs_store_restore(const jobs_store_options *opts, const char *b
  * LMDB after it told); the tick that follows then finds nothing new.
  *
  * A scheduler loop ticks, then waits with `before` its next tick's time; when this returns 1
- * it ticks at *due instead (which may be now: jobs_run_now()).
+ * it ticks at *due instead (which may be now: jobs_run_now()). Nothing else ends a wait before
+ * its timeout, jobs_store_close() included (which may only be called once the wait has
+ * returned): a host that must stop its loop promptly waits in short slices and checks its own
+ * stop flag between them (jobs-server waits a second at a time).
  *
  * @param[out] due    the due time that the write told (the earliest, when several did); set
  *                    only when 1 is returned (may be NULL)

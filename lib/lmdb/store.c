@@ -26,6 +26,38 @@
  * second environment on the same files in one process would corrupt them. */
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static jobs__lmdb *open_stores;
+static pthread_once_t open_fork_once = PTHREAD_ONCE_INIT;
+
+/* A child of fork() holds none of its parent's stores: LMDB's locks are the parent's, and the
+ * child may not use the parent's handles (docs/threading.md), so it opens the store anew, which
+ * the parent's entries would refuse as "already open in this process". The lock is taken
+ * around the fork so that the child never inherits it held by a thread it does not have. */
+static void open_fork_prepare(void)
+{
+    pthread_mutex_lock(&open_lock);
+}
+
+static void open_fork_parent(void)
+{
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void open_fork_child(void)
+{
+    open_stores = NULL;
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void open_fork_init(void)
+{
+    (void)pthread_atfork(open_fork_prepare, open_fork_parent, open_fork_child);
+}
+
+static void open_stores_lock(void)
+{
+    pthread_once(&open_fork_once, open_fork_init);
+    pthread_mutex_lock(&open_lock);
+}
 
 /* The first LMDB failure of the op (or commit) running on this thread that leaves its
  * transaction unusable (every one but "not found" and "key exists"), as a JOBS_E* code (0:
@@ -842,10 +874,11 @@ int jobs__lmdb_write(jobs_store *store, jobs__txn_fn fn, void *ctx)
         last->next = NULL;
         pthread_mutex_unlock(&s->gc_lock);
 
-        /* A batch of several runs the other callers' writes on this thread, and their failures
-         * write this thread's detail: keep ours, so that a success leaves it as it was. A
-         * write alone (the usual case) has nothing to keep. */
-        if (!led && batch != last) {
+        /* The batch runs on this thread, and what fails in it writes this thread's detail:
+         * the other callers' writes of a batch of several, and a write alone that filled the
+         * map ("the map is full"), which is then grown and the write run again. Keep ours, so
+         * that a success leaves it as it was. */
+        if (!led) {
             snprintf(mine, sizeof(mine), "%s", jobs_error_last());
             led = true;
         }
@@ -1277,7 +1310,7 @@ static int register_open(jobs__lmdb *s)
 {
     int rc = 0;
 
-    pthread_mutex_lock(&open_lock);
+    open_stores_lock();
     for (jobs__lmdb *o = open_stores; o; o = o->next_open)
         if (o->dev == s->dev && o->ino == s->ino)
             rc = jobs__error(JOBS_EBUSY, "this store is already open in this process");
@@ -1293,7 +1326,7 @@ bool jobs__lmdb_open_here(dev_t dev, ino_t ino)
 {
     bool found = false;
 
-    pthread_mutex_lock(&open_lock);
+    open_stores_lock();
     for (jobs__lmdb *o = open_stores; o; o = o->next_open)
         if (o->dev == dev && o->ino == ino)
             found = true;
@@ -1303,7 +1336,7 @@ bool jobs__lmdb_open_here(dev_t dev, ino_t ino)
 
 static void unregister_open(jobs__lmdb *s)
 {
-    pthread_mutex_lock(&open_lock);
+    open_stores_lock();
     for (jobs__lmdb **p = &open_stores; *p; p = &(*p)->next_open) {
         if (*p == s) {
             *p = s->next_open;
