@@ -411,6 +411,43 @@ static void test_new_connection_to_a_migrated_store_is_eschema(void **state)
     PQfinish(newer);
 }
 
+/* A call that succeeds leaves jobs_error_last() as it was (jobs/errors.h), also when its first
+ * attempt found its pooled connection dropped (the database restarted, an idle timeout) and
+ * took another: that attempt's "cannot reach the database" is not left as the detail. */
+static void test_a_call_that_succeeds_after_a_dropped_connection_leaves_the_detail(void **state)
+{
+    fixture *fx = *state;
+    jobs_stack *st = NULL;
+    jobs_job *job = NULL;
+    char before[512];
+    uint64_t id = 0;
+
+    FX_POSTGRES_ONLY();
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    reopen_named(fx, NULL);
+    PGconn *conn = connect_raw(fx);
+
+    /* a read */
+    assert_int_equal(jobs_stack_get(&st, fx->store, OWNER, stack), 0); /* a pooled connection */
+    jobs_stack_free(st);
+    assert_int_equal(jobs_get(&job, fx->store, OWNER, 424242), JOBS_ENOTFOUND);
+    snprintf(before, sizeof(before), "%s", jobs_error_last());
+    drop_connections(fx, conn);
+    assert_int_equal(jobs_stack_get(&st, fx->store, OWNER, stack), 0);
+    assert_non_null(st);
+    jobs_stack_free(st);
+    assert_string_equal(jobs_error_last(), before);
+
+    /* a write */
+    assert_int_equal(jobs_get(&job, fx->store, OWNER, 434343), JOBS_ENOTFOUND);
+    snprintf(before, sizeof(before), "%s", jobs_error_last());
+    drop_connections(fx, conn);
+    id = fx_job(fx, OWNER, "after-the-drop", stack, 4, false);
+    assert_true(id > 0);
+    assert_string_equal(jobs_error_last(), before);
+    PQfinish(conn);
+}
+
 /* A search path that names an empty schema before the store's ("E, S"): the open finds the
  * store's tables where PostgreSQL resolves their names (S), and every connection means S: the
  * version lock it holds is S's (a newer libjobs whose path is just S sees this process), its
@@ -1078,6 +1115,9 @@ int main(void)
             fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_store_holds_its_version_lock_shared, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_call_that_succeeds_after_a_dropped_connection_leaves_the_detail, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(test_new_connection_to_a_migrated_store_is_eschema,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(

@@ -336,10 +336,14 @@ static void backoff(unsigned n)
 static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim)
 {
     jobs__pg *db = s->db;
+    char mine[JOBS__ERROR_MAX];
     int rc = 0;
 
     if (write && db->readonly)
         return jobs__error(JOBS_EREADONLY, "the store is open read-only");
+    /* A call that succeeds leaves jobs_error_last() as it was (jobs/errors.h), also when an
+     * attempt before failed (a pooled connection found dropped, a lost race) and wrote it. */
+    snprintf(mine, sizeof(mine), "%s", jobs_error_last());
     for (unsigned attempt = 0, stale = 0, taken = 0;; attempt++) {
         jobs__txn t = {NULL, db, s, write, claim, 0, NULL, false, 0};
         bool broken = false, reused;
@@ -394,6 +398,8 @@ static int run(jobs_store *s, jobs__txn_fn fn, void *ctx, bool write, bool claim
     }
     if (rc == 0 && write)
         atomic_fetch_add(&db->writes, 1);
+    if (rc == 0)
+        jobs__error(0, "%s", mine);
     return rc;
 }
 
