@@ -1279,6 +1279,7 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
 /* ---- decoding helpers -------------------------------------------------------------------- */
 
 static void wipe_strings(cJSON *node);
+static int repeated_key(const cJSON *it, const char *where);
 
 /* Checks, scans and parses a body whose top level must be an object. A tree refused here is
  * wiped before it is freed: it may be a login body that is not an object ("password"). */
@@ -1961,6 +1962,11 @@ int jobs_json_decode_stack(jobs_json_stack_spec_body *out, const char *body, siz
                                  "array (got %s)", type_name(it));
                 goto done;
             }
+        /* The blocks go to every reader of the stack and, as its runs' input, to the stack's
+         * program: a key twice in one of their objects would be read as either value, or
+         * refused by a strict parser, as in a webhook's JSON body. */
+        if ((rc = repeated_key(found[BLOCKS], "'blocks'")))
+            goto done;
         sp = member_span(body, len, "blocks");
         if (!sp.at || sp.len > JOBS_STACK_BLOCKS_MAX) {
             rc = jobs__error(JOBS_EBODY, "'blocks' must be at most %d bytes",
@@ -2038,8 +2044,8 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
         return rc;
     if (!(found = jobs__malloc((nkeys ? nkeys : 1) * sizeof(*found))))
         rc = jobs__error(JOBS_ENOMEM, "out of memory");
-    else
-        rc = collect(root, keys, nkeys, found, JOBS_EBODY, "");
+    else if (!(rc = collect(root, keys, nkeys, found, JOBS_EBODY, "")))
+        rc = repeated_key(root, "the body"); /* in a member's own objects too */
     jobs__free(found);
     wipe_strings(root);
     cJSON_Delete(root);
@@ -2171,10 +2177,11 @@ static bool pairs_ok(const jobs_json_pair *p, size_t n)
 }
 
 /* JOBS_EBODY when an object of `it` (itself, or one nested in it) has a key twice, quoting it
- * when it is short and printable; else 0 or JOBS_ENOMEM. Keys are compared byte for byte (the
- * scan refused \u0000, so each is a C string), sorted once per object: O(n log n) whatever the
- * keys, which are the client's to choose. The nesting is at most JOBS_JSON_DEPTH_MAX deep. */
-static int repeated_key(const cJSON *it)
+ * when it is short and printable; else 0 or JOBS_ENOMEM. `where` names `it` in the detail
+ * ("the body", "'blocks'"). Keys are compared byte for byte (the scan refused \u0000, so each
+ * is a C string), sorted once per object: O(n log n) whatever the keys, which are the client's
+ * to choose. The nesting is at most JOBS_JSON_DEPTH_MAX deep. */
+static int repeated_key(const cJSON *it, const char *where)
 {
     const cJSON *c;
     size_t n = 0, i;
@@ -2200,15 +2207,15 @@ static int repeated_key(const cJSON *it)
             for (size_t j = 0; j < k[i].len && printable; j++)
                 printable = k[i].at[j] >= 0x20 && k[i].at[j] < 0x7f && k[i].at[j] != '\'' &&
                             k[i].at[j] != '\\';
-            rc = printable ? jobs__error(JOBS_EBODY, "duplicate key '%.*s' in the body",
-                                         (int)k[i].len, k[i].at)
-                           : jobs__error(JOBS_EBODY, "a key is given twice in one object of "
-                                         "the body");
+            rc = printable ? jobs__error(JOBS_EBODY, "duplicate key '%.*s' in %s",
+                                         (int)k[i].len, k[i].at, where)
+                           : jobs__error(JOBS_EBODY, "a key is given twice in one object of %s",
+                                         where);
         }
         jobs__free(k);
     }
     for (c = it->child; c && !rc; c = c->next)
-        rc = repeated_key(c);
+        rc = repeated_key(c, where);
     return rc;
 }
 
@@ -2231,7 +2238,7 @@ int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
 
         if ((rc = parse_body(&root, req->json, req->json_len)))
             return rc;
-        rc = repeated_key(root);
+        rc = repeated_key(root, "the body");
         wipe_strings(root);
         cJSON_Delete(root);
         if (rc)

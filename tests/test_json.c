@@ -1074,6 +1074,40 @@ static void test_stack_body_rules(void **state)
 #undef D
 }
 
+/* A key given twice in any object of the blocks is refused, on create and on update, as in a
+ * webhook's JSON body: the blocks go as they are to every reader of the stack and, as its runs'
+ * input, to the stack's program, and each would take one of the two values, or refuse them. */
+static void test_blocks_with_a_key_twice_are_refused(void **state)
+{
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"blocks\":[{\"a\":1,\"a\":2}]}",
+        "{\"name\":\"x\",\"blocks\":[[\"Post\",{\"o\":{\"k\":1,\"\\u006b\":2}}]]}",
+        "{\"blocks\":[{\"a\":1},[{\"b\":[],\"c\":0,\"b\":{}}]],\"name\":\"x\"}",
+    };
+    static const unsigned flags[] = {JOBS_JSON_STACK_CREATE, 0};
+    jobs_json_stack_spec_body b, before;
+
+    (void)state;
+    for (size_t f = 0; f < 2; f++)
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            memset(&b, 0xab, sizeof b);
+            memcpy(&before, &b, sizeof b);
+            check_fail(jobs_json_decode_stack(&b, bad[i], strlen(bad[i]), flags[f]), JOBS_EBODY,
+                       4, "in 'blocks'");
+            assert_memory_equal(&b, &before, sizeof b);
+        }
+    check_fail(jobs_json_decode_stack(&b, bad[0], strlen(bad[0]), 0), JOBS_EBODY, 4,
+               "duplicate key 'a' in 'blocks'");
+    static const char control[] = "{\"blocks\":[{\"\\n\":1,\"\\n\":2}]}";
+    check_fail(jobs_json_decode_stack(&b, control, strlen(control), 0), JOBS_EBODY, 4,
+               "a key is given twice in one object of 'blocks'");
+    /* The same key in different objects is no repeat. */
+    static const char good[] = "{\"blocks\":[{\"a\":1},{\"a\":2},{\"b\":{\"a\":3}}]}";
+    check_ok(jobs_json_decode_stack(&b, good, strlen(good), 0));
+    assert_int_equal(b.spec.fields, JOBS_STACK_BLOCKS);
+    assert_int_equal(b.spec.blocks_len, strlen(good) - strlen("{\"blocks\":}"));
+}
+
 static void test_stack_detail_encodes_owner_fields_only_for_the_owner(void **state)
 {
     jobs_stack_detail d = {7, 1, "s", true, false, JOBS_WEBHOOK_TOKEN, JOBS_WEBHOOK_POST,
@@ -1200,6 +1234,12 @@ static void test_check_object(void **state)
     check_fail(check_object("{\"a\":1}", NULL, 0), JOBS_EBODY, 4, "unknown key 'a'");
     check_fail(check_object("{\"a\":1,\"c\":2}", keys, 2), JOBS_EBODY, 4, "unknown key 'c'");
     check_fail(check_object("{\"a\":1,\"a\":2}", keys, 2), JOBS_EBODY, 4, "duplicate key 'a'");
+    /* ... in any object of the body, not only at its top (cJSON would read the first). */
+    check_fail(check_object("{\"a\":{\"x\":1,\"x\":2}}", keys, 2), JOBS_EBODY, 4,
+               "duplicate key 'x' in the body");
+    check_fail(check_object("{\"b\":[{\"p\":\"s\",\"\\u0070\":\"t\"}]}", keys, 2), JOBS_EBODY, 4,
+               "duplicate key 'p'");
+    check_ok(check_object("{\"a\":{\"x\":1},\"b\":[{\"x\":2},{\"x\":3}]}", keys, 2));
     check_fail(check_object("{\"A\":1}", keys, 2), JOBS_EBODY, 4, "unknown key 'A'");
     check_fail(check_object("[1]", keys, 2), JOBS_EBODY, 4, "must be a JSON object");
     check_fail(check_object("\"a\"", keys, 2), JOBS_EBODY, 4, "must be a JSON object");
@@ -1437,6 +1477,7 @@ int main(void)
         T(test_job_prints_ids_up_to_2_53_exactly),
         T(test_stack_body_keeps_blocks_byte_for_byte),
         T(test_stack_body_rules),
+        T(test_blocks_with_a_key_twice_are_refused),
         T(test_stack_detail_encodes_owner_fields_only_for_the_owner),
         T(test_stack_detail_shows_blocks_that_are_no_array_as_empty),
         T(test_successful_encoders_leave_the_last_error),

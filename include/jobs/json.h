@@ -373,7 +373,8 @@ enum jobs_json_stack_decode_flag {
 /**
  * Decodes a stack body of the original service: `name` (string), `blocks` (a JSON array whose
  * items are objects or arrays: the original documents a block as an array on input and an
- * object on output; at most JOBS_STACK_BLOCKS_MAX bytes; kept byte for byte as sent),
+ * object on output; at most JOBS_STACK_BLOCKS_MAX bytes; no key given twice in any of its
+ * objects, JOBS_EBODY, since 0.4.0; kept byte for byte as sent),
  * `webhook` (null, "public", "token" or "user"), `webhook_method` ("GET" or "POST"),
  * `needs_approval` (true or false), `public` (true or false; libjobs' visibility), and with
  * JOBS_JSON_STACK_CREATE `schedule_id` (an integer id: create the first job) and `enabled`
@@ -455,10 +456,11 @@ JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const c
 /**
  * Checks a body that the host decodes itself (with cJSON) by the rules of every decoder above:
  * at most JOBS_JSON_BODY_MAX bytes, exactly one strict JSON value nested at most
- * JOBS_JSON_DEPTH_MAX deep, valid UTF-8, no `\u0000` in any string, a top-level object, and
- * every member's key one of `keys`, none given twice. A body that passes is parsed exactly by
- * cJSON_ParseWithLength(): cJSON then fails only for want of memory, and each key of `keys` is
- * at most once in the object. The strings of the body are wiped from the library's memory before
+ * JOBS_JSON_DEPTH_MAX deep, valid UTF-8, no `\u0000` in any string, a top-level object,
+ * every member's key one of `keys`, and no key given twice in any object of the body (a
+ * member's own objects included, since 0.4.0). A body that passes is parsed exactly by
+ * cJSON_ParseWithLength(): cJSON then fails only for want of memory, and each key is at most
+ * once in its object, so cJSON_GetObjectItem() finds the only one. The strings of the body are wiped from the library's memory before
  * it returns, whether the body passes or not (unless memory runs out within cJSON's parse, which
  * then frees its partial tree itself), and the detail never quotes a value.
  *
