@@ -1469,6 +1469,120 @@ static void test_cron_config(void **state)
                "cron: the expression is 10240 bytes long; at most 255");
 }
 
+/* Everything owner 3 sees, as the encoders write it: its jobs, the schedules and the stacks it
+ * can see, and stack `stack` in full. */
+static char *snapshot(fixture *fx, uint64_t stack)
+{
+    jobs_job_page *jobs = NULL;
+    jobs_schedule_page *schedules = NULL;
+    jobs_stack_page *stacks = NULL;
+    jobs_stack_detail *detail = NULL;
+    char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *all;
+    size_t n;
+
+    check_ok(jobs_list(&jobs, fx->store, 3, 1, 100));
+    check_ok(jobs_schedule_list(&schedules, fx->store, 3, 1, 100));
+    check_ok(jobs_stack_list(&stacks, fx->store, 3, 1, 100));
+    check_ok(jobs_stack_get_detail(&detail, fx->store, 3, stack));
+    check_ok(jobs_json_encode_job_page(&a, jobs));
+    check_ok(jobs_json_encode_schedule_page(&b, schedules));
+    check_ok(jobs_json_encode_stack_page(&c, stacks));
+    check_ok(jobs_json_encode_stack_detail(&d, detail, 0, NULL, 0));
+    n = strlen(a) + strlen(b) + strlen(c) + strlen(d) + 4;
+    all = malloc(n);
+    assert_non_null(all);
+    snprintf(all, n, "%s\n%s\n%s\n%s", a, b, c, d);
+    jobs_json_free(a);
+    jobs_json_free(b);
+    jobs_json_free(c);
+    jobs_json_free(d);
+    jobs_job_page_free(jobs);
+    jobs_schedule_page_free(schedules);
+    jobs_stack_page_free(stacks);
+    jobs_stack_detail_free(detail);
+    return all;
+}
+
+/* A refused request changes nothing: bodies the decoders refuse never reach the store, and
+ * bodies they accept but the library refuses (a cron field out of range, an empty zone, a kind
+ * without its config, an id that names nothing) are refused whole, the keys beside the bad one
+ * included. What owner 3 sees is the same, byte for byte, before and after. */
+static void test_a_refused_body_changes_nothing_in_the_store(void **state)
+{
+    static const char *const schedule_updates[] = {
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"0 99 * * *\"}}",
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"0 9 * * *\",\"tz\":\"\"}}",
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"\"}}",
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"0 9 * * *\\n\"}}",
+        "{\"name\":\"renamed\",\"once\":true}",
+        "{\"name\":\"renamed\",\"config\":{\"timestamp\":5}}",
+        "{\"name\":\"renamed\",\"name\":\"again\"}",
+        "{\"name\":\"renamed\",\"config\":{\"period\":60,\"period\":120}}",
+    };
+    static const char *const job_updates[] = {
+        "{\"name\":\"renamed\",\"stack_id\":9007199254740991}",
+        "{\"name\":\"renamed\",\"schedule_id\":9007199254740991}",
+        "{\"name\":\"renamed\",\"stack_id\":9007199254740993}",
+        "{\"name\":\"renamed\",\"enabled\":false,\"lease\":0}",
+        "{\"name\":\"renamed\",\"enabled\":false,\"\\u0065nabled\":true}",
+    };
+    static const char *const stack_updates[] = {
+        "{\"name\":\"renamed\",\"blocks\":[{\"a\":1,\"a\":2}]}",
+        "{\"name\":\"renamed\",\"blocks\":[1]}",
+        "{\"name\":\"renamed\",\"webhook\":\"token\",\"schedule_id\":1}",
+    };
+    fixture *fx = *state;
+    uint64_t stack, schedule, job, other;
+    jobs_json_stack_spec_body sb;
+    jobs_stack *none = NULL;
+    char *before, *after, body[160];
+    decoded d;
+    int rc;
+
+    static const char stack_body[] = "{\"name\":\"s\",\"blocks\":[[\"Post\",{\"n\":1}]]}";
+    check_ok(jobs_json_decode_stack(&sb, stack_body, strlen(stack_body), JOBS_JSON_STACK_CREATE));
+    check_ok(jobs_stack_create_with_job(&stack, NULL, fx->store, 3, &sb.spec, NULL));
+    check_ok(decode(&d, SCHEDULE_CREATE, "{\"name\":\"c\",\"config\":{\"cron\":\"0 9 * * *\"}}"));
+    check_ok(jobs_schedule_create(&schedule, fx->store, 3, &d.schedule.spec));
+    snprintf(body, sizeof body, "{\"name\":\"j\",\"schedule_id\":%llu,\"stack_id\":%llu,"
+             "\"enabled\":true}", (unsigned long long)schedule, (unsigned long long)stack);
+    check_ok(decode(&d, JOB_CREATE, body));
+    check_ok(jobs_create(&job, fx->store, 3, &d.job.spec));
+    before = snapshot(fx, stack);
+
+    for (size_t i = 0; i < sizeof(schedule_updates) / sizeof(*schedule_updates); i++) {
+        if ((rc = decode(&d, SCHEDULE_UPDATE, schedule_updates[i])) == 0)
+            rc = jobs_schedule_update(NULL, fx->store, 3, schedule, &d.schedule.spec);
+        if (rc == 0)
+            fail_msg("schedule update %zu was accepted", i);
+    }
+    for (size_t i = 0; i < sizeof(job_updates) / sizeof(*job_updates); i++) {
+        if ((rc = decode(&d, JOB_UPDATE, job_updates[i])) == 0)
+            rc = jobs_update(NULL, fx->store, 3, job, &d.job.spec);
+        if (rc == 0)
+            fail_msg("job update %zu was accepted", i);
+    }
+    for (size_t i = 0; i < sizeof(stack_updates) / sizeof(*stack_updates); i++) {
+        rc = jobs_json_decode_stack(&sb, stack_updates[i], strlen(stack_updates[i]), 0);
+        if (rc == 0)
+            rc = jobs_stack_update(NULL, fx->store, 3, stack, &sb.spec);
+        if (rc == 0)
+            fail_msg("stack update %zu was accepted", i);
+    }
+    /* A stack whose first job cannot be made is not made either. */
+    static const char first_job[] = "{\"name\":\"t\",\"schedule_id\":9007199254740991}";
+    check_ok(jobs_json_decode_stack(&sb, first_job, strlen(first_job), JOBS_JSON_STACK_CREATE));
+    assert_true(sb.first_job);
+    check_fail(jobs_stack_create_with_job(&other, NULL, fx->store, 3, &sb.spec, &sb.job),
+               JOBS_ESCHEDULE, 25, NULL);
+    assert_int_equal(jobs_stack_get_by_name(&none, fx->store, 3, "t"), JOBS_ENOTFOUND);
+
+    after = snapshot(fx, stack);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -1531,6 +1645,8 @@ int main(void)
         T(test_cjson_error_position_is_reset_only_by_decoders),
         cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cron_config, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_refused_body_changes_nothing_in_the_store,
+                                        fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
