@@ -1163,12 +1163,16 @@ static bool string_end(const unsigned char *s, size_t len, size_t *pos)
 /* Whether a body has an envelope's shape: its top level opens an object, and one of that
  * object's keys (read before anything that stops the reading) is "auth". Lexical only, strings
  * and brackets without the grammar, so that an envelope is known as one whatever is wrong
- * inside it, and its fault is told as the envelope's. */
+ * inside it, and its fault is told as the envelope's: a UTF-8 byte order mark before it too,
+ * which the grammar refuses (else a client whose tool adds one would be told that it sent no
+ * credentials). */
 static bool looks_like_envelope(const unsigned char *s, size_t len)
 {
     size_t pos = 0, depth = 1;
     bool key_next = true;
 
+    if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+        pos = 3;
     while (pos < len && is_ws(s[pos]))
         pos++;
     if (pos >= len || s[pos] != '{')

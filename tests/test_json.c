@@ -403,6 +403,15 @@ static void test_split_envelope_faults(void **state)
     assert_non_null(strstr(jobs_error_last(), "\\u0000"));
     /* The key written with escapes is still "auth". */
     split("{\"\\u0061uth\":{},\"payload\":[}", true, NULL, NULL, JOBS_ESYNTAX);
+    /* A byte order mark before it (some editors write one) is not JSON: fault 2, told as the
+     * envelope's, not a body without credentials (which a route answers "not authenticated"). */
+    snprintf(body, sizeof body, "\xef\xbb\xbf{\"auth\":%s,\"payload\":{}}", a);
+    split(body, true, NULL, NULL, JOBS_ESYNTAX);
+    assert_non_null(strstr(jobs_error_last(), "inline authentication: not valid JSON"));
+    assert_non_null(strstr(jobs_error_last(), "at byte 0"));
+    split("\xef\xbb\xbf{\"name\":\"x\"}", false, NULL, NULL, 0);
+    split("\xef\xbb\xbf", false, NULL, NULL, 0);
+    split("\xef\xbb", false, NULL, NULL, 0);
 }
 
 static void test_fault_from_the_decoders_detail(void **state)

@@ -291,7 +291,8 @@ typedef struct jobs_json_span {
  *
  * A body is an envelope by its shape: its top level opens an object, and one of that object's
  * keys is `auth` (found by reading strings and brackets only, so a body that is wrong elsewhere
- * is still known as an envelope). Anything else is not (*is_envelope false, 0 returned): it is
+ * is still known as an envelope, one with a UTF-8 byte order mark before it included, refused
+ * then as JOBS_ESYNTAX). Anything else is not (*is_envelope false, 0 returned): it is
  * the route's own body, and its decoder reports what is wrong with it.
  *
  * An envelope is then checked whole as the decoders check a body, with one level of nesting
