@@ -1572,9 +1572,12 @@ static int get_misfire(jobs_job_spec *sp, const cJSON *root, const cJSON *it, co
         return jobs__error(JOBS_EBODY, "'misfire' must be a string or an object (got %s)",
                            type_name(it));
     }
-    if (!cJSON_IsString(policy) || !policy->valuestring)
+    if (!policy)
         return jobs__error(JOBS_EBODY, "'misfire' needs a policy: \"coalesce\", \"skip\" or "
                            "\"catch-up\"");
+    if (!cJSON_IsString(policy) || !policy->valuestring)
+        return jobs__error(JOBS_EBODY, "'misfire' needs a policy: \"coalesce\", \"skip\" or "
+                           "\"catch-up\" (got %s)", type_name(policy));
     while (k < 3 && strcmp(policy->valuestring, names[k]) != 0)
         k++;
     if (k == 3)
@@ -1610,7 +1613,10 @@ static int decode_run_keys(jobs_job_spec *sp, const cJSON *root, const cJSON *co
     if (found[0]) {
         const char *d = cJSON_IsString(found[0]) ? found[0]->valuestring : NULL;
 
-        if (!d || (strcmp(d, "at-most-once") != 0 && strcmp(d, "at-least-once") != 0))
+        if (!d)
+            return jobs__error(JOBS_EBODY, "'delivery' must be \"at-most-once\" or "
+                               "\"at-least-once\" (got %s)", type_name(found[0]));
+        if (strcmp(d, "at-most-once") != 0 && strcmp(d, "at-least-once") != 0)
             return jobs__error(JOBS_EBODY, "'delivery' must be \"at-most-once\" or "
                                "\"at-least-once\"");
         sp->delivery = d[3] == 'l' ? JOBS_DELIVERY_AT_LEAST_ONCE : JOBS_DELIVERY_AT_MOST_ONCE;
@@ -1909,6 +1915,9 @@ static int get_choice(int *v, const cJSON *it, const char *key, const char *cons
             *v = i;
             return 0;
         }
+    /* A string is not quoted back (it is the client's, of any length); another type is named. */
+    if (!cJSON_IsString(it))
+        return jobs__error(JOBS_EBODY, "'%s' must be %s (got %s)", key, allowed, type_name(it));
     return jobs__error(JOBS_EBODY, "'%s' must be %s", key, allowed);
 }
 

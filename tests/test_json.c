@@ -759,7 +759,15 @@ static void test_invalid_utf8_and_escapes_are_syntax_errors(void **state)
         "{\"name\":\"\xe2\x82\"}", "{\"name\":\"\\ud800\"}", "{\"name\":\"\\udc00\"}",
         "{\"name\":\"\\ud800\\u0041\"}", "{\"name\":\"\\ud800x\"}", "{\"name\":\"\\x\"}",
         "{\"name\":\"\\u12\"}", "{\"name\":\"\\u12g4\"}", "{\"name\":\"\\'\"}",
-        "\xef\xbb\xbf{}"};
+        "\xef\xbb\xbf{}",
+        /* overlong 3- and 4-byte forms, past U+10FFFF, a 5-byte lead, a lone continuation,
+         * a sequence cut by the closing quote, and the same in a key */
+        "{\"name\":\"\xe0\x80\xaf\"}", "{\"name\":\"\xf0\x80\x80\xaf\"}",
+        "{\"name\":\"\xf4\x90\x80\x80\"}", "{\"name\":\"\xf8\x88\x80\x80\x80\"}",
+        "{\"name\":\"\x80\"}", "{\"name\":\"\xf0\x9f\x98\"}", "{\"\xc1\xbf\":1}",
+        /* surrogate escapes: two highs, a low before its high, a high cut short */
+        "{\"name\":\"\\ud800\\ud800\"}", "{\"name\":\"\\udfff\\ud800\"}",
+        "{\"name\":\"\\ud800\\u\"}"};
     decoded d;
 
     (void)state;
@@ -767,6 +775,69 @@ static void test_invalid_utf8_and_escapes_are_syntax_errors(void **state)
         check_fail(decode(&d, JOB_UPDATE, bad[i]), JOBS_ESYNTAX, 2, "not valid JSON");
     check_ok(decode(&d, JOB_UPDATE, "{\"name\":\"\\/\\\"\\u00E9\"}"));
     assert_string_equal(d.job.name, "/\"\xc3\xa9");
+    /* The last code point, raw and as a pair of escapes, and a noncharacter: valid. */
+    check_ok(decode(&d, JOB_UPDATE, "{\"name\":\"\xf4\x8f\xbf\xbf\\uDBFF\\uDFFF\\ufffe\"}"));
+    assert_string_equal(d.job.name, "\xf4\x8f\xbf\xbf\xf4\x8f\xbf\xbf\xef\xbf\xbe");
+}
+
+/* null is a value of its own type: refused for every key but those that take it (`name` of a
+ * job or schedule, a stack's `webhook`), with the fault of its place. */
+static void test_null_is_refused_where_no_key_takes_it(void **state)
+{
+    static const struct {
+        kind k;
+        const char *body;
+        int code;
+    } bad[] = {
+        {JOB_CREATE, "{\"schedule_id\":null,\"stack_id\":1}", JOBS_EBODY},
+        {JOB_CREATE, "{\"schedule_id\":1,\"stack_id\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"enabled\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"delivery\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"lease\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"max_attempts\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"misfire\":{\"policy\":null}}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"misfire\":{\"policy\":\"skip\",\"grace\":null}}", JOBS_EBODY},
+        {SCHEDULE_UPDATE, "{\"once\":null}", JOBS_EBODY},
+        {SCHEDULE_UPDATE, "{\"config\":null}", JOBS_ECONFIG},
+        {SCHEDULE_UPDATE, "{\"config\":{\"period\":null}}", JOBS_ECONFIG},
+        {SCHEDULE_UPDATE, "{\"config\":{\"timestamp\":null}}", JOBS_ECONFIG},
+        {SCHEDULE_UPDATE, "{\"config\":{\"cron\":null}}", JOBS_ECONFIG},
+        {STACK_CREATE, "{\"name\":null}", JOBS_EBODY},
+        {STACK_CREATE, "{\"name\":\"x\",\"public\":null}", JOBS_EBODY},
+    };
+    static const char *const stack_bad[] = {
+        "{\"name\":null}", "{\"blocks\":null}", "{\"webhook_method\":null}",
+        "{\"needs_approval\":null}", "{\"public\":null}", "{\"blocks\":[null]}",
+    };
+    jobs_json_stack_spec_body b;
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_fail(decode(&d, bad[i].k, bad[i].body), bad[i].code,
+                   jobs_fault_code(bad[i].code), "null");
+    for (size_t i = 0; i < sizeof(stack_bad) / sizeof(stack_bad[0]); i++)
+        check_fail(jobs_json_decode_stack(&b, stack_bad[i], strlen(stack_bad[i]), 0),
+                   JOBS_EBODY, 4, "(got null)");
+    /* The keys with a list of strings name another type too (a string is not quoted back). */
+    check_fail(decode(&d, JOB_UPDATE, "{\"delivery\":1}"), JOBS_EBODY, 4,
+               "'delivery' must be \"at-most-once\" or \"at-least-once\" (got a number)");
+    check_fail(decode(&d, JOB_UPDATE, "{\"misfire\":{\"policy\":[]}}"), JOBS_EBODY, 4,
+               "(got an array)");
+    check_fail(jobs_json_decode_stack(&b, "{\"webhook\":true}", 16, 0), JOBS_EBODY, 4,
+               "'webhook' must be null, \"public\", \"token\" or \"user\" (got a boolean)");
+    check_fail(jobs_json_decode_stack(&b, "{\"webhook\":\"none\"}", 18, 0), JOBS_EBODY, 4, NULL);
+    assert_null(strstr(jobs_error_last(), "got"));
+    static const char create[] = "{\"name\":\"x\",\"schedule_id\":null}";
+    check_fail(jobs_json_decode_stack(&b, create, strlen(create), JOBS_JSON_STACK_CREATE),
+               JOBS_EBODY, 4, "(got null)");
+    /* Where null is a value: no name, no webhook. */
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"name\":null}"));
+    assert_int_equal(d.schedule.spec.fields, JOBS_SCHEDULE_NAME);
+    assert_null(d.schedule.spec.name);
+    check_ok(jobs_json_decode_stack(&b, "{\"webhook\":null}", 16, 0));
+    assert_int_equal(b.spec.fields, JOBS_STACK_WEBHOOK);
+    assert_int_equal(b.spec.webhook, JOBS_WEBHOOK_NONE);
 }
 
 static void test_invalid_json_is_esyntax(void **state)
@@ -1637,6 +1708,7 @@ int main(void)
         T(test_nul_in_a_string_is_refused),
         T(test_raw_control_characters_are_syntax_errors),
         T(test_invalid_utf8_and_escapes_are_syntax_errors),
+        T(test_null_is_refused_where_no_key_takes_it),
         T(test_invalid_json_is_esyntax),
         T(test_trailing_data_is_esyntax),
         T(test_empty_body_is_esyntax),
