@@ -187,9 +187,11 @@ enum jobs_json_stack_flag {
  * "blocks":[...]}`; with JOBS_JSON_STACK_OWNER also `"webhook_token":"..."|null` and
  * `"jobs":[{"id":N,"name":"x"|null,"do_run":true,"schedule":N},...]` (from `jobs`, `njobs`).
  * `blocks` is written as stored (a stack without blocks shows `[]`). Blocks that are not one
- * JSON array by the decoders' body rules (bytes a C host stored with jobs_stack_update() or
- * jobs_stack_create_with_job(), which take any bytes) are written as `[]`, never raw: the stack,
- * and a page holding it, stay readable; the bytes stay stored as they are.
+ * JSON array by the decoders' body rules (grammar, UTF-8, depth, `\u0000`: bytes a C host
+ * stored with jobs_stack_update() or jobs_stack_create_with_job(), which take any bytes) are
+ * written as `[]`, never raw: the stack, and a page holding it, stay readable; the bytes stay
+ * stored as they are. An array that gives a key twice in one of its objects (which
+ * jobs_json_decode_stack() refuses since 0.4.0) is still written as it is.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @param jobs      the owner's jobs of this stack (read with JOBS_JSON_STACK_OWNER; NULL if
