@@ -1283,7 +1283,7 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
 /* ---- decoding helpers -------------------------------------------------------------------- */
 
 static void wipe_strings(cJSON *node);
-static int repeated_key(const cJSON *it, const char *where);
+static int repeated_key(const cJSON *it, const char *where, bool quote);
 
 /* Checks, scans and parses a body whose top level must be an object. A tree refused here is
  * wiped before it is freed: it may be a login body that is not an object ("password"). */
@@ -1978,7 +1978,7 @@ int jobs_json_decode_stack(jobs_json_stack_spec_body *out, const char *body, siz
         /* The blocks go to every reader of the stack and, as its runs' input, to the stack's
          * program: a key twice in one of their objects would be read as either value, or
          * refused by a strict parser, as in a webhook's JSON body. */
-        if ((rc = repeated_key(found[BLOCKS], "'blocks'")))
+        if ((rc = repeated_key(found[BLOCKS], "'blocks'", true)))
             goto done;
         sp = member_span(body, len, "blocks");
         if (!sp.at || sp.len > JOBS_STACK_BLOCKS_MAX) {
@@ -2058,7 +2058,8 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
     if (!(found = jobs__malloc((nkeys ? nkeys : 1) * sizeof(*found))))
         rc = jobs__error(JOBS_ENOMEM, "out of memory");
     else if (!(rc = collect(root, keys, nkeys, found, JOBS_EBODY, "")))
-        rc = repeated_key(root, "the body"); /* in a member's own objects too */
+        rc = repeated_key(root, "the body", false); /* in members' objects too; a key there
+                                                      may be a part of a secret: not quoted */
     jobs__free(found);
     wipe_strings(root);
     cJSON_Delete(root);
@@ -2190,11 +2191,11 @@ static bool pairs_ok(const jobs_json_pair *p, size_t n)
 }
 
 /* JOBS_EBODY when an object of `it` (itself, or one nested in it) has a key twice, quoting it
- * when it is short and printable; else 0 or JOBS_ENOMEM. `where` names `it` in the detail
- * ("the body", "'blocks'"). Keys are compared byte for byte (the scan refused \u0000, so each
+ * when `quote` and it is short and printable; else 0 or JOBS_ENOMEM. `where` names `it` in the
+ * detail ("the body", "'blocks'"). Keys are compared byte for byte (the scan refused \u0000, so each
  * is a C string), sorted once per object: O(n log n) whatever the keys, which are the client's
  * to choose. The nesting is at most JOBS_JSON_DEPTH_MAX deep. */
-static int repeated_key(const cJSON *it, const char *where)
+static int repeated_key(const cJSON *it, const char *where, bool quote)
 {
     const cJSON *c;
     size_t n = 0, i;
@@ -2215,7 +2216,7 @@ static int repeated_key(const cJSON *it, const char *where)
         for (i = 1; i < n && !rc; i++) {
             if (!pair_key_same(&k[i - 1], &k[i]))
                 continue;
-            bool printable = k[i].len <= 32;
+            bool printable = quote && k[i].len <= 32;
 
             for (size_t j = 0; j < k[i].len && printable; j++)
                 printable = k[i].at[j] >= 0x20 && k[i].at[j] < 0x7f && k[i].at[j] != '\'' &&
@@ -2228,7 +2229,7 @@ static int repeated_key(const cJSON *it, const char *where)
         jobs__free(k);
     }
     for (c = it->child; c && !rc; c = c->next)
-        rc = repeated_key(c, where);
+        rc = repeated_key(c, where, quote);
     return rc;
 }
 
@@ -2251,7 +2252,7 @@ int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
 
         if ((rc = parse_body(&root, req->json, req->json_len)))
             return rc;
-        rc = repeated_key(root, "the body");
+        rc = repeated_key(root, "the body", true);
         wipe_strings(root);
         cJSON_Delete(root);
         if (rc)
