@@ -1351,6 +1351,8 @@ static const char *key_label(char *dst, size_t cap, const char *key)
 
         if (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))
             k = 0;
+        if (o + (k ? k : 1) > 40)
+            break; /* at most 40 bytes, a character never cut */
         if (k) {
             memcpy(dst + o, s + i, k);
             o += k;

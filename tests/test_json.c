@@ -685,6 +685,11 @@ static void test_unknown_key_is_refused(void **state)
     check_fail(decode(&d, JOB_UPDATE, "{\"id\":1}"), JOBS_EBODY, 4, "unknown key 'id'");
     /* The detail shows no raw control bytes. */
     check_fail(decode(&d, JOB_UPDATE, "{\"a\\nb\":1}"), JOBS_EBODY, 4, "unknown key 'a?b'");
+    /* At most 40 bytes of it, never a character cut or beyond: 39 bytes and "...". */
+    check_fail(decode(&d, JOB_UPDATE, "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\ud83d\\ude00b\":1}"),
+               JOBS_EBODY, 4, "unknown key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+    check_fail(decode(&d, JOB_UPDATE, "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\ud83d\\ude00\":1}"),
+               JOBS_EBODY, 4, "unknown key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xf0\x9f\x98\x80'");
 }
 
 static void test_duplicate_key_is_refused(void **state)
