@@ -1163,12 +1163,16 @@ static bool string_end(const unsigned char *s, size_t len, size_t *pos)
 /* Whether a body has an envelope's shape: its top level opens an object, and one of that
  * object's keys (read before anything that stops the reading) is "auth". Lexical only, strings
  * and brackets without the grammar, so that an envelope is known as one whatever is wrong
- * inside it, and its fault is told as the envelope's. */
+ * inside it, and its fault is told as the envelope's: a UTF-8 byte order mark before it too,
+ * which the grammar refuses (else a client whose tool adds one would be told that it sent no
+ * credentials). */
 static bool looks_like_envelope(const unsigned char *s, size_t len)
 {
     size_t pos = 0, depth = 1;
     bool key_next = true;
 
+    if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+        pos = 3;
     while (pos < len && is_ws(s[pos]))
         pos++;
     if (pos >= len || s[pos] != '{')
@@ -1279,6 +1283,7 @@ int jobs_json_split_envelope(bool *is_envelope, jobs_json_span *auth, jobs_json_
 /* ---- decoding helpers -------------------------------------------------------------------- */
 
 static void wipe_strings(cJSON *node);
+static int repeated_key(const cJSON *it, const char *where, bool quote);
 
 /* Checks, scans and parses a body whose top level must be an object. A tree refused here is
  * wiped before it is freed: it may be a login body that is not an object ("password"). */
@@ -1346,6 +1351,8 @@ static const char *key_label(char *dst, size_t cap, const char *key)
 
         if (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))
             k = 0;
+        if (o + (k ? k : 1) > 40)
+            break; /* at most 40 bytes, a character never cut */
         if (k) {
             memcpy(dst + o, s + i, k);
             o += k;
@@ -1567,9 +1574,12 @@ static int get_misfire(jobs_job_spec *sp, const cJSON *root, const cJSON *it, co
         return jobs__error(JOBS_EBODY, "'misfire' must be a string or an object (got %s)",
                            type_name(it));
     }
-    if (!cJSON_IsString(policy) || !policy->valuestring)
+    if (!policy)
         return jobs__error(JOBS_EBODY, "'misfire' needs a policy: \"coalesce\", \"skip\" or "
                            "\"catch-up\"");
+    if (!cJSON_IsString(policy) || !policy->valuestring)
+        return jobs__error(JOBS_EBODY, "'misfire' needs a policy: \"coalesce\", \"skip\" or "
+                           "\"catch-up\" (got %s)", type_name(policy));
     while (k < 3 && strcmp(policy->valuestring, names[k]) != 0)
         k++;
     if (k == 3)
@@ -1605,7 +1615,10 @@ static int decode_run_keys(jobs_job_spec *sp, const cJSON *root, const cJSON *co
     if (found[0]) {
         const char *d = cJSON_IsString(found[0]) ? found[0]->valuestring : NULL;
 
-        if (!d || (strcmp(d, "at-most-once") != 0 && strcmp(d, "at-least-once") != 0))
+        if (!d)
+            return jobs__error(JOBS_EBODY, "'delivery' must be \"at-most-once\" or "
+                               "\"at-least-once\" (got %s)", type_name(found[0]));
+        if (strcmp(d, "at-most-once") != 0 && strcmp(d, "at-least-once") != 0)
             return jobs__error(JOBS_EBODY, "'delivery' must be \"at-most-once\" or "
                                "\"at-least-once\"");
         sp->delivery = d[3] == 'l' ? JOBS_DELIVERY_AT_LEAST_ONCE : JOBS_DELIVERY_AT_MOST_ONCE;
@@ -1904,6 +1917,9 @@ static int get_choice(int *v, const cJSON *it, const char *key, const char *cons
             *v = i;
             return 0;
         }
+    /* A string is not quoted back (it is the client's, of any length); another type is named. */
+    if (!cJSON_IsString(it))
+        return jobs__error(JOBS_EBODY, "'%s' must be %s (got %s)", key, allowed, type_name(it));
     return jobs__error(JOBS_EBODY, "'%s' must be %s", key, allowed);
 }
 
@@ -1961,6 +1977,11 @@ int jobs_json_decode_stack(jobs_json_stack_spec_body *out, const char *body, siz
                                  "array (got %s)", type_name(it));
                 goto done;
             }
+        /* The blocks go to every reader of the stack and, as its runs' input, to the stack's
+         * program: a key twice in one of their objects would be read as either value, or
+         * refused by a strict parser, as in a webhook's JSON body. */
+        if ((rc = repeated_key(found[BLOCKS], "'blocks'", true)))
+            goto done;
         sp = member_span(body, len, "blocks");
         if (!sp.at || sp.len > JOBS_STACK_BLOCKS_MAX) {
             rc = jobs__error(JOBS_EBODY, "'blocks' must be at most %d bytes",
@@ -2038,8 +2059,9 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
         return rc;
     if (!(found = jobs__malloc((nkeys ? nkeys : 1) * sizeof(*found))))
         rc = jobs__error(JOBS_ENOMEM, "out of memory");
-    else
-        rc = collect(root, keys, nkeys, found, JOBS_EBODY, "");
+    else if (!(rc = collect(root, keys, nkeys, found, JOBS_EBODY, "")))
+        rc = repeated_key(root, "the body", false); /* in members' objects too; a key there
+                                                      may be a part of a secret: not quoted */
     jobs__free(found);
     wipe_strings(root);
     cJSON_Delete(root);
@@ -2171,10 +2193,11 @@ static bool pairs_ok(const jobs_json_pair *p, size_t n)
 }
 
 /* JOBS_EBODY when an object of `it` (itself, or one nested in it) has a key twice, quoting it
- * when it is short and printable; else 0 or JOBS_ENOMEM. Keys are compared byte for byte (the
- * scan refused \u0000, so each is a C string), sorted once per object: O(n log n) whatever the
- * keys, which are the client's to choose. The nesting is at most JOBS_JSON_DEPTH_MAX deep. */
-static int repeated_key(const cJSON *it)
+ * when `quote` and it is short and printable; else 0 or JOBS_ENOMEM. `where` names `it` in the
+ * detail ("the body", "'blocks'"). Keys are compared byte for byte (the scan refused \u0000, so each
+ * is a C string), sorted once per object: O(n log n) whatever the keys, which are the client's
+ * to choose. The nesting is at most JOBS_JSON_DEPTH_MAX deep. */
+static int repeated_key(const cJSON *it, const char *where, bool quote)
 {
     const cJSON *c;
     size_t n = 0, i;
@@ -2195,20 +2218,20 @@ static int repeated_key(const cJSON *it)
         for (i = 1; i < n && !rc; i++) {
             if (!pair_key_same(&k[i - 1], &k[i]))
                 continue;
-            bool printable = k[i].len <= 32;
+            bool printable = quote && k[i].len <= 32;
 
             for (size_t j = 0; j < k[i].len && printable; j++)
                 printable = k[i].at[j] >= 0x20 && k[i].at[j] < 0x7f && k[i].at[j] != '\'' &&
                             k[i].at[j] != '\\';
-            rc = printable ? jobs__error(JOBS_EBODY, "duplicate key '%.*s' in the body",
-                                         (int)k[i].len, k[i].at)
-                           : jobs__error(JOBS_EBODY, "a key is given twice in one object of "
-                                         "the body");
+            rc = printable ? jobs__error(JOBS_EBODY, "duplicate key '%.*s' in %s",
+                                         (int)k[i].len, k[i].at, where)
+                           : jobs__error(JOBS_EBODY, "a key is given twice in one object of %s",
+                                         where);
         }
         jobs__free(k);
     }
     for (c = it->child; c && !rc; c = c->next)
-        rc = repeated_key(c);
+        rc = repeated_key(c, where, quote);
     return rc;
 }
 
@@ -2231,7 +2254,7 @@ int jobs_json_encode_hook_input(char **out, const jobs_json_hook_request *req)
 
         if ((rc = parse_body(&root, req->json, req->json_len)))
             return rc;
-        rc = repeated_key(root);
+        rc = repeated_key(root, "the body", true);
         wipe_strings(root);
         cJSON_Delete(root);
         if (rc)

@@ -403,6 +403,15 @@ static void test_split_envelope_faults(void **state)
     assert_non_null(strstr(jobs_error_last(), "\\u0000"));
     /* The key written with escapes is still "auth". */
     split("{\"\\u0061uth\":{},\"payload\":[}", true, NULL, NULL, JOBS_ESYNTAX);
+    /* A byte order mark before it (some editors write one) is not JSON: fault 2, told as the
+     * envelope's, not a body without credentials (which a route answers "not authenticated"). */
+    snprintf(body, sizeof body, "\xef\xbb\xbf{\"auth\":%s,\"payload\":{}}", a);
+    split(body, true, NULL, NULL, JOBS_ESYNTAX);
+    assert_non_null(strstr(jobs_error_last(), "inline authentication: not valid JSON"));
+    assert_non_null(strstr(jobs_error_last(), "at byte 0"));
+    split("\xef\xbb\xbf{\"name\":\"x\"}", false, NULL, NULL, 0);
+    split("\xef\xbb\xbf", false, NULL, NULL, 0);
+    split("\xef\xbb", false, NULL, NULL, 0);
 }
 
 static void test_fault_from_the_decoders_detail(void **state)
@@ -676,6 +685,11 @@ static void test_unknown_key_is_refused(void **state)
     check_fail(decode(&d, JOB_UPDATE, "{\"id\":1}"), JOBS_EBODY, 4, "unknown key 'id'");
     /* The detail shows no raw control bytes. */
     check_fail(decode(&d, JOB_UPDATE, "{\"a\\nb\":1}"), JOBS_EBODY, 4, "unknown key 'a?b'");
+    /* At most 40 bytes of it, never a character cut or beyond: 39 bytes and "...". */
+    check_fail(decode(&d, JOB_UPDATE, "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\ud83d\\ude00b\":1}"),
+               JOBS_EBODY, 4, "unknown key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+    check_fail(decode(&d, JOB_UPDATE, "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\ud83d\\ude00\":1}"),
+               JOBS_EBODY, 4, "unknown key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xf0\x9f\x98\x80'");
 }
 
 static void test_duplicate_key_is_refused(void **state)
@@ -750,7 +764,15 @@ static void test_invalid_utf8_and_escapes_are_syntax_errors(void **state)
         "{\"name\":\"\xe2\x82\"}", "{\"name\":\"\\ud800\"}", "{\"name\":\"\\udc00\"}",
         "{\"name\":\"\\ud800\\u0041\"}", "{\"name\":\"\\ud800x\"}", "{\"name\":\"\\x\"}",
         "{\"name\":\"\\u12\"}", "{\"name\":\"\\u12g4\"}", "{\"name\":\"\\'\"}",
-        "\xef\xbb\xbf{}"};
+        "\xef\xbb\xbf{}",
+        /* overlong 3- and 4-byte forms, past U+10FFFF, a 5-byte lead, a lone continuation,
+         * a sequence cut by the closing quote, and the same in a key */
+        "{\"name\":\"\xe0\x80\xaf\"}", "{\"name\":\"\xf0\x80\x80\xaf\"}",
+        "{\"name\":\"\xf4\x90\x80\x80\"}", "{\"name\":\"\xf8\x88\x80\x80\x80\"}",
+        "{\"name\":\"\x80\"}", "{\"name\":\"\xf0\x9f\x98\"}", "{\"\xc1\xbf\":1}",
+        /* surrogate escapes: two highs, a low before its high, a high cut short */
+        "{\"name\":\"\\ud800\\ud800\"}", "{\"name\":\"\\udfff\\ud800\"}",
+        "{\"name\":\"\\ud800\\u\"}"};
     decoded d;
 
     (void)state;
@@ -758,6 +780,69 @@ static void test_invalid_utf8_and_escapes_are_syntax_errors(void **state)
         check_fail(decode(&d, JOB_UPDATE, bad[i]), JOBS_ESYNTAX, 2, "not valid JSON");
     check_ok(decode(&d, JOB_UPDATE, "{\"name\":\"\\/\\\"\\u00E9\"}"));
     assert_string_equal(d.job.name, "/\"\xc3\xa9");
+    /* The last code point, raw and as a pair of escapes, and a noncharacter: valid. */
+    check_ok(decode(&d, JOB_UPDATE, "{\"name\":\"\xf4\x8f\xbf\xbf\\uDBFF\\uDFFF\\ufffe\"}"));
+    assert_string_equal(d.job.name, "\xf4\x8f\xbf\xbf\xf4\x8f\xbf\xbf\xef\xbf\xbe");
+}
+
+/* null is a value of its own type: refused for every key but those that take it (`name` of a
+ * job or schedule, a stack's `webhook`), with the fault of its place. */
+static void test_null_is_refused_where_no_key_takes_it(void **state)
+{
+    static const struct {
+        kind k;
+        const char *body;
+        int code;
+    } bad[] = {
+        {JOB_CREATE, "{\"schedule_id\":null,\"stack_id\":1}", JOBS_EBODY},
+        {JOB_CREATE, "{\"schedule_id\":1,\"stack_id\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"enabled\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"delivery\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"lease\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"max_attempts\":null}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"misfire\":{\"policy\":null}}", JOBS_EBODY},
+        {JOB_UPDATE, "{\"misfire\":{\"policy\":\"skip\",\"grace\":null}}", JOBS_EBODY},
+        {SCHEDULE_UPDATE, "{\"once\":null}", JOBS_EBODY},
+        {SCHEDULE_UPDATE, "{\"config\":null}", JOBS_ECONFIG},
+        {SCHEDULE_UPDATE, "{\"config\":{\"period\":null}}", JOBS_ECONFIG},
+        {SCHEDULE_UPDATE, "{\"config\":{\"timestamp\":null}}", JOBS_ECONFIG},
+        {SCHEDULE_UPDATE, "{\"config\":{\"cron\":null}}", JOBS_ECONFIG},
+        {STACK_CREATE, "{\"name\":null}", JOBS_EBODY},
+        {STACK_CREATE, "{\"name\":\"x\",\"public\":null}", JOBS_EBODY},
+    };
+    static const char *const stack_bad[] = {
+        "{\"name\":null}", "{\"blocks\":null}", "{\"webhook_method\":null}",
+        "{\"needs_approval\":null}", "{\"public\":null}", "{\"blocks\":[null]}",
+    };
+    jobs_json_stack_spec_body b;
+    decoded d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_fail(decode(&d, bad[i].k, bad[i].body), bad[i].code,
+                   jobs_fault_code(bad[i].code), "null");
+    for (size_t i = 0; i < sizeof(stack_bad) / sizeof(stack_bad[0]); i++)
+        check_fail(jobs_json_decode_stack(&b, stack_bad[i], strlen(stack_bad[i]), 0),
+                   JOBS_EBODY, 4, "(got null)");
+    /* The keys with a list of strings name another type too (a string is not quoted back). */
+    check_fail(decode(&d, JOB_UPDATE, "{\"delivery\":1}"), JOBS_EBODY, 4,
+               "'delivery' must be \"at-most-once\" or \"at-least-once\" (got a number)");
+    check_fail(decode(&d, JOB_UPDATE, "{\"misfire\":{\"policy\":[]}}"), JOBS_EBODY, 4,
+               "(got an array)");
+    check_fail(jobs_json_decode_stack(&b, "{\"webhook\":true}", 16, 0), JOBS_EBODY, 4,
+               "'webhook' must be null, \"public\", \"token\" or \"user\" (got a boolean)");
+    check_fail(jobs_json_decode_stack(&b, "{\"webhook\":\"none\"}", 18, 0), JOBS_EBODY, 4, NULL);
+    assert_null(strstr(jobs_error_last(), "got"));
+    static const char create[] = "{\"name\":\"x\",\"schedule_id\":null}";
+    check_fail(jobs_json_decode_stack(&b, create, strlen(create), JOBS_JSON_STACK_CREATE),
+               JOBS_EBODY, 4, "(got null)");
+    /* Where null is a value: no name, no webhook. */
+    check_ok(decode(&d, SCHEDULE_UPDATE, "{\"name\":null}"));
+    assert_int_equal(d.schedule.spec.fields, JOBS_SCHEDULE_NAME);
+    assert_null(d.schedule.spec.name);
+    check_ok(jobs_json_decode_stack(&b, "{\"webhook\":null}", 16, 0));
+    assert_int_equal(b.spec.fields, JOBS_STACK_WEBHOOK);
+    assert_int_equal(b.spec.webhook, JOBS_WEBHOOK_NONE);
 }
 
 static void test_invalid_json_is_esyntax(void **state)
@@ -1074,6 +1159,40 @@ static void test_stack_body_rules(void **state)
 #undef D
 }
 
+/* A key given twice in any object of the blocks is refused, on create and on update, as in a
+ * webhook's JSON body: the blocks go as they are to every reader of the stack and, as its runs'
+ * input, to the stack's program, and each would take one of the two values, or refuse them. */
+static void test_blocks_with_a_key_twice_are_refused(void **state)
+{
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"blocks\":[{\"a\":1,\"a\":2}]}",
+        "{\"name\":\"x\",\"blocks\":[[\"Post\",{\"o\":{\"k\":1,\"\\u006b\":2}}]]}",
+        "{\"blocks\":[{\"a\":1},[{\"b\":[],\"c\":0,\"b\":{}}]],\"name\":\"x\"}",
+    };
+    static const unsigned flags[] = {JOBS_JSON_STACK_CREATE, 0};
+    jobs_json_stack_spec_body b, before;
+
+    (void)state;
+    for (size_t f = 0; f < 2; f++)
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            memset(&b, 0xab, sizeof b);
+            memcpy(&before, &b, sizeof b);
+            check_fail(jobs_json_decode_stack(&b, bad[i], strlen(bad[i]), flags[f]), JOBS_EBODY,
+                       4, "in 'blocks'");
+            assert_memory_equal(&b, &before, sizeof b);
+        }
+    check_fail(jobs_json_decode_stack(&b, bad[0], strlen(bad[0]), 0), JOBS_EBODY, 4,
+               "duplicate key 'a' in 'blocks'");
+    static const char control[] = "{\"blocks\":[{\"\\n\":1,\"\\n\":2}]}";
+    check_fail(jobs_json_decode_stack(&b, control, strlen(control), 0), JOBS_EBODY, 4,
+               "a key is given twice in one object of 'blocks'");
+    /* The same key in different objects is no repeat. */
+    static const char good[] = "{\"blocks\":[{\"a\":1},{\"a\":2},{\"b\":{\"a\":3}}]}";
+    check_ok(jobs_json_decode_stack(&b, good, strlen(good), 0));
+    assert_int_equal(b.spec.fields, JOBS_STACK_BLOCKS);
+    assert_int_equal(b.spec.blocks_len, strlen(good) - strlen("{\"blocks\":}"));
+}
+
 static void test_stack_detail_encodes_owner_fields_only_for_the_owner(void **state)
 {
     jobs_stack_detail d = {7, 1, "s", true, false, JOBS_WEBHOOK_TOKEN, JOBS_WEBHOOK_POST,
@@ -1200,6 +1319,14 @@ static void test_check_object(void **state)
     check_fail(check_object("{\"a\":1}", NULL, 0), JOBS_EBODY, 4, "unknown key 'a'");
     check_fail(check_object("{\"a\":1,\"c\":2}", keys, 2), JOBS_EBODY, 4, "unknown key 'c'");
     check_fail(check_object("{\"a\":1,\"a\":2}", keys, 2), JOBS_EBODY, 4, "duplicate key 'a'");
+    /* ... in any object of the body, not only at its top (cJSON would read the first). */
+    check_fail(check_object("{\"a\":{\"x\":1,\"x\":2}}", keys, 2), JOBS_EBODY, 4,
+               "a key is given twice in one object of the body");
+    /* ... and not quoted: a key inside a member is a part of its value. */
+    check_fail(check_object("{\"b\":[{\"hunter2\":\"s\",\"\\u0068unter2\":\"t\"}]}", keys, 2),
+               JOBS_EBODY, 4, "given twice");
+    assert_null(strstr(jobs_error_last(), "hunter2"));
+    check_ok(check_object("{\"a\":{\"x\":1},\"b\":[{\"x\":2},{\"x\":3}]}", keys, 2));
     check_fail(check_object("{\"A\":1}", keys, 2), JOBS_EBODY, 4, "unknown key 'A'");
     check_fail(check_object("[1]", keys, 2), JOBS_EBODY, 4, "must be a JSON object");
     check_fail(check_object("\"a\"", keys, 2), JOBS_EBODY, 4, "must be a JSON object");
@@ -1429,6 +1556,120 @@ static void test_cron_config(void **state)
                "cron: the expression is 10240 bytes long; at most 255");
 }
 
+/* Everything owner 3 sees, as the encoders write it: its jobs, the schedules and the stacks it
+ * can see, and stack `stack` in full. */
+static char *snapshot(fixture *fx, uint64_t stack)
+{
+    jobs_job_page *jobs = NULL;
+    jobs_schedule_page *schedules = NULL;
+    jobs_stack_page *stacks = NULL;
+    jobs_stack_detail *detail = NULL;
+    char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *all;
+    size_t n;
+
+    check_ok(jobs_list(&jobs, fx->store, 3, 1, 100));
+    check_ok(jobs_schedule_list(&schedules, fx->store, 3, 1, 100));
+    check_ok(jobs_stack_list(&stacks, fx->store, 3, 1, 100));
+    check_ok(jobs_stack_get_detail(&detail, fx->store, 3, stack));
+    check_ok(jobs_json_encode_job_page(&a, jobs));
+    check_ok(jobs_json_encode_schedule_page(&b, schedules));
+    check_ok(jobs_json_encode_stack_page(&c, stacks));
+    check_ok(jobs_json_encode_stack_detail(&d, detail, 0, NULL, 0));
+    n = strlen(a) + strlen(b) + strlen(c) + strlen(d) + 4;
+    all = malloc(n);
+    assert_non_null(all);
+    snprintf(all, n, "%s\n%s\n%s\n%s", a, b, c, d);
+    jobs_json_free(a);
+    jobs_json_free(b);
+    jobs_json_free(c);
+    jobs_json_free(d);
+    jobs_job_page_free(jobs);
+    jobs_schedule_page_free(schedules);
+    jobs_stack_page_free(stacks);
+    jobs_stack_detail_free(detail);
+    return all;
+}
+
+/* A refused request changes nothing: bodies the decoders refuse never reach the store, and
+ * bodies they accept but the library refuses (a cron field out of range, an empty zone, a kind
+ * without its config, an id that names nothing) are refused whole, the keys beside the bad one
+ * included. What owner 3 sees is the same, byte for byte, before and after. */
+static void test_a_refused_body_changes_nothing_in_the_store(void **state)
+{
+    static const char *const schedule_updates[] = {
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"0 99 * * *\"}}",
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"0 9 * * *\",\"tz\":\"\"}}",
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"\"}}",
+        "{\"name\":\"renamed\",\"config\":{\"cron\":\"0 9 * * *\\n\"}}",
+        "{\"name\":\"renamed\",\"once\":true}",
+        "{\"name\":\"renamed\",\"config\":{\"timestamp\":5}}",
+        "{\"name\":\"renamed\",\"name\":\"again\"}",
+        "{\"name\":\"renamed\",\"config\":{\"period\":60,\"period\":120}}",
+    };
+    static const char *const job_updates[] = {
+        "{\"name\":\"renamed\",\"stack_id\":9007199254740991}",
+        "{\"name\":\"renamed\",\"schedule_id\":9007199254740991}",
+        "{\"name\":\"renamed\",\"stack_id\":9007199254740993}",
+        "{\"name\":\"renamed\",\"enabled\":false,\"lease\":0}",
+        "{\"name\":\"renamed\",\"enabled\":false,\"\\u0065nabled\":true}",
+    };
+    static const char *const stack_updates[] = {
+        "{\"name\":\"renamed\",\"blocks\":[{\"a\":1,\"a\":2}]}",
+        "{\"name\":\"renamed\",\"blocks\":[1]}",
+        "{\"name\":\"renamed\",\"webhook\":\"token\",\"schedule_id\":1}",
+    };
+    fixture *fx = *state;
+    uint64_t stack, schedule, job, other;
+    jobs_json_stack_spec_body sb;
+    jobs_stack *none = NULL;
+    char *before, *after, body[160];
+    decoded d;
+    int rc;
+
+    static const char stack_body[] = "{\"name\":\"s\",\"blocks\":[[\"Post\",{\"n\":1}]]}";
+    check_ok(jobs_json_decode_stack(&sb, stack_body, strlen(stack_body), JOBS_JSON_STACK_CREATE));
+    check_ok(jobs_stack_create_with_job(&stack, NULL, fx->store, 3, &sb.spec, NULL));
+    check_ok(decode(&d, SCHEDULE_CREATE, "{\"name\":\"c\",\"config\":{\"cron\":\"0 9 * * *\"}}"));
+    check_ok(jobs_schedule_create(&schedule, fx->store, 3, &d.schedule.spec));
+    snprintf(body, sizeof body, "{\"name\":\"j\",\"schedule_id\":%llu,\"stack_id\":%llu,"
+             "\"enabled\":true}", (unsigned long long)schedule, (unsigned long long)stack);
+    check_ok(decode(&d, JOB_CREATE, body));
+    check_ok(jobs_create(&job, fx->store, 3, &d.job.spec));
+    before = snapshot(fx, stack);
+
+    for (size_t i = 0; i < sizeof(schedule_updates) / sizeof(*schedule_updates); i++) {
+        if ((rc = decode(&d, SCHEDULE_UPDATE, schedule_updates[i])) == 0)
+            rc = jobs_schedule_update(NULL, fx->store, 3, schedule, &d.schedule.spec);
+        if (rc == 0)
+            fail_msg("schedule update %zu was accepted", i);
+    }
+    for (size_t i = 0; i < sizeof(job_updates) / sizeof(*job_updates); i++) {
+        if ((rc = decode(&d, JOB_UPDATE, job_updates[i])) == 0)
+            rc = jobs_update(NULL, fx->store, 3, job, &d.job.spec);
+        if (rc == 0)
+            fail_msg("job update %zu was accepted", i);
+    }
+    for (size_t i = 0; i < sizeof(stack_updates) / sizeof(*stack_updates); i++) {
+        rc = jobs_json_decode_stack(&sb, stack_updates[i], strlen(stack_updates[i]), 0);
+        if (rc == 0)
+            rc = jobs_stack_update(NULL, fx->store, 3, stack, &sb.spec);
+        if (rc == 0)
+            fail_msg("stack update %zu was accepted", i);
+    }
+    /* A stack whose first job cannot be made is not made either. */
+    static const char first_job[] = "{\"name\":\"t\",\"schedule_id\":9007199254740991}";
+    check_ok(jobs_json_decode_stack(&sb, first_job, strlen(first_job), JOBS_JSON_STACK_CREATE));
+    assert_true(sb.first_job);
+    check_fail(jobs_stack_create_with_job(&other, NULL, fx->store, 3, &sb.spec, &sb.job),
+               JOBS_ESCHEDULE, 25, NULL);
+    assert_int_equal(jobs_stack_get_by_name(&none, fx->store, 3, "t"), JOBS_ENOTFOUND);
+
+    after = snapshot(fx, stack);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -1437,6 +1678,7 @@ int main(void)
         T(test_job_prints_ids_up_to_2_53_exactly),
         T(test_stack_body_keeps_blocks_byte_for_byte),
         T(test_stack_body_rules),
+        T(test_blocks_with_a_key_twice_are_refused),
         T(test_stack_detail_encodes_owner_fields_only_for_the_owner),
         T(test_stack_detail_shows_blocks_that_are_no_array_as_empty),
         T(test_successful_encoders_leave_the_last_error),
@@ -1473,6 +1715,7 @@ int main(void)
         T(test_nul_in_a_string_is_refused),
         T(test_raw_control_characters_are_syntax_errors),
         T(test_invalid_utf8_and_escapes_are_syntax_errors),
+        T(test_null_is_refused_where_no_key_takes_it),
         T(test_invalid_json_is_esyntax),
         T(test_trailing_data_is_esyntax),
         T(test_empty_body_is_esyntax),
@@ -1490,6 +1733,8 @@ int main(void)
         T(test_cjson_error_position_is_reset_only_by_decoders),
         cmocka_unit_test_setup_teardown(test_decoded_specs_drive_the_api, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cron_config, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_refused_body_changes_nothing_in_the_store,
+                                        fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

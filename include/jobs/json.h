@@ -187,9 +187,11 @@ enum jobs_json_stack_flag {
  * "blocks":[...]}`; with JOBS_JSON_STACK_OWNER also `"webhook_token":"..."|null` and
  * `"jobs":[{"id":N,"name":"x"|null,"do_run":true,"schedule":N},...]` (from `jobs`, `njobs`).
  * `blocks` is written as stored (a stack without blocks shows `[]`). Blocks that are not one
- * JSON array by the decoders' body rules (bytes a C host stored with jobs_stack_update() or
- * jobs_stack_create_with_job(), which take any bytes) are written as `[]`, never raw: the stack,
- * and a page holding it, stay readable; the bytes stay stored as they are.
+ * JSON array by the decoders' body rules (grammar, UTF-8, depth, `\u0000`: bytes a C host
+ * stored with jobs_stack_update() or jobs_stack_create_with_job(), which take any bytes) are
+ * written as `[]`, never raw: the stack, and a page holding it, stay readable; the bytes stay
+ * stored as they are. An array that gives a key twice in one of its objects (which
+ * jobs_json_decode_stack() refuses since 0.4.0) is still written as it is.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @param jobs      the owner's jobs of this stack (read with JOBS_JSON_STACK_OWNER; NULL if
@@ -291,7 +293,8 @@ typedef struct jobs_json_span {
  *
  * A body is an envelope by its shape: its top level opens an object, and one of that object's
  * keys is `auth` (found by reading strings and brackets only, so a body that is wrong elsewhere
- * is still known as an envelope). Anything else is not (*is_envelope false, 0 returned): it is
+ * is still known as an envelope, one with a UTF-8 byte order mark before it included, refused
+ * then as JOBS_ESYNTAX). Anything else is not (*is_envelope false, 0 returned): it is
  * the route's own body, and its decoder reports what is wrong with it.
  *
  * An envelope is then checked whole as the decoders check a body, with one level of nesting
@@ -373,7 +376,8 @@ enum jobs_json_stack_decode_flag {
 /**
  * Decodes a stack body of the original service: `name` (string), `blocks` (a JSON array whose
  * items are objects or arrays: the original documents a block as an array on input and an
- * object on output; at most JOBS_STACK_BLOCKS_MAX bytes; kept byte for byte as sent),
+ * object on output; at most JOBS_STACK_BLOCKS_MAX bytes; no key given twice in any of its
+ * objects, JOBS_EBODY, since 0.4.0; kept byte for byte as sent),
  * `webhook` (null, "public", "token" or "user"), `webhook_method` ("GET" or "POST"),
  * `needs_approval` (true or false), `public` (true or false; libjobs' visibility), and with
  * JOBS_JSON_STACK_CREATE `schedule_id` (an integer id: create the first job) and `enabled`
@@ -455,10 +459,11 @@ JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const c
 /**
  * Checks a body that the host decodes itself (with cJSON) by the rules of every decoder above:
  * at most JOBS_JSON_BODY_MAX bytes, exactly one strict JSON value nested at most
- * JOBS_JSON_DEPTH_MAX deep, valid UTF-8, no `\u0000` in any string, a top-level object, and
- * every member's key one of `keys`, none given twice. A body that passes is parsed exactly by
- * cJSON_ParseWithLength(): cJSON then fails only for want of memory, and each key of `keys` is
- * at most once in the object. The strings of the body are wiped from the library's memory before
+ * JOBS_JSON_DEPTH_MAX deep, valid UTF-8, no `\u0000` in any string, a top-level object,
+ * every member's key one of `keys`, and no key given twice in any object of the body (a
+ * member's own objects included, since 0.4.0). A body that passes is parsed exactly by
+ * cJSON_ParseWithLength(): cJSON then fails only for want of memory, and each key is at most
+ * once in its object, so cJSON_GetObjectItem() finds the only one. The strings of the body are wiped from the library's memory before
  * it returns, whether the body passes or not (unless memory runs out within cJSON's parse, which
  * then frees its partial tree itself), and the detail never quotes a value.
  *
