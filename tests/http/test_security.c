@@ -1101,6 +1101,52 @@ static void test_every_answer_says_nosniff_once(void **state)
     }
 }
 
+/* Every answer says when it was made (RFC 9110 6.6.1: an origin server with a clock sends
+ * Date), once, in the IMF-fixdate form: the API's JSON, a fault, the console's files, the
+ * metrics, and civetweb's own refusal of a request it cannot parse. Before, none did. */
+static void test_every_answer_says_its_date_once(void **state)
+{
+    static const char *const reqs[] = {
+        "GET /schedules HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /no/such/route HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /ui/app.js HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+        "HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /schedules HTTP/9.9\r\nHost: t\r\n\r\n",
+    };
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+    (void)state;
+    for (size_t i = 0; i < sizeof reqs / sizeof *reqs; i++) {
+        time_t before = time(NULL);
+        char *answer = raw_exchange(&srv, reqs[i], strlen(reqs[i]));
+        time_t after = time(NULL);
+        char *end = strstr(answer, "\r\n\r\n"), *date, day[4], mon[4];
+        struct tm tm;
+        int n = 0;
+
+        if (!end)
+            fail_msg("%s: no answer: %s", reqs[i], answer);
+        end[2] = '\0'; /* the head only */
+        if (count(answer, "\r\nDate: ") != 1)
+            fail_msg("%s: not one Date in %s", reqs[i], answer);
+        date = strstr(answer, "\r\nDate: ") + 8;
+        memset(&tm, 0, sizeof tm);
+        if (sscanf(date, "%3[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT\r\n%n", day, &tm.tm_mday, mon,
+                   &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 7 || n != 31 ||
+            strlen(day) != 3 || date[3] != ',' || !strstr(months, mon))
+            fail_msg("%s: not an IMF-fixdate: %s", reqs[i], date);
+        tm.tm_mon = (int)(strstr(months, mon) - months) / 3;
+        tm.tm_year -= 1900;
+        time_t t = timegm(&tm);
+        /* the clock's second when the answer was made, between the request and the answer */
+        if (t < before - 1 || t > after + 1)
+            fail_msg("%s: Date %lld is not between %lld and %lld", reqs[i], (long long)t,
+                     (long long)before, (long long)after);
+        free(answer);
+    }
+}
+
 #define CREDENTIALS "{\"username\":\"alice\",\"password\":\"" ALICE_PW "\"}"
 #define AUTH_HEAD "POST /authenticate HTTP/1.1\r\nHost: t\r\n"
 
@@ -1380,6 +1426,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_session_tokens_are_256_random_bits),
         cmocka_unit_test(test_session_cookie_flags),
         cmocka_unit_test(test_every_answer_says_nosniff_once),
+        cmocka_unit_test(test_every_answer_says_its_date_once),
         cmocka_unit_test(test_browser_cookie_writes_need_x_requested_with),
         cmocka_unit_test(test_browser_logins_need_x_requested_with),
         cmocka_unit_test(test_http_boundaries_never_log_anyone_in),

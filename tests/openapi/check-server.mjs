@@ -9,7 +9,7 @@
 //     schema (JSON Schema 2020-12, Ajv in strict mode);
 //   - every documented header that is required is there, every documented header that is
 //     there matches its schema, and no header is there that the document does not name
-//     (beyond Content-Type, Content-Length, Cache-Control, X-Content-Type-Options and
+//     (beyond Content-Type, Content-Length, Date, Cache-Control, X-Content-Type-Options and
 //     Connection, which every answer may have: see info.description);
 //   - request bodies: a body the server decoded must be valid against the operation's request
 //     schema, and one it refused as not JSON or not right (faults 2, 4, 26) must be invalid;
@@ -62,9 +62,9 @@ const ALLOWED_UNSEEN = [
 ];
 
 // Headers every answer may carry without the document naming them per response (the
-// document's info.description says so for Cache-Control and X-Content-Type-Options; the others
-// are HTTP framing).
-const FRAMING_HEADERS = new Set(['content-type', 'content-length', 'cache-control',
+// document's info.description says so for Date, Cache-Control and X-Content-Type-Options; the
+// others are HTTP framing).
+const FRAMING_HEADERS = new Set(['content-type', 'content-length', 'date', 'cache-control',
                                  'x-content-type-options', 'connection']);
 
 // Answers after which a request body was decoded (so the document's request schema must accept
@@ -372,6 +372,8 @@ function checkAnswer(where, method, target, res, as) {
         fail(`${where}: Cache-Control is ${res.get('Cache-Control')}, not no-store`);
     if (res.get('X-Content-Type-Options') !== 'nosniff')
         fail(`${where}: X-Content-Type-Options is ${res.get('X-Content-Type-Options')}, not nosniff`);
+    if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/.test(res.get('Date') ?? ''))
+        fail(`${where}: Date is ${res.get('Date')}, not an IMF-fixdate`);
     return json;
 }
 
