@@ -674,8 +674,9 @@ int jobs_json_encode_stack_page_items(char **out, const jobs_stack_page *page,
     if (page->n && !items)
         return jobs__error(JOBS_EINVAL, "%s: n is %zu but items is NULL", fn, page->n);
     for (size_t i = 0; i < page->n; i++) {
-        if (!items[i])
-            return jobs__error(JOBS_EINVAL, "%s: item %zu is NULL", fn, i);
+        if (!items[i] || !items[i][0])
+            return jobs__error(JOBS_EINVAL, "%s: item %zu is %s", fn, i,
+                               items[i] ? "empty" : "NULL");
         total += strlen(items[i]) + 1;
     }
     return encode_page(out, fn, "stacks", page->count, page->page_size, page->page, page->n,
@@ -2055,6 +2056,9 @@ int jobs_json_check_object(const char *body, size_t len, const char *const *keys
 
     if (!keys && nkeys)
         return jobs__error(JOBS_EINVAL, "jobs_json_check_object: keys is NULL");
+    for (size_t i = 0; i < nkeys; i++)
+        if (!keys[i])
+            return jobs__error(JOBS_EINVAL, "jobs_json_check_object: keys[%zu] is NULL", i);
     if ((rc = parse_body(&root, body, len)))
         return rc;
     if (!(found = jobs__malloc((nkeys ? nkeys : 1) * sizeof(*found))))

@@ -1258,6 +1258,12 @@ static void test_stack_detail_shows_blocks_that_are_no_array_as_empty(void **sta
         jobs_json_free(json);
         jobs_json_free(a);
     }
+    /* An empty item would make the page "[...,]", not JSON: the host's mistake, told. */
+    items[0] = good;
+    items[1] = "";
+    check_fail(jobs_json_encode_stack_page_items(&json, &page, items), JOBS_EINVAL, 4,
+               "item 1 is empty");
+    assert_null(json);
     jobs_json_free(good);
 }
 
@@ -1343,6 +1349,9 @@ static void test_check_object(void **state)
     assert_null(strstr(jobs_error_last(), "hunter2"));
     check_fail(jobs_json_check_object("{}", 2, NULL, 1), JOBS_EINVAL, 4, NULL);
     check_fail(jobs_json_check_object(NULL, 2, keys, 2), JOBS_EINVAL, 4, NULL);
+    /* a NULL among the keys is the host's mistake, told as such (it was read as a string) */
+    const char *holed[] = {"a", NULL};
+    check_fail(jobs_json_check_object("{\"b\":1}", 7, holed, 2), JOBS_EINVAL, 4, "keys[1]");
     check_ok(jobs_json_check_object(NULL, 0, keys, 2) == JOBS_ESYNTAX ? 0 : -1);
 }
 

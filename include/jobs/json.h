@@ -209,7 +209,8 @@ JOBS_EXTERN int jobs_json_encode_stack_detail(char **out, const jobs_stack_detai
  * the head from `page` and items[i] for its n stacks, copied as they are.
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
- * @return 0, JOBS_EINVAL, or JOBS_ENOMEM.
+ * @return 0, JOBS_EINVAL (NULL out or page, NULL items with n > 0, an item NULL or empty), or
+ *         JOBS_ENOMEM.
  * @since 0.2.0
  */
 JOBS_EXTERN int jobs_json_encode_stack_page_items(char **out, const jobs_stack_page *page,
@@ -469,7 +470,7 @@ JOBS_EXTERN int jobs_json_decode_stack_create(jobs_json_stack_body *out, const c
  *
  * @param body   the request body (need not be NUL-terminated; NULL only when len is 0)
  * @param len    its length in bytes
- * @param keys   the allowed keys (NULL only when nkeys is 0)
+ * @param keys   the allowed keys (NULL only when nkeys is 0; none of them NULL)
  * @param nkeys  how many
  * @return 0, JOBS_ESYNTAX, JOBS_EBODY, JOBS_EINVAL, or JOBS_ENOMEM; jobs_error_last() says why
  *         ("unknown key 'x'", "duplicate key 'x'", "the body must be a JSON object", ...).
