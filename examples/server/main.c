@@ -164,7 +164,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
         return 1;
     }
-    if (o.tls_cert && (!srv_tls_cert_check(o.tls_cert) || !srv_tls_prepare()))
+    /* The module first: the certificate's check uses the OpenSSL it loads. */
+    if (o.tls_cert && (!srv_tls_prepare() || !srv_tls_cert_check(o.tls_cert)))
         return 1;
     if (!listen_free(o.listen))
         return 1;
