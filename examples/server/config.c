@@ -249,9 +249,37 @@ static int read_config(srv_options *o, const char *file)
     return rc;
 }
 
+/* Whether `list` is what --listen takes: one or more [HOST:]PORT separated by commas, PORT in
+ * 0..65535 (civetweb reads digits past five, and wraps a port past 65535, or takes a suffix
+ * "s" or "r" for HTTPS and redirects: all of it refused here, before anything is created).
+ * Whether HOST resolves is seen at start (main.c). *count: the addresses. */
+static bool listen_is_valid(const char *list, size_t *count)
+{
+    *count = 0;
+    for (const char *p = list;; p++) {
+        size_t n = strcspn(p, ","), digits;
+        const char *port = p + n;
+
+        while (port > p && port[-1] != ':')
+            port--;
+        digits = (size_t)(p + n - port);
+        if (digits == 0 || digits > 5 || strspn(port, "0123456789") != digits ||
+            strtoul(port, NULL, 10) > 65535)
+            return false;
+        /* HOST, when given, is not empty and holds no blank */
+        if (port > p && (port - 1 == p || strcspn(p, " \t") < (size_t)(port - p)))
+            return false;
+        ++*count;
+        p += n;
+        if (!*p)
+            return true;
+    }
+}
+
 int srv_options_parse(srv_options *o, int argc, char **argv)
 {
     char expected[64];
+    size_t addresses;
 
     /* Every field starts known (the caller's struct is on its stack): zero, then the defaults. */
     memset(o, 0, sizeof *o);
@@ -320,6 +348,18 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
             srv_usage(stderr);
             return 2;
         }
+    }
+    if (!listen_is_valid(o->listen, &addresses)) {
+        fprintf(stderr, "jobs-server: bad value for --listen: '%s' (expected ADDR:PORT, or "
+                        "several separated by commas; PORT in 0..65535)\n", o->listen);
+        return 2;
+    }
+    /* civetweb takes HTTPS per address, and the server asks it of the last one only
+     * (server.c): the others would serve plain HTTP, their "listening on" saying https. */
+    if (o->tls_cert && addresses > 1) {
+        fprintf(stderr, "jobs-server: --tls-cert takes one --listen address, not %zu ('%s'): "
+                        "the others would not serve HTTPS\n", addresses, o->listen);
+        return 2;
     }
     if (o->trusted_proxy && !srv_address_list_is_valid(o->trusted_proxy)) {
         fprintf(stderr, "jobs-server: bad value for --trusted-proxy: '%s' (expected IP "

@@ -75,10 +75,10 @@ bool srv_tls_prepare(void)
  * words. Once srv_tls_prepare() has loaded the compat module, the file must also hold what
  * civetweb needs (a certificate and the private key that belongs to it), checked with the
  * OpenSSL civetweb will use (jobs_tls_compat_check_pem() in tls-compat.c): civetweb itself only
- * finds out once the data directory and the store are made. It is opened non-blocking, so that a FIFO no process writes is refused rather than
- * waited on for ever (a blocking open of a FIFO waits for a writer). The mode is the one of the
- * file opened here (fstat: a symbolic link's target). Its group may read it (the ssl-cert
- * group's convention), not write it. */
+ * finds out once the data directory and the store are made. It is opened non-blocking, so that
+ * a FIFO no process writes is refused rather than waited on for ever (a blocking open of a FIFO
+ * waits for a writer). The mode is the one of the file opened here (fstat: a symbolic link's
+ * target). Its group may read it (the ssl-cert group's convention), not write it. */
 bool srv_tls_cert_check(const char *file)
 {
     int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);

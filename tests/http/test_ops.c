@@ -698,6 +698,57 @@ static void test_bad_config_lines_exit_2_naming_file_and_line(void **state)
     rm_tree(dir);
 }
 
+/* A --listen the server cannot use, --tls-cert with several addresses (all but the last served
+ * plain HTTP) and a --run-command that is no program are refused before anything is created.
+ * They were found by civetweb once the data directory and the store were made (exit 1), or not
+ * at all (a directory as the runner: every run failed). */
+static void test_bad_listen_or_run_command_creates_nothing(void **state)
+{
+    static const char *const bad[] = {"127.0.0.1:99999", "127.0.0.1:65536", "foo",
+                                      "127.0.0.1:0s", "127.0.0.1:0,", ":0", "127.0.0.1:-1",
+                                      "127.0.0.1:123456"};
+    char dir[64], data[128], out[4096];
+    const char *args[12];
+    struct stat st;
+
+    (void)state;
+    temp_dir(dir, sizeof dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *a[] = {"--listen", bad[i], "--data", data, NULL, NULL};
+
+        if (run_server(out, sizeof out, a) != 2 || !strstr(out, "bad value for --listen"))
+            fail_msg("--listen '%s': expected exit 2 and 'bad value for --listen' in: %s", bad[i],
+                     out);
+        assert_int_equal(stat(data, &st), -1);
+        a[4] = "--check-config";
+        assert_int_equal(run_server(out, sizeof out, a), 2);
+    }
+    /* an address that is not this host's: exit 1, said before anything is created */
+    args[0] = "--listen", args[1] = "192.0.2.1:0", args[2] = "--data", args[3] = data;
+    args[4] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 1);
+    assert_non_null(strstr(out, "cannot listen on 192.0.2.1:0: "));
+    assert_non_null(strstr(out, "nothing was created"));
+    assert_int_equal(stat(data, &st), -1);
+    /* HTTPS on several addresses: only the last one was */
+    args[1] = "127.0.0.1:0,127.0.0.1:0", args[4] = "--tls-cert", args[5] = "/nonexistent.pem";
+    args[6] = "--check-config", args[7] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "--tls-cert takes one --listen address, not 2"));
+    /* several addresses without it are fine */
+    args[4] = "--check-config", args[5] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "\nlisten = 127.0.0.1:0,127.0.0.1:0\n"));
+    /* a directory as the runner's program */
+    args[1] = "127.0.0.1:0", args[4] = "--run-command", args[5] = dir, args[6] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "--run-command"));
+    assert_non_null(strstr(out, "not a regular file"));
+    assert_int_equal(stat(data, &st), -1);
+    rm_tree(dir);
+}
+
 static void test_check_config_prints_the_effective_settings(void **state)
 {
     char conf[256], dir[64], again[128], out[4096], out2[4096];
@@ -854,6 +905,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_access_log_to_a_file_or_off),
         cmocka_unit_test(test_config_file_applies_and_options_win_over_it),
         cmocka_unit_test(test_bad_config_lines_exit_2_naming_file_and_line),
+        cmocka_unit_test(test_bad_listen_or_run_command_creates_nothing),
         cmocka_unit_test(test_check_config_prints_the_effective_settings),
         cmocka_unit_test(test_help_names_every_setting),
         cmocka_unit_test(test_unit_starts_jobs_server_with_options_it_accepts),
