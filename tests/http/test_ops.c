@@ -652,6 +652,11 @@ static void test_bad_config_lines_exit_2_naming_file_and_line(void **state)
         {"data = a\ndata = b\n", ":2: ", "'data' is given twice"},
         {"--listen = x\n", ":1: ", "unknown key '--listen'"},
         {"config = other.conf\n", ":1: ", "unknown key 'config'"},
+        /* checked as they are read, so named with their line (even when an option wins; the
+         * run-command line only stops a server that would take this listen from starting) */
+        {"\nlisten = 127.0.0.1:99999\nrun-command = /nonexistent\n", ":2: ",
+         "bad value for listen: '127.0.0.1:99999'"},
+        {"trusted-proxy = 10.0.0.0/8\n", ":1: ", "bad value for trusted-proxy: '10.0.0.0/8'"},
     };
     char dir[64], conf[128], out[4096], want[256];
     const char *args[] = {"--config", conf, "--listen", "127.0.0.1:0", "--data", dir, NULL};
