@@ -781,6 +781,34 @@ static void test_check_config_prints_the_effective_settings(void **state)
     rm_tree(dir);
 }
 
+/* examples/server/jobs-server.conf has a line for every setting --check-config prints, set or
+ * commented out, as docs/http-api.md says ("a commented example with every key"); it had 10 of
+ * the 24. */
+static void test_example_config_names_every_key(void **state)
+{
+    char path[256], settings[4096], line[80];
+    const char *c[] = {"--check-config", NULL};
+    char *conf;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/jobs-server.conf", examples);
+    conf = slurp(path);
+    assert_int_equal(run_server(settings, sizeof settings, c), 0);
+    for (const char *p = settings; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        const char *key = strncmp(p, "# ", 2) == 0 ? p + 2 : p;
+        size_t n = strcspn(key, " \n");
+        char set[80];
+
+        if (key == p + 2 && strncmp(key + n, " is not set", 11) != 0)
+            continue; /* a comment */
+        snprintf(line, sizeof line, "\n#%.*s = ", (int)n, key);
+        snprintf(set, sizeof set, "\n%.*s = ", (int)n, key);
+        if (!strstr(conf, line) && !strstr(conf, set))
+            fail_msg("%s has no line for %.*s", path, (int)n, key);
+    }
+    free(conf);
+}
+
 /* --help names every setting --check-config prints, and says where the users live: in the
  * store, on PostgreSQL too (it said "users stay in DIR" of --store, which they do not since
  * users and sessions moved into the store). */
@@ -913,6 +941,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_listen_or_run_command_creates_nothing),
         cmocka_unit_test(test_check_config_prints_the_effective_settings),
         cmocka_unit_test(test_help_names_every_setting),
+        cmocka_unit_test(test_example_config_names_every_key),
         cmocka_unit_test(test_unit_starts_jobs_server_with_options_it_accepts),
         cmocka_unit_test(test_unit_passes_systemd_analyze_verify),
     };
