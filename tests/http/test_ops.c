@@ -754,6 +754,39 @@ static void test_bad_listen_or_run_command_creates_nothing(void **state)
     rm_tree(dir);
 }
 
+/* A subcommand given what it does not take says which argument, not only the usage; nothing is
+ * created. */
+static void test_subcommand_usage_errors_name_the_argument(void **state)
+{
+    char dir[64], data[128], out[8192];
+    const struct {
+        const char *args[8], *message;
+    } cases[] = {
+        {{"user", "add", "bob", "carol", "--data", data, NULL}, "jobs-server: user add: "
+                                                                "unknown or extra argument 'carol'"},
+        {{"user", "add", "--data", data, NULL}, "jobs-server: user add: no NAME given"},
+        {{"user", "add", "bob", "--data", data, "--email", NULL},
+         "jobs-server: user add: --email needs a value"},
+        {{"user", "passwd", "bob", "--email", "b@example.com", "--data", data, NULL},
+         "jobs-server: user passwd: unknown or extra argument '--email'"},
+        {{"check", "--data", data, "extra", NULL},
+         "jobs-server: check: unknown or extra argument 'extra'"},
+        {{"check", "--data", NULL}, "jobs-server: check: --data needs a value"},
+    };
+    struct stat st;
+
+    (void)state;
+    temp_dir(dir, sizeof dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (run_server(out, sizeof out, cases[i].args) != 2 || !strstr(out, cases[i].message) ||
+            !strstr(out, "usage: jobs-server"))
+            fail_msg("expected exit 2, '%s' and the usage in: %s", cases[i].message, out);
+        assert_int_equal(stat(data, &st), -1);
+    }
+    rm_tree(dir);
+}
+
 static void test_check_config_prints_the_effective_settings(void **state)
 {
     char conf[256], dir[64], again[128], out[4096], out2[4096];
@@ -939,6 +972,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_file_applies_and_options_win_over_it),
         cmocka_unit_test(test_bad_config_lines_exit_2_naming_file_and_line),
         cmocka_unit_test(test_bad_listen_or_run_command_creates_nothing),
+        cmocka_unit_test(test_subcommand_usage_errors_name_the_argument),
         cmocka_unit_test(test_check_config_prints_the_effective_settings),
         cmocka_unit_test(test_help_names_every_setting),
         cmocka_unit_test(test_example_config_names_every_key),
