@@ -790,7 +790,9 @@ static void test_subcommand_usage_errors_name_the_argument(void **state)
 static void test_check_config_prints_the_effective_settings(void **state)
 {
     char conf[256], dir[64], again[128], out[4096], out2[4096];
-    const char *args[] = {"--config", conf, "--threads", "5", "--check-config", NULL};
+    /* an option given twice: its last value */
+    const char *args[] = {"--config", conf, "--threads", "4", "--threads", "5", "--check-config",
+                          NULL};
     const char *args2[] = {"--config", again, "--check-config", NULL};
 
     (void)state;
