@@ -164,6 +164,19 @@ static int read_password(char *buf, size_t size)
     return len > 0 && len <= size - 2 && !strchr(buf, '\r') ? 0 : -1;
 }
 
+/* A subcommand's argument `arg` that it does not take (an option without its value when it is
+ * the last one, `more` false): says which, then the usage. Returns 2, the exit status. */
+static int bad_argument(const char *cmd, const char *arg, bool more)
+{
+    if (arg[0] == '-' && !more && (!strcmp(arg, "--data") || !strcmp(arg, "--store") ||
+                                  !strcmp(arg, "--email")))
+        fprintf(stderr, "jobs-server: %s: %s needs a value\n", cmd, arg);
+    else
+        fprintf(stderr, "jobs-server: %s: unknown or extra argument '%s'\n", cmd, arg);
+    srv_usage(stderr);
+    return 2;
+}
+
 /* `jobs-server check [--data DIR | --store URI]`: jobs_store_check() on the store, which may be
  * in use by a running server (the check reads one snapshot and blocks no writer). */
 int srv_cmd_check(int argc, char **argv)
@@ -181,8 +194,7 @@ int srv_cmd_check(int argc, char **argv)
         } else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
             uri = argv[++i];
         } else {
-            srv_usage(stderr);
-            return 2;
+            return bad_argument("check", argv[i], i + 1 < argc);
         }
     }
     if (uri) {
@@ -222,6 +234,8 @@ static const char *store_uri;
 static int user_args(const char **name, const char **email, const char **data,
                      char password[SRV_PASSWORD_MAX + 2], int argc, char **argv)
 {
+    const char *cmd = email ? "user add" : "user passwd";
+
     *name = NULL;
     *data = "./var";
     for (int i = 0; i < argc; i++) {
@@ -233,12 +247,11 @@ static int user_args(const char **name, const char **email, const char **data,
             store_uri = argv[++i];
         else if (argv[i][0] != '-' && !*name)
             *name = argv[i];
-        else {
-            srv_usage(stderr);
-            return 2;
-        }
+        else
+            return bad_argument(cmd, argv[i], i + 1 < argc);
     }
     if (!*name) {
+        fprintf(stderr, "jobs-server: %s: no NAME given\n", cmd);
         srv_usage(stderr);
         return 2;
     }

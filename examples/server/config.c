@@ -84,7 +84,15 @@ bool srv_parse_uint(unsigned *out, const char *s, unsigned min, unsigned max)
 
 /* ---- options and the config file ------------------------------------------------------------ */
 
-typedef enum setting_kind { SETTING_TEXT, SETTING_UINT, SETTING_BOOL } setting_kind;
+/* SETTING_LISTEN and SETTING_ADDRESSES are text of a form checked as it is set, so that a bad
+ * one in the config file is named with its line, as other bad values are. */
+typedef enum setting_kind {
+    SETTING_TEXT,
+    SETTING_UINT,
+    SETTING_BOOL,
+    SETTING_LISTEN,    /* [HOST:]PORT[,...] */
+    SETTING_ADDRESSES, /* ADDR[,ADDR...] */
+} setting_kind;
 
 /* Every setting, by its long option name; a config file names them without the dashes. A
  * boolean is a flag without a value on the command line, and true/false/yes/no/1/0 in a file. */
@@ -94,7 +102,7 @@ static const struct setting {
     size_t offset;     /* of its field in options */
     unsigned min, max; /* SETTING_UINT */
 } settings[] = {
-    {"listen", SETTING_TEXT, offsetof(srv_options, listen), 0, 0},
+    {"listen", SETTING_LISTEN, offsetof(srv_options, listen), 0, 0},
     {"data", SETTING_TEXT, offsetof(srv_options, data), 0, 0},
     {"store", SETTING_TEXT, offsetof(srv_options, store), 0, 0},
     {"threads", SETTING_UINT, offsetof(srv_options, threads), 1, 1024},
@@ -115,7 +123,7 @@ static const struct setting {
     {"login-account-fails", SETTING_UINT, offsetof(srv_options, login_account_fails), 1, 1000000},
     {"login-address-fails", SETTING_UINT, offsetof(srv_options, login_address_fails), 1, 1000000},
     {"login-lock", SETTING_UINT, offsetof(srv_options, login_lock), 1, 86400},
-    {"trusted-proxy", SETTING_TEXT, offsetof(srv_options, trusted_proxy), 0, 0},
+    {"trusted-proxy", SETTING_ADDRESSES, offsetof(srv_options, trusted_proxy), 0, 0},
     {"run-command", SETTING_TEXT, offsetof(srv_options, run_command), 0, 0},
     {"run-timeout", SETTING_UINT, offsetof(srv_options, run_timeout), 1, 86400},
     {"max-running", SETTING_UINT, offsetof(srv_options, max_running), 1, 256},
@@ -133,14 +141,45 @@ static const struct setting *setting_find(const char *name)
     return NULL;
 }
 
+/* Whether `list` is what --listen takes: one or more [HOST:]PORT separated by commas, PORT in
+ * 0..65535 (civetweb reads digits past five, and wraps a port past 65535, or takes a suffix
+ * "s" or "r" for HTTPS and redirects: all of it refused here, before anything is created).
+ * Whether HOST resolves is seen at start (main.c). *count: the addresses. */
+static bool listen_is_valid(const char *list, size_t *count)
+{
+    *count = 0;
+    for (const char *p = list;; p++) {
+        size_t n = strcspn(p, ","), digits;
+        const char *port = p + n;
+
+        while (port > p && port[-1] != ':')
+            port--;
+        digits = (size_t)(p + n - port);
+        if (digits == 0 || digits > 5 || strspn(port, "0123456789") != digits ||
+            strtoul(port, NULL, 10) > 65535)
+            return false;
+        /* HOST, when given, is not empty and holds no blank */
+        if (port > p && (port - 1 == p || strcspn(p, " \t") < (size_t)(port - p)))
+            return false;
+        ++*count;
+        p += n;
+        if (!*p)
+            return true;
+    }
+}
+
 /* Sets `s` in `o` from `value`, which must outlive `o`. False for a bad value. */
 static bool setting_set(srv_options *o, const struct setting *s, const char *value)
 {
     void *field = (char *)o + s->offset;
+    size_t n;
 
     switch (s->kind) {
     case SETTING_TEXT:
-        if (!value[0])
+    case SETTING_LISTEN:
+    case SETTING_ADDRESSES:
+        if (!value[0] || (s->kind == SETTING_LISTEN && !listen_is_valid(value, &n)) ||
+            (s->kind == SETTING_ADDRESSES && !srv_address_list_is_valid(value)))
             return false;
         *(const char **)field = value;
         return true;
@@ -165,6 +204,10 @@ static void setting_expected(char *out, size_t size, const struct setting *s)
         snprintf(out, size, "an integer in %u..%u", s->min, s->max);
     else if (s->kind == SETTING_BOOL)
         snprintf(out, size, "true, false, yes, no, 1 or 0");
+    else if (s->kind == SETTING_LISTEN)
+        snprintf(out, size, "ADDR:PORT, or several separated by commas; PORT in 0..65535");
+    else if (s->kind == SETTING_ADDRESSES)
+        snprintf(out, size, "IP addresses separated by commas");
     else
         snprintf(out, size, "a value that is not empty");
 }
@@ -176,7 +219,7 @@ static int read_config(srv_options *o, const char *file)
 {
     FILE *f = fopen(file, "r");
     bool seen[SETTINGS] = {false};
-    char *buf = NULL, expected[64];
+    char *buf = NULL, expected[96];
     size_t cap = 0;
     unsigned lineno = 0;
     ssize_t n;
@@ -230,7 +273,8 @@ static int read_config(srv_options *o, const char *file)
             break;
         }
         seen[i] = true;
-        if (s->kind == SETTING_TEXT && (value = config_values[i] = strdup(value)) == NULL) {
+        if (s->kind != SETTING_UINT && s->kind != SETTING_BOOL &&
+            (value = config_values[i] = strdup(value)) == NULL) {
             fprintf(stderr, "jobs-server: %s:%u: out of memory\n", file, lineno);
             rc = 2;
         } else if (!setting_set(o, s, value)) {
@@ -251,7 +295,8 @@ static int read_config(srv_options *o, const char *file)
 
 int srv_options_parse(srv_options *o, int argc, char **argv)
 {
-    char expected[64];
+    char expected[96];
+    size_t addresses;
 
     /* Every field starts known (the caller's struct is on its stack): zero, then the defaults. */
     memset(o, 0, sizeof *o);
@@ -321,9 +366,11 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
             return 2;
         }
     }
-    if (o->trusted_proxy && !srv_address_list_is_valid(o->trusted_proxy)) {
-        fprintf(stderr, "jobs-server: bad value for --trusted-proxy: '%s' (expected IP "
-                        "addresses separated by commas)\n", o->trusted_proxy);
+    /* civetweb takes HTTPS per address, and the server asks it of the last one only
+     * (server.c): the others would serve plain HTTP, their "listening on" saying https. */
+    if (o->tls_cert && listen_is_valid(o->listen, &addresses) && addresses > 1) {
+        fprintf(stderr, "jobs-server: --tls-cert takes one --listen address, not %zu ('%s'): "
+                        "the others would not serve HTTPS\n", addresses, o->listen);
         return 2;
     }
     return 0;

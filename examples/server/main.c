@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,49 +31,66 @@
 #include "std_fds.h"
 #include "tls.h"
 
-/* Whether every ADDR:PORT of a --listen value (comma-separated) can be bound now. Asked before
- * anything is created, so that a start that cannot listen (the port is in use) leaves no data
- * directory, store or user behind. Port 0 and addresses it cannot resolve are left to civetweb,
- * which reports them itself. */
-static bool listen_free(const char *listen)
+/* Whether every [HOST:]PORT of a --listen value (comma-separated; its form checked by
+ * srv_options_parse) can be bound now: 0, or 1 when one cannot be bound, 2 when a HOST does not
+ * resolve to an address civetweb can listen on, after a message. Asked before anything is
+ * created, so that a start that cannot listen (the port is in use, the address is not this
+ * host's, a port below 1024 without the privilege) leaves no data directory, store or user
+ * behind. */
+static int listen_check(const char *listen)
 {
+    /* This civetweb may have no IPv6 (Debian's has none): its listeners are IPv4 then. */
+    bool ipv6 = mg_check_feature(MG_FEATURES_IPV6) != 0;
     char buf[256];
     char *save = NULL;
 
     if (snprintf(buf, sizeof buf, "%s", listen) >= (int)sizeof buf)
-        return true;
+        return 0;
     for (char *a = strtok_r(buf, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-        char *colon = strrchr(a, ':'), *host = a;
+        char *colon = strrchr(a, ':'), *host = a, *port;
         struct addrinfo hints, *res = NULL;
-        int one = 1, fd;
+        int one = 1, fd, gai, err;
         bool ok;
 
-        if (!colon || strcmp(colon + 1, "0") == 0)
-            continue;
-        *colon = '\0';
-        if (*host == '[' && colon > host && colon[-1] == ']') {
-            host++;
-            colon[-1] = '\0';
+        if (!colon) {
+            host = NULL; /* PORT alone: every address */
+            port = a;
+        } else {
+            *colon = '\0';
+            port = colon + 1;
+            if (*host == '[' && colon > host && colon[-1] == ']') {
+                host++;
+                colon[-1] = '\0';
+            }
         }
         memset(&hints, 0, sizeof hints);
+        hints.ai_family = ipv6 ? AF_UNSPEC : AF_INET;
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-        if (getaddrinfo(*host ? host : NULL, colon + 1, &hints, &res) != 0 || !res)
-            continue;
+        if ((gai = getaddrinfo(host, port, &hints, &res)) != 0 || !res) {
+            fprintf(stderr, "jobs-server: bad value for --listen: '%s': %s: %s%s; nothing was "
+                    "created\n", listen, host ? host : port,
+                    gai ? gai_strerror(gai) : "no address",
+                    !ipv6 && host && strchr(host, ':') ? " (this civetweb has no IPv6)" : "");
+            if (res)
+                freeaddrinfo(res);
+            return 2;
+        }
         fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd >= 0)
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        ok = fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) == 0 || errno != EADDRINUSE;
+        ok = fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) == 0;
+        err = errno;
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
         if (!ok) {
-            fprintf(stderr, "jobs-server: cannot listen on %s: the address is in use; nothing "
-                    "was created\n", listen);
-            return false;
+            fprintf(stderr, "jobs-server: cannot listen on %s: %s; nothing was created\n", listen,
+                    err == EADDRINUSE ? "the address is in use" : strerror(err));
+            return 1;
         }
     }
-    return true;
+    return 0;
 }
 
 /* Raises the soft limit on open files to what the options need, within the hard limit: a
@@ -154,20 +172,32 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    /* So is the runner's command: it must be a program this process may run. */
-    if (o.run_command && access(o.run_command, X_OK) != 0) {
-        fprintf(stderr, "jobs-server: --run-command %s: %s\n", o.run_command, strerror(errno));
-        return 2;
+    /* So is the runner's command: it must be a program this process may run. A directory
+     * passes access(X_OK), and every run then failed. */
+    if (o.run_command) {
+        struct stat st;
+
+        if (access(o.run_command, X_OK) != 0 || stat(o.run_command, &st) != 0) {
+            fprintf(stderr, "jobs-server: --run-command %s: %s\n", o.run_command,
+                    strerror(errno));
+            return 2;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            fprintf(stderr, "jobs-server: --run-command %s: not a regular file: give the "
+                            "program to run\n", o.run_command);
+            return 2;
+        }
     }
     /* TLS is checked before anything is created in the data directory. */
     if (o.tls_cert && !mg_check_feature(MG_FEATURES_TLS)) {
         fprintf(stderr, "jobs-server: this civetweb has no TLS support\n");
         return 1;
     }
-    if (o.tls_cert && (!srv_tls_cert_check(o.tls_cert) || !srv_tls_prepare()))
+    /* The module first: the certificate's check uses the OpenSSL it loads. */
+    if (o.tls_cert && (!srv_tls_prepare() || !srv_tls_cert_check(o.tls_cert)))
         return 1;
-    if (!listen_free(o.listen))
-        return 1;
+    if ((rc = listen_check(o.listen)) != 0)
+        return rc;
     raise_file_limit(&o);
     if (srv_accesslog_open(o.access_log) != 0) {
         fprintf(stderr, "jobs-server: --access-log %s: %s\n", o.access_log,

@@ -11,6 +11,9 @@
 
 #include "tls.h"
 
+/* libjobs-tls-compat.so once srv_tls_prepare() has loaded it (it stays loaded until exit). */
+static void *compat;
+
 /* Debian's libcivetweb (1.15) loads OpenSSL at run time with dlopen("libssl.so") and
  * dlopen("libcrypto.so") and looks up its functions by name, OpenSSL 1.1 API. One of them,
  * SSL_get_peer_certificate, is only a macro in OpenSSL 3 (the exported function is
@@ -30,7 +33,7 @@ bool srv_tls_prepare(void)
     static const char *const dirs[] = {"", "/" JOBS_TLS_COMPAT_INSTALLED};
     char exe[PATH_MAX], path[PATH_MAX + 64], *slash;
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    void *compat = NULL, *ssl;
+    void *ssl;
     bool ok;
 
     if (n > 0)
@@ -69,10 +72,13 @@ bool srv_tls_prepare(void)
 
 /* The certificate file must be a readable regular file, and closed to other users, as sshd
  * and PostgreSQL require of a private key: says why not, before civetweb does in OpenSSL's
- * words. It is opened non-blocking, so that a FIFO no process writes is refused rather than
- * waited on for ever (a blocking open of a FIFO waits for a writer). The mode is the one of the
- * file opened here (fstat: a symbolic link's target). Its group may read it (the ssl-cert
- * group's convention), not write it. */
+ * words. Once srv_tls_prepare() has loaded the compat module, the file must also hold what
+ * civetweb needs (a certificate and the private key that belongs to it), checked with the
+ * OpenSSL civetweb will use (jobs_tls_compat_check_pem() in tls-compat.c): civetweb itself only
+ * finds out once the data directory and the store are made. It is opened non-blocking, so that
+ * a FIFO no process writes is refused rather than waited on for ever (a blocking open of a FIFO
+ * waits for a writer). The mode is the one of the file opened here (fstat: a symbolic link's
+ * target). Its group may read it (the ssl-cert group's convention), not write it. */
 bool srv_tls_cert_check(const char *file)
 {
     int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -103,6 +109,24 @@ bool srv_tls_cert_check(const char *file)
         fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, strerror(errno));
     } else {
         ok = true;
+    }
+    if (ok && compat) {
+        int (*check)(const char *, char *, size_t);
+        char why[256];
+
+        /* dlsym returns the function as a void *, which ISO C does not convert to a function
+         * pointer: copied instead, as POSIX allows. */
+        void *sym = dlsym(compat, "jobs_tls_compat_check_pem");
+        memcpy(&check, &sym, sizeof check);
+        if (!sym) {
+            fprintf(stderr, "jobs-server: --tls-cert: %s has no jobs_tls_compat_check_pem: it "
+                            "is not the one this jobs-server was built with\n",
+                    JOBS_TLS_COMPAT_NAME);
+            ok = false;
+        } else if (check(file, why, sizeof why) != 0) {
+            fprintf(stderr, "jobs-server: --tls-cert %s: %s\n", file, why);
+            ok = false;
+        }
     }
     if (fd >= 0)
         close(fd);

@@ -652,6 +652,11 @@ static void test_bad_config_lines_exit_2_naming_file_and_line(void **state)
         {"data = a\ndata = b\n", ":2: ", "'data' is given twice"},
         {"--listen = x\n", ":1: ", "unknown key '--listen'"},
         {"config = other.conf\n", ":1: ", "unknown key 'config'"},
+        /* checked as they are read, so named with their line (even when an option wins; the
+         * run-command line only stops a server that would take this listen from starting) */
+        {"\nlisten = 127.0.0.1:99999\nrun-command = /nonexistent\n", ":2: ",
+         "bad value for listen: '127.0.0.1:99999'"},
+        {"trusted-proxy = 10.0.0.0/8\n", ":1: ", "bad value for trusted-proxy: '10.0.0.0/8'"},
     };
     char dir[64], conf[128], out[4096], want[256];
     const char *args[] = {"--config", conf, "--listen", "127.0.0.1:0", "--data", dir, NULL};
@@ -698,10 +703,96 @@ static void test_bad_config_lines_exit_2_naming_file_and_line(void **state)
     rm_tree(dir);
 }
 
+/* A --listen the server cannot use, --tls-cert with several addresses (all but the last served
+ * plain HTTP) and a --run-command that is no program are refused before anything is created.
+ * They were found by civetweb once the data directory and the store were made (exit 1), or not
+ * at all (a directory as the runner: every run failed). */
+static void test_bad_listen_or_run_command_creates_nothing(void **state)
+{
+    static const char *const bad[] = {"127.0.0.1:99999", "127.0.0.1:65536", "foo",
+                                      "127.0.0.1:0s", "127.0.0.1:0,", ":0", "127.0.0.1:-1",
+                                      "127.0.0.1:123456"};
+    char dir[64], data[128], out[4096];
+    const char *args[12];
+    struct stat st;
+
+    (void)state;
+    temp_dir(dir, sizeof dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *a[] = {"--listen", bad[i], "--data", data, NULL, NULL};
+
+        if (run_server(out, sizeof out, a) != 2 || !strstr(out, "bad value for --listen"))
+            fail_msg("--listen '%s': expected exit 2 and 'bad value for --listen' in: %s", bad[i],
+                     out);
+        assert_int_equal(stat(data, &st), -1);
+        a[4] = "--check-config";
+        assert_int_equal(run_server(out, sizeof out, a), 2);
+    }
+    /* an address that is not this host's: exit 1, said before anything is created */
+    args[0] = "--listen", args[1] = "192.0.2.1:0", args[2] = "--data", args[3] = data;
+    args[4] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 1);
+    assert_non_null(strstr(out, "cannot listen on 192.0.2.1:0: "));
+    assert_non_null(strstr(out, "nothing was created"));
+    assert_int_equal(stat(data, &st), -1);
+    /* HTTPS on several addresses: only the last one was */
+    args[1] = "127.0.0.1:0,127.0.0.1:0", args[4] = "--tls-cert", args[5] = "/nonexistent.pem";
+    args[6] = "--check-config", args[7] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "--tls-cert takes one --listen address, not 2"));
+    /* several addresses without it are fine */
+    args[4] = "--check-config", args[5] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "\nlisten = 127.0.0.1:0,127.0.0.1:0\n"));
+    /* a directory as the runner's program */
+    args[1] = "127.0.0.1:0", args[4] = "--run-command", args[5] = dir, args[6] = NULL;
+    assert_int_equal(run_server(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "--run-command"));
+    assert_non_null(strstr(out, "not a regular file"));
+    assert_int_equal(stat(data, &st), -1);
+    rm_tree(dir);
+}
+
+/* A subcommand given what it does not take says which argument, not only the usage; nothing is
+ * created. */
+static void test_subcommand_usage_errors_name_the_argument(void **state)
+{
+    char dir[64], data[128], out[8192];
+    const struct {
+        const char *args[8], *message;
+    } cases[] = {
+        {{"user", "add", "bob", "carol", "--data", data, NULL}, "jobs-server: user add: "
+                                                                "unknown or extra argument 'carol'"},
+        {{"user", "add", "--data", data, NULL}, "jobs-server: user add: no NAME given"},
+        {{"user", "add", "bob", "--data", data, "--email", NULL},
+         "jobs-server: user add: --email needs a value"},
+        {{"user", "passwd", "bob", "--email", "b@example.com", "--data", data, NULL},
+         "jobs-server: user passwd: unknown or extra argument '--email'"},
+        {{"check", "--data", data, "extra", NULL},
+         "jobs-server: check: unknown or extra argument 'extra'"},
+        {{"check", "--data", NULL}, "jobs-server: check: --data needs a value"},
+    };
+    struct stat st;
+
+    (void)state;
+    temp_dir(dir, sizeof dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (run_server(out, sizeof out, cases[i].args) != 2 || !strstr(out, cases[i].message) ||
+            !strstr(out, "usage: jobs-server"))
+            fail_msg("expected exit 2, '%s' and the usage in: %s", cases[i].message, out);
+        assert_int_equal(stat(data, &st), -1);
+    }
+    rm_tree(dir);
+}
+
 static void test_check_config_prints_the_effective_settings(void **state)
 {
     char conf[256], dir[64], again[128], out[4096], out2[4096];
-    const char *args[] = {"--config", conf, "--threads", "5", "--check-config", NULL};
+    /* an option given twice: its last value */
+    const char *args[] = {"--config", conf, "--threads", "4", "--threads", "5", "--check-config",
+                          NULL};
     const char *args2[] = {"--config", again, "--check-config", NULL};
 
     (void)state;
@@ -723,6 +814,34 @@ static void test_check_config_prints_the_effective_settings(void **state)
     assert_int_equal(run_server(out2, sizeof out2, args2), 0);
     assert_string_equal(strchr(out, '\n'), strchr(out2, '\n'));
     rm_tree(dir);
+}
+
+/* examples/server/jobs-server.conf has a line for every setting --check-config prints, set or
+ * commented out, as docs/http-api.md says ("a commented example with every key"); it had 10 of
+ * the 24. */
+static void test_example_config_names_every_key(void **state)
+{
+    char path[256], settings[4096], line[80];
+    const char *c[] = {"--check-config", NULL};
+    char *conf;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/jobs-server.conf", examples);
+    conf = slurp(path);
+    assert_int_equal(run_server(settings, sizeof settings, c), 0);
+    for (const char *p = settings; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        const char *key = strncmp(p, "# ", 2) == 0 ? p + 2 : p;
+        size_t n = strcspn(key, " \n");
+        char set[80];
+
+        if (key == p + 2 && strncmp(key + n, " is not set", 11) != 0)
+            continue; /* a comment */
+        snprintf(line, sizeof line, "\n#%.*s = ", (int)n, key);
+        snprintf(set, sizeof set, "\n%.*s = ", (int)n, key);
+        if (!strstr(conf, line) && !strstr(conf, set))
+            fail_msg("%s has no line for %.*s", path, (int)n, key);
+    }
+    free(conf);
 }
 
 /* --help names every setting --check-config prints, and says where the users live: in the
@@ -854,8 +973,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_access_log_to_a_file_or_off),
         cmocka_unit_test(test_config_file_applies_and_options_win_over_it),
         cmocka_unit_test(test_bad_config_lines_exit_2_naming_file_and_line),
+        cmocka_unit_test(test_bad_listen_or_run_command_creates_nothing),
+        cmocka_unit_test(test_subcommand_usage_errors_name_the_argument),
         cmocka_unit_test(test_check_config_prints_the_effective_settings),
         cmocka_unit_test(test_help_names_every_setting),
+        cmocka_unit_test(test_example_config_names_every_key),
         cmocka_unit_test(test_unit_starts_jobs_server_with_options_it_accepts),
         cmocka_unit_test(test_unit_passes_systemd_analyze_verify),
     };
