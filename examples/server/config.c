@@ -296,7 +296,6 @@ static int read_config(srv_options *o, const char *file)
 int srv_options_parse(srv_options *o, int argc, char **argv)
 {
     char expected[96];
-    size_t addresses;
 
     /* Every field starts known (the caller's struct is on its stack): zero, then the defaults. */
     memset(o, 0, sizeof *o);
@@ -365,13 +364,6 @@ int srv_options_parse(srv_options *o, int argc, char **argv)
             srv_usage(stderr);
             return 2;
         }
-    }
-    /* civetweb takes HTTPS per address, and the server asks it of the last one only
-     * (server.c): the others would serve plain HTTP, their "listening on" saying https. */
-    if (o->tls_cert && listen_is_valid(o->listen, &addresses) && addresses > 1) {
-        fprintf(stderr, "jobs-server: --tls-cert takes one --listen address, not %zu ('%s'): "
-                        "the others would not serve HTTPS\n", addresses, o->listen);
-        return 2;
     }
     return 0;
 }

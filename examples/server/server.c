@@ -781,7 +781,7 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
 
 struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
 {
-    char ports[300], threads[16], request_timeout[16];
+    char ports[1024], threads[16], request_timeout[16];
     const char *mg_opts[32];
     struct mg_callbacks cb;
     struct mg_context *ctx;
@@ -796,7 +796,27 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
         mg_exit_library();
         return NULL;
     }
-    snprintf(ports, sizeof ports, "%s%s", o->listen, o->tls_cert ? "s" : "");
+    /* civetweb takes HTTPS per address ("ADDR:PORTs"): every address of --listen gets it. */
+    {
+        size_t at = 0;
+
+        ports[0] = '\0';
+        for (const char *a = o->listen; *a && at < sizeof ports;) {
+            size_t len = strcspn(a, ",");
+            int k = snprintf(ports + at, sizeof ports - at, "%s%.*s%s", at ? "," : "", (int)len,
+                             a, o->tls_cert ? "s" : "");
+
+            at = k < 0 ? sizeof ports : at + (size_t)k;
+            a += len;
+            a += *a == ',';
+        }
+        if (at >= sizeof ports) {
+            fprintf(stderr, "jobs-server: --listen is longer than %zu bytes\n",
+                    sizeof ports - 1 - sizeof "s");
+            mg_exit_library();
+            return NULL;
+        }
+    }
     snprintf(request_timeout, sizeof request_timeout, "%u", o->request_timeout * 1000u);
     snprintf(threads, sizeof threads, "%u", o->threads);
     n = 0;

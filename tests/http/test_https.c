@@ -183,6 +183,41 @@ static void test_plain_http_to_the_https_port_fails(void **state)
     resp_free(&r);
 }
 
+/* --tls-cert with several --listen addresses: each serves HTTPS. civetweb takes HTTPS per
+ * address, and the server asked it of the last one only, so the others served plain HTTP while
+ * "listening on https://" was printed for each. */
+static void test_every_listen_address_serves_https(void **state)
+{
+    server two;
+    char out[1024];
+    int ports[2], n = 0;
+    resp r;
+
+    (void)state;
+    memset(&two, 0, sizeof two);
+    snprintf(two.cafile, sizeof two.cafile, "%s", srv.cafile);
+    if (start_server(&two, (const char *[]){"--listen", "127.0.0.1:0,127.0.0.1:0", "--tls-cert",
+                                            cert, NULL}) != 0) {
+        show_server_stderr(&two);
+        stop_server(&two);
+        fail_msg("jobs-server with two HTTPS addresses did not start");
+    }
+    server_stdout(&two, out, sizeof out);
+    for (const char *p = out; n < 2 && (p = strstr(p, "listening on https://127.0.0.1:")); p++)
+        ports[n++] = atoi(p + strlen("listening on https://127.0.0.1:"));
+    assert_int_equal(n, 2);
+    assert_int_not_equal(ports[0], ports[1]);
+    for (int i = 0; i < 2; i++) {
+        two.port = ports[i];
+        request_to(&r, &two, "GET", "/jobs", NULL, NULL, 0);
+        if (r.status != 401)
+            fail_msg("address %d (port %d): HTTPS status %ld, not 401", i, ports[i], r.status);
+        EXPECT(&r, 401, "{\"code\":100,");
+        resp_free(&r);
+    }
+    assert_int_equal(stop_server(&two), 0);
+}
+
 /* ---- bad certificate files ----------------------------------------------------------------- */
 
 static void test_missing_cert_file_is_a_clear_error(void **state)
@@ -230,6 +265,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_login_over_https_sets_secure_cookie),
         cmocka_unit_test(test_routes_work_over_https),
         cmocka_unit_test(test_plain_http_to_the_https_port_fails),
+        cmocka_unit_test(test_every_listen_address_serves_https),
         cmocka_unit_test(test_missing_cert_file_is_a_clear_error),
         cmocka_unit_test(test_cert_directory_is_a_clear_error),
         cmocka_unit_test(test_cert_without_key_is_a_clear_error),
