@@ -10,7 +10,9 @@
 bool srv_tls_prepare(void);
 
 /** Whether the certificate file (certificate and private key) can be read and gives other users
- * no access (mode & 007 clear; the group may read it); false after a message saying why not. */
+ * no access (mode & 007 clear; the group may read it), and, once srv_tls_prepare() has loaded
+ * the compat module (call that first), whether it holds a certificate and the private key that
+ * belongs to it, without a passphrase; false after a message saying why not. */
 bool srv_tls_cert_check(const char *file);
 
 #endif
