@@ -77,7 +77,8 @@ test-asan: build-asan
 	$(CTEST) --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
 
 # The terminal shows the scheduler's events; the access log goes to var/access.log
-# (`tail -f var/access.log` in another terminal), created with the data directory's mode.
+# (`tail -f var/access.log` in another terminal), created with mode 0600 in var/, which is made
+# 0700 as jobs-server's data directory.
 RUN_ACCESS_LOG ?= var/access.log
 run: build
 	install -d -m 0700 var
