@@ -5,10 +5,12 @@
 #   make run          install deps, build, start jobs-server on http://127.0.0.1:8080 (the web
 #                     console at /, docs/console.md), data in ./var;
 #                     the terminal shows scheduler events, the access log goes to var/access.log
-#   make run-embed    the embedding example on the same store, ./var/store (no HTTP)
+#   make run-embed    build, then run the embedding example (build/examples/embed/jobs-embed)
+#                     on the same store, ./var/store (no HTTP), until Ctrl-C
 #   make build        install deps, build build/
+#   make test-debug, make test-asan, make build-release, make fuzz-smoke: one step of make test
 #   make docs         the API reference (Doxygen) in build/docs/api/html
-#   make bench        build build-release/ (Release) and run bench/jobs-bench, writing
+#   make bench        build bench/jobs-bench in build-release/ (Release) and run it, writing
 #                     bench/results.json (BENCH_ARGS=--quick for N = 10k only); bench-pg:
 #                     the same with a PostgreSQL column, on a throwaway cluster
 #   make tsan         the threaded tests under ThreadSanitizer (build-tsan/)
@@ -18,6 +20,7 @@
 #   make fuzz         each libFuzzer target for FUZZ_TIME seconds (default 300)
 #   make soak         wrk against jobs-server for SOAK_SECONDS (default 300)
 #   make clean        remove the build trees and ./var
+# There is no `make help`: this list is the help. JOBS=N sets the build's parallelism (default 2).
 
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
@@ -74,7 +77,8 @@ test-asan: build-asan
 	$(CTEST) --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
 
 # The terminal shows the scheduler's events; the access log goes to var/access.log
-# (`tail -f var/access.log` in another terminal), created with the data directory's mode.
+# (`tail -f var/access.log` in another terminal), created with mode 0600 in var/, which is made
+# 0700 as jobs-server's data directory.
 RUN_ACCESS_LOG ?= var/access.log
 run: build
 	install -d -m 0700 var

@@ -6,7 +6,7 @@
  * found on later ones), then runs the scheduler: it sleeps until the earliest next run and ticks,
  * printing one line per event. SIGINT or SIGTERM stop it cleanly.
  *
- *   jobs-embed [--once] [PATH]
+ *   jobs-embed [--once] [--help] [PATH]
  *
  * --once ticks once and exits (for tests).
  */
@@ -90,19 +90,47 @@ static int find_stack(uint64_t *id, jobs_store *store, const char *name)
     return rc;
 }
 
-/* Finds the owner's own periodic schedule called `name` with the given period (the lookup by
- * name answers the owner's own schedule of that name with the lowest id, else a public one). */
+/* Whether `s` is this host's schedule: the owner's own, periodic, with this name and period. */
+static int schedule_fits(const jobs_schedule *s, const char *name, int64_t period)
+{
+    return s->owner == EMBED_OWNER && s->kind == JOBS_SCHEDULE_PERIODIC && s->period == period &&
+           s->name != NULL && strcmp(s->name, name) == 0;
+}
+
+/* Finds the owner's own periodic schedule called `name` with the given period. Schedule names
+ * need not be unique, and the lookup by name answers only the owner's own schedule of that name
+ * with the lowest id (else a public one). When that one is not ours (the user made a schedule of
+ * this name, in the console or with jobsctl), the owner's schedules are read page by page: else
+ * each start would make one more. */
 static int find_schedule(uint64_t *id, jobs_store *store, const char *name, int64_t period)
 {
     jobs_schedule *s = NULL;
     int rc = jobs_schedule_get_by_name(&s, store, EMBED_OWNER, name);
+    int fits = rc == 0 && schedule_fits(s, name, period);
 
-    if (rc == 0 && (s->owner != EMBED_OWNER || s->once || s->period != period))
-        rc = JOBS_ENOTFOUND;
-    if (rc == 0)
+    if (fits)
         *id = s->id;
     jobs_schedule_free(s);
-    return rc;
+    if (rc != 0 || fits)
+        return rc;
+    for (uint64_t page = 1;; page++) {
+        jobs_schedule_page *p = NULL;
+        rc = jobs_schedule_list(&p, store, EMBED_OWNER, page, 1000);
+        if (rc != 0)
+            return rc;
+        for (size_t i = 0; i < p->n && !fits; i++) {
+            if (schedule_fits(&p->schedules[i], name, period)) {
+                *id = p->schedules[i].id;
+                fits = 1;
+            }
+        }
+        int last = p->n == 0 || page * p->page_size >= p->count;
+        jobs_schedule_page_free(p);
+        if (fits)
+            return 0;
+        if (last)
+            return JOBS_ENOTFOUND;
+    }
 }
 
 static int ensure_stack(uint64_t *id, jobs_store *store)

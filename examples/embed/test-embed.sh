@@ -53,6 +53,25 @@ mkdir "$tmp/cwd"
 [[ $(ls "$tmp/cwd/var") == store ]] || fail "./var holds more than the store: $(ls "$tmp/cwd/var")"
 
 if [[ -n $ctl ]]; then
+    # The owner has a schedule of jobs-embed's name that is not jobs-embed's (every 120 s, made
+    # in the console or with jobsctl; names need not be unique, and the name lookup answers the
+    # lowest id): the second start must still find the schedule the first one made, not make
+    # another at every start.
+    "$ctl" --store "$tmp/named" init > /dev/null || fail "jobsctl init"
+    "$ctl" --store "$tmp/named" schedules create --owner 1 --period 120 --name every-60s \
+        > /dev/null || fail "jobsctl schedules create every-60s"
+    "$bin" --once "$tmp/named" > "$tmp/named1.out" || fail "first run on the named store exited $?"
+    "$bin" --once "$tmp/named" > "$tmp/named2.out" || fail "second run on the named store exited $?"
+    echo "--- a schedule of the same name, not ours"; cat "$tmp/named1.out" "$tmp/named2.out"
+    first=$(grep '^schedule ' "$tmp/named1.out") || fail "first run printed no schedule line"
+    second=$(grep '^schedule ' "$tmp/named2.out") || fail "second run printed no schedule line"
+    [[ $first == *"(created)"* && $first != *" id 6 "* ]] || fail "first run took the user's schedule: $first"
+    [[ $second == *"(found)"* ]] || fail "second run did not find its schedule: $second"
+    [[ $(sed -E 's/.* id ([0-9]+) .*/\1/' <<<"$first") == $(sed -E 's/.* id ([0-9]+) .*/\1/' <<<"$second") ]] ||
+        fail "the schedule changed: '$first' then '$second'"
+    [[ $(grep '^store holds' "$tmp/named1.out") == $(grep '^store holds' "$tmp/named2.out") ]] ||
+        fail "the store grew: $(grep -h '^store holds' "$tmp/named1.out" "$tmp/named2.out")"
+
     # jobs-embed waits for its own job, a minute away; a one-time job due in 2 seconds, added by
     # jobsctl meanwhile, must run long before that minute is up.
     "$bin" "$tmp/store" > "$tmp/loop.out" 2>&1 &
