@@ -1154,6 +1154,57 @@ static void test_every_answer_says_its_date_once(void **state)
     }
 }
 
+/* No CORS preflight is granted (docs/http-api.md, Conventions, CSRF): the X-Requested-With rule
+ * rests on it, since a page of another origin may add that header only after a preflight that
+ * allows it. civetweb 1.15 answered every OPTIONS carrying Origin and
+ * Access-Control-Request-Method itself, 200 with "Access-Control-Allow-Origin: *" and the
+ * method and headers asked for echoed back, before jobs-server saw the request (unlogged, not
+ * counted, without nosniff). Now such a request is refused as any OPTIONS of a route is: 405,
+ * fault 102 (500 under /api/v1), with no Access-Control-* header; and no other answer carries
+ * one either. */
+static void test_no_cors_preflight_is_granted(void **state)
+{
+    static const char *const paths[] = {
+        "/jobs/1",     "/jobs", "/blockstacks", "/schedules/6", "/authenticate", "/logout",
+        "/jobs/1/run", "/",     "/ui/app.js",   "/metrics",     "/healthz",      "/api/v1/jobs",
+        "/api/v1/login", "/blockstacks/hook/1", "/blockstacks/exec/1"};
+    char req[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        bool kragle = strncmp(paths[i], "/api/v1/", 8) == 0;
+        int n = snprintf(req, sizeof req,
+                         "OPTIONS %s HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.example\r\n"
+                         "Access-Control-Request-Method: PUT\r\n"
+                         "Access-Control-Request-Headers: x-requested-with, content-type\r\n"
+                         "Connection: close\r\n\r\n",
+                         paths[i]);
+        char *answer = raw_exchange(&srv, req, (size_t)n);
+        char *end = strstr(answer, "\r\n\r\n");
+
+        if (!end || strncmp(answer, kragle ? "HTTP/1.1 500 " : "HTTP/1.1 405 ", 13) != 0 ||
+            !strstr(end, "{\"code\":102,") || strcasestr(answer, "Access-Control-") ||
+            count(answer, "\r\nX-Content-Type-Options: nosniff\r\n") != 1)
+            fail_msg("a CORS preflight of %s: expected %s fault 102 without Access-Control-*, "
+                     "got\n%s",
+                     paths[i], kragle ? "500" : "405", answer);
+        free(answer);
+    }
+    /* A request a page of another origin makes is answered without Access-Control-*. */
+    for (size_t i = 0; i < 2; i++) {
+        const char *const path = i ? "/schedules" : "/no/such/route";
+        int n = snprintf(req, sizeof req,
+                         "GET %s HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.example\r\n"
+                         "Sec-Fetch-Site: cross-site\r\nConnection: close\r\n\r\n",
+                         path);
+        char *answer = raw_exchange(&srv, req, (size_t)n);
+
+        if (strcasestr(answer, "Access-Control-"))
+            fail_msg("GET %s from another origin: got\n%s", path, answer);
+        free(answer);
+    }
+}
+
 #define CREDENTIALS "{\"username\":\"alice\",\"password\":\"" ALICE_PW "\"}"
 #define AUTH_HEAD "POST /authenticate HTTP/1.1\r\nHost: t\r\n"
 
@@ -1788,6 +1839,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_answer_says_nosniff_once),
         cmocka_unit_test(test_every_answer_says_its_date_once),
         cmocka_unit_test(test_browser_cookie_writes_need_x_requested_with),
+        cmocka_unit_test(test_no_cors_preflight_is_granted),
         cmocka_unit_test(test_browser_logins_need_x_requested_with),
         cmocka_unit_test(test_http_boundaries_never_log_anyone_in),
         cmocka_unit_test(test_not_yours_answers_byte_for_byte_as_missing),
