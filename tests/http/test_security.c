@@ -15,6 +15,7 @@
  * - session tokens: 200 logins give 200 distinct 64-hex-digit tokens (256 bits) that pass a crude
  *   randomness tripwire; a login never keeps a token it was sent (fixation); the cookie's flags
  *   on login and logout;
+ * - no CORS preflight is granted (civetweb's own answer to one is turned off);
  * - HTTP boundaries that test_http_rules.c does not already cover, on POST /authenticate where a
  *   mistake would log someone in or leak a password (see below), a token in the query string;
  * - the data directory: 0700 directories and 0600 files even under umask 0;
