@@ -836,6 +836,16 @@ struct mg_context *srv_server_start(srv_app *app, const srv_options *o)
     mg_opts[n++] = "no";
     mg_opts[n++] = "enable_auth_domain_check";
     mg_opts[n++] = "no";
+    /* civetweb answers a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)
+     * itself while these are set, and its defaults are "*": a 200 granting any origin, method
+     * and header (X-Requested-With included), unlogged and without our headers. Empty, it hands
+     * the request to us, and it is refused like any OPTIONS (405, fault 102). */
+    mg_opts[n++] = "access_control_allow_origin";
+    mg_opts[n++] = "";
+    mg_opts[n++] = "access_control_allow_methods";
+    mg_opts[n++] = "";
+    mg_opts[n++] = "access_control_allow_headers";
+    mg_opts[n++] = "";
     if (o->tls_cert) {
         mg_opts[n++] = "ssl_certificate";
         mg_opts[n++] = o->tls_cert;

@@ -8,8 +8,14 @@
  *   anonymous caller gets; another user gets 404 fault 6, or the route's own not-found fault
  *   24/25, for the owner's things), no answer shows the owner's private things or hands out a
  *   session, and the owner's view (every list and item) is byte for byte what it was;
+ * - on a server of its own, another user's job, schedule or stack asked for in every way a
+ *   route takes one (by id, by name, in a page of runs, with If-Match, in a create or change of
+ *   one's own; unprefixed and under /api/v1; and without a session) answers byte for byte as one
+ *   that never existed; a public stack's runs and jobs stay their owners';
  * - session tokens: 200 logins give 200 distinct 64-hex-digit tokens (256 bits) that pass a crude
- *   randomness tripwire; the cookie's flags on login and logout;
+ *   randomness tripwire; a login never keeps a token it was sent (fixation); the cookie's flags
+ *   on login and logout;
+ * - no CORS preflight is granted (civetweb's own answer to one is turned off);
  * - HTTP boundaries that test_http_rules.c does not already cover, on POST /authenticate where a
  *   mistake would log someone in or leak a password (see below), a token in the query string;
  * - the data directory: 0700 directories and 0600 files even under umask 0;
@@ -63,10 +69,11 @@ static const char *const passwords[] = {ALICE_PW, BOB_PW, CAROL_PW, WRONG_PW};
 static server srv;       /* the group's server: users alice (1) and bob (2) */
 static server ttl_srv;   /* --session-ttl TTL, for expired sessions */
 static server umask_srv; /* started under umask 0 */
+static server probe_srv; /* a world of its own: alice's things probed by bob */
 
 /* Every directory a server of this program wrote to, scanned by the last test, removed at the
  * end. */
-static char roots[4][64];
+static char roots[6][64];
 static size_t nroots;
 
 /* Every session token handed out to this program. */
@@ -151,6 +158,7 @@ static int group_teardown(void **state)
     rc = halt_server(&srv);
     halt_server(&ttl_srv); /* still running only if their test failed */
     halt_server(&umask_srv);
+    halt_server(&probe_srv);
     for (size_t i = 0; i < nroots; i++)
         rm_tree(roots[i]);
     free(tokens);
@@ -1147,6 +1155,57 @@ static void test_every_answer_says_its_date_once(void **state)
     }
 }
 
+/* No CORS preflight is granted (docs/http-api.md, Conventions, CSRF): the X-Requested-With rule
+ * rests on it, since a page of another origin may add that header only after a preflight that
+ * allows it. civetweb 1.15 answered every OPTIONS carrying Origin and
+ * Access-Control-Request-Method itself, 200 with "Access-Control-Allow-Origin: *" and the
+ * method and headers asked for echoed back, before jobs-server saw the request (unlogged, not
+ * counted, without nosniff). Now such a request is refused as any OPTIONS of a route is: 405,
+ * fault 102 (500 under /api/v1), with no Access-Control-* header; and no other answer carries
+ * one either. */
+static void test_no_cors_preflight_is_granted(void **state)
+{
+    static const char *const paths[] = {
+        "/jobs/1",     "/jobs", "/blockstacks", "/schedules/6", "/authenticate", "/logout",
+        "/jobs/1/run", "/",     "/ui/app.js",   "/metrics",     "/healthz",      "/api/v1/jobs",
+        "/api/v1/login", "/blockstacks/hook/1", "/blockstacks/exec/1"};
+    char req[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        bool kragle = strncmp(paths[i], "/api/v1/", 8) == 0;
+        int n = snprintf(req, sizeof req,
+                         "OPTIONS %s HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.example\r\n"
+                         "Access-Control-Request-Method: PUT\r\n"
+                         "Access-Control-Request-Headers: x-requested-with, content-type\r\n"
+                         "Connection: close\r\n\r\n",
+                         paths[i]);
+        char *answer = raw_exchange(&srv, req, (size_t)n);
+        char *end = strstr(answer, "\r\n\r\n");
+
+        if (!end || strncmp(answer, kragle ? "HTTP/1.1 500 " : "HTTP/1.1 405 ", 13) != 0 ||
+            !strstr(end, "{\"code\":102,") || strcasestr(answer, "Access-Control-") ||
+            count(answer, "\r\nX-Content-Type-Options: nosniff\r\n") != 1)
+            fail_msg("a CORS preflight of %s: expected %s fault 102 without Access-Control-*, "
+                     "got\n%s",
+                     paths[i], kragle ? "500" : "405", answer);
+        free(answer);
+    }
+    /* A request a page of another origin makes is answered without Access-Control-*. */
+    for (size_t i = 0; i < 2; i++) {
+        const char *const path = i ? "/schedules" : "/no/such/route";
+        int n = snprintf(req, sizeof req,
+                         "GET %s HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.example\r\n"
+                         "Sec-Fetch-Site: cross-site\r\nConnection: close\r\n\r\n",
+                         path);
+        char *answer = raw_exchange(&srv, req, (size_t)n);
+
+        if (strcasestr(answer, "Access-Control-"))
+            fail_msg("GET %s from another origin: got\n%s", path, answer);
+        free(answer);
+    }
+}
+
 #define CREDENTIALS "{\"username\":\"alice\",\"password\":\"" ALICE_PW "\"}"
 #define AUTH_HEAD "POST /authenticate HTTP/1.1\r\nHost: t\r\n"
 
@@ -1264,6 +1323,358 @@ static void test_http_boundaries_never_log_anyone_in(void **state)
     free(before);
     free(after);
     assert_int_equal(failures, 0);
+}
+
+/* ---- "not yours" and "does not exist", byte for byte ---------------------------------------- */
+
+/* The probe server: users alice (1) and bob (2), started once by the first test that needs it. */
+static char probe_alice[160], probe_bob[160]; /* "B:<token>" */
+
+static void probe_world(void)
+{
+    char tok[128];
+    resp r;
+
+    if (probe_srv.pid)
+        return;
+    assert_int_equal(new_data(&probe_srv), 0);
+    assert_int_equal(start_server(&probe_srv, NULL), 0);
+    login(&probe_srv, tok, sizeof tok, "alice", ALICE_PW);
+    snprintf(probe_alice, sizeof probe_alice, "B:%s", tok);
+    login(&probe_srv, tok, sizeof tok, "bob", BOB_PW);
+    snprintf(probe_bob, sizeof probe_bob, "B:%s", tok);
+    /* alice: stacks 1 (private), 2 (a "token" webhook), 3 (a "user" webhook); schedule 6; job 1
+     * (inactive, with a manual run), job 2 (queued for deletion). bob: stack 4, job 3. */
+    assert_int_equal(create_on(&probe_srv, "/blockstacks", probe_alice,
+                               "{\"name\":\"" SECRET "-stack\"}"),
+                     1);
+    assert_int_equal(create_on(&probe_srv, "/blockstacks", probe_alice,
+                               "{\"name\":\"" SECRET "-token\",\"webhook\":\"token\"}"),
+                     2);
+    assert_int_equal(create_on(&probe_srv, "/blockstacks", probe_alice,
+                               "{\"name\":\"" SECRET "-user\",\"webhook\":\"user\"}"),
+                     3);
+    assert_int_equal(create_on(&probe_srv, "/schedules", probe_alice,
+                               "{\"name\":\"" SECRET "-sched\",\"config\":{\"period\":600}}"),
+                     6);
+    assert_int_equal(create_on(&probe_srv, "/jobs", probe_alice,
+                               "{\"name\":\"" SECRET "-job\",\"stack_id\":1,\"schedule_id\":6}"),
+                     1);
+    assert_int_equal(create_on(&probe_srv, "/jobs", probe_alice,
+                               "{\"name\":\"" SECRET "-queued\",\"stack_id\":1,\"schedule_id\":4,"
+                               "\"enabled\":true}"),
+                     2);
+    request_to(&r, &probe_srv, "DELETE", "/jobs/2", probe_alice, NULL, 0);
+    EXPECT(&r, 200, "{\"queued_for_deletion\":2}");
+    resp_free(&r);
+    request_to(&r, &probe_srv, "POST", "/jobs/1/run", probe_alice, NULL, 0);
+    EXPECT(&r, 202, "{\"run\":");
+    resp_free(&r);
+    assert_int_equal(create_on(&probe_srv, "/blockstacks", probe_bob, "{\"name\":\"bob-stack\"}"),
+                     4);
+    assert_int_equal(
+        create_on(&probe_srv, "/jobs", probe_bob, "{\"stack_id\":4,\"schedule_id\":4}"), 3);
+}
+
+/* `tmpl` with each "{}" replaced by `value`. */
+static void fill(char *out, size_t size, const char *tmpl, const char *value)
+{
+    size_t n = 0;
+
+    for (const char *p = tmpl; *p && n + 1 < size;) {
+        if (p[0] == '{' && p[1] == '}') {
+            n += (size_t)snprintf(out + n, size - n, "%s", value);
+            p += 2;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n < size ? n : size - 1] = '\0';
+}
+
+/* `text` with every occurrence of `a` and of `b` as "#": for a number, only a whole run of
+ * digits (so that "Content-Length: 61" is not touched by the id 1). */
+static void blank_out(char *text, const char *a, const char *b)
+{
+    const char *both[2] = {a, b};
+
+    for (int t = 0; t < 2; t++) {
+        const char *tok = both[t];
+        size_t n = strlen(tok);
+        bool number = strspn(tok, "0123456789") == n;
+        char *p = text;
+
+        while ((p = strstr(p, tok)) != NULL) {
+            if (number && ((p > text && p[-1] >= '0' && p[-1] <= '9') ||
+                           (p[n] >= '0' && p[n] <= '9'))) {
+                p++;
+                continue;
+            }
+            *p = '#';
+            memmove(p + 1, p + n, strlen(p + n) + 1);
+            p++;
+        }
+    }
+}
+
+/* The answer as status line, headers (without Date, the clock's) and body. */
+static void answer_text(char *out, size_t size, const resp *r)
+{
+    size_t n = 0;
+
+    for (const char *p = r->headers; *p && n + 1 < size;) {
+        const char *end = strstr(p, "\r\n");
+        size_t len = end ? (size_t)(end - p) + 2 : strlen(p);
+
+        if (strncasecmp(p, "Date:", 5) != 0)
+            n += (size_t)snprintf(out + n, size - n, "%.*s", (int)len, p);
+        p += len;
+    }
+    if (n < size)
+        snprintf(out + n, size - n, "%s", r->body);
+}
+
+typedef struct probe {
+    const char *method, *path, *body, *header; /* path and body: "{}" is the thing's id or name */
+    const char *mine;                          /* alice's */
+    bool anon;                                 /* asked without a session; else bob's */
+} probe;
+
+/* Another user's job, schedule or stack, asked for by bob (or without a session) in every way a
+ * route takes one, answers exactly as one that never existed: the same status line, headers and
+ * body, byte for byte once the id or name asked for is blanked out in both. The matrix above
+ * checks the status and the fault's code only; a message or a header that differed ("job 1 is
+ * not yours", an ETag, a 412 for an If-Match before the owner was looked at, a 409 for alice's
+ * job queued for deletion, a 409 of exec or token_refresh for alice's webhook stacks) would tell
+ * bob that alice's thing exists. Under /api/v1 too, where `detail` carries the precise message.
+ * The same reads by alice answer otherwise (her things exist), so the pairs are not two refusals
+ * of nonsense; and alice's things are as they were. Webhooks are left out: their table tells a
+ * "token" or "user" hook's caller that it exists (docs/http-api.md, Webhooks). */
+static void test_not_yours_answers_byte_for_byte_as_missing(void **state)
+{
+#define IF_MATCH_ZERO "If-Match: \"0000000000000000\""
+    static const probe probes[] = {
+        {"GET", "/jobs/byid/{}", NULL, NULL, "1", false},
+        {"GET", "/jobs/byid/{}", NULL, NULL, "2", false},
+        {"GET", "/jobs/byname/{}", NULL, NULL, SECRET "-job", false},
+        {"GET", "/jobs/byname/{}", NULL, NULL, SECRET "-queued", false},
+        {"GET", "/jobs/{}/runs", NULL, NULL, "1", false},
+        {"GET", "/jobs/{}/runs?page=2&pagesize=1", NULL, NULL, "1", false},
+        {"POST", "/jobs/{}/run", NULL, NULL, "1", false},
+        {"POST", "/jobs/{}/run", NULL, NULL, "2", false},
+        {"PUT", "/jobs/{}", "{\"name\":\"x\"}", NULL, "1", false},
+        {"PUT", "/jobs/{}", "{\"name\":\"x\"}", NULL, "2", false},
+        {"PUT", "/jobs/{}", "{\"enabled\":true}", "If-Match: *", "1", false},
+        {"PUT", "/jobs/{}", "{}", IF_MATCH_ZERO, "1", false},
+        {"PUT", "/jobs/{}", "{}", "If-Match: \"stale\"", "2", false},
+        {"DELETE", "/jobs/{}", NULL, IF_MATCH_ZERO, "1", false},
+        {"DELETE", "/jobs/{}", NULL, "If-Match: *", "2", false},
+        {"DELETE", "/jobs/{}", NULL, NULL, "1", false},
+        {"GET", "/schedules/byid/{}", NULL, NULL, "6", false},
+        {"PUT", "/schedules/{}", "{\"name\":\"x\"}", NULL, "6", false},
+        {"PUT", "/schedules/{}", "{\"config\":{\"period\":60}}", NULL, "6", false},
+        {"GET", "/blockstacks/byid/{}", NULL, NULL, "1", false},
+        {"GET", "/blockstacks/byid/{}", NULL, NULL, "2", false},
+        {"GET", "/blockstacks/byname/{}", NULL, NULL, SECRET "-stack", false},
+        {"GET", "/blockstacks/byname/{}", NULL, NULL, SECRET "-user", false},
+        {"PUT", "/blockstacks/{}", "{\"public\":true}", NULL, "1", false},
+        {"PUT", "/blockstacks/{}", "{\"webhook\":null}", NULL, "3", false},
+        {"GET", "/blockstacks/{}/runs", NULL, NULL, "1", false},
+        {"GET", "/blockstacks/exec/{}", NULL, NULL, "1", false},
+        {"GET", "/blockstacks/exec/{}", NULL, NULL, "2", false},
+        {"GET", "/blockstacks/exec/{}", NULL, NULL, "3", false},
+        {"GET", "/blockstacks/hook/token_refresh/{}", NULL, NULL, "1", false},
+        {"GET", "/blockstacks/hook/token_refresh/{}", NULL, NULL, "2", false},
+        {"GET", "/blockstacks/hook/token_refresh/{}", NULL, NULL, "3", false},
+        /* alice's ids in bob's own creates and changes */
+        {"POST", "/jobs", "{\"stack_id\":{},\"schedule_id\":4}", NULL, "1", false},
+        {"POST", "/jobs", "{\"stack_id\":4,\"schedule_id\":{}}", NULL, "6", false},
+        {"PUT", "/jobs/3", "{\"stack_id\":{}}", NULL, "1", false},
+        {"PUT", "/jobs/3", "{\"schedule_id\":{}}", NULL, "6", false},
+        {"POST", "/blockstacks", "{\"name\":\"b\",\"blocks\":[],\"schedule_id\":{}}", NULL, "6",
+         false},
+        /* without a session */
+        {"GET", "/blockstacks/byid/{}", NULL, NULL, "1", true},
+        {"GET", "/blockstacks/byid/{}", NULL, NULL, "3", true},
+        {"GET", "/blockstacks/byname/{}", NULL, NULL, SECRET "-stack", true},
+        {"GET", "/schedules/byid/{}", NULL, NULL, "6", true},
+    };
+    static const char *const prefixes[] = {"", "/api/v1"};
+    /* (not the runs: a tick delivers alice's manual run meanwhile) */
+    static const char *const views[] = {"/jobs?pagesize=100", "/schedules?pagesize=100",
+                                        "/blockstacks?pagesize=100", "/jobs/byid/1",
+                                        "/jobs/byid/2"};
+    char before[5][4096], tmpl[256], path[2][256], body[2][256], text[2][16384];
+    int failures = 0, pairs = 0;
+    resp r;
+
+    (void)state;
+    probe_world();
+    for (size_t v = 0; v < 5; v++) {
+        request_to(&r, &probe_srv, "GET", views[v], probe_alice, NULL, 0);
+        assert_int_equal(r.status, 200);
+        snprintf(before[v], sizeof before[v], "%s", r.body);
+        resp_free(&r);
+    }
+    for (int owner = 0; owner < 2; owner++) {
+        /* alice's view, after bob's requests (her own reads below refresh a webhook token) */
+        for (size_t v = 0; owner && v < 5; v++) {
+            request_to(&r, &probe_srv, "GET", views[v], probe_alice, NULL, 0);
+            assert_int_equal(r.status, 200);
+            assert_string_equal(r.body, before[v]);
+            resp_free(&r);
+        }
+        for (size_t pre = 0; pre < 2; pre++)
+            for (size_t i = 0; i < sizeof probes / sizeof *probes; i++) {
+                const probe *pr = &probes[i];
+                /* the same number of bytes as alice's, so that Content-Length may not differ:
+                 * an id never given, or alice's name with its last letter changed */
+                bool number = strspn(pr->mine, "0123456789") == strlen(pr->mine);
+                const char *const headers[] = {pr->header, NULL};
+                const char *auth = owner ? probe_alice : pr->anon ? NULL : probe_bob;
+                char never[64];
+                const char *missing = number ? "9" : never;
+
+                /* alice's own answers change things; only her reads are asked */
+                if (owner && strcmp(pr->method, "GET") != 0)
+                    continue;
+                snprintf(never, sizeof never, "%s", pr->mine);
+                never[strlen(never) - 1] = 'x';
+                snprintf(tmpl, sizeof tmpl, "%s%s", prefixes[pre], pr->path);
+                for (int k = 0; k < 2; k++) {
+                    const char *value = k ? missing : pr->mine;
+
+                    fill(path[k], sizeof path[k], tmpl, value);
+                    if (pr->body)
+                        fill(body[k], sizeof body[k], pr->body, value);
+                    request_with(&r, &probe_srv, pr->method, path[k], auth,
+                                 pr->body ? body[k] : NULL, pr->body ? strlen(body[k]) : 0,
+                                 headers);
+                    answer_text(text[k], sizeof text[k], &r);
+                    blank_out(text[k], pr->mine, missing);
+                    resp_free(&r);
+                }
+                pairs++;
+                if (owner && strcmp(text[0], text[1]) == 0) {
+                    print_error("alice's %s %s answers as the missing %s: the pair proves "
+                                "nothing\n%s\n",
+                                pr->method, path[0], path[1], text[0]);
+                    failures++;
+                } else if (!owner && strcmp(text[0], text[1]) != 0) {
+                    print_error("%s %s%s%s (%s): alice's thing answers otherwise than one "
+                                "that never existed:\n--- %s\n%s\n--- %s\n%s\n",
+                                pr->method, path[0], pr->header ? " with " : "",
+                                pr->header ? pr->header : "", pr->anon ? "no session" : "bob",
+                                pr->mine, text[0], missing, text[1]);
+                    failures++;
+                }
+            }
+    }
+    print_message("%d pairs of answers compared: %d wrong\n", pairs, failures);
+    assert_int_equal(failures, 0);
+#undef IF_MATCH_ZERO
+}
+
+/* Session fixation: a login hands out a token of its own making, whatever the request carried:
+ * a token the client chose (a planted cookie), another user's live cookie, or another user's
+ * bearer token. The planted token never becomes a session, and alice's sessions stay hers. */
+static void test_a_login_never_keeps_a_token_it_was_sent(void **state)
+{
+    static const char bob_login[] = "{\"username\":\"bob\",\"password\":\"" BOB_PW "\"}";
+    char planted[80], sent[3][160], tok[128], auth[160];
+    resp r;
+
+    (void)state;
+    probe_world();
+    snprintf(planted, sizeof planted, "%s", "0123456789abcdef0123456789abcdef"
+                                            "0123456789abcdef0123456789abcdef");
+    snprintf(sent[0], sizeof sent[0], "C:%s", planted);
+    snprintf(sent[1], sizeof sent[1], "C:%s", probe_alice + 2);
+    snprintf(sent[2], sizeof sent[2], "%s", probe_alice);
+    for (int i = 0; i < 3; i++) {
+        request_to(&r, &probe_srv, "POST", "/authenticate", sent[i], bob_login,
+                   strlen(bob_login));
+        EXPECT(&r, 200, "{\"code\":0,\"user_id\":2}");
+        token_from(tok, sizeof tok, &r);
+        remember_token(tok);
+        resp_free(&r);
+        assert_int_equal(strlen(tok), 64);
+        assert_true(strcmp(tok, planted) != 0);
+        assert_true(strcmp(tok, probe_alice + 2) != 0);
+        /* the new token is bob's */
+        snprintf(auth, sizeof auth, "B:%s", tok);
+        request_to(&r, &probe_srv, "GET", "/jobs/byid/3", auth, NULL, 0);
+        EXPECT(&r, 200, "{\"id\":3,");
+        resp_free(&r);
+    }
+    request_to(&r, &probe_srv, "GET", "/jobs", sent[0], NULL, 0);
+    EXPECT(&r, 401, "{\"code\":100,");
+    resp_free(&r);
+    for (int i = 1; i < 3; i++) {
+        request_to(&r, &probe_srv, "GET", "/jobs/byid/1", sent[i], NULL, 0);
+        EXPECT(&r, 200, "\"name\":\"" SECRET "-job\"");
+        resp_free(&r);
+    }
+}
+
+/* A public stack is shared, its runs and jobs are not: bob's public stack, run by a job of
+ * alice's and one of bob's. Each sees their own run in the stack's history and not the other's;
+ * bob's stack lists bob's job only (to its owner, in every answer that lists them), and alice
+ * sees no job list of a stack she does not own. Run records carry ids only, which the matrix's
+ * check for the owner's names cannot see. */
+static void test_runs_and_jobs_of_a_shared_stack_stay_their_owners(void **state)
+{
+    char body[96], path[64], want[64];
+    long stack, alice_job, bob_job;
+    resp r;
+
+    (void)state;
+    probe_world();
+    stack = create_on(&probe_srv, "/blockstacks", probe_bob,
+                      "{\"name\":\"bob-shared\",\"public\":true}");
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":4}", stack);
+    alice_job = create_on(&probe_srv, "/jobs", probe_alice, body);
+    bob_job = create_on(&probe_srv, "/jobs", probe_bob, body);
+    for (int who = 0; who < 2; who++) {
+        snprintf(path, sizeof path, "/jobs/%ld/run", who ? bob_job : alice_job);
+        request_to(&r, &probe_srv, "POST", path, who ? probe_bob : probe_alice, NULL, 0);
+        EXPECT(&r, 202, "{\"run\":");
+        resp_free(&r);
+    }
+    snprintf(path, sizeof path, "/blockstacks/%ld/runs", stack);
+    for (int who = 0; who < 2; who++) {
+        request_to(&r, &probe_srv, "GET", path, who ? probe_bob : probe_alice, NULL, 0);
+        EXPECT(&r, 200, "{\"count\":1,");
+        snprintf(want, sizeof want, "\"job\":%ld,", who ? bob_job : alice_job);
+        EXPECT(&r, 200, want);
+        resp_free(&r);
+    }
+    snprintf(want, sizeof want, "\"jobs\":[{\"id\":%ld,", bob_job);
+    snprintf(path, sizeof path, "/blockstacks/byid/%ld", stack);
+    request_to(&r, &probe_srv, "GET", path, probe_bob, NULL, 0);
+    EXPECT(&r, 200, want);
+    assert_int_equal(count(r.body, "\"do_run\":"), 1); /* bob's job, and no other */
+    resp_free(&r);
+    snprintf(path, sizeof path, "/blockstacks/%ld", stack);
+    request_to(&r, &probe_srv, "PUT", path, probe_bob, "{}", 2);
+    EXPECT(&r, 200, want);
+    assert_int_equal(count(r.body, "\"do_run\":"), 1);
+    resp_free(&r);
+    request_to(&r, &probe_srv, "GET", "/blockstacks/byname/bob-shared", probe_bob, NULL, 0);
+    EXPECT(&r, 200, want);
+    assert_int_equal(count(r.body, "\"do_run\":"), 1);
+    resp_free(&r);
+    /* bob's stacks in a page: bob-stack with its job 3, bob-shared with bob's job only */
+    request_to(&r, &probe_srv, "GET", "/blockstacks?pagesize=100", probe_bob, NULL, 0);
+    EXPECT(&r, 200, "\"name\":\"bob-shared\"");
+    assert_int_equal(count(r.body, "\"do_run\":"), 2);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/blockstacks/byid/%ld", stack);
+    request_to(&r, &probe_srv, "GET", path, probe_alice, NULL, 0);
+    EXPECT(&r, 200, "\"name\":\"bob-shared\"");
+    assert_null(strstr(r.body, "\"jobs\""));
+    assert_null(strstr(r.body, "\"webhook_token\""));
+    resp_free(&r);
 }
 
 /* ---- files --------------------------------------------------------------------------------- */
@@ -1406,6 +1817,7 @@ static void test_no_password_token_or_hash_in_any_log(void **state)
 {
     (void)state;
     assert_int_equal(halt_server(&srv), 0);
+    assert_int_equal(halt_server(&probe_srv), 0);
     assert_true(ntokens >= LOGINS);
     leaks = files_scanned = log_lines = 0;
     for (size_t i = 0; i < nroots; i++)
@@ -1428,8 +1840,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_answer_says_nosniff_once),
         cmocka_unit_test(test_every_answer_says_its_date_once),
         cmocka_unit_test(test_browser_cookie_writes_need_x_requested_with),
+        cmocka_unit_test(test_no_cors_preflight_is_granted),
         cmocka_unit_test(test_browser_logins_need_x_requested_with),
         cmocka_unit_test(test_http_boundaries_never_log_anyone_in),
+        cmocka_unit_test(test_not_yours_answers_byte_for_byte_as_missing),
+        cmocka_unit_test(test_a_login_never_keeps_a_token_it_was_sent),
+        cmocka_unit_test(test_runs_and_jobs_of_a_shared_stack_stay_their_owners),
         cmocka_unit_test(test_data_files_are_private_even_under_umask_0),
         cmocka_unit_test(test_no_password_token_or_hash_in_any_log),
     };
