@@ -313,10 +313,12 @@ static bool hook_input(char **input, srv_response *res, const srv_app *app,
         oom = true;
         goto out;
     }
-    /* The session and credentials stay here: the child is the stack's, not the caller's. */
+    /* The session and credentials (the server's and a proxy's) stay here: the child is the
+     * stack's, not the caller's. */
     for (size_t i = 0; i < req->n_headers; i++)
         if (strcasecmp(req->headers[i].name, "Cookie") != 0 &&
-            strcasecmp(req->headers[i].name, "Authorization") != 0)
+            strcasecmp(req->headers[i].name, "Authorization") != 0 &&
+            strcasecmp(req->headers[i].name, "Proxy-Authorization") != 0)
             headers[nh++] = (jobs_json_pair){req->headers[i].name, strlen(req->headers[i].name),
                                              req->headers[i].value,
                                              strlen(req->headers[i].value)};
