@@ -108,17 +108,26 @@ bench-pg: deps
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(RELEASE_DIR) build-tsan build-coverage build-fuzz var
 
-# ThreadSanitizer over the tests that run threads (concurrent creates and group commit, ticks,
-# several processes, map growth under load, the HTTP server with many clients).
+# ThreadSanitizer over the tests that run threads (concurrent creates and group commit and its
+# wake-ups, jobs_store_wait, ticks, several processes, map growth under load, the runner's
+# workers, the HTTP server with many clients, its access-log writer and scheduler threads).
+# The pattern had missed commit_wakeups, test_wait, isolation and runner (test_runner).
+# Every report goes to a file of TSAN_DIR/tsan-reports/ (log_path), and any file there fails the
+# target: a jobs-server started by a bash test (the access-log, SIGHUP and wake scripts) wrote
+# its report to a log in a temporary directory, and its exit status (66) was checked by no one.
 TSAN_DIR ?= build-tsan
-TSAN_TESTS ?= concurrency|group_commit|scheduler|processes|map_growth|http
+TSAN_TESTS ?= concurrency|group_commit|commit_wakeups|test_wait|isolation|scheduler|processes|map_growth|^runner$$|http
 .PHONY: tsan
 tsan: deps
 	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DJOBS_SANITIZE=thread \
 	    -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(TSAN_DIR) -j$(JOBS)
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	$(CTEST) --test-dir $(TSAN_DIR) $(CTEST_FLAGS) -R '$(TSAN_TESTS)'
+	rm -rf $(TSAN_DIR)/tsan-reports && mkdir -p $(TSAN_DIR)/tsan-reports
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(abspath $(TSAN_DIR))/tsan-reports/report \
+	$(CTEST) --test-dir $(TSAN_DIR) $(CTEST_FLAGS) -R '$(TSAN_TESTS)'; rc=$$?; \
+	if [ -n "$$(ls $(TSAN_DIR)/tsan-reports)" ]; then \
+	    cat $(TSAN_DIR)/tsan-reports/*; echo "make tsan: ThreadSanitizer reports above"; exit 1; \
+	fi; exit $$rc
 
 # Line and branch coverage of lib/ and examples/server/ from the whole test suite (gcovr).
 # Fails when lib/'s line coverage is under COVERAGE_MIN percent.
