@@ -120,16 +120,17 @@ TSAN_DIR ?= build-tsan
 TSAN_WRITES = concurrency|group_commit|commit_wakeups|test_wait|isolation|map_growth|test_backup
 TSAN_OTHERS = test_batch|scheduler|processes|test_clock|test_cron$$|test_errors
 TSAN_TESTS ?= $(TSAN_WRITES)|$(TSAN_OTHERS)|^runner$$|http
+TSAN_REPORTS = $(abspath $(TSAN_DIR))/tsan-reports
 .PHONY: tsan
 tsan: deps
 	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DJOBS_SANITIZE=thread \
 	    -DJOBS_WERROR=$(WERROR)
 	$(CMAKE) --build $(TSAN_DIR) -j$(JOBS)
-	rm -rf $(TSAN_DIR)/tsan-reports && mkdir -p $(TSAN_DIR)/tsan-reports
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(abspath $(TSAN_DIR))/tsan-reports/report \
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(TSAN_REPORTS)/report \
 	$(CTEST) --test-dir $(TSAN_DIR) $(CTEST_FLAGS) -R '$(TSAN_TESTS)'; rc=$$?; \
-	if [ -n "$$(ls $(TSAN_DIR)/tsan-reports)" ]; then \
-	    cat $(TSAN_DIR)/tsan-reports/*; echo "make tsan: ThreadSanitizer reports above"; exit 1; \
+	if [ -n "$$(ls $(TSAN_REPORTS))" ]; then \
+	    cat $(TSAN_REPORTS)/*; echo "make tsan: ThreadSanitizer reports above"; exit 1; \
 	fi; exit $$rc
 
 # Line and branch coverage of lib/ and examples/server/ from the whole test suite (gcovr).
