@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -549,7 +550,7 @@ typedef struct writer {
     const char *token;
     long acked[4096]; /* ids answered 201 */
     int nacked, refused, dropped, other;
-    volatile int *stop;
+    atomic_int *stop; /* set by the main thread once the server has exited */
 } writer;
 
 static size_t to_buf(char *p, size_t size, size_t n, void *ud)
@@ -598,7 +599,7 @@ static void *writer_main(void *arg)
         if (rc != CURLE_OK) {
             /* The server closed the connection without an answer: nothing may have changed. */
             w->dropped++;
-            if (*w->stop)
+            if (atomic_load(w->stop))
                 break;
             continue;
         }
@@ -623,7 +624,7 @@ static void test_sigterm_answers_every_committed_write(void **state)
 {
     static writer w[WRITERS];
     pthread_t tid[WRITERS];
-    volatile int stop = 0;
+    atomic_int stop = 0; /* volatile was a data race (ThreadSanitizer, make tsan) */
     char tok[160], auth[200];
     int total = 0, dropped = 0, refused = 0, status;
     server s;
@@ -649,7 +650,7 @@ static void test_sigterm_answers_every_committed_write(void **state)
     usleep(1500000);
     assert_int_equal(kill(s.pid, SIGTERM), 0);
     assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
-    stop = 1;
+    atomic_store(&stop, 1);
     s.pid = 0;
     for (int i = 0; i < WRITERS; i++) {
         pthread_join(tid[i], NULL);
