@@ -282,8 +282,10 @@ static void note_created(const srv_response *res)
     char kind[16];
     uint64_t id;
 
-    if (res->status != 201 || !loc ||
-        sscanf(loc, "Location: /%15[a-z]/byid/%" SCNu64, kind, &id) != 2)
+    /* A create under /api/v1 answers 200, its Location under the prefix. */
+    if ((res->status != 201 && (res->status != 200 || !res->kragle)) || !loc ||
+        (sscanf(loc, "Location: /%15[a-z]/byid/%" SCNu64, kind, &id) != 2 &&
+         sscanf(loc, "Location: " SRV_KRAGLE_PREFIX "/%15[a-z]/byid/%" SCNu64, kind, &id) != 2))
         return;
     for (int k = 0; k < 3; k++)
         if (strcmp(kind, srv_kind_path[k] + 1) == 0)
