@@ -738,7 +738,9 @@ int jobs__cron_next(int64_t *out, const jobs__cron *c, int64_t t)
         if ((rc = segment_at(z, u, &g)))
             return rc;
         int64_t start = u;
-        int64_t first = ceil_div60(g.from + g.offset) * 60 - g.offset;
+        /* first: the first whole minute of the new offset at or after a forward change (only
+         * then computed: a zone without changes has from = INT64_MIN). */
+        int64_t first = g.offset > g.previous ? ceil_div60(g.from + g.offset) * 60 - g.offset : 0;
         if (g.offset > g.previous && u <= first) {
             /* A forward change: a match on a skipped local minute runs once, at the first
              * whole minute at or after the change (the change itself, or a little later when
