@@ -5,11 +5,15 @@
  * is JOBS_ECONFIG with a detail that starts with "cron: " or "tz: "; a refusal leaves the output
  * untouched. An accepted expression has a non-empty set in every field, each inside its range,
  * and the zone as given. Its next runs from a few instants taken from the input are whole
- * minutes, strictly later, answered again when asked from one second before, and never earlier
- * from a later instant. */
+ * minutes of the zone (docs/schedules.md: of UTC too, but where the zone's offset had seconds,
+ * as Africa/Monrovia's -0:44:30 until 1972-01-07), strictly later, answered again when asked
+ * from one second before, and never earlier from a later instant. */
 #include "fuzz.h"
 
 #include <string.h>
+
+#include <unicode/ucal.h>
+#include <unicode/ustring.h>
 
 #include "cron.h"
 #include "jobs.h"
@@ -21,6 +25,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The zone's offset from UTC at Unix time t, in seconds, from ICU directly. */
+static int64_t zone_offset(const char *zone, int64_t t)
+{
+    UChar id[JOBS__CRON_TZ_MAX + 1];
+    UErrorCode st = U_ZERO_ERROR;
+    UCalendar *cal;
+    int32_t ms;
+
+    u_uastrncpy(id, zone, JOBS__CRON_TZ_MAX + 1);
+    cal = ucal_open(id, -1, "en_US", UCAL_GREGORIAN, &st);
+    ucal_setMillis(cal, (UDate)t * 1000.0, &st);
+    ms = ucal_get(cal, UCAL_ZONE_OFFSET, &st) + ucal_get(cal, UCAL_DST_OFFSET, &st);
+    FUZZ_CHECK(U_SUCCESS(st));
+    ucal_close(cal);
+    return ms / 1000;
+}
+
 static void check_next(const jobs__cron *c, int64_t t)
 {
     int64_t r = 0, r2 = 0, r3 = 0;
@@ -28,7 +49,9 @@ static void check_next(const jobs__cron *c, int64_t t)
     FUZZ_CHECK(rc == 0 || rc == JOBS_ENOTFOUND);
     if (rc)
         return;
-    FUZZ_CHECK(r > t && r % 60 == 0 && r <= JOBS__CRON_TIME_MAX);
+    FUZZ_CHECK(r > t && r <= JOBS__CRON_TIME_MAX);
+    /* A whole minute of UTC, or else of the zone (an offset with seconds). */
+    FUZZ_CHECK(r % 60 == 0 || (r + zone_offset(c->zone, r)) % 60 == 0);
     FUZZ_CHECK(jobs__cron_next(&r2, c, r - 1) == 0 && r2 == r);
     rc = jobs__cron_next(&r3, c, t + 1);
     FUZZ_CHECK(rc == 0 || rc == JOBS_ENOTFOUND);

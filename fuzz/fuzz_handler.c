@@ -4,9 +4,12 @@
  *
  * Input: a request in HTTP's shape, lines ending in '\n':
  *   METHOD path[?query]
- *   Name: value            (Cookie, Authorization, If-Match, Idempotency-Key; any case; the
- *   ...                     first of a name counts, as civetweb's mg_get_header(); others and
- *                           lines without ':' are ignored)
+ *   Name: value            (Cookie, Authorization, If-Match, Idempotency-Key, If-None-Match,
+ *   ...                     Origin, Sec-Fetch-Site, X-Requested-With, Content-Type; any case;
+ *                           the first of a name counts, as civetweb's mg_get_header(); every
+ *                           line with a ':', these and others, is also one of the request's
+ *                           `headers`, the first 64 in order: a webhook's input, the Host the
+ *                           CSRF check reads; lines without ':' are ignored)
  *   <empty line>
  *   body                   (everything after the empty line, any bytes; no empty line: no body)
  * The method is the request line up to its first space (all of it when there is none: then the
@@ -16,6 +19,8 @@
  *                                 random per process, so the corpus cannot hold a real one;
  *                                 when an input logs a session out, a new one replaces it)
  *   @JOB@, @SCHEDULE@, @STACK@    the id of the last job, schedule, stack created (1 before any)
+ *   @HOOKTOKEN@                   the last webhook token an answer showed (a token refresh's,
+ *                                 a stack's "webhook_token"; a fixed wrong one before any)
  * so that inputs reach the authenticated routes and the records that earlier inputs created.
  *
  * Excluded: a POST /authenticate whose body the credentials decoder accepts is not handled,
@@ -133,11 +138,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
  * @STACK@; 1 until the first create. */
 static char last_id[3][24] = {"1", "1", "1"};
 
+/* The last webhook token an answer showed ("webhook_token" of a stack, "token" of a token
+ * refresh), for @HOOKTOKEN@: a token is random, so the corpus cannot hold one. */
+static char hook_token[JOBS_WEBHOOK_TOKEN_LEN + 1] = "0123456789abcdef0123456789abcdef";
+
 /* The value of the marker that starts s[0..len), with *n its length; NULL when none does. */
 static const char *marker(const char *s, size_t len, size_t *n)
 {
-    static const char *const names[] = {"@TOKEN2@", "@TOKEN@", "@JOB@", "@SCHEDULE@", "@STACK@"};
-    const char *values[] = {token[1], token[0], last_id[0], last_id[1], last_id[2]};
+    static const char *const names[] = {"@TOKEN2@", "@TOKEN@",   "@JOB@",
+                                        "@SCHEDULE@", "@STACK@", "@HOOKTOKEN@"};
+    const char *values[] = {token[1], token[0], last_id[0], last_id[1], last_id[2], hook_token};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         *n = strlen(names[i]);
@@ -176,17 +186,22 @@ static char *expand(const char *s, size_t len, bool nul, size_t *out)
     return buf;
 }
 
-/* The headers the handler reads. */
+/* The headers the handler reads by name. */
 static const char *const header_names[] = {"Cookie",          "Authorization", "If-Match",
                                            "Idempotency-Key", "If-None-Match", "Origin",
-                                           "Sec-Fetch-Site",  "X-Requested-With"};
+                                           "Sec-Fetch-Site",  "X-Requested-With", "Content-Type"};
 #define HEADERS (sizeof header_names / sizeof header_names[0])
+/* Every header line, in order, as srv_request.headers (a webhook's input, the Host that the
+ * CSRF check compares Origin with); civetweb keeps at most 64. */
+#define LINES 64
 
 /* The parsed input; every string is a new buffer. */
 typedef struct input {
     char *method, *target, *header[HEADERS], *body;
     size_t body_len;
     bool has_body;
+    srv_header line[LINES];
+    size_t n_lines;
 } input;
 
 static void parse_input(input *in, const uint8_t *data, size_t size)
@@ -201,7 +216,7 @@ static void parse_input(input *in, const uint8_t *data, size_t size)
     if (sp)
         in->target = expand(sp + 1, (size_t)((nl ? nl : end) - sp - 1), true, &n);
     while (nl) {
-        const char *line = nl + 1, *colon;
+        const char *line = nl + 1, *colon, *v;
 
         nl = memchr(line, '\n', (size_t)(end - line));
         if (nl == line) { /* the empty line: the body follows */
@@ -210,14 +225,20 @@ static void parse_input(input *in, const uint8_t *data, size_t size)
             return;
         }
         colon = memchr(line, ':', (size_t)((nl ? nl : end) - line));
-        for (size_t h = 0; colon && h < HEADERS; h++) {
-            const char *v = colon + 1;
+        if (!colon)
+            continue;
+        v = colon + 1;
+        while (v < (nl ? nl : end) && (*v == ' ' || *v == '\t'))
+            v++;
+        for (size_t h = 0; h < HEADERS; h++) {
             if (in->header[h] || strlen(header_names[h]) != (size_t)(colon - line) ||
                 strncasecmp(line, header_names[h], (size_t)(colon - line)) != 0)
                 continue;
-            while (v < (nl ? nl : end) && (*v == ' ' || *v == '\t'))
-                v++;
             in->header[h] = expand(v, (size_t)((nl ? nl : end) - v), true, &n);
+        }
+        if (in->n_lines < LINES) {
+            in->line[in->n_lines].name = expand(line, (size_t)(colon - line), true, &n);
+            in->line[in->n_lines++].value = expand(v, (size_t)((nl ? nl : end) - v), true, &n);
         }
     }
 }
@@ -228,6 +249,10 @@ static void free_input(input *in)
     free(in->target);
     for (size_t h = 0; h < HEADERS; h++)
         free(in->header[h]);
+    for (size_t i = 0; i < in->n_lines; i++) {
+        free((char *)in->line[i].name);
+        free((char *)in->line[i].value);
+    }
     free(in->body);
 }
 
@@ -257,12 +282,29 @@ static void note_created(const srv_response *res)
     char kind[16];
     uint64_t id;
 
-    if (res->status != 201 || !loc ||
-        sscanf(loc, "Location: /%15[a-z]/byid/%" SCNu64, kind, &id) != 2)
+    /* A create under /api/v1 answers 200, its Location under the prefix. */
+    if ((res->status != 201 && (res->status != 200 || !res->kragle)) || !loc ||
+        (sscanf(loc, "Location: /%15[a-z]/byid/%" SCNu64, kind, &id) != 2 &&
+         sscanf(loc, "Location: " SRV_KRAGLE_PREFIX "/%15[a-z]/byid/%" SCNu64, kind, &id) != 2))
         return;
     for (int k = 0; k < 3; k++)
         if (strcmp(kind, srv_kind_path[k] + 1) == 0)
             snprintf(last_id[k], sizeof last_id[k], "%" PRIu64, id);
+}
+
+/* Notes a webhook token an answer shows, for @HOOKTOKEN@. */
+static void note_hook_token(const srv_response *res)
+{
+    static const char *const keys[] = {"\"webhook_token\":\"", "{\"token\":\""};
+
+    if (res->status != 200 && res->status != 201)
+        return;
+    for (size_t k = 0; k < 2; k++) {
+        const char *t = strstr(res->body, keys[k]);
+        if (t && strspn(t += strlen(keys[k]), "0123456789abcdef") == JOBS_WEBHOOK_TOKEN_LEN &&
+            t[JOBS_WEBHOOK_TOKEN_LEN] == '"')
+            memcpy(hook_token, t, JOBS_WEBHOOK_TOKEN_LEN);
+    }
 }
 
 static bool is_api_method(const char *m)
@@ -401,6 +443,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.origin = in.header[5];
     req.sec_fetch_site = in.header[6];
     req.requested_with = in.header[7];
+    req.content_type = in.header[8];
+    req.headers = in.n_lines ? in.line : NULL;
+    req.n_headers = in.n_lines;
     /* The body's buffer is exactly its size (no NUL), so a read past it is caught. */
     req.body = in.has_body ? in.body : NULL;
     req.body_len = in.body_len;
@@ -415,6 +460,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_response(&res, &req, &r);
         check_access_log(&res, &req, &r);
         note_created(&res);
+        note_hook_token(&res);
         srv_response_free(&res);
         ensure_sessions();
     }

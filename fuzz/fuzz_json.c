@@ -26,6 +26,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* A detail is text a host can show or log as it is: valid UTF-8 (RFC 3629) without control
+ * bytes, as the keys it quotes are sanitised (docs/json.md: control bytes as '?', a character
+ * never cut). */
+static bool text_ok(const unsigned char *s)
+{
+    while (*s) {
+        int k = *s < 0x80 ? 0 : *s >= 0xc2 && *s <= 0xdf ? 1 : *s >= 0xe0 && *s <= 0xef ? 2
+              : *s >= 0xf0 && *s <= 0xf4 ? 3 : -1;
+        uint32_t cp;
+
+        if (k < 0 || (k == 0 && (*s < 0x20 || *s == 0x7f)))
+            return false;
+        cp = *s & (k == 0 ? 0x7f : 0x3f >> k);
+        for (int i = 1; i <= k; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        s += k + 1;
+    }
+    return true;
+}
+
 /* The decoders' possible answers (JOBS_ENOMEM and JOBS_EINVAL excluded: neither can happen). */
 static void check_code(int rc, bool name_rules, bool config_rules)
 {
@@ -34,6 +60,7 @@ static void check_code(int rc, bool name_rules, bool config_rules)
     if (rc != 0) {
         const char *msg = jobs_error_last();
         FUZZ_CHECK(msg && msg[0]);
+        FUZZ_CHECK(text_ok((const unsigned char *)msg));
     }
 }
 

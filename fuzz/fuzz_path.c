@@ -1,6 +1,7 @@
 /* fuzz_path: the request parsers of jobs-server (examples/server/route.c): route matching and
  * route templates, ids in paths, the `page` and `pagesize` query parameters, percent-decoding,
- * the session token of the Cookie and Authorization headers, If-Match, and the method check.
+ * the session token of the Cookie and Authorization headers, If-Match, and the method check;
+ * srv_form_next() (a webhook's query and form body) on the query and on the whole input.
  *
  * Input: up to four fields separated by '\n' (a byte no request line or header holds):
  *   path[?query] \n method \n cookie \n authorization
@@ -470,6 +471,59 @@ static void check_method(const char *path, const char *method)
     FUZZ_CHECK(srv_route_method_allowed(&r, method) == ref_method(srv_route_allowed(&r), method));
 }
 
+/* srv_form_next() (a webhook's query and form body) against a reference: '&'-separated parts,
+ * empty ones skipped; a part's name up to its first '=' and its value after it ("" without
+ * '='), each percent-decoded with '+' as a space; a malformed escape in any part ends the walk
+ * with -1 there. The output buffer is exactly len + 1 bytes, as the API allows, so that a write
+ * past it is caught. */
+static void check_form(const char *s, size_t len)
+{
+    char *buf = malloc(len + 1), *at = buf, *ref = malloc(len + 1), *raw = malloc(len + 1);
+    const char *name, *value;
+    size_t pos = 0, nl, vl;
+    int got;
+
+    FUZZ_CHECK(buf != NULL && ref != NULL && raw != NULL);
+    /* '+' is a space: replacing it first decodes as replacing it in the raw text only ("%2B"
+     * stays '+'), since no '%' or hex digit comes of it. */
+    for (size_t i = 0; i < len; i++)
+        raw[i] = s[i] == '+' ? ' ' : s[i];
+    for (size_t i = 0; i <= len; i++) {
+        const char *amp = i < len ? memchr(s + i, '&', len - i) : NULL;
+        size_t n = amp ? (size_t)(amp - (s + i)) : len - i;
+        const char *eq = memchr(s + i, '=', n);
+        size_t kl = eq ? (size_t)(eq - (s + i)) : n;
+        long a, b = 0;
+
+        if (n == 0) {
+            if (!amp) {
+                FUZZ_CHECK(srv_form_next(&pos, s, len, &at, &name, &nl, &value, &vl) == 0);
+                break;
+            }
+            continue;
+        }
+        got = srv_form_next(&pos, s, len, &at, &name, &nl, &value, &vl);
+        a = ref_decode(ref, raw + i, kl);
+        if (a >= 0 && eq)
+            b = ref_decode(ref + a + 1, raw + i + kl + 1, n - kl - 1);
+        if (a < 0 || b < 0) {
+            FUZZ_CHECK(got == -1);
+            break;
+        }
+        FUZZ_CHECK(got == 1 && nl == (size_t)a && vl == (size_t)b);
+        FUZZ_CHECK(memcmp(name, ref, nl) == 0 && name[nl] == '\0' && value[vl] == '\0');
+        FUZZ_CHECK(memcmp(value, ref + a + 1, vl) == 0);
+        if (!amp) {
+            FUZZ_CHECK(srv_form_next(&pos, s, len, &at, &name, &nl, &value, &vl) == 0);
+            break;
+        }
+        i += n;
+    }
+    free(buf);
+    free(ref);
+    free(raw);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *p = data, *end = data + size;
@@ -488,6 +542,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_id(query, strlen(query));
         check_decode(query, strlen(query));
     }
+    check_form(query ? query : "", query ? strlen(query) : 0);
+    /* A form body is any bytes, NUL and newlines too: the whole input as one. */
+    check_form((const char *)data, size);
     check_token(cookie, authorization);
     /* The Authorization field doubles as an If-Match value. */
     if (authorization)

@@ -728,20 +728,26 @@ int jobs__cron_next(int64_t *out, const jobs__cron *c, int64_t t)
     int rc = zone_slot_for(&z, c->zone);
     if (rc)
         return rc;
-    int64_t u = floor_div(t, 60) * 60 + 60;
+    /* u: where the scan goes on, an instant; not rounded to a minute of UTC, as a zone whose
+     * offset has seconds (Africa/Monrovia's -0:44:30 until 1972) has its minutes elsewhere:
+     * each segment's search rounds up to a whole minute of its own offset. */
+    int64_t u = t + 1;
     /* One segment between transitions per round; zones have a few transitions a year. */
     for (int round = 0; round < 100000 && u <= JOBS__CRON_TIME_MAX; round++) {
         segment g;
         if ((rc = segment_at(z, u, &g)))
             return rc;
         int64_t start = u;
-        if (g.offset > g.previous && ceil_div60(g.from) * 60 == u) {
-            /* A forward change: a match on a skipped local minute runs now, once. u is the
-             * change itself, or the first whole minute after it when the change is not on one
-             * (Africa/Monrovia's end of -0:44:30 in 1972). */
+        /* first: the first whole minute of the new offset at or after a forward change (only
+         * then computed: a zone without changes has from = INT64_MIN). */
+        int64_t first = g.offset > g.previous ? ceil_div60(g.from + g.offset) * 60 - g.offset : 0;
+        if (g.offset > g.previous && u <= first) {
+            /* A forward change: a match on a skipped local minute runs once, at the first
+             * whole minute at or after the change (the change itself, or a little later when
+             * it is not on one: Africa/Monrovia's end of -0:44:30 in 1972). */
             if (search(c, ceil_div60(g.from + g.previous), ceil_div60(g.from + g.offset)) !=
                 SEARCH_NONE) {
-                *out = u;
+                *out = first;
                 return 0;
             }
         } else if (g.offset < g.previous && !(c->flags & JOBS__CRON_HOUR_STAR) &&
@@ -762,7 +768,7 @@ int jobs__cron_next(int64_t *out, const jobs__cron *c, int64_t t)
         }
         if (g.to == INT64_MAX)
             break;
-        u = floor_div(g.to + 59, 60) * 60;
+        u = g.to;
     }
     return jobs__error(JOBS_ENOTFOUND, "cron: no run before the year 10000");
 }

@@ -497,6 +497,32 @@ static void test_a_change_off_the_minute_still_runs_a_skipped_time_once(void **s
     assert_int_equal(next(&c, utc(1972, 1, 6, 12, 0)), utc(1972, 1, 7, 0, 50));
 }
 
+/* Before that change Monrovia's minutes began at :30 of a UTC minute: local 00:30 was 01:14:30
+ * UTC. The run is found from any instant before it, also from the half minute just before it,
+ * which skipped it to the next day (the search started at the next whole minute of UTC). */
+static void test_an_offset_with_seconds_keeps_the_run_just_ahead(void **state)
+{
+    (void)state;
+    jobs__cron c = compile("30 0 * * *", "Africa/Monrovia");
+    int64_t run = utc(1971, 6, 1, 1, 14) + 30;
+    assert_int_equal(next(&c, utc(1971, 5, 31, 12, 0)), run);
+    assert_int_equal(next(&c, run - 30), run);
+    assert_int_equal(next(&c, run - 1), run);
+    assert_int_equal(next(&c, run), run + 86400);
+}
+
+/* A zone that never changed its offset (ICU knows no change before or after) is searched with
+ * that offset; no change is looked for (one that computed from the missing change overflowed,
+ * undefined behaviour, in a change to the function above). */
+static void test_a_zone_without_changes_keeps_its_offset(void **state)
+{
+    (void)state;
+    jobs__cron c = compile("0 2 * * *", "Etc/GMT+5"); /* UTC-5 */
+    assert_int_equal(next(&c, utc(2026, 12, 7, 0, 0)), utc(2026, 12, 7, 7, 0));
+    c = compile("0 2 * * *", "Etc/GMT-14"); /* UTC+14 */
+    assert_int_equal(next(&c, utc(2026, 12, 7, 0, 0)), utc(2026, 12, 7, 12, 0));
+}
+
 /* ---- a year of minutes ------------------------------------------------------------------- */
 
 typedef struct sim {
@@ -672,6 +698,8 @@ int main(void)
         cmocka_unit_test(test_the_rules_of_the_date_in_question_apply),
         cmocka_unit_test(test_odd_transitions_follow_the_same_rules),
         cmocka_unit_test(test_a_change_off_the_minute_still_runs_a_skipped_time_once),
+        cmocka_unit_test(test_an_offset_with_seconds_keeps_the_run_just_ahead),
+        cmocka_unit_test(test_a_zone_without_changes_keeps_its_offset),
         cmocka_unit_test(test_a_year_in_berlin_matches_a_brute_force_walk),
         cmocka_unit_test(test_a_year_in_new_york_matches_a_brute_force_walk),
         cmocka_unit_test(test_threads_get_the_answers_of_one_thread),
