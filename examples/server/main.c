@@ -276,6 +276,10 @@ int main(int argc, char **argv)
         srv_runner_set_hooks(runner, app.hooks);
         srv_hooks_set_deliver(app.hooks, deliver_hook_run, &hooks_to);
     }
+    /* /healthz judges the scheduler from when the listeners open, not from before the store's
+     * open (a migration, a slow database): a start slower than the heartbeat's age answered
+     * 503 "stalled" until the first tick (http_ops did so under ThreadSanitizer). */
+    atomic_store(&heartbeat, srv_monotonic_ms());
     if (!(ctx = srv_server_start(&app, &o)))
         goto out;
     /* srv_server_start() makes the demo user once it listens (cli.c). */
