@@ -56,7 +56,8 @@ int jobs__cron_check_zone(const char *zone);
 int jobs__cron_compile(jobs__cron *out, const char *expr, const char *zone);
 
 /* The first run strictly after Unix time `t` (0 <= t <= JOBS__CRON_TIME_MAX), in Unix seconds
- * (always a whole minute), following the daylight-saving rules of docs/schedules.md:
+ * (always a whole minute of the zone: of UTC too but where the offset had seconds, as
+ * Africa/Monrovia's until 1972), following the daylight-saving rules of docs/schedules.md:
  *  - a matching local time that does not exist (skipped by a forward change) runs once, at the
  *    first instant after the gap;
  *  - a local time that occurs twice (backward change) runs at its first occurrence only, unless
