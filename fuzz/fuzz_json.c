@@ -31,25 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
  * never cut). */
 static bool text_ok(const unsigned char *s)
 {
-    while (*s) {
-        int k = *s < 0x80 ? 0 : *s >= 0xc2 && *s <= 0xdf ? 1 : *s >= 0xe0 && *s <= 0xef ? 2
-              : *s >= 0xf0 && *s <= 0xf4 ? 3 : -1;
-        uint32_t cp;
-
-        if (k < 0 || (k == 0 && (*s < 0x20 || *s == 0x7f)))
-            return false;
-        cp = *s & (k == 0 ? 0x7f : 0x3f >> k);
-        for (int i = 1; i <= k; i++) {
-            if ((s[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        s += k + 1;
-    }
-    return true;
+    return fuzz_utf8_ok(s, false);
 }
 
 /* The decoders' possible answers (JOBS_ENOMEM and JOBS_EINVAL excluded: neither can happen). */
