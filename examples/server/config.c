@@ -144,10 +144,9 @@ static const struct setting *setting_find(const char *name)
 /* Whether `list` is what --listen takes: one or more [HOST:]PORT separated by commas, PORT in
  * 0..65535 (civetweb reads digits past five, and wraps a port past 65535, or takes a suffix
  * "s" or "r" for HTTPS and redirects: all of it refused here, before anything is created).
- * Whether HOST resolves is seen at start (main.c). *count: the addresses. */
-static bool listen_is_valid(const char *list, size_t *count)
+ * Whether HOST resolves is seen at start (main.c). */
+static bool listen_is_valid(const char *list)
 {
-    *count = 0;
     for (const char *p = list;; p++) {
         size_t n = strcspn(p, ","), digits;
         const char *port = p + n;
@@ -161,7 +160,6 @@ static bool listen_is_valid(const char *list, size_t *count)
         /* HOST, when given, is not empty and holds no blank */
         if (port > p && (port - 1 == p || strcspn(p, " \t") < (size_t)(port - p)))
             return false;
-        ++*count;
         p += n;
         if (!*p)
             return true;
@@ -172,13 +170,12 @@ static bool listen_is_valid(const char *list, size_t *count)
 static bool setting_set(srv_options *o, const struct setting *s, const char *value)
 {
     void *field = (char *)o + s->offset;
-    size_t n;
 
     switch (s->kind) {
     case SETTING_TEXT:
     case SETTING_LISTEN:
     case SETTING_ADDRESSES:
-        if (!value[0] || (s->kind == SETTING_LISTEN && !listen_is_valid(value, &n)) ||
+        if (!value[0] || (s->kind == SETTING_LISTEN && !listen_is_valid(value)) ||
             (s->kind == SETTING_ADDRESSES && !srv_address_list_is_valid(value)))
             return false;
         *(const char **)field = value;
