@@ -322,7 +322,8 @@ int srv_cmd_user_add(int argc, char **argv)
 }
 
 /* In the password change's transaction: ends the user's sessions, so that whoever held one (a
- * stolen token, a forgotten browser) logs in again, with the new password. */
+ * stolen token, a forgotten browser) logs in again, with the new password. So too in the
+ * transactions of `user del` (the lock and the deletion). */
 static int end_sessions(jobs_kv_txn *txn, uint64_t id, void *arg)
 {
     size_t *ended = arg;
@@ -354,6 +355,367 @@ int srv_cmd_user_passwd(int argc, char **argv)
         rc = 0;
     }
     sodium_memzero(password, sizeof password);
+    srv_users_close(users);
+    jobs_store_close(store);
+    return rc;
+}
+
+/* The arguments of `user list` (name NULL) and `user del` (NAME, --with-data): --data DIR,
+ * --store URI. 0, or the exit status 2 after saying why. */
+static int store_args(const char *cmd, const char **name, bool *with_data, const char **data,
+                      int argc, char **argv)
+{
+    *data = "./var";
+    if (name)
+        *name = NULL;
+    if (with_data)
+        *with_data = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            *data = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            store_uri = argv[++i];
+        else if (with_data && strcmp(argv[i], "--with-data") == 0)
+            *with_data = true;
+        else if (name && argv[i][0] != '-' && !*name)
+            *name = argv[i];
+        else
+            return bad_argument(cmd, argv[i], i + 1 < argc);
+    }
+    if (name && !*name) {
+        fprintf(stderr, "jobs-server: %s: no NAME given\n", cmd);
+        srv_usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+/* `jobs-server user list [--data DIR | --store URI]`: one line per user, in id order: id,
+ * username and email (empty when none), separated by tabs. */
+int srv_cmd_user_list(int argc, char **argv)
+{
+    const char *data;
+    srv_users *users = NULL;
+    jobs_store *store = NULL;
+    srv_user_info *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = store_args("user list", NULL, NULL, &data, argc, argv)) != 0)
+        return rc;
+    rc = 1;
+    if (srv_check_data_dir(data) == 0 && open_users(&users, &store, data) == 0 &&
+        srv_users_list(&v, &n, users) == 0) {
+        for (size_t i = 0; i < n; i++)
+            printf("%" PRIu64 "\t%s\t%s\n", v[i].id, v[i].name, v[i].email);
+        rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+        if (rc)
+            fprintf(stderr, "jobs-server: user list: writing to standard output: %s\n",
+                    strerror(errno));
+    }
+    free(v);
+    srv_users_close(users);
+    jobs_store_close(store);
+    return rc;
+}
+
+/* Page size of the listings `user del` reads (the library's largest). */
+#define LIST_PAGE 1000
+/* Jobs a batch of `user del --with-data` handles (two operations each at most). */
+#define DEL_CHUNK 500
+
+/* One job of the user, as `user del` needs it. */
+typedef struct owned_job {
+    uint64_t id;
+    bool active, queued;
+} owned_job;
+
+/* What a user owns: every job, stack and schedule (ids). */
+typedef struct owned {
+    owned_job *jobs;
+    size_t n_jobs, n_queued;
+    uint64_t *stacks, *schedules;
+    size_t n_stacks, n_schedules;
+} owned;
+
+static void owned_free(owned *o)
+{
+    free(o->jobs);
+    free(o->stacks);
+    free(o->schedules);
+    memset(o, 0, sizeof *o);
+}
+
+/* Appends `id` to v[*n] (growing it by pages). 0 or JOBS_ENOMEM. */
+static int push_id(uint64_t **v, size_t *n, uint64_t id)
+{
+    if (*n % LIST_PAGE == 0) {
+        uint64_t *nv = realloc(*v, (*n + LIST_PAGE) * sizeof *nv);
+        if (!nv)
+            return JOBS_ENOMEM;
+        *v = nv;
+    }
+    (*v)[(*n)++] = id;
+    return 0;
+}
+
+/* Everything user `id` owns, read through the library's listings (one page at a time, so not
+ * one snapshot: a running server's scheduler may delete a queued job between two pages, which
+ * only shortens the list). 0 or the library's code (its detail in jobs_error_last()). */
+static int list_owned(owned *o, jobs_store *store, uint64_t id)
+{
+    int rc = 0;
+
+    memset(o, 0, sizeof *o);
+    for (uint64_t page = 1; rc == 0; page++) {
+        jobs_job_page *p = NULL;
+        owned_job *nv;
+
+        if ((rc = jobs_list(&p, store, id, page, LIST_PAGE)) != 0)
+            break;
+        if (p->n == 0) {
+            jobs_job_page_free(p);
+            break;
+        }
+        if (!(nv = realloc(o->jobs, (o->n_jobs + p->n) * sizeof *nv))) {
+            jobs_job_page_free(p);
+            rc = JOBS_ENOMEM;
+            break;
+        }
+        o->jobs = nv;
+        for (size_t i = 0; i < p->n; i++) {
+            owned_job *j = &o->jobs[o->n_jobs++];
+            j->id = p->jobs[i].id;
+            j->active = p->jobs[i].do_run;
+            j->queued = p->jobs[i].do_del;
+            o->n_queued += j->queued;
+        }
+        jobs_job_page_free(p);
+    }
+    /* Stacks and schedules: the listings give the public ones too, so only the user's count. */
+    for (uint64_t page = 1; rc == 0; page++) {
+        jobs_stack_page *p = NULL;
+        bool end;
+
+        if ((rc = jobs_stack_list(&p, store, id, page, LIST_PAGE)) != 0)
+            break;
+        for (size_t i = 0; i < p->n && rc == 0; i++)
+            if (p->stacks[i].owner == id)
+                rc = push_id(&o->stacks, &o->n_stacks, p->stacks[i].id);
+        end = p->n == 0;
+        jobs_stack_page_free(p);
+        if (end)
+            break;
+    }
+    for (uint64_t page = 1; rc == 0; page++) {
+        jobs_schedule_page *p = NULL;
+        bool end;
+
+        if ((rc = jobs_schedule_list(&p, store, id, page, LIST_PAGE)) != 0)
+            break;
+        for (size_t i = 0; i < p->n && rc == 0; i++)
+            if (p->schedules[i].owner == id)
+                rc = push_id(&o->schedules, &o->n_schedules, p->schedules[i].id);
+        end = p->n == 0;
+        jobs_schedule_page_free(p);
+        if (end)
+            break;
+    }
+    if (rc)
+        owned_free(o);
+    return rc;
+}
+
+/* "3 jobs" or "1 job", into buf. */
+static const char *count_of(char *buf, size_t size, size_t n, const char *what)
+{
+    snprintf(buf, size, "%zu %s%s", n, what, n == 1 ? "" : "s");
+    return buf;
+}
+
+/* What `o` holds, in words ("3 jobs (1 queued for deletion), 1 stack and 2 schedules"; the
+ * kinds it has none of left out), into buf. */
+static const char *describe(char *buf, size_t size, const owned *o)
+{
+    const char *what[3] = {"job", "stack", "schedule"};
+    size_t n[3] = {o->n_jobs, o->n_stacks, o->n_schedules}, len = 0, given = 0, k = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; i < 3; i++)
+        given += n[i] > 0;
+    for (int i = 0; i < 3 && len < size; i++) {
+        if (!n[i])
+            continue;
+        k++;
+        len += (size_t)snprintf(buf + len, size - len, "%s%zu %s%s",
+                                k == 1 ? "" : k == given ? " and " : ", ", n[i], what[i],
+                                n[i] == 1 ? "" : "s");
+        if (i == 0 && o->n_queued && len < size)
+            len += (size_t)snprintf(buf + len, size - len, " (%zu queued for deletion)",
+                                    o->n_queued);
+    }
+    return buf;
+}
+
+/* The user's jobs that are not queued for deletion yet, deleted: an active one is made
+ * inactive first, so that it is gone at once rather than queued until its next run (its
+ * runs go with it). Per chunk one batch (all or nothing). A job that changed meanwhile (the
+ * scheduler removed a queued one, a request in flight deleted one) fails its batch: the
+ * caller lists again. *deleted counts the jobs gone. 0, or the library's code. */
+static int delete_jobs(size_t *deleted, jobs_store *store, uint64_t id, const owned *o)
+{
+    jobs_batch_op *ops = calloc(2 * DEL_CHUNK, sizeof *ops);
+    size_t i = 0;
+    int rc = 0;
+
+    *deleted = 0;
+    if (!ops)
+        return JOBS_ENOMEM;
+    while (i < o->n_jobs && rc == 0) {
+        size_t n = 0, jobs = 0;
+
+        for (; i < o->n_jobs && jobs < DEL_CHUNK; i++) {
+            const owned_job *j = &o->jobs[i];
+            jobs_batch_op op = JOBS_BATCH_OP_INIT;
+
+            if (j->queued)
+                continue;
+            if (j->active) {
+                op.kind = JOBS_BATCH_UPDATE;
+                op.id = j->id;
+                op.spec.fields = JOBS_JOB_ENABLED;
+                op.spec.enabled = false;
+                ops[n++] = op;
+            }
+            op = (jobs_batch_op)JOBS_BATCH_OP_INIT;
+            op.kind = JOBS_BATCH_DELETE;
+            op.id = j->id;
+            ops[n++] = op;
+            jobs++;
+        }
+        if (n && (rc = jobs_batch(NULL, store, id, ops, n)) == 0)
+            *deleted += jobs;
+    }
+    free(ops);
+    return rc;
+}
+
+/* The user's stacks made private with their webhooks off (the token dropped): the library
+ * deletes no stack, so this is what keeps everyone else from seeing, using or calling them. */
+static int close_stacks(jobs_store *store, uint64_t id, const owned *o)
+{
+    jobs_stack_spec spec = JOBS_STACK_SPEC_INIT;
+    int rc;
+
+    spec.fields = JOBS_STACK_PUBLIC | JOBS_STACK_WEBHOOK;
+    spec.is_public = false;
+    spec.webhook = JOBS_WEBHOOK_NONE;
+    for (size_t i = 0; i < o->n_stacks; i++)
+        if ((rc = jobs_stack_update(NULL, store, id, o->stacks[i], &spec)) != 0 &&
+            rc != JOBS_ENOTFOUND)
+            return rc;
+    return 0;
+}
+
+/* Rounds of listing and deleting before `user del --with-data` gives up on a store that keeps
+ * changing under it (each round follows a batch that failed on a job changed meanwhile). */
+#define DEL_ROUNDS 8
+
+/* What `user del --with-data` does before the user goes: the user's jobs deleted, stacks
+ * closed, with `o` their final listing. 0, or 1 after a message. */
+static int delete_data(owned *o, size_t *deleted, jobs_store *store, const char *name,
+                       uint64_t id)
+{
+    int rc = 0;
+
+    *deleted = 0;
+    for (int round = 0;; round++) {
+        size_t n = 0;
+
+        owned_free(o);
+        if ((rc = list_owned(o, store, id)) != 0 || o->n_jobs == o->n_queued)
+            break;
+        if (round == DEL_ROUNDS) {
+            rc = JOBS_ECONFLICT;
+            break;
+        }
+        rc = delete_jobs(&n, store, id, o);
+        *deleted += n;
+        if (rc && rc != JOBS_ENOTFOUND && rc != JOBS_EQUEUED)
+            break;
+    }
+    if (rc == 0)
+        rc = close_stacks(store, id, o);
+    if (rc) {
+        fprintf(stderr, "jobs-server: user del: deleting the data of %s (id %" PRIu64 "): %s "
+                        "(%s); %s is locked out (no password logs in) and stays until "
+                        "'user del %s --with-data' runs again\n", name, id, jobs_strerror(rc),
+                jobs_error_last(), name, name);
+        return 1;
+    }
+    return 0;
+}
+
+/* `jobs-server user del NAME [--data DIR | --store URI] [--with-data]`: removes the user and
+ * their sessions; refused while they own jobs, stacks or schedules unless --with-data, which
+ * deletes those first (see docs/http-api.md, "Removing a user"). */
+int srv_cmd_user_del(int argc, char **argv)
+{
+    const char *name, *data;
+    char a[160], b[64], c[64];
+    srv_users *users = NULL;
+    jobs_store *store = NULL;
+    owned o;
+    size_t ended = 0, ended_before = 0, deleted = 0;
+    bool with_data;
+    uint64_t id = 0;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    if ((rc = store_args("user del", &name, &with_data, &data, argc, argv)) != 0)
+        return rc;
+    rc = 1;
+    if (srv_check_data_dir(data) != 0 || open_users(&users, &store, data) != 0 ||
+        srv_users_id(&id, users, name) != 0)
+        goto out;
+    if (!id) {
+        fprintf(stderr, "jobs-server: no user named '%s'\n", name);
+        goto out;
+    }
+    if ((rc = list_owned(&o, store, id)) != 0) {
+        fprintf(stderr, "jobs-server: user del: listing what %s owns: %s (%s)\n", name,
+                jobs_strerror(rc), jobs_error_last());
+        rc = 1;
+        goto out;
+    }
+    rc = 1;
+    if (!with_data && (o.n_jobs || o.n_stacks || o.n_schedules)) {
+        fprintf(stderr, "jobs-server: user del: %s (id %" PRIu64 ") owns %s: nothing was "
+                        "changed; give --with-data to delete them with the user\n", name, id,
+                describe(a, sizeof a, &o));
+        goto out;
+    }
+    if (with_data) {
+        /* First nobody can log in as the user, and their sessions end: nothing new of theirs
+         * comes while their data goes. */
+        if (srv_users_lock(users, name, id, end_sessions, &ended_before) != 0 ||
+            delete_data(&o, &deleted, store, name, id) != 0)
+            goto out;
+    }
+    if (srv_users_del(users, name, id, end_sessions, &ended) != 0)
+        goto out;
+    ended += ended_before;
+    printf("deleted user %s (id %" PRIu64 ") and ended %s\n", name, id,
+           count_of(a, sizeof a, ended, "session"));
+    if (with_data)
+        printf("deleted %s; %zu queued for deletion stay so until their next run; %s and %s "
+               "stay in the store under id %" PRIu64 ", private, webhooks off\n",
+               count_of(a, sizeof a, deleted, "job"), o.n_queued,
+               count_of(b, sizeof b, o.n_stacks, "stack"),
+               count_of(c, sizeof c, o.n_schedules, "schedule"), id);
+    rc = 0;
+out:
+    owned_free(&o);
     srv_users_close(users);
     jobs_store_close(store);
     return rc;

@@ -1,4 +1,4 @@
-/* jobs-server's subcommands (`user add`, `check`) and the first start's demo user. */
+/* jobs-server's subcommands (`user add|passwd|list|del`, `check`) and the first start's demo user. */
 #ifndef JOBS_SERVER_CLI_H
 #define JOBS_SERVER_CLI_H
 
@@ -22,6 +22,13 @@ int srv_cmd_user_add(int argc, char **argv);
 
 /** `jobs-server user passwd NAME [--data DIR]`: sets a user's password, read from stdin. */
 int srv_cmd_user_passwd(int argc, char **argv);
+
+/** `jobs-server user list [--data DIR]`: the users, one a line (id, name, email; tabs). */
+int srv_cmd_user_list(int argc, char **argv);
+
+/** `jobs-server user del NAME [--data DIR] [--with-data]`: removes a user (refused while they
+ * own jobs, stacks or schedules, unless --with-data). */
+int srv_cmd_user_del(int argc, char **argv);
 
 /** On first start (no users), creates `demo` with JOBS_DEMO_PASSWORD or a random password that
  * is printed once. On a later start with JOBS_DEMO_PASSWORD set, says that it is not used, or

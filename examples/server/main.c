@@ -163,6 +163,10 @@ int main(int argc, char **argv)
         return srv_cmd_user_add(argc - 3, argv + 3);
     if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "passwd") == 0)
         return srv_cmd_user_passwd(argc - 3, argv + 3);
+    if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "list") == 0)
+        return srv_cmd_user_list(argc - 3, argv + 3);
+    if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "del") == 0)
+        return srv_cmd_user_del(argc - 3, argv + 3);
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return srv_cmd_check(argc - 2, argv + 2);
     if ((rc = srv_options_parse(&o, argc, argv)) != 0)

@@ -5,8 +5,10 @@
  *   users.name   name     -> be64(id)
  *   users.email  email    -> be64(id)   (only users with an email)
  *
- * Ids come from the namespace's counter ("users"), so an id is never given twice, and every
- * server on the store sees a change at once. The users file of earlier versions (`users`, with
+ * Ids come from the namespace's counter ("users"), so an id is never given twice (not even
+ * the id of a deleted user, highest or not: the counter is kept apart from the records), and
+ * every server on the store sees a change at once. A user being deleted with their data
+ * (`user del --with-data`) has LOCK_HASH as its hash until the record goes. The users file of earlier versions (`users`, with
  * `users.ids`) is imported once, ids kept, and renamed aside (import_file()). */
 #include "users.h"
 
@@ -630,7 +632,8 @@ int srv_users_add(srv_users *u, uint64_t *id, const char *name, const char *emai
 typedef struct passwd_ctx {
     const char *name;
     const char *hash;
-    bool missing;
+    uint64_t id; /* the user's id as the caller found it; 0: any */
+    bool missing, changed;
     srv_users_then then;
     void *arg;
 } passwd_ctx;
@@ -642,7 +645,7 @@ static int passwd_txn(jobs_kv_txn *txn, void *ctx)
     user old, nu;
     int rc;
 
-    c->missing = false;
+    c->missing = c->changed = false;
     if ((rc = index_get(&id, txn, NS_NAME, c->name)))
         return rc;
     if (!id || (rc = user_get(&old, txn, id)) == JOBS_ENOTFOUND) {
@@ -651,6 +654,11 @@ static int passwd_txn(jobs_kv_txn *txn, void *ctx)
     }
     if (rc)
         return rc;
+    if (c->id && id != c->id) { /* deleted and added again since the caller looked */
+        sodium_memzero(&old, sizeof old);
+        c->changed = true;
+        return JOBS_ECHANGED;
+    }
     nu = old;
     snprintf(nu.hash, sizeof nu.hash, "%s", c->hash);
     rc = user_put(txn, &nu, &old);
@@ -661,21 +669,198 @@ static int passwd_txn(jobs_kv_txn *txn, void *ctx)
     return rc;
 }
 
+/* The message of a change of user `name` (expected to have id `id`) that failed. */
+static void change_error(const char *name, uint64_t id, bool missing, bool changed,
+                         const char *what, int rc)
+{
+    if (missing)
+        fprintf(stderr, "jobs-server: no user named '%s'\n", name);
+    else if (changed)
+        fprintf(stderr, "jobs-server: user %s has another id than %" PRIu64 " now (deleted and "
+                        "added again meanwhile): nothing was changed\n", name, id);
+    else
+        store_error(what, rc);
+}
+
+/* Puts `hash` in place of user `name`'s (a password's, or LOCK_HASH) when the user's id is
+ * `id` (0: any), with `then` in the same transaction. 0, or -1 after a message (`what`
+ * failed). */
+static int set_hash(srv_users *u, const char *name, uint64_t id, const char *hash,
+                    srv_users_then then, void *arg, const char *what)
+{
+    passwd_ctx c = {name, hash, id, false, false, then, arg};
+    int rc = jobs_kv_write(u->store, passwd_txn, &c);
+
+    if (rc)
+        change_error(name, id, c.missing, c.changed, what, rc);
+    return rc ? -1 : 0;
+}
+
 int srv_users_passwd(srv_users *u, const char *name, const char *password, srv_users_then then,
                      void *arg)
 {
     char hash[crypto_pwhash_STRBYTES];
-    passwd_ctx c = {name, hash, false, then, arg};
     int rc;
 
     if (hash_password(hash, password) != 0)
         return -1;
-    rc = jobs_kv_write(u->store, passwd_txn, &c);
+    rc = set_hash(u, name, 0, hash, then, arg, "changing the password");
     sodium_memzero(hash, sizeof hash);
-    if (rc && c.missing)
-        fprintf(stderr, "jobs-server: no user named '%s'\n", name);
-    else if (rc)
-        store_error("changing the password", rc);
+    return rc;
+}
+
+/* The hash of a user being deleted: no password verifies against it (libsodium refuses a
+ * string that is not an Argon2 hash), so the user can no longer log in. */
+#define LOCK_HASH "!deleting"
+
+int srv_users_lock(srv_users *u, const char *name, uint64_t id, srv_users_then then, void *arg)
+{
+    return set_hash(u, name, id, LOCK_HASH, then, arg, "locking the user");
+}
+
+/* ---- list and delete ----------------------------------------------------------------------- */
+
+typedef struct list_ctx {
+    srv_user_info *v;
+    size_t n, cap;
+    int err; /* JOBS_ENOMEM, JOBS_ECORRUPT */
+} list_ctx;
+
+static int list_one(void *ctx, const void *key, size_t key_len, const void *value,
+                    size_t value_len)
+{
+    list_ctx *c = ctx;
+    user x;
+
+    if (key_len != 8 || !decode(&x, srv_be64(key), value, value_len))
+        return c->err = JOBS_ECORRUPT;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        srv_user_info *nv = realloc(c->v, cap * sizeof *nv);
+
+        if (!nv) {
+            sodium_memzero(&x, sizeof x);
+            return c->err = JOBS_ENOMEM;
+        }
+        c->v = nv;
+        c->cap = cap;
+    }
+    c->v[c->n].id = x.id;
+    memcpy(c->v[c->n].name, x.name, sizeof x.name);
+    memcpy(c->v[c->n].email, x.email, sizeof x.email);
+    c->n++;
+    sodium_memzero(&x, sizeof x);
+    return 0;
+}
+
+static int list_txn(jobs_kv_txn *txn, void *ctx)
+{
+    list_ctx *c = ctx;
+
+    c->n = 0;
+    c->err = 0;
+    return jobs_kv_scan(txn, NS_USERS, NULL, 0, 0, list_one, c);
+}
+
+int srv_users_list(srv_user_info **out, size_t *n, srv_users *u)
+{
+    list_ctx c = {NULL, 0, 0, 0};
+    int rc = jobs_kv_read(u->store, list_txn, &c);
+
+    *out = NULL;
+    *n = 0;
+    if (rc) {
+        free(c.v);
+        store_error("listing the users", rc);
+        return -1;
+    }
+    *out = c.v;
+    *n = c.n;
+    return 0;
+}
+
+typedef struct id_ctx {
+    const char *name;
+    uint64_t id;
+} id_ctx;
+
+static int id_txn(jobs_kv_txn *txn, void *ctx)
+{
+    id_ctx *c = ctx;
+    user x;
+    int rc = index_get(&c->id, txn, NS_NAME, c->name);
+
+    if (rc || !c->id)
+        return rc;
+    /* an index entry without its user: as if none */
+    if ((rc = user_get(&x, txn, c->id)) == JOBS_ENOTFOUND)
+        c->id = 0;
+    sodium_memzero(&x, sizeof x);
+    return rc == JOBS_ENOTFOUND ? 0 : rc;
+}
+
+int srv_users_id(uint64_t *id, srv_users *u, const char *name)
+{
+    id_ctx c = {name, 0};
+    int rc = srv_username_is_valid(name) ? jobs_kv_read(u->store, id_txn, &c) : 0;
+
+    *id = rc ? 0 : c.id;
+    if (rc)
+        store_error("looking up the user", rc);
+    return rc ? -1 : 0;
+}
+
+typedef struct del_ctx {
+    const char *name;
+    uint64_t id;
+    bool missing, changed;
+    srv_users_then then;
+    void *arg;
+} del_ctx;
+
+static int del_txn(jobs_kv_txn *txn, void *ctx)
+{
+    del_ctx *c = ctx;
+    unsigned char key[8];
+    uint64_t id;
+    user old;
+    int rc;
+
+    c->missing = c->changed = false;
+    if ((rc = index_get(&id, txn, NS_NAME, c->name)))
+        return rc;
+    if (!id || (rc = user_get(&old, txn, id)) == JOBS_ENOTFOUND) {
+        c->missing = true;
+        return JOBS_ENOTFOUND;
+    }
+    if (rc)
+        return rc;
+    if (id != c->id) { /* deleted and added again since the caller looked */
+        sodium_memzero(&old, sizeof old);
+        c->changed = true;
+        return JOBS_ECHANGED;
+    }
+    srv_be64_put(key, id);
+    rc = jobs_kv_delete(txn, NS_USERS, key, 8);
+    if (rc == 0)
+        rc = jobs_kv_delete(txn, NS_NAME, old.name, strlen(old.name));
+    if (rc == 0 && old.email[0] &&
+        (rc = jobs_kv_delete(txn, NS_EMAIL, old.email, strlen(old.email))) == JOBS_ENOTFOUND)
+        rc = 0;
+    sodium_memzero(&old, sizeof old);
+    if (rc == 0 && c->then)
+        rc = c->then(txn, id, c->arg);
+    return rc;
+}
+
+int srv_users_del(srv_users *u, const char *name, uint64_t id, srv_users_then then, void *arg)
+{
+    del_ctx c = {name, id, false, false, then, arg};
+    int rc = srv_username_is_valid(name) ? jobs_kv_write(u->store, del_txn, &c)
+                                         : (c.missing = true, JOBS_ENOTFOUND);
+
+    if (rc)
+        change_error(name, id, c.missing, c.changed, "deleting the user", rc);
     return rc ? -1 : 0;
 }
 

@@ -124,6 +124,43 @@ int srv_users_passwd(srv_users *u, const char *name, const char *password, srv_u
                      void *arg);
 
 /**
+ * Locks user `name`, whose id the caller found to be `id`, out: no password logs in any more
+ * (until `user passwd` sets one), and, in the same transaction, `then` runs with the user's id
+ * (ending their sessions). For `user del --with-data`, which then deletes what the user owns
+ * while nobody can make more.
+ * @return 0, or -1 with a message on stderr (no such user; the name now another id's; a store
+ *         error; `then`'s code), nothing changed.
+ */
+int srv_users_lock(srv_users *u, const char *name, uint64_t id, srv_users_then then, void *arg);
+
+/** A user as srv_users_list() gives it. */
+typedef struct srv_user_info {
+    uint64_t id;
+    char name[SRV_USERNAME_MAX + 1];
+    char email[SRV_EMAIL_MAX + 1]; /**< "" for none */
+} srv_user_info;
+
+/**
+ * Every user, in id order, in one snapshot of the store (no password hash).
+ * @param[out] out  an array of *n users (caller frees with free(); NULL when there is none)
+ * @return 0, or -1 with a message on stderr (a store error, a malformed record, no memory).
+ */
+int srv_users_list(srv_user_info **out, size_t *n, srv_users *u);
+
+/** The id of user `name` into *id (0: no such user). 0, or -1 with a message (store error). */
+int srv_users_id(uint64_t *id, srv_users *u, const char *name);
+
+/**
+ * Deletes user `name`, whose id the caller found to be `id`: the record and its name and
+ * email index entries, in one transaction with `then` (ending the user's sessions:
+ * srv_sessions_end_user()). The id is never given again (srv_users_add()). Nothing else of the
+ * user goes: the caller deletes what they own first.
+ * @return 0, or -1 with a message on stderr (no such user; the name now another id's, deleted
+ *         and added again since; a store error; `then`'s code), nothing changed.
+ */
+int srv_users_del(srv_users *u, const char *name, uint64_t id, srv_users_then then, void *arg);
+
+/**
  * In a transaction: 0 when user `id` still has the password whose stamp a login checked
  * (srv_account.stamp), JOBS_ECHANGED when it has changed since (or the user is gone), or the
  * store's code. A login's session is made only after this, in its own transaction, so a login
