@@ -370,6 +370,88 @@ static void test_trusted_proxy_gives_the_client_address(void **state)
     assert_int_equal(post_login_via(&own, alice, headers, "203.0.113.1"), 429);
 }
 
+/* Whether the Set-Cookie line of auth_tkt in `r` says Secure; fails the test without one. */
+static bool cookie_is_secure(const resp *r)
+{
+    const char *line = strstr(r->headers, "Set-Cookie: auth_tkt=");
+    size_t n;
+
+    if (!line)
+        fail_msg("no auth_tkt cookie in:\n%s", r->headers);
+    n = strcspn(line, "\r\n");
+    for (const char *p = line; (p = strstr(p, "; Secure")) != NULL && p < line + n; p++)
+        if (p + 8 == line + n || p[8] == ';')
+            return true;
+    return false;
+}
+
+/* A login (and, with `logout`, its logout) with the extra header lines `h`: whether their
+ * cookies say Secure (both must agree). */
+static bool secure_via(const server *s, const char *const *h, bool logout)
+{
+    static const char body[] = "{\"username\":\"alice\",\"password\":\"alice-pw\"}";
+    char tok[128], auth[160];
+    bool secure;
+    resp r;
+
+    request_with(&r, s, "POST", "/authenticate", NULL, body, strlen(body), h);
+    EXPECT(&r, 200, "\"code\":0");
+    secure = cookie_is_secure(&r);
+    token_from(tok, sizeof tok, &r);
+    resp_free(&r);
+    if (logout) {
+        snprintf(auth, sizeof auth, "C:%s", tok);
+        request_with(&r, s, "POST", "/logout", auth, NULL, 0, h);
+        EXPECT(&r, 200, "{\"code\":0}");
+        assert_true(cookie_is_secure(&r) == secure);
+        resp_free(&r);
+    }
+    return secure;
+}
+
+/* Behind a proxy that ends TLS, the connection to jobs-server is plain HTTP: the cookies of a
+ * login and a logout lacked Secure. A --trusted-proxy now says the client's scheme in
+ * X-Forwarded-Proto (its last value counts); from any other peer the header is ignored. */
+static void test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure(void **state)
+{
+    static const char *const https[] = {"X-Forwarded-Proto: https", NULL};
+    static const struct {
+        const char *const h[3];
+        bool secure;
+    } trusted[] = {
+        {{"X-Forwarded-Proto: https", NULL}, true},
+        {{"X-Forwarded-Proto: HTTPS ", NULL}, true},
+        {{"X-Forwarded-Proto: http, https", NULL}, true},
+        {{"X-Forwarded-Proto: http", "X-Forwarded-Proto: https", NULL}, true},
+        {{NULL}, false},
+        {{"X-Forwarded-Proto: http", NULL}, false},
+        {{"X-Forwarded-Proto: https, http", NULL}, false},
+        {{"X-Forwarded-Proto: https", "X-Forwarded-Proto: http", NULL}, false},
+        {{"X-Forwarded-Proto: wss", NULL}, false},  /* not a scheme it knows: the connection's */
+        {{"X-Forwarded-Proto: https;", NULL}, false},
+    };
+    const char *const proxy[] = {"--trusted-proxy", "127.0.0.1", NULL};
+    const char *const other[] = {"--trusted-proxy", "192.0.2.9", NULL};
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, proxy), 0);
+    assert_true(secure_via(&own, https, true));
+    for (size_t i = 0; i < sizeof trusted / sizeof *trusted; i++)
+        if (secure_via(&own, trusted[i].h, false) != trusted[i].secure)
+            fail_msg("from the trusted proxy with %s%s%s: Secure should be %s",
+                     trusted[i].h[0] ? trusted[i].h[0] : "no X-Forwarded-Proto",
+                     trusted[i].h[1] ? " and " : "", trusted[i].h[1] ? trusted[i].h[1] : "",
+                     trusted[i].secure ? "set" : "unset");
+    /* The same requests to a server that does not trust this peer, or trusts no proxy. */
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, other), 0);
+    assert_false(secure_via(&own, https, true));
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    assert_false(secure_via(&own, https, true));
+}
+
 /* In-process: n attempts on `account` from `address` whose passwords were wrong. */
 static void fail_n(srv_throttle *t, const char *account, const char *address, time_t now, int n)
 {
@@ -1182,6 +1264,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_address_limit_and_the_real_users_way_in, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_trusted_proxy_gives_the_client_address, make_own,
                                         stop_own),
+        cmocka_unit_test_setup_teardown(
+            test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure, make_own, stop_own),
         cmocka_unit_test_setup_teardown(
             test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
