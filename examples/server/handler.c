@@ -1222,10 +1222,15 @@ static bool login_csrf_refused(srv_response *res, const srv_app *app, const srv_
 /* Whether a browser sent the request from a page of another origin: Sec-Fetch-Site other than
  * same-origin or none (a page of the same site but another port or subdomain is "same-site",
  * and its requests carry a SameSite=Strict cookie), or, from a browser without it, an Origin
- * whose host is not the request's Host. Scripts send neither. */
+ * other than the request's own: its scheme (https when the request came over TLS, its own or
+ * a --trusted-proxy's, else http) and its Host. The scheme counts: an origin is scheme, host
+ * and port, and a page of http://host (which anyone on the network path can write into) is
+ * another origin than https://host, though a browser gives it the same host's cookie. Scripts
+ * send neither header. */
 static bool cross_origin(const srv_request *req)
 {
-    const char *host = NULL, *o;
+    const char *host = NULL, *scheme = req->is_tls ? "https://" : "http://";
+    size_t n = strlen(scheme);
 
     if (req->sec_fetch_site) {
         const char *v = req->sec_fetch_site + strspn(req->sec_fetch_site, " \t");
@@ -1237,8 +1242,8 @@ static bool cross_origin(const srv_request *req)
     for (size_t i = 0; i < req->n_headers; i++)
         if (strcasecmp(req->headers[i].name, "Host") == 0)
             host = req->headers[i].value;
-    o = strstr(req->origin, "://");
-    return !host || !o || strcasecmp(o + 3, host) != 0;
+    return !host || strncasecmp(req->origin, scheme, n) != 0 ||
+           strcasecmp(req->origin + n, host) != 0;
 }
 
 /* A GET that changes something (GET /blockstacks/hook/token_refresh/<id> and

@@ -36,7 +36,7 @@ typedef struct srv_request {
     size_t body_len;           /**< its length */
     bool is_tls;               /**< the client's request is HTTPS: the connection's, or what
                                 *   a --trusted-proxy says in X-Forwarded-Proto (cookies get
-                                *   `Secure`) */
+                                *   `Secure`; the cross-origin check reads the scheme) */
     const char *remote;        /**< the client's address ("127.0.0.1"), or NULL (in-process):
                                     logins are throttled per address too */
     const char *content_type;  /**< the Content-Type header, or NULL (webhooks read forms) */

@@ -452,6 +452,65 @@ static void test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure(vo
     assert_false(secure_via(&own, https, true));
 }
 
+/* GET /blockstacks/hook/token_refresh/<hook> with alice's cookie `c`, an Origin of `scheme`
+ * and this server's host and port, and `extra` (NULL: none): the status, 403 only with fault
+ * 140. */
+static long refresh_from(const server *s, const char *c, long hook, const char *scheme,
+                         const char *extra)
+{
+    char path[64], origin[96];
+    long status;
+    resp r;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", hook);
+    snprintf(origin, sizeof origin, "Origin: %s://127.0.0.1:%d", scheme, s->port);
+    request_with(&r, s, "GET", path, c, NULL, 0, (const char *[]){origin, extra, NULL});
+    status = r.status;
+    if (status == 403 && !strstr(r.body, "\"code\":140,"))
+        fail_msg("403 without fault 140: %s", r.body);
+    if (status == 200 && !strstr(r.body, "{\"token\":\""))
+        fail_msg("200 without a token: %s", r.body);
+    resp_free(&r);
+    return status;
+}
+
+/* The Origin check of a GET that changes something (for a browser without Sec-Fetch-Site)
+ * compares the scheme too: a page of http://host is another origin than https://host, though
+ * it gets the same cookie. Old code compared host and port only, so a page on plain HTTP
+ * could refresh a webhook token of the HTTPS site (and the reverse). The request's scheme is
+ * its connection's, or a --trusted-proxy's X-Forwarded-Proto. */
+static void test_the_origin_check_compares_the_scheme(void **state)
+{
+    const char *const proxy[] = {"--trusted-proxy", "127.0.0.1", NULL};
+    char tok[128], c[160];
+    long hook;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(c, sizeof c, "C:%s", tok);
+    hook = create_on(&own, "/blockstacks", c, "{\"name\":\"hooked\",\"webhook\":\"token\"}");
+    /* plain HTTP: http://host:port is this origin, https://host:port another */
+    assert_int_equal(refresh_from(&own, c, hook, "http", NULL), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "HTTP", NULL), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "https", NULL), 403);
+    /* from a peer that is no trusted proxy, X-Forwarded-Proto changes nothing */
+    assert_int_equal(refresh_from(&own, c, hook, "https", "X-Forwarded-Proto: https"), 403);
+    assert_int_equal(refresh_from(&own, c, hook, "http", "X-Forwarded-Proto: https"), 200);
+    /* behind a trusted proxy that ended TLS: the reverse */
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, proxy), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(c, sizeof c, "C:%s", tok);
+    assert_int_equal(refresh_from(&own, c, hook, "https", "X-Forwarded-Proto: https"), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "http", "X-Forwarded-Proto: https"), 403);
+    assert_int_equal(refresh_from(&own, c, hook, "http", "X-Forwarded-Proto: http"), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "https", NULL), 403);
+    /* Sec-Fetch-Site, where a browser sends it, decides alone, as before */
+    assert_int_equal(refresh_from(&own, c, hook, "http", "Sec-Fetch-Site: same-origin"), 200);
+}
+
 /* In-process: n attempts on `account` from `address` whose passwords were wrong. */
 static void fail_n(srv_throttle *t, const char *account, const char *address, time_t now, int n)
 {
@@ -1266,6 +1325,8 @@ int main(int argc, char **argv)
                                         stop_own),
         cmocka_unit_test_setup_teardown(
             test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_the_origin_check_compares_the_scheme, make_own,
+                                        stop_own),
         cmocka_unit_test_setup_teardown(
             test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
