@@ -1,6 +1,7 @@
 /* fuzz_path: the request parsers of jobs-server (examples/server/route.c): route matching and
  * route templates, ids in paths, the `page` and `pagesize` query parameters, percent-decoding,
- * the session token of the Cookie and Authorization headers, If-Match, and the method check;
+ * the session token of the Cookie and Authorization headers (a malformed bearer header told
+ * apart), If-Match, and the method check;
  * srv_form_next() (a webhook's query and form body) on the query and on the whole input.
  *
  * Input: up to four fields separated by '\n' (a byte no request line or header holds):
@@ -165,10 +166,10 @@ static bool ref_if_match(bool *any, uint64_t *tags, size_t *n, const char *value
     return elements - named <= SRV_IF_MATCH_EMPTY_MAX;
 }
 
-/* The token: the cookie header is ';'-separated; the first pair that, after leading spaces,
- * starts with "auth_tkt=" gives the token, up to a space or the end of the pair. Without one,
- * "Bearer " (any case) then spaces then the token up to a space. */
-static const char *ref_token(size_t *len, const char *cookie, const char *authorization)
+/* The auth_tkt cookie: the Cookie header is ';'-separated; the first pair that, after leading
+ * spaces, starts with "auth_tkt=" gives the token: the rest of the pair without its trailing
+ * spaces and tabs. */
+static const char *ref_cookie_token(size_t *len, const char *cookie)
 {
     for (const char *p = cookie; p && *p;) {
         const char *semi = strchr(p, ';');
@@ -179,9 +180,9 @@ static const char *ref_token(size_t *len, const char *cookie, const char *author
             sp++;
         if (n - sp >= 9 && memcmp(p + sp, "auth_tkt=", 9) == 0) {
             const char *t = p + sp + 9;
-            size_t k = 0;
-            while (k < n - sp - 9 && t[k] != ' ')
-                k++;
+            size_t k = n - sp - 9;
+            while (k > 0 && (t[k - 1] == ' ' || t[k - 1] == '\t'))
+                k--;
             *len = k;
             return t;
         }
@@ -189,15 +190,35 @@ static const char *ref_token(size_t *len, const char *cookie, const char *author
             break;
         p = semi + 1;
     }
-    if (authorization && strlen(authorization) >= 7 &&
-        strncasecmp(authorization, "bearer ", 7) == 0) {
-        const char *t = authorization + 7;
-        while (*t == ' ')
-            t++;
-        *len = strcspn(t, " ");
-        return t;
-    }
     return NULL;
+}
+
+/* The bearer token (RFC 6750 2.1) as a regular expression: "Bearer" in any case, spaces, a
+ * b64token, optional blanks. A header that starts with "Bearer" and a character that cannot
+ * go on a token (RFC 9110 5.6.2: a blank, ':', '"', the end) but does not match is malformed;
+ * any other is of another scheme, no bearer token. */
+static regex_t bearer_re;
+
+static void ref_bearer_init(void)
+{
+    FUZZ_CHECK(regcomp(&bearer_re, "^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9._~+/-]+=*)[ \t]*$",
+                       REG_EXTENDED) == 0);
+}
+
+static srv_bearer ref_bearer(const char **token, size_t *len, const char *authorization)
+{
+    regmatch_t m[2];
+
+    if (!authorization || strlen(authorization) < 6 ||
+        strncasecmp(authorization, "bearer", 6) != 0 ||
+        (authorization[6] && (isalnum((unsigned char)authorization[6]) ||
+                              strchr("!#$%&'*+-.^_`|~", authorization[6]))))
+        return SRV_BEARER_NONE;
+    if (regexec(&bearer_re, authorization, 2, m, 0) != 0)
+        return SRV_BEARER_MALFORMED;
+    *token = authorization + m[1].rm_so;
+    *len = (size_t)(m[1].rm_eo - m[1].rm_so);
+    return SRV_BEARER_TOKEN;
 }
 
 /* Routes, by path segments: /authenticate, /logout, /healthz, /metrics, /<kind>, /<kind>/byid/<x>,
@@ -317,6 +338,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ref_if_match_init();
+    ref_bearer_init();
     return 0;
 }
 
@@ -458,10 +480,17 @@ static void check_if_match(const char *value)
 static void check_token(const char *cookie, const char *authorization)
 {
     size_t la = 0, lb = 0;
-    const char *a = srv_find_token(&la, cookie, authorization);
-    const char *b = ref_token(&lb, cookie, authorization);
+    const char *a = srv_find_cookie_token(&la, cookie);
+    const char *b = ref_cookie_token(&lb, cookie);
+    srv_bearer ba, bb;
 
     FUZZ_CHECK(a == b && (!a || la == lb));
+    a = b = NULL;
+    la = lb = 0;
+    ba = srv_find_bearer(&a, &la, authorization);
+    bb = ref_bearer(&b, &lb, authorization);
+    FUZZ_CHECK(ba == bb && a == b && la == lb);
+    FUZZ_CHECK(ba == SRV_BEARER_TOKEN ? a != NULL && la > 0 : a == NULL && la == 0);
 }
 
 static void check_method(const char *path, const char *method)

@@ -229,25 +229,32 @@ static void encoded(srv_response *res, const srv_app *app, int status, int rc, c
 /* Who a request says it is. The Authorization header wins when it holds a bearer token (a
  * client that sends one means it; a browser's cookie may be stale), else the first auth_tkt
  * cookie; another cookie with a token of another live session beside it is a second identity
- * in one request, which is refused. */
+ * in one request, which is refused. So is a malformed `Authorization: Bearer` header: the
+ * client meant a token, and the server does not guess which part of the header it was. */
 typedef struct identity {
     const char *token;    /* the session token that counts, or NULL */
     size_t len;
     uint64_t user;        /* its live session's user, or 0 */
-    const char *conflict; /* a second identity beside it: the fault's message, else NULL */
+    const char *conflict; /* credentials that are refused (a second identity beside the token,
+                           * a malformed bearer header): the fault's message, else NULL */
 } identity;
 
 /* Reads the request's session(s): 0, or the store's JOBS_E* code (then `id` names nobody). */
 static int identify(identity *id, srv_app *app, const srv_request *req, time_t now)
 {
     size_t blen = 0, clen = 0;
-    const char *bearer = srv_find_token(&blen, NULL, req->authorization);
-    const char *cookie = srv_find_token(&clen, req->cookie, NULL);
+    const char *bearer;
+    const char *cookie = srv_find_cookie_token(&clen, req->cookie);
     uint64_t other;
     unsigned more = 0;
     int rc;
 
     memset(id, 0, sizeof(*id));
+    if (srv_find_bearer(&bearer, &blen, req->authorization) == SRV_BEARER_MALFORMED) {
+        id->conflict = "malformed Authorization header: send the scheme Bearer, a space and "
+                       "the session token alone";
+        return 0;
+    }
     id->token = bearer ? bearer : cookie;
     id->len = bearer ? blen : clen;
     if (id->token && (rc = srv_session_lookup(&id->user, app->sessions, id->token, id->len, now)))
@@ -256,7 +263,7 @@ static int identify(identity *id, srv_app *app, const srv_request *req, time_t n
      * path or domain of the site set one too). A stale one does not count; a live one of
      * another user (or beside a dead token) is a second identity. At most three are read (one
      * read of the store each): a header of more is refused, not hundreds of reads. */
-    for (; cookie && !id->conflict; cookie = srv_find_token(&clen, cookie + clen, NULL)) {
+    for (; cookie && !id->conflict; cookie = srv_find_cookie_token(&clen, cookie + clen)) {
         if (cookie == id->token || (bearer && blen == clen && memcmp(bearer, cookie, blen) == 0))
             continue;
         if (++more > 3) {
@@ -1153,6 +1160,22 @@ static void route_metrics(srv_response *res, srv_app *app)
 
 /* ---- cross-site requests ------------------------------------------------------------------ */
 
+/* Whether the request's session is its auth_tkt cookie: it carries one, and no well-formed
+ * bearer token beside it. Only a well-formed one exempts a request from the cross-site checks
+ * below, since only a client that is not a browser's page can have sent it. A malformed
+ * `Authorization: Bearer` header does not: were it to count as "a bearer was given", the
+ * cookie's checks would be skipped and the request's safety would rest on identify() alone,
+ * which refuses such a header (401, fault 100) but runs after these checks. So a cookie
+ * request with a malformed bearer header is checked as a cookie request, then refused. */
+static bool cookie_session(const srv_request *req)
+{
+    const char *token;
+    size_t len;
+
+    return srv_find_bearer(&token, &len, req->authorization) != SRV_BEARER_TOKEN &&
+           srv_find_cookie_token(&len, req->cookie) != NULL;
+}
+
 /* Whether a browser made the request (it carries Origin or Sec-Fetch-Site, which browsers add
  * and scripts do not) without X-Requested-With, a header a page of another site cannot add
  * without a preflight this server never grants. */
@@ -1171,12 +1194,9 @@ static bool browser_without_requested_with(const srv_request *req)
  * with every request. */
 static bool csrf_refused(srv_response *res, const srv_app *app, const srv_request *req)
 {
-    size_t len;
-
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
         return false;
-    if (srv_find_token(&len, NULL, req->authorization) ||
-        !srv_find_token(&len, req->cookie, NULL) || !browser_without_requested_with(req))
+    if (!cookie_session(req) || !browser_without_requested_with(req))
         return false;
     srv_fault(res, app, SRV_FAULT_CROSS_SITE,
               "cross-site request refused: a browser's request that changes something with the "
@@ -1199,22 +1219,18 @@ static bool login_csrf_refused(srv_response *res, const srv_app *app, const srv_
     return true;
 }
 
-/* Whether the request's session is its auth_tkt cookie (no bearer token beside it). */
-static bool cookie_session(const srv_request *req)
-{
-    size_t len;
-
-    return !srv_find_token(&len, NULL, req->authorization) &&
-           srv_find_token(&len, req->cookie, NULL) != NULL;
-}
-
 /* Whether a browser sent the request from a page of another origin: Sec-Fetch-Site other than
  * same-origin or none (a page of the same site but another port or subdomain is "same-site",
  * and its requests carry a SameSite=Strict cookie), or, from a browser without it, an Origin
- * whose host is not the request's Host. Scripts send neither. */
+ * other than the request's own: its scheme (https when the request came over TLS, its own or
+ * a --trusted-proxy's, else http) and its Host. The scheme counts: an origin is scheme, host
+ * and port, and a page of http://host (which anyone on the network path can write into) is
+ * another origin than https://host, though a browser gives it the same host's cookie. Scripts
+ * send neither header. */
 static bool cross_origin(const srv_request *req)
 {
-    const char *host = NULL, *o;
+    const char *host = NULL, *scheme = req->is_tls ? "https://" : "http://";
+    size_t n = strlen(scheme);
 
     if (req->sec_fetch_site) {
         const char *v = req->sec_fetch_site + strspn(req->sec_fetch_site, " \t");
@@ -1226,8 +1242,8 @@ static bool cross_origin(const srv_request *req)
     for (size_t i = 0; i < req->n_headers; i++)
         if (strcasecmp(req->headers[i].name, "Host") == 0)
             host = req->headers[i].value;
-    o = strstr(req->origin, "://");
-    return !host || !o || strcasecmp(o + 3, host) != 0;
+    return !host || strncasecmp(req->origin, scheme, n) != 0 ||
+           strcasecmp(req->origin + n, host) != 0;
 }
 
 /* A GET that changes something (GET /blockstacks/hook/token_refresh/<id> and

@@ -34,7 +34,9 @@ typedef struct srv_request {
     const char *idempotency_key; /**< the Idempotency-Key header, or NULL */
     const char *body;          /**< the body (need not be NUL-terminated), or NULL */
     size_t body_len;           /**< its length */
-    bool is_tls;               /**< the connection is HTTPS (cookies get `Secure`) */
+    bool is_tls;               /**< the client's request is HTTPS: the connection's, or what
+                                *   a --trusted-proxy says in X-Forwarded-Proto (cookies get
+                                *   `Secure`; the cross-origin check reads the scheme) */
     const char *remote;        /**< the client's address ("127.0.0.1"), or NULL (in-process):
                                     logins are throttled per address too */
     const char *content_type;  /**< the Content-Type header, or NULL (webhooks read forms) */

@@ -252,29 +252,69 @@ bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value)
 
 /* ---- authentication ------------------------------------------------------------------------ */
 
-const char *srv_find_token(size_t *len, const char *cookie, const char *authorization)
+const char *srv_find_cookie_token(size_t *len, const char *cookie)
 {
-    if (cookie) {
-        const char *p = cookie;
-        while (*p) {
-            while (*p == ' ' || *p == ';')
-                p++;
-            if (strncmp(p, "auth_tkt=", 9) == 0) {
-                p += 9;
-                *len = strcspn(p, "; ");
-                return p;
-            }
-            p += strcspn(p, ";");
-        }
-    }
-    if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0) {
-        const char *p = authorization + 7;
-        while (*p == ' ')
+    for (const char *p = cookie; p && *p;) {
+        while (*p == ' ' || *p == ';')
             p++;
-        *len = strcspn(p, " ");
-        return p;
+        if (strncmp(p, "auth_tkt=", 9) == 0) {
+            size_t n;
+
+            p += 9;
+            n = strcspn(p, ";");
+            while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+                n--;
+            *len = n;
+            return p;
+        }
+        p += strcspn(p, ";");
     }
     return NULL;
+}
+
+/* A character of a token (RFC 9110 5.6.2), which an authentication scheme is. */
+static bool tchar(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* A character of RFC 6750's b64token, but its trailing '='s. */
+static bool b64token_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+srv_bearer srv_find_bearer(const char **token, size_t *len, const char *authorization)
+{
+    const char *p = authorization, *t;
+    size_t n;
+
+    *token = NULL;
+    *len = 0;
+    if (!p)
+        return SRV_BEARER_NONE;
+    /* The scheme is a token, its case does not count (RFC 9110 11.1): "Bearertok" or
+     * "Bearer-x" is another scheme, but "Bearer:tok" or "Bearer" alone is this one, malformed. */
+    if (strncasecmp(p, "Bearer", 6) != 0 || tchar(p[6]))
+        return SRV_BEARER_NONE;
+    p += 6;
+    if (*p != ' ')
+        return SRV_BEARER_MALFORMED;
+    p += strspn(p, " ");
+    t = p;
+    while (b64token_char(*p))
+        p++;
+    if (p == t)
+        return SRV_BEARER_MALFORMED;
+    p += strspn(p, "=");
+    n = (size_t)(p - t);
+    if (p[strspn(p, " \t")] != '\0')
+        return SRV_BEARER_MALFORMED;
+    *token = t;
+    *len = n;
+    return SRV_BEARER_TOKEN;
 }
 
 /* ---- routing ------------------------------------------------------------------------------- */

@@ -133,11 +133,32 @@ bool srv_parse_pagesize(uint32_t *size, const char *query);
  */
 bool srv_parse_if_match(bool *any, uint64_t *tags, size_t *n, const char *value);
 
+/** What the Authorization header of a request says about a bearer token. */
+typedef enum srv_bearer {
+    SRV_BEARER_NONE,      /**< no header, or one of another scheme (Basic, ...): ignored */
+    SRV_BEARER_TOKEN,     /**< `Bearer` and a well-formed token */
+    SRV_BEARER_MALFORMED  /**< `Bearer` without a token, with a forbidden character in it,
+                           *   or with anything after it */
+} srv_bearer;
+
 /**
- * The session token of a request: the `auth_tkt` cookie of the Cookie header, else the token
- * of an `Authorization: Bearer` header; either header may be NULL. Returns a pointer into one
- * of them with *len set, or NULL when neither holds a token.
+ * The bearer token of an `Authorization` header (NULL: none), per RFC 6750 2.1: the scheme
+ * `Bearer` in any case, one or more spaces, a b64token (letters, digits and `-._~+/`, then
+ * any number of `=`), and only spaces or tabs after it. A header of another scheme (its first
+ * token is not `Bearer`: `Basic ...`, `Bearertok`) is SRV_BEARER_NONE; `Bearer` followed by
+ * anything else (nothing, `:tok`, `tok junk`, `tok;x`, a second token) is
+ * SRV_BEARER_MALFORMED, never a token cut out of it. *token and *len are set
+ * for SRV_BEARER_TOKEN only (a pointer into `authorization`), else NULL and 0.
  */
-const char *srv_find_token(size_t *len, const char *cookie, const char *authorization);
+srv_bearer srv_find_bearer(const char **token, size_t *len, const char *authorization);
+
+/**
+ * The value of the first `auth_tkt` cookie of a Cookie header (NULL: none): everything after
+ * `auth_tkt=` up to the next `;` or the end, without trailing spaces and tabs; a value with
+ * junk in it (`auth_tkt=tok junk`) is that whole value, which names no session, never the
+ * token before the junk. Returns a pointer into `cookie` with *len set, or NULL when it holds
+ * no auth_tkt cookie. To read the next one, call it again from the returned pointer + *len.
+ */
+const char *srv_find_cookie_token(size_t *len, const char *cookie);
 
 #endif

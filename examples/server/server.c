@@ -431,6 +431,36 @@ static const char *client_address(char buf[INET6_ADDRSTRLEN], const struct mg_re
     return buf;
 }
 
+/* Whether the client's request came over HTTPS: the connection's own scheme, or for a request
+ * from a --trusted-proxy the one the last value of its last X-Forwarded-Proto header names
+ * (the proxy that ended TLS appended it; what comes before is the client's to write):
+ * "https" or "http", in any case. Any other value, or none, keeps the connection's. From any
+ * other peer the header is the client's own text and never counts. */
+static bool request_is_tls(const struct mg_request_info *ri)
+{
+    const char *xfp = NULL, *last;
+    size_t len;
+
+    if (!state.trusted_proxy || !address_in_list(state.trusted_proxy, ri->remote_addr))
+        return ri->is_ssl != 0;
+    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+        if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-Proto") == 0)
+            xfp = ri->http_headers[i].value;
+    if (!xfp)
+        return ri->is_ssl != 0;
+    last = strrchr(xfp, ',');
+    last = last ? last + 1 : xfp;
+    last += strspn(last, " \t");
+    len = strlen(last);
+    while (len && (last[len - 1] == ' ' || last[len - 1] == '\t'))
+        len--;
+    if (len == 5 && strncasecmp(last, "https", 5) == 0)
+        return true;
+    if (len == 4 && strncasecmp(last, "http", 4) == 0)
+        return false;
+    return ri->is_ssl != 0;
+}
+
 /* The value of If-Match, a list of entity tags that a client may split over several header
  * lines (RFC 9110 5.3, 13.1.1): the lines joined with ", " as one line would carry them, blank
  * ones left out, so that a tag on a later line counts and a malformed later line is refused,
@@ -503,7 +533,7 @@ static void request_from(srv_request *req, srv_header headers[MG_MAX_HEADERS],
     req->idempotency_key = mg_get_header(conn, "Idempotency-Key");
     req->body = body;
     req->body_len = len;
-    req->is_tls = ri->is_ssl != 0;
+    req->is_tls = request_is_tls(ri);
     req->remote = remote;
     req->if_none_match = mg_get_header(conn, "If-None-Match");
     req->origin = mg_get_header(conn, "Origin");

@@ -370,6 +370,147 @@ static void test_trusted_proxy_gives_the_client_address(void **state)
     assert_int_equal(post_login_via(&own, alice, headers, "203.0.113.1"), 429);
 }
 
+/* Whether the Set-Cookie line of auth_tkt in `r` says Secure; fails the test without one. */
+static bool cookie_is_secure(const resp *r)
+{
+    const char *line = strstr(r->headers, "Set-Cookie: auth_tkt=");
+    size_t n;
+
+    if (!line)
+        fail_msg("no auth_tkt cookie in:\n%s", r->headers);
+    n = strcspn(line, "\r\n");
+    for (const char *p = line; (p = strstr(p, "; Secure")) != NULL && p < line + n; p++)
+        if (p + 8 == line + n || p[8] == ';')
+            return true;
+    return false;
+}
+
+/* A login (and, with `logout`, its logout) with the extra header lines `h`: whether their
+ * cookies say Secure (both must agree). */
+static bool secure_via(const server *s, const char *const *h, bool logout)
+{
+    static const char body[] = "{\"username\":\"alice\",\"password\":\"alice-pw\"}";
+    char tok[128], auth[160];
+    bool secure;
+    resp r;
+
+    request_with(&r, s, "POST", "/authenticate", NULL, body, strlen(body), h);
+    EXPECT(&r, 200, "\"code\":0");
+    secure = cookie_is_secure(&r);
+    token_from(tok, sizeof tok, &r);
+    resp_free(&r);
+    if (logout) {
+        snprintf(auth, sizeof auth, "C:%s", tok);
+        request_with(&r, s, "POST", "/logout", auth, NULL, 0, h);
+        EXPECT(&r, 200, "{\"code\":0}");
+        assert_true(cookie_is_secure(&r) == secure);
+        resp_free(&r);
+    }
+    return secure;
+}
+
+/* Behind a proxy that ends TLS, the connection to jobs-server is plain HTTP: the cookies of a
+ * login and a logout lacked Secure. A --trusted-proxy now says the client's scheme in
+ * X-Forwarded-Proto (its last value counts); from any other peer the header is ignored. */
+static void test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure(void **state)
+{
+    static const char *const https[] = {"X-Forwarded-Proto: https", NULL};
+    static const struct {
+        const char *const h[3];
+        bool secure;
+    } trusted[] = {
+        {{"X-Forwarded-Proto: https", NULL}, true},
+        {{"X-Forwarded-Proto: HTTPS ", NULL}, true},
+        {{"X-Forwarded-Proto: http, https", NULL}, true},
+        {{"X-Forwarded-Proto: http", "X-Forwarded-Proto: https", NULL}, true},
+        {{NULL}, false},
+        {{"X-Forwarded-Proto: http", NULL}, false},
+        {{"X-Forwarded-Proto: https, http", NULL}, false},
+        {{"X-Forwarded-Proto: https", "X-Forwarded-Proto: http", NULL}, false},
+        {{"X-Forwarded-Proto: wss", NULL}, false},  /* not a scheme it knows: the connection's */
+        {{"X-Forwarded-Proto: https;", NULL}, false},
+    };
+    const char *const proxy[] = {"--trusted-proxy", "127.0.0.1", NULL};
+    const char *const other[] = {"--trusted-proxy", "192.0.2.9", NULL};
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, proxy), 0);
+    assert_true(secure_via(&own, https, true));
+    for (size_t i = 0; i < sizeof trusted / sizeof *trusted; i++)
+        if (secure_via(&own, trusted[i].h, false) != trusted[i].secure)
+            fail_msg("from the trusted proxy with %s%s%s: Secure should be %s",
+                     trusted[i].h[0] ? trusted[i].h[0] : "no X-Forwarded-Proto",
+                     trusted[i].h[1] ? " and " : "", trusted[i].h[1] ? trusted[i].h[1] : "",
+                     trusted[i].secure ? "set" : "unset");
+    /* The same requests to a server that does not trust this peer, or trusts no proxy. */
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, other), 0);
+    assert_false(secure_via(&own, https, true));
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    assert_false(secure_via(&own, https, true));
+}
+
+/* GET /blockstacks/hook/token_refresh/<hook> with alice's cookie `c`, an Origin of `scheme`
+ * and this server's host and port, and `extra` (NULL: none): the status, 403 only with fault
+ * 140. */
+static long refresh_from(const server *s, const char *c, long hook, const char *scheme,
+                         const char *extra)
+{
+    char path[64], origin[96];
+    long status;
+    resp r;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", hook);
+    snprintf(origin, sizeof origin, "Origin: %s://127.0.0.1:%d", scheme, s->port);
+    request_with(&r, s, "GET", path, c, NULL, 0, (const char *[]){origin, extra, NULL});
+    status = r.status;
+    if (status == 403 && !strstr(r.body, "\"code\":140,"))
+        fail_msg("403 without fault 140: %s", r.body);
+    if (status == 200 && !strstr(r.body, "{\"token\":\""))
+        fail_msg("200 without a token: %s", r.body);
+    resp_free(&r);
+    return status;
+}
+
+/* The Origin check of a GET that changes something (for a browser without Sec-Fetch-Site)
+ * compares the scheme too: a page of http://host is another origin than https://host, though
+ * it gets the same cookie. Old code compared host and port only, so a page on plain HTTP
+ * could refresh a webhook token of the HTTPS site (and the reverse). The request's scheme is
+ * its connection's, or a --trusted-proxy's X-Forwarded-Proto. */
+static void test_the_origin_check_compares_the_scheme(void **state)
+{
+    const char *const proxy[] = {"--trusted-proxy", "127.0.0.1", NULL};
+    char tok[128], c[160];
+    long hook;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(c, sizeof c, "C:%s", tok);
+    hook = create_on(&own, "/blockstacks", c, "{\"name\":\"hooked\",\"webhook\":\"token\"}");
+    /* plain HTTP: http://host:port is this origin, https://host:port another */
+    assert_int_equal(refresh_from(&own, c, hook, "http", NULL), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "HTTP", NULL), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "https", NULL), 403);
+    /* from a peer that is no trusted proxy, X-Forwarded-Proto changes nothing */
+    assert_int_equal(refresh_from(&own, c, hook, "https", "X-Forwarded-Proto: https"), 403);
+    assert_int_equal(refresh_from(&own, c, hook, "http", "X-Forwarded-Proto: https"), 200);
+    /* behind a trusted proxy that ended TLS: the reverse */
+    assert_int_equal(halt_server(&own), 0);
+    assert_int_equal(start_server(&own, proxy), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(c, sizeof c, "C:%s", tok);
+    assert_int_equal(refresh_from(&own, c, hook, "https", "X-Forwarded-Proto: https"), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "http", "X-Forwarded-Proto: https"), 403);
+    assert_int_equal(refresh_from(&own, c, hook, "http", "X-Forwarded-Proto: http"), 200);
+    assert_int_equal(refresh_from(&own, c, hook, "https", NULL), 403);
+    /* Sec-Fetch-Site, where a browser sends it, decides alone, as before */
+    assert_int_equal(refresh_from(&own, c, hook, "http", "Sec-Fetch-Site: same-origin"), 200);
+}
+
 /* In-process: n attempts on `account` from `address` whose passwords were wrong. */
 static void fail_n(srv_throttle *t, const char *account, const char *address, time_t now, int n)
 {
@@ -873,6 +1014,139 @@ static void test_bearer_wins_and_two_identities_are_refused(void **state)
     resp_free(&r);
 }
 
+/* "Authorization: " and `pattern` with every '@' replaced by `token`. */
+static void with_token(char *out, size_t size, const char *pattern, const char *token)
+{
+    size_t n = (size_t)snprintf(out, size, "Authorization: ");
+
+    for (const char *p = pattern; *p && n + 1 < size; p++)
+        n += (size_t)snprintf(out + n, size - n, "%s", *p == '@' ? token : (char[]){*p, '\0'});
+}
+
+/* A malformed `Authorization: Bearer` header (RFC 6750 2.1: the scheme, spaces, one b64token,
+ * nothing after it but blanks) never authenticates and is never cut down to a token: 401,
+ * fault 100, on every route that reads a session, the public reads included, and it changes
+ * nothing. Old code took the first word after "Bearer " as the token, so "Bearer <live token>
+ * junk" acted as that session; and as a bearer given, it also spared a browser's cookie request
+ * the CSRF checks. A cookie's value is the whole of it up to ';': junk after a live token is
+ * not that token either. The scheme's case does not count; another scheme is ignored. */
+static void test_a_malformed_bearer_header_never_authenticates(void **state)
+{
+    /* @ stands for alice's live token. (A tab is refused by civetweb before: 400, 108.) */
+    static const char *const malformed[] = {
+        "Bearer @ junk", "Bearer @ @", "Bearer @;x", "Bearer @,x", "Bearer \"@\"",
+        "Bearer @=x",    "Bearer:@",   "Bearer =@",  "Bearer",
+    };
+    static const char *const wellformed[] = {"Bearer @", "bearer @", "BEARER   @", "Bearer @   "};
+    char ta[128], h[400], c[300], list[2][4096], path[64];
+    const char *headers[4];
+    resp r;
+    long hook;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, NULL), 0);
+    login_to(&own, ta, sizeof ta, "alice", "alice-pw");
+    snprintf(c, sizeof c, "C:%s", ta);
+    hook = create_on(&own, "/blockstacks", c, "{\"name\":\"hooked\",\"webhook\":\"token\"}");
+    for (int i = 0; i < 2; i++) {
+        request_to(&r, &own, "GET", i ? "/blockstacks" : "/jobs", c, NULL, 0);
+        assert_int_equal(r.status, 200);
+        snprintf(list[i], sizeof list[i], "%s", r.body);
+        resp_free(&r);
+    }
+    for (size_t m = 0; m < sizeof malformed / sizeof *malformed; m++) {
+        static const struct {
+            const char *method, *path, *body;
+        } routes[] = {
+            {"GET", "/jobs", NULL},
+            {"GET", "/schedules", NULL}, /* public without a session, but not with a bad one */
+            {"GET", "/blockstacks/byid/1", NULL},
+            {"POST", "/blockstacks", "{\"name\":\"forged\"}"},
+            {"PUT", "/blockstacks/1", "{\"name\":\"forged\"}"},
+            {"POST", "/logout", NULL},
+            {"GET", "/api/v1/jobs", NULL},
+        };
+
+        with_token(h, sizeof h, malformed[m], ta);
+        headers[0] = h;
+        headers[1] = NULL;
+        for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+            const char *b = routes[i].body;
+            bool kragle = strncmp(routes[i].path, "/api/v1/", 8) == 0;
+
+            request_with(&r, &own, routes[i].method, routes[i].path, NULL, b, b ? strlen(b) : 0,
+                         headers);
+            if (r.status != (kragle ? 500 : 401) || !strstr(r.body, "\"code\":100,") ||
+                !strstr(r.body, "malformed Authorization header"))
+                fail_msg("%s %s with \"%s\": %ld %s", routes[i].method, routes[i].path, h,
+                         r.status, r.body);
+            resp_free(&r);
+            /* beside the owner's live cookie: refused as well, not acted on as the cookie */
+            request_with(&r, &own, routes[i].method, routes[i].path, c, b, b ? strlen(b) : 0,
+                         headers);
+            if (r.status != (kragle ? 500 : 401) || !strstr(r.body, "\"code\":100,"))
+                fail_msg("%s %s with \"%s\" and the cookie: %ld %s", routes[i].method,
+                         routes[i].path, h, r.status, r.body);
+            resp_free(&r);
+        }
+        /* A browser's cookie write beside it is still a cookie write (the CSRF check, 140), and
+         * so is a cookie GET that changes something from a page of another origin. */
+        headers[1] = "Origin: http://evil.example";
+        headers[2] = NULL;
+        request_with(&r, &own, "POST", "/blockstacks", c, "{\"name\":\"forged\"}", 17, headers);
+        EXPECT(&r, 403, "\"code\":140,");
+        resp_free(&r);
+        snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", hook);
+        request_with(&r, &own, "GET", path, c, NULL, 0, headers);
+        EXPECT(&r, 403, "\"code\":140,");
+        resp_free(&r);
+        /* ... and with X-Requested-With, refused as malformed */
+        headers[2] = "X-Requested-With: t";
+        headers[3] = NULL;
+        request_with(&r, &own, "POST", "/blockstacks", c, "{\"name\":\"forged\"}", 17, headers);
+        EXPECT(&r, 401, "\"code\":100,");
+        resp_free(&r);
+    }
+    /* Nothing changed, and the session lives on (no logout went through). */
+    for (int i = 0; i < 2; i++) {
+        request_to(&r, &own, "GET", i ? "/blockstacks" : "/jobs", c, NULL, 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, list[i]);
+        resp_free(&r);
+    }
+    /* Well-formed, in any case of the scheme, with any spaces: the session. */
+    for (size_t w = 0; w < sizeof wellformed / sizeof *wellformed; w++) {
+        with_token(h, sizeof h, wellformed[w], ta);
+        request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){h, NULL});
+        if (r.status != 200)
+            fail_msg("GET /jobs with \"%s\": %ld %s", h, r.status, r.body);
+        resp_free(&r);
+    }
+    /* Another scheme is not a bearer token: ignored, the cookie counts (a proxy's Basic). */
+    request_with(&r, &own, "GET", "/jobs", c, NULL, 0,
+                 (const char *[]){"Authorization: Basic YTpi", NULL});
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0,
+                 (const char *[]){"Authorization: Bearertoken", NULL});
+    EXPECT(&r, 401, "\"code\":100,\"msg\":\"not authenticated\"");
+    resp_free(&r);
+    /* A cookie's value with junk after the live token names no session. */
+    snprintf(h, sizeof h, "Cookie: auth_tkt=%s junk", ta);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){h, NULL});
+    EXPECT(&r, 401, "\"code\":100,");
+    resp_free(&r);
+    snprintf(h, sizeof h, "Cookie: auth_tkt=%s,x; theme=dark", ta);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){h, NULL});
+    EXPECT(&r, 401, "\"code\":100,");
+    resp_free(&r);
+    snprintf(h, sizeof h, "Cookie: theme=dark; auth_tkt=%s; lang=en", ta);
+    request_with(&r, &own, "GET", "/jobs", NULL, NULL, 0, (const char *[]){h, NULL});
+    EXPECT(&r, 200, "\"count\"");
+    resp_free(&r);
+}
+
 /* ---- quotas --------------------------------------------------------------------------------- */
 
 typedef struct creator {
@@ -1050,6 +1324,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_trusted_proxy_gives_the_client_address, make_own,
                                         stop_own),
         cmocka_unit_test_setup_teardown(
+            test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_the_origin_check_compares_the_scheme, make_own,
+                                        stop_own),
+        cmocka_unit_test_setup_teardown(
             test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
         cmocka_unit_test(test_making_room_keeps_the_address_being_counted),
@@ -1067,14 +1345,18 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_sessions_survive_a_restart_and_logout_ends_them,
                                         make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_bearer_wins_and_two_identities_are_refused, make_own, stop_own),
+        cmocka_unit_test_setup_teardown(test_a_malformed_bearer_header_never_authenticates, make_own,
+                                        stop_own),
         cmocka_unit_test_setup_teardown(test_quotas_are_exact_under_concurrency, make_own, stop_own),
     };
 
     if (argc < 2) {
-        fprintf(stderr, "usage: %s PATH-TO-jobs-server\n", argv[0]);
+        fprintf(stderr, "usage: %s PATH-TO-jobs-server [TEST_NAME_PATTERN]\n", argv[0]);
         return 2;
     }
     server_bin = argv[1];
+    if (argc > 2)
+        cmocka_set_test_filter(argv[2]); /* one test, e.g. to run it against an older binary */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
