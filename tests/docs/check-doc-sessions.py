@@ -21,8 +21,7 @@ documentation may use where an answer depends on the time or on chance:
 Lines that start with "$ curl" outside a ```sh block are an error: every curl session of the
 documentation is checked.
 
-It also checks that the documentation stands alone in a clone: every relative link of README.md
-and docs/**/*.md names a file or directory inside the repository.
+(The documentation's links are checked by check-doc-links.py, its C blocks by check-doc-c.py.)
 """
 import os
 import re
@@ -33,34 +32,32 @@ import sys
 import tempfile
 import time
 
+import mdscan  # this directory's
+
 PASSWORD = 'secret'
 
 
 def sessions(path):
-    """Yields (line number, [(command, [expected lines])]) for each ```sh block with commands."""
+    """Yields (line number, [(command, [expected lines])], problems) for each ```sh block with
+    commands, and (None, None, problems) at the end for problems outside them."""
     lines = open(path, encoding='utf-8').read().split('\n')
-    i = 0
     problems = []
-    while i < len(lines):
-        fence = re.match(r'^(\s*)```(\S*)\s*$', lines[i])
-        if not fence:
-            if lines[i].lstrip().startswith('$ curl'):
+    for i, item in mdscan.scan(lines):
+        if isinstance(item, str):
+            if item.lstrip().startswith('$ curl'):
                 problems.append(f'{path}:{i + 1}: a curl session outside a ```sh block')
-            i += 1
             continue
-        indent, lang = fence.group(1), fence.group(2)
-        start = i + 1
-        i += 1
-        body = []
-        while i < len(lines) and not re.match(r'^\s*```\s*$', lines[i]):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
-            i += 1
-        i += 1
+        start, body = item.line, item.body
+        if not item.closed:
+            problems.append(f'{path}:{start}: the block opened with {item.marker} is never '
+                            'closed (the sessions after it would not be read)')
+            continue
         if not any(l.startswith('$ ') for l in body):
             continue
-        if lang != 'sh':
+        if item.lang != 'sh':
             if any(l.startswith('$ curl') for l in body):
-                problems.append(f'{path}:{start}: a curl session in a ```{lang} block, not ```sh')
+                problems.append(f'{path}:{start}: a curl session in a {item.fence()} block, '
+                                'not ```sh')
             continue
         cmds = []
         k = 0
@@ -187,35 +184,12 @@ def run_session(binary, path, start, cmds):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_links(root):
-    """Relative links of README.md and docs/**/*.md that leave the repository or name nothing."""
-    problems = []
-    docs = [os.path.join(root, 'README.md')]
-    for d, _, files in os.walk(os.path.join(root, 'docs')):
-        docs += [os.path.join(d, f) for f in files if f.endswith('.md')]
-    for doc in docs:
-        text = open(doc, encoding='utf-8').read()
-        for m in re.finditer(r'\]\(([^)\s]+)\)', text):
-            target = m.group(1).split('#')[0]
-            if not target or re.match(r'^[a-z]+:', target):
-                continue  # an anchor in the page, or a URL
-            path = os.path.realpath(os.path.join(os.path.dirname(doc), target))
-            line = text.count('\n', 0, m.start()) + 1
-            rel = os.path.relpath(doc, root)
-            if os.path.commonpath([path, root]) != root:
-                problems.append(f'{rel}:{line}: the link {m.group(1)} leaves the repository')
-            elif not os.path.exists(path):
-                problems.append(f'{rel}:{line}: the link {m.group(1)} names nothing')
-    return problems
-
-
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
     binary = os.path.realpath(sys.argv[1])
-    root = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
-    failures, count = check_links(root), 0
+    failures, count = [], 0
     for doc in sys.argv[2:]:
         for start, cmds, problems in sessions(doc):
             failures += problems
