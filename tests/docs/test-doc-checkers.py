@@ -141,6 +141,20 @@ class Sessions(unittest.TestCase):
             page.close()
         self.assertEqual(got, [(7, [('echo hi', ['hi'])], [])])
 
+    def test_jobsctl_session_outside_sh_is_an_error(self):
+        page = Page({'a.md': '```text\n$ jobsctl --store /tmp/demo init\ncreated\n```\n'})
+        try:
+            got = list(doc_sessions.sessions(page.path('a.md')))
+        finally:
+            page.close()
+        self.assertEqual(len(got), 1)
+        self.assertIn('a.md:1: a session in a ```text block, not ```sh', got[0][2][0])
+
+    def test_a_utc_time_matches_any(self):
+        rx, _ = doc_sessions.matcher(' 1  nightly  enabled  2026-11-28T20:04:37Z', {})
+        self.assertTrue(rx.fullmatch(' 1  nightly  enabled  2027-01-02T03:04:05Z'))
+        self.assertFalse(rx.fullmatch(' 1  nightly  enabled  2027-01-02 03:04:05'))
+
 
 class Links(unittest.TestCase):
     FILES = {
