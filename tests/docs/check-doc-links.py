@@ -83,7 +83,10 @@ def anchors(text):
     """The anchors of a Markdown page: its headings' slugs and its HTML anchors."""
     found, seen = set(), {}
     prev = None
-    for _, line in prose_lines(text):
+    for _, line in mdscan.scan(text.split('\n')):
+        if isinstance(line, mdscan.Fence):
+            prev = None  # a line under a block is no setext heading's underline
+            continue
         found.update(HTML_ANCHOR.findall(without_code_spans(line)))
         m = ATX.match(line)
         title = None
