@@ -738,8 +738,10 @@ int jobs_json_encode_fault(char **out, int fault, const char *msg)
     if (!out)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: out is NULL");
     *out = NULL;
-    if (!msg)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: msg is NULL");
+    /* A fault without a message tells a client nothing it can show or act upon. */
+    if (!msg || !*msg)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: msg is %s",
+                           msg ? "empty" : "NULL");
     if (fault < 0)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault: fault %d is negative", fault);
     return encode_fault(out, fault, msg, NULL);
@@ -750,8 +752,9 @@ int jobs_json_encode_fault_detail(char **out, int fault, const char *msg, const 
     if (!out)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: out is NULL");
     *out = NULL;
-    if (!msg)
-        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: msg is NULL");
+    if (!msg || !*msg)
+        return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: msg is %s",
+                           msg ? "empty" : "NULL");
     if (fault < 0)
         return jobs__error(JOBS_EINVAL, "jobs_json_encode_fault_detail: fault %d is negative",
                            fault);

@@ -287,6 +287,10 @@ static void test_faults(void **state)
     assert_int_equal(jobs_json_encode_fault(&json, -1, "x"), JOBS_EINVAL);
     assert_int_equal(jobs_json_encode_fault(&json, 3, NULL), JOBS_EINVAL);
     assert_null(json);
+    /* An empty message is refused too: a fault without one tells a client nothing. */
+    assert_int_equal(jobs_json_encode_fault(&json, 3, ""), JOBS_EINVAL);
+    assert_null(json);
+    assert_string_equal(jobs_error_last(), "jobs_json_encode_fault: msg is empty");
     check_json(jobs_json_encode_fault_detail(&json, 6, "The specified object does not exist.",
                                              "no job 7 \"x\""),
                &json,
@@ -295,6 +299,9 @@ static void test_faults(void **state)
     check_json(jobs_json_encode_fault_detail(&json, 100, "not authenticated", NULL), &json,
                "{\"code\":100,\"msg\":\"not authenticated\"}");
     assert_int_equal(jobs_json_encode_fault_detail(&json, 1, NULL, "d"), JOBS_EINVAL);
+    assert_null(json);
+    assert_int_equal(jobs_json_encode_fault_detail(&json, 1, "", "d"), JOBS_EINVAL);
+    assert_null(json);
     assert_int_equal(jobs_json_encode_fault_detail(&json, -2, "m", "d"), JOBS_EINVAL);
     assert_int_equal(jobs_json_encode_fault_detail(NULL, 1, "m", "d"), JOBS_EINVAL);
     assert_null(json);

@@ -259,8 +259,9 @@ JOBS_EXTERN int jobs_json_encode_error(char **out, int code, const char *msg);
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @param fault     the fault number, 0 or more
- * @param msg       the message (not NULL); invalid UTF-8 is written as U+FFFD
- * @return 0, JOBS_EINVAL (NULL out or msg, negative fault), or JOBS_ENOMEM.
+ * @param msg       the message (not NULL, not empty); invalid UTF-8 is written as U+FFFD
+ * @return 0, JOBS_EINVAL (NULL out, NULL or empty msg, negative fault: nothing is written,
+ *         `*out` is NULL), or JOBS_ENOMEM.
  */
 JOBS_EXTERN int jobs_json_encode_fault(char **out, int fault, const char *msg);
 
@@ -272,9 +273,10 @@ JOBS_EXTERN int jobs_json_encode_fault(char **out, int fault, const char *msg);
  *
  * @param[out] out  the JSON (caller frees with jobs_json_free()); NULL on failure
  * @param fault     the fault number, 0 or more
- * @param msg       the fixed message (not NULL); invalid UTF-8 is written as U+FFFD
+ * @param msg       the fixed message (not NULL, not empty); invalid UTF-8 is written as U+FFFD
  * @param detail    the precise message, or NULL for none; invalid UTF-8 as for msg
- * @return 0, JOBS_EINVAL (NULL out or msg, negative fault), or JOBS_ENOMEM.
+ * @return 0, JOBS_EINVAL (NULL out, NULL or empty msg, negative fault: nothing is written,
+ *         `*out` is NULL), or JOBS_ENOMEM.
  */
 JOBS_EXTERN int jobs_json_encode_fault_detail(char **out, int fault, const char *msg,
                                               const char *detail);

@@ -5,7 +5,8 @@ Compiles every C block of the documentation against the library's headers, and l
 the ones that are whole programs, so that the C a reader copies compiles and does what the page
 says. DOC.md may be a directory: every *.md file under it is read.
 
-A C block is a fenced block opened with ```c (```C and ```h count too). Each one is compiled
+A C block is a fenced block whose language is c (C and h count too), opened with ``` or ~~~ or
+a longer fence (mdscan.py says how the blocks are found). Each one is compiled
 with -std=c11 -Wall -Wextra -Wpedantic -Werror (and the --cflag options, the project's warning
 flags) and -I INCLUDE_DIR, once with -O0 and once with -O2. What else the compiler sees depends
 on the block's kind, which either the block itself shows (a block that defines `main` is a
@@ -41,7 +42,9 @@ page is rendered):
 A C block with no main and no comment, a comment with an unknown kind, a comment that is not
 followed by a C block, and `program` on a block without `main` (or another kind on a block
 with one) are errors: every C block of the documentation is checked, so a new one must say
-what it is.
+what it is. So are the blocks this check cannot read, rather than pass over them: a block never
+closed (it would hide the rest of the page), a fence whose language is not one word (```{.c}),
+and a C block inside a block quote.
 """
 import argparse
 import glob
@@ -50,6 +53,8 @@ import re
 import subprocess
 import sys
 import tempfile
+
+import mdscan  # this directory's
 
 STD_HEADERS = ['stdbool.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h']
 BASE_FLAGS = ['-std=c11', '-Wall', '-Wextra', '-Wpedantic', '-Werror']
@@ -77,48 +82,61 @@ def strip_comments(code):
 
 def blocks(path, problems):
     """Yields a Block for each C block of `path`; classification problems go to `problems`."""
-    lines = open(path, encoding='utf-8').read().split('\n')
+    items = list(mdscan.scan(open(path, encoding='utf-8').read().split('\n')))
     marker = None  # (first line, last line, kind, text) of a marker waiting for its block
-    i = 0
-    while i < len(lines):
-        if MARKER_START.match(lines[i]):
-            first = i
-            while i < len(lines) - 1 and '-->' not in lines[i]:
-                i += 1
-            m = MARKER.match(' '.join(lines[first:i + 1]))
-            if marker:
+    k = 0
+    while k < len(items):
+        i, item = items[k]
+        k += 1
+        if isinstance(item, str):
+            if MARKER_START.match(item):
+                first, text = i, [item]
+                while '-->' not in text[-1] and k < len(items) and isinstance(items[k][1], str):
+                    i, item = items[k]
+                    text.append(item)
+                    k += 1
+                m = MARKER.match(' '.join(text))
+                if marker:
+                    problems.append(f'{path}:{marker[0]}: c-snippet comment not followed by a '
+                                    'C block')
+                marker = None
+                if m:
+                    marker = (first + 1, i + 1, m.group(1), ' '.join((m.group(2) or '').split()))
+                else:
+                    problems.append(f'{path}:{first + 1}: malformed c-snippet comment: '
+                                    f'{text[0].strip()}')
+                continue
+            if '<!--' in item and 'c-snippet' in item:
+                problems.append(f'{path}:{i + 1}: malformed c-snippet comment: {item.strip()}')
+            q = mdscan.QUOTED.match(item)
+            if q and (q.group(2).split() or [''])[0].lower() in C_LANGS:
+                problems.append(f'{path}:{i + 1}: a C block inside a block quote, which this '
+                                'check does not read: move it out of the quote')
+            if item.strip() and marker:
                 problems.append(f'{path}:{marker[0]}: c-snippet comment not followed by a C block')
+                marker = None
+            continue
+        fence, start = item, item.line
+        if not fence.closed:
+            # It would swallow the rest of the page, C blocks included.
+            problems.append(f'{path}:{fence.line}: the block opened with {fence.marker} is never '
+                            f'closed (a line of at least {len(fence.marker)} '
+                            f'{"backticks" if fence.marker[0] == "`" else "tildes"} ends it)')
             marker = None
-            if m:
-                marker = (first + 1, i + 1, m.group(1), ' '.join((m.group(2) or '').split()))
-            else:
-                problems.append(f'{path}:{first + 1}: malformed c-snippet comment: '
-                                f'{lines[first].strip()}')
-            i += 1
             continue
-        if '<!--' in lines[i] and 'c-snippet' in lines[i]:
-            problems.append(f'{path}:{i + 1}: malformed c-snippet comment: {lines[i].strip()}')
-        fence = re.match(r'^(\s*)```\s*(\S*)', lines[i])
-        if not fence:
-            if lines[i].strip() and marker:
-                problems.append(f'{path}:{marker[0]}: c-snippet comment not followed by a C block')
-                marker = None
-            i += 1
+        if fence.lang is None:
+            problems.append(f'{path}:{fence.line}: cannot read the language of the block '
+                            f'{fence.fence()!r}: write it as one word ({fence.marker}c, '
+                            f'{fence.marker}sh, ...)')
+            marker = None
             continue
-        indent, lang = fence.group(1), fence.group(2).lower()
-        start = i + 1
-        i += 1
-        body = []
-        while i < len(lines) and not re.match(r'^\s*```\s*$', lines[i]):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
-            i += 1
-        i += 1
-        if lang not in C_LANGS:
+        if fence.lang not in C_LANGS:
             if marker:
-                problems.append(f'{path}:{marker[0]}: c-snippet comment before a ```{lang} block')
+                problems.append(f'{path}:{marker[0]}: c-snippet comment before a '
+                                f'{fence.marker}{fence.lang} block')
                 marker = None
             continue
-        code = '\n'.join(body) + '\n'
+        code = '\n'.join(fence.body) + '\n'
         where = f'{path}:{start}'
         if marker and marker[1] != start - 1:
             problems.append(f'{path}:{marker[0]}: c-snippet comment must end on the line right '

@@ -1,28 +1,35 @@
 #!/usr/bin/env python3
-"""check-doc-sessions.py JOBS_SERVER DOC.md...
+"""check-doc-sessions.py [--path DIR]... JOBS_SERVER DOC.md...
 
-Runs the command sessions of the documentation against a fresh jobs-server and compares the
-answers with what the documentation prints, so that a reader who types them sees what the page
-says.
+Runs the command sessions of the documentation (curl against jobs-server, jobsctl on a store)
+and compares the answers with what the documentation prints, so that a reader who types them
+sees what the page says.
 
 A session is a fenced block opened with ```sh that holds lines starting with "$ ". Each "$ "
 line (with its continuation lines, while a line ends in a backslash) is a command; the lines
-up to the next command are its expected output. Every session gets its own server: a temporary
-data directory, JOBS_DEMO_PASSWORD=secret (so the user `demo` has the password `secret`),
-`--listen 127.0.0.1:0`, and its own temporary working directory (for cookie jars). In the
-commands, `localhost:8080` becomes the server's address. The commands of one session run in one
-bash, one after the other, so variables carry over.
+up to the next command are its expected output: what the command writes on standard output and
+standard error, as a terminal shows them. The commands of one session run in one bash, one
+after the other, so variables carry over, in a temporary working directory of the session's own
+(for cookie jars), with each --path DIR (the directory of a program the sessions run, jobsctl
+say) at the front of PATH.
 
-Expected output is compared line by line, exactly, but for two placeholder rules, which the
+A session whose commands name `localhost:8080` gets its own server: a temporary data directory,
+JOBS_DEMO_PASSWORD=secret (so the user `demo` has the password `secret`), `--listen
+127.0.0.1:0`; in the commands, `localhost:8080` becomes the server's address. In the commands
+and in their output, `/tmp/demo` stands for a directory that the sessions of one page share, in
+their order (a store the first session makes, the next one uses), and that does not exist
+before the page's first session.
+
+Expected output is compared line by line, exactly, but for three placeholder rules, which the
 documentation may use where an answer depends on the time or on chance:
   - `...` matches any text within a line (a session token, a long message);
   - the value of "next_run" or "slot" (an integer) matches any integer; the same number written
-    twice in one session must be the same number both times.
-Lines that start with "$ curl" outside a ```sh block are an error: every curl session of the
-documentation is checked.
+    twice in one session must be the same number both times;
+  - a UTC time written as 2026-11-28T20:04:37Z matches any such time.
+Lines that start with "$ curl" or "$ jobsctl" outside a ```sh block are an error: every such
+session of the documentation is checked.
 
-It also checks that the documentation stands alone in a clone: every relative link of README.md
-and docs/**/*.md names a file or directory inside the repository.
+(The documentation's links are checked by check-doc-links.py, its C blocks by check-doc-c.py.)
 """
 import os
 import re
@@ -33,34 +40,36 @@ import sys
 import tempfile
 import time
 
+import mdscan  # this directory's
+
 PASSWORD = 'secret'
+# Commands whose sessions must be run (a line starting with "$ " and one of them).
+RUN = ('$ curl', '$ jobsctl')
+DEMO = '/tmp/demo'
 
 
 def sessions(path):
-    """Yields (line number, [(command, [expected lines])]) for each ```sh block with commands."""
+    """Yields (line number, [(command, [expected lines])], problems) for each ```sh block with
+    commands, and (None, None, problems) at the end for problems outside them."""
     lines = open(path, encoding='utf-8').read().split('\n')
-    i = 0
     problems = []
-    while i < len(lines):
-        fence = re.match(r'^(\s*)```(\S*)\s*$', lines[i])
-        if not fence:
-            if lines[i].lstrip().startswith('$ curl'):
-                problems.append(f'{path}:{i + 1}: a curl session outside a ```sh block')
-            i += 1
+    for i, item in mdscan.scan(lines):
+        if isinstance(item, str):
+            if item.lstrip().startswith(RUN):
+                problems.append(f'{path}:{i + 1}: a {item.lstrip()[2:].split()[0]} session '
+                                'outside a ```sh block')
             continue
-        indent, lang = fence.group(1), fence.group(2)
-        start = i + 1
-        i += 1
-        body = []
-        while i < len(lines) and not re.match(r'^\s*```\s*$', lines[i]):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
-            i += 1
-        i += 1
+        start, body = item.line, item.body
+        if not item.closed:
+            problems.append(f'{path}:{start}: the block opened with {item.marker} is never '
+                            'closed (the sessions after it would not be read)')
+            continue
         if not any(l.startswith('$ ') for l in body):
             continue
-        if lang != 'sh':
-            if any(l.startswith('$ curl') for l in body):
-                problems.append(f'{path}:{start}: a curl session in a ```{lang} block, not ```sh')
+        if item.lang != 'sh':
+            if any(l.startswith(RUN) for l in body):
+                problems.append(f'{path}:{start}: a session in a {item.fence()} block, '
+                                'not ```sh')
             continue
         cmds = []
         k = 0
@@ -116,10 +125,13 @@ def matcher(expected, bound):
     """A regular expression for one expected line, and the placeholder numbers it binds."""
     out, names = '', []
     pos = 0
-    for m in re.finditer(r'\.\.\.|("(?:next_run|slot)":)(\d+)', expected):
+    for m in re.finditer(r'\.\.\.|("(?:next_run|slot)":)(\d+)|'
+                         r'\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\b', expected):
         out += re.escape(expected[pos:m.start()])
         if m.group(0) == '...':
             out += '.*?'
+        elif not m.group(1):
+            out += r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'
         else:
             out += re.escape(m.group(1))
             num = m.group(2)
@@ -135,20 +147,28 @@ def matcher(expected, bound):
     return re.compile(out), names
 
 
-def run_session(binary, path, start, cmds):
+def run_session(binary, path, start, cmds, page_dir, paths):
     tmp = tempfile.mkdtemp(prefix='jobs-doc-')
+    demo = os.path.join(page_dir, 'demo')
     proc = None
     try:
-        proc, port = start_server(binary, tmp)
+        port = None
+        if any('localhost:8080' in cmd for cmd, _ in cmds):
+            proc, port = start_server(binary, tmp)
         work = os.path.join(tmp, 'cwd')
         os.mkdir(work)
         script = ['set -u']
         for n, (cmd, _) in enumerate(cmds):
-            script.append(cmd.replace('localhost:8080', f'127.0.0.1:{port}'))
+            if port is not None:
+                cmd = cmd.replace('localhost:8080', f'127.0.0.1:{port}')
+            # Standard error where a terminal shows it: in the command's output. The newline
+            # before } ends a comment the command may end with.
+            script.append('{ ' + cmd.replace(DEMO, demo) + '\n} 2>&1')
             script.append(f"printf '\\n<<<end {n}>>>\\n'")
+        env = dict(os.environ, PATH=os.pathsep.join(paths + [os.environ.get('PATH', '')]))
         res = subprocess.run(['bash', '-c', '\n'.join(script)], cwd=work, capture_output=True,
-                             text=True, timeout=300)
-        outputs = re.split(r'\n<<<end \d+>>>\n', res.stdout)
+                             text=True, timeout=300, env=env)
+        outputs = re.split(r'\n<<<end \d+>>>\n', res.stdout.replace(demo, DEMO))
         failures = []
         bound = {}
         for n, (cmd, expected) in enumerate(cmds):
@@ -175,7 +195,7 @@ def run_session(binary, path, start, cmds):
         if res.stderr.strip():
             failures.append(f'{path}:{start}: the session wrote to stderr:\n{res.stderr}')
         # The server stops cleanly on SIGTERM (exit 0; under ASan that includes no leaks).
-        code = stop_server(proc)
+        code = stop_server(proc) if proc is not None else 0
         proc = None
         if code != 0:
             err = open(os.path.join(tmp, 'server.err')).read()
@@ -187,44 +207,30 @@ def run_session(binary, path, start, cmds):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_links(root):
-    """Relative links of README.md and docs/**/*.md that leave the repository or name nothing."""
-    problems = []
-    docs = [os.path.join(root, 'README.md')]
-    for d, _, files in os.walk(os.path.join(root, 'docs')):
-        docs += [os.path.join(d, f) for f in files if f.endswith('.md')]
-    for doc in docs:
-        text = open(doc, encoding='utf-8').read()
-        for m in re.finditer(r'\]\(([^)\s]+)\)', text):
-            target = m.group(1).split('#')[0]
-            if not target or re.match(r'^[a-z]+:', target):
-                continue  # an anchor in the page, or a URL
-            path = os.path.realpath(os.path.join(os.path.dirname(doc), target))
-            line = text.count('\n', 0, m.start()) + 1
-            rel = os.path.relpath(doc, root)
-            if os.path.commonpath([path, root]) != root:
-                problems.append(f'{rel}:{line}: the link {m.group(1)} leaves the repository')
-            elif not os.path.exists(path):
-                problems.append(f'{rel}:{line}: the link {m.group(1)} names nothing')
-    return problems
-
-
 def main():
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    paths = []
+    while len(args) >= 2 and args[0] == '--path':
+        paths.append(os.path.realpath(args[1]))
+        args = args[2:]
+    if len(args) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    binary = os.path.realpath(sys.argv[1])
-    root = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
-    failures, count = check_links(root), 0
-    for doc in sys.argv[2:]:
-        for start, cmds, problems in sessions(doc):
-            failures += problems
-            if cmds is None:
-                continue
-            count += 1
-            failed = run_session(binary, doc, start, cmds)
-            failures += failed
-            print(f'{doc}:{start}: {len(cmds)} commands:', 'FAILED' if failed else 'ok')
+    binary = os.path.realpath(args[0])
+    failures, count = [], 0
+    for doc in args[1:]:
+        page_dir = tempfile.mkdtemp(prefix='jobs-doc-page-')
+        try:
+            for start, cmds, problems in sessions(doc):
+                failures += problems
+                if cmds is None:
+                    continue
+                count += 1
+                failed = run_session(binary, doc, start, cmds, page_dir, paths)
+                failures += failed
+                print(f'{doc}:{start}: {len(cmds)} commands:', 'FAILED' if failed else 'ok')
+        finally:
+            shutil.rmtree(page_dir, ignore_errors=True)
     sys.stdout.flush()
     for f in failures:
         print('FAIL: ' + f, file=sys.stderr)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -954,6 +955,54 @@ static void test_check_command_on_a_live_store(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
+/* `check` given both --data and --store checks the store --store names, as the server given
+ * both would serve it, whichever comes first; an option given twice takes its last value. The
+ * store is a stopped one: `check --store` opens it read-only, which a store in use refuses. */
+static void test_check_command_with_data_and_store_checks_the_store(void **state)
+{
+    /* Each option is followed by the data directory with `under` appended. */
+    static const struct {
+        const char *opt[2], *under[2], *out;
+        int status;
+    } cases[] = {
+        {{"--data", "--store"}, {"/nothing-here", "/store"}, "the store given with --store: ok", 0},
+        {{"--store", "--data"}, {"/store", "/nothing-here"}, "the store given with --store: ok", 0},
+        /* the good store in --data is not the one checked */
+        {{"--data", "--store"}, {"", "/nothing-here"}, "opening the store given with --store", 1},
+        {{"--store", "--data"}, {"/nothing-here", ""}, "opening the store given with --store", 1},
+        {{"--data", "--data"}, {"/nothing-here", ""}, "/store: ok", 0},
+        {{"--data", "--data"}, {"", "/nothing-here"}, "no store in", 1},
+    };
+    char dir[64] = "/tmp/jobs-http-XXXXXX", cmd[1024], out[512];
+    struct stat st;
+    FILE *p;
+    size_t n;
+    int status;
+
+    (void)state;
+    if (getenv("JOBS_TEST_STORE") && *getenv("JOBS_TEST_STORE"))
+        skip();
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(add_user(dir, "erin", NULL, "erin-pw"), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' check %s '%s%s' %s '%s%s' 2>&1", server_bin,
+                 cases[i].opt[0], dir, cases[i].under[0], cases[i].opt[1], dir,
+                 cases[i].under[1]);
+        assert_non_null(p = popen(cmd, "r"));
+        n = fread(out, 1, sizeof out - 1, p);
+        out[n] = '\0';
+        status = pclose(p);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != cases[i].status ||
+            !strstr(out, cases[i].out))
+            fail_msg("%s: status 0x%x (expected exit %d, '%s'): %s", cmd, status,
+                     cases[i].status, cases[i].out, out);
+    }
+    /* nothing was created where no store was */
+    snprintf(cmd, sizeof cmd, "%s/nothing-here", dir);
+    assert_int_equal(stat(cmd, &st), -1);
+    assert_int_equal(rm_tree(dir), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -979,6 +1028,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_idempotency_key, logged_in),
         cmocka_unit_test_setup(test_pagesize, logged_in),
         cmocka_unit_test(test_check_command_on_a_live_store),
+        cmocka_unit_test(test_check_command_with_data_and_store_checks_the_store),
         cmocka_unit_test_teardown(test_full_store_answers_507, stop_own),
         cmocka_unit_test_teardown(test_slow_client_is_cut_off, stop_own),
     };
