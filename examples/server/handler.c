@@ -1219,18 +1219,63 @@ static bool login_csrf_refused(srv_response *res, const srv_app *app, const srv_
     return true;
 }
 
+/* An authority, `host[:port]` of `len` bytes (the host may be an IPv6 literal in brackets),
+ * split: the host's length in `*host_len` and the port in `*port`, `default_port` when there is
+ * none or it is empty (RFC 3986 3.2.3). False when it is malformed: no host, a bracket not
+ * closed, something between `]` and the colon, or a port not of digits or above 65535. */
+static bool split_authority(const char *a, size_t len, size_t *host_len, unsigned *port,
+                            unsigned default_port)
+{
+    const char *end = a + len, *colon;
+    unsigned long p = 0;
+
+    if (len && a[0] == '[') {
+        colon = memchr(a, ']', len);
+        if (!colon++ || (colon < end && *colon != ':'))
+            return false;
+    } else {
+        colon = memchr(a, ':', len);
+        if (!colon)
+            colon = end;
+    }
+    *host_len = (size_t)(colon - a);
+    if (!*host_len)
+        return false;
+    *port = default_port;
+    if (colon >= end || colon + 1 == end)
+        return true;
+    for (const char *q = colon + 1; q < end; q++) {
+        if (*q < '0' || *q > '9' || (p = p * 10 + (unsigned long)(*q - '0')) > 65535)
+            return false;
+    }
+    *port = (unsigned)p;
+    return true;
+}
+
+/* The length of `s` without the blanks at its end. */
+static size_t trimmed_length(const char *s)
+{
+    size_t n = strlen(s);
+
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return n;
+}
+
 /* Whether a browser sent the request from a page of another origin: Sec-Fetch-Site other than
  * same-origin or none (a page of the same site but another port or subdomain is "same-site",
  * and its requests carry a SameSite=Strict cookie), or, from a browser without it, an Origin
  * other than the request's own: its scheme (https when the request came over TLS, its own or
- * a --trusted-proxy's, else http) and its Host. The scheme counts: an origin is scheme, host
- * and port, and a page of http://host (which anyone on the network path can write into) is
+ * a --trusted-proxy's, else http) and its Host, the host in any case, and the scheme's default
+ * port (80, 443) the same as none. The scheme counts: an origin is scheme, host and port, and
+ * a page of http://host (which anyone on the network path can write into) is
  * another origin than https://host, though a browser gives it the same host's cookie. Scripts
  * send neither header. */
 static bool cross_origin(const srv_request *req)
 {
-    const char *host = NULL, *scheme = req->is_tls ? "https://" : "http://";
-    size_t n = strlen(scheme);
+    const char *host = NULL, *scheme = req->is_tls ? "https://" : "http://", *origin;
+    unsigned default_port = req->is_tls ? 443 : 80, origin_port, host_port;
+    size_t n = strlen(scheme), origin_len, host_len;
 
     if (req->sec_fetch_site) {
         const char *v = req->sec_fetch_site + strspn(req->sec_fetch_site, " \t");
@@ -1242,8 +1287,17 @@ static bool cross_origin(const srv_request *req)
     for (size_t i = 0; i < req->n_headers; i++)
         if (strcasecmp(req->headers[i].name, "Host") == 0)
             host = req->headers[i].value;
-    return !host || strncasecmp(req->origin, scheme, n) != 0 ||
-           strcasecmp(req->origin + n, host) != 0;
+    if (!host || strncasecmp(req->origin, scheme, n) != 0)
+        return true;
+    /* The same origin whether or not either names the scheme's default port (a browser leaves
+     * it out of Origin; a client may put it in Host, and the reverse). */
+    origin = req->origin + n;
+    host += strspn(host, " \t");
+    return !split_authority(origin, trimmed_length(origin), &origin_len, &origin_port,
+                            default_port) ||
+           !split_authority(host, trimmed_length(host), &host_len, &host_port, default_port) ||
+           origin_len != host_len || strncasecmp(origin, host, host_len) != 0 ||
+           origin_port != host_port;
 }
 
 /* A GET that changes something (GET /blockstacks/hook/token_refresh/<id> and

@@ -511,6 +511,87 @@ static void test_the_origin_check_compares_the_scheme(void **state)
     assert_int_equal(refresh_from(&own, c, hook, "http", "Sec-Fetch-Site: same-origin"), 200);
 }
 
+/* GET /blockstacks/hook/token_refresh/<hook> with cookie `c`, header lines `origin` (an
+ * Origin) and `host` (a Host replacing the one libcurl sends) and `extra` (NULL: none): the
+ * status, 403 only with fault 140. */
+static long refresh_with_host(const server *s, const char *c, long hook, const char *origin,
+                              const char *host, const char *extra)
+{
+    char path[64];
+    long status;
+    resp r;
+
+    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", hook);
+    request_with(&r, s, "GET", path, c, NULL, 0, (const char *[]){origin, host, extra, NULL});
+    status = r.status;
+    if (status == 403 && !strstr(r.body, "\"code\":140,"))
+        fail_msg("403 without fault 140: %s", r.body);
+    if (status == 200 && !strstr(r.body, "{\"token\":\""))
+        fail_msg("200 without a token: %s", r.body);
+    resp_free(&r);
+    return status;
+}
+
+/* The Origin check takes the scheme's default port (80 for http, 443 for https) for no port:
+ * old code compared the text, so `Origin: http://h` with `Host: h:80` (or
+ * `Origin: https://example.com:443` with `Host: example.com`) was another origin and refused.
+ * Hosts compare in any case; IPv6 literals keep their port; another port is another origin. */
+static void test_the_origin_check_takes_the_default_port_for_none(void **state)
+{
+    static const struct {
+        const char *origin, *host;
+        long status;
+    } http[] = {
+        {"Origin: http://example.com:80", "Host: example.com", 200},
+        {"Origin: http://example.com", "Host: example.com:80", 200},
+        {"Origin: http://Example.COM", "Host: example.com:80", 200},
+        {"Origin: http://example.com", "Host: example.com", 200},
+        {"Origin: http://example.com:8080", "Host: example.com:8080", 200},
+        {"Origin: http://[::1]:8080", "Host: [::1]:8080", 200},
+        {"Origin: http://[::1]", "Host: [::1]:80", 200},
+        {"Origin: http://[::1]:80", "Host: [::1]", 200},
+        {"Origin: http://example.com", "Host: example.com:8080", 403},
+        {"Origin: http://example.com:443", "Host: example.com", 403},
+        {"Origin: http://example.com:80", "Host: example.com:443", 403},
+        {"Origin: http://[::1]:8080", "Host: [::1]", 403},
+        {"Origin: http://[::1]", "Host: [::2]", 403},
+        {"Origin: http://example.com:x", "Host: example.com", 403},
+        {"Origin: http://example.com:65616", "Host: example.com:80", 403},
+        {"Origin: http://example.org", "Host: example.com", 403},
+    };
+    const char *const proxy[] = {"--trusted-proxy", "127.0.0.1", NULL};
+    const char *const tls = "X-Forwarded-Proto: https";
+    char tok[128], c[160];
+    long hook;
+
+    (void)state;
+    assert_int_equal(add_user(own.dir, "alice", NULL, "alice-pw"), 0);
+    assert_int_equal(start_server(&own, proxy), 0);
+    login_to(&own, tok, sizeof tok, "alice", "alice-pw");
+    snprintf(c, sizeof c, "C:%s", tok);
+    hook = create_on(&own, "/blockstacks", c, "{\"name\":\"hooked\",\"webhook\":\"token\"}");
+    for (size_t i = 0; i < sizeof http / sizeof *http; i++) {
+        long got = refresh_with_host(&own, c, hook, http[i].origin, http[i].host, NULL);
+
+        if (got != http[i].status)
+            fail_msg("%s with %s: %ld, expected %ld", http[i].origin, http[i].host, got,
+                     http[i].status);
+    }
+    /* over https (here a trusted proxy's X-Forwarded-Proto) the default port is 443 */
+    assert_int_equal(refresh_with_host(&own, c, hook, "Origin: https://example.com:443",
+                                       "Host: example.com", tls), 200);
+    assert_int_equal(refresh_with_host(&own, c, hook, "Origin: https://example.com",
+                                       "Host: example.com:443", tls), 200);
+    assert_int_equal(refresh_with_host(&own, c, hook, "Origin: https://[::1]:443",
+                                       "Host: [::1]", tls), 200);
+    assert_int_equal(refresh_with_host(&own, c, hook, "Origin: https://example.com",
+                                       "Host: example.com:80", tls), 403);
+    assert_int_equal(refresh_with_host(&own, c, hook, "Origin: https://example.com:80",
+                                       "Host: example.com", tls), 403);
+    assert_int_equal(refresh_with_host(&own, c, hook, "Origin: http://example.com",
+                                       "Host: example.com:80", tls), 403);
+}
+
 /* In-process: n attempts on `account` from `address` whose passwords were wrong. */
 static void fail_n(srv_throttle *t, const char *account, const char *address, time_t now, int n)
 {
@@ -1327,6 +1408,8 @@ int main(int argc, char **argv)
             test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure, make_own, stop_own),
         cmocka_unit_test_setup_teardown(test_the_origin_check_compares_the_scheme, make_own,
                                         stop_own),
+        cmocka_unit_test_setup_teardown(test_the_origin_check_takes_the_default_port_for_none,
+                                        make_own, stop_own),
         cmocka_unit_test_setup_teardown(
             test_a_stack_with_its_first_job_counts_against_the_jobs_quota, make_own, stop_own),
         cmocka_unit_test(test_eviction_never_unlocks),
