@@ -209,7 +209,16 @@ int srv_cmd_check(int argc, char **argv)
     } else {
         so.path = path;
     }
-    if ((rc = jobs_store_open(&store, &so)) != 0) {
+    rc = jobs_store_open(&store, &so);
+    /* A read-only LMDB open takes no lock, so it refuses a store another process has open (its
+     * writer could reuse the pages being read). Such a store, a running server's, is opened as
+     * --data opens it, read-write and sharing LMDB's lock: the check is one read snapshot that
+     * blocks no writer, and a store of an older schema is not migrated while in use. */
+    if (rc == JOBS_EBUSY && uri && strcmp(jobs_store_path_backend(uri), "lmdb") == 0) {
+        so.flags = 0;
+        rc = jobs_store_open(&store, &so);
+    }
+    if (rc != 0) {
         fprintf(stderr, "jobs-server: check: opening %s: %s (%s)\n", path, jobs_strerror(rc),
                 jobs_error_last());
         return 1;

@@ -955,9 +955,41 @@ static void test_check_command_on_a_live_store(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
+/* `check --store DIR` on the LMDB store of the running server checks it as `check --data`
+ * does. Old code opened it read-only, which takes no lock and so refuses a store another
+ * process has open: "is open in another process", exit 1. A stopped store is still opened
+ * read-only (see the next test). */
+static void test_check_command_with_store_on_a_live_store(void **state)
+{
+    char cmd[512], out[512];
+    FILE *p;
+    size_t n;
+    int status;
+
+    (void)state;
+    if (getenv("JOBS_TEST_STORE") && *getenv("JOBS_TEST_STORE"))
+        skip();
+    snprintf(cmd, sizeof cmd, "'%s' check --store '%s/store' 2>&1", server_bin, srv.dir);
+    assert_non_null(p = popen(cmd, "r"));
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    status = pclose(p);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+        !strstr(out, "the store given with --store: ok"))
+        fail_msg("check --store on a live store: status 0x%x: %s", status, out);
+    /* the server goes on serving */
+    {
+        resp r;
+
+        request_plain(&r, &srv, "GET", "/metrics");
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+    }
+}
+
 /* `check` given both --data and --store checks the store --store names, as the server given
  * both would serve it, whichever comes first; an option given twice takes its last value. The
- * store is a stopped one: `check --store` opens it read-only, which a store in use refuses. */
+ * store is a stopped one, which `check --store` opens read-only. */
 static void test_check_command_with_data_and_store_checks_the_store(void **state)
 {
     /* Each option is followed by the data directory with `under` appended. */
@@ -1028,6 +1060,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_idempotency_key, logged_in),
         cmocka_unit_test_setup(test_pagesize, logged_in),
         cmocka_unit_test(test_check_command_on_a_live_store),
+        cmocka_unit_test(test_check_command_with_store_on_a_live_store),
         cmocka_unit_test(test_check_command_with_data_and_store_checks_the_store),
         cmocka_unit_test_teardown(test_full_store_answers_507, stop_own),
         cmocka_unit_test_teardown(test_slow_client_is_cut_off, stop_own),
