@@ -149,6 +149,8 @@ int main(int argc, char **argv)
     _Atomic int64_t heartbeat;
     sigset_t sigs;
     int sig, rc, exit_code = 1;
+    int64_t tls_not_after = 0;
+    bool tls_dated = false;
 
     /* Before anything is opened (std_fds.h): no file of the server's lands on a closed
      * standard descriptor, and a write to a closed standard output fails (EBADF) as it did,
@@ -200,6 +202,9 @@ int main(int argc, char **argv)
     /* The module first: the certificate's check uses the OpenSSL it loads. */
     if (o.tls_cert && (!srv_tls_prepare() || !srv_tls_cert_check(o.tls_cert)))
         return 1;
+    /* Its dates: a warning only (tls.c says why); the gauge once the metrics exist. */
+    tls_dated = o.tls_cert &&
+                srv_tls_cert_expiry(o.tls_cert, (int64_t)time(NULL), &tls_not_after);
     if ((rc = listen_check(o.listen)) != 0)
         return rc;
     raise_file_limit(&o);
@@ -250,6 +255,8 @@ int main(int argc, char **argv)
         srv_users_set_verify_slots(app.users, o.login_concurrency);
     }
     srv_metrics_set_tick_interval(app.metrics, o.tick_interval);
+    if (tls_dated)
+        srv_metrics_set_tls_certificate_expiry(app.metrics, tls_not_after);
     /* Webhooks need the runner. A waiting hook request holds a worker thread: at most a quarter
      * of them wait at once, and one waits for its run (handed to the runner at once, but it
      * may queue behind other runs), its timeout and the kill that may follow. */

@@ -55,6 +55,8 @@ struct srv_metrics {
     _Atomic uint64_t tick_errors;
     _Atomic int64_t last_tick;
     _Atomic unsigned tick_interval;
+    _Atomic int64_t tls_not_after;
+    _Atomic bool tls;
     int64_t started;
 };
 
@@ -152,6 +154,12 @@ void srv_metrics_tick(srv_metrics *m, bool ok, int64_t now)
 void srv_metrics_set_tick_interval(srv_metrics *m, unsigned seconds)
 {
     atomic_store_explicit(&m->tick_interval, seconds, memory_order_relaxed);
+}
+
+void srv_metrics_set_tls_certificate_expiry(srv_metrics *m, int64_t not_after)
+{
+    atomic_store_explicit(&m->tls_not_after, not_after, memory_order_relaxed);
+    atomic_store_explicit(&m->tls, true, memory_order_release);
 }
 
 /* ---- rendering ----------------------------------------------------------------------------- */
@@ -283,6 +291,10 @@ int srv_metrics_render(char **out, size_t *len, srv_metrics *m, const jobs_store
           atomic_load_explicit(&m->last_tick, memory_order_relaxed));
     gauge(&t, "jobs_scheduler_tick_interval_seconds", "Seconds between scheduler ticks.",
           atomic_load_explicit(&m->tick_interval, memory_order_relaxed));
+    if (atomic_load_explicit(&m->tls, memory_order_acquire))
+        gauge(&t, "jobs_tls_certificate_expiry_timestamp_seconds",
+              "When the --tls-cert certificate expires (its notAfter), in Unix seconds.",
+              atomic_load_explicit(&m->tls_not_after, memory_order_relaxed));
 
     family(&t, "jobs_runs_delivered_total", "counter",
            "Runs the scheduler delivered, by trigger (a re-delivery counts again).");

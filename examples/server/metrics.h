@@ -59,6 +59,11 @@ void srv_metrics_tick(srv_metrics *m, bool ok, int64_t now);
 /** The tick interval in seconds, exported as a gauge. Call before the first scrape. */
 void srv_metrics_set_tick_interval(srv_metrics *m, unsigned seconds);
 
+/** The notAfter of the --tls-cert certificate (Unix seconds), exported as the gauge
+ * jobs_tls_certificate_expiry_timestamp_seconds; without a call (no --tls-cert, or its dates
+ * could not be read) the gauge is left out. Call before the first scrape. */
+void srv_metrics_set_tls_certificate_expiry(srv_metrics *m, int64_t not_after);
+
 /**
  * The metrics as Prometheus text (format 0.0.4), with HELP and TYPE lines. Request counters and
  * histograms appear for the routes, methods and statuses seen so far; the access log's dropped

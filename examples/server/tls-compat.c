@@ -10,9 +10,12 @@
  * answers civetweb's dlopen("libssl.so") with this already loaded library, and civetweb's dlsym()
  * finds SSL_get_peer_certificate here and every other function in libssl.so.3 behind it.
  * Nothing else links against it. */
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #undef SSL_get_peer_certificate
 
@@ -30,8 +33,8 @@ X509 *SSL_get_peer_certificate(const SSL *ssl)
  * be able to serve HTTPS with PEM file `file`, which civetweb 1.15 loads as its certificate, its
  * private key (which must be the certificate's), then again as the certificate chain. 0, or
  * -1 with the reason in msg[size]. A key under a passphrase is refused: OpenSSL would ask for the
- * passphrase on the terminal, where a service has none. Only libssl's functions are used: the
- * module is linked against libssl alone. */
+ * passphrase on the terminal, where a service has none. Only libssl's functions are used here
+ * (the module links libcrypto too, for jobs_tls_compat_cert_validity()). */
 __attribute__((visibility("default"))) int jobs_tls_compat_check_pem(const char *file, char *msg,
                                                                      size_t size);
 
@@ -73,6 +76,50 @@ int jobs_tls_compat_check_pem(const char *file, char *msg, size_t size)
               "certificate comes first, then the chain's)";
     else if (SSL_CTX_use_certificate_chain_file(ctx, file) != 1)
         why = "OpenSSL cannot read its certificates as a chain";
+    SSL_CTX_free(ctx);
+    if (why)
+        snprintf(msg, size, "%s", why);
+    return why ? -1 : 0;
+}
+
+/* Called by jobs-server (tls.c, through dlsym) once jobs_tls_compat_check_pem() accepted
+ * `file`: the validity period of its first certificate (the server's own, the one civetweb
+ * serves), notBefore in *not_before and notAfter in *not_after, Unix seconds. 0, or -1 with
+ * the reason in msg[size]. */
+__attribute__((visibility("default"))) int jobs_tls_compat_cert_validity(const char *file,
+                                                                         int64_t *not_before,
+                                                                         int64_t *not_after,
+                                                                         char *msg, size_t size);
+
+/* An ASN1_TIME (UTCTime or GeneralizedTime, always UTC in a certificate) in Unix seconds. */
+static int unix_seconds(int64_t *out, const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+int jobs_tls_compat_cert_validity(const char *file, int64_t *not_before, int64_t *not_after,
+                                  char *msg, size_t size)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *why = NULL;
+    X509 *cert;
+
+    if (!ctx) {
+        snprintf(msg, size, "OpenSSL cannot make a TLS context");
+        return -1;
+    }
+    /* Loaded as civetweb loads it: the first certificate of the file is the one served. */
+    if (SSL_CTX_use_certificate_file(ctx, file, SSL_FILETYPE_PEM) != 1 ||
+        !(cert = SSL_CTX_get0_certificate(ctx)))
+        why = "it holds no certificate that OpenSSL can read";
+    else if (unix_seconds(not_before, X509_get0_notBefore(cert)) != 0 ||
+             unix_seconds(not_after, X509_get0_notAfter(cert)) != 0)
+        why = "OpenSSL cannot read its certificate's validity period";
     SSL_CTX_free(ctx);
     if (why)
         snprintf(msg, size, "%s", why);

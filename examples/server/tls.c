@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,4 +132,73 @@ bool srv_tls_cert_check(const char *file)
     if (fd >= 0)
         close(fd);
     return ok;
+}
+
+/* Unix seconds `t` in ISO 8601, UTC ("2026-12-07T22:49:01Z"). */
+static void iso8601(char out[32], int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, 32, "@%lld", (long long)t);
+}
+
+/* An expired certificate is served rather than refused: a start that refused it would turn a
+ * renewal that came late into an outage of every client, the ones that do not check the
+ * certificate's dates and the API's scripts included, where a warning and the metric let the
+ * operator see it coming. */
+bool srv_tls_cert_expiry(const char *file, int64_t now, int64_t *not_after)
+{
+    int (*validity)(const char *, int64_t *, int64_t *, char *, size_t);
+    int64_t not_before = 0;
+    char why[256], date[32], clock[32];
+    void *sym;
+
+    *not_after = 0;
+    if (!compat)
+        return false;
+    /* As in srv_tls_cert_check(): the void * copied into the function pointer. */
+    sym = dlsym(compat, "jobs_tls_compat_cert_validity");
+    memcpy(&validity, &sym, sizeof validity);
+    if (!sym) {
+        fprintf(stderr, "jobs-server: warning: --tls-cert: %s has no "
+                        "jobs_tls_compat_cert_validity: it is not the one this jobs-server was "
+                        "built with; the certificate's dates are not checked\n",
+                JOBS_TLS_COMPAT_NAME);
+        return false;
+    }
+    if (validity(file, &not_before, not_after, why, sizeof why) != 0) {
+        fprintf(stderr, "jobs-server: warning: --tls-cert %s: %s; its dates are not checked\n",
+                file, why);
+        *not_after = 0;
+        return false;
+    }
+    iso8601(clock, now);
+    if (*not_after < now) {
+        iso8601(date, *not_after);
+        fprintf(stderr, "jobs-server: warning: --tls-cert %s: its certificate expired at %s "
+                        "(now %s): clients that check it refuse every connection; serving it "
+                        "anyway: renew it, then restart jobs-server\n",
+                file, date, clock);
+    } else if (not_before > now) {
+        iso8601(date, not_before);
+        fprintf(stderr, "jobs-server: warning: --tls-cert %s: its certificate is not valid "
+                        "before %s (now %s): clients that check it refuse every connection "
+                        "until then (is this machine's clock right?); serving it anyway\n",
+                file, date, clock);
+    } else if (*not_after - now < (int64_t)SRV_TLS_EXPIRY_WARN_DAYS * 86400) {
+        int64_t days = (*not_after - now) / 86400;
+
+        iso8601(date, *not_after);
+        if (days)
+            fprintf(stderr, "jobs-server: warning: --tls-cert %s: its certificate expires at %s, "
+                            "in %lld day%s: renew it, then restart jobs-server\n",
+                    file, date, (long long)days, days == 1 ? "" : "s");
+        else
+            fprintf(stderr, "jobs-server: warning: --tls-cert %s: its certificate expires at %s, "
+                            "in less than a day: renew it, then restart jobs-server\n",
+                    file, date);
+    }
+    return true;
 }

@@ -358,6 +358,24 @@ static void test_scheduler_metrics_count_events_and_ticks(void **state)
     free(text);
 }
 
+/* The --tls-cert certificate's notAfter is a gauge once set (main.c sets it with --tls-cert
+ * only), and absent before: a server without TLS has no certificate to expire. */
+static void test_tls_certificate_expiry_is_a_gauge_only_once_set(void **state)
+{
+    ops *o = *state;
+    char *text;
+    size_t len;
+
+    assert_int_equal(srv_metrics_render(&text, &len, o->app.metrics, NULL), 0);
+    assert_null(strstr(text, "jobs_tls_certificate_expiry_timestamp_seconds"));
+    free(text);
+    srv_metrics_set_tls_certificate_expiry(o->app.metrics, 1577923200);
+    assert_int_equal(srv_metrics_render(&text, &len, o->app.metrics, NULL), 0);
+    assert_non_null(strstr(text, "# TYPE jobs_tls_certificate_expiry_timestamp_seconds gauge\n"));
+    assert_int_equal(sample(text, "jobs_tls_certificate_expiry_timestamp_seconds"), 1577923200);
+    free(text);
+}
+
 /* ---- sessions in the store ----------------------------------------------------------------- */
 
 /* The user of a session (asserting that the store answered). */
@@ -1048,6 +1066,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_metrics_count_events_and_ticks, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_tls_certificate_expiry_is_a_gauge_only_once_set,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_sessions_expire_in_bounded_sweeps_and_cap_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_live_in_the_store, setup, teardown),

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -37,6 +38,49 @@ static int make_certificate(const char *dir)
              "cat ca.pem key.pem > server.pem && rm key.pem",
              dir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes DIR/NAME.pem (certificate and key, mode 0600): self-signed for 127.0.0.1 as above,
+ * valid from `start` to `end` ("YYYYMMDDHHMMSSZ", UTC). `openssl req -x509` takes a number of
+ * days from now only, and OpenSSL 3.0's `openssl x509` has no -not_before/-not_after, so it is
+ * signed by `openssl ca`, whose -startdate and -enddate take any date, past ones too, in a
+ * directory DIR/NAME.ca of its own (its configuration, database and serial file). */
+static int make_dated_certificate(const char *dir, const char *name, const char *start,
+                                  const char *end)
+{
+    char cmd[2048], path[256];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s.ca", dir, name);
+    if (mkdir(path, 0700) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s.ca/ca.cnf", dir, name);
+    if (!(f = fopen(path, "w")))
+        return -1;
+    fputs("[ca]\ndefault_ca = dated\n[dated]\ndatabase = index.txt\nnew_certs_dir = .\n"
+          "serial = serial\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\n"
+          "unique_subject = no\n[any]\ncommonName = supplied\n", f);
+    if (fclose(f) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/%s.ca' && umask 077 && : > index.txt && echo 01 > serial && "
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout key.pem -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+             "-out req.csr >/dev/null 2>&1 && "
+             "openssl ca -batch -config ca.cnf -selfsign -keyfile key.pem -in req.csr "
+             "-out cert.pem -notext -startdate %s -enddate %s >/dev/null 2>&1 && "
+             "cat cert.pem key.pem > '../%s.pem'",
+             dir, name, start, end, name);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Unix seconds `t` as openssl ca's -startdate and -enddate take it: YYYYMMDDHHMMSSZ. */
+static void asn1_date(char out[32], time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y%m%d%H%M%SZ", &tm);
 }
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
@@ -259,6 +303,153 @@ static void test_cert_without_key_is_a_clear_error(void **state)
         fail_msg("status 0x%x, stderr:\n%s", status, err);
 }
 
+/* ---- the certificate's dates ---------------------------------------------------------------- */
+
+typedef struct body {
+    char text[65536];
+    size_t len;
+} body;
+
+static size_t on_text(char *p, size_t size, size_t n, void *arg)
+{
+    body *b = arg;
+    size_t len = size * n, room = sizeof b->text - 1 - b->len;
+
+    memcpy(b->text + b->len, p, len < room ? len : room);
+    b->len += len < room ? len : room;
+    b->text[b->len] = '\0';
+    return len;
+}
+
+/* GET /metrics over HTTPS from `s`, whose certificate libcurl is told not to verify (it may have
+ * expired): the value of `series`, -1 when it is not there, -2 when the request failed. */
+static long long metric_unverified(const server *s, const char *series)
+{
+    static body b;
+    char url[96];
+    size_t n = strlen(series);
+    CURL *c = curl_easy_init();
+    long status = 0;
+    CURLcode rc;
+
+    if (!c)
+        return -2;
+    b.len = 0;
+    b.text[0] = '\0';
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/metrics", s->port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_text);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK || status != 200)
+        return -2;
+    for (const char *p = b.text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtoll(p + n + 1, NULL, 10);
+    return -1;
+}
+
+/* Starts a server with --tls-cert srv.dir/NAME.pem, checks that its standard error holds each
+ * of the NULL-terminated `want` and, when `unwanted` is not NULL, not that, and returns the
+ * value of its gauge jobs_tls_certificate_expiry_timestamp_seconds (-1: none). It stops the
+ * server before it fails the test. */
+static long long serve_with(const char *name, const char *const *want, const char *unwanted)
+{
+    char file[192], err[4096];
+    const char *missing = NULL;
+    long long expiry;
+    size_t n = 0;
+    server s;
+    FILE *f;
+
+    memset(&s, 0, sizeof s);
+    snprintf(file, sizeof file, "%s/%s.pem", srv.dir, name);
+    if (start_server(&s, (const char *[]){"--tls-cert", file, NULL}) != 0) {
+        show_server_stderr(&s);
+        stop_server(&s);
+        fail_msg("jobs-server --tls-cert %s did not start", file);
+    }
+    snprintf(file, sizeof file, "%s/stderr.log", s.dir);
+    err[0] = '\0';
+    if ((f = fopen(file, "r"))) {
+        n = fread(err, 1, sizeof err - 1, f);
+        err[n] = '\0';
+        fclose(f);
+    }
+    for (; *want && !missing; want++)
+        if (!strstr(err, *want))
+            missing = *want;
+    expiry = missing || (unwanted && strstr(err, unwanted))
+                 ? 0 : metric_unverified(&s, "jobs_tls_certificate_expiry_timestamp_seconds");
+    assert_int_equal(stop_server(&s), 0);
+    if (missing)
+        fail_msg("no '%s' in:\n%s", missing, err);
+    if (unwanted && strstr(err, unwanted))
+        fail_msg("'%s' in:\n%s", unwanted, err);
+    return expiry;
+}
+
+/* A certificate past its notAfter: the server says so on stderr, with the file and the date,
+ * and serves it (clients that check dates refuse it; the API's scripts that do not go on). It
+ * used to say nothing. The gauge jobs_tls_certificate_expiry_timestamp_seconds is its
+ * notAfter. */
+static void test_an_expired_certificate_is_served_with_a_warning(void **state)
+{
+    char want[512];
+
+    (void)state;
+    assert_int_equal(make_dated_certificate(srv.dir, "expired", "20200101000000Z",
+                                            "20200102000000Z"), 0);
+    snprintf(want, sizeof want, "jobs-server: warning: --tls-cert %s/expired.pem: its "
+             "certificate expired at 2020-01-02T00:00:00Z (now ", srv.dir);
+    assert_int_equal(serve_with("expired", (const char *[]){want, "renew it", NULL}, NULL),
+                     1577923200);
+}
+
+/* A certificate whose notBefore is to come: a warning too (a clock that is wrong, or a
+ * certificate put in place too early), and it is served. */
+static void test_a_certificate_not_valid_yet_is_served_with_a_warning(void **state)
+{
+    char want[512];
+
+    (void)state;
+    assert_int_equal(make_dated_certificate(srv.dir, "future", "20990101000000Z",
+                                            "21000101000000Z"), 0);
+    snprintf(want, sizeof want, "jobs-server: warning: --tls-cert %s/future.pem: its "
+             "certificate is not valid before 2099-01-01T00:00:00Z (now ", srv.dir);
+    assert_int_equal(serve_with("future", (const char *[]){want, NULL}, "expire"),
+                     4102444800LL);
+}
+
+/* A certificate that expires within 14 days: a warning with its date; one that expires later:
+ * none. Both have the gauge. */
+static void test_a_certificate_that_expires_soon_is_a_warning(void **state)
+{
+    char want[512], start[32], soon[32], later[32], iso[32];
+    time_t now = time(NULL), end = now + 3 * 86400;
+    struct tm tm;
+
+    (void)state;
+    asn1_date(start, now - 86400);
+    asn1_date(soon, end);
+    asn1_date(later, end + 27 * 86400); /* 30 days from now */
+    assert_int_equal(make_dated_certificate(srv.dir, "soon", start, soon), 0);
+    assert_int_equal(make_dated_certificate(srv.dir, "later", start, later), 0);
+    gmtime_r(&end, &tm);
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(want, sizeof want, "jobs-server: warning: --tls-cert %s/soon.pem: its "
+             "certificate expires at %s, in ", srv.dir, iso);
+    assert_int_equal(serve_with("soon", (const char *[]){want, "renew it", NULL}, NULL),
+                     (long long)end);
+    assert_int_equal(serve_with("later", (const char *[]){NULL}, "warning"),
+                     (long long)end + 27 * 86400);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +460,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_missing_cert_file_is_a_clear_error),
         cmocka_unit_test(test_cert_directory_is_a_clear_error),
         cmocka_unit_test(test_cert_without_key_is_a_clear_error),
+        cmocka_unit_test(test_an_expired_certificate_is_served_with_a_warning),
+        cmocka_unit_test(test_a_certificate_not_valid_yet_is_served_with_a_warning),
+        cmocka_unit_test(test_a_certificate_that_expires_soon_is_a_warning),
     };
 
     if (argc != 2) {
