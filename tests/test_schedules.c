@@ -681,6 +681,8 @@ static void test_delete_of_an_unused_schedule_removes_it_everywhere(void **state
     assert_int_equal(schedule_count(fx, OWNER), 5);
     assert_gone(fx, OWNER, ids[1], "s1");
     assert_int_equal(jobs_store_check(fx->store), 0);
+    /* The newest one deleted: its id is not given again either. */
+    assert_true(fx_periodic(fx, OWNER, 600) > again);
 }
 
 /* A schedule any job references, active, inactive or queued for deletion, is JOBS_EINUSE and
