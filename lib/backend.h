@@ -105,6 +105,9 @@ struct jobs__backend {
     int (*schedule_update)(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec);
     /* How many jobs reference the schedule. */
     int (*schedule_refs)(jobs__txn *t, uint64_t id, uint64_t *n);
+    /* Removes a schedule (`rec` as loaded, no job referencing it) with its list entry, name
+     * entry and its owner's count. */
+    int (*schedule_remove)(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec);
 
     /* ---- stacks ------------------------------------------------------------------------- */
     int (*stack_load)(jobs__txn *t, uint64_t id, jobs__stack_rec *rec);

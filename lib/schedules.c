@@ -1,4 +1,4 @@
-/* Schedules: the config rules, visibility (public or own), and the in-use rule. */
+/* Schedules: the config rules, visibility (public or own), the in-use rule, and deletion. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -563,4 +563,46 @@ int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner,
     schedule_fill(sc, id, &rec, (char *)(sc + 1));
     *out = sc;
     return 0;
+}
+
+/* ---- delete ----------------------------------------------------------------------------- */
+
+typedef struct delete_ctx {
+    uint64_t owner, id;
+} delete_ctx;
+
+static int delete_txn(jobs_store *s, jobs__txn *txn, void *arg)
+{
+    delete_ctx *c = arg;
+    jobs__schedule_rec rec;
+    uint64_t refs;
+    int rc = schedule_visible(s, txn, c->owner, c->id, &rec);
+
+    if (rc)
+        return rc;
+    if (rec.owner != c->owner) /* visible but not the caller's: a public one */
+        return jobs__error(JOBS_EPUBLIC, "schedule %llu is public and cannot be deleted",
+                           (unsigned long long)c->id);
+    /* A built-in is in every new store: a copy (lib/copy.c) expects it in its source too. */
+    if (c->id <= JOBS__BUILTIN_SCHEDULES)
+        return jobs__error(JOBS_EPUBLIC, "schedule %llu is built in and cannot be deleted",
+                           (unsigned long long)c->id);
+    if ((rc = s->be->schedule_refs(txn, c->id, &refs)))
+        return rc;
+    if (refs > 0)
+        return jobs__error(JOBS_EINUSE, "schedule %llu is used by %llu job(s)",
+                           (unsigned long long)c->id, (unsigned long long)refs);
+    return s->be->schedule_remove(txn, c->id, &rec);
+}
+
+int jobs_schedule_delete(jobs_store *store, uint64_t owner, uint64_t id)
+{
+    delete_ctx c = {owner, id};
+    int rc;
+
+    if (!store)
+        return jobs__error(JOBS_EINVAL, "jobs_schedule_delete needs a store");
+    if ((rc = jobs__check_owner(owner, 1)) || (rc = jobs__check_id(id, "schedule")))
+        return rc;
+    return jobs__write(store, delete_txn, &c);
 }

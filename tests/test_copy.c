@@ -489,6 +489,49 @@ static void test_ids_go_on_after_the_source_deleted_its_last_jobs(void **state)
     jobs_store_close(c);
 }
 
+/* Schedules deleted in the source (an owner's, the host's public one, the newest one) are not
+ * in the copy, the others are, and the copy's schedule ids go on above the deleted ones. */
+static void test_copy_of_a_source_with_deleted_schedules(void **state)
+{
+    fixture *fx = *state;
+    jobs_store *a = open_lmdb(fx, "a");
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    jobs_schedule *sc = NULL;
+    uint64_t mine, kept, host, last, x, y;
+
+    spec.fields = JOBS_SCHEDULE_CONFIG | JOBS_SCHEDULE_NAME;
+    spec.period = 600;
+    spec.name = "s";
+    assert_int_equal(jobs_schedule_create(&mine, a, ALICE, &spec), 0);
+    assert_int_equal(jobs_schedule_create(&kept, a, ALICE, &spec), 0);
+    assert_int_equal(jobs_schedule_create(&host, a, JOBS_OWNER_PUBLIC, &spec), 0);
+    assert_int_equal(jobs_schedule_create(&last, a, BOB, &spec), 0);
+    assert_int_equal(jobs_schedule_delete(a, ALICE, mine), 0);
+    assert_int_equal(jobs_schedule_delete(a, JOBS_OWNER_PUBLIC, host), 0);
+    assert_int_equal(jobs_schedule_delete(a, BOB, last), 0);
+
+    assert_int_equal(jobs_store_copy(a, fx->store), 0);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    assert_same_stat(a, fx->store);
+    const uint64_t gone[] = {mine, host, last};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(jobs_schedule_get(&sc, fx->store, ALICE, gone[i]), JOBS_ENOTFOUND);
+        assert_int_equal(jobs_schedule_get(&sc, fx->store, BOB, gone[i]), JOBS_ENOTFOUND);
+    }
+    assert_same_schedule(a, fx->store, ALICE, kept);
+    assert_int_equal(jobs_schedule_get_by_name(&sc, fx->store, ALICE, "s"), 0);
+    assert_int_equal(sc->id, kept);
+    jobs_schedule_free(sc);
+    sc = NULL;
+    assert_int_equal(jobs_schedule_get_by_name(&sc, fx->store, BOB, "s"), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_schedule_create(&x, a, BOB, &spec), 0);
+    assert_int_equal(jobs_schedule_create(&y, fx->store, BOB, &spec), 0);
+    assert_int_equal(x, y);
+    assert_true(y > last);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    jobs_store_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +540,8 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_ids_go_on_after_the_source_deleted_its_last_jobs,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_copy_of_a_source_with_deleted_schedules, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_takes_a_builtin_schedule_the_source_changed,
                                         fx_setup, fx_teardown),
     };

@@ -1,6 +1,8 @@
-/* Schedules: built-ins, config rules, updates, the in-use rule, visibility and paging. */
+/* Schedules: built-ins, config rules, updates, the in-use rule, visibility, paging and
+ * deletion. */
 #include "fixture.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define OWNER 51
@@ -567,6 +569,232 @@ static void test_once_that_disagrees_with_the_kind_is_econfig(void **state)
     jobs_schedule_free(s);
 }
 
+static void assert_gone(fixture *fx, uint64_t owner, uint64_t id, const char *name)
+{
+    jobs_schedule *s = NULL;
+    assert_int_equal(jobs_schedule_get(&s, fx->store, owner, id), JOBS_ENOTFOUND);
+    assert_null(s);
+    if (name) {
+        assert_int_equal(jobs_schedule_get_by_name(&s, fx->store, owner, name), JOBS_ENOTFOUND);
+        assert_null(s);
+    }
+}
+
+/* The ids `owner` sees, all pages of `page_size` walked; *n how many, checked against count. */
+static void list_ids(fixture *fx, uint64_t owner, uint32_t page_size, uint64_t *ids, size_t *n)
+{
+    jobs_schedule_page *p = NULL;
+    uint64_t count = 0;
+
+    *n = 0;
+    for (uint64_t page = 1;; page++) {
+        assert_int_equal(jobs_schedule_list(&p, fx->store, owner, page, page_size), 0);
+        count = p->count;
+        for (size_t i = 0; i < p->n; i++)
+            ids[(*n)++] = p->schedules[i].id;
+        size_t got = p->n;
+        jobs_schedule_page_free(p);
+        if (got < page_size)
+            break;
+    }
+    assert_int_equal(count, *n);
+}
+
+static int rename_as(fixture *fx, uint64_t owner, uint64_t id, const char *name)
+{
+    jobs_schedule_spec spec = JOBS_SCHEDULE_SPEC_INIT;
+    spec.fields = JOBS_SCHEDULE_NAME;
+    spec.name = name;
+    return jobs_schedule_update(NULL, fx->store, owner, id, &spec);
+}
+
+/* An unused schedule of the owner's goes whole: get, get by name, the list, its count and the
+ * store's count; the name is free again, the id never given again, and the store checks. */
+static void test_delete_of_an_unused_schedule_removes_it_everywhere(void **state)
+{
+    fixture *fx = *state;
+    uint64_t ids[8];
+    char name[16];
+
+    for (size_t i = 0; i < 8; i++) {
+        ids[i] = fx_periodic(fx, OWNER, 600 + (int64_t)i);
+        snprintf(name, sizeof name, "s%zu", i);
+        assert_int_equal(rename_as(fx, OWNER, ids[i], name), 0);
+    }
+    uint64_t theirs = fx_periodic(fx, OTHER, 600);
+    assert_int_equal(rename_as(fx, OTHER, theirs, "s1"), 0);
+    assert_int_equal(schedule_count(fx, OWNER), 13);
+
+    /* Every other one, and the last. */
+    const size_t del[] = {0, 2, 4, 7};
+    for (size_t k = 0; k < 4; k++)
+        assert_int_equal(jobs_schedule_delete(fx->store, OWNER, ids[del[k]]), 0);
+    for (size_t k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "s%zu", del[k]);
+        assert_gone(fx, OWNER, ids[del[k]], name);
+        assert_int_equal(jobs_schedule_delete(fx->store, OWNER, ids[del[k]]), JOBS_ENOTFOUND);
+    }
+    assert_int_equal(schedule_count(fx, OWNER), 9);
+    assert_int_equal(schedule_count(fx, OTHER), 6);
+    jobs_store_stat_info info = JOBS_STORE_STAT_INFO_INIT;
+    assert_int_equal(jobs_store_stat(&info, fx->store), 0);
+    assert_int_equal(info.schedules, 10);
+
+    /* The list, in pages of 1, 2 and 10: the built-ins and the four left, in id order. */
+    const uint64_t expect[] = {1, 2, 3, 4, 5, ids[1], ids[3], ids[5], ids[6]};
+    const uint32_t sizes[] = {1, 2, 10};
+    for (size_t k = 0; k < 3; k++) {
+        uint64_t seen[16];
+        size_t n = 0;
+        list_ids(fx, OWNER, sizes[k], seen, &n);
+        assert_int_equal(n, 9);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(seen[i], expect[i]);
+    }
+    /* The others stay as they were; another owner's schedule of a deleted name too. */
+    jobs_schedule *s = NULL;
+    assert_int_equal(jobs_schedule_get_by_name(&s, fx->store, OWNER, "s3"), 0);
+    assert_int_equal(s->id, ids[3]);
+    assert_int_equal(s->period, 603);
+    jobs_schedule_free(s);
+    assert_int_equal(jobs_schedule_get_by_name(&s, fx->store, OTHER, "s1"), 0);
+    assert_int_equal(s->id, theirs);
+    jobs_schedule_free(s);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+
+    /* The name is free again; the new schedule takes a new id. */
+    uint64_t again = fx_periodic(fx, OWNER, 900);
+    assert_true(again > theirs);
+    assert_int_equal(rename_as(fx, OWNER, again, "s0"), 0);
+    assert_int_equal(jobs_schedule_get_by_name(&s, fx->store, OWNER, "s0"), 0);
+    assert_int_equal(s->id, again);
+    jobs_schedule_free(s);
+    assert_int_equal(schedule_count(fx, OWNER), 10);
+
+    /* Down to none of the owner's own: the count and the list are the public ones. */
+    const uint64_t rest[] = {ids[1], ids[3], ids[5], ids[6], again};
+    for (size_t k = 0; k < 5; k++)
+        assert_int_equal(jobs_schedule_delete(fx->store, OWNER, rest[k]), 0);
+    assert_int_equal(schedule_count(fx, OWNER), 5);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    fx_reopen(fx);
+    assert_int_equal(schedule_count(fx, OWNER), 5);
+    assert_gone(fx, OWNER, ids[1], "s1");
+    assert_int_equal(jobs_store_check(fx->store), 0);
+    /* The newest one deleted: its id is not given again either. */
+    assert_true(fx_periodic(fx, OWNER, 600) > again);
+}
+
+/* A schedule any job references, active, inactive or queued for deletion, is JOBS_EINUSE and
+ * stays as it was; once no job references it, it can go. */
+static void test_delete_of_a_schedule_in_use_is_einuse_and_changes_nothing(void **state)
+{
+    fixture *fx = *state;
+    uint64_t sched = fx_periodic(fx, OWNER, 600);
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    assert_int_equal(rename_as(fx, OWNER, sched, "used"), 0);
+    uint64_t inactive = fx_job(fx, OWNER, NULL, stack, sched, false);
+    uint64_t active = fx_job(fx, OWNER, NULL, stack, sched, true);
+
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, sched), JOBS_EINUSE);
+    assert_non_null(strstr(jobs_error_last(), "2 job(s)"));
+    assert_int_equal(jobs_delete(NULL, fx->store, OWNER, inactive), 0);
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, sched), JOBS_EINUSE);
+    /* Queued for deletion: still its schedule until the tick deletes it. */
+    jobs_delete_outcome outcome = 0;
+    assert_int_equal(jobs_delete(&outcome, fx->store, OWNER, active), 0);
+    assert_int_equal(outcome, JOBS_QUEUED_FOR_DELETION);
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, sched), JOBS_EINUSE);
+
+    jobs_schedule *s = get(fx, OWNER, sched);
+    assert_string_equal(s->name, "used");
+    assert_int_equal(s->period, 600);
+    jobs_schedule_free(s);
+    assert_int_equal(jobs_schedule_get_by_name(&s, fx->store, OWNER, "used"), 0);
+    jobs_schedule_free(s);
+    assert_int_equal(schedule_count(fx, OWNER), 6);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+
+    fx_events ev;
+    fx_tick(fx, FX_T0 + 600, &ev);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(ev.ev[0].type, JOBS_EVENT_DELETED);
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, sched), 0);
+    assert_gone(fx, OWNER, sched, "used");
+    assert_int_equal(schedule_count(fx, OWNER), 5);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* Another owner's schedule answers as a missing one; a public one, built in or the host's, is
+ * JOBS_EPUBLIC for an owner; the host deletes its own public ones but not the built-ins. */
+static void test_delete_of_others_and_public_schedules_is_refused(void **state)
+{
+    fixture *fx = *state;
+    uint64_t theirs = fx_periodic(fx, OTHER, 600);
+    uint64_t host = fx_periodic(fx, JOBS_OWNER_PUBLIC, 7200);
+
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, theirs), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, 77777), JOBS_ENOTFOUND);
+    assert_int_equal(jobs_schedule_delete(fx->store, JOBS_OWNER_PUBLIC, theirs), JOBS_ENOTFOUND);
+    jobs_schedule *s = get(fx, OTHER, theirs);
+    jobs_schedule_free(s);
+    for (uint64_t id = 1; id <= 5; id++) {
+        assert_int_equal(jobs_schedule_delete(fx->store, OWNER, id), JOBS_EPUBLIC);
+        assert_int_equal(jobs_schedule_delete(fx->store, JOBS_OWNER_PUBLIC, id), JOBS_EPUBLIC);
+        s = get(fx, OWNER, id);
+        jobs_schedule_free(s);
+    }
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, host), JOBS_EPUBLIC);
+    assert_int_equal(schedule_count(fx, OWNER), 6);
+    assert_int_equal(schedule_count(fx, OTHER), 7);
+
+    /* Bad arguments change nothing either. */
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, 0), JOBS_ERANGE);
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, JOBS_ID_MAX + 1), JOBS_ERANGE);
+    assert_int_equal(jobs_schedule_delete(fx->store, JOBS_ID_MAX + 1, theirs), JOBS_EOWNER);
+    assert_int_equal(jobs_schedule_delete(NULL, OWNER, theirs), JOBS_EINVAL);
+
+    assert_int_equal(jobs_schedule_delete(fx->store, JOBS_OWNER_PUBLIC, host), 0);
+    assert_gone(fx, OWNER, host, NULL);
+    assert_int_equal(schedule_count(fx, OWNER), 5);
+    assert_int_equal(schedule_count(fx, OTHER), 6);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
+/* Runs keep the schedule they were made on; deleting it later leaves them readable. */
+static void test_runs_made_on_a_deleted_schedule_stay_readable(void **state)
+{
+    fixture *fx = *state;
+    uint64_t sched = fx_periodic(fx, OWNER, 600);
+    uint64_t stack = fx_stack(fx, OWNER, false);
+    uint64_t job = fx_job(fx, OWNER, "j", stack, sched, true);
+    fx_events ev;
+
+    fx_tick(fx, FX_T0 + 600, &ev);
+    assert_int_equal(ev.n, 1);
+    uint64_t run = 0;
+    assert_int_equal(jobs_run_now(&run, fx->store, OWNER, job), 0);
+
+    jobs_job_spec change = JOBS_JOB_SPEC_INIT;
+    change.fields = JOBS_JOB_SCHEDULE;
+    change.schedule = FX_HOURLY;
+    assert_int_equal(jobs_update(NULL, fx->store, OWNER, job, &change), 0);
+    assert_int_equal(jobs_schedule_delete(fx->store, OWNER, sched), 0);
+
+    jobs_run *r = NULL;
+    assert_int_equal(jobs_run_get(&r, fx->store, OWNER, run), 0);
+    assert_int_equal(r->job, job);
+    assert_int_equal(r->trigger, JOBS_TRIGGER_MANUAL);
+    jobs_run_free(r);
+    jobs_run_page *p = NULL;
+    assert_int_equal(jobs_run_list(&p, fx->store, OWNER, job, 1, 0), 0);
+    assert_true(p->count >= 1);
+    for (size_t i = 0; i < p->n; i++)
+        assert_int_equal(p->runs[i]->job, job);
+    jobs_run_page_free(p);
+    assert_int_equal(jobs_store_check(fx->store), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -590,6 +818,10 @@ int main(void)
         T(test_schedule_list_is_public_plus_own_in_id_order),
         T(test_an_empty_change_succeeds_in_use_but_not_on_others_schedules),
         T(test_once_that_disagrees_with_the_kind_is_econfig),
+        T(test_delete_of_an_unused_schedule_removes_it_everywhere),
+        T(test_delete_of_a_schedule_in_use_is_einuse_and_changes_nothing),
+        T(test_delete_of_others_and_public_schedules_is_refused),
+        T(test_runs_made_on_a_deleted_schedule_stay_readable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

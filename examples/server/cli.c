@@ -609,6 +609,27 @@ static int delete_jobs(size_t *deleted, jobs_store *store, uint64_t id, const ow
     return rc;
 }
 
+/* The user's schedules deleted, but for those a job of theirs queued for deletion still uses
+ * (JOBS_EINUSE: the scheduler removes the job at its next run, the schedule stays). One deleted
+ * meanwhile is skipped. *deleted and *kept count them. 0, or the library's code. */
+static int delete_schedules(size_t *deleted, size_t *kept, jobs_store *store, uint64_t id,
+                            const owned *o)
+{
+    int rc;
+
+    *deleted = *kept = 0;
+    for (size_t i = 0; i < o->n_schedules; i++) {
+        rc = jobs_schedule_delete(store, id, o->schedules[i]);
+        if (rc == 0)
+            (*deleted)++;
+        else if (rc == JOBS_EINUSE)
+            (*kept)++;
+        else if (rc != JOBS_ENOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
 /* The user's stacks made private with their webhooks off (the token dropped): the library
  * deletes no stack, so this is what keeps everyone else from seeing, using or calling them. */
 static int close_stacks(jobs_store *store, uint64_t id, const owned *o)
@@ -630,14 +651,16 @@ static int close_stacks(jobs_store *store, uint64_t id, const owned *o)
  * changing under it (each round follows a batch that failed on a job changed meanwhile). */
 #define DEL_ROUNDS 8
 
-/* What `user del --with-data` does before the user goes: the user's jobs deleted, stacks
+/* What `user del --with-data` does before the user goes: the user's jobs deleted (*deleted),
+ * then their schedules (sched[0] deleted, sched[1] kept for jobs queued for deletion), stacks
  * closed, with `o` their final listing. 0, or 1 after a message. */
-static int delete_data(owned *o, size_t *deleted, jobs_store *store, const char *name,
-                       uint64_t id)
+static int delete_data(owned *o, size_t *deleted, size_t sched[2], jobs_store *store,
+                       const char *name, uint64_t id)
 {
     int rc = 0;
 
     *deleted = 0;
+    sched[0] = sched[1] = 0;
     for (int round = 0;; round++) {
         size_t n = 0;
 
@@ -653,7 +676,7 @@ static int delete_data(owned *o, size_t *deleted, jobs_store *store, const char 
         if (rc && rc != JOBS_ENOTFOUND && rc != JOBS_EQUEUED)
             break;
     }
-    if (rc == 0)
+    if (rc == 0 && (rc = delete_schedules(&sched[0], &sched[1], store, id, o)) == 0)
         rc = close_stacks(store, id, o);
     if (rc) {
         fprintf(stderr, "jobs-server: user del: deleting the data of %s (id %" PRIu64 "): %s "
@@ -667,7 +690,8 @@ static int delete_data(owned *o, size_t *deleted, jobs_store *store, const char 
 
 /* `jobs-server user del NAME [--data DIR | --store URI] [--with-data]`: removes the user and
  * their sessions; refused while they own jobs, stacks or schedules unless --with-data, which
- * deletes those first (see docs/http-api.md, "Removing a user"). */
+ * deletes their jobs and schedules and closes their stacks first (see docs/http-api.md,
+ * "Listing and removing users"). */
 int srv_cmd_user_del(int argc, char **argv)
 {
     const char *name, *data;
@@ -675,7 +699,7 @@ int srv_cmd_user_del(int argc, char **argv)
     srv_users *users = NULL;
     jobs_store *store = NULL;
     owned o;
-    size_t ended = 0, ended_before = 0, deleted = 0;
+    size_t ended = 0, ended_before = 0, deleted = 0, sched[2] = {0, 0};
     bool with_data;
     uint64_t id = 0;
     int rc;
@@ -708,7 +732,7 @@ int srv_cmd_user_del(int argc, char **argv)
         /* First nobody can log in as the user, and their sessions end: nothing new of theirs
          * comes while their data goes. */
         if (srv_users_lock(users, name, id, end_sessions, &ended_before) != 0 ||
-            delete_data(&o, &deleted, store, name, id) != 0)
+            delete_data(&o, &deleted, sched, store, name, id) != 0)
             goto out;
     }
     if (srv_users_del(users, name, id, end_sessions, &ended) != 0)
@@ -717,11 +741,12 @@ int srv_cmd_user_del(int argc, char **argv)
     printf("deleted user %s (id %" PRIu64 ") and ended %s\n", name, id,
            count_of(a, sizeof a, ended, "session"));
     if (with_data)
-        printf("deleted %s; %zu queued for deletion stay so until their next run; %s and %s "
-               "stay in the store under id %" PRIu64 ", private, webhooks off\n",
-               count_of(a, sizeof a, deleted, "job"), o.n_queued,
-               count_of(b, sizeof b, o.n_stacks, "stack"),
-               count_of(c, sizeof c, o.n_schedules, "schedule"), id);
+        printf("deleted %s and %s; %zu queued for deletion stay so until their next run, and "
+               "%zu schedule%s they use; %s stay in the store under id %" PRIu64 ", private, "
+               "webhooks off\n",
+               count_of(a, sizeof a, deleted, "job"), count_of(b, sizeof b, sched[0], "schedule"),
+               o.n_queued, sched[1], sched[1] == 1 ? "" : "s",
+               count_of(c, sizeof c, o.n_stacks, "stack"), id);
     rc = 0;
 out:
     owned_free(&o);

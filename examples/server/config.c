@@ -21,7 +21,7 @@ void srv_usage(FILE *f)
           "       jobs-server user passwd NAME [--data DIR] [--store URI]   set a password (stdin)\n"
           "       jobs-server user list [--data DIR] [--store URI]   the users: id, name, email\n"
           "       jobs-server user del NAME [--data DIR] [--store URI] [--with-data]\n"
-          "                                      remove a user (--with-data: and their jobs)\n"
+          "                                      remove a user (--with-data: their jobs, schedules too)\n"
           "       jobs-server check [--data DIR] [--store URI]   verify the store (exit 0: consistent)\n"
           "\n"
           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080; port 0: any)\n"

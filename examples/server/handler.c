@@ -1058,6 +1058,18 @@ static void delete_job(srv_response *res, srv_app *app, uint64_t owner, uint64_t
     encoded(res, app, 200, rc, json);
 }
 
+/* DELETE /schedules/<id> (our extension): an unused schedule of the caller's own, answered as
+ * DELETE /jobs/<id> answers a job deleted at once. No If-Match: schedules carry no entity tag. */
+static void delete_schedule(srv_response *res, srv_app *app, uint64_t owner, uint64_t id)
+{
+    char *json = NULL;
+    int rc;
+
+    if ((rc = jobs_schedule_delete(app->store, owner, id)) == 0)
+        rc = jobs_json_encode_delete(&json, JOBS_DELETED, id);
+    encoded(res, app, 200, rc, json);
+}
+
 /* ---- runs (docs/runs.md) ------------------------------------------------------------------- */
 
 /* GET /jobs/<id>/runs (a job's history) and GET /blockstacks/<id>/runs (the owner's runs of a
@@ -1453,7 +1465,9 @@ void srv_handle(srv_response *res, srv_app *app, const srv_request *req)
         get_by_name(res, app, r.k, owner, r.arg, r.arg_len);
         return;
     case SRV_ROUTE_ITEM:
-        if (strcmp(req->method, "DELETE") == 0)
+        if (strcmp(req->method, "DELETE") == 0 && r.k == SRV_KIND_SCHEDULES)
+            delete_schedule(res, app, owner, id);
+        else if (strcmp(req->method, "DELETE") == 0)
             delete_job(res, app, owner, id, req);
         else
             update(res, app, r.k, owner, id, req);

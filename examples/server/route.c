@@ -441,7 +441,7 @@ const char *srv_route_allowed(const srv_route *r)
     case SRV_ROUTE_COLLECTION: return "GET, POST";
     case SRV_ROUTE_BYID:
     case SRV_ROUTE_BYNAME: return "GET";
-    case SRV_ROUTE_ITEM: return r->k == SRV_KIND_JOBS ? "PUT, DELETE" : "PUT";
+    case SRV_ROUTE_ITEM: return r->k == SRV_KIND_STACKS ? "PUT" : "PUT, DELETE";
     case SRV_ROUTE_HEALTH:
     case SRV_ROUTE_METRICS: return "GET, HEAD";
     case SRV_ROUTE_RUNS: return "GET";

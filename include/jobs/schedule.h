@@ -178,6 +178,25 @@ JOBS_EXTERN int jobs_schedule_create_replay(uint64_t *id, jobs_store *store, uin
 JOBS_EXTERN int jobs_schedule_update(jobs_schedule **out, jobs_store *store, uint64_t owner,
                                      uint64_t id, const jobs_schedule_spec *changes);
 
+/**
+ * Deletes an owner's own schedule: its record, its name and list entries and its place in the
+ * owner's count go in one transaction, and a later jobs_schedule_get(), _get_by_name() or
+ * _list() no longer finds it (its name is free again; its id is never given again). The rules
+ * are jobs_schedule_update()'s: a public schedule cannot be deleted through an owner >= 1
+ * (JOBS_EPUBLIC); another owner's private schedule is JOBS_ENOTFOUND, as if it did not exist;
+ * a schedule that any job references (active or not, queued for deletion or not) is
+ * JOBS_EINUSE: move or delete those jobs first (a job queued for deletion keeps it until the
+ * tick deletes the job). The host, as owner JOBS_OWNER_PUBLIC, deletes the public schedules it
+ * made; the built-in ones (ids 1 to 5 of a new store) are JOBS_EPUBLIC for every owner. Runs
+ * made on a deleted schedule stay readable as they are (jobs_event.schedule of such a run
+ * delivered again still names it). A refusal changes nothing. Schedules carry no entity tag
+ * (jobs_schedule_update() takes none either), so there is no conditional form.
+ * @return 0, JOBS_ENOTFOUND, JOBS_EPUBLIC, JOBS_EINUSE, JOBS_ERANGE, JOBS_EINVAL, JOBS_EOWNER,
+ *         or a store error.
+ * @since 0.4.0
+ */
+JOBS_EXTERN int jobs_schedule_delete(jobs_store *store, uint64_t owner, uint64_t id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -364,6 +364,26 @@ static int schedule_update(jobs__txn *t, uint64_t id, const jobs__schedule_rec *
     return jobs__put(t->txn, DB(t)->schedules, key, sizeof(key), buf, len, 0);
 }
 
+static int schedule_remove(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec)
+{
+    MDB_txn *txn = t->txn;
+    jobs__lmdb *s = DB(t);
+    unsigned char key[8], vis[16];
+    int rc;
+
+    /* The rules remove it only unused, and a reference count entry exists only above 0. */
+    jobs__be64_put(key, id);
+    jobs__key2(vis, rec->owner, id);
+    if ((rc = jobs__del(txn, s->schedules, key, sizeof(key))) ||
+        (rc = jobs__del(txn, s->schedule_vis, vis, sizeof(vis))) ||
+        (rc = schedule_names(txn, s, id, rec, false)))
+        return rc == JOBS_ENOTFOUND
+                   ? jobs__error(JOBS_ECORRUPT, "schedule %llu or one of its index entries is "
+                                 "missing", (unsigned long long)id)
+                   : rc;
+    return jobs__count_add(txn, s, JOBS__SCHEDULE, rec->owner, -1);
+}
+
 /* ---- name indexes (stacks and schedules) ------------------------------------------------ */
 
 int jobs__dup_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t id)
@@ -692,6 +712,7 @@ const jobs__backend jobs__lmdb_backend = {
     .schedule_insert = schedule_insert,
     .schedule_update = schedule_update,
     .schedule_refs = schedule_refs,
+    .schedule_remove = schedule_remove,
     .stack_load = stack_load,
     .stack_insert = stack_insert,
     .stack_update = stack_update,

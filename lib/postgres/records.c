@@ -175,6 +175,11 @@ static const char *const statements[JOBS__PG_STMT_MAX] = {
     [STMT_SCHEDULE_UPDATE] =
         "UPDATE jobs_schedule SET rec = $2::bytea, name = $3::bytea WHERE id = $1::int8",
     [STMT_SCHEDULE_REFS] = "SELECT refs FROM jobs_schedule WHERE id = $1::int8",
+    [STMT_SCHEDULE_REMOVE] =
+        "WITH s AS (DELETE FROM jobs_schedule WHERE id = $1::int8 RETURNING owner),"
+        " c AS (UPDATE jobs_count SET n = n - 1 WHERE kind = 1"
+        "  AND owner = (SELECT owner FROM s) RETURNING 1)"
+        " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM c)",
     [STMT_STACK_LOAD] = "SELECT rec FROM jobs_stack WHERE id = $1::int8",
     [STMT_STACK_LOAD_LOCK] = "SELECT rec FROM jobs_stack WHERE id = $1::int8 FOR UPDATE",
     [STMT_STACK_INSERT] =
@@ -850,6 +855,24 @@ static int schedule_refs(jobs__txn *t, uint64_t id, uint64_t *n)
     return 0;
 }
 
+static int schedule_remove(jobs__txn *t, uint64_t id, const jobs__schedule_rec *rec)
+{
+    jobs__pg_params p = {0};
+    PGresult *r;
+    int rc;
+
+    (void)rec; /* the row holds the owner and the name */
+    jobs__pg_i64(&p, (int64_t)id);
+    if ((rc = jobs__pg_exec(t, STMT_SCHEDULE_REMOVE, &p, &r)))
+        return rc;
+    for (int i = 0; i < 2; i++)
+        if (jobs__pg_get_i64(r, 0, i) != 1)
+            rc = jobs__error(JOBS_ECORRUPT, "schedule %llu or its owner's count is missing",
+                             (unsigned long long)id);
+    PQclear(r);
+    return rc;
+}
+
 static int stack_load(jobs__txn *t, uint64_t id, jobs__stack_rec *rec)
 {
     unsigned char buf[JOBS__RECORD_MAX];
@@ -1417,6 +1440,7 @@ const jobs__backend jobs__pg_backend = {
     .schedule_insert = schedule_insert,
     .schedule_update = schedule_update,
     .schedule_refs = schedule_refs,
+    .schedule_remove = schedule_remove,
     .stack_load = stack_load,
     .stack_insert = stack_insert,
     .stack_update = stack_update,

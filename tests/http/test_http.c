@@ -445,6 +445,69 @@ static void test_schedules(void **state)
     CALL(200, "\"name\":\"mine\"", "GET", "/schedules?page=1", A, NULL);
 }
 
+/* DELETE /schedules/<id> (our extension): the caller's own unused schedule goes and answers as
+ * a job deleted at once; one in use is 409 (fault 27) and stays; public is 403 (111); another
+ * user's, a missing one and a deleted one are 404; /api/v1 answers it too. */
+static void test_schedule_delete(void **state)
+{
+    char path[128], get[128], want[64], body[256];
+    long id, used, stack, again;
+    resp r;
+
+    (void)state;
+    auths();
+    id = create("/schedules", A, "{\"name\":\"short-lived\",\"config\":{\"period\":600}}");
+    snprintf(path, sizeof path, "/schedules/%ld", id);
+    snprintf(get, sizeof get, "/schedules/byid/%ld", id);
+    CALL(404, "{\"code\":6,", "DELETE", path, B, NULL);
+    CALL(401, "{\"code\":100,", "DELETE", path, NULL, NULL);
+    CALL(200, "\"name\":\"short-lived\"", "GET", get, A, NULL);
+    request(&r, "DELETE", path, A, NULL);
+    snprintf(want, sizeof want, "{\"deleted\":%ld}", id);
+    EXPECT(&r, 200, want);
+    assert_string_equal(r.body, want);
+    resp_free(&r);
+    CALL(404, "{\"code\":6,", "GET", get, A, NULL);
+    CALL(404, "{\"code\":6,", "DELETE", path, A, NULL);
+    request(&r, "GET", "/schedules?pagesize=100", A, NULL);
+    EXPECT(&r, 200, "\"schedules\":[");
+    assert_null(strstr(r.body, "short-lived"));
+    resp_free(&r);
+    /* The name is free again, under a new id. */
+    again = create("/schedules", A, "{\"name\":\"short-lived\",\"config\":{\"period\":900}}");
+    assert_true(again > id);
+
+    /* In use by a job (enabled or not): refused, and the schedule is as it was. */
+    used = create("/schedules", A, "{\"name\":\"in use\",\"config\":{\"period\":600}}");
+    stack = create("/blockstacks", A, "{\"name\":\"schedule-delete\"}");
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":%ld}", stack, used);
+    create("/jobs", A, body);
+    snprintf(path, sizeof path, "/schedules/%ld", used);
+    CALL(409, "{\"code\":27,\"msg\":\"schedule ", "DELETE", path, A, NULL);
+    snprintf(get, sizeof get, "/schedules/byid/%ld", used);
+    CALL(200, "\"name\":\"in use\",\"once\":false,\"config\":{\"period\":600}", "GET", get, A,
+         NULL);
+
+    /* Public (built in): no user deletes it. Bad ids: fault 1. */
+    CALL(403, "{\"code\":111,\"msg\":\"schedule 1 is public and cannot be deleted\"}", "DELETE",
+         "/schedules/1", A, NULL);
+    CALL(200, "{\"id\":1,\"owner\":0,", "GET", "/schedules/byid/1", A, NULL);
+    CALL(400, "{\"code\":1,", "DELETE", "/schedules/x", A, NULL);
+    CALL(400, "{\"code\":1,", "DELETE", "/schedules/0", A, NULL);
+
+    /* The Kragle profile answers it too: 200 on success, 500 for every fault. */
+    snprintf(path, sizeof path, "/api/v1/schedules/%ld", again);
+    snprintf(want, sizeof want, "{\"deleted\":%ld}", again);
+    CALL(200, want, "DELETE", path, A, NULL);
+    snprintf(path, sizeof path, "/api/v1/schedules/%ld", used);
+    CALL(500, "{\"code\":27,", "DELETE", path, A, NULL);
+
+    request(&r, "GET", "/schedules/1", A, NULL);
+    EXPECT(&r, 405, "{\"code\":102,");
+    assert_non_null(strstr(r.headers, "Allow: PUT, DELETE\r\n"));
+    resp_free(&r);
+}
+
 /* Cron schedules over HTTP: created, answered as given, used by a job; bad expressions and
  * zones are fault 26 with the library's detail and store nothing. */
 static void test_cron_schedules(void **state)
@@ -1050,6 +1113,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_body_rules, logged_in),
         cmocka_unit_test_setup(test_users_are_isolated, logged_in),
         cmocka_unit_test_setup(test_schedules, logged_in),
+        cmocka_unit_test_setup(test_schedule_delete, logged_in),
         cmocka_unit_test_setup(test_cron_schedules, logged_in),
         cmocka_unit_test_setup(test_blockstacks, logged_in),
         cmocka_unit_test_teardown(test_fault_status_500_switch, stop_own),

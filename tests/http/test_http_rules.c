@@ -515,6 +515,7 @@ static void test_other_users_things_answer_like_missing_ones(void **state)
     like_missing("GET", "/schedules/byid/@", NULL, NULL, sched, MAX_ID);
     like_missing("PUT", "/schedules/@", B, "{\"name\":\"stolen\"}", sched, MAX_ID);
     like_missing("PUT", "/schedules/@", B, "{\"config\":{\"period\":60}}", sched, MAX_ID);
+    like_missing("DELETE", "/schedules/@", B, NULL, sched, MAX_ID);
     /* referring to alice's stack or schedule, in a create and in an update */
     like_missing("POST", "/jobs", B, "{\"stack_id\":@,\"schedule_id\":6}", stack, MAX_ID);
     like_missing("POST", "/jobs", B, "{\"stack_id\":2,\"schedule_id\":@}", sched, MAX_ID);

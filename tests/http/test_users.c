@@ -257,12 +257,13 @@ static void test_user_del_refuses_while_the_user_owns_data(void **state)
 }
 
 /* --with-data: the user's jobs are gone at once (an active one too, never run; one already
- * queued for deletion stays queued), their stacks private with the webhook off, their sessions
- * ended; another user's job on their public stack keeps it; the user is gone. */
+ * queued for deletion stays queued), then their schedules (but the one the queued job uses),
+ * their stacks private with the webhook off, their sessions ended; another user's job on their
+ * public stack keeps it; the user is gone. */
 static void test_user_del_with_data_deletes_the_jobs_first(void **state)
 {
     char ta[128], tb[128], a[140], b[140], out[4096], err[1024], body[160], path[64];
-    long pub, priv, sched, queued;
+    long pub, priv, sched, sched2, queued;
 
     (void)state;
     assert_int_equal(add_user(own.dir, "alice", "alice@example.org", "alice-pw"), 0);
@@ -276,9 +277,14 @@ static void test_user_del_with_data_deletes_the_jobs_first(void **state)
                     "{\"name\":\"pub\",\"public\":true,\"webhook\":\"public\"}");
     priv = create_on(&own, "/blockstacks", a, "{\"name\":\"priv\"}");
     sched = create_on(&own, "/schedules", a, "{\"config\":{\"period\":3600}}");
+    sched2 = create_on(&own, "/schedules", a,
+                       "{\"name\":\"for-active\",\"config\":{\"period\":600}}");
+    create_on(&own, "/schedules", a, "{\"name\":\"unused\",\"config\":{\"period\":900}}");
+    snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":%ld,\"enabled\":true}", priv,
+             sched2);
+    create_on(&own, "/jobs", a, body);
     snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":%ld,\"enabled\":true}", priv,
              sched);
-    create_on(&own, "/jobs", a, body);
     queued = create_on(&own, "/jobs", a, body);
     snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":%ld}", pub, sched);
     create_on(&own, "/jobs", a, body);
@@ -288,12 +294,14 @@ static void test_user_del_with_data_deletes_the_jobs_first(void **state)
     snprintf(body, sizeof body, "{\"stack_id\":%ld,\"schedule_id\":1}", pub);
     create_on(&own, "/jobs", b, body);
     assert_int_equal(metric("jobs_store_jobs"), 4);
+    assert_int_equal(metric("jobs_store_schedules"), 8);
 
     assert_int_equal(user_command("del alice --with-data", out, sizeof out, err, sizeof err),
                      0);
     if (!strstr(out, "deleted user alice (id 1) and ended 1 session") ||
-        !strstr(out, "deleted 2 jobs; 1 queued for deletion stay so until their next run; "
-                     "2 stacks and 1 schedule stay in the store under id 1"))
+        !strstr(out, "deleted 2 jobs and 2 schedules; 1 queued for deletion stay so until their "
+                     "next run, and 1 schedule they use; 2 stacks stay in the store under id 1, "
+                     "private, webhooks off"))
         fail_msg("not said: %s / %s", out, err);
     assert_int_equal(status_with(ta, "GET", "/jobs", NULL, "\"code\":100"), 401);
     assert_int_equal(login_status("alice", "alice-pw"), 401);
@@ -304,6 +312,8 @@ static void test_user_del_with_data_deletes_the_jobs_first(void **state)
     assert_int_equal(metric("jobs_jobs{state=\"active\"}"), 0);
     assert_int_equal(metric("jobs_jobs{state=\"queued_for_deletion\"}"), 1);
     assert_int_equal(status_with(tb, "GET", "/jobs", NULL, "\"count\":1"), 200);
+    /* alice's schedules are gone, but the one her queued job still uses */
+    assert_int_equal(metric("jobs_store_schedules"), 6);
     /* the public stack is private now, and its hook answers nobody */
     assert_int_equal(status_with(tb, "GET", "/blockstacks", NULL, NULL), 200);
     {

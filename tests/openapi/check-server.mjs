@@ -687,12 +687,23 @@ async function scenario(s) {
     await call(s, 'PUT', `/schedules/${scB}`, { auth: A, body: '{}' }, 404, 6);
     await call(s, 'PUT', '/schedules/999999', { auth: A, body: '{}' }, 404, 6);
     await call(s, 'PUT', `/schedules/${scA}`, { body: '{}' }, 401, 100);
+    // DELETE (our extension): an unused one of the caller's own goes; public, others', missing
+    const scGone = await created(s, '/schedules', A, { name: 'short-lived', config: { period: 600 } });
+    await call(s, 'DELETE', `/schedules/${scGone}`, { auth: A }, 200);
+    await call(s, 'DELETE', `/schedules/${scGone}`, { auth: A }, 404, 6);
+    await call(s, 'GET', `/schedules/byid/${scGone}`, { auth: A }, 404, 6);
+    await call(s, 'DELETE', '/schedules/1', { auth: A }, 403, 111);
+    await call(s, 'DELETE', `/schedules/${scB}`, { auth: A }, 404, 6);
+    await call(s, 'DELETE', '/schedules/999999', { auth: A }, 404, 6);
+    await call(s, 'DELETE', '/schedules/x', { auth: A }, 400, 1);
+    await call(s, 'DELETE', `/schedules/${scB}`, {}, 401, 100);
 
     // ---- jobs
     const j1 = await created(s, '/jobs', A, { name: 'nightly backup', stack_id: sA, schedule_id: 5 });
     const j2 = await created(s, '/jobs', A, { name: 'every two', stack_id: sBpub, schedule_id: scA, enabled: true });
     const j3 = await created(s, '/jobs', A, { name: null, stack_id: sA, schedule_id: scOnce, enabled: true });
     await created(s, '/jobs', A, { name: 'a/b c+d', stack_id: sA, schedule_id: 1 });
+    await call(s, 'DELETE', `/schedules/${scA}`, { auth: A }, 409, 27); // j2 uses it
     // 1.0 and 1e0 are integers for JSON Schema and for the server alike.
     const { json: jDot } = await call(s, 'POST', '/jobs', { auth: A, body: `{"stack_id":${sA}.0,"schedule_id":1e0,"enabled":false}` }, 201);
     const idemJob = { name: 'once only', stack_id: sA, schedule_id: 4 };
@@ -907,6 +918,7 @@ async function scenario(s) {
     for (const [m, p, body] of [['POST', '/jobs', '{}'], ['PUT', `/jobs/${j1}`, '{}'],
                                 ['DELETE', `/jobs/${j1}`], ['POST', `/jobs/${j1}/run`],
                                 ['POST', '/schedules', '{}'], ['PUT', `/schedules/${scA}`, '{}'],
+                                ['DELETE', `/schedules/${scA}`],
                                 ['POST', '/blockstacks', '{}'], ['PUT', `/blockstacks/${sA}`, '{}'],
                                 ['POST', '/logout']])
         await call(s, m, p, { auth: A, headers: origin, body }, 403, 140);
