@@ -452,19 +452,23 @@ static void test_x_forwarded_proto_of_a_trusted_proxy_makes_the_cookie_secure(vo
     assert_false(secure_via(&own, https, true));
 }
 
-/* GET /blockstacks/hook/token_refresh/<hook> with alice's cookie `c`, an Origin of `scheme`
- * and this server's host and port, and `extra` (NULL: none): the status, 403 only with fault
- * 140. */
-static long refresh_from(const server *s, const char *c, long hook, const char *scheme,
-                         const char *extra)
+/* GET /blockstacks/hook/token_refresh/<hook> with cookie `c`, header lines `origin` (an
+ * Origin), `host` (a Host replacing the one libcurl sends; NULL: libcurl's) and `extra`
+ * (NULL: none): the status, 403 only with fault 140. */
+static long refresh_with_host(const server *s, const char *c, long hook, const char *origin,
+                              const char *host, const char *extra)
 {
-    char path[64], origin[96];
+    const char *lines[4] = {origin};
+    char path[64];
     long status;
+    size_t n = 1;
     resp r;
 
+    if (host)
+        lines[n++] = host;
+    lines[n] = extra;
     snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", hook);
-    snprintf(origin, sizeof origin, "Origin: %s://127.0.0.1:%d", scheme, s->port);
-    request_with(&r, s, "GET", path, c, NULL, 0, (const char *[]){origin, extra, NULL});
+    request_with(&r, s, "GET", path, c, NULL, 0, lines);
     status = r.status;
     if (status == 403 && !strstr(r.body, "\"code\":140,"))
         fail_msg("403 without fault 140: %s", r.body);
@@ -472,6 +476,18 @@ static long refresh_from(const server *s, const char *c, long hook, const char *
         fail_msg("200 without a token: %s", r.body);
     resp_free(&r);
     return status;
+}
+
+/* GET /blockstacks/hook/token_refresh/<hook> with alice's cookie `c`, an Origin of `scheme`
+ * and this server's host and port, and `extra` (NULL: none): the status, 403 only with fault
+ * 140. */
+static long refresh_from(const server *s, const char *c, long hook, const char *scheme,
+                         const char *extra)
+{
+    char origin[96];
+
+    snprintf(origin, sizeof origin, "Origin: %s://127.0.0.1:%d", scheme, s->port);
+    return refresh_with_host(s, c, hook, origin, NULL, extra);
 }
 
 /* The Origin check of a GET that changes something (for a browser without Sec-Fetch-Site)
@@ -509,27 +525,6 @@ static void test_the_origin_check_compares_the_scheme(void **state)
     assert_int_equal(refresh_from(&own, c, hook, "https", NULL), 403);
     /* Sec-Fetch-Site, where a browser sends it, decides alone, as before */
     assert_int_equal(refresh_from(&own, c, hook, "http", "Sec-Fetch-Site: same-origin"), 200);
-}
-
-/* GET /blockstacks/hook/token_refresh/<hook> with cookie `c`, header lines `origin` (an
- * Origin) and `host` (a Host replacing the one libcurl sends) and `extra` (NULL: none): the
- * status, 403 only with fault 140. */
-static long refresh_with_host(const server *s, const char *c, long hook, const char *origin,
-                              const char *host, const char *extra)
-{
-    char path[64];
-    long status;
-    resp r;
-
-    snprintf(path, sizeof path, "/blockstacks/hook/token_refresh/%ld", hook);
-    request_with(&r, s, "GET", path, c, NULL, 0, (const char *[]){origin, host, extra, NULL});
-    status = r.status;
-    if (status == 403 && !strstr(r.body, "\"code\":140,"))
-        fail_msg("403 without fault 140: %s", r.body);
-    if (status == 200 && !strstr(r.body, "{\"token\":\""))
-        fail_msg("200 without a token: %s", r.body);
-    resp_free(&r);
-    return status;
 }
 
 /* The Origin check takes the scheme's default port (80 for http, 443 for https) for no port:
