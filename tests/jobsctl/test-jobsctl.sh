@@ -95,7 +95,7 @@ no_dir_only() {
 }
 no_dir_only "jobsctl --help"
 commands=("jobs list" "jobs get" "jobs create" "jobs update" "jobs delete"
-    "schedules list" "schedules get" "schedules create" "schedules update"
+    "schedules list" "schedules get" "schedules create" "schedules update" "schedules delete"
     "stacks list" "stacks get" "stacks create" init check stats backup restore)
 for c in "${commands[@]}"; do
     # shellcheck disable=SC2086 # two words
@@ -408,6 +408,27 @@ run 1 "${S[@]}" jobs create --owner 2 --stack 2 --schedule 6
 err_has "no such schedule, or not visible to this owner"
 run 1 "${S[@]}" schedules update --owner 1 6 --period 60
 err_has "schedule is referenced by jobs and cannot be changed"
+run 1 "${S[@]}" schedules delete --owner 1 6
+err_has "jobsctl: schedules delete 6: schedule is referenced by jobs and cannot be changed"
+run 0 "${S[@]}" schedules get --owner 1 6
+run 0 "${S[@]}" schedules create --owner 1 --period 600 --name gone
+[[ $(out) == "created schedule 8" ]] || fail "schedules create printed '$(out)'"
+run 1 "${S[@]}" schedules delete --owner 2 8
+err_has "jobsctl: schedules delete 8: no such object"
+run 0 "${S[@]}" schedules delete --owner 1 8
+[[ $(out) == "deleted schedule 8" ]] || fail "schedules delete printed '$(out)'"
+run 1 "${S[@]}" schedules get --owner 1 8
+err_has "no such object"
+run 0 "${S[@]}" --json schedules create --owner 1 --period 600 --name gone
+[[ $(out) == '{"id":9}' ]] || fail "schedules create after a delete printed '$(out)'"
+run 0 "${S[@]}" --json schedules delete --owner 1 9
+[[ $(out) == '{"deleted":9}' ]] || fail "schedules delete --json printed '$(out)'"
+run 1 "${S[@]}" schedules delete --owner 1 4
+err_has "jobsctl: schedules delete 4: public schedules cannot be changed"
+run 1 "${S[@]}" schedules delete --owner 0 4
+err_has "schedule 4 is built in and cannot be deleted"
+run 2 "${S[@]}" schedules delete --owner 1
+err_has "the schedule id is missing"
 
 run 0 "${S[@]}" jobs list --owner 1
 [[ $(sed -n 1p "$tmp/out") == "ID  NAME         STACK  SCHEDULE  STATE     NEXT RUN" ]] ||

@@ -445,6 +445,27 @@ static int schedules_update_run(ctl *c, const ctl_args *a)
     return rc;
 }
 
+static int schedules_delete_run(ctl *c, const ctl_args *a)
+{
+    uint64_t owner, id;
+    int rc;
+
+    if ((rc = owner_arg(&owner, a, 0)) ||
+        (rc = ctl_pos_u64(&id, a, 0, "schedule id", 1, JOBS_ID_MAX)))
+        return rc;
+    if ((rc = ctl_open_store(c)))
+        return rc;
+    if ((rc = jobs_schedule_delete(c->store, owner, id)) != 0)
+        return ctl_fail(rc, "schedules delete %llu", U(id));
+    if (c->json) {
+        char *json;
+
+        return ctl_print_json(jobs_json_encode_delete(&json, JOBS_DELETED, id), &json);
+    }
+    printf("deleted schedule %llu\n", U(id));
+    return CTL_OK;
+}
+
 /* ---- stacks -------------------------------------------------------------------------------- */
 
 static const char *const stack_head[] = {"ID", "NAME", "OWNER", "PUBLIC"};
@@ -619,6 +640,15 @@ const ctl_command ctl_entity_commands[] = {
      "  --at UNIX_TS      one-time, at this Unix time\n"
      "  --cron EXPR       cron, with --tz ZONE (default UTC)\n",
      "owner= name= no-name period= at= cron= tz=", 1, schedules_update_run},
+    {"schedules", "delete", "--owner N ID", "delete an owner's unused schedule",
+     "Deletes the owner's own schedule at once; its name is free again, its id is never\n"
+     "given again. A schedule that any job uses (enabled or not, queued for deletion or not)\n"
+     "cannot be deleted: move or delete those jobs first. Public ones cannot be deleted this\n"
+     "way unless --owner is 0, and the built-in ones 1-5 not at all. With --json:\n"
+     "{\"deleted\":ID}.\n\n"
+     "  --owner N         the owner, 1..2^53-1, or 0 for a public schedule\n"
+     "  ID                the schedule's id\n",
+     "owner=", 1, schedules_delete_run},
 
     {"stacks", "list", "--owner N [--page P] [--page-size S]",
      "the public stacks and an owner's own",
