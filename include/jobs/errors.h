@@ -39,7 +39,7 @@ extern "C" {
     X(ECORRUPT, -15, 106, "store record is corrupt")                                             \
     X(EIO, -16, 106, "storage I/O error")                                                        \
     X(EREADERS, -17, 106, "too many concurrent readers")                                         \
-    X(EBUSY, -18, 106, "store is already open in this process")                                  \
+    X(EBUSY, -18, 106, "store is in use (open in this process, or another one has it open)")     \
     X(EVERSION, -19, 106, "unsupported options version")                                         \
     X(EOWNER, -20, 4, "invalid owner id")                                                        \
     X(ESYNTAX, -21, 2, "request body is not valid JSON")                                         \
