@@ -327,6 +327,69 @@ try {
     check((await text('#job-state')) === 'queued for deletion', 'its state says so');
     await shot('deleting');
 
+    // Deleting a schedule: only the user's own offer Delete (the public, built-in ones cannot be
+    // deleted); it asks first, in the page; the schedule then leaves the list and the job form's
+    // choices (the page's own list of schedules, loaded once after login). One a job uses is
+    // refused with the server's message, and stays.
+    await page.locator('#nav a[data-section="schedules"]').click();
+    await page.locator('#new-schedule').waitFor();
+    const scheduleRow = id => page.locator(`tr[data-schedule="${id}"]`);
+    const builtIn = page.locator('tbody tr', { hasText: 'built in' });
+    check(await builtIn.count() === 5 && await builtIn.getByRole('button').count() === 0,
+          `no Delete on the public schedules: ${await builtIn.count()} built in, ${await builtIn.getByRole('button').count()} buttons`);
+    check(await scheduleRow(6).getByRole('button', { name: 'Delete' }).count() === 1, 'the own schedule 6 offers Delete');
+    await page.locator('#new-schedule').getByLabel('Name').fill('short-lived');
+    await page.locator('#new-schedule').getByLabel('Kind').selectOption('period');
+    await page.locator('#new-schedule').getByLabel('Every (minutes)').fill('7');
+    await page.locator('#new-schedule').getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('td', { hasText: 'short-lived' }).waitFor();
+    const shortId = Number(await page.locator('tr', { hasText: 'short-lived' }).locator('td').first().textContent());
+    const totalBefore = await text('p.total');
+    const offered = async id => page.locator(`#new-job select[name="schedule"] option[value="${id}"]`).count();
+    await page.locator('#nav a[data-section="jobs"]').click();
+    await page.locator('#new-job').waitFor();
+    check(await offered(shortId) === 1, `the job form offers the new schedule ${shortId}`);
+    await page.locator('#nav a[data-section="schedules"]').click();
+    await page.locator('#new-schedule').waitFor();
+    const shortDelete = scheduleRow(shortId).getByRole('button', { name: 'Delete', exact: false });
+    if (await shortDelete.count() === 0) {
+        check(false, `schedule ${shortId} offers Delete`);
+    } else {
+        apiCalls.length = 0;
+        await scheduleRow(shortId).getByRole('button', { name: `Delete schedule ${shortId}` }).click();
+        check(await scheduleRow(shortId).locator('.confirm').isVisible() && apiCalls.length === 0,
+              `Delete asks first, and sends nothing: ${apiCalls.join(', ')}`);
+        await scheduleRow(shortId).getByRole('button', { name: 'Delete the schedule' }).click();
+        await scheduleRow(shortId).waitFor({ state: 'detached' });
+        check((await notice()).includes(`Schedule ${shortId} deleted.`) && apiCalls.includes(`DELETE /schedules/${shortId}`),
+              `the schedule is deleted and gone from the list: ${await notice()} / ${apiCalls.join(', ')}`);
+        check(parseInt(await text('p.total'), 10) === parseInt(totalBefore, 10) - 1,
+              `the total counts one fewer: ${totalBefore} / ${await text('p.total')}`);
+        await page.locator('#nav a[data-section="jobs"]').click();
+        await page.locator('#new-job').waitFor();
+        check(await offered(shortId) === 0 && await offered(6) === 1,
+              `the job form no longer offers schedule ${shortId}`);
+        // Schedule 6 ("berlin nights") is the job "berlin"'s: refused (409, fault 27), kept.
+        await page.locator('#nav a[data-section="schedules"]').click();
+        await page.locator('#new-schedule').waitFor();
+        await scheduleRow(6).getByRole('button', { name: 'Delete schedule 6' }).click();
+        expectFaults.push(409);
+        await scheduleRow(6).getByRole('button', { name: 'Delete the schedule' }).click();
+        await page.locator('#notice .error').waitFor();
+        // (The server's own answer, to compare: the same request, again refused, changes nothing.)
+        const inUse = await serverFetch(`${base}/schedules/6`, { method: 'DELETE',
+            headers: { 'X-Requested-With': 'jobs-console',
+                       Cookie: `auth_tkt=${(await context.cookies()).find(c => c.name === 'auth_tkt').value}` } })
+            .then(r => r.json()).catch(() => ({}));
+        check(inUse.code === 27 && (await notice()) === `${inUse.msg} (fault 27)`,
+              `a schedule in use: the server's message is shown: ${await notice()} / ${JSON.stringify(inUse)}`);
+        check(await scheduleRow(6).count() === 1 && !(await scheduleRow(6).locator('.confirm').isVisible()),
+              'the schedule in use stays listed, its confirmation closed');
+        await page.locator('#nav a[data-section="jobs"]').click();
+        await page.locator('#new-job').waitFor();
+        check(await offered(6) === 1, 'the job form still offers the schedule in use');
+    }
+
     // A name that is HTML shows as text, and runs nothing.
     await page.goto(base + '/#/jobs');
     await page.locator('#new-job').getByLabel('Name').fill(XSS);

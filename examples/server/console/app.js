@@ -636,13 +636,61 @@ async function viewSchedules(page) {
     });
     if (gen !== state.gen)
         return; // a later navigation's view is on its way
+    const me = userId();
     draw(h('h2', {}, 'Schedules'),
         h('p', { class: 'total' }, `${p.count} schedule${p.count === 1 ? '' : 's'}: the built-in ones and yours`),
-        p.schedules.length || page === 1 ? table('Schedules', ['Id', 'Name', 'When', 'Owner'], p.schedules.map(s => h('tr', {},
+        p.schedules.length || page === 1 ? table('Schedules', ['Id', 'Name', 'When', 'Owner', 'Actions'], p.schedules.map(s => h('tr', { 'data-schedule': s.id },
             h('td', {}, String(s.id)), h('td', { class: 'data' }, s.name ?? '-'), h('td', { class: 'data' }, words(s)),
-            h('td', {}, s.owner === 0 ? 'built in' : 'you'))))
+            h('td', {}, s.owner === 0 ? 'built in' : s.owner === me ? 'you' : `user ${s.owner}`),
+            // Public schedules cannot be deleted (fault 111): only the user's own offer Delete.
+            h('td', {}, s.owner === me && s.owner !== 0 ? scheduleDelete(s) : null))))
             : pastEnd('schedules', '#/schedules', pages),
         pager('#/schedules', page, pages, 'Pages of schedules'), form);
+}
+
+/** A schedule's Delete: asks first, in the page, as a job's Delete does; then deletes it, drops
+ * it from the page's list of schedules (the job forms' choices) and draws the list again. A
+ * schedule a job uses is refused (409, fault 27): the server's message is shown and nothing
+ * changes. One gone meanwhile (404) leaves the lists too. */
+function scheduleDelete(s) {
+    const open = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete schedule ${s.id}`,
+                               'aria-expanded': 'false', onclick: () => {
+                                   confirm.hidden = false;
+                                   open.setAttribute('aria-expanded', 'true');
+                                   yes.focus();
+                               } }, 'Delete');
+    const close = () => {
+        confirm.hidden = true;
+        open.setAttribute('aria-expanded', 'false');
+    };
+    const yes = h('button', { type: 'button', class: 'danger', onclick: async () => {
+        yes.disabled = true;
+        const at = location.hash;
+        let gone = false;
+        try {
+            const r = await api('DELETE', `/schedules/${s.id}`);
+            say(`Schedule ${r.deleted} deleted.`);
+            gone = true;
+        } catch (e) {
+            fault(e);
+            gone = e instanceof ApiError && e.status === 404;
+        }
+        yes.disabled = false;
+        if (location.hash !== at)
+            return; // an ended session's login is on its way
+        if (!gone) {
+            close();
+            open.focus();
+            return;
+        }
+        state.schedules.delete(s.id);
+        await route();
+        main.focus(); // the clicked button went with its row
+    } }, 'Delete the schedule');
+    const confirm = h('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': `Confirm deletion of schedule ${s.id}` },
+        h('span', {}, `Schedule ${s.id} will be deleted now. `), yes,
+        h('button', { type: 'button', onclick: () => { close(); open.focus(); } }, 'Cancel'));
+    return [open, confirm];
 }
 
 // ---- routing --------------------------------------------------------------------------------
