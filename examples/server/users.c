@@ -779,32 +779,17 @@ int srv_users_list(srv_user_info **out, size_t *n, srv_users *u)
     return 0;
 }
 
-typedef struct id_ctx {
-    const char *name;
-    uint64_t id;
-} id_ctx;
-
-static int id_txn(jobs_kv_txn *txn, void *ctx)
-{
-    id_ctx *c = ctx;
-    user x;
-    int rc = index_get(&c->id, txn, NS_NAME, c->name);
-
-    if (rc || !c->id)
-        return rc;
-    /* an index entry without its user: as if none */
-    if ((rc = user_get(&x, txn, c->id)) == JOBS_ENOTFOUND)
-        c->id = 0;
-    sodium_memzero(&x, sizeof x);
-    return rc == JOBS_ENOTFOUND ? 0 : rc;
-}
-
 int srv_users_id(uint64_t *id, srv_users *u, const char *name)
 {
-    id_ctx c = {name, 0};
-    int rc = srv_username_is_valid(name) ? jobs_kv_read(u->store, id_txn, &c) : 0;
+    srv_account a;
+    int rc = 0;
 
-    *id = rc ? 0 : c.id;
+    /* The login's lookup (no hashing), its hash wiped at once: only the id is wanted. */
+    memset(&a, 0, sizeof a);
+    if (srv_username_is_valid(name))
+        rc = srv_users_find(u, &a, name, NULL);
+    *id = rc ? 0 : a.id;
+    sodium_memzero(&a, sizeof a);
     if (rc)
         store_error("looking up the user", rc);
     return rc ? -1 : 0;
